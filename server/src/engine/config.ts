@@ -1,0 +1,92 @@
+/**
+ * Settings, declared once in package.json (`hazardLens.*`) and parsed and defaulted once
+ * here. Bad values never throw: each problem becomes a message and the default is used.
+ * The CLI reads the same shape from `.hazard-lens.json`.
+ */
+import { z } from 'zod';
+import { RULES } from '../rules/index';
+import type { SeveritySetting } from './types';
+
+export const SEVERITY_SETTINGS = ['off', 'error', 'warning', 'info', 'hint'] as const;
+
+export interface HazardLensConfig {
+  /** Per-rule severity or `off`; rules not listed use their default severity. */
+  rules: Record<string, SeveritySetting>;
+  /** Glob patterns (gitignore syntax) of files never analysed. */
+  exclude: string[];
+  /** When the editor re-analyses: on every change (debounced) or on save. */
+  run: 'onType' | 'onSave';
+  /** Files larger than this are skipped with a reason. */
+  maxFileSizeKb: number;
+  /** Report suppression comments that suppress nothing, as hints. */
+  reportUnusedSuppressions: boolean;
+  /** Where rule documentation is linked; `{id}` is replaced by the rule id. */
+  docsUrlTemplate: string;
+}
+
+export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
+
+export const DEFAULT_CONFIG: HazardLensConfig = {
+  rules: {},
+  exclude: [],
+  run: 'onType',
+  maxFileSizeKb: 1024,
+  reportUnusedSuppressions: true,
+  docsUrlTemplate: DEFAULT_DOCS_URL_TEMPLATE,
+};
+
+const fieldSchemas = {
+  rules: z.record(z.string(), z.enum(SEVERITY_SETTINGS)),
+  exclude: z.array(z.string()),
+  run: z.enum(['onType', 'onSave']),
+  maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
+  reportUnusedSuppressions: z.boolean(),
+  docsUrlTemplate: z.string().refine((s) => s.includes('{id}'), { message: 'must contain {id}' }),
+} satisfies { [K in keyof HazardLensConfig]: z.ZodType };
+
+export interface ParsedConfig {
+  config: HazardLensConfig;
+  /** Human-readable problems, one per bad value; empty when all is well. */
+  problems: string[];
+}
+
+/**
+ * Validates raw settings field by field so one bad value does not discard the others.
+ * `source` names where the values came from, for the messages.
+ */
+export function parseConfig(raw: unknown, source = 'settings'): ParsedConfig {
+  const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
+  const problems: string[] = [];
+  if (raw === undefined || raw === null) return { config, problems };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`] };
+  }
+  const obj = raw as Record<string, unknown>;
+  const known = new Set(Object.keys(fieldSchemas));
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) problems.push(`${source}: unknown setting "${key}" ignored`);
+  }
+  for (const key of Object.keys(fieldSchemas) as (keyof HazardLensConfig)[]) {
+    if (obj[key] === undefined) continue;
+    const result = fieldSchemas[key].safeParse(obj[key]);
+    if (!result.success) {
+      const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+      problems.push(`${source}: "${key}" is invalid (${detail}); using the default`);
+      continue;
+    }
+    (config as unknown as Record<string, unknown>)[key] = result.data;
+  }
+  const ruleIds = new Set(RULES.map((r) => r.meta.id));
+  for (const id of Object.keys(config.rules)) {
+    if (!ruleIds.has(id)) {
+      problems.push(`${source}: "rules" names unknown rule "${id}" (known: ${[...ruleIds].join(', ')})`);
+      delete config.rules[id];
+    }
+  }
+  return { config, problems };
+}
+
+/** The documentation URL of a rule: the one place that derives it. */
+export function docsUrl(ruleId: string, config: Pick<HazardLensConfig, 'docsUrlTemplate'> = DEFAULT_CONFIG): string {
+  return config.docsUrlTemplate.replace('{id}', encodeURIComponent(ruleId));
+}

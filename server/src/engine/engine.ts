@@ -1,0 +1,81 @@
+/**
+ * Turns per-file analyses into the findings a user sees: program-level rules, configured
+ * severities, suppressions, unused-suppression hints. Used alike by the CLI, the language
+ * server and the tests.
+ */
+import { RULES } from '../rules/index';
+import type { HazardLensConfig } from './config';
+import { DEFAULT_CONFIG } from './config';
+import { applySuppressions } from './suppressions';
+import type { FileAnalysis, Finding, Suppression } from './types';
+import { SEVERITY_ORDER } from './types';
+
+/** Pseudo-rule id under which suppressions that suppress nothing are reported. */
+export const UNUSED_SUPPRESSION_ID = 'unused-suppression';
+
+/** Program-level rules crashed on; surfaced by callers as notes, never thrown. */
+export interface Evaluation {
+  findings: Finding[];
+  notes: string[];
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
+    a.range.start.line - b.range.start.line ||
+    a.range.start.character - b.range.start.character ||
+    (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0) ||
+    a.message.localeCompare(b.message)
+  );
+}
+
+/** Evaluates the rules over a set of files that form the workspace (or one file). */
+export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfig = DEFAULT_CONFIG): Evaluation {
+  const notes: string[] = [];
+  const raw: Finding[] = [];
+  for (const f of files) raw.push(...f.localFindings);
+  for (const rule of RULES) {
+    if (!rule.checkProgram) continue;
+    if (config.rules[rule.meta.id] === 'off') continue;
+    try {
+      for (const r of rule.checkProgram({ files })) raw.push({ ...r, severity: r.severity ?? rule.meta.defaultSeverity });
+    } catch (err) {
+      notes.push(`rule ${rule.meta.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const configured: Finding[] = [];
+  for (const f of raw) {
+    const setting = config.rules[f.ruleId];
+    if (setting === 'off') continue;
+    configured.push(setting ? { ...f, severity: setting } : f);
+  }
+  const suppressions = new Map<string, Suppression[]>();
+  for (const f of files) if (f.suppressions.length) suppressions.set(f.path, f.suppressions);
+  const known = new Set(RULES.map((r) => r.meta.id));
+  const { kept, unused } = applySuppressions(configured, suppressions, known);
+  if (config.reportUnusedSuppressions) {
+    for (const u of unused) {
+      // A suppression for a rule switched off in the settings is not "unused": it will matter
+      // again when the rule is switched back on.
+      if (!u.unknown && config.rules[u.ruleId] === 'off') continue;
+      kept.push({
+        ruleId: UNUSED_SUPPRESSION_ID,
+        path: u.path,
+        range: u.suppression.range,
+        message: u.unknown
+          ? `Suppression names unknown rule '${u.ruleId}', so it suppresses nothing`
+          : `Suppression of '${u.ruleId}' is unused: no such finding on the ${u.suppression.scope === 'file' ? 'file' : 'line it covers'}`,
+        severity: 'hint',
+        related: [],
+        fixes: [],
+      });
+    }
+  }
+  kept.sort(compareFindings);
+  return { findings: kept, notes };
+}
+
+/** True when the finding is at or above the threshold. */
+export function atLeast(finding: Finding, threshold: Finding['severity']): boolean {
+  return SEVERITY_ORDER[finding.severity] >= SEVERITY_ORDER[threshold];
+}

@@ -1,0 +1,88 @@
+/**
+ * Suppression comments, found on comment nodes of the tree (never by scanning raw text, so a
+ * string that happens to contain the marker is not a suppression):
+ *   `# hazard-lens: ignore[rule-id, other-id]`       next line that holds code (own-line comment)
+ *                                                    or this line (trailing comment)
+ *   `// hazard-lens: ignore-file[rule-id]`           the whole file
+ * `ignore[*]` covers every rule.
+ */
+import type { Node, Tree } from '../parsing/parser';
+import { nodeRange } from '../parsing/parser';
+import type { Finding, Suppression } from './types';
+
+const MARKER = /hazard-lens:\s*ignore(-file)?\[([^\]]*)\]/g;
+
+/** Reads suppressions from the comment nodes of a tree. */
+export function collectSuppressions(tree: Tree, text: string): Suppression[] {
+  const out: Suppression[] = [];
+  const lines = text.split('\n');
+  const visit = (node: Node) => {
+    if (node.type === 'comment') {
+      const commentText = node.text;
+      MARKER.lastIndex = 0;
+      for (let m = MARKER.exec(commentText); m; m = MARKER.exec(commentText)) {
+        const ruleIds = m[2]
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+        const range = nodeRange(node);
+        const line = range.start.line;
+        const before = lines[line]?.slice(0, range.start.character) ?? '';
+        const ownLine = before.trim().length === 0;
+        let targetLine = line;
+        if (ownLine) {
+          // The next line that is neither blank nor only a comment.
+          // Skips blank lines and further comment lines; in C a `#` line is code (preprocessor).
+          const commentLine = commentText.startsWith('#') ? /^\s*(#|$)/ : /^\s*(\/\/|\/\*|$)/;
+          targetLine = range.end.line + 1;
+          while (targetLine < lines.length && commentLine.test(lines[targetLine])) targetLine++;
+        }
+        out.push({ scope: m[1] ? 'file' : 'line', ruleIds, range, targetLine });
+      }
+      return;
+    }
+    for (const child of node.children) if (child) visit(child);
+  };
+  // Comments can sit anywhere, so this walk is over the whole tree; it is cheap next to parsing.
+  visit(tree.rootNode);
+  return out;
+}
+
+function covers(s: Suppression, f: Finding): boolean {
+  if (!s.ruleIds.includes(f.ruleId) && !s.ruleIds.includes('*')) return false;
+  return s.scope === 'file' || s.targetLine === f.range.start.line;
+}
+
+/**
+ * Drops suppressed findings and reports, per file, the suppressions that covered nothing.
+ * Unknown rule ids in a suppression are reported too (a typo silently suppresses nothing).
+ */
+export function applySuppressions(
+  findings: Finding[],
+  suppressionsByPath: Map<string, Suppression[]>,
+  knownRuleIds: ReadonlySet<string>,
+): { kept: Finding[]; unused: { path: string; suppression: Suppression; ruleId: string; unknown: boolean }[] } {
+  const used = new Set<Suppression>();
+  const usedIds = new Map<Suppression, Set<string>>();
+  const kept: Finding[] = [];
+  for (const f of findings) {
+    const sups = suppressionsByPath.get(f.path) ?? [];
+    const hit = sups.find((s) => covers(s, f));
+    if (hit) {
+      used.add(hit);
+      if (!usedIds.has(hit)) usedIds.set(hit, new Set());
+      usedIds.get(hit)!.add(f.ruleId);
+    } else kept.push(f);
+  }
+  const unused: { path: string; suppression: Suppression; ruleId: string; unknown: boolean }[] = [];
+  for (const [path, sups] of suppressionsByPath) {
+    for (const s of sups) {
+      const hitIds = usedIds.get(s) ?? new Set<string>();
+      for (const id of s.ruleIds) {
+        if (id === '*' ? used.has(s) : hitIds.has(id)) continue;
+        unused.push({ path, suppression: s, ruleId: id, unknown: id !== '*' && !knownRuleIds.has(id) });
+      }
+    }
+  }
+  return { kept, unused };
+}

@@ -1,0 +1,42 @@
+/**
+ * Contract between the per-language handle-lifetime analysers (`facts/<lang>/handles.ts`)
+ * and the `unreleased-file` rule. Plain data only.
+ */
+import type { Fix, Range } from '../engine/types';
+import type { Tree } from '../parsing/parser';
+
+/** Where and how a handle escapes release. */
+export type LeakKind =
+  /** an explicit `return` (C, Python, TS) reached with the handle open */
+  | 'return'
+  /** falling off the end of the owning function/module block */
+  | 'end'
+  /** an exception/throw leaves the owner while the handle is open */
+  | 'raise'
+  /** C `goto` to an error label whose code path does not release it */
+  | 'goto'
+  /** the variable is overwritten (often in a loop) while still holding the handle */
+  | 'overwrite'
+  /** the handle is never bound to anything (`open(p).read()`) and so never closed */
+  | 'unbound';
+
+export interface HandleLeak {
+  /** The name the handle is held in, e.g. `f`, `fd`, `this.x` is never reported (escape). `''` when unbound. */
+  variable: string;
+  /** The producing API as written, e.g. `open`, `fopen`, `fs.openSync`, `socket.socket`. */
+  api: string;
+  /** Range of the producing call expression (the finding's primary range). */
+  openRange: Range;
+  /** Range of the statement where the handle is lost (the return, the raising call, the closing brace, ...). */
+  leakRange: Range;
+  leakKind: LeakKind;
+  /** 1-based line of the leak, for the message. */
+  leakLine: number;
+  /** Extra evidence between open and leak (e.g. "branch taken here"), optional. */
+  steps?: { range: Range; message: string }[];
+  /** Quick fixes, already computed against the analysed text. */
+  fixes: Fix[];
+}
+
+/** A language front end: the whole file's tree and text in, every leak found out. */
+export type HandleAnalyzer = (tree: Tree, text: string) => HandleLeak[];

@@ -1,0 +1,221 @@
+/**
+ * The only module that touches tree-sitter (architecture: vscode-anycode `trees.ts`).
+ * - the runtime is initialised once, grammars load lazily and are then reused;
+ * - compiled queries are cached per grammar and a query that fails to compile is reported
+ *   as an error value instead of crashing the caller;
+ * - every parse has a time limit; the caller owns the returned tree and must `delete()` it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Language, Parser, Query, type Node, type Tree, type Edit } from 'web-tree-sitter';
+import type { LanguageId, Range } from '../engine/types';
+
+export type { Node, Tree, Edit, Query };
+
+/** A grammar file under `grammars/`. TSX needs its own grammar; `.h` parses as C. */
+export type GrammarName = 'c' | 'python' | 'typescript' | 'tsx';
+
+const EXTENSIONS: Record<string, { language: LanguageId; grammar: GrammarName }> = {
+  '.c': { language: 'c', grammar: 'c' },
+  '.h': { language: 'c', grammar: 'c' },
+  '.py': { language: 'python', grammar: 'python' },
+  '.pyi': { language: 'python', grammar: 'python' },
+  '.wsgi': { language: 'python', grammar: 'python' },
+  '.ts': { language: 'typescript', grammar: 'typescript' },
+  '.mts': { language: 'typescript', grammar: 'typescript' },
+  '.cts': { language: 'typescript', grammar: 'typescript' },
+  '.tsx': { language: 'typescript', grammar: 'tsx' },
+};
+
+/** File extensions the scanner considers, with the leading dot. */
+export const SUPPORTED_EXTENSIONS = Object.keys(EXTENSIONS);
+
+/** Which language and grammar a path is analysed with, or undefined when unsupported. */
+export function languageForPath(filePath: string): { language: LanguageId; grammar: GrammarName } | undefined {
+  return EXTENSIONS[path.extname(filePath).toLowerCase()];
+}
+
+/** Default parse budget; a pathological file is reported, not allowed to stall a scan. */
+export const DEFAULT_PARSE_TIMEOUT_MS = 5000;
+
+let runtime: Promise<void> | undefined;
+const languages = new Map<GrammarName, Promise<Language>>();
+const loadedLanguages = new Map<GrammarName, Language>();
+const parsers = new Map<GrammarName, Parser>();
+const queryCache = new Map<string, Query | Error>();
+
+/**
+ * Finds a file that ships next to the bundle (`dist/`) or, when running from source,
+ * in the repository (`grammars/`, `node_modules/web-tree-sitter/`).
+ */
+function locate(relativeCandidates: string[]): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    for (const candidate of relativeCandidates) {
+      const full = path.join(dir, candidate);
+      if (fs.existsSync(full)) return full;
+    }
+    dir = path.dirname(dir);
+  }
+  throw new Error(`Hazard Lens: cannot find ${relativeCandidates.join(' or ')} near ${__dirname}`);
+}
+
+/** Directory that holds the pinned `.wasm` grammars. */
+export function grammarDirectory(): string {
+  return path.dirname(locate([path.join('grammars', 'tree-sitter-c.wasm')]));
+}
+
+function initRuntime(): Promise<void> {
+  runtime ??= Parser.init({
+    locateFile: (name: string) =>
+      locate([path.join('dist', name), name, path.join('node_modules', 'web-tree-sitter', name)]),
+  });
+  return runtime;
+}
+
+/** Loads (once) the grammar; later calls return the same language object. */
+export async function loadGrammar(grammar: GrammarName): Promise<Language> {
+  await initRuntime();
+  let pending = languages.get(grammar);
+  if (!pending) {
+    pending = Language.load(path.join(grammarDirectory(), `tree-sitter-${grammar}.wasm`)).then((lang) => {
+      loadedLanguages.set(grammar, lang);
+      return lang;
+    });
+    languages.set(grammar, pending);
+  }
+  return pending;
+}
+
+/** Loads every grammar; the CLI and workers call this once so parsing can stay synchronous. */
+export async function loadAllGrammars(): Promise<void> {
+  await Promise.all((['c', 'python', 'typescript', 'tsx'] as const).map((g) => loadGrammar(g)));
+}
+
+export class ParseTimeoutError extends Error {}
+
+/**
+ * Parses synchronously; the grammar must have been loaded with {@link loadGrammar}.
+ * Pass the previous tree (already `edit()`ed) for an incremental re-parse.
+ * Throws {@link ParseTimeoutError} when the time budget runs out.
+ */
+export function parseSync(text: string, grammar: GrammarName, oldTree?: Tree | null, timeoutMs = DEFAULT_PARSE_TIMEOUT_MS): Tree {
+  const language = loadedLanguages.get(grammar);
+  if (!language) throw new Error(`Hazard Lens: grammar ${grammar} used before loadGrammar()`);
+  let parser = parsers.get(grammar);
+  if (!parser) {
+    parser = new Parser();
+    parser.setLanguage(language);
+    parsers.set(grammar, parser);
+  }
+  const deadline = Date.now() + timeoutMs;
+  const tree = parser.parse(text, oldTree ?? null, {
+    // NOTE: the callback's declared return type is void, but returning true cancels.
+    progressCallback: (() => Date.now() > deadline) as unknown as () => void,
+  });
+  if (!tree) {
+    parser.reset();
+    throw new ParseTimeoutError(`parsing took longer than ${timeoutMs} ms and was abandoned`);
+  }
+  return tree;
+}
+
+/** Parses after making sure the grammar is loaded. */
+export async function parse(text: string, grammar: GrammarName, oldTree?: Tree | null, timeoutMs?: number): Promise<Tree> {
+  await loadGrammar(grammar);
+  return parseSync(text, grammar, oldTree, timeoutMs);
+}
+
+/**
+ * Returns the compiled query, compiling it once per grammar. A query that does not compile
+ * yields the Error (cached too) so the caller can report it and go on.
+ */
+export function getQuery(grammar: GrammarName, source: string): Query | Error {
+  const key = `${grammar}\u0000${source}`;
+  let q = queryCache.get(key);
+  if (!q) {
+    const language = loadedLanguages.get(grammar);
+    if (!language) return new Error(`grammar ${grammar} not loaded`);
+    try {
+      q = new Query(language, source);
+    } catch (err) {
+      q = err instanceof Error ? err : new Error(String(err));
+    }
+    queryCache.set(key, q);
+  }
+  return q;
+}
+
+/** Converts a node's span to an engine range. */
+export function nodeRange(node: Node): Range {
+  return {
+    start: { line: node.startPosition.row, character: node.startPosition.column },
+    end: { line: node.endPosition.row, character: node.endPosition.column },
+  };
+}
+
+/** Ranges of ERROR and MISSING nodes (tree-sitter recovers; the rest is still analysed). */
+export function syntaxErrorRanges(tree: Tree, limit = 100): Range[] {
+  const out: Range[] = [];
+  if (!tree.rootNode.hasError) return out;
+  const cursor = tree.walk();
+  try {
+    let descend = true;
+    for (;;) {
+      const node = cursor.currentNode;
+      if (descend && (node.isError || node.isMissing)) {
+        out.push(nodeRange(node));
+        if (out.length >= limit) break;
+        descend = false;
+      }
+      if (descend && node.hasError && cursor.gotoFirstChild()) continue;
+      if (cursor.gotoNextSibling()) {
+        descend = true;
+        continue;
+      }
+      let climbed = false;
+      while (cursor.gotoParent()) {
+        if (cursor.gotoNextSibling()) {
+          climbed = true;
+          break;
+        }
+      }
+      if (!climbed) break;
+      descend = true;
+    }
+  } finally {
+    cursor.delete();
+  }
+  return out;
+}
+
+/** Converts an LSP-style content change (range + text) into a tree-sitter edit. */
+export function editFor(oldText: string, startOffset: number, oldEndOffset: number, newText: string): Edit {
+  const pointAt = (text: string, offset: number) => {
+    let row = 0;
+    let lineStart = 0;
+    for (let i = 0; i < offset; i++) {
+      if (text.charCodeAt(i) === 10) {
+        row++;
+        lineStart = i + 1;
+      }
+    }
+    return { row, column: offset - lineStart };
+  };
+  const startPosition = pointAt(oldText, startOffset);
+  const oldEndPosition = pointAt(oldText, oldEndOffset);
+  const inserted = newText;
+  const lines = inserted.split('\n');
+  const newEndPosition =
+    lines.length === 1
+      ? { row: startPosition.row, column: startPosition.column + inserted.length }
+      : { row: startPosition.row + lines.length - 1, column: lines[lines.length - 1].length };
+  return {
+    startIndex: startOffset,
+    oldEndIndex: oldEndOffset,
+    newEndIndex: startOffset + inserted.length,
+    startPosition,
+    oldEndPosition,
+    newEndPosition,
+  } as Edit;
+}

@@ -1,0 +1,86 @@
+/**
+ * unreleased-file: a file, socket, process or stream handle can reach the end of its
+ * owner's scope on some path without being released (incident 3: Bottle + uWSGI leaked one
+ * open file per request). The path analysis lives in the language front ends
+ * (`facts/<lang>/handles.ts`); this file owns the rule's identity and its wording.
+ */
+import type { HandleAnalyzer, HandleLeak } from '../facts/handles';
+import { analyzeCHandles } from '../facts/c/handles';
+import { analyzePythonHandles } from '../facts/python/handles';
+import { analyzeTypeScriptHandles } from '../facts/typescript/handles';
+import type { FileContext, RawFinding, Rule } from '../engine/rule';
+import type { LanguageId } from '../engine/types';
+
+const ANALYZERS: Record<LanguageId, HandleAnalyzer> = {
+  c: analyzeCHandles,
+  python: analyzePythonHandles,
+  typescript: analyzeTypeScriptHandles,
+};
+
+function describeLeak(leak: HandleLeak): string {
+  switch (leak.leakKind) {
+    case 'return':
+      return `the return on line ${leak.leakLine}`;
+    case 'end':
+      return `the end of its scope on line ${leak.leakLine}`;
+    case 'raise':
+      return `an exception raised on line ${leak.leakLine}`;
+    case 'goto':
+      return `the goto on line ${leak.leakLine}`;
+    case 'overwrite':
+      return `line ${leak.leakLine}, where the variable is overwritten`;
+    case 'unbound':
+      return `the end of the expression on line ${leak.leakLine}`;
+  }
+}
+
+/** The one-line message; it names the handle, the API and where it is lost. */
+export function leakMessage(leak: HandleLeak): string {
+  const what = leak.variable ? `'${leak.variable}' from ${leak.api}()` : `The handle from ${leak.api}()`;
+  if (leak.leakKind === 'unbound') return `${what} is never bound to a name, so nothing closes it`;
+  return `${leak.variable ? `Handle ${what}` : what} is not released on every path: it leaks at ${describeLeak(leak)}`;
+}
+
+function leakStepMessage(leak: HandleLeak): string {
+  switch (leak.leakKind) {
+    case 'return':
+      return 'returns here with the handle still open';
+    case 'end':
+      return 'scope ends here with the handle still open';
+    case 'raise':
+      return 'an exception here leaves the handle open';
+    case 'goto':
+      return 'jumps away here with the handle still open';
+    case 'overwrite':
+      return 'overwritten here while still open';
+    case 'unbound':
+      return 'the handle is dropped here';
+  }
+}
+
+export const unreleasedFile: Rule = {
+  meta: {
+    id: 'unreleased-file',
+    family: 'LEAK',
+    languages: ['c', 'python', 'typescript'],
+    defaultSeverity: 'warning',
+    summary: 'A file, socket, process or stream handle is not released on every path out of its scope.',
+    fixes: ['safe', 'unsafe'],
+    tags: ['CWE-775', 'CWE-404'],
+  },
+  checkFile(ctx: FileContext): RawFinding[] {
+    const leaks = ANALYZERS[ctx.language](ctx.tree, ctx.text);
+    return leaks.map((leak) => ({
+      ruleId: 'unreleased-file',
+      path: ctx.path,
+      range: leak.openRange,
+      message: leakMessage(leak),
+      related: [
+        { path: ctx.path, range: leak.openRange, message: `opened here by ${leak.api}()` },
+        ...(leak.steps ?? []).map((s) => ({ path: ctx.path, range: s.range, message: s.message })),
+        { path: ctx.path, range: leak.leakRange, message: leakStepMessage(leak) },
+      ],
+      fixes: leak.fixes,
+    }));
+  },
+};

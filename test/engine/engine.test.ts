@@ -22,6 +22,7 @@ function fakeAnalysis(path: string, lines: number[], suppressions: FileAnalysis[
     contentHash: 'x',
     syntaxErrors: [],
     suppressions,
+    facts: [],
     notes: [],
     localFindings: lines.map((line) => ({ ruleId: 'unreleased-file', path, range: r(line, 4, 10), message: `leak ${line}`, severity: 'warning', related: [], fixes: [] })),
   };

@@ -13,6 +13,8 @@ import {
   type GrammarName,
   type Tree,
 } from '../parsing/parser';
+import { extractProgramFacts } from '../facts/index';
+import type { ProgramFact } from '../facts/types';
 import { RULES } from '../rules/index';
 import type { FileContext } from './rule';
 import { collectSuppressions } from './suppressions';
@@ -44,10 +46,17 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
       notes.push(`rule ${rule.meta.id} failed on this file: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  let facts: ProgramFact[] = [];
+  try {
+    facts = extractProgramFacts(language, tree, text, path);
+  } catch (err) {
+    notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return {
     path,
     language,
     contentHash: contentHash(text),
+    facts,
     syntaxErrors: syntaxErrorRanges(tree),
     suppressions: collectSuppressions(tree, text),
     localFindings,
@@ -70,6 +79,7 @@ export function analyzeText(path: string, text: string, timeoutMs?: number): Fil
       syntaxErrors: [],
       suppressions: [],
       localFindings: [],
+      facts: [],
       notes: [`not analysed: ${err instanceof Error ? err.message : String(err)}`],
     };
   }

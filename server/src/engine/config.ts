@@ -22,6 +22,16 @@ export interface HazardLensConfig {
   reportUnusedSuppressions: boolean;
   /** Where rule documentation is linked; `{id}` is replaced by the rule id. */
   docsUrlTemplate: string;
+  /**
+   * The Python version the code runs on, e.g. "3.12": multiprocessing's default start
+   * method on Linux is `fork` before 3.14 and `forkserver` from 3.14 on.
+   */
+  pythonVersion: string;
+  /**
+   * Treat every program as possibly multi-threaded (a library cannot know its host):
+   * raises fork-child findings to errors even where no thread start is seen.
+   */
+  assumeMultithreaded: boolean;
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -33,6 +43,8 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   maxFileSizeKb: 1024,
   reportUnusedSuppressions: true,
   docsUrlTemplate: DEFAULT_DOCS_URL_TEMPLATE,
+  pythonVersion: '3.12',
+  assumeMultithreaded: false,
 };
 
 const fieldSchemas = {
@@ -42,6 +54,8 @@ const fieldSchemas = {
   maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
   reportUnusedSuppressions: z.boolean(),
   docsUrlTemplate: z.string().refine((s) => s.includes('{id}'), { message: 'must contain {id}' }),
+  pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
+  assumeMultithreaded: z.boolean(),
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
 export interface ParsedConfig {

@@ -6,6 +6,7 @@
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
+import type { ProjectFile } from './rule';
 import { applySuppressions } from './suppressions';
 import type { FileAnalysis, Finding, Suppression } from './types';
 import { SEVERITY_ORDER } from './types';
@@ -30,7 +31,13 @@ export function compareFindings(a: Finding, b: Finding): number {
 }
 
 /** Evaluates the rules over a set of files that form the workspace (or one file). */
-export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfig = DEFAULT_CONFIG): Evaluation {
+export function evaluate(
+  files: readonly FileAnalysis[],
+  config: HazardLensConfig = DEFAULT_CONFIG,
+  workspace: { roots?: readonly string[]; projectFiles?: readonly ProjectFile[] } = {},
+): Evaluation {
+  const roots = workspace.roots ?? [];
+  const projectFiles = workspace.projectFiles ?? [];
   const notes: string[] = [];
   const raw: Finding[] = [];
   for (const f of files) raw.push(...f.localFindings);
@@ -38,7 +45,7 @@ export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfi
     if (!rule.checkProgram) continue;
     if (config.rules[rule.meta.id] === 'off') continue;
     try {
-      for (const r of rule.checkProgram({ files })) raw.push({ ...r, severity: r.severity ?? rule.meta.defaultSeverity });
+      for (const r of rule.checkProgram({ files, roots, projectFiles, config })) raw.push({ ...r, severity: r.severity ?? rule.meta.defaultSeverity });
     } catch (err) {
       notes.push(`rule ${rule.meta.id} failed: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -3,6 +3,7 @@
  * (no glob discovery: typescript-eslint `rules/index.ts`, ruff `codes.rs`).
  */
 import type { GrammarName, Tree } from '../parsing/parser';
+import type { HazardLensConfig } from './config';
 import type { FileAnalysis, Finding, FixApplicability, LanguageId, Severity } from './types';
 
 export type RuleFamily = 'FORK' | 'FD' | 'LEAK' | 'HEARTBEAT';
@@ -38,7 +39,26 @@ export type RawFinding = Omit<Finding, 'severity'> & { severity?: Severity };
 /** Facts of the whole program (the workspace), for rules that connect evidence across files. */
 export interface ProgramContext {
   files: readonly FileAnalysis[];
+  /** Workspace roots (absolute) used to resolve imports; empty means "derive from the files". */
+  roots: readonly string[];
+  /**
+   * Project metadata the program model reads besides source files: `pyproject.toml`,
+   * `setup.cfg`, `compile_commands.json`, `package.json`, Apache/uWSGI configs. Collected by
+   * the scanner (or the language server's workspace index); never executed.
+   */
+  projectFiles: readonly ProjectFile[];
+  config: HazardLensConfig;
 }
+
+/** A non-source file of the workspace that the program model reads. */
+export interface ProjectFile {
+  path: string;
+  text: string;
+}
+
+/** File names (basenames) collected as {@link ProjectFile}s; extensions via {@link PROJECT_FILE_EXTENSIONS}. */
+export const PROJECT_FILE_NAMES = ['pyproject.toml', 'setup.cfg', 'compile_commands.json', 'package.json'];
+export const PROJECT_FILE_EXTENSIONS = ['.ini', '.conf'];
 
 export interface Rule {
   meta: RuleMeta;

@@ -77,6 +77,8 @@ export interface Suppression {
   targetLine: number;
 }
 
+import type { ProgramFact } from '../facts/types';
+
 /** Per-file result of the language front end; cached by content hash. */
 export interface FileAnalysis {
   path: string;
@@ -87,6 +89,8 @@ export interface FileAnalysis {
   suppressions: Suppression[];
   /** Findings of rules that only need this file (computed with the tree at hand). */
   localFindings: Finding[];
+  /** What this file contributes to the program model (see `facts/types.ts`). */
+  facts: ProgramFact[];
   /** Problems met while analysing (parse time-out, ...): reported, never thrown. */
   notes: string[];
 }

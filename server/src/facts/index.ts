@@ -1,0 +1,17 @@
+/** Dispatches program-fact extraction to the language front end. */
+import type { LanguageId } from '../engine/types';
+import type { Tree } from '../parsing/parser';
+import { extractCFacts } from './c/program-facts';
+import { extractPythonFacts } from './python/program-facts';
+import type { ProgramFact } from './types';
+
+export function extractProgramFacts(language: LanguageId, tree: Tree, text: string, path: string): ProgramFact[] {
+  switch (language) {
+    case 'python':
+      return extractPythonFacts(tree, text, path);
+    case 'c':
+      return extractCFacts(tree, text, path);
+    case 'typescript':
+      return [];
+  }
+}

@@ -20,6 +20,9 @@ const common = {
   minify: production,
   logLevel: 'warning',
   absWorkingDir: root,
+  // NOTE: web-tree-sitter's ESM build reads import.meta.url, which is undefined in a CJS
+  // bundle; its CJS build does not.
+  alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
 };
 
 const builds = [

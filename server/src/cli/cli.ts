@@ -1,0 +1,330 @@
+/**
+ * The command line: `hazard-lens scan|rules|lsp`. Arguments are parsed with `node:util`
+ * `parseArgs`; the report goes to stdout (or `--output`), everything else to stderr.
+ *
+ * Exit codes: 0 no finding at or above the severity threshold, 1 findings at or above it,
+ * 2 usage error (bad flag or value, missing path or config file) or internal error.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { docsUrl, type HazardLensConfig } from '../engine/config';
+import { atLeast } from '../engine/engine';
+import type { Severity } from '../engine/types';
+import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
+import { RULES } from '../rules/index';
+import { PRODUCT_COMMAND, PRODUCT_VERSION, displayPath, plural } from '../scan/reporters/common';
+import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporters/index';
+import { scan } from '../scan/scanner';
+import { loadConfig } from './config-file';
+import { ProgressLine, type ProgressStream } from './progress';
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliIo {
+  stdout: { write(chunk: string): unknown };
+  stderr: ProgressStream;
+  cwd: string;
+  /** Starts the language server on stdio (injected so the scan path does not load it). */
+  startLanguageServer?: () => void | Promise<void>;
+}
+
+const SEVERITY_THRESHOLDS: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
+const DEFAULT_THRESHOLD: Severity = 'warning';
+
+const MAIN_HELP = `Usage: ${PRODUCT_COMMAND} <command> [options]
+
+Finds concurrency and resource-lifetime hazards in C, Python and TypeScript.
+
+Commands:
+  scan [paths...]   Analyse files and directories (default: the current directory)
+  rules             List the rules: id, languages, severity, summary, documentation
+  lsp --stdio       Run the language server over stdin/stdout
+
+Options:
+  -h, --help        Show help (also: ${PRODUCT_COMMAND} <command> --help)
+  -V, --version     Print the version
+
+Exit codes: 0 no finding at or above the severity threshold, 1 findings at or above it,
+2 usage or internal error.
+`;
+
+const SCAN_HELP = `Usage: ${PRODUCT_COMMAND} scan [paths...] [options]
+
+Analyses the given files and directories (default: the current directory). Directories are
+walked for ${SUPPORTED_EXTENSIONS.join(' ')} files, honouring .gitignore files and the
+configuration's "exclude"; node_modules, .git, .hg and .svn are never entered. Files named
+explicitly are analysed even when an ignore pattern matches them (see --force-exclude).
+
+Options:
+  -f, --format FORMAT             text (default), json, sarif or github
+  -o, --output FILE               Write the report to FILE instead of stdout
+      --severity-threshold LEVEL  Exit with 1 when a finding is at or above LEVEL:
+                                  error, warning (default), info or hint
+  -c, --config FILE               Configuration file (default: ./.hazard-lens.json if present)
+      --fix                       Apply safe fixes, write the files back, report what remains
+      --max-file-size KB          Skip files larger than KB kilobytes (default: config, 1024)
+      --exclude PATTERN           Also exclude PATTERN (gitignore syntax; repeatable)
+      --no-gitignore              Do not read .gitignore files
+      --force-exclude             Apply ignore patterns to paths named on the command line too
+  -q, --quiet                     Print the report only: no progress, skipped files, notes or summary
+  -h, --help                      Show this help
+
+All findings are reported; the threshold only decides the exit code.
+`;
+
+const RULES_HELP = `Usage: ${PRODUCT_COMMAND} rules [options]
+
+Lists the rules with their languages, severity, summary and documentation URL.
+
+Options:
+  -f, --format FORMAT   text (default) or json
+  -c, --config FILE     Configuration file (severity overrides, docsUrlTemplate)
+  -h, --help            Show this help
+`;
+
+const LSP_HELP = `Usage: ${PRODUCT_COMMAND} lsp --stdio
+
+Runs the Hazard Lens language server, speaking LSP over stdin and stdout.
+`;
+
+class UsageError extends Error {}
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+function parse(args: string[], options: OptionSpec, command: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // Node's wording suggests `--` for positionals that start with a dash; keep the first sentence.
+    const first = message.split(/(?<=\.) /)[0];
+    throw new UsageError(`${first}\nRun '${PRODUCT_COMMAND} ${command} --help' for usage.`);
+  }
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`invalid value '${value}' for ${flag}: expected one of ${allowed.join(', ')}`);
+}
+
+/** Runs the CLI and resolves to the exit code. Never throws. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const err = (line: string) => io.stderr.write(`${PRODUCT_COMMAND}: ${line}\n`);
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case undefined:
+        io.stderr.write(MAIN_HELP);
+        return EXIT_USAGE;
+      case '-h':
+      case '--help':
+        io.stdout.write(MAIN_HELP);
+        return EXIT_OK;
+      case 'help':
+        return runHelp(rest, io);
+      case '-V':
+      case '--version':
+        io.stdout.write(`${PRODUCT_COMMAND} ${PRODUCT_VERSION}\n`);
+        return EXIT_OK;
+      case 'scan':
+        return await runScan(rest, io);
+      case 'rules':
+        return runRules(rest, io);
+      case 'lsp':
+        return await runLsp(rest, io);
+      default:
+        throw new UsageError(
+          command.startsWith('-')
+            ? `unknown option '${command}'\nRun '${PRODUCT_COMMAND} --help' for usage.`
+            : `unknown command '${command}' (commands: scan, rules, lsp)\nRun '${PRODUCT_COMMAND} --help' for usage.`,
+        );
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message);
+      return EXIT_USAGE;
+    }
+    err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return EXIT_USAGE;
+  }
+}
+
+function runHelp(rest: string[], io: CliIo): number {
+  const topic = rest[0];
+  const text = topic === 'scan' ? SCAN_HELP : topic === 'rules' ? RULES_HELP : topic === 'lsp' ? LSP_HELP : topic === undefined ? MAIN_HELP : undefined;
+  if (text === undefined) throw new UsageError(`no help for '${topic}' (commands: scan, rules, lsp)`);
+  io.stdout.write(text);
+  return EXIT_OK;
+}
+
+function reportConfigProblems(problems: string[], io: CliIo): void {
+  for (const p of problems) io.stderr.write(`${PRODUCT_COMMAND}: warning: ${p}\n`);
+}
+
+async function runScan(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    {
+      format: { type: 'string', short: 'f' },
+      output: { type: 'string', short: 'o' },
+      'severity-threshold': { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      fix: { type: 'boolean' },
+      'max-file-size': { type: 'string' },
+      exclude: { type: 'string', multiple: true },
+      'no-gitignore': { type: 'boolean' },
+      'force-exclude': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'scan',
+  );
+  if (values.help) {
+    io.stdout.write(SCAN_HELP);
+    return EXIT_OK;
+  }
+  const format = oneOf<ReportFormat>(values.format as string | undefined, REPORT_FORMATS, '--format', 'text');
+  const threshold = oneOf<Severity>(values['severity-threshold'] as string | undefined, SEVERITY_THRESHOLDS, '--severity-threshold', DEFAULT_THRESHOLD);
+  let maxFileSizeKb: number | undefined;
+  const rawSize = values['max-file-size'] as string | undefined;
+  if (rawSize !== undefined) {
+    if (!/^\d+$/.test(rawSize) || Number(rawSize) < 1 || Number(rawSize) > 1024 * 1024) {
+      throw new UsageError(`invalid value '${rawSize}' for --max-file-size: expected a whole number of kilobytes from 1 to 1048576`);
+    }
+    maxFileSizeKb = Number(rawSize);
+  }
+  const output = values.output as string | undefined;
+  if (output !== undefined && output.length === 0) throw new UsageError('--output needs a file name');
+  const quiet = values.quiet === true;
+
+  const cwd = io.cwd;
+  for (const p of positionals) {
+    try {
+      fs.lstatSync(path.resolve(cwd, p));
+    } catch {
+      throw new UsageError(`${p}: no such file or directory`);
+    }
+  }
+
+  const loaded = loadConfig(cwd, values.config as string | undefined);
+  if (loaded.fatal) throw new UsageError(loaded.fatal);
+  reportConfigProblems(loaded.problems, io);
+  const config: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
+
+  const progress = new ProgressLine(io.stderr, !quiet && io.stderr.isTTY === true);
+  const tell = (line: string) => {
+    if (quiet) return;
+    progress.clear();
+    io.stderr.write(`${PRODUCT_COMMAND}: ${line}\n`);
+  };
+  const show = (p: string) => displayPath(cwd, p);
+  const result = await scan(
+    {
+      paths: positionals,
+      cwd,
+      config,
+      respectGitignore: values['no-gitignore'] !== true,
+      extraExcludes: (values.exclude as string[] | undefined) ?? [],
+      excludeBase: loaded.base,
+      forceExclude: values['force-exclude'] === true,
+      fix: values.fix === true,
+    },
+    {
+      onStart: (total) => progress.update(0, total),
+      onProgress: (done, total) => progress.update(done, total),
+      onSkip: (p, reason) => tell(`skipped ${show(p)}: ${reason}`),
+      onNote: (p, note) => tell(p ? `note: ${show(p)}: ${note}` : `note: ${note}`),
+    },
+  );
+  progress.clear();
+
+  if (!quiet && result.analyses.length === 0 && result.skipped.length === 0) {
+    io.stderr.write(`${PRODUCT_COMMAND}: warning: no files to analyse (looked for ${SUPPORTED_EXTENSIONS.join(' ')})\n`);
+  }
+  if (values.fix === true && !quiet) {
+    const fixed = result.fixed ?? [];
+    const applied = fixed.reduce((n, f) => n + f.applied, 0);
+    io.stderr.write(
+      applied > 0
+        ? `${PRODUCT_COMMAND}: applied ${plural(applied, 'fix', 'fixes')} to ${plural(fixed.length, 'file')}\n`
+        : `${PRODUCT_COMMAND}: no fixes applied\n`,
+    );
+  }
+
+  const report = formatReport(format, result, { cwd, config, summary: !quiet });
+  if (output !== undefined) {
+    const target = path.resolve(cwd, output);
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, report);
+    } catch (e) {
+      throw new UsageError(`cannot write ${output}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else if (report.length > 0) {
+    io.stdout.write(report);
+  }
+  return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+function runRules(args: string[], io: CliIo): number {
+  const { values, positionals } = parse(
+    args,
+    { format: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    'rules',
+  );
+  if (values.help) {
+    io.stdout.write(RULES_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nRun '${PRODUCT_COMMAND} rules --help' for usage.`);
+  const format = oneOf(values.format as string | undefined, ['text', 'json'] as const, '--format', 'text');
+  const loaded = loadConfig(io.cwd, values.config as string | undefined);
+  if (loaded.fatal) throw new UsageError(loaded.fatal);
+  reportConfigProblems(loaded.problems, io);
+  const config = loaded.config;
+  const rows = RULES.map((r) => ({
+    id: r.meta.id,
+    family: r.meta.family,
+    languages: r.meta.languages,
+    defaultSeverity: r.meta.defaultSeverity,
+    severity: config.rules[r.meta.id] ?? r.meta.defaultSeverity,
+    summary: r.meta.summary,
+    fixes: r.meta.fixes,
+    tags: r.meta.tags,
+    preview: r.meta.preview === true,
+    docsUrl: docsUrl(r.meta.id, config),
+  }));
+  if (format === 'json') {
+    io.stdout.write(`${JSON.stringify({ version: 1, rules: rows }, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const blocks = rows.map((r) => {
+    const severity = r.severity === r.defaultSeverity ? r.severity : `${r.severity}, default ${r.defaultSeverity}`;
+    const lines = [
+      `${r.id} (${severity}; ${r.languages.join(', ')})${r.preview ? ' [preview]' : ''}`,
+      `  ${r.summary}`,
+      `  Fixes: ${r.fixes.length ? r.fixes.join(', ') : 'none'}. Tags: ${r.tags.length ? r.tags.join(', ') : 'none'}.`,
+      `  Docs: ${r.docsUrl}`,
+    ];
+    return lines.join('\n');
+  });
+  io.stdout.write(`${blocks.join('\n\n')}\n`);
+  return EXIT_OK;
+}
+
+async function runLsp(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, { stdio: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'lsp');
+  if (values.help) {
+    io.stdout.write(LSP_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nRun '${PRODUCT_COMMAND} lsp --help' for usage.`);
+  if (values.stdio !== true) throw new UsageError(`lsp needs --stdio (the only transport supported)\nRun '${PRODUCT_COMMAND} lsp --help' for usage.`);
+  if (!io.startLanguageServer) throw new UsageError('the language server is not available in this build');
+  await io.startLanguageServer();
+  return EXIT_OK;
+}

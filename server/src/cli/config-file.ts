@@ -1,0 +1,60 @@
+/**
+ * Loading the CLI's configuration: `--config FILE`, or `.hazard-lens.json` in the current
+ * directory when present. The file holds the same shape as the editor settings and is
+ * parsed by the same `parseConfig`: a bad value is a warning and falls back to its default.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_CONFIG, parseConfig, type HazardLensConfig } from '../engine/config';
+
+export const CONFIG_FILE_NAME = '.hazard-lens.json';
+
+export interface LoadedConfig {
+  config: HazardLensConfig;
+  /** Warnings for stderr. */
+  problems: string[];
+  /** The file read, if any (absolute). */
+  file?: string;
+  /** Directory `exclude` patterns are relative to. */
+  base: string;
+  /** Set when `--config` names a file that cannot be read: a usage error. */
+  fatal?: string;
+}
+
+function freshDefaults(): HazardLensConfig {
+  return { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
+}
+
+export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
+  const file = explicit !== undefined ? path.resolve(cwd, explicit) : path.join(cwd, CONFIG_FILE_NAME);
+  const shown = path.relative(cwd, file) || file;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
+    if (explicit !== undefined) return { config: freshDefaults(), problems: [], base: cwd, fatal: `cannot read config file ${shown}: ${reason}` };
+    if (code === 'ENOENT') return { config: freshDefaults(), problems: [], base: cwd };
+    return { config: freshDefaults(), problems: [`${shown}: cannot be read (${reason}); using defaults`], base: cwd };
+  }
+  const base = path.dirname(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    return {
+      config: freshDefaults(),
+      problems: [`${shown}: invalid JSON (${err instanceof Error ? err.message : String(err)}); using defaults`],
+      file,
+      base,
+    };
+  }
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {
+    // An editor hint, not a setting.
+    const { $schema: _schema, ...rest } = raw as Record<string, unknown>;
+    raw = rest;
+  }
+  const parsed = parseConfig(raw, shown);
+  return { config: parsed.config, problems: parsed.problems, file, base };
+}

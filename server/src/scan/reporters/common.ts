@@ -1,0 +1,56 @@
+/**
+ * What every report format shares: the product's identity, display paths, counts.
+ * Findings carry absolute paths inside the engine; reports show them relative to `cwd`.
+ */
+import * as path from 'node:path';
+import { version as packageVersion } from '../../../../package.json';
+import type { HazardLensConfig } from '../../engine/config';
+import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
+import type { Finding, Severity } from '../../engine/types';
+import { ruleById } from '../../rules/index';
+import type { ScanResult } from '../scanner';
+
+export const PRODUCT_NAME = 'Hazard Lens';
+export const PRODUCT_COMMAND = 'hazard-lens';
+export const PRODUCT_VERSION: string = packageVersion;
+export const PRODUCT_URI = 'https://github.com/hazard-lens/hazard-lens';
+
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
+
+export interface ReportContext {
+  /** Directory report paths are relative to (and SARIF's `%SRCROOT%`). */
+  cwd: string;
+  config: HazardLensConfig;
+  /** Add the human summary (text format); off with `--quiet`. */
+  summary?: boolean;
+  /** The tool version to print; defaults to the package version (tests pin it). */
+  version?: string;
+}
+
+/** Path for display: relative to cwd with `/` separators; absolute when on another drive. */
+export function displayPath(cwd: string, filePath: string): string {
+  if (filePath === '') return '';
+  const rel = path.relative(cwd, filePath);
+  if (rel === '') return '.';
+  if (path.isAbsolute(rel)) return filePath.split(path.sep).join('/');
+  return rel.split(path.sep).join('/');
+}
+
+export function countBySeverity(findings: readonly Finding[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0, hint: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return counts;
+}
+
+/** A short description of a finding's rule, also for the unused-suppression pseudo rule. */
+export function ruleSummary(ruleId: string): string {
+  if (ruleId === UNUSED_SUPPRESSION_ID) return 'A hazard-lens suppression comment suppresses nothing.';
+  return ruleById(ruleId)?.meta.summary ?? ruleId;
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** What a report needs from a scan (only the number of analyses is used). */
+export type ReportInput = Pick<ScanResult, 'findings' | 'skipped'> & Partial<Pick<ScanResult, 'fixed'>> & { analyses: readonly unknown[] };

@@ -1,0 +1,40 @@
+/**
+ * GitHub Actions workflow commands: one annotation per finding,
+ *   ::warning file=app/read.py,line=2,col=10,endLine=2,endColumn=14,title=unreleased-file::message
+ * with the evidence chain on the following lines of the message. Errors become `::error`,
+ * warnings `::warning`, info and hints `::notice`. Columns are only given for one-line
+ * ranges (GitHub ignores them on multi-line annotations).
+ */
+import type { Finding, Severity } from '../../engine/types';
+import { displayPath, type ReportContext, type ReportInput } from './common';
+
+const COMMANDS: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice', hint: 'notice' };
+
+/** Escaping of a command's message (the part after `::`). */
+export function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** Escaping of a property value (`file=`, `title=`): the message escapes plus `:` and `,`. */
+export function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+export function formatAnnotation(ctx: ReportContext, f: Finding): string {
+  const start = f.range.start;
+  const end = f.range.end;
+  const props: string[] = [`file=${escapeProperty(displayPath(ctx.cwd, f.path))}`, `line=${start.line + 1}`];
+  if (start.line === end.line) props.push(`col=${start.character + 1}`);
+  props.push(`endLine=${end.line + 1}`);
+  if (start.line === end.line) props.push(`endColumn=${end.character + 1}`);
+  props.push(`title=${escapeProperty(f.ruleId)}`);
+  const body = [
+    f.message,
+    ...f.related.map((r) => `  ${displayPath(ctx.cwd, r.path)}:${r.range.start.line + 1}:${r.range.start.character + 1}: ${r.message}`),
+  ].join('\n');
+  return `::${COMMANDS[f.severity]} ${props.join(',')}::${escapeData(body)}`;
+}
+
+export function formatGithub(input: ReportInput, ctx: ReportContext): string {
+  return input.findings.map((f) => `${formatAnnotation(ctx, f)}\n`).join('');
+}

@@ -1,0 +1,50 @@
+/**
+ * The terminal format, one finding per line in the shape compilers use so editors and
+ * terminals turn it into links:
+ *
+ *   app/read.py:2:10: warning unreleased-file Handle 'fh' from open() is not released ...
+ *     app/read.py:2:10: opened here by open()
+ *     app/read.py:4:9: returns here with the handle still open
+ *     fix (safe): ...
+ *
+ * then a summary line with the counts per severity.
+ */
+import { chooseFix } from '../../engine/fixes';
+import type { Finding } from '../../engine/types';
+import { countBySeverity, displayPath, plural, type ReportContext, type ReportInput } from './common';
+
+function location(ctx: ReportContext, filePath: string, line: number, character: number): string {
+  return `${displayPath(ctx.cwd, filePath)}:${line + 1}:${character + 1}`;
+}
+
+export function formatFinding(ctx: ReportContext, f: Finding): string {
+  const lines = [`${location(ctx, f.path, f.range.start.line, f.range.start.character)}: ${f.severity} ${f.ruleId} ${f.message}`];
+  for (const r of f.related) lines.push(`  ${location(ctx, r.path, r.range.start.line, r.range.start.character)}: ${r.message}`);
+  for (const fix of f.fixes) lines.push(`  fix (${fix.applicability}): ${fix.title}`);
+  return lines.join('\n');
+}
+
+export function summaryLine(input: ReportInput): string {
+  const counts = countBySeverity(input.findings);
+  const files = `${plural(input.analyses.length, 'file')} analysed${input.skipped.length ? `, ${input.skipped.length} skipped` : ''}`;
+  const parts: string[] = [];
+  if (input.findings.length === 0) parts.push(`No findings in ${files}.`);
+  else {
+    parts.push(
+      `${plural(input.findings.length, 'finding')} (${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}, ` +
+        `${counts.info} info, ${plural(counts.hint, 'hint')}) in ${files}.`,
+    );
+  }
+  const fixable = input.findings.filter((f) => chooseFix(f, false)?.edits.length).length;
+  if (fixable > 0) parts.push(`${plural(fixable, 'finding')} can be fixed with --fix.`);
+  return parts.join(' ');
+}
+
+export function formatText(input: ReportInput, ctx: ReportContext): string {
+  const blocks = input.findings.map((f) => formatFinding(ctx, f));
+  if (ctx.summary !== false) {
+    if (blocks.length > 0) blocks.push('');
+    blocks.push(summaryLine(input));
+  }
+  return blocks.length ? `${blocks.join('\n')}\n` : '';
+}

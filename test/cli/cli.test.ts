@@ -1,0 +1,418 @@
+/**
+ * The command line, run as users run it: `node dist/cli/cli.js` in a temporary workspace.
+ * `npm test` builds dist/ first; run alone, the tests build it when it is missing.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ProgressLine } from '../../server/src/cli/progress';
+import { CLI, ensureBuilt, makeWorkspace, multitoolAvailable, removeWorkspace, runCli, unprivilegedUser, validateSarif, writeTree, type Tree } from './helpers';
+
+const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+const DOCS = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules';
+
+const workspaces: string[] = [];
+before(() => ensureBuilt());
+after(() => {
+  for (const w of workspaces) removeWorkspace(w);
+});
+
+function workspace(files: Tree): string {
+  const dir = makeWorkspace({ '.git/HEAD': 'ref: refs/heads/main\n', ...files });
+  workspaces.push(dir);
+  return dir;
+}
+
+/** Findings here come from the engine alone (unused suppressions), not from any analyser. */
+const BASIC: Tree = {
+  '.gitignore': 'build/\n',
+  'app/sup.py': 'x = 1  # hazard-lens: ignore[unreleased-file]\n# hazard-lens: ignore[no-such-rule]\ny = 2\n',
+  'lib/ok.ts': 'export const a = 1;\n',
+  'build/gen.py': '# hazard-lens: ignore[no-such-rule]\nx = 1\n',
+  'notes.md': 'not analysed\n',
+};
+
+const SUP1 = "Suppression of 'unreleased-file' is unused: no such finding on the line it covers";
+const SUP2 = "Suppression names unknown rule 'no-such-rule', so it suppresses nothing";
+
+/** A leak the C analyser reports (an early return skips the fclose). */
+const C_LEAK: Tree = {
+  'src/leak.c': '#include <stdio.h>\nint f(const char *p) {\n    FILE *fp = fopen(p, "r");\n    if (!fp) return -1;\n    if (p[0] == 0) return -2;\n    fclose(fp);\n    return 0;\n}\n',
+};
+
+/** The issue's Python example: the early return leaks `fh`. */
+const PY_LEAK = 'def f(p):\n    fh = open(p)\n    if not p:\n        return None\n    data = fh.read()\n    fh.close()\n    return data\n';
+
+describe('usage', () => {
+  test('--help, --version, help <command>', () => {
+    const help = runCli(['--help'], { cwd: workspace({}) });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^Usage: hazard-lens <command> \[options\]/);
+    assert.match(help.stdout, /scan \[paths\.\.\.\]/);
+    const version = runCli(['--version'], { cwd: workspace({}) });
+    assert.equal(version.status, 0);
+    assert.equal(version.stdout, `hazard-lens ${VERSION}\n`);
+    const scanHelp = runCli(['scan', '--help'], { cwd: workspace({}) });
+    assert.equal(scanHelp.status, 0);
+    for (const flag of ['--format', '--output', '--severity-threshold', '--config', '--fix', '--max-file-size', '--no-gitignore', '--quiet']) {
+      assert.ok(scanHelp.stdout.includes(flag), `scan --help mentions ${flag}`);
+    }
+    assert.equal(runCli(['help', 'rules'], { cwd: workspace({}) }).status, 0);
+  });
+
+  test('usage errors exit with 2 and a clear message on stderr', () => {
+    const dir = workspace(BASIC);
+    const cases: [string[], RegExp][] = [
+      [[], /^Usage: hazard-lens/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['scan', '--bogus'], /Unknown option '--bogus'/],
+      [['scan', '--format', 'xml'], /invalid value 'xml' for --format: expected one of text, json, sarif, github/],
+      [['scan', '--severity-threshold', 'fatal'], /invalid value 'fatal' for --severity-threshold: expected one of error, warning, info, hint/],
+      [['scan', '--max-file-size', '0'], /invalid value '0' for --max-file-size/],
+      [['scan', '--max-file-size', 'ten'], /invalid value 'ten' for --max-file-size/],
+      [['scan', '--format'], /argument missing|requires|Option '-f, --format <value>'/i],
+      [['scan', 'missing-dir'], /missing-dir: no such file or directory/],
+      [['scan', '--config', 'nope.json'], /cannot read config file nope\.json: no such file/],
+      [['rules', '--format', 'sarif'], /invalid value 'sarif' for --format: expected one of text, json/],
+      [['lsp'], /lsp needs --stdio/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(args, { cwd: dir });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+    }
+  });
+});
+
+describe('scan: formats', () => {
+  test('text: findings, summary, skipped files on stderr, .gitignore honoured', () => {
+    const dir = workspace({ ...BASIC, 'app/blob.py': Buffer.from([0x78, 0, 0x79]) });
+    const r = runCli(['scan'], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        `app/sup.py:1:8: hint unused-suppression ${SUP1}`,
+        `app/sup.py:2:1: hint unused-suppression ${SUP2}`,
+        '',
+        '2 findings (0 errors, 0 warnings, 0 info, 2 hints) in 2 files analysed, 1 skipped.',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(r.stderr, 'hazard-lens: skipped app/blob.py: binary file (NUL byte in the first 8 KB)\n');
+  });
+
+  test('--quiet prints the report only; --no-gitignore scans ignored files', () => {
+    const dir = workspace({ ...BASIC, 'app/blob.py': Buffer.from([0x78, 0, 0x79]) });
+    const quiet = runCli(['scan', '-q'], { cwd: dir });
+    assert.equal(quiet.status, 0);
+    assert.equal(quiet.stderr, '');
+    assert.equal(quiet.stdout, `app/sup.py:1:8: hint unused-suppression ${SUP1}\napp/sup.py:2:1: hint unused-suppression ${SUP2}\n`);
+    const all = runCli(['scan', '--no-gitignore', '-q'], { cwd: dir });
+    assert.match(all.stdout, /^build\/gen\.py:1:1: hint unused-suppression /m);
+  });
+
+  test('json', () => {
+    const dir = workspace(BASIC);
+    const r = runCli(['scan', '--format', 'json'], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      version: 1,
+      tool: { name: 'hazard-lens', version: VERSION },
+      findings: [
+        {
+          ruleId: 'unused-suppression',
+          severity: 'hint',
+          path: 'app/sup.py',
+          range: { start: { line: 1, column: 8 }, end: { line: 1, column: 46 } },
+          message: SUP1,
+          related: [],
+          fixes: [],
+          docsUrl: `${DOCS}/unused-suppression.md`,
+        },
+        {
+          ruleId: 'unused-suppression',
+          severity: 'hint',
+          path: 'app/sup.py',
+          range: { start: { line: 2, column: 1 }, end: { line: 2, column: 36 } },
+          message: SUP2,
+          related: [],
+          fixes: [],
+          docsUrl: `${DOCS}/unused-suppression.md`,
+        },
+      ],
+      skipped: [],
+      summary: { files: 2, skipped: 0, findings: 2, bySeverity: { error: 0, warning: 0, info: 0, hint: 2 } },
+    });
+  });
+
+  test('github', () => {
+    const dir = workspace(BASIC);
+    const r = runCli(['scan', '--format', 'github'], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      `::notice file=app/sup.py,line=1,col=8,endLine=1,endColumn=46,title=unused-suppression::${SUP1}\n` +
+        `::notice file=app/sup.py,line=2,col=1,endLine=2,endColumn=36,title=unused-suppression::${SUP2}\n`,
+    );
+  });
+
+  test('sarif to --output, valid for the SARIF Multitool', (t) => {
+    const dir = workspace({ ...BASIC, ...C_LEAK, 'big.py': `x = "${'a'.repeat(2100)}"\n` });
+    const r = runCli(['scan', '--format', 'sarif', '--output', 'out/report.sarif', '--max-file-size', '2'], { cwd: dir });
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^hazard-lens: skipped big\.py: file is 3 KB, over the 2 KB limit \(maxFileSizeKb\)$/m);
+    const file = path.join(dir, 'out', 'report.sarif');
+    const log = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      version: string;
+      runs: {
+        tool: { driver: { name: string; version: string; rules: { id: string; helpUri: string }[] } };
+        originalUriBaseIds: Record<string, { uri: string }>;
+        results: { ruleId: string; ruleIndex: number; level: string; locations: { physicalLocation: { artifactLocation: { uri: string; uriBaseId: string } } }[] }[];
+        invocations: { toolExecutionNotifications: { message: { text: string } }[] }[];
+      }[];
+    };
+    assert.equal(log.version, '2.1.0');
+    const run = log.runs[0];
+    assert.equal(run.tool.driver.name, 'Hazard Lens');
+    assert.equal(run.tool.driver.version, VERSION);
+    assert.equal(run.originalUriBaseIds['%SRCROOT%'].uri, `file://${dir}/`);
+    assert.deepEqual(
+      run.tool.driver.rules.map((x) => [x.id, x.helpUri]),
+      [
+        ['unreleased-file', `${DOCS}/unreleased-file.md`],
+        ['unused-suppression', `${DOCS}/unused-suppression.md`],
+      ],
+    );
+    const sup = run.results.filter((x) => x.ruleId === 'unused-suppression');
+    assert.deepEqual(
+      sup.map((x) => [x.ruleIndex, x.level, x.locations[0].physicalLocation.artifactLocation]),
+      [
+        [1, 'note', { uri: 'app/sup.py', uriBaseId: '%SRCROOT%' }],
+        [1, 'note', { uri: 'app/sup.py', uriBaseId: '%SRCROOT%' }],
+      ],
+    );
+    assert.deepEqual(
+      run.invocations[0].toolExecutionNotifications.map((n) => n.message.text),
+      ['Skipped: file is 3 KB, over the 2 KB limit (maxFileSizeKb).'],
+    );
+    if (!multitoolAvailable()) {
+      t.skip('the SARIF Multitool for this platform is not installed');
+      return;
+    }
+    const { errors } = validateSarif(file);
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('scan: exit codes and threshold', () => {
+  test('hints do not fail by default; --severity-threshold hint makes them fail', () => {
+    const dir = workspace(BASIC);
+    assert.equal(runCli(['scan', '-q'], { cwd: dir }).status, 0);
+    assert.equal(runCli(['scan', '-q', '--severity-threshold', 'info'], { cwd: dir }).status, 0);
+    assert.equal(runCli(['scan', '-q', '--severity-threshold', 'hint'], { cwd: dir }).status, 1);
+  });
+
+  test('a warning fails by default, not with --severity-threshold error; config severities count', () => {
+    const dir = workspace(C_LEAK);
+    const r = runCli(['scan'], { cwd: dir });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^src\/leak\.c:3:16: warning unreleased-file Handle 'fp' from fopen\(\) is not released on every path/m);
+    assert.match(r.stdout, /^ {2}src\/leak\.c:3:16: opened here by fopen\(\)$/m);
+    assert.match(r.stdout, /^1 finding \(0 errors, 1 warning, 0 info, 0 hints\) in 1 file analysed\.$/m);
+    assert.equal(runCli(['scan', '--severity-threshold', 'error'], { cwd: dir }).status, 0);
+    writeTree(dir, { '.hazard-lens.json': JSON.stringify({ rules: { 'unreleased-file': 'error' } }) });
+    assert.equal(runCli(['scan', '--severity-threshold', 'error'], { cwd: dir }).status, 1);
+    writeTree(dir, { 'other.json': JSON.stringify({ rules: { 'unreleased-file': 'off' } }) });
+    const off = runCli(['scan', '--config', 'other.json'], { cwd: dir });
+    assert.equal(off.status, 0);
+    assert.equal(off.stdout, 'No findings in 1 file analysed.\n');
+  });
+
+  test('config problems are warnings, never a crash', () => {
+    const dir = workspace({ ...BASIC, '.hazard-lens.json': JSON.stringify({ maxFileSizeKb: 'big', colour: true, exclude: ['app/'] }) });
+    const r = runCli(['scan'], { cwd: dir });
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /^hazard-lens: warning: \.hazard-lens\.json: unknown setting "colour" ignored$/m);
+    assert.match(r.stderr, /^hazard-lens: warning: \.hazard-lens\.json: "maxFileSizeKb" is invalid/m);
+    // The valid part (exclude) still applies.
+    assert.equal(r.stdout, 'No findings in 1 file analysed.\n');
+    writeTree(dir, { '.hazard-lens.json': '{ "exclude": [' });
+    const broken = runCli(['scan', '-q'], { cwd: dir });
+    assert.equal(broken.status, 0);
+    assert.match(broken.stderr, /^hazard-lens: warning: \.hazard-lens\.json: invalid JSON \(.*\); using defaults$/m);
+  });
+});
+
+describe('scan: files that cannot be analysed', () => {
+  test('unreadable file and directory are skipped with a reason', (t) => {
+    const user = unprivilegedUser();
+    const dir = workspace({ 'secret.py': 'x = 1\n', 'locked/a.py': 'x = 1\n', 'ok.py': 'x = 1\n' });
+    if (user) {
+      // Root reads everything: run the CLI as `nobody`, who must be able to reach the workspace.
+      for (let d = dir; d !== path.dirname(d) && d.startsWith(path.dirname(dir)); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+      fs.chmodSync(path.join(dir, 'ok.py'), 0o644);
+      t.diagnostic(`running as root: the CLI runs as uid ${user.uid}`);
+    }
+    fs.chmodSync(path.join(dir, 'secret.py'), 0o000);
+    fs.chmodSync(path.join(dir, 'locked'), 0o000);
+    const r = runCli(['scan'], { cwd: dir, ...(user ?? {}) });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, 'hazard-lens: skipped locked: cannot read directory (permission denied)\nhazard-lens: skipped secret.py: permission denied\n');
+    assert.equal(r.stdout, 'No findings in 1 file analysed, 2 skipped.\n');
+  });
+
+  test('symbolic link loops do not hang the scan', () => {
+    const dir = workspace({ 'a/b/c.py': 'x = 1\n' });
+    fs.symlinkSync('.', path.join(dir, 'self'));
+    fs.symlinkSync('../..', path.join(dir, 'a', 'b', 'up'));
+    const r = runCli(['scan'], { cwd: dir, timeoutMs: 20_000 });
+    assert.equal(r.signal, null, 'the scan was cut off by the time-out');
+    assert.equal(r.status, 0);
+    assert.equal(
+      r.stderr,
+      "hazard-lens: skipped a/b/up: symbolic link loop: it points to '.', a directory that contains it\n" +
+        "hazard-lens: skipped self: symbolic link loop: it points to '.', a directory that contains it\n",
+    );
+    assert.equal(r.stdout, 'No findings in 1 file analysed, 2 skipped.\n');
+  });
+
+  test('huge and invalid UTF-8 files', () => {
+    const dir = workspace({ 'big.py': `x = "${'a'.repeat(5000)}"\n`, 'latin.py': Buffer.from('s = "\xe9"\n', 'latin1'), 'ok.py': 'x = 1\n' });
+    const r = runCli(['scan', '--max-file-size', '4'], { cwd: dir });
+    assert.equal(r.status, 0);
+    assert.equal(
+      r.stderr,
+      'hazard-lens: skipped big.py: file is 5 KB, over the 4 KB limit (maxFileSizeKb)\n' +
+        'hazard-lens: skipped latin.py: not valid UTF-8 (invalid byte 0xe9 on line 1)\n',
+    );
+  });
+
+  test('no supported files: a warning, exit 0', () => {
+    const dir = workspace({ 'README.md': 'hi\n' });
+    const r = runCli(['scan'], { cwd: dir });
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /^hazard-lens: warning: no files to analyse/);
+  });
+
+  test('the progress line is only drawn on a terminal', () => {
+    const dir = workspace(BASIC);
+    assert.ok(!runCli(['scan'], { cwd: dir }).stderr.includes('\r'));
+    const chunks: string[] = [];
+    const line = new ProgressLine({ write: (c: string) => chunks.push(c), isTTY: true, columns: 80 }, true, 0);
+    line.update(1, 2);
+    line.update(2, 2);
+    line.clear();
+    assert.deepEqual(chunks, ['\r\x1b[2Khazard-lens: 1/2 files', '\r\x1b[2Khazard-lens: 2/2 files', '\r\x1b[2K']);
+  });
+});
+
+describe('scan: Python leaks and --fix', () => {
+  test('the leak is reported and fails the scan', () => {
+    const dir = workspace({ 'app/leak.py': PY_LEAK });
+    const r = runCli(['scan'], { cwd: dir });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^app\/leak\.py:2:10: warning unreleased-file Handle 'fh' from open\(\) is not released on every path: it leaks at the return on line 4$/m);
+    assert.match(r.stdout, /^ {2}app\/leak\.py:2:10: opened here by open\(\)$/m);
+    assert.match(r.stdout, /^ {2}app\/leak\.py:4:9: returns here with the handle still open$/m);
+  });
+
+  test('--fix rewrites the file with a with-statement and reports what remains', () => {
+    const dir = workspace({ 'app/leak.py': PY_LEAK, 'app/clean.py': 'x = 1\n' });
+    const r = runCli(['scan', '--fix'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /^hazard-lens: applied 1 fix to 1 file$/m);
+    assert.equal(r.stdout, 'No findings in 2 files analysed.\n');
+    const fixed = fs.readFileSync(path.join(dir, 'app', 'leak.py'), 'utf8');
+    assert.notEqual(fixed, PY_LEAK);
+    assert.match(fixed, /with open\(p\) as fh:/);
+    assert.equal(fs.readFileSync(path.join(dir, 'app', 'clean.py'), 'utf8'), 'x = 1\n');
+    const again = runCli(['scan', '--fix'], { cwd: dir });
+    assert.equal(again.status, 0);
+    assert.match(again.stderr, /^hazard-lens: no fixes applied$/m);
+    assert.equal(fs.readFileSync(path.join(dir, 'app', 'leak.py'), 'utf8'), fixed);
+  });
+});
+
+describe('scan: --fix without safe fixes', () => {
+  test('files are left alone', () => {
+    const dir = workspace({ ...C_LEAK });
+    const before = fs.readFileSync(path.join(dir, 'src', 'leak.c'), 'utf8');
+    const r = runCli(['scan', '--fix'], { cwd: dir });
+    assert.match(r.stderr, /^hazard-lens: no fixes applied$/m);
+    // The C fix is unsafe: `--fix` applies safe fixes only.
+    assert.equal(fs.readFileSync(path.join(dir, 'src', 'leak.c'), 'utf8'), before);
+  });
+});
+
+describe('rules', () => {
+  test('text and json', () => {
+    const dir = workspace({});
+    const text = runCli(['rules'], { cwd: dir });
+    assert.equal(text.status, 0);
+    assert.match(text.stdout, /^unreleased-file \(warning; c, python, typescript\)$/m);
+    assert.ok(text.stdout.includes(`  Docs: ${DOCS}/unreleased-file.md\n`));
+    const json = JSON.parse(runCli(['rules', '--format', 'json'], { cwd: dir }).stdout) as {
+      rules: { id: string; languages: string[]; defaultSeverity: string; summary: string; docsUrl: string }[];
+    };
+    const rule = json.rules.find((x) => x.id === 'unreleased-file');
+    assert.ok(rule);
+    assert.deepEqual(rule.languages, ['c', 'python', 'typescript']);
+    assert.equal(rule.defaultSeverity, 'warning');
+    assert.equal(rule.docsUrl, `${DOCS}/unreleased-file.md`);
+    writeTree(dir, { '.hazard-lens.json': JSON.stringify({ docsUrlTemplate: 'https://docs.example/{id}', rules: { 'unreleased-file': 'error' } }) });
+    assert.match(runCli(['rules'], { cwd: dir }).stdout, /^unreleased-file \(error, default warning; c, python, typescript\)\n.*\n.*\n {2}Docs: https:\/\/docs\.example\/unreleased-file$/m);
+  });
+});
+
+describe('lsp', () => {
+  test('lsp --stdio answers initialize', async () => {
+    const dir = workspace({});
+    const child = spawn(process.execPath, [CLI, 'lsp', '--stdio'], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    const send = (msg: object) => {
+      const body = JSON.stringify({ jsonrpc: '2.0', ...msg });
+      child.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    let buffer = '';
+    const response = new Promise<{ id?: number; result?: { capabilities?: object; serverInfo?: { name: string } } }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no initialize response; stderr: ${stderr}`)), 20_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString('utf8');
+        for (;;) {
+          const header = /^Content-Length: (\d+)\r\n(?:[^\r\n]+\r\n)*\r\n/.exec(buffer);
+          if (!header) return;
+          const length = Number(header[1]);
+          const start = header[0].length;
+          if (Buffer.byteLength(buffer.slice(start)) < length) return;
+          const body = buffer.slice(start, start + length);
+          buffer = buffer.slice(start + length);
+          const msg = JSON.parse(body) as { id?: number; result?: { capabilities?: object } };
+          if (msg.id === 1) {
+            clearTimeout(timer);
+            resolve(msg);
+            return;
+          }
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}; stderr: ${stderr}`)));
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      send({ id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, workspaceFolders: null } });
+      const msg = await response;
+      assert.ok(msg.result?.capabilities, 'initialize result has capabilities');
+      send({ method: 'initialized', params: {} });
+      send({ id: 2, method: 'shutdown' });
+      send({ method: 'exit' });
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+      assert.notEqual(code, 'timeout', 'the server did not exit after shutdown/exit');
+    } finally {
+      child.kill();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Names and shapes shared by the language server and the VS Code client. Dependency-free so
+ * the client bundle can import it without pulling in the engine.
+ */
+
+/** Client id; also the prefix of the `<id>.trace.server` setting vscode-languageclient reads. */
+export const CLIENT_ID = 'hazardLens';
+
+/** The settings section, and `source` of every diagnostic. */
+export const SETTINGS_SECTION = 'hazardLens';
+export const DIAGNOSTIC_SOURCE = 'hazard-lens';
+
+export const COMMANDS = {
+  scanWorkspace: 'hazardLens.scanWorkspace',
+  showOutput: 'hazardLens.showOutput',
+  restartServer: 'hazardLens.restartServer',
+  showDocumentation: 'hazardLens.showDocumentation',
+} as const;
+
+/** Code action kind of "apply every safe fix in this file". */
+export const FIX_ALL_KIND = 'source.fixAll.hazardLens';
+
+/** Server → client notification with the totals the status bar shows. */
+export const STATUS_NOTIFICATION = 'hazardLens/status';
+
+export interface StatusParams {
+  /** Findings over every file with published diagnostics (unused-suppression hints excluded). */
+  findings: number;
+  errors: number;
+  warnings: number;
+  /** Files with at least one finding. */
+  files: number;
+  /** True while a workspace scan runs. */
+  scanning: boolean;
+}
+
+/** What `hazardLens.scanWorkspace` returns. */
+export interface ScanSummary {
+  /** Files analysed. */
+  files: number;
+  findings: number;
+  skipped: number;
+  cancelled: boolean;
+  /** Set when the scan could not run at all. */
+  error?: string;
+}
+
+/** `initializationOptions` understood by the server; every field is optional. */
+export interface InitializationOptions {
+  /**
+   * The client registers the server's commands itself (so they exist from activation), so the
+   * server must not list them in `executeCommandProvider` (vscode-languageclient would register
+   * them a second time and fail).
+   */
+  clientRegistersCommands?: boolean;
+  /** Delay between the last change and the analysis of a document (default 200 ms). */
+  debounceMs?: number;
+  /** Log debug messages (per-document timings, skipped files) to the output channel. */
+  verbose?: boolean;
+  /** Settings for clients without `workspace/configuration` (same shape as the `hazardLens` section). */
+  settings?: unknown;
+}

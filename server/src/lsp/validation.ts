@@ -1,0 +1,152 @@
+/**
+ * Analysis of open documents (vscode-anycode `validation.ts`): one pending pass per document,
+ * debounced; a newer request cancels the pending one; results are published with the
+ * document version they were computed for, and dropped when the document moved on meanwhile.
+ */
+import * as path from 'node:path';
+import ignore from 'ignore';
+import { analyzeTree } from '../engine/analyze';
+import type { HazardLensConfig } from '../engine/config';
+import { evaluate } from '../engine/engine';
+import { loadGrammar } from '../parsing/parser';
+import { toDiagnostics } from './diagnostics';
+import type { DocumentStore, OpenDocument } from './documents';
+import type { Logger } from './logger';
+import type { Publisher } from './publisher';
+import type { Settings } from './settings';
+import type { WorkspaceFolders } from './workspace';
+
+/** Why a pass was requested; `change` passes are skipped when `hazardLens.run` is `onSave`. */
+export type Trigger = 'open' | 'change' | 'save' | 'config';
+
+interface Pending {
+  timer: NodeJS.Timeout;
+  trigger: Trigger;
+}
+
+export class Validator {
+  private readonly pending = new Map<string, Pending>();
+  /** Bumped per request, so a pass that finishes after a newer request drops its results. */
+  private readonly generation = new Map<string, number>();
+  private counter = 0;
+  private readonly excludeMatchers = new WeakMap<HazardLensConfig, ignore.Ignore>();
+  /** Version of each document last logged as skipped, so the reason is logged once per version. */
+  private readonly reportedSkips = new Map<string, number>();
+
+  constructor(
+    private readonly documents: DocumentStore,
+    private readonly settings: Settings,
+    private readonly folders: WorkspaceFolders,
+    private readonly publisher: Publisher,
+    private readonly logger: Logger,
+    private readonly debounceMs = 200,
+  ) {}
+
+  /** Requests a pass after the debounce delay, replacing any pass still waiting. */
+  schedule(uri: string, trigger: Trigger): void {
+    const previous = this.pending.get(uri);
+    // A save or settings pass must not be lost to a keystroke right after it.
+    const effective: Trigger = previous && previous.trigger !== 'change' && trigger === 'change' ? previous.trigger : trigger;
+    if (previous) clearTimeout(previous.timer);
+    const generation = this.bump(uri);
+    const timer = setTimeout(() => {
+      this.pending.delete(uri);
+      this.run(uri, effective, generation).catch((err: unknown) => this.logger.error(`analysing ${uri} failed`, err));
+    }, this.debounceMs);
+    this.pending.set(uri, { timer, trigger: effective });
+  }
+
+  /** Cancels what is pending for a document (it was closed). */
+  cancel(uri: string): void {
+    const previous = this.pending.get(uri);
+    if (previous) clearTimeout(previous.timer);
+    this.pending.delete(uri);
+    this.generation.delete(uri);
+    this.reportedSkips.delete(uri);
+  }
+
+  /** Re-validates every open document (settings changed). */
+  revalidateAll(): void {
+    for (const doc of this.documents.all()) this.schedule(doc.uri, 'config');
+  }
+
+  dispose(): void {
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+  }
+
+  private bump(uri: string): number {
+    // One counter for all documents: a pass from before a close/re-open can never match.
+    const next = ++this.counter;
+    this.generation.set(uri, next);
+    return next;
+  }
+
+  private async run(uri: string, trigger: Trigger, generation: number): Promise<void> {
+    const initial = this.documents.get(uri);
+    if (!initial?.grammar) return;
+    const version = initial.document.version;
+    const current = (): OpenDocument | undefined => {
+      const doc = this.documents.get(uri);
+      return doc && doc.document.version === version && this.generation.get(uri) === generation ? doc : undefined;
+    };
+
+    const config = await this.settings.get(uri);
+    if (!current()) return;
+    if (trigger === 'change' && config.run === 'onSave') return;
+
+    const skip = this.skipReason(initial, config);
+    if (skip) {
+      if (this.reportedSkips.get(uri) !== version) {
+        this.reportedSkips.set(uri, version);
+        this.logger.info(`not analysing ${initial.path}: ${skip}`);
+      }
+      this.publisher.publish(uri, [], version);
+      return;
+    }
+
+    await loadGrammar(initial.grammar);
+    const doc = current();
+    if (!doc?.grammar || !doc.language) return;
+
+    const started = Date.now();
+    const text = doc.document.getText();
+    let diagnostics;
+    try {
+      const tree = this.documents.treeFor(doc);
+      const analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree);
+      // NOTE: program-level rules see only this document here; the workspace scan gives them
+      // every file. The roots still let them resolve imports the way the scan does.
+      const evaluation = evaluate([analysis], config, { roots: this.folders.list().map((f) => f.path) });
+      for (const note of [...analysis.notes, ...evaluation.notes]) this.logger.warn(`${doc.path}: ${note}`);
+      const own = evaluation.findings.filter((f) => f.path === doc.path);
+      diagnostics = toDiagnostics(own, doc.path, uri, config, version);
+    } catch (err) {
+      // A parse time-out or an engine defect: say so, keep the editor usable.
+      this.logger.error(`analysis of ${doc.path} (version ${version}) failed`, err);
+      return;
+    }
+    this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms: ${diagnostics.length} diagnostics`);
+    // The analysis is synchronous, so nothing can have changed since `current()` above.
+    this.publisher.publish(uri, diagnostics, version);
+  }
+
+  /** Why a document is not analysed (excluded, too large), or undefined. */
+  skipReason(doc: OpenDocument, config: HazardLensConfig): string | undefined {
+    const size = Buffer.byteLength(doc.document.getText(), 'utf8');
+    if (size > config.maxFileSizeKb * 1024) {
+      return `it is ${Math.round(size / 1024)} KB, above hazardLens.maxFileSizeKb (${config.maxFileSizeKb})`;
+    }
+    if (config.exclude.length > 0) {
+      let matcher = this.excludeMatchers.get(config);
+      if (!matcher) {
+        matcher = ignore().add(config.exclude);
+        this.excludeMatchers.set(config, matcher);
+      }
+      // Outside every workspace folder, match the file name (patterns like `*.gen.py` still apply).
+      const relative = this.folders.folderOf(doc.path)?.relative ?? path.basename(doc.path);
+      if (relative && matcher.ignores(relative)) return 'it matches hazardLens.exclude';
+    }
+    return undefined;
+  }
+}

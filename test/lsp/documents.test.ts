@@ -1,0 +1,112 @@
+/**
+ * The server's document store: incremental changes applied to the text and to the tree
+ * (`tree.edit` + re-parse with the old tree) must give the same tree as parsing the final
+ * text from scratch, whatever the edits (multi-line, deletions, non-BMP characters, several
+ * changes in one notification, full replacements in between).
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { TextDocumentContentChangeEvent } from 'vscode-languageserver/node';
+import { DocumentStore } from '../../server/src/lsp/documents';
+import { loadAllGrammars, parseSync, type GrammarName, type Node } from '../../server/src/parsing/parser';
+
+/** Every node with its span, so positions are compared as well as shapes. */
+function dump(node: Node, out: string[] = []): string[] {
+  out.push(`${node.type} ${node.startIndex}-${node.endIndex} ${node.startPosition.row}:${node.startPosition.column}-${node.endPosition.row}:${node.endPosition.column}`);
+  for (const child of node.children) if (child) dump(child, out);
+  return out;
+}
+
+before(async () => {
+  await loadAllGrammars();
+});
+
+/** A small deterministic generator, so a failure reproduces. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function positionAt(text: string, offset: number): { line: number; character: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length - 1;
+  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
+}
+
+const SNIPPETS: Record<GrammarName, string[]> = {
+  python: ['fh = open(p)\n', '    ', 'return None\n', 'if x:\n    pass\n', '# hazard-lens: ignore[unreleased-file]\n', 'é', '😀', '(', ')', '\n', 'def g(a):\n    b = a\n'],
+  c: ['FILE *f = fopen(p, "r");\n', '  ', 'return -1;\n', '{', '}', 'if (x) {\n', 'é', '😀', '\n', '/* c */'],
+  typescript: ['const fd = fs.openSync(p, "r");\n', '  ', 'return 0;\n', '{', '}', 'if (x) {\n', 'é', '😀', '\n', '`t${a}`'],
+  tsx: ['const a = <div>{x}</div>;\n', '  ', '{', '}', '😀', '\n'],
+};
+const START: Record<GrammarName, string> = {
+  python: 'def f(p):\n    fh = open(p)\n    if not p:\n        return None\n    data = fh.read()\n    fh.close()\n    return data\n',
+  c: '#include <stdio.h>\nint f(const char *p) {\n  FILE *fp = fopen(p, "r");\n  if (!fp) return -1;\n  fclose(fp);\n  return 0;\n}\n',
+  typescript: 'import * as fs from "node:fs";\nexport function f(p: string): number {\n  const fd = fs.openSync(p, "r");\n  fs.closeSync(fd);\n  return 1;\n}\n',
+  tsx: 'export const A = () => <div className="x">{1}</div>;\n',
+};
+const LANGUAGE_ID: Record<GrammarName, string> = { python: 'python', c: 'c', typescript: 'typescript', tsx: 'typescriptreact' };
+const EXT: Record<GrammarName, string> = { python: 'py', c: 'c', typescript: 'ts', tsx: 'tsx' };
+
+for (const grammar of ['python', 'c', 'typescript', 'tsx'] as const) {
+  test(`incremental trees equal fresh parses (${grammar})`, () => {
+    const random = rng(grammar.length * 7919);
+    const store = new DocumentStore(4);
+    const uri = `file:///work/doc.${EXT[grammar]}`;
+    let text = START[grammar];
+    let doc = store.open({ textDocument: { uri, languageId: LANGUAGE_ID[grammar], version: 1, text } });
+    store.treeFor(doc);
+    for (let version = 2; version < 120; version++) {
+      const changes: TextDocumentContentChangeEvent[] = [];
+      const count = 1 + Math.floor(random() * 3);
+      for (let i = 0; i < count; i++) {
+        if (random() < 0.03) {
+          text = START[grammar];
+          changes.push({ text });
+          continue;
+        }
+        // Offsets never split a surrogate pair (an editor never produces that).
+        const pick = () => {
+          let o = Math.floor(random() * (text.length + 1));
+          if (o > 0 && o < text.length && /[\uDC00-\uDFFF]/.test(text[o])) o--;
+          return o;
+        };
+        let a = pick();
+        let b = random() < 0.5 ? a : pick();
+        if (b < a) [a, b] = [b, a];
+        const insert = random() < 0.7 ? SNIPPETS[grammar][Math.floor(random() * SNIPPETS[grammar].length)] : '';
+        changes.push({ range: { start: positionAt(text, a), end: positionAt(text, b) }, text: insert });
+        text = text.slice(0, a) + insert + text.slice(b);
+      }
+      doc = store.change({ textDocument: { uri, version }, contentChanges: changes })!;
+      assert.equal(doc.document.getText(), text);
+      assert.equal(doc.document.version, version);
+      // Parse only now and then, so edits also pile up on one tree between parses.
+      if (random() < 0.5) continue;
+      const incremental = store.treeFor(doc);
+      const fresh = parseSync(text, grammar);
+      try {
+        assert.equal(incremental.rootNode.toString(), fresh.rootNode.toString(), `version ${version}:\n${text}`);
+        assert.deepEqual(dump(incremental.rootNode), dump(fresh.rootNode), `version ${version}:\n${text}`);
+        assert.equal(incremental.rootNode.endIndex, text.length);
+      } finally {
+        fresh.delete();
+      }
+    }
+    store.close(uri);
+    assert.equal(store.get(uri), undefined);
+  });
+}
+
+test('trees are kept for a bounded number of documents', () => {
+  const store = new DocumentStore(2);
+  const docs = [1, 2, 3].map((i) => store.open({ textDocument: { uri: `file:///w/${i}.py`, languageId: 'python', version: 1, text: `x = ${i}\n` } }));
+  const trees = docs.map((d) => store.treeFor(d));
+  // The first tree was evicted (and freed); asking again parses anew.
+  assert.notEqual(store.treeFor(docs[0]), trees[0]);
+  assert.equal(store.treeFor(docs[0]).rootNode.text, 'x = 1\n');
+  store.dispose();
+});

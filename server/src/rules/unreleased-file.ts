@@ -58,6 +58,18 @@ function leakStepMessage(leak: HandleLeak): string {
   }
 }
 
+/**
+ * The chain in path order: the open, the steps on the way, the statement that loses the
+ * handle. A `goto` is the statement that loses it, and its steps (where the jump lands)
+ * come after it.
+ */
+function evidence(path: string, leak: HandleLeak) {
+  const open = { path, range: leak.openRange, message: `opened here by ${leak.api}()` };
+  const lost = { path, range: leak.leakRange, message: leakStepMessage(leak) };
+  const steps = (leak.steps ?? []).map((s) => ({ path, range: s.range, message: s.message }));
+  return leak.leakKind === 'goto' ? [open, lost, ...steps] : [open, ...steps, lost];
+}
+
 export const unreleasedFile: Rule = {
   meta: {
     id: 'unreleased-file',
@@ -75,11 +87,7 @@ export const unreleasedFile: Rule = {
       path: ctx.path,
       range: leak.openRange,
       message: leakMessage(leak),
-      related: [
-        { path: ctx.path, range: leak.openRange, message: `opened here by ${leak.api}()` },
-        ...(leak.steps ?? []).map((s) => ({ path: ctx.path, range: s.range, message: s.message })),
-        { path: ctx.path, range: leak.leakRange, message: leakStepMessage(leak) },
-      ],
+      related: evidence(ctx.path, leak),
       fixes: leak.fixes,
     }));
   },

@@ -1,0 +1,292 @@
+/**
+ * Handle-lifetime analysis for C (`unreleased-file`): a `FILE *`, `DIR *` or descriptor
+ * obtained from an opener in `knowledge.ts` must be released, returned or handed on along
+ * every path out of the function that holds it.
+ *
+ * Per file: a text pre-check finds the functions that mention an opener; only those get a
+ * control-flow graph (`cfg.ts`). For each opener whose result is bound to a local, the
+ * shared path search (`engine/flow.ts`) looks for a path to an exit on which the handle is
+ * neither released nor handed over. Functions of the same file are summarised on demand
+ * (does it take over parameter i on every path? does it never return?).
+ *
+ * Silent by design: handles returned or stored (struct field, global, array, `*out`),
+ * handed to a same-file function that releases them, passed to an unknown function (see
+ * `cfg.ts`), still open when `main()` returns (the OS reclaims them), and paths that end in
+ * `exit()`/`abort()`/`err()`.
+ */
+import { findLeak, type FlowExitKind } from '../../engine/flow';
+import type { Fix, Range } from '../../engine/types';
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
+import {
+  buildFunctionGraph,
+  effectOf,
+  functionName,
+  neverReturns,
+  ownsParameter,
+  type CFunctionGraph,
+  type CNode,
+  type FileContextForCfg,
+  type OpenSite,
+} from './cfg';
+import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
+import { OPENERS } from './knowledge';
+
+const OPENER_PATTERN = new RegExp(`\\b(?:${[...OPENERS.keys()].join('|')})\\s*\\(`, 'g');
+const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
+
+const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
+/** In `main()` the process ends at every exit: the OS reclaims what is still open. */
+const MAIN_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit', 'return', 'end']);
+
+/** Collects the function definitions of a file, looking through top-level `#if` blocks. */
+function topLevelFunctions(root: Node): Node[] {
+  const out: Node[] = [];
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    for (let i = n.namedChildCount - 1; i >= 0; i--) {
+      const c = n.namedChild(i);
+      if (!c) continue;
+      if (c.type === 'function_definition') out.push(c);
+      else if (c.type.startsWith('preproc_if') || c.type === 'preproc_else' || c.type.startsWith('preproc_elif') || c.type === 'linkage_specification' || c.type === 'declaration_list') {
+        stack.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+/** Per-file knowledge: graphs, ownership and no-return summaries of the file's functions. */
+class FileModel implements FileContextForCfg {
+  private readonly byName = new Map<string, Node>();
+  private readonly graphs = new Map<number, CFunctionGraph | null>();
+  private readonly noreturnMemo = new Map<string, boolean>();
+  private readonly ownsMemo = new Map<string, boolean>();
+  private readonly declaredNoreturn = new Set<string>();
+  readonly takesOwnership = (callee: string, index: number): boolean => this.owns(callee, index);
+
+  constructor(
+    readonly text: string,
+    readonly functions: Node[],
+    root: Node,
+  ) {
+    for (const f of functions) {
+      const name = functionName(f);
+      if (name && !this.byName.has(name)) this.byName.set(name, f);
+    }
+    if (NORETURN_MARKER.test(text)) this.collectNoreturnDeclarations(root);
+  }
+
+  private collectNoreturnDeclarations(root: Node): void {
+    const visit = (n: Node) => {
+      for (const c of n.namedChildren) {
+        if (!c) continue;
+        if (c.type === 'function_definition') {
+          const body = c.childForFieldName('body');
+          const head = this.text.slice(c.startIndex, body ? body.startIndex : c.endIndex);
+          const name = functionName(c);
+          if (name && NORETURN_MARKER.test(head)) this.declaredNoreturn.add(name);
+        } else if (c.type === 'declaration') {
+          const head = this.text.slice(c.startIndex, c.endIndex);
+          if (!NORETURN_MARKER.test(head)) continue;
+          for (const d of c.childrenForFieldName('declarator')) {
+            let cur: Node | null = d;
+            while (cur && cur.type !== 'function_declarator') cur = cur.childForFieldName('declarator');
+            const inner = cur?.childForFieldName('declarator');
+            if (inner?.type === 'identifier') this.declaredNoreturn.add(inner.text);
+          }
+        } else if (c.type.startsWith('preproc_if') || c.type === 'preproc_else' || c.type.startsWith('preproc_elif')) {
+          visit(c);
+        }
+      }
+    };
+    visit(root);
+  }
+
+  graph(definition: Node): CFunctionGraph | null {
+    const key = definition.startIndex;
+    if (this.graphs.has(key)) return this.graphs.get(key) ?? null;
+    this.graphs.set(key, null); // recursion guard while building
+    const g = buildFunctionGraph(definition, this, this.text);
+    this.graphs.set(key, g);
+    return g;
+  }
+
+  isLocalFunction(name: string): boolean {
+    return this.byName.has(name) || this.declaredNoreturn.has(name);
+  }
+
+  isNoreturn(name: string): boolean {
+    if (this.declaredNoreturn.has(name)) return true;
+    const memo = this.noreturnMemo.get(name);
+    if (memo !== undefined) return memo;
+    this.noreturnMemo.set(name, false); // recursion: assume it returns
+    const def = this.byName.get(name);
+    const g = def ? this.graph(def) : null;
+    const result = g ? neverReturns(g) : false;
+    this.noreturnMemo.set(name, result);
+    return result;
+  }
+
+  private owns(name: string, index: number): boolean {
+    const key = `${name}#${index}`;
+    const memo = this.ownsMemo.get(key);
+    if (memo !== undefined) return memo;
+    this.ownsMemo.set(key, true); // recursion: assume it takes the handle over
+    const def = this.byName.get(name);
+    const g = def ? this.graph(def) : null;
+    const result = g ? ownsParameter(g, index, this.takesOwnership) : true;
+    this.ownsMemo.set(key, result);
+    return result;
+  }
+}
+
+/**
+ * Where the handle is lost on the leak path, and where a release could go.
+ *
+ * The reported place is the first of: a forward `goto` (the classic `goto err;` to a label
+ * that does not release), the end of the block that declares the variable or a
+ * `break`/`continue`/`goto` leaving that block; otherwise the exit itself (or the overwrite).
+ */
+function describePath(
+  fn: CFunctionGraph,
+  site: OpenSite,
+  path: CNode[],
+  end: CNode,
+  overwrite: boolean,
+): { kind: LeakKind; range: Range; candidates: FixSite[]; exitRange: Range | null } {
+  const jumps: FixSite[] = [];
+  const blockEnds: FixSite[] = [];
+  let reported: { kind: LeakKind; range: Range } | null = null;
+  const insideScope = (index: number | undefined) => index !== undefined && index >= site.scope.start && index < site.scope.end;
+  for (const n of path) {
+    const p = n.payload;
+    if (!p || !n.range) continue;
+    if (p.kind === 'goto' && p.tree) {
+      const target = p.label ? fn.labelStarts.get(p.label) : undefined;
+      jumps.push({ node: n, statement: p.tree, kind: 'goto' });
+      // A backward goto that re-runs the open shows up as an overwrite; any other goto on a
+      // path that ends at an exit is where the handle is dropped (`goto no_info;`).
+      const forward = target !== undefined && target > p.tree.startIndex;
+      if (!reported && (forward || !overwrite || (target !== undefined && !insideScope(target)))) reported = { kind: 'goto', range: n.range };
+    } else if ((p.kind === 'break' || p.kind === 'continue') && p.tree) {
+      jumps.push({ node: n, statement: p.tree, kind: p.kind });
+      if (!reported && !insideScope(p.leaves)) reported = { kind: 'end', range: n.range };
+    } else if (p.kind === 'block-end' && p.site && p.leaves === site.scope.start) {
+      blockEnds.push({ node: n, statement: p.site, kind: 'end' });
+      if (!reported) reported = { kind: 'end', range: n.range };
+    }
+  }
+  const candidates: FixSite[] = [...blockEnds];
+  let exitRange: Range | null = null;
+  if (!overwrite) {
+    exitRange = end.range ?? nodeRange(fn.body);
+    if (end.exit === 'return') {
+      const returnNode = [...path].reverse().find((n) => n.payload?.kind === 'return');
+      const stmt = end.payload?.site;
+      if (returnNode && stmt) candidates.push({ node: returnNode, statement: stmt, kind: 'return' });
+    } else if (end.exit === 'end') {
+      const brace = end.payload?.site;
+      if (brace) candidates.push({ node: end, statement: brace, kind: 'end' });
+    }
+  }
+  candidates.push(...jumps);
+  if (reported) return { ...reported, candidates, exitRange: reported.kind === 'goto' ? exitRange : null };
+  if (overwrite) return { kind: 'overwrite', range: end.range ?? nodeRange(site.call), candidates, exitRange: null };
+  const range = exitRange ?? nodeRange(fn.body);
+  return { kind: end.exit === 'return' ? 'return' : 'end', range, candidates, exitRange };
+}
+
+function fixTitle(fn: CFunctionGraph, variable: string, release: string, site: FixSite): string {
+  const line = site.statement.startPosition.row + 1;
+  const owner = site.statement.parent?.startIndex === fn.body.startIndex ? 'function' : 'block';
+  const where = site.kind === 'end' ? `at the end of the ${owner} (line ${line})` : `before the ${site.kind} on line ${line}`;
+  return `Close '${variable}' with ${release}() ${where}`;
+}
+
+function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines, out: HandleLeak[]): void {
+  const isMain = fn.name === 'main';
+  const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
+  for (const site of fn.openSites) {
+    if (!fn.reachable.has(site.held.id)) continue;
+    const v = site.variable;
+    const effect = (n: CNode) => effectOf(n, v, model.takesOwnership);
+    const leak = findLeak(fn.graph, site.held, v, effect, ignored);
+    if (!leak) continue;
+    const described = describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite');
+    const fixes: Fix[] = [];
+    const fixSite = chooseFixSite(fn, site, described.candidates, effect);
+    if (fixSite) {
+      const call = `${site.spec.release}(${v});`;
+      const block = fixSite.statement.parent;
+      const edits =
+        fixSite.kind === 'end'
+          ? insertBeforeClosingBrace(block ?? fn.body, fixSite.statement, call, src)
+          : insertBeforeStatement(fixSite.statement, call, src);
+      fixes.push({ title: fixTitle(fn, v, site.spec.release, fixSite), applicability: 'unsafe', edits });
+    }
+    const steps =
+      described.kind === 'goto' && described.exitRange
+        ? [{ range: described.exitRange, message: 'the jump leads here, where the function ends without releasing it' }]
+        : undefined;
+    out.push({
+      variable: v,
+      api: site.api,
+      openRange: nodeRange(site.call),
+      leakRange: described.range,
+      leakKind: described.kind,
+      leakLine: described.range.start.line + 1,
+      steps,
+      fixes,
+    });
+  }
+  if (isMain) return;
+  for (const u of fn.unboundSites) {
+    if (!fn.reachable.has(u.evalNode.id)) continue;
+    const range = nodeRange(u.call);
+    out.push({ variable: '', api: u.api, openRange: range, leakRange: range, leakKind: 'unbound', leakLine: range.start.line + 1, fixes: [] });
+  }
+}
+
+/**
+ * Like {@link analyzeCHandles}, but reports a failure in one function through `onError`
+ * (the scratch benchmarks use it) instead of swallowing it; the other functions still run.
+ */
+export function collectCHandleLeaks(tree: Tree, text: string, onError?: (error: unknown, functionName: string) => void): HandleLeak[] {
+  OPENER_PATTERN.lastIndex = 0;
+  const hits: number[] = [];
+  for (let m = OPENER_PATTERN.exec(text); m; m = OPENER_PATTERN.exec(text)) hits.push(m.index);
+  if (hits.length === 0) return [];
+  const functions = topLevelFunctions(tree.rootNode);
+  const model = new FileModel(text, functions, tree.rootNode);
+  const src = new SourceLines(text);
+  const out: HandleLeak[] = [];
+  for (const def of functions) {
+    // hits are sorted: binary search for the first one at or after the definition's start
+    let lo = 0;
+    let hi = hits.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (hits[mid] < def.startIndex) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= hits.length || hits[lo] >= def.endIndex) continue;
+    try {
+      const fn = model.graph(def);
+      if (fn) analyzeFunction(model, fn, src, out);
+    } catch (error) {
+      onError?.(error, functionName(def) ?? '?');
+    }
+  }
+  return out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
+}
+
+/** The C front end of `unreleased-file`. Never throws: a function that fails is skipped. */
+export const analyzeCHandles: HandleAnalyzer = (tree, text) => {
+  try {
+    return collectCHandleLeaks(tree, text);
+  } catch {
+    return [];
+  }
+};

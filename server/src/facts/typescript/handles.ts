@@ -1,0 +1,631 @@
+/**
+ * Handle-lifetime analysis for TypeScript (and JavaScript parsed as TypeScript/TSX).
+ *
+ * 1. A textual pre-check skips files that never name the `fs` module.
+ * 2. One walk over the tree records how `fs` was imported (`imports.ts`), the file's
+ *    functions (for summaries of helpers that close what they are given) and the calls
+ *    that may open a handle (`knowledge.ts`).
+ * 3. Each opening call is placed: bound to a local (tracked), dropped (an `unbound` leak),
+ *    or handed on / stored / returned / kept at module level (silent).
+ * 4. For every function that holds a tracked handle — and only those — a control-flow
+ *    graph is built (`cfg.ts`) and `findLeak` looks for a path to an exit, an overwrite or
+ *    the end of the variable's block on which the handle is neither released nor handed on.
+ * 5. Leaks carry quick fixes (`fix.ts`).
+ * Nothing here throws: a file (or function) that trips the analyser yields no findings.
+ */
+import { findLeak, type HandleEffect, type LeakPath } from '../../engine/flow';
+import type { Range } from '../../engine/types';
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
+import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
+import { collectReferences, EffectClassifier, parameterName, parametersOf, type FunctionIndex, type RefFlags } from './effects';
+import { computeFixes } from './fix';
+import { FsBindings } from './imports';
+import {
+  CONSUMING_EVENTS,
+  FS_ARGUMENT_EFFECTS,
+  FS_SPECIFIER_PATTERN,
+  HANDLE_METHOD_OPENERS,
+  HANDLE_METHODS,
+  LISTENER_METHODS,
+  OPENER_NAMES,
+  OPENER_NAME_PATTERN,
+  findOpener,
+  type HandleKind,
+  type OpenerSpec,
+} from './knowledge';
+
+/** A handle bound to a local variable of `owner`, whose paths we search. */
+interface TrackedHandle {
+  name: string;
+  api: string;
+  kind: HandleKind;
+  call: Node;
+  owner: Node;
+  /** `declare`: `const x = open()`; `assign`: `x = open()`; `param`: callback parameter. */
+  form: 'declare' | 'assign' | 'param';
+  /** The declaring statement for `declare`. */
+  declaration?: Node;
+  /** For callback handles: the error parameter whose truthiness means "no handle". */
+  errorParam?: string;
+}
+
+type Placement =
+  | { kind: 'tracked'; name: string; form: 'declare' | 'assign'; declaration?: Node }
+  | { kind: 'unbound'; at: Node }
+  | { kind: 'silent' };
+
+const STATEMENT_PARENTS: ReadonlySet<string> = new Set(['program', 'statement_block', 'switch_case', 'switch_default', 'else_clause']);
+
+function compact(node: Node): string {
+  return node.text.replace(/\s+/g, '');
+}
+
+function unwrapUp(node: Node): Node {
+  let cur = node;
+  for (let p = cur.parent; p; p = cur.parent) {
+    if (p.type === 'parenthesized_expression' || p.type === 'non_null_expression' || p.type === 'as_expression' || p.type === 'satisfies_expression') cur = p;
+    else break;
+  }
+  return cur;
+}
+
+function enclosingOwner(node: Node): Node {
+  for (let n = node.parent; n; n = n.parent) if (FUNCTION_TYPES.has(n.type) || MODULE_TYPES.has(n.type)) return n;
+  return node.tree.rootNode;
+}
+
+function enclosingStatement(node: Node): Node {
+  let cur = node;
+  for (let p = cur.parent; p; p = cur.parent) {
+    if (STATEMENT_PARENTS.has(p.type) || FUNCTION_TYPES.has(p.type)) return cur;
+    cur = p;
+  }
+  return cur;
+}
+
+/** The name in `function f() {}` / `const f = …`: a declaration, not a use. */
+function isDeclarationName(id: Node): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  if (p.type === 'variable_declarator' || p.type === 'function_declaration' || p.type === 'generator_function_declaration') {
+    return p.childForFieldName('name')?.id === id.id;
+  }
+  return false;
+}
+
+function isFunctionLike(node: Node | null | undefined): node is Node {
+  return !!node && (node.type === 'arrow_function' || node.type === 'function_expression' || node.type === 'function');
+}
+
+function argumentsOf(call: Node): Node[] {
+  const args = call.childForFieldName('arguments');
+  const out: Node[] = [];
+  if (args) for (const a of args.namedChildren) if (a && a.type !== 'comment') out.push(a);
+  return out;
+}
+
+/** Is `decl` (a declaration statement) a module-level binding of a module-like owner? */
+function isModuleLevel(decl: Node, owner: Node): boolean {
+  if (!MODULE_TYPES.has(owner.type)) return false;
+  if (decl.type === 'variable_declaration') return true; // `var` outside any function
+  let p = decl.parent;
+  if (p?.type === 'export_statement') p = p.parent;
+  if (!p) return false;
+  if (p.type === 'program') return true;
+  return p.type === 'statement_block' && p.parent?.type === 'internal_module';
+}
+
+class TypeScriptHandleAnalysis {
+  private readonly bindings = new FsBindings();
+  private readonly functions: FunctionIndex = { byName: new Map(), methods: new Map() };
+  private readonly classifier: EffectClassifier;
+  private readonly leaks: HandleLeak[] = [];
+  private readonly byOwner = new Map<number, { owner: Node; handles: TrackedHandle[] }>();
+
+  constructor(
+    private readonly tree: Tree,
+    private readonly text: string,
+  ) {
+    this.classifier = new EffectClassifier(this.bindings, this.functions);
+  }
+
+  run(): HandleLeak[] {
+    const root = this.tree.rootNode;
+    for (const stmt of root.namedChildren) {
+      if (!stmt) continue;
+      if (stmt.type === 'import_statement') this.bindings.addImport(stmt);
+      else if (stmt.type === 'lexical_declaration' || stmt.type === 'variable_declaration') {
+        for (const d of stmt.namedChildren) if (d?.type === 'variable_declarator') this.bindings.addDeclarator(d);
+      }
+    }
+    const candidates = this.walk(root);
+    if (this.bindings.isEmpty) return [];
+    const handleMethodCalls: Node[] = [];
+    for (const call of candidates) {
+      const callee = call.childForFieldName('function');
+      if (!callee) continue;
+      const resolved = this.bindings.resolveCallee(callee);
+      const spec = resolved ? findOpener(resolved.module, resolved.name) : undefined;
+      if (spec) this.placeOpener(call, spec, compact(callee));
+      else if (callee.type === 'member_expression' && callee.childForFieldName('object')?.type === 'identifier') handleMethodCalls.push(call);
+    }
+    for (const call of handleMethodCalls) this.placeHandleMethodOpener(call);
+    for (const { owner, handles } of this.byOwner.values()) {
+      try {
+        this.analyzeOwner(owner, handles);
+      } catch {
+        // NOTE: an unexpected shape in one function must not cost the rest of the file.
+      }
+    }
+    this.leaks.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
+    return this.leaks;
+  }
+
+  /** The single walk: nested requires, function index, and calls that may open a handle. */
+  private walk(root: Node): Node[] {
+    const calls: Node[] = [];
+    const cursor = root.walk();
+    try {
+      for (;;) {
+        switch (cursor.nodeType) {
+          case 'call_expression': {
+            const n = cursor.currentNode;
+            const f = n.childForFieldName('function');
+            if (f?.type === 'member_expression') {
+              const prop = f.childForFieldName('property');
+              if (prop && OPENER_NAMES.has(prop.text)) calls.push(n);
+            } else if (f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text))) calls.push(n);
+            break;
+          }
+          case 'variable_declarator': {
+            const n = cursor.currentNode;
+            const value = n.childForFieldName('value');
+            const name = n.childForFieldName('name');
+            if (isFunctionLike(value) && name?.type === 'identifier') this.index(this.functions.byName, name.text, value);
+            else if (value && n.parent?.parent?.type !== 'program') this.bindings.addDeclarator(n);
+            break;
+          }
+          case 'function_declaration':
+          case 'generator_function_declaration': {
+            const n = cursor.currentNode;
+            const name = n.childForFieldName('name');
+            if (name) this.index(this.functions.byName, name.text, n);
+            break;
+          }
+          case 'method_definition': {
+            const n = cursor.currentNode;
+            const name = n.childForFieldName('name');
+            if (name) this.index(this.functions.methods, name.text, n);
+            break;
+          }
+        }
+        if (cursor.gotoFirstChild()) continue;
+        while (!cursor.gotoNextSibling()) {
+          if (!cursor.gotoParent()) return calls;
+        }
+      }
+    } finally {
+      cursor.delete();
+    }
+  }
+
+  private index(map: Map<string, Node[]>, name: string, node: Node): void {
+    const list = map.get(name);
+    if (list) list.push(node);
+    else map.set(name, [node]);
+  }
+
+  private addHandle(h: TrackedHandle): void {
+    let group = this.byOwner.get(h.owner.id);
+    if (!group) this.byOwner.set(h.owner.id, (group = { owner: h.owner, handles: [] }));
+    group.handles.push(h);
+  }
+
+  private unbound(call: Node, api: string, at: Node): void {
+    const range = nodeRange(at);
+    this.leaks.push({
+      variable: '',
+      api,
+      openRange: nodeRange(call),
+      leakRange: range,
+      leakKind: 'unbound',
+      leakLine: range.start.line + 1,
+      fixes: [],
+    });
+  }
+
+  private placeOpener(call: Node, spec: OpenerSpec, api: string): void {
+    if (spec.style === 'callback') {
+      const args = argumentsOf(call);
+      const cb = args[args.length - 1];
+      if (!isFunctionLike(cb)) return;
+      const params = parametersOf(cb);
+      const fd = parameterName(params[1]);
+      if (params.length < 2) {
+        this.unbound(call, api, enclosingStatement(call));
+        return;
+      }
+      if (!fd) return;
+      this.addHandle({ name: fd, api, kind: spec.kind, call, owner: cb, form: 'param', errorParam: parameterName(params[0]) });
+      return;
+    }
+    let value: Node = unwrapUp(call);
+    if (spec.style === 'awaited') {
+      const p = value.parent;
+      if (p?.type === 'await_expression') value = p;
+      else if (p?.type === 'member_expression' && p.childForFieldName('property')?.text === 'then' && p.parent?.type === 'call_expression') {
+        const cb = argumentsOf(p.parent)[0];
+        if (!isFunctionLike(cb)) return;
+        const params = parametersOf(cb);
+        const fh = parameterName(params[0]);
+        if (params.length === 0) this.unbound(call, api, enclosingStatement(call));
+        else if (fh) this.addHandle({ name: fh, api, kind: spec.kind, call, owner: cb, form: 'param' });
+        return;
+      } else {
+        if (p?.type === 'expression_statement') this.unbound(call, api, p);
+        return; // a promise of a handle handed elsewhere
+      }
+    }
+    const place = this.placeValue(value);
+    if (place.kind === 'unbound') this.unbound(call, api, place.at);
+    else if (place.kind === 'tracked') {
+      this.addHandle({ name: place.name, api, kind: spec.kind, call, owner: enclosingOwner(call), form: place.form, declaration: place.declaration });
+    }
+  }
+
+  /** `fh.createReadStream()` on a tracked FileHandle opens a stream that now owns `fh`. */
+  private placeHandleMethodOpener(call: Node): void {
+    const callee = call.childForFieldName('function');
+    const method = callee?.childForFieldName('property')?.text;
+    const recv = callee?.childForFieldName('object')?.text;
+    if (!callee || !method || !recv) return;
+    const owner = enclosingOwner(call);
+    const group = this.byOwner.get(owner.id);
+    const holder = group?.handles.find((h) => h.name === recv);
+    if (!holder) return;
+    const spec = HANDLE_METHOD_OPENERS.find((o) => o.on === holder.kind && o.method === method);
+    if (!spec) return;
+    const api = compact(callee);
+    const place = this.placeValue(unwrapUp(call));
+    if (place.kind === 'unbound') this.unbound(call, api, place.at);
+    else if (place.kind === 'tracked') {
+      this.addHandle({ name: place.name, api, kind: spec.kind, call, owner, form: place.form, declaration: place.declaration });
+    }
+  }
+
+  /** Where does the value of an opening expression go? */
+  private placeValue(start: Node): Placement {
+    let cur = start;
+    for (let guard = 0; guard < 64; guard++) {
+      const p = cur.parent;
+      if (!p) return { kind: 'silent' };
+      switch (p.type) {
+        case 'parenthesized_expression':
+        case 'non_null_expression':
+        case 'as_expression':
+        case 'satisfies_expression':
+        case 'await_expression':
+          cur = p;
+          continue;
+        case 'ternary_expression':
+          if (p.childForFieldName('condition')?.id === cur.id) return { kind: 'silent' };
+          cur = p;
+          continue;
+        case 'binary_expression': {
+          const op = p.childForFieldName('operator')?.type;
+          if (op === '||' || op === '??' || (op === '&&' && p.childForFieldName('right')?.id === cur.id)) {
+            cur = p;
+            continue;
+          }
+          return { kind: 'silent' };
+        }
+        case 'member_expression': {
+          if (p.childForFieldName('object')?.id !== cur.id) return { kind: 'silent' };
+          const call = p.parent;
+          if (!call || call.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) {
+            return { kind: 'unbound', at: enclosingStatement(p) };
+          }
+          const prop = p.childForFieldName('property')?.text ?? '';
+          const m = HANDLE_METHODS[prop];
+          if (m === 'release' || m === 'handoff') return { kind: 'silent' };
+          if (m === 'chain') {
+            if (LISTENER_METHODS.has(prop)) {
+              const first = argumentsOf(call)[0];
+              if (first?.type === 'string' && CONSUMING_EVENTS.has(first.text.slice(1, -1))) return { kind: 'silent' };
+            }
+            cur = call;
+            continue;
+          }
+          if (prop === 'then' || prop === 'catch' || prop === 'finally') return { kind: 'silent' };
+          // Used once and dropped: `createWriteStream(p).write(x)`, `(await open(p)).stat()`.
+          return { kind: 'unbound', at: enclosingStatement(call) };
+        }
+        case 'variable_declarator': {
+          if (p.childForFieldName('value')?.id !== cur.id) return { kind: 'silent' };
+          const name = p.childForFieldName('name');
+          const decl = p.parent;
+          if (name?.type !== 'identifier' || !decl) return { kind: 'silent' };
+          return { kind: 'tracked', name: name.text, form: 'declare', declaration: decl };
+        }
+        case 'assignment_expression': {
+          if (p.childForFieldName('right')?.id !== cur.id) return { kind: 'silent' };
+          if (p.child(0)?.type === 'using') return { kind: 'silent' }; // `using` / `await using`
+          const left = p.childForFieldName('left');
+          if (left?.type !== 'identifier') return { kind: 'silent' }; // stored in a property/element
+          return { kind: 'tracked', name: left.text, form: 'assign' };
+        }
+        case 'expression_statement':
+          return { kind: 'unbound', at: p };
+        case 'arguments': {
+          const call = p.parent;
+          if (!call || call.type !== 'call_expression') return { kind: 'silent' };
+          const callee = call.childForFieldName('function');
+          const fsFn = callee ? this.bindings.resolveCallee(callee) : undefined;
+          if (!fsFn) return { kind: 'silent' };
+          const effect = fsFn.module === 'fs' ? FS_ARGUMENT_EFFECTS[`fs.${fsFn.name}`] : undefined;
+          if (effect) return { kind: 'silent' }; // `fs.closeSync(fs.openSync(p, 'w'))` (touch)
+          return { kind: 'unbound', at: enclosingStatement(call) }; // `fs.fstatSync(fs.openSync(p))`
+        }
+        case 'for_in_statement':
+          return { kind: 'silent' }; // `for await (const chunk of createReadStream(p))` consumes it
+        default:
+          // returned, yielded, stored in an object/array/field, passed on, exported, …
+          return { kind: 'silent' };
+      }
+    }
+    return { kind: 'silent' };
+  }
+
+  /** Names declared in `owner` itself (parameters and declarators outside nested functions). */
+  private declaredIn(owner: Node, names: ReadonlySet<string>): Map<string, Node> {
+    const out = new Map<string, Node>();
+    if (!MODULE_TYPES.has(owner.type)) {
+      for (const p of parametersOf(owner)) {
+        const n = parameterName(p);
+        if (n && names.has(n)) out.set(n, p);
+      }
+    }
+    const body = owner.type === 'program' ? owner : owner.childForFieldName('body');
+    if (!body) return out;
+    const stack: Node[] = [body];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n.id !== body.id && (FUNCTION_TYPES.has(n.type) || n.type === 'internal_module' || n.type === 'class_body')) continue;
+      if (n.type === 'variable_declarator') {
+        const name = n.childForFieldName('name');
+        if (name?.type === 'identifier' && names.has(name.text) && !out.has(name.text)) out.set(name.text, n);
+      }
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+    return out;
+  }
+
+  private analyzeOwner(owner: Node, handles: TrackedHandle[]): void {
+    const names = new Set(handles.map((h) => h.name));
+    const declared = this.declaredIn(owner, names);
+    const live: TrackedHandle[] = [];
+    for (const h of handles) {
+      if (h.form === 'declare') {
+        if (!h.declaration || isModuleLevel(h.declaration, owner)) continue;
+      } else if (h.form === 'assign') {
+        const d = declared.get(h.name);
+        // Assigned to a variable of an enclosing function or the module: that scope owns it.
+        if (!d || d.type !== 'variable_declarator' || !d.parent || isModuleLevel(d.parent, owner)) continue;
+      }
+      live.push(h);
+    }
+    if (live.length === 0) return;
+
+    const errorAliases = new Map<string, string[]>();
+    for (const h of live) if (h.errorParam) errorAliases.set(h.errorParam, [...(errorAliases.get(h.errorParam) ?? []), h.name]);
+    const cfg = buildFunctionCfg(owner, names, errorAliases);
+
+    // Split the opening statements first: effects are memoised per tree node afterwards.
+    const starts = new Map<TrackedHandle, TsFlowNode>();
+    const splits = new Map<number, TsFlowNode>();
+    for (const h of live) {
+      if (h.form === 'param') {
+        starts.set(h, cfg.entry);
+        continue;
+      }
+      const node = this.locate(cfg, h.call, owner);
+      if (!node) continue;
+      let start = splits.get(node.id);
+      if (!start) {
+        start = splitStatement(cfg, node);
+        splits.set(node.id, start);
+      }
+      starts.set(h, start);
+    }
+    const splitStarts = new Set([...splits.values()].map((n) => n.id));
+
+    const releasers = this.releasingFunctions(owner, names);
+    const lookFor = new Set([...names, ...releasers.keys()]);
+    const flagMemo = new Map<number, Map<string, RefFlags>>();
+    const flagsAt = (tree: Node, name: string): RefFlags | undefined => {
+      let m = flagMemo.get(tree.id);
+      if (!m) {
+        m = new Map();
+        const found = collectReferences(tree, lookFor);
+        for (const [n, refs] of found) if (names.has(n)) m.set(n, this.classifier.flagsOf(refs, tree, n));
+        // Mentioning a local function that closes the handle (`cleanup()`, `.once('end', cleanup)`).
+        for (const [fn, released] of releasers) {
+          const refs = (found.get(fn) ?? []).filter((r) => !isDeclarationName(r));
+          if (refs.length === 0) continue;
+          for (const n of released) {
+            const f = m.get(n) ?? { release: false, escape: false, assign: false };
+            f.release = true;
+            m.set(n, f);
+          }
+        }
+        flagMemo.set(tree.id, m);
+      }
+      return m.get(name);
+    };
+    const effectFor = (name: string) => (node: TsFlowNode): HandleEffect => {
+      const p: TsPayload | undefined = node.payload;
+      if (!p) return 'none';
+      if (p.kind === 'scope-exit') return p.names?.includes(name) ? 'overwrite' : 'none';
+      if (!p.node || p.kind === 'entry') return 'none';
+      const f = flagsAt(p.node, name);
+      if (!f) return 'none';
+      if (p.kind === 'pre') return f.assign ? 'overwrite' : 'none';
+      if (f.release) return 'release';
+      if (f.escape) return 'escape';
+      if (f.assign && !splitStarts.has(node.id)) return 'overwrite';
+      return 'none';
+    };
+
+    for (const h of live) {
+      const start = starts.get(h);
+      if (!start) continue;
+      // Opened and released (or handed on) within one statement: `o = open(p), read(o), close(o)`.
+      const own = start.payload?.node && h.form !== 'param' ? flagsAt(start.payload.node, h.name) : undefined;
+      if (own && (own.release || own.escape)) continue;
+      const path = findLeak(cfg.graph, start, h.name, effectFor(h.name));
+      if (!path) continue;
+      const leak = this.describe(h, cfg, path);
+      if (h.form === 'declare' && h.declaration) {
+        try {
+          leak.fixes = computeFixes({
+            text: this.text,
+            name: h.name,
+            kind: h.kind,
+            declaration: h.declaration,
+            classifier: this.classifier,
+            bindings: this.bindings,
+            namespace: this.namespaceOfCall(h.call),
+          });
+        } catch {
+          leak.fixes = [];
+        }
+      }
+      this.leaks.push(leak);
+    }
+  }
+
+  /**
+   * Functions declared inside `owner` that release one of `names` they capture, directly or
+   * by mentioning another such function (`settle()` → `cleanup()` → `stream.destroy()`).
+   */
+  private releasingFunctions(owner: Node, names: ReadonlySet<string>): Map<string, Set<string>> {
+    const local = new Map<string, Node>();
+    const body = owner.type === 'program' ? owner : owner.childForFieldName('body');
+    if (!body) return new Map();
+    const stack: Node[] = [body];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n.type === 'function_declaration' || n.type === 'generator_function_declaration') {
+        const name = n.childForFieldName('name');
+        if (name) local.set(name.text, n);
+      } else if (n.type === 'variable_declarator') {
+        const name = n.childForFieldName('name');
+        const value = n.childForFieldName('value');
+        if (name?.type === 'identifier' && isFunctionLike(value)) local.set(name.text, value);
+      }
+      if (n.id !== body.id && n.type === 'class_body') continue;
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+    const out = new Map<string, Set<string>>();
+    if (local.size === 0) return out;
+    const fnNames = new Set(local.keys());
+    const mentions = new Map<string, Map<string, Node[]>>();
+    for (const [fname, fn] of local) {
+      const fbody = fn.childForFieldName('body');
+      if (!fbody) continue;
+      const refs = collectReferences(fbody, new Set([...names, ...fnNames]));
+      mentions.set(fname, refs);
+      for (const n of names) {
+        if ((refs.get(n) ?? []).some((r) => this.classifier.classify(r) === 'release')) {
+          if (!out.has(fname)) out.set(fname, new Set());
+          out.get(fname)!.add(n);
+        }
+      }
+    }
+    for (let changed = true, rounds = 0; changed && rounds < 8; rounds++) {
+      changed = false;
+      for (const [fname, refs] of mentions) {
+        for (const [callee, released] of [...out]) {
+          if (callee === fname || !refs.has(callee)) continue;
+          let mine = out.get(fname);
+          for (const n of released) {
+            if (mine?.has(n)) continue;
+            if (!mine) out.set(fname, (mine = new Set()));
+            mine.add(n);
+            changed = true;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** `fs` in `fs.openSync(…)`: the release a fix writes goes through the same name. */
+  private namespaceOfCall(call: Node): string | undefined {
+    const callee = call.childForFieldName('function');
+    const obj = callee?.type === 'member_expression' ? callee.childForFieldName('object') : null;
+    return obj?.type === 'identifier' && this.bindings.namespaceOf(obj) === 'fs' ? obj.text : undefined;
+  }
+
+  /** The flow node that evaluates the statement holding `call`. */
+  private locate(cfg: FunctionCfg, call: Node, owner: Node): TsFlowNode | undefined {
+    for (let n: Node | null = call; n && n.id !== owner.id; n = n.parent) {
+      const f = cfg.byTreeNode.get(n.id);
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  private describe(h: TrackedHandle, cfg: FunctionCfg, path: LeakPath<TsPayload>): HandleLeak {
+    let kind: LeakKind;
+    let range: Range | null = null;
+    const nodes = path.path;
+    if (path.exceptional) {
+      kind = 'raise';
+      for (let k = 0; k + 1 < nodes.length; k++) {
+        const edges = nodes[k].succ.filter((e) => e.to === nodes[k + 1].id);
+        if (edges.length > 0 && edges.every((e) => e.exceptional)) {
+          range = nodes[k].range;
+          break;
+        }
+      }
+    } else if (path.kind === 'exit') {
+      if (path.node.exit === 'return') {
+        kind = 'return';
+        for (let k = nodes.length - 1; k >= 0 && !range; k--) if (nodes[k].payload?.node?.type === 'return_statement') range = nodes[k].range;
+      } else {
+        kind = 'end';
+        range = cfg.endRange;
+      }
+    } else if (path.node.payload?.kind === 'scope-exit') {
+      kind = 'end';
+      range = path.node.range;
+      // Left the block by break/continue: report the jump.
+      if (!range && nodes.length >= 2) range = nodes[nodes.length - 2].range;
+    } else {
+      kind = 'overwrite';
+      range = path.node.range;
+    }
+    const leakRange = range ?? path.node.range ?? cfg.endRange;
+    return {
+      variable: h.name,
+      api: h.api,
+      openRange: nodeRange(h.call),
+      leakRange,
+      leakKind: kind,
+      leakLine: leakRange.start.line + 1,
+      fixes: [],
+    };
+  }
+}
+
+/** Finds TypeScript file handles (fds, FileHandles, fs streams) not released on every path. */
+export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text) => {
+  if (!FS_SPECIFIER_PATTERN.test(text) || !OPENER_NAME_PATTERN.test(text)) return [];
+  try {
+    return new TypeScriptHandleAnalysis(tree, text).run();
+  } catch {
+    return [];
+  }
+};

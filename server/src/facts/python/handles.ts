@@ -1,0 +1,699 @@
+/**
+ * Handle-lifetime analysis for Python (`unreleased-file`).
+ *
+ * 1. A text pre-check: a file that never spells an opener's name cannot open a handle.
+ * 2. Imports are resolved (`import socket as s`, `from io import open`), then opener calls are
+ *    found by a regex over the text and confirmed on the tree — no full walk in JavaScript.
+ * 3. Each opener call is judged by its syntactic context: `with ...`, returned, yielded, stored
+ *    in an attribute or container, handed to an owner → silent; `open(p).read()`,
+ *    `json.load(open(p))`, `for line in open(p)` → `unbound`; `name = opener(...)` → tracked.
+ * 4. For each scope (function, class body, module) holding a tracked open, a control-flow graph
+ *    is built once and {@link findLeak} searches for a path on which the name is neither
+ *    released nor handed on (normal paths first, then exception paths).
+ *
+ * Decisions (NOTE):
+ * - `open(p, 'w').write(data)` is reported like `open(p).read()`. CPython's reference counting
+ *   closes both at the end of the statement, but only as an implementation detail: PyPy and
+ *   GraalPy close them at some later garbage collection (a written file may stay unflushed and
+ *   a process can run out of descriptors), and CPython itself emits ResourceWarning for both.
+ * - `open(p).close()` (touch/truncate idiom) is silent: the handle is closed at once.
+ * - Module level and class bodies: a handle bound to a module global (or class attribute) is
+ *   reachable from other modules for the life of the interpreter, like a C `main()`'s handles
+ *   that live until exit, and is `cached-fd-across-fork`'s concern. Only an overwrite (which
+ *   loses the previous handle for good) and unbound opens are reported there.
+ * - Handles opened in `__enter__`/`__aenter__` are the object's to close in `__exit__`.
+ * - `subprocess.Popen`: only a Popen created with a `PIPE` is a handle (see RELEASE_METHODS in
+ *   knowledge.ts for what releases it). Without pipes it holds no descriptor in the parent and
+ *   dropping it unwaited is a deliberate fire-and-forget (subprocess reaps the child later).
+ * - Exceptions: calls, subscripts, awaits, `raise` and `assert` may raise, except a short list
+ *   of harmless builtins/methods (knowledge.ts); statements inside a `finally` block are not
+ *   given exception edges (a failing cleanup step is not reported as leaking the next one); a
+ *   `try` whose handlers include a broad one (`Exception`, `OSError`, bare) keeps its body's
+ *   exceptions, a `try` with only narrow handlers also lets them escape.
+ * - Passing the handle to a function is a use (`json.load(f)`), except: closers and wrappers
+ *   (knowledge tables), container/registration methods, setters (`x.setStream(f)`), class
+ *   constructors (capitalised), `self.method(f)` defined elsewhere (a base class keeps it), and
+ *   functions of this file whose graph shows they close or keep that parameter on every path.
+ * - Silenced as tests of failure or mocks: a bare opener under `with self.assertRaises(...)`
+ *   or in a `try` with handlers, any opener under `mock.patch(...)` naming it.
+ */
+import { findLeak, type FlowExitKind, type HandleEffect, type LeakPath } from '../../engine/flow';
+import type { Range } from '../../engine/types';
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
+import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
+import { callSink, classifyOccurrence, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
+import {
+  DETACH_METHODS,
+  OPENER_WORDS,
+  PASSTHROUGH_CALLS,
+  PROCESS_PIPE_KEYWORDS,
+  PROCESS_RELEASE_WHEN_NO_PIPES,
+  PY_OPENERS,
+  RELEASE_METHODS,
+  type PyOpener,
+} from './knowledge';
+import { PyNames } from './names';
+import { withStatementFix } from './with-fix';
+
+const QUICK_CHECK = new RegExp(`\\b(?:${OPENER_WORDS.join('|')})\\b`);
+
+interface Candidate {
+  call: Node;
+  api: string;
+  opener: PyOpener;
+  hasPipes: boolean;
+}
+
+interface Tracked extends Candidate {
+  stmt: Node;
+  variable: string;
+  scope: Node;
+}
+
+type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 'tracked'; stmt: Node; variable: string };
+
+/** Never throws: a file the analysis cannot handle yields no findings. */
+export const analyzePythonHandles: HandleAnalyzer = (tree, text) => {
+  try {
+    return analyzePythonHandlesStrict(tree, text);
+  } catch {
+    return [];
+  }
+};
+
+/** Same as {@link analyzePythonHandles} but lets errors through (tests and measurements). */
+export function analyzePythonHandlesStrict(tree: Tree, text: string): HandleLeak[] {
+  if (!QUICK_CHECK.test(text)) return [];
+  return new PythonFile(tree, text).run();
+}
+
+function isField(parent: Node, field: string, child: Node): boolean {
+  const f = parent.childForFieldName(field);
+  return f !== null && f.id === child.id;
+}
+
+const SCOPE_TYPES = new Set(['function_definition', 'class_definition', 'module']);
+const LOOP_TYPES = new Set(['for_statement', 'while_statement']);
+
+interface DefIndex {
+  functions: Node[];
+  methods: Node[];
+  classes: Node[];
+}
+
+class PythonFile implements EffectEnv {
+  readonly names: PyNames;
+  private readonly lines: string[];
+  private readonly lineStarts: number[] = [0];
+  private readonly defs = new Map<string, DefIndex>();
+  private readonly ownerMemo = new Map<string, boolean>();
+  private readonly inProgress = new Set<string>();
+
+  constructor(
+    private readonly tree: Tree,
+    private readonly text: string,
+  ) {
+    this.lines = text.split('\n');
+    for (let i = 0, start = 0; i < this.lines.length - 1; i++) this.lineStarts.push((start += this.lines[i].length + 1));
+    this.names = new PyNames(tree, text, (index) => this.positionOf(index));
+  }
+
+  run(): HandleLeak[] {
+    const out: HandleLeak[] = [];
+    const byScope = new Map<number, { scope: Node; tracked: Tracked[] }>();
+    for (const c of this.candidates()) {
+      const scope = enclosingScope(c.call);
+      if (scope.type === 'function_definition' && /^__a?enter__$/.test(scope.childForFieldName('name')?.text ?? '')) continue;
+      if (underMockPatch(c.call, c.api.slice(c.api.lastIndexOf('.') + 1))) continue;
+      // Inside a region the parser could not make sense of, the context is unreliable.
+      if (insideError(c.call)) continue;
+      const ctx = this.contextOf(c);
+      if (ctx.type === 'unbound') out.push(this.unboundLeak(c, ctx.stmt));
+      else if (ctx.type === 'tracked') {
+        let group = byScope.get(scope.id);
+        if (!group) byScope.set(scope.id, (group = { scope, tracked: [] }));
+        group.tracked.push({ ...c, stmt: ctx.stmt, variable: ctx.variable, scope });
+      }
+    }
+    for (const { scope, tracked } of byScope.values()) out.push(...this.analyseScope(scope, tracked));
+    out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
+    return out;
+  }
+
+  // ---- finding opener calls ---------------------------------------------------------------
+
+  private candidates(): Candidate[] {
+    const words = new Set(OPENER_WORDS);
+    for (const [local, qualified] of this.names.localNames()) if (PY_OPENERS.has(qualified)) words.add(local);
+    const re = new RegExp(`\\b(?:${[...words].map(escapeRegExp).join('|')})\\s*\\(`, 'g');
+    const seen = new Set<number>();
+    const out: Candidate[] = [];
+    const root = this.tree.rootNode;
+    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+      const node = root.descendantForPosition(this.positionOf(m.index));
+      if (!node || node.type !== 'identifier') continue;
+      const p = node.parent;
+      let callee: Node | null = null;
+      if (p && p.type === 'call' && isField(p, 'function', node)) callee = node;
+      else if (p && p.type === 'attribute' && node.startIndex !== p.startIndex && p.parent?.type === 'call' && isField(p.parent, 'function', p)) callee = p;
+      if (!callee) continue;
+      const call = callee.parent;
+      if (!call || seen.has(call.id)) continue;
+      const q = this.names.qualify(callee);
+      const opener = q === null ? undefined : PY_OPENERS.get(q);
+      if (!opener) continue;
+      seen.add(call.id);
+      const hasPipes = opener.kind === 'process' && hasPipeArgument(call);
+      // NOTE: a Popen created without any PIPE holds no descriptor in the parent; dropping it
+      // unwaited is a deliberate fire-and-forget (subprocess reaps the child later, and a
+      // detached browser or daemon is meant to outlive us). Only Popens with pipes are handles.
+      if (opener.kind === 'process' && !hasPipes) continue;
+      // `open(fd, closefd=False)` / `io.FileIO(fd, closefd=False)` wrap a descriptor they never close.
+      if (opener.kind === 'file' && /\bclosefd\s*=\s*False\b/.test(call.childForFieldName('arguments')?.text ?? '')) continue;
+      out.push({ call, api: callee.text.replace(/\s+/g, ''), opener, hasPipes });
+    }
+    return out;
+  }
+
+  private positionOf(index: number): { row: number; column: number } {
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return { row: lo, column: index - this.lineStarts[lo] };
+  }
+
+  /** Where the value of the opener call goes. */
+  private contextOf(c: Candidate): Context {
+    const subject: Subject = { name: '', kind: c.opener.kind, hasPipes: c.hasPipes };
+    let cur = c.call;
+    for (;;) {
+      const p = cur.parent;
+      if (!p) return { type: 'silent' };
+      switch (p.type) {
+        case 'parenthesized_expression':
+        case 'await':
+        case 'keyword_argument':
+          cur = p;
+          continue;
+        case 'conditional_expression': {
+          if (p.namedChild(1)?.id === cur.id) return { type: 'unbound', stmt: statementOf(p) };
+          // `f = open(p) if p else None` is followed like `f = open(p)`; any other alternative
+          // (`sys.stdout`) makes the close conditional in ways we do not model.
+          const other = p.namedChild(0)?.id === cur.id ? p.namedChild(2) : p.namedChild(0);
+          if (other?.type !== 'none') return { type: 'silent' };
+          cur = p;
+          continue;
+        }
+        case 'attribute': {
+          const method = p.childForFieldName('attribute')?.text ?? '';
+          const gp = p.parent;
+          const called = gp !== null && gp.type === 'call' && isField(gp, 'function', p);
+          if (called) {
+            if (RELEASE_METHODS[c.opener.kind].has(method) || method === 'close') return { type: 'silent' };
+            if (c.opener.kind === 'process' && !c.hasPipes && PROCESS_RELEASE_WHEN_NO_PIPES.has(method)) return { type: 'silent' };
+            if (DETACH_METHODS.has(method) || method === '__enter__') return { type: 'silent' };
+          }
+          return { type: 'unbound', stmt: statementOf(p) };
+        }
+        case 'argument_list': {
+          const call = p.parent;
+          if (!call || call.type !== 'call') return { type: 'silent' };
+          const fn = call.childForFieldName('function');
+          const q = fn ? this.names.qualify(fn) : null;
+          if (q !== null && PASSTHROUGH_CALLS.has(q)) {
+            cur = call;
+            continue;
+          }
+          const sink = callSink(call, cur, subject, this);
+          return sink === 'use' ? { type: 'unbound', stmt: statementOf(call) } : { type: 'silent' };
+        }
+        case 'call':
+          return { type: 'unbound', stmt: statementOf(p) };
+        case 'tuple':
+        case 'list':
+        case 'set':
+        case 'dictionary':
+        case 'pair':
+        case 'expression_list':
+        case 'list_splat':
+        case 'dictionary_splat':
+        case 'parenthesized_list_splat':
+        case 'list_comprehension':
+        case 'set_comprehension':
+        case 'dictionary_comprehension':
+        case 'generator_expression':
+        case 'boolean_operator':
+          return { type: 'silent' };
+        case 'for_in_clause':
+        case 'for_statement':
+          return isField(p, 'right', cur) ? { type: 'unbound', stmt: statementOf(p) } : { type: 'silent' };
+        case 'as_pattern':
+        case 'with_item':
+        case 'return_statement':
+        case 'yield':
+        case 'lambda':
+        case 'default_parameter':
+        case 'typed_default_parameter':
+        case 'decorator':
+        case 'augmented_assignment':
+        case 'named_expression':
+          return { type: 'silent' };
+        case 'assignment': {
+          if (!isField(p, 'right', cur)) return { type: 'silent' };
+          const left = p.childForFieldName('left');
+          const stmt = p.parent;
+          if (!left || left.type !== 'identifier' || !stmt || stmt.type !== 'expression_statement') return { type: 'silent' };
+          if (expectsFailure(stmt, false)) return { type: 'silent' };
+          return { type: 'tracked', stmt, variable: left.text };
+        }
+        case 'expression_statement':
+          // A bare `open(p)` under `with self.assertRaises(...)` (or in a `try` with handlers)
+          // is a test that the open fails.
+          if (expectsFailure(p, true)) return { type: 'silent' };
+          return { type: 'unbound', stmt: p };
+        default:
+          return { type: 'unbound', stmt: statementOf(p) };
+      }
+    }
+  }
+
+  private unboundLeak(c: Candidate, stmt: Node): HandleLeak {
+    const simple = !COMPOUND_TYPES.has(stmt.type);
+    const leakRange: Range = simple
+      ? nodeRange(stmt)
+      : { start: { line: stmt.startPosition.row, character: stmt.startPosition.column }, end: { line: c.call.endPosition.row, character: c.call.endPosition.column } };
+    return {
+      variable: '',
+      api: c.api,
+      openRange: nodeRange(c.call),
+      leakRange,
+      leakKind: 'unbound',
+      leakLine: (simple ? stmt.endPosition.row : c.call.endPosition.row) + 1,
+      fixes: [],
+    };
+  }
+
+  // ---- path analysis of one scope -----------------------------------------------------
+
+  private analyseScope(scope: Node, all: Tracked[]): HandleLeak[] {
+    const names = new Set(all.map((t) => t.variable));
+    const { globals, captured } = this.scopeFacts(scope, names);
+    const tracked = all.filter((t) => !globals.has(t.variable) && !captured.has(t.variable));
+    if (tracked.length === 0) return [];
+    const sg = buildScopeGraph(scope, this.text, {
+      names: this.names,
+      splitStatements: new Set(tracked.map((t) => t.stmt.id)),
+      trackedNames: new Set(tracked.map((t) => t.variable)),
+      flagGuards: flagGuards(scope, tracked),
+    });
+    if (sg.truncated) return [];
+    const ignored: ReadonlySet<FlowExitKind> =
+      scope.type === 'function_definition' ? new Set(['process-exit']) : new Set(['process-exit', 'end', 'raise', 'return']);
+    const out: HandleLeak[] = [];
+    const occurrenceMemo = new Map<string, { node: Node; role: Occurrence }[]>();
+    for (const t of tracked) {
+      // A Popen whose pipes this scope closes itself (`p.stdout.close()`, `with p.stdin:`) is
+      // released by `wait()` like one without pipes.
+      const hasPipes = t.hasPipes && !closesPipes(scope.text, t.variable);
+      const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes };
+      const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, subject, this) : 'none');
+      let leak = null;
+      for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
+        leak = findLeak(sg.graph, start, t.variable, effect, ignored);
+        if (leak) break;
+      }
+      if (!leak) continue;
+      const result = this.describe(t, leak, sg);
+      if (t.opener.withFix) {
+        let occ = occurrenceMemo.get(t.variable);
+        if (!occ) occurrenceMemo.set(t.variable, (occ = this.occurrences(scope, subject)));
+        const fix = withStatementFix({
+          text: this.text,
+          lines: this.lines,
+          stmt: t.stmt,
+          call: t.call,
+          variable: t.variable,
+          occurrences: occ,
+          inLoop: insideLoop(t.stmt, scope),
+        });
+        if (fix) result.fixes.push(fix);
+      }
+      out.push(result);
+    }
+    return out;
+  }
+
+  private describe(t: Tracked, leak: LeakPath<PyPayload>, sg: ScopeGraph): HandleLeak {
+    const path = leak.path;
+    let firstRaise = -1;
+    for (let i = 0; i + 1 < path.length && firstRaise < 0; i++) {
+      const next = path[i + 1].id;
+      if (path[i].range && path[i].succ.some((e) => e.to === next && e.exceptional)) firstRaise = i;
+    }
+    let leakKind: LeakKind;
+    let leakRange: Range;
+    if (leak.kind === 'overwrite') {
+      leakKind = 'overwrite';
+      leakRange = leak.node.range ?? nodeRange(t.stmt);
+    } else if (leak.node.exit === 'return') {
+      leakKind = 'return';
+      const ret = [...path].reverse().find((n) => n.payload?.stmt.type === 'return_statement' && n.range);
+      leakRange = ret?.range ?? nodeRange(t.stmt);
+    } else if (leak.node.exit === 'raise') {
+      leakKind = 'raise';
+      leakRange = firstRaise >= 0 ? (path[firstRaise].range ?? nodeRange(t.stmt)) : nodeRange(t.stmt);
+    } else {
+      leakKind = 'end';
+      leakRange = sg.endRange;
+    }
+    const steps: { range: Range; message: string }[] = [];
+    if (leakKind !== 'raise' && firstRaise >= 0) {
+      const r = path[firstRaise].range;
+      if (r) steps.push({ range: r, message: 'an exception here is handled while the handle is still open' });
+    }
+    return {
+      variable: t.variable,
+      api: t.api,
+      openRange: nodeRange(t.call),
+      leakRange,
+      leakKind,
+      leakLine: leakRange.start.line + 1,
+      ...(steps.length > 0 ? { steps } : {}),
+      fixes: [],
+    };
+  }
+
+  /** Names declared global/nonlocal in the scope, and tracked names that nested functions/lambdas/classes refer to. */
+  private scopeFacts(scope: Node, names: ReadonlySet<string>): { globals: Set<string>; captured: Set<string> } {
+    const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+    const globals = new Set<string>();
+    const captured = new Set<string>();
+    if (!body) return { globals, captured };
+    if (scope.type !== 'module') {
+      for (const g of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
+        for (const id of g?.namedChildren ?? []) if (id) globals.add(id.text);
+      }
+    }
+    let coveredUntil = -1;
+    for (const nested of body.descendantsOfType(['function_definition', 'lambda', 'class_definition'])) {
+      if (!nested || nested.startIndex < coveredUntil) continue;
+      coveredUntil = nested.endIndex;
+      const nestedText = nested.text;
+      for (const name of names) {
+        if (captured.has(name) || !new RegExp(`\\b${escapeRegExp(name)}\\b`).test(nestedText)) continue;
+        for (const id of nested.descendantsOfType('identifier')) {
+          if (!id || id.text !== name) continue;
+          const p = id.parent;
+          if (p && p.type === 'attribute' && id.startIndex !== p.startIndex) continue;
+          if (p && p.type === 'keyword_argument' && isField(p, 'name', id)) continue;
+          captured.add(name);
+          break;
+        }
+      }
+    }
+    return { globals, captured };
+  }
+
+  private occurrences(scope: Node, subject: Subject): { node: Node; role: Occurrence }[] {
+    const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
+    const out: { node: Node; role: Occurrence }[] = [];
+    for (const id of body?.descendantsOfType('identifier') ?? []) {
+      if (id && id.text === subject.name) out.push({ node: id, role: classifyOccurrence(id, subject, this) });
+    }
+    return out;
+  }
+
+  // ---- same-file callees ----------------------------------------------------------------
+
+  sameFileCallee(call: Node, arg: Node, subject: Subject): CalleeRole {
+    const fn = call.childForFieldName('function');
+    if (!fn) return 'unknown';
+    const targets: { def: Node; offset: number }[] = [];
+    if (fn.type === 'identifier') {
+      const index = this.definitions(fn.text);
+      for (const def of index.functions) targets.push({ def, offset: 0 });
+      if (targets.length === 0) {
+        for (const cls of index.classes) {
+          const init = methodOf(cls, '__init__');
+          if (init) targets.push({ def: init, offset: 1 });
+        }
+      }
+    } else if (fn.type === 'attribute') {
+      const object = fn.childForFieldName('object');
+      const attr = fn.childForFieldName('attribute');
+      if (object && attr && object.type === 'identifier' && (object.text === 'self' || object.text === 'cls')) {
+        for (const def of this.definitions(attr.text).methods) targets.push({ def, offset: isStatic(def) ? 0 : 1 });
+      } else if (object && attr && object.type === 'identifier' && this.definitions(object.text).classes.length > 0) {
+        // `Base.method(self, f)`: the instance is passed explicitly.
+        for (const def of this.definitions(attr.text).methods) targets.push({ def, offset: 0 });
+      }
+    }
+    if (targets.length === 0) return 'unknown';
+    for (const { def, offset } of targets) {
+      const param = parameterFor(def, arg, offset);
+      if (param === null) return 'unknown';
+      if (!this.takesOwnership(def, param, subject)) return 'borrower';
+    }
+    return 'owner';
+  }
+
+  private takesOwnership(def: Node, param: string, subject: Subject): boolean {
+    const key = `${def.id}:${param}:${subject.kind}:${subject.hasPipes}`;
+    const known = this.ownerMemo.get(key);
+    if (known !== undefined) return known;
+    if (this.inProgress.has(key)) return false;
+    this.inProgress.add(key);
+    let result = false;
+    try {
+      const { globals, captured } = this.scopeFacts(def, new Set([param]));
+      if (globals.has(param) || captured.has(param)) result = true;
+      else {
+        const sg = buildScopeGraph(def, this.text, { names: this.names, splitStatements: new Set(), trackedNames: new Set([param]) });
+        if (!sg.truncated) {
+          const inner: Subject = { name: param, kind: subject.kind, hasPipes: subject.hasPipes };
+          const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, inner, this) : 'none');
+          result = findLeak(sg.graph, sg.entry, param, effect, new Set<FlowExitKind>(['raise', 'process-exit'])) === null;
+        }
+      }
+    } finally {
+      this.inProgress.delete(key);
+    }
+    this.ownerMemo.set(key, result);
+    return result;
+  }
+
+  /**
+   * Definitions named `name` in this file (functions, methods and classes), found by a line
+   * regex and confirmed on the tree; cached per name.
+   */
+  private definitions(name: string): DefIndex {
+    let found = this.defs.get(name);
+    if (found) return found;
+    found = { functions: [], methods: [], classes: [] };
+    const re = new RegExp(`^[ \\t]*(?:async[ \\t]+)?(def|class)[ \\t]+${escapeRegExp(name)}\\b`, 'gm');
+    const root = this.tree.rootNode;
+    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+      const keyword = root.descendantForPosition(this.positionOf(m.index + m[0].length - m[0].trimStart().length));
+      const node = keyword?.parent;
+      if (!node || node.childForFieldName('name')?.text !== name) continue;
+      if (node.type === 'class_definition') found.classes.push(node);
+      else if (node.type === 'function_definition') (isMethod(node) ? found.methods : found.functions).push(node);
+    }
+    this.defs.set(name, found);
+    return found;
+  }
+}
+
+const COMPOUND_TYPES = new Set([
+  'if_statement',
+  'for_statement',
+  'while_statement',
+  'try_statement',
+  'with_statement',
+  'match_statement',
+  'function_definition',
+  'class_definition',
+  'decorated_definition',
+]);
+
+/** The statement that contains `node` (the nearest ancestor directly inside a block or the module). */
+function statementOf(node: Node): Node {
+  let cur = node;
+  while (cur.parent && cur.parent.type !== 'block' && cur.parent.type !== 'module') cur = cur.parent;
+  return cur;
+}
+
+function enclosingScope(node: Node): Node {
+  let cur = node.parent;
+  while (cur) {
+    if (SCOPE_TYPES.has(cur.type)) return cur;
+    cur = cur.parent;
+  }
+  return node.tree.rootNode;
+}
+
+function insideError(node: Node): boolean {
+  for (let cur = node.parent; cur; cur = cur.parent) if (cur.type === 'ERROR') return true;
+  return false;
+}
+
+function insideLoop(stmt: Node, scope: Node): boolean {
+  for (let cur = stmt.parent; cur && cur.id !== scope.id; cur = cur.parent) if (LOOP_TYPES.has(cur.type)) return true;
+  return false;
+}
+
+function hasPipeArgument(call: Node): boolean {
+  const args = call.childForFieldName('arguments');
+  for (const a of args?.namedChildren ?? []) {
+    if (!a || a.type !== 'keyword_argument') continue;
+    const name = a.childForFieldName('name')?.text ?? '';
+    const value = a.childForFieldName('value')?.text ?? '';
+    if (PROCESS_PIPE_KEYWORDS.has(name) && /(^|\.)PIPE$/.test(value)) return true;
+  }
+  return false;
+}
+
+/**
+ * The opener is replaced by a mock here: `with mock.patch('builtins.open', ...)` around it, or
+ * a `@patch(...open...)` decorator on its function.
+ */
+function underMockPatch(call: Node, word: string): boolean {
+  const mentions = (text: string) => /\bpatch(?:\.object|\.dict)?\s*\(/.test(text) && text.includes(word);
+  for (let cur = call.parent; cur; cur = cur.parent) {
+    if (cur.type === 'with_statement') {
+      const clause = cur.namedChildren.find((c) => c?.type === 'with_clause');
+      if (clause && mentions(clause.text)) return true;
+    } else if (cur.type === 'decorated_definition') {
+      for (const d of cur.namedChildren) if (d?.type === 'decorator' && mentions(d.text)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Flags that mirror whether a handle is open (ElementTree's `close_source`, shutil's
+ * `fd_closed`):
+ * - `f = open(p)` followed at once by `flag = True`, nothing else setting it True: where the
+ *   flag is false, `f` was never opened;
+ * - `fd = os.open(p)` followed at once by `flag = False`, and every `flag = True` right after a
+ *   release of `fd`: where the flag is true, `fd` was released.
+ */
+function flagGuards(scope: Node, tracked: Tracked[]): Map<string, FlagGuard> {
+  const out = new Map<string, FlagGuard>();
+  const text = scope.text;
+  for (const t of tracked) {
+    let next = t.stmt.nextNamedSibling;
+    while (next && next.type === 'comment') next = next.nextNamedSibling;
+    const m = next && next.type === 'expression_statement' ? /^([A-Za-z_]\w*)\s*=\s*(True|False)$/.exec(next.text) : null;
+    if (!m) continue;
+    const [, flag, value] = m;
+    const sets = [...text.matchAll(new RegExp(`(?<![\\w.])${escapeRegExp(flag)}\\s*=\\s*True\\b`, 'g'))];
+    const guard = out.get(flag) ?? { whenTrue: [], whenFalse: [] };
+    if (value === 'True') {
+      // only this open sets it
+      if (sets.length !== 1) continue;
+      guard.whenFalse.push(t.variable);
+    } else {
+      const v = escapeRegExp(t.variable);
+      const release = new RegExp(`(?:\\bos\\.close\\(\\s*${v}\\s*\\)|\\b${v}\\.close\\(\\s*\\))[ \\t]*(?:#.*)?\\r?\\n[ \\t]*$`);
+      if (sets.length === 0 || !sets.every((s) => release.test(text.slice(0, s.index)))) continue;
+      guard.whenTrue.push(t.variable);
+    }
+    out.set(flag, guard);
+  }
+  return out;
+}
+
+function expectsFailure(stmt: Node, orHandled: boolean): boolean {
+  for (let cur = stmt.parent; cur && !SCOPE_TYPES.has(cur.type); cur = cur.parent) {
+    if (cur.type === 'with_statement') {
+      const clause = cur.namedChildren.find((c) => c?.type === 'with_clause');
+      if (clause && /\b(assertRaises\w*|assertWarns\w*|raises|warns)\s*\(/.test(clause.text)) return true;
+    }
+    if (orHandled && cur.type === 'block' && cur.parent?.type === 'try_statement' && isField(cur.parent, 'body', cur)) {
+      if (cur.parent.namedChildren.some((c) => c?.type === 'except_clause')) return true;
+    }
+  }
+  return false;
+}
+
+function closesPipes(scopeText: string, variable: string): boolean {
+  const v = escapeRegExp(variable);
+  return new RegExp(`\\b${v}\\.(?:stdin|stdout|stderr)\\s*\\.\\s*close\\b|\\bwith\\b[^\\n]*\\b${v}\\.(?:stdin|stdout|stderr)\\b`).test(scopeText);
+}
+
+function isMethod(def: Node): boolean {
+  let p = def.parent;
+  if (p?.type === 'decorated_definition') p = p.parent;
+  return p?.type === 'block' && p.parent?.type === 'class_definition';
+}
+
+function isStatic(def: Node): boolean {
+  const p = def.parent;
+  return p?.type === 'decorated_definition' && /@\s*staticmethod\b/.test(p.text.slice(0, def.startIndex - p.startIndex));
+}
+
+function methodOf(cls: Node, name: string): Node | null {
+  const body = cls.childForFieldName('body');
+  for (const child of body?.namedChildren ?? []) {
+    const def = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+    if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === name) return def;
+  }
+  return null;
+}
+
+/** The parameter of `def` that receives the argument `arg` (a child of the call's argument list). */
+function parameterFor(def: Node, arg: Node, offset: number): string | null {
+  const params = def.childForFieldName('parameters');
+  if (!params) return null;
+  const positional: string[] = [];
+  const all = new Set<string>();
+  let open = true;
+  for (const p of params.namedChildren) {
+    if (!p) continue;
+    let name: string | null = null;
+    switch (p.type) {
+      case 'identifier':
+        name = p.text;
+        break;
+      case 'typed_parameter':
+        name = p.namedChildren.find((c) => c?.type === 'identifier')?.text ?? null;
+        break;
+      case 'default_parameter':
+      case 'typed_default_parameter':
+        name = p.childForFieldName('name')?.text ?? null;
+        break;
+      case 'positional_separator':
+        continue;
+      default:
+        open = false;
+        continue;
+    }
+    if (name === null) continue;
+    all.add(name);
+    if (open) positional.push(name);
+  }
+  if (arg.type === 'keyword_argument') {
+    const name = arg.childForFieldName('name')?.text ?? '';
+    return all.has(name) ? name : null;
+  }
+  const list = arg.parent;
+  if (!list || list.type !== 'argument_list') return arg.type === 'generator_expression' ? (positional[offset] ?? null) : null;
+  let index = 0;
+  for (const a of list.namedChildren) {
+    if (!a || a.type === 'comment') continue;
+    if (a.id === arg.id) break;
+    if (a.type === 'list_splat' || a.type === 'dictionary_splat' || a.type === 'keyword_argument') return null;
+    index++;
+  }
+  return positional[index + offset] ?? null;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ProgressLine } from '../../server/src/cli/progress';
 import { CLI, ensureBuilt, makeWorkspace, multitoolAvailable, removeWorkspace, runCli, unprivilegedUser, validateSarif, writeTree, type Tree } from './helpers';
+import { RULES } from '../../server/src/rules/index';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 const DOCS = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules';
@@ -182,17 +183,14 @@ describe('scan: formats', () => {
     assert.equal(run.originalUriBaseIds['%SRCROOT%'].uri, `file://${dir}/`);
     assert.deepEqual(
       run.tool.driver.rules.map((x) => [x.id, x.helpUri]),
-      [
-        ['unreleased-file', `${DOCS}/unreleased-file.md`],
-        ['unused-suppression', `${DOCS}/unused-suppression.md`],
-      ],
+      [...RULES.map((r) => r.meta.id), 'unused-suppression'].map((id) => [id, `${DOCS}/${id}.md`]),
     );
     const sup = run.results.filter((x) => x.ruleId === 'unused-suppression');
     assert.deepEqual(
       sup.map((x) => [x.ruleIndex, x.level, x.locations[0].physicalLocation.artifactLocation]),
       [
-        [1, 'note', { uri: 'app/sup.py', uriBaseId: '%SRCROOT%' }],
-        [1, 'note', { uri: 'app/sup.py', uriBaseId: '%SRCROOT%' }],
+        [RULES.length, 'note', { uri: 'app/sup.py', uriBaseId: '%SRCROOT%' }],
+        [RULES.length, 'note', { uri: 'app/sup.py', uriBaseId: '%SRCROOT%' }],
       ],
     );
     assert.deepEqual(

@@ -12,6 +12,7 @@ import { escapeData, escapeProperty } from '../../server/src/scan/reporters/gith
 import { formatReport, type ReportData } from '../../server/src/scan/reporters/index';
 import { buildSarif } from '../../server/src/scan/reporters/sarif';
 import { makeWorkspace, multitoolAvailable, removeWorkspace, validateSarif } from './helpers';
+import { RULES } from '../../server/src/rules/index';
 
 const r = (sl: number, sc: number, el: number, ec: number) => ({ start: { line: sl, character: sc }, end: { line: el, character: ec } });
 
@@ -183,7 +184,7 @@ describe('sarif format', () => {
     assert.equal(driver.informationUri, 'https://github.com/hazard-lens/hazard-lens');
     assert.deepEqual(
       driver.rules.map((x) => x.id),
-      ['unreleased-file', 'unused-suppression'],
+      [...RULES.map((r) => r.meta.id), 'unused-suppression'],
     );
     const rule = driver.rules[0];
     assert.equal(rule.helpUri, `${DOCS}/unreleased-file.md`);
@@ -227,7 +228,7 @@ describe('sarif format', () => {
     });
     // A hint is a SARIF note; a name with a space and a comma is percent-encoded.
     assert.equal(run.results[1].level, 'note');
-    assert.equal(run.results[1].ruleIndex, 1);
+    assert.equal(run.results[1].ruleIndex, RULES.length);
     assert.deepEqual(run.results[1].locations[0].physicalLocation.artifactLocation, { uri: 'src/b%2C%20c.py', uriBaseId: '%SRCROOT%' });
     // Outside %SRCROOT%: an absolute file URI.
     assert.deepEqual(run.results[2].locations[0].physicalLocation.artifactLocation, { uri: 'file:///other/lib.c' });

@@ -297,3 +297,19 @@ describe('analysis', () => {
     assert.equal(off.result.findings.length, 0);
   });
 });
+
+describe('program rules see the workspace', () => {
+  const fixture = path.join(__dirname, '..', 'fixtures', 'programs', 'c-two-programs');
+
+  test('project files found by the scan (compile_commands.json) split the programs', async () => {
+    const dir = workspace({});
+    fs.cpSync(fixture, dir, { recursive: true });
+    const summary = (r: Collected) =>
+      r.result.findings.filter((f) => f.ruleId !== 'fd-without-cloexec').map((f) => `${f.ruleId} ${path.relative(dir, f.path)}:${f.range.start.line + 1}`);
+    assert.deepEqual(summary(await run(dir)), ['unsafe-call-in-fork-child tool/editor.c:8']);
+    // Without the compile commands the two programs merge and the server's thread taints the tool.
+    fs.rmSync(path.join(dir, 'tool', 'compile_commands.json'));
+    fs.rmSync(path.join(dir, 'server', 'compile_commands.json'));
+    assert.deepEqual(summary(await run(dir)), ['fork-in-threaded-program tool/editor.c:6', 'unsafe-call-in-fork-child tool/editor.c:8']);
+  });
+});

@@ -48,6 +48,16 @@ export interface StartOptions {
   /** Value of the `files.exclude` section. */
   filesExclude?: Record<string, boolean>;
   initializationOptions?: Record<string, unknown>;
+  /** Workspace folders (absolute paths) instead of `rootPath` alone. */
+  folders?: string[];
+  /** Extra `workspace` client capabilities (e.g. `didChangeWatchedFiles`), merged over the defaults. */
+  workspaceCapabilities?: ClientCapabilities['workspace'];
+}
+
+export interface Registration {
+  id: string;
+  method: string;
+  registerOptions?: unknown;
 }
 
 /** A recorded stream of events that can be waited on. */
@@ -107,9 +117,12 @@ export class TestClient {
   readonly messages = new Recorder<ShowMessage>();
   readonly progress = new Recorder<ProgressEvent>();
   readonly status = new Recorder<unknown>();
+  readonly registrations = new Recorder<Registration>();
   readonly logs: string[] = [];
   readonly progressTokens: (string | number)[] = [];
   settings: Record<string, unknown>;
+  /** Settings per resource (`scopeUri`), for multi-root tests; `undefined` falls back to `settings`. */
+  scopedSettings: ((scopeUri: string | undefined) => Record<string, unknown> | undefined) | undefined;
   filesExclude: Record<string, boolean>;
   initializeResult!: InitializeResult;
   private readonly versions = new Map<string, number>();
@@ -131,12 +144,15 @@ export class TestClient {
     const client = new TestClient(child, connection, options);
     client.listen();
     connection.listen();
-    const rootUri = options.rootPath ? uriOf(options.rootPath) : null;
+    const rootPath = options.rootPath ?? options.folders?.[0];
+    const rootUri = rootPath ? uriOf(rootPath) : null;
+    const folders = options.folders ?? (rootPath ? [rootPath] : []);
+    const capabilities: ClientCapabilities = { ...CAPABILITIES, workspace: { ...CAPABILITIES.workspace, ...options.workspaceCapabilities } };
     client.initializeResult = await connection.sendRequest<InitializeResult>('initialize', {
       processId: process.pid,
       rootUri,
-      capabilities: CAPABILITIES,
-      workspaceFolders: options.rootPath ? [{ uri: rootUri, name: path.basename(options.rootPath) }] : null,
+      capabilities,
+      workspaceFolders: folders.length > 0 ? folders.map((f) => ({ uri: uriOf(f), name: path.basename(f) })) : null,
       initializationOptions: options.initializationOptions,
     });
     await connection.sendNotification('initialized', {});
@@ -159,13 +175,18 @@ export class TestClient {
     c.onNotification('$/progress', (p: ProgressEvent) => this.progress.push(p));
     c.onNotification('hazardLens/status', (p: unknown) => this.status.push(p));
     c.onRequest('workspace/configuration', (p: { items: { section?: string; scopeUri?: string }[] }) =>
-      p.items.map((item) => (item.section === 'hazardLens' ? this.settings : item.section === 'files.exclude' ? this.filesExclude : null)),
+      p.items.map((item) =>
+        item.section === 'hazardLens' ? (this.scopedSettings?.(item.scopeUri) ?? this.settings) : item.section === 'files.exclude' ? this.filesExclude : null,
+      ),
     );
     c.onRequest('window/workDoneProgress/create', (p: { token: string | number }) => {
       this.progressTokens.push(p.token);
       return null;
     });
-    c.onRequest('client/registerCapability', () => null);
+    c.onRequest('client/registerCapability', (p: { registrations: Registration[] }) => {
+      for (const r of p.registrations) this.registrations.push(r);
+      return null;
+    });
     c.onRequest('client/unregisterCapability', () => null);
     c.onRequest('window/showMessageRequest', () => null);
   }

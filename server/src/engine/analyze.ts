@@ -21,7 +21,7 @@ import { collectSuppressions } from './suppressions';
 import type { FileAnalysis, Finding, LanguageId } from './types';
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '1';
+export const ANALYZER_VERSION = '2';
 
 export function contentHash(text: string): string {
   return createHash('sha256').update(ANALYZER_VERSION).update('\0').update(text).digest('hex');

@@ -69,9 +69,19 @@ export function toDiagnostic(finding: Finding, config: HazardLensConfig, version
   return diagnostic;
 }
 
-/** Converts the findings of one file; related paths equal to `path` map to `uri`. */
-export function toDiagnostics(findings: readonly Finding[], path: string, uri: string, config: HazardLensConfig, version?: number): Diagnostic[] {
-  const uriOf = (p: string) => (p === path ? uri : pathToUri(p));
+/**
+ * Converts the findings of one file; related paths equal to `path` map to `uri`, others
+ * through `uriOfOther` (the open document's URI for an open file), by default `pathToUri`.
+ */
+export function toDiagnostics(
+  findings: readonly Finding[],
+  path: string,
+  uri: string,
+  config: HazardLensConfig,
+  version?: number,
+  uriOfOther: (path: string) => string = pathToUri,
+): Diagnostic[] {
+  const uriOf = (p: string) => (p === path ? uri : uriOfOther(p));
   return findings.map((f) => toDiagnostic(f, config, version, uriOf));
 }
 

@@ -59,4 +59,27 @@ export interface InitializationOptions {
   verbose?: boolean;
   /** Settings for clients without `workspace/configuration` (same shape as the `hazardLens` section). */
   settings?: unknown;
+  /**
+   * Milliseconds the background indexing runs before its "Indexing" progress is shown
+   * (default 500): a small workspace is indexed without a progress bar flashing by.
+   */
+  indexProgressDelayMs?: number;
+  /** Workspace folders with more supported files than this are not indexed (default 20000). */
+  maxIndexedFiles?: number;
+}
+
+/**
+ * Request (server-side diagnostics aid, used by the tests): the state of the workspace index.
+ * Not part of the client's API.
+ */
+export const INDEX_STATS_REQUEST = 'hazardLens/indexStats';
+
+export interface IndexStats {
+  folders: { uri: string; ready: boolean; files: number; projectFiles: string[] }[];
+  /** Open documents whose analysis overrides the disk. */
+  open: number;
+  /** Texts parsed and analysed (disk files and open documents) since the server started. */
+  parsed: number;
+  /** Disk reads whose content hash matched an analysis already held (no parse). */
+  reused: number;
 }

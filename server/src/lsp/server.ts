@@ -1,32 +1,45 @@
 /**
  * The Hazard Lens language server: wires the connection's handlers to the document store,
- * the validator, code actions, hover and the workspace scan. Every handler catches and logs:
+ * the validator, the workspace index and its evaluator, code actions, hover and the
+ * workspace scan. Every handler catches and logs:
  * an exception must never reach the connection (vscode-languageserver would answer with an
  * internal error, and a throwing notification handler can leave state half-updated).
  */
+import * as nodePath from 'node:path';
 import {
   CodeActionKind,
   DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   ProposedFeatures,
   TextDocumentSyncKind,
   createConnection,
   type ClientCapabilities,
   type CodeAction,
   type Connection,
+  type FileEvent,
   type Hover,
   type InitializeParams,
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { provideCodeActions } from './code-actions';
 import { DocumentStore } from './documents';
+import { GroupEvaluator } from './evaluation';
 import { hoverAt } from './hover';
-import { createLogger, type Logger } from './logger';
-import { COMMANDS, FIX_ALL_KIND, type InitializationOptions, type ScanSummary } from './protocol';
+import { createLogger, fireAndForget, type Logger } from './logger';
+import { uriToPath } from './paths';
+import { COMMANDS, FIX_ALL_KIND, INDEX_STATS_REQUEST, type IndexStats, type InitializationOptions, type ScanSummary } from './protocol';
 import { Publisher } from './publisher';
 import { Settings } from './settings';
 import { Validator } from './validation';
+import { fileWatchers } from './watchers';
+import { WorkspaceIndex, type GroupKey } from './workspace-index';
 import { WorkspaceScan } from './workspace-scan';
 import { WorkspaceFolders } from './workspace';
+
+/** Delay that merges a burst of disk changes (a checkout, a formatter run) into one evaluation. */
+const DISK_CHANGE_DELAY_MS = 50;
+const DEFAULT_MAX_INDEXED_FILES = 20_000;
 
 function readOptions(raw: unknown): InitializationOptions {
   if (!raw || typeof raw !== 'object') return {};
@@ -36,6 +49,9 @@ function readOptions(raw: unknown): InitializationOptions {
   if (typeof o.debounceMs === 'number' && Number.isFinite(o.debounceMs) && o.debounceMs >= 0) options.debounceMs = o.debounceMs;
   if (typeof o.verbose === 'boolean') options.verbose = o.verbose;
   if ('settings' in o) options.settings = o.settings;
+  const count = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (count(o.indexProgressDelayMs)) options.indexProgressDelayMs = o.indexProgressDelayMs as number;
+  if (count(o.maxIndexedFiles)) options.maxIndexedFiles = o.maxIndexedFiles as number;
   return options;
 }
 
@@ -45,8 +61,28 @@ interface Services {
   folders: WorkspaceFolders;
   publisher: Publisher;
   validator: Validator;
+  index: WorkspaceIndex;
+  evaluator: GroupEvaluator;
   scanner: WorkspaceScan;
   capabilities: ClientCapabilities;
+}
+
+/** Splits watched-file events into paths changed (or created) and deleted, and `.gitignore` files touched. */
+function classify(changes: readonly FileEvent[]): { changed: string[]; deleted: string[]; ignoreFiles: string[] } {
+  const changed: string[] = [];
+  const deleted: string[] = [];
+  const ignoreFiles: string[] = [];
+  for (const c of changes) {
+    if (!c.uri.startsWith('file:')) continue;
+    const p = uriToPath(c.uri);
+    if (nodePath.basename(p) === '.gitignore') {
+      ignoreFiles.push(p);
+      continue;
+    }
+    if (c.type === FileChangeType.Deleted) deleted.push(p);
+    else changed.push(p);
+  }
+  return { changed, deleted, ignoreFiles };
 }
 
 /**
@@ -103,9 +139,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     else if (params.rootUri) folders.set([{ uri: params.rootUri, name: 'root' }]);
     const settings = new Settings(connection, logger, capabilities.workspace?.configuration === true, options.settings);
     const publisher = new Publisher(connection, logger);
-    const validator = new Validator(documents, settings, folders, publisher, logger, options.debounceMs);
-    const scanner = new WorkspaceScan(connection, documents, settings, folders, publisher, logger);
-    services = { documents, settings, folders, publisher, validator, scanner, capabilities };
+    // The index reports changes made outside a validator pass (disk, builds); they are evaluated shortly after.
+    const onIndexChange = (group: GroupKey) => void services?.evaluator.schedule(group, {}, DISK_CHANGE_DELAY_MS);
+    const index = new WorkspaceIndex(folders, settings, logger, { maxFiles: options.maxIndexedFiles ?? DEFAULT_MAX_INDEXED_FILES }, onIndexChange);
+    const evaluator = new GroupEvaluator(index, documents, settings, publisher, logger);
+    const validator = new Validator(documents, settings, folders, publisher, logger, index, evaluator, options.debounceMs);
+    const scanner = new WorkspaceScan(connection, folders, index, evaluator, publisher, logger, options.indexProgressDelayMs);
+    services = { documents, settings, folders, publisher, validator, index, evaluator, scanner, capabilities };
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -124,15 +164,21 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         connection.workspace.onDidChangeWorkspaceFolders(
           notify('didChangeWorkspaceFolders', (event, s2) => {
             s2.folders.add(event.added, event.removed);
-            // Exclude patterns are relative to the folders.
+            // Exclude patterns are relative to the folders, and files may change folder
+            // (a folder added inside another): re-index all (unchanged files cost a stat).
             s2.validator.revalidateAll();
+            fireAndForget(s2.scanner.indexInBackground(), logger, 'indexing the workspace');
           }),
         );
       }
       if (s.capabilities.workspace?.didChangeConfiguration?.dynamicRegistration) {
         await connection.client.register(DidChangeConfigurationNotification.type, { section: ['hazardLens', 'files.exclude'] });
       }
+      if (s.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration) {
+        await connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: fileWatchers() });
+      }
       logger.info('Hazard Lens language server started');
+      fireAndForget(s.scanner.indexInBackground(), logger, 'indexing the workspace');
     }),
   );
 
@@ -140,13 +186,25 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     notify('didChangeConfiguration', (params, s) => {
       s.settings.invalidate(params.settings);
       s.validator.revalidateAll();
+      // Excludes and the size limit decide which files are indexed.
+      fireAndForget(s.scanner.indexInBackground(), logger, 're-indexing the workspace');
+    }),
+  );
+
+  connection.onDidChangeWatchedFiles(
+    notify('didChangeWatchedFiles', (params, s) => {
+      const { changed, deleted, ignoreFiles } = classify(params.changes);
+      if (changed.length > 0 || deleted.length > 0) s.index.onDiskChanges(changed, deleted);
+      if (ignoreFiles.length > 0) {
+        const folders = s.index.needsRebuild(ignoreFiles);
+        if (folders.length > 0) fireAndForget(s.scanner.indexInBackground(folders), logger, 're-indexing after a .gitignore change');
+      }
     }),
   );
 
   connection.onDidOpenTextDocument(
     notify('didOpen', (params, s) => {
       const doc = s.documents.open(params);
-      s.scanner.onOpen(doc);
       if (doc.grammar) s.validator.schedule(doc.uri, 'open');
     }),
   );
@@ -173,7 +231,11 @@ export function startServer(connection: Connection = createConnection(ProposedFe
       s.documents.close(uri);
       if (!doc?.grammar) return;
       s.publisher.publish(uri, []);
-      await s.scanner.onClose(doc.path, uri);
+      // The disk file takes the document's place in the index: when it is indexed, its
+      // findings stay visible (unversioned), and other files are re-evaluated against it.
+      s.evaluator.forget(doc.path);
+      const group = s.index.removeOpen(doc.path);
+      if (group) await s.evaluator.schedule(group);
     }),
   );
 
@@ -211,9 +273,16 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     }),
   );
 
+  connection.onRequest(
+    INDEX_STATS_REQUEST,
+    request('indexStats', null as IndexStats | null, (_params: unknown, s) => s.index.stats()),
+  );
+
   connection.onShutdown(() => {
     try {
       services?.validator.dispose();
+      services?.evaluator.dispose();
+      services?.index.dispose();
       documents.dispose();
     } catch (err) {
       logger.error('shutdown failed', err);

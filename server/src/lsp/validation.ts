@@ -2,19 +2,29 @@
  * Analysis of open documents (vscode-anycode `validation.ts`): one pending pass per document,
  * debounced; a newer request cancels the pending one; results are published with the
  * document version they were computed for, and dropped when the document moved on meanwhile.
+ *
+ * A pass analyses the document (incremental tree, per-file rules), puts the analysis in the
+ * workspace index in place of the disk file's, and asks the group evaluator to evaluate the
+ * document's folder: the document is published at its version, and every other file whose
+ * cross-file findings changed is republished too. When a folder's evaluation is slow (a big
+ * program model), the delay before a pass grows with it, so typing never queues work faster
+ * than it can be done.
  */
 import * as path from 'node:path';
 import ignore from 'ignore';
-import { analyzeTree } from '../engine/analyze';
+import { analyzeTree, contentHash } from '../engine/analyze';
 import type { HazardLensConfig } from '../engine/config';
-import { evaluate } from '../engine/engine';
 import { loadGrammar } from '../parsing/parser';
-import { toDiagnostics } from './diagnostics';
 import type { DocumentStore, OpenDocument } from './documents';
+import type { GroupEvaluator } from './evaluation';
 import type { Logger } from './logger';
 import type { Publisher } from './publisher';
 import type { Settings } from './settings';
+import type { WorkspaceIndex } from './workspace-index';
 import type { WorkspaceFolders } from './workspace';
+
+/** Longest delay before a pass, however slow the evaluation of its folder. */
+const MAX_ADAPTIVE_DELAY_MS = 2000;
 
 /** Why a pass was requested; `change` passes are skipped when `hazardLens.run` is `onSave`. */
 export type Trigger = 'open' | 'change' | 'save' | 'config';
@@ -39,8 +49,18 @@ export class Validator {
     private readonly folders: WorkspaceFolders,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
+    private readonly index: WorkspaceIndex,
+    private readonly evaluator: GroupEvaluator,
     private readonly debounceMs = 200,
   ) {}
+
+  /** The debounce, lengthened to twice the last evaluation time of the document's folder. */
+  private delayFor(uri: string): number {
+    const doc = this.documents.get(uri);
+    if (!doc) return this.debounceMs;
+    const cost = this.evaluator.cost(this.index.groupOf(doc.path, uri));
+    return Math.max(this.debounceMs, Math.min(MAX_ADAPTIVE_DELAY_MS, 2 * cost));
+  }
 
   /** Requests a pass after the debounce delay, replacing any pass still waiting. */
   schedule(uri: string, trigger: Trigger): void {
@@ -52,7 +72,7 @@ export class Validator {
     const timer = setTimeout(() => {
       this.pending.delete(uri);
       this.run(uri, effective, generation).catch((err: unknown) => this.logger.error(`analysing ${uri} failed`, err));
-    }, this.debounceMs);
+    }, this.delayFor(uri));
     this.pending.set(uri, { timer, trigger: effective });
   }
 
@@ -102,6 +122,10 @@ export class Validator {
         this.logger.info(`not analysing ${initial.path}: ${skip}`);
       }
       this.publisher.publish(uri, [], version);
+      // Out of the index: the other files of its folder are re-evaluated without it.
+      this.evaluator.forget(initial.path);
+      const group = this.index.removeOpen(initial.path);
+      if (group) void this.evaluator.schedule(group);
       return;
     }
 
@@ -111,24 +135,24 @@ export class Validator {
 
     const started = Date.now();
     const text = doc.document.getText();
-    let diagnostics;
-    try {
-      const tree = this.documents.treeFor(doc);
-      const analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree);
-      // NOTE: program-level rules see only this document here; the workspace scan gives them
-      // every file. The roots still let them resolve imports the way the scan does.
-      const evaluation = evaluate([analysis], config, { roots: this.folders.list().map((f) => f.path) });
-      for (const note of [...analysis.notes, ...evaluation.notes]) this.logger.warn(`${doc.path}: ${note}`);
-      const own = evaluation.findings.filter((f) => f.path === doc.path);
-      diagnostics = toDiagnostics(own, doc.path, uri, config, version);
-    } catch (err) {
-      // A parse time-out or an engine defect: say so, keep the editor usable.
-      this.logger.error(`analysis of ${doc.path} (version ${version}) failed`, err);
-      return;
+    const hash = contentHash(text);
+    let analysis = this.index.reusableAnalysis(doc.path, hash);
+    if (!analysis) {
+      try {
+        const tree = this.documents.treeFor(doc);
+        analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree);
+        this.index.countParse();
+      } catch (err) {
+        // A parse time-out or an engine defect: say so, keep the editor usable.
+        this.logger.error(`analysis of ${doc.path} (version ${version}) failed`, err);
+        return;
+      }
+      for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
+      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms`);
     }
-    this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms: ${diagnostics.length} diagnostics`);
-    // The analysis is synchronous, so nothing can have changed since `current()` above.
-    this.publisher.publish(uri, diagnostics, version);
+    // Synchronous since `current()`: the analysis is of this version.
+    this.index.setOpen(doc.path, uri, version, analysis);
+    void this.evaluator.schedule(this.index.groupOf(doc.path, uri), { force: [uri] });
   }
 
   /** Why a document is not analysed (excluded, too large), or undefined. */
@@ -144,7 +168,8 @@ export class Validator {
         this.excludeMatchers.set(config, matcher);
       }
       // Outside every workspace folder, match the file name (patterns like `*.gen.py` still apply).
-      const relative = this.folders.folderOf(doc.path)?.relative ?? path.basename(doc.path);
+      const inFolder = doc.uri.startsWith('file:') ? this.folders.folderOf(doc.path)?.relative : undefined;
+      const relative = inFolder ?? path.basename(doc.path);
       if (relative && matcher.ignores(relative)) return 'it matches hazardLens.exclude';
     }
     return undefined;

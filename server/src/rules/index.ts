@@ -4,8 +4,13 @@
  */
 import type { Rule } from '../engine/rule';
 import { unreleasedFile } from './unreleased-file';
+import { unsafeCallInForkChild } from './unsafe-call-in-fork-child';
+import { fdWithoutCloexec } from './fd-without-cloexec';
+import { forkInThreadedProgram } from './fork-in-threaded-program';
+import { cachedFdAcrossFork } from './cached-fd-across-fork';
+import { closeAllFdsWithoutExec } from './close-all-fds-without-exec';
 
-export const RULES: readonly Rule[] = [unreleasedFile];
+export const RULES: readonly Rule[] = [unreleasedFile, unsafeCallInForkChild, fdWithoutCloexec, forkInThreadedProgram, cachedFdAcrossFork, closeAllFdsWithoutExec];
 
 const BY_ID = new Map(RULES.map((r) => [r.meta.id, r]));
 

@@ -15,6 +15,7 @@ import { evaluate } from '../engine/engine';
 import { chooseFix, fixAll } from '../engine/fixes';
 import type { FileAnalysis, Finding } from '../engine/types';
 import { loadAllGrammars } from '../parsing/parser';
+import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile } from './read';
 import { discoverFiles } from './walk';
 
@@ -78,16 +79,6 @@ export interface ScanResult {
   fixed?: { path: string; applied: number }[];
   /** Notes (rule failures, parse time-outs, refused fixes) as reported through `onNote`. */
   notes?: { path: string; note: string }[];
-}
-
-/** Gives the event loop a turn now and then, so cancellation and LSP messages get through. */
-function yielder(): () => Promise<void> {
-  let last = Date.now();
-  return async () => {
-    if (Date.now() - last < 15) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    last = Date.now();
-  };
 }
 
 function hasSafeFix(analysis: FileAnalysis, config: HazardLensConfig): boolean {
@@ -182,7 +173,9 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
     await pause();
   }
 
-  const evaluation = evaluate(analyses, config);
+  const dirRoots = roots.filter((r) => walk.files.some((f) => f.startsWith(r + path.sep)));
+  const projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
+  const evaluation = evaluate(analyses, config, { roots: dirRoots, projectFiles });
   for (const n of evaluation.notes) note('', n);
   return finish(false, evaluation.findings);
 }

@@ -1,12 +1,805 @@
-/** C program facts (placeholder until the program-model work lands). */
+/**
+ * C program facts: one walk over each file's tree collects what the program model and the
+ * FORK/FD rules need (see `program-types.ts` for the fact kinds): function definitions
+ * and their calls in evaluation order, fork sites with their child regions, thread
+ * starts, exec calls, close-all idioms, at-fork registrations, descriptors cached in
+ * long-lived storage, descriptor-producing calls with their close-on-exec judgement, and
+ * `fstat` re-validations. Nothing here throws on odd code; unrecognised shapes are skipped.
+ */
 import type { Range } from '../../engine/types';
-import type { Tree } from '../../parsing/parser';
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import {
+  ATFORK_CALLS,
+  CLOSE_ALL_CALLS,
+  CLOSE_ONE,
+  CLOSE_RANGE_CLOEXEC,
+  EXEC_CALLS,
+  FD_PRODUCERS,
+  FD_SOURCES,
+  FORK_CALLS,
+  FSTAT_CALLS,
+  LIBRARY_FD_CACHES,
+  SPAWN_CALLS,
+  THREAD_STARTS,
+} from '../../knowledge/c-process';
+import { TRANSPARENT_WRAPPERS } from './knowledge';
+import { judgeFdCall } from './program-fd';
+import { calleeName, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import type {
+  CacheStorage,
+  CCall,
+  CChildRegion,
+  CFact,
+  CForkFact,
+  CFunctionFact,
+  Span,
+} from './program-types';
 
-export interface CFact {
-  kind: `c.${string}`;
-  range: Range;
+export type { CFact } from './program-types';
+export * from './program-types';
+
+function spanOf(node: Node): Span {
+  return [node.startPosition.row, node.startPosition.column, node.endPosition.row, node.endPosition.column];
 }
 
-export function extractCFacts(_tree: Tree, _text: string, _path: string): CFact[] {
-  return [];
+interface FileVar {
+  isStatic: boolean;
+  declSpan: Span;
+  init?: string;
+}
+
+/** A child region being filled while the walk is inside it. */
+interface ActiveRegion {
+  region: CChildRegion;
+  /** Conditional depth at the region's start: calls at this depth are unconditional in it. */
+  baseCond: number;
+  ended: boolean;
+}
+
+interface FunctionState {
+  fact: CFunctionFact;
+  /** Parameters and local variables (flat per function: block scoping is not modelled). */
+  locals: Set<string>;
+  staticLocals: Set<string>;
+  refs: Set<string>;
+  assigns: Set<string>;
+  fstatVars: Map<string, Range>;
+  checksInode: boolean;
+}
+
+/** Loop recognised as closing every descriptor from a bound on. */
+interface CloseAllLoop {
+  loop: Node;
+  keepList: boolean;
+  from?: string;
+}
+
+const LOOP_TYPES = new Set(['for_statement', 'while_statement', 'do_statement']);
+
+class Extractor {
+  readonly facts: CFact[] = [];
+  private readonly fileVars = new Map<string, FileVar>();
+  private readonly hasGnuSource: boolean;
+  private fn: FunctionState | null = null;
+  private functionCount = 0;
+  private cond = 0;
+  private regions: ActiveRegion[] = [];
+  /** Region starts keyed by node id (branches and `case`s taken only by the child). */
+  private pendingBlocks = new Map<number, CChildRegion>();
+  /** Fork facts waiting for their call to be recorded, keyed by the call node's id. */
+  private pendingForks = new Map<number, CForkFact>();
+  /** `close(fd)` calls that are the body of a close-all loop, keyed by call node id. */
+  private pendingCloseAll = new Map<number, CloseAllLoop>();
+  /** Calls that are an entire expression statement: call node id → deletion span. */
+  private statementCalls = new Map<number, Span>();
+
+  constructor(private readonly text: string) {
+    this.hasGnuSource = /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text);
+  }
+
+  private readonly includes: { headers: string[]; first: Range | null; insertLine: number } = { headers: [], first: null, insertLine: 0 };
+
+  run(root: Node): void {
+    this.topLevel(root);
+    const start = { line: 0, character: 0 };
+    this.facts.unshift({
+      kind: 'c.includes',
+      range: this.includes.first ?? { start, end: start },
+      headers: this.includes.headers,
+      insertLine: this.includes.insertLine,
+      gnuSource: this.hasGnuSource,
+    });
+  }
+
+  // ---------------------------------------------------------------------------------
+  // File scope
+  // ---------------------------------------------------------------------------------
+
+  private topLevel(node: Node): void {
+    for (const child of node.namedChildren) {
+      if (!child) continue;
+      switch (child.type) {
+        case 'function_definition':
+          this.functionDefinition(child);
+          break;
+        case 'declaration':
+          this.fileDeclaration(child);
+          break;
+        case 'preproc_include': {
+          const p = child.childForFieldName('path');
+          if (p) this.includes.headers.push(p.text.replace(/^[<"]|[>"]$/g, ''));
+          this.includes.first ??= nodeRange(child);
+          // The include node ends at the start of the next line.
+          if (node.type === 'translation_unit') this.includes.insertLine = child.endPosition.column === 0 ? child.endPosition.row : child.endPosition.row + 1;
+          break;
+        }
+        case 'preproc_if':
+        case 'preproc_ifdef':
+        case 'preproc_else':
+        case 'preproc_elif':
+        case 'preproc_elifdef':
+        case 'linkage_specification':
+        case 'declaration_list':
+        case 'ERROR':
+          this.topLevel(child);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private fileDeclaration(decl: Node): void {
+    const isStatic = decl.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+    for (const d of decl.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const name = declaredName(d);
+      if (!name) continue;
+      const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+      this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
+    }
+  }
+
+  private functionDefinition(def: Node): void {
+    const nameNode = functionNameNode(def);
+    const body = def.childForFieldName('body');
+    if (!nameNode || !body) return;
+    const isStatic = def.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+    const fact: CFunctionFact = {
+      kind: 'c.function',
+      range: nodeRange(def),
+      name: nameNode.text,
+      isStatic,
+      nameSpan: spanOf(nameNode),
+      index: this.functionCount++,
+      calls: [],
+      loops: [],
+      refs: [],
+      assigns: [],
+    };
+    this.facts.push(fact);
+    const state: FunctionState = {
+      fact,
+      locals: new Set(parameterNames(def)),
+      staticLocals: new Set(),
+      refs: new Set(),
+      assigns: new Set(),
+      fstatVars: new Map(),
+      checksInode: false,
+    };
+    this.fn = state;
+    this.cond = 0;
+    this.regions = [];
+    try {
+      this.visit(body);
+    } finally {
+      this.fn = null;
+    }
+    fact.refs = [...state.refs];
+    fact.assigns = [...state.assigns];
+    if (state.checksInode) {
+      for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable, fn: fact.index });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Function bodies
+  // ---------------------------------------------------------------------------------
+
+  private visit(node: Node): void {
+    const pending = this.pendingBlocks.get(node.id);
+    if (pending) {
+      this.pendingBlocks.delete(node.id);
+      pending.span = spanOf(node);
+      this.regions.push({ region: pending, baseCond: this.cond, ended: false });
+      try {
+        this.visitInner(node);
+      } finally {
+        this.regions.pop();
+      }
+      return;
+    }
+    this.visitInner(node);
+  }
+
+  private visitInner(node: Node): void {
+    const fn = this.fn!;
+    switch (node.type) {
+      case 'compound_statement':
+      case 'case_statement':
+        this.block(node);
+        return;
+      case 'call_expression':
+        this.call(node);
+        return;
+      case 'if_statement': {
+        const cond = node.childForFieldName('condition');
+        if (cond) this.visit(cond);
+        this.cond++;
+        const cons = node.childForFieldName('consequence');
+        if (cons) this.visit(cons);
+        const alt = node.childForFieldName('alternative');
+        if (alt) this.visit(alt);
+        this.cond--;
+        return;
+      }
+      case 'for_statement':
+      case 'while_statement':
+      case 'do_statement': {
+        fn.fact.loops.push(spanOf(node));
+        this.detectCloseAllLoop(node);
+        const body = node.childForFieldName('body');
+        for (const child of node.namedChildren) {
+          if (!child) continue;
+          const inBody = child.id === body?.id || node.childForFieldName('update')?.id === child.id;
+          if (inBody) this.cond++;
+          this.visit(child);
+          if (inBody) this.cond--;
+        }
+        return;
+      }
+      case 'switch_statement': {
+        const cond = node.childForFieldName('condition');
+        if (cond) this.visit(cond);
+        const body = node.childForFieldName('body');
+        this.cond++;
+        if (body) this.visit(body);
+        this.cond--;
+        return;
+      }
+      case 'conditional_expression': {
+        const cond = node.childForFieldName('condition');
+        if (cond) this.visit(cond);
+        this.cond++;
+        for (const f of ['consequence', 'alternative']) {
+          const c = node.childForFieldName(f);
+          if (c) this.visit(c);
+        }
+        this.cond--;
+        return;
+      }
+      case 'binary_expression': {
+        const op = node.childForFieldName('operator')?.type;
+        const left = node.childForFieldName('left');
+        const right = node.childForFieldName('right');
+        if (left) this.visit(left);
+        if (op === '&&' || op === '||') this.cond++;
+        if (right) this.visit(right);
+        if (op === '&&' || op === '||') this.cond--;
+        return;
+      }
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_else':
+      case 'preproc_elif':
+      case 'preproc_elifdef':
+        // Either branch may be the one compiled: treat the contents as conditional.
+        this.cond++;
+        this.block(node);
+        this.cond--;
+        return;
+      case 'declaration':
+        this.localDeclaration(node);
+        return;
+      case 'assignment_expression':
+        this.assignment(node);
+        return;
+      case 'return_statement':
+      case 'goto_statement':
+        for (const child of node.namedChildren) if (child) this.visit(child);
+        this.endRegions('return');
+        return;
+      case 'field_expression': {
+        const field = node.childForFieldName('field');
+        if (field && (field.text === 'st_ino' || field.text === 'st_dev')) fn.checksInode = true;
+        const arg = node.childForFieldName('argument');
+        if (arg) this.visit(arg);
+        return;
+      }
+      case 'identifier':
+      case 'number_literal':
+      case 'string_literal':
+      case 'comment':
+      case 'type_identifier':
+      case 'primitive_type':
+      case 'field_identifier':
+      case 'char_literal':
+      case 'true':
+      case 'false':
+      case 'null':
+      case 'sized_type_specifier':
+      case 'type_descriptor':
+      case 'struct_specifier':
+      case 'enum_specifier':
+      case 'union_specifier':
+        return;
+      default:
+        for (const child of node.namedChildren) if (child) this.visit(child);
+    }
+  }
+
+  /** Statements in order; a fork among them may open child regions over later statements. */
+  private block(node: Node): void {
+    const stmts = node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+    /** `after` regions of forks in this block, by the index of their first statement. */
+    const afters: { from: number; region: CChildRegion }[] = [];
+    let pushed = 0;
+    for (let i = 0; i < stmts.length; i++) {
+      const stmt = stmts[i];
+      for (const a of afters) {
+        if (a.from === i) {
+          this.regions.push({ region: a.region, baseCond: this.cond, ended: false });
+          pushed++;
+        }
+      }
+      if (this.mayHoldFork(stmt)) {
+        const shape = forkShapeAt(node, stmts, i);
+        if (shape) {
+          const fact = this.newForkFact(shape.call, shape.known, shape.regions, stmts, node);
+          const after = shape.regions.find((r) => r.shape === 'after');
+          const region = fact.regions.find((r) => r.shape === 'after');
+          if (after && region && after.fromIndex! > i) afters.push({ from: after.fromIndex!, region });
+        }
+      }
+      this.statementCallOf(stmt);
+      this.visit(stmt);
+    }
+    for (; pushed > 0; pushed--) this.regions.pop();
+  }
+
+  private mayHoldFork(stmt: Node): boolean {
+    return this.occursIn('ork', stmt.startIndex, stmt.endIndex);
+  }
+
+  /** Offsets of a word's occurrences, computed once per file (keeps text pre-checks linear). */
+  private readonly occurrences = new Map<string, number[]>();
+
+  private occursIn(word: string, start: number, end: number): boolean {
+    let list = this.occurrences.get(word);
+    if (!list) {
+      list = [];
+      for (let k = this.text.indexOf(word); k >= 0; k = this.text.indexOf(word, k + 1)) list.push(k);
+      this.occurrences.set(word, list);
+    }
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < list.length && list[lo] < end;
+  }
+
+  private newForkFact(call: Node, known: boolean, pending: PendingRegion[], stmts: readonly Node[], block: Node): CForkFact {
+    const regions: CChildRegion[] = [];
+    for (const p of pending) {
+      if (p.shape === 'block') {
+        // The span is set when the walk meets the node.
+        const region: CChildRegion = { shape: 'block', span: [0, 0, 0, 0], calls: [] };
+        regions.push(region);
+        this.pendingBlocks.set(p.nodeId, region);
+      } else {
+        const first = stmts[p.fromIndex!];
+        const endPos = block.endPosition;
+        // Up to the block's closing brace.
+        regions.push({ shape: 'after', span: [first.startPosition.row, first.startPosition.column, endPos.row, Math.max(0, endPos.column - 1)], calls: [] });
+      }
+    }
+    const fact: CForkFact = {
+      kind: 'c.fork',
+      range: nodeRange(call),
+      api: calleeName(call) ?? 'fork',
+      forkKind: 'fork',
+      fn: this.fn!.fact.index,
+      call: -1,
+      regions,
+      childKnown: known,
+    };
+    this.pendingForks.set(call.id, fact);
+    return fact;
+  }
+
+  /** Remembers the deletion span of a statement that is nothing but a call. */
+  private statementCallOf(stmt: Node): void {
+    if (stmt.type !== 'expression_statement') return;
+    const e = stmt.namedChild(0);
+    if (!e) return;
+    let inner = e;
+    // `(void) closelog();`
+    if (inner.type === 'cast_expression') inner = inner.childForFieldName('value') ?? inner;
+    if (inner.type !== 'call_expression') return;
+    const s = spanOf(stmt);
+    const lines = this.lineInfo(stmt);
+    this.statementCalls.set(inner.id, lines ?? s);
+  }
+
+  /** The whole lines of a statement when nothing else shares them, as a deletion span. */
+  private lineInfo(stmt: Node): Span | null {
+    const start = stmt.startIndex;
+    const end = stmt.endIndex;
+    let a = start;
+    while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
+    if (a > 0 && this.text[a - 1] !== '\n') return null;
+    let b = end;
+    while (b < this.text.length && (this.text[b] === ' ' || this.text[b] === '\t' || this.text[b] === '\r')) b++;
+    if (b < this.text.length && this.text[b] !== '\n') return null;
+    if (b >= this.text.length) return null;
+    return [stmt.startPosition.row, 0, stmt.endPosition.row + 1, 0];
+  }
+
+  private endRegions(kind: 'return' | 'exec' | 'safe-exit' | 'unsafe-exit'): void {
+    for (const r of this.regions) {
+      if (!r.ended && this.cond === r.baseCond) {
+        r.ended = true;
+        r.region.end = kind;
+      }
+    }
+  }
+
+  private localDeclaration(decl: Node): void {
+    const fn = this.fn!;
+    const isStatic = decl.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+    for (const d of decl.childrenForFieldName('declarator')) {
+      if (!d) continue;
+      const name = declaredName(d);
+      if (name) {
+        fn.locals.add(name);
+        if (isStatic) fn.staticLocals.add(name);
+      }
+      if (d.type === 'init_declarator') {
+        const value = d.childForFieldName('value');
+        if (value) {
+          this.visit(value);
+          this.noteRef(value);
+        }
+      }
+    }
+  }
+
+  private assignment(node: Node): void {
+    const fn = this.fn!;
+    const left = node.childForFieldName('left');
+    const right = node.childForFieldName('right');
+    if (right) {
+      this.visit(right);
+      this.noteRef(right);
+    }
+    if (left) this.visit(left);
+    if (!left || node.childForFieldName('operator')?.type !== '=') return;
+    const target = storageTarget(left);
+    if (!target) return;
+    const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
+    if (local) return;
+    fn.assigns.add(target.text);
+    if (!right) return;
+    const source = fdSourceCall(right);
+    if (!source) return;
+    let storage: CacheStorage;
+    if (fn.staticLocals.has(target.base)) storage = 'static-local';
+    else storage = this.fileVars.get(target.base)?.isStatic ? 'file-static' : 'global';
+    const fileVar = this.fileVars.get(target.base);
+    const index = fn.fact.calls.findIndex((c) => c.s[0] === source.startPosition.row && c.s[1] === source.startPosition.column);
+    this.facts.push({
+      kind: 'c.fdCache',
+      range: nodeRange(source),
+      variable: target.text,
+      storage,
+      api: calleeName(source) ?? '',
+      fn: fn.fact.index,
+      call: index,
+      declSpan: storage !== 'static-local' && fileVar && target.base === target.text ? fileVar.declSpan : undefined,
+      declInit: storage !== 'static-local' && fileVar ? fileVar.init : undefined,
+    });
+  }
+
+  private noteRef(value: Node): void {
+    const n = unwrap(value);
+    const id = n.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
+    if (id?.type === 'identifier' && !this.fn!.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text)) this.fn!.refs.add(id.text);
+  }
+
+  private call(node: Node): void {
+    const fn = this.fn!;
+    const callee = node.childForFieldName('function');
+    const args = node.childForFieldName('arguments');
+    if (callee && callee.type !== 'identifier') this.visit(callee);
+    if (args) {
+      for (const a of args.namedChildren) {
+        if (!a) continue;
+        this.visit(a);
+        this.noteRef(a);
+      }
+    }
+    if (callee?.type !== 'identifier') return;
+    const name = callee.text;
+    const s = spanOf(node);
+    const record: CCall = { n: name, s };
+    if (this.cond === 0) record.u = 1;
+    const del = this.statementCalls.get(node.id);
+    if (del) record.del = del;
+    const index = fn.fact.calls.length;
+    fn.fact.calls.push(record);
+    const end = regionEndOf(name);
+    for (const r of this.regions) {
+      if (r.ended) continue;
+      const rc: CCall = { n: name, s };
+      if (this.cond === r.baseCond) rc.u = 1;
+      if (del) rc.del = del;
+      r.region.calls.push(rc);
+    }
+    if (end) this.endRegions(end);
+    this.classify(name, node, index, args);
+  }
+
+  private classify(name: string, node: Node, index: number, args: Node | null): void {
+    const fn = this.fn!;
+    const range = nodeRange(node);
+    const argAt = (k: number): Node | null => {
+      const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
+      return list[k] ?? null;
+    };
+    const pendingFork = this.pendingForks.get(node.id);
+    if (pendingFork) {
+      pendingFork.call = index;
+      this.pendingForks.delete(node.id);
+      this.facts.push(pendingFork);
+    } else {
+      const forkKind = FORK_CALLS.get(name);
+      if (forkKind) {
+        this.facts.push({ kind: 'c.fork', range, api: name, forkKind, fn: fn.fact.index, call: index, regions: [], childKnown: false });
+      }
+    }
+    const thread = THREAD_STARTS.get(name);
+    if (thread) {
+      let routine: string | undefined;
+      if (thread.routineArg !== undefined) {
+        const a = argAt(thread.routineArg);
+        const n = a ? unwrap(a) : null;
+        const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
+        if (id?.type === 'identifier') routine = id.text;
+      }
+      this.facts.push({ kind: 'c.threadStart', range, api: name, fn: fn.fact.index, call: index, routine });
+    }
+    if (EXEC_CALLS.has(name) || SPAWN_CALLS.has(name)) {
+      this.facts.push({ kind: 'c.exec', range, api: name, fn: fn.fact.index, call: index, spawn: SPAWN_CALLS.has(name) });
+    }
+    if (CLOSE_ALL_CALLS.has(name)) {
+      const flags = name.includes('close_range') ? argAt(2) : null;
+      const from = argAt(0);
+      this.facts.push({
+        kind: 'c.closeAll',
+        range,
+        api: name,
+        fn: fn.fact.index,
+        call: index,
+        keepList: false,
+        cloexecOnly: flags !== null && flags.text.includes(CLOSE_RANGE_CLOEXEC),
+        from: from?.text,
+      });
+    }
+    const loop = this.pendingCloseAll.get(node.id);
+    if (loop) {
+      this.pendingCloseAll.delete(node.id);
+      this.facts.push({ kind: 'c.closeAll', range: nodeRange(loop.loop), api: 'loop', fn: fn.fact.index, call: index, keepList: loop.keepList, cloexecOnly: false, from: loop.from });
+    }
+    const atfork = ATFORK_CALLS.get(name);
+    if (atfork !== undefined) {
+      const a = argAt(atfork);
+      const n = a ? unwrap(a) : null;
+      const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
+      this.facts.push({ kind: 'c.atfork', range, fn: fn.fact.index, call: index, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
+    }
+    if (FD_PRODUCERS.has(name)) {
+      const judged = judgeFdCall(name, node, spanOf, this.hasGnuSource);
+      if (judged) {
+        this.facts.push({
+          kind: 'c.fdOpen',
+          range,
+          api: name,
+          fn: fn.fact.index,
+          call: index,
+          cloexec: judged.cloexec,
+          inChild: this.regions.length > 0,
+          fix: judged.fix,
+        });
+      }
+    }
+    if (FSTAT_CALLS.has(name)) {
+      const a = argAt(name === 'fstatat' || name === 'statx' ? 0 : 0);
+      const target = a ? storageTarget(unwrap(a)) : null;
+      if (target) fn.fstatVars.set(target.text, range);
+    }
+    if (LIBRARY_FD_CACHES.has(name)) {
+      this.facts.push({ kind: 'c.libraryCache', range, api: name, fn: fn.fact.index, call: index });
+    }
+  }
+
+  /** `for (fd = 3; fd < max; fd++) close(fd);` and its descending and `while` variants. */
+  private detectCloseAllLoop(loop: Node): void {
+    const body = loop.childForFieldName('body');
+    const cond = loop.childForFieldName('condition');
+    if (!body || !cond) return;
+    // Cheap pre-check on the text before looking at the tree.
+    if (!this.occursIn('close', body.startIndex, body.endIndex)) return;
+    const close = findCloseOfVariable(body);
+    if (!close) return;
+    const variable = close.variable;
+    if (!mentions(cond, variable)) return;
+    let from: string | undefined;
+    const init = loop.childForFieldName('initializer');
+    if (init) {
+      if (init.type === 'declaration') {
+        for (const d of init.childrenForFieldName('declarator')) {
+          if (d?.type === 'init_declarator' && declaredName(d) === variable) from = d.childForFieldName('value')?.text;
+        }
+      } else if (init.type === 'assignment_expression' && init.childForFieldName('left')?.text === variable) {
+        from = init.childForFieldName('right')?.text;
+      }
+    }
+    // `for (i = 0; i < 2; i++) close(i)` closes a known pair, not "everything".
+    const c = unwrap(cond);
+    if (c.type === 'binary_expression') {
+      const right = c.childForFieldName('right');
+      const op = c.childForFieldName('operator')?.type;
+      if (right?.type === 'number_literal' && (op === '<' || op === '<=') && Number(right.text) <= 3) return;
+    }
+    this.pendingCloseAll.set(close.call.id, { loop, keepList: close.keepList, from });
+  }
+}
+
+/** Whether an identifier with the name occurs in the subtree. */
+function mentions(node: Node, name: string, depth = 0): boolean {
+  if (depth > 10) return false;
+  if (node.type === 'identifier') return node.text === name;
+  for (const c of node.namedChildren) if (c && mentions(c, name, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * In a loop body, a `close(v)` whose argument is a plain variable, and whether the body
+ * skips some values (`if (v == keep) continue;`, `if (v != log_fd) close(v);`).
+ */
+function findCloseOfVariable(body: Node): { call: Node; variable: string; keepList: boolean } | null {
+  let found: { call: Node; variable: string } | null = null;
+  const ifConditions: Node[] = [];
+  const walk = (n: Node, depth: number): void => {
+    if (LOOP_TYPES.has(n.type) && depth > 0) return;
+    if (n.type === 'if_statement') {
+      const c = n.childForFieldName('condition');
+      if (c) ifConditions.push(c);
+    }
+    if (n.type === 'call_expression' && !found) {
+      const name = calleeName(n);
+      if (name && CLOSE_ONE.has(name)) {
+        const args = n.childForFieldName('arguments')?.namedChildren.filter((a) => a && a.type !== 'comment') ?? [];
+        const a = args.length === 1 && args[0] ? unwrap(args[0]) : null;
+        if (a?.type === 'identifier') found = { call: n, variable: a.text };
+      }
+    }
+    if (depth > 8) return;
+    for (const c of n.namedChildren) if (c) walk(c, depth + 1);
+  };
+  walk(body, 0);
+  if (!found) return null;
+  const f: { call: Node; variable: string } = found;
+  const keepList = ifConditions.some((c) => mentions(c, f.variable));
+  return { call: f.call, variable: f.variable, keepList };
+}
+
+/** `fd`, `state.fd`, `g->fd`: the stored-to expression's text and its base identifier. */
+function storageTarget(node: Node): { text: string; base: string } | null {
+  const n = unwrap(node);
+  if (n.type === 'identifier') return { text: n.text, base: n.text };
+  if (n.type === 'field_expression') {
+    const arg = n.childForFieldName('argument');
+    const field = n.childForFieldName('field');
+    const a = arg ? unwrap(arg) : null;
+    if (a?.type === 'identifier' && field) return { text: `${a.text}${n.text.includes('->') ? '->' : '.'}${field.text}`, base: a.text };
+  }
+  return null;
+}
+
+/** The fd-producing call an expression's value comes from (through parens, casts and wrappers). */
+function fdSourceCall(node: Node): Node | null {
+  let n = unwrap(node);
+  for (let i = 0; i < 4; i++) {
+    if (n.type !== 'call_expression') return null;
+    const name = calleeName(n);
+    if (!name) return null;
+    if (FD_SOURCES.has(name)) return n;
+    if (!TRANSPARENT_WRAPPERS.has(name)) return null;
+    const first = n.childForFieldName('arguments')?.namedChild(0);
+    if (!first) return null;
+    n = unwrap(first);
+  }
+  return null;
+}
+
+/** The identifier node naming a function definition. */
+function functionNameNode(def: Node): Node | null {
+  let decl = def.childForFieldName('declarator');
+  for (let i = 0; decl && i < 8; i++) {
+    if (decl.type === 'function_declarator') {
+      let inner = decl.childForFieldName('declarator');
+      while (inner && inner.type === 'parenthesized_declarator') inner = inner.namedChild(0);
+      return inner?.type === 'identifier' ? inner : null;
+    }
+    decl = decl.childForFieldName('declarator');
+  }
+  return null;
+}
+
+function parameterNames(def: Node): string[] {
+  let decl = def.childForFieldName('declarator');
+  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
+  const list = decl?.childForFieldName('parameters');
+  const out: string[] = [];
+  if (!list) return out;
+  for (const p of list.namedChildren) {
+    if (!p) continue;
+    if (p.type === 'parameter_declaration') {
+      const name = declaredName(p.childForFieldName('declarator'));
+      if (name) out.push(name);
+    } else if (p.type === 'identifier') out.push(p.text);
+  }
+  // K&R definitions declare parameters between the declarator and the body.
+  for (const c of def.namedChildren) {
+    if (c?.type !== 'declaration') continue;
+    for (const d of c.childrenForFieldName('declarator')) {
+      const name = d ? declaredName(d) : null;
+      if (name) out.push(name);
+    }
+  }
+  return out;
+}
+
+/** The variable a declarator declares; null for function declarators. */
+function declaredName(node: Node | null): string | null {
+  let cur = node;
+  for (let i = 0; cur && i < 10; i++) {
+    switch (cur.type) {
+      case 'identifier':
+        return cur.text;
+      case 'init_declarator':
+      case 'pointer_declarator':
+      case 'array_declarator':
+      case 'attributed_declarator':
+        cur = cur.childForFieldName('declarator');
+        continue;
+      case 'parenthesized_declarator':
+        cur = cur.namedChild(0);
+        continue;
+      default:
+        return null;
+    }
+  }
+  return null;
+}
+
+/** Extracts the program facts of one C file. */
+export function extractCFacts(tree: Tree, text: string, _path: string): CFact[] {
+  const extractor = new Extractor(text);
+  extractor.run(tree.rootNode);
+  return extractor.facts;
 }

@@ -1,0 +1,1 @@
+"""beatd: a tiny periodic-task scheduler (the shape of `celery beat --detach`)."""

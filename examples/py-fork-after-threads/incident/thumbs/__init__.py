@@ -1,0 +1,1 @@
+"""thumbs: renders thumbnails in worker processes."""

@@ -1,0 +1,389 @@
+/**
+ * Recognising which code only the child of a `fork()` runs.
+ *
+ * A fork has three outcomes: the child (returns 0), the parent (a positive pid) and the
+ * error (-1). Tests of the result (`if (pid == 0)`, `if (!pid)`, `switch (fork())`,
+ * `if ((pid = fork()) < 0) ... else if (pid > 0) ...`) are evaluated for each outcome with
+ * three-valued logic; a branch reached by the child and never by the parent is a `block`
+ * region, and when the tests that follow the fork leave only the child (and the failed
+ * fork, which is harmless) running on, the rest of the block is an `after` region.
+ */
+import type { Node } from '../../parsing/parser';
+import { EXEC_CALLS, FORK_CALLS, SAFE_EXITS, UNSAFE_EXITS } from '../../knowledge/c-process';
+import { NORETURN_CALLS } from './knowledge';
+
+export type Outcome = 'child' | 'parent' | 'error';
+type Tri = 'T' | 'F' | '?';
+
+/** What a test compares: the variable holding the fork's result, or the fork call itself. */
+export interface ForkSubject {
+  variable?: string;
+  callId: number;
+}
+
+/** A node the walker must treat as the start of a child region. */
+export interface PendingRegion {
+  shape: 'block' | 'after';
+  /** For `block`: the branch statement (or the `case` node); for `after`: the block. */
+  nodeId: number;
+  /** For `after`: index (among the block's named children) of the first statement of the region. */
+  fromIndex?: number;
+}
+
+export interface ForkShape {
+  call: Node;
+  subject: ForkSubject;
+  regions: PendingRegion[];
+  /** The tests were understood: every outcome's path was followed to a branch or the block's end. */
+  known: boolean;
+}
+
+const OUTCOMES: readonly Outcome[] = ['child', 'parent', 'error'];
+
+/** Strips parentheses and casts. */
+export function unwrap(node: Node): Node {
+  let cur = node;
+  for (;;) {
+    if (cur.type === 'parenthesized_expression') {
+      const inner = cur.namedChild(0);
+      if (!inner || inner.type === 'comment') return cur;
+      cur = inner;
+    } else if (cur.type === 'cast_expression') {
+      const inner = cur.childForFieldName('value');
+      if (!inner) return cur;
+      cur = inner;
+    } else {
+      return cur;
+    }
+  }
+}
+
+/** The identifier callee's name of a call expression, or null. */
+export function calleeName(call: Node): string | null {
+  const fn = call.childForFieldName('function');
+  return fn?.type === 'identifier' ? fn.text : null;
+}
+
+function isForkCall(node: Node): boolean {
+  if (node.type !== 'call_expression') return false;
+  const name = calleeName(node);
+  return name !== null && FORK_CALLS.get(name) === 'fork';
+}
+
+/** `fork()` or `pid = fork()` (possibly parenthesised), with the variable it assigns. */
+function forkExpression(node: Node): { call: Node; variable?: string } | null {
+  const n = unwrap(node);
+  if (isForkCall(n)) return { call: n };
+  if (n.type === 'assignment_expression' && n.childForFieldName('operator')?.type === '=') {
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (left?.type === 'identifier' && right) {
+      const r = unwrap(right);
+      if (isForkCall(r)) return { call: r, variable: left.text };
+    }
+  }
+  return null;
+}
+
+/** Finds `fork()`/`pid = fork()` among the operands of a condition (a few levels deep). */
+function forkInCondition(node: Node, depth = 0): { call: Node; variable?: string } | null {
+  if (depth > 4) return null;
+  const direct = forkExpression(node);
+  if (direct) return direct;
+  const n = unwrap(node);
+  if (n.type === 'binary_expression' || n.type === 'unary_expression') {
+    for (const child of n.namedChildren) {
+      if (!child) continue;
+      const found = forkInCondition(child, depth + 1);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+function isSubject(node: Node, subject: ForkSubject): boolean {
+  const n = unwrap(node);
+  if (subject.variable && n.type === 'identifier' && n.text === subject.variable) return true;
+  if (n.id === subject.callId) return true;
+  const f = forkExpression(n);
+  return f !== null && f.call.id === subject.callId;
+}
+
+function numberValue(node: Node): number | null {
+  const n = unwrap(node);
+  if (n.type === 'number_literal') {
+    const v = Number(n.text.replace(/[uUlL]+$/, ''));
+    return Number.isFinite(v) ? v : null;
+  }
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '-') {
+    const arg = n.childForFieldName('argument');
+    const v = arg ? numberValue(arg) : null;
+    return v === null ? null : -v;
+  }
+  return null;
+}
+
+/** Value range of the fork's result per outcome. */
+const RANGES: Record<Outcome, [number, number]> = { child: [0, 0], parent: [1, Infinity], error: [-1, -1] };
+
+function compare(range: [number, number], op: string, n: number): Tri {
+  const [lo, hi] = range;
+  const all = (p: (v: number) => boolean): Tri => {
+    // Decide on the range's ends and one inside point; ranges here are a point or [1, inf).
+    const samples = lo === hi ? [lo] : [lo, lo + 1, n - 1, n, n + 1, 1e9].filter((v) => v >= lo && v <= hi);
+    const results = samples.map(p);
+    if (results.every((r) => r)) return 'T';
+    if (results.every((r) => !r)) return 'F';
+    return '?';
+  };
+  switch (op) {
+    case '==':
+      return all((v) => v === n);
+    case '!=':
+      return all((v) => v !== n);
+    case '<':
+      return all((v) => v < n);
+    case '<=':
+      return all((v) => v <= n);
+    case '>':
+      return all((v) => v > n);
+    case '>=':
+      return all((v) => v >= n);
+    default:
+      return '?';
+  }
+}
+
+const FLIP: Record<string, string> = { '<': '>', '>': '<', '<=': '>=', '>=': '<=', '==': '==', '!=': '!=' };
+
+/** Evaluates a condition for one outcome of the fork. */
+export function evalCondition(node: Node, subject: ForkSubject, outcome: Outcome): Tri {
+  const n = unwrap(node);
+  if (isSubject(n, subject)) return outcome === 'child' ? 'F' : 'T';
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '!') {
+    const arg = n.childForFieldName('argument');
+    const v = arg ? evalCondition(arg, subject, outcome) : '?';
+    return v === 'T' ? 'F' : v === 'F' ? 'T' : '?';
+  }
+  if (n.type === 'binary_expression') {
+    const op = n.childForFieldName('operator')?.type ?? '';
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (!left || !right) return '?';
+    if (op === '&&' || op === '||') {
+      const a = evalCondition(left, subject, outcome);
+      const b = evalCondition(right, subject, outcome);
+      if (op === '&&') return a === 'F' || b === 'F' ? 'F' : a === 'T' && b === 'T' ? 'T' : '?';
+      return a === 'T' || b === 'T' ? 'T' : a === 'F' && b === 'F' ? 'F' : '?';
+    }
+    if (!(op in FLIP)) return '?';
+    if (isSubject(left, subject)) {
+      const v = numberValue(right);
+      return v === null ? '?' : compare(RANGES[outcome], op, v);
+    }
+    if (isSubject(right, subject)) {
+      const v = numberValue(left);
+      return v === null ? '?' : compare(RANGES[outcome], FLIP[op], v);
+    }
+  }
+  return '?';
+}
+
+/** True when the subject is read by the condition (a test of the fork's result). */
+function mentionsSubject(node: Node, subject: ForkSubject, depth = 0): boolean {
+  if (depth > 6) return false;
+  if (isSubject(node, subject)) return true;
+  for (const child of node.namedChildren) {
+    if (child && mentionsSubject(child, subject, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Calls that never come back: exits and aborts (not `exec*`, which returns when it fails). */
+export function isNoReturn(name: string): boolean {
+  return NORETURN_CALLS.has(name) || SAFE_EXITS.has(name) || UNSAFE_EXITS.has(name);
+}
+
+/** Whether a statement always leaves the straight-line flow (return, goto, break, an exit). */
+export function alwaysLeaves(stmt: Node | null, depth = 0): boolean {
+  if (!stmt || depth > 8) return false;
+  switch (stmt.type) {
+    case 'return_statement':
+    case 'goto_statement':
+    case 'break_statement':
+    case 'continue_statement':
+      return true;
+    case 'compound_statement':
+      for (const child of stmt.namedChildren) if (child && alwaysLeaves(child, depth + 1)) return true;
+      return false;
+    case 'expression_statement': {
+      const e = stmt.namedChild(0);
+      if (!e) return false;
+      const call = unwrap(e);
+      if (call.type !== 'call_expression') return false;
+      const name = calleeName(call);
+      return name !== null && isNoReturn(name);
+    }
+    case 'if_statement': {
+      const alt = stmt.childForFieldName('alternative');
+      return alwaysLeaves(stmt.childForFieldName('consequence'), depth + 1) && alt !== null && alwaysLeaves(alt.namedChild(0), depth + 1);
+    }
+    case 'labeled_statement':
+      return alwaysLeaves(stmt.namedChildren[stmt.namedChildren.length - 1] ?? null, depth + 1);
+    default:
+      return false;
+  }
+}
+
+/** Child-only when the child reaches it and the parent never does (a failed fork is harmless). */
+function childOnly(reach: ReadonlySet<Outcome>): boolean {
+  return reach.has('child') && !reach.has('parent');
+}
+
+/** Follows an `if`/`else if` chain; returns the outcomes that run on after it. */
+function analyzeIf(node: Node, subject: ForkSubject, live: ReadonlySet<Outcome>, out: PendingRegion[]): Set<Outcome> {
+  const cond = node.childForFieldName('condition');
+  const truth = new Map<Outcome, Tri>();
+  for (const o of OUTCOMES) truth.set(o, cond ? evalCondition(cond, subject, o) : '?');
+  const consReach = new Set([...live].filter((o) => truth.get(o) !== 'F'));
+  const altReach = new Set([...live].filter((o) => truth.get(o) !== 'T'));
+  const after = new Set<Outcome>();
+  const cons = node.childForFieldName('consequence');
+  if (cons && consReach.size > 0) {
+    if (childOnly(consReach)) out.push({ shape: 'block', nodeId: cons.id });
+    if (!alwaysLeaves(cons)) for (const o of consReach) after.add(o);
+  }
+  const altClause = node.childForFieldName('alternative');
+  const alt = altClause?.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+  if (!alt) {
+    for (const o of altReach) after.add(o);
+  } else if (altReach.size > 0) {
+    if (alt.type === 'if_statement') {
+      for (const o of analyzeIf(alt, subject, altReach, out)) after.add(o);
+    } else {
+      if (childOnly(altReach)) out.push({ shape: 'block', nodeId: alt.id });
+      if (!alwaysLeaves(alt)) for (const o of altReach) after.add(o);
+    }
+  }
+  return after;
+}
+
+/** Follows a `switch` on the fork's result: `case 0` is the child, `case -1` the error. */
+function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegion[]): Set<Outcome> {
+  const body = node.childForFieldName('body');
+  const after = new Set<Outcome>();
+  if (!body) return new Set(live);
+  const cases = body.namedChildren.filter((c): c is Node => c !== null && c.type === 'case_statement');
+  const explicit = new Set<Outcome>();
+  const caseOutcome = (c: Node): Outcome | 'default' | null => {
+    const value = c.childForFieldName('value');
+    if (!value) return 'default';
+    const v = numberValue(value);
+    if (v === 0) return 'child';
+    if (v === -1) return 'error';
+    return v !== null && v > 0 ? 'parent' : null;
+  };
+  for (const c of cases) {
+    const o = caseOutcome(c);
+    if (o && o !== 'default') explicit.add(o);
+  }
+  let hasDefault = false;
+  for (const c of cases) {
+    const o = caseOutcome(c);
+    let reach: Set<Outcome>;
+    if (o === 'default') {
+      hasDefault = true;
+      reach = new Set([...live].filter((x) => !explicit.has(x)));
+    } else if (o === null) {
+      continue;
+    } else {
+      reach = new Set([...live].filter((x) => x === o));
+    }
+    if (reach.size === 0) continue;
+    if (childOnly(reach)) out.push({ shape: 'block', nodeId: c.id });
+    const stmts = c.namedChildren.filter((s): s is Node => s !== null && s.type !== 'comment' && s.id !== c.childForFieldName('value')?.id);
+    const leaves = stmts.some((s) => s.type !== 'break_statement' && alwaysLeaves(s));
+    if (!leaves) for (const x of reach) after.add(x);
+  }
+  if (!hasDefault) for (const x of live) if (!explicit.has(x)) after.add(x);
+  return after;
+}
+
+/**
+ * Recognises a fork in statement `stmts[i]` of a block and the child regions of its
+ * tests among the following statements. Returns null when the statement holds no
+ * `fork()`-like call in a recognised position.
+ */
+export function forkShapeAt(block: Node, stmts: readonly Node[], i: number): ForkShape | null {
+  const stmt = stmts[i];
+  let found: { call: Node; variable?: string } | null = null;
+  let selfTest = false;
+  switch (stmt.type) {
+    case 'expression_statement': {
+      const e = stmt.namedChild(0);
+      if (e) found = forkExpression(e);
+      break;
+    }
+    case 'declaration': {
+      for (const d of stmt.childrenForFieldName('declarator')) {
+        if (d?.type !== 'init_declarator') continue;
+        const name = d.childForFieldName('declarator');
+        const value = d.childForFieldName('value');
+        if (name?.type === 'identifier' && value && isForkCall(unwrap(value))) found = { call: unwrap(value), variable: name.text };
+      }
+      break;
+    }
+    case 'if_statement':
+    case 'switch_statement': {
+      const cond = stmt.childForFieldName('condition');
+      if (cond) found = forkInCondition(cond);
+      selfTest = found !== null;
+      break;
+    }
+    case 'while_statement': {
+      // `while ((pid = fork()) < 0) sleep(1);`: a retry loop; the tests follow it.
+      const cond = stmt.childForFieldName('condition');
+      const f = cond ? forkInCondition(cond) : null;
+      if (f?.variable) found = f;
+      break;
+    }
+    default:
+      return null;
+  }
+  if (!found) return null;
+  const subject: ForkSubject = { variable: found.variable, callId: found.call.id };
+  const regions: PendingRegion[] = [];
+  let live: Set<Outcome> = new Set(OUTCOMES);
+  let tested = false;
+  const step = (node: Node): void => {
+    if (node.type === 'if_statement') live = analyzeIf(node, subject, live, regions);
+    else live = analyzeSwitch(node, live, regions);
+    tested = true;
+  };
+  let j = i;
+  if (selfTest) step(stmt);
+  if (subject.variable || !selfTest) {
+    for (j = i + 1; j < stmts.length && live.has('parent') && live.has('child'); j++) {
+      const s = stmts[j];
+      if ((s.type === 'if_statement' || s.type === 'switch_statement') && s.childForFieldName('condition') && mentionsSubject(s.childForFieldName('condition')!, subject)) {
+        step(s);
+        continue;
+      }
+      // A statement that is not a test runs in whichever processes are still live.
+    }
+  }
+  if (tested && live.has('child') && !live.has('parent')) {
+    const from = selfTest && !subject.variable ? i + 1 : j;
+    if (from < stmts.length) regions.push({ shape: 'after', nodeId: block.id, fromIndex: from });
+  }
+  const known = tested && (regions.length > 0 || !live.has('child'));
+  return { call: found.call, subject, regions, known };
+}
+
+/** Region terminators: how a call ends the child's sequence, if it does. */
+export function regionEndOf(name: string): 'exec' | 'safe-exit' | 'unsafe-exit' | null {
+  if (EXEC_CALLS.has(name)) return 'exec';
+  if (SAFE_EXITS.has(name)) return 'safe-exit';
+  if (UNSAFE_EXITS.has(name)) return 'unsafe-exit';
+  return null;
+}

@@ -1,0 +1,201 @@
+/**
+ * The C program facts: what one C file contributes to the program model (`model/c.ts`).
+ * Plain JSON data, cached with the file's analysis. Spans inside the bigger facts are
+ * compact tuples to keep a glibc-sized scan small in memory; `spanRange` turns one into an
+ * engine `Range`.
+ */
+import type { Range } from '../../engine/types';
+
+/** `[startLine, startCharacter, endLine, endCharacter]`, zero-based, UTF-16 columns. */
+export type Span = [number, number, number, number];
+
+export function spanRange(s: Span): Range {
+  return { start: { line: s[0], character: s[1] }, end: { line: s[2], character: s[3] } };
+}
+
+/** One call with an identifier callee, in evaluation order (arguments before the call). */
+export interface CCall {
+  /** Callee name as written. */
+  n: string;
+  /** Span of the call expression. */
+  s: Span;
+  /**
+   * Set when the call runs every time control reaches it from the start of the enclosing
+   * sequence (the function body, or the child region for region calls): not inside a
+   * branch, a loop body, a `case` or the right operand of `&&`/`||`/`?:`.
+   */
+  u?: 1;
+  /**
+   * Span to delete to remove the call's statement: the whole line(s) when the statement is
+   * alone on them, else the statement itself. Only for calls that are an entire statement.
+   */
+  del?: Span;
+}
+
+/** A function definition with the calls it makes, in order. */
+export interface CFunctionFact {
+  kind: 'c.function';
+  /** The whole definition. */
+  range: Range;
+  name: string;
+  /** `static`: only visible in its translation unit. */
+  isStatic: boolean;
+  nameSpan: Span;
+  /** Position of this function among the file's `c.function` facts (other facts refer to it). */
+  index: number;
+  calls: CCall[];
+  /** Spans of loop statements (a call inside a loop may run after a call that follows it). */
+  loops: Span[];
+  /** Identifiers used as values (call arguments, right-hand sides): candidate function pointers. */
+  refs: string[];
+  /** Non-local storage written by `=` (`fd`, `state.fd`): used to recognise at-fork resets. */
+  assigns: string[];
+}
+
+/** Where a child region ends: a call that replaces or ends the process, or a `return`/`goto`. */
+export type RegionEnd = 'exec' | 'safe-exit' | 'unsafe-exit' | 'return';
+
+/** Code that only the child of a fork runs. */
+export interface CChildRegion {
+  /** `block`: a branch taken only by the child; `after`: what follows a test whose parent branch leaves. */
+  shape: 'block' | 'after';
+  span: Span;
+  /** Calls of the region in order, up to and including the one that ends it (`u` is relative to the region). */
+  calls: CCall[];
+  /** How the region's own sequence ends; absent when the child runs on past it. */
+  end?: RegionEnd;
+}
+
+export interface CForkFact {
+  kind: 'c.fork';
+  range: Range;
+  api: string;
+  /** `daemon`: the caller itself continues as the forked child. */
+  forkKind: 'fork' | 'daemon';
+  /** Index of the enclosing `c.function` fact. */
+  fn: number;
+  /** Index of the fork call in the function's calls. */
+  call: number;
+  regions: CChildRegion[];
+  /** The pid test was understood (child regions are complete); false for shapes not recognised. */
+  childKnown: boolean;
+}
+
+export interface CThreadStartFact {
+  kind: 'c.threadStart';
+  range: Range;
+  api: string;
+  fn: number;
+  call: number;
+  /** The function the new thread runs, when named directly. */
+  routine?: string;
+}
+
+export interface CExecFact {
+  kind: 'c.exec';
+  range: Range;
+  api: string;
+  fn: number;
+  call: number;
+  /** `posix_spawn`, `system`, `popen`...: runs a program without forking this process's image. */
+  spawn: boolean;
+}
+
+export interface CCloseAllFact {
+  kind: 'c.closeAll';
+  /** The loop statement or the `closefrom`/`close_range` call. */
+  range: Range;
+  api: 'loop' | string;
+  fn: number;
+  /** Index of the closing call (`close` in the loop, or the call itself). */
+  call: number;
+  /** The loop skips some descriptors (`if (fd == keep) continue;`). */
+  keepList: boolean;
+  /** `close_range(..., CLOSE_RANGE_CLOEXEC)`: marks descriptors instead of closing them. */
+  cloexecOnly: boolean;
+  /** Text of the first descriptor closed (`3`, `STDERR_FILENO + 1`), when known. */
+  from?: string;
+}
+
+export interface CAtForkFact {
+  kind: 'c.atfork';
+  range: Range;
+  fn: number;
+  call: number;
+  /** Name of the child handler, when it is a plain identifier (not NULL). */
+  child?: string;
+}
+
+/** Long-lived storage an fd is cached in. */
+export type CacheStorage = 'static-local' | 'file-static' | 'global';
+
+export interface CFdCacheFact {
+  kind: 'c.fdCache';
+  /** The producing call. */
+  range: Range;
+  variable: string;
+  storage: CacheStorage;
+  api: string;
+  fn: number;
+  call: number;
+  /** The file-scope declaration (for the at-fork fix), when in this file. */
+  declSpan?: Span;
+  /** The declaration's initial value (`-2` in libuuid), used as the "not open" value. */
+  declInit?: string;
+}
+
+export interface CFdOpenFact {
+  kind: 'c.fdOpen';
+  range: Range;
+  api: string;
+  fn: number;
+  call: number;
+  /** Whether close-on-exec is requested; `unknown` when the flags are not a constant expression. */
+  cloexec: 'yes' | 'no' | 'unknown';
+  /** Inside a fork child region: descriptors set up for the exec'd program, not judged. */
+  inChild: boolean;
+  fix?: { title: string; applicability: 'safe' | 'unsafe'; edits: { span: Span; newText: string }[] };
+}
+
+/** `fstat(fd, &st)` in a function that also compares `st_ino`/`st_dev`: the cached fd is re-validated. */
+export interface CFdCheckFact {
+  kind: 'c.fdCheck';
+  range: Range;
+  variable: string;
+  fn: number;
+}
+
+/** A call to a library that caches a descriptor inside the process (syslog, libuuid...). */
+export interface CLibraryCacheFact {
+  kind: 'c.libraryCache';
+  range: Range;
+  api: string;
+  fn: number;
+  call: number;
+}
+
+/** The file's top-level `#include`s (for fixes that need a header), one per file. */
+export interface CIncludesFact {
+  kind: 'c.includes';
+  /** The first include (or the file start). */
+  range: Range;
+  /** Header names as written inside `<>`/`""`. */
+  headers: string[];
+  /** Line after the last top-level `#include`: where a new one (or new code) may go. */
+  insertLine: number;
+  /** The file defines `_GNU_SOURCE`. */
+  gnuSource: boolean;
+}
+
+export type CFact =
+  | CIncludesFact
+  | CFunctionFact
+  | CForkFact
+  | CThreadStartFact
+  | CExecFact
+  | CCloseAllFact
+  | CAtForkFact
+  | CFdCacheFact
+  | CFdOpenFact
+  | CFdCheckFact
+  | CLibraryCacheFact;

@@ -1,0 +1,240 @@
+/**
+ * What Hazard Lens knows about processes, threads and descriptors in Python, in one place
+ * (architecture: knowledge lives in data tables). Names are fully qualified the way the fact
+ * extractor spells them after resolving the file's imports: `threading.Thread` is also
+ * `import threading as th; th.Thread` and `from threading import Thread`.
+ *
+ * The FORK and FD rules (`fork-in-threaded-program`, `cached-fd-across-fork`,
+ * `close-all-fds-without-exec`) read these tables through the Python fact extractor
+ * (`facts/python/program-facts.ts`) and the program model (`model/python.ts`).
+ */
+
+/**
+ * How a library call starts threads:
+ * - `call`: the call itself starts a thread (`_thread.start_new_thread`);
+ * - `ctor`: constructing the object starts threads (`multiprocessing.pool.ThreadPool`);
+ * - `method`: a method on the constructed object starts them (`Thread(...).start()`,
+ *   `ThreadPoolExecutor(...).submit()`); `methods` lists which.
+ */
+export interface PyThreadStarter {
+  how: 'call' | 'ctor' | 'method';
+  methods?: readonly string[];
+  /** Only when this keyword argument is passed (and is not `0`/`None`/`False`). */
+  whenKeyword?: string;
+  /** Why it counts, for the finding's evidence ("starts worker threads"). */
+  note: string;
+}
+
+const START = ['start'] as const;
+
+/**
+ * Calls that start native threads: the standard library and well-known libraries whose
+ * objects run background threads. Deliberately absent: `kombu.Connection(heartbeat=...)` and
+ * pika connections — their heartbeats are driven by the caller's event loop or
+ * `drain_events()`, not by a thread of their own (the heartbeat threads seen in practice come
+ * from oslo.messaging or Celery, listed here).
+ */
+export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<string, PyThreadStarter>([
+  // Standard library.
+  ['threading.Thread', { how: 'method', methods: START, note: 'starts a thread' }],
+  ['threading.Timer', { how: 'method', methods: START, note: 'starts a timer thread' }],
+  ['_thread.start_new_thread', { how: 'call', note: 'starts a thread' }],
+  ['_thread.start_new', { how: 'call', note: 'starts a thread' }],
+  ['_thread.start_joinable_thread', { how: 'call', note: 'starts a thread' }],
+  ['threading._start_new_thread', { how: 'call', note: 'starts a thread' }],
+  ['concurrent.futures.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads' }],
+  ['concurrent.futures.thread.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads' }],
+  ['multiprocessing.pool.ThreadPool', { how: 'ctor', note: 'starts worker threads' }],
+  ['multiprocessing.dummy.Pool', { how: 'ctor', note: 'starts worker threads' }],
+  ['logging.handlers.QueueListener', { how: 'method', methods: START, note: 'starts a listener thread' }],
+  ['asyncio.to_thread', { how: 'call', note: 'runs the function in the default executor\'s worker thread' }],
+  ['socketserver.ThreadingTCPServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
+  ['socketserver.ThreadingUDPServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
+  ['socketserver.ThreadingUnixStreamServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
+  ['socketserver.ThreadingUnixDatagramServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
+  ['http.server.ThreadingHTTPServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
+  // gRPC: a server runs its handlers on the executor's threads; channels start the C core's
+  // polling threads (gRPC documents fork support as limited: GRPC_ENABLE_FORK_SUPPORT).
+  ['grpc.server', { how: 'method', methods: START, note: 'starts the gRPC server threads' }],
+  ['grpc.insecure_channel', { how: 'ctor', note: 'starts gRPC core threads' }],
+  ['grpc.secure_channel', { how: 'ctor', note: 'starts gRPC core threads' }],
+  ['grpc.aio.server', { how: 'method', methods: START, note: 'starts gRPC core threads' }],
+  // oslo.messaging: RPC servers run a threading executor; the RabbitMQ driver starts a heartbeat
+  // thread for every connection it opens (incident 4's heartbeat).
+  ['oslo_messaging.get_rpc_server', { how: 'method', methods: START, note: 'starts RPC server threads' }],
+  ['oslo_messaging.get_notification_listener', { how: 'method', methods: START, note: 'starts listener threads' }],
+  ['oslo_messaging.get_rpc_transport', { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }],
+  ['oslo_messaging.get_transport', { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }],
+  ['oslo_messaging.get_notification_transport', { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }],
+  // Celery's embedded beat service and its timer are threads.
+  ['celery.beat.EmbeddedService', { how: 'method', methods: START, note: 'starts the beat thread' }],
+  ['celery.utils.timer2.Timer', { how: 'method', methods: START, note: 'starts a timer thread' }],
+  // Other common libraries whose objects are (or own) threads.
+  ['apscheduler.schedulers.background.BackgroundScheduler', { how: 'method', methods: START, note: 'starts the scheduler thread' }],
+  ['watchdog.observers.Observer', { how: 'method', methods: START, note: 'starts the observer thread' }],
+  ['prometheus_client.start_http_server', { how: 'call', note: 'serves metrics from a daemon thread' }],
+  ['prometheus_client.exposition.start_http_server', { how: 'call', note: 'serves metrics from a daemon thread' }],
+  ['kazoo.client.KazooClient', { how: 'method', methods: START, note: 'starts connection threads' }],
+  ['paho.mqtt.client.Client', { how: 'method', methods: ['loop_start'], note: 'starts the network loop thread' }],
+  ['zmq.Context', { how: 'ctor', note: 'starts libzmq I/O threads' }],
+  ['zmq.Context.instance', { how: 'ctor', note: 'starts libzmq I/O threads' }],
+]);
+
+/** Method names that, called on any object, hand work to an executor thread (`loop.run_in_executor`). */
+export const PY_THREAD_METHODS: ReadonlyMap<string, string> = new Map([['run_in_executor', 'runs the function on an executor thread']]);
+
+/** Plain fork calls; `returnsPid` tells which element of the result is the pid. */
+export const PY_FORK_CALLS: ReadonlyMap<string, { pidIndex: number }> = new Map([
+  ['os.fork', { pidIndex: -1 }],
+  ['os.forkpty', { pidIndex: 0 }],
+  ['pty.fork', { pidIndex: 0 }],
+]);
+
+/**
+ * multiprocessing entry points that create processes with the program's start method:
+ * - `method`: the process starts when a method is called (`Process(...).start()`);
+ * - `ctor`: constructing the object starts processes (`Pool`, `Manager`);
+ * `contextKeyword` is the keyword that takes a context (`mp_context=` / `context=`).
+ * `threadsAfter`: the object also starts helper threads in the parent (Pool's handler
+ * threads, the executor's manager thread), so a later fork is a fork after threads.
+ */
+export interface PyProcessStarter {
+  how: 'ctor' | 'method';
+  methods?: readonly string[];
+  contextKeyword?: string;
+  /** The attribute on a context object that creates it (`ctx.Process`), when there is one. */
+  contextAttr?: string;
+  threadsAfter?: boolean;
+}
+
+export const PY_PROCESS_STARTERS: ReadonlyMap<string, PyProcessStarter> = new Map<string, PyProcessStarter>([
+  ['multiprocessing.Process', { how: 'method', methods: START, contextAttr: 'Process' }],
+  ['multiprocessing.context.Process', { how: 'method', methods: START, contextAttr: 'Process' }],
+  ['multiprocessing.process.BaseProcess', { how: 'method', methods: START }],
+  ['multiprocessing.Pool', { how: 'ctor', contextAttr: 'Pool', contextKeyword: 'context', threadsAfter: true }],
+  ['multiprocessing.pool.Pool', { how: 'ctor', contextAttr: 'Pool', contextKeyword: 'context', threadsAfter: true }],
+  ['multiprocessing.Manager', { how: 'ctor', contextAttr: 'Manager' }],
+  ['multiprocessing.managers.SyncManager', { how: 'method', methods: START }],
+  ['concurrent.futures.ProcessPoolExecutor', { how: 'ctor', contextKeyword: 'mp_context', threadsAfter: true }],
+  ['concurrent.futures.process.ProcessPoolExecutor', { how: 'ctor', contextKeyword: 'mp_context', threadsAfter: true }],
+]);
+
+/** Attributes of a multiprocessing context object that start processes (`ctx.Process(...)`). */
+export const PY_CONTEXT_PROCESS_ATTRS: ReadonlyMap<string, PyProcessStarter> = new Map<string, PyProcessStarter>([
+  ['Process', { how: 'method', methods: START, contextAttr: 'Process' }],
+  ['Pool', { how: 'ctor', contextAttr: 'Pool', threadsAfter: true }],
+  ['Manager', { how: 'ctor', contextAttr: 'Manager' }],
+]);
+
+/** Calls that return a multiprocessing context; the first argument (or `method=`) names the start method. */
+export const PY_CONTEXT_GETTERS: ReadonlySet<string> = new Set(['multiprocessing.get_context', 'multiprocessing.context.get_context']);
+
+/** Calls that set the program-wide start method. */
+export const PY_START_METHOD_SETTERS: ReadonlySet<string> = new Set(['multiprocessing.set_start_method']);
+
+/** Start methods that fork the parent (and so inherit its threads' locks and its descriptors). */
+export const PY_FORKING_START_METHODS: ReadonlySet<string> = new Set(['fork']);
+
+/**
+ * multiprocessing's default start method on Linux: `fork` up to Python 3.13, `forkserver`
+ * from 3.14 on (macOS has used `spawn` since 3.8; Hazard Lens assumes Linux, where the
+ * hazards are real).
+ */
+export function defaultStartMethod(pythonVersion: string): string {
+  const m = /^3\.(\d+)/.exec(pythonVersion);
+  const minor = m ? Number(m[1]) : 12;
+  return minor >= 14 ? 'forkserver' : 'fork';
+}
+
+/**
+ * Daemonizers: objects that fork (detach) and close every descriptor not listed in a
+ * keep-list. `keepKeyword` is the keep-list keyword; `method` the call that detaches when
+ * it is not the constructor itself (`with DaemonContext():` and `.open()` detach; the
+ * constructor is where the keep-list is given, so the finding sits there).
+ */
+export interface PyDaemonizer {
+  keepKeyword: string;
+  note: string;
+}
+
+export const PY_DAEMONIZERS: ReadonlyMap<string, PyDaemonizer> = new Map<string, PyDaemonizer>([
+  ['daemon.DaemonContext', { keepKeyword: 'files_preserve', note: 'python-daemon detaches and closes every other descriptor' }],
+  ['daemon.daemon.DaemonContext', { keepKeyword: 'files_preserve', note: 'python-daemon detaches and closes every other descriptor' }],
+  ['daemonize.Daemonize', { keepKeyword: 'keep_fds', note: 'daemonize detaches and closes every other descriptor' }],
+]);
+
+/** Calls that close a whole range of descriptors. */
+export const PY_CLOSE_RANGE_CALLS: ReadonlySet<string> = new Set(['os.closerange']);
+
+/** Closing one descriptor; inside a loop over a range of numbers it is a close-all idiom. */
+export const PY_CLOSE_ONE_CALLS: ReadonlySet<string> = new Set(['os.close']);
+
+/** Directories whose listing enumerates the process's open descriptors. */
+export const PY_FD_DIRECTORIES: readonly string[] = ['/proc/self/fd', '/dev/fd'];
+
+/** Calls that replace the process image; after them no Python code of the program runs. */
+export const PY_EXEC_CALLS: ReadonlySet<string> = new Set([
+  'os.execl',
+  'os.execle',
+  'os.execlp',
+  'os.execlpe',
+  'os.execv',
+  'os.execve',
+  'os.execvp',
+  'os.execvpe',
+]);
+
+/** Calls that end the process without running the rest of the program. */
+export const PY_EXIT_CALLS: ReadonlySet<string> = new Set(['os._exit', 'sys.exit', 'exit', 'quit', 'os.abort']);
+
+/** `os.setsid()` between two forks marks the double-fork daemon recipe. */
+export const PY_SETSID_CALLS: ReadonlySet<string> = new Set(['os.setsid', 'os.setpgrp']);
+
+/**
+ * Calls that produce a descriptor (or an object that owns one). Cached in module, class or
+ * `global` storage they outlive a fork. `what` words the evidence.
+ */
+export const PY_FD_SOURCES: ReadonlyMap<string, string> = new Map([
+  ['os.open', 'file descriptor'],
+  ['os.dup', 'file descriptor'],
+  ['os.pipe', 'pipe'],
+  ['os.openpty', 'pseudo-terminal'],
+  ['os.eventfd', 'eventfd'],
+  ['os.memfd_create', 'memfd'],
+  ['open', 'file'],
+  ['io.open', 'file'],
+  ['io.FileIO', 'file'],
+  ['codecs.open', 'file'],
+  ['os.fdopen', 'file'],
+  ['socket.socket', 'socket'],
+  ['socket.create_connection', 'socket'],
+  ['socket.create_server', 'socket'],
+  ['socket.socketpair', 'socket pair'],
+  ['socket.fromfd', 'socket'],
+  ['select.epoll', 'epoll descriptor'],
+  ['select.kqueue', 'kqueue descriptor'],
+  ['select.devpoll', 'devpoll descriptor'],
+  ['tempfile.TemporaryFile', 'temporary file'],
+  ['tempfile.NamedTemporaryFile', 'temporary file'],
+  ['mmap.mmap', 'memory map'],
+  ['logging.FileHandler', 'log file'],
+  ['logging.handlers.WatchedFileHandler', 'log file'],
+  ['logging.handlers.RotatingFileHandler', 'log file'],
+  ['logging.handlers.TimedRotatingFileHandler', 'log file'],
+  ['logging.handlers.SysLogHandler', 'syslog socket'],
+  ['logging.handlers.DatagramHandler', 'UDP socket'],
+  ['logging.handlers.SocketHandler', 'socket'],
+  ['statsd.StatsClient', 'UDP socket'],
+  ['statsd.client.StatsClient', 'UDP socket'],
+  ['datadog.dogstatsd.DogStatsd', 'UDP socket'],
+]);
+
+/** `os.fstat(fd)` plus a comparison of these fields re-validates a cached descriptor. */
+export const PY_FSTAT_CALLS: ReadonlySet<string> = new Set(['os.fstat']);
+export const PY_IDENTITY_FIELDS: ReadonlySet<string> = new Set(['st_ino', 'st_dev']);
+
+/** Registration of fork handlers; `childKeyword` names the handler that runs in the child. */
+export const PY_AT_FORK_CALLS: ReadonlyMap<string, { childKeyword?: string; childArg?: number }> = new Map([
+  ['os.register_at_fork', { childKeyword: 'after_in_child' }],
+  ['multiprocessing.util.register_after_fork', { childArg: 1 }],
+]);

@@ -1,0 +1,202 @@
+/**
+ * Evaluation of a group of files (a workspace folder, or a document outside every folder)
+ * and publication of what changed. Per-file findings are already in each FileAnalysis;
+ * what is recomputed here is the program-level part (`evaluate` over the group: program
+ * rules, severities, suppressions), after which every file whose diagnostics changed is
+ * republished — open documents with the version their analysis was computed for, other
+ * files without a version — not only the file that was edited.
+ *
+ * Requests are coalesced per group (several documents validated in the same turn, a burst of
+ * disk changes cost one evaluation). An open document whose analysis is older than its text
+ * (a pass is pending for it, or `run` is `onSave`) is left alone: its own pass publishes it,
+ * so a stale version is never published.
+ */
+import type { Diagnostic } from 'vscode-languageserver';
+import { evaluate } from '../engine/engine';
+import type { Finding } from '../engine/types';
+import { toDiagnostics } from './diagnostics';
+import type { DocumentStore } from './documents';
+import type { Logger } from './logger';
+import { pathToUri } from './paths';
+import type { Publisher } from './publisher';
+import type { Settings } from './settings';
+import type { GroupKey, WorkspaceIndex } from './workspace-index';
+
+export interface EvaluationRequest {
+  /** URIs of open documents to publish even when their diagnostics did not change (a new version was analysed). */
+  force?: readonly string[];
+  /** Publish every file with findings that is not open, changed or not (an explicit scan). */
+  republish?: boolean;
+}
+
+export interface GroupResult {
+  /** Findings over the whole group (every file, open or not), unused-suppression hints included. */
+  findings: number;
+}
+
+interface Pending {
+  timer: NodeJS.Timeout | NodeJS.Immediate;
+  immediate: boolean;
+  force: Set<string>;
+  republish: boolean;
+  waiters: ((result: GroupResult) => void)[];
+}
+
+function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class GroupEvaluator {
+  /** Path → where its non-empty diagnostics were published, and by which group. */
+  private readonly published = new Map<string, { uri: string; group: GroupKey }>();
+  private readonly pending = new Map<GroupKey, Pending>();
+  /** Duration of each group's last evaluation (ms), for the validator's adaptive delay. */
+  private readonly durations = new Map<GroupKey, number>();
+  private readonly lastNotes = new Map<GroupKey, string>();
+
+  constructor(
+    private readonly index: WorkspaceIndex,
+    private readonly documents: DocumentStore,
+    private readonly settings: Settings,
+    private readonly publisher: Publisher,
+    private readonly logger: Logger,
+  ) {}
+
+  /** How long the group's last evaluation took, in milliseconds. */
+  cost(group: GroupKey): number {
+    return this.durations.get(group) ?? 0;
+  }
+
+  /**
+   * Requests an evaluation of the group after `delayMs` (0: in the next turn of the event
+   * loop), merged with any request still waiting. Resolves when it ran.
+   */
+  schedule(group: GroupKey, request: EvaluationRequest = {}, delayMs = 0): Promise<GroupResult> {
+    return new Promise((resolve) => {
+      let p = this.pending.get(group);
+      if (p && !p.immediate && delayMs === 0) {
+        // A sooner request wins the timing; the two merge.
+        clearTimeout(p.timer as NodeJS.Timeout);
+        p.timer = setImmediate(() => this.fire(group));
+        p.immediate = true;
+      }
+      if (!p) {
+        const immediate = delayMs <= 0;
+        p = {
+          timer: immediate ? setImmediate(() => this.fire(group)) : setTimeout(() => this.fire(group), delayMs),
+          immediate,
+          force: new Set(),
+          republish: false,
+          waiters: [],
+        };
+        this.pending.set(group, p);
+      }
+      for (const uri of request.force ?? []) p.force.add(uri);
+      p.republish ||= request.republish === true;
+      p.waiters.push(resolve);
+    });
+  }
+
+  private fire(group: GroupKey): void {
+    const p = this.pending.get(group);
+    if (!p) return;
+    this.pending.delete(group);
+    this.run(group, p.force, p.republish)
+      .catch((err: unknown) => {
+        this.logger.error(`evaluating ${group} failed`, err);
+        return { findings: 0 };
+      })
+      .then((result) => {
+        for (const w of p.waiters) w(result);
+      })
+      .catch((err: unknown) => this.logger.error(`evaluating ${group} failed`, err));
+  }
+
+  private async run(group: GroupKey, force: ReadonlySet<string>, republish: boolean): Promise<GroupResult> {
+    const config = await this.settings.get(this.index.scopeOf(group));
+    // From here on everything is synchronous: the index cannot change under the evaluation.
+    const started = Date.now();
+    const files = this.index.groupFiles(group);
+    const folder = this.index.folderOfGroup(group);
+    const evaluation = evaluate(files, config, { roots: folder ? [folder.path] : [], projectFiles: this.index.projectFiles(group) });
+    const notes = evaluation.notes.join('\n');
+    if (notes !== (this.lastNotes.get(group) ?? '')) {
+      for (const note of evaluation.notes) this.logger.warn(`${folder?.path ?? group}: ${note}`);
+      this.lastNotes.set(group, notes);
+    }
+    const byPath = new Map<string, Finding[]>();
+    for (const f of evaluation.findings) {
+      let list = byPath.get(f.path);
+      if (!list) byPath.set(f.path, (list = []));
+      list.push(f);
+    }
+    const uriOf = (p: string) => this.index.openEntry(p)?.uri ?? pathToUri(p);
+    const inGroup = new Set<string>();
+    let changed = 0;
+    for (const analysis of files) {
+      const p = analysis.path;
+      inGroup.add(p);
+      const findings = byPath.get(p) ?? [];
+      const open = this.index.openEntry(p);
+      // Quiet before and after (most files of a workspace): nothing to convert or compare.
+      if (!open && findings.length === 0 && !this.published.has(p)) continue;
+      if (open) {
+        const doc = this.documents.get(open.uri);
+        // Analysed for an older version: the document's own pending pass publishes it.
+        if (!doc || doc.document.version !== open.version) continue;
+        const diagnostics = toDiagnostics(findings, p, open.uri, config, open.version, uriOf);
+        if (this.publish(group, p, open.uri, diagnostics, open.version, force.has(open.uri))) changed++;
+      } else {
+        const uri = pathToUri(p);
+        const diagnostics = toDiagnostics(findings, p, uri, config, undefined, uriOf);
+        if (this.publish(group, p, uri, diagnostics, undefined, republish && diagnostics.length > 0)) changed++;
+      }
+    }
+    // Files this group reported on that left it (deleted, excluded, closed and not on disk).
+    for (const [p, record] of this.published) {
+      if (record.group !== group || inGroup.has(p)) continue;
+      this.published.delete(p);
+      if (this.index.openEntry(p)) continue;
+      this.publisher.publish(record.uri, []);
+      changed++;
+    }
+    const elapsed = Date.now() - started;
+    if (files.length === 0 && !folder) {
+      // A lone document that was closed: nothing of its group is left to remember.
+      this.durations.delete(group);
+      this.lastNotes.delete(group);
+    } else this.durations.set(group, elapsed);
+    this.logger.debug(`evaluated ${folder?.path ?? group}: ${files.length} files in ${elapsed} ms, ${changed} publications`);
+    return { findings: evaluation.findings.length };
+  }
+
+  /** Publishes when the diagnostics differ from what the client has (or when forced); true when sent. */
+  private publish(group: GroupKey, filePath: string, uri: string, diagnostics: Diagnostic[], version: number | undefined, force: boolean): boolean {
+    const previous = this.published.get(filePath);
+    if (previous && previous.uri !== uri) {
+      // The same file under another spelling of its URI (opened with the editor's own).
+      this.publisher.publish(previous.uri, []);
+      this.published.delete(filePath);
+    }
+    if (diagnostics.length > 0) this.published.set(filePath, { uri, group });
+    else this.published.delete(filePath);
+    const current = this.publisher.get(uri);
+    const same = current ? current.version === version && sameDiagnostics(current.diagnostics, diagnostics) : diagnostics.length === 0;
+    if (same && !force) return false;
+    this.publisher.publish(uri, diagnostics, version);
+    return true;
+  }
+
+  /** A document closed: what was published for it is the client's to drop (already cleared). */
+  forget(filePath: string): void {
+    this.published.delete(filePath);
+  }
+
+  dispose(): void {
+    for (const p of this.pending.values()) {
+      if (p.immediate) clearImmediate(p.timer as NodeJS.Immediate);
+      else clearTimeout(p.timer as NodeJS.Timeout);
+    }
+    this.pending.clear();
+  }
+}

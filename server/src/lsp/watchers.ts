@@ -1,0 +1,28 @@
+/**
+ * The file watchers the server registers (`workspace/didChangeWatchedFiles`, dynamic
+ * registration): every supported source file, the project files the program model reads, and
+ * `.gitignore` files (which decide what is indexed).
+ */
+import type { FileSystemWatcher } from 'vscode-languageserver';
+import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES } from '../engine/rule';
+import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
+
+function alternatives(items: readonly string[]): string {
+  return items.length === 1 ? items[0] : `{${items.join(',')}}`;
+}
+
+/** Glob patterns, e.g. `**\/*.{c,h,py,pyi,wsgi,ts,mts,cts,tsx}`. */
+export function watchedGlobs(): string[] {
+  const strip = (ext: string) => ext.replace(/^\./, '');
+  return [
+    `**/*.${alternatives(SUPPORTED_EXTENSIONS.map(strip))}`,
+    `**/${alternatives(PROJECT_FILE_NAMES)}`,
+    `**/*.${alternatives(PROJECT_FILE_EXTENSIONS.map(strip))}`,
+    '**/.gitignore',
+  ];
+}
+
+export function fileWatchers(): FileSystemWatcher[] {
+  // No `kind`: create, change and delete are all wanted.
+  return watchedGlobs().map((globPattern) => ({ globPattern }));
+}

@@ -1,0 +1,257 @@
+/**
+ * What a fork child does: the calls of a child region in order, followed into workspace
+ * functions (a few levels deep), up to the call that replaces (`exec*`) or ends (`_exit`,
+ * `exit`) the child. Shared by the FORK and FD rules, together with the per-program
+ * "threads may be running here" ordering.
+ */
+import type { RelatedLocation } from '../engine/types';
+import {
+  ASYNC_SIGNAL_SAFE,
+  isIgnoredCallee,
+  THREAD_STARTS,
+  UNSAFE_IN_CHILD,
+} from '../knowledge/c-process';
+import { regionEndOf } from '../facts/c/program-fork';
+import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd } from '../facts/c/program-types';
+import type { CallSite, CFile, CFn, CModel, CProgram } from './c';
+import { Ordering, type EventWords } from './c-order';
+
+/** How deep the walk follows workspace functions from the child region (the region is level 0). */
+export const CHILD_CALL_DEPTH = 4;
+
+export interface ChildEvent {
+  /** The function whose body holds the call. */
+  owner: CFn;
+  call: CCall;
+  /** Workspace calls that led here, outermost first (empty for calls written in the region). */
+  path: { owner: CFn; call: CCall; target: CFn }[];
+  /** Workspace functions the call resolves to (the walk went into the first). */
+  targets: CFn[];
+}
+
+export interface ChildWalk {
+  events: ChildEvent[];
+  /** The call that replaces or ends the child, when the child certainly reaches one. */
+  end?: { kind: Exclude<RegionEnd, 'return'>; event: ChildEvent };
+}
+
+/**
+ * Walks one child region of a fork in `forkFn`. When the child returns from that function
+ * (a `return` in the region, or an `after` region that runs to the end of the body), the
+ * walk goes on in the caller after the call (the first caller in `program`): a daemonizing
+ * helper returns into the code that then runs as the daemon.
+ */
+export function walkRegion(model: CModel, forkFn: CFn, region: CChildRegion, program?: CProgram): ChildWalk {
+  const out: ChildWalk = { events: [] };
+  const stack = new Set<CFn>([forkFn]);
+  const ended = walkSequence(model, forkFn, region.calls, [], 0, stack, out);
+  const returns = region.end === 'return' || (region.end === undefined && region.shape === 'after' && fallsOffEnd(forkFn, region));
+  if (!ended && !out.end && returns && program) {
+    const caller = model.callers(forkFn).find((c) => program.files.has(c.fn.file) && c.fn !== forkFn);
+    if (caller) walkSequence(model, caller.fn, caller.fn.fact.calls.slice(caller.call + 1), [], 1, new Set([caller.fn, forkFn]), out);
+  }
+  return out;
+}
+
+/** The region reaches the closing brace of the function body (not of an inner block). */
+function fallsOffEnd(fn: CFn, region: CChildRegion): boolean {
+  const end = fn.fact.range.end;
+  return region.span[2] === end.line && region.span[3] === end.character - 1;
+}
+
+/** Walks what runs after call `from` of `fn` (the continuation of `daemon()`). */
+export function walkAfter(model: CModel, fn: CFn, from: number): ChildWalk {
+  const out: ChildWalk = { events: [] };
+  walkSequence(model, fn, fn.fact.calls.slice(from + 1), [], 0, new Set([fn]), out);
+  return out;
+}
+
+/** Returns true when the sequence certainly ends the process (the caller must stop too). */
+function walkSequence(
+  model: CModel,
+  owner: CFn,
+  calls: readonly CCall[],
+  path: ChildEvent['path'],
+  depth: number,
+  stack: Set<CFn>,
+  out: ChildWalk,
+): boolean {
+  for (const call of calls) {
+    const end = regionEndOf(call.n);
+    const targets = end ? [] : model.resolveName(owner.file, call.n);
+    const event: ChildEvent = { owner, call, path, targets };
+    out.events.push(event);
+    if (end && call.u) {
+      out.end = { kind: end, event };
+      return true;
+    }
+    const target = targets[0];
+    if (target && depth < CHILD_CALL_DEPTH && !stack.has(target)) {
+      stack.add(target);
+      const ended = walkSequence(model, target, target.fact.calls, [...path, { owner, call, target }], depth + 1, stack, out);
+      stack.delete(target);
+      if (ended && call.u) return true;
+      if (ended) delete out.end;
+    }
+  }
+  return false;
+}
+
+/** How a call in a fork child is judged. */
+export type Verdict = { kind: 'safe' } | { kind: 'unsafe'; reason: string } | { kind: 'unknown' } | { kind: 'workspace' };
+
+export function judge(event: ChildEvent): Verdict {
+  const name = event.call.n;
+  if (event.targets.length > 0) return { kind: 'workspace' };
+  if (regionEndOf(name) === 'exec' || regionEndOf(name) === 'safe-exit') return { kind: 'safe' };
+  if (ASYNC_SIGNAL_SAFE.has(name) || isIgnoredCallee(name)) return { kind: 'safe' };
+  const reason = UNSAFE_IN_CHILD.get(name);
+  if (reason) return { kind: 'unsafe', reason };
+  if (THREAD_STARTS.has(name)) return { kind: 'unsafe', reason: 'thread' };
+  return { kind: 'unknown' };
+}
+
+/**
+ * A child that only makes async-signal-safe calls and then execs or `_exit`s: the shape
+ * `posix_spawn` implements, safe even in a threaded program.
+ */
+export function isCleanSpawn(walk: ChildWalk): boolean {
+  if (!walk.end || walk.end.kind === 'unsafe-exit') return false;
+  return walk.events.every((e) => {
+    const v = judge(e);
+    return v.kind === 'safe' || v.kind === 'workspace';
+  });
+}
+
+/**
+ * Whether the child keeps running program code after event `index` (-1: from its start):
+ * it never reaches an exec or exit, or it does more than async-signal-safe calls before an
+ * exit. A child that execs right after is done with this program.
+ */
+export function runsProgramAfter(walk: ChildWalk, index: number): boolean {
+  if (!walk.end) return true;
+  if (walk.end.kind === 'exec') return false;
+  const endAt = walk.events.indexOf(walk.end.event);
+  for (let i = index + 1; i < endAt; i++) {
+    const v = judge(walk.events[i]).kind;
+    if (v === 'unsafe' || v === 'unknown') return true;
+  }
+  return false;
+}
+
+/** A related location at a call. */
+export function callLocation(fn: CFn, call: CCall, message: string): RelatedLocation {
+  return { path: fn.file.path, range: spanRange(call.s), message };
+}
+
+export function forkFn(model: CModel, filePath: string, fork: CForkFact): CFn | undefined {
+  return model.fileByPath(filePath)?.functions[fork.fn];
+}
+
+const THREAD_WORDS: EventWords = {
+  site: (api) => `thread started here by ${api}()`,
+  via: (callee) => `${callee}() is called here and starts a thread`,
+  enters: (callee) => `${callee}() is called here, after threads may have started`,
+  routine: (fnName, api) => `thread started here by ${api}(); it runs ${fnName}()`,
+  unknown: (fnName) => `${fnName}() has no known caller in this program, so it may run while threads run`,
+};
+
+const THREAD_ORDERINGS = new WeakMap<CProgram, Ordering>();
+
+/** "Threads may be running here" for one program. */
+export function threadOrdering(model: CModel, program: CProgram): Ordering {
+  let o = THREAD_ORDERINGS.get(program);
+  if (o) return o;
+  const sites: (CallSite & { api: string; routine?: string })[] = [];
+  for (const f of program.files) {
+    for (const t of f.threads) {
+      const fn = f.functions[t.fn];
+      if (fn) sites.push({ fn, call: t.call, api: t.api, routine: t.routine });
+    }
+  }
+  o = new Ordering(model, program, sites, THREAD_WORDS);
+  THREAD_ORDERINGS.set(program, o);
+  return o;
+}
+
+/** A fork site with everything the rules need about it, per program. */
+export interface ForkSite {
+  program: CProgram;
+  fn: CFn;
+  fact: CForkFact;
+  /** Walks of each child region (same order as `fact.regions`). */
+  walks: ChildWalk[];
+  /** The child keeps running the program (daemonizes, or a region neither execs nor exits). */
+  continues: boolean;
+  /** Threads may be running at the fork. */
+  threaded: boolean;
+}
+
+const FORK_SITES = new WeakMap<CProgram, ForkSite[]>();
+
+export function forkSites(model: CModel, program: CProgram): ForkSite[] {
+  let list = FORK_SITES.get(program);
+  if (list) return list;
+  list = [];
+  const order = threadOrdering(model, program);
+  for (const f of program.files) {
+    for (const fact of f.forks) {
+      const fn = f.functions[fact.fn];
+      if (!fn || fact.call < 0) continue;
+      const walks = fact.regions.map((r) => walkRegion(model, fn, r, program));
+      const continues = fact.forkKind === 'daemon' || walks.some((w) => runsProgramAfter(w, -1));
+      list.push({ program, fn, fact, walks, continues, threaded: order.at(fn, fact.call) });
+    }
+  }
+  FORK_SITES.set(program, list);
+  return list;
+}
+
+/** The continuation of a fork site's child, as walks: its regions, or what follows `daemon()`. */
+export function childWalks(model: CModel, site: ForkSite): ChildWalk[] {
+  if (site.fact.forkKind === 'daemon') return [walkAfter(model, site.fn, site.fact.call)];
+  return site.walks;
+}
+
+const EVENT_ORDERINGS = new WeakMap<CProgram, Map<string, Ordering>>();
+
+/** An ordering for another kind of event (a descriptor cached, a library cache filled), memoised per program and key. */
+export function eventOrdering(
+  model: CModel,
+  program: CProgram,
+  key: string,
+  sites: () => (CallSite & { api: string })[],
+  words: EventWords,
+): Ordering {
+  let byKey = EVENT_ORDERINGS.get(program);
+  if (!byKey) EVENT_ORDERINGS.set(program, (byKey = new Map()));
+  let o = byKey.get(key);
+  if (!o) byKey.set(key, (o = new Ordering(model, program, sites(), words)));
+  return o;
+}
+
+/** Key of a call for matching walk events with facts: function id and start position. */
+export function callKey(fn: CFn, call: CCall): string {
+  return `${fn.id}:${call.s[0]}:${call.s[1]}`;
+}
+
+/**
+ * A cached descriptor that a fork cannot strand: re-validated (`fstat` and an
+ * `st_dev`/`st_ino` comparison in its file), or reset by a `pthread_atfork` child handler
+ * (directly or through one helper).
+ */
+export function cacheSurvivesFork(model: CModel, program: CProgram, file: CFile, cache: CFdCacheFact): boolean {
+  if (file.checks.some((c) => c.variable === cache.variable)) return true;
+  for (const f of program.files) {
+    for (const a of f.atforks) {
+      if (!a.child) continue;
+      for (const h of model.resolveName(f, a.child)) {
+        if (h.fact.assigns.includes(cache.variable)) return true;
+        for (let i = 0; i < h.fact.calls.length; i++) {
+          if (model.resolve(h, i).some((t) => t.fact.assigns.includes(cache.variable))) return true;
+        }
+      }
+    }
+  }
+  return false;
+}

@@ -1,0 +1,275 @@
+/**
+ * Program order, approximately: may an event (a thread start, a descriptor cached) have
+ * happened by the time control reaches a given call?
+ *
+ * - A function "may do" the event when it contains an event site or calls (transitively)
+ *   a function that may.
+ * - Inside one function, the event may precede call `k` when a call that may do it comes
+ *   earlier in the source, or shares a loop with `k` (the next iteration runs it first).
+ * - A function is "entered after" the event when some call site reaching it is (its
+ *   caller was, or the event may precede that call site); a thread's start routine is
+ *   entered after its thread starts; a function with no known caller in the program (a
+ *   callback, a library entry) is assumed entered after the event when the program has
+ *   any event site; `main` is entered first.
+ *
+ * "Entered after" is answered on demand by a breadth-first search over the callers of the
+ * queried function (its ancestors only), so a query costs what the call chains above it
+ * cost, not the whole program. Every answer has a witness, so findings can show the chain
+ * ("thread started here" → "start_workers() called here" → "fork here").
+ */
+import type { RelatedLocation } from '../engine/types';
+import { spanRange, type Span } from '../facts/c/program-types';
+import { isMain, type CallSite, type CFn, type CModel, type CProgram } from './c';
+
+export interface EventWords {
+  /** At a direct event site: "thread started here by pthread_create()". */
+  site(api: string, site: CallSite): string;
+  /** At a call into a function that may do the event: "start_workers() is called here and starts a thread". */
+  via(callee: string): string;
+  /** At a call site whose callee is entered after the event: "run_alert() is called here, after threads may have started". */
+  enters(callee: string): string;
+  /** At the thread start whose routine is the function. */
+  routine?(fnName: string, api: string): string;
+  /** At a function with no known caller. */
+  unknown(fnName: string): string;
+}
+
+type Entered = { kind: 'caller'; site: CallSite } | { kind: 'routine'; site: CallSite } | { kind: 'unknown'; site: CallSite } | { kind: 'no' };
+
+const NO: Entered = { kind: 'no' };
+
+/** Per-program facts every ordering of the program needs. */
+interface ProgramIndex {
+  /** Names used as values anywhere in the program (functions whose address is taken). */
+  referenced: Set<string>;
+  /** Callers of a function that lie in the program. */
+  callersIn(fn: CFn): CallSite[];
+}
+
+const PROGRAM_INDEX = new WeakMap<CProgram, ProgramIndex>();
+
+function programIndex(model: CModel, program: CProgram): ProgramIndex {
+  let index = PROGRAM_INDEX.get(program);
+  if (index) return index;
+  const referenced = new Set<string>();
+  for (const f of program.files) for (const fn of f.functions) if (fn) for (const r of fn.fact.refs) referenced.add(r);
+  const memo = new Map<CFn, CallSite[]>();
+  index = {
+    referenced,
+    callersIn(fn: CFn): CallSite[] {
+      let list = memo.get(fn);
+      if (!list) memo.set(fn, (list = model.callers(fn).filter((c) => program.files.has(c.fn.file))));
+      return list;
+    },
+  };
+  PROGRAM_INDEX.set(program, index);
+  return index;
+}
+
+export class Ordering {
+  private readonly direct = new Map<CFn, Map<number, string>>();
+  /** Functions that may do the event, with the call that does it (directly or through a callee). */
+  private readonly mayDo = new Map<CFn, number>();
+  private readonly eventCallsCache = new Map<CFn, number[]>();
+  private readonly routines = new Map<CFn, CallSite>();
+  private readonly enteredMemo = new Map<CFn, Entered>();
+  private readonly index: ProgramIndex;
+
+  constructor(
+    private readonly model: CModel,
+    private readonly program: CProgram,
+    private readonly sites: readonly (CallSite & { api: string; routine?: string })[],
+    private readonly words: EventWords,
+  ) {
+    this.index = programIndex(model, program);
+    for (const s of sites) {
+      let m = this.direct.get(s.fn);
+      if (!m) this.direct.set(s.fn, (m = new Map()));
+      m.set(s.call, s.api);
+    }
+    // Callers of event functions, breadth first: the witness is a shortest chain.
+    const queue: CFn[] = [];
+    for (const s of sites) {
+      if (!this.mayDo.has(s.fn)) {
+        this.mayDo.set(s.fn, s.call);
+        queue.push(s.fn);
+      }
+    }
+    for (let i = 0; i < queue.length; i++) {
+      for (const c of this.index.callersIn(queue[i])) {
+        if (this.mayDo.has(c.fn)) continue;
+        this.mayDo.set(c.fn, c.call);
+        queue.push(c.fn);
+      }
+    }
+    // Thread start routines run after their thread starts.
+    for (const s of sites) {
+      if (!s.routine) continue;
+      for (const r of model.resolveName(s.fn.file, s.routine)) {
+        if (program.files.has(r.file) && !this.routines.has(r)) this.routines.set(r, s);
+      }
+    }
+  }
+
+  get hasEvents(): boolean {
+    return this.sites.length > 0;
+  }
+
+  /** Whether `fn` (or what it calls) may do the event. */
+  does(fn: CFn): boolean {
+    return this.mayDo.has(fn);
+  }
+
+  /** Calls of `fn` that may do the event. */
+  private eventCalls(fn: CFn): number[] {
+    let list = this.eventCallsCache.get(fn);
+    if (list) return list;
+    list = [];
+    if (this.mayDo.has(fn)) {
+      const direct = this.direct.get(fn);
+      const callees = this.model.callees(fn);
+      for (let j = 0; j < callees.length; j++) {
+        if (direct?.has(j) || callees[j].some((t) => t !== fn && this.mayDo.has(t))) list.push(j);
+      }
+    }
+    this.eventCallsCache.set(fn, list);
+    return list;
+  }
+
+  /** A call of `fn` that may do the event before call `k` runs, or -1. */
+  private before(fn: CFn, k: number): number {
+    const list = this.eventCalls(fn);
+    if (list.length === 0) return -1;
+    const at = fn.fact.calls[k]?.s;
+    if (!at) return -1;
+    for (const j of list) {
+      if (j === k) continue;
+      const s = fn.fact.calls[j].s;
+      if (startsBefore(s, at)) return j;
+      if (fn.fact.loops.some((l) => contains(l, s) && contains(l, at))) return j;
+    }
+    return -1;
+  }
+
+  /** Why a function is entered after the event without looking at its callers. */
+  private baseEntered(fn: CFn): Entered {
+    const routine = this.routines.get(fn);
+    if (routine) return { kind: 'routine', site: routine };
+    if (isMain(fn) || this.sites.length === 0) return NO;
+    if (this.index.callersIn(fn).length === 0 || this.index.referenced.has(fn.fact.name)) return { kind: 'unknown', site: this.sites[0] };
+    return NO;
+  }
+
+  private entered(f: CFn): Entered {
+    const memo = this.enteredMemo.get(f);
+    if (memo) return memo;
+    if (this.sites.length === 0) return NO;
+    // Search the ancestors of f; `down` leads from an ancestor back towards f.
+    const down = new Map<CFn, { child: CFn; site: CallSite }>();
+    const visited = new Set<CFn>([f]);
+    const queue: CFn[] = [f];
+    let source: CFn | null = null;
+    search: for (let i = 0; i < queue.length; i++) {
+      const h = queue[i];
+      const known = this.enteredMemo.get(h);
+      if (known && known.kind !== 'no') {
+        source = h;
+        break;
+      }
+      // An earlier exhaustive search showed h and all its ancestors are not entered.
+      if (known) continue;
+      if (!known) {
+        const base = this.baseEntered(h);
+        if (base.kind !== 'no') {
+          this.enteredMemo.set(h, base);
+          source = h;
+          break;
+        }
+      }
+      for (const c of this.index.callersIn(h)) {
+        if (this.before(c.fn, c.call) >= 0) {
+          this.enteredMemo.set(h, { kind: 'caller', site: c });
+          source = h;
+          break search;
+        }
+        if (!visited.has(c.fn)) {
+          visited.add(c.fn);
+          down.set(c.fn, { child: h, site: c });
+          queue.push(c.fn);
+        }
+      }
+    }
+    if (!source) {
+      // No ancestor can be entered after the event: neither can any of them.
+      for (const v of visited) if (!this.enteredMemo.has(v)) this.enteredMemo.set(v, NO);
+      return NO;
+    }
+    for (let cur = source; cur !== f; ) {
+      const step = down.get(cur);
+      if (!step) break;
+      this.enteredMemo.set(step.child, { kind: 'caller', site: step.site });
+      cur = step.child;
+    }
+    return this.enteredMemo.get(f) ?? NO;
+  }
+
+  /** May the event have happened when control reaches call `k` of `fn`? */
+  at(fn: CFn, k: number): boolean {
+    return this.before(fn, k) >= 0 || this.entered(fn).kind !== 'no';
+  }
+
+  /** Why the event may have happened at call `k` of `fn`, as an ordered chain ending just before that call. */
+  chainAt(fn: CFn, k: number, depth = 0): RelatedLocation[] {
+    if (depth > 16) return [];
+    const j = this.before(fn, k);
+    if (j >= 0) {
+      const chain = this.siteChain(fn, j, 0);
+      const last = chain[chain.length - 1];
+      if (last && !startsBefore(fn.fact.calls[j].s, fn.fact.calls[k].s)) {
+        chain[chain.length - 1] = { ...last, message: `${last.message} (later in the same loop, so an earlier iteration ran it)` };
+      }
+      return chain;
+    }
+    const e = this.entered(fn);
+    switch (e.kind) {
+      case 'caller':
+        return [...this.chainAt(e.site.fn, e.site.call, depth + 1), this.loc(e.site, this.words.enters(fn.fact.name))];
+      case 'routine': {
+        const api = this.direct.get(e.site.fn)?.get(e.site.call) ?? 'pthread_create';
+        const text = this.words.routine ? this.words.routine(fn.fact.name, api) : this.words.site(api, e.site);
+        return [this.loc(e.site, text)];
+      }
+      case 'unknown':
+        return [
+          ...this.siteChain(e.site.fn, e.site.call, 0),
+          { path: fn.file.path, range: spanRange(fn.fact.nameSpan), message: this.words.unknown(fn.fact.name) },
+        ];
+      case 'no':
+        return [];
+    }
+  }
+
+  /** From the event site up to call `j` of `fn`, which does (or reaches) the event. */
+  private siteChain(fn: CFn, j: number, depth: number): RelatedLocation[] {
+    const api = this.direct.get(fn)?.get(j);
+    if (api !== undefined) return [this.loc({ fn, call: j }, this.words.site(api, { fn, call: j }))];
+    if (depth > 16) return [];
+    const g = this.model.resolve(fn, j).find((t) => t !== fn && this.mayDo.has(t));
+    if (!g) return [];
+    return [...this.siteChain(g, this.mayDo.get(g)!, depth + 1), this.loc({ fn, call: j }, this.words.via(g.fact.name))];
+  }
+
+  private loc(site: CallSite, message: string): RelatedLocation {
+    return { path: site.fn.file.path, range: spanRange(site.fn.fact.calls[site.call].s), message };
+  }
+}
+
+function startsBefore(a: Span, b: Span): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+function contains(outer: Span, inner: Span): boolean {
+  const startOk = outer[0] < inner[0] || (outer[0] === inner[0] && outer[1] <= inner[1]);
+  const endOk = outer[2] > inner[2] || (outer[2] === inner[2] && outer[3] >= inner[3]);
+  return startOk && endOk;
+}

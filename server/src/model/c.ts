@@ -1,0 +1,462 @@
+/**
+ * The C program model: which files form one program, the call graph across translation
+ * units, entry points, and the order in which things may happen ("daemonize, then start
+ * threads" versus "start threads, then fork").
+ *
+ * - Programs. With `compile_commands.json` files in the workspace, each one's listed
+ *   sources form a program (plus the headers their calls reach). Other files are grouped
+ *   by the workspace call graph: every file defining `main()` starts a program holding the
+ *   files its calls reach (directed); files no `main` reaches form programs by connected
+ *   components (a library, whose host is unknown).
+ * - Calls resolve by name: a definition in the calling file first (`static` functions are
+ *   file-local), else the non-static definitions of the program, the nearest directory
+ *   winning (two example programs side by side may both define `spawn_helper`).
+ * - Only programs holding a fork or an exec are built in full (every FORK/FD rule needs
+ *   one); the rest are never materialised, which keeps a glibc-sized workspace cheap.
+ *
+ * Memoised per evaluation (keyed by the `files` array) so the five rules share one model.
+ */
+import * as path from 'node:path';
+import type { ProgramContext, ProjectFile } from '../engine/rule';
+import type { FileAnalysis } from '../engine/types';
+import type {
+  CAtForkFact,
+  CCloseAllFact,
+  CExecFact,
+  CFact,
+  CFdCacheFact,
+  CFdCheckFact,
+  CFdOpenFact,
+  CForkFact,
+  CFunctionFact,
+  CIncludesFact,
+  CLibraryCacheFact,
+  CThreadStartFact,
+} from '../facts/c/program-types';
+
+export interface CFile {
+  path: string;
+  /** Absolute, normalised path used to match compile_commands.json entries. */
+  keys: string[];
+  dir: string;
+  functions: CFn[];
+  forks: CForkFact[];
+  threads: CThreadStartFact[];
+  execs: CExecFact[];
+  closeAlls: CCloseAllFact[];
+  atforks: CAtForkFact[];
+  caches: CFdCacheFact[];
+  opens: CFdOpenFact[];
+  checks: CFdCheckFact[];
+  libraryCaches: CLibraryCacheFact[];
+  includes?: CIncludesFact;
+  /** Functions by name (more than one under `#if` alternatives). */
+  byName: Map<string, CFn[]>;
+  /** Group (compile_commands.json) the file belongs to; -1 for the call-graph fallback. */
+  group: number;
+}
+
+export interface CFn {
+  id: number;
+  file: CFile;
+  fact: CFunctionFact;
+}
+
+export interface CallSite {
+  fn: CFn;
+  call: number;
+}
+
+export interface CProgram {
+  id: number;
+  /** What defines the program, for messages: a compile_commands.json or the file of `main`. */
+  label: string;
+  files: Set<CFile>;
+  /** `main` functions of the program. */
+  mains: CFn[];
+}
+
+export class CModel {
+  readonly files: CFile[] = [];
+  readonly fns: CFn[] = [];
+  private readonly byPath = new Map<string, CFile>();
+  /** Non-static definitions by name. */
+  private readonly globalDefs = new Map<string, CFn[]>();
+  private readonly resolvedByFile = new Map<CFile, Map<string, CFn[]>>();
+  private readonly calleeLists: CFn[][][] = [];
+  private callersIndex: Map<CFn, CallSite[]> | null = null;
+  private programList: CProgram[] | null = null;
+  private readonly programsByFile = new Map<CFile, CProgram[]>();
+  readonly groups: { label: string; files: Set<CFile> }[] = [];
+
+  constructor(analyses: readonly FileAnalysis[], roots: readonly string[], projectFiles: readonly ProjectFile[]) {
+    for (const a of analyses) {
+      if (a.language !== 'c') continue;
+      const file = this.addFile(a, roots);
+      this.byPath.set(a.path, file);
+    }
+    this.readCompileCommands(projectFiles, roots);
+  }
+
+  private addFile(a: FileAnalysis, roots: readonly string[]): CFile {
+    const keys = new Set<string>([path.resolve(a.path)]);
+    for (const r of roots) keys.add(path.resolve(r, a.path));
+    const file: CFile = {
+      path: a.path,
+      keys: [...keys],
+      dir: path.dirname(path.resolve(a.path)),
+      functions: [],
+      forks: [],
+      threads: [],
+      execs: [],
+      closeAlls: [],
+      atforks: [],
+      caches: [],
+      opens: [],
+      checks: [],
+      libraryCaches: [],
+      byName: new Map(),
+      group: -1,
+    };
+    for (const f of a.facts as CFact[]) {
+      switch (f.kind) {
+        case 'c.function': {
+          const fn: CFn = { id: this.fns.length, file, fact: f };
+          this.fns.push(fn);
+          file.functions[f.index] = fn;
+          push(file.byName, f.name, fn);
+          if (!f.isStatic) push(this.globalDefs, f.name, fn);
+          break;
+        }
+        case 'c.fork':
+          file.forks.push(f);
+          break;
+        case 'c.threadStart':
+          file.threads.push(f);
+          break;
+        case 'c.exec':
+          file.execs.push(f);
+          break;
+        case 'c.closeAll':
+          file.closeAlls.push(f);
+          break;
+        case 'c.atfork':
+          file.atforks.push(f);
+          break;
+        case 'c.fdCache':
+          file.caches.push(f);
+          break;
+        case 'c.fdOpen':
+          file.opens.push(f);
+          break;
+        case 'c.fdCheck':
+          file.checks.push(f);
+          break;
+        case 'c.libraryCache':
+          file.libraryCaches.push(f);
+          break;
+        case 'c.includes':
+          file.includes = f;
+          break;
+        default:
+          break;
+      }
+    }
+    this.files.push(file);
+    return file;
+  }
+
+  fileByPath(p: string): CFile | undefined {
+    return this.byPath.get(p);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // compile_commands.json
+  // ---------------------------------------------------------------------------------
+
+  private readCompileCommands(projectFiles: readonly ProjectFile[], roots: readonly string[]): void {
+    const byKey = new Map<string, CFile>();
+    for (const f of this.files) for (const k of f.keys) byKey.set(k, f);
+    for (const pf of projectFiles) {
+      if (path.basename(pf.path) !== 'compile_commands.json') continue;
+      let entries: unknown;
+      try {
+        entries = JSON.parse(pf.text);
+      } catch {
+        continue;
+      }
+      if (!Array.isArray(entries)) continue;
+      // The project file's path may be relative to the working directory or to a root.
+      let members = new Set<CFile>();
+      for (const candidate of [path.resolve(pf.path), ...roots.map((r) => path.resolve(r, pf.path))]) {
+        const found = this.compileCommandsMembers(entries as unknown[], path.dirname(candidate), byKey);
+        if (found.size > members.size) members = found;
+      }
+      if (members.size === 0) continue;
+      const id = this.groups.length;
+      for (const m of members) m.group = id;
+      this.groups.push({ label: pf.path, files: members });
+    }
+  }
+
+  private compileCommandsMembers(entries: readonly unknown[], base: string, byKey: Map<string, CFile>): Set<CFile> {
+    const members = new Set<CFile>();
+    for (const e of entries) {
+      if (!e || typeof e !== 'object') continue;
+      const entry = e as { directory?: unknown; file?: unknown };
+      if (typeof entry.file !== 'string') continue;
+      const dir = typeof entry.directory === 'string' ? path.resolve(base, entry.directory) : base;
+      const file = byKey.get(path.resolve(dir, entry.file));
+      if (file && file.group < 0) members.add(file);
+    }
+    return members;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Call resolution
+  // ---------------------------------------------------------------------------------
+
+  /** Workspace functions a call of `fn` may reach (empty for library functions). */
+  resolve(fn: CFn, callIndex: number): CFn[] {
+    return this.callees(fn)[callIndex] ?? NONE;
+  }
+
+  resolveName(file: CFile, name: string): CFn[] {
+    const local = file.byName.get(name);
+    if (local) return local;
+    const defs = this.globalDefs.get(name);
+    if (!defs) return NONE;
+    let perFile = this.resolvedByFile.get(file);
+    if (!perFile) this.resolvedByFile.set(file, (perFile = new Map()));
+    const cached = perFile.get(name);
+    if (cached) return cached;
+    // Same group (or a header, shared by all), nearest directory.
+    let best: CFn[] = [];
+    let bestScore = -1;
+    for (const d of defs) {
+      if (d.file.group !== file.group && !isHeader(d.file.path)) continue;
+      const score = commonPrefixLength(d.file.dir, file.dir);
+      if (score > bestScore) {
+        best = [d];
+        bestScore = score;
+      } else if (score === bestScore) best.push(d);
+    }
+    perFile.set(name, best);
+    return best;
+  }
+
+  /** The workspace functions each call of `fn` resolves to, by call index (computed once per function). */
+  callees(fn: CFn): readonly CFn[][] {
+    let list = this.calleeLists[fn.id];
+    if (!list) {
+      list = fn.fact.calls.map((c) => this.resolveName(fn.file, c.n));
+      this.calleeLists[fn.id] = list;
+    }
+    return list;
+  }
+
+  /** Call sites that reach each function (built once). */
+  callers(fn: CFn): CallSite[] {
+    if (!this.callersIndex) {
+      const index = new Map<CFn, CallSite[]>();
+      for (const f of this.fns) {
+        const callees = this.callees(f);
+        for (let i = 0; i < callees.length; i++) {
+          for (const target of callees[i]) {
+            let list = index.get(target);
+            if (!list) index.set(target, (list = []));
+            list.push({ fn: f, call: i });
+          }
+        }
+      }
+      this.callersIndex = index;
+    }
+    return this.callersIndex.get(fn) ?? [];
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Programs
+  // ---------------------------------------------------------------------------------
+
+  /** Programs holding a fork or an exec (the only ones any FORK/FD rule looks at). */
+  programs(): CProgram[] {
+    if (this.programList) return this.programList;
+    const list: CProgram[] = [];
+    const relevant = (f: CFile) => f.forks.length > 0 || f.execs.length > 0;
+    // Groups from compile_commands.json, plus the headers their calls reach.
+    for (let gid = 0; gid < this.groups.length; gid++) {
+      const g = this.groups[gid];
+      const files = this.closure([...g.files], (f) => f.group === gid || isHeader(f.path));
+      if (![...files].some(relevant)) continue;
+      list.push({ id: list.length, label: g.label, files, mains: this.mainsOf(files) });
+    }
+    // Fallback: the call graph.
+    const loose = this.files.filter((f) => f.group < 0);
+    const fileGraph = this.fileEdges(loose);
+    const reachesRelevant = this.filesReaching(loose.filter(relevant), fileGraph.reverse);
+    const covered = new Set<CFile>();
+    const mainFiles = loose.filter((f) => f.functions.some((fn) => fn && isMain(fn)));
+    for (const mf of mainFiles) {
+      const files = this.closure([mf], () => true, fileGraph.forward);
+      for (const f of files) covered.add(f);
+      if (!reachesRelevant.has(mf)) continue;
+      list.push({ id: list.length, label: mf.path, files, mains: this.mainsOf(new Set([mf])) });
+    }
+    // Files no main reaches: connected components.
+    const seen = new Set<CFile>(covered);
+    for (const f of loose) {
+      if (seen.has(f)) continue;
+      const component = new Set<CFile>();
+      const stack = [f];
+      seen.add(f);
+      while (stack.length) {
+        const cur = stack.pop()!;
+        component.add(cur);
+        for (const n of [...(fileGraph.forward.get(cur) ?? []), ...(fileGraph.reverse.get(cur) ?? [])]) {
+          if (seen.has(n) || covered.has(n)) continue;
+          seen.add(n);
+          stack.push(n);
+        }
+      }
+      if (![...component].some(relevant)) continue;
+      // A library component uses the files it calls into, even those a main also reaches.
+      const files = this.closure([...component], () => true, fileGraph.forward);
+      list.push({ id: list.length, label: [...component][0].path, files, mains: [] });
+    }
+    for (const p of list) {
+      for (const f of p.files) push(this.programsByFile, f, p);
+    }
+    this.programList = list;
+    return list;
+  }
+
+  /** The (fork- or exec-holding) programs a file belongs to. */
+  programsOf(file: CFile): CProgram[] {
+    this.programs();
+    return this.programsByFile.get(file) ?? [];
+  }
+
+  private mainsOf(files: Set<CFile>): CFn[] {
+    const out: CFn[] = [];
+    for (const f of files) for (const fn of f.functions) if (fn && isMain(fn)) out.push(fn);
+    return out;
+  }
+
+  /** File-level call edges among the given files (and the headers they call into). */
+  private fileEdges(files: readonly CFile[]): { forward: Map<CFile, Set<CFile>>; reverse: Map<CFile, Set<CFile>> } {
+    const forward = new Map<CFile, Set<CFile>>();
+    const reverse = new Map<CFile, Set<CFile>>();
+    const inScope = new Set(files);
+    for (const f of files) {
+      for (const fn of f.functions) {
+        if (!fn) continue;
+        for (const c of fn.fact.calls) {
+          for (const t of this.resolveName(f, c.n)) {
+            if (t.file === f || (!inScope.has(t.file) && !isHeader(t.file.path))) continue;
+            addTo(forward, f, t.file);
+            addTo(reverse, t.file, f);
+          }
+        }
+      }
+    }
+    return { forward, reverse };
+  }
+
+  private filesReaching(targets: readonly CFile[], reverse: Map<CFile, Set<CFile>>): Set<CFile> {
+    const seen = new Set<CFile>(targets);
+    const stack = [...targets];
+    while (stack.length) {
+      const cur = stack.pop()!;
+      for (const n of reverse.get(cur) ?? []) {
+        if (!seen.has(n)) {
+          seen.add(n);
+          stack.push(n);
+        }
+      }
+    }
+    return seen;
+  }
+
+  /** Files reachable from `start` through calls, limited to files passing `accept`. */
+  private closure(start: readonly CFile[], accept: (f: CFile) => boolean, edges?: Map<CFile, Set<CFile>>): Set<CFile> {
+    const seen = new Set<CFile>(start);
+    const stack = [...start];
+    while (stack.length) {
+      const cur = stack.pop()!;
+      const next: Iterable<CFile> = edges ? (edges.get(cur) ?? []) : this.calledFiles(cur);
+      for (const n of next) {
+        if (seen.has(n) || !accept(n)) continue;
+        seen.add(n);
+        stack.push(n);
+      }
+    }
+    return seen;
+  }
+
+  private calledFiles(file: CFile): Set<CFile> {
+    const out = new Set<CFile>();
+    for (const fn of file.functions) {
+      if (!fn) continue;
+      for (const c of fn.fact.calls) for (const t of this.resolveName(file, c.n)) if (t.file !== file) out.add(t.file);
+    }
+    return out;
+  }
+}
+
+const NONE: CFn[] = [];
+
+/** Each function's place among its file's functions is fixed by the fact index; holes are impossible but guarded. */
+export function isMain(fn: CFn): boolean {
+  return fn.fact.name === 'main' && !fn.fact.isStatic;
+}
+
+export function isHeader(p: string): boolean {
+  return p.endsWith('.h');
+}
+
+function commonPrefixLength(a: string, b: string): number {
+  const x = a.split(path.sep);
+  const y = b.split(path.sep);
+  let i = 0;
+  while (i < x.length && i < y.length && x[i] === y[i]) i++;
+  return i;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+const MODELS = new WeakMap<readonly FileAnalysis[], { roots: readonly string[]; projectFiles: readonly ProjectFile[]; model: CModel }>();
+
+/** The C model of an evaluation, built once and shared by the rules. */
+export function cModel(ctx: ProgramContext): CModel {
+  const hit = MODELS.get(ctx.files);
+  if (hit && hit.roots === ctx.roots && hit.projectFiles === ctx.projectFiles) return hit.model;
+  const model = new CModel(ctx.files, ctx.roots, ctx.projectFiles);
+  MODELS.set(ctx.files, { roots: ctx.roots, projectFiles: ctx.projectFiles, model });
+  return model;
+}
+
+/**
+ * Paths whose C program findings may change when `path` changes, as far as the current
+ * facts tell: every file that shares a fork- or exec-holding program with it (the file
+ * itself included). A language server must take the union of this set computed before
+ * and after the edit: an edit can move a file into or out of a program (a new `main`, a
+ * renamed function, a fork added or removed).
+ */
+export function cProgramNeighbours(ctx: ProgramContext, filePath: string): string[] {
+  const model = cModel(ctx);
+  const file = model.fileByPath(filePath);
+  if (!file) return [];
+  const out = new Set<string>([filePath]);
+  for (const program of model.programsOf(file)) for (const f of program.files) out.add(f.path);
+  return [...out].sort();
+}

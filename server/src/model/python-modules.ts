@@ -1,0 +1,342 @@
+/**
+ * Python modules of the workspace and how names resolve between them: packages
+ * (`__init__.py`), namespace packages (directories without one), `src/` layouts, relative
+ * imports, re-exports through a package's imports, and class bases across files.
+ *
+ * A file may be known under several dotted names (relative to each source root that holds
+ * it); an absolute import is looked up by name, preferring the candidate that shares the
+ * importer's source root. Relative imports are resolved by directory, as Python does.
+ */
+import * as nodePath from 'node:path';
+import type { FileAnalysis } from '../engine/types';
+import type {
+  PyClassFact,
+  PyFunctionFact,
+  PyImportFact,
+  PyModuleFact,
+  PythonFact,
+} from '../facts/python/program-facts';
+
+export interface PyModule {
+  /** The path as given to the engine (used in findings). */
+  path: string;
+  /** Normalised absolute path. */
+  abs: string;
+  /** Dotted names it is known by (may be several, or none for stray scripts). */
+  names: string[];
+  isPackage: boolean;
+  /** Enclosing package `__init__` modules, outermost first (run before this module). */
+  parents: PyModule[];
+  /** The source root it was named from (for ties between candidates). */
+  sourceRoot: string;
+  facts: readonly PythonFact[];
+  moduleFact?: PyModuleFact;
+  /** Steps (facts) per executing function, in source order; `''` = module level. */
+  bodies: Map<string, PythonFact[]>;
+  functions: Map<string, PyFunctionFact>;
+  classes: Map<string, PyClassFact>;
+  /** Methods defined directly in each class (qualified function names). */
+  methods: Map<string, string[]>;
+  /** Module-level import bindings: local name → canonical (absolute or `.rel`). */
+  bindings: Map<string, string>;
+  /** Prefixes of `from m import *` (canonical). */
+  stars: string[];
+}
+
+export type PySymbol =
+  | { kind: 'module'; module: PyModule }
+  | { kind: 'function'; module: PyModule; name: string; fact: PyFunctionFact }
+  | { kind: 'class'; module: PyModule; name: string; fact: PyClassFact };
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function joinCanonical(prefix: string, name: string): string {
+  if (!prefix) return name;
+  return prefix.endsWith('.') ? prefix + name : `${prefix}.${name}`;
+}
+
+export class PyModuleIndex {
+  readonly modules: PyModule[] = [];
+  private readonly byAbs = new Map<string, PyModule>();
+  private readonly byName = new Map<string, PyModule[]>();
+
+  constructor(files: readonly FileAnalysis[], roots: readonly string[], extraSourceDirs: readonly string[] = []) {
+    const py = files.filter((f) => f.language === 'python' && !/\.pyi$/i.test(f.path));
+    const absOf = (p: string) => nodePath.resolve(p);
+    const dirsWithInit = new Set<string>();
+    for (const f of py) if (nodePath.basename(f.path) === '__init__.py') dirsWithInit.add(nodePath.dirname(absOf(f.path)));
+
+    // Source roots: the workspace roots (or the files' common directory), their `src/`,
+    // project-file directories, and the directory above each file's outermost package.
+    const sourceRoots = new Set<string>();
+    const rootList = roots.length ? roots.map(absOf) : [commonDir(py.map((f) => absOf(f.path)))];
+    for (const r of rootList) {
+      sourceRoots.add(r);
+      sourceRoots.add(nodePath.join(r, 'src'));
+    }
+    for (const d of extraSourceDirs) {
+      sourceRoots.add(absOf(d));
+      sourceRoots.add(nodePath.join(absOf(d), 'src'));
+    }
+    const topOf = (abs: string) => {
+      let dir = nodePath.dirname(abs);
+      while (dirsWithInit.has(dir)) dir = nodePath.dirname(dir);
+      return dir;
+    };
+    for (const f of py) sourceRoots.add(topOf(absOf(f.path)));
+
+    for (const f of py) {
+      const abs = absOf(f.path);
+      const isPackage = nodePath.basename(abs) === '__init__.py';
+      const names = new Set<string>();
+      let sourceRoot = topOf(abs);
+      for (const r of sourceRoots) {
+        const rel = nodePath.relative(r, abs);
+        if (!rel || rel.startsWith('..') || nodePath.isAbsolute(rel)) continue;
+        const parts = rel.replace(/\.(py|wsgi)$/i, '').split(nodePath.sep);
+        if (parts[parts.length - 1] === '__init__') parts.pop();
+        if (!parts.length || !parts.every((p) => IDENT.test(p))) continue;
+        names.add(parts.join('.'));
+      }
+      const ordered = [...names].sort((a, b) => a.split('.').length - b.split('.').length || (a < b ? -1 : 1));
+      // The name from the outermost package wins ties for `sourceRoot`.
+      if (!ordered.length) sourceRoot = nodePath.dirname(abs);
+      const m: PyModule = {
+        path: f.path,
+        abs,
+        names: ordered,
+        isPackage,
+        parents: [],
+        sourceRoot,
+        facts: f.facts as readonly PythonFact[],
+        bodies: new Map(),
+        functions: new Map(),
+        classes: new Map(),
+        methods: new Map(),
+        bindings: new Map(),
+        stars: [],
+      };
+      this.indexFacts(m);
+      this.modules.push(m);
+      this.byAbs.set(abs, m);
+      for (const n of ordered) {
+        const list = this.byName.get(n) ?? [];
+        list.push(m);
+        this.byName.set(n, list);
+      }
+    }
+    for (const m of this.modules) {
+      let dir = nodePath.dirname(m.abs);
+      if (m.isPackage) dir = nodePath.dirname(dir);
+      const chain: PyModule[] = [];
+      while (dirsWithInit.has(dir)) {
+        const init = this.byAbs.get(nodePath.join(dir, '__init__.py'));
+        if (init) chain.unshift(init);
+        dir = nodePath.dirname(dir);
+      }
+      m.parents = chain;
+    }
+  }
+
+  private indexFacts(m: PyModule): void {
+    for (const f of m.facts) {
+      if (!f.kind.startsWith('py.')) continue;
+      const list = m.bodies.get(f.fn) ?? [];
+      list.push(f);
+      m.bodies.set(f.fn, list);
+      switch (f.kind) {
+        case 'py.module':
+          m.moduleFact = f;
+          break;
+        case 'py.function':
+          m.functions.set(f.name, f);
+          if (f.cls) {
+            const list = m.methods.get(f.cls) ?? [];
+            list.push(f.name);
+            m.methods.set(f.cls, list);
+          }
+          break;
+        case 'py.class':
+          m.classes.set(f.name, f);
+          break;
+        case 'py.import':
+          if (f.fn === '') this.bindImport(m, f);
+          break;
+      }
+    }
+  }
+
+  private bindImport(m: PyModule, f: PyImportFact): void {
+    const prefix = '.'.repeat(f.level) + f.module;
+    if (f.bound !== undefined) {
+      // `import a.b` binds `a` (the package); `import a.b as c` binds `c` to `a.b`.
+      m.bindings.set(f.bound, f.bound === f.module.split('.')[0] ? f.bound : f.module);
+      return;
+    }
+    for (const n of f.names ?? []) m.bindings.set(n.alias ?? n.name, joinCanonical(prefix, n.name));
+    if (f.star) m.stars.push(prefix);
+  }
+
+  byPath(path: string): PyModule | undefined {
+    return this.byAbs.get(nodePath.resolve(path));
+  }
+
+  /** Module by absolute dotted name, preferring one under the same source root as `from`. */
+  moduleByName(name: string, from?: PyModule): PyModule | undefined {
+    const list = this.byName.get(name);
+    if (!list?.length) return undefined;
+    if (list.length === 1 || !from) return list[0];
+    return list.find((m) => m.sourceRoot === from.sourceRoot) ?? list.find((m) => m.names[0] === name) ?? list[0];
+  }
+
+  /** Module for a relative reference: `level` dots from `from`'s package, then `segments`. */
+  moduleRelative(from: PyModule, level: number, segments: readonly string[]): PyModule | undefined {
+    let dir = nodePath.dirname(from.abs);
+    for (let i = 1; i < level; i++) dir = nodePath.dirname(dir);
+    const base = nodePath.join(dir, ...segments);
+    if (!segments.length) return this.byAbs.get(nodePath.join(dir, '__init__.py'));
+    return this.byAbs.get(base + '.py') ?? this.byAbs.get(nodePath.join(base, '__init__.py'));
+  }
+
+  /**
+   * The modules an import statement runs, in order (parents first are added by the caller's
+   * module runner): `import a.b` → a.b; `from m import x` → m, then m.x when x is a submodule.
+   */
+  importTargets(from: PyModule, f: PyImportFact): PyModule[] {
+    const segs = f.module ? f.module.split('.') : [];
+    const out: PyModule[] = [];
+    const base = f.level > 0 ? this.moduleRelative(from, f.level, segs) : segs.length ? this.moduleByName(f.module, from) : undefined;
+    if (base) out.push(base);
+    for (const n of f.names ?? []) {
+      const sub = f.level > 0 ? this.moduleRelative(from, f.level, [...segs, n.name]) : this.moduleByName(joinCanonical(f.module, n.name), from);
+      if (sub && sub !== base) out.push(sub);
+    }
+    return out;
+  }
+
+  /**
+   * Resolves a canonical name used in `from` (as the extractor spelled it) to a workspace
+   * module, function or class. `depth` bounds re-export chasing.
+   */
+  resolve(from: PyModule, name: string, origin: 'import' | 'local' | 'builtin', depth = 0): PySymbol | undefined {
+    if (depth > 8 || origin === 'builtin') return undefined;
+    // Memoised: star imports and re-exports between packages form cycles and wide fans
+    // (asyncio's `__init__` star-imports twenty submodules that import each other).
+    const key = `${from.abs}\u0000${origin}\u0000${name}`;
+    const known = this.resolveMemo.get(key);
+    if (known !== undefined || this.resolveMemo.has(key)) return known ?? undefined;
+    this.resolveMemo.set(key, null); // in progress: a cycle resolves to nothing
+    const result = this.resolveUncached(from, name, origin, depth);
+    this.resolveMemo.set(key, result ?? null);
+    return result;
+  }
+
+  private readonly resolveMemo = new Map<string, PySymbol | null>();
+
+  private resolveUncached(from: PyModule, name: string, origin: 'import' | 'local', depth: number): PySymbol | undefined {
+    if (origin === 'local') return this.member(from, name.split('.'), depth);
+    const level = /^\.*/.exec(name)![0].length;
+    const segs = name.slice(level).split('.').filter(Boolean);
+    for (let i = segs.length; i >= (level > 0 ? 0 : 1); i--) {
+      const mod = level > 0 ? this.moduleRelative(from, level, segs.slice(0, i)) : this.moduleByName(segs.slice(0, i).join('.'), from);
+      if (!mod) continue;
+      const rest = segs.slice(i);
+      if (!rest.length) return { kind: 'module', module: mod };
+      const sym = this.member(mod, rest, depth + 1);
+      if (sym) return sym;
+    }
+    return undefined;
+  }
+
+  /** `segments` inside module `m`: a def/class (possibly `Class.method`), or a re-exported import. */
+  member(m: PyModule, segments: readonly string[], depth = 0): PySymbol | undefined {
+    if (!segments.length) return { kind: 'module', module: m };
+    for (let i = segments.length; i >= 1; i--) {
+      const q = segments.slice(0, i).join('.');
+      const fn = m.functions.get(q);
+      if (fn && i === segments.length) return { kind: 'function', module: m, name: q, fact: fn };
+      const cls = m.classes.get(q);
+      if (cls) {
+        if (i === segments.length) return { kind: 'class', module: m, name: q, fact: cls };
+        if (i === segments.length - 1) return this.method(m, q, segments[i], depth);
+        return undefined;
+      }
+    }
+    const bound = m.bindings.get(segments[0]);
+    if (bound !== undefined && depth < 8) {
+      const rest = segments.slice(1).join('.');
+      return this.resolve(m, rest ? `${bound}.${rest}` : bound, 'import', depth + 1);
+    }
+    // `from x import *` brings in top-level names only: look the first segment up there.
+    for (const star of m.stars) {
+      const sym = this.resolve(m, joinCanonical(star, segments[0]), 'import', depth + 1);
+      if (!sym || sym.kind === 'module') continue;
+      if (segments.length === 1) return sym;
+      if (sym.kind === 'class' && segments.length === 2) return this.method(sym.module, sym.name, segments[1], depth + 1);
+    }
+    return undefined;
+  }
+
+  /** A method looked up along the workspace bases of a class (a simple MRO: depth first). */
+  method(m: PyModule, cls: string, name: string, depth = 0, seen = new Set<string>()): PySymbol | undefined {
+    const key = `${m.abs}#${cls}`;
+    if (seen.has(key) || depth > 10) return undefined;
+    seen.add(key);
+    const fn = m.functions.get(`${cls}.${name}`);
+    if (fn) return { kind: 'function', module: m, name: `${cls}.${name}`, fact: fn };
+    for (const base of this.bases(m, cls, depth)) {
+      if (base.kind !== 'class') continue;
+      const found = this.method(base.module, base.name, name, depth + 1, seen);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Bases of a workspace class: resolved symbols, or the canonical name when outside the workspace. */
+  bases(m: PyModule, cls: string, depth = 0): (PySymbol | { kind: 'external'; name: string })[] {
+    const fact = m.classes.get(cls);
+    if (!fact) return [];
+    return fact.bases.map((b) => this.resolve(m, b.name, b.origin, depth + 1) ?? { kind: 'external' as const, name: b.name });
+  }
+
+  /** Methods of a workspace class and of its workspace bases. */
+  allMethods(m: PyModule, cls: string, depth = 0, seen = new Set<string>()): { module: PyModule; name: string }[] {
+    const key = `${m.abs}#${cls}`;
+    if (seen.has(key) || depth > 10) return [];
+    seen.add(key);
+    const out = (m.methods.get(cls) ?? []).map((name) => ({ module: m, name }));
+    for (const b of this.bases(m, cls, depth)) if (b.kind === 'class') out.push(...this.allMethods(b.module, b.name, depth + 1, seen));
+    return out;
+  }
+
+  /**
+   * Walks a class's ancestry; returns the first external (non-workspace) base for which
+   * `test` holds, e.g. `threading.Thread`.
+   */
+  externalAncestor(m: PyModule, cls: string, test: (name: string) => boolean, depth = 0, seen = new Set<string>()): string | undefined {
+    const key = `${m.abs}#${cls}`;
+    if (seen.has(key) || depth > 10) return undefined;
+    seen.add(key);
+    for (const b of this.bases(m, cls, depth)) {
+      if (b.kind === 'external') {
+        if (test(b.name)) return b.name;
+      } else if (b.kind === 'class') {
+        // A workspace class may itself be a known library class (the stdlib as workspace).
+        const qualified = b.module.names.length ? `${b.module.names[0]}.${b.name}` : b.name;
+        if (test(qualified)) return qualified;
+        const found = this.externalAncestor(b.module, b.name, test, depth + 1, seen);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+}
+
+function commonDir(paths: readonly string[]): string {
+  if (!paths.length) return nodePath.resolve('.');
+  let dir = nodePath.dirname(paths[0]);
+  for (const p of paths) {
+    while (dir !== nodePath.dirname(dir) && !(p === dir || p.startsWith(dir + nodePath.sep))) dir = nodePath.dirname(dir);
+  }
+  return dir;
+}

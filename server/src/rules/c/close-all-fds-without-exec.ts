@@ -1,0 +1,103 @@
+/**
+ * C checker of `close-all-fds-without-exec`: a forked child closes descriptors wholesale
+ * (`for (fd = 3; fd < max; fd++) close(fd)`, `closefrom`, `close_range` without
+ * `CLOSE_RANGE_CLOEXEC`) and then keeps running the program instead of exec'ing. Any
+ * descriptor a library cached (syslog's socket, libuuid's /dev/urandom fd) is closed under
+ * it, and the next open reuses the number (incident 2). Silent when an exec (or an exit)
+ * follows, and for loops with a keep-list.
+ */
+import type { ProgramContext, RawFinding } from '../../engine/rule';
+import type { Fix, RelatedLocation } from '../../engine/types';
+import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
+import type { CCloseAllFact } from '../../facts/c/program-types';
+import { cModel, type CFile, type CFn } from '../../model/c';
+import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSites, runsProgramAfter } from '../../model/c-child';
+
+const RULE_ID = 'close-all-fds-without-exec';
+
+const FIXES: Fix[] = [
+  {
+    title: 'Keep the descriptors that must survive (log sockets, random-device fds): skip them in the loop, or close only the ones this program opened',
+    applicability: 'display-only',
+    edits: [],
+  },
+  {
+    title: 'If the child is meant to run another program: mark descriptors close-on-exec with close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) and exec it',
+    applicability: 'display-only',
+    edits: [],
+  },
+];
+
+export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] {
+  const model = cModel(ctx);
+  const found = new Map<string, RawFinding>();
+  for (const program of model.programs()) {
+    const closeAlls = new Map<string, { file: CFile; fn: CFn; fact: CCloseAllFact }>();
+    for (const f of program.files) {
+      for (const c of f.closeAlls) {
+        const fn = f.functions[c.fn];
+        const call = fn?.fact.calls[c.call];
+        if (fn && call && !c.keepList && !c.cloexecOnly) closeAlls.set(callKey(fn, call), { file: f, fn, fact: c });
+      }
+    }
+    if (closeAlls.size === 0) continue;
+    for (const site of forkSites(model, program)) {
+      for (const walk of childWalks(model, site)) {
+        walk.events.forEach((event, index) => {
+          const hit = closeAlls.get(callKey(event.owner, event.call));
+          if (!hit || !runsProgramAfter(walk, index)) return;
+          const key = `${hit.file.path}:${hit.fact.range.start.line}:${hit.fact.range.start.character}`;
+          if (found.has(key)) return;
+          const related: RelatedLocation[] = [
+            { path: site.fn.file.path, range: site.fact.range, message: `${site.fact.api}() here; the child keeps running the program` },
+            ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
+            { path: hit.file.path, range: hit.fact.range, message: 'descriptors closed here; the child goes on without exec' },
+          ];
+          // Caches the close destroys: workspace fd caches and library caches filled before the fork.
+          for (const f of program.files) {
+            for (const cache of f.caches) {
+              const fn = f.functions[cache.fn];
+              if (!fn || cache.call < 0 || cacheSurvivesFork(model, program, f, cache)) continue;
+              const order = eventOrdering(model, program, `cache:${f.path}:${cache.range.start.line}:${cache.range.start.character}`, () => [{ fn, call: cache.call, api: cache.api }], {
+                site: (api) => `'${cache.variable}' is filled here from ${api}()`,
+                via: (callee) => `${callee}() is called here and fills the cache`,
+                enters: (callee) => `${callee}() is called here, after the descriptor may have been cached`,
+                unknown: (name) => `${name}() has no known caller in this program, so it may run after the cache is filled`,
+              });
+              if (order.at(site.fn, site.fact.call)) {
+                related.push({ path: f.path, range: cache.range, message: `'${cache.variable}' caches a descriptor here; the close-all frees its number` });
+              }
+            }
+            for (const lib of f.libraryCaches) {
+              const fn = f.functions[lib.fn];
+              // A workspace function of the same name is not the library.
+              if (!fn || model.resolve(fn, lib.call).length > 0) continue;
+              const order = eventOrdering(model, program, `lib:${f.path}:${lib.range.start.line}:${lib.range.start.character}`, () => [{ fn, call: lib.call, api: lib.api }], {
+                site: (api) => `${api}() here`,
+                via: (callee) => `${callee}() is called here`,
+                enters: (callee) => `${callee}() is called here`,
+                unknown: (name) => `${name}() may run first`,
+              });
+              if (order.at(site.fn, site.fact.call)) {
+                related.push({ path: f.path, range: lib.range, message: `${lib.api}() here makes the library cache ${LIBRARY_FD_CACHES.get(lib.api) ?? 'a descriptor'}; the close-all frees its number` });
+              }
+            }
+          }
+          // The first descriptor opened after the close gets one of the freed numbers.
+          const reuse = walk.events.slice(index + 1).find((e) => FD_SOURCES.has(e.call.n));
+          if (reuse) related.push(callLocation(reuse.owner, reuse.call, `${reuse.call.n}() here gets one of the freed numbers`));
+          const what = hit.fact.api === 'loop' ? `This loop closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}` : `${hit.fact.api}() closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}`;
+          found.set(key, {
+            ruleId: RULE_ID,
+            path: hit.file.path,
+            range: hit.fact.range,
+            message: `${what} in a forked child that keeps running instead of exec'ing (${site.fact.api}() at ${site.fn.file.path}:${site.fact.range.start.line + 1}): descriptors cached by libraries or by this program are closed under them and their numbers reused by the next open`,
+            related,
+            fixes: FIXES.map((f) => ({ ...f, edits: [] })),
+          });
+        });
+      }
+    }
+  }
+  return [...found.values()];
+}

@@ -1,0 +1,124 @@
+/**
+ * fd-without-cloexec: a descriptor is created without close-on-exec in a program that may
+ * fork or run another program after creating it, so every exec'd child inherits it (a
+ * listening socket kept open by a helper process, a lock file held by a child, a pipe
+ * whose reader never sees EOF). Only constant flag expressions are judged; the fixes ask
+ * for close-on-exec atomically at creation (`O_CLOEXEC`, `SOCK_CLOEXEC`, mode `"e"`,
+ * `accept4`, `pipe2`, `F_DUPFD_CLOEXEC`, `epoll_create1`, ...).
+ */
+import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
+import type { Fix, RelatedLocation } from '../engine/types';
+import { spanRange, type CFdOpenFact } from '../facts/c/program-types';
+import { cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram } from '../model/c';
+import { Ordering } from '../model/c-order';
+
+export const RULE_ID = 'fd-without-cloexec';
+
+interface ProcessSite extends CallSite {
+  api: string;
+  fork: boolean;
+  file: CFile;
+}
+
+/** Fork and exec sites of a program, those nearest to `near` first. */
+function processSites(program: CProgram, near: CFile): ProcessSite[] {
+  const holding = [...program.files].filter((f) => f.forks.length > 0 || f.execs.length > 0);
+  const closeness = new Map(holding.map((f) => [f, f === near ? Infinity : sharedPrefix(f.path, near.path)]));
+  holding.sort((a, b) => closeness.get(b)! - closeness.get(a)!);
+  const out: ProcessSite[] = [];
+  for (const f of holding) {
+    for (const k of f.forks) {
+      const fn = f.functions[k.fn];
+      if (fn && k.call >= 0) out.push({ fn, call: k.call, api: k.api, fork: true, file: f });
+    }
+    for (const e of f.execs) {
+      const fn = f.functions[e.fn];
+      if (fn) out.push({ fn, call: e.call, api: e.api, fork: false, file: f });
+    }
+  }
+  return out;
+}
+
+function sharedPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/** The first fork/exec site that may run after the descriptor is created, with the chain that shows it. */
+function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOpenFact, sites: readonly ProcessSite[]): RelatedLocation[] | null {
+  const order = new Ordering(model, program, [{ fn, call: open.call, api: open.api }], {
+    site: (api) => `descriptor created here by ${api}()`,
+    via: (callee) => `${callee}() is called here and creates it`,
+    enters: (callee) => `${callee}() is called here, after the descriptor may have been created`,
+    unknown: (name) => `${name}() has no known caller in this program, so it may run after the descriptor exists`,
+  });
+  for (const s of sites) {
+    if (!order.at(s.fn, s.call)) continue;
+    const chain = order.chainAt(s.fn, s.call);
+    const last: RelatedLocation = {
+      path: s.file.path,
+      range: spanRange(s.fn.fact.calls[s.call].s),
+      message: s.fork ? `the program forks here (${s.api}()); a child that execs inherits the descriptor` : `the program runs another program here (${s.api}()), which inherits the descriptor`,
+    };
+    return [...chain, last];
+  }
+  return null;
+}
+
+export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
+  const model = cModel(ctx);
+  const out: RawFinding[] = [];
+  for (const file of model.files) {
+    if (file.opens.length === 0) continue;
+    const programs = model.programsOf(file);
+    if (programs.length === 0) continue;
+    const sitesByProgram = new Map<CProgram, ProcessSite[]>();
+    const sitesOf = (p: CProgram): ProcessSite[] => {
+      let list = sitesByProgram.get(p);
+      if (!list) sitesByProgram.set(p, (list = processSites(p, file)));
+      return list;
+    };
+    for (const open of file.opens) {
+      if (open.cloexec !== 'no' || open.inChild) continue;
+      const fn = file.functions[open.fn];
+      if (!fn || open.call < 0) continue;
+      let chain: RelatedLocation[] | null = null;
+      for (const program of programs) {
+        chain = laterProcessSite(model, program, fn, open, sitesOf(program));
+        if (chain) break;
+      }
+      if (!chain) continue;
+      const fixes: Fix[] = open.fix
+        ? [{ title: open.fix.title, applicability: open.fix.applicability, edits: open.fix.edits.map((e) => ({ range: spanRange(e.span), newText: e.newText })) }]
+        : [];
+      // The chain starts at the creating call, which is the finding itself.
+      const first = chain[0];
+      if (!first || first.path !== file.path || first.range.start.line !== open.range.start.line) {
+        chain.unshift({ path: file.path, range: open.range, message: `descriptor created here by ${open.api}()` });
+      }
+      out.push({
+        ruleId: RULE_ID,
+        path: file.path,
+        range: open.range,
+        message: `${open.api}() creates a descriptor without close-on-exec, and the program may fork or run another program afterwards, so every exec'd child inherits it`,
+        related: chain,
+        fixes,
+      });
+    }
+  }
+  return out;
+}
+
+export const fdWithoutCloexec: Rule = {
+  meta: {
+    id: RULE_ID,
+    family: 'FD',
+    languages: ['c'],
+    defaultSeverity: 'warning',
+    summary: 'A descriptor is opened without close-on-exec in a program that may fork or execute another program afterwards.',
+    fixes: ['safe', 'unsafe'],
+    tags: ['CWE-403'],
+  },
+  checkProgram: checkFdWithoutCloexec,
+};

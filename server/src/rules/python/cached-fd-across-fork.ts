@@ -1,0 +1,87 @@
+/**
+ * Python side of `cached-fd-across-fork`: a socket, file or `os.open` descriptor kept in
+ * module, class or `global` storage, created before a fork whose child keeps running.
+ * Caches that are re-validated (`os.fstat` + `st_dev`/`st_ino`) or reset in an
+ * `os.register_at_fork(after_in_child=...)` handler are left out by the model.
+ */
+import type { ProgramContext, RawFinding } from '../../engine/rule';
+import type { Fix, RelatedLocation } from '../../engine/types';
+import type { PyFdCacheFact } from '../../facts/python/program-facts';
+import { pythonModel, type PyCacheAcrossFork } from '../../model/python';
+import { ensureImport, joinedChain, where } from '../../model/python-evidence';
+
+const RULE_ID = 'cached-fd-across-fork';
+
+function storageWords(f: PyFdCacheFact): string {
+  switch (f.storage) {
+    case 'module':
+      return `Module-level ${f.what} '${f.name}'`;
+    case 'class':
+      return `Class attribute ${f.what} '${f.name}'`;
+    case 'global':
+      return `Global ${f.what} '${f.name}'`;
+  }
+}
+
+function message(h: PyCacheAcrossFork): string {
+  const c = h.cache.fact;
+  const at = h.cache.module.path;
+  const fork = `${h.fork.fact.api} at ${where(h.fork, at)}`;
+  const tail = h.closeAll
+    ? `, and the child closes every descriptor at ${where(h.closeAll, at)}: the cached number goes stale and a later open reuses it`
+    : `, where the child keeps running and shares it with the parent`;
+  return `${storageWords(c)} from ${c.api} is created before the fork by ${fork}${tail}`;
+}
+
+function identifierFor(name: string): string {
+  return name.replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '');
+}
+
+function fixes(h: PyCacheAcrossFork): Fix[] {
+  const m = h.cache.module;
+  const c = h.cache.fact;
+  const out: Fix[] = [];
+  const at = c.topStatementEnd;
+  const os = ensureImport(m, 'os');
+  const handler = `_reopen_${identifierFor(c.name)}_after_fork`;
+  // Re-open (or forget, when it is opened lazily) in the child; the old number may already
+  // belong to someone else after a close-all, so it is not closed here.
+  const value = c.storage === 'global' && c.lazy ? 'None' : c.storage === 'global' ? undefined : c.rhs;
+  if (value !== undefined) {
+    const body = c.storage === 'class' ? `    ${c.name} = ${value}\n` : `    global ${c.name}\n    ${c.name} = ${value}\n`;
+    out.push({
+      title: `Re-open '${c.name}' in the child with ${os.name}.register_at_fork(after_in_child=...)`,
+      applicability: 'unsafe',
+      edits: [
+        ...os.edits,
+        { range: { start: at, end: at }, newText: `\n\n\ndef ${handler}():\n${body}\n\n${os.name}.register_at_fork(after_in_child=${handler})` },
+      ],
+    });
+  }
+  const fdExpr = c.api === 'os.open()' || c.api === 'os.dup()' ? c.name : `${c.name}.fileno()`;
+  out.push({
+    title: `Re-validate '${c.name}' before each use: compare os.fstat(${fdExpr}) st_dev/st_ino with the values saved at open`,
+    applicability: 'display-only',
+    edits: [],
+  });
+  return out;
+}
+
+export function checkPythonCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
+  if (!ctx.files.some((f) => f.language === 'python')) return [];
+  const model = pythonModel(ctx);
+  return model.cachesAcrossFork.map((h) => {
+    const related: RelatedLocation[] = joinedChain(h.cache, `descriptor cached here (${h.cache.fact.api})`, h.fork, `fork here (${h.fork.fact.api}); the child keeps running`);
+    if (h.closeAll) related.push({ path: h.closeAll.module.path, range: h.closeAll.fact.range, message: `fds closed here (${h.closeAll.fact.api}), the cached one included` });
+    if (h.reuse) related.push({ path: h.reuse.module.path, range: h.reuse.fact.range, message: `opened after the close-all: may be given the cached number (${h.reuse.fact.api})` });
+    return {
+      ruleId: RULE_ID,
+      path: h.cache.module.path,
+      range: h.cache.fact.range,
+      message: message(h),
+      severity: h.closeAll ? ('error' as const) : undefined,
+      related,
+      fixes: fixes(h),
+    };
+  });
+}

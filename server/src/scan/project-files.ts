@@ -1,0 +1,71 @@
+/**
+ * Project files for the program model (pyproject.toml, setup.cfg, compile_commands.json,
+ * package.json, *.ini, *.conf): read from every directory between a root and the source
+ * files found below it. They are only read, never executed. Shared by the scanner and the
+ * language server's workspace index.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, type ProjectFile } from '../engine/rule';
+import { readSourceFile } from './read';
+
+/** A generated `compile_commands.json` of a large C project runs to tens of megabytes. */
+export const COMPILE_COMMANDS_MAX_BYTES = 64 * 1024 * 1024;
+
+/** True for the names of the files that {@link ProjectFile}s are made of. */
+export function isProjectFileName(filePath: string): boolean {
+  const base = path.basename(filePath);
+  return PROJECT_FILE_NAMES.includes(base) || PROJECT_FILE_EXTENSIONS.includes(path.extname(base).toLowerCase());
+}
+
+/** Reads one project file with the scanner's checks (size, binary, UTF-8); undefined when unreadable. */
+export async function readProjectFile(full: string, maxBytes: number): Promise<ProjectFile | undefined> {
+  const limit = path.basename(full) === 'compile_commands.json' ? COMPILE_COMMANDS_MAX_BYTES : maxBytes;
+  const read = await readSourceFile(full, limit);
+  return read.ok ? { path: full, text: read.text } : undefined;
+}
+
+/** Gives the event loop a turn now and then, so cancellation and LSP messages get through. */
+export function yielder(): () => Promise<void> {
+  let last = Date.now();
+  return async () => {
+    if (Date.now() - last < 15) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    last = Date.now();
+  };
+}
+
+/**
+ * Collects the project files of the directories that hold `files` and of their parents up
+ * to the enclosing root, sorted by path. `read` decides per file (exclusion, size) and
+ * returns undefined to leave one out; unreadable directories are passed over.
+ */
+export async function collectProjectFiles(
+  roots: readonly string[],
+  files: readonly string[],
+  read: (absPath: string) => Promise<ProjectFile | undefined>,
+): Promise<ProjectFile[]> {
+  const dirs = new Set<string>(roots);
+  for (const f of files) {
+    const root = roots.find((r) => f.startsWith(r + path.sep));
+    if (!root) continue;
+    for (let d = path.dirname(f); d.length >= root.length && !dirs.has(d); d = path.dirname(d)) dirs.add(d);
+  }
+  const out: ProjectFile[] = [];
+  const pause = yielder();
+  for (const dir of [...dirs].sort()) {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (e.isDirectory() || !isProjectFileName(e.name)) continue;
+      const pf = await read(path.join(dir, e.name));
+      if (pf) out.push(pf);
+    }
+    await pause();
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

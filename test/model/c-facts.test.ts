@@ -1,0 +1,185 @@
+/**
+ * C program facts: what one walk over a file records (see server/src/facts/c/program-types.ts).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { extractCFacts, type CFact } from '../../server/src/facts/c/program-facts';
+import { parseSync } from '../../server/src/parsing/parser';
+import { grammarsReady } from '../harness';
+
+before(async () => {
+  await grammarsReady();
+});
+
+function facts(text: string): CFact[] {
+  const tree = parseSync(text, 'c');
+  try {
+    return extractCFacts(tree, text, 'x.c');
+  } finally {
+    tree.delete();
+  }
+}
+
+function only<K extends CFact['kind']>(all: CFact[], kind: K): Extract<CFact, { kind: K }>[] {
+  return all.filter((f): f is Extract<CFact, { kind: K }> => f.kind === kind);
+}
+
+/** Region calls as "name@line" (1-based), `?` marking calls that are conditional in the region. */
+function regionCalls(text: string): { shape: string; calls: string; end?: string }[][] {
+  return only(facts(text), 'c.fork').map((f) =>
+    f.regions.map((r) => ({ shape: r.shape, calls: r.calls.map((c) => `${c.n}@${c.s[0] + 1}${c.u ? '' : '?'}`).join(' '), ...(r.end ? { end: r.end } : {}) })),
+  );
+}
+
+describe('C program facts', () => {
+  test('functions, calls in evaluation order, static, loops, refs and non-local assignments', () => {
+    const all = facts(`static int cache;
+static void helper(int *p) { *p = 1; }
+int run(int n) {
+  int local = 0;
+  for (int i = 0; i < n; i++) helper(&local);
+  if (n) cache = compute(other(n));
+  register_cb(on_event);
+  return local;
+}
+`);
+    const fns = only(all, 'c.function');
+    assert.deepEqual(fns.map((f) => [f.name, f.isStatic, f.index]), [['helper', true, 0], ['run', false, 1]]);
+    const run = fns[1];
+    assert.deepEqual(run.calls.map((c) => `${c.n}${c.u ? '' : '?'}`), ['helper?', 'other?', 'compute?', 'register_cb']);
+    assert.equal(run.loops.length, 1);
+    assert.deepEqual(run.refs, ['on_event']);
+    assert.deepEqual(run.assigns, ['cache']);
+  });
+
+  test('child regions: if (pid == 0), if (!pid), switch, else branch, and the code after tests that send the parent away', () => {
+    assert.deepEqual(regionCalls(`void a(void) { pid_t pid = fork(); if (pid == 0) { closelog(); execvp(p, v); perror("x"); } }`), [
+      [{ shape: 'block', calls: 'closelog@1 execvp@1', end: 'exec' }],
+    ]);
+    assert.deepEqual(regionCalls(`void b(void) {\n  if (!fork()) {\n    if (x) _exit(1);\n    puts("c");\n    _exit(0);\n  }\n}`), [
+      [{ shape: 'block', calls: '_exit@3? puts@4 _exit@5', end: 'safe-exit' }],
+    ]);
+    assert.deepEqual(regionCalls(`void c(void) {\n  switch (pid = fork()) {\n  case -1: err();\n  case 0: child();\n    exit(0);\n  default: parent();\n  }\n}`), [
+      [{ shape: 'block', calls: 'child@4 exit@5', end: 'unsafe-exit' }],
+    ]);
+    assert.deepEqual(regionCalls(`void d(void) { pid_t pid = fork(); if (pid != 0) { parent(); } else { child(); } }`), [
+      [{ shape: 'block', calls: 'child@1' }],
+    ]);
+    assert.deepEqual(regionCalls(`int e(void) {\n  pid_t pid = fork();\n  if (pid < 0)\n    return -1;\n  if (pid > 0)\n    return pid;\n  setsid();\n  run();\n  return 0;\n}`), [
+      [{ shape: 'after', calls: 'setsid@7 run@8', end: 'return' }],
+    ]);
+    assert.deepEqual(regionCalls(`void f(void) {\n  if (fork() != 0)\n    exit(0);\n  setsid();\n}`), [[{ shape: 'after', calls: 'setsid@4' }]]);
+    // A parent-only test followed by nothing the child runs alone.
+    assert.deepEqual(regionCalls(`void g(void) { pid_t pid = fork(); if (pid > 0) wait(0); work(); }`), [[]]);
+  });
+
+  test('fork sites that are not recognised shapes keep an empty region list', () => {
+    const forks = only(facts(`pid_t spawn(void) { return fork(); }\nvoid d(void) { daemon(0, 0); }`), 'c.fork');
+    assert.deepEqual(forks.map((f) => [f.api, f.forkKind, f.childKnown, f.regions.length]), [['fork', 'fork', false, 0], ['daemon', 'daemon', false, 0]]);
+  });
+
+  test('thread starts with their routine, exec and spawn calls, at-fork child handlers', () => {
+    const all = facts(`void s(void) {
+  pthread_create(&t, NULL, worker, NULL);
+  g_thread_new("w", (GThreadFunc)loop, NULL);
+  pthread_atfork(NULL, NULL, reset_child);
+  execv(p, v);
+  posix_spawn(&pid, p, NULL, NULL, v, env);
+}`);
+    assert.deepEqual(only(all, 'c.threadStart').map((t) => [t.api, t.routine]), [['pthread_create', 'worker'], ['g_thread_new', 'loop']]);
+    assert.deepEqual(only(all, 'c.atfork').map((a) => a.child), ['reset_child']);
+    assert.deepEqual(only(all, 'c.exec').map((e) => [e.api, e.spawn]), [['execv', false], ['posix_spawn', true]]);
+  });
+
+  test('close-all idioms: loops (with and without keep-list), closefrom, close_range with and without CLOEXEC', () => {
+    const all = facts(`void c(int keep) {
+  for (int fd = 3; fd < 1024; fd++) close(fd);
+  for (i = getdtablesize(); i > 2; i--) { close(i); }
+  for (int fd = 3; fd < max; fd++) { if (fd == keep) continue; close(fd); }
+  for (int i = 0; i < 2; i++) close(i);
+  for (int i = 0; i < n; i++) close(fds[i]);
+  closefrom(3);
+  close_range(3, ~0U, 0);
+  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+}`);
+    assert.deepEqual(
+      only(all, 'c.closeAll').map((c) => `${c.api} line ${c.range.start.line + 1} from ${c.from}${c.keepList ? ' keep' : ''}${c.cloexecOnly ? ' cloexec' : ''}`),
+      [
+        'loop line 2 from 3',
+        'loop line 3 from getdtablesize()',
+        'loop line 4 from 3 keep',
+        'closefrom line 7 from 3',
+        'close_range line 8 from 3',
+        'close_range line 9 from 3 cloexec',
+      ],
+    );
+  });
+
+  test('descriptor caches in long-lived storage, and fstat re-validation', () => {
+    const all = facts(`static int rnd = -2;
+int shared;
+struct { int fd; } state;
+int f(void) {
+  static int once = -1;
+  int local = open("a", O_RDONLY);
+  if (rnd < 0) rnd = TEMP_FAILURE_RETRY(open("/dev/urandom", O_RDONLY));
+  shared = socket(AF_UNIX, SOCK_STREAM, 0);
+  state.fd = open("c", O_RDONLY);
+  once = dup(local);
+  return local;
+}
+int check(void) { struct stat st; return fstat(rnd, &st) == 0 && st.st_ino == ino; }
+`);
+    assert.deepEqual(
+      only(all, 'c.fdCache').map((c) => `${c.variable} ${c.storage} ${c.api}${c.declInit ? ` init ${c.declInit}` : ''}`),
+      ['rnd file-static open init -2', 'shared global socket', 'state.fd global open', 'once static-local dup'],
+    );
+    assert.deepEqual(only(all, 'c.fdCheck').map((c) => c.variable), ['rnd']);
+  });
+
+  test('descriptor-producing calls: close-on-exec judgement and fixes', () => {
+    const all = facts(`#include <fcntl.h>
+void o(int flags) {
+  open(p, O_RDONLY);
+  open(p, O_RDONLY | O_CLOEXEC);
+  open(p, flags);
+  socket(AF_INET, SOCK_STREAM, 0);
+  fopen(p, "r");
+  fopen(p, "re");
+  epoll_create1(0);
+  pipe(fds);
+  fcntl(fd, F_GETFL);
+}`);
+    const opens = only(all, 'c.fdOpen');
+    assert.deepEqual(
+      opens.map((o) => `${o.api} ${o.cloexec}${o.fix ? ` ${o.fix.applicability}: ${o.fix.edits.map((e) => JSON.stringify(e.newText)).join(' ')}` : ''}`),
+      [
+        'open no safe: " | O_CLOEXEC"',
+        'open yes',
+        'open unknown',
+        'socket no safe: " | SOCK_CLOEXEC"',
+        'fopen no safe: "e"',
+        'fopen yes',
+        'epoll_create1 no safe: "EPOLL_CLOEXEC"',
+        'pipe no unsafe: "#define _GNU_SOURCE\\n" "pipe2(fds, O_CLOEXEC)"',
+      ],
+    );
+    const includes = only(all, 'c.includes')[0];
+    assert.deepEqual([includes.headers, includes.insertLine, includes.gnuSource], [['fcntl.h'], 1, false]);
+  });
+
+  test('statements that are only a call carry a deletion span for whole-line removal', () => {
+    const fn = only(facts(`void f(void) {\n  closelog();\n  x = g(); closelog();\n}`), 'c.function')[0];
+    assert.deepEqual(fn.calls.map((c) => [c.n, c.del]), [
+      ['closelog', [1, 0, 2, 0]],
+      ['g', undefined],
+      ['closelog', [2, 11, 2, 22]],
+    ]);
+  });
+
+  test('broken and unusual code never throws', () => {
+    for (const text of ['int f( { fork(', 'void g(void) { if ((pid = fork()) { } }', '#if X\nvoid h(void) {\n#else\nvoid h(int a) {\n#endif\n  fork();\n}', 'K(R) int k(a) int a; { return fork(); }']) {
+      assert.doesNotThrow(() => facts(text), text);
+    }
+  });
+});

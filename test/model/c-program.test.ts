@@ -1,0 +1,197 @@
+/**
+ * Multi-file C scenarios (test/fixtures/programs/c-*): the program model connects a thread
+ * start in one file with a fork in another, keeps "daemonize, then start threads" silent,
+ * lets compile_commands.json split programs, and links a cached descriptor in a library
+ * file with a daemonizer in another. Findings are asserted with their files, lines and
+ * evidence chains.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { analyzeText } from '../../server/src/engine/analyze';
+import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
+import { evaluate } from '../../server/src/engine/engine';
+import { cProgramNeighbours } from '../../server/src/model/c';
+import type { ProjectFile } from '../../server/src/engine/rule';
+import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import { grammarsReady } from '../harness';
+
+const ROOT = join(__dirname, '..', '..');
+const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
+const C_RULES = new Set(['fork-in-threaded-program', 'unsafe-call-in-fork-child', 'cached-fd-across-fork', 'close-all-fds-without-exec', 'fd-without-cloexec']);
+
+before(async () => {
+  await grammarsReady();
+});
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...filesUnder(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+/** Analyses a scenario folder as one workspace; paths are relative to the repository. */
+function scan(
+  scenario: string,
+  options: { withCompileCommands?: boolean; config?: Partial<HazardLensConfig>; dirs?: string[] } = {},
+): { findings: Finding[]; rel: (f: string) => string; neighbours: (f: string) => string[] } {
+  const dir = join(PROGRAMS, scenario);
+  const analyses: FileAnalysis[] = [];
+  const projectFiles: ProjectFile[] = [];
+  for (const file of (options.dirs ?? [dir]).flatMap(filesUnder)) {
+    const rel = relative(ROOT, file);
+    const text = readFileSync(file, 'utf8');
+    if (file.endsWith('compile_commands.json')) {
+      if (options.withCompileCommands !== false) projectFiles.push({ path: rel, text });
+      continue;
+    }
+    const a = analyzeText(rel, text);
+    if (!a) continue;
+    assert.deepEqual(a.notes, [], `${rel}: analysis notes`);
+    assert.deepEqual(a.syntaxErrors, [], `${rel}: syntax errors`);
+    analyses.push(a);
+  }
+  const config = { ...DEFAULT_CONFIG, ...options.config };
+  const evaluation = evaluate(analyses, config, { roots: options.dirs ?? [dir], projectFiles });
+  assert.deepEqual(evaluation.notes, [], 'rule failures');
+  const rel = (f: string) => relative(ROOT, join(dir, f));
+  const neighbours = (f: string) => cProgramNeighbours({ files: analyses, roots: [dir], projectFiles, config }, rel(f));
+  return { findings: evaluation.findings.filter((f) => C_RULES.has(f.ruleId)), rel, neighbours };
+}
+
+/** `file:line` (1-based) of a finding or a related location. */
+function at(x: { path: string; range: { start: { line: number } } }): string {
+  return `${x.path}:${x.range.start.line + 1}`;
+}
+
+function summary(findings: Finding[]): string[] {
+  return findings.map((f) => `${f.ruleId} ${at(f)}`).sort();
+}
+
+describe('C program model', () => {
+  test('incident 1: threads started in jobs.c, fork and closelog() in bpipe.c', () => {
+    const { findings, rel } = scan('c-bpipe-threads');
+    assert.deepEqual(summary(findings), [
+      `fd-without-cloexec ${rel('bpipe.c')}:10`,
+      `fork-in-threaded-program ${rel('bpipe.c')}:12`,
+      `unsafe-call-in-fork-child ${rel('bpipe.c')}:16`,
+    ]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.equal(unsafe.severity, 'error');
+    assert.match(unsafe.message, /^closelog\(\) runs in the child of the fork\(\)/);
+    assert.deepEqual(
+      unsafe.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('jobs.c')}:23 thread started here by pthread_create(); it runs job_thread()`,
+        `${rel('jobs.c')}:16 send_alert() is called here, after threads may have started`,
+        `${rel('alert.c')}:11 open_bpipe() is called here, after threads may have started`,
+        `${rel('bpipe.c')}:12 fork() here; the child starts below`,
+        `${rel('bpipe.c')}:16 closelog() here is not async-signal-safe`,
+      ],
+    );
+    assert.deepEqual(unsafe.fixes.map((f) => f.applicability), ['unsafe']);
+    const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
+    assert.deepEqual(
+      fork.related.map((r) => at(r)),
+      [`${rel('jobs.c')}:23`, `${rel('jobs.c')}:16`, `${rel('alert.c')}:11`, `${rel('bpipe.c')}:12`],
+    );
+    assert.deepEqual(fork.fixes.map((f) => f.applicability), ['display-only']);
+    const cloexec = findings.find((f) => f.ruleId === 'fd-without-cloexec')!;
+    assert.deepEqual(
+      cloexec.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('bpipe.c')}:10 descriptor created here by pipe()`,
+        `${rel('bpipe.c')}:12 the program forks here (fork()); a child that execs inherits the descriptor`,
+      ],
+    );
+  });
+
+  test('daemonize, then start threads: nothing fires', () => {
+    const { findings } = scan('c-daemonize-then-threads');
+    assert.deepEqual(summary(findings), []);
+  });
+
+  test('assumeMultithreaded raises a single-threaded child to an error', () => {
+    const { findings, rel } = scan('c-two-programs', { config: { assumeMultithreaded: true } });
+    const unsafe = findings.filter((f) => f.ruleId === 'unsafe-call-in-fork-child');
+    assert.deepEqual(unsafe.map((f) => `${at(f)} ${f.severity}`), [`${rel('tool/editor.c')}:8 error`]);
+  });
+
+  test('compile_commands.json splits programs: the server thread does not taint the tool', () => {
+    const split = scan('c-two-programs');
+    // What a language server re-evaluates when a file changes: the files of its programs.
+    assert.deepEqual(split.neighbours('tool/editor.c'), [split.rel('tool/editor.c'), split.rel('tool/tool.c')]);
+    assert.deepEqual(split.neighbours('server/logging.c'), [split.rel('server/logging.c')]);
+    assert.deepEqual(summary(split.findings), [`unsafe-call-in-fork-child ${split.rel('tool/editor.c')}:8`]);
+    assert.equal(split.findings[0].severity, 'warning');
+    assert.deepEqual(split.findings[0].related.map((r) => at(r)), [`${split.rel('tool/editor.c')}:6`, `${split.rel('tool/editor.c')}:8`]);
+
+    // Without the compile commands, the tool's init_logging() resolves to the server's.
+    const merged = scan('c-two-programs', { withCompileCommands: false });
+    assert.deepEqual(summary(merged.findings), [
+      `fork-in-threaded-program ${merged.rel('tool/editor.c')}:6`,
+      `unsafe-call-in-fork-child ${merged.rel('tool/editor.c')}:8`,
+    ]);
+    const unsafe = merged.findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.equal(unsafe.severity, 'error');
+    assert.equal(at(unsafe.related[0]), `${merged.rel('server/logging.c')}:11`);
+  });
+
+  test('incident 2: a cached /dev/urandom fd in rng.c and a daemonizer that closes every fd in detach.c', () => {
+    const { findings, rel } = scan('c-static-fd-daemon');
+    assert.deepEqual(summary(findings), [
+      `cached-fd-across-fork ${rel('rng.c')}:12`,
+      `close-all-fds-without-exec ${rel('detach.c')}:14`,
+    ]);
+    const cached = findings.find((f) => f.ruleId === 'cached-fd-across-fork')!;
+    assert.deepEqual(
+      cached.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('rng.c')}:12 descriptor cached in 'urandom_fd' here`,
+        `${rel('main.c')}:12 rng_bytes() is called here and fills the cache`,
+        `${rel('main.c')}:13 detach() is called here, after the descriptor may have been cached`,
+        `${rel('detach.c')}:7 fork() here; the child keeps running with the cached descriptor`,
+        `${rel('detach.c')}:14 descriptors closed here in the child, the cached one included; its number is free for the next open`,
+      ],
+    );
+    assert.deepEqual(cached.fixes.map((f) => f.applicability), ['unsafe', 'display-only']);
+    const closeAll = findings.find((f) => f.ruleId === 'close-all-fds-without-exec')!;
+    assert.deepEqual(
+      closeAll.related.map((r) => at(r)),
+      [`${rel('detach.c')}:7`, `${rel('detach.c')}:14`, `${rel('rng.c')}:12`, `${rel('main.c')}:14`],
+    );
+  });
+
+  test('examples: the incident reproductions report their chains, the corrected versions nothing', () => {
+    const examples = join(ROOT, 'examples');
+    const { findings } = scan('', { dirs: [join(examples, 'c-bpipe-fork'), join(examples, 'c-static-fd-daemon')] });
+    assert.deepEqual(summary(findings), [
+      'cached-fd-across-fork examples/c-static-fd-daemon/incident/uuid.c:13',
+      'close-all-fds-without-exec examples/c-static-fd-daemon/incident/detach.c:18',
+      'fd-without-cloexec examples/c-bpipe-fork/incident/bpipe.c:10',
+      'fd-without-cloexec examples/c-static-fd-daemon/incident/uuid.c:13',
+      'fork-in-threaded-program examples/c-bpipe-fork/incident/bpipe.c:12',
+      'unsafe-call-in-fork-child examples/c-bpipe-fork/incident/bpipe.c:20',
+    ]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.deepEqual(unsafe.related.map((r) => at(r)), [
+      'examples/c-bpipe-fork/incident/jobs.c:27',
+      'examples/c-bpipe-fork/incident/jobs.c:20',
+      'examples/c-bpipe-fork/incident/alert.c:14',
+      'examples/c-bpipe-fork/incident/bpipe.c:12',
+      'examples/c-bpipe-fork/incident/bpipe.c:20',
+    ]);
+    const closeAll = findings.find((f) => f.ruleId === 'close-all-fds-without-exec')!;
+    assert.deepEqual(closeAll.related.map((r) => at(r)), [
+      'examples/c-static-fd-daemon/incident/detach.c:9',
+      'examples/c-static-fd-daemon/incident/detach.c:18',
+      'examples/c-static-fd-daemon/incident/uuid.c:13',
+      'examples/c-static-fd-daemon/incident/detach.c:20',
+    ]);
+  });
+});

@@ -1,0 +1,299 @@
+/**
+ * The pieces of the Python program model on their own: project-file readers (console
+ * scripts), module naming and resolution (packages, namespace packages, src/ layouts,
+ * relative imports, re-exports, star imports), entry points, and the facts one file yields.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { analyzeText } from '../../server/src/engine/analyze';
+import { DEFAULT_CONFIG } from '../../server/src/engine/config';
+import type { FileAnalysis } from '../../server/src/engine/types';
+import type { PythonFact } from '../../server/src/facts/python/program-facts';
+import { buildPythonModel } from '../../server/src/model/python';
+import { PyModuleIndex } from '../../server/src/model/python-modules';
+import { pyprojectScripts, setupCfgScripts } from '../../server/src/model/python-project';
+import { grammarsReady } from '../harness';
+
+before(async () => {
+  await grammarsReady();
+});
+
+function analyse(files: Record<string, string>): FileAnalysis[] {
+  return Object.entries(files).map(([path, text]) => {
+    const a = analyzeText(path, text);
+    assert.ok(a, path);
+    return a;
+  });
+}
+
+function facts(text: string): PythonFact[] {
+  return analyzeText('/ws/m.py', text)!.facts as PythonFact[];
+}
+
+describe('console scripts from project files', () => {
+  test('pyproject.toml: [project.scripts], gui-scripts, poetry, inline tables, comments', () => {
+    const text = [
+      '[project]',
+      'name = "x"',
+      'gui-scripts = { "x-gui" = "x.gui:run" }',
+      '',
+      '[project.scripts]',
+      '# a comment',
+      'x = "x.cli:main"   # trailing comment',
+      '"x-admin" = \'x.admin:App.run [extra]\'',
+      'bad = 42',
+      '',
+      '[tool.poetry.scripts]',
+      'px = "x.p:go"',
+      'pc = { callable = "x.pc:start" }',
+      '',
+      '[tool.other]',
+      'y = "not.a:script"',
+    ].join('\n');
+    assert.deepEqual(
+      pyprojectScripts('pyproject.toml', text).map((s) => [s.name, s.module, s.object, s.range.start.line + 1]),
+      [
+        ['x-gui', 'x.gui', 'run', 3],
+        ['x', 'x.cli', 'main', 7],
+        ['x-admin', 'x.admin', 'App.run', 8],
+        ['px', 'x.p', 'go', 12],
+        ['pc', 'x.pc', 'start', 13],
+      ],
+    );
+  });
+
+  test('setup.cfg: console_scripts and gui_scripts under [options.entry_points]', () => {
+    const text = [
+      '[metadata]',
+      'name = x',
+      '',
+      '[options.entry_points]',
+      'console_scripts =',
+      '    x = x.cli:main',
+      '    x-dev = x.dev:main [dev]',
+      'gui_scripts = xg = x.gui:run',
+      'other.group =',
+      '    y = y:z',
+      '',
+      '[options]',
+      'packages = find:',
+    ].join('\n');
+    assert.deepEqual(
+      setupCfgScripts('setup.cfg', text).map((s) => [s.name, s.module, s.object, s.range.start.line + 1]),
+      [
+        ['x', 'x.cli', 'main', 6],
+        ['x-dev', 'x.dev', 'main', 7],
+        ['xg', 'x.gui', 'run', 8],
+      ],
+    );
+  });
+});
+
+describe('module naming and resolution', () => {
+  const files = () =>
+    analyse({
+      '/ws/src/pkg/__init__.py': 'from .impl import start\nfrom .helpers import *\n',
+      '/ws/src/pkg/impl.py': 'def start():\n    pass\n',
+      '/ws/src/pkg/helpers.py': 'def helper():\n    pass\nclass Tool:\n    def run(self):\n        pass\n',
+      '/ws/src/pkg/sub/__init__.py': '',
+      '/ws/src/pkg/sub/deep.py': 'from ..impl import start as go\nfrom .. import helpers\n',
+      '/ws/ns/plugins/alpha.py': 'def load():\n    pass\n',
+      '/ws/app.py': 'import pkg\nimport ns.plugins.alpha as alpha\nfrom pkg.sub import deep\n',
+    });
+
+  test('src/ layout packages, namespace packages and plain modules get their dotted names', () => {
+    const index = new PyModuleIndex(files(), ['/ws']);
+    const names = (p: string) => index.byPath(p)!.names;
+    assert.ok(names('/ws/src/pkg/__init__.py').includes('pkg'));
+    assert.ok(names('/ws/src/pkg/sub/deep.py').includes('pkg.sub.deep'));
+    assert.ok(names('/ws/ns/plugins/alpha.py').includes('ns.plugins.alpha'));
+    assert.deepEqual(names('/ws/app.py'), ['app']);
+    assert.deepEqual(
+      index.byPath('/ws/src/pkg/sub/deep.py')!.parents.map((m) => m.abs),
+      ['/ws/src/pkg/__init__.py', '/ws/src/pkg/sub/__init__.py'],
+    );
+  });
+
+  test('absolute, relative, re-exported and star-imported names resolve to workspace functions', () => {
+    const index = new PyModuleIndex(files(), ['/ws']);
+    const app = index.byPath('/ws/app.py')!;
+    const deep = index.byPath('/ws/src/pkg/sub/deep.py')!;
+    const where = (sym: ReturnType<PyModuleIndex['resolve']>) => (sym && sym.kind !== 'module' ? `${sym.module.abs}#${sym.name}` : sym?.kind === 'module' ? sym.module.abs : undefined);
+    assert.equal(where(index.resolve(app, 'pkg.start', 'import')), '/ws/src/pkg/impl.py#start');
+    assert.equal(where(index.resolve(app, 'pkg.helper', 'import')), '/ws/src/pkg/helpers.py#helper');
+    assert.equal(where(index.resolve(app, 'pkg.Tool.run', 'import')), '/ws/src/pkg/helpers.py#Tool.run');
+    assert.equal(where(index.resolve(app, 'ns.plugins.alpha.load', 'import')), '/ws/ns/plugins/alpha.py#load');
+    assert.equal(where(index.resolve(deep, '..impl.start', 'import')), '/ws/src/pkg/impl.py#start');
+    assert.equal(where(index.resolve(deep, '..helpers', 'import')), '/ws/src/pkg/helpers.py');
+    assert.equal(index.resolve(app, 'os.fork', 'import'), undefined);
+  });
+});
+
+describe('entry points', () => {
+  test('__main__ guards, package __main__.py, *.wsgi files, module-level application objects, library roots', () => {
+    const model = buildPythonModel({
+      files: analyse({
+        '/ws/tool/__init__.py': '',
+        '/ws/tool/__main__.py': 'from . import core\ncore.run()\n',
+        '/ws/tool/core.py': 'def run():\n    pass\n',
+        '/ws/site.wsgi': 'from web import app as application\n',
+        '/ws/web.py': 'def app(environ, start_response):\n    return []\n',
+        '/ws/wsgi_app.py': 'def _app(environ, start_response):\n    return []\napplication = _app\n',
+        '/ws/script.py': 'def main():\n    pass\nif __name__ == "__main__":\n    main()\n',
+        '/ws/lib/util.py': 'def helper():\n    pass\n',
+      }),
+      roots: ['/ws'],
+      projectFiles: [],
+      config: DEFAULT_CONFIG,
+    });
+    assert.deepEqual(
+      model.programs.map((p) => [p.root.module.abs, p.root.kind]),
+      [
+        ['/ws/script.py', 'main'],
+        ['/ws/site.wsgi', 'wsgi'],
+        ['/ws/tool/__main__.py', 'dunder-main'],
+        ['/ws/wsgi_app.py', 'application'],
+        ['/ws/lib/util.py', 'library'],
+      ],
+    );
+    const tool = model.programs.find((p) => p.root.kind === 'dunder-main')!;
+    assert.deepEqual([...tool.modules].map((m) => m.abs).sort(), ['/ws/tool/__init__.py', '/ws/tool/__main__.py', '/ws/tool/core.py']);
+  });
+});
+
+describe('facts of one file', () => {
+  test('imports: levels, aliases, names, conditional and function-level imports', () => {
+    const f = facts(
+      [
+        'import os.path as p, threading',
+        'from ..pkg import mod as m, other',
+        'from . import sibling',
+        'try:',
+        '    import ujson as json',
+        'except ImportError:',
+        '    import json',
+        'from typing import TYPE_CHECKING',
+        'if TYPE_CHECKING:',
+        '    import never_run',
+        'def f():',
+        '    import late',
+      ].join('\n'),
+    ).filter((x) => x.kind === 'py.import');
+    assert.deepEqual(
+      f.map((x) => (x.kind === 'py.import' ? [x.module, x.level, x.bound ?? (x.names ?? []).map((n) => n.alias ?? n.name).join(','), x.fn, !!x.cond] : [])),
+      [
+        ['os.path', 0, 'p', '', false],
+        ['threading', 0, 'threading', '', false],
+        ['pkg', 2, 'm,other', '', false],
+        ['', 1, 'sibling', '', false],
+        ['ujson', 0, 'json', '', true],
+        ['json', 0, 'json', '', true],
+        ['typing', 0, 'TYPE_CHECKING', '', false],
+        ['late', 0, 'late', 'f', false],
+      ],
+    );
+  });
+
+  test('fork sites know what the child does', () => {
+    const f = facts(
+      [
+        'import os, pty',
+        'def a(cmd):',
+        '    pid = os.fork()',
+        '    if pid == 0:',
+        '        os.execvp(cmd[0], cmd)',
+        '    return pid',
+        'def b():',
+        '    if os.fork():',
+        '        os._exit(0)',
+        '    os.setsid()',
+        '    if os.fork() > 0:',
+        '        os._exit(0)',
+        'def c(job):',
+        '    if not os.fork():',
+        '        job()',
+        '        os._exit(0)',
+        'def d():',
+        '    pid, fd = pty.fork()',
+        '    if pid == 0:',
+        '        os.execv("/bin/sh", ["sh"])',
+      ].join('\n'),
+    ).filter((x) => x.kind === 'py.fork');
+    assert.deepEqual(
+      f.map((x) => (x.kind === 'py.fork' ? [x.fn, x.range.start.line + 1, x.child, !!x.parentExits, !!x.inChild, !!x.daemonize] : [])),
+      [
+        ['a', 3, 'exec', false, false, false],
+        ['b', 8, 'continues', true, false, true],
+        ['b', 11, 'continues', true, true, false],
+        ['c', 14, 'continues', false, false, false],
+        ['d', 18, 'exec', false, false, false],
+      ],
+    );
+  });
+
+  test('multiprocessing start methods: default, explicit context, mp_context, unknown', () => {
+    const f = facts(
+      [
+        'import multiprocessing as mp',
+        'from concurrent.futures import ProcessPoolExecutor',
+        'def run(method):',
+        '    mp.Process(target=run).start()',
+        '    ctx = mp.get_context("spawn")',
+        '    ctx.Pool(2)',
+        '    ProcessPoolExecutor(mp_context=mp.get_context("fork"))',
+        '    mp.get_context(method).Process(target=run).start()',
+      ].join('\n'),
+    ).filter((x) => x.kind === 'py.fork');
+    assert.deepEqual(
+      f.map((x) => (x.kind === 'py.fork' ? [x.api, x.startMethod, x.fix?.kind] : [])),
+      [
+        ['multiprocessing.Process.start()', 'default', 'callee'],
+        ['multiprocessing.get_context().Pool()', 'spawn', undefined],
+        ['concurrent.futures.ProcessPoolExecutor()', 'fork', 'literal'],
+        ['multiprocessing.get_context().Process.start()', 'unknown', undefined],
+      ],
+    );
+  });
+
+  test('descriptor caches: module, class, global, lazily opened; re-validation; at-fork handlers', () => {
+    const f = facts(
+      [
+        'import os, socket',
+        '_fd = os.open("/dev/urandom", os.O_RDONLY)',
+        'class C:',
+        '    sock = socket.socket()',
+        '_lazy = None',
+        'def get():',
+        '    global _lazy',
+        '    if _lazy is None:',
+        '        _lazy = open("/dev/urandom", "rb")',
+        '    st = os.fstat(_lazy.fileno())',
+        '    return st.st_ino',
+        'def reset():',
+        '    global _fd',
+        '    _fd = -1',
+        'os.register_at_fork(after_in_child=reset)',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      f.filter((x) => x.kind === 'py.fd-cache').map((x) => (x.kind === 'py.fd-cache' ? [x.name, x.storage, x.api, x.lazy] : [])),
+      [
+        ['_fd', 'module', 'os.open()', false],
+        ['C.sock', 'class', 'socket.socket()', false],
+        ['_lazy', 'global', 'open()', true],
+      ],
+    );
+    const reval = f.find((x) => x.kind === 'py.fd-revalidate');
+    assert.ok(reval?.kind === 'py.fd-revalidate' && reval.names.includes('_lazy'));
+    const atFork = f.find((x) => x.kind === 'py.at-fork');
+    assert.ok(atFork?.kind === 'py.at-fork' && atFork.handler === 'reset' && atFork.origin === 'local');
+    const reset = f.find((x) => x.kind === 'py.function' && x.name === 'reset');
+    assert.ok(reset?.kind === 'py.function' && reset.globalAssigns?.includes('_fd'));
+  });
+
+  test('extraction never throws on broken code', () => {
+    const a = analyzeText('/ws/broken.py', 'def f(:\n    os.fork(\nclass\n  x = = 1\n');
+    assert.ok(a);
+    assert.deepEqual(a.notes, []);
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * Multi-file Python scenarios (test/fixtures/programs/py-*): every file of a scenario is
+ * analysed, then the whole folder is evaluated as one workspace. Asserts exact rule ids,
+ * files, lines and evidence chains of the FORK/FD rules, and that editing one file changes
+ * the findings of another.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { analyzeText } from '../../server/src/engine/analyze';
+import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
+import { evaluate } from '../../server/src/engine/engine';
+import type { ProjectFile } from '../../server/src/engine/rule';
+import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import { pythonModel } from '../../server/src/model/python';
+import { grammarsReady } from '../harness';
+
+const ROOT = join(__dirname, '..', '..');
+const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
+const RULE_IDS = new Set(['fork-in-threaded-program', 'cached-fd-across-fork', 'close-all-fds-without-exec']);
+
+interface Scenario {
+  dir: string;
+  files: FileAnalysis[];
+  projectFiles: ProjectFile[];
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+function load(name: string, base = PROGRAMS): Scenario {
+  const dir = join(base, name);
+  const files: FileAnalysis[] = [];
+  const projectFiles: ProjectFile[] = [];
+  for (const abs of walk(dir)) {
+    const rel = relative(ROOT, abs);
+    const text = readFileSync(abs, 'utf8');
+    if (basename(abs) === 'pyproject.toml' || basename(abs) === 'setup.cfg') projectFiles.push({ path: rel, text });
+    const a = analyzeText(rel, text);
+    if (a) files.push(a);
+  }
+  return { dir, files, projectFiles };
+}
+
+function run(s: Scenario, config: HazardLensConfig = DEFAULT_CONFIG, projectFiles = s.projectFiles): Finding[] {
+  const { findings, notes } = evaluate(s.files, config, { roots: [s.dir], projectFiles });
+  assert.deepEqual(notes, []);
+  return findings.filter((f) => RULE_IDS.has(f.ruleId));
+}
+
+/** `path:line message` (1-based lines, paths relative to the scenario). */
+function steps(s: Scenario, f: Finding): string[] {
+  return f.related.map((r) => `${relative(s.dir, join(ROOT, r.path))}:${r.range.start.line + 1} ${r.message}`);
+}
+
+function at(s: Scenario, f: Finding): string {
+  return `${f.ruleId} ${relative(s.dir, join(ROOT, f.path))}:${f.range.start.line + 1}`;
+}
+
+before(async () => {
+  await grammarsReady();
+});
+
+describe('py-thread-at-import: a thread started at import, a fork in the importing module', () => {
+  test('the fork is reported in spawner.py with the chain into metrics.py', () => {
+    const s = load('py-thread-at-import');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program app/spawner.py:9']);
+    const [f] = findings;
+    assert.equal(f.severity, 'warning');
+    assert.equal(
+      f.message,
+      'os.fork() in a program that has already started a thread (threading.Thread.start() at metrics.py:15): the child inherits locks other threads held and can deadlock',
+    );
+    assert.deepEqual(steps(s, f), [
+      'app/metrics.py:15 thread started here (threading.Thread.start())',
+      'app/spawner.py:4 imported from here',
+      'main.py:3 imported from here',
+      'main.py:12 called here',
+      'main.py:7 called here',
+      'app/spawner.py:9 fork here (os.fork())',
+    ]);
+    assert.deepEqual(
+      f.fixes.map((x) => x.applicability),
+      ['display-only'],
+    );
+  });
+
+  test('removing the thread start from metrics.py clears the finding in spawner.py', () => {
+    const s = load('py-thread-at-import');
+    const metrics = s.files.find((f) => f.path.endsWith('metrics.py'))!;
+    const text = readFileSync(join(ROOT, metrics.path), 'utf8').replace('_flusher.start()\n', '');
+    const edited = analyzeText(metrics.path, text)!;
+    const files = s.files.map((f) => (f === metrics ? edited : f));
+    assert.deepEqual(run({ ...s, files }), []);
+  });
+
+  test('the files whose findings depend on metrics.py', () => {
+    const s = load('py-thread-at-import');
+    const model = pythonModel({ files: s.files, roots: [s.dir], projectFiles: [], config: DEFAULT_CONFIG });
+    const metrics = s.files.find((f) => f.path.endsWith('metrics.py'))!.path;
+    assert.deepEqual(
+      model.dependents(metrics).map((p) => relative(s.dir, join(ROOT, p))),
+      ['app/__init__.py', 'app/metrics.py', 'app/spawner.py', 'main.py'],
+    );
+  });
+});
+
+describe('py-src-layout: a console script in pyproject.toml, a src/ package, relative imports', () => {
+  test('Pool after a Thread subclass started by the console script entry point', () => {
+    const s = load('py-src-layout');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program src/mytool/jobs.py:9']);
+    const [f] = findings;
+    assert.match(f.message, /^multiprocessing\.Pool\(\) forks \(start method "fork", the Linux default before Python 3\.14\)/);
+    assert.deepEqual(steps(s, f), [
+      "pyproject.toml:13 console script 'mytool' calls mytool.cli:main",
+      'src/mytool/background.py:14 thread started here (threading.Thread subclass Watcher.start())',
+      'src/mytool/cli.py:6 called here',
+      'src/mytool/cli.py:7 called here',
+      'src/mytool/jobs.py:9 fork here (multiprocessing.Pool())',
+    ]);
+    assert.equal(f.fixes.length, 1);
+    assert.equal(f.fixes[0].applicability, 'unsafe');
+    assert.deepEqual(
+      f.fixes[0].edits.map((e) => [e.range.start.line + 1, e.newText]),
+      [[9, 'multiprocessing.get_context("forkserver").Pool']],
+    );
+  });
+
+  test('silent when the target Python defaults to forkserver (3.14)', () => {
+    const s = load('py-src-layout');
+    assert.deepEqual(run(s, { ...DEFAULT_CONFIG, pythonVersion: '3.14' }), []);
+  });
+
+  test('without the project file, cli.py is a library root and its main() still shows the order', () => {
+    const s = load('py-src-layout');
+    const findings = run(s, DEFAULT_CONFIG, []);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program src/mytool/jobs.py:9']);
+    assert.deepEqual(steps(s, findings[0])[0], 'src/mytool/background.py:14 thread started here (threading.Thread subclass Watcher.start())');
+  });
+});
+
+describe('py-daemon-cache: incident 2 — a daemonizer closes every fd under a cached descriptor', () => {
+  test('the cache, the fork, the close-all and the later open that reuses the number', () => {
+    const s = load('py-daemon-cache');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['close-all-fds-without-exec svc/daemon.py:12', 'cached-fd-across-fork svc/rng.py:4']);
+    const cache = findings.find((f) => f.ruleId === 'cached-fd-across-fork')!;
+    assert.equal(cache.severity, 'error');
+    assert.deepEqual(steps(s, cache), [
+      'svc/rng.py:4 descriptor cached here (os.open())',
+      'beat.py:3 imported from here',
+      'beat.py:16 called here',
+      'beat.py:8 called here',
+      'svc/daemon.py:6 fork here (os.fork()); the child keeps running',
+      'svc/daemon.py:12 fds closed here (os.closerange()), the cached one included',
+      'svc/stats.py:4 opened after the close-all: may be given the cached number (socket.socket())',
+    ]);
+    assert.deepEqual(
+      cache.fixes.map((x) => x.applicability),
+      ['unsafe', 'display-only'],
+    );
+    const closeAll = findings.find((f) => f.ruleId === 'close-all-fds-without-exec')!;
+    assert.equal(closeAll.severity, 'warning');
+    assert.deepEqual(steps(s, closeAll), [
+      'beat.py:16 called here',
+      'beat.py:8 called here',
+      'svc/daemon.py:9 fork here (os.fork()); the child keeps running',
+      'svc/daemon.py:12 fds closed here (os.closerange())',
+      'svc/rng.py:4 descriptor cached here (os.open()) is closed by it',
+    ]);
+  });
+
+  test('stats.py, imported only after daemonize(), is not reported: its socket is opened after the fork', () => {
+    const s = load('py-daemon-cache');
+    assert.ok(!run(s).some((f) => f.path.endsWith('stats.py')));
+  });
+});
+
+describe('examples: the Python incident reproductions and their corrected versions', () => {
+  const EXAMPLES = join(ROOT, 'examples');
+
+  test('py-daemon-fd-cache: incident/ is reported with its chain, fixed/ stays silent', () => {
+    const s = load('py-daemon-fd-cache', EXAMPLES);
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), [
+      'cached-fd-across-fork incident/beatd/ids.py:8',
+      'close-all-fds-without-exec incident/beatd/platform.py:16',
+    ]);
+    assert.deepEqual(steps(s, findings[0]), [
+      'incident/beatd/ids.py:8 descriptor cached here (os.open())',
+      'incident/beat.py:6 imported from here',
+      'incident/beat.py:24 called here',
+      'incident/beat.py:15 called here',
+      'incident/beatd/platform.py:8 fork here (os.fork()); the child keeps running',
+      'incident/beatd/platform.py:16 fds closed here (os.closerange()), the cached one included',
+      'incident/beatd/metrics.py:11 opened after the close-all: may be given the cached number (socket.socket())',
+    ]);
+  });
+
+  test('py-fork-after-threads: incident/ is reported with its chain, fixed/ stays silent', () => {
+    const s = load('py-fork-after-threads', EXAMPLES);
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program incident/thumbs/render.py:15']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'incident/thumbs/heartbeat.py:17 thread started here (threading.Thread.start())',
+      'incident/service.py:5 imported from here',
+      'incident/service.py:17 called here',
+      'incident/service.py:11 called here',
+      'incident/thumbs/render.py:15 fork here (multiprocessing.Pool())',
+    ]);
+    assert.equal(findings[0].fixes[0]?.applicability, 'unsafe');
+  });
+});

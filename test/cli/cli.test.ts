@@ -161,6 +161,17 @@ describe('scan: formats', () => {
     );
   });
 
+  test('the examples as SARIF: cross-file chains as codeFlows, valid for the SARIF Multitool', (t) => {
+    const examples = path.join(__dirname, '..', '..', 'examples');
+    const out = path.join(workspace({}), 'examples.sarif');
+    const r = runCli(['scan', '.', '--format', 'sarif', '--output', out, '--quiet'], { cwd: examples });
+    assert.equal(r.status, 1, r.stderr);
+    const results = (JSON.parse(fs.readFileSync(out, 'utf8')) as { runs: { results: { ruleId: string; codeFlows?: unknown[] }[] }[] }).runs[0].results;
+    assert.ok(results.some((x) => x.ruleId === 'fork-in-threaded-program' && x.codeFlows?.length === 1));
+    if (!multitoolAvailable()) return t.skip('the SARIF Multitool binary is not installed');
+    assert.deepEqual(validateSarif(out).errors, []);
+  });
+
   test('sarif to --output, valid for the SARIF Multitool', (t) => {
     const dir = workspace({ ...BASIC, ...C_LEAK, 'big.py': `x = "${'a'.repeat(2100)}"\n` });
     const r = runCli(['scan', '--format', 'sarif', '--output', 'out/report.sarif', '--max-file-size', '2'], { cwd: dir });

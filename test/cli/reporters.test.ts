@@ -174,6 +174,33 @@ describe('github format', () => {
 });
 
 describe('sarif format', () => {
+  test('a chain across files is also given as a codeFlow, in order', () => {
+    const fork: Finding = {
+      ruleId: 'fork-in-threaded-program',
+      path: '/ws/src/spawn.py',
+      range: r(4, 4, 4, 13),
+      message: 'os.fork() runs in a program that has already started a thread',
+      severity: 'warning',
+      related: [
+        { path: '/ws/src/worker.py', range: r(2, 0, 2, 20), message: 'thread started here' },
+        { path: '/ws/src/spawn.py', range: r(0, 0, 0, 13), message: 'imported from here' },
+        { path: '/ws/src/spawn.py', range: r(4, 4, 4, 13), message: 'fork here' },
+      ],
+      fixes: [],
+    };
+    const result = buildSarif({ ...data, findings: [fork, leak] }, ctx).runs[0].results;
+    assert.deepEqual(
+      result[0].codeFlows?.[0].threadFlows[0].locations.map((l) => [l.location.physicalLocation.artifactLocation.uri, l.location.physicalLocation.region.startLine, l.location.message.text]),
+      [
+        ['src/worker.py', 3, 'thread started here'],
+        ['src/spawn.py', 1, 'imported from here'],
+        ['src/spawn.py', 5, 'fork here'],
+      ],
+    );
+    // A two-step chain inside one file stays related locations only.
+    assert.equal(result[1].codeFlows, undefined);
+  });
+
   test('driver, rules, results, related locations, fixes, notifications', () => {
     const log = buildSarif({ ...data, notes: [{ path: '/ws/src/a.py', note: 'rule x failed on this file: boom' }] }, ctx);
     assert.equal(log.version, '2.1.0');

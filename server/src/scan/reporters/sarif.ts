@@ -60,6 +60,7 @@ export interface SarifResult {
   message: SarifMessage;
   locations: { physicalLocation: SarifPhysicalLocation }[];
   relatedLocations?: { id: number; physicalLocation: SarifPhysicalLocation; message: SarifMessage }[];
+  codeFlows?: { message: SarifMessage; threadFlows: { locations: { location: { physicalLocation: SarifPhysicalLocation; message: SarifMessage } }[] }[] }[];
   fixes?: {
     description: SarifMessage;
     artifactChanges: { artifactLocation: SarifArtifactLocation; replacements: { deletedRegion: SarifRegion; insertedContent: { text: string } }[] }[];
@@ -175,6 +176,23 @@ export function buildSarif(input: ReportInput & { notes?: { path: string; note: 
         physicalLocation: { artifactLocation: artifact(ctx, r.path), region: region(r.range) },
         message: { text: r.message },
       }));
+    }
+    // NOTE: an evidence chain of three or more steps, or one that crosses files, is an ordered
+    // path through the program (thread start -> import -> fork -> child call); SARIF viewers
+    // show a codeFlow as a step-by-step trace, so it is given as one besides the related locations.
+    if (f.related.length >= 3 || f.related.some((r) => r.path !== f.path)) {
+      result.codeFlows = [
+        {
+          message: { text: f.message },
+          threadFlows: [
+            {
+              locations: f.related.map((r) => ({
+                location: { physicalLocation: { artifactLocation: artifact(ctx, r.path), region: region(r.range) }, message: { text: r.message } },
+              })),
+            },
+          ],
+        },
+      ];
     }
     const fixes = f.fixes.filter((x) => x.applicability !== 'display-only' && x.edits.length > 0);
     if (fixes.length) {

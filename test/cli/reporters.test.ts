@@ -190,7 +190,7 @@ describe('sarif format', () => {
     };
     const result = buildSarif({ ...data, findings: [fork, leak] }, ctx).runs[0].results;
     assert.deepEqual(
-      result[0].codeFlows?.[0].threadFlows[0].locations.map((l) => [l.location.physicalLocation.artifactLocation.uri, l.location.physicalLocation.region.startLine, l.location.message.text]),
+      result[0].codeFlows?.[0].threadFlows[0].locations.map((l) => [l.location.physicalLocation.artifactLocation.uri, l.location.physicalLocation.region?.startLine, l.location.message.text]),
       [
         ['src/worker.py', 3, 'thread started here'],
         ['src/spawn.py', 1, 'imported from here'],

@@ -2,7 +2,8 @@
  * Benchmark: how long the program model takes on a large workspace (`npm run bench`).
  *
  * Corpora, all obtainable on a fresh machine without downloads from elsewhere:
- * - python-stdlib: the machine's own Python standard library (`python3` on PATH);
+ * - python-stdlib: the machine's own Python standard library (`python3` on PATH), without
+ *   its site-packages;
  * - glibc: Debian's `glibc-source` package (`apt-get install glibc-source`), unpacked once
  *   into `.bench/glibc` (git-ignored);
  * - typescript: the `.ts` sources shipped inside this repository's node_modules.
@@ -72,7 +73,9 @@ async function run(corpus: Corpus): Promise<void> {
   }
   const t0 = performance.now();
   // node_modules is never walked by the scanner, so the TypeScript corpus names it explicitly.
-  const walk = await discoverFiles({ roots: [corpus.dir], cwd: corpus.dir, respectGitignore: false, excludes: [], excludeBase: corpus.dir, forceExclude: false });
+  // The standard library proper: third-party packages installed into it are not part of the corpus.
+  const excludes = corpus.name === 'python-stdlib' ? ['site-packages/'] : [];
+  const walk = await discoverFiles({ roots: [corpus.dir], cwd: corpus.dir, respectGitignore: false, excludes, excludeBase: corpus.dir, forceExclude: false });
   const files = corpus.name.startsWith('typescript') ? await tsFiles(corpus.dir) : walk.files;
   const t1 = performance.now();
   const texts: { path: string; text: string }[] = [];

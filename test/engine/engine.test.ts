@@ -151,3 +151,16 @@ describe('parsing', () => {
     assert.deepEqual(ex.map((e) => [e.kind, e.ruleId, e.line]), [['ruleid', 'a', 3], ['ruleid', 'b', 3], ['ok', 'c', 3]]);
   });
 });
+
+describe('settings that change program rules', () => {
+  test('cloexecEverywhere reports descriptors without close-on-exec in a program that never forks', () => {
+    const text = '#include <fcntl.h>\nint open_log(void) {\n    return open("/var/log/x", O_WRONLY | O_APPEND);\n}\n';
+    const analysis = analyzeText('lib.c', text)!;
+    const ids = (config: typeof DEFAULT_CONFIG) => evaluate([analysis], config).findings.map((f) => `${f.ruleId}:${f.range.start.line + 1}`);
+    assert.deepEqual(ids(DEFAULT_CONFIG), []);
+    const everywhere = evaluate([analysis], { ...DEFAULT_CONFIG, cloexecEverywhere: true }).findings;
+    assert.deepEqual(everywhere.map((f) => `${f.ruleId}:${f.range.start.line + 1}`), ['fd-without-cloexec:3']);
+    assert.match(everywhere[0].message, /cloexecEverywhere/);
+    assert.equal(everywhere[0].fixes[0]?.applicability, 'safe');
+  });
+});

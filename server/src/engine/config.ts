@@ -32,6 +32,11 @@ export interface HazardLensConfig {
    * raises fork-child findings to errors even where no thread start is seen.
    */
   assumeMultithreaded: boolean;
+  /**
+   * Report every descriptor opened without close-on-exec, not only in programs that may
+   * fork or exec after opening it (for libraries, whose host may do either).
+   */
+  cloexecEverywhere: boolean;
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -45,6 +50,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   docsUrlTemplate: DEFAULT_DOCS_URL_TEMPLATE,
   pythonVersion: '3.12',
   assumeMultithreaded: false,
+  cloexecEverywhere: false,
 };
 
 const fieldSchemas = {
@@ -56,6 +62,7 @@ const fieldSchemas = {
   docsUrlTemplate: z.string().refine((s) => s.includes('{id}'), { message: 'must contain {id}' }),
   pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
   assumeMultithreaded: z.boolean(),
+  cloexecEverywhere: z.boolean(),
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
 export interface ParsedConfig {

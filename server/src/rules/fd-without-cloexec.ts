@@ -72,7 +72,9 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
   for (const file of model.files) {
     if (file.opens.length === 0) continue;
     const programs = model.programsOf(file);
-    if (programs.length === 0) continue;
+    // With `cloexecEverywhere` every descriptor needs the flag, whatever the program does.
+    const everywhere = ctx.config.cloexecEverywhere;
+    if (programs.length === 0 && !everywhere) continue;
     const sitesByProgram = new Map<CProgram, ProcessSite[]>();
     const sitesOf = (p: CProgram): ProcessSite[] => {
       let list = sitesByProgram.get(p);
@@ -88,7 +90,11 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
         chain = laterProcessSite(model, program, fn, open, sitesOf(program));
         if (chain) break;
       }
-      if (!chain) continue;
+      const inherited = chain !== null;
+      if (!chain) {
+        if (!everywhere) continue;
+        chain = [];
+      }
       const fixes: Fix[] = open.fix
         ? [{ title: open.fix.title, applicability: open.fix.applicability, edits: open.fix.edits.map((e) => ({ range: spanRange(e.span), newText: e.newText })) }]
         : [];
@@ -101,7 +107,9 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
         ruleId: RULE_ID,
         path: file.path,
         range: open.range,
-        message: `${open.api}() creates a descriptor without close-on-exec, and the program may fork or run another program afterwards, so every exec'd child inherits it`,
+        message: inherited
+          ? `${open.api}() creates a descriptor without close-on-exec, and the program may fork or run another program afterwards, so every exec'd child inherits it`
+          : `${open.api}() creates a descriptor without close-on-exec (the cloexecEverywhere setting asks for it on every descriptor)`,
         related: chain,
         fixes,
       });

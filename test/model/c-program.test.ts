@@ -94,7 +94,13 @@ describe('C program model', () => {
         `${rel('bpipe.c')}:16 closelog() here is not async-signal-safe`,
       ],
     );
-    assert.deepEqual(unsafe.fixes.map((f) => f.applicability), ['unsafe']);
+    assert.deepEqual(
+      unsafe.fixes.map((f) => `${f.applicability}: ${f.title}`),
+      [
+        "unsafe: Remove closelog() from the child (the exec'd program opens its own syslog connection)",
+        'unsafe: Move closelog() before the fork() call (it then runs in the parent)',
+      ],
+    );
     const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
     assert.deepEqual(
       fork.related.map((r) => at(r)),

@@ -28,7 +28,7 @@ function message(event: ChildEvent, reason: string, site: ForkSite, threaded: bo
   return `${head}; this is only safe while the process has a single thread when it forks`;
 }
 
-function fixesFor(event: ChildEvent): Fix[] {
+function fixesFor(event: ChildEvent, site: ForkSite): Fix[] {
   if (event.path.length > 0) return [];
   const call = event.call;
   const fixes: Fix[] = [];
@@ -44,6 +44,20 @@ function fixesFor(event: ChildEvent): Fix[] {
       title: `Remove ${call.n}() from the child (the exec'd program opens its own syslog connection)`,
       applicability: 'unsafe',
       edits: [{ range: spanRange(call.del), newText: '' }],
+    });
+  }
+  // Moving the call before the fork runs it once in the parent instead of in the child:
+  // unsafe, since it then also runs when fork() fails and its effects stay in the parent.
+  const before = site.fact.before;
+  if (call.n !== 'exit' && call.del && call.stmt !== undefined && before && before.line < call.s[0]) {
+    const at = { line: before.line, character: 0 };
+    fixes.push({
+      title: `Move ${call.n}() before the ${site.fact.api}() call (it then runs in the parent)`,
+      applicability: 'unsafe',
+      edits: [
+        { range: { start: at, end: at }, newText: `${before.indent}${call.stmt}\n` },
+        { range: spanRange(call.del), newText: '' },
+      ],
     });
   }
   return fixes;
@@ -88,7 +102,7 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
             message: message(event, reason, site, threaded, execs),
             severity,
             related,
-            fixes: fixesFor(event),
+            fixes: fixesFor(event, site),
           });
         }
       });

@@ -92,6 +92,8 @@ class Extractor {
   private pendingCloseAll = new Map<number, CloseAllLoop>();
   /** Calls that are an entire expression statement: call node id → deletion span. */
   private statementCalls = new Map<number, Span>();
+  /** Statement text of whole-line call statements (call node id → text). */
+  private statementTexts = new Map<number, string>();
 
   constructor(private readonly text: string) {
     this.hasGnuSource = /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text);
@@ -416,6 +418,8 @@ class Extractor {
       regions,
       childKnown: known,
     };
+    const before = this.statementStart(call);
+    if (before) fact.before = before;
     this.pendingForks.set(call.id, fact);
     return fact;
   }
@@ -432,6 +436,18 @@ class Extractor {
     const s = spanOf(stmt);
     const lines = this.lineInfo(stmt);
     this.statementCalls.set(inner.id, lines ?? s);
+    if (lines) this.statementTexts.set(inner.id, this.text.slice(stmt.startIndex, stmt.endIndex));
+  }
+
+  /** Line and indentation of the statement that holds `node`, when that statement begins its line. */
+  private statementStart(node: Node): { line: number; indent: string } | null {
+    let stmt: Node | null = node;
+    while (stmt && !/(_statement|^declaration)$/.test(stmt.type)) stmt = stmt.parent;
+    if (!stmt) return null;
+    let a = stmt.startIndex;
+    while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
+    if (a > 0 && this.text[a - 1] !== '\n') return null;
+    return { line: stmt.startPosition.row, indent: this.text.slice(a, stmt.startIndex) };
   }
 
   /** The whole lines of a statement when nothing else shares them, as a deletion span. */
@@ -546,6 +562,8 @@ class Extractor {
       const rc: CCall = { n: name, s };
       if (this.cond === r.baseCond) rc.u = 1;
       if (del) rc.del = del;
+      const stmtText = this.statementTexts.get(node.id);
+      if (stmtText !== undefined) rc.stmt = stmtText;
       r.region.calls.push(rc);
     }
     if (end) this.endRegions(end);

@@ -30,6 +30,8 @@ export interface CCall {
    * alone on them, else the statement itself. Only for calls that are an entire statement.
    */
   del?: Span;
+  /** Text of that statement, for calls in a child region whose statement is alone on its lines (the "move before fork()" fix). */
+  stmt?: string;
 }
 
 /** A function definition with the calls it makes, in order. */
@@ -79,6 +81,8 @@ export interface CForkFact {
   regions: CChildRegion[];
   /** The pid test was understood (child regions are complete); false for shapes not recognised. */
   childKnown: boolean;
+  /** Start of the statement holding the fork, when it begins its line: where a call moved out of the child goes. */
+  before?: { line: number; indent: string };
 }
 
 export interface CThreadStartFact {

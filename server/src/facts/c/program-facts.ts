@@ -25,6 +25,7 @@ import {
 import { TRANSPARENT_WRAPPERS } from './knowledge';
 import { judgeFdCall } from './program-fd';
 import { calleeName, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import { declaratorName } from './cfg';
 import type {
   CacheStorage,
   CCall,
@@ -155,7 +156,7 @@ class Extractor {
     const isStatic = decl.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
     for (const d of decl.childrenForFieldName('declarator')) {
       if (!d) continue;
-      const name = declaredName(d);
+      const name = declaratorName(d);
       if (!name) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
@@ -478,7 +479,7 @@ class Extractor {
     const isStatic = decl.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
     for (const d of decl.childrenForFieldName('declarator')) {
       if (!d) continue;
-      const name = declaredName(d);
+      const name = declaratorName(d);
       if (name) {
         fn.locals.add(name);
         if (isStatic) fn.staticLocals.add(name);
@@ -669,7 +670,7 @@ class Extractor {
     if (init) {
       if (init.type === 'declaration') {
         for (const d of init.childrenForFieldName('declarator')) {
-          if (d?.type === 'init_declarator' && declaredName(d) === variable) from = d.childForFieldName('value')?.text;
+          if (d?.type === 'init_declarator' && declaratorName(d) === variable) from = d.childForFieldName('value')?.text;
         }
       } else if (init.type === 'assignment_expression' && init.childForFieldName('left')?.text === variable) {
         from = init.childForFieldName('right')?.text;
@@ -777,7 +778,7 @@ function parameterNames(def: Node): string[] {
   for (const p of list.namedChildren) {
     if (!p) continue;
     if (p.type === 'parameter_declaration') {
-      const name = declaredName(p.childForFieldName('declarator'));
+      const name = declaratorName(p.childForFieldName('declarator'));
       if (name) out.push(name);
     } else if (p.type === 'identifier') out.push(p.text);
   }
@@ -785,35 +786,13 @@ function parameterNames(def: Node): string[] {
   for (const c of def.namedChildren) {
     if (c?.type !== 'declaration') continue;
     for (const d of c.childrenForFieldName('declarator')) {
-      const name = d ? declaredName(d) : null;
+      const name = d ? declaratorName(d) : null;
       if (name) out.push(name);
     }
   }
   return out;
 }
 
-/** The variable a declarator declares; null for function declarators. */
-function declaredName(node: Node | null): string | null {
-  let cur = node;
-  for (let i = 0; cur && i < 10; i++) {
-    switch (cur.type) {
-      case 'identifier':
-        return cur.text;
-      case 'init_declarator':
-      case 'pointer_declarator':
-      case 'array_declarator':
-      case 'attributed_declarator':
-        cur = cur.childForFieldName('declarator');
-        continue;
-      case 'parenthesized_declarator':
-        cur = cur.namedChild(0);
-        continue;
-      default:
-        return null;
-    }
-  }
-  return null;
-}
 
 /** Extracts the program facts of one C file. */
 export function extractCFacts(tree: Tree, text: string, _path: string): CFact[] {

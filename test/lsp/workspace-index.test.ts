@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
-import { ruleById } from '../../server/src/rules/index';
 import { TestClient, uriOf, type Registration } from './client';
 
 const LEAK = 'def f(p):\n    fh = open(p)\n    if not p:\n        return None\n    data = fh.read()\n    fh.close()\n    return data\n';
@@ -61,8 +60,6 @@ interface IndexStats {
   reused: number;
 }
 
-/** Waits for the pending test on the rule registry rather than failing while the rule is written. */
-const FORK_RULE_PENDING = ruleById(FORK_RULE) ? false : `waits on the ${FORK_RULE} rule being registered in server/src/rules/index.ts`;
 
 function makeWorkspace(files: Record<string, string>): string {
   const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hazard-lens-index-')));
@@ -252,7 +249,7 @@ describe('workspace index', () => {
 });
 
 describe('cross-file findings follow edits in another file', () => {
-  test('both files open: removing the thread start in worker.py clears the fork finding in main.py', { skip: FORK_RULE_PENDING }, async () => {
+  test('both files open: removing the thread start in worker.py clears the fork finding in main.py', async () => {
     const ws = makeWorkspace({ 'worker.py': WORKER, 'main.py': MAIN });
     const client = await TestClient.start({ rootPath: ws, workspaceCapabilities: WATCHED_FILES });
     try {
@@ -283,7 +280,7 @@ describe('cross-file findings follow edits in another file', () => {
     }
   });
 
-  test('worker.py only on disk: the finding comes from the index and goes with a disk change', { skip: FORK_RULE_PENDING }, async () => {
+  test('worker.py only on disk: the finding comes from the index and goes with a disk change', async () => {
     const ws = makeWorkspace({ 'worker.py': WORKER, 'main.py': MAIN });
     const client = await TestClient.start({ rootPath: ws, workspaceCapabilities: WATCHED_FILES });
     try {

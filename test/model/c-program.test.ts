@@ -155,6 +155,9 @@ describe('C program model', () => {
       `close-all-fds-without-exec ${rel('detach.c')}:14`,
     ]);
     const cached = findings.find((f) => f.ruleId === 'cached-fd-across-fork')!;
+    // The child closes every descriptor, so the reuse is certain: an error, as on the Python side.
+    assert.equal(cached.severity, 'error');
+    assert.match(cached.message, /\(fork\(\) at detach\.c:7\)/);
     assert.deepEqual(
       cached.related.map((r) => `${at(r)} ${r.message}`),
       [

@@ -4,6 +4,7 @@
  * `exit`) the child. Shared by the FORK and FD rules, together with the per-program
  * "threads may be running here" ordering.
  */
+import * as nodePath from 'node:path';
 import type { RelatedLocation } from '../engine/types';
 import {
   ASYNC_SIGNAL_SAFE,
@@ -185,6 +186,14 @@ export interface ForkSite {
   continues: boolean;
   /** Threads may be running at the fork. */
   threaded: boolean;
+}
+
+/**
+ * `bpipe.c:12`, for messages: the base name keeps a message the same whatever paths the
+ * engine was given (the evidence chain carries the full location).
+ */
+export function forkSiteLabel(site: ForkSite): string {
+  return `${nodePath.basename(site.fn.file.path)}:${site.fact.range.start.line + 1}`;
 }
 
 const FORK_SITES = new WeakMap<CProgram, ForkSite[]>();

@@ -5,25 +5,20 @@
  * The child is followed into workspace functions, so the unsafe call may sit two or three
  * functions away from the fork, in another file.
  */
-import * as nodePath from 'node:path';
 import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
 import type { Fix, RelatedLocation } from '../engine/types';
 import { REMOVABLE_IN_CHILD, UNSAFE_REASON_TEXT, type UnsafeReason } from '../knowledge/c-process';
 import { spanRange } from '../facts/c/program-types';
 import { cModel } from '../model/c';
-import { callLocation, forkSites, judge, threadOrdering, type ChildEvent, type ForkSite } from '../model/c-child';
+import { callLocation, forkSiteLabel, forkSites, judge, threadOrdering, type ChildEvent, type ForkSite } from '../model/c-child';
 
 export const RULE_ID = 'unsafe-call-in-fork-child';
 
-/** `file.c:12`: the base name keeps the message the same whatever paths the engine was given. */
-function where(site: ForkSite): string {
-  return `${nodePath.basename(site.fn.file.path)}:${site.fact.range.start.line + 1}`;
-}
 
 function message(event: ChildEvent, reason: string, site: ForkSite, threaded: boolean, execs: boolean): string {
   const name = event.call.n;
   const via = event.path.length > 0 ? ` (reached through ${event.path.map((p) => `${p.target.fact.name}()`).join(' → ')})` : '';
-  const head = `${name}() runs in the child of the ${site.fact.api}() at ${where(site)}${via} but is not async-signal-safe: it ${reason}`;
+  const head = `${name}() runs in the child of the ${site.fact.api}() at ${forkSiteLabel(site)}${via} but is not async-signal-safe: it ${reason}`;
   if (threaded) return `${head}; threads may be running at the fork, so the child can deadlock${execs ? ' before it execs' : ''}`;
   return `${head}; this is only safe while the process has a single thread when it forks`;
 }

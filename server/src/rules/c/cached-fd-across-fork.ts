@@ -11,7 +11,7 @@ import type { ProgramContext, RawFinding } from '../../engine/rule';
 import type { Fix, RelatedLocation } from '../../engine/types';
 import type { CFdCacheFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CModel } from '../../model/c';
-import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, type ForkSite } from '../../model/c-child';
+import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, forkSiteLabel, type ForkSite } from '../../model/c-child';
 import type { Ordering } from '../../model/c-order';
 
 const RULE_ID = 'cached-fd-across-fork';
@@ -95,7 +95,7 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
         const rest = chain.filter((r) => !(r.path === file.path && r.range.start.line === cache.range.start.line && r.range.start.character === cache.range.start.character));
         const closes = closeAllsOf(model, site);
         const storage = cache.storage === 'static-local' ? 'a static local variable' : cache.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable';
-        const forkWhere = `${site.fn.file.path}:${site.fact.range.start.line + 1}`;
+        const forkWhere = forkSiteLabel(site);
         const consequence =
           closes.length > 0
             ? `the child then closes descriptors wholesale, so the number is reused by the next open and '${cache.variable}' silently reads or writes the wrong file`
@@ -108,6 +108,8 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
           ruleId: RULE_ID,
           path: file.path,
           range: cache.range,
+          // Like the Python side: a close-all in the child makes the reuse certain, not possible.
+          ...(closes.length > 0 ? { severity: 'error' as const } : {}),
           message: `'${cache.variable}' caches a descriptor from ${cache.api}() in ${storage}, and the program forks and keeps running (${site.fact.api}() at ${forkWhere}): ${consequence}`,
           related: [
             { path: file.path, range: cache.range, message: `descriptor cached in '${cache.variable}' here` },

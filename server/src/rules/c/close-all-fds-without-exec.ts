@@ -11,7 +11,7 @@ import type { Fix, RelatedLocation } from '../../engine/types';
 import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn } from '../../model/c';
-import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSites, runsProgramAfter } from '../../model/c-child';
+import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSiteLabel, forkSites, runsProgramAfter } from '../../model/c-child';
 
 const RULE_ID = 'close-all-fds-without-exec';
 
@@ -91,7 +91,7 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
             ruleId: RULE_ID,
             path: hit.file.path,
             range: hit.fact.range,
-            message: `${what} in a forked child that keeps running instead of exec'ing (${site.fact.api}() at ${site.fn.file.path}:${site.fact.range.start.line + 1}): descriptors cached by libraries or by this program are closed under them and their numbers reused by the next open`,
+            message: `${what} in a forked child that keeps running instead of exec'ing (${site.fact.api}() at ${forkSiteLabel(site)}): descriptors cached by libraries or by this program are closed under them and their numbers reused by the next open`,
             related,
             fixes: FIXES.map((f) => ({ ...f, edits: [] })),
           });

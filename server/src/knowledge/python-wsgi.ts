@@ -1,0 +1,78 @@
+/**
+ * What Hazard Lens knows about WSGI (PEP 3333) responses, in one place. Read by the
+ * `wsgi-response-not-closed` analysis (`facts/python/wsgi.ts`).
+ */
+
+/** The environ key whose value wraps a file-like object into a response iterable. */
+export const FILE_WRAPPER_KEY = 'wsgi.file_wrapper';
+
+/**
+ * How the first argument of a WSGI application call is spelled: `environ`, `env`,
+ * `request.environ`, `self.environ` (the last dotted component is compared).
+ */
+export const ENVIRON_NAMES: ReadonlySet<string> = new Set(['environ', 'env', 'environment', 'wsgi_environ', 'wsgi_env']);
+
+/**
+ * Tokens one of which a file must contain for the analysis to find anything (the keyword
+ * prefilter, `engine/prefilter.ts`, and the analysis' own quick check): the file-wrapper key
+ * (double wrap), an environ name (an application call in middleware), `yield` (generators).
+ */
+export const WSGI_KEYWORDS: readonly string[] = [FILE_WRAPPER_KEY, ...ENVIRON_NAMES, 'yield'];
+
+/**
+ * The second argument of a WSGI application call: a `start_response` callable. Compared on the
+ * last dotted component; a lambda or a function defined in an enclosing function also counts.
+ */
+export const START_RESPONSE_PATTERN = /start|^_?sr$/i;
+
+/**
+ * Calls that consume an iterable entirely and return something else: the inner response is
+ * iterated and then forgotten, so its `close()` is lost unless the caller calls it.
+ */
+export const CONSUMING_CALLS: ReadonlySet<string> = new Set([
+  'list',
+  'tuple',
+  'set',
+  'sorted',
+  'bytes',
+  'bytearray',
+  'sum',
+  'any',
+  'all',
+  'join',
+  'b"".join',
+  "b''.join",
+  '"".join',
+  "''.join",
+]);
+
+/**
+ * Iterator adapters that take the inner response but do not forward `close()`: the result they
+ * return has no `close` method, so a server calling `close()` on it never reaches the inner one.
+ */
+export const NON_FORWARDING_WRAPPERS: ReadonlySet<string> = new Set([
+  'itertools.chain',
+  'itertools.islice',
+  'itertools.imap',
+  'itertools.starmap',
+  'itertools.takewhile',
+  'itertools.dropwhile',
+  'chain',
+  'islice',
+  'imap',
+  'map',
+  'filter',
+  'zip',
+  'iter',
+  'enumerate',
+  'reversed',
+]);
+
+/**
+ * Adapters whose result carries its arguments along (for "may this value be the inner
+ * response?"): `itertools.chain(first, rest)` holds `rest`.
+ */
+export const CARRYING_CALLS: ReadonlySet<string> = new Set(['itertools.chain', 'chain', 'itertools.islice', 'islice']);
+
+/** Exception names that, when caught around a `yield`, see a generator being closed early. */
+export const GENERATOR_EXIT_CATCHERS: ReadonlySet<string> = new Set(['GeneratorExit', 'BaseException']);

@@ -273,3 +273,31 @@ export const RELEASE_TEMPLATES: Readonly<Record<HandleKind, { namespaced?: strin
   'read-stream': { method: '$.destroy();' },
   'write-stream': { method: '$.end();' },
 };
+
+// ---------------------------------------------------------------------------------------
+// `.pipe()` (the `stream-pipe-leak` rule, `pipes.ts`).
+
+/**
+ * `fs` functions (or constructors, `new fs.ReadStream(p)`) whose readable owns its file
+ * descriptor and closes it only when it ends or is destroyed. A FileHandle's
+ * `createReadStream()` is recognised separately (`pipes.ts`).
+ */
+export const FS_PIPE_SOURCES: ReadonlySet<string> = new Set(['createReadStream', 'ReadStream']);
+
+/** Cheap pre-check: no source name anywhere (aliases still name it in the import) means no pipe source. */
+export const PIPE_SOURCE_NAME_PATTERN = /\b(?:createReadStream|ReadStream)\b/;
+
+/** Import specifiers of Node's callback-style stream module (where `pipeline(…, cb)` lives). */
+export const STREAM_MODULE_SPECIFIERS: ReadonlySet<string> = new Set(['stream', 'node:stream']);
+
+/**
+ * Destinations whose failure ends the process: an unhandled 'error' on the process's own
+ * stdout/stderr (EPIPE) is thrown, and exiting closes every descriptor.
+ */
+export const PIPE_EXEMPT_DESTINATIONS: ReadonlySet<string> = new Set(['process.stdout', 'process.stderr']);
+
+/**
+ * Calls whose stream is an in-memory sink that never fails or closes on its own (a hash
+ * only finishes when its input ends), so a `.pipe()` into it cannot strand the source.
+ */
+export const NEVER_FAILING_SINKS: readonly string[] = ['crypto.createHash', 'crypto.createHmac', 'createHash', 'createHmac'];

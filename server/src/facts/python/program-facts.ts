@@ -37,6 +37,19 @@ import {
   type PyProcessStarter,
   type PyThreadStarter,
 } from '../../knowledge/python-process';
+import {
+  PY_CONNECTION_DRIVERS,
+  PY_HEARTBEAT_CALLS,
+  PY_HEARTBEAT_CONNECTIONS,
+  PY_HEARTBEAT_NAME,
+  PY_HUB_DRIVERS,
+  PY_MONKEY_PATCHERS,
+  PY_NATIVE_PRIMITIVES,
+  PY_ORIGINAL_GETTERS,
+  PY_SLEEP_CALLS,
+  PY_THREAD_TARGETS,
+  PY_WAIT_METHODS,
+} from '../../knowledge/python-heartbeat';
 
 // ---------------------------------------------------------------------------------------
 // Fact shapes (plain JSON)
@@ -57,10 +70,12 @@ export interface PyModuleFact extends PyFactBase {
   kind: 'py.module';
   /** The `if __name__ == "__main__":` statement, when present. */
   mainGuard?: Range;
-  /** A module-level `application = ...` (a WSGI entry point). */
+  /** A module-level `application = ...` or `def application(...)` (a WSGI entry point). */
   application?: Range;
   /** Where a fix may insert an `import` line (after the last module-level import). */
   importInsert: Position;
+  /** A gunicorn configuration's module-level `worker_class = "..."` (`gevent`, `eventlet`, ...). */
+  workerClass?: string;
 }
 
 /**
@@ -125,6 +140,67 @@ export interface PyThreadStartFact extends PyFactBase {
   /** The starter as named in the knowledge table, plus the method when one starts it. */
   api: string;
   note: string;
+  /** The function the thread runs (`Thread(target=f)`, `Timer(5, f)`), resolved like a callee. */
+  target?: { name: string; origin: PyNameOrigin };
+  /** Made from an unpatched original (`eventlet.patcher.original('threading').Thread`): stays native under monkey patching. */
+  native?: boolean;
+  /** The constructor's callee as written (`threading.Thread`), where a fix may swap in the original. */
+  ctor?: { range: Range; text: string };
+}
+
+/**
+ * `eventlet.monkey_patch(...)`, `gevent.monkey.patch_all(...)`, `patch_thread()`: whether
+ * threads become green, read from the literal keywords (`unknown` when they are computed).
+ */
+export interface PyMonkeyPatchFact extends PyFactBase {
+  kind: 'py.monkey-patch';
+  api: string;
+  lib: 'eventlet' | 'gevent';
+  threads: 'yes' | 'no' | 'unknown';
+  /** How to make the call keep threads native: insert `thread=False`, or replace the keyword's value. */
+  threadFix?: { kind: 'insert'; insertAt: Position; needsComma: boolean; keyword: string } | { kind: 'replace'; range: Range; keyword: string };
+  /** The module-level statement holding the call, alone on its lines: full-line range and text. */
+  stmt?: { range: Range; text: string };
+  /** Where the module's first statement goes (after its docstring and `from __future__` imports). */
+  firstStatement: Position;
+  /** The local name the callee is reached through (`eventlet`, `monkey`). */
+  head: string;
+}
+
+/**
+ * A function whose body keeps a connection alive: a loop that sends a heartbeat/ping and
+ * waits (`how: 'loop'`), or a call that runs a connection's I/O loop (`how: 'drive'`).
+ * The range is the loop (or the driving call); `fn` is the function.
+ */
+export interface PyKeepAliveFact extends PyFactBase {
+  kind: 'py.keepalive';
+  how: 'loop' | 'drive';
+  /** The heartbeat or driving call as written (`conn.heartbeat_check()`). */
+  call: string;
+}
+
+/** A library connection with heartbeats (`knowledge/python-heartbeat.ts`). */
+export interface PyHeartbeatConnectionFact extends PyFactBase {
+  kind: 'py.hb-connection';
+  api: string;
+  lib: string;
+  /** The library runs the heartbeat in a thread of its own. */
+  background: boolean;
+  note: string;
+}
+
+/** A call that keeps a green hub running (a green server loop). */
+export interface PyHubDriverFact extends PyFactBase {
+  kind: 'py.hub-driver';
+  api: string;
+  note: string;
+}
+
+/** A native primitive created (lock, socket, SSL context): created before a patch call, it stays native. */
+export interface PyNativePrimitiveFact extends PyFactBase {
+  kind: 'py.native-primitive';
+  api: string;
+  what: string;
 }
 
 /** `.start()` on an object whose class is not in the tables (maybe a workspace Thread/Process subclass). */
@@ -229,7 +305,12 @@ export type PythonFact =
   | PyFdCacheFact
   | PyFdRevalidateFact
   | PyAtForkFact
-  | PyStartMethodFact;
+  | PyStartMethodFact
+  | PyMonkeyPatchFact
+  | PyKeepAliveFact
+  | PyHeartbeatConnectionFact
+  | PyHubDriverFact
+  | PyNativePrimitiveFact;
 
 // ---------------------------------------------------------------------------------------
 // The walk
@@ -249,6 +330,8 @@ interface Scope {
   attrAssigns?: Set<string>;
   /** Names defined by def/class directly in this scope. */
   defs: Set<string>;
+  /** Names bound to unpatched originals: `th = eventlet.patcher.original('threading')` → th → `threading`. */
+  originals?: Map<string, string>;
   /** Import bindings made in this scope (function-level imports). */
   imports?: Map<string, string>;
   /** Receiver bindings: name → constructor calls assigned to it. */
@@ -284,6 +367,8 @@ interface Frame {
   guard?: Node;
   /** A branching construct: code under it may not run. */
   branch?: Range;
+  /** A `for`/`while` loop (its range). */
+  loopRange?: Range;
 }
 
 interface RawCall {
@@ -299,6 +384,8 @@ interface RawCall {
   branches: Range[];
   resolved?: Resolved;
   matched?: boolean;
+  /** Enclosing `for`/`while` loops of its scope, innermost first. */
+  loops?: Range[];
 }
 
 interface Flags {
@@ -310,6 +397,8 @@ interface Flags {
 interface Resolved {
   name: string;
   origin: PyNameOrigin;
+  /** Reached through an unpatched original (`eventlet.patcher.original('threading')`). */
+  native?: boolean;
 }
 
 interface IfRecord {
@@ -531,6 +620,17 @@ class Extractor {
     return out;
   }
 
+  /** Ranges of the `for`/`while` loops around the current node in its scope, innermost first. */
+  private loopRanges(): Range[] | undefined {
+    let out: Range[] | undefined;
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const fr = this.frames[i];
+      if (fr.loopRange) (out ??= []).push(fr.loopRange);
+      if (fr.scope) break;
+    }
+    return out;
+  }
+
   private guards(): Node[] {
     const out: Node[] = [];
     for (let i = this.frames.length - 1; i >= 0; i--) {
@@ -613,9 +713,11 @@ class Extractor {
         this.frames.push({ until, cond: true, branch: nodeRange(node) });
         return true;
       case 'for_statement':
-      case 'while_statement':
-        this.frames.push({ until, cond: true, loop: this.loopContext(node), branch: nodeRange(node) });
+      case 'while_statement': {
+        const r = nodeRange(node);
+        this.frames.push({ until, cond: true, loop: this.loopContext(node), branch: r, loopRange: r });
         return true;
+      }
       case 'call':
         this.visitCall(node, scope);
         return true;
@@ -710,6 +812,8 @@ class Extractor {
     };
     const cls = parent.kind === 'class' ? parent.name : undefined;
     if (cls) fact.cls = cls;
+    // `def application(environ, start_response):` at module level is a WSGI entry point too.
+    if (parent.kind === 'module' && simple === 'application' && !flags.main && !flags.cond && nameNode) this.moduleFact.application ??= nodeRange(nameNode);
     if (node.parent?.type === 'decorated_definition' && isRegisteringDecorator(node.parent)) fact.registered = true;
     this.facts.push(fact);
     const scope: Scope = {
@@ -904,6 +1008,10 @@ class Extractor {
       const names: Node[] = t.type === 'pattern_list' || t.type === 'tuple_pattern' ? t.namedChildren.filter((c): c is Node => !!c) : [t];
       for (const n of names) this.noteAssignTarget(n, scope);
     }
+    if (scope.kind === 'module' && right?.type === 'string' && targets.some((t) => t.type === 'identifier' && t.text === 'worker_class')) {
+      const v = stringValue(right)?.value;
+      if (v) this.moduleFact.workerClass = v;
+    }
     if (right?.type !== 'call') return;
     const fnText = dotted(right.childForFieldName('function'));
     for (const t of targets) {
@@ -979,6 +1087,8 @@ class Extractor {
   private visitCall(node: Node, scope: Scope): void {
     const fnNode = node.childForFieldName('function');
     const rec: RawCall = { node, callee: dotted(fnNode), scope, flags: this.flags(), loop: this.loop(), branches: this.branches() };
+    const loops = this.loopRanges();
+    if (loops) rec.loops = loops;
     if (fnNode?.type === 'attribute') {
       const obj = fnNode.childForFieldName('object');
       const attr = fnNode.childForFieldName('attribute');
@@ -1040,11 +1150,23 @@ class Extractor {
       if (s.globalAssigns?.size) s.functionFact.globalAssigns = [...s.globalAssigns].sort();
       if (s.attrAssigns?.size) s.functionFact.attrAssigns = [...s.attrAssigns].sort();
     }
-    for (const c of this.calls) if (c.callee) c.resolved = this.resolve(c.callee, c.scope);
+    this.resolveOriginals();
+    for (const c of this.calls) if (c.callee) c.resolved ??= this.resolve(c.callee, c.scope);
+    // `eventlet.patcher.original('threading').Thread(...)`: the callee is a call of a getter.
+    for (const c of this.calls) {
+      if (c.resolved || !c.method || !c.recv || !('chained' in c.recv)) continue;
+      const idx = this.callIndex.get(c.recv.chained);
+      const getter = idx === undefined ? undefined : this.calls[idx];
+      const target = getter ? this.originalTarget(getter) : undefined;
+      if (target) c.resolved = { name: `${target}.${c.method}`, origin: 'import', native: true };
+    }
     const execs: { fact: PyExecFact; call: RawCall }[] = [];
     const forks: { fact: PyForkFact; call: RawCall }[] = [];
     const closeAlls: { fact: PyCloseAllFact; call: RawCall }[] = [];
-    for (const c of this.calls) this.classify(c, execs, forks, closeAlls);
+    for (const c of this.calls) {
+      this.classifyHeartbeat(c);
+      this.classify(c, execs, forks, closeAlls);
+    }
     this.fallbackStarts(forks);
     for (const { call, loop } of this.loopCloses) {
       if (loop.reported || !call.resolved || !PY_CLOSE_ONE_CALLS.has(call.resolved.name)) continue;
@@ -1067,6 +1189,7 @@ class Extractor {
     this.childRegions(forks, execs, closeAlls);
     this.emitCaches();
     this.emitRevalidations();
+    this.emitKeepAlives();
     // Facts in source order (stable for equal starts: insertion order).
     this.facts.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   }
@@ -1095,6 +1218,8 @@ class Extractor {
       const imp = s.imports?.get(first);
       if (imp !== undefined) return { name: imp + rest, origin: 'import' };
       if (s.defs.has(first)) return { name: (s.name ? `${s.name}.${first}` : first) + rest, origin: 'local' };
+      const orig = s.originals?.get(first);
+      if (orig !== undefined) return { name: orig + rest, origin: 'import', native: true };
     }
     return { name: raw, origin: 'builtin' };
   }
@@ -1261,7 +1386,7 @@ class Extractor {
         const v = argsOf(c.node).keywords.get(kind.starter.whenKeyword);
         if (!v || v.type === 'none' || v.type === 'false' || v.text === '0') return;
       }
-      this.facts.push({ ...b(), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note });
+      this.facts.push({ ...b(), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note, ...this.threadExtras(c, kind.api) });
       return;
     }
     if (kind?.kind === 'process' && kind.starter.how === 'ctor') {
@@ -1274,7 +1399,7 @@ class Extractor {
       const ck = ctor ? this.ctorKind(ctor) : undefined;
       if (ctor && ck?.kind === 'thread' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
         ctor.matched = true;
-        this.facts.push({ ...b(), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note });
+        this.facts.push({ ...b(), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) });
         return;
       }
       if (ctor && ck?.kind === 'process' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
@@ -1351,7 +1476,7 @@ class Extractor {
       if (!k) continue;
       const b = this.base(nodeRange(c.node), c.flags, c.scope);
       if (k.kind === 'thread' && k.starter.how === 'method' && k.starter.methods?.includes('start')) {
-        this.facts.push({ ...b, kind: 'py.thread-start', api: `${k.api}.start()`, note: k.starter.note });
+        this.facts.push({ ...b, kind: 'py.thread-start', api: `${k.api}.start()`, note: k.starter.note, ...this.threadExtras(c, k.api) });
       } else if (k.kind === 'process' && k.starter.how === 'method') {
         this.pushProcessFork(c, c, k, b, forks);
       } else if (k.kind === 'unknown' && /^[A-Z]/.test(k.ctor.split('.').pop() ?? '') && !this.isAssignedToBinding(c)) {
@@ -1451,6 +1576,213 @@ class Extractor {
     for (const { fact, call } of closeAlls) {
       if (inside(shared, fact, call.scope) || inside(exclusive, fact, call.scope)) fact.inChild = true;
       fact.execFollows = execs.some((e) => e.fn === call.scope.fn && before(fact.range.end, e.range.start));
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // HEARTBEAT facts (green-heartbeat, late-monkey-patch)
+  // -------------------------------------------------------------------------------------
+
+  /** What an original getter call returns: `threading` (module form) or `threading.Thread` (attribute form). */
+  private originalTarget(c: RawCall): string | undefined {
+    const form = c.resolved ? PY_ORIGINAL_GETTERS.get(c.resolved.name) : undefined;
+    if (!form) return undefined;
+    const a = argsOf(c.node);
+    const mod = stringValue(a.positional[0] ?? a.keywords.get('modname') ?? a.keywords.get('mod_name'))?.value;
+    if (!mod) return undefined;
+    if (form === 'module') return mod;
+    const attr = stringValue(a.positional[1] ?? a.keywords.get('item_name'))?.value;
+    return attr ? `${mod}.${attr}` : undefined;
+  }
+
+  /** Names bound to original getters (`th = eventlet.patcher.original('threading')`), per scope. */
+  private resolveOriginals(): void {
+    let any = false;
+    for (const c of this.calls) {
+      if (!c.callee || !/(^|\.)(original|get_original)$/.test(c.callee)) continue;
+      c.resolved = this.resolve(c.callee, c.scope);
+      if (PY_ORIGINAL_GETTERS.has(c.resolved.name)) any = true;
+    }
+    if (!any) return;
+    for (const s of this.scopes) {
+      for (const [key, list] of s.bindings) {
+        if (key.includes('.')) continue;
+        for (const call of list) {
+          const t = this.originalTarget(call);
+          if (t) (s.originals ??= new Map()).set(key, t);
+        }
+      }
+    }
+  }
+
+  /** Target, nativeness and constructor text of a thread start made by `ctor`. */
+  private threadExtras(ctor: RawCall, api: string): Partial<PyThreadStartFact> {
+    const out: Partial<PyThreadStartFact> = {};
+    if (ctor.resolved?.native) out.native = true;
+    const t = PY_THREAD_TARGETS.get(api);
+    if (t) {
+      const a = argsOf(ctor.node);
+      const v = (t.keyword ? a.keywords.get(t.keyword) : undefined) ?? a.positional[t.index];
+      const d = dotted(v ?? null);
+      if (d) {
+        const r = this.resolve(d, ctor.scope);
+        out.target = { name: r.name, origin: r.origin };
+      }
+    }
+    const fnNode = ctor.node.childForFieldName('function');
+    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.ctor = { range: nodeRange(fnNode), text: fnNode.text };
+    return out;
+  }
+
+  /** Monkey patches, heartbeat connections, hub drivers and native primitives. */
+  private classifyHeartbeat(c: RawCall): void {
+    const r = c.resolved;
+    if (!r || r.origin === 'builtin') return;
+    const name = r.name;
+    const b = () => this.base(nodeRange(c.node), c.flags, c.scope);
+    if (r.origin === 'import') {
+      const patcher = PY_MONKEY_PATCHERS.get(name);
+      if (patcher) {
+        this.pushMonkeyPatch(c, name, patcher.lib, patcher.threads, patcher.threadKeyword, b());
+        return;
+      }
+      const conn = PY_HEARTBEAT_CONNECTIONS.get(name);
+      if (conn) {
+        if (!conn.background) {
+          const a = argsOf(c.node);
+          let v: Node | undefined;
+          for (const k of [conn.keyword, ...(conn.aliases ?? [])]) if (k && a.keywords.has(k)) v = a.keywords.get(k);
+          if (!v || v.type === 'none' || v.type === 'false' || /^0+(\.0*)?$/.test(v.text)) return;
+        }
+        this.facts.push({ ...b(), kind: 'py.hb-connection', api: `${name}()`, lib: conn.lib, background: conn.background, note: conn.note });
+        return;
+      }
+      const hub = PY_HUB_DRIVERS.get(name);
+      if (hub) {
+        this.facts.push({ ...b(), kind: 'py.hub-driver', api: `${name}()`, note: hub });
+        return;
+      }
+      const prim = PY_NATIVE_PRIMITIVES.get(name);
+      if (prim && !r.native) this.facts.push({ ...b(), kind: 'py.native-primitive', api: `${name}()`, what: prim });
+    }
+  }
+
+  private pushMonkeyPatch(c: RawCall, api: string, lib: 'eventlet' | 'gevent', how: 'eventlet' | 'gevent-all' | 'always', threadKeyword: string | undefined, base: PyFactBase): void {
+    const a = argsOf(c.node);
+    const lit = (n: Node | undefined): boolean | undefined => (n?.type === 'true' ? true : n?.type === 'false' ? false : undefined);
+    const splat = !!a.node?.namedChildren.some((n) => n?.type === 'dictionary_splat' || n?.type === 'list_splat');
+    let threads: PyMonkeyPatchFact['threads'] = 'yes';
+    const tk = threadKeyword ? a.keywords.get(threadKeyword) : undefined;
+    if (how === 'eventlet') {
+      // eventlet: a keyword set to True selects only the modules so named; False leaves one out.
+      let anyTrue = false;
+      let unknown = splat || a.positional.length > 0;
+      for (const [k, v] of a.keywords) {
+        const l = lit(v);
+        if (l === undefined) {
+          if (k === threadKeyword || k === 'all') unknown = true;
+          else if (!tk) unknown = true;
+        } else if (l && k !== 'all') anyTrue = true;
+      }
+      const all = lit(a.keywords.get('all'));
+      const t = lit(tk);
+      if (t === true || all === true) threads = 'yes';
+      else if (t === false) threads = 'no';
+      else if (unknown) threads = 'unknown';
+      else threads = anyTrue ? 'no' : 'yes';
+    } else if (how === 'gevent-all') {
+      const t = lit(tk);
+      threads = t === false ? 'no' : tk && t === undefined ? 'unknown' : splat && !tk ? 'unknown' : 'yes';
+    }
+    const fact: PyMonkeyPatchFact = { ...base, kind: 'py.monkey-patch', api: `${api}()`, lib, threads, firstStatement: this.firstStatementPos(), head: (c.callee ?? api).split('.')[0] };
+    if (threadKeyword && threads === 'yes' && how !== 'always') {
+      if (tk) {
+        if (tk.type === 'true') fact.threadFix = { kind: 'replace', range: nodeRange(tk), keyword: threadKeyword };
+      } else if (!splat) {
+        const ins = keywordInsert(a.node, threadKeyword);
+        if (ins) fact.threadFix = { kind: 'insert', ...ins };
+      }
+    }
+    const st = c.node.parent;
+    if (st?.type === 'expression_statement' && st.parent?.type === 'module' && st.startPosition.column === 0) {
+      const endLine = st.endPosition.row;
+      const lines = this.tree.rootNode.text.split('\n', endLine + 2);
+      const rest = (lines[endLine] ?? '').slice(st.endPosition.column);
+      if (/^\s*(#.*)?$/.test(rest)) {
+        fact.stmt = { range: { start: { line: st.startPosition.row, character: 0 }, end: { line: endLine + 1, character: 0 } }, text: st.text };
+      }
+    }
+    this.facts.push(fact);
+  }
+
+  private firstStatement?: Position;
+
+  /** Start of the first statement that is not the docstring or a `from __future__` import. */
+  private firstStatementPos(): Position {
+    if (this.firstStatement) return this.firstStatement;
+    let pos: Position = posOf(this.tree.rootNode.endPosition);
+    let first = true;
+    for (const st of this.tree.rootNode.namedChildren) {
+      if (!st || st.type === 'comment') continue;
+      const docstring = first && st.type === 'expression_statement' && st.namedChild(0)?.type === 'string';
+      first = false;
+      if (docstring || st.type === 'future_import_statement') continue;
+      pos = { line: st.startPosition.row, character: 0 };
+      break;
+    }
+    this.firstStatement = pos;
+    return pos;
+  }
+
+  /** Last segment of what a call names: `conn.heartbeat_check()` → `heartbeat_check`. */
+  private lastName(c: RawCall): string | undefined {
+    if (c.method) return c.method;
+    const n = c.resolved?.name ?? c.callee;
+    return n ? n.slice(n.lastIndexOf('.') + 1) : undefined;
+  }
+
+  /** One `py.keepalive` per function: a loop that sends a heartbeat and waits, or a call that drives a connection. */
+  private emitKeepAlives(): void {
+    const byScope = new Map<Scope, { pings: RawCall[]; waits: RawCall[]; drives: RawCall[] }>();
+    const entry = (s: Scope) => {
+      let e = byScope.get(s);
+      if (!e) byScope.set(s, (e = { pings: [], waits: [], drives: [] }));
+      return e;
+    };
+    for (const c of this.calls) {
+      if (c.scope.kind !== 'function') continue;
+      const last = this.lastName(c);
+      if (!last) continue;
+      const driver = PY_CONNECTION_DRIVERS.get(last);
+      if (driver) {
+        if (driver.loops || c.loops) entry(c.scope).drives.push(c);
+        if (argsOf(c.node).positional.length || argsOf(c.node).keywords.size) entry(c.scope).waits.push(c);
+        continue;
+      }
+      if (!c.loops) continue;
+      if (PY_HEARTBEAT_CALLS.has(last) || PY_HEARTBEAT_NAME.test(last)) entry(c.scope).pings.push(c);
+      else if ((c.resolved && PY_SLEEP_CALLS.has(c.resolved.name)) || (c.method && PY_WAIT_METHODS.has(c.method) && (argsOf(c.node).positional.length > 0 || argsOf(c.node).keywords.has('timeout')))) {
+        entry(c.scope).waits.push(c);
+      }
+    }
+    const text = (c: RawCall) => `${c.node.childForFieldName('function')?.text ?? this.lastName(c)}()`;
+    for (const [scope, e] of byScope) {
+      let done = false;
+      // Names from the table (`_heartbeat_check` → heartbeat_check) before mere look-alikes (`for_heartbeat`).
+      const exact = (c: RawCall) => PY_HEARTBEAT_CALLS.has((this.lastName(c) ?? '').replace(/^_+/, ''));
+      e.pings.sort((x, y) => Number(exact(y)) - Number(exact(x)));
+      for (const p of e.pings) {
+        for (const loop of p.loops ?? []) {
+          if (!e.waits.some((w) => within(nodeRange(w.node), loop))) continue;
+          this.facts.push({ ...this.base(loop, p.flags, scope), kind: 'py.keepalive', how: 'loop', call: text(p) });
+          done = true;
+          break;
+        }
+        if (done) break;
+      }
+      if (done || !e.drives.length) continue;
+      const d = e.drives[0];
+      this.facts.push({ ...this.base(d.loops?.[d.loops.length - 1] ?? nodeRange(d.node), d.flags, scope), kind: 'py.keepalive', how: 'drive', call: text(d) });
     }
   }
 

@@ -1,0 +1,528 @@
+/**
+ * The HEARTBEAT joins over the Python program model: which programs monkey-patch threading,
+ * which of their threads (or library connections) carry a heartbeat, whether a WSGI server
+ * embeds the program (a `*.wsgi` file, a module-level `application`, an Apache
+ * `WSGIScriptAlias`, a uWSGI ini) and whether anything keeps the green hub running; and, in
+ * program order, whether a patch call comes after the program already created native threads,
+ * locks, sockets or SSL state.
+ *
+ * Built on `pythonModel(ctx)` (`index`, `programs`) without touching its replay: the few
+ * things these rules need (import chains from an entry point, a module-level replay that
+ * stops at the patch call) are cheap, and computed only when some file patches at all.
+ */
+import * as nodePath from 'node:path';
+import type { ProgramContext, ProjectFile } from '../engine/rule';
+import type { Range } from '../engine/types';
+import type {
+  PyHeartbeatConnectionFact,
+  PyKeepAliveFact,
+  PyMonkeyPatchFact,
+  PyObjectStartFact,
+  PythonFact,
+  PyThreadStartFact,
+} from '../facts/python/program-facts';
+import {
+  APACHE_WSGI_DIRECTIVES,
+  PY_EARLY_IMPORT_MODULES,
+  PY_PATCHED_NAMES,
+  PY_TEST_FILE,
+  GUNICORN_GREEN_WORKERS,
+  UWSGI_FILE_OPTIONS,
+  UWSGI_GREEN_LOOPS,
+  UWSGI_GREEN_OPTIONS,
+  UWSGI_MODULE_OPTIONS,
+} from '../knowledge/python-heartbeat';
+import { pythonModel, type PyRoot, type PyStep } from './python';
+import type { PyModule, PyModuleIndex } from './python-modules';
+
+/** A fact at its module. */
+export interface HbSite<F extends PythonFact = PythonFact> {
+  module: PyModule;
+  fact: F;
+}
+
+/** A WSGI server configuration that loads a module of the workspace. */
+export interface WsgiConfigEntry {
+  module: PyModule;
+  /** The directive or option that names it (evidence). */
+  step: PyStep;
+  server: 'apache' | 'uwsgi';
+  /** The server runs requests on a green loop (uWSGI `gevent = N`, `loop = gevent`). */
+  green: boolean;
+}
+
+/** How a program is hosted, for the severity and the last steps of the chain. */
+export interface HbHost {
+  root: PyModule;
+  kind: PyRoot['kind'] | 'config';
+  asMain: boolean;
+  /** Embedded in a WSGI server that does not run the hub between requests. */
+  embedded: boolean;
+  /** The entry step (the `.wsgi` file / `application` / the configured module). */
+  entry?: PyStep;
+  config?: WsgiConfigEntry;
+}
+
+export interface GreenHeartbeat {
+  patch: HbSite<PyMonkeyPatchFact>;
+  /** Where the heartbeat starts: a thread start, a started Thread subclass, or a library connection. */
+  start: HbSite<PyThreadStartFact | PyObjectStartFact | PyHeartbeatConnectionFact>;
+  /** How the start is named in messages (`threading.Thread.start()`). */
+  api: string;
+  /** The keep-alive loop the thread runs (thread heartbeats). */
+  loop?: HbSite<PyKeepAliveFact>;
+  /** The connection with heartbeats that the thread drives (`how: 'drive'` loops). */
+  connection?: HbSite<PyHeartbeatConnectionFact>;
+  host: HbHost;
+  /** Import steps from the host's entry point down to the heartbeat's module (entry first). */
+  chain: PyStep[];
+}
+
+/** Something created or bound before the patch call that stays native. */
+export interface LateCause {
+  module: PyModule;
+  range: Range;
+  /** Words for the message: "`requests` is imported", "a lock is created (threading.Lock())". */
+  what: string;
+  /** Why it matters. */
+  why: string;
+  chain: PyStep[];
+  /** Thread/lock causes do not matter when the patch keeps threads native. */
+  threadOnly: boolean;
+}
+
+export interface LatePatch {
+  patch: HbSite<PyMonkeyPatchFact>;
+  patchChain: PyStep[];
+  cause: LateCause;
+  root: PyModule;
+  rootKind: PyRoot['kind'];
+}
+
+export interface HeartbeatModel {
+  greenHeartbeats: GreenHeartbeat[];
+  latePatches: LatePatch[];
+}
+
+// ---------------------------------------------------------------------------------------
+// WSGI server configurations
+// ---------------------------------------------------------------------------------------
+
+function lineStep(pf: ProjectFile, line: number, text: string, message: string): PyStep {
+  return { path: pf.path, range: { start: { line, character: 0 }, end: { line, character: text.length } }, message };
+}
+
+/** Splits a directive's arguments, honouring double quotes. */
+function tokens(s: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2]);
+  return out;
+}
+
+function commonPrefixLength(a: string, b: string): number {
+  const pa = a.split(nodePath.sep);
+  const pb = b.split(nodePath.sep);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  return i;
+}
+
+/**
+ * The workspace module a configured script path names: the same absolute path, else the
+ * module with the longest matching path suffix, ties broken by the directory it shares with
+ * the configuration file (deployment paths rarely match the checkout's).
+ */
+function moduleForScript(index: PyModuleIndex, script: string, configPath: string): PyModule | undefined {
+  const exact = index.byPath(script);
+  if (exact) return exact;
+  const want = script.split(/[\\/]+/).filter(Boolean);
+  const confDir = nodePath.dirname(nodePath.resolve(configPath));
+  let best: { m: PyModule; suffix: number; near: number } | undefined;
+  for (const m of index.modules) {
+    const parts = m.abs.split(nodePath.sep);
+    let suffix = 0;
+    while (suffix < want.length && suffix < parts.length && want[want.length - 1 - suffix] === parts[parts.length - 1 - suffix]) suffix++;
+    if (!suffix) continue;
+    const near = commonPrefixLength(nodePath.dirname(m.abs), confDir);
+    if (!best || suffix > best.suffix || (suffix === best.suffix && near > best.near)) best = { m, suffix, near };
+  }
+  return best?.m;
+}
+
+function moduleForReference(index: PyModuleIndex, ref: string, configPath: string): PyModule | undefined {
+  const mod = ref.split(':')[0].trim();
+  if (!/^[A-Za-z_][\w.]*$/.test(mod)) return undefined;
+  const candidates = index.modules.filter((m) => m.names.includes(mod));
+  if (candidates.length <= 1) return candidates[0];
+  const confDir = nodePath.dirname(nodePath.resolve(configPath));
+  return candidates.sort((a, b) => commonPrefixLength(nodePath.dirname(b.abs), confDir) - commonPrefixLength(nodePath.dirname(a.abs), confDir))[0];
+}
+
+/** Apache `WSGIScriptAlias` (and friends) and uWSGI `[uwsgi]` sections that load workspace modules. */
+export function wsgiConfigEntries(index: PyModuleIndex, projectFiles: readonly ProjectFile[]): WsgiConfigEntry[] {
+  const out: WsgiConfigEntry[] = [];
+  for (const pf of projectFiles) {
+    const ext = nodePath.extname(pf.path).toLowerCase();
+    if (ext !== '.conf' && ext !== '.ini') continue;
+    const lines = pf.text.split(/\r?\n/);
+    if (ext === '.conf' || /^\s*WSGI\w+/im.test(pf.text)) {
+      const daemon = lines.some((l) => /^\s*WSGIDaemonProcess\s/i.test(l));
+      lines.forEach((raw, i) => {
+        const m = /^\s*(\w+)\s+(.*)$/.exec(raw);
+        if (!m || ![...APACHE_WSGI_DIRECTIVES].some((d) => d.toLowerCase() === m[1].toLowerCase())) return;
+        const args = tokens(m[2]);
+        const script = m[1].toLowerCase() === 'wsgiimportscript' ? args[0] : args[1];
+        if (!script) return;
+        const module = moduleForScript(index, script, pf.path);
+        if (!module) return;
+        const mode = daemon ? 'in mod_wsgi daemon processes' : 'in mod_wsgi';
+        out.push({ module, server: 'apache', green: false, step: lineStep(pf, i, raw, `Apache loads it here ${mode} (${m[1]}): requests run on native threads and nothing runs the hub between them`) });
+      });
+    }
+    if (ext !== '.ini') continue;
+    let section = '';
+    let green = false;
+    const pending: { ref: string; file: boolean; line: number; raw: string }[] = [];
+    const flush = () => {
+      for (const p of pending) {
+        const module = p.file ? moduleForScript(index, p.ref, pf.path) : moduleForReference(index, p.ref, pf.path);
+        if (!module) continue;
+        const msg = green
+          ? 'uWSGI loads it here and runs requests on a green loop, which keeps the hub running'
+          : 'uWSGI loads it here; its workers run no green loop, so nothing runs the hub between requests';
+        out.push({ module, server: 'uwsgi', green, step: lineStep(pf, p.line, p.raw, msg) });
+      }
+      pending.length = 0;
+      green = false;
+    };
+    lines.forEach((raw, i) => {
+      const line = raw.replace(/^\s+|\s*[;#].*$/g, '');
+      const header = /^\[\s*([^\]]+?)\s*\]$/.exec(line);
+      if (header) {
+        if (section === 'uwsgi') flush();
+        section = header[1].toLowerCase();
+        return;
+      }
+      if (section !== 'uwsgi') return;
+      const kv = /^([\w-]+)\s*=\s*(.*)$/.exec(line);
+      if (!kv) return;
+      const key = kv[1].toLowerCase();
+      const value = kv[2].trim();
+      if (UWSGI_GREEN_OPTIONS.has(key) && !/^(false|0|no|off)$/i.test(value)) green = true;
+      if (key === 'loop' && UWSGI_GREEN_LOOPS.has(value.toLowerCase())) green = true;
+      if (UWSGI_FILE_OPTIONS.has(key)) pending.push({ ref: key === 'mount' ? value.slice(value.indexOf('=') + 1) : value, file: true, line: i, raw });
+      if (UWSGI_MODULE_OPTIONS.has(key)) pending.push({ ref: value, file: false, line: i, raw });
+    });
+    if (section === 'uwsgi') flush();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Import closures with chains
+// ---------------------------------------------------------------------------------------
+
+interface Reach {
+  order: PyModule[];
+  /** How each module was first reached: the importing module and the import statement. */
+  via: Map<PyModule, { from: PyModule; range: Range } | null>;
+}
+
+function reach(index: PyModuleIndex, root: PyModule): Reach {
+  const via = new Map<PyModule, { from: PyModule; range: Range } | null>([[root, null]]);
+  const order = [root];
+  for (let i = 0; i < order.length; i++) {
+    const m = order[i];
+    for (const p of m.parents) if (!via.has(p)) {
+      via.set(p, { from: m, range: m.moduleFact?.range ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+      order.push(p);
+    }
+    for (const f of m.facts) {
+      if (f.kind !== 'py.import') continue;
+      for (const t of index.importTargets(m, f)) if (!via.has(t)) {
+        via.set(t, { from: m, range: f.range });
+        order.push(t);
+      }
+    }
+  }
+  return { order, via };
+}
+
+function chainOf(r: Reach, m: PyModule): PyStep[] {
+  const out: PyStep[] = [];
+  for (let v = r.via.get(m); v; v = r.via.get(v.from)) out.push({ path: v.from.path, range: v.range, message: 'imported from here' });
+  return out.reverse();
+}
+
+// ---------------------------------------------------------------------------------------
+// green-heartbeat
+// ---------------------------------------------------------------------------------------
+
+const MAX_DEPTH = 4;
+
+/** The keep-alive loop a function runs, itself or through the workspace functions it calls. */
+function keepAliveIn(index: PyModuleIndex, m: PyModule, fn: string, depth = 0, seen = new Set<string>()): HbSite<PyKeepAliveFact> | undefined {
+  const key = `${m.abs}#${fn}`;
+  if (depth > MAX_DEPTH || seen.has(key)) return undefined;
+  seen.add(key);
+  const body = m.bodies.get(fn) ?? [];
+  let drive: HbSite<PyKeepAliveFact> | undefined;
+  for (const f of body) {
+    if (f.kind === 'py.keepalive') {
+      if (f.how === 'loop') return { module: m, fact: f };
+      drive ??= { module: m, fact: f };
+    }
+  }
+  for (const f of body) {
+    if (f.kind !== 'py.call') continue;
+    const sym = index.resolve(m, f.callee, f.origin);
+    const target = sym?.kind === 'function' ? sym : sym?.kind === 'class' ? index.method(sym.module, sym.name, '__init__') : undefined;
+    if (target?.kind !== 'function') continue;
+    const found = keepAliveIn(index, target.module, target.name, depth + 1, seen);
+    if (found?.fact.how === 'loop') return found;
+    drive ??= found;
+  }
+  return drive;
+}
+
+function isThreadClass(index: PyModuleIndex, m: PyModule, cls: string): boolean {
+  return !!index.externalAncestor(m, cls, (n) => n === 'threading.Thread');
+}
+
+function entryStep(root: PyModule, kind: HbHost['kind']): PyStep | undefined {
+  const app = root.moduleFact?.application;
+  const range = app ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  const name = nodePath.basename(root.path);
+  if (kind === 'wsgi') return { path: root.path, range, message: `WSGI entry point: the server loads ${name} and calls its application per request` };
+  if (kind === 'application') return { path: root.path, range, message: 'WSGI entry point: the server imports this module and calls application per request' };
+  if (kind === 'config') return { path: root.path, range, message: `WSGI entry point loaded by the server configuration` };
+  return undefined;
+}
+
+/**
+ * Functions that some code reaches from import time (module level or a main block) through
+ * calls of workspace functions: a patch call inside a function counts only when it is one
+ * of these (a helper nobody calls patches nothing).
+ */
+function reachedFunctions(index: PyModuleIndex): Set<string> {
+  const seen = new Set<string>();
+  const work: { m: PyModule; fn: string }[] = index.modules.map((m) => ({ m, fn: '' }));
+  while (work.length) {
+    const { m, fn } = work.pop()!;
+    for (const f of m.bodies.get(fn) ?? []) {
+      if (f.kind !== 'py.call') continue;
+      const sym = index.resolve(m, f.callee, f.origin);
+      const target = sym?.kind === 'function' ? sym : sym?.kind === 'class' ? index.method(sym.module, sym.name, '__init__') : undefined;
+      if (target?.kind !== 'function') continue;
+      const key = `${target.module.abs}#${target.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      work.push({ m: target.module, fn: target.name });
+    }
+  }
+  return seen;
+}
+
+function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules: Set<PyModule> }[], configs: WsgiConfigEntry[]): GreenHeartbeat[] {
+  const patchModules = new Set<PyModule>();
+  for (const m of index.modules) if (!PY_TEST_FILE.test(m.path)) for (const f of m.facts) if (f.kind === 'py.monkey-patch' && f.threads === 'yes') patchModules.add(m);
+  if (!patchModules.size) return [];
+  const reached = reachedFunctions(index);
+  const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.fn === '' || reached.has(`${m.abs}#${f.fn}`);
+  const hosts: HbHost[] = [];
+  const configured = new Map<PyModule, WsgiConfigEntry[]>();
+  for (const c of configs) configured.set(c.module, [...(configured.get(c.module) ?? []), c]);
+  for (const p of programs) {
+    if (configured.has(p.root.module) || PY_TEST_FILE.test(p.root.module.path)) continue;
+    if (![...patchModules].some((m) => p.modules.has(m))) continue;
+    const embedded = p.root.kind === 'wsgi' || p.root.kind === 'application';
+    hosts.push({ root: p.root.module, kind: p.root.kind, asMain: p.root.asMain, embedded, entry: embedded ? entryStep(p.root.module, p.root.kind) : undefined });
+  }
+  for (const [module, list] of configured) {
+    // A green loop anywhere wins: the hub runs between requests there.
+    const config = list.find((c) => c.green) ?? list[0];
+    const kind: HbHost['kind'] = /\.wsgi$/i.test(module.path) ? 'wsgi' : module.moduleFact?.application ? 'application' : 'config';
+    hosts.push({ root: module, kind, asMain: false, embedded: !config.green, entry: entryStep(module, kind), config });
+  }
+  // gunicorn configurations with a green worker class: the apps below their directory run on a hub.
+  const greenDirs = index.modules
+    .filter((m) => m.moduleFact?.workerClass && GUNICORN_GREEN_WORKERS.test(m.moduleFact.workerClass))
+    .map((m) => nodePath.dirname(m.abs));
+  const underGreenGunicorn = (m: PyModule) => greenDirs.some((d) => m.abs.startsWith(d + nodePath.sep));
+  const out = new Map<string, GreenHeartbeat>();
+  for (const host of hosts) {
+    if (host.config?.green || underGreenGunicorn(host.root)) continue;
+    const r = reach(index, host.root);
+    let patch: HbSite<PyMonkeyPatchFact> | undefined;
+    let hubDriven = false;
+    const connections: HbSite<PyHeartbeatConnectionFact>[] = [];
+    const runs = (m: PyModule, f: PythonFact) => !f.main || (host.asMain && m === host.root);
+    for (const m of r.order) {
+      for (const f of m.facts) {
+        if (!runs(m, f)) continue;
+        if (f.kind === 'py.monkey-patch' && f.threads === 'yes' && !patch && patchModules.has(m) && patchRuns(m, f)) patch = { module: m, fact: f };
+        else if (f.kind === 'py.hub-driver') hubDriven = true;
+        else if (f.kind === 'py.hb-connection') connections.push({ module: m, fact: f });
+      }
+    }
+    if (!patch || hubDriven) continue;
+    // Threads started at import time before the patch ran are native threads.
+    const order = new LateReplay(index, { module: host.root, kind: host.kind === 'config' ? 'library' : host.kind, asMain: host.asMain });
+    order.run();
+    const found: Omit<GreenHeartbeat, 'patch' | 'host' | 'chain'>[] = [];
+    for (const m of r.order) {
+      if (PY_TEST_FILE.test(m.path)) continue;
+      for (const f of m.facts) {
+        if (!runs(m, f) || order.before.has(f)) continue;
+        if (f.kind === 'py.thread-start' && !f.native && f.target) {
+          const sym = index.resolve(m, f.target.name, f.target.origin);
+          if (sym?.kind !== 'function') continue;
+          const loop = keepAliveIn(index, sym.module, sym.name);
+          if (!loop) continue;
+          if (loop.fact.how === 'drive') {
+            const conn = connections.find((c) => !c.fact.background);
+            if (conn) found.push({ start: { module: m, fact: f }, api: f.api, loop, connection: conn });
+          } else found.push({ start: { module: m, fact: f }, api: f.api, loop });
+        } else if (f.kind === 'py.object-start') {
+          const sym = index.resolve(m, f.ctor, f.origin);
+          if (sym?.kind !== 'class' || !isThreadClass(index, sym.module, sym.name)) continue;
+          const run = index.method(sym.module, sym.name, 'run');
+          if (run?.kind !== 'function') continue;
+          const loop = keepAliveIn(index, run.module, run.name);
+          if (!loop || loop.fact.how === 'drive') continue;
+          found.push({ start: { module: m, fact: f }, api: `${f.ctor.replace(/^\.+/, '')}.${f.method}()`, loop });
+        } else if (f.kind === 'py.hb-connection' && f.background) {
+          found.push({ start: { module: m, fact: f }, api: f.api });
+        }
+      }
+    }
+    for (const g of found) {
+      const key = `${g.start.module.abs}#${g.start.fact.range.start.line}:${g.start.fact.range.start.character}`;
+      const old = out.get(key);
+      if (old && (old.host.embedded || !host.embedded)) continue;
+      out.set(key, { ...g, patch, host, chain: chainOf(r, g.start.module) });
+    }
+  }
+  return [...out.values()];
+}
+
+// ---------------------------------------------------------------------------------------
+// late-monkey-patch: replay import-time code in order up to the patch call
+// ---------------------------------------------------------------------------------------
+
+class LateReplay {
+  private readonly loaded = new Set<PyModule>();
+  private readonly running = new Set<string>();
+  private cause?: LateCause;
+  result?: LatePatch;
+  private stopped = false;
+  /** Thread starts and connections that ran at import time before the replay reached a patch call. */
+  readonly before = new Set<PythonFact>();
+
+  constructor(
+    private readonly index: PyModuleIndex,
+    private readonly root: PyRoot,
+  ) {}
+
+  run(): void {
+    this.module(this.root.module, []);
+  }
+
+  private module(m: PyModule, chain: PyStep[]): void {
+    if (this.loaded.has(m) || this.stopped) return;
+    for (const p of m.parents) this.module(p, chain);
+    if (this.loaded.has(m) || this.stopped) return;
+    this.loaded.add(m);
+    this.body(m, '', chain, 0);
+  }
+
+  private note(c: Omit<LateCause, 'chain'>, chain: PyStep[]): void {
+    if (!this.cause) this.cause = { ...c, chain };
+  }
+
+  private body(m: PyModule, fn: string, chain: PyStep[], depth: number): void {
+    const key = `${m.abs}#${fn}`;
+    if (depth > 24 || this.running.has(key)) return;
+    this.running.add(key);
+    for (const f of m.bodies.get(fn) ?? []) {
+      if (this.stopped) break;
+      if (f.main && fn === '' && !(this.root.asMain && m === this.root.module)) continue;
+      if (f.kind === 'py.thread-start' || f.kind === 'py.object-start' || f.kind === 'py.hb-connection') this.before.add(f);
+      switch (f.kind) {
+        case 'py.import': {
+          if (f.level === 0) {
+            const top = f.module.split('.')[0];
+            const why = PY_EARLY_IMPORT_MODULES.get(f.module) ?? PY_EARLY_IMPORT_MODULES.get(top);
+            if (why) this.note({ module: m, range: f.range, what: `\`${f.module}\` was imported`, why: `it ${why}`, threadOnly: false }, chain);
+            const patched = PY_PATCHED_NAMES.get(f.module);
+            const bound = (f.names ?? []).filter((n) => patched?.has(n.name)).map((n) => n.name);
+            if (bound.length) {
+              const threadOnly = f.module === 'threading' || f.module === '_thread' || f.module === 'queue';
+              this.note({ module: m, range: f.range, what: `${bound.join(', ')} ${bound.length > 1 ? 'were' : 'was'} bound with \`from ${f.module} import\``, why: `${bound.length > 1 ? 'these names keep' : 'that name keeps'} the native object${bound.length > 1 ? 's' : ''}`, threadOnly }, chain);
+            }
+          }
+          const next = [...chain, { path: m.path, range: f.range, message: 'imported from here' }];
+          for (const t of this.index.importTargets(m, f)) this.module(t, next);
+          break;
+        }
+        case 'py.native-primitive':
+          this.note({ module: m, range: f.range, what: `${f.what} was created (${f.api})`, why: 'it stays native', threadOnly: !/socket|SSL/.test(f.what) }, chain);
+          break;
+        case 'py.thread-start':
+          if (!f.native) this.note({ module: m, range: f.range, what: `a thread was started (${f.api})`, why: 'it stays a native thread', threadOnly: true }, chain);
+          break;
+        case 'py.call': {
+          const sym = this.index.resolve(m, f.callee, f.origin);
+          const target = sym?.kind === 'function' ? sym : sym?.kind === 'class' ? this.index.method(sym.module, sym.name, '__init__') : undefined;
+          if (target?.kind === 'function') this.body(target.module, target.name, [...chain, { path: m.path, range: f.range, message: 'called here' }], depth + 1);
+          break;
+        }
+        case 'py.monkey-patch': {
+          const cause = this.cause && !(this.cause.threadOnly && f.threads === 'no') ? this.cause : undefined;
+          if (cause && !PY_TEST_FILE.test(m.path)) this.result = { patch: { module: m, fact: f }, patchChain: chain, cause, root: this.root.module, rootKind: this.root.kind };
+          this.stopped = true;
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    this.running.delete(key);
+  }
+}
+
+function latePatches(index: PyModuleIndex, programs: { root: PyRoot; modules: Set<PyModule> }[]): LatePatch[] {
+  const patchModules = new Set<PyModule>();
+  for (const m of index.modules) if (!PY_TEST_FILE.test(m.path)) for (const f of m.facts) if (f.kind === 'py.monkey-patch') patchModules.add(m);
+  if (!patchModules.size) return [];
+  const out = new Map<string, LatePatch>();
+  for (const p of programs) {
+    if (![...patchModules].some((m) => p.modules.has(m))) continue;
+    const replay = new LateReplay(index, p.root);
+    replay.run();
+    const r = replay.result;
+    if (!r) continue;
+    const key = `${r.patch.module.abs}#${r.patch.fact.range.start.line}:${r.patch.fact.range.start.character}`;
+    if (!out.has(key)) out.set(key, r);
+  }
+  return [...out.values()];
+}
+
+// ---------------------------------------------------------------------------------------
+
+const CACHE = new WeakMap<object, HeartbeatModel>();
+
+/** The HEARTBEAT joins of a workspace, memoised per Python model (both rules share them). */
+export function heartbeatModel(ctx: ProgramContext): HeartbeatModel {
+  const model = pythonModel(ctx);
+  const hit = CACHE.get(model);
+  if (hit) return hit;
+  const configs = wsgiConfigEntries(model.index, ctx.projectFiles);
+  const result: HeartbeatModel = {
+    greenHeartbeats: greenHeartbeats(model.index, model.programs, configs),
+    latePatches: latePatches(model.index, model.programs),
+  };
+  CACHE.set(model, result);
+  return result;
+}

@@ -1,0 +1,123 @@
+/**
+ * green-heartbeat: a program that monkey-patches threading starts a heartbeat thread (or a
+ * library connection whose heartbeat runs in a thread), which therefore becomes a green
+ * thread that runs only while something drives the hub (incident 4: nova-api under Apache
+ * mod_wsgi; oslo.messaging's RabbitMQ heartbeat stopped between requests and the broker
+ * dropped the connection).
+ *
+ * The evidence — patch site, heartbeat start, WSGI entry — usually sits in three files; the
+ * joins are in `model/python-heartbeat.ts`.
+ */
+import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
+import type { Fix, RelatedLocation, TextEdit } from '../engine/types';
+import { heartbeatModel, type GreenHeartbeat } from '../model/python-heartbeat';
+import { ensureImport, where } from '../model/python-evidence';
+
+const RULE_ID = 'green-heartbeat';
+
+function hubName(g: GreenHeartbeat): string {
+  return g.patch.fact.lib === 'eventlet' ? 'eventlet hub' : 'gevent hub';
+}
+
+function hostWords(g: GreenHeartbeat): string {
+  const h = g.host;
+  if (h.config?.server === 'apache') return 'Apache mod_wsgi';
+  if (h.config?.server === 'uwsgi') return 'uWSGI without a green loop';
+  return h.kind === 'wsgi' ? `a WSGI server through ${h.root.path.split(/[\\/]/).pop()}` : `a WSGI server (${h.root.path.split(/[\\/]/).pop()} defines application)`;
+}
+
+function message(g: GreenHeartbeat): string {
+  const path = g.start.module.path;
+  const patch = `${g.patch.fact.api} at ${where(g.patch, path)} makes threads green`;
+  const tail = g.host.embedded
+    ? `the program is embedded in ${hostWords(g)}, where nothing runs the ${hubName(g)} between requests, so the heartbeat stops and the peer drops the connection`
+    : `the thread runs only while the program yields to the ${hubName(g)}, so the heartbeat stalls whenever the program blocks or idles`;
+  if (g.start.fact.kind === 'py.hb-connection') {
+    return `${g.api} starts a heartbeat thread (${g.start.fact.note}) in a program where ${patch}; ${tail}`;
+  }
+  const how = g.loop?.fact.how === 'drive' ? `it drives a ${g.connection?.fact.lib} connection with heartbeats through ${g.loop.fact.call}` : `its loop calls ${g.loop?.fact.call}`;
+  return `${g.api} starts a heartbeat thread (${how}) in a program where ${patch}; ${tail}`;
+}
+
+function related(g: GreenHeartbeat): RelatedLocation[] {
+  const out: RelatedLocation[] = [{ path: g.patch.module.path, range: g.patch.fact.range, message: `threads patched here (${g.patch.fact.api})` }];
+  const startMsg =
+    g.start.fact.kind === 'py.hb-connection'
+      ? `heartbeat connection created here (${g.api}); its heartbeat thread is green`
+      : `heartbeat thread started here (${g.api}); it is a green thread now`;
+  out.push({ path: g.start.module.path, range: g.start.fact.range, message: startMsg });
+  if (g.connection) out.push({ path: g.connection.module.path, range: g.connection.fact.range, message: `connection with heartbeats created here (${g.connection.fact.api})` });
+  if (g.loop) {
+    const m = g.loop.fact.how === 'loop' ? `the thread's loop sends the heartbeat here (${g.loop.fact.call}) and sleeps` : `the thread drives the connection here (${g.loop.fact.call})`;
+    out.push({ path: g.loop.module.path, range: g.loop.fact.range, message: m });
+  }
+  // Up the imports from the heartbeat's module to the entry point.
+  for (let i = g.chain.length - 1; i >= 0; i--) out.push({ ...g.chain[i] });
+  if (g.host.entry) out.push({ ...g.host.entry });
+  if (g.host.config) out.push({ ...g.host.config.step });
+  const seen = new Set<string>();
+  return out.filter((r) => {
+    const k = `${r.path}:${r.range.start.line}:${r.range.start.character}:${r.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function fixes(g: GreenHeartbeat): Fix[] {
+  const out: Fix[] = [];
+  const f = g.start.fact;
+  if (f.kind === 'py.thread-start' && f.ctor) {
+    const api = f.api.replace(/(\.start)?\(\)$/, '');
+    const dot = api.lastIndexOf('.');
+    const mod = api.slice(0, dot);
+    const attr = api.slice(dot + 1);
+    if (mod && attr) {
+      let edits: TextEdit[];
+      let expr: string;
+      if (g.patch.fact.lib === 'eventlet') {
+        const imp = ensureImport(g.start.module, 'eventlet');
+        expr = `${imp.name}.patcher.original("${mod}").${attr}`;
+        edits = [...imp.edits, { range: f.ctor.range, newText: expr }];
+      } else {
+        const imp = ensureImport(g.start.module, 'gevent.monkey');
+        expr = `${imp.name}.get_original("${mod}", "${attr}")`;
+        edits = [...imp.edits, { range: f.ctor.range, newText: expr }];
+      }
+      out.push({ title: `Create the heartbeat thread from ${expr} so it stays a native thread`, applicability: 'unsafe', edits });
+    }
+  }
+  const tf = g.patch.fact.threadFix;
+  if (tf && g.patch.module.path === g.start.module.path) {
+    const edit: TextEdit =
+      tf.kind === 'replace'
+        ? { range: tf.range, newText: 'False' }
+        : { range: { start: tf.insertAt, end: tf.insertAt }, newText: `${tf.needsComma ? ', ' : ''}${tf.keyword}=False` };
+    out.push({ title: `Keep threads native: pass ${tf.keyword}=False to ${g.patch.fact.api.replace(/\(\)$/, '')}`, applicability: 'unsafe', edits: [edit] });
+  }
+  return out;
+}
+
+export const greenHeartbeat: Rule = {
+  meta: {
+    id: RULE_ID,
+    family: 'HEARTBEAT',
+    languages: ['python'],
+    defaultSeverity: 'warning',
+    summary: 'A heartbeat thread runs in a program that monkey-patches threading, so it is a green thread that stalls when nothing drives the hub.',
+    fixes: ['unsafe'],
+    tags: ['CWE-400', 'CWE-667'],
+  },
+  checkProgram(ctx: ProgramContext): RawFinding[] {
+    if (!ctx.files.some((f) => f.language === 'python')) return [];
+    return heartbeatModel(ctx).greenHeartbeats.map((g) => ({
+      ruleId: RULE_ID,
+      path: g.start.module.path,
+      range: g.start.fact.range,
+      message: message(g),
+      severity: g.host.embedded ? 'error' : 'warning',
+      related: related(g),
+      fixes: fixes(g),
+    }));
+  },
+};

@@ -1,0 +1,245 @@
+/**
+ * HEARTBEAT rules over multi-file Python scenarios (test/fixtures/programs/py-heartbeat-*,
+ * py-late-patch) and the incident-4 example: the patch in one module, the heartbeat in
+ * another, the WSGI entry and the server configuration elsewhere make one finding with its
+ * chain. Also: the configuration readers, an edit in one file changing the finding in
+ * another, and the CLI reporting the example.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, relative } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { analyzeText } from '../../server/src/engine/analyze';
+import { DEFAULT_CONFIG } from '../../server/src/engine/config';
+import { evaluate } from '../../server/src/engine/engine';
+import type { ProjectFile } from '../../server/src/engine/rule';
+import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import { pythonModel } from '../../server/src/model/python';
+import { wsgiConfigEntries } from '../../server/src/model/python-heartbeat';
+import { ensureBuilt, runCli } from '../cli/helpers';
+import { grammarsReady } from '../harness';
+
+const ROOT = join(__dirname, '..', '..');
+const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
+const EXAMPLES = join(ROOT, 'examples');
+const RULE_IDS = new Set(['green-heartbeat', 'late-monkey-patch']);
+
+interface Scenario {
+  dir: string;
+  files: FileAnalysis[];
+  projectFiles: ProjectFile[];
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+function load(dir: string): Scenario {
+  const files: FileAnalysis[] = [];
+  const projectFiles: ProjectFile[] = [];
+  for (const abs of walk(dir)) {
+    const rel = relative(ROOT, abs);
+    const text = readFileSync(abs, 'utf8');
+    if (['.ini', '.conf'].includes(extname(abs)) || ['pyproject.toml', 'setup.cfg'].includes(basename(abs))) projectFiles.push({ path: rel, text });
+    const a = analyzeText(rel, text);
+    if (a) files.push(a);
+  }
+  return { dir, files, projectFiles };
+}
+
+function run(s: Scenario, files = s.files): Finding[] {
+  const { findings, notes } = evaluate(files, undefined, { roots: [s.dir], projectFiles: s.projectFiles });
+  // Only these rules' failures concern this file (the other rules have their own tests).
+  assert.deepEqual(notes.filter((n) => /green-heartbeat|late-monkey-patch/.test(n)), []);
+  return findings.filter((f) => RULE_IDS.has(f.ruleId));
+}
+
+function steps(s: Scenario, f: Finding): string[] {
+  return f.related.map((r) => `${relative(s.dir, join(ROOT, r.path))}:${r.range.start.line + 1} ${r.message}`);
+}
+
+function at(s: Scenario, f: Finding): string {
+  return `${f.ruleId} ${f.severity} ${relative(s.dir, join(ROOT, f.path))}:${f.range.start.line + 1}`;
+}
+
+/** Replaces a file's analysis with one of edited text (what the language server does on a change). */
+function edited(s: Scenario, rel: string, edit: (text: string) => string): FileAnalysis[] {
+  const path = relative(ROOT, join(s.dir, rel));
+  return s.files.map((f) => (f.path === path ? analyzeText(path, edit(readFileSync(join(ROOT, path), 'utf8')))! : f));
+}
+
+before(async () => {
+  await grammarsReady();
+});
+
+describe('py-heartbeat-apache: patch, heartbeat thread and .wsgi entry in three files, served by Apache', () => {
+  test('one error at the thread start, with the chain patch → heartbeat → WSGI entry → Apache', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-apache'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['green-heartbeat error api/messaging.py:22']);
+    const [f] = findings;
+    assert.equal(
+      f.message,
+      'threading.Thread.start() starts a heartbeat thread (its loop calls self.send_heartbeat()) in a program where eventlet.monkey_patch() at patch.py:4 makes threads green; ' +
+        'the program is embedded in Apache mod_wsgi, where nothing runs the eventlet hub between requests, so the heartbeat stops and the peer drops the connection',
+    );
+    assert.deepEqual(steps(s, f), [
+      'api/patch.py:4 threads patched here (eventlet.monkey_patch())',
+      'api/messaging.py:22 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      "api/messaging.py:16 the thread's loop sends the heartbeat here (self.send_heartbeat()) and sleeps",
+      'api/app.py:3 imported from here',
+      'api.wsgi:1 imported from here',
+      'api.wsgi:3 WSGI entry point: the server loads api.wsgi and calls its application per request',
+      'apache-api.conf:5 Apache loads it here in mod_wsgi daemon processes (WSGIScriptAlias): requests run on native threads and nothing runs the hub between them',
+    ]);
+    // The patch is in another file: only the fix in this file is offered.
+    assert.deepEqual(f.fixes.map((x) => [x.applicability, x.title]), [
+      ['unsafe', 'Create the heartbeat thread from eventlet.patcher.original("threading").Thread so it stays a native thread'],
+    ]);
+    assert.deepEqual(f.fixes[0].edits.map((e) => [e.range.start.line + 1, e.newText]), [
+      [4, 'import eventlet\n'],
+      [21, 'eventlet.patcher.original("threading").Thread'],
+    ]);
+  });
+
+  test('editing the patch module to keep threads native clears the finding in messaging.py', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-apache'));
+    const files = edited(s, 'api/patch.py', (t) => t.replace('eventlet.monkey_patch()', 'eventlet.monkey_patch(thread=False)'));
+    assert.deepEqual(run(s, files), []);
+    const model = pythonModel({ files: s.files, roots: [s.dir], projectFiles: s.projectFiles, config: DEFAULT_CONFIG });
+    assert.ok(model.dependents(relative(ROOT, join(s.dir, 'api/patch.py'))).includes(relative(ROOT, join(s.dir, 'api/messaging.py'))));
+  });
+
+  test('without the Apache configuration the .wsgi entry alone still makes it an error', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-apache'));
+    const { findings } = evaluate(s.files, undefined, { roots: [s.dir], projectFiles: [] });
+    const f = findings.filter((x) => x.ruleId === 'green-heartbeat');
+    assert.deepEqual(f.map((x) => at(s, x)), ['green-heartbeat error api/messaging.py:22']);
+    assert.equal(steps(s, f[0]).at(-1), 'api.wsgi:3 WSGI entry point: the server loads api.wsgi and calls its application per request');
+  });
+});
+
+describe('py-heartbeat-uwsgi: a kombu keep-alive thread in a uWSGI module', () => {
+  test('prefork uWSGI (no green loop): error with the ini line in the chain', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-uwsgi'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['green-heartbeat error svc/broker.py:16']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'svc/green.py:3 threads patched here (gevent.monkey.patch_all())',
+      'svc/broker.py:16 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      "svc/broker.py:8 the thread's loop sends the heartbeat here (conn.heartbeat_check()) and sleeps",
+      'svc/wsgi.py:2 imported from here',
+      'svc/wsgi.py:1 WSGI entry point loaded by the server configuration',
+      'uwsgi.ini:2 uWSGI loads it here; its workers run no green loop, so nothing runs the hub between requests',
+    ]);
+    assert.equal(findings[0].fixes[0].title, 'Create the heartbeat thread from gevent.monkey.get_original("threading", "Thread") so it stays a native thread');
+  });
+
+  test('uWSGI with a gevent loop runs the hub between requests: silent', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-uwsgi-gevent'));
+    assert.deepEqual(run(s), []);
+  });
+
+  test('without any server configuration the module is a library: a warning', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-uwsgi'));
+    const { findings } = evaluate(s.files, undefined, { roots: [s.dir], projectFiles: [] });
+    assert.deepEqual(findings.filter((x) => x.ruleId === 'green-heartbeat').map((x) => at(s, x)), ['green-heartbeat warning svc/broker.py:16']);
+  });
+});
+
+describe('py-heartbeat-gunicorn-gevent: a gunicorn configuration with gevent workers', () => {
+  test('the workers run the gevent hub: silent', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-gunicorn-gevent'));
+    assert.deepEqual(run(s), []);
+  });
+
+  test('with the sync worker class the application module makes it an error', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-gunicorn-gevent'));
+    const files = edited(s, 'gunicorn.conf.py', (t) => t.replace('"gevent"', '"sync"'));
+    assert.deepEqual(run(s, files).map((f) => at(s, f)), ['green-heartbeat error app/wsgi.py:15']);
+  });
+});
+
+describe('py-late-patch: the entry point imports a module that makes a lock before the patching module', () => {
+  test('reported at the patch with the chain through main.py; the fix is display-only (another file)', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['late-monkey-patch warning svc/green.py:3']);
+    assert.equal(
+      findings[0].message,
+      'eventlet.monkey_patch() runs after a lock was created (threading.Lock()) at clients.py:4, and it stays native: the program mixes native and green primitives; make the patch the first statement of the entry point',
+    );
+    assert.deepEqual(steps(s, findings[0]), [
+      'main.py:2 imported from here',
+      'svc/clients.py:4 a lock was created (threading.Lock()) here, before the patch',
+      'main.py:3 imported from here',
+      'svc/green.py:3 patch call here (eventlet.monkey_patch())',
+    ]);
+    assert.deepEqual(findings[0].fixes.map((x) => x.applicability), ['display-only']);
+  });
+
+  test('swapping the two imports of main.py clears it', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch'));
+    const files = edited(s, 'main.py', (t) => t.replace('from svc import clients\nfrom svc import green  # noqa: F401\n', 'from svc import green  # noqa: F401\nfrom svc import clients\n'));
+    assert.deepEqual(run(s, files), []);
+  });
+});
+
+describe('WSGI server configurations', () => {
+  test('Apache and uWSGI entries name workspace modules, with the green loop told apart', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-apache'));
+    const index = pythonModel({ files: s.files, roots: [s.dir], projectFiles: [], config: DEFAULT_CONFIG }).index;
+    const entries = wsgiConfigEntries(index, [
+      { path: 'x/site.conf', text: 'WSGIScriptAlias /api "/srv/api/api.wsgi" process-group=api\n# WSGIScriptAlias / /nowhere.wsgi\n' },
+      { path: 'x/uwsgi.ini', text: '[uwsgi]\nwsgi-file = api.wsgi\nloop = gevent\n[other]\nmodule = api.app\n' },
+      { path: 'x/app.ini', text: '[uwsgi]\nmodule = api.app:make_app()\n' },
+      { path: 'x/tox.ini', text: '[tox]\nmodule = api.app\n' },
+    ]);
+    assert.deepEqual(
+      entries.map((e) => [e.server, relative(s.dir, join(ROOT, e.module.path)), e.green, e.step.range.start.line]),
+      [
+        ['apache', 'api.wsgi', false, 0],
+        ['uwsgi', 'api.wsgi', true, 1],
+        ['uwsgi', 'api/app.py', false, 1],
+      ],
+    );
+  });
+});
+
+describe('example py-eventlet-heartbeat-wsgi (incident 4)', () => {
+  test('incident/ is reported with its chain, fixed/ stays silent', () => {
+    const s = load(join(EXAMPLES, 'py-eventlet-heartbeat-wsgi'));
+    const findings = evaluate(s.files, undefined, { roots: [s.dir], projectFiles: s.projectFiles }).findings;
+    assert.deepEqual(findings.map((f) => at(s, f)), ['green-heartbeat error incident/compute_api/amqp.py:26']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'incident/compute_api/monkey_patch.py:7 threads patched here (eventlet.monkey_patch())',
+      'incident/compute_api/amqp.py:26 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      "incident/compute_api/amqp.py:18 the thread's loop sends the heartbeat here (self.connection.heartbeat_check()) and sleeps",
+      'incident/compute_api/rpc.py:2 imported from here',
+      'incident/compute_api/wsgi_app.py:2 imported from here',
+      'incident/compute-api.wsgi:2 imported from here',
+      'incident/compute-api.wsgi:4 WSGI entry point: the server loads compute-api.wsgi and calls its application per request',
+      'incident/compute-api.conf:8 Apache loads it here in mod_wsgi daemon processes (WSGIScriptAlias): requests run on native threads and nothing runs the hub between them',
+    ]);
+  });
+
+  test('the CLI reports the incident with the full chain and fails the run', () => {
+    ensureBuilt();
+    const r = runCli(['scan', 'py-eventlet-heartbeat-wsgi', '--format', 'json', '--quiet'], { cwd: EXAMPLES });
+    assert.equal(r.status, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as { findings: { ruleId: string; severity: string; path: string; range: { start: { line: number } }; related: { path: string; range: { start: { line: number } } }[] }[] };
+    assert.deepEqual(
+      report.findings.map((f) => `${f.ruleId} ${f.severity} ${f.path}:${f.range.start.line}`),
+      ['green-heartbeat error py-eventlet-heartbeat-wsgi/incident/compute_api/amqp.py:26'],
+    );
+    assert.deepEqual(
+      report.findings[0].related.map((x) => `${x.path.replace('py-eventlet-heartbeat-wsgi/incident/', '')}:${x.range.start.line}`),
+      ['compute_api/monkey_patch.py:7', 'compute_api/amqp.py:26', 'compute_api/amqp.py:18', 'compute_api/rpc.py:2', 'compute_api/wsgi_app.py:2', 'compute-api.wsgi:2', 'compute-api.wsgi:4', 'compute-api.conf:8'],
+    );
+  });
+});

@@ -3,6 +3,7 @@ import type { LanguageId } from '../engine/types';
 import type { Tree } from '../parsing/parser';
 import { extractCFacts } from './c/program-facts';
 import { extractPythonFacts } from './python/program-facts';
+import { extractTypeScriptFacts } from './typescript/program-facts';
 import type { ProgramFact } from './types';
 
 export function extractProgramFacts(language: LanguageId, tree: Tree, text: string, path: string): ProgramFact[] {
@@ -12,6 +13,6 @@ export function extractProgramFacts(language: LanguageId, tree: Tree, text: stri
     case 'c':
       return extractCFacts(tree, text, path);
     case 'typescript':
-      return [];
+      return extractTypeScriptFacts(tree, text, path);
   }
 }

@@ -7,5 +7,6 @@
  */
 import type { CFact } from './c/program-facts';
 import type { PythonFact } from './python/program-facts';
+import type { TsFact } from './typescript/program-facts';
 
-export type ProgramFact = PythonFact | CFact;
+export type ProgramFact = PythonFact | CFact | TsFact;

@@ -1,0 +1,1195 @@
+/**
+ * TypeScript/JavaScript program facts: what one file contributes to the program model
+ * (`model/typescript.ts`) — its imports (ES `import`/`export … from`, `require`, literal
+ * dynamic `import()`, `import x = require()`), its functions and exports, the calls that may
+ * reach other workspace code, and the HEARTBEAT evidence: heartbeat starts (timers that
+ * ping, library connections that keep themselves alive), blocking calls (sync child
+ * processes, sync file I/O, CPU-bound sync crypto/zlib, `Atomics.wait`, busy waits) with the
+ * long-running loop they sit in, the registrations that make a callback run again and again
+ * (request handlers, message consumers, intervals), and `worker_threads` Workers.
+ *
+ * The nodes of interest come from ONE `descendantsOfType` call (one trip into WASM, in
+ * document order); nesting (functions, classes, loops, `isMainThread` branches) is rebuilt
+ * from end offsets. Names are resolved against the file's own imports and functions in a
+ * pass over the collected records, not over the tree. The knowledge lives in
+ * `heartbeat-knowledge.ts`.
+ *
+ * Every fact carries `fn`: the id of the function whose body runs it (`''` for module level).
+ * Function ids are qualified names (`start`, `Server.handle`, `start.inner`) or, for
+ * anonymous functions, `@line:column` of the function (zero-based).
+ */
+import type { Position, Range, TextEdit } from '../../engine/types';
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import {
+  BLOCKING_BY_NAME,
+  BLOCKING_PATTERN,
+  CLOCK_PATTERN,
+  CONSUMER_METHODS,
+  HANDLER_PROPERTIES,
+  HEARTBEAT_BODY_PATTERN,
+  HEARTBEAT_LIBRARIES,
+  HEARTBEAT_NAME_PATTERN,
+  HOT_EVENTS,
+  LISTENER_METHODS,
+  ROUTE_METHODS,
+  SERVER_FACTORIES,
+  builtinModule,
+  type BlockingApi,
+  type BlockingCategory,
+  type HeartbeatLibrary,
+  type HotContext,
+} from './heartbeat-knowledge';
+
+// ---------------------------------------------------------------------------------------
+// Fact shapes (plain JSON)
+// ---------------------------------------------------------------------------------------
+
+interface TsFactBase {
+  range: Range;
+  /** Id of the function whose body runs this (`''`: module level). */
+  fn: string;
+  /** Inside an `isMainThread` branch: runs only on the main thread, or only in a Worker. */
+  thread?: 'main' | 'worker';
+}
+
+/** One per file. */
+export interface TsModuleFact extends TsFactBase {
+  kind: 'ts.module';
+  /** Where a fix may insert an import (the line after the last module-level import). */
+  importInsert: Position;
+  /** `cjs` when the file loads modules with `require` only. */
+  style: 'esm' | 'cjs';
+  /** Reads `parentPort`/`workerData`: written to run as a `worker_threads` Worker. */
+  workerScript?: boolean;
+}
+
+/** A local name bound by an import: `name` is the exported name, `*` the namespace, `default`. */
+export interface TsBinding {
+  local: string;
+  name: string;
+}
+
+export interface TsImportFact extends TsFactBase {
+  kind: 'ts.import';
+  specifier: string;
+  /** `import('x')` with a literal specifier. */
+  dynamic?: boolean;
+  bindings: TsBinding[];
+  /** `export { a as b } from 'x'` → [{name: a, as: b}]. */
+  reexports?: { name: string; as: string }[];
+  /** `export * from 'x'`. */
+  star?: boolean;
+}
+
+export interface TsFunctionFact extends TsFactBase {
+  kind: 'ts.function';
+  id: string;
+  /** Simple name (declarations, `const f = () => …`, methods), when it has one. */
+  name?: string;
+  /** Id of the lexically enclosing function (`''`: module level). */
+  parent: string;
+  cls?: string;
+  async?: boolean;
+  /** Names it is exported under (`default` for the default export / `module.exports = f`). */
+  exports?: string[];
+  /** A method of an exported class (part of the module's API). */
+  api?: boolean;
+}
+
+/** `export { local as name }`, `export default local`, `module.exports = { name: local }`. */
+export interface TsExportFact extends TsFactBase {
+  kind: 'ts.export';
+  name: string;
+  local: string;
+}
+
+/**
+ * A call (or a function passed as an argument) that may run workspace code: `target` is a
+ * function of this file, `callee` an imported name (`f`, `ns.f`) the model resolves.
+ */
+export interface TsCallFact extends TsFactBase {
+  kind: 'ts.call';
+  target?: string;
+  callee?: string;
+  /** The function is passed as an argument rather than called here. */
+  ref?: boolean;
+  /** `new X()`: `callee` names a class, whose constructor runs. */
+  ctor?: boolean;
+}
+
+/** A callback registered to run per request, per message, or on an interval. */
+export interface TsRegisterFact extends TsFactBase {
+  kind: 'ts.register';
+  context: HotContext;
+  /** How it was registered, for messages: `app.get()`, `http.createServer()`, `on('message')`. */
+  api: string;
+  target?: string;
+  callee?: string;
+}
+
+export interface TsHeartbeatFact extends TsFactBase {
+  kind: 'ts.heartbeat';
+  /** `setInterval()`, `amqplib.connect()`, … */
+  api: string;
+  /** What keeps the connection alive, for messages. */
+  note: string;
+  /** The timer callback (a blocking call there does not starve this heartbeat). */
+  callback?: string;
+}
+
+export interface TsBlockingFact extends TsFactBase {
+  kind: 'ts.blocking';
+  /** `execSync()`, `fs.readFileSync()`, `Atomics.wait()`, `busy-wait loop`. */
+  api: string;
+  category: BlockingCategory | 'busy-wait';
+  /** The long-running loop of its function it sits in (`while (true)`, `for await`). */
+  loop?: { range: Range; label: string };
+  /** The non-blocking variant, when the call is in an async function and one exists. */
+  fix?: { title: string; edits: TextEdit[] };
+}
+
+/** `new Worker(…)` of `worker_threads` with a script the model can find. */
+export interface TsWorkerFact extends TsFactBase {
+  kind: 'ts.worker';
+  specifier?: string;
+  /** `file`: relative to this file (`new URL(…, import.meta.url)`, `__dirname`); `cwd`: a plain string. */
+  base?: 'file' | 'cwd';
+  /** `new Worker(__filename)`: this file again, in a Worker. */
+  self?: boolean;
+}
+
+export type TsFact =
+  | TsModuleFact
+  | TsImportFact
+  | TsFunctionFact
+  | TsExportFact
+  | TsCallFact
+  | TsRegisterFact
+  | TsHeartbeatFact
+  | TsBlockingFact
+  | TsWorkerFact;
+
+// ---------------------------------------------------------------------------------------
+// The walk
+// ---------------------------------------------------------------------------------------
+
+const FUNCTION_NODE_TYPES: ReadonlySet<string> = new Set([
+  'function_declaration',
+  'generator_function_declaration',
+  'function_expression',
+  'function',
+  'generator_function',
+  'arrow_function',
+  'method_definition',
+]);
+
+const INTERESTING_ALWAYS: readonly string[] = [
+  ...FUNCTION_NODE_TYPES,
+  'class_declaration',
+  'abstract_class_declaration',
+  'class',
+  'import_statement',
+  'export_statement',
+  'call_expression',
+  'new_expression',
+];
+
+const LOOP_TYPES: readonly string[] = ['while_statement', 'do_statement', 'for_statement', 'for_in_statement'];
+
+type Frame =
+  | { kind: 'fn'; until: number; id: string }
+  | { kind: 'class'; until: number; name: string }
+  | { kind: 'loop'; until: number; range: Range; label: string }
+  | { kind: 'thread'; until: number; split: number; before: 'main' | 'worker' };
+
+/** How a call names what it calls. */
+type CalleeRef = { kind: 'ident'; name: string } | { kind: 'member'; obj: string; prop: string } | { kind: 'this'; prop: string };
+
+interface RawCall {
+  node: Node;
+  base: TsFactBase;
+  ref: CalleeRef;
+  isRef: boolean;
+  isNew?: boolean;
+  /** The class of the method the call sits in (for `this.m()`). */
+  cls?: string;
+}
+
+interface RawBlocking {
+  node: Node;
+  base: TsFactBase;
+  api: BlockingApi;
+  callee: Node;
+  /** The identifier/namespace the call goes through (to rule out workspace wrappers). */
+  via?: string;
+  asyncFn: boolean;
+  loop?: { range: Range; label: string };
+}
+
+interface RawRegister {
+  base: TsFactBase;
+  context: HotContext;
+  api: string;
+  arg: Node;
+  cls?: string;
+  /** A `setInterval`/`setTimeout` timer: may turn out to be a heartbeat. */
+  timer?: { api: string; holder?: string };
+}
+
+interface RawLibCall {
+  node: Node;
+  base: TsFactBase;
+  ref: CalleeRef | { kind: 'require'; specifier: string; prop?: string };
+  isNew: boolean;
+}
+
+function stringValue(node: Node | null | undefined): string | undefined {
+  if (!node) return undefined;
+  if (node.type === 'string') {
+    const t = node.text;
+    return t.length >= 2 ? t.slice(1, -1) : undefined;
+  }
+  if (node.type === 'template_string' && node.namedChildCount === 0) return node.text.slice(1, -1);
+  return undefined;
+}
+
+function unwrap(node: Node): Node {
+  let n = node;
+  for (;;) {
+    const t = n.type;
+    if (t === 'parenthesized_expression' || t === 'non_null_expression' || t === 'as_expression' || t === 'satisfies_expression' || t === 'await_expression') {
+      const inner = n.namedChild(0);
+      if (!inner) return n;
+      n = inner;
+    } else return n;
+  }
+}
+
+/** Is one of the first `limit` children the keyword `type`? (Keywords lead: `async`, `await`, `default`.) */
+function hasAnonChild(node: Node, type: string, limit = 4): boolean {
+  const n = Math.min(node.childCount, limit);
+  for (let i = 0; i < n; i++) {
+    const c = node.child(i);
+    if (c && !c.isNamed && c.type === type) return true;
+  }
+  return false;
+}
+
+function anonId(node: Node): string {
+  return `@${node.startPosition.row}:${node.startPosition.column}`;
+}
+
+function rangeBetween(start: Node, end: Node): Range {
+  return {
+    start: { line: start.startPosition.row, character: start.startPosition.column },
+    end: { line: end.endPosition.row, character: end.endPosition.column },
+  };
+}
+
+function calleeRef(fn: Node): CalleeRef | undefined {
+  const n = unwrap(fn);
+  if (n.type === 'identifier') return { kind: 'ident', name: n.text };
+  if (n.type === 'member_expression') {
+    const obj = n.childForFieldName('object');
+    const prop = n.childForFieldName('property');
+    if (!obj || !prop || prop.type !== 'property_identifier') return undefined;
+    const o = unwrap(obj);
+    if (o.type === 'this') return { kind: 'this', prop: prop.text };
+    if (o.type === 'identifier') return { kind: 'member', obj: o.text, prop: prop.text };
+    return { kind: 'member', obj: o.text, prop: prop.text };
+  }
+  return undefined;
+}
+
+/** `x.bind(this)` → `x`. */
+function unbind(node: Node): Node {
+  const n = unwrap(node);
+  if (n.type !== 'call_expression') return n;
+  const f = n.childForFieldName('function');
+  if (f?.type === 'member_expression' && f.childForFieldName('property')?.text === 'bind') return unwrap(f.childForFieldName('object') ?? n);
+  return n;
+}
+
+const EXPORTS_TARGET = /^(?:module\.)?exports(?:\.([A-Za-z_$][\w$]*))?$/;
+
+/** Parents under which `await x` needs no parentheses. */
+const SAFE_PARENTS: ReadonlySet<string> = new Set([
+  'expression_statement',
+  'variable_declarator',
+  'arguments',
+  'return_statement',
+  'parenthesized_expression',
+  'pair',
+  'array',
+  'template_substitution',
+  'assignment_expression',
+]);
+
+class Extractor {
+  private readonly facts: TsFact[] = [];
+  private readonly frames: Frame[] = [];
+  private readonly functions = new Map<string, { fact: TsFunctionFact; node: Node }>();
+  private readonly byName = new Map<string, TsFunctionFact[]>();
+  private readonly byStart = new Map<number, string>();
+  private readonly classes = new Set<string>();
+  private readonly exportedClasses = new Set<string>();
+  /** Local name → (module specifier, exported name) for every import of the file. */
+  private readonly bindings = new Map<string, { specifier: string; name: string }>();
+  private readonly calls: RawCall[] = [];
+  private readonly blocking: RawBlocking[] = [];
+  private readonly registers: RawRegister[] = [];
+  private readonly libCalls: RawLibCall[] = [];
+  private readonly workers: { node: Node; base: TsFactBase }[] = [];
+  private lastImportLine = -1;
+  /** Built-in module → where a name can join an existing `import { … }` / `const { … } = require()`. */
+  private readonly namedInsert = new Map<string, Position>();
+  private sawEsm = false;
+  private sawRequire = false;
+  private readonly mentionsLibrary: boolean;
+  private readonly mentionsHandlerProperty: boolean;
+
+  constructor(
+    private readonly tree: Tree,
+    private readonly text: string,
+  ) {
+    this.mentionsLibrary = HEARTBEAT_LIBRARIES.some((l) => text.includes(l.module));
+    this.mentionsHandlerProperty = Object.keys(HANDLER_PROPERTIES).some((k) => text.includes(k));
+  }
+
+  run(): TsFact[] {
+    const root = this.tree.rootNode;
+    let skipUntil = -1;
+    for (const node of root.descendantsOfType(this.nodeTypes())) {
+      // `function` is also the keyword token inside every function expression.
+      if (!node || !node.isNamed) continue;
+      const start = node.startIndex;
+      if (start < skipUntil) continue;
+      while (this.frames.length && this.frames[this.frames.length - 1].until <= start) this.frames.pop();
+      if (!this.visit(node)) skipUntil = node.endIndex;
+    }
+    this.resolve();
+    this.facts.unshift({
+      kind: 'ts.module',
+      range: nodeRange(root),
+      fn: '',
+      importInsert: this.importInsert(),
+      style: !this.sawEsm && this.sawRequire ? 'cjs' : 'esm',
+      ...(/\b(?:parentPort|workerData)\b/.test(this.text) && /worker_threads/.test(this.text) ? { workerScript: true } : {}),
+    });
+    return this.facts;
+  }
+
+  /**
+   * The node types this file needs: loops matter only around blocking calls, assignments
+   * only for CommonJS exports, `if` only for `isMainThread` branches (fewer nodes cross from
+   * WASM into JavaScript).
+   */
+  private nodeTypes(): string[] {
+    const types = [...INTERESTING_ALWAYS];
+    if (BLOCKING_PATTERN.test(this.text)) types.push(...LOOP_TYPES);
+    if (/\bexports\b/.test(this.text)) types.push('assignment_expression');
+    if (this.text.includes('isMainThread')) types.push('if_statement');
+    return types;
+  }
+
+  // --- scope --------------------------------------------------------------------------
+
+  private fnId(): string {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i];
+      if (f.kind === 'fn') return f.id;
+    }
+    return '';
+  }
+
+  private className(): string | undefined {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i];
+      if (f.kind === 'class') return f.name;
+    }
+    return undefined;
+  }
+
+  /** The innermost long-running loop of the current function. */
+  private loop(): { range: Range; label: string } | undefined {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i];
+      if (f.kind === 'fn') return undefined;
+      if (f.kind === 'loop') return { range: f.range, label: f.label };
+    }
+    return undefined;
+  }
+
+  private base(node: Node): TsFactBase {
+    const b: TsFactBase = { range: nodeRange(node), fn: this.fnId() };
+    const start = node.startIndex;
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const f = this.frames[i];
+      if (f.kind === 'thread') {
+        b.thread = start < f.split ? f.before : f.before === 'main' ? 'worker' : 'main';
+        break;
+      }
+    }
+    return b;
+  }
+
+  private isAsyncFn(): boolean {
+    const id = this.fnId();
+    return id !== '' && !!this.functions.get(id)?.fact.async;
+  }
+
+  // --- visiting -----------------------------------------------------------------------
+
+  private visit(node: Node): boolean {
+    const type = node.type;
+    if (FUNCTION_NODE_TYPES.has(type)) {
+      this.visitFunction(node);
+      return true;
+    }
+    switch (type) {
+      case 'class_declaration':
+      case 'abstract_class_declaration':
+      case 'class': {
+        const name = node.childForFieldName('name')?.text ?? anonId(node);
+        this.classes.add(name);
+        if (node.parent?.type === 'export_statement') {
+          this.exportedClasses.add(name);
+          this.facts.push({ kind: 'ts.export', ...this.base(node), range: nodeRange(node.childForFieldName('name') ?? node), name: hasAnonChild(node.parent, 'default') ? 'default' : name, local: name });
+        }
+        this.frames.push({ kind: 'class', until: node.endIndex, name });
+        return true;
+      }
+      case 'import_statement':
+        this.visitImport(node);
+        return false;
+      case 'export_statement':
+        this.visitExport(node);
+        return true;
+      case 'call_expression':
+        this.visitCall(node);
+        return true;
+      case 'new_expression':
+        this.visitNew(node);
+        return true;
+      case 'assignment_expression':
+        this.visitAssignment(node);
+        return true;
+      case 'while_statement':
+      case 'do_statement':
+      case 'for_statement':
+      case 'for_in_statement':
+        this.visitLoop(node);
+        return true;
+      case 'if_statement':
+        this.visitIf(node);
+        return true;
+    }
+    return true;
+  }
+
+  private qualify(name: string): string {
+    const parent = this.fnId();
+    return parent ? `${parent}.${name}` : name;
+  }
+
+  private visitFunction(node: Node): void {
+    const parentId = this.fnId();
+    let name: string | undefined;
+    let id: string | undefined;
+    let cls: string | undefined;
+    const exports: string[] = [];
+    let api = false;
+    const parent = node.parent;
+    const type = node.type;
+    if (type === 'function_declaration' || type === 'generator_function_declaration') {
+      name = node.childForFieldName('name')?.text;
+      if (name) id = this.qualify(name);
+      if (parent?.type === 'export_statement' && name) exports.push(hasAnonChild(parent, 'default') ? 'default' : name);
+    } else if (type === 'method_definition') {
+      name = node.childForFieldName('name')?.text;
+      const c = parent?.type === 'class_body' ? this.className() : undefined;
+      if (c && name) {
+        cls = c;
+        id = `${c}.${name}`;
+        api = this.exportedClasses.has(c);
+      } else if (name && parent?.type === 'object') this.objectExport(parent, name, exports);
+    } else if (parent) {
+      // Function and arrow expressions take the name of what holds them.
+      if (parent.type === 'variable_declarator') {
+        const n = parent.childForFieldName('name');
+        if (n?.type === 'identifier') {
+          name = n.text;
+          id = this.qualify(name);
+          if (parent.parent?.parent?.type === 'export_statement') exports.push(name);
+        }
+      } else if (parent.type === 'public_field_definition') {
+        const c = this.className();
+        const n = parent.childForFieldName('name')?.text;
+        if (c && n) {
+          name = n;
+          cls = c;
+          id = `${c}.${n}`;
+          api = this.exportedClasses.has(c);
+        }
+      } else if (parent.type === 'assignment_expression') {
+        const m = EXPORTS_TARGET.exec(parent.childForFieldName('left')?.text ?? '');
+        if (m) {
+          if (m[1]) {
+            name = m[1];
+            id = m[1];
+          }
+          exports.push(m[1] ?? 'default');
+        }
+      } else if (parent.type === 'pair') {
+        const key = parent.childForFieldName('key')?.text;
+        if (key && parent.parent?.type === 'object') this.objectExport(parent.parent, key, exports);
+      }
+    }
+    if (!exports.length && parent?.type === 'export_statement' && hasAnonChild(parent, 'default')) exports.push('default');
+    if (!id || this.functions.has(id)) id = id ? `${id}${anonId(node)}` : anonId(node);
+    const fact: TsFunctionFact = { kind: 'ts.function', ...this.base(node), id, parent: parentId };
+    if (name) fact.name = name;
+    if (cls) fact.cls = cls;
+    if (hasAnonChild(node, 'async')) fact.async = true;
+    if (exports.length) fact.exports = exports;
+    if (api) fact.api = true;
+    // The fact's range is the function's head (up to its body), not the whole body.
+    const body = node.childForFieldName('body');
+    if (body) fact.range = { start: fact.range.start, end: { line: body.startPosition.row, character: body.startPosition.column } };
+    this.facts.push(fact);
+    this.functions.set(id, { fact, node });
+    this.byStart.set(node.startIndex, id);
+    if (name) {
+      const list = this.byName.get(name) ?? [];
+      list.push(fact);
+      this.byName.set(name, list);
+    }
+    this.frames.push({ kind: 'fn', until: node.endIndex, id });
+  }
+
+  /** A method or property of the object assigned to `module.exports` is exported under its key. */
+  private objectExport(obj: Node, key: string, exports: string[]): void {
+    const a = obj.parent;
+    if (a?.type === 'assignment_expression' && /^(?:module\.)?exports$/.test(a.childForFieldName('left')?.text ?? '')) exports.push(key);
+  }
+
+  private noteImportLine(node: Node): void {
+    if (node.parent?.type === 'program' || node.parent?.parent?.type === 'program') this.lastImportLine = Math.max(this.lastImportLine, node.endPosition.row);
+  }
+
+  private visitImport(node: Node): void {
+    this.sawEsm = true;
+    this.noteImportLine(node);
+    const bindings: TsBinding[] = [];
+    let specifier: string | undefined;
+    for (const c of node.children) {
+      if (!c) continue;
+      if (c.type === 'type' && !c.isNamed) return; // `import type …` loads nothing at run time
+      if (c.type === 'import_require_clause') {
+        const id = c.namedChild(0);
+        specifier = stringValue(c.childForFieldName('source'));
+        if (id?.type === 'identifier') bindings.push({ local: id.text, name: '*' });
+      } else if (c.type === 'import_clause') {
+        for (const k of c.namedChildren) {
+          if (!k) continue;
+          if (k.type === 'identifier') bindings.push({ local: k.text, name: 'default' });
+          else if (k.type === 'namespace_import') {
+            const id = k.namedChild(0);
+            if (id) bindings.push({ local: id.text, name: '*' });
+          } else if (k.type === 'named_imports') {
+            for (const s of k.namedChildren) {
+              if (s?.type !== 'import_specifier' || hasAnonChild(s, 'type')) continue;
+              const n = s.childForFieldName('name');
+              const a = s.childForFieldName('alias') ?? n;
+              if (n && a) bindings.push({ local: a.text, name: n.text });
+            }
+            const last = k.namedChildren.filter((x): x is Node => x?.type === 'import_specifier').pop();
+            const mod = builtinModule(stringValue(node.childForFieldName('source')) ?? '');
+            if (last && mod && node.parent?.type === 'program') this.namedInsert.set(mod, { line: last.endPosition.row, character: last.endPosition.column });
+          }
+        }
+      }
+    }
+    specifier ??= stringValue(node.childForFieldName('source'));
+    if (specifier === undefined) return;
+    this.addImport(node, specifier, bindings);
+  }
+
+  private addImport(node: Node, specifier: string, bindings: TsBinding[], extra: Partial<TsImportFact> = {}): void {
+    for (const b of bindings) this.bindings.set(b.local, { specifier, name: b.name });
+    this.facts.push({ kind: 'ts.import', ...this.base(node), specifier, bindings, ...extra });
+  }
+
+  private visitExport(node: Node): void {
+    if (hasAnonChild(node, 'type')) return;
+    const source = stringValue(node.childForFieldName('source'));
+    const clause = node.namedChildren.find((c) => c?.type === 'export_clause') ?? null;
+    if (source !== undefined) {
+      this.sawEsm = true;
+      this.noteImportLine(node);
+      if (!clause) {
+        const ns = node.namedChildren.find((c) => c?.type === 'namespace_export');
+        this.addImport(node, source, [], ns ? {} : { star: true });
+        return;
+      }
+      const reexports: { name: string; as: string }[] = [];
+      for (const s of clause.namedChildren) {
+        if (s?.type !== 'export_specifier') continue;
+        const n = s.childForFieldName('name');
+        const a = s.childForFieldName('alias') ?? n;
+        if (n && a) reexports.push({ name: n.text, as: a.text });
+      }
+      this.addImport(node, source, [], { reexports });
+      return;
+    }
+    if (clause) {
+      this.sawEsm = true;
+      for (const s of clause.namedChildren) {
+        if (s?.type !== 'export_specifier') continue;
+        const n = s.childForFieldName('name');
+        const a = s.childForFieldName('alias') ?? n;
+        if (n && a) this.facts.push({ kind: 'ts.export', ...this.base(s), name: a.text, local: n.text });
+      }
+      return;
+    }
+    const value = node.childForFieldName('value');
+    if (value?.type === 'identifier' && hasAnonChild(node, 'default')) this.facts.push({ kind: 'ts.export', ...this.base(value), name: 'default', local: value.text });
+  }
+
+  private visitAssignment(node: Node): void {
+    const left = node.childForFieldName('left');
+    const right = node.childForFieldName('right');
+    if (!left || !right) return;
+    const m = EXPORTS_TARGET.exec(left.text);
+    if (!m) return;
+    const r = unwrap(right);
+    if (r.type === 'identifier') {
+      this.facts.push({ kind: 'ts.export', ...this.base(node), name: m[1] ?? 'default', local: r.text });
+    } else if (r.type === 'object' && !m[1]) {
+      for (const p of r.namedChildren) {
+        if (!p) continue;
+        if (p.type === 'shorthand_property_identifier') this.facts.push({ kind: 'ts.export', ...this.base(p), name: p.text, local: p.text });
+        else if (p.type === 'pair') {
+          const key = p.childForFieldName('key');
+          const val = p.childForFieldName('value');
+          if (key && val?.type === 'identifier') this.facts.push({ kind: 'ts.export', ...this.base(p), name: key.text, local: val.text });
+        }
+      }
+    }
+  }
+
+  private visitLoop(node: Node): void {
+    const type = node.type;
+    const cond = node.childForFieldName('condition');
+    const body = node.childForFieldName('body');
+    // A busy wait: a loop on the clock with nothing in its body.
+    if (cond && CLOCK_PATTERN.test(cond.text) && body && (body.type === 'empty_statement' || (body.type === 'statement_block' && body.namedChildren.every((c) => !c || c.type === 'comment')))) {
+      const range = type === 'do_statement' ? nodeRange(node) : rangeBetween(node, cond);
+      const api: BlockingApi = { module: '', name: 'busy-wait loop', category: 'cpu' };
+      this.blocking.push({ node, base: { ...this.base(node), range }, api, callee: node, asyncFn: false, loop: this.loop() });
+    }
+    let label: string | undefined;
+    if (type === 'for_in_statement') {
+      if (hasAnonChild(node, 'await')) label = 'for await';
+    } else if (type === 'for_statement') {
+      if (!cond || cond.type === 'empty_statement' || cond.text.trim() === ';') label = 'for (;;)';
+    } else if (cond) {
+      let c = unwrap(cond);
+      if (c.type === 'unary_expression' && c.text.startsWith('!')) c = unwrap(c.namedChild(0) ?? c);
+      if (c.type === 'true' || (c.type === 'number' && c.text !== '0') || c.type === 'identifier' || c.type === 'member_expression') {
+        label = `${type === 'do_statement' ? 'do … while' : 'while'} ${cond.text.length > 40 ? '(…)' : cond.text}`;
+      }
+    }
+    if (label) {
+      const head = type === 'do_statement' ? nodeRange(node) : body ? { start: nodeRange(node).start, end: { line: body.startPosition.row, character: body.startPosition.column } } : nodeRange(node);
+      this.frames.push({ kind: 'loop', until: node.endIndex, range: head, label });
+    }
+  }
+
+  private visitIf(node: Node): void {
+    const cond = node.childForFieldName('condition');
+    if (!cond) return;
+    const m = /^\(\s*(!)?\s*(?:[\w$]+\.)?isMainThread\s*\)$/.exec(cond.text);
+    if (!m) return;
+    const alt = node.childForFieldName('alternative');
+    this.frames.push({ kind: 'thread', until: node.endIndex, split: alt ? alt.startIndex : node.endIndex, before: m[1] ? 'worker' : 'main' });
+  }
+
+  private visitCall(node: Node): void {
+    const fn = node.childForFieldName('function');
+    const args = node.childForFieldName('arguments');
+    if (!fn || args?.type !== 'arguments') return;
+    const argList = args.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    // require('x') / import('x')
+    if (fn.type === 'import' || (fn.type === 'identifier' && fn.text === 'require')) {
+      const spec = stringValue(argList[0]);
+      if (spec !== undefined) this.visitRequire(node, spec, fn.type === 'import');
+      return;
+    }
+    const ref = calleeRef(fn);
+    if (!ref) return;
+    const base = this.base(node);
+    const cls = this.className();
+    const name = ref.kind === 'ident' ? ref.name : ref.prop;
+    // Blocking calls.
+    const blocking = BLOCKING_BY_NAME.get(name);
+    if (blocking || (ref.kind === 'member' && ref.obj === 'Atomics' && ref.prop === 'wait')) {
+      this.blocking.push({
+        node,
+        base,
+        api: blocking ?? { module: 'Atomics', name: 'wait', category: 'atomics', variant: { style: 'member', name: 'waitAsync', suffix: '.value' } },
+        callee: fn,
+        via: ref.kind === 'ident' ? ref.name : ref.kind === 'member' ? ref.obj : undefined,
+        asyncFn: this.isAsyncFn(),
+        loop: this.loop(),
+      });
+    }
+    // Library heartbeats.
+    if (this.mentionsLibrary) {
+      const f = unwrap(fn);
+      const obj = f.type === 'member_expression' ? unwrap(f.childForFieldName('object') ?? f) : undefined;
+      if (obj?.type === 'call_expression' && obj.childForFieldName('function')?.text === 'require') {
+        const spec = stringValue(obj.childForFieldName('arguments')?.namedChild(0));
+        if (spec) this.libCalls.push({ node, base, ref: { kind: 'require', specifier: spec, prop: ref.kind === 'member' ? ref.prop : undefined }, isNew: false });
+      } else if (f.type === 'call_expression' && f.childForFieldName('function')?.text === 'require') {
+        const spec = stringValue(f.childForFieldName('arguments')?.namedChild(0));
+        if (spec) this.libCalls.push({ node, base, ref: { kind: 'require', specifier: spec }, isNew: false });
+      } else this.libCalls.push({ node, base: { ...base, range: nodeRange(fn) }, ref, isNew: false });
+    }
+    // Registrations (shown at the callee: `app.get`, `setInterval`).
+    this.registrations(node, ref, argList, { ...base, range: nodeRange(fn) }, cls);
+    // The call graph.
+    if (ref.kind !== 'member' || /^[\w$]+$/.test(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls });
+    for (const a of argList) {
+      const u = unbind(a);
+      if (u.type === 'identifier' || u.type === 'member_expression') {
+        const r = calleeRef(u);
+        if (r && (r.kind !== 'member' || /^[\w$]+$/.test(r.obj))) this.calls.push({ node: u, base: { ...base, range: nodeRange(u) }, ref: r, isRef: true, cls });
+      }
+    }
+  }
+
+  private registrations(node: Node, ref: CalleeRef, args: Node[], base: TsFactBase, cls: string | undefined): void {
+    const name = ref.kind === 'ident' ? ref.name : ref.prop;
+    const recv = ref.kind === 'member' ? `${ref.obj.length > 20 ? '…' : ref.obj}.` : ref.kind === 'this' ? 'this.' : '';
+    const push = (context: HotContext, api: string, arg: Node, timer?: RawRegister['timer']) => this.registers.push({ base, context, api, arg, cls, timer });
+    const isFn = (a: Node) => {
+      const u = unbind(a);
+      return FUNCTION_NODE_TYPES.has(u.type) || u.type === 'identifier' || u.type === 'member_expression';
+    };
+    if ((name === 'setInterval' || name === 'setTimeout') && (ref.kind === 'ident' || ['timers', 'global', 'globalThis', 'window'].includes(ref.kind === 'member' ? ref.obj : ''))) {
+      if (args[0]) push('interval', `${name}()`, args[0], { api: `${name}()`, holder: this.holderName(node) });
+      return;
+    }
+    if (SERVER_FACTORIES.has(name)) {
+      for (const a of args) if (isFn(a)) push('request', `${recv}${name}()`, a);
+      return;
+    }
+    if (ref.kind !== 'ident' && LISTENER_METHODS.has(name)) {
+      const ev = stringValue(args[0]);
+      const ctx = ev !== undefined ? HOT_EVENTS[ev] : undefined;
+      if (ctx && args[1] && isFn(args[1])) push(ctx, `${recv}${name}('${ev}')`, args[1]);
+      return;
+    }
+    if (ref.kind !== 'ident' && ROUTE_METHODS.has(name)) {
+      const first = args[0] ? unwrap(args[0]) : undefined;
+      const pathLike = !!first && (first.type === 'string' || first.type === 'template_string' || first.type === 'regex' || first.type === 'array');
+      if (!pathLike && name !== 'use') return;
+      for (const a of pathLike ? args.slice(1) : args) if (isFn(a)) push('request', `${recv}${name}()`, a);
+      return;
+    }
+    if (ref.kind !== 'ident' && CONSUMER_METHODS.has(name) && !(ref.kind === 'member' && ref.obj === 'process')) {
+      const last = args[args.length - 1];
+      if (last && args.length >= (name === 'consume' ? 2 : 1) && isFn(last)) push('message', `${recv}${name}()`, last);
+    }
+    if (!this.mentionsHandlerProperty) return;
+    for (const a of args) {
+      const o = unwrap(a);
+      if (o.type !== 'object') continue;
+      for (const p of o.namedChildren) {
+        if (!p) continue;
+        const key = p.type === 'pair' ? p.childForFieldName('key')?.text : p.type === 'method_definition' ? p.childForFieldName('name')?.text : undefined;
+        const ctx = key ? HANDLER_PROPERTIES[key] : undefined;
+        if (!ctx || !key) continue;
+        const val = p.type === 'pair' ? p.childForFieldName('value') : p;
+        if (val && (p.type === 'method_definition' || isFn(val))) push(ctx, `${recv}${name}({ ${key} })`, val);
+      }
+    }
+  }
+
+  /** The variable or property a timer handle is stored in (`this.heartbeatTimer = setInterval(…)`). */
+  private holderName(call: Node): string | undefined {
+    let p = call.parent;
+    while (p && (p.type === 'parenthesized_expression' || p.type === 'as_expression' || p.type === 'non_null_expression')) p = p.parent;
+    if (p?.type === 'variable_declarator') return p.childForFieldName('name')?.text;
+    if (p?.type === 'assignment_expression') return p.childForFieldName('left')?.text;
+    if (p?.type === 'public_field_definition') return p.childForFieldName('name')?.text;
+    return undefined;
+  }
+
+  private visitRequire(node: Node, specifier: string, dynamic: boolean): void {
+    if (!dynamic) this.sawRequire = true;
+    let p = node.parent;
+    while (p && (p.type === 'await_expression' || p.type === 'parenthesized_expression' || p.type === 'as_expression')) p = p.parent;
+    const bindings: TsBinding[] = [];
+    let stmt: Node | null = null;
+    if (p?.type === 'variable_declarator') {
+      const n = p.childForFieldName('name');
+      if (n?.type === 'identifier') bindings.push({ local: n.text, name: '*' });
+      else if (n?.type === 'object_pattern') {
+        const last = n.namedChildren.filter((x): x is Node => x?.type === 'shorthand_property_identifier_pattern' || x?.type === 'pair_pattern').pop();
+        const mod = builtinModule(specifier);
+        if (last && mod && !dynamic && p.parent?.parent?.type === 'program') this.namedInsert.set(mod, { line: last.endPosition.row, character: last.endPosition.column });
+        for (const c of n.namedChildren) {
+          if (c?.type === 'shorthand_property_identifier_pattern') bindings.push({ local: c.text, name: c.text });
+          else if (c?.type === 'pair_pattern') {
+            const k = c.childForFieldName('key');
+            const v = c.childForFieldName('value');
+            if (k && v?.type === 'identifier') bindings.push({ local: v.text, name: k.text });
+          }
+        }
+      }
+      stmt = p.parent;
+    } else if (p?.type === 'member_expression' && p.parent?.type === 'variable_declarator') {
+      const prop = p.childForFieldName('property')?.text;
+      const n = p.parent.childForFieldName('name');
+      if (prop && n?.type === 'identifier') bindings.push({ local: n.text, name: prop });
+      stmt = p.parent.parent;
+    } else if (p?.type === 'expression_statement') stmt = p;
+    if (stmt && !dynamic) this.noteImportLine(stmt);
+    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : {});
+  }
+
+  private visitNew(node: Node): void {
+    const ctor = node.childForFieldName('constructor');
+    const args = node.childForFieldName('arguments');
+    if (!ctor) return;
+    const ref = calleeRef(ctor);
+    if (!ref) return;
+    const base = this.base(node);
+    if (this.mentionsLibrary) this.libCalls.push({ node, base: { ...base, range: rangeBetween(node, ctor) }, ref, isNew: true });
+    const name = ref.kind === 'ident' ? ref.name : ref.prop;
+    if (name === 'Worker' && args) this.workers.push({ node, base });
+    // `new X()` runs X's constructor (a workspace class, local or imported).
+    if (ref.kind !== 'this' && (ref.kind === 'ident' || /^[\w$]+$/.test(ref.obj))) this.calls.push({ node, base: { ...base, range: rangeBetween(node, ctor) }, ref, isRef: false, isNew: true, cls: this.className() });
+  }
+
+  // --- after the walk -----------------------------------------------------------------
+
+  private importInsert(): Position {
+    if (this.lastImportLine >= 0) return { line: this.lastImportLine + 1, character: 0 };
+    // After a shebang and a 'use strict' prologue.
+    let line = 0;
+    const lines = this.text.split('\n', 4);
+    if (lines[0]?.startsWith('#!')) line = 1;
+    if (/^\s*['"]use strict['"];?\s*$/.test(lines[line] ?? '')) line++;
+    return { line, character: 0 };
+  }
+
+  private builtinBinding(local: string): { module: string; name: string } | undefined {
+    const b = this.bindings.get(local);
+    if (!b) return undefined;
+    const module = builtinModule(b.specifier);
+    if (!module) return undefined;
+    return { module, name: b.name === 'default' ? '*' : b.name };
+  }
+
+  /** A local name bound to `module` (namespace when `name` is `*`). */
+  private localFor(module: string, name: string): string | undefined {
+    for (const [local, b] of this.bindings) {
+      const m = builtinModule(b.specifier);
+      if (m === module && (b.name === name || (name === '*' && b.name === 'default'))) return local;
+    }
+    return undefined;
+  }
+
+  private freeName(name: string): boolean {
+    return !new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(this.text);
+  }
+
+  /** Resolves a callee against this file's functions: the function id, or the import-bound callee text. */
+  private resolveRef(ref: CalleeRef, fn: string, cls: string | undefined): { target?: string; callee?: string } | undefined {
+    if (ref.kind === 'this') {
+      const c = cls ?? this.classOf(fn);
+      if (c && this.functions.has(`${c}.${ref.prop}`)) return { target: `${c}.${ref.prop}` };
+      return undefined;
+    }
+    if (ref.kind === 'member') {
+      if (this.classes.has(ref.obj) && this.functions.has(`${ref.obj}.${ref.prop}`)) return { target: `${ref.obj}.${ref.prop}` };
+      if (this.bindings.has(ref.obj) && !builtinModule(this.bindings.get(ref.obj)!.specifier)) return { callee: `${ref.obj}.${ref.prop}` };
+      return undefined;
+    }
+    const candidates = this.byName.get(ref.name);
+    if (candidates) {
+      for (let scope: string | undefined = fn; scope !== undefined; scope = scope === '' ? undefined : this.functions.get(scope)?.fact.parent ?? '') {
+        const hit = candidates.find((c) => c.parent === scope && !c.cls);
+        if (hit) return { target: hit.id };
+      }
+    }
+    if (this.bindings.has(ref.name) && !builtinModule(this.bindings.get(ref.name)!.specifier)) return { callee: ref.name };
+    return undefined;
+  }
+
+  /** `new X()`: the constructor of a class of this file, or an imported class the model resolves. */
+  private resolveNew(ref: CalleeRef): Partial<TsCallFact> | undefined {
+    if (ref.kind === 'ident' && this.classes.has(ref.name)) return this.functions.has(`${ref.name}.constructor`) ? { target: `${ref.name}.constructor`, ctor: true } : undefined;
+    const head = ref.kind === 'ident' ? ref.name : ref.kind === 'member' ? ref.obj : undefined;
+    if (head === undefined) return undefined;
+    const b = this.bindings.get(head);
+    if (!b || builtinModule(b.specifier)) return undefined;
+    return { callee: ref.kind === 'ident' ? ref.name : `${head}.${(ref as { prop: string }).prop}`, ctor: true };
+  }
+
+  private classOf(fn: string): string | undefined {
+    for (let id = fn; id; id = this.functions.get(id)?.fact.parent ?? '') {
+      const c = this.functions.get(id)?.fact.cls;
+      if (c) return c;
+      if (!this.functions.has(id)) break;
+    }
+    return undefined;
+  }
+
+  private resolve(): void {
+    for (const c of this.calls) {
+      if (c.isNew) {
+        const r = this.resolveNew(c.ref);
+        if (r) this.facts.push({ kind: 'ts.call', ...c.base, ...r });
+        continue;
+      }
+      const r = this.resolveRef(c.ref, c.base.fn, c.cls);
+      if (!r) continue;
+      const f: TsCallFact = { kind: 'ts.call', ...c.base, ...r };
+      if (c.isRef) f.ref = true;
+      this.facts.push(f);
+    }
+    for (const r of this.registers) this.resolveRegister(r);
+    for (const b of this.blocking) this.resolveBlocking(b);
+    for (const l of this.libCalls) this.resolveLibrary(l);
+    for (const w of this.workers) this.resolveWorker(w.node, w.base);
+  }
+
+  private callbackOf(arg: Node, fn: string, cls: string | undefined): { target?: string; callee?: string; node?: Node; name?: string } | undefined {
+    const u = unbind(arg);
+    if (FUNCTION_NODE_TYPES.has(u.type)) {
+      return { target: this.byStart.get(u.startIndex) ?? anonId(u), node: u };
+    }
+    const ref = calleeRef(u);
+    if (!ref) return undefined;
+    const r = this.resolveRef(ref, fn, cls);
+    if (!r) return undefined;
+    const name = ref.kind === 'ident' ? ref.name : ref.prop;
+    return { ...r, node: r.target ? this.functions.get(r.target)?.node : undefined, name };
+  }
+
+  private resolveRegister(r: RawRegister): void {
+    const cb = this.callbackOf(r.arg, r.base.fn, r.cls);
+    if (r.timer) {
+      const bodyText = cb?.node?.text ?? '';
+      const isBeat =
+        HEARTBEAT_BODY_PATTERN.test(bodyText) ||
+        (cb?.name !== undefined && HEARTBEAT_NAME_PATTERN.test(cb.name)) ||
+        (r.timer.holder !== undefined && HEARTBEAT_NAME_PATTERN.test(r.timer.holder));
+      if (isBeat) {
+        const hb: TsHeartbeatFact = { kind: 'ts.heartbeat', ...r.base, api: r.timer.api, note: r.timer.api === 'setInterval()' ? 'a timer that sends heartbeats' : 'a re-armed timeout that sends heartbeats' };
+        if (cb?.target) hb.callback = cb.target;
+        this.facts.push(hb);
+        return;
+      }
+      // setTimeout re-armed from its own callback (`function poll() { …; setTimeout(poll) }`) is an interval.
+      if (r.timer.api === 'setTimeout()') {
+        if (!cb?.target || cb.node === undefined) return;
+        let recursive = false;
+        for (let id: string | undefined = r.base.fn; id; id = this.functions.get(id)?.fact.parent) if (id === cb.target) recursive = true;
+        if (!recursive) return;
+      }
+    }
+    if (!cb || (!cb.target && !cb.callee)) return;
+    const f: TsRegisterFact = { kind: 'ts.register', ...r.base, context: r.context, api: r.api };
+    if (cb.target) f.target = cb.target;
+    else if (cb.callee) f.callee = cb.callee;
+    this.facts.push(f);
+  }
+
+  private resolveBlocking(b: RawBlocking): void {
+    const api = b.api;
+    let apiText = `${api.name}()`;
+    if (api.module === 'Atomics') apiText = 'Atomics.wait()';
+    else if (api.module === '') apiText = 'busy-wait loop';
+    else if (b.via !== undefined) {
+      // A name bound to a workspace module (a wrapper of the same name) is not the built-in.
+      const bound = this.bindings.get(b.via);
+      if (bound && !builtinModule(bound.specifier)) return;
+      if (bound && builtinModule(bound.specifier) !== api.module && !(api.module === 'fs' && builtinModule(bound.specifier) === 'fs')) return;
+      const callee = unwrap(b.callee);
+      if (callee.type === 'member_expression') apiText = `${b.via.length > 20 ? '…' : b.via}.${api.name}()`;
+    }
+    const fact: TsBlockingFact = { kind: 'ts.blocking', ...b.base, api: apiText, category: api.module === '' ? 'busy-wait' : api.category };
+    if (b.loop) fact.loop = b.loop;
+    if (b.asyncFn && api.variant && b.node.type === 'call_expression') {
+      const fix = this.asyncFix(b);
+      if (fix) fact.fix = fix;
+    }
+    this.facts.push(fact);
+  }
+
+  private importText(module: string, name: string): string {
+    return this.sawEsm || !this.sawRequire ? `import { ${name} } from 'node:${module}';\n` : `const { ${name} } = require('node:${module}');\n`;
+  }
+
+  /** The non-blocking variant of a call in an async function, or undefined when the names do not line up. */
+  private asyncFix(b: RawBlocking): { title: string; edits: TextEdit[] } | undefined {
+    const variant = b.api.variant!;
+    const call = b.node;
+    const args = call.childForFieldName('arguments');
+    if (!args) return undefined;
+    const callee = unwrap(b.callee);
+    const receiver = callee.type === 'member_expression' ? unwrap(callee.childForFieldName('object') ?? callee) : undefined;
+    const receiverName = receiver?.type === 'identifier' ? receiver.text : undefined;
+    const imports: { module: string; name: string }[] = [];
+    let expr: string;
+    let title: string;
+    const parent = call.parent;
+    const discarded = parent?.type === 'expression_statement';
+    if (variant.style === 'member') {
+      if (!receiver) return undefined;
+      expr = `await ${receiver.text}.${variant.name}${args.text}${variant.suffix}`;
+      title = `Wait without blocking: await ${receiver.text}.${variant.name}(…)${variant.suffix}`;
+    } else if (variant.style === 'promises') {
+      let fnExpr = this.localFor('fs/promises', variant.name);
+      if (!fnExpr) {
+        const ns = this.localFor('fs/promises', '*');
+        if (ns) fnExpr = `${ns}.${variant.name}`;
+      }
+      if (!fnExpr) {
+        const fsNs = receiverName && this.builtinBinding(receiverName)?.module === 'fs' ? receiverName : this.localFor('fs', '*');
+        if (fsNs) fnExpr = `${fsNs}.promises.${variant.name}`;
+      }
+      if (!fnExpr) {
+        if (!this.freeName(variant.name)) return undefined;
+        imports.push({ module: 'fs/promises', name: variant.name });
+        fnExpr = variant.name;
+      }
+      expr = `await ${fnExpr}${args.text}`;
+      title = `Use the non-blocking variant: await ${fnExpr}(…)`;
+    } else {
+      const module = b.api.module;
+      let fnExpr = this.localFor(module, variant.name);
+      if (!fnExpr) {
+        const ns = receiverName && this.builtinBinding(receiverName)?.module === module ? receiverName : this.localFor(module, '*');
+        if (ns) fnExpr = `${ns}.${variant.name}`;
+      }
+      if (!fnExpr) {
+        if (!this.freeName(variant.name)) return undefined;
+        imports.push({ module, name: variant.name });
+        fnExpr = variant.name;
+      }
+      let promisify = this.localFor('util', 'promisify');
+      if (!promisify) {
+        const util = this.localFor('util', '*');
+        if (util) promisify = `${util}.promisify`;
+      }
+      if (!promisify) {
+        if (!this.freeName('promisify')) return undefined;
+        imports.push({ module: 'util', name: 'promisify' });
+        promisify = 'promisify';
+      }
+      const awaited = `await ${promisify}(${fnExpr})${args.text}`;
+      expr = variant.result && !discarded ? `(${awaited}).${variant.result}` : awaited;
+      title = `Use the non-blocking variant: await ${promisify}(${fnExpr})(…)${variant.result && !discarded ? `.${variant.result}` : ''}`;
+    }
+    if (!expr.startsWith('(') && parent && !SAFE_PARENTS.has(parent.type)) expr = `(${expr})`;
+    if (parent?.type === 'assignment_expression' && parent.childForFieldName('right')?.id !== call.id) return undefined;
+    const edits: TextEdit[] = [];
+    let statements = '';
+    for (const i of imports) {
+      const at = this.namedInsert.get(i.module);
+      if (at) edits.push({ range: { start: at, end: at }, newText: `, ${i.name}` });
+      else statements += this.importText(i.module, i.name);
+    }
+    if (statements) {
+      const at = this.importInsert();
+      edits.push({ range: { start: at, end: at }, newText: statements });
+    }
+    edits.push({ range: nodeRange(call), newText: expr });
+    return { title, edits };
+  }
+
+  private libraryFor(specifier: string): HeartbeatLibrary | undefined {
+    return HEARTBEAT_LIBRARIES.find((l) => l.module === specifier);
+  }
+
+  private resolveLibrary(l: RawLibCall): void {
+    let lib: HeartbeatLibrary | undefined;
+    let api = '';
+    const ref = l.ref;
+    if (ref.kind === 'require') {
+      lib = this.libraryFor(ref.specifier);
+      if (!lib) return;
+      if (ref.prop ? !(lib.calls?.includes(ref.prop) || (l.isNew && lib.ctors?.includes(ref.prop))) : !lib.callableDefault) return;
+      api = `${lib.module}${ref.prop ? `.${ref.prop}` : ''}()`;
+    } else if (ref.kind === 'ident') {
+      const b = this.bindings.get(ref.name);
+      lib = b ? this.libraryFor(b.specifier) : undefined;
+      if (!lib || !b) return;
+      const ok = l.isNew ? lib.ctors?.includes(b.name) : lib.calls?.includes(b.name) || ((b.name === '*' || b.name === 'default') && lib.callableDefault);
+      if (!ok) return;
+      api = b.name === '*' || b.name === 'default' ? `${lib.module}()` : `${l.isNew ? 'new ' : ''}${b.name}() from ${lib.module}`;
+    } else if (ref.kind === 'member') {
+      const b = this.bindings.get(ref.obj);
+      lib = b && (b.name === '*' || b.name === 'default') ? this.libraryFor(b.specifier) : undefined;
+      if (lib && (l.isNew ? lib.ctors?.includes(ref.prop) : lib.calls?.includes(ref.prop))) api = `${l.isNew ? 'new ' : ''}${lib.module}.${ref.prop}()`;
+      else {
+        lib = HEARTBEAT_LIBRARIES.find((x) => x.members?.includes(ref.prop) && [...this.bindings.values()].some((v) => v.specifier === x.module));
+        if (!lib || l.isNew) return;
+        api = `${ref.prop}() of ${lib.module}`;
+      }
+    } else {
+      lib = HEARTBEAT_LIBRARIES.find((x) => x.members?.includes(ref.prop) && [...this.bindings.values()].some((v) => v.specifier === x.module));
+      if (!lib || l.isNew) return;
+      api = `${ref.prop}() of ${lib.module}`;
+    }
+    if (lib.disabledBy) {
+      const re = new RegExp(`\\b${lib.disabledBy}\\s*:\\s*(?:0|false)\\b`);
+      if (re.test(l.node.childForFieldName('arguments')?.text ?? '')) return;
+    }
+    this.facts.push({ kind: 'ts.heartbeat', ...l.base, api, note: lib.note });
+  }
+
+  private resolveWorker(node: Node, base: TsFactBase): void {
+    const ctor = node.childForFieldName('constructor');
+    if (!ctor) return;
+    const ref = calleeRef(ctor);
+    if (!ref) return;
+    const b = ref.kind === 'ident' ? this.bindings.get(ref.name) : ref.kind === 'member' ? this.bindings.get(ref.obj) : undefined;
+    if (!b || builtinModule(b.specifier) !== 'worker_threads') return;
+    if (ref.kind === 'ident' && b.name !== 'Worker') return;
+    const arg0 = node.childForFieldName('arguments')?.namedChildren.find((c) => c && c.type !== 'comment');
+    if (!arg0) return;
+    const a = unwrap(arg0);
+    const fact: TsWorkerFact = { kind: 'ts.worker', ...base };
+    if (a.type === 'identifier' && a.text === '__filename') fact.self = true;
+    else if (a.type === 'string') {
+      fact.specifier = stringValue(a);
+      fact.base = 'cwd';
+    } else if (a.type === 'new_expression' && a.childForFieldName('constructor')?.text === 'URL') {
+      const [s, m] = (a.childForFieldName('arguments')?.namedChildren ?? []).filter((c): c is Node => !!c);
+      if (m?.text === 'import.meta.url' && s?.type === 'string') {
+        fact.specifier = stringValue(s);
+        fact.base = 'file';
+      } else return;
+    } else if (a.type === 'call_expression' && /(?:^|\.)(?:join|resolve)$/.test(a.childForFieldName('function')?.text ?? '')) {
+      const parts = (a.childForFieldName('arguments')?.namedChildren ?? []).filter((c): c is Node => !!c);
+      if (parts[0]?.text !== '__dirname' || parts.length < 2) return;
+      const rest = parts.slice(1).map((p) => stringValue(p));
+      if (rest.some((r) => r === undefined)) return;
+      fact.specifier = `./${rest.join('/')}`.replace(/\/\.\//g, '/').replace(/^\.\/\.\.\//, '../');
+      fact.base = 'file';
+    } else return;
+    this.facts.push(fact);
+  }
+}
+
+/** Extracts the program facts of one TypeScript/JavaScript file. */
+export function extractTypeScriptFacts(tree: Tree, text: string, _path: string): TsFact[] {
+  return new Extractor(tree, text).run();
+}

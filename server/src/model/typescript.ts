@@ -1,0 +1,875 @@
+/**
+ * The TypeScript (Node) program model: which files run together in one process and on one
+ * event loop, and which of their code runs again and again once the program is up.
+ *
+ * - **Modules** are the workspace's TypeScript files. Specifiers resolve inside the workspace
+ *   only: relative paths with extension and `index` resolution and the `.js`→`.ts` mapping of
+ *   compiled imports (`./util.js` → `./util.ts`), and bare specifiers naming a workspace
+ *   package (its `package.json` `name`).
+ * - A **program** starts at an entry point — `main`, `module`, `bin` and `exports` of a
+ *   `package.json` (build output such as `dist/x.js` maps back to `src/x.ts`), else an
+ *   `index.ts`/`src/index.ts` next to it, or the script of a `worker_threads` Worker — and
+ *   spans its import closure (static, `require`, literal dynamic `import()`). A Worker script
+ *   is a program of its own: it has its own event loop. A module no entry reaches is a
+ *   **library root** with what it imports.
+ * - **Reached** code: every module's top level, what it calls, anonymous functions of reached
+ *   code, the callbacks it registers; for `main`/`exports`/`index`/library roots also the
+ *   root module's exported functions (its API may be called by anyone). A `bin` script runs
+ *   its top level only.
+ * - **Hot** code runs repeatedly after start-up: the callbacks of reached registrations
+ *   (request handlers, message consumers, intervals) and everything they call; a blocking
+ *   call in a long-running loop (`while (true)`, `for await`) of reached code is hot too.
+ *   Top-level code and functions only start-up reaches (a CLI command's action) are not;
+ *   neither are constructors a hot path calls (`new X()` there mostly builds a singleton once).
+ *
+ * The heartbeat-starved-by-blocking-call rule reads {@link TypeScriptModel.starved}.
+ */
+import * as nodePath from 'node:path';
+import type { ProgramContext, ProjectFile } from '../engine/rule';
+import type { FileAnalysis, Range } from '../engine/types';
+import type {
+  TsBlockingFact,
+  TsCallFact,
+  TsFact,
+  TsFunctionFact,
+  TsHeartbeatFact,
+  TsImportFact,
+  TsModuleFact,
+  TsRegisterFact,
+  TsWorkerFact,
+} from '../facts/typescript/program-facts';
+
+export interface TsStep {
+  path: string;
+  range: Range;
+  message: string;
+}
+
+export interface TsModule {
+  path: string;
+  abs: string;
+  facts: TsFact[];
+  moduleFact?: TsModuleFact;
+  functions: Map<string, TsFunctionFact>;
+  imports: TsImportFact[];
+  bindings: Map<string, { imp: TsImportFact; name: string }>;
+}
+
+export type TsRootKind = 'main' | 'module' | 'bin' | 'exports' | 'index' | 'worker' | 'library';
+
+export interface TsRoot {
+  module: TsModule;
+  kind: TsRootKind;
+  /** Where the entry is declared (`package.json` key, the `new Worker()` call), when it is. */
+  declared?: TsStep;
+  /** The thread this program is: a Worker skips `isMainThread` branches and vice versa. */
+  thread: 'main' | 'worker';
+}
+
+export interface TsProgram {
+  root: TsRoot;
+  modules: Set<TsModule>;
+}
+
+export interface TsEvent<F extends TsFact = TsFact> {
+  module: TsModule;
+  fact: F;
+  /** How the program got there, from its entry: not including the site. */
+  chain: TsStep[];
+}
+
+/** Why a blocking call runs after start-up. */
+export type TsHotReason = { kind: 'registered'; register: TsEvent<TsRegisterFact> } | { kind: 'loop'; loop: { range: Range; label: string } };
+
+export interface TsStarvedHeartbeat {
+  program: TsProgram;
+  heartbeat: TsEvent<TsHeartbeatFact>;
+  blocking: TsEvent<TsBlockingFact>;
+  reason: TsHotReason;
+}
+
+export interface TypeScriptModel {
+  modules: TsModule[];
+  programs: TsProgram[];
+  starved: TsStarvedHeartbeat[];
+  byPath(path: string): TsModule | undefined;
+  /** Resolves an import specifier of `from` to a workspace module. */
+  resolveSpecifier(from: TsModule, specifier: string): TsModule | undefined;
+  /** Paths whose findings may change when `path` changes (programs that contain it). */
+  dependents(path: string): string[];
+  stats: { modules: number; programs: number; ms: number };
+}
+
+// ---------------------------------------------------------------------------------------
+// Module index and resolution
+// ---------------------------------------------------------------------------------------
+
+const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+const JS_TO_TS: Readonly<Record<string, string[]>> = {
+  '.js': ['.ts', '.tsx'],
+  '.jsx': ['.tsx'],
+  '.mjs': ['.mts'],
+  '.cjs': ['.cts'],
+};
+/** Build output folders a `package.json` entry may point into, mapped back to sources. */
+const OUT_DIRS = /^(?:\.\/)?(?:dist|lib|build|out|bin)\//;
+
+interface WorkspacePackage {
+  dir: string;
+  name?: string;
+  file: ProjectFile;
+  entries: { kind: TsRootKind; target: string; key: string }[];
+}
+
+function parsePackage(pf: ProjectFile): WorkspacePackage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(pf.text);
+  } catch {
+    return undefined;
+  }
+  if (!json || typeof json !== 'object') return undefined;
+  const pkg = json as Record<string, unknown>;
+  const entries: WorkspacePackage['entries'] = [];
+  if (typeof pkg.main === 'string') entries.push({ kind: 'main', target: pkg.main, key: 'main' });
+  if (typeof pkg.module === 'string') entries.push({ kind: 'module', target: pkg.module, key: 'module' });
+  if (typeof pkg.bin === 'string') entries.push({ kind: 'bin', target: pkg.bin, key: 'bin' });
+  else if (pkg.bin && typeof pkg.bin === 'object') for (const v of Object.values(pkg.bin)) if (typeof v === 'string') entries.push({ kind: 'bin', target: v, key: 'bin' });
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 6) return;
+    if (typeof v === 'string') {
+      if (!v.endsWith('.d.ts') && !v.includes('*')) entries.push({ kind: 'exports', target: v, key: 'exports' });
+    } else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (k !== 'types') walk(x, depth + 1);
+  };
+  walk(pkg.exports, 0);
+  return { dir: nodePath.dirname(nodePath.resolve(pf.path)), name: typeof pkg.name === 'string' ? pkg.name : undefined, file: pf, entries };
+}
+
+/** The range of `"key"` in a package.json text (for the evidence chain). */
+function keyRange(text: string, key: string, value?: string): Range {
+  let idx = text.indexOf(`"${key}"`);
+  if (value !== undefined) {
+    const v = text.indexOf(JSON.stringify(value), idx < 0 ? 0 : idx);
+    if (v >= 0) idx = v;
+  }
+  if (idx < 0) idx = 0;
+  const before = text.slice(0, idx);
+  const line = before.split('\n').length - 1;
+  const character = idx - (before.lastIndexOf('\n') + 1);
+  const len = value !== undefined && text.startsWith(JSON.stringify(value), idx) ? JSON.stringify(value).length : key.length + 2;
+  return { start: { line, character }, end: { line, character: character + len } };
+}
+
+/** JSON with comments and trailing commas (tsconfig.json) → plain JSON text. */
+function stripJsonc(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
+/** `compilerOptions.paths` / `baseUrl` of a tsconfig.json (its `extends` is not followed). */
+interface PathMapping {
+  dir: string;
+  baseUrl?: string;
+  paths: { prefix: string; suffix: string; star: boolean; targets: string[] }[];
+}
+
+function parseTsconfig(pf: ProjectFile): PathMapping | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(stripJsonc(pf.text));
+  } catch {
+    return undefined;
+  }
+  const options = (json as { compilerOptions?: { baseUrl?: unknown; paths?: unknown } } | null)?.compilerOptions;
+  if (!options) return undefined;
+  const dir = nodePath.dirname(nodePath.resolve(pf.path));
+  const baseUrl = typeof options.baseUrl === 'string' ? nodePath.resolve(dir, options.baseUrl) : undefined;
+  const paths: PathMapping['paths'] = [];
+  if (options.paths && typeof options.paths === 'object') {
+    for (const [pattern, targets] of Object.entries(options.paths as Record<string, unknown>)) {
+      if (!Array.isArray(targets)) continue;
+      const star = pattern.indexOf('*');
+      paths.push({
+        prefix: star < 0 ? pattern : pattern.slice(0, star),
+        suffix: star < 0 ? '' : pattern.slice(star + 1),
+        star: star >= 0,
+        targets: targets.filter((t): t is string => typeof t === 'string' && !t.endsWith('.d.ts')),
+      });
+    }
+  }
+  if (!baseUrl && !paths.length) return undefined;
+  return { dir, baseUrl, paths };
+}
+
+class ModuleIndex {
+  readonly modules: TsModule[] = [];
+  private readonly byAbs = new Map<string, TsModule>();
+  readonly packages: WorkspacePackage[] = [];
+  private readonly mappings: PathMapping[] = [];
+  private readonly resolveMemo = new Map<string, TsModule | null>();
+
+  constructor(files: readonly FileAnalysis[], projectFiles: readonly ProjectFile[]) {
+    for (const f of files) {
+      if (f.language !== 'typescript') continue;
+      const abs = nodePath.resolve(f.path);
+      const facts = f.facts as TsFact[];
+      const m: TsModule = { path: f.path, abs, facts, functions: new Map(), imports: [], bindings: new Map() };
+      for (const x of facts) {
+        if (x.kind === 'ts.module') m.moduleFact = x;
+        else if (x.kind === 'ts.function') m.functions.set(x.id, x);
+        else if (x.kind === 'ts.import') {
+          m.imports.push(x);
+          for (const b of x.bindings) m.bindings.set(b.local, { imp: x, name: b.name });
+        }
+      }
+      this.modules.push(m);
+      this.byAbs.set(abs, m);
+    }
+    this.modules.sort((a, b) => (a.abs < b.abs ? -1 : a.abs > b.abs ? 1 : 0));
+    for (const pf of projectFiles) {
+      const base = nodePath.basename(pf.path);
+      if (base === 'package.json') {
+        const pkg = parsePackage(pf);
+        if (pkg) this.packages.push(pkg);
+      } else if (base === 'tsconfig.json') {
+        const mapping = parseTsconfig(pf);
+        if (mapping) this.mappings.push(mapping);
+      }
+    }
+    this.mappings.sort((a, b) => b.dir.length - a.dir.length);
+    this.packages.sort((a, b) => b.dir.length - a.dir.length || (a.dir < b.dir ? -1 : 1));
+  }
+
+  byPath(p: string): TsModule | undefined {
+    return this.byAbs.get(nodePath.resolve(p));
+  }
+
+  /** A file path as written (with or without extension) → the workspace module. */
+  file(base: string): TsModule | undefined {
+    const hit = this.byAbs.get(base);
+    if (hit) return hit;
+    const ext = nodePath.extname(base);
+    for (const alt of JS_TO_TS[ext] ?? []) {
+      const m = this.byAbs.get(base.slice(0, -ext.length) + alt);
+      if (m) return m;
+    }
+    for (const e of SOURCE_EXTENSIONS) {
+      const m = this.byAbs.get(base + e);
+      if (m) return m;
+    }
+    for (const e of SOURCE_EXTENSIONS) {
+      const m = this.byAbs.get(nodePath.join(base, 'index' + e));
+      if (m) return m;
+    }
+    return undefined;
+  }
+
+  /** A `package.json` entry (maybe build output) → the source module. */
+  entry(pkg: WorkspacePackage, target: string): TsModule | undefined {
+    const direct = this.file(nodePath.resolve(pkg.dir, target));
+    if (direct) return direct;
+    if (OUT_DIRS.test(target)) {
+      const rest = target.replace(OUT_DIRS, '');
+      return this.file(nodePath.resolve(pkg.dir, 'src', rest)) ?? this.file(nodePath.resolve(pkg.dir, rest));
+    }
+    return undefined;
+  }
+
+  private readonly edgeMemo = new Map<TsModule, { to: TsModule; via: TsImportFact }[]>();
+
+  /** The workspace modules `m` imports, with the import that loads each (resolved once). */
+  edges(m: TsModule): { to: TsModule; via: TsImportFact }[] {
+    let out = this.edgeMemo.get(m);
+    if (!out) {
+      out = [];
+      for (const imp of m.imports) {
+        const t = this.resolve(m, imp.specifier);
+        if (t && t !== m) out.push({ to: t, via: imp });
+      }
+      this.edgeMemo.set(m, out);
+    }
+    return out;
+  }
+
+  /** A bare specifier through the nearest tsconfig.json `paths` (then `baseUrl`). */
+  private mapped(mapping: PathMapping, specifier: string): TsModule | undefined {
+    const base = mapping.baseUrl ?? mapping.dir;
+    for (const p of mapping.paths) {
+      let middle: string;
+      if (p.star) {
+        if (!specifier.startsWith(p.prefix) || !specifier.endsWith(p.suffix) || specifier.length < p.prefix.length + p.suffix.length) continue;
+        middle = specifier.slice(p.prefix.length, specifier.length - p.suffix.length);
+      } else if (specifier === p.prefix) middle = '';
+      else continue;
+      for (const t of p.targets) {
+        const m = this.file(nodePath.resolve(base, t.replace('*', middle)));
+        if (m) return m;
+      }
+    }
+    return mapping.baseUrl ? this.file(nodePath.resolve(mapping.baseUrl, specifier)) : undefined;
+  }
+
+  resolve(from: TsModule, specifier: string): TsModule | undefined {
+    const relative = specifier.startsWith('.') || specifier.startsWith('/');
+    const mapping = relative ? undefined : this.mappings.find((x) => from.abs.startsWith(x.dir + nodePath.sep));
+    const key = relative ? `${nodePath.dirname(from.abs)}\0${specifier}` : `${mapping?.dir ?? ''}\0${specifier}`;
+    const memo = this.resolveMemo.get(key);
+    if (memo !== undefined) return memo ?? undefined;
+    let out: TsModule | undefined;
+    if (specifier.startsWith('.') || specifier.startsWith('/')) out = this.file(nodePath.resolve(nodePath.dirname(from.abs), specifier));
+    else if (!specifier.startsWith('node:')) {
+      for (const pkg of this.packages) {
+        if (!pkg.name || !(specifier === pkg.name || specifier.startsWith(pkg.name + '/'))) continue;
+        const sub = specifier.slice(pkg.name.length + 1);
+        if (!sub) {
+          for (const e of pkg.entries) if (e.kind !== 'bin' && (out = this.entry(pkg, e.target))) break;
+          out ??= this.file(nodePath.join(pkg.dir, 'src', 'index')) ?? this.file(nodePath.join(pkg.dir, 'index'));
+        } else out = this.entry(pkg, sub) ?? this.file(nodePath.join(pkg.dir, 'src', sub));
+        break;
+      }
+      if (!out && mapping) out = this.mapped(mapping, specifier);
+    }
+    this.resolveMemo.set(key, out ?? null);
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Symbols: which function a call or a registered callback runs
+// ---------------------------------------------------------------------------------------
+
+interface FnRef {
+  module: TsModule;
+  id: string;
+}
+
+class Symbols {
+  private readonly memo = new Map<string, FnRef | null>();
+
+  constructor(private readonly index: ModuleIndex) {}
+
+  /** `callee` is a name bound in `m` by an import (`f`, `ns.f`); with `ctor`, a class whose constructor runs. */
+  callee(m: TsModule, callee: string, depth = 0, ctor = false): FnRef | undefined {
+    const dot = callee.indexOf('.');
+    const head = dot < 0 ? callee : callee.slice(0, dot);
+    const prop = dot < 0 ? undefined : callee.slice(dot + 1);
+    const b = m.bindings.get(head);
+    if (!b || depth > 12) return undefined;
+    const target = this.index.resolve(m, b.imp.specifier);
+    if (!target) return undefined;
+    const ns = b.name === '*' || b.name === 'default';
+    if (prop === undefined) {
+      const name = b.name === '*' ? 'default' : b.name;
+      return ctor ? this.method(this.exportedClass(target, name, depth + 1), 'constructor') : this.exported(target, name, depth + 1);
+    }
+    if (ctor) return ns ? this.method(this.exportedClass(target, prop, depth + 1), 'constructor') : undefined;
+    if (ns) {
+      // `ns.f()`; for a default import also CommonJS interop (`import m from './cjs'; m.f()`)
+      // and a static method of a default-exported class.
+      return this.exported(target, prop, depth + 1) ?? (b.name === 'default' ? this.method(this.exportedClass(target, 'default', depth + 1), prop) : undefined);
+    }
+    return this.method(this.exportedClass(target, b.name, depth + 1), prop); // `Cls.staticMethod()`
+  }
+
+  private method(cls: { module: TsModule; name: string } | undefined, method: string): FnRef | undefined {
+    if (!cls) return undefined;
+    const id = `${cls.name}.${method}`;
+    return cls.module.functions.has(id) ? { module: cls.module, id } : undefined;
+  }
+
+  private readonly classMemo = new Map<string, { module: TsModule; name: string } | null>();
+
+  /** The class `m` exports under `name` (a class of `m`, or one it re-exports). */
+  exportedClass(m: TsModule, name: string, depth = 0): { module: TsModule; name: string } | undefined {
+    const key = `${m.abs}\0${name}`;
+    const known = this.classMemo.get(key);
+    if (known !== undefined) return known ?? undefined;
+    if (depth > 12) return undefined;
+    this.classMemo.set(key, null);
+    let out: { module: TsModule; name: string } | undefined;
+    for (const x of m.facts) {
+      if (x.kind !== 'ts.export' || x.name !== name) continue;
+      if ([...m.functions.values()].some((f) => f.cls === x.local)) out = { module: m, name: x.local };
+      else {
+        const b = m.bindings.get(x.local);
+        const t = b ? this.index.resolve(m, b.imp.specifier) : undefined;
+        if (b && t) out = this.exportedClass(t, b.name === '*' ? 'default' : b.name, depth + 1);
+      }
+      if (out) break;
+    }
+    if (!out) {
+      for (const imp of m.imports) {
+        const r = imp.reexports?.find((r) => r.as === name);
+        if (!r && !(imp.star && name !== 'default')) continue;
+        const t = this.index.resolve(m, imp.specifier);
+        if (t) out = this.exportedClass(t, r ? r.name : name, depth + 1);
+        if (out) break;
+      }
+    }
+    this.classMemo.set(key, out ?? null);
+    return out;
+  }
+
+  /** The function `m` exports under `name`. */
+  exported(m: TsModule, name: string, depth = 0): FnRef | undefined {
+    const key = `${m.abs}\0${name}`;
+    const known = this.memo.get(key);
+    if (known !== undefined) return known ?? undefined;
+    if (depth > 12) return undefined;
+    this.memo.set(key, null); // cycles
+    let out: FnRef | undefined;
+    for (const f of m.functions.values()) if (f.exports?.includes(name)) { out = { module: m, id: f.id }; break; }
+    if (!out) {
+      for (const x of m.facts) {
+        if (x.kind === 'ts.export' && x.name === name) {
+          out = this.local(m, x.local, depth + 1);
+          if (out) break;
+        }
+      }
+    }
+    if (!out) {
+      for (const imp of m.imports) {
+        const r = imp.reexports?.find((r) => r.as === name);
+        if (!r && !(imp.star && name !== 'default')) continue;
+        const t = this.index.resolve(m, imp.specifier);
+        if (t) out = this.exported(t, r ? r.name : name, depth + 1);
+        if (out) break;
+      }
+    }
+    this.memo.set(key, out ?? null);
+    return out;
+  }
+
+  /** A module-level name of `m`: one of its functions, or an imported name. */
+  local(m: TsModule, name: string, depth = 0): FnRef | undefined {
+    const f = m.functions.get(name);
+    if (f && f.parent === '') return { module: m, id: f.id };
+    return this.callee(m, name, depth + 1);
+  }
+
+  target(m: TsModule, fact: { target?: string; callee?: string; ctor?: boolean }): FnRef | undefined {
+    if (fact.target !== undefined) return { module: m, id: fact.target };
+    if (fact.callee !== undefined) return this.callee(m, fact.callee, 0, fact.ctor === true);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Programs
+// ---------------------------------------------------------------------------------------
+
+function staticEdges(index: ModuleIndex, m: TsModule): { to: TsModule; via: TsImportFact }[] {
+  return index.edges(m);
+}
+
+function closure(index: ModuleIndex, start: TsModule, edges: Map<TsModule, { to: TsModule; via: TsImportFact }[]>): Set<TsModule> {
+  const seen = new Set<TsModule>([start]);
+  const stack = [start];
+  while (stack.length) {
+    const m = stack.pop()!;
+    let next = edges.get(m);
+    if (!next) edges.set(m, (next = staticEdges(index, m)));
+    for (const e of next) if (!seen.has(e.to)) {
+      seen.add(e.to);
+      stack.push(e.to);
+    }
+  }
+  return seen;
+}
+
+const ROOT_LABEL: Record<TsRootKind, string> = {
+  main: 'program entry point (package.json "main")',
+  module: 'program entry point (package.json "module")',
+  bin: 'program entry point (package.json "bin")',
+  exports: 'program entry point (package.json "exports")',
+  index: 'program entry point (index file of the package)',
+  worker: 'runs as a worker_threads Worker started here',
+  library: '',
+};
+
+function workerTarget(index: ModuleIndex, m: TsModule, w: TsWorkerFact): TsModule | undefined {
+  if (w.self) return m;
+  if (!w.specifier) return undefined;
+  const fromFile = index.file(nodePath.resolve(nodePath.dirname(m.abs), w.specifier));
+  if (fromFile || w.base === 'file') return fromFile;
+  // A plain string is relative to the working directory: try the package directories.
+  for (const pkg of index.packages) if (m.abs.startsWith(pkg.dir + nodePath.sep)) return index.file(nodePath.resolve(pkg.dir, w.specifier));
+  return undefined;
+}
+
+function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[] {
+  const edges = new Map<TsModule, { to: TsModule; via: TsImportFact }[]>();
+  const entries: TsRoot[] = [];
+  const seenRoot = new Set<string>();
+  const addRoot = (r: TsRoot) => {
+    const key = `${r.module.abs}\0${r.thread}`;
+    if (seenRoot.has(key)) return;
+    seenRoot.add(key);
+    entries.push(r);
+  };
+  const packageDirs = new Set<string>();
+  for (const pkg of index.packages) {
+    packageDirs.add(pkg.dir);
+    let any = false;
+    for (const e of pkg.entries) {
+      const m = index.entry(pkg, e.target);
+      if (!m) continue;
+      any = true;
+      addRoot({ module: m, kind: e.kind, thread: 'main', declared: { path: pkg.file.path, range: keyRange(pkg.file.text, e.key, e.target), message: ROOT_LABEL[e.kind] } });
+    }
+    if (!any) {
+      const m = index.file(nodePath.join(pkg.dir, 'index')) ?? index.file(nodePath.join(pkg.dir, 'src', 'index'));
+      if (m) addRoot({ module: m, kind: 'index', thread: 'main' });
+    }
+  }
+  for (const r of roots) {
+    const dir = nodePath.resolve(r);
+    if (packageDirs.has(dir)) continue;
+    const m = index.file(nodePath.join(dir, 'index')) ?? index.file(nodePath.join(dir, 'src', 'index'));
+    if (m) addRoot({ module: m, kind: 'index', thread: 'main' });
+  }
+  entries.sort((a, b) => (a.module.abs < b.module.abs ? -1 : a.module.abs > b.module.abs ? 1 : 0));
+  const programs: TsProgram[] = [];
+  const reached = new Set<TsModule>();
+  const workers: TsRoot[] = [];
+  const addProgram = (root: TsRoot) => {
+    const modules = closure(index, root.module, edges);
+    for (const x of modules) reached.add(x);
+    programs.push({ root, modules });
+    for (const x of modules) {
+      for (const f of x.facts) {
+        if (f.kind !== 'ts.worker') continue;
+        const t = workerTarget(index, x, f);
+        if (t) workers.push({ module: t, kind: 'worker', thread: 'worker', declared: { path: x.path, range: f.range, message: ROOT_LABEL.worker } });
+      }
+    }
+  };
+  for (const e of entries) addProgram(e);
+  const selfWorkers = new Set<TsModule>();
+  const drainWorkers = () => {
+    for (let w = workers.shift(); w; w = workers.shift()) {
+      if (w.declared && w.module.path === w.declared.path) selfWorkers.add(w.module);
+      const key = `${w.module.abs}\0worker`;
+      if (seenRoot.has(key)) continue;
+      seenRoot.add(key);
+      addProgram(w);
+    }
+  };
+  drainWorkers();
+  // Library roots: unreached modules no other unreached module imports first, then the rest.
+  const rest = index.modules.filter((m) => !reached.has(m));
+  const importedByRest = new Set<TsModule>();
+  for (const m of rest) for (const e of staticEdges(index, m)) importedByRest.add(e.to);
+  for (const m of [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))]) {
+    if (reached.has(m)) continue;
+    addProgram({ module: m, kind: 'library', thread: 'main' });
+    drainWorkers();
+  }
+  // A Worker script found only from a library root got a library program of its own first:
+  // it runs only as a Worker (unless it starts itself with `new Worker(__filename)`).
+  const workerRoots = new Set(programs.filter((p) => p.root.kind === 'worker').map((p) => p.root.module));
+  return programs.filter((p) => !(p.root.kind === 'library' && workerRoots.has(p.root.module) && !selfWorkers.has(p.root.module)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Reached and hot code of one program
+// ---------------------------------------------------------------------------------------
+
+interface ChainNode {
+  step: TsStep;
+  parent?: ChainNode;
+}
+
+function push(chain: ChainNode | undefined, step: TsStep): ChainNode {
+  return { step, parent: chain };
+}
+
+function toSteps(chain: ChainNode | undefined): TsStep[] {
+  const out: TsStep[] = [];
+  for (let c = chain; c; c = c.parent) out.push(c.step);
+  return out.reverse();
+}
+
+const API_ROOTS: ReadonlySet<TsRootKind> = new Set(['main', 'module', 'exports', 'index', 'library']);
+
+function key(m: TsModule, id: string): string {
+  return `${m.abs}#${id}`;
+}
+
+function threadOk(program: TsProgram, f: { thread?: 'main' | 'worker' }): boolean {
+  return !f.thread || f.thread === program.root.thread;
+}
+
+interface Spread<P> {
+  chain: ChainNode | undefined;
+  payload: P;
+}
+
+/** Facts by the function that runs them, for the whole workspace (built once, shared by every program). */
+class FunctionIndex {
+  readonly factsByFn = new Map<string, { module: TsModule; fact: TsFact }[]>();
+  readonly anonChildren = new Map<string, { module: TsModule; id: string }[]>();
+  readonly heartbeatCallbacks = new Set<string>();
+  private readonly targets = new Map<TsFact, FnRef | null>();
+
+  constructor(
+    modules: readonly TsModule[],
+    private readonly symbols: Symbols,
+  ) {
+    for (const m of modules) {
+      for (const f of m.facts) {
+        if (f.kind === 'ts.module') continue;
+        if (f.kind === 'ts.function') {
+          // Anonymous functions run when (and where) the code that holds them runs.
+          if (!f.name) {
+            const k = key(m, f.parent);
+            const list = this.anonChildren.get(k) ?? [];
+            list.push({ module: m, id: f.id });
+            this.anonChildren.set(k, list);
+          }
+          continue;
+        }
+        const k = key(m, f.fn);
+        const list = this.factsByFn.get(k) ?? [];
+        list.push({ module: m, fact: f });
+        this.factsByFn.set(k, list);
+        if (f.kind === 'ts.heartbeat' && f.callback) this.heartbeatCallbacks.add(key(m, f.callback));
+      }
+    }
+  }
+
+  /** The function a call or registration runs, resolved once per fact. */
+  target(m: TsModule, f: TsCallFact | TsRegisterFact): FnRef | undefined {
+    let t = this.targets.get(f);
+    if (t === undefined) {
+      t = this.symbols.target(m, f) ?? null;
+      this.targets.set(f, t);
+    }
+    return t ?? undefined;
+  }
+}
+
+/** A registration that made code hot; its chain is turned into steps only for a finding. */
+interface HotRegister {
+  module: TsModule;
+  fact: TsRegisterFact;
+  chain: ChainNode | undefined;
+}
+
+class ProgramRun {
+  /** Function key → how the program reaches it. */
+  readonly reached = new Map<string, Spread<null>>();
+  /** Function key → how it became hot (registration and calls). */
+  readonly hot = new Map<string, Spread<HotRegister>>();
+  private readonly factsByFn: FunctionIndex['factsByFn'];
+  private readonly anonChildren: FunctionIndex['anonChildren'];
+  private readonly heartbeatCallbacks: FunctionIndex['heartbeatCallbacks'];
+
+  constructor(
+    private readonly program: TsProgram,
+    private readonly index: ModuleIndex,
+    private readonly fns: FunctionIndex,
+  ) {
+    this.factsByFn = fns.factsByFn;
+    this.anonChildren = fns.anonChildren;
+    this.heartbeatCallbacks = fns.heartbeatCallbacks;
+  }
+
+  run(): void {
+    const { program } = this;
+    const root = program.root;
+    const start = root.declared ? push(undefined, root.declared) : undefined;
+    // Module top levels, in the order imports reach them (breadth first: shortest chains).
+    const moduleChain = new Map<TsModule, ChainNode | undefined>([[root.module, start]]);
+    const queue: TsModule[] = [root.module];
+    for (let i = 0; i < queue.length; i++) {
+      const m = queue[i];
+      for (const { to: t, via: imp } of this.index.edges(m)) {
+        if (moduleChain.has(t) || !program.modules.has(t) || !threadOk(program, imp)) continue;
+        moduleChain.set(t, push(moduleChain.get(m), { path: m.path, range: imp.range, message: 'imported from here' }));
+        queue.push(t);
+      }
+    }
+    const work: { m: TsModule; id: string; chain: ChainNode | undefined; payload: null }[] = [];
+    for (const m of queue) work.push({ m, id: '', chain: moduleChain.get(m), payload: null });
+    if (API_ROOTS.has(root.kind)) {
+      for (const f of root.module.functions.values()) {
+        if (!f.exports?.length && !f.api) continue;
+        const step = { path: root.module.path, range: f.range, message: `exported: ${f.name ?? f.exports?.[0] ?? 'function'} may be called by users of the module` };
+        work.push({ m: root.module, id: f.id, chain: push(start, step), payload: null });
+      }
+    }
+    this.spread(work, this.reached, true);
+    // Hot: the callbacks of reached registrations, and what they call.
+    const hotWork: { m: TsModule; id: string; chain: ChainNode | undefined; payload: HotRegister }[] = [];
+    for (const [k, { chain }] of this.reached) {
+      for (const { module: m, fact } of this.factsByFn.get(k) ?? []) {
+        if (fact.kind !== 'ts.register' || !threadOk(program, fact)) continue;
+        const t = this.fns.target(m, fact);
+        if (!t || this.heartbeatCallbacks.has(key(t.module, t.id))) continue;
+        const register: HotRegister = { module: m, fact, chain };
+        hotWork.push({ m: t.module, id: t.id, chain: push(chain, { path: m.path, range: fact.range, message: registeredWords(fact) }), payload: register });
+      }
+    }
+    // Constructors are not followed here: what a hot path constructs is mostly created once
+    // (singletons, lazy initialisation) and its constructor's start-up reads are not hot.
+    this.spread(hotWork, this.hot, false);
+  }
+
+  /** Breadth-first spread along calls and anonymous children; keeps the first chain per function. */
+  private spread<P>(start: { m: TsModule; id: string; chain: ChainNode | undefined; payload: P }[], into: Map<string, Spread<P>>, constructors: boolean): void {
+    const queue: { m: TsModule; id: string; chain: ChainNode | undefined; payload: P }[] = [];
+    const add = (m: TsModule, id: string, chain: ChainNode | undefined, payload: P) => {
+      const k = key(m, id);
+      if (into.has(k) || !this.program.modules.has(m)) return;
+      into.set(k, { chain, payload });
+      queue.push({ m, id, chain, payload });
+    };
+    for (const w of start) add(w.m, w.id, w.chain, w.payload);
+    for (let i = 0; i < queue.length; i++) {
+      const w = queue[i];
+      const k = key(w.m, w.id);
+      for (const { module: m, fact } of this.factsByFn.get(k) ?? []) {
+        if (fact.kind !== 'ts.call' || !threadOk(this.program, fact) || (fact.ctor && !constructors)) continue;
+        const t = this.fns.target(m, fact);
+        if (t) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: fact.ref ? 'passed here; it may be called later' : fact.ctor ? 'object created here' : 'called here' }), w.payload);
+      }
+      for (const c of this.anonChildren.get(k) ?? []) add(c.module, c.id, w.chain, w.payload);
+    }
+  }
+
+  factsOf(k: string): { module: TsModule; fact: TsFact }[] {
+    return this.factsByFn.get(k) ?? [];
+  }
+}
+
+function registeredWords(f: TsRegisterFact): string {
+  switch (f.context) {
+    case 'request':
+      return `request handler registered here (${f.api})`;
+    case 'message':
+      return `message handler registered here (${f.api})`;
+    case 'interval':
+      return `timer callback registered here (${f.api})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+function analyse(index: ModuleIndex, programs: TsProgram[]): TsStarvedHeartbeat[] {
+  const symbols = new Symbols(index);
+  let fnIndex: FunctionIndex | undefined;
+  const out = new Map<string, TsStarvedHeartbeat>();
+  const beats = new Set<TsModule>();
+  const blocks = new Set<TsModule>();
+  for (const m of index.modules) for (const f of m.facts) {
+    if (f.kind === 'ts.heartbeat') beats.add(m);
+    else if (f.kind === 'ts.blocking') blocks.add(m);
+  }
+  for (const program of programs) {
+    // Cheap exit: a program without heartbeat or blocking facts has nothing to report.
+    let hasBeat = false;
+    let hasBlock = false;
+    for (const m of program.modules) {
+      hasBeat ||= beats.has(m);
+      hasBlock ||= blocks.has(m);
+    }
+    if (!hasBeat || !hasBlock) continue;
+    const fns = (fnIndex ??= new FunctionIndex(index.modules, symbols));
+    const run = new ProgramRun(program, index, fns);
+    run.run();
+    let heartbeat: TsEvent<TsHeartbeatFact> | undefined;
+    for (const [k, { chain }] of run.reached) {
+      for (const { module: m, fact } of run.factsOf(k)) {
+        if (fact.kind !== 'ts.heartbeat' || !threadOk(program, fact)) continue;
+        const ev: TsEvent<TsHeartbeatFact> = { module: m, fact, chain: toSteps(chain) };
+        if (!heartbeat || before(ev, heartbeat)) heartbeat = ev;
+      }
+    }
+    if (!heartbeat) continue;
+    for (const [k, { chain }] of run.reached) {
+      const hot = run.hot.get(k);
+      for (const { module: m, fact } of run.factsOf(k)) {
+        if (fact.kind !== 'ts.blocking' || !threadOk(program, fact)) continue;
+        const site = `${m.abs}#${fact.range.start.line}:${fact.range.start.character}`;
+        if (out.has(site)) continue;
+        if (hot) {
+          out.set(site, { program, heartbeat, blocking: { module: m, fact, chain: toSteps(hot.chain) }, reason: { kind: 'registered', register: { module: hot.payload.module, fact: hot.payload.fact, chain: toSteps(hot.payload.chain) } } });
+        } else if (fact.loop) {
+          out.set(site, { program, heartbeat, blocking: { module: m, fact, chain: toSteps(chain) }, reason: { kind: 'loop', loop: fact.loop } });
+        }
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+function before(a: TsEvent, b: TsEvent): boolean {
+  if (a.module.abs !== b.module.abs) return a.module.abs < b.module.abs;
+  return a.fact.range.start.line - b.fact.range.start.line < 0 || (a.fact.range.start.line === b.fact.range.start.line && a.fact.range.start.character < b.fact.range.start.character);
+}
+
+// ---------------------------------------------------------------------------------------
+
+const CACHE = new WeakMap<readonly unknown[], { key: string; model: TypeScriptModel }>();
+
+function contextKey(ctx: ProgramContext): string {
+  return [ctx.roots.join('\u0001'), ctx.projectFiles.filter((p) => nodePath.basename(p.path) === 'package.json').map((p) => `${p.path}:${p.text}`).join('\u0001')].join('\u0002');
+}
+
+/** The TypeScript model of a workspace, built once per evaluation (memoised on the context's `files` array). */
+export function typescriptModel(ctx: ProgramContext): TypeScriptModel {
+  const k = contextKey(ctx);
+  const hit = CACHE.get(ctx.files);
+  if (hit && hit.key === k) return hit.model;
+  const model = buildTypeScriptModel(ctx);
+  CACHE.set(ctx.files, { key: k, model });
+  return model;
+}
+
+export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
+  const started = Date.now();
+  const index = new ModuleIndex(ctx.files, ctx.projectFiles);
+  const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
+  const starved = analyse(index, programs);
+  const byModule = new Map<TsModule, TsProgram[]>();
+  for (const p of programs) for (const m of p.modules) {
+    const list = byModule.get(m) ?? [];
+    list.push(p);
+    byModule.set(m, list);
+  }
+  return {
+    modules: index.modules,
+    programs,
+    starved,
+    byPath: (p) => index.byPath(p),
+    resolveSpecifier: (from, spec) => index.resolve(from, spec),
+    dependents(path: string): string[] {
+      const m = index.byPath(path);
+      if (!m) return [];
+      const out = new Set<string>();
+      for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
+      return [...out].sort();
+    },
+    stats: { modules: index.modules.length, programs: programs.length, ms: Date.now() - started },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * heartbeat-starved-by-blocking-call (preview): the Node analogue of incident 4 (nova-api's
+ * RabbitMQ heartbeat stopped because nothing ran it between requests). In Node a heartbeat
+ * driven by the event loop — a `setInterval` that pings, an amqplib/mqtt/socket.io/kafkajs
+ * connection — runs only when the loop is free; a synchronous call on a hot path (a request
+ * or message handler, an interval, a long-running loop) holds the loop, and a long one makes
+ * the peer drop the connection.
+ *
+ * The program model (`model/typescript.ts`) finds the programs, what runs after start-up and
+ * the heartbeat; this file words the findings and offers the fixes.
+ */
+import * as nodePath from 'node:path';
+import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
+import type { Fix, RelatedLocation } from '../engine/types';
+import { typescriptModel, type TsEvent, type TsStarvedHeartbeat, type TsStep } from '../model/typescript';
+
+const RULE_ID = 'heartbeat-starved-by-blocking-call';
+
+/** `line 12` in the same file, else the path relative to the finding's directory and the line. */
+function where(e: TsEvent, relativeTo: string): string {
+  const line = e.fact.range.start.line + 1;
+  if (e.module.path === relativeTo) return `line ${line}`;
+  const shown = nodePath.relative(nodePath.dirname(nodePath.resolve(relativeTo)), e.module.abs);
+  return `${shown.split(nodePath.sep).join('/')}:${line}`;
+}
+
+function place(s: TsStarvedHeartbeat): string {
+  if (s.reason.kind === 'loop') return `a long-running loop (${s.reason.loop.label})`;
+  const r = s.reason.register.fact;
+  const what = r.context === 'request' ? 'a request handler' : r.context === 'message' ? 'a message handler' : 'a timer callback';
+  return `${what} (${r.api})`;
+}
+
+function message(s: TsStarvedHeartbeat): string {
+  const b = s.blocking.fact;
+  const what = b.category === 'busy-wait' ? 'A busy-wait loop' : b.api;
+  const hb = s.heartbeat;
+  return (
+    `${what} blocks the event loop in ${place(s)} of a program whose heartbeat runs on the same loop ` +
+    `(${hb.fact.api} at ${where(hb, s.blocking.module.path)}: ${hb.fact.note}); while it runs no heartbeat is sent and the peer may drop the connection`
+  );
+}
+
+function same(a: TsStep, b: TsStep): boolean {
+  return a.path === b.path && a.message === b.message && a.range.start.line === b.range.start.line && a.range.start.character === b.range.start.character;
+}
+
+/**
+ * Heartbeat start, back up its import chain to where it meets the blocking call's chain, then
+ * the shared start (the entry point), then down to the handler registration and the calls
+ * that reach the blocking call.
+ */
+function chain(s: TsStarvedHeartbeat): RelatedLocation[] {
+  const a = s.heartbeat.chain;
+  const b = s.blocking.chain;
+  let common = 0;
+  while (common < a.length && common < b.length && same(a[common], b[common])) common++;
+  const out: RelatedLocation[] = [{ path: s.heartbeat.module.path, range: s.heartbeat.fact.range, message: `heartbeat started here (${s.heartbeat.fact.api})` }];
+  for (let i = a.length - 1; i >= common; i--) out.push({ ...a[i] });
+  for (let i = 0; i < common; i++) out.push({ ...a[i] });
+  for (let i = common; i < b.length; i++) out.push({ ...b[i] });
+  if (s.reason.kind === 'loop') out.push({ path: s.blocking.module.path, range: s.reason.loop.range, message: `long-running loop here (${s.reason.loop.label})` });
+  const f = s.blocking.fact;
+  out.push({ path: s.blocking.module.path, range: f.range, message: `blocks the event loop here (${f.category === 'busy-wait' ? 'busy wait' : f.api})` });
+  const deduped: RelatedLocation[] = [];
+  for (const r of out) if (!deduped.some((d) => same(d, r))) deduped.push(r);
+  return deduped;
+}
+
+function fixes(s: TsStarvedHeartbeat): Fix[] {
+  const out: Fix[] = [];
+  const f = s.blocking.fact;
+  if (f.fix) out.push({ title: f.fix.title, applicability: 'unsafe', edits: f.fix.edits });
+  out.push({
+    title: 'Run the heartbeat in a worker_threads Worker, which has its own event loop that blocking calls here cannot hold',
+    applicability: 'display-only',
+    edits: [],
+  });
+  return out;
+}
+
+export const heartbeatStarvedByBlockingCall: Rule = {
+  meta: {
+    id: RULE_ID,
+    family: 'HEARTBEAT',
+    languages: ['typescript'],
+    defaultSeverity: 'warning',
+    summary: 'A synchronous call on a hot path holds the event loop that a heartbeat or keep-alive of the same program needs.',
+    fixes: ['unsafe', 'display-only'],
+    tags: ['CWE-400', 'CWE-667'],
+    preview: true,
+  },
+  checkProgram(ctx: ProgramContext): RawFinding[] {
+    if (!ctx.files.some((f) => f.language === 'typescript')) return [];
+    return typescriptModel(ctx).starved.map((s) => ({
+      ruleId: RULE_ID,
+      path: s.blocking.module.path,
+      range: s.blocking.fact.range,
+      message: message(s),
+      related: chain(s),
+      fixes: fixes(s),
+    }));
+  },
+};

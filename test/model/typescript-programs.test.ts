@@ -1,0 +1,213 @@
+/**
+ * Multi-file TypeScript scenarios (test/fixtures/programs/ts-*): every file of a scenario is
+ * analysed, then the folder is evaluated as one workspace with its package.json. Asserts the
+ * exact findings of heartbeat-starved-by-blocking-call with their evidence chains, the
+ * programs the model builds, and that editing one file changes the findings of another.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { analyzeText } from '../../server/src/engine/analyze';
+import { DEFAULT_CONFIG } from '../../server/src/engine/config';
+import { evaluate } from '../../server/src/engine/engine';
+import type { ProjectFile } from '../../server/src/engine/rule';
+import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import { typescriptModel } from '../../server/src/model/typescript';
+import { grammarsReady } from '../harness';
+
+const ROOT = join(__dirname, '..', '..');
+const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
+const RULE_ID = 'heartbeat-starved-by-blocking-call';
+
+interface Scenario {
+  dir: string;
+  files: FileAnalysis[];
+  projectFiles: ProjectFile[];
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+function load(name: string): Scenario {
+  const dir = join(PROGRAMS, name);
+  const files: FileAnalysis[] = [];
+  const projectFiles: ProjectFile[] = [];
+  for (const abs of walk(dir)) {
+    const rel = relative(ROOT, abs);
+    const text = readFileSync(abs, 'utf8');
+    if (basename(abs) === 'package.json') projectFiles.push({ path: rel, text });
+    const a = analyzeText(rel, text);
+    if (a) {
+      assert.deepEqual(a.notes, [], `${rel}: analysis notes`);
+      files.push(a);
+    }
+  }
+  return { dir, files, projectFiles };
+}
+
+function run(s: Scenario, files = s.files, projectFiles = s.projectFiles): Finding[] {
+  const { findings, notes } = evaluate(files, DEFAULT_CONFIG, { roots: [s.dir], projectFiles });
+  assert.deepEqual(notes, []);
+  return findings.filter((f) => f.ruleId === RULE_ID);
+}
+
+function rel(s: Scenario, p: string): string {
+  return relative(s.dir, join(ROOT, p)).split('\\').join('/');
+}
+
+/** `path:line message` (1-based lines, paths relative to the scenario). */
+function steps(s: Scenario, f: Finding): string[] {
+  return f.related.map((r) => `${rel(s, r.path)}:${r.range.start.line + 1} ${r.message}`);
+}
+
+function at(s: Scenario, f: Finding): string {
+  return `${f.ruleId} ${rel(s, f.path)}:${f.range.start.line + 1}:${f.range.start.character + 1}`;
+}
+
+/** The analysis of `file` after replacing `from` by `to` in its text (the replacement must apply). */
+function edited(s: Scenario, file: string, from: string, to: string): FileAnalysis[] {
+  const target = s.files.find((f) => rel(s, f.path) === file);
+  assert.ok(target, file);
+  const text = readFileSync(join(ROOT, target.path), 'utf8');
+  assert.ok(text.includes(from), `${file} does not contain ${from}`);
+  const a = analyzeText(target.path, text.replace(from, to))!;
+  return s.files.map((f) => (f === target ? a : f));
+}
+
+before(async () => {
+  await grammarsReady();
+});
+
+describe('ts-heartbeat-service: heartbeat in one module, blocking route handler two calls away in another', () => {
+  test('the blocking call in reports.ts is reported with the chain from package.json "main"', () => {
+    const s = load('ts-heartbeat-service');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/routes/reports.ts:5:10`]);
+    const [f] = findings;
+    assert.equal(f.severity, 'warning');
+    assert.equal(
+      f.message,
+      'execFileSync() blocks the event loop in a request handler (app.get()) of a program whose heartbeat runs on the same loop ' +
+        '(setInterval() at ../heartbeat.ts:5: a timer that sends heartbeats); while it runs no heartbeat is sent and the peer may drop the connection',
+    );
+    assert.deepEqual(steps(s, f), [
+      'src/heartbeat.ts:5 heartbeat started here (setInterval())',
+      'src/index.ts:12 called here',
+      'package.json:4 program entry point (package.json "main")',
+      'src/index.ts:13 called here',
+      'src/routes/index.ts:6 request handler registered here (app.get())',
+      'src/routes/reports.ts:9 called here',
+      'src/routes/reports.ts:5 blocks the event loop here (execFileSync())',
+    ]);
+    // render() is not async: only the worker-thread suggestion is offered.
+    assert.deepEqual(f.fixes.map((x) => x.applicability), ['display-only']);
+  });
+
+  test('the entry maps dist/index.js back to src/index.ts; the program holds every module', () => {
+    const s = load('ts-heartbeat-service');
+    const model = typescriptModel({ files: s.files, roots: [s.dir], projectFiles: s.projectFiles, config: DEFAULT_CONFIG });
+    assert.deepEqual(
+      model.programs.map((p) => `${p.root.kind} ${rel(s, p.root.module.path)}: ${[...p.modules].map((m) => rel(s, m.path)).sort().join(', ')}`),
+      ['main src/index.ts: src/heartbeat.ts, src/index.ts, src/routes/index.ts, src/routes/reports.ts'],
+    );
+    assert.deepEqual(
+      model.dependents(join(s.dir, 'src', 'heartbeat.ts')).map((p) => rel(s, p)),
+      ['src/heartbeat.ts', 'src/index.ts', 'src/routes/index.ts', 'src/routes/reports.ts'],
+    );
+  });
+
+  test('a heartbeat that no longer pings clears the finding in reports.ts', () => {
+    const s = load('ts-heartbeat-service');
+    assert.deepEqual(run(s, edited(s, 'src/heartbeat.ts', 'client.ping()', 'client.send(Date.now())')), []);
+  });
+
+  test('the async variant in reports.ts is silent', () => {
+    const s = load('ts-heartbeat-service');
+    const files = edited(s, 'src/routes/reports.ts', "execFileSync('wkhtmltopdf', [`/reports/${id}.html`, '-'])", 'Buffer.alloc(0)');
+    assert.deepEqual(run(s, files), []);
+  });
+
+  test('without package.json, src/index.ts under the workspace root is the entry and the chain starts there', () => {
+    const s = load('ts-heartbeat-service');
+    const findings = run(s, s.files, []);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/routes/reports.ts:5:10`]);
+    assert.deepEqual(steps(s, findings[0]).slice(0, 3), ['src/heartbeat.ts:5 heartbeat started here (setInterval())', 'src/index.ts:12 called here', 'src/index.ts:13 called here']);
+  });
+});
+
+describe('ts-bin-consumer: a package.json "bin" CLI whose consume command runs an amqplib consumer', () => {
+  test('only the consumer callback is reported; start-up reads and one-shot commands are not', () => {
+    const s = load('ts-bin-consumer');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/consumer.ts:8:19`]);
+    const [f] = findings;
+    assert.equal(
+      f.message,
+      'fs.readFileSync() blocks the event loop in a message handler (channel.consume()) of a program whose heartbeat runs on the same loop ' +
+        '(amqplib.connect() at queue.ts:4: AMQP heartbeats, 60 s by default on RabbitMQ); while it runs no heartbeat is sent and the peer may drop the connection',
+    );
+    assert.deepEqual(steps(s, f), [
+      'src/queue.ts:4 heartbeat started here (amqplib.connect())',
+      'src/consumer.ts:5 called here',
+      'package.json:5 program entry point (package.json "bin")',
+      'src/cli.ts:11 called here',
+      'src/consumer.ts:6 message handler registered here (channel.consume())',
+      'src/consumer.ts:8 blocks the event loop here (fs.readFileSync())',
+    ]);
+    assert.deepEqual(f.fixes.map((x) => x.applicability), ['unsafe', 'display-only']);
+    assert.equal(f.fixes[0].title, 'Use the non-blocking variant: await fs.promises.readFile(…)');
+    assert.deepEqual(
+      f.fixes[0].edits.map((e) => [e.range.start.line + 1, e.range.start.character + 1, e.newText]),
+      [[8, 19, 'await fs.promises.readFile(msg.content.toString())']],
+    );
+  });
+
+  test('programs: the bin entry (lib/cli.js → src/cli.ts) and the unimported script as a library root', () => {
+    const s = load('ts-bin-consumer');
+    const model = typescriptModel({ files: s.files, roots: [s.dir], projectFiles: s.projectFiles, config: DEFAULT_CONFIG });
+    assert.deepEqual(
+      model.programs.map((p) => `${p.root.kind} ${rel(s, p.root.module.path)} (${p.modules.size})`),
+      ['bin src/cli.ts (4)', 'library scripts/seed.ts (1)'],
+    );
+  });
+
+  test('moving the blocking read into the one-shot doctor command is silent', () => {
+    const s = load('ts-bin-consumer');
+    const files = edited(s, 'src/consumer.ts', 'const image = fs.readFileSync(msg.content.toString());', 'const image = msg.content;');
+    assert.deepEqual(run(s, files), []);
+  });
+});
+
+describe('ts-worker-heartbeat: the heartbeat runs in a worker_threads Worker', () => {
+  test('silent: the Worker script is a program of its own, with its own event loop', () => {
+    const s = load('ts-worker-heartbeat');
+    assert.deepEqual(run(s), []);
+    const model = typescriptModel({ files: s.files, roots: [s.dir], projectFiles: s.projectFiles, config: DEFAULT_CONFIG });
+    assert.deepEqual(
+      model.programs.map((p) => `${p.root.kind} ${rel(s, p.root.module.path)}: ${[...p.modules].map((m) => rel(s, m.path)).sort().join(', ')}`),
+      ['main src/main.ts: src/main.ts, src/render.ts', 'worker src/upstream-worker.ts: src/upstream-worker.ts'],
+    );
+  });
+
+  test('importing the worker module into the main thread instead reports the blocking render', () => {
+    const s = load('ts-worker-heartbeat');
+    const files = edited(s, 'src/main.ts', "const upstream = new Worker(new URL('./upstream-worker.ts', import.meta.url));", "import './upstream-worker';\nconst upstream = new Worker('./noop.js');");
+    const findings = run(s, files);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/render.ts:4:10`]);
+    assert.deepEqual(steps(s, findings[0]), [
+      'src/upstream-worker.ts:5 heartbeat started here (setInterval())',
+      'src/main.ts:6 imported from here',
+      'package.json:3 program entry point (package.json "main")',
+      'src/main.ts:10 request handler registered here (createServer())',
+      'src/main.ts:11 called here',
+      'src/render.ts:4 blocks the event loop here (readFileSync())',
+    ]);
+  });
+});

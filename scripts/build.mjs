@@ -1,7 +1,8 @@
 // Bundles the extension client, the language server and the CLI with esbuild, and copies
 // the tree-sitter runtime wasm next to the bundles (the grammars stay in grammars/).
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,26 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+
+/**
+ * The analyser's build fingerprint (a hash of server/src), stamped into the bundles so the
+ * persistent analysis cache never trusts entries written by another build (engine/cache.ts).
+ * Watch builds are stamped `watch`: the cache then hashes the bundle itself.
+ */
+function sourceFingerprint() {
+  const src = join(root, 'server', 'src');
+  const hash = createHash('sha256');
+  const visit = (dir) => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) visit(full);
+      else if (e.name.endsWith('.ts')) hash.update(full.slice(src.length + 1).split('\\').join('/')).update('\0').update(readFileSync(full)).update('\0');
+    }
+  };
+  visit(src);
+  return `build-${hash.digest('hex').slice(0, 16)}`;
+}
 
 const common = {
   bundle: true,
@@ -23,12 +44,15 @@ const common = {
   // NOTE: web-tree-sitter's ESM build reads import.meta.url, which is undefined in a CJS
   // bundle; its CJS build does not.
   alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
+  define: { __HAZARD_LENS_BUILD__: JSON.stringify(watch ? 'watch' : sourceFingerprint()) },
 };
 
 const builds = [
   { entryPoints: ['client/src/extension.ts'], outfile: 'dist/client/extension.js', external: ['vscode'] },
   { entryPoints: ['server/src/lsp/main.ts'], outfile: 'dist/server/server.js' },
   { entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli/cli.js' },
+  // Analysis worker threads of the CLI and the server (scan/pool.ts finds it from dist/cli and dist/server).
+  { entryPoints: ['server/src/scan/worker.ts'], outfile: 'dist/worker/scan-worker.js' },
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });

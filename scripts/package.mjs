@@ -26,6 +26,7 @@ const REQUIRED = [
   'extension/dist/client/extension.js',
   'extension/dist/server/server.js',
   'extension/dist/cli/cli.js',
+  'extension/dist/worker/scan-worker.js',
   'extension/dist/tree-sitter.wasm',
   'extension/grammars/tree-sitter-c.wasm',
   'extension/grammars/tree-sitter-python.wasm',

@@ -8,14 +8,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { defaultCacheDir } from '../engine/cache';
 import { docsUrl, type HazardLensConfig } from '../engine/config';
-import { atLeast } from '../engine/engine';
+import { atLeast, evaluate } from '../engine/engine';
 import type { Severity } from '../engine/types';
 import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
 import { RULES } from '../rules/index';
 import { PRODUCT_COMMAND, PRODUCT_VERSION, displayPath, plural } from '../scan/reporters/common';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporters/index';
-import { scan } from '../scan/scanner';
+import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../scan/facts-file';
+import { defaultJobs } from '../scan/pool';
+import { extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
 import { loadConfig } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
 
@@ -70,6 +73,17 @@ Options:
       --no-gitignore              Do not read .gitignore files
       --force-exclude             Apply ignore patterns to paths named on the command line too
   -q, --quiet                     Print the report only: no progress, skipped files, notes or summary
+  -j, --jobs N                    Worker threads that analyse files (default: config "jobs", else
+                                  one per CPU); 0 analyses in the main thread
+      --cache-dir DIR             Analysis cache folder (default: config "cacheDir", else
+                                  $XDG_CACHE_HOME/hazard-lens or ~/.cache/hazard-lens)
+      --no-cache                  Neither read nor write the analysis cache
+      --stats                     Print one JSON line of scan statistics to stderr at the end
+      --shard I/N                 Analyse only shard I of N (by a hash of each file's path)
+                                  and write its facts to --facts-out FILE; no report
+      --facts-out FILE            With --shard: where the shard's facts go
+      --facts FILE...             Join the facts files of every shard (given here and as the
+                                  remaining arguments) and report as one scan would
   -h, --help                      Show this help
 
 All findings are reported; the threshold only decides the exit code.
@@ -179,6 +193,15 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       'no-gitignore': { type: 'boolean' },
       'force-exclude': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
+      jobs: { type: 'string', short: 'j' },
+      'cache-dir': { type: 'string' },
+      'no-cache': { type: 'boolean' },
+      // Hidden (tests, benchmarks): results are the same without the keyword prefilter.
+      'no-prefilter': { type: 'boolean' },
+      stats: { type: 'boolean' },
+      shard: { type: 'string' },
+      'facts-out': { type: 'string' },
+      facts: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     'scan',
@@ -200,8 +223,29 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   const output = values.output as string | undefined;
   if (output !== undefined && output.length === 0) throw new UsageError('--output needs a file name');
   const quiet = values.quiet === true;
+  let jobs: number | undefined;
+  const rawJobs = values.jobs as string | undefined;
+  if (rawJobs !== undefined) {
+    if (!/^\d+$/.test(rawJobs) || Number(rawJobs) > 256) throw new UsageError(`invalid value '${rawJobs}' for --jobs: expected a whole number from 0 to 256`);
+    jobs = Number(rawJobs);
+  }
+  const cacheDirFlag = values['cache-dir'] as string | undefined;
+  if (cacheDirFlag !== undefined && cacheDirFlag.length === 0) throw new UsageError('--cache-dir needs a folder name');
+  let shard: Shard | undefined;
+  const factsOut = values['facts-out'] as string | undefined;
+  const factsIn = values.facts as string[] | undefined;
+  try {
+    if (values.shard !== undefined) shard = parseShard(values.shard as string);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (shard && (factsOut === undefined || factsOut.length === 0)) throw new UsageError('--shard needs --facts-out FILE (where the shard\'s facts are written)');
+  if (!shard && factsOut !== undefined) throw new UsageError('--facts-out is only used with --shard I/N');
+  if (factsIn && shard) throw new UsageError('--facts joins shards; it cannot be combined with --shard');
+  if ((shard || factsIn) && values.fix === true) throw new UsageError('--fix cannot be combined with --shard or --facts');
 
   const cwd = io.cwd;
+  if (factsIn) return runJoin([...factsIn, ...positionals], values, threshold, format, output, quiet, io);
   for (const p of positionals) {
     try {
       fs.lstatSync(path.resolve(cwd, p));
@@ -222,24 +266,53 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`${PRODUCT_COMMAND}: ${line}\n`);
   };
   const show = (p: string) => displayPath(cwd, p);
-  const result = await scan(
-    {
-      paths: positionals,
-      cwd,
-      config,
-      respectGitignore: values['no-gitignore'] !== true,
-      extraExcludes: (values.exclude as string[] | undefined) ?? [],
-      excludeBase: loaded.base,
-      forceExclude: values['force-exclude'] === true,
-      fix: values.fix === true,
-    },
-    {
-      onStart: (total) => progress.update(0, total),
-      onProgress: (done, total) => progress.update(done, total),
-      onSkip: (p, reason) => tell(`skipped ${show(p)}: ${reason}`),
-      onNote: (p, note) => tell(p ? `note: ${show(p)}: ${note}` : `note: ${note}`),
-    },
-  );
+  const useCache = values['no-cache'] !== true && config.cache;
+  const cacheDir = !useCache
+    ? undefined
+    : cacheDirFlag !== undefined
+      ? path.resolve(cwd, cacheDirFlag)
+      : config.cacheDir
+        ? path.resolve(loaded.base, config.cacheDir)
+        : defaultCacheDir();
+  const options = {
+    paths: positionals,
+    cwd,
+    config,
+    respectGitignore: values['no-gitignore'] !== true,
+    extraExcludes: (values.exclude as string[] | undefined) ?? [],
+    excludeBase: loaded.base,
+    forceExclude: values['force-exclude'] === true,
+    fix: values.fix === true,
+    jobs: jobs ?? (config.jobs === 'auto' ? defaultJobs() : config.jobs),
+    cacheDir,
+    prefilter: values['no-prefilter'] === true ? false : undefined,
+    shard,
+  };
+  const reporter = {
+    onStart: (total: number) => progress.update(0, total),
+    onProgress: (done: number, total: number) => progress.update(done, total),
+    onSkip: (p: string, reason: string) => tell(`skipped ${show(p)}: ${reason}`),
+    onNote: (p: string, note: string) => tell(p ? `note: ${show(p)}: ${note}` : `note: ${note}`),
+  };
+  if (shard && factsOut !== undefined) {
+    const extraction = await extractFacts(options, reporter);
+    progress.clear();
+    const target = path.resolve(cwd, factsOut);
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      writeFactsFile(target, shard, extraction);
+    } catch (e) {
+      throw new UsageError(`cannot write ${factsOut}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!quiet) {
+      io.stderr.write(
+        `${PRODUCT_COMMAND}: shard ${shard.index + 1}/${shard.count}: ${plural(extraction.analyses.length, 'file')} analysed, facts written to ${factsOut}\n`,
+      );
+    }
+    if (values.stats === true) printStats(io, extraction.stats);
+    return EXIT_OK;
+  }
+  const result = await scan(options, reporter);
   progress.clear();
 
   if (!quiet && result.analyses.length === 0 && result.skipped.length === 0) {
@@ -267,7 +340,78 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   } else if (report.length > 0) {
     io.stdout.write(report);
   }
+  if (values.stats === true && result.stats) printStats(io, result.stats);
   return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+function printStats(io: CliIo, stats: ScanStats): void {
+  io.stderr.write(`${JSON.stringify(stats)}\n`);
+}
+
+/** `scan --facts FILE...`: joins the shards' facts and reports as one scan would. */
+async function runJoin(
+  factsFiles: string[],
+  values: Record<string, unknown>,
+  threshold: Severity,
+  format: ReportFormat,
+  output: string | undefined,
+  quiet: boolean,
+  io: CliIo,
+): Promise<number> {
+  const started = performance.now();
+  const cwd = io.cwd;
+  const loaded = loadConfig(cwd, values.config as string | undefined);
+  if (loaded.fatal) throw new UsageError(loaded.fatal);
+  reportConfigProblems(loaded.problems, io);
+  const config = loaded.config;
+  let joined;
+  try {
+    joined = joinFactsFiles(factsFiles.map((f) => ({ path: path.resolve(cwd, f), shown: f })));
+  } catch (e) {
+    if (e instanceof FactsFileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const t = performance.now();
+  const evaluation = evaluate(joined.analyses, config, { roots: joined.roots, projectFiles: joined.projectFiles });
+  const evaluateMs = Math.round(performance.now() - t);
+  const notes = [...joined.notes, ...evaluation.notes.map((note) => ({ path: '', note }))];
+  if (!quiet) {
+    for (const s of joined.skipped) io.stderr.write(`${PRODUCT_COMMAND}: skipped ${displayPath(cwd, s.path)}: ${s.reason}\n`);
+    for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${displayPath(cwd, n.path)}: ${n.note}` : `note: ${n.note}`}\n`);
+  }
+  const result: ScanResult = { analyses: joined.analyses, findings: evaluation.findings, skipped: joined.skipped, cancelled: false, notes };
+  const report = formatReport(format, result, { cwd, config, summary: !quiet });
+  writeReport(report, output, cwd, io);
+  if (values.stats === true) {
+    printStats(io, {
+      files: joined.files.length,
+      bytes: 0,
+      analysed: 0,
+      cacheHits: 0,
+      cacheCorrupt: 0,
+      prefiltered: 0,
+      skipped: joined.skipped.length,
+      jobs: 0,
+      shardFiles: 0,
+      ms: { discover: 0, analyse: 0, evaluate: evaluateMs, total: Math.round(performance.now() - started) },
+      maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    });
+  }
+  return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+function writeReport(report: string, output: string | undefined, cwd: string, io: CliIo): void {
+  if (output !== undefined) {
+    const target = path.resolve(cwd, output);
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, report);
+    } catch (e) {
+      throw new UsageError(`cannot write ${output}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else if (report.length > 0) {
+    io.stdout.write(report);
+  }
 }
 
 function runRules(args: string[], io: CliIo): number {

@@ -17,8 +17,20 @@ import { extractProgramFacts } from '../facts/index';
 import type { ProgramFact } from '../facts/types';
 import { RULES } from '../rules/index';
 import type { FileContext } from './rule';
+import { factsMayApply, prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './prefilter';
 import { collectSuppressions } from './suppressions';
 import type { FileAnalysis, Finding, LanguageId } from './types';
+
+/** Options of {@link analyzeTree} / {@link analyzeText}. */
+export interface AnalyzeOptions {
+  /**
+   * Skip analysers whose keywords the text lacks (`engine/prefilter.ts`); the result is the
+   * same either way. Default: on, unless `HAZARD_LENS_NO_PREFILTER` is set.
+   */
+  prefilter?: boolean;
+  /** Set to true when the prefilter skipped a rule's check or the fact extraction (for `--stats`; the cheap suppression walk is not counted). */
+  out?: { prefiltered: boolean };
+}
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
 export const ANALYZER_VERSION = '2';
@@ -31,12 +43,20 @@ export function contentHash(text: string): string {
  * Analyses a file whose tree the caller already has (the language server keeps trees of
  * open documents for incremental parsing). The caller keeps ownership of the tree.
  */
-export function analyzeTree(path: string, text: string, language: LanguageId, grammar: GrammarName, tree: Tree): FileAnalysis {
+export function analyzeTree(path: string, text: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
   const notes: string[] = [];
   const localFindings: Finding[] = [];
   const ctx: FileContext = { path, language, grammar, text, tree };
+  const filter = options.prefilter ?? !prefilterDisabledByEnv();
+  const skipped = () => {
+    if (options.out) options.out.prefiltered = true;
+  };
   for (const rule of RULES) {
     if (!rule.checkFile || !rule.meta.languages.includes(language)) continue;
+    if (filter && !ruleMayApply(rule.meta.id, language, text)) {
+      skipped();
+      continue;
+    }
     try {
       for (const raw of rule.checkFile(ctx)) {
         localFindings.push({ ...raw, severity: raw.severity ?? rule.meta.defaultSeverity });
@@ -47,27 +67,51 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
     }
   }
   let facts: ProgramFact[] = [];
-  try {
-    facts = extractProgramFacts(language, tree, text, path);
-  } catch (err) {
-    notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
+  if (filter && !factsMayApply(language, text)) skipped();
+  else {
+    try {
+      facts = extractProgramFacts(language, tree, text, path);
+    } catch (err) {
+      notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
+  // The walk over every comment costs about as much as parsing; most files hold no marker.
+  const suppressions = !filter || suppressionsMayApply(text) ? collectSuppressions(tree, text) : [];
   return {
     path,
     language,
     contentHash: contentHash(text),
     facts,
     syntaxErrors: syntaxErrorRanges(tree),
-    suppressions: collectSuppressions(tree, text),
+    suppressions,
     localFindings,
     notes,
   };
 }
 
+/**
+ * True when the prefilter rules out every analyser for this text: no per-file rule of the
+ * language may apply, its facts are keyword-filtered and absent, and there is no suppression.
+ * (Never true while a language's facts are not listed in `FACT_KEYWORDS`.)
+ */
+function nothingApplies(language: LanguageId, text: string): boolean {
+  if (factsMayApply(language, text) || suppressionsMayApply(text)) return false;
+  for (const rule of RULES) {
+    if (rule.checkFile && rule.meta.languages.includes(language) && ruleMayApply(rule.meta.id, language, text)) return false;
+  }
+  return true;
+}
+
 /** Parses and analyses; the grammar must be loaded (see {@link ensureGrammarFor}). */
-export function analyzeText(path: string, text: string, timeoutMs?: number): FileAnalysis | undefined {
+export function analyzeText(path: string, text: string, timeoutMs?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
   const lang = languageForPath(path);
   if (!lang) return undefined;
+  if ((options.prefilter ?? !prefilterDisabledByEnv()) && nothingApplies(lang.language, text)) {
+    // Nothing could come out of the tree: not even parsed. `syntaxErrors` stays empty, which
+    // only fixes read, and a file without findings has none.
+    if (options.out) options.out.prefiltered = true;
+    return { path, language: lang.language, contentHash: contentHash(text), syntaxErrors: [], suppressions: [], localFindings: [], facts: [], notes: [] };
+  }
   let tree: Tree;
   try {
     tree = parseSync(text, lang.grammar, null, timeoutMs);
@@ -84,7 +128,7 @@ export function analyzeText(path: string, text: string, timeoutMs?: number): Fil
     };
   }
   try {
-    return analyzeTree(path, text, lang.language, lang.grammar, tree);
+    return analyzeTree(path, text, lang.language, lang.grammar, tree, options);
   } finally {
     tree.delete();
   }
@@ -111,6 +155,13 @@ export class AnalysisCache {
       this.map.set(key, hit);
     }
     return hit;
+  }
+
+  /** The analyses held for a path (any content). */
+  forPath(path: string): FileAnalysis[] {
+    const out: FileAnalysis[] = [];
+    for (const a of this.map.values()) if (a.path === path) out.push(a);
+    return out;
   }
 
   set(analysis: FileAnalysis): void {

@@ -37,6 +37,15 @@ export interface HazardLensConfig {
    * fork or exec after opening it (for libraries, whose host may do either).
    */
   cloexecEverywhere: boolean;
+  /**
+   * Worker threads that analyse files in a scan or workspace index: `auto` (one per
+   * available CPU) or a number; 0 analyses in the main thread.
+   */
+  jobs: 'auto' | number;
+  /** Keep per-file analyses in the persistent cache (`engine/cache.ts`) between runs. */
+  cache: boolean;
+  /** Folder of the persistent cache; empty: the user's cache folder (`~/.cache/hazard-lens`). */
+  cacheDir: string;
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -51,6 +60,9 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   pythonVersion: '3.12',
   assumeMultithreaded: false,
   cloexecEverywhere: false,
+  jobs: 'auto',
+  cache: true,
+  cacheDir: '',
 };
 
 const fieldSchemas = {
@@ -63,6 +75,9 @@ const fieldSchemas = {
   pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
   assumeMultithreaded: z.boolean(),
   cloexecEverywhere: z.boolean(),
+  jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
+  cache: z.boolean(),
+  cacheDir: z.string(),
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
 export interface ParsedConfig {

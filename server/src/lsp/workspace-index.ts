@@ -14,6 +14,10 @@
  * - Analyses are plain data keyed by content hash: a file whose size and modification time
  *   are unchanged is not even read again, and a file whose text hashes the same is not parsed
  *   again. No tree is kept for files that are not open.
+ * - Disk files are read and analysed by the scanner's file task (`scan/file-task.ts`): in
+ *   worker threads (`hazardLens.jobs`, `scan/pool.ts`) when a build has many files, and with
+ *   the persistent analysis cache (`hazardLens.cache`, `hazardLens.cacheDir`), so a restart
+ *   does not parse an unchanged workspace again.
  * - Disk changes arrive through `workspace/didChangeWatchedFiles` and update single entries.
  *
  * Files are grouped per workspace folder (the innermost one holding them): each folder is
@@ -23,12 +27,15 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { AnalysisCache, analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
+import { AnalysisCache } from '../engine/analyze';
+import { buildFingerprint, defaultCacheDir, pruneCache } from '../engine/cache';
 import type { HazardLensConfig } from '../engine/config';
+import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../engine/rule';
 import type { FileAnalysis } from '../engine/types';
 import { languageForPath, loadAllGrammars } from '../parsing/parser';
-import { readSourceFile } from '../scan/read';
+import { runFileTask, type FileOutcome, type FileTask } from '../scan/file-task';
+import { AnalysisPool, defaultJobs, POOL_MIN_FILES, workerScript } from '../scan/pool';
 import { collectProjectFiles, isProjectFileName, readProjectFile, yielder } from '../scan/project-files';
 import { discoverFiles } from '../scan/walk';
 import type { Logger } from './logger';
@@ -93,6 +100,17 @@ export interface BuildOptions {
 
 export interface IndexOptions {
   maxFiles: number;
+  /** Builds of fewer files analyse in the main thread (default {@link POOL_MIN_FILES}). */
+  minFilesForWorkers?: number;
+}
+
+type Runner = (task: FileTask) => Promise<FileOutcome>;
+
+/** How files of a folder are analysed: where the persistent cache is, whether to prefilter. */
+interface LoadContext {
+  maxBytes: number;
+  run: Runner;
+  cacheDir?: string;
 }
 
 export class WorkspaceIndex {
@@ -318,22 +336,57 @@ export class WorkspaceIndex {
     const report = (done: number, force = false) =>
       options.progress?.report(from + (to - from) * (total > 0 ? done / total : 1), `${done}/${total} files${label}`, force);
     report(0, true);
-    const next = new Map<string, DiskEntry>();
+    const entries: (DiskEntry | undefined)[] = new Array(files.length);
     const pause = yielder();
     let done = 0;
-    for (const file of files) {
-      if (signal.aborted || this.disposed) return { ...outcome, cancelled: true };
-      const entry = await this.load(file, config.maxFileSizeKb * 1024, options.forceRead === true, this.anyDiskEntry(file));
-      if (typeof entry === 'string') {
-        this.logger.debug(`index: skipped ${file}: ${entry}`);
-        outcome.skipped++;
-      } else {
-        next.set(file, entry);
-        outcome.files++;
+    const jobs = config.jobs === 'auto' ? defaultJobs() : config.jobs;
+    const script = jobs > 0 && total >= (this.options.minFilesForWorkers ?? POOL_MIN_FILES) ? workerScript() : undefined;
+    const pool = script ? new AnalysisPool(Math.min(jobs, total), script) : undefined;
+    // A worker that failed on a file: that file once more in this thread.
+    const run: Runner = pool ? (task) => pool.run(task).catch(() => runFileTask(task)) : runFileTask;
+    const ctx = this.loadContext(folder, config, run);
+    // A bounded window of files in flight, enough to keep every worker busy.
+    const window = pool ? pool.size * 4 : 1;
+    const inFlight = new Set<Promise<void>>();
+    let cancelled = false;
+    try {
+      for (let i = 0; i < files.length; i++) {
+        if (signal.aborted || this.disposed) {
+          cancelled = true;
+          break;
+        }
+        while (inFlight.size >= window) await Promise.race(inFlight);
+        const index = i;
+        const file = files[i];
+        const p: Promise<void> = this.load(file, ctx, options.forceRead === true, this.anyDiskEntry(file))
+          .then((entry) => {
+            if (typeof entry === 'string') {
+              this.logger.debug(`index: skipped ${file}: ${entry}`);
+              outcome.skipped++;
+            } else {
+              entries[index] = entry;
+              outcome.files++;
+            }
+            done++;
+            report(done, done === total);
+          })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (!pool) await p;
+        await pause();
       }
-      done++;
-      report(done, done === total);
-      await pause();
+      await Promise.all(inFlight);
+    } finally {
+      await pool?.close();
+    }
+    if (cancelled) return { ...outcome, cancelled: true };
+    // Keeps the persistent cache bounded (at most once an hour; never throws).
+    if (ctx.cacheDir) void pruneCache(ctx.cacheDir);
+    // In discovery order, whatever order the workers finished in.
+    const next = new Map<string, DiskEntry>();
+    for (let i = 0; i < files.length; i++) {
+      const e = entries[i];
+      if (e) next.set(files[i], e);
     }
     const matcher = ignore().add(excludes);
     const projectFiles = await this.collectProjectFiles(folder, files, matcher, config);
@@ -353,12 +406,18 @@ export class WorkspaceIndex {
     return outcome;
   }
 
+  /** Where and how a folder's files are analysed (its settings). */
+  private loadContext(folder: Folder, config: HazardLensConfig, run: Runner = runFileTask): LoadContext {
+    const cacheDir = config.cache ? (config.cacheDir ? nodePath.resolve(folder.path, config.cacheDir) : defaultCacheDir()) : undefined;
+    return { maxBytes: config.maxFileSizeKb * 1024, run, cacheDir };
+  }
+
   /**
    * Reads and analyses one disk file, re-using what is held: the previous entry when size and
-   * time are unchanged (unless `forceRead`), an analysis of the same content otherwise.
-   * Returns the reason when the file is not analysed.
+   * time are unchanged (unless `forceRead`), an analysis of the same content otherwise (held
+   * in memory, or in the persistent cache). Returns the reason when the file is not analysed.
    */
-  private async load(file: string, maxBytes: number, forceRead: boolean, previous: DiskEntry | undefined): Promise<DiskEntry | string> {
+  private async load(file: string, ctx: LoadContext, forceRead: boolean, previous: DiskEntry | undefined): Promise<DiskEntry | string> {
     let st: fs.Stats;
     try {
       st = await fs.promises.stat(file);
@@ -366,21 +425,30 @@ export class WorkspaceIndex {
       return `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
     }
     if (!forceRead && previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs) return previous;
-    const read = await readSourceFile(file, maxBytes);
-    if (!read.ok) return read.reason;
-    const hash = contentHash(read.text);
-    let analysis: FileAnalysis | undefined;
-    if (previous?.analysis.contentHash === hash) analysis = previous.analysis;
-    else {
-      const open = this.open.get(file);
-      analysis = open?.analysis.contentHash === hash ? open.analysis : this.cache.get(file, hash);
-    }
-    if (analysis) this.reused++;
-    else {
-      if (!(await ensureGrammarFor(file))) return 'unsupported file type';
-      analysis = analyzeText(file, read.text);
-      if (!analysis) return 'unsupported file type';
-      this.parsed++;
+    // Analyses held here by content hash: the worker hashes the text and answers `known`.
+    const known = new Map<string, FileAnalysis>();
+    for (const a of this.cache.forPath(file)) known.set(a.contentHash, a);
+    const open = this.open.get(file);
+    if (open) known.set(open.analysis.contentHash, open.analysis);
+    if (previous) known.set(previous.analysis.contentHash, previous.analysis);
+    const outcome = await ctx.run({
+      path: file,
+      maxBytes: ctx.maxBytes,
+      prefilter: !prefilterDisabledByEnv(),
+      cacheDir: ctx.cacheDir,
+      fingerprint: ctx.cacheDir ? buildFingerprint() : undefined,
+      knownHashes: [...known.keys()],
+    });
+    if (outcome.kind === 'skip') return outcome.reason;
+    let analysis: FileAnalysis;
+    if (outcome.kind === 'known') {
+      analysis = known.get(outcome.contentHash)!;
+      this.reused++;
+    } else {
+      analysis = outcome.analysis;
+      if (outcome.cache === 'hit') this.reused++;
+      else this.parsed++;
+      if (outcome.corrupt) this.logger.warn(`analysis cache: entry for ${file} not used (${outcome.corrupt}); analysed again`);
       for (const note of analysis.notes) this.logger.warn(`${file}: ${note}`);
     }
     if (previous && previous.analysis !== analysis) this.cache.set(previous.analysis);
@@ -471,7 +539,7 @@ export class WorkspaceIndex {
       if (!languageForPath(p)) continue;
       const previous = state.files.get(p);
       if (previous) {
-        const entry = await this.load(p, state.config.maxFileSizeKb * 1024, false, previous);
+        const entry = await this.load(p, this.loadContext(state.folder, state.config), false, previous);
         if (typeof entry === 'string') state.files.delete(p);
         else if (entry === previous || entry.analysis === previous.analysis) {
           state.files.set(p, entry);
@@ -498,7 +566,7 @@ export class WorkspaceIndex {
       });
       for (const p of walk.files) {
         if (this.folders.folderOf(p)?.folder.uri !== state.folder.uri) continue;
-        const entry = await this.load(p, config.maxFileSizeKb * 1024, true, undefined);
+        const entry = await this.load(p, this.loadContext(state.folder, config), true, undefined);
         if (typeof entry === 'string') continue;
         state.files.set(p, entry);
         touched.add(state.folder.uri);

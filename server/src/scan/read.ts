@@ -6,6 +6,7 @@
  * `--fix` would write the replacement characters back and destroy the original bytes.
  * A UTF-8 byte order mark is removed for analysis (as editors do) and restored on write.
  */
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import { describeFsError } from './walk';
 
@@ -62,7 +63,8 @@ export function decodeSource(buf: Uint8Array): ReadOutcome {
   if (sniff.includes(0)) return { ok: false, reason: 'binary file (NUL byte in the first 8 KB)' };
   const bom = buf.length >= 3 && buf[0] === UTF8_BOM[0] && buf[1] === UTF8_BOM[1] && buf[2] === UTF8_BOM[2];
   const start = bom ? 3 : 0;
-  const bad = firstInvalidUtf8(buf, start);
+  // Native check first (fast); the JS scan only runs to name the offending byte.
+  const bad = isUtf8(buf.subarray(start)) ? -1 : firstInvalidUtf8(buf, start);
   if (bad >= 0) {
     return { ok: false, reason: `not valid UTF-8 (invalid byte 0x${buf[bad].toString(16).padStart(2, '0')} on line ${lineOfOffset(buf, bad)})` };
   }
@@ -78,6 +80,12 @@ function formatKb(bytes: number): string {
  * opened non-blocking and must be a regular file no larger than `maxBytes`.
  */
 export async function readSourceFile(filePath: string, maxBytes: number): Promise<ReadOutcome> {
+  const read = await readSourceFileBytes(filePath, maxBytes);
+  return read.ok ? decodeSource(read.bytes) : read;
+}
+
+/** The bytes of a file, with {@link readSourceFile}'s checks except the decoding. */
+export async function readSourceFileBytes(filePath: string, maxBytes: number): Promise<{ ok: true; bytes: Buffer } | { ok: false; reason: string }> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(filePath);
@@ -100,11 +108,43 @@ export async function readSourceFile(filePath: string, maxBytes: number): Promis
     if (hst.size > maxBytes) return { ok: false, reason: `file is ${formatKb(hst.size)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
     const buf = await handle.readFile();
     if (buf.length > maxBytes) return { ok: false, reason: `file is ${formatKb(buf.length)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
-    return decodeSource(buf);
+    return { ok: true, bytes: buf };
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * {@link readSourceFileBytes}, synchronously: for worker threads (and the main thread of a
+ * `--jobs 0` scan, which yields between files), where a file's five round trips through
+ * libuv's thread pool cost more than the reads themselves.
+ */
+export function readSourceFileBytesSync(filePath: string, maxBytes: number): { ok: true; bytes: Buffer } | { ok: false; reason: string } {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO (or a file swapped for one) must not hang the open.
+    fd = fs.openSync(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? 'no such file or directory (removed during the scan, or a broken symbolic link)' : describeFsError(err) };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
+    if (st.size > maxBytes) return { ok: false, reason: `file is ${formatKb(st.size)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
+    const buf = fs.readFileSync(fd);
+    if (buf.length > maxBytes) return { ok: false, reason: `file is ${formatKb(buf.length)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
+    return { ok: true, bytes: buf };
+  } catch (err) {
+    return { ok: false, reason: describeFsError(err) };
+  } finally {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
   }
 }
 

@@ -4,17 +4,32 @@
  * reporter. It never prints: everything worth telling goes through {@link ScanReporter}.
  *
  * Steps: discover files (`walk.ts`: ignore files, excludes, symbolic links), read each one
- * (`read.ts`: size limit, binary and encoding checks), analyse it (`analyzeText`), optionally
- * apply safe fixes and write the file back, then evaluate the program-level rules,
- * severities and suppressions over every analysis at once (`evaluate`).
+ * (`read.ts`: size limit, binary and encoding checks), analyse it (`file-task.ts`: persistent
+ * cache, keyword prefilter, `analyzeText`) in worker threads (`pool.ts`) or in the main
+ * thread, optionally apply safe fixes and write the file back, then evaluate the
+ * program-level rules, severities and suppressions over every analysis at once (`evaluate`).
+ *
+ * The main thread never holds a file's text (except to fix it): workers read, parse, analyse
+ * and return plain-data analyses; at most a few requests per worker are in flight, so the
+ * memory held is the analyses, not the queue. Results are kept in discovery order whatever
+ * order the workers finish in, so a scan's output does not depend on `jobs`.
+ *
+ * A scan can also be split (`extractFacts` with `shard`): each shard analyses a deterministic
+ * share of the files, and `evaluate` over the joined analyses gives what one scan gives.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { HazardLensConfig } from '../engine/config';
 import { analyzeText } from '../engine/analyze';
+import { buildFingerprint, pruneCache } from '../engine/cache';
 import { evaluate } from '../engine/engine';
 import { chooseFix, fixAll } from '../engine/fixes';
+import { prefilterDisabledByEnv } from '../engine/prefilter';
+import type { ProjectFile } from '../engine/rule';
 import type { FileAnalysis, Finding } from '../engine/types';
 import { loadAllGrammars } from '../parsing/parser';
+import { analyseProbed, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
+import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile } from './read';
 import { discoverFiles } from './walk';
@@ -33,6 +48,13 @@ export interface ScanReporter {
   onNote?(path: string, note: string): void;
   /** With `fix`: fixes were applied to this file and it was written back. */
   onFixed?(path: string, applied: number): void;
+}
+
+/** `--shard i/n`: this run analyses the files whose path hashes to share `index` of `count`. */
+export interface Shard {
+  /** Zero-based. */
+  index: number;
+  count: number;
 }
 
 export interface ScanOptions {
@@ -65,6 +87,41 @@ export interface ScanOptions {
   fix?: boolean;
   /** Parse time limit per file, in milliseconds (the parser's default otherwise). */
   parseTimeoutMs?: number;
+  /**
+   * Worker threads for per-file analysis: 0 analyses in the main thread; default one per
+   * available CPU. Scans of fewer than {@link POOL_MIN_FILES} files run in the main thread.
+   */
+  jobs?: number;
+  /** Scans of fewer files run in the main thread (default {@link POOL_MIN_FILES}; tests lower it). */
+  minFilesForWorkers?: number;
+  /** Persistent analysis cache folder (`engine/cache.ts`); none: no persistent cache. */
+  cacheDir?: string;
+  /** Keyword prefilter (`engine/prefilter.ts`); results are the same either way. Default on. */
+  prefilter?: boolean;
+  /** Analyse only this share of the files (see {@link extractFacts}). */
+  shard?: Shard;
+}
+
+/** What `--stats` prints (one JSON line). */
+export interface ScanStats {
+  /** Files discovered (all shards). */
+  files: number;
+  /** Bytes of the files read for this run. */
+  bytes: number;
+  /** Files parsed and analysed (not taken from the cache). */
+  analysed: number;
+  cacheHits: number;
+  /** Cache entries found unusable (truncated, tampered, wrong shape): recomputed and overwritten. */
+  cacheCorrupt: number;
+  /** Files on which the prefilter skipped at least one analyser. */
+  prefiltered: number;
+  skipped: number;
+  /** Worker threads used (0: the main thread). */
+  jobs: number;
+  /** Files of this shard (equal to `files` without `--shard`). */
+  shardFiles: number;
+  ms: { discover: number; analyse: number; evaluate: number; total: number };
+  maxRssMb: number;
 }
 
 export interface ScanResult {
@@ -79,37 +136,116 @@ export interface ScanResult {
   fixed?: { path: string; applied: number }[];
   /** Notes (rule failures, parse time-outs, refused fixes) as reported through `onNote`. */
   notes?: { path: string; note: string }[];
+  stats?: ScanStats;
+}
+
+/** What {@link extractFacts} found: everything `evaluate` needs besides the configuration. */
+export interface Extraction {
+  analyses: FileAnalysis[];
+  /** Every file discovered (all shards), sorted: the order analyses are evaluated in. */
+  files: string[];
+  /** Directories scanned that hold files (roots of the program model). */
+  roots: string[];
+  projectFiles: ProjectFile[];
+  skipped: { path: string; reason: string }[];
+  notes: { path: string; note: string }[];
+  fixed: { path: string; applied: number }[];
+  cancelled: boolean;
+  stats: ScanStats;
 }
 
 function hasSafeFix(analysis: FileAnalysis, config: HazardLensConfig): boolean {
   return evaluate([analysis], config).findings.some((f) => chooseFix(f, false)?.edits.length);
 }
 
+const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** The shard a file belongs to: by a hash of its path relative to `cwd` (with `/`), so every shard agrees. */
+export function shardOf(file: string, cwd: string, count: number): number {
+  const rel = path.relative(cwd, file).split(path.sep).join('/');
+  return createHash('sha256').update(rel).digest().readUInt32BE(0) % count;
+}
+
+function rssMb(): number {
+  // resourceUsage().maxRSS is in kilobytes.
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
 /** Scans files and directories and evaluates every rule over what it found. */
 export async function scan(options: ScanOptions, reporter: ScanReporter = {}): Promise<ScanResult> {
+  const started = performance.now();
+  const extraction = await extractFacts(options, reporter);
+  const note = (text: string) => {
+    extraction.notes.push({ path: '', note: text });
+    reporter.onNote?.('', text);
+  };
+  const result: ScanResult = {
+    analyses: extraction.analyses,
+    findings: [],
+    skipped: extraction.skipped,
+    cancelled: extraction.cancelled,
+    notes: extraction.notes,
+    stats: extraction.stats,
+  };
+  if (options.fix) result.fixed = extraction.fixed;
+  if (extraction.cancelled) return result;
+  const t = performance.now();
+  const evaluation = evaluate(extraction.analyses, options.config, { roots: extraction.roots, projectFiles: extraction.projectFiles });
+  for (const n of evaluation.notes) note(n);
+  result.findings = evaluation.findings;
+  extraction.stats.ms.evaluate = Math.round(performance.now() - t);
+  extraction.stats.ms.total = Math.round(performance.now() - started);
+  extraction.stats.maxRssMb = rssMb();
+  return result;
+}
+
+interface Slot {
+  outcome?: FileOutcome;
+  notes: string[];
+}
+
+/**
+ * Discovers the files and analyses them (this shard's share with `shard`), without
+ * evaluating the rules: the first half of {@link scan}, and what `--facts-out` writes.
+ */
+export async function extractFacts(options: ScanOptions, reporter: ScanReporter = {}): Promise<Extraction> {
+  const t0 = performance.now();
   const cwd = path.resolve(options.cwd);
   const config = options.config;
   const skipped: { path: string; reason: string }[] = [];
-  const notes: { path: string; note: string }[] = [];
   const fixed: { path: string; applied: number }[] = [];
-  const analyses: FileAnalysis[] = [];
+  const stats: ScanStats = {
+    files: 0,
+    bytes: 0,
+    analysed: 0,
+    cacheHits: 0,
+    cacheCorrupt: 0,
+    prefiltered: 0,
+    skipped: 0,
+    jobs: 0,
+    shardFiles: 0,
+    ms: { discover: 0, analyse: 0, evaluate: 0, total: 0 },
+    maxRssMb: 0,
+  };
   const skip = (p: string, reason: string) => {
     skipped.push({ path: p, reason });
     reporter.onSkip?.(p, reason);
   };
-  const note = (p: string, text: string) => {
-    notes.push({ path: p, note: text });
-    reporter.onNote?.(p, text);
+  const extraction = (cancelled: boolean, files: string[], slots: Slot[], roots: string[], projectFiles: ProjectFile[]): Extraction => {
+    skipped.sort(byPath);
+    fixed.sort(byPath);
+    const analyses: FileAnalysis[] = [];
+    const notes: { path: string; note: string }[] = [];
+    for (const s of slots) {
+      if (s.outcome?.kind !== 'analysis') continue;
+      analyses.push(s.outcome.analysis);
+      for (const n of s.notes) notes.push({ path: s.outcome.analysis.path, note: n });
+    }
+    stats.skipped = skipped.length;
+    stats.ms.total = Math.round(performance.now() - t0);
+    stats.maxRssMb = rssMb();
+    return { analyses, files, roots, projectFiles, skipped, notes, fixed, cancelled, stats };
   };
-  const finish = (cancelled: boolean, findings: Finding[]): ScanResult => {
-    skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    fixed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const result: ScanResult = { analyses, findings, skipped, cancelled, notes };
-    if (options.fix) result.fixed = fixed;
-    return result;
-  };
-
-  await loadAllGrammars();
 
   const roots = (options.paths.length > 0 ? options.paths : ['.']).map((p) => path.resolve(cwd, p));
   const walk = await discoverFiles({
@@ -121,61 +257,162 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
     forceExclude: options.forceExclude ?? false,
     signal: options.signal,
   });
-  for (const s of walk.skipped) skip(s.path, s.reason);
-  if (options.signal?.aborted) return finish(true, []);
+  stats.ms.discover = Math.round(performance.now() - t0);
+  stats.files = walk.files.length;
+  // In a sharded run, shard 0 reports the walk's own skips (they are the same in every shard).
+  if (!options.shard || options.shard.index === 0) for (const s of walk.skipped) skip(s.path, s.reason);
+  if (options.signal?.aborted) return extraction(true, walk.files, [], [], []);
 
-  const files = walk.files;
+  const shard = options.shard;
+  const files = shard ? walk.files.filter((f) => shardOf(f, cwd, shard.count) === shard.index) : walk.files;
+  stats.shardFiles = files.length;
   const total = files.length;
   reporter.onStart?.(total);
   const maxBytes = config.maxFileSizeKb * 1024;
+  const prefilter = options.prefilter ?? !prefilterDisabledByEnv();
+  const requested = options.jobs ?? defaultJobs();
+  const canPool = requested > 0 && total >= (options.minFilesForWorkers ?? POOL_MIN_FILES);
+  let pool: AnalysisPool | undefined;
+  let poolTried = false;
+  const startPool = (remaining: number) => {
+    if (poolTried) return;
+    poolTried = true;
+    const script = workerScript();
+    if (script) pool = new AnalysisPool(Math.max(1, Math.min(requested, remaining)), script);
+    stats.jobs = pool?.size ?? 0;
+  };
+  const inMain = (task: FileTask) => runFileTask(task);
+  const tAnalyse = performance.now();
+  const slots: Slot[] = files.map(() => ({ notes: [] }));
   const pause = yielder();
   let done = 0;
-  for (const file of files) {
-    if (options.signal?.aborted) return finish(true, []);
-    const held = options.overlay?.get(file);
-    let text: string;
-    let bom = false;
-    if (held !== undefined) text = held;
-    else {
-      const read = await readSourceFile(file, maxBytes);
-      if (!read.ok) {
-        skip(file, read.reason);
-        reporter.onProgress?.(++done, total, file);
-        continue;
+
+  const finishFile = async (index: number, outcome: FileOutcome) => {
+    const file = files[index];
+    const slot = slots[index];
+    if (outcome.kind === 'skip') {
+      skip(file, outcome.reason);
+    } else if (outcome.kind === 'analysis') {
+      stats.bytes += outcome.bytes;
+      if (outcome.cache === 'hit') stats.cacheHits++;
+      else stats.analysed++;
+      if (outcome.corrupt) stats.cacheCorrupt++;
+      if (outcome.prefiltered) stats.prefiltered++;
+      const held = options.overlay?.has(file) === true;
+      if (options.fix && !held && hasSafeFix(outcome.analysis, config)) {
+        const fixedOutcome = await fixFile(file, outcome.analysis, slot);
+        if (fixedOutcome) outcome = { ...outcome, analysis: fixedOutcome };
       }
-      text = read.text;
-      bom = read.bom;
-    }
-    let analysis = analyzeText(file, text, options.parseTimeoutMs);
-    if (analysis && options.fix && held === undefined && hasSafeFix(analysis, config)) {
-      const result = fixAll(file, text, { config });
-      if (result.refused) note(file, `fixes not applied: ${result.refused}`);
-      else if (!result.converged) note(file, `fixes did not settle after ${result.rounds} rounds; the file may need another --fix`);
-      if (result.applied > 0 && result.text !== text) {
-        try {
-          await writeSourceFile(file, result.text, bom);
-          fixed.push({ path: file, applied: result.applied });
-          reporter.onFixed?.(file, result.applied);
-          analysis = analyzeText(file, result.text, options.parseTimeoutMs);
-        } catch (err) {
-          note(file, `fixes not written: ${err instanceof Error ? err.message : String(err)}`);
-        }
+      slot.outcome = outcome;
+      for (const n of outcome.analysis.notes) {
+        slot.notes.push(n);
+        reporter.onNote?.(file, n);
       }
-    }
-    if (!analysis) {
-      // Discovery only takes supported extensions, so this is a file named explicitly.
-      skip(file, 'unsupported file type');
-    } else {
-      analyses.push(analysis);
-      for (const n of analysis.notes) note(file, n);
     }
     reporter.onProgress?.(++done, total, file);
-    await pause();
+  };
+
+  /** Applies safe fixes in the main thread (rare: only files with a safe fix get here). */
+  const fixFile = async (file: string, analysis: FileAnalysis, slot: Slot): Promise<FileAnalysis | undefined> => {
+    const note = (text: string) => {
+      slot.notes.push(text);
+      reporter.onNote?.(file, text);
+    };
+    await loadAllGrammars();
+    const read = await readSourceFile(file, maxBytes);
+    if (!read.ok) return undefined;
+    const result = fixAll(file, read.text, { config });
+    if (result.refused) note(`fixes not applied: ${result.refused}`);
+    else if (!result.converged) note(`fixes did not settle after ${result.rounds} rounds; the file may need another --fix`);
+    if (result.applied > 0 && result.text !== read.text) {
+      try {
+        await writeSourceFile(file, result.text, read.bom);
+        fixed.push({ path: file, applied: result.applied });
+        reporter.onFixed?.(file, result.applied);
+        return analyzeText(file, result.text, options.parseTimeoutMs, { prefilter }) ?? analysis;
+      } catch (err) {
+        note(`fixes not written: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return undefined;
+  };
+
+  const fingerprint = options.cacheDir ? buildFingerprint() : undefined;
+  const taskFor = (file: string): FileTask => ({
+    path: file,
+    maxBytes,
+    text: options.overlay?.get(file),
+    parseTimeoutMs: options.parseTimeoutMs,
+    prefilter,
+    cacheDir: options.cacheDir,
+    fingerprint,
+  });
+
+  // With a cache, the main thread looks each file up itself (read, hash, cache entry) and
+  // hands only the misses to the workers, which read the file again: a warm scan then starts
+  // no worker at all. Without a cache every file is a miss and goes straight to a worker.
+  const probeInMain = options.cacheDir !== undefined;
+  if (!probeInMain && canPool) startPool(total);
+  let misses = 0;
+  let cancelled = false;
+  let chain: Promise<void> = Promise.resolve();
+  // Results are taken one at a time, in completion order (fixing writes files).
+  const settle = (index: number, outcome: FileOutcome, corrupt: string | undefined) => {
+    if (corrupt && outcome.kind === 'analysis' && !outcome.corrupt) outcome = { ...outcome, corrupt };
+    const o = outcome;
+    chain = chain.then(() => finishFile(index, o));
+    return chain;
+  };
+  const inFlight = new Map<number, Promise<void>>();
+  try {
+    for (let i = 0; i < files.length; i++) {
+      if (options.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const task = taskFor(files[i]);
+      let probe: Exclude<Probe, { done: FileOutcome }> | undefined;
+      if (probeInMain || !pool) {
+        const looked = probeFileTask(task);
+        if (looked.done) {
+          await settle(i, looked.done, undefined);
+          await pause();
+          continue;
+        }
+        probe = looked;
+        // A few misses are analysed here; more, and the workers start.
+        if (canPool && ++misses >= POOL_START_MISSES) startPool(files.length - i);
+      }
+      const current = pool;
+      if (!current) {
+        await settle(i, await analyseProbed(task, probe!), undefined);
+        await pause();
+        continue;
+      }
+      // A bounded window of requests in flight: enough to keep every worker busy, few enough
+      // that a scan of 10⁵ files holds no more than a handful of pending results.
+      while (inFlight.size >= current.size * 4) await Promise.race(inFlight.values());
+      const index = i;
+      const corrupt = probe?.corrupt;
+      const sent: FileTask = probe ? { ...task, cacheProbed: true } : task;
+      const p = current
+        .run(sent)
+        // A worker that crashed on this file: once more in the main thread.
+        .catch(() => inMain(sent))
+        .then((outcome) => settle(index, outcome, corrupt))
+        .finally(() => inFlight.delete(index));
+      inFlight.set(index, p);
+    }
+    await Promise.all(inFlight.values());
+    await chain;
+  } finally {
+    await (pool as AnalysisPool | undefined)?.close();
   }
+  stats.ms.analyse = Math.round(performance.now() - tAnalyse);
+  if (cancelled) return extraction(true, walk.files, slots, [], []);
 
   const dirRoots = roots.filter((r) => walk.files.some((f) => f.startsWith(r + path.sep)));
   const projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
-  const evaluation = evaluate(analyses, config, { roots: dirRoots, projectFiles });
-  for (const n of evaluation.notes) note('', n);
-  return finish(false, evaluation.findings);
+  if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
+  return extraction(false, walk.files, slots, dirRoots, projectFiles);
 }

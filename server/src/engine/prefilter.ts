@@ -1,0 +1,87 @@
+/**
+ * Keyword prefilter: per language, the tokens without which an analyser cannot produce
+ * anything, so a file that holds none of them skips that analyser. The contract that keeps
+ * results IDENTICAL with and without the prefilter (`--no-prefilter`,
+ * `HAZARD_LENS_NO_PREFILTER=1`; a test compares both on the fixture corpus):
+ *
+ *   an analyser may be listed for a language only if, on every file whose text contains
+ *   none of its tokens (plain substrings, case-sensitive), it returns nothing.
+ *
+ * Tokens are matched as substrings of the whole text (comments and strings included), which
+ * only ever makes the filter run an analyser more often, never less.
+ *
+ * FOR RULE AUTHORS: a rule that is NOT listed in {@link RULE_KEYWORDS} always runs its
+ * `checkFile` (conservative default), so a new rule is correct without touching this file.
+ * To let files skip it, add `'<rule-id>': { <language>: [tokens...] }` below; prefer deriving
+ * the tokens from the rule's knowledge table (as `unreleased-file` does) so the filter
+ * follows the table. Program facts (`facts/index.ts`) are always extracted unless their
+ * language is listed in {@link FACT_KEYWORDS}: Python, C and TypeScript facts record every
+ * import, function and call for the call graph, so they are needed for every file and not
+ * listed. When a language's facts are listed, a file for which no analyser applies (no rule
+ * keyword, no fact keyword, no suppression marker) is not even parsed (`analyze.ts`).
+ *
+ * Analysers also keep their own quick checks (`QUICK_CHECK` in `facts/python/handles.ts`,
+ * `facts/python/wsgi.ts`, the `.pipe` test in `facts/typescript/pipes.ts`, the marker test in
+ * `engine/suppressions.ts`); this table is the pipeline-level view of the same contract.
+ */
+import { OPENERS as C_OPENERS } from '../facts/c/knowledge';
+import { OPENER_WORDS as PY_OPENER_WORDS } from '../facts/python/knowledge';
+import { OPENER_NAMES as TS_OPENER_NAMES } from '../facts/typescript/knowledge';
+import { WSGI_KEYWORDS } from '../knowledge/python-wsgi';
+import type { LanguageId } from './types';
+
+export type KeywordTable = Partial<Record<LanguageId, readonly string[]>>;
+
+/**
+ * Per rule id and language: tokens one of which must occur for the rule's per-file check to
+ * find anything. Rules (or languages of a rule) not listed always run.
+ */
+export const RULE_KEYWORDS: Readonly<Record<string, KeywordTable>> = {
+  // Every leak starts at a call of an opener from the knowledge tables, named in the text
+  // (aliases such as `from os import fdopen as fo` still name it in the import).
+  'unreleased-file': {
+    c: [...C_OPENERS.keys()],
+    python: PY_OPENER_WORDS,
+    typescript: [...TS_OPENER_NAMES],
+  },
+  // A file-wrapper key, an environ name or a `yield` (see `knowledge/python-wsgi.ts`).
+  'wsgi-response-not-closed': { python: WSGI_KEYWORDS },
+};
+
+/**
+ * Per language: tokens one of which must occur for `extractProgramFacts` to return any fact.
+ * Languages not listed always extract facts. TypeScript has no program facts yet; list it
+ * here only together with the tokens of the facts that its extractor comes to produce.
+ */
+export const FACT_KEYWORDS: KeywordTable = {};
+
+/** Suppression comments all contain this (see `engine/suppressions.ts`, `MARKER`). */
+export const SUPPRESSION_TOKEN = 'hazard-lens:';
+
+/** True when the prefilter is switched off for the whole process (benchmarks, tests). */
+export function prefilterDisabledByEnv(): boolean {
+  const v = process.env.HAZARD_LENS_NO_PREFILTER;
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+function anyToken(text: string, tokens: readonly string[]): boolean {
+  for (const t of tokens) if (text.includes(t)) return true;
+  return false;
+}
+
+/** Whether a rule's per-file check must run on this text. */
+export function ruleMayApply(ruleId: string, language: LanguageId, text: string): boolean {
+  const tokens = RULE_KEYWORDS[ruleId]?.[language];
+  return tokens === undefined || anyToken(text, tokens);
+}
+
+/** Whether program facts must be extracted from this text. */
+export function factsMayApply(language: LanguageId, text: string): boolean {
+  const tokens = FACT_KEYWORDS[language];
+  return tokens === undefined || anyToken(text, tokens);
+}
+
+/** Whether the text may hold a suppression comment. */
+export function suppressionsMayApply(text: string): boolean {
+  return text.includes(SUPPRESSION_TOKEN);
+}

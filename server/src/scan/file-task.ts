@@ -1,0 +1,115 @@
+/**
+ * One file's work, the same in a worker thread and in the main thread (`--jobs 0`): read the
+ * file (the text is never shipped between threads), hash it, look the analysis up in the
+ * persistent cache, otherwise parse and analyse it (the tree is freed before returning) and
+ * store the result. Grammars are loaded on first use.
+ */
+import { analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
+import { DiskCache } from '../engine/cache';
+import type { FileAnalysis } from '../engine/types';
+import { languageForPath } from '../parsing/parser';
+import { decodeSource, readSourceFileBytesSync } from './read';
+
+export interface FileTask {
+  path: string;
+  maxBytes: number;
+  /** Text held in memory (an open editor buffer); read from disk otherwise. */
+  text?: string;
+  parseTimeoutMs?: number;
+  prefilter: boolean;
+  /** Persistent cache folder; none: no cache. */
+  cacheDir?: string;
+  /** Build fingerprint of the cache entries (the main thread's `buildFingerprint()`). */
+  fingerprint?: string;
+  /** The caller looked the cache up already (and missed): only write the new analysis. */
+  cacheProbed?: boolean;
+  /**
+   * Content hashes whose analyses the caller already holds (the language server's index):
+   * for these the result is `known` and nothing is parsed.
+   */
+  knownHashes?: readonly string[];
+}
+
+export type FileOutcome =
+  | { kind: 'skip'; reason: string }
+  | { kind: 'known'; contentHash: string; bytes: number }
+  | {
+      kind: 'analysis';
+      analysis: FileAnalysis;
+      bytes: number;
+      /** The file began with a UTF-8 byte order mark (restored when `--fix` writes it back). */
+      bom: boolean;
+      cache: 'hit' | 'miss' | 'off';
+      /** Why a cache entry was not trusted (it was recomputed and overwritten). */
+      corrupt?: string;
+      prefiltered: boolean;
+    };
+
+const caches = new Map<string, DiskCache>();
+
+function cacheFor(dir: string, fingerprint: string | undefined): DiskCache {
+  const id = `${dir}\0${fingerprint ?? ''}`;
+  let c = caches.get(id);
+  if (!c) {
+    c = new DiskCache(dir, fingerprint);
+    caches.set(id, c);
+  }
+  return c;
+}
+
+/**
+ * What can be answered without parsing: the file cannot be read (skip), its content hash is
+ * `known`, or its analysis is in the cache. Otherwise `miss`, with the text for the caller
+ * that analyses it here (a worker re-reads it: texts are not shipped between threads).
+ */
+export type Probe =
+  | { done: FileOutcome }
+  | { done?: undefined; text: string; bom: boolean; bytes: number; hash: string; key?: string; cache?: DiskCache; corrupt?: string };
+
+export function probeFileTask(task: FileTask): Probe {
+  let text: string;
+  let bom = false;
+  let bytes: number;
+  if (task.text !== undefined) {
+    text = task.text;
+    bytes = Buffer.byteLength(text);
+  } else {
+    const read = readSourceFileBytesSync(task.path, task.maxBytes);
+    if (!read.ok) return { done: { kind: 'skip', reason: read.reason } };
+    bytes = read.bytes.length;
+    const decoded = decodeSource(read.bytes);
+    if (!decoded.ok) return { done: { kind: 'skip', reason: decoded.reason } };
+    text = decoded.text;
+    bom = decoded.bom;
+  }
+  // Discovery only takes supported extensions: this is a file named explicitly.
+  if (!languageForPath(task.path)) return { done: { kind: 'skip', reason: 'unsupported file type' } };
+  const hash = contentHash(text);
+  if (task.knownHashes?.includes(hash)) return { done: { kind: 'known', contentHash: hash, bytes } };
+  const cache = task.cacheDir ? cacheFor(task.cacheDir, task.fingerprint) : undefined;
+  const key = cache?.key(task.path, hash, task.prefilter);
+  let corrupt: string | undefined;
+  if (cache && key && !task.cacheProbed) {
+    const found = cache.read(key, task.path, hash);
+    if (found.status === 'hit') return { done: { kind: 'analysis', analysis: found.analysis, bytes, bom, cache: 'hit', prefiltered: false } };
+    if (found.status === 'corrupt') corrupt = found.reason;
+  }
+  return { text, bom, bytes, hash, key, cache, corrupt };
+}
+
+export async function runFileTask(task: FileTask): Promise<FileOutcome> {
+  const probe = probeFileTask(task);
+  return probe.done ?? analyseProbed(task, probe);
+}
+
+/** Parses and analyses a file whose probe missed, and stores the analysis in the cache. */
+export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done: FileOutcome }>): Promise<FileOutcome> {
+  const { text, bom, bytes, key, cache, corrupt } = probe;
+  // Grammars load on first use: a scan served from the cache never compiles them.
+  await ensureGrammarFor(task.path);
+  const out = { prefiltered: false };
+  const analysis = analyzeText(task.path, text, task.parseTimeoutMs, { prefilter: task.prefilter, out });
+  if (!analysis) return { kind: 'skip', reason: 'unsupported file type' };
+  if (cache && key) cache.write(key, analysis);
+  return { kind: 'analysis', analysis, bytes, bom, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered };
+}

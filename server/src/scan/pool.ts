@@ -1,0 +1,124 @@
+/**
+ * A pool of analysis worker threads (`worker.ts`).
+ *
+ * NOTE: built on `node:worker_threads` directly rather than piscina. piscina starts its own
+ * wrapper script (`piscina/dist/worker.js`) that then `require`s the task file; bundled by
+ * esbuild, that wrapper is not next to the bundle, so it would have to be shipped and located
+ * separately in dist/ and in the .vsix, and running from source (tsx) it would need a loader
+ * in every worker. The pool needed here is small: one request in flight per worker, results
+ * back by id, a crashed worker's request failed (the scanner then analyses that file in the
+ * main thread) and the worker replaced.
+ *
+ * The worker code is `dist/worker/scan-worker.js` next to the CLI and server bundles
+ * (`dist/cli/`, `dist/server/`); running from source, `worker.ts` through tsx's CommonJS hook.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FileOutcome, FileTask } from './file-task';
+import type { WorkerRequest, WorkerResponse } from './worker';
+
+/** Below this many files a scan runs in the main thread: starting workers (~100 ms each, grammars included) would cost more than it saves. */
+export const POOL_MIN_FILES = 64;
+
+/**
+ * With a cache, the workers start at the this-many-th file that is not in the cache (the
+ * first ones are analysed in the main thread): a warm scan with an edit or two starts none.
+ */
+export const POOL_START_MISSES = 4;
+
+/** Default `--jobs`: one worker per available CPU. */
+export function defaultJobs(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** How the worker is started, or undefined when its code cannot be found (then: main thread). */
+export function workerScript(): { file: string; eval: boolean } | undefined {
+  if (__filename.endsWith('.ts')) {
+    const source = path.join(__dirname, 'worker.ts');
+    return { file: `require('tsx/cjs'); require(${JSON.stringify(source)});`, eval: true };
+  }
+  for (const candidate of [path.join(__dirname, '..', 'worker', 'scan-worker.js'), path.join(__dirname, 'worker', 'scan-worker.js')]) {
+    if (fs.existsSync(candidate)) return { file: candidate, eval: false };
+  }
+  return undefined;
+}
+
+interface Slot {
+  worker: Worker;
+  busy?: { id: number; resolve: (o: FileOutcome) => void; reject: (e: Error) => void };
+}
+
+export class AnalysisPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting: { task: FileTask; resolve: (o: FileOutcome) => void; reject: (e: Error) => void }[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    readonly size: number,
+    private readonly script: { file: string; eval: boolean },
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(this.script.file, { eval: this.script.eval });
+    // Idle workers must not keep the process alive.
+    worker.unref();
+    const slot: Slot = { worker };
+    worker.on('message', (msg: WorkerResponse) => {
+      const busy = slot.busy;
+      if (!busy || busy.id !== msg.id) return;
+      slot.busy = undefined;
+      worker.unref();
+      if (msg.ok) busy.resolve(msg.outcome);
+      else busy.reject(new Error(msg.error));
+      this.pump();
+    });
+    const fail = (err: Error) => {
+      const busy = slot.busy;
+      slot.busy = undefined;
+      busy?.reject(err);
+      if (this.closed) return;
+      // Replace the worker that died (out of memory, a crash in the wasm runtime).
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots[index] = this.spawn();
+      this.pump();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new Error(`analysis worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  /** Analyses one file in a worker. Rejects when the worker failed on it. */
+  run(task: FileTask): Promise<FileOutcome> {
+    if (this.closed) return Promise.reject(new Error('the analysis pool is closed'));
+    return new Promise<FileOutcome>((resolve, reject) => {
+      this.waiting.push({ task, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.waiting.length === 0) return;
+      if (slot.busy) continue;
+      const next = this.waiting.shift()!;
+      const id = this.nextId++;
+      slot.busy = { id, resolve: next.resolve, reject: next.reject };
+      slot.worker.ref();
+      slot.worker.postMessage({ id, task: next.task } satisfies WorkerRequest);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) w.reject(new Error('the analysis pool is closed'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => undefined)));
+  }
+}

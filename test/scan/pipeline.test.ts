@@ -1,0 +1,384 @@
+/**
+ * The scan pipeline: worker threads, the persistent analysis cache, the keyword prefilter
+ * and sharding must not change a scan's result. Every variant is compared with a plain scan
+ * (main thread, no cache, prefilter on) of the same multi-language corpus, which holds
+ * program-level findings: `examples/`, `test/fixtures/programs/` and a few files with
+ * suppression comments, copied to a temporary workspace.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../../server/src/cli/cli';
+import { DiskCache, pruneCache } from '../../server/src/engine/cache';
+import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
+import { AnalysisPool } from '../../server/src/scan/pool';
+import { formatReport } from '../../server/src/scan/reporters/index';
+import { scan, type ScanOptions, type ScanResult, type ScanStats } from '../../server/src/scan/scanner';
+
+const ROOT = path.join(__dirname, '..', '..');
+const temps: string[] = [];
+after(() => {
+  for (const t of temps) fs.rmSync(t, { recursive: true, force: true });
+});
+
+function tempDir(prefix: string): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  temps.push(dir);
+  return dir;
+}
+
+let corpus = '';
+let baseline = '';
+let baselineResult: ScanResult;
+let fileCount = 0;
+
+const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
+
+function json(result: ScanResult): string {
+  return formatReport('json', result, { cwd: corpus, config, summary: true });
+}
+
+function run(options: Partial<ScanOptions>): Promise<ScanResult> {
+  return scan({ paths: [], cwd: corpus, config, jobs: 0, minFilesForWorkers: 1, ...options });
+}
+
+function stats(result: ScanResult): ScanStats {
+  assert.ok(result.stats, 'the scan reports statistics');
+  return result.stats;
+}
+
+/** Cache entries of the current build, as files. */
+function entries(cacheDir: string): string[] {
+  const out: string[] = [];
+  const visit = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) visit(full);
+      else out.push(full);
+    }
+  };
+  visit(new DiskCache(cacheDir).root);
+  return out.sort();
+}
+
+/** Runs the CLI in this process; stdout and stderr are collected. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (c: string) => (stdout += c) },
+    stderr: { write: (c: string) => (stderr += c), isTTY: false },
+    cwd: corpus,
+  });
+  return { code, stdout, stderr };
+}
+
+before(async () => {
+  corpus = tempDir('hazard-lens-pipeline-');
+  fs.mkdirSync(path.join(corpus, '.git'));
+  fs.writeFileSync(path.join(corpus, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  fs.cpSync(path.join(ROOT, 'examples'), path.join(corpus, 'examples'), { recursive: true });
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'programs'), path.join(corpus, 'programs'), { recursive: true });
+  // Suppressions (used and unused) and files without any keyword, for the prefilter.
+  fs.mkdirSync(path.join(corpus, 'extra'));
+  fs.writeFileSync(
+    path.join(corpus, 'extra', 'suppressed.py'),
+    'def read(p):\n    # hazard-lens: ignore[unreleased-file]\n    f = open(p)\n    return f.read()\n\n\n# hazard-lens: ignore[fork-in-threaded-program]\nx = 1\n',
+  );
+  fs.writeFileSync(path.join(corpus, 'extra', 'plain.py'), 'import os\n\n\ndef add(a, b):\n    return os.path.join(a, b)\n');
+  fs.writeFileSync(path.join(corpus, 'extra', 'plain.ts'), 'export function add(a: number, b: number): number {\n  return a + b;\n}\n');
+  fs.writeFileSync(path.join(corpus, 'extra', 'plain.c'), 'int add(int a, int b) { return a + b; } // hazard-lens: ignore-file[unreleased-file]\n');
+  baselineResult = await run({});
+  baseline = json(baselineResult);
+  fileCount = baselineResult.analyses.length;
+});
+
+describe('the corpus', () => {
+  test('holds program-level and per-file findings in three languages, and suppressions', () => {
+    const ids = new Set(baselineResult.findings.map((f) => f.ruleId));
+    for (const id of ['fork-in-threaded-program', 'cached-fd-across-fork', 'unreleased-file', 'unused-suppression']) assert.ok(ids.has(id), `corpus has ${id}`);
+    const languages = new Set(baselineResult.analyses.filter((a) => a.localFindings.length > 0).map((a) => a.language));
+    assert.deepEqual([...languages].sort(), ['c', 'python', 'typescript']);
+    assert.ok(fileCount > 40, `${fileCount} files`);
+    assert.equal(stats(baselineResult).jobs, 0);
+    assert.equal(stats(baselineResult).analysed, fileCount);
+  });
+});
+
+describe('worker threads', () => {
+  test('two workers give the same report as the main thread', async () => {
+    const result = await run({ jobs: 2 });
+    assert.equal(stats(result).jobs, 2);
+    assert.equal(stats(result).analysed, fileCount);
+    assert.equal(json(result), baseline);
+    assert.deepEqual(result.notes, baselineResult.notes);
+  });
+
+  test('a worker that dies fails its request and is replaced', async () => {
+    const script = `const { parentPort } = require('node:worker_threads');
+      parentPort.on('message', (m) => {
+        if (m.task.path === 'crash') throw new Error('boom');
+        parentPort.postMessage({ id: m.id, ok: true, outcome: { kind: 'skip', reason: 'fine' } });
+      });`;
+    const pool = new AnalysisPool(1, { file: script, eval: true });
+    try {
+      const task = { maxBytes: 1, prefilter: true };
+      await assert.rejects(pool.run({ ...task, path: 'crash' }), /boom/);
+      assert.deepEqual(await pool.run({ ...task, path: 'ok' }), { kind: 'skip', reason: 'fine' });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a small scan does not start workers', async () => {
+    const result = await run({ jobs: 2, minFilesForWorkers: undefined, paths: ['extra'] });
+    assert.equal(stats(result).jobs, 0);
+  });
+});
+
+describe('keyword prefilter', () => {
+  test('skips analysers on files without their keywords, and the report is the same without it', async () => {
+    const off = await run({ prefilter: false });
+    assert.equal(stats(off).prefiltered, 0);
+    assert.ok(stats(baselineResult).prefiltered > 0, 'some files skipped an analyser');
+    assert.equal(json(off), baseline);
+    assert.deepEqual(off.analyses, baselineResult.analyses.map((a) => a));
+  });
+});
+
+describe('persistent cache', () => {
+  test('the second scan reads every analysis from the cache, with the same report', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const cold = await run({ cacheDir, jobs: 2 });
+    assert.equal(stats(cold).cacheHits, 0);
+    assert.equal(stats(cold).jobs, 2, 'misses go to the workers');
+    assert.equal(stats(cold).analysed, fileCount);
+    assert.equal(json(cold), baseline);
+    assert.equal(entries(cacheDir).filter((e) => e.endsWith('.analysis')).length, fileCount);
+    for (const jobs of [0, 2]) {
+      const warm = await run({ cacheDir, jobs });
+      assert.equal(stats(warm).cacheHits, fileCount, `jobs ${jobs}`);
+      assert.equal(stats(warm).analysed, 0);
+      assert.equal(stats(warm).jobs, 0, 'a scan served from the cache starts no worker');
+      assert.equal(json(warm), baseline);
+    }
+  });
+
+  test('an edited file misses the cache; the others hit', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    const file = path.join(corpus, 'extra', 'plain.py');
+    const original = fs.readFileSync(file, 'utf8');
+    try {
+      fs.writeFileSync(file, `${original}\n\nY = 2\n`);
+      const warm = await run({ cacheDir });
+      assert.equal(stats(warm).analysed, 1);
+      assert.equal(stats(warm).cacheHits, fileCount - 1);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  test('corrupted entries are recomputed, counted and overwritten, never trusted', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    const files = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
+    const [truncated, tampered, garbage, shape, stolen] = files;
+    const text = fs.readFileSync(truncated, 'utf8');
+    fs.writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)));
+    // Same header, one character of the analysis changed: the checksum no longer matches.
+    const t2 = fs.readFileSync(tampered, 'utf8');
+    assert.ok(t2.includes('"path":"'));
+    fs.writeFileSync(tampered, t2.replace('"path":"', '"path":"x'));
+    fs.writeFileSync(garbage, '\u0000\u0001 not json at all {');
+    // A well-formed entry (header, matching checksum) whose body is not an analysis.
+    const header = JSON.parse(fs.readFileSync(shape, 'utf8').split('\n')[0]) as { key: string };
+    const body = JSON.stringify({ path: 'x', facts: 'no' });
+    const { createHash } = await import('node:crypto');
+    const check = createHash('sha256').update(body).digest('hex');
+    fs.writeFileSync(shape, `${JSON.stringify({ format: 1, key: header.key, check })}\n${body}`);
+    // Another file's valid entry under this key.
+    fs.copyFileSync(files[files.length - 1], stolen);
+
+    const result = await run({ cacheDir, jobs: 2 });
+    assert.equal(stats(result).cacheCorrupt, 5);
+    assert.equal(stats(result).analysed, 5);
+    assert.equal(stats(result).cacheHits, fileCount - 5);
+    assert.equal(json(result), baseline);
+    const again = await run({ cacheDir });
+    assert.equal(stats(again).cacheCorrupt, 0);
+    assert.equal(stats(again).cacheHits, fileCount);
+  });
+
+  test('concurrent scans writing one cache do not corrupt it', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const results = await Promise.all([run({ cacheDir, jobs: 2 }), run({ cacheDir, jobs: 2 }), run({ cacheDir, jobs: 0 })]);
+    for (const r of results) assert.equal(json(r), baseline);
+    assert.deepEqual(
+      entries(cacheDir).filter((e) => e.endsWith('.tmp')),
+      [],
+      'no temporary file is left',
+    );
+    const warm = await run({ cacheDir });
+    assert.equal(stats(warm).cacheCorrupt, 0);
+    assert.equal(stats(warm).cacheHits, fileCount);
+  });
+
+  test('an analysis with notes (a parse time-out, a failing rule) is not stored', () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const cache = new DiskCache(cacheDir);
+    const analysis = { ...baselineResult.analyses[0] };
+    const key = cache.key(analysis.path, analysis.contentHash, true);
+    assert.equal(cache.write(key, { ...analysis, notes: ['not analysed: parsing took longer than 5000 ms and was abandoned'] }), false);
+    assert.deepEqual(cache.read(key, analysis.path, analysis.contentHash), { status: 'miss' });
+    assert.equal(cache.write(key, analysis), true);
+    assert.deepEqual(cache.read(key, analysis.path, analysis.contentHash), { status: 'hit', analysis });
+    assert.equal(cache.read(key, analysis.path, '0'.repeat(64)).status, 'corrupt');
+  });
+});
+
+describe('cache pruning', () => {
+  test('other builds go once unused for a day, or first when over budget; then the least recently used entries', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    const files = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
+    const sizes = files.map((f) => fs.statSync(f).size);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    // The first half was used long ago, the second half just now.
+    const old = new Date(Date.now() - 3600_000);
+    files.slice(0, Math.floor(files.length / 2)).forEach((f) => fs.utimesSync(f, old, old));
+    const versionDir = path.dirname(new DiskCache(cacheDir).root);
+    const build = (name: string, ageMs: number) => {
+      const dir = path.join(versionDir, name);
+      fs.mkdirSync(path.join(dir, 'ab'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'ab', `${'a'.repeat(64)}.analysis`), 'x');
+      fs.writeFileSync(path.join(dir, '.hazard-lens-cache'), '');
+      const t = new Date(Date.now() - ageMs);
+      for (const f of [path.join(dir, '.hazard-lens-cache'), dir]) fs.utimesSync(f, t, t);
+      return dir;
+    };
+    const staleBuild = build('stale-build', 2 * 24 * 3600_000);
+    const recentBuild = build('recent-build', 60_000);
+    // Not made by the cache (no marker): never removed, however old.
+    const foreign = path.join(versionDir, 'foreign');
+    fs.mkdirSync(foreign);
+    const dayAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    fs.utimesSync(foreign, dayAgo, dayAgo);
+
+    // Under budget: only the build unused for a day goes.
+    assert.deepEqual(await pruneCache(cacheDir, { maxBytes: total * 10, intervalMs: 0 }), { removed: 1 });
+    assert.equal(fs.existsSync(staleBuild), false, 'the stale build is removed');
+    assert.equal(fs.existsSync(recentBuild), true, 'a build used recently stays while the cache is under budget');
+    assert.equal(entries(cacheDir).filter((e) => e.endsWith('.analysis')).length, files.length);
+
+    // Over budget: other builds first, then this build's least recently used entries. The
+    // budget's target (80 %) is exactly what the recent half of the entries takes.
+    const half = Math.floor(files.length / 2);
+    const recentBytes = sizes.slice(half).reduce((a, b) => a + b, 0);
+    assert.ok(recentBytes < total);
+    const { removed } = await pruneCache(cacheDir, { maxBytes: (recentBytes + 0.5) / 0.8, intervalMs: 0 });
+    const left = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
+    assert.deepEqual(left, files.slice(half), 'the entries used long ago are removed, the recent ones kept');
+    assert.equal(fs.existsSync(recentBuild), false, 'over budget, another build goes first');
+    assert.equal(fs.existsSync(foreign), true, 'a folder the cache did not make stays');
+    assert.equal(removed, files.length - left.length + 1);
+    // Within the interval, pruning does nothing.
+    assert.deepEqual(await pruneCache(cacheDir, { maxBytes: 1 }), { removed: 0 });
+  });
+
+  test('a folder without the cache tag is never pruned', async () => {
+    const dir = tempDir('hazard-lens-not-a-cache-');
+    const precious = path.join(dir, 'v1', 'old-project', 'data.txt');
+    fs.mkdirSync(path.dirname(precious), { recursive: true });
+    fs.writeFileSync(precious, 'keep me');
+    const dayAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    fs.utimesSync(path.dirname(precious), dayAgo, dayAgo);
+    assert.deepEqual(await pruneCache(dir, { maxBytes: 1, intervalMs: 0 }), { removed: 0 });
+    assert.equal(fs.readFileSync(precious, 'utf8'), 'keep me');
+  });
+});
+
+describe('the CLI', () => {
+  test('--stats prints one JSON line with the counters; --jobs, --cache-dir and --no-cache are honoured', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const first = await cli(['scan', '--format', 'json', '--jobs', '2', '--cache-dir', cacheDir, '--stats', '-q']);
+    assert.equal(first.code, 1);
+    const lines = first.stderr.trim().split('\n');
+    assert.equal(lines.length, 1);
+    const s = JSON.parse(lines[0]) as ScanStats;
+    assert.deepEqual(Object.keys(s).sort(), ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'files', 'jobs', 'maxRssMb', 'ms', 'prefiltered', 'shardFiles', 'skipped'].sort());
+    assert.deepEqual(Object.keys(s.ms).sort(), ['analyse', 'discover', 'evaluate', 'total']);
+    assert.equal(s.files, fileCount);
+    assert.equal(s.jobs, 2);
+    assert.ok(s.maxRssMb > 0 && s.bytes > 0);
+    assert.equal(first.stdout, baseline);
+    const second = await cli(['scan', '--format', 'json', '-j', '0', '--cache-dir', cacheDir, '--stats', '-q']);
+    assert.equal((JSON.parse(second.stderr) as ScanStats).cacheHits, fileCount);
+    assert.equal(second.stdout, baseline);
+    const none = await cli(['scan', '--format', 'json', '-j', '0', '--cache-dir', cacheDir, '--no-cache', '--no-prefilter', '--stats', '-q']);
+    const n = JSON.parse(none.stderr) as ScanStats;
+    assert.equal(n.cacheHits, 0);
+    assert.equal(n.prefiltered, 0);
+    assert.equal(none.stdout, baseline);
+  });
+
+  test('three shards joined give the report of one scan', async () => {
+    const out = tempDir('hazard-lens-shards-');
+    const facts = [1, 2, 3].map((i) => path.join(out, `facts-${i}.json`));
+    let total = 0;
+    for (let i = 1; i <= 3; i++) {
+      const r = await cli(['scan', '--shard', `${i}/3`, '--facts-out', facts[i - 1], '--no-cache', '--jobs', '0', '--stats', '-q']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      const s = JSON.parse(r.stderr) as ScanStats;
+      assert.equal(s.files, fileCount);
+      assert.ok(s.shardFiles < fileCount);
+      total += s.shardFiles;
+    }
+    assert.equal(total, fileCount, 'every file is in exactly one shard');
+    const joined = await cli(['scan', '--format', 'json', '-q', '--facts', facts[2], facts[0], facts[1]]);
+    assert.equal(joined.stdout, baseline);
+    assert.equal(joined.code, 1);
+    const sarifJoined = await cli(['scan', '--format', 'sarif', '-q', '--facts', ...facts]);
+    const sarifSingle = await cli(['scan', '--format', 'sarif', '-q', '--no-cache', '-j', '0']);
+    assert.equal(sarifJoined.stdout, sarifSingle.stdout);
+  });
+
+  test('--shard and --facts errors are usage errors with a clear message', async () => {
+    const out = tempDir('hazard-lens-shards-');
+    const f = (name: string) => path.join(out, name);
+    const usage = async (args: string[], message: RegExp) => {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+    };
+    await usage(['scan', '--shard', '0/3', '--facts-out', f('x.json')], /--shard: I must be from 1 to 3/);
+    await usage(['scan', '--shard', '4/3', '--facts-out', f('x.json')], /--shard: I must be from 1 to 3/);
+    await usage(['scan', '--shard', '1/0', '--facts-out', f('x.json')], /N must be from 1/);
+    await usage(['scan', '--shard', 'a/b', '--facts-out', f('x.json')], /expected I\/N/);
+    await usage(['scan', '--shard', '1/2'], /--shard needs --facts-out/);
+    await usage(['scan', '--facts-out', f('x.json')], /--facts-out is only used with --shard/);
+    await usage(['scan', '--shard', '1/2', '--facts-out', f('x.json'), '--facts', f('y.json')], /cannot be combined with --shard/);
+    await usage(['scan', '--shard', '1/2', '--facts-out', f('x.json'), '--fix'], /--fix cannot be combined/);
+    await usage(['scan', '--jobs', 'many'], /invalid value 'many' for --jobs/);
+
+    for (let i = 1; i <= 2; i++) assert.equal((await cli(['scan', '--shard', `${i}/2`, '--facts-out', f(`s${i}.json`), '--no-cache', '-q'])).code, 0);
+    await usage(['scan', '--facts', f('s1.json')], /shard 2\/2 missing/);
+    await usage(['scan', '--facts', f('s1.json'), f('s1.json'), f('s2.json')], /both shard 1\/2/);
+    await usage(['scan', '--facts', f('nope.json')], /cannot read facts file .*no such file/);
+    fs.writeFileSync(f('bad.json'), '{ not json');
+    await usage(['scan', '--facts', f('bad.json')], /is not a facts file \(invalid JSON\)/);
+    const data = JSON.parse(fs.readFileSync(f('s1.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(f('old.json'), JSON.stringify({ ...data, hazardLensFacts: 99 }));
+    await usage(['scan', '--facts', f('old.json'), f('s2.json')], /has facts format 99, this hazard-lens reads format 1/);
+    fs.writeFileSync(f('other.json'), JSON.stringify({ ...data, build: 'another-build' }));
+    await usage(['scan', '--facts', f('other.json'), f('s2.json')], /written by another build of hazard-lens \(another-build/);
+    fs.writeFileSync(f('shape.json'), JSON.stringify({ ...data, analyses: [{ path: 1 }] }));
+    await usage(['scan', '--facts', f('shape.json'), f('s2.json')], /is not a valid facts file \(analyses\.0\.path/);
+    fs.writeFileSync(f('three.json'), JSON.stringify({ ...data, shard: { index: 0, count: 3 } }));
+    await usage(['scan', '--facts', f('three.json'), f('s2.json')], /is of 3 shards/);
+  });
+});

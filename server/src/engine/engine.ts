@@ -6,7 +6,7 @@
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
-import type { ProjectFile } from './rule';
+import { MapModelCache, type ModelCache, type ProgramContext, type ProjectFile, type Rule } from './rule';
 import { applySuppressions } from './suppressions';
 import type { FileAnalysis, Finding, Suppression } from './types';
 import { SEVERITY_ORDER } from './types';
@@ -30,26 +30,51 @@ export function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-/** Evaluates the rules over a set of files that form the workspace (or one file). */
-export function evaluate(
-  files: readonly FileAnalysis[],
-  config: HazardLensConfig = DEFAULT_CONFIG,
-  workspace: { roots?: readonly string[]; projectFiles?: readonly ProjectFile[] } = {},
-): Evaluation {
-  const roots = workspace.roots ?? [];
-  const projectFiles = workspace.projectFiles ?? [];
+/** The workspace part of an evaluation's input. */
+export interface WorkspaceInput {
+  roots?: readonly string[];
+  projectFiles?: readonly ProjectFile[];
+  /** Where program models keep state between evaluations; a fresh one per call when absent. */
+  cache?: ModelCache;
+}
+
+/**
+ * Evaluates the rules over a set of files that form the workspace (or one file), from
+ * scratch. The language server uses `IncrementalEvaluator` (`engine/incremental.ts`), which
+ * gives the same findings while reusing what did not change.
+ */
+export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfig = DEFAULT_CONFIG, workspace: WorkspaceInput = {}): Evaluation {
+  const program: ProgramContext = {
+    files,
+    roots: workspace.roots ?? [],
+    projectFiles: workspace.projectFiles ?? [],
+    config,
+    cache: workspace.cache ?? new MapModelCache(),
+  };
   const notes: string[] = [];
   const raw: Finding[] = [];
   for (const f of files) raw.push(...f.localFindings);
   for (const rule of RULES) {
     if (!rule.checkProgram) continue;
     if (config.rules[rule.meta.id] === 'off') continue;
-    try {
-      for (const r of rule.checkProgram({ files, roots, projectFiles, config })) raw.push({ ...r, severity: r.severity ?? rule.meta.defaultSeverity });
-    } catch (err) {
-      notes.push(`rule ${rule.meta.id} failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const result = runProgramRule(rule, program);
+    raw.push(...result.findings);
+    if (result.note) notes.push(result.note);
   }
+  return { findings: finishFindings(raw, files, config), notes };
+}
+
+/** One program rule's findings (default severity applied), or the note saying it crashed. */
+export function runProgramRule(rule: Rule, program: ProgramContext): { findings: Finding[]; note?: string } {
+  try {
+    return { findings: rule.checkProgram!(program).map((r) => ({ ...r, severity: r.severity ?? rule.meta.defaultSeverity })) };
+  } catch (err) {
+    return { findings: [], note: `rule ${rule.meta.id} failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** Applies configured severities and suppressions, adds unused-suppression hints, sorts. */
+export function finishFindings(raw: readonly Finding[], files: readonly FileAnalysis[], config: HazardLensConfig): Finding[] {
   const configured: Finding[] = [];
   for (const f of raw) {
     const setting = config.rules[f.ruleId];
@@ -79,7 +104,7 @@ export function evaluate(
     }
   }
   kept.sort(compareFindings);
-  return { findings: kept, notes };
+  return kept;
 }
 
 /** True when the finding is at or above the threshold. */

@@ -48,6 +48,51 @@ export interface ProgramContext {
    */
   projectFiles: readonly ProjectFile[];
   config: HazardLensConfig;
+  /**
+   * Where program models keep what they computed, across evaluations of the same workspace
+   * (see {@link ModelCache}). Absent when a caller evaluates once without one.
+   */
+  cache?: ModelCache;
+}
+
+/**
+ * A store for program models, owned by whoever evaluates: the batch `evaluate` makes one
+ * per call (so the rules of that evaluation share each model), the language server's
+ * `IncrementalEvaluator` keeps one per workspace folder for its whole life.
+ *
+ * How a model becomes incremental (the Python model, `model/python.ts` `PythonModelCache`,
+ * is the worked example):
+ * 1. Keep its state in the cache: `ctx.cache?.get('model:<name>', () => new MyModelCache())`;
+ *    without a cache, build from scratch (memoised on `ctx.files`).
+ * 2. Return the same model while `ctx.files` is the same array (several rules ask for it in
+ *    one evaluation); on a new array, compare each file's `contentHash` (and `facts` identity)
+ *    with the previous build to find the changed files.
+ * 3. Key each derived part on the content hashes of exactly what it read (a module's own
+ *    facts; a program's replay on the modules its root can reach), reuse parts whose inputs
+ *    are unchanged, and recompute the rest. Anything that depends on the whole workspace (the
+ *    set of paths, roots, project files, configuration) invalidates everything when it changes.
+ * 4. Test that an incremental result equals a fresh build on edit sequences
+ *    (`test/model/incremental.test.ts`).
+ *
+ * Rules built on a model get the benefit for free. A rule's whole `checkProgram` result is
+ * also reused by the incremental evaluator while no file of the rule's `meta.languages`
+ * changed: a program rule must read only the facts of the languages it declares.
+ */
+export interface ModelCache {
+  /** The value stored under `key`, made by `make` the first time. */
+  get<T>(key: string, make: () => T): T;
+}
+
+/** A {@link ModelCache} backed by a map. */
+export class MapModelCache implements ModelCache {
+  private readonly values = new Map<string, unknown>();
+  get<T>(key: string, make: () => T): T {
+    if (!this.values.has(key)) this.values.set(key, make());
+    return this.values.get(key) as T;
+  }
+  clear(): void {
+    this.values.clear();
+  }
 }
 
 /** A non-source file of the workspace that the program model reads. */

@@ -1,10 +1,14 @@
 /**
  * Evaluation of a group of files (a workspace folder, or a document outside every folder)
  * and publication of what changed. Per-file findings are already in each FileAnalysis;
- * what is recomputed here is the program-level part (`evaluate` over the group: program
- * rules, severities, suppressions), after which every file whose diagnostics changed is
+ * what is recomputed here is the program-level part, incrementally: each group keeps an
+ * `IncrementalEvaluator` (engine/incremental.ts) holding its analyses and model caches, so
+ * an edit costs the program rules of the edited file's language and, inside the models, the
+ * programs that can reach the edited file. Every file whose findings changed is then
  * republished — open documents with the version their analysis was computed for, other
- * files without a version — not only the file that was edited.
+ * files without a version — not only the file that was edited; files whose findings did not
+ * change are not looked at (unless the settings or the set of open documents changed, which
+ * change the diagnostics of unchanged findings).
  *
  * Requests are coalesced per group (several documents validated in the same turn, a burst of
  * disk changes cost one evaluation). An open document whose analysis is older than its text
@@ -12,8 +16,8 @@
  * so a stale version is never published.
  */
 import type { Diagnostic } from 'vscode-languageserver';
-import { evaluate } from '../engine/engine';
-import type { Finding } from '../engine/types';
+import type { HazardLensConfig } from '../engine/config';
+import { IncrementalEvaluator } from '../engine/incremental';
 import { toDiagnostics } from './diagnostics';
 import type { DocumentStore } from './documents';
 import type { Logger } from './logger';
@@ -53,6 +57,8 @@ export class GroupEvaluator {
   /** Duration of each group's last evaluation (ms), for the validator's adaptive delay. */
   private readonly durations = new Map<GroupKey, number>();
   private readonly lastNotes = new Map<GroupKey, string>();
+  /** Per group: its incremental evaluator, and what the last publication pass depended on. */
+  private readonly evaluators = new Map<GroupKey, { evaluator: IncrementalEvaluator; config?: HazardLensConfig; openKey?: string }>();
 
   constructor(
     private readonly index: WorkspaceIndex,
@@ -62,7 +68,7 @@ export class GroupEvaluator {
     private readonly logger: Logger,
   ) {}
 
-  /** How long the group's last evaluation took, in milliseconds. */
+  /** How long the group's last (incremental) evaluation took, in milliseconds. */
   cost(group: GroupKey): number {
     return this.durations.get(group) ?? 0;
   }
@@ -118,24 +124,34 @@ export class GroupEvaluator {
     const started = Date.now();
     const files = this.index.groupFiles(group);
     const folder = this.index.folderOfGroup(group);
-    const evaluation = evaluate(files, config, { roots: folder ? [folder.path] : [], projectFiles: this.index.projectFiles(group) });
+    let state = this.evaluators.get(group);
+    const first = !state;
+    if (!state) this.evaluators.set(group, (state = { evaluator: new IncrementalEvaluator(config) }));
+    const incremental = state.evaluator;
+    incremental.setConfig(config);
+    incremental.setRoots(folder ? [folder.path] : []);
+    incremental.setProjectFiles(this.index.projectFiles(group));
+    incremental.setFiles(files);
+    const evaluation = incremental.evaluate();
     const notes = evaluation.notes.join('\n');
     if (notes !== (this.lastNotes.get(group) ?? '')) {
       for (const note of evaluation.notes) this.logger.warn(`${folder?.path ?? group}: ${note}`);
       this.lastNotes.set(group, notes);
     }
-    const byPath = new Map<string, Finding[]>();
-    for (const f of evaluation.findings) {
-      let list = byPath.get(f.path);
-      if (!list) byPath.set(f.path, (list = []));
-      list.push(f);
-    }
+    const byPath = evaluation.byPath;
     const uriOf = (p: string) => this.index.openEntry(p)?.uri ?? pathToUri(p);
     const inGroup = new Set<string>();
+    for (const analysis of files) inGroup.add(analysis.path);
+    // Diagnostics of a file can change without its findings changing when the settings (docs
+    // links, severities) or the open documents (URIs of related locations) changed.
+    const openInGroup = files.filter((a) => this.index.openEntry(a.path)).map((a) => a.path);
+    const openKey = openInGroup.map((p) => `${p}\u0000${this.index.openEntry(p)?.uri ?? ''}`).join('\u0001');
+    const everything = republish || state.config !== config || state.openKey !== openKey;
+    state.config = config;
+    state.openKey = openKey;
+    const candidates = everything ? [...inGroup] : [...new Set([...evaluation.changed, ...openInGroup])].filter((p) => inGroup.has(p));
     let changed = 0;
-    for (const analysis of files) {
-      const p = analysis.path;
-      inGroup.add(p);
+    for (const p of candidates) {
       const findings = byPath.get(p) ?? [];
       const open = this.index.openEntry(p);
       // Quiet before and after (most files of a workspace): nothing to convert or compare.
@@ -144,11 +160,11 @@ export class GroupEvaluator {
         const doc = this.documents.get(open.uri);
         // Analysed for an older version: the document's own pending pass publishes it.
         if (!doc || doc.document.version !== open.version) continue;
-        const diagnostics = toDiagnostics(findings, p, open.uri, config, open.version, uriOf);
+        const diagnostics = toDiagnostics([...findings], p, open.uri, config, open.version, uriOf);
         if (this.publish(group, p, open.uri, diagnostics, open.version, force.has(open.uri))) changed++;
       } else {
         const uri = pathToUri(p);
-        const diagnostics = toDiagnostics(findings, p, uri, config, undefined, uriOf);
+        const diagnostics = toDiagnostics([...findings], p, uri, config, undefined, uriOf);
         if (this.publish(group, p, uri, diagnostics, undefined, republish && diagnostics.length > 0)) changed++;
       }
     }
@@ -162,11 +178,16 @@ export class GroupEvaluator {
     }
     const elapsed = Date.now() - started;
     if (files.length === 0 && !folder) {
-      // A lone document that was closed: nothing of its group is left to remember.
+      // A lone document that was closed, or a folder removed: nothing of its group is left
+      // to remember (its evaluator holds the group's model caches).
       this.durations.delete(group);
       this.lastNotes.delete(group);
-    } else this.durations.set(group, elapsed);
-    this.logger.debug(`evaluated ${folder?.path ?? group}: ${files.length} files in ${elapsed} ms, ${changed} publications`);
+      this.evaluators.delete(group);
+    } else if (!first) this.durations.set(group, elapsed);
+    // (The first evaluation of a group builds its models from scratch: its time says nothing
+    // about what an edit will cost, so it does not lengthen the debounce.)
+    const { rulesRun } = evaluation.stats;
+    this.logger.debug(`evaluated ${folder?.path ?? group}: ${files.length} files in ${elapsed} ms (rules run: ${rulesRun.join(', ') || 'none'}), ${evaluation.changed.size} files changed, ${changed} publications`);
     return { findings: evaluation.findings.length };
   }
 
@@ -193,6 +214,7 @@ export class GroupEvaluator {
   }
 
   dispose(): void {
+    this.evaluators.clear();
     for (const p of this.pending.values()) {
       if (p.immediate) clearImmediate(p.timer as NodeJS.Immediate);
       else clearTimeout(p.timer as NodeJS.Timeout);

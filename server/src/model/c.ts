@@ -14,7 +14,8 @@
  * - Only programs holding a fork or an exec are built in full (every FORK/FD rule needs
  *   one); the rest are never materialised, which keeps a glibc-sized workspace cheap.
  *
- * Memoised per evaluation (keyed by the `files` array) so the five rules share one model.
+ * Memoised per evaluation (in `ctx.cache`, else keyed by the `files` array) so the rules
+ * share one model; kept across evaluations while no C file changed ({@link CModelCache}).
  */
 import * as path from 'node:path';
 import type { ProgramContext, ProjectFile } from '../engine/rule';
@@ -434,15 +435,46 @@ function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   else map.set(key, new Set([value]));
 }
 
-const MODELS = new WeakMap<readonly FileAnalysis[], { roots: readonly string[]; projectFiles: readonly ProjectFile[]; model: CModel }>();
+const MODELS = new WeakMap<readonly FileAnalysis[], CModelCache>();
 
-/** The C model of an evaluation, built once and shared by the rules. */
+/**
+ * Keeps the C model while no C file (and neither roots nor project files) changed: a Python
+ * or TypeScript edit then costs nothing here, and what the model memoises lazily (call
+ * resolution, callers, programs, the orderings and child walks in `c-child.ts`/`c-order.ts`,
+ * keyed by its objects) is kept too. Any C change rebuilds it (about 0.75 s on glibc).
+ */
+export class CModelCache {
+  private cFiles: FileAnalysis[] = [];
+  private roots: readonly string[] = [];
+  private projectFiles: readonly ProjectFile[] = [];
+  private current: CModel | undefined;
+  private lastFiles: readonly FileAnalysis[] | undefined;
+
+  model(ctx: ProgramContext): CModel {
+    if (this.current && this.lastFiles === ctx.files && this.roots === ctx.roots && this.projectFiles === ctx.projectFiles) return this.current;
+    const c = ctx.files.filter((f) => f.language === 'c');
+    const same =
+      this.current &&
+      this.roots.length === ctx.roots.length &&
+      this.roots.every((r, i) => r === ctx.roots[i]) &&
+      this.projectFiles === ctx.projectFiles &&
+      c.length === this.cFiles.length &&
+      c.every((f, i) => f === this.cFiles[i]);
+    if (!same || !this.current) this.current = new CModel(c, ctx.roots, ctx.projectFiles);
+    this.cFiles = c;
+    this.roots = ctx.roots;
+    this.projectFiles = ctx.projectFiles;
+    this.lastFiles = ctx.files;
+    return this.current;
+  }
+}
+
+/** The C model of an evaluation, built once and shared by the rules (kept across evaluations in `ctx.cache`). */
 export function cModel(ctx: ProgramContext): CModel {
-  const hit = MODELS.get(ctx.files);
-  if (hit && hit.roots === ctx.roots && hit.projectFiles === ctx.projectFiles) return hit.model;
-  const model = new CModel(ctx.files, ctx.roots, ctx.projectFiles);
-  MODELS.set(ctx.files, { roots: ctx.roots, projectFiles: ctx.projectFiles, model });
-  return model;
+  if (ctx.cache) return ctx.cache.get('model:c', () => new CModelCache()).model(ctx);
+  let cache = MODELS.get(ctx.files);
+  if (!cache) MODELS.set(ctx.files, (cache = new CModelCache()));
+  return cache.model(ctx);
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PyModule {
   parents: PyModule[];
   /** The source root it was named from (for ties between candidates). */
   sourceRoot: string;
+  /** Content hash of the analysis the facts came from (identity for the incremental model). */
+  contentHash: string;
   facts: readonly PythonFact[];
   moduleFact?: PyModuleFact;
   /** Steps (facts) per executing function, in source order; `''` = module level. */
@@ -55,8 +57,50 @@ function joinCanonical(prefix: string, name: string): string {
   return prefix.endsWith('.') ? prefix + name : `${prefix}.${name}`;
 }
 
+/**
+ * Records which modules' facts a computation read, so the incremental model knows what a
+ * program's replay depends on. `begin`/`end` bracket a computation (nestable: a memoised
+ * lookup inside a replay); `touch` adds a module to every open computation; a memo hit adds
+ * what the memoised computation had read (`add`), so sharing memos between programs loses
+ * nothing. Reads that depend only on paths (module names, packages) are not recorded: a
+ * change of the set of paths rebuilds the whole model.
+ */
+export class TouchTracker {
+  private readonly stack: Set<PyModule>[] = [];
+
+  /** Opens a computation; returns its level, for {@link endAt}. */
+  begin(): number {
+    this.stack.push(new Set());
+    return this.stack.length - 1;
+  }
+
+  end(): PyModule[] {
+    return [...(this.stack.pop() ?? [])];
+  }
+
+  /** Closes the computation opened at `level` and any left open above it (after an exception). */
+  endAt(level: number): PyModule[] {
+    const set = this.stack[level];
+    this.stack.length = Math.min(this.stack.length, level);
+    return [...(set ?? [])];
+  }
+
+  touch(m: PyModule): void {
+    for (const s of this.stack) s.add(m);
+  }
+
+  add(modules: readonly PyModule[]): void {
+    if (!modules.length) return;
+    for (const s of this.stack) for (const m of modules) s.add(m);
+  }
+}
+
+const NO_MODULES: readonly PyModule[] = [];
+
 export class PyModuleIndex {
   readonly modules: PyModule[] = [];
+  /** Set by the program model while it wants to know which modules' facts were read. */
+  tracker: TouchTracker | undefined;
   private readonly byAbs = new Map<string, PyModule>();
   private readonly byName = new Map<string, PyModule[]>();
 
@@ -108,6 +152,7 @@ export class PyModuleIndex {
         isPackage,
         parents: [],
         sourceRoot,
+        contentHash: f.contentHash,
         facts: f.facts as readonly PythonFact[],
         bodies: new Map(),
         functions: new Map(),
@@ -136,6 +181,25 @@ export class PyModuleIndex {
       }
       m.parents = chain;
     }
+  }
+
+  /**
+   * Replaces the facts of a module in place (same path, new content): the module object
+   * keeps its identity, so what other modules and cached program results hold of it stays
+   * valid. Name resolution memos are dropped (they may have read the old facts).
+   */
+  updateFacts(m: PyModule, analysis: FileAnalysis): void {
+    m.contentHash = analysis.contentHash;
+    m.facts = analysis.facts as readonly PythonFact[];
+    m.moduleFact = undefined;
+    m.bodies = new Map();
+    m.functions = new Map();
+    m.classes = new Map();
+    m.methods = new Map();
+    m.bindings = new Map();
+    m.stars = [];
+    this.indexFacts(m);
+    this.resolveMemo.clear();
   }
 
   private indexFacts(m: PyModule): void {
@@ -224,14 +288,20 @@ export class PyModuleIndex {
     // (asyncio's `__init__` star-imports twenty submodules that import each other).
     const key = `${from.abs}\u0000${origin}\u0000${name}`;
     const known = this.resolveMemo.get(key);
-    if (known !== undefined || this.resolveMemo.has(key)) return known ?? undefined;
-    this.resolveMemo.set(key, null); // in progress: a cycle resolves to nothing
+    if (known === null) return undefined; // in progress: a cycle resolves to nothing
+    if (known) {
+      this.tracker?.add(known.touched);
+      return known.symbol ?? undefined;
+    }
+    this.resolveMemo.set(key, null);
+    this.tracker?.begin();
     const result = this.resolveUncached(from, name, origin, depth);
-    this.resolveMemo.set(key, result ?? null);
+    this.resolveMemo.set(key, { symbol: result ?? null, touched: this.tracker ? this.tracker.end() : NO_MODULES });
     return result;
   }
 
-  private readonly resolveMemo = new Map<string, PySymbol | null>();
+  /** Resolutions, with the modules each one read (`null` while being computed). */
+  private readonly resolveMemo = new Map<string, { symbol: PySymbol | null; touched: readonly PyModule[] } | null>();
 
   private resolveUncached(from: PyModule, name: string, origin: 'import' | 'local', depth: number): PySymbol | undefined {
     if (origin === 'local') return this.member(from, name.split('.'), depth);
@@ -251,6 +321,7 @@ export class PyModuleIndex {
   /** `segments` inside module `m`: a def/class (possibly `Class.method`), or a re-exported import. */
   member(m: PyModule, segments: readonly string[], depth = 0): PySymbol | undefined {
     if (!segments.length) return { kind: 'module', module: m };
+    this.tracker?.touch(m);
     for (let i = segments.length; i >= 1; i--) {
       const q = segments.slice(0, i).join('.');
       const fn = m.functions.get(q);
@@ -282,6 +353,7 @@ export class PyModuleIndex {
     const key = `${m.abs}#${cls}`;
     if (seen.has(key) || depth > 10) return undefined;
     seen.add(key);
+    this.tracker?.touch(m);
     const fn = m.functions.get(`${cls}.${name}`);
     if (fn) return { kind: 'function', module: m, name: `${cls}.${name}`, fact: fn };
     for (const base of this.bases(m, cls, depth)) {
@@ -294,6 +366,7 @@ export class PyModuleIndex {
 
   /** Bases of a workspace class: resolved symbols, or the canonical name when outside the workspace. */
   bases(m: PyModule, cls: string, depth = 0): (PySymbol | { kind: 'external'; name: string })[] {
+    this.tracker?.touch(m);
     const fact = m.classes.get(cls);
     if (!fact) return [];
     return fact.bases.map((b) => this.resolve(m, b.name, b.origin, depth + 1) ?? { kind: 'external' as const, name: b.name });
@@ -304,6 +377,7 @@ export class PyModuleIndex {
     const key = `${m.abs}#${cls}`;
     if (seen.has(key) || depth > 10) return [];
     seen.add(key);
+    this.tracker?.touch(m);
     const out = (m.methods.get(cls) ?? []).map((name) => ({ module: m, name }));
     for (const b of this.bases(m, cls, depth)) if (b.kind === 'class') out.push(...this.allMethods(b.module, b.name, depth + 1, seen));
     return out;

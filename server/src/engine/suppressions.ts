@@ -15,36 +15,53 @@ const MARKER = /hazard-lens:\s*ignore(-file)?\[([^\]]*)\]/g;
 /** Reads suppressions from the comment nodes of a tree. */
 export function collectSuppressions(tree: Tree, text: string): Suppression[] {
   const out: Suppression[] = [];
+  // Every marker contains this literal, and a comment's text is a slice of the file's text.
+  if (!text.includes('hazard-lens:')) return out;
   const lines = text.split('\n');
-  const visit = (node: Node) => {
-    if (node.type === 'comment') {
-      const commentText = node.text;
-      MARKER.lastIndex = 0;
-      for (let m = MARKER.exec(commentText); m; m = MARKER.exec(commentText)) {
-        const ruleIds = m[2]
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0);
-        const range = nodeRange(node);
-        const line = range.start.line;
-        const before = lines[line]?.slice(0, range.start.character) ?? '';
-        const ownLine = before.trim().length === 0;
-        let targetLine = line;
-        if (ownLine) {
-          // The next line that is neither blank nor only a comment.
-          // Skips blank lines and further comment lines; in C a `#` line is code (preprocessor).
-          const commentLine = commentText.startsWith('#') ? /^\s*(#|$)/ : /^\s*(\/\/|\/\*|$)/;
-          targetLine = range.end.line + 1;
-          while (targetLine < lines.length && commentLine.test(lines[targetLine])) targetLine++;
-        }
-        out.push({ scope: m[1] ? 'file' : 'line', ruleIds, range, targetLine });
+  const visitComment = (node: Node) => {
+    const commentText = node.text;
+    MARKER.lastIndex = 0;
+    for (let m = MARKER.exec(commentText); m; m = MARKER.exec(commentText)) {
+      const ruleIds = m[2]
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      const range = nodeRange(node);
+      const line = range.start.line;
+      const before = lines[line]?.slice(0, range.start.character) ?? '';
+      const ownLine = before.trim().length === 0;
+      let targetLine = line;
+      if (ownLine) {
+        // The next line that is neither blank nor only a comment.
+        // Skips blank lines and further comment lines; in C a `#` line is code (preprocessor).
+        const commentLine = commentText.startsWith('#') ? /^\s*(#|$)/ : /^\s*(\/\/|\/\*|$)/;
+        targetLine = range.end.line + 1;
+        while (targetLine < lines.length && commentLine.test(lines[targetLine])) targetLine++;
       }
-      return;
+      out.push({ scope: m[1] ? 'file' : 'line', ruleIds, range, targetLine });
     }
-    for (const child of node.children) if (child) visit(child);
   };
-  // Comments can sit anywhere, so this walk is over the whole tree; it is cheap next to parsing.
-  visit(tree.rootNode);
+  // Comments can sit anywhere, so this is a walk over the whole tree (pre-order, not into
+  // comments), with a cursor: no node objects except for the comments themselves.
+  const cursor = tree.walk();
+  try {
+    for (;;) {
+      const isComment = cursor.nodeType === 'comment';
+      if (isComment) visitComment(cursor.currentNode);
+      if (!isComment && cursor.gotoFirstChild()) continue;
+      if (cursor.gotoNextSibling()) continue;
+      let climbed = false;
+      while (cursor.gotoParent()) {
+        if (cursor.gotoNextSibling()) {
+          climbed = true;
+          break;
+        }
+      }
+      if (!climbed) break;
+    }
+  } finally {
+    cursor.delete();
+  }
   return out;
 }
 

@@ -21,7 +21,7 @@ interface Property {
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
   activationEvents: string[];
-  capabilities: { untrustedWorkspaces: { supported: boolean }; virtualWorkspaces: boolean };
+  capabilities: { untrustedWorkspaces: { supported: boolean | 'limited'; description?: string; restrictedConfigurations?: string[] }; virtualWorkspaces: boolean };
   contributes: { configuration: { properties: Record<string, Property> }; commands: { command: string; title: string; category?: string }[] };
 };
 const properties = manifest.contributes.configuration.properties;
@@ -50,5 +50,9 @@ test('commands, activation and workspace trust', () => {
   for (const c of manifest.contributes.commands) assert.equal(c.category, 'Hazard Lens');
   for (const language of ['c', 'python', 'typescript', 'typescriptreact']) assert.ok(manifest.activationEvents.includes(`onLanguage:${language}`));
   for (const command of Object.values(COMMANDS)) assert.ok(manifest.activationEvents.includes(`onCommand:${command}`));
-  assert.deepEqual(manifest.capabilities, { untrustedWorkspaces: { supported: true }, virtualWorkspaces: false });
+  // Analysis never runs workspace code, so untrusted workspaces are analysed fully; only the
+  // cache folder (a place the extension writes to) is not taken from an untrusted workspace.
+  assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, ['hazardLens.cacheDir']);
+  assert.equal(manifest.capabilities.virtualWorkspaces, false);
 });

@@ -9,8 +9,13 @@ import { fdWithoutCloexec } from './fd-without-cloexec';
 import { forkInThreadedProgram } from './fork-in-threaded-program';
 import { cachedFdAcrossFork } from './cached-fd-across-fork';
 import { closeAllFdsWithoutExec } from './close-all-fds-without-exec';
+import { greenHeartbeat } from './green-heartbeat';
+import { lateMonkeyPatch } from './late-monkey-patch';
+import { streamPipeLeak } from './stream-pipe-leak';
+import { heartbeatStarvedByBlockingCall } from './heartbeat-starved-by-blocking-call';
+import { wsgiResponseNotClosed } from './wsgi-response-not-closed';
 
-export const RULES: readonly Rule[] = [unreleasedFile, unsafeCallInForkChild, fdWithoutCloexec, forkInThreadedProgram, cachedFdAcrossFork, closeAllFdsWithoutExec];
+export const RULES: readonly Rule[] = [unreleasedFile, unsafeCallInForkChild, fdWithoutCloexec, forkInThreadedProgram, cachedFdAcrossFork, closeAllFdsWithoutExec, streamPipeLeak, greenHeartbeat, lateMonkeyPatch, heartbeatStarvedByBlockingCall, wsgiResponseNotClosed];
 
 const BY_ID = new Map(RULES.map((r) => [r.meta.id, r]));
 

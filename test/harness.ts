@@ -2,7 +2,14 @@
  * Shared test helpers: inline-expectation parsing for fixture files (Semgrep-style
  * annotations on the line before the target) and grammar loading.
  */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { analyzeText } from '../server/src/engine/analyze';
+import type { ProjectFile } from '../server/src/engine/rule';
+import type { FileAnalysis } from '../server/src/engine/types';
 import { loadAllGrammars } from '../server/src/parsing/parser';
+import { isProjectFileName } from '../server/src/scan/project-files';
 
 export const ANNOTATION = /(?:#|\/\/|\/\*)\s*(ruleid|ok|todoruleid):\s*([\w-]+(?:\s*,\s*[\w-]+)*)/;
 
@@ -34,4 +41,40 @@ let grammars: Promise<void> | undefined;
 export function grammarsReady(): Promise<void> {
   grammars ??= loadAllGrammars();
   return grammars;
+}
+
+/** Every file below `dir`, recursively, in sorted order (fixture programs, examples). */
+export function listFiles(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) listFiles(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+export interface LoadedWorkspace {
+  dir: string;
+  files: FileAnalysis[];
+  projectFiles: ProjectFile[];
+}
+
+/**
+ * Analyses every source file below `dir` and collects the project files the scanner would
+ * (same predicate), with paths relative to `relativeTo` as the CLI reports them. With
+ * `cleanNotes`, an analysis note (parse time-out, failing rule) fails the test.
+ */
+export function loadWorkspace(dir: string, relativeTo: string, options: { cleanNotes?: boolean } = {}): LoadedWorkspace {
+  const files: FileAnalysis[] = [];
+  const projectFiles: ProjectFile[] = [];
+  for (const abs of listFiles(dir)) {
+    const rel = relative(relativeTo, abs);
+    const text = readFileSync(abs, 'utf8');
+    if (isProjectFileName(abs)) projectFiles.push({ path: rel, text });
+    const a = analyzeText(rel, text);
+    if (!a) continue;
+    if (options.cleanNotes) assert.deepEqual(a.notes, [], `${rel}: analysis notes`);
+    files.push(a);
+  }
+  return { dir, files, projectFiles };
 }

@@ -16,7 +16,7 @@ import { IncrementalEvaluator } from '../../server/src/engine/incremental';
 import { MapModelCache, PROJECT_FILE_NAMES, type ProjectFile } from '../../server/src/engine/rule';
 import type { FileAnalysis, Finding } from '../../server/src/engine/types';
 import { buildPythonModel, pythonModel } from '../../server/src/model/python';
-import { grammarsReady } from '../harness';
+import { grammarsReady, listFiles } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -26,19 +26,10 @@ interface Workspace {
   projectFiles: ProjectFile[];
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 function load(dir: string): Workspace {
   const texts = new Map<string, string>();
   const projectFiles: ProjectFile[] = [];
-  for (const abs of walk(dir)) {
+  for (const abs of listFiles(dir)) {
     const rel = relative(ROOT, abs);
     const text = readFileSync(abs, 'utf8');
     if (PROJECT_FILE_NAMES.includes(basename(abs))) projectFiles.push({ path: rel, text });

@@ -6,8 +6,8 @@
  * another, and the CLI reporting the example.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
@@ -17,7 +17,7 @@ import type { FileAnalysis, Finding } from '../../server/src/engine/types';
 import { pythonModel } from '../../server/src/model/python';
 import { wsgiConfigEntries } from '../../server/src/model/python-heartbeat';
 import { ensureBuilt, runCli } from '../cli/helpers';
-import { grammarsReady } from '../harness';
+import { grammarsReady, loadWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
@@ -30,26 +30,8 @@ interface Scenario {
   projectFiles: ProjectFile[];
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 function load(dir: string): Scenario {
-  const files: FileAnalysis[] = [];
-  const projectFiles: ProjectFile[] = [];
-  for (const abs of walk(dir)) {
-    const rel = relative(ROOT, abs);
-    const text = readFileSync(abs, 'utf8');
-    if (['.ini', '.conf'].includes(extname(abs)) || ['pyproject.toml', 'setup.cfg'].includes(basename(abs))) projectFiles.push({ path: rel, text });
-    const a = analyzeText(rel, text);
-    if (a) files.push(a);
-  }
-  return { dir, files, projectFiles };
+  return loadWorkspace(dir, ROOT);
 }
 
 function run(s: Scenario, files = s.files): Finding[] {

@@ -5,8 +5,8 @@
  * the findings of another.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
@@ -14,7 +14,7 @@ import { evaluate } from '../../server/src/engine/engine';
 import type { ProjectFile } from '../../server/src/engine/rule';
 import type { FileAnalysis, Finding } from '../../server/src/engine/types';
 import { pythonModel } from '../../server/src/model/python';
-import { grammarsReady } from '../harness';
+import { grammarsReady, loadWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
@@ -26,27 +26,8 @@ interface Scenario {
   projectFiles: ProjectFile[];
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 function load(name: string, base = PROGRAMS): Scenario {
-  const dir = join(base, name);
-  const files: FileAnalysis[] = [];
-  const projectFiles: ProjectFile[] = [];
-  for (const abs of walk(dir)) {
-    const rel = relative(ROOT, abs);
-    const text = readFileSync(abs, 'utf8');
-    if (basename(abs) === 'pyproject.toml' || basename(abs) === 'setup.cfg') projectFiles.push({ path: rel, text });
-    const a = analyzeText(rel, text);
-    if (a) files.push(a);
-  }
-  return { dir, files, projectFiles };
+  return loadWorkspace(join(base, name), ROOT);
 }
 
 function run(s: Scenario, config: HazardLensConfig = DEFAULT_CONFIG, projectFiles = s.projectFiles): Finding[] {

@@ -5,8 +5,8 @@
  * programs the model builds, and that editing one file changes the findings of another.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
@@ -14,7 +14,7 @@ import { evaluate } from '../../server/src/engine/engine';
 import type { ProjectFile } from '../../server/src/engine/rule';
 import type { FileAnalysis, Finding } from '../../server/src/engine/types';
 import { typescriptModel } from '../../server/src/model/typescript';
-import { grammarsReady } from '../harness';
+import { grammarsReady, loadWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
@@ -26,30 +26,8 @@ interface Scenario {
   projectFiles: ProjectFile[];
 }
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 function load(name: string): Scenario {
-  const dir = join(PROGRAMS, name);
-  const files: FileAnalysis[] = [];
-  const projectFiles: ProjectFile[] = [];
-  for (const abs of walk(dir)) {
-    const rel = relative(ROOT, abs);
-    const text = readFileSync(abs, 'utf8');
-    if (basename(abs) === 'package.json') projectFiles.push({ path: rel, text });
-    const a = analyzeText(rel, text);
-    if (a) {
-      assert.deepEqual(a.notes, [], `${rel}: analysis notes`);
-      files.push(a);
-    }
-  }
-  return { dir, files, projectFiles };
+  return loadWorkspace(join(PROGRAMS, name), ROOT, { cleanNotes: true });
 }
 
 function run(s: Scenario, files = s.files, projectFiles = s.projectFiles): Finding[] {

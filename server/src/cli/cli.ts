@@ -328,18 +328,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     );
   }
 
-  const report = formatReport(format, result, { cwd, config, summary: !quiet });
-  if (output !== undefined) {
-    const target = path.resolve(cwd, output);
-    try {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, report);
-    } catch (e) {
-      throw new UsageError(`cannot write ${output}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  } else if (report.length > 0) {
-    io.stdout.write(report);
-  }
+  writeReport(formatReport(format, result, { cwd, config, summary: !quiet }), output, cwd, io);
   if (values.stats === true && result.stats) printStats(io, result.stats);
   return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
 }

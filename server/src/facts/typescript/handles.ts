@@ -132,13 +132,7 @@ class TypeScriptHandleAnalysis {
 
   run(): HandleLeak[] {
     const root = this.tree.rootNode;
-    for (const stmt of root.namedChildren) {
-      if (!stmt) continue;
-      if (stmt.type === 'import_statement') this.bindings.addImport(stmt);
-      else if (stmt.type === 'lexical_declaration' || stmt.type === 'variable_declaration') {
-        for (const d of stmt.namedChildren) if (d?.type === 'variable_declarator') this.bindings.addDeclarator(d);
-      }
-    }
+    this.bindings.addModuleLevel(root);
     const candidates = this.walk(root);
     if (this.bindings.isEmpty) return [];
     const handleMethodCalls: Node[] = [];

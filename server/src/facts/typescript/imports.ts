@@ -37,6 +37,17 @@ export class FsBindings {
   }
 
   /** `import … from 'fs'` and `import fs = require('fs')`. */
+  /** Reads the module-level imports and declarations of a program (`root` = the tree's root). */
+  addModuleLevel(root: Node): void {
+    for (const stmt of root.namedChildren) {
+      if (!stmt) continue;
+      if (stmt.type === 'import_statement') this.addImport(stmt);
+      else if (stmt.type === 'lexical_declaration' || stmt.type === 'variable_declaration') {
+        for (const d of stmt.namedChildren) if (d?.type === 'variable_declarator') this.addDeclarator(d);
+      }
+    }
+  }
+
   addImport(stmt: Node): void {
     let clause: Node | null = null;
     for (const c of stmt.children) {

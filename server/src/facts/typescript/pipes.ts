@@ -195,6 +195,31 @@ function assignedValues(name: string, scope: Node): Node[] {
   return out;
 }
 
+
+/**
+ * Does this value (a stream expression or a reference to one) end up as the receiver of a
+ * `.pipe()` call, possibly through chaining methods (`s.on(...).pipe(d)`)?
+ */
+function feedsPipe(node: Node): boolean {
+  let cur = node;
+  for (let guard = 0; guard < 64; guard++) {
+    const p = cur.parent;
+    if (!p) return false;
+    if (TRANSPARENT.has(p.type)) {
+      cur = p;
+      continue;
+    }
+    if (p.type !== 'member_expression' || p.childForFieldName('object')?.id !== cur.id) return false;
+    const call = p.parent;
+    if (call?.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) return false;
+    const m = p.childForFieldName('property')?.text ?? '';
+    if (m === 'pipe') return true;
+    if (HANDLE_METHODS[m] !== 'chain') return false;
+    cur = call;
+  }
+  return false;
+}
+
 class PipeAnalysis {
   private readonly bindings = new FsBindings();
   private readonly functions: FunctionIndex = { byName: new Map(), methods: new Map() };
@@ -210,13 +235,7 @@ class PipeAnalysis {
 
   run(): PipeLeak[] {
     const root = this.tree.rootNode;
-    for (const stmt of root.namedChildren) {
-      if (!stmt) continue;
-      if (stmt.type === 'import_statement') this.bindings.addImport(stmt);
-      else if (stmt.type === 'lexical_declaration' || stmt.type === 'variable_declaration') {
-        for (const d of stmt.namedChildren) if (d?.type === 'variable_declarator') this.bindings.addDeclarator(d);
-      }
-    }
+    this.bindings.addModuleLevel(root);
     const pipes = this.walk(root);
     if (this.bindings.isEmpty || pipes.length === 0) return [];
     const out: PipeLeak[] = [];
@@ -284,23 +303,7 @@ class PipeAnalysis {
 
   /** Is this call's value the receiver of a later `.pipe()` (through chain methods)? */
   private isInnerLink(call: Node): boolean {
-    let cur = call;
-    for (let guard = 0; guard < 64; guard++) {
-      const p = cur.parent;
-      if (!p) return false;
-      if (TRANSPARENT.has(p.type)) {
-        cur = p;
-        continue;
-      }
-      if (p.type !== 'member_expression' || p.childForFieldName('object')?.id !== cur.id) return false;
-      const outer = p.parent;
-      if (outer?.type !== 'call_expression' || outer.childForFieldName('function')?.id !== p.id) return false;
-      const m = p.childForFieldName('property')?.text ?? '';
-      if (m === 'pipe') return true;
-      if (HANDLE_METHODS[m] !== 'chain') return false;
-      cur = outer;
-    }
-    return false;
+    return feedsPipe(call);
   }
 
   /** Unrolls `a.pipe(b).on(…).pipe(c)` from its outermost call: the base source and the links in order. */
@@ -532,23 +535,7 @@ class PipeAnalysis {
   }
 
   private isPipeSource(ref: Node): boolean {
-    let cur = ref;
-    for (let guard = 0; guard < 64; guard++) {
-      const p = cur.parent;
-      if (!p) return false;
-      if (TRANSPARENT.has(p.type)) {
-        cur = p;
-        continue;
-      }
-      if (p.type !== 'member_expression' || p.childForFieldName('object')?.id !== cur.id) return false;
-      const call = p.parent;
-      if (call?.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) return false;
-      const m = p.childForFieldName('property')?.text ?? '';
-      if (m === 'pipe') return true;
-      if (HANDLE_METHODS[m] !== 'chain') return false;
-      cur = call;
-    }
-    return false;
+    return feedsPipe(ref);
   }
 
   /** The receiver (through chain methods) of `.pipe(…)`, `.resume()` or a 'data'/'readable' listener. */

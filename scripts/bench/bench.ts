@@ -583,7 +583,20 @@ async function main(): Promise<void> {
       rmSync(cache, { recursive: true, force: true });
     }
     if (r.cold2?.stats && r.cold2.stats.files !== c.files) console.log(`  WARNING: our scan read ${r.cold2.stats.files} files, the corpus has ${c.files}`);
-    if (CLI_HAS.jobs && !QUICK) r.cold1 = await median(REPEAT, () => ours(c.dir, { jobs: 1 }));
+    // Same cache setting as the 2-worker cold run (a fresh cache folder that is written to),
+    // so the 1w/2w ratio compares like with like.
+    if (CLI_HAS.jobs && !QUICK) {
+      const cache1 = freshCacheDir();
+      try {
+        r.cold1 = await median(REPEAT, async () => {
+          rmSync(cache1, { recursive: true, force: true });
+          mkdirSync(cache1, { recursive: true });
+          return ours(c.dir, { jobs: 1, cacheDir: cache1 });
+        });
+      } finally {
+        rmSync(cache1, { recursive: true, force: true });
+      }
+    }
     if (!flag('--no-lsp') && !QUICK) {
       try {
         r.lsp = await serverRss(c);

@@ -13,9 +13,10 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../server/src/cli/cli';
 import { DiskCache, pruneCache } from '../../server/src/engine/cache';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
+import type { FileAnalysis } from '../../server/src/engine/types';
 import { AnalysisPool } from '../../server/src/scan/pool';
 import { formatReport } from '../../server/src/scan/reporters/index';
-import { scan, type ScanOptions, type ScanResult, type ScanStats } from '../../server/src/scan/scanner';
+import { extractFacts, scan, type ScanOptions, type ScanResult, type ScanStats } from '../../server/src/scan/scanner';
 
 const ROOT = path.join(__dirname, '..', '..');
 const temps: string[] = [];
@@ -32,6 +33,8 @@ function tempDir(prefix: string): string {
 let corpus = '';
 let baseline = '';
 let baselineResult: ScanResult;
+/** The baseline's analyses in full (a scan keeps only path, language and hash of each). */
+let baselineAnalyses: FileAnalysis[];
 let fileCount = 0;
 
 const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
@@ -93,13 +96,18 @@ before(async () => {
   baselineResult = await run({});
   baseline = json(baselineResult);
   fileCount = baselineResult.analyses.length;
+  baselineAnalyses = (await extractFacts({ paths: [], cwd: corpus, config, jobs: 0 })).analyses;
 });
 
 describe('the corpus', () => {
   test('holds program-level and per-file findings in three languages, and suppressions', () => {
     const ids = new Set(baselineResult.findings.map((f) => f.ruleId));
     for (const id of ['fork-in-threaded-program', 'cached-fd-across-fork', 'unreleased-file', 'unused-suppression']) assert.ok(ids.has(id), `corpus has ${id}`);
-    const languages = new Set(baselineResult.analyses.filter((a) => a.localFindings.length > 0).map((a) => a.language));
+    const languages = new Set(baselineAnalyses.filter((a) => a.localFindings.length > 0).map((a) => a.language));
+    assert.deepEqual(
+      baselineResult.analyses,
+      baselineAnalyses.map((a) => ({ path: a.path, language: a.language, contentHash: a.contentHash })),
+    );
     assert.deepEqual([...languages].sort(), ['c', 'python', 'typescript']);
     assert.ok(fileCount > 40, `${fileCount} files`);
     assert.equal(stats(baselineResult).jobs, 0);
@@ -151,14 +159,15 @@ describe('keyword prefilter', () => {
 describe('persistent cache', () => {
   test('the second scan reads every analysis from the cache, with the same report', async () => {
     const cacheDir = tempDir('hazard-lens-cache-');
-    const cold = await run({ cacheDir, jobs: 2 });
+    const cold = await run({ cacheDir, jobs: 2, evaluationCache: false });
     assert.equal(stats(cold).cacheHits, 0);
+    assert.equal(stats(cold).evaluationCache, 'off');
     assert.equal(stats(cold).jobs, 2, 'misses go to the workers');
     assert.equal(stats(cold).analysed, fileCount);
     assert.equal(json(cold), baseline);
     assert.equal(entries(cacheDir).filter((e) => e.endsWith('.analysis')).length, fileCount);
     for (const jobs of [0, 2]) {
-      const warm = await run({ cacheDir, jobs });
+      const warm = await run({ cacheDir, jobs, evaluationCache: false });
       assert.equal(stats(warm).cacheHits, fileCount, `jobs ${jobs}`);
       assert.equal(stats(warm).analysed, 0);
       assert.equal(stats(warm).jobs, 0, 'a scan served from the cache starts no worker');
@@ -174,6 +183,7 @@ describe('persistent cache', () => {
     try {
       fs.writeFileSync(file, `${original}\n\nY = 2\n`);
       const warm = await run({ cacheDir });
+      assert.equal(stats(warm).evaluationCache, 'miss');
       assert.equal(stats(warm).analysed, 1);
       assert.equal(stats(warm).cacheHits, fileCount - 1);
     } finally {
@@ -202,12 +212,12 @@ describe('persistent cache', () => {
     // Another file's valid entry under this key.
     fs.copyFileSync(files[files.length - 1], stolen);
 
-    const result = await run({ cacheDir, jobs: 2 });
+    const result = await run({ cacheDir, jobs: 2, evaluationCache: false });
     assert.equal(stats(result).cacheCorrupt, 5);
     assert.equal(stats(result).analysed, 5);
     assert.equal(stats(result).cacheHits, fileCount - 5);
     assert.equal(json(result), baseline);
-    const again = await run({ cacheDir });
+    const again = await run({ cacheDir, evaluationCache: false });
     assert.equal(stats(again).cacheCorrupt, 0);
     assert.equal(stats(again).cacheHits, fileCount);
   });
@@ -221,7 +231,7 @@ describe('persistent cache', () => {
       [],
       'no temporary file is left',
     );
-    const warm = await run({ cacheDir });
+    const warm = await run({ cacheDir, evaluationCache: false });
     assert.equal(stats(warm).cacheCorrupt, 0);
     assert.equal(stats(warm).cacheHits, fileCount);
   });
@@ -229,7 +239,7 @@ describe('persistent cache', () => {
   test('an analysis with notes (a parse time-out, a failing rule) is not stored', () => {
     const cacheDir = tempDir('hazard-lens-cache-');
     const cache = new DiskCache(cacheDir);
-    const analysis = { ...baselineResult.analyses[0] };
+    const analysis = { ...baselineAnalyses[0] };
     const key = cache.key(analysis.path, analysis.contentHash, true);
     assert.equal(cache.write(key, { ...analysis, notes: ['not analysed: parsing took longer than 5000 ms and was abandoned'] }), false);
     assert.deepEqual(cache.read(key, analysis.path, analysis.contentHash), { status: 'miss' });
@@ -239,10 +249,117 @@ describe('persistent cache', () => {
   });
 });
 
+describe('evaluation cache', () => {
+  const evaluationEntries = (cacheDir: string) => entries(cacheDir).filter((e) => e.endsWith('.evaluation'));
+
+  test('a warm scan of an unchanged workspace loads the findings without reading any analysis', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const cold = await run({ cacheDir, jobs: 2 });
+    assert.equal(stats(cold).evaluationCache, 'miss');
+    assert.equal(json(cold), baseline);
+    assert.equal(evaluationEntries(cacheDir).length, 1);
+    for (const jobs of [0, 2]) {
+      const warm = await run({ cacheDir, jobs });
+      assert.equal(stats(warm).evaluationCache, 'hit', `jobs ${jobs}`);
+      assert.equal(stats(warm).cacheHits, 0);
+      assert.equal(stats(warm).analysed, 0);
+      assert.equal(stats(warm).jobs, 0);
+      assert.equal(stats(warm).bytes, stats(cold).bytes);
+      assert.equal(json(warm), baseline);
+      assert.deepEqual(warm.analyses, baselineResult.analyses);
+      assert.deepEqual(warm.notes, baselineResult.notes);
+    }
+  });
+
+  test('an edit misses it and gives the findings of a cold scan; undoing the edit misses again', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    // A new file with a program-level finding (a fork in a program that starts a thread).
+    const file = path.join(corpus, 'extra', 'edited.py');
+    fs.writeFileSync(file, 'import os\nimport threading\n\nthreading.Thread(target=print).start()\nos.fork()\n');
+    try {
+      const edited = await run({ cacheDir });
+      assert.equal(stats(edited).evaluationCache, 'miss');
+      assert.equal(stats(edited).analysed, 1);
+      const coldEdited = await run({});
+      assert.equal(json(edited), json(coldEdited));
+      assert.notEqual(json(edited), baseline);
+      assert.equal(stats(await run({ cacheDir })).evaluationCache, 'hit');
+      fs.writeFileSync(file, 'import os\n\nos.getpid()\n');
+      const changed = await run({ cacheDir });
+      assert.equal(stats(changed).evaluationCache, 'miss');
+      assert.equal(json(changed), json(await run({})));
+      // One entry per workspace and settings: replaced, not accumulated.
+      assert.equal(evaluationEntries(cacheDir).length, 1);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    assert.equal(stats(await run({ cacheDir })).evaluationCache, 'miss');
+    assert.equal(json(await run({ cacheDir })), baseline);
+  });
+
+  test('settings that change findings, and a project file, are part of the key', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    const off = { ...config, rules: { 'unreleased-file': 'off' as const } };
+    const r = await scan({ paths: [], cwd: corpus, config: off, jobs: 0, cacheDir });
+    assert.equal(stats(r).evaluationCache, 'miss');
+    assert.ok(!r.findings.some((f) => f.ruleId === 'unreleased-file'));
+    assert.equal(stats(await run({ cacheDir, prefilter: false })).evaluationCache, 'miss');
+    assert.equal(stats(await run({ cacheDir })).evaluationCache, 'hit');
+    const project = path.join(corpus, 'extra', 'setup.cfg');
+    fs.writeFileSync(project, '[metadata]\nname = extra\n');
+    try {
+      assert.equal(stats(await run({ cacheDir })).evaluationCache, 'miss');
+    } finally {
+      fs.rmSync(project, { force: true });
+    }
+  });
+
+  test('--fix never uses it', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    const fixCorpus = tempDir('hazard-lens-fix-');
+    const file = path.join(fixCorpus, 'a.py');
+    fs.writeFileSync(file, 'def read(p):\n    f = open(p)\n    return f.read()\n');
+    const warmUp = await scan({ paths: [], cwd: fixCorpus, config, jobs: 0, cacheDir });
+    assert.equal(stats(warmUp).evaluationCache, 'miss');
+    const fixed = await scan({ paths: [], cwd: fixCorpus, config, jobs: 0, cacheDir, fix: true });
+    assert.equal(stats(fixed).evaluationCache, 'off');
+    assert.notEqual(fs.readFileSync(file, 'utf8'), 'def read(p):\n    f = open(p)\n    return f.read()\n', 'the safe fix was applied');
+    // The next scan sees the fixed file: not the evaluation stored before the fix.
+    const after = await scan({ paths: [], cwd: fixCorpus, config, jobs: 0, cacheDir });
+    assert.equal(stats(after).evaluationCache, 'miss');
+    assert.deepEqual(after.findings, (await scan({ paths: [], cwd: fixCorpus, config, jobs: 0 })).findings);
+  });
+
+  test('a corrupted entry is evaluated again, counted and overwritten', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir });
+    const [entry] = evaluationEntries(cacheDir);
+    const text = fs.readFileSync(entry, 'utf8');
+    const header = JSON.parse(text.split('\n')[0]) as { key: string; inputs: string };
+    const { createHash } = await import('node:crypto');
+    const wellFormed = (body: string) => `${JSON.stringify({ format: 1, key: header.key, inputs: header.inputs, check: createHash('sha256').update(body).digest('hex') })}\n${body}`;
+    for (const bad of [
+      text.slice(0, Math.floor(text.length / 2)),
+      text.replace('"ruleId":"', '"ruleId":"x'),
+      'garbage',
+      wellFormed(JSON.stringify({ findings: [{ ruleId: 1 }], notes: [] })),
+    ]) {
+      fs.writeFileSync(entry, bad);
+      const r = await run({ cacheDir });
+      assert.equal(stats(r).evaluationCache, 'corrupt');
+      assert.equal(json(r), baseline);
+      assert.equal(stats(await run({ cacheDir })).evaluationCache, 'hit', 'overwritten');
+    }
+  });
+});
+
 describe('cache pruning', () => {
   test('other builds go once unused for a day, or first when over budget; then the least recently used entries', async () => {
     const cacheDir = tempDir('hazard-lens-cache-');
-    await run({ cacheDir });
+    await run({ cacheDir, evaluationCache: false });
     const files = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
     const sizes = files.map((f) => fs.statSync(f).size);
     const total = sizes.reduce((a, b) => a + b, 0);
@@ -308,18 +425,26 @@ describe('the CLI', () => {
     const lines = first.stderr.trim().split('\n');
     assert.equal(lines.length, 1);
     const s = JSON.parse(lines[0]) as ScanStats;
-    assert.deepEqual(Object.keys(s).sort(), ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'files', 'jobs', 'maxRssMb', 'ms', 'prefiltered', 'shardFiles', 'skipped'].sort());
+    assert.deepEqual(
+      Object.keys(s).sort(),
+      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'prefiltered', 'shardFiles', 'skipped'].sort(),
+    );
+    assert.equal(s.evaluationCache, 'miss');
     assert.deepEqual(Object.keys(s.ms).sort(), ['analyse', 'discover', 'evaluate', 'total']);
     assert.equal(s.files, fileCount);
     assert.equal(s.jobs, 2);
     assert.ok(s.maxRssMb > 0 && s.bytes > 0);
     assert.equal(first.stdout, baseline);
     const second = await cli(['scan', '--format', 'json', '-j', '0', '--cache-dir', cacheDir, '--stats', '-q']);
-    assert.equal((JSON.parse(second.stderr) as ScanStats).cacheHits, fileCount);
+    const s2 = JSON.parse(second.stderr) as ScanStats;
+    assert.equal(s2.evaluationCache, 'hit');
+    assert.equal(s2.cacheHits, 0, 'no analysis is read when the evaluation is cached');
+    assert.equal(s2.files, fileCount);
     assert.equal(second.stdout, baseline);
     const none = await cli(['scan', '--format', 'json', '-j', '0', '--cache-dir', cacheDir, '--no-cache', '--no-prefilter', '--stats', '-q']);
     const n = JSON.parse(none.stderr) as ScanStats;
     assert.equal(n.cacheHits, 0);
+    assert.equal(n.evaluationCache, 'off');
     assert.equal(n.prefiltered, 0);
     assert.equal(none.stdout, baseline);
   });

@@ -75,9 +75,10 @@ Options:
   -q, --quiet                     Print the report only: no progress, skipped files, notes or summary
   -j, --jobs N                    Worker threads that analyse files (default: config "jobs", else
                                   one per CPU); 0 analyses in the main thread
-      --cache-dir DIR             Analysis cache folder (default: config "cacheDir", else
-                                  $XDG_CACHE_HOME/hazard-lens or ~/.cache/hazard-lens)
-      --no-cache                  Neither read nor write the analysis cache
+      --cache-dir DIR             Cache folder for analyses and the last evaluation (default:
+                                  config "cacheDir", else $XDG_CACHE_HOME/hazard-lens or
+                                  ~/.cache/hazard-lens)
+      --no-cache                  Neither read nor write the cache
       --stats                     Print one JSON line of scan statistics to stderr at the end
       --shard I/N                 Analyse only shard I of N (by a hash of each file's path)
                                   and write its facts to --facts-out FILE; no report
@@ -378,6 +379,7 @@ async function runJoin(
       analysed: 0,
       cacheHits: 0,
       cacheCorrupt: 0,
+      evaluationCache: 'off',
       prefiltered: 0,
       skipped: joined.skipped.length,
       jobs: 0,

@@ -26,6 +26,14 @@
  * - Analyses with notes (a parse time-out, a failing rule) are not stored: they may come out
  *   differently next time.
  *
+ * Evaluations: besides the analyses, a scan keeps its evaluation (findings and program-rule
+ * notes) in `<slot>.evaluation`, one entry per build, scanned roots and settings (the slot),
+ * so edits replace it rather than pile up. Its header also names the `inputs`: a hash of the
+ * slot, every analysed file's path and content hash in evaluation order (with the build, that
+ * fixes each analysis) and the project files' contents. An entry for other inputs is a miss;
+ * otherwise it is checked as an analysis is (checksum, zod shape) and `corrupt` if unusable.
+ * A scan stores it only when no analysis had notes, and never with `--fix` (`scanner.ts`).
+ *
  * Size: {@link pruneCache} runs at the end of a scan that wrote entries (and after a language
  * server index build), at most once an hour: it removes the folders of other fingerprints
  * unused for a day and, when the whole cache is over its budget (default 512 MB), the folders
@@ -39,7 +47,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { z } from 'zod';
 import { ANALYZER_VERSION } from './analyze';
-import type { FileAnalysis } from './types';
+import type { FileAnalysis, Finding } from './types';
 
 /** Bump when the entry layout changes. */
 export const CACHE_FORMAT = 1;
@@ -154,11 +162,41 @@ export const fileAnalysisSchema = z.object({
 const CACHEDIR_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache of Hazard Lens analyses; it can be deleted at any time.\n';
 /** Marks a fingerprint folder as ours: pruning removes only folders that hold it. */
 const OWNED_MARKER = '.hazard-lens-cache';
-const ENTRY_NAME = /^[0-9a-f]{64}\.analysis$/;
+const ENTRY_NAME = /^[0-9a-f]{64}\.(analysis|evaluation)$/;
 
-const headerSchema = z.object({ format: z.literal(CACHE_FORMAT), key: z.string(), check: z.string() });
+const headerSchema = z.object({ format: z.literal(CACHE_FORMAT), key: z.string(), inputs: z.string().optional(), check: z.string() });
 
 export type CacheLookup = { status: 'hit'; analysis: FileAnalysis } | { status: 'miss' } | { status: 'corrupt'; reason: string };
+
+/** What is cached of an evaluation (`engine.ts` `Evaluation`): the findings and the notes of program rules. */
+export interface CachedEvaluation {
+  findings: Finding[];
+  notes: string[];
+}
+
+const evaluationSchema = z.object({ findings: z.array(finding), notes: z.array(z.string()) });
+
+export type EvaluationLookup = { status: 'hit'; evaluation: CachedEvaluation } | { status: 'miss' } | { status: 'corrupt'; reason: string };
+
+/** What an evaluation slot is for (see {@link DiskCache.evaluationSlot}). */
+export interface EvaluationSlotParts {
+  /** The scanned roots (absolute). */
+  roots: readonly string[];
+  /** Everything besides the files that decides the findings: settings, options; JSON-serialisable. */
+  settings: unknown;
+}
+
+/**
+ * Hashes what an evaluation reads besides the slot's settings: every analysis (by path and
+ * content hash, in evaluation order; with the build in the key, that fixes the analysis) and
+ * the project files' contents.
+ */
+export function evaluationInputs(slot: string, analyses: Iterable<{ path: string; contentHash: string }>, projectFiles: Iterable<{ path: string; text: string }>): string {
+  const hash = createHash('sha256').update(slot).update('\0');
+  for (const a of analyses) hash.update(`a\0${a.path}\0${a.contentHash}\n`);
+  for (const p of projectFiles) hash.update(`p\0${p.path}\0${sha256(p.text)}\n`);
+  return hash.digest('hex');
+}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -191,7 +229,22 @@ export class DiskCache {
   }
 
   read(key: string, path: string, contentHash: string): CacheLookup {
-    const file = this.file(key);
+    const entry = this.load(this.file(key), key);
+    if (entry.status !== 'found') return entry;
+    const shape = fileAnalysisSchema.safeParse(entry.value);
+    if (!shape.success) return { status: 'corrupt', reason: 'body is not an analysis' };
+    const analysis = entry.value as FileAnalysis;
+    if (analysis.path !== path || analysis.contentHash !== contentHash) return { status: 'corrupt', reason: 'analysis of another file or text' };
+    return { status: 'hit', analysis };
+  }
+
+  /**
+   * Reads an entry: header for this key (and `inputs`, when given), checksum, JSON body.
+   * A hit refreshes the entry's time (least recently used pruning goes by it).
+   */
+  private load(file: string, key: string, inputs?: string): { status: 'found'; value: unknown } | { status: 'miss' } | { status: 'corrupt'; reason: string } {
+    // Most lookups of a cold scan miss: no exception (with its stack) for each of them.
+    if (!fs.existsSync(file)) return { status: 'miss' };
     let raw: string;
     try {
       raw = fs.readFileSync(file, 'utf8');
@@ -210,6 +263,8 @@ export class DiskCache {
       return { status: 'corrupt', reason: 'header is not JSON' };
     }
     if (header.key !== key) return { status: 'corrupt', reason: 'entry is for another key' };
+    // An evaluation of other inputs (the workspace changed since): replaced, not corrupt.
+    if (inputs !== undefined && header.inputs !== inputs) return { status: 'miss' };
     const body = raw.slice(nl + 1);
     if (sha256(body) !== header.check) return { status: 'corrupt', reason: 'checksum mismatch (truncated or modified)' };
     let value: unknown;
@@ -218,18 +273,41 @@ export class DiskCache {
     } catch {
       return { status: 'corrupt', reason: 'body is not JSON' };
     }
-    const shape = fileAnalysisSchema.safeParse(value);
-    if (!shape.success) return { status: 'corrupt', reason: 'body is not an analysis' };
-    const analysis = value as FileAnalysis;
-    if (analysis.path !== path || analysis.contentHash !== contentHash) return { status: 'corrupt', reason: 'analysis of another file or text' };
     try {
-      // Least recently used pruning goes by modification time.
       const now = new Date();
       fs.utimesSync(file, now, now);
     } catch {
       // read-only cache: fine
     }
-    return { status: 'hit', analysis };
+    return { status: 'found', value };
+  }
+
+  // ---- evaluations ------------------------------------------------------------------------
+
+  /**
+   * The slot of a workspace's evaluation: one entry per build, scanned roots and settings,
+   * replaced whenever the workspace changes (so edits do not pile up entries).
+   */
+  evaluationSlot(parts: EvaluationSlotParts): string {
+    return sha256(JSON.stringify(['evaluation', this.fingerprint, parts.roots, parts.settings]));
+  }
+
+  private evaluationFile(slot: string): string {
+    return nodePath.join(this.root, slot.slice(0, 2), `${slot}.evaluation`);
+  }
+
+  /** The evaluation stored in `slot` for exactly these `inputs` (see `evaluationInputs`). */
+  readEvaluation(slot: string, inputs: string): EvaluationLookup {
+    const entry = this.load(this.evaluationFile(slot), slot, inputs);
+    if (entry.status !== 'found') return entry;
+    const shape = evaluationSchema.safeParse(entry.value);
+    if (!shape.success) return { status: 'corrupt', reason: 'body is not an evaluation' };
+    return { status: 'hit', evaluation: entry.value as CachedEvaluation };
+  }
+
+  /** Stores the evaluation of `inputs` in `slot`; never throws. */
+  writeEvaluation(slot: string, inputs: string, evaluation: CachedEvaluation): boolean {
+    return this.store(this.evaluationFile(slot), { format: CACHE_FORMAT, key: slot, inputs }, JSON.stringify(evaluation));
   }
 
   /** Tags the folders as a cache (once per process and folder; idempotent). */
@@ -240,13 +318,19 @@ export class DiskCache {
     fs.writeFileSync(nodePath.join(this.root, OWNED_MARKER), '');
   }
 
-  /** Stores an analysis; never throws (a cache that cannot be written only costs time). */
-  write(key: string, analysis: FileAnalysis): boolean {
+  /**
+   * Stores an analysis; never throws (a cache that cannot be written only costs time).
+   * `json`: `JSON.stringify(analysis)` when the caller has it already.
+   */
+  write(key: string, analysis: FileAnalysis, json?: string): boolean {
     if (analysis.notes.length > 0) return false;
-    const file = this.file(key);
+    return this.store(this.file(key), { format: CACHE_FORMAT, key }, json ?? JSON.stringify(analysis));
+  }
+
+  /** Writes an entry (header line, then the body) atomically; never throws. */
+  private store(file: string, header: Record<string, unknown>, body: string): boolean {
     const dir = nodePath.dirname(file);
-    const body = JSON.stringify(analysis);
-    const text = `${JSON.stringify({ format: CACHE_FORMAT, key, check: sha256(body) })}\n${body}`;
+    const text = `${JSON.stringify({ ...header, check: sha256(body) })}\n${body}`;
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       if (!this.dirs.has(dir)) {

@@ -8,7 +8,7 @@ import { analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
 import { DiskCache } from '../engine/cache';
 import type { FileAnalysis } from '../engine/types';
 import { languageForPath } from '../parsing/parser';
-import { decodeSource, readSourceFileBytesSync } from './read';
+import { checkSource, decodeSource, readSourceFileBytesSync } from './read';
 
 export interface FileTask {
   path: string;
@@ -43,7 +43,55 @@ export type FileOutcome =
       /** Why a cache entry was not trusted (it was recomputed and overwritten). */
       corrupt?: string;
       prefiltered: boolean;
+      /**
+       * `JSON.stringify(analysis)` when it was made anyway (for the cache entry): a worker
+       * sends this string instead of the object (see `worker.ts`).
+       */
+      json?: string;
     };
+
+/** A {@link FileOutcome} on its way to the main thread: an analysis travels as JSON text. */
+export type WireOutcome = Exclude<FileOutcome, { kind: 'analysis' }> | (Omit<Extract<FileOutcome, { kind: 'analysis' }>, 'analysis' | 'json'> & { json: string });
+
+/** The outcome to send: analyses as JSON text. */
+export function toWire(outcome: FileOutcome): WireOutcome {
+  if (outcome.kind !== 'analysis') return outcome;
+  const { analysis, json, ...rest } = outcome;
+  return { ...rest, json: json ?? JSON.stringify(analysis) };
+}
+
+/** The outcome received (in the main thread). */
+export function fromWire(outcome: WireOutcome | FileOutcome): FileOutcome {
+  if (outcome.kind !== 'analysis' || !('json' in outcome) || 'analysis' in outcome) return outcome as FileOutcome;
+  const { json, ...rest } = outcome;
+  return { ...rest, analysis: JSON.parse(json) as FileAnalysis };
+}
+
+/**
+ * What a file is without analysing it: the reason it is skipped, or its content hash. The
+ * bytes are checked (size, binary, UTF-8) and hashed but not decoded: the cheap first look
+ * of a scan that may be answered by the evaluation cache.
+ */
+export type FileIdentity = { skip: string } | { skip?: undefined; contentHash: string; bytes: number };
+
+export function identifyFile(task: FileTask): FileIdentity {
+  // In `probeFileTask`'s order, so that a skipped file gets the same reason.
+  let hash: string;
+  let bytes: number;
+  if (task.text !== undefined) {
+    bytes = Buffer.byteLength(task.text);
+    hash = contentHash(task.text);
+  } else {
+    const read = readSourceFileBytesSync(task.path, task.maxBytes);
+    if (!read.ok) return { skip: read.reason };
+    const checked = checkSource(read.bytes);
+    if (!checked.ok) return { skip: checked.reason };
+    bytes = read.bytes.length;
+    hash = contentHash(read.bytes.subarray(checked.start));
+  }
+  if (!languageForPath(task.path)) return { skip: 'unsupported file type' };
+  return { contentHash: hash, bytes };
+}
 
 const caches = new Map<string, DiskCache>();
 
@@ -110,6 +158,8 @@ export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done
   const out = { prefiltered: false };
   const analysis = analyzeText(task.path, text, task.parseTimeoutMs, { prefilter: task.prefilter, out });
   if (!analysis) return { kind: 'skip', reason: 'unsupported file type' };
-  if (cache && key) cache.write(key, analysis);
-  return { kind: 'analysis', analysis, bytes, bom, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered };
+  // One serialisation for the cache entry and for the trip to the main thread.
+  const json = cache && key ? JSON.stringify(analysis) : undefined;
+  if (cache && key) cache.write(key, analysis, json);
+  return { kind: 'analysis', analysis, bytes, bom, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered, json };
 }

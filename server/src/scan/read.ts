@@ -57,8 +57,12 @@ function lineOfOffset(buf: Uint8Array, offset: number): number {
   return line;
 }
 
-/** Decodes file bytes, or gives the reason they are not analysable text. */
-export function decodeSource(buf: Uint8Array): ReadOutcome {
+/**
+ * {@link decodeSource}'s checks without the decoding: the reason the bytes are not analysable
+ * text, or where the text starts (after a byte order mark). The bytes from `start` on are
+ * exactly the UTF-8 encoding of the decoded text, so they can be hashed in its place.
+ */
+export function checkSource(buf: Uint8Array): { ok: true; bom: boolean; start: number } | { ok: false; reason: string } {
   const sniff = buf.subarray(0, BINARY_SNIFF_BYTES);
   if (sniff.includes(0)) return { ok: false, reason: 'binary file (NUL byte in the first 8 KB)' };
   const bom = buf.length >= 3 && buf[0] === UTF8_BOM[0] && buf[1] === UTF8_BOM[1] && buf[2] === UTF8_BOM[2];
@@ -68,6 +72,14 @@ export function decodeSource(buf: Uint8Array): ReadOutcome {
   if (bad >= 0) {
     return { ok: false, reason: `not valid UTF-8 (invalid byte 0x${buf[bad].toString(16).padStart(2, '0')} on line ${lineOfOffset(buf, bad)})` };
   }
+  return { ok: true, bom, start };
+}
+
+/** Decodes file bytes, or gives the reason they are not analysable text. */
+export function decodeSource(buf: Uint8Array): ReadOutcome {
+  const checked = checkSource(buf);
+  if (!checked.ok) return checked;
+  const { start, bom } = checked;
   return { ok: true, text: Buffer.from(buf.buffer, buf.byteOffset + start, buf.length - start).toString('utf8'), bom };
 }
 

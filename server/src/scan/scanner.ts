@@ -14,6 +14,12 @@
  * memory held is the analyses, not the queue. Results are kept in discovery order whatever
  * order the workers finish in, so a scan's output does not depend on `jobs`.
  *
+ * With a cache folder (and without `fix`), the evaluation is cached too: the main thread first
+ * reads and hashes every file (no decoding, no analysis) and, when the evaluation of exactly
+ * these contents, project files and settings is stored, reports it without reading a single
+ * analysis (see `engine/cache.ts`). Otherwise the scan goes on as above and stores its
+ * evaluation. Of each analysis only path, language and hash outlive the evaluation.
+ *
  * A scan can also be split (`extractFacts` with `shard`): each shard analyses a deterministic
  * share of the files, and `evaluate` over the joined analyses gives what one scan gives.
  */
@@ -21,14 +27,14 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { HazardLensConfig } from '../engine/config';
 import { analyzeText } from '../engine/analyze';
-import { buildFingerprint, pruneCache } from '../engine/cache';
+import { buildFingerprint, DiskCache, evaluationInputs, pruneCache, type CachedEvaluation } from '../engine/cache';
 import { evaluate } from '../engine/engine';
 import { chooseFix, fixAll } from '../engine/fixes';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../engine/rule';
-import type { FileAnalysis, Finding } from '../engine/types';
-import { loadAllGrammars } from '../parsing/parser';
-import { analyseProbed, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
+import type { FileAnalysis, Finding, LanguageId } from '../engine/types';
+import { languageForPath, loadAllGrammars } from '../parsing/parser';
+import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile } from './read';
@@ -100,6 +106,12 @@ export interface ScanOptions {
   prefilter?: boolean;
   /** Analyse only this share of the files (see {@link extractFacts}). */
   shard?: Shard;
+  /**
+   * With `cacheDir`: also keep the evaluation (findings and notes) in the cache, keyed by
+   * everything it reads, so that a scan of an unchanged workspace only reads and hashes the
+   * files (default true; never with `fix` or `shard`).
+   */
+  evaluationCache?: boolean;
 }
 
 /** What `--stats` prints (one JSON line). */
@@ -110,9 +122,15 @@ export interface ScanStats {
   bytes: number;
   /** Files parsed and analysed (not taken from the cache). */
   analysed: number;
+  /** Analyses read from the cache (none when the evaluation cache answered). */
   cacheHits: number;
   /** Cache entries found unusable (truncated, tampered, wrong shape): recomputed and overwritten. */
   cacheCorrupt: number;
+  /**
+   * The evaluation cache: `hit` (findings loaded; no analysis was read or made), `miss`,
+   * `corrupt` (an unusable entry: evaluated again and overwritten) or `off`.
+   */
+  evaluationCache: 'hit' | 'miss' | 'corrupt' | 'off';
   /** Files on which the prefilter skipped at least one analyser. */
   prefiltered: number;
   skipped: number;
@@ -124,9 +142,20 @@ export interface ScanStats {
   maxRssMb: number;
 }
 
+/** A file that was analysed (or whose analysis the evaluation cache stands for). */
+export interface AnalysedFile {
+  /** Absolute. */
+  path: string;
+  language: LanguageId;
+  contentHash: string;
+}
+
 export interface ScanResult {
-  /** Analyses of every analysed file (absolute paths). */
-  analyses: FileAnalysis[];
+  /**
+   * Every analysed file, in discovery order. Only this much of each analysis is kept once the
+   * rules are evaluated (the facts are what a scan's memory goes to).
+   */
+  analyses: AnalysedFile[];
   /** Findings after configuration and suppressions, sorted. Empty when cancelled. */
   findings: Finding[];
   /** Sorted by path. */
@@ -174,13 +203,16 @@ function rssMb(): number {
 /** Scans files and directories and evaluates every rule over what it found. */
 export async function scan(options: ScanOptions, reporter: ScanReporter = {}): Promise<ScanResult> {
   const started = performance.now();
-  const extraction = await extractFacts(options, reporter);
+  // NOTE: never with --fix: the files are rewritten while they are analysed, and the fixes
+  // come from the analyses, which an evaluation cache hit would skip.
+  const evaluationCache = options.cacheDir !== undefined && options.evaluationCache !== false && !options.fix && !options.shard;
+  const extraction = await collect(options, reporter, { forScan: true, evaluationCache });
   const note = (text: string) => {
     extraction.notes.push({ path: '', note: text });
     reporter.onNote?.('', text);
   };
   const result: ScanResult = {
-    analyses: extraction.analyses,
+    analyses: extraction.cached?.files ?? extraction.analyses.map(summary),
     findings: [],
     skipped: extraction.skipped,
     cancelled: extraction.cancelled,
@@ -190,7 +222,19 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   if (options.fix) result.fixed = extraction.fixed;
   if (extraction.cancelled) return result;
   const t = performance.now();
-  const evaluation = evaluate(extraction.analyses, options.config, { roots: extraction.roots, projectFiles: extraction.projectFiles });
+  let evaluation: CachedEvaluation;
+  if (extraction.cached) evaluation = extraction.cached.evaluation;
+  else {
+    evaluation = evaluate(extraction.analyses, options.config, { roots: extraction.roots, projectFiles: extraction.projectFiles });
+    const slot = extraction.evaluationSlot;
+    // Analyses with notes (a parse time-out, a failing rule) may come out differently next
+    // time, and their notes must be told again: such an evaluation is not kept.
+    if (slot && extraction.analyses.every((a) => a.notes.length === 0)) {
+      slot.cache.writeEvaluation(slot.slot, evaluationInputs(slot.slot, extraction.analyses, extraction.projectFiles), evaluation);
+    }
+  }
+  // The analyses are no longer needed (the report only counts them): let them go.
+  extraction.analyses.length = 0;
   for (const n of evaluation.notes) note(n);
   result.findings = evaluation.findings;
   extraction.stats.ms.evaluate = Math.round(performance.now() - t);
@@ -199,8 +243,19 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   return result;
 }
 
+const summary = (a: FileAnalysis): AnalysedFile => ({ path: a.path, language: a.language, contentHash: a.contentHash });
+
+/**
+ * What decides the findings besides the files and the project files: the settings that
+ * matter to rules (not where or how the work is done) and the analysis options.
+ */
+function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseTimeoutMs: number | undefined): unknown {
+  const { jobs: _jobs, cache: _cache, cacheDir: _cacheDir, run: _run, ...rest } = config;
+  return { config: rest, prefilter, parseTimeoutMs: parseTimeoutMs ?? null };
+}
+
 interface Slot {
-  outcome?: FileOutcome;
+  analysis?: FileAnalysis;
   notes: string[];
 }
 
@@ -208,7 +263,20 @@ interface Slot {
  * Discovers the files and analyses them (this shard's share with `shard`), without
  * evaluating the rules: the first half of {@link scan}, and what `--facts-out` writes.
  */
-export async function extractFacts(options: ScanOptions, reporter: ScanReporter = {}): Promise<Extraction> {
+export function extractFacts(options: ScanOptions, reporter: ScanReporter = {}): Promise<Extraction> {
+  return collect(options, reporter, { forScan: false, evaluationCache: false });
+}
+
+/** {@link extractFacts}, and for {@link scan} the evaluation cache's answer. */
+interface Collected extends Extraction {
+  /** The evaluation cache had the answer: no analysis was read or made. */
+  cached?: { evaluation: CachedEvaluation; files: AnalysedFile[] };
+  /** Where this scan's evaluation is kept (on a miss). */
+  evaluationSlot?: { cache: DiskCache; slot: string };
+}
+
+async function collect(options: ScanOptions, reporter: ScanReporter, mode: { forScan: boolean; evaluationCache: boolean }): Promise<Collected> {
+  const evaluationOnly = mode.forScan;
   const t0 = performance.now();
   const cwd = path.resolve(options.cwd);
   const config = options.config;
@@ -220,6 +288,7 @@ export async function extractFacts(options: ScanOptions, reporter: ScanReporter 
     analysed: 0,
     cacheHits: 0,
     cacheCorrupt: 0,
+    evaluationCache: 'off',
     prefiltered: 0,
     skipped: 0,
     jobs: 0,
@@ -237,9 +306,9 @@ export async function extractFacts(options: ScanOptions, reporter: ScanReporter 
     const analyses: FileAnalysis[] = [];
     const notes: { path: string; note: string }[] = [];
     for (const s of slots) {
-      if (s.outcome?.kind !== 'analysis') continue;
-      analyses.push(s.outcome.analysis);
-      for (const n of s.notes) notes.push({ path: s.outcome.analysis.path, note: n });
+      if (!s.analysis) continue;
+      analyses.push(s.analysis);
+      for (const n of s.notes) notes.push({ path: s.analysis.path, note: n });
     }
     stats.skipped = skipped.length;
     stats.ms.total = Math.round(performance.now() - t0);
@@ -303,7 +372,11 @@ export async function extractFacts(options: ScanOptions, reporter: ScanReporter 
         const fixedOutcome = await fixFile(file, outcome.analysis, slot);
         if (fixedOutcome) outcome = { ...outcome, analysis: fixedOutcome };
       }
-      slot.outcome = outcome;
+      let analysis = outcome.analysis;
+      // Only fixes read syntax errors, and a fix re-analyses the file: a scan's evaluation
+      // does not need them (glibc: 0.8 MB of ranges).
+      if (evaluationOnly && analysis.syntaxErrors.length > 0) analysis = { ...analysis, syntaxErrors: [] };
+      slot.analysis = analysis;
       for (const n of outcome.analysis.notes) {
         slot.notes.push(n);
         reporter.onNote?.(file, n);
@@ -348,6 +421,43 @@ export async function extractFacts(options: ScanOptions, reporter: ScanReporter 
     fingerprint,
   });
 
+  // The evaluation cache: the main thread reads and hashes every file (no decoding, no
+  // analysis), and when the evaluation of exactly these contents is stored, that is the answer.
+  let dirRoots: string[] | undefined;
+  let projectFiles: ProjectFile[] | undefined;
+  let evaluationSlot: Collected['evaluationSlot'];
+  if (mode.evaluationCache && options.cacheDir) {
+    const cache = new DiskCache(options.cacheDir, fingerprint);
+    dirRoots = rootsWithFiles(roots, walk.files);
+    projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
+    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseTimeoutMs) });
+    evaluationSlot = { cache, slot };
+    const ids = [];
+    for (const file of files) {
+      if (options.signal?.aborted) return extraction(true, walk.files, [], [], []);
+      ids.push(identifyFile(taskFor(file)));
+      await pause();
+    }
+    const analysed: AnalysedFile[] = [];
+    for (let i = 0; i < files.length; i++) {
+      const id = ids[i];
+      const language = languageForPath(files[i])?.language;
+      if (id.skip === undefined && language) analysed.push({ path: files[i], language, contentHash: id.contentHash });
+    }
+    const found = cache.readEvaluation(slot, evaluationInputs(slot, analysed, projectFiles));
+    stats.evaluationCache = found.status;
+    if (found.status === 'hit') {
+      for (let i = 0; i < files.length; i++) {
+        const id = ids[i];
+        if (id.skip !== undefined) skip(files[i], id.skip);
+        else stats.bytes += id.bytes;
+        reporter.onProgress?.(++done, total, files[i]);
+      }
+      stats.ms.analyse = Math.round(performance.now() - tAnalyse);
+      return { ...extraction(false, walk.files, [], dirRoots, projectFiles), cached: { evaluation: found.evaluation, files: analysed } };
+    }
+  }
+
   // With a cache, the main thread looks each file up itself (read, hash, cache entry) and
   // hands only the misses to the workers, which read the file again: a warm scan then starts
   // no worker at all. Without a cache every file is a miss and goes straight to a worker.
@@ -389,9 +499,10 @@ export async function extractFacts(options: ScanOptions, reporter: ScanReporter 
         await pause();
         continue;
       }
-      // A bounded window of requests in flight: enough to keep every worker busy, few enough
-      // that a scan of 10⁵ files holds no more than a handful of pending results.
-      while (inFlight.size >= current.size * 4) await Promise.race(inFlight.values());
+      // A bounded window of requests in flight: enough to keep every worker busy (and one
+      // more per worker queued), few enough that a scan of 10⁵ files holds no more than a
+      // handful of pending results.
+      while (inFlight.size >= current.capacity + current.size) await Promise.race(inFlight.values());
       const index = i;
       const corrupt = probe?.corrupt;
       const sent: FileTask = probe ? { ...task, cacheProbed: true } : task;
@@ -411,8 +522,13 @@ export async function extractFacts(options: ScanOptions, reporter: ScanReporter 
   stats.ms.analyse = Math.round(performance.now() - tAnalyse);
   if (cancelled) return extraction(true, walk.files, slots, [], []);
 
-  const dirRoots = roots.filter((r) => walk.files.some((f) => f.startsWith(r + path.sep)));
-  const projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
+  dirRoots ??= rootsWithFiles(roots, walk.files);
+  projectFiles ??= await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
   if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
-  return extraction(false, walk.files, slots, dirRoots, projectFiles);
+  return { ...extraction(false, walk.files, slots, dirRoots, projectFiles), evaluationSlot };
+}
+
+/** The roots that hold discovered files (directories: the roots of the program model). */
+function rootsWithFiles(roots: readonly string[], files: readonly string[]): string[] {
+  return roots.filter((r) => files.some((f) => f.startsWith(r + path.sep)));
 }

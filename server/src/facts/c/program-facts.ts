@@ -77,6 +77,27 @@ interface CloseAllLoop {
 
 const LOOP_TYPES = new Set(['for_statement', 'while_statement', 'do_statement']);
 
+/**
+ * Expression nodes whose subtree can be skipped when its text shows no call/assignment/inode
+ * field (not those whose own syntax always holds a `(`: parentheses, casts, compound literals).
+ */
+const PRUNABLE: ReadonlySet<string> = new Set([
+  'binary_expression',
+  'unary_expression',
+  'pointer_expression',
+  'subscript_expression',
+  'update_expression',
+  'sizeof_expression',
+  'comma_expression',
+  'conditional_expression',
+  'field_expression',
+  'initializer_list',
+  'initializer_pair',
+  'concatenated_string',
+  'argument_list',
+  'char_literal',
+]);
+
 class Extractor {
   readonly facts: CFact[] = [];
   private readonly fileVars = new Map<string, FileVar>();
@@ -153,7 +174,7 @@ class Extractor {
   }
 
   private fileDeclaration(decl: Node): void {
-    const isStatic = decl.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+    const isStatic = this.isStatic(decl);
     for (const d of decl.childrenForFieldName('declarator')) {
       if (!d) continue;
       const name = declaratorName(d);
@@ -163,11 +184,17 @@ class Extractor {
     }
   }
 
+  /** A `static` storage class among the node's children (the text must mention it first). */
+  private isStatic(node: Node): boolean {
+    if (!this.occursIn('static', node.startIndex, node.endIndex)) return false;
+    return node.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+  }
+
   private functionDefinition(def: Node): void {
     const nameNode = functionNameNode(def);
     const body = def.childForFieldName('body');
     if (!nameNode || !body) return;
-    const isStatic = def.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+    const isStatic = this.isStatic(def);
     const fact: CFunctionFact = {
       kind: 'c.function',
       range: nodeRange(def),
@@ -209,25 +236,34 @@ class Extractor {
   // Function bodies
   // ---------------------------------------------------------------------------------
 
-  private visit(node: Node): void {
-    const pending = this.pendingBlocks.get(node.id);
+  /** `bound`: an offset at or after the node's end (the next sibling's start), when known. */
+  private visit(node: Node, type?: string, bound?: number): void {
+    const pending = this.pendingBlocks.size > 0 ? this.pendingBlocks.get(node.id) : undefined;
     if (pending) {
       this.pendingBlocks.delete(node.id);
       pending.span = spanOf(node);
       this.regions.push({ region: pending, baseCond: this.cond, ended: false });
       try {
-        this.visitInner(node);
+        this.visitInner(node, type ?? node.type, bound);
       } finally {
         this.regions.pop();
       }
       return;
     }
-    this.visitInner(node);
+    this.visitInner(node, type ?? node.type, bound);
   }
 
-  private visitInner(node: Node): void {
+  private visitInner(node: Node, type: string, bound?: number): void {
     const fn = this.fn!;
-    switch (node.type) {
+    // An expression with no call, no assignment and no inode field in its text holds nothing
+    // the walk collects (statements always matter: declarations, loops, returns, blocks).
+    // For expressions: the node's end, or an offset after it (decisions stay conservative).
+    let end = -1;
+    if (PRUNABLE.has(type)) {
+      end = bound ?? node.endIndex;
+      if (!this.mayHoldEffect(node.startIndex, end)) return;
+    }
+    switch (type) {
       case 'compound_statement':
       case 'case_statement':
         this.block(node);
@@ -252,9 +288,10 @@ class Extractor {
         fn.fact.loops.push(spanOf(node));
         this.detectCloseAllLoop(node);
         const body = node.childForFieldName('body');
+        const update = node.childForFieldName('update');
         for (const child of node.namedChildren) {
           if (!child) continue;
-          const inBody = child.id === body?.id || node.childForFieldName('update')?.id === child.id;
+          const inBody = child.id === body?.id || update?.id === child.id;
           if (inBody) this.cond++;
           this.visit(child);
           if (inBody) this.cond--;
@@ -282,13 +319,16 @@ class Extractor {
         return;
       }
       case 'binary_expression': {
-        const op = node.childForFieldName('operator')?.type;
         const left = node.childForFieldName('left');
         const right = node.childForFieldName('right');
-        if (left) this.visit(left);
-        if (op === '&&' || op === '||') this.cond++;
-        if (right) this.visit(right);
-        if (op === '&&' || op === '||') this.cond--;
+        // An operand whose text (up to the next operand) shows no effect is skipped unvisited.
+        if (left && (!right || this.mayHoldEffect(left.startIndex, right.startIndex))) this.visit(left, undefined, right ? right.startIndex : undefined);
+        if (right && this.mayHoldEffect(right.startIndex, end)) {
+          const op = node.childForFieldName('operator')?.type;
+          if (op === '&&' || op === '||') this.cond++;
+          this.visit(right, undefined, end);
+          if (op === '&&' || op === '||') this.cond--;
+        }
         return;
       }
       case 'preproc_if':
@@ -309,14 +349,22 @@ class Extractor {
         return;
       case 'return_statement':
       case 'goto_statement':
-        for (const child of node.namedChildren) if (child) this.visit(child);
+        // `return 0;`, `goto out;`: nothing to visit inside.
+        if (this.mayHoldEffect(node.startIndex, node.endIndex)) for (const child of node.namedChildren) if (child) this.visit(child);
         this.endRegions('return');
         return;
       case 'field_expression': {
         const field = node.childForFieldName('field');
-        if (field && (field.text === 'st_ino' || field.text === 'st_dev')) fn.checksInode = true;
+        if (field) {
+          const at = field.startIndex;
+          if (this.text.startsWith('st_ino', at) || this.text.startsWith('st_dev', at)) {
+            const name = field.text;
+            if (name === 'st_ino' || name === 'st_dev') fn.checksInode = true;
+          }
+        }
         const arg = node.childForFieldName('argument');
-        if (arg) this.visit(arg);
+        // `p->x`: the object before the field, skipped when its text shows no effect.
+        if (arg && (!field || this.mayHoldEffect(arg.startIndex, field.startIndex))) this.visit(arg, undefined, field ? field.startIndex : undefined);
         return;
       }
       case 'identifier':
@@ -336,14 +384,36 @@ class Extractor {
       case 'enum_specifier':
       case 'union_specifier':
         return;
-      default:
-        for (const child of node.namedChildren) if (child) this.visit(child);
+      default: {
+        const kids = node.namedChildren;
+        if (end < 0) {
+          for (const child of kids) if (child) this.visit(child);
+          return;
+        }
+        // Children of an expression (never a statement expression: those sit in parentheses,
+        // which always hold a `(`): skip a child whose text up to the next one shows no effect.
+        for (let i = 0; i < kids.length; i++) {
+          const child = kids[i];
+          if (!child) continue;
+          const next = i + 1 < kids.length ? kids[i + 1] : null;
+          const childBound = next ? next.startIndex : end;
+          if (this.mayHoldEffect(child.startIndex, childBound)) this.visit(child, undefined, childBound);
+        }
+      }
     }
   }
 
   /** Statements in order; a fork among them may open child regions over later statements. */
   private block(node: Node): void {
-    const stmts = node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+    const stmts: Node[] = [];
+    const types: string[] = [];
+    for (const c of node.namedChildren) {
+      if (!c) continue;
+      const t = c.type;
+      if (t === 'comment') continue;
+      stmts.push(c);
+      types.push(t);
+    }
     /** `after` regions of forks in this block, by the index of their first statement. */
     const afters: { from: number; region: CChildRegion }[] = [];
     let pushed = 0;
@@ -364,10 +434,33 @@ class Extractor {
           if (after && region && after.fromIndex! > i) afters.push({ from: after.fromIndex!, region });
         }
       }
-      this.statementCallOf(stmt);
-      this.visit(stmt);
+      if (types[i] === 'expression_statement') this.statementCallOf(stmt);
+      this.visit(stmt, types[i]);
     }
     for (; pushed > 0; pushed--) this.regions.pop();
+  }
+
+  /** Prefix counts of `(`, `=` and `st_ino`/`st_dev` starts (code-unit offsets, as node indices). */
+  private effectCounts: Int32Array | null = null;
+
+  private mayHoldEffect(start: number, end: number): boolean {
+    let counts = this.effectCounts;
+    if (!counts) {
+      const text = this.text;
+      const n = text.length;
+      counts = new Int32Array(n + 1);
+      let c = 0;
+      for (let k = 0; k < n; k++) {
+        counts[k] = c;
+        const ch = text.charCodeAt(k);
+        // `(`, an assignment's `=` (not `==`, `!=`, `<=`, `>=`), `st_ino`/`st_dev`
+        if (ch === 40 || (ch === 61 && assignmentEquals(text, k)) || (ch === 115 && (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)))) c++;
+      }
+      counts[n] = c;
+      this.effectCounts = counts;
+    }
+    if (start < 0 || end > counts.length - 1 || end < start) return true;
+    return counts[end] - counts[start] > 0;
   }
 
   private mayHoldFork(stmt: Node): boolean {
@@ -427,13 +520,19 @@ class Extractor {
 
   /** Remembers the deletion span of a statement that is nothing but a call. */
   private statementCallOf(stmt: Node): void {
-    if (stmt.type !== 'expression_statement') return;
     const e = stmt.namedChild(0);
     if (!e) return;
     let inner = e;
+    let innerType = inner.type;
     // `(void) closelog();`
-    if (inner.type === 'cast_expression') inner = inner.childForFieldName('value') ?? inner;
-    if (inner.type !== 'call_expression') return;
+    if (innerType === 'cast_expression') {
+      const v = inner.childForFieldName('value');
+      if (v) {
+        inner = v;
+        innerType = v.type;
+      }
+    }
+    if (innerType !== 'call_expression') return;
     const s = spanOf(stmt);
     const lines = this.lineInfo(stmt);
     this.statementCalls.set(inner.id, lines ?? s);
@@ -476,8 +575,11 @@ class Extractor {
 
   private localDeclaration(decl: Node): void {
     const fn = this.fn!;
-    const isStatic = decl.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
-    for (const d of decl.childrenForFieldName('declarator')) {
+    const declarators = decl.childrenForFieldName('declarator');
+    // Storage classes precede the declarators.
+    const first = declarators.length > 0 ? declarators[0] : null;
+    const isStatic = first ? this.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl);
+    for (const d of declarators) {
       if (!d) continue;
       const name = declaratorName(d);
       if (name) {
@@ -487,8 +589,9 @@ class Extractor {
       if (d.type === 'init_declarator') {
         const value = d.childForFieldName('value');
         if (value) {
-          this.visit(value);
-          this.noteRef(value);
+          const t = value.type;
+          this.visit(value, t);
+          this.noteRef(value, t);
         }
       }
     }
@@ -499,8 +602,9 @@ class Extractor {
     const left = node.childForFieldName('left');
     const right = node.childForFieldName('right');
     if (right) {
-      this.visit(right);
-      this.noteRef(right);
+      const t = right.type;
+      this.visit(right, t);
+      this.noteRef(right, t);
     }
     if (left) this.visit(left);
     if (!left || node.childForFieldName('operator')?.type !== '=') return;
@@ -530,25 +634,44 @@ class Extractor {
     });
   }
 
-  private noteRef(value: Node): void {
-    const n = unwrap(value);
-    const id = n.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
-    if (id?.type === 'identifier' && !this.fn!.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text)) this.fn!.refs.add(id.text);
+  private noteRef(value: Node, type: string): void {
+    let n = value;
+    let t = type;
+    if (t === 'parenthesized_expression' || t === 'cast_expression') {
+      n = unwrap(value);
+      t = n.type;
+    }
+    let id: Node | null = n;
+    if (t === 'pointer_expression') {
+      id = n.childForFieldName('argument');
+      t = id ? id.type : '';
+    }
+    if (id === null || t !== 'identifier') return;
+    const text = id.text;
+    if (!this.fn!.locals.has(text) && !/^[A-Z_][A-Z0-9_]*$/.test(text)) this.fn!.refs.add(text);
   }
 
   private call(node: Node): void {
     const fn = this.fn!;
     const callee = node.childForFieldName('function');
     const args = node.childForFieldName('arguments');
-    if (callee && callee.type !== 'identifier') this.visit(callee);
+    const calleeType = callee ? callee.type : '';
+    if (callee && calleeType !== 'identifier') this.visit(callee, calleeType);
     if (args) {
-      for (const a of args.namedChildren) {
+      const list = args.namedChildren;
+      for (let i = 0; i < list.length; i++) {
+        const a = list[i];
         if (!a) continue;
-        this.visit(a);
-        this.noteRef(a);
+        // An argument such as `"text"`, `0` or `-1` (up to the next one: no call, no
+        // assignment; not a name, `&x` or `*p`) is neither visited nor a reference.
+        const next = i + 1 < list.length ? list[i + 1] : null;
+        if (next && !mayName(this.text.charCodeAt(a.startIndex)) && !this.mayHoldEffect(a.startIndex, next.startIndex)) continue;
+        const t = a.type;
+        this.visit(a, t, next ? next.startIndex : undefined);
+        this.noteRef(a, t);
       }
     }
-    if (callee?.type !== 'identifier') return;
+    if (!callee || calleeType !== 'identifier') return;
     const name = callee.text;
     const s = spanOf(node);
     const record: CCall = { n: name, s };
@@ -568,16 +691,13 @@ class Extractor {
       r.region.calls.push(rc);
     }
     if (end) this.endRegions(end);
-    this.classify(name, node, index, args);
+    this.classify(name, node, index, args, s);
   }
 
-  private classify(name: string, node: Node, index: number, args: Node | null): void {
+  private classify(name: string, node: Node, index: number, args: Node | null, s: Span): void {
     const fn = this.fn!;
-    const range = nodeRange(node);
-    const argAt = (k: number): Node | null => {
-      const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
-      return list[k] ?? null;
-    };
+    // The call's range, from its span (same positions as `nodeRange`).
+    const range: Range = { start: { line: s[0], character: s[1] }, end: { line: s[2], character: s[3] } };
     const pendingFork = this.pendingForks.get(node.id);
     if (pendingFork) {
       pendingFork.call = index;
@@ -593,7 +713,7 @@ class Extractor {
     if (thread) {
       let routine: string | undefined;
       if (thread.routineArg !== undefined) {
-        const a = argAt(thread.routineArg);
+        const a = argAtOf(args, thread.routineArg);
         const n = a ? unwrap(a) : null;
         const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
         if (id?.type === 'identifier') routine = id.text;
@@ -604,8 +724,8 @@ class Extractor {
       this.facts.push({ kind: 'c.exec', range, api: name, fn: fn.fact.index, call: index, spawn: SPAWN_CALLS.has(name) });
     }
     if (CLOSE_ALL_CALLS.has(name)) {
-      const flags = name.includes('close_range') ? argAt(2) : null;
-      const from = argAt(0);
+      const flags = name.includes('close_range') ? argAtOf(args, 2) : null;
+      const from = argAtOf(args, 0);
       this.facts.push({
         kind: 'c.closeAll',
         range,
@@ -624,7 +744,7 @@ class Extractor {
     }
     const atfork = ATFORK_CALLS.get(name);
     if (atfork !== undefined) {
-      const a = argAt(atfork);
+      const a = argAtOf(args, atfork);
       const n = a ? unwrap(a) : null;
       const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
       this.facts.push({ kind: 'c.atfork', range, fn: fn.fact.index, call: index, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
@@ -645,7 +765,7 @@ class Extractor {
       }
     }
     if (FSTAT_CALLS.has(name)) {
-      const a = argAt(name === 'fstatat' || name === 'statx' ? 0 : 0);
+      const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);
       const target = a ? storageTarget(unwrap(a)) : null;
       if (target) fn.fstatVars.set(target.text, range);
     }
@@ -685,6 +805,28 @@ class Extractor {
     }
     this.pendingCloseAll.set(close.call.id, { loop, keepList: close.keepList, from });
   }
+}
+
+/** Whether an expression starting with this character may be a name, `&x`, `*p`, `(…)`. */
+function mayName(ch: number): boolean {
+  return (ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || ch === 95 || ch === 36 || ch === 38 || ch === 42 || ch === 40 || ch >= 128 || ch === 92;
+}
+
+/** The k-th argument of a call (comments skipped). */
+function argAtOf(args: Node | null, k: number): Node | null {
+  const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
+  return list[k] ?? null;
+}
+
+/** Whether the `=` at `k` may belong to an assignment operator (`=`, `+=`, `<<=`…), not a comparison. */
+function assignmentEquals(text: string, k: number): boolean {
+  const next = text.charCodeAt(k + 1);
+  if (next === 61) return false; // `==`
+  const prev = text.charCodeAt(k - 1);
+  if (prev === 61 || prev === 33) return false; // `==`, `!=`
+  // `<=` / `>=`, but `<<=` / `>>=` assign.
+  if ((prev === 60 || prev === 62) && text.charCodeAt(k - 2) !== prev) return false;
+  return true;
 }
 
 /** Whether an identifier with the name occurs in the subtree. */

@@ -44,11 +44,12 @@ const OUTCOMES: readonly Outcome[] = ['child', 'parent', 'error'];
 export function unwrap(node: Node): Node {
   let cur = node;
   for (;;) {
-    if (cur.type === 'parenthesized_expression') {
+    const type = cur.type;
+    if (type === 'parenthesized_expression') {
       const inner = cur.namedChild(0);
       if (!inner || inner.type === 'comment') return cur;
       cur = inner;
-    } else if (cur.type === 'cast_expression') {
+    } else if (type === 'cast_expression') {
       const inner = cur.childForFieldName('value');
       if (!inner) return cur;
       cur = inner;

@@ -207,7 +207,9 @@ type CalleeRef = { kind: 'ident'; name: string } | { kind: 'member'; obj: string
 
 interface RawCall {
   node: Node;
+  /** `base.range` is filled from this node when the call resolves. */
   base: TsFactBase;
+  rangeNode?: Node;
   ref: CalleeRef;
   isRef: boolean;
   isNew?: boolean;
@@ -243,26 +245,33 @@ interface RawLibCall {
   isNew: boolean;
 }
 
-function stringValue(node: Node | null | undefined): string | undefined {
+function stringValue(node: Node | null | undefined, type?: string): string | undefined {
   if (!node) return undefined;
-  if (node.type === 'string') {
+  const nt = type ?? node.type;
+  if (nt === 'string') {
     const t = node.text;
     return t.length >= 2 ? t.slice(1, -1) : undefined;
   }
-  if (node.type === 'template_string' && node.namedChildCount === 0) return node.text.slice(1, -1);
+  if (nt === 'template_string' && node.namedChildCount === 0) return node.text.slice(1, -1);
   return undefined;
 }
 
-function unwrap(node: Node): Node {
+/** The type of the node the last `unwrap`/`unbind` returned (saves asking WASM again). */
+let lastType = '';
+
+function unwrap(node: Node, type?: string): Node {
   let n = node;
+  let t = type ?? n.type;
   for (;;) {
-    const t = n.type;
     if (t === 'parenthesized_expression' || t === 'non_null_expression' || t === 'as_expression' || t === 'satisfies_expression' || t === 'await_expression') {
       const inner = n.namedChild(0);
-      if (!inner) return n;
+      if (!inner) break;
       n = inner;
-    } else return n;
+      t = n.type;
+    } else break;
   }
+  lastType = t;
+  return n;
 }
 
 /** Is one of the first `limit` children the keyword `type`? (Keywords lead: `async`, `await`, `default`.) */
@@ -286,28 +295,53 @@ function rangeBetween(start: Node, end: Node): Range {
   };
 }
 
-function calleeRef(fn: Node): CalleeRef | undefined {
-  const n = unwrap(fn);
-  if (n.type === 'identifier') return { kind: 'ident', name: n.text };
-  if (n.type === 'member_expression') {
+function calleeRef(fn: Node, type?: string): CalleeRef | undefined {
+  const n = unwrap(fn, type);
+  const t = lastType;
+  if (t === 'identifier') return { kind: 'ident', name: n.text };
+  if (t === 'member_expression') {
     const obj = n.childForFieldName('object');
     const prop = n.childForFieldName('property');
     if (!obj || !prop || prop.type !== 'property_identifier') return undefined;
     const o = unwrap(obj);
-    if (o.type === 'this') return { kind: 'this', prop: prop.text };
-    if (o.type === 'identifier') return { kind: 'member', obj: o.text, prop: prop.text };
+    if (lastType === 'this') return { kind: 'this', prop: prop.text };
     return { kind: 'member', obj: o.text, prop: prop.text };
   }
   return undefined;
 }
 
-/** `x.bind(this)` → `x`. */
-function unbind(node: Node): Node {
-  const n = unwrap(node);
-  if (n.type !== 'call_expression') return n;
+/** `x.bind(this)` → `x` (sets `lastType`). */
+function unbind(node: Node, type?: string): Node {
+  const n = unwrap(node, type);
+  const t = lastType;
+  if (t !== 'call_expression') return n;
   const f = n.childForFieldName('function');
   if (f?.type === 'member_expression' && f.childForFieldName('property')?.text === 'bind') return unwrap(f.childForFieldName('object') ?? n);
+  lastType = t;
   return n;
+}
+
+/** `fillRange(base, node)`: the base with its range set from the node when still unset. */
+function fillRange(base: TsFactBase, node: Node): TsFactBase {
+  if (base.range === undefined) base.range = nodeRange(node);
+  return base;
+}
+
+/** A function, or a name/member that may denote one (through `.bind`). */
+function isFunctionLike(a: Node, type?: string): boolean {
+  unbind(a, type);
+  const t = lastType;
+  return FUNCTION_NODE_TYPES.has(t) || t === 'identifier' || t === 'member_expression';
+}
+
+/** The callee names `registrations` acts on apart from handler-property objects. */
+const MAY_REGISTER: ReadonlySet<string> = new Set(['setInterval', 'setTimeout', ...SERVER_FACTORIES, ...LISTENER_METHODS, ...ROUTE_METHODS, ...CONSUMER_METHODS]);
+
+/** The same base at another range (key order as `{ ...base, range }`). */
+function withRange(base: TsFactBase, range: Range): TsFactBase {
+  const b: TsFactBase = { range, fn: base.fn };
+  if ('thread' in base) b.thread = base.thread;
+  return b;
 }
 
 const EXPORTS_TARGET = /^(?:module\.)?exports(?:\.([A-Za-z_$][\w$]*))?$/;
@@ -347,6 +381,8 @@ class Extractor {
   private sawRequire = false;
   private readonly mentionsLibrary: boolean;
   private readonly mentionsHandlerProperty: boolean;
+  /** The file mentions `export` (an `export_statement` may hold a declaration). */
+  private readonly mayExport: boolean;
 
   constructor(
     private readonly tree: Tree,
@@ -354,18 +390,21 @@ class Extractor {
   ) {
     this.mentionsLibrary = HEARTBEAT_LIBRARIES.some((l) => text.includes(l.module));
     this.mentionsHandlerProperty = Object.keys(HANDLER_PROPERTIES).some((k) => text.includes(k));
+    this.mayExport = text.includes('export');
   }
 
   run(): TsFact[] {
     const root = this.tree.rootNode;
     let skipUntil = -1;
     for (const node of root.descendantsOfType(this.nodeTypes())) {
-      // `function` is also the keyword token inside every function expression.
-      if (!node || !node.isNamed) continue;
+      if (!node) continue;
       const start = node.startIndex;
       if (start < skipUntil) continue;
+      const type = node.type;
+      // `function` is also the keyword token inside every function expression.
+      if (type === 'function' && !node.isNamed) continue;
       while (this.frames.length && this.frames[this.frames.length - 1].until <= start) this.frames.pop();
-      if (!this.visit(node)) skipUntil = node.endIndex;
+      if (!this.visit(node, type)) skipUntil = node.endIndex;
     }
     this.resolve();
     this.facts.unshift({
@@ -421,7 +460,12 @@ class Extractor {
   }
 
   private base(node: Node): TsFactBase {
-    const b: TsFactBase = { range: nodeRange(node), fn: this.fnId() };
+    return this.baseAt(node, nodeRange(node));
+  }
+
+  /** A base whose range the caller fills (`undefined` until then, keeping the key first). */
+  private baseAt(node: Node, range: Range | undefined): TsFactBase {
+    const b: TsFactBase = { range: range as Range, fn: this.fnId() };
     const start = node.startIndex;
     for (let i = this.frames.length - 1; i >= 0; i--) {
       const f = this.frames[i];
@@ -440,8 +484,7 @@ class Extractor {
 
   // --- visiting -----------------------------------------------------------------------
 
-  private visit(node: Node): boolean {
-    const type = node.type;
+  private visit(node: Node, type: string): boolean {
     if (FUNCTION_NODE_TYPES.has(type)) {
       this.visitFunction(node);
       return true;
@@ -500,29 +543,30 @@ class Extractor {
     const exports: string[] = [];
     let api = false;
     const parent = node.parent;
+    const parentType = parent ? parent.type : undefined;
     const type = node.type;
     if (type === 'function_declaration' || type === 'generator_function_declaration') {
       name = node.childForFieldName('name')?.text;
       if (name) id = this.qualify(name);
-      if (parent?.type === 'export_statement' && name) exports.push(hasAnonChild(parent, 'default') ? 'default' : name);
+      if (parent && parentType === 'export_statement' && name) exports.push(hasAnonChild(parent, 'default') ? 'default' : name);
     } else if (type === 'method_definition') {
       name = node.childForFieldName('name')?.text;
-      const c = parent?.type === 'class_body' ? this.className() : undefined;
+      const c = parentType === 'class_body' ? this.className() : undefined;
       if (c && name) {
         cls = c;
         id = `${c}.${name}`;
         api = this.exportedClasses.has(c);
-      } else if (name && parent?.type === 'object') this.objectExport(parent, name, exports);
+      } else if (parent && name && parentType === 'object') this.objectExport(parent, name, exports);
     } else if (parent) {
       // Function and arrow expressions take the name of what holds them.
-      if (parent.type === 'variable_declarator') {
+      if (parentType === 'variable_declarator') {
         const n = parent.childForFieldName('name');
         if (n?.type === 'identifier') {
           name = n.text;
           id = this.qualify(name);
-          if (parent.parent?.parent?.type === 'export_statement') exports.push(name);
+          if (this.mayExport && parent.parent?.parent?.type === 'export_statement') exports.push(name);
         }
-      } else if (parent.type === 'public_field_definition') {
+      } else if (parentType === 'public_field_definition') {
         const c = this.className();
         const n = parent.childForFieldName('name')?.text;
         if (c && n) {
@@ -531,7 +575,7 @@ class Extractor {
           id = `${c}.${n}`;
           api = this.exportedClasses.has(c);
         }
-      } else if (parent.type === 'assignment_expression') {
+      } else if (parentType === 'assignment_expression') {
         const m = EXPORTS_TARGET.exec(parent.childForFieldName('left')?.text ?? '');
         if (m) {
           if (m[1]) {
@@ -540,17 +584,19 @@ class Extractor {
           }
           exports.push(m[1] ?? 'default');
         }
-      } else if (parent.type === 'pair') {
+      } else if (parentType === 'pair') {
         const key = parent.childForFieldName('key')?.text;
         if (key && parent.parent?.type === 'object') this.objectExport(parent.parent, key, exports);
       }
     }
-    if (!exports.length && parent?.type === 'export_statement' && hasAnonChild(parent, 'default')) exports.push('default');
+    if (parent && !exports.length && parentType === 'export_statement' && hasAnonChild(parent, 'default')) exports.push('default');
     if (!id || this.functions.has(id)) id = id ? `${id}${anonId(node)}` : anonId(node);
     const fact: TsFunctionFact = { kind: 'ts.function', ...this.base(node), id, parent: parentId };
     if (name) fact.name = name;
     if (cls) fact.cls = cls;
-    if (hasAnonChild(node, 'async')) fact.async = true;
+    const end = node.endIndex;
+    // `async` is a keyword child: only look when the word occurs in the function's text.
+    if (this.occursIn('async', node.startIndex, end) && hasAnonChild(node, 'async')) fact.async = true;
     if (exports.length) fact.exports = exports;
     if (api) fact.api = true;
     // The fact's range is the function's head (up to its body), not the whole body.
@@ -564,7 +610,27 @@ class Extractor {
       list.push(fact);
       this.byName.set(name, list);
     }
-    this.frames.push({ kind: 'fn', until: node.endIndex, id });
+    this.frames.push({ kind: 'fn', until: end, id });
+  }
+
+  /** Offsets of a word's occurrences, computed once per file (code units, as node indices). */
+  private readonly occurrences = new Map<string, number[]>();
+
+  private occursIn(word: string, start: number, end: number): boolean {
+    let list = this.occurrences.get(word);
+    if (!list) {
+      list = [];
+      for (let k = this.text.indexOf(word); k >= 0; k = this.text.indexOf(word, k + 1)) list.push(k);
+      this.occurrences.set(word, list);
+    }
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < list.length && list[lo] < end;
   }
 
   /** A method or property of the object assigned to `module.exports` is exported under its key. */
@@ -597,14 +663,22 @@ class Extractor {
             const id = k.namedChild(0);
             if (id) bindings.push({ local: id.text, name: '*' });
           } else if (k.type === 'named_imports') {
-            for (const s of k.namedChildren) {
-              if (s?.type !== 'import_specifier' || hasAnonChild(s, 'type')) continue;
+            const specs = k.namedChildren;
+            let kEnd = -1;
+            for (let i = 0; i < specs.length; i++) {
+              const s = specs[i];
+              if (s?.type !== 'import_specifier') continue;
+              // `import { type T }`: look for the keyword only when the word is there.
+              const next = i + 1 < specs.length ? specs[i + 1] : null;
+              const bound = next ? next.startIndex : kEnd < 0 ? (kEnd = k.endIndex) : kEnd;
+              if (this.occursIn('type', s.startIndex, bound) && hasAnonChild(s, 'type')) continue;
               const n = s.childForFieldName('name');
               const a = s.childForFieldName('alias') ?? n;
               if (n && a) bindings.push({ local: a.text, name: n.text });
             }
-            const last = k.namedChildren.filter((x): x is Node => x?.type === 'import_specifier').pop();
             const mod = builtinModule(stringValue(node.childForFieldName('source')) ?? '');
+            let last: Node | undefined;
+            if (mod) for (let i = specs.length - 1; i >= 0 && !last; i--) if (specs[i]?.type === 'import_specifier') last = specs[i]!;
             if (last && mod && node.parent?.type === 'program') this.namedInsert.set(mod, { line: last.endPosition.row, character: last.endPosition.column });
           }
         }
@@ -718,17 +792,30 @@ class Extractor {
   private visitCall(node: Node): void {
     const fn = node.childForFieldName('function');
     const args = node.childForFieldName('arguments');
-    if (!fn || args?.type !== 'arguments') return;
-    const argList = args.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    // The `arguments` field is an `arguments` list, which opens with `(`, or a tagged template.
+    if (!fn || !args || this.text.charCodeAt(args.startIndex) !== 40) return;
+    const argList: Node[] = [];
+    const argTypes: string[] = [];
+    for (const c of args.namedChildren) {
+      if (!c) continue;
+      const t = c.type;
+      if (t === 'comment') continue;
+      argList.push(c);
+      argTypes.push(t);
+    }
+    const fnType = fn.type;
+    const fnText = fnType === 'identifier' ? fn.text : undefined;
     // require('x') / import('x')
-    if (fn.type === 'import' || (fn.type === 'identifier' && fn.text === 'require')) {
-      const spec = stringValue(argList[0]);
-      if (spec !== undefined) this.visitRequire(node, spec, fn.type === 'import');
+    if (fnType === 'import' || fnText === 'require') {
+      const spec = stringValue(argList[0], argTypes[0]);
+      if (spec !== undefined) this.visitRequire(node, spec, fnType === 'import');
       return;
     }
-    const ref = calleeRef(fn);
+    const ref: CalleeRef | undefined = fnText !== undefined ? { kind: 'ident', name: fnText } : calleeRef(fn, fnType);
     if (!ref) return;
-    const base = this.base(node);
+    // The range is filled on demand: most calls never become facts.
+    const base = this.baseAt(node, undefined);
+    this.calleeRange = undefined;
     const cls = this.className();
     const name = ref.kind === 'ident' ? ref.name : ref.prop;
     // Blocking calls.
@@ -736,7 +823,7 @@ class Extractor {
     if (blocking || (ref.kind === 'member' && ref.obj === 'Atomics' && ref.prop === 'wait')) {
       this.blocking.push({
         node,
-        base,
+        base: fillRange(base, node),
         api: blocking ?? { module: 'Atomics', name: 'wait', category: 'atomics', variant: { style: 'member', name: 'waitAsync', suffix: '.value' } },
         callee: fn,
         via: ref.kind === 'ident' ? ref.name : ref.kind === 'member' ? ref.obj : undefined,
@@ -746,73 +833,94 @@ class Extractor {
     }
     // Library heartbeats.
     if (this.mentionsLibrary) {
-      const f = unwrap(fn);
-      const obj = f.type === 'member_expression' ? unwrap(f.childForFieldName('object') ?? f) : undefined;
-      if (obj?.type === 'call_expression' && obj.childForFieldName('function')?.text === 'require') {
+      const f = unwrap(fn, fnType);
+      const ft = lastType;
+      const obj = ft === 'member_expression' ? unwrap(f.childForFieldName('object') ?? f) : undefined;
+      const objType = obj ? lastType : undefined;
+      if (obj && objType === 'call_expression' && obj.childForFieldName('function')?.text === 'require') {
         const spec = stringValue(obj.childForFieldName('arguments')?.namedChild(0));
-        if (spec) this.libCalls.push({ node, base, ref: { kind: 'require', specifier: spec, prop: ref.kind === 'member' ? ref.prop : undefined }, isNew: false });
-      } else if (f.type === 'call_expression' && f.childForFieldName('function')?.text === 'require') {
+        if (spec) this.libCalls.push({ node, base: fillRange(base, node), ref: { kind: 'require', specifier: spec, prop: ref.kind === 'member' ? ref.prop : undefined }, isNew: false });
+      } else if (ft === 'call_expression' && f.childForFieldName('function')?.text === 'require') {
         const spec = stringValue(f.childForFieldName('arguments')?.namedChild(0));
-        if (spec) this.libCalls.push({ node, base, ref: { kind: 'require', specifier: spec }, isNew: false });
-      } else this.libCalls.push({ node, base: { ...base, range: nodeRange(fn) }, ref, isNew: false });
+        if (spec) this.libCalls.push({ node, base: fillRange(base, node), ref: { kind: 'require', specifier: spec }, isNew: false });
+      } else this.libCalls.push({ node, base: withRange(base, this.calleeRangeOf(fn)), ref, isNew: false });
     }
     // Registrations (shown at the callee: `app.get`, `setInterval`).
-    this.registrations(node, ref, argList, { ...base, range: nodeRange(fn) }, cls);
+    this.registrations(node, fn, ref, argList, argTypes, base, cls);
     // The call graph.
-    if (ref.kind !== 'member' || /^[\w$]+$/.test(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls });
-    for (const a of argList) {
-      const u = unbind(a);
-      if (u.type === 'identifier' || u.type === 'member_expression') {
-        const r = calleeRef(u);
-        if (r && (r.kind !== 'member' || /^[\w$]+$/.test(r.obj))) this.calls.push({ node: u, base: { ...base, range: nodeRange(u) }, ref: r, isRef: true, cls });
+    if (ref.kind !== 'member' || /^[\w$]+$/.test(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls, rangeNode: node });
+    for (let i = 0; i < argList.length; i++) {
+      const u = unbind(argList[i], argTypes[i]);
+      const ut = lastType;
+      if (ut === 'identifier' || ut === 'member_expression') {
+        const r = calleeRef(u, ut);
+        if (r && (r.kind !== 'member' || /^[\w$]+$/.test(r.obj))) this.calls.push({ node: u, base: withRange(base, undefined as unknown as Range), ref: r, isRef: true, cls, rangeNode: u });
       }
     }
   }
 
-  private registrations(node: Node, ref: CalleeRef, args: Node[], base: TsFactBase, cls: string | undefined): void {
+  /** The range of the current call's callee, computed once per call. */
+  private calleeRange: Range | undefined;
+  /** The base shared by the current call's registrations (at the callee), made on the first. */
+  private registerBase: TsFactBase | undefined;
+
+  private calleeRangeOf(fn: Node): Range {
+    return (this.calleeRange ??= nodeRange(fn));
+  }
+
+  private registrations(node: Node, fn: Node, ref: CalleeRef, args: Node[], argTypes: string[], callBase: TsFactBase, cls: string | undefined): void {
     const name = ref.kind === 'ident' ? ref.name : ref.prop;
+    // Cheap exits first: most calls register nothing.
+    if (!this.mentionsHandlerProperty && !MAY_REGISTER.has(name)) return;
     const recv = ref.kind === 'member' ? `${ref.obj.length > 20 ? '…' : ref.obj}.` : ref.kind === 'this' ? 'this.' : '';
-    const push = (context: HotContext, api: string, arg: Node, timer?: RawRegister['timer']) => this.registers.push({ base, context, api, arg, cls, timer });
-    const isFn = (a: Node) => {
-      const u = unbind(a);
-      return FUNCTION_NODE_TYPES.has(u.type) || u.type === 'identifier' || u.type === 'member_expression';
+    this.registerBase = undefined;
+    const push = (context: HotContext, api: string, arg: Node, timer?: RawRegister['timer']): void => {
+      this.registerBase ??= withRange(callBase, this.calleeRangeOf(fn));
+      this.registers.push({ base: this.registerBase, context, api, arg, cls, timer });
     };
+    const isFnAt = (i: number): boolean => isFunctionLike(args[i], argTypes[i]);
+    const isFn = isFunctionLike;
     if ((name === 'setInterval' || name === 'setTimeout') && (ref.kind === 'ident' || ['timers', 'global', 'globalThis', 'window'].includes(ref.kind === 'member' ? ref.obj : ''))) {
       if (args[0]) push('interval', `${name}()`, args[0], { api: `${name}()`, holder: this.holderName(node) });
       return;
     }
     if (SERVER_FACTORIES.has(name)) {
-      for (const a of args) if (isFn(a)) push('request', `${recv}${name}()`, a);
+      for (let i = 0; i < args.length; i++) if (isFnAt(i)) push('request', `${recv}${name}()`, args[i]);
       return;
     }
     if (ref.kind !== 'ident' && LISTENER_METHODS.has(name)) {
-      const ev = stringValue(args[0]);
+      const ev = stringValue(args[0], argTypes[0]);
       const ctx = ev !== undefined ? HOT_EVENTS[ev] : undefined;
-      if (ctx && args[1] && isFn(args[1])) push(ctx, `${recv}${name}('${ev}')`, args[1]);
+      if (ctx && args[1] && isFnAt(1)) push(ctx, `${recv}${name}('${ev}')`, args[1]);
       return;
     }
     if (ref.kind !== 'ident' && ROUTE_METHODS.has(name)) {
-      const first = args[0] ? unwrap(args[0]) : undefined;
-      const pathLike = !!first && (first.type === 'string' || first.type === 'template_string' || first.type === 'regex' || first.type === 'array');
+      let firstType: string | undefined;
+      if (args[0]) {
+        unwrap(args[0], argTypes[0]);
+        firstType = lastType;
+      }
+      const pathLike = firstType === 'string' || firstType === 'template_string' || firstType === 'regex' || firstType === 'array';
       if (!pathLike && name !== 'use') return;
-      for (const a of pathLike ? args.slice(1) : args) if (isFn(a)) push('request', `${recv}${name}()`, a);
+      for (let i = pathLike ? 1 : 0; i < args.length; i++) if (isFnAt(i)) push('request', `${recv}${name}()`, args[i]);
       return;
     }
     if (ref.kind !== 'ident' && CONSUMER_METHODS.has(name) && !(ref.kind === 'member' && ref.obj === 'process')) {
       const last = args[args.length - 1];
-      if (last && args.length >= (name === 'consume' ? 2 : 1) && isFn(last)) push('message', `${recv}${name}()`, last);
+      if (last && args.length >= (name === 'consume' ? 2 : 1) && isFnAt(args.length - 1)) push('message', `${recv}${name}()`, last);
     }
     if (!this.mentionsHandlerProperty) return;
-    for (const a of args) {
-      const o = unwrap(a);
-      if (o.type !== 'object') continue;
+    for (let i = 0; i < args.length; i++) {
+      const o = unwrap(args[i], argTypes[i]);
+      if (lastType !== 'object') continue;
       for (const p of o.namedChildren) {
         if (!p) continue;
-        const key = p.type === 'pair' ? p.childForFieldName('key')?.text : p.type === 'method_definition' ? p.childForFieldName('name')?.text : undefined;
+        const pt = p.type;
+        const key = pt === 'pair' ? p.childForFieldName('key')?.text : pt === 'method_definition' ? p.childForFieldName('name')?.text : undefined;
         const ctx = key ? HANDLER_PROPERTIES[key] : undefined;
         if (!ctx || !key) continue;
-        const val = p.type === 'pair' ? p.childForFieldName('value') : p;
-        if (val && (p.type === 'method_definition' || isFn(val))) push(ctx, `${recv}${name}({ ${key} })`, val);
+        const val = pt === 'pair' ? p.childForFieldName('value') : p;
+        if (val && (pt === 'method_definition' || isFn(val))) push(ctx, `${recv}${name}({ ${key} })`, val);
       }
     }
   }
@@ -958,6 +1066,7 @@ class Extractor {
       }
       const r = this.resolveRef(c.ref, c.base.fn, c.cls);
       if (!r) continue;
+      if (c.base.range === undefined && c.rangeNode) c.base.range = nodeRange(c.rangeNode);
       const f: TsCallFact = { kind: 'ts.call', ...c.base, ...r };
       if (c.isRef) f.ref = true;
       this.facts.push(f);

@@ -44,7 +44,8 @@ export const RULE_KEYWORDS: Readonly<Record<string, KeywordTable>> = {
     python: PY_OPENER_WORDS,
     typescript: [...TS_OPENER_NAMES],
   },
-  // A file-wrapper key, an environ name or a `yield` (see `knowledge/python-wsgi.ts`).
+  // One token of each shape's conjunction (`WSGI_SHAPE_TOKENS` in `knowledge/python-wsgi.ts`):
+  // the file-wrapper key, an environ name or `yield` (a generator needs `close` as well).
   'wsgi-response-not-closed': { python: WSGI_KEYWORDS },
 };
 

@@ -13,11 +13,20 @@ export const FILE_WRAPPER_KEY = 'wsgi.file_wrapper';
 export const ENVIRON_NAMES: ReadonlySet<string> = new Set(['environ', 'env', 'environment', 'wsgi_environ', 'wsgi_env']);
 
 /**
- * Tokens one of which a file must contain for the analysis to find anything (the keyword
- * prefilter, `engine/prefilter.ts`, and the analysis' own quick check): the file-wrapper key
- * (double wrap), an environ name (an application call in middleware), `yield` (generators).
+ * The tokens each shape of the analysis needs, ALL of them (a conjunction per entry): the
+ * file-wrapper key (double wrap); an environ name (an application call in middleware); `yield`
+ * and `close` (a generator that closes what it holds only after its loop). A file, or a
+ * function's own text, that holds every token of no entry cannot show any shape: this is the
+ * analysis' quick check (`facts/python/wsgi.ts`).
  */
-export const WSGI_KEYWORDS: readonly string[] = [FILE_WRAPPER_KEY, ...ENVIRON_NAMES, 'yield'];
+export const WSGI_SHAPE_TOKENS: readonly (readonly string[])[] = [[FILE_WRAPPER_KEY], ...[...ENVIRON_NAMES].map((n) => [n]), ['yield', 'close']];
+
+/**
+ * Tokens one of which a file must contain for the analysis to find anything (the keyword
+ * prefilter, `engine/prefilter.ts`, which can only express "any of"): the first token of each
+ * entry of {@link WSGI_SHAPE_TOKENS}, so a file with none of them completes no entry.
+ */
+export const WSGI_KEYWORDS: readonly string[] = WSGI_SHAPE_TOKENS.map((all) => all[0]);
 
 /**
  * The second argument of a WSGI application call: a `start_response` callable. Compared on the

@@ -39,7 +39,7 @@ import {
   GENERATOR_EXIT_CATCHERS,
   NON_FORWARDING_WRAPPERS,
   START_RESPONSE_PATTERN,
-  WSGI_KEYWORDS,
+  WSGI_SHAPE_TOKENS,
 } from '../../knowledge/python-wsgi';
 import { analyzePythonHandles } from './handles';
 
@@ -58,10 +58,28 @@ export interface WsgiIssue {
   fixes: Fix[];
 }
 
-/** Cheap text test: without one of these tokens no shape below can match. */
+/**
+ * Cheap text test: without every token of at least one shape (see `WSGI_SHAPE_TOKENS`) no shape
+ * below can match. The functions to look at are then chosen the same way, by the tokens inside
+ * their text ranges (see `Tokens`).
+ */
 function mayApply(text: string): boolean {
-  return WSGI_KEYWORDS.some((t) => text.includes(t));
+  return QUICK_CHECK.some((all) => all.every((t) => text.includes(t)));
 }
+
+/** Whether a text holding every token of `a` holds every token of `b` (each of `b`'s is inside one of `a`'s). */
+function implies(a: readonly string[], b: readonly string[]): boolean {
+  return b.every((o) => a.some((t) => t.includes(o)));
+}
+
+/**
+ * {@link WSGI_SHAPE_TOKENS} without the entries that imply a weaker one: a text holding
+ * `environ` also holds `env`, so `[env]` alone answers for every environ name (one scan of the
+ * text instead of five). Of entries that imply each other, the first stays.
+ */
+const QUICK_CHECK: readonly (readonly string[])[] = WSGI_SHAPE_TOKENS.filter(
+  (all, i) => !WSGI_SHAPE_TOKENS.some((other, j) => j !== i && implies(all, other) && (!implies(other, all) || j < i)),
+);
 
 /** Never throws: a file the analysis cannot handle yields no findings. */
 export function analyzeWsgi(tree: Tree, text: string): WsgiIssue[] {
@@ -79,9 +97,63 @@ export function analyzeWsgiStrict(tree: Tree, text: string): WsgiIssue[] {
   return new WsgiFile(tree, text).run();
 }
 
-// ---- small tree helpers -------------------------------------------------------------------
+// ---- where the tokens are -------------------------------------------------------------------
 
-const SCOPE_TYPES = new Set(['function_definition', 'lambda', 'class_definition']);
+/**
+ * An environ name as a whole word (not inside a longer ASCII identifier; next to a non-ASCII
+ * letter it still counts, which only adds candidates). One regular expression scan: much faster
+ * than an `indexOf` loop per name for such short names.
+ */
+const ENVIRON_WORD = new RegExp(
+  `(?<![A-Za-z0-9_])(?:${[...ENVIRON_NAMES]
+    .sort((a, b) => b.length - a.length)
+    .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|')})(?![A-Za-z0-9_])`,
+  'g',
+);
+
+function positionsOf(text: string, token: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(token); i >= 0; i = text.indexOf(token, i + 1)) out.push(i);
+  return out;
+}
+
+/** Whether one of the sorted positions lies in [start, end). */
+function anyIn(positions: readonly number[], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = positions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (positions[mid] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < positions.length && positions[lo] < end;
+}
+
+/**
+ * Token positions of a file, for selecting functions by their text range: an identifier, a
+ * string or a keyword of a function's own scope lies inside the function's range, so a
+ * function whose range holds none of a shape's tokens cannot show that shape (a range holding
+ * one only makes the function a candidate; the checks below decide).
+ */
+class Tokens {
+  readonly wrapKey: number[];
+  readonly environ: number[];
+  readonly yields: number[];
+  readonly closes: number[];
+
+  constructor(text: string) {
+    this.wrapKey = positionsOf(text, FILE_WRAPPER_KEY);
+    this.environ = [];
+    for (const m of text.matchAll(ENVIRON_WORD)) this.environ.push(m.index);
+    // Both are needed by a generator that closes after its loop.
+    const closes = text.includes('yield') ? positionsOf(text, 'close') : [];
+    this.yields = closes.length > 0 ? positionsOf(text, 'yield') : [];
+    this.closes = this.yields.length > 0 ? closes : [];
+  }
+}
+
+// ---- small tree helpers -------------------------------------------------------------------
 
 function isField(parent: Node, field: string, child: Node): boolean {
   const f = parent.childForFieldName(field);
@@ -97,20 +169,76 @@ function children(n: Node): Node[] {
   return out;
 }
 
-/** Visits the nodes of `fn`'s own scope (nested functions, lambdas and classes excluded). */
-function walkOwn(fn: Node, visit: (n: Node) => void): void {
+/** The nodes of a function's own scope the analysis asks about, each kind in document order. */
+interface OwnNodes {
+  calls: Node[];
+  assignments: Node[];
+  yields: Node[];
+  /** Nested functions, lambdas and classes (their insides belong to them). */
+  scopes: Node[];
+  returns: Node[];
+  fors: Node[];
+  /** `if`, `elif`, `while` and conditional expressions. */
+  conditions: Node[];
+}
+
+const OWN_TYPES = [
+  'call',
+  'assignment',
+  'yield',
+  'function_definition',
+  'lambda',
+  'class_definition',
+  'return_statement',
+  'for_statement',
+  'if_statement',
+  'elif_clause',
+  'while_statement',
+  'conditional_expression',
+];
+
+/**
+ * The nodes of `fn`'s own scope (its body; nested functions, lambdas and classes are listed but
+ * not entered). One search on the wasm side; the results come in document order, so the nodes
+ * inside a nested scope directly follow it and start before its end.
+ */
+function collectOwn(fn: Node): OwnNodes {
+  const own: OwnNodes = { calls: [], assignments: [], yields: [], scopes: [], returns: [], fors: [], conditions: [] };
   const body = fn.childForFieldName('body');
-  if (!body) return;
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    visit(n);
-    if (SCOPE_TYPES.has(n.type)) continue;
-    for (let i = n.namedChildCount - 1; i >= 0; i--) {
-      const c = n.namedChild(i);
-      if (c) stack.push(c);
+  if (!body) return own;
+  let insideUntil = -1;
+  for (const n of body.descendantsOfType(OWN_TYPES)) {
+    if (!n || n.startIndex < insideUntil) continue;
+    switch (n.type) {
+      case 'call':
+        own.calls.push(n);
+        break;
+      case 'assignment':
+        own.assignments.push(n);
+        break;
+      case 'yield':
+        // The keyword token has the same type name as the expression.
+        if (n.isNamed) own.yields.push(n);
+        break;
+      case 'lambda':
+      case 'function_definition':
+      case 'class_definition':
+        // The `lambda` keyword token has the same type name as the expression.
+        if (!n.isNamed) break;
+        own.scopes.push(n);
+        insideUntil = n.endIndex;
+        break;
+      case 'return_statement':
+        own.returns.push(n);
+        break;
+      case 'for_statement':
+        own.fors.push(n);
+        break;
+      default:
+        own.conditions.push(n);
     }
   }
+  return own;
 }
 
 function enclosingFunction(n: Node): Node | null {
@@ -218,56 +346,66 @@ const MAX_DEPTH = 8;
 const DATA_METHODS: ReadonlySet<string> = new Set(['next', '__next__', 'read', 'readline', 'readlines', 'get', 'pop', 'popleft', 'copy', 'send', 'items', 'keys', 'values', 'split', 'strip', 'encode', 'decode', 'format', 'join']);
 
 class WsgiFile {
-  private readonly lines: string[];
-  private readonly functions: Node[] = [];
-  private readonly classes = new Map<string, Node>();
-  private readonly byName = new Map<string, Node[]>();
-  private readonly importedNames = new Set<string>();
+  private linesCache: string[] | null = null;
+  private functionsCache: Node[] | null = null;
+  private classesCache: Map<string, Node> | null = null;
+  private byNameCache: Map<string, Node[]> | null = null;
   private handleLeaks: { start: number; end: number }[] | null = null;
   private adapters: { fn: Node; escape: Node; srcs: Src[] }[] | null = null;
   private readonly memo = new Map<string, Src[]>();
-  /** Per function id: the nodes of its own scope in document order (see {@link walkOwn}). */
-  private readonly ownNodes = new Map<number, Node[]>();
+  /** Per function id: the nodes of its own scope (see {@link collectOwn}). */
+  private readonly ownCache = new Map<number, OwnNodes>();
   private idsByName: Map<string, Node[]> | null = null;
   private callers: Map<number, { call: Node; caller: Node }[]> | null = null;
+  private lineStarts: number[] | null = null;
 
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
-  ) {
-    this.lines = text.split('\n');
-    const stack: Node[] = [tree.rootNode];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (n.type === 'function_definition') {
-        this.functions.push(n);
-        const name = n.childForFieldName('name')?.text ?? '';
-        if (!this.byName.has(name)) this.byName.set(name, []);
-        this.byName.get(name)!.push(n);
-      } else if (n.type === 'class_definition') {
-        this.classes.set(n.childForFieldName('name')?.text ?? '', n);
-      } else if (n.type === 'import_statement' || n.type === 'import_from_statement') {
-        for (const d of n.descendantsOfType(['dotted_name', 'identifier'])) if (d) this.importedNames.add(d.text.split('.')[0]);
-        continue;
-      }
-      for (let i = n.namedChildCount - 1; i >= 0; i--) {
-        const c = n.namedChild(i);
-        if (c) stack.push(c);
-      }
+  ) {}
+
+  /** Every function of the file, in document order (one search of the whole tree: only asked for by the cross-function steps). */
+  private get functions(): Node[] {
+    if (!this.functionsCache) {
+      this.functionsCache = [];
+      for (const n of this.tree.rootNode.descendantsOfType('function_definition')) if (n) this.functionsCache.push(n);
+      this.functionsCache.sort((a, b) => a.startIndex - b.startIndex);
     }
-    this.functions.sort((a, b) => a.startIndex - b.startIndex);
+    return this.functionsCache;
   }
 
-  /** {@link walkOwn} over a cached node list: the analysis asks about the same functions many times. */
-  private walk(fn: Node, visit: (n: Node) => void): void {
-    let nodes = this.ownNodes.get(fn.id);
-    if (!nodes) {
-      const list: Node[] = [];
-      walkOwn(fn, (n) => list.push(n));
-      this.ownNodes.set(fn.id, list);
-      nodes = list;
+  private get lines(): string[] {
+    return (this.linesCache ??= this.text.split('\n'));
+  }
+
+  /** Classes of the file by name (the last definition of a name wins). */
+  private get classes(): Map<string, Node> {
+    if (!this.classesCache) {
+      this.classesCache = new Map();
+      for (const n of this.tree.rootNode.descendantsOfType('class_definition')) if (n) this.classesCache.set(n.childForFieldName('name')?.text ?? '', n);
     }
-    for (const n of nodes) visit(n);
+    return this.classesCache;
+  }
+
+  /** Functions of the file by name, in document order. */
+  private get byName(): Map<string, Node[]> {
+    if (!this.byNameCache) {
+      this.byNameCache = new Map();
+      for (const n of this.functions) {
+        const name = n.childForFieldName('name')?.text ?? '';
+        let list = this.byNameCache.get(name);
+        if (!list) this.byNameCache.set(name, (list = []));
+        list.push(n);
+      }
+    }
+    return this.byNameCache;
+  }
+
+  /** The nodes of `fn`'s own scope, cached: the analysis asks about the same functions many times. */
+  private own(fn: Node): OwnNodes {
+    let own = this.ownCache.get(fn.id);
+    if (!own) this.ownCache.set(fn.id, (own = collectOwn(fn)));
+    return own;
   }
 
   /** Identifiers of the whole file by name (one tree walk for the file). */
@@ -289,14 +427,13 @@ class WsgiFile {
     if (!this.callers) {
       this.callers = new Map();
       for (const caller of this.functions) {
-        this.walk(caller, (n) => {
-          if (n.type !== 'call') return;
+        for (const n of this.own(caller).calls) {
           for (const d of this.calleeDefs(n)) {
-            let list = this.callers!.get(d.id);
-            if (!list) this.callers!.set(d.id, (list = []));
+            let list = this.callers.get(d.id);
+            if (!list) this.callers.set(d.id, (list = []));
             list.push({ call: n, caller });
           }
-        });
+        }
       }
     }
     return this.callers.get(fn.id) ?? [];
@@ -312,17 +449,51 @@ class WsgiFile {
       reported.add(key);
       out.push(issue);
     };
-    for (const fn of this.functions) {
-      this.walk(fn, (n) => {
-        if (n.type !== 'call') return;
-        const wrapped = this.wrapArgument(n, fn);
-        if (wrapped) push(this.doubleWrap(n, wrapped, fn));
-        if (this.isAppCall(n, fn)) push(this.middleware(n, fn));
-      });
-      if (this.isGenerator(fn)) for (const issue of this.closeAfterLoop(fn)) push(issue);
+    // Only functions whose text holds a shape's tokens can show it (see `Tokens`); the others
+    // are skipped without visiting their bodies.
+    const tokens = new Tokens(this.text);
+    for (const { fn, wrap, app, gen } of this.candidates(tokens)) {
+      if (wrap || app) {
+        for (const n of this.own(fn).calls) {
+          const wrapped = wrap ? this.wrapArgument(n, fn) : null;
+          if (wrapped) push(this.doubleWrap(n, wrapped, fn));
+          // The environ argument lies inside the call.
+          if (app && anyIn(tokens.environ, n.startIndex, n.endIndex) && this.isAppCall(n, fn)) push(this.middleware(n, fn));
+        }
+      }
+      if (gen && this.isGenerator(fn)) for (const issue of this.closeAfterLoop(fn)) push(issue);
     }
     out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
     return out;
+  }
+
+  /**
+   * The functions whose text range holds the tokens of a shape, in document order, with the
+   * shapes each may show. The functions around a position are the function definitions among
+   * the ancestors of the smallest node at it, so only the token positions are looked up, not
+   * every function of the file.
+   */
+  private candidates(tokens: Tokens): { fn: Node; wrap: boolean; app: boolean; gen: boolean }[] {
+    type Candidate = { fn: Node; end: number; wrap: boolean; app: boolean; yields: boolean; gen: boolean };
+    const byId = new Map<number, Candidate>();
+    const root = this.tree.rootNode;
+    const mark = (positions: readonly number[], flag: 'wrap' | 'app' | 'yields') => {
+      for (const p of positions) {
+        for (let n: Node | null = root.descendantForIndex(p); n; n = n.parent) {
+          if (n.type !== 'function_definition') continue;
+          let c = byId.get(n.id);
+          if (!c) byId.set(n.id, (c = { fn: n, end: n.endIndex, wrap: false, app: false, yields: false, gen: false }));
+          // The enclosing functions were marked by an earlier position inside this one.
+          if (c[flag]) break;
+          c[flag] = true;
+        }
+      }
+    };
+    mark(tokens.wrapKey, 'wrap');
+    mark(tokens.environ, 'app');
+    mark(tokens.yields, 'yields');
+    for (const c of byId.values()) c.gen = c.yields && anyIn(tokens.closes, c.fn.startIndex, c.end);
+    return [...byId.values()].filter((c) => c.wrap || c.app || c.gen).sort((a, b) => a.fn.startIndex - b.fn.startIndex);
   }
 
   // ---- recognisers ------------------------------------------------------------------------
@@ -336,14 +507,13 @@ class WsgiFile {
     if (!first) return null;
     if (this.isFileWrapperExpr(callee)) return first;
     if (callee.type === 'identifier') {
-      let bound = false;
-      this.walk(fn, (n) => {
-        if (bound || n.type !== 'assignment') return;
+      const name = callee.text;
+      for (const n of this.own(fn).assignments) {
         const left = n.childForFieldName('left');
+        if (left?.type !== 'identifier' || left.text !== name) continue;
         const right = n.childForFieldName('right');
-        if (left?.type === 'identifier' && left.text === callee.text && right && this.isFileWrapperExpr(right)) bound = true;
-      });
-      if (bound) return first;
+        if (right && this.isFileWrapperExpr(right)) return first;
+      }
     }
     return null;
   }
@@ -369,37 +539,30 @@ class WsgiFile {
     if (!args || args.length !== 2) return false;
     const callee = call.childForFieldName('function');
     if (!callee || START_RESPONSE_PATTERN.test(lastComponent(callee))) return false;
-    if (callee.type === 'identifier' && this.classes.has(callee.text)) return false;
     const [env, sr] = args;
     if (!(env.type === 'identifier' || env.type === 'attribute') || !ENVIRON_NAMES.has(lastComponent(env))) return false;
+    if (!this.isStartResponse(sr, fn)) return false;
+    // A class called like an application builds an object; it is not a response.
+    return !(callee.type === 'identifier' && this.classes.has(callee.text));
+  }
+
+  private isStartResponse(sr: Node, fn: Node): boolean {
     if (sr.type === 'lambda') return true;
     if (sr.type !== 'identifier' && sr.type !== 'attribute') return false;
     if (START_RESPONSE_PATTERN.test(lastComponent(sr))) return true;
     // A start_response written as a nested function of an enclosing function.
     for (let f: Node | null = fn; f; f = enclosingFunction(f)) {
-      let found = false;
-      this.walk(f, (n) => {
-        if (n.type === 'function_definition' && n.childForFieldName('name')?.text === sr.text) found = true;
-      });
-      if (found) return true;
+      if (this.own(f).scopes.some((n) => n.type === 'function_definition' && n.childForFieldName('name')?.text === sr.text)) return true;
     }
     return false;
   }
 
   private isGenerator(fn: Node): boolean {
-    let found = false;
-    this.walk(fn, (n) => {
-      if (n.type === 'yield') found = true;
-    });
-    return found;
+    return this.own(fn).yields.length > 0;
   }
 
   private yields(fn: Node): Node[] {
-    const out: Node[] = [];
-    this.walk(fn, (n) => {
-      if (n.type === 'yield') out.push(n);
-    });
-    return out;
+    return this.own(fn).yields;
   }
 
   /** In-file functions a call may reach by name: `f(...)`, `self.f(...)`, `cls.f(...)`. */
@@ -438,26 +601,13 @@ class WsgiFile {
 
   /** Bound in `fn` by an assignment (plain or unpacking) or a `for` target. */
   private isLocal(fn: Node, name: string): boolean {
-    let found = false;
-    this.walk(fn, (n) => {
-      if (found) return;
-      const target = n.type === 'assignment' ? n.childForFieldName('left') : n.type === 'for_statement' ? n.childForFieldName('left') : null;
-      if (!target) return;
-      if (target.type === 'identifier') found = target.text === name;
-      else found = target.descendantsOfType('identifier').some((d) => d?.text === name);
-    });
-    return found;
-  }
-
-  private assignmentsOf(fn: Node, name: string): Node[] {
-    const out: Node[] = [];
-    this.walk(fn, (n) => {
-      if (n.type !== 'assignment') return;
-      const left = n.childForFieldName('left');
-      const right = n.childForFieldName('right');
-      if (left?.type === 'identifier' && left.text === name && right) out.push(right);
-    });
-    return out;
+    const own = this.own(fn);
+    for (const n of [...own.assignments, ...own.fors]) {
+      const target = n.childForFieldName('left');
+      if (!target) continue;
+      if (target.type === 'identifier' ? target.text === name : target.descendantsOfType('identifier').some((d) => d?.text === name)) return true;
+    }
+    return false;
   }
 
   // ---- value sources (double wrap) --------------------------------------------------------
@@ -524,18 +674,17 @@ class WsgiFile {
       }
       return out;
     }
-    this.walk(fn, (n) => {
-      if (n.type !== 'assignment') return;
+    for (const n of this.own(fn).assignments) {
       const left = n.childForFieldName('left');
       const right = n.childForFieldName('right');
-      if (!left || !right) return;
+      if (!left || !right) continue;
       // `name = value` and `name.attr = value` (`rs.body = body`: the object now carries it).
       const target = left.type === 'attribute' ? left.childForFieldName('object') : left;
-      if (target?.type !== 'identifier' || target.text !== name) return;
+      if (target?.type !== 'identifier' || target.text !== name) continue;
       for (const s of this.sources(right, fn, depth, seen)) {
         out.push(left.type === 'attribute' ? { ...s, steps: [...s.steps, { range: nodeRange(n), message: `stored in ${left.text} here` }] } : s);
       }
-    });
+    }
     return out;
   }
 
@@ -584,9 +733,7 @@ class WsgiFile {
 
   private returnValues(fn: Node): Node[] {
     const out: Node[] = [];
-    this.walk(fn, (n) => {
-      if (n.type === 'return_statement' && n.namedChildCount > 0) out.push(n.namedChild(0)!);
-    });
+    for (const n of this.own(fn).returns) if (n.namedChildCount > 0) out.push(n.namedChild(0)!);
     return out;
   }
 
@@ -637,18 +784,15 @@ class WsgiFile {
   private guarded(wrapCall: Node, arg: Node, fn: Node): boolean {
     const argText = unparen(arg).text;
     const mentionsArg = new RegExp(`(^|[^\\w.])${argText.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
-    let guarded = false;
-    this.walk(fn, (n) => {
-      if (guarded || n.startIndex > wrapCall.startIndex) return;
-      let cond: Node | null = null;
-      if (n.type === 'if_statement' || n.type === 'elif_clause' || n.type === 'while_statement') cond = n.childForFieldName('condition');
-      else if (n.type === 'conditional_expression') cond = n;
-      if (!cond) return;
+    for (const n of this.own(fn).conditions) {
+      if (n.startIndex > wrapCall.startIndex) continue;
+      const cond = n.type === 'conditional_expression' ? n : n.childForFieldName('condition');
+      if (!cond) continue;
       // `"wsgi.file_wrapper" in environ` only asks whether the server has a wrapper at all.
       const text = cond.text.split(FILE_WRAPPER_KEY).join('');
-      if (/wrap/i.test(text) && mentionsArg.test(text)) guarded = true;
-    });
-    return guarded;
+      if (/wrap/i.test(text) && mentionsArg.test(text)) return true;
+    }
+    return false;
   }
 
   private doubleWrap(call: Node, arg: Node, fn: Node): WsgiIssue | null {
@@ -951,17 +1095,17 @@ class WsgiFile {
 
   /** A `return` after the binding that returns something else (outside the handlers of a `try` around the binding). */
   private replacingReturn(name: string, binding: Node, fn: Node): Node | null {
-    let found: Node | null = null;
     const tries: Node[] = [];
     for (let p = binding.parent; p && p.id !== fn.id; p = p.parent) if (p.type === 'try_statement') tries.push(p);
-    this.walk(fn, (n) => {
-      if (found || n.type !== 'return_statement' || n.startIndex < binding.endIndex) return;
-      if (new RegExp(`\\b${name}\\b`).test(n.text)) return;
+    const mentions = new RegExp(`\\b${name}\\b`);
+    for (const n of this.own(fn).returns) {
+      if (n.startIndex < binding.endIndex) continue;
+      if (mentions.test(n.text)) continue;
       // A handler of a try whose body binds the name runs when the call itself failed.
-      if (tries.some((t) => within(n, t) && !within(n, t.childForFieldName('body') ?? t) && !(ancestorOfType(n, 'finally_clause', t) || ancestorOfType(n, 'else_clause', t)))) return;
-      found = n;
-    });
-    return found;
+      if (tries.some((t) => within(n, t) && !within(n, t.childForFieldName('body') ?? t) && !(ancestorOfType(n, 'finally_clause', t) || ancestorOfType(n, 'else_clause', t)))) continue;
+      return n;
+    }
+    return null;
   }
 
   // ---- generators that close only after the loop ---------------------------------------------
@@ -975,13 +1119,16 @@ class WsgiFile {
     const deco = fn.parent?.type === 'decorated_definition' ? fn.parent.text.slice(0, fn.startIndex - fn.parent.startIndex) : '';
     if (/contextmanager|fixture|hookimpl|hookwrapper/.test(deco)) return out;
     const closes: { call: Node; name: string }[] = [];
-    this.walk(fn, (n) => {
-      if (n.type !== 'call' || (positionalArgs(n)?.length ?? 1) !== 0) return;
+    const closePositions = positionsOf(this.text.slice(fn.startIndex, fn.endIndex), 'close').map((p) => p + fn.startIndex);
+    for (const n of this.own(fn).calls) {
+      // `x.close()`: the word lies inside the call.
+      if (!anyIn(closePositions, n.startIndex, n.endIndex)) continue;
+      if ((positionalArgs(n)?.length ?? 1) !== 0) continue;
       const callee = n.childForFieldName('function');
-      if (callee?.type !== 'attribute' || lastComponent(callee) !== 'close') return;
+      if (callee?.type !== 'attribute' || lastComponent(callee) !== 'close') continue;
       const obj = callee.childForFieldName('object');
       if (obj?.type === 'identifier' && obj.text !== 'self') closes.push({ call: n, name: obj.text });
-    });
+    }
     const done = new Set<string>();
     for (const { call, name } of closes) {
       if (done.has(name)) continue;
@@ -1050,12 +1197,12 @@ class WsgiFile {
   /** What `name` holds at `use`: a parameter, the right side of its last assignment before it, or nothing known. */
   private bindingBefore(name: string, use: Node, fn: Node): Node | 'param' | 'none' {
     let best: Node | null = null;
-    this.walk(fn, (n) => {
-      if (n.type !== 'assignment' || n.startIndex > use.startIndex) return;
+    for (const n of this.own(fn).assignments) {
+      if (n.startIndex > use.startIndex) continue;
       const left = n.childForFieldName('left');
       const right = n.childForFieldName('right');
       if (left?.type === 'identifier' && left.text === name && right) best = right;
-    });
+    }
     if (best) {
       const b = unparen(best as Node);
       // `f = None` placeholders hold nothing to close.
@@ -1095,13 +1242,23 @@ class WsgiFile {
     });
   }
 
+  /** Offset of a line and character, counting each line of `text.split('\\n')` plus one. */
+  private offsetOf(line: number, character: number): number {
+    if (!this.lineStarts) {
+      const starts = [0];
+      for (const l of this.lines) starts.push(starts[starts.length - 1] + l.length + 1);
+      this.lineStarts = starts;
+    }
+    return this.lineStarts[Math.min(Math.max(line, 0), this.lines.length)] + character;
+  }
+
   private reportedByUnreleasedFile(binding: Node): boolean {
     this.handleLeaks ??= analyzePythonHandles(this.tree, this.text).map((l) => ({
-      start: offsetOf(this.lines, l.openRange.start.line, l.openRange.start.character),
-      end: offsetOf(this.lines, l.openRange.end.line, l.openRange.end.character),
+      start: this.offsetOf(l.openRange.start.line, l.openRange.start.character),
+      end: this.offsetOf(l.openRange.end.line, l.openRange.end.character),
     }));
-    const s = offsetOf(this.lines, binding.startPosition.row, binding.startPosition.column);
-    const e = offsetOf(this.lines, binding.endPosition.row, binding.endPosition.column);
+    const s = this.offsetOf(binding.startPosition.row, binding.startPosition.column);
+    const e = this.offsetOf(binding.endPosition.row, binding.endPosition.column);
     return this.handleLeaks.some((l) => l.start >= s && l.end <= e);
   }
 
@@ -1260,12 +1417,14 @@ class WsgiFile {
     const pname = parameterNames(init)[argIndex + 1];
     if (!pname) return null;
     let attr: string | null = null;
-    this.walk(init, (n) => {
-      if (attr || n.type !== 'assignment') return;
+    for (const n of this.own(init).assignments) {
       const left = n.childForFieldName('left');
       const right = n.childForFieldName('right');
-      if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && right?.type === 'identifier' && right.text === pname) attr = lastComponent(left);
-    });
+      if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && right?.type === 'identifier' && right.text === pname) {
+        attr = lastComponent(left);
+        if (attr) break;
+      }
+    }
     if (!attr) return null;
     const unit = this.indentUnit(body);
     const indent = /^[ \t]*/.exec(this.lines[body.startPosition.row])![0];
@@ -1278,10 +1437,4 @@ class WsgiFile {
       edits: [{ range: { start: end, end }, newText }],
     };
   }
-}
-
-function offsetOf(lines: string[], line: number, character: number): number {
-  let off = 0;
-  for (let i = 0; i < line && i < lines.length; i++) off += lines[i].length + 1;
-  return off + character;
 }

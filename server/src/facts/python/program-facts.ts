@@ -350,6 +350,7 @@ interface Scope {
 
 interface LoopCtx {
   node: Node;
+  range: Range;
   variable: string;
   blanket: boolean;
   keep: boolean;
@@ -369,10 +370,22 @@ interface Frame {
   branch?: Range;
   /** A `for`/`while` loop (its range). */
   loopRange?: Range;
+  /** An `elif` whose condition is the guard (looked up only when a guard is needed). */
+  guardOf?: Node;
+  /** What the walk derives from the frames while this one is on top (null: none). */
+  memoScope?: Scope;
+  memoFlags?: Flags;
+  memoLoop?: LoopCtx | null;
+  memoBranches?: Range[];
+  memoLoops?: Range[] | null;
 }
 
 interface RawCall {
   node: Node;
+  /** The call's end offset. */
+  end: number;
+  /** Offset of the `(` of its argument list when the text shows it (no syntax error), else -1. */
+  argsAt: number;
   callee: string | null;
   /** `x.m()` / `self.x.m()` / `Ctor(...).m()`: how the receiver is reached. */
   recv?: { name: string } | { selfAttr: string } | { chained: number };
@@ -386,6 +399,7 @@ interface RawCall {
   matched?: boolean;
   /** Enclosing `for`/`while` loops of its scope, innermost first. */
   loops?: Range[];
+  base?: PyFactBase;
 }
 
 interface Flags {
@@ -403,6 +417,7 @@ interface Resolved {
 
 interface IfRecord {
   node: Node;
+  end: number;
   scope: Scope;
   subject: { name: string } | { call: number };
   childWhenTrue: boolean;
@@ -527,12 +542,6 @@ function isMainGuard(cond: Node | null): boolean {
   return (isName(a) && isMain(b)) || (isMain(a) && isName(b));
 }
 
-function isTypeCheckingGuard(cond: Node | null): boolean {
-  if (!cond) return false;
-  const t = cond.text;
-  return t === 'TYPE_CHECKING' || t === 'typing.TYPE_CHECKING';
-}
-
 /** Identifiers an expression mentions (shallow enough for guards and fstat arguments). */
 function identifiersIn(node: Node, out: string[] = []): string[] {
   if (node.type === 'identifier') out.push(node.text);
@@ -541,14 +550,80 @@ function identifiersIn(node: Node, out: string[] = []): string[] {
 }
 
 /** Names the tables already describe: never worth a `py.call` fact. */
-const KNOWN_NOT_WORKSPACE: readonly ReadonlySet<string>[] = [
-  new Set(PY_FD_SOURCES.keys()),
-  PY_SETSID_CALLS,
-  PY_CLOSE_ONE_CALLS,
-  PY_FSTAT_CALLS,
-];
+const KNOWN_NOT_WORKSPACE: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys(), ...PY_SETSID_CALLS, ...PY_CLOSE_ONE_CALLS, ...PY_FSTAT_CALLS]);
+
+/** Every name `classify` looks up by itself (one look-up rules them all out for most calls). */
+const CLASSIFY_NAMES: ReadonlySet<string> = new Set([
+  ...PY_FORK_CALLS.keys(),
+  ...PY_EXEC_CALLS,
+  ...PY_EXIT_CALLS,
+  ...PY_DAEMONIZERS.keys(),
+  ...PY_CLOSE_RANGE_CALLS,
+  ...PY_START_METHOD_SETTERS,
+  ...PY_AT_FORK_CALLS.keys(),
+  ...PY_FSTAT_CALLS,
+]);
+/** Every name `ctorKind` looks up. */
+const CTOR_NAMES: ReadonlySet<string> = new Set([...PY_THREAD_STARTERS.keys(), ...PY_PROCESS_STARTERS.keys(), ...PY_CONTEXT_GETTERS]);
+/** Every name `classifyHeartbeat` looks up. */
+const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([...PY_MONKEY_PATCHERS.keys(), ...PY_HEARTBEAT_CONNECTIONS.keys(), ...PY_HUB_DRIVERS.keys(), ...PY_NATIVE_PRIMITIVES.keys()]);
 
 const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr', 'property', 'staticmethod', 'classmethod']);
+
+/**
+ * Text shortcuts. `extractPythonFacts` gets the text the tree was parsed from, and
+ * web-tree-sitter's offsets are UTF-16 code units of it (as are its columns), so a node's
+ * text is a slice and a position is a line-table lookup: no trip into WASM. Where the tree
+ * has no syntax error, a few node shapes are also read from the text (a dotted name, a
+ * callee, a `def`'s name); any text that is not plainly one of them is read from the nodes.
+ */
+const DOTTED_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** A call's text starting with a dotted callee right before its `(`. */
+const CALLEE_RE = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\(/y;
+const DEF_RE = /(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?=[([ \t])/y;
+const CLASS_RE = /class[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?=[(:[ \t])/y;
+const TOKEN_RE = /[A-Za-z_][A-Za-z0-9_]*/g;
+/** `name=` at the start of an argument. */
+const KEYWORD_ARG_RE = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)/y;
+/** A dotted name with blanks around its dots (`a . b`, `a.\n b`). */
+const SPACED_DOTTED_RE = /^[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)+$/;
+/** What may separate a decorator from its definition. */
+const DECORATOR_GAP_RE = /^(?:[ \t\r\n\f\v]|\\\r?\n|#[^\n]*(?=\n|$))*$/;
+/** `name =` / `a.b =` at the start of an assignment (then blanks up to the right side). */
+const ASSIGN_RE = /([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)[ \t]*=(?!=)[ \t]*/y;
+/** Words that are not plain identifiers (keywords, literals): dotted text with one is read from the nodes. */
+const NOT_NAMES = new Set(
+  'False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield'.split(' '),
+);
+
+function plainSegments(chain: string): boolean {
+  let i = 0;
+  for (;;) {
+    const dot = chain.indexOf('.', i);
+    if (NOT_NAMES.has(dot < 0 ? chain.slice(i) : chain.slice(i, dot))) return false;
+    if (dot < 0) return true;
+    i = dot + 1;
+  }
+}
+
+/** `x.attr` → x, attr (a dotted name of two parts only). */
+function partsOfDotted(t: string): { obj: string; attr: string } | undefined {
+  const dot = t.indexOf('.');
+  return dot >= 0 && dot === t.lastIndexOf('.') ? { obj: t.slice(0, dot), attr: t.slice(dot + 1) } : undefined;
+}
+
+/** An assignment target: its node, or (read from the text) its name. */
+interface Target {
+  node?: Node;
+  type: string;
+  text?: string;
+}
+
+function lineStartsOf(text: string): number[] {
+  const out = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  return out;
+}
 
 class Extractor {
   readonly facts: PythonFact[] = [];
@@ -560,16 +635,37 @@ class Extractor {
   private readonly module: Scope;
   private readonly moduleFact: PyModuleFact;
   private readonly frames: Frame[] = [];
+  private readonly src: string;
+  /** `src` is the tree's text (offsets and positions can be computed from it). */
+  private readonly exact: boolean;
+  /** `exact` and the tree has no syntax error: node shapes can be read from the text. */
+  private readonly fast: boolean;
+  private lineStarts?: number[];
+  /** The nodes the walk visits (with their types and end offsets, read once) and the index of the current one. */
+  private nodes: (Node | null)[] = [];
+  private types: string[] = [];
+  private ends: number[] = [];
+  private cur = 0;
+  /** Start offset of the node being visited. */
+  private curStart = 0;
+  /** Start/end offsets of the function and class scopes (for names found in the text after the walk). */
+  private readonly scopeSpans: { scope: Scope; start: number; end: number }[] = [];
+  /** Module-level import statements, last one (fast mode: the import insertion point). */
+  private lastTopImport?: { node: Node; end: number };
 
   constructor(
     private readonly tree: Tree,
     text: string,
   ) {
+    this.src = text;
+    const root = tree.rootNode;
+    this.exact = root.endIndex === text.length;
+    this.fast = this.exact && !root.hasError;
     this.mentionsIdentity = /\bst_(ino|dev)\b/.test(text);
-    this.module = { kind: 'module', name: '', fn: '', until: 0, defs: new Set(), bindings: new Map(), end: posOf(tree.rootNode.endPosition) };
+    this.mayDecorate = text.includes('@');
+    this.module = { kind: 'module', name: '', fn: '', until: 0, defs: new Set(), bindings: new Map(), end: posOf(root.endPosition) };
     this.scopes.push(this.module);
     this.frames.push({ until: 0, scope: this.module });
-    const root = tree.rootNode;
     this.moduleFact = {
       kind: 'py.module',
       fn: '',
@@ -577,6 +673,106 @@ class Extractor {
       importInsert: { line: 0, character: 0 },
     };
     this.facts.push(this.moduleFact);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Text and positions
+  // -------------------------------------------------------------------------------------
+
+  /** Position of a UTF-16 offset of the text (rows advance at `\n` only, as in tree-sitter). */
+  private posAt(index: number): Position {
+    const ls = (this.lineStarts ??= lineStartsOf(this.src));
+    let lo = 0;
+    let hi = ls.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ls[mid] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: index - ls[lo] };
+  }
+
+  /** End position of `node`, whose end offset is `end`. */
+  private posEnd(node: Node, end: number): Position {
+    return this.exact ? this.posAt(end) : posOf(node.endPosition);
+  }
+
+  /** Range of `node`, whose end offset is `end` (`nodeRange` without the trip into WASM). */
+  private rangeOf(node: Node, end: number): Range {
+    if (!this.exact) return nodeRange(node);
+    const p = node.startPosition;
+    return { start: { line: p.row, character: p.column }, end: this.posAt(end) };
+  }
+
+  private range(node: Node): Range {
+    return this.exact ? this.rangeOf(node, node.endIndex) : nodeRange(node);
+  }
+
+  private text(node: Node): string {
+    return this.exact ? this.src.slice(node.startIndex, node.endIndex) : node.text;
+  }
+
+  /** `node.text === word`, mostly without the trip into WASM. */
+  private textIs(node: Node, word: string): boolean {
+    if (!this.exact) return node.text === word;
+    return this.src.startsWith(word, node.startIndex) && node.endIndex === node.startIndex + word.length;
+  }
+
+  /** `dotted(node)`, read from the text when it is a plain dotted name. */
+  private dotted(node: Node | null): string | null {
+    if (!node) return null;
+    if (this.fast) {
+      const t = this.src.slice(node.startIndex, node.endIndex);
+      if (DOTTED_RE.test(t) && plainSegments(t)) return t;
+    }
+    return dotted(node);
+  }
+
+  /** `x.attr` with `x` an identifier: both names (else undefined). */
+  private attrParts(node: Node): { obj: string; attr: string } | undefined {
+    if (this.fast) {
+      const t = this.src.slice(node.startIndex, node.endIndex);
+      if (DOTTED_RE.test(t) && plainSegments(t)) return partsOfDotted(t);
+    }
+    const obj = node.childForFieldName('object');
+    const attr = node.childForFieldName('attribute');
+    if (!obj || !attr || obj.type !== 'identifier') return undefined;
+    return { obj: obj.text, attr: attr.text };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Frames
+  // -------------------------------------------------------------------------------------
+
+  /**
+   * What the frames say about the current node, memoised on the top frame (the frames
+   * under it do not change while it is on top).
+   */
+  private curScope(): Scope {
+    const top = this.frames[this.frames.length - 1];
+    return (top.memoScope ??= this.scope());
+  }
+
+  private curFlags(): Flags {
+    const top = this.frames[this.frames.length - 1];
+    return (top.memoFlags ??= this.flags());
+  }
+
+  private curLoop(): LoopCtx | undefined {
+    const top = this.frames[this.frames.length - 1];
+    if (top.memoLoop === undefined) top.memoLoop = this.loop() ?? null;
+    return top.memoLoop ?? undefined;
+  }
+
+  private curBranches(): Range[] {
+    const top = this.frames[this.frames.length - 1];
+    return (top.memoBranches ??= this.branches());
+  }
+
+  private curLoops(): Range[] | undefined {
+    const top = this.frames[this.frames.length - 1];
+    if (top.memoLoops === undefined) top.memoLoops = this.loopRanges() ?? null;
+    return top.memoLoops ?? undefined;
   }
 
   private scope(): Scope {
@@ -635,6 +831,10 @@ class Extractor {
     const out: Node[] = [];
     for (let i = this.frames.length - 1; i >= 0; i--) {
       const fr = this.frames[i];
+      if (fr.guardOf) {
+        fr.guard = fr.guardOf.childForFieldName('condition') ?? undefined;
+        fr.guardOf = undefined;
+      }
       if (fr.guard) out.push(fr.guard);
       if (fr.scope) break;
     }
@@ -655,20 +855,64 @@ class Extractor {
    */
   walk(): void {
     const root = this.tree.rootNode;
-    const types = [...INTERESTING];
-    if (this.mentionsIdentity) types.push('attribute');
-    const tops = root.children.filter((c): c is Node => !!c).map((c) => ({ end: c.endIndex, pos: posOf(c.endPosition) }));
-    let top = 0;
+    // `return`/`raise` only matter to the child of an `os.fork()` (see `childRegions`).
+    const types = this.src.includes('fork') ? [...INTERESTING] : [...INTERESTING].filter((t) => t !== 'return_statement' && t !== 'raise_statement');
+    // Without syntax errors, `st_ino`/`st_dev` are found in the text after the walk.
+    if (this.mentionsIdentity && !this.fast) types.push('attribute');
+    if (this.fast) types.push('future_import_statement');
+    if (this.fast && this.mayDecorate) types.push('decorator');
+    const nodes = (this.nodes = root.descendantsOfType(types));
+    this.types = new Array<string>(nodes.length);
+    this.ends = new Array<number>(nodes.length);
     let skipUntil = -1;
-    for (const node of root.descendantsOfType(types)) {
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
       if (!node) continue;
       const start = node.startIndex;
       if (start < skipUntil) continue;
       while (this.frames.length > 1 && this.frames[this.frames.length - 1].until <= start) this.frames.pop();
-      while (top < tops.length - 1 && tops[top].end <= start) top++;
-      if (tops.length) this.topEnd = tops[top].pos;
-      if (!this.visit(node, node.type, node.endIndex)) skipUntil = node.endIndex;
+      this.cur = i;
+      this.curStart = start;
+      const end = this.endAt(i);
+      if (!this.visit(node, this.typeAt(i), end)) skipUntil = end;
     }
+    if (this.fast && this.mentionsIdentity) this.findIdentityFields();
+    this.nodes = [];
+    this.types = [];
+    this.ends = [];
+  }
+
+  private typeAt(i: number): string {
+    return (this.types[i] ??= this.nodes[i]!.type);
+  }
+
+  private endAt(i: number): number {
+    return (this.ends[i] ??= this.nodes[i]!.endIndex);
+  }
+
+  private tops?: { end: number; pos: Position }[];
+
+  /** End of the module-level statement that holds the current node. */
+  private topEnd(): Position {
+    if (!this.tops) {
+      this.tops = [];
+      for (const c of this.tree.rootNode.children) {
+        if (!c) continue;
+        const end = c.endIndex;
+        this.tops.push({ end, pos: this.posEnd(c, end) });
+      }
+    }
+    const tops = this.tops;
+    if (!tops.length) return { line: 0, character: 0 };
+    // The first statement that ends after the node starts (else the last one).
+    let lo = 0;
+    let hi = tops.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tops[mid].end <= this.curStart) lo = mid + 1;
+      else hi = mid;
+    }
+    return tops[lo].pos;
   }
 
   /**
@@ -676,12 +920,19 @@ class Extractor {
    * the node's end offset: frames pushed here last until the walk passes it.
    */
   private visit(node: Node, type: string, until: number): boolean {
-    const scope = this.scope();
+    const scope = this.curScope();
     switch (type) {
       case 'import_statement':
       case 'import_from_statement':
+        if (this.fast && this.frames.length === 1) this.lastTopImport = { node, end: until };
         this.visitImport(node, scope);
         return false;
+      case 'future_import_statement':
+        if (this.frames.length === 1) this.lastTopImport = { node, end: until };
+        return true;
+      case 'decorator':
+        this.lastDecoratorEnd = until;
+        return true;
       case 'function_definition':
         this.visitFunction(node, until, scope);
         return true;
@@ -692,7 +943,7 @@ class Extractor {
         this.visitIf(node, until, scope);
         return true;
       case 'elif_clause': {
-        this.frames.push({ until, cond: true, guard: node.childForFieldName('condition') ?? undefined, branch: nodeRange(node) });
+        this.frames.push({ until, cond: true, guardOf: node, branch: this.rangeOf(node, until) });
         return true;
       }
       case 'with_statement':
@@ -710,23 +961,23 @@ class Extractor {
       case 'generator_expression':
       case 'set_comprehension':
       case 'dictionary_comprehension':
-        this.frames.push({ until, cond: true, branch: nodeRange(node) });
+        this.frames.push({ until, cond: true, branch: this.rangeOf(node, until) });
         return true;
       case 'for_statement':
       case 'while_statement': {
-        const r = nodeRange(node);
-        this.frames.push({ until, cond: true, loop: this.loopContext(node), branch: r, loopRange: r });
+        const r = this.rangeOf(node, until);
+        this.frames.push({ until, cond: true, loop: this.loopContext(node, type, until, r), branch: r, loopRange: r });
         return true;
       }
       case 'call':
-        this.visitCall(node, scope);
+        this.visitCall(node, scope, until);
         return true;
       case 'assignment':
-        this.visitAssignment(node, scope);
+        this.visitAssignment(node, scope, until);
         return true;
       case 'return_statement':
       case 'raise_statement':
-        (scope.leaves ??= []).push(nodeRange(node));
+        (scope.leaves ??= []).push(this.rangeOf(node, until));
         return true;
       case 'global_statement':
         scope.globals ??= new Set();
@@ -742,10 +993,38 @@ class Extractor {
     return true;
   }
 
+  /**
+   * `st.st_ino` / `st.st_dev` found in the text instead of visiting every attribute node:
+   * each mention that is the attribute of an attribute node marks the scope around that node.
+   */
+  private findIdentityFields(): void {
+    if (!this.scopes.some((s) => s.fstatCalls)) return; // only read next to `os.fstat` calls
+    const root = this.tree.rootNode;
+    const re = /\bst_(ino|dev)\b/g;
+    for (let m = re.exec(this.src); m; m = re.exec(this.src)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (!PY_IDENTITY_FIELDS.has(m[0])) continue;
+      const id = root.descendantForIndex(start, end);
+      if (!id || id.startIndex !== start || id.endIndex !== end || id.type !== 'identifier') continue;
+      const attr = id.parent;
+      if (!attr || attr.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== id.id) continue;
+      // The innermost function or class whose definition holds the attribute node.
+      const at = attr.startIndex;
+      let scope = this.module;
+      let best = -1;
+      for (const s of this.scopeSpans) if (s.start <= at && at < s.end && s.start >= best) {
+        scope = s.scope;
+        best = s.start;
+      }
+      scope.usesIdentityFields = true;
+    }
+  }
+
   private visitImport(node: Node, scope: Scope): void {
-    const flags = this.flags();
+    const flags = this.curFlags();
     if (flags.typeOnly) return;
-    const range = nodeRange(node);
+    const range = this.range(node);
     const b = this.base(range, flags, scope);
     const table = scope.kind === 'function' ? (scope.imports ??= new Map()) : (this.module.imports ??= new Map());
     const bind = (local: string, target: string) => table.set(local, target);
@@ -799,22 +1078,40 @@ class Extractor {
     }
   }
 
-  private visitFunction(node: Node, until: number, parent: Scope): void {
+  /** The name of a `def`/`class` and its range: from the text when it is plain, else the `name` node. */
+  private defName(node: Node, re: RegExp): { name: string; range: Range } | undefined {
+    if (this.fast) {
+      re.lastIndex = node.startIndex;
+      const m = re.exec(this.src);
+      if (m) {
+        const p = node.startPosition;
+        const col = p.column + m[0].length - m[1].length;
+        return { name: m[1], range: { start: { line: p.row, character: col }, end: { line: p.row, character: col + m[1].length } } };
+      }
+    }
     const nameNode = node.childForFieldName('name');
-    const simple = nameNode?.text ?? '<anonymous>';
+    return nameNode ? { name: nameNode.text, range: nodeRange(nameNode) } : undefined;
+  }
+
+  private visitFunction(node: Node, until: number, parent: Scope): void {
+    const nameInfo = this.defName(node, DEF_RE);
+    const simple = nameInfo?.name ?? '<anonymous>';
     parent.defs.add(simple);
     const qual = parent.name ? `${parent.name}.${simple}` : simple;
-    const flags = this.flags();
+    const flags = this.curFlags();
     const fact: PyFunctionFact = {
-      ...this.base(nameNode ? nodeRange(nameNode) : nodeRange(node), flags, parent),
+      ...this.base(nameInfo ? nameInfo.range : this.rangeOf(node, until), flags, parent),
       kind: 'py.function',
       name: qual,
     };
     const cls = parent.kind === 'class' ? parent.name : undefined;
     if (cls) fact.cls = cls;
     // `def application(environ, start_response):` at module level is a WSGI entry point too.
-    if (parent.kind === 'module' && simple === 'application' && !flags.main && !flags.cond && nameNode) this.moduleFact.application ??= nodeRange(nameNode);
-    if (node.parent?.type === 'decorated_definition' && isRegisteringDecorator(node.parent)) fact.registered = true;
+    if (parent.kind === 'module' && simple === 'application' && !flags.main && !flags.cond && nameInfo) this.moduleFact.application ??= nameInfo.range;
+    if (this.mayDecorate && (!this.fast || this.followsDecorator(node.startIndex))) {
+      const p = node.parent;
+      if (p?.type === 'decorated_definition' && this.isRegisteringDecorator(p)) fact.registered = true;
+    }
     this.facts.push(fact);
     const scope: Scope = {
       kind: 'function',
@@ -826,29 +1123,58 @@ class Extractor {
       defs: new Set(),
       bindings: new Map(),
       functionFact: fact,
-      end: posOf(node.endPosition),
+      end: this.posEnd(node, until),
     };
     this.scopes.push(scope);
+    this.scopeSpans.push({ scope, start: node.startIndex, end: until });
     this.frames.push({ until, scope });
   }
 
+  /** Whether the file has a `@` at all (decorators). */
+  private readonly mayDecorate: boolean;
+  /** End of the last decorator the walk passed (fast mode). */
+  private lastDecoratorEnd = -1;
+
+  /**
+   * Only blanks and comments between the last decorator and `start`: a decorated definition.
+   * (The first definition after decorators is theirs: it consumes them.)
+   */
+  private followsDecorator(start: number): boolean {
+    const end = this.lastDecoratorEnd;
+    this.lastDecoratorEnd = -1;
+    return end >= 0 && end <= start && DECORATOR_GAP_RE.test(this.src.slice(end, start));
+  }
+
+  private isRegisteringDecorator(decorated: Node): boolean {
+    for (const d of decorated.namedChildren) {
+      if (d?.type !== 'decorator') continue;
+      const expr = d.namedChild(0);
+      const target = expr?.type === 'call' ? expr.childForFieldName('function') : expr;
+      const name = this.dotted(target ?? null);
+      if (name && !NON_REGISTERING_DECORATORS.test(name)) return true;
+    }
+    return false;
+  }
+
   private visitClass(node: Node, until: number, parent: Scope): void {
-    const nameNode = node.childForFieldName('name');
-    const simple = nameNode?.text ?? '<anonymous>';
+    const nameInfo = this.defName(node, CLASS_RE);
+    this.lastDecoratorEnd = -1; // a decorated class consumes its decorators
+    const simple = nameInfo?.name ?? '<anonymous>';
     parent.defs.add(simple);
     const qual = parent.name ? `${parent.name}.${simple}` : simple;
-    const flags = this.flags();
+    const flags = this.curFlags();
     const raw: string[] = [];
     const sup = node.childForFieldName('superclasses');
     if (sup) for (const b of sup.namedChildren) {
-      const d = dotted(b ?? null);
+      const d = this.dotted(b ?? null);
       if (d) raw.push(d);
     }
-    const fact: PyClassFact = { ...this.base(nameNode ? nodeRange(nameNode) : nodeRange(node), flags, parent), kind: 'py.class', name: qual, bases: [] };
+    const fact: PyClassFact = { ...this.base(nameInfo ? nameInfo.range : this.rangeOf(node, until), flags, parent), kind: 'py.class', name: qual, bases: [] };
     this.facts.push(fact);
     this.pendingBases.push({ fact, scope: parent, raw });
     const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end };
     this.scopes.push(scope);
+    this.scopeSpans.push({ scope, start: node.startIndex, end: until });
     this.frames.push({ until, scope });
   }
 
@@ -856,20 +1182,23 @@ class Extractor {
 
   private visitIf(node: Node, until: number, scope: Scope): void {
     const cond = node.childForFieldName('condition');
-    if (scope.kind === 'module' && isMainGuard(cond) && !this.flags().cond) {
-      this.moduleFact.mainGuard = nodeRange(node);
+    const condText = cond ? this.text(cond) : '';
+    // (Each test below needs its words in the condition's text: checked first, it is cheap.)
+    if (scope.kind === 'module' && condText.includes('__name__') && condText.includes('__main__') && isMainGuard(cond) && !this.curFlags().cond) {
+      this.moduleFact.mainGuard = this.rangeOf(node, until);
       this.frames.push({ until, main: true });
       return;
     }
-    if (isTypeCheckingGuard(cond)) {
+    if (cond && (condText === 'TYPE_CHECKING' || condText === 'typing.TYPE_CHECKING')) {
       this.frames.push({ until, cond: true, typeOnly: true });
       return;
     }
-    this.frames.push({ until, cond: true, guard: cond ?? undefined, branch: nodeRange(node) });
+    this.frames.push({ until, cond: true, guard: cond ?? undefined, branch: this.rangeOf(node, until) });
     if (!cond) return;
     // `if fd in keep: continue` inside a close-all loop: a keep-list.
-    const loop = this.loop();
-    if (loop && identifiersIn(cond).includes(loop.variable)) loop.keep = true;
+    const loop = this.curLoop();
+    if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;
+    if (!scope.pidVars && !condText.includes('fork')) return;
     const test = this.forkTest(cond, scope);
     if (!test) return;
     const consequence = node.childForFieldName('consequence');
@@ -878,10 +1207,10 @@ class Extractor {
     for (const alt of node.childrenForFieldName('alternative')) {
       if (alt?.type === 'else_clause') {
         const body = alt.childForFieldName('body');
-        if (body) alternative = nodeRange(body);
+        if (body) alternative = this.range(body);
       }
     }
-    this.ifs.push({ node, scope, subject: test.subject, childWhenTrue: test.childWhenTrue, consequence: nodeRange(consequence), alternative });
+    this.ifs.push({ node, end: until, scope, subject: test.subject, childWhenTrue: test.childWhenTrue, consequence: this.range(consequence), alternative });
   }
 
   /**
@@ -902,7 +1231,7 @@ class Extractor {
       if (!x) return undefined;
       if (x.type === 'identifier' && scope.pidVars?.has(x.text)) return { name: x.text };
       if (x.type === 'call') {
-        const fnText = dotted(x.childForFieldName('function'));
+        const fnText = this.dotted(x.childForFieldName('function'));
         if (fnText && /(^|\.)fork(pty)?$/.test(fnText)) return { call: x.id };
       }
       return undefined;
@@ -931,12 +1260,15 @@ class Extractor {
     return { subject: s, childWhenTrue: negate ? !childWhenTrue : childWhenTrue };
   }
 
-  private loopContext(node: Node): LoopCtx | undefined {
-    if (node.type === 'for_statement') {
+  private loopContext(node: Node, type: string, until: number, range: Range): LoopCtx | undefined {
+    // Only `range(...)`/`listdir`/`scandir` loops and `while i < n` loops qualify: their words come first.
+    const body = this.exact ? this.src.slice(node.startIndex, until) : undefined;
+    if (type === 'for_statement') {
+      if (body !== undefined && !body.includes('range') && !body.includes('listdir') && !body.includes('scandir')) return undefined;
       const left = node.childForFieldName('left');
       const right = node.childForFieldName('right');
       if (left?.type !== 'identifier' || right?.type !== 'call') return undefined;
-      const fn = dotted(right.childForFieldName('function'));
+      const fn = this.dotted(right.childForFieldName('function'));
       let blanket = fn === 'range';
       if (!blanket && fn && /(^|\.)(listdir|scandir)$/.test(fn)) {
         const arg = argsOf(right).positional[0];
@@ -944,13 +1276,14 @@ class Extractor {
         blanket = v !== undefined && PY_FD_DIRECTORIES.some((d) => v.replace(/\/$/, '') === d);
       }
       if (!blanket) return undefined;
-      return { node, variable: left.text, blanket, keep: false, reported: false };
+      return { node, range, variable: left.text, blanket, keep: false, reported: false };
     }
+    if (body !== undefined && !body.includes('<')) return undefined;
     const cond = node.childForFieldName('condition');
     if (cond?.type === 'comparison_operator') {
       const first = cond.namedChild(0);
       const op = cond.child(1)?.type;
-      if (first?.type === 'identifier' && (op === '<' || op === '<=')) return { node, variable: first.text, blanket: true, keep: false, reported: false };
+      if (first?.type === 'identifier' && (op === '<' || op === '<=')) return { node, range, variable: first.text, blanket: true, keep: false, reported: false };
     }
     return undefined;
   }
@@ -960,12 +1293,14 @@ class Extractor {
       if (clause?.type !== 'with_clause') continue;
       for (const item of clause.namedChildren) {
         const value = item?.childForFieldName('value');
-        if (value?.type === 'call') this.withCalls.add(value.id);
-        if (value?.type !== 'as_pattern') continue;
-        const call = value.namedChild(0);
-        const target = value.childForFieldName('alias')?.namedChild(0);
-        if (call?.type === 'call' && target?.type === 'identifier') this.bind(scope, target.text, call);
-        if (call?.type === 'call') this.withCalls.add(call.id);
+        const vt = value?.type;
+        if (vt === 'call') this.withCalls.add(value!.id);
+        if (vt !== 'as_pattern') continue;
+        const call = value!.namedChild(0);
+        const target = value!.childForFieldName('alias')?.namedChild(0);
+        const ct = call?.type;
+        if (ct === 'call' && target?.type === 'identifier') this.bind(scope, this.text(target), call!);
+        if (ct === 'call') this.withCalls.add(call!.id);
       }
     }
   }
@@ -979,59 +1314,112 @@ class Extractor {
     this.pendingBindings.push({ scope, key, callId: call.id });
   }
 
-  private readonly pendingRefs: { raw: string; node: Node; scope: Scope; flags: Flags }[] = [];
+  /** Callables passed as arguments: the node, or (read from the text) the offset of the name. */
+  private readonly pendingRefs: { raw: string; node?: Node; at?: number; scope: Scope; flags: Flags }[] = [];
 
   /** Inner links of `a = b = c = ...` chains, already handled with the outermost one. */
   private readonly chainedAssignments = new Set<number>();
 
-  private visitAssignment(node: Node, scope: Scope): void {
+  private visitAssignment(node: Node, scope: Scope, until: number): void {
     if (this.chainedAssignments.delete(node.id)) return;
+    if (this.fast && this.visitPlainAssignment(node, scope, until)) return;
     let right = node.childForFieldName('right');
+    let rt = right?.type;
     // Only three things matter: a call on the right (caches, bindings, pids), targets a
     // function assigns through `global`/class attributes, and a module-level `application`.
-    if (right?.type !== 'call' && right?.type !== 'assignment' && scope.kind === 'class') return;
+    if (rt !== 'call' && rt !== 'assignment' && scope.kind === 'class') return;
     const left = node.childForFieldName('left');
-    if (right?.type !== 'call' && right?.type !== 'assignment' && scope.kind === 'function' && !scope.globals && left?.type !== 'attribute') return;
+    const lt = left?.type;
+    if (rt !== 'call' && rt !== 'assignment' && scope.kind === 'function' && !scope.globals && lt !== 'attribute') return;
     // `a = b = call()`: every target gets the call.
-    const targets: Node[] = left ? [left] : [];
-    while (right?.type === 'assignment') {
+    const targets: Target[] = left ? [{ node: left, type: lt! }] : [];
+    while (right && rt === 'assignment') {
       this.chainedAssignments.add(right.id);
       const l = right.childForFieldName('left');
-      if (l) targets.push(l);
+      if (l) targets.push({ node: l, type: l.type });
       right = right.childForFieldName('right');
+      rt = right?.type;
     }
-    const flags = this.flags();
+    const flags = this.curFlags();
     for (const t of targets) {
-      if (scope.kind === 'module' && !flags.main && t.type === 'identifier' && t.text === 'application') {
-        this.moduleFact.application = nodeRange(t);
+      if (scope.kind === 'module' && !flags.main && t.type === 'identifier' && this.textIs(t.node!, 'application')) {
+        this.moduleFact.application = this.range(t.node!);
       }
-      const names: Node[] = t.type === 'pattern_list' || t.type === 'tuple_pattern' ? t.namedChildren.filter((c): c is Node => !!c) : [t];
-      for (const n of names) this.noteAssignTarget(n, scope);
+      if (scope.kind !== 'function') continue;
+      if (t.type === 'pattern_list' || t.type === 'tuple_pattern') {
+        for (const c of t.node!.namedChildren) if (c) this.noteAssignTarget({ node: c, type: c.type }, scope);
+      } else this.noteAssignTarget(t, scope);
     }
-    if (scope.kind === 'module' && right?.type === 'string' && targets.some((t) => t.type === 'identifier' && t.text === 'worker_class')) {
+    if (scope.kind === 'module' && rt === 'string' && targets.some((t) => t.type === 'identifier' && this.textIs(t.node!, 'worker_class'))) {
       const v = stringValue(right)?.value;
       if (v) this.moduleFact.workerClass = v;
     }
-    if (right?.type !== 'call') return;
-    const fnText = dotted(right.childForFieldName('function'));
+    if (!right || rt !== 'call') return;
+    // Only a fork's result makes a pid variable (its name is in the text).
+    const forkCall =
+      (!this.exact || this.src.slice(node.startIndex, until).includes('fork')) && /(^|\.)fork(pty)?$/.test(this.dotted(right.childForFieldName('function')) ?? '');
     for (const t of targets) {
-      // Bindings for receivers (`t = Thread(...)`, `self._t = Thread(...)`, `ctx = get_context(...)`).
-      if (t.type === 'identifier') this.bind(scope, t.text, right);
-      else if (t.type === 'attribute') {
-        const obj = t.childForFieldName('object');
-        const attr = t.childForFieldName('attribute');
-        if (obj?.type === 'identifier' && obj.text === 'self' && attr && scope.cls) {
-          const clsScope = this.classScope(scope);
-          if (clsScope) this.bind(clsScope, `self.${attr.text}`, right);
-        }
-      }
       // pid variables: `pid = os.fork()`, `pid, fd = pty.fork()`.
-      if (fnText && /(^|\.)fork(pty)?$/.test(fnText)) {
-        const pidNode = t.type === 'pattern_list' || t.type === 'tuple_pattern' ? t.namedChild(0) : t;
-        if (pidNode?.type === 'identifier') (scope.pidVars ??= new Map()).set(pidNode.text, right.id);
-      }
-      this.noteCacheCandidate(t, right, scope);
+      const pidNode = forkCall ? (t.type === 'pattern_list' || t.type === 'tuple_pattern' ? t.node!.namedChild(0) : t.node!) : null;
+      this.noteCallTarget(t, right, pidNode?.type === 'identifier' ? pidNode.text : undefined, scope);
     }
+  }
+
+  /**
+   * `name = ...` / `a.b = ...` read from the text (one plain target, no annotation): the
+   * right side is a call when the next node of interest starts right after the `=` and
+   * ends with the assignment. False when the statement has another shape (nothing done).
+   */
+  private visitPlainAssignment(node: Node, scope: Scope, until: number): boolean {
+    const start = node.startIndex;
+    ASSIGN_RE.lastIndex = start;
+    const m = ASSIGN_RE.exec(this.src);
+    if (!m) return false;
+    const left = m[1];
+    if (!plainSegments(left)) return false;
+    const rs = start + m[0].length;
+    const ch = this.src.charCodeAt(rs);
+    // The right side starts here (not after a comment, line join or other blank).
+    if (rs >= until || !(ch > 32 && ch < 127) || ch === 92 || ch === 35) return false;
+    // `worker_class = "..."` at module level reads the string: left to the nodes.
+    if (scope.kind === 'module' && left === 'worker_class') return false;
+    const j = this.cur + 1;
+    const next = this.nodes[j];
+    let right: Node | undefined;
+    if (next && next.startIndex === rs && this.endAt(j) === until) {
+      const t = this.typeAt(j);
+      if (t === 'assignment') return false; // `a = b = ...`
+      if (t === 'call') right = next;
+    }
+    const type = left.includes('.') ? 'attribute' : 'identifier';
+    if (!right && scope.kind === 'class') return true;
+    if (!right && scope.kind === 'function' && !scope.globals && type !== 'attribute') return true;
+    const target: Target = { type, text: left };
+    if (scope.kind === 'module' && type === 'identifier' && left === 'application' && !this.curFlags().main) {
+      const p = node.startPosition;
+      this.moduleFact.application = { start: { line: p.row, character: p.column }, end: { line: p.row, character: p.column + left.length } };
+    }
+    if (scope.kind === 'function') this.noteAssignTarget(target, scope);
+    if (!right) return true;
+    const forkCall = this.src.slice(start, until).includes('fork') && /(^|\.)fork(pty)?$/.test(this.dotted(right.childForFieldName('function')) ?? '');
+    this.noteCallTarget(target, right, forkCall && type === 'identifier' ? left : undefined, scope);
+    return true;
+  }
+
+  /** A target assigned a call: receiver bindings, pid variables, cache candidates. */
+  private noteCallTarget(t: Target, right: Node, pid: string | undefined, scope: Scope): void {
+    // Bindings for receivers (`t = Thread(...)`, `self._t = Thread(...)`, `ctx = get_context(...)`).
+    if (t.type === 'identifier') this.bind(scope, this.targetText(t), right);
+    else if (t.type === 'attribute' && scope.cls) {
+      const parts = this.targetParts(t);
+      if (parts && parts.obj === 'self') {
+        const clsScope = this.classScope(scope);
+        if (clsScope) this.bind(clsScope, `self.${parts.attr}`, right);
+      }
+    }
+    // pid variables: `pid = os.fork()`, `pid, fd = pty.fork()`.
+    if (pid !== undefined) (scope.pidVars ??= new Map()).set(pid, right.id);
+    this.noteCacheCandidate(t, right, scope);
   }
 
   private classScope(scope: Scope): Scope | undefined {
@@ -1040,95 +1428,273 @@ class Extractor {
     return s;
   }
 
-  private noteAssignTarget(n: Node, scope: Scope): void {
+  private targetText(t: Target): string {
+    return (t.text ??= this.text(t.node!));
+  }
+
+  private targetParts(t: Target): { obj: string; attr: string } | undefined {
+    return t.node ? this.attrParts(t.node) : partsOfDotted(t.text!);
+  }
+
+  private noteAssignTarget(t: Target, scope: Scope): void {
     if (scope.kind !== 'function') return;
-    if (n.type === 'identifier' && scope.globals?.has(n.text)) (scope.globalAssigns ??= new Set()).add(n.text);
-    if (n.type === 'attribute') {
-      const obj = n.childForFieldName('object');
-      const attr = n.childForFieldName('attribute');
-      if (!obj || !attr || obj.type !== 'identifier') return;
-      const cls = obj.text === 'cls' ? scope.cls : this.module.defs.has(obj.text) ? obj.text : undefined;
-      if (cls) (scope.attrAssigns ??= new Set()).add(`${cls}.${attr.text}`);
+    if (t.type === 'identifier' && scope.globals) {
+      const name = this.targetText(t);
+      if (scope.globals.has(name)) (scope.globalAssigns ??= new Set()).add(name);
+    }
+    if (t.type === 'attribute') {
+      const parts = this.targetParts(t);
+      if (!parts) return;
+      const cls = parts.obj === 'cls' ? scope.cls : this.module.defs.has(parts.obj) ? parts.obj : undefined;
+      if (cls) (scope.attrAssigns ??= new Set()).add(`${cls}.${parts.attr}`);
     }
   }
 
-  private noteCacheCandidate(target: Node, call: Node, scope: Scope): void {
-    const guards = this.guards();
-    const topEnd = this.topEnd;
-    const first =
-      target.type === 'pattern_list' || target.type === 'tuple_pattern' ? target.namedChildren.find((c): c is Node => !!c) : target;
-    if (!first) return;
-    // Opened on first use: under a condition that tests the cache itself (`if _fd is None:`).
-    const guarded = (name: string) => guards.some((g) => identifiersIn(g).includes(name));
-    const add = (name: string, storage: PendingCache['storage'], lazy: boolean) =>
-      this.pendingCaches.push({ callId: call.id, name, storage, lazy, topStatementEnd: topEnd });
-    if (first.type === 'identifier') {
-      if (scope.kind === 'module') add(first.text, 'module', false);
-      else if (scope.kind === 'class') add(`${scope.name}.${first.text}`, 'class', false);
-      else if (scope.globals?.has(first.text)) add(first.text, 'global', guarded(first.text));
-    } else if (first.type === 'attribute' && scope.kind === 'function') {
-      const obj = first.childForFieldName('object');
-      const attr = first.childForFieldName('attribute');
-      if (obj?.type !== 'identifier' || !attr) return;
-      const cls = obj.text === 'cls' ? scope.cls : this.module.defs.has(obj.text) ? obj.text : undefined;
-      if (cls) add(`${cls}.${attr.text}`, 'class', guarded(attr.text));
+  private noteCacheCandidate(target: Target, call: Node, scope: Scope): void {
+    let first = target;
+    if (target.type === 'pattern_list' || target.type === 'tuple_pattern') {
+      const n = target.node!.namedChildren.find((c): c is Node => !!c);
+      if (!n) return;
+      first = { node: n, type: n.type };
     }
+    if (first.type === 'identifier') {
+      if (scope.kind === 'module') this.addCache(call, this.targetText(first), 'module', false);
+      else if (scope.kind === 'class') this.addCache(call, `${scope.name}.${this.targetText(first)}`, 'class', false);
+      else if (scope.globals) {
+        const t = this.targetText(first);
+        if (scope.globals.has(t)) this.addCache(call, t, 'global', this.guarded(t));
+      }
+    } else if (first.type === 'attribute' && scope.kind === 'function') {
+      const parts = this.targetParts(first);
+      if (!parts) return;
+      const cls = parts.obj === 'cls' ? scope.cls : this.module.defs.has(parts.obj) ? parts.obj : undefined;
+      if (cls) this.addCache(call, `${cls}.${parts.attr}`, 'class', this.guarded(parts.attr));
+    }
+  }
+
+  /** Opened on first use: under a condition that tests the cache itself (`if _fd is None:`). */
+  private guarded(name: string): boolean {
+    return this.guards().some((g) => identifiersIn(g).includes(name));
+  }
+
+  private addCache(call: Node, name: string, storage: PendingCache['storage'], lazy: boolean): void {
+    this.pendingCaches.push({ callId: call.id, name, storage, lazy, topStatementEnd: this.topEnd() });
   }
 
   private readonly pendingCaches: PendingCache[] = [];
 
-  /** End of the module-level statement being walked. */
-  private topEnd: Position = { line: 0, character: 0 };
   /** Whether the file mentions `st_ino`/`st_dev` at all (cheap pre-check for re-validation). */
   private readonly mentionsIdentity: boolean;
 
-
-
-  private visitCall(node: Node, scope: Scope): void {
-    const fnNode = node.childForFieldName('function');
-    const rec: RawCall = { node, callee: dotted(fnNode), scope, flags: this.flags(), loop: this.loop(), branches: this.branches() };
-    const loops = this.loopRanges();
+  private visitCall(node: Node, scope: Scope, end: number): void {
+    const flags = this.curFlags();
+    if (flags.typeOnly) return;
+    const rec: RawCall = { node, end, argsAt: -1, callee: null, scope, flags, loop: this.curLoop(), branches: this.curBranches() };
+    const loops = this.curLoops();
     if (loops) rec.loops = loops;
-    if (fnNode?.type === 'attribute') {
-      const obj = fnNode.childForFieldName('object');
-      const attr = fnNode.childForFieldName('attribute');
-      rec.method = attr?.text;
-      if (obj?.type === 'identifier') rec.recv = { name: obj.text };
-      else if (obj?.type === 'attribute') {
-        const o2 = obj.childForFieldName('object');
-        const a2 = obj.childForFieldName('attribute');
-        if (o2?.type === 'identifier' && o2.text === 'self' && a2) rec.recv = { selfAttr: a2.text };
-      } else if (obj?.type === 'call') rec.recv = { chained: obj.id };
+    const start = node.startIndex;
+    // `name(`, `a.b.c(`: the callee from the text, unless a call starts here too (`f(x)(y)`, `super().m(`).
+    const next = this.nodes[this.cur + 1];
+    let match: RegExpExecArray | null = null;
+    if (this.fast && !(next && next.startIndex === start)) {
+      CALLEE_RE.lastIndex = start;
+      match = CALLEE_RE.exec(this.src);
     }
-    if (rec.flags.typeOnly) return;
-    this.callIndex.set(node.id, this.calls.length);
-    this.calls.push(rec);
-    // Callables passed as arguments (resolved after the walk; most are plain local values).
-    const args = node.childForFieldName('arguments');
-    if (args?.type === 'argument_list') {
-      for (const a of args.namedChildren) {
-        const v = a?.type === 'keyword_argument' ? a.childForFieldName('value') : a;
-        if (v && (v.type === 'identifier' || v.type === 'attribute')) {
-          const d = dotted(v);
-          if (d && d !== 'self' && d !== 'cls') this.pendingRefs.push({ raw: d, node: v, scope, flags: rec.flags });
-        }
+    const chain = match ? match[0].slice(0, -1) : undefined;
+    if (chain !== undefined && plainSegments(chain)) {
+      rec.callee = chain;
+      rec.argsAt = start + chain.length;
+      const d1 = chain.indexOf('.');
+      if (d1 >= 0) {
+        const last = chain.lastIndexOf('.');
+        rec.method = chain.slice(last + 1);
+        if (d1 === last) rec.recv = { name: chain.slice(0, d1) };
+        else if (chain.indexOf('.', d1 + 1) === last && chain.slice(0, d1) === 'self') rec.recv = { selfAttr: chain.slice(d1 + 1, last) };
+      }
+    } else {
+      const fnNode = node.childForFieldName('function');
+      rec.callee = this.dotted(fnNode);
+      if (this.fast && fnNode) {
+        const e = fnNode.endIndex;
+        if (this.src.charCodeAt(e) === 40) rec.argsAt = e;
+      }
+      if (fnNode?.type === 'attribute') {
+        const obj = fnNode.childForFieldName('object');
+        const attr = fnNode.childForFieldName('attribute');
+        rec.method = attr?.text;
+        const ot = obj?.type;
+        if (ot === 'identifier') rec.recv = { name: obj!.text };
+        else if (ot === 'attribute') {
+          const o2 = obj!.childForFieldName('object');
+          const a2 = obj!.childForFieldName('attribute');
+          if (o2?.type === 'identifier' && o2.text === 'self' && a2) rec.recv = { selfAttr: a2.text };
+        } else if (ot === 'call') rec.recv = { chained: obj!.id };
       }
     }
+    this.callIndex.set(node.id, this.calls.length);
+    this.calls.push(rec);
+    // Callables passed as arguments are collected after the walk (`collectRefs`).
     // Close-one inside a loop over a descriptor range: note it against the loop.
     const loop = rec.loop;
     if (loop && rec.callee && /(^|\.)close$/.test(rec.callee)) {
       const arg = argsOf(node).positional[0];
       let v: Node | null | undefined = arg;
-      if (v?.type === 'call' && dotted(v.childForFieldName('function')) === 'int') v = argsOf(v).positional[0];
+      if (v?.type === 'call' && this.dotted(v.childForFieldName('function')) === 'int') v = argsOf(v).positional[0];
       if (v?.type === 'identifier' && v.text === loop.variable) {
         // A condition on the loop variable between the loop and the close is a keep-list.
         const guards = this.guards();
-        for (const g of guards) if (within(nodeRange(g), nodeRange(loop.node)) && identifiersIn(g).includes(loop.variable)) loop.keep = true;
+        for (const g of guards) if (within(this.range(g), loop.range) && identifiersIn(g).includes(loop.variable)) loop.keep = true;
         this.loopCloses.push({ call: rec, loop });
       }
     }
     if (rec.callee && /(^|\.)fstat$/.test(rec.callee)) (scope.fstatCalls ??= []).push(rec);
     if (rec.callee && /(^|\.)closerange$/.test(rec.callee)) (scope.closeRanges ??= []).push(rec);
+  }
+
+  /** Offsets of the text's non-ASCII characters (where identifiers may hide from `TOKEN_RE`). */
+  private nonAscii?: number[];
+
+  /**
+   * Functions and classes passed as arguments (`Thread(target=work)`), in call order. A call
+   * whose argument text names nothing that resolves in its scope (see `resolve`) passes none,
+   * and its arguments are not read.
+   */
+  private collectRefs(c: RawCall): void {
+    if (c.argsAt >= 0 && (!this.mayPassBoundName(c) || this.plainArgumentRefs(c))) return;
+    const args = c.node.childForFieldName('arguments');
+    if (args?.type !== 'argument_list') return;
+    for (const a of args.namedChildren) {
+      const v = a?.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+      const vt = v?.type;
+      if (v && (vt === 'identifier' || vt === 'attribute')) {
+        const d = this.dotted(v);
+        if (d && d !== 'self' && d !== 'cls') this.pendingRefs.push({ raw: d, node: v, scope: c.scope, flags: c.flags });
+      }
+    }
+  }
+
+  /**
+   * The refs of an argument list read from its text: split at the commas outside brackets
+   * and strings, a value that is a plain dotted name is a ref (its node is an identifier or
+   * attribute); anything with a bracket or a string is not. False, with nothing collected,
+   * where the text needs the nodes: comments, line joins, f-strings, non-ASCII names,
+   * commas of lambdas or comprehensions, or a value that might be a dotted name with blanks
+   * inside (`a . b`).
+   */
+  private plainArgumentRefs(c: RawCall): boolean {
+    const src = this.src;
+    const to = c.end - 1;
+    if (src.charCodeAt(c.argsAt) !== 40 || src.charCodeAt(to) !== 41) return false;
+    const parts: number[] = [];
+    let partStart = c.argsAt + 1;
+    let depth = 0;
+    let i = partStart;
+    while (i < to) {
+      const ch = src.charCodeAt(i);
+      if (ch === 34 || ch === 39) {
+        // A string: to its closing quote (a backslash always skips the next character).
+        const triple = src.charCodeAt(i + 1) === ch && src.charCodeAt(i + 2) === ch;
+        let j = i + (triple ? 3 : 1);
+        for (;;) {
+          if (j >= to) return false;
+          const cj = src.charCodeAt(j);
+          if (cj === 92) j += 2;
+          else if (cj === ch && (!triple || (src.charCodeAt(j + 1) === ch && src.charCodeAt(j + 2) === ch))) break;
+          else if (cj === 10 && !triple) return false;
+          else j++;
+        }
+        i = j + (triple ? 3 : 1);
+        continue;
+      }
+      if ((ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || ch === 95) {
+        let j = i + 1;
+        for (let cj = src.charCodeAt(j); (cj >= 65 && cj <= 90) || (cj >= 97 && cj <= 122) || (cj >= 48 && cj <= 57) || cj === 95; cj = src.charCodeAt(++j));
+        const next = src.charCodeAt(j);
+        if (next === 34 || next === 39) {
+          // A string prefix: f-strings hold expressions, left to the nodes.
+          for (let k = i; k < j; k++) if ((src.charCodeAt(k) | 32) === 102) return false;
+        } else if (depth === 0 && j - i <= 6) {
+          const w = src.slice(i, j);
+          if (w === 'lambda' || w === 'for') return false;
+        }
+        i = j;
+        continue;
+      }
+      if (ch === 40 || ch === 91 || ch === 123) depth++;
+      else if (ch === 41 || ch === 93 || ch === 125) depth--;
+      else if (ch === 44 && depth === 0) {
+        parts.push(partStart, i);
+        partStart = i + 1;
+      } else if (ch === 35 || ch === 92 || ch > 126) return false;
+      i++;
+    }
+    parts.push(partStart, to);
+    const found: { raw: string; at: number }[] = [];
+    for (let k = 0; k < parts.length; k += 2) {
+      const part = src.slice(parts[k], parts[k + 1]);
+      KEYWORD_ARG_RE.lastIndex = 0;
+      const kw = KEYWORD_ARG_RE.exec(part);
+      const vStart = kw ? kw[0].length : 0;
+      const value = part.slice(vStart).trim();
+      if (!value) continue;
+      if (DOTTED_RE.test(value)) {
+        if (!plainSegments(value)) {
+          if (value === 'None' || value === 'True' || value === 'False') continue;
+          return false;
+        }
+        if (value !== 'self' && value !== 'cls') found.push({ raw: value, at: parts[k] + vStart + part.slice(vStart).indexOf(value) });
+      } else if (SPACED_DOTTED_RE.test(value)) return false;
+    }
+    for (const f of found) this.pendingRefs.push({ raw: f.raw, at: f.at, scope: c.scope, flags: c.flags });
+    return true;
+  }
+
+  /** Whether `resolve(first...)` in `scope` finds more than a builtin (`self`/`cls` aside). */
+  private bindsName(first: string, scope: Scope): boolean {
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      if (s.kind === 'class' && s !== scope) continue;
+      if (s.imports?.has(first) || s.defs.has(first) || s.originals?.has(first)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * False when no identifier in the call's argument text resolves: neither a name bound in
+   * its scope nor `self.`/`cls.` inside a class (a bare `self` is not passed on).
+   */
+  private mayPassBoundName(c: RawCall): boolean {
+    if (!this.nonAscii) {
+      this.nonAscii = [];
+      const re = /[\u0080-\uffff]/g;
+      for (let m = re.exec(this.src); m; m = re.exec(this.src)) this.nonAscii.push(m.index);
+    }
+    const from = c.argsAt;
+    const to = c.end;
+    const na = this.nonAscii!;
+    if (na.length) {
+      let lo = 0;
+      let hi = na.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (na[mid] < from) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < na.length && na[lo] < to) return true;
+    }
+    const src = this.src;
+    const inClass = !!c.scope.cls;
+    TOKEN_RE.lastIndex = from;
+    for (let m = TOKEN_RE.exec(src); m && m.index < to; m = TOKEN_RE.exec(src)) {
+      const t = m[0];
+      if (inClass && (t === 'self' || t === 'cls')) {
+        // Followed by a `.` (across blanks, line joins and comments, which are kept as may).
+        let i = TOKEN_RE.lastIndex;
+        let ch = src.charCodeAt(i);
+        while (ch === 32 || ch === 9 || ch === 10 || ch === 13 || ch === 12 || ch === 92) ch = src.charCodeAt(++i);
+        if (ch === 46 || ch === 35) return true;
+      } else if (this.bindsName(t, c.scope)) return true;
+    }
+    return false;
   }
 
   // -------------------------------------------------------------------------------------
@@ -1151,7 +1717,16 @@ class Extractor {
       if (s.attrAssigns?.size) s.functionFact.attrAssigns = [...s.attrAssigns].sort();
     }
     this.resolveOriginals();
-    for (const c of this.calls) if (c.callee) c.resolved ??= this.resolve(c.callee, c.scope);
+    // (The same callee is often called again in a scope: resolved once per scope.)
+    const resolvedIn = new Map<Scope, Map<string, Resolved>>();
+    for (const c of this.calls) {
+      if (!c.callee || c.resolved) continue;
+      let m = resolvedIn.get(c.scope);
+      if (!m) resolvedIn.set(c.scope, (m = new Map()));
+      let r = m.get(c.callee);
+      if (!r) m.set(c.callee, (r = this.resolve(c.callee, c.scope)));
+      c.resolved = r;
+    }
     // `eventlet.patcher.original('threading').Thread(...)`: the callee is a call of a getter.
     for (const c of this.calls) {
       if (c.resolved || !c.method || !c.recv || !('chained' in c.recv)) continue;
@@ -1172,7 +1747,7 @@ class Extractor {
       if (loop.reported || !call.resolved || !PY_CLOSE_ONE_CALLS.has(call.resolved.name)) continue;
       loop.reported = true;
       const fact: PyCloseAllFact = {
-        ...this.base(nodeRange(loop.node), call.flags, call.scope),
+        ...this.base(loop.range, call.flags, call.scope),
         kind: 'py.close-all',
         api: `${call.resolved.name}() in a loop`,
         keepList: loop.keep,
@@ -1181,10 +1756,12 @@ class Extractor {
       this.facts.push(fact);
       closeAlls.push({ fact, call });
     }
+    for (const c of this.calls) this.collectRefs(c);
     for (const r of this.pendingRefs) {
       const res = this.resolve(r.raw, r.scope);
       if (res.origin === 'builtin') continue;
-      this.facts.push({ ...this.base(nodeRange(r.node), r.flags, r.scope), kind: 'py.ref', name: res.name, origin: res.origin });
+      const range: Range = r.node ? this.range(r.node) : { start: this.posAt(r.at!), end: this.posAt(r.at! + r.raw.length) };
+      this.facts.push({ ...this.base(range, r.flags, r.scope), kind: 'py.ref', name: res.name, origin: res.origin });
     }
     this.childRegions(forks, execs, closeAlls);
     this.emitCaches();
@@ -1198,6 +1775,17 @@ class Extractor {
   private importInsertPoint(): Position {
     let after: Position | undefined;
     let first = true;
+    if (this.fast) {
+      // The walk noted the last module-level import; else the docstring, if it comes first.
+      const root = this.tree.rootNode;
+      if (this.lastTopImport) after = this.posEnd(this.lastTopImport.node, this.lastTopImport.end);
+      else {
+        let st = root.firstNamedChild;
+        while (st && st.type === 'comment') st = st.nextNamedSibling;
+        if (st && st.type === 'expression_statement' && st.namedChild(0)?.type === 'string') after = posOf(st.endPosition);
+      }
+      return after ? { line: after.line + 1, character: 0 } : { line: 0, character: 0 };
+    }
     for (const st of this.tree.rootNode.namedChildren) {
       if (!st) continue;
       if (st.type === 'import_statement' || st.type === 'import_from_statement' || st.type === 'future_import_statement') after = posOf(st.endPosition);
@@ -1232,19 +1820,13 @@ class Extractor {
       return idx === undefined ? undefined : this.calls[idx];
     }
     const pos = c.node.startIndex;
-    const pick = (list: RawCall[] | undefined) => {
-      if (!list?.length) return undefined;
-      let best: RawCall | undefined;
-      for (const b of list) if (b.node.startIndex < pos) best = b;
-      return best ?? list[list.length - 1];
-    };
     if ('selfAttr' in r) {
       const cls = this.classScope(c.scope);
-      return pick(cls?.bindings.get(`self.${r.selfAttr}`));
+      return pickBinding(cls?.bindings.get(`self.${r.selfAttr}`), pos);
     }
     for (let s: Scope | undefined = c.scope; s; s = s.parent) {
       if (s.kind === 'class' && s !== c.scope) continue;
-      const b = pick(s.bindings.get(r.name));
+      const b = pickBinding(s.bindings.get(r.name), pos);
       if (b) return b;
     }
     return undefined;
@@ -1260,7 +1842,7 @@ class Extractor {
     | { kind: 'unknown'; ctor: string; origin: PyNameOrigin }
     | undefined {
     const name = c.resolved?.name;
-    if (name) {
+    if (name && CTOR_NAMES.has(name)) {
       const t = PY_THREAD_STARTERS.get(name);
       if (t) return { kind: 'thread', api: name, starter: t };
       const p = PY_PROCESS_STARTERS.get(name);
@@ -1308,20 +1890,22 @@ class Extractor {
     return { method: 'unknown' };
   }
 
+  /** The fact base of a call (computed for calls that become facts only). */
+  private callBase(c: RawCall): PyFactBase {
+    return (c.base ??= this.base(this.rangeOf(c.node, c.end), c.flags, c.scope));
+  }
+
   private classify(c: RawCall, execs: { fact: PyExecFact; call: RawCall }[], forks: { fact: PyForkFact; call: RawCall }[], closeAlls: { fact: PyCloseAllFact; call: RawCall }[]): void {
     const name = c.resolved?.name;
-    // The range costs a trip into WASM: computed only for calls that become facts.
-    let base: PyFactBase | undefined;
-    const b = (): PyFactBase => (base ??= this.base(nodeRange(c.node), c.flags, c.scope));
-    if (name && c.resolved) {
+    if (name && c.resolved && CLASSIFY_NAMES.has(name)) {
       if (PY_FORK_CALLS.has(name)) {
-        const fact: PyForkFact = { ...b(), kind: 'py.fork', api: `${name}()`, via: 'os', child: 'continues' };
+        const fact: PyForkFact = { ...this.callBase(c), kind: 'py.fork', api: `${name}()`, via: 'os', child: 'continues' };
         this.facts.push(fact);
         forks.push({ fact, call: c });
         return;
       }
       if (PY_EXEC_CALLS.has(name) || (PY_EXIT_CALLS.has(name) && (c.resolved.origin !== 'local'))) {
-        const fact: PyExecFact = { ...b(), kind: 'py.exec', api: `${name}()`, exits: !PY_EXEC_CALLS.has(name) };
+        const fact: PyExecFact = { ...this.callBase(c), kind: 'py.exec', api: `${name}()`, exits: !PY_EXEC_CALLS.has(name) };
         this.facts.push(fact);
         execs.push({ fact, call: c });
         return;
@@ -1329,12 +1913,12 @@ class Extractor {
       const daemon = PY_DAEMONIZERS.get(name);
       if (daemon) {
         const args = argsOf(c.node);
-        const fact: PyForkFact = { ...b(), kind: 'py.fork', api: `${name}()`, via: 'daemonizer', child: 'continues', parentExits: true };
+        const fact: PyForkFact = { ...this.callBase(c), kind: 'py.fork', api: `${name}()`, via: 'daemonizer', child: 'continues', parentExits: true };
         this.facts.push(fact);
         forks.push({ fact, call: c });
         const keep = args.keywords.get(daemon.keepKeyword);
         const ca: PyCloseAllFact = {
-          ...b(),
+          ...this.callBase(c),
           kind: 'py.close-all',
           api: `${name}()`,
           keepList: !!keep && keep.type !== 'none',
@@ -1350,14 +1934,14 @@ class Extractor {
       if (PY_CLOSE_RANGE_CALLS.has(name)) {
         // Closing the gaps between kept descriptors (in a loop, or several ranges) is a keep-list.
         const keep = !!c.loop || (c.scope.closeRanges?.length ?? 0) > 1;
-        const fact: PyCloseAllFact = { ...b(), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
+        const fact: PyCloseAllFact = { ...this.callBase(c), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
         this.facts.push(fact);
         closeAlls.push({ fact, call: c });
         return;
       }
       if (PY_START_METHOD_SETTERS.has(name)) {
         const m = this.methodArgument(c);
-        const fact: PyStartMethodFact = { ...b(), kind: 'py.start-method', method: m.method === 'default' ? 'unknown' : m.method };
+        const fact: PyStartMethodFact = { ...this.callBase(c), kind: 'py.start-method', method: m.method === 'default' ? 'unknown' : m.method };
         if (m.literal) fact.literal = m.literal;
         this.facts.push(fact);
         return;
@@ -1367,8 +1951,8 @@ class Extractor {
         const a = argsOf(c.node);
         const h = atFork.childKeyword ? a.keywords.get(atFork.childKeyword) : a.positional[atFork.childArg ?? -1];
         if (!h) return;
-        const fact: PyAtForkFact = { ...b(), kind: 'py.at-fork' };
-        const d = dotted(h);
+        const fact: PyAtForkFact = { ...this.callBase(c), kind: 'py.at-fork' };
+        const d = this.dotted(h);
         if (d) {
           const r = this.resolve(d, c.scope);
           fact.handler = r.name;
@@ -1386,11 +1970,11 @@ class Extractor {
         const v = argsOf(c.node).keywords.get(kind.starter.whenKeyword);
         if (!v || v.type === 'none' || v.type === 'false' || v.text === '0') return;
       }
-      this.facts.push({ ...b(), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note, ...this.threadExtras(c, kind.api) });
+      this.facts.push({ ...this.callBase(c), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note, ...this.threadExtras(c, kind.api) });
       return;
     }
     if (kind?.kind === 'process' && kind.starter.how === 'ctor') {
-      this.pushProcessFork(c, c, kind, b(), forks);
+      this.pushProcessFork(c, c, kind, this.callBase(c), forks);
       return;
     }
     // Methods that start what their receiver was built as.
@@ -1399,35 +1983,35 @@ class Extractor {
       const ck = ctor ? this.ctorKind(ctor) : undefined;
       if (ctor && ck?.kind === 'thread' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
         ctor.matched = true;
-        this.facts.push({ ...b(), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) });
+        this.facts.push({ ...this.callBase(c), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) });
         return;
       }
       if (ctor && ck?.kind === 'process' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
         ctor.matched = true;
-        this.pushProcessFork(c, ctor, ck, b(), forks);
+        this.pushProcessFork(c, ctor, ck, this.callBase(c), forks);
         return;
       }
       if (ctor && ck?.kind === 'unknown' && c.method === 'start' && /^[A-Z_]/.test(ck.ctor.split('.').pop() ?? '')) {
         ctor.matched = true;
-        this.facts.push({ ...b(), kind: 'py.object-start', ctor: ck.ctor, origin: ck.origin, method: c.method });
+        this.facts.push({ ...this.callBase(c), kind: 'py.object-start', ctor: ck.ctor, origin: ck.origin, method: c.method });
         return;
       }
       const tm = PY_THREAD_METHODS.get(c.method);
       if (tm) {
-        this.facts.push({ ...b(), kind: 'py.thread-start', api: `.${c.method}()`, note: tm });
+        this.facts.push({ ...this.callBase(c), kind: 'py.thread-start', api: `.${c.method}()`, note: tm });
         return;
       }
     }
     // `self.start()` inside a class: the class itself may be a Thread/Process subclass.
     if (c.callee === 'self.start' && c.scope.cls) {
-      this.facts.push({ ...b(), kind: 'py.object-start', ctor: c.scope.cls, origin: 'local', method: 'start' });
+      this.facts.push({ ...this.callBase(c), kind: 'py.object-start', ctor: c.scope.cls, origin: 'local', method: 'start' });
       return;
     }
     if (name && c.resolved && c.resolved.origin !== 'builtin') {
       if (c.recv && 'chained' in c.recv) return;
       if (kind && kind.kind !== 'unknown') return;
-      if (KNOWN_NOT_WORKSPACE.some((t) => t.has(name))) return;
-      this.facts.push({ ...b(), kind: 'py.call', callee: name, origin: c.resolved.origin });
+      if (KNOWN_NOT_WORKSPACE.has(name)) return;
+      this.facts.push({ ...this.callBase(c), kind: 'py.call', callee: name, origin: c.resolved.origin });
     }
   }
 
@@ -1450,7 +2034,7 @@ class Extractor {
         if (ins) fact.fix = { kind: 'kwarg', ...ins };
       } else if (kind.starter.contextAttr && ctor.resolved && PY_PROCESS_STARTERS.has(ctor.resolved.name)) {
         const fnNode = ctor.node.childForFieldName('function');
-        if (fnNode) fact.fix = { kind: 'callee', range: nodeRange(fnNode), attr: kind.starter.contextAttr };
+        if (fnNode) fact.fix = { kind: 'callee', range: this.range(fnNode), attr: kind.starter.contextAttr };
       }
     }
     this.facts.push(fact);
@@ -1474,7 +2058,7 @@ class Extractor {
       if (c.matched || !unresolvedStarts.has(c.scope)) continue;
       const k = this.ctorKind(c);
       if (!k) continue;
-      const b = this.base(nodeRange(c.node), c.flags, c.scope);
+      const b = this.base(this.rangeOf(c.node, c.end), c.flags, c.scope);
       if (k.kind === 'thread' && k.starter.how === 'method' && k.starter.methods?.includes('start')) {
         this.facts.push({ ...b, kind: 'py.thread-start', api: `${k.api}.start()`, note: k.starter.note, ...this.threadExtras(c, k.api) });
       } else if (k.kind === 'process' && k.starter.how === 'method') {
@@ -1531,7 +2115,7 @@ class Extractor {
       }
       const childBranch = test.childWhenTrue ? test.consequence : test.alternative;
       const parentBranch = test.childWhenTrue ? test.alternative : test.consequence;
-      const after: Range = { start: posOf(test.node.endPosition), end: scope.end };
+      const after: Range = { start: this.posEnd(test.node, test.end), end: scope.end };
       const parentExits = !!parentBranch && execs.some((e) => e.exits && mine(e, parentBranch) && surely(e, parentBranch));
       const parentLeaves = parentExits || (!!parentBranch && (scope.leaves ?? []).some((l) => within(l, parentBranch)));
       if (parentExits) fact.parentExits = true;
@@ -1553,8 +2137,8 @@ class Extractor {
           (c) =>
             c.scope === scope &&
             c !== exitCall &&
-            c.node.startIndex < (exitCall?.node.endIndex ?? 0) &&
-            regions.some((r) => within(nodeRange(c.node), r)),
+            c.node.startIndex < (exitCall?.end ?? 0) &&
+            regions.some((r) => within(this.rangeOf(c.node, c.end), r)),
         );
         if (busy) fact.child = 'continues';
       }
@@ -1623,14 +2207,14 @@ class Extractor {
     if (t) {
       const a = argsOf(ctor.node);
       const v = (t.keyword ? a.keywords.get(t.keyword) : undefined) ?? a.positional[t.index];
-      const d = dotted(v ?? null);
+      const d = this.dotted(v ?? null);
       if (d) {
         const r = this.resolve(d, ctor.scope);
         out.target = { name: r.name, origin: r.origin };
       }
     }
     const fnNode = ctor.node.childForFieldName('function');
-    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.ctor = { range: nodeRange(fnNode), text: fnNode.text };
+    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.ctor = { range: this.range(fnNode), text: fnNode.text };
     return out;
   }
 
@@ -1639,11 +2223,10 @@ class Extractor {
     const r = c.resolved;
     if (!r || r.origin === 'builtin') return;
     const name = r.name;
-    const b = () => this.base(nodeRange(c.node), c.flags, c.scope);
-    if (r.origin === 'import') {
+    if (r.origin === 'import' && HEARTBEAT_NAMES.has(name)) {
       const patcher = PY_MONKEY_PATCHERS.get(name);
       if (patcher) {
-        this.pushMonkeyPatch(c, name, patcher.lib, patcher.threads, patcher.threadKeyword, b());
+        this.pushMonkeyPatch(c, name, patcher.lib, patcher.threads, patcher.threadKeyword, this.callBase(c));
         return;
       }
       const conn = PY_HEARTBEAT_CONNECTIONS.get(name);
@@ -1654,16 +2237,16 @@ class Extractor {
           for (const k of [conn.keyword, ...(conn.aliases ?? [])]) if (k && a.keywords.has(k)) v = a.keywords.get(k);
           if (!v || v.type === 'none' || v.type === 'false' || /^0+(\.0*)?$/.test(v.text)) return;
         }
-        this.facts.push({ ...b(), kind: 'py.hb-connection', api: `${name}()`, lib: conn.lib, background: conn.background, note: conn.note });
+        this.facts.push({ ...this.callBase(c), kind: 'py.hb-connection', api: `${name}()`, lib: conn.lib, background: conn.background, note: conn.note });
         return;
       }
       const hub = PY_HUB_DRIVERS.get(name);
       if (hub) {
-        this.facts.push({ ...b(), kind: 'py.hub-driver', api: `${name}()`, note: hub });
+        this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}()`, note: hub });
         return;
       }
       const prim = PY_NATIVE_PRIMITIVES.get(name);
-      if (prim && !r.native) this.facts.push({ ...b(), kind: 'py.native-primitive', api: `${name}()`, what: prim });
+      if (prim && !r.native) this.facts.push({ ...this.callBase(c), kind: 'py.native-primitive', api: `${name}()`, what: prim });
     }
   }
 
@@ -1697,7 +2280,7 @@ class Extractor {
     const fact: PyMonkeyPatchFact = { ...base, kind: 'py.monkey-patch', api: `${api}()`, lib, threads, firstStatement: this.firstStatementPos(), head: (c.callee ?? api).split('.')[0] };
     if (threadKeyword && threads === 'yes' && how !== 'always') {
       if (tk) {
-        if (tk.type === 'true') fact.threadFix = { kind: 'replace', range: nodeRange(tk), keyword: threadKeyword };
+        if (tk.type === 'true') fact.threadFix = { kind: 'replace', range: this.range(tk), keyword: threadKeyword };
       } else if (!splat) {
         const ins = keywordInsert(a.node, threadKeyword);
         if (ins) fact.threadFix = { kind: 'insert', ...ins };
@@ -1773,7 +2356,7 @@ class Extractor {
       e.pings.sort((x, y) => Number(exact(y)) - Number(exact(x)));
       for (const p of e.pings) {
         for (const loop of p.loops ?? []) {
-          if (!e.waits.some((w) => within(nodeRange(w.node), loop))) continue;
+          if (!e.waits.some((w) => within(this.rangeOf(w.node, w.end), loop))) continue;
           this.facts.push({ ...this.base(loop, p.flags, scope), kind: 'py.keepalive', how: 'loop', call: text(p) });
           done = true;
           break;
@@ -1782,7 +2365,7 @@ class Extractor {
       }
       if (done || !e.drives.length) continue;
       const d = e.drives[0];
-      this.facts.push({ ...this.base(d.loops?.[d.loops.length - 1] ?? nodeRange(d.node), d.flags, scope), kind: 'py.keepalive', how: 'drive', call: text(d) });
+      this.facts.push({ ...this.base(d.loops?.[d.loops.length - 1] ?? this.rangeOf(d.node, d.end), d.flags, scope), kind: 'py.keepalive', how: 'drive', call: text(d) });
     }
   }
 
@@ -1795,14 +2378,14 @@ class Extractor {
       const what = name ? PY_FD_SOURCES.get(name) : undefined;
       if (!what || !call.resolved || call.resolved.origin === 'local') continue;
       this.facts.push({
-        ...this.base(nodeRange(call.node), call.flags, call.scope),
+        ...this.base(this.rangeOf(call.node, call.end), call.flags, call.scope),
         kind: 'py.fd-cache',
         name: p.name,
         storage: p.storage,
         api: `${name}()`,
         what,
         lazy: p.lazy,
-        rhs: call.node.text,
+        rhs: this.exact ? this.src.slice(call.node.startIndex, call.end) : call.node.text,
         topStatementEnd: p.topStatementEnd,
       });
     }
@@ -1821,7 +2404,7 @@ class Extractor {
       }
       if (!names.size) continue;
       const first = s.fstatCalls[0];
-      this.facts.push({ ...this.base(nodeRange(first.node), first.flags, s), kind: 'py.fd-revalidate', names: [...names].sort() });
+      this.facts.push({ ...this.base(this.rangeOf(first.node, first.end), first.flags, s), kind: 'py.fd-revalidate', names: [...names].sort() });
     }
   }
 }
@@ -1829,15 +2412,12 @@ class Extractor {
 /** Decorators that only wrap or describe a function; the rest may register it to run later. */
 const NON_REGISTERING_DECORATORS = /^(property|staticmethod|classmethod|abstractmethod|abc\.\w+|functools\.\w+|wraps|cache|lru_cache|cached_property|contextmanager|asynccontextmanager|contextlib\.\w+|overload|typing\.\w+|final|override|dataclass|dataclasses\.\w+|\w+\.(setter|getter|deleter)|unittest\.\w+|pytest\.\w+|mock\.\w+|patch|skip\w*|support\.\w+|(\w+\.)*cpython_only)$/;
 
-function isRegisteringDecorator(decorated: Node): boolean {
-  for (const d of decorated.namedChildren) {
-    if (d?.type !== 'decorator') continue;
-    const expr = d.namedChild(0);
-    const target = expr?.type === 'call' ? expr.childForFieldName('function') : expr;
-    const name = dotted(target ?? null);
-    if (name && !NON_REGISTERING_DECORATORS.test(name)) return true;
-  }
-  return false;
+/** The last binding made before `pos`, else the last one. */
+function pickBinding(list: RawCall[] | undefined, pos: number): RawCall | undefined {
+  if (!list?.length) return undefined;
+  let best: RawCall | undefined;
+  for (const b of list) if (b.node.startIndex < pos) best = b;
+  return best ?? list[list.length - 1];
 }
 
 function rangeEq(a: Range, b: Range): boolean {

@@ -35,6 +35,7 @@ import type {
   CFunctionFact,
   Span,
 } from './program-types';
+import { WordPositions } from '../text-positions';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -467,24 +468,12 @@ class Extractor {
     return this.occursIn('ork', stmt.startIndex, stmt.endIndex);
   }
 
-  /** Offsets of a word's occurrences, computed once per file (keeps text pre-checks linear). */
-  private readonly occurrences = new Map<string, number[]>();
+  /** Where words occur in the file, for text pre-checks of node ranges. */
+  private words?: WordPositions;
 
   private occursIn(word: string, start: number, end: number): boolean {
-    let list = this.occurrences.get(word);
-    if (!list) {
-      list = [];
-      for (let k = this.text.indexOf(word); k >= 0; k = this.text.indexOf(word, k + 1)) list.push(k);
-      this.occurrences.set(word, list);
-    }
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid] < start) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < list.length && list[lo] < end;
+    this.words ??= new WordPositions(this.text);
+    return this.words.occursIn(word, start, end);
   }
 
   private newForkFact(call: Node, known: boolean, pending: PendingRegion[], stmts: readonly Node[], block: Node): CForkFact {

@@ -50,6 +50,7 @@ import {
   PY_THREAD_TARGETS,
   PY_WAIT_METHODS,
 } from '../../knowledge/python-heartbeat';
+import { anyIn } from '../text-positions';
 
 // ---------------------------------------------------------------------------------------
 // Fact shapes (plain JSON)
@@ -1671,16 +1672,7 @@ class Extractor {
     const from = c.argsAt;
     const to = c.end;
     const na = this.nonAscii!;
-    if (na.length) {
-      let lo = 0;
-      let hi = na.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (na[mid] < from) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo < na.length && na[lo] < to) return true;
-    }
+    if (anyIn(na, from, to)) return true;
     const src = this.src;
     const inClass = !!c.scope.cls;
     TOKEN_RE.lastIndex = from;

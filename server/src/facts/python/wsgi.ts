@@ -42,6 +42,7 @@ import {
   WSGI_SHAPE_TOKENS,
 } from '../../knowledge/python-wsgi';
 import { analyzePythonHandles } from './handles';
+import { anyIn, positionsOf } from '../text-positions';
 
 export type WsgiIssueKind = 'double-wrap' | 'iterated' | 'dropped' | 'lost-in-wrapper' | 'close-after-loop';
 
@@ -111,24 +112,6 @@ const ENVIRON_WORD = new RegExp(
     .join('|')})(?![A-Za-z0-9_])`,
   'g',
 );
-
-function positionsOf(text: string, token: string): number[] {
-  const out: number[] = [];
-  for (let i = text.indexOf(token); i >= 0; i = text.indexOf(token, i + 1)) out.push(i);
-  return out;
-}
-
-/** Whether one of the sorted positions lies in [start, end). */
-function anyIn(positions: readonly number[], start: number, end: number): boolean {
-  let lo = 0;
-  let hi = positions.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (positions[mid] < start) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < positions.length && positions[lo] < end;
-}
 
 /**
  * Token positions of a file, for selecting functions by their text range: an identifier, a

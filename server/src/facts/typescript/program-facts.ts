@@ -39,6 +39,7 @@ import {
   type HeartbeatLibrary,
   type HotContext,
 } from './heartbeat-knowledge';
+import { WordPositions } from '../text-positions';
 
 // ---------------------------------------------------------------------------------------
 // Fact shapes (plain JSON)
@@ -613,24 +614,12 @@ class Extractor {
     this.frames.push({ kind: 'fn', until: end, id });
   }
 
-  /** Offsets of a word's occurrences, computed once per file (code units, as node indices). */
-  private readonly occurrences = new Map<string, number[]>();
+  /** Where words occur in the file, for text pre-checks of node ranges. */
+  private words?: WordPositions;
 
   private occursIn(word: string, start: number, end: number): boolean {
-    let list = this.occurrences.get(word);
-    if (!list) {
-      list = [];
-      for (let k = this.text.indexOf(word); k >= 0; k = this.text.indexOf(word, k + 1)) list.push(k);
-      this.occurrences.set(word, list);
-    }
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (list[mid] < start) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < list.length && list[lo] < end;
+    this.words ??= new WordPositions(this.text);
+    return this.words.occursIn(word, start, end);
   }
 
   /** A method or property of the object assigned to `module.exports` is exported under its key. */

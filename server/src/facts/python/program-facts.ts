@@ -657,11 +657,12 @@ class Extractor {
   constructor(
     private readonly tree: Tree,
     text: string,
+    textShortcuts: boolean,
   ) {
     this.src = text;
     const root = tree.rootNode;
     this.exact = root.endIndex === text.length;
-    this.fast = this.exact && !root.hasError;
+    this.fast = textShortcuts && this.exact && !root.hasError;
     this.mentionsIdentity = /\bst_(ino|dev)\b/.test(text);
     this.mayDecorate = text.includes('@');
     this.module = { kind: 'module', name: '', fn: '', until: 0, defs: new Set(), bindings: new Map(), end: posOf(root.endPosition) };
@@ -2425,8 +2426,12 @@ function joinName(prefix: string, name: string): string {
  * Extracts the program facts of one Python file. Never throws on odd code: unknown shapes
  * are skipped. Facts are sorted by position.
  */
-export function extractPythonFacts(tree: Tree, text: string, _path: string): PythonFact[] {
-  const ex = new Extractor(tree, text);
+/**
+ * `textShortcuts: false` forces the node-reading path that files with syntax errors take, so a
+ * test can check that both paths give the same facts on valid code.
+ */
+export function extractPythonFacts(tree: Tree, text: string, _path: string, options: { textShortcuts?: boolean } = {}): PythonFact[] {
+  const ex = new Extractor(tree, text, options.textShortcuts ?? true);
   ex.walk();
   ex.finish();
   return ex.facts;

@@ -1114,10 +1114,10 @@ class Extractor {
     if (api.module === 'Atomics') apiText = 'Atomics.wait()';
     else if (api.module === '') apiText = 'busy-wait loop';
     else if (b.via !== undefined) {
-      // A name bound to a workspace module (a wrapper of the same name) is not the built-in.
+      // Only a name the file imports from the API's own module is the built-in: a local
+      // function or a workspace wrapper of the same name is not.
       const bound = this.bindings.get(b.via);
-      if (bound && !builtinModule(bound.specifier)) return;
-      if (bound && builtinModule(bound.specifier) !== api.module && !(api.module === 'fs' && builtinModule(bound.specifier) === 'fs')) return;
+      if (!bound || builtinModule(bound.specifier) !== api.module) return;
       const callee = unwrap(b.callee);
       if (callee.type === 'member_expression') apiText = `${b.via.length > 20 ? '…' : b.via}.${api.name}()`;
     }

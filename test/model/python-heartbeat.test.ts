@@ -134,6 +134,19 @@ describe('py-heartbeat-uwsgi: a kombu keep-alive thread in a uWSGI module', () =
   });
 });
 
+describe('py-heartbeat-patch-in-tests: the patch function is only called by the test suite', () => {
+  test('the served program never patches: silent', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-patch-in-tests'));
+    assert.deepEqual(run(s), []);
+  });
+
+  test('once the application calls it too, the finding is there', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-patch-in-tests'));
+    const files = edited(s, 'svc/wsgi.py', (t) => t.replace('from svc import green  # noqa: F401', 'from svc.green import setup_green\n\nsetup_green()'));
+    assert.deepEqual(run(s, files).map((f) => at(s, f)), ['green-heartbeat error svc/broker.py:16']);
+  });
+});
+
 describe('py-heartbeat-gunicorn-gevent: a gunicorn configuration with gevent workers', () => {
   test('the workers run the gevent hub: silent', () => {
     const s = load(join(PROGRAMS, 'py-heartbeat-gunicorn-gevent'));

@@ -301,13 +301,14 @@ function entryStep(root: PyModule, kind: HbHost['kind']): PyStep | undefined {
 }
 
 /**
- * Functions that some code reaches from import time (module level or a main block) through
- * calls of workspace functions: a patch call inside a function counts only when it is one
- * of these (a helper nobody calls patches nothing).
+ * Functions that the import-time code (module level or a main block) of `modules` reaches
+ * through calls of workspace functions: a patch call inside a function counts only when it
+ * is one of these for the program at hand (a helper only tests or another program call
+ * patches nothing here).
  */
-function reachedFunctions(index: PyModuleIndex): Set<string> {
+function reachedFunctions(index: PyModuleIndex, modules: readonly PyModule[]): Set<string> {
   const seen = new Set<string>();
-  const work: { m: PyModule; fn: string }[] = index.modules.map((m) => ({ m, fn: '' }));
+  const work: { m: PyModule; fn: string }[] = modules.filter((m) => !PY_TEST_FILE.test(m.path)).map((m) => ({ m, fn: '' }));
   while (work.length) {
     const { m, fn } = work.pop()!;
     for (const f of m.bodies.get(fn) ?? []) {
@@ -328,8 +329,6 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
   const patchModules = new Set<PyModule>();
   for (const m of index.modules) if (!PY_TEST_FILE.test(m.path)) for (const f of m.facts) if (f.kind === 'py.monkey-patch' && f.threads === 'yes') patchModules.add(m);
   if (!patchModules.size) return [];
-  const reached = reachedFunctions(index);
-  const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.fn === '' || reached.has(`${m.abs}#${f.fn}`);
   const hosts: HbHost[] = [];
   const configured = new Map<PyModule, WsgiConfigEntry[]>();
   for (const c of configs) configured.set(c.module, [...(configured.get(c.module) ?? []), c]);
@@ -358,6 +357,8 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
     let hubDriven = false;
     const connections: HbSite<PyHeartbeatConnectionFact>[] = [];
     const runs = (m: PyModule, f: PythonFact) => !f.main || (host.asMain && m === host.root);
+    let reached: Set<string> | undefined;
+    const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.fn === '' || (reached ??= reachedFunctions(index, r.order)).has(`${m.abs}#${f.fn}`);
     for (const m of r.order) {
       for (const f of m.facts) {
         if (!runs(m, f)) continue;
@@ -414,6 +415,12 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
 class LateReplay {
   private readonly loaded = new Set<PyModule>();
   private readonly running = new Set<string>();
+  /**
+   * Functions already replayed: running one again adds nothing (the first cause is kept,
+   * `before` holds its facts, a patch inside it would have stopped the replay), and without
+   * this a call graph that calls the same functions on several paths replays exponentially.
+   */
+  private readonly done = new Set<string>();
   private cause?: LateCause;
   result?: LatePatch;
   private stopped = false;
@@ -427,6 +434,13 @@ class LateReplay {
 
   run(): void {
     this.module(this.root.module, []);
+    // A console script then calls its function, as `ProgramSim.run` replays it.
+    const script = this.root.script;
+    if (script?.object && !this.stopped) {
+      const sym = this.index.member(this.root.module, script.object.split('.'));
+      const step: PyStep = { path: script.path, range: script.range, message: `console script '${script.name}' calls ${script.module}:${script.object}` };
+      if (sym?.kind === 'function') this.body(sym.module, sym.name, [step], 1);
+    }
   }
 
   private module(m: PyModule, chain: PyStep[]): void {
@@ -443,7 +457,7 @@ class LateReplay {
 
   private body(m: PyModule, fn: string, chain: PyStep[], depth: number): void {
     const key = `${m.abs}#${fn}`;
-    if (depth > 24 || this.running.has(key)) return;
+    if (depth > 24 || this.running.has(key) || this.done.has(key)) return;
     this.running.add(key);
     for (const f of m.bodies.get(fn) ?? []) {
       if (this.stopped) break;
@@ -489,6 +503,7 @@ class LateReplay {
       }
     }
     this.running.delete(key);
+    this.done.add(key);
   }
 }
 

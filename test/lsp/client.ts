@@ -6,6 +6,8 @@
  * of sleeping.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -52,6 +54,11 @@ export interface StartOptions {
   folders?: string[];
   /** Extra `workspace` client capabilities (e.g. `didChangeWatchedFiles`), merged over the defaults. */
   workspaceCapabilities?: ClientCapabilities['workspace'];
+  /**
+   * The server's analysis cache folder. Default: a fresh temporary folder per client, removed
+   * on `stop()`, so tests neither read nor write the user's cache and each starts cold.
+   */
+  cacheDir?: string;
 }
 
 export interface Registration {
@@ -128,6 +135,9 @@ export class TestClient {
   private readonly versions = new Map<string, number>();
   private readonly texts = new Map<string, string>();
 
+  /** The temporary cache folder this client made (removed on stop). */
+  private ownCache: string | undefined;
+
   private constructor(
     private readonly process: ChildProcessWithoutNullStreams,
     readonly connection: MessageConnection,
@@ -139,9 +149,12 @@ export class TestClient {
 
   static async start(options: StartOptions = {}): Promise<TestClient> {
     const serverPath = process.env.HAZARD_LENS_SERVER ?? path.join(REPO_ROOT, 'dist', 'server', 'server.js');
-    const child = spawn(process.execPath, [serverPath, '--stdio'], { cwd: REPO_ROOT, stdio: 'pipe' });
+    const ownCache = options.cacheDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), 'hl-lsp-cache-')) : undefined;
+    const env = { ...process.env, HAZARD_LENS_CACHE_DIR: options.cacheDir ?? ownCache };
+    const child = spawn(process.execPath, [serverPath, '--stdio'], { cwd: REPO_ROOT, stdio: 'pipe', env });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     const client = new TestClient(child, connection, options);
+    client.ownCache = ownCache;
     client.listen();
     connection.listen();
     const rootPath = options.rootPath ?? options.folders?.[0];
@@ -280,6 +293,7 @@ export class TestClient {
     }
     this.connection.dispose();
     if (this.process.exitCode === null) this.process.kill();
+    if (this.ownCache) fs.rmSync(this.ownCache, { recursive: true, force: true });
   }
 }
 

@@ -431,7 +431,7 @@ describe('indexing a larger workspace', () => {
       await client.progress.waitFor((e) => e.token === begin.token && e.value.kind === 'end', 'indexing to end');
       const s = await stats(client);
       assert.equal(s.folders[0].ready, false);
-      assert.ok(s.parsed < FILES, `stopped early (${s.parsed} of ${FILES} parsed)`);
+      assert.ok(s.parsed + s.reused < FILES, `stopped early (${s.parsed} parsed and ${s.reused} reused of ${FILES})`);
       // A scan indexes the folder after all.
       const summary = await client.executeCommand<{ files: number; cancelled: boolean }>('hazardLens.scanWorkspace');
       assert.equal(summary.cancelled, false);
@@ -439,6 +439,32 @@ describe('indexing a larger workspace', () => {
       assert.equal((await stats(client)).folders[0].ready, true);
     } finally {
       await client.stop();
+    }
+  });
+});
+
+describe('the analysis cache on disk', () => {
+  test('a restarted server reads the analyses of unchanged files from the cache instead of parsing them', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 80; i++) files[`pkg/mod${i}.py`] = `import os\n\n\ndef f${i}(p):\n    return os.path.join(p, "${i}")\n`;
+    const ws = makeWorkspace(files);
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl-lsp-shared-cache-'));
+    try {
+      for (const run of ['cold', 'warm'] as const) {
+        const client = await TestClient.start({ rootPath: ws, cacheDir, initializationOptions: { indexProgressDelayMs: 0 } });
+        try {
+          await client.progress.waitFor((e) => e.value.kind === 'end', 'indexing to end');
+          const s = await stats(client);
+          assert.equal(s.folders[0].ready, true);
+          if (run === 'cold') assert.deepEqual({ parsed: s.parsed, reused: s.reused }, { parsed: 80, reused: 0 });
+          else assert.deepEqual({ parsed: s.parsed, reused: s.reused }, { parsed: 0, reused: 80 });
+        } finally {
+          await client.stop();
+        }
+      }
+    } finally {
+      fs.rmSync(ws, { recursive: true, force: true });
+      fs.rmSync(cacheDir, { recursive: true, force: true });
     }
   });
 });

@@ -17,7 +17,7 @@ import { extractProgramFacts } from '../facts/index';
 import type { ProgramFact } from '../facts/types';
 import { RULES } from '../rules/index';
 import type { FileContext } from './rule';
-import { factsMayApply, prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './prefilter';
+import { prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './prefilter';
 import { collectSuppressions } from './suppressions';
 import type { FileAnalysis, Finding, LanguageId } from './types';
 
@@ -67,13 +67,10 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
     }
   }
   let facts: ProgramFact[] = [];
-  if (filter && !factsMayApply(language, text)) skipped();
-  else {
-    try {
-      facts = extractProgramFacts(language, tree, text, path);
-    } catch (err) {
-      notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  try {
+    facts = extractProgramFacts(language, tree, text, path);
+  } catch (err) {
+    notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
   }
   // The walk over every comment costs about as much as parsing; most files hold no marker.
   const suppressions = !filter || suppressionsMayApply(text) ? collectSuppressions(tree, text) : [];
@@ -89,29 +86,10 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
   };
 }
 
-/**
- * True when the prefilter rules out every analyser for this text: no per-file rule of the
- * language may apply, its facts are keyword-filtered and absent, and there is no suppression.
- * (Never true while a language's facts are not listed in `FACT_KEYWORDS`.)
- */
-function nothingApplies(language: LanguageId, text: string): boolean {
-  if (factsMayApply(language, text) || suppressionsMayApply(text)) return false;
-  for (const rule of RULES) {
-    if (rule.checkFile && rule.meta.languages.includes(language) && ruleMayApply(rule.meta.id, language, text)) return false;
-  }
-  return true;
-}
-
 /** Parses and analyses; the grammar must be loaded (see {@link ensureGrammarFor}). */
 export function analyzeText(path: string, text: string, timeoutMs?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
   const lang = languageForPath(path);
   if (!lang) return undefined;
-  if ((options.prefilter ?? !prefilterDisabledByEnv()) && nothingApplies(lang.language, text)) {
-    // Nothing could come out of the tree: not even parsed. `syntaxErrors` stays empty, which
-    // only fixes read, and a file without findings has none.
-    if (options.out) options.out.prefiltered = true;
-    return { path, language: lang.language, contentHash: contentHash(text), syntaxErrors: [], suppressions: [], localFindings: [], facts: [], notes: [] };
-  }
   let tree: Tree;
   try {
     tree = parseSync(text, lang.grammar, null, timeoutMs);

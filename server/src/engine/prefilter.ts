@@ -14,11 +14,10 @@
  * `checkFile` (conservative default), so a new rule is correct without touching this file.
  * To let files skip it, add `'<rule-id>': { <language>: [tokens...] }` below; prefer deriving
  * the tokens from the rule's knowledge table (as `unreleased-file` does) so the filter
- * follows the table. Program facts (`facts/index.ts`) are always extracted unless their
- * language is listed in {@link FACT_KEYWORDS}: Python, C and TypeScript facts record every
- * import, function and call for the call graph, so they are needed for every file and not
- * listed. When a language's facts are listed, a file for which no analyser applies (no rule
- * keyword, no fact keyword, no suppression marker) is not even parsed (`analyze.ts`).
+ * follows the table. Program facts (`facts/index.ts`) are always extracted, so every file is
+ * parsed: Python, C and TypeScript facts record every import, function and call for the call
+ * graph, and a file without any keyword can still be a link in a chain. Skipping the parse of
+ * such files would need a first pass over the files that hold evidence (README, Performance).
  *
  * Analysers also keep their own quick checks (`QUICK_CHECK` in `facts/python/handles.ts`,
  * `facts/python/wsgi.ts`, the `.pipe` test in `facts/typescript/pipes.ts`, the marker test in
@@ -49,13 +48,6 @@ export const RULE_KEYWORDS: Readonly<Record<string, KeywordTable>> = {
   'wsgi-response-not-closed': { python: WSGI_KEYWORDS },
 };
 
-/**
- * Per language: tokens one of which must occur for `extractProgramFacts` to return any fact.
- * Languages not listed always extract facts. TypeScript has no program facts yet; list it
- * here only together with the tokens of the facts that its extractor comes to produce.
- */
-export const FACT_KEYWORDS: KeywordTable = {};
-
 /** Suppression comments all contain this (see `engine/suppressions.ts`, `MARKER`). */
 export const SUPPRESSION_TOKEN = 'hazard-lens:';
 
@@ -73,12 +65,6 @@ function anyToken(text: string, tokens: readonly string[]): boolean {
 /** Whether a rule's per-file check must run on this text. */
 export function ruleMayApply(ruleId: string, language: LanguageId, text: string): boolean {
   const tokens = RULE_KEYWORDS[ruleId]?.[language];
-  return tokens === undefined || anyToken(text, tokens);
-}
-
-/** Whether program facts must be extracted from this text. */
-export function factsMayApply(language: LanguageId, text: string): boolean {
-  const tokens = FACT_KEYWORDS[language];
   return tokens === undefined || anyToken(text, tokens);
 }
 

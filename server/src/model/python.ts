@@ -262,7 +262,6 @@ class Protection {
 /** Replays one program (one root). */
 class ProgramSim {
   private readonly loaded = new Set<PyModule>();
-  private readonly loadOrder: PyModule[] = [];
   private readonly executed = new Set<string>();
   private readonly running = new Set<string>();
   private readonly memo = new Map<string, LiveThread | null>();
@@ -337,7 +336,6 @@ class ProgramSim {
     for (const p of m.parents) this.runModule(p, ctx);
     if (this.loaded.has(m)) return;
     this.loaded.add(m);
-    this.loadOrder.push(m);
     this.runBody(m, '', { ...ctx, asMain });
     for (const [name, fn] of m.functions) {
       if (fn.registered) this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
@@ -528,15 +526,11 @@ type LogOp =
 
 /** What replaying one program produced: kept by the incremental model while its inputs stay the same. */
 interface ProgramLog {
-  /** {@link rootKey} of the program. */
-  key: string;
   ops: LogOp[];
   /** Later-phase replays asked for, in order, and whether this program was the first to ask. */
   queries: [string, boolean][];
   /** Every module whose facts the replay read (directly or through memoised lookups). */
   touched: readonly PyModule[];
-  functionRuns: number;
-  laterRuns: number;
 }
 
 /** A memoised answer and the modules whose facts computing it read. */
@@ -772,9 +766,8 @@ class ModelBuilder {
   }
 
   /** Replays one program, returning its log (not yet applied to the results). */
-  runProgram(root: PyRoot, key: string): ProgramLog {
-    const before = { functionRuns: this.stats.functionRuns, laterRuns: this.stats.laterRuns };
-    const log: ProgramLog = { key, ops: [], queries: [], touched: [], functionRuns: 0, laterRuns: 0 };
+  runProgram(root: PyRoot): ProgramLog {
+    const log: ProgramLog = { ops: [], queries: [], touched: [] };
     this.log = log;
     const level = this.tracker.begin();
     try {
@@ -783,8 +776,6 @@ class ModelBuilder {
       this.log = undefined;
       log.touched = this.tracker.endAt(level);
     }
-    log.functionRuns = this.stats.functionRuns - before.functionRuns;
-    log.laterRuns = this.stats.laterRuns - before.laterRuns;
     return log;
   }
 
@@ -821,7 +812,7 @@ class ModelBuilder {
   }
 
   /** Counters for the benchmark and for tuning (not part of the results). */
-  readonly stats = { programs: 0, functionRuns: 0, laterRuns: 0 };
+  readonly stats = { functionRuns: 0, laterRuns: 0 };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1051,7 +1042,7 @@ export class PythonModelCache {
           reused++;
         } else {
           const t = performance.now();
-          log = builder.runProgram(p.root, k);
+          log = builder.runProgram(p.root);
           runMs += performance.now() - t;
         }
         builder.apply(log);

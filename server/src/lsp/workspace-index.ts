@@ -51,7 +51,6 @@ export type GroupKey = string;
 const LONE_PREFIX = 'doc:';
 
 
-export { isProjectFileName };
 
 interface DiskEntry {
   analysis: FileAnalysis;
@@ -341,12 +340,16 @@ export class WorkspaceIndex {
     let done = 0;
     const jobs = config.jobs === 'auto' ? defaultJobs() : config.jobs;
     const script = jobs > 0 && total >= (this.options.minFilesForWorkers ?? POOL_MIN_FILES) ? workerScript() : undefined;
-    const pool = script ? new AnalysisPool(Math.min(jobs, total), script) : undefined;
+    const workers = Math.min(jobs, total);
+    // Started by the first file that needs analysing: a re-index after a settings change or a
+    // restart with a warm cache finds most files unchanged (their stat) or cached, and then
+    // starts no thread at all.
+    let pool: AnalysisPool | undefined;
     // A worker that failed on a file: that file once more in this thread.
-    const run: Runner = pool ? (task) => pool.run(task).catch(() => runFileTask(task)) : runFileTask;
+    const run: Runner = script ? (task) => (pool ??= new AnalysisPool(workers, script)).run(task).catch(() => runFileTask(task)) : runFileTask;
     const ctx = this.loadContext(folder, config, run);
     // A bounded window of files in flight, enough to keep every worker busy.
-    const window = pool ? pool.size * 4 : 1;
+    const window = script ? workers * 4 : 1;
     const inFlight = new Set<Promise<void>>();
     let cancelled = false;
     try {
@@ -372,7 +375,7 @@ export class WorkspaceIndex {
           })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
-        if (!pool) await p;
+        if (!script) await p;
         await pause();
       }
       await Promise.all(inFlight);

@@ -73,13 +73,24 @@ interface Tracked extends Candidate {
 
 type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 'tracked'; stmt: Node; variable: string };
 
+/**
+ * The last result per tree: `unreleased-file` and `wsgi-response-not-closed` (which leaves a
+ * generator's file to it) both ask during one analysis of a file, and it is computed once.
+ */
+const LAST = new WeakMap<Tree, { text: string; leaks: HandleLeak[] }>();
+
 /** Never throws: a file the analysis cannot handle yields no findings. */
 export const analyzePythonHandles: HandleAnalyzer = (tree, text) => {
+  const hit = LAST.get(tree);
+  if (hit && hit.text === text) return hit.leaks;
+  let leaks: HandleLeak[];
   try {
-    return analyzePythonHandlesStrict(tree, text);
+    leaks = analyzePythonHandlesStrict(tree, text);
   } catch {
-    return [];
+    leaks = [];
   }
+  LAST.set(tree, { text, leaks });
+  return leaks;
 };
 
 /** Same as {@link analyzePythonHandles} but lets errors through (tests and measurements). */

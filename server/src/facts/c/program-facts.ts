@@ -199,7 +199,7 @@ class Extractor {
     const fact: CFunctionFact = {
       kind: 'c.function',
       range: nodeRange(def),
-      name: nameNode.text,
+      name: cppQualifiedName(def, nameNode) ?? nameNode.text,
       isStatic,
       nameSpan: spanOf(nameNode),
       index: this.functionCount++,
@@ -898,6 +898,24 @@ function functionNameNode(def: Node): Node | null {
     decl = decl.childForFieldName('declarator');
   }
   return null;
+}
+
+/**
+ * `BSOCK::close` for a C++ method defined in a file parsed as C (the C grammar leaves
+ * `BSOCK::` as an error before the declarator), so that the method is never taken for the
+ * C function `close()` of the same name; null for a plain C function.
+ */
+function cppQualifiedName(def: Node, nameNode: Node): string | null {
+  const declarator = def.childForFieldName('declarator');
+  if (!declarator) return null;
+  for (const child of def.children) {
+    if (!child || child.startIndex >= declarator.startIndex) break;
+    if (child.type === 'ERROR' && child.text.includes('::')) return `${child.text.replace(/\s+/g, '')}${nameNode.text}`;
+  }
+  // `BSOCK ::close()` and qualified names the grammar keeps inside the declarator.
+  const between = def.text.slice(0, nameNode.startIndex - def.startIndex);
+  const m = /([A-Za-z_]\w*(?:<[^<>]*>)?\s*::\s*)+$/.exec(between.trimEnd());
+  return m ? `${m[0].replace(/\s+/g, '')}${nameNode.text}` : null;
 }
 
 function parameterNames(def: Node): string[] {

@@ -15,7 +15,11 @@ import { NORETURN_CALLS } from './knowledge';
 export type Outcome = 'child' | 'parent' | 'error';
 type Tri = 'T' | 'F' | '?';
 
-/** What a test compares: the variable holding the fork's result, or the fork call itself. */
+/**
+ * What a test compares: the storage holding the fork's result (a variable, or a struct
+ * field, array element or pointee such as `bpipe->worker_pid`, keyed by its text without
+ * white space), or the fork call itself.
+ */
 export interface ForkSubject {
   variable?: string;
   callId: number;
@@ -71,16 +75,28 @@ function isForkCall(node: Node): boolean {
   return name !== null && FORK_CALLS.get(name) === 'fork';
 }
 
-/** `fork()` or `pid = fork()` (possibly parenthesised), with the variable it assigns. */
+/** Expressions that name a storage place the fork's result can be kept in and tested from. */
+const STORAGE_TYPES = new Set(['identifier', 'field_expression', 'subscript_expression', 'pointer_expression']);
+
+/** The key of a storage place: its text without white space (`bpipe -> pid` is `bpipe->pid`). */
+function storageKey(node: Node): string | null {
+  return STORAGE_TYPES.has(node.type) ? node.text.replace(/\s+/g, '') : null;
+}
+
+/**
+ * `fork()` or `place = fork()` (possibly parenthesised), with the storage it assigns: a
+ * variable, a struct field (`bpipe->worker_pid = fork()`), an array element or a pointee.
+ */
 function forkExpression(node: Node): { call: Node; variable?: string } | null {
   const n = unwrap(node);
   if (isForkCall(n)) return { call: n };
   if (n.type === 'assignment_expression' && n.childForFieldName('operator')?.type === '=') {
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
-    if (left?.type === 'identifier' && right) {
+    const key = left ? storageKey(unwrap(left)) : null;
+    if (key && right) {
       const r = unwrap(right);
-      if (isForkCall(r)) return { call: r, variable: left.text };
+      if (isForkCall(r)) return { call: r, variable: key };
     }
   }
   return null;
@@ -104,7 +120,7 @@ function forkInCondition(node: Node, depth = 0): { call: Node; variable?: string
 
 function isSubject(node: Node, subject: ForkSubject): boolean {
   const n = unwrap(node);
-  if (subject.variable && n.type === 'identifier' && n.text === subject.variable) return true;
+  if (subject.variable && storageKey(n) === subject.variable) return true;
   if (n.id === subject.callId) return true;
   const f = forkExpression(n);
   return f !== null && f.call.id === subject.callId;

@@ -238,3 +238,22 @@ describe('example py-eventlet-heartbeat-wsgi (incident 4)', () => {
     );
   });
 });
+
+describe('py-heartbeat-wait-in-helper: the keep-alive loop waits inside the helpers it calls (the shape of the oslo author\'s reproducer)', () => {
+  test('a warning at the thread start whose chain names the loop and the wait two calls down', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-wait-in-helper'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['green-heartbeat warning beacon/link.py:12']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'beacon/__main__.py:14 threads patched here (eventlet.monkey_patch())',
+      'beacon/link.py:12 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      "beacon/link.py:22 the thread's loop sends the heartbeat here (self._keepalive_tick()) and waits in self._keepalive_tick() (time.sleep() at line 15)",
+      'beacon/__main__.py:6 imported from here',
+    ]);
+  });
+
+  test('silent when the thread comes from the unpatched original threading module', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-wait-in-helper-native'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});

@@ -48,7 +48,13 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
   out.push({ path: g.start.module.path, range: g.start.fact.range, message: startMsg });
   if (g.connection) out.push({ path: g.connection.module.path, range: g.connection.fact.range, message: `connection with heartbeats created here (${g.connection.fact.api})` });
   if (g.loop) {
-    const m = g.loop.fact.how === 'loop' ? `the thread's loop sends the heartbeat here (${g.loop.fact.call}) and sleeps` : `the thread drives the connection here (${g.loop.fact.call})`;
+    const through = g.loop.fact.waitsThrough;
+    const m =
+      g.loop.fact.how !== 'loop'
+        ? `the thread drives the connection here (${g.loop.fact.call})`
+        : through
+          ? `the thread's loop sends the heartbeat here (${g.loop.fact.call}) and waits in ${through.call} (${through.wait} at line ${through.line + 1})`
+          : `the thread's loop sends the heartbeat here (${g.loop.fact.call}) and sleeps`;
     out.push({ path: g.loop.module.path, range: g.loop.fact.range, message: m });
   }
   // Up the imports from the heartbeat's module to the entry point.

@@ -178,6 +178,11 @@ export interface PyKeepAliveFact extends PyFactBase {
   how: 'loop' | 'drive';
   /** The heartbeat or driving call as written (`conn.heartbeat_check()`). */
   call: string;
+  /**
+   * When the loop waits inside a function of this file that it calls rather than in the loop
+   * itself: that call as written and the wait it reaches (`self._check()` → `time.sleep()`).
+   */
+  waitsThrough?: { call: string; wait: string; line: number };
 }
 
 /** A library connection with heartbeats (`knowledge/python-heartbeat.ts`). */
@@ -2317,12 +2322,57 @@ class Extractor {
     return n ? n.slice(n.lastIndexOf('.') + 1) : undefined;
   }
 
+  /** A call that waits or sleeps: `time.sleep(n)`, `event.wait(timeout)`, `cond.wait(5)`. */
+  private isWait(c: RawCall): boolean {
+    if (c.resolved && PY_SLEEP_CALLS.has(c.resolved.name)) return true;
+    return !!c.method && PY_WAIT_METHODS.has(c.method) && (argsOf(c.node).positional.length > 0 || argsOf(c.node).keywords.has('timeout'));
+  }
+
+  /**
+   * The function of this file a call runs, by qualified scope name: `self.m()`/`cls.m()` in a
+   * method is the class's `m`, a plain `f()` a module-level function; undefined otherwise.
+   */
+  private sameFileTarget(c: RawCall, functions: ReadonlyMap<string, Scope>): Scope | undefined {
+    const fnText = c.node.childForFieldName('function')?.text ?? '';
+    const self = /^(self|cls)\.([A-Za-z_]\w*)$/.exec(fnText);
+    if (self) {
+      let cls: Scope | undefined = c.scope;
+      while (cls && cls.kind !== 'class') cls = cls.parent;
+      return cls ? functions.get(`${cls.name}.${self[2]}`) : undefined;
+    }
+    return /^[A-Za-z_]\w*$/.test(fnText) ? functions.get(fnText) : undefined;
+  }
+
+  /**
+   * Functions of this file that wait, themselves or through the functions of this file they
+   * call (a fixpoint over same-file calls), each with the wait it reaches.
+   */
+  private waitingFunctions(): Map<Scope, RawCall> {
+    const functions = new Map<string, Scope>();
+    for (const s of this.scopes) if (s.kind === 'function') functions.set(s.name, s);
+    const waiting = new Map<Scope, RawCall>();
+    for (const c of this.calls) if (c.scope.kind === 'function' && !waiting.has(c.scope) && this.isWait(c)) waiting.set(c.scope, c);
+    for (let round = 0, changed = true; changed && round < 4; round++) {
+      changed = false;
+      for (const c of this.calls) {
+        if (c.scope.kind !== 'function' || waiting.has(c.scope)) continue;
+        const target = this.sameFileTarget(c, functions);
+        const wait = target && target !== c.scope ? waiting.get(target) : undefined;
+        if (wait) {
+          waiting.set(c.scope, wait);
+          changed = true;
+        }
+      }
+    }
+    return waiting;
+  }
+
   /** One `py.keepalive` per function: a loop that sends a heartbeat and waits, or a call that drives a connection. */
   private emitKeepAlives(): void {
-    const byScope = new Map<Scope, { pings: RawCall[]; waits: RawCall[]; drives: RawCall[] }>();
+    const byScope = new Map<Scope, { pings: RawCall[]; waits: RawCall[]; drives: RawCall[]; inLoops: RawCall[] }>();
     const entry = (s: Scope) => {
       let e = byScope.get(s);
-      if (!e) byScope.set(s, (e = { pings: [], waits: [], drives: [] }));
+      if (!e) byScope.set(s, (e = { pings: [], waits: [], drives: [], inLoops: [] }));
       return e;
     };
     for (const c of this.calls) {
@@ -2336,12 +2386,13 @@ class Extractor {
         continue;
       }
       if (!c.loops) continue;
+      entry(c.scope).inLoops.push(c);
       if (PY_HEARTBEAT_CALLS.has(last) || PY_HEARTBEAT_NAME.test(last)) entry(c.scope).pings.push(c);
-      else if ((c.resolved && PY_SLEEP_CALLS.has(c.resolved.name)) || (c.method && PY_WAIT_METHODS.has(c.method) && (argsOf(c.node).positional.length > 0 || argsOf(c.node).keywords.has('timeout')))) {
-        entry(c.scope).waits.push(c);
-      }
+      else if (this.isWait(c)) entry(c.scope).waits.push(c);
     }
     const text = (c: RawCall) => `${c.node.childForFieldName('function')?.text ?? this.lastName(c)}()`;
+    let waiting: Map<Scope, RawCall> | undefined;
+    let functions: Map<string, Scope> | undefined;
     for (const [scope, e] of byScope) {
       let done = false;
       // Names from the table (`_heartbeat_check` → heartbeat_check) before mere look-alikes (`for_heartbeat`).
@@ -2355,6 +2406,35 @@ class Extractor {
           break;
         }
         if (done) break;
+      }
+      // The loop pings but waits in a function of this file that it calls (the ping itself, or
+      // a helper): `while ...: self._heartbeat_check()` where `_heartbeat_check` sleeps.
+      if (!done && e.pings.length) {
+        if (!waiting) {
+          waiting = this.waitingFunctions();
+          functions = new Map([...this.scopes].filter((s) => s.kind === 'function').map((s) => [s.name, s]));
+        }
+        for (const p of e.pings) {
+          for (const loop of p.loops ?? []) {
+            const through = e.inLoops.find((c) => {
+              if (!within(this.rangeOf(c.node, c.end), loop)) return false;
+              const target = this.sameFileTarget(c, functions!);
+              return !!target && target !== scope && waiting!.has(target);
+            });
+            if (!through) continue;
+            const wait = waiting.get(this.sameFileTarget(through, functions!)!)!;
+            this.facts.push({
+              ...this.base(loop, p.flags, scope),
+              kind: 'py.keepalive',
+              how: 'loop',
+              call: text(p),
+              waitsThrough: { call: text(through), wait: text(wait), line: wait.node.startPosition.row },
+            });
+            done = true;
+            break;
+          }
+          if (done) break;
+        }
       }
       if (done || !e.drives.length) continue;
       const d = e.drives[0];

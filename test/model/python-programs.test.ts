@@ -201,3 +201,24 @@ describe('examples: the Python incident reproductions and their corrected versio
     assert.equal(findings[0].fixes[0]?.applicability, 'unsafe');
   });
 });
+
+describe('py-detach-context: `with detach():` enters a daemonizer whose helper closes all but what its caller keeps', () => {
+  test('the scheduler keeps running after the close-all: reported with the chain through the with statement', () => {
+    const s = load('py-detach-context');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['close-all-fds-without-exec stationd/platform.py:12']);
+    assert.match(findings[0].message, /^os\.closerange\(\) \(its caller's 'keep' spares at most stdin, stdout and stderr\) closes every descriptor in a forked child after os\.fork\(\) at line 21/);
+    assert.deepEqual(steps(s, findings[0]), [
+      'stationd/cmd/scheduler.py:15 called here',
+      'stationd/cmd/scheduler.py:10 entered here by with: runs Detacher.__enter__ (Detacher.begin)',
+      'stationd/platform.py:21 fork here (os.fork()); the child keeps running',
+      'stationd/platform.py:25 called here',
+      'stationd/platform.py:12 fds closed here (os.closerange())',
+    ]);
+  });
+
+  test('silent when the caller keeps more than the standard streams', () => {
+    const s = load('py-detach-context-keep');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});

@@ -166,6 +166,35 @@ export const PY_DAEMONIZERS: ReadonlyMap<string, PyDaemonizer> = new Map<string,
 /** Calls that close a whole range of descriptors. */
 export const PY_CLOSE_RANGE_CALLS: ReadonlySet<string> = new Set(['os.closerange']);
 
+/**
+ * Library functions that close every descriptor except those passed to them (`keepKeyword`,
+ * or the first positional argument): `close_open_fds(keep)`. What the call passes decides:
+ * nothing, or only stdin/stdout/stderr, makes it a close-all; anything more is a keep-list.
+ */
+export const PY_CLOSE_ALL_HELPERS: ReadonlyMap<string, { keepKeyword: string; note: string }> = new Map([
+  ['billiard.compat.close_open_fds', { keepKeyword: 'keep', note: "billiard's close_open_fds closes every descriptor not in keep" }],
+  ['billiard.close_open_fds', { keepKeyword: 'keep', note: "billiard's close_open_fds closes every descriptor not in keep" }],
+]);
+
+/**
+ * Parameter names that carry the descriptors a close-all function spares (`keep`,
+ * `files_preserve`, `pass_fds`, `exclude`): a close-all inside a function with such a parameter
+ * is a close-all or a keep-list depending on what each caller passes.
+ */
+export const PY_KEEP_PARAMETER = /^_*(keep\w*|\w*_keep|preserve\w*|\w*_preserve|files_preserve|pass_fds|exclude\w*|except\w*|skip\w*|retain\w*|fds_to_keep)$/i;
+
+/**
+ * Names of functions whose call passes a keep argument worth reading at the call site (the
+ * workspace's own close-all helpers: `close_open_fds`, `close_fds`, `closeall`, `_close_all_fds`).
+ */
+export const PY_CLOSE_HELPER_NAME = /(^|_)clos(e|ing)_?(all|open)?_?(fds|files|descriptors)\b|^_*close_?all\b|^_*closerange/i;
+
+/** Expressions that name the standard streams or their numbers: keeping only these keeps nothing a library cached. */
+export const PY_STDIO_NAMES: ReadonlySet<string> = new Set([
+  'sys.stdin', 'sys.stdout', 'sys.stderr', 'sys.__stdin__', 'sys.__stdout__', 'sys.__stderr__',
+  'STDIN_FILENO', 'STDOUT_FILENO', 'STDERR_FILENO', '0', '1', '2',
+]);
+
 /** Closing one descriptor; inside a loop over a range of numbers it is a close-all idiom. */
 export const PY_CLOSE_ONE_CALLS: ReadonlySet<string> = new Set(['os.close']);
 

@@ -39,6 +39,8 @@ export interface PyModule {
   classes: Map<string, PyClassFact>;
   /** Methods defined directly in each class (qualified function names). */
   methods: Map<string, string[]>;
+  /** Special methods bound to another method in the class body: `Cls.__enter__` → `Cls.open`. */
+  methodAliases: Map<string, string>;
   /** Module-level import bindings: local name → canonical (absolute or `.rel`). */
   bindings: Map<string, string>;
   /** Prefixes of `from m import *` (canonical). */
@@ -158,6 +160,7 @@ export class PyModuleIndex {
         functions: new Map(),
         classes: new Map(),
         methods: new Map(),
+        methodAliases: new Map(),
         bindings: new Map(),
         stars: [],
       };
@@ -196,6 +199,7 @@ export class PyModuleIndex {
     m.functions = new Map();
     m.classes = new Map();
     m.methods = new Map();
+    m.methodAliases = new Map();
     m.bindings = new Map();
     m.stars = [];
     this.indexFacts(m);
@@ -222,6 +226,9 @@ export class PyModuleIndex {
           break;
         case 'py.class':
           m.classes.set(f.name, f);
+          break;
+        case 'py.method-alias':
+          m.methodAliases.set(`${f.cls}.${f.alias}`, `${f.cls}.${f.target}`);
           break;
         case 'py.import':
           if (f.fn === '') this.bindImport(m, f);
@@ -356,6 +363,9 @@ export class PyModuleIndex {
     this.tracker?.touch(m);
     const fn = m.functions.get(`${cls}.${name}`);
     if (fn) return { kind: 'function', module: m, name: `${cls}.${name}`, fact: fn };
+    const alias = m.methodAliases.get(`${cls}.${name}`);
+    const aliased = alias ? m.functions.get(alias) : undefined;
+    if (alias && aliased) return { kind: 'function', module: m, name: alias, fact: aliased };
     for (const base of this.bases(m, cls, depth)) {
       if (base.kind !== 'class') continue;
       const found = this.method(base.module, base.name, name, depth + 1, seen);

@@ -30,10 +30,12 @@ import type {
   PyFdCacheFact,
   PyForkFact,
   PyImportFact,
+  PyKeepArgument,
   PythonFact,
+  PyWithEnterFact,
 } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
-import { PyModuleIndex, TouchTracker, type PyModule } from './python-modules';
+import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { consoleScripts, type ConsoleScript } from './python-project';
 import * as nodePath from 'node:path';
 
@@ -194,6 +196,8 @@ interface RunCtx {
   execAfter: boolean;
   depth: number;
   asMain: boolean;
+  /** What the call that entered this function passed as its keep-list (close-all helpers). */
+  keepArgument?: PyKeepArgument;
 }
 
 const MAX_CALL_DEPTH = 24;
@@ -348,7 +352,7 @@ class ProgramSim {
     const key = `${m.abs}#${name}`;
     if (this.running.has(key)) return;
     const st = this.state;
-    const memoKey = `${key}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}`;
+    const memoKey = `${key}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}`;
     const seen = this.memo.get(memoKey);
     if (seen !== undefined) {
       if (seen && !this.state.threads) this.state.threads = seen;
@@ -398,7 +402,15 @@ class ProgramSim {
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const cls = notes ? this.model.classOf(m, f) : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i });
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument });
+          break;
+        }
+        case 'py.with-enter': {
+          // `with detached(...):` runs the entered object's `__enter__` right after the call.
+          const t = this.model.enterTarget(m, f);
+          if (!t) break;
+          const chain = push(ctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
           break;
         }
         case 'py.ref': {
@@ -436,7 +448,7 @@ class ProgramSim {
           this.fork(this.live(m, f, ctx));
           break;
         case 'py.close-all':
-          this.closeAll(this.live(m, f, ctx), ctx.execAfter || lastExec > i);
+          this.closeAll(this.live(m, f, ctx), ctx.execAfter || lastExec > i, ctx.keepArgument);
           break;
         case 'py.fd-cache':
           this.cached(this.live(m, f, ctx));
@@ -485,10 +497,13 @@ class ProgramSim {
     if (f.threadsAfter && !s.threads) s.threads = { ...ev, api: f.api, note: 'starts helper threads in the parent' };
   }
 
-  private closeAll(ev: Live<PyCloseAllFact>, execAfter: boolean): void {
+  private closeAll(ev: Live<PyCloseAllFact>, execAfter: boolean, keepArgument: PyKeepArgument | undefined): void {
     const f = ev.fact;
     const s = this.state;
     if (f.keepList || f.execFollows || execAfter) return;
+    // A helper that spares what its caller passes: a close-all only when that is nothing or
+    // only the standard streams (a caller we cannot see is given the benefit of the doubt).
+    if (f.keepParameter && keepArgument !== 'none' && keepArgument !== 'stdio-only') return;
     if (!s.lastFork && !f.inChild) return;
     const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact));
     this.model.recordCloseAll(this.root, ev, s.lastFork, caches);
@@ -559,6 +574,7 @@ class ModelBuilder {
   private readonly callMemo = new Map<PythonFact, Memo<CallInfo>>();
   private readonly importMemo = new Map<PythonFact, PyModule[]>();
   private readonly refMemo = new Map<PythonFact, Memo<ReturnType<PyModuleIndex['resolve']>>>();
+  private readonly enterMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string } | undefined>>();
 
   /** Memoised `compute`, recording (and on a hit, replaying) the modules it read into the open computations. */
   private memo<K, T>(map: Map<K, Memo<T>>, key: K, compute: () => T): T {
@@ -584,6 +600,30 @@ class ModelBuilder {
         if (init?.kind === 'function') c.target = { module: init.module, name: init.name };
       }
       return c;
+    });
+  }
+
+  /**
+   * The `__enter__` a `with` item runs: the class's own (or its alias, `__enter__ = open`) when
+   * the call makes an object of a workspace class, or the one of the class a called function
+   * returns an object of (`def detached(...): return DaemonContext(...)`).
+   */
+  enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined {
+    return this.memo(this.enterMemo, f, () => {
+      const enterOf = (sym: PySymbol | undefined) => {
+        if (sym?.kind !== 'class') return undefined;
+        const enter = this.index.method(sym.module, sym.name, '__enter__');
+        return enter?.kind === 'function' ? { module: enter.module, name: enter.name } : undefined;
+      };
+      const sym = this.index.resolve(m, f.callee, f.origin);
+      if (sym?.kind === 'class') return enterOf(sym);
+      if (sym?.kind !== 'function') return undefined;
+      for (const step of sym.module.bodies.get(sym.name) ?? []) {
+        if (step.kind !== 'py.returns-object') continue;
+        const found = enterOf(this.index.resolve(sym.module, step.ctor, step.origin));
+        if (found) return found;
+      }
+      return undefined;
     });
   }
 
@@ -651,6 +691,9 @@ class ModelBuilder {
         else if (f.kind === 'py.object-start') hit = this.classify(cur.m, f.ctor, f.origin, f.method)?.kind === 'process';
         else if (f.kind === 'py.call') {
           const t = this.callTarget(cur.m, f);
+          if (t) hit = visit(t.module, t.name);
+        } else if (f.kind === 'py.with-enter') {
+          const t = this.enterTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
         } else if (f.kind === 'py.import') {
           for (const t of this.importTargets(cur.m, f)) {

@@ -17,6 +17,8 @@ import type { Position, Range } from '../../engine/types';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import {
   PY_AT_FORK_CALLS,
+  PY_CLOSE_ALL_HELPERS,
+  PY_CLOSE_HELPER_NAME,
   PY_CLOSE_ONE_CALLS,
   PY_CLOSE_RANGE_CALLS,
   PY_CONTEXT_GETTERS,
@@ -29,9 +31,11 @@ import {
   PY_FORK_CALLS,
   PY_FSTAT_CALLS,
   PY_IDENTITY_FIELDS,
+  PY_KEEP_PARAMETER,
   PY_PROCESS_STARTERS,
   PY_SETSID_CALLS,
   PY_START_METHOD_SETTERS,
+  PY_STDIO_NAMES,
   PY_THREAD_METHODS,
   PY_THREAD_STARTERS,
   type PyProcessStarter,
@@ -124,6 +128,40 @@ export interface PyCallFact extends PyFactBase {
   kind: 'py.call';
   callee: string;
   origin: PyNameOrigin;
+  /**
+   * For calls of close-all helpers (by name, `knowledge/python-process.ts`
+   * PY_CLOSE_HELPER_NAME): what the keep argument spares: `none` (absent or empty),
+   * `stdio-only` (stdin/stdout/stderr only), `other` (anything more, or unknown).
+   */
+  keepArgument?: PyKeepArgument;
+}
+
+/** What a close-all call's keep argument spares. */
+export type PyKeepArgument = 'none' | 'stdio-only' | 'other';
+
+/**
+ * `with factory(...):` / `with Cls(...) as x:`: the object the call gives is entered, so its
+ * class's `__enter__` runs right after the call (`with detached(...)` runs the daemonizer).
+ */
+export interface PyWithEnterFact extends PyFactBase {
+  kind: 'py.with-enter';
+  callee: string;
+  origin: PyNameOrigin;
+}
+
+/** `return Cls(...)` in a function: the function hands out an object of that (likely) class. */
+export interface PyReturnsObjectFact extends PyFactBase {
+  kind: 'py.returns-object';
+  ctor: string;
+  origin: PyNameOrigin;
+}
+
+/** `__enter__ = open` in a class body: the special method is another method of the class. */
+export interface PyMethodAliasFact extends PyFactBase {
+  kind: 'py.method-alias';
+  cls: string;
+  alias: string;
+  target: string;
 }
 
 /**
@@ -253,6 +291,11 @@ export interface PyCloseAllFact extends PyFactBase {
   inChild?: boolean;
   /** For daemonizers: where `files_preserve=[...]` could be inserted. */
   keepInsert?: { keyword: string; insertAt: Position; needsComma: boolean };
+  /**
+   * The enclosing function spares the descriptors its caller passes in this parameter
+   * (`def close_open_fds(keep=None)`): each call's keep argument decides (PyCallFact.keepArgument).
+   */
+  keepParameter?: string;
 }
 
 export interface PyExecFact extends PyFactBase {
@@ -316,7 +359,10 @@ export type PythonFact =
   | PyKeepAliveFact
   | PyHeartbeatConnectionFact
   | PyHubDriverFact
-  | PyNativePrimitiveFact;
+  | PyNativePrimitiveFact
+  | PyWithEnterFact
+  | PyReturnsObjectFact
+  | PyMethodAliasFact;
 
 // ---------------------------------------------------------------------------------------
 // The walk
@@ -352,6 +398,10 @@ interface Scope {
   fstatCalls?: RawCall[];
   closeRanges?: RawCall[];
   functionFact?: PyFunctionFact;
+  /** For functions: the `def` node (parameters are read from it only when asked). */
+  defNode?: Node;
+  /** For functions: the keep parameter (`keep`, `files_preserve`), null when none; unset until asked. */
+  keepParameter?: string | null;
 }
 
 interface LoopCtx {
@@ -565,6 +615,7 @@ const CLASSIFY_NAMES: ReadonlySet<string> = new Set([
   ...PY_EXIT_CALLS,
   ...PY_DAEMONIZERS.keys(),
   ...PY_CLOSE_RANGE_CALLS,
+  ...PY_CLOSE_ALL_HELPERS.keys(),
   ...PY_START_METHOD_SETTERS,
   ...PY_AT_FORK_CALLS.keys(),
   ...PY_FSTAT_CALLS,
@@ -985,6 +1036,10 @@ class Extractor {
       case 'return_statement':
       case 'raise_statement':
         (scope.leaves ??= []).push(this.rangeOf(node, until));
+        if (type === 'return_statement' && scope.kind === 'function') {
+          const value = node.namedChild(0);
+          if (value?.type === 'call') this.returnedCalls.add(value.id);
+        }
         return true;
       case 'global_statement':
         scope.globals ??= new Set();
@@ -1130,6 +1185,7 @@ class Extractor {
       defs: new Set(),
       bindings: new Map(),
       functionFact: fact,
+      defNode: node,
       end: this.posEnd(node, until),
     };
     this.scopes.push(scope);
@@ -1315,6 +1371,9 @@ class Extractor {
   /** Calls used as `with` items: their objects are shut down when the block ends. */
   private readonly withCalls = new Set<number>();
 
+  /** Calls whose value a function returns (`return Cls(...)`). */
+  private readonly returnedCalls = new Set<number>();
+
   private readonly pendingBindings: { scope: Scope; key: string; callId: number }[] = [];
 
   private bind(scope: Scope, key: string, call: Node): void {
@@ -1329,6 +1388,11 @@ class Extractor {
 
   private visitAssignment(node: Node, scope: Scope, until: number): void {
     if (this.chainedAssignments.delete(node.id)) return;
+    if (scope.kind === 'class') {
+      // `__enter__ = open`: the with protocol runs another method of the class.
+      const alias = /^(__(?:enter|exit)__)\s*=\s*([A-Za-z_]\w*)\s*$/.exec(this.src.slice(node.startIndex, until));
+      if (alias) this.facts.push({ ...this.base(this.rangeOf(node, until), this.curFlags(), scope), kind: 'py.method-alias', cls: scope.name, alias: alias[1], target: alias[2] });
+    }
     if (this.fast && this.visitPlainAssignment(node, scope, until)) return;
     let right = node.childForFieldName('right');
     let rt = right?.type;
@@ -1744,13 +1808,15 @@ class Extractor {
     for (const { call, loop } of this.loopCloses) {
       if (loop.reported || !call.resolved || !PY_CLOSE_ONE_CALLS.has(call.resolved.name)) continue;
       loop.reported = true;
+      const keepParameter = this.keepParameterOf(call.scope);
       const fact: PyCloseAllFact = {
         ...this.base(loop.range, call.flags, call.scope),
         kind: 'py.close-all',
         api: `${call.resolved.name}() in a loop`,
-        keepList: loop.keep,
+        keepList: !keepParameter && loop.keep,
         execFollows: false,
       };
+      if (keepParameter) fact.keepParameter = keepParameter;
       this.facts.push(fact);
       closeAlls.push({ fact, call });
     }
@@ -1930,9 +1996,19 @@ class Extractor {
         return;
       }
       if (PY_CLOSE_RANGE_CALLS.has(name)) {
-        // Closing the gaps between kept descriptors (in a loop, or several ranges) is a keep-list.
-        const keep = !!c.loop || (c.scope.closeRanges?.length ?? 0) > 1;
+        // Closing the gaps between kept descriptors (in a loop, or several ranges) is a keep-list,
+        // unless the function spares what its caller passes: then each call decides.
+        const keepParameter = this.keepParameterOf(c.scope);
+        const keep = !keepParameter && (!!c.loop || (c.scope.closeRanges?.length ?? 0) > 1);
         const fact: PyCloseAllFact = { ...this.callBase(c), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
+        if (keepParameter) fact.keepParameter = keepParameter;
+        this.facts.push(fact);
+        closeAlls.push({ fact, call: c });
+        return;
+      }
+      const helper = PY_CLOSE_ALL_HELPERS.get(name);
+      if (helper) {
+        const fact: PyCloseAllFact = { ...this.callBase(c), kind: 'py.close-all', api: `${name}()`, keepList: this.keepArgumentOf(c, helper.keepKeyword) === 'other', execFollows: false };
         this.facts.push(fact);
         closeAlls.push({ fact, call: c });
         return;
@@ -2009,7 +2085,102 @@ class Extractor {
       if (c.recv && 'chained' in c.recv) return;
       if (kind && kind.kind !== 'unknown') return;
       if (KNOWN_NOT_WORKSPACE.has(name)) return;
-      this.facts.push({ ...this.callBase(c), kind: 'py.call', callee: name, origin: c.resolved.origin });
+      const call: PyCallFact = { ...this.callBase(c), kind: 'py.call', callee: name, origin: c.resolved.origin };
+      const last = name.slice(name.lastIndexOf('.') + 1);
+      if (PY_CLOSE_HELPER_NAME.test(last)) call.keepArgument = this.keepArgumentOf(c);
+      this.facts.push(call);
+      if (this.withCalls.has(c.node.id)) this.facts.push({ ...this.callBase(c), kind: 'py.with-enter', callee: name, origin: c.resolved.origin });
+      if (this.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.facts.push({ ...this.callBase(c), kind: 'py.returns-object', ctor: name, origin: c.resolved.origin });
+    }
+  }
+
+  /** The keep parameter of a function (`def close_open_fds(keep=None)`), read once from its `def`. */
+  private keepParameterOf(scope: Scope): string | undefined {
+    if (scope.kind !== 'function' || !scope.defNode) return undefined;
+    if (scope.keepParameter === undefined) {
+      scope.keepParameter = null;
+      for (const p of scope.defNode.childForFieldName('parameters')?.namedChildren ?? []) {
+        if (!p) continue;
+        const nameNode = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
+        if (nameNode?.type === 'identifier' && PY_KEEP_PARAMETER.test(nameNode.text)) {
+          scope.keepParameter = nameNode.text;
+          break;
+        }
+      }
+    }
+    return scope.keepParameter ?? undefined;
+  }
+
+  /** What a close-all call's keep argument spares: the keyword (or a keep-like one), else the first positional argument. */
+  private keepArgumentOf(c: RawCall, keyword?: string): PyKeepArgument {
+    const args = argsOf(c.node);
+    let arg: Node | null | undefined = keyword ? args.keywords.get(keyword) : undefined;
+    if (!arg) for (const [k, v] of args.keywords) if (PY_KEEP_PARAMETER.test(k)) arg = v;
+    arg ??= args.positional[0];
+    return arg ? this.keepValue(arg, c.node, 0) : 'none';
+  }
+
+  /**
+   * What an expression passed as a keep-list spares: literals of the standard streams,
+   * `list(...)`/`sorted(...)` of them, sums, and names or `self.` attributes assigned one of
+   * these (in the function, or in the class) are read; anything else spares `other`.
+   */
+  private keepValue(node: Node, at: Node, depth: number): PyKeepArgument {
+    if (depth > 4) return 'other';
+    const join = (a: PyKeepArgument, b: PyKeepArgument): PyKeepArgument => (a === 'other' || b === 'other' ? 'other' : a === 'stdio-only' || b === 'stdio-only' ? 'stdio-only' : 'none');
+    const stdio = (n: Node): boolean => {
+      const t = n.text.replace(/\s+/g, '');
+      return PY_STDIO_NAMES.has(t) || (t.endsWith('.fileno()') && PY_STDIO_NAMES.has(t.slice(0, -'.fileno()'.length)));
+    };
+    switch (node.type) {
+      case 'none':
+        return 'none';
+      case 'parenthesized_expression': {
+        const inner = node.namedChild(0);
+        return inner ? this.keepValue(inner, at, depth + 1) : 'none';
+      }
+      case 'tuple':
+      case 'list':
+      case 'set': {
+        let out: PyKeepArgument = 'none';
+        for (const el of node.namedChildren) {
+          if (!el || el.type === 'comment') continue;
+          out = join(out, stdio(el) ? 'stdio-only' : el.type === 'list_splat' && el.namedChild(0) ? this.keepValue(el.namedChild(0)!, at, depth + 1) : 'other');
+        }
+        return out;
+      }
+      case 'call': {
+        const fn = this.dotted(node.childForFieldName('function'));
+        if (fn && ['list', 'tuple', 'set', 'frozenset', 'sorted'].includes(fn)) {
+          const first = argsOf(node).positional[0];
+          return first ? this.keepValue(first, at, depth + 1) : 'none';
+        }
+        return stdio(node) ? 'stdio-only' : 'other';
+      }
+      case 'binary_operator': {
+        const l = node.childForFieldName('left');
+        const r = node.childForFieldName('right');
+        return l && r ? join(this.keepValue(l, at, depth + 1), this.keepValue(r, at, depth + 1)) : 'other';
+      }
+      case 'identifier':
+      case 'attribute': {
+        if (stdio(node)) return 'stdio-only';
+        const isSelf = node.type === 'attribute' && /^self\.\w+$/.test(node.text);
+        if (node.type === 'attribute' && !isSelf) return 'other';
+        // The last assignment before the call in the function, or (for `self.x`) any in the class.
+        let owner: Node | null = at.parent;
+        const ownerType = isSelf ? 'class_definition' : 'function_definition';
+        while (owner && owner.type !== ownerType) owner = owner.parent;
+        if (!owner) return 'other';
+        let value: Node | null = null;
+        for (const a of owner.descendantsOfType('assignment')) {
+          if (!a || (!isSelf && a.startIndex > at.startIndex)) continue;
+          if (a.childForFieldName('left')?.text === node.text) value = a.childForFieldName('right');
+        }
+        return value ? this.keepValue(value, at, depth + 1) : 'other';
+      }
+      default:
+        return stdio(node) ? 'stdio-only' : 'other';
     }
   }
 

@@ -16,7 +16,8 @@ function message(h: PyCloseAllWithoutExec): string {
     ? `; it destroys ${h.caches.length === 1 ? 'the descriptor' : `${h.caches.length} descriptors`} cached at ${h.caches.map((c) => where(c, at)).join(', ')}`
     : '; descriptors that libraries cached (urandom, syslog, logging, sockets) go stale and later opens reuse their numbers';
   const fork = h.fork && h.fork.fact !== undefined && h.fork.fact.via !== 'daemonizer' ? ` after ${h.fork.fact.api} at ${where(h.fork, at)}` : '';
-  return `${h.closeAll.fact.api} closes every descriptor in a forked child${fork} that keeps running without exec${hit}`;
+  const spared = h.closeAll.fact.keepParameter ? ` (its caller's '${h.closeAll.fact.keepParameter}' spares at most stdin, stdout and stderr)` : '';
+  return `${h.closeAll.fact.api}${spared} closes every descriptor in a forked child${fork} that keeps running without exec${hit}`;
 }
 
 function fixes(h: PyCloseAllWithoutExec): Fix[] {

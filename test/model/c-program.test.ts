@@ -204,3 +204,17 @@ describe('C program model', () => {
     ]);
   });
 });
+
+describe('C library code (a lib… folder) is judged without its hosts', () => {
+  test('a static descriptor cache in library code is reported once per cache; the re-validated one is not', () => {
+    const { findings, rel } = scan('c-library-fd-cache');
+    assert.deepEqual(summary(findings), [`cached-fd-across-fork ${rel('libentropy/entropy.c')}:10`]);
+    assert.match(findings[0].message, /^'dev' caches a descriptor from open\(\) in a static local variable of library code, which cannot know its host/);
+    assert.deepEqual(findings[0].related.map((r) => at(r)), [`${rel('libentropy/entropy.c')}:10`]);
+  });
+
+  test('the same files outside a lib… folder are part of the program only, which never forks: silent', () => {
+    const { findings } = scan('c-library-fd-cache', { dirs: [join(PROGRAMS, 'c-library-fd-cache', 'libentropy')] });
+    assert.deepEqual(summary(findings), []);
+  });
+});

@@ -31,6 +31,7 @@ import type {
   CCall,
   CChildRegion,
   CFact,
+  CFdOpenFact,
   CForkFact,
   CFunctionFact,
   Span,
@@ -124,8 +125,20 @@ class Extractor {
 
   private readonly includes: { headers: string[]; first: Range | null; insertLine: number } = { headers: [], first: null, insertLine: 0 };
 
+  /** Descriptor opens without close-on-exec, keyed `function index:stored-to text`, that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
+  private readonly opensWithoutCloexec: { fact: CFdOpenFact; key: string }[] = [];
+  /** `function index:descriptor text` of `fcntl(fd, F_SETFD, ... FD_CLOEXEC ...)` calls. */
+  private readonly cloexecSetLater = new Set<string>();
+
   run(root: Node): void {
     this.topLevel(root);
+    // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` marks the descriptor close-on-exec
+    // before any other thread of a single-threaded program could fork: judged as requested.
+    for (const { fact, key } of this.opensWithoutCloexec) {
+      if (!this.cloexecSetLater.has(key)) continue;
+      fact.cloexec = 'yes';
+      delete fact.fix;
+    }
     const start = { line: 0, character: 0 };
     this.facts.unshift({
       kind: 'c.includes',
@@ -741,7 +754,7 @@ class Extractor {
     if (FD_PRODUCERS.has(name)) {
       const judged = judgeFdCall(name, node, spanOf, this.hasGnuSource);
       if (judged) {
-        this.facts.push({
+        const fact: CFdOpenFact = {
           kind: 'c.fdOpen',
           range,
           api: name,
@@ -750,8 +763,20 @@ class Extractor {
           cloexec: judged.cloexec,
           inChild: this.regions.length > 0,
           fix: judged.fix,
-        });
+        };
+        this.facts.push(fact);
+        const parent = node.parent;
+        const stored = parent?.type === 'assignment_expression' ? parent.childForFieldName('left') : parent?.type === 'init_declarator' ? parent.childForFieldName('declarator') : null;
+        const target = stored ? storageTarget(stored) : null;
+        if (target && judged.cloexec !== 'yes') this.opensWithoutCloexec.push({ fact, key: `${fn.fact.index}:${target.text}` });
       }
+    }
+    if (name === 'fcntl') {
+      const cmd = argAtOf(args, 1);
+      const value = argAtOf(args, 2);
+      const target = argAtOf(args, 0);
+      const stored = target ? storageTarget(target) : null;
+      if (stored && cmd?.text === 'F_SETFD' && value && /\bFD_CLOEXEC\b/.test(value.text)) this.cloexecSetLater.add(`${fn.fact.index}:${stored.text}`);
     }
     if (FSTAT_CALLS.has(name)) {
       const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);

@@ -7,10 +7,11 @@
  * Silent when the cache is re-validated (`fstat` + `st_dev`/`st_ino`), reset in a
  * `pthread_atfork` child handler, or only filled after the fork in program order.
  */
+import * as nodePath from 'node:path';
 import type { ProgramContext, RawFinding } from '../../engine/rule';
 import type { Fix, RelatedLocation } from '../../engine/types';
 import type { CFdCacheFact } from '../../facts/c/program-types';
-import { cModel, type CFile, type CFn, type CModel } from '../../model/c';
+import { cModel, type CFile, type CFn, type CModel, type CProgram } from '../../model/c';
 import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, forkSiteLabel, type ForkSite } from '../../model/c-child';
 import type { Ordering } from '../../model/c-order';
 
@@ -66,6 +67,39 @@ const REVALIDATE_FIX: Fix = {
   edits: [],
 };
 
+/**
+ * Library code: a file under a `lib…` folder (`libuuid/src/`, `lib/`, `shlibs/`). Such code is
+ * linked into hosts the workspace does not show, so it cannot count on its host never
+ * daemonizing: a static descriptor cache there must survive a fork and a close-all by itself.
+ */
+export function isLibraryPath(path: string): boolean {
+  return path.split(/[\\/]/).slice(0, -1).some((seg) => /^(lib|lib[a-z0-9][\w-]*|shlibs)$/i.test(seg));
+}
+
+/** A static or file-scope descriptor cache in library code that nothing re-validates or resets at fork. */
+function libraryCacheFinding(model: CModel, file: CFile, cache: CFdCacheFact): RawFinding | undefined {
+  const hosts = model.programsOf(file);
+  const scope: CProgram = { id: -1, label: 'library', files: new Set([file, ...hosts.flatMap((p) => [...p.files])]), mains: [] };
+  if (cacheSurvivesFork(model, scope, file, cache)) return undefined;
+  const storage = cache.storage === 'static-local' ? 'a static local variable' : cache.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable';
+  const fixes: Fix[] = [];
+  const reset = atForkFix(file, cache);
+  if (reset) fixes.push(reset);
+  fixes.push(REVALIDATE_FIX);
+  return {
+    ruleId: RULE_ID,
+    path: file.path,
+    range: cache.range,
+    message:
+      `'${cache.variable}' caches a descriptor from ${cache.api}() in ${storage} of library code, which cannot know its host: ` +
+      `a host that forks and closes every descriptor (a daemonizer) frees the number, the next open reuses it, and '${cache.variable}' silently reads or writes the wrong file`,
+    related: [
+      { path: file.path, range: cache.range, message: `descriptor cached in '${cache.variable}' here; nothing re-validates it (fstat st_dev/st_ino) or resets it in a pthread_atfork() child handler` },
+    ],
+    fixes,
+  };
+}
+
 export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const found = new Map<string, RawFinding>();
@@ -120,6 +154,26 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
           fixes,
         });
       }
+    }
+  }
+  // Library code is judged by itself: its hosts are not in the workspace. Folders are read
+  // below the workspace root, so a checkout inside some `lib/` folder is not all library code.
+  const inWorkspace = (p: string): string => {
+    const abs = nodePath.resolve(p);
+    const root = ctx.roots.map((r) => nodePath.resolve(r)).find((r) => abs === r || abs.startsWith(r + nodePath.sep));
+    return root ? nodePath.relative(root, abs) : p;
+  };
+  for (const file of model.files) {
+    if (!isLibraryPath(inWorkspace(file.path))) continue;
+    const variables = new Set<string>();
+    for (const cache of file.caches) {
+      const key = `${file.path}:${cache.range.start.line}:${cache.range.start.character}`;
+      // One finding per cache: `fd = open(a); if (fd < 0) fd = open(b);` fills the same one.
+      const variable = `${cache.fn}:${cache.variable}`;
+      if (found.has(key) || variables.has(variable)) continue;
+      variables.add(variable);
+      const finding = libraryCacheFinding(model, file, cache);
+      if (finding) found.set(key, finding);
     }
   }
   return [...found.values()];

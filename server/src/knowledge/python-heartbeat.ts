@@ -138,6 +138,20 @@ export const PY_HUB_DRIVERS: ReadonlyMap<string, string> = new Map([
 ]);
 
 /**
+ * Calls that run the eventlet hub only with a green executor: oslo.messaging servers and
+ * listeners given `executor='eventlet'` dispatch in green threads and wait on the hub, so
+ * a program that runs one keeps the hub turning. `position` is the executor's positional index.
+ */
+export const PY_EXECUTOR_HUB_DRIVERS: ReadonlyMap<string, { position: number; note: string }> = new Map([
+  ['oslo_messaging.get_rpc_server', { position: 3, note: "an oslo.messaging RPC server with executor='eventlet' runs the eventlet hub" }],
+  ['oslo_messaging.rpc.get_rpc_server', { position: 3, note: "an oslo.messaging RPC server with executor='eventlet' runs the eventlet hub" }],
+  ['oslo_messaging.rpc.server.get_rpc_server', { position: 3, note: "an oslo.messaging RPC server with executor='eventlet' runs the eventlet hub" }],
+  ['oslo_messaging.get_notification_listener', { position: 3, note: "an oslo.messaging notification listener with executor='eventlet' runs the eventlet hub" }],
+  ['oslo_messaging.notify.get_notification_listener', { position: 3, note: "an oslo.messaging notification listener with executor='eventlet' runs the eventlet hub" }],
+  ['oslo_messaging.get_batch_notification_listener', { position: 3, note: "an oslo.messaging notification listener with executor='eventlet' runs the eventlet hub" }],
+]);
+
+/**
  * uWSGI options that run requests on a green loop (the hub then runs between requests), and
  * the values of `loop` that mean the same.
  */

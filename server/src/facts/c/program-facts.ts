@@ -902,6 +902,8 @@ function fdSourceCall(node: Node): Node | null {
     if (n.type !== 'call_expression') return null;
     const name = calleeName(n);
     if (!name) return null;
+    // `fcntl(fd, F_GETFL)` returns flags: only the F_DUPFD commands make a descriptor.
+    if (name === 'fcntl') return /^F_DUPFD/.test(n.childForFieldName('arguments')?.namedChild(1)?.text ?? '') ? n : null;
     if (FD_SOURCES.has(name)) return n;
     if (!TRANSPARENT_WRAPPERS.has(name)) return null;
     const first = n.childForFieldName('arguments')?.namedChild(0);

@@ -43,6 +43,7 @@ import {
 } from '../../knowledge/python-process';
 import {
   PY_CONNECTION_DRIVERS,
+  PY_EXECUTOR_HUB_DRIVERS,
   PY_HEARTBEAT_CALLS,
   PY_HEARTBEAT_CONNECTIONS,
   PY_HEARTBEAT_NAME,
@@ -623,7 +624,13 @@ const CLASSIFY_NAMES: ReadonlySet<string> = new Set([
 /** Every name `ctorKind` looks up. */
 const CTOR_NAMES: ReadonlySet<string> = new Set([...PY_THREAD_STARTERS.keys(), ...PY_PROCESS_STARTERS.keys(), ...PY_CONTEXT_GETTERS]);
 /** Every name `classifyHeartbeat` looks up. */
-const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([...PY_MONKEY_PATCHERS.keys(), ...PY_HEARTBEAT_CONNECTIONS.keys(), ...PY_HUB_DRIVERS.keys(), ...PY_NATIVE_PRIMITIVES.keys()]);
+const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
+  ...PY_MONKEY_PATCHERS.keys(),
+  ...PY_HEARTBEAT_CONNECTIONS.keys(),
+  ...PY_HUB_DRIVERS.keys(),
+  ...PY_EXECUTOR_HUB_DRIVERS.keys(),
+  ...PY_NATIVE_PRIMITIVES.keys(),
+]);
 
 const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr', 'property', 'staticmethod', 'classmethod']);
 
@@ -2412,6 +2419,14 @@ class Extractor {
       const hub = PY_HUB_DRIVERS.get(name);
       if (hub) {
         this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}()`, note: hub });
+        return;
+      }
+      const byExecutor = PY_EXECUTOR_HUB_DRIVERS.get(name);
+      if (byExecutor) {
+        const a = argsOf(c.node);
+        if (stringValue(a.keywords.get('executor') ?? a.positional[byExecutor.position])?.value === 'eventlet') {
+          this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}(executor='eventlet')`, note: byExecutor.note });
+        }
         return;
       }
       const prim = PY_NATIVE_PRIMITIVES.get(name);

@@ -257,3 +257,10 @@ describe('py-heartbeat-wait-in-helper: the keep-alive loop waits inside the help
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 });
+
+describe('py-late-patch-test-entry: a unit test imports a library before the patched service', () => {
+  test('the test runner is not how the service starts: silent, while the entry point patches first', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch-test-entry'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});

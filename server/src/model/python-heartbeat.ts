@@ -513,6 +513,8 @@ function latePatches(index: PyModuleIndex, programs: { root: PyRoot; modules: Se
   if (!patchModules.size) return [];
   const out = new Map<string, LatePatch>();
   for (const p of programs) {
+    // A test module run as a program (by a test runner) is not how the program starts.
+    if (PY_TEST_FILE.test(p.root.module.path)) continue;
     if (![...patchModules].some((m) => p.modules.has(m))) continue;
     const replay = new LateReplay(index, p.root);
     replay.run();

@@ -1099,8 +1099,10 @@ class WsgiFile {
     if (yields.length === 0) return out;
     // `@contextmanager` / test fixtures: the code after the yield is their teardown, resumed by
     // next() (pytest) or thrown into on error (contextlib) — not a response generator.
+    // Generator-based coroutines (`@gen.coroutine`, `@gen_test`, `@asyncio.coroutine`) yield
+    // futures to their scheduler, which resumes them to the end: not response generators either.
     const deco = fn.parent?.type === 'decorated_definition' ? fn.parent.text.slice(0, fn.startIndex - fn.parent.startIndex) : '';
-    if (/contextmanager|fixture|hookimpl|hookwrapper/.test(deco)) return out;
+    if (/contextmanager|fixture|hookimpl|hookwrapper|coroutine|gen_test|inlineCallbacks/.test(deco)) return out;
     const closes: { call: Node; name: string }[] = [];
     const closePositions = positionsOf(this.text.slice(fn.startIndex, fn.endIndex), 'close').map((p) => p + fn.startIndex);
     for (const n of this.own(fn).calls) {

@@ -49,7 +49,7 @@ export function walkRegion(model: CModel, forkFn: CFn, region: CChildRegion, pro
   const returns = region.end === 'return' || (region.end === undefined && region.shape === 'after' && fallsOffEnd(forkFn, region));
   if (!ended && !out.end && returns && program) {
     const caller = model.callers(forkFn).find((c) => program.files.has(c.fn.file) && c.fn !== forkFn);
-    if (caller) walkSequence(model, caller.fn, caller.fn.fact.calls.slice(caller.call + 1), [], 1, new Set([caller.fn, forkFn]), out);
+    if (caller) walkSequence(model, caller.fn, ownCalls(caller.fn, caller.fn.fact.calls.slice(caller.call + 1)), [], 1, new Set([caller.fn, forkFn]), out);
   }
   return out;
 }
@@ -63,8 +63,35 @@ function fallsOffEnd(fn: CFn, region: CChildRegion): boolean {
 /** Walks what runs after call `from` of `fn` (the continuation of `daemon()`). */
 export function walkAfter(model: CModel, fn: CFn, from: number): ChildWalk {
   const out: ChildWalk = { events: [] };
-  walkSequence(model, fn, fn.fact.calls.slice(from + 1), [], 0, new Set([fn]), out);
+  walkSequence(model, fn, ownCalls(fn, fn.fact.calls.slice(from + 1)), [], 0, new Set([fn]), out);
   return out;
+}
+
+/**
+ * Spans (`line,col,...`) of the calls of a function that only the child of a fork made in that
+ * same function runs. A walk that enters the function is the process that called it, which
+ * comes out of that fork as the parent: those calls belong to another process (a grandchild
+ * of the walk's fork, judged by that fork's own walk), not to the walk.
+ */
+const NESTED_CHILD_CALLS = new WeakMap<CFn, Set<string>>();
+
+function nestedChildCalls(fn: CFn): Set<string> {
+  let spans = NESTED_CHILD_CALLS.get(fn);
+  if (!spans) {
+    spans = new Set();
+    for (const fork of fn.file.forks) {
+      if (fork.fn !== fn.fact.index) continue;
+      for (const region of fork.regions) for (const c of region.calls) spans.add(c.s.join(','));
+    }
+    NESTED_CHILD_CALLS.set(fn, spans);
+  }
+  return spans;
+}
+
+/** The calls of `fn` that the process entering it runs itself (not those of its own fork children). */
+function ownCalls(fn: CFn, calls: readonly CCall[]): readonly CCall[] {
+  const nested = nestedChildCalls(fn);
+  return nested.size ? calls.filter((c) => !nested.has(c.s.join(','))) : calls;
 }
 
 /** Returns true when the sequence certainly ends the process (the caller must stop too). */
@@ -89,7 +116,7 @@ function walkSequence(
     const target = targets[0];
     if (target && depth < CHILD_CALL_DEPTH && !stack.has(target)) {
       stack.add(target);
-      const ended = walkSequence(model, target, target.fact.calls, [...path, { owner, call, target }], depth + 1, stack, out);
+      const ended = walkSequence(model, target, ownCalls(target, target.fact.calls), [...path, { owner, call, target }], depth + 1, stack, out);
       stack.delete(target);
       if (ended && call.u) return true;
       if (ended) delete out.end;

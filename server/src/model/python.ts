@@ -108,7 +108,8 @@ export interface PyCloseAllWithoutExec {
 
 export interface PyRoot {
   module: PyModule;
-  kind: 'main' | 'dunder-main' | 'console-script' | 'wsgi' | 'application' | 'library';
+  /** `script`: a file without an extension whose `#!` line runs Python (`bin/deploy`). */
+  kind: 'main' | 'dunder-main' | 'script' | 'console-script' | 'wsgi' | 'application' | 'library';
   asMain: boolean;
   script?: ConsoleScript;
 }
@@ -850,6 +851,8 @@ function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['project
     if (base === '__main__.py') roots.push({ module: m, kind: 'dunder-main', asMain: true });
     else if (/\.wsgi$/i.test(base)) roots.push({ module: m, kind: 'wsgi', asMain: false });
     else if (m.moduleFact?.mainGuard) roots.push({ module: m, kind: 'main', asMain: true });
+    // Only a `#!` line makes a file without an extension Python: it is run, not imported.
+    else if (nodePath.extname(base) === '') roots.push({ module: m, kind: 'script', asMain: true });
     else if (m.moduleFact?.application) roots.push({ module: m, kind: 'application', asMain: false });
   }
   for (const script of consoleScripts(projectFiles)) {

@@ -1028,6 +1028,8 @@ class Extractor {
   /** A local name bound to `module` (namespace when `name` is `*`). */
   private localFor(module: string, name: string): string | undefined {
     for (const [local, b] of this.bindings) {
+      // An unbound `require()` has no name a fix could write.
+      if (local.startsWith(REQUIRE_LOCAL_PREFIX)) continue;
       const m = builtinModule(b.specifier);
       if (m === module && (b.name === name || (name === '*' && b.name === 'default'))) return local;
     }

@@ -3,7 +3,8 @@
  * runs, and the FORK/FD evidence that order reveals.
  *
  * - A **program** starts at an entry point — a module with an `if __name__ == "__main__":`
- *   block, a package's `__main__.py`, a console script from `pyproject.toml`/`setup.cfg`,
+ *   block, a package's `__main__.py`, a script without an extension (analysed only for its
+ *   `#!` python line; it runs as `__main__`), a console script from `pyproject.toml`/`setup.cfg`,
  *   a `*.wsgi` file, a module that defines a WSGI `application` — and spans what it imports.
  *   A module that no entry point imports is analysed as a **library root** of its own (with
  *   what it imports), so library code is judged by the evidence it carries itself.

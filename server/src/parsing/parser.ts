@@ -73,12 +73,13 @@ export async function languageForFileAsync(filePath: string): Promise<{ language
 
 /**
  * Is a file analysed as `typescript` really JavaScript, where fixes must not write type
- * syntax? `.js`/`.mjs`/`.cjs`/`.jsx`, and a file without an extension (a `#!` Node script,
- * or an editor document with the `javascript` language id).
+ * syntax? Everything but `.ts`/`.tsx`/`.mts`/`.cts`: `.js`/`.mjs`/`.cjs`/`.jsx`, a file
+ * without an extension (a `#!` Node script), an editor document with the `javascript`
+ * language id under another name. Plain JavaScript is valid TypeScript, so erring this way
+ * is safe.
  */
 export function isJavaScriptPath(filePath: string): boolean {
-  const ext = path.extname(filePath).toLowerCase();
-  return ext === '' || ext === '.js' || ext === '.mjs' || ext === '.cjs' || ext === '.jsx';
+  return !/\.[cm]?tsx?$/i.test(filePath);
 }
 
 /** Default parse budget; a pathological file is reported, not allowed to stall a scan. */

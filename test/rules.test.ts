@@ -15,13 +15,18 @@ import { analyzeText } from '../server/src/engine/analyze';
 import { evaluate } from '../server/src/engine/engine';
 import { chooseFix, fixAll } from '../server/src/engine/fixes';
 import type { FixApplicability, LanguageId } from '../server/src/engine/types';
-import { isJavaScriptPath, languageForPath } from '../server/src/parsing/parser';
+import { languageForPath } from '../server/src/parsing/parser';
 import { RULES } from '../server/src/rules/index';
 import { grammarsReady, javascriptSyntaxErrors, parseExpectations } from './harness';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
 const DOCS = join(ROOT, 'docs', 'rules');
+
+/** A JavaScript fixture (its text, and its fixed text, must be plain JavaScript). */
+function isJavaScriptFixture(name: string): boolean {
+  return /\.(?:js|mjs|cjs|jsx)$/.test(name);
+}
 
 function isFixedFile(name: string): boolean {
   return /\.fixed\.[a-z]+$/.test(name);
@@ -54,7 +59,7 @@ for (const rule of RULES) {
       const rel = relative(ROOT, file);
       test(basename(file), () => {
         const text = readFileSync(file, 'utf8');
-        if (isJavaScriptPath(file)) assert.deepEqual(javascriptSyntaxErrors(file, text), [], `${rel}: a JavaScript fixture must be plain JavaScript`);
+        if (isJavaScriptFixture(file)) assert.deepEqual(javascriptSyntaxErrors(file, text), [], `${rel}: a JavaScript fixture must be plain JavaScript`);
         const analysis = analyzeText(rel, text);
         assert.ok(analysis, `${rel}: unsupported fixture type`);
         assert.deepEqual(analysis.notes, [], `${rel}: analysis notes`);
@@ -99,7 +104,7 @@ for (const rule of RULES) {
         assert.deepEqual(fixedAnalysis.syntaxErrors, [], `${rel}: the fixed text does not parse cleanly`);
         assert.equal(result.text, readFileSync(fixedPath, 'utf8'), `${rel}: fixed output differs from ${basename(fixedPath)}`);
         // Fixes applied to JavaScript write JavaScript: no type annotations, `as` or `!`.
-        if (isJavaScriptPath(file)) assert.deepEqual(javascriptSyntaxErrors(fixedPath, result.text), [], `${rel}: the fixed text is not plain JavaScript`);
+        if (isJavaScriptFixture(file)) assert.deepEqual(javascriptSyntaxErrors(fixedPath, result.text), [], `${rel}: the fixed text is not plain JavaScript`);
       });
     }
   });

@@ -339,4 +339,15 @@ describe('JavaScript sources and CommonJS', () => {
       'single.js:3 request handler registered here (app.get())',
     ]);
   });
+
+  test('re-exports through module.exports = require() and exports.f = require()', () => {
+    const cp = "const { execSync } = require('child_process');\n";
+    const out = findings({
+      'index.js': heartbeat + "const app = require('express')();\nconst api = require('./api');\napp.get('/a', api.list);\napp.get('/b', api.one);\n",
+      'api/index.js': "module.exports = require('./impl');\n",
+      'api/impl.js': cp + "exports.list = () => {\n  execSync('a');\n};\nexports.one = require('./one');\n",
+      'api/one.js': cp + "module.exports = function () {\n  execSync('b');\n};\n",
+    });
+    assert.deepEqual(out, ['api/impl.js:3 request handler registered here (app.get())', 'api/one.js:3 request handler registered here (app.get())']);
+  });
 });

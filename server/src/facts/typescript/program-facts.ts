@@ -959,6 +959,7 @@ class Extractor {
     while (p && (p.type === 'await_expression' || p.type === 'parenthesized_expression' || p.type === 'as_expression')) p = p.parent;
     const bindings: TsBinding[] = [];
     let stmt: Node | null = null;
+    let extra: Partial<TsImportFact> = {};
     if (p?.type === 'variable_declarator') {
       const n = p.childForFieldName('name');
       if (n?.type === 'identifier') bindings.push({ local: n.text, name: '*' });
@@ -982,13 +983,17 @@ class Extractor {
       if (prop && n?.type === 'identifier') bindings.push({ local: n.text, name: prop });
       stmt = p.parent.parent;
     } else if (p?.type === 'expression_statement') stmt = p;
-    else if (!dynamic && p && (p.type === 'member_expression' || p.type === 'call_expression')) {
+    else if (!dynamic && p?.type === 'assignment_expression' && p.childForFieldName('right')?.id === node.id) {
+      // `module.exports = require('./impl')` re-exports everything; `exports.f = require('./f')` one name.
+      const m = EXPORTS_TARGET.exec(p.childForFieldName('left')?.text ?? '');
+      if (m) extra = m[1] ? { reexports: [{ name: 'default', as: m[1] }] } : { star: true };
+    } else if (!dynamic && p && (p.type === 'member_expression' || p.type === 'call_expression')) {
       // `require('./a').f()`, `require('./a')()`: the call graph knows the module by a made-up name.
       const local = requireLocal(node);
       if (local) bindings.push({ local, name: '*' });
     }
     if (stmt && !dynamic) this.noteImportLine(stmt);
-    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : {});
+    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : extra);
   }
 
   private visitNew(node: Node): void {

@@ -12,6 +12,7 @@
 //                   is looked up as DIR/owner+name/repo, DIR/owner+name, DIR/owner/name.git
 //                   or DIR/owner/name (bare or not)
 //   --only TEXT     only the cases whose id contains TEXT (docs/corpus.md is then not written)
+//   --cases FILE    another cases file of the same form (docs/corpus.md is then not written)
 //   --list          print, under each case, the findings in its file near its lines
 //   --json FILE     write the scored cases as JSON
 //   --no-write      do not write docs/corpus.md
@@ -77,6 +78,7 @@ interface Scored {
 }
 
 interface Options {
+  cases: string;
   cli: string;
   parallel: number;
   mirrors: string | undefined;
@@ -109,7 +111,7 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { cli: CLI, parallel: Math.max(1, Math.floor(availableParallelism() / 2)), mirrors: process.env.HAZARD_LENS_MIRRORS, only: undefined, list: false, json: undefined, write: true, missing: false };
+  const opts: Options = { cases: CASES, cli: CLI, parallel: Math.max(1, Math.floor(availableParallelism() / 2)), mirrors: process.env.HAZARD_LENS_MIRRORS, only: undefined, list: false, json: undefined, write: true, missing: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -120,6 +122,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-write') opts.write = false;
     else if (a === '--missing') opts.missing = true;
     else if (a === '--cli') opts.cli = value();
+    else if (a === '--cases') opts.cases = value();
     else if (a === '--parallel') {
       opts.parallel = Number(value());
       if (!Number.isInteger(opts.parallel) || opts.parallel < 1) usage('--parallel takes a whole number from 1');
@@ -127,7 +130,7 @@ function parseArgs(argv: string[]): Options {
     else usage(`unknown option ${a}`);
   }
   if (!opts.mirrors) usage('set HAZARD_LENS_MIRRORS (or --mirrors DIR) to the folder of git mirrors; see test/corpus/README.md');
-  if (opts.only) opts.write = false;
+  if (opts.only || opts.cases !== CASES) opts.write = false;
   return opts;
 }
 
@@ -294,7 +297,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   let cases: CorpusCase[];
   try {
-    cases = readCases(readFileSync(CASES, 'utf8'));
+    cases = readCases(readFileSync(opts.cases, 'utf8'));
   } catch (e) {
     usage((e as Error).message);
   }

@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RULES } from '../server/src/rules/index';
 
-const LANGUAGE_NAMES = { c: 'C', python: 'Python', typescript: 'TypeScript' } as const;
+// JavaScript is analysed as `typescript`: every TypeScript rule applies to it.
+const LANGUAGE_NAMES = { c: 'C', python: 'Python', typescript: 'TypeScript, JavaScript' } as const;
 const START = '<!-- rules-table:start -->';
 const END = '<!-- rules-table:end -->';
 

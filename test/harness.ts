@@ -1,10 +1,12 @@
 /**
  * Shared test helpers: inline-expectation parsing for fixture files (Semgrep-style
- * annotations on the line before the target) and grammar loading.
+ * annotations on the line before the target), grammar loading, workspace loading, and the
+ * plain-JavaScript check of fixed `.js` files.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
+import ts from 'typescript';
 import { analyzeText } from '../server/src/engine/analyze';
 import type { ProjectFile } from '../server/src/engine/rule';
 import type { FileAnalysis } from '../server/src/engine/types';
@@ -77,4 +79,27 @@ export function loadWorkspace(dir: string, relativeTo: string, options: { cleanN
     files.push(a);
   }
   return { dir, files, projectFiles };
+}
+
+/**
+ * Syntax errors the TypeScript compiler reports for `text` read as a JavaScript file named
+ * `fileName` (`.js`, `.mjs`, `.cjs`, `.jsx`): besides plain syntax errors, every piece of
+ * TypeScript-only syntax (type annotations, `as`, non-null `!`, `import type`) is one. This
+ * is how tests prove that a fix applied to a JavaScript file leaves plain JavaScript.
+ */
+export function javascriptSyntaxErrors(fileName: string, text: string): string[] {
+  const name = join('/hazard-lens-js-check', basename(fileName));
+  const options: ts.CompilerOptions = { allowJs: true, noEmit: true, noLib: true, types: [], jsx: ts.JsxEmit.Preserve, target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.NodeNext };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (f, lang, ...rest) => (f === name ? ts.createSourceFile(f, text, lang, true) : getSourceFile(f, lang, ...rest));
+  host.fileExists = (f) => f === name;
+  host.readFile = (f) => (f === name ? text : undefined);
+  const program = ts.createProgram([name], options, host);
+  const source = program.getSourceFile(name);
+  assert.ok(source, `${fileName}: not read as a source file`);
+  return program.getSyntacticDiagnostics(source).map((d) => {
+    const at = d.start !== undefined ? source.getLineAndCharacterOfPosition(d.start) : undefined;
+    return `${at ? `${at.line + 1}:${at.character + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+  });
 }

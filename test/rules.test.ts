@@ -17,11 +17,16 @@ import { chooseFix, fixAll } from '../server/src/engine/fixes';
 import type { FixApplicability, LanguageId } from '../server/src/engine/types';
 import { languageForPath } from '../server/src/parsing/parser';
 import { RULES } from '../server/src/rules/index';
-import { grammarsReady, parseExpectations } from './harness';
+import { grammarsReady, javascriptSyntaxErrors, parseExpectations } from './harness';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'rules');
 const DOCS = join(ROOT, 'docs', 'rules');
+
+/** A JavaScript fixture (its text, and its fixed text, must be plain JavaScript). */
+function isJavaScriptFixture(name: string): boolean {
+  return /\.(?:js|mjs|cjs|jsx)$/.test(name);
+}
 
 function isFixedFile(name: string): boolean {
   return /\.fixed\.[a-z]+$/.test(name);
@@ -54,6 +59,7 @@ for (const rule of RULES) {
       const rel = relative(ROOT, file);
       test(basename(file), () => {
         const text = readFileSync(file, 'utf8');
+        if (isJavaScriptFixture(file)) assert.deepEqual(javascriptSyntaxErrors(file, text), [], `${rel}: a JavaScript fixture must be plain JavaScript`);
         const analysis = analyzeText(rel, text);
         assert.ok(analysis, `${rel}: unsupported fixture type`);
         assert.deepEqual(analysis.notes, [], `${rel}: analysis notes`);
@@ -97,27 +103,50 @@ for (const rule of RULES) {
         const fixedAnalysis = analyzeText(rel, result.text)!;
         assert.deepEqual(fixedAnalysis.syntaxErrors, [], `${rel}: the fixed text does not parse cleanly`);
         assert.equal(result.text, readFileSync(fixedPath, 'utf8'), `${rel}: fixed output differs from ${basename(fixedPath)}`);
+        // Fixes applied to JavaScript write JavaScript: no type annotations, `as` or `!`.
+        if (isJavaScriptFixture(file)) assert.deepEqual(javascriptSyntaxErrors(fixedPath, result.text), [], `${rel}: the fixed text is not plain JavaScript`);
       });
     }
   });
 }
 
-const EXTENSIONS_BY_LANGUAGE: Record<LanguageId, string[]> = {
-  c: ['.c', '.h'],
-  python: ['.py', '.pyi', '.wsgi'],
-  typescript: ['.ts', '.tsx', '.mts', '.cts'],
+/** Per language, the dialects a rule needs a fixture in (JavaScript is analysed as `typescript`). */
+const DIALECTS_BY_LANGUAGE: Record<LanguageId, { name: string; extensions: string[] }[]> = {
+  c: [{ name: 'C', extensions: ['.c', '.h'] }],
+  python: [{ name: 'Python', extensions: ['.py', '.pyi', '.wsgi'] }],
+  typescript: [
+    { name: 'TypeScript', extensions: ['.ts', '.tsx', '.mts', '.cts'] },
+    { name: 'JavaScript', extensions: ['.js', '.jsx', '.mjs', '.cjs'] },
+  ],
 };
 
 describe('harness invariants', () => {
-  test('every rule has fixtures in each of its languages', () => {
+  test('every rule has fixtures in each of its languages (TypeScript rules: in TypeScript and JavaScript)', () => {
     for (const rule of RULES) {
       const files = fixtureFiles(rule.meta.id);
       for (const lang of rule.meta.languages) {
-        assert.ok(
-          files.some((f) => EXTENSIONS_BY_LANGUAGE[lang].includes(extname(f))),
-          `${rule.meta.id} has no ${lang} fixture in test/fixtures/rules/${rule.meta.id}/`,
-        );
+        for (const dialect of DIALECTS_BY_LANGUAGE[lang]) {
+          assert.ok(
+            files.some((f) => dialect.extensions.includes(extname(f))),
+            `${rule.meta.id} has no ${dialect.name} fixture in test/fixtures/rules/${rule.meta.id}/`,
+          );
+        }
       }
+    }
+  });
+
+  test('the TypeScript rules have JavaScript fixtures in every JavaScript extension', () => {
+    for (const rule of RULES) {
+      if (!rule.meta.languages.includes('typescript')) continue;
+      const exts = new Set(fixtureFiles(rule.meta.id).map((f) => extname(f)));
+      for (const ext of ['.js', '.mjs', '.cjs', '.jsx']) assert.ok(exts.has(ext), `${rule.meta.id} has no ${ext} fixture`);
+    }
+  });
+
+  test('the plain-JavaScript check rejects TypeScript-only syntax', () => {
+    assert.deepEqual(javascriptSyntaxErrors('ok.mjs', 'export async function f(p) {\n  await using fh = await open(p);\n}\n'), []);
+    for (const ts of ['function f(err: Error | null) {}\n', 'const x = y as string;\n', 'const x = y!.z;\n', "import type { A } from './a';\n"]) {
+      assert.equal(javascriptSyntaxErrors('bad.js', ts).length, 1, ts);
     }
   });
 

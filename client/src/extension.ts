@@ -22,7 +22,10 @@ import {
   type StatusParams,
 } from '../../server/src/lsp/protocol';
 
-const LANGUAGES = ['c', 'python', 'typescript', 'typescriptreact'];
+// JavaScript is analysed like TypeScript. VS Code gives an extensionless file with a
+// `#!/usr/bin/env python3` or `node` line the `python`/`javascript` language id, so such
+// scripts are covered by these ids too.
+const LANGUAGES = ['c', 'python', 'typescript', 'typescriptreact', 'javascript', 'javascriptreact'];
 const RULE_ID = /^[a-z0-9][a-z0-9-]*$/;
 
 let client: LanguageClient | undefined;

@@ -48,7 +48,7 @@ test('commands, activation and workspace trust', () => {
   const declared = manifest.contributes.commands.map((c) => c.command).sort();
   assert.deepEqual(declared, Object.values(COMMANDS).sort());
   for (const c of manifest.contributes.commands) assert.equal(c.category, 'Hazard Lens');
-  for (const language of ['c', 'python', 'typescript', 'typescriptreact']) assert.ok(manifest.activationEvents.includes(`onLanguage:${language}`));
+  for (const language of ['c', 'python', 'typescript', 'typescriptreact', 'javascript', 'javascriptreact']) assert.ok(manifest.activationEvents.includes(`onLanguage:${language}`));
   for (const command of Object.values(COMMANDS)) assert.ok(manifest.activationEvents.includes(`onCommand:${command}`));
   // Analysis never runs workspace code, so untrusted workspaces are analysed fully; only the
   // cache folder (a place the extension writes to) is not taken from an untrusted workspace.

@@ -124,7 +124,7 @@ describe('workspace index', () => {
   test('registers file watchers for sources, project files and .gitignore', async () => {
     const registration: Registration = await client.registrations.waitFor((r) => r.method === 'workspace/didChangeWatchedFiles', 'watcher registration');
     const globs = (registration.registerOptions as { watchers: { globPattern: string }[] }).watchers.map((w) => w.globPattern);
-    assert.ok(globs.includes('**/*.{c,h,py,pyi,wsgi,ts,mts,cts,tsx}'), globs.join(' '));
+    assert.ok(globs.includes('**/*.{c,h,py,pyi,wsgi,ts,mts,cts,tsx,js,mjs,cjs,jsx}'), globs.join(' '));
     assert.ok(globs.includes('**/{pyproject.toml,setup.cfg,compile_commands.json,package.json}'), globs.join(' '));
     assert.ok(globs.includes('**/*.{ini,conf}'), globs.join(' '));
     assert.ok(globs.includes('**/.gitignore'), globs.join(' '));

@@ -222,3 +222,20 @@ describe('py-detach-context: `with detach():` enters a daemonizer whose helper c
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 });
+
+describe('a #! script without an extension', () => {
+  test('is a program entry run as __main__, with no module name: importing its name finds nothing', () => {
+    const sources: Record<string, string> = {
+      '/ws/bin/nightly': '#!/usr/bin/env python3\nimport os\nimport jobs\njobs.start()\nif os.fork() == 0:\n    os._exit(0)\n',
+      '/ws/bin/jobs.py': 'import threading\n\n\ndef start():\n    threading.Thread(target=print).start()\n',
+      '/ws/bin/other.py': 'import nightly\n',
+    };
+    const files = Object.entries(sources).map(([p, text]) => analyzeText(p, text)!);
+    assert.deepEqual(files.map((f) => f.language), ['python', 'python', 'python']);
+    const model = pythonModel({ files, roots: ['/ws'], projectFiles: [], config: DEFAULT_CONFIG });
+    const roots = model.programs.map((p) => `${p.root.kind} ${p.root.module.path} ${p.root.asMain}: ${[...p.modules].map((m) => m.path).sort().join(' ')}`);
+    assert.deepEqual(roots, ['script /ws/bin/nightly true: /ws/bin/jobs.py /ws/bin/nightly', 'library /ws/bin/other.py false: /ws/bin/other.py']);
+    const { findings } = evaluate(files, DEFAULT_CONFIG, { roots: ['/ws'], projectFiles: [] });
+    assert.deepEqual(findings.filter((f) => RULE_IDS.has(f.ruleId)).map((f) => `${f.ruleId} ${f.path}:${f.range.start.line + 1}`), ['fork-in-threaded-program /ws/bin/nightly:5']);
+  });
+});

@@ -269,3 +269,85 @@ describe('isMainThread branches of a file that starts itself as a Worker', () =>
     assert.deepEqual(run(source.replace('} else {', '}\n{')), ['6:38']);
   });
 });
+
+describe('JavaScript sources and CommonJS', () => {
+  const heartbeat = "const { WebSocketServer } = require('ws');\nconst wss = new WebSocketServer({ port: 1 });\nsetInterval(() => wss.clients.forEach((c) => c.ping()), 1000);\n";
+
+  test('require() specifiers find .js, .cjs, .mjs and index.js files; TypeScript sources first', () => {
+    const m = model({
+      'app.js': '',
+      'a.js': '',
+      'b.cjs': '',
+      'c.mjs': '',
+      'lib/index.js': '',
+      'both.ts': '',
+      'both.js': '',
+    });
+    assert.equal(resolved(m, 'app.js', './a'), 'a.js');
+    assert.equal(resolved(m, 'app.js', './a.js'), 'a.js');
+    assert.equal(resolved(m, 'app.js', './b'), 'b.cjs');
+    assert.equal(resolved(m, 'app.js', './c.mjs'), 'c.mjs');
+    assert.equal(resolved(m, 'app.js', './lib'), 'lib/index.js');
+    assert.equal(resolved(m, 'app.js', './both'), 'both.ts');
+    assert.equal(resolved(m, 'app.js', './both.js'), 'both.js');
+  });
+
+  test('package.json main, bin and exports pointing straight at .js sources are entries; a #! node script is one too', () => {
+    const m = model({
+      'server.js': "require('./util');",
+      'util.js': '',
+      'bin/cli.js': "const { x } = require('../util');",
+      'lib/api.mjs': "import '../util.js';",
+      'tools/deploy': "#!/usr/bin/env node\nrequire('../util');\n",
+      'unused.cjs': '',
+    }, {
+      'package.json': { name: 'svc', main: 'server.js', bin: { svc: './bin/cli.js' }, exports: { '.': { import: './lib/api.mjs', require: './server.js' } } },
+    });
+    assert.deepEqual(programs(m), [
+      'bin bin/cli.js: bin/cli.js util.js',
+      'exports lib/api.mjs: lib/api.mjs util.js',
+      'main server.js: server.js util.js',
+      'script tools/deploy: tools/deploy util.js',
+      'library unused.cjs: unused.cjs',
+    ]);
+  });
+
+  function findings(sources: Record<string, string>): string[] {
+    const { files, projectFiles } = workspace(sources, { 'package.json': { main: 'index.js' } });
+    return evaluate(files, DEFAULT_CONFIG, { roots: [WS], projectFiles })
+      .findings.filter((f) => f.ruleId === 'heartbeat-starved-by-blocking-call')
+      .map((f) => `${f.path.slice(WS.length + 1)}:${f.range.start.line + 1} ${f.related[f.related.length - 2].message}`);
+  }
+
+  test('module.exports = fn, exports.f =, module.exports.f =, require(…).f() and require(…)() are followed', () => {
+    const cp = "const { execSync } = require('child_process');\n";
+    const out = findings({
+      'index.js':
+        heartbeat +
+        "const app = require('express')();\nconst single = require('./single');\nconst { named } = require('./named');\n" +
+        "app.get('/a', single);\napp.get('/b', named);\napp.get('/c', () => require('./inline').go());\napp.get('/d', () => require('./direct')());\n",
+      'single.js': cp + "module.exports = function (req, res) {\n  execSync('a');\n};\n",
+      'named.js': cp + "exports.named = (req, res) => {\n  execSync('b');\n};\n",
+      'inline.js': cp + "module.exports.go = function () {\n  execSync('c');\n};\n",
+      'direct.js': cp + "function run() {\n  execSync('d');\n}\nmodule.exports = run;\n",
+      'unlinked.js': cp + "exports.never = () => {\n  execSync('e');\n};\n",
+    });
+    assert.deepEqual(out, [
+      'direct.js:3 called here',
+      'inline.js:3 called here',
+      'named.js:3 request handler registered here (app.get())',
+      'single.js:3 request handler registered here (app.get())',
+    ]);
+  });
+
+  test('re-exports through module.exports = require() and exports.f = require()', () => {
+    const cp = "const { execSync } = require('child_process');\n";
+    const out = findings({
+      'index.js': heartbeat + "const app = require('express')();\nconst api = require('./api');\napp.get('/a', api.list);\napp.get('/b', api.one);\n",
+      'api/index.js': "module.exports = require('./impl');\n",
+      'api/impl.js': cp + "exports.list = () => {\n  execSync('a');\n};\nexports.one = require('./one');\n",
+      'api/one.js': cp + "module.exports = function () {\n  execSync('b');\n};\n",
+    });
+    assert.deepEqual(out, ['api/impl.js:3 request handler registered here (app.get())', 'api/one.js:3 request handler registered here (app.get())']);
+  });
+});

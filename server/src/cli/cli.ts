@@ -57,8 +57,9 @@ Exit codes: 0 no finding at or above the severity threshold, 1 findings at or ab
 const SCAN_HELP = `Usage: ${PRODUCT_COMMAND} scan [paths...] [options]
 
 Analyses the given files and directories (default: the current directory). Directories are
-walked for ${SUPPORTED_EXTENSIONS.join(' ')} files, honouring .gitignore files and the
-configuration's "exclude"; node_modules, .git, .hg and .svn are never entered. Files named
+walked for ${SUPPORTED_EXTENSIONS.join(' ')} files and for scripts without an extension
+whose #! line runs python or node (only that line is read), honouring .gitignore files and
+the configuration's "exclude"; node_modules, .git, .hg and .svn are never entered. Files named
 explicitly are analysed even when an ignore pattern matches them (see --force-exclude).
 
 Options:
@@ -317,7 +318,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   progress.clear();
 
   if (!quiet && result.analyses.length === 0 && result.skipped.length === 0) {
-    io.stderr.write(`${PRODUCT_COMMAND}: warning: no files to analyse (looked for ${SUPPORTED_EXTENSIONS.join(' ')})\n`);
+    io.stderr.write(`${PRODUCT_COMMAND}: warning: no files to analyse (looked for ${SUPPORTED_EXTENSIONS.join(' ')} and #! python/node scripts)\n`);
   }
   if (values.fix === true && !quiet) {
     const fixed = result.fixed ?? [];

@@ -33,7 +33,7 @@ export interface AnalyzeOptions {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '3';
+export const ANALYZER_VERSION = '4';
 
 export function contentHash(text: string | Uint8Array): string {
   return createHash('sha256').update(ANALYZER_VERSION).update('\0').update(text).digest('hex');
@@ -88,7 +88,7 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
 
 /** Parses and analyses; the grammar must be loaded (see {@link ensureGrammarFor}). */
 export function analyzeText(path: string, text: string, timeoutMs?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
-  const lang = languageForPath(path);
+  const lang = languageForPath(path, text);
   if (!lang) return undefined;
   let tree: Tree;
   try {
@@ -112,9 +112,9 @@ export function analyzeText(path: string, text: string, timeoutMs?: number, opti
   }
 }
 
-/** Loads the grammar a path needs; returns false for unsupported paths. */
-export async function ensureGrammarFor(path: string): Promise<boolean> {
-  const lang = languageForPath(path);
+/** Loads the grammar a path (with its text, for a `#!` script) needs; returns false for unsupported files. */
+export async function ensureGrammarFor(path: string, text?: string): Promise<boolean> {
+  const lang = languageForPath(path, text);
   if (!lang) return false;
   await loadGrammar(lang.grammar);
   return true;

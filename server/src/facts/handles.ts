@@ -39,4 +39,5 @@ export interface HandleLeak {
 }
 
 /** A language front end: the whole file's tree and text in, every leak found out. */
-export type HandleAnalyzer = (tree: Tree, text: string) => HandleLeak[];
+/** `path` tells JavaScript from TypeScript (fixes write no type syntax into JavaScript). */
+export type HandleAnalyzer = (tree: Tree, text: string, path?: string) => HandleLeak[];

@@ -205,9 +205,13 @@ export function quickFixes(params: CodeActionParams, doc: OpenDocument, options:
   return [...actions, ...docs.values()];
 }
 
-/** The path `fixAll` re-analyses under: it picks the grammar from the extension. */
+/**
+ * The path `fixAll` re-analyses under: it picks the grammar from the extension (or the `#!`
+ * line), and JavaScript from TypeScript by the extension (fixes write no types into `.js`).
+ */
 function fixAllPath(doc: OpenDocument): string {
-  if (!doc.grammar || languageForPath(doc.path)?.grammar === doc.grammar) return doc.path;
+  if (!doc.grammar || languageForPath(doc.path, doc.document.getText())?.grammar === doc.grammar) return doc.path;
+  if (doc.document.languageId.startsWith('javascript')) return `${doc.path}${doc.grammar === 'tsx' ? '.jsx' : '.js'}`;
   return `${doc.path}${GRAMMAR_EXTENSION[doc.grammar]}`;
 }
 

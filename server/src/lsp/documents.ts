@@ -21,6 +21,8 @@ const LANGUAGE_IDS: Record<string, { language: LanguageId; grammar: GrammarName 
   python: { language: 'python', grammar: 'python' },
   typescript: { language: 'typescript', grammar: 'typescript' },
   typescriptreact: { language: 'typescript', grammar: 'tsx' },
+  javascript: { language: 'typescript', grammar: 'typescript' },
+  javascriptreact: { language: 'typescript', grammar: 'tsx' },
 };
 
 export interface OpenDocument {
@@ -41,9 +43,12 @@ interface TreeEntry {
   edited: boolean;
 }
 
-/** The language of a document: from its language id, else from its file extension. */
-export function languageOf(languageId: string, path: string): { language: LanguageId; grammar: GrammarName } | undefined {
-  return LANGUAGE_IDS[languageId] ?? languageForPath(path);
+/**
+ * The language of a document: from its language id, else from its file extension, else
+ * (a file without an extension) from its `#!` line. JavaScript is analysed as `typescript`.
+ */
+export function languageOf(languageId: string, path: string, text?: string): { language: LanguageId; grammar: GrammarName } | undefined {
+  return LANGUAGE_IDS[languageId] ?? languageForPath(path, text);
 }
 
 export class DocumentStore {
@@ -65,7 +70,7 @@ export class DocumentStore {
     const { uri, languageId, version, text } = params.textDocument;
     this.dropTree(uri);
     const path = uriToPath(uri);
-    const lang = languageOf(languageId, path);
+    const lang = languageOf(languageId, path, text);
     const doc: OpenDocument = {
       uri,
       path,

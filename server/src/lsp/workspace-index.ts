@@ -33,7 +33,7 @@ import type { HazardLensConfig } from '../engine/config';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../engine/rule';
 import type { FileAnalysis } from '../engine/types';
-import { languageForPath, loadAllGrammars } from '../parsing/parser';
+import { languageForFileAsync, languageForPath, loadAllGrammars } from '../parsing/parser';
 import { runFileTask, type FileOutcome, type FileTask } from '../scan/file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, workerScript } from '../scan/pool';
 import { collectProjectFiles, isProjectFileName, readProjectFile, yielder } from '../scan/project-files';
@@ -539,7 +539,7 @@ export class WorkspaceIndex {
         if (await this.updateProjectFile(state, p)) touched.add(state.folder.uri);
         continue;
       }
-      if (!languageForPath(p)) continue;
+      if (!languageForPath(p) && !(state.files.has(p) || (await languageForFileAsync(p)))) continue;
       const previous = state.files.get(p);
       if (previous) {
         const entry = await this.load(p, this.loadContext(state.folder, state.config), false, previous);

@@ -136,7 +136,8 @@ export class PyModuleIndex {
       const isPackage = nodePath.basename(abs) === '__init__.py';
       const names = new Set<string>();
       let sourceRoot = topOf(abs);
-      for (const r of sourceRoots) {
+      // A `#!` script without an extension is run, never imported: it has no module name.
+      for (const r of nodePath.extname(abs) === '' ? [] : sourceRoots) {
         const rel = nodePath.relative(r, abs);
         if (!rel || rel.startsWith('..') || nodePath.isAbsolute(rel)) continue;
         const parts = rel.replace(/\.(py|wsgi)$/i, '').split(nodePath.sep);

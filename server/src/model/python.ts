@@ -3,7 +3,8 @@
  * runs, and the FORK/FD evidence that order reveals.
  *
  * - A **program** starts at an entry point — a module with an `if __name__ == "__main__":`
- *   block, a package's `__main__.py`, a console script from `pyproject.toml`/`setup.cfg`,
+ *   block, a package's `__main__.py`, a script without an extension (analysed only for its
+ *   `#!` python line; it runs as `__main__`), a console script from `pyproject.toml`/`setup.cfg`,
  *   a `*.wsgi` file, a module that defines a WSGI `application` — and spans what it imports.
  *   A module that no entry point imports is analysed as a **library root** of its own (with
  *   what it imports), so library code is judged by the evidence it carries itself.
@@ -110,7 +111,8 @@ export interface PyCloseAllWithoutExec {
 
 export interface PyRoot {
   module: PyModule;
-  kind: 'main' | 'dunder-main' | 'console-script' | 'wsgi' | 'application' | 'library';
+  /** `script`: a file without an extension whose `#!` line runs Python (`bin/deploy`). */
+  kind: 'main' | 'dunder-main' | 'script' | 'console-script' | 'wsgi' | 'application' | 'library';
   asMain: boolean;
   script?: ConsoleScript;
 }
@@ -893,6 +895,8 @@ function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['project
     if (base === '__main__.py') roots.push({ module: m, kind: 'dunder-main', asMain: true });
     else if (/\.wsgi$/i.test(base)) roots.push({ module: m, kind: 'wsgi', asMain: false });
     else if (m.moduleFact?.mainGuard) roots.push({ module: m, kind: 'main', asMain: true });
+    // Only a `#!` line makes a file without an extension Python: it is run, not imported.
+    else if (nodePath.extname(base) === '') roots.push({ module: m, kind: 'script', asMain: true });
     else if (m.moduleFact?.application) roots.push({ module: m, kind: 'application', asMain: false });
   }
   for (const script of consoleScripts(projectFiles)) {

@@ -2,13 +2,16 @@
  * The TypeScript (Node) program model: which files run together in one process and on one
  * event loop, and which of their code runs again and again once the program is up.
  *
- * - **Modules** are the workspace's TypeScript files. Specifiers resolve inside the workspace
- *   only: relative paths with extension and `index` resolution and the `.js`→`.ts` mapping of
- *   compiled imports (`./util.js` → `./util.ts`), and bare specifiers naming a workspace
- *   package (its `package.json` `name`).
+ * - **Modules** are the workspace's TypeScript and JavaScript files (`.js`, `.mjs`, `.cjs`,
+ *   `.jsx`, and `#!` Node scripts without an extension). Specifiers resolve inside the
+ *   workspace only: relative paths with extension and `index` resolution (TypeScript sources
+ *   first, then JavaScript: `require('./a')` finds `a.ts`, else `a.js`), the `.js`→`.ts`
+ *   mapping of compiled imports (`./util.js` → `./util.ts` when only the source exists), and
+ *   bare specifiers naming a workspace package (its `package.json` `name`). CommonJS counts:
+ *   `require()` binds like an import, `module.exports`/`exports.x` export like `export`.
  * - A **program** starts at an entry point — `main`, `module`, `bin` and `exports` of a
  *   `package.json` (build output such as `dist/x.js` maps back to `src/x.ts`), else an
- *   `index.ts`/`src/index.ts` next to it, or the script of a `worker_threads` Worker — and
+ *   `index.ts`/`src/index.ts` next to it, a `#!` script without an extension, or the script of a `worker_threads` Worker — and
  *   spans its import closure (static, `require`, literal dynamic `import()`). A Worker script
  *   is a program of its own: it has its own event loop. A module no entry reaches is a
  *   **library root** with what it imports.
@@ -55,7 +58,7 @@ export interface TsModule {
   bindings: Map<string, { imp: TsImportFact; name: string }>;
 }
 
-export type TsRootKind = 'main' | 'module' | 'bin' | 'exports' | 'index' | 'worker' | 'library';
+export type TsRootKind = 'main' | 'module' | 'bin' | 'exports' | 'index' | 'script' | 'worker' | 'library';
 
 export interface TsRoot {
   module: TsModule;
@@ -502,6 +505,7 @@ const ROOT_LABEL: Record<TsRootKind, string> = {
   bin: 'program entry point (package.json "bin")',
   exports: 'program entry point (package.json "exports")',
   index: 'program entry point (index file of the package)',
+  script: 'program entry point (a script whose #! line runs node)',
   worker: 'runs as a worker_threads Worker started here',
   library: '',
 };
@@ -540,6 +544,10 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
       const m = index.file(nodePath.join(pkg.dir, 'index')) ?? index.file(nodePath.join(pkg.dir, 'src', 'index'));
       if (m) addRoot({ module: m, kind: 'index', thread: 'main' });
     }
+  }
+  // A file without an extension is only analysed for its `#!` line: a script Node runs.
+  for (const m of index.modules) {
+    if (nodePath.extname(m.abs) === '') addRoot({ module: m, kind: 'script', thread: 'main', declared: { path: m.path, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 2 } }, message: ROOT_LABEL.script } });
   }
   for (const r of roots) {
     const dir = nodePath.resolve(r);

@@ -9,10 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser, Query, type Node, type Tree, type Edit } from 'web-tree-sitter';
 import type { LanguageId, Range } from '../engine/types';
+import { mayBeScript, readHead, readHeadSync, shebangLanguage } from './shebang';
 
 export type { Node, Tree, Edit, Query };
 
-/** A grammar file under `grammars/`. TSX needs its own grammar; `.h` parses as C. */
+/**
+ * A grammar file under `grammars/`. TSX needs its own grammar; `.h` parses as C; JavaScript
+ * parses with the TypeScript grammars (`.jsx` with TSX) and is analysed as `typescript`.
+ */
 export type GrammarName = 'c' | 'python' | 'typescript' | 'tsx';
 
 const EXTENSIONS: Record<string, { language: LanguageId; grammar: GrammarName }> = {
@@ -25,14 +29,57 @@ const EXTENSIONS: Record<string, { language: LanguageId; grammar: GrammarName }>
   '.mts': { language: 'typescript', grammar: 'typescript' },
   '.cts': { language: 'typescript', grammar: 'typescript' },
   '.tsx': { language: 'typescript', grammar: 'tsx' },
+  '.js': { language: 'typescript', grammar: 'typescript' },
+  '.mjs': { language: 'typescript', grammar: 'typescript' },
+  '.cjs': { language: 'typescript', grammar: 'typescript' },
+  '.jsx': { language: 'typescript', grammar: 'tsx' },
 };
+
+const SHEBANG_LANGUAGES = {
+  python: EXTENSIONS['.py'],
+  javascript: EXTENSIONS['.js'],
+} as const;
 
 /** File extensions the scanner considers, with the leading dot. */
 export const SUPPORTED_EXTENSIONS = Object.keys(EXTENSIONS);
 
-/** Which language and grammar a path is analysed with, or undefined when unsupported. */
-export function languageForPath(filePath: string): { language: LanguageId; grammar: GrammarName } | undefined {
-  return EXTENSIONS[path.extname(filePath).toLowerCase()];
+/**
+ * Which language and grammar a path is analysed with, or undefined when unsupported. A file
+ * without an extension is a script when `head` (its text, or its first bytes) opens with a
+ * `#!` line naming Python or Node (`parsing/shebang.ts`).
+ */
+export function languageForPath(filePath: string, head?: string | Uint8Array): { language: LanguageId; grammar: GrammarName } | undefined {
+  const byExtension = EXTENSIONS[path.extname(filePath).toLowerCase()];
+  if (byExtension || head === undefined || !mayBeScript(filePath)) return byExtension;
+  const lang = shebangLanguage(head);
+  return lang ? SHEBANG_LANGUAGES[lang] : undefined;
+}
+
+/** {@link languageForPath} for a file on disk: an extensionless one has its first line read (bounded). */
+export function languageForFile(filePath: string): { language: LanguageId; grammar: GrammarName } | undefined {
+  const byExtension = languageForPath(filePath);
+  if (byExtension || !mayBeScript(filePath)) return byExtension;
+  const head = readHeadSync(filePath);
+  return head ? languageForPath(filePath, head) : undefined;
+}
+
+/** Async {@link languageForFile} (the workspace walk). */
+export async function languageForFileAsync(filePath: string): Promise<{ language: LanguageId; grammar: GrammarName } | undefined> {
+  const byExtension = languageForPath(filePath);
+  if (byExtension || !mayBeScript(filePath)) return byExtension;
+  const head = await readHead(filePath);
+  return head ? languageForPath(filePath, head) : undefined;
+}
+
+/**
+ * Is a file analysed as `typescript` really JavaScript, where fixes must not write type
+ * syntax? Everything but `.ts`/`.tsx`/`.mts`/`.cts`: `.js`/`.mjs`/`.cjs`/`.jsx`, a file
+ * without an extension (a `#!` Node script), an editor document with the `javascript`
+ * language id under another name. Plain JavaScript is valid TypeScript, so erring this way
+ * is safe.
+ */
+export function isJavaScriptPath(filePath: string): boolean {
+  return !/\.[cm]?tsx?$/i.test(filePath);
 }
 
 /** Default parse budget; a pathological file is reported, not allowed to stall a scan. */

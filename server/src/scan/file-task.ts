@@ -78,6 +78,7 @@ export function identifyFile(task: FileTask): FileIdentity {
   // In `probeFileTask`'s order, so that a skipped file gets the same reason.
   let hash: string;
   let bytes: number;
+  let head: string | Uint8Array | undefined = task.text;
   if (task.text !== undefined) {
     bytes = Buffer.byteLength(task.text);
     hash = contentHash(task.text);
@@ -88,8 +89,9 @@ export function identifyFile(task: FileTask): FileIdentity {
     if (!checked.ok) return { skip: checked.reason };
     bytes = read.bytes.length;
     hash = contentHash(read.bytes.subarray(checked.start));
+    head = read.bytes.subarray(checked.start);
   }
-  if (!languageForPath(task.path)) return { skip: 'unsupported file type' };
+  if (!languageForPath(task.path, head)) return { skip: 'unsupported file type' };
   return { contentHash: hash, bytes };
 }
 
@@ -130,8 +132,8 @@ export function probeFileTask(task: FileTask): Probe {
     text = decoded.text;
     bom = decoded.bom;
   }
-  // Discovery only takes supported extensions: this is a file named explicitly.
-  if (!languageForPath(task.path)) return { done: { kind: 'skip', reason: 'unsupported file type' } };
+  // Discovery only takes supported files: this is a file named explicitly.
+  if (!languageForPath(task.path, text)) return { done: { kind: 'skip', reason: 'unsupported file type' } };
   const hash = contentHash(text);
   if (task.knownHashes?.includes(hash)) return { done: { kind: 'known', contentHash: hash, bytes } };
   const cache = task.cacheDir ? cacheFor(task.cacheDir, task.fingerprint) : undefined;
@@ -154,7 +156,7 @@ export async function runFileTask(task: FileTask): Promise<FileOutcome> {
 export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done: FileOutcome }>): Promise<FileOutcome> {
   const { text, bom, bytes, key, cache, corrupt } = probe;
   // Grammars load on first use: a scan served from the cache never compiles them.
-  await ensureGrammarFor(task.path);
+  await ensureGrammarFor(task.path, text);
   const out = { prefiltered: false };
   const analysis = analyzeText(task.path, text, task.parseTimeoutMs, { prefilter: task.prefilter, out });
   if (!analysis) return { kind: 'skip', reason: 'unsupported file type' };

@@ -33,7 +33,7 @@ import { chooseFix, fixAll } from '../engine/fixes';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../engine/rule';
 import type { FileAnalysis, Finding, LanguageId } from '../engine/types';
-import { languageForPath, loadAllGrammars } from '../parsing/parser';
+import { languageForFile, loadAllGrammars } from '../parsing/parser';
 import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
@@ -441,7 +441,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     const analysed: AnalysedFile[] = [];
     for (let i = 0; i < files.length; i++) {
       const id = ids[i];
-      const language = languageForPath(files[i])?.language;
+      const language = languageForFile(files[i])?.language;
       if (id.skip === undefined && language) analysed.push({ path: files[i], language, contentHash: id.contentHash });
     }
     const found = cache.readEvaluation(slot, evaluationInputs(slot, analysed, projectFiles));

@@ -16,6 +16,9 @@
  *   root (the directory holding `.git`; without one, up to `cwd`) — and `.git/info/exclude`
  *   are honoured with git's precedence (a deeper file overrides a shallower one, a file in
  *   an ignored directory cannot be re-included);
+ * - files are taken by extension; a file without one (`bin/deploy`) is taken when its first
+ *   line (at most 256 bytes are read, binaries are left alone) is a `#!` line that runs
+ *   Python or Node;
  * - symbolic links are followed; every real directory and every real file is visited once.
  *   Real entries win over links to them, a link back to one of its own ancestors is
  *   reported as a loop, so a walk always ends.
@@ -23,7 +26,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { languageForPath, SUPPORTED_EXTENSIONS } from '../parsing/parser';
+import { languageForFileAsync, languageForPath, SUPPORTED_EXTENSIONS } from '../parsing/parser';
+import { mayBeScript } from '../parsing/shebang';
 
 /** Directory names never entered below a scanned directory. */
 export const ALWAYS_SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules', '.git', '.hg', '.svn']);
@@ -285,8 +289,8 @@ class Walker {
       this.skip(root, kindOfStats(st));
       return;
     }
-    if (!languageForPath(root)) {
-      this.skip(root, `unsupported file type (analysed: ${supportedList()})`);
+    if (!(await languageForFileAsync(root))) {
+      this.skip(root, `unsupported file type (analysed: ${supportedList()}, and scripts whose #! line runs python or node)`);
       return;
     }
     if (this.options.forceExclude) {
@@ -325,7 +329,9 @@ class Walker {
         subdirectories.push({ path: full, real });
         continue;
       }
-      if (!languageForPath(full) || this.excluded(full, false, layers)) continue;
+      const script = !languageForPath(full) && mayBeScript(full);
+      if ((!script && !languageForPath(full)) || this.excluded(full, false, layers)) continue;
+      if (script && !(entry.isFile() && (await languageForFileAsync(full)))) continue;
       if (entry.isFile()) {
         this.candidates.push({ path: full, real: path.join(dirReal, entry.name), viaLink: false });
       } else {
@@ -342,7 +348,7 @@ class Walker {
     try {
       st = await fs.promises.stat(full);
     } catch (err) {
-      // A dangling link is reported only when it would have been analysed.
+      // A dangling link is reported only when it would have been analysed (by its extension).
       if (!languageForPath(full) || this.excluded(full, false, layers)) return;
       const code = (err as NodeJS.ErrnoException).code;
       this.skip(full, code === 'ENOENT' ? 'broken symbolic link' : describeFsError(err));
@@ -354,11 +360,13 @@ class Walker {
       this.pendingLinks.push({ path: full, parentReal, layers });
       return;
     }
-    if (!languageForPath(full) || this.excluded(full, false, layers)) return;
+    const script = !languageForPath(full) && mayBeScript(full);
+    if ((!script && !languageForPath(full)) || this.excluded(full, false, layers)) return;
     if (!st.isFile()) {
-      this.skip(full, kindOfStats(st));
+      if (!script) this.skip(full, kindOfStats(st));
       return;
     }
+    if (script && !(await languageForFileAsync(full))) return;
     try {
       this.candidates.push({ path: full, real: await fs.promises.realpath(full), viaLink: true });
     } catch (err) {

@@ -9,7 +9,11 @@
  *   statements that are used after them would fall out of scope, so the `try` then extends
  *   to the end of the block.
  * - `await using fh = await open(…)` for FileHandles (unsafe: needs TypeScript ≥ 5.2 and a
- *   runtime with `Symbol.asyncDispose`).
+ *   runtime with `Symbol.asyncDispose`; in JavaScript, a runtime with explicit resource
+ *   management, Node.js ≥ 24).
+ *
+ * Both are plain JavaScript as well as TypeScript: nothing here writes a type annotation,
+ * `as` or `!`, so the same edits apply to `.js`/`.mjs`/`.cjs`/`.jsx` files.
  */
 import type { Fix, TextEdit } from '../../engine/types';
 import type { Node } from '../../parsing/parser';
@@ -28,6 +32,8 @@ export interface FixRequest {
   bindings: FsBindings;
   /** The `fs` namespace the opening call went through (`fs` in `fs.openSync`), if any. */
   namespace?: string;
+  /** JavaScript source: the fixes write plain JavaScript (they write no types in either case). */
+  javascript?: boolean;
 }
 
 function statementsOf(block: Node): Node[] {
@@ -143,7 +149,9 @@ export function computeFixes(req: FixRequest): Fix[] {
 
   if (kind === 'filehandle') {
     fixes.push({
-      title: `Declare '${name}' with \`await using\` (needs TypeScript ≥ 5.2 and a runtime with Symbol.asyncDispose)`,
+      title: req.javascript
+        ? `Declare '${name}' with \`await using\` (needs a runtime with explicit resource management: Node.js ≥ 24)`
+        : `Declare '${name}' with \`await using\` (needs TypeScript ≥ 5.2 and a runtime with Symbol.asyncDispose)`,
       applicability: 'unsafe',
       edits: [
         {

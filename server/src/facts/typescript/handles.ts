@@ -15,7 +15,7 @@
  */
 import { findLeak, type HandleEffect, type LeakPath } from '../../engine/flow';
 import type { Range } from '../../engine/types';
-import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
 import { collectReferences, EffectClassifier, parameterName, parametersOf, type FunctionIndex, type RefFlags } from './effects';
@@ -126,6 +126,7 @@ class TypeScriptHandleAnalysis {
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
+    private readonly javascript: boolean,
   ) {
     this.classifier = new EffectClassifier(this.bindings, this.functions);
   }
@@ -490,6 +491,7 @@ class TypeScriptHandleAnalysis {
             classifier: this.classifier,
             bindings: this.bindings,
             namespace: this.namespaceOfCall(h.call),
+            javascript: this.javascript,
           });
         } catch {
           leak.fixes = [];
@@ -615,10 +617,10 @@ class TypeScriptHandleAnalysis {
 }
 
 /** Finds TypeScript file handles (fds, FileHandles, fs streams) not released on every path. */
-export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text) => {
+export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path) => {
   if (!FS_SPECIFIER_PATTERN.test(text) || !OPENER_NAME_PATTERN.test(text)) return [];
   try {
-    return new TypeScriptHandleAnalysis(tree, text).run();
+    return new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path)).run();
   } catch {
     return [];
   }

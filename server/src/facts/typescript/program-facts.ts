@@ -306,9 +306,37 @@ function calleeRef(fn: Node, type?: string): CalleeRef | undefined {
     if (!obj || !prop || prop.type !== 'property_identifier') return undefined;
     const o = unwrap(obj);
     if (lastType === 'this') return { kind: 'this', prop: prop.text };
+    if (lastType === 'call_expression') {
+      const local = requireLocal(o);
+      if (local) return { kind: 'member', obj: local, prop: prop.text };
+    }
     return { kind: 'member', obj: o.text, prop: prop.text };
   }
+  if (t === 'call_expression') {
+    const local = requireLocal(n);
+    if (local) return { kind: 'ident', name: local };
+  }
   return undefined;
+}
+
+/**
+ * The name an unbound `require('x')` call is known by (`require('./a').f()`,
+ * `require('./a')()`): `require@line:column` of the call, which no identifier can spell; the
+ * import fact binds it like `const a = require('./a')` would bind `a`.
+ */
+function requireLocal(call: Node): string | undefined {
+  const f = call.childForFieldName('function');
+  if (f?.type !== 'identifier' || f.text !== 'require') return undefined;
+  const arg = call.childForFieldName('arguments')?.namedChild(0);
+  if (arg?.type !== 'string') return undefined;
+  return `${REQUIRE_LOCAL_PREFIX}${call.startPosition.row}:${call.startPosition.column}`;
+}
+
+const REQUIRE_LOCAL_PREFIX = 'require@';
+
+/** A callee object the call graph may follow: a plain name, or an unbound `require()`. */
+function followableObj(obj: string): boolean {
+  return /^[\w$]+$/.test(obj) || obj.startsWith(REQUIRE_LOCAL_PREFIX);
 }
 
 /** `x.bind(this)` → `x` (sets `lastType`). */
@@ -388,6 +416,7 @@ class Extractor {
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
+    private readonly path: string,
   ) {
     this.mentionsLibrary = HEARTBEAT_LIBRARIES.some((l) => text.includes(l.module));
     this.mentionsHandlerProperty = Object.keys(HANDLER_PROPERTIES).some((k) => text.includes(k));
@@ -837,13 +866,13 @@ class Extractor {
     // Registrations (shown at the callee: `app.get`, `setInterval`).
     this.registrations(node, fn, ref, argList, argTypes, base, cls);
     // The call graph.
-    if (ref.kind !== 'member' || /^[\w$]+$/.test(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls, rangeNode: node });
+    if (ref.kind !== 'member' || followableObj(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls, rangeNode: node });
     for (let i = 0; i < argList.length; i++) {
       const u = unbind(argList[i], argTypes[i]);
       const ut = lastType;
       if (ut === 'identifier' || ut === 'member_expression') {
         const r = calleeRef(u, ut);
-        if (r && (r.kind !== 'member' || /^[\w$]+$/.test(r.obj))) this.calls.push({ node: u, base: withRange(base, undefined as unknown as Range), ref: r, isRef: true, cls, rangeNode: u });
+        if (r && (r.kind !== 'member' || followableObj(r.obj))) this.calls.push({ node: u, base: withRange(base, undefined as unknown as Range), ref: r, isRef: true, cls, rangeNode: u });
       }
     }
   }
@@ -930,6 +959,7 @@ class Extractor {
     while (p && (p.type === 'await_expression' || p.type === 'parenthesized_expression' || p.type === 'as_expression')) p = p.parent;
     const bindings: TsBinding[] = [];
     let stmt: Node | null = null;
+    let extra: Partial<TsImportFact> = {};
     if (p?.type === 'variable_declarator') {
       const n = p.childForFieldName('name');
       if (n?.type === 'identifier') bindings.push({ local: n.text, name: '*' });
@@ -953,8 +983,17 @@ class Extractor {
       if (prop && n?.type === 'identifier') bindings.push({ local: n.text, name: prop });
       stmt = p.parent.parent;
     } else if (p?.type === 'expression_statement') stmt = p;
+    else if (!dynamic && p?.type === 'assignment_expression' && p.childForFieldName('right')?.id === node.id) {
+      // `module.exports = require('./impl')` re-exports everything; `exports.f = require('./f')` one name.
+      const m = EXPORTS_TARGET.exec(p.childForFieldName('left')?.text ?? '');
+      if (m) extra = m[1] ? { reexports: [{ name: 'default', as: m[1] }] } : { star: true };
+    } else if (!dynamic && p && (p.type === 'member_expression' || p.type === 'call_expression')) {
+      // `require('./a').f()`, `require('./a')()`: the call graph knows the module by a made-up name.
+      const local = requireLocal(node);
+      if (local) bindings.push({ local, name: '*' });
+    }
     if (stmt && !dynamic) this.noteImportLine(stmt);
-    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : {});
+    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : extra);
   }
 
   private visitNew(node: Node): void {
@@ -994,6 +1033,8 @@ class Extractor {
   /** A local name bound to `module` (namespace when `name` is `*`). */
   private localFor(module: string, name: string): string | undefined {
     for (const [local, b] of this.bindings) {
+      // An unbound `require()` has no name a fix could write.
+      if (local.startsWith(REQUIRE_LOCAL_PREFIX)) continue;
       const m = builtinModule(b.specifier);
       if (m === module && (b.name === name || (name === '*' && b.name === 'default'))) return local;
     }
@@ -1119,7 +1160,8 @@ class Extractor {
       const bound = this.bindings.get(b.via);
       if (!bound || builtinModule(bound.specifier) !== api.module) return;
       const callee = unwrap(b.callee);
-      if (callee.type === 'member_expression') apiText = `${b.via.length > 20 ? '…' : b.via}.${api.name}()`;
+      if (b.via.startsWith(REQUIRE_LOCAL_PREFIX)) apiText = `require('${bound.specifier}').${api.name}()`;
+      else if (callee.type === 'member_expression') apiText = `${b.via.length > 20 ? '…' : b.via}.${api.name}()`;
     }
     const fact: TsBlockingFact = { kind: 'ts.blocking', ...b.base, api: apiText, category: api.module === '' ? 'busy-wait' : api.category };
     if (b.loop) fact.loop = b.loop;
@@ -1131,7 +1173,10 @@ class Extractor {
   }
 
   private importText(module: string, name: string): string {
-    return this.sawEsm || !this.sawRequire ? `import { ${name} } from 'node:${module}';\n` : `const { ${name} } = require('node:${module}');\n`;
+    // A `.cjs` file is CommonJS and an `.mjs` one an ES module whatever it holds (an `import`
+    // statement is a syntax error in the one, `require` undefined in the other); otherwise the file's own style.
+    const cjs = /\.cjs$/i.test(this.path) || (!/\.mjs$/i.test(this.path) && !this.sawEsm && this.sawRequire);
+    return cjs ? `const { ${name} } = require('node:${module}');\n` : `import { ${name} } from 'node:${module}';\n`;
   }
 
   /** The non-blocking variant of a call in an async function, or undefined when the names do not line up. */
@@ -1288,6 +1333,6 @@ class Extractor {
 }
 
 /** Extracts the program facts of one TypeScript/JavaScript file. */
-export function extractTypeScriptFacts(tree: Tree, text: string, _path: string): TsFact[] {
-  return new Extractor(tree, text).run();
+export function extractTypeScriptFacts(tree: Tree, text: string, path: string): TsFact[] {
+  return new Extractor(tree, text, path).run();
 }

@@ -264,3 +264,17 @@ describe('py-late-patch-test-entry: a unit test imports a library before the pat
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 });
+
+describe('py-heartbeat-unused-launcher: a green launcher defined in an imported module but never called by the WSGI entry', () => {
+  test('does not keep the hub running: the transport is an error under the WSGI server', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-unused-launcher'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['green-heartbeat error svc/app.py:8']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'svc/service.py:5 threads patched here (eventlet.monkey_patch())',
+      'svc/app.py:8 heartbeat connection created here (oslo_messaging.get_rpc_transport()); its heartbeat thread is green',
+      'api.wsgi:1 imported from here',
+      'api.wsgi:3 WSGI entry point: the server loads api.wsgi and calls its application per request',
+    ]);
+  });
+});

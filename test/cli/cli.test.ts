@@ -289,15 +289,29 @@ describe('scan: files that cannot be analysed', () => {
     assert.equal(r.stdout, 'No findings in 1 file analysed, 2 skipped.\n');
   });
 
-  test('huge and invalid UTF-8 files', () => {
-    const dir = workspace({ 'big.py': `x = "${'a'.repeat(5000)}"\n`, 'latin.py': Buffer.from('s = "\xe9"\n', 'latin1'), 'ok.py': 'x = 1\n' });
-    const r = runCli(['scan', '--max-file-size', '4'], { cwd: dir });
-    assert.equal(r.status, 0);
+  test('huge files, binaries and broken UTF-8 are skipped; Latin-1 is decoded', () => {
+    const dir = workspace({
+      'big.py': `x = "${'a'.repeat(5000)}"\n`,
+      'latin.py': Buffer.from('s = "\xe9"\n', 'latin1'),
+      // A UTF-8 byte order mark declares UTF-8: broken UTF-8 after it is not guessed at.
+      'marked.py': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('s = "\xe9"\n', 'latin1')]),
+      // Not UTF-8, and a NUL past the first 8 KB: a binary, not Windows-1252.
+      'nul.py': Buffer.concat([Buffer.from(`# ${'a'.repeat(9000)}\n\xe9`, 'latin1'), Buffer.from([0])]),
+      'ok.py': 'x = 1\n',
+    });
+    const r = runCli(['scan', '--max-file-size', '12', '--no-cache', '--stats'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const [messages, statsLine] = [r.stderr.split('\n').slice(0, -2).join('\n'), r.stderr.split('\n').at(-2)!];
     assert.equal(
-      r.stderr,
-      'hazard-lens: skipped big.py: file is 5 KB, over the 4 KB limit (maxFileSizeKb)\n' +
-        'hazard-lens: skipped latin.py: not valid UTF-8 (invalid byte 0xe9 on line 1)\n',
+      messages,
+      'hazard-lens: decoded as Windows-1252: latin.py\n' +
+        'hazard-lens: skipped marked.py: not valid UTF-8 although it starts with a UTF-8 byte order mark (invalid byte 0xe9 on line 1)\n' +
+        'hazard-lens: skipped nul.py: binary file (not UTF-8, and a NUL byte)',
     );
+    assert.equal((JSON.parse(statsLine) as { decoded: number; skipped: number }).decoded, 1);
+    assert.equal((JSON.parse(statsLine) as { decoded: number; skipped: number }).skipped, 2);
+    const small = runCli(['scan', '--max-file-size', '4', '--no-cache', 'big.py'], { cwd: dir });
+    assert.equal(small.stderr, 'hazard-lens: skipped big.py: file is 5 KB, over the 4 KB limit (maxFileSizeKb)\n');
   });
 
   test('no supported files: a warning, exit 0', () => {
@@ -316,6 +330,98 @@ describe('scan: files that cannot be analysed', () => {
     line.update(2, 2);
     line.clear();
     assert.deepEqual(chunks, ['\r\x1b[2Khazard-lens: 1/2 files', '\r\x1b[2Khazard-lens: 2/2 files', '\r\x1b[2K']);
+  });
+});
+
+/**
+ * A C file of an old tree, in Latin-1/Windows-1252: an accented name in the comment before
+ * the leak, and a second leak on a line whose comment holds accented letters before it.
+ */
+const LATIN1_C = Buffer.from(
+  '#include <stdio.h>\n' +
+    '/* Auteur : Jos\xe9 M\xfcller */\n' +
+    'int f(const char *p) {\n' +
+    '    FILE *fp = fopen(p, "r");\n' +
+    '    if (!fp) return -1;\n' +
+    '    if (p[0] == 0) return -2;\n' +
+    '    fclose(fp);\n' +
+    '    return 0;\n' +
+    '}\n' +
+    '/* \xe9t\xe9 */ int g(const char *p) { FILE *q = fopen(p, "r"); if (!q) return -1; if (p[0]) return 1; fclose(q); return 0; }\n',
+  'latin1',
+);
+
+/** A program that forks and execs, in Windows-1252 (\x97 is an em dash, \x92 a right quote; \x81 and \x9d are unassigned). */
+const CP1252_C = Buffer.from(
+  '#include <fcntl.h>\n' +
+    '#include <unistd.h>\n' +
+    '/* Modifi\xe9 par Fran\xe7ois \x97 2003 \x80 \x81\x9d */\n' +
+    'int main(int argc, char **argv) {\n' +
+    '    int fd = open(argv[1], O_RDONLY); /* fichier d\x92entr\xe9e */\n' +
+    '    pid_t pid = fork();\n' +
+    '    if (pid == 0) { execl("/bin/true", "true", (char *)0); _exit(127); }\n' +
+    '    close(fd);\n' +
+    '    return 0;\n' +
+    '}\n',
+  'latin1',
+);
+
+describe('scan: sources that are not UTF-8', () => {
+  test('a Latin-1 C file is decoded and analysed; columns count decoded characters', () => {
+    const dir = workspace({ 'src/legacy.c': LATIN1_C, 'src/ok.c': 'int x;\n' });
+    const r = runCli(['scan', '--format', 'json', '--no-cache', '--stats'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.split('\n')[0], 'hazard-lens: decoded as Windows-1252: src/legacy.c');
+    const stats = JSON.parse(r.stderr.split('\n').at(-2)!) as { decoded: number; skipped: number; analysed: number };
+    assert.deepEqual([stats.decoded, stats.skipped, stats.analysed], [1, 0, 2]);
+    const findings = (JSON.parse(r.stdout) as { findings: { ruleId: string; path: string; range: { start: { line: number; column: number } } }[] }).findings;
+    assert.deepEqual(
+      findings.map((f) => [f.ruleId, f.path, f.range.start.line, f.range.start.column]),
+      [
+        ['unreleased-file', 'src/legacy.c', 4, 16],
+        // `/* été */ int g(...) { FILE *q = ` is 43 characters (46 bytes in UTF-8, 43 in Latin-1).
+        ['unreleased-file', 'src/legacy.c', 10, 44],
+      ],
+    );
+    const text = runCli(['scan', '--no-cache'], { cwd: dir });
+    assert.match(text.stdout, /^src\/legacy\.c:10:44: warning unreleased-file Handle 'q' from fopen\(\) is not released on every path: it leaks at the return on line 10$/m);
+    assert.match(text.stdout, /^ {2}src\/legacy\.c:10:88: returns here with the handle still open$/m);
+  });
+
+  test('the cache: a warm scan still says what it decoded, and a changed accented byte is analysed again', () => {
+    const dir = workspace({ 'src/legacy.c': LATIN1_C });
+    const cache = path.join(dir, '.cache-dir');
+    const args = ['scan', '--cache-dir', cache, '--stats', '--format', 'json'];
+    const statsOf = (stderr: string) => JSON.parse(stderr.split('\n').at(-2)!) as { decoded: number; analysed: number; cacheHits: number; evaluationCache: string };
+    const cold = runCli(args, { cwd: dir });
+    assert.equal(cold.status, 1, cold.stderr);
+    assert.deepEqual(statsOf(cold.stderr), { ...statsOf(cold.stderr), decoded: 1, analysed: 1, evaluationCache: 'miss' });
+    const warm = runCli(args, { cwd: dir });
+    assert.equal(warm.stderr.split('\n')[0], 'hazard-lens: decoded as Windows-1252: src/legacy.c');
+    assert.deepEqual(statsOf(warm.stderr), { ...statsOf(warm.stderr), decoded: 1, analysed: 0, evaluationCache: 'hit' });
+    assert.equal(warm.stdout, cold.stdout);
+    // é (0xE9) → è (0xE8): same length, another text; then without the evaluation cache's answer.
+    const changed = Buffer.from(LATIN1_C);
+    changed[changed.indexOf(0xe9)] = 0xe8;
+    fs.writeFileSync(path.join(dir, 'src', 'legacy.c'), changed);
+    const again = runCli(args, { cwd: dir });
+    assert.deepEqual(statsOf(again.stderr), { ...statsOf(again.stderr), decoded: 1, analysed: 1, cacheHits: 0, evaluationCache: 'miss' });
+    // The same text in UTF-8 has the same content hash (that of the decoded text): the cached
+    // evaluation answers, and nothing is said to be decoded.
+    fs.writeFileSync(path.join(dir, 'src', 'legacy.c'), changed.toString('latin1'), 'utf8');
+    const utf8 = runCli(args, { cwd: dir });
+    assert.deepEqual(statsOf(utf8.stderr), { ...statsOf(utf8.stderr), decoded: 0, analysed: 0, evaluationCache: 'hit' });
+    assert.equal(utf8.stdout, again.stdout);
+  });
+
+  test('--fix writes a Windows-1252 file back in Windows-1252, every other byte unchanged', () => {
+    const dir = workspace({ 'src/tool.c': CP1252_C });
+    const r = runCli(['scan', '--fix', '--no-cache'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stderr, 'hazard-lens: decoded as Windows-1252: src/tool.c\nhazard-lens: applied 1 fix to 1 file\n');
+    const at = CP1252_C.indexOf('O_RDONLY') + 'O_RDONLY'.length;
+    const expected = Buffer.concat([CP1252_C.subarray(0, at), Buffer.from(' | O_CLOEXEC'), CP1252_C.subarray(at)]);
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'src', 'tool.c')), expected);
   });
 });
 

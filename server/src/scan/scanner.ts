@@ -15,7 +15,7 @@
  * order the workers finish in, so a scan's output does not depend on `jobs`.
  *
  * With a cache folder (and without `fix`), the evaluation is cached too: the main thread first
- * reads and hashes every file (no decoding, no analysis) and, when the evaluation of exactly
+ * reads and hashes every file (no analysis; only files that are not UTF-8 are decoded) and, when the evaluation of exactly
  * these contents, project files and settings is stored, reports it without reading a single
  * analysis (see `engine/cache.ts`). Otherwise the scan goes on as above and stores its
  * evaluation. Of each analysis only path, language and hash outlive the evaluation.

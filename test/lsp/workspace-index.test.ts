@@ -127,6 +127,7 @@ describe('workspace index', () => {
     assert.ok(globs.includes('**/*.{c,h,py,pyi,wsgi,ts,mts,cts,tsx}'), globs.join(' '));
     assert.ok(globs.includes('**/{pyproject.toml,setup.cfg,compile_commands.json,package.json}'), globs.join(' '));
     assert.ok(globs.includes('**/*.{ini,conf}'), globs.join(' '));
+    assert.ok(globs.includes('**/*.{egg-info,dist-info}/entry_points.txt'), globs.join(' '));
     assert.ok(globs.includes('**/.gitignore'), globs.join(' '));
   });
 

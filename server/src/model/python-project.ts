@@ -196,12 +196,12 @@ export function pyprojectEntryPoints(path: string, text: string): EntryPointsRea
       keys = [];
       continue;
     }
-    const header = /^\[(.*)\]$/.exec(line);
+    const header = /^\[(.*)\]$/.exec(line) ?? /^\[([^\]=]*)$/.exec(line);
     if (header) {
       const parsed = headerKeys(header[1]);
       if (!parsed) {
         keys = [];
-        if (/entry-points|scripts|plugins/.test(header[1])) c.note(i, `table header [${header[1]}] cannot be read; its entries are not read`);
+        if (/entry-points|scripts|plugins/.test(header[1])) c.note(i, `table header ${line} cannot be read; its entries are not read`);
       } else keys = parsed;
       continue;
     }

@@ -425,6 +425,143 @@ describe('scan: sources that are not UTF-8', () => {
   });
 });
 
+/**
+ * A service whose programs exist only as declared entry points: `main()` and
+ * `init_application()` patch threading with eventlet and start a messaging heartbeat, and no
+ * module calls them. Without the declarations they are library functions nothing runs.
+ */
+const ENTRY_SERVICE: Tree = {
+  'svc/__init__.py': '',
+  'svc/cmd/__init__.py': '',
+  'svc/api/__init__.py': '',
+  'svc/messaging.py': [
+    'import threading',
+    'import time',
+    '',
+    '',
+    'class Connection:',
+    '    def __init__(self, url, heartbeat=60):',
+    '        self.url = url',
+    '        self.heartbeat = heartbeat',
+    '',
+    '    def send_heartbeat(self):',
+    '        pass',
+    '',
+    '    def _heartbeat_loop(self):',
+    '        while True:',
+    '            self.send_heartbeat()',
+    '            time.sleep(self.heartbeat / 2)',
+    '',
+    '    def start_heartbeat(self):',
+    '        threading.Thread(target=self._heartbeat_loop, daemon=True).start()',
+    '',
+  ].join('\n'),
+  'svc/cmd/agent.py': [
+    'import eventlet',
+    '',
+    'from svc import messaging',
+    '',
+    '',
+    'def main():',
+    '    eventlet.monkey_patch()',
+    '    messaging.Connection("amqp://rabbit/").start_heartbeat()',
+    '',
+  ].join('\n'),
+  'svc/api/wsgi.py': [
+    'from svc import messaging',
+    '',
+    '',
+    'def init_application():',
+    '    import eventlet',
+    '',
+    '    eventlet.monkey_patch()',
+    '    messaging.Connection("amqp://rabbit/").start_heartbeat()',
+    '',
+    '    def app(environ, start_response):',
+    '        start_response("200 OK", [])',
+    '        return [b""]',
+    '',
+    '    return app',
+    '',
+  ].join('\n'),
+};
+
+const HEARTBEAT_START = "svc/messaging.py:19:9: {severity} green-heartbeat threading.Thread.start() starts a heartbeat thread (its loop calls self.send_heartbeat()) in a program where eventlet.monkey_patch() at {patch} makes threads green; ";
+
+describe('scan: Python entry points declared only in project metadata', () => {
+  test('without a declaration, the patching functions are library code nothing runs: no finding', () => {
+    const dir = workspace(ENTRY_SERVICE);
+    const r = runCli(['scan', '--no-cache'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, 'No findings in 6 files analysed.\n');
+  });
+
+  test('a setup.cfg console script (pbr [entry_points]) makes main() the program: green-heartbeat', () => {
+    const dir = workspace({
+      ...ENTRY_SERVICE,
+      'setup.cfg': '[metadata]\nname = svc\n\n[entry_points]\nconsole_scripts =\n    svc-agent = svc.cmd.agent:main\n',
+    });
+    const r = runCli(['scan', '--no-cache'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(
+      r.stdout,
+      HEARTBEAT_START.replace('{severity}', 'warning').replace('{patch}', 'cmd/agent.py:7') +
+        'the thread runs only while the program yields to the eventlet hub, so the heartbeat stalls whenever the program blocks or idles\n' +
+        '  svc/cmd/agent.py:7:5: threads patched here (eventlet.monkey_patch())\n' +
+        '  svc/messaging.py:19:9: heartbeat thread started here (threading.Thread.start()); it is a green thread now\n' +
+        "  svc/messaging.py:14:9: the thread's loop sends the heartbeat here (self.send_heartbeat()) and sleeps\n" +
+        '  svc/cmd/agent.py:3:1: imported from here\n' +
+        "  setup.cfg:6:1: console script 'svc-agent' calls svc.cmd.agent:main\n" +
+        '  fix (unsafe): Create the heartbeat thread from eventlet.patcher.original("threading").Thread so it stays a native thread\n' +
+        '\n' +
+        '1 finding (0 errors, 1 warning, 0 info, 0 hints) in 6 files analysed.\n',
+    );
+  });
+
+  test('a pbr wsgi_scripts entry embeds init_application() in a WSGI server: green-heartbeat as an error', () => {
+    const dir = workspace({
+      ...ENTRY_SERVICE,
+      'setup.cfg': '[metadata]\nname = svc\n\n[entry_points]\nwsgi_scripts =\n    svc-api-wsgi = svc.api.wsgi:init_application\n',
+    });
+    const r = runCli(['scan', '--no-cache', '--format', 'json'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    const findings = (JSON.parse(r.stdout) as { findings: { ruleId: string; severity: string; path: string; range: { start: { line: number; column: number } }; message: string; related: { path: string; range: { start: { line: number } }; message: string }[] }[] }).findings;
+    assert.deepEqual(
+      findings.map((f) => [f.ruleId, f.severity, f.path, f.range.start.line, f.range.start.column]),
+      [['green-heartbeat', 'error', 'svc/messaging.py', 19, 9]],
+    );
+    assert.match(
+      findings[0].message,
+      /embedded in a WSGI server through the WSGI script 'svc-api-wsgi' \(wsgi_scripts, which calls svc\.api\.wsgi:init_application\(\) for the application\), where nothing runs the eventlet hub between requests/,
+    );
+    assert.deepEqual(findings[0].related.at(-1), {
+      path: 'setup.cfg',
+      range: { start: { line: 6, column: 1 }, end: { line: 6, column: 49 } },
+      message: "WSGI script 'svc-api-wsgi' (wsgi_scripts) calls svc.api.wsgi:init_application() to get the application a WSGI server embeds",
+    });
+  });
+
+  test('setup.py and a dist-info entry_points.txt declare scripts too; what cannot be read is a note', () => {
+    const viaSetupPy = workspace({
+      ...ENTRY_SERVICE,
+      'setup.py': 'from setuptools import setup\n\nsetup(\n    name="svc",\n    entry_points={"console_scripts": ["svc-agent = svc.cmd.agent:main"]},\n)\n',
+    });
+    const a = runCli(['scan', '--no-cache'], { cwd: viaSetupPy });
+    assert.equal(a.status, 1, a.stderr);
+    assert.match(a.stdout, /^svc\/messaging\.py:19:9: warning green-heartbeat /m);
+    assert.match(a.stdout, /^ {2}setup\.py:5:39: console script 'svc-agent' calls svc\.cmd\.agent:main$/m);
+    const viaMetadata = workspace({
+      ...ENTRY_SERVICE,
+      'svc-1.0.dist-info/entry_points.txt': '[console_scripts]\nsvc-agent = svc.cmd.agent:main\n',
+      'setup.cfg': '[entry_points]\nconsole_scripts =\n    svc-broken\n',
+    });
+    const b = runCli(['scan', '--no-cache'], { cwd: viaMetadata });
+    assert.equal(b.status, 1, b.stderr);
+    assert.match(b.stdout, /^ {2}svc-1\.0\.dist-info\/entry_points\.txt:2:1: console script 'svc-agent' calls svc\.cmd\.agent:main$/m);
+    assert.equal(b.stderr, "hazard-lens: note: entry points: setup.cfg:3: 'svc-broken' in group 'console_scripts' is not 'name = module:attr'; not read\n");
+  });
+});
+
 describe('scan: Python leaks and --fix', () => {
   test('the leak is reported and fails the scan', () => {
     const dir = workspace({ 'app/leak.py': PY_LEAK });

@@ -414,6 +414,16 @@ describe('scan: sources that are not UTF-8', () => {
     assert.equal(utf8.stdout, again.stdout);
   });
 
+  test('shards: the joined scan reports the decoded files and the same findings', () => {
+    const dir = workspace({ 'src/legacy.c': LATIN1_C, 'src/ok.c': 'int x;\n' });
+    const whole = runCli(['scan', '--no-cache'], { cwd: dir });
+    for (const i of [1, 2]) assert.equal(runCli(['scan', '--no-cache', '-q', '--shard', `${i}/2`, '--facts-out', `f${i}.json`], { cwd: dir }).status, 0);
+    const joined = runCli(['scan', '--facts', 'f1.json', 'f2.json', '--stats'], { cwd: dir });
+    assert.equal(joined.stdout, whole.stdout);
+    assert.equal(joined.stderr.split('\n')[0], 'hazard-lens: decoded as Windows-1252: src/legacy.c');
+    assert.equal((JSON.parse(joined.stderr.split('\n').at(-2)!) as { decoded: number }).decoded, 1);
+  });
+
   test('--fix writes a Windows-1252 file back in Windows-1252, every other byte unchanged', () => {
     const dir = workspace({ 'src/tool.c': CP1252_C });
     const r = runCli(['scan', '--fix', '--no-cache'], { cwd: dir });

@@ -369,6 +369,7 @@ async function runJoin(
   const notes = [...joined.notes, ...evaluation.notes.map((note) => ({ path: '', note }))];
   if (!quiet) {
     for (const s of joined.skipped) io.stderr.write(`${PRODUCT_COMMAND}: skipped ${displayPath(cwd, s.path)}: ${s.reason}\n`);
+    for (const d of joined.decoded) io.stderr.write(`${PRODUCT_COMMAND}: decoded as ${ENCODING_LABELS[d.encoding]}: ${displayPath(cwd, d.path)}\n`);
     for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${displayPath(cwd, n.path)}: ${n.note}` : `note: ${n.note}`}\n`);
   }
   const result: ScanResult = { analyses: joined.analyses, findings: evaluation.findings, skipped: joined.skipped, cancelled: false, notes };
@@ -384,7 +385,7 @@ async function runJoin(
       evaluationCache: 'off',
       prefiltered: 0,
       skipped: joined.skipped.length,
-      decoded: 0,
+      decoded: joined.decoded.length,
       jobs: 0,
       shardFiles: 0,
       ms: { discover: 0, analyse: 0, evaluate: evaluateMs, total: Math.round(performance.now() - started) },

@@ -379,11 +379,18 @@ export function projectEntryPoints(projectFiles: readonly { path: string; text: 
  * every evaluation (a few small project files, and the facts of `setup.py` files).
  */
 export function entryPointNotes(projectFiles: readonly { path: string; text: string }[], files: readonly SetupSource[]): string[] {
+  // The language server asks on every evaluation: only the setup.py files are looked at, and
+  // the answer is kept while the project files and those facts are the same objects.
+  const setups = files.filter((f) => f.path.endsWith('setup.py') && setupFacts(f)?.notes.length);
+  const facts = setups.map((f) => setupFacts(f));
+  if (lastNotes && lastNotes.projectFiles === projectFiles && lastNotes.facts.length === facts.length && lastNotes.facts.every((x, i) => x === facts[i])) return lastNotes.notes;
   const relevant = projectFiles.filter((f) => /(^|[\\/])(pyproject\.toml|setup\.cfg)$/.test(f.path) || isEntryPointsTxt(f.path));
-  const setups = files.filter((f) => setupFacts(f)?.notes.length);
-  if (!relevant.length && !setups.length) return [];
-  return projectEntryPoints(relevant, setups).notes.map((n) => `entry points: ${n}`);
+  const notes = !relevant.length && !setups.length ? [] : projectEntryPoints(relevant, setups).notes.map((n) => `entry points: ${n}`);
+  lastNotes = { projectFiles, facts, notes };
+  return notes;
 }
+
+let lastNotes: { projectFiles: readonly unknown[]; facts: (PySetupEntryPoints | undefined)[]; notes: string[] } | undefined;
 
 /** Console and GUI scripts declared by any project file. */
 export function consoleScripts(projectFiles: readonly { path: string; text: string }[]): ConsoleScript[] {

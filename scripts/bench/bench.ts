@@ -9,8 +9,9 @@
  *   `.bench/glibc`; the corpus is the C sources outside `sysdeps/` and `iconvdata/` (the
  *   latter is 19 MB of generated charset tables);
  * - typescript: the `.ts` sources (not `.d.ts`) shipped in this repository's node_modules.
- * Each corpus is copied once into `.bench/corpus/<name>/`, keeping only the files the scanner
- * reads (supported extension, UTF-8, under the size limit), so our CLI, ast-grep and ripgrep
+ * Each corpus is copied once into `.bench/corpus/<name>/`, keeping only the files all three
+ * tools read alike (supported extension, UTF-8, under the size limit; the scanner would also
+ * decode other encodings, ast-grep would not), so our CLI, ast-grep and ripgrep
  * all read exactly the same file set (checked with ast-grep's `--inspect summary` and the
  * CLI's `--stats`). Delete `.bench/corpus/` to rebuild the copies (e.g. after a Python upgrade).
  *
@@ -151,7 +152,7 @@ function materialise(def: CorpusDef): Materialised | string {
     try {
       text = decoder.decode(buf);
     } catch {
-      continue; // not UTF-8: the scanner skips it too
+      continue; // not UTF-8: left out (the scanner decodes it as Windows-1252, ast-grep does not)
     }
     const dest = join(target, rel);
     mkdirSync(dirname(dest), { recursive: true });

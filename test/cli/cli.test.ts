@@ -289,15 +289,29 @@ describe('scan: files that cannot be analysed', () => {
     assert.equal(r.stdout, 'No findings in 1 file analysed, 2 skipped.\n');
   });
 
-  test('huge and invalid UTF-8 files', () => {
-    const dir = workspace({ 'big.py': `x = "${'a'.repeat(5000)}"\n`, 'latin.py': Buffer.from('s = "\xe9"\n', 'latin1'), 'ok.py': 'x = 1\n' });
-    const r = runCli(['scan', '--max-file-size', '4'], { cwd: dir });
-    assert.equal(r.status, 0);
+  test('huge files, binaries and broken UTF-8 are skipped; Latin-1 is decoded', () => {
+    const dir = workspace({
+      'big.py': `x = "${'a'.repeat(5000)}"\n`,
+      'latin.py': Buffer.from('s = "\xe9"\n', 'latin1'),
+      // A UTF-8 byte order mark declares UTF-8: broken UTF-8 after it is not guessed at.
+      'marked.py': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('s = "\xe9"\n', 'latin1')]),
+      // Not UTF-8, and a NUL past the first 8 KB: a binary, not Windows-1252.
+      'nul.py': Buffer.concat([Buffer.from(`# ${'a'.repeat(9000)}\n\xe9`, 'latin1'), Buffer.from([0])]),
+      'ok.py': 'x = 1\n',
+    });
+    const r = runCli(['scan', '--max-file-size', '12', '--no-cache', '--stats'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const [messages, statsLine] = [r.stderr.split('\n').slice(0, -2).join('\n'), r.stderr.split('\n').at(-2)!];
     assert.equal(
-      r.stderr,
-      'hazard-lens: skipped big.py: file is 5 KB, over the 4 KB limit (maxFileSizeKb)\n' +
-        'hazard-lens: skipped latin.py: not valid UTF-8 (invalid byte 0xe9 on line 1)\n',
+      messages,
+      'hazard-lens: decoded as Windows-1252: latin.py\n' +
+        'hazard-lens: skipped marked.py: not valid UTF-8 although it starts with a UTF-8 byte order mark (invalid byte 0xe9 on line 1)\n' +
+        'hazard-lens: skipped nul.py: binary file (not UTF-8, and a NUL byte)',
     );
+    assert.equal((JSON.parse(statsLine) as { decoded: number; skipped: number }).decoded, 1);
+    assert.equal((JSON.parse(statsLine) as { decoded: number; skipped: number }).skipped, 2);
+    const small = runCli(['scan', '--max-file-size', '4', '--no-cache', 'big.py'], { cwd: dir });
+    assert.equal(small.stderr, 'hazard-lens: skipped big.py: file is 5 KB, over the 4 KB limit (maxFileSizeKb)\n');
   });
 
   test('no supported files: a warning, exit 0', () => {
@@ -316,6 +330,245 @@ describe('scan: files that cannot be analysed', () => {
     line.update(2, 2);
     line.clear();
     assert.deepEqual(chunks, ['\r\x1b[2Khazard-lens: 1/2 files', '\r\x1b[2Khazard-lens: 2/2 files', '\r\x1b[2K']);
+  });
+});
+
+/**
+ * A C file of an old tree, in Latin-1/Windows-1252: an accented name in the comment before
+ * the leak, and a second leak on a line whose comment holds accented letters before it.
+ */
+const LATIN1_C = Buffer.from(
+  '#include <stdio.h>\n' +
+    '/* Auteur : Jos\xe9 M\xfcller */\n' +
+    'int f(const char *p) {\n' +
+    '    FILE *fp = fopen(p, "r");\n' +
+    '    if (!fp) return -1;\n' +
+    '    if (p[0] == 0) return -2;\n' +
+    '    fclose(fp);\n' +
+    '    return 0;\n' +
+    '}\n' +
+    '/* \xe9t\xe9 */ int g(const char *p) { FILE *q = fopen(p, "r"); if (!q) return -1; if (p[0]) return 1; fclose(q); return 0; }\n',
+  'latin1',
+);
+
+/** A program that forks and execs, in Windows-1252 (\x97 is an em dash, \x92 a right quote; \x81 and \x9d are unassigned). */
+const CP1252_C = Buffer.from(
+  '#include <fcntl.h>\n' +
+    '#include <unistd.h>\n' +
+    '/* Modifi\xe9 par Fran\xe7ois \x97 2003 \x80 \x81\x9d */\n' +
+    'int main(int argc, char **argv) {\n' +
+    '    int fd = open(argv[1], O_RDONLY); /* fichier d\x92entr\xe9e */\n' +
+    '    pid_t pid = fork();\n' +
+    '    if (pid == 0) { execl("/bin/true", "true", (char *)0); _exit(127); }\n' +
+    '    close(fd);\n' +
+    '    return 0;\n' +
+    '}\n',
+  'latin1',
+);
+
+describe('scan: sources that are not UTF-8', () => {
+  test('a Latin-1 C file is decoded and analysed; columns count decoded characters', () => {
+    const dir = workspace({ 'src/legacy.c': LATIN1_C, 'src/ok.c': 'int x;\n' });
+    const r = runCli(['scan', '--format', 'json', '--no-cache', '--stats'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.split('\n')[0], 'hazard-lens: decoded as Windows-1252: src/legacy.c');
+    const stats = JSON.parse(r.stderr.split('\n').at(-2)!) as { decoded: number; skipped: number; analysed: number };
+    assert.deepEqual([stats.decoded, stats.skipped, stats.analysed], [1, 0, 2]);
+    const findings = (JSON.parse(r.stdout) as { findings: { ruleId: string; path: string; range: { start: { line: number; column: number } } }[] }).findings;
+    assert.deepEqual(
+      findings.map((f) => [f.ruleId, f.path, f.range.start.line, f.range.start.column]),
+      [
+        ['unreleased-file', 'src/legacy.c', 4, 16],
+        // `/* été */ int g(...) { FILE *q = ` is 43 characters (46 bytes in UTF-8, 43 in Latin-1).
+        ['unreleased-file', 'src/legacy.c', 10, 44],
+      ],
+    );
+    const text = runCli(['scan', '--no-cache'], { cwd: dir });
+    assert.match(text.stdout, /^src\/legacy\.c:10:44: warning unreleased-file Handle 'q' from fopen\(\) is not released on every path: it leaks at the return on line 10$/m);
+    assert.match(text.stdout, /^ {2}src\/legacy\.c:10:88: returns here with the handle still open$/m);
+  });
+
+  test('the cache: a warm scan still says what it decoded, and a changed accented byte is analysed again', () => {
+    const dir = workspace({ 'src/legacy.c': LATIN1_C });
+    const cache = path.join(dir, '.cache-dir');
+    const args = ['scan', '--cache-dir', cache, '--stats', '--format', 'json'];
+    const statsOf = (stderr: string) => JSON.parse(stderr.split('\n').at(-2)!) as { decoded: number; analysed: number; cacheHits: number; evaluationCache: string };
+    const cold = runCli(args, { cwd: dir });
+    assert.equal(cold.status, 1, cold.stderr);
+    assert.deepEqual(statsOf(cold.stderr), { ...statsOf(cold.stderr), decoded: 1, analysed: 1, evaluationCache: 'miss' });
+    const warm = runCli(args, { cwd: dir });
+    assert.equal(warm.stderr.split('\n')[0], 'hazard-lens: decoded as Windows-1252: src/legacy.c');
+    assert.deepEqual(statsOf(warm.stderr), { ...statsOf(warm.stderr), decoded: 1, analysed: 0, evaluationCache: 'hit' });
+    assert.equal(warm.stdout, cold.stdout);
+    // é (0xE9) → è (0xE8): same length, another text; then without the evaluation cache's answer.
+    const changed = Buffer.from(LATIN1_C);
+    changed[changed.indexOf(0xe9)] = 0xe8;
+    fs.writeFileSync(path.join(dir, 'src', 'legacy.c'), changed);
+    const again = runCli(args, { cwd: dir });
+    assert.deepEqual(statsOf(again.stderr), { ...statsOf(again.stderr), decoded: 1, analysed: 1, cacheHits: 0, evaluationCache: 'miss' });
+    // The same text in UTF-8 has the same content hash (that of the decoded text): the cached
+    // evaluation answers, and nothing is said to be decoded.
+    fs.writeFileSync(path.join(dir, 'src', 'legacy.c'), changed.toString('latin1'), 'utf8');
+    const utf8 = runCli(args, { cwd: dir });
+    assert.deepEqual(statsOf(utf8.stderr), { ...statsOf(utf8.stderr), decoded: 0, analysed: 0, evaluationCache: 'hit' });
+    assert.equal(utf8.stdout, again.stdout);
+  });
+
+  test('shards: the joined scan reports the decoded files and the same findings', () => {
+    const dir = workspace({ 'src/legacy.c': LATIN1_C, 'src/ok.c': 'int x;\n' });
+    const whole = runCli(['scan', '--no-cache'], { cwd: dir });
+    for (const i of [1, 2]) assert.equal(runCli(['scan', '--no-cache', '-q', '--shard', `${i}/2`, '--facts-out', `f${i}.json`], { cwd: dir }).status, 0);
+    const joined = runCli(['scan', '--facts', 'f1.json', 'f2.json', '--stats'], { cwd: dir });
+    assert.equal(joined.stdout, whole.stdout);
+    assert.equal(joined.stderr.split('\n')[0], 'hazard-lens: decoded as Windows-1252: src/legacy.c');
+    assert.equal((JSON.parse(joined.stderr.split('\n').at(-2)!) as { decoded: number }).decoded, 1);
+  });
+
+  test('--fix writes a Windows-1252 file back in Windows-1252, every other byte unchanged', () => {
+    const dir = workspace({ 'src/tool.c': CP1252_C });
+    const r = runCli(['scan', '--fix', '--no-cache'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stderr, 'hazard-lens: decoded as Windows-1252: src/tool.c\nhazard-lens: applied 1 fix to 1 file\n');
+    const at = CP1252_C.indexOf('O_RDONLY') + 'O_RDONLY'.length;
+    const expected = Buffer.concat([CP1252_C.subarray(0, at), Buffer.from(' | O_CLOEXEC'), CP1252_C.subarray(at)]);
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'src', 'tool.c')), expected);
+  });
+});
+
+/**
+ * A service whose programs exist only as declared entry points: `main()` and
+ * `init_application()` patch threading with eventlet and start a messaging heartbeat, and no
+ * module calls them. Without the declarations they are library functions nothing runs.
+ */
+const ENTRY_SERVICE: Tree = {
+  'svc/__init__.py': '',
+  'svc/cmd/__init__.py': '',
+  'svc/api/__init__.py': '',
+  'svc/messaging.py': [
+    'import threading',
+    'import time',
+    '',
+    '',
+    'class Connection:',
+    '    def __init__(self, url, heartbeat=60):',
+    '        self.url = url',
+    '        self.heartbeat = heartbeat',
+    '',
+    '    def send_heartbeat(self):',
+    '        pass',
+    '',
+    '    def _heartbeat_loop(self):',
+    '        while True:',
+    '            self.send_heartbeat()',
+    '            time.sleep(self.heartbeat / 2)',
+    '',
+    '    def start_heartbeat(self):',
+    '        threading.Thread(target=self._heartbeat_loop, daemon=True).start()',
+    '',
+  ].join('\n'),
+  'svc/cmd/agent.py': [
+    'import eventlet',
+    '',
+    'from svc import messaging',
+    '',
+    '',
+    'def main():',
+    '    eventlet.monkey_patch()',
+    '    messaging.Connection("amqp://rabbit/").start_heartbeat()',
+    '',
+  ].join('\n'),
+  'svc/api/wsgi.py': [
+    'from svc import messaging',
+    '',
+    '',
+    'def init_application():',
+    '    import eventlet',
+    '',
+    '    eventlet.monkey_patch()',
+    '    messaging.Connection("amqp://rabbit/").start_heartbeat()',
+    '',
+    '    def app(environ, start_response):',
+    '        start_response("200 OK", [])',
+    '        return [b""]',
+    '',
+    '    return app',
+    '',
+  ].join('\n'),
+};
+
+const HEARTBEAT_START = "svc/messaging.py:19:9: {severity} green-heartbeat threading.Thread.start() starts a heartbeat thread (its loop calls self.send_heartbeat()) in a program where eventlet.monkey_patch() at {patch} makes threads green; ";
+
+describe('scan: Python entry points declared only in project metadata', () => {
+  test('without a declaration, the patching functions are library code nothing runs: no finding', () => {
+    const dir = workspace(ENTRY_SERVICE);
+    const r = runCli(['scan', '--no-cache'], { cwd: dir });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, 'No findings in 6 files analysed.\n');
+  });
+
+  test('a setup.cfg console script (pbr [entry_points]) makes main() the program: green-heartbeat', () => {
+    const dir = workspace({
+      ...ENTRY_SERVICE,
+      'setup.cfg': '[metadata]\nname = svc\n\n[entry_points]\nconsole_scripts =\n    svc-agent = svc.cmd.agent:main\n',
+    });
+    const r = runCli(['scan', '--no-cache'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(
+      r.stdout,
+      HEARTBEAT_START.replace('{severity}', 'warning').replace('{patch}', 'cmd/agent.py:7') +
+        'the thread runs only while the program yields to the eventlet hub, so the heartbeat stalls whenever the program blocks or idles\n' +
+        '  svc/cmd/agent.py:7:5: threads patched here (eventlet.monkey_patch())\n' +
+        '  svc/messaging.py:19:9: heartbeat thread started here (threading.Thread.start()); it is a green thread now\n' +
+        "  svc/messaging.py:14:9: the thread's loop sends the heartbeat here (self.send_heartbeat()) and sleeps\n" +
+        '  svc/cmd/agent.py:3:1: imported from here\n' +
+        "  setup.cfg:6:1: console script 'svc-agent' calls svc.cmd.agent:main\n" +
+        '  fix (unsafe): Create the heartbeat thread from eventlet.patcher.original("threading").Thread so it stays a native thread\n' +
+        '\n' +
+        '1 finding (0 errors, 1 warning, 0 info, 0 hints) in 6 files analysed.\n',
+    );
+  });
+
+  test('a pbr wsgi_scripts entry embeds init_application() in a WSGI server: green-heartbeat as an error', () => {
+    const dir = workspace({
+      ...ENTRY_SERVICE,
+      'setup.cfg': '[metadata]\nname = svc\n\n[entry_points]\nwsgi_scripts =\n    svc-api-wsgi = svc.api.wsgi:init_application\n',
+    });
+    const r = runCli(['scan', '--no-cache', '--format', 'json'], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    const findings = (JSON.parse(r.stdout) as { findings: { ruleId: string; severity: string; path: string; range: { start: { line: number; column: number } }; message: string; related: { path: string; range: { start: { line: number } }; message: string }[] }[] }).findings;
+    assert.deepEqual(
+      findings.map((f) => [f.ruleId, f.severity, f.path, f.range.start.line, f.range.start.column]),
+      [['green-heartbeat', 'error', 'svc/messaging.py', 19, 9]],
+    );
+    assert.match(
+      findings[0].message,
+      /embedded in a WSGI server through the WSGI script 'svc-api-wsgi' \(wsgi_scripts, which calls svc\.api\.wsgi:init_application\(\) for the application\), where nothing runs the eventlet hub between requests/,
+    );
+    assert.deepEqual(findings[0].related.at(-1), {
+      path: 'setup.cfg',
+      range: { start: { line: 6, column: 1 }, end: { line: 6, column: 49 } },
+      message: "WSGI script 'svc-api-wsgi' (wsgi_scripts) calls svc.api.wsgi:init_application() to get the application a WSGI server embeds",
+    });
+  });
+
+  test('setup.py and a dist-info entry_points.txt declare scripts too; what cannot be read is a note', () => {
+    const viaSetupPy = workspace({
+      ...ENTRY_SERVICE,
+      'setup.py': 'from setuptools import setup\n\nsetup(\n    name="svc",\n    entry_points={"console_scripts": ["svc-agent = svc.cmd.agent:main"]},\n)\n',
+    });
+    const a = runCli(['scan', '--no-cache'], { cwd: viaSetupPy });
+    assert.equal(a.status, 1, a.stderr);
+    assert.match(a.stdout, /^svc\/messaging\.py:19:9: warning green-heartbeat /m);
+    assert.match(a.stdout, /^ {2}setup\.py:5:39: console script 'svc-agent' calls svc\.cmd\.agent:main$/m);
+    const viaMetadata = workspace({
+      ...ENTRY_SERVICE,
+      'svc-1.0.dist-info/entry_points.txt': '[console_scripts]\nsvc-agent = svc.cmd.agent:main\n',
+      'setup.cfg': '[entry_points]\nconsole_scripts =\n    svc-broken\n',
+    });
+    const b = runCli(['scan', '--no-cache'], { cwd: viaMetadata });
+    assert.equal(b.status, 1, b.stderr);
+    assert.match(b.stdout, /^ {2}svc-1\.0\.dist-info\/entry_points\.txt:2:1: console script 'svc-agent' calls svc\.cmd\.agent:main$/m);
+    assert.equal(b.stderr, "hazard-lens: note: entry points: setup.cfg:3: 'svc-broken' in group 'console_scripts' is not 'name = module:attr'; not read\n");
   });
 });
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { scan, type ScanOptions, type ScanReporter, type ScanResult } from '../../server/src/scan/scanner';
-import { decodeSource, firstInvalidUtf8 } from '../../server/src/scan/read';
+import { decodeSource, decodeWindows1252, encodeSource, firstInvalidUtf8, writeSourceFile } from '../../server/src/scan/read';
 import { makeWorkspace, removeWorkspace, writeTree, type Tree } from './helpers';
 
 const workspaces: string[] = [];
@@ -170,12 +170,13 @@ describe('file discovery', () => {
 });
 
 describe('files that are not analysed', () => {
-  test('binary, too large, invalid UTF-8, FIFO and broken symbolic link: skipped with a reason, the rest analysed', async (t) => {
+  test('binary, too large, broken UTF-8 after a BOM, FIFO and broken symbolic link: skipped with a reason, the rest analysed', async (t) => {
     const dir = workspace({
       'bin.py': Buffer.from('x = 1\n\0\0\0'),
       'big.py': `x = "${'a'.repeat(3000)}"\n`,
       'latin1.py': Buffer.from('# caf\xe9\nx = 1\n', 'latin1'),
       'overlong.py': Buffer.from([0x78, 0x3d, 0xc0, 0xaf, 0x0a]),
+      'marked.py': Buffer.from([0xef, 0xbb, 0xbf, 0x78, 0x3d, 0xc0, 0xaf, 0x0a]),
       'ok.py': PY,
     });
     fs.symlinkSync('nowhere.py', path.join(dir, 'dangling.py'));
@@ -188,18 +189,18 @@ describe('files that are not analysed', () => {
       t.diagnostic('mkfifo is not available; the FIFO case is not exercised');
     }
     const { files, skipped, events } = await run(dir, { config: config({ maxFileSizeKb: 2 }) });
-    assert.deepEqual(files, ['ok.py']);
+    // Not UTF-8 and no NUL: decoded as Windows-1252 (an overlong UTF-8 form is just two such bytes).
+    assert.deepEqual(files, ['latin1.py', 'ok.py', 'overlong.py']);
     const expected: Record<string, string> = {
       'big.py': 'file is 3 KB, over the 2 KB limit (maxFileSizeKb)',
       'bin.py': 'binary file (NUL byte in the first 8 KB)',
       'dangling.py': 'broken symbolic link',
-      'latin1.py': 'not valid UTF-8 (invalid byte 0xe9 on line 1)',
-      'overlong.py': 'not valid UTF-8 (invalid byte 0xc0 on line 1)',
+      'marked.py': 'not valid UTF-8 although it starts with a UTF-8 byte order mark (invalid byte 0xc0 on line 1)',
     };
     if (fifo) expected['pipe.py'] = 'a named pipe (FIFO)';
     assert.deepEqual(skipped, expected);
     // Every file of the list is counted by the progress, skipped or not.
-    const total = fifo ? 5 : 5;
+    const total = 6;
     assert.ok(events.includes(`start ${total}`), events.join('\n'));
     assert.ok(events.includes(`progress ${total}/${total} overlong.py`), events.join('\n'));
   });
@@ -231,12 +232,64 @@ describe('files that are not analysed', () => {
   });
 
   test('UTF-8 decoding: BOM removed, invalid sequences found', () => {
-    assert.deepEqual(decodeSource(Buffer.from('\uFEFFx = "é"\n')), { ok: true, text: 'x = "é"\n', bom: true });
-    assert.deepEqual(decodeSource(Buffer.from('x = "😀"\n')), { ok: true, text: 'x = "😀"\n', bom: false });
+    assert.deepEqual(decodeSource(Buffer.from('\uFEFFx = "é"\n')), { ok: true, text: 'x = "é"\n', bom: true, encoding: 'utf-8' });
+    assert.deepEqual(decodeSource(Buffer.from('x = "😀"\n')), { ok: true, text: 'x = "😀"\n', bom: false, encoding: 'utf-8' });
     assert.equal(firstInvalidUtf8(Buffer.from([0xed, 0xa0, 0x80])), 0); // a UTF-16 surrogate
     assert.equal(firstInvalidUtf8(Buffer.from([0x61, 0xf4, 0x90, 0x80, 0x80])), 1); // past U+10FFFF
     assert.equal(firstInvalidUtf8(Buffer.from([0x61, 0xe2, 0x82])), 1); // truncated
     assert.equal(firstInvalidUtf8(Buffer.from('aé€😀')), -1);
+  });
+});
+
+describe('sources that are not UTF-8', () => {
+  const ALL_BYTES = Buffer.from(Array.from({ length: 255 }, (_, i) => i + 1));
+
+  test('Windows-1252: every byte but NUL decodes to one character and encodes back to itself', () => {
+    const text = decodeWindows1252(ALL_BYTES);
+    assert.equal(text.length, 255);
+    // The WHATWG table where Windows-1252 and Latin-1 differ; the unassigned bytes stay C1 controls.
+    assert.equal(text[0x80 - 1], '€');
+    assert.equal(text[0x81 - 1], '\u0081');
+    assert.equal(text[0x97 - 1], '—');
+    assert.equal(text[0x9d - 1], '\u009d');
+    assert.equal(text[0xe9 - 1], 'é');
+    assert.deepEqual(encodeSource(text, 'windows-1252', false), { ok: true, bytes: ALL_BYTES });
+    const decoded = decodeSource(Buffer.from('s = "caf\xe9 \x80"\n', 'latin1'));
+    assert.deepEqual(decoded, { ok: true, text: 's = "café €"\n', bom: false, encoding: 'windows-1252' });
+  });
+
+  test('Windows-1252: a character it cannot represent is refused, and nothing is written', async () => {
+    const refused = encodeSource('x = 1\ns = "café ✓"\n', 'windows-1252', false);
+    assert.deepEqual(refused, {
+      ok: false,
+      reason: "the fixed text has U+2713 '✓' (line 2, column 11), which Windows-1252, the file's encoding, cannot represent",
+    });
+    const dir = workspace({ 'a.py': Buffer.from('s = "\xe9"\n', 'latin1') });
+    const file = path.join(dir, 'a.py');
+    await assert.rejects(writeSourceFile(file, 's = "é ✓"\n', false, 'windows-1252'), /U\+2713 .*cannot represent; the file was left unchanged/);
+    assert.deepEqual(fs.readFileSync(file), Buffer.from('s = "\xe9"\n', 'latin1'));
+    await writeSourceFile(file, 's = "è€"\n', false, 'windows-1252');
+    assert.deepEqual(fs.readFileSync(file), Buffer.from('s = "\xe8\x80"\n', 'latin1'));
+  });
+
+  test('UTF-16 with a byte order mark is decoded, and written back with it', () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('x = "é"\n', 'utf16le')]);
+    assert.deepEqual(decodeSource(le), { ok: true, text: 'x = "é"\n', bom: true, encoding: 'utf-16le' });
+    const be = Buffer.from(le).swap16();
+    assert.deepEqual(decodeSource(be), { ok: true, text: 'x = "é"\n', bom: true, encoding: 'utf-16be' });
+    assert.deepEqual(encodeSource('x = "é"\n', 'utf-16le', true), { ok: true, bytes: le });
+    assert.deepEqual(encodeSource('x = "é"\n', 'utf-16be', true), { ok: true, bytes: be });
+    assert.deepEqual(decodeSource(Buffer.from([0xff, 0xfe, 0x78])), { ok: false, reason: 'not valid UTF-16LE (it starts with a UTF-16LE byte order mark)' });
+    assert.deepEqual(decodeSource(Buffer.from([0xff, 0xfe, 0x00, 0x00])), { ok: false, reason: 'binary file (NUL character in UTF-16LE text)' });
+  });
+
+  test('the scanner reports decoded files and analyses them', async () => {
+    const dir = workspace({ 'latin.py': Buffer.from('# caf\xe9\nfh = open("x")\n', 'latin1'), 'ok.py': PY });
+    const { files, skipped, result } = await run(dir);
+    assert.deepEqual(files, ['latin.py', 'ok.py']);
+    assert.deepEqual(skipped, {});
+    assert.deepEqual(result.decoded, [{ path: path.join(dir, 'latin.py'), encoding: 'windows-1252' }]);
+    assert.equal(result.stats?.decoded, 1);
   });
 });
 

@@ -127,6 +127,7 @@ describe('workspace index', () => {
     assert.ok(globs.includes('**/*.{c,h,py,pyi,wsgi,ts,mts,cts,tsx,js,mjs,cjs,jsx}'), globs.join(' '));
     assert.ok(globs.includes('**/{pyproject.toml,setup.cfg,compile_commands.json,package.json}'), globs.join(' '));
     assert.ok(globs.includes('**/*.{ini,conf}'), globs.join(' '));
+    assert.ok(globs.includes('**/*.{egg-info,dist-info}/entry_points.txt'), globs.join(' '));
     assert.ok(globs.includes('**/.gitignore'), globs.join(' '));
   });
 
@@ -498,5 +499,50 @@ describe('settings per workspace folder', () => {
     // The first folder (evaluated before the second) keeps the default severity: nothing
     // changed, nothing republished.
     assert.deepEqual(publishedSince(client, a, from), []);
+  });
+});
+
+describe('workspace index: sources that are not UTF-8', () => {
+  /** A Latin-1 C file: an accented name on the line before a leak, accented letters before another leak on its line. */
+  const LATIN1_C = Buffer.from(
+    '#include <stdio.h>\n' +
+      '/* Auteur : Jos\xe9 M\xfcller */\n' +
+      'int f(const char *p) {\n' +
+      '    FILE *fp = fopen(p, "r");\n' +
+      '    if (!fp) return -1;\n' +
+      '    if (p[0] == 0) return -2;\n' +
+      '    fclose(fp);\n' +
+      '    return 0;\n' +
+      '}\n' +
+      '/* \xe9t\xe9 */ int g(const char *p) { FILE *q = fopen(p, "r"); if (!q) return -1; if (p[0]) return 1; fclose(q); return 0; }\n',
+    'latin1',
+  );
+  let ws: string;
+  let client: TestClient;
+  before(async () => {
+    ws = makeWorkspace({ 'ok.py': CLEAN });
+    fs.writeFileSync(path.join(ws, 'legacy.c'), LATIN1_C);
+    client = await TestClient.start({ rootPath: ws, initializationOptions: { indexProgressDelayMs: 0 }, workspaceCapabilities: WATCHED_FILES });
+  });
+  after(async () => {
+    await client.stop();
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  test('a Latin-1 file is decoded as Windows-1252, logged, and its findings sit under the right characters', async () => {
+    await indexingDone(client);
+    const file = path.join(ws, 'legacy.c');
+    const published = await client.waitForDiagnostics(uriOf(file), undefined, (d) => byRule(d, LEAK_RULE).length === 2);
+    assert.deepEqual(
+      byRule(published.diagnostics, LEAK_RULE).map((d) => [d.range.start.line, d.range.start.character]),
+      // Line 10: `/* été */ int g(...) { FILE *q = ` is 43 UTF-16 code units before `fopen`.
+      [
+        [3, 15],
+        [9, 43],
+      ],
+    );
+    const s = await stats(client);
+    assert.deepEqual((s.folders[0] as { decoded?: unknown }).decoded, [{ path: file, encoding: 'windows-1252' }]);
+    assert.ok(client.logs.includes(`index: decoded as Windows-1252: ${file}`), client.logs.join('\n'));
   });
 });

@@ -17,6 +17,7 @@ import { RULES } from '../rules/index';
 import { PRODUCT_COMMAND, PRODUCT_VERSION, displayPath, plural } from '../scan/reporters/common';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporters/index';
 import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../scan/facts-file';
+import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { defaultJobs } from '../scan/pool';
 import { extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
 import { loadConfig } from './config-file';
@@ -295,6 +296,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     onProgress: (done: number, total: number) => progress.update(done, total),
     onSkip: (p: string, reason: string) => tell(`skipped ${show(p)}: ${reason}`),
     onNote: (p: string, note: string) => tell(p ? `note: ${show(p)}: ${note}` : `note: ${note}`),
+    onDecoded: (p: string, encoding: SourceEncoding) => tell(`decoded as ${ENCODING_LABELS[encoding]}: ${show(p)}`),
   };
   if (shard && factsOut !== undefined) {
     const extraction = await extractFacts(options, reporter);
@@ -368,6 +370,7 @@ async function runJoin(
   const notes = [...joined.notes, ...evaluation.notes.map((note) => ({ path: '', note }))];
   if (!quiet) {
     for (const s of joined.skipped) io.stderr.write(`${PRODUCT_COMMAND}: skipped ${displayPath(cwd, s.path)}: ${s.reason}\n`);
+    for (const d of joined.decoded) io.stderr.write(`${PRODUCT_COMMAND}: decoded as ${ENCODING_LABELS[d.encoding]}: ${displayPath(cwd, d.path)}\n`);
     for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${displayPath(cwd, n.path)}: ${n.note}` : `note: ${n.note}`}\n`);
   }
   const result: ScanResult = { analyses: joined.analyses, findings: evaluation.findings, skipped: joined.skipped, cancelled: false, notes };
@@ -383,6 +386,7 @@ async function runJoin(
       evaluationCache: 'off',
       prefiltered: 0,
       skipped: joined.skipped.length,
+      decoded: joined.decoded.length,
       jobs: 0,
       shardFiles: 0,
       ms: { discover: 0, analyse: 0, evaluate: evaluateMs, total: Math.round(performance.now() - started) },

@@ -3,6 +3,7 @@
  * severities, suppressions, unused-suppression hints. Used alike by the CLI, the language
  * server and the tests.
  */
+import { entryPointNotes } from '../model/python-project';
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
@@ -61,6 +62,7 @@ export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfi
     raw.push(...result.findings);
     if (result.note) notes.push(result.note);
   }
+  notes.push(...entryPointNotes(program.projectFiles, files));
   return { findings: finishFindings(raw, files, config), notes };
 }
 

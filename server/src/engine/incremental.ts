@@ -31,6 +31,7 @@
  * were removed included), which is what a language server republishes. `r.stats` says what the
  * evaluation cost and what it reused.
  */
+import { entryPointNotes } from '../model/python-project';
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
@@ -176,6 +177,7 @@ export class IncrementalEvaluator {
       raw.push(...result.findings);
       if (result.note) notes.push(result.note);
     }
+    notes.push(...entryPointNotes(this.projectFiles, files));
     const findings = finishFindings(raw, files, config);
     const byPath = new Map<string, Finding[]>();
     for (const f of findings) {

@@ -104,6 +104,8 @@ export interface ProjectFile {
 /** File names (basenames) collected as {@link ProjectFile}s; extensions via {@link PROJECT_FILE_EXTENSIONS}. */
 export const PROJECT_FILE_NAMES = ['pyproject.toml', 'setup.cfg', 'compile_commands.json', 'package.json'];
 export const PROJECT_FILE_EXTENSIONS = ['.ini', '.conf'];
+/** Folders whose `entry_points.txt` is a {@link ProjectFile} (built or installed Python distributions). */
+export const PROJECT_METADATA_DIR_SUFFIXES = ['.egg-info', '.dist-info'];
 
 export interface Rule {
   meta: RuleMeta;

@@ -75,7 +75,14 @@ export interface InitializationOptions {
 export const INDEX_STATS_REQUEST = 'hazardLens/indexStats';
 
 export interface IndexStats {
-  folders: { uri: string; ready: boolean; files: number; projectFiles: string[] }[];
+  folders: {
+    uri: string;
+    ready: boolean;
+    files: number;
+    /** Indexed files that are not UTF-8, with the encoding they were decoded from (`windows-1252`, `utf-16le`, `utf-16be`). */
+    decoded: { path: string; encoding: string }[];
+    projectFiles: string[];
+  }[];
   /** Open documents whose analysis overrides the disk. */
   open: number;
   /** Texts parsed and analysed (disk files and open documents) since the server started. */

@@ -4,7 +4,7 @@
  * `.gitignore` files (which decide what is indexed).
  */
 import type { FileSystemWatcher } from 'vscode-languageserver';
-import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES } from '../engine/rule';
+import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES } from '../engine/rule';
 import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
 
 function alternatives(items: readonly string[]): string {
@@ -18,6 +18,7 @@ export function watchedGlobs(): string[] {
     `**/*.${alternatives(SUPPORTED_EXTENSIONS.map(strip))}`,
     `**/${alternatives(PROJECT_FILE_NAMES)}`,
     `**/*.${alternatives(PROJECT_FILE_EXTENSIONS.map(strip))}`,
+    `**/*.${alternatives(PROJECT_METADATA_DIR_SUFFIXES.map(strip))}/entry_points.txt`,
     '**/.gitignore',
   ];
 }

@@ -6,7 +6,8 @@
  *
  * - Files are found with the scanner's walker (`scan/walk.ts`: `.gitignore`, `hazardLens.exclude`,
  *   `files.exclude`, symbolic links) and read with its reader (`scan/read.ts`: size limit,
- *   binary and encoding checks). Built in the background after `initialized`, cancellable,
+ *   binary and encoding checks; a file that is not UTF-8 is decoded as Windows-1252, or as
+ *   UTF-16 after its byte order mark, and the log says so). Built in the background after `initialized`, cancellable,
  *   one folder after the other; a folder's files count for program rules only once its index
  *   is complete (until then, as before the index existed, only its open documents do).
  * - Open documents override the disk: their analyses (computed by the validator from the
@@ -37,6 +38,7 @@ import { languageForFileAsync, languageForPath, loadAllGrammars } from '../parsi
 import { runFileTask, type FileOutcome, type FileTask } from '../scan/file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, workerScript } from '../scan/pool';
 import { collectProjectFiles, isProjectFileName, readProjectFile, yielder } from '../scan/project-files';
+import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { discoverFiles } from '../scan/walk';
 import type { Logger } from './logger';
 import { relativePosix } from './paths';
@@ -56,6 +58,8 @@ interface DiskEntry {
   analysis: FileAnalysis;
   size: number;
   mtimeMs: number;
+  /** How the file's bytes were decoded. */
+  encoding: SourceEncoding;
 }
 
 export interface OpenEntry {
@@ -191,6 +195,7 @@ export class WorkspaceIndex {
         uri: s.folder.uri,
         ready: s.ready,
         files: s.files.size,
+        decoded: [...s.files].filter(([, e]) => e.encoding !== 'utf-8').map(([p, e]) => ({ path: p, encoding: e.encoding })),
         projectFiles: s.projectFiles.map((p) => p.path),
       })),
       open: this.open.size,
@@ -455,7 +460,8 @@ export class WorkspaceIndex {
       for (const note of analysis.notes) this.logger.warn(`${file}: ${note}`);
     }
     if (previous && previous.analysis !== analysis) this.cache.set(previous.analysis);
-    return { analysis, size: st.size, mtimeMs: st.mtimeMs };
+    if (outcome.encoding !== 'utf-8' && outcome.encoding !== previous?.encoding) this.logger.info(`index: decoded as ${ENCODING_LABELS[outcome.encoding]}: ${file}`);
+    return { analysis, size: st.size, mtimeMs: st.mtimeMs, encoding: outcome.encoding };
   }
 
   /**

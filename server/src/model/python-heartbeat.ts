@@ -1,8 +1,9 @@
 /**
  * The HEARTBEAT joins over the Python program model: which programs monkey-patch threading,
  * which of their threads (or library connections) carry a heartbeat, whether a WSGI server
- * embeds the program (a `*.wsgi` file, a module-level `application`, an Apache
- * `WSGIScriptAlias`, a uWSGI ini) and whether anything keeps the green hub running; and, in
+ * embeds the program (a `*.wsgi` file, a module-level `application`, a pbr `wsgi_scripts`
+ * entry point, an Apache `WSGIScriptAlias`, a uWSGI ini) and whether anything keeps the green
+ * hub running; and, in
  * program order, whether a patch call comes after the program already created native threads,
  * locks, sockets or SSL state.
  *
@@ -32,7 +33,8 @@ import {
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
 } from '../knowledge/python-heartbeat';
-import { pythonModel, type PyRoot, type PyStep } from './python';
+import { pythonModel, scriptStep, type PyPluginEntry, type PyRoot, type PyStep } from './python';
+import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
 
 /** A fact at its module. */
@@ -58,9 +60,11 @@ export interface HbHost {
   asMain: boolean;
   /** Embedded in a WSGI server that does not run the hub between requests. */
   embedded: boolean;
-  /** The entry step (the `.wsgi` file / `application` / the configured module). */
+  /** The entry step (the `.wsgi` file / `application` / the configured module / the declared script). */
   entry?: PyStep;
   config?: WsgiConfigEntry;
+  /** The console, GUI or WSGI script entry point whose function the program runs. */
+  script?: EntryPoint;
 }
 
 export interface GreenHeartbeat {
@@ -102,6 +106,12 @@ export interface LatePatch {
 export interface HeartbeatModel {
   greenHeartbeats: GreenHeartbeat[];
   latePatches: LatePatch[];
+  /**
+   * Plugin entry points (`pythonModel().pluginEntries`): modules a host program imports by
+   * name at run time. Not joined into any host program yet (which host loads which group is
+   * not declared anywhere the model reads); kept here for the rules that need them.
+   */
+  plugins: PyPluginEntry[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -290,7 +300,8 @@ function isThreadClass(index: PyModuleIndex, m: PyModule, cls: string): boolean 
   return !!index.externalAncestor(m, cls, (n) => n === 'threading.Thread');
 }
 
-function entryStep(root: PyModule, kind: HbHost['kind']): PyStep | undefined {
+function entryStep(root: PyModule, kind: HbHost['kind'], script?: EntryPoint): PyStep | undefined {
+  if (kind === 'wsgi-script' && script) return scriptStep(script);
   const app = root.moduleFact?.application;
   const range = app ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
   const name = nodePath.basename(root.path);
@@ -306,9 +317,13 @@ function entryStep(root: PyModule, kind: HbHost['kind']): PyStep | undefined {
  * is one of these for the program at hand (a helper only tests or another program call
  * patches nothing here).
  */
-function reachedFunctions(index: PyModuleIndex, modules: readonly PyModule[]): Set<string> {
+function reachedFunctions(index: PyModuleIndex, modules: readonly PyModule[], also: readonly { m: PyModule; fn: string }[] = []): Set<string> {
   const seen = new Set<string>();
   const work: { m: PyModule; fn: string }[] = modules.filter((m) => !PY_TEST_FILE.test(m.path)).map((m) => ({ m, fn: '' }));
+  for (const a of also) {
+    seen.add(`${a.m.abs}#${a.fn}`);
+    work.push(a);
+  }
   while (work.length) {
     const { m, fn } = work.pop()!;
     for (const f of m.bodies.get(fn) ?? []) {
@@ -335,8 +350,16 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
   for (const p of programs) {
     if (configured.has(p.root.module) || PY_TEST_FILE.test(p.root.module.path)) continue;
     if (![...patchModules].some((m) => p.modules.has(m))) continue;
-    const embedded = p.root.kind === 'wsgi' || p.root.kind === 'application';
-    hosts.push({ root: p.root.module, kind: p.root.kind, asMain: p.root.asMain, embedded, entry: embedded ? entryStep(p.root.module, p.root.kind) : undefined });
+    const embedded = p.root.kind === 'wsgi' || p.root.kind === 'application' || p.root.kind === 'wsgi-script';
+    hosts.push({
+      root: p.root.module,
+      kind: p.root.kind,
+      asMain: p.root.asMain,
+      embedded,
+      // A declared script is the program's entry, embedded or not: it shows where the program starts.
+      entry: embedded ? entryStep(p.root.module, p.root.kind, p.root.script) : p.root.script ? scriptStep(p.root.script) : undefined,
+      script: p.root.script,
+    });
   }
   for (const [module, list] of configured) {
     // A green loop anywhere wins: the hub runs between requests there.
@@ -358,7 +381,10 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
     const connections: HbSite<PyHeartbeatConnectionFact>[] = [];
     const runs = (m: PyModule, f: PythonFact) => !f.main || (host.asMain && m === host.root);
     let reached: Set<string> | undefined;
-    const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.fn === '' || (reached ??= reachedFunctions(index, r.order)).has(`${m.abs}#${f.fn}`);
+    // A script entry point's function runs too (and what it calls).
+    const scriptSym = host.script?.object ? index.member(host.root, host.script.object.split('.')) : undefined;
+    const scriptFn = scriptSym?.kind === 'function' ? [{ m: scriptSym.module, fn: scriptSym.name }] : [];
+    const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.fn === '' || (reached ??= reachedFunctions(index, r.order, scriptFn)).has(`${m.abs}#${f.fn}`);
     for (const m of r.order) {
       for (const f of m.facts) {
         if (!runs(m, f)) continue;
@@ -371,7 +397,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
     }
     if (!patch || hubDriven) continue;
     // Threads started at import time before the patch ran are native threads.
-    const order = new LateReplay(index, { module: host.root, kind: host.kind === 'config' ? 'library' : host.kind, asMain: host.asMain });
+    const order = new LateReplay(index, { module: host.root, kind: host.kind === 'config' ? 'library' : host.kind, asMain: host.asMain, script: host.script });
     order.run();
     const found: Omit<GreenHeartbeat, 'patch' | 'host' | 'chain'>[] = [];
     for (const m of r.order) {
@@ -440,8 +466,7 @@ class LateReplay {
     const script = this.root.script;
     if (script?.object && !this.stopped) {
       const sym = this.index.member(this.root.module, script.object.split('.'));
-      const step: PyStep = { path: script.path, range: script.range, message: `console script '${script.name}' calls ${script.module}:${script.object}` };
-      if (sym?.kind === 'function') this.body(sym.module, sym.name, [step], 1);
+      if (sym?.kind === 'function') this.body(sym.module, sym.name, [scriptStep(script)], 1);
     }
   }
 
@@ -541,6 +566,7 @@ export function heartbeatModel(ctx: ProgramContext): HeartbeatModel {
   const result: HeartbeatModel = {
     greenHeartbeats: greenHeartbeats(model.index, model.programs, configs),
     latePatches: latePatches(model.index, model.programs),
+    plugins: model.pluginEntries,
   };
   CACHE.set(model, result);
   return result;

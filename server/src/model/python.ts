@@ -4,8 +4,11 @@
  *
  * - A **program** starts at an entry point — a module with an `if __name__ == "__main__":`
  *   block, a package's `__main__.py`, a script without an extension (analysed only for its
- *   `#!` python line; it runs as `__main__`), a console script from `pyproject.toml`/`setup.cfg`,
- *   a `*.wsgi` file, a module that defines a WSGI `application` — and spans what it imports.
+ *   `#!` python line; it runs as `__main__`), a console or GUI script declared in
+ *   `pyproject.toml`, `setup.cfg`, `setup.py` or an `entry_points.txt` (`python-project.ts`), a
+ *   pbr `wsgi_scripts` entry, a `*.wsgi` file, a module that defines a WSGI `application` — and
+ *   spans what it imports. Entry points of other groups are plugins a host program imports:
+ *   they are kept, resolved to their modules, as `pluginEntries`.
  *   A module that no entry point imports is analysed as a **library root** of its own (with
  *   what it imports), so library code is judged by the evidence it carries itself.
  * - **Program order** is replayed, not guessed from positions: a module's top-level statements
@@ -37,7 +40,7 @@ import type {
 } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
-import { consoleScripts, type ConsoleScript } from './python-project';
+import { projectEntryPoints, type EntryPoint } from './python-project';
 import * as nodePath from 'node:path';
 
 /** One location of an evidence chain. */
@@ -111,10 +114,32 @@ export interface PyCloseAllWithoutExec {
 
 export interface PyRoot {
   module: PyModule;
-  /** `script`: a file without an extension whose `#!` line runs Python (`bin/deploy`). */
-  kind: 'main' | 'dunder-main' | 'script' | 'console-script' | 'wsgi' | 'application' | 'library';
+  /**
+   * `script`: a file without an extension whose `#!` line runs Python (`bin/deploy`);
+   * `console-script`: a console or GUI script, whose function runs as the program's main;
+   * `wsgi-script`: a pbr `wsgi_scripts` entry, whose function is called once at load to get
+   * the WSGI application that a WSGI server embeds.
+   */
+  kind: 'main' | 'dunder-main' | 'script' | 'console-script' | 'wsgi-script' | 'wsgi' | 'application' | 'library';
   asMain: boolean;
-  script?: ConsoleScript;
+  script?: EntryPoint;
+}
+
+/** An entry point of a plugin group (`oslo.messaging.drivers = rabbit = pkg.impl:Driver`): a host program imports its module. */
+export interface PyPluginEntry {
+  entry: EntryPoint;
+  /** The workspace module it names; undefined when the module is not in the workspace. */
+  module?: PyModule;
+}
+
+/** The step of an evidence chain where a script entry point calls its function. */
+export function scriptStep(script: EntryPoint): PyStep {
+  const target = `${script.module}:${script.object}`;
+  const message =
+    script.kind === 'wsgi'
+      ? `WSGI script '${script.name}' (${script.group}) calls ${target}() to get the application a WSGI server embeds`
+      : `${script.kind === 'gui' ? 'GUI' : 'console'} script '${script.name}' calls ${target}`;
+  return { path: script.path, range: script.range, message };
 }
 
 export interface PyProgram {
@@ -126,6 +151,8 @@ export interface PyProgram {
 export interface PythonModel {
   index: PyModuleIndex;
   programs: PyProgram[];
+  /** Entry points of plugin groups, resolved to workspace modules where they can be. */
+  pluginEntries: PyPluginEntry[];
   forkAfterThreads: PyForkAfterThreads[];
   cachesAcrossFork: PyCacheAcrossFork[];
   closeAllsWithoutExec: PyCloseAllWithoutExec[];
@@ -286,7 +313,7 @@ class ProgramSim {
     const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
     this.runModule(root.module, ctx, root.asMain);
     if (root.script?.object) {
-      const step: PyStep = { path: root.script.path, range: root.script.range, message: `console script '${root.script.name}' calls ${root.script.module}:${root.script.object}` };
+      const step = scriptStep(root.script);
       const sym = this.model.index.member(root.module, root.script.object.split('.'));
       if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
     }
@@ -888,6 +915,18 @@ function closure(index: PyModuleIndex, start: PyModule, edges: Map<PyModule, PyM
   return seen;
 }
 
+/** The declared entry points: project files, and the `setup.py` facts of the indexed modules. */
+function declaredEntryPoints(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): EntryPoint[] {
+  const setups = index.modules.filter((m) => m.moduleFact?.setupEntryPoints).map((m) => ({ path: m.path, language: 'python', facts: [m.moduleFact!] }));
+  return projectEntryPoints(projectFiles, setups).entries;
+}
+
+function pluginEntries(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyPluginEntry[] {
+  return declaredEntryPoints(index, projectFiles)
+    .filter((e) => e.kind === 'plugin')
+    .map((entry) => ({ entry, module: index.moduleByName(entry.module) }));
+}
+
 function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyRoot[] {
   const roots: PyRoot[] = [];
   for (const m of index.modules) {
@@ -899,9 +938,10 @@ function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['project
     else if (nodePath.extname(base) === '') roots.push({ module: m, kind: 'script', asMain: true });
     else if (m.moduleFact?.application) roots.push({ module: m, kind: 'application', asMain: false });
   }
-  for (const script of consoleScripts(projectFiles)) {
+  for (const script of declaredEntryPoints(index, projectFiles)) {
+    if (script.kind === 'plugin') continue;
     const m = index.moduleByName(script.module);
-    if (m) roots.push({ module: m, kind: 'console-script', asMain: false, script });
+    if (m) roots.push({ module: m, kind: script.kind === 'wsgi' ? 'wsgi-script' : 'console-script', asMain: false, script });
   }
   return roots;
 }
@@ -1009,6 +1049,7 @@ export class PythonModelCache {
   private logs = new Map<string, ProgramLog>();
   private closures = new ClosureCache();
   private programs: PyProgram[] | undefined;
+  private pluginEntries: PyPluginEntry[] | undefined;
   private last: { files: readonly FileAnalysis[]; key: string; model: PythonModel } | undefined;
 
   /** The model for these files; the same object while called with the same `files` array and context. */
@@ -1042,6 +1083,7 @@ export class PythonModelCache {
       this.logs = new Map();
       this.closures = new ClosureCache();
       this.programs = undefined;
+      this.pluginEntries = undefined;
     } else {
       let structural = false;
       for (const f of py) {
@@ -1050,13 +1092,19 @@ export class PythonModelCache {
         // New fact objects count as a change even for the same text: cached results hold facts
         // by identity, and mixing two copies of one fact would break the de-duplication.
         changed.add(m);
-        const before = { edges: this.closures.edges.get(m), main: m.moduleFact?.mainGuard, app: m.moduleFact?.application };
+        const setup = (x: PyModule) => (x.moduleFact?.setupEntryPoints ? JSON.stringify(x.moduleFact.setupEntryPoints.entries) : '');
+        const before = { edges: this.closures.edges.get(m), main: m.moduleFact?.mainGuard, app: m.moduleFact?.application, setup: setup(m) };
         index.updateFacts(m, f);
         // Programs (entry points, closures) depend on the static imports and the entry-point
         // flags only: when an edit keeps both, the program list stays as it is.
         const edges = staticImports(index, m);
         if (!before.edges || before.edges.length !== edges.length || before.edges.some((x, i) => x !== edges[i])) structural = true;
         if (before.main !== m.moduleFact?.mainGuard || before.app !== m.moduleFact?.application) structural = true;
+        // A setup.py's entry points are entry points of the program list.
+        if (before.setup !== setup(m)) {
+          structural = true;
+          this.pluginEntries = undefined;
+        }
         this.closures.edges.set(m, edges);
       }
       if (structural) {
@@ -1073,6 +1121,7 @@ export class PythonModelCache {
     }
     const tProtection = Date.now();
     const programs = (this.programs ??= buildPrograms(index, ctx.projectFiles, this.closures));
+    const plugins = (this.pluginEntries ??= pluginEntries(index, ctx.projectFiles));
     const tPrograms = Date.now();
     const logs = new Map<string, ProgramLog>();
     let reused = 0;
@@ -1103,6 +1152,7 @@ export class PythonModelCache {
     return {
       index,
       programs,
+      pluginEntries: plugins,
       forkAfterThreads: [...builder.results.forkAfterThreads.values()],
       cachesAcrossFork: [...builder.results.caches.values()],
       closeAllsWithoutExec: [...builder.results.closeAlls.values()],

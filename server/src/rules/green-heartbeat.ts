@@ -23,6 +23,7 @@ function hostWords(g: GreenHeartbeat): string {
   const h = g.host;
   if (h.config?.server === 'apache') return 'Apache mod_wsgi';
   if (h.config?.server === 'uwsgi') return 'uWSGI without a green loop';
+  if (h.kind === 'wsgi-script' && h.script) return `a WSGI server through the WSGI script '${h.script.name}' (${h.script.group}, which calls ${h.script.module}:${h.script.object}() for the application)`;
   return h.kind === 'wsgi' ? `a WSGI server through ${h.root.path.split(/[\\/]/).pop()}` : `a WSGI server (${h.root.path.split(/[\\/]/).pop()} defines application)`;
 }
 

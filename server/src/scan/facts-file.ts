@@ -14,6 +14,7 @@ import { buildFingerprint, fileAnalysisSchema } from '../engine/cache';
 import type { ProjectFile } from '../engine/rule';
 import type { FileAnalysis } from '../engine/types';
 import type { Extraction, Shard } from './scanner';
+import type { SourceEncoding } from './read';
 
 export const FACTS_FORMAT = 1;
 
@@ -26,6 +27,7 @@ const factsFileSchema = z.object({
   projectFiles: z.array(z.object({ path: z.string(), text: z.string() })),
   analyses: z.array(fileAnalysisSchema),
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  decoded: z.array(z.object({ path: z.string(), encoding: z.enum(['utf-8', 'windows-1252', 'utf-16le', 'utf-16be']) })),
   notes: z.array(z.object({ path: z.string(), note: z.string() })),
 });
 
@@ -40,6 +42,8 @@ export interface FactsFile {
   projectFiles: ProjectFile[];
   analyses: FileAnalysis[];
   skipped: { path: string; reason: string }[];
+  /** Files of this shard that were not UTF-8, and the encoding they were decoded from. */
+  decoded: { path: string; encoding: SourceEncoding }[];
   notes: { path: string; note: string }[];
 }
 
@@ -67,6 +71,7 @@ export function writeFactsFile(file: string, shard: Shard, extraction: Extractio
     projectFiles: extraction.projectFiles,
     analyses: extraction.analyses,
     skipped: extraction.skipped,
+    decoded: extraction.decoded,
     notes: extraction.notes,
   };
   const tmp = `${file}.${process.pid}.tmp`;
@@ -80,6 +85,7 @@ export interface JoinedFacts {
   roots: string[];
   projectFiles: ProjectFile[];
   skipped: { path: string; reason: string }[];
+  decoded: { path: string; encoding: SourceEncoding }[];
   notes: { path: string; note: string }[];
 }
 
@@ -146,6 +152,7 @@ export function joinFactsFiles(files: readonly { path: string; shown: string }[]
     roots: first.data.roots,
     projectFiles: first.data.projectFiles,
     skipped: [...skipped.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    decoded: parts.flatMap((p) => p.data.decoded).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     notes,
   };
 }

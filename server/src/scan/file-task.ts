@@ -8,7 +8,7 @@ import { analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
 import { DiskCache } from '../engine/cache';
 import type { FileAnalysis } from '../engine/types';
 import { languageForPath } from '../parsing/parser';
-import { checkSource, decodeSource, readSourceFileBytesSync } from './read';
+import { checkSource, decodeSource, readSourceFileBytesSync, type SourceEncoding } from './read';
 
 export interface FileTask {
   path: string;
@@ -32,13 +32,15 @@ export interface FileTask {
 
 export type FileOutcome =
   | { kind: 'skip'; reason: string }
-  | { kind: 'known'; contentHash: string; bytes: number }
+  | { kind: 'known'; contentHash: string; bytes: number; encoding: SourceEncoding }
   | {
       kind: 'analysis';
       analysis: FileAnalysis;
       bytes: number;
-      /** The file began with a UTF-8 byte order mark (restored when `--fix` writes it back). */
+      /** The file began with a byte order mark (restored when `--fix` writes it back). */
       bom: boolean;
+      /** How the file's bytes were decoded (`utf-8` for texts held in memory). */
+      encoding: SourceEncoding;
       cache: 'hit' | 'miss' | 'off';
       /** Why a cache entry was not trusted (it was recomputed and overwritten). */
       corrupt?: string;
@@ -68,17 +70,20 @@ export function fromWire(outcome: WireOutcome | FileOutcome): FileOutcome {
 }
 
 /**
- * What a file is without analysing it: the reason it is skipped, or its content hash. The
- * bytes are checked (size, binary, UTF-8) and hashed but not decoded: the cheap first look
- * of a scan that may be answered by the evaluation cache.
+ * What a file is without analysing it: the reason it is skipped, or its content hash. UTF-8
+ * bytes are checked (size, binary, encoding) and hashed but not decoded: the cheap first look
+ * of a scan that may be answered by the evaluation cache. Files in another encoding are
+ * decoded and their text hashed, as {@link probeFileTask} does: the content hash is always
+ * that of the decoded text (its UTF-8 bytes), whatever the file's encoding.
  */
-export type FileIdentity = { skip: string } | { skip?: undefined; contentHash: string; bytes: number };
+export type FileIdentity = { skip: string } | { skip?: undefined; contentHash: string; bytes: number; encoding: SourceEncoding };
 
 export function identifyFile(task: FileTask): FileIdentity {
   // In `probeFileTask`'s order, so that a skipped file gets the same reason.
   let hash: string;
   let bytes: number;
   let head: string | Uint8Array | undefined = task.text;
+  let encoding: SourceEncoding = 'utf-8';
   if (task.text !== undefined) {
     bytes = Buffer.byteLength(task.text);
     hash = contentHash(task.text);
@@ -88,11 +93,13 @@ export function identifyFile(task: FileTask): FileIdentity {
     const checked = checkSource(read.bytes);
     if (!checked.ok) return { skip: checked.reason };
     bytes = read.bytes.length;
-    hash = contentHash(read.bytes.subarray(checked.start));
-    head = read.bytes.subarray(checked.start);
+    encoding = checked.encoding;
+    // The UTF-8 fast path hashes the bytes: they are the UTF-8 encoding of the text.
+    hash = checked.text !== undefined ? contentHash(checked.text) : contentHash(read.bytes.subarray(checked.start));
+    head = checked.text ?? read.bytes.subarray(checked.start);
   }
   if (!languageForPath(task.path, head)) return { skip: 'unsupported file type' };
-  return { contentHash: hash, bytes };
+  return { contentHash: hash, bytes, encoding };
 }
 
 const caches = new Map<string, DiskCache>();
@@ -114,11 +121,12 @@ function cacheFor(dir: string, fingerprint: string | undefined): DiskCache {
  */
 export type Probe =
   | { done: FileOutcome }
-  | { done?: undefined; text: string; bom: boolean; bytes: number; hash: string; key?: string; cache?: DiskCache; corrupt?: string };
+  | { done?: undefined; text: string; bom: boolean; encoding: SourceEncoding; bytes: number; hash: string; key?: string; cache?: DiskCache; corrupt?: string };
 
 export function probeFileTask(task: FileTask): Probe {
   let text: string;
   let bom = false;
+  let encoding: SourceEncoding = 'utf-8';
   let bytes: number;
   if (task.text !== undefined) {
     text = task.text;
@@ -131,20 +139,23 @@ export function probeFileTask(task: FileTask): Probe {
     if (!decoded.ok) return { done: { kind: 'skip', reason: decoded.reason } };
     text = decoded.text;
     bom = decoded.bom;
+    encoding = decoded.encoding;
   }
   // Discovery only takes supported files: this is a file named explicitly.
   if (!languageForPath(task.path, text)) return { done: { kind: 'skip', reason: 'unsupported file type' } };
+  // The hash of the decoded text, as `identifyFile` computes it: the analysis depends on the
+  // text only (the encoding is reported from this probe, never from the cache).
   const hash = contentHash(text);
-  if (task.knownHashes?.includes(hash)) return { done: { kind: 'known', contentHash: hash, bytes } };
+  if (task.knownHashes?.includes(hash)) return { done: { kind: 'known', contentHash: hash, bytes, encoding } };
   const cache = task.cacheDir ? cacheFor(task.cacheDir, task.fingerprint) : undefined;
   const key = cache?.key(task.path, hash, task.prefilter);
   let corrupt: string | undefined;
   if (cache && key && !task.cacheProbed) {
     const found = cache.read(key, task.path, hash);
-    if (found.status === 'hit') return { done: { kind: 'analysis', analysis: found.analysis, bytes, bom, cache: 'hit', prefiltered: false } };
+    if (found.status === 'hit') return { done: { kind: 'analysis', analysis: found.analysis, bytes, bom, encoding, cache: 'hit', prefiltered: false } };
     if (found.status === 'corrupt') corrupt = found.reason;
   }
-  return { text, bom, bytes, hash, key, cache, corrupt };
+  return { text, bom, encoding, bytes, hash, key, cache, corrupt };
 }
 
 export async function runFileTask(task: FileTask): Promise<FileOutcome> {
@@ -154,7 +165,7 @@ export async function runFileTask(task: FileTask): Promise<FileOutcome> {
 
 /** Parses and analyses a file whose probe missed, and stores the analysis in the cache. */
 export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done: FileOutcome }>): Promise<FileOutcome> {
-  const { text, bom, bytes, key, cache, corrupt } = probe;
+  const { text, bom, encoding, bytes, key, cache, corrupt } = probe;
   // Grammars load on first use: a scan served from the cache never compiles them.
   await ensureGrammarFor(task.path, text);
   const out = { prefiltered: false };
@@ -163,5 +174,5 @@ export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done
   // One serialisation for the cache entry and for the trip to the main thread.
   const json = cache && key ? JSON.stringify(analysis) : undefined;
   if (cache && key) cache.write(key, analysis, json);
-  return { kind: 'analysis', analysis, bytes, bom, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered, json };
+  return { kind: 'analysis', analysis, bytes, bom, encoding, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered, json };
 }

@@ -1,12 +1,12 @@
 /**
  * Project files for the program model (pyproject.toml, setup.cfg, compile_commands.json,
- * package.json, *.ini, *.conf): read from every directory between a root and the source
- * files found below it. They are only read, never executed. Shared by the scanner and the
+ * package.json, *.ini, *.conf, and the entry_points.txt of *.egg-info / *.dist-info folders):
+ * read from every directory between a root and the source files found below it. They are only read, never executed. Shared by the scanner and the
  * language server's workspace index.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, type ProjectFile } from '../engine/rule';
+import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES, type ProjectFile } from '../engine/rule';
 import { readSourceFile } from './read';
 
 /** A generated `compile_commands.json` of a large C project runs to tens of megabytes. */
@@ -15,7 +15,16 @@ export const COMPILE_COMMANDS_MAX_BYTES = 64 * 1024 * 1024;
 /** True for the names of the files that {@link ProjectFile}s are made of. */
 export function isProjectFileName(filePath: string): boolean {
   const base = path.basename(filePath);
-  return PROJECT_FILE_NAMES.includes(base) || PROJECT_FILE_EXTENSIONS.includes(path.extname(base).toLowerCase());
+  return PROJECT_FILE_NAMES.includes(base) || PROJECT_FILE_EXTENSIONS.includes(path.extname(base).toLowerCase()) || isMetadataEntryPoints(filePath);
+}
+
+/** A distribution's `entry_points.txt` (`pkg.egg-info/entry_points.txt`, `pkg-1.0.dist-info/entry_points.txt`). */
+function isMetadataEntryPoints(filePath: string): boolean {
+  return path.basename(filePath) === 'entry_points.txt' && isMetadataDir(path.basename(path.dirname(filePath)));
+}
+
+function isMetadataDir(name: string): boolean {
+  return PROJECT_METADATA_DIR_SUFFIXES.some((s) => name.endsWith(s) && name.length > s.length);
 }
 
 /** Reads one project file with the scanner's checks (size, binary, UTF-8); undefined when unreadable. */
@@ -61,6 +70,14 @@ export async function collectProjectFiles(
       continue;
     }
     for (const e of entries) {
+      if (e.isDirectory() && isMetadataDir(e.name)) {
+        // The walker takes no file of these folders: their entry points are read here.
+        const txt = path.join(dir, e.name, 'entry_points.txt');
+        if (!fs.existsSync(txt)) continue;
+        const pf = await read(txt);
+        if (pf) out.push(pf);
+        continue;
+      }
       if (e.isDirectory() || !isProjectFileName(e.name)) continue;
       const pf = await read(path.join(dir, e.name));
       if (pf) out.push(pf);

@@ -4,7 +4,7 @@
  * reporter. It never prints: everything worth telling goes through {@link ScanReporter}.
  *
  * Steps: discover files (`walk.ts`: ignore files, excludes, symbolic links), read each one
- * (`read.ts`: size limit, binary and encoding checks), analyse it (`file-task.ts`: persistent
+ * (`read.ts`: size limit, binary and encoding checks, Windows-1252/UTF-16 decoding), analyse it (`file-task.ts`: persistent
  * cache, keyword prefilter, `analyzeText`) in worker threads (`pool.ts`) or in the main
  * thread, optionally apply safe fixes and write the file back, then evaluate the
  * program-level rules, severities and suppressions over every analysis at once (`evaluate`).
@@ -15,7 +15,7 @@
  * order the workers finish in, so a scan's output does not depend on `jobs`.
  *
  * With a cache folder (and without `fix`), the evaluation is cached too: the main thread first
- * reads and hashes every file (no decoding, no analysis) and, when the evaluation of exactly
+ * reads and hashes every file (no analysis; only files that are not UTF-8 are decoded) and, when the evaluation of exactly
  * these contents, project files and settings is stored, reports it without reading a single
  * analysis (see `engine/cache.ts`). Otherwise the scan goes on as above and stores its
  * evaluation. Of each analysis only path, language and hash outlive the evaluation.
@@ -37,7 +37,7 @@ import { languageForFile, loadAllGrammars } from '../parsing/parser';
 import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
-import { readSourceFile, writeSourceFile } from './read';
+import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
 import { discoverFiles } from './walk';
 
 export interface ScanReporter {
@@ -54,6 +54,8 @@ export interface ScanReporter {
   onNote?(path: string, note: string): void;
   /** With `fix`: fixes were applied to this file and it was written back. */
   onFixed?(path: string, applied: number): void;
+  /** A file that is not UTF-8 was decoded (`read.ts`: Windows-1252, UTF-16) and analysed. */
+  onDecoded?(path: string, encoding: SourceEncoding): void;
 }
 
 /** `--shard i/n`: this run analyses the files whose path hashes to share `index` of `count`. */
@@ -134,6 +136,8 @@ export interface ScanStats {
   /** Files on which the prefilter skipped at least one analyser. */
   prefiltered: number;
   skipped: number;
+  /** Files analysed that are not UTF-8 (decoded as Windows-1252 or UTF-16). */
+  decoded: number;
   /** Worker threads used (0: the main thread). */
   jobs: number;
   /** Files of this shard (equal to `files` without `--shard`). */
@@ -160,6 +164,8 @@ export interface ScanResult {
   findings: Finding[];
   /** Sorted by path. */
   skipped: { path: string; reason: string }[];
+  /** Files analysed that are not UTF-8, with the encoding they were decoded from; sorted by path. */
+  decoded?: { path: string; encoding: SourceEncoding }[];
   cancelled: boolean;
   /** With `fix`: files written back and how many fixes each received, sorted by path. */
   fixed?: { path: string; applied: number }[];
@@ -177,6 +183,7 @@ export interface Extraction {
   roots: string[];
   projectFiles: ProjectFile[];
   skipped: { path: string; reason: string }[];
+  decoded: { path: string; encoding: SourceEncoding }[];
   notes: { path: string; note: string }[];
   fixed: { path: string; applied: number }[];
   cancelled: boolean;
@@ -215,6 +222,7 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
     analyses: extraction.cached?.files ?? extraction.analyses.map(summary),
     findings: [],
     skipped: extraction.skipped,
+    decoded: extraction.decoded,
     cancelled: extraction.cancelled,
     notes: extraction.notes,
     stats: extraction.stats,
@@ -291,6 +299,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     evaluationCache: 'off',
     prefiltered: 0,
     skipped: 0,
+    decoded: 0,
     jobs: 0,
     shardFiles: 0,
     ms: { discover: 0, analyse: 0, evaluate: 0, total: 0 },
@@ -300,8 +309,15 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     skipped.push({ path: p, reason });
     reporter.onSkip?.(p, reason);
   };
+  const decoded: { path: string; encoding: SourceEncoding }[] = [];
+  const decodedFrom = (p: string, encoding: SourceEncoding) => {
+    if (encoding === 'utf-8') return;
+    decoded.push({ path: p, encoding });
+    reporter.onDecoded?.(p, encoding);
+  };
   const extraction = (cancelled: boolean, files: string[], slots: Slot[], roots: string[], projectFiles: ProjectFile[]): Extraction => {
     skipped.sort(byPath);
+    decoded.sort(byPath);
     fixed.sort(byPath);
     const analyses: FileAnalysis[] = [];
     const notes: { path: string; note: string }[] = [];
@@ -311,9 +327,10 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       for (const n of s.notes) notes.push({ path: s.analysis.path, note: n });
     }
     stats.skipped = skipped.length;
+    stats.decoded = decoded.length;
     stats.ms.total = Math.round(performance.now() - t0);
     stats.maxRssMb = rssMb();
-    return { analyses, files, roots, projectFiles, skipped, notes, fixed, cancelled, stats };
+    return { analyses, files, roots, projectFiles, skipped, decoded, notes, fixed, cancelled, stats };
   };
 
   const roots = (options.paths.length > 0 ? options.paths : ['.']).map((p) => path.resolve(cwd, p));
@@ -363,6 +380,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       skip(file, outcome.reason);
     } else if (outcome.kind === 'analysis') {
       stats.bytes += outcome.bytes;
+      decodedFrom(file, outcome.encoding);
       if (outcome.cache === 'hit') stats.cacheHits++;
       else stats.analysed++;
       if (outcome.corrupt) stats.cacheCorrupt++;
@@ -399,7 +417,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     else if (!result.converged) note(`fixes did not settle after ${result.rounds} rounds; the file may need another --fix`);
     if (result.applied > 0 && result.text !== read.text) {
       try {
-        await writeSourceFile(file, result.text, read.bom);
+        await writeSourceFile(file, result.text, read.bom, read.encoding);
         fixed.push({ path: file, applied: result.applied });
         reporter.onFixed?.(file, result.applied);
         return analyzeText(file, result.text, options.parseTimeoutMs, { prefilter }) ?? analysis;
@@ -450,7 +468,10 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       for (let i = 0; i < files.length; i++) {
         const id = ids[i];
         if (id.skip !== undefined) skip(files[i], id.skip);
-        else stats.bytes += id.bytes;
+        else {
+          stats.bytes += id.bytes;
+          decodedFrom(files[i], id.encoding);
+        }
         reporter.onProgress?.(++done, total, files[i]);
       }
       stats.ms.analyse = Math.round(performance.now() - tAnalyse);

@@ -56,6 +56,7 @@ import {
   PY_WAIT_METHODS,
 } from '../../knowledge/python-heartbeat';
 import { anyIn } from '../text-positions';
+import { extractSetupPyEntryPoints, type PySetupEntryPoints } from './setup-py';
 
 // ---------------------------------------------------------------------------------------
 // Fact shapes (plain JSON)
@@ -82,6 +83,8 @@ export interface PyModuleFact extends PyFactBase {
   importInsert: Position;
   /** A gunicorn configuration's module-level `worker_class = "..."` (`gevent`, `eventlet`, ...). */
   workerClass?: string;
+  /** A `setup.py`: the literal `entry_points` of its `setup(...)` call (`setup-py.ts`). */
+  setupEntryPoints?: PySetupEntryPoints;
 }
 
 /**
@@ -2696,9 +2699,14 @@ function joinName(prefix: string, name: string): string {
  * `textShortcuts: false` forces the node-reading path that files with syntax errors take, so a
  * test can check that both paths give the same facts on valid code.
  */
-export function extractPythonFacts(tree: Tree, text: string, _path: string, options: { textShortcuts?: boolean } = {}): PythonFact[] {
+export function extractPythonFacts(tree: Tree, text: string, path: string, options: { textShortcuts?: boolean } = {}): PythonFact[] {
   const ex = new Extractor(tree, text, options.textShortcuts ?? true);
   ex.walk();
   ex.finish();
+  if (/(^|[\\/])setup\.py$/.test(path)) {
+    const eps = extractSetupPyEntryPoints(tree, text);
+    const mod = ex.facts.find((f): f is PyModuleFact => f.kind === 'py.module');
+    if (eps && mod) mod.setupEntryPoints = eps;
+  }
   return ex.facts;
 }

@@ -188,12 +188,52 @@ function extract(gitDir: string, c: CorpusCase): { dir: string; error?: undefine
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const archive = spawnSync('git', ['--git-dir', gitDir, 'archive', '--format=tar', c.commit, ...(c.project === '.' ? [] : [c.project])], { maxBuffer: 1 << 30 });
-  if (archive.status !== 0) return { error: `git archive failed: ${String(archive.stderr).trim().split('\n')[0]}` };
-  const untar = spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout, maxBuffer: 1 << 20 });
-  if (untar.status !== 0) return { error: `tar failed: ${String(untar.stderr).trim().split('\n')[0]}` };
-  writeFileSync(join(tmp, '.corpus-complete'), `${c.repo} ${c.commit} ${c.project}\n`);
+  let note = '';
+  if (archive.status === 0) {
+    const untar = spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout, maxBuffer: 1 << 20 });
+    if (untar.status !== 0) return { error: `tar failed: ${String(untar.stderr).trim().split('\n')[0]}` };
+  } else {
+    // A mirror may lack some blobs (stored snapshots leave out very large files): write the
+    // files it has one by one, and say which are missing.
+    const written = extractBlobs(gitDir, c, tmp);
+    if (typeof written === 'string') return { error: `git archive failed (${String(archive.stderr).trim().split('\n')[0]}), and so did reading blobs: ${written}` };
+    note = written.missing.length ? `missing from the mirror: ${written.missing.join(', ')}\n` : '';
+  }
+  writeFileSync(join(tmp, '.corpus-complete'), `${c.repo} ${c.commit} ${c.project}\n${note}`);
   renameSync(tmp, dest);
   return { dir: dest };
+}
+
+/** Writes the regular files of the project folder at the commit blob by blob; returns the paths whose blobs are missing. */
+function extractBlobs(gitDir: string, c: CorpusCase, dest: string): { missing: string[] } | string {
+  const tree = spawnSync('git', ['--git-dir', gitDir, 'ls-tree', '-r', '-z', '--full-tree', c.commit, ...(c.project === '.' ? [] : [c.project])], { maxBuffer: 1 << 28 });
+  if (tree.status !== 0) return String(tree.stderr).trim().split('\n')[0];
+  const entries: { sha: string; path: string }[] = [];
+  for (const line of tree.stdout.toString('utf8').split('\0')) {
+    const m = /^(\d+) blob ([0-9a-f]+)\t(.*)$/s.exec(line);
+    if (m && m[1] !== '120000') entries.push({ sha: m[2], path: m[3] });
+  }
+  const batch = spawnSync('git', ['--git-dir', gitDir, 'cat-file', '--batch'], { input: entries.map((e) => e.sha).join('\n') + '\n', maxBuffer: 1 << 30 });
+  if (batch.status !== 0) return String(batch.stderr).trim().split('\n')[0];
+  const out = batch.stdout;
+  const missing: string[] = [];
+  let at = 0;
+  for (const e of entries) {
+    const eol = out.indexOf(10, at);
+    const header = out.subarray(at, eol).toString('utf8');
+    at = eol + 1;
+    const size = /^[0-9a-f]+ blob (\d+)$/.exec(header);
+    if (!size) {
+      missing.push(e.path);
+      continue;
+    }
+    const n = Number(size[1]);
+    const file = join(dest, e.path);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, out.subarray(at, at + n));
+    at += n + 1;
+  }
+  return { missing };
 }
 
 /** Scans a project folder as a user would (the folder is the workspace); resolves with the JSON report. */

@@ -441,7 +441,9 @@ class Extractor {
       }
       if (this.mayHoldFork(stmt)) {
         const shape = forkShapeAt(node, stmts, i);
-        if (shape) {
+        // A fork already recognised from an enclosing statement (`if (…) pid = forkpty(…);
+        // else pid = fork();` followed by the tests) keeps that shape.
+        if (shape && !this.pendingForks.has(shape.call.id)) {
           const fact = this.newForkFact(shape.call, shape.known, shape.regions, stmts, node);
           const after = shape.regions.find((r) => r.shape === 'after');
           const region = fact.regions.find((r) => r.shape === 'after');

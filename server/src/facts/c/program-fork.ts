@@ -327,6 +327,38 @@ function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegio
 }
 
 /**
+ * A fork whose result an `if`/`else` stores in both branches, to the same place:
+ * `if (pty) pid = forkpty(...); else pid = fork();`. One branch must call a fork function;
+ * the other may call a wrapper of one (`fdforkpty()`), since every outcome is then tested
+ * through the stored result. Returns the fork call and the storage, or null.
+ */
+function forkAssignedInBranches(ifStmt: Node): { call: Node; variable?: string } | null {
+  const assigned = (branch: Node | null | undefined): { key: string; fork: { call: Node; variable?: string } | null } | null => {
+    if (!branch) return null;
+    const stmts = branch.type === 'compound_statement' ? branch.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment') : [branch];
+    for (let k = stmts.length - 1; k >= 0; k--) {
+      const st = stmts[k];
+      if (st.type !== 'expression_statement') continue;
+      const e = st.namedChild(0);
+      const n = e ? unwrap(e) : null;
+      if (n?.type !== 'assignment_expression' || n.childForFieldName('operator')?.type !== '=') continue;
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      const key = left ? storageKey(unwrap(left)) : null;
+      if (!key || !right || unwrap(right).type !== 'call_expression') continue;
+      return { key, fork: forkExpression(n) };
+    }
+    return null;
+  };
+  const cons = assigned(ifStmt.childForFieldName('consequence'));
+  const altClause = ifStmt.childForFieldName('alternative');
+  const alt = assigned(altClause?.namedChildren.find((c) => c && c.type !== 'comment') ?? null);
+  if (!cons || !alt || cons.key !== alt.key) return null;
+  const fork = cons.fork ?? alt.fork;
+  return fork?.variable ? fork : null;
+}
+
+/**
  * Recognises a fork in statement `stmts[i]` of a block and the child regions of its
  * tests among the following statements. Returns null when the statement holds no
  * `fork()`-like call in a recognised position.
@@ -355,6 +387,8 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number): For
       const cond = stmt.childForFieldName('condition');
       if (cond) found = forkInCondition(cond);
       selfTest = found !== null;
+      // `if (pty) pid = forkpty(...); else pid = fork();` and the tests that follow.
+      if (!found && stmt.type === 'if_statement') found = forkAssignedInBranches(stmt);
       break;
     }
     case 'while_statement': {

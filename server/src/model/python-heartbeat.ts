@@ -391,7 +391,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
         if (f.kind === 'py.monkey-patch' && f.threads === 'yes' && !patch && patchModules.has(m) && patchRuns(m, f)) patch = { module: m, fact: f };
         // A green server keeps the hub turning only when the program runs it: at import time,
         // or in a function the program's code calls (not merely defined in an imported module).
-        else if (f.kind === 'py.hub-driver' && (f.fn === '' || (reached ??= reachedFunctions(index, r.order)).has(`${m.abs}#${f.fn}`))) hubDriven = true;
+        else if (f.kind === 'py.hub-driver' && (f.fn === '' || (reached ??= reachedFunctions(index, r.order, scriptFn)).has(`${m.abs}#${f.fn}`))) hubDriven = true;
         else if (f.kind === 'py.hb-connection') connections.push({ module: m, fact: f });
       }
     }

@@ -255,7 +255,9 @@ class Extractor {
     const pending = this.pendingBlocks.size > 0 ? this.pendingBlocks.get(node.id) : undefined;
     if (pending) {
       this.pendingBlocks.delete(node.id);
-      pending.span = spanOf(node);
+      // A region made of several nodes (a `case` and the siblings that follow it) spans them all.
+      const span = spanOf(node);
+      pending.span = pending.calls.length > 0 || pending.span.some((v) => v !== 0) ? [pending.span[0], pending.span[1], span[2], span[3]] : span;
       this.regions.push({ region: pending, baseCond: this.cond, ended: false });
       try {
         this.visitInner(node, type ?? node.type, bound);
@@ -499,6 +501,7 @@ class Extractor {
         const region: CChildRegion = { shape: 'block', span: [0, 0, 0, 0], calls: [] };
         regions.push(region);
         this.pendingBlocks.set(p.nodeId, region);
+        for (const id of p.alsoNodeIds ?? []) this.pendingBlocks.set(id, region);
       } else {
         const first = stmts[p.fromIndex!];
         const endPos = block.endPosition;

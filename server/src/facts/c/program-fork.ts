@@ -32,6 +32,12 @@ export interface PendingRegion {
   nodeId: number;
   /** For `after`: index (among the block's named children) of the first statement of the region. */
   fromIndex?: number;
+  /**
+   * For a `case`: the switch body's nodes that follow it up to the next `case` and still run
+   * in it (the C grammar ends a `case` at a preprocessor directive, so `#ifdef … #endif`
+   * and the statements after it become siblings of the `case`).
+   */
+  alsoNodeIds?: number[];
 }
 
 export interface ForkShape {
@@ -317,8 +323,16 @@ function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegio
       reach = new Set([...live].filter((x) => x === o));
     }
     if (reach.size === 0) continue;
-    if (childOnly(reach)) out.push({ shape: 'block', nodeId: c.id });
-    const stmts = c.namedChildren.filter((s): s is Node => s !== null && s.type !== 'comment' && s.id !== c.childForFieldName('value')?.id);
+    // The case's trailing siblings (after a preprocessor directive ended it in the tree).
+    const siblings: Node[] = [];
+    for (let k = body.namedChildren.indexOf(c) + 1; k < body.namedChildren.length; k++) {
+      const next = body.namedChildren[k];
+      if (!next || next.type === 'comment') continue;
+      if (next.type === 'case_statement') break;
+      siblings.push(next);
+    }
+    if (childOnly(reach)) out.push({ shape: 'block', nodeId: c.id, ...(siblings.length ? { alsoNodeIds: siblings.map((n) => n.id) } : {}) });
+    const stmts = [...c.namedChildren.filter((s): s is Node => s !== null && s.type !== 'comment' && s.id !== c.childForFieldName('value')?.id), ...siblings];
     const leaves = stmts.some((s) => s.type !== 'break_statement' && alwaysLeaves(s));
     if (!leaves) for (const x of reach) after.add(x);
   }

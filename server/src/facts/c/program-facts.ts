@@ -24,7 +24,7 @@ import {
 } from '../../knowledge/c-process';
 import { TRANSPARENT_WRAPPERS } from './knowledge';
 import { judgeFdCall } from './program-fd';
-import { calleeName, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
 import { declaratorName } from './cfg';
 import type {
   CacheStorage,
@@ -124,6 +124,9 @@ class Extractor {
   }
 
   private readonly includes: { headers: string[]; first: Range | null; insertLine: number } = { headers: [], first: null, insertLine: 0 };
+
+  /** The branch depth (`cond`) of each call of the current function, by call index. */
+  private callConds: number[] = [];
 
   /** Descriptor opens without close-on-exec, keyed `function index:stored-to text`, that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
   private readonly opensWithoutCloexec: { fact: CFdOpenFact; key: string }[] = [];
@@ -233,6 +236,7 @@ class Extractor {
     };
     this.fn = state;
     this.cond = 0;
+    this.callConds = [];
     this.regions = [];
     try {
       this.visit(body);
@@ -290,12 +294,7 @@ class Extractor {
       case 'if_statement': {
         const cond = node.childForFieldName('condition');
         if (cond) this.visit(cond);
-        this.cond++;
-        const cons = node.childForFieldName('consequence');
-        if (cons) this.visit(cons);
-        const alt = node.childForFieldName('alternative');
-        if (alt) this.visit(alt);
-        this.cond--;
+        if (this.visitBranches(node)) this.recordExecInEveryBranch(node);
         return;
       }
       case 'for_statement':
@@ -658,6 +657,57 @@ class Extractor {
     if (!this.fn!.locals.has(text) && !/^[A-Z_][A-Z0-9_]*$/.test(text)) this.fn!.refs.add(text);
   }
 
+  /**
+   * Visits the branches of an `if` (and of its `else if` chain); true when it has an `else`
+   * and every branch calls an `exec*()` at its own top level (not in a nested branch or loop).
+   */
+  private visitBranches(node: Node): boolean {
+    const fn = this.fn!;
+    const inside = this.cond + 1;
+    const execsIn = (from: number): boolean => {
+      for (let k = from; k < fn.fact.calls.length; k++) if (this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].n) === 'exec') return true;
+      return false;
+    };
+    this.cond++;
+    let every = true;
+    const cons = node.childForFieldName('consequence');
+    const before = fn.fact.calls.length;
+    if (cons) this.visit(cons);
+    every = every && execsIn(before);
+    const alt = node.childForFieldName('alternative');
+    const altBody = alt?.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+    if (altBody?.type === 'if_statement') {
+      // `else if`: its condition and branches, one level deeper.
+      const c = altBody.childForFieldName('condition');
+      if (c) this.visit(c);
+      const nested = this.visitBranches(altBody);
+      every = every && nested;
+    } else if (alt) {
+      const at = fn.fact.calls.length;
+      this.visit(alt);
+      every = every && altBody !== null && execsIn(at);
+    } else every = false;
+    this.cond--;
+    return every;
+  }
+
+  /** After an `if`/`else` that execs in every branch: the call that ends the sequence there. */
+  private recordExecInEveryBranch(node: Node): void {
+    const fn = this.fn!;
+    const s = spanOf(node);
+    const record: CCall = { n: EXEC_IN_EVERY_BRANCH, s };
+    if (this.cond === 0) record.u = 1;
+    this.callConds[fn.fact.calls.length] = this.cond;
+    fn.fact.calls.push(record);
+    for (const r of this.regions) {
+      if (r.ended) continue;
+      const rc: CCall = { n: EXEC_IN_EVERY_BRANCH, s };
+      if (this.cond === r.baseCond) rc.u = 1;
+      r.region.calls.push(rc);
+    }
+    this.endRegions('exec');
+  }
+
   private call(node: Node): void {
     const fn = this.fn!;
     const callee = node.childForFieldName('function');
@@ -686,6 +736,7 @@ class Extractor {
     const del = this.statementCalls.get(node.id);
     if (del) record.del = del;
     const index = fn.fact.calls.length;
+    this.callConds[index] = this.cond;
     fn.fact.calls.push(record);
     const end = regionEndOf(name);
     for (const r of this.regions) {

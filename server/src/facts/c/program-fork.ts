@@ -445,9 +445,16 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number): For
   return { call: found.call, subject, regions, known };
 }
 
+/**
+ * The name of the call the fact extractor records after an `if`/`else` every branch of which
+ * calls an `exec*()` unconditionally (`if (cmd) execl(…); else execvp(…);`): the child
+ * surely replaces itself there, though no single exec is unconditional.
+ */
+export const EXEC_IN_EVERY_BRANCH = '(exec in every branch)';
+
 /** Region terminators: how a call ends the child's sequence, if it does. */
 export function regionEndOf(name: string): 'exec' | 'safe-exit' | 'unsafe-exit' | null {
-  if (EXEC_CALLS.has(name)) return 'exec';
+  if (EXEC_CALLS.has(name) || name === EXEC_IN_EVERY_BRANCH) return 'exec';
   if (SAFE_EXITS.has(name)) return 'safe-exit';
   if (UNSAFE_EXITS.has(name)) return 'unsafe-exit';
   return null;

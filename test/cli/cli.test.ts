@@ -6,25 +6,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ProgressLine } from '../../server/src/cli/progress';
-import { CLI, ensureBuilt, makeWorkspace, multitoolAvailable, removeWorkspace, runCli, unprivilegedUser, validateSarif, writeTree, type Tree } from './helpers';
+import { CLI, ensureBuilt, multitoolAvailable, runCli, temporaryRepositories, unprivilegedUser, validateSarif, writeTree, type Tree } from './helpers';
 import { RULES } from '../../server/src/rules/index';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 const DOCS = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules';
 
-const workspaces: string[] = [];
 before(() => ensureBuilt());
-after(() => {
-  for (const w of workspaces) removeWorkspace(w);
-});
-
-function workspace(files: Tree): string {
-  const dir = makeWorkspace({ '.git/HEAD': 'ref: refs/heads/main\n', ...files });
-  workspaces.push(dir);
-  return dir;
-}
+const workspace = temporaryRepositories();
 
 /** Findings here come from the engine alone (unused suppressions), not from any analyser. */
 const BASIC: Tree = {

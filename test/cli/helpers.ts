@@ -6,6 +6,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after } from 'node:test';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli', 'cli.js');
@@ -119,4 +120,21 @@ export function validateSarif(file: string): { errors: string[]; warnings: strin
 export function unprivilegedUser(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
   return { uid: 65534, gid: 65534 };
+}
+
+/**
+ * Temporary repositories for one test file: the returned function makes one from a tree (a
+ * `.git` marks it as a repository root, so no ignore file above it applies), and every one
+ * made is removed after the file's tests.
+ */
+export function temporaryRepositories(): (files: Tree) => string {
+  const made: string[] = [];
+  after(() => {
+    for (const dir of made) removeWorkspace(dir);
+  });
+  return (files) => {
+    const dir = makeWorkspace({ '.git/HEAD': 'ref: refs/heads/main\n', ...files });
+    made.push(dir);
+    return dir;
+  };
 }

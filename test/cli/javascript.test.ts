@@ -8,20 +8,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { ensureBuilt, makeWorkspace, removeWorkspace, runCli, type Tree } from './helpers';
+import { before, describe, test } from 'node:test';
+import { ensureBuilt, runCli, temporaryRepositories, type Tree } from './helpers';
 
-const workspaces: string[] = [];
 before(() => ensureBuilt());
-after(() => {
-  for (const w of workspaces) removeWorkspace(w);
-});
-
-function workspace(files: Tree): string {
-  const dir = makeWorkspace({ '.git/HEAD': 'ref: refs/heads/main\n', ...files });
-  workspaces.push(dir);
-  return dir;
-}
+const workspace = temporaryRepositories();
 
 interface JsonFinding {
   ruleId: string;

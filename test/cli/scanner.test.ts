@@ -6,23 +6,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { scan, type ScanOptions, type ScanReporter, type ScanResult } from '../../server/src/scan/scanner';
 import { decodeSource, decodeWindows1252, encodeSource, firstInvalidUtf8, writeSourceFile } from '../../server/src/scan/read';
-import { makeWorkspace, removeWorkspace, writeTree, type Tree } from './helpers';
+import { temporaryRepositories, writeTree } from './helpers';
 
-const workspaces: string[] = [];
-after(() => {
-  for (const w of workspaces) removeWorkspace(w);
-});
-
-function workspace(files: Tree): string {
-  // `.git` makes the workspace a repository root, so no ignore file above it applies.
-  const dir = makeWorkspace({ '.git/HEAD': 'ref: refs/heads/main\n', ...files });
-  workspaces.push(dir);
-  return dir;
-}
+const workspace = temporaryRepositories();
 
 interface Collected {
   result: ScanResult;

@@ -71,6 +71,22 @@ interface Tracked extends Candidate {
   scope: Node;
 }
 
+/**
+ * Whether the function around a bare descriptor open closed descriptor 0 before it
+ * (`os.closerange(0, n)`, `os.close(0)`, `sys.stdin.close()`) or duplicates descriptor 0
+ * after it (`os.dup2(0, 1)`): the open then deliberately takes number 0.
+ */
+function reopensStdin(stmt: Node): boolean {
+  let fn: Node | null = stmt.parent;
+  while (fn && fn.type !== 'function_definition' && fn.type !== 'module') fn = fn.parent;
+  if (!fn) return false;
+  const text = fn.text;
+  const at = stmt.startIndex - fn.startIndex;
+  const before = text.slice(0, at);
+  const after = text.slice(at + stmt.text.length);
+  return /\b(closerange|close_range)\(\s*0\s*,|\bclose\(\s*0\s*\)|\bstdin\.close\(\)/.test(before) || /\bdup2\(\s*0\s*,/.test(after);
+}
+
 type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 'tracked'; stmt: Node; variable: string };
 
 /**
@@ -286,6 +302,9 @@ class PythonFile implements EffectEnv {
           // A bare `open(p)` under `with self.assertRaises(...)` (or in a `try` with handlers)
           // is a test that the open fails.
           if (expectsFailure(p, true)) return { type: 'silent' };
+          // A daemonizer's bare `os.open(os.devnull, ...)` after closing descriptor 0 gets
+          // number 0: it is the new stdin, owned by the process, not a lost handle.
+          if (c.api === 'os.open' && reopensStdin(p)) return { type: 'silent' };
           return { type: 'unbound', stmt: p };
         default:
           return { type: 'unbound', stmt: statementOf(p) };

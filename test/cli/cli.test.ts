@@ -253,7 +253,10 @@ describe('scan: files that cannot be analysed', () => {
     const dir = workspace({ 'secret.py': 'x = 1\n', 'locked/a.py': 'x = 1\n', 'ok.py': 'x = 1\n' });
     if (user) {
       // Root reads everything: run the CLI as `nobody`, who must be able to reach the workspace.
-      for (let d = dir; d !== path.dirname(d) && d.startsWith(path.dirname(dir)); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+      // Only the folders below the temporary directory: changing /tmp itself (sticky, 1777) to
+      // 0755 broke every later tool that writes there as another user (apt's key check).
+      const tmp = path.dirname(dir) + path.sep;
+      for (let d = dir; d.startsWith(tmp); d = path.dirname(d)) fs.chmodSync(d, 0o755);
       fs.chmodSync(path.join(dir, 'ok.py'), 0o644);
       t.diagnostic(`running as root: the CLI runs as uid ${user.uid}`);
     }

@@ -33,7 +33,7 @@ import {
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
 } from '../knowledge/python-heartbeat';
-import { pythonModel, scriptStep, type PyPluginEntry, type PyRoot, type PyStep } from './python';
+import { pythonModel, scriptStep, type PyRoot, type PyStep } from './python';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
 
@@ -106,12 +106,6 @@ export interface LatePatch {
 export interface HeartbeatModel {
   greenHeartbeats: GreenHeartbeat[];
   latePatches: LatePatch[];
-  /**
-   * Plugin entry points (`pythonModel().pluginEntries`): modules a host program imports by
-   * name at run time. Not joined into any host program yet (which host loads which group is
-   * not declared anywhere the model reads); kept here for the rules that need them.
-   */
-  plugins: PyPluginEntry[];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -566,7 +560,6 @@ export function heartbeatModel(ctx: ProgramContext): HeartbeatModel {
   const result: HeartbeatModel = {
     greenHeartbeats: greenHeartbeats(model.index, model.programs, configs),
     latePatches: latePatches(model.index, model.programs),
-    plugins: model.pluginEntries,
   };
   CACHE.set(model, result);
   return result;

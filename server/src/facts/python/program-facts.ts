@@ -55,7 +55,7 @@ import {
   PY_THREAD_TARGETS,
   PY_WAIT_METHODS,
 } from '../../knowledge/python-heartbeat';
-import { anyIn } from '../text-positions';
+import { anyIn, lineStartsOf, positionAt } from '../text-positions';
 import { extractSetupPyEntryPoints, type PySetupEntryPoints } from './setup-py';
 
 // ---------------------------------------------------------------------------------------
@@ -686,11 +686,6 @@ interface Target {
   text?: string;
 }
 
-function lineStartsOf(text: string): number[] {
-  const out = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
-  return out;
-}
 
 class Extractor {
   readonly facts: PythonFact[] = [];
@@ -749,15 +744,7 @@ class Extractor {
 
   /** Position of a UTF-16 offset of the text (rows advance at `\n` only, as in tree-sitter). */
   private posAt(index: number): Position {
-    const ls = (this.lineStarts ??= lineStartsOf(this.src));
-    let lo = 0;
-    let hi = ls.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (ls[mid] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, character: index - ls[lo] };
+    return positionAt((this.lineStarts ??= lineStartsOf(this.src)), index);
   }
 
   /** End position of `node`, whose end offset is `end`. */
@@ -2533,12 +2520,10 @@ class Extractor {
   }
 
   /**
-   * Functions of this file that wait, themselves or through the functions of this file they
-   * call (a fixpoint over same-file calls), each with the wait it reaches.
+   * Functions of this file (by qualified name) that wait, themselves or through the functions
+   * of this file they call (a fixpoint over same-file calls), each with the wait it reaches.
    */
-  private waitingFunctions(): Map<Scope, RawCall> {
-    const functions = new Map<string, Scope>();
-    for (const s of this.scopes) if (s.kind === 'function') functions.set(s.name, s);
+  private waitingFunctions(functions: ReadonlyMap<string, Scope>): Map<Scope, RawCall> {
     const waiting = new Map<Scope, RawCall>();
     for (const c of this.calls) if (c.scope.kind === 'function' && !waiting.has(c.scope) && this.isWait(c)) waiting.set(c.scope, c);
     for (let round = 0, changed = true; changed && round < 4; round++) {
@@ -2580,8 +2565,8 @@ class Extractor {
       else if (this.isWait(c)) entry(c.scope).waits.push(c);
     }
     const text = (c: RawCall) => `${c.node.childForFieldName('function')?.text ?? this.lastName(c)}()`;
-    let waiting: Map<Scope, RawCall> | undefined;
     let functions: Map<string, Scope> | undefined;
+    let waiting: Map<Scope, RawCall> | undefined;
     for (const [scope, e] of byScope) {
       let done = false;
       // Names from the table (`_heartbeat_check` → heartbeat_check) before mere look-alikes (`for_heartbeat`).
@@ -2599,19 +2584,18 @@ class Extractor {
       // The loop pings but waits in a function of this file that it calls (the ping itself, or
       // a helper): `while ...: self._heartbeat_check()` where `_heartbeat_check` sleeps.
       if (!done && e.pings.length) {
-        if (!waiting) {
-          waiting = this.waitingFunctions();
-          functions = new Map([...this.scopes].filter((s) => s.kind === 'function').map((s) => [s.name, s]));
-        }
+        functions ??= new Map([...this.scopes].filter((s) => s.kind === 'function').map((s) => [s.name, s]));
+        waiting ??= this.waitingFunctions(functions);
         for (const p of e.pings) {
           for (const loop of p.loops ?? []) {
+            let wait: RawCall | undefined;
             const through = e.inLoops.find((c) => {
               if (!within(this.rangeOf(c.node, c.end), loop)) return false;
               const target = this.sameFileTarget(c, functions!);
-              return !!target && target !== scope && waiting!.has(target);
+              wait = target && target !== scope ? waiting!.get(target) : undefined;
+              return wait !== undefined;
             });
-            if (!through) continue;
-            const wait = waiting.get(this.sameFileTarget(through, functions!)!)!;
+            if (!through || !wait) continue;
             this.facts.push({
               ...this.base(loop, p.flags, scope),
               kind: 'py.keepalive',

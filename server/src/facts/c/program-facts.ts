@@ -135,8 +135,8 @@ class Extractor {
 
   run(root: Node): void {
     this.topLevel(root);
-    // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` marks the descriptor close-on-exec
-    // before any other thread of a single-threaded program could fork: judged as requested.
+    // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` in the same function: the older
+    // idiom, judged as requested (a thread forking between the two calls is not modelled).
     for (const { fact, key } of this.opensWithoutCloexec) {
       if (!this.cloexecSetLater.has(key)) continue;
       fact.cloexec = 'yes';
@@ -261,7 +261,7 @@ class Extractor {
       this.pendingBlocks.delete(node.id);
       // A region made of several nodes (a `case` and the siblings that follow it) spans them all.
       const span = spanOf(node);
-      pending.span = pending.calls.length > 0 || pending.span.some((v) => v !== 0) ? [pending.span[0], pending.span[1], span[2], span[3]] : span;
+      pending.span = pending.span.some((v) => v !== 0) ? [pending.span[0], pending.span[1], span[2], span[3]] : span;
       this.regions.push({ region: pending, baseCond: this.cond, ended: false });
       try {
         this.visitInner(node, type ?? node.type, bound);

@@ -72,8 +72,13 @@ const REVALIDATE_FIX: Fix = {
  * linked into hosts the workspace does not show, so it cannot count on its host never
  * daemonizing: a static descriptor cache there must survive a fork and a close-all by itself.
  */
-export function isLibraryPath(path: string): boolean {
+function isLibraryPath(path: string): boolean {
   return path.split(/[\\/]/).slice(0, -1).some((seg) => /^(lib|lib[a-z0-9][\w-]*|shlibs)$/i.test(seg));
+}
+
+/** How a message names where the descriptor is cached. */
+function storageWords(cache: CFdCacheFact): string {
+  return cache.storage === 'static-local' ? 'a static local variable' : cache.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable';
 }
 
 /** A static or file-scope descriptor cache in library code that nothing re-validates or resets at fork. */
@@ -81,7 +86,7 @@ function libraryCacheFinding(model: CModel, file: CFile, cache: CFdCacheFact): R
   const hosts = model.programsOf(file);
   const scope: CProgram = { id: -1, label: 'library', files: new Set([file, ...hosts.flatMap((p) => [...p.files])]), mains: [] };
   if (cacheSurvivesFork(model, scope, file, cache)) return undefined;
-  const storage = cache.storage === 'static-local' ? 'a static local variable' : cache.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable';
+  const storage = storageWords(cache);
   const fixes: Fix[] = [];
   const reset = atForkFix(file, cache);
   if (reset) fixes.push(reset);
@@ -128,7 +133,7 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
         // The chain starts at the cache site, which the finding already shows first.
         const rest = chain.filter((r) => !(r.path === file.path && r.range.start.line === cache.range.start.line && r.range.start.character === cache.range.start.character));
         const closes = closeAllsOf(model, site);
-        const storage = cache.storage === 'static-local' ? 'a static local variable' : cache.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable';
+        const storage = storageWords(cache);
         const forkWhere = forkSiteLabel(site);
         const consequence =
           closes.length > 0

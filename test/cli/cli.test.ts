@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ProgressLine } from '../../server/src/cli/progress';
 import { CLI, ensureBuilt, multitoolAvailable, runCli, temporaryRepositories, unprivilegedUser, validateSarif, writeTree, type Tree } from './helpers';
+import { LATIN1_C } from '../latin1-source';
 import { RULES } from '../../server/src/rules/index';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -327,23 +328,6 @@ describe('scan: files that cannot be analysed', () => {
   });
 });
 
-/**
- * A C file of an old tree, in Latin-1/Windows-1252: an accented name in the comment before
- * the leak, and a second leak on a line whose comment holds accented letters before it.
- */
-const LATIN1_C = Buffer.from(
-  '#include <stdio.h>\n' +
-    '/* Auteur : Jos\xe9 M\xfcller */\n' +
-    'int f(const char *p) {\n' +
-    '    FILE *fp = fopen(p, "r");\n' +
-    '    if (!fp) return -1;\n' +
-    '    if (p[0] == 0) return -2;\n' +
-    '    fclose(fp);\n' +
-    '    return 0;\n' +
-    '}\n' +
-    '/* \xe9t\xe9 */ int g(const char *p) { FILE *q = fopen(p, "r"); if (!q) return -1; if (p[0]) return 1; fclose(q); return 0; }\n',
-  'latin1',
-);
 
 /** A program that forks and execs, in Windows-1252 (\x97 is an em dash, \x92 a right quote; \x81 and \x9d are unassigned). */
 const CP1252_C = Buffer.from(

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ensureBuilt, runCli, temporaryRepositories, type Tree } from './helpers';
+import { LATIN1_C } from '../latin1-source';
 
 before(() => ensureBuilt());
 const workspace = temporaryRepositories();
@@ -244,24 +245,21 @@ describe('scan: scripts without an extension', () => {
 
 describe('scan: every source file a user has, in one folder', () => {
   test('a Latin-1 C file, a #! Python script and .js/.mjs/.cjs files each report their hazard', () => {
-    const latin1 = Buffer.from(
-      '#include <stdio.h>\n/* Auteur : Jos\xe9 */\nint head(const char *p) {\n    FILE *fp = fopen(p, "r");\n    if (!fp) return -1;\n    if (p[0] == 0) return -2;\n    fclose(fp);\n    return 0;\n}\n',
-      'latin1',
-    );
-    const dir = workspace({ 'legacy/head.c': latin1, ...PY_SCRIPT, 'web/leak.js': JS_LEAK, 'web/head.mjs': MJS_LEAK, 'web/serve.cjs': CJS_PIPE });
+    const dir = workspace({ 'legacy/head.c': LATIN1_C, ...PY_SCRIPT, 'web/leak.js': JS_LEAK, 'web/head.mjs': MJS_LEAK, 'web/serve.cjs': CJS_PIPE });
     const r = runCli(['scan', '--format', 'json', '--no-cache'], { cwd: dir });
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /decoded as Windows-1252: legacy\/head\.c/);
     const report = JSON.parse(r.stdout) as JsonReport;
     assert.equal(report.summary.files, 6);
     assert.deepEqual(sites(report), [
+      'legacy/head.c:10 unreleased-file',
       'legacy/head.c:4 unreleased-file',
       'tools/nightly:7 fork-in-threaded-program',
       'web/head.mjs:3 unreleased-file',
       'web/leak.js:3 unreleased-file',
       'web/serve.cjs:4 stream-pipe-leak',
     ]);
-    const c = report.findings.find((f) => f.path === 'legacy/head.c')!;
+    const c = report.findings.find((f) => f.path === 'legacy/head.c' && f.range.start.line === 4)!;
     assert.equal(c.range.start.column, 16, 'the column counts decoded characters');
   });
 });

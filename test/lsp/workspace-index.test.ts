@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Diagnostic, PublishDiagnosticsParams } from 'vscode-languageserver/node';
 import { TestClient, uriOf, type Registration } from './client';
+import { LATIN1_C } from '../latin1-source';
 
 const LEAK = 'def f(p):\n    fh = open(p)\n    if not p:\n        return None\n    data = fh.read()\n    fh.close()\n    return data\n';
 const CLEAN = 'def f(p):\n    with open(p) as fh:\n        return fh.read()\n';
@@ -503,20 +504,6 @@ describe('settings per workspace folder', () => {
 });
 
 describe('workspace index: sources that are not UTF-8', () => {
-  /** A Latin-1 C file: an accented name on the line before a leak, accented letters before another leak on its line. */
-  const LATIN1_C = Buffer.from(
-    '#include <stdio.h>\n' +
-      '/* Auteur : Jos\xe9 M\xfcller */\n' +
-      'int f(const char *p) {\n' +
-      '    FILE *fp = fopen(p, "r");\n' +
-      '    if (!fp) return -1;\n' +
-      '    if (p[0] == 0) return -2;\n' +
-      '    fclose(fp);\n' +
-      '    return 0;\n' +
-      '}\n' +
-      '/* \xe9t\xe9 */ int g(const char *p) { FILE *q = fopen(p, "r"); if (!q) return -1; if (p[0]) return 1; fclose(q); return 0; }\n',
-    'latin1',
-  );
   let ws: string;
   let client: TestClient;
   before(async () => {

@@ -1,6 +1,6 @@
 /**
- * Text pre-checks shared by the fact extractors: where a word occurs in a file, and whether
- * it occurs inside a node's range. Offsets are UTF-16 code units, the unit of tree-sitter's
+ * Text pre-checks shared by the fact extractors: where a word occurs in a file, whether it
+ * occurs inside a node's range, and the line and column of an offset. Offsets are UTF-16 code units, the unit of tree-sitter's
  * `startIndex`/`endIndex` in JavaScript, so a node's range can be tested without asking the
  * tree for its text (every node read crosses into WebAssembly).
  */
@@ -39,4 +39,23 @@ export class WordPositions {
     }
     return anyIn(list, start, end);
   }
+}
+
+/** Offsets of the first character of each line (lines end at `\n` only, as in tree-sitter). */
+export function lineStartsOf(text: string): number[] {
+  const out = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  return out;
+}
+
+/** Zero-based line and UTF-16 column of an offset, given the text's {@link lineStartsOf}. */
+export function positionAt(lineStarts: readonly number[], offset: number): { line: number; character: number } {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo, character: offset - lineStarts[lo] };
 }

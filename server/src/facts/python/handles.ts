@@ -55,6 +55,7 @@ import {
 } from './knowledge';
 import { PyNames } from './names';
 import { withStatementFix } from './with-fix';
+import { positionAt } from '../text-positions';
 
 const QUICK_CHECK = new RegExp(`\\b(?:${OPENER_WORDS.join('|')})\\b`);
 
@@ -204,14 +205,8 @@ class PythonFile implements EffectEnv {
   }
 
   private positionOf(index: number): { row: number; column: number } {
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return { row: lo, column: index - this.lineStarts[lo] };
+    const p = positionAt(this.lineStarts, index);
+    return { row: p.line, column: p.character };
   }
 
   /** Where the value of the opener call goes. */

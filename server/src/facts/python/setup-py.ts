@@ -11,6 +11,7 @@
  */
 import type { Position, Range } from '../../engine/types';
 import type { Node, Tree } from '../../parsing/parser';
+import { lineStartsOf, positionAt } from '../text-positions';
 
 /** One `name = module:attr` of a `setup.py`, with where it is written. */
 export interface PySetupEntryPoint {
@@ -75,11 +76,6 @@ function stringValue(node: Node, text: string): StringValue | undefined {
   return { value: isRaw ? raw : decodeEscapes(raw), contentStart: start.endIndex, raw, escapes: !isRaw };
 }
 
-function lineStarts(text: string): number[] {
-  const out = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
-  return out;
-}
 
 class Reader {
   readonly entries: PySetupEntryPoint[] = [];
@@ -103,15 +99,7 @@ class Reader {
   }
 
   private pos(offset: number): Position {
-    const ls = (this.starts ??= lineStarts(this.text));
-    let lo = 0;
-    let hi = ls.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (ls[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo, character: offset - ls[lo] };
+    return positionAt((this.starts ??= lineStartsOf(this.text)), offset);
   }
 
   private range(from: number, to: number): Range {

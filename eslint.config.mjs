@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'dist/**', 'out/**', '.e2e/**', '.bench/**', '.corpus/**', '.scratch/**', 'examples/**', 'test/fixtures/**', 'grammars/**', '**/*.mjs', 'bin/**'],
+    ignores: ['node_modules/**', 'dist/**', 'out/**', '.e2e/**', '.bench/**', '.corpus/**', '.scratch/**', 'examples/**', 'test/fixtures/**', 'grammars/**', '**/*.mjs', '**/*.cjs', 'bin/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import ts from 'typescript';
 import { analyzeText } from '../server/src/engine/analyze';
-import type { ProjectFile } from '../server/src/engine/rule';
-import type { FileAnalysis } from '../server/src/engine/types';
+import type { ProjectFile } from '../server/src/model/program-context';
+import type { FileAnalysis } from '../server/src/analysis/results';
 import { loadAllGrammars } from '../server/src/parsing/parser';
 import { isProjectFileName } from '../server/src/scan/project-files';
 

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyzeText } from '../../server/src/engine/analyze';
-import type { FileContext } from '../../server/src/engine/rule';
+import type { FileContext } from '../../server/src/rules/rule';
 import { extractProgramFacts } from '../../server/src/facts/index';
 import { languageForPath, loadAllGrammars, parseSync } from '../../server/src/parsing/parser';
 import { collectSuppressions } from '../../server/src/engine/suppressions';

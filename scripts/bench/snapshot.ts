@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { FileAnalysis } from '../../server/src/engine/types';
+import type { FileAnalysis } from '../../server/src/analysis/results';
 import { languageForPath, loadAllGrammars } from '../../server/src/parsing/parser';
 import { readSourceFile } from '../../server/src/scan/read';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
-import type { Finding } from '../../server/src/engine/types';
+import type { Finding } from '../../server/src/analysis/results';
 import { escapeData, escapeProperty } from '../../server/src/scan/reporters/github';
 import { formatReport, type ReportData } from '../../server/src/scan/reporters/index';
 import { buildSarif } from '../../server/src/scan/reporters/sarif';

@@ -4,10 +4,11 @@ import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, docsUrl, parseConfig } from '../../server/src/engine/config';
 import { evaluate, UNUSED_SUPPRESSION_ID } from '../../server/src/engine/engine';
 import { applyEdits } from '../../server/src/engine/fixes';
-import { FlowGraph, findLeak } from '../../server/src/engine/flow';
-import type { FileAnalysis } from '../../server/src/engine/types';
+import { FlowGraph, findLeak } from '../../server/src/analysis/flow';
+import type { FileAnalysis } from '../../server/src/analysis/results';
 import { parseSync, syntaxErrorRanges, editFor } from '../../server/src/parsing/parser';
 import { grammarsReady, parseExpectations } from '../harness';
+import { RULE_IDS } from '../../server/src/rules/index';
 
 before(async () => {
   await grammarsReady();
@@ -30,10 +31,10 @@ function fakeAnalysis(path: string, lines: number[], suppressions: FileAnalysis[
 
 describe('config', () => {
   test('defaults when nothing is set', () => {
-    assert.deepEqual(parseConfig(undefined), { config: DEFAULT_CONFIG, problems: [] });
+    assert.deepEqual(parseConfig(undefined, RULE_IDS), { config: DEFAULT_CONFIG, problems: [] });
   });
   test('each bad value becomes a message and its default; good values survive', () => {
-    const { config, problems } = parseConfig({ rules: 42, run: 'sometimes', maxFileSizeKb: 10, bogus: 1 });
+    const { config, problems } = parseConfig({ rules: 42, run: 'sometimes', maxFileSizeKb: 10, bogus: 1 }, RULE_IDS);
     assert.equal(config.run, 'onType');
     assert.deepEqual(config.rules, {});
     assert.equal(config.maxFileSizeKb, 10);
@@ -43,12 +44,12 @@ describe('config', () => {
     assert.match(problems.join('\n'), /"run" is invalid/);
   });
   test('unknown rule ids are reported and dropped', () => {
-    const { config, problems } = parseConfig({ rules: { 'no-such-rule': 'off', 'unreleased-file': 'error' } });
+    const { config, problems } = parseConfig({ rules: { 'no-such-rule': 'off', 'unreleased-file': 'error' } }, RULE_IDS);
     assert.deepEqual(config.rules, { 'unreleased-file': 'error' });
     assert.match(problems[0], /unknown rule "no-such-rule"/);
   });
   test('a non-object is rejected as a whole', () => {
-    assert.match(parseConfig([1, 2]).problems[0], /expected an object, got an array/);
+    assert.match(parseConfig([1, 2], RULE_IDS).problems[0], /expected an object, got an array/);
   });
   test('docs URLs derive from the template', () => {
     assert.equal(docsUrl('unreleased-file', { docsUrlTemplate: 'https://x.test/{id}.html' }), 'https://x.test/unreleased-file.html');

@@ -13,8 +13,8 @@ import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
 import { cProgramNeighbours } from '../../server/src/model/c';
-import type { ProjectFile } from '../../server/src/engine/rule';
-import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import type { ProjectFile } from '../../server/src/model/program-context';
+import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
 import { grammarsReady } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');

@@ -13,8 +13,8 @@ import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
 import { IncrementalEvaluator } from '../../server/src/engine/incremental';
-import { MapModelCache, PROJECT_FILE_NAMES, type ProjectFile } from '../../server/src/engine/rule';
-import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import { MapModelCache, PROJECT_FILE_NAMES, type ProjectFile } from '../../server/src/model/program-context';
+import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
 import { buildPythonModel, pythonModel } from '../../server/src/model/python';
 import { grammarsReady, listFiles } from '../harness';
 

@@ -14,7 +14,7 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { FileAnalysis } from '../../server/src/engine/types';
+import type { FileAnalysis } from '../../server/src/analysis/results';
 import type { PythonFact } from '../../server/src/facts/python/program-facts';
 import { buildPythonModel, PythonModelCache } from '../../server/src/model/python';
 import {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
-import type { FileAnalysis } from '../../server/src/engine/types';
+import type { FileAnalysis } from '../../server/src/analysis/results';
 import type { PythonFact } from '../../server/src/facts/python/program-facts';
 import { buildPythonModel } from '../../server/src/model/python';
 import { PyModuleIndex } from '../../server/src/model/python-modules';

@@ -9,8 +9,8 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/engine/rule';
-import type { FileAnalysis } from '../../server/src/engine/types';
+import type { ProjectFile } from '../../server/src/model/program-context';
+import type { FileAnalysis } from '../../server/src/analysis/results';
 import { typescriptModel, type TypeScriptModel } from '../../server/src/model/typescript';
 import { grammarsReady } from '../harness';
 

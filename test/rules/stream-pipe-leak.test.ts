@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { evaluate } from '../../server/src/engine/engine';
 import { applyEdits } from '../../server/src/engine/fixes';
-import type { Finding } from '../../server/src/engine/types';
+import type { Finding } from '../../server/src/analysis/results';
 import { grammarsReady } from '../harness';
 
 before(async () => {

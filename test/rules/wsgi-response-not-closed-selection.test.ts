@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { RULE_KEYWORDS, ruleMayApply } from '../../server/src/engine/prefilter';
-import { analyzeWsgiStrict } from '../../server/src/facts/python/wsgi';
+import { analyzeWsgiStrict } from '../../server/src/analysis/python/wsgi';
 import { WSGI_KEYWORDS, WSGI_SHAPE_TOKENS } from '../../server/src/knowledge/python-wsgi';
 import { parseSync } from '../../server/src/parsing/parser';
 import { grammarsReady } from '../harness';

@@ -11,7 +11,7 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { evaluate } from '../../server/src/engine/engine';
 import { ruleMayApply } from '../../server/src/engine/prefilter';
-import type { FileAnalysis, Finding } from '../../server/src/engine/types';
+import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
 import { ensureBuilt, runCli } from '../cli/helpers';
 import { grammarsReady } from '../harness';
 

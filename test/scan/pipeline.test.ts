@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../server/src/cli/cli';
 import { DiskCache, pruneCache } from '../../server/src/engine/cache';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
-import type { FileAnalysis } from '../../server/src/engine/types';
+import type { FileAnalysis } from '../../server/src/analysis/results';
 import { AnalysisPool } from '../../server/src/scan/pool';
 import { formatReport } from '../../server/src/scan/reporters/index';
 import { extractFacts, scan, type ScanOptions, type ScanResult, type ScanStats } from '../../server/src/scan/scanner';

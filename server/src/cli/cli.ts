@@ -11,7 +11,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultCacheDir } from '../engine/cache';
 import { docsUrl, type HazardLensConfig } from '../engine/config';
 import { atLeast, evaluate } from '../engine/engine';
-import type { Severity } from '../engine/types';
+import type { Severity } from '../analysis/results';
 import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
 import { RULES } from '../rules/index';
 import { PRODUCT_COMMAND, PRODUCT_VERSION, displayPath, plural } from '../scan/reporters/common';

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_CONFIG, parseConfig, type HazardLensConfig } from '../engine/config';
+import { RULE_IDS } from '../rules/index';
 
 export const CONFIG_FILE_NAME = '.hazard-lens.json';
 
@@ -55,6 +56,6 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
     const { $schema: _schema, ...rest } = raw as Record<string, unknown>;
     raw = rest;
   }
-  const parsed = parseConfig(raw, shown);
+  const parsed = parseConfig(raw, RULE_IDS, shown);
   return { config: parsed.config, problems: parsed.problems, file, base };
 }

@@ -16,10 +16,11 @@ import {
 import { extractProgramFacts } from '../facts/index';
 import type { ProgramFact } from '../facts/types';
 import { RULES } from '../rules/index';
-import type { FileContext } from './rule';
+import type { FileContext } from '../rules/rule';
 import { prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './prefilter';
 import { collectSuppressions } from './suppressions';
-import type { FileAnalysis, Finding, LanguageId } from './types';
+import type { FileAnalysis, Finding } from '../analysis/results';
+import type { LanguageId } from '../text/locations';
 
 /** Options of {@link analyzeTree} / {@link analyzeText}. */
 export interface AnalyzeOptions {

@@ -47,7 +47,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { z } from 'zod';
 import { ANALYZER_VERSION } from './analyze';
-import type { FileAnalysis, Finding } from './types';
+import type { FileAnalysis, Finding } from '../analysis/results';
 
 /** Bump when the entry layout changes. */
 export const CACHE_FORMAT = 1;

@@ -4,12 +4,12 @@
  * The CLI reads the same shape from `.hazard-lens.json`.
  */
 import { z } from 'zod';
-import { RULES } from '../rules/index';
-import type { SeveritySetting } from './types';
+import type { SeveritySetting } from '../analysis/results';
+import type { ProgramSettings } from '../model/program-context';
 
 export const SEVERITY_SETTINGS = ['off', 'error', 'warning', 'info', 'hint'] as const;
 
-export interface HazardLensConfig {
+export interface HazardLensConfig extends ProgramSettings {
   /** Per-rule severity or `off`; rules not listed use their default severity. */
   rules: Record<string, SeveritySetting>;
   /** Glob patterns (gitignore syntax) of files never analysed. */
@@ -88,9 +88,10 @@ export interface ParsedConfig {
 
 /**
  * Validates raw settings field by field so one bad value does not discard the others.
+ * `ruleIds` are the ids of the registry the caller runs (`"rules"` may only name those);
  * `source` names where the values came from, for the messages.
  */
-export function parseConfig(raw: unknown, source = 'settings'): ParsedConfig {
+export function parseConfig(raw: unknown, ruleIds: readonly string[], source = 'settings'): ParsedConfig {
   const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
   const problems: string[] = [];
   if (raw === undefined || raw === null) return { config, problems };
@@ -112,10 +113,10 @@ export function parseConfig(raw: unknown, source = 'settings'): ParsedConfig {
     }
     (config as unknown as Record<string, unknown>)[key] = result.data;
   }
-  const ruleIds = new Set(RULES.map((r) => r.meta.id));
+  const knownIds = new Set(ruleIds);
   for (const id of Object.keys(config.rules)) {
-    if (!ruleIds.has(id)) {
-      problems.push(`${source}: "rules" names unknown rule "${id}" (known: ${[...ruleIds].join(', ')})`);
+    if (!knownIds.has(id)) {
+      problems.push(`${source}: "rules" names unknown rule "${id}" (known: ${[...knownIds].join(', ')})`);
       delete config.rules[id];
     }
   }

@@ -7,10 +7,11 @@ import { entryPointNotes } from '../model/python-project';
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
-import { MapModelCache, type ModelCache, type ProgramContext, type ProjectFile, type Rule } from './rule';
+import { MapModelCache, type ModelCache, type ProgramContext, type ProjectFile } from '../model/program-context';
+import { type Rule } from '../rules/rule';
 import { applySuppressions } from './suppressions';
-import type { FileAnalysis, Finding, Suppression } from './types';
-import { SEVERITY_ORDER } from './types';
+import type { FileAnalysis, Finding, Suppression } from '../analysis/results';
+import { SEVERITY_ORDER } from '../analysis/results';
 
 /** Pseudo-rule id under which suppressions that suppress nothing are reported. */
 export const UNUSED_SUPPRESSION_ID = 'unused-suppression';

@@ -8,7 +8,9 @@ import { analyzeText } from './analyze';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
 import { evaluate } from './engine';
-import type { Finding, Fix, Position, TextEdit } from './types';
+import type { Finding } from '../analysis/results';
+import type { Fix, TextEdit } from '../text/edits';
+import type { Position } from '../text/locations';
 
 /** Offsets of the first character of each line. */
 export function lineStarts(text: string): number[] {

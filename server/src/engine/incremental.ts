@@ -36,8 +36,9 @@ import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
 import { finishFindings, runProgramRule, type Evaluation } from './engine';
-import { MapModelCache, type ProgramContext, type ProjectFile } from './rule';
-import type { FileAnalysis, Finding, LanguageId } from './types';
+import { MapModelCache, type ProgramContext, type ProjectFile } from '../model/program-context';
+import type { FileAnalysis, Finding } from '../analysis/results';
+import type { LanguageId } from '../text/locations';
 
 export interface IncrementalResult extends Evaluation {
   /** Findings by path (paths without findings are absent). */

@@ -19,15 +19,15 @@
  * graph, and a file without any keyword can still be a link in a chain. Skipping the parse of
  * such files would need a first pass over the files that hold evidence (README, Performance).
  *
- * Analysers also keep their own quick checks (`QUICK_CHECK` in `facts/python/handles.ts`,
- * `facts/python/wsgi.ts`, the `.pipe` test in `facts/typescript/pipes.ts`, the marker test in
+ * Analysers also keep their own quick checks (`QUICK_CHECK` in `analysis/python/handles.ts`,
+ * `analysis/python/wsgi.ts`, the `.pipe` test in `analysis/typescript/pipes.ts`, the marker test in
  * `engine/suppressions.ts`); this table is the pipeline-level view of the same contract.
  */
-import { OPENERS as C_OPENERS } from '../facts/c/knowledge';
-import { OPENER_WORDS as PY_OPENER_WORDS } from '../facts/python/knowledge';
-import { OPENER_NAMES as TS_OPENER_NAMES } from '../facts/typescript/knowledge';
+import { OPENERS as C_OPENERS } from '../knowledge/c-handles';
+import { OPENER_WORDS as PY_OPENER_WORDS } from '../knowledge/python-handles';
+import { OPENER_NAMES as TS_OPENER_NAMES } from '../knowledge/typescript-handles';
 import { WSGI_KEYWORDS } from '../knowledge/python-wsgi';
-import type { LanguageId } from './types';
+import type { LanguageId } from '../text/locations';
 
 export type KeywordTable = Partial<Record<LanguageId, readonly string[]>>;
 

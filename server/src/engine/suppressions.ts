@@ -8,7 +8,7 @@
  */
 import type { Node, Tree } from '../parsing/parser';
 import { nodeRange } from '../parsing/parser';
-import type { Finding, Suppression } from './types';
+import type { Finding, Suppression } from '../analysis/results';
 
 const MARKER = /hazard-lens:\s*ignore(-file)?\[([^\]]*)\]/g;
 

@@ -1,5 +1,5 @@
 /** Dispatches program-fact extraction to the language front end. */
-import type { LanguageId } from '../engine/types';
+import type { LanguageId } from '../text/locations';
 import type { Tree } from '../parsing/parser';
 import { extractCFacts } from './c/program-facts';
 import { extractPythonFacts } from './python/program-facts';

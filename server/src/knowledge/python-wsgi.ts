@@ -1,6 +1,6 @@
 /**
  * What Hazard Lens knows about WSGI (PEP 3333) responses, in one place. Read by the
- * `wsgi-response-not-closed` analysis (`facts/python/wsgi.ts`).
+ * `wsgi-response-not-closed` analysis (`analysis/python/wsgi.ts`).
  */
 
 /** The environ key whose value wraps a file-like object into a response iterable. */
@@ -17,7 +17,7 @@ export const ENVIRON_NAMES: ReadonlySet<string> = new Set(['environ', 'env', 'en
  * file-wrapper key (double wrap); an environ name (an application call in middleware); `yield`
  * and `close` (a generator that closes what it holds only after its loop). A file, or a
  * function's own text, that holds every token of no entry cannot show any shape: this is the
- * analysis' quick check (`facts/python/wsgi.ts`).
+ * analysis' quick check (`analysis/python/wsgi.ts`).
  */
 export const WSGI_SHAPE_TOKENS: readonly (readonly string[])[] = [[FILE_WRAPPER_KEY], ...[...ENVIRON_NAMES].map((n) => [n]), ['yield', 'close']];
 

@@ -21,7 +21,8 @@ import {
 import type { HazardLensConfig } from '../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../engine/engine';
 import { fixAll } from '../engine/fixes';
-import type { Fix, LanguageId } from '../engine/types';
+import type { Fix } from '../text/edits';
+import type { LanguageId } from '../text/locations';
 import { languageForPath, loadGrammar, type GrammarName } from '../parsing/parser';
 import { isDiagnosticData, hasDocs, type DiagnosticData } from './diagnostics';
 import type { OpenDocument } from './documents';

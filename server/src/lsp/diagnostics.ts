@@ -6,7 +6,8 @@
 import { DiagnosticSeverity, DiagnosticTag, type Diagnostic, type DiagnosticRelatedInformation } from 'vscode-languageserver';
 import { docsUrl, type HazardLensConfig } from '../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../engine/engine';
-import type { Finding, Fix, Severity } from '../engine/types';
+import type { Finding, Severity } from '../analysis/results';
+import type { Fix } from '../text/edits';
 import { ruleById } from '../rules/index';
 import { pathToUri } from './paths';
 import { DIAGNOSTIC_SOURCE } from './protocol';

@@ -11,7 +11,7 @@
  */
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { DidChangeTextDocumentParams, DidOpenTextDocumentParams } from 'vscode-languageserver';
-import type { LanguageId } from '../engine/types';
+import type { LanguageId } from '../text/locations';
 import { editFor, languageForPath, parseSync, type GrammarName, type Tree } from '../parsing/parser';
 import { uriToPath } from './paths';
 

@@ -6,6 +6,7 @@
  */
 import type { Connection } from 'vscode-languageserver';
 import { parseConfig, type HazardLensConfig } from '../engine/config';
+import { RULE_IDS } from '../rules/index';
 import { showMessage, type Logger } from './logger';
 import { SETTINGS_SECTION } from './protocol';
 
@@ -80,7 +81,7 @@ export class Settings {
       for (const key of CLIENT_ONLY_KEYS) delete copy[key];
       raw = copy;
     }
-    const { config, problems } = parseConfig(raw, SETTINGS_SECTION);
+    const { config, problems } = parseConfig(raw, RULE_IDS, SETTINGS_SECTION);
     if (problems.length > 0) this.report(problems);
     return config;
   }

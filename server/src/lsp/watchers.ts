@@ -4,7 +4,7 @@
  * `.gitignore` files (which decide what is indexed).
  */
 import type { FileSystemWatcher } from 'vscode-languageserver';
-import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES } from '../engine/rule';
+import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES } from '../model/program-context';
 import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
 
 function alternatives(items: readonly string[]): string {

@@ -5,7 +5,7 @@
  * "threads may be running here" ordering.
  */
 import * as nodePath from 'node:path';
-import type { RelatedLocation } from '../engine/types';
+import type { RelatedLocation } from '../text/locations';
 import {
   ASYNC_SIGNAL_SAFE,
   isIgnoredCallee,

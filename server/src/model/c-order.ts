@@ -17,7 +17,7 @@
  * cost, not the whole program. Every answer has a witness, so findings can show the chain
  * ("thread started here" → "start_workers() called here" → "fork here").
  */
-import type { RelatedLocation } from '../engine/types';
+import type { RelatedLocation } from '../text/locations';
 import { spanRange, type Span } from '../facts/c/program-types';
 import { isMain, type CallSite, type CFn, type CModel, type CProgram } from './c';
 

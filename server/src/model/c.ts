@@ -18,8 +18,8 @@
  * share one model; kept across evaluations while no C file changed ({@link CModelCache}).
  */
 import * as path from 'node:path';
-import type { ProgramContext, ProjectFile } from '../engine/rule';
-import type { FileAnalysis } from '../engine/types';
+import type { ProgramContext, ProjectFile } from './program-context';
+import type { FileAnalysis } from '../analysis/results';
 import type {
   CAtForkFact,
   CCloseAllFact,

@@ -3,7 +3,8 @@
  * (`rules/python/*.ts`), and the small edit helpers their fixes need.
  */
 import * as nodePath from 'node:path';
-import type { RelatedLocation, TextEdit } from '../engine/types';
+import type { RelatedLocation } from '../text/locations';
+import type { TextEdit } from '../text/edits';
 import type { PyModule } from './python-modules';
 import type { PyEvent, PyStep } from './python';
 

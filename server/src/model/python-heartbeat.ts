@@ -12,8 +12,8 @@
  * stops at the patch call) are cheap, and computed only when some file patches at all.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, ProjectFile } from '../engine/rule';
-import type { Range } from '../engine/types';
+import type { ProgramContext, ProjectFile } from './program-context';
+import type { Range } from '../text/locations';
 import type {
   PyHeartbeatConnectionFact,
   PyKeepAliveFact,

@@ -8,7 +8,7 @@
  * importer's source root. Relative imports are resolved by directory, as Python does.
  */
 import * as nodePath from 'node:path';
-import type { FileAnalysis } from '../engine/types';
+import type { FileAnalysis } from '../analysis/results';
 import type {
   PyClassFact,
   PyFunctionFact,

@@ -21,7 +21,7 @@
  * left out with a note (malformed files give notes, never an exception).
  */
 import * as nodePath from 'node:path';
-import type { Range } from '../engine/types';
+import type { Range } from '../text/locations';
 import type { PySetupEntryPoints } from '../facts/python/setup-py';
 
 /** What the group of an entry point makes of it. */

@@ -23,9 +23,9 @@
  * a fork after a thread start, a descriptor cached before a fork whose child keeps running,
  * and a close-all in a forked child that no `exec` follows.
  */
-import type { HazardLensConfig } from '../engine/config';
-import type { ProgramContext } from '../engine/rule';
-import type { FileAnalysis, Range } from '../engine/types';
+import type { ProgramContext, ProgramSettings } from './program-context';
+import type { FileAnalysis } from '../analysis/results';
+import type { Range } from '../text/locations';
 import type {
   PyAtForkFact,
   PyCallFact,
@@ -594,7 +594,7 @@ class ModelBuilder {
 
   constructor(
     readonly index: PyModuleIndex,
-    readonly config: HazardLensConfig,
+    readonly config: ProgramSettings,
   ) {
     this.tracker = index.tracker ??= new TouchTracker();
     this.protection = new Protection(index);

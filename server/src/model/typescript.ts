@@ -28,8 +28,9 @@
  * The heartbeat-starved-by-blocking-call rule reads {@link TypeScriptModel.starved}.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, ProjectFile } from '../engine/rule';
-import type { FileAnalysis, Range } from '../engine/types';
+import type { ProgramContext, ProjectFile } from './program-context';
+import type { FileAnalysis } from '../analysis/results';
+import type { Range } from '../text/locations';
 import type {
   TsBlockingFact,
   TsCallFact,

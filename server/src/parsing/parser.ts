@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser, Query, type Node, type Tree, type Edit } from 'web-tree-sitter';
-import type { LanguageId, Range } from '../engine/types';
+import type { LanguageId, Range } from '../text/locations';
 import { mayBeScript, readHead, readHeadSync, shebangLanguage } from './shebang';
 
 export type { Node, Tree, Edit, Query };

@@ -7,7 +7,8 @@
  * This file owns the rule's identity; the evidence comes from each language's program model
  * through its checker in `rules/<lang>/cached-fd-across-fork.ts`.
  */
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
 import { checkPythonCachedFdAcrossFork } from './python/cached-fd-across-fork';
 import { checkCCachedFdAcrossFork } from './c/cached-fd-across-fork';
 

@@ -6,7 +6,8 @@
  * This file owns the rule's identity; the evidence comes from each language's program model
  * through its checker in `rules/<lang>/close-all-fds-without-exec.ts`.
  */
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
 import { checkPythonCloseAllFdsWithoutExec } from './python/close-all-fds-without-exec';
 import { checkCCloseAllFdsWithoutExec } from './c/close-all-fds-without-exec';
 

@@ -6,8 +6,10 @@
  * for close-on-exec atomically at creation (`O_CLOEXEC`, `SOCK_CLOEXEC`, mode `"e"`,
  * `accept4`, `pipe2`, `F_DUPFD_CLOEXEC`, `epoll_create1`, ...).
  */
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
-import type { Fix, RelatedLocation } from '../engine/types';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
+import type { Fix } from '../text/edits';
+import type { RelatedLocation } from '../text/locations';
 import { spanRange, type CFdOpenFact } from '../facts/c/program-types';
 import { cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram } from '../model/c';
 import { Ordering } from '../model/c-order';

@@ -6,7 +6,8 @@
  * This file owns the rule's identity; the evidence comes from each language's program model
  * through its checker in `rules/<lang>/fork-in-threaded-program.ts`.
  */
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
 import { checkPythonForkInThreadedProgram } from './python/fork-in-threaded-program';
 import { checkCForkInThreadedProgram } from './c/fork-in-threaded-program';
 

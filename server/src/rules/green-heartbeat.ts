@@ -8,8 +8,10 @@
  * The evidence — patch site, heartbeat start, WSGI entry — usually sits in three files; the
  * joins are in `model/python-heartbeat.ts`.
  */
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
-import type { Fix, RelatedLocation, TextEdit } from '../engine/types';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
+import type { Fix, TextEdit } from '../text/edits';
+import type { RelatedLocation } from '../text/locations';
 import { heartbeatModel, type GreenHeartbeat } from '../model/python-heartbeat';
 import { ensureImport, where } from '../model/python-evidence';
 

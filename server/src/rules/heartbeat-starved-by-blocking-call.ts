@@ -10,8 +10,10 @@
  * the heartbeat; this file words the findings and offers the fixes.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
-import type { Fix, RelatedLocation } from '../engine/types';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
+import type { Fix } from '../text/edits';
+import type { RelatedLocation } from '../text/locations';
 import { typescriptModel, type TsEvent, type TsStarvedHeartbeat, type TsStep } from '../model/typescript';
 
 const RULE_ID = 'heartbeat-starved-by-blocking-call';

@@ -2,7 +2,7 @@
  * The explicit rule registry. Adding a rule = one file named after its id, one line here,
  * one docs page `docs/rules/<id>.md`, fixtures under `test/fixtures/rules/<id>/`.
  */
-import type { Rule } from '../engine/rule';
+import type { Rule } from './rule';
 import { unreleasedFile } from './unreleased-file';
 import { unsafeCallInForkChild } from './unsafe-call-in-fork-child';
 import { fdWithoutCloexec } from './fd-without-cloexec';
@@ -22,3 +22,6 @@ const BY_ID = new Map(RULES.map((r) => [r.meta.id, r]));
 export function ruleById(id: string): Rule | undefined {
   return BY_ID.get(id);
 }
+
+/** The ids of the registered rules (what configuration may name). */
+export const RULE_IDS: readonly string[] = RULES.map((r) => r.meta.id);

@@ -7,8 +7,10 @@
  * functions) is replayed in `model/python-heartbeat.ts` up to the patch call.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
-import type { Fix, RelatedLocation, TextEdit } from '../engine/types';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
+import type { Fix, TextEdit } from '../text/edits';
+import type { RelatedLocation } from '../text/locations';
 import type { PyImportFact } from '../facts/python/program-facts';
 import { heartbeatModel, type LatePatch } from '../model/python-heartbeat';
 import { where } from '../model/python-evidence';

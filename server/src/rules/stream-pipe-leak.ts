@@ -2,11 +2,11 @@
  * stream-pipe-leak: `src.pipe(dest)` from a stream that owns a file descriptor, with
  * nothing that destroys `src` when `dest` errors or closes early — one leaked descriptor
  * per aborted download (the Node shape of incident 3). The analysis lives in
- * `facts/typescript/pipes.ts`; this file owns the rule's identity and its wording.
+ * `analysis/typescript/pipes.ts`; this file owns the rule's identity and its wording.
  */
-import type { FileContext, RawFinding, Rule } from '../engine/rule';
-import type { RelatedLocation } from '../engine/types';
-import { analyzeTypeScriptPipes, type PipeLeak } from '../facts/typescript/pipes';
+import type { FileContext, RawFinding, Rule } from './rule';
+import type { RelatedLocation } from '../text/locations';
+import { analyzeTypeScriptPipes, type PipeLeak } from '../analysis/typescript/pipes';
 import { isJavaScriptPath } from '../parsing/parser';
 
 /** The one-line message: the source, the destination(s), what goes wrong. */

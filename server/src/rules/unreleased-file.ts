@@ -2,14 +2,14 @@
  * unreleased-file: a file, socket, process or stream handle can reach the end of its
  * owner's scope on some path without being released (incident 3: Bottle + uWSGI leaked one
  * open file per request). The path analysis lives in the language front ends
- * (`facts/<lang>/handles.ts`); this file owns the rule's identity and its wording.
+ * (`analysis/<lang>/handles.ts`); this file owns the rule's identity and its wording.
  */
-import type { HandleAnalyzer, HandleLeak } from '../facts/handles';
-import { analyzeCHandles } from '../facts/c/handles';
-import { analyzePythonHandles } from '../facts/python/handles';
-import { analyzeTypeScriptHandles } from '../facts/typescript/handles';
-import type { FileContext, RawFinding, Rule } from '../engine/rule';
-import type { LanguageId } from '../engine/types';
+import type { HandleAnalyzer, HandleLeak } from '../analysis/handles';
+import { analyzeCHandles } from '../analysis/c/handles';
+import { analyzePythonHandles } from '../analysis/python/handles';
+import { analyzeTypeScriptHandles } from '../analysis/typescript/handles';
+import type { FileContext, RawFinding, Rule } from './rule';
+import type { LanguageId } from '../text/locations';
 
 const ANALYZERS: Record<LanguageId, HandleAnalyzer> = {
   c: analyzeCHandles,

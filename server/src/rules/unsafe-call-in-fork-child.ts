@@ -5,8 +5,10 @@
  * The child is followed into workspace functions, so the unsafe call may sit two or three
  * functions away from the fork, in another file.
  */
-import type { ProgramContext, RawFinding, Rule } from '../engine/rule';
-import type { Fix, RelatedLocation } from '../engine/types';
+import type { ProgramContext } from '../model/program-context';
+import type { RawFinding, Rule } from './rule';
+import type { Fix } from '../text/edits';
+import type { RelatedLocation } from '../text/locations';
 import { REMOVABLE_IN_CHILD, UNSAFE_REASON_TEXT, type UnsafeReason } from '../knowledge/c-process';
 import { spanRange } from '../facts/c/program-types';
 import { cModel } from '../model/c';

@@ -3,10 +3,10 @@
  * `wsgi.file_wrapper` applied to a response that may already be wrapped (incident 3: Bottle's
  * `_cast()` re-wrapping a mounted application's response under uWSGI), middleware that iterates
  * or replaces the inner response without closing it, and generators that close what they own
- * only after full iteration. The analysis lives in `facts/python/wsgi.ts`.
+ * only after full iteration. The analysis lives in `analysis/python/wsgi.ts`.
  */
-import type { FileContext, RawFinding, Rule } from '../engine/rule';
-import { analyzeWsgi } from '../facts/python/wsgi';
+import type { FileContext, RawFinding, Rule } from './rule';
+import { analyzeWsgi } from '../analysis/python/wsgi';
 
 export const wsgiResponseNotClosed: Rule = {
   meta: {

@@ -11,8 +11,8 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { buildFingerprint, fileAnalysisSchema } from '../engine/cache';
-import type { ProjectFile } from '../engine/rule';
-import type { FileAnalysis } from '../engine/types';
+import type { ProjectFile } from '../model/program-context';
+import type { FileAnalysis } from '../analysis/results';
 import type { Extraction, Shard } from './scanner';
 import type { SourceEncoding } from './read';
 

@@ -6,7 +6,7 @@
  */
 import { analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
 import { DiskCache } from '../engine/cache';
-import type { FileAnalysis } from '../engine/types';
+import type { FileAnalysis } from '../analysis/results';
 import { languageForPath } from '../parsing/parser';
 import { checkSource, decodeSource, readSourceFileBytesSync, type SourceEncoding } from './read';
 

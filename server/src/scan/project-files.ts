@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES, type ProjectFile } from '../engine/rule';
+import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES, type ProjectFile } from '../model/program-context';
 import { readSourceFile } from './read';
 
 /** A generated `compile_commands.json` of a large C project runs to tens of megabytes. */

@@ -31,8 +31,9 @@ import { buildFingerprint, DiskCache, evaluationInputs, pruneCache, type CachedE
 import { evaluate } from '../engine/engine';
 import { chooseFix, fixAll } from '../engine/fixes';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
-import type { ProjectFile } from '../engine/rule';
-import type { FileAnalysis, Finding, LanguageId } from '../engine/types';
+import type { ProjectFile } from '../model/program-context';
+import type { FileAnalysis, Finding } from '../analysis/results';
+import type { LanguageId } from '../text/locations';
 import { languageForFile, loadAllGrammars } from '../parsing/parser';
 import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';

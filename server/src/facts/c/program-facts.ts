@@ -6,7 +6,7 @@
  * long-lived storage, descriptor-producing calls with their close-on-exec judgement, and
  * `fstat` re-validations. Nothing here throws on odd code; unrecognised shapes are skipped.
  */
-import type { Range } from '../../engine/types';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import {
   ATFORK_CALLS,
@@ -22,10 +22,10 @@ import {
   SPAWN_CALLS,
   THREAD_STARTS,
 } from '../../knowledge/c-process';
-import { TRANSPARENT_WRAPPERS } from './knowledge';
+import { TRANSPARENT_WRAPPERS } from '../../knowledge/c-handles';
 import { judgeFdCall } from './program-fd';
 import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
-import { declaratorName } from './cfg';
+import { declaratorName } from './declarators';
 import type {
   CacheStorage,
   CCall,
@@ -36,7 +36,7 @@ import type {
   CFunctionFact,
   Span,
 } from './program-types';
-import { WordPositions } from '../text-positions';
+import { WordPositions } from '../../text/positions';
 
 export type { CFact } from './program-types';
 export * from './program-types';

@@ -10,7 +10,7 @@
  */
 import type { Node } from '../../parsing/parser';
 import { EXEC_CALLS, FORK_CALLS, SAFE_EXITS, UNSAFE_EXITS } from '../../knowledge/c-process';
-import { NORETURN_CALLS } from './knowledge';
+import { NORETURN_CALLS } from '../../knowledge/c-handles';
 
 export type Outcome = 'child' | 'parent' | 'error';
 type Tri = 'T' | 'F' | '?';

@@ -4,7 +4,7 @@
  * compact tuples to keep a glibc-sized scan small in memory; `spanRange` turns one into an
  * engine `Range`.
  */
-import type { Range } from '../../engine/types';
+import type { Range } from '../../text/locations';
 
 /** `[startLine, startCharacter, endLine, endCharacter]`, zero-based, UTF-16 columns. */
 export type Span = [number, number, number, number];

@@ -13,7 +13,7 @@
  * (`''` for module level, including class bodies at module level), so the program model can
  * replay a module's import-time statements and a function's body in source order.
  */
-import type { Position, Range } from '../../engine/types';
+import type { Position, Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import {
   PY_AT_FORK_CALLS,
@@ -55,7 +55,7 @@ import {
   PY_THREAD_TARGETS,
   PY_WAIT_METHODS,
 } from '../../knowledge/python-heartbeat';
-import { anyIn, lineStartsOf, positionAt } from '../text-positions';
+import { anyIn, lineStartsOf, positionAt } from '../../text/positions';
 import { extractSetupPyEntryPoints, type PySetupEntryPoints } from './setup-py';
 
 // ---------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@
  * - a dict of group → one string in INI form (`name = module:attr` lines);
  * - one string in INI form with `[group]` headers.
  */
-import type { Position, Range } from '../../engine/types';
+import type { Position, Range } from '../../text/locations';
 import type { Node, Tree } from '../../parsing/parser';
-import { lineStartsOf, positionAt } from '../text-positions';
+import { lineStartsOf, positionAt } from '../../text/positions';
 
 /** One `name = module:attr` of a `setup.py`, with where it is written. */
 export interface PySetupEntryPoint {

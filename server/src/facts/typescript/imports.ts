@@ -5,7 +5,7 @@
  * `.promises`), `await import('fs')` and aliases such as `const fsp = fs.promises`.
  */
 import type { Node } from '../../parsing/parser';
-import { FS_MODULE_SPECIFIERS, FS_PROMISES_MEMBER, type FsModule } from './knowledge';
+import { FS_MODULE_SPECIFIERS, FS_PROMISES_MEMBER, type FsModule } from '../../knowledge/typescript-handles';
 
 export type FsBinding = { kind: 'ns'; module: FsModule } | { kind: 'member'; module: FsModule; name: string };
 

@@ -12,13 +12,14 @@
  * document order); nesting (functions, classes, loops, `isMainThread` branches) is rebuilt
  * from end offsets. Names are resolved against the file's own imports and functions in a
  * pass over the collected records, not over the tree. The knowledge lives in
- * `heartbeat-knowledge.ts`.
+ * `knowledge/typescript-heartbeat.ts`.
  *
  * Every fact carries `fn`: the id of the function whose body runs it (`''` for module level).
  * Function ids are qualified names (`start`, `Server.handle`, `start.inner`) or, for
  * anonymous functions, `@line:column` of the function (zero-based).
  */
-import type { Position, Range, TextEdit } from '../../engine/types';
+import type { Position, Range } from '../../text/locations';
+import type { TextEdit } from '../../text/edits';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import {
   BLOCKING_BY_NAME,
@@ -38,8 +39,8 @@ import {
   type BlockingCategory,
   type HeartbeatLibrary,
   type HotContext,
-} from './heartbeat-knowledge';
-import { WordPositions } from '../text-positions';
+} from '../../knowledge/typescript-heartbeat';
+import { WordPositions } from '../../text/positions';
 
 // ---------------------------------------------------------------------------------------
 // Fact shapes (plain JSON)

@@ -8,8 +8,10 @@
  * `pthread_atfork` child handler, or only filled after the fork in program order.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, RawFinding } from '../../engine/rule';
-import type { Fix, RelatedLocation } from '../../engine/types';
+import type { ProgramContext } from '../../model/program-context';
+import type { RawFinding } from '../rule';
+import type { Fix } from '../../text/edits';
+import type { RelatedLocation } from '../../text/locations';
 import type { CFdCacheFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CModel, type CProgram } from '../../model/c';
 import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, forkSiteLabel, type ForkSite } from '../../model/c-child';

@@ -6,8 +6,10 @@
  * it, and the next open reuses the number (incident 2). Silent when an exec (or an exit)
  * follows, and for loops with a keep-list.
  */
-import type { ProgramContext, RawFinding } from '../../engine/rule';
-import type { Fix, RelatedLocation } from '../../engine/types';
+import type { ProgramContext } from '../../model/program-context';
+import type { RawFinding } from '../rule';
+import type { Fix } from '../../text/edits';
+import type { RelatedLocation } from '../../text/locations';
 import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn } from '../../model/c';

@@ -4,8 +4,10 @@
  * in a thread, or in a callback of a threaded program). Silent when the child only makes
  * async-signal-safe calls and then execs or `_exit`s: that is what `posix_spawn` does.
  */
-import type { ProgramContext, RawFinding } from '../../engine/rule';
-import type { Fix, RelatedLocation } from '../../engine/types';
+import type { ProgramContext } from '../../model/program-context';
+import type { RawFinding } from '../rule';
+import type { Fix } from '../../text/edits';
+import type { RelatedLocation } from '../../text/locations';
 import { cModel } from '../../model/c';
 import { childWalks, forkSites, isCleanSpawn, judge, threadOrdering, type ChildWalk, type ForkSite } from '../../model/c-child';
 

@@ -4,8 +4,10 @@
  * Caches that are re-validated (`os.fstat` + `st_dev`/`st_ino`) or reset in an
  * `os.register_at_fork(after_in_child=...)` handler are left out by the model.
  */
-import type { ProgramContext, RawFinding } from '../../engine/rule';
-import type { Fix, RelatedLocation } from '../../engine/types';
+import type { ProgramContext } from '../../model/program-context';
+import type { RawFinding } from '../rule';
+import type { Fix } from '../../text/edits';
+import type { RelatedLocation } from '../../text/locations';
 import type { PyFdCacheFact } from '../../facts/python/program-facts';
 import { pythonModel, type PyCacheAcrossFork } from '../../model/python';
 import { ensureImport, joinedChain, where } from '../../model/python-evidence';

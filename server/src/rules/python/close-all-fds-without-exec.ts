@@ -3,8 +3,10 @@
  * descriptor range, or a daemonizer without a keep-list, in a forked child that keeps
  * running the program (no `exec*`/`os._exit` follows in the function or its callers).
  */
-import type { ProgramContext, RawFinding } from '../../engine/rule';
-import type { Fix, RelatedLocation } from '../../engine/types';
+import type { ProgramContext } from '../../model/program-context';
+import type { RawFinding } from '../rule';
+import type { Fix } from '../../text/edits';
+import type { RelatedLocation } from '../../text/locations';
 import { pythonModel, type PyCloseAllWithoutExec } from '../../model/python';
 import { chainTo, where } from '../../model/python-evidence';
 

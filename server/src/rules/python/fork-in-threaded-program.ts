@@ -4,8 +4,9 @@
  * after a thread start. The program model (`model/python.ts`) replays program order and
  * hands over each such pair; this checker words the finding and builds the fixes.
  */
-import type { ProgramContext, RawFinding } from '../../engine/rule';
-import type { Fix, TextEdit } from '../../engine/types';
+import type { ProgramContext } from '../../model/program-context';
+import type { RawFinding } from '../rule';
+import type { Fix, TextEdit } from '../../text/edits';
 import { pythonModel, type PyForkAfterThreads, type PyForkEvent } from '../../model/python';
 import { ensureImport, joinedChain, where } from '../../model/python-evidence';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { version as packageVersion } from '../../../../package.json';
 import type { HazardLensConfig } from '../../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
-import type { Finding, Severity } from '../../engine/types';
+import type { Finding, Severity } from '../../analysis/results';
 import { ruleById } from '../../rules/index';
 import type { ScanResult } from '../scanner';
 

@@ -5,7 +5,7 @@
  * warnings `::warning`, info and hints `::notice`. Columns are only given for one-line
  * ranges (GitHub ignores them on multi-line annotations).
  */
-import type { Finding, Severity } from '../../engine/types';
+import type { Finding, Severity } from '../../analysis/results';
 import { displayPath, type ReportContext, type ReportInput } from './common';
 
 const COMMANDS: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice', hint: 'notice' };

@@ -9,7 +9,9 @@
  *     summary: { files, skipped, findings, bySeverity: { error, warning, info, hint } } }
  */
 import { docsUrl } from '../../engine/config';
-import type { FixApplicability, Range, Severity } from '../../engine/types';
+import type { FixApplicability } from '../../text/edits';
+import type { Range } from '../../text/locations';
+import type { Severity } from '../../analysis/results';
 import { countBySeverity, displayPath, PRODUCT_COMMAND, PRODUCT_VERSION, type ReportContext, type ReportInput } from './common';
 
 export const JSON_REPORT_VERSION = 1;

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { docsUrl } from '../../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
-import type { Range, Severity } from '../../engine/types';
+import type { Range } from '../../text/locations';
+import type { Severity } from '../../analysis/results';
 import { RULES } from '../../rules/index';
 import { PRODUCT_NAME, PRODUCT_URI, PRODUCT_VERSION, type ReportContext, type ReportInput } from './common';
 

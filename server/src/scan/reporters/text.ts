@@ -10,7 +10,7 @@
  * then a summary line with the counts per severity.
  */
 import { chooseFix } from '../../engine/fixes';
-import type { Finding } from '../../engine/types';
+import type { Finding } from '../../analysis/results';
 import { countBySeverity, displayPath, plural, type ReportContext, type ReportInput } from './common';
 
 function location(ctx: ReportContext, filePath: string, line: number, character: number): string {

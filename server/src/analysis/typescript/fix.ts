@@ -15,12 +15,12 @@
  * Both are plain JavaScript as well as TypeScript: nothing here writes a type annotation,
  * `as` or `!`, so the same edits apply to `.js`/`.mjs`/`.cjs`/`.jsx` files.
  */
-import type { Fix, TextEdit } from '../../engine/types';
+import type { Fix, TextEdit } from '../../text/edits';
 import type { Node } from '../../parsing/parser';
 import { FUNCTION_TYPES } from './cfg';
 import { collectReferences, type EffectClassifier } from './effects';
-import type { FsBindings } from './imports';
-import { RELEASE_TEMPLATES, type HandleKind } from './knowledge';
+import type { FsBindings } from '../../facts/typescript/imports';
+import { RELEASE_TEMPLATES, type HandleKind } from '../../knowledge/typescript-handles';
 
 export interface FixRequest {
   text: string;

@@ -1,5 +1,5 @@
 /**
- * Control-flow graphs of TypeScript/JavaScript function bodies, built on `engine/flow.ts`.
+ * Control-flow graphs of TypeScript/JavaScript function bodies, built on `analysis/flow.ts`.
  *
  * One flow node per simple statement and per header of a compound statement (an `if`
  * condition, a loop's test, a `switch` value). Modelled: if/else, while, do, for, for-in/of
@@ -10,10 +10,10 @@
  * rethrow), so a path through a copy only continues where it really goes.
  * Leaving a block that declared a tracked `let`/`const` goes through a `scope-exit` node.
  */
-import { FlowGraph, type FlowNode } from '../../engine/flow';
-import type { Range } from '../../engine/types';
+import { FlowGraph, type FlowNode } from '../flow';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
-import { ASYNC_ERROR_CALLS, NON_THROWING_CALLEES, NON_THROWING_METHODS } from './knowledge';
+import { ASYNC_ERROR_CALLS, NON_THROWING_CALLEES, NON_THROWING_METHODS } from '../../knowledge/typescript-handles';
 
 export type PartKind =
   /** a simple statement, or a `return`/`throw`/`break`/`continue` */

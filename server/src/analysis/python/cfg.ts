@@ -10,11 +10,11 @@
  * block is built once per way it is entered (normal, raise, return, break, continue), so a path
  * that enters it by `return` leaves it by `return`.
  */
-import { FlowGraph, type FlowNode } from '../../engine/flow';
-import type { Range } from '../../engine/types';
+import { FlowGraph, type FlowNode } from '../flow';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
-import { BROAD_EXCEPTIONS, NON_RAISING_FUNCTIONS, NON_RAISING_METHODS, PROCESS_EXIT_CALLS } from './knowledge';
-import type { PyNames } from './names';
+import { BROAD_EXCEPTIONS, NON_RAISING_FUNCTIONS, NON_RAISING_METHODS, PROCESS_EXIT_CALLS } from '../../knowledge/python-handles';
+import type { PyNames } from '../../facts/python/names';
 
 export interface PyPayload {
   /** `stmt`: a simple statement; `header`: the head of a compound statement; `def`: a nested definition; `join`: synthetic. */

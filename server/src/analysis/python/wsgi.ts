@@ -29,7 +29,8 @@
  * speaks for what that rule does not track — a file handed in as a parameter, an inner response,
  * a handle from a call it does not know, or an open with no raising step before the `yield`.
  */
-import type { Fix, Range } from '../../engine/types';
+import type { Fix } from '../../text/edits';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import {
   CARRYING_CALLS,
@@ -42,7 +43,7 @@ import {
   WSGI_SHAPE_TOKENS,
 } from '../../knowledge/python-wsgi';
 import { analyzePythonHandles } from './handles';
-import { anyIn, positionsOf } from '../text-positions';
+import { anyIn, positionsOf } from '../../text/positions';
 
 export type WsgiIssueKind = 'double-wrap' | 'iterated' | 'dropped' | 'lost-in-wrapper' | 'close-after-loop';
 

@@ -1,6 +1,6 @@
 /**
  * Control-flow graphs of C function bodies for the handle analysis, built on the generic
- * `FlowGraph` of `engine/flow.ts`.
+ * `FlowGraph` of `analysis/flow.ts`.
  *
  * One graph node per statement or per condition operand (`a && b` is split so that
  * `if ((fd = open(p, 0)) < 0 || fstat(fd, &st) < 0)` is seen to leak `fd` when `fstat`
@@ -14,9 +14,10 @@
  * same file whose every path ends in one of those) as process exits. C has no exceptions,
  * so no edge is `exceptional`.
  */
-import { FlowGraph, type FlowNode, type HandleEffect, findLeak } from '../../engine/flow';
-import type { Range } from '../../engine/types';
+import { FlowGraph, type FlowNode, type HandleEffect, findLeak } from '../flow';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
+import { declaratorName } from '../../facts/c/declarators';
 import {
   CONSUMERS,
   EXIT_WHEN_STATUS_NONZERO,
@@ -26,7 +27,7 @@ import {
   RELEASERS,
   TRANSPARENT_WRAPPERS,
   type OpenerSpec,
-} from './knowledge';
+} from '../../knowledge/c-handles';
 
 /** A handle-producing call whose result is bound to a local variable. */
 export interface OpenSite {
@@ -208,29 +209,6 @@ function valueVariables(node: Node, out: string[]): void {
     default:
       return;
   }
-}
-
-/** The name a declarator declares (`*fp`, `fp[2]`, `(fp)`), or null for function declarators. */
-export function declaratorName(node: Node | null): string | null {
-  let cur = node;
-  while (cur) {
-    switch (cur.type) {
-      case 'identifier':
-        return cur.text;
-      case 'init_declarator':
-      case 'pointer_declarator':
-      case 'array_declarator':
-      case 'attributed_declarator':
-        cur = cur.childForFieldName('declarator');
-        continue;
-      case 'parenthesized_declarator':
-        cur = cur.namedChild(0);
-        continue;
-      default:
-        return null;
-    }
-  }
-  return null;
 }
 
 /** The identifier node a declarator declares, or null. */

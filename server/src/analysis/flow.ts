@@ -7,7 +7,7 @@
  * syntax. Edges marked `exceptional` model "this statement may raise": they are searched in
  * a second pass so a plain early-return leak is reported in preference to an exception path.
  */
-import type { Range } from './types';
+import type { Range } from '../text/locations';
 
 export type FlowExitKind =
   /** `return` (or falling off the end is `end`) */

@@ -1,8 +1,9 @@
 /**
- * Contract between the per-language handle-lifetime analysers (`facts/<lang>/handles.ts`)
+ * Contract between the per-language handle-lifetime analysers (`analysis/<lang>/handles.ts`)
  * and the `unreleased-file` rule. Plain data only.
  */
-import type { Fix, Range } from '../engine/types';
+import type { Fix } from '../text/edits';
+import type { Range } from '../text/locations';
 import type { Tree } from '../parsing/parser';
 
 /** Where and how a handle escapes release. */

@@ -20,11 +20,12 @@
  * 5. Findings carry the `pipeline(src, …, dest, cb)` rewrite (`pipeline-fix.ts`).
  * Nothing here throws: a file that trips the analyser yields no findings.
  */
-import type { Fix, Range } from '../../engine/types';
+import type { Fix } from '../../text/edits';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import { FUNCTION_TYPES, MODULE_TYPES } from './cfg';
 import { collectReferences, EffectClassifier, parametersOf, parameterName, type FunctionIndex } from './effects';
-import { FsBindings } from './imports';
+import { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
   FS_PIPE_SOURCES,
@@ -34,7 +35,7 @@ import {
   NEVER_FAILING_SINKS,
   PIPE_EXEMPT_DESTINATIONS,
   PIPE_SOURCE_NAME_PATTERN,
-} from './knowledge';
+} from '../../knowledge/typescript-handles';
 import { pipelineFix } from './pipeline-fix';
 
 /** One link `x.pipe(dest)` of a chain. */

@@ -7,8 +7,9 @@
  * never runs on a path where the handle is not held (or may be NULL for `FILE *`/`DIR *`),
  * and nothing after it still reads the handle.
  */
-import type { TextEdit, Position, Range } from '../../engine/types';
-import type { HandleEffect } from '../../engine/flow';
+import type { TextEdit } from '../../text/edits';
+import type { Position, Range } from '../../text/locations';
+import type { HandleEffect } from '../flow';
 import type { Node } from '../../parsing/parser';
 import { validOn, type CFunctionGraph, type CNode, type OpenSite } from './cfg';
 

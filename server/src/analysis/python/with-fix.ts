@@ -23,7 +23,7 @@
  * of with it leaked, and nothing else changes. If a handler, `else` or `finally` touches the
  * name, that use lies outside the block and no fix is offered.
  */
-import type { Fix } from '../../engine/types';
+import type { Fix } from '../../text/edits';
 import type { Node } from '../../parsing/parser';
 import { statementsOf } from './cfg';
 import type { Occurrence } from './effects';

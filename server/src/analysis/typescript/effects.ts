@@ -13,8 +13,8 @@
  */
 import type { Node } from '../../parsing/parser';
 import { FUNCTION_TYPES } from './cfg';
-import type { FsBindings } from './imports';
-import { CONSUMING_EVENTS, FS_ARGUMENT_EFFECTS, HANDLE_METHODS, LISTENER_METHODS, NON_OWNING_CALLEES, SYNC_CALLBACK_METHODS } from './knowledge';
+import type { FsBindings } from '../../facts/typescript/imports';
+import { CONSUMING_EVENTS, FS_ARGUMENT_EFFECTS, HANDLE_METHODS, LISTENER_METHODS, NON_OWNING_CALLEES, SYNC_CALLBACK_METHODS } from '../../knowledge/typescript-handles';
 
 export type RefEffect = 'release' | 'escape' | 'assign' | 'none';
 

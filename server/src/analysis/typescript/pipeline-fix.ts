@@ -15,9 +15,9 @@
  * `import` (ES modules) or `const … = require(…)` (CommonJS) is added after the last one. A
  * clash with another `pipeline` (the promise version, a local function) gets an alias.
  */
-import type { Fix, TextEdit } from '../../engine/types';
+import type { Fix, TextEdit } from '../../text/edits';
 import { nodeRange, type Node } from '../../parsing/parser';
-import { STREAM_MODULE_SPECIFIERS } from './knowledge';
+import { STREAM_MODULE_SPECIFIERS } from '../../knowledge/typescript-handles';
 
 export interface PipelineFixRequest {
   text: string;

@@ -37,8 +37,8 @@
  * - Silenced as tests of failure or mocks: a bare opener under `with self.assertRaises(...)`
  *   or in a `try` with handlers, any opener under `mock.patch(...)` naming it.
  */
-import { findLeak, type FlowExitKind, type HandleEffect, type LeakPath } from '../../engine/flow';
-import type { Range } from '../../engine/types';
+import { findLeak, type FlowExitKind, type HandleEffect, type LeakPath } from '../flow';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
@@ -52,10 +52,10 @@ import {
   PY_OPENERS,
   RELEASE_METHODS,
   type PyOpener,
-} from './knowledge';
-import { PyNames } from './names';
+} from '../../knowledge/python-handles';
+import { PyNames } from '../../facts/python/names';
 import { withStatementFix } from './with-fix';
-import { positionAt } from '../text-positions';
+import { positionAt } from '../../text/positions';
 
 const QUICK_CHECK = new RegExp(`\\b(?:${OPENER_WORDS.join('|')})\\b`);
 

@@ -13,14 +13,14 @@
  * 5. Leaks carry quick fixes (`fix.ts`).
  * Nothing here throws: a file (or function) that trips the analyser yields no findings.
  */
-import { findLeak, type HandleEffect, type LeakPath } from '../../engine/flow';
-import type { Range } from '../../engine/types';
+import { findLeak, type HandleEffect, type LeakPath } from '../flow';
+import type { Range } from '../../text/locations';
 import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
 import { collectReferences, EffectClassifier, parameterName, parametersOf, type FunctionIndex, type RefFlags } from './effects';
 import { computeFixes } from './fix';
-import { FsBindings } from './imports';
+import { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
   FS_ARGUMENT_EFFECTS,
@@ -33,7 +33,7 @@ import {
   findOpener,
   type HandleKind,
   type OpenerSpec,
-} from './knowledge';
+} from '../../knowledge/typescript-handles';
 
 /** A handle bound to a local variable of `owner`, whose paths we search. */
 interface TrackedHandle {

@@ -4,7 +4,7 @@
  * `f = None` overwrites it, `json.load(f)` only uses it), and a graph node's effect combines the
  * occurrences in its subtrees.
  */
-import type { HandleEffect } from '../../engine/flow';
+import type { HandleEffect } from '../flow';
 import type { Node } from '../../parsing/parser';
 import type { PyPayload } from './cfg';
 import {
@@ -19,8 +19,8 @@ import {
   PROCESS_RELEASE_WHEN_NO_PIPES,
   RELEASE_METHODS,
   type PyHandleKind,
-} from './knowledge';
-import type { PyNames } from './names';
+} from '../../knowledge/python-handles';
+import type { PyNames } from '../../facts/python/names';
 
 /** The handle being followed. */
 export interface Subject {

@@ -1,40 +1,22 @@
 /**
- * What a rule is. One file per rule under `rules/`, listed explicitly in `rules/index.ts`
- * (no glob discovery: typescript-eslint `rules/index.ts`, ruff `codes.rs`).
+ * The whole program as the model and the program rules see it: every file's analysis, the
+ * workspace roots, the project metadata files, the settings that change what the model
+ * concludes, and the store where models keep what they computed between evaluations.
  */
-import type { GrammarName, Tree } from '../parsing/parser';
-import type { HazardLensConfig } from './config';
-import type { FileAnalysis, Finding, FixApplicability, LanguageId, Severity } from './types';
+import type { FileAnalysis } from '../analysis/results';
 
-export type RuleFamily = 'FORK' | 'FD' | 'LEAK' | 'HEARTBEAT';
-
-export interface RuleMeta {
-  /** Stable public id: docs URL, suppression comments, SARIF, settings. */
-  id: string;
-  family: RuleFamily;
-  languages: LanguageId[];
-  defaultSeverity: Severity;
-  /** One sentence for hover, SARIF `shortDescription`, the README table. */
-  summary: string;
-  /** Fix applicabilities the rule can offer (declared; the test harness checks them). */
-  fixes: FixApplicability[];
-  /** CWE ids and other tags, e.g. `CWE-775`. */
-  tags: string[];
-  /** Shipped as preview quality (said so in its docs). */
-  preview?: boolean;
+/**
+ * The part of the user's configuration that the program model and the program rules read
+ * (the engine's `HazardLensConfig` has these fields and more).
+ */
+export interface ProgramSettings {
+  /** The Python version the code runs on, e.g. "3.12" (multiprocessing's default start method). */
+  pythonVersion: string;
+  /** Treat every program as possibly multi-threaded. */
+  assumeMultithreaded: boolean;
+  /** Report every descriptor opened without close-on-exec. */
+  cloexecEverywhere: boolean;
 }
-
-/** Everything a per-file check may look at. The tree is only valid during the call. */
-export interface FileContext {
-  path: string;
-  language: LanguageId;
-  grammar: GrammarName;
-  text: string;
-  tree: Tree;
-}
-
-/** A finding before configuration (severity override, suppression) is applied. */
-export type RawFinding = Omit<Finding, 'severity'> & { severity?: Severity };
 
 /** Facts of the whole program (the workspace), for rules that connect evidence across files. */
 export interface ProgramContext {
@@ -47,7 +29,8 @@ export interface ProgramContext {
    * the scanner (or the language server's workspace index); never executed.
    */
   projectFiles: readonly ProjectFile[];
-  config: HazardLensConfig;
+  /** The settings the program model and the program rules read. */
+  config: ProgramSettings;
   /**
    * Where program models keep what they computed, across evaluations of the same workspace
    * (see {@link ModelCache}). Absent when a caller evaluates once without one.
@@ -107,10 +90,3 @@ export const PROJECT_FILE_EXTENSIONS = ['.ini', '.conf'];
 /** Folders whose `entry_points.txt` is a {@link ProjectFile} (built or installed Python distributions). */
 export const PROJECT_METADATA_DIR_SUFFIXES = ['.egg-info', '.dist-info'];
 
-export interface Rule {
-  meta: RuleMeta;
-  /** Findings that depend on this file alone; cached with the file's analysis. */
-  checkFile?(ctx: FileContext): RawFinding[];
-  /** Findings that need facts from several files. */
-  checkProgram?(program: ProgramContext): RawFinding[];
-}

@@ -5,7 +5,7 @@
  *
  * Per file: a text pre-check finds the functions that mention an opener; only those get a
  * control-flow graph (`cfg.ts`). For each opener whose result is bound to a local, the
- * shared path search (`engine/flow.ts`) looks for a path to an exit on which the handle is
+ * shared path search (`analysis/flow.ts`) looks for a path to an exit on which the handle is
  * neither released nor handed over. Functions of the same file are summarised on demand
  * (does it take over parameter i on every path? does it never return?).
  *
@@ -14,8 +14,9 @@
  * `cfg.ts`), still open when `main()` returns (the OS reclaims them), and paths that end in
  * `exit()`/`abort()`/`err()`.
  */
-import { findLeak, type FlowExitKind } from '../../engine/flow';
-import type { Fix, Range } from '../../engine/types';
+import { findLeak, type FlowExitKind } from '../flow';
+import type { Fix } from '../../text/edits';
+import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import {
@@ -30,7 +31,7 @@ import {
   type OpenSite,
 } from './cfg';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
-import { OPENERS } from './knowledge';
+import { OPENERS } from '../../knowledge/c-handles';
 
 const OPENER_PATTERN = new RegExp(`\\b(?:${[...OPENERS.keys()].join('|')})\\s*\\(`, 'g');
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;

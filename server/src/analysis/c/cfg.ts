@@ -17,7 +17,7 @@
 import { FlowGraph, type FlowNode, type HandleEffect, findLeak } from '../flow';
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
-import { declaratorName } from '../../facts/c/declarators';
+import { declaratorIdentifier, declaratorName } from '../../facts/c/declarators';
 import {
   CONSUMERS,
   EXIT_WHEN_STATUS_NONZERO,
@@ -209,29 +209,6 @@ function valueVariables(node: Node, out: string[]): void {
     default:
       return;
   }
-}
-
-/** The identifier node a declarator declares, or null. */
-function declaratorIdentifier(node: Node | null): Node | null {
-  let cur = node;
-  while (cur) {
-    switch (cur.type) {
-      case 'identifier':
-        return cur;
-      case 'init_declarator':
-      case 'pointer_declarator':
-      case 'array_declarator':
-      case 'attributed_declarator':
-        cur = cur.childForFieldName('declarator');
-        continue;
-      case 'parenthesized_declarator':
-        cur = cur.namedChild(0);
-        continue;
-      default:
-        return null;
-    }
-  }
-  return null;
 }
 
 /** Parameter names in order (prototype style and K&R style lists). */

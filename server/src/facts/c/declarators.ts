@@ -4,13 +4,13 @@
  */
 import type { Node } from '../../parsing/parser';
 
-/** The name a declarator declares (`*fp`, `fp[2]`, `(fp)`), or null for function declarators. */
-export function declaratorName(node: Node | null): string | null {
+/** The identifier node a declarator declares (`*fp`, `fp[2]`, `(fp)`), or null for function declarators. */
+export function declaratorIdentifier(node: Node | null): Node | null {
   let cur = node;
   while (cur) {
     switch (cur.type) {
       case 'identifier':
-        return cur.text;
+        return cur;
       case 'init_declarator':
       case 'pointer_declarator':
       case 'array_declarator':
@@ -25,4 +25,9 @@ export function declaratorName(node: Node | null): string | null {
     }
   }
   return null;
+}
+
+/** The name a declarator declares, or null for function declarators. */
+export function declaratorName(node: Node | null): string | null {
+  return declaratorIdentifier(node)?.text ?? null;
 }

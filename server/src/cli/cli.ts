@@ -19,7 +19,7 @@ import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporte
 import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../scan/facts-file';
 import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { defaultJobs } from '../scan/pool';
-import { extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
+import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
 import { loadConfig } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
 
@@ -378,17 +378,10 @@ async function runJoin(
   writeReport(report, output, cwd, io);
   if (values.stats === true) {
     printStats(io, {
+      ...emptyScanStats(),
       files: joined.files.length,
-      bytes: 0,
-      analysed: 0,
-      cacheHits: 0,
-      cacheCorrupt: 0,
-      evaluationCache: 'off',
-      prefiltered: 0,
       skipped: joined.skipped.length,
       decoded: joined.decoded.length,
-      jobs: 0,
-      shardFiles: 0,
       ms: { discover: 0, analyse: 0, evaluate: evaluateMs, total: Math.round(performance.now() - started) },
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     });

@@ -6,8 +6,7 @@
  *   `// hazard-lens: ignore-file[rule-id]`           the whole file
  * `ignore[*]` covers every rule.
  */
-import type { Node, Tree } from '../parsing/parser';
-import { nodeRange } from '../parsing/parser';
+import { nodeRange, walkTree, type Node, type Tree } from '../parsing/parser';
 import type { Finding, Suppression } from '../analysis/results';
 
 const MARKER = /hazard-lens:\s*ignore(-file)?\[([^\]]*)\]/g;
@@ -43,25 +42,11 @@ export function collectSuppressions(tree: Tree, text: string): Suppression[] {
   };
   // Comments can sit anywhere, so this is a walk over the whole tree (pre-order, not into
   // comments), with a cursor: no node objects except for the comments themselves.
-  const cursor = tree.walk();
-  try {
-    for (;;) {
-      const isComment = cursor.nodeType === 'comment';
-      if (isComment) visitComment(cursor.currentNode);
-      if (!isComment && cursor.gotoFirstChild()) continue;
-      if (cursor.gotoNextSibling()) continue;
-      let climbed = false;
-      while (cursor.gotoParent()) {
-        if (cursor.gotoNextSibling()) {
-          climbed = true;
-          break;
-        }
-      }
-      if (!climbed) break;
-    }
-  } finally {
-    cursor.delete();
-  }
+  walkTree(tree, (cursor) => {
+    if (cursor.nodeType !== 'comment') return true;
+    visitComment(cursor.currentNode);
+    return false;
+  });
   return out;
 }
 

@@ -7,11 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, Query, type Node, type Tree, type Edit } from 'web-tree-sitter';
+import { Language, Parser, Query, type Node, type Tree, type TreeCursor, type Edit } from 'web-tree-sitter';
 import type { LanguageId, Range } from '../text/locations';
 import { mayBeScript, readHead, readHeadSync, shebangLanguage } from './shebang';
 
-export type { Node, Tree, Edit, Query };
+export type { Node, Tree, TreeCursor, Edit, Query };
 
 /**
  * A grammar file under `grammars/`. TSX needs its own grammar; `.h` parses as C; JavaScript
@@ -201,38 +201,39 @@ export function nodeRange(node: Node): Range {
   };
 }
 
-/** Ranges of ERROR and MISSING nodes (tree-sitter recovers; the rest is still analysed). */
-export function syntaxErrorRanges(tree: Tree, limit = 100): Range[] {
-  const out: Range[] = [];
-  if (!tree.rootNode.hasError) return out;
+/**
+ * Visits every node of `tree` in pre-order with one cursor, so no node object is made unless
+ * `visit` asks the cursor for one. `visit` says whether to go into the node's children, or
+ * `'stop'` to end the walk.
+ */
+export function walkTree(tree: Tree, visit: (cursor: TreeCursor) => boolean | 'stop'): void {
   const cursor = tree.walk();
   try {
-    let descend = true;
     for (;;) {
-      const node = cursor.currentNode;
-      if (descend && (node.isError || node.isMissing)) {
-        out.push(nodeRange(node));
-        if (out.length >= limit) break;
-        descend = false;
+      const into = visit(cursor);
+      if (into === 'stop') return;
+      if (into && cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) return;
       }
-      if (descend && node.hasError && cursor.gotoFirstChild()) continue;
-      if (cursor.gotoNextSibling()) {
-        descend = true;
-        continue;
-      }
-      let climbed = false;
-      while (cursor.gotoParent()) {
-        if (cursor.gotoNextSibling()) {
-          climbed = true;
-          break;
-        }
-      }
-      if (!climbed) break;
-      descend = true;
     }
   } finally {
     cursor.delete();
   }
+}
+
+/** Ranges of ERROR and MISSING nodes (tree-sitter recovers; the rest is still analysed). */
+export function syntaxErrorRanges(tree: Tree, limit = 100): Range[] {
+  const out: Range[] = [];
+  if (!tree.rootNode.hasError) return out;
+  walkTree(tree, (cursor) => {
+    const node = cursor.currentNode;
+    if (node.isError || node.isMissing) {
+      out.push(nodeRange(node));
+      return out.length >= limit ? 'stop' : false;
+    }
+    return node.hasError;
+  });
   return out;
 }
 

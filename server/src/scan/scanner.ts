@@ -147,6 +147,25 @@ export interface ScanStats {
   maxRssMb: number;
 }
 
+/** Counters of a run that has done nothing yet; callers fill in what they did. */
+export function emptyScanStats(): ScanStats {
+  return {
+    files: 0,
+    bytes: 0,
+    analysed: 0,
+    cacheHits: 0,
+    cacheCorrupt: 0,
+    evaluationCache: 'off',
+    prefiltered: 0,
+    skipped: 0,
+    decoded: 0,
+    jobs: 0,
+    shardFiles: 0,
+    ms: { discover: 0, analyse: 0, evaluate: 0, total: 0 },
+    maxRssMb: 0,
+  };
+}
+
 /** A file that was analysed (or whose analysis the evaluation cache stands for). */
 export interface AnalysedFile {
   /** Absolute. */
@@ -291,21 +310,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const config = options.config;
   const skipped: { path: string; reason: string }[] = [];
   const fixed: { path: string; applied: number }[] = [];
-  const stats: ScanStats = {
-    files: 0,
-    bytes: 0,
-    analysed: 0,
-    cacheHits: 0,
-    cacheCorrupt: 0,
-    evaluationCache: 'off',
-    prefiltered: 0,
-    skipped: 0,
-    decoded: 0,
-    jobs: 0,
-    shardFiles: 0,
-    ms: { discover: 0, analyse: 0, evaluate: 0, total: 0 },
-    maxRssMb: 0,
-  };
+  const stats = emptyScanStats();
   const skip = (p: string, reason: string) => {
     skipped.push({ path: p, reason });
     reporter.onSkip?.(p, reason);

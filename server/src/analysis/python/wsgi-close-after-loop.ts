@@ -13,6 +13,7 @@ import type { WsgiIndex } from './wsgi-index';
 import type { WsgiFixes } from './wsgi-fixes';
 import type { WsgiIssue } from './wsgi-issue';
 
+/** Checks the generators of one file; `unreleased-file`'s analysis is asked at most once for the file. */
 export class CloseAfterLoopCheck {
   private handleLeaks: { start: number; end: number }[] | null = null;
   private lineStarts: number[] | null = null;

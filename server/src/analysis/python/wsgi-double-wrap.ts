@@ -21,6 +21,7 @@ interface Src {
 
 const MAX_DEPTH = 8;
 
+/** Checks the wraps of one file; the value sources traced (and the callbacks found) are kept for the file. */
 export class DoubleWrapCheck {
   private adapters: { fn: Node; escape: Node; srcs: Src[] }[] | null = null;
   private readonly memo = new Map<string, Src[]>();

@@ -9,6 +9,7 @@ import { nodeRange, type Node } from '../../parsing/parser';
 import { children, enclosingFunction, lastComponent, parameterNames, statementIn, unparen } from './wsgi-syntax';
 import type { WsgiIndex } from './wsgi-index';
 
+/** The fix builders of one file: they read its lines, and the own-scope nodes, from the index. */
 export class WsgiFixes {
   constructor(private readonly file: WsgiIndex) {}
 

@@ -21,6 +21,7 @@ interface Fate {
   inner?: WsgiStep[];
 }
 
+/** Checks the application calls of one file: what becomes of each inner response. */
 export class MiddlewareCheck {
   constructor(
     private readonly file: WsgiIndex,

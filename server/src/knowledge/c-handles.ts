@@ -1,7 +1,8 @@
 /**
  * What the C handle analysis knows about libraries, in one place (architecture: "knowledge
  * about libraries lives in data tables"). The analyser in `handles.ts` and the graph
- * builder in `cfg.ts` only look names up here; adding an API is a one-line change.
+ * builder in `cfg.ts` (with its fact scan, `cfg-facts.ts`) only look names up here; adding an
+ * API is a one-line change.
  */
 
 /** How an opener reports failure: a null pointer (`FILE *`, `DIR *`) or a negative fd. */
@@ -95,7 +96,7 @@ export const RELEASERS: ReadonlySet<string> = new Set([
 /**
  * Calls that read or change a handle without taking it over. A handle passed to any call
  * not listed here (and not defined in the same file) counts as handed over: see
- * `cfg.ts` for why.
+ * `analysis/c/cfg-facts.ts` for why.
  */
 export const NON_OWNING_USES: ReadonlySet<string> = new Set([
   // stdio

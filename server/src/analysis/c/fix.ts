@@ -11,7 +11,7 @@ import type { TextEdit } from '../../text/edits';
 import type { Position, Range } from '../../text/locations';
 import type { HandleEffect } from '../flow';
 import type { Node } from '../../parsing/parser';
-import { validOn, type CFunctionGraph, type CNode, type OpenSite } from './cfg';
+import { validOn, type CFunctionGraph, type CNode, type OpenSite } from './cfg-graph';
 
 /** Bits of the forward "is the handle from this open held here?" analysis. */
 const NOT_HELD = 1;

@@ -11,7 +11,7 @@
  *
  * Silent by design: handles returned or stored (struct field, global, array, `*out`),
  * handed to a same-file function that releases them, passed to an unknown function (see
- * `cfg.ts`), still open when `main()` returns (the OS reclaims them), and paths that end in
+ * `cfg-facts.ts`), still open when `main()` returns (the OS reclaims them), and paths that end in
  * `exit()`/`abort()`/`err()`.
  */
 import { findLeak, type FlowExitKind } from '../flow';
@@ -19,17 +19,10 @@ import type { Fix } from '../../text/edits';
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
-import {
-  buildFunctionGraph,
-  effectOf,
-  functionName,
-  neverReturns,
-  ownsParameter,
-  type CFunctionGraph,
-  type CNode,
-  type FileContextForCfg,
-  type OpenSite,
-} from './cfg';
+import { buildFunctionGraph } from './cfg';
+import { effectOf, neverReturns, ownsParameter, type CFunctionGraph, type CNode, type OpenSite } from './cfg-graph';
+import type { FileContextForCfg } from './cfg-facts';
+import { functionName } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { OPENERS } from '../../knowledge/c-handles';
 

@@ -1,0 +1,290 @@
+/**
+ * The fact scan of the C flow-graph builder: reads a statement or expression once, when its
+ * graph node is created, and records what it does to handle variables (releases, hands over,
+ * overwrites, reads, opens, passes to a function of the same file) and whether it never
+ * returns, so the path search later asks nothing of the tree.
+ */
+import type { Node } from '../../parsing/parser';
+import { declaratorIdentifier, declaratorName } from '../../facts/c/declarators';
+import {
+  CONSUMERS,
+  EXIT_WHEN_STATUS_NONZERO,
+  NON_OWNING_USES,
+  NORETURN_CALLS,
+  OPENERS,
+  RELEASERS,
+  TRANSPARENT_WRAPPERS,
+  type OpenerSpec,
+} from '../../knowledge/c-handles';
+import type { NodeFacts } from './cfg-graph';
+import { COMPARISONS, integerValue, unwrapValue, valueVariables } from './syntax';
+
+/** Looks up facts about other functions of the same file (ownership of parameters, no-return). */
+export interface FileContextForCfg {
+  isLocalFunction(name: string): boolean;
+  isNoreturn(name: string): boolean;
+}
+
+/** Expressions whose insides never hold a handle use. */
+const OPAQUE_EXPRESSIONS = new Set(['sizeof_expression', 'alignof_expression', 'offsetof_expression', 'string_literal', 'concatenated_string', 'char_literal', 'number_literal', 'comment']);
+/** Node kinds the fact scan looks at more closely. */
+const SCANNED_KINDS = new Set(['call_expression', 'assignment_expression', 'declaration', 'init_declarator', 'initializer_list', 'return_statement', 'pointer_expression']);
+
+function isExitCall(call: Node, ctx: FileContextForCfg): boolean {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'identifier') return false;
+  const name = fn.text;
+  if (NORETURN_CALLS.has(name)) return true;
+  if (EXIT_WHEN_STATUS_NONZERO.has(name)) {
+    const status = call.childForFieldName('arguments')?.namedChild(0);
+    if (!status) return false;
+    if (status.type === 'identifier') return status.text === 'EXIT_FAILURE';
+    const v = integerValue(status);
+    return v !== null && v !== 0;
+  }
+  return ctx.isLocalFunction(name) && ctx.isNoreturn(name);
+}
+
+/** Scans the nodes of one function's graph; `localScope` answers whether a name is a local there. */
+export class NodeFactScanner {
+  constructor(
+    private readonly ctx: FileContextForCfg,
+    private readonly text: string,
+    private readonly localScope: (name: string, index: number) => { start: number; end: number } | null,
+  ) {}
+
+  /**
+   * Scans an expression or simple statement once. A tree cursor visits every node; only the
+   * few node kinds that matter are turned into `Node` objects (each one costs a trip into
+   * WASM), identifiers are read straight from the text.
+   */
+  scan(tree: Node): NodeFacts {
+    const facts: NodeFacts = {
+      releases: new Set(),
+      escapes: new Set(),
+      assigns: new Set(),
+      reads: new Set(),
+      localCalls: [],
+      opens: [],
+      unbound: [],
+      noreturn: false,
+    };
+    if (tree.type === 'expression_statement') {
+      const e = tree.namedChild(0);
+      const call = e ? unwrapValue(e) : null;
+      if (call?.type === 'call_expression' && isExitCall(call, this.ctx)) facts.noreturn = true;
+    }
+    /** Start indices of identifiers that are written, not read (`fp = ...`, declarators). */
+    const targets = new Set<number>();
+    const cursor = tree.walk();
+    try {
+      for (;;) {
+        const type = cursor.nodeType;
+        let enter = true;
+        if (type === 'identifier') {
+          const start = cursor.startIndex;
+          if (!targets.has(start)) facts.reads.add(this.text.slice(start, cursor.endIndex));
+          enter = false;
+        } else if (OPAQUE_EXPRESSIONS.has(type)) {
+          enter = false;
+        } else if (SCANNED_KINDS.has(type)) {
+          this.scanNode(cursor.currentNode, facts, targets);
+        }
+        if (enter && cursor.gotoFirstChild()) continue;
+        let moved = false;
+        do {
+          if (cursor.gotoNextSibling()) {
+            moved = true;
+            break;
+          }
+        } while (cursor.gotoParent());
+        if (!moved) break;
+      }
+    } finally {
+      cursor.delete();
+    }
+    return facts;
+  }
+
+  private scanNode(n: Node, facts: NodeFacts, targets: Set<number>): void {
+    switch (n.type) {
+      case 'call_expression':
+        this.scanCall(n, facts);
+        return;
+      case 'assignment_expression': {
+        if (n.childForFieldName('operator')?.type !== '=') return;
+        const left = n.childForFieldName('left');
+        const right = n.childForFieldName('right');
+        const target = left?.type === 'identifier' ? left.text : null;
+        if (target && left) {
+          facts.assigns.add(target);
+          targets.add(left.startIndex);
+        }
+        if (right) {
+          const vals: string[] = [];
+          valueVariables(right, vals);
+          for (const v of vals) if (v !== target) facts.escapes.add(v);
+        }
+        return;
+      }
+      case 'declaration':
+        for (const d of n.childrenForFieldName('declarator')) {
+          const id = d && d.type !== 'init_declarator' ? declaratorIdentifier(d) : null;
+          if (id) targets.add(id.startIndex);
+        }
+        return;
+      case 'init_declarator': {
+        const declarator = n.childForFieldName('declarator');
+        const name = declaratorName(declarator);
+        const id = declaratorIdentifier(declarator);
+        if (id) targets.add(id.startIndex);
+        const value = n.childForFieldName('value');
+        if (name && value) facts.assigns.add(name);
+        if (value && value.type !== 'initializer_list') {
+          const vals: string[] = [];
+          valueVariables(value, vals);
+          for (const v of vals) facts.escapes.add(v);
+        }
+        return;
+      }
+      case 'initializer_list':
+        for (const item of n.namedChildren) {
+          if (!item) continue;
+          const value = item.type === 'initializer_pair' ? item.childForFieldName('value') : item;
+          if (!value || value.type === 'initializer_list') continue;
+          const vals: string[] = [];
+          valueVariables(value, vals);
+          for (const v of vals) facts.escapes.add(v);
+        }
+        return;
+      case 'return_statement': {
+        const value = n.namedChild(0);
+        if (value && value.type !== 'comment') {
+          const vals: string[] = [];
+          valueVariables(value, vals);
+          for (const v of vals) facts.escapes.add(v);
+        }
+        return;
+      }
+      case 'pointer_expression': {
+        const arg = n.childForFieldName('argument');
+        if (n.childForFieldName('operator')?.type === '&' && arg) {
+          const inner = unwrapValue(arg);
+          if (inner.type === 'identifier') facts.escapes.add(inner.text);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private scanCall(call: Node, facts: NodeFacts): void {
+    const fn = call.childForFieldName('function');
+    const callee = fn?.type === 'identifier' ? fn.text : null;
+    const args = call.childForFieldName('arguments');
+    if (args) {
+      let index = 0;
+      for (const arg of args.namedChildren) {
+        if (!arg || arg.type === 'comment') continue;
+        const inner = unwrapValue(arg);
+        if (inner.type === 'identifier') this.classifyArgument(callee, index, inner.text, facts);
+        index++;
+      }
+    }
+    if (!callee) return;
+    const spec = OPENERS.get(callee);
+    if (spec) this.classifyOpen(call, callee, spec, facts);
+  }
+
+  /**
+   * What passing handle `v` as argument `index` of `callee` does.
+   *
+   * NOTE (precision choice): a handle passed to a function this file does not define and the
+   * tables do not list is taken to be handed over (the callee may store or close it). That
+   * trades missed leaks for silence on the many project-specific wrappers (`xclose`,
+   * `conn_attach(fd)`, `add_to_poll_set(fd)`) whose behaviour cannot be seen from here.
+   * Functions of the same file are summarised instead: they take over the handle only
+   * when they release or hand it on along every path.
+   */
+  private classifyArgument(callee: string | null, index: number, v: string, facts: NodeFacts): void {
+    if (callee === null) {
+      facts.escapes.add(v);
+      return;
+    }
+    if (RELEASERS.has(callee)) {
+      facts.releases.add(v);
+      return;
+    }
+    const spec = OPENERS.get(callee);
+    if (spec) {
+      if (spec.consumesArg === index) facts.escapes.add(v);
+      return;
+    }
+    const consumed = CONSUMERS.get(callee);
+    if (consumed !== undefined) {
+      if (consumed === index) facts.escapes.add(v);
+      return;
+    }
+    if (NON_OWNING_USES.has(callee) || NORETURN_CALLS.has(callee) || EXIT_WHEN_STATUS_NONZERO.has(callee) || TRANSPARENT_WRAPPERS.has(callee)) return;
+    if (this.ctx.isLocalFunction(callee)) {
+      facts.localCalls.push({ callee, index, variable: v });
+      return;
+    }
+    facts.escapes.add(v);
+  }
+
+  /** Decides what the result of an opener call is bound to. */
+  private classifyOpen(call: Node, api: string, spec: OpenerSpec, facts: NodeFacts): void {
+    let cur: Node = call;
+    let parent = cur.parent;
+    while (parent) {
+      if (parent.type === 'parenthesized_expression' || parent.type === 'cast_expression') {
+        cur = parent;
+        parent = cur.parent;
+        continue;
+      }
+      if (parent.type === 'argument_list') {
+        const wrapper = parent.parent;
+        const wfn = wrapper?.childForFieldName('function');
+        if (wrapper && wfn?.type === 'identifier' && TRANSPARENT_WRAPPERS.has(wfn.text) && parent.namedChild(0)?.equals(cur)) {
+          cur = wrapper;
+          parent = cur.parent;
+          continue;
+        }
+      }
+      break;
+    }
+    if (!parent) return;
+    switch (parent.type) {
+      case 'assignment_expression': {
+        const left = parent.childForFieldName('left');
+        const right = parent.childForFieldName('right');
+        if (parent.childForFieldName('operator')?.type === '=' && right?.equals(cur) && left?.type === 'identifier') {
+          if (this.localScope(left.text, call.startIndex)) facts.opens.push({ variable: left.text, api, spec, call });
+        }
+        return;
+      }
+      case 'init_declarator': {
+        const name = declaratorName(parent.childForFieldName('declarator'));
+        if (name && parent.childForFieldName('value')?.equals(cur) && this.localScope(name, call.startIndex)) {
+          facts.opens.push({ variable: name, api, spec, call });
+        }
+        return;
+      }
+      case 'expression_statement':
+        if (!spec.discardedIsIdiom) facts.unbound.push({ api, call });
+        return;
+      case 'binary_expression':
+        if (COMPARISONS.has(parent.childForFieldName('operator')?.type ?? '')) facts.unbound.push({ api, call });
+        return;
+      case 'argument_list': {
+        const user = parent.parent?.childForFieldName('function');
+        if (user?.type === 'identifier' && NON_OWNING_USES.has(user.text) && !OPENERS.has(user.text)) facts.unbound.push({ api, call });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

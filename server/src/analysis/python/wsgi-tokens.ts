@@ -1,0 +1,96 @@
+/**
+ * Where the WSGI analysis may look, read from the text alone: the quick check that rules a file
+ * out without a tree walk, the positions of each shape's tokens, and the functions whose text
+ * ranges hold them (the only ones the shapes are checked in).
+ */
+import type { Node, Tree } from '../../parsing/parser';
+import { ENVIRON_NAMES, FILE_WRAPPER_KEY, WSGI_SHAPE_TOKENS } from '../../knowledge/python-wsgi';
+import { anyIn, positionsOf } from '../../text/positions';
+
+/**
+ * Cheap text test: without every token of at least one shape (see `WSGI_SHAPE_TOKENS`) no shape
+ * can match. The functions to look at are then chosen the same way, by the tokens inside
+ * their text ranges (see `Tokens`).
+ */
+export function mayApply(text: string): boolean {
+  return QUICK_CHECK.some((all) => all.every((t) => text.includes(t)));
+}
+
+/** Whether a text holding every token of `a` holds every token of `b` (each of `b`'s is inside one of `a`'s). */
+function implies(a: readonly string[], b: readonly string[]): boolean {
+  return b.every((o) => a.some((t) => t.includes(o)));
+}
+
+/**
+ * {@link WSGI_SHAPE_TOKENS} without the entries that imply a weaker one: a text holding
+ * `environ` also holds `env`, so `[env]` alone answers for every environ name (one scan of the
+ * text instead of five). Of entries that imply each other, the first stays.
+ */
+const QUICK_CHECK: readonly (readonly string[])[] = WSGI_SHAPE_TOKENS.filter(
+  (all, i) => !WSGI_SHAPE_TOKENS.some((other, j) => j !== i && implies(all, other) && (!implies(other, all) || j < i)),
+);
+
+/**
+ * An environ name as a whole word (not inside a longer ASCII identifier; next to a non-ASCII
+ * letter it still counts, which only adds candidates). One regular expression scan: much faster
+ * than an `indexOf` loop per name for such short names.
+ */
+const ENVIRON_WORD = new RegExp(
+  `(?<![A-Za-z0-9_])(?:${[...ENVIRON_NAMES]
+    .sort((a, b) => b.length - a.length)
+    .map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|')})(?![A-Za-z0-9_])`,
+  'g',
+);
+
+/**
+ * Token positions of a file, for selecting functions by their text range: an identifier, a
+ * string or a keyword of a function's own scope lies inside the function's range, so a
+ * function whose range holds none of a shape's tokens cannot show that shape (a range holding
+ * one only makes the function a candidate; the checks below decide).
+ */
+export class Tokens {
+  readonly wrapKey: number[];
+  readonly environ: number[];
+  readonly yields: number[];
+  readonly closes: number[];
+
+  constructor(text: string) {
+    this.wrapKey = positionsOf(text, FILE_WRAPPER_KEY);
+    this.environ = [];
+    for (const m of text.matchAll(ENVIRON_WORD)) this.environ.push(m.index);
+    // Both are needed by a generator that closes after its loop.
+    const closes = text.includes('yield') ? positionsOf(text, 'close') : [];
+    this.yields = closes.length > 0 ? positionsOf(text, 'yield') : [];
+    this.closes = this.yields.length > 0 ? closes : [];
+  }
+}
+
+/**
+ * The functions whose text range holds the tokens of a shape, in document order, with the
+ * shapes each may show. The functions around a position are the function definitions among
+ * the ancestors of the smallest node at it, so only the token positions are looked up, not
+ * every function of the file.
+ */
+export function candidateFunctions(tree: Tree, tokens: Tokens): { fn: Node; wrap: boolean; app: boolean; gen: boolean }[] {
+  type Candidate = { fn: Node; end: number; wrap: boolean; app: boolean; yields: boolean; gen: boolean };
+  const byId = new Map<number, Candidate>();
+  const root = tree.rootNode;
+  const mark = (positions: readonly number[], flag: 'wrap' | 'app' | 'yields') => {
+    for (const p of positions) {
+      for (let n: Node | null = root.descendantForIndex(p); n; n = n.parent) {
+        if (n.type !== 'function_definition') continue;
+        let c = byId.get(n.id);
+        if (!c) byId.set(n.id, (c = { fn: n, end: n.endIndex, wrap: false, app: false, yields: false, gen: false }));
+        // The enclosing functions were marked by an earlier position inside this one.
+        if (c[flag]) break;
+        c[flag] = true;
+      }
+    }
+  };
+  mark(tokens.wrapKey, 'wrap');
+  mark(tokens.environ, 'app');
+  mark(tokens.yields, 'yields');
+  for (const c of byId.values()) c.gen = c.yields && anyIn(tokens.closes, c.fn.startIndex, c.end);
+  return [...byId.values()].filter((c) => c.wrap || c.app || c.gen).sort((a, b) => a.fn.startIndex - b.fn.startIndex);
+}

@@ -33,7 +33,8 @@ import {
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
 } from '../knowledge/python-heartbeat';
-import { pythonModel, scriptStep, type PyRoot, type PyStep } from './python';
+import { importEdges, pythonModel, scriptStep, type PyRoot, type PyStep } from './python';
+import { reach, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
 
@@ -227,35 +228,10 @@ export function wsgiConfigEntries(index: PyModuleIndex, projectFiles: readonly P
 // Import closures with chains
 // ---------------------------------------------------------------------------------------
 
-interface Reach {
-  order: PyModule[];
-  /** How each module was first reached: the importing module and the import statement. */
-  via: Map<PyModule, { from: PyModule; range: Range } | null>;
-}
-
-function reach(index: PyModuleIndex, root: PyModule): Reach {
-  const via = new Map<PyModule, { from: PyModule; range: Range } | null>([[root, null]]);
-  const order = [root];
-  for (let i = 0; i < order.length; i++) {
-    const m = order[i];
-    for (const p of m.parents) if (!via.has(p)) {
-      via.set(p, { from: m, range: m.moduleFact?.range ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
-      order.push(p);
-    }
-    for (const f of m.facts) {
-      if (f.kind !== 'py.import') continue;
-      for (const t of index.importTargets(m, f)) if (!via.has(t)) {
-        via.set(t, { from: m, range: f.range });
-        order.push(t);
-      }
-    }
-  }
-  return { order, via };
-}
-
-function chainOf(r: Reach, m: PyModule): PyStep[] {
+/** Import steps from the walk's root down to `m` (each module reached first by the import statement recorded). */
+function chainOf(r: Reach<PyModule, Range>, m: PyModule): PyStep[] {
   const out: PyStep[] = [];
-  for (let v = r.via.get(m); v; v = r.via.get(v.from)) out.push({ path: v.from.path, range: v.range, message: 'imported from here' });
+  for (let v = r.via.get(m); v; v = r.via.get(v.from)) out.push({ path: v.from.path, range: v.edge, message: 'imported from here' });
   return out.reverse();
 }
 
@@ -369,7 +345,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
   const out = new Map<string, GreenHeartbeat>();
   for (const host of hosts) {
     if (host.config?.green || underGreenGunicorn(host.root)) continue;
-    const r = reach(index, host.root);
+    const r = reach(host.root, (m) => importEdges(index, m));
     let patch: HbSite<PyMonkeyPatchFact> | undefined;
     let hubDriven = false;
     const connections: HbSite<PyHeartbeatConnectionFact>[] = [];

@@ -41,30 +41,11 @@ import type {
 import { defaultStartMethod, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { projectEntryPoints, type EntryPoint } from './python-project';
+import { closure, libraryRootOrder, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 import * as nodePath from 'node:path';
 
 /** One location of an evidence chain. */
-export interface PyStep {
-  path: string;
-  range: Range;
-  message: string;
-}
-
-interface ChainNode {
-  step: PyStep;
-  parent?: ChainNode;
-  length: number;
-}
-
-function push(chain: ChainNode | undefined, step: PyStep): ChainNode {
-  return { step, parent: chain, length: (chain?.length ?? 0) + 1 };
-}
-
-function toSteps(chain: ChainNode | undefined): PyStep[] {
-  const out: PyStep[] = [];
-  for (let c = chain; c; c = c.parent) out.push(c.step);
-  return out.reverse();
-}
+export type PyStep = ProgramStep;
 
 /** Something that happened at a site, with the path (imports, calls) that led there from the root. */
 export interface PyEvent<F extends PythonFact = PythonFact> {
@@ -891,28 +872,19 @@ class ModelBuilder {
 // Programs: entry points and library roots
 // ---------------------------------------------------------------------------------------
 
-function staticImports(index: PyModuleIndex, m: PyModule): PyModule[] {
-  const out: PyModule[] = [...m.parents];
-  for (const f of m.facts) if (f.kind === 'py.import') out.push(...index.importTargets(m, f));
-  return out;
+const NO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+/**
+ * What running `m` imports, with where: its packages' `__init__` modules (at the module
+ * itself), then the targets of each import statement in order.
+ */
+export function* importEdges(index: PyModuleIndex, m: PyModule): Generator<{ to: PyModule; edge: Range }> {
+  for (const p of m.parents) yield { to: p, edge: m.moduleFact?.range ?? NO_RANGE };
+  for (const f of m.facts) if (f.kind === 'py.import') for (const t of index.importTargets(m, f)) yield { to: t, edge: f.range };
 }
 
-function closure(index: PyModuleIndex, start: PyModule, edges: Map<PyModule, PyModule[]>): Set<PyModule> {
-  const seen = new Set<PyModule>([start]);
-  const stack = [start];
-  while (stack.length) {
-    const m = stack.pop()!;
-    let next = edges.get(m);
-    if (!next) {
-      next = staticImports(index, m);
-      edges.set(m, next);
-    }
-    for (const n of next) if (!seen.has(n)) {
-      seen.add(n);
-      stack.push(n);
-    }
-  }
-  return seen;
+function staticImports(index: PyModuleIndex, m: PyModule): PyModule[] {
+  return Array.from(importEdges(index, m), (e) => e.to);
 }
 
 /** The declared entry points: project files, and the `setup.py` facts of the indexed modules. */
@@ -954,9 +926,16 @@ class ClosureCache {
   readonly edges = new Map<PyModule, PyModule[]>();
   private readonly closures = new Map<PyModule, Set<PyModule>>();
 
+  /** The static imports of `m`, computed once while it is unchanged. */
+  imports(index: PyModuleIndex, m: PyModule): PyModule[] {
+    let next = this.edges.get(m);
+    if (!next) this.edges.set(m, (next = staticImports(index, m)));
+    return next;
+  }
+
   closure(index: PyModuleIndex, start: PyModule): Set<PyModule> {
     let c = this.closures.get(start);
-    if (!c) this.closures.set(start, (c = closure(index, start, this.edges)));
+    if (!c) this.closures.set(start, (c = closure(start, (m) => this.imports(index, m))));
     return c;
   }
 
@@ -975,7 +954,6 @@ class ClosureCache {
 }
 
 function buildPrograms(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles'], cache = new ClosureCache()): PyProgram[] {
-  const edges = cache.edges;
   const entries = entryPoints(index, projectFiles).sort((a, b) => (a.module.path < b.module.path ? -1 : a.module.path > b.module.path ? 1 : 0));
   const programs: PyProgram[] = entries.map((root) => ({ root, modules: cache.closure(index, root.module) }));
   const reached = new Set<PyModule>();
@@ -983,14 +961,7 @@ function buildPrograms(index: PyModuleIndex, projectFiles: ProgramContext['proje
   // Library roots: unreached modules that no other unreached module imports; then whatever
   // is left (import cycles), in path order.
   const rest = index.modules.filter((m) => !reached.has(m)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const importedByRest = new Set<PyModule>();
-  for (const m of rest) {
-    let next = edges.get(m);
-    if (!next) edges.set(m, (next = staticImports(index, m)));
-    for (const n of next) if (n !== m) importedByRest.add(n);
-  }
-  const candidates = [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))];
-  for (const m of candidates) {
+  for (const m of libraryRootOrder(rest, (x) => cache.imports(index, x))) {
     if (reached.has(m)) continue;
     const root: PyRoot = { module: m, kind: 'library', asMain: false };
     const mods = cache.closure(index, m);

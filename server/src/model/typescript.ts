@@ -41,12 +41,9 @@ import type {
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
+import { closure, libraryRootOrder, push, reach, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 
-export interface TsStep {
-  path: string;
-  range: Range;
-  message: string;
-}
+export type TsStep = ProgramStep;
 
 export interface TsModule {
   path: string;
@@ -297,16 +294,16 @@ class ModuleIndex {
     return undefined;
   }
 
-  private readonly edgeMemo = new Map<TsModule, { to: TsModule; via: TsImportFact }[]>();
+  private readonly edgeMemo = new Map<TsModule, { to: TsModule; edge: TsImportFact }[]>();
 
   /** The workspace modules `m` imports, with the import that loads each (resolved once). */
-  edges(m: TsModule): { to: TsModule; via: TsImportFact }[] {
+  edges(m: TsModule): { to: TsModule; edge: TsImportFact }[] {
     let out = this.edgeMemo.get(m);
     if (!out) {
       out = [];
       for (const imp of m.imports) {
         const t = this.resolve(m, imp.specifier);
-        if (t && t !== m) out.push({ to: t, via: imp });
+        if (t && t !== m) out.push({ to: t, edge: imp });
       }
       this.edgeMemo.set(m, out);
     }
@@ -480,25 +477,6 @@ class Symbols {
 // Programs
 // ---------------------------------------------------------------------------------------
 
-function staticEdges(index: ModuleIndex, m: TsModule): { to: TsModule; via: TsImportFact }[] {
-  return index.edges(m);
-}
-
-function closure(index: ModuleIndex, start: TsModule, edges: Map<TsModule, { to: TsModule; via: TsImportFact }[]>): Set<TsModule> {
-  const seen = new Set<TsModule>([start]);
-  const stack = [start];
-  while (stack.length) {
-    const m = stack.pop()!;
-    let next = edges.get(m);
-    if (!next) edges.set(m, (next = staticEdges(index, m)));
-    for (const e of next) if (!seen.has(e.to)) {
-      seen.add(e.to);
-      stack.push(e.to);
-    }
-  }
-  return seen;
-}
-
 const ROOT_LABEL: Record<TsRootKind, string> = {
   main: 'program entry point (package.json "main")',
   module: 'program entry point (package.json "module")',
@@ -521,7 +499,7 @@ function workerTarget(index: ModuleIndex, m: TsModule, w: TsWorkerFact): TsModul
 }
 
 function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[] {
-  const edges = new Map<TsModule, { to: TsModule; via: TsImportFact }[]>();
+  const imported = (m: TsModule) => index.edges(m).map((e) => e.to);
   const entries: TsRoot[] = [];
   const seenRoot = new Set<string>();
   const addRoot = (r: TsRoot) => {
@@ -560,7 +538,7 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
   const reached = new Set<TsModule>();
   const workers: TsRoot[] = [];
   const addProgram = (root: TsRoot) => {
-    const modules = closure(index, root.module, edges);
+    const modules = closure(root.module, imported);
     for (const x of modules) reached.add(x);
     programs.push({ root, modules });
     for (const x of modules) {
@@ -585,9 +563,7 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
   drainWorkers();
   // Library roots: unreached modules no other unreached module imports first, then the rest.
   const rest = index.modules.filter((m) => !reached.has(m));
-  const importedByRest = new Set<TsModule>();
-  for (const m of rest) for (const e of staticEdges(index, m)) importedByRest.add(e.to);
-  for (const m of [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))]) {
+  for (const m of libraryRootOrder(rest, imported)) {
     if (reached.has(m)) continue;
     addProgram({ module: m, kind: 'library', thread: 'main' });
     drainWorkers();
@@ -601,21 +577,6 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
 // ---------------------------------------------------------------------------------------
 // Reached and hot code of one program
 // ---------------------------------------------------------------------------------------
-
-interface ChainNode {
-  step: TsStep;
-  parent?: ChainNode;
-}
-
-function push(chain: ChainNode | undefined, step: TsStep): ChainNode {
-  return { step, parent: chain };
-}
-
-function toSteps(chain: ChainNode | undefined): TsStep[] {
-  const out: TsStep[] = [];
-  for (let c = chain; c; c = c.parent) out.push(c.step);
-  return out.reverse();
-}
 
 const API_ROOTS: ReadonlySet<TsRootKind> = new Set(['main', 'module', 'exports', 'index', 'library']);
 
@@ -707,18 +668,15 @@ class ProgramRun {
     const root = program.root;
     const start = root.declared ? push(undefined, root.declared) : undefined;
     // Module top levels, in the order imports reach them (breadth first: shortest chains).
-    const moduleChain = new Map<TsModule, ChainNode | undefined>([[root.module, start]]);
-    const queue: TsModule[] = [root.module];
-    for (let i = 0; i < queue.length; i++) {
-      const m = queue[i];
-      for (const { to: t, via: imp } of this.index.edges(m)) {
-        if (moduleChain.has(t) || !program.modules.has(t) || !threadOk(program, imp)) continue;
-        moduleChain.set(t, push(moduleChain.get(m), { path: m.path, range: imp.range, message: 'imported from here' }));
-        queue.push(t);
-      }
-    }
+    const r = reach(root.module, (m) => this.index.edges(m).filter((e) => program.modules.has(e.to) && threadOk(program, e.edge)));
+    const moduleChain = new Map<TsModule, ChainNode | undefined>();
     const work: { m: TsModule; id: string; chain: ChainNode | undefined; payload: null }[] = [];
-    for (const m of queue) work.push({ m, id: '', chain: moduleChain.get(m), payload: null });
+    for (const m of r.order) {
+      const v = r.via.get(m);
+      const chain = v ? push(moduleChain.get(v.from), { path: v.from.path, range: v.edge.range, message: 'imported from here' }) : start;
+      moduleChain.set(m, chain);
+      work.push({ m, id: '', chain, payload: null });
+    }
     if (API_ROOTS.has(root.kind)) {
       for (const f of root.module.functions.values()) {
         if (!f.exports?.length && !f.api) continue;

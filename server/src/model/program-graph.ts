@@ -1,0 +1,75 @@
+/**
+ * The import-graph walks and evidence chains the Python and TypeScript program models share:
+ * a chain of steps built while a walk goes deeper, a program's import closure, the order in
+ * which modules no entry point reaches become library roots, and a breadth-first walk that
+ * remembers how each module was first reached (for "imported from here" chains).
+ */
+import type { Range } from '../engine/types';
+
+/** One location of an evidence chain. */
+export interface ProgramStep {
+  path: string;
+  range: Range;
+  message: string;
+}
+
+/** A chain under construction: its last step and what led there (walks that branch share the parent). */
+export interface ChainNode {
+  step: ProgramStep;
+  parent?: ChainNode;
+}
+
+export function push(chain: ChainNode | undefined, step: ProgramStep): ChainNode {
+  return { step, parent: chain };
+}
+
+/** The chain's steps, first step first. */
+export function toSteps(chain: ChainNode | undefined): ProgramStep[] {
+  const out: ProgramStep[] = [];
+  for (let c = chain; c; c = c.parent) out.push(c.step);
+  return out.reverse();
+}
+
+/** `start` and every module reachable from it along `next` (depth first). */
+export function closure<M>(start: M, next: (m: M) => Iterable<M>): Set<M> {
+  const seen = new Set<M>([start]);
+  const stack = [start];
+  while (stack.length) {
+    const m = stack.pop()!;
+    for (const n of next(m)) if (!seen.has(n)) {
+      seen.add(n);
+      stack.push(n);
+    }
+  }
+  return seen;
+}
+
+/**
+ * The order in which modules no entry point reaches (`rest`) are tried as library roots:
+ * those no other of them imports first, then the others (import cycles), each in `rest`'s order.
+ */
+export function libraryRootOrder<M>(rest: readonly M[], next: (m: M) => Iterable<M>): M[] {
+  const importedByRest = new Set<M>();
+  for (const m of rest) for (const n of next(m)) if (n !== m) importedByRest.add(n);
+  return [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))];
+}
+
+/** What a breadth-first walk from a root found: modules in the order reached, and the edge that first reached each. */
+export interface Reach<M, E> {
+  order: M[];
+  via: Map<M, { from: M; edge: E } | null>;
+}
+
+/** Breadth first from `root` along `edges` (so the edge recorded for a module lies on a shortest path). */
+export function reach<M, E>(root: M, edges: (m: M) => Iterable<{ to: M; edge: E }>): Reach<M, E> {
+  const via = new Map<M, { from: M; edge: E } | null>([[root, null]]);
+  const order = [root];
+  for (let i = 0; i < order.length; i++) {
+    const m = order[i];
+    for (const { to, edge } of edges(m)) if (!via.has(to)) {
+      via.set(to, { from: m, edge });
+      order.push(to);
+    }
+  }
+  return { order, via };
+}

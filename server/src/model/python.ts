@@ -38,7 +38,7 @@ import type {
   PythonFact,
   PyWithEnterFact,
 } from '../facts/python/program-facts';
-import { defaultStartMethod, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
+import { defaultStartMethod, PY_FORKING_START_METHODS, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { projectEntryPoints, type EntryPoint } from './python-project';
 import { closure, libraryRootOrder, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
@@ -200,7 +200,7 @@ interface SimState {
   later: boolean;
 }
 
-interface RunCtx {
+export interface RunCtx {
   chain: ChainNode | undefined;
   /** An exec/_exit follows the current call in some caller. */
   execAfter: boolean;
@@ -210,7 +210,8 @@ interface RunCtx {
   keepArgument?: PyKeepArgument;
 }
 
-const MAX_CALL_DEPTH = 24;
+/** How deep a replay follows calls. */
+export const MAX_CALL_DEPTH = 24;
 
 function siteKey(m: PyModule, f: { range: Range }): string {
   return `${m.abs}#${f.range.start.line}:${f.range.start.character}`;
@@ -273,9 +274,60 @@ class Protection {
   }
 }
 
+/**
+ * Program order of one root, the skeleton of a replay: the root module runs (its packages'
+ * `__init__` first), then a declared script's function; an import runs the modules it names
+ * that have not run yet. A replay says what the facts of a body do ({@link runBody}) and how a
+ * call enters a function ({@link runFunction}); one that sets `stopped` runs nothing more.
+ */
+export abstract class ProgramOrder {
+  protected readonly loaded = new Set<PyModule>();
+  protected stopped = false;
+
+  constructor(
+    protected readonly index: PyModuleIndex,
+    protected readonly root: PyRoot,
+  ) {}
+
+  run(): void {
+    const { root } = this;
+    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
+    this.runModule(root.module, ctx, root.asMain);
+    if (root.script?.object && !this.stopped) {
+      const step = scriptStep(root.script);
+      const sym = this.index.member(root.module, root.script.object.split('.'));
+      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
+    }
+  }
+
+  /** Runs a module's top level the first time it is imported; `asMain`: it runs as `__main__`. */
+  protected runModule(m: PyModule, ctx: RunCtx, asMain = false): void {
+    if (this.loaded.has(m) || this.stopped) return;
+    this.index.tracker?.touch(m);
+    for (const p of m.parents) this.runModule(p, ctx);
+    if (this.loaded.has(m) || this.stopped) return;
+    this.loaded.add(m);
+    this.runBody(m, '', { ...ctx, asMain });
+    this.moduleRan(m);
+  }
+
+  /** An import statement of `m` that names `targets`. */
+  protected runImport(m: PyModule, f: PyImportFact, targets: readonly PyModule[], ctx: RunCtx): void {
+    if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
+    const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
+    for (const t of targets) this.runModule(t, { ...ctx, chain });
+  }
+
+  /** After a module's top level ran. */
+  protected moduleRan(_m: PyModule): void {}
+
+  protected abstract runFunction(m: PyModule, name: string, ctx: RunCtx): void;
+
+  protected abstract runBody(m: PyModule, fn: string, ctx: RunCtx): void;
+}
+
 /** Replays one program (one root). */
-class ProgramSim {
-  private readonly loaded = new Set<PyModule>();
+class ProgramSim extends ProgramOrder {
   private readonly executed = new Set<string>();
   private readonly running = new Set<string>();
   private readonly memo = new Map<string, LiveThread | null>();
@@ -286,18 +338,14 @@ class ProgramSim {
 
   constructor(
     private readonly model: ModelBuilder,
-    private readonly root: PyRoot,
-  ) {}
+    root: PyRoot,
+  ) {
+    super(model.index, root);
+  }
 
-  run(): void {
+  override run(): void {
     const { root } = this;
-    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
-    this.runModule(root.module, ctx, root.asMain);
-    if (root.script?.object) {
-      const step = scriptStep(root.script);
-      const sym = this.model.index.member(root.module, root.script.object.split('.'));
-      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
-    }
+    super.run();
     this.commit();
     // The "later" phase: functions that program order did not reach but that may run after
     // it — the root module's own functions, callables passed as arguments, methods of objects
@@ -344,19 +392,13 @@ class ProgramSim {
     return { module: m, fact: f, chain: ctx.chain, later: this.state.later };
   }
 
-  private runModule(m: PyModule, ctx: RunCtx, asMain = false): void {
-    if (this.loaded.has(m)) return;
-    this.model.tracker.touch(m);
-    for (const p of m.parents) this.runModule(p, ctx);
-    if (this.loaded.has(m)) return;
-    this.loaded.add(m);
-    this.runBody(m, '', { ...ctx, asMain });
+  protected override moduleRan(m: PyModule): void {
     for (const [name, fn] of m.functions) {
       if (fn.registered) this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
     }
   }
 
-  private runFunction(m: PyModule, name: string, ctx: RunCtx): void {
+  protected runFunction(m: PyModule, name: string, ctx: RunCtx): void {
     if (ctx.depth > MAX_CALL_DEPTH) return;
     if (!this.loaded.has(m)) this.runModule(m, ctx);
     const key = `${m.abs}#${name}`;
@@ -377,7 +419,7 @@ class ProgramSim {
     this.memo.set(memoKey, !before && this.state.threads ? this.state.threads : null);
   }
 
-  private runBody(m: PyModule, fn: string, ctx: RunCtx): void {
+  protected runBody(m: PyModule, fn: string, ctx: RunCtx): void {
     this.model.tracker.touch(m);
     const steps = m.bodies.get(fn);
     if (!steps) return;
@@ -399,13 +441,9 @@ class ProgramSim {
       // it carry the flag too, but run whenever they are called).
       if (f.main && fn === '' && !ctx.asMain) continue;
       switch (f.kind) {
-        case 'py.import': {
-          const targets = this.model.importTargets(m, f);
-          if (!targets.length || targets.every((t) => this.loaded.has(t))) break;
-          const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
-          for (const t of targets) this.runModule(t, { ...ctx, chain });
+        case 'py.import':
+          this.runImport(m, f, this.model.importTargets(m, f), ctx);
           break;
-        }
         case 'py.call': {
           const t = this.model.callTarget(m, f);
           if (!t) break;
@@ -493,7 +531,7 @@ class ProgramSim {
       } else ev.methodSource = 'explicit';
       ev.method = method;
     }
-    const forking = f.via !== 'multiprocessing' || ev.method === 'fork';
+    const forking = f.via !== 'multiprocessing' || PY_FORKING_START_METHODS.has(ev.method!);
     if (forking) {
       const threads = f.inChild ? undefined : s.threads;
       if (threads) this.model.recordForkAfterThreads(this.root, ev, threads);
@@ -603,12 +641,9 @@ class ModelBuilder {
     return this.memo(this.callMemo, f, () => {
       const c: CallInfo = {};
       const sym = this.index.resolve(m, f.callee, f.origin);
-      if (sym?.kind === 'function') c.target = { module: sym.module, name: sym.name };
-      else if (sym?.kind === 'class') {
-        c.cls = { module: sym.module, name: sym.name };
-        const init = this.index.method(sym.module, sym.name, '__init__');
-        if (init?.kind === 'function') c.target = { module: init.module, name: init.name };
-      }
+      if (sym?.kind === 'class') c.cls = { module: sym.module, name: sym.name };
+      const target = this.index.runs(sym);
+      if (target) c.target = { module: target.module, name: target.name };
       return c;
     });
   }
@@ -727,30 +762,9 @@ class ModelBuilder {
     return true;
   }
 
-  /** Is `ctor` (used in `m`) a workspace class deriving from a Thread or a Process? */
+  /** {@link classifyStarted}, memoised. */
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
-    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => this.classifyUncached(m, ctor, origin, method));
-  }
-
-  private classifyUncached(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
-    let out: { kind: 'thread' | 'process'; base: string } | undefined;
-    const sym = this.index.resolve(m, ctor, origin);
-    if (sym?.kind === 'class') {
-      const isThread = (n: string) => PY_THREAD_STARTERS.get(n)?.methods?.includes(method) ?? false;
-      const isProcess = (n: string) => PY_PROCESS_STARTERS.get(n)?.methods?.includes(method) ?? false;
-      const self = sym.module.names.length ? `${sym.module.names[0]}.${sym.name}` : sym.name;
-      if (isThread(self)) out = { kind: 'thread', base: self };
-      else if (isProcess(self)) out = { kind: 'process', base: self };
-      else {
-        const t = this.index.externalAncestor(sym.module, sym.name, isThread);
-        if (t) out = { kind: 'thread', base: t };
-        else {
-          const p = this.index.externalAncestor(sym.module, sym.name, isProcess);
-          if (p) out = { kind: 'process', base: p };
-        }
-      }
-    }
-    return out;
+    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => classifyStarted(this.index, m, ctor, origin, method));
   }
 
   private event<F extends PythonFact>(root: PyRoot, l: Live<F>): PyEvent<F> {
@@ -866,6 +880,32 @@ class ModelBuilder {
 
   /** Counters for the benchmark and for tuning (not part of the results). */
   readonly stats = { functionRuns: 0, laterRuns: 0 };
+}
+
+/**
+ * Is `ctor` (used in `m`) a workspace class that `method` starts as a thread or a process: a
+ * class known as a thread or process starter (the library as workspace), or one deriving from
+ * such a class? `base` names that class.
+ */
+export function classifyStarted(index: PyModuleIndex, m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
+  let out: { kind: 'thread' | 'process'; base: string } | undefined;
+  const sym = index.resolve(m, ctor, origin);
+  if (sym?.kind === 'class') {
+    const isThread = (n: string) => PY_THREAD_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const isProcess = (n: string) => PY_PROCESS_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const self = sym.module.names.length ? `${sym.module.names[0]}.${sym.name}` : sym.name;
+    if (isThread(self)) out = { kind: 'thread', base: self };
+    else if (isProcess(self)) out = { kind: 'process', base: self };
+    else {
+      const t = index.externalAncestor(sym.module, sym.name, isThread);
+      if (t) out = { kind: 'thread', base: t };
+      else {
+        const p = index.externalAncestor(sym.module, sym.name, isProcess);
+        if (p) out = { kind: 'process', base: p };
+      }
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------

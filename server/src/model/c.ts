@@ -476,19 +476,3 @@ export function cModel(ctx: ProgramContext): CModel {
   if (!cache) MODELS.set(ctx.files, (cache = new CModelCache()));
   return cache.model(ctx);
 }
-
-/**
- * Paths whose C program findings may change when `path` changes, as far as the current
- * facts tell: every file that shares a fork- or exec-holding program with it (the file
- * itself included). A language server must take the union of this set computed before
- * and after the edit: an edit can move a file into or out of a program (a new `main`, a
- * renamed function, a fork added or removed).
- */
-export function cProgramNeighbours(ctx: ProgramContext, filePath: string): string[] {
-  const model = cModel(ctx);
-  const file = model.fileByPath(filePath);
-  if (!file) return [];
-  const out = new Set<string>([filePath]);
-  for (const program of model.programsOf(file)) for (const f of program.files) out.add(f.path);
-  return [...out].sort();
-}

@@ -42,9 +42,6 @@ export interface EntryPoint {
   range: Range;
 }
 
-/** A console or GUI script (a program entry); other kinds use the same shape. */
-export type ConsoleScript = EntryPoint;
-
 /** What one file declares, and what in it could not be read. */
 export interface EntryPointsRead {
   entries: EntryPoint[];
@@ -311,16 +308,6 @@ export function setupPyEntryPoints(path: string, found: PySetupEntryPoints): Ent
   return { entries: c.entries, notes: [...found.notes.map((n) => `${nodePath.basename(path)}: ${n.replace(/^setup\.py: /, '')}`), ...c.notes] };
 }
 
-const isScript = (e: EntryPoint) => e.kind === 'console' || e.kind === 'gui';
-
-export function pyprojectScripts(path: string, text: string): ConsoleScript[] {
-  return pyprojectEntryPoints(path, text).entries.filter(isScript);
-}
-
-export function setupCfgScripts(path: string, text: string): ConsoleScript[] {
-  return setupCfgEntryPoints(path, text).entries.filter(isScript);
-}
-
 /** True for the `entry_points.txt` of an `*.egg-info` or `*.dist-info` folder. */
 export function isEntryPointsTxt(path: string): boolean {
   return /(^|[\\/])[^\\/]+\.(egg|dist)-info[\\/]entry_points\.txt$/.test(path);
@@ -391,8 +378,3 @@ export function entryPointNotes(projectFiles: readonly { path: string; text: str
 }
 
 let lastNotes: { projectFiles: readonly unknown[]; facts: (PySetupEntryPoints | undefined)[]; notes: string[] } | undefined;
-
-/** Console and GUI scripts declared by any project file. */
-export function consoleScripts(projectFiles: readonly { path: string; text: string }[]): ConsoleScript[] {
-  return projectEntryPoints(projectFiles).entries.filter(isScript);
-}

@@ -1219,8 +1219,3 @@ export function pythonModel(ctx: ProgramContext): PythonModel {
 
 /** Key of the Python model in a {@link ModelCache}. */
 export const PYTHON_MODEL_KEY = 'model:python';
-
-/** A fresh build (no cache): the reference the incremental model must agree with. */
-export function buildPythonModel(ctx: ProgramContext): PythonModel {
-  return new PythonModelCache().model({ ...ctx, cache: undefined });
-}

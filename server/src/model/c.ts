@@ -34,6 +34,8 @@ import type {
   CLibraryCacheFact,
   CThreadStartFact,
 } from '../facts/c/program-types';
+import { commonPrefixLength } from './paths';
+import { closure } from './program-graph';
 
 export interface CFile {
   path: string;
@@ -294,7 +296,7 @@ export class CModel {
     // Fallback: the call graph.
     const loose = this.files.filter((f) => f.group < 0);
     const fileGraph = this.fileEdges(loose);
-    const reachesRelevant = this.filesReaching(loose.filter(relevant), fileGraph.reverse);
+    const reachesRelevant = this.closure(loose.filter(relevant), () => true, fileGraph.reverse);
     const covered = new Set<CFile>();
     const mainFiles = loose.filter((f) => f.functions.some((fn) => fn && isMain(fn)));
     for (const mf of mainFiles) {
@@ -363,35 +365,9 @@ export class CModel {
     return { forward, reverse };
   }
 
-  private filesReaching(targets: readonly CFile[], reverse: Map<CFile, Set<CFile>>): Set<CFile> {
-    const seen = new Set<CFile>(targets);
-    const stack = [...targets];
-    while (stack.length) {
-      const cur = stack.pop()!;
-      for (const n of reverse.get(cur) ?? []) {
-        if (!seen.has(n)) {
-          seen.add(n);
-          stack.push(n);
-        }
-      }
-    }
-    return seen;
-  }
-
-  /** Files reachable from `start` through calls, limited to files passing `accept`. */
+  /** Files reachable from `start` through calls (or along `edges`), limited to files passing `accept`. */
   private closure(start: readonly CFile[], accept: (f: CFile) => boolean, edges?: Map<CFile, Set<CFile>>): Set<CFile> {
-    const seen = new Set<CFile>(start);
-    const stack = [...start];
-    while (stack.length) {
-      const cur = stack.pop()!;
-      const next: Iterable<CFile> = edges ? (edges.get(cur) ?? []) : this.calledFiles(cur);
-      for (const n of next) {
-        if (seen.has(n) || !accept(n)) continue;
-        seen.add(n);
-        stack.push(n);
-      }
-    }
-    return seen;
+    return closure(start, (cur) => [...(edges ? (edges.get(cur) ?? []) : this.calledFiles(cur))].filter(accept));
   }
 
   private calledFiles(file: CFile): Set<CFile> {
@@ -413,14 +389,6 @@ export function isMain(fn: CFn): boolean {
 
 export function isHeader(p: string): boolean {
   return p.endsWith('.h');
-}
-
-function commonPrefixLength(a: string, b: string): number {
-  const x = a.split(path.sep);
-  const y = b.split(path.sep);
-  let i = 0;
-  while (i < x.length && i < y.length && x[i] === y[i]) i++;
-  return i;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -30,10 +30,11 @@ export function toSteps(chain: ChainNode | undefined): ProgramStep[] {
   return out.reverse();
 }
 
-/** `start` and every module reachable from it along `next` (depth first). */
-export function closure<M>(start: M, next: (m: M) => Iterable<M>): Set<M> {
-  const seen = new Set<M>([start]);
-  const stack = [start];
+/** `start` (a module, or several) and every module reachable from it along `next` (depth first). */
+export function closure<M>(start: M | readonly M[], next: (m: M) => Iterable<M>): Set<M> {
+  const starts = Array.isArray(start) ? (start as readonly M[]) : [start as M];
+  const seen = new Set<M>(starts);
+  const stack = [...starts];
   while (stack.length) {
     const m = stack.pop()!;
     for (const n of next(m)) if (!seen.has(n)) {
@@ -52,6 +53,27 @@ export function libraryRootOrder<M>(rest: readonly M[], next: (m: M) => Iterable
   const importedByRest = new Set<M>();
   for (const m of rest) for (const n of next(m)) if (n !== m) importedByRest.add(n);
   return [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))];
+}
+
+/**
+ * A model's `dependents`: the paths of every program that contains a module (sorted), which
+ * may change findings when the module changes. The index is built on the first question.
+ */
+export function programDependents<M extends { path: string }>(programs: readonly { modules: ReadonlySet<M> }[]): (m: M) => string[] {
+  let byModule: Map<M, { modules: ReadonlySet<M> }[]> | undefined;
+  return (m) => {
+    if (!byModule) {
+      byModule = new Map();
+      for (const p of programs) for (const x of p.modules) {
+        const list = byModule.get(x) ?? [];
+        list.push(p);
+        byModule.set(x, list);
+      }
+    }
+    const out = new Set<string>();
+    for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
+    return [...out].sort();
+  };
 }
 
 /** What a breadth-first walk from a root found: modules in the order reached, and the edge that first reached each. */

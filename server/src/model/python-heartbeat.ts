@@ -34,6 +34,7 @@ import {
   UWSGI_MODULE_OPTIONS,
 } from '../knowledge/python-heartbeat';
 import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
+import { commonPrefixLength } from './paths';
 import { push, reach, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
@@ -123,14 +124,6 @@ function tokens(s: string): string[] {
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
   for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2]);
   return out;
-}
-
-function commonPrefixLength(a: string, b: string): number {
-  const pa = a.split(nodePath.sep);
-  const pb = b.split(nodePath.sep);
-  let i = 0;
-  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-  return i;
 }
 
 /**

@@ -41,7 +41,7 @@ import type {
 import { defaultStartMethod, PY_FORKING_START_METHODS, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { projectEntryPoints, type EntryPoint } from './python-project';
-import { closure, libraryRootOrder, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import { closure, libraryRootOrder, programDependents, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 import * as nodePath from 'node:path';
 
 /** One location of an evidence chain. */
@@ -1158,7 +1158,7 @@ export class PythonModelCache {
     }
     this.logs = logs;
     const tReplay = Date.now();
-    let byModule: Map<PyModule, PyProgram[]> | undefined;
+    const dependents = programDependents(programs);
     const finalIndex = index;
     return {
       index,
@@ -1185,18 +1185,7 @@ export class PythonModelCache {
       },
       dependents(path: string): string[] {
         const m = finalIndex.byPath(path);
-        if (!m) return [];
-        if (!byModule) {
-          byModule = new Map();
-          for (const p of programs) for (const x of p.modules) {
-            const list = byModule.get(x) ?? [];
-            list.push(p);
-            byModule.set(x, list);
-          }
-        }
-        const out = new Set<string>();
-        for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
-        return [...out].sort();
+        return m ? dependents(m) : [];
       },
     };
   }

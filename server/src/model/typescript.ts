@@ -41,7 +41,7 @@ import type {
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
-import { closure, libraryRootOrder, push, reach, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import { closure, libraryRootOrder, programDependents, push, reach, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 
 export type TsStep = ProgramStep;
 
@@ -400,63 +400,57 @@ class Symbols {
 
   /** The class `m` exports under `name` (a class of `m`, or one it re-exports). */
   exportedClass(m: TsModule, name: string, depth = 0): { module: TsModule; name: string } | undefined {
-    const key = `${m.abs}\0${name}`;
-    const known = this.classMemo.get(key);
-    if (known !== undefined) return known ?? undefined;
-    if (depth > 12) return undefined;
-    this.classMemo.set(key, null);
-    let out: { module: TsModule; name: string } | undefined;
-    for (const x of m.facts) {
-      if (x.kind !== 'ts.export' || x.name !== name) continue;
-      if ([...m.functions.values()].some((f) => f.cls === x.local)) out = { module: m, name: x.local };
-      else {
-        const b = m.bindings.get(x.local);
-        const t = b ? this.index.resolve(m, b.imp.specifier) : undefined;
-        if (b && t) out = this.exportedClass(t, b.name === '*' ? 'default' : b.name, depth + 1);
+    return this.memoised(this.classMemo, m, name, depth, () => {
+      for (const x of m.facts) {
+        if (x.kind !== 'ts.export' || x.name !== name) continue;
+        let out: { module: TsModule; name: string } | undefined;
+        if ([...m.functions.values()].some((f) => f.cls === x.local)) out = { module: m, name: x.local };
+        else {
+          const b = m.bindings.get(x.local);
+          const t = b ? this.index.resolve(m, b.imp.specifier) : undefined;
+          if (b && t) out = this.exportedClass(t, b.name === '*' ? 'default' : b.name, depth + 1);
+        }
+        if (out) return out;
       }
-      if (out) break;
-    }
-    if (!out) {
-      for (const imp of m.imports) {
-        const r = imp.reexports?.find((r) => r.as === name);
-        if (!r && !(imp.star && name !== 'default')) continue;
-        const t = this.index.resolve(m, imp.specifier);
-        if (t) out = this.exportedClass(t, r ? r.name : name, depth + 1);
-        if (out) break;
-      }
-    }
-    this.classMemo.set(key, out ?? null);
-    return out;
+      return this.reexported(m, name, (t, n) => this.exportedClass(t, n, depth + 1));
+    });
   }
 
   /** The function `m` exports under `name`. */
   exported(m: TsModule, name: string, depth = 0): FnRef | undefined {
+    return this.memoised(this.memo, m, name, depth, () => {
+      for (const f of m.functions.values()) if (f.exports?.includes(name)) return { module: m, id: f.id };
+      for (const x of m.facts) {
+        if (x.kind !== 'ts.export' || x.name !== name) continue;
+        const out = this.local(m, x.local, depth + 1);
+        if (out) return out;
+      }
+      return this.reexported(m, name, (t, n) => this.exported(t, n, depth + 1));
+    });
+  }
+
+  /** A lookup of `name` in `m`, memoised per module and name (a lookup still open, in a cycle, finds nothing). */
+  private memoised<T>(memo: Map<string, T | null>, m: TsModule, name: string, depth: number, find: () => T | undefined): T | undefined {
     const key = `${m.abs}\0${name}`;
-    const known = this.memo.get(key);
+    const known = memo.get(key);
     if (known !== undefined) return known ?? undefined;
     if (depth > 12) return undefined;
-    this.memo.set(key, null); // cycles
-    let out: FnRef | undefined;
-    for (const f of m.functions.values()) if (f.exports?.includes(name)) { out = { module: m, id: f.id }; break; }
-    if (!out) {
-      for (const x of m.facts) {
-        if (x.kind === 'ts.export' && x.name === name) {
-          out = this.local(m, x.local, depth + 1);
-          if (out) break;
-        }
-      }
-    }
-    if (!out) {
-      for (const imp of m.imports) {
-        const r = imp.reexports?.find((r) => r.as === name);
-        if (!r && !(imp.star && name !== 'default')) continue;
-        const t = this.index.resolve(m, imp.specifier);
-        if (t) out = this.exported(t, r ? r.name : name, depth + 1);
-        if (out) break;
-      }
-    }
-    this.memo.set(key, out ?? null);
+    memo.set(key, null);
+    const out = find();
+    memo.set(key, out ?? null);
     return out;
+  }
+
+  /** What `find` finds for `name` in the modules `m` re-exports it from (`export { a as name } from`, `export * from`). */
+  private reexported<T>(m: TsModule, name: string, find: (t: TsModule, name: string) => T | undefined): T | undefined {
+    for (const imp of m.imports) {
+      const r = imp.reexports?.find((r) => r.as === name);
+      if (!r && !(imp.star && name !== 'default')) continue;
+      const t = this.index.resolve(m, imp.specifier);
+      const out = t ? find(t, r ? r.name : name) : undefined;
+      if (out) return out;
+    }
+    return undefined;
   }
 
   /** A module-level name of `m`: one of its functions, or an imported name. */
@@ -817,12 +811,7 @@ export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
   const index = new ModuleIndex(ctx.files, ctx.projectFiles);
   const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
   const starved = analyse(index, programs);
-  const byModule = new Map<TsModule, TsProgram[]>();
-  for (const p of programs) for (const m of p.modules) {
-    const list = byModule.get(m) ?? [];
-    list.push(p);
-    byModule.set(m, list);
-  }
+  const dependents = programDependents(programs);
   return {
     modules: index.modules,
     programs,
@@ -831,10 +820,7 @@ export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
     resolveSpecifier: (from, spec) => index.resolve(from, spec),
     dependents(path: string): string[] {
       const m = index.byPath(path);
-      if (!m) return [];
-      const out = new Set<string>();
-      for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
-      return [...out].sort();
+      return m ? dependents(m) : [];
     },
     stats: { modules: index.modules.length, programs: programs.length, ms: Date.now() - started },
   };

@@ -267,7 +267,7 @@ class Protection {
   }
 
   why(m: PyModule, f: PyFdCacheFact): 'revalidated' | 'reset' | undefined {
-    const last = f.name.split('.').pop() ?? f.name;
+    const last = f.name.slice(f.name.lastIndexOf('.') + 1);
     if (this.revalidated.get(m)?.has(last)) return 'revalidated';
     if (this.reset.get(m)?.has(f.name)) return 'reset';
     return undefined;
@@ -518,7 +518,8 @@ class ProgramSim extends ProgramOrder {
     const f = ev.fact;
     const s = this.state;
     if (f.via === 'multiprocessing') {
-      let method = f.startMethod ?? 'default';
+      // The extractor gives every multiprocessing fork a start method ('default' when none is named).
+      let method = f.startMethod!;
       if (method === 'default') {
         if (s.startMethod) {
           method = s.startMethod.method;

@@ -63,7 +63,7 @@ function scan(
   // The files that share a fork- or exec-holding program with `f` (itself included).
   const neighbours = (f: string) => {
     const model = cModel({ files: analyses, roots: [dir], projectFiles, config });
-    const file = model.fileByPath(rel(f));
+    const file = model.files.find((x) => x.path === rel(f));
     if (!file) return [];
     const out = new Set<string>([rel(f)]);
     for (const program of model.programsOf(file)) for (const x of program.files) out.add(x.path);

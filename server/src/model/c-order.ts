@@ -115,11 +115,6 @@ export class Ordering {
     return this.sites.length > 0;
   }
 
-  /** Whether `fn` (or what it calls) may do the event. */
-  does(fn: CFn): boolean {
-    return this.mayDo.has(fn);
-  }
-
   /** Calls of `fn` that may do the event. */
   private eventCalls(fn: CFn): number[] {
     let list = this.eventCallsCache.get(fn);

@@ -82,7 +82,6 @@ export interface CProgram {
 export class CModel {
   readonly files: CFile[] = [];
   readonly fns: CFn[] = [];
-  private readonly byPath = new Map<string, CFile>();
   /** Non-static definitions by name. */
   private readonly globalDefs = new Map<string, CFn[]>();
   private readonly resolvedByFile = new Map<CFile, Map<string, CFn[]>>();
@@ -95,8 +94,7 @@ export class CModel {
   constructor(analyses: readonly FileAnalysis[], roots: readonly string[], projectFiles: readonly ProjectFile[]) {
     for (const a of analyses) {
       if (a.language !== 'c') continue;
-      const file = this.addFile(a, roots);
-      this.byPath.set(a.path, file);
+      this.addFile(a, roots);
     }
     this.readCompileCommands(projectFiles, roots);
   }
@@ -167,10 +165,6 @@ export class CModel {
     }
     this.files.push(file);
     return file;
-  }
-
-  fileByPath(p: string): CFile | undefined {
-    return this.byPath.get(p);
   }
 
   // ---------------------------------------------------------------------------------

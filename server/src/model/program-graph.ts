@@ -55,27 +55,6 @@ export function libraryRootOrder<M>(rest: readonly M[], next: (m: M) => Iterable
   return [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))];
 }
 
-/**
- * A model's `dependents`: the paths of every program that contains a module (sorted), which
- * may change findings when the module changes. The index is built on the first question.
- */
-export function programDependents<M extends { path: string }>(programs: readonly { modules: ReadonlySet<M> }[]): (m: M) => string[] {
-  let byModule: Map<M, { modules: ReadonlySet<M> }[]> | undefined;
-  return (m) => {
-    if (!byModule) {
-      byModule = new Map();
-      for (const p of programs) for (const x of p.modules) {
-        const list = byModule.get(x) ?? [];
-        list.push(p);
-        byModule.set(x, list);
-      }
-    }
-    const out = new Set<string>();
-    for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
-    return [...out].sort();
-  };
-}
-
 /** What a breadth-first walk from a root found: modules in the order reached, and the edge that first reached each. */
 export interface Reach<M, E> {
   order: M[];

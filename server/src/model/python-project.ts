@@ -12,7 +12,7 @@
  * What a group means: `console_scripts`/`gui_scripts` are programs whose main is the named
  * function; `wsgi_scripts` (pbr) are WSGI applications: pbr generates a script that imports
  * the module and calls `attr()` to get the application, which a WSGI server embeds; any
- * other group is a plugin group, whose modules a host program imports (`pluginEntries`).
+ * other group is a plugin group, whose modules a host program imports.
  *
  * NOTE: the TOML reader is a small one for just these tables (keys, basic and literal
  * strings, one-line inline tables, comments), not a TOML parser: multi-line strings and

@@ -8,7 +8,7 @@
  *   `pyproject.toml`, `setup.cfg`, `setup.py` or an `entry_points.txt` (`python-project.ts`), a
  *   pbr `wsgi_scripts` entry, a `*.wsgi` file, a module that defines a WSGI `application` — and
  *   spans what it imports. Entry points of other groups are plugins a host program imports:
- *   they are kept, resolved to their modules, as `pluginEntries`.
+ *   they start no program of their own.
  *   A module that no entry point imports is analysed as a **library root** of its own (with
  *   what it imports), so library code is judged by the evidence it carries itself.
  * - **Program order** is replayed, not guessed from positions: a module's top-level statements
@@ -41,7 +41,7 @@ import type {
 import { defaultStartMethod, PY_FORKING_START_METHODS, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { projectEntryPoints, type EntryPoint } from './python-project';
-import { closure, libraryRootOrder, programDependents, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import { closure, libraryRootOrder, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 import * as nodePath from 'node:path';
 
 /** One location of an evidence chain. */
@@ -106,13 +106,6 @@ export interface PyRoot {
   script?: EntryPoint;
 }
 
-/** An entry point of a plugin group (`oslo.messaging.drivers = rabbit = pkg.impl:Driver`): a host program imports its module. */
-export interface PyPluginEntry {
-  entry: EntryPoint;
-  /** The workspace module it names; undefined when the module is not in the workspace. */
-  module?: PyModule;
-}
-
 /** The step of an evidence chain where a script entry point calls its function. */
 export function scriptStep(script: EntryPoint): PyStep {
   const target = `${script.module}:${script.object}`;
@@ -132,13 +125,9 @@ export interface PyProgram {
 export interface PythonModel {
   index: PyModuleIndex;
   programs: PyProgram[];
-  /** Entry points of plugin groups, resolved to workspace modules where they can be. */
-  pluginEntries: PyPluginEntry[];
   forkAfterThreads: PyForkAfterThreads[];
   cachesAcrossFork: PyCacheAcrossFork[];
   closeAllsWithoutExec: PyCloseAllWithoutExec[];
-  /** Paths whose findings may change when `path` changes (programs that contain it). */
-  dependents(path: string): string[];
   /**
    * Size of the work done by the build that produced this model (for the benchmark):
    * `functionRuns`/`laterRuns` count only the programs replayed by this build,
@@ -934,12 +923,6 @@ function declaredEntryPoints(index: PyModuleIndex, projectFiles: ProgramContext[
   return projectEntryPoints(projectFiles, setups).entries;
 }
 
-function pluginEntries(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyPluginEntry[] {
-  return declaredEntryPoints(index, projectFiles)
-    .filter((e) => e.kind === 'plugin')
-    .map((entry) => ({ entry, module: index.moduleByName(entry.module) }));
-}
-
 function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyRoot[] {
   const roots: PyRoot[] = [];
   for (const m of index.modules) {
@@ -1061,7 +1044,6 @@ export class PythonModelCache {
   private logs = new Map<string, ProgramLog>();
   private closures = new ClosureCache();
   private programs: PyProgram[] | undefined;
-  private pluginEntries: PyPluginEntry[] | undefined;
   private last: { files: readonly FileAnalysis[]; key: string; model: PythonModel } | undefined;
 
   /** The model for these files; the same object while called with the same `files` array and context. */
@@ -1095,7 +1077,6 @@ export class PythonModelCache {
       this.logs = new Map();
       this.closures = new ClosureCache();
       this.programs = undefined;
-      this.pluginEntries = undefined;
     } else {
       let structural = false;
       for (const f of py) {
@@ -1113,10 +1094,7 @@ export class PythonModelCache {
         if (!before.edges || before.edges.length !== edges.length || before.edges.some((x, i) => x !== edges[i])) structural = true;
         if (before.main !== m.moduleFact?.mainGuard || before.app !== m.moduleFact?.application) structural = true;
         // A setup.py's entry points are entry points of the program list.
-        if (before.setup !== setup(m)) {
-          structural = true;
-          this.pluginEntries = undefined;
-        }
+        if (before.setup !== setup(m)) structural = true;
         this.closures.edges.set(m, edges);
       }
       if (structural) {
@@ -1133,7 +1111,6 @@ export class PythonModelCache {
     }
     const tProtection = Date.now();
     const programs = (this.programs ??= buildPrograms(index, ctx.projectFiles, this.closures));
-    const plugins = (this.pluginEntries ??= pluginEntries(index, ctx.projectFiles));
     const tPrograms = Date.now();
     const logs = new Map<string, ProgramLog>();
     let reused = 0;
@@ -1159,12 +1136,9 @@ export class PythonModelCache {
     }
     this.logs = logs;
     const tReplay = Date.now();
-    const dependents = programDependents(programs);
-    const finalIndex = index;
     return {
       index,
       programs,
-      pluginEntries: plugins,
       forkAfterThreads: [...builder.results.forkAfterThreads.values()],
       cachesAcrossFork: [...builder.results.caches.values()],
       closeAllsWithoutExec: [...builder.results.closeAlls.values()],
@@ -1183,10 +1157,6 @@ export class PythonModelCache {
           replay: Math.round(runMs),
           reuse: Math.max(0, tReplay - tPrograms - Math.round(runMs)),
         },
-      },
-      dependents(path: string): string[] {
-        const m = finalIndex.byPath(path);
-        return m ? dependents(m) : [];
       },
     };
   }

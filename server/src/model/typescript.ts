@@ -41,7 +41,7 @@ import type {
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
-import { closure, libraryRootOrder, programDependents, push, reach, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import { closure, libraryRootOrder, push, reach, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 
 export type TsStep = ProgramStep;
 
@@ -95,8 +95,6 @@ export interface TypeScriptModel {
   byPath(path: string): TsModule | undefined;
   /** Resolves an import specifier of `from` to a workspace module. */
   resolveSpecifier(from: TsModule, specifier: string): TsModule | undefined;
-  /** Paths whose findings may change when `path` changes (programs that contain it). */
-  dependents(path: string): string[];
   stats: { modules: number; programs: number; ms: number };
 }
 
@@ -811,17 +809,12 @@ export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
   const index = new ModuleIndex(ctx.files, ctx.projectFiles);
   const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
   const starved = analyse(index, programs);
-  const dependents = programDependents(programs);
   return {
     modules: index.modules,
     programs,
     starved,
     byPath: (p) => index.byPath(p),
     resolveSpecifier: (from, spec) => index.resolve(from, spec),
-    dependents(path: string): string[] {
-      const m = index.byPath(path);
-      return m ? dependents(m) : [];
-    },
     stats: { modules: index.modules.length, programs: programs.length, ms: Date.now() - started },
   };
 }

@@ -1,8 +1,9 @@
 /**
- * The import-graph walks and evidence chains the Python and TypeScript program models share:
- * a chain of steps built while a walk goes deeper, a program's import closure, the order in
- * which modules no entry point reaches become library roots, and a breadth-first walk that
- * remembers how each module was first reached (for "imported from here" chains).
+ * The graph walks and evidence chains the program models share: a chain of steps built while
+ * a walk goes deeper, the closure of a module (or several) along its edges (Python and
+ * TypeScript imports, C calls), the order in which modules no entry point reaches become
+ * library roots, a breadth-first walk that remembers how each module was first reached (for
+ * "imported from here" chains), and the key that identifies a finding's site across programs.
  */
 import type { Range } from '../engine/types';
 
@@ -28,6 +29,11 @@ export function toSteps(chain: ChainNode | undefined): ProgramStep[] {
   const out: ProgramStep[] = [];
   for (let c = chain; c; c = c.parent) out.push(c.step);
   return out.reverse();
+}
+
+/** A site's identity for de-duplicating findings across programs: its module and where it starts. */
+export function siteKey(m: { abs: string }, f: { range: Range }): string {
+  return `${m.abs}#${f.range.start.line}:${f.range.start.character}`;
 }
 
 /** `start` (a module, or several) and every module reachable from it along `next` (depth first). */

@@ -35,7 +35,7 @@ import {
 } from '../knowledge/python-heartbeat';
 import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
 import { commonPrefixLength } from './paths';
-import { push, reach, toSteps, type Reach } from './program-graph';
+import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
 
@@ -384,7 +384,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
       }
     }
     for (const g of found) {
-      const key = `${g.start.module.abs}#${g.start.fact.range.start.line}:${g.start.fact.range.start.character}`;
+      const key = siteKey(g.start.module, g.start.fact);
       const old = out.get(key);
       if (old && (old.host.embedded || !host.embedded)) continue;
       out.set(key, { ...g, patch, host, chain: chainOf(r, g.start.module) });
@@ -484,7 +484,7 @@ function latePatches(index: PyModuleIndex, programs: { root: PyRoot; modules: Se
     replay.run();
     const r = replay.result;
     if (!r) continue;
-    const key = `${r.patch.module.abs}#${r.patch.fact.range.start.line}:${r.patch.fact.range.start.character}`;
+    const key = siteKey(r.patch.module, r.patch.fact);
     if (!out.has(key)) out.set(key, r);
   }
   return [...out.values()];

@@ -41,7 +41,7 @@ import type {
 import { defaultStartMethod, PY_FORKING_START_METHODS, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { projectEntryPoints, type EntryPoint } from './python-project';
-import { closure, libraryRootOrder, push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import { closure, libraryRootOrder, push, siteKey, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 import * as nodePath from 'node:path';
 
 /** One location of an evidence chain. */
@@ -201,10 +201,6 @@ export interface RunCtx {
 
 /** How deep a replay follows calls. */
 export const MAX_CALL_DEPTH = 24;
-
-function siteKey(m: PyModule, f: { range: Range }): string {
-  return `${m.abs}#${f.range.start.line}:${f.range.start.character}`;
-}
 
 class Results {
   readonly forkAfterThreads = new Map<string, PyForkAfterThreads>();

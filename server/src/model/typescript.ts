@@ -41,7 +41,7 @@ import type {
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
-import { closure, libraryRootOrder, push, reach, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import { closure, libraryRootOrder, push, reach, siteKey, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 
 export type TsStep = ProgramStep;
 
@@ -768,7 +768,7 @@ function analyse(index: ModuleIndex, programs: TsProgram[]): TsStarvedHeartbeat[
       const hot = run.hot.get(k);
       for (const { module: m, fact } of run.factsOf(k)) {
         if (fact.kind !== 'ts.blocking' || !threadOk(program, fact)) continue;
-        const site = `${m.abs}#${fact.range.start.line}:${fact.range.start.character}`;
+        const site = siteKey(m, fact);
         if (out.has(site)) continue;
         if (hot) {
           out.set(site, { program, heartbeat, blocking: { module: m, fact, chain: toSteps(hot.chain) }, reason: { kind: 'registered', register: { module: hot.payload.module, fact: hot.payload.fact, chain: toSteps(hot.payload.chain) } } });

@@ -8,8 +8,9 @@
  * locks, sockets or SSL state.
  *
  * Built on `pythonModel(ctx)` (`index`, `programs`) without touching its replay: the few
- * things these rules need (import chains from an entry point, a module-level replay that
- * stops at the patch call) are cheap, and computed only when some file patches at all.
+ * things these rules need (import chains from an entry point, a replay in program order,
+ * {@link ProgramOrder}, that stops at the patch call) are cheap, and computed only when some
+ * file patches at all.
  */
 import * as nodePath from 'node:path';
 import type { ProgramContext, ProjectFile } from '../engine/rule';

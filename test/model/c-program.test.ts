@@ -12,7 +12,7 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import { cProgramNeighbours } from '../../server/src/model/c';
+import { cModel } from '../../server/src/model/c';
 import type { ProjectFile } from '../../server/src/model/program-context';
 import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
 import { grammarsReady } from '../harness';
@@ -60,7 +60,15 @@ function scan(
   const evaluation = evaluate(analyses, config, { roots: options.dirs ?? [dir], projectFiles });
   assert.deepEqual(evaluation.notes, [], 'rule failures');
   const rel = (f: string) => relative(ROOT, join(dir, f));
-  const neighbours = (f: string) => cProgramNeighbours({ files: analyses, roots: [dir], projectFiles, config }, rel(f));
+  // The files that share a fork- or exec-holding program with `f` (itself included).
+  const neighbours = (f: string) => {
+    const model = cModel({ files: analyses, roots: [dir], projectFiles, config });
+    const file = model.files.find((x) => x.path === rel(f));
+    if (!file) return [];
+    const out = new Set<string>([rel(f)]);
+    for (const program of model.programsOf(file)) for (const x of program.files) out.add(x.path);
+    return [...out].sort();
+  };
   return { findings: evaluation.findings.filter((f) => C_RULES.has(f.ruleId)), rel, neighbours };
 }
 

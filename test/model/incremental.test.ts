@@ -15,7 +15,7 @@ import { evaluate } from '../../server/src/engine/engine';
 import { IncrementalEvaluator } from '../../server/src/engine/incremental';
 import { MapModelCache, PROJECT_FILE_NAMES, type ProjectFile } from '../../server/src/model/program-context';
 import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
-import { buildPythonModel, pythonModel } from '../../server/src/model/python';
+import { pythonModel, PythonModelCache } from '../../server/src/model/python';
 import { grammarsReady, listFiles } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
@@ -199,7 +199,7 @@ describe('the incremental Python model', () => {
     const second = pythonModel({ ...ctx, files: edited });
     assert.equal(second.stats.changedModules, 1);
     assert.equal(second.stats.reusedPrograms, 2);
-    const fresh = buildPythonModel({ ...ctx, files: edited });
+    const fresh = new PythonModelCache().model({ ...ctx, cache: undefined, files: edited });
     const sites = (m: typeof second) => m.forkAfterThreads.map((r) => `${basename(r.fork.module.path)}:${r.fork.fact.range.start.line} ${r.fork.chain.map((s) => `${basename(s.path)}:${s.range.start.line}`).join(' ')}`).sort();
     assert.deepEqual(sites(second), sites(fresh));
     assert.deepEqual(sites(second), ['helper.py:5 three.py:3', 'one.py:5 one.py:8']);

@@ -9,14 +9,16 @@ import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import type { FileAnalysis } from '../../server/src/analysis/results';
 import type { PythonFact } from '../../server/src/facts/python/program-facts';
-import { buildPythonModel } from '../../server/src/model/python';
+import { PythonModelCache } from '../../server/src/model/python';
 import { PyModuleIndex } from '../../server/src/model/python-modules';
-import { pyprojectScripts, setupCfgScripts } from '../../server/src/model/python-project';
+import { pyprojectEntryPoints, setupCfgEntryPoints, type EntryPoint } from '../../server/src/model/python-project';
 import { grammarsReady } from '../harness';
 
 before(async () => {
   await grammarsReady();
 });
+
+const isScript = (e: EntryPoint) => e.kind === 'console' || e.kind === 'gui';
 
 function analyse(files: Record<string, string>): FileAnalysis[] {
   return Object.entries(files).map(([path, text]) => {
@@ -51,7 +53,7 @@ describe('console scripts from project files', () => {
       'y = "not.a:script"',
     ].join('\n');
     assert.deepEqual(
-      pyprojectScripts('pyproject.toml', text).map((s) => [s.name, s.module, s.object, s.range.start.line + 1]),
+      pyprojectEntryPoints('pyproject.toml', text).entries.filter(isScript).map((s) => [s.name, s.module, s.object, s.range.start.line + 1]),
       [
         ['x-gui', 'x.gui', 'run', 3],
         ['x', 'x.cli', 'main', 7],
@@ -79,7 +81,7 @@ describe('console scripts from project files', () => {
       'packages = find:',
     ].join('\n');
     assert.deepEqual(
-      setupCfgScripts('setup.cfg', text).map((s) => [s.name, s.module, s.object, s.range.start.line + 1]),
+      setupCfgEntryPoints('setup.cfg', text).entries.filter(isScript).map((s) => [s.name, s.module, s.object, s.range.start.line + 1]),
       [
         ['x', 'x.cli', 'main', 6],
         ['x-dev', 'x.dev', 'main', 7],
@@ -131,7 +133,7 @@ describe('module naming and resolution', () => {
 
 describe('entry points', () => {
   test('__main__ guards, package __main__.py, *.wsgi files, module-level application objects, library roots', () => {
-    const model = buildPythonModel({
+    const model = new PythonModelCache().model({
       files: analyse({
         '/ws/tool/__init__.py': '',
         '/ws/tool/__main__.py': 'from . import core\ncore.run()\n',

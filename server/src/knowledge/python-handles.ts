@@ -4,6 +4,7 @@
  * `open` is the builtin, `io.open` is `from io import open` or `io.open`, `socket.socket` is
  * also `import socket as s; s.socket` and `from socket import socket`.
  */
+import { PY_EXEC_CALLS, PY_EXIT_CALLS } from './python-process';
 
 /**
  * How a handle is released:
@@ -203,22 +204,8 @@ export const BORROWING_CLASSES: ReadonlySet<string> = new Set([
   'xml.etree.ElementTree.ElementTree',
 ]);
 
-/** Calls after which the process is gone (its descriptors are reclaimed): like C `exit()`. */
-export const PROCESS_EXIT_CALLS: ReadonlySet<string> = new Set([
-  'sys.exit',
-  'exit',
-  'quit',
-  'os._exit',
-  'os.abort',
-  'os.execv',
-  'os.execve',
-  'os.execl',
-  'os.execle',
-  'os.execlp',
-  'os.execlpe',
-  'os.execvp',
-  'os.execvpe',
-]);
+/** Calls after which the process is gone (its descriptors are reclaimed): like C `exit()`; the exits and execs of the FORK/FD tables. */
+export const PROCESS_EXIT_CALLS: ReadonlySet<string> = new Set([...PY_EXIT_CALLS, ...PY_EXEC_CALLS]);
 
 /**
  * Exception names taken to cover whatever a handle's operations raise. A `try` whose handlers

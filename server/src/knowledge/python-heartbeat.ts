@@ -10,6 +10,8 @@
  * fully qualified the way the extractor spells them after resolving the file's imports.
  */
 
+import { OSLO_TRANSPORT_GETTERS, PY_THREAD_STARTERS } from './python-process';
+
 /**
  * How a patch call decides whether `threading`/`_thread` become green:
  * - `eventlet`: every module is patched unless some keyword is `True` (then only those) or
@@ -42,13 +44,10 @@ export const PY_ORIGINAL_GETTERS: ReadonlyMap<string, 'module' | 'attr'> = new M
   ['gevent.monkey.get_original', 'attr'],
 ]);
 
-/** Where a thread starter takes the function the thread runs. */
-export const PY_THREAD_TARGETS: ReadonlyMap<string, { keyword?: string; index: number }> = new Map([
-  ['threading.Thread', { keyword: 'target', index: 1 }],
-  ['threading.Timer', { keyword: 'function', index: 1 }],
-  ['_thread.start_new_thread', { keyword: 'function', index: 0 }],
-  ['_thread.start_new', { keyword: 'function', index: 0 }],
-]);
+/** Where a thread starter takes the function the thread runs (the `target` of its {@link PY_THREAD_STARTERS} entry). */
+export const PY_THREAD_TARGETS: ReadonlyMap<string, { keyword?: string; index: number }> = new Map(
+  [...PY_THREAD_STARTERS].flatMap(([name, s]) => (s.target ? [[name, s.target] as const] : [])),
+);
 
 /**
  * Library connections whose heartbeats need someone to run them.
@@ -68,10 +67,9 @@ export interface PyHeartbeatConnection {
 }
 
 export const PY_HEARTBEAT_CONNECTIONS: ReadonlyMap<string, PyHeartbeatConnection> = new Map<string, PyHeartbeatConnection>([
-  ['oslo_messaging.get_transport', { lib: 'oslo.messaging', background: true, note: 'its RabbitMQ driver runs a heartbeat thread for every connection' }],
-  ['oslo_messaging.get_rpc_transport', { lib: 'oslo.messaging', background: true, note: 'its RabbitMQ driver runs a heartbeat thread for every connection' }],
-  ['oslo_messaging.get_notification_transport', { lib: 'oslo.messaging', background: true, note: 'its RabbitMQ driver runs a heartbeat thread for every connection' }],
-  ['oslo_messaging.transport.get_transport', { lib: 'oslo.messaging', background: true, note: 'its RabbitMQ driver runs a heartbeat thread for every connection' }],
+  ...[...OSLO_TRANSPORT_GETTERS, 'oslo_messaging.transport.get_transport'].map(
+    (name) => [name, { lib: 'oslo.messaging', background: true, note: 'its RabbitMQ driver runs a heartbeat thread for every connection' }] as const,
+  ),
   ['kombu.Connection', { lib: 'kombu', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_check()/drain_events()' }],
   ['kombu.BrokerConnection', { lib: 'kombu', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_check()/drain_events()' }],
   ['kombu.connection.Connection', { lib: 'kombu', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_check()/drain_events()' }],

@@ -23,9 +23,23 @@ export interface PyThreadStarter {
   whenKeyword?: string;
   /** Why it counts, for the finding's evidence ("starts worker threads"). */
   note: string;
+  /** Where the call takes the function the thread runs: the keyword, else the positional index. */
+  target?: { keyword?: string; index: number };
 }
 
 const START = ['start'] as const;
+
+/**
+ * oslo.messaging's transport getters: its RabbitMQ driver runs a heartbeat thread for every
+ * connection a transport opens (incident 4's heartbeat). The package's own names start
+ * threads here; the heartbeat connections (`knowledge/python-heartbeat.ts`) take these and
+ * the getter's defining module, `oslo_messaging.transport.get_transport`.
+ */
+export const OSLO_TRANSPORT_GETTERS: readonly string[] = [
+  'oslo_messaging.get_transport',
+  'oslo_messaging.get_rpc_transport',
+  'oslo_messaging.get_notification_transport',
+];
 
 /**
  * Calls that start native threads: the standard library and well-known libraries whose
@@ -36,10 +50,10 @@ const START = ['start'] as const;
  */
 export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<string, PyThreadStarter>([
   // Standard library.
-  ['threading.Thread', { how: 'method', methods: START, note: 'starts a thread' }],
-  ['threading.Timer', { how: 'method', methods: START, note: 'starts a timer thread' }],
-  ['_thread.start_new_thread', { how: 'call', note: 'starts a thread' }],
-  ['_thread.start_new', { how: 'call', note: 'starts a thread' }],
+  ['threading.Thread', { how: 'method', methods: START, note: 'starts a thread', target: { keyword: 'target', index: 1 } }],
+  ['threading.Timer', { how: 'method', methods: START, note: 'starts a timer thread', target: { keyword: 'function', index: 1 } }],
+  ['_thread.start_new_thread', { how: 'call', note: 'starts a thread', target: { keyword: 'function', index: 0 } }],
+  ['_thread.start_new', { how: 'call', note: 'starts a thread', target: { keyword: 'function', index: 0 } }],
   ['_thread.start_joinable_thread', { how: 'call', note: 'starts a thread' }],
   ['threading._start_new_thread', { how: 'call', note: 'starts a thread' }],
   ['concurrent.futures.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads' }],
@@ -59,13 +73,11 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   ['grpc.insecure_channel', { how: 'ctor', note: 'starts gRPC core threads' }],
   ['grpc.secure_channel', { how: 'ctor', note: 'starts gRPC core threads' }],
   ['grpc.aio.server', { how: 'method', methods: START, note: 'starts gRPC core threads' }],
-  // oslo.messaging: RPC servers run a threading executor; the RabbitMQ driver starts a heartbeat
-  // thread for every connection it opens (incident 4's heartbeat).
+  // oslo.messaging: RPC servers run a threading executor; the transports' RabbitMQ connections
+  // run heartbeat threads.
   ['oslo_messaging.get_rpc_server', { how: 'method', methods: START, note: 'starts RPC server threads' }],
   ['oslo_messaging.get_notification_listener', { how: 'method', methods: START, note: 'starts listener threads' }],
-  ['oslo_messaging.get_rpc_transport', { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }],
-  ['oslo_messaging.get_transport', { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }],
-  ['oslo_messaging.get_notification_transport', { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }],
+  ...OSLO_TRANSPORT_GETTERS.map((name) => [name, { how: 'ctor', note: 'its RabbitMQ connections run a heartbeat thread' }] as const),
   // Celery's embedded beat service and its timer are threads.
   ['celery.beat.EmbeddedService', { how: 'method', methods: START, note: 'starts the beat thread' }],
   ['celery.utils.timer2.Timer', { how: 'method', methods: START, note: 'starts a timer thread' }],

@@ -172,10 +172,6 @@ export function callLocation(fn: CFn, call: CCall, message: string): RelatedLoca
   return { path: fn.file.path, range: spanRange(call.s), message };
 }
 
-export function forkFn(model: CModel, filePath: string, fork: CForkFact): CFn | undefined {
-  return model.fileByPath(filePath)?.functions[fork.fn];
-}
-
 const THREAD_WORDS: EventWords = {
   site: (api) => `thread started here by ${api}()`,
   via: (callee) => `${callee}() is called here and starts a thread`,

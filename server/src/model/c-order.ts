@@ -115,11 +115,6 @@ export class Ordering {
     return this.sites.length > 0;
   }
 
-  /** Whether `fn` (or what it calls) may do the event. */
-  does(fn: CFn): boolean {
-    return this.mayDo.has(fn);
-  }
-
   /** Calls of `fn` that may do the event. */
   private eventCalls(fn: CFn): number[] {
     let list = this.eventCallsCache.get(fn);
@@ -178,13 +173,11 @@ export class Ordering {
       }
       // An earlier exhaustive search showed h and all its ancestors are not entered.
       if (known) continue;
-      if (!known) {
-        const base = this.baseEntered(h);
-        if (base.kind !== 'no') {
-          this.enteredMemo.set(h, base);
-          source = h;
-          break;
-        }
+      const base = this.baseEntered(h);
+      if (base.kind !== 'no') {
+        this.enteredMemo.set(h, base);
+        source = h;
+        break;
       }
       for (const c of this.index.callersIn(h)) {
         if (this.before(c.fn, c.call) >= 0) {
@@ -235,7 +228,8 @@ export class Ordering {
       case 'caller':
         return [...this.chainAt(e.site.fn, e.site.call, depth + 1), this.loc(e.site, this.words.enters(fn.fact.name))];
       case 'routine': {
-        const api = this.direct.get(e.site.fn)?.get(e.site.call) ?? 'pthread_create';
+        // A routine's site is one of the event sites, so it has its API.
+        const api = this.direct.get(e.site.fn)!.get(e.site.call)!;
         const text = this.words.routine ? this.words.routine(fn.fact.name, api) : this.words.site(api, e.site);
         return [this.loc(e.site, text)];
       }

@@ -34,6 +34,8 @@ import type {
   CLibraryCacheFact,
   CThreadStartFact,
 } from '../facts/c/program-types';
+import { commonPrefixLength } from './paths';
+import { closure } from './program-graph';
 
 export interface CFile {
   path: string;
@@ -80,7 +82,6 @@ export interface CProgram {
 export class CModel {
   readonly files: CFile[] = [];
   readonly fns: CFn[] = [];
-  private readonly byPath = new Map<string, CFile>();
   /** Non-static definitions by name. */
   private readonly globalDefs = new Map<string, CFn[]>();
   private readonly resolvedByFile = new Map<CFile, Map<string, CFn[]>>();
@@ -93,8 +94,7 @@ export class CModel {
   constructor(analyses: readonly FileAnalysis[], roots: readonly string[], projectFiles: readonly ProjectFile[]) {
     for (const a of analyses) {
       if (a.language !== 'c') continue;
-      const file = this.addFile(a, roots);
-      this.byPath.set(a.path, file);
+      this.addFile(a, roots);
     }
     this.readCompileCommands(projectFiles, roots);
   }
@@ -165,10 +165,6 @@ export class CModel {
     }
     this.files.push(file);
     return file;
-  }
-
-  fileByPath(p: string): CFile | undefined {
-    return this.byPath.get(p);
   }
 
   // ---------------------------------------------------------------------------------
@@ -294,7 +290,7 @@ export class CModel {
     // Fallback: the call graph.
     const loose = this.files.filter((f) => f.group < 0);
     const fileGraph = this.fileEdges(loose);
-    const reachesRelevant = this.filesReaching(loose.filter(relevant), fileGraph.reverse);
+    const reachesRelevant = this.closure(loose.filter(relevant), () => true, fileGraph.reverse);
     const covered = new Set<CFile>();
     const mainFiles = loose.filter((f) => f.functions.some((fn) => fn && isMain(fn)));
     for (const mf of mainFiles) {
@@ -363,35 +359,9 @@ export class CModel {
     return { forward, reverse };
   }
 
-  private filesReaching(targets: readonly CFile[], reverse: Map<CFile, Set<CFile>>): Set<CFile> {
-    const seen = new Set<CFile>(targets);
-    const stack = [...targets];
-    while (stack.length) {
-      const cur = stack.pop()!;
-      for (const n of reverse.get(cur) ?? []) {
-        if (!seen.has(n)) {
-          seen.add(n);
-          stack.push(n);
-        }
-      }
-    }
-    return seen;
-  }
-
-  /** Files reachable from `start` through calls, limited to files passing `accept`. */
+  /** Files reachable from `start` through calls (or along `edges`), limited to files passing `accept`. */
   private closure(start: readonly CFile[], accept: (f: CFile) => boolean, edges?: Map<CFile, Set<CFile>>): Set<CFile> {
-    const seen = new Set<CFile>(start);
-    const stack = [...start];
-    while (stack.length) {
-      const cur = stack.pop()!;
-      const next: Iterable<CFile> = edges ? (edges.get(cur) ?? []) : this.calledFiles(cur);
-      for (const n of next) {
-        if (seen.has(n) || !accept(n)) continue;
-        seen.add(n);
-        stack.push(n);
-      }
-    }
-    return seen;
+    return closure(start, (cur) => [...(edges ? (edges.get(cur) ?? []) : this.calledFiles(cur))].filter(accept));
   }
 
   private calledFiles(file: CFile): Set<CFile> {
@@ -413,14 +383,6 @@ export function isMain(fn: CFn): boolean {
 
 export function isHeader(p: string): boolean {
   return p.endsWith('.h');
-}
-
-function commonPrefixLength(a: string, b: string): number {
-  const x = a.split(path.sep);
-  const y = b.split(path.sep);
-  let i = 0;
-  while (i < x.length && i < y.length && x[i] === y[i]) i++;
-  return i;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -475,20 +437,4 @@ export function cModel(ctx: ProgramContext): CModel {
   let cache = MODELS.get(ctx.files);
   if (!cache) MODELS.set(ctx.files, (cache = new CModelCache()));
   return cache.model(ctx);
-}
-
-/**
- * Paths whose C program findings may change when `path` changes, as far as the current
- * facts tell: every file that shares a fork- or exec-holding program with it (the file
- * itself included). A language server must take the union of this set computed before
- * and after the edit: an edit can move a file into or out of a program (a new `main`, a
- * renamed function, a fork added or removed).
- */
-export function cProgramNeighbours(ctx: ProgramContext, filePath: string): string[] {
-  const model = cModel(ctx);
-  const file = model.fileByPath(filePath);
-  if (!file) return [];
-  const out = new Set<string>([filePath]);
-  for (const program of model.programsOf(file)) for (const f of program.files) out.add(f.path);
-  return [...out].sort();
 }

@@ -8,8 +8,9 @@
  * locks, sockets or SSL state.
  *
  * Built on `pythonModel(ctx)` (`index`, `programs`) without touching its replay: the few
- * things these rules need (import chains from an entry point, a module-level replay that
- * stops at the patch call) are cheap, and computed only when some file patches at all.
+ * things these rules need (import chains from an entry point, a replay in program order,
+ * {@link ProgramOrder}, that stops at the patch call) are cheap, and computed only when some
+ * file patches at all.
  */
 import * as nodePath from 'node:path';
 import type { ProgramContext, ProjectFile } from './program-context';
@@ -33,7 +34,9 @@ import {
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
 } from '../knowledge/python-heartbeat';
-import { pythonModel, scriptStep, type PyRoot, type PyStep } from './python';
+import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
+import { commonPrefixLength } from './paths';
+import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
 
@@ -122,14 +125,6 @@ function tokens(s: string): string[] {
   const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
   for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2]);
   return out;
-}
-
-function commonPrefixLength(a: string, b: string): number {
-  const pa = a.split(nodePath.sep);
-  const pb = b.split(nodePath.sep);
-  let i = 0;
-  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-  return i;
 }
 
 /**
@@ -227,35 +222,10 @@ export function wsgiConfigEntries(index: PyModuleIndex, projectFiles: readonly P
 // Import closures with chains
 // ---------------------------------------------------------------------------------------
 
-interface Reach {
-  order: PyModule[];
-  /** How each module was first reached: the importing module and the import statement. */
-  via: Map<PyModule, { from: PyModule; range: Range } | null>;
-}
-
-function reach(index: PyModuleIndex, root: PyModule): Reach {
-  const via = new Map<PyModule, { from: PyModule; range: Range } | null>([[root, null]]);
-  const order = [root];
-  for (let i = 0; i < order.length; i++) {
-    const m = order[i];
-    for (const p of m.parents) if (!via.has(p)) {
-      via.set(p, { from: m, range: m.moduleFact?.range ?? { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
-      order.push(p);
-    }
-    for (const f of m.facts) {
-      if (f.kind !== 'py.import') continue;
-      for (const t of index.importTargets(m, f)) if (!via.has(t)) {
-        via.set(t, { from: m, range: f.range });
-        order.push(t);
-      }
-    }
-  }
-  return { order, via };
-}
-
-function chainOf(r: Reach, m: PyModule): PyStep[] {
+/** Import steps from the walk's root down to `m` (each module reached first by the import statement recorded). */
+function chainOf(r: Reach<PyModule, Range>, m: PyModule): PyStep[] {
   const out: PyStep[] = [];
-  for (let v = r.via.get(m); v; v = r.via.get(v.from)) out.push({ path: v.from.path, range: v.range, message: 'imported from here' });
+  for (let v = r.via.get(m); v; v = r.via.get(v.from)) out.push({ path: v.from.path, range: v.edge, message: 'imported from here' });
   return out.reverse();
 }
 
@@ -280,18 +250,13 @@ function keepAliveIn(index: PyModuleIndex, m: PyModule, fn: string, depth = 0, s
   }
   for (const f of body) {
     if (f.kind !== 'py.call') continue;
-    const sym = index.resolve(m, f.callee, f.origin);
-    const target = sym?.kind === 'function' ? sym : sym?.kind === 'class' ? index.method(sym.module, sym.name, '__init__') : undefined;
-    if (target?.kind !== 'function') continue;
+    const target = index.callTarget(m, f.callee, f.origin);
+    if (!target) continue;
     const found = keepAliveIn(index, target.module, target.name, depth + 1, seen);
     if (found?.fact.how === 'loop') return found;
     drive ??= found;
   }
   return drive;
-}
-
-function isThreadClass(index: PyModuleIndex, m: PyModule, cls: string): boolean {
-  return !!index.externalAncestor(m, cls, (n) => n === 'threading.Thread');
 }
 
 function entryStep(root: PyModule, kind: HbHost['kind'], script?: EntryPoint): PyStep | undefined {
@@ -322,9 +287,8 @@ function reachedFunctions(index: PyModuleIndex, modules: readonly PyModule[], al
     const { m, fn } = work.pop()!;
     for (const f of m.bodies.get(fn) ?? []) {
       if (f.kind !== 'py.call') continue;
-      const sym = index.resolve(m, f.callee, f.origin);
-      const target = sym?.kind === 'function' ? sym : sym?.kind === 'class' ? index.method(sym.module, sym.name, '__init__') : undefined;
-      if (target?.kind !== 'function') continue;
+      const target = index.callTarget(m, f.callee, f.origin);
+      if (!target) continue;
       const key = `${target.module.abs}#${target.name}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -369,7 +333,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
   const out = new Map<string, GreenHeartbeat>();
   for (const host of hosts) {
     if (host.config?.green || underGreenGunicorn(host.root)) continue;
-    const r = reach(index, host.root);
+    const r = reach(host.root, (m) => importEdges(index, m));
     let patch: HbSite<PyMonkeyPatchFact> | undefined;
     let hubDriven = false;
     const connections: HbSite<PyHeartbeatConnectionFact>[] = [];
@@ -409,7 +373,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
           } else found.push({ start: { module: m, fact: f }, api: f.api, loop });
         } else if (f.kind === 'py.object-start') {
           const sym = index.resolve(m, f.ctor, f.origin);
-          if (sym?.kind !== 'class' || !isThreadClass(index, sym.module, sym.name)) continue;
+          if (sym?.kind !== 'class' || classifyStarted(index, m, f.ctor, f.origin, f.method)?.kind !== 'thread') continue;
           const run = index.method(sym.module, sym.name, 'run');
           if (run?.kind !== 'function') continue;
           const loop = keepAliveIn(index, run.module, run.name);
@@ -421,7 +385,7 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
       }
     }
     for (const g of found) {
-      const key = `${g.start.module.abs}#${g.start.fact.range.start.line}:${g.start.fact.range.start.character}`;
+      const key = siteKey(g.start.module, g.start.fact);
       const old = out.get(key);
       if (old && (old.host.embedded || !host.embedded)) continue;
       out.set(key, { ...g, patch, host, chain: chainOf(r, g.start.module) });
@@ -434,8 +398,8 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
 // late-monkey-patch: replay import-time code in order up to the patch call
 // ---------------------------------------------------------------------------------------
 
-class LateReplay {
-  private readonly loaded = new Set<PyModule>();
+/** Program order up to the first patch call: what ran before it, and the first cause that makes it late. */
+class LateReplay extends ProgramOrder {
   private readonly running = new Set<string>();
   /**
    * Functions already replayed: running one again adds nothing (the first cause is kept,
@@ -445,40 +409,22 @@ class LateReplay {
   private readonly done = new Set<string>();
   private cause?: LateCause;
   result?: LatePatch;
-  private stopped = false;
   /** Thread starts and connections that ran at import time before the replay reached a patch call. */
   readonly before = new Set<PythonFact>();
 
-  constructor(
-    private readonly index: PyModuleIndex,
-    private readonly root: PyRoot,
-  ) {}
-
-  run(): void {
-    this.module(this.root.module, []);
-    // A console script then calls its function, as `ProgramSim.run` replays it.
-    const script = this.root.script;
-    if (script?.object && !this.stopped) {
-      const sym = this.index.member(this.root.module, script.object.split('.'));
-      if (sym?.kind === 'function') this.body(sym.module, sym.name, [scriptStep(script)], 1);
-    }
+  private note(c: Omit<LateCause, 'chain'>, ctx: RunCtx): void {
+    if (!this.cause) this.cause = { ...c, chain: toSteps(ctx.chain) };
   }
 
-  private module(m: PyModule, chain: PyStep[]): void {
-    if (this.loaded.has(m) || this.stopped) return;
-    for (const p of m.parents) this.module(p, chain);
-    if (this.loaded.has(m) || this.stopped) return;
-    this.loaded.add(m);
-    this.body(m, '', chain, 0);
+  /** A call enters the function one level deeper (a module's top level is level 0, wherever it is imported). */
+  protected runFunction(m: PyModule, name: string, ctx: RunCtx): void {
+    this.runBody(m, name, { ...ctx, depth: ctx.depth + 1 });
   }
 
-  private note(c: Omit<LateCause, 'chain'>, chain: PyStep[]): void {
-    if (!this.cause) this.cause = { ...c, chain };
-  }
-
-  private body(m: PyModule, fn: string, chain: PyStep[], depth: number): void {
+  protected runBody(m: PyModule, fn: string, outer: RunCtx): void {
+    const ctx = fn === '' ? { ...outer, depth: 0 } : outer;
     const key = `${m.abs}#${fn}`;
-    if (depth > 24 || this.running.has(key) || this.done.has(key)) return;
+    if (ctx.depth > MAX_CALL_DEPTH || this.running.has(key) || this.done.has(key)) return;
     this.running.add(key);
     for (const f of m.bodies.get(fn) ?? []) {
       if (this.stopped) break;
@@ -489,33 +435,31 @@ class LateReplay {
           if (f.level === 0) {
             const top = f.module.split('.')[0];
             const why = PY_EARLY_IMPORT_MODULES.get(f.module) ?? PY_EARLY_IMPORT_MODULES.get(top);
-            if (why) this.note({ module: m, range: f.range, what: `\`${f.module}\` was imported`, why: `it ${why}`, threadOnly: false }, chain);
+            if (why) this.note({ module: m, range: f.range, what: `\`${f.module}\` was imported`, why: `it ${why}`, threadOnly: false }, ctx);
             const patched = PY_PATCHED_NAMES.get(f.module);
             const bound = (f.names ?? []).filter((n) => patched?.has(n.name)).map((n) => n.name);
             if (bound.length) {
               const threadOnly = f.module === 'threading' || f.module === '_thread' || f.module === 'queue';
-              this.note({ module: m, range: f.range, what: `${bound.join(', ')} ${bound.length > 1 ? 'were' : 'was'} bound with \`from ${f.module} import\``, why: `${bound.length > 1 ? 'these names keep' : 'that name keeps'} the native object${bound.length > 1 ? 's' : ''}`, threadOnly }, chain);
+              this.note({ module: m, range: f.range, what: `${bound.join(', ')} ${bound.length > 1 ? 'were' : 'was'} bound with \`from ${f.module} import\``, why: `${bound.length > 1 ? 'these names keep' : 'that name keeps'} the native object${bound.length > 1 ? 's' : ''}`, threadOnly }, ctx);
             }
           }
-          const next = [...chain, { path: m.path, range: f.range, message: 'imported from here' }];
-          for (const t of this.index.importTargets(m, f)) this.module(t, next);
+          this.runImport(m, f, this.index.importTargets(m, f), ctx);
           break;
         }
         case 'py.native-primitive':
-          this.note({ module: m, range: f.range, what: `${f.what} was created (${f.api})`, why: 'it stays native', threadOnly: !/socket|SSL/.test(f.what) }, chain);
+          this.note({ module: m, range: f.range, what: `${f.what} was created (${f.api})`, why: 'it stays native', threadOnly: !/socket|SSL/.test(f.what) }, ctx);
           break;
         case 'py.thread-start':
-          if (!f.native) this.note({ module: m, range: f.range, what: `a thread was started (${f.api})`, why: 'it stays a native thread', threadOnly: true }, chain);
+          if (!f.native) this.note({ module: m, range: f.range, what: `a thread was started (${f.api})`, why: 'it stays a native thread', threadOnly: true }, ctx);
           break;
         case 'py.call': {
-          const sym = this.index.resolve(m, f.callee, f.origin);
-          const target = sym?.kind === 'function' ? sym : sym?.kind === 'class' ? this.index.method(sym.module, sym.name, '__init__') : undefined;
-          if (target?.kind === 'function') this.body(target.module, target.name, [...chain, { path: m.path, range: f.range, message: 'called here' }], depth + 1);
+          const target = this.index.callTarget(m, f.callee, f.origin);
+          if (target) this.runFunction(target.module, target.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }) });
           break;
         }
         case 'py.monkey-patch': {
           const cause = this.cause && !(this.cause.threadOnly && f.threads === 'no') ? this.cause : undefined;
-          if (cause && !PY_TEST_FILE.test(m.path)) this.result = { patch: { module: m, fact: f }, patchChain: chain, cause, root: this.root.module, rootKind: this.root.kind };
+          if (cause && !PY_TEST_FILE.test(m.path)) this.result = { patch: { module: m, fact: f }, patchChain: toSteps(ctx.chain), cause, root: this.root.module, rootKind: this.root.kind };
           this.stopped = true;
           break;
         }
@@ -541,7 +485,7 @@ function latePatches(index: PyModuleIndex, programs: { root: PyRoot; modules: Se
     replay.run();
     const r = replay.result;
     if (!r) continue;
-    const key = `${r.patch.module.abs}#${r.patch.fact.range.start.line}:${r.patch.fact.range.start.character}`;
+    const key = siteKey(r.patch.module, r.patch.fact);
     if (!out.has(key)) out.set(key, r);
   }
   return [...out.values()];

@@ -356,6 +356,17 @@ export class PyModuleIndex {
     return undefined;
   }
 
+  /** What calling `sym` runs: a workspace function itself, or a workspace class's `__init__`. */
+  runs(sym: PySymbol | undefined): (PySymbol & { kind: 'function' }) | undefined {
+    const target = sym?.kind === 'class' ? this.method(sym.module, sym.name, '__init__') : sym;
+    return target?.kind === 'function' ? target : undefined;
+  }
+
+  /** The workspace function a call of `name` in `from` runs (a class call runs its `__init__`). */
+  callTarget(from: PyModule, name: string, origin: 'import' | 'local' | 'builtin'): (PySymbol & { kind: 'function' }) | undefined {
+    return this.runs(this.resolve(from, name, origin));
+  }
+
   /** A method looked up along the workspace bases of a class (a simple MRO: depth first). */
   method(m: PyModule, cls: string, name: string, depth = 0, seen = new Set<string>()): PySymbol | undefined {
     const key = `${m.abs}#${cls}`;

@@ -12,7 +12,7 @@
  * What a group means: `console_scripts`/`gui_scripts` are programs whose main is the named
  * function; `wsgi_scripts` (pbr) are WSGI applications: pbr generates a script that imports
  * the module and calls `attr()` to get the application, which a WSGI server embeds; any
- * other group is a plugin group, whose modules a host program imports (`pluginEntries`).
+ * other group is a plugin group, whose modules a host program imports.
  *
  * NOTE: the TOML reader is a small one for just these tables (keys, basic and literal
  * strings, one-line inline tables, comments), not a TOML parser: multi-line strings and
@@ -41,9 +41,6 @@ export interface EntryPoint {
   path: string;
   range: Range;
 }
-
-/** A console or GUI script (a program entry); other kinds use the same shape. */
-export type ConsoleScript = EntryPoint;
 
 /** What one file declares, and what in it could not be read. */
 export interface EntryPointsRead {
@@ -311,16 +308,6 @@ export function setupPyEntryPoints(path: string, found: PySetupEntryPoints): Ent
   return { entries: c.entries, notes: [...found.notes.map((n) => `${nodePath.basename(path)}: ${n.replace(/^setup\.py: /, '')}`), ...c.notes] };
 }
 
-const isScript = (e: EntryPoint) => e.kind === 'console' || e.kind === 'gui';
-
-export function pyprojectScripts(path: string, text: string): ConsoleScript[] {
-  return pyprojectEntryPoints(path, text).entries.filter(isScript);
-}
-
-export function setupCfgScripts(path: string, text: string): ConsoleScript[] {
-  return setupCfgEntryPoints(path, text).entries.filter(isScript);
-}
-
 /** True for the `entry_points.txt` of an `*.egg-info` or `*.dist-info` folder. */
 export function isEntryPointsTxt(path: string): boolean {
   return /(^|[\\/])[^\\/]+\.(egg|dist)-info[\\/]entry_points\.txt$/.test(path);
@@ -391,8 +378,3 @@ export function entryPointNotes(projectFiles: readonly { path: string; text: str
 }
 
 let lastNotes: { projectFiles: readonly unknown[]; facts: (PySetupEntryPoints | undefined)[]; notes: string[] } | undefined;
-
-/** Console and GUI scripts declared by any project file. */
-export function consoleScripts(projectFiles: readonly { path: string; text: string }[]): ConsoleScript[] {
-  return projectEntryPoints(projectFiles).entries.filter(isScript);
-}

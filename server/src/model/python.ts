@@ -8,7 +8,7 @@
  *   `pyproject.toml`, `setup.cfg`, `setup.py` or an `entry_points.txt` (`python-project.ts`), a
  *   pbr `wsgi_scripts` entry, a `*.wsgi` file, a module that defines a WSGI `application` — and
  *   spans what it imports. Entry points of other groups are plugins a host program imports:
- *   they are kept, resolved to their modules, as `pluginEntries`.
+ *   they start no program of their own.
  *   A module that no entry point imports is analysed as a **library root** of its own (with
  *   what it imports), so library code is judged by the evidence it carries itself.
  * - **Program order** is replayed, not guessed from positions: a module's top-level statements
@@ -38,33 +38,14 @@ import type {
   PythonFact,
   PyWithEnterFact,
 } from '../facts/python/program-facts';
-import { defaultStartMethod, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
+import { defaultStartMethod, PY_FORKING_START_METHODS, PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
 import { PyModuleIndex, TouchTracker, type PyModule, type PySymbol } from './python-modules';
 import { projectEntryPoints, type EntryPoint } from './python-project';
+import { closure, libraryRootOrder, push, siteKey, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 import * as nodePath from 'node:path';
 
 /** One location of an evidence chain. */
-export interface PyStep {
-  path: string;
-  range: Range;
-  message: string;
-}
-
-interface ChainNode {
-  step: PyStep;
-  parent?: ChainNode;
-  length: number;
-}
-
-function push(chain: ChainNode | undefined, step: PyStep): ChainNode {
-  return { step, parent: chain, length: (chain?.length ?? 0) + 1 };
-}
-
-function toSteps(chain: ChainNode | undefined): PyStep[] {
-  const out: PyStep[] = [];
-  for (let c = chain; c; c = c.parent) out.push(c.step);
-  return out.reverse();
-}
+export type PyStep = ProgramStep;
 
 /** Something that happened at a site, with the path (imports, calls) that led there from the root. */
 export interface PyEvent<F extends PythonFact = PythonFact> {
@@ -125,13 +106,6 @@ export interface PyRoot {
   script?: EntryPoint;
 }
 
-/** An entry point of a plugin group (`oslo.messaging.drivers = rabbit = pkg.impl:Driver`): a host program imports its module. */
-export interface PyPluginEntry {
-  entry: EntryPoint;
-  /** The workspace module it names; undefined when the module is not in the workspace. */
-  module?: PyModule;
-}
-
 /** The step of an evidence chain where a script entry point calls its function. */
 export function scriptStep(script: EntryPoint): PyStep {
   const target = `${script.module}:${script.object}`;
@@ -151,13 +125,9 @@ export interface PyProgram {
 export interface PythonModel {
   index: PyModuleIndex;
   programs: PyProgram[];
-  /** Entry points of plugin groups, resolved to workspace modules where they can be. */
-  pluginEntries: PyPluginEntry[];
   forkAfterThreads: PyForkAfterThreads[];
   cachesAcrossFork: PyCacheAcrossFork[];
   closeAllsWithoutExec: PyCloseAllWithoutExec[];
-  /** Paths whose findings may change when `path` changes (programs that contain it). */
-  dependents(path: string): string[];
   /**
    * Size of the work done by the build that produced this model (for the benchmark):
    * `functionRuns`/`laterRuns` count only the programs replayed by this build,
@@ -219,7 +189,7 @@ interface SimState {
   later: boolean;
 }
 
-interface RunCtx {
+export interface RunCtx {
   chain: ChainNode | undefined;
   /** An exec/_exit follows the current call in some caller. */
   execAfter: boolean;
@@ -229,11 +199,8 @@ interface RunCtx {
   keepArgument?: PyKeepArgument;
 }
 
-const MAX_CALL_DEPTH = 24;
-
-function siteKey(m: PyModule, f: { range: Range }): string {
-  return `${m.abs}#${f.range.start.line}:${f.range.start.character}`;
-}
+/** How deep a replay follows calls. */
+export const MAX_CALL_DEPTH = 24;
 
 class Results {
   readonly forkAfterThreads = new Map<string, PyForkAfterThreads>();
@@ -285,16 +252,67 @@ class Protection {
   }
 
   why(m: PyModule, f: PyFdCacheFact): 'revalidated' | 'reset' | undefined {
-    const last = f.name.split('.').pop() ?? f.name;
+    const last = f.name.slice(f.name.lastIndexOf('.') + 1);
     if (this.revalidated.get(m)?.has(last)) return 'revalidated';
     if (this.reset.get(m)?.has(f.name)) return 'reset';
     return undefined;
   }
 }
 
+/**
+ * Program order of one root, the skeleton of a replay: the root module runs (its packages'
+ * `__init__` first), then a declared script's function; an import runs the modules it names
+ * that have not run yet. A replay says what the facts of a body do ({@link runBody}) and how a
+ * call enters a function ({@link runFunction}); one that sets `stopped` runs nothing more.
+ */
+export abstract class ProgramOrder {
+  protected readonly loaded = new Set<PyModule>();
+  protected stopped = false;
+
+  constructor(
+    protected readonly index: PyModuleIndex,
+    protected readonly root: PyRoot,
+  ) {}
+
+  run(): void {
+    const { root } = this;
+    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
+    this.runModule(root.module, ctx, root.asMain);
+    if (root.script?.object && !this.stopped) {
+      const step = scriptStep(root.script);
+      const sym = this.index.member(root.module, root.script.object.split('.'));
+      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
+    }
+  }
+
+  /** Runs a module's top level the first time it is imported; `asMain`: it runs as `__main__`. */
+  protected runModule(m: PyModule, ctx: RunCtx, asMain = false): void {
+    if (this.loaded.has(m) || this.stopped) return;
+    this.index.tracker?.touch(m);
+    for (const p of m.parents) this.runModule(p, ctx);
+    if (this.loaded.has(m) || this.stopped) return;
+    this.loaded.add(m);
+    this.runBody(m, '', { ...ctx, asMain });
+    this.moduleRan(m);
+  }
+
+  /** An import statement of `m` that names `targets`. */
+  protected runImport(m: PyModule, f: PyImportFact, targets: readonly PyModule[], ctx: RunCtx): void {
+    if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
+    const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
+    for (const t of targets) this.runModule(t, { ...ctx, chain });
+  }
+
+  /** After a module's top level ran. */
+  protected moduleRan(_m: PyModule): void {}
+
+  protected abstract runFunction(m: PyModule, name: string, ctx: RunCtx): void;
+
+  protected abstract runBody(m: PyModule, fn: string, ctx: RunCtx): void;
+}
+
 /** Replays one program (one root). */
-class ProgramSim {
-  private readonly loaded = new Set<PyModule>();
+class ProgramSim extends ProgramOrder {
   private readonly executed = new Set<string>();
   private readonly running = new Set<string>();
   private readonly memo = new Map<string, LiveThread | null>();
@@ -305,18 +323,14 @@ class ProgramSim {
 
   constructor(
     private readonly model: ModelBuilder,
-    private readonly root: PyRoot,
-  ) {}
+    root: PyRoot,
+  ) {
+    super(model.index, root);
+  }
 
-  run(): void {
+  override run(): void {
     const { root } = this;
-    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
-    this.runModule(root.module, ctx, root.asMain);
-    if (root.script?.object) {
-      const step = scriptStep(root.script);
-      const sym = this.model.index.member(root.module, root.script.object.split('.'));
-      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
-    }
+    super.run();
     this.commit();
     // The "later" phase: functions that program order did not reach but that may run after
     // it — the root module's own functions, callables passed as arguments, methods of objects
@@ -363,19 +377,13 @@ class ProgramSim {
     return { module: m, fact: f, chain: ctx.chain, later: this.state.later };
   }
 
-  private runModule(m: PyModule, ctx: RunCtx, asMain = false): void {
-    if (this.loaded.has(m)) return;
-    this.model.tracker.touch(m);
-    for (const p of m.parents) this.runModule(p, ctx);
-    if (this.loaded.has(m)) return;
-    this.loaded.add(m);
-    this.runBody(m, '', { ...ctx, asMain });
+  protected override moduleRan(m: PyModule): void {
     for (const [name, fn] of m.functions) {
       if (fn.registered) this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
     }
   }
 
-  private runFunction(m: PyModule, name: string, ctx: RunCtx): void {
+  protected runFunction(m: PyModule, name: string, ctx: RunCtx): void {
     if (ctx.depth > MAX_CALL_DEPTH) return;
     if (!this.loaded.has(m)) this.runModule(m, ctx);
     const key = `${m.abs}#${name}`;
@@ -396,7 +404,7 @@ class ProgramSim {
     this.memo.set(memoKey, !before && this.state.threads ? this.state.threads : null);
   }
 
-  private runBody(m: PyModule, fn: string, ctx: RunCtx): void {
+  protected runBody(m: PyModule, fn: string, ctx: RunCtx): void {
     this.model.tracker.touch(m);
     const steps = m.bodies.get(fn);
     if (!steps) return;
@@ -418,13 +426,9 @@ class ProgramSim {
       // it carry the flag too, but run whenever they are called).
       if (f.main && fn === '' && !ctx.asMain) continue;
       switch (f.kind) {
-        case 'py.import': {
-          const targets = this.model.importTargets(m, f);
-          if (!targets.length || targets.every((t) => this.loaded.has(t))) break;
-          const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
-          for (const t of targets) this.runModule(t, { ...ctx, chain });
+        case 'py.import':
+          this.runImport(m, f, this.model.importTargets(m, f), ctx);
           break;
-        }
         case 'py.call': {
           const t = this.model.callTarget(m, f);
           if (!t) break;
@@ -499,7 +503,8 @@ class ProgramSim {
     const f = ev.fact;
     const s = this.state;
     if (f.via === 'multiprocessing') {
-      let method = f.startMethod ?? 'default';
+      // The extractor gives every multiprocessing fork a start method ('default' when none is named).
+      let method = f.startMethod!;
       if (method === 'default') {
         if (s.startMethod) {
           method = s.startMethod.method;
@@ -512,7 +517,7 @@ class ProgramSim {
       } else ev.methodSource = 'explicit';
       ev.method = method;
     }
-    const forking = f.via !== 'multiprocessing' || ev.method === 'fork';
+    const forking = f.via !== 'multiprocessing' || PY_FORKING_START_METHODS.has(ev.method!);
     if (forking) {
       const threads = f.inChild ? undefined : s.threads;
       if (threads) this.model.recordForkAfterThreads(this.root, ev, threads);
@@ -622,12 +627,9 @@ class ModelBuilder {
     return this.memo(this.callMemo, f, () => {
       const c: CallInfo = {};
       const sym = this.index.resolve(m, f.callee, f.origin);
-      if (sym?.kind === 'function') c.target = { module: sym.module, name: sym.name };
-      else if (sym?.kind === 'class') {
-        c.cls = { module: sym.module, name: sym.name };
-        const init = this.index.method(sym.module, sym.name, '__init__');
-        if (init?.kind === 'function') c.target = { module: init.module, name: init.name };
-      }
+      if (sym?.kind === 'class') c.cls = { module: sym.module, name: sym.name };
+      const target = this.index.runs(sym);
+      if (target) c.target = { module: target.module, name: target.name };
       return c;
     });
   }
@@ -746,30 +748,9 @@ class ModelBuilder {
     return true;
   }
 
-  /** Is `ctor` (used in `m`) a workspace class deriving from a Thread or a Process? */
+  /** {@link classifyStarted}, memoised. */
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
-    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => this.classifyUncached(m, ctor, origin, method));
-  }
-
-  private classifyUncached(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
-    let out: { kind: 'thread' | 'process'; base: string } | undefined;
-    const sym = this.index.resolve(m, ctor, origin);
-    if (sym?.kind === 'class') {
-      const isThread = (n: string) => PY_THREAD_STARTERS.get(n)?.methods?.includes(method) ?? false;
-      const isProcess = (n: string) => PY_PROCESS_STARTERS.get(n)?.methods?.includes(method) ?? false;
-      const self = sym.module.names.length ? `${sym.module.names[0]}.${sym.name}` : sym.name;
-      if (isThread(self)) out = { kind: 'thread', base: self };
-      else if (isProcess(self)) out = { kind: 'process', base: self };
-      else {
-        const t = this.index.externalAncestor(sym.module, sym.name, isThread);
-        if (t) out = { kind: 'thread', base: t };
-        else {
-          const p = this.index.externalAncestor(sym.module, sym.name, isProcess);
-          if (p) out = { kind: 'process', base: p };
-        }
-      }
-    }
-    return out;
+    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => classifyStarted(this.index, m, ctor, origin, method));
   }
 
   private event<F extends PythonFact>(root: PyRoot, l: Live<F>): PyEvent<F> {
@@ -887,44 +868,55 @@ class ModelBuilder {
   readonly stats = { functionRuns: 0, laterRuns: 0 };
 }
 
+/**
+ * Is `ctor` (used in `m`) a workspace class that `method` starts as a thread or a process: a
+ * class known as a thread or process starter (the library as workspace), or one deriving from
+ * such a class? `base` names that class.
+ */
+export function classifyStarted(index: PyModuleIndex, m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
+  let out: { kind: 'thread' | 'process'; base: string } | undefined;
+  const sym = index.resolve(m, ctor, origin);
+  if (sym?.kind === 'class') {
+    const isThread = (n: string) => PY_THREAD_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const isProcess = (n: string) => PY_PROCESS_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const self = sym.module.names.length ? `${sym.module.names[0]}.${sym.name}` : sym.name;
+    if (isThread(self)) out = { kind: 'thread', base: self };
+    else if (isProcess(self)) out = { kind: 'process', base: self };
+    else {
+      const t = index.externalAncestor(sym.module, sym.name, isThread);
+      if (t) out = { kind: 'thread', base: t };
+      else {
+        const p = index.externalAncestor(sym.module, sym.name, isProcess);
+        if (p) out = { kind: 'process', base: p };
+      }
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Programs: entry points and library roots
 // ---------------------------------------------------------------------------------------
 
-function staticImports(index: PyModuleIndex, m: PyModule): PyModule[] {
-  const out: PyModule[] = [...m.parents];
-  for (const f of m.facts) if (f.kind === 'py.import') out.push(...index.importTargets(m, f));
-  return out;
+const NO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+/**
+ * What running `m` imports, with where: its packages' `__init__` modules (at the module
+ * itself), then the targets of each import statement in order.
+ */
+export function* importEdges(index: PyModuleIndex, m: PyModule): Generator<{ to: PyModule; edge: Range }> {
+  for (const p of m.parents) yield { to: p, edge: m.moduleFact?.range ?? NO_RANGE };
+  for (const f of m.facts) if (f.kind === 'py.import') for (const t of index.importTargets(m, f)) yield { to: t, edge: f.range };
 }
 
-function closure(index: PyModuleIndex, start: PyModule, edges: Map<PyModule, PyModule[]>): Set<PyModule> {
-  const seen = new Set<PyModule>([start]);
-  const stack = [start];
-  while (stack.length) {
-    const m = stack.pop()!;
-    let next = edges.get(m);
-    if (!next) {
-      next = staticImports(index, m);
-      edges.set(m, next);
-    }
-    for (const n of next) if (!seen.has(n)) {
-      seen.add(n);
-      stack.push(n);
-    }
-  }
-  return seen;
+function staticImports(index: PyModuleIndex, m: PyModule): PyModule[] {
+  return Array.from(importEdges(index, m), (e) => e.to);
 }
 
 /** The declared entry points: project files, and the `setup.py` facts of the indexed modules. */
 function declaredEntryPoints(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): EntryPoint[] {
   const setups = index.modules.filter((m) => m.moduleFact?.setupEntryPoints).map((m) => ({ path: m.path, language: 'python', facts: [m.moduleFact!] }));
   return projectEntryPoints(projectFiles, setups).entries;
-}
-
-function pluginEntries(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyPluginEntry[] {
-  return declaredEntryPoints(index, projectFiles)
-    .filter((e) => e.kind === 'plugin')
-    .map((entry) => ({ entry, module: index.moduleByName(entry.module) }));
 }
 
 function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyRoot[] {
@@ -954,9 +946,16 @@ class ClosureCache {
   readonly edges = new Map<PyModule, PyModule[]>();
   private readonly closures = new Map<PyModule, Set<PyModule>>();
 
+  /** The static imports of `m`, computed once while it is unchanged. */
+  imports(index: PyModuleIndex, m: PyModule): PyModule[] {
+    let next = this.edges.get(m);
+    if (!next) this.edges.set(m, (next = staticImports(index, m)));
+    return next;
+  }
+
   closure(index: PyModuleIndex, start: PyModule): Set<PyModule> {
     let c = this.closures.get(start);
-    if (!c) this.closures.set(start, (c = closure(index, start, this.edges)));
+    if (!c) this.closures.set(start, (c = closure(start, (m) => this.imports(index, m))));
     return c;
   }
 
@@ -975,7 +974,6 @@ class ClosureCache {
 }
 
 function buildPrograms(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles'], cache = new ClosureCache()): PyProgram[] {
-  const edges = cache.edges;
   const entries = entryPoints(index, projectFiles).sort((a, b) => (a.module.path < b.module.path ? -1 : a.module.path > b.module.path ? 1 : 0));
   const programs: PyProgram[] = entries.map((root) => ({ root, modules: cache.closure(index, root.module) }));
   const reached = new Set<PyModule>();
@@ -983,14 +981,7 @@ function buildPrograms(index: PyModuleIndex, projectFiles: ProgramContext['proje
   // Library roots: unreached modules that no other unreached module imports; then whatever
   // is left (import cycles), in path order.
   const rest = index.modules.filter((m) => !reached.has(m)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const importedByRest = new Set<PyModule>();
-  for (const m of rest) {
-    let next = edges.get(m);
-    if (!next) edges.set(m, (next = staticImports(index, m)));
-    for (const n of next) if (n !== m) importedByRest.add(n);
-  }
-  const candidates = [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))];
-  for (const m of candidates) {
+  for (const m of libraryRootOrder(rest, (x) => cache.imports(index, x))) {
     if (reached.has(m)) continue;
     const root: PyRoot = { module: m, kind: 'library', asMain: false };
     const mods = cache.closure(index, m);
@@ -1049,7 +1040,6 @@ export class PythonModelCache {
   private logs = new Map<string, ProgramLog>();
   private closures = new ClosureCache();
   private programs: PyProgram[] | undefined;
-  private pluginEntries: PyPluginEntry[] | undefined;
   private last: { files: readonly FileAnalysis[]; key: string; model: PythonModel } | undefined;
 
   /** The model for these files; the same object while called with the same `files` array and context. */
@@ -1083,7 +1073,6 @@ export class PythonModelCache {
       this.logs = new Map();
       this.closures = new ClosureCache();
       this.programs = undefined;
-      this.pluginEntries = undefined;
     } else {
       let structural = false;
       for (const f of py) {
@@ -1101,10 +1090,7 @@ export class PythonModelCache {
         if (!before.edges || before.edges.length !== edges.length || before.edges.some((x, i) => x !== edges[i])) structural = true;
         if (before.main !== m.moduleFact?.mainGuard || before.app !== m.moduleFact?.application) structural = true;
         // A setup.py's entry points are entry points of the program list.
-        if (before.setup !== setup(m)) {
-          structural = true;
-          this.pluginEntries = undefined;
-        }
+        if (before.setup !== setup(m)) structural = true;
         this.closures.edges.set(m, edges);
       }
       if (structural) {
@@ -1121,7 +1107,6 @@ export class PythonModelCache {
     }
     const tProtection = Date.now();
     const programs = (this.programs ??= buildPrograms(index, ctx.projectFiles, this.closures));
-    const plugins = (this.pluginEntries ??= pluginEntries(index, ctx.projectFiles));
     const tPrograms = Date.now();
     const logs = new Map<string, ProgramLog>();
     let reused = 0;
@@ -1147,12 +1132,9 @@ export class PythonModelCache {
     }
     this.logs = logs;
     const tReplay = Date.now();
-    let byModule: Map<PyModule, PyProgram[]> | undefined;
-    const finalIndex = index;
     return {
       index,
       programs,
-      pluginEntries: plugins,
       forkAfterThreads: [...builder.results.forkAfterThreads.values()],
       cachesAcrossFork: [...builder.results.caches.values()],
       closeAllsWithoutExec: [...builder.results.closeAlls.values()],
@@ -1171,21 +1153,6 @@ export class PythonModelCache {
           replay: Math.round(runMs),
           reuse: Math.max(0, tReplay - tPrograms - Math.round(runMs)),
         },
-      },
-      dependents(path: string): string[] {
-        const m = finalIndex.byPath(path);
-        if (!m) return [];
-        if (!byModule) {
-          byModule = new Map();
-          for (const p of programs) for (const x of p.modules) {
-            const list = byModule.get(x) ?? [];
-            list.push(p);
-            byModule.set(x, list);
-          }
-        }
-        const out = new Set<string>();
-        for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
-        return [...out].sort();
       },
     };
   }
@@ -1208,8 +1175,3 @@ export function pythonModel(ctx: ProgramContext): PythonModel {
 
 /** Key of the Python model in a {@link ModelCache}. */
 export const PYTHON_MODEL_KEY = 'model:python';
-
-/** A fresh build (no cache): the reference the incremental model must agree with. */
-export function buildPythonModel(ctx: ProgramContext): PythonModel {
-  return new PythonModelCache().model({ ...ctx, cache: undefined });
-}

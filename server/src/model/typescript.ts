@@ -42,12 +42,9 @@ import type {
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
+import { closure, libraryRootOrder, push, reach, siteKey, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 
-export interface TsStep {
-  path: string;
-  range: Range;
-  message: string;
-}
+export type TsStep = ProgramStep;
 
 export interface TsModule {
   path: string;
@@ -99,8 +96,6 @@ export interface TypeScriptModel {
   byPath(path: string): TsModule | undefined;
   /** Resolves an import specifier of `from` to a workspace module. */
   resolveSpecifier(from: TsModule, specifier: string): TsModule | undefined;
-  /** Paths whose findings may change when `path` changes (programs that contain it). */
-  dependents(path: string): string[];
   stats: { modules: number; programs: number; ms: number };
 }
 
@@ -298,16 +293,16 @@ class ModuleIndex {
     return undefined;
   }
 
-  private readonly edgeMemo = new Map<TsModule, { to: TsModule; via: TsImportFact }[]>();
+  private readonly edgeMemo = new Map<TsModule, { to: TsModule; edge: TsImportFact }[]>();
 
   /** The workspace modules `m` imports, with the import that loads each (resolved once). */
-  edges(m: TsModule): { to: TsModule; via: TsImportFact }[] {
+  edges(m: TsModule): { to: TsModule; edge: TsImportFact }[] {
     let out = this.edgeMemo.get(m);
     if (!out) {
       out = [];
       for (const imp of m.imports) {
         const t = this.resolve(m, imp.specifier);
-        if (t && t !== m) out.push({ to: t, via: imp });
+        if (t && t !== m) out.push({ to: t, edge: imp });
       }
       this.edgeMemo.set(m, out);
     }
@@ -404,63 +399,57 @@ class Symbols {
 
   /** The class `m` exports under `name` (a class of `m`, or one it re-exports). */
   exportedClass(m: TsModule, name: string, depth = 0): { module: TsModule; name: string } | undefined {
-    const key = `${m.abs}\0${name}`;
-    const known = this.classMemo.get(key);
-    if (known !== undefined) return known ?? undefined;
-    if (depth > 12) return undefined;
-    this.classMemo.set(key, null);
-    let out: { module: TsModule; name: string } | undefined;
-    for (const x of m.facts) {
-      if (x.kind !== 'ts.export' || x.name !== name) continue;
-      if ([...m.functions.values()].some((f) => f.cls === x.local)) out = { module: m, name: x.local };
-      else {
-        const b = m.bindings.get(x.local);
-        const t = b ? this.index.resolve(m, b.imp.specifier) : undefined;
-        if (b && t) out = this.exportedClass(t, b.name === '*' ? 'default' : b.name, depth + 1);
+    return this.memoised(this.classMemo, m, name, depth, () => {
+      for (const x of m.facts) {
+        if (x.kind !== 'ts.export' || x.name !== name) continue;
+        let out: { module: TsModule; name: string } | undefined;
+        if ([...m.functions.values()].some((f) => f.cls === x.local)) out = { module: m, name: x.local };
+        else {
+          const b = m.bindings.get(x.local);
+          const t = b ? this.index.resolve(m, b.imp.specifier) : undefined;
+          if (b && t) out = this.exportedClass(t, b.name === '*' ? 'default' : b.name, depth + 1);
+        }
+        if (out) return out;
       }
-      if (out) break;
-    }
-    if (!out) {
-      for (const imp of m.imports) {
-        const r = imp.reexports?.find((r) => r.as === name);
-        if (!r && !(imp.star && name !== 'default')) continue;
-        const t = this.index.resolve(m, imp.specifier);
-        if (t) out = this.exportedClass(t, r ? r.name : name, depth + 1);
-        if (out) break;
-      }
-    }
-    this.classMemo.set(key, out ?? null);
-    return out;
+      return this.reexported(m, name, (t, n) => this.exportedClass(t, n, depth + 1));
+    });
   }
 
   /** The function `m` exports under `name`. */
   exported(m: TsModule, name: string, depth = 0): FnRef | undefined {
+    return this.memoised(this.memo, m, name, depth, () => {
+      for (const f of m.functions.values()) if (f.exports?.includes(name)) return { module: m, id: f.id };
+      for (const x of m.facts) {
+        if (x.kind !== 'ts.export' || x.name !== name) continue;
+        const out = this.local(m, x.local, depth + 1);
+        if (out) return out;
+      }
+      return this.reexported(m, name, (t, n) => this.exported(t, n, depth + 1));
+    });
+  }
+
+  /** A lookup of `name` in `m`, memoised per module and name (a lookup still open, in a cycle, finds nothing). */
+  private memoised<T>(memo: Map<string, T | null>, m: TsModule, name: string, depth: number, find: () => T | undefined): T | undefined {
     const key = `${m.abs}\0${name}`;
-    const known = this.memo.get(key);
+    const known = memo.get(key);
     if (known !== undefined) return known ?? undefined;
     if (depth > 12) return undefined;
-    this.memo.set(key, null); // cycles
-    let out: FnRef | undefined;
-    for (const f of m.functions.values()) if (f.exports?.includes(name)) { out = { module: m, id: f.id }; break; }
-    if (!out) {
-      for (const x of m.facts) {
-        if (x.kind === 'ts.export' && x.name === name) {
-          out = this.local(m, x.local, depth + 1);
-          if (out) break;
-        }
-      }
-    }
-    if (!out) {
-      for (const imp of m.imports) {
-        const r = imp.reexports?.find((r) => r.as === name);
-        if (!r && !(imp.star && name !== 'default')) continue;
-        const t = this.index.resolve(m, imp.specifier);
-        if (t) out = this.exported(t, r ? r.name : name, depth + 1);
-        if (out) break;
-      }
-    }
-    this.memo.set(key, out ?? null);
+    memo.set(key, null);
+    const out = find();
+    memo.set(key, out ?? null);
     return out;
+  }
+
+  /** What `find` finds for `name` in the modules `m` re-exports it from (`export { a as name } from`, `export * from`). */
+  private reexported<T>(m: TsModule, name: string, find: (t: TsModule, name: string) => T | undefined): T | undefined {
+    for (const imp of m.imports) {
+      const r = imp.reexports?.find((r) => r.as === name);
+      if (!r && !(imp.star && name !== 'default')) continue;
+      const t = this.index.resolve(m, imp.specifier);
+      const out = t ? find(t, r ? r.name : name) : undefined;
+      if (out) return out;
+    }
+    return undefined;
   }
 
   /** A module-level name of `m`: one of its functions, or an imported name. */
@@ -480,25 +469,6 @@ class Symbols {
 // ---------------------------------------------------------------------------------------
 // Programs
 // ---------------------------------------------------------------------------------------
-
-function staticEdges(index: ModuleIndex, m: TsModule): { to: TsModule; via: TsImportFact }[] {
-  return index.edges(m);
-}
-
-function closure(index: ModuleIndex, start: TsModule, edges: Map<TsModule, { to: TsModule; via: TsImportFact }[]>): Set<TsModule> {
-  const seen = new Set<TsModule>([start]);
-  const stack = [start];
-  while (stack.length) {
-    const m = stack.pop()!;
-    let next = edges.get(m);
-    if (!next) edges.set(m, (next = staticEdges(index, m)));
-    for (const e of next) if (!seen.has(e.to)) {
-      seen.add(e.to);
-      stack.push(e.to);
-    }
-  }
-  return seen;
-}
 
 const ROOT_LABEL: Record<TsRootKind, string> = {
   main: 'program entry point (package.json "main")',
@@ -522,7 +492,7 @@ function workerTarget(index: ModuleIndex, m: TsModule, w: TsWorkerFact): TsModul
 }
 
 function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[] {
-  const edges = new Map<TsModule, { to: TsModule; via: TsImportFact }[]>();
+  const imported = (m: TsModule) => index.edges(m).map((e) => e.to);
   const entries: TsRoot[] = [];
   const seenRoot = new Set<string>();
   const addRoot = (r: TsRoot) => {
@@ -561,7 +531,7 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
   const reached = new Set<TsModule>();
   const workers: TsRoot[] = [];
   const addProgram = (root: TsRoot) => {
-    const modules = closure(index, root.module, edges);
+    const modules = closure(root.module, imported);
     for (const x of modules) reached.add(x);
     programs.push({ root, modules });
     for (const x of modules) {
@@ -586,9 +556,7 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
   drainWorkers();
   // Library roots: unreached modules no other unreached module imports first, then the rest.
   const rest = index.modules.filter((m) => !reached.has(m));
-  const importedByRest = new Set<TsModule>();
-  for (const m of rest) for (const e of staticEdges(index, m)) importedByRest.add(e.to);
-  for (const m of [...rest.filter((m) => !importedByRest.has(m)), ...rest.filter((m) => importedByRest.has(m))]) {
+  for (const m of libraryRootOrder(rest, imported)) {
     if (reached.has(m)) continue;
     addProgram({ module: m, kind: 'library', thread: 'main' });
     drainWorkers();
@@ -602,21 +570,6 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
 // ---------------------------------------------------------------------------------------
 // Reached and hot code of one program
 // ---------------------------------------------------------------------------------------
-
-interface ChainNode {
-  step: TsStep;
-  parent?: ChainNode;
-}
-
-function push(chain: ChainNode | undefined, step: TsStep): ChainNode {
-  return { step, parent: chain };
-}
-
-function toSteps(chain: ChainNode | undefined): TsStep[] {
-  const out: TsStep[] = [];
-  for (let c = chain; c; c = c.parent) out.push(c.step);
-  return out.reverse();
-}
 
 const API_ROOTS: ReadonlySet<TsRootKind> = new Set(['main', 'module', 'exports', 'index', 'library']);
 
@@ -708,18 +661,15 @@ class ProgramRun {
     const root = program.root;
     const start = root.declared ? push(undefined, root.declared) : undefined;
     // Module top levels, in the order imports reach them (breadth first: shortest chains).
-    const moduleChain = new Map<TsModule, ChainNode | undefined>([[root.module, start]]);
-    const queue: TsModule[] = [root.module];
-    for (let i = 0; i < queue.length; i++) {
-      const m = queue[i];
-      for (const { to: t, via: imp } of this.index.edges(m)) {
-        if (moduleChain.has(t) || !program.modules.has(t) || !threadOk(program, imp)) continue;
-        moduleChain.set(t, push(moduleChain.get(m), { path: m.path, range: imp.range, message: 'imported from here' }));
-        queue.push(t);
-      }
-    }
+    const r = reach(root.module, (m) => this.index.edges(m).filter((e) => program.modules.has(e.to) && threadOk(program, e.edge)));
+    const moduleChain = new Map<TsModule, ChainNode | undefined>();
     const work: { m: TsModule; id: string; chain: ChainNode | undefined; payload: null }[] = [];
-    for (const m of queue) work.push({ m, id: '', chain: moduleChain.get(m), payload: null });
+    for (const m of r.order) {
+      const v = r.via.get(m);
+      const chain = v ? push(moduleChain.get(v.from), { path: v.from.path, range: v.edge.range, message: 'imported from here' }) : start;
+      moduleChain.set(m, chain);
+      work.push({ m, id: '', chain, payload: null });
+    }
     if (API_ROOTS.has(root.kind)) {
       for (const f of root.module.functions.values()) {
         if (!f.exports?.length && !f.api) continue;
@@ -819,7 +769,7 @@ function analyse(index: ModuleIndex, programs: TsProgram[]): TsStarvedHeartbeat[
       const hot = run.hot.get(k);
       for (const { module: m, fact } of run.factsOf(k)) {
         if (fact.kind !== 'ts.blocking' || !threadOk(program, fact)) continue;
-        const site = `${m.abs}#${fact.range.start.line}:${fact.range.start.character}`;
+        const site = siteKey(m, fact);
         if (out.has(site)) continue;
         if (hot) {
           out.set(site, { program, heartbeat, blocking: { module: m, fact, chain: toSteps(hot.chain) }, reason: { kind: 'registered', register: { module: hot.payload.module, fact: hot.payload.fact, chain: toSteps(hot.payload.chain) } } });
@@ -860,25 +810,12 @@ export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
   const index = new ModuleIndex(ctx.files, ctx.projectFiles);
   const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
   const starved = analyse(index, programs);
-  const byModule = new Map<TsModule, TsProgram[]>();
-  for (const p of programs) for (const m of p.modules) {
-    const list = byModule.get(m) ?? [];
-    list.push(p);
-    byModule.set(m, list);
-  }
   return {
     modules: index.modules,
     programs,
     starved,
     byPath: (p) => index.byPath(p),
     resolveSpecifier: (from, spec) => index.resolve(from, spec),
-    dependents(path: string): string[] {
-      const m = index.byPath(path);
-      if (!m) return [];
-      const out = new Set<string>();
-      for (const p of byModule.get(m) ?? []) for (const x of p.modules) out.add(x.path);
-      return [...out].sort();
-    },
     stats: { modules: index.modules.length, programs: programs.length, ms: Date.now() - started },
   };
 }

@@ -320,7 +320,7 @@ export class EffectClassifier {
     const param = params[index];
     const name = parameterName(param);
     let result: RefEffect;
-    if (!param || !name) result = param?.type === 'rest_parameter' ? 'escape' : params.length <= index ? 'none' : 'escape';
+    if (!param || !name) result = params.length <= index ? 'none' : 'escape';
     else {
       const body = fn.childForFieldName('body');
       const refs = body ? (collectReferences(body, new Set([name])).get(name) ?? []) : [];

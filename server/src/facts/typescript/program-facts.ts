@@ -178,7 +178,6 @@ const FUNCTION_NODE_TYPES: ReadonlySet<string> = new Set([
   'function_declaration',
   'generator_function_declaration',
   'function_expression',
-  'function',
   'generator_function',
   'arrow_function',
   'method_definition',
@@ -431,8 +430,6 @@ class Extractor {
       const start = node.startIndex;
       if (start < skipUntil) continue;
       const type = node.type;
-      // `function` is also the keyword token inside every function expression.
-      if (type === 'function' && !node.isNamed) continue;
       while (this.frames.length && this.frames[this.frames.length - 1].until <= start) this.frames.pop();
       if (!this.visit(node, type)) skipUntil = node.endIndex;
     }

@@ -51,7 +51,7 @@ export const streamPipeLeak: Rule = {
     tags: ['CWE-775', 'CWE-404'],
   },
   checkFile(ctx: FileContext): RawFinding[] {
-    return analyzeTypeScriptPipes(ctx.tree, ctx.text, !isJavaScriptPath(ctx.path)).map((leak) => ({
+    return analyzeTypeScriptPipes(ctx.tree, ctx.text, !isJavaScriptPath(ctx.path), ctx.path).map((leak) => ({
       ruleId: 'stream-pipe-leak',
       path: ctx.path,
       range: leak.range,

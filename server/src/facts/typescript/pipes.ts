@@ -222,6 +222,7 @@ class PipeAnalysis {
     private readonly tree: Tree,
     private readonly text: string,
     private readonly typescript: boolean,
+    private readonly path: string | undefined,
   ) {
     this.file = new FileIndex(tree);
     this.bindings = this.file.bindings;
@@ -320,6 +321,7 @@ class PipeAnalysis {
           source: chain.source,
           dests: chain.links.map((l) => l.dest),
           typescript: this.typescript,
+          path: this.path,
         });
       } catch {
         fixes = [];
@@ -551,10 +553,10 @@ function label(dest: Node): string {
 }
 
 /** Finds `.pipe()` chains from a descriptor-owning fs stream that nothing destroys when a destination fails. */
-export function analyzeTypeScriptPipes(tree: Tree, text: string, typescript = true): PipeLeak[] {
+export function analyzeTypeScriptPipes(tree: Tree, text: string, typescript = true, path?: string): PipeLeak[] {
   if (!text.includes('.pipe') || !FS_SPECIFIER_PATTERN.test(text) || !PIPE_SOURCE_NAME_PATTERN.test(text)) return [];
   try {
-    return new PipeAnalysis(tree, text, typescript).run();
+    return new PipeAnalysis(tree, text, typescript, path).run();
   } catch {
     return [];
   }

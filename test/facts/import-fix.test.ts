@@ -11,7 +11,7 @@ import { applyEdits } from '../../server/src/engine/fixes';
 import type { TextEdit } from '../../server/src/engine/types';
 import { extractTypeScriptFacts, type TsBlockingFact } from '../../server/src/facts/typescript/program-facts';
 import { analyzeTypeScriptPipes } from '../../server/src/facts/typescript/pipes';
-import { isJavaScriptPath, languageForPath, parseSync, syntaxErrorRanges } from '../../server/src/parsing/parser';
+import { languageForPath, parseSync, syntaxErrorRanges } from '../../server/src/parsing/parser';
 import { grammarsReady } from '../harness';
 
 before(async () => {
@@ -43,7 +43,7 @@ function blockingFixed(lines: string[], path = 'src/app.ts', eol = '\n'): string
 /** The text after the (only) stream-pipe-leak fix. */
 function pipeFixed(lines: string[], path = 'src/app.ts', eol = '\n'): string {
   const text = lines.join(eol);
-  const [leak, ...rest] = analyzeTypeScriptPipes(parse(text, path), text, !isJavaScriptPath(path), path);
+  const [leak, ...rest] = analyzeTypeScriptPipes(parse(text, path), text, path);
   assert.ok(leak, 'expected a finding');
   assert.deepEqual(rest, []);
   assert.equal(leak.fixes.length, 1);

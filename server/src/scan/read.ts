@@ -208,7 +208,7 @@ type BytesOutcome = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 // differ only in their I/O.
 
 /** The first look at the path (the stat, or the open) failed. */
-function unreachable(err: unknown): { ok: false; reason: string } {
+function notReached(err: unknown): { ok: false; reason: string } {
   const code = (err as NodeJS.ErrnoException).code;
   return { ok: false, reason: code === 'ENOENT' ? 'no such file or directory (removed during the scan, or a broken symbolic link)' : describeFsError(err) };
 }
@@ -239,7 +239,7 @@ export async function readSourceFileBytes(filePath: string, maxBytes: number): P
   try {
     st = await fs.promises.stat(filePath);
   } catch (err) {
-    return unreachable(err);
+    return notReached(err);
   }
   const problem = statProblem(st, maxBytes);
   if (problem) return problem;
@@ -270,7 +270,7 @@ export function readSourceFileBytesSync(filePath: string, maxBytes: number): Byt
     // O_NONBLOCK: a FIFO (or a file swapped for one) must not hang the open.
     fd = fs.openSync(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    return unreachable(err);
+    return notReached(err);
   }
   try {
     return statProblem(fs.fstatSync(fd), maxBytes) ?? bytesRead(fs.readFileSync(fd), maxBytes);

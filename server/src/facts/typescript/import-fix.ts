@@ -188,8 +188,8 @@ export class FileImports {
   constructor(
     readonly root: Node,
     readonly text: string,
-    /** The file's path (`.cjs`/`.mjs` decide the module system), when known. */
-    readonly path?: string,
+    /** The file's path (`.cjs`/`.mjs` decide the module system). */
+    readonly path: string,
   ) {
     for (const stmt of root.namedChildren) {
       if (!stmt) continue;
@@ -224,8 +224,8 @@ export class ImportPlan {
   /** The file is written as CommonJS: new names come from `require()` (which TypeScript types as `any`). */
   get commonJs(): boolean {
     const path = this.file.path;
-    if (path && /\.cjs$/i.test(path)) return true;
-    if (path && /\.mjs$/i.test(path)) return false;
+    if (/\.cjs$/i.test(path)) return true;
+    if (/\.mjs$/i.test(path)) return false;
     return !this.file.syntax.esm && this.file.syntax.requires;
   }
 

@@ -28,8 +28,8 @@ export interface PipelineFixRequest {
   dests: Node[];
   /** TypeScript (not JavaScript) source: type annotations may be written. */
   typescript: boolean;
-  /** The file's path, when known (`.cjs`/`.mjs` decide how a name is imported). */
-  path?: string;
+  /** The file's path (`.cjs`/`.mjs` decide how a name is imported). */
+  path: string;
 }
 
 interface Plan {
@@ -40,7 +40,7 @@ interface Plan {
 }
 
 /** How the fixed code names `pipeline`, and the edits that make the name exist. */
-function planBinding(root: Node, text: string, path: string | undefined): Plan | undefined {
+function planBinding(root: Node, text: string, path: string): Plan | undefined {
   const imports = new FileImports(root, text, path);
   let existing: string | undefined;
   let namespace: string | undefined;

@@ -21,7 +21,7 @@
  * Nothing here throws: a file that trips the analyser yields no findings.
  */
 import type { Fix, Range } from '../../engine/types';
-import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import { FUNCTION_TYPES, MODULE_TYPES } from './cfg';
 import { collectReferences, parametersOf, parameterName, type EffectClassifier } from './effects';
 import { FileIndex, argumentsOf, compact } from './file-index';
@@ -221,8 +221,7 @@ class PipeAnalysis {
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
-    private readonly typescript: boolean,
-    private readonly path: string | undefined,
+    private readonly path: string,
   ) {
     this.file = new FileIndex(tree);
     this.bindings = this.file.bindings;
@@ -320,7 +319,7 @@ class PipeAnalysis {
           outer,
           source: chain.source,
           dests: chain.links.map((l) => l.dest),
-          typescript: this.typescript,
+          typescript: !isJavaScriptPath(this.path),
           path: this.path,
         });
       } catch {
@@ -553,10 +552,10 @@ function label(dest: Node): string {
 }
 
 /** Finds `.pipe()` chains from a descriptor-owning fs stream that nothing destroys when a destination fails. */
-export function analyzeTypeScriptPipes(tree: Tree, text: string, typescript = true, path?: string): PipeLeak[] {
+export function analyzeTypeScriptPipes(tree: Tree, text: string, path: string): PipeLeak[] {
   if (!text.includes('.pipe') || !FS_SPECIFIER_PATTERN.test(text) || !PIPE_SOURCE_NAME_PATTERN.test(text)) return [];
   try {
-    return new PipeAnalysis(tree, text, typescript, path).run();
+    return new PipeAnalysis(tree, text, path).run();
   } catch {
     return [];
   }

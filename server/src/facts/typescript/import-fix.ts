@@ -16,7 +16,8 @@
  * - Line endings follow the file (CRLF when it has any).
  * - A name already declared or used in the file gets an alias made of the module and the
  *   name (`pipeline as streamPipeline`, then `streamPipeline2`, …).
- * Nothing here knows which names a file already has from a module: the callers look that up.
+ * Whether the file already has a name is the callers' question (`FileImports.statements`
+ * lists the top-level bindings; `program-facts.ts` has its own).
  */
 import type { Position, TextEdit } from '../../engine/types';
 import { nodeRange, type Node } from '../../parsing/parser';

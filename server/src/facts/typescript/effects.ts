@@ -24,8 +24,6 @@ export interface RefFlags {
   assign: boolean;
 }
 
-export const NO_FLAGS: Readonly<RefFlags> = { release: false, escape: false, assign: false };
-
 const TRANSPARENT: ReadonlySet<string> = new Set([
   'parenthesized_expression',
   'non_null_expression',

@@ -287,9 +287,6 @@ export const FS_PIPE_SOURCES: ReadonlySet<string> = new Set(['createReadStream',
 /** Cheap pre-check: no source name anywhere (aliases still name it in the import) means no pipe source. */
 export const PIPE_SOURCE_NAME_PATTERN = /\b(?:createReadStream|ReadStream)\b/;
 
-/** Import specifiers of Node's callback-style stream module (where `pipeline(…, cb)` lives). */
-export const STREAM_MODULE_SPECIFIERS: ReadonlySet<string> = new Set(['stream', 'node:stream']);
-
 /**
  * Destinations whose failure ends the process: an unhandled 'error' on the process's own
  * stdout/stderr (EPIPE) is thrown, and exiting closes every descriptor.

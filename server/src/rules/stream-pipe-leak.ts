@@ -7,7 +7,6 @@
 import type { FileContext, RawFinding, Rule } from './rule';
 import type { RelatedLocation } from '../text/locations';
 import { analyzeTypeScriptPipes, type PipeLeak } from '../analysis/typescript/pipes';
-import { isJavaScriptPath } from '../parsing/parser';
 
 /** The one-line message: the source, the destination(s), what goes wrong. */
 export function pipeLeakMessage(leak: PipeLeak): string {
@@ -51,7 +50,7 @@ export const streamPipeLeak: Rule = {
     tags: ['CWE-775', 'CWE-404'],
   },
   checkFile(ctx: FileContext): RawFinding[] {
-    return analyzeTypeScriptPipes(ctx.tree, ctx.text, !isJavaScriptPath(ctx.path)).map((leak) => ({
+    return analyzeTypeScriptPipes(ctx.tree, ctx.text, ctx.path).map((leak) => ({
       ruleId: 'stream-pipe-leak',
       path: ctx.path,
       range: leak.range,

@@ -11,10 +11,7 @@
 import * as fs from 'node:fs';
 import { z } from 'zod';
 import { buildFingerprint, fileAnalysisSchema } from '../engine/cache';
-import type { ProjectFile } from '../model/program-context';
-import type { FileAnalysis } from '../analysis/results';
 import type { Extraction, Shard } from './scanner';
-import type { SourceEncoding } from './read';
 
 export const FACTS_FORMAT = 1;
 
@@ -31,20 +28,18 @@ const factsFileSchema = z.object({
   notes: z.array(z.object({ path: z.string(), note: z.string() })),
 });
 
-export interface FactsFile {
+/**
+ * What a shard's facts file carries of its {@link Extraction}, and what joining them gives:
+ * `analyses`, `skipped`, `decoded` (files not UTF-8) and `notes` are of the shard's files.
+ */
+export type JoinedFacts = Pick<Extraction, 'analyses' | 'files' | 'roots' | 'projectFiles' | 'skipped' | 'decoded' | 'notes'>;
+
+export interface FactsFile extends JoinedFacts {
   /** Format version of the file. */
   hazardLensFacts: number;
   /** Build fingerprint of the analyser that wrote it (`buildFingerprint`). */
   build: string;
   shard: Shard;
-  files: string[];
-  roots: string[];
-  projectFiles: ProjectFile[];
-  analyses: FileAnalysis[];
-  skipped: { path: string; reason: string }[];
-  /** Files of this shard that were not UTF-8, and the encoding they were decoded from. */
-  decoded: { path: string; encoding: SourceEncoding }[];
-  notes: { path: string; note: string }[];
 }
 
 /** A facts file that cannot be used, with a message for the user. */
@@ -77,16 +72,6 @@ export function writeFactsFile(file: string, shard: Shard, extraction: Extractio
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(data));
   fs.renameSync(tmp, file);
-}
-
-export interface JoinedFacts {
-  analyses: FileAnalysis[];
-  files: string[];
-  roots: string[];
-  projectFiles: ProjectFile[];
-  skipped: { path: string; reason: string }[];
-  decoded: { path: string; encoding: SourceEncoding }[];
-  notes: { path: string; note: string }[];
 }
 
 function readOne(file: string, shown: string): FactsFile {

@@ -202,33 +202,58 @@ export async function readSourceFile(filePath: string, maxBytes: number): Promis
   return read.ok ? decodeSource(read.bytes) : read;
 }
 
+type BytesOutcome = { ok: true; bytes: Buffer } | { ok: false; reason: string };
+
+// The decisions of both read paths (`readSourceFileBytes`, `readSourceFileBytesSync`), which
+// differ only in their I/O.
+
+/** The first look at the path (the stat, or the open) failed. */
+function notReached(err: unknown): { ok: false; reason: string } {
+  const code = (err as NodeJS.ErrnoException).code;
+  return { ok: false, reason: code === 'ENOENT' ? 'no such file or directory (removed during the scan, or a broken symbolic link)' : describeFsError(err) };
+}
+
+/** A later step (open, fstat, read) failed. */
+function failed(err: unknown): { ok: false; reason: string } {
+  return { ok: false, reason: describeFsError(err) };
+}
+
+/** Why a file with these stats is not read: not a regular file, or over the size limit. */
+function statProblem(st: fs.Stats, maxBytes: number): { ok: false; reason: string } | undefined {
+  if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
+  return sizeProblem(st.size, maxBytes);
+}
+
+function sizeProblem(size: number, maxBytes: number): { ok: false; reason: string } | undefined {
+  return size > maxBytes ? { ok: false, reason: `file is ${formatKb(size)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` } : undefined;
+}
+
+/** The bytes read: over the limit when the file grew after its stat. */
+function bytesRead(buf: Buffer, maxBytes: number): BytesOutcome {
+  return sizeProblem(buf.length, maxBytes) ?? { ok: true, bytes: buf };
+}
+
 /** The bytes of a file, with {@link readSourceFile}'s checks except the decoding. */
-export async function readSourceFileBytes(filePath: string, maxBytes: number): Promise<{ ok: true; bytes: Buffer } | { ok: false; reason: string }> {
+export async function readSourceFileBytes(filePath: string, maxBytes: number): Promise<BytesOutcome> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(filePath);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? 'no such file or directory (removed during the scan, or a broken symbolic link)' : describeFsError(err) };
+    return notReached(err);
   }
-  if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
-  if (st.size > maxBytes) return { ok: false, reason: `file is ${formatKb(st.size)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
+  const problem = statProblem(st, maxBytes);
+  if (problem) return problem;
   let handle: fs.promises.FileHandle;
   try {
     // O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening must not hang.
     handle = await fs.promises.open(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    return { ok: false, reason: describeFsError(err) };
+    return failed(err);
   }
   try {
-    const hst = await handle.stat();
-    if (!hst.isFile()) return { ok: false, reason: 'not a regular file' };
-    if (hst.size > maxBytes) return { ok: false, reason: `file is ${formatKb(hst.size)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
-    const buf = await handle.readFile();
-    if (buf.length > maxBytes) return { ok: false, reason: `file is ${formatKb(buf.length)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
-    return { ok: true, bytes: buf };
+    return statProblem(await handle.stat(), maxBytes) ?? bytesRead(await handle.readFile(), maxBytes);
   } catch (err) {
-    return { ok: false, reason: describeFsError(err) };
+    return failed(err);
   } finally {
     await handle.close().catch(() => undefined);
   }
@@ -239,24 +264,18 @@ export async function readSourceFileBytes(filePath: string, maxBytes: number): P
  * `--jobs 0` scan, which yields between files), where a file's five round trips through
  * libuv's thread pool cost more than the reads themselves.
  */
-export function readSourceFileBytesSync(filePath: string, maxBytes: number): { ok: true; bytes: Buffer } | { ok: false; reason: string } {
+export function readSourceFileBytesSync(filePath: string, maxBytes: number): BytesOutcome {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO (or a file swapped for one) must not hang the open.
     fd = fs.openSync(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? 'no such file or directory (removed during the scan, or a broken symbolic link)' : describeFsError(err) };
+    return notReached(err);
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
-    if (st.size > maxBytes) return { ok: false, reason: `file is ${formatKb(st.size)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
-    const buf = fs.readFileSync(fd);
-    if (buf.length > maxBytes) return { ok: false, reason: `file is ${formatKb(buf.length)}, over the ${formatKb(maxBytes)} limit (maxFileSizeKb)` };
-    return { ok: true, bytes: buf };
+    return statProblem(fs.fstatSync(fd), maxBytes) ?? bytesRead(fs.readFileSync(fd), maxBytes);
   } catch (err) {
-    return { ok: false, reason: describeFsError(err) };
+    return failed(err);
   } finally {
     try {
       fs.closeSync(fd);

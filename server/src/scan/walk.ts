@@ -141,11 +141,12 @@ export function describeFsError(err: unknown): string {
   }
 }
 
-function kindOfStats(st: fs.Stats): string {
-  if (st.isFIFO()) return 'a named pipe (FIFO)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
+/** What a path that is not a regular file or directory is, from its stats or its directory entry. */
+function kindOf(entry: Pick<fs.Stats | fs.Dirent, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
+  if (entry.isFIFO()) return 'a named pipe (FIFO)';
+  if (entry.isSocket()) return 'a socket';
+  if (entry.isCharacterDevice()) return 'a character device';
+  if (entry.isBlockDevice()) return 'a block device';
   return 'not a regular file';
 }
 
@@ -286,7 +287,7 @@ class Walker {
       return;
     }
     if (!st.isFile()) {
-      this.skip(root, kindOfStats(st));
+      this.skip(root, kindOf(st));
       return;
     }
     if (!(await languageForFileAsync(root))) {
@@ -336,7 +337,7 @@ class Walker {
         this.candidates.push({ path: full, real: path.join(dirReal, entry.name), viaLink: false });
       } else {
         // Reading a FIFO would block the scan forever; devices and sockets are not source.
-        this.skip(full, direntKind(entry));
+        this.skip(full, kindOf(entry));
       }
     }
     for (const sub of subdirectories) await this.walkDirectory(sub.path, sub.real, layers);
@@ -363,7 +364,7 @@ class Walker {
     const script = !languageForPath(full) && mayBeScript(full);
     if ((!script && !languageForPath(full)) || this.excluded(full, false, layers)) return;
     if (!st.isFile()) {
-      if (!script) this.skip(full, kindOfStats(st));
+      if (!script) this.skip(full, kindOf(st));
       return;
     }
     if (script && !(await languageForFileAsync(full))) return;
@@ -419,14 +420,6 @@ class Walker {
     }
     return [...chosen.values()].map((c) => c.path).sort();
   }
-}
-
-function direntKind(entry: fs.Dirent): string {
-  if (entry.isFIFO()) return 'a named pipe (FIFO)';
-  if (entry.isSocket()) return 'a socket';
-  if (entry.isCharacterDevice()) return 'a character device';
-  if (entry.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
 }
 
 function supportedList(): string {

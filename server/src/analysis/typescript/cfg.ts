@@ -55,7 +55,6 @@ type Frame =
 export const FUNCTION_TYPES: ReadonlySet<string> = new Set([
   'function_declaration',
   'function_expression',
-  'function',
   'arrow_function',
   'method_definition',
   'generator_function_declaration',

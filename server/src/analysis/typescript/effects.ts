@@ -24,8 +24,6 @@ export interface RefFlags {
   assign: boolean;
 }
 
-export const NO_FLAGS: Readonly<RefFlags> = { release: false, escape: false, assign: false };
-
 const TRANSPARENT: ReadonlySet<string> = new Set([
   'parenthesized_expression',
   'non_null_expression',
@@ -320,7 +318,7 @@ export class EffectClassifier {
     const param = params[index];
     const name = parameterName(param);
     let result: RefEffect;
-    if (!param || !name) result = param?.type === 'rest_parameter' ? 'escape' : params.length <= index ? 'none' : 'escape';
+    if (!param || !name) result = params.length <= index ? 'none' : 'escape';
     else {
       const body = fn.childForFieldName('body');
       const refs = body ? (collectReferences(body, new Set([name])).get(name) ?? []) : [];

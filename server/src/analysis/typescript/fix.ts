@@ -33,7 +33,7 @@ export interface FixRequest {
   /** The `fs` namespace the opening call went through (`fs` in `fs.openSync`), if any. */
   namespace?: string;
   /** JavaScript source: the fixes write plain JavaScript (they write no types in either case). */
-  javascript?: boolean;
+  javascript: boolean;
 }
 
 function statementsOf(block: Node): Node[] {

@@ -2,7 +2,7 @@
  * Handle-lifetime analysis for TypeScript (and JavaScript parsed as TypeScript/TSX).
  *
  * 1. A textual pre-check skips files that never name the `fs` module.
- * 2. One walk over the tree records how `fs` was imported (`imports.ts`), the file's
+ * 2. One walk over the tree (`file-index.ts`) records how `fs` was imported, the file's
  *    functions (for summaries of helpers that close what they are given) and the calls
  *    that may open a handle (`knowledge.ts`).
  * 3. Each opening call is placed: bound to a local (tracked), dropped (an `unbound` leak),
@@ -18,9 +18,10 @@ import type { Range } from '../../text/locations';
 import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
-import { collectReferences, EffectClassifier, parameterName, parametersOf, type FunctionIndex, type RefFlags } from './effects';
+import { collectReferences, parameterName, parametersOf, type EffectClassifier, type RefFlags } from './effects';
+import { FileIndex, argumentsOf, compact, isFunctionLike } from './file-index';
 import { computeFixes } from './fix';
-import { FsBindings } from '../../facts/typescript/imports';
+import type { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
   FS_ARGUMENT_EFFECTS,
@@ -57,10 +58,6 @@ type Placement =
 
 const STATEMENT_PARENTS: ReadonlySet<string> = new Set(['program', 'statement_block', 'switch_case', 'switch_default', 'else_clause']);
 
-function compact(node: Node): string {
-  return node.text.replace(/\s+/g, '');
-}
-
 function unwrapUp(node: Node): Node {
   let cur = node;
   for (let p = cur.parent; p; p = cur.parent) {
@@ -94,17 +91,6 @@ function isDeclarationName(id: Node): boolean {
   return false;
 }
 
-function isFunctionLike(node: Node | null | undefined): node is Node {
-  return !!node && (node.type === 'arrow_function' || node.type === 'function_expression' || node.type === 'function');
-}
-
-function argumentsOf(call: Node): Node[] {
-  const args = call.childForFieldName('arguments');
-  const out: Node[] = [];
-  if (args) for (const a of args.namedChildren) if (a && a.type !== 'comment') out.push(a);
-  return out;
-}
-
 /** Is `decl` (a declaration statement) a module-level binding of a module-like owner? */
 function isModuleLevel(decl: Node, owner: Node): boolean {
   if (!MODULE_TYPES.has(owner.type)) return false;
@@ -117,24 +103,32 @@ function isModuleLevel(decl: Node, owner: Node): boolean {
 }
 
 class TypeScriptHandleAnalysis {
-  private readonly bindings = new FsBindings();
-  private readonly functions: FunctionIndex = { byName: new Map(), methods: new Map() };
+  private readonly file: FileIndex;
+  private readonly bindings: FsBindings;
   private readonly classifier: EffectClassifier;
   private readonly leaks: HandleLeak[] = [];
   private readonly byOwner = new Map<number, { owner: Node; handles: TrackedHandle[] }>();
 
   constructor(
-    private readonly tree: Tree,
+    tree: Tree,
     private readonly text: string,
     private readonly javascript: boolean,
   ) {
-    this.classifier = new EffectClassifier(this.bindings, this.functions);
+    this.file = new FileIndex(tree);
+    this.bindings = this.file.bindings;
+    this.classifier = this.file.classifier;
   }
 
   run(): HandleLeak[] {
-    const root = this.tree.rootNode;
-    this.bindings.addModuleLevel(root);
-    const candidates = this.walk(root);
+    // Calls that may open a handle: a known opener's name, or a name bound to an fs function.
+    const candidates = this.file.collect((n) => {
+      const f = n.childForFieldName('function');
+      if (f?.type === 'member_expression') {
+        const prop = f.childForFieldName('property');
+        return !!prop && OPENER_NAMES.has(prop.text);
+      }
+      return f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text));
+    });
     if (this.bindings.isEmpty) return [];
     const handleMethodCalls: Node[] = [];
     for (const call of candidates) {
@@ -155,60 +149,6 @@ class TypeScriptHandleAnalysis {
     }
     this.leaks.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
     return this.leaks;
-  }
-
-  /** The single walk: nested requires, function index, and calls that may open a handle. */
-  private walk(root: Node): Node[] {
-    const calls: Node[] = [];
-    const cursor = root.walk();
-    try {
-      for (;;) {
-        switch (cursor.nodeType) {
-          case 'call_expression': {
-            const n = cursor.currentNode;
-            const f = n.childForFieldName('function');
-            if (f?.type === 'member_expression') {
-              const prop = f.childForFieldName('property');
-              if (prop && OPENER_NAMES.has(prop.text)) calls.push(n);
-            } else if (f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text))) calls.push(n);
-            break;
-          }
-          case 'variable_declarator': {
-            const n = cursor.currentNode;
-            const value = n.childForFieldName('value');
-            const name = n.childForFieldName('name');
-            if (isFunctionLike(value) && name?.type === 'identifier') this.index(this.functions.byName, name.text, value);
-            else if (value && n.parent?.parent?.type !== 'program') this.bindings.addDeclarator(n);
-            break;
-          }
-          case 'function_declaration':
-          case 'generator_function_declaration': {
-            const n = cursor.currentNode;
-            const name = n.childForFieldName('name');
-            if (name) this.index(this.functions.byName, name.text, n);
-            break;
-          }
-          case 'method_definition': {
-            const n = cursor.currentNode;
-            const name = n.childForFieldName('name');
-            if (name) this.index(this.functions.methods, name.text, n);
-            break;
-          }
-        }
-        if (cursor.gotoFirstChild()) continue;
-        while (!cursor.gotoNextSibling()) {
-          if (!cursor.gotoParent()) return calls;
-        }
-      }
-    } finally {
-      cursor.delete();
-    }
-  }
-
-  private index(map: Map<string, Node[]>, name: string, node: Node): void {
-    const list = map.get(name);
-    if (list) list.push(node);
-    else map.set(name, [node]);
   }
 
   private addHandle(h: TrackedHandle): void {
@@ -506,55 +446,9 @@ class TypeScriptHandleAnalysis {
    * by mentioning another such function (`settle()` → `cleanup()` → `stream.destroy()`).
    */
   private releasingFunctions(owner: Node, names: ReadonlySet<string>): Map<string, Set<string>> {
-    const local = new Map<string, Node>();
     const body = owner.type === 'program' ? owner : owner.childForFieldName('body');
     if (!body) return new Map();
-    const stack: Node[] = [body];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (n.type === 'function_declaration' || n.type === 'generator_function_declaration') {
-        const name = n.childForFieldName('name');
-        if (name) local.set(name.text, n);
-      } else if (n.type === 'variable_declarator') {
-        const name = n.childForFieldName('name');
-        const value = n.childForFieldName('value');
-        if (name?.type === 'identifier' && isFunctionLike(value)) local.set(name.text, value);
-      }
-      if (n.id !== body.id && n.type === 'class_body') continue;
-      for (const c of n.namedChildren) if (c) stack.push(c);
-    }
-    const out = new Map<string, Set<string>>();
-    if (local.size === 0) return out;
-    const fnNames = new Set(local.keys());
-    const mentions = new Map<string, Map<string, Node[]>>();
-    for (const [fname, fn] of local) {
-      const fbody = fn.childForFieldName('body');
-      if (!fbody) continue;
-      const refs = collectReferences(fbody, new Set([...names, ...fnNames]));
-      mentions.set(fname, refs);
-      for (const n of names) {
-        if ((refs.get(n) ?? []).some((r) => this.classifier.classify(r) === 'release')) {
-          if (!out.has(fname)) out.set(fname, new Set());
-          out.get(fname)!.add(n);
-        }
-      }
-    }
-    for (let changed = true, rounds = 0; changed && rounds < 8; rounds++) {
-      changed = false;
-      for (const [fname, refs] of mentions) {
-        for (const [callee, released] of [...out]) {
-          if (callee === fname || !refs.has(callee)) continue;
-          let mine = out.get(fname);
-          for (const n of released) {
-            if (mine?.has(n)) continue;
-            if (!mine) out.set(fname, (mine = new Set()));
-            mine.add(n);
-            changed = true;
-          }
-        }
-      }
-    }
-    return out;
+    return this.file.releasingFunctions(body, names, { generators: true, inClassBodies: false });
   }
 
   /** `fs` in `fs.openSync(…)`: the release a fix writes goes through the same name. */

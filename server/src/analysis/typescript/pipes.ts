@@ -8,8 +8,8 @@
  * stream only closes its descriptor when it ends or is destroyed.
  *
  * 1. A textual pre-check skips files that never name the fs module, `.pipe` or a stream opener.
- * 2. One walk records how `fs` was imported (`imports.ts`), the file's functions (for the
- *    effect summaries of `effects.ts`) and every `.pipe(…)` call.
+ * 2. One walk (`file-index.ts`) records how `fs` was imported, the file's functions (for
+ *    the effect summaries of `effects.ts`) and every `.pipe(…)` call.
  * 3. Each outermost `.pipe()` call is unrolled into its chain (`a.pipe(b).pipe(c)`) and the
  *    chain's first source is resolved — inline or through a local variable — to an opener
  *    that owns a descriptor: `fs.createReadStream` or a `FileHandle`'s `createReadStream()`.
@@ -22,10 +22,11 @@
  */
 import type { Fix } from '../../text/edits';
 import type { Range } from '../../text/locations';
-import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import { FUNCTION_TYPES, MODULE_TYPES } from './cfg';
-import { collectReferences, EffectClassifier, parametersOf, parameterName, type FunctionIndex } from './effects';
-import { FsBindings } from '../../facts/typescript/imports';
+import { collectReferences, parametersOf, parameterName, type EffectClassifier } from './effects';
+import { FileIndex, argumentsOf, compact } from './file-index';
+import type { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
   FS_PIPE_SOURCES,
@@ -76,17 +77,6 @@ const TRANSPARENT = new Set(['parenthesized_expression', 'non_null_expression', 
 
 const MAX_LABEL = 32;
 
-function compact(node: Node): string {
-  return node.text.replace(/\s+/g, '');
-}
-
-function argumentsOf(call: Node): Node[] {
-  const args = call.childForFieldName('arguments');
-  const out: Node[] = [];
-  if (args) for (const a of args.namedChildren) if (a && a.type !== 'comment') out.push(a);
-  return out;
-}
-
 function strip(node: Node, alsoAwait = false): Node {
   let n = node;
   for (;;) {
@@ -120,10 +110,6 @@ function stripChain(node: Node): Node {
     n = strip(recv);
   }
   return n;
-}
-
-function isFunctionLike(node: Node | null | undefined): node is Node {
-  return !!node && (node.type === 'arrow_function' || node.type === 'function_expression' || node.type === 'function');
 }
 
 function insideFunction(node: Node): boolean {
@@ -196,12 +182,13 @@ function assignedValues(name: string, scope: Node): Node[] {
   return out;
 }
 
-
 /**
- * Does this value (a stream expression or a reference to one) end up as the receiver of a
- * `.pipe()` call, possibly through chaining methods (`s.on(...).pipe(d)`)?
+ * Walks up from a value (a stream expression or a reference to one) through wrappers and the
+ * method calls it is the receiver of: `verdict` answers for each call (method name, call),
+ * or lets the walk go on through a chaining method (`s.on(…).setEncoding(…)`). Anything
+ * else ends it: false.
  */
-function feedsPipe(node: Node): boolean {
+function receiverChain(node: Node, verdict: (method: string, call: Node) => boolean | undefined): boolean {
   let cur = node;
   for (let guard = 0; guard < 64; guard++) {
     const p = cur.parent;
@@ -214,34 +201,40 @@ function feedsPipe(node: Node): boolean {
     const call = p.parent;
     if (call?.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) return false;
     const m = p.childForFieldName('property')?.text ?? '';
-    if (m === 'pipe') return true;
+    const v = verdict(m, call);
+    if (v !== undefined) return v;
     if (HANDLE_METHODS[m] !== 'chain') return false;
     cur = call;
   }
   return false;
 }
 
+/** Does this value end up as the receiver of a `.pipe()` call, possibly through chaining methods (`s.on(...).pipe(d)`)? */
+function feedsPipe(node: Node): boolean {
+  return receiverChain(node, (m) => (m === 'pipe' ? true : undefined));
+}
+
 class PipeAnalysis {
-  private readonly bindings = new FsBindings();
-  private readonly functions: FunctionIndex = { byName: new Map(), methods: new Map() };
+  private readonly file: FileIndex;
+  private readonly bindings: FsBindings;
   private readonly classifier: EffectClassifier;
 
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
-    private readonly typescript: boolean,
+    private readonly path: string,
   ) {
-    this.classifier = new EffectClassifier(this.bindings, this.functions);
+    this.file = new FileIndex(tree);
+    this.bindings = this.file.bindings;
+    this.classifier = this.file.classifier;
   }
 
   run(): PipeLeak[] {
-    const root = this.tree.rootNode;
-    this.bindings.addModuleLevel(root);
-    const pipes = this.walk(root);
+    const pipes = this.file.collect((n) => methodName(n) === 'pipe');
     if (this.bindings.isEmpty || pipes.length === 0) return [];
     const out: PipeLeak[] = [];
     for (const call of pipes) {
-      if (this.isInnerLink(call)) continue;
+      if (feedsPipe(call)) continue; // the receiver of a later `.pipe()`: an inner link
       try {
         const leak = this.check(call);
         if (leak) out.push(leak);
@@ -251,60 +244,6 @@ class PipeAnalysis {
     }
     out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
     return out;
-  }
-
-  /** The single walk: nested `require('fs')`, the function index, and every `.pipe(…)` call. */
-  private walk(root: Node): Node[] {
-    const pipes: Node[] = [];
-    const cursor = root.walk();
-    const index = (map: Map<string, Node[]>, name: string, node: Node) => {
-      const list = map.get(name);
-      if (list) list.push(node);
-      else map.set(name, [node]);
-    };
-    try {
-      for (;;) {
-        switch (cursor.nodeType) {
-          case 'call_expression': {
-            const n = cursor.currentNode;
-            if (methodName(n) === 'pipe') pipes.push(n);
-            break;
-          }
-          case 'variable_declarator': {
-            const n = cursor.currentNode;
-            const value = n.childForFieldName('value');
-            const name = n.childForFieldName('name');
-            if (isFunctionLike(value) && name?.type === 'identifier') index(this.functions.byName, name.text, value);
-            else if (value && n.parent?.parent?.type !== 'program') this.bindings.addDeclarator(n);
-            break;
-          }
-          case 'function_declaration':
-          case 'generator_function_declaration': {
-            const n = cursor.currentNode;
-            const name = n.childForFieldName('name');
-            if (name) index(this.functions.byName, name.text, n);
-            break;
-          }
-          case 'method_definition': {
-            const n = cursor.currentNode;
-            const name = n.childForFieldName('name');
-            if (name) index(this.functions.methods, name.text, n);
-            break;
-          }
-        }
-        if (cursor.gotoFirstChild()) continue;
-        while (!cursor.gotoNextSibling()) {
-          if (!cursor.gotoParent()) return pipes;
-        }
-      }
-    } finally {
-      cursor.delete();
-    }
-  }
-
-  /** Is this call's value the receiver of a later `.pipe()` (through chain methods)? */
-  private isInnerLink(call: Node): boolean {
-    return feedsPipe(call);
   }
 
   /** Unrolls `a.pipe(b).on(…).pipe(c)` from its outermost call: the base source and the links in order. */
@@ -381,7 +320,8 @@ class PipeAnalysis {
           outer,
           source: chain.source,
           dests: chain.links.map((l) => l.dest),
-          typescript: this.typescript,
+          typescript: !isJavaScriptPath(this.path),
+          path: this.path,
         });
       } catch {
         fixes = [];
@@ -532,36 +472,19 @@ class PipeAnalysis {
   /** Is `name` also the source of a `.pipe()` outside this chain? */
   private pipedElsewhere(name: string, scope: Node, pipeCalls: ReadonlySet<number>): boolean {
     const refs = collectReferences(scope, new Set([name])).get(name) ?? [];
-    return refs.some((r) => !this.isPipeReceiver(r, pipeCalls) && this.isPipeSource(r));
-  }
-
-  private isPipeSource(ref: Node): boolean {
-    return feedsPipe(ref);
+    return refs.some((r) => !this.isPipeReceiver(r, pipeCalls) && feedsPipe(r));
   }
 
   /** The receiver (through chain methods) of `.pipe(…)`, `.resume()` or a 'data'/'readable' listener. */
   private isConsumed(ref: Node): boolean {
-    let cur = ref;
-    for (let guard = 0; guard < 64; guard++) {
-      const p = cur.parent;
-      if (!p) return false;
-      if (TRANSPARENT.has(p.type)) {
-        cur = p;
-        continue;
-      }
-      if (p.type !== 'member_expression' || p.childForFieldName('object')?.id !== cur.id) return false;
-      const call = p.parent;
-      if (call?.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) return false;
-      const m = p.childForFieldName('property')?.text ?? '';
+    return receiverChain(ref, (m, call) => {
       if (m === 'pipe' || m === 'resume') return true;
       if (LISTENER_METHODS.has(m)) {
         const ev = argumentsOf(call)[0];
         if (ev?.type === 'string' && CONSUMING_EVENTS.has(ev.text.slice(1, -1))) return true;
       }
-      if (HANDLE_METHODS[m] !== 'chain') return false;
-      cur = call;
-    }
-    return false;
+      return undefined;
+    });
   }
 
   private isDeclarationName(id: Node): boolean {
@@ -578,23 +501,7 @@ class PipeAnalysis {
 
   /** The mention is the start of one of the reported chain's links (`src.pipe(res)`, `src.on(…).pipe(res)`). */
   private isPipeReceiver(ref: Node, pipeCalls: ReadonlySet<number>): boolean {
-    let cur = ref;
-    for (let guard = 0; guard < 64; guard++) {
-      const p = cur.parent;
-      if (!p) return false;
-      if (TRANSPARENT.has(p.type)) {
-        cur = p;
-        continue;
-      }
-      if (p.type !== 'member_expression' || p.childForFieldName('object')?.id !== cur.id) return false;
-      const call = p.parent;
-      if (call?.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) return false;
-      if (pipeCalls.has(call.id)) return true;
-      const m = p.childForFieldName('property')?.text ?? '';
-      if (HANDLE_METHODS[m] !== 'chain') return false;
-      cur = call;
-    }
-    return false;
+    return receiverChain(ref, (_m, call) => (pipeCalls.has(call.id) ? true : undefined));
   }
 
   /** `fh.createReadStream()`: the FileHandle mention that opens the piped stream itself. */
@@ -621,41 +528,7 @@ class PipeAnalysis {
 
   /** Functions declared in `scope` (names) whose body destroys `name`, directly or through one another. */
   private releasingFunctions(scope: Node, name: string): Set<string> {
-    const local = new Map<string, Node>();
-    const stack: Node[] = [scope];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (n.type === 'function_declaration') {
-        const id = n.childForFieldName('name');
-        if (id) local.set(id.text, n);
-      } else if (n.type === 'variable_declarator') {
-        const id = n.childForFieldName('name');
-        const value = n.childForFieldName('value');
-        if (id?.type === 'identifier' && isFunctionLike(value)) local.set(id.text, value);
-      }
-      for (const c of n.namedChildren) if (c) stack.push(c);
-    }
-    const out = new Set<string>();
-    if (local.size === 0) return out;
-    const bodies = new Map<string, Map<string, Node[]>>();
-    for (const [fname, fn] of local) {
-      const body = fn.childForFieldName('body');
-      if (!body) continue;
-      const refs = collectReferences(body, new Set([name, ...local.keys()]));
-      bodies.set(fname, refs);
-      if ((refs.get(name) ?? []).some((r) => this.classifier.classify(r) === 'release')) out.add(fname);
-    }
-    for (let changed = true, rounds = 0; changed && rounds < 8; rounds++) {
-      changed = false;
-      for (const [fname, refs] of bodies) {
-        if (out.has(fname)) continue;
-        if ([...out].some((f) => refs.has(f))) {
-          out.add(fname);
-          changed = true;
-        }
-      }
-    }
-    return out;
+    return new Set(this.file.releasingFunctions(scope, new Set([name]), { generators: false, inClassBodies: true }).keys());
   }
 }
 
@@ -680,10 +553,10 @@ function label(dest: Node): string {
 }
 
 /** Finds `.pipe()` chains from a descriptor-owning fs stream that nothing destroys when a destination fails. */
-export function analyzeTypeScriptPipes(tree: Tree, text: string, typescript = true): PipeLeak[] {
+export function analyzeTypeScriptPipes(tree: Tree, text: string, path: string): PipeLeak[] {
   if (!text.includes('.pipe') || !FS_SPECIFIER_PATTERN.test(text) || !PIPE_SOURCE_NAME_PATTERN.test(text)) return [];
   try {
-    return new PipeAnalysis(tree, text, typescript).run();
+    return new PipeAnalysis(tree, text, path).run();
   } catch {
     return [];
   }

@@ -36,7 +36,6 @@ export class FsBindings {
     return this.locals.size === 0;
   }
 
-  /** `import … from 'fs'` and `import fs = require('fs')`. */
   /** Reads the module-level imports and declarations of a program (`root` = the tree's root). */
   addModuleLevel(root: Node): void {
     for (const stmt of root.namedChildren) {
@@ -48,6 +47,7 @@ export class FsBindings {
     }
   }
 
+  /** `import … from 'fs'` and `import fs = require('fs')`. */
   addImport(stmt: Node): void {
     let clause: Node | null = null;
     for (const c of stmt.children) {

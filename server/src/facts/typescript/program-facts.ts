@@ -41,6 +41,7 @@ import {
   type HotContext,
 } from '../../knowledge/typescript-heartbeat';
 import { WordPositions } from '../../text/positions';
+import { FileImports } from './import-fix';
 
 // ---------------------------------------------------------------------------------------
 // Fact shapes (plain JSON)
@@ -179,7 +180,6 @@ const FUNCTION_NODE_TYPES: ReadonlySet<string> = new Set([
   'function_declaration',
   'generator_function_declaration',
   'function_expression',
-  'function',
   'generator_function',
   'arrow_function',
   'method_definition',
@@ -404,9 +404,9 @@ class Extractor {
   private readonly registers: RawRegister[] = [];
   private readonly libCalls: RawLibCall[] = [];
   private readonly workers: { node: Node; base: TsFactBase }[] = [];
+  /** The file's imports, read for the first fix that adds one. */
+  private imports?: FileImports;
   private lastImportLine = -1;
-  /** Built-in module → where a name can join an existing `import { … }` / `const { … } = require()`. */
-  private readonly namedInsert = new Map<string, Position>();
   private sawEsm = false;
   private sawRequire = false;
   private readonly mentionsLibrary: boolean;
@@ -432,8 +432,6 @@ class Extractor {
       const start = node.startIndex;
       if (start < skipUntil) continue;
       const type = node.type;
-      // `function` is also the keyword token inside every function expression.
-      if (type === 'function' && !node.isNamed) continue;
       while (this.frames.length && this.frames[this.frames.length - 1].until <= start) this.frames.pop();
       if (!this.visit(node, type)) skipUntil = node.endIndex;
     }
@@ -695,10 +693,6 @@ class Extractor {
               const a = s.childForFieldName('alias') ?? n;
               if (n && a) bindings.push({ local: a.text, name: n.text });
             }
-            const mod = builtinModule(stringValue(node.childForFieldName('source')) ?? '');
-            let last: Node | undefined;
-            if (mod) for (let i = specs.length - 1; i >= 0 && !last; i--) if (specs[i]?.type === 'import_specifier') last = specs[i]!;
-            if (last && mod && node.parent?.type === 'program') this.namedInsert.set(mod, { line: last.endPosition.row, character: last.endPosition.column });
           }
         }
       }
@@ -965,9 +959,6 @@ class Extractor {
       const n = p.childForFieldName('name');
       if (n?.type === 'identifier') bindings.push({ local: n.text, name: '*' });
       else if (n?.type === 'object_pattern') {
-        const last = n.namedChildren.filter((x): x is Node => x?.type === 'shorthand_property_identifier_pattern' || x?.type === 'pair_pattern').pop();
-        const mod = builtinModule(specifier);
-        if (last && mod && !dynamic && p.parent?.parent?.type === 'program') this.namedInsert.set(mod, { line: last.endPosition.row, character: last.endPosition.column });
         for (const c of n.namedChildren) {
           if (c?.type === 'shorthand_property_identifier_pattern') bindings.push({ local: c.text, name: c.text });
           else if (c?.type === 'pair_pattern') {
@@ -1040,10 +1031,6 @@ class Extractor {
       if (m === module && (b.name === name || (name === '*' && b.name === 'default'))) return local;
     }
     return undefined;
-  }
-
-  private freeName(name: string): boolean {
-    return !new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(this.text);
   }
 
   /** Resolves a callee against this file's functions: the function id, or the import-bound callee text. */
@@ -1173,13 +1160,6 @@ class Extractor {
     this.facts.push(fact);
   }
 
-  private importText(module: string, name: string): string {
-    // A `.cjs` file is CommonJS and an `.mjs` one an ES module whatever it holds (an `import`
-    // statement is a syntax error in the one, `require` undefined in the other); otherwise the file's own style.
-    const cjs = /\.cjs$/i.test(this.path) || (!/\.mjs$/i.test(this.path) && !this.sawEsm && this.sawRequire);
-    return cjs ? `const { ${name} } = require('node:${module}');\n` : `import { ${name} } from 'node:${module}';\n`;
-  }
-
   /** The non-blocking variant of a call in an async function, or undefined when the names do not line up. */
   private asyncFix(b: RawBlocking): { title: string; edits: TextEdit[] } | undefined {
     const variant = b.api.variant!;
@@ -1189,7 +1169,8 @@ class Extractor {
     const callee = unwrap(b.callee);
     const receiver = callee.type === 'member_expression' ? unwrap(callee.childForFieldName('object') ?? callee) : undefined;
     const receiverName = receiver?.type === 'identifier' ? receiver.text : undefined;
-    const imports: { module: string; name: string }[] = [];
+    // Names to import are planned with the rest of the fix (`import-fix.ts` aliases a taken one).
+    const imports = (this.imports ??= new FileImports(this.tree.rootNode, this.text, this.path)).plan();
     let expr: string;
     let title: string;
     const parent = call.parent;
@@ -1208,11 +1189,7 @@ class Extractor {
         const fsNs = receiverName && this.builtinBinding(receiverName)?.module === 'fs' ? receiverName : this.localFor('fs', '*');
         if (fsNs) fnExpr = `${fsNs}.promises.${variant.name}`;
       }
-      if (!fnExpr) {
-        if (!this.freeName(variant.name)) return undefined;
-        imports.push({ module: 'fs/promises', name: variant.name });
-        fnExpr = variant.name;
-      }
+      fnExpr ??= imports.name('fs/promises', variant.name);
       expr = `await ${fnExpr}${args.text}`;
       title = `Use the non-blocking variant: await ${fnExpr}(…)`;
     } else {
@@ -1222,38 +1199,21 @@ class Extractor {
         const ns = receiverName && this.builtinBinding(receiverName)?.module === module ? receiverName : this.localFor(module, '*');
         if (ns) fnExpr = `${ns}.${variant.name}`;
       }
-      if (!fnExpr) {
-        if (!this.freeName(variant.name)) return undefined;
-        imports.push({ module, name: variant.name });
-        fnExpr = variant.name;
-      }
+      fnExpr ??= imports.name(module, variant.name);
       let promisify = this.localFor('util', 'promisify');
       if (!promisify) {
         const util = this.localFor('util', '*');
         if (util) promisify = `${util}.promisify`;
       }
-      if (!promisify) {
-        if (!this.freeName('promisify')) return undefined;
-        imports.push({ module: 'util', name: 'promisify' });
-        promisify = 'promisify';
-      }
+      promisify ??= imports.name('util', 'promisify');
       const awaited = `await ${promisify}(${fnExpr})${args.text}`;
       expr = variant.result && !discarded ? `(${awaited}).${variant.result}` : awaited;
       title = `Use the non-blocking variant: await ${promisify}(${fnExpr})(…)${variant.result && !discarded ? `.${variant.result}` : ''}`;
     }
     if (!expr.startsWith('(') && parent && !SAFE_PARENTS.has(parent.type)) expr = `(${expr})`;
     if (parent?.type === 'assignment_expression' && parent.childForFieldName('right')?.id !== call.id) return undefined;
-    const edits: TextEdit[] = [];
-    let statements = '';
-    for (const i of imports) {
-      const at = this.namedInsert.get(i.module);
-      if (at) edits.push({ range: { start: at, end: at }, newText: `, ${i.name}` });
-      else statements += this.importText(i.module, i.name);
-    }
-    if (statements) {
-      const at = this.importInsert();
-      edits.push({ range: { start: at, end: at }, newText: statements });
-    }
+    const edits = imports.edits();
+    if (!edits) return undefined;
     edits.push({ range: nodeRange(call), newText: expr });
     return { title, edits };
   }

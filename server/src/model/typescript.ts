@@ -37,7 +37,6 @@ import type {
   TsFunctionFact,
   TsHeartbeatFact,
   TsImportFact,
-  TsModuleFact,
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
@@ -52,7 +51,6 @@ export interface TsModule {
   path: string;
   abs: string;
   facts: TsFact[];
-  moduleFact?: TsModuleFact;
   functions: Map<string, TsFunctionFact>;
   imports: TsImportFact[];
   bindings: Map<string, { imp: TsImportFact; name: string }>;
@@ -237,8 +235,7 @@ class ModuleIndex {
       const facts = f.facts as TsFact[];
       const m: TsModule = { path: f.path, abs, facts, functions: new Map(), imports: [], bindings: new Map() };
       for (const x of facts) {
-        if (x.kind === 'ts.module') m.moduleFact = x;
-        else if (x.kind === 'ts.function') m.functions.set(x.id, x);
+        if (x.kind === 'ts.function') m.functions.set(x.id, x);
         else if (x.kind === 'ts.import') {
           m.imports.push(x);
           for (const b of x.bindings) m.bindings.set(b.local, { imp: x, name: b.name });
@@ -645,7 +642,6 @@ class FunctionIndex {
   ) {
     for (const m of modules) {
       for (const f of m.facts) {
-        if (f.kind === 'ts.module') continue;
         if (f.kind === 'ts.function') {
           // Anonymous functions run when (and where) the code that holds them runs.
           if (!f.name) {

@@ -85,11 +85,11 @@ function fixes(g: GreenHeartbeat): Fix[] {
       if (g.patch.fact.library === 'eventlet') {
         const imp = ensureImport(g.start.module, 'eventlet');
         expr = `${imp.name}.patcher.original("${mod}").${attr}`;
-        edits = [...imp.edits, { range: f.constructorCallee.range, newText: expr }];
+        edits = [...imp.edits, { range: f.constructorCallee, newText: expr }];
       } else {
         const imp = ensureImport(g.start.module, 'gevent.monkey');
         expr = `${imp.name}.get_original("${mod}", "${attr}")`;
-        edits = [...imp.edits, { range: f.constructorCallee.range, newText: expr }];
+        edits = [...imp.edits, { range: f.constructorCallee, newText: expr }];
       }
       out.push({ title: `Create the heartbeat thread from ${expr} so it stays a native thread`, applicability: 'unsafe', edits });
     }

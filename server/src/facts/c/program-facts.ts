@@ -148,7 +148,6 @@ class Extractor {
       range: this.includes.first ?? { start, end: start },
       headers: this.includes.headers,
       insertLine: this.includes.insertLine,
-      gnuSource: this.hasGnuSource,
     });
   }
 
@@ -246,7 +245,7 @@ class Extractor {
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
     if (state.checksInode) {
-      for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable, functionIndex: fact.index });
+      for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
     }
   }
 
@@ -779,7 +778,7 @@ class Extractor {
       this.facts.push({ kind: 'c.threadStart', range, api: name, functionIndex: fn.fact.index, callIndex: index, routine });
     }
     if (EXEC_CALLS.has(name) || SPAWN_CALLS.has(name)) {
-      this.facts.push({ kind: 'c.exec', range, api: name, functionIndex: fn.fact.index, callIndex: index, spawn: SPAWN_CALLS.has(name) });
+      this.facts.push({ kind: 'c.exec', range, api: name, functionIndex: fn.fact.index, callIndex: index });
     }
     if (CLOSE_ALL_CALLS.has(name)) {
       const flags = name.includes('close_range') ? argAtOf(args, 2) : null;
@@ -805,7 +804,7 @@ class Extractor {
       const a = argAtOf(args, atfork);
       const n = a ? unwrap(a) : null;
       const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
-      this.facts.push({ kind: 'c.atfork', range, functionIndex: fn.fact.index, callIndex: index, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
+      this.facts.push({ kind: 'c.atfork', range, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
     }
     if (FD_PRODUCERS.has(name)) {
       const judged = judgeFdCall(name, node, spanOf, this.hasGnuSource);

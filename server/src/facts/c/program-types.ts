@@ -101,8 +101,6 @@ export interface CExecFact {
   api: string;
   functionIndex: number;
   callIndex: number;
-  /** `posix_spawn`, `system`, `popen`...: runs a program without forking this process's image. */
-  spawn: boolean;
 }
 
 export interface CCloseAllFact {
@@ -124,8 +122,6 @@ export interface CCloseAllFact {
 export interface CAtForkFact {
   kind: 'c.atfork';
   range: Range;
-  functionIndex: number;
-  callIndex: number;
   /** Name of the child handler, when it is a plain identifier (not NULL). */
   child?: string;
 }
@@ -166,7 +162,6 @@ export interface CFdCheckFact {
   kind: 'c.fdCheck';
   range: Range;
   variable: string;
-  functionIndex: number;
 }
 
 /** A call to a library that caches a descriptor inside the process (syslog, libuuid...). */
@@ -187,8 +182,6 @@ export interface CIncludesFact {
   headers: string[];
   /** Line after the last top-level `#include`: where a new one (or new code) may go. */
   insertLine: number;
-  /** The file defines `_GNU_SOURCE`. */
-  gnuSource: boolean;
 }
 
 export type CFact =

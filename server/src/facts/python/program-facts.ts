@@ -187,8 +187,8 @@ export interface PyThreadStartFact extends PyFactBase {
   target?: { name: string; origin: PyNameOrigin };
   /** Made from an unpatched original (`eventlet.patcher.original('threading').Thread`): stays native under monkey patching. */
   native?: boolean;
-  /** The constructor's callee as written (`threading.Thread`), where a fix may swap in the original. */
-  constructorCallee?: { range: Range; text: string };
+  /** Where the constructor's callee is written (`threading.Thread`): a fix may swap in the original. */
+  constructorCallee?: Range;
 }
 
 /**
@@ -240,8 +240,6 @@ export interface PyHeartbeatConnectionFact extends PyFactBase {
 /** A call that keeps a green hub running (a green server loop). */
 export interface PyHubDriverFact extends PyFactBase {
   kind: 'py.hub-driver';
-  api: string;
-  note: string;
 }
 
 /** A native primitive created (lock, socket, SSL context): created before a patch call, it stays native. */
@@ -304,7 +302,6 @@ export interface PyCloseAllFact extends PyFactBase {
 
 export interface PyExecFact extends PyFactBase {
   kind: 'py.exec';
-  api: string;
   /** True for `_exit`/`sys.exit`, false for `exec*`. */
   exits: boolean;
 }
@@ -340,7 +337,6 @@ export interface PyAtForkFact extends PyFactBase {
 export interface PyStartMethodFact extends PyFactBase {
   kind: 'py.start-method';
   method: string;
-  literal?: Range;
 }
 
 export type PythonFact =
@@ -1966,7 +1962,7 @@ class Extractor {
         return;
       }
       if (PY_EXEC_CALLS.has(name) || (PY_EXIT_CALLS.has(name) && (c.resolved.origin !== 'local'))) {
-        const fact: PyExecFact = { ...this.callBase(c), kind: 'py.exec', api: `${name}()`, exits: !PY_EXEC_CALLS.has(name) };
+        const fact: PyExecFact = { ...this.callBase(c), kind: 'py.exec', exits: !PY_EXEC_CALLS.has(name) };
         this.facts.push(fact);
         execs.push({ fact, call: c });
         return;
@@ -2013,7 +2009,6 @@ class Extractor {
       if (PY_START_METHOD_SETTERS.has(name)) {
         const m = this.methodArgument(c);
         const fact: PyStartMethodFact = { ...this.callBase(c), kind: 'py.start-method', method: m.method === 'default' ? 'unknown' : m.method };
-        if (m.literal) fact.literal = m.literal;
         this.facts.push(fact);
         return;
       }
@@ -2380,7 +2375,7 @@ class Extractor {
       }
     }
     const fnNode = ctor.node.childForFieldName('function');
-    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.constructorCallee = { range: this.range(fnNode), text: fnNode.text };
+    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.constructorCallee = this.range(fnNode);
     return out;
   }
 
@@ -2408,14 +2403,14 @@ class Extractor {
       }
       const hub = PY_HUB_DRIVERS.get(name);
       if (hub) {
-        this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}()`, note: hub });
+        this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver' });
         return;
       }
       const byExecutor = PY_EXECUTOR_HUB_DRIVERS.get(name);
       if (byExecutor) {
         const a = argsOf(c.node);
         if (stringValue(a.keywords.get('executor') ?? a.positional[byExecutor.position])?.value === 'eventlet') {
-          this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}(executor='eventlet')`, note: byExecutor.note });
+          this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver' });
         }
         return;
       }

@@ -53,17 +53,6 @@ interface TsFactBase {
   thread?: 'main' | 'worker';
 }
 
-/** One per file. */
-export interface TsModuleFact extends TsFactBase {
-  kind: 'ts.module';
-  /** Where a fix may insert an import (the line after the last module-level import). */
-  importInsert: Position;
-  /** `cjs` when the file loads modules with `require` only. */
-  style: 'esm' | 'cjs';
-  /** Reads `parentPort`/`workerData`: written to run as a `worker_threads` Worker. */
-  workerScript?: boolean;
-}
-
 /** A local name bound by an import: `name` is the exported name, `*` the namespace, `default`. */
 export interface TsBinding {
   local: string;
@@ -73,8 +62,6 @@ export interface TsBinding {
 export interface TsImportFact extends TsFactBase {
   kind: 'ts.import';
   specifier: string;
-  /** `import('x')` with a literal specifier. */
-  dynamic?: boolean;
   bindings: TsBinding[];
   /** `export { a as b } from 'x'` → [{name: a, as: b}]. */
   reexports?: { name: string; as: string }[];
@@ -160,7 +147,6 @@ export interface TsWorkerFact extends TsFactBase {
 }
 
 export type TsFact =
-  | TsModuleFact
   | TsImportFact
   | TsFunctionFact
   | TsExportFact
@@ -437,14 +423,6 @@ class Extractor {
       if (!this.visit(node, type)) skipUntil = node.endIndex;
     }
     this.resolve();
-    this.facts.unshift({
-      kind: 'ts.module',
-      range: nodeRange(root),
-      enclosingFunction: '',
-      importInsert: this.importInsert(),
-      style: !this.sawEsm && this.sawRequire ? 'cjs' : 'esm',
-      ...(/\b(?:parentPort|workerData)\b/.test(this.text) && /worker_threads/.test(this.text) ? { workerScript: true } : {}),
-    });
     return this.facts;
   }
 
@@ -993,7 +971,7 @@ class Extractor {
       if (local) bindings.push({ local, name: '*' });
     }
     if (stmt && !dynamic) this.noteImportLine(stmt);
-    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : extra);
+    this.addImport(node, specifier, bindings, dynamic ? {} : extra);
   }
 
   private visitNew(node: Node): void {

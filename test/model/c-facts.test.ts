@@ -27,7 +27,7 @@ function only<K extends CFact['kind']>(all: CFact[], kind: K): Extract<CFact, { 
 /** Region calls as "name@line" (1-based), `?` marking calls that are conditional in the region. */
 function regionCalls(text: string): { shape: string; calls: string; end?: string }[][] {
   return only(facts(text), 'c.fork').map((f) =>
-    f.regions.map((r) => ({ shape: r.shape, calls: r.calls.map((c) => `${c.n}@${c.s[0] + 1}${c.u ? '' : '?'}`).join(' '), ...(r.end ? { end: r.end } : {}) })),
+    f.regions.map((r) => ({ shape: r.shape, calls: r.calls.map((c) => `${c.name}@${c.span[0] + 1}${c.unconditional ? '' : '?'}`).join(' '), ...(r.end ? { end: r.end } : {}) })),
   );
 }
 
@@ -46,9 +46,9 @@ int run(int n) {
     const fns = only(all, 'c.function');
     assert.deepEqual(fns.map((f) => [f.name, f.isStatic, f.index]), [['helper', true, 0], ['run', false, 1]]);
     const run = fns[1];
-    assert.deepEqual(run.calls.map((c) => `${c.n}${c.u ? '' : '?'}`), ['helper?', 'other?', 'compute?', 'register_cb']);
+    assert.deepEqual(run.calls.map((c) => `${c.name}${c.unconditional ? '' : '?'}`), ['helper?', 'other?', 'compute?', 'register_cb']);
     assert.equal(run.loops.length, 1);
-    assert.deepEqual(run.refs, ['on_event']);
+    assert.deepEqual(run.references, ['on_event']);
     assert.deepEqual(run.assigns, ['cache']);
   });
 
@@ -88,7 +88,7 @@ int run(int n) {
 }`);
     assert.deepEqual(only(all, 'c.threadStart').map((t) => [t.api, t.routine]), [['pthread_create', 'worker'], ['g_thread_new', 'loop']]);
     assert.deepEqual(only(all, 'c.atfork').map((a) => a.child), ['reset_child']);
-    assert.deepEqual(only(all, 'c.exec').map((e) => [e.api, e.spawn]), [['execv', false], ['posix_spawn', true]]);
+    assert.deepEqual(only(all, 'c.exec').map((e) => e.api), ['execv', 'posix_spawn']);
   });
 
   test('close-all idioms: loops (with and without keep-list), closefrom, close_range with and without CLOEXEC', () => {
@@ -131,7 +131,7 @@ int f(void) {
 int check(void) { struct stat st; return fstat(rnd, &st) == 0 && st.st_ino == ino; }
 `);
     assert.deepEqual(
-      only(all, 'c.fdCache').map((c) => `${c.variable} ${c.storage} ${c.api}${c.declInit ? ` init ${c.declInit}` : ''}`),
+      only(all, 'c.fdCache').map((c) => `${c.variable} ${c.storage} ${c.api}${c.declarationInitializer ? ` init ${c.declarationInitializer}` : ''}`),
       ['rnd file-static open init -2', 'shared global socket', 'state.fd global open', 'once static-local dup'],
     );
     assert.deepEqual(only(all, 'c.fdCheck').map((c) => c.variable), ['rnd']);
@@ -165,12 +165,12 @@ void o(int flags) {
       ],
     );
     const includes = only(all, 'c.includes')[0];
-    assert.deepEqual([includes.headers, includes.insertLine, includes.gnuSource], [['fcntl.h'], 1, false]);
+    assert.deepEqual([includes.headers, includes.insertLine], [['fcntl.h'], 1]);
   });
 
   test('statements that are only a call carry a deletion span for whole-line removal', () => {
     const fn = only(facts(`void f(void) {\n  closelog();\n  x = g(); closelog();\n}`), 'c.function')[0];
-    assert.deepEqual(fn.calls.map((c) => [c.n, c.del]), [
+    assert.deepEqual(fn.calls.map((c) => [c.name, c.deleteSpan]), [
       ['closelog', [1, 0, 2, 0]],
       ['g', undefined],
       ['closelog', [2, 11, 2, 22]],

@@ -182,7 +182,7 @@ describe('facts of one file', () => {
       ].join('\n'),
     ).filter((x) => x.kind === 'py.import');
     assert.deepEqual(
-      f.map((x) => (x.kind === 'py.import' ? [x.module, x.level, x.bound ?? (x.names ?? []).map((n) => n.alias ?? n.name).join(','), x.fn, !!x.cond] : [])),
+      f.map((x) => (x.kind === 'py.import' ? [x.module, x.level, x.boundName ?? (x.names ?? []).map((n) => n.alias ?? n.name).join(','), x.enclosingFunction, !!x.conditional] : [])),
       [
         ['os.path', 0, 'p', '', false],
         ['threading', 0, 'threading', '', false],
@@ -222,7 +222,7 @@ describe('facts of one file', () => {
       ].join('\n'),
     ).filter((x) => x.kind === 'py.fork');
     assert.deepEqual(
-      f.map((x) => (x.kind === 'py.fork' ? [x.fn, x.range.start.line + 1, x.child, !!x.parentExits, !!x.inChild, !!x.daemonize] : [])),
+      f.map((x) => (x.kind === 'py.fork' ? [x.enclosingFunction, x.range.start.line + 1, x.child, !!x.parentExits, !!x.inChild, !!x.daemonize] : [])),
       [
         ['a', 3, 'exec', false, false, false],
         ['b', 8, 'continues', true, false, true],

@@ -34,7 +34,7 @@ export interface AnalyzeOptions {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '5';
+export const ANALYZER_VERSION = '6';
 
 export function contentHash(text: string | Uint8Array): string {
   return createHash('sha256').update(ANALYZER_VERSION).update('\0').update(text).digest('hex');

@@ -80,8 +80,8 @@ function nestedChildCalls(fn: CFn): Set<string> {
   if (!spans) {
     spans = new Set();
     for (const fork of fn.file.forks) {
-      if (fork.fn !== fn.fact.index) continue;
-      for (const region of fork.regions) for (const c of region.calls) spans.add(c.s.join(','));
+      if (fork.functionIndex !== fn.fact.index) continue;
+      for (const region of fork.regions) for (const c of region.calls) spans.add(c.span.join(','));
     }
     NESTED_CHILD_CALLS.set(fn, spans);
   }
@@ -91,7 +91,7 @@ function nestedChildCalls(fn: CFn): Set<string> {
 /** The calls of `fn` that the process entering it runs itself (not those of its own fork children). */
 function ownCalls(fn: CFn, calls: readonly CCall[]): readonly CCall[] {
   const nested = nestedChildCalls(fn);
-  return nested.size ? calls.filter((c) => !nested.has(c.s.join(','))) : calls;
+  return nested.size ? calls.filter((c) => !nested.has(c.span.join(','))) : calls;
 }
 
 /** Returns true when the sequence certainly ends the process (the caller must stop too). */
@@ -105,11 +105,11 @@ function walkSequence(
   out: ChildWalk,
 ): boolean {
   for (const call of calls) {
-    const end = regionEndOf(call.n);
-    const targets = end ? [] : model.resolveName(owner.file, call.n);
+    const end = regionEndOf(call.name);
+    const targets = end ? [] : model.resolveName(owner.file, call.name);
     const event: ChildEvent = { owner, call, path, targets };
     out.events.push(event);
-    if (end && call.u) {
+    if (end && call.unconditional) {
       out.end = { kind: end, event };
       return true;
     }
@@ -118,7 +118,7 @@ function walkSequence(
       stack.add(target);
       const ended = walkSequence(model, target, ownCalls(target, target.fact.calls), [...path, { owner, call, target }], depth + 1, stack, out);
       stack.delete(target);
-      if (ended && call.u) return true;
+      if (ended && call.unconditional) return true;
       if (ended) delete out.end;
     }
   }
@@ -129,7 +129,7 @@ function walkSequence(
 export type Verdict = { kind: 'safe' } | { kind: 'unsafe'; reason: string } | { kind: 'unknown' } | { kind: 'workspace' };
 
 export function judge(event: ChildEvent): Verdict {
-  const name = event.call.n;
+  const name = event.call.name;
   if (event.targets.length > 0) return { kind: 'workspace' };
   if (regionEndOf(name) === 'exec' || regionEndOf(name) === 'safe-exit') return { kind: 'safe' };
   if (ASYNC_SIGNAL_SAFE.has(name) || isIgnoredCallee(name)) return { kind: 'safe' };
@@ -169,7 +169,7 @@ export function runsProgramAfter(walk: ChildWalk, index: number): boolean {
 
 /** A related location at a call. */
 export function callLocation(fn: CFn, call: CCall, message: string): RelatedLocation {
-  return { path: fn.file.path, range: spanRange(call.s), message };
+  return { path: fn.file.path, range: spanRange(call.span), message };
 }
 
 const THREAD_WORDS: EventWords = {
@@ -189,8 +189,8 @@ export function threadOrdering(model: CModel, program: CProgram): Ordering {
   const sites: (CallSite & { api: string; routine?: string })[] = [];
   for (const f of program.files) {
     for (const t of f.threads) {
-      const fn = f.functions[t.fn];
-      if (fn) sites.push({ fn, call: t.call, api: t.api, routine: t.routine });
+      const fn = f.functions[t.functionIndex];
+      if (fn) sites.push({ fn, call: t.callIndex, api: t.api, routine: t.routine });
     }
   }
   o = new Ordering(model, program, sites, THREAD_WORDS);
@@ -228,11 +228,11 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
   const order = threadOrdering(model, program);
   for (const f of program.files) {
     for (const fact of f.forks) {
-      const fn = f.functions[fact.fn];
-      if (!fn || fact.call < 0) continue;
+      const fn = f.functions[fact.functionIndex];
+      if (!fn || fact.callIndex < 0) continue;
       const walks = fact.regions.map((r) => walkRegion(model, fn, r, program));
       const continues = fact.forkKind === 'daemon' || walks.some((w) => runsProgramAfter(w, -1));
-      list.push({ program, fn, fact, walks, continues, threaded: order.at(fn, fact.call) });
+      list.push({ program, fn, fact, walks, continues, threaded: order.at(fn, fact.callIndex) });
     }
   }
   FORK_SITES.set(program, list);
@@ -241,7 +241,7 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
 
 /** The continuation of a fork site's child, as walks: its regions, or what follows `daemon()`. */
 export function childWalks(model: CModel, site: ForkSite): ChildWalk[] {
-  if (site.fact.forkKind === 'daemon') return [walkAfter(model, site.fn, site.fact.call)];
+  if (site.fact.forkKind === 'daemon') return [walkAfter(model, site.fn, site.fact.callIndex)];
   return site.walks;
 }
 
@@ -264,7 +264,7 @@ export function eventOrdering(
 
 /** Key of a call for matching walk events with facts: function id and start position. */
 export function callKey(fn: CFn, call: CCall): string {
-  return `${fn.id}:${call.s[0]}:${call.s[1]}`;
+  return `${fn.id}:${call.span[0]}:${call.span[1]}`;
 }
 
 /**

@@ -52,7 +52,7 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
   let index = PROGRAM_INDEX.get(program);
   if (index) return index;
   const referenced = new Set<string>();
-  for (const f of program.files) for (const fn of f.functions) if (fn) for (const r of fn.fact.refs) referenced.add(r);
+  for (const f of program.files) for (const fn of f.functions) if (fn) for (const r of fn.fact.references) referenced.add(r);
   const memo = new Map<CFn, CallSite[]>();
   index = {
     referenced,
@@ -135,11 +135,11 @@ export class Ordering {
   private before(fn: CFn, k: number): number {
     const list = this.eventCalls(fn);
     if (list.length === 0) return -1;
-    const at = fn.fact.calls[k]?.s;
+    const at = fn.fact.calls[k]?.span;
     if (!at) return -1;
     for (const j of list) {
       if (j === k) continue;
-      const s = fn.fact.calls[j].s;
+      const s = fn.fact.calls[j].span;
       if (startsBefore(s, at)) return j;
       if (fn.fact.loops.some((l) => contains(l, s) && contains(l, at))) return j;
     }
@@ -218,7 +218,7 @@ export class Ordering {
     if (j >= 0) {
       const chain = this.siteChain(fn, j, 0);
       const last = chain[chain.length - 1];
-      if (last && !startsBefore(fn.fact.calls[j].s, fn.fact.calls[k].s)) {
+      if (last && !startsBefore(fn.fact.calls[j].span, fn.fact.calls[k].span)) {
         chain[chain.length - 1] = { ...last, message: `${last.message} (later in the same loop, so an earlier iteration ran it)` };
       }
       return chain;
@@ -254,7 +254,7 @@ export class Ordering {
   }
 
   private loc(site: CallSite, message: string): RelatedLocation {
-    return { path: site.fn.file.path, range: spanRange(site.fn.fact.calls[site.call].s), message };
+    return { path: site.fn.file.path, range: spanRange(site.fn.fact.calls[site.call].span), message };
   }
 }
 

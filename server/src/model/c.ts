@@ -246,7 +246,7 @@ export class CModel {
   callees(fn: CFn): readonly CFn[][] {
     let list = this.calleeLists[fn.id];
     if (!list) {
-      list = fn.fact.calls.map((c) => this.resolveName(fn.file, c.n));
+      list = fn.fact.calls.map((c) => this.resolveName(fn.file, c.name));
       this.calleeLists[fn.id] = list;
     }
     return list;
@@ -348,7 +348,7 @@ export class CModel {
       for (const fn of f.functions) {
         if (!fn) continue;
         for (const c of fn.fact.calls) {
-          for (const t of this.resolveName(f, c.n)) {
+          for (const t of this.resolveName(f, c.name)) {
             if (t.file === f || (!inScope.has(t.file) && !isHeader(t.file.path))) continue;
             addTo(forward, f, t.file);
             addTo(reverse, t.file, f);
@@ -368,7 +368,7 @@ export class CModel {
     const out = new Set<CFile>();
     for (const fn of file.functions) {
       if (!fn) continue;
-      for (const c of fn.fact.calls) for (const t of this.resolveName(file, c.n)) if (t.file !== file) out.add(t.file);
+      for (const c of fn.fact.calls) for (const t of this.resolveName(file, c.name)) if (t.file !== file) out.add(t.file);
     }
     return out;
   }

@@ -337,19 +337,19 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
     let patch: HbSite<PyMonkeyPatchFact> | undefined;
     let hubDriven = false;
     const connections: HbSite<PyHeartbeatConnectionFact>[] = [];
-    const runs = (m: PyModule, f: PythonFact) => !f.main || (host.asMain && m === host.root);
+    const runs = (m: PyModule, f: PythonFact) => !f.underMainGuard || (host.asMain && m === host.root);
     let reached: Set<string> | undefined;
     // A script entry point's function runs too (and what it calls).
     const scriptSym = host.script?.object ? index.member(host.root, host.script.object.split('.')) : undefined;
     const scriptFn = scriptSym?.kind === 'function' ? [{ m: scriptSym.module, fn: scriptSym.name }] : [];
-    const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.fn === '' || (reached ??= reachedFunctions(index, r.order, scriptFn)).has(`${m.abs}#${f.fn}`);
+    const patchRuns = (m: PyModule, f: PyMonkeyPatchFact) => f.enclosingFunction === '' || (reached ??= reachedFunctions(index, r.order, scriptFn)).has(`${m.abs}#${f.enclosingFunction}`);
     for (const m of r.order) {
       for (const f of m.facts) {
         if (!runs(m, f)) continue;
         if (f.kind === 'py.monkey-patch' && f.threads === 'yes' && !patch && patchModules.has(m) && patchRuns(m, f)) patch = { module: m, fact: f };
         // A green server keeps the hub turning only when the program runs it: at import time,
         // or in a function the program's code calls (not merely defined in an imported module).
-        else if (f.kind === 'py.hub-driver' && (f.fn === '' || (reached ??= reachedFunctions(index, r.order, scriptFn)).has(`${m.abs}#${f.fn}`))) hubDriven = true;
+        else if (f.kind === 'py.hub-driver' && (f.enclosingFunction === '' || (reached ??= reachedFunctions(index, r.order, scriptFn)).has(`${m.abs}#${f.enclosingFunction}`))) hubDriven = true;
         else if (f.kind === 'py.hb-connection') connections.push({ module: m, fact: f });
       }
     }
@@ -372,13 +372,13 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
             if (conn) found.push({ start: { module: m, fact: f }, api: f.api, loop, connection: conn });
           } else found.push({ start: { module: m, fact: f }, api: f.api, loop });
         } else if (f.kind === 'py.object-start') {
-          const sym = index.resolve(m, f.ctor, f.origin);
-          if (sym?.kind !== 'class' || classifyStarted(index, m, f.ctor, f.origin, f.method)?.kind !== 'thread') continue;
+          const sym = index.resolve(m, f.constructorName, f.origin);
+          if (sym?.kind !== 'class' || classifyStarted(index, m, f.constructorName, f.origin, f.method)?.kind !== 'thread') continue;
           const run = index.method(sym.module, sym.name, 'run');
           if (run?.kind !== 'function') continue;
           const loop = keepAliveIn(index, run.module, run.name);
           if (!loop || loop.fact.how === 'drive') continue;
-          found.push({ start: { module: m, fact: f }, api: `${f.ctor.replace(/^\.+/, '')}.${f.method}()`, loop });
+          found.push({ start: { module: m, fact: f }, api: `${f.constructorName.replace(/^\.+/, '')}.${f.method}()`, loop });
         } else if (f.kind === 'py.hb-connection' && f.background) {
           found.push({ start: { module: m, fact: f }, api: f.api });
         }
@@ -428,7 +428,7 @@ class LateReplay extends ProgramOrder {
     this.running.add(key);
     for (const f of m.bodies.get(fn) ?? []) {
       if (this.stopped) break;
-      if (f.main && fn === '' && !(this.root.asMain && m === this.root.module)) continue;
+      if (f.underMainGuard && fn === '' && !(this.root.asMain && m === this.root.module)) continue;
       if (f.kind === 'py.thread-start' || f.kind === 'py.object-start' || f.kind === 'py.hb-connection') this.before.add(f);
       switch (f.kind) {
         case 'py.import': {

@@ -210,29 +210,29 @@ export class PyModuleIndex {
   private indexFacts(m: PyModule): void {
     for (const f of m.facts) {
       if (!f.kind.startsWith('py.')) continue;
-      const list = m.bodies.get(f.fn) ?? [];
+      const list = m.bodies.get(f.enclosingFunction) ?? [];
       list.push(f);
-      m.bodies.set(f.fn, list);
+      m.bodies.set(f.enclosingFunction, list);
       switch (f.kind) {
         case 'py.module':
           m.moduleFact = f;
           break;
         case 'py.function':
           m.functions.set(f.name, f);
-          if (f.cls) {
-            const list = m.methods.get(f.cls) ?? [];
+          if (f.className) {
+            const list = m.methods.get(f.className) ?? [];
             list.push(f.name);
-            m.methods.set(f.cls, list);
+            m.methods.set(f.className, list);
           }
           break;
         case 'py.class':
           m.classes.set(f.name, f);
           break;
         case 'py.method-alias':
-          m.methodAliases.set(`${f.cls}.${f.alias}`, `${f.cls}.${f.target}`);
+          m.methodAliases.set(`${f.className}.${f.alias}`, `${f.className}.${f.target}`);
           break;
         case 'py.import':
-          if (f.fn === '') this.bindImport(m, f);
+          if (f.enclosingFunction === '') this.bindImport(m, f);
           break;
       }
     }
@@ -240,9 +240,9 @@ export class PyModuleIndex {
 
   private bindImport(m: PyModule, f: PyImportFact): void {
     const prefix = '.'.repeat(f.level) + f.module;
-    if (f.bound !== undefined) {
+    if (f.boundName !== undefined) {
       // `import a.b` binds `a` (the package); `import a.b as c` binds `c` to `a.b`.
-      m.bindings.set(f.bound, f.bound === f.module.split('.')[0] ? f.bound : f.module);
+      m.bindings.set(f.boundName, f.boundName === f.module.split('.')[0] ? f.boundName : f.module);
       return;
     }
     for (const n of f.names ?? []) m.bindings.set(n.alias ?? n.name, joinCanonical(prefix, n.name));

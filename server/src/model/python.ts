@@ -237,7 +237,7 @@ class Protection {
           if (sym?.kind !== 'function') continue;
           const set = this.reset.get(sym.module) ?? new Set();
           for (const n of sym.fact.globalAssigns ?? []) set.add(n);
-          for (const n of sym.fact.attrAssigns ?? []) set.add(n);
+          for (const n of sym.fact.attributeAssigns ?? []) set.add(n);
           this.reset.set(sym.module, set);
         }
       }
@@ -411,7 +411,7 @@ class ProgramSim extends ProgramOrder {
     let lastExec = -1;
     for (let i = steps.length - 1; i >= 0; i--) {
       const s = steps[i];
-      if (s.kind === 'py.exec' && (!s.main || fn !== '' || ctx.asMain)) {
+      if (s.kind === 'py.exec' && (!s.underMainGuard || fn !== '' || ctx.asMain)) {
         lastExec = i;
         break;
       }
@@ -424,7 +424,7 @@ class ProgramSim extends ProgramOrder {
       const f = steps[i];
       // The main block runs only in the module that is `__main__` (functions defined inside
       // it carry the flag too, but run whenever they are called).
-      if (f.main && fn === '' && !ctx.asMain) continue;
+      if (f.underMainGuard && fn === '' && !ctx.asMain) continue;
       switch (f.kind) {
         case 'py.import':
           this.runImport(m, f, this.model.importTargets(m, f), ctx);
@@ -458,16 +458,16 @@ class ProgramSim extends ProgramOrder {
           this.threadStarted({ ...this.live(m, f, ctx), api: f.api, note: f.note });
           break;
         case 'py.object-start': {
-          const sym = notes ? this.model.symbolOf(m, f, f.ctor, f.origin) : undefined;
+          const sym = notes ? this.model.symbolOf(m, f, f.constructorName, f.origin) : undefined;
           if (sym?.kind === 'class') this.addClass(sym.module, sym.name, push(ctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
-          const what = this.model.classify(m, f.ctor, f.origin, f.method);
-          const shown = f.ctor.replace(/^\.+/, '');
+          const what = this.model.classify(m, f.constructorName, f.origin, f.method);
+          const shown = f.constructorName.replace(/^\.+/, '');
           if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, ctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
           else if (what?.kind === 'process') {
             const synthetic: PyForkFact = {
               kind: 'py.fork',
               range: f.range,
-              fn: f.fn,
+              enclosingFunction: f.enclosingFunction,
               api: `${shown}.${f.method}() (a ${what.base} subclass)`,
               via: 'multiprocessing',
               startMethod: 'default',
@@ -651,7 +651,7 @@ class ModelBuilder {
       if (sym?.kind !== 'function') return undefined;
       for (const step of sym.module.bodies.get(sym.name) ?? []) {
         if (step.kind !== 'py.returns-object') continue;
-        const found = enterOf(this.index.resolve(sym.module, step.ctor, step.origin));
+        const found = enterOf(this.index.resolve(sym.module, step.constructorName, step.origin));
         if (found) return found;
       }
       return undefined;
@@ -719,7 +719,7 @@ class ModelBuilder {
       for (const f of cur.m.bodies.get(cur.fn) ?? []) {
         let hit = false;
         if (f.kind === 'py.fork' || f.kind === 'py.close-all') hit = true;
-        else if (f.kind === 'py.object-start') hit = this.classify(cur.m, f.ctor, f.origin, f.method)?.kind === 'process';
+        else if (f.kind === 'py.object-start') hit = this.classify(cur.m, f.constructorName, f.origin, f.method)?.kind === 'process';
         else if (f.kind === 'py.call') {
           const t = this.callTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);

@@ -38,7 +38,6 @@ import type {
   TsFunctionFact,
   TsHeartbeatFact,
   TsImportFact,
-  TsModuleFact,
   TsRegisterFact,
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
@@ -50,7 +49,6 @@ export interface TsModule {
   path: string;
   abs: string;
   facts: TsFact[];
-  moduleFact?: TsModuleFact;
   functions: Map<string, TsFunctionFact>;
   imports: TsImportFact[];
   bindings: Map<string, { imp: TsImportFact; name: string }>;
@@ -233,8 +231,7 @@ class ModuleIndex {
       const facts = f.facts as TsFact[];
       const m: TsModule = { path: f.path, abs, facts, functions: new Map(), imports: [], bindings: new Map() };
       for (const x of facts) {
-        if (x.kind === 'ts.module') m.moduleFact = x;
-        else if (x.kind === 'ts.function') m.functions.set(x.id, x);
+        if (x.kind === 'ts.function') m.functions.set(x.id, x);
         else if (x.kind === 'ts.import') {
           m.imports.push(x);
           for (const b of x.bindings) m.bindings.set(b.local, { imp: x, name: b.name });
@@ -403,7 +400,7 @@ class Symbols {
       for (const x of m.facts) {
         if (x.kind !== 'ts.export' || x.name !== name) continue;
         let out: { module: TsModule; name: string } | undefined;
-        if ([...m.functions.values()].some((f) => f.cls === x.local)) out = { module: m, name: x.local };
+        if ([...m.functions.values()].some((f) => f.className === x.local)) out = { module: m, name: x.local };
         else {
           const b = m.bindings.get(x.local);
           const t = b ? this.index.resolve(m, b.imp.specifier) : undefined;
@@ -459,9 +456,9 @@ class Symbols {
     return this.callee(m, name, depth + 1);
   }
 
-  target(m: TsModule, fact: { target?: string; callee?: string; ctor?: boolean }): FnRef | undefined {
+  target(m: TsModule, fact: { target?: string; callee?: string; constructorCall?: boolean }): FnRef | undefined {
     if (fact.target !== undefined) return { module: m, id: fact.target };
-    if (fact.callee !== undefined) return this.callee(m, fact.callee, 0, fact.ctor === true);
+    if (fact.callee !== undefined) return this.callee(m, fact.callee, 0, fact.constructorCall === true);
     return undefined;
   }
 }
@@ -599,7 +596,6 @@ class FunctionIndex {
   ) {
     for (const m of modules) {
       for (const f of m.facts) {
-        if (f.kind === 'ts.module') continue;
         if (f.kind === 'ts.function') {
           // Anonymous functions run when (and where) the code that holds them runs.
           if (!f.name) {
@@ -610,7 +606,7 @@ class FunctionIndex {
           }
           continue;
         }
-        const k = key(m, f.fn);
+        const k = key(m, f.enclosingFunction);
         const list = this.factsByFn.get(k) ?? [];
         list.push({ module: m, fact: f });
         this.factsByFn.set(k, list);
@@ -672,7 +668,7 @@ class ProgramRun {
     }
     if (API_ROOTS.has(root.kind)) {
       for (const f of root.module.functions.values()) {
-        if (!f.exports?.length && !f.api) continue;
+        if (!f.exports?.length && !f.exportedClassMethod) continue;
         const step = { path: root.module.path, range: f.range, message: `exported: ${f.name ?? f.exports?.[0] ?? 'function'} may be called by users of the module` };
         work.push({ m: root.module, id: f.id, chain: push(start, step), payload: null });
       }
@@ -708,9 +704,9 @@ class ProgramRun {
       const w = queue[i];
       const k = key(w.m, w.id);
       for (const { module: m, fact } of this.factsByFn.get(k) ?? []) {
-        if (fact.kind !== 'ts.call' || !threadOk(this.program, fact) || (fact.ctor && !constructors)) continue;
+        if (fact.kind !== 'ts.call' || !threadOk(this.program, fact) || (fact.constructorCall && !constructors)) continue;
         const t = this.fns.target(m, fact);
-        if (t) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: fact.ref ? 'passed here; it may be called later' : fact.ctor ? 'object created here' : 'called here' }), w.payload);
+        if (t) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: fact.passedAsArgument ? 'passed here; it may be called later' : fact.constructorCall ? 'object created here' : 'called here' }), w.payload);
       }
       for (const c of this.anonChildren.get(k) ?? []) add(c.module, c.id, w.chain, w.payload);
     }

@@ -30,12 +30,12 @@ function processSites(program: CProgram, near: CFile): ProcessSite[] {
   const out: ProcessSite[] = [];
   for (const f of holding) {
     for (const k of f.forks) {
-      const fn = f.functions[k.fn];
-      if (fn && k.call >= 0) out.push({ fn, call: k.call, api: k.api, fork: true, file: f });
+      const fn = f.functions[k.functionIndex];
+      if (fn && k.callIndex >= 0) out.push({ fn, call: k.callIndex, api: k.api, fork: true, file: f });
     }
     for (const e of f.execs) {
-      const fn = f.functions[e.fn];
-      if (fn) out.push({ fn, call: e.call, api: e.api, fork: false, file: f });
+      const fn = f.functions[e.functionIndex];
+      if (fn) out.push({ fn, call: e.callIndex, api: e.api, fork: false, file: f });
     }
   }
   return out;
@@ -49,7 +49,7 @@ function sharedPrefix(a: string, b: string): number {
 
 /** The first fork/exec site that may run after the descriptor is created, with the chain that shows it. */
 function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOpenFact, sites: readonly ProcessSite[]): RelatedLocation[] | null {
-  const order = new Ordering(model, program, [{ fn, call: open.call, api: open.api }], {
+  const order = new Ordering(model, program, [{ fn, call: open.callIndex, api: open.api }], {
     site: (api) => `descriptor created here by ${api}()`,
     via: (callee) => `${callee}() is called here and creates it`,
     enters: (callee) => `${callee}() is called here, after the descriptor may have been created`,
@@ -60,7 +60,7 @@ function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOp
     const chain = order.chainAt(s.fn, s.call);
     const last: RelatedLocation = {
       path: s.file.path,
-      range: spanRange(s.fn.fact.calls[s.call].s),
+      range: spanRange(s.fn.fact.calls[s.call].span),
       message: s.fork ? `the program forks here (${s.api}()); a child that execs inherits the descriptor` : `the program runs another program here (${s.api}()), which inherits the descriptor`,
     };
     return [...chain, last];
@@ -85,8 +85,8 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
     };
     for (const open of file.opens) {
       if (open.cloexec !== 'no' || open.inChild) continue;
-      const fn = file.functions[open.fn];
-      if (!fn || open.call < 0) continue;
+      const fn = file.functions[open.functionIndex];
+      if (!fn || open.callIndex < 0) continue;
       let chain: RelatedLocation[] | null = null;
       for (const program of programs) {
         chain = laterProcessSite(model, program, fn, open, sitesOf(program));

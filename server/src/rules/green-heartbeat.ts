@@ -18,7 +18,7 @@ import { ensureImport, where } from '../model/python-evidence';
 const RULE_ID = 'green-heartbeat';
 
 function hubName(g: GreenHeartbeat): string {
-  return g.patch.fact.lib === 'eventlet' ? 'eventlet hub' : 'gevent hub';
+  return g.patch.fact.library === 'eventlet' ? 'eventlet hub' : 'gevent hub';
 }
 
 function hostWords(g: GreenHeartbeat): string {
@@ -38,7 +38,7 @@ function message(g: GreenHeartbeat): string {
   if (g.start.fact.kind === 'py.hb-connection') {
     return `${g.api} starts a heartbeat thread (${g.start.fact.note}) in a program where ${patch}; ${tail}`;
   }
-  const how = g.loop?.fact.how === 'drive' ? `it drives a ${g.connection?.fact.lib} connection with heartbeats through ${g.loop.fact.call}` : `its loop calls ${g.loop?.fact.call}`;
+  const how = g.loop?.fact.how === 'drive' ? `it drives a ${g.connection?.fact.library} connection with heartbeats through ${g.loop.fact.call}` : `its loop calls ${g.loop?.fact.call}`;
   return `${g.api} starts a heartbeat thread (${how}) in a program where ${patch}; ${tail}`;
 }
 
@@ -76,7 +76,7 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
 function fixes(g: GreenHeartbeat): Fix[] {
   const out: Fix[] = [];
   const f = g.start.fact;
-  if (f.kind === 'py.thread-start' && f.ctor) {
+  if (f.kind === 'py.thread-start' && f.constructorCallee) {
     const api = f.api.replace(/(\.start)?\(\)$/, '');
     const dot = api.lastIndexOf('.');
     const mod = api.slice(0, dot);
@@ -84,14 +84,14 @@ function fixes(g: GreenHeartbeat): Fix[] {
     if (mod && attr) {
       let edits: TextEdit[];
       let expr: string;
-      if (g.patch.fact.lib === 'eventlet') {
+      if (g.patch.fact.library === 'eventlet') {
         const imp = ensureImport(g.start.module, 'eventlet');
         expr = `${imp.name}.patcher.original("${mod}").${attr}`;
-        edits = [...imp.edits, { range: f.ctor.range, newText: expr }];
+        edits = [...imp.edits, { range: f.constructorCallee, newText: expr }];
       } else {
         const imp = ensureImport(g.start.module, 'gevent.monkey');
         expr = `${imp.name}.get_original("${mod}", "${attr}")`;
-        edits = [...imp.edits, { range: f.ctor.range, newText: expr }];
+        edits = [...imp.edits, { range: f.constructorCallee, newText: expr }];
       }
       out.push({ title: `Create the heartbeat thread from ${expr} so it stays a native thread`, applicability: 'unsafe', edits });
     }

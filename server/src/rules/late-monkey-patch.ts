@@ -44,7 +44,7 @@ function sameStep(a: { path: string; range: { start: { line: number; character: 
 /** The import statement that binds `head` in the patch's module, as a line of code. */
 function importLine(l: LatePatch): string | undefined {
   const m = l.patch.module;
-  const head = l.patch.fact.head;
+  const head = l.patch.fact.localName;
   const canonical = m.bindings.get(head);
   if (!canonical || canonical.startsWith('.')) return undefined;
   if (canonical === head) return `import ${head}`;
@@ -56,7 +56,7 @@ function importLine(l: LatePatch): string | undefined {
 
 /** An import statement written back from its fact (`import gevent.monkey`, `from gevent import monkey as m`). */
 function importText(f: PyImportFact): string {
-  if (f.bound !== undefined) return f.bound === f.module.split('.')[0] ? `import ${f.module}` : `import ${f.module} as ${f.bound}`;
+  if (f.boundName !== undefined) return f.boundName === f.module.split('.')[0] ? `import ${f.module}` : `import ${f.module} as ${f.boundName}`;
   const names = (f.names ?? []).map((n) => (n.alias && n.alias !== n.name ? `${n.name} as ${n.alias}` : n.name)).join(', ');
   return `from ${'.'.repeat(f.level)}${f.module} import ${names}`;
 }
@@ -64,14 +64,14 @@ function importText(f: PyImportFact): string {
 function fixes(l: LatePatch): Fix[] {
   const p = l.patch.fact;
   const m = l.patch.module;
-  const stmt = m === l.root && p.fn === '' && !p.cond && !p.main ? p.stmt : undefined;
+  const stmt = m === l.root && p.enclosingFunction === '' && !p.conditional && !p.underMainGuard ? p.statement : undefined;
   if (stmt) {
     // The module-level import that binds the patcher's name moves along when it binds nothing else.
     let binder: PyImportFact | undefined;
     for (const f of m.facts) {
-      if (f.kind !== 'py.import' || f.fn !== '' || f.cond || f.main || f.range.start.character !== 0) continue;
+      if (f.kind !== 'py.import' || f.enclosingFunction !== '' || f.conditional || f.underMainGuard || f.range.start.character !== 0) continue;
       if (f.range.start.line >= stmt.range.start.line) continue;
-      const binds = f.bound !== undefined ? f.bound === p.head : f.names?.length === 1 && (f.names[0].alias ?? f.names[0].name) === p.head;
+      const binds = f.boundName !== undefined ? f.boundName === p.localName : f.names?.length === 1 && (f.names[0].alias ?? f.names[0].name) === p.localName;
       if (binds) binder = f;
     }
     const imp = binder ? importText(binder) : importLine(l);

@@ -18,7 +18,7 @@ export const RULE_ID = 'unsafe-call-in-fork-child';
 
 
 function message(event: ChildEvent, reason: string, site: ForkSite, threaded: boolean, execs: boolean): string {
-  const name = event.call.n;
+  const name = event.call.name;
   const via = event.path.length > 0 ? ` (reached through ${event.path.map((p) => `${p.target.fact.name}()`).join(' → ')})` : '';
   const head = `${name}() runs in the child of the ${site.fact.api}() at ${forkSiteLabel(site)}${via} but is not async-signal-safe: it ${reason}`;
   if (threaded) return `${head}; threads may be running at the fork, so the child can deadlock${execs ? ' before it execs' : ''}`;
@@ -29,31 +29,31 @@ function fixesFor(event: ChildEvent, site: ForkSite): Fix[] {
   if (event.path.length > 0) return [];
   const call = event.call;
   const fixes: Fix[] = [];
-  if (call.n === 'exit') {
+  if (call.name === 'exit') {
     fixes.push({
       title: 'Use _exit() in the child (skips atexit handlers and stdio flushing, which belong to the parent)',
       applicability: 'safe',
-      edits: [{ range: { start: { line: call.s[0], character: call.s[1] }, end: { line: call.s[0], character: call.s[1] + 4 } }, newText: '_exit' }],
+      edits: [{ range: { start: { line: call.span[0], character: call.span[1] }, end: { line: call.span[0], character: call.span[1] + 4 } }, newText: '_exit' }],
     });
   }
-  if (REMOVABLE_IN_CHILD.has(call.n) && call.del) {
+  if (REMOVABLE_IN_CHILD.has(call.name) && call.deleteSpan) {
     fixes.push({
-      title: `Remove ${call.n}() from the child (the exec'd program opens its own syslog connection)`,
+      title: `Remove ${call.name}() from the child (the exec'd program opens its own syslog connection)`,
       applicability: 'unsafe',
-      edits: [{ range: spanRange(call.del), newText: '' }],
+      edits: [{ range: spanRange(call.deleteSpan), newText: '' }],
     });
   }
   // Moving the call before the fork runs it once in the parent instead of in the child:
   // unsafe, since it then also runs when fork() fails and its effects stay in the parent.
   const before = site.fact.before;
-  if (call.n !== 'exit' && call.del && call.stmt !== undefined && before && before.line < call.s[0]) {
+  if (call.name !== 'exit' && call.deleteSpan && call.statementText !== undefined && before && before.line < call.span[0]) {
     const at = { line: before.line, character: 0 };
     fixes.push({
-      title: `Move ${call.n}() before the ${site.fact.api}() call (it then runs in the parent)`,
+      title: `Move ${call.name}() before the ${site.fact.api}() call (it then runs in the parent)`,
       applicability: 'unsafe',
       edits: [
-        { range: { start: at, end: at }, newText: `${before.indent}${call.stmt}\n` },
-        { range: spanRange(call.del), newText: '' },
+        { range: { start: at, end: at }, newText: `${before.indent}${call.statementText}\n` },
+        { range: spanRange(call.deleteSpan), newText: '' },
       ],
     });
   }
@@ -80,22 +80,22 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
         for (const event of walk.events) {
           const verdict = judge(event);
           if (verdict.kind !== 'unsafe') continue;
-          const key = `${event.owner.file.path}:${event.call.s[0]}:${event.call.s[1]}`;
+          const key = `${event.owner.file.path}:${event.call.span[0]}:${event.call.span[1]}`;
           const severity = threaded ? 'error' : 'warning';
           const existing = found.get(key);
           if (existing && (existing.severity === 'error' || severity === 'warning')) continue;
-          threadChain ??= site.threaded ? order.chainAt(site.fn, site.fact.call) : [];
+          threadChain ??= site.threaded ? order.chainAt(site.fn, site.fact.callIndex) : [];
           const reason = UNSAFE_REASON_TEXT[verdict.reason as UnsafeReason] ?? verdict.reason;
           const related: RelatedLocation[] = [
             ...threadChain,
             { path: site.fn.file.path, range: site.fact.range, message: `${site.fact.api}() here; the child starts below` },
             ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
-            callLocation(event.owner, event.call, `${event.call.n}() here is not async-signal-safe`),
+            callLocation(event.owner, event.call, `${event.call.name}() here is not async-signal-safe`),
           ];
           found.set(key, {
             ruleId: RULE_ID,
             path: event.owner.file.path,
-            range: spanRange(event.call.s),
+            range: spanRange(event.call.span),
             message: message(event, reason, site, threaded, execs),
             severity,
             related,

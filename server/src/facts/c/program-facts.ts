@@ -148,7 +148,6 @@ class Extractor {
       range: this.includes.first ?? { start, end: start },
       headers: this.includes.headers,
       insertLine: this.includes.insertLine,
-      gnuSource: this.hasGnuSource,
     });
   }
 
@@ -221,7 +220,7 @@ class Extractor {
       index: this.functionCount++,
       calls: [],
       loops: [],
-      refs: [],
+      references: [],
       assigns: [],
     };
     this.facts.push(fact);
@@ -243,10 +242,10 @@ class Extractor {
     } finally {
       this.fn = null;
     }
-    fact.refs = [...state.refs];
+    fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
     if (state.checksInode) {
-      for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable, fn: fact.index });
+      for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
     }
   }
 
@@ -513,8 +512,8 @@ class Extractor {
       range: nodeRange(call),
       api: calleeName(call) ?? 'fork',
       forkKind: 'fork',
-      fn: this.fn!.fact.index,
-      call: -1,
+      functionIndex: this.fn!.fact.index,
+      callIndex: -1,
       regions,
       childKnown: known,
     };
@@ -626,17 +625,17 @@ class Extractor {
     if (fn.staticLocals.has(target.base)) storage = 'static-local';
     else storage = this.fileVars.get(target.base)?.isStatic ? 'file-static' : 'global';
     const fileVar = this.fileVars.get(target.base);
-    const index = fn.fact.calls.findIndex((c) => c.s[0] === source.startPosition.row && c.s[1] === source.startPosition.column);
+    const index = fn.fact.calls.findIndex((c) => c.span[0] === source.startPosition.row && c.span[1] === source.startPosition.column);
     this.facts.push({
       kind: 'c.fdCache',
       range: nodeRange(source),
       variable: target.text,
       storage,
       api: calleeName(source) ?? '',
-      fn: fn.fact.index,
-      call: index,
-      declSpan: storage !== 'static-local' && fileVar && target.base === target.text ? fileVar.declSpan : undefined,
-      declInit: storage !== 'static-local' && fileVar ? fileVar.init : undefined,
+      functionIndex: fn.fact.index,
+      callIndex: index,
+      declarationSpan: storage !== 'static-local' && fileVar && target.base === target.text ? fileVar.declSpan : undefined,
+      declarationInitializer: storage !== 'static-local' && fileVar ? fileVar.init : undefined,
     });
   }
 
@@ -665,7 +664,7 @@ class Extractor {
     const fn = this.fn!;
     const inside = this.cond + 1;
     const execsIn = (from: number): boolean => {
-      for (let k = from; k < fn.fact.calls.length; k++) if (this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].n) === 'exec') return true;
+      for (let k = from; k < fn.fact.calls.length; k++) if (this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].name) === 'exec') return true;
       return false;
     };
     this.cond++;
@@ -695,14 +694,14 @@ class Extractor {
   private recordExecInEveryBranch(node: Node): void {
     const fn = this.fn!;
     const s = spanOf(node);
-    const record: CCall = { n: EXEC_IN_EVERY_BRANCH, s };
-    if (this.cond === 0) record.u = 1;
+    const record: CCall = { name: EXEC_IN_EVERY_BRANCH, span: s };
+    if (this.cond === 0) record.unconditional = 1;
     this.callConds[fn.fact.calls.length] = this.cond;
     fn.fact.calls.push(record);
     for (const r of this.regions) {
       if (r.ended) continue;
-      const rc: CCall = { n: EXEC_IN_EVERY_BRANCH, s };
-      if (this.cond === r.baseCond) rc.u = 1;
+      const rc: CCall = { name: EXEC_IN_EVERY_BRANCH, span: s };
+      if (this.cond === r.baseCond) rc.unconditional = 1;
       r.region.calls.push(rc);
     }
     this.endRegions('exec');
@@ -731,21 +730,21 @@ class Extractor {
     if (!callee || calleeType !== 'identifier') return;
     const name = callee.text;
     const s = spanOf(node);
-    const record: CCall = { n: name, s };
-    if (this.cond === 0) record.u = 1;
+    const record: CCall = { name, span: s };
+    if (this.cond === 0) record.unconditional = 1;
     const del = this.statementCalls.get(node.id);
-    if (del) record.del = del;
+    if (del) record.deleteSpan = del;
     const index = fn.fact.calls.length;
     this.callConds[index] = this.cond;
     fn.fact.calls.push(record);
     const end = regionEndOf(name);
     for (const r of this.regions) {
       if (r.ended) continue;
-      const rc: CCall = { n: name, s };
-      if (this.cond === r.baseCond) rc.u = 1;
-      if (del) rc.del = del;
+      const rc: CCall = { name, span: s };
+      if (this.cond === r.baseCond) rc.unconditional = 1;
+      if (del) rc.deleteSpan = del;
       const stmtText = this.statementTexts.get(node.id);
-      if (stmtText !== undefined) rc.stmt = stmtText;
+      if (stmtText !== undefined) rc.statementText = stmtText;
       r.region.calls.push(rc);
     }
     if (end) this.endRegions(end);
@@ -758,13 +757,13 @@ class Extractor {
     const range: Range = { start: { line: s[0], character: s[1] }, end: { line: s[2], character: s[3] } };
     const pendingFork = this.pendingForks.get(node.id);
     if (pendingFork) {
-      pendingFork.call = index;
+      pendingFork.callIndex = index;
       this.pendingForks.delete(node.id);
       this.facts.push(pendingFork);
     } else {
       const forkKind = FORK_CALLS.get(name);
       if (forkKind) {
-        this.facts.push({ kind: 'c.fork', range, api: name, forkKind, fn: fn.fact.index, call: index, regions: [], childKnown: false });
+        this.facts.push({ kind: 'c.fork', range, api: name, forkKind, functionIndex: fn.fact.index, callIndex: index, regions: [], childKnown: false });
       }
     }
     const thread = THREAD_STARTS.get(name);
@@ -776,10 +775,10 @@ class Extractor {
         const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
         if (id?.type === 'identifier') routine = id.text;
       }
-      this.facts.push({ kind: 'c.threadStart', range, api: name, fn: fn.fact.index, call: index, routine });
+      this.facts.push({ kind: 'c.threadStart', range, api: name, functionIndex: fn.fact.index, callIndex: index, routine });
     }
     if (EXEC_CALLS.has(name) || SPAWN_CALLS.has(name)) {
-      this.facts.push({ kind: 'c.exec', range, api: name, fn: fn.fact.index, call: index, spawn: SPAWN_CALLS.has(name) });
+      this.facts.push({ kind: 'c.exec', range, api: name, functionIndex: fn.fact.index, callIndex: index });
     }
     if (CLOSE_ALL_CALLS.has(name)) {
       const flags = name.includes('close_range') ? argAtOf(args, 2) : null;
@@ -788,8 +787,8 @@ class Extractor {
         kind: 'c.closeAll',
         range,
         api: name,
-        fn: fn.fact.index,
-        call: index,
+        functionIndex: fn.fact.index,
+        callIndex: index,
         keepList: false,
         cloexecOnly: flags !== null && flags.text.includes(CLOSE_RANGE_CLOEXEC),
         from: from?.text,
@@ -798,14 +797,14 @@ class Extractor {
     const loop = this.pendingCloseAll.get(node.id);
     if (loop) {
       this.pendingCloseAll.delete(node.id);
-      this.facts.push({ kind: 'c.closeAll', range: nodeRange(loop.loop), api: 'loop', fn: fn.fact.index, call: index, keepList: loop.keepList, cloexecOnly: false, from: loop.from });
+      this.facts.push({ kind: 'c.closeAll', range: nodeRange(loop.loop), api: 'loop', functionIndex: fn.fact.index, callIndex: index, keepList: loop.keepList, cloexecOnly: false, from: loop.from });
     }
     const atfork = ATFORK_CALLS.get(name);
     if (atfork !== undefined) {
       const a = argAtOf(args, atfork);
       const n = a ? unwrap(a) : null;
       const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
-      this.facts.push({ kind: 'c.atfork', range, fn: fn.fact.index, call: index, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
+      this.facts.push({ kind: 'c.atfork', range, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
     }
     if (FD_PRODUCERS.has(name)) {
       const judged = judgeFdCall(name, node, spanOf, this.hasGnuSource);
@@ -814,8 +813,8 @@ class Extractor {
           kind: 'c.fdOpen',
           range,
           api: name,
-          fn: fn.fact.index,
-          call: index,
+          functionIndex: fn.fact.index,
+          callIndex: index,
           cloexec: judged.cloexec,
           inChild: this.regions.length > 0,
           fix: judged.fix,
@@ -840,7 +839,7 @@ class Extractor {
       if (target) fn.fstatVars.set(target.text, range);
     }
     if (LIBRARY_FD_CACHES.has(name)) {
-      this.facts.push({ kind: 'c.libraryCache', range, api: name, fn: fn.fact.index, call: index });
+      this.facts.push({ kind: 'c.libraryCache', range, api: name, functionIndex: fn.fact.index, callIndex: index });
     }
   }
 

@@ -16,22 +16,22 @@ export function spanRange(s: Span): Range {
 /** One call with an identifier callee, in evaluation order (arguments before the call). */
 export interface CCall {
   /** Callee name as written. */
-  n: string;
+  name: string;
   /** Span of the call expression. */
-  s: Span;
+  span: Span;
   /**
    * Set when the call runs every time control reaches it from the start of the enclosing
    * sequence (the function body, or the child region for region calls): not inside a
    * branch, a loop body, a `case` or the right operand of `&&`/`||`/`?:`.
    */
-  u?: 1;
+  unconditional?: 1;
   /**
    * Span to delete to remove the call's statement: the whole line(s) when the statement is
    * alone on them, else the statement itself. Only for calls that are an entire statement.
    */
-  del?: Span;
+  deleteSpan?: Span;
   /** Text of that statement, for calls in a child region whose statement is alone on its lines (the "move before fork()" fix). */
-  stmt?: string;
+  statementText?: string;
 }
 
 /** A function definition with the calls it makes, in order. */
@@ -49,7 +49,7 @@ export interface CFunctionFact {
   /** Spans of loop statements (a call inside a loop may run after a call that follows it). */
   loops: Span[];
   /** Identifiers used as values (call arguments, right-hand sides): candidate function pointers. */
-  refs: string[];
+  references: string[];
   /** Non-local storage written by `=` (`fd`, `state.fd`): used to recognise at-fork resets. */
   assigns: string[];
 }
@@ -62,7 +62,7 @@ export interface CChildRegion {
   /** `block`: a branch taken only by the child; `after`: what follows a test whose parent branch leaves. */
   shape: 'block' | 'after';
   span: Span;
-  /** Calls of the region in order, up to and including the one that ends it (`u` is relative to the region). */
+  /** Calls of the region in order, up to and including the one that ends it (`unconditional` is relative to the region). */
   calls: CCall[];
   /** How the region's own sequence ends; absent when the child runs on past it. */
   end?: RegionEnd;
@@ -75,9 +75,9 @@ export interface CForkFact {
   /** `daemon`: the caller itself continues as the forked child. */
   forkKind: 'fork' | 'daemon';
   /** Index of the enclosing `c.function` fact. */
-  fn: number;
+  functionIndex: number;
   /** Index of the fork call in the function's calls. */
-  call: number;
+  callIndex: number;
   regions: CChildRegion[];
   /** The pid test was understood (child regions are complete); false for shapes not recognised. */
   childKnown: boolean;
@@ -89,8 +89,8 @@ export interface CThreadStartFact {
   kind: 'c.threadStart';
   range: Range;
   api: string;
-  fn: number;
-  call: number;
+  functionIndex: number;
+  callIndex: number;
   /** The function the new thread runs, when named directly. */
   routine?: string;
 }
@@ -99,10 +99,8 @@ export interface CExecFact {
   kind: 'c.exec';
   range: Range;
   api: string;
-  fn: number;
-  call: number;
-  /** `posix_spawn`, `system`, `popen`...: runs a program without forking this process's image. */
-  spawn: boolean;
+  functionIndex: number;
+  callIndex: number;
 }
 
 export interface CCloseAllFact {
@@ -110,9 +108,9 @@ export interface CCloseAllFact {
   /** The loop statement or the `closefrom`/`close_range` call. */
   range: Range;
   api: 'loop' | string;
-  fn: number;
+  functionIndex: number;
   /** Index of the closing call (`close` in the loop, or the call itself). */
-  call: number;
+  callIndex: number;
   /** The loop skips some descriptors (`if (fd == keep) continue;`). */
   keepList: boolean;
   /** `close_range(..., CLOSE_RANGE_CLOEXEC)`: marks descriptors instead of closing them. */
@@ -124,8 +122,6 @@ export interface CCloseAllFact {
 export interface CAtForkFact {
   kind: 'c.atfork';
   range: Range;
-  fn: number;
-  call: number;
   /** Name of the child handler, when it is a plain identifier (not NULL). */
   child?: string;
 }
@@ -140,20 +136,20 @@ export interface CFdCacheFact {
   variable: string;
   storage: CacheStorage;
   api: string;
-  fn: number;
-  call: number;
+  functionIndex: number;
+  callIndex: number;
   /** The file-scope declaration (for the at-fork fix), when in this file. */
-  declSpan?: Span;
+  declarationSpan?: Span;
   /** The declaration's initial value (`-2` in libuuid), used as the "not open" value. */
-  declInit?: string;
+  declarationInitializer?: string;
 }
 
 export interface CFdOpenFact {
   kind: 'c.fdOpen';
   range: Range;
   api: string;
-  fn: number;
-  call: number;
+  functionIndex: number;
+  callIndex: number;
   /** Whether close-on-exec is requested; `unknown` when the flags are not a constant expression. */
   cloexec: 'yes' | 'no' | 'unknown';
   /** Inside a fork child region: descriptors set up for the exec'd program, not judged. */
@@ -166,7 +162,6 @@ export interface CFdCheckFact {
   kind: 'c.fdCheck';
   range: Range;
   variable: string;
-  fn: number;
 }
 
 /** A call to a library that caches a descriptor inside the process (syslog, libuuid...). */
@@ -174,8 +169,8 @@ export interface CLibraryCacheFact {
   kind: 'c.libraryCache';
   range: Range;
   api: string;
-  fn: number;
-  call: number;
+  functionIndex: number;
+  callIndex: number;
 }
 
 /** The file's top-level `#include`s (for fixes that need a header), one per file. */
@@ -187,8 +182,6 @@ export interface CIncludesFact {
   headers: string[];
   /** Line after the last top-level `#include`: where a new one (or new code) may go. */
   insertLine: number;
-  /** The file defines `_GNU_SOURCE`. */
-  gnuSource: boolean;
 }
 
 export type CFact =

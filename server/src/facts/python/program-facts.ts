@@ -9,7 +9,7 @@
  * records (not over the tree), so `th.Thread` after `import threading as th` reads
  * `threading.Thread` and the knowledge tables (`knowledge/python-process.ts`) apply.
  *
- * Every fact carries `fn`: the qualified name of the function whose body executes it
+ * Every fact carries `enclosingFunction`: the qualified name of the function whose body executes it
  * (`''` for module level, including class bodies at module level), so the program model can
  * replay a module's import-time statements and a function's body in source order.
  */
@@ -65,11 +65,11 @@ import { extractSetupPyEntryPoints, type PySetupEntryPoints } from './setup-py';
 interface PyFactBase {
   range: Range;
   /** Qualified name of the function whose body runs this (`''`: module level / class body). */
-  fn: string;
+  enclosingFunction: string;
   /** Inside the module's `if __name__ == "__main__":` block. */
-  main?: boolean;
+  underMainGuard?: boolean;
   /** Under an `if`/`try`/loop/`with` of its scope (it may not run). */
-  cond?: boolean;
+  conditional?: boolean;
 }
 
 /** One per file. */
@@ -95,7 +95,7 @@ export interface PyImportFact extends PyFactBase {
   kind: 'py.import';
   module: string;
   level: number;
-  bound?: string;
+  boundName?: string;
   names?: { name: string; alias?: string }[];
   star?: boolean;
 }
@@ -104,11 +104,11 @@ export interface PyFunctionFact extends PyFactBase {
   kind: 'py.function';
   /** Qualified name: `f`, `C.m`, `f.inner`. */
   name: string;
-  cls?: string;
+  className?: string;
   /** Module-level names this function assigns through `global`. */
   globalAssigns?: string[];
   /** Class attributes it assigns (`Cls.attr = ...`, `cls.attr = ...`), qualified `Cls.attr`. */
-  attrAssigns?: string[];
+  attributeAssigns?: string[];
   /** Registered by a decorator (`@app.route(...)`, `@atexit.register`): it may run later. */
   registered?: boolean;
 }
@@ -156,14 +156,14 @@ export interface PyWithEnterFact extends PyFactBase {
 /** `return Cls(...)` in a function: the function hands out an object of that (likely) class. */
 export interface PyReturnsObjectFact extends PyFactBase {
   kind: 'py.returns-object';
-  ctor: string;
+  constructorName: string;
   origin: PyNameOrigin;
 }
 
 /** `__enter__ = open` in a class body: the special method is another method of the class. */
 export interface PyMethodAliasFact extends PyFactBase {
   kind: 'py.method-alias';
-  cls: string;
+  className: string;
   alias: string;
   target: string;
 }
@@ -187,8 +187,8 @@ export interface PyThreadStartFact extends PyFactBase {
   target?: { name: string; origin: PyNameOrigin };
   /** Made from an unpatched original (`eventlet.patcher.original('threading').Thread`): stays native under monkey patching. */
   native?: boolean;
-  /** The constructor's callee as written (`threading.Thread`), where a fix may swap in the original. */
-  ctor?: { range: Range; text: string };
+  /** Where the constructor's callee is written (`threading.Thread`): a fix may swap in the original. */
+  constructorCallee?: Range;
 }
 
 /**
@@ -198,22 +198,22 @@ export interface PyThreadStartFact extends PyFactBase {
 export interface PyMonkeyPatchFact extends PyFactBase {
   kind: 'py.monkey-patch';
   api: string;
-  lib: 'eventlet' | 'gevent';
+  library: 'eventlet' | 'gevent';
   threads: 'yes' | 'no' | 'unknown';
   /** How to make the call keep threads native: insert `thread=False`, or replace the keyword's value. */
   threadFix?: { kind: 'insert'; insertAt: Position; needsComma: boolean; keyword: string } | { kind: 'replace'; range: Range; keyword: string };
   /** The module-level statement holding the call, alone on its lines: full-line range and text. */
-  stmt?: { range: Range; text: string };
+  statement?: { range: Range; text: string };
   /** Where the module's first statement goes (after its docstring and `from __future__` imports). */
   firstStatement: Position;
   /** The local name the callee is reached through (`eventlet`, `monkey`). */
-  head: string;
+  localName: string;
 }
 
 /**
  * A function whose body keeps a connection alive: a loop that sends a heartbeat/ping and
  * waits (`how: 'loop'`), or a call that runs a connection's I/O loop (`how: 'drive'`).
- * The range is the loop (or the driving call); `fn` is the function.
+ * The range is the loop (or the driving call); `enclosingFunction` is the function.
  */
 export interface PyKeepAliveFact extends PyFactBase {
   kind: 'py.keepalive';
@@ -231,7 +231,7 @@ export interface PyKeepAliveFact extends PyFactBase {
 export interface PyHeartbeatConnectionFact extends PyFactBase {
   kind: 'py.hb-connection';
   api: string;
-  lib: string;
+  library: string;
   /** The library runs the heartbeat in a thread of its own. */
   background: boolean;
   note: string;
@@ -240,8 +240,6 @@ export interface PyHeartbeatConnectionFact extends PyFactBase {
 /** A call that keeps a green hub running (a green server loop). */
 export interface PyHubDriverFact extends PyFactBase {
   kind: 'py.hub-driver';
-  api: string;
-  note: string;
 }
 
 /** A native primitive created (lock, socket, SSL context): created before a patch call, it stays native. */
@@ -254,14 +252,14 @@ export interface PyNativePrimitiveFact extends PyFactBase {
 /** `.start()` on an object whose class is not in the tables (maybe a workspace Thread/Process subclass). */
 export interface PyObjectStartFact extends PyFactBase {
   kind: 'py.object-start';
-  ctor: string;
+  constructorName: string;
   origin: PyNameOrigin;
   method: string;
 }
 
 /** How a fork fix edits this file (multiprocessing only). */
 export type PyForkFix =
-  | { kind: 'callee'; range: Range; attr: string }
+  | { kind: 'callee'; range: Range; attribute: string }
   | { kind: 'kwarg'; keyword: string; insertAt: Position; needsComma: boolean }
   | { kind: 'literal'; range: Range };
 
@@ -304,7 +302,6 @@ export interface PyCloseAllFact extends PyFactBase {
 
 export interface PyExecFact extends PyFactBase {
   kind: 'py.exec';
-  api: string;
   /** True for `_exit`/`sys.exit`, false for `exec*`. */
   exits: boolean;
 }
@@ -319,7 +316,7 @@ export interface PyFdCacheFact extends PyFactBase {
   /** Opened on first use (`if _fd is None: _fd = ...`) or inside a function. */
   lazy: boolean;
   /** The right-hand side as written (for the re-open fix). */
-  rhs: string;
+  rightHandSide: string;
   /** End of the module-level statement that holds the cache (where a fix may add code). */
   topStatementEnd: Position;
 }
@@ -340,7 +337,6 @@ export interface PyAtForkFact extends PyFactBase {
 export interface PyStartMethodFact extends PyFactBase {
   kind: 'py.start-method';
   method: string;
-  literal?: Range;
 }
 
 export type PythonFact =
@@ -731,7 +727,7 @@ class Extractor {
     this.frames.push({ until: 0, scope: this.module });
     this.moduleFact = {
       kind: 'py.module',
-      fn: '',
+      enclosingFunction: '',
       range: { start: posOf(root.startPosition), end: posOf(root.startPosition) },
       importInsert: { line: 0, character: 0 },
     };
@@ -897,9 +893,9 @@ class Extractor {
   }
 
   private base(range: Range, flags: Flags, scope: Scope): PyFactBase {
-    const b: PyFactBase = { range, fn: scope.fn };
-    if (flags.main) b.main = true;
-    if (flags.cond) b.cond = true;
+    const b: PyFactBase = { range, enclosingFunction: scope.fn };
+    if (flags.main) b.underMainGuard = true;
+    if (flags.cond) b.conditional = true;
     return b;
   }
 
@@ -1094,12 +1090,12 @@ class Extractor {
           const mod = c.text;
           const first = mod.split('.')[0];
           bind(first, first);
-          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, bound: first });
+          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, boundName: first });
         } else if (c.type === 'aliased_import') {
           const mod = c.childForFieldName('name')?.text ?? '';
           const alias = c.childForFieldName('alias')?.text ?? mod;
           bind(alias, mod);
-          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, bound: alias });
+          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, boundName: alias });
         }
       }
     } else {
@@ -1164,7 +1160,7 @@ class Extractor {
       name: qual,
     };
     const cls = parent.kind === 'class' ? parent.name : undefined;
-    if (cls) fact.cls = cls;
+    if (cls) fact.className = cls;
     // `def application(environ, start_response):` at module level is a WSGI entry point too.
     if (parent.kind === 'module' && simple === 'application' && !flags.main && !flags.cond && nameInfo) this.moduleFact.application ??= nameInfo.range;
     if (this.mayDecorate && (!this.fast || this.followsDecorator(node.startIndex))) {
@@ -1388,7 +1384,7 @@ class Extractor {
     if (scope.kind === 'class') {
       // `__enter__ = open`: the with protocol runs another method of the class.
       const alias = /^(__(?:enter|exit)__)\s*=\s*([A-Za-z_]\w*)\s*$/.exec(this.src.slice(node.startIndex, until));
-      if (alias) this.facts.push({ ...this.base(this.rangeOf(node, until), this.curFlags(), scope), kind: 'py.method-alias', cls: scope.name, alias: alias[1], target: alias[2] });
+      if (alias) this.facts.push({ ...this.base(this.rangeOf(node, until), this.curFlags(), scope), kind: 'py.method-alias', className: scope.name, alias: alias[1], target: alias[2] });
     }
     if (this.fast && this.visitPlainAssignment(node, scope, until)) return;
     let right = node.childForFieldName('right');
@@ -1773,7 +1769,7 @@ class Extractor {
     for (const s of this.scopes) {
       if (!s.functionFact) continue;
       if (s.globalAssigns?.size) s.functionFact.globalAssigns = [...s.globalAssigns].sort();
-      if (s.attrAssigns?.size) s.functionFact.attrAssigns = [...s.attrAssigns].sort();
+      if (s.attrAssigns?.size) s.functionFact.attributeAssigns = [...s.attrAssigns].sort();
     }
     this.resolveOriginals();
     // (The same callee is often called again in a scope: resolved once per scope.)
@@ -1966,7 +1962,7 @@ class Extractor {
         return;
       }
       if (PY_EXEC_CALLS.has(name) || (PY_EXIT_CALLS.has(name) && (c.resolved.origin !== 'local'))) {
-        const fact: PyExecFact = { ...this.callBase(c), kind: 'py.exec', api: `${name}()`, exits: !PY_EXEC_CALLS.has(name) };
+        const fact: PyExecFact = { ...this.callBase(c), kind: 'py.exec', exits: !PY_EXEC_CALLS.has(name) };
         this.facts.push(fact);
         execs.push({ fact, call: c });
         return;
@@ -2013,7 +2009,6 @@ class Extractor {
       if (PY_START_METHOD_SETTERS.has(name)) {
         const m = this.methodArgument(c);
         const fact: PyStartMethodFact = { ...this.callBase(c), kind: 'py.start-method', method: m.method === 'default' ? 'unknown' : m.method };
-        if (m.literal) fact.literal = m.literal;
         this.facts.push(fact);
         return;
       }
@@ -2064,7 +2059,7 @@ class Extractor {
       }
       if (ctor && ck?.kind === 'unknown' && c.method === 'start' && /^[A-Z_]/.test(ck.ctor.split('.').pop() ?? '')) {
         ctor.matched = true;
-        this.facts.push({ ...this.callBase(c), kind: 'py.object-start', ctor: ck.ctor, origin: ck.origin, method: c.method });
+        this.facts.push({ ...this.callBase(c), kind: 'py.object-start', constructorName: ck.ctor, origin: ck.origin, method: c.method });
         return;
       }
       const tm = PY_THREAD_METHODS.get(c.method);
@@ -2075,7 +2070,7 @@ class Extractor {
     }
     // `self.start()` inside a class: the class itself may be a Thread/Process subclass.
     if (c.callee === 'self.start' && c.scope.cls) {
-      this.facts.push({ ...this.callBase(c), kind: 'py.object-start', ctor: c.scope.cls, origin: 'local', method: 'start' });
+      this.facts.push({ ...this.callBase(c), kind: 'py.object-start', constructorName: c.scope.cls, origin: 'local', method: 'start' });
       return;
     }
     if (name && c.resolved && c.resolved.origin !== 'builtin') {
@@ -2087,7 +2082,7 @@ class Extractor {
       if (PY_CLOSE_HELPER_NAME.test(last)) call.keepArgument = this.keepArgumentOf(c);
       this.facts.push(call);
       if (this.withCalls.has(c.node.id)) this.facts.push({ ...this.callBase(c), kind: 'py.with-enter', callee: name, origin: c.resolved.origin });
-      if (this.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.facts.push({ ...this.callBase(c), kind: 'py.returns-object', ctor: name, origin: c.resolved.origin });
+      if (this.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.facts.push({ ...this.callBase(c), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
   }
 
@@ -2200,7 +2195,7 @@ class Extractor {
         if (ins) fact.fix = { kind: 'kwarg', ...ins };
       } else if (kind.starter.contextAttr && ctor.resolved && PY_PROCESS_STARTERS.has(ctor.resolved.name)) {
         const fnNode = ctor.node.childForFieldName('function');
-        if (fnNode) fact.fix = { kind: 'callee', range: this.range(fnNode), attr: kind.starter.contextAttr };
+        if (fnNode) fact.fix = { kind: 'callee', range: this.range(fnNode), attribute: kind.starter.contextAttr };
       }
     }
     this.facts.push(fact);
@@ -2230,7 +2225,7 @@ class Extractor {
       } else if (k.kind === 'process' && k.starter.how === 'method') {
         this.pushProcessFork(c, c, k, b, forks);
       } else if (k.kind === 'unknown' && /^[A-Z]/.test(k.ctor.split('.').pop() ?? '') && !this.isAssignedToBinding(c)) {
-        this.facts.push({ ...b, kind: 'py.object-start', ctor: k.ctor, origin: k.origin, method: 'start' });
+        this.facts.push({ ...b, kind: 'py.object-start', constructorName: k.ctor, origin: k.origin, method: 'start' });
       }
     }
   }
@@ -2272,7 +2267,7 @@ class Extractor {
           (('call' in r.subject && r.subject.call === callId) ||
             ('name' in r.subject && r.subject.name === pidVar && r.node.startIndex > call.node.startIndex)),
       );
-      const mine = (f: PyFactBase, r: Range | undefined) => !!r && f.fn === scope.fn && within(f.range, r);
+      const mine = (f: PyFactBase, r: Range | undefined) => !!r && f.enclosingFunction === scope.fn && within(f.range, r);
       const rest: Range = { start: fact.range.end, end: scope.end };
       if (!test) {
         // Parent and child both run what follows.
@@ -2325,7 +2320,7 @@ class Extractor {
     }
     for (const { fact, call } of closeAlls) {
       if (inside(shared, fact, call.scope) || inside(exclusive, fact, call.scope)) fact.inChild = true;
-      fact.execFollows = execs.some((e) => e.fn === call.scope.fn && before(fact.range.end, e.range.start));
+      fact.execFollows = execs.some((e) => e.enclosingFunction === call.scope.fn && before(fact.range.end, e.range.start));
     }
   }
 
@@ -2380,7 +2375,7 @@ class Extractor {
       }
     }
     const fnNode = ctor.node.childForFieldName('function');
-    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.ctor = { range: this.range(fnNode), text: fnNode.text };
+    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.constructorCallee = this.range(fnNode);
     return out;
   }
 
@@ -2403,19 +2398,19 @@ class Extractor {
           for (const k of [conn.keyword, ...(conn.aliases ?? [])]) if (k && a.keywords.has(k)) v = a.keywords.get(k);
           if (!v || v.type === 'none' || v.type === 'false' || /^0+(\.0*)?$/.test(v.text)) return;
         }
-        this.facts.push({ ...this.callBase(c), kind: 'py.hb-connection', api: `${name}()`, lib: conn.lib, background: conn.background, note: conn.note });
+        this.facts.push({ ...this.callBase(c), kind: 'py.hb-connection', api: `${name}()`, library: conn.lib, background: conn.background, note: conn.note });
         return;
       }
       const hub = PY_HUB_DRIVERS.get(name);
       if (hub) {
-        this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}()`, note: hub });
+        this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver' });
         return;
       }
       const byExecutor = PY_EXECUTOR_HUB_DRIVERS.get(name);
       if (byExecutor) {
         const a = argsOf(c.node);
         if (stringValue(a.keywords.get('executor') ?? a.positional[byExecutor.position])?.value === 'eventlet') {
-          this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver', api: `${name}(executor='eventlet')`, note: byExecutor.note });
+          this.facts.push({ ...this.callBase(c), kind: 'py.hub-driver' });
         }
         return;
       }
@@ -2451,7 +2446,7 @@ class Extractor {
       const t = lit(tk);
       threads = t === false ? 'no' : tk && t === undefined ? 'unknown' : splat && !tk ? 'unknown' : 'yes';
     }
-    const fact: PyMonkeyPatchFact = { ...base, kind: 'py.monkey-patch', api: `${api}()`, lib, threads, firstStatement: this.firstStatementPos(), head: (c.callee ?? api).split('.')[0] };
+    const fact: PyMonkeyPatchFact = { ...base, kind: 'py.monkey-patch', api: `${api}()`, library: lib, threads, firstStatement: this.firstStatementPos(), localName: (c.callee ?? api).split('.')[0] };
     if (threadKeyword && threads === 'yes' && how !== 'always') {
       if (tk) {
         if (tk.type === 'true') fact.threadFix = { kind: 'replace', range: this.range(tk), keyword: threadKeyword };
@@ -2466,7 +2461,7 @@ class Extractor {
       const lines = this.tree.rootNode.text.split('\n', endLine + 2);
       const rest = (lines[endLine] ?? '').slice(st.endPosition.column);
       if (/^\s*(#.*)?$/.test(rest)) {
-        fact.stmt = { range: { start: { line: st.startPosition.row, character: 0 }, end: { line: endLine + 1, character: 0 } }, text: st.text };
+        fact.statement = { range: { start: { line: st.startPosition.row, character: 0 }, end: { line: endLine + 1, character: 0 } }, text: st.text };
       }
     }
     this.facts.push(fact);
@@ -2631,7 +2626,7 @@ class Extractor {
         api: `${name}()`,
         what,
         lazy: p.lazy,
-        rhs: this.exact ? this.src.slice(call.node.startIndex, call.end) : call.node.text,
+        rightHandSide: this.exact ? this.src.slice(call.node.startIndex, call.end) : call.node.text,
         topStatementEnd: p.topStatementEnd,
       });
     }

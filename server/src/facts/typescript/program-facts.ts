@@ -14,7 +14,7 @@
  * pass over the collected records, not over the tree. The knowledge lives in
  * `knowledge/typescript-heartbeat.ts`.
  *
- * Every fact carries `fn`: the id of the function whose body runs it (`''` for module level).
+ * Every fact carries `enclosingFunction`: the id of the function whose body runs it (`''` for module level).
  * Function ids are qualified names (`start`, `Server.handle`, `start.inner`) or, for
  * anonymous functions, `@line:column` of the function (zero-based).
  */
@@ -50,20 +50,9 @@ import { FileImports } from './import-fix';
 interface TsFactBase {
   range: Range;
   /** Id of the function whose body runs this (`''`: module level). */
-  fn: string;
+  enclosingFunction: string;
   /** Inside an `isMainThread` branch: runs only on the main thread, or only in a Worker. */
   thread?: 'main' | 'worker';
-}
-
-/** One per file. */
-export interface TsModuleFact extends TsFactBase {
-  kind: 'ts.module';
-  /** Where a fix may insert an import (the line after the last module-level import). */
-  importInsert: Position;
-  /** `cjs` when the file loads modules with `require` only. */
-  style: 'esm' | 'cjs';
-  /** Reads `parentPort`/`workerData`: written to run as a `worker_threads` Worker. */
-  workerScript?: boolean;
 }
 
 /** A local name bound by an import: `name` is the exported name, `*` the namespace, `default`. */
@@ -75,8 +64,6 @@ export interface TsBinding {
 export interface TsImportFact extends TsFactBase {
   kind: 'ts.import';
   specifier: string;
-  /** `import('x')` with a literal specifier. */
-  dynamic?: boolean;
   bindings: TsBinding[];
   /** `export { a as b } from 'x'` → [{name: a, as: b}]. */
   reexports?: { name: string; as: string }[];
@@ -91,12 +78,12 @@ export interface TsFunctionFact extends TsFactBase {
   name?: string;
   /** Id of the lexically enclosing function (`''`: module level). */
   parent: string;
-  cls?: string;
+  className?: string;
   async?: boolean;
   /** Names it is exported under (`default` for the default export / `module.exports = f`). */
   exports?: string[];
   /** A method of an exported class (part of the module's API). */
-  api?: boolean;
+  exportedClassMethod?: boolean;
 }
 
 /** `export { local as name }`, `export default local`, `module.exports = { name: local }`. */
@@ -115,9 +102,9 @@ export interface TsCallFact extends TsFactBase {
   target?: string;
   callee?: string;
   /** The function is passed as an argument rather than called here. */
-  ref?: boolean;
+  passedAsArgument?: boolean;
   /** `new X()`: `callee` names a class, whose constructor runs. */
-  ctor?: boolean;
+  constructorCall?: boolean;
 }
 
 /** A callback registered to run per request, per message, or on an interval. */
@@ -162,7 +149,6 @@ export interface TsWorkerFact extends TsFactBase {
 }
 
 export type TsFact =
-  | TsModuleFact
   | TsImportFact
   | TsFunctionFact
   | TsExportFact
@@ -369,7 +355,7 @@ const MAY_REGISTER: ReadonlySet<string> = new Set(['setInterval', 'setTimeout', 
 
 /** The same base at another range (key order as `{ ...base, range }`). */
 function withRange(base: TsFactBase, range: Range): TsFactBase {
-  const b: TsFactBase = { range, fn: base.fn };
+  const b: TsFactBase = { range, enclosingFunction: base.enclosingFunction };
   if ('thread' in base) b.thread = base.thread;
   return b;
 }
@@ -436,14 +422,6 @@ class Extractor {
       if (!this.visit(node, type)) skipUntil = node.endIndex;
     }
     this.resolve();
-    this.facts.unshift({
-      kind: 'ts.module',
-      range: nodeRange(root),
-      fn: '',
-      importInsert: this.importInsert(),
-      style: !this.sawEsm && this.sawRequire ? 'cjs' : 'esm',
-      ...(/\b(?:parentPort|workerData)\b/.test(this.text) && /worker_threads/.test(this.text) ? { workerScript: true } : {}),
-    });
     return this.facts;
   }
 
@@ -494,7 +472,7 @@ class Extractor {
 
   /** A base whose range the caller fills (`undefined` until then, keeping the key first). */
   private baseAt(node: Node, range: Range | undefined): TsFactBase {
-    const b: TsFactBase = { range: range as Range, fn: this.fnId() };
+    const b: TsFactBase = { range: range as Range, enclosingFunction: this.fnId() };
     const start = node.startIndex;
     for (let i = this.frames.length - 1; i >= 0; i--) {
       const f = this.frames[i];
@@ -622,12 +600,12 @@ class Extractor {
     if (!id || this.functions.has(id)) id = id ? `${id}${anonId(node)}` : anonId(node);
     const fact: TsFunctionFact = { kind: 'ts.function', ...this.base(node), id, parent: parentId };
     if (name) fact.name = name;
-    if (cls) fact.cls = cls;
+    if (cls) fact.className = cls;
     const end = node.endIndex;
     // `async` is a keyword child: only look when the word occurs in the function's text.
     if (this.occursIn('async', node.startIndex, end) && hasAnonChild(node, 'async')) fact.async = true;
     if (exports.length) fact.exports = exports;
-    if (api) fact.api = true;
+    if (api) fact.exportedClassMethod = true;
     // The fact's range is the function's head (up to its body), not the whole body.
     const body = node.childForFieldName('body');
     if (body) fact.range = { start: fact.range.start, end: { line: body.startPosition.row, character: body.startPosition.column } };
@@ -985,7 +963,7 @@ class Extractor {
       if (local) bindings.push({ local, name: '*' });
     }
     if (stmt && !dynamic) this.noteImportLine(stmt);
-    this.addImport(node, specifier, bindings, dynamic ? { dynamic: true } : extra);
+    this.addImport(node, specifier, bindings, dynamic ? {} : extra);
   }
 
   private visitNew(node: Node): void {
@@ -1048,7 +1026,7 @@ class Extractor {
     const candidates = this.byName.get(ref.name);
     if (candidates) {
       for (let scope: string | undefined = fn; scope !== undefined; scope = scope === '' ? undefined : this.functions.get(scope)?.fact.parent ?? '') {
-        const hit = candidates.find((c) => c.parent === scope && !c.cls);
+        const hit = candidates.find((c) => c.parent === scope && !c.className);
         if (hit) return { target: hit.id };
       }
     }
@@ -1058,17 +1036,17 @@ class Extractor {
 
   /** `new X()`: the constructor of a class of this file, or an imported class the model resolves. */
   private resolveNew(ref: CalleeRef): Partial<TsCallFact> | undefined {
-    if (ref.kind === 'ident' && this.classes.has(ref.name)) return this.functions.has(`${ref.name}.constructor`) ? { target: `${ref.name}.constructor`, ctor: true } : undefined;
+    if (ref.kind === 'ident' && this.classes.has(ref.name)) return this.functions.has(`${ref.name}.constructor`) ? { target: `${ref.name}.constructor`, constructorCall: true } : undefined;
     const head = ref.kind === 'ident' ? ref.name : ref.kind === 'member' ? ref.obj : undefined;
     if (head === undefined) return undefined;
     const b = this.bindings.get(head);
     if (!b || builtinModule(b.specifier)) return undefined;
-    return { callee: ref.kind === 'ident' ? ref.name : `${head}.${(ref as { prop: string }).prop}`, ctor: true };
+    return { callee: ref.kind === 'ident' ? ref.name : `${head}.${(ref as { prop: string }).prop}`, constructorCall: true };
   }
 
   private classOf(fn: string): string | undefined {
     for (let id = fn; id; id = this.functions.get(id)?.fact.parent ?? '') {
-      const c = this.functions.get(id)?.fact.cls;
+      const c = this.functions.get(id)?.fact.className;
       if (c) return c;
       if (!this.functions.has(id)) break;
     }
@@ -1082,11 +1060,11 @@ class Extractor {
         if (r) this.facts.push({ kind: 'ts.call', ...c.base, ...r });
         continue;
       }
-      const r = this.resolveRef(c.ref, c.base.fn, c.cls);
+      const r = this.resolveRef(c.ref, c.base.enclosingFunction, c.cls);
       if (!r) continue;
       if (c.base.range === undefined && c.rangeNode) c.base.range = nodeRange(c.rangeNode);
       const f: TsCallFact = { kind: 'ts.call', ...c.base, ...r };
-      if (c.isRef) f.ref = true;
+      if (c.isRef) f.passedAsArgument = true;
       this.facts.push(f);
     }
     for (const r of this.registers) this.resolveRegister(r);
@@ -1109,7 +1087,7 @@ class Extractor {
   }
 
   private resolveRegister(r: RawRegister): void {
-    const cb = this.callbackOf(r.arg, r.base.fn, r.cls);
+    const cb = this.callbackOf(r.arg, r.base.enclosingFunction, r.cls);
     if (r.timer) {
       const bodyText = cb?.node?.text ?? '';
       const isBeat =
@@ -1126,7 +1104,7 @@ class Extractor {
       if (r.timer.api === 'setTimeout()') {
         if (!cb?.target || cb.node === undefined) return;
         let recursive = false;
-        for (let id: string | undefined = r.base.fn; id; id = this.functions.get(id)?.fact.parent) if (id === cb.target) recursive = true;
+        for (let id: string | undefined = r.base.enclosingFunction; id; id = this.functions.get(id)?.fact.parent) if (id === cb.target) recursive = true;
         if (!recursive) return;
       }
     }

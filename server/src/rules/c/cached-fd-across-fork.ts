@@ -24,8 +24,8 @@ function closeAllsOf(model: CModel, site: ForkSite): RelatedLocation[] {
   const wanted = new Map<string, { file: CFile; range: RelatedLocation['range'] }>();
   for (const f of site.program.files) {
     for (const c of f.closeAlls) {
-      const fn = f.functions[c.fn];
-      const call = fn?.fact.calls[c.call];
+      const fn = f.functions[c.functionIndex];
+      const call = fn?.fact.calls[c.callIndex];
       if (fn && call && !c.keepList && !c.cloexecOnly) wanted.set(callKey(fn, call), { file: f, range: c.range });
     }
   }
@@ -45,10 +45,10 @@ function identifierFor(variable: string): string {
 
 /** The at-fork reset fix: a child handler registered by a constructor, inserted after the declaration. */
 function atForkFix(file: CFile, cache: CFdCacheFact): Fix | undefined {
-  if (!cache.declSpan || cache.storage === 'static-local' || /^f(d)?open/.test(cache.api)) return undefined;
+  if (!cache.declarationSpan || cache.storage === 'static-local' || /^f(d)?open/.test(cache.api)) return undefined;
   const id = identifierFor(cache.variable);
-  const notOpen = cache.declInit && /^-?\d+$/.test(cache.declInit) ? cache.declInit : '-1';
-  const line = cache.declSpan[2] + 1;
+  const notOpen = cache.declarationInitializer && /^-?\d+$/.test(cache.declarationInitializer) ? cache.declarationInitializer : '-1';
+  const line = cache.declarationSpan[2] + 1;
   const code =
     `\n/* Forget the cached descriptor in a forked child: after a fork the number may be closed and reused. */\n` +
     `static void reset_${id}_after_fork(void)\n{\n  if (${cache.variable} >= 0)\n    close(${cache.variable});\n  ${cache.variable} = ${notOpen};\n}\n\n` +
@@ -57,7 +57,7 @@ function atForkFix(file: CFile, cache: CFdCacheFact): Fix | undefined {
   const headers = file.includes?.headers ?? [];
   const insertLine = file.includes?.insertLine ?? 0;
   const missing = ['pthread.h', 'unistd.h'].filter((h) => !headers.includes(h));
-  if (missing.length > 0 && insertLine <= cache.declSpan[0]) {
+  if (missing.length > 0 && insertLine <= cache.declarationSpan[0]) {
     edits.unshift({ range: { start: { line: insertLine, character: 0 }, end: { line: insertLine, character: 0 } }, newText: missing.map((h) => `#include <${h}>\n`).join('') });
   }
   return { title: `Reset '${cache.variable}' in a pthread_atfork() child handler (the child re-opens it when needed)`, applicability: 'unsafe', edits };
@@ -118,20 +118,20 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
         const key = `${file.path}:${cache.range.start.line}:${cache.range.start.character}`;
         if (found.has(key)) continue;
         if (cacheSurvivesFork(model, program, file, cache)) continue;
-        const fn: CFn | undefined = file.functions[cache.fn];
+        const fn: CFn | undefined = file.functions[cache.functionIndex];
         if (!fn) continue;
         const order: Ordering | null =
-          cache.call >= 0
-            ? eventOrdering(model, program, `cache:${key}`, () => [{ fn, call: cache.call, api: cache.api }], {
+          cache.callIndex >= 0
+            ? eventOrdering(model, program, `cache:${key}`, () => [{ fn, call: cache.callIndex, api: cache.api }], {
                 site: (api) => `'${cache.variable}' is filled here from ${api}()`,
                 via: (callee) => `${callee}() is called here and fills the cache`,
                 enters: (callee) => `${callee}() is called here, after the descriptor may have been cached`,
                 unknown: (name) => `${name}() has no known caller in this program, so it may run after the cache is filled`,
               })
             : null;
-        const site = continuing.find((s) => (order ? order.at(s.fn, s.fact.call) : true));
+        const site = continuing.find((s) => (order ? order.at(s.fn, s.fact.callIndex) : true));
         if (!site) continue;
-        const chain = order ? order.chainAt(site.fn, site.fact.call) : [];
+        const chain = order ? order.chainAt(site.fn, site.fact.callIndex) : [];
         // The chain starts at the cache site, which the finding already shows first.
         const rest = chain.filter((r) => !(r.path === file.path && r.range.start.line === cache.range.start.line && r.range.start.character === cache.range.start.character));
         const closes = closeAllsOf(model, site);
@@ -176,7 +176,7 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
     for (const cache of file.caches) {
       const key = `${file.path}:${cache.range.start.line}:${cache.range.start.character}`;
       // One finding per cache: `fd = open(a); if (fd < 0) fd = open(b);` fills the same one.
-      const variable = `${cache.fn}:${cache.variable}`;
+      const variable = `${cache.functionIndex}:${cache.variable}`;
       if (found.has(key) || variables.has(variable)) continue;
       variables.add(variable);
       const finding = libraryCacheFinding(model, file, cache);

@@ -37,8 +37,8 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
     const closeAlls = new Map<string, { file: CFile; fn: CFn; fact: CCloseAllFact }>();
     for (const f of program.files) {
       for (const c of f.closeAlls) {
-        const fn = f.functions[c.fn];
-        const call = fn?.fact.calls[c.call];
+        const fn = f.functions[c.functionIndex];
+        const call = fn?.fact.calls[c.callIndex];
         if (fn && call && !c.keepList && !c.cloexecOnly) closeAlls.set(callKey(fn, call), { file: f, fn, fact: c });
       }
     }
@@ -58,36 +58,36 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
           // Caches the close destroys: workspace fd caches and library caches filled before the fork.
           for (const f of program.files) {
             for (const cache of f.caches) {
-              const fn = f.functions[cache.fn];
-              if (!fn || cache.call < 0 || cacheSurvivesFork(model, program, f, cache)) continue;
-              const order = eventOrdering(model, program, `cache:${f.path}:${cache.range.start.line}:${cache.range.start.character}`, () => [{ fn, call: cache.call, api: cache.api }], {
+              const fn = f.functions[cache.functionIndex];
+              if (!fn || cache.callIndex < 0 || cacheSurvivesFork(model, program, f, cache)) continue;
+              const order = eventOrdering(model, program, `cache:${f.path}:${cache.range.start.line}:${cache.range.start.character}`, () => [{ fn, call: cache.callIndex, api: cache.api }], {
                 site: (api) => `'${cache.variable}' is filled here from ${api}()`,
                 via: (callee) => `${callee}() is called here and fills the cache`,
                 enters: (callee) => `${callee}() is called here, after the descriptor may have been cached`,
                 unknown: (name) => `${name}() has no known caller in this program, so it may run after the cache is filled`,
               });
-              if (order.at(site.fn, site.fact.call)) {
+              if (order.at(site.fn, site.fact.callIndex)) {
                 related.push({ path: f.path, range: cache.range, message: `'${cache.variable}' caches a descriptor here; the close-all frees its number` });
               }
             }
             for (const lib of f.libraryCaches) {
-              const fn = f.functions[lib.fn];
+              const fn = f.functions[lib.functionIndex];
               // A workspace function of the same name is not the library.
-              if (!fn || model.resolve(fn, lib.call).length > 0) continue;
-              const order = eventOrdering(model, program, `lib:${f.path}:${lib.range.start.line}:${lib.range.start.character}`, () => [{ fn, call: lib.call, api: lib.api }], {
+              if (!fn || model.resolve(fn, lib.callIndex).length > 0) continue;
+              const order = eventOrdering(model, program, `lib:${f.path}:${lib.range.start.line}:${lib.range.start.character}`, () => [{ fn, call: lib.callIndex, api: lib.api }], {
                 site: (api) => `${api}() here`,
                 via: (callee) => `${callee}() is called here`,
                 enters: (callee) => `${callee}() is called here`,
                 unknown: (name) => `${name}() may run first`,
               });
-              if (order.at(site.fn, site.fact.call)) {
+              if (order.at(site.fn, site.fact.callIndex)) {
                 related.push({ path: f.path, range: lib.range, message: `${lib.api}() here makes the library cache ${LIBRARY_FD_CACHES.get(lib.api) ?? 'a descriptor'}; the close-all frees its number` });
               }
             }
           }
           // The first descriptor opened after the close gets one of the freed numbers.
-          const reuse = walk.events.slice(index + 1).find((e) => FD_SOURCES.has(e.call.n));
-          if (reuse) related.push(callLocation(reuse.owner, reuse.call, `${reuse.call.n}() here gets one of the freed numbers`));
+          const reuse = walk.events.slice(index + 1).find((e) => FD_SOURCES.has(e.call.name));
+          if (reuse) related.push(callLocation(reuse.owner, reuse.call, `${reuse.call.name}() here gets one of the freed numbers`));
           const what = hit.fact.api === 'loop' ? `This loop closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}` : `${hit.fact.api}() closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}`;
           found.set(key, {
             ruleId: RULE_ID,

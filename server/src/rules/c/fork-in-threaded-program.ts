@@ -21,10 +21,10 @@ function childProblem(site: ForkSite, walks: ChildWalk[]): string {
     if (!w.end) return 'the child keeps running the program with only the forking thread';
     const end = w.end;
     const bad = w.events.find((e) => e !== end.event && judge(e).kind === 'unsafe');
-    if (bad) return `the child calls ${bad.call.n}() before ${end.kind === 'exec' ? 'exec' : 'it exits'}`;
-    if (end.kind === 'unsafe-exit') return `the child ends with ${end.event.call.n}(), which runs atexit handlers and flushes stdio`;
+    if (bad) return `the child calls ${bad.call.name}() before ${end.kind === 'exec' ? 'exec' : 'it exits'}`;
+    if (end.kind === 'unsafe-exit') return `the child ends with ${end.event.call.name}(), which runs atexit handlers and flushes stdio`;
     const unknown = w.events.find((e) => judge(e).kind === 'unknown');
-    if (unknown) return `the child calls ${unknown.call.n}(), which is not known to be async-signal-safe, before exec`;
+    if (unknown) return `the child calls ${unknown.call.name}(), which is not known to be async-signal-safe, before exec`;
   }
   return 'the child is not limited to async-signal-safe calls';
 }
@@ -41,7 +41,7 @@ export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {
       if (site.fact.forkKind === 'fork' && site.fact.childKnown && walks.length > 0 && walks.every(isCleanSpawn)) continue;
       const key = `${site.fn.file.path}:${site.fact.range.start.line}:${site.fact.range.start.character}`;
       if (found.has(key)) continue;
-      const chain = order.chainAt(site.fn, site.fact.call);
+      const chain = order.chainAt(site.fn, site.fact.callIndex);
       const related: RelatedLocation[] = [
         ...chain,
         { path: site.fn.file.path, range: site.fact.range, message: `${site.fact.api}() here copies only the calling thread` },

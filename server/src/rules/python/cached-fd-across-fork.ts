@@ -48,7 +48,7 @@ function fixes(h: PyCacheAcrossFork): Fix[] {
   const handler = `_reopen_${identifierFor(c.name)}_after_fork`;
   // Re-open (or forget, when it is opened lazily) in the child; the old number may already
   // belong to someone else after a close-all, so it is not closed here.
-  const value = c.storage === 'global' && c.lazy ? 'None' : c.storage === 'global' ? undefined : c.rhs;
+  const value = c.storage === 'global' && c.lazy ? 'None' : c.storage === 'global' ? undefined : c.rightHandSide;
   if (value !== undefined) {
     const body = c.storage === 'class' ? `    ${c.name} = ${value}\n` : `    global ${c.name}\n    ${c.name} = ${value}\n`;
     out.push({

@@ -50,7 +50,7 @@ function fixes(h: PyForkAfterThreads): Fix[] {
       const mp = ensureImport(fork.module, 'multiprocessing');
       const ctx = `${mp.name}.get_context("forkserver")`;
       if (fx.kind === 'callee') {
-        edits = [...mp.edits, { range: fx.range, newText: `${ctx}.${fx.attr}` }];
+        edits = [...mp.edits, { range: fx.range, newText: `${ctx}.${fx.attribute}` }];
         title = `Create it from ${ctx}`;
       } else {
         edits = [...mp.edits, { range: { start: fx.insertAt, end: fx.insertAt }, newText: `${fx.needsComma ? ', ' : ''}${fx.keyword}=${ctx}` }];

@@ -1,0 +1,347 @@
+/**
+ * The builder of one Python model: memoised lookups the replays share (call and `with`
+ * targets, imports, names, which functions can reach a fork, whether a started object is a
+ * thread or a process), the log each program's replay records, and the results those logs
+ * add up to, first program first.
+ */
+import type { ProgramSettings } from './program-context';
+import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyImportFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
+import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
+import { siteKey, toSteps } from './program-graph';
+import { Protection } from './python-fork-protection';
+import { ProgramSim, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
+import type { PyCacheAcrossFork, PyCloseAllWithoutExec, PyEvent, PyForkAfterThreads, PyForkEvent, PyRoot } from './python-types';
+
+class Results {
+  readonly forkAfterThreads = new Map<string, PyForkAfterThreads>();
+  readonly caches = new Map<string, PyCacheAcrossFork>();
+  readonly closeAlls = new Map<string, PyCloseAllWithoutExec>();
+}
+
+/** One recorded result; `key` is the site it is about (computed once, when recorded). */
+type LogOp =
+  | { k: 'fork'; key: string; root: PyRoot; fork: LiveFork; thread: LiveThread }
+  | { k: 'close'; key: string; root: PyRoot; ev: Live<PyCloseAllFact>; fork: LiveFork | undefined; caches: Live<PyFdCacheFact>[] }
+  | { k: 'cache'; key: string; root: PyRoot; h: Hit };
+
+/** What replaying one program produced: kept by the incremental model while its inputs stay the same. */
+export interface ProgramLog {
+  ops: LogOp[];
+  /** Later-phase replays asked for, in order, and whether this program was the first to ask. */
+  queries: [string, boolean][];
+  /** Every module whose facts the replay read (directly or through memoised lookups). */
+  touched: readonly PyModule[];
+}
+
+/** A memoised answer and the modules whose facts computing it read. */
+interface Memo<T> {
+  v: T;
+  t: readonly PyModule[];
+}
+
+type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
+
+export class ModelBuilder implements SimModel {
+  readonly results = new Results();
+  readonly protection: Protection;
+  readonly tracker: TouchTracker;
+  private readonly interestMemo = new Map<string, Memo<boolean>>();
+  private readonly classMemo = new Map<string, Memo<{ kind: 'thread' | 'process'; base: string } | undefined>>();
+
+  constructor(
+    readonly index: PyModuleIndex,
+    readonly config: ProgramSettings,
+  ) {
+    this.tracker = index.tracker ??= new TouchTracker();
+    this.protection = new Protection(index);
+  }
+
+  private readonly callMemo = new Map<PythonFact, Memo<CallInfo>>();
+  private readonly importMemo = new Map<PythonFact, PyModule[]>();
+  private readonly refMemo = new Map<PythonFact, Memo<ReturnType<PyModuleIndex['resolve']>>>();
+  private readonly enterMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string } | undefined>>();
+
+  /** Memoised `compute`, recording (and on a hit, replaying) the modules it read into the open computations. */
+  private memo<K, T>(map: Map<K, Memo<T>>, key: K, compute: () => T): T {
+    const hit = map.get(key);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
+    this.tracker.begin();
+    const v = compute();
+    map.set(key, { v, t: this.tracker.end() });
+    return v;
+  }
+
+  private call(m: PyModule, f: PyCallFact): CallInfo {
+    return this.memo(this.callMemo, f, () => {
+      const c: CallInfo = {};
+      const sym = this.index.resolve(m, f.callee, f.origin);
+      if (sym?.kind === 'class') c.cls = { module: sym.module, name: sym.name };
+      const target = this.index.runs(sym);
+      if (target) c.target = { module: target.module, name: target.name };
+      return c;
+    });
+  }
+
+  /**
+   * The `__enter__` a `with` item runs: the class's own (or its alias, `__enter__ = open`) when
+   * the call makes an object of a workspace class, or the one of the class a called function
+   * returns an object of (`def detached(...): return DaemonContext(...)`).
+   */
+  enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined {
+    return this.memo(this.enterMemo, f, () => {
+      const enterOf = (sym: PySymbol | undefined) => {
+        if (sym?.kind !== 'class') return undefined;
+        const enter = this.index.method(sym.module, sym.name, '__enter__');
+        return enter?.kind === 'function' ? { module: enter.module, name: enter.name } : undefined;
+      };
+      const sym = this.index.resolve(m, f.callee, f.origin);
+      if (sym?.kind === 'class') return enterOf(sym);
+      if (sym?.kind !== 'function') return undefined;
+      for (const step of sym.module.bodies.get(sym.name) ?? []) {
+        if (step.kind !== 'py.returns-object') continue;
+        const found = enterOf(this.index.resolve(sym.module, step.constructorName, step.origin));
+        if (found) return found;
+      }
+      return undefined;
+    });
+  }
+
+  /** The workspace function a call runs (a class call runs its `__init__`), memoised per fact. */
+  callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
+    return this.call(m, f).target;
+  }
+
+  /** The workspace class a call instantiates, if any. */
+  classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
+    return this.call(m, f).cls;
+  }
+
+  /** What a name passed as an argument (or a started object's class) refers to, memoised per fact. */
+  symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']> {
+    return this.memo(this.refMemo, f, () => this.index.resolve(m, name, origin));
+  }
+
+  importTargets(m: PyModule, f: PyImportFact): PyModule[] {
+    let t = this.importMemo.get(f);
+    if (!t) {
+      t = this.index.importTargets(m, f);
+      this.importMemo.set(f, t);
+    }
+    return t;
+  }
+
+  /**
+   * Can running this function (with what it calls and imports) reach a fork or a close-all?
+   * Only such functions are replayed in the "later" phase: a thread start or a cache there
+   * matters only when a fork follows in the same replay.
+   *
+   * Plain reachability over the call/import graph, memoised so that the answer never depends
+   * on which function was asked first (a memo filled while a cycle was still open would):
+   * the incremental model replays only some programs, in a fresh builder, and must get the
+   * answers a full build gets.
+   */
+  interesting(m: PyModule, fn: string): boolean {
+    const start = `${m.abs}#${fn}`;
+    const known = this.interestMemo.get(start);
+    if (known) {
+      this.tracker.add(known.t);
+      return known.v;
+    }
+    this.tracker.begin();
+    const parent = new Map<string, string | null>([[start, null]]);
+    const queue: { m: PyModule; fn: string; key: string }[] = [{ m, fn, key: start }];
+    let found: string | undefined;
+    search: for (let qi = 0; qi < queue.length; qi++) {
+      const cur = queue[qi];
+      this.tracker.touch(cur.m);
+      const visit = (t: PyModule, tfn: string): boolean => {
+        const key = `${t.abs}#${tfn}`;
+        const memo = this.interestMemo.get(key);
+        if (memo) this.tracker.add(memo.t);
+        if (memo?.v === true) return true;
+        if (memo || parent.has(key)) return false;
+        parent.set(key, cur.key);
+        queue.push({ m: t, fn: tfn, key });
+        return false;
+      };
+      for (const f of cur.m.bodies.get(cur.fn) ?? []) {
+        let hit = false;
+        if (f.kind === 'py.fork' || f.kind === 'py.close-all') hit = true;
+        else if (f.kind === 'py.object-start') hit = this.classify(cur.m, f.constructorName, f.origin, f.method)?.kind === 'process';
+        else if (f.kind === 'py.call') {
+          const t = this.callTarget(cur.m, f);
+          if (t) hit = visit(t.module, t.name);
+        } else if (f.kind === 'py.with-enter') {
+          const t = this.enterTarget(cur.m, f);
+          if (t) hit = visit(t.module, t.name);
+        } else if (f.kind === 'py.import') {
+          for (const t of this.importTargets(cur.m, f)) {
+            for (const p of t.parents) if (visit(p, '')) hit = true;
+            if (visit(t, '')) hit = true;
+          }
+        }
+        if (hit) {
+          found = cur.key;
+          break search;
+        }
+      }
+    }
+    // Every answer memoised here read at most what the whole search read.
+    const t = this.tracker.end();
+    if (found === undefined) {
+      for (const key of parent.keys()) this.interestMemo.set(key, { v: false, t });
+      return false;
+    }
+    for (let k: string | null | undefined = found; k; k = parent.get(k)) this.interestMemo.set(k, { v: true, t });
+    return true;
+  }
+
+  /** {@link classifyStarted}, memoised. */
+  classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
+    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => classifyStarted(this.index, m, ctor, origin, method));
+  }
+
+  private event<F extends PythonFact>(root: PyRoot, l: Live<F>): PyEvent<F> {
+    return { module: l.module, fact: l.fact, chain: toSteps(l.chain), root, later: l.later };
+  }
+
+  private forkEvent(root: PyRoot, l: LiveFork): PyForkEvent {
+    const e: PyForkEvent = this.event(root, l);
+    if (l.method) e.method = l.method;
+    if (l.methodSource) e.methodSource = l.methodSource;
+    if (l.setter) e.setter = this.event(root, l.setter);
+    return e;
+  }
+
+  /** The log of the program being replayed: what it records, and which later replays it claimed. */
+  log: ProgramLog | undefined;
+
+  recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void {
+    this.log?.ops.push({ k: 'fork', key: siteKey(fork.module, fork.fact), root, fork, thread });
+  }
+
+  recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[]): void {
+    this.log?.ops.push({ k: 'close', key: siteKey(ev.module, ev.fact), root, ev, fork, caches });
+  }
+
+  recordCache(root: PyRoot, h: Hit): void {
+    this.log?.ops.push({ k: 'cache', key: siteKey(h.cache.module, h.cache.fact), root, h: { cache: h.cache, key: h.key, fork: h.fork, closeAll: h.closeAll, reuse: h.reuse } });
+  }
+
+  /** Applies the logs of the programs, in program order, to the results (first program wins, as in a single pass). */
+  apply(log: ProgramLog): void {
+    for (const op of log.ops) {
+      if (op.k === 'fork') this.applyForkAfterThreads(op.key, op.root, op.fork, op.thread);
+      else if (op.k === 'close') this.applyCloseAll(op.key, op.root, op.ev, op.fork, op.caches);
+      else this.applyCache(op.key, op.root, op.h);
+    }
+  }
+
+  private applyForkAfterThreads(key: string, root: PyRoot, fork: LiveFork, thread: LiveThread): void {
+    if (this.results.forkAfterThreads.has(key)) return;
+    this.results.forkAfterThreads.set(key, {
+      fork: this.forkEvent(root, fork),
+      thread: { ...this.event(root, thread), api: thread.api, note: thread.note },
+    });
+  }
+
+  private applyCloseAll(key: string, root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[]): void {
+    let r = this.results.closeAlls.get(key);
+    if (!r) {
+      r = { closeAll: this.event(root, ev), caches: [] };
+      if (fork) r.fork = this.forkEvent(root, fork);
+      this.results.closeAlls.set(key, r);
+    } else if (!r.fork && fork) r.fork = this.forkEvent(root, fork);
+    for (const c of caches) {
+      if (!r.caches.some((x) => x.module === c.module && x.fact === c.fact)) r.caches.push(this.event(root, c));
+    }
+  }
+
+  private applyCache(key: string, root: PyRoot, h: Hit): void {
+    const old = this.results.caches.get(key);
+    if (old && (old.closeAll || !h.closeAll)) return;
+    const r: PyCacheAcrossFork = { cache: this.event(root, h.cache), fork: this.forkEvent(root, h.fork) };
+    if (h.closeAll) r.closeAll = this.event(root, h.closeAll);
+    if (h.reuse) r.reuse = this.event(root, h.reuse);
+    this.results.caches.set(key, r);
+  }
+
+  /** Replays one program, returning its log (not yet applied to the results). */
+  runProgram(root: PyRoot): ProgramLog {
+    const log: ProgramLog = { ops: [], queries: [], touched: [] };
+    this.log = log;
+    const level = this.tracker.begin();
+    try {
+      new ProgramSim(this, root).run();
+    } finally {
+      this.log = undefined;
+      log.touched = this.tracker.endAt(level);
+    }
+    return log;
+  }
+
+  /**
+   * Reuses the log of a program replayed by an earlier build, when the later replays it
+   * claimed and skipped are still claimed and skipped the same way by the programs before it
+   * (a program skips a later replay an earlier program already did): then its replay would
+   * go exactly as before. Returns false (and changes nothing) otherwise.
+   */
+  reuse(log: ProgramLog): boolean {
+    const added: string[] = [];
+    for (const [key, first] of log.queries) {
+      const now = !this.laterReplays.has(key);
+      if (now !== first) {
+        for (const k of added) this.laterReplays.delete(k);
+        return false;
+      }
+      if (now) {
+        this.laterReplays.add(key);
+        added.push(key);
+      }
+    }
+    return true;
+  }
+
+  private readonly laterReplays = new Set<string>();
+
+  /** True the first time a (function, starting state) pair is replayed in the later phase. */
+  firstLaterReplay(key: string): boolean {
+    const first = !this.laterReplays.has(key);
+    if (first) this.laterReplays.add(key);
+    this.log?.queries.push([key, first]);
+    return first;
+  }
+
+  /** Counters for the benchmark and for tuning (not part of the results). */
+  readonly stats = { functionRuns: 0, laterRuns: 0 };
+}
+
+/**
+ * Is `ctor` (used in `m`) a workspace class that `method` starts as a thread or a process: a
+ * class known as a thread or process starter (the library as workspace), or one deriving from
+ * such a class? `base` names that class.
+ */
+export function classifyStarted(index: PyModuleIndex, m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
+  let out: { kind: 'thread' | 'process'; base: string } | undefined;
+  const sym = index.resolve(m, ctor, origin);
+  if (sym?.kind === 'class') {
+    const isThread = (n: string) => PY_THREAD_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const isProcess = (n: string) => PY_PROCESS_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const self = sym.module.names.length ? `${sym.module.names[0]}.${sym.name}` : sym.name;
+    if (isThread(self)) out = { kind: 'thread', base: self };
+    else if (isProcess(self)) out = { kind: 'process', base: self };
+    else {
+      const t = index.externalAncestor(sym.module, sym.name, isThread);
+      if (t) out = { kind: 'thread', base: t };
+      else {
+        const p = index.externalAncestor(sym.module, sym.name, isProcess);
+        if (p) out = { kind: 'process', base: p };
+      }
+    }
+  }
+  return out;
+}

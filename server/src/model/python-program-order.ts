@@ -1,0 +1,86 @@
+/**
+ * Program order, the skeleton every Python replay shares: a root module runs (its packages'
+ * `__init__` first), then a declared script's function; an import runs the modules it names
+ * the first time. Subclasses (the FORK/FD replay, the heartbeat model's late replay) say what
+ * a body's facts do and how a call enters a function.
+ */
+import type { PyImportFact, PyKeepArgument } from '../facts/python/program-facts';
+import type { PyModule, PyModuleIndex } from './python-modules';
+import type { EntryPoint } from './python-project';
+import { push, type ChainNode } from './program-graph';
+import type { PyRoot, PyStep } from './python-types';
+
+/** The step of an evidence chain where a script entry point calls its function. */
+export function scriptStep(script: EntryPoint): PyStep {
+  const target = `${script.module}:${script.object}`;
+  const message =
+    script.kind === 'wsgi'
+      ? `WSGI script '${script.name}' (${script.group}) calls ${target}() to get the application a WSGI server embeds`
+      : `${script.kind === 'gui' ? 'GUI' : 'console'} script '${script.name}' calls ${target}`;
+  return { path: script.path, range: script.range, message };
+}
+
+export interface RunCtx {
+  chain: ChainNode | undefined;
+  /** An exec/_exit follows the current call in some caller. */
+  execAfter: boolean;
+  depth: number;
+  asMain: boolean;
+  /** What the call that entered this function passed as its keep-list (close-all helpers). */
+  keepArgument?: PyKeepArgument;
+}
+
+/** How deep a replay follows calls. */
+export const MAX_CALL_DEPTH = 24;
+
+/**
+ * Program order of one root, the skeleton of a replay: the root module runs (its packages'
+ * `__init__` first), then a declared script's function; an import runs the modules it names
+ * that have not run yet. A replay says what the facts of a body do ({@link runBody}) and how a
+ * call enters a function ({@link runFunction}); one that sets `stopped` runs nothing more.
+ */
+export abstract class ProgramOrder {
+  protected readonly loaded = new Set<PyModule>();
+  protected stopped = false;
+
+  constructor(
+    protected readonly index: PyModuleIndex,
+    protected readonly root: PyRoot,
+  ) {}
+
+  run(): void {
+    const { root } = this;
+    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
+    this.runModule(root.module, ctx, root.asMain);
+    if (root.script?.object && !this.stopped) {
+      const step = scriptStep(root.script);
+      const sym = this.index.member(root.module, root.script.object.split('.'));
+      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
+    }
+  }
+
+  /** Runs a module's top level the first time it is imported; `asMain`: it runs as `__main__`. */
+  protected runModule(m: PyModule, ctx: RunCtx, asMain = false): void {
+    if (this.loaded.has(m) || this.stopped) return;
+    this.index.tracker?.touch(m);
+    for (const p of m.parents) this.runModule(p, ctx);
+    if (this.loaded.has(m) || this.stopped) return;
+    this.loaded.add(m);
+    this.runBody(m, '', { ...ctx, asMain });
+    this.moduleRan(m);
+  }
+
+  /** An import statement of `m` that names `targets`. */
+  protected runImport(m: PyModule, f: PyImportFact, targets: readonly PyModule[], ctx: RunCtx): void {
+    if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
+    const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
+    for (const t of targets) this.runModule(t, { ...ctx, chain });
+  }
+
+  /** After a module's top level ran. */
+  protected moduleRan(_m: PyModule): void {}
+
+  protected abstract runFunction(m: PyModule, name: string, ctx: RunCtx): void;
+
+  protected abstract runBody(m: PyModule, fn: string, ctx: RunCtx): void;
+}

@@ -1,0 +1,327 @@
+/**
+ * The FORK/FD replay of one Python program: walks the program in order, then replays the
+ * functions it may run later, keeping the state that matters (threads started, the last
+ * fork, the start method, descriptors cached and still open, close-alls) and handing every
+ * hazard it meets to the model being built ({@link SimModel}).
+ */
+import type { ProgramSettings } from './program-context';
+import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
+import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
+import { push, type ChainNode } from './program-graph';
+import type { Protection } from './python-fork-protection';
+import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
+import type { PyForkEvent, PyRoot } from './python-types';
+
+export interface Live<F extends PythonFact = PythonFact> {
+  module: PyModule;
+  fact: F;
+  chain: ChainNode | undefined;
+  later: boolean;
+}
+
+export interface LiveThread extends Live {
+  api: string;
+  note: string;
+}
+
+export interface LiveFork extends Live<PyForkFact> {
+  method?: string;
+  methodSource?: PyForkEvent['methodSource'];
+  setter?: Live;
+}
+
+export interface Hit {
+  cache: Live<PyFdCacheFact>;
+  key: string;
+  fork: LiveFork;
+  closeAll?: Live<PyCloseAllFact>;
+  reuse?: Live<PyFdCacheFact>;
+  cancelled?: boolean;
+}
+
+interface SimState {
+  threads?: LiveThread;
+  lastFork?: LiveFork;
+  startMethod?: { method: string; at: Live };
+  live: Map<string, Live<PyFdCacheFact>>;
+  hits: Hit[];
+  lastCloseAll?: Live<PyCloseAllFact>;
+  later: boolean;
+}
+
+/** What a replay asks of the model being built: its lookups (memoised there), counters, and where hazards go. */
+export interface SimModel {
+  readonly index: PyModuleIndex;
+  readonly config: ProgramSettings;
+  readonly tracker: TouchTracker;
+  readonly protection: Protection;
+  readonly stats: { functionRuns: number; laterRuns: number };
+  interesting(m: PyModule, fn: string): boolean;
+  firstLaterReplay(key: string): boolean;
+  importTargets(m: PyModule, f: PyImportFact): PyModule[];
+  callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
+  classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
+  enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
+  symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
+  classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
+  recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
+  recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[]): void;
+  recordCache(root: PyRoot, h: Hit): void;
+}
+
+/** Replays one program (one root). */
+export class ProgramSim extends ProgramOrder {
+  private readonly executed = new Set<string>();
+  private readonly running = new Set<string>();
+  private readonly memo = new Map<string, LiveThread | null>();
+  private state: SimState = { live: new Map(), hits: [], later: false };
+  /** Functions that may run later (callbacks, methods of created objects, registered functions). */
+  private readonly candidates: { module: PyModule; name: string; chain: ChainNode | undefined }[] = [];
+  private readonly candidateKeys = new Set<string>();
+
+  constructor(
+    private readonly model: SimModel,
+    root: PyRoot,
+  ) {
+    super(model.index, root);
+  }
+
+  override run(): void {
+    const { root } = this;
+    super.run();
+    this.commit();
+    // The "later" phase: functions that program order did not reach but that may run after
+    // it — the root module's own functions, callables passed as arguments, methods of objects
+    // the program created, functions registered by decorators — each replayed from the state
+    // program order ended in (and what those replays reach, in turn). A function already
+    // replayed from the same kind of state (by this program or an earlier one) is not replayed
+    // again: its findings are recorded with the evidence of the first program that showed them.
+    const end = this.state;
+    const signature = `${end.threads ? 1 : 0}${end.lastFork ? 1 : 0}|${end.startMethod?.method ?? ''}|${[...end.live.keys()].sort().join(',')}`;
+    for (const name of root.module.functions.keys()) this.addCandidate(root.module, name, undefined);
+    for (const cls of root.module.classes.keys()) this.addClass(root.module, cls, undefined);
+    for (let i = 0; i < this.candidates.length; i++) {
+      const { module: m, name, chain } = this.candidates[i];
+      const key = `${m.abs}#${name}`;
+      if (this.executed.has(key) || !this.model.interesting(m, name)) continue;
+      if (!this.model.firstLaterReplay(`${key}|${signature}`)) continue;
+      this.state = {
+        threads: end.threads,
+        lastFork: end.lastFork,
+        startMethod: end.startMethod,
+        live: new Map(end.live),
+        hits: [],
+        lastCloseAll: end.lastCloseAll,
+        later: true,
+      };
+      this.model.stats.laterRuns++;
+      this.runFunction(m, name, { chain, execAfter: false, depth: 0, asMain: false });
+      this.commit();
+    }
+  }
+
+  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined): void {
+    const key = `${module.abs}#${name}`;
+    if (this.candidateKeys.has(key)) return;
+    this.candidateKeys.add(key);
+    this.candidates.push({ module, name, chain });
+  }
+
+  private addClass(module: PyModule, cls: string, chain: ChainNode | undefined): void {
+    for (const meth of this.model.index.allMethods(module, cls)) this.addCandidate(meth.module, meth.name, chain);
+  }
+
+  private live<F extends PythonFact>(m: PyModule, f: F, ctx: RunCtx): Live<F> {
+    return { module: m, fact: f, chain: ctx.chain, later: this.state.later };
+  }
+
+  protected override moduleRan(m: PyModule): void {
+    for (const [name, fn] of m.functions) {
+      if (fn.registered) this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
+    }
+  }
+
+  protected runFunction(m: PyModule, name: string, ctx: RunCtx): void {
+    if (ctx.depth > MAX_CALL_DEPTH) return;
+    if (!this.loaded.has(m)) this.runModule(m, ctx);
+    const key = `${m.abs}#${name}`;
+    if (this.running.has(key)) return;
+    const st = this.state;
+    const memoKey = `${key}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}`;
+    const seen = this.memo.get(memoKey);
+    if (seen !== undefined) {
+      if (seen && !this.state.threads) this.state.threads = seen;
+      return;
+    }
+    this.executed.add(key);
+    this.running.add(key);
+    this.model.stats.functionRuns++;
+    const before = this.state.threads;
+    this.runBody(m, name, { ...ctx, depth: ctx.depth + 1, asMain: false });
+    this.running.delete(key);
+    this.memo.set(memoKey, !before && this.state.threads ? this.state.threads : null);
+  }
+
+  protected runBody(m: PyModule, fn: string, ctx: RunCtx): void {
+    this.model.tracker.touch(m);
+    const steps = m.bodies.get(fn);
+    if (!steps) return;
+    let lastExec = -1;
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const s = steps[i];
+      if (s.kind === 'py.exec' && (!s.underMainGuard || fn !== '' || ctx.asMain)) {
+        lastExec = i;
+        break;
+      }
+    }
+    // Callables passed and objects created at import time of other modules are library
+    // plumbing (a module-level default context, an atexit hook): only those of the root module
+    // and of code that actually runs in a function count as "may run later".
+    const notes = fn !== '' || m === this.root.module;
+    for (let i = 0; i < steps.length; i++) {
+      const f = steps[i];
+      // The main block runs only in the module that is `__main__` (functions defined inside
+      // it carry the flag too, but run whenever they are called).
+      if (f.underMainGuard && fn === '' && !ctx.asMain) continue;
+      switch (f.kind) {
+        case 'py.import':
+          this.runImport(m, f, this.model.importTargets(m, f), ctx);
+          break;
+        case 'py.call': {
+          const t = this.model.callTarget(m, f);
+          if (!t) break;
+          const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
+          const cls = notes ? this.model.classOf(m, f) : undefined;
+          if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument });
+          break;
+        }
+        case 'py.with-enter': {
+          // `with detached(...):` runs the entered object's `__enter__` right after the call.
+          const t = this.model.enterTarget(m, f);
+          if (!t) break;
+          const chain = push(ctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          break;
+        }
+        case 'py.ref': {
+          if (!notes) break;
+          const sym = this.model.symbolOf(m, f, f.name, f.origin);
+          const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'passed here; it may be called later' });
+          if (sym?.kind === 'function') this.addCandidate(sym.module, sym.name, chain);
+          else if (sym?.kind === 'class') this.addClass(sym.module, sym.name, chain);
+          break;
+        }
+        case 'py.thread-start':
+          this.threadStarted({ ...this.live(m, f, ctx), api: f.api, note: f.note });
+          break;
+        case 'py.object-start': {
+          const sym = notes ? this.model.symbolOf(m, f, f.constructorName, f.origin) : undefined;
+          if (sym?.kind === 'class') this.addClass(sym.module, sym.name, push(ctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
+          const what = this.model.classify(m, f.constructorName, f.origin, f.method);
+          const shown = f.constructorName.replace(/^\.+/, '');
+          if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, ctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
+          else if (what?.kind === 'process') {
+            const synthetic: PyForkFact = {
+              kind: 'py.fork',
+              range: f.range,
+              enclosingFunction: f.enclosingFunction,
+              api: `${shown}.${f.method}() (a ${what.base} subclass)`,
+              via: 'multiprocessing',
+              startMethod: 'default',
+              child: 'continues',
+            };
+            this.fork({ ...this.live(m, synthetic, ctx) });
+          }
+          break;
+        }
+        case 'py.fork':
+          this.fork(this.live(m, f, ctx));
+          break;
+        case 'py.close-all':
+          this.closeAll(this.live(m, f, ctx), ctx.execAfter || lastExec > i, ctx.keepArgument);
+          break;
+        case 'py.fd-cache':
+          this.cached(this.live(m, f, ctx));
+          break;
+        case 'py.start-method':
+          if (f.method !== 'unknown') this.state.startMethod = { method: f.method, at: this.live(m, f, ctx) };
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private threadStarted(t: LiveThread): void {
+    if (!this.state.threads) this.state.threads = t;
+  }
+
+  private fork(ev: LiveFork): void {
+    const f = ev.fact;
+    const s = this.state;
+    if (f.via === 'multiprocessing') {
+      // The extractor gives every multiprocessing fork a start method ('default' when none is named).
+      let method = f.startMethod!;
+      if (method === 'default') {
+        if (s.startMethod) {
+          method = s.startMethod.method;
+          ev.methodSource = 'set_start_method';
+          ev.setter = s.startMethod.at;
+        } else {
+          method = defaultStartMethod(this.model.config.pythonVersion);
+          ev.methodSource = 'default';
+        }
+      } else ev.methodSource = 'explicit';
+      ev.method = method;
+    }
+    const forking = f.via !== 'multiprocessing' || PY_FORKING_START_METHODS.has(ev.method!);
+    if (forking) {
+      const threads = f.inChild ? undefined : s.threads;
+      if (threads) this.model.recordForkAfterThreads(this.root, ev, threads);
+      const continues = f.via !== 'os' || f.child === 'continues';
+      if (continues) {
+        s.lastFork = ev;
+        for (const [key, cache] of s.live) s.hits.push({ cache, key, fork: ev });
+      }
+      if (f.parentExits) s.threads = undefined;
+    }
+    if (f.threadsAfter && !s.threads) s.threads = { ...ev, api: f.api, note: 'starts helper threads in the parent' };
+  }
+
+  private closeAll(ev: Live<PyCloseAllFact>, execAfter: boolean, keepArgument: PyKeepArgument | undefined): void {
+    const f = ev.fact;
+    const s = this.state;
+    if (f.keepList || f.execFollows || execAfter) return;
+    // A helper that spares what its caller passes: a close-all only when that is nothing or
+    // only the standard streams (a caller we cannot see is given the benefit of the doubt).
+    if (f.keepParameter && keepArgument !== 'none' && keepArgument !== 'stdio-only') return;
+    if (!s.lastFork && !f.inChild) return;
+    const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact));
+    this.model.recordCloseAll(this.root, ev, s.lastFork, caches);
+    for (const h of s.hits) if (!h.closeAll && !h.cancelled) h.closeAll = ev;
+    s.lastCloseAll = ev;
+  }
+
+  private cached(ev: Live<PyFdCacheFact>): void {
+    const s = this.state;
+    const key = `${ev.module.abs}#${ev.fact.name}`;
+    for (const h of s.hits) {
+      if (h.key === key) h.cancelled = true;
+      else if (h.closeAll && !h.reuse) h.reuse = ev;
+    }
+    s.live.set(key, ev);
+  }
+
+  private commit(): void {
+    for (const h of this.state.hits) {
+      if (h.cancelled) continue;
+      if (this.model.protection.why(h.cache.module, h.cache.fact)) continue;
+      // A cache opened lazily inside a function only counts in the ordered phase, where we
+      // know it was opened before the fork.
+      this.model.recordCache(this.root, h);
+    }
+    this.state.hits = [];
+  }
+}

@@ -1,8 +1,8 @@
 /**
  * The imports a fix adds: making names from Node's built-in modules exist in a TypeScript or
  * JavaScript file, in the file's own style. The one place that writes imports, for the
- * `pipeline(…)` rewrite (`pipeline-fix.ts`) and the non-blocking variants of blocking calls
- * (`program-facts.ts`).
+ * `pipeline(…)` rewrite (`analysis/typescript/pipeline-fix.ts`) and the non-blocking variants
+ * of blocking calls (`heartbeats-and-blocking.ts`).
  *
  * - A name joins an existing named import of its module (`import { a, name } from 'fs'`), or
  *   in a CommonJS file its `require` destructuring (`const { a, name } = require('fs')`);
@@ -17,7 +17,7 @@
  * - A name already declared or used in the file gets an alias made of the module and the
  *   name (`pipeline as streamPipeline`, then `streamPipeline2`, …).
  * Whether the file already has a name is the callers' question (`FileImports.statements`
- * lists the top-level bindings; `program-facts.ts` has its own).
+ * lists the top-level bindings; the fact extractor's `file-symbols.ts` has its own).
  */
 import type { Position } from '../../text/locations';
 import type { TextEdit } from '../../text/edits';

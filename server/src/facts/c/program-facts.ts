@@ -4,52 +4,25 @@
  * and their calls in evaluation order, fork sites with their child regions, thread
  * starts, exec calls, close-all idioms, at-fork registrations, descriptors cached in
  * long-lived storage, descriptor-producing calls with their close-on-exec judgement, and
- * `fstat` re-validations. Nothing here throws on odd code; unrecognised shapes are skipped.
+ * `fstat` re-validations. This file holds the walk, its branch depth and child regions;
+ * what one call yields is in `program-call-facts.ts`, close-all loops in
+ * `program-close-all.ts`, descriptor storage in `program-fd-storage.ts`, text pre-checks in
+ * `source-text.ts` and function names in `function-names.ts`. Nothing here throws on odd
+ * code; unrecognised shapes are skipped.
  */
-import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
-import {
-  ATFORK_CALLS,
-  CLOSE_ALL_CALLS,
-  CLOSE_ONE,
-  CLOSE_RANGE_CLOEXEC,
-  EXEC_CALLS,
-  FD_PRODUCERS,
-  FD_SOURCES,
-  FORK_CALLS,
-  FSTAT_CALLS,
-  LIBRARY_FD_CACHES,
-  SPAWN_CALLS,
-  THREAD_STARTS,
-} from '../../knowledge/c-process';
-import { TRANSPARENT_WRAPPERS } from '../../knowledge/c-handles';
-import { judgeFdCall } from './program-fd';
 import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
 import { declaratorName } from './declarators';
-import type {
-  CacheStorage,
-  CCall,
-  CChildRegion,
-  CFact,
-  CFdOpenFact,
-  CForkFact,
-  CFunctionFact,
-  Span,
-} from './program-types';
-import { WordPositions } from '../../text/positions';
+import type { Range } from '../../text/locations';
+import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, Span } from './program-types';
+import { CallFacts } from './program-call-facts';
+import { closeAllLoopAt, type CloseAllLoop } from './program-close-all';
+import { fdCacheFact, storageTarget, type FileVar } from './program-fd-storage';
+import { cppQualifiedName, functionNameNode, parameterNames } from './function-names';
+import { mayName, SourceText, spanOf } from './source-text';
 
 export type { CFact } from './program-types';
 export * from './program-types';
-
-function spanOf(node: Node): Span {
-  return [node.startPosition.row, node.startPosition.column, node.endPosition.row, node.endPosition.column];
-}
-
-interface FileVar {
-  isStatic: boolean;
-  declSpan: Span;
-  init?: string;
-}
 
 /** A child region being filled while the walk is inside it. */
 interface ActiveRegion {
@@ -69,15 +42,6 @@ interface FunctionState {
   fstatVars: Map<string, Range>;
   checksInode: boolean;
 }
-
-/** Loop recognised as closing every descriptor from a bound on. */
-interface CloseAllLoop {
-  loop: Node;
-  keepList: boolean;
-  from?: string;
-}
-
-const LOOP_TYPES = new Set(['for_statement', 'while_statement', 'do_statement']);
 
 /**
  * Expression nodes whose subtree can be skipped when its text shows no call/assignment/inode
@@ -103,7 +67,8 @@ const PRUNABLE: ReadonlySet<string> = new Set([
 class Extractor {
   readonly facts: CFact[] = [];
   private readonly fileVars = new Map<string, FileVar>();
-  private readonly hasGnuSource: boolean;
+  private readonly source: SourceText;
+  private readonly callFacts: CallFacts;
   private fn: FunctionState | null = null;
   private functionCount = 0;
   private cond = 0;
@@ -119,8 +84,9 @@ class Extractor {
   /** Statement text of whole-line call statements (call node id → text). */
   private statementTexts = new Map<number, string>();
 
-  constructor(private readonly text: string) {
-    this.hasGnuSource = /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text);
+  constructor(text: string) {
+    this.source = new SourceText(text);
+    this.callFacts = new CallFacts(this.facts, /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text));
   }
 
   private readonly includes: { headers: string[]; first: Range | null; insertLine: number } = { headers: [], first: null, insertLine: 0 };
@@ -128,20 +94,9 @@ class Extractor {
   /** The branch depth (`cond`) of each call of the current function, by call index. */
   private callConds: number[] = [];
 
-  /** Descriptor opens without close-on-exec, keyed `function index:stored-to text`, that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
-  private readonly opensWithoutCloexec: { fact: CFdOpenFact; key: string }[] = [];
-  /** `function index:descriptor text` of `fcntl(fd, F_SETFD, ... FD_CLOEXEC ...)` calls. */
-  private readonly cloexecSetLater = new Set<string>();
-
   run(root: Node): void {
     this.topLevel(root);
-    // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` in the same function: the older
-    // idiom, judged as requested (a thread forking between the two calls is not modelled).
-    for (const { fact, key } of this.opensWithoutCloexec) {
-      if (!this.cloexecSetLater.has(key)) continue;
-      fact.cloexec = 'yes';
-      delete fact.fix;
-    }
+    this.callFacts.finish();
     const start = { line: 0, character: 0 };
     this.facts.unshift({
       kind: 'c.includes',
@@ -202,7 +157,7 @@ class Extractor {
 
   /** A `static` storage class among the node's children (the text must mention it first). */
   private isStatic(node: Node): boolean {
-    if (!this.occursIn('static', node.startIndex, node.endIndex)) return false;
+    if (!this.source.occursIn('static', node.startIndex, node.endIndex)) return false;
     return node.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
   }
 
@@ -280,7 +235,7 @@ class Extractor {
     let end = -1;
     if (PRUNABLE.has(type)) {
       end = bound ?? node.endIndex;
-      if (!this.mayHoldEffect(node.startIndex, end)) return;
+      if (!this.source.mayHoldEffect(node.startIndex, end)) return;
     }
     switch (type) {
       case 'compound_statement':
@@ -300,7 +255,8 @@ class Extractor {
       case 'while_statement':
       case 'do_statement': {
         fn.fact.loops.push(spanOf(node));
-        this.detectCloseAllLoop(node);
+        const closeAll = closeAllLoopAt(node, this.source);
+        if (closeAll) this.pendingCloseAll.set(closeAll.call.id, closeAll.loop);
         const body = node.childForFieldName('body');
         const update = node.childForFieldName('update');
         for (const child of node.namedChildren) {
@@ -336,8 +292,8 @@ class Extractor {
         const left = node.childForFieldName('left');
         const right = node.childForFieldName('right');
         // An operand whose text (up to the next operand) shows no effect is skipped unvisited.
-        if (left && (!right || this.mayHoldEffect(left.startIndex, right.startIndex))) this.visit(left, undefined, right ? right.startIndex : undefined);
-        if (right && this.mayHoldEffect(right.startIndex, end)) {
+        if (left && (!right || this.source.mayHoldEffect(left.startIndex, right.startIndex))) this.visit(left, undefined, right ? right.startIndex : undefined);
+        if (right && this.source.mayHoldEffect(right.startIndex, end)) {
           const op = node.childForFieldName('operator')?.type;
           if (op === '&&' || op === '||') this.cond++;
           this.visit(right, undefined, end);
@@ -364,21 +320,21 @@ class Extractor {
       case 'return_statement':
       case 'goto_statement':
         // `return 0;`, `goto out;`: nothing to visit inside.
-        if (this.mayHoldEffect(node.startIndex, node.endIndex)) for (const child of node.namedChildren) if (child) this.visit(child);
+        if (this.source.mayHoldEffect(node.startIndex, node.endIndex)) for (const child of node.namedChildren) if (child) this.visit(child);
         this.endRegions('return');
         return;
       case 'field_expression': {
         const field = node.childForFieldName('field');
         if (field) {
           const at = field.startIndex;
-          if (this.text.startsWith('st_ino', at) || this.text.startsWith('st_dev', at)) {
+          if (this.source.text.startsWith('st_ino', at) || this.source.text.startsWith('st_dev', at)) {
             const name = field.text;
             if (name === 'st_ino' || name === 'st_dev') fn.checksInode = true;
           }
         }
         const arg = node.childForFieldName('argument');
         // `p->x`: the object before the field, skipped when its text shows no effect.
-        if (arg && (!field || this.mayHoldEffect(arg.startIndex, field.startIndex))) this.visit(arg, undefined, field ? field.startIndex : undefined);
+        if (arg && (!field || this.source.mayHoldEffect(arg.startIndex, field.startIndex))) this.visit(arg, undefined, field ? field.startIndex : undefined);
         return;
       }
       case 'identifier':
@@ -411,7 +367,7 @@ class Extractor {
           if (!child) continue;
           const next = i + 1 < kids.length ? kids[i + 1] : null;
           const childBound = next ? next.startIndex : end;
-          if (this.mayHoldEffect(child.startIndex, childBound)) this.visit(child, undefined, childBound);
+          if (this.source.mayHoldEffect(child.startIndex, childBound)) this.visit(child, undefined, childBound);
         }
       }
     }
@@ -456,39 +412,8 @@ class Extractor {
     for (; pushed > 0; pushed--) this.regions.pop();
   }
 
-  /** Prefix counts of `(`, `=` and `st_ino`/`st_dev` starts (code-unit offsets, as node indices). */
-  private effectCounts: Int32Array | null = null;
-
-  private mayHoldEffect(start: number, end: number): boolean {
-    let counts = this.effectCounts;
-    if (!counts) {
-      const text = this.text;
-      const n = text.length;
-      counts = new Int32Array(n + 1);
-      let c = 0;
-      for (let k = 0; k < n; k++) {
-        counts[k] = c;
-        const ch = text.charCodeAt(k);
-        // `(`, an assignment's `=` (not `==`, `!=`, `<=`, `>=`), `st_ino`/`st_dev`
-        if (ch === 40 || (ch === 61 && assignmentEquals(text, k)) || (ch === 115 && (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)))) c++;
-      }
-      counts[n] = c;
-      this.effectCounts = counts;
-    }
-    if (start < 0 || end > counts.length - 1 || end < start) return true;
-    return counts[end] - counts[start] > 0;
-  }
-
   private mayHoldFork(stmt: Node): boolean {
-    return this.occursIn('ork', stmt.startIndex, stmt.endIndex);
-  }
-
-  /** Where words occur in the file, for text pre-checks of node ranges. */
-  private words?: WordPositions;
-
-  private occursIn(word: string, start: number, end: number): boolean {
-    this.words ??= new WordPositions(this.text);
-    return this.words.occursIn(word, start, end);
+    return this.source.occursIn('ork', stmt.startIndex, stmt.endIndex);
   }
 
   private newForkFact(call: Node, known: boolean, pending: PendingRegion[], stmts: readonly Node[], block: Node): CForkFact {
@@ -517,7 +442,7 @@ class Extractor {
       regions,
       childKnown: known,
     };
-    const before = this.statementStart(call);
+    const before = this.source.statementStart(call);
     if (before) fact.before = before;
     this.pendingForks.set(call.id, fact);
     return fact;
@@ -539,34 +464,9 @@ class Extractor {
     }
     if (innerType !== 'call_expression') return;
     const s = spanOf(stmt);
-    const lines = this.lineInfo(stmt);
+    const lines = this.source.lineInfo(stmt);
     this.statementCalls.set(inner.id, lines ?? s);
-    if (lines) this.statementTexts.set(inner.id, this.text.slice(stmt.startIndex, stmt.endIndex));
-  }
-
-  /** Line and indentation of the statement that holds `node`, when that statement begins its line. */
-  private statementStart(node: Node): { line: number; indent: string } | null {
-    let stmt: Node | null = node;
-    while (stmt && !/(_statement|^declaration)$/.test(stmt.type)) stmt = stmt.parent;
-    if (!stmt) return null;
-    let a = stmt.startIndex;
-    while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
-    if (a > 0 && this.text[a - 1] !== '\n') return null;
-    return { line: stmt.startPosition.row, indent: this.text.slice(a, stmt.startIndex) };
-  }
-
-  /** The whole lines of a statement when nothing else shares them, as a deletion span. */
-  private lineInfo(stmt: Node): Span | null {
-    const start = stmt.startIndex;
-    const end = stmt.endIndex;
-    let a = start;
-    while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
-    if (a > 0 && this.text[a - 1] !== '\n') return null;
-    let b = end;
-    while (b < this.text.length && (this.text[b] === ' ' || this.text[b] === '\t' || this.text[b] === '\r')) b++;
-    if (b < this.text.length && this.text[b] !== '\n') return null;
-    if (b >= this.text.length) return null;
-    return [stmt.startPosition.row, 0, stmt.endPosition.row + 1, 0];
+    if (lines) this.statementTexts.set(inner.id, this.source.text.slice(stmt.startIndex, stmt.endIndex));
   }
 
   private endRegions(kind: 'return' | 'exec' | 'safe-exit' | 'unsafe-exit'): void {
@@ -583,7 +483,7 @@ class Extractor {
     const declarators = decl.childrenForFieldName('declarator');
     // Storage classes precede the declarators.
     const first = declarators.length > 0 ? declarators[0] : null;
-    const isStatic = first ? this.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl);
+    const isStatic = first ? this.source.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl);
     for (const d of declarators) {
       if (!d) continue;
       const name = declaratorName(d);
@@ -619,24 +519,8 @@ class Extractor {
     if (local) return;
     fn.assigns.add(target.text);
     if (!right) return;
-    const source = fdSourceCall(right);
-    if (!source) return;
-    let storage: CacheStorage;
-    if (fn.staticLocals.has(target.base)) storage = 'static-local';
-    else storage = this.fileVars.get(target.base)?.isStatic ? 'file-static' : 'global';
-    const fileVar = this.fileVars.get(target.base);
-    const index = fn.fact.calls.findIndex((c) => c.span[0] === source.startPosition.row && c.span[1] === source.startPosition.column);
-    this.facts.push({
-      kind: 'c.fdCache',
-      range: nodeRange(source),
-      variable: target.text,
-      storage,
-      api: calleeName(source) ?? '',
-      functionIndex: fn.fact.index,
-      callIndex: index,
-      declarationSpan: storage !== 'static-local' && fileVar && target.base === target.text ? fileVar.declSpan : undefined,
-      declarationInitializer: storage !== 'static-local' && fileVar ? fileVar.init : undefined,
-    });
+    const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
+    if (cache) this.facts.push(cache);
   }
 
   private noteRef(value: Node, type: string): void {
@@ -721,7 +605,7 @@ class Extractor {
         // An argument such as `"text"`, `0` or `-1` (up to the next one: no call, no
         // assignment; not a name, `&x` or `*p`) is neither visited nor a reference.
         const next = i + 1 < list.length ? list[i + 1] : null;
-        if (next && !mayName(this.text.charCodeAt(a.startIndex)) && !this.mayHoldEffect(a.startIndex, next.startIndex)) continue;
+        if (next && !mayName(this.source.text.charCodeAt(a.startIndex)) && !this.source.mayHoldEffect(a.startIndex, next.startIndex)) continue;
         const t = a.type;
         this.visit(a, t, next ? next.startIndex : undefined);
         this.noteRef(a, t);
@@ -748,280 +632,13 @@ class Extractor {
       r.region.calls.push(rc);
     }
     if (end) this.endRegions(end);
-    this.classify(name, node, index, args, s);
+    const fork = this.pendingForks.get(node.id);
+    if (fork) this.pendingForks.delete(node.id);
+    const closeAllLoop = this.pendingCloseAll.get(node.id);
+    if (closeAllLoop) this.pendingCloseAll.delete(node.id);
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop });
   }
 
-  private classify(name: string, node: Node, index: number, args: Node | null, s: Span): void {
-    const fn = this.fn!;
-    // The call's range, from its span (same positions as `nodeRange`).
-    const range: Range = { start: { line: s[0], character: s[1] }, end: { line: s[2], character: s[3] } };
-    const pendingFork = this.pendingForks.get(node.id);
-    if (pendingFork) {
-      pendingFork.callIndex = index;
-      this.pendingForks.delete(node.id);
-      this.facts.push(pendingFork);
-    } else {
-      const forkKind = FORK_CALLS.get(name);
-      if (forkKind) {
-        this.facts.push({ kind: 'c.fork', range, api: name, forkKind, functionIndex: fn.fact.index, callIndex: index, regions: [], childKnown: false });
-      }
-    }
-    const thread = THREAD_STARTS.get(name);
-    if (thread) {
-      let routine: string | undefined;
-      if (thread.routineArg !== undefined) {
-        const a = argAtOf(args, thread.routineArg);
-        const n = a ? unwrap(a) : null;
-        const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
-        if (id?.type === 'identifier') routine = id.text;
-      }
-      this.facts.push({ kind: 'c.threadStart', range, api: name, functionIndex: fn.fact.index, callIndex: index, routine });
-    }
-    if (EXEC_CALLS.has(name) || SPAWN_CALLS.has(name)) {
-      this.facts.push({ kind: 'c.exec', range, api: name, functionIndex: fn.fact.index, callIndex: index });
-    }
-    if (CLOSE_ALL_CALLS.has(name)) {
-      const flags = name.includes('close_range') ? argAtOf(args, 2) : null;
-      const from = argAtOf(args, 0);
-      this.facts.push({
-        kind: 'c.closeAll',
-        range,
-        api: name,
-        functionIndex: fn.fact.index,
-        callIndex: index,
-        keepList: false,
-        cloexecOnly: flags !== null && flags.text.includes(CLOSE_RANGE_CLOEXEC),
-        from: from?.text,
-      });
-    }
-    const loop = this.pendingCloseAll.get(node.id);
-    if (loop) {
-      this.pendingCloseAll.delete(node.id);
-      this.facts.push({ kind: 'c.closeAll', range: nodeRange(loop.loop), api: 'loop', functionIndex: fn.fact.index, callIndex: index, keepList: loop.keepList, cloexecOnly: false, from: loop.from });
-    }
-    const atfork = ATFORK_CALLS.get(name);
-    if (atfork !== undefined) {
-      const a = argAtOf(args, atfork);
-      const n = a ? unwrap(a) : null;
-      const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
-      this.facts.push({ kind: 'c.atfork', range, child: id?.type === 'identifier' && id.text !== 'NULL' ? id.text : undefined });
-    }
-    if (FD_PRODUCERS.has(name)) {
-      const judged = judgeFdCall(name, node, spanOf, this.hasGnuSource);
-      if (judged) {
-        const fact: CFdOpenFact = {
-          kind: 'c.fdOpen',
-          range,
-          api: name,
-          functionIndex: fn.fact.index,
-          callIndex: index,
-          cloexec: judged.cloexec,
-          inChild: this.regions.length > 0,
-          fix: judged.fix,
-        };
-        this.facts.push(fact);
-        const parent = node.parent;
-        const stored = parent?.type === 'assignment_expression' ? parent.childForFieldName('left') : parent?.type === 'init_declarator' ? parent.childForFieldName('declarator') : null;
-        const target = stored ? storageTarget(stored) : null;
-        if (target && judged.cloexec !== 'yes') this.opensWithoutCloexec.push({ fact, key: `${fn.fact.index}:${target.text}` });
-      }
-    }
-    if (name === 'fcntl') {
-      const cmd = argAtOf(args, 1);
-      const value = argAtOf(args, 2);
-      const target = argAtOf(args, 0);
-      const stored = target ? storageTarget(target) : null;
-      if (stored && cmd?.text === 'F_SETFD' && value && /\bFD_CLOEXEC\b/.test(value.text)) this.cloexecSetLater.add(`${fn.fact.index}:${stored.text}`);
-    }
-    if (FSTAT_CALLS.has(name)) {
-      const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);
-      const target = a ? storageTarget(unwrap(a)) : null;
-      if (target) fn.fstatVars.set(target.text, range);
-    }
-    if (LIBRARY_FD_CACHES.has(name)) {
-      this.facts.push({ kind: 'c.libraryCache', range, api: name, functionIndex: fn.fact.index, callIndex: index });
-    }
-  }
-
-  /** `for (fd = 3; fd < max; fd++) close(fd);` and its descending and `while` variants. */
-  private detectCloseAllLoop(loop: Node): void {
-    const body = loop.childForFieldName('body');
-    const cond = loop.childForFieldName('condition');
-    if (!body || !cond) return;
-    // Cheap pre-check on the text before looking at the tree.
-    if (!this.occursIn('close', body.startIndex, body.endIndex)) return;
-    const close = findCloseOfVariable(body);
-    if (!close) return;
-    const variable = close.variable;
-    if (!mentions(cond, variable)) return;
-    let from: string | undefined;
-    const init = loop.childForFieldName('initializer');
-    if (init) {
-      if (init.type === 'declaration') {
-        for (const d of init.childrenForFieldName('declarator')) {
-          if (d?.type === 'init_declarator' && declaratorName(d) === variable) from = d.childForFieldName('value')?.text;
-        }
-      } else if (init.type === 'assignment_expression' && init.childForFieldName('left')?.text === variable) {
-        from = init.childForFieldName('right')?.text;
-      }
-    }
-    // `for (i = 0; i < 2; i++) close(i)` closes a known pair, not "everything".
-    const c = unwrap(cond);
-    if (c.type === 'binary_expression') {
-      const right = c.childForFieldName('right');
-      const op = c.childForFieldName('operator')?.type;
-      if (right?.type === 'number_literal' && (op === '<' || op === '<=') && Number(right.text) <= 3) return;
-    }
-    this.pendingCloseAll.set(close.call.id, { loop, keepList: close.keepList, from });
-  }
-}
-
-/** Whether an expression starting with this character may be a name, `&x`, `*p`, `(…)`. */
-function mayName(ch: number): boolean {
-  return (ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || ch === 95 || ch === 36 || ch === 38 || ch === 42 || ch === 40 || ch >= 128 || ch === 92;
-}
-
-/** The k-th argument of a call (comments skipped). */
-function argAtOf(args: Node | null, k: number): Node | null {
-  const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
-  return list[k] ?? null;
-}
-
-/** Whether the `=` at `k` may belong to an assignment operator (`=`, `+=`, `<<=`…), not a comparison. */
-function assignmentEquals(text: string, k: number): boolean {
-  const next = text.charCodeAt(k + 1);
-  if (next === 61) return false; // `==`
-  const prev = text.charCodeAt(k - 1);
-  if (prev === 61 || prev === 33) return false; // `==`, `!=`
-  // `<=` / `>=`, but `<<=` / `>>=` assign.
-  if ((prev === 60 || prev === 62) && text.charCodeAt(k - 2) !== prev) return false;
-  return true;
-}
-
-/** Whether an identifier with the name occurs in the subtree. */
-function mentions(node: Node, name: string, depth = 0): boolean {
-  if (depth > 10) return false;
-  if (node.type === 'identifier') return node.text === name;
-  for (const c of node.namedChildren) if (c && mentions(c, name, depth + 1)) return true;
-  return false;
-}
-
-/**
- * In a loop body, a `close(v)` whose argument is a plain variable, and whether the body
- * skips some values (`if (v == keep) continue;`, `if (v != log_fd) close(v);`).
- */
-function findCloseOfVariable(body: Node): { call: Node; variable: string; keepList: boolean } | null {
-  let found: { call: Node; variable: string } | null = null;
-  const ifConditions: Node[] = [];
-  const walk = (n: Node, depth: number): void => {
-    if (LOOP_TYPES.has(n.type) && depth > 0) return;
-    if (n.type === 'if_statement') {
-      const c = n.childForFieldName('condition');
-      if (c) ifConditions.push(c);
-    }
-    if (n.type === 'call_expression' && !found) {
-      const name = calleeName(n);
-      if (name && CLOSE_ONE.has(name)) {
-        const args = n.childForFieldName('arguments')?.namedChildren.filter((a) => a && a.type !== 'comment') ?? [];
-        const a = args.length === 1 && args[0] ? unwrap(args[0]) : null;
-        if (a?.type === 'identifier') found = { call: n, variable: a.text };
-      }
-    }
-    if (depth > 8) return;
-    for (const c of n.namedChildren) if (c) walk(c, depth + 1);
-  };
-  walk(body, 0);
-  if (!found) return null;
-  const f: { call: Node; variable: string } = found;
-  const keepList = ifConditions.some((c) => mentions(c, f.variable));
-  return { call: f.call, variable: f.variable, keepList };
-}
-
-/** `fd`, `state.fd`, `g->fd`: the stored-to expression's text and its base identifier. */
-function storageTarget(node: Node): { text: string; base: string } | null {
-  const n = unwrap(node);
-  if (n.type === 'identifier') return { text: n.text, base: n.text };
-  if (n.type === 'field_expression') {
-    const arg = n.childForFieldName('argument');
-    const field = n.childForFieldName('field');
-    const a = arg ? unwrap(arg) : null;
-    if (a?.type === 'identifier' && field) return { text: `${a.text}${n.text.includes('->') ? '->' : '.'}${field.text}`, base: a.text };
-  }
-  return null;
-}
-
-/** The fd-producing call an expression's value comes from (through parens, casts and wrappers). */
-function fdSourceCall(node: Node): Node | null {
-  let n = unwrap(node);
-  for (let i = 0; i < 4; i++) {
-    if (n.type !== 'call_expression') return null;
-    const name = calleeName(n);
-    if (!name) return null;
-    // `fcntl(fd, F_GETFL)` returns flags: only the F_DUPFD commands make a descriptor.
-    if (name === 'fcntl') return /^F_DUPFD/.test(n.childForFieldName('arguments')?.namedChild(1)?.text ?? '') ? n : null;
-    if (FD_SOURCES.has(name)) return n;
-    if (!TRANSPARENT_WRAPPERS.has(name)) return null;
-    const first = n.childForFieldName('arguments')?.namedChild(0);
-    if (!first) return null;
-    n = unwrap(first);
-  }
-  return null;
-}
-
-/** The identifier node naming a function definition. */
-function functionNameNode(def: Node): Node | null {
-  let decl = def.childForFieldName('declarator');
-  for (let i = 0; decl && i < 8; i++) {
-    if (decl.type === 'function_declarator') {
-      let inner = decl.childForFieldName('declarator');
-      while (inner && inner.type === 'parenthesized_declarator') inner = inner.namedChild(0);
-      return inner?.type === 'identifier' ? inner : null;
-    }
-    decl = decl.childForFieldName('declarator');
-  }
-  return null;
-}
-
-/**
- * `BSOCK::close` for a C++ method defined in a file parsed as C (the C grammar leaves
- * `BSOCK::` as an error before the declarator), so that the method is never taken for the
- * C function `close()` of the same name; null for a plain C function.
- */
-function cppQualifiedName(def: Node, nameNode: Node): string | null {
-  const declarator = def.childForFieldName('declarator');
-  if (!declarator) return null;
-  for (const child of def.children) {
-    if (!child || child.startIndex >= declarator.startIndex) break;
-    if (child.type === 'ERROR' && child.text.includes('::')) return `${child.text.replace(/\s+/g, '')}${nameNode.text}`;
-  }
-  // `BSOCK ::close()` and qualified names the grammar keeps inside the declarator.
-  const between = def.text.slice(0, nameNode.startIndex - def.startIndex);
-  const m = /([A-Za-z_]\w*(?:<[^<>]*>)?\s*::\s*)+$/.exec(between.trimEnd());
-  return m ? `${m[0].replace(/\s+/g, '')}${nameNode.text}` : null;
-}
-
-function parameterNames(def: Node): string[] {
-  let decl = def.childForFieldName('declarator');
-  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
-  const list = decl?.childForFieldName('parameters');
-  const out: string[] = [];
-  if (!list) return out;
-  for (const p of list.namedChildren) {
-    if (!p) continue;
-    if (p.type === 'parameter_declaration') {
-      const name = declaratorName(p.childForFieldName('declarator'));
-      if (name) out.push(name);
-    } else if (p.type === 'identifier') out.push(p.text);
-  }
-  // K&R definitions declare parameters between the declarator and the body.
-  for (const c of def.namedChildren) {
-    if (c?.type !== 'declaration') continue;
-    for (const d of c.childrenForFieldName('declarator')) {
-      const name = d ? declaratorName(d) : null;
-      if (name) out.push(name);
-    }
-  }
-  return out;
 }
 
 

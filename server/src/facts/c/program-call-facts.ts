@@ -1,0 +1,167 @@
+/**
+ * The facts a single recorded call gives besides its place in the call sequence: forks,
+ * thread starts, exec/spawn, close-all calls and loops, at-fork registrations, descriptor
+ * opens with their close-on-exec judgement (marked as requested when a later
+ * `fcntl(F_SETFD, FD_CLOEXEC)` in the same function sets it), `fstat` targets and library
+ * descriptor caches.
+ */
+import type { Range } from '../../text/locations';
+import { nodeRange, type Node } from '../../parsing/parser';
+import {
+  ATFORK_CALLS,
+  CLOSE_ALL_CALLS,
+  CLOSE_RANGE_CLOEXEC,
+  EXEC_CALLS,
+  FD_PRODUCERS,
+  FORK_CALLS,
+  FSTAT_CALLS,
+  LIBRARY_FD_CACHES,
+  SPAWN_CALLS,
+  THREAD_STARTS,
+} from '../../knowledge/c-process';
+import { judgeFdCall } from './program-fd';
+import { storageTarget } from './program-fd-storage';
+import { unwrap } from './program-fork';
+import { spanOf } from './source-text';
+import type { CloseAllLoop } from './program-close-all';
+import type { CFact, CFdOpenFact, CForkFact, CFunctionFact, Span } from './program-types';
+
+/** A call the walk has just recorded, with what its facts need from the walk. */
+export interface CallSite {
+  name: string;
+  node: Node;
+  args: Node | null;
+  span: Span;
+  /** The call's index in its function's calls. */
+  index: number;
+  fn: CFunctionFact;
+  /** `fstat`-family targets of the function so far: descriptor text → call range (added to here). */
+  fstatVars: Map<string, Range>;
+  /** Whether the call lies in a fork's child region. */
+  inChild: boolean;
+  /** The fork fact recognised for this call from its statements, if any. */
+  fork?: CForkFact;
+  /** The close-all loop whose `close()` this call is, if any. */
+  closeAllLoop?: CloseAllLoop;
+}
+
+export class CallFacts {
+  /** Descriptor opens without close-on-exec, keyed `function index:stored-to text`, that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
+  private readonly opensWithoutCloexec: { fact: CFdOpenFact; key: string }[] = [];
+  /** `function index:descriptor text` of `fcntl(fd, F_SETFD, ... FD_CLOEXEC ...)` calls. */
+  private readonly cloexecSetLater = new Set<string>();
+
+  /** `facts`: where the facts go, in the order found. `hasGnuSource`: the file defines `_GNU_SOURCE`. */
+  constructor(
+    private readonly facts: CFact[],
+    private readonly hasGnuSource: boolean,
+  ) {}
+
+  /** After the walk: marks the opens a later `fcntl` in the same function made close-on-exec. */
+  finish(): void {
+    // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` in the same function: the older
+    // idiom, judged as requested (a thread forking between the two calls is not modelled).
+    for (const { fact, key } of this.opensWithoutCloexec) {
+      if (!this.cloexecSetLater.has(key)) continue;
+      fact.cloexec = 'yes';
+      delete fact.fix;
+    }
+  }
+
+  record(site: CallSite): void {
+    const { name, node, args, index, fn } = site;
+    const s = site.span;
+    // The call's range, from its span (same positions as `nodeRange`).
+    const range: Range = { start: { line: s[0], character: s[1] }, end: { line: s[2], character: s[3] } };
+    const pendingFork = site.fork;
+    if (pendingFork) {
+      pendingFork.callIndex = index;
+      this.facts.push(pendingFork);
+    } else {
+      const forkKind = FORK_CALLS.get(name);
+      if (forkKind) {
+        this.facts.push({ kind: 'c.fork', range, api: name, forkKind, functionIndex: fn.index, callIndex: index, regions: [], childKnown: false });
+      }
+    }
+    const thread = THREAD_STARTS.get(name);
+    if (thread) {
+      const routine = thread.routineArg !== undefined ? functionNamed(args, thread.routineArg) : undefined;
+      this.facts.push({ kind: 'c.threadStart', range, api: name, functionIndex: fn.index, callIndex: index, routine });
+    }
+    if (EXEC_CALLS.has(name) || SPAWN_CALLS.has(name)) {
+      this.facts.push({ kind: 'c.exec', range, api: name, functionIndex: fn.index, callIndex: index });
+    }
+    if (CLOSE_ALL_CALLS.has(name)) {
+      const flags = name.includes('close_range') ? argAtOf(args, 2) : null;
+      const from = argAtOf(args, 0);
+      this.facts.push({
+        kind: 'c.closeAll',
+        range,
+        api: name,
+        functionIndex: fn.index,
+        callIndex: index,
+        keepList: false,
+        cloexecOnly: flags !== null && flags.text.includes(CLOSE_RANGE_CLOEXEC),
+        from: from?.text,
+      });
+    }
+    const loop = site.closeAllLoop;
+    if (loop) {
+      this.facts.push({ kind: 'c.closeAll', range: nodeRange(loop.loop), api: 'loop', functionIndex: fn.index, callIndex: index, keepList: loop.keepList, cloexecOnly: false, from: loop.from });
+    }
+    const atfork = ATFORK_CALLS.get(name);
+    if (atfork !== undefined) {
+      const child = functionNamed(args, atfork);
+      this.facts.push({ kind: 'c.atfork', range, child: child !== 'NULL' ? child : undefined });
+    }
+    if (FD_PRODUCERS.has(name)) {
+      const judged = judgeFdCall(name, node, spanOf, this.hasGnuSource);
+      if (judged) {
+        const fact: CFdOpenFact = {
+          kind: 'c.fdOpen',
+          range,
+          api: name,
+          functionIndex: fn.index,
+          callIndex: index,
+          cloexec: judged.cloexec,
+          inChild: site.inChild,
+          fix: judged.fix,
+        };
+        this.facts.push(fact);
+        const parent = node.parent;
+        const stored = parent?.type === 'assignment_expression' ? parent.childForFieldName('left') : parent?.type === 'init_declarator' ? parent.childForFieldName('declarator') : null;
+        const target = stored ? storageTarget(stored) : null;
+        if (target && judged.cloexec !== 'yes') this.opensWithoutCloexec.push({ fact, key: `${fn.index}:${target.text}` });
+      }
+    }
+    if (name === 'fcntl') {
+      const cmd = argAtOf(args, 1);
+      const value = argAtOf(args, 2);
+      const target = argAtOf(args, 0);
+      const stored = target ? storageTarget(target) : null;
+      if (stored && cmd?.text === 'F_SETFD' && value && /\bFD_CLOEXEC\b/.test(value.text)) this.cloexecSetLater.add(`${fn.index}:${stored.text}`);
+    }
+    if (FSTAT_CALLS.has(name)) {
+      const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);
+      const target = a ? storageTarget(unwrap(a)) : null;
+      if (target) site.fstatVars.set(target.text, range);
+    }
+    if (LIBRARY_FD_CACHES.has(name)) {
+      this.facts.push({ kind: 'c.libraryCache', range, api: name, functionIndex: fn.index, callIndex: index });
+    }
+  }
+}
+
+/** The k-th argument of a call (comments skipped). */
+function argAtOf(args: Node | null, k: number): Node | null {
+  const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
+  return list[k] ?? null;
+}
+
+/** The function the k-th argument names (`routine`, `&routine`, `(void *) routine`), if a plain name. */
+function functionNamed(args: Node | null, k: number): string | undefined {
+  const a = argAtOf(args, k);
+  const n = a ? unwrap(a) : null;
+  const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
+  return id?.type === 'identifier' ? id.text : undefined;
+}

@@ -1,0 +1,91 @@
+/**
+ * Text-level facts about one C source file, answered without touching the tree: whether a
+ * range may hold a call, an assignment or an inode-field access (so the walk can skip it),
+ * whether a word occurs in a range, and how a statement sits on its lines (its indentation,
+ * and whether it fills its lines alone so that deleting them removes just it).
+ */
+import type { Node } from '../../parsing/parser';
+import { WordPositions } from '../../text/positions';
+import type { Span } from './program-types';
+
+/** A node's start and end as `[row, column, row, column]`. */
+export function spanOf(node: Node): Span {
+  return [node.startPosition.row, node.startPosition.column, node.endPosition.row, node.endPosition.column];
+}
+
+export class SourceText {
+  constructor(readonly text: string) {}
+
+  /** Prefix counts of `(`, `=` and `st_ino`/`st_dev` starts (code-unit offsets, as node indices). */
+  private effectCounts: Int32Array | null = null;
+
+  /** Whether `start..end` may hold a call, an assignment or an `st_ino`/`st_dev` field (true when out of range). */
+  mayHoldEffect(start: number, end: number): boolean {
+    let counts = this.effectCounts;
+    if (!counts) {
+      const text = this.text;
+      const n = text.length;
+      counts = new Int32Array(n + 1);
+      let c = 0;
+      for (let k = 0; k < n; k++) {
+        counts[k] = c;
+        const ch = text.charCodeAt(k);
+        // `(`, an assignment's `=` (not `==`, `!=`, `<=`, `>=`), `st_ino`/`st_dev`
+        if (ch === 40 || (ch === 61 && assignmentEquals(text, k)) || (ch === 115 && (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)))) c++;
+      }
+      counts[n] = c;
+      this.effectCounts = counts;
+    }
+    if (start < 0 || end > counts.length - 1 || end < start) return true;
+    return counts[end] - counts[start] > 0;
+  }
+
+  /** Where words occur in the file, for text pre-checks of node ranges. */
+  private words?: WordPositions;
+
+  occursIn(word: string, start: number, end: number): boolean {
+    this.words ??= new WordPositions(this.text);
+    return this.words.occursIn(word, start, end);
+  }
+
+  /** Line and indentation of the statement that holds `node`, when that statement begins its line. */
+  statementStart(node: Node): { line: number; indent: string } | null {
+    let stmt: Node | null = node;
+    while (stmt && !/(_statement|^declaration)$/.test(stmt.type)) stmt = stmt.parent;
+    if (!stmt) return null;
+    let a = stmt.startIndex;
+    while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
+    if (a > 0 && this.text[a - 1] !== '\n') return null;
+    return { line: stmt.startPosition.row, indent: this.text.slice(a, stmt.startIndex) };
+  }
+
+  /** The whole lines of a statement when nothing else shares them, as a deletion span. */
+  lineInfo(stmt: Node): Span | null {
+    const start = stmt.startIndex;
+    const end = stmt.endIndex;
+    let a = start;
+    while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
+    if (a > 0 && this.text[a - 1] !== '\n') return null;
+    let b = end;
+    while (b < this.text.length && (this.text[b] === ' ' || this.text[b] === '\t' || this.text[b] === '\r')) b++;
+    if (b < this.text.length && this.text[b] !== '\n') return null;
+    if (b >= this.text.length) return null;
+    return [stmt.startPosition.row, 0, stmt.endPosition.row + 1, 0];
+  }
+}
+
+/** Whether an expression starting with this character may be a name, `&x`, `*p`, `(…)`. */
+export function mayName(ch: number): boolean {
+  return (ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || ch === 95 || ch === 36 || ch === 38 || ch === 42 || ch === 40 || ch >= 128 || ch === 92;
+}
+
+/** Whether the `=` at `k` may belong to an assignment operator (`=`, `+=`, `<<=`…), not a comparison. */
+function assignmentEquals(text: string, k: number): boolean {
+  const next = text.charCodeAt(k + 1);
+  if (next === 61) return false; // `==`
+  const prev = text.charCodeAt(k - 1);
+  if (prev === 61 || prev === 33) return false; // `==`, `!=`
+  // `<=` / `>=`, but `<<=` / `>>=` assign.
+  if ((prev === 60 || prev === 62) && text.charCodeAt(k - 2) !== prev) return false;
+  return true;
+}

@@ -7,7 +7,7 @@
  */
 import type { Position, Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
-import { PY_FD_DIRECTORIES, PY_IDENTITY_FIELDS } from '../../knowledge/python-process';
+import { PY_IDENTITY_FIELDS } from '../../knowledge/python-process';
 import type { PyClassFact, PyFunctionFact, PyImportFact, PyModuleFact, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import {
@@ -27,6 +27,7 @@ import {
   stringValue,
   within,
 } from './syntax-helpers';
+import { forkTest, loopContext } from './branch-tests';
 import { FrameStack } from './walk-frames';
 import {
   classScope,
@@ -223,7 +224,7 @@ export class RecordCollector implements CollectedRecords {
       case 'for_statement':
       case 'while_statement': {
         const r = this.t.rangeOf(node, until);
-        this.stack.frames.push({ until, cond: true, loop: this.loopContext(node, type, until, r), branch: r, loopRange: r });
+        this.stack.frames.push({ until, cond: true, loop: loopContext(this.t, node, type, until, r), branch: r, loopRange: r });
         return true;
       }
       case 'call':
@@ -461,7 +462,7 @@ export class RecordCollector implements CollectedRecords {
     const loop = this.stack.curLoop();
     if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;
     if (!scope.pidVars && !condText.includes('fork')) return;
-    const test = this.forkTest(cond, scope);
+    const test = forkTest(this.t, cond, scope);
     if (!test) return;
     const consequence = node.childForFieldName('consequence');
     if (!consequence) return;
@@ -473,81 +474,6 @@ export class RecordCollector implements CollectedRecords {
       }
     }
     this.ifs.push({ node, end: until, scope, subject: test.subject, childWhenTrue: test.childWhenTrue, consequence: this.t.range(consequence), alternative });
-  }
-
-  /**
-   * Recognises tests of a fork's result: `pid == 0`, `not pid`, `pid`, `pid > 0`,
-   * `os.fork() == 0`, `if os.fork():` ... The subject is a pid variable of this scope or
-   * the fork call itself (resolved after the walk).
-   */
-  private forkTest(cond: Node, scope: Scope): { subject: IfRecord['subject']; childWhenTrue: boolean } | undefined {
-    let negate = false;
-    let n: Node | null = cond;
-    while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
-    if (n?.type === 'not_operator') {
-      negate = true;
-      n = n.childForFieldName('argument');
-    }
-    if (!n) return undefined;
-    const subjectOf = (x: Node | null): IfRecord['subject'] | undefined => {
-      if (!x) return undefined;
-      if (x.type === 'identifier' && scope.pidVars?.has(x.text)) return { name: x.text };
-      if (x.type === 'call') {
-        const fnText = this.t.dotted(x.childForFieldName('function'));
-        if (fnText && /(^|\.)fork(pty)?$/.test(fnText)) return { call: x.id };
-      }
-      return undefined;
-    };
-    let s = subjectOf(n);
-    if (s) return { subject: s, childWhenTrue: negate }; // `if pid:` → parent when true
-    if (n.type !== 'comparison_operator') return undefined;
-    const parts = n.namedChildren.filter((c): c is Node => !!c);
-    if (parts.length !== 2) return undefined;
-    const op = n.child(1)?.type;
-    let [left, right] = parts;
-    let flipped = false;
-    s = subjectOf(left);
-    if (!s) {
-      s = subjectOf(right);
-      [left, right] = [right, left];
-      flipped = true;
-    }
-    if (!s || right.type !== 'integer') return undefined;
-    const k = Number(right.text);
-    let childWhenTrue: boolean | undefined;
-    if (k === 0 && (op === '==' || op === 'is')) childWhenTrue = true;
-    else if (k === 0 && (op === '!=' || op === 'is not')) childWhenTrue = false;
-    else if (k === 0 && ((op === '>' && !flipped) || (op === '<' && flipped))) childWhenTrue = false;
-    if (childWhenTrue === undefined) return undefined;
-    return { subject: s, childWhenTrue: negate ? !childWhenTrue : childWhenTrue };
-  }
-
-  private loopContext(node: Node, type: string, until: number, range: Range): LoopCtx | undefined {
-    // Only `range(...)`/`listdir`/`scandir` loops and `while i < n` loops qualify: their words come first.
-    const body = this.t.exact ? this.t.src.slice(node.startIndex, until) : undefined;
-    if (type === 'for_statement') {
-      if (body !== undefined && !body.includes('range') && !body.includes('listdir') && !body.includes('scandir')) return undefined;
-      const left = node.childForFieldName('left');
-      const right = node.childForFieldName('right');
-      if (left?.type !== 'identifier' || right?.type !== 'call') return undefined;
-      const fn = this.t.dotted(right.childForFieldName('function'));
-      let blanket = fn === 'range';
-      if (!blanket && fn && /(^|\.)(listdir|scandir)$/.test(fn)) {
-        const arg = argsOf(right).positional[0];
-        const v = stringValue(arg)?.value;
-        blanket = v !== undefined && PY_FD_DIRECTORIES.some((d) => v.replace(/\/$/, '') === d);
-      }
-      if (!blanket) return undefined;
-      return { node, range, variable: left.text, blanket, keep: false, reported: false };
-    }
-    if (body !== undefined && !body.includes('<')) return undefined;
-    const cond = node.childForFieldName('condition');
-    if (cond?.type === 'comparison_operator') {
-      const first = cond.namedChild(0);
-      const op = cond.child(1)?.type;
-      if (first?.type === 'identifier' && (op === '<' || op === '<=')) return { node, range, variable: first.text, blanket: true, keep: false, reported: false };
-    }
-    return undefined;
   }
 
   private visitWith(node: Node, scope: Scope): void {

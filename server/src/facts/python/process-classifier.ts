@@ -154,7 +154,7 @@ export class ProcessClassifier {
     return { method: 'unknown' };
   }
 
-  classify(c: RawCall, execs: { fact: PyExecFact; call: RawCall }[], forks: { fact: PyForkFact; call: RawCall }[], closeAlls: { fact: PyCloseAllFact; call: RawCall }[]): void {
+  classify(c: RawCall, execs: CallFacts<PyExecFact>, forks: CallFacts<PyForkFact>, closeAlls: CallFacts<PyCloseAllFact>): void {
     const name = c.resolved?.name;
     if (name && c.resolved && CLASSIFY_NAMES.has(name)) {
       if (PY_FORK_CALLS.has(name)) {
@@ -383,7 +383,7 @@ export class ProcessClassifier {
     ctor: RawCall,
     kind: { api: string; starter: PyProcessStarter; method: string; literal?: Range },
     b: PyFactBase,
-    forks: { fact: PyForkFact; call: RawCall }[],
+    forks: CallFacts<PyForkFact>,
   ): void {
     const api = at === ctor ? `${kind.api}()` : `${kind.api}.${at.method}()`;
     const fact: PyForkFact = { ...b, kind: 'py.fork', api, via: 'multiprocessing', startMethod: kind.method, child: 'continues' };
@@ -409,7 +409,7 @@ export class ProcessClassifier {
    * then `for t in threads: t.start()`): when the same scope starts some object, the
    * constructor stands for the start.
    */
-  fallbackStarts(forks: { fact: PyForkFact; call: RawCall }[]): void {
+  fallbackStarts(forks: CallFacts<PyForkFact>): void {
     const unresolvedStarts = new Set<Scope>();
     for (const c of this.rec.calls) {
       if (c.method !== 'start' || !c.recv) continue;
@@ -447,9 +447,10 @@ export class ProcessClassifier {
    * `exec*`/`_exit` follows in the same function.
    */
   childRegions(
-    forks: { fact: PyForkFact; call: RawCall }[],
-    execRecords: { fact: PyExecFact; call: RawCall }[],
-    closeAlls: { fact: PyCloseAllFact; call: RawCall }[]): void {
+    forks: CallFacts<PyForkFact>,
+    execRecords: CallFacts<PyExecFact>,
+    closeAlls: CallFacts<PyCloseAllFact>,
+  ): void {
     /** Code that only a child runs (for forks nested in it), and code a child runs (for close-alls). */
     const execs = execRecords.map((e) => e.fact);
     const branchesOf = new Map(execRecords.map((e) => [e.fact, e.call.branches]));

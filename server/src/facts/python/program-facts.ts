@@ -7,15 +7,16 @@
  * The tree is walked ONCE with a cursor; only the node types that matter are materialised.
  * Names are then resolved against the file's own imports in a pass over the collected
  * records (not over the tree), so `th.Thread` after `import threading as th` reads
- *
- * The work is split by job: `record-walk.ts` walks the tree once and collects raw records,
- * `process-classifier.ts` and `heartbeat-classifier.ts` classify them into facts, and this
- * file runs the phases in order. The fact shapes live in `fact-types.ts`.
- *
+ * `threading.Thread` and the knowledge tables (`knowledge/python-process.ts`) apply.
  *
  * Every fact carries `enclosingFunction`: the qualified name of the function whose body executes it
  * (`''` for module level, including class bodies at module level), so the program model can
  * replay a module's import-time statements and a function's body in source order.
+ *
+ * The work is split by job: `record-walk.ts` walks the tree once and collects raw records,
+ * `process-classifier.ts` (processes, descriptors) and `heartbeat-classifier.ts` (green
+ * threads) classify them into facts, `argument-refs.ts` reads the callables passed as
+ * arguments, and this file runs the phases in order. The fact shapes are in `fact-types.ts`.
  */
 import type { Tree } from '../../parsing/parser';
 import { ArgumentRefs } from './argument-refs';

@@ -1,0 +1,86 @@
+/**
+ * Reads the two conditions the Python fact walk acts on: whether an `if` tests the result of
+ * a fork (and which branch is the child), and whether a `for`/`while` loop runs over a whole
+ * descriptor range (so closing its variable closes every descriptor).
+ */
+import type { Range } from '../../text/locations';
+import type { Node } from '../../parsing/parser';
+import { PY_FD_DIRECTORIES } from '../../knowledge/python-process';
+import type { PySourceText } from './source-text';
+import { argsOf, stringValue } from './syntax-helpers';
+import type { IfRecord, LoopCtx, Scope } from './walk-records';
+
+/**
+ * Recognises tests of a fork's result: `pid == 0`, `not pid`, `pid`, `pid > 0`,
+ * `os.fork() == 0`, `if os.fork():` ... The subject is a pid variable of this scope or
+ * the fork call itself (resolved after the walk).
+ */
+export function forkTest(t: PySourceText, cond: Node, scope: Scope): { subject: IfRecord['subject']; childWhenTrue: boolean } | undefined {
+  let negate = false;
+  let n: Node | null = cond;
+  while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
+  if (n?.type === 'not_operator') {
+    negate = true;
+    n = n.childForFieldName('argument');
+  }
+  if (!n) return undefined;
+  const subjectOf = (x: Node | null): IfRecord['subject'] | undefined => {
+    if (!x) return undefined;
+    if (x.type === 'identifier' && scope.pidVars?.has(x.text)) return { name: x.text };
+    if (x.type === 'call') {
+      const fnText = t.dotted(x.childForFieldName('function'));
+      if (fnText && /(^|\.)fork(pty)?$/.test(fnText)) return { call: x.id };
+    }
+    return undefined;
+  };
+  let s = subjectOf(n);
+  if (s) return { subject: s, childWhenTrue: negate }; // `if pid:` → parent when true
+  if (n.type !== 'comparison_operator') return undefined;
+  const parts = n.namedChildren.filter((c): c is Node => !!c);
+  if (parts.length !== 2) return undefined;
+  const op = n.child(1)?.type;
+  let [left, right] = parts;
+  let flipped = false;
+  s = subjectOf(left);
+  if (!s) {
+    s = subjectOf(right);
+    [left, right] = [right, left];
+    flipped = true;
+  }
+  if (!s || right.type !== 'integer') return undefined;
+  const k = Number(right.text);
+  let childWhenTrue: boolean | undefined;
+  if (k === 0 && (op === '==' || op === 'is')) childWhenTrue = true;
+  else if (k === 0 && (op === '!=' || op === 'is not')) childWhenTrue = false;
+  else if (k === 0 && ((op === '>' && !flipped) || (op === '<' && flipped))) childWhenTrue = false;
+  if (childWhenTrue === undefined) return undefined;
+  return { subject: s, childWhenTrue: negate ? !childWhenTrue : childWhenTrue };
+}
+
+export function loopContext(t: PySourceText, node: Node, type: string, until: number, range: Range): LoopCtx | undefined {
+  // Only `range(...)`/`listdir`/`scandir` loops and `while i < n` loops qualify: their words come first.
+  const body = t.exact ? t.src.slice(node.startIndex, until) : undefined;
+  if (type === 'for_statement') {
+    if (body !== undefined && !body.includes('range') && !body.includes('listdir') && !body.includes('scandir')) return undefined;
+    const left = node.childForFieldName('left');
+    const right = node.childForFieldName('right');
+    if (left?.type !== 'identifier' || right?.type !== 'call') return undefined;
+    const fn = t.dotted(right.childForFieldName('function'));
+    let blanket = fn === 'range';
+    if (!blanket && fn && /(^|\.)(listdir|scandir)$/.test(fn)) {
+      const arg = argsOf(right).positional[0];
+      const v = stringValue(arg)?.value;
+      blanket = v !== undefined && PY_FD_DIRECTORIES.some((d) => v.replace(/\/$/, '') === d);
+    }
+    if (!blanket) return undefined;
+    return { node, range, variable: left.text, blanket, keep: false, reported: false };
+  }
+  if (body !== undefined && !body.includes('<')) return undefined;
+  const cond = node.childForFieldName('condition');
+  if (cond?.type === 'comparison_operator') {
+    const first = cond.namedChild(0);
+    const op = cond.child(1)?.type;
+    if (first?.type === 'identifier' && (op === '<' || op === '<=')) return { node, range, variable: first.text, blanket: true, keep: false, reported: false };
+  }
+  return undefined;
+}

@@ -1,0 +1,309 @@
+/**
+ * The shapes of the Python program facts: plain JSON records, one kind per thing a file can
+ * contribute to the whole-program model (imports, functions, calls, thread and process
+ * starts, fork/close-all/exec sites, descriptor caches, heartbeat and monkey-patch evidence).
+ */
+import type { Position, Range } from '../../text/locations';
+import type { PySetupEntryPoints } from './setup-py';
+
+export interface PyFactBase {
+  range: Range;
+  /** Qualified name of the function whose body runs this (`''`: module level / class body). */
+  enclosingFunction: string;
+  /** Inside the module's `if __name__ == "__main__":` block. */
+  underMainGuard?: boolean;
+  /** Under an `if`/`try`/loop/`with` of its scope (it may not run). */
+  conditional?: boolean;
+}
+
+/** One per file. */
+export interface PyModuleFact extends PyFactBase {
+  kind: 'py.module';
+  /** The `if __name__ == "__main__":` statement, when present. */
+  mainGuard?: Range;
+  /** A module-level `application = ...` or `def application(...)` (a WSGI entry point). */
+  application?: Range;
+  /** Where a fix may insert an `import` line (after the last module-level import). */
+  importInsert: Position;
+  /** A gunicorn configuration's module-level `worker_class = "..."` (`gevent`, `eventlet`, ...). */
+  workerClass?: string;
+  /** A `setup.py`: the literal `entry_points` of its `setup(...)` call (`setup-py.ts`). */
+  setupEntryPoints?: PySetupEntryPoints;
+}
+
+/**
+ * `import a.b as c` → module `a.b`, bound `c`; `import a.b` → bound `a`;
+ * `from ..m import x as y` → level 2, module `m`, names [{name:x, alias:y}].
+ */
+export interface PyImportFact extends PyFactBase {
+  kind: 'py.import';
+  module: string;
+  level: number;
+  boundName?: string;
+  names?: { name: string; alias?: string }[];
+  star?: boolean;
+}
+
+export interface PyFunctionFact extends PyFactBase {
+  kind: 'py.function';
+  /** Qualified name: `f`, `C.m`, `f.inner`. */
+  name: string;
+  className?: string;
+  /** Module-level names this function assigns through `global`. */
+  globalAssigns?: string[];
+  /** Class attributes it assigns (`Cls.attr = ...`, `cls.attr = ...`), qualified `Cls.attr`. */
+  attributeAssigns?: string[];
+  /** Registered by a decorator (`@app.route(...)`, `@atexit.register`): it may run later. */
+  registered?: boolean;
+}
+
+export interface PyClassFact extends PyFactBase {
+  kind: 'py.class';
+  name: string;
+  /** Base classes, resolved like callees (`threading.Thread`, `.base.Worker`, `Local`). */
+  bases: { name: string; origin: PyNameOrigin }[];
+}
+
+/**
+ * How a name was resolved: `import` (through an import of this file: absolute dotted or
+ * relative with leading dots), `local` (a def/class of this file: `f`, `C.m`), `builtin`
+ * (not bound in the file).
+ */
+export type PyNameOrigin = 'import' | 'local' | 'builtin';
+
+/** A call that may reach workspace code (knowledge-table calls become their own facts). */
+export interface PyCallFact extends PyFactBase {
+  kind: 'py.call';
+  callee: string;
+  origin: PyNameOrigin;
+  /**
+   * For calls of close-all helpers (by name, `knowledge/python-process.ts`
+   * PY_CLOSE_HELPER_NAME): what the keep argument spares: `none` (absent or empty),
+   * `stdio-only` (stdin/stdout/stderr only), `other` (anything more, or unknown).
+   */
+  keepArgument?: PyKeepArgument;
+}
+
+/** What a close-all call's keep argument spares. */
+export type PyKeepArgument = 'none' | 'stdio-only' | 'other';
+
+/**
+ * `with factory(...):` / `with Cls(...) as x:`: the object the call gives is entered, so its
+ * class's `__enter__` runs right after the call (`with detached(...)` runs the daemonizer).
+ */
+export interface PyWithEnterFact extends PyFactBase {
+  kind: 'py.with-enter';
+  callee: string;
+  origin: PyNameOrigin;
+}
+
+/** `return Cls(...)` in a function: the function hands out an object of that (likely) class. */
+export interface PyReturnsObjectFact extends PyFactBase {
+  kind: 'py.returns-object';
+  constructorName: string;
+  origin: PyNameOrigin;
+}
+
+/** `__enter__ = open` in a class body: the special method is another method of the class. */
+export interface PyMethodAliasFact extends PyFactBase {
+  kind: 'py.method-alias';
+  className: string;
+  alias: string;
+  target: string;
+}
+
+/**
+ * A function or class passed as an argument (`Thread(target=work)`, `signal.signal(s, h)`,
+ * `atexit.register(f)`): it may run later, when the callee calls it back.
+ */
+export interface PyRefFact extends PyFactBase {
+  kind: 'py.ref';
+  name: string;
+  origin: PyNameOrigin;
+}
+
+export interface PyThreadStartFact extends PyFactBase {
+  kind: 'py.thread-start';
+  /** The starter as named in the knowledge table, plus the method when one starts it. */
+  api: string;
+  note: string;
+  /** The function the thread runs (`Thread(target=f)`, `Timer(5, f)`), resolved like a callee. */
+  target?: { name: string; origin: PyNameOrigin };
+  /** Made from an unpatched original (`eventlet.patcher.original('threading').Thread`): stays native under monkey patching. */
+  native?: boolean;
+  /** Where the constructor's callee is written (`threading.Thread`): a fix may swap in the original. */
+  constructorCallee?: Range;
+}
+
+/**
+ * `eventlet.monkey_patch(...)`, `gevent.monkey.patch_all(...)`, `patch_thread()`: whether
+ * threads become green, read from the literal keywords (`unknown` when they are computed).
+ */
+export interface PyMonkeyPatchFact extends PyFactBase {
+  kind: 'py.monkey-patch';
+  api: string;
+  library: 'eventlet' | 'gevent';
+  threads: 'yes' | 'no' | 'unknown';
+  /** How to make the call keep threads native: insert `thread=False`, or replace the keyword's value. */
+  threadFix?: { kind: 'insert'; insertAt: Position; needsComma: boolean; keyword: string } | { kind: 'replace'; range: Range; keyword: string };
+  /** The module-level statement holding the call, alone on its lines: full-line range and text. */
+  statement?: { range: Range; text: string };
+  /** Where the module's first statement goes (after its docstring and `from __future__` imports). */
+  firstStatement: Position;
+  /** The local name the callee is reached through (`eventlet`, `monkey`). */
+  localName: string;
+}
+
+/**
+ * A function whose body keeps a connection alive: a loop that sends a heartbeat/ping and
+ * waits (`how: 'loop'`), or a call that runs a connection's I/O loop (`how: 'drive'`).
+ * The range is the loop (or the driving call); `enclosingFunction` is the function.
+ */
+export interface PyKeepAliveFact extends PyFactBase {
+  kind: 'py.keepalive';
+  how: 'loop' | 'drive';
+  /** The heartbeat or driving call as written (`conn.heartbeat_check()`). */
+  call: string;
+  /**
+   * When the loop waits inside a function of this file that it calls rather than in the loop
+   * itself: that call as written and the wait it reaches (`self._check()` → `time.sleep()`).
+   */
+  waitsThrough?: { call: string; wait: string; line: number };
+}
+
+/** A library connection with heartbeats (`knowledge/python-heartbeat.ts`). */
+export interface PyHeartbeatConnectionFact extends PyFactBase {
+  kind: 'py.hb-connection';
+  api: string;
+  library: string;
+  /** The library runs the heartbeat in a thread of its own. */
+  background: boolean;
+  note: string;
+}
+
+/** A call that keeps a green hub running (a green server loop). */
+export interface PyHubDriverFact extends PyFactBase {
+  kind: 'py.hub-driver';
+}
+
+/** A native primitive created (lock, socket, SSL context): created before a patch call, it stays native. */
+export interface PyNativePrimitiveFact extends PyFactBase {
+  kind: 'py.native-primitive';
+  api: string;
+  what: string;
+}
+
+/** `.start()` on an object whose class is not in the tables (maybe a workspace Thread/Process subclass). */
+export interface PyObjectStartFact extends PyFactBase {
+  kind: 'py.object-start';
+  constructorName: string;
+  origin: PyNameOrigin;
+  method: string;
+}
+
+/** How a fork fix edits this file (multiprocessing only). */
+export type PyForkFix =
+  | { kind: 'callee'; range: Range; attribute: string }
+  | { kind: 'kwarg'; keyword: string; insertAt: Position; needsComma: boolean }
+  | { kind: 'literal'; range: Range };
+
+export interface PyForkFact extends PyFactBase {
+  kind: 'py.fork';
+  api: string;
+  via: 'os' | 'multiprocessing' | 'daemonizer';
+  /** multiprocessing: `default`, `unknown`, or the literal method (`fork`, `spawn`, `forkserver`). */
+  startMethod?: string;
+  /** What the child does: replaces itself, exits, or keeps running the program. */
+  child: 'exec' | 'exit' | 'continues';
+  /** The parent exits right after the fork (daemonizing): the code after it is the child's. */
+  parentExits?: boolean;
+  /** This fork runs inside the child of an earlier fork of the same function (double fork). */
+  inChild?: boolean;
+  /** The first fork of the double-fork daemon recipe (`fork`, `setsid`, `fork`, parents exit). */
+  daemonize?: boolean;
+  /** The object also starts helper threads in the parent (Pool, ProcessPoolExecutor). */
+  threadsAfter?: boolean;
+  fix?: PyForkFix;
+}
+
+export interface PyCloseAllFact extends PyFactBase {
+  kind: 'py.close-all';
+  api: string;
+  /** Descriptors to keep are excluded (a keep-list, `files_preserve=`). */
+  keepList: boolean;
+  /** An `exec*`/`os._exit` follows in the same function. */
+  execFollows: boolean;
+  /** It runs in the child of a fork of the same function. */
+  inChild?: boolean;
+  /** For daemonizers: where `files_preserve=[...]` could be inserted. */
+  keepInsert?: { keyword: string; insertAt: Position; needsComma: boolean };
+  /**
+   * The enclosing function spares the descriptors its caller passes in this parameter
+   * (`def close_open_fds(keep=None)`): each call's keep argument decides (PyCallFact.keepArgument).
+   */
+  keepParameter?: string;
+}
+
+export interface PyExecFact extends PyFactBase {
+  kind: 'py.exec';
+  /** True for `_exit`/`sys.exit`, false for `exec*`. */
+  exits: boolean;
+}
+
+export interface PyFdCacheFact extends PyFactBase {
+  kind: 'py.fd-cache';
+  /** The variable (`_fd`) or class attribute (`Cls._fd`). */
+  name: string;
+  storage: 'module' | 'class' | 'global';
+  api: string;
+  what: string;
+  /** Opened on first use (`if _fd is None: _fd = ...`) or inside a function. */
+  lazy: boolean;
+  /** The right-hand side as written (for the re-open fix). */
+  rightHandSide: string;
+  /** End of the module-level statement that holds the cache (where a fix may add code). */
+  topStatementEnd: Position;
+}
+
+/** `os.fstat(<names>)` in a function that compares `st_ino`/`st_dev`. */
+export interface PyFdRevalidateFact extends PyFactBase {
+  kind: 'py.fd-revalidate';
+  names: string[];
+}
+
+export interface PyAtForkFact extends PyFactBase {
+  kind: 'py.at-fork';
+  /** The child handler, resolved like a callee. */
+  handler?: string;
+  origin?: PyNameOrigin;
+}
+
+export interface PyStartMethodFact extends PyFactBase {
+  kind: 'py.start-method';
+  method: string;
+}
+
+export type PythonFact =
+  | PyModuleFact
+  | PyImportFact
+  | PyFunctionFact
+  | PyClassFact
+  | PyCallFact
+  | PyRefFact
+  | PyThreadStartFact
+  | PyObjectStartFact
+  | PyForkFact
+  | PyCloseAllFact
+  | PyExecFact
+  | PyFdCacheFact
+  | PyFdRevalidateFact
+  | PyAtForkFact
+  | PyStartMethodFact
+  | PyMonkeyPatchFact
+  | PyKeepAliveFact
+  | PyHeartbeatConnectionFact
+  | PyHubDriverFact
+  | PyNativePrimitiveFact
+  | PyWithEnterFact
+  | PyReturnsObjectFact
+  | PyMethodAliasFact;

@@ -1,0 +1,608 @@
+/**
+ * The process and descriptor side of the Python facts: from the collected calls it tells
+ * thread and process starts, forks (and what their child runs), close-all sites with their
+ * keep-lists, exec/_exit calls, at-fork handlers, start-method settings, calls into other
+ * workspace code, and descriptors cached in long-lived storage and their re-validation.
+ */
+import type { Range } from '../../text/locations';
+import type { Node } from '../../parsing/parser';
+import {
+  PY_AT_FORK_CALLS,
+  PY_CLOSE_ALL_HELPERS,
+  PY_CLOSE_HELPER_NAME,
+  PY_CLOSE_ONE_CALLS,
+  PY_CLOSE_RANGE_CALLS,
+  PY_CONTEXT_GETTERS,
+  PY_CONTEXT_PROCESS_ATTRS,
+  PY_DAEMONIZERS,
+  PY_EXEC_CALLS,
+  PY_EXIT_CALLS,
+  PY_FD_SOURCES,
+  PY_FORK_CALLS,
+  PY_FSTAT_CALLS,
+  PY_KEEP_PARAMETER,
+  PY_PROCESS_STARTERS,
+  PY_SETSID_CALLS,
+  PY_START_METHOD_SETTERS,
+  PY_STDIO_NAMES,
+  PY_THREAD_METHODS,
+  PY_THREAD_STARTERS,
+  type PyProcessStarter,
+  type PyThreadStarter,
+} from '../../knowledge/python-process';
+import { PY_THREAD_TARGETS } from '../../knowledge/python-heartbeat';
+import type {
+  PyAtForkFact,
+  PyCallFact,
+  PyCloseAllFact,
+  PyExecFact,
+  PyFactBase,
+  PyForkFact,
+  PyKeepArgument,
+  PyNameOrigin,
+  PyStartMethodFact,
+  PyThreadStartFact,
+} from './fact-types';
+import type { PySourceText } from './source-text';
+import { argsOf, before, identifiersIn, keywordInsert, rangeEq, stringValue, within } from './syntax-helpers';
+import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
+
+/** Names the tables already describe: never worth a `py.call` fact. */
+const KNOWN_NOT_WORKSPACE: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys(), ...PY_SETSID_CALLS, ...PY_CLOSE_ONE_CALLS, ...PY_FSTAT_CALLS]);
+
+/** Every name `classify` looks up by itself (one look-up rules them all out for most calls). */
+const CLASSIFY_NAMES: ReadonlySet<string> = new Set([
+  ...PY_FORK_CALLS.keys(),
+  ...PY_EXEC_CALLS,
+  ...PY_EXIT_CALLS,
+  ...PY_DAEMONIZERS.keys(),
+  ...PY_CLOSE_RANGE_CALLS,
+  ...PY_CLOSE_ALL_HELPERS.keys(),
+  ...PY_START_METHOD_SETTERS,
+  ...PY_AT_FORK_CALLS.keys(),
+  ...PY_FSTAT_CALLS,
+]);
+/** Every name `ctorKind` looks up. */
+const CTOR_NAMES: ReadonlySet<string> = new Set([...PY_THREAD_STARTERS.keys(), ...PY_PROCESS_STARTERS.keys(), ...PY_CONTEXT_GETTERS]);
+
+const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr', 'property', 'staticmethod', 'classmethod']);
+
+/** A fact of one of these kinds and the call it was made for. */
+export type CallFacts<F> = { fact: F; call: RawCall }[];
+
+export class ProcessClassifier {
+  constructor(
+    private readonly rec: CollectedRecords,
+    private readonly t: PySourceText,
+  ) {}
+
+  private receiverCtor(c: RawCall): RawCall | undefined {
+    const r = c.recv;
+    if (!r) return undefined;
+    if ('chained' in r) {
+      const idx = this.rec.callIndex.get(r.chained);
+      return idx === undefined ? undefined : this.rec.calls[idx];
+    }
+    const pos = c.node.startIndex;
+    if ('selfAttr' in r) {
+      const cls = classScope(c.scope);
+      return pickBinding(cls?.bindings.get(`self.${r.selfAttr}`), pos);
+    }
+    for (let s: Scope | undefined = c.scope; s; s = s.parent) {
+      if (s.kind === 'class' && s !== c.scope) continue;
+      const b = pickBinding(s.bindings.get(r.name), pos);
+      if (b) return b;
+    }
+    return undefined;
+  }
+
+  /** What constructing `c` makes: a known thread/process object, a context, or an unknown class. */
+  private ctorKind(
+    c: RawCall,
+  ):
+    | { kind: 'thread'; api: string; starter: PyThreadStarter }
+    | { kind: 'process'; api: string; starter: PyProcessStarter; method: string; literal?: Range }
+    | { kind: 'context'; method: string; literal?: Range }
+    | { kind: 'unknown'; ctor: string; origin: PyNameOrigin }
+    | undefined {
+    const name = c.resolved?.name;
+    if (name && CTOR_NAMES.has(name)) {
+      const t = PY_THREAD_STARTERS.get(name);
+      if (t) return { kind: 'thread', api: name, starter: t };
+      const p = PY_PROCESS_STARTERS.get(name);
+      if (p) {
+        const m = this.contextMethodOfKeyword(c, p.contextKeyword);
+        return { kind: 'process', api: name, starter: p, method: m.method, literal: m.literal };
+      }
+      if (PY_CONTEXT_GETTERS.has(name)) return { kind: 'context', ...this.methodArgument(c) };
+    }
+    // `ctx.Process(...)` / `get_context("spawn").Pool(...)`
+    if (c.method && c.recv) {
+      const attr = PY_CONTEXT_PROCESS_ATTRS.get(c.method);
+      const ctor = attr ? this.receiverCtor(c) : undefined;
+      if (attr && ctor?.resolved && PY_CONTEXT_GETTERS.has(ctor.resolved.name)) {
+        const m = this.methodArgument(ctor);
+        return { kind: 'process', api: `multiprocessing.get_context().${c.method}`, starter: attr, method: m.method, literal: m.literal };
+      }
+    }
+    if (name && c.resolved!.origin !== 'builtin' && !NON_CTOR_NAMES.has(name)) return { kind: 'unknown', ctor: name, origin: c.resolved!.origin };
+    return undefined;
+  }
+
+  /** The start method named by a context getter's argument. */
+  private methodArgument(getter: RawCall): { method: string; literal?: Range } {
+    const a = argsOf(getter.node);
+    const arg = a.positional[0] ?? a.keywords.get('method');
+    if (!arg || arg.type === 'none') return { method: 'default' };
+    const s = stringValue(arg);
+    return s ? { method: s.value, literal: s.content } : { method: 'unknown' };
+  }
+
+  /** `mp_context=` / `context=`: a getter call, a name bound to one, or absent (default). */
+  private contextMethodOfKeyword(c: RawCall, keyword: string | undefined): { method: string; literal?: Range } {
+    if (!keyword) return { method: 'default' };
+    const v = argsOf(c.node).keywords.get(keyword);
+    if (!v || v.type === 'none') return { method: 'default' };
+    let getter: RawCall | undefined;
+    if (v.type === 'call') {
+      const idx = this.rec.callIndex.get(v.id);
+      getter = idx === undefined ? undefined : this.rec.calls[idx];
+    } else if (v.type === 'identifier') {
+      getter = this.receiverCtor({ ...c, recv: { name: v.text } });
+    }
+    if (getter?.resolved && PY_CONTEXT_GETTERS.has(getter.resolved.name)) return this.methodArgument(getter);
+    return { method: 'unknown' };
+  }
+
+  classify(c: RawCall, execs: CallFacts<PyExecFact>, forks: CallFacts<PyForkFact>, closeAlls: CallFacts<PyCloseAllFact>): void {
+    const name = c.resolved?.name;
+    if (name && c.resolved && CLASSIFY_NAMES.has(name)) {
+      if (PY_FORK_CALLS.has(name)) {
+        const fact: PyForkFact = { ...callBase(c, this.t), kind: 'py.fork', api: `${name}()`, via: 'os', child: 'continues' };
+        this.rec.facts.push(fact);
+        forks.push({ fact, call: c });
+        return;
+      }
+      if (PY_EXEC_CALLS.has(name) || (PY_EXIT_CALLS.has(name) && (c.resolved.origin !== 'local'))) {
+        const fact: PyExecFact = { ...callBase(c, this.t), kind: 'py.exec', exits: !PY_EXEC_CALLS.has(name) };
+        this.rec.facts.push(fact);
+        execs.push({ fact, call: c });
+        return;
+      }
+      const daemon = PY_DAEMONIZERS.get(name);
+      if (daemon) {
+        const args = argsOf(c.node);
+        const fact: PyForkFact = { ...callBase(c, this.t), kind: 'py.fork', api: `${name}()`, via: 'daemonizer', child: 'continues', parentExits: true };
+        this.rec.facts.push(fact);
+        forks.push({ fact, call: c });
+        const keep = args.keywords.get(daemon.keepKeyword);
+        const ca: PyCloseAllFact = {
+          ...callBase(c, this.t),
+          kind: 'py.close-all',
+          api: `${name}()`,
+          keepList: !!keep && keep.type !== 'none',
+          execFollows: false,
+          inChild: true,
+        };
+        const ins = keywordInsert(args.node, daemon.keepKeyword);
+        if (ins) ca.keepInsert = ins;
+        this.rec.facts.push(ca);
+        closeAlls.push({ fact: ca, call: c });
+        return;
+      }
+      if (PY_CLOSE_RANGE_CALLS.has(name)) {
+        // Closing the gaps between kept descriptors (in a loop, or several ranges) is a keep-list,
+        // unless the function spares what its caller passes: then each call decides.
+        const keepParameter = this.keepParameterOf(c.scope);
+        const keep = !keepParameter && (!!c.loop || (c.scope.closeRanges?.length ?? 0) > 1);
+        const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
+        if (keepParameter) fact.keepParameter = keepParameter;
+        this.rec.facts.push(fact);
+        closeAlls.push({ fact, call: c });
+        return;
+      }
+      const helper = PY_CLOSE_ALL_HELPERS.get(name);
+      if (helper) {
+        const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: this.keepArgumentOf(c, helper.keepKeyword) === 'other', execFollows: false };
+        this.rec.facts.push(fact);
+        closeAlls.push({ fact, call: c });
+        return;
+      }
+      if (PY_START_METHOD_SETTERS.has(name)) {
+        const m = this.methodArgument(c);
+        const fact: PyStartMethodFact = { ...callBase(c, this.t), kind: 'py.start-method', method: m.method === 'default' ? 'unknown' : m.method };
+        this.rec.facts.push(fact);
+        return;
+      }
+      const atFork = PY_AT_FORK_CALLS.get(name);
+      if (atFork) {
+        const a = argsOf(c.node);
+        const h = atFork.childKeyword ? a.keywords.get(atFork.childKeyword) : a.positional[atFork.childArg ?? -1];
+        if (!h) return;
+        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork' };
+        const d = this.t.dotted(h);
+        if (d) {
+          const r = resolve(d, c.scope);
+          fact.handler = r.name;
+          fact.origin = r.origin;
+        }
+        this.rec.facts.push(fact);
+        return;
+      }
+      if (PY_FSTAT_CALLS.has(name)) return;
+    }
+    // Constructors that start threads or processes by themselves.
+    const kind = this.ctorKind(c);
+    if (kind?.kind === 'thread' && kind.starter.how !== 'method') {
+      if (kind.starter.whenKeyword) {
+        const v = argsOf(c.node).keywords.get(kind.starter.whenKeyword);
+        if (!v || v.type === 'none' || v.type === 'false' || v.text === '0') return;
+      }
+      this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note, ...this.threadExtras(c, kind.api) });
+      return;
+    }
+    if (kind?.kind === 'process' && kind.starter.how === 'ctor') {
+      this.pushProcessFork(c, c, kind, callBase(c, this.t), forks);
+      return;
+    }
+    // Methods that start what their receiver was built as.
+    if (c.method && c.recv) {
+      const ctor = this.receiverCtor(c);
+      const ck = ctor ? this.ctorKind(ctor) : undefined;
+      if (ctor && ck?.kind === 'thread' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
+        ctor.matched = true;
+        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) });
+        return;
+      }
+      if (ctor && ck?.kind === 'process' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
+        ctor.matched = true;
+        this.pushProcessFork(c, ctor, ck, callBase(c, this.t), forks);
+        return;
+      }
+      if (ctor && ck?.kind === 'unknown' && c.method === 'start' && /^[A-Z_]/.test(ck.ctor.split('.').pop() ?? '')) {
+        ctor.matched = true;
+        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.object-start', constructorName: ck.ctor, origin: ck.origin, method: c.method });
+        return;
+      }
+      const tm = PY_THREAD_METHODS.get(c.method);
+      if (tm) {
+        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `.${c.method}()`, note: tm });
+        return;
+      }
+    }
+    // `self.start()` inside a class: the class itself may be a Thread/Process subclass.
+    if (c.callee === 'self.start' && c.scope.cls) {
+      this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.object-start', constructorName: c.scope.cls, origin: 'local', method: 'start' });
+      return;
+    }
+    if (name && c.resolved && c.resolved.origin !== 'builtin') {
+      if (c.recv && 'chained' in c.recv) return;
+      if (kind && kind.kind !== 'unknown') return;
+      if (KNOWN_NOT_WORKSPACE.has(name)) return;
+      const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: name, origin: c.resolved.origin };
+      const last = name.slice(name.lastIndexOf('.') + 1);
+      if (PY_CLOSE_HELPER_NAME.test(last)) call.keepArgument = this.keepArgumentOf(c);
+      this.rec.facts.push(call);
+      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: name, origin: c.resolved.origin });
+      if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
+    }
+  }
+
+  /** The keep parameter of a function (`def close_open_fds(keep=None)`), read once from its `def`. */
+  private keepParameterOf(scope: Scope): string | undefined {
+    if (scope.kind !== 'function' || !scope.defNode) return undefined;
+    if (scope.keepParameter === undefined) {
+      scope.keepParameter = null;
+      for (const p of scope.defNode.childForFieldName('parameters')?.namedChildren ?? []) {
+        if (!p) continue;
+        const nameNode = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
+        if (nameNode?.type === 'identifier' && PY_KEEP_PARAMETER.test(nameNode.text)) {
+          scope.keepParameter = nameNode.text;
+          break;
+        }
+      }
+    }
+    return scope.keepParameter ?? undefined;
+  }
+
+  /** What a close-all call's keep argument spares: the keyword (or a keep-like one), else the first positional argument. */
+  private keepArgumentOf(c: RawCall, keyword?: string): PyKeepArgument {
+    const args = argsOf(c.node);
+    let arg: Node | null | undefined = keyword ? args.keywords.get(keyword) : undefined;
+    if (!arg) for (const [k, v] of args.keywords) if (PY_KEEP_PARAMETER.test(k)) arg = v;
+    arg ??= args.positional[0];
+    return arg ? this.keepValue(arg, c.node, 0) : 'none';
+  }
+
+  /**
+   * What an expression passed as a keep-list spares: literals of the standard streams,
+   * `list(...)`/`sorted(...)` of them, sums, and names or `self.` attributes assigned one of
+   * these (in the function, or in the class) are read; anything else spares `other`.
+   */
+  private keepValue(node: Node, at: Node, depth: number): PyKeepArgument {
+    if (depth > 4) return 'other';
+    const join = (a: PyKeepArgument, b: PyKeepArgument): PyKeepArgument => (a === 'other' || b === 'other' ? 'other' : a === 'stdio-only' || b === 'stdio-only' ? 'stdio-only' : 'none');
+    const stdio = (n: Node): boolean => {
+      const t = n.text.replace(/\s+/g, '');
+      return PY_STDIO_NAMES.has(t) || (t.endsWith('.fileno()') && PY_STDIO_NAMES.has(t.slice(0, -'.fileno()'.length)));
+    };
+    switch (node.type) {
+      case 'none':
+        return 'none';
+      case 'parenthesized_expression': {
+        const inner = node.namedChild(0);
+        return inner ? this.keepValue(inner, at, depth + 1) : 'none';
+      }
+      case 'tuple':
+      case 'list':
+      case 'set': {
+        let out: PyKeepArgument = 'none';
+        for (const el of node.namedChildren) {
+          if (!el || el.type === 'comment') continue;
+          out = join(out, stdio(el) ? 'stdio-only' : el.type === 'list_splat' && el.namedChild(0) ? this.keepValue(el.namedChild(0)!, at, depth + 1) : 'other');
+        }
+        return out;
+      }
+      case 'call': {
+        const fn = this.t.dotted(node.childForFieldName('function'));
+        if (fn && ['list', 'tuple', 'set', 'frozenset', 'sorted'].includes(fn)) {
+          const first = argsOf(node).positional[0];
+          return first ? this.keepValue(first, at, depth + 1) : 'none';
+        }
+        return stdio(node) ? 'stdio-only' : 'other';
+      }
+      case 'binary_operator': {
+        const l = node.childForFieldName('left');
+        const r = node.childForFieldName('right');
+        return l && r ? join(this.keepValue(l, at, depth + 1), this.keepValue(r, at, depth + 1)) : 'other';
+      }
+      case 'identifier':
+      case 'attribute': {
+        if (stdio(node)) return 'stdio-only';
+        const isSelf = node.type === 'attribute' && /^self\.\w+$/.test(node.text);
+        if (node.type === 'attribute' && !isSelf) return 'other';
+        // The last assignment before the call in the function, or (for `self.x`) any in the class.
+        let owner: Node | null = at.parent;
+        const ownerType = isSelf ? 'class_definition' : 'function_definition';
+        while (owner && owner.type !== ownerType) owner = owner.parent;
+        if (!owner) return 'other';
+        let value: Node | null = null;
+        for (const a of owner.descendantsOfType('assignment')) {
+          if (!a || (!isSelf && a.startIndex > at.startIndex)) continue;
+          if (a.childForFieldName('left')?.text === node.text) value = a.childForFieldName('right');
+        }
+        return value ? this.keepValue(value, at, depth + 1) : 'other';
+      }
+      default:
+        return stdio(node) ? 'stdio-only' : 'other';
+    }
+  }
+
+  private pushProcessFork(
+    at: RawCall,
+    ctor: RawCall,
+    kind: { api: string; starter: PyProcessStarter; method: string; literal?: Range },
+    b: PyFactBase,
+    forks: CallFacts<PyForkFact>,
+  ): void {
+    const api = at === ctor ? `${kind.api}()` : `${kind.api}.${at.method}()`;
+    const fact: PyForkFact = { ...b, kind: 'py.fork', api, via: 'multiprocessing', startMethod: kind.method, child: 'continues' };
+    // A pool used as a `with` item joins its helper threads when the block ends.
+    if (kind.starter.threadsAfter && !this.rec.withCalls.has(ctor.node.id)) fact.threadsAfter = true;
+    // How to switch to forkserver in this file.
+    if (kind.literal && kind.method === 'fork') fact.fix = { kind: 'literal', range: kind.literal };
+    else if (kind.method === 'default') {
+      if (kind.starter.contextKeyword === 'mp_context') {
+        const ins = keywordInsert(argsOf(ctor.node).node, 'mp_context');
+        if (ins) fact.fix = { kind: 'kwarg', ...ins };
+      } else if (kind.starter.contextAttr && ctor.resolved && PY_PROCESS_STARTERS.has(ctor.resolved.name)) {
+        const fnNode = ctor.node.childForFieldName('function');
+        if (fnNode) fact.fix = { kind: 'callee', range: this.t.range(fnNode), attribute: kind.starter.contextAttr };
+      }
+    }
+    this.rec.facts.push(fact);
+    forks.push({ fact, call: at });
+  }
+
+  /**
+   * A Thread/Process built where its `.start()` cannot be matched (`[Thread(...) for ...]`
+   * then `for t in threads: t.start()`): when the same scope starts some object, the
+   * constructor stands for the start.
+   */
+  fallbackStarts(forks: CallFacts<PyForkFact>): void {
+    const unresolvedStarts = new Set<Scope>();
+    for (const c of this.rec.calls) {
+      if (c.method !== 'start' || !c.recv) continue;
+      const ctor = this.receiverCtor(c);
+      if (!ctor) unresolvedStarts.add(c.scope);
+    }
+    if (!unresolvedStarts.size) return;
+    for (const c of this.rec.calls) {
+      if (c.matched || !unresolvedStarts.has(c.scope)) continue;
+      const k = this.ctorKind(c);
+      if (!k) continue;
+      const b = factBase(this.t.rangeOf(c.node, c.end), c.flags, c.scope);
+      if (k.kind === 'thread' && k.starter.how === 'method' && k.starter.methods?.includes('start')) {
+        this.rec.facts.push({ ...b, kind: 'py.thread-start', api: `${k.api}.start()`, note: k.starter.note, ...this.threadExtras(c, k.api) });
+      } else if (k.kind === 'process' && k.starter.how === 'method') {
+        this.pushProcessFork(c, c, k, b, forks);
+      } else if (k.kind === 'unknown' && /^[A-Z]/.test(k.ctor.split('.').pop() ?? '') && !this.isAssignedToBinding(c)) {
+        this.rec.facts.push({ ...b, kind: 'py.object-start', constructorName: k.ctor, origin: k.origin, method: 'start' });
+      }
+    }
+  }
+
+  private isAssignedToBinding(c: RawCall): boolean {
+    for (let s: Scope | undefined = c.scope; s; s = s.parent) for (const list of s.bindings.values()) if (list.includes(c)) return true;
+    const cls = classScope(c.scope);
+    if (cls) for (const list of cls.bindings.values()) if (list.includes(c)) return true;
+    return false;
+  }
+
+  /**
+   * Decides, for each `os.fork()`-like call, what its child does and whether the parent
+   * exits, from the `if` that tests the pid: the child's code is its branch, plus what
+   * follows the `if` when the child branch falls through or the parent branch leaves.
+   * Then marks forks and close-alls that run only in such a child, and close-alls that an
+   * `exec*`/`_exit` follows in the same function.
+   */
+  childRegions(
+    forks: CallFacts<PyForkFact>,
+    execRecords: CallFacts<PyExecFact>,
+    closeAlls: CallFacts<PyCloseAllFact>,
+  ): void {
+    /** Code that only a child runs (for forks nested in it), and code a child runs (for close-alls). */
+    const execs = execRecords.map((e) => e.fact);
+    const branchesOf = new Map(execRecords.map((e) => [e.fact, e.call.branches]));
+    /** An exec/exit that surely runs when `r` runs: no branch between `r` and it. */
+    const surely = (e: PyExecFact, r: Range) => !(branchesOf.get(e) ?? []).some((b) => within(b, r) && !rangeEq(b, r));
+    const exclusive: { scope: Scope; range: Range }[] = [];
+    const shared: { scope: Scope; range: Range }[] = [];
+    for (const { fact, call } of forks) {
+      if (fact.via !== 'os') continue;
+      const scope = call.scope;
+      const callId = call.node.id;
+      let pidVar: string | undefined;
+      for (const [v, id] of scope.pidVars ?? []) if (id === callId) pidVar = v;
+      const test = this.rec.ifs.find(
+        (r) =>
+          r.scope === scope &&
+          (('call' in r.subject && r.subject.call === callId) ||
+            ('name' in r.subject && r.subject.name === pidVar && r.node.startIndex > call.node.startIndex)),
+      );
+      const mine = (f: PyFactBase, r: Range | undefined) => !!r && f.enclosingFunction === scope.fn && within(f.range, r);
+      const rest: Range = { start: fact.range.end, end: scope.end };
+      if (!test) {
+        // Parent and child both run what follows.
+        shared.push({ scope, range: rest });
+        continue;
+      }
+      const childBranch = test.childWhenTrue ? test.consequence : test.alternative;
+      const parentBranch = test.childWhenTrue ? test.alternative : test.consequence;
+      const after: Range = { start: this.t.posEnd(test.node, test.end), end: scope.end };
+      const parentExits = !!parentBranch && execs.some((e) => e.exits && mine(e, parentBranch) && surely(e, parentBranch));
+      const parentLeaves = parentExits || (!!parentBranch && (scope.leaves ?? []).some((l) => within(l, parentBranch)));
+      if (parentExits) fact.parentExits = true;
+      const childLeaves = (r: Range) => execs.some((e) => mine(e, r)) || (scope.leaves ?? []).some((l) => within(l, r));
+      // The child's code ends where a later fork of this function takes over (double fork).
+      const nextFork = forks.find((o) => o.call.scope === scope && o.call.node.startIndex > call.node.startIndex);
+      const cut = (r: Range): Range => (nextFork && before(nextFork.fact.range.start, r.end) && before(r.start, nextFork.fact.range.start) ? { start: r.start, end: nextFork.fact.range.start } : r);
+      const regions: Range[] = [];
+      if (childBranch) regions.push(cut(childBranch));
+      if (!childBranch || !childLeaves(childBranch)) regions.push(cut(after));
+      const first = execs
+        .filter((e) => regions.some((r) => mine(e, r) && surely(e, r)))
+        .sort((a, b) => (before(a.range.start, b.range.start) ? -1 : 1))[0];
+      fact.child = !first ? 'continues' : first.exits ? 'exit' : 'exec';
+      // A child that runs program code before it exits keeps running the program meanwhile.
+      if (fact.child === 'exit' && first) {
+        const exitCall = execRecords.find((e) => e.fact === first)?.call;
+        const busy = this.rec.calls.some(
+          (c) =>
+            c.scope === scope &&
+            c !== exitCall &&
+            c.node.startIndex < (exitCall?.end ?? 0) &&
+            regions.some((r) => within(this.t.rangeOf(c.node, c.end), r)),
+        );
+        if (busy) fact.child = 'continues';
+      }
+      if (childBranch) exclusive.push({ scope, range: childBranch });
+      if (parentLeaves) exclusive.push({ scope, range: after });
+      for (const r of regions) shared.push({ scope, range: r });
+    }
+    const inside = (list: { scope: Scope; range: Range }[], f: PyFactBase, scope: Scope) =>
+      list.some((c) => c.scope === scope && within(f.range, c.range) && !rangeEq(f.range, c.range));
+    for (const { fact, call } of forks) if (inside(exclusive, fact, call.scope)) fact.inChild = true;
+    for (const { fact, call } of forks) {
+      if (fact.via !== 'os' || !fact.parentExits || fact.inChild) continue;
+      const second = forks.find((o) => o.call.scope === call.scope && o.fact.inChild && o.fact.parentExits && before(fact.range.end, o.fact.range.start));
+      const setsid = this.rec.calls.some(
+        (c) => c.scope === call.scope && !!c.resolved && PY_SETSID_CALLS.has(c.resolved.name) && c.node.startIndex > call.node.startIndex,
+      );
+      if (second && setsid) fact.daemonize = true;
+    }
+    for (const { fact, call } of closeAlls) {
+      if (inside(shared, fact, call.scope) || inside(exclusive, fact, call.scope)) fact.inChild = true;
+      fact.execFollows = execs.some((e) => e.enclosingFunction === call.scope.fn && before(fact.range.end, e.range.start));
+    }
+  }
+
+
+  /** Target, nativeness and constructor text of a thread start made by `ctor`. */
+  private threadExtras(ctor: RawCall, api: string): Partial<PyThreadStartFact> {
+    const out: Partial<PyThreadStartFact> = {};
+    if (ctor.resolved?.native) out.native = true;
+    const t = PY_THREAD_TARGETS.get(api);
+    if (t) {
+      const a = argsOf(ctor.node);
+      const v = (t.keyword ? a.keywords.get(t.keyword) : undefined) ?? a.positional[t.index];
+      const d = this.t.dotted(v ?? null);
+      if (d) {
+        const r = resolve(d, ctor.scope);
+        out.target = { name: r.name, origin: r.origin };
+      }
+    }
+    const fnNode = ctor.node.childForFieldName('function');
+    if (fnNode && (fnNode.type === 'identifier' || fnNode.type === 'attribute')) out.constructorCallee = this.t.range(fnNode);
+    return out;
+  }
+
+
+  /** One `py.close-all` per loop that closes each descriptor of a range (`for fd in range(...): os.close(fd)`). */
+  emitLoopCloses(closeAlls: CallFacts<PyCloseAllFact>): void {
+    for (const { call, loop } of this.rec.loopCloses) {
+      if (loop.reported || !call.resolved || !PY_CLOSE_ONE_CALLS.has(call.resolved.name)) continue;
+      loop.reported = true;
+      const keepParameter = this.keepParameterOf(call.scope);
+      const fact: PyCloseAllFact = {
+        ...factBase(loop.range, call.flags, call.scope),
+        kind: 'py.close-all',
+        api: `${call.resolved.name}() in a loop`,
+        keepList: !keepParameter && loop.keep,
+        execFollows: false,
+      };
+      if (keepParameter) fact.keepParameter = keepParameter;
+      this.rec.facts.push(fact);
+      closeAlls.push({ fact, call });
+    }
+  }
+
+  emitCaches(): void {
+    for (const p of this.rec.pendingCaches) {
+      const idx = this.rec.callIndex.get(p.callId);
+      if (idx === undefined) continue;
+      const call = this.rec.calls[idx];
+      const name = call.resolved?.name;
+      const what = name ? PY_FD_SOURCES.get(name) : undefined;
+      if (!what || !call.resolved || call.resolved.origin === 'local') continue;
+      this.rec.facts.push({
+        ...factBase(this.t.rangeOf(call.node, call.end), call.flags, call.scope),
+        kind: 'py.fd-cache',
+        name: p.name,
+        storage: p.storage,
+        api: `${name}()`,
+        what,
+        lazy: p.lazy,
+        rightHandSide: this.t.exact ? this.t.src.slice(call.node.startIndex, call.end) : call.node.text,
+        topStatementEnd: p.topStatementEnd,
+      });
+    }
+  }
+
+  emitRevalidations(): void {
+    for (const s of this.rec.scopes) {
+      if (!s.usesIdentityFields || !s.fstatCalls) continue;
+      const names = new Set<string>();
+      for (const c of s.fstatCalls) {
+        if (!c.resolved || !PY_FSTAT_CALLS.has(c.resolved.name)) continue;
+        const arg = argsOf(c.node).positional[0];
+        if (arg) for (const id of identifiersIn(arg)) if (id !== 'self' && id !== 'cls') names.add(id);
+        // `os.fstat(self._fd)`: the attribute name is what identifies the cache.
+        if (arg) for (const part of arg.text.split(/[^A-Za-z0-9_]+/)) if (part && part !== 'self' && part !== 'cls') names.add(part);
+      }
+      if (!names.size) continue;
+      const first = s.fstatCalls[0];
+      this.rec.facts.push({ ...factBase(this.t.rangeOf(first.node, first.end), first.flags, s), kind: 'py.fd-revalidate', names: [...names].sort() });
+    }
+  }
+}

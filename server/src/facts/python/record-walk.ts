@@ -1,0 +1,764 @@
+/**
+ * The one walk over a Python file's tree: it visits the nodes of interest in document order
+ * and collects raw records (scopes, imports, functions, classes, calls, assignments, `if`s
+ * that test a fork's pid, `with` items, pending bindings and descriptor caches), pushing the
+ * facts it can tell on the spot (module, imports, functions, classes, method aliases).
+ * Classifying the calls is left to the phases after it.
+ */
+import type { Position, Range } from '../../text/locations';
+import { nodeRange, type Node } from '../../parsing/parser';
+import { PY_IDENTITY_FIELDS } from '../../knowledge/python-process';
+import type { PyClassFact, PyFunctionFact, PyImportFact, PyModuleFact, PythonFact } from './fact-types';
+import type { PySourceText } from './source-text';
+import {
+  ASSIGN_RE,
+  CALLEE_RE,
+  CLASS_RE,
+  DECORATOR_GAP_RE,
+  DEF_RE,
+  NON_REGISTERING_DECORATORS,
+  argsOf,
+  identifiersIn,
+  isMainGuard,
+  joinName,
+  partsOfDotted,
+  plainSegments,
+  posOf,
+  stringValue,
+  within,
+} from './syntax-helpers';
+import { forkTest, loopContext } from './branch-tests';
+import { FrameStack } from './walk-frames';
+import {
+  classScope,
+  factBase,
+  type CollectedRecords,
+  type IfRecord,
+  type LoopCtx,
+  type PendingCache,
+  type RawCall,
+  type Scope,
+  type Target,
+} from './walk-records';
+
+const INTERESTING = new Set([
+  'import_statement',
+  'import_from_statement',
+  'function_definition',
+  'class_definition',
+  'if_statement',
+  'elif_clause',
+  'else_clause',
+  'for_statement',
+  'while_statement',
+  'try_statement',
+  'with_statement',
+  'match_statement',
+  'call',
+  'assignment',
+  'global_statement',
+  'lambda',
+  'conditional_expression',
+  'list_comprehension',
+  'generator_expression',
+  'set_comprehension',
+  'dictionary_comprehension',
+  'return_statement',
+  'raise_statement',
+]);
+
+export class RecordCollector implements CollectedRecords {
+  readonly facts: PythonFact[] = [];
+  readonly calls: RawCall[] = [];
+  readonly callIndex = new Map<number, number>();
+  readonly ifs: IfRecord[] = [];
+  readonly loopCloses: { call: RawCall; loop: LoopCtx }[] = [];
+  readonly scopes: Scope[] = [];
+  private readonly module: Scope;
+  readonly moduleFact: PyModuleFact;
+  private readonly stack: FrameStack;
+  /** The nodes the walk visits (with their types and end offsets, read once) and the index of the current one. */
+  private nodes: (Node | null)[] = [];
+  private types: string[] = [];
+  private ends: number[] = [];
+  private cur = 0;
+  /** Start offset of the node being visited. */
+  private curStart = 0;
+  /** Start/end offsets of the function and class scopes (for names found in the text after the walk). */
+  private readonly scopeSpans: { scope: Scope; start: number; end: number }[] = [];
+  /** Module-level import statements, last one (fast mode: the import insertion point). */
+  private lastTopImport?: { node: Node; end: number };
+
+  constructor(private readonly t: PySourceText) {
+    const text = t.src;
+    const root = t.tree.rootNode;
+    this.mentionsIdentity = /\bst_(ino|dev)\b/.test(text);
+    this.mayDecorate = text.includes('@');
+    this.module = { kind: 'module', name: '', fn: '', until: 0, defs: new Set(), bindings: new Map(), end: posOf(root.endPosition) };
+    this.scopes.push(this.module);
+    this.stack = new FrameStack(this.module);
+    this.moduleFact = {
+      kind: 'py.module',
+      enclosingFunction: '',
+      range: { start: posOf(root.startPosition), end: posOf(root.startPosition) },
+      importInsert: { line: 0, character: 0 },
+    };
+    this.facts.push(this.moduleFact);
+  }
+
+  /**
+   * One pass over the nodes of interest. They come from a single `descendantsOfType` call
+   * (one trip into WASM, in document order); nesting (scopes, conditions, loops) is rebuilt
+   * from their end offsets, so no JavaScript walk over every node is needed.
+   */
+  walk(): void {
+    const root = this.t.tree.rootNode;
+    // `return`/`raise` only matter to the child of an `os.fork()` (see `childRegions`).
+    const types = this.t.src.includes('fork') ? [...INTERESTING] : [...INTERESTING].filter((t) => t !== 'return_statement' && t !== 'raise_statement');
+    // Without syntax errors, `st_ino`/`st_dev` are found in the text after the walk.
+    if (this.mentionsIdentity && !this.t.fast) types.push('attribute');
+    if (this.t.fast) types.push('future_import_statement');
+    if (this.t.fast && this.mayDecorate) types.push('decorator');
+    const nodes = (this.nodes = root.descendantsOfType(types));
+    this.types = new Array<string>(nodes.length);
+    this.ends = new Array<number>(nodes.length);
+    let skipUntil = -1;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i];
+      if (!node) continue;
+      const start = node.startIndex;
+      if (start < skipUntil) continue;
+      while (this.stack.frames.length > 1 && this.stack.frames[this.stack.frames.length - 1].until <= start) this.stack.frames.pop();
+      this.cur = i;
+      this.curStart = start;
+      const end = this.endAt(i);
+      if (!this.visit(node, this.typeAt(i), end)) skipUntil = end;
+    }
+    if (this.t.fast && this.mentionsIdentity) this.findIdentityFields();
+    this.nodes = [];
+    this.types = [];
+    this.ends = [];
+  }
+
+  private typeAt(i: number): string {
+    return (this.types[i] ??= this.nodes[i]!.type);
+  }
+
+  private endAt(i: number): number {
+    return (this.ends[i] ??= this.nodes[i]!.endIndex);
+  }
+
+  private tops?: { end: number; pos: Position }[];
+
+  /** End of the module-level statement that holds the current node. */
+  private topEnd(): Position {
+    if (!this.tops) {
+      this.tops = [];
+      for (const c of this.t.tree.rootNode.children) {
+        if (!c) continue;
+        const end = c.endIndex;
+        this.tops.push({ end, pos: this.t.posEnd(c, end) });
+      }
+    }
+    const tops = this.tops;
+    if (!tops.length) return { line: 0, character: 0 };
+    // The first statement that ends after the node starts (else the last one).
+    let lo = 0;
+    let hi = tops.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tops[mid].end <= this.curStart) lo = mid + 1;
+      else hi = mid;
+    }
+    return tops[lo].pos;
+  }
+
+  /**
+   * Handles one node of interest; returns false to skip the nodes inside it. `until` is
+   * the node's end offset: frames pushed here last until the walk passes it.
+   */
+  private visit(node: Node, type: string, until: number): boolean {
+    const scope = this.stack.curScope();
+    switch (type) {
+      case 'import_statement':
+      case 'import_from_statement':
+        if (this.t.fast && this.stack.frames.length === 1) this.lastTopImport = { node, end: until };
+        this.visitImport(node, scope);
+        return false;
+      case 'future_import_statement':
+        if (this.stack.frames.length === 1) this.lastTopImport = { node, end: until };
+        return true;
+      case 'decorator':
+        this.lastDecoratorEnd = until;
+        return true;
+      case 'function_definition':
+        this.visitFunction(node, until, scope);
+        return true;
+      case 'class_definition':
+        this.visitClass(node, until, scope);
+        return true;
+      case 'if_statement':
+        this.visitIf(node, until, scope);
+        return true;
+      case 'elif_clause': {
+        this.stack.frames.push({ until, cond: true, guardOf: node, branch: this.t.rangeOf(node, until) });
+        return true;
+      }
+      case 'with_statement':
+        this.visitWith(node, scope);
+        this.stack.frames.push({ until, cond: true });
+        return true;
+      case 'try_statement':
+        this.stack.frames.push({ until, cond: true });
+        return true;
+      case 'else_clause':
+      case 'match_statement':
+      case 'lambda':
+      case 'conditional_expression':
+      case 'list_comprehension':
+      case 'generator_expression':
+      case 'set_comprehension':
+      case 'dictionary_comprehension':
+        this.stack.frames.push({ until, cond: true, branch: this.t.rangeOf(node, until) });
+        return true;
+      case 'for_statement':
+      case 'while_statement': {
+        const r = this.t.rangeOf(node, until);
+        this.stack.frames.push({ until, cond: true, loop: loopContext(this.t, node, type, until, r), branch: r, loopRange: r });
+        return true;
+      }
+      case 'call':
+        this.visitCall(node, scope, until);
+        return true;
+      case 'assignment':
+        this.visitAssignment(node, scope, until);
+        return true;
+      case 'return_statement':
+      case 'raise_statement':
+        (scope.leaves ??= []).push(this.t.rangeOf(node, until));
+        if (type === 'return_statement' && scope.kind === 'function') {
+          const value = node.namedChild(0);
+          if (value?.type === 'call') this.returnedCalls.add(value.id);
+        }
+        return true;
+      case 'global_statement':
+        scope.globals ??= new Set();
+        for (const c of node.namedChildren) if (c?.type === 'identifier') scope.globals.add(c.text);
+        return false;
+      case 'attribute': {
+        // `st.st_ino` / `st.st_dev` (only collected when the file mentions them at all).
+        const attr = node.childForFieldName('attribute');
+        if (attr && PY_IDENTITY_FIELDS.has(attr.text)) scope.usesIdentityFields = true;
+        return true;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * `st.st_ino` / `st.st_dev` found in the text instead of visiting every attribute node:
+   * each mention that is the attribute of an attribute node marks the scope around that node.
+   */
+  private findIdentityFields(): void {
+    if (!this.scopes.some((s) => s.fstatCalls)) return; // only read next to `os.fstat` calls
+    const root = this.t.tree.rootNode;
+    const re = /\bst_(ino|dev)\b/g;
+    for (let m = re.exec(this.t.src); m; m = re.exec(this.t.src)) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (!PY_IDENTITY_FIELDS.has(m[0])) continue;
+      const id = root.descendantForIndex(start, end);
+      if (!id || id.startIndex !== start || id.endIndex !== end || id.type !== 'identifier') continue;
+      const attr = id.parent;
+      if (!attr || attr.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== id.id) continue;
+      // The innermost function or class whose definition holds the attribute node.
+      const at = attr.startIndex;
+      let scope = this.module;
+      let best = -1;
+      for (const s of this.scopeSpans) if (s.start <= at && at < s.end && s.start >= best) {
+        scope = s.scope;
+        best = s.start;
+      }
+      scope.usesIdentityFields = true;
+    }
+  }
+
+  private visitImport(node: Node, scope: Scope): void {
+    const flags = this.stack.curFlags();
+    if (flags.typeOnly) return;
+    const range = this.t.range(node);
+    const b = factBase(range, flags, scope);
+    const table = scope.kind === 'function' ? (scope.imports ??= new Map()) : (this.module.imports ??= new Map());
+    const bind = (local: string, target: string) => table.set(local, target);
+    if (node.type === 'import_statement') {
+      for (const c of node.childrenForFieldName('name')) {
+        if (!c) continue;
+        if (c.type === 'dotted_name') {
+          const mod = c.text;
+          const first = mod.split('.')[0];
+          bind(first, first);
+          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, boundName: first });
+        } else if (c.type === 'aliased_import') {
+          const mod = c.childForFieldName('name')?.text ?? '';
+          const alias = c.childForFieldName('alias')?.text ?? mod;
+          bind(alias, mod);
+          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, boundName: alias });
+        }
+      }
+    } else {
+      const modNode = node.childForFieldName('module_name');
+      let level = 0;
+      let mod = '';
+      if (modNode?.type === 'relative_import') {
+        for (const c of modNode.children) {
+          if (c?.type === 'import_prefix') level = c.text.length;
+          else if (c?.type === 'dotted_name') mod = c.text;
+        }
+      } else if (modNode) mod = modNode.text;
+      const prefix = '.'.repeat(level) + mod;
+      const names: { name: string; alias?: string }[] = [];
+      let star = false;
+      for (const c of node.children) {
+        if (!c || c === modNode) continue;
+        if (c.type === 'wildcard_import') star = true;
+      }
+      for (const c of node.childrenForFieldName('name')) {
+        if (!c) continue;
+        if (c.type === 'dotted_name') {
+          names.push({ name: c.text });
+          bind(c.text, joinName(prefix, c.text));
+        } else if (c.type === 'aliased_import') {
+          const n = c.childForFieldName('name')?.text ?? '';
+          const alias = c.childForFieldName('alias')?.text ?? n;
+          names.push({ name: n, alias });
+          bind(alias, joinName(prefix, n));
+        }
+      }
+      const fact: PyImportFact = { ...b, kind: 'py.import', module: mod, level, names };
+      if (star) fact.star = true;
+      this.facts.push(fact);
+    }
+  }
+
+  /** The name of a `def`/`class` and its range: from the text when it is plain, else the `name` node. */
+  private defName(node: Node, re: RegExp): { name: string; range: Range } | undefined {
+    if (this.t.fast) {
+      re.lastIndex = node.startIndex;
+      const m = re.exec(this.t.src);
+      if (m) {
+        const p = node.startPosition;
+        const col = p.column + m[0].length - m[1].length;
+        return { name: m[1], range: { start: { line: p.row, character: col }, end: { line: p.row, character: col + m[1].length } } };
+      }
+    }
+    const nameNode = node.childForFieldName('name');
+    return nameNode ? { name: nameNode.text, range: nodeRange(nameNode) } : undefined;
+  }
+
+  private visitFunction(node: Node, until: number, parent: Scope): void {
+    const nameInfo = this.defName(node, DEF_RE);
+    const simple = nameInfo?.name ?? '<anonymous>';
+    parent.defs.add(simple);
+    const qual = parent.name ? `${parent.name}.${simple}` : simple;
+    const flags = this.stack.curFlags();
+    const fact: PyFunctionFact = {
+      ...factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent),
+      kind: 'py.function',
+      name: qual,
+    };
+    const cls = parent.kind === 'class' ? parent.name : undefined;
+    if (cls) fact.className = cls;
+    // `def application(environ, start_response):` at module level is a WSGI entry point too.
+    if (parent.kind === 'module' && simple === 'application' && !flags.main && !flags.cond && nameInfo) this.moduleFact.application ??= nameInfo.range;
+    if (this.mayDecorate && (!this.t.fast || this.followsDecorator(node.startIndex))) {
+      const p = node.parent;
+      if (p?.type === 'decorated_definition' && this.isRegisteringDecorator(p)) fact.registered = true;
+    }
+    this.facts.push(fact);
+    const scope: Scope = {
+      kind: 'function',
+      name: qual,
+      fn: qual,
+      cls,
+      parent,
+      until,
+      defs: new Set(),
+      bindings: new Map(),
+      functionFact: fact,
+      defNode: node,
+      end: this.t.posEnd(node, until),
+    };
+    this.scopes.push(scope);
+    this.scopeSpans.push({ scope, start: node.startIndex, end: until });
+    this.stack.frames.push({ until, scope });
+  }
+
+  /** Whether the file has a `@` at all (decorators). */
+  private readonly mayDecorate: boolean;
+  /** End of the last decorator the walk passed (fast mode). */
+  private lastDecoratorEnd = -1;
+
+  /**
+   * Only blanks and comments between the last decorator and `start`: a decorated definition.
+   * (The first definition after decorators is theirs: it consumes them.)
+   */
+  private followsDecorator(start: number): boolean {
+    const end = this.lastDecoratorEnd;
+    this.lastDecoratorEnd = -1;
+    return end >= 0 && end <= start && DECORATOR_GAP_RE.test(this.t.src.slice(end, start));
+  }
+
+  private isRegisteringDecorator(decorated: Node): boolean {
+    for (const d of decorated.namedChildren) {
+      if (d?.type !== 'decorator') continue;
+      const expr = d.namedChild(0);
+      const target = expr?.type === 'call' ? expr.childForFieldName('function') : expr;
+      const name = this.t.dotted(target ?? null);
+      if (name && !NON_REGISTERING_DECORATORS.test(name)) return true;
+    }
+    return false;
+  }
+
+  private visitClass(node: Node, until: number, parent: Scope): void {
+    const nameInfo = this.defName(node, CLASS_RE);
+    this.lastDecoratorEnd = -1; // a decorated class consumes its decorators
+    const simple = nameInfo?.name ?? '<anonymous>';
+    parent.defs.add(simple);
+    const qual = parent.name ? `${parent.name}.${simple}` : simple;
+    const flags = this.stack.curFlags();
+    const raw: string[] = [];
+    const sup = node.childForFieldName('superclasses');
+    if (sup) for (const b of sup.namedChildren) {
+      const d = this.t.dotted(b ?? null);
+      if (d) raw.push(d);
+    }
+    const fact: PyClassFact = { ...factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent), kind: 'py.class', name: qual, bases: [] };
+    this.facts.push(fact);
+    this.pendingBases.push({ fact, scope: parent, raw });
+    const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end };
+    this.scopes.push(scope);
+    this.scopeSpans.push({ scope, start: node.startIndex, end: until });
+    this.stack.frames.push({ until, scope });
+  }
+
+  readonly pendingBases: { fact: PyClassFact; scope: Scope; raw: string[] }[] = [];
+
+  private visitIf(node: Node, until: number, scope: Scope): void {
+    const cond = node.childForFieldName('condition');
+    const condText = cond ? this.t.text(cond) : '';
+    // (Each test below needs its words in the condition's text: checked first, it is cheap.)
+    if (scope.kind === 'module' && condText.includes('__name__') && condText.includes('__main__') && isMainGuard(cond) && !this.stack.curFlags().cond) {
+      this.moduleFact.mainGuard = this.t.rangeOf(node, until);
+      this.stack.frames.push({ until, main: true });
+      return;
+    }
+    if (cond && (condText === 'TYPE_CHECKING' || condText === 'typing.TYPE_CHECKING')) {
+      this.stack.frames.push({ until, cond: true, typeOnly: true });
+      return;
+    }
+    this.stack.frames.push({ until, cond: true, guard: cond ?? undefined, branch: this.t.rangeOf(node, until) });
+    if (!cond) return;
+    // `if fd in keep: continue` inside a close-all loop: a keep-list.
+    const loop = this.stack.curLoop();
+    if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;
+    if (!scope.pidVars && !condText.includes('fork')) return;
+    const test = forkTest(this.t, cond, scope);
+    if (!test) return;
+    const consequence = node.childForFieldName('consequence');
+    if (!consequence) return;
+    let alternative: Range | undefined;
+    for (const alt of node.childrenForFieldName('alternative')) {
+      if (alt?.type === 'else_clause') {
+        const body = alt.childForFieldName('body');
+        if (body) alternative = this.t.range(body);
+      }
+    }
+    this.ifs.push({ node, end: until, scope, subject: test.subject, childWhenTrue: test.childWhenTrue, consequence: this.t.range(consequence), alternative });
+  }
+
+  private visitWith(node: Node, scope: Scope): void {
+    for (const clause of node.namedChildren) {
+      if (clause?.type !== 'with_clause') continue;
+      for (const item of clause.namedChildren) {
+        const value = item?.childForFieldName('value');
+        const vt = value?.type;
+        if (vt === 'call') this.withCalls.add(value!.id);
+        if (vt !== 'as_pattern') continue;
+        const call = value!.namedChild(0);
+        const target = value!.childForFieldName('alias')?.namedChild(0);
+        const ct = call?.type;
+        if (ct === 'call' && target?.type === 'identifier') this.bind(scope, this.t.text(target), call!);
+        if (ct === 'call') this.withCalls.add(call!.id);
+      }
+    }
+  }
+
+  /** Calls used as `with` items: their objects are shut down when the block ends. */
+  readonly withCalls = new Set<number>();
+
+  /** Calls whose value a function returns (`return Cls(...)`). */
+  readonly returnedCalls = new Set<number>();
+
+  readonly pendingBindings: { scope: Scope; key: string; callId: number }[] = [];
+
+  private bind(scope: Scope, key: string, call: Node): void {
+    this.pendingBindings.push({ scope, key, callId: call.id });
+  }
+
+  /** Inner links of `a = b = c = ...` chains, already handled with the outermost one. */
+  private readonly chainedAssignments = new Set<number>();
+
+  private visitAssignment(node: Node, scope: Scope, until: number): void {
+    if (this.chainedAssignments.delete(node.id)) return;
+    if (scope.kind === 'class') {
+      // `__enter__ = open`: the with protocol runs another method of the class.
+      const alias = /^(__(?:enter|exit)__)\s*=\s*([A-Za-z_]\w*)\s*$/.exec(this.t.src.slice(node.startIndex, until));
+      if (alias) this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.method-alias', className: scope.name, alias: alias[1], target: alias[2] });
+    }
+    if (this.t.fast && this.visitPlainAssignment(node, scope, until)) return;
+    let right = node.childForFieldName('right');
+    let rt = right?.type;
+    // Only three things matter: a call on the right (caches, bindings, pids), targets a
+    // function assigns through `global`/class attributes, and a module-level `application`.
+    if (rt !== 'call' && rt !== 'assignment' && scope.kind === 'class') return;
+    const left = node.childForFieldName('left');
+    const lt = left?.type;
+    if (rt !== 'call' && rt !== 'assignment' && scope.kind === 'function' && !scope.globals && lt !== 'attribute') return;
+    // `a = b = call()`: every target gets the call.
+    const targets: Target[] = left ? [{ node: left, type: lt! }] : [];
+    while (right && rt === 'assignment') {
+      this.chainedAssignments.add(right.id);
+      const l = right.childForFieldName('left');
+      if (l) targets.push({ node: l, type: l.type });
+      right = right.childForFieldName('right');
+      rt = right?.type;
+    }
+    const flags = this.stack.curFlags();
+    for (const t of targets) {
+      if (scope.kind === 'module' && !flags.main && t.type === 'identifier' && this.t.textIs(t.node!, 'application')) {
+        this.moduleFact.application = this.t.range(t.node!);
+      }
+      if (scope.kind !== 'function') continue;
+      if (t.type === 'pattern_list' || t.type === 'tuple_pattern') {
+        for (const c of t.node!.namedChildren) if (c) this.noteAssignTarget({ node: c, type: c.type }, scope);
+      } else this.noteAssignTarget(t, scope);
+    }
+    if (scope.kind === 'module' && rt === 'string' && targets.some((t) => t.type === 'identifier' && this.t.textIs(t.node!, 'worker_class'))) {
+      const v = stringValue(right)?.value;
+      if (v) this.moduleFact.workerClass = v;
+    }
+    if (!right || rt !== 'call') return;
+    // Only a fork's result makes a pid variable (its name is in the text).
+    const forkCall =
+      (!this.t.exact || this.t.src.slice(node.startIndex, until).includes('fork')) && /(^|\.)fork(pty)?$/.test(this.t.dotted(right.childForFieldName('function')) ?? '');
+    for (const t of targets) {
+      // pid variables: `pid = os.fork()`, `pid, fd = pty.fork()`.
+      const pidNode = forkCall ? (t.type === 'pattern_list' || t.type === 'tuple_pattern' ? t.node!.namedChild(0) : t.node!) : null;
+      this.noteCallTarget(t, right, pidNode?.type === 'identifier' ? pidNode.text : undefined, scope);
+    }
+  }
+
+  /**
+   * `name = ...` / `a.b = ...` read from the text (one plain target, no annotation): the
+   * right side is a call when the next node of interest starts right after the `=` and
+   * ends with the assignment. False when the statement has another shape (nothing done).
+   */
+  private visitPlainAssignment(node: Node, scope: Scope, until: number): boolean {
+    const start = node.startIndex;
+    ASSIGN_RE.lastIndex = start;
+    const m = ASSIGN_RE.exec(this.t.src);
+    if (!m) return false;
+    const left = m[1];
+    if (!plainSegments(left)) return false;
+    const rs = start + m[0].length;
+    const ch = this.t.src.charCodeAt(rs);
+    // The right side starts here (not after a comment, line join or other blank).
+    if (rs >= until || !(ch > 32 && ch < 127) || ch === 92 || ch === 35) return false;
+    // `worker_class = "..."` at module level reads the string: left to the nodes.
+    if (scope.kind === 'module' && left === 'worker_class') return false;
+    const j = this.cur + 1;
+    const next = this.nodes[j];
+    let right: Node | undefined;
+    if (next && next.startIndex === rs && this.endAt(j) === until) {
+      const t = this.typeAt(j);
+      if (t === 'assignment') return false; // `a = b = ...`
+      if (t === 'call') right = next;
+    }
+    const type = left.includes('.') ? 'attribute' : 'identifier';
+    if (!right && scope.kind === 'class') return true;
+    if (!right && scope.kind === 'function' && !scope.globals && type !== 'attribute') return true;
+    const target: Target = { type, text: left };
+    if (scope.kind === 'module' && type === 'identifier' && left === 'application' && !this.stack.curFlags().main) {
+      const p = node.startPosition;
+      this.moduleFact.application = { start: { line: p.row, character: p.column }, end: { line: p.row, character: p.column + left.length } };
+    }
+    if (scope.kind === 'function') this.noteAssignTarget(target, scope);
+    if (!right) return true;
+    const forkCall = this.t.src.slice(start, until).includes('fork') && /(^|\.)fork(pty)?$/.test(this.t.dotted(right.childForFieldName('function')) ?? '');
+    this.noteCallTarget(target, right, forkCall && type === 'identifier' ? left : undefined, scope);
+    return true;
+  }
+
+  /** A target assigned a call: receiver bindings, pid variables, cache candidates. */
+  private noteCallTarget(t: Target, right: Node, pid: string | undefined, scope: Scope): void {
+    // Bindings for receivers (`t = Thread(...)`, `self._t = Thread(...)`, `ctx = get_context(...)`).
+    if (t.type === 'identifier') this.bind(scope, this.targetText(t), right);
+    else if (t.type === 'attribute' && scope.cls) {
+      const parts = this.targetParts(t);
+      if (parts && parts.obj === 'self') {
+        const clsScope = classScope(scope);
+        if (clsScope) this.bind(clsScope, `self.${parts.attr}`, right);
+      }
+    }
+    // pid variables: `pid = os.fork()`, `pid, fd = pty.fork()`.
+    if (pid !== undefined) (scope.pidVars ??= new Map()).set(pid, right.id);
+    this.noteCacheCandidate(t, right, scope);
+  }
+
+  private targetText(t: Target): string {
+    return (t.text ??= this.t.text(t.node!));
+  }
+
+  private targetParts(t: Target): { obj: string; attr: string } | undefined {
+    return t.node ? this.t.attrParts(t.node) : partsOfDotted(t.text!);
+  }
+
+  private noteAssignTarget(t: Target, scope: Scope): void {
+    if (scope.kind !== 'function') return;
+    if (t.type === 'identifier' && scope.globals) {
+      const name = this.targetText(t);
+      if (scope.globals.has(name)) (scope.globalAssigns ??= new Set()).add(name);
+    }
+    if (t.type === 'attribute') {
+      const parts = this.targetParts(t);
+      if (!parts) return;
+      const cls = parts.obj === 'cls' ? scope.cls : this.module.defs.has(parts.obj) ? parts.obj : undefined;
+      if (cls) (scope.attrAssigns ??= new Set()).add(`${cls}.${parts.attr}`);
+    }
+  }
+
+  private noteCacheCandidate(target: Target, call: Node, scope: Scope): void {
+    let first = target;
+    if (target.type === 'pattern_list' || target.type === 'tuple_pattern') {
+      const n = target.node!.namedChildren.find((c): c is Node => !!c);
+      if (!n) return;
+      first = { node: n, type: n.type };
+    }
+    if (first.type === 'identifier') {
+      if (scope.kind === 'module') this.addCache(call, this.targetText(first), 'module', false);
+      else if (scope.kind === 'class') this.addCache(call, `${scope.name}.${this.targetText(first)}`, 'class', false);
+      else if (scope.globals) {
+        const t = this.targetText(first);
+        if (scope.globals.has(t)) this.addCache(call, t, 'global', this.guarded(t));
+      }
+    } else if (first.type === 'attribute' && scope.kind === 'function') {
+      const parts = this.targetParts(first);
+      if (!parts) return;
+      const cls = parts.obj === 'cls' ? scope.cls : this.module.defs.has(parts.obj) ? parts.obj : undefined;
+      if (cls) this.addCache(call, `${cls}.${parts.attr}`, 'class', this.guarded(parts.attr));
+    }
+  }
+
+  /** Opened on first use: under a condition that tests the cache itself (`if _fd is None:`). */
+  private guarded(name: string): boolean {
+    return this.stack.guards().some((g) => identifiersIn(g).includes(name));
+  }
+
+  private addCache(call: Node, name: string, storage: PendingCache['storage'], lazy: boolean): void {
+    this.pendingCaches.push({ callId: call.id, name, storage, lazy, topStatementEnd: this.topEnd() });
+  }
+
+  readonly pendingCaches: PendingCache[] = [];
+
+  /** Whether the file mentions `st_ino`/`st_dev` at all (cheap pre-check for re-validation). */
+  private readonly mentionsIdentity: boolean;
+
+  private visitCall(node: Node, scope: Scope, end: number): void {
+    const flags = this.stack.curFlags();
+    if (flags.typeOnly) return;
+    const rec: RawCall = { node, end, argsAt: -1, callee: null, scope, flags, loop: this.stack.curLoop(), branches: this.stack.curBranches() };
+    const loops = this.stack.curLoops();
+    if (loops) rec.loops = loops;
+    const start = node.startIndex;
+    // `name(`, `a.b.c(`: the callee from the text, unless a call starts here too (`f(x)(y)`, `super().m(`).
+    const next = this.nodes[this.cur + 1];
+    let match: RegExpExecArray | null = null;
+    if (this.t.fast && !(next && next.startIndex === start)) {
+      CALLEE_RE.lastIndex = start;
+      match = CALLEE_RE.exec(this.t.src);
+    }
+    const chain = match ? match[0].slice(0, -1) : undefined;
+    if (chain !== undefined && plainSegments(chain)) {
+      rec.callee = chain;
+      rec.argsAt = start + chain.length;
+      const d1 = chain.indexOf('.');
+      if (d1 >= 0) {
+        const last = chain.lastIndexOf('.');
+        rec.method = chain.slice(last + 1);
+        if (d1 === last) rec.recv = { name: chain.slice(0, d1) };
+        else if (chain.indexOf('.', d1 + 1) === last && chain.slice(0, d1) === 'self') rec.recv = { selfAttr: chain.slice(d1 + 1, last) };
+      }
+    } else {
+      const fnNode = node.childForFieldName('function');
+      rec.callee = this.t.dotted(fnNode);
+      if (this.t.fast && fnNode) {
+        const e = fnNode.endIndex;
+        if (this.t.src.charCodeAt(e) === 40) rec.argsAt = e;
+      }
+      if (fnNode?.type === 'attribute') {
+        const obj = fnNode.childForFieldName('object');
+        const attr = fnNode.childForFieldName('attribute');
+        rec.method = attr?.text;
+        const ot = obj?.type;
+        if (ot === 'identifier') rec.recv = { name: obj!.text };
+        else if (ot === 'attribute') {
+          const o2 = obj!.childForFieldName('object');
+          const a2 = obj!.childForFieldName('attribute');
+          if (o2?.type === 'identifier' && o2.text === 'self' && a2) rec.recv = { selfAttr: a2.text };
+        } else if (ot === 'call') rec.recv = { chained: obj!.id };
+      }
+    }
+    this.callIndex.set(node.id, this.calls.length);
+    this.calls.push(rec);
+    // Callables passed as arguments are collected after the walk (`collectRefs`).
+    // Close-one inside a loop over a descriptor range: note it against the loop.
+    const loop = rec.loop;
+    if (loop && rec.callee && /(^|\.)close$/.test(rec.callee)) {
+      const arg = argsOf(node).positional[0];
+      let v: Node | null | undefined = arg;
+      if (v?.type === 'call' && this.t.dotted(v.childForFieldName('function')) === 'int') v = argsOf(v).positional[0];
+      if (v?.type === 'identifier' && v.text === loop.variable) {
+        // A condition on the loop variable between the loop and the close is a keep-list.
+        const guards = this.stack.guards();
+        for (const g of guards) if (within(this.t.range(g), loop.range) && identifiersIn(g).includes(loop.variable)) loop.keep = true;
+        this.loopCloses.push({ call: rec, loop });
+      }
+    }
+    if (rec.callee && /(^|\.)fstat$/.test(rec.callee)) (scope.fstatCalls ??= []).push(rec);
+    if (rec.callee && /(^|\.)closerange$/.test(rec.callee)) (scope.closeRanges ??= []).push(rec);
+  }
+
+  /** After the last module-level import (or the docstring): where a fix adds `import x`. */
+  importInsertPoint(): Position {
+    let after: Position | undefined;
+    let first = true;
+    if (this.t.fast) {
+      // The walk noted the last module-level import; else the docstring, if it comes first.
+      const root = this.t.tree.rootNode;
+      if (this.lastTopImport) after = this.t.posEnd(this.lastTopImport.node, this.lastTopImport.end);
+      else {
+        let st = root.firstNamedChild;
+        while (st && st.type === 'comment') st = st.nextNamedSibling;
+        if (st && st.type === 'expression_statement' && st.namedChild(0)?.type === 'string') after = posOf(st.endPosition);
+      }
+      return after ? { line: after.line + 1, character: 0 } : { line: 0, character: 0 };
+    }
+    for (const st of this.t.tree.rootNode.namedChildren) {
+      if (!st) continue;
+      if (st.type === 'import_statement' || st.type === 'import_from_statement' || st.type === 'future_import_statement') after = posOf(st.endPosition);
+      else if (first && st.type === 'expression_statement' && st.namedChild(0)?.type === 'string') after = posOf(st.endPosition);
+      if (st.type !== 'comment') first = false;
+    }
+    return after ? { line: after.line + 1, character: 0 } : { line: 0, character: 0 };
+  }
+}

@@ -3,7 +3,9 @@
  * set and writes every per-file analysis (facts, local findings, suppressions, syntax errors)
  * and the evaluated findings as JSON lines, so two trees can be compared byte for byte.
  *
- *   tsx scripts/bench/snapshot.ts OUT.jsonl DIR... [--profile-analysers]
+ *   tsx scripts/bench/snapshot.ts OUT.jsonl DIR...
+ *
+ * (`analyse-only.ts --phases` times the analysers one by one.)
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

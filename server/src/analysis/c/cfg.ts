@@ -45,13 +45,34 @@ const SKIPPED_STATEMENTS = new Set([
 ]);
 
 /**
- * Builds the graph of one function definition. Returns null when the body has syntax
- * errors (a guessed graph would produce false reports) or no body.
+ * Builds the graph of one function definition. Returns null when the body has no body or
+ * syntax errors that could change its control flow (a guessed graph would produce false
+ * reports); see {@link onlyMissingCallSemicolons} for the one recovery that is trusted.
  */
 export function buildFunctionGraph(definition: Node, ctx: FileContextForCfg, text: string): CFunctionGraph | null {
   const body = definition.childForFieldName('body');
-  if (!body || body.hasError) return null;
+  if (!body || (body.hasError && !onlyMissingCallSemicolons(body))) return null;
   return new Builder(definition, body, ctx, text).build();
+}
+
+/**
+ * Whether the only syntax errors under `node` are semicolons missing after a call statement.
+ * Statement-like macros are often written without one (`TRACE(("no socket"))` in Dropbear,
+ * whose expansion brings its own `;` or nothing); the parser recovers by inserting the `;`
+ * and keeps the next statement as it is, so the graph is the one the compiler sees. Any
+ * other error (an ERROR node, another missing token) keeps the function out of the analysis.
+ */
+function onlyMissingCallSemicolons(node: Node): boolean {
+  if (node.isMissing) {
+    const statement = node.parent;
+    return node.type === ';' && statement?.type === 'expression_statement' && statement.firstNamedChild?.type === 'call_expression';
+  }
+  if (node.isError) return false;
+  if (!node.hasError) return true;
+  for (const child of node.children) {
+    if (child && !onlyMissingCallSemicolons(child)) return false;
+  }
+  return true;
 }
 
 interface LoopFrame {

@@ -29,6 +29,31 @@ export interface PyOpener {
 const FILE: PyOpener = { kind: 'file', withFix: true };
 const SOCKET: PyOpener = { kind: 'socket', withFix: true };
 
+/**
+ * A method named `open` called on a value that is not a module, with a file mode as its first
+ * argument or as `mode=`: `pathlib.Path.open("rb")`, and the same method of path-like and
+ * file-system objects (`zipfile.Path`, fsspec file systems, paramiko's SFTP client). It
+ * returns a file object, as the builtin `open()` does; without a mode (`webbrowser.open(url)`,
+ * a dialog's `open()`) nothing says it is a file.
+ */
+export const FILE_MODE_OPENER: { method: string; mode: RegExp; opener: PyOpener } = {
+  method: 'open',
+  mode: /^(?=[^rwax]*[rwax][^rwax]*$)[rwaxbtU+]{1,4}$/,
+  opener: { kind: 'file', withFix: true },
+};
+
+/**
+ * Decorators that make a generator a context manager or a fixture: what it yields is lent to
+ * the `with` body (or the test) and comes back, and the code after the `yield` is where the
+ * generator must release what it opened. A `yield` in any other generator hands the value on.
+ */
+export const LENDING_GENERATOR_DECORATORS: ReadonlySet<string> = new Set([
+  'contextlib.contextmanager',
+  'contextlib.asynccontextmanager',
+  'pytest.fixture',
+  'pytest_asyncio.fixture',
+]);
+
 /** Calls that produce a handle the caller must release. */
 export const PY_OPENERS: ReadonlyMap<string, PyOpener> = new Map<string, PyOpener>([
   ['open', FILE],

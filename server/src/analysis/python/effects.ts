@@ -13,6 +13,7 @@ import {
   DETACH_METHODS,
   FD_OWNER_CALLS,
   FD_RELEASE_CALLS,
+  LENDING_GENERATOR_DECORATORS,
   OWNER_CALLS,
   OWNER_METHODS,
   PASSTHROUGH_CALLS,
@@ -201,8 +202,9 @@ function valueFlow(n: Node, subject: Subject, env: EffectEnv): Occurrence {
         return 'overwrite';
       case 'with_item':
         return 'release';
-      case 'return_statement':
       case 'yield':
+        return lendingGenerator(p, env.names) ? 'use' : 'escape';
+      case 'return_statement':
       case 'lambda':
         return 'escape';
       case 'default_parameter':
@@ -270,6 +272,25 @@ export function callSink(call: Node, arg: Node, subject: Subject, env: EffectEnv
 function wrapped(call: Node, subject: Subject, env: EffectEnv): Occurrence {
   const outcome = valueFlow(call, subject, env);
   return outcome === 'rebind' ? 'rebind' : 'escape';
+}
+
+/**
+ * Whether `yieldNode` is in a generator decorated as a context manager or fixture
+ * ({@link LENDING_GENERATOR_DECORATORS}), which only lends what it yields.
+ */
+function lendingGenerator(yieldNode: Node, names: PyNames): boolean {
+  let fn = yieldNode.parent;
+  while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda') fn = fn.parent;
+  const decorated = fn?.type === 'function_definition' ? fn.parent : null;
+  if (decorated?.type !== 'decorated_definition') return false;
+  for (const decorator of decorated.namedChildren) {
+    if (decorator?.type !== 'decorator') continue;
+    let expression = decorator.namedChild(0);
+    if (expression?.type === 'call') expression = expression.childForFieldName('function');
+    const name = expression ? names.qualify(expression) : null;
+    if (name !== null && LENDING_GENERATOR_DECORATORS.has(name)) return true;
+  }
+  return false;
 }
 
 const identifierCache = new WeakMap<PyPayload, Node[]>();

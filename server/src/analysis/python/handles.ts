@@ -45,6 +45,7 @@ import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type Scop
 import { callSink, classifyOccurrence, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
 import {
   DETACH_METHODS,
+  FILE_MODE_OPENER,
   OPENER_WORDS,
   PASSTHROUGH_CALLS,
   PROCESS_PIPE_KEYWORDS,
@@ -189,7 +190,7 @@ class PythonFile implements EffectEnv {
       const call = callee.parent;
       if (!call || seen.has(call.id)) continue;
       const q = this.names.qualify(callee);
-      const opener = q === null ? undefined : PY_OPENERS.get(q);
+      const opener = (q === null ? undefined : PY_OPENERS.get(q)) ?? this.fileModeOpener(callee, call);
       if (!opener) continue;
       seen.add(call.id);
       const hasPipes = opener.kind === 'process' && hasPipeArgument(call);
@@ -202,6 +203,22 @@ class PythonFile implements EffectEnv {
       out.push({ call, api: callee.text.replace(/\s+/g, ''), opener, hasPipes });
     }
     return out;
+  }
+
+  /** `path.open("rb")`: see {@link FILE_MODE_OPENER}. */
+  private fileModeOpener(callee: Node, call: Node): PyOpener | undefined {
+    if (callee.type !== 'attribute' || callee.childForFieldName('attribute')?.text !== FILE_MODE_OPENER.method) return undefined;
+    const object = callee.childForFieldName('object');
+    if (!object || (object.type === 'identifier' && this.names.isImported(object.text))) return undefined;
+    const args = call.childForFieldName('arguments');
+    const first = args?.namedChild(0);
+    const mode =
+      first && first.type !== 'keyword_argument'
+        ? first
+        : args?.namedChildren.find((a) => a?.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'mode')?.childForFieldName('value');
+    if (mode?.type !== 'string' || mode.namedChildCount > 3) return undefined;
+    const content = mode.namedChildren.find((c) => c?.type === 'string_content')?.text ?? '';
+    return FILE_MODE_OPENER.mode.test(content) ? FILE_MODE_OPENER.opener : undefined;
   }
 
   private positionOf(index: number): { row: number; column: number } {

@@ -37,6 +37,11 @@ export class PyNames {
     for (let m = dynamic.exec(text); m !== null; m = dynamic.exec(text)) this.bindings.set(m[1], canonicalModule(m[2]));
   }
 
+  /** Whether `name` is bound by an import of this file (a module or a member of one). */
+  isImported(name: string): boolean {
+    return this.bindings.has(name);
+  }
+
   /** Local names bound by imports (to extend the cheap text pre-check with aliases). */
   localNames(): IterableIterator<[string, string]> {
     return this.bindings.entries();

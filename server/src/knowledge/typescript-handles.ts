@@ -8,16 +8,22 @@
 /** The module a binding refers to, after `node:` prefixes and `fs.promises` are folded. */
 export type FsModule = 'fs' | 'fs/promises';
 
-/** Import specifiers that load Node's file-system module. */
+/**
+ * Import specifiers that load Node's file-system module, or a package that is a drop-in
+ * copy of it: `graceful-fs` has the same functions (it queues opens on EMFILE and retries),
+ * so its descriptors and streams are owned the same way (npm's write-file-atomic opens
+ * through it).
+ */
 export const FS_MODULE_SPECIFIERS: Readonly<Record<string, FsModule>> = {
   fs: 'fs',
   'node:fs': 'fs',
   'fs/promises': 'fs/promises',
   'node:fs/promises': 'fs/promises',
+  'graceful-fs': 'fs',
 };
 
-/** Cheap textual pre-check: a file that never names the fs module cannot open a handle. */
-export const FS_SPECIFIER_PATTERN = /['"`](?:node:)?fs(?:\/promises)?['"`]/;
+/** Cheap textual pre-check: a file that never names one of those modules cannot open a handle. */
+export const FS_SPECIFIER_PATTERN = new RegExp(`['"\`](?:${Object.keys(FS_MODULE_SPECIFIERS).join('|').replace(/\//g, '\\/')})['"\`]`);
 
 /** Second pre-check: no opener name anywhere means nothing to track (aliases still name it in the import). */
 export const OPENER_NAME_PATTERN = /\b(?:openSync|open|createReadStream|createWriteStream)\b/;

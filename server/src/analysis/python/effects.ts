@@ -278,7 +278,7 @@ function wrapped(call: Node, subject: Subject, env: EffectEnv): Occurrence {
  * Whether `yieldNode` is in a generator decorated as a context manager or fixture
  * ({@link LENDING_GENERATOR_DECORATORS}), which only lends what it yields.
  */
-function lendingGenerator(yieldNode: Node, names: PyNames): boolean {
+export function lendingGenerator(yieldNode: Node, names: PyNames): boolean {
   let fn = yieldNode.parent;
   while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda') fn = fn.parent;
   const decorated = fn?.type === 'function_definition' ? fn.parent : null;

@@ -42,7 +42,7 @@ import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
-import { callSink, classifyOccurrence, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
+import { callSink, classifyOccurrence, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
 import {
   DETACH_METHODS,
   FILE_MODE_OPENER,
@@ -291,10 +291,13 @@ class PythonFile implements EffectEnv {
         case 'for_in_clause':
         case 'for_statement':
           return isField(p, 'right', cur) ? { type: 'unbound', stmt: statementOf(p) } : { type: 'silent' };
+        case 'yield':
+          // A context manager's generator lends what it yields and must close it after the
+          // `yield`; an opener yielded directly leaves it no name to close it with.
+          return lendingGenerator(p, this.names) ? { type: 'unbound', stmt: statementOf(p) } : { type: 'silent' };
         case 'as_pattern':
         case 'with_item':
         case 'return_statement':
-        case 'yield':
         case 'lambda':
         case 'default_parameter':
         case 'typed_default_parameter':

@@ -23,7 +23,7 @@ export const FS_MODULE_SPECIFIERS: Readonly<Record<string, FsModule>> = {
 };
 
 /** Cheap textual pre-check: a file that never names one of those modules cannot open a handle. */
-export const FS_SPECIFIER_PATTERN = new RegExp(`['"\`](?:${Object.keys(FS_MODULE_SPECIFIERS).join('|').replace(/\//g, '\\/')})['"\`]`);
+export const FS_SPECIFIER_PATTERN = new RegExp(`['"\`](?:${Object.keys(FS_MODULE_SPECIFIERS).join('|')})['"\`]`);
 
 /** Second pre-check: no opener name anywhere means nothing to track (aliases still name it in the import). */
 export const OPENER_NAME_PATTERN = /\b(?:openSync|open|createReadStream|createWriteStream)\b/;

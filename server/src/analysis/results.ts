@@ -4,6 +4,7 @@
  * content hash and the program model links across files. Plain serialisable data.
  */
 import type { ProgramFact } from '../facts/types';
+import type { FileHandleSummary } from './summaries';
 import type { Fix } from '../text/edits';
 import type { LanguageId, Range, RelatedLocation } from '../text/locations';
 
@@ -47,6 +48,8 @@ export interface FileAnalysis {
   localFindings: Finding[];
   /** What this file contributes to the program model (see `facts/types.ts`). */
   facts: ProgramFact[];
+  /** Handle summaries for other files, and this file's pending leaks (absent when empty). */
+  handleSummary?: FileHandleSummary;
   /** Problems met while analysing (parse time-out, ...): reported, never thrown. */
   notes: string[];
 }

@@ -14,6 +14,8 @@ import {
   type Tree,
 } from '../parsing/parser';
 import { extractProgramFacts } from '../facts/index';
+import { summarizeHandles } from '../analysis/summarize';
+import type { FileHandleSummary } from '../analysis/summaries';
 import type { ProgramFact } from '../facts/types';
 import { RULES } from '../rules/index';
 import type { FileContext } from '../rules/rule';
@@ -34,7 +36,7 @@ export interface AnalyzeOptions {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '6';
+export const ANALYZER_VERSION = '7';
 
 export function contentHash(text: string | Uint8Array): string {
   return createHash('sha256').update(ANALYZER_VERSION).update('\0').update(text).digest('hex');
@@ -73,6 +75,12 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
   } catch (err) {
     notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
   }
+  let handleSummary: FileHandleSummary | undefined;
+  try {
+    handleSummary = summarizeHandles(language, tree, text, path);
+  } catch (err) {
+    notes.push(`handle summaries could not be computed: ${err instanceof Error ? err.message : String(err)}`);
+  }
   // The walk over every comment costs about as much as parsing; most files hold no marker.
   const suppressions = !filter || suppressionsMayApply(text) ? collectSuppressions(tree, text) : [];
   return {
@@ -80,6 +88,7 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
     language,
     contentHash: contentHash(text),
     facts,
+    ...(handleSummary ? { handleSummary } : {}),
     syntaxErrors: syntaxErrorRanges(tree),
     suppressions,
     localFindings,

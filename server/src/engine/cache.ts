@@ -155,6 +155,7 @@ export const fileAnalysisSchema = z.object({
   ),
   localFindings: z.array(finding),
   facts: z.array(z.looseObject({ kind: z.string() })),
+  handleSummary: z.looseObject({ returnedHandles: z.array(z.looseObject({ exportPath: z.array(z.string()) })), pendingLeaks: z.array(z.looseObject({ requires: z.looseObject({ kind: z.string() }) })) }).optional(),
   notes: z.array(z.string()),
 });
 

@@ -21,6 +21,7 @@ export function pipeLeakMessage(leak: PipeLeak): string {
 
 function evidence(path: string, leak: PipeLeak): RelatedLocation[] {
   const out: RelatedLocation[] = [{ path, range: leak.openRange, message: `opened here by ${leak.api}(); only ending or destroying the stream closes its descriptor` }];
+  for (const s of leak.steps ?? []) out.push({ path, range: s.range, message: s.message });
   leak.links.forEach((l, i) => {
     const final = i === leak.links.length - 1;
     out.push({

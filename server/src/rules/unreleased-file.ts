@@ -9,7 +9,9 @@ import { analyzeCHandles } from '../analysis/c/handles';
 import { analyzePythonHandles } from '../analysis/python/handles';
 import { analyzeTypeScriptHandles } from '../analysis/typescript/handles';
 import type { FileContext, RawFinding, Rule } from './rule';
-import type { LanguageId } from '../text/locations';
+import type { LanguageId, RelatedLocation } from '../text/locations';
+import { confirmedPendingLeaks } from '../model/handle-summaries';
+import type { ProgramContext } from '../model/program-context';
 
 const ANALYZERS: Record<LanguageId, HandleAnalyzer> = {
   c: analyzeCHandles,
@@ -63,10 +65,10 @@ function leakStepMessage(leak: HandleLeak): string {
  * handle. A `goto` is the statement that loses it, and its steps (where the jump lands)
  * come after it.
  */
-function evidence(path: string, leak: HandleLeak) {
+function evidence(path: string, leak: HandleLeak, proof: readonly RelatedLocation[] = []) {
   const open = { path, range: leak.openRange, message: `opened here by ${leak.api}()` };
   const lost = { path, range: leak.leakRange, message: leakStepMessage(leak) };
-  const steps = (leak.steps ?? []).map((s) => ({ path, range: s.range, message: s.message }));
+  const steps = [...proof, ...(leak.steps ?? []).map((s) => ({ path, range: s.range, message: s.message }))];
   return leak.leakKind === 'goto' ? [open, lost, ...steps] : [open, ...steps, lost];
 }
 
@@ -89,6 +91,21 @@ export const unreleasedFile: Rule = {
       message: leakMessage(leak),
       related: evidence(ctx.path, leak),
       fixes: leak.fixes,
+    }));
+  },
+  /**
+   * Leaks through another module's helper: the file recorded them as pending on that
+   * helper's summary ("returns a fresh handle", "is the fs module"), and the summaries of
+   * the workspace confirm them (`model/handle-summaries.ts`). The proof is in the chain.
+   */
+  checkProgram(program: ProgramContext): RawFinding[] {
+    return confirmedPendingLeaks(program).map(({ path, leak, proof }) => ({
+      ruleId: 'unreleased-file',
+      path,
+      range: leak.openRange,
+      message: leakMessage(leak),
+      related: evidence(path, leak, proof),
+      fixes: [],
     }));
   },
 };

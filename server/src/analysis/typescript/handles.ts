@@ -17,6 +17,8 @@ import { findLeak, type HandleEffect, type LeakPath } from '../flow';
 import type { Range } from '../../text/locations';
 import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
+import type { FileHandleSummary, PendingLeak, SummaryCondition } from '../summaries';
+import { ReturnSummaries, type FreshHandle } from './returns';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
 import { collectReferences, parameterName, parametersOf, type EffectClassifier, type RefFlags } from './effects';
 import { FileIndex, argumentsOf, compact, isFunctionLike } from './file-index';
@@ -49,6 +51,15 @@ interface TrackedHandle {
   declaration?: Node;
   /** For callback handles: the error parameter whose truthiness means "no handle". */
   errorParam?: string;
+  /**
+   * For a handle followed into the callback of an fs call that uses it (a continuation,
+   * `fs.futimes(fd, …, function (err) { … })`): that fs call, shown as a step.
+   */
+  continuedBy?: Node;
+  /** A handle returned by a helper of this file: how it got here, shown as a step. */
+  returnedBy?: FreshHandle;
+  /** The leak is real only if this holds in another module (a pending leak). */
+  requires?: SummaryCondition;
 }
 
 type Placement =
@@ -102,15 +113,30 @@ function isModuleLevel(decl: Node, owner: Node): boolean {
   return p.type === 'statement_block' && p.parent?.type === 'internal_module';
 }
 
+/** A file's leaks, the leaks it has if other modules' summaries say so, and its own summary. */
+export interface TypeScriptHandleResult {
+  leaks: HandleLeak[];
+  summary: FileHandleSummary;
+}
+
+/** Release-looking calls: a file that never makes one cannot release a helper's handle. */
+const RELEASE_CALL_PATTERN = /\.(?:close|destroy|end)\s*\(|\bclose(?:Sync)?\s*\(/;
+/** A relative import or require: the file may use another module's opener. */
+const RELATIVE_IMPORT_PATTERN = /(?:\bfrom\s*|\brequire\s*\(\s*)['"]\.\.?\//;
+
 class TypeScriptHandleAnalysis {
   private readonly file: FileIndex;
   private readonly bindings: FsBindings;
   private readonly classifier: EffectClassifier;
   private readonly leaks: HandleLeak[] = [];
+  private readonly pending: PendingLeak[] = [];
+  private returns!: ReturnSummaries;
+  /** Local names of workspace modules taken to be the fs module (pending its summary). */
+  private readonly assumedFs = new Map<string, string>();
   private readonly byOwner = new Map<number, { owner: Node; handles: TrackedHandle[] }>();
 
   constructor(
-    tree: Tree,
+    private readonly tree: Tree,
     private readonly text: string,
     private readonly javascript: boolean,
   ) {
@@ -119,27 +145,50 @@ class TypeScriptHandleAnalysis {
     this.classifier = this.file.classifier;
   }
 
-  run(): HandleLeak[] {
-    // Calls that may open a handle: a known opener's name, or a name bound to an fs function.
+  run(): TypeScriptHandleResult {
+    // Calls that may open a handle: a known opener's name, or a name bound to an fs function;
+    // and calls of named functions, which may be helpers that return a handle.
+    const helperCalls: Node[] = [];
     const candidates = this.file.collect((n) => {
       const f = n.childForFieldName('function');
       if (f?.type === 'member_expression') {
         const prop = f.childForFieldName('property');
-        return !!prop && OPENER_NAMES.has(prop.text);
+        if (!!prop && OPENER_NAMES.has(prop.text)) return true;
+        const obj = f.childForFieldName('object');
+        if (obj?.type === 'identifier' || obj?.type === 'this') helperCalls.push(n);
+        return false;
       }
-      return f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text));
+      if (f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text))) return true;
+      if (f?.type === 'identifier' || f?.type === 'call_expression') helperCalls.push(n);
+      return false;
     });
-    if (this.bindings.isEmpty) return [];
+    this.returns = new ReturnSummaries(this.file, this.tree);
+    const summary: FileHandleSummary = { returnedHandles: [], pendingLeaks: this.pending };
+    try {
+      summary.returnedHandles = this.returns.exportedReturns();
+      const reexportsFs = this.returns.reexportsFs();
+      if (reexportsFs) summary.reexportsFs = reexportsFs;
+    } catch {
+      // NOTE: a shape the summary does not know leaves the file without a summary.
+    }
+    this.assumeWorkspaceFsModules();
+    if (this.bindings.isEmpty && this.returns.imports.size === 0) return { leaks: [], summary };
     const handleMethodCalls: Node[] = [];
     for (const call of candidates) {
       const callee = call.childForFieldName('function');
       if (!callee) continue;
       const resolved = this.bindings.resolveCallee(callee);
       const spec = resolved ? findOpener(resolved.module, resolved.name) : undefined;
-      if (spec) this.placeOpener(call, spec, compact(callee));
-      else if (callee.type === 'member_expression' && callee.childForFieldName('object')?.type === 'identifier') handleMethodCalls.push(call);
+      if (spec) {
+        this.placeOpener(call, spec, compact(callee), this.assumedCondition(call));
+        continue;
+      }
+      if (callee.type === 'member_expression' && callee.childForFieldName('object')?.type === 'identifier') handleMethodCalls.push(call);
+      helperCalls.push(call); // `Blob.open(p)`: a helper that happens to bear an opener's name
     }
+    for (const call of helperCalls) this.placeHelperCall(call);
     for (const call of handleMethodCalls) this.placeHandleMethodOpener(call);
+    this.followContinuations();
     for (const { owner, handles } of this.byOwner.values()) {
       try {
         this.analyzeOwner(owner, handles);
@@ -148,7 +197,149 @@ class TypeScriptHandleAnalysis {
       }
     }
     this.leaks.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
-    return this.leaks;
+    // One finding per open: a handle followed into a continuation may also leak before it.
+    const seen = new Set<string>();
+    const leaks = this.leaks.filter((l) => {
+      const key = `${l.openRange.start.line}:${l.openRange.start.character}:${l.variable}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { leaks, summary };
+  }
+
+  /**
+   * `const fs = require('../fs')` where the file calls `fs.openSync(…)`: fs-extra and
+   * friends wrap `fs` in a module of their own. The name is read as the fs namespace, and
+   * what it opens leaks only if that module turns out to re-export fs (a pending leak).
+   */
+  private assumeWorkspaceFsModules(): void {
+    for (const [local, imp] of this.returns.imports) {
+      if (imp.exportPath.length > 1 || (imp.exportPath.length === 1 && imp.exportPath[0] !== 'default')) continue;
+      if (this.bindings.locals.has(local)) continue;
+      const uses = new RegExp(`\\b${local.replace(/\$/g, '\\$')}\\.(?:${[...OPENER_NAMES].join('|')})\\s*\\(`);
+      if (!uses.test(this.text)) continue;
+      this.bindings.locals.set(local, { kind: 'ns', module: 'fs' });
+      this.assumedFs.set(local, imp.specifier);
+    }
+  }
+
+  /** The condition under which an fs call through an assumed module opens a handle. */
+  private assumedCondition(call: Node): SummaryCondition | undefined {
+    const callee = call.childForFieldName('function');
+    const obj = callee?.type === 'member_expression' ? callee.childForFieldName('object') : callee;
+    const specifier = obj?.type === 'identifier' ? this.assumedFs.get(obj.text) : undefined;
+    return specifier ? { kind: 'module-is-fs', specifier } : undefined;
+  }
+
+  /**
+   * A call of a helper that returns a fresh handle: a function of this file (its summary is
+   * here), or an imported function of another workspace module — then a pending leak, kept
+   * only when this function releases the value somewhere itself (it treats it as a handle).
+   */
+  private placeHelperCall(call: Node): void {
+    if (this.returns.openerCall(call)) {
+      const opener = this.returns.openerCall(call)!;
+      // `promisify(fs.open)(…)`: the descriptor is the awaited value.
+      if (call.childForFieldName('function')?.type === 'call_expression') this.placeReturned(call, { ...opener, open: call, via: [] }, opener.api);
+      return;
+    }
+    const fresh = this.returns.ofCall(call);
+    if (fresh) {
+      this.placeReturned(call, fresh, compact(call.childForFieldName('function')!));
+      return;
+    }
+    const imported = this.returns.importedCallee(call);
+    if (!imported) return;
+    const place = this.placeValue(unwrapUp(call));
+    if (place.kind !== 'tracked') return;
+    const owner = enclosingOwner(call);
+    if (!this.releasedSomewhere(owner, place.name)) return;
+    this.addHandle({ name: place.name, api: imported.display, kind: 'fd', call, owner, form: place.form, declaration: place.declaration, requires: { kind: 'returns-handle', callee: imported } });
+  }
+
+  /** Binds a helper's fresh handle the way `placeOpener` binds an opener's (and `[a, b] = …`). */
+  private placeReturned(call: Node, fresh: FreshHandle, api: string): void {
+    const owner = enclosingOwner(call);
+    if (fresh.tupleIndex !== undefined) {
+      let value: Node = unwrapUp(call);
+      if (value.parent?.type === 'await_expression') value = unwrapUp(value.parent);
+      const decl = value.parent;
+      const pattern = decl?.type === 'variable_declarator' && decl.childForFieldName('value')?.id === value.id ? decl.childForFieldName('name') : null;
+      if (pattern?.type !== 'array_pattern') return;
+      const element = pattern.namedChildren.filter((c) => c && c.type !== 'comment')[fresh.tupleIndex];
+      if (element?.type !== 'identifier' || !decl?.parent) return;
+      this.addHandle({ name: element.text, api, kind: fresh.kind, call, owner, form: 'declare', declaration: decl.parent, returnedBy: fresh });
+      return;
+    }
+    const place = this.placeValue(unwrapUp(call));
+    if (place.kind === 'unbound') {
+      if (fresh.via.length > 0 || fresh.ownerClass) return; // a helper's result used once: its business
+      this.unbound(call, api, place.at);
+    } else if (place.kind === 'tracked') {
+      this.addHandle({ name: place.name, api, kind: fresh.kind, call, owner, form: place.form, declaration: place.declaration, returnedBy: fresh });
+    }
+  }
+
+  /** Does `owner` release `name` anywhere (outside nested functions too)? */
+  private releasedSomewhere(owner: Node, name: string): boolean {
+    const body = owner.type === 'program' ? owner : owner.childForFieldName('body');
+    if (!body) return false;
+    const refs = collectReferences(body, new Set([name])).get(name) ?? [];
+    return refs.some((r) => this.classifier.classify(r) === 'release');
+  }
+
+  /**
+   * Callback-style code hands the rest of a handle's life to the callback of the fs call
+   * that uses it: in `fs.futimes(fd, a, m, function (err) { if (err) return cb(err);
+   * fs.close(fd, cb) })` the descriptor is still open in the callback whatever `err` says,
+   * and the callback must release it on every path. The enclosing function sees the
+   * release inside the callback and stops there; the callback is searched as an owner of
+   * its own, starting at its entry (and so on down a chain of such callbacks).
+   */
+  private followContinuations(): void {
+    const queue: TrackedHandle[] = [];
+    for (const { handles } of this.byOwner.values()) queue.push(...handles);
+    for (let guard = 0; queue.length > 0 && guard < 256; guard++) {
+      const h = queue.shift()!;
+      for (const cont of this.continuationsOf(h)) {
+        this.addHandle(cont);
+        queue.push(cont);
+      }
+    }
+  }
+
+  private continuationsOf(h: TrackedHandle): TrackedHandle[] {
+    const body = h.owner.type === 'program' ? h.owner : h.owner.childForFieldName('body');
+    if (!body) return [];
+    const out: TrackedHandle[] = [];
+    const names = new Set([h.name]);
+    const stack: Node[] = [body];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (n.id !== body.id && FUNCTION_TYPES.has(n.type)) continue;
+      if (n.type === 'call_expression') {
+        const cont = this.continuationOf(h, n, names);
+        if (cont) out.push(cont);
+      }
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+    return out;
+  }
+
+  /** `fsFunction(…, h, …, callback)` where the callback captures `h` and releases it. */
+  private continuationOf(h: TrackedHandle, call: Node, names: ReadonlySet<string>): TrackedHandle | undefined {
+    const callee = call.childForFieldName('function');
+    const fsFn = callee ? this.bindings.resolveCallee(callee) : undefined;
+    if (!fsFn || fsFn.module !== 'fs' || FS_ARGUMENT_EFFECTS[`fs.${fsFn.name}`]) return undefined;
+    const args = argumentsOf(call);
+    const cb = args[args.length - 1];
+    if (!isFunctionLike(cb) || !args.some((a) => a.type === 'identifier' && a.text === h.name)) return undefined;
+    if (parametersOf(cb).some((p) => parameterName(p) === h.name)) return undefined;
+    const cbBody = cb.childForFieldName('body');
+    const refs = cbBody ? (collectReferences(cbBody, names).get(h.name) ?? []) : [];
+    if (!refs.some((r) => this.classifier.classify(r) === 'release')) return undefined;
+    return { name: h.name, api: h.api, kind: h.kind, call: h.call, owner: cb, form: 'param', continuedBy: call, returnedBy: h.returnedBy, requires: h.requires };
   }
 
   private addHandle(h: TrackedHandle): void {
@@ -157,9 +348,9 @@ class TypeScriptHandleAnalysis {
     group.handles.push(h);
   }
 
-  private unbound(call: Node, api: string, at: Node): void {
+  private unbound(call: Node, api: string, at: Node, requires?: SummaryCondition): void {
     const range = nodeRange(at);
-    this.leaks.push({
+    const leak: HandleLeak = {
       variable: '',
       api,
       openRange: nodeRange(call),
@@ -167,10 +358,12 @@ class TypeScriptHandleAnalysis {
       leakKind: 'unbound',
       leakLine: range.start.line + 1,
       fixes: [],
-    });
+    };
+    if (requires) this.pending.push({ leak, requires });
+    else this.leaks.push(leak);
   }
 
-  private placeOpener(call: Node, spec: OpenerSpec, api: string): void {
+  private placeOpener(call: Node, spec: OpenerSpec, api: string, requires?: SummaryCondition): void {
     if (spec.style === 'callback') {
       const args = argumentsOf(call);
       const cb = args[args.length - 1];
@@ -178,11 +371,11 @@ class TypeScriptHandleAnalysis {
       const params = parametersOf(cb);
       const fd = parameterName(params[1]);
       if (params.length < 2) {
-        this.unbound(call, api, enclosingStatement(call));
+        this.unbound(call, api, enclosingStatement(call), requires);
         return;
       }
       if (!fd) return;
-      this.addHandle({ name: fd, api, kind: spec.kind, call, owner: cb, form: 'param', errorParam: parameterName(params[0]) });
+      this.addHandle({ name: fd, api, kind: spec.kind, call, owner: cb, form: 'param', errorParam: parameterName(params[0]), requires });
       return;
     }
     let value: Node = unwrapUp(call);
@@ -194,18 +387,18 @@ class TypeScriptHandleAnalysis {
         if (!isFunctionLike(cb)) return;
         const params = parametersOf(cb);
         const fh = parameterName(params[0]);
-        if (params.length === 0) this.unbound(call, api, enclosingStatement(call));
-        else if (fh) this.addHandle({ name: fh, api, kind: spec.kind, call, owner: cb, form: 'param' });
+        if (params.length === 0) this.unbound(call, api, enclosingStatement(call), requires);
+        else if (fh) this.addHandle({ name: fh, api, kind: spec.kind, call, owner: cb, form: 'param', requires });
         return;
       } else {
-        if (p?.type === 'expression_statement') this.unbound(call, api, p);
+        if (p?.type === 'expression_statement') this.unbound(call, api, p, requires);
         return; // a promise of a handle handed elsewhere
       }
     }
     const place = this.placeValue(value);
-    if (place.kind === 'unbound') this.unbound(call, api, place.at);
+    if (place.kind === 'unbound') this.unbound(call, api, place.at, requires);
     else if (place.kind === 'tracked') {
-      this.addHandle({ name: place.name, api, kind: spec.kind, call, owner: enclosingOwner(call), form: place.form, declaration: place.declaration });
+      this.addHandle({ name: place.name, api, kind: spec.kind, call, owner: enclosingOwner(call), form: place.form, declaration: place.declaration, requires });
     }
   }
 
@@ -421,7 +614,12 @@ class TypeScriptHandleAnalysis {
       const path = findLeak(cfg.graph, start, h.name, effectFor(h.name));
       if (!path) continue;
       const leak = this.describe(h, cfg, path);
-      if (h.form === 'declare' && h.declaration) {
+      if (h.requires) {
+        this.pending.push({ leak, requires: h.requires });
+        continue;
+      }
+      const plainHandle = !h.returnedBy || (h.returnedBy.tupleIndex === undefined && !h.returnedBy.ownerClass);
+      if (h.form === 'declare' && h.declaration && plainHandle) {
         try {
           leak.fixes = computeFixes({
             text: this.text,
@@ -498,6 +696,10 @@ class TypeScriptHandleAnalysis {
       range = path.node.range;
     }
     const leakRange = range ?? path.node.range ?? cfg.endRange;
+    const via = h.continuedBy?.childForFieldName('function');
+    const steps: { range: Range; message: string }[] = [];
+    if (h.returnedBy && h.returnedBy.via.length > 0) steps.push({ range: nodeRange(h.returnedBy.open), message: returnedByMessage(h.returnedBy) });
+    if (h.continuedBy && via) steps.push({ range: nodeRange(h.continuedBy), message: `'${h.name}' is still open in the callback of ${compact(via)}()` });
     return {
       variable: h.name,
       api: h.api,
@@ -505,17 +707,61 @@ class TypeScriptHandleAnalysis {
       leakRange,
       leakKind: kind,
       leakLine: leakRange.start.line + 1,
+      steps: steps.length > 0 ? steps : undefined,
       fixes: [],
     };
   }
 }
 
-/** Finds TypeScript file handles (fds, FileHandles, fs streams) not released on every path. */
-export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path) => {
-  if (!FS_SPECIFIER_PATTERN.test(text) || !OPENER_NAME_PATTERN.test(text)) return [];
+/** "`getStreamFor()` → `getFileStream()` returns the handle from fs.createReadStream() opened here". */
+function returnedByMessage(fresh: FreshHandle): string {
+  const chain = fresh.via.map((v) => `${v}()`).join(' → ');
+  const wrapped = fresh.ownerClass ? ` wrapped in a ${fresh.ownerClass}` : '';
+  const element = fresh.tupleIndex !== undefined ? ` as element ${fresh.tupleIndex} of its result` : '';
+  return `${chain} returns the handle from ${fresh.api}() opened here${wrapped}${element}`;
+}
+
+const EMPTY_SUMMARY: FileHandleSummary = { returnedHandles: [], pendingLeaks: [] };
+
+/** The last result per tree: the rule asks for the leaks, the engine for the summary. */
+const LAST = new WeakMap<Tree, { text: string; result: TypeScriptHandleResult }>();
+
+/**
+ * Both halves of the analysis of one file, computed once per tree. A file that names
+ * neither the fs module nor another workspace module has nothing to report or summarise;
+ * one that names no opener and releases nothing can only re-export fs or pass another
+ * module's helper on.
+ */
+export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string): TypeScriptHandleResult {
+  const hit = LAST.get(tree);
+  if (hit && hit.text === text) return hit.result;
+  let result: TypeScriptHandleResult = { leaks: [], summary: EMPTY_SUMMARY };
+  const namesFs = FS_SPECIFIER_PATTERN.test(text);
+  const opens = OPENER_NAME_PATTERN.test(text);
+  const relative = RELATIVE_IMPORT_PATTERN.test(text);
   try {
-    return new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path)).run();
+    if ((namesFs && opens) || (relative && RELEASE_CALL_PATTERN.test(text))) {
+      result = new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path)).run();
+    } else if (namesFs || relative) {
+      // Nothing to report here, but the file may re-export fs or pass another module's
+      // helper on (`return BlobFile.open(p)`); only top-level statements are read.
+      const file = new FileIndex(tree);
+      file.bindings.addModuleLevel(tree.rootNode);
+      const returns = new ReturnSummaries(file, tree);
+      const reexportsFs = returns.reexportsFs();
+      result = { leaks: [], summary: { returnedHandles: returns.exportedReturns(), pendingLeaks: [], ...(reexportsFs ? { reexportsFs } : {}) } };
+    }
   } catch {
-    return [];
+    // NOTE: a file that trips the analyser yields no findings and no summary.
   }
-};
+  LAST.set(tree, { text, result });
+  return result;
+}
+
+/** Finds TypeScript file handles (fds, FileHandles, fs streams) not released on every path. */
+export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path) => analyzeTypeScriptFile(tree, text, path).leaks;
+
+/** What other files need to know about this one's handles (see `analysis/summaries.ts`). */
+export function summarizeTypeScriptHandles(tree: Tree, text: string, path?: string): FileHandleSummary {
+  return analyzeTypeScriptFile(tree, text, path).summary;
+}

@@ -38,6 +38,14 @@ import {
   PIPE_SOURCE_NAME_PATTERN,
 } from '../../knowledge/typescript-handles';
 import { pipelineFix } from './pipeline-fix';
+import { ReturnSummaries, type FreshHandle } from './returns';
+
+/** "`getStreamFor()` → `getFileStream()` returns the stream from fs.createReadStream() opened here". */
+function returnedByMessage(fresh: FreshHandle): string {
+  const chain = fresh.via.map((v) => `${v}()`).join(' → ');
+  const element = fresh.tupleIndex !== undefined ? ` as element ${fresh.tupleIndex} of its result` : '';
+  return `${chain} returns the stream from ${fresh.api}() opened here${element}`;
+}
 
 /** One link `x.pipe(dest)` of a chain. */
 export interface PipeLink {
@@ -62,6 +70,8 @@ export interface PipeLeak {
   links: { range: Range; destLabel: string }[];
   /** Where the final destination comes from: its declaration, or the argument itself. */
   dest: { label: string; range: Range; declared: boolean };
+  /** Steps between the open and the pipe (a helper of this file that returns the stream). */
+  steps?: { range: Range; message: string }[];
   fixes: Fix[];
 }
 
@@ -71,6 +81,8 @@ interface OwnedSource {
   open: Node;
   /** Variables whose release or hand-over also frees the descriptor (stream, FileHandle). */
   names: { name: string; scope: Node }[];
+  /** Set when a helper of this file returned the stream. */
+  returnedBy?: FreshHandle;
 }
 
 const TRANSPARENT = new Set(['parenthesized_expression', 'non_null_expression', 'as_expression', 'satisfies_expression', 'type_assertion']);
@@ -138,6 +150,17 @@ interface Declaration {
   /** The node whose subtree holds every mention of the name (function or block). */
   scope: Node;
   kind: 'variable' | 'parameter';
+  /** The name is element `tupleIndex` of an array pattern (`const [stream, size] = …`). */
+  tupleIndex?: number;
+}
+
+/** `name`'s position in `const [a, name] = …`, if the declarator binds it that way. */
+function arrayPatternIndex(declarator: Node, name: string): number | undefined {
+  const pattern = declarator.childForFieldName('name');
+  if (pattern?.type !== 'array_pattern') return undefined;
+  const elements = pattern.namedChildren.filter((c) => c && c.type !== 'comment');
+  const i = elements.findIndex((e) => e?.type === 'identifier' && e.text === name);
+  return i >= 0 ? i : undefined;
 }
 
 /** The innermost declaration of `name` visible at `from` (block-scoped, parameters, top level). */
@@ -161,6 +184,8 @@ function findDeclaration(name: string, from: Node): Declaration | undefined {
           if (d?.type === 'variable_declarator' && d.childForFieldName('name')?.type === 'identifier' && d.childForFieldName('name')?.text === name) {
             return { node: d, scope: a, kind: 'variable' };
           }
+          const tupleIndex = d?.type === 'variable_declarator' ? arrayPatternIndex(d, name) : undefined;
+          if (d && tupleIndex !== undefined) return { node: d, scope: a, kind: 'variable', tupleIndex };
         }
       }
     }
@@ -218,6 +243,7 @@ class PipeAnalysis {
   private readonly file: FileIndex;
   private readonly bindings: FsBindings;
   private readonly classifier: EffectClassifier;
+  private returns!: ReturnSummaries;
 
   constructor(
     private readonly tree: Tree,
@@ -232,6 +258,7 @@ class PipeAnalysis {
   run(): PipeLeak[] {
     const pipes = this.file.collect((n) => methodName(n) === 'pipe');
     if (this.bindings.isEmpty || pipes.length === 0) return [];
+    this.returns = new ReturnSummaries(this.file, this.tree);
     const out: PipeLeak[] = [];
     for (const call of pipes) {
       if (feedsPipe(call)) continue; // the receiver of a later `.pipe()`: an inner link
@@ -334,6 +361,7 @@ class PipeAnalysis {
       openRange: nodeRange(owned.open),
       links: chain.links.map((l) => ({ range: l.range, destLabel: l.destLabel })),
       dest,
+      steps: owned.returnedBy ? [{ range: nodeRange(owned.returnedBy.open), message: returnedByMessage(owned.returnedBy) }] : undefined,
       fixes,
     };
   }
@@ -373,15 +401,32 @@ class PipeAnalysis {
       if (!d || d.kind !== 'variable') return undefined;
       const values: Node[] = [];
       const init = d.node.childForFieldName('value');
+      if (d.tupleIndex !== undefined) {
+        const helper = init ? this.helperStream(init, d.tupleIndex) : undefined;
+        return helper ? { ...helper, names: [{ name: n.text, scope: d.scope }] } : undefined;
+      }
       if (init) values.push(init);
       values.push(...assignedValues(n.text, d.scope));
       for (const v of values) {
-        const open = this.openerCall(v);
+        const open = this.openerCall(v) ?? this.helperStream(v);
         if (open) return { ...open, names: [{ name: n.text, scope: d.scope }, ...open.names] };
       }
       return undefined;
     }
-    return this.openerCall(source);
+    return this.openerCall(source) ?? this.helperStream(source);
+  }
+
+  /**
+   * A call of a function of this file that returns a new fs read stream (as element
+   * `tupleIndex` of an array when given): `const [stream, size] = await getStreamFor(id)`.
+   */
+  private helperStream(expr: Node, tupleIndex?: number): OwnedSource | undefined {
+    const n = strip(stripChain(expr), true);
+    if (n.type !== 'call_expression') return undefined;
+    const fresh = this.returns.ofCall(n);
+    if (!fresh || fresh.via.length === 0 || fresh.tupleIndex !== tupleIndex || fresh.ownerClass || fresh.kind !== 'read-stream') return undefined;
+    if (disablesAutoClose(fresh.open)) return undefined;
+    return { api: compact(n.childForFieldName('function')!), open: n, names: [], returnedBy: fresh };
   }
 
   /** `fs.createReadStream(…)` or `<FileHandle>.createReadStream(…)`, through chains and wrappers. */
@@ -494,6 +539,7 @@ class PipeAnalysis {
       return p.childForFieldName('name')?.id === id.id;
     }
     if (p.type === 'required_parameter' || p.type === 'optional_parameter') return p.childForFieldName('pattern')?.id === id.id;
+    if (p.type === 'array_pattern') return p.parent?.type === 'variable_declarator' && p.parent.childForFieldName('name')?.id === p.id; // `const [s, n] = …`
     if (p.type === 'arrow_function') return p.childForFieldName('parameter')?.id === id.id; // `x => …`
     if (p.type === 'formal_parameters') return true;
     return false;

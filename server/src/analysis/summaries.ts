@@ -1,0 +1,68 @@
+/**
+ * Function summaries for handles that one file records and the program links: which
+ * exported functions return a fresh handle, which modules are the `fs` module under another
+ * name, and the leaks a file would have if a function of another file returned a handle
+ * (pending leaks). Plain serialisable data, cached with the file's analysis; the program
+ * model (`model/handle-summaries.ts`) resolves the conditions bottom-up over the imports.
+ *
+ * Defaults (documented in docs/rules/unreleased-file.md): an import that resolves to no
+ * workspace file, an export no summary describes, and a cycle of functions that only return
+ * each other's results all count as "does not return a fresh handle", so a pending leak
+ * through them is never reported.
+ */
+import type { Range } from '../text/locations';
+import type { HandleLeak } from './handles';
+
+/** A function of another module as a call names it: `import X from './m'; X.open()`. */
+export interface ImportedFunction {
+  /** The import specifier as written (`'./m'`, `'../polyfill/filePoly.js'`). */
+  specifier: string;
+  /** Export names from the module namespace: `['default', 'open']`, `['open']`, `[]`. */
+  exportPath: string[];
+  /** The callee as written, for messages (`FilePoly.fileFrom`). */
+  display: string;
+}
+
+/** An exported function of this file whose result is a handle the caller must release. */
+export interface ReturnedHandle {
+  /** How other modules reach it: `['default', 'fileFrom']`, `['openLog']`, `[]` (`module.exports = f`). */
+  exportPath: string[];
+  /** The function's name as written here, for messages (`FilePoly.fileFrom`). */
+  functionName: string;
+  /** The opener the handle comes from, as written (`fs.open`), or the imported function's name. */
+  api: string;
+  /** The opening call (or the return that passes an imported function's result on). */
+  openRange: Range;
+  /** The handle is element `tupleIndex` of a returned array (`return [stream, size]`). */
+  tupleIndex?: number;
+  /** The result is whatever this imported function returns (resolved by the program model). */
+  returnsResultOf?: ImportedFunction;
+}
+
+/** What must hold in another module for a pending leak to be real. */
+export type SummaryCondition =
+  /** the imported function returns a fresh handle (at `tupleIndex` of its array result) */
+  | { kind: 'returns-handle'; callee: ImportedFunction; tupleIndex?: number }
+  /** the imported module's exports are the `fs` module's own (`require('../fs')` in fs-extra) */
+  | { kind: 'module-is-fs'; specifier: string };
+
+/** A leak this file has if `requires` holds; its fixes are left empty. */
+export interface PendingLeak {
+  leak: HandleLeak;
+  requires: SummaryCondition;
+}
+
+/** How a module re-exports fs: itself (`direct`) or through another workspace module; `range` is the statement. */
+export type ReexportOfFs = { direct: true; range: Range } | { specifier: string; range: Range };
+
+/** One file's handle summaries (TypeScript and JavaScript today). */
+export interface FileHandleSummary {
+  returnedHandles: ReturnedHandle[];
+  /**
+   * The module re-exports the `fs` module (`module.exports = require('graceful-fs')`,
+   * `Object.assign(exports, fs)`, `export * from 'fs'`): `'fs'`; or re-exports another
+   * workspace module's exports (`module.exports = require('./fs')`): that specifier.
+   */
+  reexportsFs?: ReexportOfFs;
+  pendingLeaks: PendingLeak[];
+}

@@ -1,0 +1,447 @@
+/**
+ * Return summaries of one TypeScript/JavaScript file for the handle analysis: which of its
+ * functions return a fresh handle (an fs opener's result, directly, through a local
+ * variable, as an element of a returned array, wrapped in an owner object of this file, or
+ * through another such function), which names are imports of other workspace modules,
+ * what the file exports under which names, and whether the file is the `fs` module under
+ * another name. `handles.ts` uses the local part to treat calls to such helpers as openers;
+ * the exported part goes into the file's {@link FileHandleSummary} for other files.
+ */
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { findOpener, FS_MODULE_SPECIFIERS, HANDLE_METHODS, type HandleKind } from '../../knowledge/typescript-handles';
+import type { ImportedFunction, ReexportOfFs, ReturnedHandle } from '../summaries';
+import type { FileIndex } from './file-index';
+import { argumentsOf, compact } from './file-index';
+import { FUNCTION_TYPES } from './cfg';
+
+/** What a call or a returned expression yields when it is a fresh handle. */
+export interface FreshHandle {
+  /** The opener as written (`fs.createReadStream`) — of the innermost open. */
+  api: string;
+  kind: HandleKind;
+  /** The innermost opening call. */
+  open: Node;
+  /** The handle is this element of an array value. */
+  tupleIndex?: number;
+  /** The helper functions passed through, outermost first (`getStreamFor`, `getFileStream`). */
+  via: string[];
+  /** The value is an object of this file's class that owns the handle (`new FilePoly(fd)`). */
+  ownerClass?: string;
+}
+
+const TRANSPARENT = new Set(['parenthesized_expression', 'non_null_expression', 'as_expression', 'satisfies_expression', 'type_assertion', 'await_expression']);
+
+export function unwrapExpression(node: Node): Node {
+  let n = node;
+  while (TRANSPARENT.has(n.type)) {
+    const inner = n.namedChildren.find((c) => c && c.type !== 'comment' && c.type !== 'type_annotation');
+    if (!inner) return n;
+    n = inner;
+  }
+  return n;
+}
+
+function stringValue(node: Node | null | undefined): string | undefined {
+  if (!node || node.type !== 'string') return undefined;
+  return node.text.slice(1, -1);
+}
+
+function isRelative(specifier: string): boolean {
+  return specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..';
+}
+
+/** `require('./x')` → `'./x'`. */
+function requireSpecifier(node: Node | null | undefined): string | undefined {
+  if (!node) return undefined;
+  const n = unwrapExpression(node);
+  if (n.type !== 'call_expression') return undefined;
+  const fn = n.childForFieldName('function');
+  if (fn?.type !== 'identifier' || fn.text !== 'require') return undefined;
+  return stringValue(argumentsOf(n)[0]);
+}
+
+const RELEASE_METHOD_NAMES = Object.keys(HANDLE_METHODS).filter((m) => HANDLE_METHODS[m] === 'release');
+
+export class ReturnSummaries {
+  /** Local names bound to another workspace module (or one of its exports). */
+  readonly imports = new Map<string, { specifier: string; exportPath: string[] }>();
+  private readonly classes = new Map<string, Node>();
+  private readonly memo = new Map<number, FreshHandle | null>();
+  private readonly resultOfMemo = new Map<number, ImportedFunction | null>();
+
+  constructor(
+    private readonly file: FileIndex,
+    private readonly tree: Tree,
+  ) {
+    for (const stmt of tree.rootNode.namedChildren) {
+      if (!stmt) continue;
+      if (stmt.type === 'import_statement') this.addImport(stmt);
+      else if (stmt.type === 'lexical_declaration' || stmt.type === 'variable_declaration') {
+        for (const d of stmt.namedChildren) if (d?.type === 'variable_declarator') this.addRequire(d);
+      }
+      const cls = stmt.type === 'export_statement' ? stmt.namedChildren.find((c) => c?.type === 'class_declaration') : stmt.type === 'class_declaration' ? stmt : undefined;
+      const name = cls?.childForFieldName('name');
+      if (cls && name) this.classes.set(name.text, cls);
+    }
+  }
+
+  private addImport(stmt: Node): void {
+    const specifier = stringValue(stmt.childForFieldName('source'));
+    if (!specifier || !isRelative(specifier)) return;
+    if (stmt.children.some((c) => c?.type === 'type' && !c.isNamed)) return;
+    const clause = stmt.namedChildren.find((c) => c?.type === 'import_clause');
+    if (!clause) return;
+    for (const c of clause.namedChildren) {
+      if (!c) continue;
+      if (c.type === 'identifier') this.imports.set(c.text, { specifier, exportPath: ['default'] });
+      else if (c.type === 'namespace_import') {
+        const id = c.namedChild(0);
+        if (id) this.imports.set(id.text, { specifier, exportPath: [] });
+      } else if (c.type === 'named_imports') {
+        for (const spec of c.namedChildren) {
+          if (spec?.type !== 'import_specifier') continue;
+          const name = spec.childForFieldName('name');
+          const alias = spec.childForFieldName('alias') ?? name;
+          if (name && alias) this.imports.set(alias.text, { specifier, exportPath: [name.text] });
+        }
+      }
+    }
+  }
+
+  private addRequire(decl: Node): void {
+    const specifier = requireSpecifier(decl.childForFieldName('value'));
+    const name = decl.childForFieldName('name');
+    if (!specifier || !isRelative(specifier) || !name) return;
+    if (name.type === 'identifier') this.imports.set(name.text, { specifier, exportPath: [] });
+    else if (name.type === 'object_pattern') {
+      for (const p of name.namedChildren) {
+        if (p?.type === 'shorthand_property_identifier_pattern') this.imports.set(p.text, { specifier, exportPath: [p.text] });
+        else if (p?.type === 'pair_pattern') {
+          const key = p.childForFieldName('key');
+          const val = p.childForFieldName('value');
+          if (key && val?.type === 'identifier') this.imports.set(val.text, { specifier, exportPath: [key.text] });
+        }
+      }
+    }
+  }
+
+  /** `X(…)` / `X.m(…)` with `X` an import of a workspace module: the function it names. */
+  importedCallee(call: Node): ImportedFunction | undefined {
+    const callee = call.childForFieldName('function');
+    if (!callee) return undefined;
+    if (callee.type === 'identifier') {
+      const imp = this.imports.get(callee.text);
+      return imp ? { specifier: imp.specifier, exportPath: imp.exportPath, display: callee.text } : undefined;
+    }
+    if (callee.type === 'member_expression') {
+      const obj = callee.childForFieldName('object');
+      const prop = callee.childForFieldName('property');
+      if (obj?.type !== 'identifier' || prop?.type !== 'property_identifier') return undefined;
+      const imp = this.imports.get(obj.text);
+      return imp ? { specifier: imp.specifier, exportPath: [...imp.exportPath, prop.text], display: compact(callee) } : undefined;
+    }
+    return undefined;
+  }
+
+  /** The function of this file a call runs, when there is exactly one candidate. */
+  private localCallee(call: Node): { fn: Node; name: string } | undefined {
+    const callee = call.childForFieldName('function');
+    if (!callee) return undefined;
+    if (callee.type === 'identifier') {
+      const c = this.file.functions.byName.get(callee.text);
+      return c && c.length === 1 ? { fn: c[0], name: callee.text } : undefined;
+    }
+    if (callee.type === 'member_expression') {
+      const obj = callee.childForFieldName('object');
+      const prop = callee.childForFieldName('property');
+      if (!obj || !prop) return undefined;
+      if (obj.type !== 'this' && !(obj.type === 'identifier' && this.classes.has(obj.text))) return undefined;
+      const c = this.file.functions.methods.get(prop.text);
+      return c && c.length === 1 ? { fn: c[0], name: compact(callee) } : undefined;
+    }
+    return undefined;
+  }
+
+  /** An fs opener call, including `util.promisify(fs.open)(…)`. */
+  openerCall(call: Node): { api: string; kind: HandleKind } | undefined {
+    const callee = call.childForFieldName('function');
+    if (!callee) return undefined;
+    const resolved = this.file.bindings.resolveCallee(callee);
+    if (resolved) {
+      const spec = findOpener(resolved.module, resolved.name);
+      return spec && spec.style !== 'callback' ? { api: compact(callee), kind: spec.kind } : undefined;
+    }
+    // `promisify(fs.open)(path, flags)` resolves to the descriptor, like `fs.promises.open` to a FileHandle.
+    const inner = unwrapExpression(callee);
+    if (inner.type !== 'call_expression') return undefined;
+    const fn = inner.childForFieldName('function');
+    if (!fn || !/^(?:\w+\.)?promisify$/.test(compact(fn))) return undefined;
+    const target = argumentsOf(inner)[0];
+    const r = target ? this.file.bindings.resolveCallee(target) : undefined;
+    const spec = r ? findOpener(r.module, r.name) : undefined;
+    return spec?.style === 'callback' ? { api: compact(callee), kind: spec.kind } : undefined;
+  }
+
+  /** The fresh handle a call returns: an opener, or a function of this file that returns one. */
+  ofCall(call: Node, depth = 0): FreshHandle | undefined {
+    const opener = this.openerCall(call);
+    if (opener) return { ...opener, open: call, via: [] };
+    const local = this.localCallee(call);
+    if (!local) return undefined;
+    const r = this.ofFunction(local.fn, depth);
+    return r ? { ...r, via: [local.name, ...r.via] } : undefined;
+  }
+
+  /** A function (declaration, arrow, method) that returns a fresh handle on some path. */
+  ofFunction(fn: Node, depth = 0): FreshHandle | undefined {
+    const memo = this.memo.get(fn.id);
+    if (memo !== undefined) return memo ?? undefined;
+    if (depth > 6) return undefined;
+    this.memo.set(fn.id, null); // a recursive helper returns nothing new through itself
+    let found: FreshHandle | undefined;
+    for (const value of returnedValues(fn)) {
+      found = this.freshValue(value, fn, depth + 1);
+      if (found) break;
+    }
+    this.memo.set(fn.id, found ?? null);
+    return found;
+  }
+
+  private freshValue(expr: Node, fn: Node, depth: number): FreshHandle | undefined {
+    const n = unwrapExpression(expr);
+    switch (n.type) {
+      case 'call_expression':
+        return this.ofCall(n, depth);
+      case 'array': {
+        const items = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        for (let i = 0; i < items.length; i++) {
+          const r = this.freshValue(items[i], fn, depth);
+          if (r && r.tupleIndex === undefined) return { ...r, tupleIndex: i };
+        }
+        return undefined;
+      }
+      case 'new_expression': {
+        const ctor = n.childForFieldName('constructor');
+        const cls = ctor?.type === 'identifier' ? this.classes.get(ctor.text) : undefined;
+        if (!cls || !classReleases(cls)) return undefined;
+        for (const a of argumentsOf(n)) {
+          const r = this.freshValue(a, fn, depth);
+          if (r && r.tupleIndex === undefined) return { ...r, ownerClass: ctor!.text };
+        }
+        return undefined;
+      }
+      case 'identifier': {
+        const init = localInitializer(fn, n.text);
+        return init ? this.freshValue(init, fn, depth) : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** A function that returns what an imported function returns (`return X.open(p)`). */
+  resultOfImported(fn: Node): ImportedFunction | undefined {
+    const memo = this.resultOfMemo.get(fn.id);
+    if (memo !== undefined) return memo ?? undefined;
+    let found: ImportedFunction | undefined;
+    for (const value of returnedValues(fn)) {
+      const n = unwrapExpression(value);
+      if (n.type === 'call_expression') found = this.importedCallee(n);
+      if (found) break;
+    }
+    this.resultOfMemo.set(fn.id, found ?? null);
+    return found;
+  }
+
+  /** Exported functions that return a fresh handle (or an imported function's result). */
+  exportedReturns(): ReturnedHandle[] {
+    const out: ReturnedHandle[] = [];
+    for (const { path, fn, name } of exportedFunctions(this.tree.rootNode, this.classes)) {
+      const fresh = this.ofFunction(fn);
+      if (fresh) {
+        out.push({ exportPath: path, functionName: name, api: fresh.api, openRange: nodeRange(fresh.open), tupleIndex: fresh.tupleIndex });
+        continue;
+      }
+      const imported = this.resultOfImported(fn);
+      if (imported) out.push({ exportPath: path, functionName: name, api: imported.display, openRange: nodeRange(fn), returnsResultOf: imported });
+    }
+    return out;
+  }
+
+  /** Is this file the fs module under another name? */
+  reexportsFs(): ReexportOfFs | undefined {
+    for (const stmt of this.tree.rootNode.namedChildren) {
+      if (!stmt) continue;
+      if (stmt.type === 'export_statement' && stmt.children.some((c) => c?.type === '*')) {
+        const src = stringValue(stmt.childForFieldName('source'));
+        if (src && FS_MODULE_SPECIFIERS[src] === 'fs') return { direct: true, range: nodeRange(stmt) };
+        if (src && isRelative(src)) return { specifier: src, range: nodeRange(stmt) };
+      }
+      if (stmt.type !== 'expression_statement') continue;
+      const e = unwrapExpression(stmt.namedChild(0) ?? stmt);
+      if (e.type === 'assignment_expression' && compact(e.childForFieldName('left') ?? e) === 'module.exports') {
+        const r = this.fsValue(e.childForFieldName('right'));
+        if (r) return { ...r, range: nodeRange(stmt) };
+      }
+      if (e.type === 'call_expression' && compact(e.childForFieldName('function') ?? e) === 'Object.assign') {
+        const [target, ...sources] = argumentsOf(e);
+        if (!target || !/^(?:module\.)?exports$/.test(compact(target))) continue;
+        for (const s of sources) {
+          const r = this.fsValue(s);
+          if (r) return { ...r, range: nodeRange(stmt) };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private fsValue(node: Node | null | undefined): { direct: true } | { specifier: string } | undefined {
+    if (!node) return undefined;
+    if (this.file.bindings.namespaceOf(node) === 'fs') return { direct: true };
+    const spec = requireSpecifier(node);
+    if (spec && isRelative(spec)) return { specifier: spec };
+    const n = unwrapExpression(node);
+    if (n.type === 'identifier') {
+      const imp = this.imports.get(n.text);
+      if (imp && imp.exportPath.length === 0) return { specifier: imp.specifier };
+    }
+    return undefined;
+  }
+}
+
+/** Does a class of this file have a method that releases (`close`, `destroy`, `end`)? */
+function classReleases(cls: Node): boolean {
+  const body = cls.childForFieldName('body');
+  if (!body) return false;
+  return body.namedChildren.some((m) => m?.type === 'method_definition' && RELEASE_METHOD_NAMES.includes(m.childForFieldName('name')?.text ?? ''));
+}
+
+/** The expressions a function returns (its `return` values, or an arrow's expression body). */
+export function returnedValues(fn: Node): Node[] {
+  const body = fn.childForFieldName('body');
+  if (!body) return [];
+  if (body.type !== 'statement_block') return [body];
+  const out: Node[] = [];
+  const stack: Node[] = [body];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.id !== body.id && (FUNCTION_TYPES.has(n.type) || n.type === 'class_declaration' || n.type === 'class')) continue;
+    if (n.type === 'return_statement') {
+      const v = n.namedChildren.find((c) => c && c.type !== 'comment');
+      if (v) out.push(v);
+      continue;
+    }
+    for (const c of n.namedChildren) if (c) stack.push(c);
+  }
+  return out;
+}
+
+/** `const name = <init>` declared once in `fn` itself (not in nested functions). */
+function localInitializer(fn: Node, name: string): Node | undefined {
+  const body = fn.childForFieldName('body');
+  if (!body) return undefined;
+  let found: Node | undefined;
+  let count = 0;
+  const stack: Node[] = [body];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.id !== body.id && FUNCTION_TYPES.has(n.type)) continue;
+    if (n.type === 'variable_declarator' && n.childForFieldName('name')?.text === name) {
+      count++;
+      found = n.childForFieldName('value') ?? undefined;
+    } else if (n.type === 'assignment_expression' && n.childForFieldName('left')?.text === name) count++;
+    for (const c of n.namedChildren) if (c) stack.push(c);
+  }
+  return count === 1 ? found : undefined;
+}
+
+/** The file's exported functions with the names other modules reach them by. */
+function exportedFunctions(root: Node, classes: ReadonlyMap<string, Node>): { path: string[]; fn: Node; name: string }[] {
+  const out: { path: string[]; fn: Node; name: string }[] = [];
+  const topFunctions = new Map<string, Node>();
+  for (const stmt of root.namedChildren) {
+    if (!stmt) continue;
+    const decl = stmt.type === 'export_statement' ? (stmt.childForFieldName('declaration') ?? stmt.namedChildren.find((c) => c && c.type.endsWith('declaration'))) : stmt;
+    if (decl?.type === 'function_declaration') {
+      const name = decl.childForFieldName('name');
+      if (name) topFunctions.set(name.text, decl);
+    } else if (decl && (decl.type === 'lexical_declaration' || decl.type === 'variable_declaration')) {
+      for (const d of decl.namedChildren) {
+        const v = d?.childForFieldName('value');
+        const name = d?.childForFieldName('name');
+        if (d?.type === 'variable_declarator' && name?.type === 'identifier' && v && (v.type === 'arrow_function' || v.type === 'function_expression')) topFunctions.set(name.text, v);
+      }
+    }
+  }
+  const addClass = (prefix: string[], cls: Node, className: string) => {
+    const body = cls.childForFieldName('body');
+    for (const m of body?.namedChildren ?? []) {
+      if (m?.type !== 'method_definition' || !m.children.some((c) => c?.type === 'static')) continue;
+      const name = m.childForFieldName('name')?.text;
+      if (name) out.push({ path: [...prefix, name], fn: m, name: `${className}.${name}` });
+    }
+  };
+  const addValue = (path: string[], value: Node | null | undefined) => {
+    if (!value) return;
+    const v = unwrapExpression(value);
+    if (v.type === 'identifier') {
+      const fn = topFunctions.get(v.text);
+      if (fn) out.push({ path, fn, name: v.text });
+      const cls = classes.get(v.text);
+      if (cls) addClass(path, cls, v.text);
+    } else if (v.type === 'arrow_function' || v.type === 'function_expression' || v.type === 'function') {
+      out.push({ path, fn: v, name: path.join('.') || 'module.exports' });
+    } else if (v.type === 'object') {
+      for (const p of v.namedChildren) {
+        if (p?.type === 'shorthand_property_identifier') addValue([...path, p.text], p);
+        else if (p?.type === 'pair') addValue([...path, p.childForFieldName('key')?.text ?? ''], p.childForFieldName('value'));
+        else if (p?.type === 'method_definition') {
+          const name = p.childForFieldName('name')?.text;
+          if (name) out.push({ path: [...path, name], fn: p, name });
+        }
+      }
+    }
+  };
+  for (const stmt of root.namedChildren) {
+    if (!stmt) continue;
+    if (stmt.type === 'export_statement') {
+      const isDefault = stmt.children.some((c) => c?.type === 'default');
+      const decl = stmt.childForFieldName('declaration') ?? stmt.namedChildren.find((c) => c && (c.type.endsWith('declaration') || c.type === 'class'));
+      if (decl?.type === 'function_declaration') {
+        const name = decl.childForFieldName('name')?.text ?? 'default';
+        out.push({ path: [isDefault ? 'default' : name], fn: decl, name });
+      } else if (decl?.type === 'class_declaration' || decl?.type === 'class') {
+        const name = decl.childForFieldName('name')?.text ?? 'default';
+        addClass([isDefault ? 'default' : name], decl, name);
+      } else if (decl && (decl.type === 'lexical_declaration' || decl.type === 'variable_declaration')) {
+        for (const d of decl.namedChildren) {
+          const name = d?.childForFieldName('name');
+          if (d?.type === 'variable_declarator' && name?.type === 'identifier') addValue([name.text], d.childForFieldName('value'));
+        }
+      } else if (isDefault) {
+        const value = stmt.childForFieldName('value') ?? stmt.namedChildren.find((c) => c && c.type !== 'comment');
+        addValue(['default'], value);
+      } else {
+        const clause = stmt.namedChildren.find((c) => c?.type === 'export_clause');
+        for (const spec of clause?.namedChildren ?? []) {
+          if (spec?.type !== 'export_specifier') continue;
+          const name = spec.childForFieldName('name');
+          const alias = spec.childForFieldName('alias') ?? name;
+          if (name && alias) addValue([alias.text], name);
+        }
+      }
+      continue;
+    }
+    if (stmt.type !== 'expression_statement') continue;
+    const e = unwrapExpression(stmt.namedChild(0) ?? stmt);
+    if (e.type !== 'assignment_expression') continue;
+    const left = compact(e.childForFieldName('left') ?? e);
+    const right = e.childForFieldName('right');
+    if (left === 'module.exports') addValue([], right);
+    else {
+      const m = /^(?:module\.)?exports\.([\w$]+)$/.exec(left);
+      if (m) addValue([m[1]], right);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * Links the handle summaries of the workspace's files (`analysis/summaries.ts`): decides
+ * which pending leaks are real because the function of another module they call returns a
+ * fresh handle (bottom-up through functions that return another module's result), or the
+ * module they use as `fs` re-exports it. Each confirmed leak carries the steps in the other
+ * files as evidence ("`FilePoly.fileFrom()` returns a new handle from fs.open() here").
+ *
+ * Defaults: a specifier that resolves to no workspace module, an export without a summary
+ * and a cycle of re-exports all mean "no fresh handle", so the pending leak stays silent.
+ * TypeScript and JavaScript modules only (the summaries' languages today).
+ */
+import type { FileAnalysis } from '../analysis/results';
+import type { HandleLeak } from '../analysis/handles';
+import type { FileHandleSummary, ImportedFunction, ReturnedHandle, SummaryCondition } from '../analysis/summaries';
+import type { RelatedLocation } from '../text/locations';
+import type { ProgramContext } from './program-context';
+import { typescriptModel, type TsModule, type TypeScriptModel } from './typescript';
+
+/** A pending leak whose condition holds, with the proof from the other modules. */
+export interface ConfirmedLeak {
+  path: string;
+  leak: HandleLeak;
+  /** Steps in other files, in the order the handle travels (innermost open last). */
+  proof: RelatedLocation[];
+}
+
+const MAX_DEPTH = 16;
+
+/** Other spellings of an export path: `import X from` vs `require()` of a CommonJS module. */
+function exportPathVariants(path: readonly string[]): string[][] {
+  if (path[0] === 'default') return [[...path], path.slice(1)];
+  return [[...path], ['default', ...path]];
+}
+
+class SummaryLinker {
+  private readonly summaries = new Map<string, FileHandleSummary>();
+
+  constructor(
+    files: readonly FileAnalysis[],
+    private readonly model: TypeScriptModel,
+  ) {
+    for (const f of files) if (f.language === 'typescript' && f.handleSummary) this.summaries.set(f.path, f.handleSummary);
+  }
+
+  private target(fromPath: string, specifier: string): { module: TsModule; summary: FileHandleSummary } | undefined {
+    const from = this.model.byPath(fromPath);
+    const module = from ? this.model.resolveSpecifier(from, specifier) : undefined;
+    const summary = module ? this.summaries.get(module.path) : undefined;
+    return module && summary ? { module, summary } : undefined;
+  }
+
+  /** The steps that prove `callee` (called from `fromPath`) returns a fresh handle, or undefined. */
+  returnsHandle(fromPath: string, callee: ImportedFunction, tupleIndex: number | undefined, depth = 0): RelatedLocation[] | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const t = this.target(fromPath, callee.specifier);
+    if (!t) return undefined;
+    let found: ReturnedHandle | undefined;
+    for (const variant of exportPathVariants(callee.exportPath)) {
+      found = t.summary.returnedHandles.find((r) => r.exportPath.length === variant.length && r.exportPath.every((x, i) => x === variant[i]));
+      if (found) break;
+    }
+    if (!found || found.tupleIndex !== tupleIndex) return undefined;
+    if (found.returnsResultOf) {
+      const inner = this.returnsHandle(t.module.path, found.returnsResultOf, tupleIndex, depth + 1);
+      if (!inner) return undefined;
+      return [{ path: t.module.path, range: found.openRange, message: `${found.functionName}() returns what ${found.api}() returns` }, ...inner];
+    }
+    return [{ path: t.module.path, range: found.openRange, message: `${found.functionName}() returns a new handle from ${found.api}() here` }];
+  }
+
+  /** The steps that prove the module `specifier` (imported by `fromPath`) is the fs module. */
+  isFsModule(fromPath: string, specifier: string, depth = 0): RelatedLocation[] | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const t = this.target(fromPath, specifier);
+    const re = t?.summary.reexportsFs;
+    if (!t || !re) return undefined;
+    const step = { path: t.module.path, range: re.range, message: `this module re-exports the fs module, so '${specifier}' opens real descriptors` };
+    if ('direct' in re) return [step];
+    const inner = this.isFsModule(t.module.path, re.specifier, depth + 1);
+    return inner ? [step, ...inner] : undefined;
+  }
+
+  holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {
+    return condition.kind === 'returns-handle' ? this.returnsHandle(fromPath, condition.callee, condition.tupleIndex) : this.isFsModule(fromPath, condition.specifier);
+  }
+
+  confirmed(): ConfirmedLeak[] {
+    const out: ConfirmedLeak[] = [];
+    for (const [path, summary] of this.summaries) {
+      for (const pending of summary.pendingLeaks) {
+        const proof = this.holds(path, pending.requires);
+        if (proof) out.push({ path, leak: pending.leak, proof });
+      }
+    }
+    return out;
+  }
+}
+
+const MEMO = new WeakMap<readonly FileAnalysis[], ConfirmedLeak[]>();
+
+/** The workspace's pending leaks that the summaries of other modules confirm. */
+export function confirmedPendingLeaks(ctx: ProgramContext): ConfirmedLeak[] {
+  const hit = MEMO.get(ctx.files);
+  if (hit) return hit;
+  let result: ConfirmedLeak[] = [];
+  if (ctx.files.some((f) => f.handleSummary && f.handleSummary.pendingLeaks.length > 0)) {
+    result = new SummaryLinker(ctx.files, typescriptModel(ctx)).confirmed();
+  }
+  MEMO.set(ctx.files, result);
+  return result;
+}

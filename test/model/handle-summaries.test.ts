@@ -1,0 +1,98 @@
+/**
+ * Handle summaries across files (test/fixtures/programs/ts-leak-through-helpers and
+ * js-fs-wrapper-module): a handle returned by another module's helper, or opened through a
+ * module that re-exports fs, is the caller's to release. Asserts the exact unreleased-file
+ * findings with their chains into the other files, the silent counterparts, and that
+ * editing the helper's module changes the caller's findings.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { analyzeText } from '../../server/src/engine/analyze';
+import { DEFAULT_CONFIG } from '../../server/src/engine/config';
+import { evaluate } from '../../server/src/engine/engine';
+import type { ProjectFile } from '../../server/src/model/program-context';
+import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
+import { grammarsReady, loadWorkspace } from '../harness';
+
+const ROOT = join(__dirname, '..', '..');
+const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
+
+interface Scenario {
+  dir: string;
+  files: FileAnalysis[];
+  projectFiles: ProjectFile[];
+}
+
+function load(name: string): Scenario {
+  return loadWorkspace(join(PROGRAMS, name), ROOT, { cleanNotes: true });
+}
+
+function rel(s: Scenario, p: string): string {
+  return relative(s.dir, join(ROOT, p)).split('\\').join('/');
+}
+
+function leaks(s: Scenario, files = s.files): Finding[] {
+  const { findings, notes } = evaluate(files, DEFAULT_CONFIG, { roots: [s.dir], projectFiles: s.projectFiles });
+  assert.deepEqual(notes, []);
+  return findings.filter((f) => f.ruleId === 'unreleased-file');
+}
+
+/** `path:line:col message` and the chain as `path:line message`. */
+function describeFinding(s: Scenario, f: Finding): string[] {
+  return [`${rel(s, f.path)}:${f.range.start.line + 1}:${f.range.start.character + 1} ${f.message}`, ...f.related.map((r) => `  ${rel(s, r.path)}:${r.range.start.line + 1} ${r.message}`)];
+}
+
+function edited(s: Scenario, file: string, from: string, to: string): FileAnalysis[] {
+  const target = s.files.find((f) => rel(s, f.path) === file);
+  assert.ok(target, file);
+  const text = readFileSync(join(ROOT, target.path), 'utf8');
+  assert.ok(text.includes(from), `${file} does not contain ${from}`);
+  const a = analyzeText(target.path, text.replace(from, to))!;
+  return s.files.map((f) => (f === target ? a : f));
+}
+
+describe('handle summaries across modules', () => {
+  before(grammarsReady);
+
+  test('a helper in another module that returns a fresh handle (directly, wrapped, or through another helper) is an opener', () => {
+    const s = load('ts-leak-through-helpers');
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "src/index.ts:6:22 Handle 'blob' from BlobFile.openForRead() is not released on every path: it leaks at an exception raised on line 7",
+      '  src/index.ts:6 opened here by BlobFile.openForRead()',
+      '  src/io/blob-file.ts:9 BlobFile.openForRead() returns a new handle from promisify(fs.open)() here',
+      '  src/index.ts:7 an exception here leaves the handle open',
+      "src/index.ts:25:22 Handle 'blob' from openBlob() is not released on every path: it leaks at an exception raised on line 26",
+      '  src/index.ts:25 opened here by openBlob()',
+      '  src/io/streams.ts:10 openBlob() returns what BlobFile.openForRead() returns',
+      '  src/io/blob-file.ts:9 BlobFile.openForRead() returns a new handle from promisify(fs.open)() here',
+      '  src/index.ts:26 an exception here leaves the handle open',
+      "src/index.ts:32:15 Handle 'out' from openExport() is not released on every path: it leaks at an exception raised on line 33",
+      '  src/index.ts:32 opened here by openExport()',
+      '  src/io/streams.ts:6 openExport() returns a new handle from fs.createWriteStream() here',
+      '  src/index.ts:33 an exception here leaves the handle open',
+    ]);
+  });
+
+  test('the caller’s finding follows an edit of the helper’s module', () => {
+    const s = load('ts-leak-through-helpers');
+    const files = edited(s, 'src/io/streams.ts', 'const out = fs.createWriteStream(path);', 'const out = process.stdout as unknown as fs.WriteStream;');
+    assert.deepEqual(
+      leaks(s, files).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`),
+      ['src/index.ts:6', 'src/index.ts:25'],
+    );
+  });
+
+  test('a module that re-exports fs opens real descriptors; a look-alike module does not', () => {
+    const s = load('js-fs-wrapper-module');
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "lib/util/times.js:6:14 Handle 'fd' from fs.openSync() is not released on every path: it leaks at an exception raised on line 7",
+      '  lib/util/times.js:6 opened here by fs.openSync()',
+      "  lib/fs/index.js:4 this module re-exports the fs module, so '../fs' opens real descriptors",
+      '  lib/util/times.js:7 an exception here leaves the handle open',
+    ]);
+    const without = edited(s, 'lib/fs/index.js', 'Object.assign(exports, fs)', 'exports.stat = fs.stat');
+    assert.deepEqual(leaks(s, without), []);
+  });
+});

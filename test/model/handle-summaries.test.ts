@@ -1,7 +1,7 @@
 /**
- * Handle summaries across files (test/fixtures/programs/ts-leak-through-helpers and
- * js-fs-wrapper-module): a handle returned by another module's helper, or opened through a
- * module that re-exports fs, is the caller's to release. Asserts the exact unreleased-file
+ * Handle summaries across files (test/fixtures/programs/ts-leak-through-helpers,
+ * js-fs-wrapper-module and py-leak-through-helpers): a handle returned by another module's
+ * helper, or opened through a module that re-exports fs, is the caller's to release. Asserts the exact unreleased-file
  * findings with their chains into the other files, the silent counterparts, and that
  * editing the helper's module changes the caller's findings.
  */
@@ -94,5 +94,22 @@ describe('handle summaries across modules', () => {
     ]);
     const without = edited(s, 'lib/fs/index.js', 'Object.assign(exports, fs)', 'exports.stat = fs.stat');
     assert.deepEqual(leaks(s, without), []);
+  });
+
+  test('Python: an imported helper that returns an open file, directly or passed on by another module, is an opener', () => {
+    const s = load('py-leak-through-helpers');
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "pkg/reader.py:8:12 Handle 'blob' from store.open_blob() is not released on every path: it leaks at an exception raised on line 9",
+      '  pkg/reader.py:8 opened here by store.open_blob()',
+      '  pkg/store.py:5 open_blob() returns a new handle from open() here',
+      '  pkg/reader.py:9 an exception here leaves the handle open',
+      "pkg/reader.py:22:12 Handle 'blob' from fetch_blob() is not released on every path: it leaks at an exception raised on line 23",
+      '  pkg/reader.py:22 opened here by fetch_blob()',
+      '  pkg/api.py:6 fetch_blob() returns what open_blob() returns',
+      '  pkg/store.py:5 open_blob() returns a new handle from open() here',
+      '  pkg/reader.py:23 an exception here leaves the handle open',
+    ]);
+    const closedInHelper = edited(s, 'pkg/store.py', 'blob = open(path, "rb")\n    return blob', 'with open(path, "rb") as blob:\n        return blob.name');
+    assert.deepEqual(leaks(s, closedInHelper), []);
   });
 });

@@ -1,16 +1,17 @@
 /**
  * The per-file entry of the handle summaries (`summaries.ts`): asks the language's handle
- * analysis for what other files need to know about this one. TypeScript and JavaScript
- * today; C and Python handle analyses still reason inside one file.
+ * analysis for what other files need to know about this one. TypeScript, JavaScript and
+ * Python; the C handle analysis still reasons inside one file.
  */
 import type { Tree } from '../parsing/parser';
 import type { LanguageId } from '../text/locations';
 import type { FileHandleSummary } from './summaries';
 import { summarizeTypeScriptHandles } from './typescript/handles';
+import { summarizePythonHandles } from './python/handles';
 
 /** The file's handle summary, or undefined when it holds nothing (most files). */
 export function summarizeHandles(language: LanguageId, tree: Tree, text: string, path: string): FileHandleSummary | undefined {
-  if (language !== 'typescript') return undefined;
-  const s = summarizeTypeScriptHandles(tree, text, path);
+  if (language === 'c') return undefined;
+  const s = language === 'python' ? summarizePythonHandles(tree, text) : summarizeTypeScriptHandles(tree, text, path);
   return s.returnedHandles.length > 0 || s.pendingLeaks.length > 0 || s.reexportsFs ? s : undefined;
 }

@@ -7,14 +7,17 @@
  *
  * Defaults: a specifier that resolves to no workspace module, an export without a summary
  * and a cycle of re-exports all mean "no fresh handle", so the pending leak stays silent.
- * TypeScript and JavaScript modules only (the summaries' languages today).
+ * TypeScript/JavaScript modules resolve specifiers through the TypeScript model's module
+ * index, Python modules dotted names through the Python model's.
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { HandleLeak } from '../analysis/handles';
 import type { FileHandleSummary, ImportedFunction, ReturnedHandle, SummaryCondition } from '../analysis/summaries';
 import type { RelatedLocation } from '../text/locations';
 import type { ProgramContext } from './program-context';
-import { typescriptModel, type TsModule, type TypeScriptModel } from './typescript';
+import { typescriptModel, type TypeScriptModel } from './typescript';
+import { pythonModel } from './python';
+import type { PyModuleIndex } from './python-modules';
 
 /** A pending leak whose condition holds, with the proof from the other modules. */
 export interface ConfirmedLeak {
@@ -34,49 +37,66 @@ function exportPathVariants(path: readonly string[]): string[][] {
 
 class SummaryLinker {
   private readonly summaries = new Map<string, FileHandleSummary>();
+  private readonly languages = new Map<string, 'typescript' | 'python'>();
+  private tsModel: TypeScriptModel | undefined;
+  private pyIndex: PyModuleIndex | undefined;
 
   constructor(
     files: readonly FileAnalysis[],
-    private readonly model: TypeScriptModel,
+    private readonly ctx: ProgramContext,
   ) {
-    for (const f of files) if (f.language === 'typescript' && f.handleSummary) this.summaries.set(f.path, f.handleSummary);
+    for (const f of files) {
+      if (!f.handleSummary || f.language === 'c') continue;
+      this.summaries.set(f.path, f.handleSummary);
+      this.languages.set(f.path, f.language);
+    }
   }
 
-  private target(fromPath: string, specifier: string): { module: TsModule; summary: FileHandleSummary } | undefined {
-    const from = this.model.byPath(fromPath);
-    const module = from ? this.model.resolveSpecifier(from, specifier) : undefined;
+  /** The module a specifier of `fromPath` names, with the export path inside it. */
+  private target(fromPath: string, specifier: string, exportPath: readonly string[]): { path: string; summary: FileHandleSummary; exportPaths: string[][] } | undefined {
+    if (this.languages.get(fromPath) === 'python') {
+      this.pyIndex ??= pythonModel(this.ctx).index;
+      const from = this.pyIndex.byPath(fromPath);
+      const sym = from ? this.pyIndex.resolve(from, [specifier, ...exportPath].join('.'), 'import') : undefined;
+      const summary = sym?.kind === 'function' ? this.summaries.get(sym.module.path) : sym?.kind === 'module' ? this.summaries.get(sym.module.path) : undefined;
+      if (!sym || !summary) return undefined;
+      return { path: sym.module.path, summary, exportPaths: sym.kind === 'function' ? [sym.name.split('.')] : [] };
+    }
+    this.tsModel ??= typescriptModel(this.ctx);
+    const from = this.tsModel.byPath(fromPath);
+    const module = from ? this.tsModel.resolveSpecifier(from, specifier) : undefined;
     const summary = module ? this.summaries.get(module.path) : undefined;
-    return module && summary ? { module, summary } : undefined;
+    return module && summary ? { path: module.path, summary, exportPaths: exportPathVariants(exportPath) } : undefined;
   }
 
   /** The steps that prove `callee` (called from `fromPath`) returns a fresh handle, or undefined. */
   returnsHandle(fromPath: string, callee: ImportedFunction, tupleIndex: number | undefined, depth = 0): RelatedLocation[] | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const t = this.target(fromPath, callee.specifier);
+    const t = this.target(fromPath, callee.specifier, callee.exportPath);
     if (!t) return undefined;
     let found: ReturnedHandle | undefined;
-    for (const variant of exportPathVariants(callee.exportPath)) {
+    for (const variant of t.exportPaths) {
       found = t.summary.returnedHandles.find((r) => r.exportPath.length === variant.length && r.exportPath.every((x, i) => x === variant[i]));
       if (found) break;
     }
     if (!found || found.tupleIndex !== tupleIndex) return undefined;
     if (found.returnsResultOf) {
-      const inner = this.returnsHandle(t.module.path, found.returnsResultOf, tupleIndex, depth + 1);
+      const inner = this.returnsHandle(t.path, found.returnsResultOf, tupleIndex, depth + 1);
       if (!inner) return undefined;
-      return [{ path: t.module.path, range: found.openRange, message: `${found.functionName}() returns what ${found.api}() returns` }, ...inner];
+      return [{ path: t.path, range: found.openRange, message: `${found.functionName}() returns what ${found.api}() returns` }, ...inner];
     }
-    return [{ path: t.module.path, range: found.openRange, message: `${found.functionName}() returns a new handle from ${found.api}() here` }];
+    return [{ path: t.path, range: found.openRange, message: `${found.functionName}() returns a new handle from ${found.api}() here` }];
   }
 
   /** The steps that prove the module `specifier` (imported by `fromPath`) is the fs module. */
   isFsModule(fromPath: string, specifier: string, depth = 0): RelatedLocation[] | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const t = this.target(fromPath, specifier);
+    const t = this.target(fromPath, specifier, []);
     const re = t?.summary.reexportsFs;
     if (!t || !re) return undefined;
-    const step = { path: t.module.path, range: re.range, message: `this module re-exports the fs module, so '${specifier}' opens real descriptors` };
+    const step = { path: t.path, range: re.range, message: `this module re-exports the fs module, so '${specifier}' opens real descriptors` };
     if ('direct' in re) return [step];
-    const inner = this.isFsModule(t.module.path, re.specifier, depth + 1);
+    const inner = this.isFsModule(t.path, re.specifier, depth + 1);
     return inner ? [step, ...inner] : undefined;
   }
 
@@ -104,7 +124,7 @@ export function confirmedPendingLeaks(ctx: ProgramContext): ConfirmedLeak[] {
   if (hit) return hit;
   let result: ConfirmedLeak[] = [];
   if (ctx.files.some((f) => f.handleSummary && f.handleSummary.pendingLeaks.length > 0)) {
-    result = new SummaryLinker(ctx.files, typescriptModel(ctx)).confirmed();
+    result = new SummaryLinker(ctx.files, ctx).confirmed();
   }
   MEMO.set(ctx.files, result);
   return result;

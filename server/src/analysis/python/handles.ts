@@ -55,6 +55,7 @@ import {
   type PyOpener,
 } from '../../knowledge/python-handles';
 import { PyNames } from '../../facts/python/names';
+import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 
@@ -65,6 +66,102 @@ interface Candidate {
   api: string;
   opener: PyOpener;
   hasPipes: boolean;
+  /** A helper of this file returned the handle: the step that shows where it was opened. */
+  returnedBy?: { range: Range; message: string };
+  /** The leak is real only if this holds in another module (a pending leak). */
+  requires?: SummaryCondition;
+}
+
+/** What a function of this file returns when it returns a fresh handle. */
+interface FreshReturn {
+  opener: PyOpener;
+  api: string;
+  open: Node;
+  hasPipes: boolean;
+  /** Helpers passed through, outermost first. */
+  via: string[];
+  /** Some path returns None instead (`open(p) if p else None`): `with helper() as f` would fail. */
+  mayBeNone?: boolean;
+}
+
+/** One file's leaks and summary (see `analysis/summaries.ts`). */
+export interface PythonHandleResult {
+  leaks: HandleLeak[];
+  summary: FileHandleSummary;
+}
+
+/** What an imported helper's handle is taken to be until its summary says otherwise. */
+const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
+
+/** "`open_blob()` returns the handle from open() opened here" (through its helpers). */
+function returnedMessage(callee: string, r: FreshReturn): string {
+  const chain = [callee, ...r.via].map((v) => `${v}()`).join(' → ');
+  return `${chain} returns the handle from ${r.api}() opened here`;
+}
+
+/** The `return` values of a function body (nested functions and classes excluded). */
+function returnValues(body: Node): Node[] {
+  const out: Node[] = [];
+  const stack: Node[] = [body];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
+    if (n.type === 'return_statement') {
+      const v = n.namedChild(0);
+      if (v) out.push(v);
+      continue;
+    }
+    for (const c of n.namedChildren) if (c) stack.push(c);
+  }
+  return out;
+}
+
+function containsYield(body: Node): boolean {
+  const stack: Node[] = [body];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
+    if (n.type === 'yield') return true;
+    for (const c of n.namedChildren) if (c) stack.push(c);
+  }
+  return false;
+}
+
+/** `name = <value>` when it is the only binding of `name` in the body. */
+function singleAssignment(body: Node, name: string): Node | undefined {
+  let found: Node | undefined;
+  let count = 0;
+  const stack: Node[] = [body];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === name) {
+      count++;
+      found = n.type === 'assignment' ? (n.childForFieldName('right') ?? undefined) : undefined;
+    } else if ((n.type === 'for_statement' && n.childForFieldName('left')?.text === name) || (n.type === 'as_pattern_target' && n.text === name)) count++;
+    for (const c of n.namedChildren) if (c) stack.push(c);
+  }
+  return count === 1 ? found : undefined;
+}
+
+/** How other modules name a def: `['open_blob']` at module level, `['Store', 'open']` in a top-level class. */
+function exportPathOf(def: Node): string[] | undefined {
+  const name = def.childForFieldName('name')?.text;
+  if (!name || name.startsWith('__')) return undefined;
+  let p = def.parent;
+  if (p?.type === 'decorated_definition') p = p.parent;
+  if (p?.type === 'module') return [name];
+  if (p?.type === 'block' && p.parent?.type === 'class_definition' && p.parent.parent?.type === 'module') {
+    const cls = p.parent.childForFieldName('name')?.text;
+    return cls ? [cls, name] : undefined;
+  }
+  return undefined;
+}
+
+/** Does the scope release `name` itself somewhere (`name.close()`, `with name`, `closing(name)`)? */
+function releasesSomewhere(scope: Node, name: string): boolean {
+  const n = escapeRegExp(name);
+  return new RegExp(`\\b${n}\\.(?:close|release|shutdown|terminate|kill|wait|communicate)\\(|\\bwith\\b[^\\n:]*\\b${n}\\b|\\bclosing\\(\\s*${n}\\b`).test(scope.text);
 }
 
 interface Tracked extends Candidate {
@@ -95,26 +192,55 @@ type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 't
  * The last result per tree: `unreleased-file` and `wsgi-response-not-closed` (which leaves a
  * generator's file to it) both ask during one analysis of a file, and it is computed once.
  */
-const LAST = new WeakMap<Tree, { text: string; leaks: HandleLeak[] }>();
+const LAST = new WeakMap<Tree, { text: string; result: PythonHandleResult }>();
+
+const EMPTY: PythonHandleResult = { leaks: [], summary: { returnedHandles: [], pendingLeaks: [] } };
 
 /** Never throws: a file the analysis cannot handle yields no findings. */
-export const analyzePythonHandles: HandleAnalyzer = (tree, text) => {
+export const analyzePythonHandles: HandleAnalyzer = (tree, text) => analyzePythonFile(tree, text).leaks;
+
+/** The file's handle summary for other files (and its pending leaks). */
+export function summarizePythonHandles(tree: Tree, text: string): FileHandleSummary {
+  return analyzePythonFile(tree, text).summary;
+}
+
+/** Both halves, once per tree; never throws. */
+export function analyzePythonFile(tree: Tree, text: string): PythonHandleResult {
   const hit = LAST.get(tree);
-  if (hit && hit.text === text) return hit.leaks;
-  let leaks: HandleLeak[];
+  if (hit && hit.text === text) return hit.result;
+  let result: PythonHandleResult;
   try {
-    leaks = analyzePythonHandlesStrict(tree, text);
+    result = analyzePythonFileStrict(tree, text);
   } catch {
-    leaks = [];
+    result = EMPTY;
   }
-  LAST.set(tree, { text, leaks });
-  return leaks;
-};
+  LAST.set(tree, { text, result });
+  return result;
+}
 
 /** Same as {@link analyzePythonHandles} but lets errors through (tests and measurements). */
 export function analyzePythonHandlesStrict(tree: Tree, text: string): HandleLeak[] {
-  if (!QUICK_CHECK.test(text)) return [];
-  return new PythonFile(tree, text).run();
+  return analyzePythonFileStrict(tree, text).leaks;
+}
+
+/**
+ * A file that names no opener can still leak a handle another module's helper returns, if
+ * it imports something and closes something (`f = store.open_blob(p) … f.close()`).
+ */
+const IMPORTED_HELPER_CHECK = /^[ \t]*(?:from|import)[ \t]/m;
+const RELEASE_CHECK = /\.close\(|\bwith\b|\bclosing\(/;
+/** `return helper(…)`: the file may pass an imported helper's handle on. */
+const RETURNS_CALL = /\breturn[ \t]+[A-Za-z_][\w.]*[ \t]*\(/g;
+
+function analyzePythonFileStrict(tree: Tree, text: string): PythonHandleResult {
+  const opens = QUICK_CHECK.test(text);
+  if (opens) return new PythonFile(tree, text).runAll(true, true);
+  if (!IMPORTED_HELPER_CHECK.test(text)) return EMPTY;
+  const releases = RELEASE_CHECK.test(text);
+  RETURNS_CALL.lastIndex = 0;
+  const passesOn = RETURNS_CALL.test(text);
+  if (!releases && !passesOn) return EMPTY;
+  return new PythonFile(tree, text).runAll(false, releases);
 }
 
 function isField(parent: Node, field: string, child: Node): boolean {
@@ -148,24 +274,45 @@ class PythonFile implements EffectEnv {
     this.names = new PyNames(tree, text, (index) => this.positionOf(index));
   }
 
-  run(): HandleLeak[] {
+  private readonly pending: PendingLeak[] = [];
+  private readonly freshMemo = new Map<number, FreshReturn | null>();
+
+  /**
+   * Leaks and summary. `opens`: the file names an opener (else only imported helpers can
+   * leak); `releases`: it closes something (else no pending leak can be kept).
+   */
+  runAll(opens: boolean, releases: boolean): PythonHandleResult {
+    const candidates = [...(opens ? this.candidates() : []), ...(opens || releases ? this.helperCandidates(opens) : [])];
+    const leaks = this.run(candidates);
+    return { leaks, summary: { returnedHandles: opens ? this.returnedHandles() : this.passedOnResults(), pendingLeaks: this.pending } };
+  }
+
+  run(candidates: Candidate[]): HandleLeak[] {
     const out: HandleLeak[] = [];
     const byScope = new Map<number, { scope: Node; tracked: Tracked[] }>();
-    for (const c of this.candidates()) {
+    for (const c of candidates) {
       const scope = enclosingScope(c.call);
       if (scope.type === 'function_definition' && /^__a?enter__$/.test(scope.childForFieldName('name')?.text ?? '')) continue;
       if (underMockPatch(c.call, c.api.slice(c.api.lastIndexOf('.') + 1))) continue;
       // Inside a region the parser could not make sense of, the context is unreliable.
       if (insideError(c.call)) continue;
       const ctx = this.contextOf(c);
-      if (ctx.type === 'unbound') out.push(this.unboundLeak(c, ctx.stmt));
-      else if (ctx.type === 'tracked') {
+      if (ctx.type === 'unbound') {
+        if (c.requires || c.returnedBy) continue; // a helper's result used once is the helper's business
+        out.push(this.unboundLeak(c, ctx.stmt));
+      } else if (ctx.type === 'tracked') {
+        if (c.requires && !releasesSomewhere(scope, ctx.variable)) continue;
         let group = byScope.get(scope.id);
         if (!group) byScope.set(scope.id, (group = { scope, tracked: [] }));
         group.tracked.push({ ...c, stmt: ctx.stmt, variable: ctx.variable, scope });
       }
     }
-    for (const { scope, tracked } of byScope.values()) out.push(...this.analyseScope(scope, tracked));
+    for (const { scope, tracked } of byScope.values()) {
+      for (const { leak, requires } of this.analyseScope(scope, tracked)) {
+        if (requires) this.pending.push({ leak, requires });
+        else out.push(leak);
+      }
+    }
     out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
     return out;
   }
@@ -345,7 +492,7 @@ class PythonFile implements EffectEnv {
 
   // ---- path analysis of one scope -----------------------------------------------------
 
-  private analyseScope(scope: Node, all: Tracked[]): HandleLeak[] {
+  private analyseScope(scope: Node, all: Tracked[]): { leak: HandleLeak; requires?: SummaryCondition }[] {
     const names = new Set(all.map((t) => t.variable));
     const { globals, captured } = this.scopeFacts(scope, names);
     const tracked = all.filter((t) => !globals.has(t.variable) && !captured.has(t.variable));
@@ -359,7 +506,7 @@ class PythonFile implements EffectEnv {
     if (sg.truncated) return [];
     const ignored: ReadonlySet<FlowExitKind> =
       scope.type === 'function_definition' ? new Set(['process-exit']) : new Set(['process-exit', 'end', 'raise', 'return']);
-    const out: HandleLeak[] = [];
+    const out: { leak: HandleLeak; requires?: SummaryCondition }[] = [];
     const occurrenceMemo = new Map<string, { node: Node; role: Occurrence }[]>();
     for (const t of tracked) {
       // A Popen whose pipes this scope closes itself (`p.stdout.close()`, `with p.stdin:`) is
@@ -374,6 +521,11 @@ class PythonFile implements EffectEnv {
       }
       if (!leak) continue;
       const result = this.describe(t, leak, sg);
+      if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
+      if (t.requires) {
+        out.push({ leak: result, requires: t.requires });
+        continue;
+      }
       if (t.opener.withFix) {
         let occ = occurrenceMemo.get(t.variable);
         if (!occ) occurrenceMemo.set(t.variable, (occ = this.occurrences(scope, subject)));
@@ -388,7 +540,206 @@ class PythonFile implements EffectEnv {
         });
         if (fix) result.fixes.push(fix);
       }
-      out.push(result);
+      out.push({ leak: result });
+    }
+    return out;
+  }
+
+  // ---- helpers that return a fresh handle -------------------------------------------------
+
+  /**
+   * Calls of helpers that return a fresh handle: functions and methods of this file (their
+   * summary is here), and imported functions of other workspace modules (a pending leak,
+   * kept only where the caller releases the value somewhere itself).
+   */
+  private helperCandidates(opens: boolean): Candidate[] {
+    const out: Candidate[] = [];
+    const fresh = new Map<string, FreshReturn>();
+    if (opens) {
+      for (const [def, r] of this.freshDefinitions()) {
+        const name = def.childForFieldName('name')?.text;
+        if (name && !fresh.has(name)) fresh.set(name, r);
+      }
+    }
+    const imported = [...this.names.localNames()].filter(([, q]) => !PY_OPENERS.has(q)).map(([local]) => local);
+    const words = [...new Set([...fresh.keys(), ...imported])];
+    if (words.length === 0) return out;
+    const re = new RegExp(`\\b(?:${words.map(escapeRegExp).join('|')})\\b[\\w.]*\\s*\\(`, 'g');
+    const root = this.tree.rootNode;
+    const seen = new Set<number>();
+    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+      const open = this.text.indexOf('(', m.index + m[0].length - 1);
+      let node: Node | null = root.descendantForPosition(this.positionOf(open));
+      while (node && node.type !== 'call') node = node.parent;
+      const callee = node?.childForFieldName('function');
+      if (!node || !callee || seen.has(node.id) || callee.endIndex > open + 1 || callee.startIndex > m.index) continue;
+      seen.add(node.id);
+      const local = this.localHelper(callee);
+      const r = local ? this.freshReturn(local) : undefined;
+      if (r) {
+        out.push({
+          call: node,
+          api: callee.text.replace(/\s+/g, ''),
+          opener: r.mayBeNone ? { ...r.opener, withFix: false } : r.opener,
+          hasPipes: r.hasPipes,
+          returnedBy: { range: nodeRange(r.open), message: returnedMessage(callee.text.replace(/\s+/g, ''), r) },
+        });
+        continue;
+      }
+      const q = this.names.qualify(callee);
+      if (q !== null && PY_OPENERS.has(q)) continue;
+      const name = this.names.importedName(callee);
+      // A class is constructed, not opened: owner classes are a separate question.
+      if (name === null || /^[A-Z]/.test(name.slice(name.lastIndexOf('.') + 1))) continue;
+      const display = callee.text.replace(/\s+/g, '');
+      out.push({ call: node, api: display, opener: IMPORTED_HELPER_OPENER, hasPipes: false, requires: { kind: 'returns-handle', callee: { specifier: name, exportPath: [], display } } });
+    }
+    return out;
+  }
+
+  /** The function of this file a callee names: a module-level `def`, or `self.m` / `cls.m` / `Class.m`. */
+  private localHelper(callee: Node): Node | undefined {
+    if (callee.type === 'identifier') {
+      if (this.names.isImported(callee.text)) return undefined;
+      const fns = this.definitions(callee.text).functions;
+      return fns.length === 1 ? fns[0] : undefined;
+    }
+    if (callee.type !== 'attribute') return undefined;
+    const object = callee.childForFieldName('object');
+    const attr = callee.childForFieldName('attribute');
+    if (object?.type !== 'identifier' || !attr) return undefined;
+    if (object.text !== 'self' && object.text !== 'cls' && this.definitions(object.text).classes.length === 0) return undefined;
+    const methods = this.definitions(attr.text).methods;
+    return methods.length === 1 ? methods[0] : undefined;
+  }
+
+  private freshDefs: Map<Node, FreshReturn> | undefined;
+
+  /**
+   * The defs that return a fresh handle. Only bodies that name an opener, or a helper
+   * already found, can (`open_journal_for` → `open_journal` → `open`): a few rounds.
+   */
+  private freshDefinitions(): Map<Node, FreshReturn> {
+    if (this.freshDefs) return this.freshDefs;
+    const out = new Map<Node, FreshReturn>();
+    const defs = this.allDefinitions().filter((d) => /\breturn\b/.test(d.text));
+    let mentions: RegExp = QUICK_CHECK;
+    for (let round = 0; round < 4; round++) {
+      const found: string[] = [];
+      for (const def of defs) {
+        if (out.has(def) || !mentions.test(def.text)) continue;
+        const r = this.freshReturn(def);
+        const name = def.childForFieldName('name')?.text;
+        if (r && name) {
+          out.set(def, r);
+          found.push(name);
+        }
+      }
+      if (found.length === 0) break;
+      mentions = new RegExp(`\\b(?:${found.map(escapeRegExp).join('|')})\\s*\\(`);
+    }
+    this.freshDefs = out;
+    return out;
+  }
+
+  /** Every `def` of the file (by a line regex, confirmed on the tree). */
+  private allDefinitions(): Node[] {
+    const out: Node[] = [];
+    const re = /^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)/gm;
+    const names = new Set<string>();
+    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) names.add(m[1]);
+    for (const n of names) {
+      const d = this.definitions(n);
+      out.push(...d.functions, ...d.methods);
+    }
+    return out;
+  }
+
+  /**
+   * Does `def` return a fresh handle on some path: an opener's result directly, through a
+   * local name bound once, as the live arm of `x if c else None`, or another helper's?
+   * Generators, `__enter__` and context-manager factories lend rather than return.
+   */
+  private freshReturn(def: Node, depth = 0): FreshReturn | undefined {
+    const known = this.freshMemo.get(def.id);
+    if (known !== undefined) return known ?? undefined;
+    if (depth > 6) return undefined;
+    this.freshMemo.set(def.id, null);
+    let found: FreshReturn | undefined;
+    const name = def.childForFieldName('name')?.text ?? '';
+    const body = def.childForFieldName('body');
+    if (body && !/^__a?enter__$/.test(name) && !containsYield(body)) {
+      for (const value of returnValues(body)) {
+        found = this.freshValue(value, body, depth);
+        if (found) break;
+      }
+    }
+    this.freshMemo.set(def.id, found ?? null);
+    return found;
+  }
+
+  private freshValue(value: Node, body: Node, depth: number): FreshReturn | undefined {
+    let v = value;
+    while (v.type === 'parenthesized_expression' && v.namedChild(0)) v = v.namedChild(0)!;
+    if (v.type === 'conditional_expression') {
+      const a = v.namedChild(0);
+      const b = v.namedChild(2);
+      const live = b?.type === 'none' ? a : a?.type === 'none' ? b : null;
+      const r = live ? this.freshValue(live, body, depth) : undefined;
+      return r ? { ...r, mayBeNone: true } : undefined;
+    }
+    if (v.type === 'identifier') {
+      const init = singleAssignment(body, v.text);
+      return init ? this.freshValue(init, body, depth) : undefined;
+    }
+    if (v.type !== 'call') return undefined;
+    const callee = v.childForFieldName('function');
+    if (!callee) return undefined;
+    const q = this.names.qualify(callee);
+    const opener = (q === null ? undefined : PY_OPENERS.get(q)) ?? this.fileModeOpener(callee, v);
+    if (opener) {
+      const hasPipes = opener.kind === 'process' && hasPipeArgument(v);
+      if (opener.kind === 'process' && !hasPipes) return undefined;
+      return { opener, api: callee.text.replace(/\s+/g, ''), open: v, hasPipes, via: [] };
+    }
+    const helper = this.localHelper(callee);
+    const inner = helper ? this.freshReturn(helper, depth + 1) : undefined;
+    return inner ? { ...inner, via: [callee.text.replace(/\s+/g, ''), ...inner.via] } : undefined;
+  }
+
+  /** Module-level functions and class methods that return a fresh handle, for other modules. */
+  private returnedHandles(): ReturnedHandle[] {
+    const out: ReturnedHandle[] = [];
+    for (const [def, r] of this.freshDefinitions()) {
+      const path = exportPathOf(def);
+      if (path) out.push({ exportPath: path, functionName: path.join('.'), api: r.api, openRange: nodeRange(r.open) });
+    }
+    return [...out, ...this.passedOnResults()];
+  }
+
+  /** Functions that return what an imported function returns (`return store.open_blob(p)`). */
+  private passedOnResults(): ReturnedHandle[] {
+    const out: ReturnedHandle[] = [];
+    const done = new Set<number>();
+    const root = this.tree.rootNode;
+    RETURNS_CALL.lastIndex = 0;
+    for (let m = RETURNS_CALL.exec(this.text); m !== null; m = RETURNS_CALL.exec(this.text)) {
+      const first = /^[A-Za-z_]\w*/.exec(m[0].slice(6).trimStart())?.[0];
+      if (!first || !this.names.isImported(first)) continue;
+      let ret: Node | null = root.descendantForPosition(this.positionOf(m.index));
+      while (ret && ret.type !== 'return_statement') ret = ret.parent;
+      const value = ret?.namedChild(0);
+      let def: Node | null = ret?.parent ?? null;
+      while (def && def.type !== 'function_definition') def = def.parent;
+      if (!value || value.type !== 'call' || !def || done.has(def.id) || this.freshMemo.get(def.id)) continue;
+      const path = exportPathOf(def);
+      const body = def.childForFieldName('body');
+      const callee = value.childForFieldName('function');
+      const name = callee ? this.names.importedName(callee) : null;
+      if (!path || !body || !callee || name === null || containsYield(body)) continue;
+      done.add(def.id);
+      const display = callee.text.replace(/\s+/g, '');
+      out.push({ exportPath: path, functionName: path.join('.'), api: display, openRange: nodeRange(value), returnsResultOf: { specifier: name, exportPath: [], display } });
     }
     return out;
   }
@@ -645,7 +996,8 @@ function flagGuards(scope: Node, tracked: Tracked[]): Map<string, FlagGuard> {
       guard.whenFalse.push(t.variable);
     } else {
       const v = escapeRegExp(t.variable);
-      const release = new RegExp(`(?:\\bos\\.close\\(\\s*${v}\\s*\\)|\\b${v}\\.close\\(\\s*\\))[ \\t]*(?:#.*)?\\r?\\n[ \\t]*$`);
+      // `os.close(fd)`, `f.close()`, or a closing helper given only the handle (`_sync_close(f)`).
+      const release = new RegExp(`(?:\\bos\\.close\\(\\s*${v}\\s*\\)|\\b${v}\\.close\\(\\s*\\)|\\b[\\w.]*close\\w*\\(\\s*${v}\\s*\\))[ \\t]*(?:#.*)?\\r?\\n[ \\t]*$`);
       if (sets.length === 0 || !sets.every((s) => release.test(text.slice(0, s.index)))) continue;
       guard.whenTrue.push(t.variable);
     }

@@ -10,6 +10,8 @@ import type { Node, Tree } from '../../parsing/parser';
 export class PyNames {
   /** local name → qualified name (a module, or `module.member`) */
   private readonly bindings = new Map<string, string>();
+  /** local name → the model's canonical spelling of a relative import (`.store.open_blob`, `.x`) */
+  private readonly relative = new Map<string, string>();
   /** modules imported with `from m import *` */
   private readonly wildcards: string[] = [];
   /** per name: bound at module level by `def`, `class` or assignment (it shadows a builtin) */
@@ -77,8 +79,10 @@ export class PyNames {
         const name = child.childForFieldName('name');
         const alias = child.childForFieldName('alias');
         if (name && alias) this.bindings.set(alias.text, `${module}.${dotted(name)}`);
+        if (name && alias && moduleNode.type === 'relative_import') this.relative.set(alias.text, joinRelative(moduleNode.text, dotted(name)));
       } else if (child.type === 'dotted_name') {
         this.bindings.set(child.text, `${module}.${dotted(child)}`);
+        if (moduleNode.type === 'relative_import') this.relative.set(child.text, joinRelative(moduleNode.text, dotted(child)));
       }
     }
   }
@@ -103,6 +107,20 @@ export class PyNames {
       return inner ? this.qualify(inner) : null;
     }
     return null;
+  }
+
+  /**
+   * The name an imported callee has in the workspace, spelled as the program model spells
+   * imports (absolute `pkg.store.open_blob`, relative `.store.open_blob`), or null when the
+   * expression does not start with an imported name.
+   */
+  importedName(node: Node): string | null {
+    if (node.type === 'identifier') return this.relative.get(node.text) ?? this.bindings.get(node.text) ?? null;
+    if (node.type !== 'attribute') return null;
+    const object = node.childForFieldName('object');
+    const attribute = node.childForFieldName('attribute');
+    const base = object ? this.importedName(object) : null;
+    return base === null || !attribute ? null : `${base}.${attribute.text}`;
   }
 
   /** Qualified name of a bare identifier (see {@link qualify}). */
@@ -178,4 +196,9 @@ function dotted(node: Node): string {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `from .store import x` → `.store.x`; `from . import x` → `.x` (the model's canonical form). */
+function joinRelative(module: string, name: string): string {
+  return module.endsWith('.') ? module + name : `${module}.${name}`;
 }

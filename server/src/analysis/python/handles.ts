@@ -46,19 +46,16 @@ import { callSink, classifyOccurrence, lendingGenerator, payloadEffect, type Cal
 import {
   DETACH_METHODS,
   FILE_MODE_OPENER,
-  OPENER_WORDS,
   PASSTHROUGH_CALLS,
   PROCESS_PIPE_KEYWORDS,
   PROCESS_RELEASE_WHEN_NO_PIPES,
-  PY_OPENERS,
   RELEASE_METHODS,
   type PyOpener,
 } from '../../knowledge/python-handles';
+import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
-
-const QUICK_CHECK = new RegExp(`\\b(?:${OPENER_WORDS.join('|')})\\b`);
 
 interface Candidate {
   call: Node;
@@ -95,26 +92,26 @@ type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 't
  * The last result per tree: `unreleased-file` and `wsgi-response-not-closed` (which leaves a
  * generator's file to it) both ask during one analysis of a file, and it is computed once.
  */
-const LAST = new WeakMap<Tree, { text: string; leaks: HandleLeak[] }>();
+const LAST = new WeakMap<Tree, { text: string; knowledge: PythonKnowledge; leaks: HandleLeak[] }>();
 
 /** Never throws: a file the analysis cannot handle yields no findings. */
-export const analyzePythonHandles: HandleAnalyzer = (tree, text) => {
+export const analyzePythonHandles: HandleAnalyzer = (tree, text, _path, knowledge = BUILTIN_KNOWLEDGE) => {
   const hit = LAST.get(tree);
-  if (hit && hit.text === text) return hit.leaks;
+  if (hit && hit.text === text && hit.knowledge === knowledge.python) return hit.leaks;
   let leaks: HandleLeak[];
   try {
-    leaks = analyzePythonHandlesStrict(tree, text);
+    leaks = analyzePythonHandlesStrict(tree, text, knowledge.python);
   } catch {
     leaks = [];
   }
-  LAST.set(tree, { text, leaks });
+  LAST.set(tree, { text, knowledge: knowledge.python, leaks });
   return leaks;
 };
 
 /** Same as {@link analyzePythonHandles} but lets errors through (tests and measurements). */
-export function analyzePythonHandlesStrict(tree: Tree, text: string): HandleLeak[] {
-  if (!QUICK_CHECK.test(text)) return [];
-  return new PythonFile(tree, text).run();
+export function analyzePythonHandlesStrict(tree: Tree, text: string, knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python): HandleLeak[] {
+  if (!knowledge.quickCheck.test(text)) return [];
+  return new PythonFile(tree, text, knowledge).run();
 }
 
 function isField(parent: Node, field: string, child: Node): boolean {
@@ -142,6 +139,7 @@ class PythonFile implements EffectEnv {
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
+    readonly knowledge: PythonKnowledge,
   ) {
     this.lines = text.split('\n');
     for (let i = 0, start = 0; i < this.lines.length - 1; i++) this.lineStarts.push((start += this.lines[i].length + 1));
@@ -173,8 +171,9 @@ class PythonFile implements EffectEnv {
   // ---- finding opener calls ---------------------------------------------------------------
 
   private candidates(): Candidate[] {
-    const words = new Set(OPENER_WORDS);
-    for (const [local, qualified] of this.names.localNames()) if (PY_OPENERS.has(qualified)) words.add(local);
+    const openers = this.knowledge.openers;
+    const words = new Set(this.knowledge.openerWords);
+    for (const [local, qualified] of this.names.localNames()) if (openers.has(qualified)) words.add(local);
     const re = new RegExp(`\\b(?:${[...words].map(escapeRegExp).join('|')})\\s*\\(`, 'g');
     const seen = new Set<number>();
     const out: Candidate[] = [];
@@ -190,7 +189,7 @@ class PythonFile implements EffectEnv {
       const call = callee.parent;
       if (!call || seen.has(call.id)) continue;
       const q = this.names.qualify(callee);
-      const opener = (q === null ? undefined : PY_OPENERS.get(q)) ?? this.fileModeOpener(callee, call);
+      const opener = (q === null ? undefined : openers.get(q)) ?? this.methodOpener(callee) ?? this.fileModeOpener(callee, call);
       if (!opener) continue;
       seen.add(call.id);
       const hasPipes = opener.kind === 'process' && hasPipeArgument(call);
@@ -203,6 +202,15 @@ class PythonFile implements EffectEnv {
       out.push({ call, api: callee.text.replace(/\s+/g, ''), opener, hasPipes });
     }
     return out;
+  }
+
+  /** `client.open_session()`: a method the user declared an opener, on a receiver that is not a module. */
+  private methodOpener(callee: Node): PyOpener | undefined {
+    if (callee.type !== 'attribute' || this.knowledge.methodOpeners.size === 0) return undefined;
+    const opener = this.knowledge.methodOpeners.get(callee.childForFieldName('attribute')?.text ?? '');
+    const object = callee.childForFieldName('object');
+    if (!opener || !object || (object.type === 'identifier' && this.names.isImported(object.text))) return undefined;
+    return opener;
   }
 
   /** `path.open("rb")`: see {@link FILE_MODE_OPENER}. */
@@ -228,7 +236,7 @@ class PythonFile implements EffectEnv {
 
   /** Where the value of the opener call goes. */
   private contextOf(c: Candidate): Context {
-    const subject: Subject = { name: '', kind: c.opener.kind, hasPipes: c.hasPipes };
+    const subject: Subject = { name: '', kind: c.opener.kind, hasPipes: c.hasPipes, releaseMethods: c.opener.releaseMethods };
     let cur = c.call;
     for (;;) {
       const p = cur.parent;
@@ -253,7 +261,7 @@ class PythonFile implements EffectEnv {
           const gp = p.parent;
           const called = gp !== null && gp.type === 'call' && isField(gp, 'function', p);
           if (called) {
-            if (RELEASE_METHODS[c.opener.kind].has(method) || method === 'close') return { type: 'silent' };
+            if (RELEASE_METHODS[c.opener.kind].has(method) || c.opener.releaseMethods?.has(method) || method === 'close') return { type: 'silent' };
             if (c.opener.kind === 'process' && !c.hasPipes && PROCESS_RELEASE_WHEN_NO_PIPES.has(method)) return { type: 'silent' };
             if (DETACH_METHODS.has(method) || method === '__enter__') return { type: 'silent' };
           }
@@ -365,7 +373,7 @@ class PythonFile implements EffectEnv {
       // A Popen whose pipes this scope closes itself (`p.stdout.close()`, `with p.stdin:`) is
       // released by `wait()` like one without pipes.
       const hasPipes = t.hasPipes && !closesPipes(scope.text, t.variable);
-      const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes };
+      const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes, releaseMethods: t.opener.releaseMethods };
       const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, subject, this) : 'none');
       let leak = null;
       for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
@@ -520,7 +528,7 @@ class PythonFile implements EffectEnv {
       else {
         const sg = buildScopeGraph(def, this.text, { names: this.names, splitStatements: new Set(), trackedNames: new Set([param]) });
         if (!sg.truncated) {
-          const inner: Subject = { name: param, kind: subject.kind, hasPipes: subject.hasPipes };
+          const inner: Subject = { name: param, kind: subject.kind, hasPipes: subject.hasPipes, releaseMethods: subject.releaseMethods };
           const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, inner, this) : 'none');
           result = findLeak(sg.graph, sg.entry, param, effect, new Set<FlowExitKind>(['raise', 'process-exit'])) === null;
         }

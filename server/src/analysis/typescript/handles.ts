@@ -24,17 +24,12 @@ import { computeFixes } from './fix';
 import type { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
-  FS_ARGUMENT_EFFECTS,
-  FS_SPECIFIER_PATTERN,
   HANDLE_METHOD_OPENERS,
-  HANDLE_METHODS,
   LISTENER_METHODS,
-  OPENER_NAMES,
-  OPENER_NAME_PATTERN,
-  findOpener,
   type HandleKind,
   type OpenerSpec,
 } from '../../knowledge/typescript-handles';
+import { BUILTIN_KNOWLEDGE, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 
 /** A handle bound to a local variable of `owner`, whose paths we search. */
 interface TrackedHandle {
@@ -113,8 +108,9 @@ class TypeScriptHandleAnalysis {
     tree: Tree,
     private readonly text: string,
     private readonly javascript: boolean,
+    private readonly knowledge: TypeScriptKnowledge = BUILTIN_KNOWLEDGE.typescript,
   ) {
-    this.file = new FileIndex(tree);
+    this.file = new FileIndex(tree, knowledge);
     this.bindings = this.file.bindings;
     this.classifier = this.file.classifier;
   }
@@ -125,9 +121,9 @@ class TypeScriptHandleAnalysis {
       const f = n.childForFieldName('function');
       if (f?.type === 'member_expression') {
         const prop = f.childForFieldName('property');
-        return !!prop && OPENER_NAMES.has(prop.text);
+        return !!prop && this.knowledge.openerNames.has(prop.text);
       }
-      return f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text));
+      return f?.type === 'identifier' && (this.knowledge.openerNames.has(f.text) || this.bindings.locals.has(f.text));
     });
     if (this.bindings.isEmpty) return [];
     const handleMethodCalls: Node[] = [];
@@ -135,7 +131,7 @@ class TypeScriptHandleAnalysis {
       const callee = call.childForFieldName('function');
       if (!callee) continue;
       const resolved = this.bindings.resolveCallee(callee);
-      const spec = resolved ? findOpener(resolved.module, resolved.name) : undefined;
+      const spec = resolved ? this.knowledge.openers.find((o) => o.module === resolved.module && o.name === resolved.name) : undefined;
       if (spec) this.placeOpener(call, spec, compact(callee));
       else if (callee.type === 'member_expression' && callee.childForFieldName('object')?.type === 'identifier') handleMethodCalls.push(call);
     }
@@ -262,7 +258,7 @@ class TypeScriptHandleAnalysis {
             return { kind: 'unbound', at: enclosingStatement(p) };
           }
           const prop = p.childForFieldName('property')?.text ?? '';
-          const m = HANDLE_METHODS[prop];
+          const m = this.knowledge.handleMethods[prop];
           if (m === 'release' || m === 'handoff') return { kind: 'silent' };
           if (m === 'chain') {
             if (LISTENER_METHODS.has(prop)) {
@@ -298,7 +294,7 @@ class TypeScriptHandleAnalysis {
           const callee = call.childForFieldName('function');
           const fsFn = callee ? this.bindings.resolveCallee(callee) : undefined;
           if (!fsFn) return { kind: 'silent' };
-          const effect = fsFn.module === 'fs' ? FS_ARGUMENT_EFFECTS[`fs.${fsFn.name}`] : undefined;
+          const effect = this.knowledge.argumentEffects[`${fsFn.module}.${fsFn.name}`];
           if (effect) return { kind: 'silent' }; // `fs.closeSync(fs.openSync(p, 'w'))` (touch)
           return { kind: 'unbound', at: enclosingStatement(call) }; // `fs.fstatSync(fs.openSync(p))`
         }
@@ -511,10 +507,11 @@ class TypeScriptHandleAnalysis {
 }
 
 /** Finds TypeScript file handles (fds, FileHandles, fs streams) not released on every path. */
-export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path) => {
-  if (!FS_SPECIFIER_PATTERN.test(text) || !OPENER_NAME_PATTERN.test(text)) return [];
+export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path, knowledge = BUILTIN_KNOWLEDGE) => {
+  const k = knowledge.typescript;
+  if (!k.specifierPattern.test(text) || !k.openerNamePattern.test(text)) return [];
   try {
-    return new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path)).run();
+    return new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path), k).run();
   } catch {
     return [];
   }

@@ -16,7 +16,7 @@ import { inflateRawSync } from 'node:zlib';
 import { e2eDir, freshDir, log, pkg, root, run, vsixPath } from './e2e/common.mjs';
 
 /** What is copied to the staging folder (when it exists); .vscodeignore then picks from it. */
-const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', '.vscodeignore', 'dist', 'grammars', 'docs/rules'];
+const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', '.vscodeignore', 'dist', 'grammars', 'docs/rules', 'docs/knowledge.md', 'schemas'];
 
 /** Files the installed extension cannot run without (paths inside the archive). */
 const REQUIRED = [
@@ -32,6 +32,8 @@ const REQUIRED = [
   'extension/grammars/tree-sitter-python.wasm',
   'extension/grammars/tree-sitter-typescript.wasm',
   'extension/grammars/tree-sitter-tsx.wasm',
+  // The `jsonValidation` contribution's schema of `.hazard-lens.json`.
+  'extension/schemas/hazard-lens.schema.json',
 ];
 
 /** Paths that must never ship. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { analyzeText } from '../../server/src/engine/analyze';
 import type { FileContext } from '../../server/src/rules/rule';
+import { BUILTIN_KNOWLEDGE } from '../../server/src/knowledge/knowledge';
 import { extractProgramFacts } from '../../server/src/facts/index';
 import { languageForPath, loadAllGrammars, parseSync } from '../../server/src/parsing/parser';
 import { collectSuppressions } from '../../server/src/engine/suppressions';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
       let t = performance.now();
       const tree = parseSync(text, lang.grammar);
       add('parse', performance.now() - t);
-      const ctx: FileContext = { path: f, language: lang.language, grammar: lang.grammar, text, tree };
+      const ctx: FileContext = { path: f, language: lang.language, grammar: lang.grammar, text, tree, knowledge: BUILTIN_KNOWLEDGE };
       for (const rule of RULES) {
         if (!rule.checkFile || !rule.meta.languages.includes(lang.language)) continue;
         t = performance.now();

@@ -403,8 +403,9 @@ async function keystroke(stdlib: string): Promise<KeystrokeResult | string> {
   const { extractProgramFacts } = await import('../../server/src/facts/index');
   const { collectSuppressions } = await import('../../server/src/engine/suppressions');
   const { syntaxErrorRanges } = await import('../../server/src/parsing/parser');
+  const { BUILTIN_KNOWLEDGE } = await import('../../server/src/knowledge/knowledge');
   const { contentHash } = await import('../../server/src/engine/analyze');
-  const ctx = { path, language: 'python' as const, grammar: 'python' as const, text, tree };
+  const ctx = { path, language: 'python' as const, grammar: 'python' as const, text, tree, knowledge: BUILTIN_KNOWLEDGE };
   const time = (k: string, f: () => unknown) => {
     const ts: number[] = [];
     for (let i = 0; i < 5; i++) {

@@ -5,6 +5,7 @@
 import type { Fix } from '../text/edits';
 import type { Range } from '../text/locations';
 import type { Tree } from '../parsing/parser';
+import type { Knowledge } from '../knowledge/knowledge';
 
 /** Where and how a handle escapes release. */
 export type LeakKind =
@@ -40,5 +41,8 @@ export interface HandleLeak {
 }
 
 /** A language front end: the whole file's tree and text in, every leak found out. */
-/** `path` tells JavaScript from TypeScript (fixes write no type syntax into JavaScript). */
-export type HandleAnalyzer = (tree: Tree, text: string, path?: string) => HandleLeak[];
+/**
+ * `path` tells JavaScript from TypeScript (fixes write no type syntax into JavaScript);
+ * `knowledge` holds the opener and release tables (default: the built-in ones).
+ */
+export type HandleAnalyzer = (tree: Tree, text: string, path?: string, knowledge?: Knowledge) => HandleLeak[];

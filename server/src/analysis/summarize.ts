@@ -6,12 +6,13 @@
 import type { Tree } from '../parsing/parser';
 import type { LanguageId } from '../text/locations';
 import type { FileHandleSummary } from './summaries';
+import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
 import { summarizeTypeScriptHandles } from './typescript/handles';
 import { summarizePythonHandles } from './python/handles';
 
 /** The file's handle summary, or undefined when it holds nothing (most files). */
-export function summarizeHandles(language: LanguageId, tree: Tree, text: string, path: string): FileHandleSummary | undefined {
+export function summarizeHandles(language: LanguageId, tree: Tree, text: string, path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): FileHandleSummary | undefined {
   if (language === 'c') return undefined;
-  const s = language === 'python' ? summarizePythonHandles(tree, text) : summarizeTypeScriptHandles(tree, text, path);
+  const s = language === 'python' ? summarizePythonHandles(tree, text, knowledge.python) : summarizeTypeScriptHandles(tree, text, path, knowledge);
   return s.returnedHandles.length > 0 || s.pendingLeaks.length > 0 || s.reexportsFs ? s : undefined;
 }

@@ -109,6 +109,11 @@ Runs the Hazard Lens language server, speaking LSP over stdin and stdout.
 
 class UsageError extends Error {}
 
+/** A message of several lines, each one prefixed with the command name as the first is (`hazard-lens: `). */
+function eachLine(message: string): string {
+  return message.split('\n').join(`\n${PRODUCT_COMMAND}: `);
+}
+
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 function parse(args: string[], options: OptionSpec, command: string) {
@@ -258,7 +263,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   }
 
   const loaded = loadConfig(cwd, values.config as string | undefined);
-  if (loaded.fatal) throw new UsageError(loaded.fatal);
+  if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const config: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
 
@@ -354,7 +359,7 @@ async function runJoin(
   const started = performance.now();
   const cwd = io.cwd;
   const loaded = loadConfig(cwd, values.config as string | undefined);
-  if (loaded.fatal) throw new UsageError(loaded.fatal);
+  if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const config = loaded.config;
   let joined;
@@ -416,7 +421,7 @@ function runRules(args: string[], io: CliIo): number {
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nRun '${PRODUCT_COMMAND} rules --help' for usage.`);
   const format = oneOf(values.format as string | undefined, ['text', 'json'] as const, '--format', 'text');
   const loaded = loadConfig(io.cwd, values.config as string | undefined);
-  if (loaded.fatal) throw new UsageError(loaded.fatal);
+  if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const config = loaded.config;
   const rows = RULES.map((r) => ({

@@ -1,14 +1,15 @@
 /**
  * Loading the CLI's configuration: `--config FILE`, or `.hazard-lens.json` in the current
  * directory when present. The file holds the same shape as the editor settings and is
- * parsed by the same `parseConfig`: a bad value is a warning and falls back to its default.
+ * parsed by the same `parseConfig`: a bad value is a warning and falls back to its default,
+ * except a malformed model in the `knowledge` section, which is fatal (exit 2).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, parseConfig, type HazardLensConfig } from '../engine/config';
+import { CONFIG_FILE_NAME, DEFAULT_CONFIG, parseConfigText, type HazardLensConfig } from '../engine/config';
 import { RULE_IDS } from '../rules/index';
 
-export const CONFIG_FILE_NAME = '.hazard-lens.json';
+export { CONFIG_FILE_NAME };
 
 export interface LoadedConfig {
   config: HazardLensConfig;
@@ -18,7 +19,10 @@ export interface LoadedConfig {
   file?: string;
   /** Directory `exclude` patterns are relative to. */
   base: string;
-  /** Set when `--config` names a file that cannot be read: a usage error. */
+  /**
+   * Set when `--config` names a file that cannot be read, or when the file's `knowledge`
+   * section is malformed (one line per problem): a usage error.
+   */
   fatal?: string;
 }
 
@@ -40,22 +44,7 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
     return { config: freshDefaults(), problems: [`${shown}: cannot be read (${reason}); using defaults`], base: cwd };
   }
   const base = path.dirname(file);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    return {
-      config: freshDefaults(),
-      problems: [`${shown}: invalid JSON (${err instanceof Error ? err.message : String(err)}); using defaults`],
-      file,
-      base,
-    };
-  }
-  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {
-    // An editor hint, not a setting.
-    const { $schema: _schema, ...rest } = raw as Record<string, unknown>;
-    raw = rest;
-  }
-  const parsed = parseConfig(raw, RULE_IDS, shown);
-  return { config: parsed.config, problems: parsed.problems, file, base };
+  const parsed = parseConfigText(text, RULE_IDS, shown);
+  const fatal = parsed.errors.length > 0 ? parsed.errors.join('\n') : undefined;
+  return { config: parsed.config, problems: parsed.problems, file, base, fatal };
 }

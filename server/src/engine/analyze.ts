@@ -23,6 +23,7 @@ import { prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './pr
 import { collectSuppressions } from './suppressions';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
+import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
 
 /** Options of {@link analyzeTree} / {@link analyzeText}. */
 export interface AnalyzeOptions {
@@ -33,13 +34,22 @@ export interface AnalyzeOptions {
   prefilter?: boolean;
   /** Set to true when the prefilter skipped a rule's check or the fact extraction (for `--stats`; the cheap suppression walk is not counted). */
   out?: { prefiltered: boolean };
+  /** The tables the analysers read: the built-ins merged with the user's models (default: the built-ins). */
+  knowledge?: Knowledge;
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
 export const ANALYZER_VERSION = '7';
 
-export function contentHash(text: string | Uint8Array): string {
-  return createHash('sha256').update(ANALYZER_VERSION).update('\0').update(text).digest('hex');
+/**
+ * The key of a file's analysis: its text, the analyser version and, when the user declared
+ * models, the knowledge's fingerprint (changing a model re-analyses every file; without models
+ * the hash is the same as before models existed).
+ */
+export function contentHash(text: string | Uint8Array, knowledge?: Pick<Knowledge, 'fingerprint'>): string {
+  const hash = createHash('sha256').update(ANALYZER_VERSION).update('\0');
+  if (knowledge?.fingerprint) hash.update(`knowledge:${knowledge.fingerprint}`).update('\0');
+  return hash.update(text).digest('hex');
 }
 
 /**
@@ -49,14 +59,15 @@ export function contentHash(text: string | Uint8Array): string {
 export function analyzeTree(path: string, text: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
   const notes: string[] = [];
   const localFindings: Finding[] = [];
-  const ctx: FileContext = { path, language, grammar, text, tree };
+  const knowledge = options.knowledge ?? BUILTIN_KNOWLEDGE;
+  const ctx: FileContext = { path, language, grammar, text, tree, knowledge };
   const filter = options.prefilter ?? !prefilterDisabledByEnv();
   const skipped = () => {
     if (options.out) options.out.prefiltered = true;
   };
   for (const rule of RULES) {
     if (!rule.checkFile || !rule.meta.languages.includes(language)) continue;
-    if (filter && !ruleMayApply(rule.meta.id, language, text)) {
+    if (filter && !ruleMayApply(rule.meta.id, language, text, knowledge)) {
       skipped();
       continue;
     }
@@ -71,13 +82,13 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
   }
   let facts: ProgramFact[] = [];
   try {
-    facts = extractProgramFacts(language, tree, text, path);
+    facts = extractProgramFacts(language, tree, text, path, knowledge);
   } catch (err) {
     notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
   }
   let handleSummary: FileHandleSummary | undefined;
   try {
-    handleSummary = summarizeHandles(language, tree, text, path);
+    handleSummary = summarizeHandles(language, tree, text, path, knowledge);
   } catch (err) {
     notes.push(`handle summaries could not be computed: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -86,7 +97,7 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
   return {
     path,
     language,
-    contentHash: contentHash(text),
+    contentHash: contentHash(text, knowledge),
     facts,
     ...(handleSummary ? { handleSummary } : {}),
     syntaxErrors: syntaxErrorRanges(tree),
@@ -107,7 +118,7 @@ export function analyzeText(path: string, text: string, timeoutMs?: number, opti
     return {
       path,
       language: lang.language,
-      contentHash: contentHash(text),
+      contentHash: contentHash(text, options.knowledge),
       syntaxErrors: [],
       suppressions: [],
       localFindings: [],

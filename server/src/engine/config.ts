@@ -1,11 +1,16 @@
 /**
  * Settings, declared once in package.json (`hazardLens.*`) and parsed and defaulted once
  * here. Bad values never throw: each problem becomes a message and the default is used.
- * The CLI reads the same shape from `.hazard-lens.json`.
+ * The CLI reads the same shape from `.hazard-lens.json`. The exception is the `knowledge`
+ * section (models of the user's own libraries, `knowledge/user-models.ts`): a malformed model
+ * is an error the caller must stop on (the CLI exits 2, the language server keeps the last
+ * good models), never a silent default.
  */
 import { z } from 'zod';
 import type { SeveritySetting } from '../analysis/results';
 import type { ProgramSettings } from '../model/program-context';
+import { BUILTIN_KNOWLEDGE, mergeKnowledge } from '../knowledge/knowledge';
+import { parseUserKnowledge, userKnowledgeSchema } from '../knowledge/user-models';
 
 export const SEVERITY_SETTINGS = ['off', 'error', 'warning', 'info', 'hint'] as const;
 
@@ -63,6 +68,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   jobs: 'auto',
   cache: true,
   cacheDir: '',
+  knowledge: BUILTIN_KNOWLEDGE,
 };
 
 const fieldSchemas = {
@@ -78,13 +84,52 @@ const fieldSchemas = {
   jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
   cache: z.boolean(),
   cacheDir: z.string(),
+  knowledge: userKnowledgeSchema,
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
 export interface ParsedConfig {
   config: HazardLensConfig;
   /** Human-readable problems, one per bad value; empty when all is well. */
   problems: string[];
+  /**
+   * Malformed models in the `knowledge` section, one message per problem naming its key path
+   * (`settings: knowledge.python.openers[0].name: expected a non-empty string`). When there are
+   * any, `config.knowledge` is the built-in knowledge alone; the caller must not go on silently.
+   */
+  errors: string[];
 }
+
+/** The JSON schema of the configuration file (`.hazard-lens.json`), generated from the zod shapes. */
+export function configJsonSchema(): Record<string, unknown> {
+  const file = z
+    .strictObject({
+      $schema: z.string().describe('The JSON schema of this file (an editor hint).').optional(),
+      ...Object.fromEntries(Object.entries(fieldSchemas).map(([key, schema]) => [key, schema.describe(FIELD_DESCRIPTIONS[key as keyof HazardLensConfig]).optional()])),
+    })
+    .describe('Hazard Lens configuration (.hazard-lens.json). See README "Configuration" and docs/knowledge.md.');
+  return z.toJSONSchema(file, { target: 'draft-07', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+/** The committed form of {@link configJsonSchema} (`schemas/hazard-lens.schema.json`). */
+export function configSchemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+}
+
+const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
+  rules: 'Severity per rule id, or "off" to switch a rule off.',
+  exclude: 'Files never analysed: patterns in .gitignore syntax, relative to this file.',
+  run: 'When the editor analyses open files (editor settings only).',
+  maxFileSizeKb: 'Files larger than this (in KB) are not analysed.',
+  reportUnusedSuppressions: 'Report hazard-lens: ignore[...] comments that suppress nothing.',
+  docsUrlTemplate: 'Where rule documentation links point; {id} is replaced by the rule id.',
+  pythonVersion: 'The Python version the code runs on, e.g. "3.12".',
+  assumeMultithreaded: 'Treat every program as possibly multi-threaded.',
+  cloexecEverywhere: 'Report every descriptor opened without close-on-exec.',
+  jobs: 'Worker threads: "auto" (one per CPU) or a number; 0 analyses in the main thread.',
+  cache: 'Keep per-file analyses in a cache on disk.',
+  cacheDir: 'Folder of the analysis cache; empty for the user\'s cache folder.',
+  knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
+};
 
 /**
  * Validates raw settings field by field so one bad value does not discard the others.
@@ -94,9 +139,10 @@ export interface ParsedConfig {
 export function parseConfig(raw: unknown, ruleIds: readonly string[], source = 'settings'): ParsedConfig {
   const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
   const problems: string[] = [];
-  if (raw === undefined || raw === null) return { config, problems };
+  const errors: string[] = [];
+  if (raw === undefined || raw === null) return { config, problems, errors };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`] };
+    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`], errors };
   }
   const obj = raw as Record<string, unknown>;
   const known = new Set(Object.keys(fieldSchemas));
@@ -105,6 +151,12 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
   }
   for (const key of Object.keys(fieldSchemas) as (keyof HazardLensConfig)[]) {
     if (obj[key] === undefined) continue;
+    if (key === 'knowledge') {
+      const user = parseUserKnowledge(obj[key]);
+      if (user.ok) config.knowledge = mergeKnowledge(user.value);
+      else errors.push(...user.errors.map((e) => `${source}: ${e}`));
+      continue;
+    }
     const result = fieldSchemas[key].safeParse(obj[key]);
     if (!result.success) {
       const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
@@ -120,7 +172,33 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
       delete config.rules[id];
     }
   }
-  return { config, problems };
+  return { config, problems, errors };
+}
+
+export const CONFIG_FILE_NAME = '.hazard-lens.json';
+
+/**
+ * Parses the text of a configuration file (`.hazard-lens.json`): a byte order mark and the
+ * `$schema` key are allowed; invalid JSON is a problem (defaults are used). `source` names the
+ * file in the messages.
+ */
+export function parseConfigText(text: string, ruleIds: readonly string[], source: string): ParsedConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    return {
+      config: { ...DEFAULT_CONFIG, rules: {}, exclude: [] },
+      problems: [`${source}: invalid JSON (${err instanceof Error ? err.message : String(err)}); using defaults`],
+      errors: [],
+    };
+  }
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {
+    // An editor hint, not a setting.
+    const { $schema: _schema, ...rest } = raw as Record<string, unknown>;
+    raw = rest;
+  }
+  return parseConfig(raw, ruleIds, source);
 }
 
 /** The documentation URL of a rule: the one place that derives it. */

@@ -85,7 +85,7 @@ export function fixAll(
   const { includeUnsafe = false, maxRounds = 10, config = DEFAULT_CONFIG } = options;
   let current = text;
   let applied = 0;
-  const first = analyzeText(path, current);
+  const first = analyzeText(path, current, undefined, { knowledge: config.knowledge });
   if (!first) return { text, applied: 0, rounds: 0, converged: true, refused: 'unsupported file type' };
   if (first.syntaxErrors.length > 0) {
     return { text, applied: 0, rounds: 0, converged: true, refused: 'the file has syntax errors; fix them first' };
@@ -113,7 +113,7 @@ export function fixAll(
     } catch {
       return { text: current, applied, rounds: round, converged: false, refused: 'a fix produced overlapping edits' };
     }
-    const nextAnalysis = analyzeText(path, next);
+    const nextAnalysis = analyzeText(path, next, undefined, { knowledge: config.knowledge });
     if (!nextAnalysis || nextAnalysis.syntaxErrors.length > analysis.syntaxErrors.length) {
       return { text: current, applied, rounds: round, converged: false, refused: 'a fix would have produced code that does not parse; it was not applied' };
     }

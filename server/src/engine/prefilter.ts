@@ -19,13 +19,11 @@
  * graph, and a file without any keyword can still be a link in a chain. Skipping the parse of
  * such files would need a first pass over the files that hold evidence (README, Performance).
  *
- * Analysers also keep their own quick checks (`QUICK_CHECK` in `analysis/python/handles.ts`,
+ * Analysers also keep their own quick checks (`quickCheck` of `knowledge/knowledge.ts` in `analysis/python/handles.ts`,
  * `analysis/python/wsgi.ts`, the `.pipe` test in `analysis/typescript/pipes.ts`, the marker test in
  * `engine/suppressions.ts`); this table is the pipeline-level view of the same contract.
  */
-import { OPENERS as C_OPENERS } from '../knowledge/c-handles';
-import { OPENER_WORDS as PY_OPENER_WORDS } from '../knowledge/python-handles';
-import { OPENER_NAMES as TS_OPENER_NAMES } from '../knowledge/typescript-handles';
+import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
 import { WSGI_KEYWORDS } from '../knowledge/python-wsgi';
 import type { LanguageId } from '../text/locations';
 
@@ -33,20 +31,33 @@ export type KeywordTable = Partial<Record<LanguageId, readonly string[]>>;
 
 /**
  * Per rule id and language: tokens one of which must occur for the rule's per-file check to
- * find anything. Rules (or languages of a rule) not listed always run.
+ * find anything, with the openers of `knowledge` (the user's models included). Rules (or
+ * languages of a rule) not listed always run.
  */
-export const RULE_KEYWORDS: Readonly<Record<string, KeywordTable>> = {
-  // Every leak starts at a call of an opener from the knowledge tables, named in the text
-  // (aliases such as `from os import fdopen as fo` still name it in the import).
-  'unreleased-file': {
-    c: [...C_OPENERS.keys()],
-    python: PY_OPENER_WORDS,
-    typescript: [...TS_OPENER_NAMES],
-  },
-  // One token of each shape's conjunction (`WSGI_SHAPE_TOKENS` in `knowledge/python-wsgi.ts`):
-  // the file-wrapper key, an environ name or `yield` (a generator needs `close` as well).
-  'wsgi-response-not-closed': { python: WSGI_KEYWORDS },
-};
+export function ruleKeywords(knowledge: Knowledge): Readonly<Record<string, KeywordTable>> {
+  let table = KEYWORDS.get(knowledge);
+  if (!table) {
+    table = {
+      // Every leak starts at a call of an opener from the knowledge tables, named in the text
+      // (aliases such as `from os import fdopen as fo` still name it in the import).
+      'unreleased-file': {
+        c: [...knowledge.c.openers.keys()],
+        python: knowledge.python.openerWords,
+        typescript: [...knowledge.typescript.openerNames],
+      },
+      // One token of each shape's conjunction (`WSGI_SHAPE_TOKENS` in `knowledge/python-wsgi.ts`):
+      // the file-wrapper key, an environ name or `yield` (a generator needs `close` as well).
+      'wsgi-response-not-closed': { python: WSGI_KEYWORDS },
+    };
+    KEYWORDS.set(knowledge, table);
+  }
+  return table;
+}
+
+const KEYWORDS = new WeakMap<Knowledge, Readonly<Record<string, KeywordTable>>>();
+
+/** {@link ruleKeywords} of the built-in knowledge. */
+export const RULE_KEYWORDS: Readonly<Record<string, KeywordTable>> = ruleKeywords(BUILTIN_KNOWLEDGE);
 
 /** Suppression comments all contain this (see `engine/suppressions.ts`, `MARKER`). */
 export const SUPPRESSION_TOKEN = 'hazard-lens:';
@@ -62,9 +73,9 @@ function anyToken(text: string, tokens: readonly string[]): boolean {
   return false;
 }
 
-/** Whether a rule's per-file check must run on this text. */
-export function ruleMayApply(ruleId: string, language: LanguageId, text: string): boolean {
-  const tokens = RULE_KEYWORDS[ruleId]?.[language];
+/** Whether a rule's per-file check must run on this text (with `knowledge`'s openers). */
+export function ruleMayApply(ruleId: string, language: LanguageId, text: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): boolean {
+  const tokens = ruleKeywords(knowledge)[ruleId]?.[language];
   return tokens === undefined || anyToken(text, tokens);
 }
 

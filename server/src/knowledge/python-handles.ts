@@ -24,6 +24,11 @@ export interface PyOpener {
    * code may not do) and for `os.open` (an int is not a context manager).
    */
   withFix: boolean;
+  /**
+   * Methods that release it besides those of its kind ({@link RELEASE_METHODS}): set for the
+   * openers a user declares in `.hazard-lens.json` (`knowledge.ts`).
+   */
+  releaseMethods?: ReadonlySet<string>;
 }
 
 const FILE: PyOpener = { kind: 'file', withFix: true };
@@ -83,7 +88,8 @@ export const PY_OPENERS: ReadonlyMap<string, PyOpener> = new Map<string, PyOpene
 /**
  * Last segments of every opener name. An alias always spells the original name in its import
  * statement, so a file whose text contains none of these words cannot open a handle: the
- * analyser returns at once without walking the tree.
+ * analyser returns at once without walking the tree. (The built-in openers only: the analyser
+ * reads `knowledge.ts` `PythonKnowledge.openerWords`, which adds the user's models.)
  */
 export const OPENER_WORDS: readonly string[] = [...new Set([...PY_OPENERS.keys()].map((q) => q.slice(q.lastIndexOf('.') + 1)))];
 

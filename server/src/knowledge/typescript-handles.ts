@@ -5,8 +5,11 @@
  * the TypeScript front end names an `fs` function.
  */
 
-/** The module a binding refers to, after `node:` prefixes and `fs.promises` are folded. */
-export type FsModule = 'fs' | 'fs/promises';
+/**
+ * The module a binding refers to, after `node:` prefixes and `fs.promises` are folded: Node's
+ * file system, or a module whose openers the user declared in `.hazard-lens.json` (`knowledge.ts`).
+ */
+export type FsModule = 'fs' | 'fs/promises' | (string & {});
 
 /**
  * Import specifiers that load Node's file-system module, or a package that is a drop-in
@@ -25,13 +28,18 @@ export const FS_MODULE_SPECIFIERS: Readonly<Record<string, FsModule>> = {
 /** Cheap textual pre-check: a file that never names one of those modules cannot open a handle. */
 export const FS_SPECIFIER_PATTERN = new RegExp(`['"\`](?:${Object.keys(FS_MODULE_SPECIFIERS).join('|')})['"\`]`);
 
-/** Second pre-check: no opener name anywhere means nothing to track (aliases still name it in the import). */
+/**
+ * Second pre-check: no opener name anywhere means nothing to track (aliases still name it in
+ * the import). The analysers read these through `knowledge.ts` (`TypeScriptKnowledge`), which
+ * adds the modules and openers of the user's models; the constants here are the built-in view.
+ */
 export const OPENER_NAME_PATTERN = /\b(?:openSync|open|createReadStream|createWriteStream)\b/;
 
 /** Member of the `fs` namespace that is itself the promises namespace (`fs.promises`). */
 export const FS_PROMISES_MEMBER = 'promises';
 
-export type HandleKind = 'fd' | 'filehandle' | 'read-stream' | 'write-stream';
+/** `object`: a handle from a module the user declared, released by the methods they named. */
+export type HandleKind = 'fd' | 'filehandle' | 'read-stream' | 'write-stream' | 'object';
 
 /**
  * How the handle reaches the program:
@@ -278,6 +286,8 @@ export const RELEASE_TEMPLATES: Readonly<Record<HandleKind, { namespaced?: strin
   filehandle: { method: 'await $.close();' },
   'read-stream': { method: '$.destroy();' },
   'write-stream': { method: '$.end();' },
+  // A user-declared handle: no fix is offered (its release call is the user's to write).
+  object: {},
 };
 
 // ---------------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     const folders = new WorkspaceFolders();
     if (params.workspaceFolders) folders.set(params.workspaceFolders);
     else if (params.rootUri) folders.set([{ uri: params.rootUri, name: 'root' }]);
-    const settings = new Settings(connection, logger, capabilities.workspace?.configuration === true, options.settings);
+    const settings = new Settings(connection, logger, capabilities.workspace?.configuration === true, options.settings, folders);
     const publisher = new Publisher(connection, logger);
     // The index reports changes made outside a validator pass (disk, builds); they are evaluated shortly after.
     const onIndexChange = (group: GroupKey) => void services?.evaluator.schedule(group, {}, DISK_CHANGE_DELAY_MS);
@@ -193,7 +193,19 @@ export function startServer(connection: Connection = createConnection(ProposedFe
 
   connection.onDidChangeWatchedFiles(
     notify('didChangeWatchedFiles', (params, s) => {
-      const { changed, deleted, ignoreFiles } = classify(params.changes);
+      const all = classify(params.changes);
+      const { ignoreFiles } = all;
+      // A workspace folder's `.hazard-lens.json` holds its knowledge models: read it again and
+      // analyse everything with the new models (as after a settings change).
+      const configFiles = [...all.changed, ...all.deleted].filter((p) => s.settings.isConfigFile(p));
+      const changed = all.changed.filter((p) => !configFiles.includes(p));
+      const deleted = all.deleted.filter((p) => !configFiles.includes(p));
+      if (configFiles.length > 0) {
+        logger.info(`${configFiles.join(', ')} changed: reading the knowledge models again`);
+        s.settings.invalidate();
+        s.validator.revalidateAll();
+        fireAndForget(s.scanner.indexInBackground(), logger, 're-indexing the workspace');
+      }
       if (changed.length > 0 || deleted.length > 0) s.index.onDiskChanges(changed, deleted);
       if (ignoreFiles.length > 0) {
         const folders = s.index.needsRebuild(ignoreFiles);

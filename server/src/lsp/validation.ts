@@ -135,12 +135,12 @@ export class Validator {
 
     const started = Date.now();
     const text = doc.document.getText();
-    const hash = contentHash(text);
+    const hash = contentHash(text, config.knowledge);
     let analysis = this.index.reusableAnalysis(doc.path, hash);
     if (!analysis) {
       try {
         const tree = this.documents.treeFor(doc);
-        analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree);
+        analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree, { knowledge: config.knowledge });
         this.index.countParse();
       } catch (err) {
         // A parse time-out or an engine defect: say so, keep the editor usable.

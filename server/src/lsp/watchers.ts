@@ -1,9 +1,11 @@
 /**
  * The file watchers the server registers (`workspace/didChangeWatchedFiles`, dynamic
- * registration): every supported source file, the project files the program model reads, and
- * `.gitignore` files (which decide what is indexed).
+ * registration): every supported source file, the project files the program model reads,
+ * `.gitignore` files (which decide what is indexed) and `.hazard-lens.json` (the knowledge
+ * models of a workspace folder).
  */
 import type { FileSystemWatcher } from 'vscode-languageserver';
+import { CONFIG_FILE_NAME } from '../engine/config';
 import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES } from '../model/program-context';
 import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
 
@@ -20,6 +22,7 @@ export function watchedGlobs(): string[] {
     `**/*.${alternatives(PROJECT_FILE_EXTENSIONS.map(strip))}`,
     `**/*.${alternatives(PROJECT_METADATA_DIR_SUFFIXES.map(strip))}/entry_points.txt`,
     '**/.gitignore',
+    `**/${CONFIG_FILE_NAME}`,
   ];
 }
 

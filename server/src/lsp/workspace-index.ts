@@ -31,6 +31,7 @@ import ignore, { type Ignore } from 'ignore';
 import { AnalysisCache } from '../engine/analyze';
 import { buildFingerprint, defaultCacheDir, pruneCache } from '../engine/cache';
 import type { HazardLensConfig } from '../engine/config';
+import type { Knowledge } from '../knowledge/knowledge';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../model/program-context';
 import type { FileAnalysis } from '../analysis/results';
@@ -60,6 +61,8 @@ interface DiskEntry {
   mtimeMs: number;
   /** How the file's bytes were decoded. */
   encoding: SourceEncoding;
+  /** The fingerprint of the knowledge it was analysed with (a changed model re-analyses it). */
+  knowledge: string;
 }
 
 export interface OpenEntry {
@@ -114,6 +117,8 @@ interface LoadContext {
   maxBytes: number;
   run: Runner;
   cacheDir?: string;
+  /** The folder's knowledge (the built-in tables merged with its `.hazard-lens.json` models). */
+  knowledge: Knowledge;
 }
 
 export class WorkspaceIndex {
@@ -417,7 +422,7 @@ export class WorkspaceIndex {
   /** Where and how a folder's files are analysed (its settings). */
   private loadContext(folder: Folder, config: HazardLensConfig, run: Runner = runFileTask): LoadContext {
     const cacheDir = config.cache ? (config.cacheDir ? nodePath.resolve(folder.path, config.cacheDir) : defaultCacheDir()) : undefined;
-    return { maxBytes: config.maxFileSizeKb * 1024, run, cacheDir };
+    return { maxBytes: config.maxFileSizeKb * 1024, run, cacheDir, knowledge: config.knowledge };
   }
 
   /**
@@ -432,7 +437,7 @@ export class WorkspaceIndex {
     } catch (err) {
       return `cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
     }
-    if (!forceRead && previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs) return previous;
+    if (!forceRead && previous && previous.size === st.size && previous.mtimeMs === st.mtimeMs && previous.knowledge === ctx.knowledge.fingerprint) return previous;
     // Analyses held here by content hash: the worker hashes the text and answers `known`.
     const known = new Map<string, FileAnalysis>();
     for (const a of this.cache.forPath(file)) known.set(a.contentHash, a);
@@ -446,6 +451,7 @@ export class WorkspaceIndex {
       cacheDir: ctx.cacheDir,
       fingerprint: ctx.cacheDir ? buildFingerprint() : undefined,
       knownHashes: [...known.keys()],
+      knowledge: ctx.knowledge.user,
     });
     if (outcome.kind === 'skip') return outcome.reason;
     let analysis: FileAnalysis;
@@ -461,7 +467,7 @@ export class WorkspaceIndex {
     }
     if (previous && previous.analysis !== analysis) this.cache.set(previous.analysis);
     if (outcome.encoding !== 'utf-8' && outcome.encoding !== previous?.encoding) this.logger.info(`index: decoded as ${ENCODING_LABELS[outcome.encoding]}: ${file}`);
-    return { analysis, size: st.size, mtimeMs: st.mtimeMs, encoding: outcome.encoding };
+    return { analysis, size: st.size, mtimeMs: st.mtimeMs, encoding: outcome.encoding, knowledge: ctx.knowledge.fingerprint };
   }
 
   /**

@@ -6,12 +6,8 @@
  */
 import * as nodePath from 'node:path';
 import type { RelatedLocation } from '../text/locations';
-import {
-  ASYNC_SIGNAL_SAFE,
-  isIgnoredCallee,
-  THREAD_STARTS,
-  UNSAFE_IN_CHILD,
-} from '../knowledge/c-process';
+import { isIgnoredCallee } from '../knowledge/c-process';
+import type { CKnowledge } from '../knowledge/knowledge';
 import { regionEndOf } from '../facts/c/program-fork';
 import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd } from '../facts/c/program-types';
 import type { CallSite, CFile, CFn, CModel, CProgram } from './c';
@@ -128,14 +124,17 @@ function walkSequence(
 /** How a call in a fork child is judged. */
 export type Verdict = { kind: 'safe' } | { kind: 'unsafe'; reason: string } | { kind: 'unknown' } | { kind: 'workspace' };
 
-export function judge(event: ChildEvent): Verdict {
+/** `knowledge`: the model's tables (`CModel.knowledge`: the built-in verdicts with the user's overrides). */
+export function judge(event: ChildEvent, knowledge: CKnowledge): Verdict {
   const name = event.call.name;
   if (event.targets.length > 0) return { kind: 'workspace' };
   if (regionEndOf(name) === 'exec' || regionEndOf(name) === 'safe-exit') return { kind: 'safe' };
-  if (ASYNC_SIGNAL_SAFE.has(name) || isIgnoredCallee(name)) return { kind: 'safe' };
-  const reason = UNSAFE_IN_CHILD.get(name);
+  if (knowledge.signalSafe.has(name)) return { kind: 'safe' };
+  // Before the macro check: a user may declare a macro unsafe.
+  const reason = knowledge.signalUnsafe.get(name);
   if (reason) return { kind: 'unsafe', reason };
-  if (THREAD_STARTS.has(name)) return { kind: 'unsafe', reason: 'thread' };
+  if (isIgnoredCallee(name)) return { kind: 'safe' };
+  if (knowledge.threadStarts.has(name)) return { kind: 'unsafe', reason: 'thread' };
   return { kind: 'unknown' };
 }
 
@@ -143,10 +142,10 @@ export function judge(event: ChildEvent): Verdict {
  * A child that only makes async-signal-safe calls and then execs or `_exit`s: the shape
  * `posix_spawn` implements, safe even in a threaded program.
  */
-export function isCleanSpawn(walk: ChildWalk): boolean {
+export function isCleanSpawn(walk: ChildWalk, knowledge: CKnowledge): boolean {
   if (!walk.end || walk.end.kind === 'unsafe-exit') return false;
   return walk.events.every((e) => {
-    const v = judge(e);
+    const v = judge(e, knowledge);
     return v.kind === 'safe' || v.kind === 'workspace';
   });
 }
@@ -156,12 +155,12 @@ export function isCleanSpawn(walk: ChildWalk): boolean {
  * it never reaches an exec or exit, or it does more than async-signal-safe calls before an
  * exit. A child that execs right after is done with this program.
  */
-export function runsProgramAfter(walk: ChildWalk, index: number): boolean {
+export function runsProgramAfter(walk: ChildWalk, index: number, knowledge: CKnowledge): boolean {
   if (!walk.end) return true;
   if (walk.end.kind === 'exec') return false;
   const endAt = walk.events.indexOf(walk.end.event);
   for (let i = index + 1; i < endAt; i++) {
-    const v = judge(walk.events[i]).kind;
+    const v = judge(walk.events[i], knowledge).kind;
     if (v === 'unsafe' || v === 'unknown') return true;
   }
   return false;
@@ -231,7 +230,7 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
       const fn = f.functions[fact.functionIndex];
       if (!fn || fact.callIndex < 0) continue;
       const walks = fact.regions.map((r) => walkRegion(model, fn, r, program));
-      const continues = fact.forkKind === 'daemon' || walks.some((w) => runsProgramAfter(w, -1));
+      const continues = fact.forkKind === 'daemon' || walks.some((w) => runsProgramAfter(w, -1, model.knowledge));
       list.push({ program, fn, fact, walks, continues, threaded: order.at(fn, fact.callIndex) });
     }
   }

@@ -20,6 +20,7 @@
 import * as path from 'node:path';
 import type { ProgramContext, ProjectFile } from './program-context';
 import type { FileAnalysis } from '../analysis/results';
+import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../knowledge/knowledge';
 import type {
   CAtForkFact,
   CCloseAllFact,
@@ -91,7 +92,11 @@ export class CModel {
   private readonly programsByFile = new Map<CFile, CProgram[]>();
   readonly groups: { label: string; files: Set<CFile> }[] = [];
 
-  constructor(analyses: readonly FileAnalysis[], roots: readonly string[], projectFiles: readonly ProjectFile[]) {
+  /** The tables the child-region verdicts read (the built-ins merged with the user's models). */
+  readonly knowledge: CKnowledge;
+
+  constructor(analyses: readonly FileAnalysis[], roots: readonly string[], projectFiles: readonly ProjectFile[], knowledge: Knowledge = BUILTIN_KNOWLEDGE) {
+    this.knowledge = knowledge.c;
     for (const a of analyses) {
       if (a.language !== 'c') continue;
       this.addFile(a, roots);
@@ -411,18 +416,22 @@ export class CModelCache {
   private projectFiles: readonly ProjectFile[] = [];
   private current: CModel | undefined;
   private lastFiles: readonly FileAnalysis[] | undefined;
+  private knowledge: Knowledge | undefined;
 
   model(ctx: ProgramContext): CModel {
-    if (this.current && this.lastFiles === ctx.files && this.roots === ctx.roots && this.projectFiles === ctx.projectFiles) return this.current;
+    const knowledge = ctx.config.knowledge ?? BUILTIN_KNOWLEDGE;
+    if (this.current && this.lastFiles === ctx.files && this.roots === ctx.roots && this.projectFiles === ctx.projectFiles && this.knowledge === knowledge) return this.current;
     const c = ctx.files.filter((f) => f.language === 'c');
     const same =
       this.current &&
       this.roots.length === ctx.roots.length &&
       this.roots.every((r, i) => r === ctx.roots[i]) &&
       this.projectFiles === ctx.projectFiles &&
+      this.knowledge === knowledge &&
       c.length === this.cFiles.length &&
       c.every((f, i) => f === this.cFiles[i]);
-    if (!same || !this.current) this.current = new CModel(c, ctx.roots, ctx.projectFiles);
+    if (!same || !this.current) this.current = new CModel(c, ctx.roots, ctx.projectFiles, knowledge);
+    this.knowledge = knowledge;
     this.cFiles = c;
     this.roots = ctx.roots;
     this.projectFiles = ctx.projectFiles;

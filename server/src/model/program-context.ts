@@ -4,6 +4,7 @@
  * concludes, and the store where models keep what they computed between evaluations.
  */
 import type { FileAnalysis } from '../analysis/results';
+import type { Knowledge } from '../knowledge/knowledge';
 
 /**
  * The part of the user's configuration that the program model and the program rules read
@@ -16,6 +17,8 @@ export interface ProgramSettings {
   assumeMultithreaded: boolean;
   /** Report every descriptor opened without close-on-exec. */
   cloexecEverywhere: boolean;
+  /** The built-in tables merged with the user's models (`knowledge/knowledge.ts`). */
+  knowledge: Knowledge;
 }
 
 /** Facts of the whole program (the workspace), for rules that connect evidence across files. */

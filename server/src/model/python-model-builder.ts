@@ -6,7 +6,7 @@
  */
 import type { ProgramSettings } from './program-context';
 import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyImportFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
-import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS } from '../knowledge/python-process';
+import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '../knowledge/python-process';
 import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
 import { Protection } from './python-fork-protection';
@@ -202,7 +202,7 @@ export class ModelBuilder implements SimModel {
 
   /** {@link classifyStarted}, memoised. */
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
-    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => classifyStarted(this.index, m, ctor, origin, method));
+    return this.memo(this.classMemo, `${m.abs}#${ctor}#${origin}#${method}`, () => classifyStarted(this.index, m, ctor, origin, method, this.config.knowledge?.python.threadStarters));
   }
 
   private event<F extends PythonFact>(root: PyRoot, l: Live<F>): PyEvent<F> {
@@ -325,11 +325,18 @@ export class ModelBuilder implements SimModel {
  * class known as a thread or process starter (the library as workspace), or one deriving from
  * such a class? `base` names that class.
  */
-export function classifyStarted(index: PyModuleIndex, m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined {
+export function classifyStarted(
+  index: PyModuleIndex,
+  m: PyModule,
+  ctor: string,
+  origin: 'import' | 'local' | 'builtin',
+  method: string,
+  threadStarters: ReadonlyMap<string, PyThreadStarter> = PY_THREAD_STARTERS,
+): { kind: 'thread' | 'process'; base: string } | undefined {
   let out: { kind: 'thread' | 'process'; base: string } | undefined;
   const sym = index.resolve(m, ctor, origin);
   if (sym?.kind === 'class') {
-    const isThread = (n: string) => PY_THREAD_STARTERS.get(n)?.methods?.includes(method) ?? false;
+    const isThread = (n: string) => threadStarters.get(n)?.methods?.includes(method) ?? false;
     const isProcess = (n: string) => PY_PROCESS_STARTERS.get(n)?.methods?.includes(method) ?? false;
     const self = sym.module.names.length ? `${sym.module.names[0]}.${sym.name}` : sym.name;
     if (isThread(self)) out = { kind: 'thread', base: self };

@@ -48,7 +48,7 @@ function rootKey(r: PyRoot): string {
 }
 
 function contextKey(ctx: ProgramContext): string {
-  return [ctx.config.pythonVersion, ctx.roots.join('\u0001'), ctx.projectFiles.map((p) => `${p.path}:${p.text.length}:${p.text}`).join('\u0001')].join('\u0002');
+  return [ctx.config.pythonVersion, ctx.config.knowledge?.fingerprint ?? '', ctx.roots.join('\u0001'), ctx.projectFiles.map((p) => `${p.path}:${p.text.length}:${p.text}`).join('\u0001')].join('\u0002');
 }
 
 function isPythonSource(f: FileAnalysis): boolean {

@@ -9,6 +9,7 @@ import type { Finding, Severity } from '../analysis/results';
 import type { ProgramContext } from '../model/program-context';
 import type { FixApplicability } from '../text/edits';
 import type { LanguageId } from '../text/locations';
+import type { Knowledge } from '../knowledge/knowledge';
 
 export type RuleFamily = 'FORK' | 'FD' | 'LEAK' | 'HEARTBEAT';
 
@@ -35,6 +36,8 @@ export interface FileContext {
   grammar: GrammarName;
   text: string;
   tree: Tree;
+  /** The built-in tables merged with the user's models (`knowledge/knowledge.ts`). */
+  knowledge: Knowledge;
 }
 
 /** A finding before configuration (severity override, suppression) is applied. */

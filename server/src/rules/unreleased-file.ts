@@ -83,7 +83,7 @@ export const unreleasedFile: Rule = {
     tags: ['CWE-775', 'CWE-404'],
   },
   checkFile(ctx: FileContext): RawFinding[] {
-    const leaks = ANALYZERS[ctx.language](ctx.tree, ctx.text, ctx.path);
+    const leaks = ANALYZERS[ctx.language](ctx.tree, ctx.text, ctx.path, ctx.knowledge);
     return leaks.map((leak) => ({
       ruleId: 'unreleased-file',
       path: ctx.path,

@@ -78,7 +78,7 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
         const execs = walk.end?.kind === 'exec';
         let threadChain: RelatedLocation[] | null = null;
         for (const event of walk.events) {
-          const verdict = judge(event);
+          const verdict = judge(event, model.knowledge);
           if (verdict.kind !== 'unsafe') continue;
           const key = `${event.owner.file.path}:${event.call.span[0]}:${event.call.span[1]}`;
           const severity = threaded ? 'error' : 'warning';

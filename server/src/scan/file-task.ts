@@ -7,6 +7,8 @@
 import { analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
 import { DiskCache } from '../engine/cache';
 import type { FileAnalysis } from '../analysis/results';
+import { mergeKnowledge } from '../knowledge/knowledge';
+import type { UserKnowledge } from '../knowledge/user-models';
 import { languageForPath } from '../parsing/parser';
 import { checkSource, decodeSource, readSourceFileBytesSync, type SourceEncoding } from './read';
 
@@ -28,6 +30,11 @@ export interface FileTask {
    * for these the result is `known` and nothing is parsed.
    */
   knownHashes?: readonly string[];
+  /**
+   * The user's models (`knowledge` of `.hazard-lens.json`, validated): plain data, so a worker
+   * thread is sent it and merges it with the built-in tables as the main thread does.
+   */
+  knowledge?: UserKnowledge;
 }
 
 export type FileOutcome =
@@ -84,9 +91,10 @@ export function identifyFile(task: FileTask): FileIdentity {
   let bytes: number;
   let head: string | Uint8Array | undefined = task.text;
   let encoding: SourceEncoding = 'utf-8';
+  const knowledge = mergeKnowledge(task.knowledge);
   if (task.text !== undefined) {
     bytes = Buffer.byteLength(task.text);
-    hash = contentHash(task.text);
+    hash = contentHash(task.text, knowledge);
   } else {
     const read = readSourceFileBytesSync(task.path, task.maxBytes);
     if (!read.ok) return { skip: read.reason };
@@ -95,7 +103,7 @@ export function identifyFile(task: FileTask): FileIdentity {
     bytes = read.bytes.length;
     encoding = checked.encoding;
     // The UTF-8 fast path hashes the bytes: they are the UTF-8 encoding of the text.
-    hash = checked.text !== undefined ? contentHash(checked.text) : contentHash(read.bytes.subarray(checked.start));
+    hash = checked.text !== undefined ? contentHash(checked.text, knowledge) : contentHash(read.bytes.subarray(checked.start), knowledge);
     head = checked.text ?? read.bytes.subarray(checked.start);
   }
   if (!languageForPath(task.path, head)) return { skip: 'unsupported file type' };
@@ -145,7 +153,7 @@ export function probeFileTask(task: FileTask): Probe {
   if (!languageForPath(task.path, text)) return { done: { kind: 'skip', reason: 'unsupported file type' } };
   // The hash of the decoded text, as `identifyFile` computes it: the analysis depends on the
   // text only (the encoding is reported from this probe, never from the cache).
-  const hash = contentHash(text);
+  const hash = contentHash(text, mergeKnowledge(task.knowledge));
   if (task.knownHashes?.includes(hash)) return { done: { kind: 'known', contentHash: hash, bytes, encoding } };
   const cache = task.cacheDir ? cacheFor(task.cacheDir, task.fingerprint) : undefined;
   const key = cache?.key(task.path, hash, task.prefilter);
@@ -169,7 +177,7 @@ export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done
   // Grammars load on first use: a scan served from the cache never compiles them.
   await ensureGrammarFor(task.path, text);
   const out = { prefiltered: false };
-  const analysis = analyzeText(task.path, text, task.parseTimeoutMs, { prefilter: task.prefilter, out });
+  const analysis = analyzeText(task.path, text, task.parseTimeoutMs, { prefilter: task.prefilter, out, knowledge: mergeKnowledge(task.knowledge) });
   if (!analysis) return { kind: 'skip', reason: 'unsupported file type' };
   // One serialisation for the cache entry and for the trip to the main thread.
   const json = cache && key ? JSON.stringify(analysis) : undefined;

@@ -426,7 +426,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
         await writeSourceFile(file, result.text, read.bom, read.encoding);
         fixed.push({ path: file, applied: result.applied });
         reporter.onFixed?.(file, result.applied);
-        return analyzeText(file, result.text, options.parseTimeoutMs, { prefilter }) ?? analysis;
+        return analyzeText(file, result.text, options.parseTimeoutMs, { prefilter, knowledge: config.knowledge }) ?? analysis;
       } catch (err) {
         note(`fixes not written: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -443,6 +443,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     prefilter,
     cacheDir: options.cacheDir,
     fingerprint,
+    knowledge: config.knowledge.user,
   });
 
   // The evaluation cache: the main thread reads and hashes every file (no decoding, no

@@ -6,16 +6,8 @@
  */
 import type { Node } from '../../parsing/parser';
 import { declaratorIdentifier, declaratorName } from '../../facts/c/declarators';
-import {
-  CONSUMERS,
-  EXIT_WHEN_STATUS_NONZERO,
-  NON_OWNING_USES,
-  NORETURN_CALLS,
-  OPENERS,
-  RELEASERS,
-  TRANSPARENT_WRAPPERS,
-  type OpenerSpec,
-} from '../../knowledge/c-handles';
+import { EXIT_WHEN_STATUS_NONZERO, NON_OWNING_USES, NORETURN_CALLS, TRANSPARENT_WRAPPERS, type OpenerSpec } from '../../knowledge/c-handles';
+import type { CKnowledge } from '../../knowledge/knowledge';
 import type { NodeFacts } from './cfg-graph';
 import { COMPARISONS, integerValue, unwrapValue, valueVariables } from './syntax';
 
@@ -23,6 +15,8 @@ import { COMPARISONS, integerValue, unwrapValue, valueVariables } from './syntax
 export interface FileContextForCfg {
   isLocalFunction(name: string): boolean;
   isNoreturn(name: string): boolean;
+  /** The opener, releaser and owner tables (the built-ins merged with the user's models). */
+  readonly knowledge: CKnowledge;
 }
 
 /** Expressions whose insides never hold a handle use. */
@@ -193,7 +187,7 @@ export class NodeFactScanner {
       }
     }
     if (!callee) return;
-    const spec = OPENERS.get(callee);
+    const spec = this.ctx.knowledge.openers.get(callee);
     if (spec) this.classifyOpen(call, callee, spec, facts);
   }
 
@@ -212,16 +206,17 @@ export class NodeFactScanner {
       facts.escapes.add(v);
       return;
     }
-    if (RELEASERS.has(callee)) {
+    const k = this.ctx.knowledge;
+    if (k.releasers.has(callee)) {
       facts.releases.add(v);
       return;
     }
-    const spec = OPENERS.get(callee);
+    const spec = k.openers.get(callee);
     if (spec) {
       if (spec.consumesArg === index) facts.escapes.add(v);
       return;
     }
-    const consumed = CONSUMERS.get(callee);
+    const consumed = k.consumers.get(callee);
     if (consumed !== undefined) {
       if (consumed === index) facts.escapes.add(v);
       return;
@@ -280,7 +275,7 @@ export class NodeFactScanner {
         return;
       case 'argument_list': {
         const user = parent.parent?.childForFieldName('function');
-        if (user?.type === 'identifier' && NON_OWNING_USES.has(user.text) && !OPENERS.has(user.text)) facts.unbound.push({ api, call });
+        if (user?.type === 'identifier' && NON_OWNING_USES.has(user.text) && !this.ctx.knowledge.openers.has(user.text)) facts.unbound.push({ api, call });
         return;
       }
       default:

@@ -24,9 +24,7 @@ import { effectOf, neverReturns, ownsParameter, type CFunctionGraph, type CNode,
 import type { FileContextForCfg } from './cfg-facts';
 import { functionName } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
-import { OPENERS } from '../../knowledge/c-handles';
-
-const OPENER_PATTERN = new RegExp(`\\b(?:${[...OPENERS.keys()].join('|')})\\s*\\(`, 'g');
+import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
 const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
@@ -64,6 +62,7 @@ class FileModel implements FileContextForCfg {
     readonly text: string,
     readonly functions: Node[],
     root: Node,
+    readonly knowledge: CKnowledge,
   ) {
     for (const f of functions) {
       const name = functionName(f);
@@ -247,13 +246,19 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
  * Like {@link analyzeCHandles}, but reports a failure in one function through `onError`
  * (the scratch benchmarks use it) instead of swallowing it; the other functions still run.
  */
-export function collectCHandleLeaks(tree: Tree, text: string, onError?: (error: unknown, functionName: string) => void): HandleLeak[] {
-  OPENER_PATTERN.lastIndex = 0;
+export function collectCHandleLeaks(
+  tree: Tree,
+  text: string,
+  onError?: (error: unknown, functionName: string) => void,
+  knowledge: CKnowledge = BUILTIN_KNOWLEDGE.c,
+): HandleLeak[] {
+  const openerPattern = knowledge.openerPattern;
+  openerPattern.lastIndex = 0;
   const hits: number[] = [];
-  for (let m = OPENER_PATTERN.exec(text); m; m = OPENER_PATTERN.exec(text)) hits.push(m.index);
+  for (let m = openerPattern.exec(text); m; m = openerPattern.exec(text)) hits.push(m.index);
   if (hits.length === 0) return [];
   const functions = topLevelFunctions(tree.rootNode);
-  const model = new FileModel(text, functions, tree.rootNode);
+  const model = new FileModel(text, functions, tree.rootNode, knowledge);
   const src = new SourceLines(text);
   const out: HandleLeak[] = [];
   for (const def of functions) {
@@ -277,9 +282,9 @@ export function collectCHandleLeaks(tree: Tree, text: string, onError?: (error: 
 }
 
 /** The C front end of `unreleased-file`. Never throws: a function that fails is skipped. */
-export const analyzeCHandles: HandleAnalyzer = (tree, text) => {
+export const analyzeCHandles: HandleAnalyzer = (tree, text, _path, knowledge = BUILTIN_KNOWLEDGE) => {
   try {
-    return collectCHandleLeaks(tree, text);
+    return collectCHandleLeaks(tree, text, undefined, knowledge.c);
   } catch {
     return [];
   }

@@ -14,14 +14,13 @@ import {
   FD_OWNER_CALLS,
   FD_RELEASE_CALLS,
   LENDING_GENERATOR_DECORATORS,
-  OWNER_CALLS,
-  OWNER_METHODS,
   PASSTHROUGH_CALLS,
   PROCESS_RELEASE_WHEN_NO_PIPES,
   RELEASE_METHODS,
   type PyHandleKind,
 } from '../../knowledge/python-handles';
 import type { PyNames } from '../../facts/python/names';
+import type { PythonKnowledge } from '../../knowledge/knowledge';
 
 /** The handle being followed. */
 export interface Subject {
@@ -29,6 +28,8 @@ export interface Subject {
   kind: PyHandleKind;
   /** A Popen created with a `PIPE`: `wait()` does not release it. */
   hasPipes: boolean;
+  /** Release methods besides those of its kind (an opener the user declared). */
+  releaseMethods?: ReadonlySet<string>;
 }
 
 /** What a same-file callee does with a parameter: closes or keeps it (`owner`), only uses it (`borrower`), or we cannot tell. */
@@ -36,6 +37,8 @@ export type CalleeRole = 'owner' | 'borrower' | 'unknown';
 
 export interface EffectEnv {
   names: PyNames;
+  /** The owner and releaser tables (the built-ins merged with the user's models). */
+  knowledge: PythonKnowledge;
   /** Resolves `call` to functions of this file and says what they do with the argument `arg`. */
   sameFileCallee(call: Node, arg: Node, subject: Subject): CalleeRole;
 }
@@ -49,7 +52,9 @@ export interface EffectEnv {
 export type Occurrence = 'release' | 'escape' | 'overwrite' | 'rebind' | 'use' | 'skip';
 
 /** Wrapper calls that own what they wrap and return the wrapper (rather than a closer or a container). */
-const WRAPPER_CALLS: ReadonlySet<string> = new Set([...OWNER_CALLS].filter((q) => q.startsWith('io.') || q.startsWith('codecs.')));
+function isWrapperCall(q: string): boolean {
+  return q.startsWith('io.') || q.startsWith('codecs.');
+}
 
 const CONTAINER_TYPES: ReadonlySet<string> = new Set([
   'parenthesized_expression',
@@ -149,7 +154,7 @@ function attributeUse(attr: Node, subject: Subject, env: EffectEnv): Occurrence 
   const gp = attr.parent;
   const called = gp !== null && gp.type === 'call' && isField(gp, 'function', attr);
   if (called) {
-    if (RELEASE_METHODS[subject.kind].has(name)) return 'release';
+    if (RELEASE_METHODS[subject.kind].has(name) || subject.releaseMethods?.has(name)) return 'release';
     if (subject.kind === 'process' && !subject.hasPipes && PROCESS_RELEASE_WHEN_NO_PIPES.has(name)) return 'release';
     if ((subject.kind === 'file' || subject.kind === 'socket') && DETACH_METHODS.has(name)) return 'escape';
     // `p = p.__enter__()` returns the handle itself.
@@ -252,8 +257,9 @@ export function callSink(call: Node, arg: Node, subject: Subject, env: EffectEnv
     if (FD_RELEASE_CALLS.has(q)) return 'release';
     if (FD_OWNER_CALLS.has(q)) return /\bclosefd\s*=\s*False\b/.test(call.text) ? 'use' : wrapped(call, subject, env);
   }
-  if (q !== null && OWNER_CALLS.has(q)) return WRAPPER_CALLS.has(q) ? wrapped(call, subject, env) : 'escape';
-  if (method !== null && OWNER_METHODS.has(method)) return 'escape';
+  if (q !== null && env.knowledge.releaseCalls.has(q)) return 'release';
+  if (q !== null && env.knowledge.ownerCalls.has(q)) return isWrapperCall(q) ? wrapped(call, subject, env) : 'escape';
+  if (method !== null && env.knowledge.ownerMethods.has(method)) return 'escape';
   // Setters (`source.setByteStream(f)`, `obj.set_file(f)`) keep what they are given.
   if (method !== null && /^set(?!default$)/.test(method)) return 'escape';
   const role = env.sameFileCallee(call, arg, subject);

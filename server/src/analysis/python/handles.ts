@@ -46,20 +46,17 @@ import { callSink, classifyOccurrence, lendingGenerator, payloadEffect, type Cal
 import {
   DETACH_METHODS,
   FILE_MODE_OPENER,
-  OPENER_WORDS,
   PASSTHROUGH_CALLS,
   PROCESS_PIPE_KEYWORDS,
   PROCESS_RELEASE_WHEN_NO_PIPES,
-  PY_OPENERS,
   RELEASE_METHODS,
   type PyOpener,
 } from '../../knowledge/python-handles';
+import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
 import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
-
-const QUICK_CHECK = new RegExp(`\\b(?:${OPENER_WORDS.join('|')})\\b`);
 
 interface Candidate {
   call: Node;
@@ -192,35 +189,35 @@ type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 't
  * The last result per tree: `unreleased-file` and `wsgi-response-not-closed` (which leaves a
  * generator's file to it) both ask during one analysis of a file, and it is computed once.
  */
-const LAST = new WeakMap<Tree, { text: string; result: PythonHandleResult }>();
+const LAST = new WeakMap<Tree, { text: string; knowledge: PythonKnowledge; result: PythonHandleResult }>();
 
 const EMPTY: PythonHandleResult = { leaks: [], summary: { returnedHandles: [], pendingLeaks: [] } };
 
 /** Never throws: a file the analysis cannot handle yields no findings. */
-export const analyzePythonHandles: HandleAnalyzer = (tree, text) => analyzePythonFile(tree, text).leaks;
+export const analyzePythonHandles: HandleAnalyzer = (tree, text, _path, knowledge = BUILTIN_KNOWLEDGE) => analyzePythonFile(tree, text, knowledge.python).leaks;
 
 /** The file's handle summary for other files (and its pending leaks). */
-export function summarizePythonHandles(tree: Tree, text: string): FileHandleSummary {
-  return analyzePythonFile(tree, text).summary;
+export function summarizePythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python): FileHandleSummary {
+  return analyzePythonFile(tree, text, knowledge).summary;
 }
 
 /** Both halves, once per tree; never throws. */
-export function analyzePythonFile(tree: Tree, text: string): PythonHandleResult {
+export function analyzePythonFile(tree: Tree, text: string, knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python): PythonHandleResult {
   const hit = LAST.get(tree);
-  if (hit && hit.text === text) return hit.result;
+  if (hit && hit.text === text && hit.knowledge === knowledge) return hit.result;
   let result: PythonHandleResult;
   try {
-    result = analyzePythonFileStrict(tree, text);
+    result = analyzePythonFileStrict(tree, text, knowledge);
   } catch {
     result = EMPTY;
   }
-  LAST.set(tree, { text, result });
+  LAST.set(tree, { text, knowledge, result });
   return result;
 }
 
 /** Same as {@link analyzePythonHandles} but lets errors through (tests and measurements). */
-export function analyzePythonHandlesStrict(tree: Tree, text: string): HandleLeak[] {
-  return analyzePythonFileStrict(tree, text).leaks;
+export function analyzePythonHandlesStrict(tree: Tree, text: string, knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python): HandleLeak[] {
+  return analyzePythonFileStrict(tree, text, knowledge).leaks;
 }
 
 /**
@@ -232,15 +229,15 @@ const RELEASE_CHECK = /\.close\(|\bwith\b|\bclosing\(/;
 /** `return helper(…)`: the file may pass an imported helper's handle on. */
 const RETURNS_CALL = /\breturn[ \t]+[A-Za-z_][\w.]*[ \t]*\(/g;
 
-function analyzePythonFileStrict(tree: Tree, text: string): PythonHandleResult {
-  const opens = QUICK_CHECK.test(text);
-  if (opens) return new PythonFile(tree, text).runAll(true, true);
+function analyzePythonFileStrict(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
+  const opens = knowledge.quickCheck.test(text);
+  if (opens) return new PythonFile(tree, text, knowledge).runAll(true, true);
   if (!IMPORTED_HELPER_CHECK.test(text)) return EMPTY;
   const releases = RELEASE_CHECK.test(text);
   RETURNS_CALL.lastIndex = 0;
   const passesOn = RETURNS_CALL.test(text);
   if (!releases && !passesOn) return EMPTY;
-  return new PythonFile(tree, text).runAll(false, releases);
+  return new PythonFile(tree, text, knowledge).runAll(false, releases);
 }
 
 function isField(parent: Node, field: string, child: Node): boolean {
@@ -268,6 +265,7 @@ class PythonFile implements EffectEnv {
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
+    readonly knowledge: PythonKnowledge,
   ) {
     this.lines = text.split('\n');
     for (let i = 0, start = 0; i < this.lines.length - 1; i++) this.lineStarts.push((start += this.lines[i].length + 1));
@@ -320,8 +318,9 @@ class PythonFile implements EffectEnv {
   // ---- finding opener calls ---------------------------------------------------------------
 
   private candidates(): Candidate[] {
-    const words = new Set(OPENER_WORDS);
-    for (const [local, qualified] of this.names.localNames()) if (PY_OPENERS.has(qualified)) words.add(local);
+    const openers = this.knowledge.openers;
+    const words = new Set(this.knowledge.openerWords);
+    for (const [local, qualified] of this.names.localNames()) if (openers.has(qualified)) words.add(local);
     const re = new RegExp(`\\b(?:${[...words].map(escapeRegExp).join('|')})\\s*\\(`, 'g');
     const seen = new Set<number>();
     const out: Candidate[] = [];
@@ -337,7 +336,7 @@ class PythonFile implements EffectEnv {
       const call = callee.parent;
       if (!call || seen.has(call.id)) continue;
       const q = this.names.qualify(callee);
-      const opener = (q === null ? undefined : PY_OPENERS.get(q)) ?? this.fileModeOpener(callee, call);
+      const opener = (q === null ? undefined : openers.get(q)) ?? this.methodOpener(callee) ?? this.fileModeOpener(callee, call);
       if (!opener) continue;
       seen.add(call.id);
       const hasPipes = opener.kind === 'process' && hasPipeArgument(call);
@@ -350,6 +349,15 @@ class PythonFile implements EffectEnv {
       out.push({ call, api: callee.text.replace(/\s+/g, ''), opener, hasPipes });
     }
     return out;
+  }
+
+  /** `client.open_session()`: a method the user declared an opener, on a receiver that is not a module. */
+  private methodOpener(callee: Node): PyOpener | undefined {
+    if (callee.type !== 'attribute' || this.knowledge.methodOpeners.size === 0) return undefined;
+    const opener = this.knowledge.methodOpeners.get(callee.childForFieldName('attribute')?.text ?? '');
+    const object = callee.childForFieldName('object');
+    if (!opener || !object || (object.type === 'identifier' && this.names.isImported(object.text))) return undefined;
+    return opener;
   }
 
   /** `path.open("rb")`: see {@link FILE_MODE_OPENER}. */
@@ -375,7 +383,7 @@ class PythonFile implements EffectEnv {
 
   /** Where the value of the opener call goes. */
   private contextOf(c: Candidate): Context {
-    const subject: Subject = { name: '', kind: c.opener.kind, hasPipes: c.hasPipes };
+    const subject: Subject = { name: '', kind: c.opener.kind, hasPipes: c.hasPipes, releaseMethods: c.opener.releaseMethods };
     let cur = c.call;
     for (;;) {
       const p = cur.parent;
@@ -400,7 +408,7 @@ class PythonFile implements EffectEnv {
           const gp = p.parent;
           const called = gp !== null && gp.type === 'call' && isField(gp, 'function', p);
           if (called) {
-            if (RELEASE_METHODS[c.opener.kind].has(method) || method === 'close') return { type: 'silent' };
+            if (RELEASE_METHODS[c.opener.kind].has(method) || c.opener.releaseMethods?.has(method) || method === 'close') return { type: 'silent' };
             if (c.opener.kind === 'process' && !c.hasPipes && PROCESS_RELEASE_WHEN_NO_PIPES.has(method)) return { type: 'silent' };
             if (DETACH_METHODS.has(method) || method === '__enter__') return { type: 'silent' };
           }
@@ -512,7 +520,7 @@ class PythonFile implements EffectEnv {
       // A Popen whose pipes this scope closes itself (`p.stdout.close()`, `with p.stdin:`) is
       // released by `wait()` like one without pipes.
       const hasPipes = t.hasPipes && !closesPipes(scope.text, t.variable);
-      const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes };
+      const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes, releaseMethods: t.opener.releaseMethods };
       const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, subject, this) : 'none');
       let leak = null;
       for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
@@ -561,7 +569,7 @@ class PythonFile implements EffectEnv {
         if (name && !fresh.has(name)) fresh.set(name, r);
       }
     }
-    const imported = [...this.names.localNames()].filter(([, q]) => !PY_OPENERS.has(q)).map(([local]) => local);
+    const imported = [...this.names.localNames()].filter(([, q]) => !this.knowledge.openers.has(q)).map(([local]) => local);
     const words = [...new Set([...fresh.keys(), ...imported])];
     if (words.length === 0) return out;
     const re = new RegExp(`\\b(?:${words.map(escapeRegExp).join('|')})\\b[\\w.]*\\s*\\(`, 'g');
@@ -587,7 +595,7 @@ class PythonFile implements EffectEnv {
         continue;
       }
       const q = this.names.qualify(callee);
-      if (q !== null && PY_OPENERS.has(q)) continue;
+      if (q !== null && this.knowledge.openers.has(q)) continue;
       const name = this.names.importedName(callee);
       // A class is constructed, not opened: owner classes are a separate question.
       if (name === null || /^[A-Z]/.test(name.slice(name.lastIndexOf('.') + 1))) continue;
@@ -623,7 +631,7 @@ class PythonFile implements EffectEnv {
     if (this.freshDefs) return this.freshDefs;
     const out = new Map<Node, FreshReturn>();
     const defs = this.allDefinitions().filter((d) => /\breturn\b/.test(d.text));
-    let mentions: RegExp = QUICK_CHECK;
+    let mentions: RegExp = this.knowledge.quickCheck;
     for (let round = 0; round < 4; round++) {
       const found: string[] = [];
       for (const def of defs) {
@@ -696,7 +704,7 @@ class PythonFile implements EffectEnv {
     const callee = v.childForFieldName('function');
     if (!callee) return undefined;
     const q = this.names.qualify(callee);
-    const opener = (q === null ? undefined : PY_OPENERS.get(q)) ?? this.fileModeOpener(callee, v);
+    const opener = (q === null ? undefined : this.knowledge.openers.get(q)) ?? this.methodOpener(callee) ?? this.fileModeOpener(callee, v);
     if (opener) {
       const hasPipes = opener.kind === 'process' && hasPipeArgument(v);
       if (opener.kind === 'process' && !hasPipes) return undefined;
@@ -871,7 +879,7 @@ class PythonFile implements EffectEnv {
       else {
         const sg = buildScopeGraph(def, this.text, { names: this.names, splitStatements: new Set(), trackedNames: new Set([param]) });
         if (!sg.truncated) {
-          const inner: Subject = { name: param, kind: subject.kind, hasPipes: subject.hasPipes };
+          const inner: Subject = { name: param, kind: subject.kind, hasPipes: subject.hasPipes, releaseMethods: subject.releaseMethods };
           const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, inner, this) : 'none');
           result = findLeak(sg.graph, sg.entry, param, effect, new Set<FlowExitKind>(['raise', 'process-exit'])) === null;
         }

@@ -14,7 +14,8 @@
 import type { Node } from '../../parsing/parser';
 import { FUNCTION_TYPES } from './cfg';
 import type { FsBindings } from '../../facts/typescript/imports';
-import { CONSUMING_EVENTS, FS_ARGUMENT_EFFECTS, HANDLE_METHODS, LISTENER_METHODS, NON_OWNING_CALLEES, SYNC_CALLBACK_METHODS } from '../../knowledge/typescript-handles';
+import { CONSUMING_EVENTS, LISTENER_METHODS, NON_OWNING_CALLEES, SYNC_CALLBACK_METHODS } from '../../knowledge/typescript-handles';
+import { BUILTIN_KNOWLEDGE, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 
 export type RefEffect = 'release' | 'escape' | 'assign' | 'none';
 
@@ -177,9 +178,11 @@ export function collectReferences(root: Node, names: ReadonlySet<string>): Map<s
 export class EffectClassifier {
   private readonly summaries = new Map<string, RefEffect>();
 
+  /** `knowledge`: the handle-method and argument tables (the built-ins merged with the user's models). */
   constructor(
     private readonly bindings: FsBindings,
     private readonly functions: FunctionIndex,
+    private readonly knowledge: TypeScriptKnowledge = BUILTIN_KNOWLEDGE.typescript,
   ) {}
 
   /** What the mention `ref` does to the handle held in its variable. */
@@ -222,7 +225,7 @@ export class EffectClassifier {
           const call = p.parent;
           if (!call || call.type !== 'call_expression' || call.childForFieldName('function')?.id !== p.id) return 'none';
           const prop = p.childForFieldName('property')?.text ?? '';
-          const m = HANDLE_METHODS[prop];
+          const m = this.knowledge.handleMethods[prop];
           if (m === 'release') return 'release';
           if (m === 'handoff') return 'escape';
           if (m === 'chain') {
@@ -292,7 +295,7 @@ export class EffectClassifier {
     if (!callee) return 'escape';
     const fsFn = this.bindings.resolveCallee(callee);
     if (fsFn) {
-      const e = fsFn.module === 'fs' ? FS_ARGUMENT_EFFECTS[`fs.${fsFn.name}`] : undefined;
+      const e = this.knowledge.argumentEffects[`${fsFn.module}.${fsFn.name}`];
       if (e === 'release') return index === 0 ? 'release' : 'none';
       return e ?? 'none';
     }

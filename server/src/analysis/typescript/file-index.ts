@@ -9,6 +9,7 @@
 import type { Node, Tree } from '../../parsing/parser';
 import { collectReferences, EffectClassifier, type FunctionIndex } from './effects';
 import { FsBindings } from '../../facts/typescript/imports';
+import { BUILTIN_KNOWLEDGE, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 
 /** `fs . openSync` → `fs.openSync`: an expression as one word, for messages and lookups. */
 export function compact(node: Node): string {
@@ -47,11 +48,18 @@ export interface LocalFunctionOptions {
 }
 
 export class FileIndex {
-  readonly bindings = new FsBindings();
+  readonly bindings: FsBindings;
   readonly functions: FunctionIndex = { byName: new Map(), methods: new Map() };
-  readonly classifier = new EffectClassifier(this.bindings, this.functions);
+  readonly classifier: EffectClassifier;
 
-  constructor(private readonly tree: Tree) {}
+  /** `knowledge`: the modules and handle tables (the built-ins merged with the user's models). */
+  constructor(
+    private readonly tree: Tree,
+    readonly knowledge: TypeScriptKnowledge = BUILTIN_KNOWLEDGE.typescript,
+  ) {
+    this.bindings = new FsBindings(knowledge.moduleSpecifiers);
+    this.classifier = new EffectClassifier(this.bindings, this.functions, knowledge);
+  }
 
   /**
    * The single walk: module-level `fs` imports first, then in document order nested

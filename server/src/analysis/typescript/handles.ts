@@ -26,17 +26,12 @@ import { computeFixes } from './fix';
 import type { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
-  FS_ARGUMENT_EFFECTS,
-  FS_SPECIFIER_PATTERN,
   HANDLE_METHOD_OPENERS,
-  HANDLE_METHODS,
   LISTENER_METHODS,
-  OPENER_NAMES,
-  OPENER_NAME_PATTERN,
-  findOpener,
   type HandleKind,
   type OpenerSpec,
 } from '../../knowledge/typescript-handles';
+import { BUILTIN_KNOWLEDGE, type Knowledge, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 
 /** A handle bound to a local variable of `owner`, whose paths we search. */
 interface TrackedHandle {
@@ -139,8 +134,9 @@ class TypeScriptHandleAnalysis {
     private readonly tree: Tree,
     private readonly text: string,
     private readonly javascript: boolean,
+    private readonly knowledge: TypeScriptKnowledge = BUILTIN_KNOWLEDGE.typescript,
   ) {
-    this.file = new FileIndex(tree);
+    this.file = new FileIndex(tree, knowledge);
     this.bindings = this.file.bindings;
     this.classifier = this.file.classifier;
   }
@@ -153,12 +149,12 @@ class TypeScriptHandleAnalysis {
       const f = n.childForFieldName('function');
       if (f?.type === 'member_expression') {
         const prop = f.childForFieldName('property');
-        if (!!prop && OPENER_NAMES.has(prop.text)) return true;
+        if (!!prop && this.knowledge.openerNames.has(prop.text)) return true;
         const obj = f.childForFieldName('object');
         if (obj?.type === 'identifier' || obj?.type === 'this') helperCalls.push(n);
         return false;
       }
-      if (f?.type === 'identifier' && (OPENER_NAMES.has(f.text) || this.bindings.locals.has(f.text))) return true;
+      if (f?.type === 'identifier' && (this.knowledge.openerNames.has(f.text) || this.bindings.locals.has(f.text))) return true;
       if (f?.type === 'identifier' || f?.type === 'call_expression') helperCalls.push(n);
       return false;
     });
@@ -178,7 +174,7 @@ class TypeScriptHandleAnalysis {
       const callee = call.childForFieldName('function');
       if (!callee) continue;
       const resolved = this.bindings.resolveCallee(callee);
-      const spec = resolved ? findOpener(resolved.module, resolved.name) : undefined;
+      const spec = resolved ? this.knowledge.openers.find((o) => o.module === resolved.module && o.name === resolved.name) : undefined;
       if (spec) {
         this.placeOpener(call, spec, compact(callee), this.assumedCondition(call));
         continue;
@@ -217,7 +213,7 @@ class TypeScriptHandleAnalysis {
     for (const [local, imp] of this.returns.imports) {
       if (imp.exportPath.length > 1 || (imp.exportPath.length === 1 && imp.exportPath[0] !== 'default')) continue;
       if (this.bindings.locals.has(local)) continue;
-      const uses = new RegExp(`\\b${local.replace(/\$/g, '\\$')}\\.(?:${[...OPENER_NAMES].join('|')})\\s*\\(`);
+      const uses = new RegExp(`\\b${local.replace(/\$/g, '\\$')}\\.(?:${[...this.knowledge.openerNames].join('|')})\\s*\\(`);
       if (!uses.test(this.text)) continue;
       this.bindings.locals.set(local, { kind: 'ns', module: 'fs' });
       this.assumedFs.set(local, imp.specifier);
@@ -331,7 +327,7 @@ class TypeScriptHandleAnalysis {
   private continuationOf(h: TrackedHandle, call: Node, names: ReadonlySet<string>): TrackedHandle | undefined {
     const callee = call.childForFieldName('function');
     const fsFn = callee ? this.bindings.resolveCallee(callee) : undefined;
-    if (!fsFn || fsFn.module !== 'fs' || FS_ARGUMENT_EFFECTS[`fs.${fsFn.name}`]) return undefined;
+    if (!fsFn || fsFn.module !== 'fs' || this.knowledge.argumentEffects[`fs.${fsFn.name}`]) return undefined;
     const args = argumentsOf(call);
     const cb = args[args.length - 1];
     if (!isFunctionLike(cb) || !args.some((a) => a.type === 'identifier' && a.text === h.name)) return undefined;
@@ -455,7 +451,7 @@ class TypeScriptHandleAnalysis {
             return { kind: 'unbound', at: enclosingStatement(p) };
           }
           const prop = p.childForFieldName('property')?.text ?? '';
-          const m = HANDLE_METHODS[prop];
+          const m = this.knowledge.handleMethods[prop];
           if (m === 'release' || m === 'handoff') return { kind: 'silent' };
           if (m === 'chain') {
             if (LISTENER_METHODS.has(prop)) {
@@ -491,7 +487,7 @@ class TypeScriptHandleAnalysis {
           const callee = call.childForFieldName('function');
           const fsFn = callee ? this.bindings.resolveCallee(callee) : undefined;
           if (!fsFn) return { kind: 'silent' };
-          const effect = fsFn.module === 'fs' ? FS_ARGUMENT_EFFECTS[`fs.${fsFn.name}`] : undefined;
+          const effect = this.knowledge.argumentEffects[`${fsFn.module}.${fsFn.name}`];
           if (effect) return { kind: 'silent' }; // `fs.closeSync(fs.openSync(p, 'w'))` (touch)
           return { kind: 'unbound', at: enclosingStatement(call) }; // `fs.fstatSync(fs.openSync(p))`
         }
@@ -724,7 +720,7 @@ function returnedByMessage(fresh: FreshHandle): string {
 const EMPTY_SUMMARY: FileHandleSummary = { returnedHandles: [], pendingLeaks: [] };
 
 /** The last result per tree: the rule asks for the leaks, the engine for the summary. */
-const LAST = new WeakMap<Tree, { text: string; result: TypeScriptHandleResult }>();
+const LAST = new WeakMap<Tree, { text: string; knowledge: Knowledge; result: TypeScriptHandleResult }>();
 
 /**
  * Both halves of the analysis of one file, computed once per tree. A file that names
@@ -732,20 +728,21 @@ const LAST = new WeakMap<Tree, { text: string; result: TypeScriptHandleResult }>
  * one that names no opener and releases nothing can only re-export fs or pass another
  * module's helper on.
  */
-export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string): TypeScriptHandleResult {
+export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): TypeScriptHandleResult {
   const hit = LAST.get(tree);
-  if (hit && hit.text === text) return hit.result;
+  if (hit && hit.text === text && hit.knowledge === knowledge) return hit.result;
+  const k = knowledge.typescript;
   let result: TypeScriptHandleResult = { leaks: [], summary: EMPTY_SUMMARY };
-  const namesFs = FS_SPECIFIER_PATTERN.test(text);
-  const opens = OPENER_NAME_PATTERN.test(text);
+  const namesFs = k.specifierPattern.test(text);
+  const opens = k.openerNamePattern.test(text);
   const relative = RELATIVE_IMPORT_PATTERN.test(text);
   try {
     if ((namesFs && opens) || (relative && RELEASE_CALL_PATTERN.test(text))) {
-      result = new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path)).run();
+      result = new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path), k).run();
     } else if (namesFs || relative) {
       // Nothing to report here, but the file may re-export fs or pass another module's
       // helper on (`return BlobFile.open(p)`); only top-level statements are read.
-      const file = new FileIndex(tree);
+      const file = new FileIndex(tree, k);
       file.bindings.addModuleLevel(tree.rootNode);
       const returns = new ReturnSummaries(file, tree);
       const reexportsFs = returns.reexportsFs();
@@ -754,14 +751,14 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string): 
   } catch {
     // NOTE: a file that trips the analyser yields no findings and no summary.
   }
-  LAST.set(tree, { text, result });
+  LAST.set(tree, { text, knowledge, result });
   return result;
 }
 
 /** Finds TypeScript file handles (fds, FileHandles, fs streams) not released on every path. */
-export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path) => analyzeTypeScriptFile(tree, text, path).leaks;
+export const analyzeTypeScriptHandles: HandleAnalyzer = (tree, text, path, knowledge = BUILTIN_KNOWLEDGE) => analyzeTypeScriptFile(tree, text, path, knowledge).leaks;
 
 /** What other files need to know about this one's handles (see `analysis/summaries.ts`). */
-export function summarizeTypeScriptHandles(tree: Tree, text: string, path?: string): FileHandleSummary {
-  return analyzeTypeScriptFile(tree, text, path).summary;
+export function summarizeTypeScriptHandles(tree: Tree, text: string, path?: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): FileHandleSummary {
+  return analyzeTypeScriptFile(tree, text, path, knowledge).summary;
 }

@@ -8,7 +8,7 @@
  * the exported part goes into the file's {@link FileHandleSummary} for other files.
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
-import { findOpener, FS_MODULE_SPECIFIERS, HANDLE_METHODS, type HandleKind } from '../../knowledge/typescript-handles';
+import type { HandleKind } from '../../knowledge/typescript-handles';
 import type { ImportedFunction, ReexportOfFs, ReturnedHandle } from '../summaries';
 import type { FileIndex } from './file-index';
 import { argumentsOf, compact } from './file-index';
@@ -60,7 +60,6 @@ function requireSpecifier(node: Node | null | undefined): string | undefined {
   return stringValue(argumentsOf(n)[0]);
 }
 
-const RELEASE_METHOD_NAMES = Object.keys(HANDLE_METHODS).filter((m) => HANDLE_METHODS[m] === 'release');
 
 export class ReturnSummaries {
   /** Local names bound to another workspace module (or one of its exports). */
@@ -168,7 +167,7 @@ export class ReturnSummaries {
     if (!callee) return undefined;
     const resolved = this.file.bindings.resolveCallee(callee);
     if (resolved) {
-      const spec = findOpener(resolved.module, resolved.name);
+      const spec = this.openerSpec(resolved.module, resolved.name);
       return spec && spec.style !== 'callback' ? { api: compact(callee), kind: spec.kind } : undefined;
     }
     // `promisify(fs.open)(path, flags)` resolves to the descriptor, like `fs.promises.open` to a FileHandle.
@@ -178,8 +177,12 @@ export class ReturnSummaries {
     if (!fn || !/^(?:\w+\.)?promisify$/.test(compact(fn))) return undefined;
     const target = argumentsOf(inner)[0];
     const r = target ? this.file.bindings.resolveCallee(target) : undefined;
-    const spec = r ? findOpener(r.module, r.name) : undefined;
+    const spec = r ? this.openerSpec(r.module, r.name) : undefined;
     return spec?.style === 'callback' ? { api: compact(callee), kind: spec.kind } : undefined;
+  }
+
+  private openerSpec(module: string, name: string) {
+    return this.file.knowledge.openers.find((o) => o.module === module && o.name === name);
   }
 
   /** The fresh handle a call returns: an opener, or a function of this file that returns one. */
@@ -223,7 +226,7 @@ export class ReturnSummaries {
       case 'new_expression': {
         const ctor = n.childForFieldName('constructor');
         const cls = ctor?.type === 'identifier' ? this.classes.get(ctor.text) : undefined;
-        if (!cls || !classReleases(cls)) return undefined;
+        if (!cls || !classReleases(cls, this.file.knowledge.handleMethods)) return undefined;
         for (const a of argumentsOf(n)) {
           const r = this.freshValue(a, fn, depth);
           if (r && r.tupleIndex === undefined) return { ...r, ownerClass: ctor!.text };
@@ -274,7 +277,7 @@ export class ReturnSummaries {
       if (!stmt) continue;
       if (stmt.type === 'export_statement' && stmt.children.some((c) => c?.type === '*')) {
         const src = stringValue(stmt.childForFieldName('source'));
-        if (src && FS_MODULE_SPECIFIERS[src] === 'fs') return { direct: true, range: nodeRange(stmt) };
+        if (src && this.file.knowledge.moduleSpecifiers[src] === 'fs') return { direct: true, range: nodeRange(stmt) };
         if (src && isRelative(src)) return { specifier: src, range: nodeRange(stmt) };
       }
       if (stmt.type !== 'expression_statement') continue;
@@ -310,10 +313,10 @@ export class ReturnSummaries {
 }
 
 /** Does a class of this file have a method that releases (`close`, `destroy`, `end`)? */
-function classReleases(cls: Node): boolean {
+function classReleases(cls: Node, handleMethods: Readonly<Record<string, string>>): boolean {
   const body = cls.childForFieldName('body');
   if (!body) return false;
-  return body.namedChildren.some((m) => m?.type === 'method_definition' && RELEASE_METHOD_NAMES.includes(m.childForFieldName('name')?.text ?? ''));
+  return body.namedChildren.some((m) => m?.type === 'method_definition' && handleMethods[m.childForFieldName('name')?.text ?? ''] === 'release');
 }
 
 /** The expressions a function returns (its `return` values, or an arrow's expression body). */

@@ -13,12 +13,11 @@ import {
   CLOSE_RANGE_CLOEXEC,
   EXEC_CALLS,
   FD_PRODUCERS,
-  FORK_CALLS,
   FSTAT_CALLS,
   LIBRARY_FD_CACHES,
   SPAWN_CALLS,
-  THREAD_STARTS,
 } from '../../knowledge/c-process';
+import type { CKnowledge } from '../../knowledge/knowledge';
 import { judgeFdCall } from './program-fd';
 import { storageTarget } from './program-fd-storage';
 import { unwrap } from './program-fork';
@@ -51,10 +50,14 @@ export class CallFacts {
   /** `function index:descriptor text` of `fcntl(fd, F_SETFD, ... FD_CLOEXEC ...)` calls. */
   private readonly cloexecSetLater = new Set<string>();
 
-  /** `facts`: where the facts go, in the order found. `hasGnuSource`: the file defines `_GNU_SOURCE`. */
+  /**
+   * `facts`: where the facts go, in the order found. `hasGnuSource`: the file defines
+   * `_GNU_SOURCE`. `knowledge`: the fork and thread tables (with the user's models).
+   */
   constructor(
     private readonly facts: CFact[],
     private readonly hasGnuSource: boolean,
+    private readonly knowledge: CKnowledge,
   ) {}
 
   /** After the walk: marks the opens a later `fcntl` in the same function made close-on-exec. */
@@ -78,12 +81,12 @@ export class CallFacts {
       pendingFork.callIndex = index;
       this.facts.push(pendingFork);
     } else {
-      const forkKind = FORK_CALLS.get(name);
+      const forkKind = this.knowledge.forkCalls.get(name);
       if (forkKind) {
         this.facts.push({ kind: 'c.fork', range, api: name, forkKind, functionIndex: fn.index, callIndex: index, regions: [], childKnown: false });
       }
     }
-    const thread = THREAD_STARTS.get(name);
+    const thread = this.knowledge.threadStarts.get(name);
     if (thread) {
       const routine = thread.routineArg !== undefined ? functionNamed(args, thread.routineArg) : undefined;
       this.facts.push({ kind: 'c.threadStart', range, api: name, functionIndex: fn.index, callIndex: index, routine });

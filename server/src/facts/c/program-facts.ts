@@ -11,6 +11,7 @@
  * code; unrecognised shapes are skipped.
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../../knowledge/knowledge';
 import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
@@ -84,9 +85,12 @@ class Extractor {
   /** Statement text of whole-line call statements (call node id → text). */
   private statementTexts = new Map<number, string>();
 
-  constructor(text: string) {
+  constructor(
+    text: string,
+    private readonly knowledge: CKnowledge,
+  ) {
     this.source = new SourceText(text);
-    this.callFacts = new CallFacts(this.facts, /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text));
+    this.callFacts = new CallFacts(this.facts, /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text), knowledge);
   }
 
   private readonly includes: { headers: string[]; first: Range | null; insertLine: number } = { headers: [], first: null, insertLine: 0 };
@@ -396,7 +400,7 @@ class Extractor {
         }
       }
       if (this.mayHoldFork(stmt)) {
-        const shape = forkShapeAt(node, stmts, i);
+        const shape = forkShapeAt(node, stmts, i, this.knowledge.forkCalls);
         // A fork already recognised from an enclosing statement (`if (…) pid = forkpty(…);
         // else pid = fork();` followed by the tests) keeps that shape.
         if (shape && !this.pendingForks.has(shape.call.id)) {
@@ -412,8 +416,13 @@ class Extractor {
     for (; pushed > 0; pushed--) this.regions.pop();
   }
 
+  /** Fork-like calls (the user's models) whose name the `ork` pre-check would miss. */
+  private forkNamesWithoutOrk: string[] | undefined;
+
   private mayHoldFork(stmt: Node): boolean {
-    return this.source.occursIn('ork', stmt.startIndex, stmt.endIndex);
+    if (this.source.occursIn('ork', stmt.startIndex, stmt.endIndex)) return true;
+    this.forkNamesWithoutOrk ??= [...this.knowledge.forkCalls].filter(([name, kind]) => kind === 'fork' && !name.includes('ork')).map(([name]) => name);
+    return this.forkNamesWithoutOrk.some((name) => this.source.occursIn(name, stmt.startIndex, stmt.endIndex));
   }
 
   private newForkFact(call: Node, known: boolean, pending: PendingRegion[], stmts: readonly Node[], block: Node): CForkFact {
@@ -642,9 +651,9 @@ class Extractor {
 }
 
 
-/** Extracts the program facts of one C file. */
-export function extractCFacts(tree: Tree, text: string, _path: string): CFact[] {
-  const extractor = new Extractor(text);
+/** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
+export function extractCFacts(tree: Tree, text: string, _path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): CFact[] {
+  const extractor = new Extractor(text, knowledge.c);
   extractor.run(tree.rootNode);
   return extractor.facts;
 }

@@ -9,7 +9,7 @@
  * fork, which is harmless) running on, the rest of the block is an `after` region.
  */
 import type { Node } from '../../parsing/parser';
-import { EXEC_CALLS, FORK_CALLS, SAFE_EXITS, UNSAFE_EXITS } from '../../knowledge/c-process';
+import { EXEC_CALLS, FORK_CALLS, SAFE_EXITS, UNSAFE_EXITS, type ForkKind } from '../../knowledge/c-process';
 import { NORETURN_CALLS } from '../../knowledge/c-handles';
 
 export type Outcome = 'child' | 'parent' | 'error';
@@ -23,6 +23,8 @@ type Tri = 'T' | 'F' | '?';
 export interface ForkSubject {
   variable?: string;
   callId: number;
+  /** The fork table in use (built-in, merged with the user's models). */
+  forkCalls: ReadonlyMap<string, ForkKind>;
 }
 
 /** A node the walker must treat as the start of a child region. */
@@ -75,10 +77,11 @@ export function calleeName(call: Node): string | null {
   return fn?.type === 'identifier' ? fn.text : null;
 }
 
-function isForkCall(node: Node): boolean {
+/** `forkCalls`: the fork table in use (the built-in one merged with the user's models). */
+function isForkCall(node: Node, forkCalls: ReadonlyMap<string, ForkKind>): boolean {
   if (node.type !== 'call_expression') return false;
   const name = calleeName(node);
-  return name !== null && FORK_CALLS.get(name) === 'fork';
+  return name !== null && forkCalls.get(name) === 'fork';
 }
 
 /** Expressions that name a storage place the fork's result can be kept in and tested from. */
@@ -93,31 +96,31 @@ function storageKey(node: Node): string | null {
  * `fork()` or `place = fork()` (possibly parenthesised), with the storage it assigns: a
  * variable, a struct field (`bpipe->worker_pid = fork()`), an array element or a pointee.
  */
-function forkExpression(node: Node): { call: Node; variable?: string } | null {
+function forkExpression(node: Node, forkCalls: ReadonlyMap<string, ForkKind>): { call: Node; variable?: string } | null {
   const n = unwrap(node);
-  if (isForkCall(n)) return { call: n };
+  if (isForkCall(n, forkCalls)) return { call: n };
   if (n.type === 'assignment_expression' && n.childForFieldName('operator')?.type === '=') {
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
     const key = left ? storageKey(unwrap(left)) : null;
     if (key && right) {
       const r = unwrap(right);
-      if (isForkCall(r)) return { call: r, variable: key };
+      if (isForkCall(r, forkCalls)) return { call: r, variable: key };
     }
   }
   return null;
 }
 
 /** Finds `fork()`/`pid = fork()` among the operands of a condition (a few levels deep). */
-function forkInCondition(node: Node, depth = 0): { call: Node; variable?: string } | null {
+function forkInCondition(node: Node, forkCalls: ReadonlyMap<string, ForkKind>, depth = 0): { call: Node; variable?: string } | null {
   if (depth > 4) return null;
-  const direct = forkExpression(node);
+  const direct = forkExpression(node, forkCalls);
   if (direct) return direct;
   const n = unwrap(node);
   if (n.type === 'binary_expression' || n.type === 'unary_expression') {
     for (const child of n.namedChildren) {
       if (!child) continue;
-      const found = forkInCondition(child, depth + 1);
+      const found = forkInCondition(child, forkCalls, depth + 1);
       if (found) return found;
     }
   }
@@ -128,7 +131,7 @@ function isSubject(node: Node, subject: ForkSubject): boolean {
   const n = unwrap(node);
   if (subject.variable && storageKey(n) === subject.variable) return true;
   if (n.id === subject.callId) return true;
-  const f = forkExpression(n);
+  const f = forkExpression(n, subject.forkCalls);
   return f !== null && f.call.id === subject.callId;
 }
 
@@ -346,7 +349,7 @@ function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegio
  * the other may call a wrapper of one (`fdforkpty()`), since every outcome is then tested
  * through the stored result. Returns the fork call and the storage, or null.
  */
-function forkAssignedInBranches(ifStmt: Node): { call: Node; variable?: string } | null {
+function forkAssignedInBranches(ifStmt: Node, forkCalls: ReadonlyMap<string, ForkKind>): { call: Node; variable?: string } | null {
   const assigned = (branch: Node | null | undefined): { key: string; fork: { call: Node; variable?: string } | null } | null => {
     if (!branch) return null;
     const stmts = branch.type === 'compound_statement' ? branch.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment') : [branch];
@@ -360,7 +363,7 @@ function forkAssignedInBranches(ifStmt: Node): { call: Node; variable?: string }
       const right = n.childForFieldName('right');
       const key = left ? storageKey(unwrap(left)) : null;
       if (!key || !right || unwrap(right).type !== 'call_expression') continue;
-      return { key, fork: forkExpression(n) };
+      return { key, fork: forkExpression(n, forkCalls) };
     }
     return null;
   };
@@ -377,14 +380,14 @@ function forkAssignedInBranches(ifStmt: Node): { call: Node; variable?: string }
  * tests among the following statements. Returns null when the statement holds no
  * `fork()`-like call in a recognised position.
  */
-export function forkShapeAt(block: Node, stmts: readonly Node[], i: number): ForkShape | null {
+export function forkShapeAt(block: Node, stmts: readonly Node[], i: number, forkCalls: ReadonlyMap<string, ForkKind> = FORK_CALLS): ForkShape | null {
   const stmt = stmts[i];
   let found: { call: Node; variable?: string } | null = null;
   let selfTest = false;
   switch (stmt.type) {
     case 'expression_statement': {
       const e = stmt.namedChild(0);
-      if (e) found = forkExpression(e);
+      if (e) found = forkExpression(e, forkCalls);
       break;
     }
     case 'declaration': {
@@ -392,23 +395,23 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number): For
         if (d?.type !== 'init_declarator') continue;
         const name = d.childForFieldName('declarator');
         const value = d.childForFieldName('value');
-        if (name?.type === 'identifier' && value && isForkCall(unwrap(value))) found = { call: unwrap(value), variable: name.text };
+        if (name?.type === 'identifier' && value && isForkCall(unwrap(value), forkCalls)) found = { call: unwrap(value), variable: name.text };
       }
       break;
     }
     case 'if_statement':
     case 'switch_statement': {
       const cond = stmt.childForFieldName('condition');
-      if (cond) found = forkInCondition(cond);
+      if (cond) found = forkInCondition(cond, forkCalls);
       selfTest = found !== null;
       // `if (pty) pid = forkpty(...); else pid = fork();` and the tests that follow.
-      if (!found && stmt.type === 'if_statement') found = forkAssignedInBranches(stmt);
+      if (!found && stmt.type === 'if_statement') found = forkAssignedInBranches(stmt, forkCalls);
       break;
     }
     case 'while_statement': {
       // `while ((pid = fork()) < 0) sleep(1);`: a retry loop; the tests follow it.
       const cond = stmt.childForFieldName('condition');
-      const f = cond ? forkInCondition(cond) : null;
+      const f = cond ? forkInCondition(cond, forkCalls) : null;
       if (f?.variable) found = f;
       break;
     }
@@ -416,7 +419,7 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number): For
       return null;
   }
   if (!found) return null;
-  const subject: ForkSubject = { variable: found.variable, callId: found.call.id };
+  const subject: ForkSubject = { variable: found.variable, callId: found.call.id, forkCalls };
   const regions: PendingRegion[] = [];
   let live: Set<Outcome> = new Set(OUTCOMES);
   let tested = false;

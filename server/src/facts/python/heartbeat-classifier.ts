@@ -9,16 +9,14 @@ import type { Node } from '../../parsing/parser';
 import {
   PY_CONNECTION_DRIVERS,
   PY_EXECUTOR_HUB_DRIVERS,
-  PY_HEARTBEAT_CALLS,
   PY_HEARTBEAT_CONNECTIONS,
   PY_HEARTBEAT_NAME,
   PY_HUB_DRIVERS,
   PY_MONKEY_PATCHERS,
   PY_NATIVE_PRIMITIVES,
   PY_ORIGINAL_GETTERS,
-  PY_SLEEP_CALLS,
-  PY_WAIT_METHODS,
 } from '../../knowledge/python-heartbeat';
+import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import type { PyFactBase, PyMonkeyPatchFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { argsOf, keywordInsert, posOf, stringValue, within } from './syntax-helpers';
@@ -34,9 +32,11 @@ const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 export class HeartbeatClassifier {
+  /** `knowledge`: the ping and wait tables (the built-ins merged with the user's keep-alive models). */
   constructor(
     private readonly rec: CollectedRecords,
     private readonly t: PySourceText,
+    private readonly knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python,
   ) {}
 
   /** What an original getter call returns: `threading` (module form) or `threading.Thread` (attribute form). */
@@ -188,8 +188,8 @@ export class HeartbeatClassifier {
 
   /** A call that waits or sleeps: `time.sleep(n)`, `event.wait(timeout)`, `cond.wait(5)`. */
   private isWait(c: RawCall): boolean {
-    if (c.resolved && PY_SLEEP_CALLS.has(c.resolved.name)) return true;
-    return !!c.method && PY_WAIT_METHODS.has(c.method) && (argsOf(c.node).positional.length > 0 || argsOf(c.node).keywords.has('timeout'));
+    if (c.resolved && this.knowledge.sleepCalls.has(c.resolved.name)) return true;
+    return !!c.method && this.knowledge.waitMethods.has(c.method) && (argsOf(c.node).positional.length > 0 || argsOf(c.node).keywords.has('timeout'));
   }
 
   /**
@@ -249,7 +249,7 @@ export class HeartbeatClassifier {
       }
       if (!c.loops) continue;
       entry(c.scope).inLoops.push(c);
-      if (PY_HEARTBEAT_CALLS.has(last) || PY_HEARTBEAT_NAME.test(last)) entry(c.scope).pings.push(c);
+      if (this.knowledge.heartbeatCalls.has(last) || PY_HEARTBEAT_NAME.test(last)) entry(c.scope).pings.push(c);
       else if (this.isWait(c)) entry(c.scope).waits.push(c);
     }
     const text = (c: RawCall) => `${c.node.childForFieldName('function')?.text ?? this.lastName(c)}()`;
@@ -258,7 +258,7 @@ export class HeartbeatClassifier {
     for (const [scope, e] of byScope) {
       let done = false;
       // Names from the table (`_heartbeat_check` → heartbeat_check) before mere look-alikes (`for_heartbeat`).
-      const exact = (c: RawCall) => PY_HEARTBEAT_CALLS.has((this.lastName(c) ?? '').replace(/^_+/, ''));
+      const exact = (c: RawCall) => this.knowledge.heartbeatCalls.has((this.lastName(c) ?? '').replace(/^_+/, ''));
       e.pings.sort((x, y) => Number(exact(y)) - Number(exact(x)));
       for (const p of e.pings) {
         for (const loop of p.loops ?? []) {

@@ -31,6 +31,7 @@ import {
   type PyThreadStarter,
 } from '../../knowledge/python-process';
 import { PY_THREAD_TARGETS } from '../../knowledge/python-heartbeat';
+import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import type {
   PyAtForkFact,
   PyCallFact,
@@ -71,9 +72,11 @@ const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr',
 export type CallFacts<F> = { fact: F; call: RawCall }[];
 
 export class ProcessClassifier {
+  /** `knowledge`: the thread-starter and fork tables (the built-ins merged with the user's models). */
   constructor(
     private readonly rec: CollectedRecords,
     private readonly t: PySourceText,
+    private readonly knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python,
   ) {}
 
   private receiverCtor(c: RawCall): RawCall | undefined {
@@ -106,8 +109,8 @@ export class ProcessClassifier {
     | { kind: 'unknown'; ctor: string; origin: PyNameOrigin }
     | undefined {
     const name = c.resolved?.name;
-    if (name && CTOR_NAMES.has(name)) {
-      const t = PY_THREAD_STARTERS.get(name);
+    if (name && (CTOR_NAMES.has(name) || this.knowledge.threadStarters.has(name))) {
+      const t = this.knowledge.threadStarters.get(name);
       if (t) return { kind: 'thread', api: name, starter: t };
       const p = PY_PROCESS_STARTERS.get(name);
       if (p) {
@@ -156,8 +159,8 @@ export class ProcessClassifier {
 
   classify(c: RawCall, execs: CallFacts<PyExecFact>, forks: CallFacts<PyForkFact>, closeAlls: CallFacts<PyCloseAllFact>): void {
     const name = c.resolved?.name;
-    if (name && c.resolved && CLASSIFY_NAMES.has(name)) {
-      if (PY_FORK_CALLS.has(name)) {
+    if (name && c.resolved && (CLASSIFY_NAMES.has(name) || this.knowledge.forkCalls.has(name))) {
+      if (this.knowledge.forkCalls.has(name)) {
         const fact: PyForkFact = { ...callBase(c, this.t), kind: 'py.fork', api: `${name}()`, via: 'os', child: 'continues' };
         this.rec.facts.push(fact);
         forks.push({ fact, call: c });

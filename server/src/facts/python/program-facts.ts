@@ -21,6 +21,7 @@
 import type { Tree } from '../../parsing/parser';
 import { ArgumentRefs } from './argument-refs';
 import type { PyCloseAllFact, PyExecFact, PyForkFact, PyModuleFact, PythonFact } from './fact-types';
+import { BUILTIN_KNOWLEDGE, type Knowledge } from '../../knowledge/knowledge';
 import { HeartbeatClassifier } from './heartbeat-classifier';
 import { ProcessClassifier, type CallFacts } from './process-classifier';
 import { RecordCollector } from './record-walk';
@@ -59,10 +60,10 @@ export type {
 } from './fact-types';
 
 /** After the walk: resolve names, classify the calls, emit the facts (sorted by position). */
-function finish(rec: RecordCollector, t: PySourceText): void {
+function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): void {
   const { facts, calls, callIndex } = rec;
-  const processes = new ProcessClassifier(rec, t);
-  const heartbeats = new HeartbeatClassifier(rec, t);
+  const processes = new ProcessClassifier(rec, t, knowledge.python);
+  const heartbeats = new HeartbeatClassifier(rec, t, knowledge.python);
   rec.moduleFact.importInsert = rec.importInsertPoint();
   for (const b of rec.pendingBindings) {
     const idx = callIndex.get(b.callId);
@@ -124,11 +125,11 @@ function finish(rec: RecordCollector, t: PySourceText): void {
  * `textShortcuts: false` forces the node-reading path that files with syntax errors take, so a
  * test can check that both paths give the same facts on valid code.
  */
-export function extractPythonFacts(tree: Tree, text: string, path: string, options: { textShortcuts?: boolean } = {}): PythonFact[] {
+export function extractPythonFacts(tree: Tree, text: string, path: string, options: { textShortcuts?: boolean; knowledge?: Knowledge } = {}): PythonFact[] {
   const t = new PySourceText(tree, text, options.textShortcuts ?? true);
   const ex = new RecordCollector(t);
   ex.walk();
-  finish(ex, t);
+  finish(ex, t, options.knowledge ?? BUILTIN_KNOWLEDGE);
   if (/(^|[\\/])setup\.py$/.test(path)) {
     const eps = extractSetupPyEntryPoints(tree, text);
     const mod = ex.facts.find((f): f is PyModuleFact => f.kind === 'py.module');

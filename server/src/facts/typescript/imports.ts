@@ -32,6 +32,12 @@ function unwrap(node: Node): Node {
 export class FsBindings {
   readonly locals = new Map<string, FsBinding>();
 
+  /**
+   * `specifiers`: the import specifiers followed, to the module each loads (`fs`, and the
+   * modules of the user's models; default: Node's file-system module alone).
+   */
+  constructor(private readonly specifiers: Readonly<Record<string, FsModule>> = FS_MODULE_SPECIFIERS) {}
+
   get isEmpty(): boolean {
     return this.locals.size === 0;
   }
@@ -57,13 +63,13 @@ export class FsBindings {
       if (c.type === 'import_require_clause') {
         const id = c.namedChild(0);
         const src = stringValue(c.childForFieldName('source'));
-        const mod = src !== undefined ? FS_MODULE_SPECIFIERS[src] : undefined;
+        const mod = src !== undefined ? this.specifiers[src] : undefined;
         if (id?.type === 'identifier' && mod) this.locals.set(id.text, { kind: 'ns', module: mod });
         return;
       }
     }
     const source = stringValue(stmt.childForFieldName('source'));
-    const module = source !== undefined ? FS_MODULE_SPECIFIERS[source] : undefined;
+    const module = source !== undefined ? this.specifiers[source] : undefined;
     if (!module || !clause) return;
     for (const c of clause.namedChildren) {
       if (!c) continue;
@@ -129,7 +135,7 @@ export class FsBindings {
       const fn = n.childForFieldName('function');
       if (!fn || !(fn.type === 'import' || (fn.type === 'identifier' && fn.text === 'require'))) return undefined;
       const args = n.childForFieldName('arguments');
-      return FS_MODULE_SPECIFIERS[stringValue(args?.namedChild(0) ?? null) ?? ''];
+      return this.specifiers[stringValue(args?.namedChild(0) ?? null) ?? ''];
     }
     return undefined;
   }

@@ -33,7 +33,7 @@ function closeAllsOf(model: CModel, site: ForkSite): RelatedLocation[] {
   for (const walk of childWalks(model, site)) {
     walk.events.forEach((e, index) => {
       const hit = wanted.get(callKey(e.owner, e.call));
-      if (hit && runsProgramAfter(walk, index)) out.push({ path: hit.file.path, range: hit.range, message: 'descriptors closed here in the child, the cached one included; its number is free for the next open' });
+      if (hit && runsProgramAfter(walk, index, model.knowledge)) out.push({ path: hit.file.path, range: hit.range, message: 'descriptors closed here in the child, the cached one included; its number is free for the next open' });
     });
   }
   return out;

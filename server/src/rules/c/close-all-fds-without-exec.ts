@@ -47,7 +47,7 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
       for (const walk of childWalks(model, site)) {
         walk.events.forEach((event, index) => {
           const hit = closeAlls.get(callKey(event.owner, event.call));
-          if (!hit || !runsProgramAfter(walk, index)) return;
+          if (!hit || !runsProgramAfter(walk, index, model.knowledge)) return;
           const key = `${hit.file.path}:${hit.fact.range.start.line}:${hit.fact.range.start.character}`;
           if (found.has(key)) return;
           const related: RelatedLocation[] = [

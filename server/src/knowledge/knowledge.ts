@@ -1,0 +1,252 @@
+/**
+ * The knowledge an analysis runs with: the shipped tables of this folder merged with the
+ * models a user declared in the `knowledge` section of `.hazard-lens.json`
+ * (`user-models.ts`). User entries add to the built-in tables; async-signal-safety verdicts
+ * replace the built-in verdict for the same function.
+ *
+ * A {@link Knowledge} is immutable and travels by value: the engine puts it in the
+ * configuration, the per-file analyses get it through the rule `FileContext` and the fact
+ * extractors, the program models through `ProgramSettings`. Worker threads are sent the
+ * user's section (plain data) and merge it again, so they see the same tables. Its
+ * `fingerprint` ('' for the built-ins alone) is part of every analysis' content hash, so a
+ * changed model re-analyses the files.
+ */
+import { createHash } from 'node:crypto';
+import { CONSUMERS, OPENERS as C_OPENERS, RELEASERS as C_RELEASERS, type OpenerSpec as COpenerSpec } from './c-handles';
+import { ASYNC_SIGNAL_SAFE, FORK_CALLS, THREAD_STARTS, UNSAFE_IN_CHILD, type ForkKind, type ThreadStartSpec } from './c-process';
+import { OWNER_CALLS, OWNER_METHODS, PY_OPENERS, type PyOpener } from './python-handles';
+import { PY_HEARTBEAT_CALLS, PY_SLEEP_CALLS, PY_WAIT_METHODS } from './python-heartbeat';
+import { PY_FORK_CALLS, PY_THREAD_STARTERS, type PyThreadStarter } from './python-process';
+import { FS_ARGUMENT_EFFECTS, FS_MODULE_SPECIFIERS, HANDLE_METHOD_OPENERS, HANDLE_METHODS, OPENERS as TS_OPENERS, type OpenerSpec as TsOpenerSpec } from './typescript-handles';
+import { isEmptyKnowledge, type UserKnowledge } from './user-models';
+
+/** Where a user's model came from, in messages ("declared in .hazard-lens.json"). */
+export const USER_MODEL_SOURCE = 'declared in .hazard-lens.json';
+
+export interface CKnowledge {
+  /** Calls that return a handle (`c-handles.ts` OPENERS). */
+  openers: ReadonlyMap<string, COpenerSpec>;
+  /** Matches an opener call in the text (global: reset `lastIndex` before use). */
+  openerPattern: RegExp;
+  /** Calls that release their first argument. */
+  releasers: ReadonlySet<string>;
+  /** Calls that take over the handle at an argument index. */
+  consumers: ReadonlyMap<string, number>;
+  threadStarts: ReadonlyMap<string, ThreadStartSpec>;
+  forkCalls: ReadonlyMap<string, ForkKind>;
+  /** Async-signal-safe functions. */
+  signalSafe: ReadonlySet<string>;
+  /** Functions that are not, with the reason (an `UnsafeReason` key or the user's words). */
+  signalUnsafe: ReadonlyMap<string, string>;
+}
+
+export interface PythonKnowledge {
+  /** Openers by qualified name. */
+  openers: ReadonlyMap<string, PyOpener>;
+  /** Openers by method name (any receiver that is not a module). */
+  methodOpeners: ReadonlyMap<string, PyOpener>;
+  /** Last segments of the opener names: a file without any of them opens nothing. */
+  openerWords: readonly string[];
+  /** Matches one of {@link openerWords}. */
+  quickCheck: RegExp;
+  /** Functions that release the handle passed to them. */
+  releaseCalls: ReadonlySet<string>;
+  ownerCalls: ReadonlySet<string>;
+  ownerMethods: ReadonlySet<string>;
+  threadStarters: ReadonlyMap<string, PyThreadStarter>;
+  forkCalls: ReadonlyMap<string, { pidIndex: number }>;
+  heartbeatCalls: ReadonlySet<string>;
+  sleepCalls: ReadonlySet<string>;
+  waitMethods: ReadonlySet<string>;
+}
+
+export interface TypeScriptKnowledge {
+  /** Import specifiers of the modules whose handles are followed, to the module they load. */
+  moduleSpecifiers: Readonly<Record<string, string>>;
+  /** A file that names none of those modules opens nothing. */
+  specifierPattern: RegExp;
+  /** A file that names no opener opens nothing. */
+  openerNamePattern: RegExp;
+  openers: readonly TsOpenerSpec[];
+  /** Every property name that can open something. */
+  openerNames: ReadonlySet<string>;
+  /** What passing a handle to a module function does, by `module.name`. */
+  argumentEffects: Readonly<Record<string, 'release' | 'escape'>>;
+  /** What a method called on a handle does. */
+  handleMethods: Readonly<Record<string, 'release' | 'handoff' | 'chain'>>;
+}
+
+export interface Knowledge {
+  /** '' for the built-in tables alone; otherwise a hash of the user's models. */
+  readonly fingerprint: string;
+  /** The user's section as validated (plain data: what worker threads are sent). */
+  readonly user: UserKnowledge;
+  readonly c: CKnowledge;
+  readonly python: PythonKnowledge;
+  readonly typescript: TypeScriptKnowledge;
+  /** Serialised (evaluation cache slots, logs), a knowledge is its fingerprint. */
+  toJSON(): { fingerprint: string };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function lastSegment(q: string): string {
+  return q.slice(q.lastIndexOf('.') + 1);
+}
+
+function build(user: UserKnowledge, fingerprint: string): Knowledge {
+  // ---- C
+  const c = user.c ?? {};
+  const cOpeners = new Map(C_OPENERS);
+  const cReleasers = new Set(C_RELEASERS);
+  const consumers = new Map(CONSUMERS);
+  for (const o of c.openers ?? []) {
+    cOpeners.set(o.name, { release: o.releasedBy[0], failure: o.failure ?? 'null' });
+    for (const r of o.releasedBy) cReleasers.add(r);
+  }
+  for (const r of c.releasers ?? []) cReleasers.add(r.name);
+  for (const o of c.owners ?? []) consumers.set(o.name, o.argument ?? 0);
+  const threadStarts = new Map(THREAD_STARTS);
+  for (const t of c.threadStarters ?? []) threadStarts.set(t.name, { routineArg: t.routineArgument, library: t.library ?? USER_MODEL_SOURCE });
+  const forkCalls = new Map(FORK_CALLS);
+  for (const p of c.processStarters ?? []) forkCalls.set(p.name, p.kind ?? 'fork');
+  const signalSafe = new Set(ASYNC_SIGNAL_SAFE);
+  const signalUnsafe = new Map<string, string>(UNSAFE_IN_CHILD);
+  for (const v of c.signalSafety ?? []) {
+    if (v.verdict === 'safe') {
+      signalSafe.add(v.name);
+      signalUnsafe.delete(v.name);
+    } else {
+      signalSafe.delete(v.name);
+      signalUnsafe.set(v.name, v.reason ?? `is declared not async-signal-safe in .hazard-lens.json`);
+    }
+  }
+
+  // ---- Python
+  const py = user.python ?? {};
+  const pyOpeners = new Map(PY_OPENERS);
+  const methodOpeners = new Map<string, PyOpener>();
+  for (const o of py.openers ?? []) {
+    const opener: PyOpener = { kind: 'file', withFix: o.contextManager ?? false, releaseMethods: new Set(o.releaseMethods ?? ['close']) };
+    if (o.name !== undefined) pyOpeners.set(o.name, opener);
+    else if (o.method !== undefined) methodOpeners.set(o.method, opener);
+  }
+  const openerWords = [...new Set([...[...pyOpeners.keys()].map(lastSegment), ...methodOpeners.keys()])];
+  const releaseCalls = new Set((py.releasers ?? []).map((r) => r.name));
+  const ownerCalls = new Set(OWNER_CALLS);
+  const ownerMethods = new Set(OWNER_METHODS);
+  for (const o of py.owners ?? []) {
+    if (o.name !== undefined) ownerCalls.add(o.name);
+    else if (o.method !== undefined) ownerMethods.add(o.method);
+  }
+  const threadStarters = new Map(PY_THREAD_STARTERS);
+  for (const t of py.threadStarters ?? []) {
+    const how = t.how ?? 'call';
+    threadStarters.set(t.name, { how, methods: how === 'method' ? (t.methods ?? ['start']) : undefined, note: `starts a thread (${USER_MODEL_SOURCE})` });
+  }
+  const pyForkCalls = new Map(PY_FORK_CALLS);
+  for (const p of py.processStarters ?? []) pyForkCalls.set(p.name, { pidIndex: -1 });
+  const heartbeatCalls = new Set(PY_HEARTBEAT_CALLS);
+  const sleepCalls = new Set(PY_SLEEP_CALLS);
+  const waitMethods = new Set(PY_WAIT_METHODS);
+  for (const k of py.keepAlive ?? []) {
+    if (k.role === 'ping') heartbeatCalls.add(lastSegment(k.name ?? k.method ?? ''));
+    else if (k.name !== undefined) sleepCalls.add(k.name);
+    else if (k.method !== undefined) waitMethods.add(k.method);
+  }
+
+  // ---- TypeScript / JavaScript
+  const ts = user.typescript ?? {};
+  const moduleOf = (specifier: string) => FS_MODULE_SPECIFIERS[specifier] ?? specifier;
+  const moduleSpecifiers: Record<string, string> = { ...FS_MODULE_SPECIFIERS };
+  const tsOpeners: TsOpenerSpec[] = [...TS_OPENERS];
+  const handleMethods: Record<string, 'release' | 'handoff' | 'chain'> = { ...HANDLE_METHODS };
+  const argumentEffects: Record<string, 'release' | 'escape'> = { ...FS_ARGUMENT_EFFECTS };
+  const declareModule = (specifier: string) => {
+    if (!Object.hasOwn(moduleSpecifiers, specifier)) moduleSpecifiers[specifier] = specifier;
+  };
+  for (const o of ts.openers ?? []) {
+    declareModule(o.module);
+    const style = o.returns === 'promise' ? 'awaited' : o.returns === 'callback' ? 'callback' : 'value';
+    tsOpeners.push({ module: moduleOf(o.module), name: o.export, kind: 'object', style });
+    for (const m of o.releaseMethods ?? ['close']) handleMethods[m] = 'release';
+  }
+  for (const r of ts.releasers ?? []) {
+    declareModule(r.module);
+    argumentEffects[`${moduleOf(r.module)}.${r.export}`] = 'release';
+  }
+  for (const o of ts.owners ?? []) {
+    declareModule(o.module);
+    argumentEffects[`${moduleOf(o.module)}.${o.export}`] = 'escape';
+  }
+  const openerNames = new Set([...tsOpeners.map((o) => o.name), ...HANDLE_METHOD_OPENERS.map((o) => o.method)]);
+
+  return {
+    fingerprint,
+    user,
+    c: {
+      openers: cOpeners,
+      openerPattern: new RegExp(`\\b(?:${[...cOpeners.keys()].map(escapeRegExp).join('|')})\\s*\\(`, 'g'),
+      releasers: cReleasers,
+      consumers,
+      threadStarts,
+      forkCalls,
+      signalSafe,
+      signalUnsafe,
+    },
+    python: {
+      openers: pyOpeners,
+      methodOpeners,
+      openerWords,
+      quickCheck: new RegExp(`\\b(?:${openerWords.map(escapeRegExp).join('|')})\\b`),
+      releaseCalls,
+      ownerCalls,
+      ownerMethods,
+      threadStarters,
+      forkCalls: pyForkCalls,
+      heartbeatCalls,
+      sleepCalls,
+      waitMethods,
+    },
+    typescript: {
+      moduleSpecifiers,
+      specifierPattern: new RegExp(`['"\`](?:${Object.keys(moduleSpecifiers).map(escapeRegExp).join('|')})['"\`]`),
+      openerNamePattern: new RegExp(`\\b(?:${[...openerNames].map(escapeRegExp).join('|')})\\b`),
+      openers: tsOpeners,
+      openerNames,
+      argumentEffects,
+      handleMethods,
+    },
+    toJSON: () => ({ fingerprint }),
+  };
+}
+
+/** The shipped tables alone. */
+export const BUILTIN_KNOWLEDGE: Knowledge = build({}, '');
+
+/** Recently merged knowledges by fingerprint: immutable values, so sharing them is safe. */
+const MERGED = new Map<string, Knowledge>();
+const MERGED_LIMIT = 16;
+
+/** The fingerprint of a user's section ('' when it declares nothing). */
+export function knowledgeFingerprint(user: UserKnowledge | undefined): string {
+  if (!user || isEmptyKnowledge(user)) return '';
+  return createHash('sha256').update(JSON.stringify(user)).digest('hex').slice(0, 32);
+}
+
+/**
+ * The built-in tables with the user's models added (`user` must have been validated by
+ * `parseUserKnowledge`). Equal sections give the same object.
+ */
+export function mergeKnowledge(user: UserKnowledge | undefined): Knowledge {
+  const fingerprint = knowledgeFingerprint(user);
+  if (fingerprint === '') return BUILTIN_KNOWLEDGE;
+  const hit = MERGED.get(fingerprint);
+  if (hit) return hit;
+  const merged = build(user!, fingerprint);
+  MERGED.set(fingerprint, merged);
+  if (MERGED.size > MERGED_LIMIT) MERGED.delete(MERGED.keys().next().value!);
+  return merged;
+}

@@ -1,0 +1,178 @@
+/**
+ * Models as data, through the command line: a `knowledge` section in `.hazard-lens.json`
+ * makes the analysers see the user's own openers, thread starters and async-signal-safety
+ * verdicts; a malformed model stops the scan with exit 2 and a message naming the key path.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { ensureBuilt, runCli, temporaryRepositories, type Tree } from './helpers';
+
+before(() => ensureBuilt());
+const workspace = temporaryRepositories();
+
+interface JsonFinding {
+  ruleId: string;
+  path: string;
+  /** 1-based lines and columns. */
+  range: { start: { line: number; column: number }; end: { line: number; column: number } };
+  message: string;
+}
+
+/** `scan --format json`: the findings, and the exit status. */
+function scan(files: Tree): { status: number | null; findings: JsonFinding[]; stderr: string } {
+  const dir = workspace(files);
+  const r = runCli(['scan', '.', '--format', 'json', '--no-cache'], { cwd: dir });
+  const findings = r.stdout.trim() ? ((JSON.parse(r.stdout) as { findings: JsonFinding[] }).findings ?? []) : [];
+  return { status: r.status, findings, stderr: r.stderr };
+}
+
+const config = (knowledge: unknown) => JSON.stringify({ knowledge }, null, 2);
+
+function brief(f: JsonFinding): string {
+  const { start, end } = f.range;
+  return `${f.ruleId} ${f.path}:${start.line}:${start.column}-${end.line}:${end.column} ${f.message}`;
+}
+
+const PY_VENDOR: Tree = {
+  'src/app.py': 'from vendorlib import open_blob\n\n\ndef size(p):\n    b = open_blob(p)\n    b.read()\n',
+};
+
+const JS_VENDOR: Tree = {
+  'src/app.js': "const { openHandle } = require('my-fs');\n\nfunction size(p) {\n  const h = openHandle(p);\n  return h.read();\n}\nmodule.exports = { size };\n",
+};
+
+const C_VENDOR: Tree = {
+  'src/blob.c':
+    '#include "blob.h"\n\nint check(const char *p) {\n    struct blob *b = blob_open(p);\n    if (!b) return -1;\n    if (p[0] == 0) return -2;\n    blob_close(b);\n    return 0;\n}\n',
+};
+
+/** A thread started by a workspace-unknown function, then a fork whose child calls two functions before exec. */
+const C_FORK: Tree = {
+  'src/main.c':
+    '#include <stdio.h>\n#include <unistd.h>\n\nstatic void *work(void *arg) { return arg; }\n\nint main(void) {\n    start_worker(work);\n    pid_t pid = fork();\n    if (pid == 0) {\n        log_child("child");\n        printf("child\\n");\n        execl("/bin/true", "true", (char *)0);\n        _exit(127);\n    }\n    return 0;\n}\n',
+};
+
+describe('knowledge models in .hazard-lens.json (CLI)', () => {
+  test('a Python opener model: vendorlib.open_blob released by close', () => {
+    const without = scan(PY_VENDOR);
+    assert.equal(without.status, 0, without.stderr);
+    assert.deepEqual(without.findings.map(brief), []);
+
+    const withModel = scan({ ...PY_VENDOR, '.hazard-lens.json': config({ python: { openers: [{ name: 'vendorlib.open_blob', releaseMethods: ['close'] }] } }) });
+    assert.equal(withModel.status, 1, withModel.stderr);
+    assert.deepEqual(withModel.findings.map(brief), [
+      "unreleased-file src/app.py:5:9-5:21 Handle 'b' from open_blob() is not released on every path: it leaks at the end of its scope on line 6",
+    ]);
+
+    // Closed: silent with the model too.
+    const closed = scan({
+      'src/app.py': 'from vendorlib import open_blob\n\n\ndef size(p):\n    b = open_blob(p)\n    try:\n        b.read()\n    finally:\n        b.close()\n',
+      '.hazard-lens.json': config({ python: { openers: [{ name: 'vendorlib.open_blob' }] } }),
+    });
+    assert.equal(closed.status, 0, closed.stderr);
+    assert.deepEqual(closed.findings.map(brief), []);
+  });
+
+  test('a JavaScript module opener model: module "my-fs" export "openHandle"', () => {
+    assert.deepEqual(scan(JS_VENDOR).findings.map(brief), []);
+    const withModel = scan({ ...JS_VENDOR, '.hazard-lens.json': config({ typescript: { openers: [{ module: 'my-fs', export: 'openHandle', releaseMethods: ['close'] }] } }) });
+    assert.equal(withModel.status, 1, withModel.stderr);
+    assert.deepEqual(withModel.findings.map(brief), [
+      "unreleased-file src/app.js:4:13-4:26 Handle 'h' from openHandle() is not released on every path: it leaks at the return on line 5",
+    ]);
+    // A releaser of the module takes it.
+    const released = scan({
+      'src/app.js': "const { openHandle, closeHandle } = require('my-fs');\n\nfunction size(p) {\n  const h = openHandle(p);\n  const n = h.size;\n  closeHandle(h);\n  return n;\n}\nmodule.exports = { size };\n",
+      '.hazard-lens.json': config({ typescript: { openers: [{ module: 'my-fs', export: 'openHandle' }], releasers: [{ module: 'my-fs', export: 'closeHandle' }] } }),
+    });
+    assert.deepEqual(released.findings.map(brief), []);
+  });
+
+  test('a C opener model: blob_open released by blob_close', () => {
+    assert.deepEqual(scan(C_VENDOR).findings.map(brief), []);
+    const withModel = scan({ ...C_VENDOR, '.hazard-lens.json': config({ c: { openers: [{ name: 'blob_open', releasedBy: ['blob_close'] }] } }) });
+    assert.equal(withModel.status, 1, withModel.stderr);
+    assert.deepEqual(withModel.findings.map(brief), [
+      "unreleased-file src/blob.c:4:22-4:34 Handle 'b' from blob_open() is not released on every path: it leaks at the return on line 6",
+    ]);
+  });
+
+  test('a C thread-starter model makes fork-in-threaded-program see the thread', () => {
+    const without = scan(C_FORK);
+    assert.deepEqual(
+      without.findings.map((f) => f.ruleId),
+      ['unsafe-call-in-fork-child'],
+    );
+    const withModel = scan({ ...C_FORK, '.hazard-lens.json': config({ c: { threadStarters: [{ name: 'start_worker', routineArgument: 0 }] } }) });
+    const fork = withModel.findings.filter((f) => f.ruleId === 'fork-in-threaded-program');
+    assert.deepEqual(fork.map(brief), [
+      'fork-in-threaded-program src/main.c:8:17-8:23 fork() may run while other threads are running, and the child calls printf() before exec: locks held by other threads (malloc, stdio, syslog) stay locked forever in the child',
+    ]);
+  });
+
+  test('a C process-starter model: the child of a fork-like wrapper is checked like fork()\'s', () => {
+    const files: Tree = {
+      'src/main.c':
+        '#include <stdio.h>\n#include <unistd.h>\n\nint main(void) {\n    pid_t pid = spawn_helper();\n    if (pid == 0) {\n        printf("child\\n");\n        execl("/bin/true", "true", (char *)0);\n        _exit(127);\n    }\n    return 0;\n}\n',
+    };
+    assert.deepEqual(scan(files).findings.map(brief), []);
+    const withModel = scan({ ...files, '.hazard-lens.json': config({ c: { processStarters: [{ name: 'spawn_helper', kind: 'fork' }] } }) });
+    assert.deepEqual(withModel.findings.map(brief), [
+      'unsafe-call-in-fork-child src/main.c:7:9-7:26 printf() runs in the child of the spawn_helper() at main.c:5 but is not async-signal-safe: it takes a stdio stream lock and may allocate; this is only safe while the process has a single thread when it forks',
+    ]);
+  });
+
+  test('async-signal-safety verdicts override the built-in ones', () => {
+    const verdicts = (entries: unknown[]) => config({ c: { threadStarters: [{ name: 'start_worker' }], signalSafety: entries } });
+    // printf() declared safe, log_child() declared unsafe with a reason.
+    const unsafe = scan({
+      ...C_FORK,
+      '.hazard-lens.json': verdicts([
+        { name: 'log_child', verdict: 'unsafe', reason: "takes the logger's lock" },
+        { name: 'printf', verdict: 'safe' },
+      ]),
+    });
+    assert.deepEqual(unsafe.findings.map(brief), [
+      'fork-in-threaded-program src/main.c:8:17-8:23 fork() may run while other threads are running, and the child calls log_child() before exec: locks held by other threads (malloc, stdio, syslog) stay locked forever in the child',
+      "unsafe-call-in-fork-child src/main.c:10:9-10:27 log_child() runs in the child of the fork() at main.c:8 but is not async-signal-safe: it takes the logger's lock; threads may be running at the fork, so the child can deadlock before it execs",
+    ]);
+    // Both declared safe: the child is a clean spawn, nothing to report.
+    const safe = scan({ ...C_FORK, '.hazard-lens.json': verdicts([{ name: 'log_child', verdict: 'safe' }, { name: 'printf', verdict: 'safe' }]) });
+    assert.equal(safe.status, 0, safe.stderr);
+    assert.deepEqual(safe.findings.map(brief), []);
+  });
+
+  test('Python thread-starter and process-starter models feed fork-in-threaded-program', () => {
+    const files: Tree = {
+      'src/app.py':
+        'import os\nfrom mylib.workers import start_worker\nfrom mylib.proc import fork_worker\n\n\ndef main():\n    start_worker(print)\n    pid = fork_worker()\n    if pid == 0:\n        print("child")\n        os._exit(0)\n\n\nif __name__ == "__main__":\n    main()\n',
+    };
+    assert.deepEqual(scan(files).findings.map(brief), []);
+    const withModels = scan({
+      ...files,
+      '.hazard-lens.json': config({ python: { threadStarters: [{ name: 'mylib.workers.start_worker' }], processStarters: [{ name: 'mylib.proc.fork_worker' }] } }),
+    });
+    assert.deepEqual(withModels.findings.map(brief), [
+      'fork-in-threaded-program src/app.py:8:11-8:24 mylib.proc.fork_worker() in a program that has already started a thread (mylib.workers.start_worker() at line 7): the child inherits locks other threads held and can deadlock',
+    ]);
+  });
+
+  test('a malformed model exits 2 with the file and the key path', () => {
+    const empty = scan({ ...PY_VENDOR, '.hazard-lens.json': config({ python: { openers: [{ name: '' }] } }) });
+    assert.equal(empty.status, 2);
+    assert.equal(empty.stderr, 'hazard-lens: .hazard-lens.json: knowledge.python.openers[0].name: expected a non-empty string\n');
+
+    const several = scan({
+      ...PY_VENDOR,
+      '.hazard-lens.json': config({ rust: {}, python: { frobnicators: [] }, c: { signalSafety: [{ name: 'f', verdict: 'maybe' }], openers: [{ name: 7, releasedBy: ['x'] }] } }),
+    });
+    assert.equal(several.status, 2);
+    assert.deepEqual(several.stderr.trimEnd().split('\n').sort(), [
+      'hazard-lens: .hazard-lens.json: knowledge.c.openers[0].name: expected a non-empty string',
+      'hazard-lens: .hazard-lens.json: knowledge.c.signalSafety[0].verdict: expected one of "safe", "unsafe"',
+      'hazard-lens: .hazard-lens.json: knowledge.python.frobnicators: unknown kind (expected openers, releasers, owners, threadStarters, processStarters, keepAlive)',
+      'hazard-lens: .hazard-lens.json: knowledge.rust: unknown language (expected c, python, typescript; "typescript" also covers JavaScript)',
+    ]);
+    assert.deepEqual(several.findings, []);
+  });
+});

@@ -151,6 +151,121 @@ describe('chains of the other shapes', () => {
   });
 });
 
+describe('chains of the close-lookup shapes', () => {
+  const steps = (f: Finding) => f.related.map((r) => `${r.range.start.line + 1} ${r.message}`);
+  const only = (text: string) => {
+    const found = inFile(text).filter((x) => x.ruleId === ID);
+    assert.equal(found.length, 1, found.map((x) => x.message).join('\n'));
+    return found[0];
+  };
+
+  test('yield from, then close outside finally: the chain says why yield from and except Exception do not close it', () => {
+    const f = only(
+      [
+        'class Debugger:',
+        '    def __call__(self, environ, start_response):',
+        '        try:',
+        '            it = self.app(environ, start_response)',
+        '            yield from it',
+        '            it.close()',
+        '        except Exception:',
+        '            it.close()',
+        '            yield b"error"',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(f.range.start.line + 1, 6);
+    assert.deepEqual(steps(f), [
+      '4 the inner application returns its response here',
+      '5 close() on the generator raises GeneratorExit here and skips the rest; yield from passes close() on only to iter(it), which need not be it itself',
+      '8 this close runs for the exceptions its handler catches; GeneratorExit is a BaseException and passes it by',
+      '6 closed only here, after full iteration',
+    ]);
+    // A second close in the handler would run twice after moving this one into finally.
+    assert.deepEqual(f.fixes, []);
+  });
+
+  test('close() looked up on iter(x): handed in, made an iterator, looked up on the iterator', () => {
+    const f = only(['class Closing:', '    def __init__(self, body):', '        it = iter(body)', '        self.next = it.__next__', '        self.closer = getattr(it, "close", None)', ''].join('\n'));
+    assert.equal(f.range.start.line + 1, 5);
+    assert.deepEqual(steps(f), [
+      "2 'body' is handed in here",
+      "3 'it' is iter(body) here: a separate iterator object, not the iterable that owns close()",
+      "5 close() is looked up here on 'it'; nothing looks it up on 'body'",
+    ]);
+    assert.deepEqual(f.fixes.map((x) => [x.applicability, x.edits[0].newText]), [['unsafe', 'body']]);
+  });
+
+  test('response consumed into a list whose close() is then looked up', () => {
+    const f = only(
+      [
+        'def serve(app, request, start_response):',
+        '    out = []',
+        '    out.extend(app(make_environ(request), start_response))',
+        '    if hasattr(out, "close"):',
+        '        out.close()',
+        '    return out',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(f.message, "The response of app() is copied into 'out' and close() is looked up on 'out' instead of on the response, so the response's own close() is never called (PEP 3333)");
+    assert.deepEqual(steps(f), ['3 the inner application returns its response here', "3 the response is consumed into the list 'out' here", "4 close() is looked up here on 'out', not on the response"]);
+  });
+
+  test('response consumed, then closed outside finally: safe fix moves the close into finally', () => {
+    const f = only(
+      ['def serve(app, environ, start_response):', '    out = []', '    r = app(environ, start_response)', '    out.extend(r)', '    r.close()', '    return out', ''].join('\n'),
+    );
+    assert.deepEqual(steps(f), [
+      '3 the inner application returns its response here',
+      '4 consumed here; an exception raised by its iterator or by this code leaves before the close',
+      '5 closed only here, on the path without an exception',
+    ]);
+    assert.deepEqual(
+      f.fixes.map((x) => [x.applicability, x.edits[0].newText]),
+      [['safe', '    try:\n        out.extend(r)\n    finally:\n        r.close()']],
+    );
+  });
+
+  test('a wrapper whose generator __iter__ re-yields the response, with a base class from elsewhere', () => {
+    const f = only(
+      [
+        'from .base import Stream',
+        'class Body(Stream):',
+        '    def __init__(self, result):',
+        '        self._result = result',
+        '    def __iter__(self):',
+        '        for part in self._result:',
+        '            yield part',
+        'def call(app, environ, start_response):',
+        '    return Body(app(environ, start_response))',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(steps(f), [
+      '9 the inner application returns its response here',
+      '9 wrapped here in class Body',
+      '2 class Body defines no close()',
+      '5 its __iter__ re-yields the response through a generator: closing that generator does not close the response, and a base class cannot know where the response is kept',
+    ]);
+  });
+
+  test('close() forwarded only when the response is truthy: safe with hasattr beside the test, unsafe without', () => {
+    const withHasattr = only(
+      ['class Empty:', '    def __init__(self, inner=None):', '        if inner and hasattr(inner, "close"):', '            self.close = inner.close', '    def __iter__(self):', '        return iter(())', ''].join('\n'),
+    );
+    assert.deepEqual(withHasattr.range, { start: { line: 2, character: 11 }, end: { line: 2, character: 16 } });
+    assert.deepEqual(steps(withHasattr), [
+      "2 'inner' is handed in here: the response whose close() the class takes over",
+      "3 'inner' is tested for truthiness here; an empty but closable response is falsy",
+      '3 close() is only looked up or called inside that test',
+    ]);
+    assert.deepEqual(withHasattr.fixes.map((x) => [x.applicability, x.edits[0].newText]), [['safe', 'inner is not None']]);
+    const bare = only(['def mw(app):', '    def inner(environ, start_response):', '        r = app(environ, start_response)', '        if r:', '            r.close()', '        return []', '    return inner', ''].join('\n'));
+    assert.deepEqual(bare.fixes.map((x) => x.applicability), ['unsafe']);
+  });
+});
+
 describe('keyword prefilter', () => {
   test('files without a file-wrapper key, an environ name or a yield skip the rule, and it finds nothing there', () => {
     const text = ['def handler(request, respond):', '    body = request.app(request, respond)', '    return [b"".join(body)]', ''].join('\n');

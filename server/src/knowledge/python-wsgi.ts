@@ -12,14 +12,35 @@ export const FILE_WRAPPER_KEY = 'wsgi.file_wrapper';
  */
 export const ENVIRON_NAMES: ReadonlySet<string> = new Set(['environ', 'env', 'environment', 'wsgi_environ', 'wsgi_env']);
 
+/** A call of `iter()` (close() looked up on the iterator instead of on the iterable). */
+export const ITER_CALL = 'iter(';
+
+/** What every iterable class defines (close() forwarded only when the wrapped response is truthy). */
+export const ITERABLE_CLASS = '__iter__';
+
+/**
+ * A call that builds the environ for an application call, by the last component of its name:
+ * `make_environ(...)`, `self.get_environ()`, `build_wsgi_environ(req)` (a name in
+ * {@link ENVIRON_NAMES} called as a function, `WSGIContainer.environ(request)`, counts too).
+ */
+export const ENVIRON_BUILDER = /^(?:make|get|build|create|to)_(?:wsgi_)?environ$/;
+
 /**
  * The tokens each shape of the analysis needs, ALL of them (a conjunction per entry): the
  * file-wrapper key (double wrap); an environ name (an application call in middleware); `yield`
- * and `close` (a generator that closes what it holds only after its loop). A file, or a
- * function's own text, that holds every token of no entry cannot show any shape: this is the
- * analysis' quick check (`analysis/python/wsgi.ts`).
+ * and `close` (a generator that closes what it holds only after its loop); `iter(` and
+ * `close` (close() looked up on an iterator); `__iter__` and `close` (an iterable class that
+ * forwards close() only when the response is truthy). A file, or a function's own text, that
+ * holds every token of no entry cannot show any shape: this is the analysis' quick check
+ * (`analysis/python/wsgi.ts`).
  */
-export const WSGI_SHAPE_TOKENS: readonly (readonly string[])[] = [[FILE_WRAPPER_KEY], ...[...ENVIRON_NAMES].map((n) => [n]), ['yield', 'close']];
+export const WSGI_SHAPE_TOKENS: readonly (readonly string[])[] = [
+  [FILE_WRAPPER_KEY],
+  ...[...ENVIRON_NAMES].map((n) => [n]),
+  ['yield', 'close'],
+  [ITER_CALL, 'close'],
+  [ITERABLE_CLASS, 'close'],
+];
 
 /**
  * Tokens one of which a file must contain for the analysis to find anything (the keyword
@@ -54,6 +75,12 @@ export const CONSUMING_CALLS: ReadonlySet<string> = new Set([
   '"".join',
   "''.join",
 ]);
+
+/**
+ * Methods that consume an iterable argument into their receiver: `body.extend(app(...))`,
+ * `out.writelines(app(...))`. The receiver is a list or a file, not an owner of the response.
+ */
+export const CONSUMING_METHODS: ReadonlySet<string> = new Set(['extend', 'writelines']);
 
 /**
  * Iterator adapters that take the inner response but do not forward `close()`: the result they

@@ -2,8 +2,10 @@
  * wsgi-response-not-closed: WSGI code that loses the `close()` duty of PEP 3333 — a
  * `wsgi.file_wrapper` applied to a response that may already be wrapped (incident 3: Bottle's
  * `_cast()` re-wrapping a mounted application's response under uWSGI), middleware that iterates
- * or replaces the inner response without closing it, and generators that close what they own
- * only after full iteration. The analysis lives in `analysis/python/wsgi.ts`.
+ * or replaces the inner response without closing it (or closes it outside `finally`),
+ * generators that close what they own only after full iteration, close() looked up on
+ * `iter(x)` instead of `x`, and close() forwarded only when the response is truthy. The
+ * analysis lives in `analysis/python/wsgi.ts`.
  */
 import type { FileContext, RawFinding, Rule } from './rule';
 import { analyzeWsgi } from '../analysis/python/wsgi';
@@ -14,7 +16,7 @@ export const wsgiResponseNotClosed: Rule = {
     family: 'LEAK',
     languages: ['python'],
     defaultSeverity: 'warning',
-    summary: "A WSGI response's close() is lost: wrapped twice by wsgi.file_wrapper, dropped by middleware, or skipped when a generator is closed early.",
+    summary: "A WSGI response's close() is lost: wrapped twice by wsgi.file_wrapper, dropped by middleware, skipped when a generator is closed early or the body raises, or looked up on the wrong object.",
     fixes: ['safe', 'unsafe', 'display-only'],
     tags: ['CWE-775', 'CWE-404'],
   },

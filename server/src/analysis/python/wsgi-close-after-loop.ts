@@ -8,7 +8,7 @@ import { nodeRange, type Node } from '../../parsing/parser';
 import { GENERATOR_EXIT_CATCHERS } from '../../knowledge/python-wsgi';
 import { anyIn, positionsOf } from '../../text/positions';
 import { analyzePythonHandles } from './handles';
-import { children, lastComponent, parameterNames, positionalArgs, unparen, within } from './wsgi-syntax';
+import { ancestorOfType, children, lastComponent, parameterNames, positionalArgs, unparen, within } from './wsgi-syntax';
 import type { WsgiIndex } from './wsgi-index';
 import type { WsgiFixes } from './wsgi-fixes';
 import type { WsgiIssue } from './wsgi-issue';
@@ -51,12 +51,14 @@ export class CloseAfterLoopCheck {
       if (all.some((c) => this.protectedClose(c.call, fn))) continue;
       if (this.yieldProtected(yields, name, fn)) continue;
       // Yields that can leave the generator suspended with the close still ahead: in a loop, or
-      // delegating to another iterable. `yield from name` closes `name` itself on GeneratorExit.
+      // delegating to another iterable. `yield from name` passes GeneratorExit on to iter(name)
+      // only: that is `name` itself when `name` is an iterator (a generator, an `iter()` result),
+      // but a separate object for a list or a response object whose __iter__ returns another.
       const before = yields.filter(
         (y) =>
           y.startIndex < call.startIndex &&
           !within(call, y) &&
-          !this.yieldsFrom(y, name) &&
+          !(this.yieldsFrom(y, name) && this.isOwnIterator(name, y, fn)) &&
           (this.inLoop(y, fn) || this.yieldsFrom(y, null)),
       );
       if (before.length === 0) continue;
@@ -69,14 +71,26 @@ export class CloseAfterLoopCheck {
       const firstYield = before[0];
       const ownedRange = binding === 'param' ? nodeRange(this.paramNode(fn, name) ?? fn) : nodeRange(binding);
       const what = isResponse ? 'the inner response' : `'${name}'`;
-      const fix = this.fixes.finallyFix(fn, call, name, binding);
+      // A second close in a handler would run twice once this one moves into finally.
+      const fix = all.length === 1 ? this.fixes.finallyFix(fn, call, name, binding) : null;
+      const delegated = this.yieldsFrom(firstYield, name);
+      const handlerCloses = all.filter((c) => c.call.id !== call.id && ancestorOfType(c.call, 'except_clause', fn));
       out.push({
         kind: 'close-after-loop',
         range: nodeRange(call),
         message: `Generator ${fn.childForFieldName('name')?.text ?? ''}() closes ${what} only after its last yield: if the response is closed early (client gone), ${name}.close() never runs`,
         steps: [
           { range: ownedRange, message: binding === 'param' ? `'${name}' is handed in here and the generator closes it` : isResponse ? 'the inner application returns its response here' : `'${name}' is obtained here` },
-          { range: nodeRange(firstYield), message: 'close() on the generator raises GeneratorExit here and skips the rest' },
+          {
+            range: nodeRange(firstYield),
+            message: delegated
+              ? `close() on the generator raises GeneratorExit here and skips the rest; yield from passes close() on only to iter(${name}), which need not be ${name} itself`
+              : 'close() on the generator raises GeneratorExit here and skips the rest',
+          },
+          ...handlerCloses.map((c) => ({
+            range: nodeRange(c.call),
+            message: 'this close runs for the exceptions its handler catches; GeneratorExit is a BaseException and passes it by',
+          })),
           { range: nodeRange(call), message: 'closed only here, after full iteration' },
         ],
         fixes: fix ? [fix] : [],
@@ -91,6 +105,20 @@ export class CloseAfterLoopCheck {
     if (name === null) return true;
     const value = y.namedChild(y.namedChildCount - 1);
     return value !== null && unparen(value).text === name;
+  }
+
+  /**
+   * `name` holds an iterator at `use`, so iter(name) is name and `yield from` closes it: bound
+   * from `iter(...)`, a generator expression, or a call of a generator function of the file.
+   */
+  private isOwnIterator(name: string, use: Node, fn: Node): boolean {
+    const b = this.bindingBefore(name, use, fn);
+    if (b === 'none' || b === 'param') return false;
+    if (b.type === 'generator_expression') return true;
+    if (b.type !== 'call') return false;
+    if (this.file.qualifiedCallee(b) === 'iter' && !this.file.byName.has('iter')) return true;
+    const defs = this.file.calleeDefs(b);
+    return defs.length > 0 && defs.every((d) => this.file.isGenerator(d));
   }
 
   private inLoop(n: Node, fn: Node): boolean {

@@ -76,16 +76,20 @@ export class WsgiFixes {
   /**
    * Safe: move the existing close into a `finally` around the statements from the binding (or
    * the start of the block) up to it. The close runs as before on full iteration, and also when
-   * the generator is closed early or fails.
+   * the generator is closed early or fails. With `consumed` (a plain function that consumes
+   * the value, then closes it), the region is the one holding that consumption instead of a
+   * yield, and the close also runs when the consumption raises.
    */
-  finallyFix(fn: Node, close: Node, name: string, binding: Node | 'param'): Fix | null {
-    // The block where the close follows the statement that yields (the loop).
+  finallyFix(fn: Node, close: Node, name: string, binding: Node | 'param', consumed?: Node): Fix | null {
+    // The block where the close follows the statement that yields (the loop), or that consumes.
+    const precedes = (c: Node) =>
+      consumed ? c.startIndex <= consumed.startIndex && c.endIndex >= consumed.endIndex : c.descendantsOfType('yield').some((y) => y && enclosingFunction(y)?.id === fn.id);
     let block: Node | null = null;
     let closeStmt: Node | null = null;
     for (let b = close.parent; b && b.id !== fn.id; b = b.parent) {
       if (b.type !== 'block') continue;
       const st = statementIn(b, close);
-      if (st && children(b).some((c) => c.startIndex < st.startIndex && c.descendantsOfType('yield').some((y) => y && enclosingFunction(y)?.id === fn.id))) {
+      if (st && children(b).some((c) => c.startIndex < st.startIndex && precedes(c))) {
         block = b;
         closeStmt = st;
         break;
@@ -116,7 +120,9 @@ export class WsgiFixes {
     const closeRows = [...between, ...this.indentRows(closeStmt.startPosition.row, closeStmt.endPosition.row, unit)];
     const newText = [`${indent}try:`, ...bodyRows, `${indent}finally:`, ...closeRows].join('\n');
     return {
-      title: `Close '${name}' in a finally block, so it is also closed when the generator is closed early`,
+      title: consumed
+        ? `Close '${name}' in a finally block, so it is also closed when consuming it raises`
+        : `Close '${name}' in a finally block, so it is also closed when the generator is closed early`,
       applicability: 'safe',
       edits: [{ range: { start: { line: first.startPosition.row, character: 0 }, end: nodeRange(closeStmt).end }, newText }],
     };

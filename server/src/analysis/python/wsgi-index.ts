@@ -6,7 +6,7 @@
  * through a local value). Everything is computed on first use and kept for the file.
  */
 import type { Node, Tree } from '../../parsing/parser';
-import { ENVIRON_NAMES, FILE_WRAPPER_KEY, START_RESPONSE_PATTERN } from '../../knowledge/python-wsgi';
+import { ENVIRON_BUILDER, ENVIRON_NAMES, FILE_WRAPPER_KEY, START_RESPONSE_PATTERN } from '../../knowledge/python-wsgi';
 import { children, collectOwn, enclosingFunction, isMethod, isStringLiteral, lastComponent, parameterNames, positionalArgs, unparen, type OwnNodes } from './wsgi-syntax';
 
 const DATA_METHODS: ReadonlySet<string> = new Set(['next', '__next__', 'read', 'readline', 'readlines', 'get', 'pop', 'popleft', 'copy', 'send', 'items', 'keys', 'values', 'split', 'strip', 'encode', 'decode', 'format', 'join']);
@@ -145,10 +145,23 @@ export class WsgiIndex {
     const callee = call.childForFieldName('function');
     if (!callee || START_RESPONSE_PATTERN.test(lastComponent(callee))) return false;
     const [env, sr] = args;
-    if (!(env.type === 'identifier' || env.type === 'attribute') || !ENVIRON_NAMES.has(lastComponent(env))) return false;
+    if (!this.isEnviron(env)) return false;
     if (!this.isStartResponse(sr, fn)) return false;
     // A class called like an application builds an object; it is not a response.
     return !(callee.type === 'identifier' && this.classes.has(callee.text));
+  }
+
+  /**
+   * An environ argument: a name (`environ`, `request.environ`), or a call that builds one
+   * (`WSGIContainer.environ(request)`, `self.make_environ()`, `get_environ(req)`).
+   */
+  private isEnviron(env: Node): boolean {
+    if (env.type === 'identifier' || env.type === 'attribute') return ENVIRON_NAMES.has(lastComponent(env));
+    if (env.type !== 'call') return false;
+    const callee = env.childForFieldName('function');
+    if (!callee) return false;
+    const last = lastComponent(callee);
+    return ENVIRON_NAMES.has(last) || ENVIRON_BUILDER.test(last);
   }
 
   private isStartResponse(sr: Node, fn: Node): boolean {

@@ -5,7 +5,7 @@
 import type { Fix } from '../../text/edits';
 import type { Range } from '../../text/locations';
 
-export type WsgiIssueKind = 'double-wrap' | 'iterated' | 'dropped' | 'lost-in-wrapper' | 'close-after-loop';
+export type WsgiIssueKind = 'double-wrap' | 'iterated' | 'dropped' | 'lost-in-wrapper' | 'close-after-loop' | 'close-not-in-finally' | 'wrong-object' | 'closed-if-truthy';
 
 export interface WsgiStep {
   range: Range;

@@ -5,15 +5,34 @@
  * function (and into a generator of the file it is handed to).
  */
 import { nodeRange, type Node } from '../../parsing/parser';
-import { CONSUMING_CALLS, NON_FORWARDING_WRAPPERS } from '../../knowledge/python-wsgi';
+import { CONSUMING_CALLS, CONSUMING_METHODS, NON_FORWARDING_WRAPPERS } from '../../knowledge/python-wsgi';
 import { ancestorOfType, children, enclosingFunction, isField, isMethod, isStringLiteral, lastComponent, parameterNames, positionalArgs, within } from './wsgi-syntax';
 import type { WsgiIndex } from './wsgi-index';
 import type { WsgiFixes } from './wsgi-fixes';
 import type { WsgiIssue, WsgiStep } from './wsgi-issue';
+import { closeLookups, derivationWords, derivedCloseLookups, truthinessGuard, truthyIssue } from './wsgi-close-lookup';
 
 interface Fate {
-  kind: 'returned' | 'moved' | 'closed' | 'iterated' | 'consumed' | 'dropped' | 'lost' | 'wrapper-no-close' | 'generator-no-close' | 'use';
+  kind:
+    | 'returned'
+    | 'moved'
+    | 'closed'
+    | 'iterated'
+    | 'consumed'
+    | 'dropped'
+    | 'lost'
+    | 'wrapper-no-close'
+    | 'generator-no-close'
+    | 'close-not-in-finally'
+    | 'closed-if-truthy'
+    | 'use';
   node: Node;
+  /** For `iterated`/`consumed` by a call: the argument the response is passed as. */
+  arg?: Node;
+  /** For `close-not-in-finally`: the close call; for `closed-if-truthy`: the guarded lookup. */
+  close?: Node;
+  /** For `close-not-in-finally` / `closed-if-truthy`: the name the response is bound to. */
+  name?: string;
   /** For `lost`: the adapter's name; for `wrapper-no-close`: the class; for `generator-no-close`: the generator's issue. */
   detail?: string;
   cls?: Node;
@@ -38,6 +57,22 @@ export class MiddlewareCheck {
       case 'iterated':
       case 'consumed': {
         const verb = fate.kind === 'iterated' ? 'iterated' : 'consumed';
+        // close() looked up on what the response was turned into, not on the response.
+        const derived = fate.arg ? derivedCloseLookups(this.file, fn, fate.arg) : null;
+        if (derived) {
+          const d = derived.derivation;
+          return {
+            kind: 'wrong-object',
+            range: callRange,
+            message: `The response of ${callee}() is ${d.how === 'iter' ? 'turned into an iterator' : `copied into '${d.derived}'`} and close() is looked up on '${d.derived}' instead of on the response, so the response's own close() is never called (PEP 3333)`,
+            steps: [
+              came,
+              { range: nodeRange(d.node), message: derivationWords(d, 'the response') },
+              { range: nodeRange(derived.lookups[0]), message: `close() is looked up here on '${d.derived}', not on the response` },
+            ],
+            fixes: [],
+          };
+        }
         const fix = this.fixes.closeInFinallyFix(call, fn);
         return {
           kind: 'iterated',
@@ -70,15 +105,33 @@ export class MiddlewareCheck {
         return {
           kind: 'lost-in-wrapper',
           range: callRange,
-          message: `The response of ${callee}() is wrapped in ${fate.detail}, which has no close() method, so the server cannot close the inner response`,
+          message: `The response of ${callee}() is wrapped in ${fate.detail}, which has no close() method${fate.cls?.childForFieldName('superclasses') ? ' of its own that forwards to it' : ''}, so the server cannot close the inner response`,
           steps: [
             came,
             { range: nodeRange(fate.node), message: `wrapped here in ${fate.detail}` },
             ...(fate.cls ? [{ range: nodeRange(fate.cls.childForFieldName('name') ?? fate.cls), message: `${fate.detail} defines no close()` }] : []),
+            ...this.reyieldingSteps(fate.cls),
           ],
           fixes: fix ? [fix] : [],
         };
       }
+      case 'close-not-in-finally': {
+        const name = fate.name ?? 'response';
+        const fix = fate.close ? this.fixes.finallyFix(fn, fate.close, name, call, fate.node) : null;
+        return {
+          kind: 'close-not-in-finally',
+          range: callRange,
+          message: `The response of ${callee}() is consumed and only then closed, outside a finally: an exception raised while it is iterated skips ${name}.close() (PEP 3333)`,
+          steps: [
+            came,
+            { range: nodeRange(fate.node), message: 'consumed here; an exception raised by its iterator or by this code leaves before the close' },
+            ...(fate.close ? [{ range: nodeRange(fate.close), message: 'closed only here, on the path without an exception' }] : []),
+          ],
+          fixes: fix ? [fix] : [],
+        };
+      }
+      case 'closed-if-truthy':
+        return truthyIssue(fate.name ?? 'response', fate.node, fate.close ?? fate.node, came);
       case 'generator-no-close':
         return {
           kind: 'iterated',
@@ -135,10 +188,10 @@ export class MiddlewareCheck {
     if (!callee) return null;
     const q = this.file.qualifiedCallee(call);
     const last = lastComponent(callee);
-    if (CONSUMING_CALLS.has(q) || (callee.type === 'attribute' && last === 'join')) return { kind: 'consumed', node: call };
+    if (CONSUMING_CALLS.has(q) || (callee.type === 'attribute' && (last === 'join' || CONSUMING_METHODS.has(last)))) return { kind: 'consumed', node: call, arg };
     if (NON_FORWARDING_WRAPPERS.has(q) && !this.file.byName.has(q)) {
       // `iter(r)` / `next(iter(r))` peek at it; what matters is what the result becomes.
-      if (q === 'iter' || q === 'enumerate' || q === 'reversed') return { kind: 'iterated', node: call };
+      if (q === 'iter' || q === 'enumerate' || q === 'reversed') return { kind: 'iterated', node: call, arg };
       return { kind: 'lost', node: call, detail: q };
     }
     const index = positionalArgs(call)?.findIndex((a) => a.id === arg.id) ?? -1;
@@ -167,13 +220,13 @@ export class MiddlewareCheck {
     return null; // handed to something else: its owner now
   }
 
-  /** A class whose instances forward close: it defines `close`, `__getattr__`, or has bases we cannot see. */
+  /**
+   * A class whose instances forward close: it defines `close`, `__getattr__`, or has bases we
+   * cannot see — unless its own `__iter__` re-yields what it holds through a generator (see
+   * {@link reyieldingIter}): a base class from elsewhere cannot know the attribute it keeps the
+   * response in.
+   */
   private classForwardsClose(cls: Node): boolean {
-    const supers = cls.childForFieldName('superclasses');
-    if (supers && children(supers).some((s) => s.text !== 'object')) {
-      // A base class of this file is checked too; one from elsewhere may well define close().
-      return children(supers).some((s) => !this.file.classes.has(s.text) || this.classForwardsClose(this.file.classes.get(s.text)!));
-    }
     const body = cls.childForFieldName('body');
     if (!body) return true;
     for (const s of children(body)) {
@@ -182,7 +235,40 @@ export class MiddlewareCheck {
       // `self.close = inner.close` style forwarding in the class body or __init__.
       if (/\bclose\b/.test(s.text) && /\bclose\s*=|['"]close['"]/.test(s.text)) return true;
     }
+    if (this.reyieldingIter(cls)) return false;
+    const supers = cls.childForFieldName('superclasses');
+    if (supers && children(supers).some((s) => s.text !== 'object')) {
+      // A base class of this file is checked too; one from elsewhere may well define close().
+      return children(supers).some((s) => !this.file.classes.has(s.text) || this.classForwardsClose(this.file.classes.get(s.text)!));
+    }
     return false;
+  }
+
+  private reyieldingSteps(cls: Node | undefined): WsgiStep[] {
+    const iter = cls ? this.reyieldingIter(cls) : null;
+    if (!iter) return [];
+    return [
+      {
+        range: nodeRange(iter.childForFieldName('name') ?? iter),
+        message: 'its __iter__ re-yields the response through a generator: closing that generator does not close the response, and a base class cannot know where the response is kept',
+      },
+    ];
+  }
+
+  /** The class's own `__iter__` when it is a generator over an attribute of `self` (`for part in self._body: yield part`). */
+  private reyieldingIter(cls: Node): Node | null {
+    const body = cls.childForFieldName('body');
+    if (!body) return null;
+    for (const s of children(body)) {
+      const def = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
+      if (def?.type !== 'function_definition' || def.childForFieldName('name')?.text !== '__iter__' || !this.file.isGenerator(def)) continue;
+      const iterated = [
+        ...this.file.own(def).fors.map((f) => f.childForFieldName('right')),
+        ...this.file.yields(def).filter((y) => /^yield\s+from\b/.test(y.text)).map((y) => y.namedChild(y.namedChildCount - 1)),
+      ];
+      if (iterated.some((n) => n !== null && /^self\.\w+$/.test(n.text))) return def;
+    }
+    return null;
   }
 
   /** Where the response bound to `name` (at `binding`, or a parameter) goes in `fn`. */
@@ -238,7 +324,7 @@ export class MiddlewareCheck {
       else if (fate.kind === 'lost' || fate.kind === 'wrapper-no-close' || fate.kind === 'generator-no-close') lost ??= fate;
       else if (fate.kind === 'dropped') continue; // `r` alone as a statement, or a chained call
     }
-    if (closed) return null; // closing after a loop in a generator is the close-after-loop check's
+    if (closed) return binding ? this.closedFate(name, binding, fn, firstIteration) : null;
     if (lost) return lost;
     if (moved) return null;
     if (returned) {
@@ -248,6 +334,38 @@ export class MiddlewareCheck {
     if (firstIteration) return firstIteration;
     if (!binding) return null;
     return { kind: 'dropped', node: this.replacingReturn(name, binding, fn) ?? binding.parent ?? binding };
+  }
+
+  /**
+   * The response bound to `name` is closed somewhere: reported when every close() is reached
+   * only through a truthiness test of `name`, or when it is consumed and every close() follows
+   * outside `finally`/`except`/`with` (a generator whose yields come between is the
+   * close-after-loop check's).
+   */
+  private closedFate(name: string, binding: Node, fn: Node, consumed: Fate | null): Fate | null {
+    const lookups = closeLookups(this.file, fn, name, binding.endIndex);
+    if (lookups.length === 0) return null;
+    const guards = lookups.map((l) => truthinessGuard(l, name, fn));
+    if (guards.every((g) => g !== null)) return { kind: 'closed-if-truthy', node: guards[0]!, close: lookups[0], name };
+    if (!consumed) return null;
+    if (lookups.some((l) => this.protectedLookup(l, fn))) return null;
+    // The `name.close()` calls (not `hasattr`/`getattr` lookups): all of them after the consumption.
+    const closeCalls = lookups.filter((l) => l.type === 'call' && l.childForFieldName('function')?.type === 'attribute');
+    const calls = closeCalls.filter((l) => l.startIndex > consumed.node.endIndex);
+    if (calls.length === 0 || calls.length !== closeCalls.length) return null;
+    const close = calls[0];
+    // Only the statements of the function, not a nested try that the close lies outside of, can raise past it.
+    if (this.file.isGenerator(fn) && this.file.yields(fn).some((y) => y.startIndex > consumed.node.startIndex && y.startIndex < close.startIndex)) return null;
+    if (ancestorOfType(consumed.node, 'with_statement', fn)) return null;
+    return { kind: 'close-not-in-finally', node: consumed.node, close, name };
+  }
+
+  /** A close() lookup in a `finally`, in an `except` handler, or in a nested function. */
+  private protectedLookup(lookup: Node, fn: Node): boolean {
+    for (let p = lookup.parent; p && p.id !== fn.id; p = p.parent) {
+      if (p.type === 'finally_clause' || p.type === 'except_clause' || p.type === 'function_definition' || p.type === 'lambda') return true;
+    }
+    return false;
   }
 
   /** A `return` after the binding that returns something else (outside the handlers of a `try` around the binding). */

@@ -4,7 +4,7 @@
  * ranges hold them (the only ones the shapes are checked in).
  */
 import type { Node, Tree } from '../../parsing/parser';
-import { ENVIRON_NAMES, FILE_WRAPPER_KEY, WSGI_SHAPE_TOKENS } from '../../knowledge/python-wsgi';
+import { ENVIRON_BUILDER, ENVIRON_NAMES, FILE_WRAPPER_KEY, ITER_CALL, ITERABLE_CLASS, WSGI_SHAPE_TOKENS } from '../../knowledge/python-wsgi';
 import { anyIn, positionsOf } from '../../text/positions';
 
 /**
@@ -43,6 +43,9 @@ const ENVIRON_WORD = new RegExp(
   'g',
 );
 
+/** A call of an environ builder (`ENVIRON_BUILDER`, e.g. `make_environ(`), as a whole word. */
+const ENVIRON_BUILDER_CALL = new RegExp(`(?<![A-Za-z0-9_])${ENVIRON_BUILDER.source.replace(/^\^|\$$/g, '')}(?=\\s*\\()`, 'g');
+
 /**
  * Token positions of a file, for selecting functions by their text range: an identifier, a
  * string or a keyword of a function's own scope lies inside the function's range, so a
@@ -53,16 +56,28 @@ export class Tokens {
   readonly wrapKey: number[];
   readonly environ: number[];
   readonly yields: number[];
+  /** `close`, when the text holds a `yield` or an `iter(` that it completes. */
   readonly closes: number[];
+  readonly iters: number[];
+  /** Whether an iterable class may forward close() under a truthiness test (`__iter__` and `close`). */
+  readonly iterableClasses: boolean;
 
   constructor(text: string) {
     this.wrapKey = positionsOf(text, FILE_WRAPPER_KEY);
     this.environ = [];
     for (const m of text.matchAll(ENVIRON_WORD)) this.environ.push(m.index);
-    // Both are needed by a generator that closes after its loop.
-    const closes = text.includes('yield') ? positionsOf(text, 'close') : [];
+    // `self.make_environ(request)` builds the environ argument of an application call.
+    if (text.includes('_environ')) {
+      for (const m of text.matchAll(ENVIRON_BUILDER_CALL)) this.environ.push(m.index);
+      this.environ.sort((a, b) => a - b);
+    }
+    // A generator that closes after its loop needs both `yield` and `close`; a close looked up
+    // on an iterator needs `iter(` and `close`.
+    const closes = text.includes('yield') || text.includes(ITER_CALL) ? positionsOf(text, 'close') : [];
     this.yields = closes.length > 0 ? positionsOf(text, 'yield') : [];
-    this.closes = this.yields.length > 0 ? closes : [];
+    this.iters = closes.length > 0 ? positionsOf(text, ITER_CALL) : [];
+    this.closes = this.yields.length > 0 || this.iters.length > 0 ? closes : [];
+    this.iterableClasses = text.includes(ITERABLE_CLASS) && text.includes('close');
   }
 }
 
@@ -72,16 +87,16 @@ export class Tokens {
  * the ancestors of the smallest node at it, so only the token positions are looked up, not
  * every function of the file.
  */
-export function candidateFunctions(tree: Tree, tokens: Tokens): { fn: Node; wrap: boolean; app: boolean; gen: boolean }[] {
-  type Candidate = { fn: Node; end: number; wrap: boolean; app: boolean; yields: boolean; gen: boolean };
+export function candidateFunctions(tree: Tree, tokens: Tokens): { fn: Node; wrap: boolean; app: boolean; gen: boolean; derived: boolean }[] {
+  type Candidate = { fn: Node; end: number; wrap: boolean; app: boolean; yields: boolean; gen: boolean; iters: boolean; derived: boolean };
   const byId = new Map<number, Candidate>();
   const root = tree.rootNode;
-  const mark = (positions: readonly number[], flag: 'wrap' | 'app' | 'yields') => {
+  const mark = (positions: readonly number[], flag: 'wrap' | 'app' | 'yields' | 'iters') => {
     for (const p of positions) {
       for (let n: Node | null = root.descendantForIndex(p); n; n = n.parent) {
         if (n.type !== 'function_definition') continue;
         let c = byId.get(n.id);
-        if (!c) byId.set(n.id, (c = { fn: n, end: n.endIndex, wrap: false, app: false, yields: false, gen: false }));
+        if (!c) byId.set(n.id, (c = { fn: n, end: n.endIndex, wrap: false, app: false, yields: false, gen: false, iters: false, derived: false }));
         // The enclosing functions were marked by an earlier position inside this one.
         if (c[flag]) break;
         c[flag] = true;
@@ -91,6 +106,11 @@ export function candidateFunctions(tree: Tree, tokens: Tokens): { fn: Node; wrap
   mark(tokens.wrapKey, 'wrap');
   mark(tokens.environ, 'app');
   mark(tokens.yields, 'yields');
-  for (const c of byId.values()) c.gen = c.yields && anyIn(tokens.closes, c.fn.startIndex, c.end);
-  return [...byId.values()].filter((c) => c.wrap || c.app || c.gen).sort((a, b) => a.fn.startIndex - b.fn.startIndex);
+  mark(tokens.iters, 'iters');
+  for (const c of byId.values()) {
+    const closes = (c.yields || c.iters) && anyIn(tokens.closes, c.fn.startIndex, c.end);
+    c.gen = c.yields && closes;
+    c.derived = c.iters && closes;
+  }
+  return [...byId.values()].filter((c) => c.wrap || c.app || c.gen || c.derived).sort((a, b) => a.fn.startIndex - b.fn.startIndex);
 }

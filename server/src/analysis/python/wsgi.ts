@@ -19,9 +19,16 @@
  *    (any `close` reference counts: `r.close()`, `getattr(r, 'close')`, `r.close` passed on),
  *    wrapped in a class that forwards `close`, or passed to a generator of the file that
  *    closes it in `finally`.
+ *    Also reported: a response consumed and then closed outside `finally`, close() looked up
+ *    only on what the response was copied into (`chunks.extend(r)`, `iter(r)`), and a close
+ *    reached only when the response is truthy.
  * 3. **Generators** that close something they own only after their loop: the server calls
  *    `close()` on the generator when the client goes away, `GeneratorExit` is raised at the
- *    `yield`, and the statement after the loop never runs.
+ *    `yield`, and the statement after the loop never runs. `yield from x` counts as such a
+ *    loop unless `x` is its own iterator: it passes close() on to `iter(x)` only.
+ * 4. **close() looked up on `iter(x)`** instead of on `x` (`wsgi-close-lookup.ts`).
+ * 5. **close() forwarded only when the response is truthy** in an iterable class: an empty
+ *    response with `__len__` 0 is falsy but still has a close() (`wsgi-close-lookup.ts`).
  *
  * NOTE: shape 3 overlaps `unreleased-file` when the handle is opened inside the generator: that
  * rule already reports such an open (a read or an iteration may raise) and offers the `with`
@@ -32,7 +39,8 @@
  * This file holds the entry points and runs the shapes over the candidate functions. The parts:
  * `wsgi-tokens.ts` (the quick check and the candidate functions), `wsgi-syntax.ts` (tree
  * readers), `wsgi-index.ts` (the file's index and recognisers), one file per shape
- * (`wsgi-double-wrap.ts`, `wsgi-middleware.ts`, `wsgi-close-after-loop.ts`), `wsgi-fixes.ts`
+ * (`wsgi-double-wrap.ts`, `wsgi-middleware.ts`, `wsgi-close-after-loop.ts`, and
+ * `wsgi-close-lookup.ts` for shapes 4 and 5 and the close lookups they share), `wsgi-fixes.ts`
  * (the fixes) and `wsgi-issue.ts` (what is reported).
  */
 import type { Tree } from '../../parsing/parser';
@@ -43,6 +51,7 @@ import { WsgiFixes } from './wsgi-fixes';
 import { DoubleWrapCheck } from './wsgi-double-wrap';
 import { MiddlewareCheck } from './wsgi-middleware';
 import { CloseAfterLoopCheck } from './wsgi-close-after-loop';
+import { CloseLookupCheck } from './wsgi-close-lookup';
 import type { WsgiIssue } from './wsgi-issue';
 
 export type { WsgiIssue, WsgiIssueKind, WsgiStep } from './wsgi-issue';
@@ -63,13 +72,14 @@ export function analyzeWsgiStrict(tree: Tree, text: string): WsgiIssue[] {
   return run(tree, text);
 }
 
-/** Runs the three shapes over the candidate functions of one file: one issue per position, in document order. */
+/** Runs the shapes over the candidate functions (and, for shape 5, the iterable classes) of one file: one issue per position, in document order. */
 function run(tree: Tree, text: string): WsgiIssue[] {
   const file = new WsgiIndex(tree, text);
   const fixes = new WsgiFixes(file);
   const doubleWrap = new DoubleWrapCheck(file, fixes);
   const middleware = new MiddlewareCheck(file, fixes);
   const closeAfterLoop = new CloseAfterLoopCheck(file, fixes);
+  const closeLookup = new CloseLookupCheck(file);
   const out: WsgiIssue[] = [];
   const reported = new Set<string>();
   const push = (issue: WsgiIssue | null) => {
@@ -82,7 +92,7 @@ function run(tree: Tree, text: string): WsgiIssue[] {
   // Only functions whose text holds a shape's tokens can show it (see `Tokens`); the others
   // are skipped without visiting their bodies.
   const tokens = new Tokens(text);
-  for (const { fn, wrap, app, gen } of candidateFunctions(tree, tokens)) {
+  for (const { fn, wrap, app, gen, derived } of candidateFunctions(tree, tokens)) {
     if (wrap || app) {
       for (const n of file.own(fn).calls) {
         const wrapped = wrap ? file.wrapArgument(n, fn) : null;
@@ -92,6 +102,10 @@ function run(tree: Tree, text: string): WsgiIssue[] {
       }
     }
     if (gen && file.isGenerator(fn)) for (const issue of closeAfterLoop.check(fn)) push(issue);
+    if (derived) for (const issue of closeLookup.derived(fn)) push(issue);
+  }
+  if (tokens.iterableClasses) {
+    for (const cls of tree.rootNode.descendantsOfType('class_definition')) if (cls) for (const issue of closeLookup.truthyInClass(cls)) push(issue);
   }
   out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return out;

@@ -44,7 +44,11 @@ export type SummaryCondition =
   /** the imported function returns a fresh handle (at `tupleIndex` of its array result) */
   | { kind: 'returns-handle'; callee: ImportedFunction; tupleIndex?: number }
   /** the imported module's exports are the `fs` module's own (`require('../fs')` in fs-extra) */
-  | { kind: 'module-is-fs'; specifier: string };
+  | { kind: 'module-is-fs'; specifier: string }
+  /** the imported function only uses its parameter `argument`: it neither closes nor keeps it */
+  | { kind: 'only-uses'; callee: ImportedFunction; argument: number }
+  /** every one of these holds */
+  | { kind: 'all-of'; conditions: SummaryCondition[] };
 
 /** A leak this file has if `requires` holds; its fixes are left empty. */
 export interface PendingLeak {
@@ -64,5 +68,16 @@ export interface FileHandleSummary {
    * workspace module's exports (`module.exports = require('./fs')`): that specifier.
    */
   reexportsFs?: ReexportOfFs;
+  /** Exported functions that only use some of their parameters (neither close nor keep them). */
+  parametersUsedOnly?: UsedOnlyParameters[];
   pendingLeaks: PendingLeak[];
+}
+
+/** An exported function and the indices of the parameters it only uses. */
+export interface UsedOnlyParameters {
+  exportPath: string[];
+  functionName: string;
+  parameters: number[];
+  /** The function's name (the evidence points there). */
+  range: Range;
 }

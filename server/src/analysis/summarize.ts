@@ -14,5 +14,5 @@ import { summarizePythonHandles } from './python/handles';
 export function summarizeHandles(language: LanguageId, tree: Tree, text: string, path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): FileHandleSummary | undefined {
   if (language === 'c') return undefined;
   const s = language === 'python' ? summarizePythonHandles(tree, text, knowledge.python) : summarizeTypeScriptHandles(tree, text, path, knowledge);
-  return s.returnedHandles.length > 0 || s.pendingLeaks.length > 0 || s.reexportsFs ? s : undefined;
+  return s.returnedHandles.length > 0 || s.pendingLeaks.length > 0 || s.reexportsFs || s.parametersUsedOnly ? s : undefined;
 }

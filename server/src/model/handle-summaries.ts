@@ -100,8 +100,37 @@ class SummaryLinker {
     return inner ? [step, ...inner] : undefined;
   }
 
+  /** The step that proves `callee` only uses its parameter `argument`. */
+  onlyUses(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
+    const t = this.target(fromPath, callee.specifier, callee.exportPath);
+    if (!t) return undefined;
+    for (const variant of t.exportPaths) {
+      const used = t.summary.parametersUsedOnly?.find((u) => u.exportPath.length === variant.length && u.exportPath.every((x, i) => x === variant[i]));
+      if (used?.parameters.includes(argument)) {
+        return [{ path: t.path, range: used.range, message: `${used.functionName}() only uses the handle passed to it (argument ${argument + 1}): it neither closes nor keeps it` }];
+      }
+    }
+    return undefined;
+  }
+
   holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {
-    return condition.kind === 'returns-handle' ? this.returnsHandle(fromPath, condition.callee, condition.tupleIndex) : this.isFsModule(fromPath, condition.specifier);
+    switch (condition.kind) {
+      case 'returns-handle':
+        return this.returnsHandle(fromPath, condition.callee, condition.tupleIndex);
+      case 'module-is-fs':
+        return this.isFsModule(fromPath, condition.specifier);
+      case 'only-uses':
+        return this.onlyUses(fromPath, condition.callee, condition.argument);
+      case 'all-of': {
+        const proof: RelatedLocation[] = [];
+        for (const c of condition.conditions) {
+          const p = this.holds(fromPath, c);
+          if (!p) return undefined;
+          proof.push(...p);
+        }
+        return proof;
+      }
+    }
   }
 
   confirmed(): ConfirmedLeak[] {

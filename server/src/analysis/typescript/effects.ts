@@ -14,6 +14,7 @@
 import type { Node } from '../../parsing/parser';
 import { FUNCTION_TYPES } from './cfg';
 import type { FsBindings } from '../../facts/typescript/imports';
+import type { ImportedFunction } from '../summaries';
 import { CONSUMING_EVENTS, LISTENER_METHODS, NON_OWNING_CALLEES, SYNC_CALLBACK_METHODS } from '../../knowledge/typescript-handles';
 import { BUILTIN_KNOWLEDGE, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 
@@ -175,6 +176,18 @@ export function collectReferences(root: Node, names: ReadonlySet<string>): Map<s
   return out;
 }
 
+/**
+ * Optimistic reading of calls into other workspace modules: passing the handle to such a
+ * function counts as a use, and the call is recorded, so the leak found that way can be
+ * confirmed later by that function's summary ("only uses parameter i").
+ */
+export interface ImportedCallAssumptions {
+  /** The imported function a call runs, if it is one. */
+  calleeOf(call: Node): ImportedFunction | undefined;
+  /** Filled in: the calls read as uses, by `callId:argumentIndex`. */
+  readonly assumed: Map<string, { call: Node; callee: ImportedFunction; argument: number }>;
+}
+
 export class EffectClassifier {
   private readonly summaries = new Map<string, RefEffect>();
 
@@ -183,7 +196,13 @@ export class EffectClassifier {
     private readonly bindings: FsBindings,
     private readonly functions: FunctionIndex,
     private readonly knowledge: TypeScriptKnowledge = BUILTIN_KNOWLEDGE.typescript,
+    private readonly assumptions?: ImportedCallAssumptions,
   ) {}
+
+  /** What a function does to its parameter `index`: releases it, keeps it (escape), or only uses it (`none`). */
+  parameterEffect(fn: Node, index: number): RefEffect {
+    return this.effectOnParameter(fn, index, 0);
+  }
 
   /** What the mention `ref` does to the handle held in its variable. */
   classify(ref: Node, depth = 0): RefEffect {
@@ -301,6 +320,13 @@ export class EffectClassifier {
     }
     if (isNonOwning(compactText(callee))) return 'none';
     const summary = this.summaryOf(callee, index, depth);
+    if (summary === undefined && this.assumptions) {
+      const imported = this.assumptions.calleeOf(call);
+      if (imported) {
+        this.assumptions.assumed.set(`${call.id}:${index}`, { call, callee: imported, argument: index });
+        return 'none';
+      }
+    }
     return summary ?? 'escape';
   }
 
@@ -312,7 +338,10 @@ export class EffectClassifier {
       candidates = this.functions.methods.get(callee.childForFieldName('property')?.text ?? '');
     }
     if (!candidates || candidates.length !== 1) return undefined;
-    const fn = candidates[0];
+    return this.effectOnParameter(candidates[0], index, depth);
+  }
+
+  private effectOnParameter(fn: Node, index: number, depth: number): RefEffect {
     const key = `${fn.id}:${index}`;
     const memo = this.summaries.get(key);
     if (memo) return memo;

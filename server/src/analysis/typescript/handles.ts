@@ -17,10 +17,10 @@ import { findLeak, type HandleEffect, type LeakPath } from '../flow';
 import type { Range } from '../../text/locations';
 import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
-import type { FileHandleSummary, PendingLeak, SummaryCondition } from '../summaries';
+import type { FileHandleSummary, ImportedFunction, PendingLeak, SummaryCondition, UsedOnlyParameters } from '../summaries';
 import { ReturnSummaries, type FreshHandle } from './returns';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
-import { collectReferences, parameterName, parametersOf, type EffectClassifier, type RefFlags } from './effects';
+import { collectReferences, EffectClassifier, parameterName, parametersOf, type ImportedCallAssumptions, type RefFlags } from './effects';
 import { FileIndex, argumentsOf, compact, isFunctionLike } from './file-index';
 import { computeFixes } from './fix';
 import type { FsBindings } from '../../facts/typescript/imports';
@@ -164,6 +164,8 @@ class TypeScriptHandleAnalysis {
       summary.returnedHandles = this.returns.exportedReturns();
       const reexportsFs = this.returns.reexportsFs();
       if (reexportsFs) summary.reexportsFs = reexportsFs;
+      const usedOnly = usedOnlyParameters(this.returns, this.classifier);
+      if (usedOnly.length > 0) summary.parametersUsedOnly = usedOnly;
     } catch {
       // NOTE: a shape the summary does not know leaves the file without a summary.
     }
@@ -275,6 +277,31 @@ class TypeScriptHandleAnalysis {
     } else if (place.kind === 'tracked') {
       this.addHandle({ name: place.name, api, kind: fresh.kind, call, owner, form: place.form, declaration: place.declaration, returnedBy: fresh });
     }
+  }
+
+  private optimistic: (ImportedCallAssumptions & { classifier: EffectClassifier }) | undefined;
+
+  /** The classifier that reads calls into other workspace modules as uses (see effects.ts). */
+  private optimisticClassifier(): ImportedCallAssumptions & { classifier: EffectClassifier } {
+    if (!this.optimistic) {
+      const assumed = new Map<string, { call: Node; callee: ImportedFunction; argument: number }>();
+      const hooks: ImportedCallAssumptions = { calleeOf: (call) => this.returns.importedCallee(call), assumed };
+      this.optimistic = { ...hooks, classifier: new EffectClassifier(this.bindings, this.file.functions, this.knowledge, hooks) };
+    }
+    return this.optimistic;
+  }
+
+  /** Is `name` passed as an argument to a function imported from another workspace module? */
+  private passedToImported(owner: Node, name: string): boolean {
+    if (this.returns.imports.size === 0) return false;
+    const body = owner.type === 'program' ? owner : owner.childForFieldName('body');
+    const refs = body ? (collectReferences(body, new Set([name])).get(name) ?? []) : [];
+    return refs.some((r) => {
+      let cur = r;
+      while (cur.parent && (cur.parent.type === 'parenthesized_expression' || cur.parent.type === 'non_null_expression' || cur.parent.type === 'as_expression')) cur = cur.parent;
+      const call = cur.parent?.type === 'arguments' ? cur.parent.parent : null;
+      return call?.type === 'call_expression' && this.returns.importedCallee(call) !== undefined;
+    });
   }
 
   /** Does `owner` release `name` anywhere (outside nested functions too)? */
@@ -566,33 +593,39 @@ class TypeScriptHandleAnalysis {
 
     const releasers = this.releasingFunctions(owner, names);
     const lookFor = new Set([...names, ...releasers.keys()]);
-    const flagMemo = new Map<number, Map<string, RefFlags>>();
-    const flagsAt = (tree: Node, name: string): RefFlags | undefined => {
-      let m = flagMemo.get(tree.id);
-      if (!m) {
-        m = new Map();
-        const found = collectReferences(tree, lookFor);
-        for (const [n, refs] of found) if (names.has(n)) m.set(n, this.classifier.flagsOf(refs, tree, n));
-        // Mentioning a local function that closes the handle (`cleanup()`, `.once('end', cleanup)`).
-        for (const [fn, released] of releasers) {
-          const refs = (found.get(fn) ?? []).filter((r) => !isDeclarationName(r));
-          if (refs.length === 0) continue;
-          for (const n of released) {
-            const f = m.get(n) ?? { release: false, escape: false, assign: false };
-            f.release = true;
-            m.set(n, f);
+    // Two readings of calls into other workspace modules: as hand-overs (what is certain
+    // here), and as uses (a leak found only that way is pending on their summaries).
+    const makeFlagsAt = (classifier: EffectClassifier) => {
+      const flagMemo = new Map<number, Map<string, RefFlags>>();
+      return (tree: Node, name: string): RefFlags | undefined => {
+        let m = flagMemo.get(tree.id);
+        if (!m) {
+          m = new Map();
+          const found = collectReferences(tree, lookFor);
+          for (const [n, refs] of found) if (names.has(n)) m.set(n, classifier.flagsOf(refs, tree, n));
+          // Mentioning a local function that closes the handle (`cleanup()`, `.once('end', cleanup)`).
+          for (const [fn, released] of releasers) {
+            const refs = (found.get(fn) ?? []).filter((r) => !isDeclarationName(r));
+            if (refs.length === 0) continue;
+            for (const n of released) {
+              const f = m.get(n) ?? { release: false, escape: false, assign: false };
+              f.release = true;
+              m.set(n, f);
+            }
           }
+          flagMemo.set(tree.id, m);
         }
-        flagMemo.set(tree.id, m);
-      }
-      return m.get(name);
+        return m.get(name);
+      };
     };
-    const effectFor = (name: string) => (node: TsFlowNode): HandleEffect => {
+    const flagsAt = makeFlagsAt(this.classifier);
+    let optimisticFlagsAt: ReturnType<typeof makeFlagsAt> | undefined;
+    const effectWith = (at: ReturnType<typeof makeFlagsAt>) => (name: string) => (node: TsFlowNode): HandleEffect => {
       const p: TsPayload | undefined = node.payload;
       if (!p) return 'none';
       if (p.kind === 'scope-exit') return p.names?.includes(name) ? 'overwrite' : 'none';
       if (!p.node || p.kind === 'entry') return 'none';
-      const f = flagsAt(p.node, name);
+      const f = at(p.node, name);
       if (!f) return 'none';
       if (p.kind === 'pre') return f.assign ? 'overwrite' : 'none';
       if (f.release) return 'release';
@@ -600,6 +633,7 @@ class TypeScriptHandleAnalysis {
       if (f.assign && !splitStarts.has(node.id)) return 'overwrite';
       return 'none';
     };
+    const effectFor = effectWith(flagsAt);
 
     for (const h of live) {
       const start = starts.get(h);
@@ -608,7 +642,26 @@ class TypeScriptHandleAnalysis {
       const own = start.payload?.node && h.form !== 'param' ? flagsAt(start.payload.node, h.name) : undefined;
       if (own && (own.release || own.escape)) continue;
       const path = findLeak(cfg.graph, start, h.name, effectFor(h.name));
-      if (!path) continue;
+      if (!path) {
+        // Handed to a function of another module: a leak if that function only uses it.
+        if (h.requires || !this.passedToImported(owner, h.name)) continue;
+        const assumptions = this.optimisticClassifier();
+        optimisticFlagsAt ??= makeFlagsAt(assumptions.classifier);
+        const maybe = findLeak(cfg.graph, start, h.name, effectWith(optimisticFlagsAt)(h.name));
+        if (!maybe) continue;
+        const onPath = new Set(maybe.path.map((n) => n.payload?.node?.id).filter((id): id is number => id !== undefined));
+        const conditions: SummaryCondition[] = [];
+        for (const a of assumptions.assumed.values()) {
+          let inPath = false;
+          for (let n: Node | null = a.call; n && !inPath; n = n.parent) inPath = onPath.has(n.id);
+          const arg = argumentsOf(a.call)[a.argument];
+          if (inPath && arg && collectReferences(arg, new Set([h.name])).has(h.name)) conditions.push({ kind: 'only-uses', callee: a.callee, argument: a.argument });
+        }
+        if (conditions.length === 0) continue;
+        const leak = this.describe(h, cfg, maybe);
+        this.pending.push({ leak, requires: conditions.length === 1 ? conditions[0] : { kind: 'all-of', conditions } });
+        continue;
+      }
       const leak = this.describe(h, cfg, path);
       if (h.requires) {
         this.pending.push({ leak, requires: h.requires });
@@ -717,6 +770,22 @@ function returnedByMessage(fresh: FreshHandle): string {
   return `${chain} returns the handle from ${fresh.api}() opened here${wrapped}${element}`;
 }
 
+/**
+ * Exported functions that only use some of their parameters — the summary a caller in
+ * another module needs to see that passing its handle there was not a hand-over.
+ */
+function usedOnlyParameters(returns: ReturnSummaries, classifier: EffectClassifier): UsedOnlyParameters[] {
+  const out: UsedOnlyParameters[] = [];
+  for (const { path, fn, name } of returns.exportedFunctions()) {
+    const used: number[] = [];
+    parametersOf(fn).forEach((p, i) => {
+      if (parameterName(p) && classifier.parameterEffect(fn, i) === 'none') used.push(i);
+    });
+    if (used.length > 0) out.push({ exportPath: path, functionName: name, parameters: used, range: nodeRange(fn.childForFieldName('name') ?? fn) });
+  }
+  return out;
+}
+
 const EMPTY_SUMMARY: FileHandleSummary = { returnedHandles: [], pendingLeaks: [] };
 
 /** The last result per tree: the rule asks for the leaks, the engine for the summary. */
@@ -746,7 +815,16 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
       file.bindings.addModuleLevel(tree.rootNode);
       const returns = new ReturnSummaries(file, tree);
       const reexportsFs = returns.reexportsFs();
-      result = { leaks: [], summary: { returnedHandles: returns.exportedReturns(), pendingLeaks: [], ...(reexportsFs ? { reexportsFs } : {}) } };
+      const parametersUsedOnly = usedOnlyParameters(returns, file.classifier);
+      result = {
+        leaks: [],
+        summary: {
+          returnedHandles: returns.exportedReturns(),
+          pendingLeaks: [],
+          ...(reexportsFs ? { reexportsFs } : {}),
+          ...(parametersUsedOnly.length > 0 ? { parametersUsedOnly } : {}),
+        },
+      };
     }
   } catch {
     // NOTE: a file that trips the analyser yields no findings and no summary.

@@ -271,6 +271,11 @@ export class ReturnSummaries {
     return out;
   }
 
+  /** The file's exported functions with the names other modules reach them by. */
+  exportedFunctions(): { path: string[]; fn: Node; name: string }[] {
+    return exportedFunctions(this.tree.rootNode, this.classes);
+  }
+
   /** Is this file the fs module under another name? */
   reexportsFs(): ReexportOfFs | undefined {
     for (const stmt of this.tree.rootNode.namedChildren) {

@@ -60,6 +60,7 @@ export class NodeFactScanner {
       reads: new Set(),
       localCalls: [],
       opens: [],
+      adopts: [],
       unbound: [],
       noreturn: false,
     };
@@ -229,6 +230,15 @@ export class NodeFactScanner {
     facts.escapes.add(v);
   }
 
+  /** `f = fdopen(fd, …)` bound to a local: `f` adopts `fd` (see {@link NodeFacts.adopts}). */
+  private adoption(call: Node, spec: OpenerSpec, by: string, facts: NodeFacts): void {
+    if (spec.consumesArg === undefined) return;
+    const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+    const arg = args[spec.consumesArg];
+    const inner = arg ? unwrapValue(arg) : null;
+    if (inner?.type === 'identifier') facts.adopts.push({ variable: inner.text, by });
+  }
+
   /** Decides what the result of an opener call is bound to. */
   private classifyOpen(call: Node, api: string, spec: OpenerSpec, facts: NodeFacts): void {
     let cur: Node = call;
@@ -256,7 +266,10 @@ export class NodeFactScanner {
         const left = parent.childForFieldName('left');
         const right = parent.childForFieldName('right');
         if (parent.childForFieldName('operator')?.type === '=' && right?.equals(cur) && left?.type === 'identifier') {
-          if (this.localScope(left.text, call.startIndex)) facts.opens.push({ variable: left.text, api, spec, call });
+          if (this.localScope(left.text, call.startIndex)) {
+            facts.opens.push({ variable: left.text, api, spec, call });
+            this.adoption(call, spec, left.text, facts);
+          }
         }
         return;
       }
@@ -264,6 +277,7 @@ export class NodeFactScanner {
         const name = declaratorName(parent.childForFieldName('declarator'));
         if (name && parent.childForFieldName('value')?.equals(cur) && this.localScope(name, call.startIndex)) {
           facts.opens.push({ variable: name, api, spec, call });
+          this.adoption(call, spec, name, facts);
         }
         return;
       }

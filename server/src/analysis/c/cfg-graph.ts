@@ -41,6 +41,11 @@ export interface NodeFacts {
   /** Handles passed to functions defined in this file; resolved lazily through summaries. */
   localCalls: { callee: string; index: number; variable: string }[];
   opens: { variable: string; api: string; spec: OpenerSpec; call: Node }[];
+  /**
+   * `f = fdopen(fd, …)`: the stream `by` owns `variable` from here on, but only if the call
+   * succeeded — where `by` is null, `variable` is still the caller's to close.
+   */
+  adopts: { variable: string; by: string }[];
   unbound: { api: string; call: Node }[];
   /** The statement is a call that does not return. */
   noreturn: boolean;

@@ -198,13 +198,35 @@ function fixTitle(fn: CFunctionGraph, variable: string, release: string, site: F
   return `Close '${variable}' with ${release}() ${where}`;
 }
 
+/**
+ * The effect of each statement on handle `v`, where a stream that adopted it (`f =
+ * fdopen(v, …)`) takes it over only when it succeeds: the adoption itself is no hand-over,
+ * and from there releasing or handing on the stream releases or hands on `v` too. On the
+ * branch where the stream is null, `v` is still open and must be closed.
+ */
+function adoptionAwareEffect(fn: CFunctionGraph, v: string, takesOwnership: (callee: string, index: number) => boolean): (n: CNode) => ReturnType<typeof effectOf> {
+  const adopters = new Set<string>();
+  for (const id of fn.reachable) for (const a of fn.graph.nodes[id].payload?.facts?.adopts ?? []) if (a.variable === v) adopters.add(a.by);
+  if (adopters.size === 0) return (n) => effectOf(n, v, takesOwnership);
+  return (n) => {
+    const adoptsHere = n.payload?.facts?.adopts.some((a) => a.variable === v) ?? false;
+    const own = effectOf(n, v, takesOwnership);
+    if (own !== 'none' && !(adoptsHere && own === 'escape')) return own;
+    for (const by of adopters) {
+      const e = effectOf(n, by, takesOwnership);
+      if (e === 'release' || e === 'escape') return e;
+    }
+    return 'none';
+  };
+}
+
 function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines, out: HandleLeak[]): void {
   const isMain = fn.name === 'main';
   const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
   for (const site of fn.openSites) {
     if (!fn.reachable.has(site.held.id)) continue;
     const v = site.variable;
-    const effect = (n: CNode) => effectOf(n, v, model.takesOwnership);
+    const effect = adoptionAwareEffect(fn, v, model.takesOwnership);
     const leak = findLeak(fn.graph, site.held, v, effect, ignored);
     if (!leak) continue;
     const described = describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite');
@@ -219,10 +241,14 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
           : insertBeforeStatement(fixSite.statement, call, src);
       fixes.push({ title: fixTitle(fn, v, site.spec.release, fixSite), applicability: 'unsafe', edits });
     }
-    const steps =
-      described.kind === 'goto' && described.exitRange
-        ? [{ range: described.exitRange, message: 'the jump leads here, where the function ends without releasing it' }]
-        : undefined;
+    const steps: { range: Range; message: string }[] = [];
+    const adoption = leak.path.find((n) => n.range && n.payload?.facts?.adopts.some((a) => a.variable === v));
+    const adopter = adoption?.payload?.facts?.adopts.find((a) => a.variable === v);
+    if (adoption?.range && adopter) {
+      const api = adoption.payload?.facts?.opens.find((o) => o.variable === adopter.by)?.api ?? 'the wrapping call';
+      steps.push({ range: adoption.range, message: `${api}() takes '${v}' over only if it succeeds; on this path '${adopter.by}' is null and '${v}' is still open` });
+    }
+    if (described.kind === 'goto' && described.exitRange) steps.push({ range: described.exitRange, message: 'the jump leads here, where the function ends without releasing it' });
     out.push({
       variable: v,
       api: site.api,
@@ -230,7 +256,7 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
       leakRange: described.range,
       leakKind: described.kind,
       leakLine: described.range.start.line + 1,
-      steps,
+      steps: steps.length > 0 ? steps : undefined,
       fixes,
     });
   }

@@ -20,7 +20,9 @@ export type LeakKind =
   /** the variable is overwritten (often in a loop) while still holding the handle */
   | 'overwrite'
   /** the handle is never bound to anything (`open(p).read()`) and so never closed */
-  | 'unbound';
+  | 'unbound'
+  /** C: released by the wrong call (`fclose()` on a `popen()` stream, `close()` on a `DIR *`) */
+  | 'wrong-release';
 
 export interface HandleLeak {
   /** The name the handle is held in, e.g. `f`, `fd`, `this.x` is never reported (escape). `''` when unbound. */
@@ -36,6 +38,8 @@ export interface HandleLeak {
   leakLine: number;
   /** Extra evidence between open and leak (e.g. "branch taken here"), optional. */
   steps?: { range: Range; message: string }[];
+  /** For `wrong-release`: the call used and the one the opener's handle needs. */
+  wrongRelease?: { used: string; expected: string; reason: string };
   /** Quick fixes, already computed against the analysed text. */
   fixes: Fix[];
 }

@@ -94,6 +94,38 @@ export const RELEASERS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Which kind of handle each standard releaser releases. A handle released by a call of
+ * another family is not released at all: `fclose()` on a `popen()` stream leaves the child
+ * unwaited (a zombie) and its exit status lost, `close()` on a `DIR *` or `FILE *` is
+ * undefined behaviour (and leaks the stream's memory), `closedir()` on a `FILE *` likewise.
+ */
+export const RELEASE_FAMILIES: ReadonlyMap<string, 'stdio' | 'process-pipe' | 'directory' | 'descriptor'> = new Map([
+  ['fclose', 'stdio'],
+  ['__fclose', 'stdio'],
+  ['_IO_fclose', 'stdio'],
+  ['_IO_new_fclose', 'stdio'],
+  ['pclose', 'process-pipe'],
+  ['__pclose', 'process-pipe'],
+  ['_IO_new_proc_close', 'process-pipe'],
+  ['closedir', 'directory'],
+  ['__closedir', 'directory'],
+  ['close', 'descriptor'],
+  ['__close', 'descriptor'],
+  ['__close_nocancel', 'descriptor'],
+  ['__close_nocancel_nostatus', 'descriptor'],
+  ['close_not_cancel', 'descriptor'],
+  ['close_not_cancel_no_status', 'descriptor'],
+] as const);
+
+/** Why a handle of each family needs its own releaser (the message of a wrong release). */
+export const WRONG_RELEASE_REASONS: Readonly<Record<'stdio' | 'process-pipe' | 'directory' | 'descriptor', string>> = {
+  'process-pipe': 'only pclose() is sure to wait for the child; fclose() leaves it a zombie on C libraries such as musl and the BSDs, and loses its exit status',
+  directory: 'a DIR * must be released by closedir(), which closes its descriptor and frees it; any other call on it is undefined behaviour',
+  stdio: 'a FILE * must be released by fclose(), which flushes and frees it and closes its descriptor',
+  descriptor: 'a descriptor is released by close(); a stream releaser given a descriptor is undefined behaviour',
+};
+
+/**
  * Calls that read or change a handle without taking it over. A handle passed to any call
  * not listed here (and not defined in the same file) counts as handed over: see
  * `analysis/c/cfg-facts.ts` for why.

@@ -33,6 +33,8 @@ function describeLeak(leak: HandleLeak): string {
       return `line ${leak.leakLine}, where the variable is overwritten`;
     case 'unbound':
       return `the end of the expression on line ${leak.leakLine}`;
+    case 'wrong-release':
+      return `line ${leak.leakLine}, where it is released by the wrong call`;
   }
 }
 
@@ -40,6 +42,10 @@ function describeLeak(leak: HandleLeak): string {
 export function leakMessage(leak: HandleLeak): string {
   const what = leak.variable ? `'${leak.variable}' from ${leak.api}()` : `The handle from ${leak.api}()`;
   if (leak.leakKind === 'unbound') return `${what} is never bound to a name, so nothing closes it`;
+  if (leak.leakKind === 'wrong-release' && leak.wrongRelease) {
+    const w = leak.wrongRelease;
+    return `${leak.variable ? `Handle ${what}` : what} is released on line ${leak.leakLine} by ${w.used}() instead of ${w.expected}(): ${w.reason}`;
+  }
   return `${leak.variable ? `Handle ${what}` : what} is not released on every path: it leaks at ${describeLeak(leak)}`;
 }
 
@@ -57,6 +63,8 @@ function leakStepMessage(leak: HandleLeak): string {
       return 'overwritten here while still open';
     case 'unbound':
       return 'the handle is dropped here';
+    case 'wrong-release':
+      return `released here by ${leak.wrongRelease?.used ?? 'another call'}() instead of ${leak.wrongRelease?.expected ?? 'its own releaser'}()`;
   }
 }
 

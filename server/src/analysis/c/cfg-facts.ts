@@ -55,6 +55,7 @@ export class NodeFactScanner {
   scan(tree: Node): NodeFacts {
     const facts: NodeFacts = {
       releases: new Set(),
+      releasedBy: new Map(),
       escapes: new Set(),
       assigns: new Set(),
       reads: new Set(),
@@ -183,7 +184,10 @@ export class NodeFactScanner {
       for (const arg of args.namedChildren) {
         if (!arg || arg.type === 'comment') continue;
         const inner = unwrapValue(arg);
-        if (inner.type === 'identifier') this.classifyArgument(callee, index, inner.text, facts);
+        if (inner.type === 'identifier') {
+          this.classifyArgument(callee, index, inner.text, facts);
+          if (callee && facts.releases.has(inner.text) && !facts.releasedBy.has(inner.text)) facts.releasedBy.set(inner.text, { callee, call });
+        }
         index++;
       }
     }

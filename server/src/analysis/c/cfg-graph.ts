@@ -33,6 +33,8 @@ export interface UnboundSite {
 /** What one graph node does, computed once when the node is created. */
 export interface NodeFacts {
   releases: Set<string>;
+  /** The call that released each variable of {@link releases}, with its range. */
+  releasedBy: Map<string, { callee: string; call: Node }>;
   escapes: Set<string>;
   /** Variables given a new value by `=` or an initialiser. */
   assigns: Set<string>;

@@ -25,6 +25,7 @@ import type { FileContextForCfg } from './cfg-facts';
 import { functionName } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
+import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
 const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
@@ -220,12 +221,59 @@ function adoptionAwareEffect(fn: CFunctionGraph, v: string, takesOwnership: (cal
   };
 }
 
+/**
+ * A handle released by a call of another family than its opener's (`fclose()` on a
+ * `popen()` stream): the first such release after the open, as a finding whose fix
+ * calls the right releaser (unsafe: `pclose()` also waits for the child).
+ */
+function wrongRelease(fn: CFunctionGraph, site: OpenSite): HandleLeak | undefined {
+  const expectedFamily = RELEASE_FAMILIES.get(site.spec.release);
+  if (!expectedFamily) return undefined;
+  const seen = new Set<number>([site.held.id]);
+  const queue = [site.held];
+  while (queue.length > 0) {
+    const n = queue.shift()!;
+    const facts = n.payload?.facts;
+    const released = facts?.releasedBy.get(site.variable);
+    if (released && n.id !== site.held.id) {
+      const family = RELEASE_FAMILIES.get(released.callee);
+      if (!family || family === expectedFamily) continue;
+      const callee = released.call.childForFieldName('function');
+      const range = nodeRange(released.call);
+      return {
+        variable: site.variable,
+        api: site.api,
+        openRange: nodeRange(site.call),
+        leakRange: range,
+        leakKind: 'wrong-release',
+        leakLine: range.start.line + 1,
+        wrongRelease: { used: released.callee, expected: site.spec.release, reason: WRONG_RELEASE_REASONS[expectedFamily] },
+        fixes: callee
+          ? [{ title: `Release '${site.variable}' with ${site.spec.release}()`, applicability: 'unsafe', edits: [{ range: nodeRange(callee), newText: site.spec.release }] }]
+          : [],
+      };
+    }
+    if (facts?.assigns.has(site.variable) && n.id !== site.held.id) continue;
+    for (const e of n.succ) {
+      if (e.exceptional || seen.has(e.to)) continue;
+      seen.add(e.to);
+      queue.push(fn.graph.nodes[e.to]);
+    }
+  }
+  return undefined;
+}
+
 function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines, out: HandleLeak[]): void {
   const isMain = fn.name === 'main';
   const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
   for (const site of fn.openSites) {
     if (!fn.reachable.has(site.held.id)) continue;
     const v = site.variable;
+    const wrong = wrongRelease(fn, site);
+    if (wrong) {
+      out.push(wrong);
+      continue;
+    }
     const effect = adoptionAwareEffect(fn, v, model.takesOwnership);
     const leak = findLeak(fn.graph, site.held, v, effect, ignored);
     if (!leak) continue;

@@ -23,7 +23,7 @@
  * `analysis/python/wsgi.ts`, the `.pipe` test in `analysis/typescript/pipes.ts`, the marker test in
  * `engine/suppressions.ts`); this table is the pipeline-level view of the same contract.
  */
-import { OPENERS as C_OPENERS } from '../knowledge/c-handles';
+import { OPENERS as C_OPENERS, REFCOUNT_INCREF, REFCOUNT_NEW_REF } from '../knowledge/c-handles';
 import { OPENER_WORDS as PY_OPENER_WORDS } from '../knowledge/python-handles';
 import { OPENER_NAMES as TS_OPENER_NAMES } from '../knowledge/typescript-handles';
 import { WSGI_KEYWORDS } from '../knowledge/python-wsgi';
@@ -37,9 +37,10 @@ export type KeywordTable = Partial<Record<LanguageId, readonly string[]>>;
  */
 export const RULE_KEYWORDS: Readonly<Record<string, KeywordTable>> = {
   // Every leak starts at a call of an opener from the knowledge tables, named in the text
-  // (aliases such as `from os import fdopen as fo` still name it in the import).
+  // (aliases such as `from os import fdopen as fo` still name it in the import). In C, a
+  // reference taken for a struct field (`Py_INCREF`) is one too (`analysis/c/owned-fields.ts`).
   'unreleased-file': {
-    c: [...C_OPENERS.keys()],
+    c: [...C_OPENERS.keys(), ...REFCOUNT_INCREF, ...REFCOUNT_NEW_REF],
     python: PY_OPENER_WORDS,
     typescript: [...TS_OPENER_NAMES],
   },

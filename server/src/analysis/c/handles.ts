@@ -25,6 +25,7 @@ import type { FileContextForCfg } from './cfg-facts';
 import { functionName } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { OPENERS } from '../../knowledge/c-handles';
+import { ownedFieldOverwrites } from './owned-fields';
 
 const OPENER_PATTERN = new RegExp(`\\b(?:${[...OPENERS.keys()].join('|')})\\s*\\(`, 'g');
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
@@ -251,11 +252,13 @@ export function collectCHandleLeaks(tree: Tree, text: string, onError?: (error: 
   OPENER_PATTERN.lastIndex = 0;
   const hits: number[] = [];
   for (let m = OPENER_PATTERN.exec(text); m; m = OPENER_PATTERN.exec(text)) hits.push(m.index);
-  if (hits.length === 0) return [];
-  const functions = topLevelFunctions(tree.rootNode);
+  let listed: Node[] | undefined;
+  const functionsOf = () => (listed ??= topLevelFunctions(tree.rootNode));
+  const out: HandleLeak[] = ownedFieldOverwrites(text, functionsOf);
+  if (hits.length === 0) return out.sort(byOpenPosition);
+  const functions = functionsOf();
   const model = new FileModel(text, functions, tree.rootNode);
   const src = new SourceLines(text);
-  const out: HandleLeak[] = [];
   for (const def of functions) {
     // hits are sorted: binary search for the first one at or after the definition's start
     let lo = 0;
@@ -273,7 +276,11 @@ export function collectCHandleLeaks(tree: Tree, text: string, onError?: (error: 
       onError?.(error, functionName(def) ?? '?');
     }
   }
-  return out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
+  return out.sort(byOpenPosition);
+}
+
+function byOpenPosition(a: HandleLeak, b: HandleLeak): number {
+  return a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character;
 }
 
 /** The C front end of `unreleased-file`. Never throws: a function that fails is skipped. */

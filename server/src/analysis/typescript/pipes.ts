@@ -38,6 +38,7 @@ import {
   PIPE_SOURCE_NAME_PATTERN,
 } from '../../knowledge/typescript-handles';
 import { pipelineFix } from './pipeline-fix';
+import { fsFunctionThroughDefaults } from './fs-defaults';
 
 /** One link `x.pipe(dest)` of a chain. */
 export interface PipeLink {
@@ -376,7 +377,8 @@ class PipeAnalysis {
       if (init) values.push(init);
       values.push(...assignedValues(n.text, d.scope));
       for (const v of values) {
-        const open = this.openerCall(v);
+        // `stream = await handlers.createReadStream(p)`: awaiting a stream yields the stream.
+        const open = this.openerCall(strip(v, true));
         if (open) return { ...open, names: [{ name: n.text, scope: d.scope }, ...open.names] };
       }
       return undefined;
@@ -391,7 +393,7 @@ class PipeAnalysis {
     const callee = n.childForFieldName(n.type === 'new_expression' ? 'constructor' : 'function');
     if (!callee) return undefined;
     if (disablesAutoClose(n)) return undefined;
-    const fsFn = this.bindings.resolveCallee(callee);
+    const fsFn = this.bindings.resolveCallee(callee) ?? (n.type === 'call_expression' ? fsFunctionThroughDefaults(callee, this.bindings, this.file.functions) : undefined);
     if (fsFn) {
       if (fsFn.module !== 'fs' || !FS_PIPE_SOURCES.has(fsFn.name)) return undefined;
       return { api: n.type === 'new_expression' ? `new ${compact(callee)}` : compact(callee), open: n, names: [] };

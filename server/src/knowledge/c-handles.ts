@@ -241,3 +241,29 @@ export const NORETURN_CALLS: ReadonlySet<string> = new Set([
  * Only a non-zero literal or `EXIT_FAILURE` counts; a variable status is assumed to return.
  */
 export const EXIT_WHEN_STATUS_NONZERO: ReadonlySet<string> = new Set(['error', 'error_at_line']);
+
+// ---------------------------------------------------------------------------------------
+// Reference counting (CPython's C API): a strong reference is a handle too. A struct field
+// that holds one owns it, and storing a new one over it must drop the old (`owned-fields.ts`).
+
+/** Calls that take a new reference to their argument (`Py_INCREF(obj)`). */
+export const REFCOUNT_INCREF: ReadonlySet<string> = new Set(['Py_INCREF', 'Py_XINCREF']);
+
+/** Calls that return their argument with a new reference taken (`self->x = Py_NewRef(obj)`). */
+export const REFCOUNT_NEW_REF: ReadonlySet<string> = new Set(['Py_NewRef', 'Py_XNewRef']);
+
+/**
+ * Calls that drop the reference their first argument holds (`Py_SETREF(field, new)` drops the
+ * old value while storing the new one).
+ */
+export const REFCOUNT_DECREF: ReadonlySet<string> = new Set(['Py_DECREF', 'Py_XDECREF', 'Py_CLEAR', 'Py_SETREF', 'Py_XSETREF']);
+
+/**
+ * Callees whose result is a freshly allocated or initialised object: its fields hold nothing
+ * yet, so the first store into them drops nothing (`self = (Foo *) type->tp_alloc(type, 0)`,
+ * `PyObject_New`, `calloc`, `slot_init_ptr(…)`).
+ */
+export const FRESH_OBJECT_CALLEE = /alloc|new|create|init/i;
+
+/** Calls that clear the struct their first argument points to (`memset(p, 0, sizeof *p)`). */
+export const CLEARING_CALLS: ReadonlySet<string> = new Set(['memset', 'bzero', 'explicit_bzero']);

@@ -278,7 +278,17 @@ export const NON_THROWING_METHODS: ReadonlySet<string> = new Set([
   'setEncoding',
   'setDefaultEncoding',
   'pause',
+  // `src.pipe(dest)` wires listeners and reports failures through events: a write stream
+  // piped into is at risk from the source failing, not from this call throwing.
+  'pipe',
 ]);
+
+/**
+ * Callees (by their last name: `pipeline`, `stream.pipeline`, `stream.promises.pipeline`)
+ * that take the streams they are given over for good: they destroy every one of them when
+ * any fails. Passing a handle to one is a hand-over even when the caller destroys it later.
+ */
+export const STREAM_TAKEOVER_FUNCTIONS: ReadonlySet<string> = new Set(['pipeline', 'compose']);
 
 /** How the fixer writes a release for each kind (`$` is the variable, `%` the fs namespace). */
 export const RELEASE_TEMPLATES: Readonly<Record<HandleKind, { namespaced?: string; named?: string; method?: string }>> = {

@@ -26,6 +26,7 @@ import { functionName } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
+import { ownedFieldOverwrites } from './owned-fields';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
 const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
@@ -330,11 +331,13 @@ export function collectCHandleLeaks(
   openerPattern.lastIndex = 0;
   const hits: number[] = [];
   for (let m = openerPattern.exec(text); m; m = openerPattern.exec(text)) hits.push(m.index);
-  if (hits.length === 0) return [];
-  const functions = topLevelFunctions(tree.rootNode);
+  let listed: Node[] | undefined;
+  const functionsOf = () => (listed ??= topLevelFunctions(tree.rootNode));
+  const out: HandleLeak[] = ownedFieldOverwrites(text, functionsOf);
+  if (hits.length === 0) return out.sort(byOpenPosition);
+  const functions = functionsOf();
   const model = new FileModel(text, functions, tree.rootNode, knowledge);
   const src = new SourceLines(text);
-  const out: HandleLeak[] = [];
   for (const def of functions) {
     // hits are sorted: binary search for the first one at or after the definition's start
     let lo = 0;
@@ -352,7 +355,11 @@ export function collectCHandleLeaks(
       onError?.(error, functionName(def) ?? '?');
     }
   }
-  return out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
+  return out.sort(byOpenPosition);
+}
+
+function byOpenPosition(a: HandleLeak, b: HandleLeak): number {
+  return a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character;
 }
 
 /** The C front end of `unreleased-file`. Never throws: a function that fails is skipped. */

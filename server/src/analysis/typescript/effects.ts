@@ -15,7 +15,7 @@ import type { Node } from '../../parsing/parser';
 import { FUNCTION_TYPES } from './cfg';
 import type { FsBindings } from '../../facts/typescript/imports';
 import type { ImportedFunction } from '../summaries';
-import { CONSUMING_EVENTS, LISTENER_METHODS, NON_OWNING_CALLEES, SYNC_CALLBACK_METHODS } from '../../knowledge/typescript-handles';
+import { CONSUMING_EVENTS, LISTENER_METHODS, NON_OWNING_CALLEES, STREAM_TAKEOVER_FUNCTIONS, SYNC_CALLBACK_METHODS } from '../../knowledge/typescript-handles';
 import { BUILTIN_KNOWLEDGE, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 
 export type RefEffect = 'release' | 'escape' | 'assign' | 'none';
@@ -24,7 +24,22 @@ export interface RefFlags {
   release: boolean;
   escape: boolean;
   assign: boolean;
+  /**
+   * The escaping mentions that are only presumed hand-overs (`presumedHandOver`): passed to
+   * a function we know nothing about. Set when there is at least one.
+   */
+  loans?: Node[];
+  /** Some escaping mention is a definite hand-over (returned, stored, captured by a closure that outlives the statement, …). */
+  firmEscape?: boolean;
 }
+
+/**
+ * Why an escaping mention is only presumed to hand the handle on:
+ * - `argument`: passed to a function we know nothing about (the default of `argumentEffect`);
+ * - `pipe-destination`: the destination of `src.pipe(x)`, which ends `x` when `src` ends but
+ *   neither ends nor destroys it when `src` fails.
+ */
+export type PresumedHandOver = 'argument' | 'pipe-destination';
 
 const TRANSPARENT: ReadonlySet<string> = new Set([
   'parenthesized_expression',
@@ -368,6 +383,33 @@ export class EffectClassifier {
   }
 
   /**
+   * Is this mention, which `classify` counts as an escape, only a presumed hand-over? It is
+   * when it is an argument of a call to a function nothing is known of (not fs, not listed,
+   * not summarised from this file): callers decide from the rest of the function whether
+   * that function really took the handle (see `handles.ts`).
+   */
+  presumedHandOver(ref: Node): PresumedHandOver | undefined {
+    let cur = ref;
+    while (cur.parent && TRANSPARENT.has(cur.parent.type)) cur = cur.parent;
+    const args = cur.parent;
+    const call = args?.type === 'arguments' ? args.parent : null;
+    if (!args || call?.type !== 'call_expression') return undefined;
+    const callee = call.childForFieldName('function');
+    if (!callee || this.bindings.resolveCallee(callee) || isNonOwning(compactText(callee))) return undefined;
+    let index = 0;
+    for (const a of args.namedChildren) {
+      if (!a || a.type === 'comment') continue;
+      if (a.id === cur.id) break;
+      index++;
+    }
+    if (this.summaryOf(callee, index, 0) !== undefined) return undefined;
+    const last = callee.type === 'member_expression' ? callee.childForFieldName('property')?.text : callee.text;
+    if (last && STREAM_TAKEOVER_FUNCTIONS.has(last)) return undefined;
+    if (index === 0 && callee.type === 'member_expression' && callee.childForFieldName('property')?.text === 'pipe') return 'pipe-destination';
+    return 'argument';
+  }
+
+  /**
    * Combined effect of every mention in `refs`, all found under `root` (a statement).
    * A mention inside a closure that outlives the statement (registered as a callback,
    * stored, returned) hands the handle on with the closure, unless it releases it.
@@ -376,10 +418,17 @@ export class EffectClassifier {
     const flags: RefFlags = { release: false, escape: false, assign: false };
     for (const r of refs) {
       let e = this.classify(r);
-      if (e !== 'release' && e !== 'escape' && this.capturedByEscapingClosure(r, root, name)) e = 'escape';
+      let captured = false;
+      if (e !== 'release' && e !== 'escape' && this.capturedByEscapingClosure(r, root, name)) {
+        e = 'escape';
+        captured = true;
+      }
       if (e === 'release') flags.release = true;
-      else if (e === 'escape') flags.escape = true;
-      else if (e === 'assign') flags.assign = true;
+      else if (e === 'escape') {
+        flags.escape = true;
+        if (!captured && !this.capturedByEscapingClosure(r, root, name) && this.presumedHandOver(r)) (flags.loans ??= []).push(r);
+        else flags.firmEscape = true;
+      } else if (e === 'assign') flags.assign = true;
     }
     return flags;
   }

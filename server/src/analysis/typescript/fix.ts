@@ -34,6 +34,8 @@ export interface FixRequest {
   namespace?: string;
   /** JavaScript source: the fixes write plain JavaScript (they write no types in either case). */
   javascript: boolean;
+  /** Mentions (node ids) passed to a call that the analysis found only uses the handle. */
+  lent?: ReadonlySet<number>;
 }
 
 function statementsOf(block: Node): Node[] {
@@ -138,7 +140,7 @@ export function computeFixes(req: FixRequest): Fix[] {
       // A closure may run after the block (an event handler): closing at block end would break it.
       if (insideNestedFunction(r, stmts[k])) return fixes;
       const e = classifier.classify(r);
-      if (e === 'escape' || e === 'assign') return fixes;
+      if ((e === 'escape' && !req.lent?.has(r.id)) || e === 'assign') return fixes;
       if (e === 'release') releaseAt.push(k);
     }
   }

@@ -23,6 +23,7 @@ import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type Fu
 import { collectReferences, EffectClassifier, parameterName, parametersOf, type ImportedCallAssumptions, type RefFlags } from './effects';
 import { FileIndex, argumentsOf, compact, isFunctionLike } from './file-index';
 import { computeFixes } from './fix';
+import { fsFunctionThroughDefaults } from './fs-defaults';
 import type { FsBindings } from '../../facts/typescript/imports';
 import {
   CONSUMING_EVENTS,
@@ -32,6 +33,78 @@ import {
   type OpenerSpec,
 } from '../../knowledge/typescript-handles';
 import { BUILTIN_KNOWLEDGE, type Knowledge, type TypeScriptKnowledge } from '../../knowledge/knowledge';
+
+/** Evidence for a call that received the handle without taking it (see `loansKeptBy`). */
+interface LeakStep {
+  ref: Node;
+  range: Range;
+  message: string;
+  /** A `.pipe()` destination left to its source. */
+  pipe?: boolean;
+}
+
+/** The call whose argument `ref` is (through wrappers). */
+function callOfArgument(ref: Node): Node | undefined {
+  let cur = ref;
+  while (cur.parent && (cur.parent.type === 'parenthesized_expression' || cur.parent.type === 'non_null_expression' || cur.parent.type === 'as_expression' || cur.parent.type === 'satisfies_expression' || cur.parent.type === 'await_expression')) cur = cur.parent;
+  const call = cur.parent?.type === 'arguments' ? cur.parent.parent : null;
+  return call?.type === 'call_expression' ? call : undefined;
+}
+
+/** For a handle held in `field` of an object: `obj.field` stands for the handle (`obj.field.destroy()`). */
+function viaField(refs: Node[], field: string | undefined): Node[] {
+  if (!field) return refs;
+  return refs.map((r) => {
+    const p = r.parent;
+    return p?.type === 'member_expression' && p.childForFieldName('object')?.id === r.id && p.childForFieldName('property')?.text === field ? p : r;
+  });
+}
+
+/** The `key: value` pair whose value holds `call` (through wrappers and `&&`). */
+function enclosingPair(call: Node): Node | undefined {
+  for (let n: Node | null = call.parent; n; n = n.parent) {
+    if (n.type === 'pair') return n;
+    if (n.type !== 'parenthesized_expression' && n.type !== 'binary_expression' && n.type !== 'await_expression' && n.type !== 'as_expression') return undefined;
+  }
+  return undefined;
+}
+
+/** Unwraps `( … )`. */
+function unparenthesized(node: Node): Node {
+  let n = node;
+  while (n.type === 'parenthesized_expression' && n.namedChild(0)) n = n.namedChild(0)!;
+  return n;
+}
+
+/** `!x` ↔ `x`: the text of one condition is the negation of the other's. */
+function negates(a: Node, b: Node): boolean {
+  const neg = (n: Node): string | undefined => {
+    const u = unparenthesized(n);
+    return u.type === 'unary_expression' && u.child(0)?.type === '!' && u.childForFieldName('argument') ? compact(unparenthesized(u.childForFieldName('argument')!)) : undefined;
+  };
+  const ta = compact(unparenthesized(a));
+  const tb = compact(unparenthesized(b));
+  return neg(a) === tb || neg(b) === ta;
+}
+
+/** Is `tree` in the consequence of an `if` whose condition is the negation of `guard`? */
+function whereGuardIsFalse(tree: Node, guard: Node): boolean {
+  for (let n: Node | null = tree; n?.parent; n = n.parent) {
+    const p: Node = n.parent;
+    if (p.type === 'if_statement' && p.childForFieldName('consequence')?.id === n.id) {
+      const cond = p.childForFieldName('condition');
+      if (cond && negates(cond, guard)) return true;
+    }
+    if (FUNCTION_TYPES.has(p.type)) return false;
+  }
+  return false;
+}
+
+/** Is `ref` inside a function defined under `root`? */
+function insideFunctionBelow(ref: Node, root: Node): boolean {
+  for (let n = ref.parent; n && n.id !== root.id; n = n.parent) if (FUNCTION_TYPES.has(n.type)) return true;
+  return false;
+}
 
 /** A handle bound to a local variable of `owner`, whose paths we search. */
 interface TrackedHandle {
@@ -55,10 +128,14 @@ interface TrackedHandle {
   returnedBy?: FreshHandle;
   /** The leak is real only if this holds in another module (a pending leak). */
   requires?: SummaryCondition;
+  /** Held in this field of the object literal bound to `name` (`const params = { body: open() }`). */
+  field?: string;
+  /** Opened as `guard && open(p)`: where `guard` is known false there is no handle. */
+  guard?: Node;
 }
 
 type Placement =
-  | { kind: 'tracked'; name: string; form: 'declare' | 'assign'; declaration?: Node }
+  | { kind: 'tracked'; name: string; form: 'declare' | 'assign'; declaration?: Node; field?: string; guard?: Node }
   | { kind: 'unbound'; at: Node }
   | { kind: 'silent' };
 
@@ -119,6 +196,22 @@ const RELEASE_CALL_PATTERN = /\.(?:close|destroy|end)\s*\(|\bclose(?:Sync)?\s*\(
 /** A relative import or require: the file may use another module's opener. */
 const RELATIVE_IMPORT_PATTERN = /(?:\bfrom\s*|\brequire\s*\(\s*)['"]\.\.?\//;
 
+/** `promisify(x)(…)` / `util.promisify(x)(…)`: the callee is itself a promisify call. */
+function isPromisifiedCall(callee: Node): boolean {
+  const f = callee.childForFieldName('function');
+  if (f?.type === 'identifier') return f.text === 'promisify';
+  return f?.type === 'member_expression' && f.childForFieldName('property')?.text === 'promisify';
+}
+
+/**
+ * A promisified callback opener (`promisify(fs.open)`) returns a promise of what its
+ * callback would have received: the same handle, awaited. Other openers are unchanged.
+ */
+function promisifiedOpener(spec: OpenerSpec | undefined, promisified: boolean | undefined): OpenerSpec | undefined {
+  if (!spec || !promisified) return spec;
+  return spec.style === 'callback' ? { ...spec, style: 'awaited' } : undefined;
+}
+
 class TypeScriptHandleAnalysis {
   private readonly file: FileIndex;
   private readonly bindings: FsBindings;
@@ -154,6 +247,7 @@ class TypeScriptHandleAnalysis {
         if (obj?.type === 'identifier' || obj?.type === 'this') helperCalls.push(n);
         return false;
       }
+      if (f?.type === 'call_expression' && isPromisifiedCall(f)) return true; // `promisify(fs.open)(p, 'w')`
       if (f?.type === 'identifier' && (this.knowledge.openerNames.has(f.text) || this.bindings.locals.has(f.text))) return true;
       if (f?.type === 'identifier' || f?.type === 'call_expression') helperCalls.push(n);
       return false;
@@ -175,8 +269,9 @@ class TypeScriptHandleAnalysis {
     for (const call of candidates) {
       const callee = call.childForFieldName('function');
       if (!callee) continue;
-      const resolved = this.bindings.resolveCallee(callee);
-      const spec = resolved ? this.knowledge.openers.find((o) => o.module === resolved.module && o.name === resolved.name) : undefined;
+      const resolved = this.bindings.resolveCallee(callee) ?? fsFunctionThroughDefaults(callee, this.bindings, this.file.functions);
+      const found = resolved ? this.knowledge.openers.find((o) => o.module === resolved.module && o.name === resolved.name) : undefined;
+      const spec = resolved ? promisifiedOpener(found, resolved.promisified) : undefined;
       if (spec) {
         this.placeOpener(call, spec, compact(callee), this.assumedCondition(call));
         continue;
@@ -421,7 +516,7 @@ class TypeScriptHandleAnalysis {
     const place = this.placeValue(value);
     if (place.kind === 'unbound') this.unbound(call, api, place.at, requires);
     else if (place.kind === 'tracked') {
-      this.addHandle({ name: place.name, api, kind: spec.kind, call, owner: enclosingOwner(call), form: place.form, declaration: place.declaration, requires });
+      this.addHandle({ name: place.name, api, kind: spec.kind, call, owner: enclosingOwner(call), form: place.form, declaration: place.declaration, field: place.field, guard: place.guard, requires });
     }
   }
 
@@ -448,6 +543,7 @@ class TypeScriptHandleAnalysis {
   /** Where does the value of an opening expression go? */
   private placeValue(start: Node): Placement {
     let cur = start;
+    let condition: Node | undefined;
     for (let guard = 0; guard < 64; guard++) {
       const p = cur.parent;
       if (!p) return { kind: 'silent' };
@@ -466,6 +562,7 @@ class TypeScriptHandleAnalysis {
         case 'binary_expression': {
           const op = p.childForFieldName('operator')?.type;
           if (op === '||' || op === '??' || (op === '&&' && p.childForFieldName('right')?.id === cur.id)) {
+            if (op === '&&') condition = p.childForFieldName('left') ?? undefined;
             cur = p;
             continue;
           }
@@ -497,8 +594,10 @@ class TypeScriptHandleAnalysis {
           const name = p.childForFieldName('name');
           const decl = p.parent;
           if (name?.type !== 'identifier' || !decl) return { kind: 'silent' };
-          return { kind: 'tracked', name: name.text, form: 'declare', declaration: decl };
+          return { kind: 'tracked', name: name.text, form: 'declare', declaration: decl, guard: condition };
         }
+        case 'pair':
+          return this.placeInLocalObject(p, cur, condition);
         case 'assignment_expression': {
           if (p.childForFieldName('right')?.id !== cur.id) return { kind: 'silent' };
           if (p.child(0)?.type === 'using') return { kind: 'silent' }; // `using` / `await using`
@@ -526,6 +625,22 @@ class TypeScriptHandleAnalysis {
       }
     }
     return { kind: 'silent' };
+  }
+
+  /**
+   * `const params = { body: open(p), … }`: a field of an object literal bound to a local.
+   * The object holds the handle for the function; it is tracked under the object's name.
+   */
+  private placeInLocalObject(pair: Node, value: Node, condition: Node | undefined): Placement {
+    const key = pair.childForFieldName('key');
+    const object = pair.parent;
+    const declarator = object?.parent;
+    if (pair.childForFieldName('value')?.id !== value.id || key?.type !== 'property_identifier' || object?.type !== 'object') return { kind: 'silent' };
+    if (declarator?.type !== 'variable_declarator' || declarator.childForFieldName('value')?.id !== object.id) return { kind: 'silent' };
+    const name = declarator.childForFieldName('name');
+    const decl = declarator.parent;
+    if (name?.type !== 'identifier' || !decl) return { kind: 'silent' };
+    return { kind: 'tracked', name: name.text, form: 'declare', declaration: decl, field: key.text, guard: condition };
   }
 
   /** Names declared in `owner` itself (parameters and declarators outside nested functions). */
@@ -591,6 +706,9 @@ class TypeScriptHandleAnalysis {
     }
     const splitStarts = new Set([...splits.values()].map((n) => n.id));
 
+    // Handles held in a field of a local object: `params.body.destroy()` releases, `params.access = …` does not touch it.
+    const fields = new Map<string, string>();
+    for (const h of live) if (h.field) fields.set(h.name, h.field);
     const releasers = this.releasingFunctions(owner, names);
     const lookFor = new Set([...names, ...releasers.keys()]);
     // Two readings of calls into other workspace modules: as hand-overs (what is certain
@@ -602,7 +720,7 @@ class TypeScriptHandleAnalysis {
         if (!m) {
           m = new Map();
           const found = collectReferences(tree, lookFor);
-          for (const [n, refs] of found) if (names.has(n)) m.set(n, classifier.flagsOf(refs, tree, n));
+          for (const [n, refs] of found) if (names.has(n)) m.set(n, classifier.flagsOf(viaField(refs, fields.get(n)), tree, n));
           // Mentioning a local function that closes the handle (`cleanup()`, `.once('end', cleanup)`).
           for (const [fn, released] of releasers) {
             const refs = (found.get(fn) ?? []).filter((r) => !isDeclarationName(r));
@@ -620,16 +738,24 @@ class TypeScriptHandleAnalysis {
     };
     const flagsAt = makeFlagsAt(this.classifier);
     let optimisticFlagsAt: ReturnType<typeof makeFlagsAt> | undefined;
-    const effectWith = (at: ReturnType<typeof makeFlagsAt>) => (name: string) => (node: TsFlowNode): HandleEffect => {
+    const effectWith = (at: ReturnType<typeof makeFlagsAt>) => (h: TrackedHandle, steps: Map<number, LeakStep[]>) => (node: TsFlowNode): HandleEffect => {
+      const name = h.name;
       const p: TsPayload | undefined = node.payload;
       if (!p) return 'none';
       if (p.kind === 'scope-exit') return p.names?.includes(name) ? 'overwrite' : 'none';
       if (!p.node || p.kind === 'entry') return 'none';
+      // `guard && open(p)`, then `if (!guard) { … }`: no handle was opened on that branch.
+      if (h.guard && whereGuardIsFalse(p.node, h.guard)) return 'release';
       const f = at(p.node, name);
       if (!f) return 'none';
       if (p.kind === 'pre') return f.assign ? 'overwrite' : 'none';
       if (f.release) return 'release';
-      if (f.escape) return 'escape';
+      if (f.escape) {
+        const kept = f.firmEscape || !f.loans ? undefined : this.loansKeptBy(h, cfg, node, f.loans, at);
+        if (!kept) return 'escape';
+        steps.set(node.id, kept);
+        return 'none';
+      }
       if (f.assign && !splitStarts.has(node.id)) return 'overwrite';
       return 'none';
     };
@@ -641,13 +767,20 @@ class TypeScriptHandleAnalysis {
       // Opened and released (or handed on) within one statement: `o = open(p), read(o), close(o)`.
       const own = start.payload?.node && h.form !== 'param' ? flagsAt(start.payload.node, h.name) : undefined;
       if (own && (own.release || own.escape)) continue;
-      const path = findLeak(cfg.graph, start, h.name, effectFor(h.name));
+      const loanSteps = new Map<number, LeakStep[]>();
+      const effect = effectFor(h, loanSteps);
+      const failed = h.requires ? undefined : this.failedHandOverLeak(h, cfg, start, effect);
+      if (failed) {
+        this.leaks.push(failed);
+        continue;
+      }
+      const path = findLeak(cfg.graph, start, h.name, effect);
       if (!path) {
         // Handed to a function of another module: a leak if that function only uses it.
         if (h.requires || !this.passedToImported(owner, h.name)) continue;
         const assumptions = this.optimisticClassifier();
         optimisticFlagsAt ??= makeFlagsAt(assumptions.classifier);
-        const maybe = findLeak(cfg.graph, start, h.name, effectWith(optimisticFlagsAt)(h.name));
+        const maybe = findLeak(cfg.graph, start, h.name, effectWith(optimisticFlagsAt)(h, new Map()));
         if (!maybe) continue;
         const onPath = new Set(maybe.path.map((n) => n.payload?.node?.id).filter((id): id is number => id !== undefined));
         const conditions: SummaryCondition[] = [];
@@ -663,8 +796,16 @@ class TypeScriptHandleAnalysis {
         continue;
       }
       const leak = this.describe(h, cfg, path);
+      const steps = [...this.fieldSteps(h), ...path.path.flatMap((n) => loanSteps.get(n.id) ?? [])];
+      if (steps.length > 0) leak.steps = [...(leak.steps ?? []), ...steps.map(({ range, message }) => ({ range, message }))];
       if (h.requires) {
         this.pending.push({ leak, requires: h.requires });
+        continue;
+      }
+      // Piped into and left to the source: closing it at the end of the block would cut the
+      // copy short. Held in an object's field: the fixer releases variables, not fields.
+      if (steps.some((s) => s.pipe) || h.field) {
+        this.leaks.push(leak);
         continue;
       }
       const plainHandle = !h.returnedBy || (h.returnedBy.tupleIndex === undefined && !h.returnedBy.ownerClass);
@@ -679,6 +820,7 @@ class TypeScriptHandleAnalysis {
             bindings: this.bindings,
             namespace: this.namespaceOfCall(h.call),
             javascript: this.javascript,
+            lent: new Set([...loanSteps.values()].flat().map((s) => s.ref.id)),
           });
         } catch {
           leak.fixes = [];
@@ -686,6 +828,154 @@ class TypeScriptHandleAnalysis {
       }
       this.leaks.push(leak);
     }
+  }
+
+  /** Evidence that the handle went into a field of a local object. */
+  private fieldSteps(h: TrackedHandle): LeakStep[] {
+    if (!h.field) return [];
+    const pair = h.call.parent && enclosingPair(h.call);
+    return pair ? [{ ref: pair, range: nodeRange(pair), message: `stored in '${h.name}.${h.field}' here` }] : [];
+  }
+
+  /**
+   * A hand-over whose failure this function handles (`send(s).catch((err) => …)`) and whose
+   * handler leaves the handle open: reported in preference to other paths, as the way the
+   * handle is lost. The search ends at the first statement that hands the handle to a
+   * function nothing is known of inside the receiver of `.catch(h)` / `.then(…, h)`;
+   * every exit before it is some other story.
+   */
+  private failedHandOverLeak(h: TrackedHandle, cfg: FunctionCfg, start: TsFlowNode, effect: (node: TsFlowNode) => HandleEffect): HandleLeak | undefined {
+    const found = new Map<number, { call: Node; handler: Node }>();
+    const probe = (node: TsFlowNode): HandleEffect => {
+      const tree = node.payload?.kind === 'entry' ? null : node.payload?.node;
+      const failed = tree ? this.failureHandledHandOver(tree, h) : undefined;
+      if (failed) {
+        found.set(node.id, failed);
+        return 'overwrite';
+      }
+      const e = effect(node);
+      return e === 'overwrite' ? 'release' : e;
+    };
+    const every = new Set<'return' | 'end' | 'raise' | 'process-exit'>(['return', 'end', 'raise', 'process-exit']);
+    const path = findLeak(cfg.graph, start, h.name, probe, every);
+    const hit = path ? found.get(path.node.id) : undefined;
+    if (!path || !hit) return undefined;
+    const range = nodeRange(hit.call);
+    const callee = hit.call.childForFieldName('function');
+    const label = callee && compact(callee).length <= 40 ? `${compact(callee)}()` : 'the call';
+    const what = h.field ? `${h.name}.${h.field}` : h.name;
+    const steps: LeakStep[] = [
+      ...this.fieldSteps(h),
+      { ref: hit.handler, range: nodeRange(hit.handler), message: `this handler runs when ${label} fails; nothing in it closes '${what}', which a call that failed has not consumed` },
+    ];
+    return {
+      variable: what,
+      api: h.api,
+      openRange: nodeRange(h.call),
+      leakRange: range,
+      leakKind: 'raise',
+      leakLine: range.start.line + 1,
+      steps: steps.map(({ range: r, message }) => ({ range: r, message })),
+      fixes: [],
+    };
+  }
+
+  /**
+   * In `tree`, a mention of the handle passed to a function nothing is known of, inside the
+   * receiver of `.catch(handler)` or `.then(onValue, handler)` (a function written there)
+   * that does not release it.
+   */
+  private failureHandledHandOver(tree: Node, h: TrackedHandle): { call: Node; handler: Node } | undefined {
+    if (!tree.text.includes('.catch') && !tree.text.includes('.then')) return undefined;
+    const refs = viaField(collectReferences(tree, new Set([h.name])).get(h.name) ?? [], h.field);
+    for (const ref of refs) {
+      if (this.classifier.presumedHandOver(ref) !== 'argument') continue;
+      const call = callOfArgument(ref);
+      if (!call) continue;
+      for (let n: Node = call; n.parent && n.id !== tree.id; n = n.parent) {
+        const member = n.parent;
+        if (member.type !== 'member_expression' || member.childForFieldName('object')?.id !== n.id) continue;
+        const method = member.childForFieldName('property')?.text;
+        const outer = member.parent;
+        if ((method !== 'catch' && method !== 'then') || outer?.type !== 'call_expression') continue;
+        const handler = argumentsOf(outer)[method === 'catch' ? 0 : 1];
+        if (!isFunctionLike(handler)) continue;
+        const inHandler = viaField(collectReferences(handler, new Set([h.name])).get(h.name) ?? [], h.field);
+        if (inHandler.some((r) => this.classifier.classify(r) === 'release')) return undefined;
+        return { call, handler };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The mentions in `loans` (arguments to functions nothing is known of) at `node` did not
+   * hand the handle over when each is either
+   * - the destination of `src.pipe(ws)` for a write stream: `.pipe()` ends it only when the
+   *   source ends, so a failing source leaves it open unless this function releases it; or
+   * - followed, on the normal path from `node`, by a release in this function itself: a
+   *   callee that took the handle would not leave it to its caller to close, so the call
+   *   only used it (and a throw from it leaves the handle open).
+   * Returns the evidence for each, or undefined when one of them is a real hand-over.
+   */
+  private loansKeptBy(h: TrackedHandle, cfg: FunctionCfg, node: TsFlowNode, loans: readonly Node[], flagsAt: (tree: Node, name: string) => RefFlags | undefined): LeakStep[] | undefined {
+    const out: LeakStep[] = [];
+    let releaseLine: number | null | undefined;
+    for (const ref of loans) {
+      const call = callOfArgument(ref);
+      if (!call) return undefined;
+      const callee = call.childForFieldName('function');
+      if (this.classifier.presumedHandOver(ref) === 'pipe-destination' && h.kind === 'write-stream') {
+        const src = callee?.childForFieldName('object');
+        const from = src && compact(src).length <= 32 ? `'${compact(src)}'` : 'the source';
+        out.push({
+          ref,
+          pipe: true,
+          range: nodeRange(call),
+          message: `piped into from ${from} here: .pipe() ends '${h.name}' only when ${from} ends; if ${from} fails, nothing ends or destroys it`,
+        });
+        continue;
+      }
+      if (releaseLine === undefined) releaseLine = this.releasedLater(cfg, node, h.name, flagsAt);
+      if (releaseLine === null) return undefined;
+      const label = callee && compact(callee).length <= 40 ? `${compact(callee)}()` : 'the function';
+      out.push({
+        ref,
+        range: nodeRange(call),
+        message: `passed to ${label} here, which does not take it over: this function releases it afterwards (line ${releaseLine}), so if the call throws it stays open`,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The 1-based line of the first statement reachable from `from` along normal (not
+   * exceptional) edges that releases `name` itself, not in a callback; null when none does
+   * before the variable is rebound.
+   */
+  private releasedLater(cfg: FunctionCfg, from: TsFlowNode, name: string, flagsAt: (tree: Node, name: string) => RefFlags | undefined): number | null {
+    const seen = new Set<number>([from.id]);
+    const queue = from.succ.filter((e) => !e.exceptional).map((e) => e.to);
+    for (let guard = 0; queue.length > 0 && guard < 4096; guard++) {
+      const id = queue.shift()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const n = cfg.graph.nodes[id];
+      const tree = n.payload?.node;
+      if (tree && n.payload?.kind !== 'entry') {
+        const f = flagsAt(tree, name);
+        if (f?.release && this.releasesDirectly(tree, name)) return tree.startPosition.row + 1;
+        if (f?.assign) continue;
+      }
+      for (const e of n.succ) if (!e.exceptional) queue.push(e.to);
+    }
+    return null;
+  }
+
+  /** Does `tree` release `name` in its own code, not in a function it defines? */
+  private releasesDirectly(tree: Node, name: string): boolean {
+    const refs = collectReferences(tree, new Set([name])).get(name) ?? [];
+    return refs.some((r) => !insideFunctionBelow(r, tree) && this.classifier.classify(r) === 'release');
   }
 
   /**
@@ -750,7 +1040,7 @@ class TypeScriptHandleAnalysis {
     if (h.returnedBy && h.returnedBy.via.length > 0) steps.push({ range: nodeRange(h.returnedBy.open), message: returnedByMessage(h.returnedBy) });
     if (h.continuedBy && via) steps.push({ range: nodeRange(h.continuedBy), message: `'${h.name}' is still open in the callback of ${compact(via)}()` });
     return {
-      variable: h.name,
+      variable: h.field ? `${h.name}.${h.field}` : h.name,
       api: h.api,
       openRange: nodeRange(h.call),
       leakRange,

@@ -46,6 +46,7 @@ function returnedByMessage(fresh: FreshHandle): string {
   const element = fresh.tupleIndex !== undefined ? ` as element ${fresh.tupleIndex} of its result` : '';
   return `${chain} returns the stream from ${fresh.api}() opened here${element}`;
 }
+import { fsFunctionThroughDefaults } from './fs-defaults';
 
 /** One link `x.pipe(dest)` of a chain. */
 export interface PipeLink {
@@ -408,7 +409,8 @@ class PipeAnalysis {
       if (init) values.push(init);
       values.push(...assignedValues(n.text, d.scope));
       for (const v of values) {
-        const open = this.openerCall(v) ?? this.helperStream(v);
+        // `stream = await handlers.createReadStream(p)`: awaiting a stream yields the stream.
+        const open = this.openerCall(strip(v, true)) ?? this.helperStream(v);
         if (open) return { ...open, names: [{ name: n.text, scope: d.scope }, ...open.names] };
       }
       return undefined;
@@ -436,7 +438,7 @@ class PipeAnalysis {
     const callee = n.childForFieldName(n.type === 'new_expression' ? 'constructor' : 'function');
     if (!callee) return undefined;
     if (disablesAutoClose(n)) return undefined;
-    const fsFn = this.bindings.resolveCallee(callee);
+    const fsFn = this.bindings.resolveCallee(callee) ?? (n.type === 'call_expression' ? fsFunctionThroughDefaults(callee, this.bindings, this.file.functions) : undefined);
     if (fsFn) {
       if (fsFn.module !== 'fs' || !FS_PIPE_SOURCES.has(fsFn.name)) return undefined;
       return { api: n.type === 'new_expression' ? `new ${compact(callee)}` : compact(callee), open: n, names: [] };

@@ -168,7 +168,9 @@ export class ReturnSummaries {
     const resolved = this.file.bindings.resolveCallee(callee);
     if (resolved) {
       const spec = this.openerSpec(resolved.module, resolved.name);
-      return spec && spec.style !== 'callback' ? { api: compact(callee), kind: spec.kind } : undefined;
+      // `promisify(fs.open)` (inline or bound to a name) resolves the callback's handle.
+      const usable = spec && (spec.style !== 'callback' || resolved.promisified);
+      return usable ? { api: compact(callee), kind: spec.kind } : undefined;
     }
     // `promisify(fs.open)(path, flags)` resolves to the descriptor, like `fs.promises.open` to a FileHandle.
     const inner = unwrapExpression(callee);

@@ -7,7 +7,25 @@
 import type { Node } from '../../parsing/parser';
 import { FS_MODULE_SPECIFIERS, FS_PROMISES_MEMBER, type FsModule } from '../../knowledge/typescript-handles';
 
-export type FsBinding = { kind: 'ns'; module: FsModule } | { kind: 'member'; module: FsModule; name: string };
+/**
+ * `promisified`: the local is `promisify(<fs function>)` (`const open = promisify(fs.open)`):
+ * it takes the same arguments but the callback's result arrives as the promise's value.
+ */
+export type FsBinding = { kind: 'ns'; module: FsModule } | { kind: 'member'; module: FsModule; name: string; promisified?: boolean };
+
+/** What a callee resolves to: an fs function, possibly wrapped by `util.promisify`. */
+export interface FsFunction {
+  module: FsModule;
+  name: string;
+  promisified?: boolean;
+}
+
+/** `promisify`, `util.promisify`, `BB.promisify` (Bluebird's has the same contract). */
+function isPromisifyCallee(callee: Node | null): boolean {
+  if (!callee) return false;
+  if (callee.type === 'identifier') return callee.text === 'promisify';
+  return callee.type === 'member_expression' && callee.childForFieldName('property')?.text === 'promisify';
+}
 
 function stringValue(node: Node | null): string | undefined {
   if (!node || node.type !== 'string') return undefined;
@@ -101,7 +119,10 @@ export class FsBindings {
     const name = decl.childForFieldName('name');
     if (!value || !name) return;
     const module = this.namespaceOf(value);
-    if (!module) return;
+    if (!module) {
+      if (name.type === 'identifier') this.addFunctionAlias(name.text, value);
+      return;
+    }
     if (name.type === 'identifier') {
       this.locals.set(name.text, { kind: 'ns', module });
       return;
@@ -116,6 +137,27 @@ export class FsBindings {
         if (key && val?.type === 'identifier') this.bindMember(val.text, module, key.text);
       }
     }
+  }
+
+  /**
+   * `const createReadStream = require('graceful-fs').createReadStream` and
+   * `const open = promisify(fs.open)`: a local name for one fs function, plain or promisified.
+   */
+  private addFunctionAlias(local: string, value: Node): void {
+    const fn = this.resolveFunctionValue(value);
+    if (fn) this.locals.set(local, { kind: 'member', module: fn.module, name: fn.name, ...(fn.promisified ? { promisified: true } : {}) });
+  }
+
+  /** An expression whose value is an fs function: `fs.open`, `require('fs').open`, `promisify(fs.open)`. */
+  resolveFunctionValue(expr: Node): FsFunction | undefined {
+    const n = unwrap(expr);
+    if (n.type === 'call_expression') {
+      if (!isPromisifyCallee(n.childForFieldName('function'))) return undefined;
+      const args = n.childForFieldName('arguments')?.namedChildren.filter((a) => a && a.type !== 'comment') ?? [];
+      const inner = args.length === 1 && args[0] ? this.resolveFunctionValue(args[0]) : undefined;
+      return inner && !inner.promisified ? { ...inner, promisified: true } : undefined;
+    }
+    return this.resolveCallee(n);
   }
 
   /** Is this expression one of the fs namespaces? (`fs`, `fs.promises`, `require('fs')`, …) */
@@ -140,13 +182,18 @@ export class FsBindings {
     return undefined;
   }
 
-  /** The fs function a callee denotes, if any: `fs.openSync`, `openSync`, `fs.promises.open`. */
-  resolveCallee(callee: Node): { module: FsModule; name: string } | undefined {
+  /**
+   * The fs function a callee denotes, if any: `fs.openSync`, `openSync`, `fs.promises.open`,
+   * and a promisified one (`promisify(fs.open)`, or a local bound to it), marked so.
+   */
+  resolveCallee(callee: Node): FsFunction | undefined {
     const n = unwrap(callee);
     if (n.type === 'identifier') {
       const b = this.locals.get(n.text);
-      return b?.kind === 'member' ? { module: b.module, name: b.name } : undefined;
+      if (b?.kind !== 'member') return undefined;
+      return b.promisified ? { module: b.module, name: b.name, promisified: true } : { module: b.module, name: b.name };
     }
+    if (n.type === 'call_expression') return this.resolveFunctionValue(n);
     if (n.type === 'member_expression') {
       const obj = n.childForFieldName('object');
       const prop = n.childForFieldName('property');
@@ -165,7 +212,7 @@ export class FsBindings {
 
   /** The local name a module function was imported as (`closeSync`), if it was. */
   memberName(module: FsModule, name: string): string | undefined {
-    for (const [local, b] of this.locals) if (b.kind === 'member' && b.module === module && b.name === name) return local;
+    for (const [local, b] of this.locals) if (b.kind === 'member' && !b.promisified && b.module === module && b.name === name) return local;
     return undefined;
   }
 }

@@ -51,6 +51,7 @@ import {
   PROCESS_RELEASE_WHEN_NO_PIPES,
   RELEASE_METHODS,
   type PyOpener,
+  STDLIB_MODULES,
 } from '../../knowledge/python-handles';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
@@ -87,6 +88,9 @@ export interface PythonHandleResult {
   summary: FileHandleSummary;
 }
 
+/** The text of a line before a call whose result it binds: `    f = `, `f: IO = await self.`. */
+const ASSIGNED_CALL_PREFIX = /^[ \t]*[A-Za-z_]\w*[ \t]*(?::[^=\n]*)?=[ \t]*(?:await[ \t]+)?(?:[A-Za-z_]\w*\.)*$/;
+
 /** What an imported helper's handle is taken to be until its summary says otherwise. */
 const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
 
@@ -96,32 +100,28 @@ function returnedMessage(callee: string, r: FreshReturn): string {
   return `${chain} returns the handle from ${r.api}() opened here`;
 }
 
+/** Is `node` directly in `body`'s function (not in a nested function, class or lambda)? */
+function ownedBy(node: Node, body: Node): boolean {
+  for (let n = node.parent; n && n.id !== body.id; n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+  }
+  return true;
+}
+
 /** The `return` values of a function body (nested functions and classes excluded). */
 function returnValues(body: Node): Node[] {
+  if (!body.text.includes('return')) return [];
   const out: Node[] = [];
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
-    if (n.type === 'return_statement') {
-      const v = n.namedChild(0);
-      if (v) out.push(v);
-      continue;
-    }
-    for (const c of n.namedChildren) if (c) stack.push(c);
+  for (const r of body.descendantsOfType('return_statement')) {
+    const v = r && ownedBy(r, body) ? r.namedChild(0) : null;
+    if (v) out.push(v);
   }
   return out;
 }
 
 function containsYield(body: Node): boolean {
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
-    if (n.type === 'yield') return true;
-    for (const c of n.namedChildren) if (c) stack.push(c);
-  }
-  return false;
+  if (!body.text.includes('yield')) return false;
+  return body.descendantsOfType('yield').some((y) => !!y && ownedBy(y, body));
 }
 
 /** `name = <value>` when it is the only binding of `name` in the body. */
@@ -156,9 +156,10 @@ function exportPathOf(def: Node): string[] | undefined {
 }
 
 /** Does the scope release `name` itself somewhere (`name.close()`, `with name`, `closing(name)`)? */
-function releasesSomewhere(scope: Node, name: string): boolean {
+function releasesSomewhere(scopeText: string, name: string): boolean {
+  if (!scopeText.includes(`${name}.`) && !scopeText.includes('closing(') && !scopeText.includes('with')) return false;
   const n = escapeRegExp(name);
-  return new RegExp(`\\b${n}\\.(?:close|release|shutdown|terminate|kill|wait|communicate)\\(|\\bwith\\b[^\\n:]*\\b${n}\\b|\\bclosing\\(\\s*${n}\\b`).test(scope.text);
+  return new RegExp(`\\b${n}\\.(?:close|release|shutdown|terminate|kill|wait|communicate)\\(|\\bwith\\b[^\\n:]*\\b${n}\\b|\\bclosing\\(\\s*${n}\\b`).test(scopeText);
 }
 
 interface Tracked extends Candidate {
@@ -225,7 +226,7 @@ export function analyzePythonHandlesStrict(tree: Tree, text: string, knowledge: 
  * it imports something and closes something (`f = store.open_blob(p) … f.close()`).
  */
 const IMPORTED_HELPER_CHECK = /^[ \t]*(?:from|import)[ \t]/m;
-const RELEASE_CHECK = /\.close\(|\bwith\b|\bclosing\(/;
+const RELEASE_CHECK = /\.close\(|\bclosing\(|\bwith[ \t]+[A-Za-z_]\w*[ \t]*(?::|as\b)/;
 /** `return helper(…)`: the file may pass an imported helper's handle on. */
 const RETURNS_CALL = /\breturn[ \t]+[A-Za-z_][\w.]*[ \t]*\(/g;
 
@@ -254,6 +255,7 @@ interface DefIndex {
   classes: Node[];
 }
 
+
 class PythonFile implements EffectEnv {
   readonly names: PyNames;
   private readonly lines: string[];
@@ -280,7 +282,9 @@ class PythonFile implements EffectEnv {
    * leak); `releases`: it closes something (else no pending leak can be kept).
    */
   runAll(opens: boolean, releases: boolean): PythonHandleResult {
-    const candidates = [...(opens ? this.candidates() : []), ...(opens || releases ? this.helperCandidates(opens) : [])];
+    const openers = opens ? this.candidates() : [];
+    this.openerCalls = openers.map((c) => c.call);
+    const candidates = [...openers, ...(opens || releases ? this.helperCandidates(opens) : [])];
     const leaks = this.run(candidates);
     return { leaks, summary: { returnedHandles: opens ? this.returnedHandles() : this.passedOnResults(), pendingLeaks: this.pending } };
   }
@@ -299,7 +303,7 @@ class PythonFile implements EffectEnv {
         if (c.requires || c.returnedBy) continue; // a helper's result used once is the helper's business
         out.push(this.unboundLeak(c, ctx.stmt));
       } else if (ctx.type === 'tracked') {
-        if (c.requires && !releasesSomewhere(scope, ctx.variable)) continue;
+        if (c.requires && !releasesSomewhere(this.text.slice(scope.startIndex, scope.endIndex), ctx.variable)) continue;
         let group = byScope.get(scope.id);
         if (!group) byScope.set(scope.id, (group = { scope, tracked: [] }));
         group.tracked.push({ ...c, stmt: ctx.stmt, variable: ctx.variable, scope });
@@ -569,13 +573,19 @@ class PythonFile implements EffectEnv {
         if (name && !fresh.has(name)) fresh.set(name, r);
       }
     }
-    const imported = [...this.names.localNames()].filter(([, q]) => !this.knowledge.openers.has(q)).map(([local]) => local);
+    // Imports of other workspace modules: not an opener, not the standard library.
+    const imported = [...this.names.localNames()]
+      .filter(([, q]) => !this.knowledge.openers.has(q) && !STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))
+      .map(([local]) => local);
     const words = [...new Set([...fresh.keys(), ...imported])];
     if (words.length === 0) return out;
     const re = new RegExp(`\\b(?:${words.map(escapeRegExp).join('|')})\\b[\\w.]*\\s*\\(`, 'g');
     const root = this.tree.rootNode;
     const seen = new Set<number>();
     for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+      // Only `name = helper(…)` can hold the handle (with, return and one-off uses are silent).
+      const lineStart = this.text.lastIndexOf('\n', m.index) + 1;
+      if (!ASSIGNED_CALL_PREFIX.test(this.text.slice(lineStart, m.index))) continue;
       const open = this.text.indexOf('(', m.index + m[0].length - 1);
       let node: Node | null = root.descendantForPosition(this.positionOf(open));
       while (node && node.type !== 'call') node = node.parent;
@@ -622,20 +632,26 @@ class PythonFile implements EffectEnv {
   }
 
   private freshDefs: Map<Node, FreshReturn> | undefined;
+  /** The opener calls of the file (set by {@link runAll}): where fresh handles can start. */
+  private openerCalls: Node[] = [];
 
   /**
-   * The defs that return a fresh handle. Only bodies that name an opener, or a helper
-   * already found, can (`open_journal_for` → `open_journal` → `open`): a few rounds.
+   * The defs that return a fresh handle. Only a def that holds an opener call, or a call of a
+   * helper already found, can (`open_journal_for` → `open_journal` → `open`): a few rounds
+   * outward from the opener calls, never a walk over every def.
    */
   private freshDefinitions(): Map<Node, FreshReturn> {
     if (this.freshDefs) return this.freshDefs;
     const out = new Map<Node, FreshReturn>();
-    const defs = this.allDefinitions().filter((d) => /\breturn\b/.test(d.text));
-    let mentions: RegExp = this.knowledge.quickCheck;
-    for (let round = 0; round < 4; round++) {
+    const tried = new Set<number>();
+    let frontier = this.openerCalls;
+    for (let round = 0; round < 4 && frontier.length > 0; round++) {
       const found: string[] = [];
-      for (const def of defs) {
-        if (out.has(def) || !mentions.test(def.text)) continue;
+      for (const call of frontier) {
+        let def: Node | null = call.parent;
+        while (def && def.type !== 'function_definition') def = def.parent;
+        if (!def || tried.has(def.id)) continue;
+        tried.add(def.id);
         const r = this.freshReturn(def);
         const name = def.childForFieldName('name')?.text;
         if (r && name) {
@@ -644,22 +660,15 @@ class PythonFile implements EffectEnv {
         }
       }
       if (found.length === 0) break;
-      mentions = new RegExp(`\\b(?:${found.map(escapeRegExp).join('|')})\\s*\\(`);
+      frontier = [];
+      const re = new RegExp(`\\b(?:${found.map(escapeRegExp).join('|')})\\s*\\(`, 'g');
+      const root = this.tree.rootNode;
+      for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+        const node = root.descendantForPosition(this.positionOf(m.index));
+        if (node) frontier.push(node);
+      }
     }
     this.freshDefs = out;
-    return out;
-  }
-
-  /** Every `def` of the file (by a line regex, confirmed on the tree). */
-  private allDefinitions(): Node[] {
-    const out: Node[] = [];
-    const re = /^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)/gm;
-    const names = new Set<string>();
-    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) names.add(m[1]);
-    for (const n of names) {
-      const d = this.definitions(n);
-      out.push(...d.functions, ...d.methods);
-    }
     return out;
   }
 

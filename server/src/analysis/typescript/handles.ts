@@ -191,8 +191,8 @@ export interface TypeScriptHandleResult {
   summary: FileHandleSummary;
 }
 
-/** Release-looking calls: a file that never makes one cannot release a helper's handle. */
-const RELEASE_CALL_PATTERN = /\.(?:close|destroy|end)\s*\(|\bclose(?:Sync)?\s*\(/;
+/** How a module can hand out another module's exports as its own (see `ReturnSummaries.reexportsFs`). */
+const REEXPORT_PATTERN = /\bmodule\.exports\s*=|\bObject\.assign\(\s*(?:module\.)?exports\b|\bexport\s*\*\s*from\b/;
 /** A relative import or require: the file may use another module's opener. */
 const RELATIVE_IMPORT_PATTERN = /(?:\bfrom\s*|\brequire\s*\(\s*)['"]\.\.?\//;
 
@@ -1076,6 +1076,55 @@ function usedOnlyParameters(returns: ReturnSummaries, classifier: EffectClassifi
   return out;
 }
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Local names bound by relative imports and requires, read from the text (a cheap pre-check). */
+function relativeImportNames(text: string): Set<string> {
+  const out = new Set<string>();
+  const add = (clause: string) => {
+    for (const part of clause.replace(/[{}]/g, ',').split(',')) {
+      const m = /(?:^|\s|:)([A-Za-z_$][\w$]*)\s*$/.exec(part.trim().replace(/^\*\s+as\s+/, ''));
+      if (m && m[1] !== 'type') out.add(m[1]);
+    }
+  };
+  for (const m of text.matchAll(/\bimport\s+(?:type\s+)?([^'";]*?)\s+from\s*['"]\.\.?\//g)) add(m[1].replace(/\bas\s+/g, ' '));
+  for (const m of text.matchAll(/\b(?:const|let|var)\s+([^=;]+?)\s*=\s*require\s*\(\s*['"]\.\.?\//g)) add(m[1]);
+  return out;
+}
+
+/**
+ * Can this file leak through another module's helper? Only if it calls an opener through an
+ * imported module (`fs = require('../fs'); fs.openSync(…)`), or binds a call of an imported
+ * function to a name it releases itself (`const b = await Blob.open(p)` … `b.close()`).
+ */
+function mayLeakThroughImports(text: string, imported: ReadonlySet<string>, openerNames: ReadonlySet<string>): boolean {
+  if (imported.size === 0) return false;
+  const names = [...imported].map(escapeRegExp).join('|');
+  // Anchored on the `.` before an opener's name; the object is read just before it.
+  for (const m of text.matchAll(new RegExp(`\\.(?:${[...openerNames].join('|')})\\s*\\(`, 'g'))) {
+    const object = /([A-Za-z_$][\w$]*)$/.exec(text.slice(Math.max(0, (m.index ?? 0) - 40), m.index));
+    if (object && imported.has(object[1])) return true;
+  }
+  // Names the file releases itself (`x.close()`, `x.destroy()`, `x.end()`, `closeSync(x)`),
+  // each scan anchored on a literal so it stays quick; names are read next to the match.
+  const released = new Set<string>();
+  for (const m of text.matchAll(/\.\s*(?:close|destroy|end)\s*\(/g)) {
+    const object = /([A-Za-z_$][\w$]*)\s*$/.exec(text.slice(Math.max(0, (m.index ?? 0) - 40), m.index));
+    if (object) released.add(object[1]);
+  }
+  for (const m of text.matchAll(/\bclose(?:Sync)?\s*\(\s*([A-Za-z_$][\w$]*)/g)) released.add(m[1]);
+  if (released.size === 0) return false;
+  const assigned = new RegExp(`=\\s*(?:await\\s+)?(?:${names})\\b[\\w$.]*\\s*\\(`, 'g');
+  for (const m of text.matchAll(assigned)) {
+    if (text[(m.index ?? 0) - 1] === '=' || text[(m.index ?? 0) + 1] === '=') continue;
+    const before = /([A-Za-z_$][\w$]*)(?:\s*:[^=;\n(){}]*)?\s*$/.exec(text.slice(Math.max(0, (m.index ?? 0) - 80), m.index));
+    if (before && released.has(before[1])) return true;
+  }
+  return false;
+}
+
 const EMPTY_SUMMARY: FileHandleSummary = { returnedHandles: [], pendingLeaks: [] };
 
 /** The last result per tree: the rule asks for the leaks, the engine for the summary. */
@@ -1096,20 +1145,29 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
   const opens = k.openerNamePattern.test(text);
   const relative = RELATIVE_IMPORT_PATTERN.test(text);
   try {
-    if ((namesFs && opens) || (relative && RELEASE_CALL_PATTERN.test(text))) {
+    const imported = relative ? relativeImportNames(text) : new Set<string>();
+    if ((namesFs && opens) || (relative && mayLeakThroughImports(text, imported, k.openerNames))) {
       result = new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path), k).run();
     } else if (namesFs || relative) {
-      // Nothing to report here, but the file may re-export fs or pass another module's
-      // helper on (`return BlobFile.open(p)`); only top-level statements are read.
+      // Nothing to report here, but the file may re-export fs, pass another module's helper
+      // on (`return BlobFile.open(p)`) or only use a handle it is given; only what can hold
+      // such a summary is read (top-level statements, exported functions).
+      const mayReexport = REEXPORT_PATTERN.test(text);
+      const passesOn = imported.size > 0 && new RegExp(`\\breturn\\s+(?:await\\s+)?(?:${[...imported].map(escapeRegExp).join('|')})\\b`).test(text);
+      if (!namesFs && !opens && !passesOn && !mayReexport) {
+        LAST.set(tree, { text, knowledge, result });
+        return result;
+      }
       const file = new FileIndex(tree, k);
       file.bindings.addModuleLevel(tree.rootNode);
       const returns = new ReturnSummaries(file, tree);
-      const reexportsFs = returns.reexportsFs();
-      const parametersUsedOnly = usedOnlyParameters(returns, file.classifier);
+      const reexportsFs = mayReexport ? returns.reexportsFs() : undefined;
+      const returnedHandles = opens || passesOn ? returns.exportedReturns() : [];
+      const parametersUsedOnly = namesFs ? usedOnlyParameters(returns, file.classifier) : [];
       result = {
         leaks: [],
         summary: {
-          returnedHandles: returns.exportedReturns(),
+          returnedHandles,
           pendingLeaks: [],
           ...(reexportsFs ? { reexportsFs } : {}),
           ...(parametersUsedOnly.length > 0 ? { parametersUsedOnly } : {}),

@@ -24,7 +24,7 @@
  * `engine/suppressions.ts`); this table is the pipeline-level view of the same contract.
  */
 import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
-import { REFCOUNT_INCREF, REFCOUNT_NEW_REF } from '../knowledge/c-handles';
+import { OUT_ARRAY_OPENERS, REFCOUNT_INCREF, REFCOUNT_NEW_REF } from '../knowledge/c-handles';
 import { WSGI_KEYWORDS } from '../knowledge/python-wsgi';
 import type { LanguageId } from '../text/locations';
 
@@ -43,7 +43,7 @@ export function ruleKeywords(knowledge: Knowledge): Readonly<Record<string, Keyw
       // (aliases such as `from os import fdopen as fo` still name it in the import). In C, a
       // reference taken for a struct field (`Py_INCREF`) is one too (`analysis/c/owned-fields.ts`).
       'unreleased-file': {
-        c: [...knowledge.c.openers.keys(), ...REFCOUNT_INCREF, ...REFCOUNT_NEW_REF],
+        c: [...knowledge.c.openers.keys(), ...OUT_ARRAY_OPENERS.keys(), ...REFCOUNT_INCREF, ...REFCOUNT_NEW_REF],
         python: knowledge.python.openerWords,
         typescript: [...knowledge.typescript.openerNames],
       },

@@ -71,6 +71,17 @@ export const OPENERS: ReadonlyMap<string, OpenerSpec> = new Map<string, OpenerSp
 ]);
 
 /**
+ * Calls that fill an array argument with two new descriptors (`int fds[2]; pipe(fds)`):
+ * which argument, and what the descriptors need. Each element is a handle of its own
+ * (`fds[0]`, `fds[1]`); when the call fails (`pipe(fds) < 0`) neither was opened.
+ */
+export const OUT_ARRAY_OPENERS: ReadonlyMap<string, { arrayArgument: number; elements: number; spec: OpenerSpec }> = new Map([
+  ['pipe', { arrayArgument: 0, elements: 2, spec: { release: 'close', failure: 'negative' } }],
+  ['pipe2', { arrayArgument: 0, elements: 2, spec: { release: 'close', failure: 'negative' } }],
+  ['socketpair', { arrayArgument: 3, elements: 2, spec: { release: 'close', failure: 'negative' } }],
+]);
+
+/**
  * Calls that release their first argument. Besides the standard ones, glibc-internal and
  * common wrapper spellings are listed so that code using them is not reported.
  */

@@ -12,7 +12,7 @@
  * changed model re-analyses the files.
  */
 import { createHash } from 'node:crypto';
-import { CONSUMERS, OPENERS as C_OPENERS, RELEASERS as C_RELEASERS, type OpenerSpec as COpenerSpec } from './c-handles';
+import { CONSUMERS, OPENERS as C_OPENERS, OUT_ARRAY_OPENERS, RELEASERS as C_RELEASERS, type OpenerSpec as COpenerSpec } from './c-handles';
 import { ASYNC_SIGNAL_SAFE, FORK_CALLS, THREAD_STARTS, UNSAFE_IN_CHILD, type ForkKind, type ThreadStartSpec } from './c-process';
 import { OWNER_CALLS, OWNER_METHODS, PY_OPENERS, type PyOpener } from './python-handles';
 import { PY_HEARTBEAT_CALLS, PY_SLEEP_CALLS, PY_WAIT_METHODS } from './python-heartbeat';
@@ -188,7 +188,7 @@ function build(user: UserKnowledge, fingerprint: string): Knowledge {
     user,
     c: {
       openers: cOpeners,
-      openerPattern: new RegExp(`\\b(?:${[...cOpeners.keys()].map(escapeRegExp).join('|')})\\s*\\(`, 'g'),
+      openerPattern: new RegExp(`\\b(?:${[...cOpeners.keys(), ...OUT_ARRAY_OPENERS.keys()].map(escapeRegExp).join('|')})\\s*\\(`, 'g'),
       releasers: cReleasers,
       consumers,
       threadStarts,

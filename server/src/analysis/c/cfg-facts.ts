@@ -6,10 +6,10 @@
  */
 import type { Node } from '../../parsing/parser';
 import { declaratorIdentifier, declaratorName } from '../../facts/c/declarators';
-import { EXIT_WHEN_STATUS_NONZERO, NON_OWNING_USES, NORETURN_CALLS, TRANSPARENT_WRAPPERS, type OpenerSpec } from '../../knowledge/c-handles';
+import { EXIT_WHEN_STATUS_NONZERO, NON_OWNING_USES, NORETURN_CALLS, OUT_ARRAY_OPENERS, TRANSPARENT_WRAPPERS, type OpenerSpec } from '../../knowledge/c-handles';
 import type { CKnowledge } from '../../knowledge/knowledge';
 import type { NodeFacts } from './cfg-graph';
-import { COMPARISONS, integerValue, unwrapValue, valueVariables } from './syntax';
+import { COMPARISONS, elementName, integerValue, unwrapValue, valueVariables } from './syntax';
 
 /** Looks up facts about other functions of the same file (ownership of parameters, no-return). */
 export interface FileContextForCfg {
@@ -111,7 +111,7 @@ export class NodeFactScanner {
         if (n.childForFieldName('operator')?.type !== '=') return;
         const left = n.childForFieldName('left');
         const right = n.childForFieldName('right');
-        const target = left?.type === 'identifier' ? left.text : null;
+        const target = left?.type === 'identifier' ? left.text : left ? elementName(left) : null;
         if (target && left) {
           facts.assigns.add(target);
           targets.add(left.startIndex);
@@ -184,9 +184,10 @@ export class NodeFactScanner {
       for (const arg of args.namedChildren) {
         if (!arg || arg.type === 'comment') continue;
         const inner = unwrapValue(arg);
-        if (inner.type === 'identifier') {
-          this.classifyArgument(callee, index, inner.text, facts);
-          if (callee && facts.releases.has(inner.text) && !facts.releasedBy.has(inner.text)) facts.releasedBy.set(inner.text, { callee, call });
+        const name = inner.type === 'identifier' ? inner.text : elementName(inner);
+        if (name) {
+          this.classifyArgument(callee, index, name, facts);
+          if (callee && facts.releases.has(name) && !facts.releasedBy.has(name)) facts.releasedBy.set(name, { callee, call });
         }
         index++;
       }
@@ -194,6 +195,26 @@ export class NodeFactScanner {
     if (!callee) return;
     const spec = this.ctx.knowledge.openers.get(callee);
     if (spec) this.classifyOpen(call, callee, spec, facts);
+    const filler = OUT_ARRAY_OPENERS.get(callee);
+    if (filler) this.classifyArrayOpen(call, callee, filler, facts);
+  }
+
+  /**
+   * `pipe(fds)` on a local array, checked where it is called (`if (pipe(fds) < 0)`) or not
+   * at all: `fds[0]` and `fds[1]` are opened. A result kept for a later test (`r = pipe(fds)`)
+   * is not followed: where that test says "failed" is beyond this analysis.
+   */
+  private classifyArrayOpen(call: Node, api: string, filler: { arrayArgument: number; elements: number; spec: OpenerSpec }, facts: NodeFacts): void {
+    const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+    const array = args[filler.arrayArgument] ? unwrapValue(args[filler.arrayArgument]) : null;
+    if (array?.type !== 'identifier' || !this.localScope(array.text, call.startIndex)) return;
+    let cur: Node = call;
+    while (cur.parent && (cur.parent.type === 'parenthesized_expression' || cur.parent.type === 'unary_expression')) cur = cur.parent;
+    const p = cur.parent;
+    const checkedHere =
+      p?.type === 'expression_statement' || p?.type === 'if_statement' || p?.type === 'condition_clause' || (p?.type === 'binary_expression' && COMPARISONS.has(p.childForFieldName('operator')?.type ?? ''));
+    if (!checkedHere) return;
+    for (let i = 0; i < filler.elements; i++) facts.opens.push({ variable: `${array.text}[${i}]`, api, spec: filler.spec, call });
   }
 
   /**

@@ -21,7 +21,8 @@ import { nodeRange, type Node } from '../../parsing/parser';
 import { declaratorName } from '../../facts/c/declarators';
 import type { CFunctionGraph, CNode, CPayload, OpenSite, PayloadKind, UnboundSite } from './cfg-graph';
 import { NodeFactScanner, type FileContextForCfg } from './cfg-facts';
-import { functionName, handleTest, integerValue, parameterNames, unwrapValue } from './syntax';
+import { elementBase, functionName, handleTest, integerValue, parameterNames, unwrapValue } from './syntax';
+import { OUT_ARRAY_OPENERS } from '../../knowledge/c-handles';
 
 interface Pending {
   from: CNode;
@@ -165,7 +166,7 @@ class Builder {
 
   /** The block that declares `name` as seen from `index`, or null when it is not a local. */
   private localScope(name: string, index: number): { start: number; end: number } | null {
-    const list = this.locals.get(name);
+    const list = this.locals.get(elementBase(name));
     if (!list) return null;
     for (let i = list.length - 1; i >= 0; i--) {
       const s = list[i];
@@ -223,6 +224,8 @@ class Builder {
     for (const o of facts.opens) {
       // Stored or released by the same statement (`*fdp = fd = socket(...)`): nothing to follow.
       if (facts.escapes.has(o.variable) || facts.releases.has(o.variable)) continue;
+      // `int make_pipe(int fds[2]) { pipe(fds); … }`: the caller's array, the caller's descriptors.
+      if (o.variable.includes('[') && this.params.includes(elementBase(o.variable))) continue;
       const scope = this.localScope(o.variable, o.call.startIndex);
       if (scope) this.openSites.push({ ...o, evalNode: node, held, scope: { start: scope.start, end: scope.end } });
     }
@@ -517,6 +520,13 @@ class Builder {
       return truthy ? { t: [...preds], f: [] } : { t: [], f: [...preds] };
     }
     const { tail } = this.evaluate(n, preds);
+    const filled = arrayOpenTest(n);
+    if (filled) {
+      // `if (pipe(fds) < 0)`: on the failing edge neither descriptor exists.
+      this.testNodes.add(tail.id);
+      const failed: Pending = { from: tail, nullVars: filled.variables };
+      return filled.failsWhenTrue ? { t: [failed], f: [{ from: tail }] } : { t: [{ from: tail }], f: [failed] };
+    }
     const test = handleTest(n);
     if (!test) return { t: [{ from: tail }], f: [{ from: tail }] };
     this.testNodes.add(tail.id);
@@ -536,4 +546,43 @@ class Builder {
       if (name && d) this.addLocal(name, scope, d.startIndex);
     }
   }
+}
+
+/**
+ * A condition that tests the result of an array-filling opener where it is called:
+ * `pipe(fds) < 0`, `pipe(fds) == -1`, `pipe(fds) != 0`, `pipe(fds)` (non-zero is failure),
+ * `!pipe(fds)` and `pipe(fds) == 0` / `>= 0` (true is success). Returns the elements it
+ * opens and on which edge the call failed.
+ */
+function arrayOpenTest(cond: Node): { variables: string[]; failsWhenTrue: boolean } | null {
+  let n = unwrapValue(cond);
+  let negated = false;
+  while (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '!') {
+    negated = !negated;
+    const arg = n.childForFieldName('argument');
+    if (!arg) return null;
+    n = unwrapValue(arg);
+  }
+  let call = n;
+  let failsWhenTrue = true;
+  if (n.type === 'binary_expression') {
+    const op = n.childForFieldName('operator')?.type ?? '';
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    const value = right ? integerValue(right) : null;
+    if (!left || value === null) return null;
+    call = unwrapValue(left);
+    if ((op === '<' && value === 0) || (op === '==' && value === -1) || (op === '!=' && value === 0) || (op === '<=' && value === -1)) failsWhenTrue = true;
+    else if ((op === '==' && value === 0) || (op === '>=' && value === 0) || (op === '!=' && value === -1) || (op === '>' && value === -1)) failsWhenTrue = false;
+    else return null;
+  }
+  if (call.type !== 'call_expression') return null;
+  const fn = call.childForFieldName('function');
+  const filler = fn?.type === 'identifier' ? OUT_ARRAY_OPENERS.get(fn.text) : undefined;
+  if (!filler) return null;
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  const array = args[filler.arrayArgument] ? unwrapValue(args[filler.arrayArgument]) : null;
+  if (array?.type !== 'identifier') return null;
+  const variables = Array.from({ length: filler.elements }, (_, i) => `${array.text}[${i}]`);
+  return { variables, failsWhenTrue: negated ? !failsWhenTrue : failsWhenTrue };
 }

@@ -49,6 +49,11 @@ export function valueVariables(node: Node, out: string[]): void {
     case 'identifier':
       out.push(n.text);
       return;
+    case 'subscript_expression': {
+      const element = elementName(n);
+      if (element) out.push(element);
+      return;
+    }
     case 'conditional_expression': {
       const a = n.childForFieldName('consequence');
       const b = n.childForFieldName('alternative');
@@ -135,6 +140,7 @@ function sentinel(node: Node): Sentinel | null {
 function testedVariable(node: Node): string | null {
   const n = unwrapValue(node);
   if (n.type === 'identifier') return n.text;
+  if (n.type === 'subscript_expression') return elementName(n);
   if (n.type === 'assignment_expression' && n.childForFieldName('operator')?.type === '=') {
     const left = n.childForFieldName('left');
     return left?.type === 'identifier' ? left.text : null;
@@ -186,4 +192,24 @@ export function handleTest(cond: Node): { variable: string; noneWhen: boolean; v
   // `fd >= 0`, `fd > -1`, `fd > 2`, `fd >= 3`: false means no handle (or a std fd)
   if ((op === '>=' && s >= 0) || (op === '>' && s >= -1)) return { variable, noneWhen: false, validOtherwise: s <= 0 };
   return null;
+}
+
+/**
+ * `fds[0]` → `'fds[0]'`: an element of a local array at a constant index, named like a
+ * variable so that the handle analysis can follow descriptors that `pipe()` and
+ * `socketpair()` put there. Anything else (a computed index, a field) → null.
+ */
+export function elementName(node: Node): string | null {
+  const n = unwrapValue(node);
+  if (n.type !== 'subscript_expression') return null;
+  const base = n.childForFieldName('argument');
+  const index = n.childForFieldName('index') ?? n.namedChildren.find((c) => c?.type === 'subscript_argument_list')?.namedChild(0) ?? null;
+  if (base?.type !== 'identifier' || !index || index.type !== 'number_literal' || !/^[0-9]$/.test(index.text)) return null;
+  return `${base.text}[${index.text}]`;
+}
+
+/** The array an element name belongs to: `'fds[1]'` → `'fds'`. */
+export function elementBase(name: string): string {
+  const i = name.indexOf('[');
+  return i < 0 ? name : name.slice(0, i);
 }

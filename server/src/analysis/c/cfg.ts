@@ -99,6 +99,10 @@ class Builder {
   private readonly loops: LoopFrame[] = [];
   private readonly switches: SwitchFrame[] = [];
   private readonly openSites: OpenSite[] = [];
+  /** The flag conditions (`flags & JOB_PTY` true/false) the branch being built runs under. */
+  private readonly branchConditions: { key: string; value: boolean }[] = [];
+  /** For each handle variable, the flag conditions of every place it was opened so far. */
+  private readonly openedUnder = new Map<string, { key: string; value: boolean }[][]>();
   private readonly unboundSites: UnboundSite[] = [];
   /** Local (automatic) variables: name → declaring blocks, innermost last in text order. */
   private readonly locals = new Map<string, { start: number; end: number; at: number }[]>();
@@ -175,6 +179,30 @@ class Builder {
     return null;
   }
 
+  /**
+   * A later test of a flag that decided where a handle was opened: `if (flags & PTY) … else
+   * pipe(fds)`, then `if (~flags & PTY) close(fds[1]); else …`. On the edge where the flag
+   * says the other branch was taken, a handle opened only under it does not exist.
+   */
+  private correlate(flag: { key: string; negated: boolean }, branches: { t: Pending[]; f: Pending[] }): void {
+    for (const [variable, sites] of this.openedUnder) {
+      let opposite: boolean | undefined;
+      for (const conds of sites) {
+        const c = conds.find((x) => x.key === flag.key);
+        if (!c || (opposite !== undefined && opposite !== !c.value)) {
+          opposite = undefined;
+          break;
+        }
+        opposite = !c.value;
+      }
+      if (opposite === undefined) continue;
+      // The edge on which the flag has the value the opens did not run under.
+      const edgeValueTrue = flag.negated ? !opposite : opposite;
+      const list = edgeValueTrue ? branches.t : branches.f;
+      for (let i = 0; i < list.length; i++) list[i] = { ...list[i], nullVars: [...(list[i].nullVars ?? []), variable] };
+    }
+  }
+
   private connect(preds: Pending[], to: CNode): void {
     for (const p of preds) {
       this.graph.edge(p.from, to, p.nullVars ? { nullVars: p.nullVars } : {});
@@ -227,7 +255,12 @@ class Builder {
       // `int make_pipe(int fds[2]) { pipe(fds); … }`: the caller's array, the caller's descriptors.
       if (o.variable.includes('[') && this.params.includes(elementBase(o.variable))) continue;
       const scope = this.localScope(o.variable, o.call.startIndex);
-      if (scope) this.openSites.push({ ...o, evalNode: node, held, scope: { start: scope.start, end: scope.end } });
+      if (scope) {
+        this.openSites.push({ ...o, evalNode: node, held, scope: { start: scope.start, end: scope.end } });
+        const under = this.openedUnder.get(o.variable) ?? [];
+        under.push([...this.branchConditions]);
+        this.openedUnder.set(o.variable, under);
+      }
     }
     return { node, tail: held };
   }
@@ -279,9 +312,13 @@ class Builder {
           const cond = current.childForFieldName('condition');
           const condId = this.graph.nodes.length;
           const branches = cond ? this.condition(cond, incoming) : { t: [...incoming], f: [...incoming] };
+          const flag = cond ? flagCondition(cond) : null;
+          if (flag) this.correlate(flag, branches);
           const consequence = current.childForFieldName('consequence');
           const firstId = this.graph.nodes.length;
+          if (flag) this.branchConditions.push({ key: flag.key, value: !flag.negated });
           const t = consequence ? this.statement(consequence, branches.t, scope) : branches.t;
+          if (flag) this.branchConditions.pop();
           for (const p of t) out.push(p);
           const alternative = current.childForFieldName('alternative');
           if (!alternative) {
@@ -295,7 +332,9 @@ class Builder {
             incoming = branches.f;
             continue;
           }
+          if (flag) this.branchConditions.push({ key: flag.key, value: flag.negated });
           for (const p of this.sequence(alternative.namedChildren, branches.f, scope)) out.push(p);
+          if (flag) this.branchConditions.pop();
           return out;
         }
       }
@@ -585,4 +624,57 @@ function arrayOpenTest(cond: Node): { variables: string[]; failsWhenTrue: boolea
   if (array?.type !== 'identifier') return null;
   const variables = Array.from({ length: filler.elements }, (_, i) => `${array.text}[${i}]`);
   return { variables, failsWhenTrue: negated ? !failsWhenTrue : failsWhenTrue };
+}
+
+/**
+ * A condition that tests a flag rather than a handle, reduced to a key and a polarity so
+ * two tests of the same flag can be matched: `flags & PTY` and `~flags & PTY` (or
+ * `!(flags & PTY)`, `(flags & PTY) == 0`) share the key `flags&PTY`, the latter negated.
+ * Plain names and fields count too (`if (use_pipe)`); calls and assignments never do.
+ */
+function flagCondition(cond: Node): { key: string; negated: boolean } | null {
+  let n = unwrapValue(cond);
+  let negated = false;
+  for (let guard = 0; guard < 8; guard++) {
+    if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '!') {
+      const arg = n.childForFieldName('argument');
+      if (!arg) return null;
+      negated = !negated;
+      n = unwrapValue(arg);
+      continue;
+    }
+    if (n.type === 'binary_expression') {
+      const op = n.childForFieldName('operator')?.type;
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (!left || !right) return null;
+      if ((op === '==' || op === '!=') && integerValue(right) === 0) {
+        if (op === '==') negated = !negated;
+        n = unwrapValue(left);
+        continue;
+      }
+      if (op !== '&') return null;
+      const l = unwrapValue(left);
+      const r = unwrapValue(right);
+      const complement = (x: Node) => (x.type === 'unary_expression' && x.childForFieldName('operator')?.type === '~' ? x.childForFieldName('argument') : null);
+      const lc = complement(l);
+      const rc = complement(r);
+      const a = lc ?? l;
+      const b = rc ?? r;
+      if (lc || rc) negated = !negated;
+      const parts = [plainOperand(a), plainOperand(b)];
+      if (parts.some((x) => x === null)) return null;
+      return { key: (parts as string[]).sort().join('&'), negated };
+    }
+    const key = plainOperand(n);
+    return key === null ? null : { key, negated };
+  }
+  return null;
+}
+
+/** `flags`, `opts->pty`, `JOB_PTY`: a name or field chain, as text; anything else → null. */
+function plainOperand(n: Node): string | null {
+  const u = unwrapValue(n);
+  if (u.type === 'identifier' || u.type === 'field_expression') return u.text.replace(/\s+/g, '');
+  return null;
 }

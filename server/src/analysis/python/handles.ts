@@ -230,10 +230,20 @@ const RELEASE_CHECK = /\.close\(|\bclosing\(|\bwith[ \t]+[A-Za-z_]\w*[ \t]*(?::|
 /** `return helper(…)`: the file may pass an imported helper's handle on. */
 const RETURNS_CALL = /\breturn[ \t]+[A-Za-z_][\w.]*[ \t]*\(/g;
 
+/** Every import of the file names a standard-library module: no workspace helper to follow. */
+function onlyStandardImports(text: string): boolean {
+  for (const m of text.matchAll(/^[ \t]*(?:from[ \t]+(\.*)([A-Za-z_]\w*)?|import[ \t]+([A-Za-z_]\w*))/gm)) {
+    if (m[1]) return false;
+    const root = m[2] ?? m[3];
+    if (root && !STDLIB_MODULES.has(root) && root !== '__future__') return false;
+  }
+  return true;
+}
+
 function analyzePythonFileStrict(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
   const opens = knowledge.quickCheck.test(text);
   if (opens) return new PythonFile(tree, text, knowledge).runAll(true, true);
-  if (!IMPORTED_HELPER_CHECK.test(text)) return EMPTY;
+  if (!IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return EMPTY;
   const releases = RELEASE_CHECK.test(text);
   RETURNS_CALL.lastIndex = 0;
   const passesOn = RETURNS_CALL.test(text);
@@ -258,7 +268,7 @@ interface DefIndex {
 
 class PythonFile implements EffectEnv {
   readonly names: PyNames;
-  private readonly lines: string[];
+  private linesMemo: string[] | undefined;
   private readonly lineStarts: number[] = [0];
   private readonly defs = new Map<string, DefIndex>();
   private readonly ownerMemo = new Map<string, boolean>();
@@ -269,9 +279,13 @@ class PythonFile implements EffectEnv {
     private readonly text: string,
     readonly knowledge: PythonKnowledge,
   ) {
-    this.lines = text.split('\n');
-    for (let i = 0, start = 0; i < this.lines.length - 1; i++) this.lineStarts.push((start += this.lines[i].length + 1));
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
     this.names = new PyNames(tree, text, (index) => this.positionOf(index));
+  }
+
+  /** The file's lines (only the `with` fix needs them). */
+  private get lines(): string[] {
+    return (this.linesMemo ??= this.text.split('\n'));
   }
 
   private readonly pending: PendingLeak[] = [];

@@ -1,6 +1,6 @@
 /**
  * Handle summaries across files (test/fixtures/programs/ts-leak-through-helpers,
- * js-fs-wrapper-module and py-leak-through-helpers): a handle returned by another module's
+ * js-fs-wrapper-module, py-leak-through-helpers and c-leak-through-helpers): a handle returned by another module's
  * helper, or opened through a module that re-exports fs, is the caller's to release. Asserts the exact unreleased-file
  * findings with their chains into the other files, the silent counterparts, and that
  * editing the helper's module changes the caller's findings.
@@ -129,5 +129,17 @@ describe('handle summaries across modules', () => {
     ]);
     const closedInHelper = edited(s, 'pkg/store.py', 'blob = open(path, "rb")\n    return blob', 'with open(path, "rb") as blob:\n        return blob.name');
     assert.deepEqual(leaks(s, closedInHelper), []);
+  });
+
+  test('C: a descriptor passed to a function of another file that only reads it is still the caller’s to close', () => {
+    const s = load('c-leak-through-helpers');
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "loader.c:10:14 Handle 'fd' from open() is not released on every path: it leaks at the return on line 14",
+      '  loader.c:10 opened here by open()',
+      '  io.c:6 read_header() only uses the handle passed to it (argument 1): it neither closes nor keeps it',
+      '  loader.c:14 returns here with the handle still open',
+    ]);
+    const keeps = edited(s, 'io.c', 'return (int)read(fd, buf, len);', 'table[0] = fd;\n    return (int)read(fd, buf, len);');
+    assert.deepEqual(leaks(s, keeps), []);
   });
 });

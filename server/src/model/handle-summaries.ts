@@ -8,7 +8,8 @@
  * Defaults: a specifier that resolves to no workspace module, an export without a summary
  * and a cycle of re-exports all mean "no fresh handle", so the pending leak stays silent.
  * TypeScript/JavaScript modules resolve specifiers through the TypeScript model's module
- * index, Python modules dotted names through the Python model's.
+ * index, Python modules dotted names through the Python model's, and C functions by name
+ * (one namespace; a name defined in two files is left unresolved).
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { HandleLeak } from '../analysis/handles';
@@ -37,7 +38,9 @@ function exportPathVariants(path: readonly string[]): string[][] {
 
 class SummaryLinker {
   private readonly summaries = new Map<string, FileHandleSummary>();
-  private readonly languages = new Map<string, 'typescript' | 'python'>();
+  private readonly languages = new Map<string, 'c' | 'typescript' | 'python'>();
+  /** C functions with external linkage by name (C has one namespace): where their summary is. */
+  private readonly cFunctions = new Map<string, string[]>();
   private tsModel: TypeScriptModel | undefined;
   private pyIndex: PyModuleIndex | undefined;
 
@@ -46,14 +49,25 @@ class SummaryLinker {
     private readonly ctx: ProgramContext,
   ) {
     for (const f of files) {
-      if (!f.handleSummary || f.language === 'c') continue;
+      if (!f.handleSummary) continue;
       this.summaries.set(f.path, f.handleSummary);
       this.languages.set(f.path, f.language);
+      if (f.language !== 'c') continue;
+      for (const u of f.handleSummary.parametersUsedOnly ?? []) {
+        const name = u.exportPath[0];
+        if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
+      }
     }
   }
 
   /** The module a specifier of `fromPath` names, with the export path inside it. */
   private target(fromPath: string, specifier: string, exportPath: readonly string[]): { path: string; summary: FileHandleSummary; exportPaths: string[][] } | undefined {
+    if (this.languages.get(fromPath) === 'c') {
+      // One definition in the workspace, or none we can trust (two programs may define it).
+      const paths = exportPath.length === 1 ? this.cFunctions.get(exportPath[0]) : undefined;
+      const summary = paths?.length === 1 ? this.summaries.get(paths[0]) : undefined;
+      return paths && summary ? { path: paths[0], summary, exportPaths: [[...exportPath]] } : undefined;
+    }
     if (this.languages.get(fromPath) === 'python') {
       this.pyIndex ??= pythonModel(this.ctx).index;
       const from = this.pyIndex.byPath(fromPath);

@@ -57,6 +57,8 @@ export class NodeFactScanner {
       releases: new Set(),
       releasedBy: new Map(),
       escapes: new Set(),
+      presumed: [],
+      firmEscapes: new Set(),
       assigns: new Set(),
       reads: new Set(),
       localCalls: [],
@@ -119,7 +121,7 @@ export class NodeFactScanner {
         if (right) {
           const vals: string[] = [];
           valueVariables(right, vals);
-          for (const v of vals) if (v !== target) facts.escapes.add(v);
+          for (const v of vals) if (v !== target) addFirmEscape(facts, v);
         }
         return;
       }
@@ -139,7 +141,7 @@ export class NodeFactScanner {
         if (value && value.type !== 'initializer_list') {
           const vals: string[] = [];
           valueVariables(value, vals);
-          for (const v of vals) facts.escapes.add(v);
+          for (const v of vals) addFirmEscape(facts, v);
         }
         return;
       }
@@ -150,7 +152,7 @@ export class NodeFactScanner {
           if (!value || value.type === 'initializer_list') continue;
           const vals: string[] = [];
           valueVariables(value, vals);
-          for (const v of vals) facts.escapes.add(v);
+          for (const v of vals) addFirmEscape(facts, v);
         }
         return;
       case 'return_statement': {
@@ -158,7 +160,7 @@ export class NodeFactScanner {
         if (value && value.type !== 'comment') {
           const vals: string[] = [];
           valueVariables(value, vals);
-          for (const v of vals) facts.escapes.add(v);
+          for (const v of vals) addFirmEscape(facts, v);
         }
         return;
       }
@@ -166,7 +168,7 @@ export class NodeFactScanner {
         const arg = n.childForFieldName('argument');
         if (n.childForFieldName('operator')?.type === '&' && arg) {
           const inner = unwrapValue(arg);
-          if (inner.type === 'identifier') facts.escapes.add(inner.text);
+          if (inner.type === 'identifier') addFirmEscape(facts, inner.text);
         }
         return;
       }
@@ -229,7 +231,7 @@ export class NodeFactScanner {
    */
   private classifyArgument(callee: string | null, index: number, v: string, facts: NodeFacts): void {
     if (callee === null) {
-      facts.escapes.add(v);
+      addFirmEscape(facts, v);
       return;
     }
     const k = this.ctx.knowledge;
@@ -239,12 +241,12 @@ export class NodeFactScanner {
     }
     const spec = k.openers.get(callee);
     if (spec) {
-      if (spec.consumesArg === index) facts.escapes.add(v);
+      if (spec.consumesArg === index) addFirmEscape(facts, v);
       return;
     }
     const consumed = k.consumers.get(callee);
     if (consumed !== undefined) {
-      if (consumed === index) facts.escapes.add(v);
+      if (consumed === index) addFirmEscape(facts, v);
       return;
     }
     if (NON_OWNING_USES.has(callee) || NORETURN_CALLS.has(callee) || EXIT_WHEN_STATUS_NONZERO.has(callee) || TRANSPARENT_WRAPPERS.has(callee)) return;
@@ -253,6 +255,7 @@ export class NodeFactScanner {
       return;
     }
     facts.escapes.add(v);
+    facts.presumed.push({ callee, index, variable: v });
   }
 
   /** `f = fdopen(fd, …)` bound to a local: `f` adopts `fd` (see {@link NodeFacts.adopts}). */
@@ -321,4 +324,10 @@ export class NodeFactScanner {
         return;
     }
   }
+}
+
+/** A certain hand-over of `v` (stored, returned, given to a known taker). */
+function addFirmEscape(facts: NodeFacts, v: string): void {
+  facts.escapes.add(v);
+  facts.firmEscapes.add(v);
 }

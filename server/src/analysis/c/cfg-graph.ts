@@ -36,6 +36,14 @@ export interface NodeFacts {
   /** The call that released each variable of {@link releases}, with its range. */
   releasedBy: Map<string, { callee: string; call: Node }>;
   escapes: Set<string>;
+  /**
+   * Handles passed to a function this file does not define and the tables do not know
+   * (counted in {@link escapes}: presumed handed over). A summary of that function in
+   * another file may show it only uses them.
+   */
+  presumed: { callee: string; index: number; variable: string }[];
+  /** Escapes for another reason than {@link presumed}: certain hand-overs. */
+  firmEscapes: Set<string>;
   /** Variables given a new value by `=` or an initialiser. */
   assigns: Set<string>;
   /** Variables whose value is read (anything but the target of `=` or a declarator). */

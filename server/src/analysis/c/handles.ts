@@ -19,10 +19,11 @@ import type { Fix } from '../../text/edits';
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
+import type { FileHandleSummary, PendingLeak, SummaryCondition, UsedOnlyParameters } from '../summaries';
 import { buildFunctionGraph } from './cfg';
 import { effectOf, neverReturns, ownsParameter, type CFunctionGraph, type CNode, type OpenSite } from './cfg-graph';
-import type { FileContextForCfg } from './cfg-facts';
-import { functionName } from './syntax';
+import { NodeFactScanner, type FileContextForCfg } from './cfg-facts';
+import { functionName, parameterNames } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
@@ -264,7 +265,83 @@ function wrongRelease(fn: CFunctionGraph, site: OpenSite): HandleLeak | undefine
   return undefined;
 }
 
-function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines, out: HandleLeak[]): void {
+/**
+ * A leak hidden only by passing the handle to functions this file does not define
+ * (`slurp_fd(fd)` in another file): searched again with those calls read as uses, and kept
+ * as pending on their summaries — each must only use the handle (see `model/handle-summaries.ts`).
+ */
+function presumedHandOverLeak(
+  fn: CFunctionGraph,
+  site: OpenSite,
+  effect: (n: CNode) => ReturnType<typeof effectOf>,
+  ignored: ReadonlySet<FlowExitKind>,
+): PendingLeak | undefined {
+  const v = site.variable;
+  const presumedAt = (n: CNode) => {
+    const facts = n.payload?.facts;
+    if (!facts || facts.firmEscapes.has(v) || facts.releases.has(v)) return undefined;
+    const calls = facts.presumed.filter((p) => p.variable === v);
+    return calls.length > 0 ? calls : undefined;
+  };
+  let any = false;
+  for (const id of fn.reachable) if (presumedAt(fn.graph.nodes[id])) any = true;
+  if (!any) return undefined;
+  const optimistic = (n: CNode) => (presumedAt(n) ? 'none' : effect(n));
+  const leak = findLeak(fn.graph, site.held, v, optimistic, ignored);
+  if (!leak) return undefined;
+  const conditions: SummaryCondition[] = [];
+  for (const n of leak.path) {
+    for (const p of presumedAt(n) ?? []) conditions.push({ kind: 'only-uses', callee: { specifier: '', exportPath: [p.callee], display: p.callee }, argument: p.index });
+  }
+  if (conditions.length === 0) return undefined;
+  const described = describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite');
+  return {
+    leak: {
+      variable: v,
+      api: site.api,
+      openRange: nodeRange(site.call),
+      leakRange: described.range,
+      leakKind: described.kind,
+      leakLine: described.range.start.line + 1,
+      fixes: [],
+    },
+    requires: conditions.length === 1 ? conditions[0] : { kind: 'all-of', conditions },
+  };
+}
+
+/** Parameters that may hold a handle, by their declaration: `FILE *`, `DIR *`, an `int` fd. */
+const HANDLE_PARAMETER = /\b(?:FILE|DIR)\s*\*|\bint\s+\w*(?:fd|sock|desc)\w*\b/i;
+
+/**
+ * Functions of this file with external linkage that only use some of their handle-like
+ * parameters: on no path do they close, keep or hand on what they are given there.
+ */
+function usedOnlyParameters(model: FileModel, functions: Node[]): UsedOnlyParameters[] {
+  const out: UsedOnlyParameters[] = [];
+  // Flow-insensitive on purpose: one scan of the whole body (no graph) says whether any
+  // statement closes, keeps or hands on the parameter.
+  const scanner = new NodeFactScanner(model, model.text, () => null);
+  for (const def of functions) {
+    const declarator = def.childForFieldName('declarator');
+    const body = def.childForFieldName('body');
+    if (!declarator || !body || !HANDLE_PARAMETER.test(declarator.text)) continue;
+    if (def.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static')) continue;
+    const name = functionName(def);
+    if (!name) continue;
+    const facts = scanner.scan(body);
+    const used: number[] = [];
+    parameterNames(def).forEach((p, i) => {
+      // Handed to another function of this file: not followed here (it would cost its graph).
+      if (!p || facts.releases.has(p) || facts.escapes.has(p) || facts.assigns.has(p) || facts.localCalls.some((c) => c.variable === p)) return;
+      used.push(i);
+    });
+    const nameNode = declarator.childForFieldName('declarator') ?? declarator;
+    if (used.length > 0) out.push({ exportPath: [name], functionName: name, parameters: used, range: nodeRange(nameNode) });
+  }
+  return out;
+}
+
+function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines, out: HandleLeak[], pending: PendingLeak[]): void {
   const isMain = fn.name === 'main';
   const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
   for (const site of fn.openSites) {
@@ -277,7 +354,11 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
     }
     const effect = adoptionAwareEffect(fn, v, model.takesOwnership);
     const leak = findLeak(fn.graph, site.held, v, effect, ignored);
-    if (!leak) continue;
+    if (!leak) {
+      const maybe = presumedHandOverLeak(fn, site, effect, ignored);
+      if (maybe) pending.push(maybe);
+      continue;
+    }
     const described = describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite');
     const fixes: Fix[] = [];
     const fixSite = chooseFixSite(fn, site, described.candidates, effect);
@@ -327,6 +408,16 @@ export function collectCHandleLeaks(
   onError?: (error: unknown, functionName: string) => void,
   knowledge: CKnowledge = BUILTIN_KNOWLEDGE.c,
 ): HandleLeak[] {
+  return collectCHandles(tree, text, onError, knowledge).leaks;
+}
+
+/** A file's leaks and what other files need to know about its handles. */
+export interface CHandleResult {
+  leaks: HandleLeak[];
+  summary: FileHandleSummary;
+}
+
+function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, functionName: string) => void) | undefined, knowledge: CKnowledge): CHandleResult {
   const openerPattern = knowledge.openerPattern;
   openerPattern.lastIndex = 0;
   const hits: number[] = [];
@@ -334,11 +425,23 @@ export function collectCHandleLeaks(
   let listed: Node[] | undefined;
   const functionsOf = () => (listed ??= topLevelFunctions(tree.rootNode));
   const out: HandleLeak[] = ownedFieldOverwrites(text, functionsOf);
-  if (hits.length === 0) return out.sort(byOpenPosition);
+  const pending: PendingLeak[] = [];
+  const summary: FileHandleSummary = { returnedHandles: [], pendingLeaks: pending };
+  const mayUseOnly = HANDLE_PARAMETER.test(text);
+  if (hits.length === 0 && !mayUseOnly) return { leaks: out.sort(byOpenPosition), summary };
   const functions = functionsOf();
   const model = new FileModel(text, functions, tree.rootNode, knowledge);
+  if (mayUseOnly) {
+    try {
+      const used = usedOnlyParameters(model, functions);
+      if (used.length > 0) summary.parametersUsedOnly = used;
+    } catch (error) {
+      onError?.(error, '(summaries)');
+    }
+  }
   const src = new SourceLines(text);
   for (const def of functions) {
+    if (hits.length === 0) break;
     // hits are sorted: binary search for the first one at or after the definition's start
     let lo = 0;
     let hi = hits.length;
@@ -350,23 +453,39 @@ export function collectCHandleLeaks(
     if (lo >= hits.length || hits[lo] >= def.endIndex) continue;
     try {
       const fn = model.graph(def);
-      if (fn) analyzeFunction(model, fn, src, out);
+      if (fn) analyzeFunction(model, fn, src, out, pending);
     } catch (error) {
       onError?.(error, functionName(def) ?? '?');
     }
   }
-  return out.sort(byOpenPosition);
+  return { leaks: out.sort(byOpenPosition), summary };
 }
 
 function byOpenPosition(a: HandleLeak, b: HandleLeak): number {
   return a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character;
 }
 
-/** The C front end of `unreleased-file`. Never throws: a function that fails is skipped. */
-export const analyzeCHandles: HandleAnalyzer = (tree, text, _path, knowledge = BUILTIN_KNOWLEDGE) => {
+const LAST = new WeakMap<Tree, { text: string; knowledge: CKnowledge; result: CHandleResult }>();
+const EMPTY: CHandleResult = { leaks: [], summary: { returnedHandles: [], pendingLeaks: [] } };
+
+/** Both halves, once per tree (the rule asks for the leaks, the engine for the summary); never throws. */
+export function analyzeCFile(tree: Tree, text: string, knowledge: CKnowledge = BUILTIN_KNOWLEDGE.c): CHandleResult {
+  const hit = LAST.get(tree);
+  if (hit && hit.text === text && hit.knowledge === knowledge) return hit.result;
+  let result: CHandleResult;
   try {
-    return collectCHandleLeaks(tree, text, undefined, knowledge.c);
+    result = collectCHandles(tree, text, undefined, knowledge);
   } catch {
-    return [];
+    result = EMPTY;
   }
-};
+  LAST.set(tree, { text, knowledge, result });
+  return result;
+}
+
+/** The C front end of `unreleased-file`. Never throws: a function that fails is skipped. */
+export const analyzeCHandles: HandleAnalyzer = (tree, text, _path, knowledge = BUILTIN_KNOWLEDGE) => analyzeCFile(tree, text, knowledge.c).leaks;
+
+/** What other files need to know about this one's handles (see `analysis/summaries.ts`). */
+export function summarizeCHandles(tree: Tree, text: string, knowledge: CKnowledge = BUILTIN_KNOWLEDGE.c): FileHandleSummary {
+  return analyzeCFile(tree, text, knowledge).summary;
+}

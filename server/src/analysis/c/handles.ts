@@ -296,16 +296,22 @@ function presumedHandOverLeak(
   if (conditions.length === 0) return undefined;
   const described = describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite');
   return {
-    leak: {
-      variable: v,
-      api: site.api,
-      openRange: nodeRange(site.call),
-      leakRange: described.range,
-      leakKind: described.kind,
-      leakLine: described.range.start.line + 1,
-      fixes: [],
-    },
+    leak: leakAt(site, described, [], []),
     requires: conditions.length === 1 ? conditions[0] : { kind: 'all-of', conditions },
+  };
+}
+
+/** The leak of `site` where `described` says the handle is lost. */
+function leakAt(site: OpenSite, described: { range: Range; kind: LeakKind }, steps: { range: Range; message: string }[], fixes: Fix[]): HandleLeak {
+  return {
+    variable: site.variable,
+    api: site.api,
+    openRange: nodeRange(site.call),
+    leakRange: described.range,
+    leakKind: described.kind,
+    leakLine: described.range.start.line + 1,
+    ...(steps.length > 0 ? { steps } : {}),
+    fixes,
   };
 }
 
@@ -379,16 +385,7 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
       steps.push({ range: adoption.range, message: `${api}() takes '${v}' over only if it succeeds; on this path '${adopter.by}' is null and '${v}' is still open` });
     }
     if (described.kind === 'goto' && described.exitRange) steps.push({ range: described.exitRange, message: 'the jump leads here, where the function ends without releasing it' });
-    out.push({
-      variable: v,
-      api: site.api,
-      openRange: nodeRange(site.call),
-      leakRange: described.range,
-      leakKind: described.kind,
-      leakLine: described.range.start.line + 1,
-      steps: steps.length > 0 ? steps : undefined,
-      fixes,
-    });
+    out.push(leakAt(site, described, steps, fixes));
   }
   if (isMain) return;
   for (const u of fn.unboundSites) {

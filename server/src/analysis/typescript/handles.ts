@@ -1046,7 +1046,7 @@ class TypeScriptHandleAnalysis {
       leakRange,
       leakKind: kind,
       leakLine: leakRange.start.line + 1,
-      steps: steps.length > 0 ? steps : undefined,
+      ...(steps.length > 0 ? { steps } : {}),
       fixes: [],
     };
   }

@@ -22,7 +22,9 @@ export type LeakKind =
   /** the handle is never bound to anything (`open(p).read()`) and so never closed */
   | 'unbound'
   /** C: released by the wrong call (`fclose()` on a `popen()` stream, `close()` on a `DIR *`) */
-  | 'wrong-release';
+  | 'wrong-release'
+  /** kept in an object's field that the object's own release method never releases */
+  | 'owner-keeps';
 
 export interface HandleLeak {
   /** The name the handle is held in, e.g. `f`, `fd`, `this.x` is never reported (escape). `''` when unbound. */
@@ -38,6 +40,8 @@ export interface HandleLeak {
   leakLine: number;
   /** Extra evidence between open and leak (e.g. "branch taken here"), optional. */
   steps?: { range: Range; message: string }[];
+  /** For `owner-keeps`: the method that releases the object but not this field (`Log.close`). */
+  owner?: string;
   /** For `wrong-release`: the call used and the one the opener's handle needs. */
   wrongRelease?: { used: string; expected: string; reason: string };
   /** Quick fixes, already computed against the analysed text. */

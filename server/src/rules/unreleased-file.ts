@@ -35,6 +35,8 @@ function describeLeak(leak: HandleLeak): string {
       return `the end of the expression on line ${leak.leakLine}`;
     case 'wrong-release':
       return `line ${leak.leakLine}, where it is released by the wrong call`;
+    case 'owner-keeps':
+      return `${leak.owner ?? 'the owner'}() on line ${leak.leakLine}, which never releases it`;
   }
 }
 
@@ -42,6 +44,7 @@ function describeLeak(leak: HandleLeak): string {
 export function leakMessage(leak: HandleLeak): string {
   const what = leak.variable ? `'${leak.variable}' from ${leak.api}()` : `The handle from ${leak.api}()`;
   if (leak.leakKind === 'unbound') return `${what} is never bound to a name, so nothing closes it`;
+  if (leak.leakKind === 'owner-keeps') return `Handle '${leak.variable}' from ${leak.api}() is kept by the object, but ${leak.owner ?? 'its release method'}() never releases it`;
   if (leak.leakKind === 'wrong-release' && leak.wrongRelease) {
     const w = leak.wrongRelease;
     return `${leak.variable ? `Handle ${what}` : what} is released on line ${leak.leakLine} by ${w.used}() instead of ${w.expected}(): ${w.reason}`;
@@ -63,6 +66,8 @@ function leakStepMessage(leak: HandleLeak): string {
       return 'overwritten here while still open';
     case 'unbound':
       return 'the handle is dropped here';
+    case 'owner-keeps':
+      return `${leak.owner ?? 'the release method'}() releases the object without closing '${leak.variable}'`;
     case 'wrong-release':
       return `released here by ${leak.wrongRelease?.used ?? 'another call'}() instead of ${leak.wrongRelease?.expected ?? 'its own releaser'}()`;
   }

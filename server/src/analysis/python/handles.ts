@@ -91,6 +91,9 @@ export interface PythonHandleResult {
 /** The text of a line before a call whose result it binds: `    f = `, `f: IO = await self.`. */
 const ASSIGNED_CALL_PREFIX = /^[ \t]*[A-Za-z_]\w*[ \t]*(?::[^=\n]*)?=[ \t]*(?:await[ \t]+)?(?:[A-Za-z_]\w*\.)*$/;
 
+/** Methods that release what an object holds: where its owned handles must be closed. */
+const RELEASING_METHODS: ReadonlySet<string> = new Set(['close', 'aclose', '__exit__', '__aexit__', 'shutdown', 'cleanup', 'release', 'dispose', 'terminate']);
+
 /** What an imported helper's handle is taken to be until its summary says otherwise. */
 const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
 
@@ -184,7 +187,12 @@ function reopensStdin(stmt: Node): boolean {
   return /\b(closerange|close_range)\(\s*0\s*,|\bclose\(\s*0\s*\)|\bstdin\.close\(\)/.test(before) || /\bdup2\(\s*0\s*,/.test(after);
 }
 
-type Context = { type: 'silent' } | { type: 'unbound'; stmt: Node } | { type: 'tracked'; stmt: Node; variable: string };
+type Context =
+  | { type: 'silent' }
+  | { type: 'unbound'; stmt: Node }
+  | { type: 'tracked'; stmt: Node; variable: string }
+  /** `self.log = open(p)`: the object owns it (see {@link PythonFile.unreleasedFields}). */
+  | { type: 'field'; stmt: Node; field: string };
 
 /**
  * The last result per tree: `unreleased-file` and `wsgi-response-not-closed` (which leaves a
@@ -306,6 +314,7 @@ class PythonFile implements EffectEnv {
   run(candidates: Candidate[]): HandleLeak[] {
     const out: HandleLeak[] = [];
     const byScope = new Map<number, { scope: Node; tracked: Tracked[] }>();
+    const fields: { c: Candidate; field: string; method: Node }[] = [];
     for (const c of candidates) {
       const scope = enclosingScope(c.call);
       if (scope.type === 'function_definition' && /^__a?enter__$/.test(scope.childForFieldName('name')?.text ?? '')) continue;
@@ -316,6 +325,8 @@ class PythonFile implements EffectEnv {
       if (ctx.type === 'unbound') {
         if (c.requires || c.returnedBy) continue; // a helper's result used once is the helper's business
         out.push(this.unboundLeak(c, ctx.stmt));
+      } else if (ctx.type === 'field') {
+        if (!c.requires && scope.type === 'function_definition') fields.push({ c, field: ctx.field, method: scope });
       } else if (ctx.type === 'tracked') {
         if (c.requires && !releasesSomewhere(this.text.slice(scope.startIndex, scope.endIndex), ctx.variable)) continue;
         let group = byScope.get(scope.id);
@@ -329,7 +340,83 @@ class PythonFile implements EffectEnv {
         else out.push(leak);
       }
     }
+    out.push(...this.unreleasedFields(fields));
     out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
+    return out;
+  }
+
+  /**
+   * Owned fields: a class that keeps a handle in `self.<field>` and has a method that
+   * releases what the object holds (`close`, `__exit__`, …) must release that field there,
+   * or in a method of the class it calls (`self._cleanup()`). Any mention of the field in
+   * those methods other than assigning it counts as handling it (`self.f.close()`,
+   * `closing(self.f)`, `for f in (self.a, self.b): f.close()`, `if self.f: …`); setting it
+   * to None alone does not. A class whose release method calls `super()` and that has a base
+   * class is left alone (the base may release it).
+   */
+  private unreleasedFields(fields: { c: Candidate; field: string; method: Node }[]): HandleLeak[] {
+    const out: HandleLeak[] = [];
+    const reported = new Set<string>();
+    for (const { c, field, method } of fields) {
+      let cls: Node | null = method.parent;
+      while (cls && cls.type !== 'class_definition' && cls.type !== 'function_definition') cls = cls.parent;
+      if (cls?.type !== 'class_definition') continue; // a nested function's `self`, or none
+      const body = cls?.childForFieldName('body');
+      const className = cls?.childForFieldName('name')?.text;
+      if (!cls || !body || !className || RELEASING_METHODS.has(method.childForFieldName('name')?.text ?? '')) continue;
+      const methods = new Map<string, Node>();
+      for (const child of body.namedChildren) {
+        const def = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+        const name = def?.type === 'function_definition' ? def.childForFieldName('name')?.text : undefined;
+        if (def && name) methods.set(name, def);
+      }
+      const releasers = [...methods.entries()].filter(([name]) => RELEASING_METHODS.has(name));
+      if (releasers.length === 0) continue;
+      const hasBase = (cls.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => b && b.text !== 'object');
+      // The methods each releaser runs, through `self.m()` calls of this class.
+      const handled = (start: Node): boolean => {
+        const seen = new Set<string>();
+        const queue = [start];
+        const mention = new RegExp(`\\bself\\.${escapeRegExp(field)}\\b(?!\\s*=(?!=))`);
+        while (queue.length > 0) {
+          const def = queue.shift()!;
+          const text = def.text;
+          if (mention.test(text.slice(text.indexOf(':') + 1))) return true;
+          if (hasBase && /\bsuper\(\)/.test(text)) return true;
+          for (const m of text.matchAll(/\bself\.([A-Za-z_]\w*)\s*\(/g)) {
+            const next = methods.get(m[1]);
+            if (next && !seen.has(m[1])) {
+              seen.add(m[1]);
+              queue.push(next);
+            }
+          }
+        }
+        return false;
+      };
+      // Released somewhere else in the class (`self.f.close()` in another method, or looked up
+      // by name: `getattr(self, 'f', None)`): the class manages it; not second-guessed here.
+      const f = escapeRegExp(field);
+      if (new RegExp(`\\bself\\.${f}\\s*\\.\\s*(?:close|shutdown|release|detach)\\s*\\(|\\bclose\\w*\\(\\s*self\\.${f}\\b|['"]${f}['"]`).test(body.text)) continue;
+      for (const [name, def] of releasers) {
+        if (handled(def)) continue;
+        const key = `${cls.id}:${field}`;
+        if (reported.has(key)) break;
+        reported.add(key);
+        const nameNode = def.childForFieldName('name') ?? def;
+        const range = nodeRange(nameNode);
+        out.push({
+          variable: `self.${field}`,
+          api: c.api,
+          openRange: nodeRange(c.call),
+          leakRange: range,
+          leakKind: 'owner-keeps',
+          leakLine: range.start.line + 1,
+          owner: `${className}.${name}`,
+          fixes: [],
+        });
+        break;
+      }
+    }
     return out;
   }
 
@@ -482,6 +569,10 @@ class PythonFile implements EffectEnv {
           if (!isField(p, 'right', cur)) return { type: 'silent' };
           const left = p.childForFieldName('left');
           const stmt = p.parent;
+          if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && stmt?.type === 'expression_statement') {
+            const field = left.childForFieldName('attribute')?.text;
+            return field ? { type: 'field', stmt, field } : { type: 'silent' };
+          }
           if (!left || left.type !== 'identifier' || !stmt || stmt.type !== 'expression_statement') return { type: 'silent' };
           if (expectsFailure(stmt, false)) return { type: 'silent' };
           return { type: 'tracked', stmt, variable: left.text };

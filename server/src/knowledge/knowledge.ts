@@ -19,6 +19,7 @@ import { PY_HEARTBEAT_CALLS, PY_SLEEP_CALLS, PY_WAIT_METHODS } from './python-he
 import { PY_FORK_CALLS, PY_THREAD_STARTERS, type PyThreadStarter } from './python-process';
 import { FS_ARGUMENT_EFFECTS, FS_MODULE_SPECIFIERS, HANDLE_METHOD_OPENERS, HANDLE_METHODS, OPENERS as TS_OPENERS, type OpenerSpec as TsOpenerSpec } from './typescript-handles';
 import { isEmptyKnowledge, type UserKnowledge } from './user-models';
+import { escapeRegExp } from '../text/regexp';
 
 /** Where a user's model came from, in messages ("declared in .hazard-lens.json"). */
 export const USER_MODEL_SOURCE = 'declared in .hazard-lens.json';
@@ -88,9 +89,6 @@ export interface Knowledge {
   toJSON(): { fingerprint: string };
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function lastSegment(q: string): string {
   return q.slice(q.lastIndexOf('.') + 1);

@@ -315,6 +315,13 @@ export const NON_RAISING_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Methods by which an object releases what it holds (`Log.close()`, `__exit__`): a class
+ * that keeps a handle in a field of its own must release the field in one of them, or in a
+ * method of the class they call.
+ */
+export const OWNER_RELEASE_METHODS: ReadonlySet<string> = new Set(['close', 'aclose', '__exit__', '__aexit__', 'shutdown', 'cleanup', 'release', 'dispose', 'terminate']);
+
+/**
  * Top-level modules of the Python standard library (CPython 3.11's
  * `sys.stdlib_module_names`, private ones left out). A call through one of them is never a
  * workspace helper whose summary could make its result a handle, so the analysis does not

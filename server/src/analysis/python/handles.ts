@@ -51,6 +51,7 @@ import {
   PROCESS_RELEASE_WHEN_NO_PIPES,
   RELEASE_METHODS,
   type PyOpener,
+  OWNER_RELEASE_METHODS,
   STDLIB_MODULES,
 } from '../../knowledge/python-handles';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
@@ -58,6 +59,7 @@ import { PyNames } from '../../facts/python/names';
 import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
+import { escapeRegExp } from '../../text/regexp';
 
 interface Candidate {
   call: Node;
@@ -90,9 +92,6 @@ export interface PythonHandleResult {
 
 /** The text of a line before a call whose result it binds: `    f = `, `f: IO = await self.`. */
 const ASSIGNED_CALL_PREFIX = /^[ \t]*[A-Za-z_]\w*[ \t]*(?::[^=\n]*)?=[ \t]*(?:await[ \t]+)?(?:[A-Za-z_]\w*\.)*$/;
-
-/** Methods that release what an object holds: where its owned handles must be closed. */
-const RELEASING_METHODS: ReadonlySet<string> = new Set(['close', 'aclose', '__exit__', '__aexit__', 'shutdown', 'cleanup', 'release', 'dispose', 'terminate']);
 
 /** What an imported helper's handle is taken to be until its summary says otherwise. */
 const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
@@ -158,11 +157,14 @@ function exportPathOf(def: Node): string[] | undefined {
   return undefined;
 }
 
+/** The methods that release a file (what an imported helper's handle is taken to be), as a regex alternation. */
+const FILE_RELEASE_METHOD_NAMES = [...RELEASE_METHODS.file].map(escapeRegExp).join('|');
+
 /** Does the scope release `name` itself somewhere (`name.close()`, `with name`, `closing(name)`)? */
 function releasesSomewhere(scopeText: string, name: string): boolean {
   if (!scopeText.includes(`${name}.`) && !scopeText.includes('closing(') && !scopeText.includes('with')) return false;
   const n = escapeRegExp(name);
-  return new RegExp(`\\b${n}\\.(?:close|release|shutdown|terminate|kill|wait|communicate)\\(|\\bwith\\b[^\\n:]*\\b${n}\\b|\\bclosing\\(\\s*${n}\\b`).test(scopeText);
+  return new RegExp(`\\b${n}\\.(?:${FILE_RELEASE_METHOD_NAMES})\\(|\\bwith\\b[^\\n:]*\\b${n}\\b|\\bclosing\\(\\s*${n}\\b`).test(scopeText);
 }
 
 interface Tracked extends Candidate {
@@ -363,14 +365,14 @@ class PythonFile implements EffectEnv {
       if (cls?.type !== 'class_definition') continue; // a nested function's `self`, or none
       const body = cls?.childForFieldName('body');
       const className = cls?.childForFieldName('name')?.text;
-      if (!cls || !body || !className || RELEASING_METHODS.has(method.childForFieldName('name')?.text ?? '')) continue;
+      if (!cls || !body || !className || OWNER_RELEASE_METHODS.has(method.childForFieldName('name')?.text ?? '')) continue;
       const methods = new Map<string, Node>();
       for (const child of body.namedChildren) {
         const def = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
         const name = def?.type === 'function_definition' ? def.childForFieldName('name')?.text : undefined;
         if (def && name) methods.set(name, def);
       }
-      const releasers = [...methods.entries()].filter(([name]) => RELEASING_METHODS.has(name));
+      const releasers = [...methods.entries()].filter(([name]) => OWNER_RELEASE_METHODS.has(name));
       if (releasers.length === 0) continue;
       const hasBase = (cls.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => b && b.text !== 'object');
       // The methods each releaser runs, through `self.m()` calls of this class.
@@ -1213,6 +1215,3 @@ function parameterFor(def: Node, arg: Node, offset: number): string | null {
   return positional[index + offset] ?? null;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

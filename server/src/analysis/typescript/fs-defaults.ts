@@ -20,13 +20,11 @@
 import type { Node } from '../../parsing/parser';
 import type { FsBindings, FsFunction } from '../../facts/typescript/imports';
 import type { FunctionIndex } from './effects';
+import { unwrap } from '../../facts/typescript/syntax';
 
-const WRAPPERS = new Set(['parenthesized_expression', 'non_null_expression', 'as_expression', 'satisfies_expression', 'await_expression']);
-
+/** `unwrap` of an optional node. */
 function strip(node: Node | null | undefined): Node | undefined {
-  let n = node ?? undefined;
-  while (n && WRAPPERS.has(n.type)) n = n.namedChild(0) ?? undefined;
-  return n;
+  return node ? unwrap(node) : undefined;
 }
 
 /** The initializer of the nearest declaration of `name` in the blocks enclosing `from` (not a parameter). */

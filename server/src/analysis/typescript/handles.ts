@@ -33,6 +33,7 @@ import {
   type OpenerSpec,
 } from '../../knowledge/typescript-handles';
 import { BUILTIN_KNOWLEDGE, type Knowledge, type TypeScriptKnowledge } from '../../knowledge/knowledge';
+import { escapeRegExp } from '../../text/regexp';
 
 /** Evidence for a call that received the handle without taking it (see `loansKeptBy`). */
 interface LeakStep {
@@ -1076,9 +1077,6 @@ function usedOnlyParameters(returns: ReturnSummaries, classifier: EffectClassifi
   return out;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** Local names bound by relative imports and requires, read from the text (a cheap pre-check). */
 function relativeImportNames(text: string): Set<string> {
@@ -1099,7 +1097,8 @@ function relativeImportNames(text: string): Set<string> {
  * imported module (`fs = require('../fs'); fs.openSync(…)`), or binds a call of an imported
  * function to a name it releases itself (`const b = await Blob.open(p)` … `b.close()`).
  */
-function mayLeakThroughImports(text: string, imported: ReadonlySet<string>, openerNames: ReadonlySet<string>): boolean {
+function mayLeakThroughImports(text: string, imported: ReadonlySet<string>, knowledge: TypeScriptKnowledge): boolean {
+  const openerNames = knowledge.openerNames;
   if (imported.size === 0) return false;
   const names = [...imported].map(escapeRegExp).join('|');
   // Anchored on the `.` before an opener's name; the object is read just before it.
@@ -1110,7 +1109,8 @@ function mayLeakThroughImports(text: string, imported: ReadonlySet<string>, open
   // Names the file releases itself (`x.close()`, `x.destroy()`, `x.end()`, `closeSync(x)`),
   // each scan anchored on a literal so it stays quick; names are read next to the match.
   const released = new Set<string>();
-  for (const m of text.matchAll(/\.\s*(?:close|destroy|end)\s*\(/g)) {
+  const releaseMethods = Object.keys(knowledge.handleMethods).filter((m) => knowledge.handleMethods[m] === 'release');
+  for (const m of text.matchAll(new RegExp(`\\.\\s*(?:${releaseMethods.map(escapeRegExp).join('|')})\\s*\\(`, 'g'))) {
     const object = /([A-Za-z_$][\w$]*)\s*$/.exec(text.slice(Math.max(0, (m.index ?? 0) - 40), m.index));
     if (object) released.add(object[1]);
   }
@@ -1146,7 +1146,7 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
   const relative = RELATIVE_IMPORT_PATTERN.test(text);
   try {
     const imported = relative ? relativeImportNames(text) : new Set<string>();
-    if ((namesFs && opens) || (relative && mayLeakThroughImports(text, imported, k.openerNames))) {
+    if ((namesFs && opens) || (relative && mayLeakThroughImports(text, imported, k))) {
       result = new TypeScriptHandleAnalysis(tree, text, path !== undefined && isJavaScriptPath(path), k).run();
     } else if (namesFs || relative) {
       // Nothing to report here, but the file may re-export fs, pass another module's helper

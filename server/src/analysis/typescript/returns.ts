@@ -10,6 +10,7 @@
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleKind } from '../../knowledge/typescript-handles';
 import type { ImportedFunction, ReexportOfFs, ReturnedHandle } from '../summaries';
+import { stringValue, unwrap } from '../../facts/typescript/syntax';
 import type { FileIndex } from './file-index';
 import { argumentsOf, compact } from './file-index';
 import { FUNCTION_TYPES } from './cfg';
@@ -29,23 +30,6 @@ export interface FreshHandle {
   ownerClass?: string;
 }
 
-const TRANSPARENT = new Set(['parenthesized_expression', 'non_null_expression', 'as_expression', 'satisfies_expression', 'type_assertion', 'await_expression']);
-
-export function unwrapExpression(node: Node): Node {
-  let n = node;
-  while (TRANSPARENT.has(n.type)) {
-    const inner = n.namedChildren.find((c) => c && c.type !== 'comment' && c.type !== 'type_annotation');
-    if (!inner) return n;
-    n = inner;
-  }
-  return n;
-}
-
-function stringValue(node: Node | null | undefined): string | undefined {
-  if (!node || node.type !== 'string') return undefined;
-  return node.text.slice(1, -1);
-}
-
 function isRelative(specifier: string): boolean {
   return specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..';
 }
@@ -53,7 +37,7 @@ function isRelative(specifier: string): boolean {
 /** `require('./x')` → `'./x'`. */
 function requireSpecifier(node: Node | null | undefined): string | undefined {
   if (!node) return undefined;
-  const n = unwrapExpression(node);
+  const n = unwrap(node);
   if (n.type !== 'call_expression') return undefined;
   const fn = n.childForFieldName('function');
   if (fn?.type !== 'identifier' || fn.text !== 'require') return undefined;
@@ -173,7 +157,7 @@ export class ReturnSummaries {
       return usable ? { api: compact(callee), kind: spec.kind } : undefined;
     }
     // `promisify(fs.open)(path, flags)` resolves to the descriptor, like `fs.promises.open` to a FileHandle.
-    const inner = unwrapExpression(callee);
+    const inner = unwrap(callee);
     if (inner.type !== 'call_expression') return undefined;
     const fn = inner.childForFieldName('function');
     if (!fn || !/^(?:\w+\.)?promisify$/.test(compact(fn))) return undefined;
@@ -213,7 +197,7 @@ export class ReturnSummaries {
   }
 
   private freshValue(expr: Node, fn: Node, depth: number): FreshHandle | undefined {
-    const n = unwrapExpression(expr);
+    const n = unwrap(expr);
     switch (n.type) {
       case 'call_expression':
         return this.ofCall(n, depth);
@@ -250,7 +234,7 @@ export class ReturnSummaries {
     if (memo !== undefined) return memo ?? undefined;
     let found: ImportedFunction | undefined;
     for (const value of returnedValues(fn)) {
-      const n = unwrapExpression(value);
+      const n = unwrap(value);
       if (n.type === 'call_expression') found = this.importedCallee(n);
       if (found) break;
     }
@@ -288,7 +272,7 @@ export class ReturnSummaries {
         if (src && isRelative(src)) return { specifier: src, range: nodeRange(stmt) };
       }
       if (stmt.type !== 'expression_statement') continue;
-      const e = unwrapExpression(stmt.namedChild(0) ?? stmt);
+      const e = unwrap(stmt.namedChild(0) ?? stmt);
       if (e.type === 'assignment_expression' && compact(e.childForFieldName('left') ?? e) === 'module.exports') {
         const r = this.fsValue(e.childForFieldName('right'));
         if (r) return { ...r, range: nodeRange(stmt) };
@@ -310,7 +294,7 @@ export class ReturnSummaries {
     if (this.file.bindings.namespaceOf(node) === 'fs') return { direct: true };
     const spec = requireSpecifier(node);
     if (spec && isRelative(spec)) return { specifier: spec };
-    const n = unwrapExpression(node);
+    const n = unwrap(node);
     if (n.type === 'identifier') {
       const imp = this.imports.get(n.text);
       if (imp && imp.exportPath.length === 0) return { specifier: imp.specifier };
@@ -393,7 +377,7 @@ function exportedFunctions(root: Node, classes: ReadonlyMap<string, Node>): { pa
   };
   const addValue = (path: string[], value: Node | null | undefined) => {
     if (!value) return;
-    const v = unwrapExpression(value);
+    const v = unwrap(value);
     if (v.type === 'identifier') {
       const fn = topFunctions.get(v.text);
       if (fn) out.push({ path, fn, name: v.text });
@@ -443,7 +427,7 @@ function exportedFunctions(root: Node, classes: ReadonlyMap<string, Node>): { pa
       continue;
     }
     if (stmt.type !== 'expression_statement') continue;
-    const e = unwrapExpression(stmt.namedChild(0) ?? stmt);
+    const e = unwrap(stmt.namedChild(0) ?? stmt);
     if (e.type !== 'assignment_expression') continue;
     const left = compact(e.childForFieldName('left') ?? e);
     const right = e.childForFieldName('right');

@@ -6,6 +6,7 @@
  * and used in another with another meaning is rare enough to ignore.
  */
 import type { Node, Tree } from '../../parsing/parser';
+import { escapeRegExp } from '../../text/regexp';
 
 export class PyNames {
   /** local name → qualified name (a module, or `module.member`) */
@@ -194,9 +195,6 @@ function dotted(node: Node): string {
   return node.text.replace(/\s+/g, '');
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /** `from .store import x` → `.store.x`; `from . import x` → `.x` (the model's canonical form). */
 function joinRelative(module: string, name: string): string {

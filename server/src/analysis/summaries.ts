@@ -29,6 +29,8 @@ export interface ReturnedHandle {
   exportPath: string[];
   /** The function's name as written here, for messages (`FilePoly.fileFrom`). */
   functionName: string;
+  /** TypeScript/JavaScript: the id of the function's `ts.function` fact, which the program model resolves calls to. */
+  functionId?: string;
   /** The opener the handle comes from, as written (`fs.open`), or the imported function's name. */
   api: string;
   /** The opening call (or the return that passes an imported function's result on). */
@@ -77,6 +79,8 @@ export interface FileHandleSummary {
 export interface UsedOnlyParameters {
   exportPath: string[];
   functionName: string;
+  /** TypeScript/JavaScript: the id of the function's `ts.function` fact. */
+  functionId?: string;
   parameters: number[];
   /** The function's name (the evidence points there). */
   range: Range;

@@ -13,7 +13,7 @@
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { HandleLeak } from '../analysis/handles';
-import type { FileHandleSummary, ImportedFunction, ReturnedHandle, SummaryCondition } from '../analysis/summaries';
+import type { FileHandleSummary, ImportedFunction, SummaryCondition } from '../analysis/summaries';
 import type { RelatedLocation } from '../text/locations';
 import type { ProgramContext } from './program-context';
 import { typescriptModel, type TypeScriptModel } from './typescript';
@@ -29,12 +29,6 @@ export interface ConfirmedLeak {
 }
 
 const MAX_DEPTH = 16;
-
-/** Other spellings of an export path: `import X from` vs `require()` of a CommonJS module. */
-function exportPathVariants(path: readonly string[]): string[][] {
-  if (path[0] === 'default') return [[...path], path.slice(1)];
-  return [[...path], ['default', ...path]];
-}
 
 class SummaryLinker {
   private readonly summaries = new Map<string, FileHandleSummary>();
@@ -60,40 +54,43 @@ class SummaryLinker {
     }
   }
 
-  /** The module a specifier of `fromPath` names, with the export path inside it. */
-  private target(fromPath: string, specifier: string, exportPath: readonly string[]): { path: string; summary: FileHandleSummary; exportPaths: string[][] } | undefined {
-    if (this.languages.get(fromPath) === 'c') {
+  /**
+   * The function a call in `fromPath` runs, as the file that defines it and a test that picks
+   * its entry out of that file's summary: the program model's own call resolution for
+   * TypeScript/JavaScript (by the function's fact id) and Python (by its qualified name),
+   * the one definition of the name in C.
+   */
+  private callee(fromPath: string, callee: ImportedFunction): { path: string; summary: FileHandleSummary; is: (entry: { exportPath: string[]; functionId?: string }) => boolean } | undefined {
+    const language = this.languages.get(fromPath);
+    if (language === 'c') {
       // One definition in the workspace, or none we can trust (two programs may define it).
-      const paths = exportPath.length === 1 ? this.cFunctions.get(exportPath[0]) : undefined;
+      const name = callee.exportPath.length === 1 ? callee.exportPath[0] : undefined;
+      const paths = name ? this.cFunctions.get(name) : undefined;
       const summary = paths?.length === 1 ? this.summaries.get(paths[0]) : undefined;
-      return paths && summary ? { path: paths[0], summary, exportPaths: [[...exportPath]] } : undefined;
+      return paths && summary ? { path: paths[0], summary, is: (e) => e.exportPath.length === 1 && e.exportPath[0] === name } : undefined;
     }
-    if (this.languages.get(fromPath) === 'python') {
+    if (language === 'python') {
       this.pyIndex ??= pythonModel(this.ctx).index;
       const from = this.pyIndex.byPath(fromPath);
-      const sym = from ? this.pyIndex.resolve(from, [specifier, ...exportPath].join('.'), 'import') : undefined;
-      const summary = sym?.kind === 'function' ? this.summaries.get(sym.module.path) : sym?.kind === 'module' ? this.summaries.get(sym.module.path) : undefined;
-      if (!sym || !summary) return undefined;
-      return { path: sym.module.path, summary, exportPaths: sym.kind === 'function' ? [sym.name.split('.')] : [] };
+      const sym = from ? this.pyIndex.resolve(from, [callee.specifier, ...callee.exportPath].join('.'), 'import') : undefined;
+      const summary = sym?.kind === 'function' ? this.summaries.get(sym.module.path) : undefined;
+      if (sym?.kind !== 'function' || !summary) return undefined;
+      const qualified = sym.name;
+      return { path: sym.module.path, summary, is: (e) => e.exportPath.join('.') === qualified };
     }
     this.tsModel ??= typescriptModel(this.ctx);
     const from = this.tsModel.byPath(fromPath);
-    const module = from ? this.tsModel.resolveSpecifier(from, specifier) : undefined;
-    const summary = module ? this.summaries.get(module.path) : undefined;
-    return module && summary ? { path: module.path, summary, exportPaths: exportPathVariants(exportPath) } : undefined;
+    const ref = from ? this.tsModel.resolveCallee(from, callee.display) : undefined;
+    const summary = ref ? this.summaries.get(ref.module.path) : undefined;
+    return ref && summary ? { path: ref.module.path, summary, is: (e) => e.functionId === ref.id } : undefined;
   }
 
   /** The steps that prove `callee` (called from `fromPath`) returns a fresh handle, or undefined. */
   returnsHandle(fromPath: string, callee: ImportedFunction, tupleIndex: number | undefined, depth = 0): RelatedLocation[] | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const t = this.target(fromPath, callee.specifier, callee.exportPath);
-    if (!t) return undefined;
-    let found: ReturnedHandle | undefined;
-    for (const variant of t.exportPaths) {
-      found = t.summary.returnedHandles.find((r) => r.exportPath.length === variant.length && r.exportPath.every((x, i) => x === variant[i]));
-      if (found) break;
-    }
-    if (!found || found.tupleIndex !== tupleIndex) return undefined;
+    const t = this.callee(fromPath, callee);
+    const found = t?.summary.returnedHandles.find(t.is);
+    if (!t || !found || found.tupleIndex !== tupleIndex) return undefined;
     if (found.returnsResultOf) {
       const inner = this.returnsHandle(t.path, found.returnsResultOf, tupleIndex, depth + 1);
       if (!inner) return undefined;
@@ -105,7 +102,7 @@ class SummaryLinker {
   /** The steps that prove the module `specifier` (imported by `fromPath`) is the fs module. */
   isFsModule(fromPath: string, specifier: string, depth = 0): RelatedLocation[] | undefined {
     if (depth > MAX_DEPTH) return undefined;
-    const t = this.target(fromPath, specifier, []);
+    const t = this.module(fromPath, specifier);
     const re = t?.summary.reexportsFs;
     if (!t || !re) return undefined;
     const step = { path: t.path, range: re.range, message: `this module re-exports the fs module, so '${specifier}' opens real descriptors` };
@@ -116,15 +113,19 @@ class SummaryLinker {
 
   /** The step that proves `callee` only uses its parameter `argument`. */
   onlyUses(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
-    const t = this.target(fromPath, callee.specifier, callee.exportPath);
-    if (!t) return undefined;
-    for (const variant of t.exportPaths) {
-      const used = t.summary.parametersUsedOnly?.find((u) => u.exportPath.length === variant.length && u.exportPath.every((x, i) => x === variant[i]));
-      if (used?.parameters.includes(argument)) {
-        return [{ path: t.path, range: used.range, message: `${used.functionName}() only uses the handle passed to it (argument ${argument + 1}): it neither closes nor keeps it` }];
-      }
-    }
-    return undefined;
+    const t = this.callee(fromPath, callee);
+    const used = t?.summary.parametersUsedOnly?.find(t.is);
+    if (!t || !used?.parameters.includes(argument)) return undefined;
+    return [{ path: t.path, range: used.range, message: `${used.functionName}() only uses the handle passed to it (argument ${argument + 1}): it neither closes nor keeps it` }];
+  }
+
+  /** The TypeScript/JavaScript module an import specifier of `fromPath` names, with its summary. */
+  private module(fromPath: string, specifier: string): { path: string; summary: FileHandleSummary } | undefined {
+    this.tsModel ??= typescriptModel(this.ctx);
+    const from = this.tsModel.byPath(fromPath);
+    const module = from ? this.tsModel.resolveSpecifier(from, specifier) : undefined;
+    const summary = module ? this.summaries.get(module.path) : undefined;
+    return module && summary ? { path: module.path, summary } : undefined;
   }
 
   holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {

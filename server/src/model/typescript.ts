@@ -94,6 +94,11 @@ export interface TypeScriptModel {
   byPath(path: string): TsModule | undefined;
   /** Resolves an import specifier of `from` to a workspace module. */
   resolveSpecifier(from: TsModule, specifier: string): TsModule | undefined;
+  /**
+   * The workspace function a callee written in `from` runs (`openBlob`, `ns.f`, `Cls.staticMethod`):
+   * through its imports, ESM and CommonJS, re-exports and default-exported classes.
+   */
+  resolveCallee(from: TsModule, callee: string): { module: TsModule; id: string } | undefined;
   stats: { modules: number; programs: number; ms: number };
 }
 
@@ -730,8 +735,7 @@ function registeredWords(f: TsRegisterFact): string {
 
 // ---------------------------------------------------------------------------------------
 
-function analyse(index: ModuleIndex, programs: TsProgram[]): TsStarvedHeartbeat[] {
-  const symbols = new Symbols(index);
+function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): TsStarvedHeartbeat[] {
   let fnIndex: FunctionIndex | undefined;
   const out = new Map<string, TsStarvedHeartbeat>();
   const beats = new Set<TsModule>();
@@ -804,14 +808,16 @@ export function typescriptModel(ctx: ProgramContext): TypeScriptModel {
 export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
   const started = Date.now();
   const index = new ModuleIndex(ctx.files, ctx.projectFiles);
+  const symbols = new Symbols(index);
   const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
-  const starved = analyse(index, programs);
+  const starved = analyse(index, programs, symbols);
   return {
     modules: index.modules,
     programs,
     starved,
     byPath: (p) => index.byPath(p),
     resolveSpecifier: (from, spec) => index.resolve(from, spec),
+    resolveCallee: (from, callee) => symbols.callee(from, callee),
     stats: { modules: index.modules.length, programs: programs.length, ms: Date.now() - started },
   };
 }

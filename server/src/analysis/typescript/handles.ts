@@ -18,7 +18,7 @@ import type { Range } from '../../text/locations';
 import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import type { FileHandleSummary, ImportedFunction, PendingLeak, SummaryCondition, UsedOnlyParameters } from '../summaries';
-import { ReturnSummaries, type FreshHandle } from './returns';
+import { factIdOf, ReturnSummaries, type FreshHandle } from './returns';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
 import { collectReferences, EffectClassifier, parameterName, parametersOf, type ImportedCallAssumptions, type RefFlags } from './effects';
 import { FileIndex, argumentsOf, compact, isFunctionLike } from './file-index';
@@ -1072,7 +1072,7 @@ function usedOnlyParameters(returns: ReturnSummaries, classifier: EffectClassifi
     parametersOf(fn).forEach((p, i) => {
       if (parameterName(p) && classifier.parameterEffect(fn, i) === 'none') used.push(i);
     });
-    if (used.length > 0) out.push({ exportPath: path, functionName: name, parameters: used, range: nodeRange(fn.childForFieldName('name') ?? fn) });
+    if (used.length > 0) out.push({ exportPath: path, functionName: name, functionId: factIdOf(fn), parameters: used, range: nodeRange(fn.childForFieldName('name') ?? fn) });
   }
   return out;
 }

@@ -247,12 +247,13 @@ export class ReturnSummaries {
     const out: ReturnedHandle[] = [];
     for (const { path, fn, name } of exportedFunctions(this.tree.rootNode, this.classes)) {
       const fresh = this.ofFunction(fn);
+      const functionId = factIdOf(fn);
       if (fresh) {
-        out.push({ exportPath: path, functionName: name, api: fresh.api, openRange: nodeRange(fresh.open), tupleIndex: fresh.tupleIndex });
+        out.push({ exportPath: path, functionName: name, functionId, api: fresh.api, openRange: nodeRange(fresh.open), tupleIndex: fresh.tupleIndex });
         continue;
       }
       const imported = this.resultOfImported(fn);
-      if (imported) out.push({ exportPath: path, functionName: name, api: imported.display, openRange: nodeRange(fn), returnsResultOf: imported });
+      if (imported) out.push({ exportPath: path, functionName: name, functionId, api: imported.display, openRange: nodeRange(fn), returnsResultOf: imported });
     }
     return out;
   }
@@ -438,4 +439,30 @@ function exportedFunctions(root: Node, classes: ReadonlyMap<string, Node>): { pa
     }
   }
   return out;
+}
+
+/**
+ * The id the fact extractor gives a function (`facts/typescript/module-structure.ts`), so the
+ * program model's call resolution finds its summary: a declaration's or `const f = …`'s name
+ * (qualified by the functions around it), `Class.method`, `exports.x = function` → `x`.
+ */
+export function factIdOf(fn: Node): string | undefined {
+  const parent = fn.parent;
+  let own: string | undefined;
+  if (fn.type === 'function_declaration' || fn.type === 'generator_function_declaration') own = fn.childForFieldName('name')?.text;
+  else if (fn.type === 'method_definition') {
+    const cls = parent?.type === 'class_body' ? parent.parent : null;
+    const className = cls?.childForFieldName('name')?.text;
+    const name = fn.childForFieldName('name')?.text;
+    return className && name && (cls?.type === 'class_declaration' || cls?.type === 'class') ? `${className}.${name}` : undefined;
+  } else if (parent?.type === 'variable_declarator' && parent.childForFieldName('name')?.type === 'identifier') own = parent.childForFieldName('name')?.text;
+  else if (parent?.type === 'assignment_expression') return /^(?:module\.)?exports\.([\w$]+)$/.exec(compact(parent.childForFieldName('left') ?? parent))?.[1];
+  if (!own) return undefined;
+  for (let n = parent; n; n = n.parent) {
+    if (FUNCTION_TYPES.has(n.type) || n.type === 'method_definition') {
+      const outer = factIdOf(n);
+      return outer ? `${outer}.${own}` : undefined;
+    }
+  }
+  return own;
 }

@@ -22,6 +22,8 @@ function storageWords(f: PyFdCacheFact): string {
       return `Class attribute ${f.what} '${f.name}'`;
     case 'global':
       return `Global ${f.what} '${f.name}'`;
+    case 'registry':
+      return `Logging handler '${f.name}' (${f.what}), registered on a logger,`;
   }
 }
 
@@ -48,7 +50,8 @@ function fixes(h: PyCacheAcrossFork): Fix[] {
   const handler = `_reopen_${identifierFor(c.name)}_after_fork`;
   // Re-open (or forget, when it is opened lazily) in the child; the old number may already
   // belong to someone else after a close-all, so it is not closed here.
-  const value = c.storage === 'global' && c.lazy ? 'None' : c.storage === 'global' ? undefined : c.rightHandSide;
+  // A registered handler is reached through the logger, not a name a handler could re-assign.
+  const value = c.storage === 'registry' ? undefined : c.storage === 'global' && c.lazy ? 'None' : c.storage === 'global' ? undefined : c.rightHandSide;
   if (value !== undefined) {
     const body = c.storage === 'class' ? `    ${c.name} = ${value}\n` : `    global ${c.name}\n    ${c.name} = ${value}\n`;
     out.push({
@@ -59,6 +62,14 @@ function fixes(h: PyCacheAcrossFork): Fix[] {
         { range: { start: at, end: at }, newText: `\n\n\ndef ${handler}():\n${body}\n\n${os.name}.register_at_fork(after_in_child=${handler})` },
       ],
     });
+  }
+  if (c.storage === 'registry') {
+    out.push({
+      title: `Create the handler '${c.name}' after the fork (or keep its descriptor in the close-all's keep-list and re-open it in the child)`,
+      applicability: 'display-only',
+      edits: [],
+    });
+    return out;
   }
   const fdExpr = c.api === 'os.open()' || c.api === 'os.dup()' ? c.name : `${c.name}.fileno()`;
   out.push({

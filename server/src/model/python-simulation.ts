@@ -13,6 +13,12 @@ import type { Protection } from './python-fork-protection';
 import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
 
+/** Both sites are in methods of the same class. */
+function sameClass(a: Live, b: Live): boolean {
+  const cls = (f: PythonFact) => f.enclosingFunction.slice(0, Math.max(0, f.enclosingFunction.lastIndexOf('.')));
+  return a.module === b.module && cls(a.fact) !== '' && cls(a.fact) === cls(b.fact);
+}
+
 export interface Live<F extends PythonFact = PythonFact> {
   module: PyModule;
   fact: F;
@@ -307,14 +313,15 @@ export class ProgramSim extends ProgramOrder {
     // A caller that keeps only the descriptors of named objects (`keepfd=sock.fileno()`)
     // spares those: it is a close-all for every cached descriptor it does not name.
     // A keep condition read in the loop itself (`fd not in self.keep_fds`) works the same way;
-    // what a caller passed in can only hold descriptors opened outside the close-all's module.
+    // what a caller passed in may hold anything, except the descriptors the close-all's own
+    // class opens itself (the caller never sees those).
     const fromCall = f.keepParameter !== undefined && keepArgument === 'named';
     const named = fromCall || f.keepNames !== undefined;
     if (f.keepParameter && keepArgument !== 'none' && keepArgument !== 'stdio-only' && !named) return;
     if (!s.lastFork && !f.inChild) return;
     const names = fromCall ? (keepNames ?? []) : (f.keepNames ?? []);
     const kept = (c: Live<PyFdCacheFact>) =>
-      named && (names.includes(c.fact.name.slice(c.fact.name.lastIndexOf('.') + 1)) || (!!f.keepFromCaller && c.module !== ev.module));
+      named && (names.includes(c.fact.name.slice(c.fact.name.lastIndexOf('.') + 1)) || (!!f.keepFromCaller && !sameClass(c, ev)));
     const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact) && !kept(c));
     // What the named keep-list spares is all we can see to be open: nothing cached is lost.
     if (named && !caches.length) return;

@@ -437,6 +437,12 @@ export class ProcessClassifier {
         if (name) kept.add(name);
         return name ? 'named' : 'other';
       }
+      case 'conditional_expression': {
+        // `keep if keep else []`: either value.
+        const a = node.namedChild(0);
+        const b = node.namedChild(2);
+        return a && b ? join(this.keepValue(a, at, depth + 1, kept, caller), this.keepValue(b, at, depth + 1, kept, caller)) : 'other';
+      }
       case 'binary_operator': {
         const l = node.childForFieldName('left');
         const r = node.childForFieldName('right');

@@ -274,13 +274,20 @@ export interface PyFdCacheFact extends PyFactBase {
    * `registry`: a logging handler added to a logger (`logger.addHandler(h)`): the logging
    * module keeps it for the life of the process, wherever the variable was.
    */
-  storage: 'module' | 'class' | 'global' | 'registry';
+  storage: 'module' | 'class' | 'global' | 'registry' | 'pool';
   api: string;
   what: string;
   /** Opened on first use (`if _fd is None: _fd = ...`) or inside a function. */
   lazy: boolean;
   /** The right-hand side as written (for the re-open fix). */
   rightHandSide: string;
+  /**
+   * `pool`: objects owning descriptors kept in a container that outlives the call (`files[k] =
+   * Store(path)`, `files` a closure or module variable), in code that reads the process id
+   * once, here (`def factory(pid=os.getpid())`), and never compares it again: a forked child
+   * goes on using the parent's objects.
+   */
+  pidReadOnce?: Range;
   /** End of the module-level statement that holds the cache (where a fix may add code). */
   topStatementEnd: Position;
 }

@@ -745,6 +745,82 @@ export class ProcessClassifier {
     }
   }
 
+  /**
+   * Descriptor-owning objects pooled in a container that outlives the call that fills it
+   * (`files[key] = Store(path)` where `Store.__init__` keeps `self._f = open(...)` and `files`
+   * belongs to an enclosing function or the module), in a function that reads the process id
+   * once, when it is defined (`def factory(pid=os.getpid())`), and compares no process id
+   * afterwards: the pool was meant per process, but a forked child keeps the parent's.
+   */
+  emitPooledCaches(): void {
+    for (const c of this.rec.calls) {
+      const assign = c.node.parent;
+      if (c.scope.kind !== 'function' || assign?.type !== 'assignment' || assign.childForFieldName('right')?.id !== c.node.id) continue;
+      const left = assign.childForFieldName('left');
+      const container = left?.type === 'subscript' ? left.childForFieldName('value') : null;
+      if (container?.type !== 'identifier' || !c.resolved || c.resolved.origin !== 'local') continue;
+      const owned = this.ownedDescriptor(c.resolved.name);
+      if (!owned) continue;
+      // The container is not the function's own local: an enclosing function's (a closure) or the module's.
+      const own = c.scope.defNode;
+      if (!own || this.assigns(own, container.text)) continue;
+      let outer: Node | null = own.parent;
+      while (outer && !(outer.type === 'function_definition' && this.assigns(outer, container.text))) outer = outer.parent;
+      if (!outer) continue;
+      const pid = this.pidDefault(outer);
+      if (!pid || this.comparesPid(outer)) continue;
+      const range = this.t.rangeOf(c.node, c.end);
+      this.rec.facts.push({
+        ...factBase(range, c.flags, c.scope),
+        kind: 'py.fd-cache',
+        name: container.text,
+        storage: 'pool',
+        api: `${c.resolved.name}()`,
+        what: `${owned} held by ${c.resolved.name.slice(c.resolved.name.lastIndexOf('.') + 1)} objects`,
+        lazy: true,
+        rightHandSide: this.t.exact ? this.t.src.slice(c.node.startIndex, c.end) : c.node.text,
+        topStatementEnd: range.end,
+        pidReadOnce: this.t.range(pid),
+      });
+    }
+  }
+
+  /** What descriptor a class of this file keeps from its `__init__` (`self._f = open(...)`). */
+  private ownedDescriptor(cls: string): string | undefined {
+    for (const c of this.rec.calls) {
+      if (c.scope.fn !== `${cls}.__init__` || !c.resolved || c.resolved.origin === 'local') continue;
+      const what = PY_FD_SOURCES.get(c.resolved.name);
+      const assign = c.node.parent;
+      if (what && assign?.type === 'assignment' && /^self\.\w+$/.test(assign.childForFieldName('left')?.text ?? '')) return what;
+    }
+    return undefined;
+  }
+
+  /** `name = ...` directly in `def` (not in a function nested in it). */
+  private assigns(def: Node, name: string): boolean {
+    for (const a of def.descendantsOfType('assignment')) {
+      if (!a || a.childForFieldName('left')?.text !== name) continue;
+      let fn: Node | null = a.parent;
+      while (fn && fn.type !== 'function_definition') fn = fn.parent;
+      if (fn?.id === def.id) return true;
+    }
+    return false;
+  }
+
+  /** A parameter default that reads the process id when the function is defined (`pid=os.getpid()`). */
+  private pidDefault(def: Node): Node | undefined {
+    for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
+      const v = p?.type === 'default_parameter' || p?.type === 'typed_default_parameter' ? p.childForFieldName('value') : null;
+      if (v?.type === 'call' && /(^|\.)getpid$/.test(this.t.dotted(v.childForFieldName('function')) ?? '')) return v;
+    }
+    return undefined;
+  }
+
+  /** A comparison that involves a process id anywhere in `def` (`if self._pid != os.getpid():`). */
+  private comparesPid(def: Node): boolean {
+    return def.descendantsOfType('comparison_operator').some((n) => !!n && /pid/i.test(n.text));
+  }
+
   emitRevalidations(): void {
     for (const s of this.rec.scopes) {
       if (!s.usesIdentityFields || !s.fstatCalls) continue;

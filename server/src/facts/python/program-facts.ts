@@ -112,6 +112,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   processes.childRegions(forks, execs, closeAlls);
   processes.emitCaches();
   processes.emitRegisteredHandlers();
+  processes.emitPooledCaches();
   processes.emitRevalidations();
   heartbeats.emitKeepAlives();
   // Facts in source order (stable for equal starts: insertion order).

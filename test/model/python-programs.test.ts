@@ -240,3 +240,43 @@ describe('a #! script without an extension', () => {
     assert.deepEqual(findings.filter((f) => RULE_IDS.has(f.ruleId)).map((f) => `${f.ruleId} ${f.path}:${f.range.start.line + 1}`), ['fork-in-threaded-program /ws/bin/nightly:5']);
   });
 });
+
+describe('py-logfile-keepfd: a log handler attached before a daemonizer that keeps only the listener', () => {
+  test('the close loop and the handler are both reported, each naming the other', () => {
+    const s = load('py-logfile-keepfd');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)).sort(), ['cached-fd-across-fork relay/__main__.py:9', 'close-all-fds-without-exec relay/server.py:16']);
+    const cache = findings.find((f) => f.ruleId === 'cached-fd-across-fork')!;
+    const close = findings.find((f) => f.ruleId === 'close-all-fds-without-exec')!;
+    assert.equal(cache.severity, 'error');
+    assert.equal(
+      cache.message,
+      "Logging handler 'handler' (log file), registered on a logger, from logging.FileHandler() is created before the fork by os.fork() at server.py:13, and the child closes every descriptor at server.py:16: the cached number goes stale and a later open reuses it",
+    );
+    assert.deepEqual(steps(s, cache), [
+      'relay/__main__.py:16 called here',
+      'relay/__main__.py:9 descriptor cached here (logging.FileHandler())',
+      'relay/__main__.py:11 object created here; its methods may run later',
+      'relay/server.py:25 called here',
+      'relay/server.py:13 fork here (os.fork()); the child keeps running',
+      'relay/server.py:16 fds closed here (os.close() in a loop), the cached one included',
+    ]);
+    assert.equal(
+      close.message,
+      "os.close() in a loop (its caller's 'keepfd' spares only 'listener') closes every descriptor in a forked child after os.fork() at line 13 that keeps running without exec; it destroys the descriptor cached at __main__.py:9",
+    );
+    assert.deepEqual(steps(s, close), [
+      'relay/__main__.py:16 called here',
+      'relay/__main__.py:11 object created here; its methods may run later',
+      'relay/server.py:25 called here',
+      'relay/server.py:13 fork here (os.fork()); the child keeps running',
+      'relay/server.py:16 fds closed here (os.close() in a loop)',
+      'relay/__main__.py:9 descriptor cached here (logging.FileHandler()) is closed by it',
+    ]);
+  });
+
+  test('silent when the keep-list is built from the logger\'s handlers', () => {
+    const s = load('py-logfile-keepfd-keep');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});

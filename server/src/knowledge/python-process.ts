@@ -165,14 +165,19 @@ export function defaultStartMethod(pythonVersion: string): string {
  * constructor is where the keep-list is given, so the finding sits there).
  */
 export interface PyDaemonizer {
-  keepKeyword: string;
+  /** The constructor keyword that takes the keep-list; absent when it has none. */
+  keepKeyword?: string;
+  /** An attribute of the object that holds the keep-list when it is set after construction (`ctx.files_preserve = [...]`). */
+  keepAttribute: string;
   note: string;
 }
 
 export const PY_DAEMONIZERS: ReadonlyMap<string, PyDaemonizer> = new Map<string, PyDaemonizer>([
-  ['daemon.DaemonContext', { keepKeyword: 'files_preserve', note: 'python-daemon detaches and closes every other descriptor' }],
-  ['daemon.daemon.DaemonContext', { keepKeyword: 'files_preserve', note: 'python-daemon detaches and closes every other descriptor' }],
-  ['daemonize.Daemonize', { keepKeyword: 'keep_fds', note: 'daemonize detaches and closes every other descriptor' }],
+  ['daemon.DaemonContext', { keepKeyword: 'files_preserve', keepAttribute: 'files_preserve', note: 'python-daemon detaches and closes every other descriptor' }],
+  ['daemon.daemon.DaemonContext', { keepKeyword: 'files_preserve', keepAttribute: 'files_preserve', note: 'python-daemon detaches and closes every other descriptor' }],
+  ['daemonize.Daemonize', { keepKeyword: 'keep_fds', keepAttribute: 'keep_fds', note: 'daemonize detaches and closes every other descriptor' }],
+  // python-daemon's runner builds a DaemonContext from the app's paths, without files_preserve.
+  ['daemon.runner.DaemonRunner', { keepAttribute: 'daemon_context.files_preserve', note: "python-daemon's runner detaches through a DaemonContext that closes every other descriptor" }],
 ]);
 
 /** Calls that close a whole range of descriptors. */
@@ -269,6 +274,16 @@ export const PY_FD_SOURCES: ReadonlyMap<string, string> = new Map([
   ['statsd.client.StatsClient', 'UDP socket'],
   ['datadog.dogstatsd.DogStatsd', 'UDP socket'],
 ]);
+
+/**
+ * Methods that register an object in a process-wide registry: a logging handler added to a
+ * logger lives as long as the process, so its descriptor is cached even when the variable
+ * that held it was local.
+ */
+export const PY_HANDLER_REGISTRATIONS: ReadonlySet<string> = new Set(['addHandler']);
+
+/** The descriptor sources that are logging handlers (what {@link PY_HANDLER_REGISTRATIONS} register). */
+export const PY_LOG_HANDLER_SOURCES: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys()].filter((k) => k.startsWith('logging.')));
 
 /** `os.fstat(fd)` plus a comparison of these fields re-validates a cached descriptor. */
 export const PY_FSTAT_CALLS: ReadonlySet<string> = new Set(['os.fstat']);

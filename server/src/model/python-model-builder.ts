@@ -22,7 +22,7 @@ class Results {
 /** One recorded result; `key` is the site it is about (computed once, when recorded). */
 type LogOp =
   | { k: 'fork'; key: string; root: PyRoot; fork: LiveFork; thread: LiveThread }
-  | { k: 'close'; key: string; root: PyRoot; ev: Live<PyCloseAllFact>; fork: LiveFork | undefined; caches: Live<PyFdCacheFact>[] }
+  | { k: 'close'; key: string; root: PyRoot; ev: Live<PyCloseAllFact>; fork: LiveFork | undefined; caches: Live<PyFdCacheFact>[]; kept?: readonly string[] }
   | { k: 'cache'; key: string; root: PyRoot; h: Hit };
 
 /** What replaying one program produced: kept by the incremental model while its inputs stay the same. */
@@ -224,8 +224,8 @@ export class ModelBuilder implements SimModel {
     this.log?.ops.push({ k: 'fork', key: siteKey(fork.module, fork.fact), root, fork, thread });
   }
 
-  recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[]): void {
-    this.log?.ops.push({ k: 'close', key: siteKey(ev.module, ev.fact), root, ev, fork, caches });
+  recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[], kept?: readonly string[]): void {
+    this.log?.ops.push({ k: 'close', key: siteKey(ev.module, ev.fact), root, ev, fork, caches, kept });
   }
 
   recordCache(root: PyRoot, h: Hit): void {
@@ -236,7 +236,7 @@ export class ModelBuilder implements SimModel {
   apply(log: ProgramLog): void {
     for (const op of log.ops) {
       if (op.k === 'fork') this.applyForkAfterThreads(op.key, op.root, op.fork, op.thread);
-      else if (op.k === 'close') this.applyCloseAll(op.key, op.root, op.ev, op.fork, op.caches);
+      else if (op.k === 'close') this.applyCloseAll(op.key, op.root, op.ev, op.fork, op.caches, op.kept);
       else this.applyCache(op.key, op.root, op.h);
     }
   }
@@ -249,11 +249,12 @@ export class ModelBuilder implements SimModel {
     });
   }
 
-  private applyCloseAll(key: string, root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[]): void {
+  private applyCloseAll(key: string, root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[], kept: readonly string[] | undefined): void {
     let r = this.results.closeAlls.get(key);
     if (!r) {
       r = { closeAll: this.event(root, ev), caches: [] };
       if (fork) r.fork = this.forkEvent(root, fork);
+      if (kept) r.kept = [...kept];
       this.results.closeAlls.set(key, r);
     } else if (!r.fork && fork) r.fork = this.forkEvent(root, fork);
     for (const c of caches) {

@@ -28,6 +28,8 @@ export interface RunCtx {
   asMain: boolean;
   /** What the call that entered this function passed as its keep-list (close-all helpers). */
   keepArgument?: PyKeepArgument;
+  /** With `keepArgument: 'named'`: the objects whose descriptors that call keeps. */
+  keepNames?: readonly string[];
 }
 
 /** How deep a replay follows calls. */

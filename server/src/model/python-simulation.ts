@@ -13,6 +13,12 @@ import type { Protection } from './python-fork-protection';
 import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
 
+/** Both sites are in methods of the same class. */
+function sameClass(a: Live, b: Live): boolean {
+  const cls = (f: PythonFact) => f.enclosingFunction.slice(0, Math.max(0, f.enclosingFunction.lastIndexOf('.')));
+  return a.module === b.module && cls(a.fact) !== '' && cls(a.fact) === cls(b.fact);
+}
+
 export interface Live<F extends PythonFact = PythonFact> {
   module: PyModule;
   fact: F;
@@ -66,7 +72,7 @@ export interface SimModel {
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
   recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
-  recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[]): void;
+  recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[], kept?: readonly string[]): void;
   recordCache(root: PyRoot, h: Hit): void;
 }
 
@@ -148,7 +154,7 @@ export class ProgramSim extends ProgramOrder {
     const key = `${m.abs}#${name}`;
     if (this.running.has(key)) return;
     const st = this.state;
-    const memoKey = `${key}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}`;
+    const memoKey = `${key}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
     const seen = this.memo.get(memoKey);
     if (seen !== undefined) {
       if (seen && !this.state.threads) this.state.threads = seen;
@@ -170,7 +176,8 @@ export class ProgramSim extends ProgramOrder {
     let lastExec = -1;
     for (let i = steps.length - 1; i >= 0; i--) {
       const s = steps[i];
-      if (s.kind === 'py.exec' && (!s.underMainGuard || fn !== '' || ctx.asMain)) {
+      // An exit in an `except` clause does not end the normal path.
+      if (s.kind === 'py.exec' && !s.onError && (!s.underMainGuard || fn !== '' || ctx.asMain)) {
         lastExec = i;
         break;
       }
@@ -179,6 +186,10 @@ export class ProgramSim extends ProgramOrder {
     // plumbing (a module-level default context, an atexit hook): only those of the root module
     // and of code that actually runs in a function count as "may run later".
     const notes = fn !== '' || m === this.root.module;
+    /** Where a call ran workspace code: a daemonizer's description at the same place is replaced by it. */
+    let ranCode: PythonFact['range'] | undefined;
+    const sameRange = (a: PythonFact['range'] | undefined, b: PythonFact['range']) =>
+      !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
     for (let i = 0; i < steps.length; i++) {
       const f = steps[i];
       // The main block runs only in the module that is `__main__` (functions defined inside
@@ -191,10 +202,11 @@ export class ProgramSim extends ProgramOrder {
         case 'py.call': {
           const t = this.model.callTarget(m, f);
           if (!t) break;
+          ranCode = f.range;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const cls = notes ? this.model.classOf(m, f) : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument });
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument, keepNames: f.keepNames });
           break;
         }
         case 'py.with-enter': {
@@ -202,7 +214,7 @@ export class ProgramSim extends ProgramOrder {
           const t = this.model.enterTarget(m, f);
           if (!t) break;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
           break;
         }
         case 'py.ref': {
@@ -237,10 +249,12 @@ export class ProgramSim extends ProgramOrder {
           break;
         }
         case 'py.fork':
+          if (f.via === 'daemonizer' && sameRange(ranCode, f.range)) break;
           this.fork(this.live(m, f, ctx));
           break;
         case 'py.close-all':
-          this.closeAll(this.live(m, f, ctx), ctx.execAfter || lastExec > i, ctx.keepArgument);
+          if (f.inChild && sameRange(ranCode, f.range)) break;
+          this.closeAll(this.live(m, f, ctx), ctx.execAfter || lastExec > i, ctx.keepArgument, ctx.keepNames);
           break;
         case 'py.fd-cache':
           this.cached(this.live(m, f, ctx));
@@ -290,17 +304,29 @@ export class ProgramSim extends ProgramOrder {
     if (f.threadsAfter && !s.threads) s.threads = { ...ev, api: f.api, note: 'starts helper threads in the parent' };
   }
 
-  private closeAll(ev: Live<PyCloseAllFact>, execAfter: boolean, keepArgument: PyKeepArgument | undefined): void {
+  private closeAll(ev: Live<PyCloseAllFact>, execAfter: boolean, keepArgument: PyKeepArgument | undefined, keepNames: readonly string[] | undefined): void {
     const f = ev.fact;
     const s = this.state;
     if (f.keepList || f.execFollows || execAfter) return;
     // A helper that spares what its caller passes: a close-all only when that is nothing or
     // only the standard streams (a caller we cannot see is given the benefit of the doubt).
-    if (f.keepParameter && keepArgument !== 'none' && keepArgument !== 'stdio-only') return;
+    // A caller that keeps only the descriptors of named objects (`keepfd=sock.fileno()`)
+    // spares those: it is a close-all for every cached descriptor it does not name.
+    // A keep condition read in the loop itself (`fd not in self.keep_fds`) works the same way;
+    // what a caller passed in may hold anything, except the descriptors the close-all's own
+    // class opens itself (the caller never sees those).
+    const fromCall = f.keepParameter !== undefined && keepArgument === 'named';
+    const named = fromCall || f.keepNames !== undefined;
+    if (f.keepParameter && keepArgument !== 'none' && keepArgument !== 'stdio-only' && !named) return;
     if (!s.lastFork && !f.inChild) return;
-    const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact));
-    this.model.recordCloseAll(this.root, ev, s.lastFork, caches);
-    for (const h of s.hits) if (!h.closeAll && !h.cancelled) h.closeAll = ev;
+    const names = fromCall ? (keepNames ?? []) : (f.keepNames ?? []);
+    const kept = (c: Live<PyFdCacheFact>) =>
+      named && (names.includes(c.fact.name.slice(c.fact.name.lastIndexOf('.') + 1)) || (!!f.keepFromCaller && !sameClass(c, ev)));
+    const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact) && !kept(c));
+    // What the named keep-list spares is all we can see to be open: nothing cached is lost.
+    if (named && !caches.length) return;
+    this.model.recordCloseAll(this.root, ev, s.lastFork, caches, named ? names : undefined);
+    for (const h of s.hits) if (!h.closeAll && !h.cancelled && !kept(h.cache)) h.closeAll = ev;
     s.lastCloseAll = ev;
   }
 
@@ -318,6 +344,9 @@ export class ProgramSim extends ProgramOrder {
     for (const h of this.state.hits) {
       if (h.cancelled) continue;
       if (this.model.protection.why(h.cache.module, h.cache.fact)) continue;
+      // A logging handler shared with a child is still the same open file there; it goes
+      // wrong only when the child closes it behind the logger's back.
+      if (h.cache.fact.storage === 'registry' && !h.closeAll) continue;
       // A cache opened lazily inside a function only counts in the ordered phase, where we
       // know it was opened before the fork.
       this.model.recordCache(this.root, h);

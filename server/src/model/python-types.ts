@@ -55,6 +55,8 @@ export interface PyCloseAllWithoutExec {
   closeAll: PyCloseAllEvent;
   fork?: PyForkEvent;
   caches: PyCacheEvent[];
+  /** The caller's keep-list spares only the descriptors of these objects (`keepfd=sock.fileno()`). */
+  kept?: string[];
 }
 
 export interface PyRoot {

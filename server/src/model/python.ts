@@ -34,6 +34,7 @@ import type { FileAnalysis } from '../analysis/results';
 import { PyModuleIndex, TouchTracker, type PyModule } from './python-modules';
 import { ModelBuilder, type ProgramLog } from './python-model-builder';
 import { buildPrograms, ClosureCache, staticImports } from './python-programs';
+import { pooledCachesAcrossFork } from './python-pooled-caches';
 import type { PyProgram, PyRoot, PythonModel } from './python-types';
 import * as nodePath from 'node:path';
 
@@ -185,7 +186,7 @@ export class PythonModelCache {
       index,
       programs,
       forkAfterThreads: [...builder.results.forkAfterThreads.values()],
-      cachesAcrossFork: [...builder.results.caches.values()],
+      cachesAcrossFork: [...builder.results.caches.values(), ...pooledCachesAcrossFork(index, builder.protection)],
       closeAllsWithoutExec: [...builder.results.closeAlls.values()],
       stats: {
         modules: index.modules.length,

@@ -7,7 +7,7 @@ import type { Range } from '../../text/locations';
 import type { Node } from '../../parsing/parser';
 import { PY_FD_DIRECTORIES } from '../../knowledge/python-process';
 import type { PySourceText } from './source-text';
-import { argsOf, stringValue } from './syntax-helpers';
+import { argsOf, closesOnlyStdio, stringValue } from './syntax-helpers';
 import type { IfRecord, LoopCtx, Scope } from './walk-records';
 
 /**
@@ -57,15 +57,27 @@ export function forkTest(t: PySourceText, cond: Node, scope: Scope): { subject: 
   return { subject: s, childWhenTrue: negate ? !childWhenTrue : childWhenTrue };
 }
 
+/** Calls that hand back the same items in another order (or container). */
+const ORDER_WRAPPERS: ReadonlySet<string> = new Set(['reversed', 'sorted', 'list', 'tuple']);
+
 export function loopContext(t: PySourceText, node: Node, type: string, until: number, range: Range): LoopCtx | undefined {
   // Only `range(...)`/`listdir`/`scandir` loops and `while i < n` loops qualify: their words come first.
   const body = t.exact ? t.src.slice(node.startIndex, until) : undefined;
   if (type === 'for_statement') {
     if (body !== undefined && !body.includes('range') && !body.includes('listdir') && !body.includes('scandir')) return undefined;
     const left = node.childForFieldName('left');
-    const right = node.childForFieldName('right');
+    let right = node.childForFieldName('right');
     if (left?.type !== 'identifier' || right?.type !== 'call') return undefined;
-    const fn = t.dotted(right.childForFieldName('function'));
+    let fn = t.dotted(right.childForFieldName('function'));
+    // `reversed(range(n))`, `sorted(os.listdir(...))`, `list(...)`: the same descriptors, in another order.
+    for (let depth = 0; depth < 2 && fn && ORDER_WRAPPERS.has(fn); depth++) {
+      const inner: Node | undefined = argsOf(right).positional[0];
+      if (inner?.type !== 'call') return undefined;
+      right = inner;
+      fn = t.dotted(right.childForFieldName('function'));
+    }
+    // `range(3)`: only the standard streams.
+    if (fn === 'range' && closesOnlyStdio(right)) return undefined;
     let blanket = fn === 'range';
     if (!blanket && fn && /(^|\.)(listdir|scandir)$/.test(fn)) {
       const arg = argsOf(right).positional[0];

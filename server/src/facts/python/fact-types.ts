@@ -79,13 +79,17 @@ export interface PyCallFact extends PyFactBase {
   /**
    * For calls of close-all helpers (by name, `knowledge/python-process.ts`
    * PY_CLOSE_HELPER_NAME): what the keep argument spares: `none` (absent or empty),
-   * `stdio-only` (stdin/stdout/stderr only), `other` (anything more, or unknown).
+   * `stdio-only` (stdin/stdout/stderr only), `named` (besides those, only the descriptors of
+   * the objects in `keepNames`: `keepfd=sock.fileno()`), `other` (anything more, or unknown).
+   * Also read for any call that passes a keep-like keyword (`keepfd=`).
    */
   keepArgument?: PyKeepArgument;
+  /** With `keepArgument: 'named'`: the objects whose descriptors are kept (`sock` for `sock.fileno()`). */
+  keepNames?: string[];
 }
 
 /** What a close-all call's keep argument spares. */
-export type PyKeepArgument = 'none' | 'stdio-only' | 'other';
+export type PyKeepArgument = 'none' | 'stdio-only' | 'named' | 'other';
 
 /**
  * `with factory(...):` / `with Cls(...) as x:`: the object the call gives is entered, so its
@@ -242,25 +246,48 @@ export interface PyCloseAllFact extends PyFactBase {
    * (`def close_open_fds(keep=None)`): each call's keep argument decides (PyCallFact.keepArgument).
    */
   keepParameter?: string;
+  /**
+   * A loop whose keep condition we can read: it spares only the descriptors of these objects
+   * (`fd != sock.fileno()`), and with `keepFromCaller` what a caller passed in
+   * (`fd not in self.keep_fds`, assigned from a parameter); every other cached descriptor is closed.
+   */
+  keepNames?: string[];
+  keepFromCaller?: boolean;
 }
 
 export interface PyExecFact extends PyFactBase {
   kind: 'py.exec';
   /** True for `_exit`/`sys.exit`, false for `exec*`. */
   exits: boolean;
+  /** In an `except` clause: it runs only when the `try` body raised, not on the normal path. */
+  onError?: boolean;
 }
 
 export interface PyFdCacheFact extends PyFactBase {
   kind: 'py.fd-cache';
-  /** The variable (`_fd`) or class attribute (`Cls._fd`). */
+  /**
+   * The variable (`_fd`) or class attribute (`Cls._fd`); for a `registry` handler, the local
+   * name it was bound to (or the handler class when it is built in the call).
+   */
   name: string;
-  storage: 'module' | 'class' | 'global';
+  /**
+   * `registry`: a logging handler added to a logger (`logger.addHandler(h)`): the logging
+   * module keeps it for the life of the process, wherever the variable was.
+   */
+  storage: 'module' | 'class' | 'global' | 'registry' | 'pool';
   api: string;
   what: string;
   /** Opened on first use (`if _fd is None: _fd = ...`) or inside a function. */
   lazy: boolean;
   /** The right-hand side as written (for the re-open fix). */
   rightHandSide: string;
+  /**
+   * `pool`: objects owning descriptors kept in a container that outlives the call (`files[k] =
+   * Store(path)`, `files` a closure or module variable), in code that reads the process id
+   * once, here (`def factory(pid=os.getpid())`), and never compares it again: a forked child
+   * goes on using the parent's objects.
+   */
+  pidReadOnce?: Range;
   /** End of the module-level statement that holds the cache (where a fix may add code). */
   topStatementEnd: Position;
 }

@@ -20,7 +20,9 @@ import {
   PY_FD_SOURCES,
   PY_FORK_CALLS,
   PY_FSTAT_CALLS,
+  PY_HANDLER_REGISTRATIONS,
   PY_KEEP_PARAMETER,
+  PY_LOG_HANDLER_SOURCES,
   PY_PROCESS_STARTERS,
   PY_SETSID_CALLS,
   PY_START_METHOD_SETTERS,
@@ -31,6 +33,7 @@ import {
   type PyThreadStarter,
 } from '../../knowledge/python-process';
 import { PY_THREAD_TARGETS } from '../../knowledge/python-heartbeat';
+import { escapeRegExp } from '../../text/regexp';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import type {
   PyAtForkFact,
@@ -45,8 +48,8 @@ import type {
   PyThreadStartFact,
 } from './fact-types';
 import type { PySourceText } from './source-text';
-import { argsOf, before, identifiersIn, keywordInsert, rangeEq, stringValue, within } from './syntax-helpers';
-import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
+import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
+import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Scope } from './walk-records';
 
 /** Names the tables already describe: never worth a `py.call` fact. */
 const KNOWN_NOT_WORKSPACE: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys(), ...PY_SETSID_CALLS, ...PY_CLOSE_ONE_CALLS, ...PY_FSTAT_CALLS]);
@@ -168,6 +171,7 @@ export class ProcessClassifier {
       }
       if (PY_EXEC_CALLS.has(name) || (PY_EXIT_CALLS.has(name) && (c.resolved.origin !== 'local'))) {
         const fact: PyExecFact = { ...callBase(c, this.t), kind: 'py.exec', exits: !PY_EXEC_CALLS.has(name) };
+        if (c.flags.handler) fact.onError = true;
         this.rec.facts.push(fact);
         execs.push({ fact, call: c });
         return;
@@ -175,29 +179,37 @@ export class ProcessClassifier {
       const daemon = PY_DAEMONIZERS.get(name);
       if (daemon) {
         const args = argsOf(c.node);
+        // When the workspace holds the daemonizer's own code, the model runs that instead of
+        // this description (the call comes first: facts at one position keep their order).
+        if (c.resolved.origin === 'import') this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.call', callee: name, origin: 'import' });
         const fact: PyForkFact = { ...callBase(c, this.t), kind: 'py.fork', api: `${name}()`, via: 'daemonizer', child: 'continues', parentExits: true };
         this.rec.facts.push(fact);
         forks.push({ fact, call: c });
-        const keep = args.keywords.get(daemon.keepKeyword);
+        const keep = daemon.keepKeyword ? args.keywords.get(daemon.keepKeyword) : undefined;
         const ca: PyCloseAllFact = {
           ...callBase(c, this.t),
           kind: 'py.close-all',
           api: `${name}()`,
-          keepList: !!keep && keep.type !== 'none',
+          keepList: (!!keep && keep.type !== 'none') || this.keepAssignedLater(c, daemon.keepAttribute),
           execFollows: false,
           inChild: true,
         };
-        const ins = keywordInsert(args.node, daemon.keepKeyword);
+        const ins = daemon.keepKeyword ? keywordInsert(args.node, daemon.keepKeyword) : undefined;
         if (ins) ca.keepInsert = ins;
         this.rec.facts.push(ca);
         closeAlls.push({ fact: ca, call: c });
         return;
       }
       if (PY_CLOSE_RANGE_CALLS.has(name)) {
-        // Closing the gaps between kept descriptors (in a loop, or several ranges) is a keep-list,
-        // unless the function spares what its caller passes: then each call decides.
+        // `closerange(0, 3)`: only the standard streams, nothing a library cached.
+        if (closesOnlyStdio(c.node)) return;
+        // Closing the gaps between kept descriptors (in a loop, or several ranges starting past
+        // the standard streams) is a keep-list, unless the function spares what its caller
+        // passes: then each call decides. Several ranges that all start at the standard
+        // streams are alternatives (one per branch), each closing everything.
         const keepParameter = this.keepParameterOf(c.scope);
-        const keep = !keepParameter && (!!c.loop || (c.scope.closeRanges?.length ?? 0) > 1);
+        const ranges = (c.scope.closeRanges ?? []).filter((r) => !closesOnlyStdio(r.node));
+        const keep = !keepParameter && (!!c.loop || ranges.length > 1) && !ranges.every((r) => startsAtStdio(r.node));
         const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
         if (keepParameter) fact.keepParameter = keepParameter;
         this.rec.facts.push(fact);
@@ -206,7 +218,7 @@ export class ProcessClassifier {
       }
       const helper = PY_CLOSE_ALL_HELPERS.get(name);
       if (helper) {
-        const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: this.keepArgumentOf(c, helper.keepKeyword) === 'other', execFollows: false };
+        const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: ['other', 'named'].includes(this.keepArgumentOf(c, helper.keepKeyword)), execFollows: false };
         this.rec.facts.push(fact);
         closeAlls.push({ fact, call: c });
         return;
@@ -284,11 +296,56 @@ export class ProcessClassifier {
       if (KNOWN_NOT_WORKSPACE.has(name)) return;
       const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: name, origin: c.resolved.origin };
       const last = name.slice(name.lastIndexOf('.') + 1);
-      if (PY_CLOSE_HELPER_NAME.test(last)) call.keepArgument = this.keepArgumentOf(c);
+      if (PY_CLOSE_HELPER_NAME.test(last) || this.passesKeepKeyword(c)) Object.assign(call, this.keepArgumentFact(c));
       this.rec.facts.push(call);
       if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: name, origin: c.resolved.origin });
       if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
+  }
+
+  /** `ctx = DaemonContext(); ctx.files_preserve = [...]`: the keep-list set on the object the call made. */
+  private keepAssignedLater(c: RawCall, attribute: string): boolean {
+    const parent = c.node.parent;
+    const left = parent?.type === 'assignment' ? parent.childForFieldName('left') : null;
+    if (!left || (left.type !== 'identifier' && left.type !== 'attribute')) return false;
+    const target = left.text.replace(/\s+/g, '');
+    const re = new RegExp(`(^|[^\\w.])${escapeRegExp(`${target}.${attribute}`)}\\s*=[^=]`, 'm');
+    return re.test(this.t.src);
+  }
+
+  /** The parameter names of a `def`. */
+  private parameterNames(def: Node): string[] {
+    const out: string[] = [];
+    for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
+      if (!p) continue;
+      const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
+      if (n?.type === 'identifier') out.push(n.text);
+    }
+    return out;
+  }
+
+  /**
+   * What the keep condition of a close loop spares (`if fd not in self.keep_fds:`,
+   * `if fd != sock.fileno():`): the operands compared with the loop variable, read like a
+   * keep argument. `named` (with the objects' names, and `fromCaller` when a value is what
+   * a caller passed) when every operand is readable; undefined otherwise.
+   */
+  private loopKeep(loop: LoopCtx): { names: string[]; fromCaller: boolean } | undefined {
+    if (!loop.keepGuards?.length) return undefined;
+    const kept = new Set<string>();
+    const caller = { used: false };
+    for (const g of loop.keepGuards) {
+      if (g.type !== 'comparison_operator') return undefined;
+      const operands = g.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+      if (operands.length !== 2 || operands[0].text !== loop.variable) return undefined;
+      const op = g.children.slice(1, -1).map((c) => c?.type).join(' ');
+      if (op !== 'not in' && op !== '!=' && op !== 'is not') return undefined;
+      let v = this.keepValue(operands[1], operands[1], 0, kept, caller);
+      // `fd != keep`: one descriptor, read like a one-element list.
+      if (v === 'none' && op !== 'not in') v = 'named';
+      if (v === 'other') return undefined;
+    }
+    return { names: [...kept].sort(), fromCaller: caller.used };
   }
 
   /** The keep parameter of a function (`def close_open_fds(keep=None)`), read once from its `def`. */
@@ -309,12 +366,26 @@ export class ProcessClassifier {
   }
 
   /** What a close-all call's keep argument spares: the keyword (or a keep-like one), else the first positional argument. */
-  private keepArgumentOf(c: RawCall, keyword?: string): PyKeepArgument {
+  private keepArgumentOf(c: RawCall, keyword?: string, kept?: Set<string>): PyKeepArgument {
     const args = argsOf(c.node);
     let arg: Node | null | undefined = keyword ? args.keywords.get(keyword) : undefined;
     if (!arg) for (const [k, v] of args.keywords) if (PY_KEEP_PARAMETER.test(k)) arg = v;
     arg ??= args.positional[0];
-    return arg ? this.keepValue(arg, c.node, 0) : 'none';
+    return arg ? this.keepValue(arg, c.node, 0, kept ?? new Set()) : 'none';
+  }
+
+  /** A call's keep argument read at the call site, with the objects whose descriptors it names (`named`). */
+  private keepArgumentFact(c: RawCall): Pick<PyCallFact, 'keepArgument' | 'keepNames'> {
+    const kept = new Set<string>();
+    const keepArgument = this.keepArgumentOf(c, undefined, kept);
+    return keepArgument === 'named' ? { keepArgument, keepNames: [...kept].sort() } : { keepArgument };
+  }
+
+  /** Whether a call passes a keep-like keyword (`keepfd=`, `keep_fds=`, `files_preserve=`). */
+  private passesKeepKeyword(c: RawCall): boolean {
+    if (c.argsAt >= 0 && !/\b(keep|preserve|exclude|except|skip|retain|pass_fds)/i.test(this.t.src.slice(c.argsAt, c.end))) return false;
+    for (const k of argsOf(c.node).keywords.keys()) if (PY_KEEP_PARAMETER.test(k)) return true;
+    return false;
   }
 
   /**
@@ -322,9 +393,16 @@ export class ProcessClassifier {
    * `list(...)`/`sorted(...)` of them, sums, and names or `self.` attributes assigned one of
    * these (in the function, or in the class) are read; anything else spares `other`.
    */
-  private keepValue(node: Node, at: Node, depth: number): PyKeepArgument {
+  private keepValue(node: Node, at: Node, depth: number, kept: Set<string>, caller?: { used: boolean }): PyKeepArgument {
     if (depth > 4) return 'other';
-    const join = (a: PyKeepArgument, b: PyKeepArgument): PyKeepArgument => (a === 'other' || b === 'other' ? 'other' : a === 'stdio-only' || b === 'stdio-only' ? 'stdio-only' : 'none');
+    const rank: PyKeepArgument[] = ['none', 'stdio-only', 'named', 'other'];
+    const join = (a: PyKeepArgument, b: PyKeepArgument): PyKeepArgument => (rank.indexOf(a) >= rank.indexOf(b) ? a : b);
+    // `sock.fileno()` / `self._sock.fileno()`: the descriptor of one named object.
+    const named = (n: Node): string | undefined => {
+      if (n.type !== 'call' || argsOf(n).positional.length) return undefined;
+      const m = /^(?:self\.)?([A-Za-z_]\w*)\.fileno$/.exec(this.t.dotted(n.childForFieldName('function')) ?? '');
+      return m?.[1];
+    };
     const stdio = (n: Node): boolean => {
       const t = n.text.replace(/\s+/g, '');
       return PY_STDIO_NAMES.has(t) || (t.endsWith('.fileno()') && PY_STDIO_NAMES.has(t.slice(0, -'.fileno()'.length)));
@@ -334,7 +412,7 @@ export class ProcessClassifier {
         return 'none';
       case 'parenthesized_expression': {
         const inner = node.namedChild(0);
-        return inner ? this.keepValue(inner, at, depth + 1) : 'none';
+        return inner ? this.keepValue(inner, at, depth + 1, kept, caller) : 'none';
       }
       case 'tuple':
       case 'list':
@@ -342,7 +420,9 @@ export class ProcessClassifier {
         let out: PyKeepArgument = 'none';
         for (const el of node.namedChildren) {
           if (!el || el.type === 'comment') continue;
-          out = join(out, stdio(el) ? 'stdio-only' : el.type === 'list_splat' && el.namedChild(0) ? this.keepValue(el.namedChild(0)!, at, depth + 1) : 'other');
+          const name = named(el);
+          if (name) kept.add(name);
+          out = join(out, stdio(el) ? 'stdio-only' : name ? 'named' : el.type === 'list_splat' && el.namedChild(0) ? this.keepValue(el.namedChild(0)!, at, depth + 1, kept, caller) : 'other');
         }
         return out;
       }
@@ -350,14 +430,23 @@ export class ProcessClassifier {
         const fn = this.t.dotted(node.childForFieldName('function'));
         if (fn && ['list', 'tuple', 'set', 'frozenset', 'sorted'].includes(fn)) {
           const first = argsOf(node).positional[0];
-          return first ? this.keepValue(first, at, depth + 1) : 'none';
+          return first ? this.keepValue(first, at, depth + 1, kept, caller) : 'none';
         }
-        return stdio(node) ? 'stdio-only' : 'other';
+        if (stdio(node)) return 'stdio-only';
+        const name = named(node);
+        if (name) kept.add(name);
+        return name ? 'named' : 'other';
+      }
+      case 'conditional_expression': {
+        // `keep if keep else []`: either value.
+        const a = node.namedChild(0);
+        const b = node.namedChild(2);
+        return a && b ? join(this.keepValue(a, at, depth + 1, kept, caller), this.keepValue(b, at, depth + 1, kept, caller)) : 'other';
       }
       case 'binary_operator': {
         const l = node.childForFieldName('left');
         const r = node.childForFieldName('right');
-        return l && r ? join(this.keepValue(l, at, depth + 1), this.keepValue(r, at, depth + 1)) : 'other';
+        return l && r ? join(this.keepValue(l, at, depth + 1, kept, caller), this.keepValue(r, at, depth + 1, kept, caller)) : 'other';
       }
       case 'identifier':
       case 'attribute': {
@@ -370,11 +459,24 @@ export class ProcessClassifier {
         while (owner && owner.type !== ownerType) owner = owner.parent;
         if (!owner) return 'other';
         let value: Node | null = null;
+        const values: Node[] = [];
         for (const a of owner.descendantsOfType('assignment')) {
           if (!a || (!isSelf && a.startIndex > at.startIndex)) continue;
-          if (a.childForFieldName('left')?.text === node.text) value = a.childForFieldName('right');
+          if (a.childForFieldName('left')?.text === node.text) {
+            value = a.childForFieldName('right');
+            if (value) values.push(value);
+          }
         }
-        return value ? this.keepValue(value, at, depth + 1) : 'other';
+        if (caller) {
+          // Reading a keep condition: every value the attribute may hold, each read where it
+          // is assigned; a parameter there is what the caller passes.
+          if (isSelf) return values.length ? values.map((v) => this.keepValue(v, v, depth + 1, kept, caller)).reduce(join) : 'other';
+          if (!value && node.type === 'identifier' && owner.type === 'function_definition' && this.parameterNames(owner).includes(node.text)) {
+            caller.used = true;
+            return 'named';
+          }
+        }
+        return value ? this.keepValue(value, at, depth + 1, kept, caller) : 'other';
       }
       default:
         return stdio(node) ? 'stdio-only' : 'other';
@@ -526,7 +628,8 @@ export class ProcessClassifier {
     }
     for (const { fact, call } of closeAlls) {
       if (inside(shared, fact, call.scope) || inside(exclusive, fact, call.scope)) fact.inChild = true;
-      fact.execFollows = execs.some((e) => e.enclosingFunction === call.scope.fn && before(fact.range.end, e.range.start));
+      // An exit in an `except` clause runs only when something failed: not "exec follows".
+      fact.execFollows = execs.some((e) => !e.onError && e.enclosingFunction === call.scope.fn && before(fact.range.end, e.range.start));
     }
   }
 
@@ -565,6 +668,15 @@ export class ProcessClassifier {
         execFollows: false,
       };
       if (keepParameter) fact.keepParameter = keepParameter;
+      else if (loop.keep) {
+        // A keep condition we can read spares only what it names: a close-all for the rest.
+        const read = this.loopKeep(loop);
+        if (read) {
+          fact.keepList = false;
+          fact.keepNames = read.names;
+          if (read.fromCaller) fact.keepFromCaller = true;
+        }
+      }
       this.rec.facts.push(fact);
       closeAlls.push({ fact, call });
     }
@@ -590,6 +702,123 @@ export class ProcessClassifier {
         topStatementEnd: p.topStatementEnd,
       });
     }
+  }
+
+  /**
+   * Logging handlers registered on a logger (`logger.addHandler(h)` with `h = FileHandler(...)`
+   * earlier in the scope, or the handler built in the call): the logging module keeps them,
+   * so their descriptors are cached for the life of the process. One already cached in
+   * module, class or `global` storage is reported as such.
+   */
+  emitRegisteredHandlers(): void {
+    const cached = new Set(this.rec.pendingCaches.map((p) => p.callId));
+    const done = new Set<number>();
+    for (const c of this.rec.calls) {
+      if (!c.method || !PY_HANDLER_REGISTRATIONS.has(c.method)) continue;
+      const arg = argsOf(c.node).positional[0];
+      let handler: RawCall | undefined;
+      let name: string | undefined;
+      if (arg?.type === 'call') {
+        const idx = this.rec.callIndex.get(arg.id);
+        handler = idx === undefined ? undefined : this.rec.calls[idx];
+      } else if (arg?.type === 'identifier') {
+        name = arg.text;
+        handler = this.receiverCtor({ ...c, recv: { name } });
+        if (handler && handler.scope !== c.scope) handler = undefined;
+      }
+      const api = handler?.resolved?.name;
+      if (!handler || !api || handler.resolved!.origin === 'local' || !PY_LOG_HANDLER_SOURCES.has(api)) continue;
+      if (cached.has(handler.node.id) || done.has(handler.node.id)) continue;
+      done.add(handler.node.id);
+      const range = this.t.rangeOf(handler.node, handler.end);
+      this.rec.facts.push({
+        ...factBase(range, handler.flags, handler.scope),
+        kind: 'py.fd-cache',
+        name: name ?? api.slice(api.lastIndexOf('.') + 1),
+        storage: 'registry',
+        api: `${api}()`,
+        what: PY_FD_SOURCES.get(api)!,
+        lazy: handler.scope.kind === 'function',
+        rightHandSide: this.t.exact ? this.t.src.slice(handler.node.startIndex, handler.end) : handler.node.text,
+        topStatementEnd: range.end,
+      });
+    }
+  }
+
+  /**
+   * Descriptor-owning objects pooled in a container that outlives the call that fills it
+   * (`files[key] = Store(path)` where `Store.__init__` keeps `self._f = open(...)` and `files`
+   * belongs to an enclosing function or the module), in a function that reads the process id
+   * once, when it is defined (`def factory(pid=os.getpid())`), and compares no process id
+   * afterwards: the pool was meant per process, but a forked child keeps the parent's.
+   */
+  emitPooledCaches(): void {
+    for (const c of this.rec.calls) {
+      const assign = c.node.parent;
+      if (c.scope.kind !== 'function' || assign?.type !== 'assignment' || assign.childForFieldName('right')?.id !== c.node.id) continue;
+      const left = assign.childForFieldName('left');
+      const container = left?.type === 'subscript' ? left.childForFieldName('value') : null;
+      if (container?.type !== 'identifier' || !c.resolved || c.resolved.origin !== 'local') continue;
+      const owned = this.ownedDescriptor(c.resolved.name);
+      if (!owned) continue;
+      // The container is not the function's own local: an enclosing function's (a closure) or the module's.
+      const own = c.scope.defNode;
+      if (!own || this.assigns(own, container.text)) continue;
+      let outer: Node | null = own.parent;
+      while (outer && !(outer.type === 'function_definition' && this.assigns(outer, container.text))) outer = outer.parent;
+      if (!outer) continue;
+      const pid = this.pidDefault(outer);
+      if (!pid || this.comparesPid(outer)) continue;
+      const range = this.t.rangeOf(c.node, c.end);
+      this.rec.facts.push({
+        ...factBase(range, c.flags, c.scope),
+        kind: 'py.fd-cache',
+        name: container.text,
+        storage: 'pool',
+        api: `${c.resolved.name}()`,
+        what: `${owned} held by ${c.resolved.name.slice(c.resolved.name.lastIndexOf('.') + 1)} objects`,
+        lazy: true,
+        rightHandSide: this.t.exact ? this.t.src.slice(c.node.startIndex, c.end) : c.node.text,
+        topStatementEnd: range.end,
+        pidReadOnce: this.t.range(pid),
+      });
+    }
+  }
+
+  /** What descriptor a class of this file keeps from its `__init__` (`self._f = open(...)`). */
+  private ownedDescriptor(cls: string): string | undefined {
+    for (const c of this.rec.calls) {
+      if (c.scope.fn !== `${cls}.__init__` || !c.resolved || c.resolved.origin === 'local') continue;
+      const what = PY_FD_SOURCES.get(c.resolved.name);
+      const assign = c.node.parent;
+      if (what && assign?.type === 'assignment' && /^self\.\w+$/.test(assign.childForFieldName('left')?.text ?? '')) return what;
+    }
+    return undefined;
+  }
+
+  /** `name = ...` directly in `def` (not in a function nested in it). */
+  private assigns(def: Node, name: string): boolean {
+    for (const a of def.descendantsOfType('assignment')) {
+      if (!a || a.childForFieldName('left')?.text !== name) continue;
+      let fn: Node | null = a.parent;
+      while (fn && fn.type !== 'function_definition') fn = fn.parent;
+      if (fn?.id === def.id) return true;
+    }
+    return false;
+  }
+
+  /** A parameter default that reads the process id when the function is defined (`pid=os.getpid()`). */
+  private pidDefault(def: Node): Node | undefined {
+    for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
+      const v = p?.type === 'default_parameter' || p?.type === 'typed_default_parameter' ? p.childForFieldName('value') : null;
+      if (v?.type === 'call' && /(^|\.)getpid$/.test(this.t.dotted(v.childForFieldName('function')) ?? '')) return v;
+    }
+    return undefined;
+  }
+
+  /** A comparison that involves a process id anywhere in `def` (`if self._pid != os.getpid():`). */
+  private comparesPid(def: Node): boolean {
+    return def.descendantsOfType('comparison_operator').some((n) => !!n && /pid/i.test(n.text));
   }
 
   emitRevalidations(): void {

@@ -111,6 +111,8 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   refs.emit(facts);
   processes.childRegions(forks, execs, closeAlls);
   processes.emitCaches();
+  processes.emitRegisteredHandlers();
+  processes.emitPooledCaches();
   processes.emitRevalidations();
   heartbeats.emitKeepAlives();
   // Facts in source order (stable for equal starts: insertion order).

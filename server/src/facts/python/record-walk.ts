@@ -52,6 +52,7 @@ const INTERESTING = new Set([
   'for_statement',
   'while_statement',
   'try_statement',
+  'except_clause',
   'with_statement',
   'match_statement',
   'call',
@@ -210,6 +211,9 @@ export class RecordCollector implements CollectedRecords {
         return true;
       case 'try_statement':
         this.stack.frames.push({ until, cond: true });
+        return true;
+      case 'except_clause':
+        this.stack.frames.push({ until, cond: true, handler: true });
         return true;
       case 'else_clause':
       case 'match_statement':
@@ -730,7 +734,11 @@ export class RecordCollector implements CollectedRecords {
       if (v?.type === 'identifier' && v.text === loop.variable) {
         // A condition on the loop variable between the loop and the close is a keep-list.
         const guards = this.stack.guards();
-        for (const g of guards) if (within(this.t.range(g), loop.range) && identifiersIn(g).includes(loop.variable)) loop.keep = true;
+        for (const g of guards) {
+          if (!within(this.t.range(g), loop.range) || !identifiersIn(g).includes(loop.variable)) continue;
+          loop.keep = true;
+          if (!(loop.keepGuards ??= []).includes(g)) loop.keepGuards.push(g);
+        }
         this.loopCloses.push({ call: rec, loop });
       }
     }

@@ -149,3 +149,23 @@ export function joinName(prefix: string, name: string): string {
   if (!prefix) return name;
   return prefix.endsWith('.') ? prefix + name : `${prefix}.${name}`;
 }
+
+/** An integer literal's value (`3`, `0x3`), else undefined. */
+function intLiteral(n: Node | null | undefined): number | undefined {
+  if (n?.type !== 'integer') return undefined;
+  const v = Number(n.text.replace(/_/g, '').replace(/[lL]$/, ''));
+  return Number.isInteger(v) ? v : undefined;
+}
+
+/** `closerange(lo, hi)` / `range(lo, hi)` with a literal upper bound of 3 or less: only stdin, stdout and stderr. */
+export function closesOnlyStdio(call: Node): boolean {
+  const a = argsOf(call).positional;
+  const hi = intLiteral(a.length >= 2 ? a[1] : a[0]);
+  return hi !== undefined && hi <= 3;
+}
+
+/** `closerange(lo, ...)` whose lower bound is a literal at or below 3: it leaves no kept descriptor below it. */
+export function startsAtStdio(call: Node): boolean {
+  const lo = intLiteral(argsOf(call).positional[0]);
+  return lo !== undefined && lo <= 3;
+}

@@ -14,6 +14,8 @@ export interface Frame {
   cond?: boolean;
   main?: boolean;
   typeOnly?: boolean;
+  /** An `except` clause. */
+  handler?: boolean;
   loop?: LoopCtx;
   /** The condition/guard expression of a conditional (to tell lazy caches). */
   guard?: Node;
@@ -85,6 +87,7 @@ export class FrameStack {
       if (fr.typeOnly) f.typeOnly = true;
       if (fr.scope) break;
       if (fr.cond) f.cond = true;
+      if (fr.handler) f.handler = true;
     }
     // The main guard sits at module level; a class body inside it still counts.
     if (!f.main) for (const fr of this.frames) if (fr.main) f.main = true;

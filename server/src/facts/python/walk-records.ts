@@ -50,6 +50,8 @@ export interface LoopCtx {
   variable: string;
   blanket: boolean;
   keep: boolean;
+  /** The conditions on the loop variable that make `keep` (`fd not in keep_fds`). */
+  keepGuards?: Node[];
   reported: boolean;
 }
 
@@ -79,6 +81,8 @@ export interface Flags {
   main?: boolean;
   cond?: boolean;
   typeOnly?: boolean;
+  /** Inside an `except` clause: runs only when the `try` body failed. */
+  handler?: boolean;
 }
 
 export interface Resolved {

@@ -18,8 +18,16 @@ function message(h: PyCloseAllWithoutExec): string {
     ? `; it destroys ${h.caches.length === 1 ? 'the descriptor' : `${h.caches.length} descriptors`} cached at ${h.caches.map((c) => where(c, at)).join(', ')}`
     : '; descriptors that libraries cached (urandom, syslog, logging, sockets) go stale and later opens reuse their numbers';
   const fork = h.fork && h.fork.fact !== undefined && h.fork.fact.via !== 'daemonizer' ? ` after ${h.fork.fact.api} at ${where(h.fork, at)}` : '';
-  const spared = h.closeAll.fact.keepParameter ? ` (its caller's '${h.closeAll.fact.keepParameter}' spares at most stdin, stdout and stderr)` : '';
-  return `${h.closeAll.fact.api}${spared} closes every descriptor in a forked child${fork} that keeps running without exec${hit}`;
+  const f = h.closeAll.fact;
+  const param = f.keepParameter;
+  const kept = (list: readonly string[]) => list.map((k) => `'${k}'`);
+  let spared = '';
+  if (param) spared = h.kept?.length ? ` (its caller's '${param}' spares only ${kept(h.kept).join(', ')})` : ` (its caller's '${param}' spares at most stdin, stdout and stderr)`;
+  else if (f.keepNames) {
+    const what = [...kept(f.keepNames), ...(f.keepFromCaller ? ['what its caller passed in'] : [])];
+    spared = ` (its keep condition spares only ${what.length ? what.join(' and ') : 'stdin, stdout and stderr'})`;
+  }
+  return `${f.api}${spared} closes every descriptor in a forked child${fork} that keeps running without exec${hit}`;
 }
 
 function fixes(h: PyCloseAllWithoutExec): Fix[] {

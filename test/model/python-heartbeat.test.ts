@@ -187,6 +187,53 @@ describe('py-late-patch: the entry point imports a module that makes a lock befo
   });
 });
 
+describe('py-late-patch-package-init: the patch is the first statement of a console script, but its package imports first', () => {
+  test('reported at the patch with the chain through the package __init__', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch-package-init'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['late-monkey-patch warning tracker/serve.py:4']);
+    assert.equal(
+      findings[0].message,
+      'gevent.monkey.patch_all() runs after `requests` was imported at engine.py:2, and it imports urllib3, which binds the native ssl and socket names: the program mixes native and green primitives; make the patch the first statement of the entry point',
+    );
+    assert.deepEqual(steps(s, findings[0]), [
+      'tracker/__init__.py:2 imported from here',
+      'tracker/engine.py:2 `requests` was imported here, before the patch',
+      'tracker/serve.py:4 patch call here (gevent.monkey.patch_all())',
+    ]);
+  });
+
+  test('an empty package __init__ clears it', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch-package-init'));
+    assert.deepEqual(run(s, edited(s, 'tracker/__init__.py', () => '')), []);
+  });
+});
+
+describe('py-late-patch-command: a CLI command imports the module that patches, after the program loaded', () => {
+  test('reported at the patch; the chain runs through the registered command', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch-command'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['late-monkey-patch warning app/push.py:4']);
+    assert.equal(
+      findings[0].message,
+      'eventlet.monkey_patch() runs after sleep was bound with `from time import` at store.py:2, and that name keeps the native object: the program mixes native and green primitives; make the patch the first statement of the entry point',
+    );
+    assert.deepEqual(steps(s, findings[0]), [
+      'manage.py:4 imported from here',
+      'app/store.py:2 sleep was bound with `from time import` here, before the patch',
+      'manage.py:13 push_server() registered by its decorator: it runs when its command, route or callback is invoked, after start-up',
+      'manage.py:14 imported from here',
+      'app/push.py:4 patch call here (eventlet.monkey_patch())',
+    ]);
+  });
+
+  test('running the push server as a program of its own clears it', () => {
+    const s = load(join(PROGRAMS, 'py-late-patch-command'));
+    const files = edited(s, 'manage.py', (t) => t.replace('    from app.push import serve\n    serve()\n', '    import subprocess\n    subprocess.run(["python", "-m", "app.push"], check=True)\n'));
+    assert.deepEqual(run(s, files), []);
+  });
+});
+
 describe('WSGI server configurations', () => {
   test('Apache and uWSGI entries name workspace modules, with the green loop told apart', () => {
     const s = load(join(PROGRAMS, 'py-heartbeat-apache'));

@@ -116,6 +116,101 @@ describe('ts-heartbeat-service: heartbeat in one module, blocking route handler 
   });
 });
 
+describe('ts-heartbeat-plugin-registry: a probe runs the check a lookup table holds, beside socket.io', () => {
+  test('the blocking check is reached through the named instance and the table dispatch', () => {
+    const s = load('ts-heartbeat-plugin-registry');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/checks/dns.js:7:20`]);
+    const [f] = findings;
+    assert.equal(
+      f.message,
+      'spawnSync() blocks the event loop in a timer callback (setTimeout()) of a program whose heartbeat runs on the same loop ' +
+        '(new Server() from socket.io at ../server.js:9: engine.io pings, every 25 s by default); while it runs no heartbeat is sent and the peer may drop the connection',
+    );
+    assert.deepEqual(steps(s, f), [
+      'src/server.js:9 heartbeat started here (new Server() from socket.io)',
+      'package.json:4 program entry point (package.json "main")',
+      'src/server.js:17 called here',
+      'src/server.js:13 called here',
+      'src/probe.js:12 called here',
+      'src/probe.js:10 timer callback registered here (setTimeout())',
+      'src/probe.js:8 called here on an object taken from a table: may run DnsCheck.perform',
+      'src/checks/dns.js:7 blocks the event loop here (spawnSync())',
+    ]);
+  });
+
+  test('a check class that does not override the base method is not dispatched to', () => {
+    const s = load('ts-heartbeat-plugin-registry');
+    assert.deepEqual(run(s, edited(s, 'src/checks/dns.js', 'class DnsCheck extends Check {', 'class DnsCheck {')), []);
+  });
+
+  test('a receiver not named after the class leaves Probe.run unreached', () => {
+    const s = load('ts-heartbeat-plugin-registry');
+    const files = edited(s, 'src/server.js', '  const probe = await store.load(id);\n  probe.run(io);', '  const row = await store.load(id);\n  row.run(io);');
+    assert.deepEqual(run(s, files), []);
+  });
+
+  test("started at start-up, the probe's own heartbeat-named timer starves socket.io; without socket.io it is silent", () => {
+    const s = load('ts-heartbeat-plugin-registry');
+    let files = edited(s, 'src/probe.js', 'this.timer = setTimeout', 'this.heartbeatTimer = setTimeout');
+    const server = files.find((f) => rel(s, f.path) === 'src/server.js')!;
+    const text = readFileSync(join(ROOT, server.path), 'utf8').replace("  socket.on('resume', (id) => resumeProbe(id));\n", '').replace('httpServer.listen(3001);', 'resumeProbe(1);\nhttpServer.listen(3001);');
+    files = files.map((f) => (f === server ? analyzeText(server.path, text)! : f));
+    const findings = run(s, files);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/checks/dns.js:7:20`]);
+    assert.deepEqual(steps(s, findings[0]).slice(-4), [
+      'src/probe.js:12 called here',
+      'src/probe.js:10 timer callback registered here (setTimeout())',
+      'src/probe.js:8 called here on an object taken from a table: may run DnsCheck.perform',
+      'src/checks/dns.js:7 blocks the event loop here (spawnSync())',
+    ]);
+    assert.match(findings[0].message, /new Server\(\) from socket\.io/);
+    const noSocketIo = analyzeText(server.path, text.replace('const io = new Server(httpServer);', 'const io = { emit() {} };'))!;
+    assert.deepEqual(run(s, files.map((f) => (f.path === server.path ? noSocketIo : f))), []);
+  });
+});
+
+describe('ts-heartbeat-injected-seams: a #! daemon whose beacon and probe are parameter defaults', () => {
+  test('the probe reader is reported through the injected clock and the default reader', () => {
+    const s = load('ts-heartbeat-injected-seams');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} probe.mjs:12:10`]);
+    const [f] = findings;
+    assert.equal(
+      f.message,
+      'execFileSync() blocks the event loop in a timer callback (setInterval()) of a program whose heartbeat runs on the same loop ' +
+        '(setInterval() at beacon.mjs:11: a timer that sends heartbeats); while it runs no heartbeat is sent and the peer may drop the connection',
+    );
+    assert.deepEqual(steps(s, f), [
+      'beacon.mjs:11 heartbeat started here (setInterval())',
+      'daemon.mjs:8 called here',
+      'daemon.mjs:1 program entry point (its #! line runs it: /usr/bin/env node)',
+      'daemon.mjs:24 called here',
+      'daemon.mjs:17 called here',
+      'daemon.mjs:9 called here',
+      'probe.mjs:23 timer callback registered here (setInterval())',
+      'probe.mjs:21 passed here; it may be called later',
+      'probe.mjs:12 blocks the event loop here (execFileSync())',
+    ]);
+  });
+
+  test('the #! script is a program of its own', () => {
+    const s = load('ts-heartbeat-injected-seams');
+    const model = typescriptModel({ files: s.files, roots: [s.dir], projectFiles: s.projectFiles, config: DEFAULT_CONFIG });
+    assert.deepEqual(
+      model.programs.map((p) => `${p.root.kind} ${rel(s, p.root.module.path)}`),
+      ['script daemon.mjs'],
+    );
+  });
+
+  test('defaults that do not name the blocking reader are silent', () => {
+    const s = load('ts-heartbeat-injected-seams');
+    const path = s.files.find((f) => rel(s, f.path) === 'probe.mjs')!.path;
+    const text = readFileSync(join(ROOT, path), 'utf8').replace('function countWorkers(lines = readProcessLines)', 'function countWorkers(lines)').replace('lines = readProcessLines, limit', 'lines = () => [], limit');
+    assert.deepEqual(run(s, s.files.map((f) => (f.path === path ? analyzeText(path, text)! : f))), []);
+  });
+});
+
 describe('ts-bin-consumer: a package.json "bin" CLI whose consume command runs an amqplib consumer', () => {
   test('only the consumer callback is reported; start-up reads and one-shot commands are not', () => {
     const s = load('ts-bin-consumer');

@@ -211,8 +211,16 @@ export const PY_EARLY_IMPORT_MODULES: ReadonlyMap<string, string> = new Map([
   ['urllib3', 'binds the native ssl and socket names'],
   ['botocore', 'imports urllib3, which binds the native ssl and socket names'],
   ['boto3', 'imports urllib3, which binds the native ssl and socket names'],
+  ['web3', 'imports requests and urllib3 for its HTTP provider, which bind the native ssl and socket names'],
   ['grpc', 'loads the gRPC core, whose threads and sockets stay native'],
 ]);
+
+/**
+ * Third-party packages whose import before a patch call is no cause of a late patch: the
+ * green-thread packages themselves (importing them is how the call is written) and pure
+ * compatibility shims that create nothing and bind no patched name at import.
+ */
+export const PY_INERT_BEFORE_PATCH: ReadonlySet<string> = new Set(['gevent', 'eventlet', 'greenlet', '__future__', 'six', 'typing_extensions', 'mypy_extensions']);
 
 /**
  * Test code: a patch call there patches a test run, not a deployment (eventlet-based projects

@@ -111,8 +111,12 @@ export const HEARTBEAT_LIBRARIES: readonly HeartbeatLibrary[] = [
 /** Names in a timer callback (or the variable it is stored in) that make it a heartbeat. */
 export const HEARTBEAT_NAME_PATTERN = /heart_?beat|keep_?alive|ping/i;
 
-/** Calls and literals inside a timer callback that send a heartbeat. */
-export const HEARTBEAT_BODY_PATTERN = /\.\s*(?:ping|heartbeat|sendHeartbeat|sendPing|keepAlive|keepalive)\s*\(|\b(?:sendHeartbeat|heartbeat|sendPing|ping|keepAlive)\s*\(|['"`](?:ping|heartbeat|keepalive|keep-alive|hb)['"`]/i;
+/**
+ * Calls and literals inside a timer callback that send a heartbeat: `ws.ping()`,
+ * `sendHeartbeat()`, any call whose name holds "heartbeat" or "keepalive"
+ * (`emitHeartbeatEvent()`, `writeKeepAliveFrame()`), `send('ping')`.
+ */
+export const HEARTBEAT_BODY_PATTERN = /\.\s*(?:ping|sendPing)\s*\(|\b(?:sendPing|ping)\s*\(|\b[\w$]*(?:heart_?beat|keep_?alive)[\w$]*\s*\(|['"`](?:ping|heartbeat|keepalive|keep-alive|hb)['"`]/i;
 
 /** Registration context of a callback: where code runs again and again once the program is up. */
 export type HotContext = 'request' | 'message' | 'interval';

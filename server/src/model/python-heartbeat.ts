@@ -27,6 +27,7 @@ import {
   APACHE_WSGI_DIRECTIVES,
   PY_EARLY_IMPORT_MODULES,
   PY_PATCHED_NAMES,
+  PY_INERT_BEFORE_PATCH,
   PY_TEST_FILE,
   GUNICORN_GREEN_WORKERS,
   UWSGI_FILE_OPTIONS,
@@ -34,6 +35,7 @@ import {
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
 } from '../knowledge/python-heartbeat';
+import { STDLIB_MODULES } from '../knowledge/python-handles';
 import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
 import { commonPrefixLength } from './paths';
 import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
@@ -408,9 +410,35 @@ class LateReplay extends ProgramOrder {
    */
   private readonly done = new Set<string>();
   private cause?: LateCause;
+  /**
+   * Per module, the first third-party package it imported before the patch: when nothing more
+   * specific came first, such an import in the patching module itself (the patch written
+   * below a block of imports) makes the patch late — its import-time code is not in the
+   * workspace, and gevent and eventlet ask to be patched before anything else is imported.
+   */
+  private readonly opaque = new Map<PyModule, LateCause>();
   result?: LatePatch;
   /** Thread starts and connections that ran at import time before the replay reached a patch call. */
   readonly before = new Set<PythonFact>();
+
+  /**
+   * After start-up, the functions a decorator registered in the modules the program loaded
+   * (`@cli.command()` commands, routes) run too: a patch call they reach (a command that
+   * imports the module that patches) comes after everything the program imported first.
+   */
+  runRegistered(): void {
+    this.run();
+    for (const m of [...this.loaded]) {
+      if (this.stopped) break;
+      if (PY_TEST_FILE.test(m.path)) continue;
+      for (const f of m.facts) {
+        if (this.stopped) break;
+        if (f.kind !== 'py.function' || !f.registered) continue;
+        const step = { path: m.path, range: f.range, message: `${f.name}() registered by its decorator: it runs when its command, route or callback is invoked, after start-up` };
+        this.runFunction(m, f.name, { chain: push(undefined, step), execAfter: false, depth: 0, asMain: false });
+      }
+    }
+  }
 
   private note(c: Omit<LateCause, 'chain'>, ctx: RunCtx): void {
     if (!this.cause) this.cause = { ...c, chain: toSteps(ctx.chain) };
@@ -436,6 +464,10 @@ class LateReplay extends ProgramOrder {
             const top = f.module.split('.')[0];
             const why = PY_EARLY_IMPORT_MODULES.get(f.module) ?? PY_EARLY_IMPORT_MODULES.get(top);
             if (why) this.note({ module: m, range: f.range, what: `\`${f.module}\` was imported`, why: `it ${why}`, threadOnly: false }, ctx);
+            if (!why && !this.opaque.has(m) && !f.conditional && !STDLIB_MODULES.has(top) && !PY_INERT_BEFORE_PATCH.has(top)) {
+              const targets = this.index.importTargets(m, f);
+              if (!targets.length) this.opaque.set(m, { module: m, range: f.range, what: `the third-party package \`${top}\` was imported`, why: 'its import-time code, outside the workspace, may already have created locks or bound the native socket, ssl and threading names', threadOnly: false, chain: toSteps(ctx.chain) });
+            }
             const patched = PY_PATCHED_NAMES.get(f.module);
             const bound = (f.names ?? []).filter((n) => patched?.has(n.name)).map((n) => n.name);
             if (bound.length) {
@@ -458,7 +490,8 @@ class LateReplay extends ProgramOrder {
           break;
         }
         case 'py.monkey-patch': {
-          const cause = this.cause && !(this.cause.threadOnly && f.threads === 'no') ? this.cause : undefined;
+          const known = this.cause && !(this.cause.threadOnly && f.threads === 'no') ? this.cause : undefined;
+          const cause = known ?? this.opaque.get(m);
           if (cause && !PY_TEST_FILE.test(m.path)) this.result = { patch: { module: m, fact: f }, patchChain: toSteps(ctx.chain), cause, root: this.root.module, rootKind: this.root.kind };
           this.stopped = true;
           break;
@@ -482,7 +515,7 @@ function latePatches(index: PyModuleIndex, programs: { root: PyRoot; modules: Se
     if (PY_TEST_FILE.test(p.root.module.path)) continue;
     if (![...patchModules].some((m) => p.modules.has(m))) continue;
     const replay = new LateReplay(index, p.root);
-    replay.run();
+    replay.runRegistered();
     const r = replay.result;
     if (!r) continue;
     const key = siteKey(r.patch.module, r.patch.fact);

@@ -11,7 +11,8 @@
  *   `require()` binds like an import, `module.exports`/`exports.x` export like `export`.
  * - A **program** starts at an entry point — `main`, `module`, `bin` and `exports` of a
  *   `package.json` (build output such as `dist/x.js` maps back to `src/x.ts`), else an
- *   `index.ts`/`src/index.ts` next to it, a `#!` script without an extension, or the script of a `worker_threads` Worker — and
+ *   `index.ts`/`src/index.ts` next to it, a `#!` script (any extension) or a file that runs
+ *   itself when started directly (`require.main === module`), or the script of a `worker_threads` Worker — and
  *   spans its import closure (static, `require`, literal dynamic `import()`). A Worker script
  *   is a program of its own: it has its own event loop. A module no entry reaches is a
  *   **library root** with what it imports.
@@ -21,7 +22,10 @@
  *   its top level only.
  * - **Hot** code runs repeatedly after start-up: the callbacks of reached registrations
  *   (request handlers, message consumers, intervals) and everything they call; a blocking
- *   call in a long-running loop (`while (true)`, `for await`) of reached code is hot too.
+ *   call in a long-running loop (`while (true)`, `for await`) of reached code is hot too; so
+ *   is a heartbeat timer's own callback, for the program's other heartbeats. Calls follow
+ *   methods of object literals with their holder, and a method called on a table lookup
+ *   (`checks[kind].run()`) into the workspace overrides of a base class's method.
  *   Top-level code and functions only start-up reaches (a CLI command's action) are not;
  *   neither are constructors a hot path calls (`new X()` there mostly builds a singleton once).
  *
@@ -34,6 +38,7 @@ import type { Range } from '../text/locations';
 import type {
   TsBlockingFact,
   TsCallFact,
+  TsEntryFact,
   TsFact,
   TsFunctionFact,
   TsHeartbeatFact,
@@ -386,9 +391,22 @@ class Symbols {
     if (ns) {
       // `ns.f()`; for a default import also CommonJS interop (`import m from './cjs'; m.f()`)
       // and a static method of a default-exported class.
-      return this.exported(target, prop, depth + 1) ?? (b.name === 'default' ? this.method(this.exportedClass(target, 'default', depth + 1), prop) : undefined);
+      return this.exported(target, prop, depth + 1) ?? this.method(this.exportedClass(target, 'default', depth + 1), prop);
     }
     return this.method(this.exportedClass(target, b.name, depth + 1), prop); // `Cls.staticMethod()`
+  }
+
+  /** The workspace class a name written in `m` denotes (`Base`, `ns.Base`): a class of `m`, or an imported one. */
+  classNamed(m: TsModule, written: string): { module: TsModule; name: string } | undefined {
+    const dot = written.indexOf('.');
+    if (dot < 0 && [...m.functions.values()].some((f) => f.className === written)) return { module: m, name: written };
+    const head = dot < 0 ? written : written.slice(0, dot);
+    const prop = dot < 0 ? undefined : written.slice(dot + 1);
+    const b = m.bindings.get(head);
+    const target = b ? this.index.resolve(m, b.imp.specifier) : undefined;
+    if (!b || !target) return undefined;
+    if (prop === undefined) return this.exportedClass(target, b.name === '*' ? 'default' : b.name);
+    return b.name === '*' || b.name === 'default' ? this.exportedClass(target, prop) : undefined;
   }
 
   private method(cls: { module: TsModule; name: string } | undefined, method: string): FnRef | undefined {
@@ -518,9 +536,15 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
       if (m) addRoot({ module: m, kind: 'index', thread: 'main' });
     }
   }
-  // A file without an extension is only analysed for its `#!` line: a script Node runs.
+  // A file without an extension is only analysed for its `#!` line: a script Node runs. A file
+  // with an extension runs as a program when its `#!` line starts a runtime or it runs itself
+  // when started directly (`require.main === module`, `import.meta.main`).
   for (const m of index.modules) {
     if (nodePath.extname(m.abs) === '') addRoot({ module: m, kind: 'script', thread: 'main', declared: { path: m.path, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 2 } }, message: ROOT_LABEL.script } });
+    else {
+      const entry = m.facts.find((f): f is TsEntryFact => f.kind === 'ts.entry');
+      if (entry) addRoot({ module: m, kind: 'script', thread: 'main', declared: { path: m.path, range: entry.range, message: entry.how === 'shebang' ? `program entry point (its #! line runs it: ${entry.text.slice(2).trim()})` : `program entry point (it runs itself when started directly: ${entry.text})` } });
+    }
   }
   for (const r of roots) {
     const dir = nodePath.resolve(r);
@@ -602,8 +626,10 @@ class FunctionIndex {
     for (const m of modules) {
       for (const f of m.facts) {
         if (f.kind === 'ts.function') {
-          // Anonymous functions run when (and where) the code that holds them runs.
-          if (!f.name) {
+          // Anonymous functions run when (and where) the code that holds them runs; so do the
+          // methods of object literals (`new ReadableStream({ start(c) { … } })`), which have a
+          // name but no id of their own.
+          if (!f.name || (f.id.startsWith('@') && !f.className)) {
             const k = key(m, f.parent);
             const list = this.anonChildren.get(k) ?? [];
             list.push({ module: m, id: f.id });
@@ -618,6 +644,33 @@ class FunctionIndex {
         if (f.kind === 'ts.heartbeat' && f.callback) this.heartbeatCallbacks.add(key(m, f.callback));
       }
     }
+  }
+
+  private overridesByMethod?: Map<string, FnRef[]>;
+
+  /**
+   * The methods named `method` that a workspace class declares over a workspace base class
+   * that declares it too (`class Ping extends Check { run() … }` over `Check.run`): what a call
+   * of `method` on an object taken from a lookup table may run.
+   */
+  overrides(modules: readonly TsModule[], method: string): FnRef[] {
+    if (!this.overridesByMethod) {
+      this.overridesByMethod = new Map();
+      for (const m of modules) {
+        for (const f of m.facts) {
+          if (f.kind !== 'ts.class') continue;
+          const base = this.symbols.classNamed(m, f.base);
+          if (!base) continue;
+          for (const fn of m.functions.values()) {
+            if (fn.className !== f.name || !fn.name || fn.name === 'constructor' || !base.module.functions.has(`${base.name}.${fn.name}`)) continue;
+            const list = this.overridesByMethod.get(fn.name) ?? [];
+            list.push({ module: m, id: fn.id });
+            this.overridesByMethod.set(fn.name, list);
+          }
+        }
+      }
+    }
+    return this.overridesByMethod.get(method) ?? [];
   }
 
   /** The function a call or registration runs, resolved once per fact. */
@@ -636,6 +689,8 @@ interface HotRegister {
   module: TsModule;
   fact: TsRegisterFact;
   chain: ChainNode | undefined;
+  /** A heartbeat timer's own callback: hot for every heartbeat of the program but this one. */
+  own?: { module: TsModule; fact: TsHeartbeatFact };
 }
 
 class ProgramRun {
@@ -643,6 +698,8 @@ class ProgramRun {
   readonly reached = new Map<string, Spread<null>>();
   /** Function key → how it became hot (registration and calls). */
   readonly hot = new Map<string, Spread<HotRegister>>();
+  /** Function key → how a heartbeat timer's callback reaches it (functions not otherwise hot). */
+  readonly hotBeat = new Map<string, Spread<HotRegister>>();
   private readonly factsByFn: FunctionIndex['factsByFn'];
   private readonly anonChildren: FunctionIndex['anonChildren'];
   private readonly heartbeatCallbacks: FunctionIndex['heartbeatCallbacks'];
@@ -693,6 +750,21 @@ class ProgramRun {
     // Constructors are not followed here: what a hot path constructs is mostly created once
     // (singletons, lazy initialisation) and its constructor's start-up reads are not hot.
     this.spread(hotWork, this.hot, false);
+    // A heartbeat timer's callback runs again and again too: a blocking call there holds the
+    // loop for the program's other heartbeats (a monitor's re-armed check beside socket.io).
+    const beatWork: { m: TsModule; id: string; chain: ChainNode | undefined; payload: HotRegister }[] = [];
+    for (const [k, { chain }] of this.reached) {
+      for (const { module: m, fact } of this.factsByFn.get(k) ?? []) {
+        if (fact.kind !== 'ts.heartbeat' || !fact.callback || !threadOk(program, fact)) continue;
+        const register: TsRegisterFact = { kind: 'ts.register', range: fact.range, enclosingFunction: fact.enclosingFunction, context: 'interval', api: fact.api, target: fact.callback };
+        const payload: HotRegister = { module: m, fact: register, chain, own: { module: m, fact } };
+        beatWork.push({ m, id: fact.callback, chain: push(chain, { path: m.path, range: fact.range, message: registeredWords(register) }), payload });
+      }
+    }
+    if (beatWork.length) {
+      this.spread(beatWork, this.hotBeat, false);
+      for (const k of this.hot.keys()) this.hotBeat.delete(k);
+    }
   }
 
   /** Breadth-first spread along calls and anonymous children; keeps the first chain per function. */
@@ -710,6 +782,12 @@ class ProgramRun {
       const k = key(w.m, w.id);
       for (const { module: m, fact } of this.factsByFn.get(k) ?? []) {
         if (fact.kind !== 'ts.call' || !threadOk(this.program, fact) || (fact.constructorCall && !constructors)) continue;
+        if (fact.dispatch !== undefined) {
+          for (const t of this.fns.overrides(this.index.modules, fact.dispatch)) {
+            add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: `called here on an object taken from a table: may run ${t.id}` }), w.payload);
+          }
+          continue;
+        }
         const t = this.fns.target(m, fact);
         if (t) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: fact.passedAsArgument ? 'passed here; it may be called later' : fact.constructorCall ? 'object created here' : 'called here' }), w.payload);
       }
@@ -756,23 +834,38 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
     const fns = (fnIndex ??= new FunctionIndex(index.modules, symbols));
     const run = new ProgramRun(program, index, fns);
     run.run();
-    let heartbeat: TsEvent<TsHeartbeatFact> | undefined;
+    const heartbeats: TsEvent<TsHeartbeatFact>[] = [];
     for (const [k, { chain }] of run.reached) {
       for (const { module: m, fact } of run.factsOf(k)) {
         if (fact.kind !== 'ts.heartbeat' || !threadOk(program, fact)) continue;
-        const ev: TsEvent<TsHeartbeatFact> = { module: m, fact, chain: toSteps(chain) };
-        if (!heartbeat || before(ev, heartbeat)) heartbeat = ev;
+        heartbeats.push({ module: m, fact, chain: toSteps(chain) });
       }
     }
+    // A library's keep-alive first (it is a heartbeat whatever the code around it does), then
+    // timers; each in source order.
+    heartbeats.sort((a, b) => (a.fact.callback === undefined) !== (b.fact.callback === undefined) ? (a.fact.callback === undefined ? -1 : 1) : before(a, b) ? -1 : before(b, a) ? 1 : 0);
+    const heartbeat: TsEvent<TsHeartbeatFact> | undefined = heartbeats[0];
+    /** The first heartbeat that another timer's callback can starve (not one that runs that callback). */
+    const otherThan = (own: { module: TsModule; fact: TsHeartbeatFact }) =>
+      heartbeats.find((h) => h.fact !== own.fact && !(h.module === own.module && h.fact.callback !== undefined && h.fact.callback === own.fact.callback));
     if (!heartbeat) continue;
     for (const [k, { chain }] of run.reached) {
-      const hot = run.hot.get(k);
+      let hot = run.hot.get(k);
+      let starved = heartbeat;
+      if (!hot) {
+        const beat = run.hotBeat.get(k);
+        const other = beat?.payload.own ? otherThan(beat.payload.own) : undefined;
+        if (beat && other) {
+          hot = beat;
+          starved = other;
+        }
+      }
       for (const { module: m, fact } of run.factsOf(k)) {
         if (fact.kind !== 'ts.blocking' || !threadOk(program, fact)) continue;
         const site = siteKey(m, fact);
         if (out.has(site)) continue;
         if (hot) {
-          out.set(site, { program, heartbeat, blocking: { module: m, fact, chain: toSteps(hot.chain) }, reason: { kind: 'registered', register: { module: hot.payload.module, fact: hot.payload.fact, chain: toSteps(hot.payload.chain) } } });
+          out.set(site, { program, heartbeat: starved, blocking: { module: m, fact, chain: toSteps(hot.chain) }, reason: { kind: 'registered', register: { module: hot.payload.module, fact: hot.payload.fact, chain: toSteps(hot.payload.chain) } } });
         } else if (fact.loop) {
           out.set(site, { program, heartbeat, blocking: { module: m, fact, chain: toSteps(chain) }, reason: { kind: 'loop', loop: fact.loop } });
         }

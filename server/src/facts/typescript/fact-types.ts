@@ -66,6 +66,19 @@ export interface TsCallFact extends TsFactBase {
   passedAsArgument?: boolean;
   /** `new X()`: `callee` names a class, whose constructor runs. */
   constructorCall?: boolean;
+  /**
+   * `table[key].m()` / `const x = table[key]; x.m()`: a method called on an object taken from a
+   * lookup table, which runs whichever workspace subclass overrides `m` (plugin registries).
+   * Neither `target` nor `callee` is set; the model finds the overrides.
+   */
+  dispatch?: string;
+}
+
+/** `class A extends B`: `base` as written (`B`, `ns.B`), for method dispatch through overrides. */
+export interface TsClassFact extends TsFactBase {
+  kind: 'ts.class';
+  name: string;
+  base: string;
 }
 
 /** A callback registered to run per request, per message, or on an interval. */
@@ -109,7 +122,21 @@ export interface TsWorkerFact extends TsFactBase {
   self?: boolean;
 }
 
+/**
+ * The file runs as a program of its own: its first line is a `#!` line that starts Node (or
+ * Bun, Deno, tsx, ts-node), or it runs itself when started directly (`require.main === module`,
+ * `import.meta.main`). The range is that line or that test.
+ */
+export interface TsEntryFact extends TsFactBase {
+  kind: 'ts.entry';
+  how: 'shebang' | 'main-guard';
+  /** The `#!` line or the test, for messages. */
+  text: string;
+}
+
 export type TsFact =
+  | TsEntryFact
+  | TsClassFact
   | TsImportFact
   | TsFunctionFact
   | TsExportFact

@@ -15,6 +15,8 @@ export class FileSymbols {
   readonly byStart = new Map<number, string>();
   readonly classes = new Set<string>();
   readonly exportedClasses = new Set<string>();
+  /** Function id → its parameters whose default value names a function (`run = defaultRun`). */
+  readonly parameterDefaults = new Map<string, Map<string, Node>>();
   /** Local name → (module specifier, exported name) for every import of the file. */
   readonly bindings = new Map<string, { specifier: string; name: string }>();
 
@@ -50,7 +52,7 @@ export class FileSymbols {
   }
 
   /** Resolves a callee against this file's functions: the function id, or the import-bound callee text. */
-  resolveRef(ref: CalleeRef, fn: string, cls: string | undefined): { target?: string; callee?: string } | undefined {
+  resolveRef(ref: CalleeRef, fn: string, cls: string | undefined, depth = 0): { target?: string; callee?: string } | undefined {
     if (ref.kind === 'this') {
       const c = cls ?? this.classOf(fn);
       if (c && this.functions.has(`${c}.${ref.prop}`)) return { target: `${c}.${ref.prop}` };
@@ -62,14 +64,24 @@ export class FileSymbols {
       return undefined;
     }
     const candidates = this.byName.get(ref.name);
-    if (candidates) {
-      for (let scope: string | undefined = fn; scope !== undefined; scope = scope === '' ? undefined : this.functions.get(scope)?.fact.parent ?? '') {
-        const hit = candidates.find((c) => c.parent === scope && !c.className);
-        if (hit) return { target: hit.id };
-      }
+    for (let scope: string | undefined = fn; scope !== undefined; scope = scope === '' ? undefined : this.functions.get(scope)?.fact.parent ?? '') {
+      const byDefault = this.parameterDefaults.get(scope)?.get(ref.name);
+      if (byDefault) return depth < 4 ? this.resolveDefault(byDefault, scope, cls, depth + 1) : undefined;
+      const hit = candidates?.find((c) => c.parent === scope && !c.className);
+      if (hit) return { target: hit.id };
     }
     if (this.bindings.has(ref.name) && !builtinModule(this.bindings.get(ref.name)!.specifier)) return { callee: ref.name };
     return undefined;
+  }
+
+  /** What a parameter's default value (`run = defaultRun`) runs, looked up where the function is declared. */
+  private resolveDefault(value: Node, fn: string, cls: string | undefined, depth: number): { target?: string; callee?: string } | undefined {
+    if (FUNCTION_NODE_TYPES.has(value.type)) {
+      const id = this.byStart.get(value.startIndex);
+      return id ? { target: id } : undefined;
+    }
+    const ref = calleeRef(value);
+    return ref ? this.resolveRef(ref, this.functions.get(fn)?.fact.parent ?? '', cls, depth) : undefined;
   }
 
   /** `new X()`: the constructor of a class of this file, or an imported class the model resolves. */

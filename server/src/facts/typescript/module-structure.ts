@@ -10,7 +10,7 @@ import { nodeRange, type Node } from '../../parsing/parser';
 import { WordPositions } from '../../text/positions';
 import type { TsBinding, TsFact, TsFactBase, TsFunctionFact, TsImportFact } from './fact-types';
 import type { FileSymbols } from './file-symbols';
-import { anonId, hasAnonChild, requireLocal, stringValue, unwrap } from './syntax';
+import { FUNCTION_NODE_TYPES as FUNCTION_TYPES, anonId, hasAnonChild, lastType, requireLocal, stringValue, unwrap } from './syntax';
 
 /** What the structure visitors read of the walk's position. */
 export interface Scope {
@@ -41,6 +41,9 @@ export class ModuleStructure {
   visitClass(node: Node): string {
     const name = node.childForFieldName('name')?.text ?? anonId(node);
     this.symbols.classes.add(name);
+    const heritage = node.namedChildren.find((c) => c?.type === 'class_heritage');
+    const base = heritage ? /^\s*extends\s+([\w$]+(?:\.[\w$]+)*)/.exec(heritage.text)?.[1] : undefined;
+    if (base) this.facts.push({ kind: 'ts.class', ...this.scope.base(node), range: nodeRange(node.childForFieldName('name') ?? node), name, base });
     if (node.parent?.type === 'export_statement') {
       this.symbols.exportedClasses.add(name);
       this.facts.push({ kind: 'ts.export', ...this.scope.base(node), range: nodeRange(node.childForFieldName('name') ?? node), name: hasAnonChild(node.parent, 'default') ? 'default' : name, local: name });
@@ -123,7 +126,40 @@ export class ModuleStructure {
     if (body) fact.range = { start: fact.range.start, end: { line: body.startPosition.row, character: body.startPosition.column } };
     this.facts.push(fact);
     this.symbols.addFunction(fact, node);
+    this.parameterDefaults(node, id);
     return id;
+  }
+
+  /**
+   * Parameters whose default value names a function (`run = defaultRun`, `{ clock = realClock,
+   * read = () => … } = {}`): a call of the parameter runs the default when the caller passes
+   * nothing, the injection seam of code written for tests.
+   */
+  private parameterDefaults(fn: Node, id: string): void {
+    const params = fn.childForFieldName('parameters');
+    if (!params || !params.text.includes('=')) return;
+    const found = new Map<string, Node>();
+    const visit = (n: Node, depth: number): void => {
+      if (depth > 6 || FUNCTION_TYPES.has(n.type)) return;
+      let name: Node | null = null;
+      let value: Node | null = null;
+      if (n.type === 'assignment_pattern' || n.type === 'object_assignment_pattern') {
+        name = n.childForFieldName('left');
+        value = n.childForFieldName('right');
+      } else if (n.type === 'required_parameter' || n.type === 'optional_parameter') {
+        name = n.childForFieldName('pattern');
+        value = n.childForFieldName('value');
+      }
+      if (name && value && (name.type === 'identifier' || name.type === 'shorthand_property_identifier_pattern')) {
+        const v = unwrap(value);
+        const vt = lastType;
+        if (vt === 'identifier' || vt === 'member_expression' || FUNCTION_TYPES.has(vt)) found.set(name.text, v);
+        return;
+      }
+      for (const c of n.namedChildren) if (c) visit(c, depth + 1);
+    };
+    visit(params, 0);
+    if (found.size) this.symbols.parameterDefaults.set(id, found);
   }
 
   /** Where words occur in the file, for text pre-checks of node ranges. */

@@ -79,6 +79,12 @@ type Frame =
   | { kind: 'loop'; until: number; range: Range; label: string }
   | { kind: 'thread'; until: number; split: number; before: 'main' | 'worker' };
 
+/** A module that runs itself when started directly: `require.main === module`, `import.meta.main`. */
+const MAIN_GUARD = /\brequire\.main\s*===?\s*module\b|\bmodule\s*===?\s*require\.main\b|\bimport\.meta\.main\b/;
+
+/** `const x = a.b[key]` (a declaration whose value is a table lookup). */
+const LOOKUP_DECLARATION = /\b(?:const|let|var)\s+([\w$]+)\s*=\s*(?:this\.)?[\w$.]+\[[^\]\n]+\]\s*(?:;|\r?\n)/g;
+
 /** The callee names `registrations` acts on apart from handler-property objects. */
 const MAY_REGISTER: ReadonlySet<string> = new Set(['setInterval', 'setTimeout', ...SERVER_FACTORIES, ...LISTENER_METHODS, ...ROUTE_METHODS, ...CONSUMER_METHODS]);
 
@@ -117,7 +123,23 @@ class Extractor implements Scope {
       if (!this.visit(node, type)) skipUntil = node.endIndex;
     }
     this.resolve();
+    this.entry();
     return this.facts;
+  }
+
+  /** A `#!` line that starts a JavaScript runtime, else a main-module test: the file runs as a program. */
+  private entry(): void {
+    const shebang = /^#!.*\b(?:node|nodejs|bun|deno|tsx|ts-node)\b.*/.exec(this.text);
+    if (shebang) {
+      this.facts.push({ kind: 'ts.entry', range: { start: { line: 0, character: 0 }, end: { line: 0, character: shebang[0].length } }, enclosingFunction: '', how: 'shebang', text: shebang[0] });
+      return;
+    }
+    const guard = MAIN_GUARD.exec(this.text);
+    if (!guard) return;
+    const before = this.text.slice(0, guard.index);
+    const line = before.split('\n').length - 1;
+    const character = guard.index - (before.lastIndexOf('\n') + 1);
+    this.facts.push({ kind: 'ts.entry', range: { start: { line, character }, end: { line, character: character + guard[0].length } }, enclosingFunction: '', how: 'main-guard', text: guard[0] });
   }
 
   /**
@@ -325,6 +347,7 @@ class Extractor implements Scope {
     this.registrations(node, fn, ref, argList, argTypes, base, cls);
     // The call graph.
     if (ref.kind !== 'member' || followableObj(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls, rangeNode: node });
+    if (ref.kind === 'member' && (ref.obj.endsWith(']') || this.lookupBound().has(ref.obj))) this.facts.push({ kind: 'ts.call', ...fillRange(base, node), dispatch: ref.prop });
     for (let i = 0; i < argList.length; i++) {
       const u = unbind(argList[i], argTypes[i]);
       const ut = lastType;
@@ -333,6 +356,17 @@ class Extractor implements Scope {
         if (r && (r.kind !== 'member' || followableObj(r.obj))) this.calls.push({ node: u, base: withRange(base, undefined as unknown as Range), ref: r, isRef: true, cls, rangeNode: u });
       }
     }
+  }
+
+  private lookupNames?: Set<string>;
+
+  /** Names declared from a table lookup (`const handler = handlers[kind]`), read once per file. */
+  private lookupBound(): Set<string> {
+    if (!this.lookupNames) {
+      this.lookupNames = new Set();
+      for (const m of this.text.matchAll(LOOKUP_DECLARATION)) this.lookupNames.add(m[1]);
+    }
+    return this.lookupNames;
   }
 
   /** The range of the current call's callee, computed once per call. */
@@ -356,7 +390,8 @@ class Extractor implements Scope {
     };
     const isFnAt = (i: number): boolean => isFunctionLike(args[i], argTypes[i]);
     const isFn = isFunctionLike;
-    if ((name === 'setInterval' || name === 'setTimeout') && (ref.kind === 'ident' || ['timers', 'global', 'globalThis', 'window'].includes(ref.kind === 'member' ? ref.obj : ''))) {
+    // `setInterval(f)`, and on any receiver: `timers.setInterval(f)`, an injected clock's `clock.setInterval(f)`.
+    if (name === 'setInterval' || (name === 'setTimeout' && (ref.kind === 'ident' || ['timers', 'global', 'globalThis', 'window'].includes(ref.kind === 'member' ? ref.obj : '')))) {
       if (args[0]) push('interval', `${name}()`, args[0], { api: `${name}()`, holder: this.holderName(node) });
       return;
     }
@@ -427,6 +462,18 @@ class Extractor implements Scope {
 
   // --- after the walk -----------------------------------------------------------------
 
+  /**
+   * `monitor.start()` where nothing says what `monitor` holds, but the file knows a class
+   * named after it (`Monitor`: declared here or imported): the variable is taken to hold an
+   * instance of that class (objects an ORM or a registry hands back), and the call runs its method.
+   */
+  private namedInstanceCall(ref: CalleeRef): { target?: string; callee?: string } | undefined {
+    if (ref.kind !== 'member' || !/^[a-z][\w$]*$/.test(ref.obj)) return undefined;
+    const cls = ref.obj[0].toUpperCase() + ref.obj.slice(1);
+    if (!this.symbols.classes.has(cls) && !this.symbols.bindings.has(cls)) return undefined;
+    return this.symbols.resolveRef({ kind: 'member', obj: cls, prop: ref.prop }, '', undefined);
+  }
+
   private resolve(): void {
     for (const c of this.calls) {
       if (c.isNew) {
@@ -434,7 +481,7 @@ class Extractor implements Scope {
         if (r) this.facts.push({ kind: 'ts.call', ...c.base, ...r });
         continue;
       }
-      const r = this.symbols.resolveRef(c.ref, c.base.enclosingFunction, c.cls);
+      const r = this.symbols.resolveRef(c.ref, c.base.enclosingFunction, c.cls) ?? (c.isRef ? undefined : this.namedInstanceCall(c.ref));
       if (!r) continue;
       if (c.base.range === undefined && c.rangeNode) c.base.range = nodeRange(c.rangeNode);
       const f: TsCallFact = { kind: 'ts.call', ...c.base, ...r };

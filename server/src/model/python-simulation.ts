@@ -5,7 +5,7 @@
  * hazard it meets to the model being built ({@link SimModel}).
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
@@ -63,6 +63,7 @@ export interface SimModel {
   callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
   classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
+  methodCallTarget(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string } | undefined;
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
   recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
@@ -179,6 +180,9 @@ export class ProgramSim extends ProgramOrder {
     // plumbing (a module-level default context, an atexit hook): only those of the root module
     // and of code that actually runs in a function count as "may run later".
     const notes = fn !== '' || m === this.root.module;
+    // Threads started by a conditional `return helper()`: that path leaves the function, so
+    // the statements after it run without them; the caller continues after either path.
+    let leftWith: LiveThread | undefined;
     for (let i = 0; i < steps.length; i++) {
       const f = steps[i];
       // The main block runs only in the module that is `__main__` (functions defined inside
@@ -194,7 +198,24 @@ export class ProgramSim extends ProgramOrder {
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const cls = notes ? this.model.classOf(m, f) : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
+          const before = this.state.threads;
           this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument });
+          if (f.returned && f.conditional && this.state.threads !== before) {
+            leftWith ??= this.state.threads;
+            this.state.threads = before;
+          }
+          break;
+        }
+        case 'py.method-call': {
+          const t = this.model.methodCallTarget(m, f);
+          if (!t) break;
+          const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
+          const before = this.state.threads;
+          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          if (f.returned && f.conditional && this.state.threads !== before) {
+            leftWith ??= this.state.threads;
+            this.state.threads = before;
+          }
           break;
         }
         case 'py.with-enter': {
@@ -252,6 +273,7 @@ export class ProgramSim extends ProgramOrder {
           break;
       }
     }
+    if (leftWith && !this.state.threads) this.state.threads = leftWith;
   }
 
   private threadStarted(t: LiveThread): void {

@@ -82,6 +82,8 @@ export interface PyCallFact extends PyFactBase {
    * `stdio-only` (stdin/stdout/stderr only), `other` (anything more, or unknown).
    */
   keepArgument?: PyKeepArgument;
+  /** `return f(...)`: the function leaves right after this call. */
+  returned?: boolean;
 }
 
 /** What a close-all call's keep argument spares. */
@@ -97,7 +99,27 @@ export interface PyWithEnterFact extends PyFactBase {
   origin: PyNameOrigin;
 }
 
-/** `return Cls(...)` in a function: the function hands out an object of that (likely) class. */
+/**
+ * `x.m(...)` where `x` is what a call gave (`Cls(...).m()`, `x = make(); x.m()`,
+ * `with make() as x: x.m()`, `self.x = make()` then `self.x.m()`): the program model runs the
+ * method `m` of the class `producer` makes — the class itself, or the class of the objects a
+ * function or classmethod returns (`py.returns-object`).
+ */
+export interface PyMethodCallFact extends PyFactBase {
+  kind: 'py.method-call';
+  /** The call that made the receiver, resolved like a callee. */
+  producer: string;
+  origin: PyNameOrigin;
+  method: string;
+  /** `return x.m(...)`: the function leaves right after this call. */
+  returned?: boolean;
+}
+
+/**
+ * `return Cls(...)` in a function: the function hands out an object of that (likely) class;
+ * in a method, `return cls(...)` and the singleton `return cls._instance` (after
+ * `cls._instance = cls(...)`) hand out one of its own class.
+ */
 export interface PyReturnsObjectFact extends PyFactBase {
   kind: 'py.returns-object';
   constructorName: string;
@@ -289,6 +311,7 @@ export type PythonFact =
   | PyFunctionFact
   | PyClassFact
   | PyCallFact
+  | PyMethodCallFact
   | PyRefFact
   | PyThreadStartFact
   | PyObjectStartFact

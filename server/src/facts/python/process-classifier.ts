@@ -21,6 +21,7 @@ import {
   PY_FORK_CALLS,
   PY_FSTAT_CALLS,
   PY_KEEP_PARAMETER,
+  PY_PARTIAL_CALLS,
   PY_PROCESS_STARTERS,
   PY_SETSID_CALLS,
   PY_START_METHOD_SETTERS,
@@ -40,13 +41,14 @@ import type {
   PyFactBase,
   PyForkFact,
   PyKeepArgument,
+  PyMethodCallFact,
   PyNameOrigin,
   PyStartMethodFact,
   PyThreadStartFact,
 } from './fact-types';
 import type { PySourceText } from './source-text';
 import { argsOf, before, identifiersIn, keywordInsert, rangeEq, stringValue, within } from './syntax-helpers';
-import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
+import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type RawCall, type Resolved, type Scope } from './walk-records';
 
 /** Names the tables already describe: never worth a `py.call` fact. */
 const KNOWN_NOT_WORKSPACE: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys(), ...PY_SETSID_CALLS, ...PY_CLOSE_ONE_CALLS, ...PY_FSTAT_CALLS]);
@@ -272,6 +274,13 @@ export class ProcessClassifier {
         this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `.${c.method}()`, note: tm });
         return;
       }
+      // A method of what a workspace call made: the model looks the class up.
+      if (ctor?.resolved && ck?.kind === 'unknown' && !KNOWN_NOT_WORKSPACE.has(ck.ctor)) {
+        const call: PyMethodCallFact = { ...callBase(c, this.t), kind: 'py.method-call', producer: ck.ctor, origin: ck.origin, method: c.method };
+        if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
+        this.rec.facts.push(call);
+        return;
+      }
     }
     // `self.start()` inside a class: the class itself may be a Thread/Process subclass.
     if (c.callee === 'self.start' && c.scope.cls) {
@@ -282,13 +291,30 @@ export class ProcessClassifier {
       if (c.recv && 'chained' in c.recv) return;
       if (kind && kind.kind !== 'unknown') return;
       if (KNOWN_NOT_WORKSPACE.has(name)) return;
-      const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: name, origin: c.resolved.origin };
+      // `self.run = functools.partial(helper, ...)` in the class, then `self.run(...)`: runs `helper`.
+      const callee = this.partialTarget(c) ?? c.resolved;
+      const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: callee.name, origin: callee.origin };
       const last = name.slice(name.lastIndexOf('.') + 1);
       if (PY_CLOSE_HELPER_NAME.test(last)) call.keepArgument = this.keepArgumentOf(c);
+      if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
       this.rec.facts.push(call);
-      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: name, origin: c.resolved.origin });
+      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: callee.name, origin: callee.origin });
       if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
+  }
+
+  /**
+   * `self.name(...)` where every assignment of `self.name` in the class is a
+   * `functools.partial(fn, ...)`: the function the call runs (`fn`, resolved where it was bound).
+   */
+  private partialTarget(c: RawCall): Resolved | undefined {
+    if (!c.callee || !c.callee.startsWith('self.') || c.callee.indexOf('.', 5) >= 0) return undefined;
+    const bound = classScope(c.scope)?.bindings.get(c.callee);
+    if (!bound?.length || !bound.every((b) => b.resolved && PY_PARTIAL_CALLS.has(b.resolved.name))) return undefined;
+    const d = this.t.dotted(argsOf(bound[0].node).positional[0] ?? null);
+    if (!d) return undefined;
+    const r = resolve(d, bound[0].scope);
+    return r.origin === 'builtin' ? undefined : r;
   }
 
   /** The keep parameter of a function (`def close_open_fds(keep=None)`), read once from its `def`. */
@@ -390,8 +416,9 @@ export class ProcessClassifier {
   ): void {
     const api = at === ctor ? `${kind.api}()` : `${kind.api}.${at.method}()`;
     const fact: PyForkFact = { ...b, kind: 'py.fork', api, via: 'multiprocessing', startMethod: kind.method, child: 'continues' };
-    // A pool used as a `with` item joins its helper threads when the block ends.
-    if (kind.starter.threadsAfter && !this.rec.withCalls.has(ctor.node.id)) fact.threadsAfter = true;
+    // A pool used as a `with` item joins its helper threads when the block ends; one a function
+    // returns (`return ProcessPoolExecutor(...)`) is the caller's to shut down, often with `with`.
+    if (kind.starter.threadsAfter && !this.rec.withCalls.has(ctor.node.id) && !this.rec.returnedCalls.has(ctor.node.id)) fact.threadsAfter = true;
     // How to switch to forkserver in this file.
     if (kind.literal && kind.method === 'fork') fact.fix = { kind: 'literal', range: kind.literal };
     else if (kind.method === 'default') {

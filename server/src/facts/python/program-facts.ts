@@ -36,6 +36,7 @@ export type {
   PyClassFact,
   PyNameOrigin,
   PyCallFact,
+  PyMethodCallFact,
   PyKeepArgument,
   PyWithEnterFact,
   PyReturnsObjectFact,

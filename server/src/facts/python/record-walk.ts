@@ -67,6 +67,14 @@ const INTERESTING = new Set([
   'raise_statement',
 ]);
 
+/** What a `return` hands back: the value, through parentheses and both arms of `a if c else b`. */
+function returnedValues(value: Node | null, depth = 0): Node[] {
+  if (!value || depth > 4) return [];
+  if (value.type === 'parenthesized_expression') return returnedValues(value.namedChild(0), depth + 1);
+  if (value.type === 'conditional_expression') return [...returnedValues(value.namedChild(0), depth + 1), ...returnedValues(value.namedChild(2), depth + 1)];
+  return [value];
+}
+
 export class RecordCollector implements CollectedRecords {
   readonly facts: PythonFact[] = [];
   readonly calls: RawCall[] = [];
@@ -113,8 +121,9 @@ export class RecordCollector implements CollectedRecords {
    */
   walk(): void {
     const root = this.t.tree.rootNode;
-    // `return`/`raise` only matter to the child of an `os.fork()` (see `childRegions`).
-    const types = this.t.src.includes('fork') ? [...INTERESTING] : [...INTERESTING].filter((t) => t !== 'return_statement' && t !== 'raise_statement');
+    // `raise` only matters to the child of an `os.fork()` (see `childRegions`); `return` also
+    // tells which calls a function hands back (`return Cls(...)`, `return helper()`).
+    const types = this.t.src.includes('fork') ? [...INTERESTING] : [...INTERESTING].filter((t) => t !== 'raise_statement');
     // Without syntax errors, `st_ino`/`st_dev` are found in the text after the walk.
     if (this.mentionsIdentity && !this.t.fast) types.push('attribute');
     if (this.t.fast) types.push('future_import_statement');
@@ -238,7 +247,10 @@ export class RecordCollector implements CollectedRecords {
         (scope.leaves ??= []).push(this.t.rangeOf(node, until));
         if (type === 'return_statement' && scope.kind === 'function') {
           const value = node.namedChild(0);
-          if (value?.type === 'call') this.returnedCalls.add(value.id);
+          for (const v of returnedValues(value)) if (v.type === 'call') this.returnedCalls.add(v.id);
+          if (value && scope.cls && this.returnsOwnClass(value, scope)) {
+            this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.returns-object', constructorName: scope.cls, origin: 'local' });
+          }
         }
         return true;
       case 'global_statement':
@@ -491,6 +503,24 @@ export class RecordCollector implements CollectedRecords {
         if (ct === 'call') this.withCalls.add(call!.id);
       }
     }
+  }
+
+  /**
+   * A method that hands out an object of its own class: `return cls(...)`, or the singleton
+   * `return cls._instance` / `return Cls._instance` when the method itself stores
+   * `cls._instance = cls(...)` (or `Cls._instance = Cls(...)`).
+   */
+  private returnsOwnClass(value: Node, scope: Scope): boolean {
+    const own = scope.cls!.slice(scope.cls!.lastIndexOf('.') + 1);
+    if (value.type === 'call') {
+      const fn = value.childForFieldName('function');
+      return fn?.type === 'identifier' && fn.text === 'cls';
+    }
+    if (value.type !== 'attribute' || !scope.defNode) return false;
+    const parts = this.t.attrParts(value);
+    if (!parts || (parts.obj !== 'cls' && parts.obj !== own)) return false;
+    const stored = new RegExp(`\\b(?:cls|${own})\\.${parts.attr}\\s*=\\s*(?:cls|${own})\\s*\\(`);
+    return stored.test(this.t.text(scope.defNode));
   }
 
   /** Calls used as `with` items: their objects are shut down when the block ends. */

@@ -187,6 +187,9 @@ export class ModelBuilder implements SimModel {
         else if (f.kind === 'py.call') {
           const t = this.callTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
+          // An object it creates: its methods may run later (the replay adds them as candidates).
+          const cls = hit ? undefined : this.classOf(cur.m, f);
+          if (cls) for (const meth of this.index.allMethods(cls.module, cls.name)) if (visit(meth.module, meth.name)) hit = true;
         } else if (f.kind === 'py.with-enter') {
           const t = this.enterTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);

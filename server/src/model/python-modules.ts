@@ -337,8 +337,12 @@ export class PyModuleIndex {
       const cls = m.classes.get(q);
       if (cls) {
         if (i === segments.length) return { kind: 'class', module: m, name: q, fact: cls };
-        if (i === segments.length - 1) return this.method(m, q, segments[i], depth);
-        return undefined;
+        const meth = i === segments.length - 1 ? this.method(m, q, segments[i], depth) : undefined;
+        if (meth) return meth;
+        // `Cls.job_class(...)` / `Cls.job_class.make(...)`: a class-body attribute holding a class.
+        const held = this.classAttribute(m, q, segments[i], depth);
+        if (!held || i + 1 === segments.length) return held;
+        return i + 2 === segments.length ? this.method(held.module, held.name, segments[i + 1], depth + 1) : undefined;
       }
     }
     const bound = m.bindings.get(segments[0]);
@@ -352,6 +356,25 @@ export class PyModuleIndex {
       if (!sym || sym.kind === 'module') continue;
       if (segments.length === 1) return sym;
       if (sym.kind === 'class' && segments.length === 2) return this.method(sym.module, sym.name, segments[1], depth + 1);
+    }
+    return undefined;
+  }
+
+  /** The workspace class a class-body attribute holds (`job_class: type[Job]`), looked up along the bases. */
+  classAttribute(m: PyModule, cls: string, attr: string, depth = 0, seen = new Set<string>()): (PySymbol & { kind: 'class' }) | undefined {
+    const key = `${m.abs}#${cls}`;
+    if (seen.has(key) || depth > 10) return undefined;
+    seen.add(key);
+    this.tracker?.touch(m);
+    const entry = m.classes.get(cls)?.classAttributes?.find((a) => a.name === attr);
+    if (entry) {
+      const sym = this.resolve(m, entry.value, entry.origin, depth + 1);
+      return sym?.kind === 'class' ? sym : undefined;
+    }
+    for (const base of this.bases(m, cls, depth)) {
+      if (base.kind !== 'class') continue;
+      const found = this.classAttribute(base.module, base.name, attr, depth + 1, seen);
+      if (found) return found;
     }
     return undefined;
   }

@@ -193,11 +193,12 @@ export class ProgramSim extends ProgramOrder {
           this.runImport(m, f, this.model.importTargets(m, f), ctx);
           break;
         case 'py.call': {
+          // An object of a workspace class (with or without an `__init__` of its own).
+          const cls = notes ? this.model.classOf(m, f) : undefined;
+          if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const t = this.model.callTarget(m, f);
           if (!t) break;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
-          const cls = notes ? this.model.classOf(m, f) : undefined;
-          if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const before = this.state.threads;
           this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument });
           if (f.returned && f.conditional && this.state.threads !== before) {

@@ -62,6 +62,11 @@ export interface PyClassFact extends PyFactBase {
   name: string;
   /** Base classes, resolved like callees (`threading.Thread`, `.base.Worker`, `Local`). */
   bases: { name: string; origin: PyNameOrigin }[];
+  /**
+   * Class-body attributes that hold a class: `job_class = Job`, `job_class: type[Job]`
+   * (`self.job_class.make()` and `self.job_class(...)` reach that class). Resolved like bases.
+   */
+  classAttributes?: { name: string; value: string; origin: PyNameOrigin }[];
 }
 
 /**

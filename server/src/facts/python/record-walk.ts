@@ -441,19 +441,39 @@ export class RecordCollector implements CollectedRecords {
     const raw: string[] = [];
     const sup = node.childForFieldName('superclasses');
     if (sup) for (const b of sup.namedChildren) {
-      const d = this.t.dotted(b ?? null);
+      // `Base[T]` (a generic base) derives from `Base`.
+      const d = this.t.dotted(b?.type === 'subscript' ? b.childForFieldName('value') : (b ?? null));
       if (d) raw.push(d);
     }
     const fact: PyClassFact = { ...factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent), kind: 'py.class', name: qual, bases: [] };
     this.facts.push(fact);
     this.pendingBases.push({ fact, scope: parent, raw });
-    const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end };
+    const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end, classFact: fact };
     this.scopes.push(scope);
     this.scopeSpans.push({ scope, start: node.startIndex, end: until });
     this.stack.frames.push({ until, scope });
   }
 
   readonly pendingBases: { fact: PyClassFact; scope: Scope; raw: string[] }[] = [];
+  readonly pendingClassAttributes: { fact: PyClassFact; scope: Scope; name: string; raw: string }[] = [];
+
+  /**
+   * A class-body attribute that may hold a class: `job_class = Job` (a capitalised name) or
+   * an annotation `job_class: type[Job]` / `type[Job[T]]`; resolved after the walk.
+   */
+  private noteClassAttribute(node: Node, scope: Scope): void {
+    const left = node.childForFieldName('left');
+    if (left?.type !== 'identifier' || !scope.classFact) return;
+    const right = node.childForFieldName('right');
+    let raw: string | undefined;
+    if (right && (right.type === 'identifier' || right.type === 'attribute')) {
+      const d = this.t.dotted(right);
+      if (d && /^_*[A-Z]/.test(d.slice(d.lastIndexOf('.') + 1))) raw = d;
+    }
+    const type = node.childForFieldName('type');
+    if (!raw && type) raw = /^(?:typing\.)?[Tt]ype\[\s*([A-Za-z_][\w.]*)/.exec(this.t.text(type))?.[1];
+    if (raw) this.pendingClassAttributes.push({ fact: scope.classFact, scope, name: left.text, raw });
+  }
 
   private visitIf(node: Node, until: number, scope: Scope): void {
     const cond = node.childForFieldName('condition');
@@ -541,6 +561,7 @@ export class RecordCollector implements CollectedRecords {
   private visitAssignment(node: Node, scope: Scope, until: number): void {
     if (this.chainedAssignments.delete(node.id)) return;
     if (scope.kind === 'class') {
+      this.noteClassAttribute(node, scope);
       // `__enter__ = open`: the with protocol runs another method of the class.
       const alias = /^(__(?:enter|exit)__)\s*=\s*([A-Za-z_]\w*)\s*$/.exec(this.t.src.slice(node.startIndex, until));
       if (alias) this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.method-alias', className: scope.name, alias: alias[1], target: alias[2] });

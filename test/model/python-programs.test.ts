@@ -319,3 +319,28 @@ describe('py-singleton-telemetry: a tracing thread started through a classmethod
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 });
+
+describe('py-computed-import: job modules loaded by importlib.import_module("jobs." + name)', () => {
+  test('a thread one job module starts at import is running when another job module forks', () => {
+    const s = load('py-computed-import');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program jobs/compact.py:6']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'main.py:14 called here',
+      'jobs/mirror.py:13 thread started here (threading.Thread.start())',
+      'main.py:8 imported here by a computed name',
+      'main.py:9 called here (run)',
+      'jobs/compact.py:6 fork here (os.fork())',
+    ]);
+  });
+
+  test('silent when no job module starts a thread at import', () => {
+    const s = edited(load('py-computed-import'), 'mirror.py', (t) => t.replace('threading.Thread(target=_upload_forever, daemon=True).start()\n', ''));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('a name with no constant module beginning is not followed', () => {
+    const s = edited(load('py-computed-import'), 'main.py', (t) => t.replace('"jobs." + name', 'name'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});

@@ -102,6 +102,9 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   ['lmnr.Laminar.initialize', { how: 'call', note: 'sets up OpenTelemetry tracing with a batching span export thread' }],
 ]);
 
+/** Calls that import the module their first argument names (computed at run time) and return it. */
+export const PY_COMPUTED_IMPORTS: ReadonlySet<string> = new Set(['importlib.import_module', '__import__']);
+
 /** Calls that return a callable running their first argument (`self.run = functools.partial(helper, ...)`). */
 export const PY_PARTIAL_CALLS: ReadonlySet<string> = new Set(['functools.partial']);
 

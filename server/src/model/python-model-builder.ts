@@ -5,7 +5,7 @@
  * add up to, first program first.
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '../knowledge/python-process';
 import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
@@ -61,7 +61,7 @@ export class ModelBuilder implements SimModel {
   private readonly importMemo = new Map<PythonFact, PyModule[]>();
   private readonly refMemo = new Map<PythonFact, Memo<ReturnType<PyModuleIndex['resolve']>>>();
   private readonly enterMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string } | undefined>>();
-  private readonly methodCallMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string } | undefined>>();
+  private readonly methodCallMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string }[]>>();
 
   /** Memoised `compute`, recording (and on a hit, replaying) the modules it read into the open computations. */
   private memo<K, T>(map: Map<K, Memo<T>>, key: K, compute: () => T): T {
@@ -101,9 +101,31 @@ export class ModelBuilder implements SimModel {
    * method of the class `producer` names, or of the class whose objects the function or
    * classmethod `producer` returns (`py.returns-object`), looked up along the class's bases.
    */
-  methodCallTarget(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string } | undefined {
-    return this.memo(this.methodCallMemo, f, () => this.methodOfProduct(m, f.producer, f.origin, f.method));
+  methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[] {
+    return this.memo(this.methodCallMemo, f, () => {
+      // `mod = importlib.import_module(...); mod.run()`: `run` of each module the name can denote.
+      if (f.module) {
+        const out: { module: PyModule; name: string }[] = [];
+        for (const t of this.computedImportTargets(m, f.module)) {
+          const sym = this.index.runs(this.index.member(t, [f.method]));
+          if (sym) out.push({ module: sym.module, name: sym.name });
+        }
+        return out;
+      }
+      const t = this.methodOfProduct(m, f.producer, f.origin, f.method);
+      return t ? [t] : [];
+    });
   }
+
+  /** The workspace modules an import by computed name can run, memoised per fact. */
+  computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[] {
+    // Module names depend on paths only (a change of paths rebuilds the model): nothing to track.
+    let t = this.computedMemo.get(name);
+    if (!t) this.computedMemo.set(name, (t = this.index.modulesNamed(name.name, name.prefix, m)));
+    return t;
+  }
+
+  private readonly computedMemo = new WeakMap<PyComputedModule, PyModule[]>();
 
   private methodOfProduct(m: PyModule, producer: string, origin: PyNameOrigin, method: string): { module: PyModule; name: string } | undefined {
     const methodOf = (sym: PySymbol | undefined) => {
@@ -194,8 +216,12 @@ export class ModelBuilder implements SimModel {
           const t = this.enterTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
         } else if (f.kind === 'py.method-call') {
-          const t = this.methodCallTarget(cur.m, f);
-          if (t) hit = visit(t.module, t.name);
+          for (const t of this.methodCallTargets(cur.m, f)) if (visit(t.module, t.name)) hit = true;
+        } else if (f.kind === 'py.import-computed') {
+          for (const t of this.computedImportTargets(cur.m, f)) {
+            for (const p of t.parents) if (visit(p, '')) hit = true;
+            if (visit(t, '')) hit = true;
+          }
         } else if (f.kind === 'py.import') {
           for (const t of this.importTargets(cur.m, f)) {
             for (const p of t.parents) if (visit(p, '')) hit = true;

@@ -261,6 +261,20 @@ export class PyModuleIndex {
     return list.find((m) => m.sourceRoot === from.sourceRoot) ?? list.find((m) => m.names[0] === name) ?? list[0];
   }
 
+  /**
+   * The workspace modules a name computed at run time can denote: the module of that name, or
+   * (`prefix`) every module whose name starts with it, in path order; at most `limit`.
+   */
+  modulesNamed(name: string, prefix: boolean, from?: PyModule, limit = 32): PyModule[] {
+    if (!prefix) {
+      const m = this.moduleByName(name, from);
+      return m ? [m] : [];
+    }
+    const out = this.modules.filter((m) => m.names.some((n) => n.startsWith(name)));
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out.slice(0, limit);
+  }
+
   /** Module for a relative reference: `level` dots from `from`'s package, then `segments`. */
   moduleRelative(from: PyModule, level: number, segments: readonly string[]): PyModule | undefined {
     let dir = nodePath.dirname(from.abs);

@@ -93,9 +93,9 @@ export abstract class ProgramOrder {
   }
 
   /** An import statement of `m` that names `targets`. */
-  protected runImport(m: PyModule, f: PyImportFact, targets: readonly PyModule[], ctx: RunCtx): void {
+  protected runImport(m: PyModule, f: Pick<PyImportFact, 'range'>, targets: readonly PyModule[], ctx: RunCtx, message = 'imported from here'): void {
     if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
-    const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
+    const chain = push(ctx.chain, { path: m.path, range: f.range, message });
     for (const t of targets) this.runModule(t, { ...ctx, chain });
   }
 

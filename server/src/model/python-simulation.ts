@@ -5,7 +5,7 @@
  * hazard it meets to the model being built ({@link SimModel}).
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
@@ -63,7 +63,8 @@ export interface SimModel {
   callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
   classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
-  methodCallTarget(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string } | undefined;
+  methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
+  computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
   recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
@@ -207,12 +208,17 @@ export class ProgramSim extends ProgramOrder {
           }
           break;
         }
+        case 'py.import-computed':
+          this.runImport(m, f, this.model.computedImportTargets(m, f), ctx, 'imported here by a computed name');
+          break;
         case 'py.method-call': {
-          const t = this.model.methodCallTarget(m, f);
-          if (!t) break;
-          const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
+          const targets = this.model.methodCallTargets(m, f);
+          if (!targets.length) break;
           const before = this.state.threads;
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          for (const t of targets) {
+            const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
+            this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
             this.state.threads = before;

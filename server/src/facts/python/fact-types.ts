@@ -118,6 +118,22 @@ export interface PyMethodCallFact extends PyFactBase {
   method: string;
   /** `return x.m(...)`: the function leaves right after this call. */
   returned?: boolean;
+  /** The receiver is a module imported by computed name (`importlib.import_module(...)`). */
+  module?: PyComputedModule;
+}
+
+/** A module named at run time: the whole name when it is a literal, else its constant beginning. */
+export interface PyComputedModule {
+  name: string;
+  prefix: boolean;
+}
+
+/**
+ * `importlib.import_module("plugins." + name)` / `__import__(name)`: imports a module whose
+ * name is computed; the model runs the workspace modules the name can denote.
+ */
+export interface PyComputedImportFact extends PyFactBase, PyComputedModule {
+  kind: 'py.import-computed';
 }
 
 /**
@@ -317,6 +333,7 @@ export type PythonFact =
   | PyClassFact
   | PyCallFact
   | PyMethodCallFact
+  | PyComputedImportFact
   | PyRefFact
   | PyThreadStartFact
   | PyObjectStartFact

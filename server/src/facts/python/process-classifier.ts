@@ -21,6 +21,7 @@ import {
   PY_FORK_CALLS,
   PY_FSTAT_CALLS,
   PY_KEEP_PARAMETER,
+  PY_COMPUTED_IMPORTS,
   PY_PARTIAL_CALLS,
   PY_PROCESS_STARTERS,
   PY_SETSID_CALLS,
@@ -41,6 +42,7 @@ import type {
   PyFactBase,
   PyForkFact,
   PyKeepArgument,
+  PyComputedModule,
   PyMethodCallFact,
   PyNameOrigin,
   PyStartMethodFact,
@@ -161,6 +163,11 @@ export class ProcessClassifier {
 
   classify(c: RawCall, execs: CallFacts<PyExecFact>, forks: CallFacts<PyForkFact>, closeAlls: CallFacts<PyCloseAllFact>): void {
     const name = c.resolved?.name;
+    if (name && PY_COMPUTED_IMPORTS.has(name)) {
+      const module = this.computedModule(c);
+      if (module) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.import-computed', ...module });
+      return;
+    }
     if (name && c.resolved && (CLASSIFY_NAMES.has(name) || this.knowledge.forkCalls.has(name))) {
       if (this.knowledge.forkCalls.has(name)) {
         const fact: PyForkFact = { ...callBase(c, this.t), kind: 'py.fork', api: `${name}()`, via: 'os', child: 'continues' };
@@ -278,6 +285,8 @@ export class ProcessClassifier {
       if (ctor?.resolved && ck?.kind === 'unknown' && !KNOWN_NOT_WORKSPACE.has(ck.ctor)) {
         const call: PyMethodCallFact = { ...callBase(c, this.t), kind: 'py.method-call', producer: ck.ctor, origin: ck.origin, method: c.method };
         if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
+        const module = PY_COMPUTED_IMPORTS.has(ck.ctor) ? this.computedModule(ctor) : undefined;
+        if (module) call.module = module;
         this.rec.facts.push(call);
         return;
       }
@@ -301,6 +310,37 @@ export class ProcessClassifier {
       if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: callee.name, origin: callee.origin });
       if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
+  }
+
+  /**
+   * The module an `importlib.import_module(...)` call names: a string literal, or the constant
+   * beginning of an f-string, a `+` concatenation or a `%` format (`"plugins." + name`).
+   * Relative names (`package=`) and names with no constant beginning are not read.
+   */
+  private computedModule(c: RawCall): PyComputedModule | undefined {
+    const a = argsOf(c.node);
+    const arg = a.positional[0] ?? a.keywords.get('name');
+    if (!arg || a.positional[1] || a.keywords.has('package')) return undefined;
+    const lead = (n: Node): PyComputedModule | undefined => {
+      if (n.type === 'string') {
+        const whole = stringValue(n);
+        if (whole) return { name: whole.value, prefix: false };
+        const first = n.namedChildren.find((x) => x?.type === 'string_content' || x?.type === 'interpolation');
+        return first?.type === 'string_content' ? { name: first.text, prefix: true } : undefined;
+      }
+      if (n.type === 'binary_operator') {
+        const left = n.childForFieldName('left');
+        const op = n.childForFieldName('operator')?.text;
+        const l = left ? lead(left) : undefined;
+        if (!l) return undefined;
+        if (op === '+') return { name: l.name, prefix: true };
+        if (op === '%') return { name: l.name.split('%')[0], prefix: true };
+      }
+      return undefined;
+    };
+    const m = lead(arg);
+    if (!m || m.name.startsWith('.') || (m.prefix && !m.name.includes('.'))) return undefined;
+    return m;
   }
 
   /**

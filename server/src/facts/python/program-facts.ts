@@ -37,6 +37,8 @@ export type {
   PyNameOrigin,
   PyCallFact,
   PyMethodCallFact,
+  PyComputedImportFact,
+  PyComputedModule,
   PyKeepArgument,
   PyWithEnterFact,
   PyReturnsObjectFact,

@@ -256,7 +256,7 @@ describe('py-logfile-keepfd: a log handler attached before a daemonizer that kee
     assert.deepEqual(steps(s, cache), [
       'relay/__main__.py:16 called here',
       'relay/__main__.py:9 descriptor cached here (logging.FileHandler())',
-      'relay/__main__.py:11 object created here; its methods may run later',
+      'relay/__main__.py:12 called here (Relay.serve)',
       'relay/server.py:25 called here',
       'relay/server.py:13 fork here (os.fork()); the child keeps running',
       'relay/server.py:16 fds closed here (os.close() in a loop), the cached one included',
@@ -267,7 +267,7 @@ describe('py-logfile-keepfd: a log handler attached before a daemonizer that kee
     );
     assert.deepEqual(steps(s, close), [
       'relay/__main__.py:16 called here',
-      'relay/__main__.py:11 object created here; its methods may run later',
+      'relay/__main__.py:12 called here (Relay.serve)',
       'relay/server.py:25 called here',
       'relay/server.py:13 fork here (os.fork()); the child keeps running',
       'relay/server.py:16 fds closed here (os.close() in a loop)',
@@ -277,6 +277,110 @@ describe('py-logfile-keepfd: a log handler attached before a daemonizer that kee
 
   test('silent when the keep-list is built from the logger\'s handlers', () => {
     const s = load('py-logfile-keepfd-keep');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
+/** The scenario with one file's text replaced (analysed again, as an edit would). */
+function edited(s: Scenario, suffix: string, change: (text: string) => string): Scenario {
+  const file = s.files.find((f) => f.path.endsWith(suffix))!;
+  const text = change(readFileSync(join(ROOT, file.path), 'utf8'));
+  const again = analyzeText(file.path, text)!;
+  return { ...s, files: s.files.map((f) => (f === file ? again : f)) };
+}
+
+describe('py-job-class-attribute: a class kept in a class attribute, a generic base, a classmethod that makes the jobs', () => {
+  test('the process pool of Job._write_all is reported, reached through Dataset.job_class.plan() and job.process()', () => {
+    const s = load('py-job-class-attribute');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program pipeline/jobs.py:28']);
+    const [f] = findings;
+    assert.match(f.message, /^concurrent\.futures\.ProcessPoolExecutor\(\) forks \(start method "fork", the Linux default before Python 3\.14\) in a program that has already started a thread \(concurrent\.futures\.ThreadPoolExecutor\.submit\(\) at line 24\)/);
+    assert.deepEqual(steps(s, f), [
+      'main.py:6 object created here; its methods may run later',
+      'pipeline/base.py:13 called here',
+      'pipeline/jobs.py:20 object created here; its methods may run later',
+      'pipeline/jobs.py:24 thread started here (concurrent.futures.ThreadPoolExecutor.submit())',
+      'pipeline/jobs.py:25 called here',
+      'pipeline/jobs.py:28 fork here (concurrent.futures.ProcessPoolExecutor())',
+    ]);
+  });
+
+  test('silent when the entry module sets the spawn start method at import', () => {
+    const s = edited(load('py-job-class-attribute'), 'main.py', (t) => t.replace('import sys\n', 'import multiprocessing\nimport sys\n\nmultiprocessing.set_start_method("spawn", force=True)\n'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
+describe('py-pytest-session: one test leaves a thread running, a later test module forks', () => {
+  test('the fork in test_beta.py is reported with the test that started the thread', () => {
+    const s = load('py-pytest-session');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program tests/test_beta.py:11']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'tests/test_alpha.py:11 thread started here (threading.Thread.start())',
+      'tests/test_alpha.py:9 pytest runs test_watcher_starts here',
+      'tests/test_beta.py:16 pytest runs test_worker_exits_cleanly here',
+      'tests/test_beta.py:17 called here',
+      'tests/test_beta.py:11 fork here (multiprocessing.Process.start())',
+    ]);
+    const model = pythonModel({ files: s.files, roots: [s.dir], projectFiles: [], config: DEFAULT_CONFIG });
+    const session = model.programs.find((p) => p.root.kind === 'tests')!;
+    assert.deepEqual(
+      [...session.root.session!.conftests, ...session.root.session!.tests].map((m) => relative(s.dir, join(ROOT, m.path))),
+      ['tests/conftest.py', 'tests/test_alpha.py', 'tests/test_beta.py'],
+    );
+  });
+
+  test('silent when conftest.py sets the forkserver start method', () => {
+    const s = edited(load('py-pytest-session'), 'conftest.py', (t) => t.replace('import pytest\n', 'import multiprocessing\n\nimport pytest\n\nmultiprocessing.set_start_method("forkserver")\n'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
+describe('py-singleton-telemetry: a tracing thread started through a classmethod singleton, then a process pool', () => {
+  test('the pool in Runner.run is reported through Tracing.get().initialize()', () => {
+    const s = load('py-singleton-telemetry');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program evals/runner.py:17']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'main.py:14 called here',
+      'main.py:9 called here (Runner.run)',
+      'evals/tracing.py:19 thread started here (threading.Thread.start())',
+      'evals/runner.py:16 called here (Tracing.initialize)',
+      'evals/runner.py:17 fork here (concurrent.futures.ProcessPoolExecutor())',
+    ]);
+  });
+
+  test('silent when the pool is given a spawn context', () => {
+    const s = edited(load('py-singleton-telemetry'), 'runner.py', (t) =>
+      t.replace('from concurrent.futures', 'import multiprocessing\nfrom concurrent.futures').replace('max_workers=self.workers)', 'max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))'),
+    );
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
+describe('py-computed-import: job modules loaded by importlib.import_module("jobs." + name)', () => {
+  test('a thread one job module starts at import is running when another job module forks', () => {
+    const s = load('py-computed-import');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program jobs/compact.py:6']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'main.py:14 called here',
+      'jobs/mirror.py:13 thread started here (threading.Thread.start())',
+      'main.py:8 imported here by a computed name',
+      'main.py:9 called here (run)',
+      'jobs/compact.py:6 fork here (os.fork())',
+    ]);
+  });
+
+  test('silent when no job module starts a thread at import', () => {
+    const s = edited(load('py-computed-import'), 'mirror.py', (t) => t.replace('threading.Thread(target=_upload_forever, daemon=True).start()\n', ''));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('a name with no constant module beginning is not followed', () => {
+    const s = edited(load('py-computed-import'), 'main.py', (t) => t.replace('"jobs." + name', 'name'));
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 });

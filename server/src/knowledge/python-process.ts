@@ -61,6 +61,8 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   ['multiprocessing.pool.ThreadPool', { how: 'ctor', note: 'starts worker threads' }],
   ['multiprocessing.dummy.Pool', { how: 'ctor', note: 'starts worker threads' }],
   ['logging.handlers.QueueListener', { how: 'method', methods: START, note: 'starts a listener thread' }],
+  // logutils: the backport of QueueListener for older Pythons.
+  ['logutils.queue.QueueListener', { how: 'method', methods: START, note: 'starts a listener thread' }],
   ['asyncio.to_thread', { how: 'call', note: 'runs the function in the default executor\'s worker thread' }],
   ['socketserver.ThreadingTCPServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
   ['socketserver.ThreadingUDPServer', { how: 'method', methods: ['serve_forever'], note: 'starts a thread per request' }],
@@ -90,7 +92,21 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   ['paho.mqtt.client.Client', { how: 'method', methods: ['loop_start'], note: 'starts the network loop thread' }],
   ['zmq.Context', { how: 'ctor', note: 'starts libzmq I/O threads' }],
   ['zmq.Context.instance', { how: 'ctor', note: 'starts libzmq I/O threads' }],
+  // GPU management: initialising NVML (pynvml, nvidia-ml-py) starts the driver library's own threads.
+  ['pynvml.nvmlInit', { how: 'call', note: 'initialises NVML, whose library starts native threads' }],
+  ['pynvml.nvmlInitWithFlags', { how: 'call', note: 'initialises NVML, whose library starts native threads' }],
+  // Telemetry: OpenTelemetry's batching span processor and periodic metric reader export from
+  // a daemon thread started by their constructor; Laminar (lmnr) sets one up when initialised.
+  ['opentelemetry.sdk.trace.export.BatchSpanProcessor', { how: 'ctor', note: 'starts the span export thread' }],
+  ['opentelemetry.sdk.metrics.export.PeriodicExportingMetricReader', { how: 'ctor', note: 'starts the metric export thread' }],
+  ['lmnr.Laminar.initialize', { how: 'call', note: 'sets up OpenTelemetry tracing with a batching span export thread' }],
 ]);
+
+/** Calls that import the module their first argument names (computed at run time) and return it. */
+export const PY_COMPUTED_IMPORTS: ReadonlySet<string> = new Set(['importlib.import_module', '__import__']);
+
+/** Calls that return a callable running their first argument (`self.run = functools.partial(helper, ...)`). */
+export const PY_PARTIAL_CALLS: ReadonlySet<string> = new Set(['functools.partial']);
 
 /** Method names that, called on any object, hand work to an executor thread (`loop.run_in_executor`). */
 export const PY_THREAD_METHODS: ReadonlyMap<string, string> = new Map([['run_in_executor', 'runs the function on an executor thread']]);

@@ -5,7 +5,7 @@
  * add up to, first program first.
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyImportFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '../knowledge/python-process';
 import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
@@ -61,6 +61,7 @@ export class ModelBuilder implements SimModel {
   private readonly importMemo = new Map<PythonFact, PyModule[]>();
   private readonly refMemo = new Map<PythonFact, Memo<ReturnType<PyModuleIndex['resolve']>>>();
   private readonly enterMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string } | undefined>>();
+  private readonly methodCallMemo = new Map<PythonFact, Memo<{ module: PyModule; name: string }[]>>();
 
   /** Memoised `compute`, recording (and on a hit, replaying) the modules it read into the open computations. */
   private memo<K, T>(map: Map<K, Memo<T>>, key: K, compute: () => T): T {
@@ -92,22 +93,55 @@ export class ModelBuilder implements SimModel {
    * returns an object of (`def detached(...): return DaemonContext(...)`).
    */
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined {
-    return this.memo(this.enterMemo, f, () => {
-      const enterOf = (sym: PySymbol | undefined) => {
-        if (sym?.kind !== 'class') return undefined;
-        const enter = this.index.method(sym.module, sym.name, '__enter__');
-        return enter?.kind === 'function' ? { module: enter.module, name: enter.name } : undefined;
-      };
-      const sym = this.index.resolve(m, f.callee, f.origin);
-      if (sym?.kind === 'class') return enterOf(sym);
-      if (sym?.kind !== 'function') return undefined;
-      for (const step of sym.module.bodies.get(sym.name) ?? []) {
-        if (step.kind !== 'py.returns-object') continue;
-        const found = enterOf(this.index.resolve(sym.module, step.constructorName, step.origin));
-        if (found) return found;
+    return this.memo(this.enterMemo, f, () => this.methodOfProduct(m, f.callee, f.origin, '__enter__'));
+  }
+
+  /**
+   * The method a call of `method` on what `producer` made runs (`x = make(); x.run()`): the
+   * method of the class `producer` names, or of the class whose objects the function or
+   * classmethod `producer` returns (`py.returns-object`), looked up along the class's bases.
+   */
+  methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[] {
+    return this.memo(this.methodCallMemo, f, () => {
+      // `mod = importlib.import_module(...); mod.run()`: `run` of each module the name can denote.
+      if (f.module) {
+        const out: { module: PyModule; name: string }[] = [];
+        for (const t of this.computedImportTargets(m, f.module)) {
+          const sym = this.index.runs(this.index.member(t, [f.method]));
+          if (sym) out.push({ module: sym.module, name: sym.name });
+        }
+        return out;
       }
-      return undefined;
+      const t = this.methodOfProduct(m, f.producer, f.origin, f.method);
+      return t ? [t] : [];
     });
+  }
+
+  /** The workspace modules an import by computed name can run, memoised per fact. */
+  computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[] {
+    // Module names depend on paths only (a change of paths rebuilds the model): nothing to track.
+    let t = this.computedMemo.get(name);
+    if (!t) this.computedMemo.set(name, (t = this.index.modulesNamed(name.name, name.prefix, m)));
+    return t;
+  }
+
+  private readonly computedMemo = new WeakMap<PyComputedModule, PyModule[]>();
+
+  private methodOfProduct(m: PyModule, producer: string, origin: PyNameOrigin, method: string): { module: PyModule; name: string } | undefined {
+    const methodOf = (sym: PySymbol | undefined) => {
+      if (sym?.kind !== 'class') return undefined;
+      const found = this.index.method(sym.module, sym.name, method);
+      return found?.kind === 'function' ? { module: found.module, name: found.name } : undefined;
+    };
+    const sym = this.index.resolve(m, producer, origin);
+    if (sym?.kind === 'class') return methodOf(sym);
+    if (sym?.kind !== 'function') return undefined;
+    for (const step of sym.module.bodies.get(sym.name) ?? []) {
+      if (step.kind !== 'py.returns-object') continue;
+      const found = methodOf(this.index.resolve(sym.module, step.constructorName, step.origin));
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** The workspace function a call runs (a class call runs its `__init__`), memoised per fact. */
@@ -175,9 +209,19 @@ export class ModelBuilder implements SimModel {
         else if (f.kind === 'py.call') {
           const t = this.callTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
+          // An object it creates: its methods may run later (the replay adds them as candidates).
+          const cls = hit ? undefined : this.classOf(cur.m, f);
+          if (cls) for (const meth of this.index.allMethods(cls.module, cls.name)) if (visit(meth.module, meth.name)) hit = true;
         } else if (f.kind === 'py.with-enter') {
           const t = this.enterTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
+        } else if (f.kind === 'py.method-call') {
+          for (const t of this.methodCallTargets(cur.m, f)) if (visit(t.module, t.name)) hit = true;
+        } else if (f.kind === 'py.import-computed') {
+          for (const t of this.computedImportTargets(cur.m, f)) {
+            for (const p of t.parents) if (visit(p, '')) hit = true;
+            if (visit(t, '')) hit = true;
+          }
         } else if (f.kind === 'py.import') {
           for (const t of this.importTargets(cur.m, f)) {
             for (const p of t.parents) if (visit(p, '')) hit = true;

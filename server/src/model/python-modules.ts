@@ -261,6 +261,20 @@ export class PyModuleIndex {
     return list.find((m) => m.sourceRoot === from.sourceRoot) ?? list.find((m) => m.names[0] === name) ?? list[0];
   }
 
+  /**
+   * The workspace modules a name computed at run time can denote: the module of that name, or
+   * (`prefix`) every module whose name starts with it, in path order; at most `limit`.
+   */
+  modulesNamed(name: string, prefix: boolean, from?: PyModule, limit = 32): PyModule[] {
+    if (!prefix) {
+      const m = this.moduleByName(name, from);
+      return m ? [m] : [];
+    }
+    const out = this.modules.filter((m) => m.names.some((n) => n.startsWith(name)));
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out.slice(0, limit);
+  }
+
   /** Module for a relative reference: `level` dots from `from`'s package, then `segments`. */
   moduleRelative(from: PyModule, level: number, segments: readonly string[]): PyModule | undefined {
     let dir = nodePath.dirname(from.abs);
@@ -337,8 +351,12 @@ export class PyModuleIndex {
       const cls = m.classes.get(q);
       if (cls) {
         if (i === segments.length) return { kind: 'class', module: m, name: q, fact: cls };
-        if (i === segments.length - 1) return this.method(m, q, segments[i], depth);
-        return undefined;
+        const meth = i === segments.length - 1 ? this.method(m, q, segments[i], depth) : undefined;
+        if (meth) return meth;
+        // `Cls.job_class(...)` / `Cls.job_class.make(...)`: a class-body attribute holding a class.
+        const held = this.classAttribute(m, q, segments[i], depth);
+        if (!held || i + 1 === segments.length) return held;
+        return i + 2 === segments.length ? this.method(held.module, held.name, segments[i + 1], depth + 1) : undefined;
       }
     }
     const bound = m.bindings.get(segments[0]);
@@ -352,6 +370,25 @@ export class PyModuleIndex {
       if (!sym || sym.kind === 'module') continue;
       if (segments.length === 1) return sym;
       if (sym.kind === 'class' && segments.length === 2) return this.method(sym.module, sym.name, segments[1], depth + 1);
+    }
+    return undefined;
+  }
+
+  /** The workspace class a class-body attribute holds (`job_class: type[Job]`), looked up along the bases. */
+  classAttribute(m: PyModule, cls: string, attr: string, depth = 0, seen = new Set<string>()): (PySymbol & { kind: 'class' }) | undefined {
+    const key = `${m.abs}#${cls}`;
+    if (seen.has(key) || depth > 10) return undefined;
+    seen.add(key);
+    this.tracker?.touch(m);
+    const entry = m.classes.get(cls)?.classAttributes?.find((a) => a.name === attr);
+    if (entry) {
+      const sym = this.resolve(m, entry.value, entry.origin, depth + 1);
+      return sym?.kind === 'class' ? sym : undefined;
+    }
+    for (const base of this.bases(m, cls, depth)) {
+      if (base.kind !== 'class') continue;
+      const found = this.classAttribute(base.module, base.name, attr, depth + 1, seen);
+      if (found) return found;
     }
     return undefined;
   }

@@ -8,7 +8,7 @@ import type { PyImportFact, PyKeepArgument } from '../facts/python/program-facts
 import type { PyModule, PyModuleIndex } from './python-modules';
 import type { EntryPoint } from './python-project';
 import { push, type ChainNode } from './program-graph';
-import type { PyRoot, PyStep } from './python-types';
+import type { PyRoot, PyStep, PyTestSession } from './python-types';
 
 /** The step of an evidence chain where a script entry point calls its function. */
 export function scriptStep(script: EntryPoint): PyStep {
@@ -53,11 +53,33 @@ export abstract class ProgramOrder {
   run(): void {
     const { root } = this;
     const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
+    if (root.session) {
+      this.runSession(root.session, ctx);
+      return;
+    }
     this.runModule(root.module, ctx, root.asMain);
     if (root.script?.object && !this.stopped) {
       const step = scriptStep(root.script);
       const sym = this.index.member(root.module, root.script.object.split('.'));
       if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
+    }
+  }
+
+  /**
+   * A pytest session: the conftests run, the test modules are collected (imported), then each
+   * module's tests run in source order — its `test*` functions and the `test*` methods of its
+   * `Test*` classes — all in one process, so what one test started is running in the next.
+   */
+  private runSession(session: PyTestSession, ctx: RunCtx): void {
+    for (const m of session.conftests) this.runModule(m, ctx);
+    for (const m of session.tests) this.runModule(m, ctx);
+    for (const m of session.tests) {
+      for (const [name, fn] of m.functions) {
+        if (this.stopped) return;
+        const isTest = fn.className ? /^Test/.test(fn.className) && !fn.className.includes('.') && /^test/.test(name.slice(fn.className.length + 1)) : fn.enclosingFunction === '' && /^test/.test(name);
+        if (!isTest) continue;
+        this.runFunction(m, name, { ...ctx, chain: push(undefined, { path: m.path, range: fn.range, message: `pytest runs ${name} here` }) });
+      }
     }
   }
 
@@ -73,9 +95,9 @@ export abstract class ProgramOrder {
   }
 
   /** An import statement of `m` that names `targets`. */
-  protected runImport(m: PyModule, f: PyImportFact, targets: readonly PyModule[], ctx: RunCtx): void {
+  protected runImport(m: PyModule, f: Pick<PyImportFact, 'range'>, targets: readonly PyModule[], ctx: RunCtx, message = 'imported from here'): void {
     if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
-    const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'imported from here' });
+    const chain = push(ctx.chain, { path: m.path, range: f.range, message });
     for (const t of targets) this.runModule(t, { ...ctx, chain });
   }
 

@@ -52,6 +52,29 @@ function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['project
   return roots;
 }
 
+/** pytest's default test files (`python_files`): `test_*.py` and `*_test.py`. */
+const PYTEST_FILE = /^(test_.*|.*_test)\.py$/;
+
+/**
+ * pytest sessions: one per `conftest.py` with no `conftest.py` in a directory above it; the
+ * session holds every conftest and every test module below that directory, in path order.
+ * Test modules outside any conftest's directory stay library roots.
+ */
+function testSessions(index: PyModuleIndex): PyRoot[] {
+  const byPath = [...index.modules].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const conftests = byPath.filter((m) => nodePath.basename(m.abs) === 'conftest.py');
+  const under = (dir: string, m: PyModule) => m.abs.startsWith(dir + nodePath.sep);
+  const tops = conftests.filter((c) => !conftests.some((o) => o !== c && under(nodePath.dirname(o.abs), c)));
+  const roots: PyRoot[] = [];
+  for (const top of tops) {
+    const dir = nodePath.dirname(top.abs);
+    const tests = byPath.filter((m) => under(dir, m) && PYTEST_FILE.test(nodePath.basename(m.abs)));
+    if (!tests.length) continue;
+    roots.push({ module: top, kind: 'tests', asMain: false, session: { conftests: conftests.filter((c) => c === top || under(dir, c)), tests } });
+  }
+  return roots;
+}
+
 /**
  * Static import edges and closures kept between builds; `forget` drops what a changed module
  * invalidates (its edges, and every closure holding it).
@@ -90,6 +113,11 @@ export class ClosureCache {
 export function buildPrograms(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles'], cache = new ClosureCache()): PyProgram[] {
   const entries = entryPoints(index, projectFiles).sort((a, b) => (a.module.path < b.module.path ? -1 : a.module.path > b.module.path ? 1 : 0));
   const programs: PyProgram[] = entries.map((root) => ({ root, modules: cache.closure(index, root.module) }));
+  for (const root of testSessions(index)) {
+    const modules = new Set<PyModule>();
+    for (const m of [...root.session!.conftests, ...root.session!.tests]) for (const x of cache.closure(index, m)) modules.add(x);
+    programs.push({ root, modules });
+  }
   const reached = new Set<PyModule>();
   for (const p of programs) for (const m of p.modules) reached.add(m);
   // Library roots: unreached modules that no other unreached module imports; then whatever

@@ -5,7 +5,7 @@
  * hazard it meets to the model being built ({@link SimModel}).
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
@@ -69,6 +69,8 @@ export interface SimModel {
   callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
   classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
+  methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
+  computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
   recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
@@ -190,6 +192,9 @@ export class ProgramSim extends ProgramOrder {
     let ranCode: PythonFact['range'] | undefined;
     const sameRange = (a: PythonFact['range'] | undefined, b: PythonFact['range']) =>
       !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
+    // Threads started by a conditional `return helper()`: that path leaves the function, so
+    // the statements after it run without them; the caller continues after either path.
+    let leftWith: LiveThread | undefined;
     for (let i = 0; i < steps.length; i++) {
       const f = steps[i];
       // The main block runs only in the module that is `__main__` (functions defined inside
@@ -200,13 +205,36 @@ export class ProgramSim extends ProgramOrder {
           this.runImport(m, f, this.model.importTargets(m, f), ctx);
           break;
         case 'py.call': {
+          // An object of a workspace class (with or without an `__init__` of its own).
+          const cls = notes ? this.model.classOf(m, f) : undefined;
+          if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const t = this.model.callTarget(m, f);
           if (!t) break;
           ranCode = f.range;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
-          const cls = notes ? this.model.classOf(m, f) : undefined;
-          if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
+          const before = this.state.threads;
           this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument, keepNames: f.keepNames });
+          if (f.returned && f.conditional && this.state.threads !== before) {
+            leftWith ??= this.state.threads;
+            this.state.threads = before;
+          }
+          break;
+        }
+        case 'py.import-computed':
+          this.runImport(m, f, this.model.computedImportTargets(m, f), ctx, 'imported here by a computed name');
+          break;
+        case 'py.method-call': {
+          const targets = this.model.methodCallTargets(m, f);
+          if (!targets.length) break;
+          const before = this.state.threads;
+          for (const t of targets) {
+            const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
+            this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          }
+          if (f.returned && f.conditional && this.state.threads !== before) {
+            leftWith ??= this.state.threads;
+            this.state.threads = before;
+          }
           break;
         }
         case 'py.with-enter': {
@@ -266,6 +294,7 @@ export class ProgramSim extends ProgramOrder {
           break;
       }
     }
+    if (leftWith && !this.state.threads) this.state.threads = leftWith;
   }
 
   private threadStarted(t: LiveThread): void {

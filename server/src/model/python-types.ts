@@ -67,9 +67,21 @@ export interface PyRoot {
    * `wsgi-script`: a pbr `wsgi_scripts` entry, whose function is called once at load to get
    * the WSGI application that a WSGI server embeds.
    */
-  kind: 'main' | 'dunder-main' | 'script' | 'console-script' | 'wsgi-script' | 'wsgi' | 'application' | 'library';
+  kind: 'main' | 'dunder-main' | 'script' | 'console-script' | 'wsgi-script' | 'wsgi' | 'application' | 'library' | 'tests';
   asMain: boolean;
   script?: EntryPoint;
+  /** `tests`: a pytest session — its `conftest.py` modules, then its test modules, in path order. */
+  session?: PyTestSession;
+}
+
+/**
+ * One pytest session, below the directory of a `conftest.py` that no `conftest.py` above it
+ * covers: pytest imports the conftests, collects (imports) the test modules, then runs their
+ * tests one after the other in one process.
+ */
+export interface PyTestSession {
+  conftests: PyModule[];
+  tests: PyModule[];
 }
 
 export interface PyProgram {

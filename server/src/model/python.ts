@@ -45,7 +45,8 @@ export { MAX_CALL_DEPTH, ProgramOrder, scriptStep, type RunCtx } from './python-
 
 /** Identity of a program across builds: its root and how the root runs. */
 function rootKey(r: PyRoot): string {
-  return `${r.module.abs}\u0001${r.kind}\u0001${r.asMain ? 1 : 0}\u0001${r.script ? JSON.stringify(r.script) : ''}`;
+  const session = r.session ? [...r.session.conftests, ...r.session.tests].map((m) => m.abs).join('\u0002') : '';
+  return `${r.module.abs}\u0001${r.kind}\u0001${r.asMain ? 1 : 0}\u0001${r.script ? JSON.stringify(r.script) : ''}\u0001${session}`;
 }
 
 function contextKey(ctx: ProgramContext): string {

@@ -62,6 +62,11 @@ export interface PyClassFact extends PyFactBase {
   name: string;
   /** Base classes, resolved like callees (`threading.Thread`, `.base.Worker`, `Local`). */
   bases: { name: string; origin: PyNameOrigin }[];
+  /**
+   * Class-body attributes that hold a class: `job_class = Job`, `job_class: type[Job]`
+   * (`self.job_class.make()` and `self.job_class(...)` reach that class). Resolved like bases.
+   */
+  classAttributes?: { name: string; value: string; origin: PyNameOrigin }[];
 }
 
 /**
@@ -86,6 +91,8 @@ export interface PyCallFact extends PyFactBase {
   keepArgument?: PyKeepArgument;
   /** With `keepArgument: 'named'`: the objects whose descriptors are kept (`sock` for `sock.fileno()`). */
   keepNames?: string[];
+  /** `return f(...)`: the function leaves right after this call. */
+  returned?: boolean;
 }
 
 /** What a close-all call's keep argument spares. */
@@ -101,7 +108,43 @@ export interface PyWithEnterFact extends PyFactBase {
   origin: PyNameOrigin;
 }
 
-/** `return Cls(...)` in a function: the function hands out an object of that (likely) class. */
+/**
+ * `x.m(...)` where `x` is what a call gave (`Cls(...).m()`, `x = make(); x.m()`,
+ * `with make() as x: x.m()`, `self.x = make()` then `self.x.m()`): the program model runs the
+ * method `m` of the class `producer` makes — the class itself, or the class of the objects a
+ * function or classmethod returns (`py.returns-object`).
+ */
+export interface PyMethodCallFact extends PyFactBase {
+  kind: 'py.method-call';
+  /** The call that made the receiver, resolved like a callee. */
+  producer: string;
+  origin: PyNameOrigin;
+  method: string;
+  /** `return x.m(...)`: the function leaves right after this call. */
+  returned?: boolean;
+  /** The receiver is a module imported by computed name (`importlib.import_module(...)`). */
+  module?: PyComputedModule;
+}
+
+/** A module named at run time: the whole name when it is a literal, else its constant beginning. */
+export interface PyComputedModule {
+  name: string;
+  prefix: boolean;
+}
+
+/**
+ * `importlib.import_module("plugins." + name)` / `__import__(name)`: imports a module whose
+ * name is computed; the model runs the workspace modules the name can denote.
+ */
+export interface PyComputedImportFact extends PyFactBase, PyComputedModule {
+  kind: 'py.import-computed';
+}
+
+/**
+ * `return Cls(...)` in a function: the function hands out an object of that (likely) class;
+ * in a method, `return cls(...)` and the singleton `return cls._instance` (after
+ * `cls._instance = cls(...)`) hand out one of its own class.
+ */
 export interface PyReturnsObjectFact extends PyFactBase {
   kind: 'py.returns-object';
   constructorName: string;
@@ -316,6 +359,8 @@ export type PythonFact =
   | PyFunctionFact
   | PyClassFact
   | PyCallFact
+  | PyMethodCallFact
+  | PyComputedImportFact
   | PyRefFact
   | PyThreadStartFact
   | PyObjectStartFact

@@ -23,6 +23,8 @@ import {
   PY_HANDLER_REGISTRATIONS,
   PY_KEEP_PARAMETER,
   PY_LOG_HANDLER_SOURCES,
+  PY_COMPUTED_IMPORTS,
+  PY_PARTIAL_CALLS,
   PY_PROCESS_STARTERS,
   PY_SETSID_CALLS,
   PY_START_METHOD_SETTERS,
@@ -43,13 +45,15 @@ import type {
   PyFactBase,
   PyForkFact,
   PyKeepArgument,
+  PyComputedModule,
+  PyMethodCallFact,
   PyNameOrigin,
   PyStartMethodFact,
   PyThreadStartFact,
 } from './fact-types';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
-import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Scope } from './walk-records';
+import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
 
 /** Names the tables already describe: never worth a `py.call` fact. */
 const KNOWN_NOT_WORKSPACE: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys(), ...PY_SETSID_CALLS, ...PY_CLOSE_ONE_CALLS, ...PY_FSTAT_CALLS]);
@@ -162,6 +166,11 @@ export class ProcessClassifier {
 
   classify(c: RawCall, execs: CallFacts<PyExecFact>, forks: CallFacts<PyForkFact>, closeAlls: CallFacts<PyCloseAllFact>): void {
     const name = c.resolved?.name;
+    if (name && PY_COMPUTED_IMPORTS.has(name)) {
+      const module = this.computedModule(c);
+      if (module) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.import-computed', ...module });
+      return;
+    }
     if (name && c.resolved && (CLASSIFY_NAMES.has(name) || this.knowledge.forkCalls.has(name))) {
       if (this.knowledge.forkCalls.has(name)) {
         const fact: PyForkFact = { ...callBase(c, this.t), kind: 'py.fork', api: `${name}()`, via: 'os', child: 'continues' };
@@ -284,6 +293,15 @@ export class ProcessClassifier {
         this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `.${c.method}()`, note: tm });
         return;
       }
+      // A method of what a workspace call made: the model looks the class up.
+      if (ctor?.resolved && ck?.kind === 'unknown' && !KNOWN_NOT_WORKSPACE.has(ck.ctor)) {
+        const call: PyMethodCallFact = { ...callBase(c, this.t), kind: 'py.method-call', producer: ck.ctor, origin: ck.origin, method: c.method };
+        if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
+        const module = PY_COMPUTED_IMPORTS.has(ck.ctor) ? this.computedModule(ctor) : undefined;
+        if (module) call.module = module;
+        this.rec.facts.push(call);
+        return;
+      }
     }
     // `self.start()` inside a class: the class itself may be a Thread/Process subclass.
     if (c.callee === 'self.start' && c.scope.cls) {
@@ -294,11 +312,14 @@ export class ProcessClassifier {
       if (c.recv && 'chained' in c.recv) return;
       if (kind && kind.kind !== 'unknown') return;
       if (KNOWN_NOT_WORKSPACE.has(name)) return;
-      const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: name, origin: c.resolved.origin };
+      // `self.run = functools.partial(helper, ...)` in the class, then `self.run(...)`: runs `helper`.
+      const callee = this.partialTarget(c) ?? c.resolved;
+      const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: callee.name, origin: callee.origin };
       const last = name.slice(name.lastIndexOf('.') + 1);
       if (PY_CLOSE_HELPER_NAME.test(last) || this.passesKeepKeyword(c)) Object.assign(call, this.keepArgumentFact(c));
+      if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
       this.rec.facts.push(call);
-      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: name, origin: c.resolved.origin });
+      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: callee.name, origin: callee.origin });
       if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
   }
@@ -346,6 +367,51 @@ export class ProcessClassifier {
       if (v === 'other') return undefined;
     }
     return { names: [...kept].sort(), fromCaller: caller.used };
+  }
+
+  /**
+   * The module an `importlib.import_module(...)` call names: a string literal, or the constant
+   * beginning of an f-string, a `+` concatenation or a `%` format (`"plugins." + name`).
+   * Relative names (`package=`) and names with no constant beginning are not read.
+   */
+  private computedModule(c: RawCall): PyComputedModule | undefined {
+    const a = argsOf(c.node);
+    const arg = a.positional[0] ?? a.keywords.get('name');
+    if (!arg || a.positional[1] || a.keywords.has('package')) return undefined;
+    const lead = (n: Node): PyComputedModule | undefined => {
+      if (n.type === 'string') {
+        const whole = stringValue(n);
+        if (whole) return { name: whole.value, prefix: false };
+        const first = n.namedChildren.find((x) => x?.type === 'string_content' || x?.type === 'interpolation');
+        return first?.type === 'string_content' ? { name: first.text, prefix: true } : undefined;
+      }
+      if (n.type === 'binary_operator') {
+        const left = n.childForFieldName('left');
+        const op = n.childForFieldName('operator')?.text;
+        const l = left ? lead(left) : undefined;
+        if (!l) return undefined;
+        if (op === '+') return { name: l.name, prefix: true };
+        if (op === '%') return { name: l.name.split('%')[0], prefix: true };
+      }
+      return undefined;
+    };
+    const m = lead(arg);
+    if (!m || m.name.startsWith('.') || (m.prefix && !m.name.includes('.'))) return undefined;
+    return m;
+  }
+
+  /**
+   * `self.name(...)` where every assignment of `self.name` in the class is a
+   * `functools.partial(fn, ...)`: the function the call runs (`fn`, resolved where it was bound).
+   */
+  private partialTarget(c: RawCall): Resolved | undefined {
+    if (!c.callee || !c.callee.startsWith('self.') || c.callee.indexOf('.', 5) >= 0) return undefined;
+    const bound = classScope(c.scope)?.bindings.get(c.callee);
+    if (!bound?.length || !bound.every((b) => b.resolved && PY_PARTIAL_CALLS.has(b.resolved.name))) return undefined;
+    const d = this.t.dotted(argsOf(bound[0].node).positional[0] ?? null);
+    if (!d) return undefined;
+    const r = resolve(d, bound[0].scope);
+    return r.origin === 'builtin' ? undefined : r;
   }
 
   /** The keep parameter of a function (`def close_open_fds(keep=None)`), read once from its `def`. */
@@ -492,8 +558,9 @@ export class ProcessClassifier {
   ): void {
     const api = at === ctor ? `${kind.api}()` : `${kind.api}.${at.method}()`;
     const fact: PyForkFact = { ...b, kind: 'py.fork', api, via: 'multiprocessing', startMethod: kind.method, child: 'continues' };
-    // A pool used as a `with` item joins its helper threads when the block ends.
-    if (kind.starter.threadsAfter && !this.rec.withCalls.has(ctor.node.id)) fact.threadsAfter = true;
+    // A pool used as a `with` item joins its helper threads when the block ends; one a function
+    // returns (`return ProcessPoolExecutor(...)`) is the caller's to shut down, often with `with`.
+    if (kind.starter.threadsAfter && !this.rec.withCalls.has(ctor.node.id) && !this.rec.returnedCalls.has(ctor.node.id)) fact.threadsAfter = true;
     // How to switch to forkserver in this file.
     if (kind.literal && kind.method === 'fork') fact.fix = { kind: 'literal', range: kind.literal };
     else if (kind.method === 'default') {

@@ -36,6 +36,9 @@ export type {
   PyClassFact,
   PyNameOrigin,
   PyCallFact,
+  PyMethodCallFact,
+  PyComputedImportFact,
+  PyComputedModule,
   PyKeepArgument,
   PyWithEnterFact,
   PyReturnsObjectFact,
@@ -73,6 +76,10 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
     b.scope.bindings.set(b.key, list);
   }
   for (const p of rec.pendingBases) p.fact.bases = p.raw.map((raw) => resolve(raw, p.scope));
+  for (const p of rec.pendingClassAttributes) {
+    const r = resolve(p.raw, p.scope);
+    if (r.origin !== 'builtin') (p.fact.classAttributes ??= []).push({ name: p.name, value: r.name, origin: r.origin });
+  }
   for (const s of rec.scopes) {
     if (!s.functionFact) continue;
     if (s.globalAssigns?.size) s.functionFact.globalAssigns = [...s.globalAssigns].sort();

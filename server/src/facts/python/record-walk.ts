@@ -68,6 +68,14 @@ const INTERESTING = new Set([
   'raise_statement',
 ]);
 
+/** What a `return` hands back: the value, through parentheses and both arms of `a if c else b`. */
+function returnedValues(value: Node | null, depth = 0): Node[] {
+  if (!value || depth > 4) return [];
+  if (value.type === 'parenthesized_expression') return returnedValues(value.namedChild(0), depth + 1);
+  if (value.type === 'conditional_expression') return [...returnedValues(value.namedChild(0), depth + 1), ...returnedValues(value.namedChild(2), depth + 1)];
+  return [value];
+}
+
 export class RecordCollector implements CollectedRecords {
   readonly facts: PythonFact[] = [];
   readonly calls: RawCall[] = [];
@@ -114,8 +122,9 @@ export class RecordCollector implements CollectedRecords {
    */
   walk(): void {
     const root = this.t.tree.rootNode;
-    // `return`/`raise` only matter to the child of an `os.fork()` (see `childRegions`).
-    const types = this.t.src.includes('fork') ? [...INTERESTING] : [...INTERESTING].filter((t) => t !== 'return_statement' && t !== 'raise_statement');
+    // `raise` only matters to the child of an `os.fork()` (see `childRegions`); `return` also
+    // tells which calls a function hands back (`return Cls(...)`, `return helper()`).
+    const types = this.t.src.includes('fork') ? [...INTERESTING] : [...INTERESTING].filter((t) => t !== 'raise_statement');
     // Without syntax errors, `st_ino`/`st_dev` are found in the text after the walk.
     if (this.mentionsIdentity && !this.t.fast) types.push('attribute');
     if (this.t.fast) types.push('future_import_statement');
@@ -242,7 +251,10 @@ export class RecordCollector implements CollectedRecords {
         (scope.leaves ??= []).push(this.t.rangeOf(node, until));
         if (type === 'return_statement' && scope.kind === 'function') {
           const value = node.namedChild(0);
-          if (value?.type === 'call') this.returnedCalls.add(value.id);
+          for (const v of returnedValues(value)) if (v.type === 'call') this.returnedCalls.add(v.id);
+          if (value && scope.cls && this.returnsOwnClass(value, scope)) {
+            this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.returns-object', constructorName: scope.cls, origin: 'local' });
+          }
         }
         return true;
       case 'global_statement':
@@ -433,19 +445,39 @@ export class RecordCollector implements CollectedRecords {
     const raw: string[] = [];
     const sup = node.childForFieldName('superclasses');
     if (sup) for (const b of sup.namedChildren) {
-      const d = this.t.dotted(b ?? null);
+      // `Base[T]` (a generic base) derives from `Base`.
+      const d = this.t.dotted(b?.type === 'subscript' ? b.childForFieldName('value') : (b ?? null));
       if (d) raw.push(d);
     }
     const fact: PyClassFact = { ...factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent), kind: 'py.class', name: qual, bases: [] };
     this.facts.push(fact);
     this.pendingBases.push({ fact, scope: parent, raw });
-    const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end };
+    const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end, classFact: fact };
     this.scopes.push(scope);
     this.scopeSpans.push({ scope, start: node.startIndex, end: until });
     this.stack.frames.push({ until, scope });
   }
 
   readonly pendingBases: { fact: PyClassFact; scope: Scope; raw: string[] }[] = [];
+  readonly pendingClassAttributes: { fact: PyClassFact; scope: Scope; name: string; raw: string }[] = [];
+
+  /**
+   * A class-body attribute that may hold a class: `job_class = Job` (a capitalised name) or
+   * an annotation `job_class: type[Job]` / `type[Job[T]]`; resolved after the walk.
+   */
+  private noteClassAttribute(node: Node, scope: Scope): void {
+    const left = node.childForFieldName('left');
+    if (left?.type !== 'identifier' || !scope.classFact) return;
+    const right = node.childForFieldName('right');
+    let raw: string | undefined;
+    if (right && (right.type === 'identifier' || right.type === 'attribute')) {
+      const d = this.t.dotted(right);
+      if (d && /^_*[A-Z]/.test(d.slice(d.lastIndexOf('.') + 1))) raw = d;
+    }
+    const type = node.childForFieldName('type');
+    if (!raw && type) raw = /^(?:typing\.)?[Tt]ype\[\s*([A-Za-z_][\w.]*)/.exec(this.t.text(type))?.[1];
+    if (raw) this.pendingClassAttributes.push({ fact: scope.classFact, scope, name: left.text, raw });
+  }
 
   private visitIf(node: Node, until: number, scope: Scope): void {
     const cond = node.childForFieldName('condition');
@@ -497,6 +529,24 @@ export class RecordCollector implements CollectedRecords {
     }
   }
 
+  /**
+   * A method that hands out an object of its own class: `return cls(...)`, or the singleton
+   * `return cls._instance` / `return Cls._instance` when the method itself stores
+   * `cls._instance = cls(...)` (or `Cls._instance = Cls(...)`).
+   */
+  private returnsOwnClass(value: Node, scope: Scope): boolean {
+    const own = scope.cls!.slice(scope.cls!.lastIndexOf('.') + 1);
+    if (value.type === 'call') {
+      const fn = value.childForFieldName('function');
+      return fn?.type === 'identifier' && fn.text === 'cls';
+    }
+    if (value.type !== 'attribute' || !scope.defNode) return false;
+    const parts = this.t.attrParts(value);
+    if (!parts || (parts.obj !== 'cls' && parts.obj !== own)) return false;
+    const stored = new RegExp(`\\b(?:cls|${own})\\.${parts.attr}\\s*=\\s*(?:cls|${own})\\s*\\(`);
+    return stored.test(this.t.text(scope.defNode));
+  }
+
   /** Calls used as `with` items: their objects are shut down when the block ends. */
   readonly withCalls = new Set<number>();
 
@@ -515,6 +565,7 @@ export class RecordCollector implements CollectedRecords {
   private visitAssignment(node: Node, scope: Scope, until: number): void {
     if (this.chainedAssignments.delete(node.id)) return;
     if (scope.kind === 'class') {
+      this.noteClassAttribute(node, scope);
       // `__enter__ = open`: the with protocol runs another method of the class.
       const alias = /^(__(?:enter|exit)__)\s*=\s*([A-Za-z_]\w*)\s*$/.exec(this.t.src.slice(node.startIndex, until));
       if (alias) this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.method-alias', className: scope.name, alias: alias[1], target: alias[2] });

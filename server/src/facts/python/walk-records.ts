@@ -26,6 +26,8 @@ export interface Scope {
   originals?: Map<string, string>;
   /** Import bindings made in this scope (function-level imports). */
   imports?: Map<string, string>;
+  /** For classes: the class's fact (class-body attributes that name a class are added to it). */
+  classFact?: PyClassFact;
   /** Receiver bindings: name → constructor calls assigned to it. */
   bindings: Map<string, RawCall[]>;
   /** pid variables: name → id of the fork call that produced it. */
@@ -135,6 +137,7 @@ export interface CollectedRecords {
   readonly returnedCalls: ReadonlySet<number>;
   readonly pendingBindings: readonly { scope: Scope; key: string; callId: number }[];
   readonly pendingBases: readonly { fact: PyClassFact; scope: Scope; raw: string[] }[];
+  readonly pendingClassAttributes: readonly { fact: PyClassFact; scope: Scope; name: string; raw: string }[];
   readonly pendingCaches: readonly PendingCache[];
 }
 

@@ -39,7 +39,7 @@ export interface AnalyzeOptions {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '7';
+export const ANALYZER_VERSION = '8';
 
 /**
  * The key of a file's analysis: its text, the analyser version and, when the user declared

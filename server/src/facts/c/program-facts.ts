@@ -17,10 +17,11 @@ import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, Span } from './program-types';
 import { CallFacts } from './program-call-facts';
-import { closeAllLoopAt, type CloseAllLoop } from './program-close-all';
-import { fdCacheFact, storageTarget, type FileVar } from './program-fd-storage';
+import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
+import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
 import { cppQualifiedName, functionNameNode, parameterNames } from './function-names';
 import { mayName, SourceText, spanOf } from './source-text';
+import { reparseWithoutStatementMacros } from './statement-macros';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -40,6 +41,11 @@ interface FunctionState {
   staticLocals: Set<string>;
   refs: Set<string>;
   assigns: Set<string>;
+  resets: Set<string>;
+  /** Upper bounds of the function's keep-list close loops so far (`end` in `fd <= end`). */
+  keepListLimits: Set<string>;
+  /** Variables set from such a bound (`begin = end + 1`): a close-all from there spares the kept descriptors below. */
+  aboveKeepList: Set<string>;
   fstatVars: Map<string, Range>;
   checksInode: boolean;
 }
@@ -65,6 +71,9 @@ const PRUNABLE: ReadonlySet<string> = new Set([
   'char_literal',
 ]);
 
+/** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
+const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
+
 class Extractor {
   readonly facts: CFact[] = [];
   private readonly fileVars = new Map<string, FileVar>();
@@ -78,6 +87,10 @@ class Extractor {
   private pendingBlocks = new Map<number, CChildRegion>();
   /** Fork facts waiting for their call to be recorded, keyed by the call node's id. */
   private pendingForks = new Map<number, CForkFact>();
+  /** Macros the file defines as a `static` storage class (`THREAD_LOCAL`). */
+  private readonly staticMacros = new Set<string>();
+  /** The file's own one-descriptor closers (`#define close_it(x) close(x)`), besides `close()`. */
+  private closers: ReadonlySet<string> = new Set();
   /** `close(fd)` calls that are the body of a close-all loop, keyed by call node id. */
   private pendingCloseAll = new Map<number, CloseAllLoop>();
   /** Calls that are an entire expression statement: call node id → deletion span. */
@@ -99,6 +112,8 @@ class Extractor {
   private callConds: number[] = [];
 
   run(root: Node): void {
+    this.closers = fileClosers(root, this.source);
+    for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
     this.topLevel(root);
     this.callFacts.finish();
     const start = { line: 0, character: 0 };
@@ -149,7 +164,7 @@ class Extractor {
   }
 
   private fileDeclaration(decl: Node): void {
-    const isStatic = this.isStatic(decl);
+    const isStatic = this.isStatic(decl) || this.hasStaticMacro(decl);
     for (const d of decl.childrenForFieldName('declarator')) {
       if (!d) continue;
       const name = declaratorName(d);
@@ -163,6 +178,16 @@ class Extractor {
   private isStatic(node: Node): boolean {
     if (!this.source.occursIn('static', node.startIndex, node.endIndex)) return false;
     return node.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+  }
+
+  /**
+   * The declaration starts with a macro the file defines as a `static` storage class
+   * (`#define THREAD_LOCAL static __thread`), which the parser reads as a type name.
+   */
+  private hasStaticMacro(decl: Node): boolean {
+    if (this.staticMacros.size === 0) return false;
+    const head = decl.namedChild(0);
+    return head?.type === 'type_identifier' && this.staticMacros.has(head.text);
   }
 
   private functionDefinition(def: Node): void {
@@ -189,6 +214,9 @@ class Extractor {
       staticLocals: new Set(),
       refs: new Set(),
       assigns: new Set(),
+      resets: new Set(),
+      keepListLimits: new Set(),
+      aboveKeepList: new Set(),
       fstatVars: new Map(),
       checksInode: false,
     };
@@ -203,6 +231,7 @@ class Extractor {
     }
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
+    if (state.resets.size > 0) fact.resets = [...state.resets];
     if (state.checksInode) {
       for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
     }
@@ -259,8 +288,13 @@ class Extractor {
       case 'while_statement':
       case 'do_statement': {
         fn.fact.loops.push(spanOf(node));
-        const closeAll = closeAllLoopAt(node, this.source);
-        if (closeAll) this.pendingCloseAll.set(closeAll.call.id, closeAll.loop);
+        const closeAll = closeAllLoopAt(node, this.source, this.closers);
+        if (closeAll) {
+          // The tail of a keep-list: closes from just above what an earlier keep-list loop spared.
+          if (closeAll.loop.from && fn.aboveKeepList.has(closeAll.loop.from)) closeAll.loop.keepList = true;
+          if (closeAll.loop.keepList) for (const l of closeAll.loop.limits) fn.keepListLimits.add(l);
+          this.pendingCloseAll.set(closeAll.call.id, closeAll.loop);
+        }
         const body = node.childForFieldName('body');
         const update = node.childForFieldName('update');
         for (const child of node.namedChildren) {
@@ -492,7 +526,7 @@ class Extractor {
     const declarators = decl.childrenForFieldName('declarator');
     // Storage classes precede the declarators.
     const first = declarators.length > 0 ? declarators[0] : null;
-    const isStatic = first ? this.source.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl);
+    const isStatic = (first ? this.source.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl)) || this.hasStaticMacro(decl);
     for (const d of declarators) {
       if (!d) continue;
       const name = declaratorName(d);
@@ -524,10 +558,16 @@ class Extractor {
     if (!left || node.childForFieldName('operator')?.type !== '=') return;
     const target = storageTarget(left);
     if (!target) return;
+    if (fn.keepListLimits.size > 0 && right) {
+      const used = new Set<string>();
+      identifiersIn(right, used);
+      if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target.text);
+    }
     const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
     if (local) return;
     fn.assigns.add(target.text);
     if (!right) return;
+    if (this.cond === 0 && (isResetValue(right) || fdSourceCall(right))) fn.resets.add(target.text);
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
   }
@@ -645,7 +685,7 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop, aboveKeepList: fn.aboveKeepList });
   }
 
 }
@@ -653,7 +693,13 @@ class Extractor {
 
 /** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
 export function extractCFacts(tree: Tree, text: string, _path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): CFact[] {
-  const extractor = new Extractor(text, knowledge.c);
-  extractor.run(tree.rootNode);
-  return extractor.facts;
+  // Statement macros (`HOOK` alone on a line) derail the parse of what follows: read a parse without them.
+  const reparsed = reparseWithoutStatementMacros(tree, text);
+  try {
+    const extractor = new Extractor(reparsed?.text ?? text, knowledge.c);
+    extractor.run((reparsed?.tree ?? tree).rootNode);
+    return extractor.facts;
+  } finally {
+    reparsed?.tree.delete();
+  }
 }

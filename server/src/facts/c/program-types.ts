@@ -52,6 +52,12 @@ export interface CFunctionFact {
   references: string[];
   /** Non-local storage written by `=` (`fd`, `state.fd`): used to recognise at-fork resets. */
   assigns: string[];
+  /**
+   * Non-local storage the function sets outside any branch to a constant (`fd = -1`,
+   * `log = NULL`) or to a fresh descriptor (`fd = open(...)`): a call of it forgets or
+   * replaces what the storage held (a lazy `if (fd < 0) fd = open(...)` is not one).
+   */
+  resets?: string[];
 }
 
 /** Where a child region ends: a call that replaces or ends the process, or a `return`/`goto`. */
@@ -111,7 +117,7 @@ export interface CCloseAllFact {
   functionIndex: number;
   /** Index of the closing call (`close` in the loop, or the call itself). */
   callIndex: number;
-  /** The loop skips some descriptors (`if (fd == keep) continue;`). */
+  /** The loop skips some descriptors (`if (fd == keep) continue;`, `if (!table[fd]) continue;`). */
   keepList: boolean;
   /** `close_range(..., CLOSE_RANGE_CLOEXEC)`: marks descriptors instead of closing them. */
   cloexecOnly: boolean;

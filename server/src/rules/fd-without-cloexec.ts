@@ -69,6 +69,22 @@ function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOp
   return null;
 }
 
+/**
+ * For a module called back through pointers (no order is known): the host's first exec, where
+ * the descriptor is inherited, else its first fork.
+ */
+function moduleProcessSite(sites: readonly ProcessSite[]): RelatedLocation[] | null {
+  const s = sites.find((x) => !x.fork) ?? sites[0];
+  if (!s) return null;
+  return [
+    {
+      path: s.file.path,
+      range: spanRange(s.fn.fact.calls[s.call].span),
+      message: s.fork ? `the program forks here (${s.api}()); a child that execs inherits the descriptor` : `the program runs another program here (${s.api}()), which inherits the descriptor`,
+    },
+  ];
+}
+
 export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const out: RawFinding[] = [];
@@ -79,7 +95,8 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
     const programs = hosts.length > 0 ? hosts : model.programsOf(file);
     // With `cloexecEverywhere` every descriptor needs the flag, whatever the program does.
     const everywhere = ctx.config.cloexecEverywhere;
-    if (programs.length === 0 && !everywhere) continue;
+    const library = isLibraryFile(ctx.roots, file.path);
+    if (programs.length === 0 && !everywhere && !(library && file.caches.length > 0)) continue;
     const sitesByProgram = new Map<CProgram, ProcessSite[]>();
     const sitesOf = (p: CProgram): ProcessSite[] => {
       let list = sitesByProgram.get(p);
@@ -92,13 +109,13 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
       if (!fn || open.callIndex < 0) continue;
       let chain: RelatedLocation[] | null = null;
       for (const program of programs) {
-        chain = laterProcessSite(model, program, fn, open, sitesOf(program));
+        chain = hosts.length > 0 ? moduleProcessSite(sitesOf(program)) : laterProcessSite(model, program, fn, open, sitesOf(program));
         if (chain) break;
       }
       const inherited = chain !== null;
       // Library code that keeps the descriptor in long-lived storage holds it for its host's
       // lifetime: whatever the host runs later inherits it, whether or not the workspace shows a fork.
-      const kept = !chain && !everywhere && isLibraryFile(ctx.roots, file.path) ? file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex) : undefined;
+      const kept = !chain && !everywhere && library ? file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex) : undefined;
       if (!chain) {
         if (!everywhere && !kept) continue;
         chain = [];

@@ -59,7 +59,7 @@ export function closeAllLoopAt(loop: Node, source: SourceText, closers: Readonly
   const cond = loop.childForFieldName('condition');
   if (!body || !cond) return null;
   // Cheap pre-check on the text before looking at the tree.
-  if (!source.occursIn('close', body.startIndex, body.endIndex)) return null;
+  if (!source.occursIn('close', body.startIndex, body.endIndex) && ![...closers].some((c) => source.occursIn(c, body.startIndex, body.endIndex))) return null;
   const close = findCloseOfVariable(body, closers.size > 0 ? new Set([...CLOSE_ONE, ...closers]) : CLOSE_ONE);
   if (!close) return null;
   const variable = close.variable;

@@ -1,9 +1,12 @@
 /**
- * Whether a forked child forgets or replaces a cached descriptor before relying on it: the
- * child calls a workspace function that sets the cache, outside any branch, to a constant
- * (`log_close()` doing `log_file = NULL`) or to a fresh descriptor (`fd = -1;
- * reopen()`), after the last close-all of its walk. Such a child never uses the inherited
- * number. Used by the FD rules next to `cacheSurvivesFork` (re-validation, at-fork handlers).
+ * Forks a cached descriptor never crosses in a way that matters. A forked child that forgets
+ * or replaces the cache before relying on it: the child calls a workspace function that sets
+ * the cache, outside any branch, to a constant (`log_close()` doing `log_file = NULL`) or to a
+ * fresh descriptor (`fd = -1; reopen()`), after the last close-all of its walk. And a fork
+ * turned off whenever the cache is filled: the function that fills it sets a flag when it is
+ * set (`if (inherited_fd) no_daemon = 1;`), and every call there that leads to the fork runs
+ * only while that flag is zero (`if (!no_daemon) daemonize();`). Used by the FD rules next to
+ * `cacheSurvivesFork` (re-validation, at-fork handlers).
  */
 import type { CFdCacheFact } from '../facts/c/program-types';
 import type { CFile, CFn, CModel } from './c';
@@ -66,4 +69,37 @@ export function cacheResetInChild(model: CModel, site: ForkSite, file: CFile, ca
     if (resetIndexAfter(walk, lastClose, file, cache) < 0) return false;
   }
   return running > 0;
+}
+
+/** How deep calls are followed from the filling function towards the fork. */
+const REACH_DEPTH = 4;
+
+/** Whether `from` reaches `target` through workspace calls (itself included). */
+function reaches(model: CModel, from: CFn, target: CFn, depth: number, seen: Set<CFn>): boolean {
+  if (from === target) return true;
+  if (depth >= REACH_DEPTH || seen.has(from)) return false;
+  seen.add(from);
+  return model.callees(from).some((list) => list.some((t) => reaches(model, t, target, depth + 1, seen)));
+}
+
+/**
+ * True when the function that fills the cache turns the fork off whenever the cache is set: it
+ * sets a flag inside `if (cache)`, and each of its calls after the fill that leads to the fork
+ * (or the fork call itself) requires that flag to be zero. A fork reached otherwise (from a
+ * caller, after the function returned) is not judged here. Later writes to the flag are not
+ * followed.
+ */
+export function forkOffWhenCached(model: CModel, site: ForkSite, file: CFile, cache: CFdCacheFact): boolean {
+  const fn = file.functions[cache.functionIndex];
+  const flags = new Set((fn?.fact.flagSets ?? []).filter((f) => f.test === cache.variable).map((f) => f.flag));
+  if (!fn || flags.size === 0 || cache.callIndex < 0) return false;
+  let leading = 0;
+  for (let i = cache.callIndex + 1; i < fn.fact.calls.length; i++) {
+    const call = fn.fact.calls[i];
+    const leads = site.fn === fn ? i === site.fact.callIndex : model.resolve(fn, i).some((t) => reaches(model, t, site.fn, 1, new Set()));
+    if (!leads) continue;
+    leading++;
+    if (!(call.zeroGuards ?? []).some((g) => flags.has(g))) return false;
+  }
+  return leading > 0;
 }

@@ -138,7 +138,9 @@ function findCloseOfVariable(body: Node, closeNames: ReadonlySet<string>): { cal
       const name = calleeName(n);
       if (name && closeNames.has(name)) {
         const args = n.childForFieldName('arguments')?.namedChildren.filter((a) => a && a.type !== 'comment') ?? [];
-        const a = args.length === 1 && args[0] ? unwrap(args[0]) : null;
+        let a = args.length === 1 && args[0] ? unwrap(args[0]) : null;
+        // `close(fd--)`: the loop steps its descriptor in the call.
+        if (a?.type === 'update_expression') a = a.childForFieldName('argument');
         if (a?.type === 'identifier') found = { call: n, variable: a.text };
       }
     }

@@ -42,6 +42,7 @@ interface FunctionState {
   refs: Set<string>;
   assigns: Set<string>;
   resets: Set<string>;
+  flagSets: { test: string; flag: string }[];
   /** Upper bounds of the function's keep-list close loops so far (`end` in `fd <= end`). */
   keepListLimits: Set<string>;
   /** Variables set from such a bound (`begin = end + 1`): a close-all from there spares the kept descriptors below. */
@@ -71,6 +72,62 @@ const PRUNABLE: ReadonlySet<string> = new Set([
   'char_literal',
 ]);
 
+/** A flag's key: a variable or a field chain, white space removed (`srv->cfg.off`). */
+function flagKey(node: Node): string | null {
+  const n = unwrap(node);
+  return n.type === 'identifier' || n.type === 'field_expression' ? n.text.replace(/\s+/g, '') : null;
+}
+
+/** The flags a condition requires to be zero: `!x`, `x == 0`, `0 == x`, joined by `&&`. */
+function zeroKeys(node: Node, depth = 0): string[] {
+  if (depth > 8) return [];
+  const n = unwrap(node);
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '!') {
+    const arg = n.childForFieldName('argument');
+    const key = arg ? flagKey(arg) : null;
+    return key ? [key] : [];
+  }
+  if (n.type !== 'binary_expression') return [];
+  const op = n.childForFieldName('operator')?.type;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (!left || !right) return [];
+  if (op === '&&') return [...zeroKeys(left, depth + 1), ...zeroKeys(right, depth + 1)];
+  if (op !== '==') return [];
+  const l = unwrap(left);
+  const r = unwrap(right);
+  const key = l.type === 'number_literal' && Number(l.text) === 0 ? flagKey(r) : r.type === 'number_literal' && Number(r.text) === 0 ? flagKey(l) : null;
+  return key ? [key] : [];
+}
+
+/** The variable a condition requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
+function setTest(node: Node): string | null {
+  const n = unwrap(node);
+  if (n.type === 'identifier') return n.text;
+  if (n.type !== 'binary_expression') return null;
+  const op = n.childForFieldName('operator')?.type;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (!left || !right) return null;
+  const l = unwrap(left);
+  const r = unwrap(right);
+  const zero = (x: Node) => x.type === 'number_literal' && Number(x.text) === 0;
+  if ((op === '!=' || op === '>') && l.type === 'identifier' && zero(r)) return l.text;
+  if ((op === '!=' || op === '<') && r.type === 'identifier' && zero(l)) return r.text;
+  return null;
+}
+
+/** A non-zero integer constant (`1`, `-1`). */
+function isNonZeroConstant(node: Node): boolean {
+  let n = unwrap(node);
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '-') {
+    const arg = n.childForFieldName('argument');
+    if (!arg) return false;
+    n = unwrap(arg);
+  }
+  return n.type === 'number_literal' && Number(n.text) !== 0;
+}
+
 /** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
 const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
 
@@ -87,6 +144,10 @@ class Extractor {
   private pendingBlocks = new Map<number, CChildRegion>();
   /** Fork facts waiting for their call to be recorded, keyed by the call node's id. */
   private pendingForks = new Map<number, CForkFact>();
+  /** Per enclosing `if`/loop: the flags its condition requires to be zero (`!quiet`, `0 == cfg->off`). */
+  private zeroGuards: string[][] = [];
+  /** Enclosing `if` blocks entered only when a variable is set (`if (fd)`), with the branch depth of their top level. */
+  private setTests: { test: string; depth: number }[] = [];
   /** Macros the file defines as a `static` storage class (`THREAD_LOCAL`). */
   private readonly staticMacros = new Set<string>();
   /** The file's own one-descriptor closers (`#define close_it(x) close(x)`), besides `close()`. */
@@ -215,6 +276,7 @@ class Extractor {
       refs: new Set(),
       assigns: new Set(),
       resets: new Set(),
+      flagSets: [],
       keepListLimits: new Set(),
       aboveKeepList: new Set(),
       fstatVars: new Map(),
@@ -232,6 +294,7 @@ class Extractor {
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
     if (state.resets.size > 0) fact.resets = [...state.resets];
+    if (state.flagSets.length > 0) fact.flagSets = state.flagSets;
     if (state.checksInode) {
       for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
     }
@@ -297,11 +360,15 @@ class Extractor {
         }
         const body = node.childForFieldName('body');
         const update = node.childForFieldName('update');
+        const condition = type === 'do_statement' ? null : node.childForFieldName('condition');
         for (const child of node.namedChildren) {
           if (!child) continue;
           const inBody = child.id === body?.id || update?.id === child.id;
           if (inBody) this.cond++;
+          // `while (!stop) {...}`: the body runs only while the flag is zero.
+          if (inBody) this.zeroGuards.push(condition ? zeroKeys(condition) : []);
           this.visit(child);
+          if (inBody) this.zeroGuards.pop();
           if (inBody) this.cond--;
         }
         return;
@@ -540,6 +607,7 @@ class Extractor {
           const t = value.type;
           this.visit(value, t);
           this.noteRef(value, t);
+          if (name) this.noteAboveKeepList(name, value);
         }
       }
     }
@@ -556,13 +624,12 @@ class Extractor {
     }
     if (left) this.visit(left);
     if (!left || node.childForFieldName('operator')?.type !== '=') return;
+    const top = this.setTests.length > 0 ? this.setTests[this.setTests.length - 1] : null;
+    const flag = flagKey(left);
+    if (top && top.depth === this.cond && flag && right && isNonZeroConstant(right)) fn.flagSets.push({ test: top.test, flag });
     const target = storageTarget(left);
     if (!target) return;
-    if (fn.keepListLimits.size > 0 && right) {
-      const used = new Set<string>();
-      identifiersIn(right, used);
-      if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target.text);
-    }
+    if (right) this.noteAboveKeepList(target.text, right);
     const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
     if (local) return;
     fn.assigns.add(target.text);
@@ -570,6 +637,15 @@ class Extractor {
     if (this.cond === 0 && (isResetValue(right) || fdSourceCall(right))) fn.resets.add(target.text);
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
+  }
+
+  /** `begin = end + 1` after a keep-list loop bounded by `end`: a close-all from `begin` continues the keep-list. */
+  private noteAboveKeepList(target: string, value: Node): void {
+    const fn = this.fn!;
+    if (fn.keepListLimits.size === 0) return;
+    const used = new Set<string>();
+    identifiersIn(value, used);
+    if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target);
   }
 
   private noteRef(value: Node, type: string): void {
@@ -604,7 +680,17 @@ class Extractor {
     let every = true;
     const cons = node.childForFieldName('consequence');
     const before = fn.fact.calls.length;
-    if (cons) this.visit(cons);
+    const condition = node.childForFieldName('condition');
+    const zero = condition ? zeroKeys(condition) : [];
+    const test = condition ? setTest(condition) : null;
+    this.zeroGuards.push(zero);
+    if (test) this.setTests.push({ test, depth: this.cond });
+    try {
+      if (cons) this.visit(cons);
+    } finally {
+      this.zeroGuards.pop();
+      if (test) this.setTests.pop();
+    }
     every = every && execsIn(before);
     const alt = node.childForFieldName('alternative');
     const altBody = alt?.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
@@ -665,6 +751,7 @@ class Extractor {
     const s = spanOf(node);
     const record: CCall = { name, span: s };
     if (this.cond === 0) record.unconditional = 1;
+    if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
     const del = this.statementCalls.get(node.id);
     if (del) record.deleteSpan = del;
     const index = fn.fact.calls.length;

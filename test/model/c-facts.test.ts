@@ -115,6 +115,88 @@ int run(int n) {
     );
   });
 
+  test('close-all loops: own closers, filters through a value read for the descriptor, the tail above a keep-list, stdio-only ranges', () => {
+    const all = facts(`#define shut(x) close(x)
+static void shut_one(int d) { if (d >= 0) close(d); }
+void c(int keep, void **table) {
+  for (int fd = 3; fd < 512; fd++) shut(fd);
+  for (int fd = 3; fd < 512; fd++) shut_one(fd);
+  for (int fd = 0; fd < 512; fd++) { void *e = table[fd]; if (!e) continue; close(fd); }
+  for (int fd = 3; fd < 512; fd++) { int rc = close(fd); if (rc < 0) warn(); }
+  int top = keep;
+  for (int fd = 3; fd <= top; fd++) { if (fd != keep) close(fd); }
+  int next = top + 1;
+  close_range(next, ~0U, 0);
+  close_range(0, 2, 0);
+  while (top > 2) close(top--);
+}`);
+    assert.deepEqual(
+      only(all, 'c.closeAll').map((c) => `${c.api} line ${c.range.start.line + 1} from ${c.from}${c.keepList ? ' keep' : ''}`),
+      [
+        'loop line 4 from 3',
+        'loop line 5 from 3',
+        'loop line 6 from 0 keep',
+        'loop line 7 from 3',
+        'loop line 9 from 3 keep',
+        'close_range line 11 from next keep',
+        'loop line 13 from undefined',
+      ],
+    );
+  });
+
+  test('statement macros alone on a line are blanked, so the fork test after them is read', () => {
+    const text = `#define HOOK_IN
+#define HOOK_OUT
+int spawn(void) {
+  pid_t pid;
+  HOOK_IN /* platform */
+  pid = fork();
+  HOOK_OUT
+
+  if (pid == 0) {
+    child_work();
+    return 0;
+  }
+  return 1;
+}`;
+    assert.deepEqual(regionCalls(text), [[{ shape: 'block', calls: 'child_work@10', end: 'return' }]]);
+  });
+
+  test('resets, flags set when a variable is set, and the zero flags guarding a call', () => {
+    const all = facts(`static int cache = -1;
+static int quiet, verbose;
+void forget(void) { if (verbose) log_it(); cache = -1; }
+int lazy(void) { if (cache < 0) cache = open("x", O_RDONLY); return cache; }
+void reopen(void) { cache = open("x", O_RDONLY); }
+void setup(int fd) {
+  if (fd) { quiet = 1; if (verbose) verbose = 2; }
+  if (0 == quiet && !verbose) daemonize();
+  while (!quiet) step();
+}`);
+    const fns = only(all, 'c.function');
+    assert.deepEqual(fns.map((f) => `${f.name}: ${(f.resets ?? []).join(',')}`), ['forget: cache', 'lazy: ', 'reopen: cache', 'setup: ']);
+    const setup = fns.find((f) => f.name === 'setup')!;
+    // `verbose = 2` sits at the top of `if (verbose)`, not of `if (fd)`.
+    assert.deepEqual(setup.flagSets, [
+      { test: 'fd', flag: 'quiet' },
+      { test: 'verbose', flag: 'verbose' },
+    ]);
+    assert.deepEqual(
+      setup.calls.map((c) => `${c.name} ${(c.zeroGuards ?? []).join(',')}`),
+      ['daemonize quiet,verbose', 'step quiet'],
+    );
+  });
+
+  test('a macro the file defines as a static storage class makes a local long-lived', () => {
+    const all = facts(`#define PER_THREAD static __thread
+int next(void) {
+  PER_THREAD int seq = -1;
+  if (seq < 0) seq = open("/var/lib/seq", O_RDWR);
+  return seq;
+}`);
+    assert.deepEqual(only(all, 'c.fdCache').map((c) => `${c.variable} ${c.storage}`), ['seq static-local']);
+  });
+
   test('descriptor caches in long-lived storage, and fstat re-validation', () => {
     const all = facts(`static int rnd = -2;
 int shared;

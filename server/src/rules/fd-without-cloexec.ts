@@ -13,6 +13,7 @@ import type { RelatedLocation } from '../text/locations';
 import { spanRange, type CFdOpenFact } from '../facts/c/program-types';
 import { cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram } from '../model/c';
 import { Ordering } from '../model/c-order';
+import { hostPrograms, isLibraryFile } from '../model/c-library';
 
 export const RULE_ID = 'fd-without-cloexec';
 
@@ -68,15 +69,34 @@ function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOp
   return null;
 }
 
+/**
+ * For a module called back through pointers (no order is known): the host's first exec, where
+ * the descriptor is inherited, else its first fork.
+ */
+function moduleProcessSite(sites: readonly ProcessSite[]): RelatedLocation[] | null {
+  const s = sites.find((x) => !x.fork) ?? sites[0];
+  if (!s) return null;
+  return [
+    {
+      path: s.file.path,
+      range: spanRange(s.fn.fact.calls[s.call].span),
+      message: s.fork ? `the program forks here (${s.api}()); a child that execs inherits the descriptor` : `the program runs another program here (${s.api}()), which inherits the descriptor`,
+    },
+  ];
+}
+
 export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const out: RawFinding[] = [];
   for (const file of model.files) {
     if (file.opens.length === 0) continue;
-    const programs = model.programsOf(file);
+    // A module no program calls by name (a plugin) runs in the programs whose helpers it calls.
+    const hosts = model.programsOf(file).length > 0 ? [] : hostPrograms(model, file);
+    const programs = hosts.length > 0 ? hosts : model.programsOf(file);
     // With `cloexecEverywhere` every descriptor needs the flag, whatever the program does.
     const everywhere = ctx.config.cloexecEverywhere;
-    if (programs.length === 0 && !everywhere) continue;
+    const library = isLibraryFile(ctx.roots, file.path);
+    if (programs.length === 0 && !everywhere && !(library && file.caches.length > 0)) continue;
     const sitesByProgram = new Map<CProgram, ProcessSite[]>();
     const sitesOf = (p: CProgram): ProcessSite[] => {
       let list = sitesByProgram.get(p);
@@ -89,12 +109,15 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
       if (!fn || open.callIndex < 0) continue;
       let chain: RelatedLocation[] | null = null;
       for (const program of programs) {
-        chain = laterProcessSite(model, program, fn, open, sitesOf(program));
+        chain = hosts.length > 0 ? moduleProcessSite(sitesOf(program)) : laterProcessSite(model, program, fn, open, sitesOf(program));
         if (chain) break;
       }
       const inherited = chain !== null;
+      // Library code that keeps the descriptor in long-lived storage holds it for its host's
+      // lifetime: whatever the host runs later inherits it, whether or not the workspace shows a fork.
+      const kept = !chain && !everywhere && library ? file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex) : undefined;
       if (!chain) {
-        if (!everywhere) continue;
+        if (!everywhere && !kept) continue;
         chain = [];
       }
       const fixes: Fix[] = open.fix
@@ -105,13 +128,27 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
       if (!first || first.path !== file.path || first.range.start.line !== open.range.start.line) {
         chain.unshift({ path: file.path, range: open.range, message: `descriptor created here by ${open.api}()` });
       }
+      if (inherited && hosts.length > 0) {
+        chain[0] = {
+          ...chain[0],
+          message: `descriptor created here by ${open.api}(); no call by name reaches this file, but it calls into the program of ${hosts[0].label} and runs in it as a module (called back through function pointers), at any time`,
+        };
+      }
+      if (kept) {
+        chain[0] = {
+          ...chain[0],
+          message: `descriptor created here by ${open.api}() and kept in '${kept.variable}' (${kept.storage === 'static-local' ? 'a static local' : kept.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable'}); library code cannot know whether its host runs other programs`,
+        };
+      }
       out.push({
         ruleId: RULE_ID,
         path: file.path,
         range: open.range,
         message: inherited
           ? `${open.api}() creates a descriptor without close-on-exec, and the program may fork or run another program afterwards, so every exec'd child inherits it`
-          : `${open.api}() creates a descriptor without close-on-exec (the cloexecEverywhere setting asks for it on every descriptor)`,
+          : kept
+            ? `${open.api}() creates a descriptor without close-on-exec and library code keeps it open in '${kept.variable}', so every program its host process runs later inherits it`
+            : `${open.api}() creates a descriptor without close-on-exec (the cloexecEverywhere setting asks for it on every descriptor)`,
         related: chain,
         fixes,
       });

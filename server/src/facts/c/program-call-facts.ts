@@ -42,6 +42,8 @@ export interface CallSite {
   fork?: CForkFact;
   /** The close-all loop whose `close()` this call is, if any. */
   closeAllLoop?: CloseAllLoop;
+  /** Variables set just above what a keep-list loop of the function spared (`begin = end + 1`). */
+  aboveKeepList?: ReadonlySet<string>;
 }
 
 export class CallFacts {
@@ -94,7 +96,8 @@ export class CallFacts {
     if (EXEC_CALLS.has(name) || SPAWN_CALLS.has(name)) {
       this.facts.push({ kind: 'c.exec', range, api: name, functionIndex: fn.index, callIndex: index });
     }
-    if (CLOSE_ALL_CALLS.has(name)) {
+    // `close_range(0, 2, 0)` closes the standard streams only: not a close-all.
+    if (CLOSE_ALL_CALLS.has(name) && !(name.includes('close_range') && closesStdioOnly(argAtOf(args, 1)))) {
       const flags = name.includes('close_range') ? argAtOf(args, 2) : null;
       const from = argAtOf(args, 0);
       this.facts.push({
@@ -103,14 +106,24 @@ export class CallFacts {
         api: name,
         functionIndex: fn.index,
         callIndex: index,
-        keepList: false,
+        // `close_range(end + 1, ~0U, 0)` after a keep-list loop up to `end` continues that keep-list.
+        keepList: from !== null && (site.aboveKeepList?.has(from.text) ?? false),
         cloexecOnly: flags !== null && flags.text.includes(CLOSE_RANGE_CLOEXEC),
         from: from?.text,
       });
     }
     const loop = site.closeAllLoop;
     if (loop) {
-      this.facts.push({ kind: 'c.closeAll', range: nodeRange(loop.loop), api: 'loop', functionIndex: fn.index, callIndex: index, keepList: loop.keepList, cloexecOnly: false, from: loop.from });
+      this.facts.push({
+        kind: 'c.closeAll',
+        range: nodeRange(loop.loop),
+        api: 'loop',
+        functionIndex: fn.index,
+        callIndex: index,
+        keepList: loop.keepList,
+        cloexecOnly: false,
+        from: loop.from,
+      });
     }
     const atfork = ATFORK_CALLS.get(name);
     if (atfork !== undefined) {
@@ -153,6 +166,14 @@ export class CallFacts {
       this.facts.push({ kind: 'c.libraryCache', range, api: name, functionIndex: fn.index, callIndex: index });
     }
   }
+}
+
+/** An upper bound at or below standard error: `2`, `STDERR_FILENO`, `STDIN_FILENO`. */
+function closesStdioOnly(upper: Node | null): boolean {
+  const n = upper ? unwrap(upper) : null;
+  if (!n) return false;
+  if (n.type === 'number_literal') return Number(n.text) <= 2;
+  return /^STD(IN|OUT|ERR)_FILENO$/.test(n.text);
 }
 
 /** The k-th argument of a call (comments skipped). */

@@ -17,10 +17,11 @@ import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, Span } from './program-types';
 import { CallFacts } from './program-call-facts';
-import { closeAllLoopAt, type CloseAllLoop } from './program-close-all';
-import { fdCacheFact, storageTarget, type FileVar } from './program-fd-storage';
+import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
+import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
 import { cppQualifiedName, functionNameNode, parameterNames } from './function-names';
 import { mayName, SourceText, spanOf } from './source-text';
+import { reparseWithoutStatementMacros } from './statement-macros';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -40,6 +41,12 @@ interface FunctionState {
   staticLocals: Set<string>;
   refs: Set<string>;
   assigns: Set<string>;
+  resets: Set<string>;
+  flagSets: { test: string; flag: string }[];
+  /** Upper bounds of the function's keep-list close loops so far (`end` in `fd <= end`). */
+  keepListLimits: Set<string>;
+  /** Variables set from such a bound (`begin = end + 1`): a close-all from there spares the kept descriptors below. */
+  aboveKeepList: Set<string>;
   fstatVars: Map<string, Range>;
   checksInode: boolean;
 }
@@ -65,6 +72,65 @@ const PRUNABLE: ReadonlySet<string> = new Set([
   'char_literal',
 ]);
 
+/** A flag's key: a variable or a field chain, white space removed (`srv->cfg.off`). */
+function flagKey(node: Node): string | null {
+  const n = unwrap(node);
+  return n.type === 'identifier' || n.type === 'field_expression' ? n.text.replace(/\s+/g, '') : null;
+}
+
+/** The flags a condition requires to be zero: `!x`, `x == 0`, `0 == x`, joined by `&&`. */
+function zeroKeys(node: Node, depth = 0): string[] {
+  if (depth > 8) return [];
+  const n = unwrap(node);
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '!') {
+    const arg = n.childForFieldName('argument');
+    const key = arg ? flagKey(arg) : null;
+    return key ? [key] : [];
+  }
+  if (n.type !== 'binary_expression') return [];
+  const op = n.childForFieldName('operator')?.type;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (!left || !right) return [];
+  if (op === '&&') return [...zeroKeys(left, depth + 1), ...zeroKeys(right, depth + 1)];
+  if (op !== '==') return [];
+  const l = unwrap(left);
+  const r = unwrap(right);
+  const key = l.type === 'number_literal' && Number(l.text) === 0 ? flagKey(r) : r.type === 'number_literal' && Number(r.text) === 0 ? flagKey(l) : null;
+  return key ? [key] : [];
+}
+
+/** The variable a condition requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
+function setTest(node: Node): string | null {
+  const n = unwrap(node);
+  if (n.type === 'identifier') return n.text;
+  if (n.type !== 'binary_expression') return null;
+  const op = n.childForFieldName('operator')?.type;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (!left || !right) return null;
+  const l = unwrap(left);
+  const r = unwrap(right);
+  const zero = (x: Node) => x.type === 'number_literal' && Number(x.text) === 0;
+  if ((op === '!=' || op === '>') && l.type === 'identifier' && zero(r)) return l.text;
+  if ((op === '!=' || op === '<') && r.type === 'identifier' && zero(l)) return r.text;
+  return null;
+}
+
+/** A non-zero integer constant (`1`, `-1`). */
+function isNonZeroConstant(node: Node): boolean {
+  let n = unwrap(node);
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '-') {
+    const arg = n.childForFieldName('argument');
+    if (!arg) return false;
+    n = unwrap(arg);
+  }
+  return n.type === 'number_literal' && Number(n.text) !== 0;
+}
+
+/** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
+const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
+
 class Extractor {
   readonly facts: CFact[] = [];
   private readonly fileVars = new Map<string, FileVar>();
@@ -78,6 +144,14 @@ class Extractor {
   private pendingBlocks = new Map<number, CChildRegion>();
   /** Fork facts waiting for their call to be recorded, keyed by the call node's id. */
   private pendingForks = new Map<number, CForkFact>();
+  /** Per enclosing `if`/loop: the flags its condition requires to be zero (`!quiet`, `0 == cfg->off`). */
+  private zeroGuards: string[][] = [];
+  /** Enclosing `if` blocks entered only when a variable is set (`if (fd)`), with the branch depth of their top level. */
+  private setTests: { test: string; depth: number }[] = [];
+  /** Macros the file defines as a `static` storage class (`THREAD_LOCAL`). */
+  private readonly staticMacros = new Set<string>();
+  /** The file's own one-descriptor closers (`#define close_it(x) close(x)`), besides `close()`. */
+  private closers: ReadonlySet<string> = new Set();
   /** `close(fd)` calls that are the body of a close-all loop, keyed by call node id. */
   private pendingCloseAll = new Map<number, CloseAllLoop>();
   /** Calls that are an entire expression statement: call node id → deletion span. */
@@ -99,6 +173,8 @@ class Extractor {
   private callConds: number[] = [];
 
   run(root: Node): void {
+    this.closers = fileClosers(root, this.source);
+    for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
     this.topLevel(root);
     this.callFacts.finish();
     const start = { line: 0, character: 0 };
@@ -149,7 +225,7 @@ class Extractor {
   }
 
   private fileDeclaration(decl: Node): void {
-    const isStatic = this.isStatic(decl);
+    const isStatic = this.isStatic(decl) || this.hasStaticMacro(decl);
     for (const d of decl.childrenForFieldName('declarator')) {
       if (!d) continue;
       const name = declaratorName(d);
@@ -163,6 +239,16 @@ class Extractor {
   private isStatic(node: Node): boolean {
     if (!this.source.occursIn('static', node.startIndex, node.endIndex)) return false;
     return node.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+  }
+
+  /**
+   * The declaration starts with a macro the file defines as a `static` storage class
+   * (`#define THREAD_LOCAL static __thread`), which the parser reads as a type name.
+   */
+  private hasStaticMacro(decl: Node): boolean {
+    if (this.staticMacros.size === 0) return false;
+    const head = decl.namedChild(0);
+    return head?.type === 'type_identifier' && this.staticMacros.has(head.text);
   }
 
   private functionDefinition(def: Node): void {
@@ -189,6 +275,10 @@ class Extractor {
       staticLocals: new Set(),
       refs: new Set(),
       assigns: new Set(),
+      resets: new Set(),
+      flagSets: [],
+      keepListLimits: new Set(),
+      aboveKeepList: new Set(),
       fstatVars: new Map(),
       checksInode: false,
     };
@@ -203,6 +293,8 @@ class Extractor {
     }
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
+    if (state.resets.size > 0) fact.resets = [...state.resets];
+    if (state.flagSets.length > 0) fact.flagSets = state.flagSets;
     if (state.checksInode) {
       for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
     }
@@ -259,15 +351,24 @@ class Extractor {
       case 'while_statement':
       case 'do_statement': {
         fn.fact.loops.push(spanOf(node));
-        const closeAll = closeAllLoopAt(node, this.source);
-        if (closeAll) this.pendingCloseAll.set(closeAll.call.id, closeAll.loop);
+        const closeAll = closeAllLoopAt(node, this.source, this.closers);
+        if (closeAll) {
+          // The tail of a keep-list: closes from just above what an earlier keep-list loop spared.
+          if (closeAll.loop.from && fn.aboveKeepList.has(closeAll.loop.from)) closeAll.loop.keepList = true;
+          if (closeAll.loop.keepList) for (const l of closeAll.loop.limits) fn.keepListLimits.add(l);
+          this.pendingCloseAll.set(closeAll.call.id, closeAll.loop);
+        }
         const body = node.childForFieldName('body');
         const update = node.childForFieldName('update');
+        const condition = type === 'do_statement' ? null : node.childForFieldName('condition');
         for (const child of node.namedChildren) {
           if (!child) continue;
           const inBody = child.id === body?.id || update?.id === child.id;
           if (inBody) this.cond++;
+          // `while (!stop) {...}`: the body runs only while the flag is zero.
+          if (inBody) this.zeroGuards.push(condition ? zeroKeys(condition) : []);
           this.visit(child);
+          if (inBody) this.zeroGuards.pop();
           if (inBody) this.cond--;
         }
         return;
@@ -492,7 +593,7 @@ class Extractor {
     const declarators = decl.childrenForFieldName('declarator');
     // Storage classes precede the declarators.
     const first = declarators.length > 0 ? declarators[0] : null;
-    const isStatic = first ? this.source.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl);
+    const isStatic = (first ? this.source.occursIn('static', decl.startIndex, first.startIndex) && this.isStatic(decl) : this.isStatic(decl)) || this.hasStaticMacro(decl);
     for (const d of declarators) {
       if (!d) continue;
       const name = declaratorName(d);
@@ -506,6 +607,7 @@ class Extractor {
           const t = value.type;
           this.visit(value, t);
           this.noteRef(value, t);
+          if (name) this.noteAboveKeepList(name, value);
         }
       }
     }
@@ -522,14 +624,28 @@ class Extractor {
     }
     if (left) this.visit(left);
     if (!left || node.childForFieldName('operator')?.type !== '=') return;
+    const top = this.setTests.length > 0 ? this.setTests[this.setTests.length - 1] : null;
+    const flag = flagKey(left);
+    if (top && top.depth === this.cond && flag && right && isNonZeroConstant(right)) fn.flagSets.push({ test: top.test, flag });
     const target = storageTarget(left);
     if (!target) return;
+    if (right) this.noteAboveKeepList(target.text, right);
     const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
     if (local) return;
     fn.assigns.add(target.text);
     if (!right) return;
+    if (this.cond === 0 && (isResetValue(right) || fdSourceCall(right))) fn.resets.add(target.text);
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
+  }
+
+  /** `begin = end + 1` after a keep-list loop bounded by `end`: a close-all from `begin` continues the keep-list. */
+  private noteAboveKeepList(target: string, value: Node): void {
+    const fn = this.fn!;
+    if (fn.keepListLimits.size === 0) return;
+    const used = new Set<string>();
+    identifiersIn(value, used);
+    if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target);
   }
 
   private noteRef(value: Node, type: string): void {
@@ -564,7 +680,17 @@ class Extractor {
     let every = true;
     const cons = node.childForFieldName('consequence');
     const before = fn.fact.calls.length;
-    if (cons) this.visit(cons);
+    const condition = node.childForFieldName('condition');
+    const zero = condition ? zeroKeys(condition) : [];
+    const test = condition ? setTest(condition) : null;
+    this.zeroGuards.push(zero);
+    if (test) this.setTests.push({ test, depth: this.cond });
+    try {
+      if (cons) this.visit(cons);
+    } finally {
+      this.zeroGuards.pop();
+      if (test) this.setTests.pop();
+    }
     every = every && execsIn(before);
     const alt = node.childForFieldName('alternative');
     const altBody = alt?.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
@@ -625,6 +751,7 @@ class Extractor {
     const s = spanOf(node);
     const record: CCall = { name, span: s };
     if (this.cond === 0) record.unconditional = 1;
+    if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
     const del = this.statementCalls.get(node.id);
     if (del) record.deleteSpan = del;
     const index = fn.fact.calls.length;
@@ -645,7 +772,7 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop, aboveKeepList: fn.aboveKeepList });
   }
 
 }
@@ -653,7 +780,13 @@ class Extractor {
 
 /** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
 export function extractCFacts(tree: Tree, text: string, _path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): CFact[] {
-  const extractor = new Extractor(text, knowledge.c);
-  extractor.run(tree.rootNode);
-  return extractor.facts;
+  // Statement macros (`HOOK` alone on a line) derail the parse of what follows: read a parse without them.
+  const reparsed = reparseWithoutStatementMacros(tree, text);
+  try {
+    const extractor = new Extractor(reparsed?.text ?? text, knowledge.c);
+    extractor.run((reparsed?.tree ?? tree).rootNode);
+    return extractor.facts;
+  } finally {
+    reparsed?.tree.delete();
+  }
 }

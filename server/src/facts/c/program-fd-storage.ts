@@ -53,6 +53,17 @@ export function fdSourceCall(node: Node): Node | null {
   return null;
 }
 
+/** A value that marks storage as holding no descriptor: `-1`, `0`, `NULL`, a capitalised constant (`INVALID_FD`), through casts. */
+export function isResetValue(node: Node): boolean {
+  let n = unwrap(node);
+  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '-') {
+    const arg = n.childForFieldName('argument');
+    if (!arg) return false;
+    n = unwrap(arg);
+  }
+  return n.type === 'number_literal' || n.type === 'null' || (n.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(n.text));
+}
+
 /**
  * The cache fact for `target = <descriptor call>` in function `fn` when `right` is such a
  * call (`staticLocal`: the target's base is a static local of the function), else null.

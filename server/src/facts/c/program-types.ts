@@ -32,6 +32,8 @@ export interface CCall {
   deleteSpan?: Span;
   /** Text of that statement, for calls in a child region whose statement is alone on its lines (the "move before fork()" fix). */
   statementText?: string;
+  /** Flags (`daemon_off`, `cfg->no_fork`) an enclosing `if`/loop condition requires to be zero for the call to run. */
+  zeroGuards?: string[];
 }
 
 /** A function definition with the calls it makes, in order. */
@@ -52,6 +54,17 @@ export interface CFunctionFact {
   references: string[];
   /** Non-local storage written by `=` (`fd`, `state.fd`): used to recognise at-fork resets. */
   assigns: string[];
+  /**
+   * Non-local storage the function sets outside any branch to a constant (`fd = -1`,
+   * `log = NULL`) or to a fresh descriptor (`fd = open(...)`): a call of it forgets or
+   * replaces what the storage held (a lazy `if (fd < 0) fd = open(...)` is not one).
+   */
+  resets?: string[];
+  /**
+   * Flags set to a non-zero constant at the top of a block entered only when a variable is
+   * set: `if (inherited_fd) { ...; no_daemon = 1; }` gives `{ test: 'inherited_fd', flag: 'no_daemon' }`.
+   */
+  flagSets?: { test: string; flag: string }[];
 }
 
 /** Where a child region ends: a call that replaces or ends the process, or a `return`/`goto`. */
@@ -111,7 +124,7 @@ export interface CCloseAllFact {
   functionIndex: number;
   /** Index of the closing call (`close` in the loop, or the call itself). */
   callIndex: number;
-  /** The loop skips some descriptors (`if (fd == keep) continue;`). */
+  /** The loop skips some descriptors (`if (fd == keep) continue;`, `if (!table[fd]) continue;`). */
   keepList: boolean;
   /** `close_range(..., CLOSE_RANGE_CLOEXEC)`: marks descriptors instead of closing them. */
   cloexecOnly: boolean;

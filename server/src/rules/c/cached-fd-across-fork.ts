@@ -7,7 +7,6 @@
  * Silent when the cache is re-validated (`fstat` + `st_dev`/`st_ino`), reset in a
  * `pthread_atfork` child handler, or only filled after the fork in program order.
  */
-import * as nodePath from 'node:path';
 import type { ProgramContext } from '../../model/program-context';
 import type { RawFinding } from '../rule';
 import type { Fix } from '../../text/edits';
@@ -16,6 +15,8 @@ import type { CFdCacheFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CModel, type CProgram } from '../../model/c';
 import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, forkSiteLabel, type ForkSite } from '../../model/c-child';
 import type { Ordering } from '../../model/c-order';
+import { cacheResetInChild, forkOffWhenCached } from '../../model/c-cache-reset';
+import { isLibraryFile } from '../../model/c-library';
 
 const RULE_ID = 'cached-fd-across-fork';
 
@@ -69,15 +70,6 @@ const REVALIDATE_FIX: Fix = {
   edits: [],
 };
 
-/**
- * Library code: a file under a `lib…` folder (`libuuid/src/`, `lib/`, `shlibs/`). Such code is
- * linked into hosts the workspace does not show, so it cannot count on its host never
- * daemonizing: a static descriptor cache there must survive a fork and a close-all by itself.
- */
-function isLibraryPath(path: string): boolean {
-  return path.split(/[\\/]/).slice(0, -1).some((seg) => /^(lib|lib[a-z0-9][\w-]*|shlibs)$/i.test(seg));
-}
-
 /** How a message names where the descriptor is cached. */
 function storageWords(cache: CFdCacheFact): string {
   return cache.storage === 'static-local' ? 'a static local variable' : cache.storage === 'file-static' ? 'a static file-scope variable' : 'a global variable';
@@ -129,7 +121,9 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
                 unknown: (name) => `${name}() has no known caller in this program, so it may run after the cache is filled`,
               })
             : null;
-        const site = continuing.find((s) => (order ? order.at(s.fn, s.fact.callIndex) : true));
+        // A child that resets the cache (after any close-all) never relies on the inherited number.
+        // Nor does a fork that the code filling the cache turns off whenever it is filled.
+        const site = continuing.find((s) => (order ? order.at(s.fn, s.fact.callIndex) : true) && !cacheResetInChild(model, s, file, cache) && !forkOffWhenCached(model, s, file, cache));
         if (!site) continue;
         const chain = order ? order.chainAt(site.fn, site.fact.callIndex) : [];
         // The chain starts at the cache site, which the finding already shows first.
@@ -163,15 +157,9 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
       }
     }
   }
-  // Library code is judged by itself: its hosts are not in the workspace. Folders are read
-  // below the workspace root, so a checkout inside some `lib/` folder is not all library code.
-  const inWorkspace = (p: string): string => {
-    const abs = nodePath.resolve(p);
-    const root = ctx.roots.map((r) => nodePath.resolve(r)).find((r) => abs === r || abs.startsWith(r + nodePath.sep));
-    return root ? nodePath.relative(root, abs) : p;
-  };
+  // Library code is judged by itself: its hosts are not in the workspace.
   for (const file of model.files) {
-    if (!isLibraryPath(inWorkspace(file.path))) continue;
+    if (!isLibraryFile(ctx.roots, file.path)) continue;
     const variables = new Set<string>();
     for (const cache of file.caches) {
       const key = `${file.path}:${cache.range.start.line}:${cache.range.start.character}`;

@@ -13,6 +13,7 @@ import type { RelatedLocation } from '../../text/locations';
 import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn } from '../../model/c';
+import { resetIndexAfter } from '../../model/c-cache-reset';
 import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSiteLabel, forkSites, runsProgramAfter } from '../../model/c-child';
 
 const RULE_ID = 'close-all-fds-without-exec';
@@ -60,6 +61,8 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
             for (const cache of f.caches) {
               const fn = f.functions[cache.functionIndex];
               if (!fn || cache.callIndex < 0 || cacheSurvivesFork(model, program, f, cache)) continue;
+              // Re-opened or forgotten by the child after this close: its number is not relied on.
+              if (resetIndexAfter(walk, index, f, cache) >= 0) continue;
               const order = eventOrdering(model, program, `cache:${f.path}:${cache.range.start.line}:${cache.range.start.character}`, () => [{ fn, call: cache.callIndex, api: cache.api }], {
                 site: (api) => `'${cache.variable}' is filled here from ${api}()`,
                 via: (callee) => `${callee}() is called here and fills the cache`,

@@ -108,12 +108,12 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
 }
 
 /** Parses and analyses; the grammar must be loaded (see {@link ensureGrammarFor}). */
-export function analyzeText(path: string, text: string, timeoutMs?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
+export function analyzeText(path: string, text: string, parseBudget?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
   const lang = languageForPath(path, text);
   if (!lang) return undefined;
   let tree: Tree;
   try {
-    tree = parseSync(text, lang.grammar, null, timeoutMs);
+    tree = parseSync(text, lang.grammar, null, parseBudget);
   } catch (err) {
     return {
       path,
@@ -123,7 +123,8 @@ export function analyzeText(path: string, text: string, timeoutMs?: number, opti
       suppressions: [],
       localFindings: [],
       facts: [],
-      notes: [`not analysed: ${err instanceof Error ? err.message : String(err)}`],
+      notes: [],
+      notAnalysed: err instanceof Error ? err.message : String(err),
     };
   }
   try {

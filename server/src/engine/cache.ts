@@ -324,7 +324,7 @@ export class DiskCache {
    * `json`: `JSON.stringify(analysis)` when the caller has it already.
    */
   write(key: string, analysis: FileAnalysis, json?: string): boolean {
-    if (analysis.notes.length > 0) return false;
+    if (analysis.notes.length > 0 || analysis.notAnalysed !== undefined) return false;
     return this.store(this.file(key), { format: CACHE_FORMAT, key }, json ?? JSON.stringify(analysis));
   }
 

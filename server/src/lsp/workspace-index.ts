@@ -374,7 +374,9 @@ export class WorkspaceIndex {
         const p: Promise<void> = this.load(file, ctx, options.forceRead === true, this.anyDiskEntry(file))
           .then((entry) => {
             if (typeof entry === 'string') {
-              this.logger.debug(`index: skipped ${file}: ${entry}`);
+              // Unsupported or excluded files are routine; a file the parser could not read is not.
+              if (entry.startsWith('not analysed')) this.logger.warn(`index: ${file}: ${entry}`);
+              else this.logger.debug(`index: skipped ${file}: ${entry}`);
               outcome.skipped++;
             } else {
               entries[index] = entry;
@@ -454,6 +456,7 @@ export class WorkspaceIndex {
       knowledge: ctx.knowledge.user,
     });
     if (outcome.kind === 'skip') return outcome.reason;
+    if (outcome.kind === 'analysis' && outcome.analysis.notAnalysed !== undefined) return `not analysed: ${outcome.analysis.notAnalysed}`;
     let analysis: FileAnalysis;
     if (outcome.kind === 'known') {
       analysis = known.get(outcome.contentHash)!;

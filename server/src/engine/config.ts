@@ -127,7 +127,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   cloexecEverywhere: 'Report every descriptor opened without close-on-exec.',
   jobs: 'Worker threads: "auto" (one per CPU) or a number; 0 analyses in the main thread.',
   cache: 'Keep per-file analyses in a cache on disk.',
-  cacheDir: 'Folder of the analysis cache; empty for the user\'s cache folder.',
+  cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 

@@ -23,6 +23,7 @@ import { prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './pr
 import { collectSuppressions } from './suppressions';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
+import { withLoneCarriageReturnsAsNewlines } from '../text/positions';
 import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
 
 /** Options of {@link analyzeTree} / {@link analyzeText}. */
@@ -56,7 +57,10 @@ export function contentHash(text: string | Uint8Array, knowledge?: Pick<Knowledg
  * Analyses a file whose tree the caller already has (the language server keeps trees of
  * open documents for incremental parsing). The caller keeps ownership of the tree.
  */
-export function analyzeTree(path: string, text: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
+export function analyzeTree(path: string, originalText: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
+  // The analysers count lines at `\n`, as the parser does; a lone `\r` (old Mac line ends) is
+  // a line break for editors, so it is one for them too. Same length: offsets do not move.
+  const text = withLoneCarriageReturnsAsNewlines(originalText);
   const notes: string[] = [];
   const localFindings: Finding[] = [];
   const knowledge = options.knowledge ?? BUILTIN_KNOWLEDGE;
@@ -97,7 +101,7 @@ export function analyzeTree(path: string, text: string, language: LanguageId, gr
   return {
     path,
     language,
-    contentHash: contentHash(text, knowledge),
+    contentHash: contentHash(originalText, knowledge),
     facts,
     ...(handleSummary ? { handleSummary } : {}),
     syntaxErrors: syntaxErrorRanges(tree),

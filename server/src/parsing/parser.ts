@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser, Query, type Node, type Tree, type TreeCursor, type Edit } from 'web-tree-sitter';
 import type { LanguageId, Range } from '../text/locations';
+import { withLoneCarriageReturnsAsNewlines } from '../text/positions';
 import { mayBeScript, readHead, readHeadSync, shebangLanguage } from './shebang';
 
 export type { Node, Tree, TreeCursor, Edit, Query };
@@ -218,7 +219,9 @@ function describeError(err: unknown): string {
 
 function parseWith(parser: Parser, text: string, oldTree: Tree | null | undefined, budget: number): Tree {
   let checks = 0;
-  const tree = parser.parse(text, oldTree ?? null, {
+  // tree-sitter counts rows at `\n` only; editors (and our positions) also break lines at a
+  // lone `\r`. Same length, so every offset stays valid for the original text.
+  const tree = parser.parse(withLoneCarriageReturnsAsNewlines(text), oldTree ?? null, {
     // NOTE: the callback's declared return type is void, but returning true cancels.
     progressCallback: (() => ++checks > budget) as unknown as () => void,
   });
@@ -320,33 +323,47 @@ export function syntaxErrorRanges(tree: Tree, limit = 100): Range[] {
   return out;
 }
 
-/** Converts an LSP-style content change (range + text) into a tree-sitter edit. */
+/**
+ * Converts an LSP-style content change (range + text) into a tree-sitter edit. Lines break at
+ * `\n`, `\r\n` and a lone `\r`; an edit next to a `\r` or `\n` is widened by that character,
+ * so whether a `\r` is lone never changes outside the edit.
+ */
 export function editFor(oldText: string, startOffset: number, oldEndOffset: number, newText: string): Edit {
-  const pointAt = (text: string, offset: number) => {
-    let row = 0;
-    let lineStart = 0;
-    for (let i = 0; i < offset; i++) {
-      if (text.charCodeAt(i) === 10) {
-        row++;
-        lineStart = i + 1;
-      }
-    }
-    return { row, column: offset - lineStart };
-  };
-  const startPosition = pointAt(oldText, startOffset);
-  const oldEndPosition = pointAt(oldText, oldEndOffset);
-  const inserted = newText;
-  const lines = inserted.split('\n');
-  const newEndPosition =
-    lines.length === 1
-      ? { row: startPosition.row, column: startPosition.column + inserted.length }
-      : { row: startPosition.row + lines.length - 1, column: lines[lines.length - 1].length };
+  let start = startOffset;
+  let oldEnd = oldEndOffset;
+  let inserted = newText;
+  if (start > 0 && oldText.charCodeAt(start - 1) === 13) {
+    start--;
+    inserted = `\r${inserted}`;
+  }
+  if (oldEnd < oldText.length && oldText.charCodeAt(oldEnd) === 10) {
+    oldEnd++;
+    inserted = `${inserted}\n`;
+  }
+  const newEnd = start + inserted.length;
+  // The new text up to the edit's end, and one character after it (a `\r` at the end of the
+  // insertion is lone unless that character is `\n`).
+  const newTextAround = oldText.slice(0, start) + inserted + oldText.slice(oldEnd, oldEnd + 1);
   return {
-    startIndex: startOffset,
-    oldEndIndex: oldEndOffset,
-    newEndIndex: startOffset + inserted.length,
-    startPosition,
-    oldEndPosition,
-    newEndPosition,
+    startIndex: start,
+    oldEndIndex: oldEnd,
+    newEndIndex: newEnd,
+    startPosition: pointAt(oldText, start),
+    oldEndPosition: pointAt(oldText, oldEnd),
+    newEndPosition: pointAt(newTextAround, newEnd),
   } as Edit;
+}
+
+/** Row and column of an offset as the parser counts them (every `\n`, and every lone `\r`). */
+function pointAt(text: string, offset: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      row++;
+      lineStart = i + 1;
+    }
+  }
+  return { row, column: offset - lineStart };
 }

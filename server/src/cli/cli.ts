@@ -75,6 +75,8 @@ Options:
       --exclude PATTERN           Also exclude PATTERN (gitignore syntax; repeatable)
       --no-gitignore              Do not read .gitignore files
       --force-exclude             Apply ignore patterns to paths named on the command line too
+      --follow-external-symlinks  Follow symbolic links that lead out of the scanned folders
+                                  (skipped and reported by default)
   -q, --quiet                     Print the report only: no progress, skipped files, notes or summary
   -j, --jobs N                    Worker threads that analyse files (default: config "jobs", else
                                   one per CPU); 0 analyses in the main thread
@@ -201,6 +203,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       exclude: { type: 'string', multiple: true },
       'no-gitignore': { type: 'boolean' },
       'force-exclude': { type: 'boolean' },
+      'follow-external-symlinks': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       jobs: { type: 'string', short: 'j' },
       'cache-dir': { type: 'string' },
@@ -311,6 +314,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     extraExcludes: (values.exclude as string[] | undefined) ?? [],
     excludeBase: loaded.base,
     forceExclude: values['force-exclude'] === true,
+    followExternalSymlinks: values['follow-external-symlinks'] === true,
     fix: values.fix === true,
     jobs: jobs ?? (config.jobs === 'auto' ? defaultJobs() : config.jobs),
     cacheDir,

@@ -77,7 +77,11 @@ const fieldSchemas = {
   run: z.enum(['onType', 'onSave']),
   maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
   reportUnusedSuppressions: z.boolean(),
-  docsUrlTemplate: z.string().refine((s) => s.includes('{id}'), { message: 'must contain {id}' }),
+  docsUrlTemplate: z
+    .string()
+    .refine((s) => s.includes('{id}'), { message: 'must contain {id}' })
+    // The link reaches SARIF viewers and the editor's hover: a web page or a bundled file, never script.
+    .refine((s) => /^(?:https?:\/\/|file:\/\/)/i.test(s), { message: 'must start with https://, http:// or file://' }),
   pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
   assumeMultithreaded: z.boolean(),
   cloexecEverywhere: z.boolean(),

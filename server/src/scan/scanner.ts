@@ -89,6 +89,8 @@ export interface ScanOptions {
    * a file or directory named explicitly is analysed even when a pattern matches it.
    */
   forceExclude?: boolean;
+  /** Follow symbolic links that lead out of the scanned folders (`--follow-external-symlinks`). */
+  followExternalSymlinks?: boolean;
   /**
    * Apply safe fixes (to a fixpoint, per file) and write the files back before analysing
    * them. Files held in `overlay` are never written. Default false.
@@ -351,6 +353,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     excludes: [...config.exclude, ...(options.extraExcludes ?? [])],
     excludeBase: path.resolve(cwd, options.excludeBase ?? cwd),
     forceExclude: options.forceExclude ?? false,
+    followExternalSymlinks: options.followExternalSymlinks ?? false,
     signal: options.signal,
   });
   stats.ms.discover = Math.round(performance.now() - t0);

@@ -138,7 +138,8 @@ describe('scan: formats', () => {
         },
       ],
       skipped: [],
-      summary: { files: 2, skipped: 0, findings: 2, bySeverity: { error: 0, warning: 0, info: 0, hint: 2 } },
+      notes: [],
+      summary: { files: 2, partlyAnalysed: 0, skipped: 0, findings: 2, bySeverity: { error: 0, warning: 0, info: 0, hint: 2 } },
     });
   });
 

@@ -21,6 +21,7 @@ import { RULES } from '../rules/index';
 import type { FileContext } from '../rules/rule';
 import { prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './prefilter';
 import { collectSuppressions } from './suppressions';
+import { describeFailure, PARTLY_ANALYSED, takeAnalysisFailures } from '../analysis/failures';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
 import { withLoneCarriageReturnsAsNewlines } from '../text/positions';
@@ -61,6 +62,7 @@ export function analyzeTree(path: string, originalText: string, language: Langua
   // The analysers count lines at `\n`, as the parser does; a lone `\r` (old Mac line ends) is
   // a line break for editors, so it is one for them too. Same length: offsets do not move.
   const text = withLoneCarriageReturnsAsNewlines(originalText);
+  takeAnalysisFailures(); // left over from an analysis that threw past its caller
   const notes: string[] = [];
   const localFindings: Finding[] = [];
   const knowledge = options.knowledge ?? BUILTIN_KNOWLEDGE;
@@ -81,21 +83,22 @@ export function analyzeTree(path: string, originalText: string, language: Langua
       }
     } catch (err) {
       // A defect in one rule must not hide the others' findings or stop a scan.
-      notes.push(`rule ${rule.meta.id} failed on this file: ${err instanceof Error ? err.message : String(err)}`);
+      notes.push(`${PARTLY_ANALYSED}rule ${rule.meta.id} failed on this file (${describeFailure(err)})`);
     }
   }
   let facts: ProgramFact[] = [];
   try {
     facts = extractProgramFacts(language, tree, text, path, knowledge);
   } catch (err) {
-    notes.push(`program facts could not be extracted: ${err instanceof Error ? err.message : String(err)}`);
+    notes.push(`${PARTLY_ANALYSED}program facts could not be extracted (${describeFailure(err)})`);
   }
   let handleSummary: FileHandleSummary | undefined;
   try {
     handleSummary = summarizeHandles(language, tree, text, path, knowledge);
   } catch (err) {
-    notes.push(`handle summaries could not be computed: ${err instanceof Error ? err.message : String(err)}`);
+    notes.push(`${PARTLY_ANALYSED}handle summaries could not be computed (${describeFailure(err)})`);
   }
+  for (const failure of new Set(takeAnalysisFailures())) notes.push(`${PARTLY_ANALYSED}${failure}; findings in this file may be missing`);
   // The walk over every comment costs about as much as parsing; most files hold no marker.
   const suppressions = !filter || suppressionsMayApply(text) ? collectSuppressions(tree, text) : [];
   return {

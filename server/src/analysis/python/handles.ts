@@ -60,6 +60,7 @@ import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition }
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
+import { recordAnalysisFailure } from '../failures';
 
 interface Candidate {
   call: Node;
@@ -219,7 +220,8 @@ export function analyzePythonFile(tree: Tree, text: string, knowledge: PythonKno
   let result: PythonHandleResult;
   try {
     result = analyzePythonFileStrict(tree, text, knowledge);
-  } catch {
+  } catch (err) {
+    recordAnalysisFailure('the Python handle analysis', err);
     result = EMPTY;
   }
   LAST.set(tree, { text, knowledge, result });

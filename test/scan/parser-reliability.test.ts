@@ -3,14 +3,16 @@
  * indentation with a string at that depth corrupts its external scanner) is reported as not
  * analysed, and every later file still parses — in the CLI with and without workers, and in
  * the language server. The parse budget is counted work, never time, so a loaded machine
- * gives the same verdict as an idle one.
+ * gives the same verdict as an idle one. Nesting beyond what the analyses handle is reported,
+ * and an analysis that fails part-way says so instead of passing for a clean file.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { analyzeText } from '../../server/src/engine/analyze';
+import { describeFailure } from '../../server/src/analysis/failures';
+import { analyzeText, MAX_BRACKET_NESTING, nestingOverBudget } from '../../server/src/engine/analyze';
 import { loadAllGrammars, parseBudgetFor, ParseBudgetError, parseSync } from '../../server/src/parsing/parser';
 import { runCli } from '../cli/helpers';
 import { TestClient, uriOf } from '../lsp/client';
@@ -133,5 +135,40 @@ describe('the parse budget', () => {
   test('grows with the size of the file', () => {
     assert.equal(parseBudgetFor(0), 20_000);
     assert.equal(parseBudgetFor(1_000_000), 520_000);
+  });
+});
+
+describe('deep nesting', () => {
+  const leakInC = (body: string) => `#include <stdio.h>\nint f(const char *p, int x) {\n  FILE *fp = fopen(p, "r");\n  if (!fp) return -1;\n${body}  return 0;\n}\n`;
+  const nestedIfs = (n: number) => `${'if (x) {\n'.repeat(n)}x++;\n${'}\n'.repeat(n)}`;
+
+  test('brackets nested beyond the budget: the file is not analysed, and says why', () => {
+    assert.equal(nestingOverBudget('('.repeat(MAX_BRACKET_NESTING)), undefined);
+    const analysis = analyzeText('/w/deep.c', leakInC(nestedIfs(1000)));
+    assert.equal(analysis?.notAnalysed, 'brackets are nested 1001 levels deep, over the 256 levels the analyses handle (generated code?)');
+    assert.deepEqual(analysis?.localFindings, []);
+  });
+
+  test('nesting within the budget is analysed in full', () => {
+    const analysis = analyzeText('/w/nested.c', leakInC(nestedIfs(250)));
+    assert.equal(analysis?.notAnalysed, undefined);
+    assert.deepEqual(analysis?.notes, []);
+    assert.deepEqual(analysis?.localFindings.map((f) => `${f.ruleId}@${f.range.start.line}`), ['unreleased-file@2']);
+  });
+
+  test('an analysis that runs out of stack is reported as partial, never as a clean file', () => {
+    // 12,000 `else if`s: no deep brackets, but a syntax tree 24,000 levels deep.
+    const chain = `  if (x == 0) { x = 1; }\n${Array.from({ length: 12_000 }, (_, i) => `  else if (x == ${i + 1}) { x = ${i + 2}; }\n`).join('')}`;
+    const analysis = analyzeText('/w/chain.c', leakInC(chain))!;
+    assert.equal(analysis.notAnalysed, undefined);
+    assert.ok(analysis.notes.length > 0, 'a failure was swallowed');
+    for (const note of analysis.notes) assert.match(note, /^partly analysed: .*\(the code is nested too deeply for this analysis\)/);
+    // What did complete is still reported.
+    assert.deepEqual(analysis.localFindings.map((f) => `${f.ruleId}@${f.range.start.line}`), ['unreleased-file@2']);
+  });
+
+  test('a failure is described in words', () => {
+    assert.equal(describeFailure(new RangeError('Maximum call stack size exceeded')), 'the code is nested too deeply for this analysis');
+    assert.equal(describeFailure(new Error('boom')), 'boom');
   });
 });

@@ -148,6 +148,7 @@ export class Validator {
         this.logger.error(`analysis of ${doc.path} (version ${version}) failed; the file is not analysed`, err);
         return;
       }
+      if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
       this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms`);
     }

@@ -472,7 +472,7 @@ export function analyzeCFile(tree: Tree, text: string, knowledge: CKnowledge = B
   if (hit && hit.text === text && hit.knowledge === knowledge) return hit.result;
   let result: CHandleResult;
   try {
-    result = collectCHandles(tree, text, undefined, knowledge);
+    result = collectCHandles(tree, text, (error, name) => recordAnalysisFailure(`the C handle analysis of ${name}()`, error), knowledge);
   } catch (err) {
     recordAnalysisFailure('the C handle analysis', err);
     result = EMPTY;

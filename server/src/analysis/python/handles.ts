@@ -624,7 +624,10 @@ class PythonFile implements EffectEnv {
       trackedNames: new Set(tracked.map((t) => t.variable)),
       flagGuards: flagGuards(scope, tracked),
     });
-    if (sg.truncated) return [];
+    if (sg.truncated) {
+      recordAnalysisFailure('the Python handle analysis of one function', new Error('the function is too large for the flow graph budget'));
+      return [];
+    }
     const ignored: ReadonlySet<FlowExitKind> =
       scope.type === 'function_definition' ? new Set(['process-exit']) : new Set(['process-exit', 'end', 'raise', 'return']);
     const out: { leak: HandleLeak; requires?: SummaryCondition }[] = [];

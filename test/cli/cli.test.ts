@@ -138,7 +138,8 @@ describe('scan: formats', () => {
         },
       ],
       skipped: [],
-      summary: { files: 2, skipped: 0, findings: 2, bySeverity: { error: 0, warning: 0, info: 0, hint: 2 } },
+      notes: [],
+      summary: { files: 2, partlyAnalysed: 0, skipped: 0, findings: 2, bySeverity: { error: 0, warning: 0, info: 0, hint: 2 } },
     });
   });
 
@@ -263,7 +264,7 @@ describe('scan: files that cannot be analysed', () => {
     }
     fs.chmodSync(path.join(dir, 'secret.py'), 0o000);
     fs.chmodSync(path.join(dir, 'locked'), 0o000);
-    const r = runCli(['scan'], { cwd: dir, ...(user ?? {}) });
+    const r = runCli(['scan', '--no-cache'], { cwd: dir, ...(user ?? {}) });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, 'hazard-lens: skipped locked: cannot read directory (permission denied)\nhazard-lens: skipped secret.py: permission denied\n');
     assert.equal(r.stdout, 'No findings in 1 file analysed, 2 skipped.\n');

@@ -87,6 +87,8 @@ describe('text format', () => {
   test('no findings; quiet drops the summary', () => {
     const empty: ReportData = { analyses: [1], findings: [], skipped: [] };
     assert.equal(formatReport('text', empty, ctx), 'No findings in 1 file analysed.\n');
+    const partly = { ...empty, notes: [{ path: '/ws/a.c', note: 'partly analysed: the C handle analysis failed (boom); findings in this file may be missing' }] };
+    assert.equal(formatReport('text', partly, ctx), 'No findings in 1 file analysed (1 only partly).\n');
     assert.equal(formatReport('text', empty, { ...ctx, summary: false }), '');
     const full = formatReport('text', data, ctx);
     assert.equal(formatReport('text', data, { ...ctx, summary: false }), full.slice(0, full.indexOf('\n\n') + 1));
@@ -95,7 +97,11 @@ describe('text format', () => {
 
 describe('json format', () => {
   test('stable schema with 1-based positions', () => {
-    const json = JSON.parse(formatReport('json', { ...data, fixed: [{ path: '/ws/src/a.py', applied: 2 }] }, ctx)) as unknown;
+    const notes = [
+      { path: '/ws/src/a.py', note: 'partly analysed: the C handle analysis failed (the code is nested too deeply for this analysis); findings in this file may be missing' },
+      { path: '', note: 'rule x failed on the program' },
+    ];
+    const json = JSON.parse(formatReport('json', { ...data, notes, fixed: [{ path: '/ws/src/a.py', applied: 2 }] }, ctx)) as unknown;
     assert.deepEqual(json, {
       version: 1,
       tool: { name: 'hazard-lens', version: '9.9.9' },
@@ -138,8 +144,12 @@ describe('json format', () => {
         },
       ],
       skipped: [{ path: 'big.py', reason: 'file is 2048 KB, over the 1024 KB limit (maxFileSizeKb)' }],
+      notes: [
+        { path: 'src/a.py', note: 'partly analysed: the C handle analysis failed (the code is nested too deeply for this analysis); findings in this file may be missing' },
+        { path: '', note: 'rule x failed on the program' },
+      ],
       fixed: [{ path: 'src/a.py', applied: 2 }],
-      summary: { files: 3, skipped: 1, findings: 3, bySeverity: { error: 1, warning: 1, info: 0, hint: 1 } },
+      summary: { files: 3, partlyAnalysed: 1, skipped: 1, findings: 3, bySeverity: { error: 1, warning: 1, info: 0, hint: 1 } },
     });
   });
 

@@ -306,12 +306,24 @@ describe('symbolic links', () => {
     });
   });
 
-  test('a linked directory outside the scanned tree is followed', async () => {
-    const outside = workspace({ 'lib/x.py': PY });
-    const dir = workspace({ 'main.py': PY });
+  test('links out of the scanned tree are skipped with a reason, and followed only when asked', async () => {
+    const outside = workspace({ 'lib/x.py': PY, 'secret.py': PY });
+    const dir = workspace({ 'main.py': PY, 'inner/y.py': PY });
     fs.symlinkSync(path.join(outside, 'lib'), path.join(dir, 'vendor'));
-    const { files } = await run(dir);
-    assert.deepEqual(files, ['main.py', 'vendor/x.py']);
+    fs.symlinkSync(path.join(outside, 'secret.py'), path.join(dir, 'secret.py'));
+    fs.symlinkSync(path.join(dir, 'inner'), path.join(dir, 'inner-link')); // stays inside: followed
+    const contained = await run(dir);
+    assert.deepEqual(contained.files, ['inner/y.py', 'main.py']);
+    assert.deepEqual(
+      contained.events.filter((e) => e.startsWith('skip')).sort(),
+      [
+        `skip inner-link: symbolic link to a directory already scanned as 'inner'`,
+        `skip secret.py: symbolic link to '${fs.realpathSync(path.join(outside, 'secret.py'))}', outside the scanned folder (not followed; --follow-external-symlinks follows it)`,
+        `skip vendor: symbolic link to '${fs.realpathSync(path.join(outside, 'lib'))}', outside the scanned folder (not followed; --follow-external-symlinks follows it)`,
+      ],
+    );
+    const followed = await run(dir, { followExternalSymlinks: true });
+    assert.deepEqual(followed.files, ['inner/y.py', 'main.py', 'secret.py', 'vendor/x.py']);
   });
 });
 

@@ -51,6 +51,16 @@ describe('config', () => {
   test('a non-object is rejected as a whole', () => {
     assert.match(parseConfig([1, 2], RULE_IDS).problems[0], /expected an object, got an array/);
   });
+  test('a docs URL template must be a web page or a file: script URLs never reach SARIF or the editor', () => {
+    for (const template of ['javascript:alert("{id}")', 'data:text/html,{id}', 'vscode://x/{id}', '{id}']) {
+      const { config, problems } = parseConfig({ docsUrlTemplate: template }, RULE_IDS);
+      assert.equal(config.docsUrlTemplate, DEFAULT_CONFIG.docsUrlTemplate, template);
+      assert.match(problems.join('\n'), /"docsUrlTemplate" is invalid \(must start with https:\/\/, http:\/\/ or file:\/\/\)/, template);
+    }
+    for (const template of ['https://x.test/{id}', 'HTTP://x.test/{id}', 'file:///opt/docs/{id}.md']) {
+      assert.deepEqual(parseConfig({ docsUrlTemplate: template }, RULE_IDS).problems, [], template);
+    }
+  });
   test('docs URLs derive from the template', () => {
     assert.equal(docsUrl('unreleased-file', { docsUrlTemplate: 'https://x.test/{id}.html' }), 'https://x.test/unreleased-file.html');
   });

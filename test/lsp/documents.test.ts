@@ -31,15 +31,23 @@ function rng(seed: number): () => number {
 }
 
 function positionAt(text: string, offset: number): { line: number; character: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length - 1;
-  return { line, character: offset - (before.lastIndexOf('\n') + 1) };
+  // LSP lines end at \n, \r\n and a lone \r.
+  let line = 0;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text[i];
+    if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, character: offset - lineStart };
 }
 
 const SNIPPETS: Record<GrammarName, string[]> = {
-  python: ['fh = open(p)\n', '    ', 'return None\n', 'if x:\n    pass\n', '# hazard-lens: ignore[unreleased-file]\n', 'é', '😀', '(', ')', '\n', 'def g(a):\n    b = a\n'],
-  c: ['FILE *f = fopen(p, "r");\n', '  ', 'return -1;\n', '{', '}', 'if (x) {\n', 'é', '😀', '\n', '/* c */'],
-  typescript: ['const fd = fs.openSync(p, "r");\n', '  ', 'return 0;\n', '{', '}', 'if (x) {\n', 'é', '😀', '\n', '`t${a}`'],
+  python: ['fh = open(p)\n', '    ', 'return None\n', 'if x:\n    pass\n', '# hazard-lens: ignore[unreleased-file]\n', 'é', '😀', '(', ')', '\n', 'def g(a):\n    b = a\n', '\r', '\r\n', 'x = 1\r'],
+  c: ['FILE *f = fopen(p, "r");\n', '  ', 'return -1;\n', '{', '}', 'if (x) {\n', 'é', '😀', '\n', '/* c */', '\r', '\r\n'],
+  typescript: ['const fd = fs.openSync(p, "r");\n', '  ', 'return 0;\n', '{', '}', 'if (x) {\n', 'é', '😀', '\n', '`t${a}`', '\r', '\r\n'],
   tsx: ['const a = <div>{x}</div>;\n', '  ', '{', '}', '😀', '\n'],
 };
 const START: Record<GrammarName, string> = {
@@ -72,6 +80,7 @@ for (const grammar of ['python', 'c', 'typescript', 'tsx'] as const) {
         const pick = () => {
           let o = Math.floor(random() * (text.length + 1));
           if (o > 0 && o < text.length && /[\uDC00-\uDFFF]/.test(text[o])) o--;
+          if (o > 0 && text[o - 1] === '\r' && text[o] === '\n') o--; // nor a \r\n line break
           return o;
         };
         let a = pick();

@@ -427,7 +427,7 @@ describe('the CLI', () => {
     const s = JSON.parse(lines[0]) as ScanStats;
     assert.deepEqual(
       Object.keys(s).sort(),
-      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'decoded', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'prefiltered', 'shardFiles', 'skipped'].sort(),
+      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'decoded', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'notAnalysed', 'prefiltered', 'shardFiles', 'skipped'].sort(),
     );
     assert.equal(s.evaluationCache, 'miss');
     assert.deepEqual(Object.keys(s.ms).sort(), ['analyse', 'discover', 'evaluate', 'total']);

@@ -50,6 +50,11 @@ export interface FileAnalysis {
   facts: ProgramFact[];
   /** Handle summaries for other files, and this file's pending leaks (absent when empty). */
   handleSummary?: FileHandleSummary;
-  /** Problems met while analysing (parse time-out, ...): reported, never thrown. */
+  /** Problems met while analysing (a rule or analyser that failed, ...): reported, never thrown. */
   notes: string[];
+  /**
+   * Why the file could not be parsed at all (over the parse budget, the parser crashed); the
+   * analysis is then empty and a scan reports the file as not analysed, never as clean.
+   */
+  notAnalysed?: string;
 }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defaultCacheDir } from '../engine/cache';
+import { makeDirectory, writableFolderProblem } from '../engine/directories';
 import { docsUrl, type HazardLensConfig } from '../engine/config';
 import { atLeast, evaluate } from '../engine/engine';
 import type { Severity } from '../analysis/results';
@@ -20,7 +21,7 @@ import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../s
 import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { defaultJobs } from '../scan/pool';
 import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
-import { loadConfig } from './config-file';
+import { CONFIG_FILE_NAME, loadConfig } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
 
 export const EXIT_OK = 0;
@@ -74,6 +75,8 @@ Options:
       --exclude PATTERN           Also exclude PATTERN (gitignore syntax; repeatable)
       --no-gitignore              Do not read .gitignore files
       --force-exclude             Apply ignore patterns to paths named on the command line too
+      --follow-external-symlinks  Follow symbolic links that lead out of the scanned folders
+                                  (skipped and reported by default)
   -q, --quiet                     Print the report only: no progress, skipped files, notes or summary
   -j, --jobs N                    Worker threads that analyse files (default: config "jobs", else
                                   one per CPU); 0 analyses in the main thread
@@ -200,6 +203,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       exclude: { type: 'string', multiple: true },
       'no-gitignore': { type: 'boolean' },
       'force-exclude': { type: 'boolean' },
+      'follow-external-symlinks': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       jobs: { type: 'string', short: 'j' },
       'cache-dir': { type: 'string' },
@@ -262,6 +266,12 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     }
   }
 
+  // An output that cannot be written is known before the scan, not after it.
+  for (const target of [output, factsOut]) {
+    if (target === undefined) continue;
+    const problem = writableFolderProblem(path.dirname(path.resolve(cwd, target)));
+    if (problem) throw new UsageError(`cannot write ${target}: ${problem}`);
+  }
   const loaded = loadConfig(cwd, values.config as string | undefined);
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
@@ -275,13 +285,27 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   };
   const show = (p: string) => displayPath(cwd, p);
   const useCache = values['no-cache'] !== true && config.cache;
-  const cacheDir = !useCache
+  // The cache location is the user's to choose (the flag, HAZARD_LENS_CACHE_DIR, a config file
+  // named with -c), never the scanned project's: a repository's own .hazard-lens.json could
+  // otherwise make a scan write wherever it says.
+  const userChoseConfig = values.config !== undefined;
+  if (useCache && cacheDirFlag === undefined && config.cacheDir && !userChoseConfig) {
+    tell(`note: "cacheDir" in ${displayPath(cwd, loaded.file ?? CONFIG_FILE_NAME)} is not used: the cache folder comes from --cache-dir, HAZARD_LENS_CACHE_DIR or a config file named with -c`);
+  }
+  let cacheDir = !useCache
     ? undefined
     : cacheDirFlag !== undefined
       ? path.resolve(cwd, cacheDirFlag)
-      : config.cacheDir
+      : config.cacheDir && userChoseConfig
         ? path.resolve(loaded.base, config.cacheDir)
         : defaultCacheDir();
+  if (cacheDir !== undefined) {
+    const unusable = writableFolderProblem(cacheDir);
+    if (unusable) {
+      tell(`warning: the cache is off for this run: ${unusable}`);
+      cacheDir = undefined;
+    }
+  }
   const options = {
     paths: positionals,
     cwd,
@@ -290,6 +314,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     extraExcludes: (values.exclude as string[] | undefined) ?? [],
     excludeBase: loaded.base,
     forceExclude: values['force-exclude'] === true,
+    followExternalSymlinks: values['follow-external-symlinks'] === true,
     fix: values.fix === true,
     jobs: jobs ?? (config.jobs === 'auto' ? defaultJobs() : config.jobs),
     cacheDir,
@@ -308,7 +333,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     progress.clear();
     const target = path.resolve(cwd, factsOut);
     try {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      makeDirectory(path.dirname(target));
       writeFactsFile(target, shard, extraction);
     } catch (e) {
       throw new UsageError(`cannot write ${factsOut}: ${e instanceof Error ? e.message : String(e)}`);
@@ -398,7 +423,7 @@ function writeReport(report: string, output: string | undefined, cwd: string, io
   if (output !== undefined) {
     const target = path.resolve(cwd, output);
     try {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      makeDirectory(path.dirname(target));
       fs.writeFileSync(target, report);
     } catch (e) {
       throw new UsageError(`cannot write ${output}: ${e instanceof Error ? e.message : String(e)}`);
@@ -466,3 +491,4 @@ async function runLsp(args: string[], io: CliIo): Promise<number> {
   await io.startLanguageServer();
   return EXIT_OK;
 }
+

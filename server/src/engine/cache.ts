@@ -47,6 +47,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { z } from 'zod';
 import { ANALYZER_VERSION } from './analyze';
+import { makeDirectory } from './directories';
 import type { FileAnalysis, Finding } from '../analysis/results';
 
 /** Bump when the entry layout changes. */
@@ -324,7 +325,7 @@ export class DiskCache {
    * `json`: `JSON.stringify(analysis)` when the caller has it already.
    */
   write(key: string, analysis: FileAnalysis, json?: string): boolean {
-    if (analysis.notes.length > 0) return false;
+    if (analysis.notes.length > 0 || analysis.notAnalysed !== undefined) return false;
     return this.store(this.file(key), { format: CACHE_FORMAT, key }, json ?? JSON.stringify(analysis));
   }
 
@@ -335,7 +336,7 @@ export class DiskCache {
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       if (!this.dirs.has(dir)) {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirectory(dir);
         if (this.dirs.size === 0) this.markOwned();
         this.dirs.add(dir);
       }
@@ -386,7 +387,7 @@ export async function pruneCache(baseDir: string, options: PruneOptions = {}): P
         // never pruned
       }
     }
-    fs.mkdirSync(cache.root, { recursive: true });
+    makeDirectory(cache.root);
     fs.writeFileSync(marker, '');
     // Other fingerprints (an older build): dropped once unused for a while.
     const others: { dir: string; last: number; size: number }[] = [];

@@ -77,7 +77,11 @@ const fieldSchemas = {
   run: z.enum(['onType', 'onSave']),
   maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
   reportUnusedSuppressions: z.boolean(),
-  docsUrlTemplate: z.string().refine((s) => s.includes('{id}'), { message: 'must contain {id}' }),
+  docsUrlTemplate: z
+    .string()
+    .refine((s) => s.includes('{id}'), { message: 'must contain {id}' })
+    // The link reaches SARIF viewers and the editor's hover: a web page or a bundled file, never script.
+    .refine((s) => /^(?:https?:\/\/|file:\/\/)/i.test(s), { message: 'must start with https://, http:// or file://' }),
   pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
   assumeMultithreaded: z.boolean(),
   cloexecEverywhere: z.boolean(),
@@ -127,7 +131,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   cloexecEverywhere: 'Report every descriptor opened without close-on-exec.',
   jobs: 'Worker threads: "auto" (one per CPU) or a number; 0 analyses in the main thread.',
   cache: 'Keep per-file analyses in a cache on disk.',
-  cacheDir: 'Folder of the analysis cache; empty for the user\'s cache folder.',
+  cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 

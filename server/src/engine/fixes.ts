@@ -11,13 +11,8 @@ import { evaluate } from './engine';
 import type { Finding } from '../analysis/results';
 import type { Fix, TextEdit } from '../text/edits';
 import type { Position } from '../text/locations';
+import { lineStartsOf } from '../text/positions';
 
-/** Offsets of the first character of each line. */
-export function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-  return starts;
-}
 
 export function offsetAt(starts: number[], text: string, pos: Position): number {
   if (pos.line >= starts.length) return text.length;
@@ -28,7 +23,7 @@ export function offsetAt(starts: number[], text: string, pos: Position): number 
 
 /** Applies non-overlapping edits; throws on overlap (a defect in the fix that produced them). */
 export function applyEdits(text: string, edits: readonly TextEdit[]): string {
-  const starts = lineStarts(text);
+  const starts = lineStartsOf(text);
   const resolved = edits
     .map((e) => ({ start: offsetAt(starts, text, e.range.start), end: offsetAt(starts, text, e.range.end), text: e.newText }))
     .sort((a, b) => a.start - b.start || a.end - b.end);
@@ -93,7 +88,7 @@ export function fixAll(
   let analysis = first;
   for (let round = 1; round <= maxRounds; round++) {
     const findings = evaluate([analysis], config).findings.filter((f) => !options.ruleIds || options.ruleIds.has(f.ruleId));
-    const starts = lineStarts(current);
+    const starts = lineStartsOf(current);
     const chosen: { fix: Fix; span: [number, number] }[] = [];
     for (const f of findings) {
       const fix = chooseFix(f, includeUnsafe);

@@ -127,7 +127,14 @@ export class DocumentStore {
       this.trees.delete(doc.uri);
       this.trees.set(doc.uri, entry);
       if (!entry.edited && entry.parsedVersion === version) return entry.tree;
-      const next = parseSync(doc.document.getText(), doc.grammar, entry.tree);
+      let next: Tree;
+      try {
+        next = parseSync(doc.document.getText(), doc.grammar, entry.tree);
+      } catch (err) {
+        // The old tree may be what the failed parse left corrupt: the next edit parses afresh.
+        this.dropTree(doc.uri);
+        throw err;
+      }
       entry.tree.delete();
       entry.tree = next;
       entry.parsedVersion = version;

@@ -143,10 +143,12 @@ export class Validator {
         analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree, { knowledge: config.knowledge });
         this.index.countParse();
       } catch (err) {
-        // A parse time-out or an engine defect: say so, keep the editor usable.
-        this.logger.error(`analysis of ${doc.path} (version ${version}) failed`, err);
+        // A parse over budget, a parser crash or an engine defect: say so, keep the editor
+        // usable. The parser was restarted, so the next document (or edit) parses afresh.
+        this.logger.error(`analysis of ${doc.path} (version ${version}) failed; the file is not analysed`, err);
         return;
       }
+      if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
       this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms`);
     }

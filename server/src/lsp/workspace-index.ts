@@ -30,6 +30,7 @@ import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { AnalysisCache } from '../engine/analyze';
 import { buildFingerprint, defaultCacheDir, pruneCache } from '../engine/cache';
+import { writableFolderProblem } from '../engine/directories';
 import type { HazardLensConfig } from '../engine/config';
 import type { Knowledge } from '../knowledge/knowledge';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
@@ -126,6 +127,8 @@ export class WorkspaceIndex {
   private readonly open = new Map<string, OpenEntry>();
   /** Recently replaced analyses, so flipping between two contents (save, undo) costs no parse. */
   private readonly cache = new AnalysisCache(512);
+  /** Cache folders checked for use: why each cannot be used, or undefined. */
+  private readonly cacheFolderProblems = new Map<string, string | undefined>();
   /** Disk-change handling runs one batch at a time, after any build of the folders it touches. */
   private queue: Promise<void> = Promise.resolve();
   private parsed = 0;
@@ -374,7 +377,9 @@ export class WorkspaceIndex {
         const p: Promise<void> = this.load(file, ctx, options.forceRead === true, this.anyDiskEntry(file))
           .then((entry) => {
             if (typeof entry === 'string') {
-              this.logger.debug(`index: skipped ${file}: ${entry}`);
+              // Unsupported or excluded files are routine; a file the parser could not read is not.
+              if (entry.startsWith('not analysed')) this.logger.warn(`index: ${file}: ${entry}`);
+              else this.logger.debug(`index: skipped ${file}: ${entry}`);
               outcome.skipped++;
             } else {
               entries[index] = entry;
@@ -419,9 +424,20 @@ export class WorkspaceIndex {
     return outcome;
   }
 
+  /** Why a cache folder cannot be used (checked, and told in the output channel, once per folder), or undefined. */
+  private cacheFolderProblem(dir: string): string | undefined {
+    if (!this.cacheFolderProblems.has(dir)) {
+      const problem = writableFolderProblem(dir);
+      if (problem) this.logger.warn(`analysis cache off: ${problem}`);
+      this.cacheFolderProblems.set(dir, problem);
+    }
+    return this.cacheFolderProblems.get(dir);
+  }
+
   /** Where and how a folder's files are analysed (its settings). */
   private loadContext(folder: Folder, config: HazardLensConfig, run: Runner = runFileTask): LoadContext {
-    const cacheDir = config.cache ? (config.cacheDir ? nodePath.resolve(folder.path, config.cacheDir) : defaultCacheDir()) : undefined;
+    let cacheDir = config.cache ? (config.cacheDir ? nodePath.resolve(folder.path, config.cacheDir) : defaultCacheDir()) : undefined;
+    if (cacheDir !== undefined && this.cacheFolderProblem(cacheDir) !== undefined) cacheDir = undefined;
     return { maxBytes: config.maxFileSizeKb * 1024, run, cacheDir, knowledge: config.knowledge };
   }
 
@@ -454,6 +470,7 @@ export class WorkspaceIndex {
       knowledge: ctx.knowledge.user,
     });
     if (outcome.kind === 'skip') return outcome.reason;
+    if (outcome.kind === 'analysis' && outcome.analysis.notAnalysed !== undefined) return `not analysed: ${outcome.analysis.notAnalysed}`;
     let analysis: FileAnalysis;
     if (outcome.kind === 'known') {
       analysis = known.get(outcome.contentHash)!;

@@ -17,7 +17,8 @@ export interface FileTask {
   maxBytes: number;
   /** Text held in memory (an open editor buffer); read from disk otherwise. */
   text?: string;
-  parseTimeoutMs?: number;
+  /** Parse budget in progress checks (see `parsing/parser.ts`); the size-based default otherwise. */
+  parseBudget?: number;
   prefilter: boolean;
   /** Persistent cache folder; none: no cache. */
   cacheDir?: string;
@@ -177,10 +178,11 @@ export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done
   // Grammars load on first use: a scan served from the cache never compiles them.
   await ensureGrammarFor(task.path, text);
   const out = { prefiltered: false };
-  const analysis = analyzeText(task.path, text, task.parseTimeoutMs, { prefilter: task.prefilter, out, knowledge: mergeKnowledge(task.knowledge) });
+  const analysis = analyzeText(task.path, text, task.parseBudget, { prefilter: task.prefilter, out, knowledge: mergeKnowledge(task.knowledge) });
   if (!analysis) return { kind: 'skip', reason: 'unsupported file type' };
   // One serialisation for the cache entry and for the trip to the main thread.
   const json = cache && key ? JSON.stringify(analysis) : undefined;
-  if (cache && key) cache.write(key, analysis, json);
+  // A file that could not be parsed is tried again next time (a crash or the budget may not recur).
+  if (cache && key && analysis.notAnalysed === undefined) cache.write(key, analysis, json);
   return { kind: 'analysis', analysis, bytes, bom, encoding, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered, json };
 }

@@ -89,13 +89,15 @@ export interface ScanOptions {
    * a file or directory named explicitly is analysed even when a pattern matches it.
    */
   forceExclude?: boolean;
+  /** Follow symbolic links that lead out of the scanned folders (`--follow-external-symlinks`). */
+  followExternalSymlinks?: boolean;
   /**
    * Apply safe fixes (to a fixpoint, per file) and write the files back before analysing
    * them. Files held in `overlay` are never written. Default false.
    */
   fix?: boolean;
-  /** Parse time limit per file, in milliseconds (the parser's default otherwise). */
-  parseTimeoutMs?: number;
+  /** Parse budget per file, in tree-sitter progress checks (`parseBudgetFor` its length otherwise; tests set it). */
+  parseBudget?: number;
   /**
    * Worker threads for per-file analysis: 0 analyses in the main thread; default one per
    * available CPU. Scans of fewer than {@link POOL_MIN_FILES} files run in the main thread.
@@ -136,6 +138,8 @@ export interface ScanStats {
   evaluationCache: 'hit' | 'miss' | 'corrupt' | 'off';
   /** Files on which the prefilter skipped at least one analyser. */
   prefiltered: number;
+  /** Files read but not analysed: over the parse budget, or the parser crashed on them (also in `skipped`). */
+  notAnalysed: number;
   skipped: number;
   /** Files analysed that are not UTF-8 (decoded as Windows-1252 or UTF-16). */
   decoded: number;
@@ -157,6 +161,7 @@ export function emptyScanStats(): ScanStats {
     cacheCorrupt: 0,
     evaluationCache: 'off',
     prefiltered: 0,
+    notAnalysed: 0,
     skipped: 0,
     decoded: 0,
     jobs: 0,
@@ -257,7 +262,8 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
     const slot = extraction.evaluationSlot;
     // Analyses with notes (a parse time-out, a failing rule) may come out differently next
     // time, and their notes must be told again: such an evaluation is not kept.
-    if (slot && extraction.analyses.every((a) => a.notes.length === 0)) {
+    // Nor is one that lacks a file the parser could not read: it is not the answer for that file.
+    if (slot && extraction.stats.notAnalysed === 0 && extraction.analyses.every((a) => a.notes.length === 0)) {
       slot.cache.writeEvaluation(slot.slot, evaluationInputs(slot.slot, extraction.analyses, extraction.projectFiles), evaluation);
     }
   }
@@ -277,9 +283,9 @@ const summary = (a: FileAnalysis): AnalysedFile => ({ path: a.path, language: a.
  * What decides the findings besides the files and the project files: the settings that
  * matter to rules (not where or how the work is done) and the analysis options.
  */
-function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseTimeoutMs: number | undefined): unknown {
+function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseBudget: number | undefined): unknown {
   const { jobs: _jobs, cache: _cache, cacheDir: _cacheDir, run: _run, ...rest } = config;
-  return { config: rest, prefilter, parseTimeoutMs: parseTimeoutMs ?? null };
+  return { config: rest, prefilter, parseBudget: parseBudget ?? null };
 }
 
 interface Slot {
@@ -347,6 +353,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     excludes: [...config.exclude, ...(options.extraExcludes ?? [])],
     excludeBase: path.resolve(cwd, options.excludeBase ?? cwd),
     forceExclude: options.forceExclude ?? false,
+    followExternalSymlinks: options.followExternalSymlinks ?? false,
     signal: options.signal,
   });
   stats.ms.discover = Math.round(performance.now() - t0);
@@ -384,6 +391,10 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     const slot = slots[index];
     if (outcome.kind === 'skip') {
       skip(file, outcome.reason);
+    } else if (outcome.kind === 'analysis' && outcome.analysis.notAnalysed !== undefined) {
+      // Parsed to nothing (over budget, the parser crashed): not analysed, and said so.
+      stats.notAnalysed++;
+      skip(file, `not analysed: ${outcome.analysis.notAnalysed}`);
     } else if (outcome.kind === 'analysis') {
       stats.bytes += outcome.bytes;
       decodedFrom(file, outcome.encoding);
@@ -426,7 +437,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
         await writeSourceFile(file, result.text, read.bom, read.encoding);
         fixed.push({ path: file, applied: result.applied });
         reporter.onFixed?.(file, result.applied);
-        return analyzeText(file, result.text, options.parseTimeoutMs, { prefilter, knowledge: config.knowledge }) ?? analysis;
+        return analyzeText(file, result.text, options.parseBudget, { prefilter, knowledge: config.knowledge }) ?? analysis;
       } catch (err) {
         note(`fixes not written: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -439,7 +450,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     path: file,
     maxBytes,
     text: options.overlay?.get(file),
-    parseTimeoutMs: options.parseTimeoutMs,
+    parseBudget: options.parseBudget,
     prefilter,
     cacheDir: options.cacheDir,
     fingerprint,
@@ -455,7 +466,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     const cache = new DiskCache(options.cacheDir, fingerprint);
     dirRoots = rootsWithFiles(roots, walk.files);
     projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
-    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseTimeoutMs) });
+    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseBudget) });
     evaluationSlot = { cache, slot };
     const ids = [];
     for (const file of files) {

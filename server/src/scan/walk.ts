@@ -19,7 +19,9 @@
  * - files are taken by extension; a file without one (`bin/deploy`) is taken when its first
  *   line (at most 256 bytes are read, binaries are left alone) is a `#!` line that runs
  *   Python or Node;
- * - symbolic links are followed; every real directory and every real file is visited once.
+ * - symbolic links are followed while they stay inside the scanned directories (a link out of
+ *   them is skipped with a reason unless `followExternalSymlinks`); every real directory and
+ *   every real file is visited once.
  *   Real entries win over links to them, a link back to one of its own ancestors is
  *   reported as a loop, so a walk always ends.
  */
@@ -42,6 +44,11 @@ export interface WalkOptions {
   excludeBase: string;
   /** Apply ignore patterns to explicitly named paths as well. */
   forceExclude: boolean;
+  /**
+   * Follow symbolic links whose target lies outside every scanned directory (default: such a
+   * link is skipped and reported, so a link to `/root` cannot make a scan read files there).
+   */
+  followExternalSymlinks?: boolean;
   signal?: AbortSignal;
 }
 
@@ -169,6 +176,8 @@ class Walker {
   private readonly visitedDirs = new Map<string, string>();
   private readonly pendingLinks: PendingLink[] = [];
   private readonly excludeLayer: Layer | undefined;
+  /** Real paths of the scanned directories: where a followed link may lead. */
+  private readonly rootDirectories: string[] = [];
 
   constructor(private readonly options: WalkOptions) {
     const patterns = options.excludes.filter((p) => p.trim().length > 0);
@@ -343,6 +352,28 @@ class Walker {
     for (const sub of subdirectories) await this.walkDirectory(sub.path, sub.real, layers);
   }
 
+  /** Records the real path of every scanned directory, before any link is judged against them. */
+  async findRootDirectories(roots: readonly string[]): Promise<void> {
+    for (const root of roots) {
+      try {
+        if ((await fs.promises.stat(root)).isDirectory()) this.rootDirectories.push(await fs.promises.realpath(root));
+      } catch {
+        // NOTE: walkRoot reports a root it cannot read.
+      }
+    }
+  }
+
+  /**
+   * Whether a link's target leaves every scanned directory, in which case it is skipped with a
+   * reason (unless `followExternalSymlinks`); the link path is what the reason names.
+   */
+  private leavesScannedFolders(link: string, real: string): boolean {
+    if (this.options.followExternalSymlinks) return false;
+    if (this.rootDirectories.some((root) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep))) return false;
+    this.skip(link, `symbolic link to '${real}', outside the scanned folder (not followed; --follow-external-symlinks follows it)`);
+    return true;
+  }
+
   /** A symbolic link met inside a walked directory. Directories it points to are walked last. */
   private async visitLink(full: string, parentReal: string, layers: Layer[]): Promise<void> {
     let st: fs.Stats;
@@ -368,11 +399,15 @@ class Walker {
       return;
     }
     if (script && !(await languageForFileAsync(full))) return;
+    let real: string;
     try {
-      this.candidates.push({ path: full, real: await fs.promises.realpath(full), viaLink: true });
+      real = await fs.promises.realpath(full);
     } catch (err) {
       this.skip(full, describeFsError(err));
+      return;
     }
+    if (this.leavesScannedFolders(full, real)) return;
+    this.candidates.push({ path: full, real, viaLink: true });
   }
 
   /** Follows the directory links collected so far (and those found inside them). */
@@ -392,6 +427,7 @@ class Walker {
         this.skip(link.path, `symbolic link loop: it points to '${this.display(real)}', a directory that contains it`);
         continue;
       }
+      if (this.leavesScannedFolders(link.path, real)) continue;
       const seenAs = this.visitedDirs.get(real);
       if (seenAs !== undefined) {
         this.skip(link.path, `symbolic link to a directory already scanned as '${this.display(seenAs)}'`);
@@ -429,6 +465,7 @@ function supportedList(): string {
 /** Finds the files a scan analyses, with the reasons for what it leaves out. */
 export async function discoverFiles(options: WalkOptions): Promise<WalkResult> {
   const walker = new Walker(options);
+  await walker.findRootDirectories(options.roots);
   for (const root of options.roots) {
     if (options.signal?.aborted) break;
     await walker.walkRoot(root);

@@ -41,11 +41,26 @@ export class WordPositions {
   }
 }
 
-/** Offsets of the first character of each line (lines end at `\n` only, as in tree-sitter). */
+/**
+ * Offsets of the first character of each line. A line ends at `\n`, `\r\n` or a lone `\r`, as
+ * in the LSP (the parser is given lone `\r`s as `\n`, see `parsing/parser.ts`, so its rows agree).
+ */
 export function lineStartsOf(text: string): number[] {
   const out = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+  if (!text.includes('\r')) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) out.push(i + 1);
+    return out;
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) out.push(i + 1);
+  }
   return out;
+}
+
+/** The text with every lone `\r` (not followed by `\n`) turned into `\n`: same length, same offsets. */
+export function withLoneCarriageReturnsAsNewlines(text: string): string {
+  return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
 }
 
 /** Zero-based line and UTF-16 column of an offset, given the text's {@link lineStartsOf}. */

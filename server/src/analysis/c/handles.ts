@@ -28,6 +28,7 @@ import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceL
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
 import { ownedFieldOverwrites } from './owned-fields';
+import { recordAnalysisFailure } from '../failures';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
 const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
@@ -471,8 +472,9 @@ export function analyzeCFile(tree: Tree, text: string, knowledge: CKnowledge = B
   if (hit && hit.text === text && hit.knowledge === knowledge) return hit.result;
   let result: CHandleResult;
   try {
-    result = collectCHandles(tree, text, undefined, knowledge);
-  } catch {
+    result = collectCHandles(tree, text, (error, name) => recordAnalysisFailure(`the C handle analysis of ${name}()`, error), knowledge);
+  } catch (err) {
+    recordAnalysisFailure('the C handle analysis', err);
     result = EMPTY;
   }
   LAST.set(tree, { text, knowledge, result });

@@ -23,6 +23,7 @@ import { nodeRange, type Node } from '../../parsing/parser';
 import type { HandleLeak } from '../handles';
 import { CLEARING_CALLS, FRESH_OBJECT_CALLEE, REFCOUNT_DECREF, REFCOUNT_INCREF, REFCOUNT_NEW_REF } from '../../knowledge/c-handles';
 import { functionName, unwrapValue } from './syntax';
+import { recordAnalysisFailure } from '../failures';
 
 const PRECHECK = /\bPy_(?:X?INCREF|X?NewRef)\s*\(/;
 
@@ -206,8 +207,9 @@ export function ownedFieldOverwrites(text: string, functionsOf: () => readonly N
   for (const def of functionsOf()) {
     try {
       analyzeFunction(def, out);
-    } catch {
-      // NOTE: an unexpected shape in one function must not cost the rest of the file.
+    } catch (err) {
+      // One function's failure must not cost the rest of the file.
+      recordAnalysisFailure('the owned-field analysis of one function', err);
     }
   }
   return out;

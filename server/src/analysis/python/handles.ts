@@ -60,6 +60,7 @@ import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition }
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
+import { recordAnalysisFailure } from '../failures';
 
 interface Candidate {
   call: Node;
@@ -219,7 +220,8 @@ export function analyzePythonFile(tree: Tree, text: string, knowledge: PythonKno
   let result: PythonHandleResult;
   try {
     result = analyzePythonFileStrict(tree, text, knowledge);
-  } catch {
+  } catch (err) {
+    recordAnalysisFailure('the Python handle analysis', err);
     result = EMPTY;
   }
   LAST.set(tree, { text, knowledge, result });
@@ -622,7 +624,10 @@ class PythonFile implements EffectEnv {
       trackedNames: new Set(tracked.map((t) => t.variable)),
       flagGuards: flagGuards(scope, tracked),
     });
-    if (sg.truncated) return [];
+    if (sg.truncated) {
+      recordAnalysisFailure('the Python handle analysis of one function', new Error('the function is too large for the flow graph budget'));
+      return [];
+    }
     const ignored: ReadonlySet<FlowExitKind> =
       scope.type === 'function_definition' ? new Set(['process-exit']) : new Set(['process-exit', 'end', 'raise', 'return']);
     const out: { leak: HandleLeak; requires?: SummaryCondition }[] = [];

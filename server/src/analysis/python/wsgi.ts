@@ -53,6 +53,7 @@ import { MiddlewareCheck } from './wsgi-middleware';
 import { CloseAfterLoopCheck } from './wsgi-close-after-loop';
 import { CloseLookupCheck } from './wsgi-close-lookup';
 import type { WsgiIssue } from './wsgi-issue';
+import { recordAnalysisFailure } from '../failures';
 
 export type { WsgiIssue, WsgiIssueKind, WsgiStep } from './wsgi-issue';
 
@@ -61,7 +62,8 @@ export function analyzeWsgi(tree: Tree, text: string): WsgiIssue[] {
   if (!mayApply(text)) return [];
   try {
     return run(tree, text);
-  } catch {
+  } catch (err) {
+    recordAnalysisFailure('the WSGI response analysis', err);
     return [];
   }
 }

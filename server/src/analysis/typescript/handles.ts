@@ -34,6 +34,7 @@ import {
 } from '../../knowledge/typescript-handles';
 import { BUILTIN_KNOWLEDGE, type Knowledge, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 import { escapeRegExp } from '../../text/regexp';
+import { recordAnalysisFailure } from '../failures';
 
 /** Evidence for a call that received the handle without taking it (see `loansKeptBy`). */
 interface LeakStep {
@@ -261,8 +262,8 @@ class TypeScriptHandleAnalysis {
       if (reexportsFs) summary.reexportsFs = reexportsFs;
       const usedOnly = usedOnlyParameters(this.returns, this.classifier);
       if (usedOnly.length > 0) summary.parametersUsedOnly = usedOnly;
-    } catch {
-      // NOTE: a shape the summary does not know leaves the file without a summary.
+    } catch (err) {
+      recordAnalysisFailure('the handle summary of this module', err);
     }
     this.assumeWorkspaceFsModules();
     if (this.bindings.isEmpty && this.returns.imports.size === 0) return { leaks: [], summary };
@@ -286,8 +287,9 @@ class TypeScriptHandleAnalysis {
     for (const { owner, handles } of this.byOwner.values()) {
       try {
         this.analyzeOwner(owner, handles);
-      } catch {
-        // NOTE: an unexpected shape in one function must not cost the rest of the file.
+      } catch (err) {
+        // One function's failure must not cost the rest of the file.
+        recordAnalysisFailure('the handle analysis of one function', err);
       }
     }
     this.leaks.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
@@ -823,7 +825,8 @@ class TypeScriptHandleAnalysis {
             javascript: this.javascript,
             lent: new Set([...loanSteps.values()].flat().map((s) => s.ref.id)),
           });
-        } catch {
+        } catch (err) {
+          recordAnalysisFailure(`the fix for '${h.name}'`, err);
           leak.fixes = [];
         }
       }
@@ -1174,8 +1177,8 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
         },
       };
     }
-  } catch {
-    // NOTE: a file that trips the analyser yields no findings and no summary.
+  } catch (err) {
+    recordAnalysisFailure('the TypeScript/JavaScript handle analysis', err);
   }
   LAST.set(tree, { text, knowledge, result });
   return result;

@@ -47,6 +47,7 @@ function returnedByMessage(fresh: FreshHandle): string {
   return `${chain} returns the stream from ${fresh.api}() opened here${element}`;
 }
 import { fsFunctionThroughDefaults } from './fs-defaults';
+import { recordAnalysisFailure } from '../failures';
 
 /** One link `x.pipe(dest)` of a chain. */
 export interface PipeLink {
@@ -266,8 +267,9 @@ class PipeAnalysis {
       try {
         const leak = this.check(call);
         if (leak) out.push(leak);
-      } catch {
-        // NOTE: an unexpected shape in one chain must not cost the rest of the file.
+      } catch (err) {
+        // One chain's failure must not cost the rest of the file.
+        recordAnalysisFailure('the analysis of one .pipe() chain', err);
       }
     }
     out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
@@ -351,7 +353,8 @@ class PipeAnalysis {
           typescript: !isJavaScriptPath(this.path),
           path: this.path,
         });
-      } catch {
+      } catch (err) {
+        recordAnalysisFailure('the fix of a .pipe() chain', err);
         fixes = [];
       }
     }
@@ -605,7 +608,8 @@ export function analyzeTypeScriptPipes(tree: Tree, text: string, path: string): 
   if (!text.includes('.pipe') || !FS_SPECIFIER_PATTERN.test(text) || !PIPE_SOURCE_NAME_PATTERN.test(text)) return [];
   try {
     return new PipeAnalysis(tree, text, path).run();
-  } catch {
+  } catch (err) {
+    recordAnalysisFailure('the stream pipe analysis', err);
     return [];
   }
 }

@@ -9,6 +9,7 @@ import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
 import type { Finding, Severity } from '../../analysis/results';
 import { ruleById } from '../../rules/index';
 import type { ScanResult } from '../scanner';
+import { PARTLY_ANALYSED } from '../../analysis/failures';
 
 export const PRODUCT_NAME = 'Hazard Lens';
 export const PRODUCT_COMMAND = 'hazard-lens';
@@ -53,4 +54,12 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** What a report needs from a scan (only the number of analyses is used). */
-export type ReportInput = Pick<ScanResult, 'findings' | 'skipped'> & Partial<Pick<ScanResult, 'fixed'>> & { analyses: readonly unknown[] };
+export type ReportInput = Pick<ScanResult, 'findings' | 'skipped'> &
+  Partial<Pick<ScanResult, 'fixed'>> & { analyses: readonly unknown[]; notes?: readonly { path: string; note: string }[] };
+
+/** The files whose analysis stopped short somewhere (a rule or analyser failed on them), sorted. */
+export function partlyAnalysedFiles(input: Pick<ReportInput, 'notes'>): string[] {
+  const paths = new Set<string>();
+  for (const n of input.notes ?? []) if (n.path && n.note.startsWith(PARTLY_ANALYSED)) paths.add(n.path);
+  return [...paths].sort();
+}

@@ -8,7 +8,7 @@ import { formatText } from './text';
 export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export type ReportData = ReportInput & { notes?: { path: string; note: string }[] };
+export type ReportData = ReportInput;
 
 /** Renders a scan result in the given format (the whole document, ending with a newline unless empty). */
 export function formatReport(format: ReportFormat, input: ReportData, ctx: ReportContext): string {

@@ -12,7 +12,7 @@ import { docsUrl } from '../../engine/config';
 import type { FixApplicability } from '../../text/edits';
 import type { Range } from '../../text/locations';
 import type { Severity } from '../../analysis/results';
-import { countBySeverity, displayPath, PRODUCT_COMMAND, PRODUCT_VERSION, type ReportContext, type ReportInput } from './common';
+import { countBySeverity, displayPath, partlyAnalysedFiles, PRODUCT_COMMAND, PRODUCT_VERSION, type ReportContext, type ReportInput } from './common';
 
 export const JSON_REPORT_VERSION = 1;
 
@@ -37,8 +37,11 @@ export interface JsonReport {
   tool: { name: string; version: string };
   findings: JsonFinding[];
   skipped: { path: string; reason: string }[];
+  /** Problems met while analysing (`path` is empty for the whole program); "partly analysed: ..." names a file whose findings may be incomplete. */
+  notes: { path: string; note: string }[];
   fixed?: { path: string; applied: number }[];
-  summary: { files: number; skipped: number; findings: number; bySeverity: Record<Severity, number> };
+  /** `partlyAnalysed`: files counted in `files` whose analysis stopped short somewhere. */
+  summary: { files: number; partlyAnalysed: number; skipped: number; findings: number; bySeverity: Record<Severity, number> };
 }
 
 function jsonRange(r: Range): JsonRange {
@@ -64,9 +67,11 @@ export function buildJsonReport(input: ReportInput, ctx: ReportContext): JsonRep
       docsUrl: docsUrl(f.ruleId, ctx.config),
     })),
     skipped: input.skipped.map((s) => ({ path: rel(s.path), reason: s.reason })),
+    notes: (input.notes ?? []).map((n) => ({ path: n.path ? rel(n.path) : '', note: n.note })),
     ...(input.fixed ? { fixed: input.fixed.map((x) => ({ path: rel(x.path), applied: x.applied })) } : {}),
     summary: {
       files: input.analyses.length,
+      partlyAnalysed: partlyAnalysedFiles(input).length,
       skipped: input.skipped.length,
       findings: input.findings.length,
       bySeverity: countBySeverity(input.findings),

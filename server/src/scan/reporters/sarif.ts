@@ -159,7 +159,7 @@ function directoryUri(dir: string): string {
   return href.endsWith('/') ? href : `${href}/`;
 }
 
-export function buildSarif(input: ReportInput & { notes?: { path: string; note: string }[] }, ctx: ReportContext): SarifLog {
+export function buildSarif(input: ReportInput, ctx: ReportContext): SarifLog {
   const rules = describeRules(ctx);
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const results: SarifResult[] = input.findings.map((f) => {
@@ -237,6 +237,6 @@ export function buildSarif(input: ReportInput & { notes?: { path: string; note: 
   };
 }
 
-export function formatSarif(input: ReportInput & { notes?: { path: string; note: string }[] }, ctx: ReportContext): string {
+export function formatSarif(input: ReportInput, ctx: ReportContext): string {
   return `${JSON.stringify(buildSarif(input, ctx), null, 2)}\n`;
 }

@@ -11,7 +11,7 @@
  */
 import { chooseFix } from '../../engine/fixes';
 import type { Finding } from '../../analysis/results';
-import { countBySeverity, displayPath, plural, type ReportContext, type ReportInput } from './common';
+import { countBySeverity, displayPath, partlyAnalysedFiles, plural, type ReportContext, type ReportInput } from './common';
 
 function location(ctx: ReportContext, filePath: string, line: number, character: number): string {
   return `${displayPath(ctx.cwd, filePath)}:${line + 1}:${character + 1}`;
@@ -26,7 +26,8 @@ export function formatFinding(ctx: ReportContext, f: Finding): string {
 
 export function summaryLine(input: ReportInput): string {
   const counts = countBySeverity(input.findings);
-  const files = `${plural(input.analyses.length, 'file')} analysed${input.skipped.length ? `, ${input.skipped.length} skipped` : ''}`;
+  const partly = partlyAnalysedFiles(input).length;
+  const files = `${plural(input.analyses.length, 'file')} analysed${partly ? ` (${partly} only partly)` : ''}${input.skipped.length ? `, ${input.skipped.length} skipped` : ''}`;
   const parts: string[] = [];
   if (input.findings.length === 0) parts.push(`No findings in ${files}.`);
   else {

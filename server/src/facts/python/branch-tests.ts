@@ -1,7 +1,8 @@
 /**
- * Reads the two conditions the Python fact walk acts on: whether an `if` tests the result of
- * a fork (and which branch is the child), and whether a `for`/`while` loop runs over a whole
- * descriptor range (so closing its variable closes every descriptor).
+ * Reads the conditions the Python fact walk acts on: whether an `if` tests the result of
+ * a fork (and which branch is the child), whether a `for`/`while` loop runs over a whole
+ * descriptor range (so closing its variable closes every descriptor), and whether a
+ * definition exists only on platforms other than Linux (`if _mswindows: def ...`).
  */
 import type { Range } from '../../text/locations';
 import type { Node } from '../../parsing/parser';
@@ -95,4 +96,72 @@ export function loopContext(t: PySourceText, node: Node, type: string, until: nu
     if (first?.type === 'identifier' && (op === '<' || op === '<=')) return { node, range, variable: first.text, blanket: true, keep: false, reported: false };
   }
   return undefined;
+}
+
+/** Names of flags that hold "this is Windows" (`_mswindows` in subprocess, `IS_WINDOWS`, `WIN32`, ...). */
+const WINDOWS_FLAG = /^_*(?:ms_?windows|is_?win(?:dows|32)?|win(?:dows|32)?|on_?windows|running_?on_?windows)$/i;
+/** Values of `sys.platform`, `os.name` and `platform.system()` that are not Linux. */
+const OTHER_PLATFORM_VALUE = /^(?:win32|cygwin|msys|darwin|nt|java|os2|riscos|Windows|Darwin|ios|android|emscripten|wasi)$/;
+const OTHER_PLATFORM_PREFIX = /^(?:win|darwin|cygwin|freebsd|openbsd|netbsd|sunos|aix|os2|riscos)/;
+const PLATFORM_SUBJECT = /^(?:sys\.platform|os\.name|platform\.system\(\)|_?platform|PLATFORM)$/;
+
+/**
+ * Whether a condition holds only on a platform other than Linux (the target the Python rules
+ * judge): `_mswindows`, `sys.platform == "win32"`, `os.name == "nt"`,
+ * `sys.platform.startswith("darwin")`, `sys.platform in ("win32", "cygwin")`. Unknown
+ * conditions are not (both branches may run).
+ */
+export function otherPlatformTest(cond: Node): boolean {
+  let n: Node | null = cond;
+  while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
+  if (!n) return false;
+  if (n.type === 'identifier' || n.type === 'attribute') return WINDOWS_FLAG.test(n.text.slice(n.text.lastIndexOf('.') + 1));
+  if (n.type === 'boolean_operator' && n.childForFieldName('operator')?.text === 'or') {
+    const l = n.childForFieldName('left');
+    const r = n.childForFieldName('right');
+    return !!l && !!r && otherPlatformTest(l) && otherPlatformTest(r);
+  }
+  if (n.type === 'call') {
+    const fn = n.childForFieldName('function');
+    if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'startswith') return false;
+    const subject = fn.childForFieldName('object')?.text.replace(/\s+/g, '') ?? '';
+    const arg = argsOf(n).positional[0];
+    const value = arg ? stringValue(arg)?.value : undefined;
+    return PLATFORM_SUBJECT.test(subject) && value !== undefined && OTHER_PLATFORM_PREFIX.test(value);
+  }
+  if (n.type !== 'comparison_operator') return false;
+  const parts = n.namedChildren.filter((c): c is Node => !!c);
+  if (parts.length !== 2) return false;
+  const op = n.children.slice(1, -1).map((c) => c?.text).join(' ');
+  const subject = parts[0].text.replace(/\s+/g, '');
+  if (!PLATFORM_SUBJECT.test(subject)) return false;
+  if (op === '==') {
+    const value = stringValue(parts[1])?.value;
+    return value !== undefined && OTHER_PLATFORM_VALUE.test(value);
+  }
+  if (op === 'in' && (parts[1].type === 'tuple' || parts[1].type === 'list' || parts[1].type === 'set')) {
+    const values = parts[1].namedChildren.map((c) => (c ? stringValue(c)?.value : undefined));
+    return values.length > 0 && values.every((v) => v !== undefined && OTHER_PLATFORM_VALUE.test(v));
+  }
+  return false;
+}
+
+/**
+ * Whether a definition sits directly in an `if`/`elif` branch that only other platforms take
+ * (`if _mswindows: def _communicate(...)`): its body is not walked as code that runs here.
+ */
+export function definedOnlyForOtherPlatforms(def: Node): boolean {
+  let holder: Node | null = def.parent;
+  if (holder?.type === 'decorated_definition') holder = holder.parent;
+  if (holder?.type !== 'block') return false;
+  const branch = holder.parent;
+  if (branch?.type === 'if_statement' && branch.childForFieldName('consequence')?.id === holder.id) {
+    const cond = branch.childForFieldName('condition');
+    return !!cond && otherPlatformTest(cond);
+  }
+  if (branch?.type === 'elif_clause') {
+    const cond = branch.childForFieldName('condition');
+    return !!cond && otherPlatformTest(cond);
+  }
+  return false;
 }

@@ -27,7 +27,7 @@ import {
   stringValue,
   within,
 } from './syntax-helpers';
-import { forkTest, loopContext } from './branch-tests';
+import { definedOnlyForOtherPlatforms, forkTest, loopContext } from './branch-tests';
 import { FrameStack } from './walk-frames';
 import {
   classScope,
@@ -202,6 +202,8 @@ export class RecordCollector implements CollectedRecords {
         this.lastDecoratorEnd = until;
         return true;
       case 'function_definition':
+        // `if _mswindows: def _communicate(...)`: not code that runs on the target.
+        if (definedOnlyForOtherPlatforms(node)) return false;
         this.visitFunction(node, until, scope);
         return true;
       case 'class_definition':

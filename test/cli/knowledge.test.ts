@@ -175,4 +175,14 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
     ]);
     assert.deepEqual(several.findings, []);
   });
+
+  test('an unknown targetPlatform stops the scan (config file and --target-platform)', () => {
+    const bad = scan({ ...PY_VENDOR, '.hazard-lens.json': JSON.stringify({ targetPlatform: 'plan9' }) });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^hazard-lens: \.hazard-lens\.json: "targetPlatform" is invalid \(.*"linux".*\)\n$/);
+    const dir = workspace(PY_VENDOR);
+    const flag = runCli(['scan', '.', '--format', 'json', '--no-cache', '--target-platform', 'plan9'], { cwd: dir });
+    assert.equal(flag.status, 2);
+    assert.match(flag.stderr, /invalid value 'plan9' for --target-platform: expected one of linux, macos, freebsd, openbsd, netbsd, solaris, aix, zos, windows/);
+  });
 });

@@ -11,6 +11,7 @@ import type { SeveritySetting } from '../analysis/results';
 import type { ProgramSettings } from '../model/program-context';
 import { BUILTIN_KNOWLEDGE, mergeKnowledge } from '../knowledge/knowledge';
 import { parseUserKnowledge, userKnowledgeSchema } from '../knowledge/user-models';
+import { C_PLATFORMS, DEFAULT_C_PLATFORM } from '../knowledge/c-platforms';
 
 export const SEVERITY_SETTINGS = ['off', 'error', 'warning', 'info', 'hint'] as const;
 
@@ -65,6 +66,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   pythonVersion: '3.12',
   assumeMultithreaded: false,
   cloexecEverywhere: false,
+  targetPlatform: DEFAULT_C_PLATFORM,
   jobs: 'auto',
   cache: true,
   cacheDir: '',
@@ -81,6 +83,7 @@ const fieldSchemas = {
   pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
   assumeMultithreaded: z.boolean(),
   cloexecEverywhere: z.boolean(),
+  targetPlatform: z.enum(C_PLATFORMS),
   jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
   cache: z.boolean(),
   cacheDir: z.string(),
@@ -125,6 +128,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   pythonVersion: 'The Python version the code runs on, e.g. "3.12".',
   assumeMultithreaded: 'Treat every program as possibly multi-threaded.',
   cloexecEverywhere: 'Report every descriptor opened without close-on-exec.',
+  targetPlatform: `The platform C code is judged for (${C_PLATFORMS.join(', ')}): #if branches only compiled elsewhere are left out.`,
   jobs: 'Worker threads: "auto" (one per CPU) or a number; 0 analyses in the main thread.',
   cache: 'Keep per-file analyses in a cache on disk.',
   cacheDir: 'Folder of the analysis cache; empty for the user\'s cache folder.',
@@ -160,6 +164,11 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
     const result = fieldSchemas[key].safeParse(obj[key]);
     if (!result.success) {
       const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+      // A wrong platform would silently judge other code: the caller must stop, like for a bad model.
+      if (key === 'targetPlatform') {
+        errors.push(`${source}: "targetPlatform" is invalid (${detail})`);
+        continue;
+      }
       problems.push(`${source}: "${key}" is invalid (${detail}); using the default`);
       continue;
     }

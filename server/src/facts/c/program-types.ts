@@ -32,6 +32,13 @@ export interface CCall {
   deleteSpan?: Span;
   /** Text of that statement, for calls in a child region whose statement is alone on its lines (the "move before fork()" fix). */
   statementText?: string;
+  /** Platforms (`knowledge/c-platforms.ts`) that do not compile the call: an enclosing `#if` branch is false there. */
+  notOn?: string[];
+  /**
+   * Platforms on which a call that is not `unconditional` still runs every time: only `#if`
+   * branches make it conditional, and that platform compiles all of them.
+   */
+  takenOn?: string[];
 }
 
 /** A function definition with the calls it makes, in order. */
@@ -42,6 +49,8 @@ export interface CFunctionFact {
   name: string;
   /** `static`: only visible in its translation unit. */
   isStatic: boolean;
+  /** Platforms that do not compile the definition (it sits in an `#if` branch false there). */
+  notOn?: string[];
   nameSpan: Span;
   /** Position of this function among the file's `c.function` facts (other facts refer to it). */
   index: number;
@@ -62,7 +71,11 @@ export interface CChildRegion {
   /** `block`: a branch taken only by the child; `after`: what follows a test whose parent branch leaves. */
   shape: 'block' | 'after';
   span: Span;
-  /** Calls of the region in order, up to and including the one that ends it (`unconditional` is relative to the region). */
+  /**
+   * Calls of the region in order, up to and including the one that ends it (`unconditional`
+   * is relative to the region); after an `exec*()`, also the calls that run when it fails, up
+   * to the exit or return after it.
+   */
   calls: CCall[];
   /** How the region's own sequence ends; absent when the child runs on past it. */
   end?: RegionEnd;

@@ -276,5 +276,20 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     // z/OS compiles the allocation in release_fd() and not the Linux-only one.
     assert.deepEqual(forkLines('zos'), [25]);
   });
+
+  test('a fork wrapper in another file: the caller\'s pid test gives the child, the wrapper\'s own fork is not reported', () => {
+    const { findings, rel } = scan('c-fork-wrapper');
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('main.c')}:18`, `unsafe-call-in-fork-child ${rel('main.c')}:20`]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.match(unsafe.message, /^snprintf\(\) runs in the child of the counted_fork\(\) at main\.c:18 /);
+    assert.deepEqual(
+      unsafe.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('main.c')}:17 thread started here by pthread_create()`,
+        `${rel('main.c')}:18 counted_fork() here; the child starts below`,
+        `${rel('main.c')}:20 snprintf() here is not async-signal-safe`,
+      ],
+    );
+  });
 });
 

@@ -254,6 +254,36 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
   return list;
 }
 
+/**
+ * A function declared to run in a fork child before exec, in someone else's program (a
+ * library's "call between fork and exec" hook): by the comment `hazard-lens: fork-child`
+ * before its definition, or by a `forkChildFunctions` model. Its whole body is walked as
+ * child code.
+ */
+export interface DeclaredChildSite {
+  fn: CFn;
+  walk: ChildWalk;
+  how: 'annotation' | 'model';
+}
+
+const DECLARED_SITES = new WeakMap<CModel, DeclaredChildSite[]>();
+
+/** Every declared fork-child function of the workspace (a library need not fork itself). */
+export function declaredChildSites(model: CModel): DeclaredChildSite[] {
+  let list = DECLARED_SITES.get(model);
+  if (list) return list;
+  list = [];
+  for (const f of model.files) {
+    for (const fn of f.functions) {
+      if (!fn || fn.fact.notOn?.includes(model.platform)) continue;
+      const how = fn.fact.forkChild ? 'annotation' : model.knowledge.forkChildFunctions.has(fn.fact.name) ? 'model' : null;
+      if (how) list.push({ fn, walk: walkAfter(model, fn, -1), how });
+    }
+  }
+  DECLARED_SITES.set(model, list);
+  return list;
+}
+
 /** The continuation of a fork site's child, as walks: its regions, or what follows `daemon()`. */
 export function childWalks(model: CModel, site: ForkSite): ChildWalk[] {
   if (site.fact.forkKind === 'daemon') return [walkAfter(model, site.fn, site.fact.callIndex)];

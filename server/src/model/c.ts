@@ -111,6 +111,27 @@ export class CModel {
       this.addFile(a, roots);
     }
     this.readCompileCommands(projectFiles, roots);
+    this.linkForkWrappers();
+  }
+
+  /**
+   * Calls of fork wrappers (`pid = xfork(); if (pid == 0) …` where `xfork()` does
+   * `return fork();`) are forks with the caller's child regions; a possible wrapper that is
+   * not one is dropped. The wrapper's own `return fork()` is then not a fork site of its own
+   * (its child is the callers'; reporting it would say nothing about what the child does).
+   */
+  private linkForkWrappers(): void {
+    const wrapped = new Set<CFn>();
+    for (const file of this.files) {
+      if (!file.forks.some((f) => f.wrapper)) continue;
+      file.forks = file.forks.filter((f) => {
+        if (!f.wrapper) return true;
+        const targets = this.resolveName(file, f.api).filter((t) => t.fact.returnsFork);
+        for (const t of targets) wrapped.add(t);
+        return targets.length > 0;
+      });
+    }
+    for (const fn of wrapped) fn.file.forks = fn.file.forks.filter((f) => f.functionIndex !== fn.fact.index || f.regions.length > 0);
   }
 
   private addFile(a: FileAnalysis, roots: readonly string[]): CFile {

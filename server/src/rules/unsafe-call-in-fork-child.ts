@@ -11,8 +11,8 @@ import type { Fix } from '../text/edits';
 import type { RelatedLocation } from '../text/locations';
 import { REMOVABLE_IN_CHILD, UNSAFE_REASON_TEXT, type UnsafeReason } from '../knowledge/c-process';
 import { spanRange } from '../facts/c/program-types';
-import { cModel } from '../model/c';
-import { callLocation, forkSiteLabel, forkSites, judge, threadOrdering, type ChildEvent, type ForkSite } from '../model/c-child';
+import { cModel, type CModel } from '../model/c';
+import { callLocation, declaredChildSites, forkSiteLabel, forkSites, judge, threadOrdering, type ChildEvent, type DeclaredChildSite, type ForkSite } from '../model/c-child';
 
 export const RULE_ID = 'unsafe-call-in-fork-child';
 
@@ -168,7 +168,45 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
       });
     }
   }
+  for (const declared of declaredChildSites(model)) checkDeclared(model, declared, found);
   return [...found.values()].map((p) => ({ ...p.finding, related: [...(p.finding.related ?? []), ...p.extras] }));
+}
+
+/**
+ * A function declared fork-child code (`hazard-lens: fork-child`, or a `forkChildFunctions`
+ * model): its host may be threaded, so every unsafe call it makes — through helpers too — is
+ * an error, reported unless a real fork's walk reported it already.
+ */
+function checkDeclared(model: CModel, site: DeclaredChildSite, found: Map<string, Pending>): void {
+  const fn = site.fn;
+  const declaredBy = site.how === 'annotation' ? 'the hazard-lens: fork-child comment' : 'forkChildFunctions in .hazard-lens.json';
+  const events = [...site.walk.events, ...(site.walk.failedExec ?? [])];
+  for (const event of events) {
+    const verdict = judge(event, model.knowledge);
+    if (verdict.kind !== 'unsafe') continue;
+    const key = `${event.owner.file.path}:${event.call.span[0]}:${event.call.span[1]}`;
+    if (found.has(key)) continue;
+    const reason = UNSAFE_REASON_TEXT[verdict.reason as UnsafeReason] ?? verdict.reason;
+    const via = event.path.length > 0 ? ` (reached through ${event.path.map((p) => `${p.target.fact.name}()`).join(' → ')})` : '';
+    found.set(key, {
+      finding: {
+        ruleId: RULE_ID,
+        path: event.owner.file.path,
+        range: spanRange(event.call.span),
+        message: `${event.call.name}() runs in ${fn.fact.name}()${via}, which is declared to run in a fork child before exec (${declaredBy}), but is not async-signal-safe: it ${reason}; when the host program has threads, the child can deadlock`,
+        severity: 'error',
+        related: [
+          { path: fn.file.path, range: spanRange(fn.fact.nameSpan), message: `${fn.fact.name}() is declared to run in a fork child here` },
+          ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
+          callLocation(event.owner, event.call, `${event.call.name}() here is not async-signal-safe`),
+        ],
+        fixes: [],
+      },
+      entries: new Set(),
+      extras: [],
+      forkLabel: '',
+    });
+  }
 }
 
 export const unsafeCallInForkChild: Rule = {

@@ -16,6 +16,7 @@ import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, typ
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, Span } from './program-types';
+import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, storageTarget, type FileVar } from './program-fd-storage';
@@ -72,6 +73,9 @@ const PRUNABLE: ReadonlySet<string> = new Set([
   'argument_list',
   'char_literal',
 ]);
+
+/** The annotation that declares the next function fork-child code: `/* hazard-lens: fork-child *\/`. */
+const FORK_CHILD_MARK = /hazard-lens:\s*fork-child\b/;
 
 class Extractor {
   readonly facts: CFact[] = [];
@@ -132,11 +136,14 @@ class Extractor {
   // ---------------------------------------------------------------------------------
 
   private topLevel(node: Node, skip?: ReadonlySet<number>): void {
+    let previous: Node | null = null;
     for (const child of node.namedChildren) {
       if (!child || skip?.has(child.id)) continue;
+      const before = previous;
+      previous = child;
       switch (child.type) {
         case 'function_definition':
-          this.functionDefinition(child);
+          this.functionDefinition(child, before?.type === 'comment' && FORK_CHILD_MARK.test(before.text));
           break;
         case 'declaration':
           this.fileDeclaration(child);
@@ -184,7 +191,8 @@ class Extractor {
     return node.namedChildren.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
   }
 
-  private functionDefinition(def: Node): void {
+  /** `forkChild`: the comment before the definition declares it fork-child code (`hazard-lens: fork-child`). */
+  private functionDefinition(def: Node, forkChild = false): void {
     const nameNode = functionNameNode(def);
     const body = def.childForFieldName('body');
     if (!nameNode || !body) return;
@@ -203,6 +211,7 @@ class Extractor {
     };
     const notOn = this.notCompiledOn();
     if (notOn) fact.notOn = notOn;
+    if (forkChild) fact.forkChild = 1;
     this.facts.push(fact);
     const state: FunctionState = {
       fact,
@@ -347,6 +356,7 @@ class Extractor {
         return;
       case 'return_statement':
       case 'goto_statement':
+        if (type === 'return_statement') this.noteReturnedFork(node);
         // `return 0;`, `goto out;`: nothing to visit inside.
         if (this.source.mayHoldEffect(node.startIndex, node.endIndex)) for (const child of node.namedChildren) if (child) this.visit(child);
         this.endRegions('return');
@@ -424,11 +434,19 @@ class Extractor {
         }
       }
       if (this.mayHoldFork(stmt)) {
-        const shape = forkShapeAt(node, stmts, i, this.knowledge.forkCalls);
+        // Known fork calls first (`if (pty) pid = fdforkpty(…); else pid = fork();` is fork()'s).
+        const known = forkShapeAt(node, stmts, i, this.knowledge.forkCalls);
+        const shape = known ?? (this.forkCallsHere().size > this.knowledge.forkCalls.size ? forkShapeAt(node, stmts, i, this.forkCallsHere()) : null);
+        const wrapper = shape !== null && known === null;
         // A fork already recognised from an enclosing statement (`if (…) pid = forkpty(…);
-        // else pid = fork();` followed by the tests) keeps that shape.
-        if (shape && !this.pendingForks.has(shape.call.id)) {
+        // else pid = fork();` followed by the tests) keeps that shape. A possible wrapper
+        // counts only when its result is tested like a pid.
+        if (shape && !this.pendingForks.has(shape.call.id) && (!wrapper || shape.regions.length > 0)) {
           const fact = this.newForkFact(shape.call, shape.known, shape.regions, stmts, node);
+          if (wrapper) {
+            fact.wrapper = 1;
+            for (const r of fact.regions) this.wrapperRegions.add(r);
+          }
           const after = shape.regions.find((r) => r.shape === 'after');
           const region = fact.regions.find((r) => r.shape === 'after');
           if (after && region && after.fromIndex! > i) afters.push({ from: after.fromIndex!, region });
@@ -438,6 +456,24 @@ class Extractor {
       this.visit(stmt, types[i]);
     }
     for (; pushed > 0; pushed--) this.regions.pop();
+  }
+
+  private forkCallsCache: ReadonlyMap<string, ForkKind> | undefined;
+  /** Regions of possible wrappers: not child code for the descriptor facts until the model confirms the wrapper. */
+  private readonly wrapperRegions = new Set<CChildRegion>();
+
+  /**
+   * The fork table for this file: the known fork calls, plus every other callee whose name
+   * holds `fork` (`xfork()`, `fork_child()`): a possible wrapper that returns `fork()`'s
+   * result. Its child regions are recorded as a `wrapper` fork fact; the model keeps one
+   * only when the callee is a workspace function that returns `fork()` (`returnsFork`).
+   */
+  private forkCallsHere(): ReadonlyMap<string, ForkKind> {
+    if (this.forkCallsCache) return this.forkCallsCache;
+    const table = new Map(this.knowledge.forkCalls);
+    for (const m of this.source.text.matchAll(/\b([A-Za-z_]\w*fork\w*|fork\w+)\s*\(/gi)) if (!table.has(m[1])) table.set(m[1], 'fork');
+    this.forkCallsCache = table;
+    return table;
   }
 
   /** Fork-like calls (the user's models) whose name the `ork` pre-check would miss. */
@@ -672,6 +708,16 @@ class Extractor {
     if (fn && every && hasElse) this.recordExecInEveryBranch(node);
   }
 
+  /** `return fork();`: the function hands its caller the fork's result (a fork wrapper). */
+  private noteReturnedFork(ret: Node): void {
+    const value = ret.namedChildren.find((c) => c && c.type !== 'comment');
+    if (!value) return;
+    const v = unwrap(value);
+    if (v.type !== 'call_expression') return;
+    const name = calleeName(v);
+    if (name && this.knowledge.forkCalls.get(name) === 'fork') this.fn!.fact.returnsFork = 1;
+  }
+
   /** Platforms on which the code at the walk's position is not compiled (an enclosing `#if` branch is false there). */
   private notCompiledOn(): string[] | undefined {
     if (this.pp.length === 0) return undefined;
@@ -747,7 +793,7 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop });
   }
 
 }

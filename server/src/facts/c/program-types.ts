@@ -51,6 +51,10 @@ export interface CFunctionFact {
   isStatic: boolean;
   /** Platforms that do not compile the definition (it sits in an `#if` branch false there). */
   notOn?: string[];
+  /** The function returns a `fork()`'s result (`return fork();`): its callers test the pid. */
+  returnsFork?: 1;
+  /** The comment before it says `hazard-lens: fork-child`: documented to run in a fork child before exec. */
+  forkChild?: 1;
   nameSpan: Span;
   /** Position of this function among the file's `c.function` facts (other facts refer to it). */
   index: number;
@@ -94,6 +98,12 @@ export interface CForkFact {
   regions: CChildRegion[];
   /** The pid test was understood (child regions are complete); false for shapes not recognised. */
   childKnown: boolean;
+  /**
+   * The call is not a known fork function but a workspace function whose name holds `fork`
+   * and whose result is tested like a pid; the model keeps the fact only when that function
+   * returns `fork()`'s result.
+   */
+  wrapper?: 1;
   /** Start of the statement holding the fork, when it begins its line: where a call moved out of the child goes. */
   before?: { line: number; indent: string };
 }

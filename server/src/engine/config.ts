@@ -100,6 +100,12 @@ export interface ParsedConfig {
    * any, `config.knowledge` is the built-in knowledge alone; the caller must not go on silently.
    */
   errors: string[];
+  /**
+   * Settings whose wrong value the caller must not replace silently (`targetPlatform`: a
+   * default would judge code for another system): the CLI stops on them, the editor reports
+   * them. Kept apart from `errors`, which are about the models.
+   */
+  settingErrors: string[];
 }
 
 /** The JSON schema of the configuration file (`.hazard-lens.json`), generated from the zod shapes. */
@@ -144,9 +150,10 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
   const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
   const problems: string[] = [];
   const errors: string[] = [];
-  if (raw === undefined || raw === null) return { config, problems, errors };
+  const settingErrors: string[] = [];
+  if (raw === undefined || raw === null) return { config, problems, errors, settingErrors };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`], errors };
+    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`], errors, settingErrors };
   }
   const obj = raw as Record<string, unknown>;
   const known = new Set(Object.keys(fieldSchemas));
@@ -166,7 +173,7 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
       const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
       // A wrong platform would silently judge other code: the caller must stop, like for a bad model.
       if (key === 'targetPlatform') {
-        errors.push(`${source}: "targetPlatform" is invalid (${detail})`);
+        settingErrors.push(`${source}: "targetPlatform" is invalid (${detail})`);
         continue;
       }
       problems.push(`${source}: "${key}" is invalid (${detail}); using the default`);
@@ -181,7 +188,7 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
       delete config.rules[id];
     }
   }
-  return { config, problems, errors };
+  return { config, problems, errors, settingErrors };
 }
 
 export const CONFIG_FILE_NAME = '.hazard-lens.json';
@@ -200,6 +207,7 @@ export function parseConfigText(text: string, ruleIds: readonly string[], source
       config: { ...DEFAULT_CONFIG, rules: {}, exclude: [] },
       problems: [`${source}: invalid JSON (${err instanceof Error ? err.message : String(err)}); using defaults`],
       errors: [],
+      settingErrors: [],
     };
   }
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {

@@ -142,6 +142,20 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
     assert.deepEqual(safe.findings.map(brief), []);
   });
 
+  test('a fork-child function model: its body is judged as child code, several calls down', () => {
+    const lib: Tree = {
+      'src/hooks.c':
+        '#include <stdlib.h>\n#include <unistd.h>\n\nstatic void note(void) { free(malloc(8)); }\n\nstatic void prepare(void) { note(); }\n\nvoid child_setup(int fd) {\n    dup2(fd, 1);\n    prepare();\n}\n',
+    };
+    const none = scan(lib);
+    assert.deepEqual(none.findings.map(brief), []);
+    const declared = scan({ ...lib, '.hazard-lens.json': config({ c: { forkChildFunctions: [{ name: 'child_setup' }] } }) });
+    assert.deepEqual(declared.findings.map(brief), [
+      'unsafe-call-in-fork-child src/hooks.c:4:26-4:41 free() runs in child_setup() (reached through prepare() → note()), which is declared to run in a fork child before exec (forkChildFunctions in .hazard-lens.json), but is not async-signal-safe: it takes the allocator\'s lock; when the host program has threads, the child can deadlock',
+      'unsafe-call-in-fork-child src/hooks.c:4:31-4:40 malloc() runs in child_setup() (reached through prepare() → note()), which is declared to run in a fork child before exec (forkChildFunctions in .hazard-lens.json), but is not async-signal-safe: it takes the allocator\'s lock; when the host program has threads, the child can deadlock',
+    ]);
+  });
+
   test('Python thread-starter and process-starter models feed fork-in-threaded-program', () => {
     const files: Tree = {
       'src/app.py':
@@ -174,5 +188,15 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
       'hazard-lens: .hazard-lens.json: knowledge.rust: unknown language (expected c, python, typescript; "typescript" also covers JavaScript)',
     ]);
     assert.deepEqual(several.findings, []);
+  });
+
+  test('an unknown targetPlatform stops the scan (config file and --target-platform)', () => {
+    const bad = scan({ ...PY_VENDOR, '.hazard-lens.json': JSON.stringify({ targetPlatform: 'plan9' }) });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^hazard-lens: \.hazard-lens\.json: "targetPlatform" is invalid \(.*"linux".*\)\n$/);
+    const dir = workspace(PY_VENDOR);
+    const flag = runCli(['scan', '.', '--format', 'json', '--no-cache', '--target-platform', 'plan9'], { cwd: dir });
+    assert.equal(flag.status, 2);
+    assert.match(flag.stderr, /invalid value 'plan9' for --target-platform: expected one of linux, macos, freebsd, openbsd, netbsd, solaris, aix, zos, windows/);
   });
 });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
@@ -250,4 +250,71 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
       ],
     );
   });
+
+  test('a fork helper called from several places: the threaded callers are named, each child call of a dying helper too, a compat poll() is the C library one', () => {
+    const { findings, rel } = scan('c-fork-helper-callers');
+    assert.deepEqual(summary(findings), [
+      `fd-without-cloexec ${rel('spawn.c')}:10`,
+      `fork-in-threaded-program ${rel('spawn.c')}:12`,
+      `unsafe-call-in-fork-child ${rel('report.c')}:11`,
+      `unsafe-call-in-fork-child ${rel('report.c')}:11`,
+      `unsafe-call-in-fork-child ${rel('report.c')}:12`,
+      `unsafe-call-in-fork-child ${rel('report.c')}:13`,
+    ]);
+    // The chain of the fork: the first way threads reach it, then every other call of the
+    // forking function that may run while threads run (main.c:9, before the threads, is not one).
+    const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
+    assert.deepEqual(
+      fork.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('workers.c')}:22 thread started here by pthread_create()`,
+        `${rel('main.c')}:10 start_workers() is called here and starts a thread`,
+        `${rel('main.c')}:11 run_piped() is called here, after threads may have started`,
+        `${rel('spawn.c')}:12 fork() here copies only the calling thread`,
+        `${rel('workers.c')}:9 run_piped() is also called here while threads may be running, in finish_job()`,
+      ],
+    );
+    // exit() in die_with() is reached from two calls of the child: both are named.
+    const exit = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child' && f.message.startsWith('exit()'))!;
+    assert.deepEqual(
+      exit.related.slice(3).map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('spawn.c')}:12 fork() here; the child starts below`,
+        `${rel('spawn.c')}:15 die_with() is called in the child here`,
+        `${rel('report.c')}:13 exit() here is not async-signal-safe`,
+        `${rel('spawn.c')}:17 die_with() is also called in the child here and reaches exit()`,
+      ],
+    );
+    // wait_readable() calls poll(): compat.c's stand-in (which allocates) is not what Linux links.
+    assert.ok(!findings.some((f) => f.path === rel('compat.c')));
+  });
+
+  test('targetPlatform: #if branches are judged for the chosen platform', () => {
+    const file = join(ROOT, 'test', 'fixtures', 'rules', 'fork-in-threaded-program', 'c-platform-branches.c');
+    const rel = relative(ROOT, file);
+    const analysis = analyzeText(rel, readFileSync(file, 'utf8'))!;
+    const forkLines = (targetPlatform: HazardLensConfig['targetPlatform']) =>
+      evaluate([analysis], { ...DEFAULT_CONFIG, targetPlatform }, { roots: [dirname(file)], projectFiles: [] })
+        .findings.filter((f) => f.ruleId === 'fork-in-threaded-program')
+        .map((f) => f.range.start.line + 1);
+    assert.deepEqual(forkLines('linux'), [59]);
+    // z/OS compiles the allocation in release_fd() and not the Linux-only one.
+    assert.deepEqual(forkLines('zos'), [25]);
+  });
+
+  test('a fork wrapper in another file: the caller\'s pid test gives the child, the wrapper\'s own fork is not reported', () => {
+    const { findings, rel } = scan('c-fork-wrapper');
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('main.c')}:18`, `unsafe-call-in-fork-child ${rel('main.c')}:20`]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.match(unsafe.message, /^snprintf\(\) runs in the child of the counted_fork\(\) at main\.c:18 /);
+    assert.deepEqual(
+      unsafe.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('main.c')}:17 thread started here by pthread_create()`,
+        `${rel('main.c')}:18 counted_fork() here; the child starts below`,
+        `${rel('main.c')}:20 snprintf() here is not async-signal-safe`,
+      ],
+    );
+  });
 });
+

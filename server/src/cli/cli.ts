@@ -5,6 +5,7 @@
  * Exit codes: 0 no finding at or above the severity threshold, 1 findings at or above it,
  * 2 usage error (bad flag or value, missing path or config file) or internal error.
  */
+import { C_PLATFORMS, DEFAULT_C_PLATFORM, type CPlatform } from '../knowledge/c-platforms';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -72,6 +73,7 @@ Options:
   -c, --config FILE               Configuration file (default: ./.hazard-lens.json if present)
       --fix                       Apply safe fixes, write the files back, report what remains
       --max-file-size KB          Skip files larger than KB kilobytes (default: config, 1024)
+      --target-platform NAME      Platform C code is judged for: ${C_PLATFORMS.join(', ')} (default: config, linux)
       --exclude PATTERN           Also exclude PATTERN (gitignore syntax; repeatable)
       --no-gitignore              Do not read .gitignore files
       --force-exclude             Apply ignore patterns to paths named on the command line too
@@ -200,6 +202,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       config: { type: 'string', short: 'c' },
       fix: { type: 'boolean' },
       'max-file-size': { type: 'string' },
+      'target-platform': { type: 'string' },
       exclude: { type: 'string', multiple: true },
       'no-gitignore': { type: 'boolean' },
       'force-exclude': { type: 'boolean' },
@@ -232,6 +235,8 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     }
     maxFileSizeKb = Number(rawSize);
   }
+  const rawPlatform = values['target-platform'] as string | undefined;
+  const targetPlatform = rawPlatform === undefined ? undefined : oneOf<CPlatform>(rawPlatform, C_PLATFORMS, '--target-platform', DEFAULT_C_PLATFORM);
   const output = values.output as string | undefined;
   if (output !== undefined && output.length === 0) throw new UsageError('--output needs a file name');
   const quiet = values.quiet === true;
@@ -275,7 +280,8 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   const loaded = loadConfig(cwd, values.config as string | undefined);
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
-  const config: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
+  const withSize: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
+  const config: HazardLensConfig = targetPlatform !== undefined ? { ...withSize, targetPlatform } : withSize;
 
   const progress = new ProgressLine(io.stderr, !quiet && io.stderr.isTTY === true);
   const tell = (line: string) => {

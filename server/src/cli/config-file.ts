@@ -45,6 +45,7 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
   }
   const base = path.dirname(file);
   const parsed = parseConfigText(text, RULE_IDS, shown);
-  const fatal = parsed.errors.length > 0 ? parsed.errors.join('\n') : undefined;
+  const stops = [...parsed.errors, ...parsed.settingErrors];
+  const fatal = stops.length > 0 ? stops.join('\n') : undefined;
   return { config: parsed.config, problems: parsed.problems, file, base, fatal };
 }

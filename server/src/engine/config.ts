@@ -11,6 +11,7 @@ import type { SeveritySetting } from '../analysis/results';
 import type { ProgramSettings } from '../model/program-context';
 import { BUILTIN_KNOWLEDGE, mergeKnowledge } from '../knowledge/knowledge';
 import { parseUserKnowledge, userKnowledgeSchema } from '../knowledge/user-models';
+import { C_PLATFORMS, DEFAULT_C_PLATFORM } from '../knowledge/c-platforms';
 
 export const SEVERITY_SETTINGS = ['off', 'error', 'warning', 'info', 'hint'] as const;
 
@@ -65,6 +66,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   pythonVersion: '3.12',
   assumeMultithreaded: false,
   cloexecEverywhere: false,
+  targetPlatform: DEFAULT_C_PLATFORM,
   jobs: 'auto',
   cache: true,
   cacheDir: '',
@@ -85,6 +87,7 @@ const fieldSchemas = {
   pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
   assumeMultithreaded: z.boolean(),
   cloexecEverywhere: z.boolean(),
+  targetPlatform: z.enum(C_PLATFORMS),
   jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
   cache: z.boolean(),
   cacheDir: z.string(),
@@ -101,6 +104,12 @@ export interface ParsedConfig {
    * any, `config.knowledge` is the built-in knowledge alone; the caller must not go on silently.
    */
   errors: string[];
+  /**
+   * Settings whose wrong value the caller must not replace silently (`targetPlatform`: a
+   * default would judge code for another system): the CLI stops on them, the editor reports
+   * them. Kept apart from `errors`, which are about the models.
+   */
+  settingErrors: string[];
 }
 
 /** The JSON schema of the configuration file (`.hazard-lens.json`), generated from the zod shapes. */
@@ -129,6 +138,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   pythonVersion: 'The Python version the code runs on, e.g. "3.12".',
   assumeMultithreaded: 'Treat every program as possibly multi-threaded.',
   cloexecEverywhere: 'Report every descriptor opened without close-on-exec.',
+  targetPlatform: `The platform C code is judged for (${C_PLATFORMS.join(', ')}): #if branches only compiled elsewhere are left out.`,
   jobs: 'Worker threads: "auto" (one per CPU) or a number; 0 analyses in the main thread.',
   cache: 'Keep per-file analyses in a cache on disk.',
   cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
@@ -144,9 +154,10 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
   const config: HazardLensConfig = { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
   const problems: string[] = [];
   const errors: string[] = [];
-  if (raw === undefined || raw === null) return { config, problems, errors };
+  const settingErrors: string[] = [];
+  if (raw === undefined || raw === null) return { config, problems, errors, settingErrors };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`], errors };
+    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`], errors, settingErrors };
   }
   const obj = raw as Record<string, unknown>;
   const known = new Set(Object.keys(fieldSchemas));
@@ -164,6 +175,11 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
     const result = fieldSchemas[key].safeParse(obj[key]);
     if (!result.success) {
       const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+      // A wrong platform would silently judge other code: the caller must stop, like for a bad model.
+      if (key === 'targetPlatform') {
+        settingErrors.push(`${source}: "targetPlatform" is invalid (${detail})`);
+        continue;
+      }
       problems.push(`${source}: "${key}" is invalid (${detail}); using the default`);
       continue;
     }
@@ -176,7 +192,7 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
       delete config.rules[id];
     }
   }
-  return { config, problems, errors };
+  return { config, problems, errors, settingErrors };
 }
 
 export const CONFIG_FILE_NAME = '.hazard-lens.json';
@@ -195,6 +211,7 @@ export function parseConfigText(text: string, ruleIds: readonly string[], source
       config: { ...DEFAULT_CONFIG, rules: {}, exclude: [] },
       problems: [`${source}: invalid JSON (${err instanceof Error ? err.message : String(err)}); using defaults`],
       errors: [],
+      settingErrors: [],
     };
   }
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {

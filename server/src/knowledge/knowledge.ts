@@ -39,6 +39,8 @@ export interface CKnowledge {
   signalSafe: ReadonlySet<string>;
   /** Functions that are not, with the reason (an `UnsafeReason` key or the user's words). */
   signalUnsafe: ReadonlyMap<string, string>;
+  /** Workspace functions declared to run in a fork child before exec (the user's models). */
+  forkChildFunctions: ReadonlySet<string>;
 }
 
 export interface PythonKnowledge {
@@ -193,6 +195,7 @@ function build(user: UserKnowledge, fingerprint: string): Knowledge {
       forkCalls,
       signalSafe,
       signalUnsafe,
+      forkChildFunctions: new Set((c.forkChildFunctions ?? []).map((f) => f.name)),
     },
     python: {
       openers: pyOpeners,

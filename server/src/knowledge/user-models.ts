@@ -62,6 +62,10 @@ const cSignalSafety = z.strictObject({
   reason: name('Why it is unsafe, completing "<name>() ..." in the message, e.g. "takes the logger\'s lock".').optional(),
 });
 
+const cForkChildFunction = z.strictObject({
+  name: name('A C function documented to run in a fork child between fork() and exec (a set-up hook your library offers other programs), e.g. "prepare_child".'),
+});
+
 const cModels = z
   .strictObject({
     openers: list(cOpener, 'Functions that return a handle (a pointer or descriptor) the caller must release.'),
@@ -70,6 +74,7 @@ const cModels = z
     threadStarters: list(cThreadStarter, 'Functions that start threads (fork-in-threaded-program, unsafe-call-in-fork-child).'),
     processStarters: list(cProcessStarter, 'Functions that fork like fork() or daemon().'),
     signalSafety: list(cSignalSafety, 'Async-signal-safety verdicts; they override the built-in ones.'),
+    forkChildFunctions: list(cForkChildFunction, 'Functions that run in a fork child before exec (unsafe-call-in-fork-child judges their bodies); the comment /* hazard-lens: fork-child */ before a definition does the same.'),
   })
   .describe('Models of C functions.');
 

@@ -110,9 +110,10 @@ export class Settings {
       for (const key of CLIENT_ONLY_KEYS) delete copy[key];
       raw = copy;
     }
-    const { config, problems, errors } = parseConfig(raw, RULE_IDS, SETTINGS_SECTION);
+    const { config, problems, errors, settingErrors } = parseConfig(raw, RULE_IDS, SETTINGS_SECTION);
     // Models belong in `.hazard-lens.json`; a client that sends some anyway hears about bad ones.
-    if (problems.length > 0 || errors.length > 0) this.report([...problems, ...errors]);
+    // A wrong targetPlatform is reported too (the default is used until it is fixed).
+    if (problems.length > 0 || errors.length > 0 || settingErrors.length > 0) this.report([...problems, ...errors, ...settingErrors]);
     // The scope is a document or a workspace folder itself (the index asks with the folder's URI).
     const scopePath = scopeUri?.startsWith('file:') ? uriToPath(scopeUri) : undefined;
     const folder = scopePath === undefined ? undefined : (this.folders?.list().find((f) => f.path === scopePath) ?? this.folders?.folderOf(scopePath)?.folder);

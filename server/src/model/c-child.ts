@@ -30,6 +30,12 @@ export interface ChildWalk {
   events: ChildEvent[];
   /** The call that replaces or ends the child, when the child certainly reaches one. */
   end?: { kind: Exclude<RegionEnd, 'return'>; event: ChildEvent };
+  /**
+   * When `end` is an exec: what the child runs if that exec fails (a missing program is
+   * enough), up to the exit after it — walked like the rest, kept apart from `events` so
+   * that only the questions about async-signal safety read it.
+   */
+  failedExec?: ChildEvent[];
 }
 
 /**
@@ -100,13 +106,23 @@ function walkSequence(
   stack: Set<CFn>,
   out: ChildWalk,
 ): boolean {
-  for (const call of calls) {
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i];
+    if (!model.compiled(call)) continue;
     const end = regionEndOf(call.name);
     const targets = end ? [] : model.resolveName(owner.file, call.name);
     const event: ChildEvent = { owner, call, path, targets };
     out.events.push(event);
-    if (end && call.unconditional) {
+    const always = model.runsAlways(call);
+    if (end && always) {
       out.end = { kind: end, event };
+      if (end === 'exec') {
+        // The rest of this sequence runs when the exec fails, up to the exit that ends it.
+        const failed: ChildWalk = { events: [] };
+        walkSequence(model, owner, calls.slice(i + 1), path, depth, stack, failed);
+        const tail = [...failed.events, ...(failed.failedExec ?? [])];
+        if (tail.length) out.failedExec = [...(out.failedExec ?? []), ...tail];
+      }
       return true;
     }
     const target = targets[0];
@@ -114,7 +130,7 @@ function walkSequence(
       stack.add(target);
       const ended = walkSequence(model, target, ownCalls(target, target.fact.calls), [...path, { owner, call, target }], depth + 1, stack, out);
       stack.delete(target);
-      if (ended && call.unconditional) return true;
+      if (ended && always) return true;
       if (ended) delete out.end;
     }
   }
@@ -144,7 +160,7 @@ export function judge(event: ChildEvent, knowledge: CKnowledge): Verdict {
  */
 export function isCleanSpawn(walk: ChildWalk, knowledge: CKnowledge): boolean {
   if (!walk.end || walk.end.kind === 'unsafe-exit') return false;
-  return walk.events.every((e) => {
+  return [...walk.events, ...(walk.failedExec ?? [])].every((e) => {
     const v = judge(e, knowledge);
     return v.kind === 'safe' || v.kind === 'workspace';
   });
@@ -235,6 +251,36 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
     }
   }
   FORK_SITES.set(program, list);
+  return list;
+}
+
+/**
+ * A function declared to run in a fork child before exec, in someone else's program (a
+ * library's "call between fork and exec" hook): by the comment `hazard-lens: fork-child`
+ * before its definition, or by a `forkChildFunctions` model. Its whole body is walked as
+ * child code.
+ */
+export interface DeclaredChildSite {
+  fn: CFn;
+  walk: ChildWalk;
+  how: 'annotation' | 'model';
+}
+
+const DECLARED_SITES = new WeakMap<CModel, DeclaredChildSite[]>();
+
+/** Every declared fork-child function of the workspace (a library need not fork itself). */
+export function declaredChildSites(model: CModel): DeclaredChildSite[] {
+  let list = DECLARED_SITES.get(model);
+  if (list) return list;
+  list = [];
+  for (const f of model.files) {
+    for (const fn of f.functions) {
+      if (!fn || fn.fact.notOn?.includes(model.platform)) continue;
+      const how = fn.fact.forkChild ? 'annotation' : model.knowledge.forkChildFunctions.has(fn.fact.name) ? 'model' : null;
+      if (how) list.push({ fn, walk: walkAfter(model, fn, -1), how });
+    }
+  }
+  DECLARED_SITES.set(model, list);
   return list;
 }
 

@@ -35,6 +35,8 @@ import type {
   CLibraryCacheFact,
   CThreadStartFact,
 } from '../facts/c/program-types';
+import { DEFAULT_C_PLATFORM, POSIX_PLATFORMS, type CPlatform } from '../knowledge/c-platforms';
+import type { CCall } from '../facts/c/program-types';
 import { commonPrefixLength } from './paths';
 import { closure } from './program-graph';
 
@@ -95,13 +97,41 @@ export class CModel {
   /** The tables the child-region verdicts read (the built-ins merged with the user's models). */
   readonly knowledge: CKnowledge;
 
-  constructor(analyses: readonly FileAnalysis[], roots: readonly string[], projectFiles: readonly ProjectFile[], knowledge: Knowledge = BUILTIN_KNOWLEDGE) {
+  constructor(
+    analyses: readonly FileAnalysis[],
+    roots: readonly string[],
+    projectFiles: readonly ProjectFile[],
+    knowledge: Knowledge = BUILTIN_KNOWLEDGE,
+    /** The platform the code is judged for (setting `targetPlatform`): code only compiled elsewhere is left out. */
+    readonly platform: CPlatform = DEFAULT_C_PLATFORM,
+  ) {
     this.knowledge = knowledge.c;
     for (const a of analyses) {
       if (a.language !== 'c') continue;
       this.addFile(a, roots);
     }
     this.readCompileCommands(projectFiles, roots);
+    this.linkForkWrappers();
+  }
+
+  /**
+   * Calls of fork wrappers (`pid = xfork(); if (pid == 0) …` where `xfork()` does
+   * `return fork();`) are forks with the caller's child regions; a possible wrapper that is
+   * not one is dropped. The wrapper's own `return fork()` is then not a fork site of its own
+   * (its child is the callers'; reporting it would say nothing about what the child does).
+   */
+  private linkForkWrappers(): void {
+    const wrapped = new Set<CFn>();
+    for (const file of this.files) {
+      if (!file.forks.some((f) => f.wrapper)) continue;
+      file.forks = file.forks.filter((f) => {
+        if (!f.wrapper) return true;
+        const targets = this.resolveName(file, f.api).filter((t) => t.fact.returnsFork);
+        for (const t of targets) wrapped.add(t);
+        return targets.length > 0;
+      });
+    }
+    for (const fn of wrapped) fn.file.forks = fn.file.forks.filter((f) => f.functionIndex !== fn.fact.index || f.regions.length > 0);
   }
 
   private addFile(a: FileAnalysis, roots: readonly string[]): CFile {
@@ -130,6 +160,8 @@ export class CModel {
           const fn: CFn = { id: this.fns.length, file, fact: f };
           this.fns.push(fn);
           file.functions[f.index] = fn;
+          // A definition the target does not compile is kept (facts refer to it by index) but never called.
+          if (f.notOn?.includes(this.platform)) break;
           push(file.byName, f.name, fn);
           if (!f.isStatic) push(this.globalDefs, f.name, fn);
           break;
@@ -168,8 +200,30 @@ export class CModel {
           break;
       }
     }
+    // Forks, thread starts, execs… whose call the target does not compile do not happen.
+    const compiledSite = (x: { functionIndex: number; callIndex: number }) => {
+      const call = file.functions[x.functionIndex]?.fact.calls[x.callIndex];
+      return !call || this.compiled(call);
+    };
+    file.forks = file.forks.filter(compiledSite);
+    file.threads = file.threads.filter(compiledSite);
+    file.execs = file.execs.filter(compiledSite);
+    file.closeAlls = file.closeAlls.filter(compiledSite);
+    file.caches = file.caches.filter(compiledSite);
+    file.opens = file.opens.filter(compiledSite);
+    file.libraryCaches = file.libraryCaches.filter(compiledSite);
     this.files.push(file);
     return file;
+  }
+
+  /** Whether the target platform compiles a call (no enclosing `#if` branch is false there). */
+  compiled(call: CCall): boolean {
+    return !call.notOn?.includes(this.platform);
+  }
+
+  /** Whether a call runs every time its sequence runs, on the target platform. */
+  runsAlways(call: CCall): boolean {
+    return call.unconditional === 1 || (call.takenOn?.includes(this.platform) ?? false);
   }
 
   // ---------------------------------------------------------------------------------
@@ -228,6 +282,9 @@ export class CModel {
     if (local) return local;
     const defs = this.globalDefs.get(name);
     if (!defs) return NONE;
+    // `poll()` defined in `compat/`: a stand-in for systems without it; the target's C
+    // library provides the async-signal-safe functions, and that is what the call links to.
+    if (POSIX_PLATFORMS.has(this.platform) && this.knowledge.signalSafe.has(name)) return NONE;
     let perFile = this.resolvedByFile.get(file);
     if (!perFile) this.resolvedByFile.set(file, (perFile = new Map()));
     const cached = perFile.get(name);
@@ -251,7 +308,7 @@ export class CModel {
   callees(fn: CFn): readonly CFn[][] {
     let list = this.calleeLists[fn.id];
     if (!list) {
-      list = fn.fact.calls.map((c) => this.resolveName(fn.file, c.name));
+      list = fn.fact.calls.map((c) => (this.compiled(c) ? this.resolveName(fn.file, c.name) : NONE));
       this.calleeLists[fn.id] = list;
     }
     return list;
@@ -352,8 +409,8 @@ export class CModel {
     for (const f of files) {
       for (const fn of f.functions) {
         if (!fn) continue;
-        for (const c of fn.fact.calls) {
-          for (const t of this.resolveName(f, c.name)) {
+        for (const t of this.callees(fn).flat()) {
+          {
             if (t.file === f || (!inScope.has(t.file) && !isHeader(t.file.path))) continue;
             addTo(forward, f, t.file);
             addTo(reverse, t.file, f);
@@ -373,7 +430,7 @@ export class CModel {
     const out = new Set<CFile>();
     for (const fn of file.functions) {
       if (!fn) continue;
-      for (const c of fn.fact.calls) for (const t of this.resolveName(file, c.name)) if (t.file !== file) out.add(t.file);
+      for (const t of this.callees(fn).flat()) if (t.file !== file) out.add(t.file);
     }
     return out;
   }
@@ -417,10 +474,12 @@ export class CModelCache {
   private current: CModel | undefined;
   private lastFiles: readonly FileAnalysis[] | undefined;
   private knowledge: Knowledge | undefined;
+  private platform: CPlatform | undefined;
 
   model(ctx: ProgramContext): CModel {
     const knowledge = ctx.config.knowledge ?? BUILTIN_KNOWLEDGE;
-    if (this.current && this.lastFiles === ctx.files && this.roots === ctx.roots && this.projectFiles === ctx.projectFiles && this.knowledge === knowledge) return this.current;
+    const platform = ctx.config.targetPlatform ?? DEFAULT_C_PLATFORM;
+    if (this.current && this.lastFiles === ctx.files && this.roots === ctx.roots && this.projectFiles === ctx.projectFiles && this.knowledge === knowledge && this.platform === platform) return this.current;
     const c = ctx.files.filter((f) => f.language === 'c');
     const same =
       this.current &&
@@ -428,10 +487,12 @@ export class CModelCache {
       this.roots.every((r, i) => r === ctx.roots[i]) &&
       this.projectFiles === ctx.projectFiles &&
       this.knowledge === knowledge &&
+      this.platform === platform &&
       c.length === this.cFiles.length &&
       c.every((f, i) => f === this.cFiles[i]);
-    if (!same || !this.current) this.current = new CModel(c, ctx.roots, ctx.projectFiles, knowledge);
+    if (!same || !this.current) this.current = new CModel(c, ctx.roots, ctx.projectFiles, knowledge, platform);
     this.knowledge = knowledge;
+    this.platform = platform;
     this.cFiles = c;
     this.roots = ctx.roots;
     this.projectFiles = ctx.projectFiles;

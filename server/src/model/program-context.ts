@@ -5,6 +5,7 @@
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { Knowledge } from '../knowledge/knowledge';
+import type { CPlatform } from '../knowledge/c-platforms';
 
 /**
  * The part of the user's configuration that the program model and the program rules read
@@ -17,6 +18,8 @@ export interface ProgramSettings {
   assumeMultithreaded: boolean;
   /** Report every descriptor opened without close-on-exec. */
   cloexecEverywhere: boolean;
+  /** The platform C code is judged for: `#if` branches only compiled elsewhere are left out. */
+  targetPlatform: CPlatform;
   /** The built-in tables merged with the user's models (`knowledge/knowledge.ts`). */
   knowledge: Knowledge;
 }

@@ -16,12 +16,14 @@ import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, typ
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, Span } from './program-types';
+import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
 import { cppQualifiedName, functionNameNode, parameterNames } from './function-names';
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
+import { ALL_TRUE, and, branchCondition, not, platformsWhere, type PlatformTruth } from './preprocessor';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -31,7 +33,14 @@ interface ActiveRegion {
   region: CChildRegion;
   /** Conditional depth at the region's start: calls at this depth are unconditional in it. */
   baseCond: number;
+  /** Preprocessor frames open at the region's start (see `Extractor.pp`). */
+  basePp: number;
   ended: boolean;
+  /**
+   * The region's sequence reached an `exec*()`: what follows runs only when the exec fails,
+   * and is still collected (up to the exit or return that ends it).
+   */
+  execed?: boolean;
 }
 
 interface FunctionState {
@@ -131,6 +140,9 @@ function isNonZeroConstant(node: Node): boolean {
 /** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
 const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
 
+/** The annotation that declares the next function fork-child code: `/* hazard-lens: fork-child *\/`. */
+const FORK_CHILD_MARK = /hazard-lens:\s*fork-child\b/;
+
 class Extractor {
   readonly facts: CFact[] = [];
   private readonly fileVars = new Map<string, FileVar>();
@@ -139,6 +151,15 @@ class Extractor {
   private fn: FunctionState | null = null;
   private functionCount = 0;
   private cond = 0;
+  /**
+   * The `#if` branches the walk is inside, outermost first, each with the platforms that
+   * compile it (file-scope ones too). Inside a function each one also counts one level of
+   * `cond`, so a call is `unconditional` only outside them; `ppAnnotate` records where such
+   * a call still runs every time (every branch around it is compiled on that platform).
+   */
+  private pp: PlatformTruth[] = [];
+  /** `pp.length` when the current function's body started. */
+  private ppAtFunction = 0;
   private regions: ActiveRegion[] = [];
   /** Region starts keyed by node id (branches and `case`s taken only by the child). */
   private pendingBlocks = new Map<number, CChildRegion>();
@@ -190,12 +211,15 @@ class Extractor {
   // File scope
   // ---------------------------------------------------------------------------------
 
-  private topLevel(node: Node): void {
+  private topLevel(node: Node, skip?: ReadonlySet<number>): void {
+    let previous: Node | null = null;
     for (const child of node.namedChildren) {
-      if (!child) continue;
+      if (!child || skip?.has(child.id)) continue;
+      const before = previous;
+      previous = child;
       switch (child.type) {
         case 'function_definition':
-          this.functionDefinition(child);
+          this.functionDefinition(child, before?.type === 'comment' && FORK_CHILD_MARK.test(before.text));
           break;
         case 'declaration':
           this.fileDeclaration(child);
@@ -210,6 +234,8 @@ class Extractor {
         }
         case 'preproc_if':
         case 'preproc_ifdef':
+          this.preprocChain(child, false);
+          break;
         case 'preproc_else':
         case 'preproc_elif':
         case 'preproc_elifdef':
@@ -251,7 +277,8 @@ class Extractor {
     return head?.type === 'type_identifier' && this.staticMacros.has(head.text);
   }
 
-  private functionDefinition(def: Node): void {
+  /** `forkChild`: the comment before the definition declares it fork-child code (`hazard-lens: fork-child`). */
+  private functionDefinition(def: Node, forkChild = false): void {
     const nameNode = functionNameNode(def);
     const body = def.childForFieldName('body');
     if (!nameNode || !body) return;
@@ -268,6 +295,9 @@ class Extractor {
       references: [],
       assigns: [],
     };
+    const notOn = this.notCompiledOn();
+    if (notOn) fact.notOn = notOn;
+    if (forkChild) fact.forkChild = 1;
     this.facts.push(fact);
     const state: FunctionState = {
       fact,
@@ -284,6 +314,7 @@ class Extractor {
     };
     this.fn = state;
     this.cond = 0;
+    this.ppAtFunction = this.pp.length;
     this.callConds = [];
     this.regions = [];
     try {
@@ -312,7 +343,7 @@ class Extractor {
       // A region made of several nodes (a `case` and the siblings that follow it) spans them all.
       const span = spanOf(node);
       pending.span = pending.span.some((v) => v !== 0) ? [pending.span[0], pending.span[1], span[2], span[3]] : span;
-      this.regions.push({ region: pending, baseCond: this.cond, ended: false });
+      this.regions.push({ region: pending, baseCond: this.cond, basePp: this.pp.length, ended: false });
       try {
         this.visitInner(node, type ?? node.type, bound);
       } finally {
@@ -408,10 +439,12 @@ class Extractor {
       }
       case 'preproc_if':
       case 'preproc_ifdef':
+        this.preprocChain(node, true);
+        return;
       case 'preproc_else':
       case 'preproc_elif':
       case 'preproc_elifdef':
-        // Either branch may be the one compiled: treat the contents as conditional.
+        // Met only through `preprocChain`; on its own, a branch that may not be compiled.
         this.cond++;
         this.block(node);
         this.cond--;
@@ -424,6 +457,7 @@ class Extractor {
         return;
       case 'return_statement':
       case 'goto_statement':
+        if (type === 'return_statement') this.noteReturnedFork(node);
         // `return 0;`, `goto out;`: nothing to visit inside.
         if (this.source.mayHoldEffect(node.startIndex, node.endIndex)) for (const child of node.namedChildren) if (child) this.visit(child);
         this.endRegions('return');
@@ -479,11 +513,11 @@ class Extractor {
   }
 
   /** Statements in order; a fork among them may open child regions over later statements. */
-  private block(node: Node): void {
+  private block(node: Node, skip?: ReadonlySet<number>): void {
     const stmts: Node[] = [];
     const types: string[] = [];
     for (const c of node.namedChildren) {
-      if (!c) continue;
+      if (!c || skip?.has(c.id)) continue;
       const t = c.type;
       if (t === 'comment') continue;
       stmts.push(c);
@@ -496,16 +530,24 @@ class Extractor {
       const stmt = stmts[i];
       for (const a of afters) {
         if (a.from === i) {
-          this.regions.push({ region: a.region, baseCond: this.cond, ended: false });
+          this.regions.push({ region: a.region, baseCond: this.cond, basePp: this.pp.length, ended: false });
           pushed++;
         }
       }
       if (this.mayHoldFork(stmt)) {
-        const shape = forkShapeAt(node, stmts, i, this.knowledge.forkCalls);
+        // Known fork calls first (`if (pty) pid = fdforkpty(…); else pid = fork();` is fork()'s).
+        const known = forkShapeAt(node, stmts, i, this.knowledge.forkCalls);
+        const shape = known ?? (this.forkCallsHere().size > this.knowledge.forkCalls.size ? forkShapeAt(node, stmts, i, this.forkCallsHere()) : null);
+        const wrapper = shape !== null && known === null;
         // A fork already recognised from an enclosing statement (`if (…) pid = forkpty(…);
-        // else pid = fork();` followed by the tests) keeps that shape.
-        if (shape && !this.pendingForks.has(shape.call.id)) {
+        // else pid = fork();` followed by the tests) keeps that shape. A possible wrapper
+        // counts only when its result is tested like a pid.
+        if (shape && !this.pendingForks.has(shape.call.id) && (!wrapper || shape.regions.length > 0)) {
           const fact = this.newForkFact(shape.call, shape.known, shape.regions, stmts, node);
+          if (wrapper) {
+            fact.wrapper = 1;
+            for (const r of fact.regions) this.wrapperRegions.add(r);
+          }
           const after = shape.regions.find((r) => r.shape === 'after');
           const region = fact.regions.find((r) => r.shape === 'after');
           if (after && region && after.fromIndex! > i) afters.push({ from: after.fromIndex!, region });
@@ -515,6 +557,24 @@ class Extractor {
       this.visit(stmt, types[i]);
     }
     for (; pushed > 0; pushed--) this.regions.pop();
+  }
+
+  private forkCallsCache: ReadonlyMap<string, ForkKind> | undefined;
+  /** Regions of possible wrappers: not child code for the descriptor facts until the model confirms the wrapper. */
+  private readonly wrapperRegions = new Set<CChildRegion>();
+
+  /**
+   * The fork table for this file: the known fork calls, plus every other callee whose name
+   * holds `fork` (`xfork()`, `fork_child()`): a possible wrapper that returns `fork()`'s
+   * result. Its child regions are recorded as a `wrapper` fork fact; the model keeps one
+   * only when the callee is a workspace function that returns `fork()` (`returnsFork`).
+   */
+  private forkCallsHere(): ReadonlyMap<string, ForkKind> {
+    if (this.forkCallsCache) return this.forkCallsCache;
+    const table = new Map(this.knowledge.forkCalls);
+    for (const m of this.source.text.matchAll(/\b([A-Za-z_]\w*fork\w*|fork\w+)\s*\(/gi)) if (!table.has(m[1])) table.set(m[1], 'fork');
+    this.forkCallsCache = table;
+    return table;
   }
 
   /** Fork-like calls (the user's models) whose name the `ork` pre-check would miss. */
@@ -581,10 +641,15 @@ class Extractor {
 
   private endRegions(kind: 'return' | 'exec' | 'safe-exit' | 'unsafe-exit'): void {
     for (const r of this.regions) {
-      if (!r.ended && this.cond === r.baseCond) {
-        r.ended = true;
-        r.region.end = kind;
+      if (r.ended || this.cond !== r.baseCond) continue;
+      // After the exec: the code run when it fails, up to the exit (the region's end stays `exec`).
+      if (r.execed) {
+        if (kind !== 'exec') r.ended = true;
+        continue;
       }
+      r.region.end = kind;
+      if (kind === 'exec') r.execed = true;
+      else r.ended = true;
     }
   }
 
@@ -714,16 +779,98 @@ class Extractor {
     const fn = this.fn!;
     const s = spanOf(node);
     const record: CCall = { name: EXEC_IN_EVERY_BRANCH, span: s };
-    if (this.cond === 0) record.unconditional = 1;
+    this.ppAnnotate(record, 0, this.ppAtFunction);
     this.callConds[fn.fact.calls.length] = this.cond;
     fn.fact.calls.push(record);
     for (const r of this.regions) {
       if (r.ended) continue;
       const rc: CCall = { name: EXEC_IN_EVERY_BRANCH, span: s };
-      if (this.cond === r.baseCond) rc.unconditional = 1;
+      this.ppAnnotate(rc, r.baseCond, r.basePp);
       r.region.calls.push(rc);
     }
     this.endRegions('exec');
+  }
+
+  /**
+   * An `#if`/`#ifdef` chain: each branch is walked with the platforms that compile it (the
+   * branches before it not taken, its own condition true). Inside a function a branch is one
+   * level of `cond`; when the chain has an `#else` and every branch calls an `exec*()` at
+   * its own top level, the child surely execs there, whichever branch is compiled.
+   */
+  private preprocChain(node: Node, inFunction: boolean): void {
+    const fn = inFunction ? this.fn : null;
+    let notBefore = ALL_TRUE;
+    let every = fn !== null;
+    let hasElse = false;
+    for (let cur: Node | null = node; cur; ) {
+      const own = branchCondition(cur);
+      const alt = cur.childForFieldName('alternative');
+      const skip = new Set<number>();
+      for (const field of ['alternative', 'condition', 'name']) {
+        const c = cur.childForFieldName(field);
+        if (c) skip.add(c.id);
+      }
+      this.pp.push(and(notBefore, own));
+      const inside = this.cond + 1;
+      const before = fn ? fn.fact.calls.length : 0;
+      try {
+        if (fn) {
+          this.cond++;
+          this.block(cur, skip);
+        } else this.topLevel(cur, skip);
+      } finally {
+        if (fn) this.cond--;
+        this.pp.pop();
+      }
+      if (fn) {
+        let execs = false;
+        for (let k = before; k < fn.fact.calls.length && !execs; k++) execs = this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].name) === 'exec';
+        every = every && execs;
+      }
+      if (cur.type === 'preproc_else') hasElse = true;
+      notBefore = and(notBefore, not(own));
+      cur = alt && (alt.type === 'preproc_elif' || alt.type === 'preproc_else' || alt.type === 'preproc_elifdef') ? alt : null;
+    }
+    if (fn && every && hasElse) this.recordExecInEveryBranch(node);
+  }
+
+  /** `return fork();`: the function hands its caller the fork's result (a fork wrapper). */
+  private noteReturnedFork(ret: Node): void {
+    const value = ret.namedChildren.find((c) => c && c.type !== 'comment');
+    if (!value) return;
+    const v = unwrap(value);
+    if (v.type !== 'call_expression') return;
+    const name = calleeName(v);
+    if (name && this.knowledge.forkCalls.get(name) === 'fork') this.fn!.fact.returnsFork = 1;
+  }
+
+  /** Platforms on which the code at the walk's position is not compiled (an enclosing `#if` branch is false there). */
+  private notCompiledOn(): string[] | undefined {
+    if (this.pp.length === 0) return undefined;
+    let all = ALL_TRUE;
+    for (const t of this.pp) all = and(all, t);
+    const out = platformsWhere(all, 'F');
+    return out.length ? out : undefined;
+  }
+
+  /**
+   * Sets `unconditional` on a call relative to a sequence that started at depth `baseCond`
+   * with `basePp` preprocessor frames open; when only `#if` branches opened since then make
+   * it conditional, `takenOn` lists the platforms that compile all of them (it runs every
+   * time there). `notOn` lists the platforms that do not compile the call at all.
+   */
+  private ppAnnotate(record: CCall, baseCond: number, basePp: number): void {
+    if (this.cond === baseCond) record.unconditional = 1;
+    const notOn = this.notCompiledOn();
+    if (notOn) record.notOn = notOn;
+    if (record.unconditional) return;
+    // Each frame opened inside the function since the sequence started added one to `cond`.
+    const opened = this.pp.length - basePp;
+    if (opened <= 0 || this.cond - baseCond !== opened) return;
+    let taken = ALL_TRUE;
+    for (let k = basePp; k < this.pp.length; k++) taken = and(taken, this.pp[k]);
+    const on = platformsWhere(taken, 'T');
+    if (on.length) record.takenOn = on;
   }
 
   private call(node: Node): void {
@@ -752,6 +899,7 @@ class Extractor {
     const record: CCall = { name, span: s };
     if (this.cond === 0) record.unconditional = 1;
     if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
+    this.ppAnnotate(record, 0, this.ppAtFunction);
     const del = this.statementCalls.get(node.id);
     if (del) record.deleteSpan = del;
     const index = fn.fact.calls.length;
@@ -761,10 +909,11 @@ class Extractor {
     for (const r of this.regions) {
       if (r.ended) continue;
       const rc: CCall = { name, span: s };
-      if (this.cond === r.baseCond) rc.unconditional = 1;
+      this.ppAnnotate(rc, r.baseCond, r.basePp);
       if (del) rc.deleteSpan = del;
       const stmtText = this.statementTexts.get(node.id);
-      if (stmtText !== undefined) rc.statementText = stmtText;
+      // Not for a call in an `#if` branch opened in the region: moving it out would drop its guard.
+      if (stmtText !== undefined && this.pp.length === r.basePp) rc.statementText = stmtText;
       r.region.calls.push(rc);
     }
     if (end) this.endRegions(end);
@@ -772,7 +921,7 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.length > 0, fork, closeAllLoop, aboveKeepList: fn.aboveKeepList });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList });
   }
 
 }

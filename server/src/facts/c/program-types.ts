@@ -34,6 +34,13 @@ export interface CCall {
   statementText?: string;
   /** Flags (`daemon_off`, `cfg->no_fork`) an enclosing `if`/loop condition requires to be zero for the call to run. */
   zeroGuards?: string[];
+  /** Platforms (`knowledge/c-platforms.ts`) that do not compile the call: an enclosing `#if` branch is false there. */
+  notOn?: string[];
+  /**
+   * Platforms on which a call that is not `unconditional` still runs every time: only `#if`
+   * branches make it conditional, and that platform compiles all of them.
+   */
+  takenOn?: string[];
 }
 
 /** A function definition with the calls it makes, in order. */
@@ -44,6 +51,12 @@ export interface CFunctionFact {
   name: string;
   /** `static`: only visible in its translation unit. */
   isStatic: boolean;
+  /** Platforms that do not compile the definition (it sits in an `#if` branch false there). */
+  notOn?: string[];
+  /** The function returns a `fork()`'s result (`return fork();`): its callers test the pid. */
+  returnsFork?: 1;
+  /** The comment before it says `hazard-lens: fork-child`: documented to run in a fork child before exec. */
+  forkChild?: 1;
   nameSpan: Span;
   /** Position of this function among the file's `c.function` facts (other facts refer to it). */
   index: number;
@@ -75,7 +88,11 @@ export interface CChildRegion {
   /** `block`: a branch taken only by the child; `after`: what follows a test whose parent branch leaves. */
   shape: 'block' | 'after';
   span: Span;
-  /** Calls of the region in order, up to and including the one that ends it (`unconditional` is relative to the region). */
+  /**
+   * Calls of the region in order, up to and including the one that ends it (`unconditional`
+   * is relative to the region); after an `exec*()`, also the calls that run when it fails, up
+   * to the exit or return after it.
+   */
   calls: CCall[];
   /** How the region's own sequence ends; absent when the child runs on past it. */
   end?: RegionEnd;
@@ -94,6 +111,12 @@ export interface CForkFact {
   regions: CChildRegion[];
   /** The pid test was understood (child regions are complete); false for shapes not recognised. */
   childKnown: boolean;
+  /**
+   * The call is not a known fork function but a workspace function whose name holds `fork`
+   * and whose result is tested like a pid; the model keeps the fact only when that function
+   * returns `fork()`'s result.
+   */
+  wrapper?: 1;
   /** Start of the statement holding the fork, when it begins its line: where a call moved out of the child goes. */
   before?: { line: number; indent: string };
 }

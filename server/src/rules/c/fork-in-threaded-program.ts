@@ -8,9 +8,10 @@ import type { ProgramContext } from '../../model/program-context';
 import type { RawFinding } from '../rule';
 import type { Fix } from '../../text/edits';
 import type { RelatedLocation } from '../../text/locations';
-import { cModel } from '../../model/c';
+import { cModel, type CModel } from '../../model/c';
+import type { Ordering } from '../../model/c-order';
 import type { CKnowledge } from '../../knowledge/knowledge';
-import { childWalks, forkSites, isCleanSpawn, judge, threadOrdering, type ChildWalk, type ForkSite } from '../../model/c-child';
+import { callLocation, childWalks, forkSites, isCleanSpawn, judge, threadOrdering, type ChildWalk, type ForkSite } from '../../model/c-child';
 
 const RULE_ID = 'fork-in-threaded-program';
 
@@ -26,13 +27,49 @@ function childProblem(site: ForkSite, walks: ChildWalk[], knowledge: CKnowledge)
     if (end.kind === 'unsafe-exit') return `the child ends with ${end.event.call.name}(), which runs atexit handlers and flushes stdio`;
     const unknown = w.events.find((e) => judge(e, knowledge).kind === 'unknown');
     if (unknown) return `the child calls ${unknown.call.name}(), which is not known to be async-signal-safe, before exec`;
+    const failed = (w.failedExec ?? []).find((e) => judge(e, knowledge).kind !== 'safe' && judge(e, knowledge).kind !== 'workspace');
+    if (failed) return `the child calls ${failed.call.name}() when ${end.event.call.name}() fails`;
   }
   return 'the child is not limited to async-signal-safe calls';
 }
 
+/** At most this many threaded callers of the forking function are named in one finding's chain. */
+export const MAX_THREADED_CALLERS = 16;
+
+interface Pending {
+  finding: RawFinding;
+  /** Locations already in the chain (`path:line:character`). */
+  named: Set<string>;
+  /** The chain's tail: further threaded callers of the forking function. */
+  callers: RelatedLocation[];
+}
+
+function locationKey(r: RelatedLocation): string {
+  return `${r.path}:${r.range.start.line}:${r.range.start.character}`;
+}
+
+/**
+ * A fork helper (`open_bpipe()`, `run_command()`) called from many places: the chain of the
+ * first program shows one way threads reach the fork, and every other direct call of the
+ * forking function that may run while threads are running, in any program, is named after
+ * it ("open_bpipe() is also called here while threads may be running, in release_device()"):
+ * that call is where a caller decides to fork from a threaded context.
+ */
+function addThreadedCallers(model: CModel, site: ForkSite, order: Ordering, pending: Pending): void {
+  for (const c of model.callers(site.fn)) {
+    if (pending.callers.length >= MAX_THREADED_CALLERS) return;
+    if (c.fn === site.fn || !site.program.files.has(c.fn.file) || !order.at(c.fn, c.call)) continue;
+    const loc = callLocation(c.fn, c.fn.fact.calls[c.call], `${site.fn.fact.name}() is also called here while threads may be running, in ${c.fn.fact.name}()`);
+    const key = locationKey(loc);
+    if (pending.named.has(key)) continue;
+    pending.named.add(key);
+    pending.callers.push(loc);
+  }
+}
+
 export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
-  const found = new Map<string, RawFinding>();
+  const found = new Map<string, Pending>();
   for (const program of model.programs()) {
     const order = threadOrdering(model, program);
     if (!order.hasEvents) continue;
@@ -41,7 +78,11 @@ export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {
       const walks = childWalks(model, site);
       if (site.fact.forkKind === 'fork' && site.fact.childKnown && walks.length > 0 && walks.every((w) => isCleanSpawn(w, model.knowledge))) continue;
       const key = `${site.fn.file.path}:${site.fact.range.start.line}:${site.fact.range.start.character}`;
-      if (found.has(key)) continue;
+      const known = found.get(key);
+      if (known) {
+        addThreadedCallers(model, site, order, known);
+        continue;
+      }
       const chain = order.chainAt(site.fn, site.fact.callIndex);
       const related: RelatedLocation[] = [
         ...chain,
@@ -55,15 +96,21 @@ export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {
           edits: [],
         });
       }
-      found.set(key, {
-        ruleId: RULE_ID,
-        path: site.fn.file.path,
-        range: site.fact.range,
-        message: `${site.fact.api}() may run while other threads are running, and ${childProblem(site, walks, model.knowledge)}: locks held by other threads (malloc, stdio, syslog) stay locked forever in the child`,
-        related,
-        fixes,
-      });
+      const pending: Pending = {
+        finding: {
+          ruleId: RULE_ID,
+          path: site.fn.file.path,
+          range: site.fact.range,
+          message: `${site.fact.api}() may run while other threads are running, and ${childProblem(site, walks, model.knowledge)}: locks held by other threads (malloc, stdio, syslog) stay locked forever in the child`,
+          related,
+          fixes,
+        },
+        named: new Set(related.map(locationKey)),
+        callers: [],
+      };
+      addThreadedCallers(model, site, order, pending);
+      found.set(key, pending);
     }
   }
-  return [...found.values()];
+  return [...found.values()].map((p) => ({ ...p.finding, related: [...p.finding.related, ...p.callers] }));
 }

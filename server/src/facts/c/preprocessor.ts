@@ -1,0 +1,104 @@
+/**
+ * Platform conditions of the C preprocessor: which branch of an `#if`/`#ifdef`/`#elif`/
+ * `#else` chain each platform compiles, in three-valued logic ('T' compiled, 'F' not,
+ * '?' unknown) over the platform macros of `knowledge/c-platforms.ts`. `#if 0` is dead on
+ * every platform. Anything else (`HAVE_X`, `X > 2`) is unknown.
+ */
+import type { Node } from '../../parsing/parser';
+import { ALL_PLATFORM_MACROS, C_PLATFORMS, PLATFORM_MACRO_SETS, type CPlatform } from '../../knowledge/c-platforms';
+
+export type Tri = 'T' | 'F' | '?';
+
+/** A truth value per platform. */
+export type PlatformTruth = Readonly<Record<CPlatform, Tri>>;
+
+const ALL_TRUE: PlatformTruth = uniform('T');
+const ALL_UNKNOWN: PlatformTruth = uniform('?');
+
+function uniform(v: Tri): PlatformTruth {
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, v])) as Record<CPlatform, Tri>;
+}
+
+function map2(a: PlatformTruth, b: PlatformTruth, f: (x: Tri, y: Tri) => Tri): PlatformTruth {
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, f(a[p], b[p])])) as Record<CPlatform, Tri>;
+}
+
+export function and(a: PlatformTruth, b: PlatformTruth): PlatformTruth {
+  return map2(a, b, (x, y) => (x === 'F' || y === 'F' ? 'F' : x === 'T' && y === 'T' ? 'T' : '?'));
+}
+
+export function or(a: PlatformTruth, b: PlatformTruth): PlatformTruth {
+  return map2(a, b, (x, y) => (x === 'T' || y === 'T' ? 'T' : x === 'F' && y === 'F' ? 'F' : '?'));
+}
+
+export function not(a: PlatformTruth): PlatformTruth {
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, a[p] === 'T' ? 'F' : a[p] === 'F' ? 'T' : '?'])) as Record<CPlatform, Tri>;
+}
+
+function macro(name: string): PlatformTruth {
+  if (!ALL_PLATFORM_MACROS.has(name)) return ALL_UNKNOWN;
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, PLATFORM_MACRO_SETS[p].has(name) ? 'T' : 'F'])) as Record<CPlatform, Tri>;
+}
+
+/** The value of a `#if`/`#elif` condition expression per platform. */
+function evalExpression(node: Node | null, depth = 0): PlatformTruth {
+  if (!node || depth > 32) return ALL_UNKNOWN;
+  switch (node.type) {
+    case 'parenthesized_expression': {
+      const inner = node.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+      return evalExpression(inner, depth + 1);
+    }
+    case 'preproc_defined': {
+      const id = node.namedChildren.find((c) => c?.type === 'identifier');
+      return id ? macro(id.text) : ALL_UNKNOWN;
+    }
+    case 'identifier':
+      // `#if __APPLE__`: a platform macro is 1 where defined and 0 elsewhere.
+      return macro(node.text);
+    case 'number_literal': {
+      const v = Number(node.text.replace(/[uUlL]+$/, ''));
+      return Number.isFinite(v) ? uniform(v === 0 ? 'F' : 'T') : ALL_UNKNOWN;
+    }
+    case 'unary_expression': {
+      if (node.childForFieldName('operator')?.type !== '!') return ALL_UNKNOWN;
+      return not(evalExpression(node.childForFieldName('argument'), depth + 1));
+    }
+    case 'binary_expression': {
+      const op = node.childForFieldName('operator')?.type;
+      if (op !== '&&' && op !== '||') return ALL_UNKNOWN;
+      const l = evalExpression(node.childForFieldName('left'), depth + 1);
+      const r = evalExpression(node.childForFieldName('right'), depth + 1);
+      return op === '&&' ? and(l, r) : or(l, r);
+    }
+    default:
+      return ALL_UNKNOWN;
+  }
+}
+
+/**
+ * The condition of one branch node of a chain, on its own: `#ifdef X`/`#ifndef X`, `#if e`,
+ * `#elif e`, `#elifdef X`/`#elifndef X`, and `#else` (always true on its own).
+ */
+export function branchCondition(node: Node): PlatformTruth {
+  switch (node.type) {
+    case 'preproc_ifdef':
+    case 'preproc_elifdef': {
+      const name = node.childForFieldName('name');
+      const v = name ? macro(name.text) : ALL_UNKNOWN;
+      const negated = /^#\s*(ifndef|elifndef)/.test(node.text);
+      return negated ? not(v) : v;
+    }
+    case 'preproc_if':
+    case 'preproc_elif':
+      return evalExpression(node.childForFieldName('condition'));
+    default:
+      return ALL_TRUE;
+  }
+}
+
+/** Platforms (in {@link C_PLATFORMS} order) where a truth is the given value. */
+export function platformsWhere(t: PlatformTruth, v: Tri): CPlatform[] {
+  return C_PLATFORMS.filter((p) => t[p] === v);
+}
+
+export { ALL_TRUE };

@@ -59,7 +59,7 @@ export function contentHash(text: string | Uint8Array, knowledge?: Pick<Knowledg
  * open documents for incremental parsing). The caller keeps ownership of the tree.
  */
 export function analyzeTree(path: string, originalText: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
-  const tooDeep = nestingOverBudget(originalText);
+  const tooDeep = nestingOverBudget(originalText, language);
   if (tooDeep) return notAnalysed(path, language, originalText, options, tooDeep);
   // The analysers count lines at `\n`, as the parser does; a lone `\r` (old Mac line ends) is
   // a line break for editors, so it is one for them too. Same length: offsets do not move.
@@ -129,25 +129,55 @@ function notAnalysed(path: string, language: LanguageId, text: string, options: 
  */
 export const MAX_BRACKET_NESTING = 256;
 
+/**
+ * Python lines indented deeper than this many columns are not parsed: past about 500 nested
+ * blocks the Python grammar's indentation scanner writes out of bounds, which can corrupt the
+ * parser for later files too. The deepest line in the Python standard library is indented 88
+ * columns; a nested block takes at least one.
+ */
+export const MAX_PYTHON_INDENT_COLUMNS = 256;
+
 /** Why the text is nested too deeply to analyse, or undefined (one pass over the characters). */
-export function nestingOverBudget(text: string): string | undefined {
+export function nestingOverBudget(text: string, language?: LanguageId): string | undefined {
   let depth = 0;
   let deepest = 0;
+  let indent = 0;
+  let deepestIndent = 0;
+  let atLineStart = true;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    // ( [ {  and  ) ] }; brackets in strings and comments count too, which only errs upward.
-    if (c === 40 || c === 91 || c === 123) {
+    if (atLineStart) {
+      if (c === 32) {
+        indent++;
+        continue;
+      }
+      if (c === 9) {
+        indent += 8 - (indent % 8);
+        continue;
+      }
+      if (c !== 10 && c !== 13 && indent > deepestIndent) deepestIndent = indent;
+      atLineStart = false;
+    }
+    if (c === 10 || c === 13) {
+      atLineStart = true;
+      indent = 0;
+    } else if (c === 40 || c === 91 || c === 123) {
+      // ( [ {  and  ) ] }; brackets in strings and comments count too, which only errs upward.
       if (++depth > deepest) deepest = depth;
     } else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
   }
-  return deepest > MAX_BRACKET_NESTING ? `brackets are nested ${deepest} levels deep, over the ${MAX_BRACKET_NESTING} levels the analyses handle (generated code?)` : undefined;
+  if (deepest > MAX_BRACKET_NESTING) return `brackets are nested ${deepest} levels deep, over the ${MAX_BRACKET_NESTING} levels the analyses handle (generated code?)`;
+  if (language === 'python' && deepestIndent > MAX_PYTHON_INDENT_COLUMNS) {
+    return `a line is indented ${deepestIndent} columns deep, over the ${MAX_PYTHON_INDENT_COLUMNS} columns the Python parser handles safely (generated code?)`;
+  }
+  return undefined;
 }
 
 /** Parses and analyses; the grammar must be loaded (see {@link ensureGrammarFor}). */
 export function analyzeText(path: string, text: string, parseBudget?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
   const lang = languageForPath(path, text);
   if (!lang) return undefined;
-  const tooDeep = nestingOverBudget(text);
+  const tooDeep = nestingOverBudget(text, lang.language);
   if (tooDeep) return notAnalysed(path, lang.language, text, options, tooDeep);
   let tree: Tree;
   try {

@@ -185,7 +185,9 @@ export function parseSync(text: string, grammar: GrammarName, oldTree?: Tree | n
     } catch (again) {
       if (again instanceof ParseBudgetError) throw again;
       discardParser(grammar);
-      throw new ParserCrashError(`the ${grammar} parser crashed on this file (${describeError(again)}); it was restarted for the next file`);
+      // Not the inner message (a trap, or a tree that does not cover the text): it depends on
+      // what the parser did before, and the report must not depend on the order of files.
+      throw new ParserCrashError(`the ${grammar} parser crashed on this file; it was restarted for the next file`);
     }
   }
 }
@@ -211,10 +213,6 @@ function discardParser(grammar: GrammarName): void {
   } catch {
     // The parser's memory is what the crash corrupted; not freeing it is the safe choice.
   }
-}
-
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function parseWith(parser: Parser, text: string, oldTree: Tree | null | undefined, budget: number): Tree {

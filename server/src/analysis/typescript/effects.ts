@@ -434,10 +434,25 @@ export class EffectClassifier {
   }
 
   private capturedByEscapingClosure(ref: Node, root: Node, name: string): boolean {
-    for (let n = ref.parent; n && n.id !== root.id; n = n.parent) {
-      if (FUNCTION_TYPES.has(n.type) && this.closureEscapes(n, name)) return true;
+    // The functions between `ref` and `root` are the nested functions of `root` whose range
+    // holds `ref`: found by range, because each step up the parent chain costs tree-sitter a
+    // walk down from the root (cubic time on a long `else if` chain).
+    for (const fn of this.nestedFunctions(root)) {
+      if (fn.startIndex <= ref.startIndex && ref.endIndex <= fn.endIndex && this.closureEscapes(fn, name)) return true;
     }
     return false;
+  }
+
+  private readonly nestedFunctionsOf = new Map<number, Node[]>();
+
+  /** The function nodes inside `root` (not `root` itself), listed once per root. */
+  private nestedFunctions(root: Node): Node[] {
+    let list = this.nestedFunctionsOf.get(root.id);
+    if (!list) {
+      list = root.descendantsOfType([...FUNCTION_TYPES]).filter((n): n is Node => !!n && n.id !== root.id);
+      this.nestedFunctionsOf.set(root.id, list);
+    }
+    return list;
   }
 
   /** Does this function value outlive the statement that creates it? */

@@ -29,7 +29,7 @@ describe('folders the CLI creates', () => {
     makeDirectory(deep);
     assert.ok(fs.statSync(deep).isDirectory());
     makeDirectory(deep); // already there: nothing to do
-    assert.throws(() => makeDirectory(path.join(dir, 'a.py', 'x')), { message: `cannot create ${path.join(dir, 'a.py', 'x')}: a parent is not a folder` });
+    assert.throws(() => makeDirectory(path.join(dir, 'a.py', 'x')), { message: `cannot create ${path.join(dir, 'a.py', 'x')}: a component of the path is not a directory` });
   });
 
   test('under /proc: an error, never a hang', { skip: PROC_SKIP }, () => {

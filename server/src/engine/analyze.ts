@@ -59,8 +59,6 @@ export function contentHash(text: string | Uint8Array, knowledge?: Pick<Knowledg
  * open documents for incremental parsing). The caller keeps ownership of the tree.
  */
 export function analyzeTree(path: string, originalText: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
-  const tooDeep = nestingOverBudget(originalText, language);
-  if (tooDeep) return notAnalysed(path, language, originalText, options, tooDeep);
   // The analysers count lines at `\n`, as the parser does; a lone `\r` (old Mac line ends) is
   // a line break for editors, so it is one for them too. Same length: offsets do not move.
   const text = withLoneCarriageReturnsAsNewlines(originalText);
@@ -114,6 +112,15 @@ export function analyzeTree(path: string, originalText: string, language: Langua
     localFindings,
     notes,
   };
+}
+
+/**
+ * The not-analysed result of a file nested beyond what the analyses (and the Python grammar)
+ * handle, or undefined: checked before parsing, by every caller that parses.
+ */
+export function refusedForNesting(path: string, language: LanguageId, text: string, options: AnalyzeOptions = {}): FileAnalysis | undefined {
+  const tooDeep = nestingOverBudget(text, language);
+  return tooDeep ? notAnalysed(path, language, text, options, tooDeep) : undefined;
 }
 
 /** The empty analysis of a file that could not be analysed, saying why. */
@@ -177,8 +184,8 @@ export function nestingOverBudget(text: string, language?: LanguageId): string |
 export function analyzeText(path: string, text: string, parseBudget?: number, options: AnalyzeOptions = {}): FileAnalysis | undefined {
   const lang = languageForPath(path, text);
   if (!lang) return undefined;
-  const tooDeep = nestingOverBudget(text, lang.language);
-  if (tooDeep) return notAnalysed(path, lang.language, text, options, tooDeep);
+  const refused = refusedForNesting(path, lang.language, text, options);
+  if (refused) return refused;
   let tree: Tree;
   try {
     tree = parseSync(text, lang.grammar, null, parseBudget);

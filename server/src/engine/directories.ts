@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeFsError } from './fs-errors';
 
 /**
  * Makes `dir` and its missing parents. Throws an Error whose message names the folder that
@@ -53,15 +54,7 @@ export function writableFolderProblem(dir: string): string | undefined {
   }
 }
 
+/** Why a folder could not be made: ENOENT where the parent exists means the file system allows none there (`/proc`). */
 function describe(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const reasons: Record<string, string> = {
-    ENOENT: 'the file system does not allow folders there',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only file system',
-    ENOTDIR: 'a parent is not a folder',
-    ENOSPC: 'no space left on the device',
-  };
-  return (e.code && reasons[e.code]) ?? (err instanceof Error ? err.message : String(err));
+  return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file system does not allow folders there' : describeFsError(err);
 }

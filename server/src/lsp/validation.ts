@@ -12,7 +12,7 @@
  */
 import * as path from 'node:path';
 import ignore from 'ignore';
-import { analyzeTree, contentHash } from '../engine/analyze';
+import { analyzeTree, contentHash, refusedForNesting } from '../engine/analyze';
 import type { HazardLensConfig } from '../engine/config';
 import { loadGrammar } from '../parsing/parser';
 import type { DocumentStore, OpenDocument } from './documents';
@@ -139,8 +139,11 @@ export class Validator {
     let analysis = this.index.reusableAnalysis(doc.path, hash);
     if (!analysis) {
       try {
-        const tree = this.documents.treeFor(doc);
-        analysis = analyzeTree(doc.path, text, doc.language, doc.grammar, tree, { knowledge: config.knowledge });
+        // Nesting beyond the budget is refused before the parse (a deep Python file can make
+        // the grammar write out of bounds).
+        analysis =
+          refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }) ??
+          analyzeTree(doc.path, text, doc.language, doc.grammar, this.documents.treeFor(doc), { knowledge: config.knowledge });
         this.index.countParse();
       } catch (err) {
         // A parse over budget, a parser crash or an engine defect: say so, keep the editor

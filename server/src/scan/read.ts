@@ -19,7 +19,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
-import { describeFsError } from './walk';
+import { describeFsError } from '../engine/fs-errors';
 
 /** How many leading bytes are searched for a NUL to call a file binary (as git does). */
 export const BINARY_SNIFF_BYTES = 8192;

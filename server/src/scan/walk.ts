@@ -30,6 +30,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { languageForFileAsync, languageForPath, SUPPORTED_EXTENSIONS } from '../parsing/parser';
 import { mayBeScript } from '../parsing/shebang';
+import { describeFsError } from '../engine/fs-errors';
 
 /** Directory names never entered below a scanned directory. */
 export const ALWAYS_SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules', '.git', '.hg', '.svn']);
@@ -126,26 +127,6 @@ function ignoredByLayers(layers: readonly Layer[], target: string, isDirectory: 
     else if (result.unignored) ignored = false;
   }
   return ignored;
-}
-
-/** Describes a file-system error for a person. */
-export function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'ELOOP':
-      return 'symbolic link loop (too many levels of symbolic links)';
-    case 'ENOTDIR':
-      return 'a component of the path is not a directory';
-    case 'EIO':
-      return 'input/output error';
-    default:
-      return err instanceof Error ? err.message : String(err);
-  }
 }
 
 /** What a path that is not a regular file or directory is, from its stats or its directory entry. */

@@ -7,6 +7,7 @@
 import type { Range } from '../../text/locations';
 import type { Node } from '../../parsing/parser';
 import { PY_FD_DIRECTORIES } from '../../knowledge/python-process';
+import { PY_OTHER_PLATFORM_PREFIX, PY_OTHER_PLATFORM_VALUE, PY_PLATFORM_SUBJECT, PY_WINDOWS_FLAG } from '../../knowledge/python-platforms';
 import type { PySourceText } from './source-text';
 import { argsOf, closesOnlyStdio, stringValue } from './syntax-helpers';
 import type { IfRecord, LoopCtx, Scope } from './walk-records';
@@ -98,13 +99,6 @@ export function loopContext(t: PySourceText, node: Node, type: string, until: nu
   return undefined;
 }
 
-/** Names of flags that hold "this is Windows" (`_mswindows` in subprocess, `IS_WINDOWS`, `WIN32`, ...). */
-const WINDOWS_FLAG = /^_*(?:ms_?windows|is_?win(?:dows|32)?|win(?:dows|32)?|on_?windows|running_?on_?windows)$/i;
-/** Values of `sys.platform`, `os.name` and `platform.system()` that are not Linux. */
-const OTHER_PLATFORM_VALUE = /^(?:win32|cygwin|msys|darwin|nt|java|os2|riscos|Windows|Darwin|ios|android|emscripten|wasi)$/;
-const OTHER_PLATFORM_PREFIX = /^(?:win|darwin|cygwin|freebsd|openbsd|netbsd|sunos|aix|os2|riscos)/;
-const PLATFORM_SUBJECT = /^(?:sys\.platform|os\.name|platform\.system\(\)|_?platform|PLATFORM)$/;
-
 /**
  * Whether a condition holds only on a platform other than Linux (the target the Python rules
  * judge): `_mswindows`, `sys.platform == "win32"`, `os.name == "nt"`,
@@ -115,7 +109,7 @@ export function otherPlatformTest(cond: Node): boolean {
   let n: Node | null = cond;
   while (n && n.type === 'parenthesized_expression') n = n.namedChild(0);
   if (!n) return false;
-  if (n.type === 'identifier' || n.type === 'attribute') return WINDOWS_FLAG.test(n.text.slice(n.text.lastIndexOf('.') + 1));
+  if (n.type === 'identifier' || n.type === 'attribute') return PY_WINDOWS_FLAG.test(n.text.slice(n.text.lastIndexOf('.') + 1));
   if (n.type === 'boolean_operator' && n.childForFieldName('operator')?.text === 'or') {
     const l = n.childForFieldName('left');
     const r = n.childForFieldName('right');
@@ -127,21 +121,21 @@ export function otherPlatformTest(cond: Node): boolean {
     const subject = fn.childForFieldName('object')?.text.replace(/\s+/g, '') ?? '';
     const arg = argsOf(n).positional[0];
     const value = arg ? stringValue(arg)?.value : undefined;
-    return PLATFORM_SUBJECT.test(subject) && value !== undefined && OTHER_PLATFORM_PREFIX.test(value);
+    return PY_PLATFORM_SUBJECT.test(subject) && value !== undefined && PY_OTHER_PLATFORM_PREFIX.test(value);
   }
   if (n.type !== 'comparison_operator') return false;
   const parts = n.namedChildren.filter((c): c is Node => !!c);
   if (parts.length !== 2) return false;
   const op = n.children.slice(1, -1).map((c) => c?.text).join(' ');
   const subject = parts[0].text.replace(/\s+/g, '');
-  if (!PLATFORM_SUBJECT.test(subject)) return false;
+  if (!PY_PLATFORM_SUBJECT.test(subject)) return false;
   if (op === '==') {
     const value = stringValue(parts[1])?.value;
-    return value !== undefined && OTHER_PLATFORM_VALUE.test(value);
+    return value !== undefined && PY_OTHER_PLATFORM_VALUE.test(value);
   }
   if (op === 'in' && (parts[1].type === 'tuple' || parts[1].type === 'list' || parts[1].type === 'set')) {
     const values = parts[1].namedChildren.map((c) => (c ? stringValue(c)?.value : undefined));
-    return values.length > 0 && values.every((v) => v !== undefined && OTHER_PLATFORM_VALUE.test(v));
+    return values.length > 0 && values.every((v) => v !== undefined && PY_OTHER_PLATFORM_VALUE.test(v));
   }
   return false;
 }

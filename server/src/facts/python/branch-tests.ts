@@ -159,3 +159,24 @@ export function definedOnlyForOtherPlatforms(def: Node): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a statement only runs on platforms other than Linux: some `if`/`elif` branch that
+ * holds it (at any depth, up to the module) tests for another platform
+ * (`elif os.name == "nt": eventlet.monkey_patch(os=False)`). `else` branches are not judged:
+ * the condition they negate says nothing about the platform on its own.
+ */
+export function runsOnlyOnOtherPlatforms(node: Node): boolean {
+  for (let holder = node.parent; holder; holder = holder.parent) {
+    if (holder.type !== 'block') continue;
+    const branch = holder.parent;
+    if (branch?.type === 'if_statement' && branch.childForFieldName('consequence')?.id === holder.id) {
+      const cond = branch.childForFieldName('condition');
+      if (cond && otherPlatformTest(cond)) return true;
+    } else if (branch?.type === 'elif_clause') {
+      const cond = branch.childForFieldName('condition');
+      if (cond && otherPlatformTest(cond)) return true;
+    }
+  }
+  return false;
+}

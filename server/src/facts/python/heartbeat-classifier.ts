@@ -19,6 +19,7 @@ import {
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import type { PyFactBase, PyMonkeyPatchFact } from './fact-types';
 import type { PySourceText } from './source-text';
+import { runsOnlyOnOtherPlatforms } from './branch-tests';
 import { argsOf, keywordInsert, posOf, stringValue, within } from './syntax-helpers';
 import { callBase, factBase, resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
@@ -113,6 +114,8 @@ export class HeartbeatClassifier {
   }
 
   private pushMonkeyPatch(c: RawCall, api: string, lib: 'eventlet' | 'gevent', how: 'eventlet' | 'gevent-all' | 'always', threadKeyword: string | undefined, base: PyFactBase): void {
+    // A patch that only another platform runs (`elif os.name == "nt":`) does not patch this one.
+    if (runsOnlyOnOtherPlatforms(c.node)) return;
     const a = argsOf(c.node);
     const lit = (n: Node | undefined): boolean | undefined => (n?.type === 'true' ? true : n?.type === 'false' ? false : undefined);
     const splat = !!a.node?.namedChildren.some((n) => n?.type === 'dictionary_splat' || n?.type === 'list_splat');

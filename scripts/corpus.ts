@@ -21,6 +21,12 @@
 //   --parallel N    scans at a time (default: half the CPUs, at least 1)
 //   --missing       print the repositories whose mirror is missing, one per line, and exit
 //
+// A case may run with a Python environment (test/corpus/environments.tsv): the project is then
+// extracted into a folder of its own with a `.venv` that holds the listed packages of another
+// repository at another commit, installed the way pip lays them out (the package folders in
+// site-packages, a `*.dist-info` with METADATA, top_level.txt and the entry points of the
+// repository's setup.cfg), so the scan joins them as the project's dependencies.
+//
 // Extractions (`git archive` of the project folder at the commit) are kept in the
 // git-ignored .corpus/extract/, and the CLI's analysis cache in .corpus/cache/, so a second
 // run re-scans only with a changed build. Exit code: 0 when every case that could be run
@@ -29,10 +35,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { createHash } from 'node:crypto';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'bin', 'hazard-lens.js');
 const CASES = join(ROOT, 'test', 'corpus', 'cases.tsv');
+const ENVIRONMENTS = join(ROOT, 'test', 'corpus', 'environments.tsv');
+const ENVIRONMENT_COLUMNS = ['case', 'repo', 'commit', 'packages', 'distribution', 'version'] as const;
 const WORK = join(ROOT, '.corpus');
 const COLUMNS = ['id', 'repo', 'commit', 'project', 'path', 'lines', 'verdict', 'rules', 'lang', 'reference', 'why'] as const;
 
@@ -52,6 +61,47 @@ export interface CorpusCase {
   first: number;
   last: number;
   ruleIds: string[];
+  /** Installed packages the project is scanned with (environments.tsv); none by default. */
+  environment?: CorpusEnvironment[];
+}
+
+/** One installed package of a case's Python environment (a row of environments.tsv). */
+export interface CorpusEnvironment {
+  case: string;
+  repo: string;
+  commit: string;
+  /** Top-level package folders (or modules) of the repository to install. */
+  packages: string[];
+  distribution: string;
+  version: string;
+}
+
+/** Reads environments.tsv; a malformed row stops the run with its line number. */
+export function readEnvironments(text: string, caseIds: ReadonlySet<string>): CorpusEnvironment[] {
+  const lines = text.split('\n');
+  if (lines[0].split('\t').join('\t') !== ENVIRONMENT_COLUMNS.join('\t')) throw new Error(`environments.tsv: the header must be: ${ENVIRONMENT_COLUMNS.join(' ')}`);
+  const out: CorpusEnvironment[] = [];
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n];
+    if (!line.trim() || line.startsWith('#')) continue;
+    const cells = line.split('\t').map((c) => c.trim());
+    const where = `environments.tsv line ${n + 1}`;
+    if (cells.length !== ENVIRONMENT_COLUMNS.length) throw new Error(`${where}: ${cells.length} columns, expected ${ENVIRONMENT_COLUMNS.length}`);
+    const [id, repo, commit, packages, distribution, version] = cells;
+    if (!caseIds.has(id)) throw new Error(`${where}: no case ${id} in cases.tsv`);
+    if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`${where}: repo must be owner/name`);
+    if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`${where}: commit must be 40 hex digits`);
+    const list = packages.split(',').map((p) => p.trim()).filter(Boolean);
+    if (!list.length || !list.every((p) => /^[A-Za-z_]\w*$/.test(p))) throw new Error(`${where}: packages must be top-level package names, comma-separated`);
+    if (!/^[A-Za-z0-9][\w.-]*$/.test(distribution) || !/^[\w.+!-]+$/.test(version)) throw new Error(`${where}: distribution and version must be a name and a version`);
+    out.push({ case: id, repo, commit, packages: list, distribution, version });
+  }
+  return out;
+}
+
+/** What makes two environments the same (cases with the same project and environment share a scan). */
+function environmentKey(env: readonly CorpusEnvironment[] | undefined): string {
+  return (env ?? []).map((e) => `${e.repo}@${e.commit}:${e.packages.join(',')}`).sort().join(';');
 }
 
 /** A finding as the CLI's JSON report gives it (1-based lines). */
@@ -178,9 +228,11 @@ export function findMirror(mirrors: string, repo: string): string | undefined {
   return undefined;
 }
 
-/** Extracts the project folder of repo@commit once; returns the folder or an error text. */
-function extract(gitDir: string, c: CorpusCase): { dir: string; error?: undefined } | { error: string; dir?: undefined } {
-  const key = `${c.repo.replace('/', '+')}@${c.commit.slice(0, 12)}${c.project === '.' ? '' : '-' + c.project.replace(/[^\w.-]+/g, '_')}`;
+/** Extracts the project folder of repo@commit once (with its environment, if any); returns the folder or an error text. */
+function extract(gitDir: string, c: CorpusCase, mirrors: string): { dir: string; error?: undefined } | { error: string; dir?: undefined } {
+  const envKey = environmentKey(c.environment);
+  const envSuffix = envKey ? `+env-${createHash('sha256').update(envKey).digest('hex').slice(0, 10)}` : '';
+  const key = `${c.repo.replace('/', '+')}@${c.commit.slice(0, 12)}${c.project === '.' ? '' : '-' + c.project.replace(/[^\w.-]+/g, '_')}${envSuffix}`;
   const dest = join(WORK, 'extract', key);
   if (existsSync(join(dest, '.corpus-complete'))) return { dir: dest };
   rmSync(dest, { recursive: true, force: true });
@@ -199,9 +251,59 @@ function extract(gitDir: string, c: CorpusCase): { dir: string; error?: undefine
     if (typeof written === 'string') return { error: `git archive failed (${String(archive.stderr).trim().split('\n')[0]}), and so did reading blobs: ${written}` };
     note = written.missing.length ? `missing from the mirror: ${written.missing.join(', ')}\n` : '';
   }
-  writeFileSync(join(tmp, '.corpus-complete'), `${c.repo} ${c.commit} ${c.project}\n${note}`);
+  for (const e of c.environment ?? []) {
+    const depGit = findMirror(mirrors, e.repo);
+    if (!depGit) return { error: `no mirror of ${e.repo} (the environment of ${c.id})` };
+    const installed = installPackage(depGit, e, join(tmp, c.project === '.' ? '' : c.project));
+    if (installed) return { error: `cannot install ${e.distribution} from ${e.repo}@${e.commit.slice(0, 12)}: ${installed}` };
+  }
+  writeFileSync(join(tmp, '.corpus-complete'), `${c.repo} ${c.commit} ${c.project}${envKey ? ` with ${envKey}` : ''}\n${note}`);
   renameSync(tmp, dest);
   return { dir: dest };
+}
+
+/**
+ * Installs packages of a repository at a commit into `<project>/.venv` as pip lays them out:
+ * the package folders in `lib/python3/site-packages`, and a `*.dist-info` with METADATA,
+ * top_level.txt and the entry points of the repository's setup.cfg (`[entry_points]`, pbr's,
+ * or `[options.entry_points]`). Returns an error text, or undefined.
+ */
+function installPackage(gitDir: string, e: CorpusEnvironment, projectDir: string): string | undefined {
+  const venv = join(projectDir, '.venv');
+  const site = join(venv, 'lib', 'python3', 'site-packages');
+  mkdirSync(site, { recursive: true });
+  writeFileSync(join(venv, 'pyvenv.cfg'), 'home = /usr/bin\ninclude-system-site-packages = false\n');
+  const archive = spawnSync('git', ['--git-dir', gitDir, 'archive', '--format=tar', e.commit, ...e.packages], { maxBuffer: 1 << 30 });
+  if (archive.status !== 0) return String(archive.stderr).trim().split('\n')[0];
+  const untar = spawnSync('tar', ['-x', '-C', site], { input: archive.stdout, maxBuffer: 1 << 20 });
+  if (untar.status !== 0) return `tar failed: ${String(untar.stderr).trim().split('\n')[0]}`;
+  const info = join(site, `${e.distribution.replace(/-/g, '_')}-${e.version}.dist-info`);
+  mkdirSync(info, { recursive: true });
+  writeFileSync(join(info, 'METADATA'), `Metadata-Version: 2.1\nName: ${e.distribution}\nVersion: ${e.version}\n`);
+  writeFileSync(join(info, 'top_level.txt'), `${e.packages.join('\n')}\n`);
+  const cfg = spawnSync('git', ['--git-dir', gitDir, 'show', `${e.commit}:setup.cfg`], { maxBuffer: 1 << 24 });
+  if (cfg.status === 0) writeFileSync(join(info, 'entry_points.txt'), entryPointsOfSetupCfg(cfg.stdout.toString('utf8')));
+  return undefined;
+}
+
+/** The `entry_points.txt` text of a setup.cfg's `[entry_points]` / `[options.entry_points]` section. */
+export function entryPointsOfSetupCfg(text: string): string {
+  const out: string[] = [];
+  let inSection = false;
+  for (const raw of text.split(/\r?\n/)) {
+    const header = /^\[([^\]]+)\]\s*$/.exec(raw);
+    if (header) {
+      inSection = header[1].trim() === 'entry_points' || header[1].trim() === 'options.entry_points';
+      continue;
+    }
+    if (!inSection || !raw.trim() || /^\s*[#;]/.test(raw)) continue;
+    const group = /^(\S[^=]*?)\s*=\s*(.*)$/.exec(raw);
+    if (group && !/^\s/.test(raw)) {
+      out.push('', `[${group[1].trim()}]`);
+      if (group[2].trim()) out.push(group[2].trim());
+    } else out.push(raw.trim());
+  }
+  return `${out.join('\n').trim()}\n`;
 }
 
 /** Writes the regular files of the project folder at the commit blob by blob; returns the paths whose blobs are missing. */
@@ -341,10 +443,22 @@ async function main(): Promise<void> {
   } catch (e) {
     usage((e as Error).message);
   }
+  // Environments are listed by case id, checked against the cases of cases.tsv (a --cases
+  // file may hold a subset of them).
+  try {
+    const known = opts.cases === CASES ? cases : readCases(readFileSync(CASES, 'utf8'));
+    const environments = readEnvironments(readFileSync(ENVIRONMENTS, 'utf8'), new Set(known.map((c) => c.id)));
+    for (const c of cases) {
+      const env = environments.filter((e) => e.case === c.id);
+      if (env.length) c.environment = env;
+    }
+  } catch (e) {
+    usage((e as Error).message);
+  }
   const only = opts.only;
   if (only) cases = cases.filter((c) => c.id.includes(only));
   if (opts.missing) {
-    const missing = [...new Set(cases.map((c) => c.repo))].filter((r) => !findMirror(opts.mirrors!, r));
+    const missing = [...new Set(cases.flatMap((c) => [c.repo, ...(c.environment ?? []).map((e) => e.repo)]))].filter((r) => !findMirror(opts.mirrors!, r));
     for (const r of missing) console.log(r);
     return;
   }
@@ -353,7 +467,8 @@ async function main(): Promise<void> {
   // One scan per (repository, commit, project): several cases often share a project.
   const groups = new Map<string, CorpusCase[]>();
   for (const c of cases) {
-    const key = `${c.repo}@${c.commit}:${c.project}`;
+    const envKey = environmentKey(c.environment);
+    const key = `${c.repo}@${c.commit}:${c.project}${envKey ? ` with ${envKey}` : ''}`;
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(c);
   }
@@ -369,7 +484,7 @@ async function main(): Promise<void> {
       say('no mirror');
       return fail('no mirror', `no mirror of ${c0.repo} under ${opts.mirrors}`);
     }
-    const ex = extract(gitDir, c0);
+    const ex = extract(gitDir, c0, opts.mirrors!);
     if (ex.error) {
       say(ex.error);
       return fail('not extracted', ex.error);

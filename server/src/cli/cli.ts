@@ -21,6 +21,7 @@ import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporte
 import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../scan/facts-file';
 import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { defaultJobs } from '../scan/pool';
+import { findPythonEnvironment, NO_ENVIRONMENT } from '../scan/python-environment';
 import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
 import { CONFIG_FILE_NAME, loadConfig } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
@@ -74,6 +75,9 @@ Options:
       --fix                       Apply safe fixes, write the files back, report what remains
       --max-file-size KB          Skip files larger than KB kilobytes (default: config, 1024)
       --target-platform NAME      Platform C code is judged for: ${C_PLATFORMS.join(', ')} (default: config, linux)
+      --python-env DIR            Python environment whose installed packages join the program
+                                  model (a virtualenv); 'none' for none (default: config
+                                  "pythonEnvironment", else $VIRTUAL_ENV or .venv/venv/env)
       --exclude PATTERN           Also exclude PATTERN (gitignore syntax; repeatable)
       --no-gitignore              Do not read .gitignore files
       --force-exclude             Apply ignore patterns to paths named on the command line too
@@ -203,6 +207,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       fix: { type: 'boolean' },
       'max-file-size': { type: 'string' },
       'target-platform': { type: 'string' },
+      'python-env': { type: 'string' },
       exclude: { type: 'string', multiple: true },
       'no-gitignore': { type: 'boolean' },
       'force-exclude': { type: 'boolean' },
@@ -312,10 +317,19 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       cacheDir = undefined;
     }
   }
+  // The environment is checked before the scan: a folder that is not one stops the run.
+  const envFlag = values['python-env'] as string | undefined;
+  if (envFlag !== undefined && envFlag.length === 0) throw new UsageError('--python-env needs a folder (or none)');
+  const pythonEnvironment =
+    envFlag !== undefined ? envFlag : config.pythonEnvironment && config.pythonEnvironment !== NO_ENVIRONMENT ? path.resolve(loaded.base, config.pythonEnvironment) : config.pythonEnvironment;
+  const scanRoots = (positionals.length ? positionals : ['.']).map((p) => path.resolve(cwd, p));
+  const environmentLookup = shard ? {} : findPythonEnvironment(pythonEnvironment, scanRoots, process.env, cwd);
+  if (environmentLookup.error !== undefined) throw new UsageError(`${envFlag !== undefined ? '--python-env' : '"pythonEnvironment"'}: ${environmentLookup.error}`);
   const options = {
     paths: positionals,
     cwd,
     config,
+    pythonEnvironment,
     respectGitignore: values['no-gitignore'] !== true,
     extraExcludes: (values.exclude as string[] | undefined) ?? [],
     excludeBase: loaded.base,
@@ -418,7 +432,7 @@ async function runJoin(
       files: joined.files.length,
       skipped: joined.skipped.length,
       decoded: joined.decoded.length,
-      ms: { discover: 0, analyse: 0, evaluate: evaluateMs, total: Math.round(performance.now() - started) },
+      ms: { discover: 0, analyse: 0, dependencies: 0, evaluate: evaluateMs, total: Math.round(performance.now() - started) },
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     });
   }

@@ -312,6 +312,32 @@ export class DiskCache {
     return this.store(this.evaluationFile(slot), { format: CACHE_FORMAT, key: slot, inputs }, JSON.stringify(evaluation));
   }
 
+  // ---- installed packages -----------------------------------------------------------------
+
+  /**
+   * The slot of an installed distribution's analyses (`scan/python-environment.ts`): one per
+   * build, distribution name and version, and its metadata folder as installed (path and
+   * time), so a reinstall or an upgrade starts a new entry.
+   */
+  packageSlot(identity: string): string {
+    return sha256(JSON.stringify(['package', this.fingerprint, identity]));
+  }
+
+  private packageFile(slot: string): string {
+    return nodePath.join(this.root, slot.slice(0, 2), `${slot}.package`);
+  }
+
+  /** What was stored for an installed distribution (the caller checks the shape), or undefined. */
+  readPackage(slot: string): unknown {
+    const entry = this.load(this.packageFile(slot), slot);
+    return entry.status === 'found' ? entry.value : undefined;
+  }
+
+  /** Stores what was learnt of an installed distribution; never throws. */
+  writePackage(slot: string, value: unknown): boolean {
+    return this.store(this.packageFile(slot), { format: CACHE_FORMAT, key: slot }, JSON.stringify(value));
+  }
+
   /** Tags the folders as a cache (once per process and folder; idempotent). */
   private markOwned(): void {
     const tag = nodePath.join(this.baseDir, 'CACHEDIR.TAG');

@@ -52,6 +52,13 @@ export interface HazardLensConfig extends ProgramSettings {
   cache: boolean;
   /** Folder of the persistent cache; empty: the user's cache folder (`~/.cache/hazard-lens`). */
   cacheDir: string;
+  /**
+   * The project's Python environment, whose installed packages the program model joins as
+   * read-only parts (`scan/python-environment.ts`): a folder (a virtualenv, or a
+   * `site-packages`); empty: `$VIRTUAL_ENV`, else a `.venv`/`venv`/`env` folder of the
+   * scanned root; `none`: no environment.
+   */
+  pythonEnvironment: string;
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -70,6 +77,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   jobs: 'auto',
   cache: true,
   cacheDir: '',
+  pythonEnvironment: '',
   knowledge: BUILTIN_KNOWLEDGE,
 };
 
@@ -91,6 +99,7 @@ const fieldSchemas = {
   jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
   cache: z.boolean(),
   cacheDir: z.string(),
+  pythonEnvironment: z.string(),
   knowledge: userKnowledgeSchema,
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
@@ -142,6 +151,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   jobs: 'Worker threads: "auto" (one per CPU) or a number; 0 analyses in the main thread.',
   cache: 'Keep per-file analyses in a cache on disk.',
   cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
+  pythonEnvironment: 'The Python environment whose installed packages join the program model (a virtualenv folder, relative to this file); empty: $VIRTUAL_ENV or a .venv/venv/env folder of the scanned root; "none": no environment.',
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 

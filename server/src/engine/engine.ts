@@ -7,7 +7,7 @@ import { entryPointNotes } from '../model/python-project';
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
-import { MapModelCache, type ModelCache, type ProgramContext, type ProjectFile } from '../model/program-context';
+import { MapModelCache, type ModelCache, type ProgramContext, type ProgramDependencies, type ProjectFile } from '../model/program-context';
 import { type Rule } from '../rules/rule';
 import { applySuppressions } from './suppressions';
 import type { FileAnalysis, Finding, Suppression } from '../analysis/results';
@@ -38,6 +38,8 @@ export interface WorkspaceInput {
   projectFiles?: readonly ProjectFile[];
   /** Where program models keep state between evaluations; a fresh one per call when absent. */
   cache?: ModelCache;
+  /** Installed packages joined as read-only program parts (a scan's Python environment). */
+  dependencies?: ProgramDependencies;
 }
 
 /**
@@ -52,6 +54,7 @@ export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfi
     projectFiles: workspace.projectFiles ?? [],
     config,
     cache: workspace.cache ?? new MapModelCache(),
+    dependencies: workspace.dependencies,
   };
   const notes: string[] = [];
   const raw: Finding[] = [];
@@ -64,7 +67,10 @@ export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfi
     if (result.note) notes.push(result.note);
   }
   notes.push(...entryPointNotes(program.projectFiles, files));
-  return { findings: finishFindings(raw, files, config), notes };
+  // Dependencies are read, never reported on: a rule reports at the workspace code that leads there.
+  const inDependency = new Set(workspace.dependencies?.files.map((f) => f.path));
+  const reported = inDependency.size ? raw.filter((f) => !inDependency.has(f.path)) : raw;
+  return { findings: finishFindings(reported, files, config), notes };
 }
 
 /** One program rule's findings (default severity applied), or the note saying it crashed. */

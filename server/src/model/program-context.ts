@@ -6,6 +6,7 @@
 import type { FileAnalysis } from '../analysis/results';
 import type { Knowledge } from '../knowledge/knowledge';
 import type { CPlatform } from '../knowledge/c-platforms';
+import type { Range } from '../text/locations';
 
 /**
  * The part of the user's configuration that the program model and the program rules read
@@ -37,6 +38,13 @@ export interface ProgramContext {
   projectFiles: readonly ProjectFile[];
   /** The settings the program model and the program rules read. */
   config: ProgramSettings;
+  /**
+   * The installed packages the workspace's code reaches (its Python environment): read-only
+   * program parts. Their modules join the program model, but no finding is reported in
+   * them; a rule whose evidence runs into a dependency reports at the workspace code that
+   * leads there. Absent when the scan has no environment.
+   */
+  dependencies?: ProgramDependencies;
   /**
    * Where program models keep what they computed, across evaluations of the same workspace
    * (see {@link ModelCache}). Absent when a caller evaluates once without one.
@@ -82,6 +90,45 @@ export class MapModelCache implements ModelCache {
   clear(): void {
     this.values.clear();
   }
+}
+
+/** The part of a Python environment a scan joined to the program (`scan/python-environment.ts`). */
+export interface ProgramDependencies {
+  /** Analyses of the dependency files reached from the workspace's imports. */
+  files: readonly FileAnalysis[];
+  /** The environment's `site-packages` folders (source roots of the dependency modules). */
+  sitePackages: readonly string[];
+  distributions: readonly DependencyDistribution[];
+  pluginLinks: readonly DependencyPluginLink[];
+}
+
+/** An installed distribution, from its `*.dist-info` (or `*.egg-info`) folder. */
+export interface DependencyDistribution {
+  /** As declared in its metadata (`oslo.messaging`). */
+  name: string;
+  version: string;
+  sitePackages: string;
+  metadataDir: string;
+  /** The top-level packages and modules it installs (`oslo_messaging`). */
+  topLevel: string[];
+  /** Its plugin entry points (groups other than scripts): what a host loads by group name. */
+  plugins: { group: string; name: string; module: string }[];
+}
+
+/** A file that names an entry-point group, so the group's plugin modules load in its program. */
+export interface DependencyPluginLink {
+  /** The file (absolute) that spells the group's name. */
+  from: string;
+  group: string;
+  /** Where it spells it. */
+  range: Range;
+  /** Dotted modules that declare themselves for the group. */
+  modules: string[];
+}
+
+/** The name a distribution is compared by (PEP 503: case and `-_.` runs do not matter). */
+export function normalisedDistributionName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 /** A non-source file of the workspace that the program model reads. */

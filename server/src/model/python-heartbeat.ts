@@ -13,9 +13,10 @@
  * file patches at all.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, ProjectFile } from './program-context';
+import { normalisedDistributionName, type ProgramContext, type ProjectFile } from './program-context';
 import type { Range } from '../text/locations';
 import type {
+  PyCallFact,
   PyHeartbeatConnectionFact,
   PyKeepAliveFact,
   PyMonkeyPatchFact,
@@ -85,6 +86,30 @@ export interface GreenHeartbeat {
   host: HbHost;
   /** Import steps from the host's entry point down to the heartbeat's module (entry first). */
   chain: PyStep[];
+  /**
+   * For a heartbeat started inside an installed package (a module of the Python environment):
+   * the workspace code the finding is reported at — the call that sets up the library's
+   * connection (a modelled connection call of that package), else the import that leads into it.
+   */
+  anchor?: HeartbeatAnchor;
+}
+
+/** Where a heartbeat that starts in a dependency is reported: the workspace's own code that leads there. */
+export interface HeartbeatAnchor {
+  path: string;
+  range: Range;
+  /**
+   * `connection`: a modelled call into the package that sets up a connection; `call`: a call
+   * into the package whose calls there reach the thread start (`steps` names them); `import`:
+   * the import that leads into it (for a thread the package starts at import time).
+   */
+  via: 'connection' | 'call' | 'import';
+  /** With `call`: the package's functions the call runs, from the one called to the one that starts the thread. */
+  steps?: { path: string; range: Range; name: string }[];
+  /** What the anchor does, for messages (`oslo_messaging.get_rpc_transport()`, `import oslo_messaging`). */
+  what: string;
+  /** The installed distribution the heartbeat lives in. */
+  distribution: string;
 }
 
 /** Something created or bound before the patch call that stays native. */
@@ -225,10 +250,127 @@ export function wsgiConfigEntries(index: PyModuleIndex, projectFiles: readonly P
 // ---------------------------------------------------------------------------------------
 
 /** Import steps from the walk's root down to `m` (each module reached first by the import statement recorded). */
-function chainOf(r: Reach<PyModule, Range>, m: PyModule): PyStep[] {
+function chainOf(r: Reach<PyModule, Range>, m: PyModule, index?: PyModuleIndex): PyStep[] {
   const out: PyStep[] = [];
-  for (let v = r.via.get(m); v; v = r.via.get(v.from)) out.push({ path: v.from.path, range: v.edge, message: 'imported from here' });
+  let to = m;
+  for (let v = r.via.get(m); v; to = v.from, v = r.via.get(v.from)) {
+    const plugin = index?.pluginEdges(v.from).find((p) => p.to === to && p.edge === v.edge);
+    out.push({ path: v.from.path, range: v.edge, message: plugin ? `${PLUGIN_STEP} '${plugin.group}' here (${to.names[to.names.length - 1] ?? nodePath.basename(to.path)})` : 'imported from here' });
+  }
   return out.reverse();
+}
+
+/** A function of an installed package a walk reached, and the key of the function that called it (none for the first). */
+interface WalkStep {
+  from?: string;
+  module: PyModule;
+  name: string;
+}
+
+/** How many functions of installed packages one workspace call is followed through. */
+const MAX_DEPENDENCY_FUNCTIONS = 400;
+
+/**
+ * Workspace calls into installed packages, and which of the packages' functions each one
+ * runs (through the calls those functions make inside the packages, breadth first and
+ * bounded): what tells that `chatter.Connection(url)` in the application starts the
+ * heartbeat thread that `Connection._start_heartbeat` creates. Calls the packages make into
+ * code that is not installed (a plugin manager that is absent) end the walk.
+ */
+class DependencyCallers {
+  private readonly walks = new Map<string, Map<string, WalkStep>>();
+
+  constructor(
+    private readonly index: PyModuleIndex,
+    private readonly modules: readonly PyModule[],
+  ) {}
+
+  /** The workspace calls (in this program's modules) that reach function `fn` of dependency module `m`, with the functions they pass through. */
+  reaching(m: PyModule, fn: string): { module: PyModule; fact: PyCallFact; steps: { path: string; range: Range; name: string }[] }[] {
+    const target = `${m.abs}#${fn}`;
+    const out: { module: PyModule; fact: PyCallFact; steps: { path: string; range: Range; name: string }[] }[] = [];
+    for (const wm of this.modules) {
+      if (wm.dependency || PY_TEST_FILE.test(wm.path)) continue;
+      for (const f of wm.facts) {
+        if (f.kind !== 'py.call') continue;
+        const entry = this.index.callTarget(wm, f.callee, f.origin);
+        if (!entry?.module.dependency) continue;
+        const walk = this.walk(entry.module, entry.name);
+        if (!walk.has(target)) continue;
+        const steps: { path: string; range: Range; name: string }[] = [];
+        for (let v = walk.get(target); v; v = v.from === undefined ? undefined : walk.get(v.from)) {
+          const def = v.module.functions.get(v.name);
+          if (def) steps.unshift({ path: v.module.path, range: def.range, name: v.name });
+        }
+        out.push({ module: wm, fact: f, steps });
+      }
+    }
+    return out;
+  }
+
+  /** Functions of installed packages reached from `name` in `m`, each with the function that called it first. */
+  private walk(m: PyModule, name: string): Map<string, WalkStep> {
+    const start = `${m.abs}#${name}`;
+    let seen = this.walks.get(start);
+    if (seen) return seen;
+    seen = new Map([[start, { module: m, name }]]);
+    const queue: { module: PyModule; name: string; key: string }[] = [{ module: m, name, key: start }];
+    for (let i = 0; i < queue.length && seen.size < MAX_DEPENDENCY_FUNCTIONS; i++) {
+      const cur = queue[i];
+      for (const f of cur.module.bodies.get(cur.name) ?? []) {
+        if (f.kind !== 'py.call') continue;
+        const t = this.index.callTarget(cur.module, f.callee, f.origin);
+        if (!t?.module.dependency) continue;
+        const key = `${t.module.abs}#${t.name}`;
+        if (seen.has(key)) continue;
+        seen.set(key, { from: cur.key, module: t.module, name: t.name });
+        queue.push({ module: t.module, name: t.name, key });
+      }
+    }
+    this.walks.set(start, seen);
+    return seen;
+  }
+}
+
+const PLUGIN_STEP = 'loads the plugins of entry-point group';
+
+function isPluginStep(s: PyStep): boolean {
+  return s.message.startsWith(PLUGIN_STEP);
+}
+
+/** Whether a heartbeat start inside a package, reached by `chain`, is a better pick than one reached by `than`. */
+function betterDependencyStart(chain: readonly PyStep[], than: readonly PyStep[]): boolean {
+  const viaPlugin = (c: readonly PyStep[]) => c.some(isPluginStep);
+  if (viaPlugin(chain) !== viaPlugin(than)) return viaPlugin(chain);
+  return chain.length < than.length;
+}
+
+/**
+ * The workspace code a heartbeat inside an installed package is reported at: a modelled
+ * connection call of that package that the program runs, else — only for a thread the
+ * package starts at import time — the last import on the chain that is the workspace's own
+ * (the step that leads into the package). A thread started in a function of the package
+ * with no call into it that sets up a connection is not claimed: importing starts nothing.
+ */
+function anchorsFor(
+  g: { start: HbSite },
+  chain: readonly PyStep[],
+  connections: readonly HbSite<PyHeartbeatConnectionFact>[],
+  dependencyPaths: ReadonlySet<string>,
+  callers: DependencyCallers,
+): HeartbeatAnchor[] {
+  const distribution = g.start.module.dependency!;
+  const calls = connections.filter((c) => !c.module.dependency && normalisedDistributionName(c.fact.library) === normalisedDistributionName(distribution));
+  if (calls.length) return calls.map((c) => ({ path: c.module.path, range: c.fact.range, via: 'connection', what: c.fact.api, distribution }));
+  const reaching = g.start.fact.enclosingFunction === '' ? [] : callers.reaching(g.start.module, g.start.fact.enclosingFunction);
+  if (reaching.length) return reaching.map((c) => ({ path: c.module.path, range: c.fact.range, via: 'call', what: `${c.fact.callee.replace(/^\.+/, '')}()`, distribution, steps: c.steps }));
+  // Importing the package starts nothing unless the thread starts at import time.
+  if (g.start.fact.enclosingFunction !== '') return [];
+  for (let i = chain.length - 1; i >= 0; i--) {
+    if (dependencyPaths.has(chain[i].path)) continue;
+    return [{ path: chain[i].path, range: chain[i].range, via: 'import', what: `the import at line ${chain[i].range.start.line + 1}`, distribution }];
+  }
+  return [];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -301,6 +443,14 @@ function reachedFunctions(index: PyModuleIndex, modules: readonly PyModule[], al
 }
 
 function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules: Set<PyModule> }[], configs: WsgiConfigEntry[]): GreenHeartbeat[] {
+  // Distributions whose code the Python environment holds, and the files of that code.
+  const installed = new Set<string>();
+  const dependencyPaths = new Set<string>();
+  for (const m of index.modules) {
+    if (!m.dependency) continue;
+    installed.add(normalisedDistributionName(m.dependency));
+    dependencyPaths.add(m.path);
+  }
   const patchModules = new Set<PyModule>();
   for (const m of index.modules) if (!PY_TEST_FILE.test(m.path)) for (const f of m.facts) if (f.kind === 'py.monkey-patch' && f.threads === 'yes') patchModules.add(m);
   if (!patchModules.size) return [];
@@ -360,15 +510,22 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
     const order = new LateReplay(index, { module: host.root, kind: host.kind === 'config' ? 'library' : host.kind, asMain: host.asMain, script: host.script });
     order.run();
     const found: Omit<GreenHeartbeat, 'patch' | 'host' | 'chain'>[] = [];
+    // Packages whose connection heartbeat runs in a plugin driver they load (natively or not).
+    const pluginHeartbeats = new Set<string>();
+    let callers: DependencyCallers | undefined;
     for (const m of r.order) {
       if (PY_TEST_FILE.test(m.path)) continue;
       for (const f of m.facts) {
         if (!runs(m, f) || order.before.has(f)) continue;
-        if (f.kind === 'py.thread-start' && !f.native && f.target) {
+        if (f.kind === 'py.thread-start' && f.target) {
           const sym = index.resolve(m, f.target.name, f.target.origin);
           if (sym?.kind !== 'function') continue;
           const loop = keepAliveIn(index, sym.module, sym.name);
           if (!loop) continue;
+          // A package's heartbeat in a driver it loads as a plugin marks the package's connection
+          // heartbeat, native or not (see below).
+          if (m.dependency && chainOf(r, m, index).some(isPluginStep)) pluginHeartbeats.add(m.dependency);
+          if (f.native) continue;
           if (loop.fact.how === 'drive') {
             const conn = connections.find((c) => !c.fact.background);
             if (conn) found.push({ start: { module: m, fact: f }, api: f.api, loop, connection: conn });
@@ -382,15 +539,29 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
           if (!loop || loop.fact.how === 'drive') continue;
           found.push({ start: { module: m, fact: f }, api: `${f.constructorName.replace(/^\.+/, '')}.${f.method}()`, loop });
         } else if (f.kind === 'py.hb-connection' && f.background) {
+          // With the library installed in the environment, its own code says whether its
+          // heartbeat thread is green; the model of the call only stands in for absent code.
+          if (installed.has(normalisedDistributionName(f.library))) continue;
           found.push({ start: { module: m, fact: f }, api: f.api });
         }
       }
     }
+    // A connection's heartbeat runs in the driver the package loads for it: when a package's
+    // heartbeat threads include one in a plugin it loads by entry-point group, the package's
+    // other threads (servers, dispatchers) run on paths the connection call does not set up.
     for (const g of found) {
-      const key = siteKey(g.start.module, g.start.fact);
-      const old = out.get(key);
-      if (old && (old.host.embedded || !host.embedded)) continue;
-      out.set(key, { ...g, patch, host, chain: chainOf(r, g.start.module) });
+      const chain = chainOf(r, g.start.module, index);
+      if (g.start.module.dependency && pluginHeartbeats.has(g.start.module.dependency) && !chain.some(isPluginStep)) continue;
+      const anchors: (HeartbeatAnchor | undefined)[] = g.start.module.dependency ? anchorsFor(g, chain, connections, dependencyPaths, (callers ??= new DependencyCallers(index, r.order))) : [undefined];
+      for (const anchor of anchors) {
+        // One finding per workspace anchor: of the package's heartbeat threads, the one in a
+        // plugin it loads (the driver behind the connection), else the nearest.
+        const key = anchor ? `@${anchor.path}:${anchor.range.start.line}:${anchor.range.start.character}` : siteKey(g.start.module, g.start.fact);
+        const old = out.get(key);
+        if (old && old.host.embedded && !host.embedded) continue;
+        if (old && old.host.embedded === host.embedded && (!anchor || !betterDependencyStart(chain, old.chain))) continue;
+        out.set(key, { ...g, patch, host, chain, anchor });
+      }
     }
   }
   return [...out.values()];

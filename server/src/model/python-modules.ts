@@ -9,6 +9,8 @@
  */
 import * as nodePath from 'node:path';
 import type { FileAnalysis } from '../analysis/results';
+import type { ProgramDependencies } from './program-context';
+import type { Range } from '../text/locations';
 import type {
   PyClassFact,
   PyFunctionFact,
@@ -45,6 +47,11 @@ export interface PyModule {
   bindings: Map<string, string>;
   /** Prefixes of `from m import *` (canonical). */
   stars: string[];
+  /**
+   * The installed distribution this module comes from (`oslo.messaging`), for a module of the
+   * Python environment joined as a read-only program part; absent for the workspace's own.
+   */
+  dependency?: string;
 }
 
 export type PySymbol =
@@ -106,7 +113,10 @@ export class PyModuleIndex {
   private readonly byAbs = new Map<string, PyModule>();
   private readonly byName = new Map<string, PyModule[]>();
 
-  constructor(files: readonly FileAnalysis[], roots: readonly string[], extraSourceDirs: readonly string[] = []) {
+  private readonly plugins = new Map<PyModule, { to: PyModule; edge: Range; group: string }[]>();
+
+  constructor(files: readonly FileAnalysis[], roots: readonly string[], extraSourceDirs: readonly string[] = [], dependencies?: ProgramDependencies) {
+    if (dependencies) files = [...files, ...dependencies.files];
     const py = files.filter((f) => f.language === 'python' && !/\.pyi$/i.test(f.path));
     const absOf = (p: string) => nodePath.resolve(p);
     const dirsWithInit = new Set<string>();
@@ -185,6 +195,36 @@ export class PyModuleIndex {
       }
       m.parents = chain;
     }
+    if (dependencies) this.joinDependencies(dependencies);
+  }
+
+  /** Marks the environment's modules with their distribution and records the plugin links. */
+  private joinDependencies(dependencies: ProgramDependencies): void {
+    const paths = new Set(dependencies.files.map((f) => nodePath.resolve(f.path)));
+    for (const m of this.modules) {
+      if (!paths.has(m.abs)) continue;
+      // The top-level package is the first folder under site-packages (a namespace package's
+      // modules are also known by shorter names, relative to their own folder).
+      const sitePackages = dependencies.sitePackages.map((sp) => nodePath.resolve(sp)).find((sp) => m.abs.startsWith(sp + nodePath.sep));
+      const top = sitePackages ? nodePath.relative(sitePackages, m.abs).split(nodePath.sep)[0].replace(/\.py$/, '') : nodePath.basename(m.abs);
+      const owner = dependencies.distributions.find((d) => nodePath.resolve(d.sitePackages) === sitePackages && d.topLevel.includes(top));
+      m.dependency = owner?.name ?? top;
+    }
+    for (const link of dependencies.pluginLinks) {
+      const from = this.byAbs.get(nodePath.resolve(link.from));
+      if (!from) continue;
+      const list = this.plugins.get(from) ?? [];
+      for (const name of link.modules) {
+        const to = this.moduleByName(name);
+        if (to && to !== from) list.push({ to, edge: link.range, group: link.group });
+      }
+      this.plugins.set(from, list);
+    }
+  }
+
+  /** Plugin modules that `m` loads by an entry-point group's name (installed libraries only). */
+  pluginEdges(m: PyModule): readonly { to: PyModule; edge: Range; group: string }[] {
+    return this.plugins.get(m) ?? [];
   }
 
   /**

@@ -21,6 +21,8 @@ const NO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, char
 export function* importEdges(index: PyModuleIndex, m: PyModule): Generator<{ to: PyModule; edge: Range }> {
   for (const p of m.parents) yield { to: p, edge: m.moduleFact?.range ?? NO_RANGE };
   for (const f of m.facts) if (f.kind === 'py.import') for (const t of index.importTargets(m, f)) yield { to: t, edge: f.range };
+  // An installed library that loads the plugins of an entry-point group by its name.
+  for (const p of index.pluginEdges(m)) yield { to: p.to, edge: p.edge };
 }
 
 export function staticImports(index: PyModuleIndex, m: PyModule): PyModule[] {
@@ -36,6 +38,8 @@ function declaredEntryPoints(index: PyModuleIndex, projectFiles: ProgramContext[
 function entryPoints(index: PyModuleIndex, projectFiles: ProgramContext['projectFiles']): PyRoot[] {
   const roots: PyRoot[] = [];
   for (const m of index.modules) {
+    // Installed packages run only as the workspace's code imports them.
+    if (m.dependency) continue;
     const base = nodePath.basename(m.abs);
     if (base === '__main__.py') roots.push({ module: m, kind: 'dunder-main', asMain: true });
     else if (/\.wsgi$/i.test(base)) roots.push({ module: m, kind: 'wsgi', asMain: false });
@@ -61,7 +65,7 @@ const PYTEST_FILE = /^(test_.*|.*_test)\.py$/;
  * Test modules outside any conftest's directory stay library roots.
  */
 function testSessions(index: PyModuleIndex): PyRoot[] {
-  const byPath = [...index.modules].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const byPath = index.modules.filter((m) => !m.dependency).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const conftests = byPath.filter((m) => nodePath.basename(m.abs) === 'conftest.py');
   const under = (dir: string, m: PyModule) => m.abs.startsWith(dir + nodePath.sep);
   const tops = conftests.filter((c) => !conftests.some((o) => o !== c && under(nodePath.dirname(o.abs), c)));
@@ -122,7 +126,7 @@ export function buildPrograms(index: PyModuleIndex, projectFiles: ProgramContext
   for (const p of programs) for (const m of p.modules) reached.add(m);
   // Library roots: unreached modules that no other unreached module imports; then whatever
   // is left (import cycles), in path order.
-  const rest = index.modules.filter((m) => !reached.has(m)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const rest = index.modules.filter((m) => !reached.has(m) && !m.dependency).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const m of libraryRootOrder(rest, (x) => cache.imports(index, x))) {
     if (reached.has(m)) continue;
     const root: PyRoot = { module: m, kind: 'library', asMain: false };

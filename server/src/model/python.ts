@@ -112,12 +112,13 @@ export class PythonModelCache {
   private build(ctx: ProgramContext, key: string): PythonModel {
     const started = Date.now();
     const py = ctx.files.filter(isPythonSource);
-    const shape = `${key}\u0003${py.map((f) => f.path).join('\u0001')}`;
+    const deps = ctx.dependencies;
+    const shape = `${key}\u0003${py.map((f) => f.path).join('\u0001')}\u0003${deps ? deps.files.map((f) => `${f.path}:${f.contentHash}`).join('\u0001') : ''}`;
     let index = this.index;
     const changed = new Set<PyModule>();
     if (!index || shape !== this.shape) {
       const projectDirs = ctx.projectFiles.map((p) => nodePath.dirname(p.path));
-      index = new PyModuleIndex(ctx.files, ctx.roots, projectDirs);
+      index = new PyModuleIndex(ctx.files, ctx.roots, [...projectDirs, ...(deps?.sitePackages ?? [])], deps);
       index.tracker = new TouchTracker();
       this.index = index;
       this.shape = shape;

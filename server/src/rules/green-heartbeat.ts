@@ -30,11 +30,22 @@ function hostWords(g: GreenHeartbeat): string {
 }
 
 function message(g: GreenHeartbeat): string {
-  const path = g.start.module.path;
+  const path = g.anchor?.path ?? g.start.module.path;
   const patch = `${g.patch.fact.api} at ${where(g.patch, path)} makes threads green`;
   const tail = g.host.embedded
     ? `the program is embedded in ${hostWords(g)}, where nothing runs the ${hubName(g)} between requests, so the heartbeat stops and the peer drops the connection`
     : `the thread runs only while the program yields to the ${hubName(g)}, so the heartbeat stalls whenever the program blocks or idles`;
+  if (g.anchor) {
+    const a = g.anchor;
+    const loop = g.loop ? (g.loop.fact.how === 'drive' ? `it drives the connection through ${g.loop.fact.call}` : `its loop calls ${g.loop.fact.call}`) : 'a heartbeat thread';
+    const lead =
+      a.via === 'connection'
+        ? `${a.what} sets up a connection of the installed ${a.distribution}`
+        : a.via === 'call'
+          ? `${a.what} runs code of the installed ${a.distribution} (${(a.steps ?? []).map((s) => `${s.name}()`).join(' → ')})`
+          : `This import leads into the installed ${a.distribution}`;
+    return `${lead}, which starts its heartbeat thread with ${g.api} (${where(g.start, path)}, ${loop}) in a program where ${patch}; ${tail}`;
+  }
   if (g.start.fact.kind === 'py.hb-connection') {
     return `${g.api} starts a heartbeat thread (${g.start.fact.note}) in a program where ${patch}; ${tail}`;
   }
@@ -44,8 +55,15 @@ function message(g: GreenHeartbeat): string {
 
 function related(g: GreenHeartbeat): RelatedLocation[] {
   const out: RelatedLocation[] = [{ path: g.patch.module.path, range: g.patch.fact.range, message: `threads patched here (${g.patch.fact.api})` }];
-  const startMsg =
-    g.start.fact.kind === 'py.hb-connection'
+  if (g.anchor?.via === 'connection') out.push({ path: g.anchor.path, range: g.anchor.range, message: `connection of the installed ${g.anchor.distribution} set up here (${g.anchor.what})` });
+  if (g.anchor?.via === 'call') {
+    out.push({ path: g.anchor.path, range: g.anchor.range, message: `calls into the installed ${g.anchor.distribution} here (${g.anchor.what})` });
+    const steps = g.anchor.steps ?? [];
+    steps.forEach((s, i) => out.push({ path: s.path, range: s.range, message: i + 1 < steps.length ? `${s.name}() calls ${steps[i + 1].name}()` : `${s.name}() starts the heartbeat thread` }));
+  }
+  const startMsg = g.anchor
+    ? `heartbeat thread started here, in the installed ${g.anchor.distribution} (${g.api}); it is a green thread now`
+    : g.start.fact.kind === 'py.hb-connection'
       ? `heartbeat connection created here (${g.api}); its heartbeat thread is green`
       : `heartbeat thread started here (${g.api}); it is a green thread now`;
   out.push({ path: g.start.module.path, range: g.start.fact.range, message: startMsg });
@@ -75,6 +93,8 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
 
 function fixes(g: GreenHeartbeat): Fix[] {
   const out: Fix[] = [];
+  // The thread starts in an installed package: no edit there; the patch call may still be fixed.
+  if (g.anchor) return out;
   const f = g.start.fact;
   if (f.kind === 'py.thread-start' && f.constructorCallee) {
     const api = f.api.replace(/(\.start)?\(\)$/, '');
@@ -121,8 +141,8 @@ export const greenHeartbeat: Rule = {
     if (!ctx.files.some((f) => f.language === 'python')) return [];
     return heartbeatModel(ctx).greenHeartbeats.map((g) => ({
       ruleId: RULE_ID,
-      path: g.start.module.path,
-      range: g.start.fact.range,
+      path: g.anchor?.path ?? g.start.module.path,
+      range: g.anchor?.range ?? g.start.fact.range,
       message: message(g),
       severity: g.host.embedded ? 'error' : 'warning',
       related: related(g),

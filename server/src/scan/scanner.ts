@@ -40,6 +40,9 @@ import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScr
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
 import { discoverFiles } from './walk';
+import type { ProgramDependencies } from '../model/program-context';
+import { environmentFingerprint, findPythonEnvironment, type PythonEnvironment } from './python-environment';
+import { joinDependencies } from './python-dependencies';
 
 export interface ScanReporter {
   /** Called once the file list is known. */
@@ -117,6 +120,14 @@ export interface ScanOptions {
    * files (default true; never with `fix` or `shard`).
    */
   evaluationCache?: boolean;
+  /**
+   * The Python environment to join (see `python-environment.ts`): a folder (absolute, or
+   * relative to `cwd`), `none`, or empty to find one (`$VIRTUAL_ENV`, `.venv`, ...). Default:
+   * the configuration's `pythonEnvironment`. A folder that is not an environment throws.
+   */
+  pythonEnvironment?: string;
+  /** Environment variables the environment is looked up in (default: `process.env`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What `--stats` prints (one JSON line). */
@@ -147,7 +158,10 @@ export interface ScanStats {
   jobs: number;
   /** Files of this shard (equal to `files` without `--shard`). */
   shardFiles: number;
-  ms: { discover: number; analyse: number; evaluate: number; total: number };
+  /** Dependency files (of the Python environment) joined to the program, and how many of them came from the cache. */
+  dependencyFiles: number;
+  dependencyCacheHits: number;
+  ms: { discover: number; analyse: number; dependencies: number; evaluate: number; total: number };
   maxRssMb: number;
 }
 
@@ -166,7 +180,9 @@ export function emptyScanStats(): ScanStats {
     decoded: 0,
     jobs: 0,
     shardFiles: 0,
-    ms: { discover: 0, analyse: 0, evaluate: 0, total: 0 },
+    dependencyFiles: 0,
+    dependencyCacheHits: 0,
+    ms: { discover: 0, analyse: 0, dependencies: 0, evaluate: 0, total: 0 },
     maxRssMb: 0,
   };
 }
@@ -207,6 +223,8 @@ export interface Extraction {
   /** Directories scanned that hold files (roots of the program model). */
   roots: string[];
   projectFiles: ProjectFile[];
+  /** The installed packages the workspace reaches (none without a Python environment). */
+  dependencies?: ProgramDependencies;
   skipped: { path: string; reason: string }[];
   decoded: { path: string; encoding: SourceEncoding }[];
   notes: { path: string; note: string }[];
@@ -258,7 +276,7 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   let evaluation: CachedEvaluation;
   if (extraction.cached) evaluation = extraction.cached.evaluation;
   else {
-    evaluation = evaluate(extraction.analyses, options.config, { roots: extraction.roots, projectFiles: extraction.projectFiles });
+    evaluation = evaluate(extraction.analyses, options.config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies });
     const slot = extraction.evaluationSlot;
     // Analyses with notes (a parse time-out, a failing rule) may come out differently next
     // time, and their notes must be told again: such an evaluation is not kept.
@@ -283,9 +301,9 @@ const summary = (a: FileAnalysis): AnalysedFile => ({ path: a.path, language: a.
  * What decides the findings besides the files and the project files: the settings that
  * matter to rules (not where or how the work is done) and the analysis options.
  */
-function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseBudget: number | undefined): unknown {
+function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseBudget: number | undefined, environment: PythonEnvironment | undefined): unknown {
   const { jobs: _jobs, cache: _cache, cacheDir: _cacheDir, run: _run, ...rest } = config;
-  return { config: rest, prefilter, parseBudget: parseBudget ?? null };
+  return { config: rest, prefilter, parseBudget: parseBudget ?? null, environment: environment ? environmentFingerprint(environment) : null };
 }
 
 interface Slot {
@@ -358,6 +376,10 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   });
   stats.ms.discover = Math.round(performance.now() - t0);
   stats.files = walk.files.length;
+  // Shards join their facts later without an environment; a fix re-reads only workspace files.
+  const lookup = options.shard ? {} : findPythonEnvironment(options.pythonEnvironment ?? config.pythonEnvironment, roots, options.env ?? process.env, cwd);
+  if (lookup.error !== undefined) throw new Error(lookup.error);
+  const environment = lookup.environment;
   // In a sharded run, shard 0 reports the walk's own skips (they are the same in every shard).
   if (!options.shard || options.shard.index === 0) for (const s of walk.skipped) skip(s.path, s.reason);
   if (options.signal?.aborted) return extraction(true, walk.files, [], [], []);
@@ -466,7 +488,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     const cache = new DiskCache(options.cacheDir, fingerprint);
     dirRoots = rootsWithFiles(roots, walk.files);
     projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
-    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseBudget) });
+    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseBudget, environment) });
     evaluationSlot = { cache, slot };
     const ids = [];
     for (const file of files) {
@@ -563,9 +585,26 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
 
   dirRoots ??= rootsWithFiles(roots, walk.files);
   projectFiles ??= await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
+  const result: Collected = { ...extraction(false, walk.files, slots, dirRoots, projectFiles), evaluationSlot };
+  if (environment) {
+    const tDeps = performance.now();
+    const joined = await joinDependencies(environment, result.analyses, dirRoots.length ? dirRoots : roots, {
+      analyseFile: (file) => runFileTask(taskFor(file)),
+      cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
+      note: (text) => {
+        result.notes.push({ path: '', note: text });
+        reporter.onNote?.('', text);
+      },
+    });
+    result.dependencies = joined.dependencies;
+    stats.dependencyFiles = joined.files;
+    stats.dependencyCacheHits = joined.cacheHits;
+    stats.ms.dependencies = Math.round(performance.now() - tDeps);
+  }
   if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
-  return { ...extraction(false, walk.files, slots, dirRoots, projectFiles), evaluationSlot };
+  return result;
 }
+
 
 /** The roots that hold discovered files (directories: the roots of the program model). */
 function rootsWithFiles(roots: readonly string[], files: readonly string[]): string[] {

@@ -10,7 +10,8 @@
  * - paths named explicitly (a file or a directory given to the scan) are always taken, even
  *   when an ignore pattern matches them (ruff without `--force-exclude`, and what the editor
  *   does for the file you opened); `forceExclude` applies the patterns to them too;
- * - under a directory: `node_modules`, `.git`, `.hg`, `.svn` are never entered; the scan's
+ * - under a directory: `node_modules`, `.git`, `.hg`, `.svn` and Python environments (a folder
+ *   holding `pyvenv.cfg`: its packages join as dependencies) are never entered; the scan's
  *   `exclude` patterns (gitignore syntax, relative to `excludeBase`) drop what they match;
  *   `.gitignore` files — in the walked directories and in their parents up to the repository
  *   root (the directory holding `.git`; without one, up to `cwd`) — and `.git/info/exclude`
@@ -31,6 +32,7 @@ import ignore, { type Ignore } from 'ignore';
 import { languageForFileAsync, languageForPath, SUPPORTED_EXTENSIONS } from '../parsing/parser';
 import { mayBeScript } from '../parsing/shebang';
 import { describeFsError } from '../engine/fs-errors';
+import { isPythonEnvironmentFolder } from './python-environment';
 
 /** Directory names never entered below a scanned directory. */
 export const ALWAYS_SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules', '.git', '.hg', '.svn']);
@@ -314,6 +316,8 @@ class Walker {
       }
       if (entry.isDirectory()) {
         if (ALWAYS_SKIPPED_DIRECTORIES.has(entry.name) || this.excluded(full, true, layers)) continue;
+        // A Python environment's packages are the program's dependencies, not its sources.
+        if (isPythonEnvironmentFolder(full)) continue;
         const real = path.join(dirReal, entry.name);
         if (this.visitedDirs.has(real)) continue;
         this.visitedDirs.set(real, full);
@@ -369,7 +373,7 @@ class Walker {
     }
     if (st.isDirectory()) {
       const name = path.basename(full);
-      if (ALWAYS_SKIPPED_DIRECTORIES.has(name) || this.excluded(full, true, layers)) return;
+      if (ALWAYS_SKIPPED_DIRECTORIES.has(name) || this.excluded(full, true, layers) || isPythonEnvironmentFolder(full)) return;
       this.pendingLinks.push({ path: full, parentReal, layers });
       return;
     }

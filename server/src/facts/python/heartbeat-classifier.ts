@@ -70,6 +70,17 @@ export class HeartbeatClassifier {
         }
       }
     }
+    // A function that rebinds an imported module global to a module-level original
+    // (`global threading; threading = stdlib_threading`) makes the module's uses of that
+    // name native: resolved as the original before the import.
+    const module = this.rec.scopes.find((s) => s.kind === 'module');
+    if (!module?.originals) return;
+    for (const s of this.rec.scopes) {
+      for (const [name, value] of s.globalAliases ?? []) {
+        const target = module.originals.get(value);
+        if (target !== undefined && module.imports?.get(name) === target) (module.rebindsToOriginal ??= new Map()).set(name, target);
+      }
+    }
   }
 
 

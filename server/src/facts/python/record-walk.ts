@@ -599,6 +599,8 @@ export class RecordCollector implements CollectedRecords {
       if (t.type === 'pattern_list' || t.type === 'tuple_pattern') {
         for (const c of t.node!.namedChildren) if (c) this.noteAssignTarget({ node: c, type: c.type }, scope);
       } else this.noteAssignTarget(t, scope);
+      // `global threading; threading = stdlib_threading`: a module global rebound to another name.
+      if (t.type === 'identifier' && rt === 'identifier' && scope.globals?.has(this.targetText(t))) (scope.globalAliases ??= new Map()).set(this.targetText(t), right!.text);
     }
     if (scope.kind === 'module' && rt === 'string' && targets.some((t) => t.type === 'identifier' && this.t.textIs(t.node!, 'worker_class'))) {
       const v = stringValue(right)?.value;
@@ -650,6 +652,11 @@ export class RecordCollector implements CollectedRecords {
       this.moduleFact.application = { start: { line: p.row, character: p.column }, end: { line: p.row, character: p.column + left.length } };
     }
     if (scope.kind === 'function') this.noteAssignTarget(target, scope);
+    // `global threading; threading = stdlib_threading`: a module global rebound to another name.
+    if (scope.kind === 'function' && type === 'identifier' && !right && scope.globals?.has(left)) {
+      const value = this.t.src.slice(rs, until).trim();
+      if (/^[A-Za-z_]\w*$/.test(value)) (scope.globalAliases ??= new Map()).set(left, value);
+    }
     if (!right) return true;
     const forkCall = this.t.src.slice(start, until).includes('fork') && /(^|\.)fork(pty)?$/.test(this.t.dotted(right.childForFieldName('function')) ?? '');
     this.noteCallTarget(target, right, forkCall && type === 'identifier' ? left : undefined, scope);

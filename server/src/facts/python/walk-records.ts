@@ -24,6 +24,14 @@ export interface Scope {
   defs: Set<string>;
   /** Names bound to unpatched originals: `th = eventlet.patcher.original('threading')` → th → `threading`. */
   originals?: Map<string, string>;
+  /** In a function: module globals it rebinds to another name (`global threading; threading = stdlib_threading`). */
+  globalAliases?: Map<string, string>;
+  /**
+   * At module level: imported names that some function rebinds to an unpatched original
+   * (`threading` → `threading`): the module means them native, so they resolve as originals
+   * before the import.
+   */
+  rebindsToOriginal?: Map<string, string>;
   /** Import bindings made in this scope (function-level imports). */
   imports?: Map<string, string>;
   /** For classes: the class's fact (class-body attributes that name a class are added to it). */
@@ -161,6 +169,8 @@ export function resolve(raw: string, scope: Scope): Resolved {
   if ((first === 'self' || first === 'cls') && scope.cls) return { name: scope.cls + rest, origin: 'local' };
   for (let s: Scope | undefined = scope; s; s = s.parent) {
     if (s.kind === 'class' && s !== scope) continue; // class bodies do not enclose methods' names
+    const rebound = s.rebindsToOriginal?.get(first);
+    if (rebound !== undefined) return { name: rebound + rest, origin: 'import', native: true };
     const imp = s.imports?.get(first);
     if (imp !== undefined) return { name: imp + rest, origin: 'import' };
     if (s.defs.has(first)) return { name: (s.name ? `${s.name}.${first}` : first) + rest, origin: 'local' };

@@ -36,7 +36,7 @@ import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
 import { DEFAULT_CONFIG } from './config';
 import { finishFindings, runProgramRule, type Evaluation } from './engine';
-import { MapModelCache, type ProgramContext, type ProjectFile } from '../model/program-context';
+import { MapModelCache, type ProgramContext, type ProgramDependencies, type ProjectFile } from '../model/program-context';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
 
@@ -78,6 +78,7 @@ export class IncrementalEvaluator {
   private previous = new Map<string, readonly Finding[]>();
   private roots: readonly string[];
   private projectFiles: readonly ProjectFile[];
+  private dependencies: ProgramDependencies | undefined;
 
   constructor(
     private config: HazardLensConfig = DEFAULT_CONFIG,
@@ -132,6 +133,13 @@ export class IncrementalEvaluator {
     this.globalVersion++;
   }
 
+  /** The installed packages joined to the program (a Python environment), or none. */
+  setDependencies(dependencies: ProgramDependencies | undefined): void {
+    if (dependencies === this.dependencies) return;
+    this.dependencies = dependencies;
+    this.globalVersion++;
+  }
+
   setRoots(roots: readonly string[]): void {
     if (roots.length === this.roots.length && roots.every((r, i) => r === this.roots[i])) return;
     this.roots = roots;
@@ -155,7 +163,7 @@ export class IncrementalEvaluator {
     const started = performance.now();
     const files = this.files();
     const config = this.config;
-    const program: ProgramContext = { files, roots: this.roots, projectFiles: this.projectFiles, config, cache: this.models };
+    const program: ProgramContext = { files, roots: this.roots, projectFiles: this.projectFiles, config, cache: this.models, dependencies: this.dependencies };
     const raw: Finding[] = [];
     const notes: string[] = [];
     for (const f of files) raw.push(...f.localFindings);
@@ -179,7 +187,9 @@ export class IncrementalEvaluator {
       if (result.note) notes.push(result.note);
     }
     notes.push(...entryPointNotes(this.projectFiles, files));
-    const findings = finishFindings(raw, files, config);
+    // Installed packages are read, never reported on (as in `evaluate`).
+    const inDependency = new Set(this.dependencies?.files.map((f) => f.path));
+    const findings = finishFindings(inDependency.size ? raw.filter((f) => !inDependency.has(f.path)) : raw, files, config);
     const byPath = new Map<string, Finding[]>();
     for (const f of findings) {
       let list = byPath.get(f.path);

@@ -18,6 +18,12 @@
 import type { Diagnostic } from 'vscode-languageserver';
 import type { HazardLensConfig } from '../engine/config';
 import { IncrementalEvaluator } from '../engine/incremental';
+import { buildFingerprint, DiskCache } from '../engine/cache';
+import type { FileAnalysis } from '../analysis/results';
+import type { ProgramDependencies } from '../model/program-context';
+import { runFileTask } from '../scan/file-task';
+import { joinDependencies } from '../scan/python-dependencies';
+import { environmentFingerprint, findPythonEnvironment, importedTopLevelNames } from '../scan/python-environment';
 import { toDiagnostics } from './diagnostics';
 import type { DocumentStore } from './documents';
 import type { Logger } from './logger';
@@ -25,6 +31,7 @@ import { pathToUri } from './paths';
 import type { Publisher } from './publisher';
 import type { Settings } from './settings';
 import type { GroupKey, WorkspaceIndex } from './workspace-index';
+import type { Folder } from './workspace';
 
 export interface EvaluationRequest {
   /** URIs of open documents to publish even when their diagnostics did not change (a new version was analysed). */
@@ -59,6 +66,10 @@ export class GroupEvaluator {
   private readonly lastNotes = new Map<GroupKey, string>();
   /** Per group: its incremental evaluator, and what the last publication pass depended on. */
   private readonly evaluators = new Map<GroupKey, { evaluator: IncrementalEvaluator; config?: HazardLensConfig; openKey?: string }>();
+  /** Per group: the installed packages joined, and what they were joined for (environment and imports). */
+  private readonly dependencies = new Map<GroupKey, { key: string; value: ProgramDependencies }>();
+  /** Per group: the environment setting's error last logged (logged once, not per evaluation). */
+  private readonly environmentErrors = new Map<GroupKey, string>();
 
   constructor(
     private readonly index: WorkspaceIndex,
@@ -67,6 +78,41 @@ export class GroupEvaluator {
     private readonly publisher: Publisher,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * The installed packages a workspace folder's Python imports reach in its environment
+   * (`hazardLens.pythonEnvironment`, `$VIRTUAL_ENV`, a `.venv`/`venv`/`env` folder): joined again
+   * only when the environment or the set of names the folder imports changed. An environment
+   * setting that names no environment is logged as an error and the folder is evaluated
+   * without one.
+   */
+  private async dependenciesOf(group: GroupKey, folder: Folder, config: HazardLensConfig, files: readonly FileAnalysis[]): Promise<ProgramDependencies | undefined> {
+    const lookup = findPythonEnvironment(config.pythonEnvironment, [folder.path], process.env, folder.path);
+    if (lookup.error !== undefined) {
+      const message = `"hazardLens.pythonEnvironment": ${lookup.error}; evaluating without installed packages`;
+      if (this.environmentErrors.get(group) !== message) this.logger.error(`${folder.path}: ${message}`);
+      this.environmentErrors.set(group, message);
+      this.dependencies.delete(group);
+      return undefined;
+    }
+    this.environmentErrors.delete(group);
+    const environment = lookup.environment;
+    if (!environment) {
+      this.dependencies.delete(group);
+      return undefined;
+    }
+    const key = `${environmentFingerprint(environment)}\u0002${importedTopLevelNames(files).join('\u0001')}`;
+    const held = this.dependencies.get(group);
+    if (held?.key === key) return held.value;
+    const cacheDir = this.index.analysisCacheDir(folder, config);
+    const joined = await joinDependencies(environment, files, [folder.path], {
+      analyseFile: (file) => runFileTask({ path: file, maxBytes: config.maxFileSizeKb * 1024, prefilter: true, cacheDir, fingerprint: cacheDir ? buildFingerprint() : undefined, knowledge: config.knowledge.user }),
+      cache: cacheDir ? new DiskCache(cacheDir) : undefined,
+      note: (text) => this.logger.info(`${folder.path}: ${text}`),
+    });
+    this.dependencies.set(group, { key, value: joined.dependencies });
+    return joined.dependencies;
+  }
 
   /** How long the group's last (incremental) evaluation took, in milliseconds. */
   cost(group: GroupKey): number {
@@ -120,10 +166,13 @@ export class GroupEvaluator {
 
   private async run(group: GroupKey, force: ReadonlySet<string>, republish: boolean): Promise<GroupResult> {
     const config = await this.settings.get(this.index.scopeOf(group));
+    const folder = this.index.folderOfGroup(group);
+    // The installed packages the folder's imports reach (read from disk, or the cache, when the
+    // environment or the imports changed): before the synchronous part below.
+    const dependencies = folder ? await this.dependenciesOf(group, folder, config, this.index.groupFiles(group)) : undefined;
     // From here on everything is synchronous: the index cannot change under the evaluation.
     const started = Date.now();
     const files = this.index.groupFiles(group);
-    const folder = this.index.folderOfGroup(group);
     let state = this.evaluators.get(group);
     const first = !state;
     if (!state) this.evaluators.set(group, (state = { evaluator: new IncrementalEvaluator(config) }));
@@ -131,6 +180,7 @@ export class GroupEvaluator {
     incremental.setConfig(config);
     incremental.setRoots(folder ? [folder.path] : []);
     incremental.setProjectFiles(this.index.projectFiles(group));
+    incremental.setDependencies(dependencies);
     incremental.setFiles(files);
     const evaluation = incremental.evaluate();
     const notes = evaluation.notes.join('\n');

@@ -434,6 +434,11 @@ export class WorkspaceIndex {
     return this.cacheFolderProblems.get(dir);
   }
 
+  /** The persistent cache folder a folder's analyses use under these settings (none when off or unusable). */
+  analysisCacheDir(folder: Folder, config: HazardLensConfig): string | undefined {
+    return this.loadContext(folder, config).cacheDir;
+  }
+
   /** Where and how a folder's files are analysed (its settings). */
   private loadContext(folder: Folder, config: HazardLensConfig, run: Runner = runFileTask): LoadContext {
     let cacheDir = config.cache ? (config.cacheDir ? nodePath.resolve(folder.path, config.cacheDir) : defaultCacheDir()) : undefined;

@@ -50,8 +50,27 @@ function rootKey(r: PyRoot): string {
 }
 
 function contextKey(ctx: ProgramContext): string {
-  return [ctx.config.pythonVersion, ctx.config.knowledge?.fingerprint ?? '', ctx.roots.join('\u0001'), ctx.projectFiles.map((p) => `${p.path}:${p.text.length}:${p.text}`).join('\u0001')].join('\u0002');
+  return [
+    ctx.config.pythonVersion,
+    ctx.config.knowledge?.fingerprint ?? '',
+    ctx.roots.join('\u0001'),
+    ctx.projectFiles.map((p) => `${p.path}:${p.text.length}:${p.text}`).join('\u0001'),
+    dependencyKey(ctx.dependencies),
+  ].join('\u0002');
 }
+
+/** What identifies the installed packages joined to the program (computed once per joined set). */
+function dependencyKey(dependencies: ProgramContext['dependencies']): string {
+  if (!dependencies) return '';
+  let key = DEPENDENCY_KEYS.get(dependencies);
+  if (key === undefined) {
+    key = [...dependencies.files.map((f) => `${f.path}:${f.contentHash}`), ...dependencies.pluginLinks.map((l) => `${l.from}>${l.group}`)].join('\u0001');
+    DEPENDENCY_KEYS.set(dependencies, key);
+  }
+  return key;
+}
+
+const DEPENDENCY_KEYS = new WeakMap<NonNullable<ProgramContext['dependencies']>, string>();
 
 function isPythonSource(f: FileAnalysis): boolean {
   return f.language === 'python' && !/\.pyi$/i.test(f.path);
@@ -113,7 +132,7 @@ export class PythonModelCache {
     const started = Date.now();
     const py = ctx.files.filter(isPythonSource);
     const deps = ctx.dependencies;
-    const shape = `${key}\u0003${py.map((f) => f.path).join('\u0001')}\u0003${deps ? deps.files.map((f) => `${f.path}:${f.contentHash}`).join('\u0001') : ''}`;
+    const shape = `${key}\u0003${py.map((f) => f.path).join('\u0001')}`;
     let index = this.index;
     const changed = new Set<PyModule>();
     if (!index || shape !== this.shape) {

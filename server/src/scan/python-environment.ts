@@ -177,6 +177,21 @@ function importedNames(a: FileAnalysis, sitePackages: string | undefined): strin
   return out;
 }
 
+/** The top-level names the Python files of a workspace import (what decides which packages a scan joins), sorted. */
+export function importedTopLevelNames(files: readonly FileAnalysis[]): string[] {
+  const names = new Set<string>();
+  for (const a of files) {
+    if (a.language !== 'python') continue;
+    let own = TOP_LEVEL_IMPORTS.get(a);
+    if (!own) TOP_LEVEL_IMPORTS.set(a, (own = [...new Set(importedNames(a, undefined).map((n) => n.split('.')[0]))]));
+    for (const n of own) names.add(n);
+  }
+  return [...names].sort();
+}
+
+/** Per analysis (the language server asks on every evaluation): the top-level names it imports. */
+const TOP_LEVEL_IMPORTS = new WeakMap<FileAnalysis, string[]>();
+
 /** The files that make up module `dotted` in a `site-packages` (its packages' `__init__.py` first), or none. */
 function moduleFiles(sitePackages: string, dotted: string): string[] {
   const parts = dotted.split('.');

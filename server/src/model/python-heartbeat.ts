@@ -135,7 +135,24 @@ export interface LatePatch {
 
 export interface HeartbeatModel {
   greenHeartbeats: GreenHeartbeat[];
+  /** Heartbeat threads of library code that adapts to green hosts but starts them patchable. */
+  libraryHeartbeats: LibraryGreenHeartbeat[];
   latePatches: LatePatch[];
+}
+
+/**
+ * A heartbeat thread started from the patchable `threading` in a module that adapts to
+ * eventlet or gevent hosts itself (it imports `eventlet`, `gevent` or `oslo_utils.eventletutils`),
+ * when an object's set-up starts it (its class's `__init__`, directly or through one method):
+ * the library expects to run in monkey-patched programs, where this thread is green. Judged on
+ * the library's own evidence, with no host program in the workspace (oslo.messaging's RabbitMQ
+ * driver before `heartbeat_in_pthread`).
+ */
+export interface LibraryGreenHeartbeat {
+  start: HbSite<PyThreadStartFact>;
+  loop: HbSite<PyKeepAliveFact>;
+  /** The import that shows the module adapts to green hosts. */
+  awareness: { range: Range; module: string };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -567,6 +584,69 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
   return [...out.values()];
 }
 
+/**
+ * Whether function `fn` runs when an object of its class is made: it is the class's
+ * `__init__`, or `__init__` calls it (directly or through one more method of the module). A
+ * heartbeat started there runs for the object's whole life, whenever the host idles (a
+ * connection's); one started elsewhere (per dispatched request) runs while the host is busy
+ * serving.
+ */
+function startedWithItsObject(index: PyModuleIndex, m: PyModule, fn: string): boolean {
+  const cls = m.functions.get(fn)?.className;
+  if (!cls) return false;
+  if (fn === `${cls}.__init__`) return true;
+  const calls = (from: string) =>
+    (m.bodies.get(from) ?? []).flatMap((f) => {
+      if (f.kind !== 'py.call') return [];
+      const t = index.callTarget(m, f.callee, f.origin);
+      return t && t.module === m ? [t.name] : [];
+    });
+  const direct = calls(`${cls}.__init__`);
+  return direct.includes(fn) || direct.some((d) => calls(d).includes(fn));
+}
+
+/** Modules whose import shows that the importer adapts to green (monkey-patched) hosts. */
+const GREEN_AWARE_IMPORT = /^(eventlet|gevent)(\.|$)|^oslo_utils\.eventletutils$/;
+
+/**
+ * Heartbeat threads of library code that knows green hosts (it imports eventlet, gevent or
+ * eventletutils) but starts them from the patchable `threading`: reported once, at the
+ * start, unless a host program of the workspace already reports that start.
+ */
+function libraryHeartbeats(index: PyModuleIndex, reported: readonly GreenHeartbeat[]): LibraryGreenHeartbeat[] {
+  const taken = new Set(reported.map((g) => siteKey(g.start.module, g.start.fact)));
+  const out: LibraryGreenHeartbeat[] = [];
+  for (const m of index.modules) {
+    if (m.dependency || PY_TEST_FILE.test(m.path)) continue;
+    // A module that is a program of its own, patches or runs a hub decides its own threads'
+    // fate: the host joins above judge it. Library code is what is left.
+    const mf = m.moduleFact;
+    if (mf?.mainGuard || mf?.application || /(^|[\\/])__main__\.py$|\.wsgi$/i.test(m.path)) continue;
+    if (m.facts.some((f) => f.kind === 'py.monkey-patch' || f.kind === 'py.hub-driver')) continue;
+    let awareness: LibraryGreenHeartbeat['awareness'] | undefined;
+    for (const f of m.facts) {
+      if (f.kind !== 'py.import' || f.level !== 0) continue;
+      const names = [f.module, ...(f.names ?? []).map((n) => `${f.module}.${n.name}`)];
+      const aware = names.find((n) => GREEN_AWARE_IMPORT.test(n));
+      if (aware) {
+        awareness = { range: f.range, module: aware };
+        break;
+      }
+    }
+    if (!awareness) continue;
+    for (const f of m.facts) {
+      if (f.kind !== 'py.thread-start' || f.native || !f.target || !/^threading\./.test(f.api) || taken.has(siteKey(m, f))) continue;
+      if (!startedWithItsObject(index, m, f.enclosingFunction)) continue;
+      const sym = index.resolve(m, f.target.name, f.target.origin);
+      if (sym?.kind !== 'function') continue;
+      const loop = keepAliveIn(index, sym.module, sym.name);
+      if (loop?.fact.how !== 'loop') continue;
+      out.push({ start: { module: m, fact: f }, loop, awareness });
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // late-monkey-patch: replay import-time code in order up to the patch call
 // ---------------------------------------------------------------------------------------
@@ -705,8 +785,10 @@ export function heartbeatModel(ctx: ProgramContext): HeartbeatModel {
   const hit = CACHE.get(model);
   if (hit) return hit;
   const configs = wsgiConfigEntries(model.index, ctx.projectFiles);
+  const green = greenHeartbeats(model.index, model.programs, configs);
   const result: HeartbeatModel = {
-    greenHeartbeats: greenHeartbeats(model.index, model.programs, configs),
+    greenHeartbeats: green,
+    libraryHeartbeats: libraryHeartbeats(model.index, green),
     latePatches: latePatches(model.index, model.programs),
   };
   CACHE.set(model, result);

@@ -12,7 +12,7 @@ import type { ProgramContext } from '../model/program-context';
 import type { RawFinding, Rule } from './rule';
 import type { Fix, TextEdit } from '../text/edits';
 import type { RelatedLocation } from '../text/locations';
-import { heartbeatModel, type GreenHeartbeat } from '../model/python-heartbeat';
+import { heartbeatModel, type GreenHeartbeat, type LibraryGreenHeartbeat } from '../model/python-heartbeat';
 import { ensureImport, where } from '../model/python-evidence';
 
 const RULE_ID = 'green-heartbeat';
@@ -139,7 +139,8 @@ export const greenHeartbeat: Rule = {
   },
   checkProgram(ctx: ProgramContext): RawFinding[] {
     if (!ctx.files.some((f) => f.language === 'python')) return [];
-    return heartbeatModel(ctx).greenHeartbeats.map((g) => ({
+    const model = heartbeatModel(ctx);
+    return [...model.greenHeartbeats.map((g): RawFinding => ({
       ruleId: RULE_ID,
       path: g.anchor?.path ?? g.start.module.path,
       range: g.anchor?.range ?? g.start.fact.range,
@@ -147,6 +148,29 @@ export const greenHeartbeat: Rule = {
       severity: g.host.embedded ? 'error' : 'warning',
       related: related(g),
       fixes: fixes(g),
-    }));
+    })), ...model.libraryHeartbeats.map(libraryFinding)];
   },
 };
+
+/** A library's heartbeat thread that a green host makes green (no host program in the workspace). */
+function libraryFinding(l: LibraryGreenHeartbeat): RawFinding {
+  const f = l.start.fact;
+  const out: RawFinding = {
+    ruleId: RULE_ID,
+    path: l.start.module.path,
+    range: f.range,
+    message: `${f.api} starts a heartbeat thread (its loop calls ${l.loop.fact.call}) from the threading module, in library code that expects monkey-patched hosts (it imports ${l.awareness.module}): in every host program that patches threading this is a green thread, which stalls whenever the host does not run the hub, and the peer drops the connection`,
+    severity: 'warning',
+    related: [
+      { path: l.start.module.path, range: l.awareness.range, message: `adapts to green hosts here (imports ${l.awareness.module})` },
+      { path: l.loop.module.path, range: l.loop.fact.range, message: `the thread's loop sends the heartbeat here (${l.loop.fact.call})` },
+    ],
+    fixes: [],
+  };
+  if (f.constructorCallee) {
+    const imp = ensureImport(l.start.module, 'eventlet');
+    const expr = `${imp.name}.patcher.original("threading").Thread`;
+    out.fixes = [{ title: `Create the heartbeat thread from ${expr} so it stays a native thread in patched hosts`, applicability: 'unsafe', edits: [...imp.edits, { range: f.constructorCallee, newText: expr }] }];
+  }
+  return out;
+}

@@ -411,3 +411,39 @@ describe('bad input: many empty files', () => {
     assert.match(r.stdout, new RegExp(`^1 finding \\(0 errors, 1 warning, 0 info, 0 hints\\) in ${count + 1} files analysed\\.`, 'm'));
   });
 });
+
+/**
+ * Issue #13 item 3: the nesting guard (256 levels) is the analyses' depth budget. A file just
+ * under it must be analysed fully, and the same way on the main thread (`-j 0`) as in worker
+ * threads, whose stacks differ in size.
+ */
+describe('nesting just under the guard', () => {
+  const depth = 254;
+  const files: Record<string, string> = {
+    'blocks.c': `#include <stdio.h>\nint f(const char *p, int x) {\n${'if (x) {\n'.repeat(depth)}FILE *fp = fopen(p, "r");\nif (!fp) return -1;\nif (x > 3) return -2;\nfclose(fp);\n${'}\n'.repeat(depth)}return 0;\n}\n`,
+    'blocks.ts': `import * as fs from 'fs';\nexport function f(p: string, x: number) {\n${'if (x) {\n'.repeat(depth)}const fd = fs.openSync(p, 'r');\nif (x > 3) return -2;\nfs.closeSync(fd);\n${'}\n'.repeat(depth)}return 0;\n}\n`,
+    // One space per level: Python lines indented past 256 columns are not parsed (the guard).
+    'blocks.py': `def f(p, x):\n${Array.from({ length: depth - 1 }, (_, i) => `${' '.repeat(i + 1)}if x:\n`).join('')}${' '.repeat(depth)}fh = open(p)\n${' '.repeat(depth)}if x > 3:\n${' '.repeat(depth + 1)}return None\n${' '.repeat(depth)}fh.close()\n`,
+    'calls.c': `#include <stdio.h>\nint g(int);\nint h(const char *p, int x) {\nFILE *fp = fopen(p, "r");\nint v = ${'g('.repeat(depth)}x${')'.repeat(depth)};\nif (v) return 1;\nfclose(fp);\nreturn 0;\n}\n`,
+    'calls.ts': `import * as fs from 'fs';\nexport function h(p: string, x: number) {\nconst fd = fs.openSync(p, 'r');\nconst v = ${'g('.repeat(depth)}x${')'.repeat(depth)};\nif (v) return 1;\nfs.closeSync(fd);\nreturn 0;\n}\nfunction g(n: number) { return n; }\n`,
+    'calls.py': `def h(p, x):\n fh = open(p)\n v = ${'g('.repeat(depth)}x${')'.repeat(depth)}\n if v:\n  return 1\n fh.close()\n`,
+  };
+
+  test(`${depth} nested blocks and calls in C, Python and TypeScript: fully analysed, the same with -j 0 and 2 workers`, () => {
+    const dir = workspace(files);
+    const runs = ['0', '2'].map((jobs) => runCli(['scan', '--no-cache', '-j', jobs, '--format', 'json'], { cwd: dir, timeoutMs: 120_000 }));
+    for (const r of runs) {
+      assert.equal(r.signal, null, 'cut off by the time-out');
+      assert.equal(r.stderr, '');
+      assert.equal(r.status, 1);
+    }
+    assert.equal(runs[1].stdout, runs[0].stdout, 'worker threads and the main thread report the same');
+    const report = JSON.parse(runs[0].stdout) as { findings: { path: string; ruleId: string; range: { start: { line: number } } }[]; summary: { partlyAnalysed: number; skipped: number } };
+    assert.deepEqual(report.summary.partlyAnalysed, 0);
+    assert.deepEqual(report.summary.skipped, 0);
+    assert.deepEqual(
+      report.findings.map((f) => `${f.path}:${f.range.start.line} ${f.ruleId}`),
+      ['blocks.c:257 unreleased-file', 'blocks.py:255 unreleased-file', 'blocks.ts:257 unreleased-file', 'calls.c:4 unreleased-file', 'calls.py:2 unreleased-file', 'calls.ts:3 unreleased-file'],
+    );
+  });
+});

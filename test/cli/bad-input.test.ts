@@ -345,6 +345,23 @@ const CASES: Case[] = [
     stdout: [],
   },
   {
+    name: 'settings: a .hazard-lens.json that cannot be read',
+    build: (dir, t) => {
+      fs.writeFileSync(path.join(dir, '.hazard-lens.json'), '{}');
+      const user = unprivilegedUser();
+      if (user) {
+        const tmp = path.dirname(dir) + path.sep;
+        for (let d = dir; d.startsWith(tmp); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+        t.diagnostic(`running as root, which reads every file: the CLI runs as uid ${user.uid}`);
+      }
+      fs.chmodSync(path.join(dir, '.hazard-lens.json'), 0o000);
+    },
+    user: unprivilegedUser(),
+    status: 2,
+    stderr: ['hazard-lens: cannot read config file .hazard-lens.json: permission denied'],
+    stdout: [],
+  },
+  {
     name: 'settings: an unknown setting is only a warning',
     build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), JSON.stringify({ colour: true })),
     status: 1,

@@ -234,18 +234,18 @@ describe('scan: exit codes and threshold', () => {
     assert.equal(off.stdout, 'No findings in 1 file analysed.\n');
   });
 
-  test('config problems are warnings, never a crash', () => {
-    const dir = workspace({ ...BASIC, '.hazard-lens.json': JSON.stringify({ maxFileSizeKb: 'big', colour: true, exclude: ['app/'] }) });
+  test('unknown settings are warnings; bad values and bad JSON stop the scan (test/cli/bad-input.test.ts)', () => {
+    const dir = workspace({ ...BASIC, '.hazard-lens.json': JSON.stringify({ colour: true, exclude: ['app/'] }) });
     const r = runCli(['scan'], { cwd: dir });
     assert.equal(r.status, 0);
-    assert.match(r.stderr, /^hazard-lens: warning: \.hazard-lens\.json: unknown setting "colour" ignored$/m);
-    assert.match(r.stderr, /^hazard-lens: warning: \.hazard-lens\.json: "maxFileSizeKb" is invalid/m);
-    // The valid part (exclude) still applies.
+    assert.equal(r.stderr, 'hazard-lens: warning: .hazard-lens.json: unknown setting "colour" ignored\n');
+    // The rest (exclude) applies.
     assert.equal(r.stdout, 'No findings in 1 file analysed.\n');
     writeTree(dir, { '.hazard-lens.json': '{ "exclude": [' });
     const broken = runCli(['scan', '-q'], { cwd: dir });
-    assert.equal(broken.status, 0);
-    assert.match(broken.stderr, /^hazard-lens: warning: \.hazard-lens\.json: invalid JSON \(.*\); using defaults$/m);
+    assert.equal(broken.status, 2);
+    assert.match(broken.stderr, /^hazard-lens: \.hazard-lens\.json: invalid JSON \(.*\)$/m);
+    assert.equal(broken.stdout, '');
   });
 });
 

@@ -181,6 +181,37 @@ describe('github format', () => {
   test('nothing to annotate prints nothing', () => {
     assert.equal(formatReport('github', { analyses: [], findings: [], skipped: [] }, ctx), '');
   });
+
+  test('a newline or a byte that is not UTF-8 in a file name keeps each annotation on one line', () => {
+    const at = (p: string): Finding => ({ ...leak, path: p, related: [{ path: p, range: r(1, 9, 1, 16), message: 'opened here by open()' }], fixes: [] });
+    const out = formatReport('github', { analyses: [1, 2], findings: [at('/ws/new\nline.py'), at('/ws/caf\udce9.py')], skipped: [] }, ctx);
+    assert.equal(
+      out,
+      [
+        "::error file=new%0Aline.py,line=2,col=10,endLine=2,endColumn=17,title=unreleased-file::Handle 'fh' from open() is not released on every path: it leaks at the return on line 4%0A  \"new\\nline.py\":2:10: opened here by open()",
+        "::error file=\"caf\\xe9.py\",line=2,col=10,endLine=2,endColumn=17,title=unreleased-file::Handle 'fh' from open() is not released on every path: it leaks at the return on line 4%0A  \"caf\\xe9.py\":2:10: opened here by open()",
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('file names with control characters or bytes that are not UTF-8', () => {
+  const at = (p: string): Finding => ({ ...leak, path: p, related: [{ path: p, range: r(1, 9, 1, 16), message: 'opened here by open()' }], fixes: [] });
+  test('text: the path is quoted with escapes, each finding stays on its lines', () => {
+    const out = formatReport('text', { analyses: [1], findings: [at('/ws/new\nline.py')], skipped: [] }, { ...ctx, summary: false });
+    assert.equal(
+      out,
+      '"new\\nline.py":2:10: error unreleased-file Handle \'fh\' from open() is not released on every path: it leaks at the return on line 4\n  "new\\nline.py":2:10: opened here by open()\n',
+    );
+  });
+  test('SARIF: URIs percent-encode the bytes; JSON keeps the name (the byte as \\udcXX)', () => {
+    const log = buildSarif({ analyses: [1], findings: [at('/ws/caf\udce9.py'), at('/elsewhere/d\udcff/a b.py')], skipped: [] }, ctx);
+    const uris = log.runs[0].results.map((res) => res.locations[0].physicalLocation.artifactLocation.uri);
+    assert.deepEqual(uris, ['caf%E9.py', 'file:///elsewhere/d%FF/a%20b.py']);
+    const json = JSON.parse(formatReport('json', { analyses: [1], findings: [at('/ws/caf\udce9.py')], skipped: [] }, ctx)) as { findings: { path: string }[] };
+    assert.equal(json.findings[0].path, 'caf\udce9.py');
+  });
 });
 
 describe('sarif format', () => {

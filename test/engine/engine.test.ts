@@ -33,15 +33,15 @@ describe('config', () => {
   test('defaults when nothing is set', () => {
     assert.deepEqual(parseConfig(undefined, RULE_IDS), { config: DEFAULT_CONFIG, problems: [], errors: [], settingErrors: [] });
   });
-  test('each bad value becomes a message and its default; good values survive', () => {
-    const { config, problems } = parseConfig({ rules: 42, run: 'sometimes', maxFileSizeKb: 10, bogus: 1 }, RULE_IDS);
+  test('each bad value becomes a setting error naming its key, and its default; good values survive', () => {
+    const { config, problems, settingErrors } = parseConfig({ rules: 42, run: 'sometimes', maxFileSizeKb: 10, bogus: 1 }, RULE_IDS);
     assert.equal(config.run, 'onType');
     assert.deepEqual(config.rules, {});
     assert.equal(config.maxFileSizeKb, 10);
-    assert.equal(problems.length, 3);
-    assert.match(problems.join('\n'), /unknown setting "bogus"/);
-    assert.match(problems.join('\n'), /"rules" is invalid/);
-    assert.match(problems.join('\n'), /"run" is invalid/);
+    assert.deepEqual(problems, ['settings: unknown setting "bogus" ignored']);
+    assert.equal(settingErrors.length, 2);
+    assert.match(settingErrors.join('\n'), /"rules" is invalid/);
+    assert.match(settingErrors.join('\n'), /"run" is invalid/);
   });
   test('unknown rule ids are reported and dropped', () => {
     const { config, problems } = parseConfig({ rules: { 'no-such-rule': 'off', 'unreleased-file': 'error' } }, RULE_IDS);
@@ -49,13 +49,13 @@ describe('config', () => {
     assert.match(problems[0], /unknown rule "no-such-rule"/);
   });
   test('a non-object is rejected as a whole', () => {
-    assert.match(parseConfig([1, 2], RULE_IDS).problems[0], /expected an object, got an array/);
+    assert.match(parseConfig([1, 2], RULE_IDS).settingErrors[0], /expected an object, got an array/);
   });
   test('a docs URL template must be a web page or a file: script URLs never reach SARIF or the editor', () => {
     for (const template of ['javascript:alert("{id}")', 'data:text/html,{id}', 'vscode://x/{id}', '{id}']) {
-      const { config, problems } = parseConfig({ docsUrlTemplate: template }, RULE_IDS);
+      const { config, settingErrors } = parseConfig({ docsUrlTemplate: template }, RULE_IDS);
       assert.equal(config.docsUrlTemplate, DEFAULT_CONFIG.docsUrlTemplate, template);
-      assert.match(problems.join('\n'), /"docsUrlTemplate" is invalid \(must start with https:\/\/, http:\/\/ or file:\/\/\)/, template);
+      assert.match(settingErrors.join('\n'), /"docsUrlTemplate" is invalid \(must start with https:\/\/, http:\/\/ or file:\/\/\)/, template);
     }
     for (const template of ['https://x.test/{id}', 'HTTP://x.test/{id}', 'file:///opt/docs/{id}.md']) {
       assert.deepEqual(parseConfig({ docsUrlTemplate: template }, RULE_IDS).problems, [], template);

@@ -25,6 +25,7 @@ import { findPythonEnvironment, NO_ENVIRONMENT } from '../scan/python-environmen
 import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
 import { CONFIG_FILE_NAME, loadConfig } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
+import { shownPath } from '../text/file-names';
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
@@ -294,14 +295,14 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     progress.clear();
     io.stderr.write(`${PRODUCT_COMMAND}: ${line}\n`);
   };
-  const show = (p: string) => displayPath(cwd, p);
+  const show = (p: string) => shownPath(displayPath(cwd, p));
   const useCache = values['no-cache'] !== true && config.cache;
   // The cache location is the user's to choose (the flag, HAZARD_LENS_CACHE_DIR, a config file
   // named with -c), never the scanned project's: a repository's own .hazard-lens.json could
   // otherwise make a scan write wherever it says.
   const userChoseConfig = values.config !== undefined;
   if (useCache && cacheDirFlag === undefined && config.cacheDir && !userChoseConfig) {
-    tell(`note: "cacheDir" in ${displayPath(cwd, loaded.file ?? CONFIG_FILE_NAME)} is not used: the cache folder comes from --cache-dir, HAZARD_LENS_CACHE_DIR or a config file named with -c`);
+    tell(`note: "cacheDir" in ${show(loaded.file ?? CONFIG_FILE_NAME)} is not used: the cache folder comes from --cache-dir, HAZARD_LENS_CACHE_DIR or a config file named with -c`);
   }
   let cacheDir = !useCache
     ? undefined
@@ -419,9 +420,9 @@ async function runJoin(
   const evaluateMs = Math.round(performance.now() - t);
   const notes = [...joined.notes, ...evaluation.notes.map((note) => ({ path: '', note }))];
   if (!quiet) {
-    for (const s of joined.skipped) io.stderr.write(`${PRODUCT_COMMAND}: skipped ${displayPath(cwd, s.path)}: ${s.reason}\n`);
-    for (const d of joined.decoded) io.stderr.write(`${PRODUCT_COMMAND}: decoded as ${ENCODING_LABELS[d.encoding]}: ${displayPath(cwd, d.path)}\n`);
-    for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${displayPath(cwd, n.path)}: ${n.note}` : `note: ${n.note}`}\n`);
+    for (const s of joined.skipped) io.stderr.write(`${PRODUCT_COMMAND}: skipped ${shownPath(displayPath(cwd, s.path))}: ${s.reason}\n`);
+    for (const d of joined.decoded) io.stderr.write(`${PRODUCT_COMMAND}: decoded as ${ENCODING_LABELS[d.encoding]}: ${shownPath(displayPath(cwd, d.path))}\n`);
+    for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${shownPath(displayPath(cwd, n.path))}: ${n.note}` : `note: ${n.note}`}\n`);
   }
   const result: ScanResult = { analyses: joined.analyses, findings: evaluation.findings, skipped: joined.skipped, cancelled: false, notes };
   const report = formatReport(format, result, { cwd, config, summary: !quiet });

@@ -1,8 +1,10 @@
 /**
  * Loading the CLI's configuration: `--config FILE`, or `.hazard-lens.json` in the current
  * directory when present. The file holds the same shape as the editor settings and is
- * parsed by the same `parseConfig`: a bad value is a warning and falls back to its default,
- * except a malformed model in the `knowledge` section, which is fatal (exit 2).
+ * parsed by the same `parseConfig`. A file that cannot be read or is not valid JSON, a bad value
+ * of a known setting and a malformed model in the `knowledge` section are fatal (exit 2, with
+ * the key named): a default in their place would judge the code by other settings than the
+ * user wrote. Unknown settings and unknown rule ids are warnings.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,8 +22,9 @@ export interface LoadedConfig {
   /** Directory `exclude` patterns are relative to. */
   base: string;
   /**
-   * Set when `--config` names a file that cannot be read, or when the file's `knowledge`
-   * section is malformed (one line per problem): a usage error.
+   * Set when the file cannot be read (a `--config` file, or a `.hazard-lens.json` that exists),
+   * is not valid JSON, has a bad value or a malformed `knowledge` section (one line per
+   * problem): a usage error.
    */
   fatal?: string;
 }
@@ -41,7 +44,7 @@ export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
     if (explicit !== undefined) return { config: freshDefaults(), problems: [], base: cwd, fatal: `cannot read config file ${shown}: ${reason}` };
     if (code === 'ENOENT') return { config: freshDefaults(), problems: [], base: cwd };
-    return { config: freshDefaults(), problems: [`${shown}: cannot be read (${reason}); using defaults`], base: cwd };
+    return { config: freshDefaults(), problems: [], base: cwd, fatal: `cannot read config file ${shown}: ${reason}` };
   }
   const base = path.dirname(file);
   const parsed = parseConfigText(text, RULE_IDS, shown);

@@ -24,7 +24,7 @@ import { collectSuppressions } from './suppressions';
 import { describeFailure, PARTLY_ANALYSED, takeAnalysisFailures } from '../analysis/failures';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
-import { withLoneCarriageReturnsAsNewlines } from '../text/positions';
+import { textForParsing } from '../text/positions';
 import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
 
 /** Options of {@link analyzeTree} / {@link analyzeText}. */
@@ -60,8 +60,9 @@ export function contentHash(text: string | Uint8Array, knowledge?: Pick<Knowledg
  */
 export function analyzeTree(path: string, originalText: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
   // The analysers count lines at `\n`, as the parser does; a lone `\r` (old Mac line ends) is
-  // a line break for editors, so it is one for them too. Same length: offsets do not move.
-  const text = withLoneCarriageReturnsAsNewlines(originalText);
+  // a line break for editors, so it is one for them too; NULs are blanks, as for the parser.
+  // Same length: offsets do not move.
+  const text = textForParsing(originalText);
   takeAnalysisFailures(); // left over from an analysis that threw past its caller
   const notes: string[] = [];
   const localFindings: Finding[] = [];

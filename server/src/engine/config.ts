@@ -105,7 +105,7 @@ const fieldSchemas = {
 
 export interface ParsedConfig {
   config: HazardLensConfig;
-  /** Human-readable problems, one per bad value; empty when all is well. */
+  /** Warnings that do not stop anything: unknown settings, unknown rule ids (a newer or older version's). */
   problems: string[];
   /**
    * Malformed models in the `knowledge` section, one message per problem naming its key path
@@ -114,9 +114,10 @@ export interface ParsedConfig {
    */
   errors: string[];
   /**
-   * Settings whose wrong value the caller must not replace silently (`targetPlatform`: a
-   * default would judge code for another system): the CLI stops on them, the editor reports
-   * them. Kept apart from `errors`, which are about the models.
+   * Settings whose value is wrong (or a file that is not a JSON object), one message naming the
+   * key each: a default in their place would silently judge other code (another platform, rules
+   * switched back on, another size limit), so the CLI stops on them (exit 2) and the editor
+   * reports them and uses the defaults. Kept apart from `errors`, which are about the models.
    */
   settingErrors: string[];
 }
@@ -167,7 +168,7 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
   const settingErrors: string[] = [];
   if (raw === undefined || raw === null) return { config, problems, errors, settingErrors };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { config, problems: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}; using defaults`], errors, settingErrors };
+    return { config, problems, errors, settingErrors: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`] };
   }
   const obj = raw as Record<string, unknown>;
   const known = new Set(Object.keys(fieldSchemas));
@@ -185,12 +186,9 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
     const result = fieldSchemas[key].safeParse(obj[key]);
     if (!result.success) {
       const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
-      // A wrong platform would silently judge other code: the caller must stop, like for a bad model.
-      if (key === 'targetPlatform') {
-        settingErrors.push(`${source}: "targetPlatform" is invalid (${detail})`);
-        continue;
-      }
-      problems.push(`${source}: "${key}" is invalid (${detail}); using the default`);
+      // A default in its place would silently judge other code (a wrong platform, rules switched
+      // back on, another size limit): the CLI stops, the editor reports it and uses the default.
+      settingErrors.push(`${source}: "${key}" is invalid (${detail})`);
       continue;
     }
     (config as unknown as Record<string, unknown>)[key] = result.data;
@@ -209,7 +207,7 @@ export const CONFIG_FILE_NAME = '.hazard-lens.json';
 
 /**
  * Parses the text of a configuration file (`.hazard-lens.json`): a byte order mark and the
- * `$schema` key are allowed; invalid JSON is a problem (defaults are used). `source` names the
+ * `$schema` key are allowed; invalid JSON is a setting error (the CLI stops; defaults otherwise). `source` names the
  * file in the messages.
  */
 export function parseConfigText(text: string, ruleIds: readonly string[], source: string): ParsedConfig {
@@ -219,9 +217,9 @@ export function parseConfigText(text: string, ruleIds: readonly string[], source
   } catch (err) {
     return {
       config: { ...DEFAULT_CONFIG, rules: {}, exclude: [] },
-      problems: [`${source}: invalid JSON (${err instanceof Error ? err.message : String(err)}); using defaults`],
+      problems: [],
       errors: [],
-      settingErrors: [],
+      settingErrors: [`${source}: invalid JSON (${err instanceof Error ? err.message : String(err)})`],
     };
   }
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {

@@ -144,7 +144,7 @@ export class Settings {
     }
     const parsed = parseConfigText(text, RULE_IDS, file);
     // Invalid JSON is a problem for the other keys (defaults) but leaves the models unknown.
-    const errors = [...parsed.errors, ...parsed.problems.filter((p) => p.startsWith(`${file}: invalid JSON`))];
+    const errors = [...parsed.errors, ...parsed.settingErrors.filter((p) => p.startsWith(`${file}: invalid JSON`))];
     if (errors.length > 0) {
       const kept = this.lastGoodKnowledge.get(folderPath) ?? BUILTIN_KNOWLEDGE;
       for (const e of errors) this.logger.error(e);

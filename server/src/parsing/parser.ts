@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser, Query, type Node, type Tree, type TreeCursor, type Edit } from 'web-tree-sitter';
 import type { LanguageId, Range } from '../text/locations';
-import { withLoneCarriageReturnsAsNewlines } from '../text/positions';
+import { textForParsing } from '../text/positions';
 import { mayBeScript, readHead, readHeadSync, shebangLanguage } from './shebang';
 
 export type { Node, Tree, TreeCursor, Edit, Query };
@@ -218,8 +218,9 @@ function discardParser(grammar: GrammarName): void {
 function parseWith(parser: Parser, text: string, oldTree: Tree | null | undefined, budget: number): Tree {
   let checks = 0;
   // tree-sitter counts rows at `\n` only; editors (and our positions) also break lines at a
-  // lone `\r`. Same length, so every offset stays valid for the original text.
-  const tree = parser.parse(withLoneCarriageReturnsAsNewlines(text), oldTree ?? null, {
+  // lone `\r`; and a NUL would end its input. Same length, so every offset stays valid for the
+  // original text.
+  const tree = parser.parse(textForParsing(text), oldTree ?? null, {
     // NOTE: the callback's declared return type is void, but returning true cancels.
     progressCallback: (() => ++checks > budget) as unknown as () => void,
   });

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fsPath } from '../text/file-names';
 
 export type ShebangLanguage = 'python' | 'javascript';
 
@@ -61,7 +62,7 @@ export function mayBeScript(filePath: string): boolean {
 export function readHeadSync(filePath: string): Uint8Array | undefined {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    fd = fs.openSync(fsPath(filePath), fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     if (!fs.fstatSync(fd).isFile()) return undefined;
     const buf = Buffer.alloc(SHEBANG_READ_BYTES);
     const n = fs.readSync(fd, buf, 0, SHEBANG_READ_BYTES, 0);
@@ -77,7 +78,7 @@ export function readHeadSync(filePath: string): Uint8Array | undefined {
 export async function readHead(filePath: string): Promise<Uint8Array | undefined> {
   let fh: fs.promises.FileHandle | undefined;
   try {
-    fh = await fs.promises.open(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    fh = await fs.promises.open(fsPath(filePath), fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     if (!(await fh.stat()).isFile()) return undefined;
     const buf = Buffer.alloc(SHEBANG_READ_BYTES);
     const { bytesRead } = await fh.read(buf, 0, SHEBANG_READ_BYTES, 0);

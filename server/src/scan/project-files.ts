@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_FILE_EXTENSIONS, PROJECT_FILE_NAMES, PROJECT_METADATA_DIR_SUFFIXES, type ProjectFile } from '../model/program-context';
 import { readSourceFile } from './read';
+import { fsPath, nameFromBytes } from '../text/file-names';
 
 /** A generated `compile_commands.json` of a large C project runs to tens of megabytes. */
 export const COMPILE_COMMANDS_MAX_BYTES = 64 * 1024 * 1024;
@@ -63,23 +64,25 @@ export async function collectProjectFiles(
   const out: ProjectFile[] = [];
   const pause = yielder();
   for (const dir of [...dirs].sort()) {
-    let entries: fs.Dirent[];
+    let entries: fs.Dirent<Buffer>[];
     try {
-      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+      // As bytes: a folder whose name is not UTF-8 is read too (see text/file-names.ts).
+      entries = await fs.promises.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' });
     } catch {
       continue;
     }
     for (const e of entries) {
-      if (e.isDirectory() && isMetadataDir(e.name)) {
+      const name = nameFromBytes(e.name);
+      if (e.isDirectory() && isMetadataDir(name)) {
         // The walker takes no file of these folders: their entry points are read here.
-        const txt = path.join(dir, e.name, 'entry_points.txt');
-        if (!fs.existsSync(txt)) continue;
+        const txt = path.join(dir, name, 'entry_points.txt');
+        if (!fs.existsSync(fsPath(txt))) continue;
         const pf = await read(txt);
         if (pf) out.push(pf);
         continue;
       }
-      if (e.isDirectory() || !isProjectFileName(e.name)) continue;
-      const pf = await read(path.join(dir, e.name));
+      if (e.isDirectory() || !isProjectFileName(name)) continue;
+      const pf = await read(path.join(dir, name));
       if (pf) out.push(pf);
     }
     await pause();

@@ -20,6 +20,7 @@
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import { describeFsError } from '../engine/fs-errors';
+import { fsPath } from '../text/file-names';
 
 /** How many leading bytes are searched for a NUL to call a file binary (as git does). */
 export const BINARY_SNIFF_BYTES = 8192;
@@ -237,7 +238,7 @@ function bytesRead(buf: Buffer, maxBytes: number): BytesOutcome {
 export async function readSourceFileBytes(filePath: string, maxBytes: number): Promise<BytesOutcome> {
   let st: fs.Stats;
   try {
-    st = await fs.promises.stat(filePath);
+    st = await fs.promises.stat(fsPath(filePath));
   } catch (err) {
     return notReached(err);
   }
@@ -246,7 +247,7 @@ export async function readSourceFileBytes(filePath: string, maxBytes: number): P
   let handle: fs.promises.FileHandle;
   try {
     // O_NONBLOCK: if the file was swapped for a FIFO since the stat, opening must not hang.
-    handle = await fs.promises.open(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    handle = await fs.promises.open(fsPath(filePath), fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
     return failed(err);
   }
@@ -268,7 +269,7 @@ export function readSourceFileBytesSync(filePath: string, maxBytes: number): Byt
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO (or a file swapped for one) must not hang the open.
-    fd = fs.openSync(filePath, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    fd = fs.openSync(fsPath(filePath), fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
     return notReached(err);
   }
@@ -293,5 +294,5 @@ export function readSourceFileBytesSync(filePath: string, maxBytes: number): Byt
 export async function writeSourceFile(filePath: string, text: string, bom: boolean, encoding: SourceEncoding = 'utf-8'): Promise<void> {
   const encoded = encodeSource(text, encoding, bom);
   if (!encoded.ok) throw new Error(`${encoded.reason}; the file was left unchanged`);
-  await fs.promises.writeFile(filePath, encoded.bytes);
+  await fs.promises.writeFile(fsPath(filePath), encoded.bytes);
 }

@@ -24,7 +24,9 @@
  *   them is skipped with a reason unless `followExternalSymlinks`); every real directory and
  *   every real file is visited once.
  *   Real entries win over links to them, a link back to one of its own ancestors is
- *   reported as a loop, so a walk always ends.
+ *   reported as a loop, so a walk always ends;
+ * - directories are read as bytes: a name that is not UTF-8 is kept with its bytes escaped
+ *   (`text/file-names.ts`), so the file is opened and reported, not lost as "no such file".
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,6 +34,7 @@ import ignore, { type Ignore } from 'ignore';
 import { languageForFileAsync, languageForPath, SUPPORTED_EXTENSIONS } from '../parsing/parser';
 import { mayBeScript } from '../parsing/shebang';
 import { describeFsError } from '../engine/fs-errors';
+import { fsPath, nameFromBytes, pathFromFs, shownPath } from '../text/file-names';
 import { isPythonEnvironmentFolder } from './python-environment';
 
 /** Directory names never entered below a scanned directory. */
@@ -131,6 +134,14 @@ function ignoredByLayers(layers: readonly Layer[], target: string, isDirectory: 
   return ignored;
 }
 
+// The file system calls of the walk, on paths that may hold escaped bytes (`text/file-names.ts`).
+const lstat = (p: string) => fs.promises.lstat(fsPath(p));
+const stat = (p: string) => fs.promises.stat(fsPath(p));
+const exists = (p: string) => fs.existsSync(fsPath(p));
+async function realpath(p: string): Promise<string> {
+  return pathFromFs(await fs.promises.realpath(fsPath(p), { encoding: 'buffer' }));
+}
+
 /** What a path that is not a regular file or directory is, from its stats or its directory entry. */
 function kindOf(entry: Pick<fs.Stats | fs.Dirent, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
   if (entry.isFIFO()) return 'a named pipe (FIFO)';
@@ -173,7 +184,7 @@ class Walker {
 
   private display(p: string): string {
     const rel = path.relative(this.options.cwd, p);
-    return rel === '' ? '.' : rel;
+    return shownPath(rel === '' ? '.' : rel);
   }
 
   /** With `forceExclude`: a named path under `node_modules`, `.git`, ... (below cwd) is dropped too. */
@@ -189,7 +200,7 @@ class Walker {
   private async readLayer(file: string, base: string): Promise<Layer | undefined> {
     let text: string;
     try {
-      text = await fs.promises.readFile(file, 'utf8');
+      text = await fs.promises.readFile(fsPath(file), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') {
@@ -215,7 +226,7 @@ class Walker {
     let repoRoot: string | undefined;
     for (let d = path.dirname(dir); ; d = path.dirname(d)) {
       chain.push(d);
-      if (fs.existsSync(path.join(d, '.git'))) {
+      if (exists(path.join(d, '.git'))) {
         repoRoot = d;
         break;
       }
@@ -229,7 +240,7 @@ class Walker {
       dirs = chain.filter((d) => d === cwd || relativeInside(cwd, d) !== undefined);
     }
     // A scan root that is itself the repository root has no parents to read.
-    if (fs.existsSync(path.join(dir, '.git'))) {
+    if (exists(path.join(dir, '.git'))) {
       dirs = [];
       repoRoot = dir;
     }
@@ -248,7 +259,7 @@ class Walker {
   async walkRoot(root: string): Promise<void> {
     let lst: fs.Stats;
     try {
-      lst = await fs.promises.lstat(root);
+      lst = await lstat(root);
     } catch (err) {
       this.skip(root, describeFsError(err));
       return;
@@ -256,7 +267,7 @@ class Walker {
     let st = lst;
     if (lst.isSymbolicLink()) {
       try {
-        st = await fs.promises.stat(root);
+        st = await stat(root);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         this.skip(root, code === 'ENOENT' ? 'broken symbolic link' : describeFsError(err));
@@ -265,7 +276,7 @@ class Walker {
     }
     let real: string;
     try {
-      real = await fs.promises.realpath(root);
+      real = await realpath(root);
     } catch (err) {
       this.skip(root, describeFsError(err));
       return;
@@ -294,31 +305,32 @@ class Walker {
 
   private async walkDirectory(dir: string, dirReal: string, inherited: Layer[]): Promise<void> {
     if (this.options.signal?.aborted) return;
-    let entries: fs.Dirent[];
+    let entries: { name: string; entry: fs.Dirent<Buffer> }[];
     try {
-      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+      const read = await fs.promises.readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' });
+      entries = read.map((entry) => ({ name: nameFromBytes(entry.name), entry }));
     } catch (err) {
       this.skip(dir, `cannot read directory (${describeFsError(err)})`);
       return;
     }
     let layers = inherited;
-    if (this.options.respectGitignore && entries.some((e) => e.name === '.gitignore' && !e.isDirectory())) {
+    if (this.options.respectGitignore && entries.some((e) => e.name === '.gitignore' && !e.entry.isDirectory())) {
       const layer = await this.readLayer(path.join(dir, '.gitignore'), dir);
       if (layer) layers = [...inherited, layer];
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const subdirectories: { path: string; real: string }[] = [];
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
+    for (const { name, entry } of entries) {
+      const full = path.join(dir, name);
       if (entry.isSymbolicLink()) {
         await this.visitLink(full, dirReal, layers);
         continue;
       }
       if (entry.isDirectory()) {
-        if (ALWAYS_SKIPPED_DIRECTORIES.has(entry.name) || this.excluded(full, true, layers)) continue;
+        if (ALWAYS_SKIPPED_DIRECTORIES.has(name) || this.excluded(full, true, layers)) continue;
         // A Python environment's packages are the program's dependencies, not its sources.
         if (isPythonEnvironmentFolder(full)) continue;
-        const real = path.join(dirReal, entry.name);
+        const real = path.join(dirReal, name);
         if (this.visitedDirs.has(real)) continue;
         this.visitedDirs.set(real, full);
         subdirectories.push({ path: full, real });
@@ -328,7 +340,7 @@ class Walker {
       if ((!script && !languageForPath(full)) || this.excluded(full, false, layers)) continue;
       if (script && !(entry.isFile() && (await languageForFileAsync(full)))) continue;
       if (entry.isFile()) {
-        this.candidates.push({ path: full, real: path.join(dirReal, entry.name), viaLink: false });
+        this.candidates.push({ path: full, real: path.join(dirReal, name), viaLink: false });
       } else {
         // Reading a FIFO would block the scan forever; devices and sockets are not source.
         this.skip(full, kindOf(entry));
@@ -341,7 +353,7 @@ class Walker {
   async findRootDirectories(roots: readonly string[]): Promise<void> {
     for (const root of roots) {
       try {
-        if ((await fs.promises.stat(root)).isDirectory()) this.rootDirectories.push(await fs.promises.realpath(root));
+        if ((await stat(root)).isDirectory()) this.rootDirectories.push(await realpath(root));
       } catch {
         // NOTE: walkRoot reports a root it cannot read.
       }
@@ -355,7 +367,7 @@ class Walker {
   private leavesScannedFolders(link: string, real: string): boolean {
     if (this.options.followExternalSymlinks) return false;
     if (this.rootDirectories.some((root) => real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep))) return false;
-    this.skip(link, `symbolic link to '${real}', outside the scanned folder (not followed; --follow-external-symlinks follows it)`);
+    this.skip(link, `symbolic link to '${shownPath(real)}', outside the scanned folder (not followed; --follow-external-symlinks follows it)`);
     return true;
   }
 
@@ -363,7 +375,7 @@ class Walker {
   private async visitLink(full: string, parentReal: string, layers: Layer[]): Promise<void> {
     let st: fs.Stats;
     try {
-      st = await fs.promises.stat(full);
+      st = await stat(full);
     } catch (err) {
       // A dangling link is reported only when it would have been analysed (by its extension).
       if (!languageForPath(full) || this.excluded(full, false, layers)) return;
@@ -386,7 +398,7 @@ class Walker {
     if (script && !(await languageForFileAsync(full))) return;
     let real: string;
     try {
-      real = await fs.promises.realpath(full);
+      real = await realpath(full);
     } catch (err) {
       this.skip(full, describeFsError(err));
       return;
@@ -403,7 +415,7 @@ class Walker {
       const link = this.pendingLinks.shift()!;
       let real: string;
       try {
-        real = await fs.promises.realpath(link.path);
+        real = await realpath(link.path);
       } catch (err) {
         this.skip(link.path, describeFsError(err));
         continue;

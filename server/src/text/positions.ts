@@ -63,6 +63,18 @@ export function withLoneCarriageReturnsAsNewlines(text: string): string {
   return text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text;
 }
 
+/**
+ * The text the parser and the analysers read: {@link withLoneCarriageReturnsAsNewlines}, and
+ * every NUL turned into a space. Tree-sitter's lexers take a NUL for the end of the input, so
+ * one NUL in a comment past the binary sniff (read.ts) cut the rest of a C file off as an error
+ * and its leaks were lost; GCC ignores NULs ("null character(s) ignored"), and here they are
+ * blanks. Same length, same offsets, so findings and fixes apply to the original text.
+ */
+export function textForParsing(text: string): string {
+  const lines = withLoneCarriageReturnsAsNewlines(text);
+  return lines.includes('\0') ? lines.replace(/\0/g, ' ') : lines;
+}
+
 /** Zero-based line and UTF-16 column of an offset, given the text's {@link lineStartsOf}. */
 export function positionAt(lineStarts: readonly number[], offset: number): { line: number; character: number } {
   let lo = 0;

@@ -22,6 +22,12 @@
  * (the `with` stays inside the `try`): the handlers then run after the handle is closed instead
  * of with it leaked, and nothing else changes. If a handler, `else` or `finally` touches the
  * name, that use lies outside the block and no fix is offered.
+ *
+ * NOTE: the moved statements may hold a `yield` or an `await`. That keeps behaviour: the block
+ * ends where the dropped close() was (or after the last use), and closes that were not dropped
+ * stay. So at every `yield` the file is open or closed as before. Only a generator closed early
+ * (GeneratorExit) or a coroutine cancelled at an `await` now closes it at once, not at garbage
+ * collection (test/engine/with-fix-generators.test.ts runs both versions).
  */
 import type { Fix } from '../../text/edits';
 import type { Node } from '../../parsing/parser';

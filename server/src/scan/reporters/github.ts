@@ -3,9 +3,12 @@
  *   ::warning file=app/read.py,line=2,col=10,endLine=2,endColumn=14,title=unreleased-file::message
  * with the evidence chain on the following lines of the message. Errors become `::error`,
  * warnings `::warning`, info and hints `::notice`. Columns are only given for one-line
- * ranges (GitHub ignores them on multi-line annotations).
+ * ranges (GitHub ignores them on multi-line annotations). The `file=` property carries the
+ * real name (escaped as a property); the paths of the evidence lines are shown quoted with
+ * escapes when they hold control characters, as in the text report.
  */
 import type { Finding, Severity } from '../../analysis/results';
+import { hasEscapedBytes, shownPath } from '../../text/file-names';
 import { displayPath, type ReportContext, type ReportInput } from './common';
 
 const COMMANDS: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice', hint: 'notice' };
@@ -23,14 +26,16 @@ export function escapeProperty(s: string): string {
 export function formatAnnotation(ctx: ReportContext, f: Finding): string {
   const start = f.range.start;
   const end = f.range.end;
-  const props: string[] = [`file=${escapeProperty(displayPath(ctx.cwd, f.path))}`, `line=${start.line + 1}`];
+  // A name that is not UTF-8 cannot be given to GitHub as it is: it is shown with escapes.
+  const file = displayPath(ctx.cwd, f.path);
+  const props: string[] = [`file=${escapeProperty(hasEscapedBytes(file) ? shownPath(file) : file)}`, `line=${start.line + 1}`];
   if (start.line === end.line) props.push(`col=${start.character + 1}`);
   props.push(`endLine=${end.line + 1}`);
   if (start.line === end.line) props.push(`endColumn=${end.character + 1}`);
   props.push(`title=${escapeProperty(f.ruleId)}`);
   const body = [
     f.message,
-    ...f.related.map((r) => `  ${displayPath(ctx.cwd, r.path)}:${r.range.start.line + 1}:${r.range.start.character + 1}: ${r.message}`),
+    ...f.related.map((r) => `  ${shownPath(displayPath(ctx.cwd, r.path))}:${r.range.start.line + 1}:${r.range.start.character + 1}: ${r.message}`),
   ].join('\n');
   return `::${COMMANDS[f.severity]} ${props.join(',')}::${escapeData(body)}`;
 }

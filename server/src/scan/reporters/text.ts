@@ -7,14 +7,17 @@
  *     app/read.py:4:9: returns here with the handle still open
  *     fix (safe): ...
  *
- * then a summary line with the counts per severity.
+ * then a summary line with the counts per severity. A path with a newline or another control
+ * character (or bytes that are not UTF-8) is shown quoted with escapes, so every finding
+ * stays on its own lines.
  */
 import { chooseFix } from '../../engine/fixes';
 import type { Finding } from '../../analysis/results';
+import { shownPath } from '../../text/file-names';
 import { countBySeverity, displayPath, partlyAnalysedFiles, plural, type ReportContext, type ReportInput } from './common';
 
 function location(ctx: ReportContext, filePath: string, line: number, character: number): string {
-  return `${displayPath(ctx.cwd, filePath)}:${line + 1}:${character + 1}`;
+  return `${shownPath(displayPath(ctx.cwd, filePath))}:${line + 1}:${character + 1}`;
 }
 
 export function formatFinding(ctx: ReportContext, f: Finding): string {

@@ -34,6 +34,7 @@ import {
   UWSGI_GREEN_LOOPS,
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
+  type TransportKind,
 } from '../knowledge/python-heartbeat';
 import { STDLIB_MODULES } from '../knowledge/python-handles';
 import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
@@ -41,6 +42,7 @@ import { commonPrefixLength } from './paths';
 import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
+import { loadedTransportUse, reachedTransportUse, type TransportUse, type UseSearchStart } from './python-transport-use';
 
 /** A fact at its module. */
 export interface HbSite<F extends PythonFact = PythonFact> {
@@ -85,6 +87,8 @@ export interface GreenHeartbeat {
   host: HbHost;
   /** Import steps from the host's entry point down to the heartbeat's module (entry first). */
   chain: PyStep[];
+  /** For a connection that opens when first used (an oslo.messaging transport): the use the program reaches. */
+  use?: TransportUse;
 }
 
 /** Something created or bound before the patch call that stays native. */
@@ -386,14 +390,46 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
         }
       }
     }
+    // A transport opens its connection (and starts the heartbeat) only when the program uses it.
+    const uses = new Map<TransportKind, TransportUse | undefined>();
+    const useOf = (kind: TransportKind): TransportUse | undefined => {
+      if (!uses.has(kind)) uses.set(kind, programTransportUse(index, host, r.order, scriptFn, runs, kind));
+      return uses.get(kind);
+    };
     for (const g of found) {
       const key = siteKey(g.start.module, g.start.fact);
       const old = out.get(key);
       if (old && (old.host.embedded || !host.embedded)) continue;
-      out.set(key, { ...g, patch, host, chain: chainOf(r, g.start.module) });
+      const use = g.start.fact.kind === 'py.hb-connection' && g.start.fact.onUse ? useOf(g.start.fact.usedBy ?? 'any') : undefined;
+      if (g.start.fact.kind === 'py.hb-connection' && g.start.fact.onUse && !use) continue;
+      out.set(key, { ...g, patch, host, chain: chainOf(r, g.start.module), ...(use ? { use } : {}) });
     }
   }
   return [...out.values()];
+}
+
+/**
+ * The first transport use a program reaches: from its import-time code, its declared script's
+ * function and a WSGI `def application` (called per request), through calls. A program a WSGI
+ * server embeds serves requests through handlers its web framework calls (routes, controllers
+ * named in configuration), which calls do not reach: there a use in any module it loads counts.
+ */
+function programTransportUse(
+  index: PyModuleIndex,
+  host: HbHost,
+  modules: readonly PyModule[],
+  scriptFn: readonly { m: PyModule; fn: string }[],
+  runs: (m: PyModule, f: PythonFact) => boolean,
+  kind: TransportKind,
+): TransportUse | undefined {
+  const starts: UseSearchStart[] = modules.map((m) => ({ module: m, fn: '' }));
+  for (const s of scriptFn) starts.push({ module: s.m, fn: s.fn, step: host.script ? scriptStep(host.script) : undefined });
+  const servesRequests = host.embedded || host.kind === 'wsgi' || host.kind === 'application' || host.kind === 'wsgi-script' || host.kind === 'config';
+  const app = host.root.functions.get('application');
+  if (servesRequests && app && app.enclosingFunction === '') {
+    starts.push({ module: host.root, fn: 'application', step: { path: host.root.path, range: app.range, message: 'the WSGI server calls application() for every request' } });
+  }
+  return reachedTransportUse(index, starts, kind, runs) ?? (servesRequests ? loadedTransportUse(index, modules, kind) : undefined);
 }
 
 // ---------------------------------------------------------------------------------------

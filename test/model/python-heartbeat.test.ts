@@ -321,9 +321,100 @@ describe('py-heartbeat-unused-launcher: a green launcher defined in an imported 
     assert.deepEqual(findings.map((f) => at(s, f)), ['green-heartbeat error svc/app.py:8']);
     assert.deepEqual(steps(s, findings[0]), [
       'svc/service.py:5 threads patched here (eventlet.monkey_patch())',
-      'svc/app.py:8 heartbeat connection created here (oslo_messaging.get_rpc_transport()); its heartbeat thread is green',
+      'svc/app.py:8 transport created here (oslo_messaging.get_rpc_transport()); its RabbitMQ driver runs a heartbeat thread for every connection it opens, green now',
+      'svc/app.py:16 a transport is used here, in a module the program loads: orders.cast() sends an RPC cast (an RPC client); the request handlers its web framework calls are not followed, so a use in its modules is taken as what a request may do',
       'api.wsgi:1 imported from here',
       'api.wsgi:3 WSGI entry point: the server loads api.wsgi and calls its application per request',
+    ]);
+  });
+});
+
+describe('py-heartbeat-transport-use: a transport opens its connection (and heartbeat) only when used', () => {
+  const RPC = 'ledger/common/rpc.py';
+  test('the WSGI API reaches a cast through its request hook: an error at the transport, with the calls to the use', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-transport-use'));
+    const findings = run(s);
+    // The notification transport is never used by a notifier the API reaches: silent.
+    assert.deepEqual(findings.map((f) => at(s, f)), [`green-heartbeat error ${RPC}:11`]);
+    assert.match(findings[0].message, /^oslo_messaging\.get_rpc_transport\(\) creates a transport whose heartbeat thread starts when the program first uses it \(cctxt\.cast\(\) sends an RPC cast \(an RPC client, made by get_client\(\)\)\)/);
+    assert.deepEqual(steps(s, findings[0]), [
+      'ledger/common/service.py:5 threads patched here (eventlet.monkey_patch())',
+      `${RPC}:11 transport created here (oslo_messaging.get_rpc_transport()); its RabbitMQ driver runs a heartbeat thread for every connection it opens, green now`,
+      'ledger/api/app.wsgi:8 app.Application() is called here',
+      'ledger/api/app.py:7 hooks.WorkerHook() creates an object here; its methods may be called later',
+      'ledger/api/hooks.py:7 rpcapi.WorkerAPI() creates an object here; its methods may be called later',
+      'ledger/api/rpcapi.py:11 the transport is first used here: cctxt.cast() sends an RPC cast (an RPC client, made by get_client()), which opens a connection and starts its heartbeat thread',
+      'ledger/common/service.py:7 imported from here',
+      'ledger/api/app.wsgi:4 imported from here',
+      'ledger/api/app.wsgi:8 WSGI entry point: the server loads app.wsgi and calls its application per request',
+    ]);
+  });
+
+  test('the console script that only sets the transports up is silent', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-transport-use'));
+    const withoutApi = s.files.filter((f) => !f.path.endsWith('app.wsgi'));
+    assert.deepEqual(run(s, withoutApi).map((f) => at(s, f)), []);
+  });
+
+  test('once the console script sends a notification, its notification transport is reported (a warning: no WSGI server)', () => {
+    const s = load(join(PROGRAMS, 'py-heartbeat-transport-use'));
+    const files = edited(s, 'ledger/cmd/manage.py', (t) =>
+      t.replace('    upgrade(conf)\n', '    upgrade(conf)\n    rpc.get_notifier("manage").info({}, "schema.upgraded", {})\n').replace('from ledger.common import service\n', 'from ledger.common import rpc, service\n'),
+    ).filter((f) => !f.path.endsWith('app.wsgi'));
+    const findings = run(s, files);
+    assert.deepEqual(findings.map((f) => at(s, f)), [`green-heartbeat warning ${RPC}:12`]);
+    assert.deepEqual(steps(s, findings[0]), [
+      'ledger/common/service.py:5 threads patched here (eventlet.monkey_patch())',
+      `${RPC}:12 transport created here (oslo_messaging.get_notification_transport()); its RabbitMQ driver runs a heartbeat thread for every connection it opens, green now`,
+      "setup.cfg:6 console script 'ledger-manage' calls ledger.cmd.manage:main",
+      'ledger/cmd/manage.py:15 the transport is first used here: rpc.get_notifier("manage").info() sends a notification (a notifier, made by get_notifier()), which opens a connection and starts its heartbeat thread',
+      'ledger/cmd/manage.py:5 imported from here',
+    ]);
+  });
+});
+
+describe('transport-use facts: what a file tells about the uses of a messaging transport', () => {
+  test('sends through clients and notifiers, wrappers, lazy attributes and transport internals', () => {
+    const text = [
+      'import logging',
+      'import oslo_messaging as om',
+      'from svc import rpc',
+      'LOG = logging.getLogger(__name__)',
+      'NOTIFIER = None',
+      '',
+      'def init(conf):',
+      '    global NOTIFIER',
+      '    t = om.get_notification_transport(conf)',
+      '    NOTIFIER = om.Notifier(t)',
+      '    t._driver._get_connection()',
+      '',
+      'def get_notifier():',
+      '    return NOTIFIER.prepare(publisher_id="x")',
+      '',
+      'class API:',
+      '    def __init__(self):',
+      '        self.client = rpc.get_client("jobs")',
+      '    def go(self, ctx):',
+      '        LOG.info("going")',
+      '        cctxt = self.client.prepare(version="1.1")',
+      '        cctxt.cast(ctx, "go")',
+      '        self.lazy.call(ctx, "ping")',
+      '        om.Notifier(None).prepare().error(ctx, "e", {})',
+    ].join('\n');
+    const facts = (analyzeText('/ws/m.py', text)!.facts as { kind: string; range: { start: { line: number } } }[])
+      .filter((f) => f.kind === 'py.transport-use' || f.kind === 'py.returns-transport-user' || f.kind === 'py.hb-connection')
+      .map((f) => {
+        const { range, kind, ...rest } = f as unknown as Record<string, unknown> & { range: { start: { line: number } }; kind: string };
+        delete rest.enclosingFunction;
+        return `${range.start.line + 1} ${kind} ${JSON.stringify(rest)}`;
+      });
+    assert.deepEqual(facts, [
+      '9 py.hb-connection {"api":"oslo_messaging.get_notification_transport()","library":"oslo.messaging","background":true,"onUse":true,"usedBy":"notification","note":"its RabbitMQ driver runs a heartbeat thread for every connection it opens"}',
+      '11 py.transport-use {"call":"t._driver._get_connection()","method":"_driver._get_connection","user":"transport"}',
+      '14 py.returns-transport-user {"user":"oslo_messaging.Notifier"}',
+      '22 py.transport-use {"call":"cctxt.cast()","method":"cast","producer":{"name":"svc.rpc.get_client","origin":"import"}}',
+      '23 py.transport-use {"call":"self.lazy.call()","method":"call","producer":{"name":"API.lazy","origin":"local"}}',
+      '24 py.transport-use {"call":"om.Notifier(None).prepare().error()","method":"error","user":"oslo_messaging.Notifier"}',
     ]);
   });
 });

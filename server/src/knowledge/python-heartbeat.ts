@@ -60,16 +60,31 @@ export const PY_THREAD_TARGETS: ReadonlyMap<string, { keyword?: string; index: n
 export interface PyHeartbeatConnection {
   lib: string;
   background: boolean;
+  /**
+   * The connection is opened (and its heartbeat thread started) only when the object is first
+   * used, not when it is created: an oslo.messaging transport connects when a client sends,
+   * a notifier notifies or a server starts through it ({@link PY_TRANSPORT_USERS}).
+   */
+  onUse?: boolean;
+  /**
+   * With `onUse`: which objects use it — `rpc` (RPC clients and servers), `notification`
+   * (notifiers and listeners) or `any` (a transport from `get_transport`, used for both).
+   */
+  usedBy?: TransportKind;
   keyword?: string;
   /** Keyword spellings of older releases (pika < 1.0: `heartbeat_interval`). */
   aliases?: readonly string[];
   note: string;
 }
 
+/** What a transport carries: RPC, notifications, or (an older `get_transport`) either. */
+export type TransportKind = 'rpc' | 'notification' | 'any';
+
 export const PY_HEARTBEAT_CONNECTIONS: ReadonlyMap<string, PyHeartbeatConnection> = new Map<string, PyHeartbeatConnection>([
-  ...[...OSLO_TRANSPORT_GETTERS, 'oslo_messaging.transport.get_transport'].map(
-    (name) => [name, { lib: 'oslo.messaging', background: true, note: 'its RabbitMQ driver runs a heartbeat thread for every connection' }] as const,
-  ),
+  ...[...OSLO_TRANSPORT_GETTERS, 'oslo_messaging.transport.get_transport'].map((name) => {
+    const usedBy: TransportKind = /notification/.test(name) ? 'notification' : /rpc/.test(name) ? 'rpc' : 'any';
+    return [name, { lib: 'oslo.messaging', background: true, onUse: true, usedBy, note: 'its RabbitMQ driver runs a heartbeat thread for every connection it opens' }] as const;
+  }),
   ['kombu.Connection', { lib: 'kombu', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_check()/drain_events()' }],
   ['kombu.BrokerConnection', { lib: 'kombu', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_check()/drain_events()' }],
   ['kombu.connection.Connection', { lib: 'kombu', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_check()/drain_events()' }],
@@ -77,6 +92,79 @@ export const PY_HEARTBEAT_CONNECTIONS: ReadonlyMap<string, PyHeartbeatConnection
   ['amqp.connection.Connection', { lib: 'py-amqp', background: false, keyword: 'heartbeat', note: 'heartbeats are sent only while a thread calls heartbeat_tick()/drain_events()' }],
   ['pika.ConnectionParameters', { lib: 'pika', background: false, keyword: 'heartbeat', aliases: ['heartbeat_interval'], note: 'heartbeats are sent only while a thread runs the connection\'s I/O loop' }],
   ['pika.connection.ConnectionParameters', { lib: 'pika', background: false, keyword: 'heartbeat', aliases: ['heartbeat_interval'], note: 'heartbeats are sent only while a thread runs the connection\'s I/O loop' }],
+]);
+
+/**
+ * What uses an oslo.messaging transport, and so makes it open a connection (whose RabbitMQ
+ * heartbeat thread then starts): the objects built on a transport and their methods that send
+ * or serve. Creating the object opens nothing; its first use does.
+ * - `uses`: methods whose call opens the connection, with words for the chain;
+ * - `derives`: methods that give another object of the same kind (`client.prepare(...)`,
+ *   `notifier.prepare(...)`), whose uses count the same.
+ */
+export interface PyTransportUser {
+  /** Words for the chain: `an RPC client`. */
+  what: string;
+  uses: ReadonlyMap<string, string>;
+  derives: ReadonlySet<string>;
+  /** Its uses send (clients, notifiers) rather than serve (servers, listeners): what a request handler does. */
+  sends: boolean;
+  /** The transports it is built on. */
+  carries: 'rpc' | 'notification';
+}
+
+const RPC_CLIENT: PyTransportUser = {
+  what: 'an RPC client',
+  uses: new Map([
+    ['call', 'sends an RPC call'],
+    ['cast', 'sends an RPC cast'],
+  ]),
+  derives: new Set(['prepare']),
+  sends: true,
+  carries: 'rpc',
+};
+const NOTIFIER: PyTransportUser = {
+  what: 'a notifier',
+  uses: new Map(['audit', 'debug', 'info', 'warn', 'warning', 'error', 'critical', 'sample'].map((m) => [m, 'sends a notification'] as const)),
+  derives: new Set(['prepare']),
+  sends: true,
+  carries: 'notification',
+};
+const RPC_SERVER: PyTransportUser = { what: 'an RPC server', uses: new Map([['start', 'starts the server, which listens on the transport']]), derives: new Set(), sends: false, carries: 'rpc' };
+const LISTENER: PyTransportUser = { what: 'a notification listener', uses: new Map([['start', 'starts the listener, which listens on the transport']]), derives: new Set(), sends: false, carries: 'notification' };
+
+export const PY_TRANSPORT_USERS: ReadonlyMap<string, PyTransportUser> = new Map<string, PyTransportUser>([
+  ['oslo_messaging.RPCClient', RPC_CLIENT],
+  ['oslo_messaging.rpc.RPCClient', RPC_CLIENT],
+  ['oslo_messaging.rpc.client.RPCClient', RPC_CLIENT],
+  ['oslo_messaging.get_rpc_client', RPC_CLIENT],
+  ['oslo_messaging.rpc.get_rpc_client', RPC_CLIENT],
+  ['oslo_messaging.rpc.client.get_rpc_client', RPC_CLIENT],
+  ['oslo_messaging.Notifier', NOTIFIER],
+  ['oslo_messaging.notify.Notifier', NOTIFIER],
+  ['oslo_messaging.notify.notifier.Notifier', NOTIFIER],
+  ['oslo_messaging.get_rpc_server', RPC_SERVER],
+  ['oslo_messaging.rpc.get_rpc_server', RPC_SERVER],
+  ['oslo_messaging.rpc.server.get_rpc_server', RPC_SERVER],
+  ['oslo_messaging.get_notification_listener', LISTENER],
+  ['oslo_messaging.notify.get_notification_listener', LISTENER],
+  ['oslo_messaging.notify.listener.get_notification_listener', LISTENER],
+  ['oslo_messaging.get_batch_notification_listener', LISTENER],
+  ['oslo_messaging.notify.get_batch_notification_listener', LISTENER],
+  ['oslo_messaging.notify.listener.get_batch_notification_listener', LISTENER],
+]);
+
+/**
+ * Calls on a transport itself (`transport.<path>(...)`) that open a connection: the internal
+ * entry points that clients, notifiers and servers go through, which reproducers call directly
+ * (`transport._driver._get_connection()`).
+ */
+export const PY_TRANSPORT_OPENERS: ReadonlyMap<string, { words: string; sends: boolean; carries: TransportKind }> = new Map<string, { words: string; sends: boolean; carries: TransportKind }>([
+  ['_driver._get_connection', { words: "takes a connection from the transport's driver", sends: true, carries: 'any' }],
+  ['_send', { words: 'sends through the transport', sends: true, carries: 'rpc' }],
+  ['_send_notification', { words: 'sends a notification through the transport', sends: true, carries: 'notification' }],
+  ['_listen', { words: 'listens on the transport', sends: false, carries: 'rpc' }],
+  ['_listen_for_notifications', { words: 'listens for notifications on the transport', sends: false, carries: 'notification' }],
 ]);
 
 /**

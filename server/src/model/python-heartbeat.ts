@@ -35,6 +35,7 @@ import {
   UWSGI_GREEN_LOOPS,
   UWSGI_GREEN_OPTIONS,
   UWSGI_MODULE_OPTIONS,
+  type TransportKind,
 } from '../knowledge/python-heartbeat';
 import { STDLIB_MODULES } from '../knowledge/python-handles';
 import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
@@ -42,6 +43,7 @@ import { commonPrefixLength } from './paths';
 import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
+import { loadedTransportUse, reachedTransportUse, type TransportUse, type UseSearchStart } from './python-transport-use';
 
 /** A fact at its module. */
 export interface HbSite<F extends PythonFact = PythonFact> {
@@ -92,6 +94,8 @@ export interface GreenHeartbeat {
    * connection (a modelled connection call of that package), else the import that leads into it.
    */
   anchor?: HeartbeatAnchor;
+  /** For a connection that opens when first used (an oslo.messaging transport): the use the program reaches. */
+  use?: TransportUse;
 }
 
 /** Where a heartbeat that starts in a dependency is reported: the workspace's own code that leads there. */
@@ -110,6 +114,8 @@ export interface HeartbeatAnchor {
   what: string;
   /** The installed distribution the heartbeat lives in. */
   distribution: string;
+  /** With `connection`: the modelled call's fact (a transport that opens on first use needs a use). */
+  connection?: PyHeartbeatConnectionFact;
 }
 
 /** Something created or bound before the patch call that stays native. */
@@ -378,7 +384,7 @@ function anchorsFor(
 ): HeartbeatAnchor[] {
   const distribution = g.start.module.dependency!;
   const calls = connections.filter((c) => !c.module.dependency && normalisedDistributionName(c.fact.library) === normalisedDistributionName(distribution));
-  if (calls.length) return calls.map((c) => ({ path: c.module.path, range: c.fact.range, via: 'connection', what: c.fact.api, distribution }));
+  if (calls.length) return calls.map((c) => ({ path: c.module.path, range: c.fact.range, via: 'connection', what: c.fact.api, distribution, connection: c.fact }));
   const reaching = g.start.fact.enclosingFunction === '' ? [] : callers.reaching(g.start.module, g.start.fact.enclosingFunction);
   if (reaching.length) return reaching.map((c) => ({ path: c.module.path, range: c.fact.range, via: 'call', what: `${c.fact.callee.replace(/^\.+/, '')}()`, distribution, steps: c.steps }));
   // Importing the package starts nothing unless the thread starts at import time.
@@ -563,25 +569,66 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
         }
       }
     }
+    // A transport opens its connection (and starts the heartbeat) only when the program uses it.
+    const uses = new Map<TransportKind, TransportUse | undefined>();
+    const useOf = (kind: TransportKind): TransportUse | undefined => {
+      if (!uses.has(kind)) uses.set(kind, programTransportUse(index, host, r.order, scriptFn, runs, kind));
+      return uses.get(kind);
+    };
     // A connection's heartbeat runs in the driver the package loads for it: when a package's
     // heartbeat threads include one in a plugin it loads by entry-point group, the package's
     // other threads (servers, dispatchers) run on paths the connection call does not set up.
     for (const g of found) {
       const chain = chainOf(r, g.start.module, index);
       if (g.start.module.dependency && pluginHeartbeats.has(g.start.module.dependency) && !chain.some(isPluginStep)) continue;
+      let use: TransportUse | undefined;
+      if (g.start.fact.kind === 'py.hb-connection' && g.start.fact.onUse) {
+        use = useOf(g.start.fact.usedBy ?? 'any');
+        if (!use) continue;
+      }
       const anchors: (HeartbeatAnchor | undefined)[] = g.start.module.dependency ? anchorsFor(g, chain, connections, dependencyPaths, (callers ??= new DependencyCallers(index, r.order))) : [undefined];
       for (const anchor of anchors) {
+        // The modelled call sets up a transport that connects on first use: it needs one too.
+        let anchorUse = use;
+        if (anchor?.connection?.onUse) {
+          anchorUse = useOf(anchor.connection.usedBy ?? 'any');
+          if (!anchorUse) continue;
+        }
         // One finding per workspace anchor: of the package's heartbeat threads, the one in a
         // plugin it loads (the driver behind the connection), else the nearest.
         const key = anchor ? `@${anchor.path}:${anchor.range.start.line}:${anchor.range.start.character}` : siteKey(g.start.module, g.start.fact);
         const old = out.get(key);
         if (old && old.host.embedded && !host.embedded) continue;
         if (old && old.host.embedded === host.embedded && (!anchor || !betterDependencyStart(chain, old.chain))) continue;
-        out.set(key, { ...g, patch, host, chain, anchor });
+        out.set(key, { ...g, patch, host, chain, anchor, ...(anchorUse ? { use: anchorUse } : {}) });
       }
     }
   }
   return [...out.values()];
+}
+
+/**
+ * The first transport use a program reaches: from its import-time code, its declared script's
+ * function and a WSGI `def application` (called per request), through calls. A program a WSGI
+ * server embeds serves requests through handlers its web framework calls (routes, controllers
+ * named in configuration), which calls do not reach: there a use in any module it loads counts.
+ */
+function programTransportUse(
+  index: PyModuleIndex,
+  host: HbHost,
+  modules: readonly PyModule[],
+  scriptFn: readonly { m: PyModule; fn: string }[],
+  runs: (m: PyModule, f: PythonFact) => boolean,
+  kind: TransportKind,
+): TransportUse | undefined {
+  const starts: UseSearchStart[] = modules.map((m) => ({ module: m, fn: '' }));
+  for (const s of scriptFn) starts.push({ module: s.m, fn: s.fn, step: host.script ? scriptStep(host.script) : undefined });
+  const servesRequests = host.embedded || host.kind === 'wsgi' || host.kind === 'application' || host.kind === 'wsgi-script' || host.kind === 'config';
+  const app = host.root.functions.get('application');
+  if (servesRequests && app && app.enclosingFunction === '') {
+    starts.push({ module: host.root, fn: 'application', step: { path: host.root.path, range: app.range, message: 'the WSGI server calls application() for every request' } });
+  }
+  return reachedTransportUse(index, starts, kind, runs) ?? (servesRequests ? loadedTransportUse(index, modules, kind) : undefined);
 }
 
 /**

@@ -46,6 +46,9 @@ function message(g: GreenHeartbeat): string {
           : `This import leads into the installed ${a.distribution}`;
     return `${lead}, which starts its heartbeat thread with ${g.api} (${where(g.start, path)}, ${loop}) in a program where ${patch}; ${tail}`;
   }
+  if (g.start.fact.kind === 'py.hb-connection' && g.use) {
+    return `${g.api} creates a transport whose heartbeat thread starts when the program first uses it (${g.use.fact.call} ${g.use.words}) in a program where ${patch}; ${tail}`;
+  }
   if (g.start.fact.kind === 'py.hb-connection') {
     return `${g.api} starts a heartbeat thread (${g.start.fact.note}) in a program where ${patch}; ${tail}`;
   }
@@ -63,10 +66,14 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
   }
   const startMsg = g.anchor
     ? `heartbeat thread started here, in the installed ${g.anchor.distribution} (${g.api}); it is a green thread now`
-    : g.start.fact.kind === 'py.hb-connection'
-      ? `heartbeat connection created here (${g.api}); its heartbeat thread is green`
-      : `heartbeat thread started here (${g.api}); it is a green thread now`;
+    : g.start.fact.kind !== 'py.hb-connection'
+      ? `heartbeat thread started here (${g.api}); it is a green thread now`
+      : g.use
+        ? `transport created here (${g.api}); ${g.start.fact.note}, green now`
+        : `heartbeat connection created here (${g.api}); its heartbeat thread is green`;
   out.push({ path: g.start.module.path, range: g.start.fact.range, message: startMsg });
+  // From the program's entry to the first use of the transport, which opens the connection.
+  for (const step of g.use?.steps ?? []) out.push({ ...step });
   if (g.connection) out.push({ path: g.connection.module.path, range: g.connection.fact.range, message: `connection with heartbeats created here (${g.connection.fact.api})` });
   if (g.loop) {
     const through = g.loop.fact.waitsThrough;

@@ -225,7 +225,36 @@ export interface PyHeartbeatConnectionFact extends PyFactBase {
   library: string;
   /** The library runs the heartbeat in a thread of its own. */
   background: boolean;
+  /** The connection opens (and its heartbeat starts) only when the object is first used (`py.transport-use`). */
+  onUse?: boolean;
+  /** With `onUse`: what uses it (`rpc`, `notification`, `any`). */
+  usedBy?: 'rpc' | 'notification' | 'any';
   note: string;
+}
+
+/**
+ * A call that uses an oslo.messaging transport, so that it opens a connection: a send or a
+ * server start on an object built on it (`client.prepare(...).cast()`, `notifier.info()`,
+ * `server.start()`), or a transport internal that connects (`transport._driver._get_connection()`).
+ * The object is known in this file (`user`), or it came from a call of `producer` (a wrapper
+ * such as `rpc.get_client(...)`): the model then asks whether that function returns one
+ * (`py.returns-transport-user`).
+ */
+export interface PyTransportUseFact extends PyFactBase {
+  kind: 'py.transport-use';
+  /** The call as written, shortened (`cctxt.cast()`). */
+  call: string;
+  /** The method called on the user (`cast`), or for a transport internal its path (`_driver._get_connection`). */
+  method: string;
+  /** The knowledge-table name of what the receiver is (`oslo_messaging.RPCClient`), or `transport` for a transport internal. */
+  user?: string;
+  producer?: { name: string; origin: PyNameOrigin };
+}
+
+/** `return oslo_messaging.RPCClient(...)` (or `return NOTIFIER.prepare(...)` of a notifier): the function hands out a transport user. */
+export interface PyReturnsTransportUserFact extends PyFactBase {
+  kind: 'py.returns-transport-user';
+  user: string;
 }
 
 /** A call that keeps a green hub running (a green server loop). */
@@ -374,6 +403,8 @@ export type PythonFact =
   | PyMonkeyPatchFact
   | PyKeepAliveFact
   | PyHeartbeatConnectionFact
+  | PyTransportUseFact
+  | PyReturnsTransportUserFact
   | PyHubDriverFact
   | PyNativePrimitiveFact
   | PyWithEnterFact

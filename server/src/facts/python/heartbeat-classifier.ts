@@ -15,13 +15,16 @@ import {
   PY_MONKEY_PATCHERS,
   PY_NATIVE_PRIMITIVES,
   PY_ORIGINAL_GETTERS,
+  PY_TRANSPORT_OPENERS,
+  PY_TRANSPORT_USERS,
 } from '../../knowledge/python-heartbeat';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
+import { STDLIB_MODULES } from '../../knowledge/python-handles';
 import type { PyFactBase, PyMonkeyPatchFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { runsOnlyOnOtherPlatforms } from './branch-tests';
 import { argsOf, keywordInsert, posOf, stringValue, within } from './syntax-helpers';
-import { callBase, factBase, resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
+import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type RawCall, type Resolved, type Scope } from './walk-records';
 
 /** Every name `classifyHeartbeat` looks up. */
 const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
@@ -31,6 +34,13 @@ const HEARTBEAT_NAMES: ReadonlySet<string> = new Set([
   ...PY_EXECUTOR_HUB_DRIVERS.keys(),
   ...PY_NATIVE_PRIMITIVES.keys(),
 ]);
+
+/** Every method that uses some transport user, and every method that derives one from another. */
+const TRANSPORT_USE_METHODS: ReadonlySet<string> = new Set([...PY_TRANSPORT_USERS.values()].flatMap((u) => [...u.uses.keys()]));
+const TRANSPORT_DERIVE_METHODS: ReadonlySet<string> = new Set([...PY_TRANSPORT_USERS.values()].flatMap((u) => [...u.derives]));
+
+/** What a value was made by, as far as this file tells: a transport user, a transport, or a call of some other function. */
+type MadeBy = { user: string } | { transport: string } | { producer: Resolved };
 
 export class HeartbeatClassifier {
   /** `knowledge`: the ping and wait tables (the built-ins merged with the user's keep-alive models). */
@@ -103,7 +113,7 @@ export class HeartbeatClassifier {
           for (const k of [conn.keyword, ...(conn.aliases ?? [])]) if (k && a.keywords.has(k)) v = a.keywords.get(k);
           if (!v || v.type === 'none' || v.type === 'false' || /^0+(\.0*)?$/.test(v.text)) return;
         }
-        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.hb-connection', api: `${name}()`, library: conn.lib, background: conn.background, note: conn.note });
+        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.hb-connection', api: `${name}()`, library: conn.lib, background: conn.background, ...(conn.onUse ? { onUse: true, usedBy: conn.usedBy ?? 'any' } : {}), note: conn.note });
         return;
       }
       const hub = PY_HUB_DRIVERS.get(name);
@@ -122,6 +132,131 @@ export class HeartbeatClassifier {
       const prim = PY_NATIVE_PRIMITIVES.get(name);
       if (prim && !r.native) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.native-primitive', api: `${name}()`, what: prim });
     }
+  }
+
+  /**
+   * Uses of an oslo.messaging transport (`py.transport-use`): a send or start on what a
+   * transport user made (`client.prepare(...).cast()`), or on what a function of the
+   * workspace returned (`rpc.get_client(...)`: the model checks that function), and the
+   * transport internals that connect (`transport._driver._get_connection()`). Also
+   * `py.returns-transport-user` for functions that return such an object.
+   */
+  classifyTransportUse(c: RawCall): void {
+    if (this.rec.returnedCalls.has(c.node.id)) {
+      const made = this.madeBy(c);
+      if (made && 'user' in made) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-transport-user', user: made.user });
+    }
+    const dot = c.callee?.indexOf('.') ?? -1;
+    const openerPath = dot > 0 ? c.callee!.slice(dot + 1) : '';
+    if (PY_TRANSPORT_OPENERS.has(openerPath)) {
+      const made = this.madeByName(c.callee!.slice(0, dot), c.scope, c.node.startIndex);
+      if (made && 'transport' in made) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: `${this.calleeText(c)}()`, method: openerPath, user: 'transport' });
+      return;
+    }
+    if (!c.method || !c.recv) return;
+    const written = `${this.calleeText(c)}()`;
+    if (!TRANSPORT_USE_METHODS.has(c.method)) return;
+    const recv = this.receiverCall(c);
+    const made = recv ? this.madeBy(recv) : this.selfAttributeProduct(c);
+    if (!made || 'transport' in made) return;
+    if ('user' in made) {
+      if (PY_TRANSPORT_USERS.get(made.user)?.uses.has(c.method)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: written, method: c.method, user: made.user });
+      return;
+    }
+    // A standard-library product (`logging.getLogger(...)` then `log.info()`) is never a transport user.
+    if (made.producer.origin === 'import' && STDLIB_MODULES.has(made.producer.name.split('.')[0])) return;
+    this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: written, method: c.method, producer: { name: made.producer.name, origin: made.producer.origin } });
+  }
+
+  /**
+   * `return self._client` in a method (a lazy property): the method hands out a transport user
+   * when `self._client` was bound to one in its class.
+   */
+  emitReturnedSelfAttributes(): void {
+    for (const r of this.rec.returnedSelfAttributes) {
+      const b = pickBinding(classScope(r.scope)?.bindings.get(`self.${r.attr}`), Number.MAX_SAFE_INTEGER);
+      const made = b && this.madeBy(b);
+      if (made && 'user' in made) this.rec.facts.push({ ...r.base, kind: 'py.returns-transport-user', user: made.user });
+    }
+  }
+
+  /**
+   * `self.client.cast()` where the class binds no `self.client` in this file: the attribute
+   * may be a property of the class or of a base (`@property def client(self)`), which the
+   * model looks up as the producer `Cls.client`.
+   */
+  private selfAttributeProduct(c: RawCall): MadeBy | undefined {
+    const r = c.recv;
+    if (!r || !('selfAttr' in r) || !c.scope.cls) return undefined;
+    return { producer: { name: `${c.scope.cls}.${r.selfAttr}`, origin: 'local' } };
+  }
+
+  /** The callee as written, on one line and shortened (`rpc.get_notifier("x").info`). */
+  private calleeText(c: RawCall): string {
+    const fn = c.node.childForFieldName('function');
+    const text = (fn ? this.t.text(fn) : (c.callee ?? c.method ?? '')).replace(/\s+/g, '');
+    return text.length > 60 ? `…${text.slice(-59)}` : text;
+  }
+
+  /** The call that made what `c` is called on: `x = make(); x.m()`, `self.x.m()`, `make().m()`. */
+  private receiverCall(c: RawCall): RawCall | undefined {
+    const r = c.recv;
+    if (!r) return undefined;
+    if ('chained' in r) {
+      const idx = this.rec.callIndex.get(r.chained);
+      return idx === undefined ? undefined : this.rec.calls[idx];
+    }
+    if ('selfAttr' in r) return pickBinding(classScope(c.scope)?.bindings.get(`self.${r.selfAttr}`), c.node.startIndex);
+    return this.nameBinding(r.name, c.scope, c.node.startIndex);
+  }
+
+  /**
+   * The call last assigned to a name seen from `scope`: a local, an enclosing function's, or a
+   * module global (also one a function assigns through `global`, as set-up functions do).
+   */
+  private nameBinding(name: string, scope: Scope, pos: number): RawCall | undefined {
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      if (s.kind === 'class' && s !== scope) continue;
+      if (s.globals?.has(name)) break;
+      const b = pickBinding(s.bindings.get(name), pos);
+      if (b) return b;
+    }
+    for (const s of this.rec.scopes) {
+      if (s.kind !== 'module' && !s.globals?.has(name)) continue;
+      const list = s.bindings.get(name);
+      if (list?.length) return list[list.length - 1];
+    }
+    return undefined;
+  }
+
+  private madeByName(name: string, scope: Scope, pos: number): MadeBy | undefined {
+    if (name === 'self' || name.includes('.')) {
+      const attr = /^self\.(\w+)$/.exec(name)?.[1];
+      const b = attr ? pickBinding(classScope(scope)?.bindings.get(`self.${attr}`), pos) : undefined;
+      return b && this.madeBy(b);
+    }
+    const b = this.nameBinding(name, scope, pos);
+    return b && this.madeBy(b);
+  }
+
+  /** What a call gives: a transport user (through `prepare`-like derivations), a transport, or the product of another function. */
+  private madeBy(call: RawCall, depth = 0): MadeBy | undefined {
+    if (depth > 6) return undefined;
+    const r = call.resolved;
+    if (r?.origin === 'import') {
+      if (PY_TRANSPORT_USERS.has(r.name)) return { user: r.name };
+      if (PY_HEARTBEAT_CONNECTIONS.get(r.name)?.onUse) return { transport: r.name };
+    }
+    const inner = call.method && call.recv ? this.receiverCall(call) : undefined;
+    const made = inner ? this.madeBy(inner, depth + 1) : call.method ? this.selfAttributeProduct(call) : undefined;
+    if (made) {
+      if ('transport' in made) return undefined;
+      if ('user' in made) return PY_TRANSPORT_USERS.get(made.user)?.derives.has(call.method!) ? made : undefined;
+      return TRANSPORT_DERIVE_METHODS.has(call.method!) ? made : undefined;
+    }
+    if (inner) return undefined;
+    if (r && r.origin !== 'builtin' && !('chained' in (call.recv ?? {}))) return { producer: r };
+    return undefined;
   }
 
   private pushMonkeyPatch(c: RawCall, api: string, lib: 'eventlet' | 'gevent', how: 'eventlet' | 'gevent-all' | 'always', threadKeyword: string | undefined, base: PyFactBase): void {

@@ -48,6 +48,8 @@ export type {
   PyMonkeyPatchFact,
   PyKeepAliveFact,
   PyHeartbeatConnectionFact,
+  PyTransportUseFact,
+  PyReturnsTransportUserFact,
   PyHubDriverFact,
   PyNativePrimitiveFact,
   PyObjectStartFact,
@@ -109,6 +111,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   const closeAlls: CallFacts<PyCloseAllFact> = [];
   for (const c of calls) {
     heartbeats.classifyHeartbeat(c);
+    heartbeats.classifyTransportUse(c);
     processes.classify(c, execs, forks, closeAlls);
   }
   processes.fallbackStarts(forks);
@@ -122,6 +125,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   processes.emitPooledCaches();
   processes.emitRevalidations();
   heartbeats.emitKeepAlives();
+  heartbeats.emitReturnedSelfAttributes();
   // Facts in source order (stable for equal starts: insertion order).
   facts.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
 }

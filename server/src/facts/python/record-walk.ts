@@ -8,7 +8,7 @@
 import type { Position, Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
 import { PY_IDENTITY_FIELDS } from '../../knowledge/python-process';
-import type { PyClassFact, PyFunctionFact, PyImportFact, PyModuleFact, PythonFact } from './fact-types';
+import type { PyClassFact, PyFactBase, PyFunctionFact, PyImportFact, PyModuleFact, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import {
   ASSIGN_RE,
@@ -253,7 +253,14 @@ export class RecordCollector implements CollectedRecords {
         (scope.leaves ??= []).push(this.t.rangeOf(node, until));
         if (type === 'return_statement' && scope.kind === 'function') {
           const value = node.namedChild(0);
-          for (const v of returnedValues(value)) if (v.type === 'call') this.returnedCalls.add(v.id);
+          for (const v of returnedValues(value)) {
+            if (v.type === 'call') this.returnedCalls.add(v.id);
+            // `return self._client` (a lazy property): the model asks what `self._client` was bound to.
+            else if (v.type === 'attribute' && scope.cls && v.childForFieldName('object')?.text === 'self') {
+              const attr = v.childForFieldName('attribute')?.text;
+              if (attr) this.returnedSelfAttributes.push({ scope, attr, base: factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope) });
+            }
+          }
           if (value && scope.cls && this.returnsOwnClass(value, scope)) {
             this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.returns-object', constructorName: scope.cls, origin: 'local' });
           }
@@ -554,6 +561,9 @@ export class RecordCollector implements CollectedRecords {
 
   /** Calls whose value a function returns (`return Cls(...)`). */
   readonly returnedCalls = new Set<number>();
+
+  /** `return self.attr` in methods: the attribute and the return statement's fact base. */
+  readonly returnedSelfAttributes: { scope: Scope; attr: string; base: PyFactBase }[] = [];
 
   readonly pendingBindings: { scope: Scope; key: string; callId: number }[] = [];
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { FAMILIES, LANGS, readCases, scoreCase, type CorpusCase, type ReportFinding } from '../../scripts/corpus';
+import { entryPointsOfSetupCfg, FAMILIES, LANGS, readCases, readEnvironments, scoreCase, type CorpusCase, type ReportFinding } from '../../scripts/corpus';
 import { RULES } from '../../server/src/rules';
 
 const CASES = join(__dirname, 'cases.tsv');
@@ -96,5 +96,36 @@ describe('scoreCase', () => {
       'green-heartbeat': { ok: true, result: 'silent' },
     });
     assert.deepEqual(scoreCase(clean, [finding('green-heartbeat', 'app.py', 5)]), { 'green-heartbeat': { ok: false, result: 'FLAGGED' } });
+  });
+});
+
+describe('environments.tsv', () => {
+  const cases = readCases(readFileSync(CASES, 'utf8'));
+  const ids = new Set(cases.map((c) => c.id));
+
+  test('every row names a case, a repository at a commit and the packages to install; each incident-4 verdict has one', () => {
+    const envs = readEnvironments(readFileSync(join(__dirname, 'environments.tsv'), 'utf8'), ids);
+    assert.deepEqual(
+      envs.map((e) => `${e.case} ${e.repo}@${e.commit.slice(0, 7)} ${e.packages.join(',')} ${e.distribution}==${e.version}`),
+      [
+        'nova-api-installed-oslo-green-heartbeat openstack/oslo.messaging@fe0ac31 oslo_messaging oslo.messaging==9.7.0',
+        'nova-api-installed-oslo-native-heartbeat openstack/oslo.messaging@add5ab4 oslo_messaging oslo.messaging==12.3.0',
+      ],
+    );
+    const verdicts = envs.map((e) => cases.find((c) => c.id === e.case)!.verdict);
+    assert.deepEqual(verdicts, ['hazard', 'clean']);
+  });
+
+  test('a row for an unknown case or a malformed commit stops the run with its line number', () => {
+    const header = 'case\trepo\tcommit\tpackages\tdistribution\tversion';
+    assert.throws(() => readEnvironments(`${header}\nno-such-case\ta/b\t${SHA}\tpkg\tpkg\t1.0\n`, ids), /environments\.tsv line 2: no case no-such-case/);
+    const id = [...ids][0];
+    assert.throws(() => readEnvironments(`${header}\n${id}\ta/b\tabc\tpkg\tpkg\t1.0\n`, ids), /line 2: commit must be 40 hex digits/);
+    assert.throws(() => readEnvironments(`${header}\n${id}\ta/b\t${SHA}\tpkg.sub\tpkg\t1.0\n`, ids), /line 2: packages must be top-level package names/);
+  });
+
+  test("a setup.cfg's entry points become entry_points.txt (pbr and setuptools sections)", () => {
+    const cfg = '[metadata]\nname = x\n\n[entry_points]\nconsole_scripts =\n    x-send = x.cli:main\nx.drivers =\n    fast = x._drivers.fast:Driver\n\n[options.entry_points]\nx.more = a = x.more:A\n';
+    assert.equal(entryPointsOfSetupCfg(cfg), '[console_scripts]\nx-send = x.cli:main\n\n[x.drivers]\nfast = x._drivers.fast:Driver\n\n[x.more]\na = x.more:A\n');
   });
 });

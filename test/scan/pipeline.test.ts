@@ -427,10 +427,12 @@ describe('the CLI', () => {
     const s = JSON.parse(lines[0]) as ScanStats;
     assert.deepEqual(
       Object.keys(s).sort(),
-      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'decoded', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'notAnalysed', 'prefiltered', 'shardFiles', 'skipped'].sort(),
+      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'decoded', 'dependencyCacheHits', 'dependencyFiles', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'notAnalysed', 'prefiltered', 'shardFiles', 'skipped'].sort(),
     );
     assert.equal(s.evaluationCache, 'miss');
-    assert.deepEqual(Object.keys(s.ms).sort(), ['analyse', 'discover', 'evaluate', 'total']);
+    assert.deepEqual(Object.keys(s.ms).sort(), ['analyse', 'dependencies', 'discover', 'evaluate', 'total']);
+    // No Python environment here: nothing installed was joined.
+    assert.deepEqual([s.dependencyFiles, s.dependencyCacheHits, s.ms.dependencies], [0, 0, 0]);
     assert.equal(s.files, fileCount);
     assert.equal(s.jobs, 2);
     assert.ok(s.maxRssMb > 0 && s.bytes > 0);

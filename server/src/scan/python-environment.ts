@@ -19,7 +19,7 @@ import { entryPointsTxt, kindOfGroup } from '../model/python-project';
 import type { Range } from '../text/locations';
 
 /** Folder names a project's environment is looked for in, in each scanned root. */
-export const ENVIRONMENT_FOLDER_NAMES = ['.venv', 'venv', 'env', '.env'];
+export const ENVIRONMENT_FOLDER_NAMES = ['.venv', 'venv', 'env'];
 /** The setting value that turns the environment off. */
 export const NO_ENVIRONMENT = 'none';
 /** At most this many dependency files are analysed for one scan (a note says when the closure was cut). */

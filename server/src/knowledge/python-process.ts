@@ -310,3 +310,15 @@ export const PY_AT_FORK_CALLS: ReadonlyMap<string, { childKeyword?: string; chil
   ['os.register_at_fork', { childKeyword: 'after_in_child' }],
   ['multiprocessing.util.register_after_fork', { childArg: 1 }],
 ]);
+
+/**
+ * `multiprocessing.util.register_after_fork(obj, fn)`: the child calls `fn(obj)`; the position
+ * of `obj`, which becomes the handler's first argument.
+ */
+export const PY_AT_FORK_OBJECT_ARG: ReadonlyMap<string, number> = new Map([['multiprocessing.util.register_after_fork', 0]]);
+
+/**
+ * Methods that, called on a pool or cache in an at-fork child handler, leave the child without
+ * the parent's descriptors: the container is emptied, the object closed or disposed.
+ */
+export const PY_RESET_METHODS: ReadonlySet<string> = new Set(['clear', 'close', 'dispose']);

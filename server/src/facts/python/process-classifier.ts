@@ -8,6 +8,7 @@ import type { Range } from '../../text/locations';
 import type { Node } from '../../parsing/parser';
 import {
   PY_AT_FORK_CALLS,
+  PY_AT_FORK_OBJECT_ARG,
   PY_CLOSE_ALL_HELPERS,
   PY_CLOSE_HELPER_NAME,
   PY_CLOSE_ONE_CALLS,
@@ -51,6 +52,7 @@ import type {
   PyStartMethodFact,
   PyThreadStartFact,
 } from './fact-types';
+import { ForkResets } from './fork-resets';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
 import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
@@ -79,12 +81,17 @@ const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr',
 export type CallFacts<F> = { fact: F; call: RawCall }[];
 
 export class ProcessClassifier {
+  /** What at-fork handlers reset (`fork-resets.ts`). */
+  readonly resets: ForkResets;
+
   /** `knowledge`: the thread-starter and fork tables (the built-ins merged with the user's models). */
   constructor(
     private readonly rec: CollectedRecords,
     private readonly t: PySourceText,
     private readonly knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python,
-  ) {}
+  ) {
+    this.resets = new ForkResets(rec, t);
+  }
 
   private receiverCtor(c: RawCall): RawCall | undefined {
     const r = c.recv;
@@ -218,7 +225,8 @@ export class ProcessClassifier {
         // streams are alternatives (one per branch), each closing everything.
         const keepParameter = this.keepParameterOf(c.scope);
         const ranges = (c.scope.closeRanges ?? []).filter((r) => !closesOnlyStdio(r.node));
-        const keep = !keepParameter && (!!c.loop || ranges.length > 1) && !ranges.every((r) => startsAtStdio(r.node));
+        // A loop over computed bounds (`for lo, hi in gaps: os.closerange(lo, hi)`) closes the gaps too.
+        const keep = !keepParameter && (!!c.loop || !!c.loops?.length || ranges.length > 1) && !ranges.every((r) => startsAtStdio(r.node));
         const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
         if (keepParameter) fact.keepParameter = keepParameter;
         this.rec.facts.push(fact);
@@ -243,13 +251,10 @@ export class ProcessClassifier {
         const a = argsOf(c.node);
         const h = atFork.childKeyword ? a.keywords.get(atFork.childKeyword) : a.positional[atFork.childArg ?? -1];
         if (!h) return;
-        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork' };
-        const d = this.t.dotted(h);
-        if (d) {
-          const r = resolve(d, c.scope);
-          fact.handler = r.name;
-          fact.origin = r.origin;
-        }
+        // `register_after_fork(obj, fn)`: the child calls `fn(obj)`.
+        const objectAt = PY_AT_FORK_OBJECT_ARG.get(name);
+        const obj = objectAt === undefined ? undefined : a.positional[objectAt];
+        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork', ...this.resets.handlerOf(h, c.scope, obj ? [this.resets.targetOf(obj, c.scope)] : []) };
         this.rec.facts.push(fact);
         return;
       }

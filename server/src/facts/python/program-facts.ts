@@ -58,6 +58,7 @@ export type {
   PyFdCacheFact,
   PyFdRevalidateFact,
   PyAtForkFact,
+  PyResetTarget,
   PyStartMethodFact,
   PythonFact,
 } from './fact-types';
@@ -121,6 +122,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   processes.emitRegisteredHandlers();
   processes.emitPooledCaches();
   processes.emitRevalidations();
+  processes.resets.emitFunctionResets();
   heartbeats.emitKeepAlives();
   // Facts in source order (stable for equal starts: insertion order).
   facts.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);

@@ -108,6 +108,12 @@ export const PY_COMPUTED_IMPORTS: ReadonlySet<string> = new Set(['importlib.impo
 /** Calls that return a callable running their first argument (`self.run = functools.partial(helper, ...)`). */
 export const PY_PARTIAL_CALLS: ReadonlySet<string> = new Set(['functools.partial']);
 
+/**
+ * Methods that wait for the threads of the object they are called on: `Thread.join()`,
+ * `ThreadPoolExecutor.shutdown()` (unless `wait=False`), `ThreadPool.join()`.
+ */
+export const PY_THREAD_JOINS: ReadonlySet<string> = new Set(['join', 'shutdown']);
+
 /** Method names that, called on any object, hand work to an executor thread (`loop.run_in_executor`). */
 export const PY_THREAD_METHODS: ReadonlyMap<string, string> = new Map([['run_in_executor', 'runs the function on an executor thread']]);
 

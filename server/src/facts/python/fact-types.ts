@@ -197,6 +197,16 @@ export interface PyThreadStartFact extends PyFactBase {
   native?: boolean;
   /** Where the constructor's callee is written (`threading.Thread`): a fix may swap in the original. */
   constructorCallee?: Range;
+  /**
+   * The function waits for the thread before it returns: `t.join()` / `pool.shutdown()` later
+   * in it on every path the start is on, or a pool used as a `with` item (joined when the block ends).
+   */
+  joined?: boolean;
+  /**
+   * Kept in `self.<attr>` and joined by these methods of the class (`Cls.stop` calling
+   * `self._thread.join()`): the thread ends when program order runs one of them.
+   */
+  joinedBy?: string[];
 }
 
 /**

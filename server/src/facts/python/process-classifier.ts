@@ -30,6 +30,7 @@ import {
   PY_SETSID_CALLS,
   PY_START_METHOD_SETTERS,
   PY_STDIO_NAMES,
+  PY_THREAD_JOINS,
   PY_THREAD_METHODS,
   PY_THREAD_STARTERS,
   type PyProcessStarter,
@@ -280,7 +281,13 @@ export class ProcessClassifier {
       const ck = ctor ? this.ctorKind(ctor) : undefined;
       if (ctor && ck?.kind === 'thread' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
         ctor.matched = true;
-        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) });
+        const start: PyThreadStartFact = { ...callBase(c, this.t), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) };
+        if (this.joinedBeforeReturn(c, ctor)) start.joined = true;
+        else {
+          const by = this.joiningMethods(c);
+          if (by.length) start.joinedBy = by;
+        }
+        this.rec.facts.push(start);
         return;
       }
       if (ctor && ck?.kind === 'process' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
@@ -705,6 +712,39 @@ export class ProcessClassifier {
     }
   }
 
+
+  /**
+   * The thread `start` starts is waited for before its function returns: the object is a `with`
+   * item (a pool joins its threads when the block ends), or the same function later calls
+   * `name.join()` / `name.shutdown()` (not `wait=False`) on every path the start is on.
+   */
+  private joinedBeforeReturn(start: RawCall, ctor: RawCall): boolean {
+    if (this.rec.withCalls.has(ctor.node.id)) return true;
+    const r = start.recv;
+    if (!r || !('name' in r)) return false;
+    return this.rec.calls.some((j) => {
+      if (j.scope !== start.scope || !j.recv || !('name' in j.recv) || j.recv.name !== r.name) return false;
+      if (!j.method || !PY_THREAD_JOINS.has(j.method) || j.node.startIndex < start.node.endIndex) return false;
+      if (!j.branches.every((b) => start.branches.some((a) => rangeEq(a, b)))) return false;
+      if (this.receiverCtor(j) !== ctor) return false;
+      const a = argsOf(j.node);
+      const wait = j.method === 'shutdown' ? (a.keywords.get('wait') ?? a.positional[0]) : undefined;
+      return !wait || (wait.type !== 'false' && wait.text !== '0');
+    });
+  }
+
+  /** The methods of the class that join the thread `start` keeps in `self.<attr>` (`self._thread.join()`). */
+  private joiningMethods(start: RawCall): string[] {
+    const r = start.recv;
+    const cls = start.scope.cls;
+    if (!r || !('selfAttr' in r) || !cls) return [];
+    const out = new Set<string>();
+    for (const j of this.rec.calls) {
+      if (j.scope.cls !== cls || j.scope.kind !== 'function' || !j.method || !PY_THREAD_JOINS.has(j.method)) continue;
+      if (j.recv && 'selfAttr' in j.recv && j.recv.selfAttr === r.selfAttr) out.add(j.scope.fn);
+    }
+    return [...out].sort();
+  }
 
   /** Target, nativeness and constructor text of a thread start made by `ctor`. */
   private threadExtras(ctor: RawCall, api: string): Partial<PyThreadStartFact> {

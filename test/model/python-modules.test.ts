@@ -343,6 +343,37 @@ describe('facts of one file', () => {
     );
   });
 
+  test('tests that patch a fork call: decorators on the test or its class, with-blocks, monkeypatch', () => {
+    const f = facts(
+      [
+        'import os',
+        'import mock',
+        'from unittest.mock import patch',
+        '@patch("os.fork")',
+        'class TestDaemon:',
+        '    def test_a(self, fork):',
+        '        pass',
+        'def test_b():',
+        '    with mock.patch("pty.fork"):',
+        '        pass',
+        'def test_c(monkeypatch):',
+        '    monkeypatch.setattr("os.forkpty", None)',
+        '@mock.patch("os.getpid")',
+        'def test_d(getpid):',
+        '    pass',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      f.filter((x) => x.kind === 'py.function').map((x) => (x.kind === 'py.function' ? [x.name, x.patchedForks] : [])),
+      [
+        ['TestDaemon.test_a', ['os.fork']],
+        ['test_b', ['pty.fork']],
+        ['test_c', ['os.forkpty']],
+        ['test_d', undefined],
+      ],
+    );
+  });
+
   test('extraction never throws on broken code', () => {
     const a = analyzeText('/ws/broken.py', 'def f(:\n    os.fork(\nclass\n  x = = 1\n');
     assert.ok(a);

@@ -412,3 +412,23 @@ describe('py-at-fork-reset-elsewhere: at-fork handlers registered in another mod
     ]);
   });
 });
+
+describe('py-pytest-mocked-fork: tests that replace os.fork with a mock reach no fork', () => {
+  test('only the child runner, whose test forks for real, is reported', () => {
+    const s = load('py-pytest-mocked-fork');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'tests/test_a_watcher.py:11 thread started here (threading.Thread.start())',
+      'tests/test_a_watcher.py:9 pytest runs test_watcher_starts here',
+      'tests/test_b_daemon.py:23 pytest runs test_job_runs_in_child here',
+      'tests/test_b_daemon.py:24 called here',
+      'svc/children.py:6 fork here (os.fork())',
+    ]);
+  });
+
+  test('without the patches the daemonizer, which runs first, is reported', () => {
+    const s = edited(load('py-pytest-mocked-fork'), 'test_b_daemon.py', (t) => t.replace('"os.fork"', '"os.getpid"').replace('(os, "fork"', '(os, "getpid"'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), ['fork-in-threaded-program svc/daemon.py:6']);
+  });
+});

@@ -117,6 +117,20 @@ export const PY_THREAD_JOINS: ReadonlySet<string> = new Set(['join', 'shutdown']
 /** Method names that, called on any object, hand work to an executor thread (`loop.run_in_executor`). */
 export const PY_THREAD_METHODS: ReadonlyMap<string, string> = new Map([['run_in_executor', 'runs the function on an executor thread']]);
 
+/**
+ * Calls that replace an attribute with a mock for a test: `target` names it as a dotted string
+ * (`mock.patch("os.fork")`), `object` by owner and attribute (`mock.patch.object(os, "fork")`,
+ * `monkeypatch.setattr(os, "fork", ...)`, which also takes `"os.fork"` first). A name that
+ * starts with `.` is a method on any receiver (`monkeypatch` is a pytest fixture argument).
+ */
+export const PY_PATCHERS: ReadonlyMap<string, 'target' | 'object'> = new Map([
+  ['unittest.mock.patch', 'target'],
+  ['mock.patch', 'target'],
+  ['unittest.mock.patch.object', 'object'],
+  ['mock.patch.object', 'object'],
+  ['.setattr', 'object'],
+]);
+
 /** Plain fork calls; `returnsPid` tells which element of the result is the pid. */
 export const PY_FORK_CALLS: ReadonlyMap<string, { pidIndex: number }> = new Map([
   ['os.fork', { pidIndex: -1 }],

@@ -62,6 +62,8 @@ export interface PyFunctionFact extends PyFactBase {
   resets?: PyResetTarget[];
   /** Positions of the parameters it empties or closes (`def forget(pool): pool.clear()`). */
   resetParameters?: number[];
+  /** Fork calls it replaces with a mock while it runs (`@mock.patch("os.fork")` on a test): `os.fork`. */
+  patchedForks?: string[];
 }
 
 /**

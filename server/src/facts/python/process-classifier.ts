@@ -78,6 +78,14 @@ const CTOR_NAMES: ReadonlySet<string> = new Set([...PY_THREAD_STARTERS.keys(), .
 
 const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr', 'property', 'staticmethod', 'classmethod']);
 
+/** A join or shutdown that waits for the threads (`shutdown(wait=False)` does not). */
+function waits(j: RawCall): boolean {
+  if (j.method !== 'shutdown') return true;
+  const a = argsOf(j.node);
+  const wait = a.keywords.get('wait') ?? a.positional[0];
+  return !wait || (wait.type !== 'false' && wait.text !== '0');
+}
+
 /** A fact of one of these kinds and the call it was made for. */
 export type CallFacts<F> = { fact: F; call: RawCall }[];
 
@@ -726,10 +734,7 @@ export class ProcessClassifier {
       if (j.scope !== start.scope || !j.recv || !('name' in j.recv) || j.recv.name !== r.name) return false;
       if (!j.method || !PY_THREAD_JOINS.has(j.method) || j.node.startIndex < start.node.endIndex) return false;
       if (!j.branches.every((b) => start.branches.some((a) => rangeEq(a, b)))) return false;
-      if (this.receiverCtor(j) !== ctor) return false;
-      const a = argsOf(j.node);
-      const wait = j.method === 'shutdown' ? (a.keywords.get('wait') ?? a.positional[0]) : undefined;
-      return !wait || (wait.type !== 'false' && wait.text !== '0');
+      return this.receiverCtor(j) === ctor && waits(j);
     });
   }
 
@@ -741,7 +746,7 @@ export class ProcessClassifier {
     const out = new Set<string>();
     for (const j of this.rec.calls) {
       if (j.scope.cls !== cls || j.scope.kind !== 'function' || !j.method || !PY_THREAD_JOINS.has(j.method)) continue;
-      if (j.recv && 'selfAttr' in j.recv && j.recv.selfAttr === r.selfAttr) out.add(j.scope.fn);
+      if (j.recv && 'selfAttr' in j.recv && j.recv.selfAttr === r.selfAttr && waits(j)) out.add(j.scope.fn);
     }
     return [...out].sort();
   }

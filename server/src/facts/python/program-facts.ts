@@ -23,6 +23,7 @@ import { ArgumentRefs } from './argument-refs';
 import type { PyCloseAllFact, PyExecFact, PyForkFact, PyModuleFact, PythonFact } from './fact-types';
 import { BUILTIN_KNOWLEDGE, type Knowledge } from '../../knowledge/knowledge';
 import { HeartbeatClassifier } from './heartbeat-classifier';
+import { emitPatchedForks } from './patched-forks';
 import { ProcessClassifier, type CallFacts } from './process-classifier';
 import { RecordCollector } from './record-walk';
 import { extractSetupPyEntryPoints } from './setup-py';
@@ -123,6 +124,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   processes.emitPooledCaches();
   processes.emitRevalidations();
   processes.resets.emitFunctionResets();
+  emitPatchedForks(rec, t);
   heartbeats.emitKeepAlives();
   // Facts in source order (stable for equal starts: insertion order).
   facts.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);

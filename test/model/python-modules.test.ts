@@ -293,6 +293,87 @@ describe('facts of one file', () => {
     assert.ok(reset?.kind === 'py.function' && reset.globalAssigns?.includes('_fd'));
   });
 
+  test('at-fork handlers: lambda, bound method, functools.partial, register_after_fork, self method; what functions reset', () => {
+    const f = facts(
+      [
+        'import functools, os',
+        'from multiprocessing import util',
+        'import store',
+        'def forget(pool, extra):',
+        '    pool.clear()',
+        '    os.close(extra)',
+        '    store._conns.close()',
+        'def rebind():',
+        '    cache = {}',
+        '    def again():',
+        '        nonlocal cache',
+        '        cache = {}',
+        '    local = open("x")',
+        '    local.close()',
+        'os.register_at_fork(after_in_child=lambda: store.reset())',
+        'os.register_at_fork(after_in_child=_pool.clear)',
+        'os.register_at_fork(after_in_child=functools.partial(forget, _pool))',
+        'util.register_after_fork(_sock, lambda s: s.close())',
+        'os.register_at_fork(after_in_parent=_pool.clear)',
+        'class Pool:',
+        '    def __init__(self):',
+        '        os.register_at_fork(after_in_child=self._reset)',
+        '    def _reset(self):',
+        '        self._conns.clear()',
+      ].join('\n'),
+    );
+    const fn = (name: string) => f.find((x) => x.kind === 'py.function' && x.name === name);
+    const forget = fn('forget');
+    assert.ok(forget?.kind === 'py.function');
+    assert.deepEqual([forget.resets, forget.resetParameters], [[{ name: 'store._conns', origin: 'import' }], [0, 1]]);
+    const again = fn('rebind.again');
+    assert.ok(again?.kind === 'py.function');
+    assert.deepEqual(again.resets, [{ name: 'cache', origin: 'builtin' }]);
+    const rebind = fn('rebind');
+    assert.ok(rebind?.kind === 'py.function' && rebind.resets === undefined, 'a local closed in its own function is not a reset');
+    assert.deepEqual(
+      f.filter((x) => x.kind === 'py.at-fork').map((x) => (x.kind === 'py.at-fork' ? [x.handler, x.origin, x.bound, x.resets] : [])),
+      [
+        ['store.reset', 'import', undefined, undefined],
+        ['_pool.clear', 'builtin', undefined, [{ name: '_pool', origin: 'builtin' }]],
+        ['forget', 'local', [{ name: '_pool', origin: 'builtin' }], undefined],
+        [undefined, undefined, undefined, [{ name: '_sock', origin: 'builtin' }]],
+        ['Pool._reset', 'local', [null], undefined],
+      ],
+    );
+  });
+
+  test('tests that patch a fork call: decorators on the test or its class, with-blocks, monkeypatch', () => {
+    const f = facts(
+      [
+        'import os',
+        'import mock',
+        'from unittest.mock import patch',
+        '@patch("os.fork")',
+        'class TestDaemon:',
+        '    def test_a(self, fork):',
+        '        pass',
+        'def test_b():',
+        '    with mock.patch("pty.fork"):',
+        '        pass',
+        'def test_c(monkeypatch):',
+        '    monkeypatch.setattr("os.forkpty", None)',
+        '@mock.patch("os.getpid")',
+        'def test_d(getpid):',
+        '    pass',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      f.filter((x) => x.kind === 'py.function').map((x) => (x.kind === 'py.function' ? [x.name, x.patchedForks] : [])),
+      [
+        ['TestDaemon.test_a', ['os.fork']],
+        ['test_b', ['pty.fork']],
+        ['test_c', ['os.forkpty']],
+        ['test_d', undefined],
+      ],
+    );
+  });
+
   test('extraction never throws on broken code', () => {
     const a = analyzeText('/ws/broken.py', 'def f(:\n    os.fork(\nclass\n  x = = 1\n');
     assert.ok(a);

@@ -384,3 +384,51 @@ describe('py-computed-import: job modules loaded by importlib.import_module("job
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 });
+
+describe('py-at-fork-reset-elsewhere: at-fork handlers registered in another module reset the caches and the pool', () => {
+  test('only the journal, whose handler runs in the parent, is reported', () => {
+    const s = load('py-at-fork-reset-elsewhere');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['cached-fd-across-fork relay/journal.py:3']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'relay/journal.py:3 descriptor cached here (open())',
+      'relay/hooks.py:4 imported from here',
+      'worker.py:6 imported from here',
+      'worker.py:26 called here',
+      'worker.py:20 fork here (os.fork()); the child keeps running',
+    ]);
+  });
+
+  test('with every handler moved to the parent, the trace, the beacon and the pool are reported too', () => {
+    const toParent = (t: string) => t.replaceAll('after_in_child=', 'after_in_parent=');
+    const s = edited(edited(load('py-at-fork-reset-elsewhere'), 'hooks.py', toParent), 'spools.py', toParent);
+    // beacon.py:9, not :3: the call in `lambda: beacon.reconnect()` is replayed where the lambda
+    // is written, so reconnect()'s socket is the last one created before the fork.
+    assert.deepEqual(run(s).map((f) => at(s, f)), [
+      'cached-fd-across-fork relay/beacon.py:9',
+      'cached-fd-across-fork relay/journal.py:3',
+      'cached-fd-across-fork relay/spools.py:22',
+      'cached-fd-across-fork relay/trace.py:3',
+    ]);
+  });
+});
+
+describe('py-pytest-mocked-fork: tests that replace os.fork with a mock reach no fork', () => {
+  test('only the child runner, whose test forks for real, is reported', () => {
+    const s = load('py-pytest-mocked-fork');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'tests/test_a_watcher.py:11 thread started here (threading.Thread.start())',
+      'tests/test_a_watcher.py:9 pytest runs test_watcher_starts here',
+      'tests/test_b_daemon.py:23 pytest runs test_job_runs_in_child here',
+      'tests/test_b_daemon.py:24 called here',
+      'svc/children.py:6 fork here (os.fork())',
+    ]);
+  });
+
+  test('without the patches the daemonizer, which runs first, is reported', () => {
+    const s = edited(load('py-pytest-mocked-fork'), 'test_b_daemon.py', (t) => t.replace('"os.fork"', '"os.getpid"').replace('(os, "fork"', '(os, "getpid"'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), ['fork-in-threaded-program svc/daemon.py:6']);
+  });
+});

@@ -108,8 +108,28 @@ export const PY_COMPUTED_IMPORTS: ReadonlySet<string> = new Set(['importlib.impo
 /** Calls that return a callable running their first argument (`self.run = functools.partial(helper, ...)`). */
 export const PY_PARTIAL_CALLS: ReadonlySet<string> = new Set(['functools.partial']);
 
+/**
+ * Methods that wait for the threads of the object they are called on: `Thread.join()`,
+ * `ThreadPoolExecutor.shutdown()` (unless `wait=False`), `ThreadPool.join()`.
+ */
+export const PY_THREAD_JOINS: ReadonlySet<string> = new Set(['join', 'shutdown']);
+
 /** Method names that, called on any object, hand work to an executor thread (`loop.run_in_executor`). */
 export const PY_THREAD_METHODS: ReadonlyMap<string, string> = new Map([['run_in_executor', 'runs the function on an executor thread']]);
+
+/**
+ * Calls that replace an attribute with a mock for a test: `target` names it as a dotted string
+ * (`mock.patch("os.fork")`), `object` by owner and attribute (`mock.patch.object(os, "fork")`,
+ * `monkeypatch.setattr(os, "fork", ...)`, which also takes `"os.fork"` first). A name that
+ * starts with `.` is a method on any receiver (`monkeypatch` is a pytest fixture argument).
+ */
+export const PY_PATCHERS: ReadonlyMap<string, 'target' | 'object'> = new Map([
+  ['unittest.mock.patch', 'target'],
+  ['mock.patch', 'target'],
+  ['unittest.mock.patch.object', 'object'],
+  ['mock.patch.object', 'object'],
+  ['.setattr', 'object'],
+]);
 
 /** Plain fork calls; `returnsPid` tells which element of the result is the pid. */
 export const PY_FORK_CALLS: ReadonlyMap<string, { pidIndex: number }> = new Map([
@@ -310,3 +330,15 @@ export const PY_AT_FORK_CALLS: ReadonlyMap<string, { childKeyword?: string; chil
   ['os.register_at_fork', { childKeyword: 'after_in_child' }],
   ['multiprocessing.util.register_after_fork', { childArg: 1 }],
 ]);
+
+/**
+ * `multiprocessing.util.register_after_fork(obj, fn)`: the child calls `fn(obj)`; the position
+ * of `obj`, which becomes the handler's first argument.
+ */
+export const PY_AT_FORK_OBJECT_ARG: ReadonlyMap<string, number> = new Map([['multiprocessing.util.register_after_fork', 0]]);
+
+/**
+ * Methods that, called on a pool or cache in an at-fork child handler, leave the child without
+ * the parent's descriptors: the container is emptied, the object closed or disposed.
+ */
+export const PY_RESET_METHODS: ReadonlySet<string> = new Set(['clear', 'close', 'dispose']);

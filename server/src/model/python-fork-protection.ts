@@ -1,10 +1,12 @@
 /**
  * Fork protections of a Python workspace: which cached descriptors are re-validated after a
- * fork (`py.fd-revalidate`) or reset by an at-fork handler (`os.register_at_fork`), found once
- * per model, so that a cache they cover is not reported as crossing a fork.
+ * fork (`py.fd-revalidate`) or reset by an at-fork child handler (`os.register_at_fork`,
+ * `multiprocessing.util.register_after_fork`: a function, lambda, bound method or
+ * `functools.partial`, followed into the functions it calls, in any module), found once per
+ * model, so that a cache or pool they cover is not reported as crossing a fork.
  */
-import type { PyAtForkFact, PyFdCacheFact, PyFdRevalidateFact, PythonFact } from '../facts/python/program-facts';
-import type { PyModule, PyModuleIndex } from './python-modules';
+import type { PyAtForkFact, PyFdCacheFact, PyFdRevalidateFact, PyFunctionFact, PyResetTarget, PythonFact } from '../facts/python/program-facts';
+import type { PyModule, PyModuleIndex, PySymbol } from './python-modules';
 
 const PROTECTION_FACTS = new WeakMap<readonly PythonFact[], (PyFdRevalidateFact | PyAtForkFact)[]>();
 
@@ -23,23 +25,65 @@ export class Protection {
   private readonly revalidated = new Map<PyModule, Set<string>>();
   private readonly reset = new Map<PyModule, Set<string>>();
 
-  constructor(index: PyModuleIndex) {
+  constructor(private readonly index: PyModuleIndex) {
     for (const m of index.modules) {
       for (const f of protectionFacts(m.facts)) {
         if (f.kind === 'py.fd-revalidate') {
           const set = this.revalidated.get(m) ?? new Set();
           for (const n of f.names) set.add(n);
           this.revalidated.set(m, set);
-        } else if (f.kind === 'py.at-fork' && f.handler && f.origin) {
-          const sym = index.resolve(m, f.handler, f.origin);
-          if (sym?.kind !== 'function') continue;
-          const set = this.reset.get(sym.module) ?? new Set();
-          for (const n of sym.fact.globalAssigns ?? []) set.add(n);
-          for (const n of sym.fact.attributeAssigns ?? []) set.add(n);
-          this.reset.set(sym.module, set);
+        } else if (f.kind === 'py.at-fork') {
+          for (const t of f.resets ?? []) this.resetTarget(m, t);
+          const sym = f.handler && f.origin ? index.resolve(m, f.handler, f.origin) : undefined;
+          if (sym?.kind === 'function') this.resetBy(sym, m, f.bound, 0, new Set());
         }
       }
     }
+  }
+
+  /**
+   * What a handler function resets when the child runs it: the module variables and class
+   * attributes it assigns, the pools and caches it empties or closes, the arguments bound to
+   * the parameters it empties (`bound`, read in `boundIn`), and the same for the workspace
+   * functions it calls (a few calls deep).
+   */
+  private resetBy(sym: PySymbol & { kind: 'function' }, boundIn: PyModule, bound: readonly (PyResetTarget | null)[] | undefined, depth: number, seen: Set<PyFunctionFact>): void {
+    if (seen.has(sym.fact)) return;
+    seen.add(sym.fact);
+    const m = sym.module;
+    for (const n of sym.fact.globalAssigns ?? []) this.add(m, n);
+    for (const n of sym.fact.attributeAssigns ?? []) this.add(m, n);
+    for (const t of sym.fact.resets ?? []) this.resetTarget(m, t);
+    for (const i of sym.fact.resetParameters ?? []) {
+      const t = bound?.[i];
+      if (t) this.resetTarget(boundIn, t);
+    }
+    if (depth >= 3) return;
+    for (const c of m.facts) {
+      if (c.kind !== 'py.call' || c.enclosingFunction !== sym.name) continue;
+      const callee = this.index.callTarget(m, c.callee, c.origin);
+      if (callee) this.resetBy(callee, m, undefined, depth + 1, seen);
+    }
+  }
+
+  /** A reset target as its module sees it: a variable of another module (`store._conns`), or of this one. */
+  private resetTarget(m: PyModule, t: PyResetTarget): void {
+    if (t.origin !== 'import') {
+      this.add(m, t.name);
+      return;
+    }
+    const dot = t.name.lastIndexOf('.');
+    if (dot <= 0) return;
+    const owner = this.index.resolve(m, t.name.slice(0, dot), 'import');
+    const attr = t.name.slice(dot + 1);
+    if (owner?.kind === 'module') this.add(owner.module, attr);
+    else if (owner?.kind === 'class') this.add(owner.module, `${owner.name}.${attr}`);
+  }
+
+  private add(m: PyModule, name: string): void {
+    const set = this.reset.get(m) ?? new Set();
+    set.add(name);
+    this.reset.set(m, set);
   }
 
   /** Everything the protections say, as a string: a change invalidates every program's replay. */

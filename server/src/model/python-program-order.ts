@@ -30,6 +30,8 @@ export interface RunCtx {
   keepArgument?: PyKeepArgument;
   /** With `keepArgument: 'named'`: the objects whose descriptors that call keeps. */
   keepNames?: readonly string[];
+  /** Fork calls a test running further up replaced with a mock (`@mock.patch("os.fork")`): `os.fork`. */
+  patchedForks?: readonly string[];
 }
 
 /** How deep a replay follows calls. */

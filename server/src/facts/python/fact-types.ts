@@ -55,6 +55,25 @@ export interface PyFunctionFact extends PyFactBase {
   attributeAssigns?: string[];
   /** Registered by a decorator (`@app.route(...)`, `@atexit.register`): it may run later. */
   registered?: boolean;
+  /**
+   * What it empties, closes or re-binds besides its own locals (`pool.clear()`, `sock.close()`,
+   * `os.close(fd)`, `nonlocal pool; pool = {}`): read when it runs as an at-fork child handler.
+   */
+  resets?: PyResetTarget[];
+  /** Positions of the parameters it empties or closes (`def forget(pool): pool.clear()`). */
+  resetParameters?: number[];
+  /** Fork calls it replaces with a mock while it runs (`@mock.patch("os.fork")` on a test): `os.fork`. */
+  patchedForks?: string[];
+}
+
+/**
+ * A name an at-fork handler resets, as the handler's scope resolves it: `import` (another
+ * module's variable, `store._conns`), `local` (`Cls.attr`), `builtin` (a variable of the
+ * handler's own module or an enclosing function's).
+ */
+export interface PyResetTarget {
+  name: string;
+  origin: PyNameOrigin;
 }
 
 export interface PyClassFact extends PyFactBase {
@@ -180,6 +199,16 @@ export interface PyThreadStartFact extends PyFactBase {
   native?: boolean;
   /** Where the constructor's callee is written (`threading.Thread`): a fix may swap in the original. */
   constructorCallee?: Range;
+  /**
+   * The function waits for the thread before it returns: `t.join()` / `pool.shutdown()` later
+   * in it on every path the start is on, or a pool used as a `with` item (joined when the block ends).
+   */
+  joined?: boolean;
+  /**
+   * Kept in `self.<attr>` and joined by these methods of the class (`Cls.stop` calling
+   * `self._thread.join()`): the thread ends when program order runs one of them.
+   */
+  joinedBy?: string[];
 }
 
 /**
@@ -372,9 +401,16 @@ export interface PyFdRevalidateFact extends PyFactBase {
 
 export interface PyAtForkFact extends PyFactBase {
   kind: 'py.at-fork';
-  /** The child handler, resolved like a callee. */
+  /** The child handler, resolved like a callee (or the function a lambda or `functools.partial` calls). */
   handler?: string;
   origin?: PyNameOrigin;
+  /**
+   * The positional arguments the handler gets (`functools.partial(forget, pool)`;
+   * `register_after_fork(obj, fn)` calls `fn(obj)`): a reset of that parameter resets them.
+   */
+  bound?: (PyResetTarget | null)[];
+  /** What the handler resets by itself: `pool.clear` as the handler, a lambda's `sock.close()`. */
+  resets?: PyResetTarget[];
 }
 
 export interface PyStartMethodFact extends PyFactBase {

@@ -8,6 +8,7 @@ import type { Range } from '../../text/locations';
 import type { Node } from '../../parsing/parser';
 import {
   PY_AT_FORK_CALLS,
+  PY_AT_FORK_OBJECT_ARG,
   PY_CLOSE_ALL_HELPERS,
   PY_CLOSE_HELPER_NAME,
   PY_CLOSE_ONE_CALLS,
@@ -29,6 +30,7 @@ import {
   PY_SETSID_CALLS,
   PY_START_METHOD_SETTERS,
   PY_STDIO_NAMES,
+  PY_THREAD_JOINS,
   PY_THREAD_METHODS,
   PY_THREAD_STARTERS,
   type PyProcessStarter,
@@ -51,6 +53,7 @@ import type {
   PyStartMethodFact,
   PyThreadStartFact,
 } from './fact-types';
+import { ForkResets } from './fork-resets';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
 import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
@@ -75,16 +78,29 @@ const CTOR_NAMES: ReadonlySet<string> = new Set([...PY_THREAD_STARTERS.keys(), .
 
 const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr', 'property', 'staticmethod', 'classmethod']);
 
+/** A join or shutdown that waits for the threads (`shutdown(wait=False)` does not). */
+function waits(j: RawCall): boolean {
+  if (j.method !== 'shutdown') return true;
+  const a = argsOf(j.node);
+  const wait = a.keywords.get('wait') ?? a.positional[0];
+  return !wait || (wait.type !== 'false' && wait.text !== '0');
+}
+
 /** A fact of one of these kinds and the call it was made for. */
 export type CallFacts<F> = { fact: F; call: RawCall }[];
 
 export class ProcessClassifier {
+  /** What at-fork handlers reset (`fork-resets.ts`). */
+  readonly resets: ForkResets;
+
   /** `knowledge`: the thread-starter and fork tables (the built-ins merged with the user's models). */
   constructor(
     private readonly rec: CollectedRecords,
     private readonly t: PySourceText,
     private readonly knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python,
-  ) {}
+  ) {
+    this.resets = new ForkResets(rec, t);
+  }
 
   private receiverCtor(c: RawCall): RawCall | undefined {
     const r = c.recv;
@@ -218,7 +234,8 @@ export class ProcessClassifier {
         // streams are alternatives (one per branch), each closing everything.
         const keepParameter = this.keepParameterOf(c.scope);
         const ranges = (c.scope.closeRanges ?? []).filter((r) => !closesOnlyStdio(r.node));
-        const keep = !keepParameter && (!!c.loop || ranges.length > 1) && !ranges.every((r) => startsAtStdio(r.node));
+        // A loop over computed bounds (`for lo, hi in gaps: os.closerange(lo, hi)`) closes the gaps too.
+        const keep = !keepParameter && (!!c.loop || !!c.loops?.length || ranges.length > 1) && !ranges.every((r) => startsAtStdio(r.node));
         const fact: PyCloseAllFact = { ...callBase(c, this.t), kind: 'py.close-all', api: `${name}()`, keepList: keep, execFollows: false };
         if (keepParameter) fact.keepParameter = keepParameter;
         this.rec.facts.push(fact);
@@ -243,13 +260,10 @@ export class ProcessClassifier {
         const a = argsOf(c.node);
         const h = atFork.childKeyword ? a.keywords.get(atFork.childKeyword) : a.positional[atFork.childArg ?? -1];
         if (!h) return;
-        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork' };
-        const d = this.t.dotted(h);
-        if (d) {
-          const r = resolve(d, c.scope);
-          fact.handler = r.name;
-          fact.origin = r.origin;
-        }
+        // `register_after_fork(obj, fn)`: the child calls `fn(obj)`.
+        const objectAt = PY_AT_FORK_OBJECT_ARG.get(name);
+        const obj = objectAt === undefined ? undefined : a.positional[objectAt];
+        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork', ...this.resets.handlerOf(h, c.scope, obj ? [this.resets.targetOf(obj, c.scope)] : []) };
         this.rec.facts.push(fact);
         return;
       }
@@ -275,7 +289,13 @@ export class ProcessClassifier {
       const ck = ctor ? this.ctorKind(ctor) : undefined;
       if (ctor && ck?.kind === 'thread' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
         ctor.matched = true;
-        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) });
+        const start: PyThreadStartFact = { ...callBase(c, this.t), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) };
+        if (this.joinedBeforeReturn(c, ctor)) start.joined = true;
+        else {
+          const by = this.joiningMethods(c);
+          if (by.length) start.joinedBy = by;
+        }
+        this.rec.facts.push(start);
         return;
       }
       if (ctor && ck?.kind === 'process' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
@@ -700,6 +720,36 @@ export class ProcessClassifier {
     }
   }
 
+
+  /**
+   * The thread `start` starts is waited for before its function returns: the object is a `with`
+   * item (a pool joins its threads when the block ends), or the same function later calls
+   * `name.join()` / `name.shutdown()` (not `wait=False`) on every path the start is on.
+   */
+  private joinedBeforeReturn(start: RawCall, ctor: RawCall): boolean {
+    if (this.rec.withCalls.has(ctor.node.id)) return true;
+    const r = start.recv;
+    if (!r || !('name' in r)) return false;
+    return this.rec.calls.some((j) => {
+      if (j.scope !== start.scope || !j.recv || !('name' in j.recv) || j.recv.name !== r.name) return false;
+      if (!j.method || !PY_THREAD_JOINS.has(j.method) || j.node.startIndex < start.node.endIndex) return false;
+      if (!j.branches.every((b) => start.branches.some((a) => rangeEq(a, b)))) return false;
+      return this.receiverCtor(j) === ctor && waits(j);
+    });
+  }
+
+  /** The methods of the class that join the thread `start` keeps in `self.<attr>` (`self._thread.join()`). */
+  private joiningMethods(start: RawCall): string[] {
+    const r = start.recv;
+    const cls = start.scope.cls;
+    if (!r || !('selfAttr' in r) || !cls) return [];
+    const out = new Set<string>();
+    for (const j of this.rec.calls) {
+      if (j.scope.cls !== cls || j.scope.kind !== 'function' || !j.method || !PY_THREAD_JOINS.has(j.method)) continue;
+      if (j.recv && 'selfAttr' in j.recv && j.recv.selfAttr === r.selfAttr && waits(j)) out.add(j.scope.fn);
+    }
+    return [...out].sort();
+  }
 
   /** Target, nativeness and constructor text of a thread start made by `ctor`. */
   private threadExtras(ctor: RawCall, api: string): Partial<PyThreadStartFact> {

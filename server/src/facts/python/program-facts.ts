@@ -23,6 +23,7 @@ import { ArgumentRefs } from './argument-refs';
 import type { PyCloseAllFact, PyExecFact, PyForkFact, PyModuleFact, PythonFact } from './fact-types';
 import { BUILTIN_KNOWLEDGE, type Knowledge } from '../../knowledge/knowledge';
 import { HeartbeatClassifier } from './heartbeat-classifier';
+import { emitPatchedForks } from './patched-forks';
 import { ProcessClassifier, type CallFacts } from './process-classifier';
 import { RecordCollector } from './record-walk';
 import { extractSetupPyEntryPoints } from './setup-py';
@@ -60,6 +61,7 @@ export type {
   PyFdCacheFact,
   PyFdRevalidateFact,
   PyAtForkFact,
+  PyResetTarget,
   PyStartMethodFact,
   PythonFact,
 } from './fact-types';
@@ -124,6 +126,8 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   processes.emitRegisteredHandlers();
   processes.emitPooledCaches();
   processes.emitRevalidations();
+  processes.resets.emitFunctionResets();
+  emitPatchedForks(rec, t);
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
   // Facts in source order (stable for equal starts: insertion order).

@@ -1,0 +1,60 @@
+/**
+ * Tests that replace the fork call with a mock: `@mock.patch("os.fork")` (on the test or on
+ * its class), `with mock.patch("os.fork"):`, `mock.patch.object(os, "fork")`,
+ * `monkeypatch.setattr(os, "fork", ...)` / `monkeypatch.setattr("os.fork", ...)`. The forks
+ * such a test reaches never happen; the function facts say which fork calls are patched.
+ */
+import type { Node } from '../../parsing/parser';
+import { PY_FORK_CALLS, PY_PATCHERS } from '../../knowledge/python-process';
+import type { PySourceText } from './source-text';
+import { argsOf, stringValue } from './syntax-helpers';
+import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
+
+/** Fills `patchedForks` of the functions (and methods of classes) a fork patch covers. */
+export function emitPatchedForks(rec: CollectedRecords, t: PySourceText): void {
+  if (!t.src.includes('fork')) return;
+  for (const c of rec.calls) {
+    const api = patchedFork(c, t);
+    if (!api) continue;
+    for (const s of coveredScopes(c, rec.scopes)) {
+      const fn = s.functionFact;
+      if (fn && !fn.patchedForks?.includes(api)) (fn.patchedForks ??= []).push(api);
+    }
+  }
+}
+
+/** The fork call a patching call replaces (`os.fork`), if any. */
+function patchedFork(c: RawCall, t: PySourceText): string | undefined {
+  if (!c.callee) return undefined;
+  const how = PY_PATCHERS.get(resolve(c.callee, c.scope).name) ?? (c.method ? PY_PATCHERS.get(`.${c.method}`) : undefined);
+  if (!how) return undefined;
+  const a = argsOf(c.node).positional;
+  let name: string | undefined;
+  if (how === 'target') name = stringValue(a[0])?.value;
+  else {
+    // `patch.object(os, "fork")`, `monkeypatch.setattr(os, "fork", ...)`, `monkeypatch.setattr("os.fork", ...)`.
+    const first = stringValue(a[0])?.value;
+    const owner = first === undefined ? t.dotted(a[0] ?? null) : undefined;
+    const attr = stringValue(a[1])?.value;
+    name = first ?? (owner && attr ? `${resolve(owner, c.scope).name}.${attr}` : undefined);
+  }
+  return name && PY_FORK_CALLS.has(name) ? name : undefined;
+}
+
+/** The functions a patching call covers: the decorated test (every method of a decorated class), or the function it is in. */
+function coveredScopes(c: RawCall, scopes: readonly Scope[]): Scope[] {
+  let n: Node | null = c.node.parent;
+  while (n && n.type !== 'decorator' && n.type !== 'function_definition' && n.type !== 'class_definition') n = n.parent;
+  if (n?.type !== 'decorator') return c.scope.kind === 'function' ? [c.scope] : [];
+  const def = n.parent?.childForFieldName('definition');
+  if (!def) return [];
+  if (def.type === 'function_definition') return scopes.filter((s) => s.defNode?.id === def.id);
+  const cls = scopes.find((s) => s.kind === 'class' && s.parent && within(def, s));
+  return cls ? scopes.filter((s) => s.kind === 'function' && s.cls === cls.cls) : [];
+}
+
+/** The class scope `s` is the one `def` (a `class` node) opened: same name, in its text. */
+function within(def: Node, s: Scope): boolean {
+  const name = def.childForFieldName('name')?.text;
+  return !!name && (s.name === name || s.name.endsWith(`.${name}`));
+}

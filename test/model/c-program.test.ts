@@ -96,8 +96,8 @@ describe('C program model', () => {
       unsafe.related.map((r) => `${at(r)} ${r.message}`),
       [
         `${rel('jobs.c')}:23 thread started here by pthread_create(); it runs job_thread()`,
-        `${rel('jobs.c')}:16 send_alert() is called here, after threads may have started`,
-        `${rel('alert.c')}:11 open_bpipe() is called here, after threads may have started`,
+        `${rel('jobs.c')}:16 send_alert() is called here on the job_thread() thread`,
+        `${rel('alert.c')}:11 send_alert() runs on the job_thread() thread and calls open_bpipe() here`,
         `${rel('bpipe.c')}:12 fork() here; the child starts below`,
         `${rel('bpipe.c')}:16 closelog() here is not async-signal-safe`,
       ],
@@ -251,6 +251,13 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     );
   });
 
+  test('a file that calls a program\'s helpers but whose functions nothing stores as pointers is no module of it', () => {
+    // test_read_config.c calls harness.c's expect(); harness.c's main reaches the test only
+    // through a macro, and no table or field keeps run_test(): its open() is not judged there.
+    const { findings } = scan('c-fd-shared-helpers');
+    assert.deepEqual(summary(findings), []);
+  });
+
   test('a fork helper called from several places: the threaded callers are named, each child call of a dying helper too, a compat poll() is the C library one', () => {
     const { findings, rel } = scan('c-fork-helper-callers');
     assert.deepEqual(summary(findings), [
@@ -316,5 +323,48 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
       ],
     );
   });
-});
 
+  test('a failed exec that jumps to an error label: the chain names the exec, the goto and the label', () => {
+    const file = join(ROOT, 'test', 'fixtures', 'rules', 'unsafe-call-in-fork-child', 'c-failed-exec-label.c');
+    const rel = relative(ROOT, file);
+    const analysis = analyzeText(rel, readFileSync(file, 'utf8'))!;
+    const findings = evaluate([analysis], DEFAULT_CONFIG, { roots: [dirname(file)], projectFiles: [] }).findings.filter((f) => f.ruleId === 'unsafe-call-in-fork-child');
+    assert.deepEqual(summary(findings), [`unsafe-call-in-fork-child ${rel}:29`, `unsafe-call-in-fork-child ${rel}:31`]);
+    const perror = findings.find((f) => f.message.startsWith('perror()'))!;
+    assert.match(perror.message, /^perror\(\) runs in the child of the fork\(\) at c-failed-exec-label\.c:16 when execvp\(\) fails \(at its error label exec_failed\) but is not async-signal-safe/);
+    assert.deepEqual(
+      perror.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel}:55 thread started here by pthread_create()`,
+        `${rel}:58 launch_helper() is called here, after threads may have started`,
+        `${rel}:16 fork() here; the child starts below`,
+        `${rel}:22 execvp() here returns only when it fails`,
+        `${rel}:23 goto exec_failed here: the child goes on at that label`,
+        `${rel}:27 exec_failed: the error path the child runs`,
+        `${rel}:29 perror() here is not async-signal-safe`,
+      ],
+    );
+    assert.deepEqual(perror.fixes, []);
+    const exit = findings.find((f) => f.message.startsWith('exit()'))!;
+    assert.deepEqual(exit.fixes.map((f) => `${f.applicability}: ${f.title}`), ['safe: Use _exit() in the child (skips atexit handlers and stdio flushing, which belong to the parent)']);
+  });
+
+  test('a fork helper with an uncalled entry point and a caller on a worker thread: the chain leads with the thread caller', () => {
+    const { findings, rel } = scan('c-fork-helper-thread-caller');
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('notify.c')}:7`, `unsafe-call-in-fork-child ${rel('notify.c')}:9`]);
+    const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
+    // notify_now() (no caller) is nearer the fork, but release_unit() really runs on a thread.
+    assert.deepEqual(
+      fork.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('units.c')}:20 thread started here by pthread_create(); it runs unit_worker()`,
+        `${rel('units.c')}:13 release_unit() is called here on the unit_worker() thread`,
+        `${rel('units.c')}:8 release_unit() runs on the unit_worker() thread and calls spawn_notifier() here`,
+        `${rel('notify.c')}:7 fork() here copies only the calling thread`,
+        `${rel('notify.c')}:19 spawn_notifier() is also called here while threads may be running, in notify_now()`,
+      ],
+    );
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.deepEqual(unsafe.related.slice(0, 3), fork.related.slice(0, 3));
+  });
+});

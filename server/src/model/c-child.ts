@@ -9,7 +9,7 @@ import type { RelatedLocation } from '../text/locations';
 import { isIgnoredCallee } from '../knowledge/c-process';
 import type { CKnowledge } from '../knowledge/knowledge';
 import { regionEndOf } from '../facts/c/program-fork';
-import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd } from '../facts/c/program-types';
+import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd, type Span } from '../facts/c/program-types';
 import type { CallSite, CFile, CFn, CModel, CProgram } from './c';
 import { Ordering, type EventWords } from './c-order';
 
@@ -24,6 +24,18 @@ export interface ChildEvent {
   path: { owner: CFn; call: CCall; target: CFn }[];
   /** Workspace functions the call resolves to (the walk went into the first). */
   targets: CFn[];
+  /** The event runs at an error label that a `goto` after a failed exec jumped to. */
+  goto?: ErrorLabelJump;
+}
+
+/** A `goto label;` after a failed exec in the child, and the label it goes on at. */
+export interface ErrorLabelJump {
+  fn: CFn;
+  label: string;
+  /** The `goto` statement. */
+  span: Span;
+  /** The label's name in its `label:` statement. */
+  labelSpan: Span;
 }
 
 export interface ChildWalk {
@@ -48,12 +60,33 @@ export function walkRegion(model: CModel, forkFn: CFn, region: CChildRegion, pro
   const out: ChildWalk = { events: [] };
   const stack = new Set<CFn>([forkFn]);
   const ended = walkSequence(model, forkFn, region.calls, [], 0, stack, out);
+  if (region.end === 'exec' && region.gotos) followErrorLabels(model, forkFn, region.gotos, out);
   const returns = region.end === 'return' || (region.end === undefined && region.shape === 'after' && fallsOffEnd(forkFn, region));
   if (!ended && !out.end && returns && program) {
     const caller = model.callers(forkFn).find((c) => program.files.has(c.fn.file) && c.fn !== forkFn);
     if (caller) walkSequence(model, caller.fn, ownCalls(caller.fn, caller.fn.fact.calls.slice(caller.call + 1)), [], 1, new Set([caller.fn, forkFn]), out);
   }
   return out;
+}
+
+/**
+ * `execvp(...); goto fail;`: when the exec fails the child goes on at the label, so the
+ * labelled statements (up to the `return`, `goto` or exit that ends them) join what runs
+ * after a failed exec, each event marked with the jump that led there.
+ */
+function followErrorLabels(model: CModel, fn: CFn, gotos: NonNullable<CChildRegion['gotos']>, out: ChildWalk): void {
+  const seen = new Set<string>();
+  for (const g of gotos) {
+    if (seen.has(g.label)) continue;
+    seen.add(g.label);
+    const label = fn.fact.labels?.find((l) => l.name === g.label);
+    if (!label || label.to <= label.from) continue;
+    const walk: ChildWalk = { events: [] };
+    walkSequence(model, fn, ownCalls(fn, fn.fact.calls.slice(label.from, label.to)), [], 0, new Set([fn]), walk);
+    const jump: ErrorLabelJump = { fn, label: g.label, span: g.span, labelSpan: label.span };
+    const tail = [...walk.events, ...(walk.failedExec ?? [])].map((e) => ({ ...e, goto: jump }));
+    if (tail.length) out.failedExec = [...(out.failedExec ?? []), ...tail];
+  }
 }
 
 /** The region reaches the closing brace of the function body (not of an inner block). */
@@ -193,6 +226,8 @@ const THREAD_WORDS: EventWords = {
   enters: (callee) => `${callee}() is called here, after threads may have started`,
   routine: (fnName, api) => `thread started here by ${api}(); it runs ${fnName}()`,
   unknown: (fnName) => `${fnName}() has no known caller in this program, so it may run while threads run`,
+  entersOnThread: (caller, callee, routine) =>
+    caller === routine ? `${callee}() is called here on the ${routine}() thread` : `${caller}() runs on the ${routine}() thread and calls ${callee}() here`,
 };
 
 const THREAD_ORDERINGS = new WeakMap<CProgram, Ordering>();

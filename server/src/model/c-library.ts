@@ -27,10 +27,17 @@ export function isLibraryFile(roots: readonly string[], path: string): boolean {
 /**
  * The programs a file outside every program runs in as a module: those holding a file its
  * functions call by name (a plugin calling its server's helpers). Empty for a file that is in
- * a program, and for one that calls nothing of the workspace.
+ * a program, for one that calls nothing of the workspace, and for one that does not store
+ * one of its own functions as a value (a field assignment or a file-scope initializer, as a
+ * plugin's init fills its table of handlers): a file that only shares helpers with a program
+ * (a test that `#include`s a skeleton with the `main`) is not called back by it. The store
+ * must be in the file itself: a name stored elsewhere may be another file's function of the
+ * same name.
  */
 export function hostPrograms(model: CModel, file: CFile): CProgram[] {
   if (model.programsOf(file).length > 0) return [];
+  const stored = new Set(file.storedNames ?? []);
+  if (!file.functions.some((fn) => fn && stored.has(fn.fact.name))) return [];
   const called = new Set<CFile>();
   for (const fn of file.functions) {
     if (!fn) continue;

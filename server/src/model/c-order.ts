@@ -32,6 +32,12 @@ export interface EventWords {
   routine?(fnName: string, api: string): string;
   /** At a function with no known caller. */
   unknown(fnName: string): string;
+  /**
+   * At a call site in a chain that starts at a thread's start routine `routine`: the caller
+   * runs on that thread ("release_unit() runs on the unit_worker() thread and calls
+   * spawn_alert() here"). Falls back on `enters` when absent.
+   */
+  entersOnThread?(caller: string, callee: string, routine: string): string;
 }
 
 type Entered = { kind: 'caller'; site: CallSite } | { kind: 'routine'; site: CallSite } | { kind: 'unknown'; site: CallSite } | { kind: 'no' };
@@ -73,6 +79,10 @@ export class Ordering {
   private readonly eventCallsCache = new Map<CFn, number[]>();
   private readonly routines = new Map<CFn, CallSite>();
   private readonly enteredMemo = new Map<CFn, Entered>();
+  /** Functions whose `enteredMemo` witness is only assumed (its chain ends at a function with no known caller). */
+  private readonly assumedOnly = new Set<CFn>();
+  /** Functions none of whose ancestors has a real witness (a search from them, or through them, saw all). */
+  private readonly searched = new Set<CFn>();
   private readonly index: ProgramIndex;
 
   constructor(
@@ -155,6 +165,14 @@ export class Ordering {
     return NO;
   }
 
+  /**
+   * Why `f` may be entered after the event: a breadth-first search over its ancestors. A
+   * witness that really runs after the event (a thread's start routine, or a caller that
+   * starts a thread before the call) is preferred to one that is only assumed to (a
+   * function with no known caller, or one whose address is taken): when the nearest
+   * witness is assumed, the search goes on through the remaining ancestors for a real one,
+   * and falls back on the nearest assumed one.
+   */
   private entered(f: CFn): Entered {
     const memo = this.enteredMemo.get(f);
     if (memo) return memo;
@@ -164,24 +182,35 @@ export class Ordering {
     const visited = new Set<CFn>([f]);
     const queue: CFn[] = [f];
     let source: CFn | null = null;
+    let assumed: CFn | null = null;
+    /** Records that `h` is entered after the event for `why`; true when that witness is real (the search may stop). */
+    const found = (h: CFn, why: Entered | null, real: boolean): boolean => {
+      if (why) {
+        this.enteredMemo.set(h, why);
+        if (!real) this.assumedOnly.add(h);
+      }
+      if (real) source = h;
+      else assumed ??= h;
+      return real;
+    };
     search: for (let i = 0; i < queue.length; i++) {
       const h = queue[i];
       const known = this.enteredMemo.get(h);
       if (known && known.kind !== 'no') {
-        source = h;
-        break;
-      }
-      // An earlier exhaustive search showed h and all its ancestors are not entered.
-      if (known) continue;
-      const base = this.baseEntered(h);
-      if (base.kind !== 'no') {
-        this.enteredMemo.set(h, base);
-        source = h;
-        break;
+        if (found(h, null, !this.assumedOnly.has(h))) break;
+        // An earlier search from h found no real witness among its ancestors.
+        if (this.searched.has(h)) continue;
+      } else if (known) {
+        // An earlier exhaustive search showed h and all its ancestors are not entered.
+        continue;
+      } else {
+        const base = this.baseEntered(h);
+        if (base.kind !== 'no' && found(h, base, base.kind === 'routine')) break;
       }
       for (const c of this.index.callersIn(h)) {
         if (this.before(c.fn, c.call) >= 0) {
           this.enteredMemo.set(h, { kind: 'caller', site: c });
+          this.assumedOnly.delete(h);
           source = h;
           break search;
         }
@@ -192,15 +221,21 @@ export class Ordering {
         }
       }
     }
-    if (!source) {
+    const from: CFn | null = source ?? assumed;
+    if (!from) {
       // No ancestor can be entered after the event: neither can any of them.
       for (const v of visited) if (!this.enteredMemo.has(v)) this.enteredMemo.set(v, NO);
       return NO;
     }
-    for (let cur = source; cur !== f; ) {
+    const real = source !== null;
+    // Without a real witness the search saw every ancestor: none of them has one either.
+    if (!real) for (const v of visited) this.searched.add(v);
+    for (let cur: CFn = from; cur !== f; ) {
       const step = down.get(cur);
       if (!step) break;
       this.enteredMemo.set(step.child, { kind: 'caller', site: step.site });
+      if (real) this.assumedOnly.delete(step.child);
+      else this.assumedOnly.add(step.child);
       cur = step.child;
     }
     return this.enteredMemo.get(f) ?? NO;
@@ -225,8 +260,11 @@ export class Ordering {
     }
     const e = this.entered(fn);
     switch (e.kind) {
-      case 'caller':
-        return [...this.chainAt(e.site.fn, e.site.call, depth + 1), this.loc(e.site, this.words.enters(fn.fact.name))];
+      case 'caller': {
+        const routine = this.words.entersOnThread ? this.routineAbove(e.site.fn) : null;
+        const text = routine ? this.words.entersOnThread!(e.site.fn.fact.name, fn.fact.name, routine) : this.words.enters(fn.fact.name);
+        return [...this.chainAt(e.site.fn, e.site.call, depth + 1), this.loc(e.site, text)];
+      }
       case 'routine': {
         // A routine's site is one of the event sites, so it has its API.
         const api = this.direct.get(e.site.fn)!.get(e.site.call)!;
@@ -241,6 +279,22 @@ export class Ordering {
       case 'no':
         return [];
     }
+  }
+
+  /**
+   * The start routine whose thread runs `fn`, when `fn`'s witness leads up through callers
+   * to one (and no earlier event in a caller intervenes).
+   */
+  private routineAbove(fn: CFn): string | null {
+    let cur = fn;
+    for (let depth = 0; depth <= 16; depth++) {
+      const e = this.enteredMemo.get(cur);
+      if (!e || e.kind === 'no' || e.kind === 'unknown') return null;
+      if (e.kind === 'routine') return cur.fact.name;
+      if (this.before(e.site.fn, e.site.call) >= 0) return null;
+      cur = e.site.fn;
+    }
+    return null;
   }
 
   /** From the event site up to call `j` of `fn`, which does (or reaches) the event. */

@@ -56,6 +56,8 @@ export interface CFile {
   checks: CFdCheckFact[];
   libraryCaches: CLibraryCacheFact[];
   includes?: CIncludesFact;
+  /** Names the file stores as values (file-scope initializers, assignments into fields and globals). */
+  storedNames?: string[];
   /** Functions by name (more than one under `#if` alternatives). */
   byName: Map<string, CFn[]>;
   /** Group (compile_commands.json) the file belongs to; -1 for the call-graph fallback. */
@@ -195,6 +197,9 @@ export class CModel {
           break;
         case 'c.includes':
           file.includes = f;
+          break;
+        case 'c.storedNames':
+          file.storedNames = f.names;
           break;
         default:
           break;

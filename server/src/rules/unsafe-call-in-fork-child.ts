@@ -20,7 +20,8 @@ export const RULE_ID = 'unsafe-call-in-fork-child';
 function message(event: ChildEvent, reason: string, site: ForkSite, threaded: boolean, execs: boolean, failedExec?: string): string {
   const name = event.call.name;
   const via = event.path.length > 0 ? ` (reached through ${event.path.map((p) => `${p.target.fact.name}()`).join(' → ')})` : '';
-  const when = failedExec ? ` when ${failedExec}() fails` : '';
+  const at = event.goto ? ` (at its error label ${event.goto.label})` : '';
+  const when = failedExec ? ` when ${failedExec}() fails${at}` : '';
   const head = `${name}() runs in the child of the ${site.fact.api}() at ${forkSiteLabel(site)}${when}${via} but is not async-signal-safe: it ${reason}`;
   if (threaded) return `${head}; threads may be running at the fork, so the child can deadlock${execs ? ' before it execs' : ''}`;
   return `${head}; this is only safe while the process has a single thread when it forks`;
@@ -60,6 +61,20 @@ function fixesFor(event: ChildEvent, site: ForkSite, afterExec: boolean): Fix[] 
     });
   }
   return fixes;
+}
+
+/**
+ * The steps from a failed exec to the call: the exec, and when the child jumped to an error
+ * label, the `goto` and the label.
+ */
+function failedExecChain(exec: ChildEvent, event: ChildEvent): RelatedLocation[] {
+  const jump = event.goto;
+  if (!jump) return [callLocation(exec.owner, exec.call, `${exec.call.name}() here returns only when it fails; the child goes on below`)];
+  return [
+    callLocation(exec.owner, exec.call, `${exec.call.name}() here returns only when it fails`),
+    { path: jump.fn.file.path, range: spanRange(jump.span), message: `goto ${jump.label} here: the child goes on at that label` },
+    { path: jump.fn.file.path, range: spanRange(jump.labelSpan), message: `${jump.label}: the error path the child runs` },
+  ];
 }
 
 /** At most this many further child calls are named in one finding's chain (see {@link alsoReached}). */
@@ -140,7 +155,7 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
             ...threadChain,
             { path: site.fn.file.path, range: site.fact.range, message: `${site.fact.api}() here; the child starts below` },
             ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
-            ...(afterExec ? [callLocation(afterExec.owner, afterExec.call, `${afterExec.call.name}() here returns only when it fails; the child goes on below`)] : []),
+            ...(afterExec ? failedExecChain(afterExec, event) : []),
             callLocation(event.owner, event.call, `${event.call.name}() here is not async-signal-safe`),
           ];
           const entry = entryOf(event);

@@ -121,6 +121,7 @@ export class CallFacts {
         functionIndex: fn.index,
         callIndex: index,
         keepList: loop.keepList,
+        ...(loop.keeps ? { keeps: loop.keeps } : {}),
         cloexecOnly: false,
         from: loop.from,
       });

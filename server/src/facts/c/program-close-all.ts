@@ -18,6 +18,12 @@ import type { SourceText } from './source-text';
 export interface CloseAllLoop {
   loop: Node;
   keepList: boolean;
+  /**
+   * What a keep-list spares, when every test on the descriptor is a comparison with named
+   * values: the names (`log_fd`, `state->fd`) and calls (`get_log_fd()`) it is compared with.
+   * Absent for other keep tests (a table lookup, a range).
+   */
+  keeps?: string[];
   from?: string;
   /** Names the loop's condition bounds the descriptor with (`max_fd` in `fd < max_fd`). */
   limits: string[];
@@ -85,7 +91,7 @@ export function closeAllLoopAt(loop: Node, source: SourceText, closers: Readonly
   const limits = new Set<string>();
   identifiersIn(cond, limits);
   limits.delete(variable);
-  return { call: close.call, loop: { loop, keepList: close.keepList, from, limits: [...limits] } };
+  return { call: close.call, loop: { loop, keepList: close.keepList, ...(close.keeps ? { keeps: close.keeps } : {}), from, limits: [...limits] } };
 }
 
 const NO_CLOSERS: ReadonlySet<string> = new Set();
@@ -113,7 +119,7 @@ function mentions(node: Node, name: string, depth = 0): boolean {
  * skips some values (`if (v == keep) continue;`, `if (v != log_fd) close(v);`, `if
  * (!table[v]) continue;` through a local read for `v`).
  */
-function findCloseOfVariable(body: Node, closeNames: ReadonlySet<string>): { call: Node; variable: string; keepList: boolean } | null {
+function findCloseOfVariable(body: Node, closeNames: ReadonlySet<string>): { call: Node; variable: string; keepList: boolean; keeps?: string[] } | null {
   let found: { call: Node; variable: string } | null = null;
   const ifConditions: Node[] = [];
   /** Locals set from an expression that mentions a name: `fdnode *n = ev->fdarray[fd];`. */
@@ -152,8 +158,48 @@ function findCloseOfVariable(body: Node, closeNames: ReadonlySet<string>): { cal
   const f: { call: Node; variable: string } = found;
   // Values read for the descriptor (not the close's own result: `rc = close(fd)` spares nothing).
   const derived = valueOf.filter((v) => mentions(v.value, f.variable) && !holdsCall(v.value, closeNames)).map((v) => v.name);
-  const keepList = ifConditions.some((c) => mentions(c, f.variable) || derived.some((d) => mentions(c, d)));
-  return { call: f.call, variable: f.variable, keepList };
+  const tests = ifConditions.filter((c) => mentions(c, f.variable) || derived.some((d) => mentions(c, d)));
+  const keepList = tests.length > 0;
+  const keeps = keepList && derived.length === 0 ? keptValues(tests, f.variable) : null;
+  return { call: f.call, variable: f.variable, keepList, ...(keeps ? { keeps } : {}) };
+}
+
+/**
+ * The values a keep test compares the descriptor with (`fd != log_fd && fd != get_pipe()`:
+ * `log_fd`, `get_pipe()`), or null when a test on the descriptor is anything else than such
+ * comparisons and bounds (`fd >= first`) joined by `&&`/`||`.
+ */
+function keptValues(tests: readonly Node[], variable: string): string[] | null {
+  const out = new Set<string>();
+  const visit = (node: Node, depth: number): boolean => {
+    if (depth > 12) return false;
+    const n = unwrap(node);
+    if (n.type !== 'binary_expression') return !mentions(n, variable);
+    const op = n.childForFieldName('operator')?.type ?? '';
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (!left || !right) return false;
+    if (op === '&&' || op === '||') return visit(left, depth + 1) && visit(right, depth + 1);
+    const l = unwrap(left);
+    const r = unwrap(right);
+    const other = l.type === 'identifier' && l.text === variable ? r : r.type === 'identifier' && r.text === variable ? l : null;
+    if (!other) return !mentions(n, variable);
+    if (op === '<' || op === '<=' || op === '>' || op === '>=') return true;
+    if (op !== '==' && op !== '!=') return false;
+    if (other.type === 'call_expression') {
+      const name = calleeName(other);
+      if (!name) return false;
+      out.add(`${name}()`);
+      return true;
+    }
+    if (other.type === 'identifier' || other.type === 'field_expression') {
+      out.add(other.text.replace(/\s+/g, ''));
+      return true;
+    }
+    return false;
+  };
+  for (const t of tests) if (!visit(t, 0)) return null;
+  return out.size > 0 ? [...out] : null;
 }
 
 /** Whether a call of one of the names occurs in the subtree. */

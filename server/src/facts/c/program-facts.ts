@@ -10,12 +10,12 @@
  * `source-text.ts` and function names in `function-names.ts`. Nothing here throws on odd
  * code; unrecognised shapes are skipped.
  */
-import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { nodeRange, parseSync, type Node, type Tree } from '../../parsing/parser';
 import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../../knowledge/knowledge';
-import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, isNoReturn, regionEndOf, unwrap, type PendingRegion } from './program-fork';
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
-import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, Span } from './program-types';
+import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, CLabel, Span } from './program-types';
 import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
@@ -23,6 +23,7 @@ import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } 
 import { cppQualifiedName, functionNameNode, parameterNames } from './function-names';
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
+import { blankUnbalancedBranches } from './unbalanced-branches';
 import { ALL_TRUE, and, branchCondition, not, platformsWhere, type PlatformTruth } from './preprocessor';
 
 export type { CFact } from './program-types';
@@ -58,6 +59,8 @@ interface FunctionState {
   aboveKeepList: Set<string>;
   fstatVars: Map<string, Range>;
   checksInode: boolean;
+  /** Labels whose sequence is still running (no `return`, `goto` or exit at their level yet), with that level. */
+  openLabels: { label: CLabel; cond: number }[];
 }
 
 /**
@@ -126,6 +129,28 @@ function setTest(node: Node): string | null {
   return null;
 }
 
+/**
+ * The storage an `if` condition finds open (`fp != NULL`, `fd >= 0`, `fd != -1`, `fp`):
+ * setting it to a constant inside that branch forgets it on every path.
+ */
+function heldTest(node: Node): string | null {
+  const n = unwrap(node);
+  if (n.type === 'identifier' || n.type === 'field_expression') return n.text.replace(/\s+/g, '');
+  if (n.type !== 'binary_expression') return null;
+  const op = n.childForFieldName('operator')?.type;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (!left || !right) return null;
+  const l = unwrap(left);
+  const r = unwrap(right);
+  const storage = l.type === 'identifier' || l.type === 'field_expression' ? l.text.replace(/\s+/g, '') : null;
+  if (!storage) return null;
+  const v = r.text.replace(/\s+/g, '');
+  if (op === '!=' && (v === 'NULL' || v === '0' || v === '-1')) return storage;
+  if ((op === '>=' && v === '0') || (op === '>' && v === '-1')) return storage;
+  return null;
+}
+
 /** A non-zero integer constant (`1`, `-1`). */
 function isNonZeroConstant(node: Node): boolean {
   let n = unwrap(node);
@@ -146,6 +171,8 @@ const FORK_CHILD_MARK = /hazard-lens:\s*fork-child\b/;
 class Extractor {
   readonly facts: CFact[] = [];
   private readonly fileVars = new Map<string, FileVar>();
+  /** Names stored as values: file-scope initializers and assignments into non-local storage (see `CStoredNamesFact`). */
+  private readonly storedNames = new Set<string>();
   private readonly source: SourceText;
   private readonly callFacts: CallFacts;
   private fn: FunctionState | null = null;
@@ -169,6 +196,8 @@ class Extractor {
   private zeroGuards: string[][] = [];
   /** Enclosing `if` blocks entered only when a variable is set (`if (fd)`), with the branch depth of their top level. */
   private setTests: { test: string; depth: number }[] = [];
+  /** Storage the enclosing `if` branches find open (`if (fp != NULL) {`), with the branch depth. */
+  private heldTests: { test: string; depth: number }[] = [];
   /** Macros the file defines as a `static` storage class (`THREAD_LOCAL`). */
   private readonly staticMacros = new Set<string>();
   /** The file's own one-descriptor closers (`#define close_it(x) close(x)`), besides `close()`. */
@@ -205,6 +234,7 @@ class Extractor {
       headers: this.includes.headers,
       insertLine: this.includes.insertLine,
     });
+    if (this.storedNames.size > 0) this.facts.push({ kind: 'c.storedNames', range: { start, end: start }, names: [...this.storedNames] });
   }
 
   // ---------------------------------------------------------------------------------
@@ -258,6 +288,20 @@ class Extractor {
       if (!name) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
+      if (value) this.noteStoredNames(value, 0);
+    }
+  }
+
+  /** Identifiers a file-scope initializer stores (`{ .open = my_open, NULL }`, `&my_ops`), a few levels deep. */
+  private noteStoredNames(value: Node, depth: number): void {
+    if (depth > 6) return;
+    const n = unwrap(value);
+    if (n.type === 'identifier') this.storedNames.add(n.text);
+    else if (n.type === 'pointer_expression') {
+      const arg = n.childForFieldName('argument');
+      if (arg?.type === 'identifier') this.storedNames.add(arg.text);
+    } else if (n.type === 'initializer_list' || n.type === 'initializer_pair') {
+      for (const c of n.namedChildren) if (c && c.type !== 'field_designator' && c.type !== 'subscript_designator') this.noteStoredNames(c, depth + 1);
     }
   }
 
@@ -311,6 +355,7 @@ class Extractor {
       aboveKeepList: new Set(),
       fstatVars: new Map(),
       checksInode: false,
+      openLabels: [],
     };
     this.fn = state;
     this.cond = 0;
@@ -322,6 +367,7 @@ class Extractor {
     } finally {
       this.fn = null;
     }
+    this.closeLabels(state, -1);
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
     if (state.resets.size > 0) fact.resets = [...state.resets];
@@ -457,11 +503,28 @@ class Extractor {
         return;
       case 'return_statement':
       case 'goto_statement':
-        if (type === 'return_statement') this.noteReturnedFork(node);
+        if (type === 'return_statement') {
+          this.noteReturnedFork(node);
+          // `return log_fd;`: a getter names what it returns (a keep-list may call it).
+          const value = node.namedChildren.find((c) => c && c.type !== 'comment');
+          if (value) this.noteRef(value, value.type);
+        }
         // `return 0;`, `goto out;`: nothing to visit inside.
         if (this.source.mayHoldEffect(node.startIndex, node.endIndex)) for (const child of node.namedChildren) if (child) this.visit(child);
+        if (type === 'goto_statement') this.noteGoto(node);
         this.endRegions('return');
+        this.closeLabels(fn, this.cond);
         return;
+      case 'labeled_statement': {
+        const label = node.childForFieldName('label');
+        if (label) {
+          const record: CLabel = { name: label.text, span: spanOf(label), from: fn.fact.calls.length, to: fn.fact.calls.length };
+          (fn.fact.labels ??= []).push(record);
+          fn.openLabels.push({ label: record, cond: this.cond });
+        }
+        for (const child of node.namedChildren) if (child && child.id !== label?.id) this.visit(child);
+        return;
+      }
       case 'field_expression': {
         const field = node.childForFieldName('field');
         if (field) {
@@ -639,6 +702,29 @@ class Extractor {
     if (lines) this.statementTexts.set(inner.id, this.source.text.slice(stmt.startIndex, stmt.endIndex));
   }
 
+  /** `goto label;` after a region's exec: the failed exec goes on at that label. */
+  private noteGoto(node: Node): void {
+    const label = node.childForFieldName('label');
+    if (!label) return;
+    for (const r of this.regions) {
+      if (r.ended || !r.execed) continue;
+      (r.region.gotos ??= []).push({ label: label.text, span: spanOf(node) });
+    }
+  }
+
+  /**
+   * A `return`, `goto` or exit at nesting level `cond` ends the sequences of the labels opened
+   * at that level or deeper (-1: the function's end ends them all).
+   */
+  private closeLabels(fn: FunctionState, cond: number): void {
+    const open = fn.openLabels;
+    for (let k = open.length - 1; k >= 0; k--) {
+      if (cond >= 0 && open[k].cond < cond) continue;
+      open[k].label.to = fn.fact.calls.length;
+      open.splice(k, 1);
+    }
+  }
+
   private endRegions(kind: 'return' | 'exec' | 'safe-exit' | 'unsafe-exit'): void {
     for (const r of this.regions) {
       if (r.ended || this.cond !== r.baseCond) continue;
@@ -696,10 +782,19 @@ class Extractor {
     if (!target) return;
     if (right) this.noteAboveKeepList(target.text, right);
     const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
+    // `p->handler = on_request;` (a field, even of a local's pointee) or a global keeps the name.
+    if (right && (!local || left.type !== 'identifier')) {
+      const r = unwrap(right);
+      const id = r.type === 'pointer_expression' ? r.childForFieldName('argument') : r;
+      if (id?.type === 'identifier' && !fn.locals.has(id.text)) this.storedNames.add(id.text);
+    }
     if (local) return;
     fn.assigns.add(target.text);
     if (!right) return;
     if (this.cond === 0 && (isResetValue(right) || fdSourceCall(right))) fn.resets.add(target.text);
+    // `if (fp != NULL) { fclose(fp); fp = NULL; }`: forgotten on every path too.
+    const held = this.heldTests.length > 0 ? this.heldTests[this.heldTests.length - 1] : null;
+    if (held && held.depth === this.cond && this.cond === 1 && held.test === target.text && isResetValue(right)) fn.resets.add(target.text);
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
   }
@@ -750,11 +845,14 @@ class Extractor {
     const test = condition ? setTest(condition) : null;
     this.zeroGuards.push(zero);
     if (test) this.setTests.push({ test, depth: this.cond });
+    const held = condition ? heldTest(condition) : null;
+    if (held) this.heldTests.push({ test: held, depth: this.cond });
     try {
       if (cons) this.visit(cons);
     } finally {
       this.zeroGuards.pop();
       if (test) this.setTests.pop();
+      if (held) this.heldTests.pop();
     }
     every = every && execsIn(before);
     const alt = node.childForFieldName('alternative');
@@ -917,6 +1015,7 @@ class Extractor {
       r.region.calls.push(rc);
     }
     if (end) this.endRegions(end);
+    if (fn.openLabels.length > 0 && end !== 'exec' && (end || isNoReturn(name))) this.closeLabels(fn, this.cond);
     const fork = this.pendingForks.get(node.id);
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
@@ -929,13 +1028,27 @@ class Extractor {
 
 /** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
 export function extractCFacts(tree: Tree, text: string, _path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): CFact[] {
+  // `#if`/`#else` chains opening a brace in each branch derail the parse of what follows: read one branch.
+  const balanced = tree.rootNode.hasError ? reparseWithOneBranch(text) : null;
   // Statement macros (`HOOK` alone on a line) derail the parse of what follows: read a parse without them.
-  const reparsed = reparseWithoutStatementMacros(tree, text);
+  const reparsed = reparseWithoutStatementMacros(balanced?.tree ?? tree, balanced?.text ?? text);
   try {
-    const extractor = new Extractor(reparsed?.text ?? text, knowledge.c);
-    extractor.run((reparsed?.tree ?? tree).rootNode);
+    const extractor = new Extractor(reparsed?.text ?? balanced?.text ?? text, knowledge.c);
+    extractor.run((reparsed?.tree ?? balanced?.tree ?? tree).rootNode);
     return extractor.facts;
   } finally {
     reparsed?.tree.delete();
+    balanced?.tree.delete();
+  }
+}
+
+/** A parse of the text with its brace-unbalanced `#if` chains cut to one branch, or null when it has none. */
+function reparseWithOneBranch(text: string): { tree: Tree; text: string } | null {
+  const blanked = blankUnbalancedBranches(text);
+  if (blanked === null) return null;
+  try {
+    return { tree: parseSync(blanked, 'c'), text: blanked };
+  } catch {
+    return null;
   }
 }

@@ -78,6 +78,20 @@ export interface CFunctionFact {
    * set: `if (inherited_fd) { ...; no_daemon = 1; }` gives `{ test: 'inherited_fd', flag: 'no_daemon' }`.
    */
   flagSets?: { test: string; flag: string }[];
+  /** The function's `label:` statements, for the error paths a `goto` jumps to. */
+  labels?: CLabel[];
+}
+
+/**
+ * A `label:` in a function body and what runs from it: the calls `calls[from]` up to (not
+ * including) `calls[to]`, ended by the first `return`, `goto` or exit at the label's own
+ * nesting level (or the function's end).
+ */
+export interface CLabel {
+  name: string;
+  span: Span;
+  from: number;
+  to: number;
 }
 
 /** Where a child region ends: a call that replaces or ends the process, or a `return`/`goto`. */
@@ -96,6 +110,8 @@ export interface CChildRegion {
   calls: CCall[];
   /** How the region's own sequence ends; absent when the child runs on past it. */
   end?: RegionEnd;
+  /** `goto label;` statements met after the region's `exec*()`: the failed exec goes on at those labels. */
+  gotos?: { label: string; span: Span }[];
 }
 
 export interface CForkFact {
@@ -149,6 +165,8 @@ export interface CCloseAllFact {
   callIndex: number;
   /** The loop skips some descriptors (`if (fd == keep) continue;`, `if (!table[fd]) continue;`). */
   keepList: boolean;
+  /** What a keep-list of comparisons spares (`log_fd`, `get_log_fd()`); absent for other keep tests. */
+  keeps?: string[];
   /** `close_range(..., CLOSE_RANGE_CLOEXEC)`: marks descriptors instead of closing them. */
   cloexecOnly: boolean;
   /** Text of the first descriptor closed (`3`, `STDERR_FILENO + 1`), when known. */
@@ -220,8 +238,21 @@ export interface CIncludesFact {
   insertLine: number;
 }
 
+/**
+ * Names the file stores as values, one per file (when any): identifiers in file-scope
+ * initializers (`{ .handler = on_request }`, `= on_request`) and identifiers assigned into
+ * non-local storage in its functions (`p->handle_uri = on_request;`). Those that name
+ * functions are functions whose address the program keeps, to call them back.
+ */
+export interface CStoredNamesFact {
+  kind: 'c.storedNames';
+  range: Range;
+  names: string[];
+}
+
 export type CFact =
   | CIncludesFact
+  | CStoredNamesFact
   | CFunctionFact
   | CForkFact
   | CThreadStartFact

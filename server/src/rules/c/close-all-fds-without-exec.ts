@@ -4,7 +4,9 @@
  * `CLOSE_RANGE_CLOEXEC`) and then keeps running the program instead of exec'ing. Any
  * descriptor a library cached (syslog's socket, libuuid's /dev/urandom fd) is closed under
  * it, and the next open reuses the number (incident 2). Silent when an exec (or an exit)
- * follows, and for loops with a keep-list.
+ * follows, and for loops with a keep-list that spares every descriptor the program cached
+ * (a keep-list that compares the descriptor with other values is reported, naming the
+ * cached descriptors it closes).
  */
 import type { ProgramContext } from '../../model/program-context';
 import type { RawFinding } from '../rule';
@@ -12,7 +14,7 @@ import type { Fix } from '../../text/edits';
 import type { RelatedLocation } from '../../text/locations';
 import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
-import { cModel, type CFile, type CFn } from '../../model/c';
+import { cModel, type CFile, type CFn, type CProgram } from '../../model/c';
 import { resetIndexAfter } from '../../model/c-cache-reset';
 import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSiteLabel, forkSites, runsProgramAfter } from '../../model/c-child';
 
@@ -31,6 +33,28 @@ const FIXES: Fix[] = [
   },
 ];
 
+/**
+ * Whether a keep-list spares the cache `variable`: it compares the descriptor with that
+ * variable, or with a call of a program function that returns or passes it on (a getter).
+ */
+function keptBy(program: CProgram, keeps: ReadonlySet<string>, variable: string): boolean {
+  if (keeps.has(variable)) return true;
+  for (const k of keeps) {
+    if (!k.endsWith('()')) continue;
+    const name = k.slice(0, -2);
+    for (const f of program.files) {
+      for (const fn of f.functions) if (fn && fn.fact.name === name && fn.fact.references.includes(variable)) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether some function of the program resets the storage (`fd = -1`, `fp = NULL`, also after a test that it is open). */
+function forgotten(program: CProgram, variable: string): boolean {
+  for (const f of program.files) for (const fn of f.functions) if (fn?.fact.resets?.includes(variable)) return true;
+  return false;
+}
+
 export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const found = new Map<string, RawFinding>();
@@ -40,7 +64,8 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
       for (const c of f.closeAlls) {
         const fn = f.functions[c.functionIndex];
         const call = fn?.fact.calls[c.callIndex];
-        if (fn && call && !c.keepList && !c.cloexecOnly) closeAlls.set(callKey(fn, call), { file: f, fn, fact: c });
+        // A keep-list is judged by what it keeps (below) when it names the values it spares.
+        if (fn && call && (!c.keepList || c.keeps) && !c.cloexecOnly) closeAlls.set(callKey(fn, call), { file: f, fn, fact: c });
       }
     }
     if (closeAlls.size === 0) continue;
@@ -56,9 +81,15 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
             ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
             { path: hit.file.path, range: hit.fact.range, message: 'descriptors closed here; the child goes on without exec' },
           ];
+          const keeps = hit.fact.keepList ? new Set(hit.fact.keeps) : null;
+          /** Caches a keep-list closes: those it does not compare the descriptor with. */
+          const destroyed: string[] = [];
           // Caches the close destroys: workspace fd caches and library caches filled before the fork.
           for (const f of program.files) {
             for (const cache of f.caches) {
+              // A keep-list is not charged with a cache the program forgets again (`fp = NULL`
+              // after closing it): the forgetting is not ordered against the fork.
+              if (keeps && (keptBy(program, keeps, cache.variable) || forgotten(program, cache.variable))) continue;
               const fn = f.functions[cache.functionIndex];
               if (!fn || cache.callIndex < 0 || cacheSurvivesFork(model, program, f, cache)) continue;
               // Re-opened or forgotten by the child after this close: its number is not relied on.
@@ -71,8 +102,11 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
               });
               if (order.at(site.fn, site.fact.callIndex)) {
                 related.push({ path: f.path, range: cache.range, message: `'${cache.variable}' caches a descriptor here; the close-all frees its number` });
+                destroyed.push(cache.variable);
               }
             }
+            // A keep-list is not judged for library caches: their descriptors have no name to keep.
+            if (keeps) continue;
             for (const lib of f.libraryCaches) {
               const fn = f.functions[lib.functionIndex];
               // A workspace function of the same name is not the library.
@@ -88,15 +122,20 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
               }
             }
           }
+          // A keep-list that spares every cached descriptor is what a daemon should do.
+          if (keeps && destroyed.length === 0) return;
           // The first descriptor opened after the close gets one of the freed numbers.
           const reuse = walk.events.slice(index + 1).find((e) => FD_SOURCES.has(e.call.name));
           if (reuse) related.push(callLocation(reuse.owner, reuse.call, `${reuse.call.name}() here gets one of the freed numbers`));
           const what = hit.fact.api === 'loop' ? `This loop closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}` : `${hit.fact.api}() closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}`;
+          const message = keeps
+            ? `This loop keeps ${[...keeps].join(', ')} but closes every other descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''} in a forked child that keeps running instead of exec'ing (${site.fact.api}() at ${forkSiteLabel(site)}): the cached ${destroyed.map((v) => `'${v}'`).join(', ')} ${destroyed.length > 1 ? 'are' : 'is'} closed under the program and ${destroyed.length > 1 ? 'their numbers' : 'its number'} reused by the next open`
+            : `${what} in a forked child that keeps running instead of exec'ing (${site.fact.api}() at ${forkSiteLabel(site)}): descriptors cached by libraries or by this program are closed under them and their numbers reused by the next open`;
           found.set(key, {
             ruleId: RULE_ID,
             path: hit.file.path,
             range: hit.fact.range,
-            message: `${what} in a forked child that keeps running instead of exec'ing (${site.fact.api}() at ${forkSiteLabel(site)}): descriptors cached by libraries or by this program are closed under them and their numbers reused by the next open`,
+            message,
             related,
             fixes: FIXES.map((f) => ({ ...f, edits: [] })),
           });

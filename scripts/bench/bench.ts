@@ -21,6 +21,9 @@
  * keystroke-to-diagnostics analysis time on a 10,000-line Python file (incremental re-parse
  * with the old tree + `analyzeTree`, as the server's validation does, debounce excluded), and
  * the cross-file re-evaluation after an edit of a file others import (~10^5-line workspace).
+ * Last, installed packages: a small patched WSGI application that uses oslo.messaging, scanned
+ * with the machine's dist-packages as its Python environment (Debian's python3-oslo.messaging),
+ * first and second scan (unchanged, and after an edit of the application).
  *
  *   npm run bench [-- [--quick] [--repeat N] [--no-lsp] [corpus-prefix...]]
  *
@@ -235,6 +238,9 @@ interface CliStats {
   jobs: number;
   ms: { discover: number; analyse: number; evaluate: number; total: number };
   maxRssMb: number;
+  /** Files of installed packages joined, and how many came from the cache (builds with Python environments). */
+  dependencyFiles?: number;
+  dependencyCacheHits?: number;
 }
 
 const cliHelp = spawnSync(process.execPath, [CLI, 'scan', '--help'], { encoding: 'utf8' }).stdout ?? '';
@@ -271,6 +277,70 @@ async function ours(dir: string, opts: { jobs?: number; cacheDir?: string }): Pr
     }
   }
   return { ...r, stats };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installed packages: a small patched WSGI application that uses oslo.messaging, scanned with
+// the machine's dist-packages (Debian's python3-oslo.messaging) as its Python environment.
+
+const DIST_PACKAGES = '/usr/lib/python3/dist-packages';
+
+interface EnvironmentResult {
+  dependencyFiles: number;
+  cold: OurRun;
+  /** Unchanged workspace: the evaluation cache answers. */
+  warm: OurRun;
+  /** After an edit of the application: the evaluation is redone, the packages come from the cache. */
+  edited: OurRun;
+}
+
+async function environmentBench(): Promise<EnvironmentResult | string> {
+  if (!existsSync(join(DIST_PACKAGES, 'oslo_messaging'))) return `no oslo_messaging in ${DIST_PACKAGES} (apt-get install python3-oslo.messaging)`;
+  if (!cliHelp.includes('--python-env')) return 'this CLI has no --python-env';
+  const app = join(BENCH, 'environment-app');
+  rmSync(app, { recursive: true, force: true });
+  mkdirSync(join(app, 'shop'), { recursive: true });
+  writeFileSync(join(app, 'shop', '__init__.py'), 'import eventlet\n\neventlet.monkey_patch()\n');
+  const wsgi = join(app, 'shop', 'wsgi.py');
+  const text = [
+    'import oslo_messaging',
+    'from oslo_config import cfg',
+    '',
+    'TRANSPORT = oslo_messaging.get_rpc_transport(cfg.CONF)',
+    '',
+    '',
+    'def application(environ, start_response):',
+    '    client = oslo_messaging.RPCClient(TRANSPORT, oslo_messaging.Target(topic="orders"))',
+    '    client.cast({}, "place", order=environ.get("QUERY_STRING"))',
+    '    start_response("202 Accepted", [])',
+    '    return []',
+    '',
+  ].join('\n');
+  writeFileSync(wsgi, text);
+  const cache = freshCacheDir();
+  const run = async () => {
+    const r = await timed(process.execPath, [CLI, 'scan', app, '--python-env', DIST_PACKAGES, '--cache-dir', cache, '--format', 'json', '-o', '/dev/null', '-q', '--stats']);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('{'));
+    return { ...r, stats: line ? (JSON.parse(line) as CliStats) : undefined };
+  };
+  try {
+    const cold = await run();
+    const warm = await run();
+    writeFileSync(wsgi, `${text}# edited\n`);
+    const edited = await run();
+    return { dependencyFiles: cold.stats?.dependencyFiles ?? 0, cold, warm, edited };
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+}
+
+function environmentLines(e: EnvironmentResult | string | undefined): string[] {
+  if (e === undefined) return [];
+  if (typeof e === 'string') return [`Installed packages: skipped (${e}).`];
+  const deps = (r: OurRun) => (r.stats ? `${r.stats.dependencyCacheHits ?? 0} of ${r.stats.dependencyFiles ?? 0} package files from the cache` : '');
+  return [
+    `Installed packages (a patched WSGI application using oslo.messaging, \`--python-env ${DIST_PACKAGES}\`; ${e.dependencyFiles} package files reached): first scan ${secs(e.cold.ms)}; second, unchanged ${secs(e.warm.ms)} (evaluation cache); second, after an edit of the application ${secs(e.edited.ms)} (${deps(e.edited)}).`,
+  ];
 }
 
 function freshCacheDir(): string {
@@ -617,12 +687,14 @@ async function main(): Promise<void> {
     reeval = await crossFile(stdlibCopy);
   }
   printInProcess(ks, reeval);
+  const environment = wanted.length === 0 || wanted.some((w) => 'environment'.startsWith(w)) ? await environmentBench() : undefined;
+  for (const l of environmentLines(environment)) console.log(`\n${l}`);
   const endLoad = `load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   console.log(`\n${endLoad}`);
-  const md = markdown(`${header}; ${endLoad}`, results, ks, reeval);
+  const md = [markdown(`${header}; ${endLoad}`, results, ks, reeval), ...environmentLines(environment), ''].join('\n');
   mkdirSync(BENCH, { recursive: true });
   writeFileSync(join(BENCH, 'results.md'), md);
-  writeFileSync(join(BENCH, 'results.json'), JSON.stringify({ header, cli: CLI_HAS, results, keystroke: ks, reevaluation: reeval }, null, 2));
+  writeFileSync(join(BENCH, 'results.json'), JSON.stringify({ header, cli: CLI_HAS, results, keystroke: ks, reevaluation: reeval, environment }, null, 2));
   console.log(`\nwritten: .bench/results.md, .bench/results.json`);
 }
 

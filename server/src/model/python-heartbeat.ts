@@ -773,7 +773,12 @@ class LateReplay extends ProgramOrder {
               this.note({ module: m, range: f.range, what: `${bound.join(', ')} ${bound.length > 1 ? 'were' : 'was'} bound with \`from ${f.module} import\``, why: `${bound.length > 1 ? 'these names keep' : 'that name keeps'} the native object${bound.length > 1 ? 's' : ''}`, threadOnly }, ctx);
             }
           }
-          this.runImport(m, f, this.index.importTargets(m, f), ctx);
+          // An installed package that is inert before the patch (eventlet, gevent themselves:
+          // importing them is how the patch is written) is not replayed: what its own
+          // import-time code creates is its business, not a late patch.
+          const targets = this.index.importTargets(m, f);
+          const inertPackage = f.level === 0 && PY_INERT_BEFORE_PATCH.has(f.module.split('.')[0]);
+          this.runImport(m, f, inertPackage ? targets.filter((t) => !t.dependency) : targets, ctx);
           break;
         }
         case 'py.native-primitive':

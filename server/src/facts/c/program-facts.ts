@@ -112,17 +112,22 @@ function zeroKeys(node: Node, depth = 0): string[] {
   return key ? [key] : [];
 }
 
+/** A binary expression's operator and its operands (parentheses unwrapped), or null. */
+function binaryParts(n: Node): { op: string | undefined; l: Node; r: Node } | null {
+  if (n.type !== 'binary_expression') return null;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (!left || !right) return null;
+  return { op: n.childForFieldName('operator')?.type, l: unwrap(left), r: unwrap(right) };
+}
+
 /** The variable a condition requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
 function setTest(node: Node): string | null {
   const n = unwrap(node);
   if (n.type === 'identifier') return n.text;
-  if (n.type !== 'binary_expression') return null;
-  const op = n.childForFieldName('operator')?.type;
-  const left = n.childForFieldName('left');
-  const right = n.childForFieldName('right');
-  if (!left || !right) return null;
-  const l = unwrap(left);
-  const r = unwrap(right);
+  const parts = binaryParts(n);
+  if (!parts) return null;
+  const { op, l, r } = parts;
   const zero = (x: Node) => x.type === 'number_literal' && Number(x.text) === 0;
   if ((op === '!=' || op === '>') && l.type === 'identifier' && zero(r)) return l.text;
   if ((op === '!=' || op === '<') && r.type === 'identifier' && zero(l)) return r.text;
@@ -136,13 +141,9 @@ function setTest(node: Node): string | null {
 function heldTest(node: Node): string | null {
   const n = unwrap(node);
   if (n.type === 'identifier' || n.type === 'field_expression') return n.text.replace(/\s+/g, '');
-  if (n.type !== 'binary_expression') return null;
-  const op = n.childForFieldName('operator')?.type;
-  const left = n.childForFieldName('left');
-  const right = n.childForFieldName('right');
-  if (!left || !right) return null;
-  const l = unwrap(left);
-  const r = unwrap(right);
+  const parts = binaryParts(n);
+  if (!parts) return null;
+  const { op, l, r } = parts;
   const storage = l.type === 'identifier' || l.type === 'field_expression' ? l.text.replace(/\s+/g, '') : null;
   if (!storage) return null;
   const v = r.text.replace(/\s+/g, '');

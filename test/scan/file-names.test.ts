@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fsPath, hasEscapedBytes, nameFromBytes, pathBytes, shownPath } from '../../server/src/text/file-names';
+import { fileUriOf, fsPath, hasEscapedBytes, nameFromBytes, pathBytes, pathOfFileUri, shownPath } from '../../server/src/text/file-names';
+import { pathToUri, uriToPath } from '../../server/src/lsp/paths';
 
 describe('file names that are not UTF-8', () => {
   test('each byte that is not UTF-8 becomes U+DC80-U+DCFF and comes back as the same byte', () => {
@@ -32,6 +33,18 @@ describe('file names that are not UTF-8', () => {
     const p = fsPath('/src/caf\udce9.py');
     assert.ok(Buffer.isBuffer(p));
     assert.deepEqual([...p], [...Buffer.from('/src/caf'), 0xe9, ...Buffer.from('.py')]);
+  });
+
+  test('file URIs keep the bytes (SARIF, the language server): percent-encoded, and back to the same path', { skip: process.platform === 'win32' ? 'POSIX paths' : false }, () => {
+    const odd = '/src/caf\udce9 x.py';
+    assert.equal(fileUriOf(odd), 'file:///src/caf%E9%20x.py');
+    assert.equal(pathOfFileUri('file:///src/caf%E9%20x.py'), odd);
+    // Valid UTF-8 names are what pathToFileURL makes of them, both ways.
+    assert.equal(fileUriOf('/src/café.py'), 'file:///src/caf%C3%A9.py');
+    assert.equal(pathOfFileUri('file:///src/caf%C3%A9.py'), '/src/café.py');
+    // The language server publishes diagnostics under that URI, and maps the editor's URI back.
+    assert.equal(pathToUri(odd), 'file:///src/caf%E9%20x.py');
+    assert.equal(uriToPath(pathToUri(odd)), odd);
   });
 });
 

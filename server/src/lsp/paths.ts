@@ -1,14 +1,15 @@
 /**
  * URIs ⇄ the paths the engine works with. File URIs become absolute file-system paths (as the
- * scanner reports them); other schemes keep the URI string as their "path".
+ * scanner reports them, with bytes that are not UTF-8 kept: `text/file-names.ts`); other
+ * schemes keep the URI string as their "path".
  */
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileUriOf, pathOfFileUri } from '../text/file-names';
 
 export function uriToPath(uri: string): string {
   if (uri.startsWith('file:')) {
     try {
-      return fileURLToPath(uri);
+      return pathOfFileUri(uri);
     } catch {
       return uri;
     }
@@ -18,7 +19,7 @@ export function uriToPath(uri: string): string {
 
 export function pathToUri(p: string): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(p) && !path.isAbsolute(p)) return p;
-  return pathToFileURL(p).href;
+  return fileUriOf(p);
 }
 
 /** A path in the form `ignore` expects: relative, forward slashes; undefined when outside `root`. */

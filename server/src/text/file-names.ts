@@ -11,6 +11,9 @@
  * bytes to give to `fs`; {@link shownPath} writes a path for a terminal, with escapes.
  */
 
+import * as nodePath from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
 /** Lone surrogates U+DC80–U+DCFF: escaped bytes 0x80–0xFF. */
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
 
@@ -122,4 +125,47 @@ export function shownPath(p: string): string {
     else out += ch;
   }
   return `${out}"`;
+}
+
+/**
+ * The `file:` URI of an absolute path. A path with escaped bytes gets each segment's bytes
+ * percent-encoded (RFC 3986), so the URI names the same file (`pathToFileURL` would turn those
+ * bytes into U+FFFD); other paths go through `pathToFileURL`.
+ */
+export function fileUriOf(filePath: string): string {
+  if (!hasEscapedBytes(filePath)) return pathToFileURL(filePath).href;
+  return `file://${filePath.split(nodePath.sep).map(uriSegment).join('/')}`;
+}
+
+/** One path segment of a URI: its bytes percent-encoded (RFC 3986), escaped bytes included. */
+export function uriSegment(segment: string): string {
+  if (!hasEscapedBytes(segment)) return encodeURIComponent(segment);
+  let out = '';
+  for (const b of pathBytes(segment)) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9\-._~!$&'()*+,;=:@]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The path of a `file:` URI, its percent-encoded bytes that are not UTF-8 kept as escaped
+ * bytes ({@link fileUriOf}'s inverse on POSIX); `fileURLToPath` otherwise, and on Windows.
+ */
+export function pathOfFileUri(uri: string): string {
+  if (process.platform !== 'win32' && /%[89A-Fa-f][0-9A-Fa-f]/.test(uri)) {
+    const url = new URL(uri);
+    if (url.host === '') {
+      const bytes: number[] = [];
+      const raw = url.pathname;
+      for (let i = 0; i < raw.length; i++) {
+        if (raw[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(raw.slice(i + 1, i + 3))) {
+          bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+          i += 2;
+        } else bytes.push(...Buffer.from(raw[i], 'utf8'));
+      }
+      return nameFromBytes(Uint8Array.from(bytes));
+    }
+  }
+  return fileURLToPath(uri);
 }

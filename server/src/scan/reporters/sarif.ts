@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { hasEscapedBytes, pathBytes } from '../../text/file-names';
+import { fileUriOf, uriSegment } from '../../text/file-names';
 import { docsUrl } from '../../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
 import type { Range } from '../../text/locations';
@@ -152,22 +152,7 @@ function artifact(ctx: ReportContext, filePath: string): SarifArtifactLocation {
   if (rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel)) {
     return { uri: rel.split(path.sep).map(uriSegment).join('/'), uriBaseId: SRCROOT };
   }
-  if (hasEscapedBytes(filePath)) return { uri: `file://${filePath.split(path.sep).map(uriSegment).join('/')}` };
-  return { uri: pathToFileURL(filePath).href };
-}
-
-/**
- * One path segment of a URI: its bytes percent-encoded (RFC 3986), so a name that is not
- * UTF-8 keeps its bytes (`encodeURIComponent` throws on the escaped form).
- */
-function uriSegment(segment: string): string {
-  if (!hasEscapedBytes(segment)) return encodeURIComponent(segment);
-  let out = '';
-  for (const b of pathBytes(segment)) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9\-._~!$&'()*+,;=:@]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
+  return { uri: fileUriOf(filePath) };
 }
 
 function directoryUri(dir: string): string {

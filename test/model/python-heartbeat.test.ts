@@ -73,6 +73,7 @@ describe('py-heartbeat-apache: patch, heartbeat thread and .wsgi entry in three 
     assert.deepEqual(steps(s, f), [
       'api/patch.py:4 threads patched here (eventlet.monkey_patch())',
       'api/messaging.py:22 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      'api/app.py:5 messaging.Connection() creates an object here; its methods may be called later',
       "api/messaging.py:16 the thread's loop sends the heartbeat here (self.send_heartbeat()) and sleeps",
       'api/app.py:3 imported from here',
       'api.wsgi:1 imported from here',
@@ -116,6 +117,7 @@ describe('py-heartbeat-uwsgi: a kombu keep-alive thread in a uWSGI module', () =
     assert.deepEqual(steps(s, findings[0]), [
       'svc/green.py:3 threads patched here (gevent.monkey.patch_all())',
       'svc/broker.py:16 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      'svc/wsgi.py:4 broker.connect() is called here',
       "svc/broker.py:8 the thread's loop sends the heartbeat here (conn.heartbeat_check()) and sleeps",
       'svc/wsgi.py:2 imported from here',
       'svc/wsgi.py:1 WSGI entry point loaded by the server configuration',
@@ -263,6 +265,9 @@ describe('example py-eventlet-heartbeat-wsgi (incident 4)', () => {
     assert.deepEqual(steps(s, findings[0]), [
       'incident/compute_api/monkey_patch.py:7 threads patched here (eventlet.monkey_patch())',
       'incident/compute_api/amqp.py:26 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      'incident/compute-api.wsgi:4 wsgi_app.init_application() is called here',
+      'incident/compute_api/wsgi_app.py:6 rpc.init() is called here',
+      'incident/compute_api/rpc.py:9 amqp.RabbitConnection() creates an object here; its methods may be called later',
       "incident/compute_api/amqp.py:18 the thread's loop sends the heartbeat here (self.connection.heartbeat_check()) and sleeps",
       'incident/compute_api/rpc.py:2 imported from here',
       'incident/compute_api/wsgi_app.py:2 imported from here',
@@ -296,6 +301,8 @@ describe('py-heartbeat-wait-in-helper: the keep-alive loop waits inside the help
     assert.deepEqual(steps(s, findings[0]), [
       'beacon/__main__.py:14 threads patched here (eventlet.monkey_patch())',
       'beacon/link.py:12 heartbeat thread started here (threading.Thread.start()); it is a green thread now',
+      'beacon/__main__.py:19 main() is called here',
+      'beacon/__main__.py:15 link.Link() is called here',
       "beacon/link.py:22 the thread's loop sends the heartbeat here (self._keepalive_tick()) and waits in self._keepalive_tick() (time.sleep() at line 15)",
       'beacon/__main__.py:6 imported from here',
     ]);
@@ -322,6 +329,7 @@ describe('py-heartbeat-unused-launcher: a green launcher defined in an imported 
     assert.deepEqual(steps(s, findings[0]), [
       'svc/service.py:5 threads patched here (eventlet.monkey_patch())',
       'svc/app.py:8 transport created here (oslo_messaging.get_rpc_transport()); its RabbitMQ driver runs a heartbeat thread for every connection it opens, green now',
+      'api.wsgi:3 app.build() is called here',
       'svc/app.py:16 a transport is used here, in a module the program loads: orders.cast() sends an RPC cast (an RPC client); the request handlers its web framework calls are not followed, so a use in its modules is taken as what a request may do',
       'api.wsgi:1 imported from here',
       'api.wsgi:3 WSGI entry point: the server loads api.wsgi and calls its application per request',
@@ -340,6 +348,8 @@ describe('py-heartbeat-transport-use: a transport opens its connection (and hear
     assert.deepEqual(steps(s, findings[0]), [
       'ledger/common/service.py:5 threads patched here (eventlet.monkey_patch())',
       `${RPC}:11 transport created here (oslo_messaging.get_rpc_transport()); its RabbitMQ driver runs a heartbeat thread for every connection it opens, green now`,
+      'ledger/api/app.wsgi:6 service.prepare() is called here',
+      'ledger/common/service.py:12 rpc.init() is called here',
       'ledger/api/app.wsgi:8 app.Application() is called here',
       'ledger/api/app.py:7 hooks.WorkerHook() creates an object here; its methods may be called later',
       'ledger/api/hooks.py:7 rpcapi.WorkerAPI() creates an object here; its methods may be called later',
@@ -367,6 +377,8 @@ describe('py-heartbeat-transport-use: a transport opens its connection (and hear
       'ledger/common/service.py:5 threads patched here (eventlet.monkey_patch())',
       `${RPC}:12 transport created here (oslo_messaging.get_notification_transport()); its RabbitMQ driver runs a heartbeat thread for every connection it opens, green now`,
       "setup.cfg:6 console script 'ledger-manage' calls ledger.cmd.manage:main",
+      'ledger/cmd/manage.py:13 service.prepare() is called here',
+      'ledger/common/service.py:12 rpc.init() is called here',
       'ledger/cmd/manage.py:15 the transport is first used here: rpc.get_notifier("manage").info() sends a notification (a notifier, made by get_notifier()), which opens a connection and starts its heartbeat thread',
       'ledger/cmd/manage.py:5 imported from here',
     ]);

@@ -40,10 +40,11 @@ import {
 import { STDLIB_MODULES } from '../knowledge/python-handles';
 import { classifyStarted, importEdges, MAX_CALL_DEPTH, ProgramOrder, pythonModel, scriptStep, type PyRoot, type PyStep, type RunCtx } from './python';
 import { commonPrefixLength } from './paths';
+import { firstReached, type CallSearchStart } from './python-call-paths';
 import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
-import { loadedTransportUse, reachedTransportUse, type TransportUse, type UseSearchStart } from './python-transport-use';
+import { loadedTransportUse, reachedTransportUse, type TransportUse } from './python-transport-use';
 
 /** A fact at its module. */
 export interface HbSite<F extends PythonFact = PythonFact> {
@@ -96,6 +97,11 @@ export interface GreenHeartbeat {
   anchor?: HeartbeatAnchor;
   /** For a connection that opens when first used (an oslo.messaging transport): the use the program reaches. */
   use?: TransportUse;
+  /**
+   * For a thread started in a function of the workspace: the calls from the program's code to
+   * that function (absent when no call path reaches it: it may run later, as a handler).
+   */
+  callSteps?: PyStep[];
 }
 
 /** Where a heartbeat that starts in a dependency is reported: the workspace's own code that leads there. */
@@ -536,6 +542,13 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
     // Packages whose connection heartbeat runs in a plugin driver they load (natively or not).
     const pluginHeartbeats = new Set<string>();
     let callers: DependencyCallers | undefined;
+    // How the program's code reaches the function that starts a thread (a chain of calls).
+    const entryStarts = hostStarts(host, r.order, scriptFn).starts;
+    const callStepsTo = (start: HbSite): PyStep[] | undefined => {
+      const fn = start.fact.enclosingFunction;
+      if (fn === '' || start.module.dependency) return undefined;
+      return firstReached(index, entryStarts, (m, at) => (m === start.module && at === fn ? true : undefined), runs)?.steps;
+    };
     for (const m of r.order) {
       if (PY_TEST_FILE.test(m.path)) continue;
       for (const f of m.facts) {
@@ -600,7 +613,8 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
         const old = out.get(key);
         if (old && old.host.embedded && !host.embedded) continue;
         if (old && old.host.embedded === host.embedded && (!anchor || !betterDependencyStart(chain, old.chain))) continue;
-        out.set(key, { ...g, patch, host, chain, anchor, ...(anchorUse ? { use: anchorUse } : {}) });
+        const callSteps = anchor ? undefined : callStepsTo(g.start);
+        out.set(key, { ...g, patch, host, chain, anchor, ...(anchorUse ? { use: anchorUse } : {}), ...(callSteps?.length ? { callSteps } : {}) });
       }
     }
   }
@@ -621,14 +635,23 @@ function programTransportUse(
   runs: (m: PyModule, f: PythonFact) => boolean,
   kind: TransportKind,
 ): TransportUse | undefined {
-  const starts: UseSearchStart[] = modules.map((m) => ({ module: m, fn: '' }));
+  const { starts, servesRequests } = hostStarts(host, modules, scriptFn);
+  return reachedTransportUse(index, starts, kind, runs) ?? (servesRequests ? loadedTransportUse(index, modules, kind) : undefined);
+}
+
+/**
+ * Where a host program's code starts running: every module's import-time code, the declared
+ * script's function and, for a program that serves requests, a module-level `def application`.
+ */
+function hostStarts(host: HbHost, modules: readonly PyModule[], scriptFn: readonly { m: PyModule; fn: string }[]): { starts: CallSearchStart[]; servesRequests: boolean } {
+  const starts: CallSearchStart[] = modules.map((m) => ({ module: m, fn: '' }));
   for (const s of scriptFn) starts.push({ module: s.m, fn: s.fn, step: host.script ? scriptStep(host.script) : undefined });
   const servesRequests = host.embedded || host.kind === 'wsgi' || host.kind === 'application' || host.kind === 'wsgi-script' || host.kind === 'config';
   const app = host.root.functions.get('application');
   if (servesRequests && app && app.enclosingFunction === '') {
     starts.push({ module: host.root, fn: 'application', step: { path: host.root.path, range: app.range, message: 'the WSGI server calls application() for every request' } });
   }
-  return reachedTransportUse(index, starts, kind, runs) ?? (servesRequests ? loadedTransportUse(index, modules, kind) : undefined);
+  return { starts, servesRequests };
 }
 
 /**

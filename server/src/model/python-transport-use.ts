@@ -14,6 +14,7 @@ import type { PythonFact, PyTransportUseFact } from '../facts/python/program-fac
 import { PY_TRANSPORT_OPENERS, PY_TRANSPORT_USERS, PY_TEST_FILE, type TransportKind } from '../knowledge/python-heartbeat';
 import type { PyModule, PyModuleIndex } from './python-modules';
 import type { PyStep } from './python-types';
+import { firstReached, type CallSearchStart } from './python-call-paths';
 
 /** A use of a transport and how the program gets there. */
 export interface TransportUse {
@@ -27,15 +28,8 @@ export interface TransportUse {
   how: 'reached' | 'loaded';
 }
 
-/** Where a search starts: a function body that runs (`''`: a module's import-time code) and the step that shows why. */
-export interface UseSearchStart {
-  module: PyModule;
-  fn: string;
-  step?: PyStep;
-}
-
-/** How many functions one search visits at most (a whole large service stays well below). */
-const MAX_VISITED = 50_000;
+/** Where a search starts (see `python-call-paths.ts`). */
+export type UseSearchStart = CallSearchStart;
 
 /** What a use fact uses, when it is one: words for the chain, and whether it sends (rather than serves). */
 export function transportUseOf(index: PyModuleIndex, m: PyModule, f: PyTransportUseFact): { words: string; sends: boolean; carries: TransportKind } | undefined {
@@ -69,10 +63,6 @@ function producerFunction(index: PyModuleIndex, m: PyModule, name: string, origi
   return found?.kind === 'function' ? found : undefined;
 }
 
-function shortName(name: string): string {
-  return name.replace(/^\.+/, '').split('.').slice(-2).join('.');
-}
-
 /**
  * The first transport use the program reaches through calls from `starts`: module bodies,
  * workspace functions and methods they call, methods of what a call produced
@@ -86,48 +76,20 @@ export function reachedTransportUse(
   kind: TransportKind,
   runs: (m: PyModule, f: PythonFact) => boolean = () => true,
 ): TransportUse | undefined {
-  const parent = new Map<string, { from?: string; step?: PyStep }>();
-  const queue: { m: PyModule; fn: string; key: string }[] = [];
-  const add = (m: PyModule, fn: string, from: string | undefined, step: PyStep | undefined) => {
-    const key = `${m.abs}#${fn}`;
-    if (parent.has(key) || parent.size >= MAX_VISITED) return;
-    parent.set(key, { from, step });
-    queue.push({ m, fn, key });
-  };
-  for (const s of starts) if (!PY_TEST_FILE.test(s.module.path)) add(s.module, s.fn, undefined, s.step);
-  const stepsTo = (key: string): PyStep[] => {
-    const out: PyStep[] = [];
-    for (let k: string | undefined = key; k; k = parent.get(k)?.from) {
-      const step = parent.get(k)?.step;
-      if (step) out.push(step);
-    }
-    return out.reverse();
-  };
-  for (let qi = 0; qi < queue.length; qi++) {
-    const { m, fn, key } = queue[qi];
-    for (const f of m.bodies.get(fn) ?? []) {
-      // Import-time code under another module's main guard does not run.
-      if (fn === '' && !runs(m, f)) continue;
-      if (f.kind === 'py.transport-use') {
-        const use = transportUseOf(index, m, f);
-        if (use && carriesKind(use.carries, kind)) return { module: m, fact: f, words: use.words, how: 'reached', steps: [...stepsTo(key), useStep(m, f, use.words)] };
-      } else if (f.kind === 'py.call') {
-        const sym = index.resolve(m, f.callee, f.origin);
-        const target = index.runs(sym);
-        if (target && !PY_TEST_FILE.test(target.module.path)) add(target.module, target.name, key, { path: m.path, range: f.range, message: `${shortName(f.callee)}() is called here` });
-        if (sym?.kind === 'class' && !PY_TEST_FILE.test(sym.module.path)) {
-          const step = { path: m.path, range: f.range, message: `${shortName(f.callee)}() creates an object here; its methods may be called later` };
-          for (const meth of index.allMethods(sym.module, sym.name)) add(meth.module, meth.name, key, step);
-        }
-      } else if (f.kind === 'py.method-call') {
-        for (const t of methodTargets(index, m, f.producer, f.origin, f.method)) add(t.module, t.name, key, { path: m.path, range: f.range, message: `${f.method}() is called here` });
-      } else if (f.kind === 'py.ref') {
-        const target = index.runs(index.resolve(m, f.name, f.origin));
-        if (target && !PY_TEST_FILE.test(target.module.path)) add(target.module, target.name, key, { path: m.path, range: f.range, message: `${shortName(f.name)} is passed here and may be called back` });
-      }
-    }
-  }
-  return undefined;
+  const reached = firstReached(
+    index,
+    starts,
+    (m, _fn, f) => {
+      if (f.kind !== 'py.transport-use') return undefined;
+      const use = transportUseOf(index, m, f);
+      return use && carriesKind(use.carries, kind) ? { m, f, words: use.words } : undefined;
+    },
+    runs,
+    (m, f) => methodTargets(index, m, f.producer, f.origin, f.method),
+  );
+  if (!reached) return undefined;
+  const { m, f, words } = reached.found;
+  return { module: m, fact: f, words, how: 'reached', steps: [...reached.steps, useStep(m, f, words)] };
 }
 
 /** A transport send anywhere in `modules` (the evidence for programs whose request handlers are not followed). */

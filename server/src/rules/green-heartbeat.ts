@@ -72,6 +72,8 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
         ? `transport created here (${g.api}); ${g.start.fact.note}, green now`
         : `heartbeat connection created here (${g.api}); its heartbeat thread is green`;
   out.push({ path: g.start.module.path, range: g.start.fact.range, message: startMsg });
+  // From the program's code to the function that starts the thread.
+  for (const step of g.callSteps ?? []) out.push({ ...step });
   // From the program's entry to the first use of the transport, which opens the connection.
   for (const step of g.use?.steps ?? []) out.push({ ...step });
   if (g.connection) out.push({ path: g.connection.module.path, range: g.connection.fact.range, message: `connection with heartbeats created here (${g.connection.fact.api})` });

@@ -498,9 +498,11 @@ describe('scan: Python entry points declared only in project metadata', () => {
         'the thread runs only while the program yields to the eventlet hub, so the heartbeat stalls whenever the program blocks or idles\n' +
         '  svc/cmd/agent.py:7:5: threads patched here (eventlet.monkey_patch())\n' +
         '  svc/messaging.py:19:9: heartbeat thread started here (threading.Thread.start()); it is a green thread now\n' +
+        // The calls from the script's function to the thread start.
+        "  setup.cfg:6:1: console script 'svc-agent' calls svc.cmd.agent:main\n" +
+        '  svc/cmd/agent.py:8:5: messaging.Connection() creates an object here; its methods may be called later\n' +
         "  svc/messaging.py:14:9: the thread's loop sends the heartbeat here (self.send_heartbeat()) and sleeps\n" +
         '  svc/cmd/agent.py:3:1: imported from here\n' +
-        "  setup.cfg:6:1: console script 'svc-agent' calls svc.cmd.agent:main\n" +
         '  fix (unsafe): Create the heartbeat thread from eventlet.patcher.original("threading").Thread so it stays a native thread\n' +
         '\n' +
         '1 finding (0 errors, 1 warning, 0 info, 0 hints) in 6 files analysed.\n',
@@ -523,7 +525,8 @@ describe('scan: Python entry points declared only in project metadata', () => {
       findings[0].message,
       /embedded in a WSGI server through the WSGI script 'svc-api-wsgi' \(wsgi_scripts, which calls svc\.api\.wsgi:init_application\(\) for the application\), where nothing runs the eventlet hub between requests/,
     );
-    assert.deepEqual(findings[0].related.at(-1), {
+    // The script is where the program's calls start: the first call step after the thread start.
+    assert.deepEqual(findings[0].related[2], {
       path: 'setup.cfg',
       range: { start: { line: 6, column: 1 }, end: { line: 6, column: 49 } },
       message: "WSGI script 'svc-api-wsgi' (wsgi_scripts) calls svc.api.wsgi:init_application() to get the application a WSGI server embeds",

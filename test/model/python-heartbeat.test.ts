@@ -288,7 +288,7 @@ describe('example py-eventlet-heartbeat-wsgi (incident 4)', () => {
     );
     assert.deepEqual(
       report.findings[0].related.map((x) => `${x.path.replace('py-eventlet-heartbeat-wsgi/incident/', '')}:${x.range.start.line}`),
-      ['compute_api/monkey_patch.py:7', 'compute_api/amqp.py:26', 'compute_api/amqp.py:18', 'compute_api/rpc.py:2', 'compute_api/wsgi_app.py:2', 'compute-api.wsgi:2', 'compute-api.wsgi:4', 'compute-api.conf:8'],
+      ['compute_api/monkey_patch.py:7', 'compute_api/amqp.py:26', 'compute-api.wsgi:4', 'compute_api/wsgi_app.py:6', 'compute_api/rpc.py:9', 'compute_api/amqp.py:18', 'compute_api/rpc.py:2', 'compute_api/wsgi_app.py:2', 'compute-api.wsgi:2', 'compute-api.wsgi:4', 'compute-api.conf:8'],
     );
   });
 });

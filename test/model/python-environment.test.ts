@@ -70,18 +70,18 @@ describe('a heartbeat thread started by an installed package', () => {
     assert.deepEqual(shown('imported-only', await scanWorkspace('imported-only')), []);
   });
 
-  test('a modelled transport call that the program uses reaches the driver the package loads by entry-point group (not its server-side threads)', async () => {
+  test('a modelled transport call that the program uses reaches the driver the package loads by entry-point group (not its server-side threads); a transport used only by the package itself (its log handler) is silent', async () => {
     assert.deepEqual(shown('modelled-driver', await scanWorkspace('modelled-driver')), [
-      'green-heartbeat error billing/rpc.py:9:17',
+      'green-heartbeat error billing/rpc.py:10:17',
       '  billing/__init__.py:4 threads patched here (eventlet.monkey_patch())',
-      '  billing/rpc.py:9 connection of the installed oslo.messaging set up here (oslo_messaging.get_rpc_transport())',
+      '  billing/rpc.py:10 connection of the installed oslo.messaging set up here (oslo_messaging.get_rpc_transport())',
       `  ${site('oslo_messaging/_drivers/impl_fast.py')}:10 heartbeat thread started here, in the installed oslo.messaging (threading.Thread.start()); it is a green thread now`,
       '  billing/api.py:7 the WSGI server calls application() for every request',
       '  billing/api.py:8 rpc.charge() is called here',
-      '  billing/rpc.py:14 the transport is first used here: client.cast() sends an RPC cast (an RPC client), which opens a connection and starts its heartbeat thread',
+      '  billing/rpc.py:17 the transport is first used here: client.cast() sends an RPC cast (an RPC client), which opens a connection and starts its heartbeat thread',
       `  ${site('oslo_messaging/_drivers/impl_fast.py')}:13 the thread's loop sends the heartbeat here (self.heartbeat_check()) and sleeps`,
       `  ${site('oslo_messaging/transport.py')}:6 loads the plugins of entry-point group 'oslo.messaging.drivers' here (oslo_messaging._drivers.impl_fast)`,
-      `  ${site('oslo_messaging/__init__.py')}:4 imported from here`,
+      `  ${site('oslo_messaging/__init__.py')}:5 imported from here`,
       '  billing/rpc.py:2 imported from here',
       '  billing/api.py:2 imported from here',
       '  billing/api.py:7 WSGI entry point: the server imports this module and calls application per request',
@@ -94,7 +94,7 @@ describe('a heartbeat thread started by an installed package', () => {
 
   test('without the environment the call model stands in for the package (and names no thread inside it)', async () => {
     const lines = shown('modelled-driver', await scanWorkspace('modelled-driver', { pythonEnvironment: 'none' }));
-    assert.equal(lines[0], 'green-heartbeat error billing/rpc.py:9:17');
+    assert.equal(lines[0], 'green-heartbeat error billing/rpc.py:10:17');
     assert.ok(!lines.some((l) => l.includes('.venv')));
   });
 

@@ -95,7 +95,9 @@ export function reachedTransportUse(
 /** A transport send anywhere in `modules` (the evidence for programs whose request handlers are not followed). */
 export function loadedTransportUse(index: PyModuleIndex, modules: readonly PyModule[], kind: TransportKind): TransportUse | undefined {
   for (const m of modules) {
-    if (PY_TEST_FILE.test(m.path)) continue;
+    // The program's own request handlers, not an installed library's internals (its logging
+    // handler that sends notifications when configured to).
+    if (PY_TEST_FILE.test(m.path) || m.dependency) continue;
     for (const f of m.facts) {
       if (f.kind !== 'py.transport-use') continue;
       // A request handler sends; starting a server or listener is not what a request does.

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { scan, type ScanOptions, type ScanResult } from '../../server/src/scan/scanner';
-import { findPythonEnvironment, sitePackagesOf } from '../../server/src/scan/python-environment';
+import { cachedPythonEnvironment, findPythonEnvironment, sitePackagesOf } from '../../server/src/scan/python-environment';
 import { ensureBuilt, runCli } from '../cli/helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -138,6 +138,28 @@ describe('finding the environment', () => {
       // A folder named like an environment without pyvenv.cfg is not one.
       fs.rmSync(path.join(root, '.venv', 'pyvenv.cfg'));
       assert.deepEqual(findPythonEnvironment('', [root], {}, root), {});
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('the language server asks on every evaluation: the same lookup until a package is installed or removed', () => {
+    const root = tmp();
+    try {
+      const sp = path.join(root, '.venv', 'lib', 'python3.11', 'site-packages');
+      fs.mkdirSync(sp, { recursive: true });
+      fs.writeFileSync(path.join(root, '.venv', 'pyvenv.cfg'), 'home = /usr/bin\n');
+      const first = cachedPythonEnvironment('', [root], {}, root);
+      assert.equal(cachedPythonEnvironment('', [root], {}, root), first);
+      assert.deepEqual(first.environment?.distributions, []);
+      // Installing a package adds a folder to site-packages (its time stamp changes).
+      const later = Date.now() / 1000 + 5;
+      fs.mkdirSync(path.join(sp, 'bus-1.0.dist-info'));
+      fs.writeFileSync(path.join(sp, 'bus-1.0.dist-info', 'METADATA'), 'Name: bus\nVersion: 1.0\n');
+      fs.utimesSync(sp, later, later);
+      const second = cachedPythonEnvironment('', [root], {}, root);
+      assert.notEqual(second, first);
+      assert.deepEqual(second.environment?.distributions.map((d) => `${d.name}==${d.version}`), ['bus==1.0']);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

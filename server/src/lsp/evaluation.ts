@@ -23,7 +23,7 @@ import type { FileAnalysis } from '../analysis/results';
 import type { ProgramDependencies } from '../model/program-context';
 import { runFileTask } from '../scan/file-task';
 import { joinDependencies } from '../scan/python-dependencies';
-import { environmentFingerprint, findPythonEnvironment, importedTopLevelNames } from '../scan/python-environment';
+import { cachedPythonEnvironment, importedTopLevelNames, type PythonEnvironment } from '../scan/python-environment';
 import { toDiagnostics } from './diagnostics';
 import type { DocumentStore } from './documents';
 import type { Logger } from './logger';
@@ -67,7 +67,7 @@ export class GroupEvaluator {
   /** Per group: its incremental evaluator, and what the last publication pass depended on. */
   private readonly evaluators = new Map<GroupKey, { evaluator: IncrementalEvaluator; config?: HazardLensConfig; openKey?: string }>();
   /** Per group: the installed packages joined, and what they were joined for (environment and imports). */
-  private readonly dependencies = new Map<GroupKey, { key: string; value: ProgramDependencies }>();
+  private readonly dependencies = new Map<GroupKey, { environment: PythonEnvironment; key: string; value: ProgramDependencies }>();
   /** Per group: the environment setting's error last logged (logged once, not per evaluation). */
   private readonly environmentErrors = new Map<GroupKey, string>();
 
@@ -87,7 +87,7 @@ export class GroupEvaluator {
    * without one.
    */
   private async dependenciesOf(group: GroupKey, folder: Folder, config: HazardLensConfig, files: readonly FileAnalysis[]): Promise<ProgramDependencies | undefined> {
-    const lookup = findPythonEnvironment(config.pythonEnvironment, [folder.path], process.env, folder.path);
+    const lookup = cachedPythonEnvironment(config.pythonEnvironment, [folder.path], process.env, folder.path);
     if (lookup.error !== undefined) {
       const message = `"hazardLens.pythonEnvironment": ${lookup.error}; evaluating without installed packages`;
       if (this.environmentErrors.get(group) !== message) this.logger.error(`${folder.path}: ${message}`);
@@ -101,16 +101,17 @@ export class GroupEvaluator {
       this.dependencies.delete(group);
       return undefined;
     }
-    const key = `${environmentFingerprint(environment)}\u0002${importedTopLevelNames(files).join('\u0001')}`;
+    // The same environment object while nothing was installed or removed (no file read here).
+    const key = importedTopLevelNames(files).join('\u0001');
     const held = this.dependencies.get(group);
-    if (held?.key === key) return held.value;
+    if (held?.environment === environment && held.key === key) return held.value;
     const cacheDir = this.index.analysisCacheDir(folder, config);
     const joined = await joinDependencies(environment, files, [folder.path], {
       analyseFile: (file) => runFileTask({ path: file, maxBytes: config.maxFileSizeKb * 1024, prefilter: true, cacheDir, fingerprint: cacheDir ? buildFingerprint() : undefined, knowledge: config.knowledge.user }),
       cache: cacheDir ? new DiskCache(cacheDir) : undefined,
       note: (text) => this.logger.info(`${folder.path}: ${text}`),
     });
-    this.dependencies.set(group, { key, value: joined.dependencies });
+    this.dependencies.set(group, { environment, key, value: joined.dependencies });
     return joined.dependencies;
   }
 

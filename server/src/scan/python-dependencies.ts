@@ -12,7 +12,7 @@ import type { DiskCache } from '../engine/cache';
 import type { DependencyDistribution, ProgramDependencies } from '../model/program-context';
 import type { Range } from '../text/locations';
 import type { FileOutcome } from './file-task';
-import { dependencyClosure, groupReferences, pluginGroups, workspaceTopLevelNames, type PythonEnvironment, type ReachedDependencyFile } from './python-environment';
+import { dependencyClosure, groupReferences, installationOf, pluginGroups, workspaceTopLevelNames, type PythonEnvironment, type ReachedDependencyFile } from './python-environment';
 
 export interface DependencyJoin {
   dependencies: ProgramDependencies;
@@ -45,17 +45,6 @@ export function distributionOf(environment: PythonEnvironment, file: string): De
     if (d.topLevel.includes(top)) return d;
   }
   return undefined;
-}
-
-/** What identifies an installation of a distribution for the cache. */
-function installationOf(d: DependencyDistribution): string {
-  let mtime = 0;
-  try {
-    mtime = fs.statSync(d.metadataDir).mtimeMs;
-  } catch {
-    // gone: a new identity either way
-  }
-  return JSON.stringify([d.name, d.version, d.metadataDir, mtime]);
 }
 
 export async function joinDependencies(environment: PythonEnvironment, workspace: readonly FileAnalysis[], roots: readonly string[], options: JoinOptions): Promise<DependencyJoin> {

@@ -320,19 +320,51 @@ export async function dependencyClosure(
   return { files: reached, pluginLinks, truncated };
 }
 
-/**
- * What identifies an environment's contents for the evaluation cache: each installed
- * distribution's name, version and metadata folder time (a reinstall changes it).
- */
+/** What identifies one installation of a distribution: name, version, metadata folder and its time (a reinstall changes it). */
+export function installationOf(d: DependencyDistribution): string {
+  let mtime = 0;
+  try {
+    mtime = fs.statSync(d.metadataDir).mtimeMs;
+  } catch {
+    // gone since it was listed: a new identity either way
+  }
+  return JSON.stringify([d.name, d.version, d.metadataDir, mtime]);
+}
+
+/** What identifies an environment's contents for the evaluation cache: each installed distribution's installation. */
 export function environmentFingerprint(environment: PythonEnvironment): string {
-  const parts = environment.distributions.map((d) => {
-    let mtime = 0;
-    try {
-      mtime = fs.statSync(d.metadataDir).mtimeMs;
-    } catch {
-      // gone since it was listed: the fingerprint differs anyway
-    }
-    return `${d.name}==${d.version}@${mtime}`;
-  });
-  return `${environment.prefix}\u0001${parts.join('\u0001')}`;
+  return `${environment.prefix}\u0001${environment.distributions.map(installationOf).join('\u0001')}`;
+}
+
+/** Time stamps of an environment's `site-packages` folders: installing or removing a package changes them. */
+function sitePackagesStamp(sitePackages: readonly string[]): string {
+  return sitePackages
+    .map((sp) => {
+      try {
+        return `${sp}:${fs.statSync(sp).mtimeMs}`;
+      } catch {
+        return `${sp}:gone`;
+      }
+    })
+    .join('\u0001');
+}
+
+const LOOKUPS = new Map<string, { lookup: EnvironmentLookup; stamp: string }>();
+
+/**
+ * {@link findPythonEnvironment} for callers that ask again and again (the language server, on
+ * every evaluation): the same lookup object while the setting, `$VIRTUAL_ENV` and the
+ * environment's `site-packages` folders (their time stamps) are unchanged, so no metadata
+ * file is read again on the keystroke path.
+ */
+export function cachedPythonEnvironment(setting: string, roots: readonly string[], env: NodeJS.ProcessEnv, cwd: string): EnvironmentLookup {
+  const key = JSON.stringify([setting, roots, env.VIRTUAL_ENV ?? '', cwd]);
+  const held = LOOKUPS.get(key);
+  if (held && held.stamp === sitePackagesStamp(held.lookup.environment?.sitePackages ?? [])) return held.lookup;
+  const lookup = findPythonEnvironment(setting, roots, env, cwd);
+  // Only a found environment is kept: without one the lookup is a few stats, and a `.venv`
+  // created later (or a setting's folder) must be seen.
+  if (lookup.environment) LOOKUPS.set(key, { lookup, stamp: sitePackagesStamp(lookup.environment.sitePackages) });
+  else LOOKUPS.delete(key);
+  return lookup;
 }

@@ -318,5 +318,11 @@ export const PY_INERT_BEFORE_PATCH: ReadonlySet<string> = new Set(['gevent', 'ev
  */
 export const PY_TEST_FILE = /(^|[\\/])(tests|testing)[\\/]|(^|[\\/])(test_[^\\/]*|[^\\/]*_test|conftest)\.py$/;
 
+/**
+ * Modules whose import shows that library code adapts to green (monkey-patched) hosts itself:
+ * the green-thread packages, and oslo.utils' helpers that pick green or native primitives.
+ */
+export const PY_GREEN_AWARE_IMPORT = /^(eventlet|gevent)(\.|$)|^oslo_utils\.eventletutils$/;
+
 /** gunicorn worker classes that run each worker on a green hub (`worker_class` in a gunicorn config file). */
 export const GUNICORN_GREEN_WORKERS = /(^|[.:])(eventlet|gevent|gevent_wsgi|gevent_pywsgi|GeventWorker|GeventPyWSGIWorker|EventletWorker)$/;

@@ -31,6 +31,7 @@ import {
   PY_INERT_BEFORE_PATCH,
   PY_TEST_FILE,
   GUNICORN_GREEN_WORKERS,
+  PY_GREEN_AWARE_IMPORT,
   UWSGI_FILE_OPTIONS,
   UWSGI_GREEN_LOOPS,
   UWSGI_GREEN_OPTIONS,
@@ -675,8 +676,6 @@ function startedWithItsObject(index: PyModuleIndex, m: PyModule, fn: string): bo
   return direct.includes(fn) || direct.some((d) => calls(d).includes(fn));
 }
 
-/** Modules whose import shows that the importer adapts to green (monkey-patched) hosts. */
-const GREEN_AWARE_IMPORT = /^(eventlet|gevent)(\.|$)|^oslo_utils\.eventletutils$/;
 
 /**
  * Heartbeat threads of library code that knows green hosts (it imports eventlet, gevent or
@@ -697,7 +696,7 @@ function libraryHeartbeats(index: PyModuleIndex, reported: readonly GreenHeartbe
     for (const f of m.facts) {
       if (f.kind !== 'py.import' || f.level !== 0) continue;
       const names = [f.module, ...(f.names ?? []).map((n) => `${f.module}.${n.name}`)];
-      const aware = names.find((n) => GREEN_AWARE_IMPORT.test(n));
+      const aware = names.find((n) => PY_GREEN_AWARE_IMPORT.test(n));
       if (aware) {
         awareness = { range: f.range, module: aware };
         break;

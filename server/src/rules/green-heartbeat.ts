@@ -12,7 +12,8 @@ import type { ProgramContext } from '../model/program-context';
 import type { RawFinding, Rule } from './rule';
 import type { Fix, TextEdit } from '../text/edits';
 import type { RelatedLocation } from '../text/locations';
-import { heartbeatModel, type GreenHeartbeat, type LibraryGreenHeartbeat } from '../model/python-heartbeat';
+import { heartbeatModel, type GreenHeartbeat, type HbSite, type LibraryGreenHeartbeat } from '../model/python-heartbeat';
+import type { PyThreadStartFact } from '../facts/python/program-facts';
 import { ensureImport, where } from '../model/python-evidence';
 
 const RULE_ID = 'green-heartbeat';
@@ -100,30 +101,31 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
   });
 }
 
+/**
+ * The fix that creates the thread from the unpatched original (eventlet's `patcher.original`,
+ * gevent's `get_original`) at the constructor the thread start names.
+ */
+function originalThreadFix(module: HbSite['module'], f: PyThreadStartFact, library: 'eventlet' | 'gevent', why: string): Fix | undefined {
+  if (!f.constructorCallee) return undefined;
+  const api = f.api.replace(/(\.start)?\(\)$/, '');
+  const dot = api.lastIndexOf('.');
+  const mod = api.slice(0, dot);
+  const attr = api.slice(dot + 1);
+  if (!mod || !attr) return undefined;
+  const imp = ensureImport(module, library === 'eventlet' ? 'eventlet' : 'gevent.monkey');
+  const expr = library === 'eventlet' ? `${imp.name}.patcher.original("${mod}").${attr}` : `${imp.name}.get_original("${mod}", "${attr}")`;
+  return { title: `Create the heartbeat thread from ${expr} so it stays a native thread${why}`, applicability: 'unsafe', edits: [...imp.edits, { range: f.constructorCallee, newText: expr }] };
+}
+
 function fixes(g: GreenHeartbeat): Fix[] {
   const out: Fix[] = [];
-  // The thread starts in an installed package: no edit there; the patch call may still be fixed.
+  // The thread starts in an installed package: nothing there is ours to edit, and the patch
+  // call's own fix below needs the start in the patching module.
   if (g.anchor) return out;
   const f = g.start.fact;
-  if (f.kind === 'py.thread-start' && f.constructorCallee) {
-    const api = f.api.replace(/(\.start)?\(\)$/, '');
-    const dot = api.lastIndexOf('.');
-    const mod = api.slice(0, dot);
-    const attr = api.slice(dot + 1);
-    if (mod && attr) {
-      let edits: TextEdit[];
-      let expr: string;
-      if (g.patch.fact.library === 'eventlet') {
-        const imp = ensureImport(g.start.module, 'eventlet');
-        expr = `${imp.name}.patcher.original("${mod}").${attr}`;
-        edits = [...imp.edits, { range: f.constructorCallee, newText: expr }];
-      } else {
-        const imp = ensureImport(g.start.module, 'gevent.monkey');
-        expr = `${imp.name}.get_original("${mod}", "${attr}")`;
-        edits = [...imp.edits, { range: f.constructorCallee, newText: expr }];
-      }
-      out.push({ title: `Create the heartbeat thread from ${expr} so it stays a native thread`, applicability: 'unsafe', edits });
-    }
+  if (f.kind === 'py.thread-start') {
+    const fix = originalThreadFix(g.start.module, f, g.patch.fact.library, '');
+    if (fix) out.push(fix);
   }
   const tf = g.patch.fact.threadFix;
   if (tf && g.patch.module.path === g.start.module.path) {
@@ -176,10 +178,7 @@ function libraryFinding(l: LibraryGreenHeartbeat): RawFinding {
     ],
     fixes: [],
   };
-  if (f.constructorCallee) {
-    const imp = ensureImport(l.start.module, 'eventlet');
-    const expr = `${imp.name}.patcher.original("threading").Thread`;
-    out.fixes = [{ title: `Create the heartbeat thread from ${expr} so it stays a native thread in patched hosts`, applicability: 'unsafe', edits: [...imp.edits, { range: f.constructorCallee, newText: expr }] }];
-  }
+  const fix = originalThreadFix(l.start.module, f, 'eventlet', ' in patched hosts');
+  if (fix) out.fixes = [fix];
   return out;
 }

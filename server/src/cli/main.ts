@@ -3,12 +3,23 @@
  * Sets `process.exitCode` instead of calling `process.exit()` so a large report written to
  * a pipe is flushed completely before the process ends.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { runCli } from './cli';
 
 async function startLanguageServer(): Promise<void> {
-  // Loaded only for `lsp`: the scan path does not pay for the LSP libraries.
   // NOTE: `createConnection()` reads the transport from process.argv, which holds `--stdio`.
-  const { startServer } = await import('../lsp/server');
+  // The built CLI loads the server's own bundle (dist/server/server.js starts the server when
+  // loaded), so the CLI bundle does not carry the LSP code that a scan never runs.
+  const serverBundle = path.join(__dirname, '..', 'server', 'server.js');
+  if (__filename.endsWith('.js') && fs.existsSync(serverBundle)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a path at run time, which the bundler leaves alone
+    require(serverBundle);
+    return;
+  }
+  // From source (tsx): the module itself. The name is not a literal, so the bundler leaves it out.
+  const serverModule = '../lsp/server';
+  const { startServer } = (await import(serverModule)) as typeof import('../lsp/server');
   startServer();
 }
 
@@ -23,6 +34,7 @@ runCli(process.argv.slice(2), {
   stderr: process.stderr,
   cwd: process.cwd(),
   startLanguageServer,
+  oneShotProcess: true,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { Language, Parser, Query, type Node, type Tree, type TreeCursor, type Edit } from 'web-tree-sitter';
 import type { LanguageId, Range } from '../text/locations';
 import { textForParsing } from '../text/positions';
@@ -128,6 +129,18 @@ export function grammarDirectory(): string {
   return path.dirname(locate([path.join('grammars', 'tree-sitter-c.wasm')]));
 }
 
+/**
+ * For a short scan in this thread: compile the wasm parser with V8's baseline tier only. The
+ * optimising tier re-compiles the parser's hot functions in the background (about 0.2 s of CPU,
+ * and the process waits for those jobs at exit), which a scan of a few files never earns back.
+ * V8 flags are process-wide, so a caller that may start analysis workers must not ask; it has
+ * no effect once the runtime is compiled.
+ */
+export function preferBaselineWasm(): void {
+  if (runtime) return;
+  v8.setFlagsFromString('--liftoff-only');
+}
+
 function initRuntime(): Promise<void> {
   runtime ??= Parser.init({
     locateFile: (name: string) =>
@@ -141,7 +154,10 @@ export async function loadGrammar(grammar: GrammarName): Promise<Language> {
   await initRuntime();
   let pending = languages.get(grammar);
   if (!pending) {
-    pending = Language.load(path.join(grammarDirectory(), `tree-sitter-${grammar}.wasm`)).then((lang) => {
+    // The bytes, not the path: web-tree-sitter reads a path through a dynamic `import()`,
+    // which a bundle started from V8's code cache (bin/hazard-lens.js) cannot do.
+    const file = path.join(grammarDirectory(), `tree-sitter-${grammar}.wasm`);
+    pending = fs.promises.readFile(file).then((bytes) => Language.load(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))).then((lang) => {
       loadedLanguages.set(grammar, lang);
       return lang;
     });

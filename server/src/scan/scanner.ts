@@ -34,7 +34,7 @@ import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../model/program-context';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
-import { languageForFile, loadAllGrammars } from '../parsing/parser';
+import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing/parser';
 import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
@@ -110,6 +110,12 @@ export interface ScanOptions {
   minFilesForWorkers?: number;
   /** Persistent analysis cache folder (`engine/cache.ts`); none: no persistent cache. */
   cacheDir?: string;
+  /**
+   * The process exists for this one scan (the CLI): a scan that stays in the main thread
+   * compiles the wasm parser with the baseline tier only (`preferBaselineWasm`). Never set in
+   * a long-lived process, whose later parses would be slower for it.
+   */
+  quickStart?: boolean;
   /** Keyword prefilter (`engine/prefilter.ts`); results are the same either way. Default on. */
   prefilter?: boolean;
   /** Analyse only this share of the files (see {@link extractFacts}). */
@@ -393,6 +399,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const prefilter = options.prefilter ?? !prefilterDisabledByEnv();
   const requested = options.jobs ?? defaultJobs();
   const canPool = requested > 0 && total >= (options.minFilesForWorkers ?? POOL_MIN_FILES);
+  if (!canPool && options.quickStart) preferBaselineWasm();
   let pool: AnalysisPool | undefined;
   let poolTried = false;
   const startPool = (remaining: number) => {

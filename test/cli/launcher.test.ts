@@ -1,0 +1,81 @@
+/**
+ * The launcher `bin/hazard-lens.js`: `--version` without the analyser, and the V8 code cache it
+ * starts the bundle from (kept under the default cache folder, reused while the bundle and
+ * Node are the same, rewritten when V8 rejects it, harmless when it cannot be written).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { defaultCacheDir } from '../../server/src/engine/cache';
+import { ensureBuilt, makeWorkspace, removeWorkspace, ROOT } from './helpers';
+
+const LAUNCHER = path.join(ROOT, 'bin', 'hazard-lens.js');
+const LEAK = 'def read_all(p):\n    fh = open(p)\n    return fh.read()\n';
+
+let work: string;
+before(() => {
+  ensureBuilt();
+  work = makeWorkspace({ 'app.py': LEAK });
+});
+after(() => removeWorkspace(work));
+
+function launch(args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [LAUNCHER, ...args], {
+    cwd: work,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: work, HAZARD_LENS_CODE_CACHE_REPORT: '1', ...env },
+  });
+  const report = /hazard-lens: code cache (missing|used|rejected): (.*)/.exec(r.stderr);
+  return { status: r.status, stdout: r.stdout, state: report?.[1], entry: report?.[2] };
+}
+
+test('--version answers from package.json', () => {
+  const r = launch(['--version'], {});
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, `${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}\n`);
+  assert.equal(r.state, undefined, 'the bundle is not loaded');
+});
+
+test('the code cache is written on the first start, used on the next, and the findings are the same', () => {
+  const cacheHome = path.join(work, 'xdg');
+  const env = { XDG_CACHE_HOME: cacheHome };
+  const first = launch(['scan', '--no-cache', 'app.py'], env);
+  assert.equal(first.status, 1);
+  assert.equal(first.state, 'missing');
+  // The folder is the analyser's own default cache folder.
+  assert.equal(path.dirname(first.entry ?? ''), path.join(defaultCacheDir({ XDG_CACHE_HOME: cacheHome }, process.platform), 'code'));
+  assert.ok(fs.statSync(first.entry ?? '').size > 100_000, 'compiled code was kept');
+
+  const second = launch(['scan', '--no-cache', 'app.py'], env);
+  assert.equal(second.state, 'used');
+  assert.equal(second.stdout, first.stdout);
+  assert.match(second.stdout, /^app\.py:2:10: warning unreleased-file /);
+
+  const off = launch(['scan', '--no-cache', 'app.py'], { ...env, HAZARD_LENS_NO_CODE_CACHE: '1' });
+  assert.equal(off.state, undefined);
+  assert.equal(off.stdout, first.stdout);
+});
+
+test('a damaged cache entry is rejected and replaced; HAZARD_LENS_CACHE_DIR moves it', () => {
+  const cacheDir = path.join(work, 'own-cache');
+  const env = { HAZARD_LENS_CACHE_DIR: cacheDir };
+  const first = launch(['scan', '--no-cache', 'app.py'], env);
+  assert.equal(path.dirname(first.entry ?? ''), path.join(cacheDir, 'code'));
+  fs.writeFileSync(first.entry ?? '', Buffer.alloc(4096, 7));
+  const damaged = launch(['scan', '--no-cache', 'app.py'], env);
+  assert.equal(damaged.state, 'rejected');
+  assert.equal(damaged.stdout, first.stdout);
+  assert.equal(launch(['scan', '--no-cache', 'app.py'], env).state, 'used');
+});
+
+test('a cache folder that cannot be written costs nothing but the compile', () => {
+  const blocker = path.join(work, 'not-a-folder');
+  fs.writeFileSync(blocker, 'a file where the cache folder would be');
+  const r = launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: blocker });
+  assert.equal(r.status, 1);
+  assert.equal(r.state, 'missing');
+  assert.match(r.stdout, /unreleased-file/);
+  assert.equal(launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: blocker }).state, 'missing');
+});

@@ -53,7 +53,7 @@ export interface InitializationOptions {
    * them a second time and fail).
    */
   clientRegistersCommands?: boolean;
-  /** Delay between the last change and the analysis of a document (default 200 ms). */
+  /** Delay between the last change and the analysis of a document (default 50 ms, lengthened to the last pass's cost). */
   debounceMs?: number;
   /** Log debug messages (per-document timings, skipped files) to the output channel. */
   verbose?: boolean;

@@ -8,7 +8,7 @@
  * document's folder: the document is published at its version, and every other file whose
  * cross-file findings changed is republished too. When a folder's evaluation is slow (a big
  * program model), the delay before a pass grows with it, so typing never queues work faster
- * than it can be done.
+ * than it can be done (the delay is the last pass's cost, at least {@link DEFAULT_DEBOUNCE_MS}).
  */
 import * as path from 'node:path';
 import ignore from 'ignore';
@@ -22,6 +22,9 @@ import type { Publisher } from './publisher';
 import type { Settings } from './settings';
 import type { WorkspaceIndex } from './workspace-index';
 import type { WorkspaceFolders } from './workspace';
+
+/** Delay between the last change and a document's analysis when passes are cheap. */
+export const DEFAULT_DEBOUNCE_MS = 50;
 
 /** Longest delay before a pass, however slow the evaluation of its folder. */
 const MAX_ADAPTIVE_DELAY_MS = 2000;
@@ -51,15 +54,22 @@ export class Validator {
     private readonly logger: Logger,
     private readonly index: WorkspaceIndex,
     private readonly evaluator: GroupEvaluator,
-    private readonly debounceMs = 200,
+    private readonly debounceMs = DEFAULT_DEBOUNCE_MS,
   ) {}
 
-  /** The debounce, lengthened to twice the last evaluation time of the document's folder. */
+  /** Milliseconds the last analysis of each document took (its parse and per-file rules). */
+  private readonly analysisCost = new Map<string, number>();
+
+  /**
+   * The debounce, lengthened to what the last pass cost: the document's own analysis plus the
+   * evaluation of its folder. A pass then never starts before the previous one could finish,
+   * while a small file in a small folder is analysed almost as soon as typing pauses.
+   */
   private delayFor(uri: string): number {
     const doc = this.documents.get(uri);
     if (!doc) return this.debounceMs;
-    const cost = this.evaluator.cost(this.index.groupOf(doc.path, uri));
-    return Math.max(this.debounceMs, Math.min(MAX_ADAPTIVE_DELAY_MS, 2 * cost));
+    const cost = (this.analysisCost.get(uri) ?? 0) + this.evaluator.cost(this.index.groupOf(doc.path, uri));
+    return Math.max(this.debounceMs, Math.min(MAX_ADAPTIVE_DELAY_MS, cost));
   }
 
   /** Requests a pass after the debounce delay, replacing any pass still waiting. */
@@ -83,6 +93,7 @@ export class Validator {
     this.pending.delete(uri);
     this.generation.delete(uri);
     this.reportedSkips.delete(uri);
+    this.analysisCost.delete(uri);
   }
 
   /** Re-validates every open document (settings changed). */
@@ -153,6 +164,7 @@ export class Validator {
       }
       if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
+      this.analysisCost.set(uri, Date.now() - started);
       this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms`);
     }
     // Synchronous since `current()`: the analysis is of this version.

@@ -102,6 +102,26 @@ describe('evaluate', () => {
     const c = analyzeText('s.c', '/* hazard-lens: ignore[unreleased-file] */\nint x;\n')!;
     assert.deepEqual(c.suppressions.map((s) => s.targetLine), [1]);
   });
+  test('a marker that names no rule suppresses nothing and is reported, whatever reportUnusedSuppressions says', () => {
+    const text = 'def read(p):\n    fh = open(p)  # hazard-lens: ignore\n    return fh.read()\n# hazard-lens: ignored files are listed in the docs\n';
+    const analysis = analyzeText('bare.py', text)!;
+    // `ignored` is prose, not a marker.
+    assert.deepEqual(analysis.suppressions.map((s) => [s.scope, s.ruleIds, s.targetLine]), [['line', [], 1]]);
+    for (const reportUnusedSuppressions of [true, false]) {
+      const { findings } = evaluate([analysis], { ...DEFAULT_CONFIG, reportUnusedSuppressions });
+      assert.deepEqual(
+        findings.map((f) => [f.ruleId, f.range.start.line, f.range.start.character]),
+        [
+          ['unreleased-file', 1, 9],
+          [UNUSED_SUPPRESSION_ID, 1, 18],
+        ],
+      );
+      assert.equal(
+        findings[1].message,
+        "Suppression names no rule, so it suppresses nothing: write the rule ids in brackets ('hazard-lens: ignore[rule-id]'), or 'ignore[*]' for every rule",
+      );
+    }
+  });
 });
 
 describe('fixes', () => {

@@ -94,23 +94,25 @@ export function finishFindings(raw: readonly Finding[], files: readonly FileAnal
   for (const f of files) if (f.suppressions.length) suppressions.set(f.path, f.suppressions);
   const known = new Set(RULES.map((r) => r.meta.id));
   const { kept, unused } = applySuppressions(configured, suppressions, known);
-  if (config.reportUnusedSuppressions) {
-    for (const u of unused) {
-      // A suppression for a rule switched off in the settings is not "unused": it will matter
-      // again when the rule is switched back on.
-      if (!u.unknown && config.rules[u.ruleId] === 'off') continue;
-      kept.push({
-        ruleId: UNUSED_SUPPRESSION_ID,
-        path: u.path,
-        range: u.suppression.range,
-        message: u.unknown
+  for (const u of unused) {
+    // A marker that names no rule is a mistake, not a stale suppression: always said.
+    if (!config.reportUnusedSuppressions && !u.namesNoRule) continue;
+    // A suppression for a rule switched off in the settings is not "unused": it will matter
+    // again when the rule is switched back on.
+    if (!u.unknown && !u.namesNoRule && config.rules[u.ruleId] === 'off') continue;
+    kept.push({
+      ruleId: UNUSED_SUPPRESSION_ID,
+      path: u.path,
+      range: u.suppression.range,
+      message: u.namesNoRule
+        ? `Suppression names no rule, so it suppresses nothing: write the rule ids in brackets ('hazard-lens: ignore[rule-id]'), or 'ignore[*]' for every rule`
+        : u.unknown
           ? `Suppression names unknown rule '${u.ruleId}', so it suppresses nothing`
           : `Suppression of '${u.ruleId}' is unused: no such finding on the ${u.suppression.scope === 'file' ? 'file' : 'line it covers'}`,
-        severity: 'hint',
-        related: [],
-        fixes: [],
-      });
-    }
+      severity: 'hint',
+      related: [],
+      fixes: [],
+    });
   }
   kept.sort(compareFindings);
   return kept;

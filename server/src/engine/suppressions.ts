@@ -4,12 +4,14 @@
  *   `# hazard-lens: ignore[rule-id, other-id]`       next line that holds code (own-line comment)
  *                                                    or this line (trailing comment)
  *   `// hazard-lens: ignore-file[rule-id]`           the whole file
- * `ignore[*]` covers every rule.
+ * `ignore[*]` covers every rule. A marker that names no rule (`hazard-lens: ignore`, or
+ * `ignore[]`) suppresses nothing and is always reported: a blanket suppression would hide
+ * hazards found later on the line, and a silent no-op would look like one.
  */
 import { nodeRange, walkTree, type Node, type Tree } from '../parsing/parser';
 import type { Finding, Suppression } from '../analysis/results';
 
-const MARKER = /hazard-lens:\s*ignore(-file)?\[([^\]]*)\]/g;
+const MARKER = /hazard-lens:\s*ignore(-file)?(?:\[([^\]]*)\]|(?![\w[-]))/g;
 
 /** Reads suppressions from the comment nodes of a tree. */
 export function collectSuppressions(tree: Tree, text: string): Suppression[] {
@@ -21,7 +23,7 @@ export function collectSuppressions(tree: Tree, text: string): Suppression[] {
     const commentText = node.text;
     MARKER.lastIndex = 0;
     for (let m = MARKER.exec(commentText); m; m = MARKER.exec(commentText)) {
-      const ruleIds = m[2]
+      const ruleIds = (m[2] ?? '')
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
@@ -55,6 +57,18 @@ function covers(s: Suppression, f: Finding): boolean {
   return s.scope === 'file' || s.targetLine === f.range.start.line;
 }
 
+/** A suppression (or one of its rule ids) that suppressed nothing. */
+export interface UnusedSuppression {
+  path: string;
+  suppression: Suppression;
+  /** The rule id that covered nothing (empty when the marker names no rule). */
+  ruleId: string;
+  /** The id is not a rule's. */
+  unknown: boolean;
+  /** The marker names no rule at all (`hazard-lens: ignore`): reported whatever the settings. */
+  namesNoRule: boolean;
+}
+
 /**
  * Drops suppressed findings and reports, per file, the suppressions that covered nothing.
  * Unknown rule ids in a suppression are reported too (a typo silently suppresses nothing).
@@ -63,7 +77,7 @@ export function applySuppressions(
   findings: Finding[],
   suppressionsByPath: Map<string, Suppression[]>,
   knownRuleIds: ReadonlySet<string>,
-): { kept: Finding[]; unused: { path: string; suppression: Suppression; ruleId: string; unknown: boolean }[] } {
+): { kept: Finding[]; unused: UnusedSuppression[] } {
   const used = new Set<Suppression>();
   const usedIds = new Map<Suppression, Set<string>>();
   const kept: Finding[] = [];
@@ -76,13 +90,14 @@ export function applySuppressions(
       usedIds.get(hit)!.add(f.ruleId);
     } else kept.push(f);
   }
-  const unused: { path: string; suppression: Suppression; ruleId: string; unknown: boolean }[] = [];
+  const unused: UnusedSuppression[] = [];
   for (const [path, sups] of suppressionsByPath) {
     for (const s of sups) {
+      if (s.ruleIds.length === 0) unused.push({ path, suppression: s, ruleId: '', unknown: false, namesNoRule: true });
       const hitIds = usedIds.get(s) ?? new Set<string>();
       for (const id of s.ruleIds) {
         if (id === '*' ? used.has(s) : hitIds.has(id)) continue;
-        unused.push({ path, suppression: s, ruleId: id, unknown: id !== '*' && !knownRuleIds.has(id) });
+        unused.push({ path, suppression: s, ruleId: id, unknown: id !== '*' && !knownRuleIds.has(id), namesNoRule: false });
       }
     }
   }

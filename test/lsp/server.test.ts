@@ -235,6 +235,33 @@ describe('language server', () => {
     assert.equal(await client.hover(uri, { line: 0, character: 0 }), null);
   });
 
+  test('hover lists the remedies that are never applied automatically (display-only fixes)', async () => {
+    const uri = uriOf(path.join(ws, `daemon-${++n}.c`));
+    const text = '#include <unistd.h>\nvoid serve(void);\nvoid start(void)\n{\n  if (fork() == 0) {\n    closefrom(3);\n    serve();\n    _exit(0);\n  }\n}\n';
+    await client.open(uri, 'c', text);
+    const { diagnostics } = await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === 'close-all-fds-without-exec'));
+    const closeAll = diagnostics.find((d) => d.code === 'close-all-fds-without-exec')!;
+    const hover = await client.hover(uri, closeAll.range.start);
+    const value = (hover?.contents as MarkupContent).value;
+    assert.ok(
+      value.includes(
+        [
+          'Remedies to apply by hand (they need a judgement Hazard Lens cannot make):',
+          '- Keep the descriptors that must survive (log sockets, random-device fds): skip them in the loop, or close only the ones this program opened',
+          '- If the child is meant to run another program: mark descriptors close-on-exec with close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) and exec it',
+        ].join('\n'),
+      ),
+      value,
+    );
+    // A finding whose fixes are all applicable lists no remedies.
+    const leak = fresh('no-remedies');
+    await client.open(leak, 'python', LEAK);
+    await client.waitForDiagnostics(leak, 1, (d) => leaks(d).length === 1);
+    const plain = await client.hover(leak, { line: 1, character: 11 });
+    assert.ok((plain?.contents as MarkupContent).value.includes(RULE));
+    assert.doesNotMatch((plain?.contents as MarkupContent).value, /Remedies to apply by hand/);
+  });
+
   test('an unused suppression is a hint tagged unnecessary, and can be removed', async () => {
     const uri = fresh('unused');
     const text = `def g(p):\n    # hazard-lens: ignore[${RULE}]\n    with open(p) as fh:\n        return fh.read()\n`;

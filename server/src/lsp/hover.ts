@@ -1,13 +1,14 @@
 /**
  * Hover over a diagnostic's range: what the rule is about (its summary), the severity it is
- * reported with, and a link to its documentation. The diagnostic's own message is already in
- * the editor's hover, so it is not repeated.
+ * reported with, the remedies Hazard Lens suggests but never applies (display-only fixes: the
+ * quick-fix menu hides the disabled actions that carry them), and a link to its documentation.
+ * The diagnostic's own message is already in the editor's hover, so it is not repeated.
  */
 import { DiagnosticSeverity, MarkupKind, type Diagnostic, type Hover, type Position, type Range } from 'vscode-languageserver';
 import { docsUrl, type HazardLensConfig } from '../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../engine/engine';
 import { ruleById } from '../rules/index';
-import { hasDocs } from './diagnostics';
+import { hasDocs, type DiagnosticData } from './diagnostics';
 import { DIAGNOSTIC_SOURCE } from './protocol';
 
 const SEVERITY_NAME: Record<DiagnosticSeverity, string> = {
@@ -34,6 +35,11 @@ function section(diagnostic: Diagnostic, config: HazardLensConfig): string {
   const ruleId = String(diagnostic.code);
   const severity = diagnostic.severity ? SEVERITY_NAME[diagnostic.severity] : 'warning';
   const lines = [`**Hazard Lens** \`${ruleId}\` (${severity})`, '', summaryOf(ruleId)];
+  const remedies = ((diagnostic.data as Partial<DiagnosticData> | undefined)?.fixes ?? []).filter((f) => f.applicability === 'display-only');
+  if (remedies.length > 0) {
+    lines.push('', 'Remedies to apply by hand (they need a judgement Hazard Lens cannot make):');
+    for (const fix of remedies) lines.push(`- ${fix.title}`);
+  }
   if (hasDocs(ruleId)) lines.push('', `[Documentation for ${ruleId}](${docsUrl(ruleId, config)})`);
   return lines.join('\n');
 }

@@ -173,6 +173,30 @@ describe('language server', () => {
     assert.deepEqual(after.diagnostics, [], 'suppressed, and the suppression is used');
   });
 
+  test('"Disable for this file" writes ignore-file after the #! and coding lines, then adds to it', async () => {
+    const uri = fresh('disable-file');
+    const header = '#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n';
+    const twoLeaks = `${header}${LEAK}def g(p):\n    return open(p).read()\n`;
+    await client.open(uri, 'python', twoLeaks);
+    const { diagnostics } = await client.waitForDiagnostics(uri, 1, (d) => leaks(d).length === 2);
+    const disable = (await quickFixes(client, uri, leaks(diagnostics)[0])).find((a) => a.title === `Disable ${RULE} for this file`);
+    assert.ok(disable);
+    const version = await client.applyEdits(uri, editsFor(disable.edit, uri));
+    assert.equal(client.text(uri), `${header}# hazard-lens: ignore-file[${RULE}]\n${LEAK}def g(p):\n    return open(p).read()\n`);
+    const after = await client.waitForDiagnostics(uri, version);
+    assert.deepEqual(after.diagnostics, [], 'both findings suppressed');
+
+    // A file that already has an ignore-file comment gets the id added to it.
+    const other = uriOf(path.join(ws, `disable-file-${++n}.c`));
+    const c = '// hazard-lens: ignore-file[fd-without-cloexec]\n#include <stdio.h>\nint first(const char *p)\n{\n  FILE *f = fopen(p, "r");\n  return f != NULL;\n}\n';
+    await client.open(other, 'c', c);
+    const cDiagnostics = await client.waitForDiagnostics(other, 1, (d) => leaks(d).length === 1);
+    const cDisable = (await quickFixes(client, other, leaks(cDiagnostics.diagnostics)[0])).find((a) => a.title === `Disable ${RULE} for this file`);
+    assert.ok(cDisable);
+    await client.applyEdits(other, editsFor(cDisable.edit, other));
+    assert.equal(client.text(other).split('\n')[0], `// hazard-lens: ignore-file[fd-without-cloexec, ${RULE}]`);
+  });
+
   test('stale versions are dropped: two quick changes publish only the last version', async () => {
     const uri = fresh('stale');
     await client.open(uri, 'python', LEAK);

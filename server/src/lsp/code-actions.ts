@@ -3,7 +3,8 @@
  * and the document version those fixes were computed for), so no cache is kept here:
  * - each applicable fix as a quick fix (`isPreferred` only when safe; unsafe ones say so);
  *   display-only fixes as disabled actions that explain why they are not applied;
- * - "Disable <rule> for this line" (a suppression comment on its own line above);
+ * - "Disable <rule> for this line" (a suppression comment on its own line above), and
+ *   "Disable <rule> for this file" (an `ignore-file[...]` comment at the top);
  * - "Show documentation for <rule>" (a client command);
  * - for unused suppressions, "Remove unused suppression";
  * - `source.fixAll.hazardLens`: every safe fix to a fixpoint, as one whole-document edit,
@@ -133,6 +134,42 @@ function disableAction(doc: OpenDocument, diagnostic: Diagnostic, ruleId: string
   };
 }
 
+const FILE_SUPPRESSION = /hazard-lens:\s*ignore-file\[([^\]]*)\]/;
+
+/**
+ * `Disable <rule> for this file`: adds the rule id to the file's own-line `ignore-file[...]`
+ * comment when it has one, else writes one at the top, after a `#!` line and (Python) an
+ * encoding declaration, which must stay first.
+ */
+function fileDisableAction(doc: OpenDocument, diagnostic: Diagnostic, ruleId: string, version: number, options: CodeActionOptions): CodeAction | undefined {
+  if (!doc.language) return undefined;
+  const prefix = COMMENT_PREFIX[doc.language];
+  const lines = doc.document.getText().split(/\r?\n/);
+  let edit: TextEdit | undefined;
+  for (let line = 0; line < lines.length && !edit; line++) {
+    const text = lines[line];
+    if (!text.trimStart().startsWith(prefix)) continue;
+    const existing = FILE_SUPPRESSION.exec(text);
+    if (!existing) continue;
+    const ids = existing[1].split(',').map((id) => id.trim()).filter(Boolean);
+    if (ids.includes(ruleId) || ids.includes('*')) return undefined;
+    const close = existing.index + existing[0].length - 1;
+    edit = { range: { start: { line, character: close }, end: { line, character: close } }, newText: ids.length > 0 ? `, ${ruleId}` : ruleId };
+  }
+  if (!edit) {
+    let line = 0;
+    if (lines[line]?.startsWith('#!')) line++;
+    if (doc.language === 'python') while (line < 2 && line < lines.length && /^[ \t\f]*#.*coding[:=]/.test(lines[line])) line++;
+    edit = { range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `${prefix} hazard-lens: ignore-file[${ruleId}]${eol(doc)}` };
+  }
+  return {
+    title: `Disable ${ruleId} for this file`,
+    kind: CodeActionKind.QuickFix,
+    diagnostics: [diagnostic],
+    edit: workspaceEdit(doc, version, [edit], options.documentChanges),
+  };
+}
+
 /** Removes a rule id from an unused suppression comment, or the whole comment when it was the only id. */
 function removeSuppressionAction(doc: OpenDocument, diagnostic: Diagnostic, data: DiagnosticData, version: number, options: CodeActionOptions): CodeAction | undefined {
   const id = data.suppressedRuleId;
@@ -199,6 +236,8 @@ export function quickFixes(params: CodeActionParams, doc: OpenDocument, options:
       actions.push(...fixActions(doc, diagnostic, data.fixes, version, options));
       const disable = disableAction(doc, diagnostic, data.ruleId, version, options);
       if (disable) actions.push(disable);
+      const disableFile = fileDisableAction(doc, diagnostic, data.ruleId, version, options);
+      if (disableFile) actions.push(disableFile);
     }
     if (hasDocs(data.ruleId) && !docs.has(data.ruleId)) docs.set(data.ruleId, documentationAction(diagnostic, data.ruleId, options.config));
   }

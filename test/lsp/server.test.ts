@@ -453,6 +453,28 @@ describe('workspace scan', () => {
     assert.equal(events[events.length - 1].kind, 'end');
   });
 
+  test('before its own pass, an open document gets the fixes of its disk analysis while its text is unchanged', async () => {
+    // A second client whose documents' own passes never run in this test.
+    const slow = await TestClient.start({ rootPath: ws, initializationOptions: { debounceMs: 600_000 } });
+    try {
+      const target = uriOf(write('opened_early.py', LEAK));
+      await slow.open(target, 'python', LEAK);
+      const from = slow.diagnostics.events.length;
+      await slow.executeCommand('hazardLens.scanWorkspace');
+      const published = await slow.waitForDiagnostics(target, undefined, (d) => leaks(d).length === 1, { from });
+      assert.equal(published.version, undefined, 'published from the disk analysis');
+      const fix = (await quickFixes(slow, target, leaks(published.diagnostics)[0])).find((a) => a.isPreferred);
+      assert.ok(fix, 'the safe fix is offered');
+      assert.deepEqual(applyTextEdits(LEAK, editsFor(fix.edit, target)), 'def f(p):\n    with open(p) as fh:\n        if not p:\n            return None\n        data = fh.read()\n    return data\n');
+      // Once the buffer differs from the disk text, those fixes are stale.
+      await slow.change(target, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: '\n' }]);
+      assert.deepEqual((await quickFixes(slow, target, leaks(published.diagnostics)[0])).filter((a) => a.edit), []);
+    } finally {
+      await slow.stop();
+      fs.rmSync(path.join(ws, 'opened_early.py'), { force: true });
+    }
+  });
+
   test('a re-scan clears diagnostics of files that became clean', async () => {
     const target = uriOf(path.join(ws, 'never_opened.py'));
     await client.waitForDiagnostics(target, undefined, (d) => leaks(d).length === 1);

@@ -21,6 +21,7 @@ import {
 } from 'vscode-languageserver';
 import type { HazardLensConfig } from '../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../engine/engine';
+import { contentHash } from '../engine/analyze';
 import { fixAll } from '../engine/fixes';
 import type { Fix } from '../text/edits';
 import type { LanguageId } from '../text/locations';
@@ -224,11 +225,17 @@ export function quickFixes(params: CodeActionParams, doc: OpenDocument, options:
   const version = doc.document.version;
   const actions: CodeAction[] = [];
   const docs = new Map<string, CodeAction>();
+  let documentHash: string | undefined;
   for (const diagnostic of params.context.diagnostics) {
     if (diagnostic.source !== DIAGNOSTIC_SOURCE || !isDiagnosticData(diagnostic.data)) continue;
     const data = diagnostic.data;
-    // Fixes were computed for another version (or for a file that was not open): stale.
-    if (data.version !== version) continue;
+    // Fixes computed for another version are stale. Those of the file on disk (published by
+    // the workspace index before the document's own pass, e.g. right after start-up) hold
+    // while the document's text is the text they were computed for.
+    if (data.version === undefined && data.contentHash !== undefined) {
+      documentHash ??= contentHash(doc.document.getText(), options.config.knowledge);
+      if (data.contentHash !== documentHash) continue;
+    } else if (data.version !== version) continue;
     if (data.ruleId === UNUSED_SUPPRESSION_ID) {
       const remove = removeSuppressionAction(doc, diagnostic, data, version, options);
       if (remove) actions.push(remove);

@@ -19,6 +19,11 @@ export interface DiagnosticData {
   fixes: Fix[];
   /** For unused suppressions: the rule id the comment names. */
   suppressedRuleId?: string;
+  /**
+   * For a file analysed from disk (no version): the content hash of the text its fixes apply
+   * to, so an open document whose text is still that text gets them before its own pass.
+   */
+  contentHash?: string;
 }
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
@@ -31,7 +36,12 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
 export function isDiagnosticData(value: unknown): value is DiagnosticData {
   if (!value || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;
-  return typeof v.ruleId === 'string' && Array.isArray(v.fixes) && (v.version === undefined || typeof v.version === 'number');
+  return (
+    typeof v.ruleId === 'string' &&
+    Array.isArray(v.fixes) &&
+    (v.version === undefined || typeof v.version === 'number') &&
+    (v.contentHash === undefined || typeof v.contentHash === 'string')
+  );
 }
 
 /** Rule ids that have a documentation page: every registered rule and the engine's own hint. */
@@ -43,9 +53,16 @@ export function hasDocs(ruleId: string): boolean {
  * Converts one finding. `uriOf` maps a finding path to a URI (the open document's own URI for
  * its path, so related locations point at the buffer the user sees).
  */
-export function toDiagnostic(finding: Finding, config: HazardLensConfig, version: number | undefined, uriOf: (path: string) => string): Diagnostic {
+export function toDiagnostic(
+  finding: Finding,
+  config: HazardLensConfig,
+  version: number | undefined,
+  uriOf: (path: string) => string,
+  contentHash?: string,
+): Diagnostic {
   const unused = finding.ruleId === UNUSED_SUPPRESSION_ID;
   const data: DiagnosticData = { ruleId: finding.ruleId, version, fixes: finding.fixes };
+  if (version === undefined && contentHash !== undefined) data.contentHash = contentHash;
   if (unused) {
     // NOTE: the engine words both unused-suppression messages with the rule id as the first
     // quoted name; the finding has no separate field for it.
@@ -81,9 +98,10 @@ export function toDiagnostics(
   config: HazardLensConfig,
   version?: number,
   uriOfOther: (path: string) => string = pathToUri,
+  contentHash?: string,
 ): Diagnostic[] {
   const uriOf = (p: string) => (p === path ? uri : uriOfOther(p));
-  return findings.map((f) => toDiagnostic(f, config, version, uriOf));
+  return findings.map((f) => toDiagnostic(f, config, version, uriOf, contentHash));
 }
 
 /** Counts for the status bar: unused-suppression hints are housekeeping, not findings. */

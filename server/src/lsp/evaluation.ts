@@ -192,7 +192,11 @@ export class GroupEvaluator {
     const byPath = evaluation.byPath;
     const uriOf = (p: string) => this.index.openEntry(p)?.uri ?? pathToUri(p);
     const inGroup = new Set<string>();
-    for (const analysis of files) inGroup.add(analysis.path);
+    const hashOf = new Map<string, string>();
+    for (const analysis of files) {
+      inGroup.add(analysis.path);
+      hashOf.set(analysis.path, analysis.contentHash);
+    }
     // Diagnostics of a file can change without its findings changing when the settings (docs
     // links, severities) or the open documents (URIs of related locations) changed.
     const openInGroup = files.filter((a) => this.index.openEntry(a.path)).map((a) => a.path);
@@ -215,7 +219,7 @@ export class GroupEvaluator {
         if (this.publish(group, p, open.uri, diagnostics, open.version, force.has(open.uri))) changed++;
       } else {
         const uri = pathToUri(p);
-        const diagnostics = toDiagnostics([...findings], p, uri, config, undefined, uriOf);
+        const diagnostics = toDiagnostics([...findings], p, uri, config, undefined, uriOf, hashOf.get(p));
         if (this.publish(group, p, uri, diagnostics, undefined, republish && diagnostics.length > 0)) changed++;
       }
     }

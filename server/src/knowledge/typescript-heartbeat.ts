@@ -112,6 +112,15 @@ export const HEARTBEAT_LIBRARIES: readonly HeartbeatLibrary[] = [
 export const HEARTBEAT_NAME_PATTERN = /heart_?beat|keep_?alive|ping/i;
 
 /**
+ * Files of an installed package whose intervals are heartbeats whatever their callbacks are
+ * called: a client library's keep-alive module (amqplib's `lib/heartbeat.js` arms
+ * `setInterval(beat, …)`). Only under `node_modules/`: in a workspace the name says less (a
+ * test named `no-heartbeat.ts`), and its timers are judged by what they do. "ping" is left
+ * out: monitors name their probes so (`tailscale-ping.js`).
+ */
+export const HEARTBEAT_FILE_PATTERN = /[/\\]node_modules[/\\](?:.*[/\\])?[^/\\]*(?:heart_?beat|keep_?alive)[^/\\]*\.[cm]?[jt]sx?$/i;
+
+/**
  * Calls and literals inside a timer callback that send a heartbeat: `ws.ping()`,
  * `sendHeartbeat()`, any call whose name holds "heartbeat" or "keepalive"
  * (`emitHeartbeatEvent()`, `writeKeepAliveFrame()`), `send('ping')`.

@@ -99,6 +99,8 @@ export interface TsHeartbeatFact extends TsFactBase {
   note: string;
   /** The timer callback (a blocking call there does not starve this heartbeat). */
   callback?: string;
+  /** For a modelled library call (`amqplib.connect()`): the module of the knowledge table it matched (`amqplib/callback_api`). */
+  library?: string;
 }
 
 export interface TsBlockingFact extends TsFactBase {

@@ -1,5 +1,5 @@
 /**
- * heartbeat-starved-by-blocking-call (preview): the Node analogue of incident 4 (nova-api's
+ * heartbeat-starved-by-blocking-call: the Node analogue of incident 4 (nova-api's
  * RabbitMQ heartbeat stopped because nothing ran it between requests). In Node a heartbeat
  * driven by the event loop — a `setInterval` that pings, an amqplib/mqtt/socket.io/kafkajs
  * connection — runs only when the loop is free; a synchronous call on a hot path (a request
@@ -108,7 +108,6 @@ export const heartbeatStarvedByBlockingCall: Rule = {
     summary: 'A synchronous call on a hot path holds the event loop that a heartbeat or keep-alive of the same program needs.',
     fixes: ['unsafe', 'display-only'],
     tags: ['CWE-400', 'CWE-667'],
-    preview: true,
   },
   checkProgram(ctx: ProgramContext): RawFinding[] {
     if (!ctx.files.some((f) => f.language === 'typescript')) return [];

@@ -190,7 +190,9 @@ export class HazardResolver {
       const re = new RegExp(`\\b${lib.disabledBy}\\s*:\\s*(?:0|false)\\b`);
       if (re.test(l.node.childForFieldName('arguments')?.text ?? '')) return;
     }
-    this.facts.push({ kind: 'ts.heartbeat', ...l.base, api, note: lib.note, library: lib.module });
+    const hb: TsHeartbeatFact = { kind: 'ts.heartbeat', ...l.base, api, note: lib.note };
+    if (lib.codeShowsKeepAlive) hb.library = lib.module;
+    this.facts.push(hb);
   }
 
   resolveWorker(node: Node, base: TsFactBase): void {

@@ -25,7 +25,9 @@
 // extracted into a folder of its own with a `.venv` that holds the listed packages of another
 // repository at another commit, installed the way pip lays them out (the package folders in
 // site-packages, a `*.dist-info` with METADATA, top_level.txt and the entry points of the
-// repository's setup.cfg), so the scan joins them as the project's dependencies.
+// repository's setup.cfg), so the scan joins them as the project's dependencies. A row whose
+// distribution is `npm:<name>` lays one folder of the repository (its `packages` column, `.`
+// for the whole tree, holding the package.json) into the project's `node_modules/<name>`.
 //
 // Extractions (`git archive` of the project folder at the commit) are kept in the
 // git-ignored .corpus/extract/, and the CLI's analysis cache in .corpus/cache/, so a second
@@ -75,6 +77,8 @@ export interface CorpusEnvironment {
   packages: string[];
   distribution: string;
   version: string;
+  /** An npm package (`npm:<name>` in the distribution column): `packages` holds the one folder to lay into `node_modules/<name>`. */
+  npm?: boolean;
 }
 
 /** Reads environments.tsv; a malformed row stops the run with its line number. */
@@ -92,6 +96,14 @@ export function readEnvironments(text: string, caseIds: ReadonlySet<string>): Co
     if (!caseIds.has(id)) throw new Error(`${where}: no case ${id} in cases.tsv`);
     if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`${where}: repo must be owner/name`);
     if (!/^[0-9a-f]{40}$/.test(commit)) throw new Error(`${where}: commit must be 40 hex digits`);
+    if (distribution.startsWith('npm:')) {
+      const name = distribution.slice(4);
+      if (!/^(?:@[\w.-]+\/)?[\w.-]+$/.test(name)) throw new Error(`${where}: npm:<name> must name an npm package`);
+      if (!/^[\w./-]+$/.test(packages) || packages.split('/').includes('..')) throw new Error(`${where}: packages must be the package's folder in the repository (. for its top)`);
+      if (!/^[\w.+!-]+$/.test(version)) throw new Error(`${where}: version must be a version`);
+      out.push({ case: id, repo, commit, packages: [packages], distribution: name, version, npm: true });
+      continue;
+    }
     const list = packages.split(',').map((p) => p.trim()).filter(Boolean);
     if (!list.length || !list.every((p) => /^[A-Za-z_]\w*$/.test(p))) throw new Error(`${where}: packages must be top-level package names, comma-separated`);
     if (!/^[A-Za-z0-9][\w.-]*$/.test(distribution) || !/^[\w.+!-]+$/.test(version)) throw new Error(`${where}: distribution and version must be a name and a version`);
@@ -255,7 +267,7 @@ function extract(gitDir: string, c: CorpusCase, mirrors: string): { dir: string;
   for (const e of c.environment ?? []) {
     const depGit = findMirror(mirrors, e.repo);
     if (!depGit) return { error: `no mirror of ${e.repo} (the environment of ${c.id})` };
-    const installed = installPackage(depGit, e, join(tmp, c.project === '.' ? '' : c.project));
+    const installed = (e.npm ? installNpmPackage : installPackage)(depGit, e, join(tmp, c.project === '.' ? '' : c.project));
     if (installed) return { error: `cannot install ${e.distribution} from ${e.repo}@${e.commit.slice(0, 12)}: ${installed}` };
   }
   writeFileSync(join(tmp, '.corpus-complete'), `${c.repo} ${c.commit} ${c.project}${envKey ? ` with ${envKey}` : ''}\n${note}`);
@@ -284,6 +296,23 @@ function installPackage(gitDir: string, e: CorpusEnvironment, projectDir: string
   writeFileSync(join(info, 'top_level.txt'), `${e.packages.join('\n')}\n`);
   const cfg = spawnSync('git', ['--git-dir', gitDir, 'show', `${e.commit}:setup.cfg`], { maxBuffer: 1 << 24 });
   if (cfg.status === 0) writeFileSync(join(info, 'entry_points.txt'), entryPointsOfSetupCfg(cfg.stdout.toString('utf8')));
+  return undefined;
+}
+
+/**
+ * Lays one folder of a repository at a commit into `<project>/node_modules/<name>`, as npm
+ * installs a package (its package.json at the top; one is written when the folder has none).
+ * Returns an error text, or undefined.
+ */
+function installNpmPackage(gitDir: string, e: CorpusEnvironment, projectDir: string): string | undefined {
+  const dest = join(projectDir, 'node_modules', ...e.distribution.split('/'));
+  mkdirSync(dest, { recursive: true });
+  const folder = e.packages[0] === '.' ? '' : e.packages[0].replace(/\/+$/, '');
+  const archive = spawnSync('git', ['--git-dir', gitDir, 'archive', '--format=tar', folder ? `${e.commit}:${folder}` : e.commit], { maxBuffer: 1 << 30 });
+  if (archive.status !== 0) return String(archive.stderr).trim().split('\n')[0];
+  const untar = spawnSync('tar', ['-x', '-C', dest], { input: archive.stdout, maxBuffer: 1 << 20 });
+  if (untar.status !== 0) return `tar failed: ${String(untar.stderr).trim().split('\n')[0]}`;
+  if (!existsSync(join(dest, 'package.json'))) writeFileSync(join(dest, 'package.json'), `${JSON.stringify({ name: e.distribution, version: e.version }, null, 2)}\n`);
   return undefined;
 }
 
@@ -333,11 +362,26 @@ function extractBlobs(gitDir: string, c: CorpusCase, dest: string): { missing: s
   return { missing };
 }
 
+/**
+ * `--node-modules` for a project: its own `node_modules` when its environment laid one there
+ * (an npm row of environments.tsv), else none — the extractions sit inside this repository, and
+ * Node's upward lookup would otherwise find the tool's own packages. Left out for a CLI that
+ * predates the option (`--cli` of an older build).
+ */
+function nodeModulesArgs(cli: string, c: CorpusCase, projectDir: string): string[] {
+  NODE_MODULES_OPTION[cli] ??= String(spawnSync(process.execPath, [cli, '--help']).stdout).includes('--node-modules');
+  if (!NODE_MODULES_OPTION[cli]) return [];
+  const own = join(projectDir, 'node_modules');
+  return ['--node-modules', (c.environment ?? []).some((e) => e.npm) && existsSync(own) ? own : 'none'];
+}
+
+const NODE_MODULES_OPTION: Record<string, boolean> = {};
+
 /** Scans a project folder as a user would (the folder is the workspace); resolves with the JSON report. */
-function scan(cli: string, projectDir: string): Promise<{ report?: { findings: ReportFinding[]; summary?: { files?: number } }; error?: string; ms: number }> {
+function scan(cli: string, projectDir: string, extraArgs: readonly string[] = []): Promise<{ report?: { findings: ReportFinding[]; summary?: { files?: number } }; error?: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'scan', '.', '--format', 'json', '--quiet', '--severity-threshold', 'hint', '--cache-dir', join(WORK, 'cache')], { cwd: projectDir });
+    const child = spawn(process.execPath, [cli, 'scan', '.', '--format', 'json', '--quiet', '--severity-threshold', 'hint', '--cache-dir', join(WORK, 'cache'), ...extraArgs], { cwd: projectDir });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -485,7 +529,7 @@ async function main(): Promise<void> {
       return fail('not extracted', ex.error);
     }
     const projectDir = c0.project === '.' ? ex.dir! : join(ex.dir!, c0.project);
-    const result = await scan(opts.cli, projectDir);
+    const result = await scan(opts.cli, projectDir, nodeModulesArgs(opts.cli, c0, projectDir));
     if (result.error || !result.report) {
       say(result.error ?? 'no report');
       return fail('scan failed', result.error ?? 'no report');

@@ -124,6 +124,15 @@ describe('environments.tsv', () => {
     assert.throws(() => readEnvironments(`${header}\n${id}\ta/b\t${SHA}\tpkg.sub\tpkg\t1.0\n`, ids), /line 2: packages must be top-level package names/);
   });
 
+  test('an npm:<name> row lays one folder of the repository into node_modules/<name>', () => {
+    const header = 'case\trepo\tcommit\tpackages\tdistribution\tversion';
+    const id = [...ids][0];
+    const [row] = readEnvironments(`${header}\n${id}\tamqp-node/amqplib\t${SHA}\t.\tnpm:amqplib\t0.10.3\n`, ids);
+    assert.deepEqual([row.npm, row.distribution, row.packages, row.version], [true, 'amqplib', ['.'], '0.10.3']);
+    assert.equal(readEnvironments(`${header}\n${id}\ta/b\t${SHA}\tpackages/client\tnpm:@acme/client\t1.0.0\n`, ids)[0].packages[0], 'packages/client');
+    assert.throws(() => readEnvironments(`${header}\n${id}\ta/b\t${SHA}\t../up\tnpm:x\t1.0\n`, ids), /line 2: packages must be the package's folder/);
+  });
+
   test("a setup.cfg's entry points become entry_points.txt (pbr and setuptools sections)", () => {
     const cfg = '[metadata]\nname = x\n\n[entry_points]\nconsole_scripts =\n    x-send = x.cli:main\nx.drivers =\n    fast = x._drivers.fast:Driver\n\n[options.entry_points]\nx.more = a = x.more:A\n';
     assert.equal(entryPointsOfSetupCfg(cfg), '[console_scripts]\nx-send = x.cli:main\n\n[x.drivers]\nfast = x._drivers.fast:Driver\n\n[x.more]\na = x.more:A\n');

@@ -22,6 +22,7 @@ import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../s
 import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { defaultJobs } from '../scan/pool';
 import { findPythonEnvironment, NO_ENVIRONMENT } from '../scan/python-environment';
+import { findNodeModules, NO_NODE_MODULES } from '../scan/node-modules';
 import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
 import { CONFIG_FILE_NAME, loadConfig } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
@@ -81,6 +82,9 @@ Options:
       --python-env DIR            Python environment whose installed packages join the program
                                   model (a virtualenv); 'none' for none (default: config
                                   "pythonEnvironment", else $VIRTUAL_ENV or .venv/venv/env)
+      --node-modules DIR          node_modules folder whose installed packages join the program
+                                  model; 'none' for none (default: config "nodeModules", else
+                                  the node_modules folders Node would look in)
       --exclude PATTERN           Also exclude PATTERN (gitignore syntax; repeatable)
       --no-gitignore              Do not read .gitignore files
       --force-exclude             Apply ignore patterns to paths named on the command line too
@@ -211,6 +215,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       'max-file-size': { type: 'string' },
       'target-platform': { type: 'string' },
       'python-env': { type: 'string' },
+      'node-modules': { type: 'string' },
       exclude: { type: 'string', multiple: true },
       'no-gitignore': { type: 'boolean' },
       'force-exclude': { type: 'boolean' },
@@ -328,11 +333,17 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   const scanRoots = (positionals.length ? positionals : ['.']).map((p) => path.resolve(cwd, p));
   const environmentLookup = shard ? {} : findPythonEnvironment(pythonEnvironment, scanRoots, process.env, cwd);
   if (environmentLookup.error !== undefined) throw new UsageError(`${envFlag !== undefined ? '--python-env' : '"pythonEnvironment"'}: ${environmentLookup.error}`);
+  const nodeFlag = values['node-modules'] as string | undefined;
+  if (nodeFlag !== undefined && nodeFlag.length === 0) throw new UsageError('--node-modules needs a folder (or none)');
+  const nodeModules = nodeFlag !== undefined ? nodeFlag : config.nodeModules && config.nodeModules !== NO_NODE_MODULES ? path.resolve(loaded.base, config.nodeModules) : config.nodeModules;
+  const nodeLookup = shard ? {} : findNodeModules(nodeModules, scanRoots, cwd);
+  if (nodeLookup.error !== undefined) throw new UsageError(`${nodeFlag !== undefined ? '--node-modules' : '"nodeModules"'}: ${nodeLookup.error}`);
   const options = {
     paths: positionals,
     cwd,
     config,
     pythonEnvironment,
+    nodeModules,
     respectGitignore: values['no-gitignore'] !== true,
     extraExcludes: (values.exclude as string[] | undefined) ?? [],
     excludeBase: loaded.base,

@@ -59,6 +59,12 @@ export interface HazardLensConfig extends ProgramSettings {
    * scanned root; `none`: no environment.
    */
   pythonEnvironment: string;
+  /**
+   * Where a Node project's bare imports load from, joined as read-only program parts
+   * (`scan/node-modules.ts`): a `node_modules` folder; empty: the `node_modules` folders
+   * Node itself would look in (the importing file's folder and each one above it); `none`: none.
+   */
+  nodeModules: string;
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -78,6 +84,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   cache: true,
   cacheDir: '',
   pythonEnvironment: '',
+  nodeModules: '',
   knowledge: BUILTIN_KNOWLEDGE,
 };
 
@@ -100,6 +107,7 @@ const fieldSchemas = {
   cache: z.boolean(),
   cacheDir: z.string(),
   pythonEnvironment: z.string(),
+  nodeModules: z.string(),
   knowledge: userKnowledgeSchema,
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
@@ -153,6 +161,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   cache: 'Keep per-file analyses in a cache on disk.',
   cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
   pythonEnvironment: 'The Python environment whose installed packages join the program model (a virtualenv folder, relative to this file); empty: $VIRTUAL_ENV or a .venv/venv/env folder of the scanned root; "none": no environment.',
+  nodeModules: 'The node_modules folder whose installed packages join the program model (relative to this file); empty: the node_modules folders Node would look in from each file upward; "none": none.',
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 

@@ -95,14 +95,23 @@ export interface HeartbeatLibrary {
   note: string;
   /** An option that switches it off when set to 0 / false (`keepalive: 0`). */
   disabledBy?: string;
+  /**
+   * The package's own code shows its keep-alive as a timer the model recognises (checked
+   * against a release): with the package in `node_modules` its code decides — a release with
+   * no keep-alive timer is silent. Without it the row decides, installed or not: kafkajs
+   * heartbeats from its consumer loop between messages (no timer), mqtt arms its keep-alive
+   * through a pluggable timer object (`timer.set(…)`), and socket.io's engine.io was not checked.
+   */
+  codeShowsKeepAlive?: boolean;
 }
 
 export const HEARTBEAT_LIBRARIES: readonly HeartbeatLibrary[] = [
   // amqplib accepts the heartbeat the server proposes when the client asks for none
   // (RabbitMQ proposes 60 s), so every connection has one; `heartbeat=0` does not veto it.
-  { module: 'amqplib', calls: ['connect'], note: 'AMQP heartbeats, 60 s by default on RabbitMQ' },
-  { module: 'amqplib/callback_api', calls: ['connect'], note: 'AMQP heartbeats, 60 s by default on RabbitMQ' },
-  { module: 'amqp-connection-manager', calls: ['connect'], note: 'AMQP heartbeats, 60 s by default on RabbitMQ' },
+  // amqplib's lib/heartbeat.js arms `setInterval` (checked: 2.0.1); the connection manager wraps amqplib.
+  { module: 'amqplib', calls: ['connect'], note: 'AMQP heartbeats, 60 s by default on RabbitMQ', codeShowsKeepAlive: true },
+  { module: 'amqplib/callback_api', calls: ['connect'], note: 'AMQP heartbeats, 60 s by default on RabbitMQ', codeShowsKeepAlive: true },
+  { module: 'amqp-connection-manager', calls: ['connect'], note: 'AMQP heartbeats, 60 s by default on RabbitMQ', codeShowsKeepAlive: true },
   { module: 'mqtt', calls: ['connect', 'connectAsync'], note: 'MQTT keep-alive pings, every 60 s by default', disabledBy: 'keepalive' },
   { module: 'socket.io', ctors: ['Server'], callableDefault: true, note: 'engine.io pings, every 25 s by default' },
   { module: 'kafkajs', members: ['consumer'], note: 'Kafka consumer-group heartbeats, every 3 s with a 30 s session timeout by default' },
@@ -110,6 +119,15 @@ export const HEARTBEAT_LIBRARIES: readonly HeartbeatLibrary[] = [
 
 /** Names in a timer callback (or the variable it is stored in) that make it a heartbeat. */
 export const HEARTBEAT_NAME_PATTERN = /heart_?beat|keep_?alive|ping/i;
+
+/**
+ * Files of an installed package whose intervals are heartbeats whatever their callbacks are
+ * called: a client library's keep-alive module (amqplib's `lib/heartbeat.js` arms
+ * `setInterval(beat, …)`). Only under `node_modules/`: in a workspace the name says less (a
+ * test named `no-heartbeat.ts`), and its timers are judged by what they do. "ping" is left
+ * out: monitors name their probes so (`tailscale-ping.js`).
+ */
+export const HEARTBEAT_FILE_PATTERN = /[/\\]node_modules[/\\](?:.*[/\\])?[^/\\]*(?:heart_?beat|keep_?alive)[^/\\]*\.[cm]?[jt]sx?$/i;
 
 /**
  * Calls and literals inside a timer callback that send a heartbeat: `ws.ping()`,

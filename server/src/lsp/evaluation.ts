@@ -20,9 +20,12 @@ import type { HazardLensConfig } from '../engine/config';
 import { IncrementalEvaluator } from '../engine/incremental';
 import { buildFingerprint, DiskCache } from '../engine/cache';
 import type { FileAnalysis } from '../analysis/results';
-import type { ProgramDependencies } from '../model/program-context';
+import { combinedDependencies, type ProgramDependencies } from '../model/program-context';
+import * as nodePath from 'node:path';
 import { runFileTask } from '../scan/file-task';
 import { joinDependencies } from '../scan/python-dependencies';
+import { findNodeModules, nodeModulesFingerprint } from '../scan/node-modules';
+import { importedBareSpecifiers, joinNodeDependencies } from '../scan/node-dependencies';
 import { cachedPythonEnvironment, importedTopLevelNames, type PythonEnvironment } from '../scan/python-environment';
 import { toDiagnostics } from './diagnostics';
 import type { DocumentStore } from './documents';
@@ -68,6 +71,8 @@ export class GroupEvaluator {
   private readonly evaluators = new Map<GroupKey, { evaluator: IncrementalEvaluator; config?: HazardLensConfig; openKey?: string }>();
   /** Per group: the installed packages joined, and what they were joined for (environment and imports). */
   private readonly dependencies = new Map<GroupKey, { environment: PythonEnvironment; key: string; value: ProgramDependencies }>();
+  /** Per group: the node_modules packages joined, and what they were joined for (folders and bare imports). */
+  private readonly nodeDependencies = new Map<GroupKey, { key: string; value: ProgramDependencies | undefined }>();
   /** Per group: the environment setting's error last logged (logged once, not per evaluation). */
   private readonly environmentErrors = new Map<GroupKey, string>();
 
@@ -112,6 +117,40 @@ export class GroupEvaluator {
       note: (text) => this.logger.info(`${folder.path}: ${text}`),
     });
     this.dependencies.set(group, { environment, key, value: joined.dependencies });
+    return joined.dependencies;
+  }
+
+  /**
+   * The `node_modules` packages a workspace folder's TypeScript/JavaScript imports reach
+   * (`hazardLens.nodeModules`, else the folders Node would look in): joined again only when a
+   * `node_modules` folder changed (its time stamp) or the set of bare specifiers the folder
+   * imports did. A setting that names no folder is logged and the folder is evaluated without.
+   */
+  private async nodeDependenciesOf(group: GroupKey, folder: Folder, config: HazardLensConfig, files: readonly FileAnalysis[]): Promise<ProgramDependencies | undefined> {
+    const lookup = findNodeModules(config.nodeModules && config.nodeModules !== 'none' ? nodePath.resolve(folder.path, config.nodeModules) : config.nodeModules, [folder.path], folder.path);
+    if (lookup.error !== undefined) {
+      const message = `"hazardLens.nodeModules": ${lookup.error}; evaluating without node_modules`;
+      if (this.environmentErrors.get(`${group}\0node`) !== message) this.logger.error(`${folder.path}: ${message}`);
+      this.environmentErrors.set(`${group}\0node`, message);
+      this.nodeDependencies.delete(group);
+      return undefined;
+    }
+    this.environmentErrors.delete(`${group}\0node`);
+    const layout = lookup.layout;
+    if (!layout) {
+      this.nodeDependencies.delete(group);
+      return undefined;
+    }
+    const key = `${nodeModulesFingerprint(layout)}\u0002${importedBareSpecifiers(files).join('\u0001')}`;
+    const held = this.nodeDependencies.get(group);
+    if (held?.key === key) return held.value;
+    const cacheDir = this.index.analysisCacheDir(folder, config);
+    const joined = await joinNodeDependencies(layout, files, [folder.path], {
+      analyseFile: (file) => runFileTask({ path: file, maxBytes: config.maxFileSizeKb * 1024, prefilter: true, cacheDir, fingerprint: cacheDir ? buildFingerprint() : undefined, knowledge: config.knowledge.user }),
+      cache: cacheDir ? new DiskCache(cacheDir) : undefined,
+      note: (text) => this.logger.info(`${folder.path}: ${text}`),
+    });
+    this.nodeDependencies.set(group, { key, value: joined.dependencies });
     return joined.dependencies;
   }
 
@@ -170,7 +209,9 @@ export class GroupEvaluator {
     const folder = this.index.folderOfGroup(group);
     // The installed packages the folder's imports reach (read from disk, or the cache, when the
     // environment or the imports changed): before the synchronous part below.
-    const dependencies = folder ? await this.dependenciesOf(group, folder, config, this.index.groupFiles(group)) : undefined;
+    const python = folder ? await this.dependenciesOf(group, folder, config, this.index.groupFiles(group)) : undefined;
+    const node = folder ? await this.nodeDependenciesOf(group, folder, config, this.index.groupFiles(group)) : undefined;
+    const dependencies = combinedDependencies(python, node);
     // From here on everything is synchronous: the index cannot change under the evaluation.
     const started = Date.now();
     const files = this.index.groupFiles(group);

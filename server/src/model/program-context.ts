@@ -92,15 +92,52 @@ export class MapModelCache implements ModelCache {
   }
 }
 
-/** The part of a Python environment a scan joined to the program (`scan/python-environment.ts`). */
+/**
+ * The part of a Python environment (`scan/python-environment.ts`) and of a Node project's
+ * `node_modules` (`scan/node-modules.ts`) a scan joined to the program.
+ */
 export interface ProgramDependencies {
-  /** Analyses of the dependency files reached from the workspace's imports. */
+  /** Analyses of the dependency files reached from the workspace's imports (Python and Node). */
   files: readonly FileAnalysis[];
   /** The environment's `site-packages` folders (source roots of the dependency modules). */
   sitePackages: readonly string[];
   distributions: readonly DependencyDistribution[];
   pluginLinks: readonly DependencyPluginLink[];
+  /** The `node_modules` packages whose files are among {@link files}; absent without Node dependencies. */
+  nodePackages?: readonly NodeDependencyPackage[];
+  /** How the bare specifiers of workspace and dependency files resolved into those packages. */
+  nodeResolutions?: readonly NodeResolution[];
 }
+
+/** An installed npm package, from its `package.json`. */
+export interface NodeDependencyPackage {
+  name: string;
+  version: string;
+  /** Its folder (absolute, as found: `…/node_modules/<name>`). */
+  dir: string;
+}
+
+/** `from` (absolute) loads `to` (absolute, a file of a {@link NodeDependencyPackage}) by the bare `specifier`. */
+export interface NodeResolution {
+  from: string;
+  specifier: string;
+  to: string;
+}
+
+/**
+ * One set of dependencies from a Python join and a Node join (either may be absent); the same
+ * object again for the same two parts, so an evaluator that compares by identity sees no change.
+ */
+export function combinedDependencies(python: ProgramDependencies | undefined, node: ProgramDependencies | undefined): ProgramDependencies | undefined {
+  if (!python || !node) return python ?? node;
+  const held = COMBINED.get(python);
+  if (held?.node === node) return held.value;
+  const value: ProgramDependencies = { ...python, files: [...python.files, ...node.files], nodePackages: node.nodePackages, nodeResolutions: node.nodeResolutions };
+  COMBINED.set(python, { node, value });
+  return value;
+}
+
+const COMBINED = new WeakMap<ProgramDependencies, { node: ProgramDependencies; value: ProgramDependencies }>();
 
 /** An installed distribution, from its `*.dist-info` (or `*.egg-info`) folder. */
 export interface DependencyDistribution {

@@ -29,10 +29,20 @@
  *   Top-level code and functions only start-up reaches (a CLI command's action) are not;
  *   neither are constructors a hot path calls (`new X()` there mostly builds a singleton once).
  *
+ * - **Installed packages** (`ctx.dependencies`, the `node_modules` files the workspace's
+ *   imports reach: `scan/node-dependencies.ts`) join as read-only modules: bare specifiers
+ *   resolve into them as the scan resolved them, their code is followed like the workspace's,
+ *   but they are never roots and their blocking calls are not reported. A keep-alive timer
+ *   in a package counts for a program when the program's code reaches it through calls (it is
+ *   reported with the workspace call that leads into the package), or when the program makes
+ *   a modelled connection of that package (`amqplib.connect()`): with the package installed,
+ *   its own code decides — a modelled call whose package holds no keep-alive timer is silent;
+ *   without `node_modules` the model of the call stands in.
+ *
  * The heartbeat-starved-by-blocking-call rule reads {@link TypeScriptModel.starved}.
  */
 import * as nodePath from 'node:path';
-import type { ProgramContext, ProjectFile } from './program-context';
+import type { ProgramContext, ProgramDependencies, ProjectFile } from './program-context';
 import type { FileAnalysis } from '../analysis/results';
 import type { Range } from '../text/locations';
 import type {
@@ -57,6 +67,8 @@ export interface TsModule {
   functions: Map<string, TsFunctionFact>;
   imports: TsImportFact[];
   bindings: Map<string, { imp: TsImportFact; name: string }>;
+  /** For a file of an installed package (`node_modules`): the package's name. */
+  dependency?: string;
 }
 
 export type TsRootKind = 'main' | 'module' | 'bin' | 'exports' | 'index' | 'script' | 'worker' | 'library';
@@ -85,9 +97,21 @@ export interface TsEvent<F extends TsFact = TsFact> {
 /** Why a blocking call runs after start-up. */
 export type TsHotReason = { kind: 'registered'; register: TsEvent<TsRegisterFact> } | { kind: 'loop'; loop: { range: Range; label: string } };
 
+/** A heartbeat; for a keep-alive timer inside an installed package, the workspace code that sets it up. */
+export interface TsHeartbeatEvent extends TsEvent<TsHeartbeatFact> {
+  installed?: {
+    /** The package the timer lives in. */
+    package: string;
+    /** The workspace step that leads there: the modelled connection call, or the call (or import) into the package. */
+    anchor: TsStep;
+    /** What keeps the connection alive, for the message. */
+    note: string;
+  };
+}
+
 export interface TsStarvedHeartbeat {
   program: TsProgram;
-  heartbeat: TsEvent<TsHeartbeatFact>;
+  heartbeat: TsHeartbeatEvent;
   blocking: TsEvent<TsBlockingFact>;
   reason: TsHotReason;
 }
@@ -234,12 +258,26 @@ class ModuleIndex {
   private readonly mappings: PathMapping[] = [];
   private readonly resolveMemo = new Map<string, TsModule | null>();
 
-  constructor(files: readonly FileAnalysis[], projectFiles: readonly ProjectFile[]) {
-    for (const f of files) {
+  /** `from`'s absolute path and a bare specifier → the installed file it loads (as the scan resolved it). */
+  private readonly installed = new Map<string, string>();
+
+  constructor(files: readonly FileAnalysis[], projectFiles: readonly ProjectFile[], dependencies?: ProgramDependencies) {
+    const packages = [...(dependencies?.nodePackages ?? [])].sort((a, b) => b.dir.length - a.dir.length);
+    const owner = (abs: string) => packages.find((p) => abs.startsWith(p.dir + nodePath.sep))?.name;
+    const dependencyFiles = packages.length ? dependencies!.files : [];
+    for (const r of dependencies?.nodeResolutions ?? []) this.installed.set(`${r.from}\0${r.specifier}`, r.to);
+    for (const f of [...files, ...dependencyFiles]) {
       if (f.language !== 'typescript') continue;
       const abs = nodePath.resolve(f.path);
       const facts = f.facts as TsFact[];
       const m: TsModule = { path: f.path, abs, facts, functions: new Map(), imports: [], bindings: new Map() };
+      if (dependencyFiles.length) {
+        const pkg = owner(abs);
+        if (pkg !== undefined) {
+          if (this.byAbs.has(abs)) continue;
+          m.dependency = pkg;
+        }
+      }
       for (const x of facts) {
         if (x.kind === 'ts.function') m.functions.set(x.id, x);
         else if (x.kind === 'ts.import') {
@@ -339,7 +377,7 @@ class ModuleIndex {
     const mapping = relative ? undefined : this.mappings.find((x) => from.abs.startsWith(x.dir + nodePath.sep));
     const key = relative ? `${nodePath.dirname(from.abs)}\0${specifier}` : `${mapping?.dir ?? ''}\0${specifier}`;
     const memo = this.resolveMemo.get(key);
-    if (memo !== undefined) return memo ?? undefined;
+    if (memo !== undefined) return memo ?? (relative ? undefined : this.installedModule(from, specifier));
     let out: TsModule | undefined;
     if (specifier.startsWith('.') || specifier.startsWith('/')) out = this.file(nodePath.resolve(nodePath.dirname(from.abs), specifier));
     else if (!specifier.startsWith('node:')) {
@@ -355,7 +393,13 @@ class ModuleIndex {
       if (!out && mapping) out = this.mapped(mapping, specifier);
     }
     this.resolveMemo.set(key, out ?? null);
-    return out;
+    return out ?? (relative ? undefined : this.installedModule(from, specifier));
+  }
+
+  /** The installed module a bare specifier of `from` loads (workspace packages and `paths` come first). */
+  private installedModule(from: TsModule, specifier: string): TsModule | undefined {
+    const to = this.installed.get(`${from.abs}\0${specifier}`);
+    return to === undefined ? undefined : this.byAbs.get(nodePath.resolve(to));
   }
 }
 
@@ -540,6 +584,8 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
   // with an extension runs as a program when its `#!` line starts a runtime or it runs itself
   // when started directly (`require.main === module`, `import.meta.main`).
   for (const m of index.modules) {
+    // An installed package's scripts and self-starting files are its own programs, not the workspace's.
+    if (m.dependency !== undefined) continue;
     if (nodePath.extname(m.abs) === '') addRoot({ module: m, kind: 'script', thread: 'main', declared: { path: m.path, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 2 } }, message: ROOT_LABEL.script } });
     else {
       const entry = m.facts.find((f): f is TsEntryFact => f.kind === 'ts.entry');
@@ -581,7 +627,7 @@ function buildPrograms(index: ModuleIndex, roots: readonly string[]): TsProgram[
   };
   drainWorkers();
   // Library roots: unreached modules no other unreached module imports first, then the rest.
-  const rest = index.modules.filter((m) => !reached.has(m));
+  const rest = index.modules.filter((m) => !reached.has(m) && m.dependency === undefined);
   for (const m of libraryRootOrder(rest, imported)) {
     if (reached.has(m)) continue;
     addProgram({ module: m, kind: 'library', thread: 'main' });
@@ -818,6 +864,13 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
   const out = new Map<string, TsStarvedHeartbeat>();
   const beats = new Set<TsModule>();
   const blocks = new Set<TsModule>();
+  const installed = new Set<string>();
+  const dependencyPaths = new Set<string>();
+  for (const m of index.modules) {
+    if (m.dependency === undefined) continue;
+    installed.add(m.dependency);
+    dependencyPaths.add(m.path);
+  }
   for (const m of index.modules) for (const f of m.facts) {
     if (f.kind === 'ts.heartbeat') beats.add(m);
     else if (f.kind === 'ts.blocking') blocks.add(m);
@@ -834,17 +887,37 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
     const fns = (fnIndex ??= new FunctionIndex(index.modules, symbols));
     const run = new ProgramRun(program, index, fns);
     run.run();
-    const heartbeats: TsEvent<TsHeartbeatFact>[] = [];
+    const heartbeats: TsHeartbeatEvent[] = [];
     for (const [k, { chain }] of run.reached) {
       for (const { module: m, fact } of run.factsOf(k)) {
         if (fact.kind !== 'ts.heartbeat' || !threadOk(program, fact)) continue;
-        heartbeats.push({ module: m, fact, chain: toSteps(chain) });
+        const steps = toSteps(chain);
+        if (m.dependency !== undefined) {
+          // A package's keep-alive the program's calls reach: reported with the workspace step that leads in.
+          const step = [...steps].reverse().find((s) => !dependencyPaths.has(s.path));
+          if (!step) continue;
+          const how = step.message === 'imported from here' ? 'imports' : 'calls into';
+          const anchor: TsStep = { ...step, message: `connection set up here: ${how} the installed package ${m.dependency}` };
+          heartbeats.push({ module: m, fact, chain: steps, installed: { package: m.dependency, anchor, note: fact.note } });
+          continue;
+        }
+        const pkg = fact.library !== undefined && fact.callback === undefined ? packageOfSpecifier(fact.library) : undefined;
+        if (pkg !== undefined && installed.has(pkg)) {
+          // With the package installed its own code decides: the keep-alive timer it holds.
+          const timer = packageTimer(index, program, pkg, installed);
+          if (!timer) continue;
+          const anchor: TsStep = { path: m.path, range: fact.range, message: `connection created here (${fact.api})` };
+          heartbeats.push({ module: timer.module, fact: timer.fact, chain: [...steps, anchor], installed: { package: pkg, anchor, note: fact.note } });
+          continue;
+        }
+        heartbeats.push({ module: m, fact, chain: steps });
       }
     }
-    // A library's keep-alive first (it is a heartbeat whatever the code around it does), then
-    // timers; each in source order.
-    heartbeats.sort((a, b) => (a.fact.callback === undefined) !== (b.fact.callback === undefined) ? (a.fact.callback === undefined ? -1 : 1) : before(a, b) ? -1 : before(b, a) ? 1 : 0);
-    const heartbeat: TsEvent<TsHeartbeatFact> | undefined = heartbeats[0];
+    // A connection's keep-alive first (a library's, modelled or installed: it is a heartbeat
+    // whatever the code around it does), then the workspace's timers; each in source order.
+    const rank = (h: TsHeartbeatEvent) => (h.installed || h.fact.callback === undefined ? 0 : 1);
+    heartbeats.sort((a, b) => rank(a) - rank(b) || (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const heartbeat: TsHeartbeatEvent | undefined = heartbeats[0];
     /** The first heartbeat that another timer's callback can starve (not one that runs that callback). */
     const otherThan = (own: { module: TsModule; fact: TsHeartbeatFact }) =>
       heartbeats.find((h) => h.fact !== own.fact && !(h.module === own.module && h.fact.callback !== undefined && h.fact.callback === own.fact.callback));
@@ -861,7 +934,8 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
         }
       }
       for (const { module: m, fact } of run.factsOf(k)) {
-        if (fact.kind !== 'ts.blocking' || !threadOk(program, fact)) continue;
+        // An installed package's own blocking calls are not the program's to fix.
+        if (fact.kind !== 'ts.blocking' || !threadOk(program, fact) || m.dependency !== undefined) continue;
         const site = siteKey(m, fact);
         if (out.has(site)) continue;
         if (hot) {
@@ -875,6 +949,40 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
   return [...out.values()];
 }
 
+/** The package a specifier of the knowledge tables names (`amqplib/callback_api` → `amqplib`, `@scope/x/y` → `@scope/x`). */
+function packageOfSpecifier(specifier: string): string {
+  const parts = specifier.split('/');
+  return parts.slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+}
+
+/**
+ * The first keep-alive (in source order) in the code an installed package loads in this
+ * program: its own files and the packages they import (a connection manager over the client
+ * that holds the timer). A modelled library call inside those files stands in for a package
+ * that is not installed.
+ */
+function packageTimer(index: ModuleIndex, program: TsProgram, pkg: string, installed: ReadonlySet<string>): { module: TsModule; fact: TsHeartbeatFact } | undefined {
+  const start = [...program.modules].filter((m) => m.dependency === pkg);
+  const seen = new Set<TsModule>(start);
+  for (let i = 0; i < start.length; i++) {
+    for (const e of index.edges(start[i])) {
+      if (e.to.dependency === undefined || seen.has(e.to)) continue;
+      seen.add(e.to);
+      start.push(e.to);
+    }
+  }
+  let best: { module: TsModule; fact: TsHeartbeatFact } | undefined;
+  for (const m of seen) {
+    for (const f of m.facts) {
+      if (f.kind !== 'ts.heartbeat') continue;
+      if (f.callback === undefined && (f.library === undefined || installed.has(packageOfSpecifier(f.library)))) continue;
+      const e = { module: m, fact: f, chain: [] };
+      if (!best || before(e, { ...best, chain: [] })) best = { module: m, fact: f };
+    }
+  }
+  return best;
+}
+
 function before(a: TsEvent, b: TsEvent): boolean {
   if (a.module.abs !== b.module.abs) return a.module.abs < b.module.abs;
   return a.fact.range.start.line - b.fact.range.start.line < 0 || (a.fact.range.start.line === b.fact.range.start.line && a.fact.range.start.character < b.fact.range.start.character);
@@ -885,8 +993,21 @@ function before(a: TsEvent, b: TsEvent): boolean {
 const CACHE = new WeakMap<readonly unknown[], { key: string; model: TypeScriptModel }>();
 
 function contextKey(ctx: ProgramContext): string {
-  return [ctx.roots.join('\u0001'), ctx.projectFiles.filter((p) => nodePath.basename(p.path) === 'package.json').map((p) => `${p.path}:${p.text}`).join('\u0001')].join('\u0002');
+  return [ctx.roots.join('\u0001'), ctx.projectFiles.filter((p) => nodePath.basename(p.path) === 'package.json').map((p) => `${p.path}:${p.text}`).join('\u0001'), dependencyKey(ctx.dependencies)].join('\u0002');
 }
+
+/** What identifies the installed Node packages joined to the program (computed once per joined set). */
+function dependencyKey(dependencies: ProgramDependencies | undefined): string {
+  if (!dependencies?.nodePackages?.length) return '';
+  let key = DEPENDENCY_KEYS.get(dependencies);
+  if (key === undefined) {
+    key = [...dependencies.files.map((f) => `${f.path}:${f.contentHash}`), ...(dependencies.nodeResolutions ?? []).map((r) => `${r.from}>${r.specifier}>${r.to}`)].join('\u0001');
+    DEPENDENCY_KEYS.set(dependencies, key);
+  }
+  return key;
+}
+
+const DEPENDENCY_KEYS = new WeakMap<ProgramDependencies, string>();
 
 /** The TypeScript model of a workspace, built once per evaluation (memoised on the context's `files` array). */
 export function typescriptModel(ctx: ProgramContext): TypeScriptModel {
@@ -900,7 +1021,7 @@ export function typescriptModel(ctx: ProgramContext): TypeScriptModel {
 
 export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
   const started = Date.now();
-  const index = new ModuleIndex(ctx.files, ctx.projectFiles);
+  const index = new ModuleIndex(ctx.files, ctx.projectFiles, ctx.dependencies);
   const symbols = new Symbols(index);
   const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
   const starved = analyse(index, programs, symbols);

@@ -40,9 +40,11 @@ import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScr
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
 import { discoverFiles } from './walk';
-import type { ProgramDependencies } from '../model/program-context';
+import { combinedDependencies, type ProgramDependencies } from '../model/program-context';
 import { environmentFingerprint, findPythonEnvironment, type PythonEnvironment } from './python-environment';
 import { joinDependencies } from './python-dependencies';
+import { findNodeModules, nodeModulesFingerprint, type NodeModulesLayout } from './node-modules';
+import { joinNodeDependencies } from './node-dependencies';
 
 export interface ScanReporter {
   /** Called once the file list is known. */
@@ -132,6 +134,12 @@ export interface ScanOptions {
    * the configuration's `pythonEnvironment`. A folder that is not an environment throws.
    */
   pythonEnvironment?: string;
+  /**
+   * Where bare imports of TypeScript/JavaScript files load from (see `node-modules.ts`): a
+   * `node_modules` folder (absolute, or relative to `cwd`), `none`, or empty for Node's own
+   * lookup. Default: the configuration's `nodeModules`. A value that is not a folder throws.
+   */
+  nodeModules?: string;
   /** Environment variables the environment is looked up in (default: `process.env`). */
   env?: NodeJS.ProcessEnv;
 }
@@ -164,7 +172,7 @@ export interface ScanStats {
   jobs: number;
   /** Files of this shard (equal to `files` without `--shard`). */
   shardFiles: number;
-  /** Dependency files (of the Python environment) joined to the program, and how many of them came from the cache. */
+  /** Dependency files (of the Python environment and node_modules) joined to the program, and how many of them came from the cache. */
   dependencyFiles: number;
   dependencyCacheHits: number;
   ms: { discover: number; analyse: number; dependencies: number; evaluate: number; total: number };
@@ -229,7 +237,7 @@ export interface Extraction {
   /** Directories scanned that hold files (roots of the program model). */
   roots: string[];
   projectFiles: ProjectFile[];
-  /** The installed packages the workspace reaches (none without a Python environment). */
+  /** The installed packages the workspace reaches (none without a Python environment or node_modules). */
   dependencies?: ProgramDependencies;
   skipped: { path: string; reason: string }[];
   decoded: { path: string; encoding: SourceEncoding }[];
@@ -307,9 +315,15 @@ const summary = (a: FileAnalysis): AnalysedFile => ({ path: a.path, language: a.
  * What decides the findings besides the files and the project files: the settings that
  * matter to rules (not where or how the work is done) and the analysis options.
  */
-function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseBudget: number | undefined, environment: PythonEnvironment | undefined): unknown {
+function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseBudget: number | undefined, environment: PythonEnvironment | undefined, nodeModules: NodeModulesLayout | undefined): unknown {
   const { jobs: _jobs, cache: _cache, cacheDir: _cacheDir, run: _run, ...rest } = config;
-  return { config: rest, prefilter, parseBudget: parseBudget ?? null, environment: environment ? environmentFingerprint(environment) : null };
+  return {
+    config: rest,
+    prefilter,
+    parseBudget: parseBudget ?? null,
+    environment: environment ? environmentFingerprint(environment) : null,
+    ...(nodeModules ? { nodeModules: nodeModulesFingerprint(nodeModules) } : {}),
+  };
 }
 
 interface Slot {
@@ -386,6 +400,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const lookup = options.shard ? {} : findPythonEnvironment(options.pythonEnvironment ?? config.pythonEnvironment, roots, options.env ?? process.env, cwd);
   if (lookup.error !== undefined) throw new Error(lookup.error);
   const environment = lookup.environment;
+  const nodeLookup = options.shard ? {} : findNodeModules(options.nodeModules ?? config.nodeModules, roots, cwd);
+  if (nodeLookup.error !== undefined) throw new Error(nodeLookup.error);
+  const nodeModules = nodeLookup.layout;
   // In a sharded run, shard 0 reports the walk's own skips (they are the same in every shard).
   if (!options.shard || options.shard.index === 0) for (const s of walk.skipped) skip(s.path, s.reason);
   if (options.signal?.aborted) return extraction(true, walk.files, [], [], []);
@@ -495,7 +512,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     const cache = new DiskCache(options.cacheDir, fingerprint);
     dirRoots = rootsWithFiles(roots, walk.files);
     projectFiles = await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
-    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseBudget, environment) });
+    const slot = cache.evaluationSlot({ roots: dirRoots, settings: evaluationSettings(config, prefilter, options.parseBudget, environment, nodeModules) });
     evaluationSlot = { cache, slot };
     const ids = [];
     for (const file of files) {
@@ -607,6 +624,21 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     stats.dependencyFiles = joined.files;
     stats.dependencyCacheHits = joined.cacheHits;
     stats.ms.dependencies = Math.round(performance.now() - tDeps);
+  }
+  if (nodeModules) {
+    const tDeps = performance.now();
+    const joined = await joinNodeDependencies(nodeModules, result.analyses, dirRoots.length ? dirRoots : roots, {
+      analyseFile: (file) => runFileTask(taskFor(file)),
+      cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
+      note: (text) => {
+        result.notes.push({ path: '', note: text });
+        reporter.onNote?.('', text);
+      },
+    });
+    result.dependencies = combinedDependencies(result.dependencies, joined.dependencies);
+    stats.dependencyFiles += joined.files;
+    stats.dependencyCacheHits += joined.cacheHits;
+    stats.ms.dependencies += Math.round(performance.now() - tDeps);
   }
   if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
   return result;

@@ -99,6 +99,12 @@ export interface TsHeartbeatFact extends TsFactBase {
   note: string;
   /** The timer callback (a blocking call there does not starve this heartbeat). */
   callback?: string;
+  /**
+   * For a modelled library call (`amqplib.connect()`) whose package's code shows its keep-alive
+   * timer (`codeShowsKeepAlive` of the table): the module of the row it matched
+   * (`amqplib/callback_api`), so that the installed package's own code can decide.
+   */
+  library?: string;
 }
 
 export interface TsBlockingFact extends TsFactBase {

@@ -8,7 +8,7 @@
  */
 import type { TextEdit } from '../../text/edits';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
-import { HEARTBEAT_BODY_PATTERN, HEARTBEAT_LIBRARIES, HEARTBEAT_NAME_PATTERN, builtinModule, type HeartbeatLibrary } from '../../knowledge/typescript-heartbeat';
+import { HEARTBEAT_BODY_PATTERN, HEARTBEAT_FILE_PATTERN, HEARTBEAT_LIBRARIES, HEARTBEAT_NAME_PATTERN, builtinModule, type HeartbeatLibrary } from '../../knowledge/typescript-heartbeat';
 import { FileImports } from './import-fix';
 import type { FileSymbols } from './file-symbols';
 import type { TsBlockingFact, TsFact, TsFactBase, TsHeartbeatFact, TsRegisterFact, TsWorkerFact } from './fact-types';
@@ -48,7 +48,8 @@ export class HazardResolver {
       const isBeat =
         HEARTBEAT_BODY_PATTERN.test(bodyText) ||
         (cb?.name !== undefined && HEARTBEAT_NAME_PATTERN.test(cb.name)) ||
-        (r.timer.holder !== undefined && HEARTBEAT_NAME_PATTERN.test(r.timer.holder));
+        (r.timer.holder !== undefined && HEARTBEAT_NAME_PATTERN.test(r.timer.holder)) ||
+        (r.timer.api === 'setInterval()' && HEARTBEAT_FILE_PATTERN.test(this.path));
       if (isBeat) {
         const hb: TsHeartbeatFact = { kind: 'ts.heartbeat', ...r.base, api: r.timer.api, note: r.timer.api === 'setInterval()' ? 'a timer that sends heartbeats' : 'a re-armed timeout that sends heartbeats' };
         if (cb?.target) hb.callback = cb.target;
@@ -189,7 +190,9 @@ export class HazardResolver {
       const re = new RegExp(`\\b${lib.disabledBy}\\s*:\\s*(?:0|false)\\b`);
       if (re.test(l.node.childForFieldName('arguments')?.text ?? '')) return;
     }
-    this.facts.push({ kind: 'ts.heartbeat', ...l.base, api, note: lib.note });
+    const hb: TsHeartbeatFact = { kind: 'ts.heartbeat', ...l.base, api, note: lib.note };
+    if (lib.codeShowsKeepAlive) hb.library = lib.module;
+    this.facts.push(hb);
   }
 
   resolveWorker(node: Node, base: TsFactBase): void {

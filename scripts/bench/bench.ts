@@ -251,6 +251,7 @@ const CLI_HAS = {
   cacheDir: cliHelp.includes('--cache-dir'),
   noCache: cliHelp.includes('--no-cache'),
   stats: cliHelp.includes('--stats'),
+  nodeModules: cliHelp.includes('--node-modules'),
 };
 
 interface OurRun extends Timed {
@@ -263,6 +264,9 @@ async function ours(dir: string, opts: { jobs?: number; cacheDir?: string }): Pr
   if (opts.cacheDir && CLI_HAS.cacheDir) argv.push('--cache-dir', opts.cacheDir);
   else if (!opts.cacheDir && CLI_HAS.noCache) argv.push('--no-cache');
   if (CLI_HAS.stats) argv.push('--stats');
+  // The corpus copies sit under this repository, whose own node_modules Node's lookup would
+  // find: ast-grep reads only the corpus files, and so do we.
+  if (CLI_HAS.nodeModules) argv.push('--node-modules', 'none');
   const r = await timed(process.execPath, argv);
   if (r.status !== 0 && r.status !== 1) throw new Error(`hazard-lens scan failed (${r.status}): ${r.stderr.slice(-2000)}`);
   let stats: CliStats | undefined;

@@ -388,7 +388,7 @@ async function serverRss(c: Materialised): Promise<{ mb: number; ms: number; fil
   const serverJs = join(ROOT, 'dist', 'server', 'server.js');
   if (!existsSync(serverJs)) return 'dist/server/server.js missing (npm run build)';
   const { TestClient } = await import('../../test/lsp/client');
-  const client = await TestClient.start({ rootPath: c.dir });
+  const client = await TestClient.start({ rootPath: c.dir, settings: CLI_HAS.nodeModules ? { nodeModules: 'none' } : {} });
   const pid = (client as unknown as { process: { pid: number } }).process.pid;
   try {
     const t0 = performance.now();

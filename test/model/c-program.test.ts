@@ -269,7 +269,8 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
       `unsafe-call-in-fork-child ${rel('report.c')}:13`,
     ]);
     // The chain of the fork: the first way threads reach it, then every other call of the
-    // forking function that may run while threads run (main.c:9, before the threads, is not one).
+    // forking function that may run while threads run (main.c:9, before the threads, is not one),
+    // named with its thread when the caller runs on one.
     const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
     assert.deepEqual(
       fork.related.map((r) => `${at(r)} ${r.message}`),
@@ -278,7 +279,7 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
         `${rel('main.c')}:10 start_workers() is called here and starts a thread`,
         `${rel('main.c')}:11 run_piped() is called here, after threads may have started`,
         `${rel('spawn.c')}:12 fork() here copies only the calling thread`,
-        `${rel('workers.c')}:9 run_piped() is also called here while threads may be running, in finish_job()`,
+        `${rel('workers.c')}:9 finish_job() runs on the worker() thread and calls run_piped() here`,
       ],
     );
     // exit() in die_with() is reached from two calls of the child: both are named.
@@ -366,5 +367,30 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     );
     const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
     assert.deepEqual(unsafe.related.slice(0, 3), fork.related.slice(0, 3));
+  });
+
+  test('a fork helper reached from a command table that a pool thread dispatches: the chain names the caller on that thread', () => {
+    const { findings, rel } = scan('c-fork-helper-command-table');
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('alert.c')}:8`, `unsafe-call-in-fork-child ${rel('alert.c')}:10`]);
+    const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
+    // The pool keeps the handler main() passes (`p->handler = handler`) and its thread calls it;
+    // the handler runs a command through the table (`commands[i].run(job)`).
+    assert.deepEqual(
+      fork.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('pool.c')}:17 thread started here by pthread_create(); it runs pool_worker()`,
+        `${rel('pool.c')}:9 serve_connection() is called here on the pool_worker() thread`,
+        `${rel('commands.c')}:35 serve_connection() runs on the pool_worker() thread and calls eject_cmd() here`,
+        `${rel('commands.c')}:9 eject_cmd() runs on the pool_worker() thread and calls finish_volume() here`,
+        `${rel('volume.c')}:7 finish_volume() runs on the pool_worker() thread and calls run_alert() here`,
+        `${rel('alert.c')}:8 fork() here copies only the calling thread`,
+      ],
+    );
+  });
+
+  test('a command table dispatched only before the pool starts, and one its threads dispatch without the fork helper: no fork among threads', () => {
+    const { findings, rel } = scan('c-fork-helper-table-before-threads');
+    assert.deepEqual(summary(findings), [`unsafe-call-in-fork-child ${rel('alert.c')}:10`]);
+    assert.equal(findings[0].severity, 'warning');
   });
 });

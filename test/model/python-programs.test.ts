@@ -432,3 +432,37 @@ describe('py-pytest-mocked-fork: tests that replace os.fork with a mock reach no
     assert.deepEqual(run(s).map((f) => at(s, f)), ['fork-in-threaded-program svc/daemon.py:6']);
   });
 });
+
+describe('py-pytest-idle-threads: threads a test ends, and forks a test never makes, do not reach later forks', () => {
+  test('only the real fork after the heartbeat thread is reported, with that thread', () => {
+    const s = load('py-pytest-idle-threads');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'tests/test_c_heartbeat.py:13 thread started here (threading.Thread.start())',
+      'tests/test_c_heartbeat.py:11 pytest runs test_heartbeat_starts here',
+      'tests/test_e_child.py:5 pytest runs test_job_runs_in_child here',
+      'tests/test_e_child.py:6 called here',
+      'svc/children.py:6 fork here (os.fork())',
+    ]);
+  });
+
+  test('an awaited offload whose pool is never shut down leaves its worker running', () => {
+    const s = edited(load('py-pytest-idle-threads'), 'test_a_offload.py', (t) => t.replace('off.close()', 'pass'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6']);
+    assert.equal(steps(s, findings[0])[0], 'svc/offload.py:11 thread started here (.run_in_executor())');
+  });
+
+  test('threads kept in a list but joined only on one branch stay running', () => {
+    const s = edited(load('py-pytest-idle-threads'), 'test_b_fanout.py', (t) => t.replace('    for w in workers:\n        w.join()', '    if results:\n        for w in workers:\n            w.join()'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6']);
+    assert.equal(steps(s, findings[0])[0], 'tests/test_b_fanout.py:15 thread started here (threading.Thread.start())');
+  });
+
+  test('without the patch, the manager test forks for real after the heartbeat thread', () => {
+    const s = edited(load('py-pytest-idle-threads'), 'test_d_manager.py', (t) => t.replace('@mock.patch("svc.manager.Manager.fork_child")\n', ''));
+    assert.deepEqual(run(s).map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6', 'fork-in-threaded-program svc/manager.py:15']);
+  });
+});

@@ -5,10 +5,12 @@
  * fresh descriptor (`fd = -1; reopen()`), after the last close-all of its walk. And a fork
  * turned off whenever the cache is filled: the function that fills it sets a flag when it is
  * set (`if (inherited_fd) no_daemon = 1;`), and every call there that leads to the fork runs
- * only while that flag is zero (`if (!no_daemon) daemonize();`). Used by the FD rules next to
+ * only while that flag is zero (`if (!no_daemon) daemonize();`). And a cache the parent closes
+ * and forgets before it forks (`if (fp != NULL) { fclose(fp); fp = NULL; }` between the open
+ * and the fork): nothing is inherited. Used by the FD rules next to
  * `cacheSurvivesFork` (re-validation, at-fork handlers).
  */
-import type { CFdCacheFact } from '../facts/c/program-types';
+import type { CFdCacheFact, Span } from '../facts/c/program-types';
 import type { CFile, CFn, CModel } from './c';
 import { callKey, childWalks, runsProgramAfter, walkAfter, type ChildWalk, type ForkSite } from './c-child';
 
@@ -102,4 +104,38 @@ export function forkOffWhenCached(model: CModel, site: ForkSite, file: CFile, ca
     if (!(call.zeroGuards ?? []).some((g) => flags.has(g))) return false;
   }
   return leading > 0;
+}
+
+function before(a: Span, b: Span): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+/** Whether `target` forgets the cache's own storage (a global, or this file's static). */
+function forgetsOf(target: CFn, file: CFile, cache: CFdCacheFact): readonly Span[] {
+  const own = cache.storage === 'global' || (target.file === file && (cache.storage === 'file-static' || target.fact.index === cache.functionIndex));
+  if (!own) return [];
+  return (target.fact.forgets ?? []).filter((f) => f.variable === cache.variable).map((f) => f.at);
+}
+
+/**
+ * The undo test for `Ordering.undoneBefore` on a cache: between call `after` (-1: the start)
+ * and call `until` of `g`, the cache's storage is forgotten on every path, by `g` itself (see
+ * `CFunctionFact.forgets`) or by a workspace function that `g` calls every time
+ * (`close_output()` doing `out = NULL`). The parent then holds no cached descriptor when it
+ * forks, and the child inherits none.
+ */
+export function forgottenBetween(model: CModel, file: CFile, cache: CFdCacheFact): (g: CFn, after: number, until: number) => boolean {
+  return (g, after, until) => {
+    const from = after >= 0 ? g.fact.calls[after]?.span : undefined;
+    const to = g.fact.calls[until]?.span;
+    if (!to || (after >= 0 && !from)) return false;
+    const between = (s: Span) => (!from || before(from, s)) && before(s, to);
+    if (forgetsOf(g, file, cache).some(between)) return true;
+    for (let i = 0; i < g.fact.calls.length; i++) {
+      const call = g.fact.calls[i];
+      if (i === until || !call.unconditional || !between(call.span)) continue;
+      if (model.resolve(g, i).some((t) => t !== g && forgetsOf(t, file, cache).length > 0)) return true;
+    }
+    return false;
+  };
 }

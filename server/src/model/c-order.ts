@@ -246,6 +246,37 @@ export class Ordering {
     return this.before(fn, k) >= 0 || this.entered(fn).kind !== 'no';
   }
 
+  /**
+   * True when, on every way the event may precede call `k` of `fn`, the program undoes it
+   * before that call: `undone(g, after, before)` says whether `g` undoes it on every path
+   * from its call `after` (-1: its start) to its call `before`. Each function that may be
+   * entered after the event is asked after the last call in it that may do the event (a
+   * loop that repeats the event after `k` is never undone); without such a call, its
+   * callers are asked at the call sites reaching it. A thread's start routine and a
+   * function with no known caller are entered at unknown times: not undone unless their
+   * own code undoes it.
+   */
+  undoneBefore(fn: CFn, k: number, undone: (g: CFn, after: number, before: number) => boolean, depth = 0, seen = new Set<CFn>()): boolean {
+    const at = fn.fact.calls[k]?.span;
+    if (!at || depth > 16) return false;
+    let last = -1;
+    for (const j of this.eventCalls(fn)) {
+      if (j === k) continue;
+      const s = fn.fact.calls[j].span;
+      if (startsBefore(s, at)) {
+        if (last < 0 || startsBefore(fn.fact.calls[last].span, s)) last = j;
+      } else if (fn.fact.loops.some((l) => contains(l, s) && contains(l, at))) {
+        return false;
+      }
+    }
+    if (last >= 0) return undone(fn, last, k);
+    if (this.entered(fn).kind === 'no' || undone(fn, -1, k)) return true;
+    if (this.baseEntered(fn).kind !== 'no') return false;
+    if (seen.has(fn)) return true;
+    seen.add(fn);
+    return this.index.callersIn(fn).every((c) => this.undoneBefore(c.fn, c.call, undone, depth + 1, seen));
+  }
+
   /** Why the event may have happened at call `k` of `fn`, as an ordered chain ending just before that call. */
   chainAt(fn: CFn, k: number, depth = 0): RelatedLocation[] {
     if (depth > 16) return [];
@@ -279,6 +310,65 @@ export class Ordering {
       case 'no':
         return [];
     }
+  }
+
+  /**
+   * The nearest thread start routine above `fn` through its callers (calls through dispatch
+   * tables and stored function pointers included), with the way down from it: `fn` runs on
+   * that routine's thread. Null when no caller chain of `fn` (up to 16 calls) starts at one.
+   */
+  threadAbove(fn: CFn): { routine: CFn; site: CallSite; path: CallSite[] } | null {
+    const down = new Map<CFn, CallSite>();
+    const visited = new Set<CFn>([fn]);
+    const queue: { f: CFn; depth: number }[] = [{ f: fn, depth: 0 }];
+    for (let i = 0; i < queue.length; i++) {
+      const { f, depth } = queue[i];
+      const start = this.routines.get(f);
+      if (start) {
+        const path: CallSite[] = [];
+        for (let cur = f; cur !== fn; ) {
+          const step = down.get(cur)!;
+          path.push(step);
+          cur = this.calleeOf(step);
+        }
+        return { routine: f, site: start, path };
+      }
+      if (depth >= 16) continue;
+      for (const c of this.index.callersIn(f)) {
+        if (visited.has(c.fn)) continue;
+        visited.add(c.fn);
+        // The step from c.fn down towards fn goes through call c (which reaches f).
+        down.set(c.fn, c);
+        this.stepTarget.set(c, f);
+        queue.push({ f: c.fn, depth: depth + 1 });
+      }
+    }
+    return null;
+  }
+
+  private readonly stepTarget = new Map<CallSite, CFn>();
+
+  private calleeOf(step: CallSite): CFn {
+    return this.stepTarget.get(step)!;
+  }
+
+  /**
+   * A chain showing that `fn` runs on a thread: the thread start, then each call down from
+   * its routine ("run_job() runs on the pool_worker() thread and calls do_commands() here"),
+   * ending at the call of `fn`; null when `fn` runs on no thread the model sees.
+   */
+  threadChainAt(fn: CFn): RelatedLocation[] | null {
+    const above = this.threadAbove(fn);
+    if (!above) return null;
+    const api = this.direct.get(above.site.fn)?.get(above.site.call);
+    if (api === undefined) return null;
+    const out: RelatedLocation[] = [this.loc(above.site, this.words.routine ? this.words.routine(above.routine.fact.name, api) : this.words.site(api, above.site))];
+    const name = above.routine.fact.name;
+    for (const step of above.path) {
+      const callee = this.calleeOf(step).fact.name;
+      out.push(this.loc(step, this.words.entersOnThread ? this.words.entersOnThread(step.fn.fact.name, callee, name) : this.words.enters(callee)));
+    }
+    return out;
   }
 
   /**

@@ -24,6 +24,7 @@ import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../knowledge
 import type {
   CAtForkFact,
   CCloseAllFact,
+  CDispatchTableFact,
   CExecFact,
   CFact,
   CFdCacheFact,
@@ -58,6 +59,8 @@ export interface CFile {
   includes?: CIncludesFact;
   /** Names the file stores as values (file-scope initializers, assignments into fields and globals). */
   storedNames?: string[];
+  /** The file's dispatch tables by variable name (`cmds[i].func(jcr)` calls one of their functions). */
+  tables?: Map<string, CDispatchTableFact>;
   /** Functions by name (more than one under `#if` alternatives). */
   byName: Map<string, CFn[]>;
   /** Group (compile_commands.json) the file belongs to; -1 for the call-graph fallback. */
@@ -201,6 +204,9 @@ export class CModel {
         case 'c.storedNames':
           file.storedNames = f.names;
           break;
+        case 'c.dispatchTable':
+          (file.tables ??= new Map()).set(f.variable, f);
+          break;
         default:
           break;
       }
@@ -309,11 +315,74 @@ export class CModel {
     return best;
   }
 
+  /** The workspace functions a call through a table's field may reach: those its entries store there. */
+  private resolveTable(file: CFile, via: { table: string; field: string }): CFn[] {
+    const names = file.tables?.get(via.table)?.fields.find((f) => f.field === via.field)?.names;
+    if (!names) return NONE;
+    const out = new Set<CFn>();
+    for (const n of names) for (const t of this.resolveName(file, n)) out.add(t);
+    return [...out];
+  }
+
+  /** Call sites by callee over calls by name and through tables (not through fields): what field resolution follows. */
+  private namedCallersIndex: Map<CFn, CallSite[]> | null = null;
+
+  private namedCallers(fn: CFn): CallSite[] {
+    if (!this.namedCallersIndex) {
+      const index = new Map<CFn, CallSite[]>();
+      for (const f of this.fns) {
+        f.fact.calls.forEach((c, i) => {
+          if (c.field || !this.compiled(c)) return;
+          for (const target of c.via ? this.resolveTable(f.file, c.via) : this.resolveName(f.file, c.name)) {
+            let list = index.get(target);
+            if (!list) index.set(target, (list = []));
+            list.push({ fn: f, call: i });
+          }
+        });
+      }
+      this.namedCallersIndex = index;
+    }
+    return this.namedCallersIndex.get(fn) ?? [];
+  }
+
+  /**
+   * The workspace functions a call through a struct field may reach: what the file's own
+   * functions store into that field, by name, or through their function-pointer parameter
+   * from what their callers pass there (followed up to four callers up:
+   * `main` → `serve(handle_request)` → `pool_init(p, handler)` → `p->engine = engine`).
+   */
+  private resolveField(file: CFile, field: string): CFn[] {
+    const out = new Set<CFn>();
+    const fromParam = (g: CFn, param: number, depth: number, seen: Set<string>): void => {
+      if (depth > 4) return;
+      for (const c of this.namedCallers(g)) {
+        const key = `${c.fn.id}:${c.call}:${param}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        for (const p of c.fn.fact.passes ?? []) {
+          if (p.call !== c.call || p.arg !== param) continue;
+          if (p.name !== undefined) for (const t of this.resolveName(c.fn.file, p.name)) out.add(t);
+          else if (p.param !== undefined) fromParam(c.fn, p.param, depth + 1, seen);
+        }
+      }
+    };
+    for (const g of file.functions) {
+      for (const store of g?.fact.fieldStores ?? []) {
+        if (store.field !== field) continue;
+        if (store.name !== undefined) for (const t of this.resolveName(file, store.name)) out.add(t);
+        else if (store.param !== undefined) fromParam(g!, store.param, 0, new Set());
+      }
+    }
+    return [...out];
+  }
+
   /** The workspace functions each call of `fn` resolves to, by call index (computed once per function). */
   callees(fn: CFn): readonly CFn[][] {
     let list = this.calleeLists[fn.id];
     if (!list) {
-      list = fn.fact.calls.map((c) => (this.compiled(c) ? this.resolveName(fn.file, c.name) : NONE));
+      list = fn.fact.calls.map((c) =>
+        !this.compiled(c) ? NONE : c.via ? this.resolveTable(fn.file, c.via) : c.field ? this.resolveField(fn.file, c.field) : this.resolveName(fn.file, c.name),
+      );
       this.calleeLists[fn.id] = list;
     }
     return list;

@@ -32,6 +32,13 @@ export interface RunCtx {
   keepNames?: readonly string[];
   /** Fork calls a test running further up replaced with a mock (`@mock.patch("os.fork")`): `os.fork`. */
   patchedForks?: readonly string[];
+  /**
+   * The pytest test whose own body runs (`abs#name`): objects it creates live only while it
+   * runs, so their other methods are not replayed later, after the test.
+   */
+  testBody?: string;
+  /** Workspace functions and methods such a test replaced with a mock, by dotted name: they do not run. */
+  patchedCallables?: readonly string[];
 }
 
 /** How deep a replay follows calls. */
@@ -80,7 +87,7 @@ export abstract class ProgramOrder {
         if (this.stopped) return;
         const isTest = fn.className ? /^Test/.test(fn.className) && !fn.className.includes('.') && /^test/.test(name.slice(fn.className.length + 1)) : fn.enclosingFunction === '' && /^test/.test(name);
         if (!isTest) continue;
-        this.runFunction(m, name, { ...ctx, chain: push(undefined, { path: m.path, range: fn.range, message: `pytest runs ${name} here` }) });
+        this.runFunction(m, name, { ...ctx, testBody: `${m.abs}#${name}`, chain: push(undefined, { path: m.path, range: fn.range, message: `pytest runs ${name} here` }) });
       }
     }
   }

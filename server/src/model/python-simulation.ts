@@ -157,10 +157,15 @@ export class ProgramSim extends ProgramOrder {
     if (!this.loaded.has(m)) this.runModule(m, outer);
     const key = `${m.abs}#${name}`;
     if (this.running.has(key)) return;
-    const patched = m.functions.get(name)?.patchedForks;
-    const ctx = patched ? { ...outer, patchedForks: [...(outer.patchedForks ?? []), ...patched] } : outer;
+    // A test patched this function or method with a mock: the mock runs instead.
+    if (outer.patchedCallables?.some((p) => m.names.some((n) => p === `${n}.${name}`))) return;
+    const fnFact = m.functions.get(name);
+    const patched = fnFact?.patchedForks;
+    const mocked = fnFact?.patchedCallables;
+    let ctx = patched ? { ...outer, patchedForks: [...(outer.patchedForks ?? []), ...patched] } : outer;
+    if (mocked) ctx = { ...ctx, patchedCallables: [...(ctx.patchedCallables ?? []), ...mocked] };
     const st = this.state;
-    const memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
+    const memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
     const seen = this.memo.get(memoKey);
     if (seen !== undefined) {
       if (seen) this.threadStarted(seen);
@@ -200,6 +205,8 @@ export class ProgramSim extends ProgramOrder {
     // plumbing (a module-level default context, an atexit hook): only those of the root module
     // and of code that actually runs in a function count as "may run later".
     const notes = fn !== '' || m === this.root.module;
+    // Objects a test creates in its own body end with the test: their methods run only as called there.
+    const createsForLater = notes && ctx.testBody !== `${m.abs}#${fn}`;
     /** Where a call ran workspace code: a daemonizer's description at the same place is replaced by it. */
     let ranCode: PythonFact['range'] | undefined;
     const sameRange = (a: PythonFact['range'] | undefined, b: PythonFact['range']) =>
@@ -220,7 +227,7 @@ export class ProgramSim extends ProgramOrder {
           break;
         case 'py.call': {
           // An object of a workspace class (with or without an `__init__` of its own).
-          const cls = notes ? this.model.classOf(m, f) : undefined;
+          const cls = createsForLater ? this.model.classOf(m, f) : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const t = this.model.callTarget(m, f);
           if (!t) break;
@@ -274,8 +281,13 @@ export class ProgramSim extends ProgramOrder {
           break;
         case 'py.object-start': {
           const sym = notes ? this.model.symbolOf(m, f, f.constructorName, f.origin) : undefined;
-          if (sym?.kind === 'class') this.addClass(sym.module, sym.name, push(ctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
           const what = this.model.classify(m, f.constructorName, f.origin, f.method);
+          if (sym?.kind === 'class' && createsForLater) this.addClass(sym.module, sym.name, push(ctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
+          else if (sym?.kind === 'class' && !what) {
+            // In a test's own body the object ends with the test: its `start()` runs here, under the test's patches.
+            const meth = this.model.index.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
+            if (meth) this.runFunction(meth.module, meth.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }) });
+          }
           const shown = f.constructorName.replace(/^\.+/, '');
           if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, ctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
           else if (what?.kind === 'process') {

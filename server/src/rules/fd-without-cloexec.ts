@@ -14,6 +14,7 @@ import { spanRange, type CFdOpenFact } from '../facts/c/program-types';
 import { cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram } from '../model/c';
 import { Ordering } from '../model/c-order';
 import { hostPrograms, isLibraryFile } from '../model/c-library';
+import { forgottenBetween } from '../model/c-cache-reset';
 
 export const RULE_ID = 'fd-without-cloexec';
 
@@ -48,8 +49,19 @@ function sharedPrefix(a: string, b: string): number {
   return i;
 }
 
-/** The first fork/exec site that may run after the descriptor is created, with the chain that shows it. */
-function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOpenFact, sites: readonly ProcessSite[]): RelatedLocation[] | null {
+/**
+ * The first fork/exec site that may run after the descriptor is created, with the chain that
+ * shows it. A descriptor kept in a cache that the program closes and forgets before that
+ * site (`forgotten`) is not inherited there.
+ */
+function laterProcessSite(
+  model: CModel,
+  program: CProgram,
+  fn: CFn,
+  open: CFdOpenFact,
+  sites: readonly ProcessSite[],
+  forgotten: ((g: CFn, after: number, until: number) => boolean) | null,
+): RelatedLocation[] | null {
   const order = new Ordering(model, program, [{ fn, call: open.callIndex, api: open.api }], {
     site: (api) => `descriptor created here by ${api}()`,
     via: (callee) => `${callee}() is called here and creates it`,
@@ -57,7 +69,7 @@ function laterProcessSite(model: CModel, program: CProgram, fn: CFn, open: CFdOp
     unknown: (name) => `${name}() has no known caller in this program, so it may run after the descriptor exists`,
   });
   for (const s of sites) {
-    if (!order.at(s.fn, s.call)) continue;
+    if (!order.at(s.fn, s.call) || (forgotten && order.undoneBefore(s.fn, s.call, forgotten))) continue;
     const chain = order.chainAt(s.fn, s.call);
     const last: RelatedLocation = {
       path: s.file.path,
@@ -108,8 +120,10 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
       const fn = file.functions[open.functionIndex];
       if (!fn || open.callIndex < 0) continue;
       let chain: RelatedLocation[] | null = null;
+      const cache = file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex);
+      const forgotten = cache ? forgottenBetween(model, file, cache) : null;
       for (const program of programs) {
-        chain = hosts.length > 0 ? moduleProcessSite(sitesOf(program)) : laterProcessSite(model, program, fn, open, sitesOf(program));
+        chain = hosts.length > 0 ? moduleProcessSite(sitesOf(program)) : laterProcessSite(model, program, fn, open, sitesOf(program), forgotten);
         if (chain) break;
       }
       const inherited = chain !== null;

@@ -62,3 +62,30 @@ export function parameterNames(def: Node): string[] {
   }
   return out;
 }
+
+/**
+ * The function-pointer parameters of a definition by name, with their positions:
+ * `void *(*engine)(void *)` is parameter 1 of `pool_init(pool_t *p, void *(*engine)(void *))`.
+ */
+export function functionPointerParameters(def: Node): Map<string, number> {
+  let decl = def.childForFieldName('declarator');
+  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
+  const list = decl?.childForFieldName('parameters');
+  const out = new Map<string, number>();
+  if (!list) return out;
+  let position = 0;
+  for (const p of list.namedChildren) {
+    if (!p || (p.type !== 'parameter_declaration' && p.type !== 'identifier')) continue;
+    if (p.type === 'parameter_declaration') {
+      let d: Node | null = p.childForFieldName('declarator');
+      while (d?.type === 'pointer_declarator') d = d.childForFieldName('declarator');
+      if (d?.type === 'function_declarator') {
+        let inner = d.childForFieldName('declarator');
+        while (inner?.type === 'parenthesized_declarator' || inner?.type === 'pointer_declarator') inner = inner.type === 'parenthesized_declarator' ? inner.namedChild(0) : inner.childForFieldName('declarator');
+        if (inner?.type === 'identifier') out.set(inner.text, position);
+      }
+    }
+    position++;
+  }
+  return out;
+}

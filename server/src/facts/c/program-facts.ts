@@ -20,7 +20,7 @@ import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
-import { cppQualifiedName, functionNameNode, parameterNames } from './function-names';
+import { cppQualifiedName, functionNameNode, functionPointerParameters, parameterNames } from './function-names';
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
 import { blankUnbalancedBranches } from './unbalanced-branches';
@@ -52,6 +52,11 @@ interface FunctionState {
   refs: Set<string>;
   assigns: Set<string>;
   resets: Set<string>;
+  forgets: { variable: string; at: Span }[];
+  /** Function-pointer parameters by name, with their positions. */
+  pointerParams: Map<string, number>;
+  fieldStores: NonNullable<CFunctionFact['fieldStores']>;
+  passes: NonNullable<CFunctionFact['passes']>;
   flagSets: { test: string; flag: string }[];
   /** Upper bounds of the function's keep-list close loops so far (`end` in `fd <= end`). */
   keepListLimits: Set<string>;
@@ -152,6 +157,18 @@ function heldTest(node: Node): string | null {
   return null;
 }
 
+/** The first field name a field declarator declares (`name`, `*name`, `(*name)(args)`, `name[4]`). */
+function firstFieldIdentifier(node: Node, depth: number): string | null {
+  if (node.type === 'field_identifier') return node.text;
+  if (depth > 6) return null;
+  for (const c of node.namedChildren) {
+    if (!c || c.type === 'parameter_list') continue;
+    const found = firstFieldIdentifier(c, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** A non-zero integer constant (`1`, `-1`). */
 function isNonZeroConstant(node: Node): boolean {
   let n = unwrap(node);
@@ -162,6 +179,9 @@ function isNonZeroConstant(node: Node): boolean {
   }
   return n.type === 'number_literal' && Number(n.text) !== 0;
 }
+
+/** `->name =` / `.name =` (not `==`): a field the file stores into. */
+const FIELD_STORE = /(?:->|\.)\s*([A-Za-z_]\w*)\s*=(?!=)/g;
 
 /** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
 const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
@@ -225,6 +245,7 @@ class Extractor {
 
   run(root: Node): void {
     this.closers = fileClosers(root, this.source);
+    for (const m of this.source.text.matchAll(FIELD_STORE)) this.storedFields.add(m[1]);
     for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
     this.topLevel(root);
     this.callFacts.finish();
@@ -255,6 +276,12 @@ class Extractor {
         case 'declaration':
           this.fileDeclaration(child);
           break;
+        case 'struct_specifier':
+          this.noteStructFields(child, null);
+          break;
+        case 'type_definition':
+          this.noteStructFields(child.childForFieldName('type'), child.childForFieldName('declarator'));
+          break;
         case 'preproc_include': {
           const p = child.childForFieldName('path');
           if (p) this.includes.headers.push(p.text.replace(/^[<"]|[>"]$/g, ''));
@@ -283,14 +310,107 @@ class Extractor {
 
   private fileDeclaration(decl: Node): void {
     const isStatic = this.isStatic(decl) || this.hasStaticMacro(decl);
+    const type = decl.childForFieldName('type');
+    this.noteStructFields(type, null);
     for (const d of decl.childrenForFieldName('declarator')) {
       if (!d) continue;
       const name = declaratorName(d);
       if (!name) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
-      if (value) this.noteStoredNames(value, 0);
+      if (value) {
+        this.noteStoredNames(value, 0);
+        this.noteDispatchTable(decl, name, type, value);
+      }
     }
+  }
+
+  /** Field names in order of the structs the file declares, by `struct tag` and by typedef name. */
+  private readonly structFields = new Map<string, string[]>();
+  /** Fields the file assigns to (`x->engine = ...`, `s.run = ...`), read from the text before the walk. */
+  private readonly storedFields = new Set<string>();
+  /** Tables recorded by `noteDispatchTable`, by variable name. */
+  private readonly dispatchTables = new Set<string>();
+
+  /** Records the field order of a struct with a body (`struct cmd { const char *name; int (*run)(void); }`). */
+  private noteStructFields(type: Node | null, typedefName: Node | null): void {
+    if (type?.type !== 'struct_specifier') return;
+    const body = type.childForFieldName('body');
+    if (!body) return;
+    const fields: string[] = [];
+    for (const f of body.namedChildren) {
+      if (f?.type !== 'field_declaration') continue;
+      for (const d of f.childrenForFieldName('declarator')) {
+        const id = d ? firstFieldIdentifier(d, 0) : null;
+        if (id) fields.push(id);
+      }
+    }
+    const tag = type.childForFieldName('name');
+    if (tag) this.structFields.set(`struct ${tag.text}`, fields);
+    if (typedefName?.type === 'type_identifier') this.structFields.set(typedefName.text, fields);
+  }
+
+  /**
+   * A file-scope initializer that stores names in fields, an array of rows or one struct:
+   * recorded as a `c.dispatchTable` fact, the field of each stored name taken from its
+   * designator or from its position in the struct (when the struct is declared here).
+   */
+  private noteDispatchTable(decl: Node, variable: string, type: Node | null, value: Node): void {
+    if (value.type !== 'initializer_list') return;
+    const typeKey = type?.type === 'struct_specifier' ? (type.childForFieldName('name') ? `struct ${type.childForFieldName('name')!.text}` : null) : type?.type === 'type_identifier' ? type.text : null;
+    const order = typeKey ? this.structFields.get(typeKey) : undefined;
+    const rows = value.namedChildren.some((c) => c?.type === 'initializer_list') ? value.namedChildren.filter((c) => c?.type === 'initializer_list') : [value];
+    const fields = new Map<string, Set<string>>();
+    for (const row of rows) {
+      let position = 0;
+      for (const item of row!.namedChildren) {
+        if (!item || item.type === 'comment') continue;
+        let field = order?.[position] ?? `#${position}`;
+        let stored: Node | null = item;
+        if (item.type === 'initializer_pair') {
+          const designator = item.childForFieldName('designator');
+          const named = designator?.type === 'field_designator' ? designator.namedChildren.find((c) => c?.type === 'field_identifier') : null;
+          if (named) {
+            field = named.text;
+            const at = order ? order.indexOf(field) : -1;
+            if (at >= 0) position = at;
+          }
+          stored = item.childForFieldName('value');
+        }
+        position++;
+        const n = stored ? unwrap(stored) : null;
+        const id = n?.type === 'pointer_expression' ? n.childForFieldName('argument') : n;
+        if (id?.type !== 'identifier') continue;
+        let names = fields.get(field);
+        if (!names) fields.set(field, (names = new Set()));
+        names.add(id.text);
+      }
+    }
+    if (fields.size === 0) return;
+    this.dispatchTables.add(variable);
+    this.facts.push({ kind: 'c.dispatchTable', range: nodeRange(decl), variable, fields: [...fields].map(([field, names]) => ({ field, names: [...names] })) });
+  }
+
+  /**
+   * The table and field a callee reads its function pointer from, when the table is one of
+   * this file's dispatch tables and not shadowed by a local: `cmds[i].func`, `(*cmds[i].func)`,
+   * `ops.run`.
+   */
+  private tableCallee(callee: Node): { table: string; field: string } | null {
+    let n = unwrap(callee);
+    if (n.type === 'pointer_expression') {
+      const arg = n.childForFieldName('argument');
+      if (!arg) return null;
+      n = unwrap(arg);
+    }
+    if (n.type !== 'field_expression') return null;
+    const field = n.childForFieldName('field');
+    let base = n.childForFieldName('argument');
+    if (!field || !base) return null;
+    base = unwrap(base);
+    if (base.type === 'subscript_expression') base = base.childForFieldName('argument');
+    if (base?.type !== 'identifier' || !this.dispatchTables.has(base.text) || this.fn?.locals.has(base.text)) return null;
+    return { table: base.text, field: field.text };
   }
 
   /** Identifiers a file-scope initializer stores (`{ .open = my_open, NULL }`, `&my_ops`), a few levels deep. */
@@ -351,6 +471,10 @@ class Extractor {
       refs: new Set(),
       assigns: new Set(),
       resets: new Set(),
+      forgets: [],
+      pointerParams: functionPointerParameters(def),
+      fieldStores: [],
+      passes: [],
       flagSets: [],
       keepListLimits: new Set(),
       aboveKeepList: new Set(),
@@ -372,6 +496,9 @@ class Extractor {
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
     if (state.resets.size > 0) fact.resets = [...state.resets];
+    if (state.forgets.length > 0) fact.forgets = state.forgets;
+    if (state.fieldStores.length > 0) fact.fieldStores = state.fieldStores;
+    if (state.passes.length > 0) fact.passes = state.passes;
     if (state.flagSets.length > 0) fact.flagSets = state.flagSets;
     if (state.checksInode) {
       for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
@@ -779,6 +906,7 @@ class Extractor {
     const top = this.setTests.length > 0 ? this.setTests[this.setTests.length - 1] : null;
     const flag = flagKey(left);
     if (top && top.depth === this.cond && flag && right && isNonZeroConstant(right)) fn.flagSets.push({ test: top.test, flag });
+    if (left.type === 'field_expression' && right) this.noteFieldStore(left, right);
     const target = storageTarget(left);
     if (!target) return;
     if (right) this.noteAboveKeepList(target.text, right);
@@ -795,9 +923,53 @@ class Extractor {
     if (this.cond === 0 && (isResetValue(right) || fdSourceCall(right))) fn.resets.add(target.text);
     // `if (fp != NULL) { fclose(fp); fp = NULL; }`: forgotten on every path too.
     const held = this.heldTests.length > 0 ? this.heldTests[this.heldTests.length - 1] : null;
-    if (held && held.depth === this.cond && this.cond === 1 && held.test === target.text && isResetValue(right)) fn.resets.add(target.text);
+    const heldForget = held !== null && held.depth === this.cond && this.cond === 1 && held.test === target.text && isResetValue(right);
+    if (heldForget) fn.resets.add(target.text);
+    if (heldForget || (this.cond === 0 && isResetValue(right))) fn.forgets.push({ variable: target.text, at: spanOf(node) });
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
+  }
+
+  /** `wq->engine = engine` (a function-pointer parameter) or `t->run = on_tick` (a name that is not a local). */
+  private noteFieldStore(left: Node, right: Node): void {
+    const fn = this.fn!;
+    const field = left.childForFieldName('field')?.text;
+    const r = unwrap(right);
+    const id = r.type === 'pointer_expression' ? r.childForFieldName('argument') : r;
+    if (!field || id?.type !== 'identifier') return;
+    const param = fn.pointerParams.get(id.text);
+    if (param !== undefined) fn.fieldStores.push({ field, param });
+    else if (!fn.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text)) fn.fieldStores.push({ field, name: id.text });
+  }
+
+  /** The field a callee reads its function pointer from when the file stores into that field: `wq->engine`, `(*t->run)`. */
+  private fieldCallee(callee: Node): string | null {
+    let n = unwrap(callee);
+    if (n.type === 'pointer_expression') {
+      const arg = n.childForFieldName('argument');
+      if (!arg) return null;
+      n = unwrap(arg);
+    }
+    if (n.type !== 'field_expression') return null;
+    const field = n.childForFieldName('field')?.text;
+    return field && this.storedFields.has(field) ? field : null;
+  }
+
+  /** Bare-name arguments of call `call` that may be function pointers (`CFunctionFact.passes`). */
+  private notePasses(args: Node, call: number): void {
+    const fn = this.fn!;
+    let arg = 0;
+    for (const a of args.namedChildren) {
+      if (!a || a.type === 'comment') continue;
+      const n = unwrap(a);
+      const id = n.type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : n;
+      if (id?.type === 'identifier') {
+        const param = fn.pointerParams.get(id.text);
+        if (param !== undefined) fn.passes.push({ call, arg, param });
+        else if (!fn.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text) && !this.fileVars.has(id.text)) fn.passes.push({ call, arg, name: id.text });
+      }
+      arg++;
+    }
   }
 
   /** `begin = end + 1` after a keep-list loop bounded by `end`: a close-all from `begin` continues the keep-list. */
@@ -992,10 +1164,15 @@ class Extractor {
         this.noteRef(a, t);
       }
     }
-    if (!callee || calleeType !== 'identifier') return;
-    const name = callee.text;
+    const via = callee && calleeType !== 'identifier' ? this.tableCallee(callee) : null;
+    const field = callee && calleeType !== 'identifier' && !via ? this.fieldCallee(callee) : null;
+    if (!callee || (calleeType !== 'identifier' && !via && !field)) return;
+    const name = via ? `${via.table}.${via.field}` : field ? `->${field}` : callee.text;
     const s = spanOf(node);
     const record: CCall = { name, span: s };
+    if (via) record.via = via;
+    if (field) record.field = field;
+    if (args) this.notePasses(args, fn.fact.calls.length);
     if (this.cond === 0) record.unconditional = 1;
     if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
     this.ppAnnotate(record, 0, this.ppAtFunction);

@@ -37,6 +37,18 @@ export interface CCall {
   /** Platforms (`knowledge/c-platforms.ts`) that do not compile the call: an enclosing `#if` branch is false there. */
   notOn?: string[];
   /**
+   * A call through a function pointer read from a file-scope table of this file:
+   * `cmds[i].func(jcr)` or `(*ops.run)()` (`name` is then `cmds.func`). It may call any
+   * function the table's initializer stores in that field (`CDispatchTableFact`).
+   */
+  via?: { table: string; field: string };
+  /**
+   * A call through a struct field this file also stores function pointers into
+   * (`wq->engine(item)` where `wq->engine = engine;`): `name` is then `->engine`. It may call
+   * what those stores keep (`CFunctionFact.fieldStores`).
+   */
+  field?: string;
+  /**
    * Platforms on which a call that is not `unconditional` still runs every time: only `#if`
    * branches make it conditional, and that platform compiles all of them.
    */
@@ -74,10 +86,29 @@ export interface CFunctionFact {
    */
   resets?: string[];
   /**
+   * Where the function forgets non-local storage on every path through it: `x = NULL`/`x = -1`
+   * outside any branch, or inside `if (x != NULL) { ...; x = NULL; }` (the only branch, which
+   * tests that same storage). The position orders the forget against the function's calls:
+   * a descriptor cached before it and not again before a fork is not inherited by that fork.
+   */
+  forgets?: { variable: string; at: Span }[];
+  /**
    * Flags set to a non-zero constant at the top of a block entered only when a variable is
    * set: `if (inherited_fd) { ...; no_daemon = 1; }` gives `{ test: 'inherited_fd', flag: 'no_daemon' }`.
    */
   flagSets?: { test: string; flag: string }[];
+  /**
+   * Function pointers the function stores into struct fields: a function's name
+   * (`t->run = on_tick`) or one of its own function-pointer parameters by position
+   * (`wq->engine = engine`, whose value the callers pass).
+   */
+  fieldStores?: { field: string; name?: string; param?: number }[];
+  /**
+   * Bare names the function passes as call arguments that may be function pointers: one of
+   * its function-pointer parameters (`param`), or a name that is not a local (`name`, a
+   * function when the model finds one): `pool_init(&pool, n, handle_request)`.
+   */
+  passes?: { call: number; arg: number; name?: string; param?: number }[];
   /** The function's `label:` statements, for the error paths a `goto` jumps to. */
   labels?: CLabel[];
 }
@@ -250,8 +281,25 @@ export interface CStoredNamesFact {
   names: string[];
 }
 
+/**
+ * A file-scope table whose initializer stores function names in a field: the command tables
+ * of daemons (`static struct cmd cmds[] = { {"status", status_cmd}, ... };`) and operation
+ * structs (`static struct ops o = { .run = run_job };`). A loop that finds an entry and calls
+ * `cmds[i].func(jcr)` may call each of them. Positional entries are named by the struct's
+ * field order when the struct is declared in the file, else `#<position>`.
+ */
+export interface CDispatchTableFact {
+  kind: 'c.dispatchTable';
+  /** The table's declaration. */
+  range: Range;
+  variable: string;
+  /** Per field, the identifiers its entries store (candidate functions). */
+  fields: { field: string; names: string[] }[];
+}
+
 export type CFact =
   | CIncludesFact
+  | CDispatchTableFact
   | CStoredNamesFact
   | CFunctionFact
   | CForkFact

@@ -64,6 +64,8 @@ export interface PyFunctionFact extends PyFactBase {
   resetParameters?: number[];
   /** Fork calls it replaces with a mock while it runs (`@mock.patch("os.fork")` on a test): `os.fork`. */
   patchedForks?: string[];
+  /** Other dotted names it replaces with a mock while it runs (`@mock.patch("app.Arbiter.spawn_worker")`). */
+  patchedCallables?: string[];
 }
 
 /**

@@ -2,7 +2,9 @@
  * Tests that replace the fork call with a mock: `@mock.patch("os.fork")` (on the test or on
  * its class), `with mock.patch("os.fork"):`, `mock.patch.object(os, "fork")`,
  * `monkeypatch.setattr(os, "fork", ...)` / `monkeypatch.setattr("os.fork", ...)`. The forks
- * such a test reaches never happen; the function facts say which fork calls are patched.
+ * such a test reaches never happen; the function facts say which fork calls are patched. The
+ * same patches of a workspace function or method (`@mock.patch("app.Arbiter.spawn_worker")`)
+ * replace it with a mock while the test runs: what it would do does not happen either.
  */
 import type { Node } from '../../parsing/parser';
 import { PY_FORK_CALLS, PY_PATCHERS } from '../../knowledge/python-process';
@@ -10,21 +12,29 @@ import type { PySourceText } from './source-text';
 import { argsOf, stringValue } from './syntax-helpers';
 import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
-/** Fills `patchedForks` of the functions (and methods of classes) a fork patch covers. */
+/**
+ * Fills `patchedForks` of the functions (and methods of classes) a fork patch covers, and
+ * `patchedCallables` with the other dotted targets they patch (`app.arbiter.Arbiter.spawn_worker`):
+ * a workspace function or method so patched is a mock while the test runs.
+ */
 export function emitPatchedForks(rec: CollectedRecords, t: PySourceText): void {
-  if (!t.src.includes('fork')) return;
+  if (!t.src.includes('patch') && !t.src.includes('setattr')) return;
   for (const c of rec.calls) {
-    const api = patchedFork(c, t);
-    if (!api) continue;
+    const target = patchedTarget(c, t);
+    if (!target) continue;
+    const fork = PY_FORK_CALLS.has(target);
     for (const s of coveredScopes(c, rec.scopes)) {
       const fn = s.functionFact;
-      if (fn && !fn.patchedForks?.includes(api)) (fn.patchedForks ??= []).push(api);
+      if (!fn) continue;
+      if (fork) {
+        if (!fn.patchedForks?.includes(target)) (fn.patchedForks ??= []).push(target);
+      } else if (!fn.patchedCallables?.includes(target)) (fn.patchedCallables ??= []).push(target);
     }
   }
 }
 
-/** The fork call a patching call replaces (`os.fork`), if any. */
-function patchedFork(c: RawCall, t: PySourceText): string | undefined {
+/** The dotted name a patching call replaces (`os.fork`, `app.jobs.Runner.spawn`), if any. */
+function patchedTarget(c: RawCall, t: PySourceText): string | undefined {
   if (!c.callee) return undefined;
   const how = PY_PATCHERS.get(resolve(c.callee, c.scope).name) ?? (c.method ? PY_PATCHERS.get(`.${c.method}`) : undefined);
   if (!how) return undefined;
@@ -38,7 +48,7 @@ function patchedFork(c: RawCall, t: PySourceText): string | undefined {
     const attr = stringValue(a[1])?.value;
     name = first ?? (owner && attr ? `${resolve(owner, c.scope).name}.${attr}` : undefined);
   }
-  return name && PY_FORK_CALLS.has(name) ? name : undefined;
+  return name && name.includes('.') ? name : undefined;
 }
 
 /** The functions a patching call covers: the decorated test (every method of a decorated class), or the function it is in. */

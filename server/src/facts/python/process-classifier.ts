@@ -86,6 +86,18 @@ function waits(j: RawCall): boolean {
   return !wait || (wait.type !== 'false' && wait.text !== '0');
 }
 
+/**
+ * The call's result is awaited in its own statement: `await f(...)`, also through a wrapper
+ * that waits for it (`await asyncio.wait_for(f(...), timeout)`, `await asyncio.shield(f(...))`).
+ */
+function awaitedHere(call: Node): boolean {
+  for (let n: Node | null = call.parent, depth = 0; n && depth < 6; n = n.parent, depth++) {
+    if (n.type === 'await') return true;
+    if (n.type.endsWith('_statement') || n.type === 'block' || n.type === 'lambda') return false;
+  }
+  return false;
+}
+
 /** A fact of one of these kinds and the call it was made for. */
 export type CallFacts<F> = { fact: F; call: RawCall }[];
 
@@ -310,7 +322,10 @@ export class ProcessClassifier {
       }
       const tm = PY_THREAD_METHODS.get(c.method);
       if (tm) {
-        this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `.${c.method}()`, note: tm });
+        const start: PyThreadStartFact = { ...callBase(c, this.t), kind: 'py.thread-start', api: `.${c.method}()`, note: tm };
+        const by = this.executorShutdownMethods(c);
+        if (by.length) start.joinedBy = by;
+        this.rec.facts.push(start);
         return;
       }
       // A method of what a workspace call made: the model looks the class up.
@@ -730,11 +745,42 @@ export class ProcessClassifier {
     if (this.rec.withCalls.has(ctor.node.id)) return true;
     const r = start.recv;
     if (!r || !('name' in r)) return false;
+    if (this.joinedThroughList(start, r.name)) return true;
     return this.rec.calls.some((j) => {
       if (j.scope !== start.scope || !j.recv || !('name' in j.recv) || j.recv.name !== r.name) return false;
       if (!j.method || !PY_THREAD_JOINS.has(j.method) || j.node.startIndex < start.node.endIndex) return false;
       if (!j.branches.every((b) => start.branches.some((a) => rangeEq(a, b)))) return false;
       return this.receiverCtor(j) === ctor && waits(j);
+    });
+  }
+
+  /**
+   * The collect-then-join idiom: the thread kept in `name` is appended to a local list
+   * (`threads.append(t)`) in the function that starts it, and later in that function, outside
+   * any branch the start is not in, a `for x in threads:` loop calls `x.join()` (not
+   * `shutdown(wait=False)`) at its top level.
+   */
+  private joinedThroughList(start: RawCall, name: string): boolean {
+    const lists = new Set<string>();
+    for (const a of this.rec.calls) {
+      if (a.scope !== start.scope || a.method !== 'append' || !a.recv || !('name' in a.recv)) continue;
+      const arg = argsOf(a.node).positional[0];
+      if (arg?.type === 'identifier' && arg.text === name) lists.add(a.recv.name);
+    }
+    if (lists.size === 0) return false;
+    return this.rec.calls.some((j) => {
+      if (j.scope !== start.scope || !j.method || !PY_THREAD_JOINS.has(j.method) || !waits(j) || j.node.startIndex < start.node.endIndex) return false;
+      if (!j.recv || !('name' in j.recv)) return false;
+      // The join is a statement of the loop's own body: `for x in threads: x.join()`.
+      const stmt = j.node.parent;
+      const body = stmt?.type === 'expression_statement' ? stmt.parent : null;
+      const loop = body?.type === 'block' ? body.parent : null;
+      if (loop?.type !== 'for_statement') return false;
+      const left = loop.childForFieldName('left');
+      const right = loop.childForFieldName('right');
+      if (left?.type !== 'identifier' || left.text !== j.recv.name || right?.type !== 'identifier' || !lists.has(right.text)) return false;
+      const outside = j.branches.filter((b) => !(b.start.line === loop.startPosition.row && b.start.character === loop.startPosition.column));
+      return outside.every((b) => start.branches.some((a) => rangeEq(a, b)));
     });
   }
 
@@ -747,6 +793,27 @@ export class ProcessClassifier {
     for (const j of this.rec.calls) {
       if (j.scope.cls !== cls || j.scope.kind !== 'function' || !j.method || !PY_THREAD_JOINS.has(j.method)) continue;
       if (j.recv && 'selfAttr' in j.recv && j.recv.selfAttr === r.selfAttr && waits(j)) out.add(j.scope.fn);
+    }
+    return [...out].sort();
+  }
+
+  /**
+   * `await loop.run_in_executor(self._pool, fn)`: the work is finished when the `await`
+   * returns, so what is left of the start are the pool's idle workers, which end when a
+   * method of the class shuts the pool in `self._pool` down — with any `wait`: idle workers
+   * exit at once. The methods that do; none when the result is not awaited right there (the
+   * work may still run) or the pool is not kept in `self`.
+   */
+  private executorShutdownMethods(start: RawCall): string[] {
+    const cls = start.scope.cls;
+    const pool = argsOf(start.node).positional[0];
+    if (!cls || !pool || pool.type !== 'attribute' || pool.childForFieldName('object')?.text !== 'self') return [];
+    const attr = pool.childForFieldName('attribute')?.text;
+    if (!attr || !awaitedHere(start.node)) return [];
+    const out = new Set<string>();
+    for (const j of this.rec.calls) {
+      if (j.scope.cls !== cls || j.scope.kind !== 'function' || j.method !== 'shutdown') continue;
+      if (j.recv && 'selfAttr' in j.recv && j.recv.selfAttr === attr) out.add(j.scope.fn);
     }
     return [...out].sort();
   }

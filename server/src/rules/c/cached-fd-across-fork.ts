@@ -15,7 +15,7 @@ import type { CFdCacheFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CModel, type CProgram } from '../../model/c';
 import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, forkSiteLabel, type ForkSite } from '../../model/c-child';
 import type { Ordering } from '../../model/c-order';
-import { cacheResetInChild, forkOffWhenCached } from '../../model/c-cache-reset';
+import { cacheResetInChild, forgottenBetween, forkOffWhenCached } from '../../model/c-cache-reset';
 import { isLibraryFile } from '../../model/c-library';
 
 const RULE_ID = 'cached-fd-across-fork';
@@ -123,7 +123,14 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
             : null;
         // A child that resets the cache (after any close-all) never relies on the inherited number.
         // Nor does a fork that the code filling the cache turns off whenever it is filled.
-        const site = continuing.find((s) => (order ? order.at(s.fn, s.fact.callIndex) : true) && !cacheResetInChild(model, s, file, cache) && !forkOffWhenCached(model, s, file, cache));
+        // Nor one the parent closes and forgets before the fork: the child inherits nothing.
+        const forgotten = forgottenBetween(model, file, cache);
+        const site = continuing.find(
+          (s) =>
+            (order ? order.at(s.fn, s.fact.callIndex) && !order.undoneBefore(s.fn, s.fact.callIndex, forgotten) : true) &&
+            !cacheResetInChild(model, s, file, cache) &&
+            !forkOffWhenCached(model, s, file, cache),
+        );
         if (!site) continue;
         const chain = order ? order.chainAt(site.fn, site.fact.callIndex) : [];
         // The chain starts at the cache site, which the finding already shows first.

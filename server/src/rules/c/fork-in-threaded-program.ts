@@ -56,15 +56,23 @@ function locationKey(r: RelatedLocation): string {
  * that call is where a caller decides to fork from a threaded context.
  */
 function addThreadedCallers(model: CModel, site: ForkSite, order: Ordering, pending: Pending): void {
+  const onThread: RelatedLocation[] = [];
   for (const c of model.callers(site.fn)) {
-    if (pending.callers.length >= MAX_THREADED_CALLERS) return;
+    if (pending.callers.length + onThread.length >= MAX_THREADED_CALLERS) break;
     if (c.fn === site.fn || !site.program.files.has(c.fn.file) || !order.at(c.fn, c.call)) continue;
-    const loc = callLocation(c.fn, c.fn.fact.calls[c.call], `${site.fn.fact.name}() is also called here while threads may be running, in ${c.fn.fact.name}()`);
+    // A caller that runs on a thread (its callers lead up to a thread's start routine, through
+    // dispatch tables and stored function pointers too) is named with that thread, first.
+    const thread = order.threadAbove(c.fn);
+    const text = thread
+      ? `${c.fn.fact.name}() runs on the ${thread.routine.fact.name}() thread and calls ${site.fn.fact.name}() here`
+      : `${site.fn.fact.name}() is also called here while threads may be running, in ${c.fn.fact.name}()`;
+    const loc = callLocation(c.fn, c.fn.fact.calls[c.call], text);
     const key = locationKey(loc);
     if (pending.named.has(key)) continue;
     pending.named.add(key);
-    pending.callers.push(loc);
+    (thread ? onThread : pending.callers).push(loc);
   }
+  pending.callers.unshift(...onThread);
 }
 
 export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {

@@ -43,7 +43,9 @@ const common = {
   absWorkingDir: root,
   // NOTE: web-tree-sitter's ESM build reads import.meta.url, which is undefined in a CJS
   // bundle; its CJS build does not.
-  alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
+  // jsonc-parser's UMD build (its `main`) requires its parts at run time, which a bundle
+  // cannot resolve; its ESM build bundles.
+  alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs', 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
   define: { __HAZARD_LENS_BUILD__: JSON.stringify(watch ? 'watch' : sourceFingerprint()) },
 };
 

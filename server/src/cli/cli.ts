@@ -23,7 +23,7 @@ import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
 import { defaultJobs } from '../scan/pool';
 import { findPythonEnvironment, NO_ENVIRONMENT } from '../scan/python-environment';
 import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
-import { CONFIG_FILE_NAME, loadConfig } from './config-file';
+import { CONFIG_FILE_NAME, loadConfig, NestedConfigError } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
 import { shownPath } from '../text/file-names';
 
@@ -176,8 +176,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         );
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(e.message);
+    if (e instanceof UsageError || e instanceof NestedConfigError) {
+      err(e instanceof NestedConfigError ? eachLine(e.message) : e.message);
       return EXIT_USAGE;
     }
     err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -283,7 +283,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     const problem = writableFolderProblem(path.dirname(path.resolve(cwd, target)));
     if (problem) throw new UsageError(`cannot write ${target}: ${problem}`);
   }
-  const loaded = loadConfig(cwd, values.config as string | undefined);
+  const loaded = loadConfig(cwd, values.config as string | undefined, positionals, (p) => reportConfigProblems([p], io));
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const withSize: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
@@ -341,6 +341,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     cacheDir,
     prefilter: values['no-prefilter'] === true ? false : undefined,
     shard,
+    configScopes: loaded.scopesFor,
   };
   const reporter = {
     onStart: (total: number) => progress.update(0, total),
@@ -416,7 +417,7 @@ async function runJoin(
     throw e;
   }
   const t = performance.now();
-  const evaluation = evaluate(joined.analyses, config, { roots: joined.roots, projectFiles: joined.projectFiles });
+  const evaluation = evaluate(joined.analyses, { ...config, scopes: loaded.scopesFor(joined.files) }, { roots: joined.roots, projectFiles: joined.projectFiles });
   const evaluateMs = Math.round(performance.now() - t);
   const notes = [...joined.notes, ...evaluation.notes.map((note) => ({ path: '', note }))];
   if (!quiet) {

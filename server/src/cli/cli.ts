@@ -72,7 +72,8 @@ Options:
   -o, --output FILE               Write the report to FILE instead of stdout
       --severity-threshold LEVEL  Exit with 1 when a finding is at or above LEVEL:
                                   error, warning (default), info or hint
-  -c, --config FILE               Configuration file (default: ./.hazard-lens.json if present)
+  -c, --config FILE               Configuration file (default: the nearest .hazard-lens.json in
+                                  the scanned folder or above it, and nested ones for their folders)
       --fix                       Apply safe fixes, write the files back, report what remains
       --max-file-size KB          Skip files larger than KB kilobytes (default: config, 1024)
       --target-platform NAME      Platform C code is judged for: ${C_PLATFORMS.join(', ')} (default: config, linux)

@@ -132,6 +132,20 @@ describe('one configuration for the CLI and the language server', () => {
       assert.ok(r.stderr.includes(error), r.stderr);
     }
     fs.writeFileSync(config, PROJECT_CONFIG);
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(config), type: CHANGED }] });
+  });
+
+  test('a bad nested file is shown too, and its folder keeps the file\'s last good rules', async () => {
+    const nested = path.join(ws, 'sub', '.hazard-lens.json');
+    const error = '"rules.unreleased-file" is invalid (expected one of "off", "error", "warning", "info", "hint", got "of")';
+    const messagesBefore = client.messages.events.length;
+    fs.writeFileSync(nested, '{ "rules": { "unreleased-file": "of" } }');
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(nested), type: CHANGED }] });
+    const shown = await client.messages.waitFor((m) => m.type === 1 && m.message.includes(error), 'the error message about the nested file', undefined, messagesBefore);
+    assert.ok(shown.message.includes(nested), shown.message);
+    assert.deepEqual(await serverFindings(client, ws), EXPECTED);
+    fs.writeFileSync(nested, NESTED_CONFIG);
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: uriOf(nested), type: CHANGED }] });
   });
 });
 

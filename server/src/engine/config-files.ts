@@ -168,3 +168,39 @@ export function loadNestedConfigs(projectDir: string, files: Iterable<string>, r
   scopes.sort((a, b) => b.dir.length - a.dir.length || (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
   return { scopes, problems, stops, stopsOf };
 }
+
+/**
+ * `exclude` patterns written relative to `fromDir` (a configuration file's folder), made
+ * relative to `toDir` below it (a workspace folder the editor matches paths against).
+ * Unanchored patterns (`*.pb.py`, `generated/`, `**\/x`) match at any depth and stay as they
+ * are; an anchored one (`/build`, `src/gen/`) is kept, anchored, when it lies inside `toDir`
+ * and dropped when it names another folder. Anchored patterns whose leading folders hold
+ * wildcards are kept unchanged (an approximation: they are rare in an exclude list).
+ */
+export function rebaseExcludes(patterns: readonly string[], fromDir: string, toDir: string): string[] {
+  const rel = path.relative(fromDir, toDir).split(path.sep).join('/');
+  if (rel === '' || rel.startsWith('..')) return [...patterns];
+  const out: string[] = [];
+  for (const raw of patterns) {
+    const negated = raw.startsWith('!');
+    const pattern = negated ? raw.slice(1) : raw;
+    const body = pattern.endsWith('/') ? pattern.slice(0, -1) : pattern;
+    const anchored = body.includes('/');
+    if (!anchored || body.startsWith('**/')) {
+      out.push(raw);
+      continue;
+    }
+    const inner = body.replace(/^\//, '');
+    const rest = pattern.endsWith('/') ? '/' : '';
+    if (inner === rel) {
+      // The whole folder: everything in it.
+      out.push(negated ? '!**' : '**');
+    } else if (inner.startsWith(`${rel}/`)) {
+      out.push(`${negated ? '!' : ''}/${inner.slice(rel.length + 1)}${rest}`);
+    } else if (/[*?[]/.test(inner.split('/')[0])) {
+      out.push(raw);
+    }
+    // else: a folder elsewhere, nothing under toDir matches it.
+  }
+  return out;
+}

@@ -20,7 +20,7 @@
 import * as nodePath from 'node:path';
 import type { Connection } from 'vscode-languageserver';
 import { CONFIG_FILE_NAME, layerConfig, parseConfig, type ConfigScope, type HazardLensConfig } from '../engine/config';
-import { loadNestedConfigs, loadProjectConfig, type ProjectConfig } from '../engine/config-files';
+import { loadNestedConfigs, loadProjectConfig, rebaseExcludes, type ProjectConfig } from '../engine/config-files';
 import { RULE_IDS } from '../rules/index';
 import { showMessage, type Logger } from './logger';
 import { uriToPath } from './paths';
@@ -170,7 +170,13 @@ export class Settings {
     const folder = scopePath === undefined ? undefined : (this.folders?.list().find((f) => f.path === scopePath) ?? this.folders?.folderOf(scopePath)?.folder);
     const start = folder?.path ?? (scopePath !== undefined ? nodePath.dirname(scopePath) : undefined);
     const project = start !== undefined ? this.project(start) : undefined;
-    const merged = project ? layerConfig(project.config, editor.config, editorSet) : editor.config;
+    // The file's `exclude` patterns are relative to its folder; the editor matches paths relative
+    // to the workspace folder, which may lie below it.
+    const fileConfig =
+      project?.file !== undefined && folder && nodePath.dirname(project.file) !== folder.path
+        ? { ...project.config, exclude: rebaseExcludes(project.config.exclude, nodePath.dirname(project.file), folder.path) }
+        : project?.config;
+    const merged = project && fileConfig ? layerConfig(fileConfig, editor.config, editorSet) : editor.config;
     if (project && editorSet.has('rules')) this.editorRules.set(merged, editor.config.rules);
     return merged;
   }

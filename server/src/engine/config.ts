@@ -188,7 +188,7 @@ export function configSchemaText(): string {
 }
 
 const FIELD_DESCRIPTIONS: Record<SettingKey, string> = {
-  rules: 'Severity per rule id, or "off" to switch a rule off.',
+  rules: 'Severity per rule id, or "off" to switch a rule off. A .hazard-lens.json in a subfolder decides the rules of the files under it (the nearest file wins).',
   exclude: 'Files never analysed: patterns in .gitignore syntax, relative to this file.',
   run: 'When the editor analyses open files (editor settings only).',
   maxFileSizeKb: 'Files larger than this (in KB) are not analysed.',

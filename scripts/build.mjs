@@ -8,6 +8,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// `npm pack` and `npm publish` run `prepare` after `prepack`: the production build prepack
+// made is the one that ships, so prepare does not replace it with a development build.
+if (process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publish'].includes(process.env.npm_command ?? '')) process.exit(0);
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -43,7 +47,9 @@ const common = {
   absWorkingDir: root,
   // NOTE: web-tree-sitter's ESM build reads import.meta.url, which is undefined in a CJS
   // bundle; its CJS build does not.
-  alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs' },
+  // jsonc-parser's UMD build (its `main`) requires its parts at run time, which a bundle
+  // cannot resolve; its ESM build bundles.
+  alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs', 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
   define: { __HAZARD_LENS_BUILD__: JSON.stringify(watch ? 'watch' : sourceFingerprint()) },
 };
 

@@ -10,19 +10,27 @@
 // and vsce runs there, with the same .vscodeignore.
 //
 // Usage: node scripts/package.mjs [--no-build] [--quiet]
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { e2eDir, freshDir, log, pkg, root, run, vsixPath } from './e2e/common.mjs';
 
 /** What is copied to the staging folder (when it exists); .vscodeignore then picks from it. */
-const STAGED = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', '.vscodeignore', 'dist', 'grammars', 'docs/rules', 'docs/knowledge.md', 'schemas'];
+const STAGED = ['package.json', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', '.vscodeignore', 'dist', 'grammars', 'docs/rules', 'docs/knowledge.md', 'schemas', 'images'];
+
+/**
+ * The Marketplace listing's README, written for users; staged as README.md (the repository's
+ * README is the developers').
+ */
+const LISTING_README = 'docs/marketplace/README.md';
 
 /** Files the installed extension cannot run without (paths inside the archive). */
 const REQUIRED = [
   'extension/package.json',
   'extension/readme.md',
+  'extension/changelog.md',
   'extension/LICENSE.txt',
+  'extension/images/icon.png',
   'extension/dist/client/extension.js',
   'extension/dist/server/server.js',
   'extension/dist/cli/cli.js',
@@ -98,6 +106,14 @@ export function checkVsix(file) {
   if (manifest) {
     const shipped = JSON.parse(zipRead(zip, manifest).toString('utf8'));
     if (shipped.version !== pkg.version) problems.push(`package.json version ${shipped.version} != ${pkg.version}`);
+    // Marketplace listing: an icon, keywords, and marked as a preview while the version is 0.x.
+    if (!shipped.icon) problems.push('package.json has no icon');
+    if (!Array.isArray(shipped.keywords) || shipped.keywords.length === 0) problems.push('package.json has no keywords');
+    if (/^0\./.test(shipped.version) && shipped.preview !== true) problems.push('a 0.x version must be marked "preview": true');
+  }
+  const readme = zip.entries.find((e) => e.name === 'extension/readme.md');
+  if (readme && !zipRead(zip, readme).toString('utf8').includes('## Configuration')) {
+    problems.push('extension/readme.md is not the listing README (docs/marketplace/README.md)');
   }
   return { entries: zip.entries, problems };
 }
@@ -112,6 +128,11 @@ export function packageExtension({ build = true, quiet = false } = {}) {
   for (const entry of STAGED) {
     if (existsSync(join(root, entry))) cpSync(join(root, entry), join(stage, entry), { recursive: true });
   }
+  cpSync(join(root, LISTING_README), join(stage, 'README.md'));
+  // `files` picks what the npm package ships; the .vsix is picked by .vscodeignore, and vsce
+  // refuses a folder with both.
+  const { files: _npmFiles, ...manifest } = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8'));
+  writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   log(`vsce package → ${vsixPath}`);
   run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--out', vsixPath], {
     cwd: stage,

@@ -16,6 +16,7 @@ import {
 import {
   CLIENT_ID,
   COMMANDS,
+  SETTINGS_SECTION,
   STATUS_NOTIFICATION,
   type InitializationOptions,
   type ScanSummary,
@@ -27,6 +28,8 @@ import {
 // scripts are covered by these ids too.
 const LANGUAGES = ['c', 'python', 'typescript', 'typescriptreact', 'javascript', 'javascriptreact'];
 const RULE_ID = /^[a-z0-9][a-z0-9-]*$/;
+/** publisher.name in package.json. */
+const EXTENSION_ID = 'hazard-lens.hazard-lens';
 
 let client: LanguageClient | undefined;
 
@@ -52,6 +55,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     documentSelector: LANGUAGES.map((language) => ({ scheme: 'file', language })),
     outputChannel: output,
     initializationOptions,
+    middleware: {
+      workspace: {
+        // The server layers the editor's settings over the project's .hazard-lens.json, so it
+        // must hear only the settings the user set: VS Code's own answer fills in every
+        // package.json default, which would hide every value of the file.
+        configuration: async (params, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) return answers;
+          return params.items.map((item, i) => (item.section === SETTINGS_SECTION ? explicitSettings(item.scopeUri) : answers[i]));
+        },
+      },
+    },
   };
   const languageClient = new LanguageClient(CLIENT_ID, 'Hazard Lens', serverOptions, clientOptions);
   client = languageClient;
@@ -89,6 +104,26 @@ export async function deactivate(): Promise<void> {
   const c = client;
   client = undefined;
   if (c?.isRunning()) await c.stop();
+}
+
+/**
+ * The `hazardLens` settings the user set (user, workspace or folder level; the most specific
+ * wins), without the defaults of the settings left alone.
+ */
+function explicitSettings(scopeUri: string | undefined): Record<string, unknown> {
+  const scope = scopeUri ? vscode.Uri.parse(scopeUri) : undefined;
+  const section = vscode.workspace.getConfiguration(SETTINGS_SECTION, scope);
+  const properties = (vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON as { contributes?: { configuration?: { properties?: Record<string, unknown> } } } | undefined)
+    ?.contributes?.configuration?.properties ?? {};
+  const result: Record<string, unknown> = {};
+  for (const full of Object.keys(properties)) {
+    const key = full.slice(SETTINGS_SECTION.length + 1);
+    if (key.includes('.')) continue; // trace.server: the client's own
+    const seen = section.inspect(key);
+    const value = seen?.workspaceFolderValue ?? seen?.workspaceValue ?? seen?.globalValue;
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
 }
 
 /** Runs a command body; a failure is logged and shown instead of surfacing as a raw command error. */

@@ -320,17 +320,62 @@ const CASES: Case[] = [
     stderr: ['hazard-lens: skipped "bin\\nary.py": binary file (NUL byte in the first 8 KB)'],
   },
   {
-    name: 'settings: invalid JSON',
+    name: 'settings: invalid JSON stops the scan at its line:column',
     build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), '{ "exclude": ['),
     status: 2,
-    stderr: ['hazard-lens: .hazard-lens.json: invalid JSON (Unexpected end of JSON input)'],
+    stderr: ['hazard-lens: .hazard-lens.json:1:15: invalid JSON (close bracket expected)', 'hazard-lens: .hazard-lens.json:1:15: invalid JSON (close brace expected)'],
     stdout: [],
+  },
+  {
+    name: 'settings: a missing comma is named at its line:column',
+    build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), '{\n  "rules": { "unreleased-file": "off" }\n  "exclude": []\n}\n'),
+    status: 2,
+    stderr: ['hazard-lens: .hazard-lens.json:3:3: invalid JSON (comma expected)'],
+    stdout: [],
+  },
+  {
+    name: 'settings: comments and trailing commas are allowed (JSON with comments, as tsconfig.json)',
+    build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), '{\n  // switched off while the team migrates\n  "rules": { "unreleased-file": "off", },\n  /* none */\n}\n'),
+    status: 0,
+    stderr: [],
+    stdout: [],
+  },
+  {
+    name: 'settings: a misspelt severity stops the scan, naming the key, and does not drop the rest of "rules"',
+    build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), JSON.stringify({ rules: { 'unreleased-file': 'off', 'fd-without-cloexec': 'eror' } })),
+    status: 2,
+    stderr: ['hazard-lens: .hazard-lens.json: "rules.fd-without-cloexec" is invalid (expected one of "off", "error", "warning", "info", "hint", got "eror")'],
+    stdout: [],
+  },
+  {
+    name: 'settings: a bad nested .hazard-lens.json stops the scan too',
+    build: (dir) => {
+      fs.mkdirSync(path.join(dir, 'sub'));
+      fs.writeFileSync(path.join(dir, 'sub', 'inner.py'), GOOD);
+      fs.writeFileSync(path.join(dir, 'sub', '.hazard-lens.json'), '{ "rules": { "unreleased-file": "of" } }');
+    },
+    status: 2,
+    stderr: ['hazard-lens: sub/.hazard-lens.json: "rules.unreleased-file" is invalid (expected one of "off", "error", "warning", "info", "hint", got "of")'],
+    stdout: [],
+  },
+  {
+    name: 'settings: a nested .hazard-lens.json that sets a program-wide key is warned about; its rules apply',
+    build: (dir) => {
+      fs.mkdirSync(path.join(dir, 'sub'));
+      fs.writeFileSync(path.join(dir, 'sub', 'inner.py'), GOOD);
+      fs.writeFileSync(path.join(dir, 'sub', '.hazard-lens.json'), JSON.stringify({ rules: { 'unreleased-file': 'off' }, targetPlatform: 'macos' }));
+    },
+    status: 1,
+    stderr: [
+      'hazard-lens: warning: sub/.hazard-lens.json: "targetPlatform" applies to the whole program and is read from the project\'s configuration file only; ignored here (a nested file decides "rules" and "reportUnusedSuppressions")',
+    ],
+    stdout: [GOOD_LINE],
   },
   {
     name: 'settings: an unknown rule severity',
     build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), JSON.stringify({ rules: { 'unreleased-file': 'fatal' } })),
     status: 2,
-    stderr: ['hazard-lens: .hazard-lens.json: "rules" is invalid (unreleased-file: Invalid option: expected one of "off"|"error"|"warning"|"info"|"hint")'],
+    stderr: ['hazard-lens: .hazard-lens.json: "rules.unreleased-file" is invalid (expected one of "off", "error", "warning", "info", "hint", got "fatal")'],
     stdout: [],
   },
   {

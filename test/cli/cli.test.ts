@@ -244,7 +244,7 @@ describe('scan: exit codes and threshold', () => {
     writeTree(dir, { '.hazard-lens.json': '{ "exclude": [' });
     const broken = runCli(['scan', '-q'], { cwd: dir });
     assert.equal(broken.status, 2);
-    assert.match(broken.stderr, /^hazard-lens: \.hazard-lens\.json: invalid JSON \(.*\)$/m);
+    assert.match(broken.stderr, /^hazard-lens: \.hazard-lens\.json:1:15: invalid JSON \(.*\)$/m);
     assert.equal(broken.stdout, '');
   });
 });

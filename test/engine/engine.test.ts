@@ -31,7 +31,7 @@ function fakeAnalysis(path: string, lines: number[], suppressions: FileAnalysis[
 
 describe('config', () => {
   test('defaults when nothing is set', () => {
-    assert.deepEqual(parseConfig(undefined, RULE_IDS), { config: DEFAULT_CONFIG, problems: [], errors: [], settingErrors: [] });
+    assert.deepEqual(parseConfig(undefined, RULE_IDS), { config: DEFAULT_CONFIG, problems: [], errors: [], settingErrors: [], set: new Set() });
   });
   test('each bad value becomes a setting error naming its key, and its default; good values survive', () => {
     const { config, problems, settingErrors } = parseConfig({ rules: 42, run: 'sometimes', maxFileSizeKb: 10, bogus: 1 }, RULE_IDS);

@@ -76,7 +76,7 @@ describe('knowledge models in the language server', () => {
       undefined,
       messagesBefore,
     );
-    assert.match(shown.message, /^Hazard Lens: \.hazard-lens\.json has invalid knowledge models, so the last valid models are kept\. .*\.hazard-lens\.json: knowledge\.python\.openers\[0\]\.name: expected a non-empty string$/);
+    assert.match(shown.message, /^Hazard Lens: \/.*\/\.hazard-lens\.json has errors, so its last valid settings are kept until it is fixed\. \/.*\.hazard-lens\.json: knowledge\.python\.openers\[0\]\.name: expected a non-empty string$/);
     assert.ok(client.logs.some((l) => l.includes('knowledge.python.openers[0].name: expected a non-empty string')), 'the error is in the log');
     // Still serving, still with the last good models: an edit is analysed with them.
     from = client.diagnostics.events.length;
@@ -111,6 +111,6 @@ describe('a malformed model when the server starts', () => {
     const published = await client.waitForDiagnostics(uri, 1);
     assert.deepEqual(leaks(published.diagnostics), []);
     const shown = await client.messages.waitFor((m) => m.type === 1 && m.message.includes('knowledge.python.openers[0].name'), 'the error message');
-    assert.match(shown.message, /so no models from it are used/);
+    assert.match(shown.message, /so what could be read is used until it is fixed/);
   });
 });

@@ -24,7 +24,7 @@ import { defaultJobs } from '../scan/pool';
 import { findPythonEnvironment, NO_ENVIRONMENT } from '../scan/python-environment';
 import { findNodeModules, NO_NODE_MODULES } from '../scan/node-modules';
 import { emptyScanStats, extractFacts, scan, type ScanResult, type ScanStats, type Shard } from '../scan/scanner';
-import { CONFIG_FILE_NAME, loadConfig } from './config-file';
+import { CONFIG_FILE_NAME, loadConfig, NestedConfigError } from './config-file';
 import { ProgressLine, type ProgressStream } from './progress';
 import { shownPath } from '../text/file-names';
 
@@ -75,7 +75,8 @@ Options:
   -o, --output FILE               Write the report to FILE instead of stdout
       --severity-threshold LEVEL  Exit with 1 when a finding is at or above LEVEL:
                                   error, warning (default), info or hint
-  -c, --config FILE               Configuration file (default: ./.hazard-lens.json if present)
+  -c, --config FILE               Configuration file (default: the nearest .hazard-lens.json in
+                                  the scanned folder or above it, and nested ones for their folders)
       --fix                       Apply safe fixes, write the files back, report what remains
       --max-file-size KB          Skip files larger than KB kilobytes (default: config, 1024)
       --target-platform NAME      Platform C code is judged for: ${C_PLATFORMS.join(', ')} (default: config, linux)
@@ -182,8 +183,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         );
     }
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(e.message);
+    if (e instanceof UsageError || e instanceof NestedConfigError) {
+      err(e instanceof NestedConfigError ? eachLine(e.message) : e.message);
       return EXIT_USAGE;
     }
     err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -290,7 +291,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     const problem = writableFolderProblem(path.dirname(path.resolve(cwd, target)));
     if (problem) throw new UsageError(`cannot write ${target}: ${problem}`);
   }
-  const loaded = loadConfig(cwd, values.config as string | undefined);
+  const loaded = loadConfig(cwd, values.config as string | undefined, positionals, (p) => reportConfigProblems([p], io));
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const withSize: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
@@ -355,6 +356,7 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     prefilter: values['no-prefilter'] === true ? false : undefined,
     shard,
     quickStart: io.oneShotProcess === true,
+    configScopes: loaded.scopesFor,
   };
   const reporter = {
     onStart: (total: number) => progress.update(0, total),
@@ -430,7 +432,7 @@ async function runJoin(
     throw e;
   }
   const t = performance.now();
-  const evaluation = evaluate(joined.analyses, config, { roots: joined.roots, projectFiles: joined.projectFiles });
+  const evaluation = evaluate(joined.analyses, { ...config, scopes: loaded.scopesFor(joined.files) }, { roots: joined.roots, projectFiles: joined.projectFiles });
   const evaluateMs = Math.round(performance.now() - t);
   const notes = [...joined.notes, ...evaluation.notes.map((note) => ({ path: '', note }))];
   if (!quiet) {

@@ -1,14 +1,16 @@
 /**
- * Loading the CLI's configuration: `--config FILE`, or `.hazard-lens.json` in the current
- * directory when present. The file holds the same shape as the editor settings and is
- * parsed by the same `parseConfig`. A file that cannot be read or is not valid JSON, a bad value
+ * Loading the CLI's configuration: `--config FILE`, else the nearest `.hazard-lens.json` at or
+ * above the scanned folder (`engine/config-files.ts`, the same lookup the language server
+ * makes for a workspace folder), and the nested files below it that decide the per-folder
+ * settings of their files. The file holds the same shape as the editor settings, JSON with
+ * comments. A file that cannot be read or is not valid JSON (line:column named), a bad value
  * of a known setting and a malformed model in the `knowledge` section are fatal (exit 2, with
  * the key named): a default in their place would judge the code by other settings than the
  * user wrote. Unknown settings and unknown rule ids are warnings.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CONFIG_FILE_NAME, DEFAULT_CONFIG, parseConfigText, type HazardLensConfig } from '../engine/config';
+import { CONFIG_FILE_NAME, type ConfigScope, type HazardLensConfig } from '../engine/config';
+import { commonFolder, loadNestedConfigs, loadProjectConfig } from '../engine/config-files';
 import { RULE_IDS } from '../rules/index';
 
 export { CONFIG_FILE_NAME };
@@ -27,28 +29,40 @@ export interface LoadedConfig {
    * problem): a usage error.
    */
   fatal?: string;
+  /**
+   * The nested configuration files' scopes for the files a scan found (none with `--config`,
+   * which names the one file used). Throws {@link NestedConfigError} for a bad nested file.
+   */
+  scopesFor(files: readonly string[]): readonly ConfigScope[];
 }
 
-function freshDefaults(): HazardLensConfig {
-  return { ...DEFAULT_CONFIG, rules: {}, exclude: [] };
-}
+/** A nested `.hazard-lens.json` is bad: the scan stops (exit 2). */
+export class NestedConfigError extends Error {}
 
-export function loadConfig(cwd: string, explicit?: string): LoadedConfig {
-  const file = explicit !== undefined ? path.resolve(cwd, explicit) : path.join(cwd, CONFIG_FILE_NAME);
-  const shown = path.relative(cwd, file) || file;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : err instanceof Error ? err.message : String(err);
-    if (explicit !== undefined) return { config: freshDefaults(), problems: [], base: cwd, fatal: `cannot read config file ${shown}: ${reason}` };
-    if (code === 'ENOENT') return { config: freshDefaults(), problems: [], base: cwd };
-    return { config: freshDefaults(), problems: [], base: cwd, fatal: `cannot read config file ${shown}: ${reason}` };
-  }
-  const base = path.dirname(file);
-  const parsed = parseConfigText(text, RULE_IDS, shown);
-  const stops = [...parsed.errors, ...parsed.settingErrors];
-  const fatal = stops.length > 0 ? stops.join('\n') : undefined;
-  return { config: parsed.config, problems: parsed.problems, file, base, fatal };
+/**
+ * `cwd`: the working directory (messages name paths relative to it); `explicit`: the
+ * `--config` file; `scanPaths`: what is scanned (the lookup starts at their common folder).
+ * `warn` receives the nested files' warnings.
+ */
+export function loadConfig(cwd: string, explicit?: string, scanPaths: readonly string[] = [], warn: (problem: string) => void = () => {}): LoadedConfig {
+  const show = (file: string) => path.relative(cwd, file) || file;
+  const roots = (scanPaths.length > 0 ? scanPaths : ['.']).map((p) => path.resolve(cwd, p));
+  const start = commonFolder(roots);
+  const project = loadProjectConfig(start, RULE_IDS, { explicit: explicit === undefined ? undefined : path.resolve(cwd, explicit), show, fallbackBase: cwd });
+  const nestedRoot = project.file !== undefined ? path.dirname(project.file) : start;
+  const scopesFor = (files: readonly string[]): readonly ConfigScope[] => {
+    if (explicit !== undefined) return [];
+    const nested = loadNestedConfigs(nestedRoot, files, RULE_IDS, project.config, show);
+    if (nested.stops.length > 0) throw new NestedConfigError(nested.stops.join('\n'));
+    for (const p of nested.problems) warn(p);
+    return nested.scopes;
+  };
+  return {
+    config: project.config,
+    problems: project.problems,
+    file: project.file,
+    base: project.base,
+    fatal: project.stops.length > 0 ? project.stops.join('\n') : undefined,
+    scopesFor,
+  };
 }

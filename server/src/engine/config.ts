@@ -1,11 +1,13 @@
 /**
  * Settings, declared once in package.json (`hazardLens.*`) and parsed and defaulted once
  * here. Bad values never throw: each problem becomes a message and the default is used.
- * The CLI reads the same shape from `.hazard-lens.json`. The exception is the `knowledge`
+ * The CLI and the language server read the same shape from `.hazard-lens.json` (found by
+ * `config-files.ts`); the editor's settings are layered on top (`layerConfig`). The exception is the `knowledge`
  * section (models of the user's own libraries, `knowledge/user-models.ts`): a malformed model
  * is an error the caller must stop on (the CLI exits 2, the language server keeps the last
  * good models), never a silent default.
  */
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import type { SeveritySetting } from '../analysis/results';
 import type { ProgramSettings } from '../model/program-context';
@@ -65,6 +67,49 @@ export interface HazardLensConfig extends ProgramSettings {
    * Node itself would look in (the importing file's folder and each one above it); `none`: none.
    */
   nodeModules: string;
+  /**
+   * Configuration files nested below the project's (`config-files.ts`), deepest folder first:
+   * for files under `dir`, that file's `rules` and `reportUnusedSuppressions` replace the
+   * project's (the nearest file wins). Not a setting: filled in by the caller after the walk.
+   */
+  scopes?: readonly ConfigScope[];
+}
+
+/** A nested `.hazard-lens.json`: the per-file settings it decides for the files under `dir`. */
+export interface ConfigScope {
+  /** Absolute folder of the file. */
+  dir: string;
+  /** Absolute path of the file. */
+  file: string;
+  rules: Record<string, SeveritySetting>;
+  reportUnusedSuppressions: boolean;
+}
+
+/** The keys a nested configuration file decides for its folder; every other key is the project's. */
+export const PER_FOLDER_KEYS = ['rules', 'reportUnusedSuppressions'] as const;
+
+/** The scope that decides `filePath`'s rules: the deepest nested file above it, else the project's settings. */
+function scopeOf(config: Pick<HazardLensConfig, 'scopes'>, filePath: string): ConfigScope | undefined {
+  if (!config.scopes) return undefined;
+  for (const s of config.scopes) {
+    if (filePath.startsWith(s.dir) && (filePath.length === s.dir.length || filePath[s.dir.length] === '/' || filePath[s.dir.length] === '\\')) return s;
+  }
+  return undefined;
+}
+
+/** The severity settings that apply to a file (its nearest configuration file's). */
+export function rulesFor(config: Pick<HazardLensConfig, 'rules' | 'scopes'>, filePath: string): Record<string, SeveritySetting> {
+  return scopeOf(config, filePath)?.rules ?? config.rules;
+}
+
+/** Whether unused suppressions are reported in a file (its nearest configuration file's setting). */
+export function reportsUnusedSuppressions(config: Pick<HazardLensConfig, 'reportUnusedSuppressions' | 'scopes'>, filePath: string): boolean {
+  return scopeOf(config, filePath)?.reportUnusedSuppressions ?? config.reportUnusedSuppressions;
+}
+
+/** True when a rule is `off` for every file (the project's settings and every nested file): it need not run. */
+export function ruleOffEverywhere(config: Pick<HazardLensConfig, 'rules' | 'scopes'>, ruleId: string): boolean {
+  return config.rules[ruleId] === 'off' && (config.scopes ?? []).every((s) => s.rules[ruleId] === 'off');
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -109,7 +154,9 @@ const fieldSchemas = {
   pythonEnvironment: z.string(),
   nodeModules: z.string(),
   knowledge: userKnowledgeSchema,
-} satisfies { [K in keyof HazardLensConfig]: z.ZodType };
+} satisfies { [K in Exclude<keyof HazardLensConfig, 'scopes'>]: z.ZodType };
+
+type SettingKey = keyof typeof fieldSchemas;
 
 export interface ParsedConfig {
   config: HazardLensConfig;
@@ -128,6 +175,8 @@ export interface ParsedConfig {
    * reports them and uses the defaults. Kept apart from `errors`, which are about the models.
    */
   settingErrors: string[];
+  /** The settings the input set (valid or not): what a layer above another replaces (`layerConfig`). */
+  set: Set<SettingKey>;
 }
 
 /** The JSON schema of the configuration file (`.hazard-lens.json`), generated from the zod shapes. */
@@ -135,7 +184,7 @@ export function configJsonSchema(): Record<string, unknown> {
   const file = z
     .strictObject({
       $schema: z.string().describe('The JSON schema of this file (an editor hint).').optional(),
-      ...Object.fromEntries(Object.entries(fieldSchemas).map(([key, schema]) => [key, schema.describe(FIELD_DESCRIPTIONS[key as keyof HazardLensConfig]).optional()])),
+      ...Object.fromEntries(Object.entries(fieldSchemas).map(([key, schema]) => [key, schema.describe(FIELD_DESCRIPTIONS[key as SettingKey]).optional()])),
     })
     .describe('Hazard Lens configuration (.hazard-lens.json). See README "Configuration" and docs/knowledge.md.');
   return z.toJSONSchema(file, { target: 'draft-07', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -146,8 +195,8 @@ export function configSchemaText(): string {
   return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
 }
 
-const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
-  rules: 'Severity per rule id, or "off" to switch a rule off.',
+const FIELD_DESCRIPTIONS: Record<SettingKey, string> = {
+  rules: 'Severity per rule id, or "off" to switch a rule off. A .hazard-lens.json in a subfolder decides the rules of the files under it (the nearest file wins).',
   exclude: 'Files never analysed: patterns in .gitignore syntax, relative to this file.',
   run: 'When the editor analyses open files (editor settings only).',
   maxFileSizeKb: 'Files larger than this (in KB) are not analysed.',
@@ -175,32 +224,48 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
   const problems: string[] = [];
   const errors: string[] = [];
   const settingErrors: string[] = [];
-  if (raw === undefined || raw === null) return { config, problems, errors, settingErrors };
+  const set = new Set<SettingKey>();
+  if (raw === undefined || raw === null) return { config, problems, errors, settingErrors, set };
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { config, problems, errors, settingErrors: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`] };
+    return { config, problems, errors, settingErrors: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`], set };
   }
   const obj = raw as Record<string, unknown>;
   const known = new Set(Object.keys(fieldSchemas));
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) problems.push(`${source}: unknown setting "${key}" ignored`);
   }
-  for (const key of Object.keys(fieldSchemas) as (keyof HazardLensConfig)[]) {
+  const describe = (issues: readonly z.core.$ZodIssue[]) => issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
+  for (const key of Object.keys(fieldSchemas) as SettingKey[]) {
     if (obj[key] === undefined) continue;
+    set.add(key);
     if (key === 'knowledge') {
       const user = parseUserKnowledge(obj[key]);
       if (user.ok) config.knowledge = mergeKnowledge(user.value);
       else errors.push(...user.errors.map((e) => `${source}: ${e}`));
       continue;
     }
-    const result = fieldSchemas[key].safeParse(obj[key]);
-    if (!result.success) {
-      const detail = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
-      // A default in its place would silently judge other code (a wrong platform, rules switched
-      // back on, another size limit): the CLI stops, the editor reports it and uses the default.
-      settingErrors.push(`${source}: "${key}" is invalid (${detail})`);
-      continue;
+    if (key === 'rules' && obj.rules !== null && typeof obj.rules === 'object' && !Array.isArray(obj.rules)) {
+      // Entry by entry: one misspelt severity must not drop the others (a rule set to "off"
+      // would report again). A bad entry switches its rule off until it is fixed (fail closed:
+      // never a finding the user may have switched off); the CLI stops on it, the editor shows it.
+      for (const [id, value] of Object.entries(obj.rules as Record<string, unknown>)) {
+        const severity = z.enum(SEVERITY_SETTINGS).safeParse(value);
+        if (severity.success) config.rules[id] = severity.data;
+        else {
+          settingErrors.push(`${source}: "rules.${id}" is invalid (expected one of ${SEVERITY_SETTINGS.map((v) => `"${v}"`).join(', ')}, got ${JSON.stringify(value)})`);
+          config.rules[id] = 'off';
+        }
+      }
+    } else {
+      const result = fieldSchemas[key].safeParse(obj[key]);
+      if (!result.success) {
+        // A default in its place would silently judge other code (a wrong platform, rules switched
+        // back on, another size limit): the CLI stops, the editor reports it and keeps its last good value.
+        settingErrors.push(`${source}: "${key}" is invalid (${describe(result.error.issues)})`);
+        continue;
+      }
+      (config as unknown as Record<string, unknown>)[key] = result.data;
     }
-    (config as unknown as Record<string, unknown>)[key] = result.data;
   }
   const knownIds = new Set(ruleIds);
   for (const id of Object.keys(config.rules)) {
@@ -209,34 +274,63 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
       delete config.rules[id];
     }
   }
-  return { config, problems, errors, settingErrors };
+  return { config, problems, errors, settingErrors, set };
+}
+
+/**
+ * Layers settings over others: every setting `top` sets replaces the one of `base`, except
+ * `rules`, which is merged rule by rule (the editor's `{ "x": "error" }` changes rule x only).
+ */
+export function layerConfig(base: HazardLensConfig, top: HazardLensConfig, topSet: ReadonlySet<SettingKey>): HazardLensConfig {
+  const merged: HazardLensConfig = { ...base };
+  for (const key of topSet) {
+    if (key === 'rules') merged.rules = { ...base.rules, ...top.rules };
+    else (merged as unknown as Record<string, unknown>)[key] = top[key];
+  }
+  if (topSet.has('rules') && merged.scopes) merged.scopes = merged.scopes.map((s) => ({ ...s, rules: { ...s.rules, ...top.rules } }));
+  return merged;
 }
 
 export const CONFIG_FILE_NAME = '.hazard-lens.json';
 
+/** Line and column (1-based) of an offset in a text. */
+function lineColumn(text: string, offset: number): string {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return `${line}:${offset - start + 1}`;
+}
+
 /**
- * Parses the text of a configuration file (`.hazard-lens.json`): a byte order mark and the
- * `$schema` key are allowed; invalid JSON is a setting error (the CLI stops; defaults otherwise). `source` names the
- * file in the messages.
+ * Parses the text of a configuration file (`.hazard-lens.json`): JSON with comments and
+ * trailing commas (as tsconfig.json), a byte order mark and the `$schema` key are allowed. A
+ * syntax error is a setting error naming its line:column (`.hazard-lens.json:3:5: ...`); the
+ * settings are then what the parser could still read (the editor uses them while the file has
+ * never been valid; the CLI stops). `source` names the file in the messages.
  */
 export function parseConfigText(text: string, ruleIds: readonly string[], source: string): ParsedConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    return {
-      config: { ...DEFAULT_CONFIG, rules: {}, exclude: [] },
-      problems: [],
-      errors: [],
-      settingErrors: [`${source}: invalid JSON (${err instanceof Error ? err.message : String(err)})`],
-    };
-  }
+  const body = text.replace(/^\uFEFF/, '');
+  const syntax: ParseError[] = [];
+  let raw: unknown = parseJsonc(body, syntax, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  const syntaxErrors = syntax.map((e) => `${source}:${lineColumn(body, e.offset)}: invalid JSON (${describeJsonError(printParseErrorCode(e.error))})`);
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && '$schema' in raw) {
     // An editor hint, not a setting.
     const { $schema: _schema, ...rest } = raw as Record<string, unknown>;
     raw = rest;
   }
-  return parseConfig(raw, ruleIds, source);
+  const parsed = parseConfig(raw === undefined && syntaxErrors.length > 0 ? {} : raw, ruleIds, source);
+  return { ...parsed, settingErrors: [...syntaxErrors, ...parsed.settingErrors] };
+}
+
+/** jsonc-parser's error codes (`PropertyNameExpected`) in words. */
+function describeJsonError(code: string): string {
+  const words = code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.replace(/^invalid symbol$/, 'unexpected character').replace(/^end of file expected$/, 'text after the end of the object');
 }
 
 /** The documentation URL of a rule: the one place that derives it. */

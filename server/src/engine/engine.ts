@@ -6,7 +6,7 @@
 import { entryPointNotes } from '../model/python-project';
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
-import { DEFAULT_CONFIG } from './config';
+import { DEFAULT_CONFIG, reportsUnusedSuppressions, ruleOffEverywhere, rulesFor } from './config';
 import { MapModelCache, type ModelCache, type ProgramContext, type ProgramDependencies, type ProjectFile } from '../model/program-context';
 import { type Rule } from '../rules/rule';
 import { applySuppressions } from './suppressions';
@@ -61,7 +61,7 @@ export function evaluate(files: readonly FileAnalysis[], config: HazardLensConfi
   for (const f of files) raw.push(...f.localFindings);
   for (const rule of RULES) {
     if (!rule.checkProgram) continue;
-    if (config.rules[rule.meta.id] === 'off') continue;
+    if (ruleOffEverywhere(config, rule.meta.id)) continue;
     const result = runProgramRule(rule, program);
     raw.push(...result.findings);
     if (result.note) notes.push(result.note);
@@ -86,7 +86,8 @@ export function runProgramRule(rule: Rule, program: ProgramContext): { findings:
 export function finishFindings(raw: readonly Finding[], files: readonly FileAnalysis[], config: HazardLensConfig): Finding[] {
   const configured: Finding[] = [];
   for (const f of raw) {
-    const setting = config.rules[f.ruleId];
+    // The finding's file's settings: a nested .hazard-lens.json decides for the files under it.
+    const setting = rulesFor(config, f.path)[f.ruleId];
     if (setting === 'off') continue;
     configured.push(setting ? { ...f, severity: setting } : f);
   }
@@ -96,10 +97,10 @@ export function finishFindings(raw: readonly Finding[], files: readonly FileAnal
   const { kept, unused } = applySuppressions(configured, suppressions, known);
   for (const u of unused) {
     // A marker that names no rule is a mistake, not a stale suppression: always said.
-    if (!config.reportUnusedSuppressions && !u.namesNoRule) continue;
+    if (!reportsUnusedSuppressions(config, u.path) && !u.namesNoRule) continue;
     // A suppression for a rule switched off in the settings is not "unused": it will matter
     // again when the rule is switched back on.
-    if (!u.unknown && !u.namesNoRule && config.rules[u.ruleId] === 'off') continue;
+    if (!u.unknown && !u.namesNoRule && rulesFor(config, u.path)[u.ruleId] === 'off') continue;
     kept.push({
       ruleId: UNUSED_SUPPRESSION_ID,
       path: u.path,

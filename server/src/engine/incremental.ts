@@ -34,7 +34,7 @@
 import { entryPointNotes } from '../model/python-project';
 import { RULES } from '../rules/index';
 import type { HazardLensConfig } from './config';
-import { DEFAULT_CONFIG } from './config';
+import { DEFAULT_CONFIG, ruleOffEverywhere } from './config';
 import { finishFindings, runProgramRule, type Evaluation } from './engine';
 import { MapModelCache, type ProgramContext, type ProgramDependencies, type ProjectFile } from '../model/program-context';
 import type { FileAnalysis, Finding } from '../analysis/results';
@@ -171,7 +171,7 @@ export class IncrementalEvaluator {
     const rulesReused: string[] = [];
     for (const rule of RULES) {
       if (!rule.checkProgram) continue;
-      if (config.rules[rule.meta.id] === 'off') {
+      if (ruleOffEverywhere(config, rule.meta.id)) {
         this.ruleResults.delete(rule.meta.id);
         continue;
       }

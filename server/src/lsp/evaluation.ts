@@ -205,8 +205,10 @@ export class GroupEvaluator {
   }
 
   private async run(group: GroupKey, force: ReadonlySet<string>, republish: boolean): Promise<GroupResult> {
-    const config = await this.settings.get(this.index.scopeOf(group));
+    const settings = await this.settings.get(this.index.scopeOf(group));
     const folder = this.index.folderOfGroup(group);
+    // Nested .hazard-lens.json files decide the rules of the files under them (as in the CLI).
+    const config = folder ? this.settings.scoped(settings, folder.path, this.index.groupFiles(group).map((a) => a.path)) : settings;
     // The installed packages the folder's imports reach (read from disk, or the cache, when the
     // environment or the imports changed): before the synchronous part below.
     const python = folder ? await this.dependenciesOf(group, folder, config, this.index.groupFiles(group)) : undefined;

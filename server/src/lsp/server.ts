@@ -195,13 +195,13 @@ export function startServer(connection: Connection = createConnection(ProposedFe
     notify('didChangeWatchedFiles', (params, s) => {
       const all = classify(params.changes);
       const { ignoreFiles } = all;
-      // A workspace folder's `.hazard-lens.json` holds its knowledge models: read it again and
-      // analyse everything with the new models (as after a settings change).
+      // A `.hazard-lens.json` (the project's or a nested one) changed: read the configuration
+      // again and analyse everything with it (as after a settings change).
       const configFiles = [...all.changed, ...all.deleted].filter((p) => s.settings.isConfigFile(p));
       const changed = all.changed.filter((p) => !configFiles.includes(p));
       const deleted = all.deleted.filter((p) => !configFiles.includes(p));
       if (configFiles.length > 0) {
-        logger.info(`${configFiles.join(', ')} changed: reading the knowledge models again`);
+        logger.info(`${configFiles.join(', ')} changed: reading the configuration again`);
         s.settings.invalidate();
         s.validator.revalidateAll();
         fireAndForget(s.scanner.indexInBackground(), logger, 're-indexing the workspace');

@@ -1,23 +1,26 @@
 /**
- * Settings: pulled from the client with `workspace/configuration` (scope: the resource),
- * parsed and defaulted ONCE per change by `parseConfig`, cached per resource until the next
- * `didChangeConfiguration` (or a change of a `.hazard-lens.json`). Bad values never break
- * anything: the defaults are used and the problems are shown once per distinct set of messages.
+ * Settings: the project's `.hazard-lens.json` (found as the CLI finds it, `engine/config-files.ts`:
+ * the nearest one at or above the workspace folder, or above a lone document), with the
+ * editor's settings layered on top (`layerConfig`: each editor setting that is set replaces
+ * the file's; `rules` are merged rule by rule). The editor's settings are pulled from the client
+ * with `workspace/configuration` (scope: the resource). The VS Code extension answers with the
+ * settings the user set only (not the package.json defaults; `client/src/extension.ts`), so a
+ * default never hides the file's value; other clients send what their user configured.
+ * Parsed once per change, cached per resource until the next `didChangeConfiguration` or a
+ * change of any `.hazard-lens.json`.
  *
- * The `knowledge` section of `.hazard-lens.json` at the root of the resource's workspace
- * folder (models of the user's libraries, `knowledge/user-models.ts`) is layered in: the
- * editor settings have no such key. NOTE: only that section is read from the file. The other
- * keys stay with the editor settings, because `workspace/configuration` answers every key
- * with the package.json default filled in, so "set in the editor" cannot be told from "left
- * at its default" and the file's values could never be layered under the editor's correctly.
- * A malformed model is an error shown in the log and as a window message; the folder keeps
- * its last good models (none before the first good read).
+ * Nested `.hazard-lens.json` files below the project's decide the rules of the files under
+ * them (`scoped`, asked by the evaluator with the group's files), as in the CLI.
+ *
+ * Bad configuration fails closed and is never silent: a file that is not valid JSON (line:column
+ * named), has a bad value or a malformed knowledge model is shown as an error (a window
+ * message, and the log), and the last good reading of that file stays in use; before any good
+ * reading, what could be read is used, with a misspelt rule severity switching its rule off.
  */
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { Connection } from 'vscode-languageserver';
-import { CONFIG_FILE_NAME, parseConfig, parseConfigText, type HazardLensConfig } from '../engine/config';
-import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
+import { CONFIG_FILE_NAME, layerConfig, parseConfig, type ConfigScope, type HazardLensConfig } from '../engine/config';
+import { loadNestedConfigs, loadProjectConfig, rebaseExcludes, type ProjectConfig } from '../engine/config-files';
 import { RULE_IDS } from '../rules/index';
 import { showMessage, type Logger } from './logger';
 import { uriToPath } from './paths';
@@ -36,12 +39,16 @@ export class Settings {
   private readonly shownProblems = new Set<string>();
   /** Settings pushed by clients that cannot be asked (`didChangeConfiguration` payload / init options). */
   private pushed: unknown;
-  /** Per workspace folder path: the knowledge of its last well-formed `.hazard-lens.json`. */
-  private readonly lastGoodKnowledge = new Map<string, Knowledge>();
-  /** Per folder path: the `.hazard-lens.json` read in flight (one read for every resource of the folder). */
-  private readonly knowledgeReads = new Map<string, Promise<Knowledge>>();
-  /** Per folder path: the model errors last shown (shown again once the file was valid in between). */
-  private readonly shownKnowledgeErrors = new Map<string, string>();
+  /** Per folder the lookup starts in: the project configuration read (once per invalidation). */
+  private readonly projectReads = new Map<string, ProjectConfig>();
+  /** Per configuration file: its last reading without errors (kept while the file is bad). */
+  private readonly lastGood = new Map<string, ProjectConfig>();
+  /** Per nested configuration file: its last scope without errors. */
+  private readonly lastGoodScopes = new Map<string, ConfigScope>();
+  /** Per configuration file: the errors last shown (shown again once the file was valid in between). */
+  private readonly shownFileErrors = new Map<string, string>();
+  /** Per folder: the nested files' scopes for a set of file folders, and the config they were joined to. */
+  private readonly scopeCache = new Map<string, { dirsKey: string; scopes: readonly ConfigScope[]; base?: HazardLensConfig; joined?: HazardLensConfig }>();
 
   /** `folders`: where each resource's `.hazard-lens.json` is looked for (none: the file is not read). */
   constructor(
@@ -86,14 +93,56 @@ export class Settings {
     }
     this.cache.clear();
     this.excludeCache.clear();
-    this.knowledgeReads.clear();
+    this.projectReads.clear();
+    this.scopeCache.clear();
   }
 
-  /** True for a path that is a workspace folder's `.hazard-lens.json` (watched: a change re-reads the settings). */
+  /** True for a `.hazard-lens.json` anywhere (watched: a change re-reads the settings). */
   isConfigFile(path: string): boolean {
-    if (nodePath.basename(path) !== CONFIG_FILE_NAME) return false;
-    return (this.folders?.list() ?? []).some((f) => nodePath.join(f.path, CONFIG_FILE_NAME) === path);
+    return nodePath.basename(path) === CONFIG_FILE_NAME;
   }
+
+  /**
+   * `config` (a folder's settings from {@link get}) with the scopes of the nested configuration
+   * files that hold `files` below the project's file. The same object while nothing changed, so
+   * callers can compare by identity.
+   */
+  scoped(config: HazardLensConfig, folderPath: string, files: readonly string[]): HazardLensConfig {
+    const project = this.projectReads.get(folderPath);
+    const projectDir = project?.file !== undefined ? nodePath.dirname(project.file) : folderPath;
+    const dirs = [...new Set(files.map((f) => nodePath.dirname(f)))].sort();
+    const dirsKey = dirs.join('\n');
+    let entry = this.scopeCache.get(folderPath);
+    if (!entry || entry.dirsKey !== dirsKey) {
+      const nested = loadNestedConfigs(projectDir, files, RULE_IDS, config);
+      for (const p of nested.problems) this.logger.warn(p);
+      const scopes = nested.scopes.map((scope) => {
+        const stops = nested.stopsOf.get(scope.file);
+        if (!stops) {
+          this.lastGoodScopes.set(scope.file, scope);
+          this.shownFileErrors.delete(scope.file);
+          return scope;
+        }
+        const kept = this.lastGoodScopes.get(scope.file);
+        this.reportFileErrors(scope.file, stops, kept !== undefined);
+        return kept ?? scope;
+      });
+      entry = { dirsKey, scopes };
+      this.scopeCache.set(folderPath, entry);
+    }
+    if (entry.scopes.length === 0) return config;
+    if (entry.base !== config || !entry.joined) {
+      // The editor's rules layer over every file's, the nested ones too.
+      const editorRules = this.editorRules.get(config);
+      const scopes = editorRules ? entry.scopes.map((s) => ({ ...s, rules: { ...s.rules, ...editorRules } })) : entry.scopes;
+      entry.base = config;
+      entry.joined = { ...config, scopes };
+    }
+    return entry.joined ?? config;
+  }
+
+  /** Per merged config: the rules the editor set (layered over nested files' rules too). */
+  private readonly editorRules = new WeakMap<HazardLensConfig, HazardLensConfig['rules']>();
 
   private async load(scopeUri: string | undefined): Promise<HazardLensConfig> {
     let raw: unknown = this.pushed;
@@ -110,57 +159,59 @@ export class Settings {
       for (const key of CLIENT_ONLY_KEYS) delete copy[key];
       raw = copy;
     }
-    const { config, problems, errors, settingErrors } = parseConfig(raw, RULE_IDS, SETTINGS_SECTION);
-    // Models belong in `.hazard-lens.json`; a client that sends some anyway hears about bad ones.
-    // A wrong targetPlatform is reported too (the default is used until it is fixed).
-    if (problems.length > 0 || errors.length > 0 || settingErrors.length > 0) this.report([...problems, ...errors, ...settingErrors]);
-    // The scope is a document or a workspace folder itself (the index asks with the folder's URI).
+    const editor = parseConfig(raw, RULE_IDS, SETTINGS_SECTION);
+    // A bad editor value is reported (its default, or the file's value, is used until it is fixed).
+    if (editor.problems.length > 0 || editor.errors.length > 0 || editor.settingErrors.length > 0) this.report([...editor.problems, ...editor.errors, ...editor.settingErrors]);
+    // A bad editor value does not replace the file's (its default would).
+    const editorSet = new Set([...editor.set].filter((k) => !editor.settingErrors.some((e) => e.startsWith(`${SETTINGS_SECTION}: "${k}" is invalid`))));
+    // The file is looked for from the workspace folder (the index asks with the folder's URI),
+    // or from a lone document's folder.
     const scopePath = scopeUri?.startsWith('file:') ? uriToPath(scopeUri) : undefined;
     const folder = scopePath === undefined ? undefined : (this.folders?.list().find((f) => f.path === scopePath) ?? this.folders?.folderOf(scopePath)?.folder);
-    if (folder) config.knowledge = await this.folderKnowledge(folder.path);
-    return config;
+    const start = folder?.path ?? (scopePath !== undefined ? nodePath.dirname(scopePath) : undefined);
+    const project = start !== undefined ? this.project(start) : undefined;
+    // The file's `exclude` patterns are relative to its folder; the editor matches paths relative
+    // to the workspace folder, which may lie below it.
+    const fileConfig =
+      project?.file !== undefined && folder && nodePath.dirname(project.file) !== folder.path
+        ? { ...project.config, exclude: rebaseExcludes(project.config.exclude, nodePath.dirname(project.file), folder.path) }
+        : project?.config;
+    const merged = project && fileConfig ? layerConfig(fileConfig, editor.config, editorSet) : editor.config;
+    if (project && editorSet.has('rules')) this.editorRules.set(merged, editor.config.rules);
+    return merged;
   }
 
-  /** The knowledge of a folder's `.hazard-lens.json` (read once per invalidation). */
-  private folderKnowledge(folderPath: string): Promise<Knowledge> {
-    let pending = this.knowledgeReads.get(folderPath);
-    if (!pending) {
-      pending = this.readKnowledge(folderPath);
-      this.knowledgeReads.set(folderPath, pending);
-    }
-    return pending;
-  }
-
-  private async readKnowledge(folderPath: string): Promise<Knowledge> {
-    const file = nodePath.join(folderPath, CONFIG_FILE_NAME);
-    let text: string;
-    try {
-      text = await fs.promises.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.error(`could not read ${file}; its knowledge models are not used`, err);
-      this.lastGoodKnowledge.delete(folderPath);
-      this.shownKnowledgeErrors.delete(folderPath);
-      return BUILTIN_KNOWLEDGE;
-    }
-    const parsed = parseConfigText(text, RULE_IDS, file);
-    // Invalid JSON is a problem for the other keys (defaults) but leaves the models unknown.
-    const errors = [...parsed.errors, ...parsed.settingErrors.filter((p) => p.startsWith(`${file}: invalid JSON`))];
-    if (errors.length > 0) {
-      const kept = this.lastGoodKnowledge.get(folderPath) ?? BUILTIN_KNOWLEDGE;
-      for (const e of errors) this.logger.error(e);
-      const key = errors.join('\n');
-      if (this.shownKnowledgeErrors.get(folderPath) !== key) {
-        this.shownKnowledgeErrors.set(folderPath, key);
-        const keeping = kept === BUILTIN_KNOWLEDGE ? 'no models from it are used' : 'the last valid models are kept';
-        showMessage(this.connection, 'error', `Hazard Lens: ${CONFIG_FILE_NAME} has invalid knowledge models, so ${keeping}. ${errors.join(' ')}`, this.logger);
+  /** The project configuration for a folder: read once per invalidation; a bad file keeps its last good reading. */
+  private project(start: string): ProjectConfig {
+    const cached = this.projectReads.get(start);
+    if (cached) return cached;
+    let project = loadProjectConfig(start, RULE_IDS);
+    if (project.file !== undefined) {
+      for (const p of project.problems) this.logger.warn(p);
+      if (project.stops.length > 0) {
+        const kept = this.lastGood.get(project.file);
+        this.reportFileErrors(project.file, project.stops, kept !== undefined);
+        if (kept) project = kept;
+      } else {
+        this.lastGood.set(project.file, project);
+        this.shownFileErrors.delete(project.file);
+        if (project.set.size > 0) this.logger.info(`${project.file}: settings in use (${[...project.set].join(', ')})`);
       }
-      return kept;
     }
-    const knowledge = parsed.config.knowledge;
-    this.lastGoodKnowledge.set(folderPath, knowledge);
-    this.shownKnowledgeErrors.delete(folderPath);
-    if (knowledge !== BUILTIN_KNOWLEDGE) this.logger.info(`${file}: knowledge models in use (${knowledge.fingerprint.slice(0, 8)})`);
-    return knowledge;
+    this.projectReads.set(start, project);
+    return project;
+  }
+
+  /** Shows a configuration file's errors (once per distinct set) and logs them. */
+  private reportFileErrors(file: string, stops: readonly string[], keptLastGood: boolean): void {
+    for (const e of stops) this.logger.error(e);
+    const key = stops.join('\n');
+    if (this.shownFileErrors.get(file) === key) return;
+    this.shownFileErrors.set(file, key);
+    const keeping = keptLastGood
+      ? 'its last valid settings are kept until it is fixed'
+      : 'what could be read is used until it is fixed (a rule with a misspelt severity is off)';
+    showMessage(this.connection, 'error', `Hazard Lens: ${file} has errors, so ${keeping}. ${stops.join(' ')}`, this.logger);
   }
 
   private async loadFilesExclude(scopeUri: string | undefined): Promise<string[]> {

@@ -1,8 +1,8 @@
 /**
  * The file watchers the server registers (`workspace/didChangeWatchedFiles`, dynamic
  * registration): every supported source file, the project files the program model reads,
- * `.gitignore` files (which decide what is indexed) and `.hazard-lens.json` (the knowledge
- * models of a workspace folder).
+ * `.gitignore` files (which decide what is indexed) and every `.hazard-lens.json` (the
+ * configuration, the project's and nested ones).
  */
 import type { FileSystemWatcher } from 'vscode-languageserver';
 import { CONFIG_FILE_NAME } from '../engine/config';

@@ -25,7 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import type { HazardLensConfig } from '../engine/config';
+import type { ConfigScope, HazardLensConfig } from '../engine/config';
 import { analyzeText } from '../engine/analyze';
 import { buildFingerprint, DiskCache, evaluationInputs, pruneCache, type CachedEvaluation } from '../engine/cache';
 import { evaluate } from '../engine/engine';
@@ -142,6 +142,11 @@ export interface ScanOptions {
   nodeModules?: string;
   /** Environment variables the environment is looked up in (default: `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The nested configuration files' scopes for the files found (`engine/config-files.ts`),
+   * asked once after the walk; they join `config` as its `scopes`. May throw (a bad nested file).
+   */
+  configScopes?: (files: readonly string[]) => readonly ConfigScope[];
 }
 
 /** What `--stats` prints (one JSON line). */
@@ -270,7 +275,11 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   // NOTE: never with --fix: the files are rewritten while they are analysed, and the fixes
   // come from the analyses, which an evaluation cache hit would skip.
   const evaluationCache = options.cacheDir !== undefined && options.evaluationCache !== false && !options.fix && !options.shard;
-  const extraction = await collect(options, reporter, { forScan: true, evaluationCache });
+  let scopes: readonly ConfigScope[] | undefined;
+  const askScopes = options.configScopes;
+  const withScopes: ScanOptions = askScopes ? { ...options, configScopes: (files) => (scopes = askScopes(files)) } : options;
+  const extraction = await collect(withScopes, reporter, { forScan: true, evaluationCache });
+  const config = scopes ? { ...options.config, scopes } : options.config;
   const note = (text: string) => {
     extraction.notes.push({ path: '', note: text });
     reporter.onNote?.('', text);
@@ -290,7 +299,7 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   let evaluation: CachedEvaluation;
   if (extraction.cached) evaluation = extraction.cached.evaluation;
   else {
-    evaluation = evaluate(extraction.analyses, options.config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies });
+    evaluation = evaluate(extraction.analyses, config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies });
     const slot = extraction.evaluationSlot;
     // Analyses with notes (a parse time-out, a failing rule) may come out differently next
     // time, and their notes must be told again: such an evaluation is not kept.
@@ -351,7 +360,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const evaluationOnly = mode.forScan;
   const t0 = performance.now();
   const cwd = path.resolve(options.cwd);
-  const config = options.config;
+  let config = options.config;
   const skipped: { path: string; reason: string }[] = [];
   const fixed: { path: string; applied: number }[] = [];
   const stats = emptyScanStats();
@@ -394,6 +403,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     followExternalSymlinks: options.followExternalSymlinks ?? false,
     signal: options.signal,
   });
+  if (options.configScopes) config = { ...config, scopes: options.configScopes(walk.files) };
   stats.ms.discover = Math.round(performance.now() - t0);
   stats.files = walk.files.length;
   // Shards join their facts later without an environment; a fix re-reads only workspace files.

@@ -1,11 +1,13 @@
 /// <reference types="mocha" />
 /**
  * Settings take effect without a restart: `hazardLens.rules` turns a rule off and changes
- * its severity, and the open files are re-analysed at once.
+ * its severity, and the open files are re-analysed at once. The workspace's
+ * `.hazard-lens.json` is read too, with the editor's settings layered on top (the client sends
+ * only the settings the user set, so package.json defaults never hide the file's values).
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { fileUri, openFile, ruleId, setSetting, waitForDiagnostics } from './helpers';
+import { fileUri, openFile, ruleId, setSetting, waitForDiagnostics, workspaceRoot } from './helpers';
 
 const FILE = 'python/static_files.py';
 const unreleased = (d: vscode.Diagnostic[]) => d.filter((x) => ruleId(x) === 'unreleased-file');
@@ -42,5 +44,24 @@ suite('settings', () => {
       (all) => unreleased(all).length === 2 && unreleased(all).every((x) => x.severity === vscode.DiagnosticSeverity.Warning),
       'two unreleased-file warnings again',
     );
+  });
+
+  test('the workspace .hazard-lens.json applies, and an editor setting layers over it', async () => {
+    const config = vscode.Uri.joinPath(workspaceRoot(), '.hazard-lens.json');
+    await vscode.workspace.fs.writeFile(config, Buffer.from('{\n  // from the file\n  "rules": { "unreleased-file": "off" },\n}\n'));
+    try {
+      await waitForDiagnostics(fileUri(FILE), (d) => unreleased(d).length === 0, 'the file switches the rule off');
+      await setSetting('rules', { 'unreleased-file': 'info' });
+      await waitForDiagnostics(
+        fileUri(FILE),
+        (all) => unreleased(all).length === 2 && unreleased(all).every((x) => x.severity === vscode.DiagnosticSeverity.Information),
+        'the editor setting over the file: two infos',
+      );
+      await setSetting('rules', undefined);
+      await waitForDiagnostics(fileUri(FILE), (d) => unreleased(d).length === 0, 'the file decides again');
+    } finally {
+      await vscode.workspace.fs.delete(config);
+    }
+    await waitForDiagnostics(fileUri(FILE), (d) => unreleased(d).length === 2, 'the default again without the file');
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The VS Code side of Hazard Lens: starts the bundled language server, registers the
+ * The VS Code side of Hazard Lens: starts the bundled language server (unless
+ * `hazardLens.enable` is false, and again when it is switched back on), registers the
  * commands, shows the finding count in the status bar. It never runs workspace code (the
  * manifest declares untrusted workspaces supported): it only reads files through the server.
  */
@@ -16,6 +17,7 @@ import {
 import {
   CLIENT_ID,
   COMMANDS,
+  FIX_ALL_KIND,
   SETTINGS_SECTION,
   STATUS_NOTIFICATION,
   type InitializationOptions,
@@ -90,14 +92,51 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       reportFailure(output, 'showing the documentation', () => showDocumentation(context, ruleId, url)),
     ),
     vscode.commands.registerCommand(COMMANDS.scanWorkspace, () => reportFailure(output, 'scanning the workspace', () => scanWorkspace(languageClient))),
+    vscode.commands.registerCommand(COMMANDS.fixAll, () => reportFailure(output, 'fixing the file', () => fixAllInActiveEditor())),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(`${SETTINGS_SECTION}.enable`)) return;
+      void reportFailure(output, 'switching Hazard Lens on or off', async () => {
+        if (enabled() && !languageClient.isRunning()) await startServer(languageClient, output);
+        else if (!enabled() && languageClient.isRunning()) {
+          output.appendLine('hazardLens.enable is false: stopping the language server');
+          await languageClient.stop();
+          status.text = '$(shield) Hazard Lens: off';
+          status.tooltip = 'Hazard Lens is switched off (hazardLens.enable)';
+        }
+      });
+    }),
   );
 
+  if (!enabled()) {
+    output.appendLine('hazardLens.enable is false: the language server is not started');
+    status.text = '$(shield) Hazard Lens: off';
+    status.tooltip = 'Hazard Lens is switched off (hazardLens.enable)';
+    return;
+  }
+  await startServer(languageClient, output);
+}
+
+function enabled(): boolean {
+  return vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>('enable', true);
+}
+
+async function startServer(languageClient: LanguageClient, output: vscode.OutputChannel): Promise<void> {
   try {
     await languageClient.start();
   } catch (err) {
     output.appendLine(`Hazard Lens: the language server did not start: ${err instanceof Error ? err.message : String(err)}`);
     void vscode.window.showErrorMessage('Hazard Lens: the language server did not start. See "Hazard Lens: Show Output".');
   }
+}
+
+/** Applies the file's safe fixes through the `source.fixAll.hazardLens` code action. */
+async function fixAllInActiveEditor(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !LANGUAGES.includes(editor.document.languageId)) {
+    void vscode.window.showInformationMessage('Hazard Lens: open a C, Python, TypeScript or JavaScript file to fix.');
+    return;
+  }
+  await vscode.commands.executeCommand('editor.action.sourceAction', { kind: FIX_ALL_KIND, apply: 'first' });
 }
 
 export async function deactivate(): Promise<void> {

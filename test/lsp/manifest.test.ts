@@ -26,7 +26,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'pa
 };
 const properties = manifest.contributes.configuration.properties;
 /** Read by vscode-languageclient itself, not by the engine. */
-const CLIENT_ONLY = new Set(['hazardLens.trace.server']);
+const CLIENT_ONLY = new Set(['hazardLens.trace.server', 'hazardLens.enable']);
 /** Read from `.hazard-lens.json` only (models of the user's libraries; see docs/knowledge.md). */
 const FILE_ONLY = new Set(['knowledge']);
 
@@ -53,6 +53,15 @@ test('commands, activation and workspace trust', () => {
   for (const c of manifest.contributes.commands) assert.equal(c.category, 'Hazard Lens');
   for (const language of ['c', 'python', 'typescript', 'typescriptreact', 'javascript', 'javascriptreact']) assert.ok(manifest.activationEvents.includes(`onLanguage:${language}`));
   for (const command of Object.values(COMMANDS)) assert.ok(manifest.activationEvents.includes(`onCommand:${command}`));
+  // A project of one of the languages activates the extension before a file is opened.
+  for (const extension of ['c', 'h', 'py', 'ts', 'tsx', 'js', 'jsx', 'mjs', 'cjs']) assert.ok(manifest.activationEvents.includes(`workspaceContains:**/*.${extension}`), extension);
+  // The client's own switch: window scope (it starts or stops the server for the window).
+  assert.deepEqual(properties['hazardLens.enable'], {
+    type: 'boolean',
+    default: true,
+    scope: 'window',
+    description: properties['hazardLens.enable'].description,
+  });
   // Analysis never runs workspace code, so untrusted workspaces are analysed fully; only the
   // cache folder (a place the extension writes to) is not taken from an untrusted workspace.
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');

@@ -15,6 +15,8 @@ export const COMMANDS = {
   showOutput: 'hazardLens.showOutput',
   restartServer: 'hazardLens.restartServer',
   showDocumentation: 'hazardLens.showDocumentation',
+  /** Applies every safe fix in the active editor's file (the `source.fixAll.hazardLens` action). */
+  fixAll: 'hazardLens.fixAll',
 } as const;
 
 /** Code action kind of "apply every safe fix in this file". */

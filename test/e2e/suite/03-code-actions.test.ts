@@ -46,6 +46,22 @@ suite('code actions', () => {
     }
   });
 
+  test('the "Fix All Safely Fixable Problems in This File" command applies both Python fixes', async () => {
+    const file = 'python/static_files.py';
+    const uri = fileUri(file);
+    const editor = await openFile(file);
+    const original = editor.document.getText();
+    await waitForDiagnostics(uri, (d) => unreleased(d).length === 2, 'the two Python findings');
+    try {
+      await vscode.commands.executeCommand('hazardLens.fixAll');
+      await waitForDiagnostics(uri, (d) => unreleased(d).length === 0, 'no finding left after fixing the file');
+      assert.match(editor.document.getText(), /with open\(path, "rb"\) as fh:/);
+    } finally {
+      await setText(uri, original);
+      await waitForDiagnostics(uri, (d) => unreleased(d).length === 2, 'the two findings back after restoring the file');
+    }
+  });
+
   test('"Disable unreleased-file for this line" inserts the comment and silences the finding', async () => {
     const file = 'c/config_reader.c';
     const uri = fileUri(file);

@@ -46,7 +46,7 @@ suite('code actions', () => {
     }
   });
 
-  test('the "Fix All Safely Fixable Problems in This File" command applies both Python fixes', async () => {
+  test('the "Fix All Safely Fixable Problems in This File" command applies the safe Python fix', async () => {
     const file = 'python/static_files.py';
     const uri = fileUri(file);
     const editor = await openFile(file);
@@ -54,7 +54,8 @@ suite('code actions', () => {
     await waitForDiagnostics(uri, (d) => unreleased(d).length === 2, 'the two Python findings');
     try {
       await vscode.commands.executeCommand('hazardLens.fixAll');
-      await waitForDiagnostics(uri, (d) => unreleased(d).length === 0, 'no finding left after fixing the file');
+      // read_version()'s `open(path).read()` has no safe fix: it stays.
+      await waitForDiagnostics(uri, (d) => unreleased(d).length === 1, 'one finding left after fixing the file');
       assert.match(editor.document.getText(), /with open\(path, "rb"\) as fh:/);
     } finally {
       await setText(uri, original);

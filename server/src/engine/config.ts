@@ -59,6 +59,11 @@ export interface HazardLensConfig extends ProgramSettings {
    * scanned root; `none`: no environment.
    */
   pythonEnvironment: string;
+  /**
+   * A baseline file (written by `hazard-lens scan --write-baseline`), relative to the config
+   * file or the workspace folder: the findings it records are not reported. Empty: none.
+   */
+  baseline: string;
 }
 
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
@@ -78,6 +83,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   cache: true,
   cacheDir: '',
   pythonEnvironment: '',
+  baseline: '',
   knowledge: BUILTIN_KNOWLEDGE,
 };
 
@@ -100,6 +106,7 @@ const fieldSchemas = {
   cache: z.boolean(),
   cacheDir: z.string(),
   pythonEnvironment: z.string(),
+  baseline: z.string(),
   knowledge: userKnowledgeSchema,
 } satisfies { [K in keyof HazardLensConfig]: z.ZodType };
 
@@ -153,6 +160,7 @@ const FIELD_DESCRIPTIONS: Record<keyof HazardLensConfig, string> = {
   cache: 'Keep per-file analyses in a cache on disk.',
   cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
   pythonEnvironment: 'The Python environment whose installed packages join the program model (a virtualenv folder, relative to this file); empty: $VIRTUAL_ENV or a .venv/venv/env folder of the scanned root; "none": no environment.',
+  baseline: 'A baseline file written by hazard-lens scan --write-baseline (relative to this file): the findings it records are not reported.',
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 

@@ -248,12 +248,16 @@ describe('the terminal', () => {
     assert.match(writes[at - 2], new RegExp(`^\\r${ESC}\\[2Khazard-lens: \\d+/55 files$`));
     assert.equal(writes[at - 1], '\r\x1b[2K');
 
-    // The real process: SIGINT ends it with 130.
+    // The real process: SIGINT ends it with 130. It is sent once the scan is under way (the
+    // skipped binary file is told while the files are read).
+    fs.writeFileSync(path.join(dir, 'aaa-binary.py'), Buffer.from([0x70, 0, 0x71]));
     const child = spawn(process.execPath, [CLI, 'scan', '--no-cache', '-j', '0', '.'], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('skipped aaa-binary.py')) child.kill('SIGINT');
+    });
     child.stdout.resume();
-    setTimeout(() => child.kill('SIGINT'), 1000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     // A machine fast enough to finish first exits 1 (findings) instead.
     if (code !== 1) {

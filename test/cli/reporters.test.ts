@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import type { Finding } from '../../server/src/analysis/results';
 import { escapeData, escapeProperty } from '../../server/src/scan/reporters/github';
 import { formatReport, type ReportData } from '../../server/src/scan/reporters/index';
+import { summaryLine } from '../../server/src/scan/reporters/text';
 import { buildSarif, FINGERPRINT_KEY } from '../../server/src/scan/reporters/sarif';
 import { findingFingerprint } from '../../server/src/engine/baseline';
 import { makeWorkspace, multitoolAvailable, removeWorkspace, validateSarif } from './helpers';
@@ -384,5 +385,14 @@ describe('colours in the text format', () => {
     assert.ok(coloured.startsWith("<b>src/a.py:2:10</b>: <b><r>error</r></b> <c>unreleased-file</c> Handle 'fh'"), coloured.slice(0, 80));
     assert.ok(coloured.includes('\n  <d>src/a.py:4:9</d>: returns here'));
     assert.equal(coloured.replace(/<\/?[a-z]+>/g, ''), formatReport('text', data, ctx));
+  });
+});
+
+describe('the summary after --fix', () => {
+  test('a safe fix still offered after --fix was refused: the summary says so instead of offering --fix again', () => {
+    assert.equal(
+      summaryLine(data, true),
+      '3 findings (1 error, 1 warning, 0 info, 1 hint) in 3 files analysed, 1 skipped. 1 safe fix could not be applied (see the notes).',
+    );
   });
 });

@@ -476,6 +476,30 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
         : `${PRODUCT_COMMAND}: no fixes applied\n`,
     );
   }
+  return finishReport(result, { values, format, output, quiet, threshold, config, baselineFile, io });
+}
+
+/**
+ * What every scan ends with, a single one or joined shards: the baseline written or applied,
+ * then the report (or the statistics), the summary on stderr with `-o`, and the exit code.
+ */
+function finishReport(
+  result: ScanResult,
+  options: {
+    values: Record<string, unknown>;
+    format: ReportFormat;
+    output: string | undefined;
+    quiet: boolean;
+    threshold: Severity;
+    config: HazardLensConfig;
+    baselineFile: string | undefined;
+    io: CliIo;
+  },
+): number {
+  const { values, format, output, quiet, threshold, config, baselineFile, io } = options;
+  const cwd = io.cwd;
+  const writeBaseline = values['write-baseline'] as string | undefined;
+  const baselineFlag = values.baseline as string | undefined;
   const textOf = sourceTexts();
   if (writeBaseline !== undefined) {
     const target = path.resolve(cwd, writeBaseline);
@@ -503,9 +527,10 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   }
 
   const colors = output === undefined && format === 'text' ? colorsFor(wantsColor(io.stdout, io.env ?? {})) : undefined;
+  const fixRan = result.fixed !== undefined;
   if (values.statistics === true) writeReport(statistics(result.findings, colors), output, cwd, io);
-  else writeReport(formatReport(format, result, { cwd, config, summary: !quiet, textOf, colors }), output, cwd, io);
-  if (output !== undefined && !quiet) io.stderr.write(`${PRODUCT_COMMAND}: ${summaryLine(result)} Report written to ${output}.\n`);
+  else writeReport(formatReport(format, result, { cwd, config, summary: !quiet, textOf, colors, fixRan }), output, cwd, io);
+  if (output !== undefined && !quiet) io.stderr.write(`${PRODUCT_COMMAND}: ${summaryLine(result, fixRan)} Report written to ${output}.\n`);
   if (values.stats === true && result.stats) printStats(io, result.stats);
   return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
 }
@@ -565,7 +590,9 @@ async function runJoin(
   const loaded = loadConfig(cwd, values.config as string | undefined);
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
-  const config = loaded.config;
+  const config = selected(loaded.config, values);
+  const baselineFlag = values.baseline as string | undefined;
+  const baselineFile = baselineFlag !== undefined ? path.resolve(cwd, baselineFlag) : config.baseline ? path.resolve(loaded.base, config.baseline) : undefined;
   let joined;
   try {
     joined = joinFactsFiles(factsFiles.map((f) => ({ path: path.resolve(cwd, f), shown: f })));
@@ -583,8 +610,7 @@ async function runJoin(
     for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${shownPath(displayPath(cwd, n.path))}: ${n.note}` : `note: ${n.note}`}\n`);
   }
   const result: ScanResult = { analyses: joined.analyses, findings: evaluation.findings, skipped: joined.skipped, cancelled: false, notes };
-  const report = formatReport(format, result, { cwd, config, summary: !quiet });
-  writeReport(report, output, cwd, io);
+  const code = finishReport(result, { values, format, output, quiet, threshold, config, baselineFile, io });
   if (values.stats === true) {
     printStats(io, {
       ...emptyScanStats(),
@@ -595,7 +621,7 @@ async function runJoin(
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     });
   }
-  return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
+  return code;
 }
 
 function writeFile(text: string, target: string, shown: string): void {

@@ -31,6 +31,8 @@ export interface ReportContext {
   textOf?: TextOf;
   /** Colour the text format (a terminal that wants it). */
   colors?: Colors;
+  /** The scan ran with `--fix`: the summary does not offer `--fix` again. */
+  fixRan?: boolean;
 }
 
 /** ANSI styling of the text format; identity functions when colour is off. */

@@ -40,7 +40,8 @@ export function formatFinding(ctx: ReportContext, f: Finding): string {
   return lines.join('\n');
 }
 
-export function summaryLine(input: ReportInput): string {
+/** `fixRan`: the scan ran with `--fix`; fixes still offered then were refused (a note says why), not promised. */
+export function summaryLine(input: ReportInput, fixRan = false): string {
   const counts = countBySeverity(input.findings);
   const partly = partlyAnalysedFiles(input).length;
   const files = `${plural(input.analyses.length, 'file')} analysed${partly ? ` (${partly} only partly)` : ''}${input.skipped.length ? `, ${input.skipped.length} skipped` : ''}`;
@@ -53,7 +54,7 @@ export function summaryLine(input: ReportInput): string {
     );
   }
   const fixable = input.findings.filter((f) => chooseFix(f, false)?.edits.length).length;
-  if (fixable > 0) parts.push(`${plural(fixable, 'finding')} can be fixed with --fix.`);
+  if (fixable > 0) parts.push(fixRan ? `${plural(fixable, 'safe fix', 'safe fixes')} could not be applied (see the notes).` : `${plural(fixable, 'finding')} can be fixed with --fix.`);
   return parts.join(' ');
 }
 
@@ -61,7 +62,8 @@ export function formatText(input: ReportInput, ctx: ReportContext): string {
   const blocks = input.findings.map((f) => formatFinding(ctx, f));
   if (ctx.summary !== false) {
     if (blocks.length > 0) blocks.push('');
-    blocks.push(ctx.colors ? ctx.colors.bold(summaryLine(input)) : summaryLine(input));
+    const line = summaryLine(input, ctx.fixRan === true);
+    blocks.push(ctx.colors ? ctx.colors.bold(line) : line);
   }
   return blocks.length ? `${blocks.join('\n')}\n` : '';
 }

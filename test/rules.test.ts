@@ -92,13 +92,6 @@ for (const rule of RULES) {
 
         const fixable = findings.some((f) => chooseFix(f, true));
         const fixedPath = fixedPathFor(file);
-        if (fixable && analysis.syntaxErrors.length > 0) {
-          // A fixture that does not parse cleanly on purpose (a macro statement without its
-          // semicolon): fix-all leaves such a file alone, so there is no expected output.
-          assert.equal(fixAll(rel, text, { includeUnsafe: true, ruleIds: new Set([id]) }).refused, 'the file has syntax errors; fix them first');
-          assert.ok(!existsSync(fixedPath), `${relative(ROOT, fixedPath)} exists but fix-all refuses a file with syntax errors`);
-          return;
-        }
         if (!fixable) {
           assert.ok(!existsSync(fixedPath), `${relative(ROOT, fixedPath)} exists but no finding offers an applicable fix`);
           return;
@@ -109,7 +102,9 @@ for (const rule of RULES) {
         assert.ok(result.converged, `${rel}: fixes did not converge in ${result.rounds} rounds`);
         assert.ok(result.applied > 0, `${rel}: no fix was applied`);
         const fixedAnalysis = analyzeText(rel, result.text)!;
-        assert.deepEqual(fixedAnalysis.syntaxErrors, [], `${rel}: the fixed text does not parse cleanly`);
+        // A fixture the parser cannot read whole on purpose (a macro statement without its
+        // semicolon) is fixed where it can be read: the fixed text fails the parser where the input did, no more.
+        assert.equal(fixedAnalysis.syntaxErrors.length, analysis.syntaxErrors.length, `${rel}: the fixes changed where the parser fails`);
         assert.equal(result.text, readFileSync(fixedPath, 'utf8'), `${rel}: fixed output differs from ${basename(fixedPath)}`);
         // Fixes applied to JavaScript write JavaScript: no type annotations, `as` or `!`.
         if (isJavaScriptFixture(file)) assert.deepEqual(javascriptSyntaxErrors(fixedPath, result.text), [], `${rel}: the fixed text is not plain JavaScript`);

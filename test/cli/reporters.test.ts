@@ -10,7 +10,9 @@ import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import type { Finding } from '../../server/src/analysis/results';
 import { escapeData, escapeProperty } from '../../server/src/scan/reporters/github';
 import { formatReport, type ReportData } from '../../server/src/scan/reporters/index';
-import { buildSarif } from '../../server/src/scan/reporters/sarif';
+import { summaryLine } from '../../server/src/scan/reporters/text';
+import { buildSarif, FINGERPRINT_KEY } from '../../server/src/scan/reporters/sarif';
+import { findingFingerprint } from '../../server/src/engine/baseline';
 import { makeWorkspace, multitoolAvailable, removeWorkspace, validateSarif } from './helpers';
 import { RULES } from '../../server/src/rules/index';
 
@@ -261,6 +263,10 @@ describe('sarif format', () => {
     assert.ok(rule.fullDescription.text.startsWith(rule.shortDescription.text));
     assert.deepEqual(rule.properties.tags, ['LEAK', 'CWE-775', 'CWE-404', 'external/cwe/cwe-775', 'external/cwe/cwe-404']);
     assert.deepEqual(run.originalUriBaseIds, { '%SRCROOT%': { uri: 'file:///ws/' } });
+    // Code scanning: a severity per rule, the documentation page as help, the run's category.
+    assert.equal(rule.properties['security-severity'], '5.0');
+    assert.ok(rule.help.markdown?.startsWith('# unreleased-file\n'), rule.help.markdown?.slice(0, 40));
+    assert.deepEqual(run.automationDetails, { id: 'hazard-lens/' });
     assert.deepEqual(run.results[0], {
       ruleId: 'unreleased-file',
       ruleIndex: 0,
@@ -292,6 +298,8 @@ describe('sarif format', () => {
           ],
         },
       ],
+      // Without the file's text (a report built in memory) the fingerprint hashes the rule alone.
+      partialFingerprints: { [FINGERPRINT_KEY]: findingFingerprint(leak, undefined) },
       properties: { severity: 'error' },
     });
     // A hint is a SARIF note; a name with a space and a comma is percent-encoded.
@@ -334,5 +342,57 @@ describe('sarif format', () => {
     } finally {
       removeWorkspace(dir);
     }
+  });
+});
+
+describe('gitlab and junit formats', () => {
+  const text = 'import os\ndef f(p):\n    fh = open(p)\n';
+  const textOf = (p: string) => (p === '/ws/src/a.py' ? text : undefined);
+
+  test('gitlab: Code Quality issues with the baseline fingerprint, one-based lines, GitLab severities', () => {
+    const issues = JSON.parse(formatReport('gitlab', data, { ...ctx, textOf })) as Record<string, unknown>[];
+    assert.deepEqual(issues[0], {
+      description: `unreleased-file: ${leak.message}`,
+      check_name: 'unreleased-file',
+      fingerprint: findingFingerprint(leak, text),
+      severity: 'critical',
+      location: { path: 'src/a.py', lines: { begin: 2, end: 2 } },
+    });
+    assert.deepEqual(
+      issues.map((i) => i.severity),
+      ['critical', 'info', 'major'],
+    );
+  });
+
+  test('junit: a failing test case per finding, grouped by file, escaped', () => {
+    const xml = formatReport('junit', data, ctx);
+    assert.ok(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="hazard-lens" tests="3" failures="3" errors="0">\n'), xml);
+    assert.ok(xml.includes('<testsuite name="src/a.py" tests="1" failures="1" errors="0">'));
+    assert.ok(xml.includes('<testcase classname="src/a.py" name="unreleased-file at line 2" file="src/a.py" line="2">'));
+    assert.ok(xml.includes(`<failure type="unreleased-file" message="Handle 'fh' from open() is not released on every path: it leaks at the return on line 4">`));
+    assert.ok(xml.includes('message="100% unused: a, b\r\nsecond line"'));
+    assert.ok(xml.includes('\n  src/a.py:4:9: returns here with the handle still open'.replace('\n  ', '\n')));
+    assert.equal((xml.match(/<testcase /g) ?? []).length, 3);
+    const empty = formatReport('junit', { analyses: [1, 2], findings: [], skipped: [] }, ctx);
+    assert.ok(empty.includes('<testcase classname="hazard-lens" name="no findings in 2 files"/>'), empty);
+  });
+});
+
+describe('colours in the text format', () => {
+  const colors = { bold: (s: string) => `<b>${s}</b>`, dim: (s: string) => `<d>${s}</d>`, red: (s: string) => `<r>${s}</r>`, yellow: (s: string) => `<y>${s}</y>`, blue: (s: string) => `<bl>${s}</bl>`, cyan: (s: string) => `<c>${s}</c>`, green: (s: string) => `<g>${s}</g>` };
+  test('styles wrap words and change no character of the text', () => {
+    const coloured = formatReport('text', data, { ...ctx, colors });
+    assert.ok(coloured.startsWith("<b>src/a.py:2:10</b>: <b><r>error</r></b> <c>unreleased-file</c> Handle 'fh'"), coloured.slice(0, 80));
+    assert.ok(coloured.includes('\n  <d>src/a.py:4:9</d>: returns here'));
+    assert.equal(coloured.replace(/<\/?[a-z]+>/g, ''), formatReport('text', data, ctx));
+  });
+});
+
+describe('the summary after --fix', () => {
+  test('a safe fix still offered after --fix was refused: the summary says so instead of offering --fix again', () => {
+    assert.equal(
+      summaryLine(data, true),
+      '3 findings (1 error, 1 warning, 0 info, 1 hint) in 3 files analysed, 1 skipped. 1 safe fix could not be applied (see the notes).',
+    );
   });
 });

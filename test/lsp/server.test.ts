@@ -236,11 +236,17 @@ describe('language server', () => {
     assert.deepEqual(await client.codeActions(uri, OPEN_CALL, { diagnostics: [], only: ['source'] }), []);
   });
 
-  test('source.fixAll.hazardLens refuses a file with syntax errors', async () => {
+  test('source.fixAll.hazardLens fixes what the parser read and leaves the lines it could not read as they are', async () => {
     const uri = fresh('broken');
-    await client.open(uri, 'python', `${LEAK}\ndef broken(:\n    pass\n`);
-    await client.waitForDiagnostics(uri, 1);
-    assert.deepEqual(await client.codeActions(uri, OPEN_CALL, { diagnostics: [], only: [FIX_ALL] }), []);
+    const broken = '\ndef broken(:\n    pass\n';
+    await client.open(uri, 'python', `${LEAK}${broken}`);
+    await client.waitForDiagnostics(uri, 1, (d) => leaks(d).length === 1);
+    const actions = (await client.codeActions(uri, OPEN_CALL, { diagnostics: [], only: [FIX_ALL] })) ?? [];
+    assert.equal(actions.length, 1, JSON.stringify(actions, null, 1));
+    const edits = editsFor(actions[0].edit, uri);
+    assert.equal(edits.length, 1);
+    assert.ok(edits[0].newText.includes('    with open(p) as fh:'), edits[0].newText);
+    assert.ok(edits[0].newText.endsWith(broken), edits[0].newText);
   });
 
   test('hover over a finding shows the rule summary, severity and docs link', async () => {

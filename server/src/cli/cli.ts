@@ -15,8 +15,17 @@ import { docsUrl, type HazardLensConfig } from '../engine/config';
 import { atLeast, evaluate } from '../engine/engine';
 import type { Severity } from '../analysis/results';
 import { SUPPORTED_EXTENSIONS } from '../parsing/parser';
-import { RULES } from '../rules/index';
-import { PRODUCT_COMMAND, PRODUCT_VERSION, displayPath, plural } from '../scan/reporters/common';
+import { RULES, ruleById } from '../rules/index';
+import { PRODUCT_COMMAND, PRODUCT_VERSION, displayPath, plural, type Colors } from '../scan/reporters/common';
+import { summaryLine } from '../scan/reporters/text';
+import { baselineText, buildBaseline, parseBaseline, withoutBaseline } from '../engine/baseline';
+import { chooseFix } from '../engine/fixes';
+import type { Finding } from '../analysis/results';
+import { ruleDocText } from '../scan/rule-docs';
+import { sourceTexts } from '../scan/source-texts';
+import { createTwoFilesPatch } from 'diff';
+import { colorsFor, wantsColor } from './colors';
+import { selectRules, SelectionError } from './select';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporters/index';
 import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../scan/facts-file';
 import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
@@ -31,11 +40,20 @@ import { shownPath } from '../text/file-names';
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
+/** The shell's code for a process ended by Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;
 
 export interface CliIo {
-  stdout: { write(chunk: string): unknown };
+  stdout: { write(chunk: string): unknown; isTTY?: boolean };
   stderr: ProgressStream;
   cwd: string;
+  /** The environment (NO_COLOR, FORCE_COLOR, TERM); default: none set. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Calls `cleanup` on Ctrl-C (SIGINT) before the process exits with 130; returns a function
+   * that removes the handler. Injected so that tests of `runCli` install no signal handler.
+   */
+  onInterrupt?: (cleanup: () => void) => () => void;
   /** Starts the language server on stdio (injected so the scan path does not load it). */
   startLanguageServer?: () => void | Promise<void>;
   /** The process runs this one command and ends (bin/hazard-lens.js, not a test): see `ScanOptions.quickStart`. */
@@ -51,7 +69,7 @@ Finds concurrency and resource-lifetime hazards in C, Python and TypeScript.
 
 Commands:
   scan [paths...]   Analyse files and directories (default: the current directory)
-  rules             List the rules: id, languages, severity, summary, documentation
+  rules [id]        List the rules, or explain one rule (its documentation)
   lsp --stdio       Run the language server over stdin/stdout
 
 Options:
@@ -71,13 +89,28 @@ the configuration's "exclude"; node_modules, .git, .hg and .svn are never entere
 explicitly are analysed even when an ignore pattern matches them (see --force-exclude).
 
 Options:
-  -f, --format FORMAT             text (default), json, sarif or github
-  -o, --output FILE               Write the report to FILE instead of stdout
+  -f, --format FORMAT             text (default), json, sarif, github (annotations),
+                                  gitlab (Code Quality) or junit (XML)
+  -o, --output FILE               Write the report to FILE instead of stdout (the summary
+                                  still goes to stderr)
       --severity-threshold LEVEL  Exit with 1 when a finding is at or above LEVEL:
                                   error, warning (default), info or hint
   -c, --config FILE               Configuration file (default: the nearest .hazard-lens.json in
                                   the scanned folder or above it, and nested ones for their folders)
-      --fix                       Apply safe fixes, write the files back, report what remains
+      --fix                       Apply safe fixes (also of cross-file findings), write the
+                                  files back, report what remains
+      --unsafe-fixes              With --fix or --diff: apply unsafe fixes too (they change
+                                  behaviour; review them)
+      --diff                      Print the fixes --fix would apply as unified diffs and write
+                                  nothing; exit 1 when there is a fix, 0 when there is none
+      --select RULES              Only these rules: ids or families (FORK, FD, HEARTBEAT,
+                                  LEAK), comma-separated or repeated
+      --ignore RULES              Not these rules (ids or families), after --select
+      --statistics                Print the number of findings per rule instead of the report
+      --baseline FILE             Do not report the findings recorded in FILE (written by
+                                  --write-baseline; default: config "baseline")
+      --write-baseline FILE       Record every finding in FILE and exit 0 (findings are matched
+                                  by rule, file and the text of their lines, not line numbers)
       --max-file-size KB          Skip files larger than KB kilobytes (default: config, 1024)
       --target-platform NAME      Platform C code is judged for: ${C_PLATFORMS.join(', ')} (default: config, linux)
       --python-env DIR            Python environment whose installed packages join the program
@@ -109,9 +142,10 @@ Options:
 All findings are reported; the threshold only decides the exit code.
 `;
 
-const RULES_HELP = `Usage: ${PRODUCT_COMMAND} rules [options]
+const RULES_HELP = `Usage: ${PRODUCT_COMMAND} rules [id] [options]
 
-Lists the rules with their languages, severity, summary and documentation URL.
+Lists the rules with their languages, severity, summary and documentation URL; with a rule
+id, explains that rule (its documentation page).
 
 Options:
   -f, --format FORMAT   text (default) or json
@@ -133,14 +167,35 @@ function eachLine(message: string): string {
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+/**
+ * Our wording for `parseArgs`'s errors (Node's messages are written for programmers: they
+ * quote option specs such as `-f, --format <value>` and suggest `--`).
+ */
+export function argumentProblem(err: unknown, options: OptionSpec): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  // `-f, --format <value>` → `--format`
+  const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+  const name = flag.replace(/^-+/, '');
+  const spec = options[name] ?? Object.values(options).find((o) => `-${o.short}` === flag);
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option '${quoted}'`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return spec?.type === 'boolean' ? `option '${flag}' takes no value` : `option '${flag}' needs a value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${quoted}'`;
+    default:
+      return 'invalid arguments';
+  }
+}
+
 function parse(args: string[], options: OptionSpec, command: string) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    // Node's wording suggests `--` for positionals that start with a dash; keep the first sentence.
-    const first = message.split(/(?<=\.) /)[0];
-    throw new UsageError(`${first}\nRun '${PRODUCT_COMMAND} ${command} --help' for usage.`);
+    throw new UsageError(`${argumentProblem(err, options)}\nRun '${PRODUCT_COMMAND} ${command} --help' for usage.`);
   }
 }
 
@@ -213,6 +268,13 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
       'severity-threshold': { type: 'string' },
       config: { type: 'string', short: 'c' },
       fix: { type: 'boolean' },
+      'unsafe-fixes': { type: 'boolean' },
+      diff: { type: 'boolean' },
+      select: { type: 'string', multiple: true },
+      ignore: { type: 'string', multiple: true },
+      statistics: { type: 'boolean' },
+      baseline: { type: 'string' },
+      'write-baseline': { type: 'string' },
       'max-file-size': { type: 'string' },
       'target-platform': { type: 'string' },
       'python-env': { type: 'string' },
@@ -274,6 +336,16 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   if (!shard && factsOut !== undefined) throw new UsageError('--facts-out is only used with --shard I/N');
   if (factsIn && shard) throw new UsageError('--facts joins shards; it cannot be combined with --shard');
   if ((shard || factsIn) && values.fix === true) throw new UsageError('--fix cannot be combined with --shard or --facts');
+  const diff = values.diff === true;
+  if ((shard || factsIn) && diff) throw new UsageError('--diff cannot be combined with --shard or --facts');
+  const fix = values.fix === true || diff;
+  if (values['unsafe-fixes'] === true && !fix) throw new UsageError('--unsafe-fixes is used with --fix or --diff');
+  const writeBaseline = values['write-baseline'] as string | undefined;
+  const baselineFlag = values.baseline as string | undefined;
+  for (const [flag, value] of [['--baseline', baselineFlag], ['--write-baseline', writeBaseline]] as const) {
+    if (value !== undefined && value.length === 0) throw new UsageError(`${flag} needs a file name`);
+  }
+  if (writeBaseline !== undefined && (diff || shard)) throw new UsageError('--write-baseline cannot be combined with --diff or --shard');
 
   const cwd = io.cwd;
   if (factsIn) return runJoin([...factsIn, ...positionals], values, threshold, format, output, quiet, io);
@@ -295,9 +367,15 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const withSize: HazardLensConfig = maxFileSizeKb !== undefined ? { ...loaded.config, maxFileSizeKb } : loaded.config;
-  const config: HazardLensConfig = targetPlatform !== undefined ? { ...withSize, targetPlatform } : withSize;
+  const config: HazardLensConfig = selected(targetPlatform !== undefined ? { ...withSize, targetPlatform } : withSize, values);
+  const baselineFile = baselineFlag !== undefined ? path.resolve(cwd, baselineFlag) : config.baseline ? path.resolve(loaded.base, config.baseline) : undefined;
 
   const progress = new ProgressLine(io.stderr, !quiet && io.stderr.isTTY === true);
+  // Ctrl-C: the progress line is cleared (the shell prompt starts on a clean line), exit 130.
+  const offInterrupt = io.onInterrupt?.(() => {
+    progress.clear();
+    io.stderr.write(`${PRODUCT_COMMAND}: interrupted\n`);
+  });
   const tell = (line: string) => {
     if (quiet) return;
     progress.clear();
@@ -350,7 +428,9 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
     excludeBase: loaded.base,
     forceExclude: values['force-exclude'] === true,
     followExternalSymlinks: values['follow-external-symlinks'] === true,
-    fix: values.fix === true,
+    fix,
+    unsafeFixes: values['unsafe-fixes'] === true,
+    fixDryRun: diff,
     jobs: jobs ?? (config.jobs === 'auto' ? defaultJobs() : config.jobs),
     cacheDir,
     prefilter: values['no-prefilter'] === true ? false : undefined,
@@ -385,23 +465,126 @@ async function runScan(args: string[], io: CliIo): Promise<number> {
   }
   const result = await scan(options, reporter);
   progress.clear();
+  offInterrupt?.();
 
   if (!quiet && result.analyses.length === 0 && result.skipped.length === 0) {
     io.stderr.write(`${PRODUCT_COMMAND}: warning: no files to analyse (looked for ${SUPPORTED_EXTENSIONS.join(' ')} and #! python/node scripts)\n`);
   }
-  if (values.fix === true && !quiet) {
-    const fixed = result.fixed ?? [];
-    const applied = fixed.reduce((n, f) => n + f.applied, 0);
+  const fixed = result.fixed ?? [];
+  const applied = fixed.reduce((n, f) => n + f.applied, 0);
+  if (diff) {
+    const patches = (result.fixedTexts ?? []).map((t) => {
+      const shown = displayPath(cwd, t.path);
+      return createTwoFilesPatch(`a/${shown}`, `b/${shown}`, t.before, t.after, undefined, undefined, { context: 3 }).replace(/^=+\n/, '');
+    });
+    writeReport(patches.join(''), output, cwd, io);
+    if (!quiet) {
+      io.stderr.write(
+        applied > 0 ? `${PRODUCT_COMMAND}: would apply ${plural(applied, 'fix', 'fixes')} to ${plural(fixed.length, 'file')}\n` : `${PRODUCT_COMMAND}: no fixes to apply\n`,
+      );
+    }
+    return patches.length > 0 ? EXIT_FINDINGS : EXIT_OK;
+  }
+  if (fix && !quiet) {
     io.stderr.write(
       applied > 0
         ? `${PRODUCT_COMMAND}: applied ${plural(applied, 'fix', 'fixes')} to ${plural(fixed.length, 'file')}\n`
         : `${PRODUCT_COMMAND}: no fixes applied\n`,
     );
   }
+  return finishReport(result, { values, format, output, quiet, threshold, config, baselineFile, io });
+}
 
-  writeReport(formatReport(format, result, { cwd, config, summary: !quiet }), output, cwd, io);
+/**
+ * What every scan ends with, a single one or joined shards: the baseline written or applied,
+ * then the report (or the statistics), the summary on stderr with `-o`, and the exit code.
+ */
+function finishReport(
+  result: ScanResult,
+  options: {
+    values: Record<string, unknown>;
+    format: ReportFormat;
+    output: string | undefined;
+    quiet: boolean;
+    threshold: Severity;
+    config: HazardLensConfig;
+    baselineFile: string | undefined;
+    io: CliIo;
+  },
+): number {
+  const { values, format, output, quiet, threshold, config, baselineFile, io } = options;
+  const cwd = io.cwd;
+  const writeBaseline = values['write-baseline'] as string | undefined;
+  const baselineFlag = values.baseline as string | undefined;
+  const textOf = sourceTexts();
+  if (writeBaseline !== undefined) {
+    const target = path.resolve(cwd, writeBaseline);
+    writeFile(baselineText(buildBaseline(result.findings, path.dirname(target), textOf)), target, writeBaseline);
+    if (!quiet) io.stderr.write(`${PRODUCT_COMMAND}: wrote ${plural(result.findings.length, 'finding')} to the baseline ${writeBaseline}\n`);
+    return EXIT_OK;
+  }
+  if (baselineFile !== undefined) {
+    const shown = baselineFlag ?? displayPath(cwd, baselineFile);
+    let text: string;
+    try {
+      text = fs.readFileSync(baselineFile, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read the baseline ${shown}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    let baseline;
+    try {
+      baseline = parseBaseline(text);
+    } catch (e) {
+      throw new UsageError(`${shown}: ${(e as Error).message}`);
+    }
+    const kept = withoutBaseline(result.findings, baseline, path.dirname(baselineFile), textOf);
+    result.findings = kept.findings;
+    if (!quiet && kept.absorbed > 0) io.stderr.write(`${PRODUCT_COMMAND}: ${plural(kept.absorbed, 'finding')} in the baseline ${shown} not reported\n`);
+  }
+
+  const colors = output === undefined && format === 'text' ? colorsFor(wantsColor(io.stdout, io.env ?? {})) : undefined;
+  const fixRan = result.fixed !== undefined;
+  if (values.statistics === true) writeReport(statistics(result.findings, colors), output, cwd, io);
+  else writeReport(formatReport(format, result, { cwd, config, summary: !quiet, textOf, colors, fixRan }), output, cwd, io);
+  if (output !== undefined && !quiet) io.stderr.write(`${PRODUCT_COMMAND}: ${summaryLine(result, fixRan)} Report written to ${output}.\n`);
   if (values.stats === true && result.stats) printStats(io, result.stats);
   return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** `--select`/`--ignore`: the rules left out are switched off in the configuration. */
+function selected(config: HazardLensConfig, values: Record<string, unknown>): HazardLensConfig {
+  const split = (v: unknown) => ((v as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const select = values.select === undefined ? undefined : split(values.select);
+  const ignore = split(values.ignore);
+  if (select === undefined && ignore.length === 0) return config;
+  try {
+    return selectRules(config, select, ignore);
+  } catch (e) {
+    if (e instanceof SelectionError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** `--statistics`: findings per rule, most first (a fixable count in brackets when there are any). */
+export function statistics(findings: readonly Finding[], colors?: Colors): string {
+  const rows = new Map<string, { count: number; fixable: number }>();
+  for (const f of findings) {
+    const row = rows.get(f.ruleId) ?? { count: 0, fixable: 0 };
+    row.count++;
+    if (chooseFix(f, false)?.edits.length) row.fixable++;
+    rows.set(f.ruleId, row);
+  }
+  const sorted = [...rows].sort((a, b) => b[1].count - a[1].count || (a[0] < b[0] ? -1 : 1));
+  if (sorted.length === 0) return 'No findings.\n';
+  const width = String(sorted[0][1].count).length;
+  const idWidth = Math.max(...sorted.map(([id]) => id.length));
+  const lines = sorted.map(([id, r]) => {
+    const summary = ruleById(id)?.meta.summary ?? (id === 'unused-suppression' ? 'A hazard-lens suppression comment suppresses nothing.' : '');
+    const fixable = r.fixable > 0 ? ` [${r.fixable} fixable]` : '';
+    const name = colors ? colors.cyan(id.padEnd(idWidth)) : id.padEnd(idWidth);
+    return `${String(r.count).padStart(width)}  ${name}  ${summary}${fixable}`;
+  });
+  return `${lines.join('\n')}\n`;
 }
 
 function printStats(io: CliIo, stats: ScanStats): void {
@@ -423,7 +606,9 @@ async function runJoin(
   const loaded = loadConfig(cwd, values.config as string | undefined);
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
-  const config = loaded.config;
+  const config = selected(loaded.config, values);
+  const baselineFlag = values.baseline as string | undefined;
+  const baselineFile = baselineFlag !== undefined ? path.resolve(cwd, baselineFlag) : config.baseline ? path.resolve(loaded.base, config.baseline) : undefined;
   let joined;
   try {
     joined = joinFactsFiles(factsFiles.map((f) => ({ path: path.resolve(cwd, f), shown: f })));
@@ -441,8 +626,7 @@ async function runJoin(
     for (const n of notes) io.stderr.write(`${PRODUCT_COMMAND}: ${n.path ? `note: ${shownPath(displayPath(cwd, n.path))}: ${n.note}` : `note: ${n.note}`}\n`);
   }
   const result: ScanResult = { analyses: joined.analyses, findings: evaluation.findings, skipped: joined.skipped, cancelled: false, notes };
-  const report = formatReport(format, result, { cwd, config, summary: !quiet });
-  writeReport(report, output, cwd, io);
+  const code = finishReport(result, { values, format, output, quiet, threshold, config, baselineFile, io });
   if (values.stats === true) {
     printStats(io, {
       ...emptyScanStats(),
@@ -453,18 +637,21 @@ async function runJoin(
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
     });
   }
-  return result.findings.some((f) => atLeast(f, threshold)) ? EXIT_FINDINGS : EXIT_OK;
+  return code;
+}
+
+function writeFile(text: string, target: string, shown: string): void {
+  try {
+    makeDirectory(path.dirname(target));
+    fs.writeFileSync(target, text);
+  } catch (e) {
+    throw new UsageError(`cannot write ${shown}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function writeReport(report: string, output: string | undefined, cwd: string, io: CliIo): void {
   if (output !== undefined) {
-    const target = path.resolve(cwd, output);
-    try {
-      makeDirectory(path.dirname(target));
-      fs.writeFileSync(target, report);
-    } catch (e) {
-      throw new UsageError(`cannot write ${output}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    writeFile(report, path.resolve(cwd, output), output);
   } else if (report.length > 0) {
     io.stdout.write(report);
   }
@@ -480,13 +667,17 @@ function runRules(args: string[], io: CliIo): number {
     io.stdout.write(RULES_HELP);
     return EXIT_OK;
   }
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\nRun '${PRODUCT_COMMAND} rules --help' for usage.`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'\nRun '${PRODUCT_COMMAND} rules --help' for usage.`);
   const format = oneOf(values.format as string | undefined, ['text', 'json'] as const, '--format', 'text');
   const loaded = loadConfig(io.cwd, values.config as string | undefined);
   if (loaded.fatal) throw new UsageError(eachLine(loaded.fatal));
   reportConfigProblems(loaded.problems, io);
   const config = loaded.config;
-  const rows = RULES.map((r) => ({
+  const wanted = positionals[0];
+  if (wanted !== undefined && !ruleById(wanted)) {
+    throw new UsageError(`unknown rule '${wanted}' (rules: ${RULES.map((r) => r.meta.id).join(', ')})`);
+  }
+  const rows = RULES.filter((r) => wanted === undefined || r.meta.id === wanted).map((r) => ({
     id: r.meta.id,
     family: r.meta.family,
     languages: r.meta.languages,
@@ -499,7 +690,12 @@ function runRules(args: string[], io: CliIo): number {
     docsUrl: docsUrl(r.meta.id, config),
   }));
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify({ version: 1, rules: rows }, null, 2)}\n`);
+    const withDocs = wanted === undefined ? rows : rows.map((r) => ({ ...r, documentation: ruleDocText(r.id) ?? null }));
+    io.stdout.write(`${JSON.stringify({ version: 1, rules: withDocs }, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  if (wanted !== undefined) {
+    io.stdout.write(explainRule(rows[0], colorsFor(wantsColor(io.stdout, io.env ?? {}))));
     return EXIT_OK;
   }
   const blocks = rows.map((r) => {
@@ -514,6 +710,40 @@ function runRules(args: string[], io: CliIo): number {
   });
   io.stdout.write(`${blocks.join('\n\n')}\n`);
   return EXIT_OK;
+}
+
+/**
+ * `rules <id>`: the rule's facts, then its documentation page as plain text for a terminal
+ * (markdown headings and emphasis marks dropped; code and tables left as written).
+ */
+function explainRule(
+  r: { id: string; family: string; languages: readonly string[]; severity: string; defaultSeverity: string; summary: string; fixes: readonly string[]; docsUrl: string; preview: boolean },
+  colors: Colors | undefined,
+): string {
+  const bold = colors?.bold ?? ((s: string) => s);
+  const severity = r.severity === r.defaultSeverity ? r.severity : `${r.severity} (default ${r.defaultSeverity})`;
+  const head = [
+    `${bold(r.id)}${r.preview ? ' [preview]' : ''}: ${r.summary}`,
+    `  Family: ${r.family}. Languages: ${r.languages.join(', ')}. Severity: ${severity}. Fixes: ${r.fixes.length ? r.fixes.join(', ') : 'none'}.`,
+    `  Documentation: ${r.docsUrl}`,
+  ];
+  const doc = ruleDocText(r.id);
+  if (doc === undefined) return `${head.join('\n')}\n`;
+  let inCode = false;
+  const body = doc
+    .split('\n')
+    .filter((line, i) => !(i === 0 && line.startsWith('# ')))
+    .map((line) => {
+      if (line.startsWith('```')) {
+        inCode = !inCode;
+        return colors ? colors.dim(line) : line;
+      }
+      if (inCode) return line;
+      const heading = /^#{1,6}\s+(.*)$/.exec(line);
+      if (heading) return bold(heading[1]);
+      return line.replace(/\*\*([^*]+)\*\*/g, (_, t: string) => bold(t));
+    });
+  return `${head.join('\n')}\n\n${body.join('\n').replace(/^\n+/, '')}${doc.endsWith('\n') ? '' : '\n'}`;
 }
 
 async function runLsp(args: string[], io: CliIo): Promise<number> {

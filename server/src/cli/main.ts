@@ -29,12 +29,25 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// Ctrl-C: what the running command registered (the progress line) is undone, then exit 130
+// as a shell expects of a process ended by SIGINT.
+const onInterrupt = new Set<() => void>();
+process.on('SIGINT', () => {
+  for (const cleanup of onInterrupt) cleanup();
+  process.exit(130);
+});
+
 runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   cwd: process.cwd(),
+  env: process.env,
   startLanguageServer,
   oneShotProcess: true,
+  onInterrupt: (cleanup) => {
+    onInterrupt.add(cleanup);
+    return () => onInterrupt.delete(cleanup);
+  },
 }).then(
   (code) => {
     process.exitCode = code;

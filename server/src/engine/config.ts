@@ -68,6 +68,11 @@ export interface HazardLensConfig extends ProgramSettings {
    */
   nodeModules: string;
   /**
+   * A baseline file (written by `hazard-lens scan --write-baseline`), relative to the config
+   * file or the workspace folder: the findings it records are not reported. Empty: none.
+   */
+  baseline: string;
+  /**
    * Configuration files nested below the project's (`config-files.ts`), deepest folder first:
    * for files under `dir`, that file's `rules` and `reportUnusedSuppressions` replace the
    * project's (the nearest file wins). Not a setting: filled in by the caller after the walk.
@@ -130,6 +135,7 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   cacheDir: '',
   pythonEnvironment: '',
   nodeModules: '',
+  baseline: '',
   knowledge: BUILTIN_KNOWLEDGE,
 };
 
@@ -153,6 +159,7 @@ const fieldSchemas = {
   cacheDir: z.string(),
   pythonEnvironment: z.string(),
   nodeModules: z.string(),
+  baseline: z.string(),
   knowledge: userKnowledgeSchema,
 } satisfies { [K in Exclude<keyof HazardLensConfig, 'scopes'>]: z.ZodType };
 
@@ -211,6 +218,7 @@ const FIELD_DESCRIPTIONS: Record<SettingKey, string> = {
   cacheDir: 'Folder of the analysis cache, used only from a config file named with -c (never from the scanned project); empty for the user\'s cache folder.',
   pythonEnvironment: 'The Python environment whose installed packages join the program model (a virtualenv folder, relative to this file); empty: $VIRTUAL_ENV or a .venv/venv/env folder of the scanned root; "none": no environment.',
   nodeModules: 'The node_modules folder whose installed packages join the program model (relative to this file); empty: the node_modules folders Node would look in from each file upward; "none": none.',
+  baseline: 'A baseline file written by hazard-lens scan --write-baseline (relative to this file): the findings it records are not reported.',
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 

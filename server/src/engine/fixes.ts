@@ -1,8 +1,9 @@
 /**
  * Applying fixes: text edits, and "fix all" to a fixpoint (ruff `fix.rs`): apply the chosen
- * fix of every finding whose edits do not overlap, re-analyse, repeat. A file with syntax
- * errors is refused, and a round whose result has more syntax errors than its input is
- * rolled back, so a fix never produces code that no longer parses.
+ * fix of every finding whose edits do not overlap, re-analyse, repeat. The parser may fail to
+ * read parts of valid code (macros, `#if` inside statements): those regions are left alone
+ * (a fix that touches one is not applied), and a round that makes the parser fail somewhere
+ * it read before is rolled back, so a fix never produces code that no longer parses.
  */
 import { analyzeText } from './analyze';
 import type { HazardLensConfig } from './config';
@@ -10,7 +11,7 @@ import { DEFAULT_CONFIG } from './config';
 import { evaluate } from './engine';
 import type { Finding } from '../analysis/results';
 import type { Fix, TextEdit } from '../text/edits';
-import type { Position } from '../text/locations';
+import type { Position, Range } from '../text/locations';
 import { lineStartsOf } from '../text/positions';
 
 
@@ -54,8 +55,54 @@ export interface FixAllResult {
   rounds: number;
   /** False when the rounds ran out while fixes were still being produced. */
   converged: boolean;
-  /** Why nothing was done, when refused. */
+  /** Why nothing (more) was done, when a round was refused. */
   refused?: string;
+  /** Fixes left alone because their edits touch a region the parser could not read (one line each). */
+  untouched?: string[];
+}
+
+/** Zero-based inclusive line spans of the parser's error regions. */
+function errorLines(ranges: readonly Range[]): [number, number][] {
+  return ranges.map((r) => [r.start.line, Math.max(r.start.line, r.end.character === 0 && r.end.line > r.start.line ? r.end.line - 1 : r.end.line)]);
+}
+
+/** "lines 4–9" (one-based), or "line 4". */
+export function describeLines(span: readonly [number, number]): string {
+  return span[0] === span[1] ? `line ${span[0] + 1}` : `lines ${span[0] + 1}–${span[1] + 1}`;
+}
+
+function linesOf(edits: readonly TextEdit[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of edits) {
+    lo = Math.min(lo, e.range.start.line);
+    hi = Math.max(hi, e.range.end.line);
+  }
+  return [lo, hi];
+}
+
+const meets = (a: readonly [number, number], b: readonly [number, number]) => a[0] <= b[1] && b[0] <= a[1];
+
+/**
+ * The error regions of the text after `edits` that the parser did not already fail on before
+ * them: each region before is carried to the new text (shifted by the lines the edits added or
+ * removed above it, grown by those inside it); a region after that meets none of them is new.
+ */
+export function introducedErrors(before: readonly Range[], after: readonly Range[], edits: readonly TextEdit[]): [number, number][] {
+  const delta = (e: TextEdit) => e.newText.split('\n').length - 1 - (e.range.end.line - e.range.start.line);
+  const carried = errorLines(before).map(([lo, hi]): [number, number] => {
+    let start = lo;
+    let end = hi;
+    for (const e of edits) {
+      const d = delta(e);
+      if (e.range.end.line < lo) {
+        start += d;
+        end += d;
+      } else if (e.range.start.line <= hi) end += Math.max(0, d);
+    }
+    return [start, end];
+  });
+  return errorLines(after).filter((span) => !carried.some((c) => meets(c, span)));
 }
 
 function spanOf(fix: Fix, starts: number[], text: string): [number, number] {
@@ -70,35 +117,58 @@ function spanOf(fix: Fix, starts: number[], text: string): [number, number] {
 
 /**
  * Applies fixes of one file to a fixpoint. The grammar for `path` must be loaded.
- * Only per-file findings are fixed here (program findings need the other files' facts).
+ * The rules are evaluated over this file alone; `programFindings` are this file's findings of
+ * the whole program's evaluation (cross-file findings this file alone does not give), computed
+ * against `text`: their fixes join the first round.
  */
 export function fixAll(
   path: string,
   text: string,
-  options: { includeUnsafe?: boolean; maxRounds?: number; config?: HazardLensConfig; ruleIds?: ReadonlySet<string> } = {},
+  options: {
+    includeUnsafe?: boolean;
+    maxRounds?: number;
+    config?: HazardLensConfig;
+    ruleIds?: ReadonlySet<string>;
+    programFindings?: readonly Finding[];
+  } = {},
 ): FixAllResult {
   const { includeUnsafe = false, maxRounds = 10, config = DEFAULT_CONFIG } = options;
   let current = text;
   let applied = 0;
   const first = analyzeText(path, current, undefined, { knowledge: config.knowledge });
   if (!first) return { text, applied: 0, rounds: 0, converged: true, refused: 'unsupported file type' };
-  if (first.syntaxErrors.length > 0) {
-    return { text, applied: 0, rounds: 0, converged: true, refused: 'the file has syntax errors; fix them first' };
-  }
+  if (first.notAnalysed !== undefined) return { text, applied: 0, rounds: 0, converged: true, refused: `the file could not be parsed: ${first.notAnalysed}` };
+  const untouched = new Set<string>();
+  const result = (r: Omit<FixAllResult, 'untouched'>): FixAllResult => (untouched.size > 0 ? { ...r, untouched: [...untouched] } : r);
   let analysis = first;
   for (let round = 1; round <= maxRounds; round++) {
-    const findings = evaluate([analysis], config).findings.filter((f) => !options.ruleIds || options.ruleIds.has(f.ruleId));
+    const own = evaluate([analysis], config).findings;
+    const findings = (round === 1 && options.programFindings ? [...own, ...options.programFindings] : own).filter(
+      (f) => !options.ruleIds || options.ruleIds.has(f.ruleId),
+    );
     const starts = lineStartsOf(current);
+    const unreadable = errorLines(analysis.syntaxErrors);
     const chosen: { fix: Fix; span: [number, number] }[] = [];
+    const seen = new Set<string>();
     for (const f of findings) {
       const fix = chooseFix(f, includeUnsafe);
       if (!fix || fix.edits.length === 0) continue;
+      // The same finding from this file's evaluation and the program's: one fix.
+      const key = JSON.stringify(fix.edits);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // Where the parser could not read the code, the tree (and so the fix) is a guess.
+      const blocked = unreadable.find((u) => meets(u, linesOf(fix.edits)));
+      if (blocked) {
+        untouched.add(`${f.ruleId} at line ${f.range.start.line + 1}: the parser could not read ${describeLines(blocked)}`);
+        continue;
+      }
       const span = spanOf(fix, starts, current);
       // Fixes whose edits touch overlap are left for the next round, against the new text.
       if (chosen.some((c) => span[0] < c.span[1] && c.span[0] < span[1])) continue;
       chosen.push({ fix, span });
     }
-    if (chosen.length === 0) return { text: current, applied, rounds: round - 1, converged: true };
+    if (chosen.length === 0) return result({ text: current, applied, rounds: round - 1, converged: true });
     let next: string;
     try {
       next = applyEdits(
@@ -106,15 +176,18 @@ export function fixAll(
         chosen.flatMap((c) => c.fix.edits),
       );
     } catch {
-      return { text: current, applied, rounds: round, converged: false, refused: 'a fix produced overlapping edits' };
+      return result({ text: current, applied, rounds: round, converged: false, refused: 'a fix produced overlapping edits' });
     }
     const nextAnalysis = analyzeText(path, next, undefined, { knowledge: config.knowledge });
-    if (!nextAnalysis || nextAnalysis.syntaxErrors.length > analysis.syntaxErrors.length) {
-      return { text: current, applied, rounds: round, converged: false, refused: 'a fix would have produced code that does not parse; it was not applied' };
+    const edits = chosen.flatMap((c) => c.fix.edits);
+    const introduced = nextAnalysis && nextAnalysis.notAnalysed === undefined ? introducedErrors(analysis.syntaxErrors, nextAnalysis.syntaxErrors, edits) : [[0, 0] as [number, number]];
+    if (!nextAnalysis || introduced.length > 0) {
+      const where = nextAnalysis && introduced.length > 0 ? ` (the parser could not read ${describeLines(introduced[0])} of the result)` : '';
+      return result({ text: current, applied, rounds: round, converged: false, refused: `a fix would have produced code that does not parse${where}; it was not applied` });
     }
     applied += chosen.length;
     current = next;
     analysis = nextAnalysis;
   }
-  return { text: current, applied, rounds: maxRounds, converged: false };
+  return result({ text: current, applied, rounds: maxRounds, converged: false });
 }

@@ -8,7 +8,8 @@
  * - "Show documentation for <rule>" (a client command);
  * - for unused suppressions, "Remove unused suppression";
  * - `source.fixAll.hazardLens`: every safe fix to a fixpoint, as one whole-document edit,
- *   refused for files with syntax errors.
+ *   the fixes of the program's findings published for this version (cross-file findings)
+ *   included; a fix whose edits touch lines the parser could not read is left out.
  * A diagnostic whose version is not the document's current version yields nothing.
  */
 import {
@@ -24,6 +25,7 @@ import { UNUSED_SUPPRESSION_ID } from '../engine/engine';
 import { contentHash } from '../engine/analyze';
 import { fixAll } from '../engine/fixes';
 import type { Fix } from '../text/edits';
+import type { Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
 import { languageForPath, loadGrammar, type GrammarName } from '../parsing/parser';
 import { isDiagnosticData, hasDocs, type DiagnosticData } from './diagnostics';
@@ -39,6 +41,19 @@ export interface CodeActionOptions {
   disabledSupport: boolean;
   /** Why the document is not analysed (excluded, too large); no fix-all then. */
   skipReason?: string;
+  /** The diagnostics last published for the document (their fixes join fix-all when of its current version). */
+  published?: readonly Diagnostic[];
+}
+
+/** The published findings of the document's current version, as fix-all takes them. */
+function publishedFindings(doc: OpenDocument, published: readonly Diagnostic[] | undefined): Finding[] {
+  const out: Finding[] = [];
+  for (const d of published ?? []) {
+    const data: unknown = d.data;
+    if (!isDiagnosticData(data) || data.version !== doc.document.version || data.fixes.length === 0) continue;
+    out.push({ ruleId: data.ruleId, path: doc.path, range: d.range, message: d.message, severity: 'warning', related: [], fixes: data.fixes });
+  }
+  return out;
 }
 
 const COMMENT_PREFIX: Record<LanguageId, string> = { c: '//', python: '#', typescript: '//' };
@@ -268,7 +283,7 @@ export async function fixAllAction(doc: OpenDocument, options: CodeActionOptions
   await loadGrammar(doc.grammar);
   const version = doc.document.version;
   const text = doc.document.getText();
-  const result = fixAll(fixAllPath(doc), text, { config: options.config });
+  const result = fixAll(fixAllPath(doc), text, { config: options.config, programFindings: publishedFindings(doc, options.published) });
   if (result.refused || result.applied === 0 || result.text === text) return undefined;
   const edit: TextEdit = { range: { start: { line: 0, character: 0 }, end: doc.document.positionAt(text.length) }, newText: result.text };
   return {

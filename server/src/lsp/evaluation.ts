@@ -28,6 +28,8 @@ import { findNodeModules, nodeModulesFingerprint } from '../scan/node-modules';
 import { importedBareSpecifiers, joinNodeDependencies } from '../scan/node-dependencies';
 import { cachedPythonEnvironment, importedTopLevelNames, type PythonEnvironment } from '../scan/python-environment';
 import { toDiagnostics } from './diagnostics';
+import { BaselineStore } from './baseline';
+import { sourceTexts } from '../scan/source-texts';
 import type { DocumentStore } from './documents';
 import type { Logger } from './logger';
 import { pathToUri } from './paths';
@@ -67,6 +69,8 @@ export class GroupEvaluator {
   /** Duration of each group's last evaluation (ms), for the validator's adaptive delay. */
   private readonly durations = new Map<GroupKey, number>();
   private readonly lastNotes = new Map<GroupKey, string>();
+  /** `hazardLens.baseline`: the findings it records are not published. */
+  private readonly baselines: BaselineStore;
   /** Per group: its incremental evaluator, and what the last publication pass depended on. */
   private readonly evaluators = new Map<GroupKey, { evaluator: IncrementalEvaluator; config?: HazardLensConfig; openKey?: string }>();
   /** Per group: the installed packages joined, and what they were joined for (environment and imports). */
@@ -82,7 +86,9 @@ export class GroupEvaluator {
     private readonly settings: Settings,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.baselines = new BaselineStore(logger);
+  }
 
   /**
    * The installed packages a workspace folder's Python imports reach in its environment
@@ -243,14 +249,21 @@ export class GroupEvaluator {
     // Diagnostics of a file can change without its findings changing when the settings (docs
     // links, severities) or the open documents (URIs of related locations) changed.
     const openInGroup = files.filter((a) => this.index.openEntry(a.path)).map((a) => a.path);
-    const openKey = openInGroup.map((p) => `${p}\u0000${this.index.openEntry(p)?.uri ?? ''}`).join('\u0001');
+    const baselineFile = BaselineStore.fileOf(config.baseline, folder?.path);
+    const { baseline, key: baselineKey } = this.baselines.get(baselineFile);
+    const openKey = `${openInGroup.map((p) => `${p}\u0000${this.index.openEntry(p)?.uri ?? ''}`).join('\u0001')}\u0002${baselineKey}`;
+    const diskTexts = sourceTexts();
+    const textOf = (p: string) => {
+      const open = this.index.openEntry(p);
+      return (open && this.documents.get(open.uri)?.document.getText()) ?? diskTexts(p);
+    };
     const everything = republish || state.config !== config || state.openKey !== openKey;
     state.config = config;
     state.openKey = openKey;
     const candidates = everything ? [...inGroup] : [...new Set([...evaluation.changed, ...openInGroup])].filter((p) => inGroup.has(p));
     let changed = 0;
     for (const p of candidates) {
-      const findings = byPath.get(p) ?? [];
+      const findings = this.baselines.filter(byPath.get(p) ?? [], baselineFile, baseline, textOf);
       const open = this.index.openEntry(p);
       // Quiet before and after (most files of a workspace): nothing to convert or compare.
       if (!open && findings.length === 0 && !this.published.has(p)) continue;

@@ -262,6 +262,7 @@ export function startServer(connection: Connection = createConnection(ProposedFe
         documentChanges: s.capabilities.workspace?.workspaceEdit?.documentChanges === true,
         disabledSupport: textDocument?.codeAction?.disabledSupport === true,
         skipReason: s.validator.skipReason(doc, config),
+        published: s.publisher.get(doc.uri)?.diagnostics,
       });
     }),
   );

@@ -98,9 +98,15 @@ export interface ScanOptions {
   followExternalSymlinks?: boolean;
   /**
    * Apply safe fixes (to a fixpoint, per file) and write the files back before analysing
-   * them. Files held in `overlay` are never written. Default false.
+   * them; then the fixes of the program's findings (cross-file findings, each an edit in one
+   * file), re-analysing and re-evaluating what changed. Files held in `overlay` are never
+   * written. Default false.
    */
   fix?: boolean;
+  /** With `fix`: unsafe fixes too (`--unsafe-fixes`). */
+  unsafeFixes?: boolean;
+  /** With `fix`: compute the fixed texts (in `ScanResult.fixedTexts`) but write nothing (`--diff`). */
+  fixDryRun?: boolean;
   /** Parse budget per file, in tree-sitter progress checks (`parseBudgetFor` its length otherwise; tests set it). */
   parseBudget?: number;
   /**
@@ -227,8 +233,10 @@ export interface ScanResult {
   /** Files analysed that are not UTF-8, with the encoding they were decoded from; sorted by path. */
   decoded?: { path: string; encoding: SourceEncoding }[];
   cancelled: boolean;
-  /** With `fix`: files written back and how many fixes each received, sorted by path. */
+  /** With `fix`: files written back (or that would be, with `fixDryRun`) and how many fixes each received, sorted by path. */
   fixed?: { path: string; applied: number }[];
+  /** With `fix`: each fixed file's text before and after, sorted by path. */
+  fixedTexts?: FixedText[];
   /** Notes (rule failures, parse time-outs, refused fixes) as reported through `onNote`. */
   notes?: { path: string; note: string }[];
   stats?: ScanStats;
@@ -248,12 +256,28 @@ export interface Extraction {
   decoded: { path: string; encoding: SourceEncoding }[];
   notes: { path: string; note: string }[];
   fixed: { path: string; applied: number }[];
+  /** With `fix`: the files fixed, by path. */
+  fixedTexts?: Map<string, FixedText & { bom: boolean; encoding: SourceEncoding }>;
   cancelled: boolean;
   stats: ScanStats;
 }
 
-function hasSafeFix(analysis: FileAnalysis, config: HazardLensConfig): boolean {
-  return evaluate([analysis], config).findings.some((f) => chooseFix(f, false)?.edits.length);
+export interface FixedText {
+  path: string;
+  before: string;
+  after: string;
+}
+
+function hasFix(analysis: FileAnalysis, config: HazardLensConfig, includeUnsafe: boolean): boolean {
+  return evaluate([analysis], config).findings.some((f) => chooseFix(f, includeUnsafe)?.edits.length);
+}
+
+/** Adds `applied` fixes of `file` to the sorted list of fixed files. */
+function countFixes(fixed: { path: string; applied: number }[], file: string, applied: number): void {
+  const entry = fixed.find((f) => f.path === file);
+  if (entry) entry.applied += applied;
+  else fixed.push({ path: file, applied });
+  fixed.sort(byPath);
 }
 
 const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -293,8 +317,10 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
     notes: extraction.notes,
     stats: extraction.stats,
   };
-  if (options.fix) result.fixed = extraction.fixed;
-  if (extraction.cancelled) return result;
+  if (extraction.cancelled) {
+    if (options.fix) result.fixed = extraction.fixed;
+    return result;
+  }
   const t = performance.now();
   let evaluation: CachedEvaluation;
   if (extraction.cached) evaluation = extraction.cached.evaluation;
@@ -308,6 +334,12 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
       slot.cache.writeEvaluation(slot.slot, evaluationInputs(slot.slot, extraction.analyses, extraction.projectFiles), evaluation);
     }
   }
+  if (options.fix) {
+    evaluation = await fixProgramFindings(options, extraction, evaluation, reporter);
+    result.analyses = extraction.analyses.map(summary);
+    result.fixed = extraction.fixed;
+    result.fixedTexts = [...(extraction.fixedTexts?.values() ?? [])].map(({ path: p, before, after }) => ({ path: p, before, after })).sort(byPath);
+  }
   // The analyses are no longer needed (the report only counts them): let them go.
   extraction.analyses.length = 0;
   for (const n of evaluation.notes) note(n);
@@ -320,12 +352,75 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
 
 const summary = (a: FileAnalysis): AnalysedFile => ({ path: a.path, language: a.language, contentHash: a.contentHash });
 
+/** Rounds of program fixes: a fix can make another finding's fix applicable, rarely more. */
+const PROGRAM_FIX_ROUNDS = 3;
+
+/**
+ * The second half of `fix`: the findings of the whole program's evaluation that still offer a
+ * fix (cross-file findings a file alone does not give) are fixed file by file, each file is
+ * re-analysed and the program evaluated again. Returns the evaluation of the fixed files.
+ */
+async function fixProgramFindings(options: ScanOptions, extraction: Extraction, evaluation: CachedEvaluation, reporter: ScanReporter): Promise<CachedEvaluation> {
+  const config = options.config;
+  const includeUnsafe = options.unsafeFixes === true;
+  const prefilter = options.prefilter ?? !prefilterDisabledByEnv();
+  const maxBytes = config.maxFileSizeKb * 1024;
+  const texts = (extraction.fixedTexts ??= new Map());
+  const told = new Set<string>();
+  const note = (file: string, text: string) => {
+    if (told.has(`${file}\0${text}`)) return;
+    told.add(`${file}\0${text}`);
+    extraction.notes.push({ path: file, note: text });
+    reporter.onNote?.(file, text);
+  };
+  for (let round = 0; round < PROGRAM_FIX_ROUNDS; round++) {
+    const byFile = new Map<string, Finding[]>();
+    for (const f of evaluation.findings) {
+      if (options.overlay?.has(f.path) || !chooseFix(f, includeUnsafe)?.edits.length) continue;
+      byFile.set(f.path, [...(byFile.get(f.path) ?? []), f]);
+    }
+    let changed = false;
+    for (const [file, findings] of byFile) {
+      const index = extraction.analyses.findIndex((a) => a.path === file);
+      if (index < 0) continue;
+      await loadAllGrammars();
+      let entry = texts.get(file);
+      if (!entry) {
+        const read = await readSourceFile(file, maxBytes);
+        if (!read.ok) continue;
+        entry = { path: file, before: read.text, after: read.text, bom: read.bom, encoding: read.encoding };
+      }
+      const result = fixAll(file, entry.after, { config, includeUnsafe, programFindings: findings });
+      if (result.refused) note(file, `fixes not applied: ${result.refused}`);
+      for (const u of result.untouched ?? []) note(file, `fix not applied: ${u}`);
+      if (result.applied === 0 || result.text === entry.after) continue;
+      if (!options.fixDryRun) {
+        try {
+          await writeSourceFile(file, result.text, entry.bom, entry.encoding);
+        } catch (err) {
+          note(file, `fixes not written: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+      }
+      texts.set(file, { ...entry, after: result.text });
+      countFixes(extraction.fixed, file, result.applied);
+      reporter.onFixed?.(file, result.applied);
+      const fresh = analyzeText(file, result.text, options.parseBudget, { prefilter, knowledge: config.knowledge });
+      if (fresh) extraction.analyses[index] = { ...fresh, syntaxErrors: [] };
+      changed = true;
+    }
+    if (!changed) break;
+    evaluation = evaluate(extraction.analyses, config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies });
+  }
+  return evaluation;
+}
+
 /**
  * What decides the findings besides the files and the project files: the settings that
  * matter to rules (not where or how the work is done) and the analysis options.
  */
 function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseBudget: number | undefined, environment: PythonEnvironment | undefined, nodeModules: NodeModulesLayout | undefined): unknown {
-  const { jobs: _jobs, cache: _cache, cacheDir: _cacheDir, run: _run, ...rest } = config;
+  const { jobs: _jobs, cache: _cache, cacheDir: _cacheDir, run: _run, baseline: _baseline, ...rest } = config;
   return {
     config: rest,
     prefilter,
@@ -363,6 +458,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   let config = options.config;
   const skipped: { path: string; reason: string }[] = [];
   const fixed: { path: string; applied: number }[] = [];
+  const fixedTexts: NonNullable<Extraction['fixedTexts']> = new Map();
   const stats = emptyScanStats();
   const skip = (p: string, reason: string) => {
     skipped.push({ path: p, reason });
@@ -389,7 +485,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     stats.decoded = decoded.length;
     stats.ms.total = Math.round(performance.now() - t0);
     stats.maxRssMb = rssMb();
-    return { analyses, files, roots, projectFiles, skipped, decoded, notes, fixed, cancelled, stats };
+    return { analyses, files, roots, projectFiles, skipped, decoded, notes, fixed, fixedTexts, cancelled, stats };
   };
 
   const roots = (options.paths.length > 0 ? options.paths : ['.']).map((p) => path.resolve(cwd, p));
@@ -459,7 +555,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       if (outcome.corrupt) stats.cacheCorrupt++;
       if (outcome.prefiltered) stats.prefiltered++;
       const held = options.overlay?.has(file) === true;
-      if (options.fix && !held && hasSafeFix(outcome.analysis, config)) {
+      if (options.fix && !held && hasFix(outcome.analysis, config, options.unsafeFixes === true)) {
         const fixedOutcome = await fixFile(file, outcome.analysis, slot);
         if (fixedOutcome) outcome = { ...outcome, analysis: fixedOutcome };
       }
@@ -485,12 +581,14 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     await loadAllGrammars();
     const read = await readSourceFile(file, maxBytes);
     if (!read.ok) return undefined;
-    const result = fixAll(file, read.text, { config });
+    const result = fixAll(file, read.text, { config, includeUnsafe: options.unsafeFixes === true });
     if (result.refused) note(`fixes not applied: ${result.refused}`);
     else if (!result.converged) note(`fixes did not settle after ${result.rounds} rounds; the file may need another --fix`);
+    for (const u of result.untouched ?? []) note(`fix not applied: ${u}`);
     if (result.applied > 0 && result.text !== read.text) {
       try {
-        await writeSourceFile(file, result.text, read.bom, read.encoding);
+        if (!options.fixDryRun) await writeSourceFile(file, result.text, read.bom, read.encoding);
+        fixedTexts.set(file, { path: file, before: read.text, after: result.text, bom: read.bom, encoding: read.encoding });
         fixed.push({ path: file, applied: result.applied });
         reporter.onFixed?.(file, result.applied);
         return analyzeText(file, result.text, options.parseBudget, { prefilter, knowledge: config.knowledge }) ?? analysis;

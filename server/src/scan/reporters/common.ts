@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { version as packageVersion } from '../../../../package.json';
 import type { HazardLensConfig } from '../../engine/config';
+import { findingFingerprint, type TextOf } from '../../engine/baseline';
 import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
 import type { Finding, Severity } from '../../analysis/results';
 import { ruleById } from '../../rules/index';
@@ -26,6 +27,28 @@ export interface ReportContext {
   summary?: boolean;
   /** The tool version to print; defaults to the package version (tests pin it). */
   version?: string;
+  /** The scanned files' text, for finding fingerprints (SARIF, GitLab); without it they hash the rule alone. */
+  textOf?: TextOf;
+  /** Colour the text format (a terminal that wants it). */
+  colors?: Colors;
+  /** The scan ran with `--fix`: the summary does not offer `--fix` again. */
+  fixRan?: boolean;
+}
+
+/** ANSI styling of the text format; identity functions when colour is off. */
+export interface Colors {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  blue(s: string): string;
+  cyan(s: string): string;
+  green(s: string): string;
+}
+
+/** A finding's fingerprint as baselines match it (rule, whitespace-free text of its lines). */
+export function fingerprintOf(ctx: ReportContext, f: Finding): string {
+  return findingFingerprint(f, ctx.textOf?.(f.path));
 }
 
 /** Path for display: relative to cwd with `/` separators; absolute when on another drive. */

@@ -1,11 +1,13 @@
 /** The report formats, by the name the CLI's `--format` takes. */
 import type { ReportContext, ReportInput } from './common';
 import { formatGithub } from './github';
+import { formatGitlab } from './gitlab';
+import { formatJunit } from './junit';
 import { formatJson } from './json';
 import { formatSarif } from './sarif';
 import { formatText } from './text';
 
-export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github'] as const;
+export const REPORT_FORMATS = ['text', 'json', 'sarif', 'github', 'gitlab', 'junit'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export type ReportData = ReportInput;
@@ -21,6 +23,10 @@ export function formatReport(format: ReportFormat, input: ReportData, ctx: Repor
       return formatSarif(input, ctx);
     case 'github':
       return formatGithub(input, ctx);
+    case 'gitlab':
+      return formatGitlab(input, ctx);
+    case 'junit':
+      return formatJunit(input, ctx);
   }
 }
 

@@ -12,7 +12,17 @@ import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
 import type { Range } from '../../text/locations';
 import type { Severity } from '../../analysis/results';
 import { RULES } from '../../rules/index';
-import { PRODUCT_NAME, PRODUCT_URI, PRODUCT_VERSION, type ReportContext, type ReportInput } from './common';
+import { fingerprintOf, PRODUCT_COMMAND, PRODUCT_NAME, PRODUCT_URI, PRODUCT_VERSION, type ReportContext, type ReportInput } from './common';
+import { ruleDocText } from '../rule-docs';
+
+/** The key of the finding fingerprint in `partialFingerprints` (the one baselines match on). */
+export const FINGERPRINT_KEY = 'hazardLensFingerprint/v1';
+
+/**
+ * GitHub code scanning's `security-severity` (CVSS-like, 0.1–10) per default severity: it
+ * sorts the alerts as critical (9+), high (7+), medium (4+) or low.
+ */
+const SECURITY_SEVERITY: Record<Severity, string> = { error: '7.5', warning: '5.0', info: '3.0', hint: '1.0' };
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 const SRCROOT = '%SRCROOT%';
@@ -50,9 +60,9 @@ export interface SarifReportingDescriptor {
   shortDescription: SarifMessage;
   fullDescription: SarifMessage;
   helpUri: string;
-  help: SarifMessage;
+  help: SarifMessage & { markdown?: string };
   defaultConfiguration: { level: SarifLevel; enabled?: boolean };
-  properties: { tags: string[]; precision?: string; family?: string };
+  properties: { tags: string[]; precision?: string; family?: string; 'security-severity'?: string };
 }
 
 export interface SarifResult {
@@ -67,6 +77,7 @@ export interface SarifResult {
     description: SarifMessage;
     artifactChanges: { artifactLocation: SarifArtifactLocation; replacements: { deletedRegion: SarifRegion; insertedContent: { text: string } }[] }[];
   }[];
+  partialFingerprints: Record<string, string>;
   properties: { severity: Severity };
 }
 
@@ -84,6 +95,7 @@ export interface SarifLog {
     originalUriBaseIds: Record<string, { uri: string; description?: SarifMessage }>;
     columnKind: 'utf16CodeUnits';
     invocations: { executionSuccessful: boolean; toolExecutionNotifications: SarifNotification[] }[];
+    automationDetails: { id: string };
     results: SarifResult[];
   }[];
 }
@@ -123,9 +135,17 @@ function describeRules(ctx: ReportContext): SarifReportingDescriptor[] {
       shortDescription: { text: withPeriod(r.meta.summary) },
       fullDescription: { text: `${withPeriod(r.meta.summary)} Languages: ${langs}.${fixes}${r.meta.preview ? ' Preview quality.' : ''}` },
       helpUri: docsUrl(r.meta.id, ctx.config),
-      help: { text: `${withPeriod(r.meta.summary)} Documentation: ${docsUrl(r.meta.id, ctx.config)}` },
+      help: {
+        text: `${withPeriod(r.meta.summary)} Documentation: ${docsUrl(r.meta.id, ctx.config)}`,
+        markdown: ruleDocText(r.meta.id) ?? `${withPeriod(r.meta.summary)} [Documentation](${docsUrl(r.meta.id, ctx.config)})`,
+      },
       defaultConfiguration: { level: LEVELS[level], ...(configured === 'off' ? { enabled: false } : {}) },
-      properties: { tags: sarifTags(r.meta.family, r.meta.tags), precision: r.meta.preview ? 'medium' : 'high', family: r.meta.family },
+      properties: {
+        tags: sarifTags(r.meta.family, r.meta.tags),
+        precision: r.meta.preview ? 'medium' : 'high',
+        family: r.meta.family,
+        'security-severity': SECURITY_SEVERITY[r.meta.defaultSeverity],
+      },
     };
   });
   out.push({
@@ -170,6 +190,7 @@ export function buildSarif(input: ReportInput, ctx: ReportContext): SarifLog {
       level: LEVELS[f.severity],
       message: { text: f.message },
       locations: [{ physicalLocation: { artifactLocation: artifact(ctx, f.path), region: region(f.range) } }],
+      partialFingerprints: { [FINGERPRINT_KEY]: fingerprintOf(ctx, f) },
       properties: { severity: f.severity },
     };
     if (f.related.length) {
@@ -232,6 +253,8 @@ export function buildSarif(input: ReportInput, ctx: ReportContext): SarifLog {
         originalUriBaseIds: { [SRCROOT]: { uri: directoryUri(ctx.cwd) } },
         columnKind: 'utf16CodeUnits',
         invocations: [{ executionSuccessful: true, toolExecutionNotifications: notifications }],
+        // The run's category: code scanning keeps one set of alerts per category.
+        automationDetails: { id: `${PRODUCT_COMMAND}/` },
         results,
       },
     ],

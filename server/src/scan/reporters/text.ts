@@ -14,20 +14,34 @@
 import { chooseFix } from '../../engine/fixes';
 import type { Finding } from '../../analysis/results';
 import { shownPath } from '../../text/file-names';
-import { countBySeverity, displayPath, partlyAnalysedFiles, plural, type ReportContext, type ReportInput } from './common';
+import type { Severity } from '../../analysis/results';
+import { countBySeverity, displayPath, partlyAnalysedFiles, plural, type Colors, type ReportContext, type ReportInput } from './common';
 
 function location(ctx: ReportContext, filePath: string, line: number, character: number): string {
   return `${shownPath(displayPath(ctx.cwd, filePath))}:${line + 1}:${character + 1}`;
 }
 
+function severityColor(c: Colors, severity: Severity): (s: string) => string {
+  return severity === 'error' ? (s) => c.bold(c.red(s)) : severity === 'warning' ? (s) => c.bold(c.yellow(s)) : severity === 'info' ? c.blue : c.dim;
+}
+
+/** The lines of one finding; colour changes no character of the text, only adds escapes around words. */
 export function formatFinding(ctx: ReportContext, f: Finding): string {
-  const lines = [`${location(ctx, f.path, f.range.start.line, f.range.start.character)}: ${f.severity} ${f.ruleId} ${f.message}`];
-  for (const r of f.related) lines.push(`  ${location(ctx, r.path, r.range.start.line, r.range.start.character)}: ${r.message}`);
-  for (const fix of f.fixes) lines.push(`  fix (${fix.applicability}): ${fix.title}`);
+  const c = ctx.colors;
+  const where = location(ctx, f.path, f.range.start.line, f.range.start.character);
+  const lines = [
+    c ? `${c.bold(where)}: ${severityColor(c, f.severity)(f.severity)} ${c.cyan(f.ruleId)} ${f.message}` : `${where}: ${f.severity} ${f.ruleId} ${f.message}`,
+  ];
+  for (const r of f.related) {
+    const at = location(ctx, r.path, r.range.start.line, r.range.start.character);
+    lines.push(`  ${c ? c.dim(at) : at}: ${r.message}`);
+  }
+  for (const fix of f.fixes) lines.push(c ? `  ${c.green(`fix (${fix.applicability})`)}: ${fix.title}` : `  fix (${fix.applicability}): ${fix.title}`);
   return lines.join('\n');
 }
 
-export function summaryLine(input: ReportInput): string {
+/** `fixRan`: the scan ran with `--fix`; fixes still offered then were refused (a note says why), not promised. */
+export function summaryLine(input: ReportInput, fixRan = false): string {
   const counts = countBySeverity(input.findings);
   const partly = partlyAnalysedFiles(input).length;
   const files = `${plural(input.analyses.length, 'file')} analysed${partly ? ` (${partly} only partly)` : ''}${input.skipped.length ? `, ${input.skipped.length} skipped` : ''}`;
@@ -40,7 +54,7 @@ export function summaryLine(input: ReportInput): string {
     );
   }
   const fixable = input.findings.filter((f) => chooseFix(f, false)?.edits.length).length;
-  if (fixable > 0) parts.push(`${plural(fixable, 'finding')} can be fixed with --fix.`);
+  if (fixable > 0) parts.push(fixRan ? `${plural(fixable, 'safe fix', 'safe fixes')} could not be applied (see the notes).` : `${plural(fixable, 'finding')} can be fixed with --fix.`);
   return parts.join(' ');
 }
 
@@ -48,7 +62,8 @@ export function formatText(input: ReportInput, ctx: ReportContext): string {
   const blocks = input.findings.map((f) => formatFinding(ctx, f));
   if (ctx.summary !== false) {
     if (blocks.length > 0) blocks.push('');
-    blocks.push(summaryLine(input));
+    const line = summaryLine(input, ctx.fixRan === true);
+    blocks.push(ctx.colors ? ctx.colors.bold(line) : line);
   }
   return blocks.length ? `${blocks.join('\n')}\n` : '';
 }

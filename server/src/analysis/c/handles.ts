@@ -27,7 +27,7 @@ import { functionName, parameterNames } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
-import { ownedFieldOverwrites } from './owned-fields';
+import { openedFieldOverwrites, ownedFieldOverwrites } from './owned-fields';
 import { recordAnalysisFailure } from '../failures';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
@@ -426,6 +426,7 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
   const pending: PendingLeak[] = [];
   const summary: FileHandleSummary = { returnedHandles: [], pendingLeaks: pending };
   const mayUseOnly = HANDLE_PARAMETER.test(text);
+  if (hits.length > 0) out.push(...openedFieldOverwrites(tree.rootNode, hits, (name) => knowledge.openers.has(name)));
   if (hits.length === 0 && !mayUseOnly) return { leaks: out.sort(byOpenPosition), summary };
   const functions = functionsOf();
   const model = new FileModel(text, functions, tree.rootNode, knowledge);

@@ -47,10 +47,8 @@ class SummaryLinker {
       this.summaries.set(f.path, f.handleSummary);
       this.languages.set(f.path, f.language);
       if (f.language !== 'c') continue;
-      for (const u of f.handleSummary.parametersUsedOnly ?? []) {
-        const name = u.exportPath[0];
-        if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
-      }
+      const names = new Set([...(f.handleSummary.parametersUsedOnly ?? []), ...f.handleSummary.returnedHandles].map((u) => u.exportPath[0]));
+      for (const name of names) if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
     }
   }
 

@@ -56,12 +56,13 @@ import {
 } from '../../knowledge/python-handles';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
-import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
+import type { FileHandleSummary, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
+import { storedParameters } from './stored-parameters';
 
 interface Candidate {
   call: Node;
@@ -264,6 +265,12 @@ function onlyStandardImports(text: string): boolean {
 }
 
 function analyzePythonFileStrict(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
+  const result = handlesOf(tree, text, knowledge);
+  const stored = storedParameters(tree, text, exportPathOf);
+  return stored.length > 0 ? { ...result, summary: { ...result.summary, parametersStored: stored } } : result;
+}
+
+function handlesOf(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
   const opens = knowledge.quickCheck.test(text);
   if (opens) return new PythonFile(tree, text, knowledge).runAll(true, true);
   if (!IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return EMPTY;
@@ -671,8 +678,11 @@ class PythonFile implements EffectEnv {
       if (!leak) continue;
       const result = this.describe(t, leak, sg);
       if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
-      if (t.requires) {
-        out.push({ leak: result, requires: t.requires });
+      // Passed to another module's function: a leak only if none of them keeps it.
+      const kept = this.passedToImported(scope, t.variable).map((p): SummaryCondition => ({ kind: 'not-stored', ...p }));
+      const requires = [...(t.requires ? [t.requires] : []), ...kept];
+      if (requires.length > 0) {
+        out.push({ leak: result, requires: requires.length === 1 ? requires[0] : { kind: 'all-of', conditions: requires } });
         continue;
       }
       if (t.opener.withFix) {
@@ -690,6 +700,28 @@ class PythonFile implements EffectEnv {
         if (fix) result.fixes.push(fix);
       }
       out.push({ leak: result });
+    }
+    return out;
+  }
+
+  /**
+   * Calls in `scope` that pass `variable` as a plain positional argument to a function of
+   * another workspace module (not the standard library, not an opener): the callee and the
+   * argument's index, for a `not-stored` condition.
+   */
+  private passedToImported(scope: Node, variable: string): { callee: ImportedFunction; argument: number }[] {
+    const out: { callee: ImportedFunction; argument: number }[] = [];
+    if (!new RegExp(`[(,]\\s*${escapeRegExp(variable)}\\s*[,)]`).test(scope.text)) return out;
+    for (const call of scope.descendantsOfType('call')) {
+      const callee = call?.childForFieldName('function');
+      const args = call?.childForFieldName('arguments');
+      if (!call || !callee || args?.type !== 'argument_list') continue;
+      const index = args.namedChildren.findIndex((a) => a?.type === 'identifier' && a.text === variable);
+      if (index < 0 || args.namedChildren.slice(0, index).some((a) => a?.type === 'keyword_argument' || a?.type === 'list_splat')) continue;
+      const name = this.names.importedName(callee);
+      const q = this.names.qualify(callee);
+      if (name === null || (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0))))) continue;
+      out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: index });
     }
     return out;
   }

@@ -475,7 +475,7 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
   let own: LocalOpener[] = [];
   if (hits.length > 0) {
     try {
-      own = localOpeners(functions, knowledge).filter((o) => !knowledge.openers.has(o.name));
+      own = localOpeners(functions, knowledge, hits).filter((o) => !knowledge.openers.has(o.name));
       const returned = returnedHandlesOf(own);
       if (returned.length > 0) summary.returnedHandles = returned;
     } catch (error) {
@@ -485,8 +485,8 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
   let fileKnowledge = knowledge;
   if (helperCalls.length > 0 || own.length > 0) {
     const openers = new Map(knowledge.openers);
-    for (const c of helperCalls) openers.set(c.name, c.spec);
-    for (const o of own) openers.set(o.name, o.spec);
+    for (const c of helperCalls) openers.set(c.name, { ...c.spec, derived: true });
+    for (const o of own) openers.set(o.name, { ...o.spec, derived: true });
     fileKnowledge = { ...knowledge, openers };
     hits.push(...helperCalls.map((c) => c.offset), ...localOpenerCalls(text, own));
     hits.sort((a, b) => a - b);

@@ -33,6 +33,19 @@ function releaseOf(call: Node | undefined, knowledge: CKnowledge): string | unde
   return spec && spec.consumesArg === undefined ? spec.release : undefined;
 }
 
+/** Is `name` declared in `body` as an automatic (not `static`) variable? */
+function declaredLocal(body: Node, name: string): boolean {
+  for (const d of body.descendantsOfType('declaration')) {
+    if (!d || d.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static')) continue;
+    for (const decl of d.childrenForFieldName('declarator')) {
+      let id: Node | null | undefined = decl;
+      while (id && id.type !== 'identifier') id = id.childForFieldName('declarator');
+      if (id?.text === name) return true;
+    }
+  }
+  return false;
+}
+
 /** What a function returns when every `return <local>` returns a local opened by one family. */
 function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
   let found: Node | undefined;
@@ -44,7 +57,9 @@ function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
       found ??= value;
       continue;
     }
-    if (value.type !== 'identifier') continue;
+    // A plain local of the function (not a global or a `static` cache that keeps the handle).
+    if (value.type !== 'identifier') continue; // `return -1;`, `return NULL;`, a computed status
+    if (!declaredLocal(body, value.text)) return undefined;
     // Every value the local gets is an opener call of one family.
     const opens: Node[] = [];
     let other = false;
@@ -70,6 +85,9 @@ function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
   return found;
 }
 
+/** The body returns something named or called (not only `return;` / `return -1;`). */
+const RETURNS_VALUE = /\breturn\s*\(?\s*[A-Za-z_]/;
+
 /** A function of this file that returns a fresh handle: the opening call and its opener's spec. */
 export interface LocalOpener {
   name: string;
@@ -79,13 +97,16 @@ export interface LocalOpener {
   exported: boolean;
 }
 
-/** The functions of this file (`static` ones too) that return a fresh handle. */
-export function localOpeners(functions: readonly Node[], knowledge: CKnowledge): LocalOpener[] {
+/** The functions of this file (`static` ones too) that return a fresh handle; `hits` are the (sorted) offsets of opener calls. */
+export function localOpeners(functions: readonly Node[], knowledge: CKnowledge, hits: readonly number[]): LocalOpener[] {
   const out: LocalOpener[] = [];
-  for (const def of functions) {
+  let h = 0;
+  for (const def of [...functions].sort((a, b) => a.startIndex - b.startIndex)) {
+    while (h < hits.length && hits[h] < def.startIndex) h++;
+    if (h >= hits.length || hits[h] >= def.endIndex) continue; // no opener call inside
     const name = functionName(def);
     const body = def.childForFieldName('body');
-    if (!name || !body) continue;
+    if (!name || !body || !RETURNS_VALUE.test(body.text)) continue;
     const open = returnedOpen(body, knowledge);
     const api = open ? calleeOf(open) : undefined;
     const spec = api ? knowledge.openers.get(api) : undefined;

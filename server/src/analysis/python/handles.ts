@@ -711,16 +711,21 @@ class PythonFile implements EffectEnv {
    */
   private passedToImported(scope: Node, variable: string): { callee: ImportedFunction; argument: number }[] {
     const out: { callee: ImportedFunction; argument: number }[] = [];
-    if (!new RegExp(`[(,]\\s*${escapeRegExp(variable)}\\s*[,)]`).test(scope.text)) return out;
-    for (const call of scope.descendantsOfType('call')) {
-      const callee = call?.childForFieldName('function');
-      const args = call?.childForFieldName('arguments');
-      if (!call || !callee || args?.type !== 'argument_list') continue;
-      const index = args.namedChildren.findIndex((a) => a?.type === 'identifier' && a.text === variable);
-      if (index < 0 || args.namedChildren.slice(0, index).some((a) => a?.type === 'keyword_argument' || a?.type === 'list_splat')) continue;
+    const text = this.text.slice(scope.startIndex, scope.endIndex);
+    for (const m of text.matchAll(new RegExp(`[(,]\\s*(${escapeRegExp(variable)})\\s*[,)]`, 'g'))) {
+      const at = scope.startIndex + m.index + m[0].indexOf(variable, 1);
+      const id = this.tree.rootNode.descendantForIndex(at, at + variable.length);
+      const args = id?.type === 'identifier' ? id.parent : null;
+      const call = args?.type === 'argument_list' ? args.parent : null;
+      const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
+      if (!args || !callee) continue;
+      const positional = args.namedChildren.filter((a) => a?.type !== 'comment');
+      const index = positional.findIndex((a) => a?.id === id!.id);
+      if (index < 0 || positional.slice(0, index).some((a) => a?.type === 'keyword_argument' || a?.type === 'list_splat')) continue;
       const name = this.names.importedName(callee);
+      if (name === null) continue;
       const q = this.names.qualify(callee);
-      if (name === null || (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0))))) continue;
+      if (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))) continue;
       out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: index });
     }
     return out;

@@ -1,6 +1,6 @@
 /**
  * Handle summaries across files (test/fixtures/programs/ts-leak-through-helpers,
- * js-fs-wrapper-module, py-leak-through-helpers and c-leak-through-helpers): a handle returned by another module's
+ * js-fs-wrapper-module, py-leak-through-helpers, c-leak-through-helpers, c-helper-returns-handle and py-helper-stores-handle): a handle returned by another module's
  * helper, or opened through a module that re-exports fs, is the caller's to release. Asserts the exact unreleased-file
  * findings with their chains into the other files, the silent counterparts, and that
  * editing the helper's module changes the caller's findings.
@@ -141,5 +141,37 @@ describe('handle summaries across modules', () => {
     ]);
     const keeps = edited(s, 'io.c', 'return (int)read(fd, buf, len);', 'table[0] = fd;\n    return (int)read(fd, buf, len);');
     assert.deepEqual(leaks(s, keeps), []);
+  });
+  test('C: a function of another file that returns a fresh handle (declared in a header) is an opener at its call sites', () => {
+    const s = load('c-helper-returns-handle');
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "writer.c:9:14 Handle 'fd' from spool_open() is not released on every path: it leaks at the return on line 13",
+      '  writer.c:9 opened here by spool_open()',
+      '  spool.c:12 spool_open() returns a new handle from open() here',
+      '  writer.c:13 returns here with the handle still open',
+      "writer.c:30:15 Handle 'f' from spool_stream() is not released on every path: it leaks at the return on line 35",
+      '  writer.c:30 opened here by spool_stream()',
+      '  spool.c:20 spool_stream() returns a new handle from fopen() here',
+      '  writer.c:35 returns here with the handle still open',
+    ]);
+    // A helper that hands out a descriptor it keeps is no opener: the caller's findings go.
+    const cached = edited(s, 'spool.c', 'return fd;', 'cached_fd = fd;\n    return cached_fd;');
+    assert.deepEqual(leaks(s, cached).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`), ['writer.c:30']);
+  });
+  test('Python: a function of another module that keeps the handle it is given (a list, a dict, a global) takes it over', () => {
+    const s = load('py-helper-stores-handle');
+    const registry = s.files.find((f) => rel(s, f.path) === 'journal/registry.py');
+    assert.deepEqual(
+      registry?.handleSummary?.parametersStored?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`),
+      ['keep: 0', 'keep_named: 1', 'make_current: 0'],
+    );
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "journal/writer.py:22:15 Handle 'segment' from open() is not released on every path: it leaks at the return on line 23",
+      '  journal/writer.py:22 opened here by open()',
+      '  journal/writer.py:23 returns here with the handle still open',
+    ]);
+    // A registry that forgets what it is given: the handle passed to it leaks.
+    const forgets = edited(s, 'journal/registry.py', '_OPEN_FILES.append(handle)', 'print(label(handle))');
+    assert.deepEqual(leaks(s, forgets).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`), ['journal/writer.py:7', 'journal/writer.py:22']);
   });
 });

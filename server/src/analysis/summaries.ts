@@ -49,6 +49,12 @@ export type SummaryCondition =
   | { kind: 'module-is-fs'; specifier: string }
   /** the imported function only uses its parameter `argument`: it neither closes nor keeps it */
   | { kind: 'only-uses'; callee: ImportedFunction; argument: number }
+  /**
+   * the imported function does not keep its parameter `argument` (store it in a global, a
+   * registry or an object's field). Python reads a call as a use; this is the exception. An
+   * unresolved callee, or one without a summary, counts as "does not keep it" (the default).
+   */
+  | { kind: 'not-stored'; callee: ImportedFunction; argument: number }
   /** every one of these holds */
   | { kind: 'all-of'; conditions: SummaryCondition[] };
 
@@ -72,10 +78,12 @@ export interface FileHandleSummary {
   reexportsFs?: ReexportOfFs;
   /** Exported functions that only use some of their parameters (neither close nor keep them). */
   parametersUsedOnly?: UsedOnlyParameters[];
+  /** Python: exported functions that keep some of their parameters (a global, a registry, a field). */
+  parametersStored?: UsedOnlyParameters[];
   pendingLeaks: PendingLeak[];
 }
 
-/** An exported function and the indices of the parameters it only uses. */
+/** An exported function and the indices of the parameters it only uses (or, for `parametersStored`, keeps). */
 export interface UsedOnlyParameters {
   exportPath: string[];
   functionName: string;

@@ -22,6 +22,12 @@ export interface OpenerSpec {
    * copy on the lowest free number on purpose (the pre-`dup2` way to redirect stdin).
    */
   discardedIsIdiom?: boolean;
+  /**
+   * A workspace function read as an opener because it returns one's result
+   * (`analysis/c/helper-openers.ts`): what it does with its arguments is not this table's
+   * business, so they are read as for any other call of that function.
+   */
+  derived?: boolean;
 }
 
 /**

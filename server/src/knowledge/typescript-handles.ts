@@ -324,3 +324,9 @@ export const PIPE_EXEMPT_DESTINATIONS: ReadonlySet<string> = new Set(['process.s
  * only finishes when its input ends), so a `.pipe()` into it cannot strand the source.
  */
 export const NEVER_FAILING_SINKS: readonly string[] = ['crypto.createHash', 'crypto.createHmac', 'createHash', 'createHmac'];
+
+/**
+ * Methods that release what an object holds: a class with one of them and a handle kept in
+ * `this.<field>` must release the field there, or in a method of the class it calls.
+ */
+export const OWNER_RELEASE_METHODS: ReadonlySet<string> = new Set(['close', 'dispose', 'destroy', 'shutdown', 'release', 'cleanup', 'terminate', 'stop']);

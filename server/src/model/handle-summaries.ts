@@ -47,10 +47,8 @@ class SummaryLinker {
       this.summaries.set(f.path, f.handleSummary);
       this.languages.set(f.path, f.language);
       if (f.language !== 'c') continue;
-      for (const u of f.handleSummary.parametersUsedOnly ?? []) {
-        const name = u.exportPath[0];
-        if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
-      }
+      const names = new Set([...(f.handleSummary.parametersUsedOnly ?? []), ...f.handleSummary.returnedHandles].map((u) => u.exportPath[0]));
+      for (const name of names) if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
     }
   }
 
@@ -119,6 +117,16 @@ class SummaryLinker {
     return [{ path: t.path, range: used.range, message: `${used.functionName}() only uses the handle passed to it (argument ${argument + 1}): it neither closes nor keeps it` }];
   }
 
+  /**
+   * Holds (no step) unless `callee` resolves to a function whose summary says it keeps its
+   * parameter `argument`: an unresolved callee, or one without a summary, does not keep it.
+   */
+  notStored(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
+    const t = this.callee(fromPath, callee);
+    const stored = t?.summary.parametersStored?.find(t.is);
+    return stored?.parameters.includes(argument) ? undefined : [];
+  }
+
   /** The TypeScript/JavaScript module an import specifier of `fromPath` names, with its summary. */
   private module(fromPath: string, specifier: string): { path: string; summary: FileHandleSummary } | undefined {
     this.tsModel ??= typescriptModel(this.ctx);
@@ -136,6 +144,8 @@ class SummaryLinker {
         return this.isFsModule(fromPath, condition.specifier);
       case 'only-uses':
         return this.onlyUses(fromPath, condition.callee, condition.argument);
+      case 'not-stored':
+        return this.notStored(fromPath, condition.callee, condition.argument);
       case 'all-of': {
         const proof: RelatedLocation[] = [];
         for (const c of condition.conditions) {

@@ -240,7 +240,7 @@ export class NodeFactScanner {
       return;
     }
     const spec = k.openers.get(callee);
-    if (spec) {
+    if (spec && !spec.derived) {
       if (spec.consumesArg === index) addFirmEscape(facts, v);
       return;
     }

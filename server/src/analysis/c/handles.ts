@@ -27,8 +27,10 @@ import { functionName, parameterNames } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
-import { ownedFieldOverwrites } from './owned-fields';
+import { openedFieldOverwrites, ownedFieldOverwrites } from './owned-fields';
 import { recordAnalysisFailure } from '../failures';
+import { helperOpenerCalls, localOpenerCalls, localOpeners, returnedHandlesOf, type HelperOpenerCall, type LocalOpener } from './helper-openers';
+import { escapeRegExp } from '../../text/regexp';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
 const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
@@ -317,6 +319,9 @@ function leakAt(site: OpenSite, described: { range: Range; kind: LeakKind }, ste
 }
 
 /** Parameters that may hold a handle, by their declaration: `FILE *`, `DIR *`, an `int` fd. */
+/** A cheap pre-check for {@link helperOpenerCalls}: the file releases a plain local with a known releaser. */
+const HELPER_RESULT_RELEASED = /\b(?:f?close|closedir|pclose)\s*\(\s*[A-Za-z_]\w*\s*\)/;
+
 const HANDLE_PARAMETER = /\b(?:FILE|DIR)\s*\*|\bint\s+\w*(?:fd|sock|desc)\w*\b/i;
 
 /**
@@ -348,12 +353,35 @@ function usedOnlyParameters(model: FileModel, functions: Node[]): UsedOnlyParame
   return out;
 }
 
-function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines, out: HandleLeak[], pending: PendingLeak[]): void {
+/**
+ * `helpers`: names of other files' functions read as openers here (`helper-openers.ts`); a
+ * leak through one of them is pending on its summary ("returns a fresh handle").
+ */
+function analyzeFunction(
+  model: FileModel,
+  fn: CFunctionGraph,
+  src: SourceLines,
+  out: HandleLeak[],
+  pending: PendingLeak[],
+  helpers: ReadonlySet<string> = new Set(),
+  ownOpeners: ReadonlyMap<string, { range: Range; message: string }> = new Map(),
+): void {
   const isMain = fn.name === 'main';
   const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
   for (const site of fn.openSites) {
     if (!fn.reachable.has(site.held.id)) continue;
     const v = site.variable;
+    if (helpers.has(site.api)) {
+      const returns: SummaryCondition = { kind: 'returns-handle', callee: { specifier: '', exportPath: [site.api], display: site.api } };
+      const effect = adoptionAwareEffect(fn, v, model.takesOwnership);
+      const leak = findLeak(fn.graph, site.held, v, effect, ignored);
+      if (leak) pending.push({ leak: leakAt(site, describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite'), [], []), requires: returns });
+      else {
+        const maybe = presumedHandOverLeak(fn, site, effect, ignored);
+        if (maybe) pending.push({ leak: maybe.leak, requires: { kind: 'all-of', conditions: [returns, maybe.requires] } });
+      }
+      continue;
+    }
     const wrong = wrongRelease(fn, site);
     if (wrong) {
       out.push(wrong);
@@ -379,6 +407,8 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
       fixes.push({ title: fixTitle(fn, v, site.spec.release, fixSite), applicability: 'unsafe', edits });
     }
     const steps: { range: Range; message: string }[] = [];
+    const returnedBy = ownOpeners.get(site.api);
+    if (returnedBy) steps.push(returnedBy);
     const adoption = leak.path.find((n) => n.range && n.payload?.facts?.adopts.some((a) => a.variable === v));
     const adopter = adoption?.payload?.facts?.adopts.find((a) => a.variable === v);
     if (adoption?.range && adopter) {
@@ -390,7 +420,7 @@ function analyzeFunction(model: FileModel, fn: CFunctionGraph, src: SourceLines,
   }
   if (isMain) return;
   for (const u of fn.unboundSites) {
-    if (!fn.reachable.has(u.evalNode.id)) continue;
+    if (!fn.reachable.has(u.evalNode.id) || helpers.has(u.api) || ownOpeners.has(u.api)) continue;
     const range = nodeRange(u.call);
     out.push({ variable: '', api: u.api, openRange: range, leakRange: range, leakKind: 'unbound', leakLine: range.start.line + 1, fixes: [] });
   }
@@ -416,6 +446,7 @@ export interface CHandleResult {
 }
 
 function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, functionName: string) => void) | undefined, knowledge: CKnowledge): CHandleResult {
+
   const openerPattern = knowledge.openerPattern;
   openerPattern.lastIndex = 0;
   const hits: number[] = [];
@@ -426,9 +457,42 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
   const pending: PendingLeak[] = [];
   const summary: FileHandleSummary = { returnedHandles: [], pendingLeaks: pending };
   const mayUseOnly = HANDLE_PARAMETER.test(text);
-  if (hits.length === 0 && !mayUseOnly) return { leaks: out.sort(byOpenPosition), summary };
+  if (hits.length > 0) out.push(...openedFieldOverwrites(tree.rootNode, hits, (name) => knowledge.openers.has(name)));
+  // Calls of other files' helpers that may return a handle: read as openers, leaks through them pending.
+  let helperCalls: HelperOpenerCall[] = [];
+  if (HELPER_RESULT_RELEASED.test(text)) {
+    const functions = functionsOf();
+    const local = new Set(functions.map((f) => functionName(f)).filter((n): n is string => !!n));
+    helperCalls = helperOpenerCalls(text, local, knowledge).filter((c) => {
+      const def = functions.find((f) => f.startIndex <= c.offset && c.offset < f.endIndex);
+      return !!def && new RegExp(`\\b${escapeRegExp(c.spec.release)}\\s*\\(\\s*${escapeRegExp(c.variable)}\\s*\\)`).test(def.text);
+    });
+  }
+  if (hits.length === 0 && !mayUseOnly && helperCalls.length === 0) return { leaks: out.sort(byOpenPosition), summary };
   const functions = functionsOf();
-  const model = new FileModel(text, functions, tree.rootNode, knowledge);
+  const helpers = new Set(helperCalls.map((c) => c.name));
+  // This file's own functions that return a fresh handle: openers at their call sites here.
+  let own: LocalOpener[] = [];
+  if (hits.length > 0) {
+    try {
+      own = localOpeners(functions, knowledge, hits).filter((o) => !knowledge.openers.has(o.name));
+      const returned = returnedHandlesOf(own);
+      if (returned.length > 0) summary.returnedHandles = returned;
+    } catch (error) {
+      onError?.(error, '(summaries)');
+    }
+  }
+  let fileKnowledge = knowledge;
+  if (helperCalls.length > 0 || own.length > 0) {
+    const openers = new Map(knowledge.openers);
+    for (const c of helperCalls) openers.set(c.name, { ...c.spec, derived: true });
+    for (const o of own) openers.set(o.name, { ...o.spec, derived: true });
+    fileKnowledge = { ...knowledge, openers };
+    hits.push(...helperCalls.map((c) => c.offset), ...localOpenerCalls(text, own));
+    hits.sort((a, b) => a - b);
+  }
+  const ownSteps = new Map(own.map((o) => [o.name, { range: nodeRange(o.open), message: `${o.name}() returns a new handle from ${o.api}() here` }]));
+  const model = new FileModel(text, functions, tree.rootNode, fileKnowledge);
   if (mayUseOnly) {
     try {
       const used = usedOnlyParameters(model, functions);
@@ -451,7 +515,7 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
     if (lo >= hits.length || hits[lo] >= def.endIndex) continue;
     try {
       const fn = model.graph(def);
-      if (fn) analyzeFunction(model, fn, src, out, pending);
+      if (fn) analyzeFunction(model, fn, src, out, pending, helpers, ownSteps);
     } catch (error) {
       onError?.(error, functionName(def) ?? '?');
     }

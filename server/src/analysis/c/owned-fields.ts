@@ -20,6 +20,7 @@
  * reaches through a pointer outlives the call.
  */
 import { nodeRange, type Node } from '../../parsing/parser';
+import { escapeRegExp } from '../../text/regexp';
 import type { HandleLeak } from '../handles';
 import { CLEARING_CALLS, FRESH_OBJECT_CALLEE, REFCOUNT_DECREF, REFCOUNT_INCREF, REFCOUNT_NEW_REF } from '../../knowledge/c-handles';
 import { functionName, unwrapValue } from './syntax';
@@ -210,6 +211,46 @@ export function ownedFieldOverwrites(text: string, functionsOf: () => readonly N
     } catch (err) {
       // One function's failure must not cost the rest of the file.
       recordAnalysisFailure('the owned-field analysis of one function', err);
+    }
+  }
+  return out;
+}
+
+/**
+ * A handle stored in a struct field and stored over in the same block (`c->log = fopen(a);
+ * … c->log = fopen(b);`) while nothing in between looks at `c->log` or hands the struct to a
+ * call (which may close it): the first handle is lost. `hits` are the text offsets of opener
+ * calls (the file's opener pattern), `isOpener` tells an opener's name.
+ */
+export function openedFieldOverwrites(root: Node, hits: readonly number[], isOpener: (name: string) => boolean): HandleLeak[] {
+  const stores: { call: Node; key: string; stmt: Node; api: string }[] = [];
+  for (const at of hits) {
+    let call: Node | null = root.descendantForIndex(at);
+    while (call && call.type !== 'call_expression') call = call.parent;
+    const api = call ? calleeName(call) : undefined;
+    if (!call || !api || !isOpener(api)) continue;
+    let value: Node = call;
+    while (value.parent && (value.parent.type === 'parenthesized_expression' || value.parent.type === 'cast_expression')) value = value.parent;
+    const assignment = value.parent;
+    if (assignment?.type !== 'assignment_expression' || assignment.childForFieldName('right')?.id !== value.id || assignment.parent?.type !== 'expression_statement') continue;
+    const left = assignment.childForFieldName('left');
+    const key = left && unwrapValue(left).type === 'field_expression' ? unwrapValue(left).text.replace(/\s+/g, '') : undefined;
+    if (key) stores.push({ call, key, stmt: assignment.parent, api });
+  }
+  const out: HandleLeak[] = [];
+  for (const s of stores) {
+    const base = baseVariable(s.key);
+    const field = s.key.slice(base.length);
+    const mention = new RegExp(`\\b${escapeRegExp(base)}\\s*${field.split(/(->|\.)/).filter(Boolean).map((part) => escapeRegExp(part)).join('\\s*')}\\b`);
+    const handsOn = new RegExp(`[(,]\\s*&?\\s*${escapeRegExp(base)}\\s*[,)]`);
+    for (let next = s.stmt.nextNamedSibling; next; next = next.nextNamedSibling) {
+      const again = stores.find((o) => o.stmt.id === next!.id && o.key === s.key);
+      if (again) {
+        const range = nodeRange(again.stmt);
+        out.push({ variable: s.key, api: s.api, openRange: nodeRange(s.call), leakRange: range, leakKind: 'overwrite', leakLine: range.start.line + 1, fixes: [] });
+        break;
+      }
+      if (next.type !== 'comment' && (mention.test(next.text) || handsOn.test(next.text) || next.type === 'labeled_statement')) break;
     }
   }
   return out;

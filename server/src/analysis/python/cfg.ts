@@ -77,6 +77,7 @@ export interface BuildOptions {
    * Boolean flags that say whether a handle is open: `close_source = True` right after the
    * open (where the flag is false the handle was never opened), or `closed = False` after the
    * open and `closed = True` after each release (where the flag is true it was released).
+   * Also keyed by a condition's text: the condition of `open(p) if <cond> else sys.stdin`.
    */
   flagGuards?: ReadonlyMap<string, FlagGuard>;
 }
@@ -507,6 +508,9 @@ const EMPTY_GUARD: NullGuard = { whenTrue: [], whenFalse: [] };
  * `f == None`, combined with `and`/`or`.
  */
 export function nullGuard(cond: Node, flags?: ReadonlyMap<string, FlagGuard>): NullGuard {
+  // A condition an opener depended on (`f = open(p) if p != '-' else sys.stdin`), tested again.
+  const keyed = cond.type !== 'identifier' && cond.type !== 'parenthesized_expression' && cond.type !== 'not_operator' ? flags?.get(cond.text) : undefined;
+  if (keyed) return { whenTrue: keyed.whenTrue, whenFalse: keyed.whenFalse };
   switch (cond.type) {
     case 'parenthesized_expression': {
       const inner = cond.namedChild(0);

@@ -56,11 +56,13 @@ import {
 } from '../../knowledge/python-handles';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
-import type { FileHandleSummary, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
+import type { FileHandleSummary, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
+import { overwrittenFields } from './field-overwrites';
+import { storedParameters } from './stored-parameters';
 
 interface Candidate {
   call: Node;
@@ -168,10 +170,20 @@ function releasesSomewhere(scopeText: string, name: string): boolean {
   return new RegExp(`\\b${n}\\.(?:${FILE_RELEASE_METHOD_NAMES})\\(|\\bwith\\b[^\\n:]*\\b${n}\\b|\\bclosing\\(\\s*${n}\\b`).test(scopeText);
 }
 
+/**
+ * `f = open(p) if c else sys.stdin`: the handle is opened only where `condition` has the value
+ * `when`; on the other arm the variable holds an object the scope does not own.
+ */
+interface OpenedArm {
+  condition: Node;
+  when: boolean;
+}
+
 interface Tracked extends Candidate {
   stmt: Node;
   variable: string;
   scope: Node;
+  arm?: OpenedArm;
 }
 
 /**
@@ -193,7 +205,7 @@ function reopensStdin(stmt: Node): boolean {
 type Context =
   | { type: 'silent' }
   | { type: 'unbound'; stmt: Node }
-  | { type: 'tracked'; stmt: Node; variable: string }
+  | { type: 'tracked'; stmt: Node; variable: string; arm?: OpenedArm }
   /** `self.log = open(p)`: the object owns it (see {@link PythonFile.unreleasedFields}). */
   | { type: 'field'; stmt: Node; field: string };
 
@@ -253,6 +265,12 @@ function onlyStandardImports(text: string): boolean {
 }
 
 function analyzePythonFileStrict(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
+  const result = handlesOf(tree, text, knowledge);
+  const stored = storedParameters(tree, text, exportPathOf);
+  return stored.length > 0 ? { ...result, summary: { ...result.summary, parametersStored: stored } } : result;
+}
+
+function handlesOf(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
   const opens = knowledge.quickCheck.test(text);
   if (opens) return new PythonFile(tree, text, knowledge).runAll(true, true);
   if (!IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return EMPTY;
@@ -318,7 +336,7 @@ class PythonFile implements EffectEnv {
   run(candidates: Candidate[]): HandleLeak[] {
     const out: HandleLeak[] = [];
     const byScope = new Map<number, { scope: Node; tracked: Tracked[] }>();
-    const fields: { c: Candidate; field: string; method: Node }[] = [];
+    const fields: { c: Candidate; field: string; method: Node; stmt: Node }[] = [];
     for (const c of candidates) {
       const scope = enclosingScope(c.call);
       if (scope.type === 'function_definition' && /^__a?enter__$/.test(scope.childForFieldName('name')?.text ?? '')) continue;
@@ -330,12 +348,14 @@ class PythonFile implements EffectEnv {
         if (c.requires || c.returnedBy) continue; // a helper's result used once is the helper's business
         out.push(this.unboundLeak(c, ctx.stmt));
       } else if (ctx.type === 'field') {
-        if (!c.requires && scope.type === 'function_definition') fields.push({ c, field: ctx.field, method: scope });
+        if (!c.requires && scope.type === 'function_definition') fields.push({ c, field: ctx.field, method: scope, stmt: ctx.stmt });
       } else if (ctx.type === 'tracked') {
         if (c.requires && !releasesSomewhere(this.text.slice(scope.startIndex, scope.endIndex), ctx.variable)) continue;
         let group = byScope.get(scope.id);
         if (!group) byScope.set(scope.id, (group = { scope, tracked: [] }));
-        group.tracked.push({ ...c, stmt: ctx.stmt, variable: ctx.variable, scope });
+        // `with (open(p) if c else sys.stdin) as f` would close the object on the other arm too.
+        const opener = ctx.arm ? { ...c.opener, withFix: false } : c.opener;
+        group.tracked.push({ ...c, opener, stmt: ctx.stmt, variable: ctx.variable, scope, ...(ctx.arm ? { arm: ctx.arm } : {}) });
       }
     }
     for (const { scope, tracked } of byScope.values()) {
@@ -344,7 +364,9 @@ class PythonFile implements EffectEnv {
         else out.push(leak);
       }
     }
-    out.push(...this.unreleasedFields(fields));
+    const overwritten = fields.length > 1 ? overwrittenFields(fields.map(({ c, field, method, stmt }) => ({ call: c.call, api: c.api, field, method, stmt }))) : [];
+    const stranded = new Set(overwritten.map((l) => `${l.openRange.start.line}:${l.openRange.start.character}`));
+    out.push(...overwritten, ...this.unreleasedFields(fields.filter((f) => !stranded.has(`${f.c.call.startPosition.row}:${f.c.call.startPosition.column}`))));
     out.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
     return out;
   }
@@ -494,6 +516,7 @@ class PythonFile implements EffectEnv {
   private contextOf(c: Candidate): Context {
     const subject: Subject = { name: '', kind: c.opener.kind, hasPipes: c.hasPipes, releaseMethods: c.opener.releaseMethods };
     let cur = c.call;
+    let arm: OpenedArm | undefined;
     for (;;) {
       const p = cur.parent;
       if (!p) return { type: 'silent' };
@@ -505,10 +528,18 @@ class PythonFile implements EffectEnv {
           continue;
         case 'conditional_expression': {
           if (p.namedChild(1)?.id === cur.id) return { type: 'unbound', stmt: statementOf(p) };
-          // `f = open(p) if p else None` is followed like `f = open(p)`; any other alternative
-          // (`sys.stdout`) makes the close conditional in ways we do not model.
-          const other = p.namedChild(0)?.id === cur.id ? p.namedChild(2) : p.namedChild(0);
-          if (other?.type !== 'none') return { type: 'silent' };
+          // `f = open(p) if p else None` is followed like `f = open(p)`. With an object that
+          // exists already on the other arm (`sys.stdin`, a parameter), the handle is opened
+          // only where the condition picks this arm: followed with that condition as a flag
+          // (`if c: f.close()`, `if f is not sys.stdin: f.close()` release it). Another call
+          // on the other arm, or a second such expression, is not modelled.
+          const consequence = p.namedChild(0)?.id === cur.id;
+          const other = consequence ? p.namedChild(2) : p.namedChild(0);
+          const condition = p.namedChild(1);
+          if (other?.type !== 'none') {
+            if (arm || !condition || !other || !isExistingObject(other)) return { type: 'silent' };
+            arm = { condition, when: consequence };
+          }
           cur = p;
           continue;
         }
@@ -574,12 +605,13 @@ class PythonFile implements EffectEnv {
           const left = p.childForFieldName('left');
           const stmt = p.parent;
           if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && stmt?.type === 'expression_statement') {
+            if (arm) return { type: 'silent' };
             const field = left.childForFieldName('attribute')?.text;
             return field ? { type: 'field', stmt, field } : { type: 'silent' };
           }
           if (!left || left.type !== 'identifier' || !stmt || stmt.type !== 'expression_statement') return { type: 'silent' };
           if (expectsFailure(stmt, false)) return { type: 'silent' };
-          return { type: 'tracked', stmt, variable: left.text };
+          return { type: 'tracked', stmt, variable: left.text, ...(arm ? { arm } : {}) };
         }
         case 'expression_statement':
           // A bare `open(p)` under `with self.assertRaises(...)` (or in a `try` with handlers)
@@ -646,8 +678,11 @@ class PythonFile implements EffectEnv {
       if (!leak) continue;
       const result = this.describe(t, leak, sg);
       if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
-      if (t.requires) {
-        out.push({ leak: result, requires: t.requires });
+      // Passed to another module's function: a leak only if none of them keeps it.
+      const kept = this.passedToImported(scope, t.variable).map((p): SummaryCondition => ({ kind: 'not-stored', ...p }));
+      const requires = [...(t.requires ? [t.requires] : []), ...kept];
+      if (requires.length > 0) {
+        out.push({ leak: result, requires: requires.length === 1 ? requires[0] : { kind: 'all-of', conditions: requires } });
         continue;
       }
       if (t.opener.withFix) {
@@ -665,6 +700,33 @@ class PythonFile implements EffectEnv {
         if (fix) result.fixes.push(fix);
       }
       out.push({ leak: result });
+    }
+    return out;
+  }
+
+  /**
+   * Calls in `scope` that pass `variable` as a plain positional argument to a function of
+   * another workspace module (not the standard library, not an opener): the callee and the
+   * argument's index, for a `not-stored` condition.
+   */
+  private passedToImported(scope: Node, variable: string): { callee: ImportedFunction; argument: number }[] {
+    const out: { callee: ImportedFunction; argument: number }[] = [];
+    const text = this.text.slice(scope.startIndex, scope.endIndex);
+    for (const m of text.matchAll(new RegExp(`[(,]\\s*(${escapeRegExp(variable)})\\s*[,)]`, 'g'))) {
+      const at = scope.startIndex + m.index + m[0].indexOf(variable, 1);
+      const id = this.tree.rootNode.descendantForIndex(at, at + variable.length);
+      const args = id?.type === 'identifier' ? id.parent : null;
+      const call = args?.type === 'argument_list' ? args.parent : null;
+      const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
+      if (!args || !callee) continue;
+      const positional = args.namedChildren.filter((a) => a?.type !== 'comment');
+      const index = positional.findIndex((a) => a?.id === id!.id);
+      if (index < 0 || positional.slice(0, index).some((a) => a?.type === 'keyword_argument' || a?.type === 'list_splat')) continue;
+      const name = this.names.importedName(callee);
+      if (name === null) continue;
+      const q = this.names.qualify(callee);
+      if (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))) continue;
+      out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: index });
     }
     return out;
   }
@@ -1112,6 +1174,10 @@ function flagGuards(scope: Node, tracked: Tracked[]): Map<string, FlagGuard> {
   const out = new Map<string, FlagGuard>();
   const text = scope.text;
   for (const t of tracked) {
+    if (t.arm) {
+      armGuard(t.variable, t.arm, text, out);
+      continue;
+    }
     let next = t.stmt.nextNamedSibling;
     while (next && next.type === 'comment') next = next.nextNamedSibling;
     const m = next && next.type === 'expression_statement' ? /^([A-Za-z_]\w*)\s*=\s*(True|False)$/.exec(next.text) : null;
@@ -1133,6 +1199,39 @@ function flagGuards(scope: Node, tracked: Tracked[]): Map<string, FlagGuard> {
     out.set(flag, guard);
   }
   return out;
+}
+
+/**
+ * `f = open(p) if c else sys.stdin`: where a later test of the same condition (same text,
+ * `not` peeled off) says the other arm was taken, `f` holds no handle of this scope. Kept only
+ * when no name the condition reads is assigned anywhere in the scope.
+ */
+function armGuard(variable: string, arm: OpenedArm, scopeText: string, out: Map<string, FlagGuard>): void {
+  let cond = arm.condition;
+  let when = arm.when;
+  for (;;) {
+    if (cond.type === 'parenthesized_expression' && cond.namedChildCount === 1 && cond.namedChild(0)) cond = cond.namedChild(0)!;
+    else if (cond.type === 'not_operator' && cond.childForFieldName('argument')) {
+      cond = cond.childForFieldName('argument')!;
+      when = !when;
+    } else break;
+  }
+  if (/\(/.test(cond.text)) return; // a call may answer differently the second time
+  const names = new Set([cond, ...cond.descendantsOfType('identifier')].filter((n): n is Node => n?.type === 'identifier').map((n) => n.text));
+  for (const name of names) if (new RegExp(`(?<![\\w.])${escapeRegExp(name)}\\s*(?:[-+*/|&]?=(?!=)|:[^=\\n]*=)`).test(scopeText)) return;
+  const guard = out.get(cond.text) ?? { whenTrue: [], whenFalse: [] };
+  (when ? guard.whenFalse : guard.whenTrue).push(variable);
+  out.set(cond.text, guard);
+}
+
+/** An object that exists before the expression runs: a name, an attribute chain or a constant (`sys.stdin`, `stream`). */
+function isExistingObject(node: Node): boolean {
+  if (node.type === 'identifier' || node.type === 'string' || node.type === 'integer') return true;
+  if (node.type === 'attribute') {
+    const object = node.childForFieldName('object');
+    return !!object && isExistingObject(object);
+  }
+  return false;
 }
 
 function expectsFailure(stmt: Node, orHandled: boolean): boolean {

@@ -94,6 +94,10 @@ export class FileIndex {
             if (name) index(this.functions.byName, name.text, n);
             break;
           }
+          case 'public_field_definition':
+          case 'field_definition':
+            this.bindings.addClassField(cursor.currentNode);
+            break;
           case 'method_definition': {
             const n = cursor.currentNode;
             const name = n.childForFieldName('name');

@@ -34,6 +34,7 @@ import {
 } from '../../knowledge/typescript-handles';
 import { BUILTIN_KNOWLEDGE, type Knowledge, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 import { escapeRegExp } from '../../text/regexp';
+import { ownedFieldLeaks, type FieldStore } from './owned-fields';
 import { recordAnalysisFailure } from '../failures';
 
 /** Evidence for a call that received the handle without taking it (see `loansKeptBy`). */
@@ -224,6 +225,8 @@ class TypeScriptHandleAnalysis {
   /** Local names of workspace modules taken to be the fs module (pending its summary). */
   private readonly assumedFs = new Map<string, string>();
   private readonly byOwner = new Map<number, { owner: Node; handles: TrackedHandle[] }>();
+  /** `this.<field> = <opener>` statements (owned fields). */
+  private readonly fieldStores: FieldStore[] = [];
 
   constructor(
     private readonly tree: Tree,
@@ -246,6 +249,7 @@ class TypeScriptHandleAnalysis {
         const prop = f.childForFieldName('property');
         if (!!prop && this.knowledge.openerNames.has(prop.text)) return true;
         const obj = f.childForFieldName('object');
+        if (obj?.type === 'this' && !!prop && this.bindings.fieldFunction(prop.text)) return true; // `private open = fs.openSync`
         if (obj?.type === 'identifier' || obj?.type === 'this') helperCalls.push(n);
         return false;
       }
@@ -290,6 +294,13 @@ class TypeScriptHandleAnalysis {
       } catch (err) {
         // One function's failure must not cost the rest of the file.
         recordAnalysisFailure('the handle analysis of one function', err);
+      }
+    }
+    if (this.fieldStores.length > 0) {
+      try {
+        this.leaks.push(...ownedFieldLeaks(this.fieldStores));
+      } catch (err) {
+        recordAnalysisFailure('the owned-field analysis of this module', err);
       }
     }
     this.leaks.sort((a, b) => a.openRange.start.line - b.openRange.start.line || a.openRange.start.character - b.openRange.start.character);
@@ -517,10 +528,21 @@ class TypeScriptHandleAnalysis {
       }
     }
     const place = this.placeValue(value);
+    if (place.kind === 'silent' && !requires) this.noteFieldStore(call, value, api);
     if (place.kind === 'unbound') this.unbound(call, api, place.at, requires);
     else if (place.kind === 'tracked') {
       this.addHandle({ name: place.name, api, kind: spec.kind, call, owner: enclosingOwner(call), form: place.form, declaration: place.declaration, field: place.field, guard: place.guard, requires });
     }
+  }
+
+  /** `this.fd = fs.openSync(p);` as a statement of its own: a field the object owns (see owned-fields.ts). */
+  private noteFieldStore(call: Node, value: Node, api: string): void {
+    const assignment = unwrapUp(value).parent;
+    if (assignment?.type !== 'assignment_expression' || assignment.parent?.type !== 'expression_statement') return;
+    const left = assignment.childForFieldName('left');
+    const field = left?.type === 'member_expression' && left.childForFieldName('object')?.type === 'this' ? left.childForFieldName('property') : null;
+    if (field?.type !== 'property_identifier') return;
+    this.fieldStores.push({ call, api, field: field.text, statement: assignment.parent });
   }
 
   /** `fh.createReadStream()` on a tracked FileHandle opens a stream that now owns `fh`. */

@@ -49,6 +49,11 @@ function unwrap(node: Node): Node {
 
 export class FsBindings {
   readonly locals = new Map<string, FsBinding>();
+  /**
+   * Class properties bound to an fs function (`private open = fs.openSync`), called as
+   * `this.open(…)`; a name bound to different values in two classes of the file is dropped.
+   */
+  readonly fields = new Map<string, FsFunction | null>();
 
   /**
    * `specifiers`: the import specifiers followed, to the module each loads (`fs`, and the
@@ -57,7 +62,24 @@ export class FsBindings {
   constructor(private readonly specifiers: Readonly<Record<string, FsModule>> = FS_MODULE_SPECIFIERS) {}
 
   get isEmpty(): boolean {
-    return this.locals.size === 0;
+    return this.locals.size === 0 && this.fields.size === 0;
+  }
+
+  /** `private open = fs.openSync;` / `openFd = fs.promises.open` (a class property; JS `field_definition`). */
+  addClassField(field: Node): void {
+    const name = field.childForFieldName('name') ?? field.childForFieldName('property');
+    const value = field.childForFieldName('value');
+    if (!name || !value || name.type !== 'property_identifier') return;
+    const fn = this.resolveFunctionValue(value);
+    if (!fn) return;
+    const known = this.fields.get(name.text);
+    if (known === undefined) this.fields.set(name.text, fn);
+    else if (known && (known.module !== fn.module || known.name !== fn.name || !!known.promisified !== !!fn.promisified)) this.fields.set(name.text, null);
+  }
+
+  /** The fs function `this.<name>` is bound to, if a class property of the file binds it. */
+  fieldFunction(name: string): FsFunction | undefined {
+    return this.fields.get(name) ?? undefined;
   }
 
   /** Reads the module-level imports and declarations of a program (`root` = the tree's root). */
@@ -198,6 +220,7 @@ export class FsBindings {
       const obj = n.childForFieldName('object');
       const prop = n.childForFieldName('property');
       if (!obj || !prop || prop.type !== 'property_identifier') return undefined;
+      if (obj.type === 'this') return this.fieldFunction(prop.text);
       const module = this.namespaceOf(obj);
       return module ? { module, name: prop.text } : undefined;
     }

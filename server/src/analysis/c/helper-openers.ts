@@ -1,0 +1,168 @@
+/**
+ * C helpers that return a fresh handle, across files (`unreleased-file`):
+ *
+ * - the helper's side: a function with external linkage whose body returns an opener's
+ *   result (`return open(p, O_RDONLY);`, or a local every assignment of which is an opener
+ *   call of one family: `int fd = open(p, …); if (fd < 0) return -1; … return fd;`) is
+ *   recorded in the file's summary as returning a handle;
+ * - the caller's side: `x = helper(…)` where `helper` is not defined in this file and the
+ *   function releases `x` itself somewhere (`close(x)`): the call is read as an opener of the
+ *   family that release belongs to, and what leaks through it is a pending leak that waits
+ *   on the helper's summary (`model/handle-summaries.ts` links it by name).
+ */
+import { nodeRange, type Node } from '../../parsing/parser';
+import type { ReturnedHandle } from '../summaries';
+import type { CKnowledge } from '../../knowledge/knowledge';
+import type { OpenerSpec } from '../../knowledge/c-handles';
+import { functionName, unwrapValue } from './syntax';
+import { escapeRegExp } from '../../text/regexp';
+
+function calleeOf(call: Node): string | undefined {
+  const f = call.childForFieldName('function');
+  return f?.type === 'identifier' ? f.text : undefined;
+}
+
+function isStatic(def: Node): boolean {
+  return def.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+}
+
+/** The family of an opener: its releaser (`fclose`, `close`, `closedir`, `pclose`). */
+function releaseOf(call: Node | undefined, knowledge: CKnowledge): string | undefined {
+  const name = call?.type === 'call_expression' ? calleeOf(call) : undefined;
+  const spec = name ? knowledge.openers.get(name) : undefined;
+  return spec && spec.consumesArg === undefined ? spec.release : undefined;
+}
+
+/** Is `name` declared in `body` as an automatic (not `static`) variable? */
+function declaredLocal(body: Node, name: string): boolean {
+  for (const d of body.descendantsOfType('declaration')) {
+    if (!d || d.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static')) continue;
+    for (const decl of d.childrenForFieldName('declarator')) {
+      let id: Node | null | undefined = decl;
+      while (id && id.type !== 'identifier') id = id.childForFieldName('declarator');
+      if (id?.text === name) return true;
+    }
+  }
+  return false;
+}
+
+/** What a function returns when every `return <local>` returns a local opened by one family. */
+function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
+  let found: Node | undefined;
+  for (const ret of body.descendantsOfType('return_statement')) {
+    const v = ret?.namedChild(0);
+    const value = v ? unwrapValue(v) : undefined;
+    if (!value) continue;
+    if (value.type === 'call_expression' && releaseOf(value, knowledge)) {
+      found ??= value;
+      continue;
+    }
+    // A plain local of the function (not a global or a `static` cache that keeps the handle).
+    if (value.type !== 'identifier') continue; // `return -1;`, `return NULL;`, a computed status
+    if (!declaredLocal(body, value.text)) return undefined;
+    // Every value the local gets is an opener call of one family.
+    const opens: Node[] = [];
+    let other = false;
+    for (const d of body.descendantsOfType('init_declarator')) {
+      let id: Node | null | undefined = d?.childForFieldName('declarator');
+      while (id && id.type !== 'identifier') id = id.childForFieldName('declarator');
+      if (id?.text !== value.text) continue;
+      const init = d?.childForFieldName('value');
+      if (init && releaseOf(unwrapValue(init), knowledge)) opens.push(unwrapValue(init));
+      else if (init) other = true;
+    }
+    for (const a of body.descendantsOfType('assignment_expression')) {
+      const left = a?.childForFieldName('left');
+      if (!left || unwrapValue(left).text !== value.text) continue;
+      const right = a?.childForFieldName('right');
+      if (right && releaseOf(unwrapValue(right), knowledge)) opens.push(unwrapValue(right));
+      else other = true;
+    }
+    const families = new Set(opens.map((o) => releaseOf(o, knowledge)));
+    if (other || opens.length === 0 || families.size !== 1) return undefined;
+    found ??= opens[0];
+  }
+  return found;
+}
+
+/** The body returns something named or called (not only `return;` / `return -1;`). */
+const RETURNS_VALUE = /\breturn\s*\(?\s*[A-Za-z_]/;
+
+/** A function of this file that returns a fresh handle: the opening call and its opener's spec. */
+export interface LocalOpener {
+  name: string;
+  api: string;
+  open: Node;
+  spec: OpenerSpec;
+  exported: boolean;
+}
+
+/** The functions of this file (`static` ones too) that return a fresh handle; `hits` are the (sorted) offsets of opener calls. */
+export function localOpeners(functions: readonly Node[], knowledge: CKnowledge, hits: readonly number[]): LocalOpener[] {
+  const out: LocalOpener[] = [];
+  let h = 0;
+  for (const def of [...functions].sort((a, b) => a.startIndex - b.startIndex)) {
+    while (h < hits.length && hits[h] < def.startIndex) h++;
+    if (h >= hits.length || hits[h] >= def.endIndex) continue; // no opener call inside
+    const name = functionName(def);
+    const body = def.childForFieldName('body');
+    if (!name || !body || !RETURNS_VALUE.test(body.text)) continue;
+    const open = returnedOpen(body, knowledge);
+    const api = open ? calleeOf(open) : undefined;
+    const spec = api ? knowledge.openers.get(api) : undefined;
+    if (open && api && spec) out.push({ name, api, open, spec, exported: !isStatic(def) });
+  }
+  return out;
+}
+
+/** The summary entries of the functions with external linkage among `openers`. */
+export function returnedHandlesOf(openers: readonly LocalOpener[]): ReturnedHandle[] {
+  return openers.filter((o) => o.exported).map((o) => ({ exportPath: [o.name], functionName: o.name, api: o.api, openRange: nodeRange(o.open) }));
+}
+
+/** Where this file calls its own openers (`fd = open_ro(p)`): text offsets of the callee names. */
+export function localOpenerCalls(text: string, openers: readonly LocalOpener[]): number[] {
+  if (openers.length === 0) return [];
+  const re = new RegExp(`\\b(?:${openers.map((o) => escapeRegExp(o.name)).join('|')})\\s*\\(`, 'g');
+  return [...text.matchAll(re)].map((m) => m.index);
+}
+
+/** A call that may be another file's helper returning a handle: where, and the family its caller releases it with. */
+export interface HelperOpenerCall {
+  name: string;
+  /** The local the result is bound to. */
+  variable: string;
+  offset: number;
+  spec: OpenerSpec;
+}
+
+const ASSIGNED_CALL = /\b([A-Za-z_]\w*)\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\(/g;
+
+/**
+ * `x = helper(…)` with `helper` defined in no function of this file, not a known opener or
+ * releaser, and `x` released by a known releaser somewhere in the same text: the calls, with
+ * the opener family of that release (helpers bound and released two ways are left out).
+ */
+export function helperOpenerCalls(text: string, localFunctions: ReadonlySet<string>, knowledge: CKnowledge): HelperOpenerCall[] {
+  const byRelease = new Map<string, OpenerSpec>();
+  for (const spec of knowledge.openers.values()) if (spec.consumesArg === undefined && !byRelease.has(spec.release)) byRelease.set(spec.release, spec);
+  // One pass for the locals released by an opener family's releaser (`close(fd)`).
+  const releasedWith = new Map<string, Set<string>>();
+  const release = new RegExp(`\\b(${[...byRelease.keys()].map(escapeRegExp).join('|')})\\s*\\(\\s*([A-Za-z_]\\w*)\\s*\\)`, 'g');
+  for (const m of text.matchAll(release)) releasedWith.set(m[2], (releasedWith.get(m[2]) ?? new Set()).add(m[1]));
+  if (releasedWith.size === 0) return [];
+  const found: HelperOpenerCall[] = [];
+  const families = new Map<string, Set<string>>();
+  for (const m of text.matchAll(ASSIGNED_CALL)) {
+    const [, variable, name] = m;
+    const releases = releasedWith.get(variable);
+    if (!releases || releases.size !== 1) continue;
+    if (localFunctions.has(name) || knowledge.openers.has(name) || knowledge.releasers.has(name) || /^(?:if|while|for|switch|return|sizeof)$/.test(name)) continue;
+    const spec = byRelease.get([...releases][0]);
+    if (!spec) continue;
+    const paren = m.index + m[0].length - 1;
+    found.push({ name, variable, offset: text.lastIndexOf(name, paren), spec });
+    families.set(name, (families.get(name) ?? new Set()).add(spec.release));
+  }
+  return found.filter((c) => families.get(c.name)!.size === 1);
+}

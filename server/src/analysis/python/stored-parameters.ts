@@ -1,0 +1,94 @@
+/**
+ * Which parameters a Python function keeps (`unreleased-file` summaries): a helper that
+ * stores what it is given in long-lived storage — a container it does not create
+ * (`_registry.append(f)`, `OPEN[key] = f`), an object's field (`self.f = f`, `owner.f = f`),
+ * or a module global (`global CURRENT; CURRENT = f`) — takes the handle over, so a caller that
+ * passes a handle to it is not leaking it. Syntactic and per function: the parameter itself
+ * must be the stored value (not something computed from it). Methods count their parameters
+ * after `self`/`cls`, as their callers pass them.
+ */
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import type { UsedOnlyParameters } from '../summaries';
+
+/** Container methods that keep their argument. */
+const STORING_METHODS = new Set(['append', 'appendleft', 'add', 'insert', 'extend', 'put', 'put_nowait', 'setdefault', 'register', 'push']);
+
+/**
+ * Lines that may store a plain name where it outlives the call: `x.append(name)` (and the
+ * other storing methods), `obj.attr = name`, `table[key] = name`, `name = …` under `global`.
+ * Group 1 or 2 is the stored name.
+ */
+const STORE_LINE = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\((?:[^()\\n]*,)?\\s*([A-Za-z_]\\w*)\\s*[,)]|(?:[\\w\\]]\\.[A-Za-z_]\\w*|\\])\\s*=\\s*([A-Za-z_]\\w*)[ \\t]*(?:#.*)?$`, 'gm');
+
+/** `NAME = value` on a line of its own (a module global when the def declares `global NAME`); group 2 is the value. */
+const GLOBAL_STORE_LINE = /^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*()([A-Za-z_]\w*)[ \t]*(?:#.*)?$/gm;
+
+function parameterNames(def: Node): string[] {
+  const out: string[] = [];
+  for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!p) continue;
+    const id = p.type === 'identifier' ? p : p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'typed_default_parameter' ? (p.childForFieldName('name') ?? p.namedChild(0)) : null;
+    if (id?.type === 'identifier') out.push(id.text);
+    else break; // `*args`, `**kw`, `/`, `*`: positions after them are not plain
+  }
+  return out;
+}
+
+/** The innermost def around a position (`exportPathOf` then says whether other modules can name it). */
+function enclosingDef(root: Node, index: number): Node | undefined {
+  let def: Node | null = root.descendantForIndex(index);
+  while (def && def.type !== 'function_definition') def = def.parent;
+  return def ?? undefined;
+}
+
+/** Is `node` (the stored value) stored by its statement: into a field, an element, a storing call, a declared global? */
+function storedBy(value: Node, body: Node): boolean {
+  const p = value.parent;
+  if (p?.type === 'assignment' && p.childForFieldName('right')?.id === value.id) {
+    const left = p.childForFieldName('left');
+    if (left?.type === 'attribute' || left?.type === 'subscript') return true;
+    if (left?.type === 'identifier') return body.descendantsOfType('global_statement').some((g) => g?.namedChildren.some((c) => c?.text === left.text));
+    return false;
+  }
+  const call = p?.type === 'argument_list' ? p.parent : null;
+  const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+  return fn?.type === 'attribute' && STORING_METHODS.has(fn.childForFieldName('attribute')?.text ?? '');
+}
+
+/**
+ * The module-level functions and methods of module-level classes that keep some of their
+ * parameters. `exportPathOf` names a def as other modules reach it (`['track']`, `['Pool', 'adopt']`).
+ * Found from the storing lines of the text (one pass), not by walking every def.
+ */
+export function storedParameters(tree: Tree, text: string, exportPathOf: (def: Node) => string[] | undefined): UsedOnlyParameters[] {
+  const byDef = new Map<number, { def: Node; path: string[]; names: string[]; stored: Set<string> }>();
+  const root = tree.rootNode;
+  const lines = [...text.matchAll(STORE_LINE), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
+  for (const m of lines) {
+    const name = m[1] || m[2];
+    if (!name) continue;
+    const at = m.index + m[0].lastIndexOf(name);
+    const def = enclosingDef(root, at);
+    if (!def) continue;
+    let entry = byDef.get(def.id);
+    if (!entry) {
+      const path = exportPathOf(def);
+      if (!path) continue;
+      let names = parameterNames(def);
+      if (path.length === 2 && (names[0] === 'self' || names[0] === 'cls')) names = names.slice(1);
+      byDef.set(def.id, (entry = { def, path, names, stored: new Set() }));
+    }
+    if (!entry.names.includes(name) || entry.stored.has(name)) continue;
+    let value: Node | null = root.descendantForIndex(at, at + name.length);
+    while (value && value.type !== 'identifier' && value.startIndex === at) value = value.parent;
+    const body = def.childForFieldName('body');
+    if (value?.type === 'identifier' && value.text === name && body && storedBy(value, body)) entry.stored.add(name);
+  }
+  const out: UsedOnlyParameters[] = [];
+  for (const { def, path, names, stored } of byDef.values()) {
+    if (stored.size === 0) continue;
+    const nameNode = def.childForFieldName('name') ?? def;
+    out.push({ exportPath: path, functionName: path.join('.'), parameters: names.flatMap((n, i) => (stored.has(n) ? [i] : [])), range: nodeRange(nameNode) });
+  }
+  return out;
+}

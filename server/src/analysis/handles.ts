@@ -4,7 +4,7 @@
  */
 import type { Fix } from '../text/edits';
 import type { Range } from '../text/locations';
-import type { Tree } from '../parsing/parser';
+import { nodeRange, type Node, type Tree } from '../parsing/parser';
 import type { Knowledge } from '../knowledge/knowledge';
 
 /** Where and how a handle escapes release. */
@@ -54,3 +54,21 @@ export interface HandleLeak {
  * `knowledge` holds the opener and release tables (default: the built-in ones).
  */
 export type HandleAnalyzer = (tree: Tree, text: string, path?: string, knowledge?: Knowledge) => HandleLeak[];
+
+/**
+ * A handle held in an object's field (`self.f`, `this.fd`) that a later store replaces while
+ * it is still open: the leak at the second store, optionally with the step that explains it.
+ */
+export function fieldOverwriteLeak(field: { variable: string; api: string; call: Node }, second: Node, message?: string): HandleLeak {
+  const range = nodeRange(second);
+  return {
+    variable: field.variable,
+    api: field.api,
+    openRange: nodeRange(field.call),
+    leakRange: range,
+    leakKind: 'overwrite',
+    leakLine: range.start.line + 1,
+    ...(message ? { steps: [{ range, message }] } : {}),
+    fixes: [],
+  };
+}

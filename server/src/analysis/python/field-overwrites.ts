@@ -9,8 +9,8 @@
  *   level), and nothing before the store mentions `self.f`, calls a method of the object or
  *   `super()`. (`reopen()` that closes first, or lazy `if self.f is None:` opens, are silent.)
  */
-import { nodeRange, type Node } from '../../parsing/parser';
-import type { HandleLeak } from '../handles';
+import type { Node } from '../../parsing/parser';
+import { fieldOverwriteLeak, type HandleLeak } from '../handles';
 import { OWNER_RELEASE_METHODS } from '../../knowledge/python-handles';
 import { escapeRegExp } from '../../text/regexp';
 
@@ -32,17 +32,7 @@ function mentionPattern(field: string): RegExp {
 }
 
 function leak(first: PyFieldStore, second: Node, message?: string): HandleLeak {
-  const range = nodeRange(second);
-  return {
-    variable: `self.${first.field}`,
-    api: first.api,
-    openRange: nodeRange(first.call),
-    leakRange: range,
-    leakKind: 'overwrite',
-    leakLine: range.start.line + 1,
-    ...(message ? { steps: [{ range, message }] } : {}),
-    fixes: [],
-  };
+  return fieldOverwriteLeak({ variable: `self.${first.field}`, api: first.api, call: first.call }, second, message);
 }
 
 /** Stores of a field that strand the handle it still holds; at most one finding per opening call. */

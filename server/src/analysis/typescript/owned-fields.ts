@@ -16,7 +16,7 @@
  * method (the base may release it), and stores inside nested functions (callbacks).
  */
 import { nodeRange, type Node } from '../../parsing/parser';
-import type { HandleLeak } from '../handles';
+import { fieldOverwriteLeak, type HandleLeak } from '../handles';
 import { OWNER_RELEASE_METHODS } from '../../knowledge/typescript-handles';
 import { escapeRegExp } from '../../text/regexp';
 
@@ -97,17 +97,7 @@ export function ownedFieldLeaks(stores: readonly FieldStore[]): HandleLeak[] {
 }
 
 function overwriteLeak(first: FieldStore, second: Node, message?: string): HandleLeak {
-  const range = nodeRange(second);
-  return {
-    variable: `this.${first.field}`,
-    api: first.api,
-    openRange: nodeRange(first.call),
-    leakRange: range,
-    leakKind: 'overwrite',
-    leakLine: range.start.line + 1,
-    ...(message ? { steps: [{ range, message }] } : {}),
-    fixes: [],
-  };
+  return fieldOverwriteLeak({ variable: `this.${first.field}`, api: first.api, call: first.call }, second, message);
 }
 
 /** Stores that replace a handle the field still holds (see the file comment). */

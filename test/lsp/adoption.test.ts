@@ -68,6 +68,29 @@ describe('adopting the tool in the editor', () => {
     assert.deepEqual(codes(all.diagnostics), ['unreleased-file@4', 'unreleased-file@9']);
   });
 
+  test('a baseline named in a .hazard-lens.json above the workspace folder is found from the file, as the CLI finds it', async () => {
+    const text = 'def size(p):\n    fh = open(p)\n    return len(fh.read())\n\n\ndef head(p):\n    src = open(p)\n    return src.readline()\n';
+    const ws = workspace({ 'app/size.py': text, '.hazard-lens.json': '{ "baseline": "ci/baseline.json" }' });
+    const recorded: Finding = {
+      ruleId: 'unreleased-file',
+      path: path.join(ws, 'app', 'size.py'),
+      range: { start: { line: 1, character: 9 }, end: { line: 1, character: 16 } },
+      message: 'recorded',
+      severity: 'warning',
+      related: [],
+      fixes: [],
+    };
+    fs.mkdirSync(path.join(ws, 'ci'));
+    fs.writeFileSync(path.join(ws, 'ci', 'baseline.json'), baselineText(buildBaseline([recorded], path.join(ws, 'ci'), () => text)));
+    // The workspace folder is app/, below the file.
+    const client = await TestClient.start({ rootPath: path.join(ws, 'app') });
+    clients.push(client);
+    const uri = uriOf(path.join(ws, 'app', 'size.py'));
+    await client.open(uri, 'python', text);
+    const shown = await client.waitForDiagnostics(uri, 1, (d) => d.length > 0);
+    assert.deepEqual(codes(shown.diagnostics), ['unreleased-file@7']);
+  });
+
   test('fix-all applies the safe fix of a cross-file finding', async () => {
     const incident = path.join(ROOT, 'examples', 'c-static-fd-daemon', 'incident');
     const files = Object.fromEntries(fs.readdirSync(incident).map((f) => [f, fs.readFileSync(path.join(incident, f), 'utf8')]));

@@ -172,9 +172,15 @@ export class Settings {
     const project = start !== undefined ? this.project(start) : undefined;
     // The file's `exclude` patterns are relative to its folder; the editor matches paths relative
     // to the workspace folder, which may lie below it.
+    // Its paths (baseline, environments) are relative to its own folder, as in the CLI; an
+    // editor setting's are relative to the workspace folder.
     const fileConfig =
       project?.file !== undefined && folder && nodePath.dirname(project.file) !== folder.path
-        ? { ...project.config, exclude: rebaseExcludes(project.config.exclude, nodePath.dirname(project.file), folder.path) }
+        ? {
+            ...project.config,
+            ...filePathsFrom(project.config, nodePath.dirname(project.file)),
+            exclude: rebaseExcludes(project.config.exclude, nodePath.dirname(project.file), folder.path),
+          }
         : project?.config;
     const merged = project && fileConfig ? layerConfig(fileConfig, editor.config, editorSet) : editor.config;
     if (project && editorSet.has('rules')) this.editorRules.set(merged, editor.config.rules);
@@ -236,4 +242,10 @@ export class Settings {
     const text = `Hazard Lens: invalid settings were replaced by their defaults. ${problems.join(' ')}`;
     showMessage(this.connection, 'warning', text, this.logger);
   }
+}
+
+/** The settings of a configuration file that name a path, each made absolute from the file's folder (`none` and empty stay). */
+function filePathsFrom(config: HazardLensConfig, fileDir: string): Pick<HazardLensConfig, 'baseline' | 'pythonEnvironment' | 'nodeModules'> {
+  const absolute = (value: string) => (value === '' || value === 'none' || nodePath.isAbsolute(value) ? value : nodePath.resolve(fileDir, value));
+  return { baseline: absolute(config.baseline), pythonEnvironment: absolute(config.pythonEnvironment), nodeModules: absolute(config.nodeModules) };
 }

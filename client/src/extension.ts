@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { leveledChannel } from './log-channel';
 import {
   ExecuteCommandRequest,
   LanguageClient,
@@ -36,7 +37,8 @@ const EXTENSION_ID = 'hazard-lens.hazard-lens';
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const output = vscode.window.createOutputChannel('Hazard Lens');
+  // A log channel: VS Code's "Set Log Level" filters the server's and the client's messages.
+  const output = vscode.window.createOutputChannel('Hazard Lens', { log: true });
   context.subscriptions.push(output);
 
   const status = vscode.window.createStatusBarItem('hazardLens.status', vscode.StatusBarAlignment.Left, 10);
@@ -55,7 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const initializationOptions: InitializationOptions = { clientRegistersCommands: true };
   const clientOptions: LanguageClientOptions = {
     documentSelector: LANGUAGES.map((language) => ({ scheme: 'file', language })),
-    outputChannel: output,
+    outputChannel: leveledChannel(output),
     initializationOptions,
     middleware: {
       workspace: {
@@ -84,7 +86,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
     vscode.commands.registerCommand(COMMANDS.restartServer, () =>
       reportFailure(output, 'restarting the server', async () => {
-        output.appendLine('Restarting the Hazard Lens server');
+        output.info('Restarting the Hazard Lens server');
         await languageClient.restart();
       }),
     ),
@@ -98,7 +100,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       void reportFailure(output, 'switching Hazard Lens on or off', async () => {
         if (enabled() && !languageClient.isRunning()) await startServer(languageClient, output);
         else if (!enabled() && languageClient.isRunning()) {
-          output.appendLine('hazardLens.enable is false: stopping the language server');
+          output.info('hazardLens.enable is false: stopping the language server');
           await languageClient.stop();
           status.text = '$(shield) Hazard Lens: off';
           status.tooltip = 'Hazard Lens is switched off (hazardLens.enable)';
@@ -108,7 +110,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
 
   if (!enabled()) {
-    output.appendLine('hazardLens.enable is false: the language server is not started');
+    output.info('hazardLens.enable is false: the language server is not started');
     status.text = '$(shield) Hazard Lens: off';
     status.tooltip = 'Hazard Lens is switched off (hazardLens.enable)';
     return;
@@ -120,11 +122,11 @@ function enabled(): boolean {
   return vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>('enable', true);
 }
 
-async function startServer(languageClient: LanguageClient, output: vscode.OutputChannel): Promise<void> {
+async function startServer(languageClient: LanguageClient, output: vscode.LogOutputChannel): Promise<void> {
   try {
     await languageClient.start();
   } catch (err) {
-    output.appendLine(`Hazard Lens: the language server did not start: ${err instanceof Error ? err.message : String(err)}`);
+    output.error(`Hazard Lens: the language server did not start: ${err instanceof Error ? err.message : String(err)}`);
     void vscode.window.showErrorMessage('Hazard Lens: the language server did not start. See "Hazard Lens: Show Output".');
   }
 }
@@ -166,12 +168,12 @@ function explicitSettings(scopeUri: string | undefined): Record<string, unknown>
 }
 
 /** Runs a command body; a failure is logged and shown instead of surfacing as a raw command error. */
-async function reportFailure(output: vscode.OutputChannel, what: string, body: () => Promise<void>): Promise<void> {
+async function reportFailure(output: vscode.LogOutputChannel, what: string, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    output.appendLine(`Hazard Lens: ${what} failed: ${message}`);
+    output.error(`Hazard Lens: ${what} failed: ${message}`);
     void vscode.window.showErrorMessage(`Hazard Lens: ${what} failed: ${message}`);
   }
 }

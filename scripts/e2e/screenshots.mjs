@@ -8,11 +8,12 @@
 //   quick-fix.png       the quick-fix menu on the squiggle
 //
 // Each step waits for what it shows and fails with a message when it does not appear, so the
-// script is also a UI test of the shipped artefact. Screenshots go to docs/images/.
+// script is also a UI test of the shipped artefact (CI runs it after the e2e suite).
+// Screenshots go to docs/images/, and only when every step passed.
 //
 // Usage: node scripts/e2e/screenshots.mjs [--no-build] [--extension DIR] [--out DIR]
 //   --extension DIR   load this extension folder (development mode) instead of the .vsix
-import { cpSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -68,10 +69,16 @@ function writeBulkFiles(dir, count) {
   }
 }
 
+/**
+ * Shots are taken into a staging folder and copied to the output folder only when every step
+ * passed, so a failing run never leaves a half-updated set of README images behind.
+ */
+let stagingDir;
+
 async function shot(page, name, what) {
-  const file = join(outDir, name);
+  const file = join(stagingDir, name);
   await page.screenshot({ path: file });
-  log(`saved ${file} (${what})`);
+  log(`took ${name} (${what})`);
 }
 
 /**
@@ -157,7 +164,7 @@ async function main() {
     browser = await launchChromium(base);
     page = browser.pages()[0] ?? (await browser.newPage());
     page.setDefaultTimeout(30_000);
-    mkdirSync(outDir, { recursive: true });
+    stagingDir = freshDir(join(base, 'shots'), { empty: true });
 
     log('opening the workbench');
     await page.goto(workbenchUrl(server.url, workspace, payload?.(port)));
@@ -180,8 +187,10 @@ async function main() {
     await shot(page, 'scan-progress.png', 'scan progress in the status bar');
     await page.locator('.notifications-toasts .notification-toast', { hasText: /scan finished/i }).first().waitFor({ timeout: 180_000 });
 
+    // Any Hazard Lens finding row: which rule comes first depends on the order of the files
+    // (the list is virtual, so only the rows on screen exist).
     const rows = page.locator('.markers-panel .monaco-list-row');
-    await rows.filter({ hasText: /unreleased-file/ }).first().waitFor({ timeout: 30_000 });
+    await rows.filter({ hasText: /hazard-lens/ }).first().waitFor({ timeout: 30_000 });
     await shot(page, 'problems-panel.png', 'Problems panel filled by the scan, no file open');
     // The list is virtual (only visible rows exist): collapse it to one row per file to check.
     await page.locator('.panel .action-label.codicon-collapse-all, .panel .action-label.codicon-tree-collapse-all').first().click();
@@ -216,6 +225,11 @@ async function main() {
     await menu.waitFor({ state: 'visible', timeout: 15_000 });
     await shot(page, 'quick-fix.png', 'quick-fix menu');
     await page.keyboard.press('Escape');
+    mkdirSync(outDir, { recursive: true });
+    for (const name of readdirSync(stagingDir)) {
+      copyFileSync(join(stagingDir, name), join(outDir, name));
+      log(`saved ${join(outDir, name)}`);
+    }
   } catch (err) {
     const failure = join(base, 'failure.png');
     await page?.screenshot({ path: failure }).catch(() => undefined);

@@ -4,6 +4,7 @@
  * its severity, and the open files are re-analysed at once. The workspace's
  * `.hazard-lens.json` is read too, with the editor's settings layered on top (the client sends
  * only the settings the user set, so package.json defaults never hide the file's values).
+ * `hazardLens.enable` stops and starts the language server.
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
@@ -63,5 +64,15 @@ suite('settings', () => {
       await vscode.workspace.fs.delete(config);
     }
     await waitForDiagnostics(fileUri(FILE), (d) => unreleased(d).length === 2, 'the default again without the file');
+  });
+
+  test('hazardLens.enable false stops the server and clears its diagnostics; back to true, they return', async () => {
+    await setSetting('enable', false);
+    try {
+      await waitForDiagnostics(fileUri(FILE), (d) => unreleased(d).length === 0, 'no diagnostics while Hazard Lens is off');
+    } finally {
+      await setSetting('enable', undefined);
+    }
+    await waitForDiagnostics(fileUri(FILE), (d) => unreleased(d).length === 2, 'the findings again once Hazard Lens is on');
   });
 });

@@ -35,21 +35,26 @@ function workspace(files: Record<string, string>): string {
 
 const codes = (ds: Diagnostic[]) => ds.map((d) => `${d.code}@${d.range.start.line + 1}`);
 
+/** The finding a baseline recorded: the leak of `fh = open(p)` on the file's second line. */
+function recordedLeak(file: string): Finding {
+  return {
+    ruleId: 'unreleased-file',
+    path: file,
+    range: { start: { line: 1, character: 9 }, end: { line: 1, character: 16 } },
+    message: 'recorded',
+    severity: 'warning',
+    related: [],
+    fixes: [],
+  };
+}
+
 describe('adopting the tool in the editor', () => {
   test('hazardLens.baseline hides the recorded findings; a new one shows', async () => {
     const old = 'def size(p):\n    fh = open(p)\n    return len(fh.read())\n';
     const fresh = 'def size(p):\n    fh = open(p)\n    return len(fh.read())\n\n\ndef head(p):\n    src = open(p)\n    return src.readline()\n';
     // Moved down by two lines since the baseline was written: still the same finding.
     const ws = workspace({ 'app/size.py': `# sizes\n\n${fresh}` });
-    const recorded: Finding = {
-      ruleId: 'unreleased-file',
-      path: path.join(ws, 'app', 'size.py'),
-      range: { start: { line: 1, character: 9 }, end: { line: 1, character: 16 } },
-      message: 'recorded',
-      severity: 'warning',
-      related: [],
-      fixes: [],
-    };
+    const recorded = recordedLeak(path.join(ws, 'app', 'size.py'));
     const base = path.join(ws, 'ci');
     fs.mkdirSync(base);
     fs.writeFileSync(path.join(base, 'baseline.json'), baselineText(buildBaseline([recorded], base, () => old)));
@@ -71,15 +76,7 @@ describe('adopting the tool in the editor', () => {
   test('a baseline named in a .hazard-lens.json above the workspace folder is found from the file, as the CLI finds it', async () => {
     const text = 'def size(p):\n    fh = open(p)\n    return len(fh.read())\n\n\ndef head(p):\n    src = open(p)\n    return src.readline()\n';
     const ws = workspace({ 'app/size.py': text, '.hazard-lens.json': '{ "baseline": "ci/baseline.json" }' });
-    const recorded: Finding = {
-      ruleId: 'unreleased-file',
-      path: path.join(ws, 'app', 'size.py'),
-      range: { start: { line: 1, character: 9 }, end: { line: 1, character: 16 } },
-      message: 'recorded',
-      severity: 'warning',
-      related: [],
-      fixes: [],
-    };
+    const recorded = recordedLeak(path.join(ws, 'app', 'size.py'));
     fs.mkdirSync(path.join(ws, 'ci'));
     fs.writeFileSync(path.join(ws, 'ci', 'baseline.json'), baselineText(buildBaseline([recorded], path.join(ws, 'ci'), () => text)));
     // The workspace folder is app/, below the file.

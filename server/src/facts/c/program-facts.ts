@@ -397,13 +397,8 @@ class Extractor {
    * `ops.run`.
    */
   private tableCallee(callee: Node): { table: string; field: string } | null {
-    let n = unwrap(callee);
-    if (n.type === 'pointer_expression') {
-      const arg = n.childForFieldName('argument');
-      if (!arg) return null;
-      n = unwrap(arg);
-    }
-    if (n.type !== 'field_expression') return null;
+    const n = calledField(callee);
+    if (!n) return null;
     const field = n.childForFieldName('field');
     let base = n.childForFieldName('argument');
     if (!field || !base) return null;
@@ -944,13 +939,8 @@ class Extractor {
 
   /** The field a callee reads its function pointer from when the file stores into that field: `wq->engine`, `(*t->run)`. */
   private fieldCallee(callee: Node): string | null {
-    let n = unwrap(callee);
-    if (n.type === 'pointer_expression') {
-      const arg = n.childForFieldName('argument');
-      if (!arg) return null;
-      n = unwrap(arg);
-    }
-    if (n.type !== 'field_expression') return null;
+    const n = calledField(callee);
+    if (!n) return null;
     const field = n.childForFieldName('field')?.text;
     return field && this.storedFields.has(field) ? field : null;
   }
@@ -1229,4 +1219,15 @@ function reparseWithOneBranch(text: string): { tree: Tree; text: string } | null
   } catch {
     return null;
   }
+}
+
+/** The field expression a call takes its function pointer from (`t[i].f`, `(*p->f)`), or null. */
+function calledField(callee: Node): Node | null {
+  let n = unwrap(callee);
+  if (n.type === 'pointer_expression') {
+    const arg = n.childForFieldName('argument');
+    if (!arg) return null;
+    n = unwrap(arg);
+  }
+  return n.type === 'field_expression' ? n : null;
 }

@@ -72,3 +72,21 @@ export function fieldOverwriteLeak(field: { variable: string; api: string; call:
     fixes: [],
   };
 }
+
+/**
+ * A handle held in an object's field that the owner's release method (`releaser`, a method
+ * definition) never releases: the leak at that method's name, `owner` naming `Class.method`.
+ */
+export function ownerKeepsLeak(field: { variable: string; api: string; call: Node }, releaser: Node, owner: string): HandleLeak {
+  const range = nodeRange(releaser.childForFieldName('name') ?? releaser);
+  return {
+    variable: field.variable,
+    api: field.api,
+    openRange: nodeRange(field.call),
+    leakRange: range,
+    leakKind: 'owner-keeps',
+    leakLine: range.start.line + 1,
+    owner,
+    fixes: [],
+  };
+}

@@ -40,7 +40,7 @@
 import { findLeak, type FlowExitKind, type HandleEffect, type LeakPath } from '../flow';
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
-import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
+import { ownerKeepsLeak, type HandleAnalyzer, type HandleLeak, type LeakKind } from '../handles';
 import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
 import { callSink, classifyOccurrence, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
 import {
@@ -428,18 +428,7 @@ class PythonFile implements EffectEnv {
         const key = `${cls.id}:${field}`;
         if (reported.has(key)) break;
         reported.add(key);
-        const nameNode = def.childForFieldName('name') ?? def;
-        const range = nodeRange(nameNode);
-        out.push({
-          variable: `self.${field}`,
-          api: c.api,
-          openRange: nodeRange(c.call),
-          leakRange: range,
-          leakKind: 'owner-keeps',
-          leakLine: range.start.line + 1,
-          owner: `${className}.${name}`,
-          fixes: [],
-        });
+        out.push(ownerKeepsLeak({ variable: `self.${field}`, api: c.api, call: c.call }, def, `${className}.${name}`));
         break;
       }
     }

@@ -15,8 +15,8 @@
  * (`this['fd']`, a key list), classes that extend another and call `super.` in the release
  * method (the base may release it), and stores inside nested functions (callbacks).
  */
-import { nodeRange, type Node } from '../../parsing/parser';
-import { fieldOverwriteLeak, type HandleLeak } from '../handles';
+import type { Node } from '../../parsing/parser';
+import { fieldOverwriteLeak, ownerKeepsLeak, type HandleLeak } from '../handles';
 import { OWNER_RELEASE_METHODS } from '../../knowledge/typescript-handles';
 import { escapeRegExp } from '../../text/regexp';
 
@@ -164,17 +164,7 @@ function keptByOwner(s: FieldStore & { method: Node }, cls: Node, methods: Reado
   const className = cls.childForFieldName('name')?.text ?? 'the class';
   for (const [name, def] of releasers) {
     if (reaches(def)) continue;
-    const range = nodeRange(def.childForFieldName('name') ?? def);
-    return {
-      variable: `this.${s.field}`,
-      api: s.api,
-      openRange: nodeRange(s.call),
-      leakRange: range,
-      leakKind: 'owner-keeps',
-      leakLine: range.start.line + 1,
-      owner: `${className}.${name}`,
-      fixes: [],
-    };
+    return ownerKeepsLeak({ variable: `this.${s.field}`, api: s.api, call: s.call }, def, `${className}.${name}`);
   }
   return undefined;
 }

@@ -324,6 +324,8 @@ export class ProcessClassifier {
       if (kind.starter.whenKeyword) {
         const v = argsOf(c.node).keywords.get(kind.starter.whenKeyword);
         if (!v || v.type === 'none' || v.type === 'false' || v.text === '0') return;
+        const value = kind.starter.whenValues ? stringValue(v)?.value : undefined;
+        if (kind.starter.whenValues && (value === undefined || !kind.starter.whenValues.includes(value))) return;
       }
       this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note, ...this.threadExtras(c, kind.api) });
       return;

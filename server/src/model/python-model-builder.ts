@@ -143,6 +143,8 @@ export class ModelBuilder implements SimModel {
     return this.memo(this.memberMemo, f, () => {
       const out: ComputedMember[] = [];
       for (const t of this.computedImportTargets(m, f.module)) {
+        // The members read here are the module's facts: an edit that adds one must redo this.
+        this.tracker.touch(t);
         const moduleName = t.names[0] ?? t.path;
         const defined = [...t.classes.keys(), ...t.functions.keys()].filter((n) => !n.includes('.'));
         let names: string[];

@@ -5,7 +5,7 @@
  * hazard it meets to the model being built ({@link SimModel}).
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
@@ -58,6 +58,16 @@ interface SimState {
   later: boolean;
 }
 
+/** One member a lookup on a module imported by computed name may give, and what calling it runs. */
+export interface ComputedMember {
+  /** For messages: `class Stats of app.plugins.stats`. */
+  what: string;
+  /** The function the call runs (a class's `__init__`), when the workspace defines one. */
+  run?: { module: PyModule; name: string };
+  /** The class, when the member is one: the call makes an object of it. */
+  cls?: { module: PyModule; name: string };
+}
+
 /** What a replay asks of the model being built: its lookups (memoised there), counters, and where hazards go. */
 export interface SimModel {
   readonly index: PyModuleIndex;
@@ -73,6 +83,7 @@ export interface SimModel {
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
   computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
+  computedMemberTargets(m: PyModule, f: PyComputedMemberCallFact): ComputedMember[];
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
   recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
@@ -251,6 +262,23 @@ export class ProgramSim extends ProgramOrder {
           for (const t of targets) {
             const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
             this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          }
+          if (f.returned && f.conditional && this.state.threads !== before) {
+            leftWith ??= this.state.threads;
+            this.state.threads = before;
+          }
+          break;
+        }
+        case 'py.computed-member-call': {
+          // `plug = getattr(mod, name); plug(core)`: each member the lookup may give runs here.
+          const targets = this.model.computedMemberTargets(m, f);
+          const before = this.state.threads;
+          for (const t of targets) {
+            const verb = t.cls ? 'instantiated' : 'called';
+            if (t.cls && createsForLater) this.addClass(t.cls.module, t.cls.name, push(ctx.chain, { path: m.path, range: f.range, message: `object created here (${t.what}); its methods may run later` }));
+            if (!t.run) continue;
+            const message = `${verb} here: ${f.lookup} may give the ${t.what}${t.cls ? `, which runs ${t.run.name}` : ''}`;
+            this.runFunction(t.run.module, t.run.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message }), execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;

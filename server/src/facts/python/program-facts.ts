@@ -39,6 +39,7 @@ export type {
   PyCallFact,
   PyMethodCallFact,
   PyComputedImportFact,
+  PyComputedMemberCallFact,
   PyComputedModule,
   PyKeepArgument,
   PyWithEnterFact,

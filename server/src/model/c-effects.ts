@@ -33,6 +33,7 @@
  * `EffectSummaryCache` between rebuilt models, keyed by each function's own calls, so a C
  * edit re-solves only the functions whose text or callees' summaries changed.
  */
+import { createHash } from 'node:crypto';
 import { regionEndOf } from '../facts/c/program-fork';
 import type { CFunctionFact } from '../facts/c/program-types';
 import { isIgnoredCallee } from '../knowledge/c-process';
@@ -60,7 +61,7 @@ export function cEffectGraph(model: CModel): EffectGraph<CFn> {
   };
   const calleeLists = new Map<CFn, readonly (readonly CFn[])[]>();
   return {
-    functions: model.fns,
+    functions: relevantFunctions(model),
     callees(fn) {
       let list = calleeLists.get(fn);
       if (list) return list;
@@ -83,6 +84,20 @@ export function cEffectGraph(model: CModel): EffectGraph<CFn> {
 }
 
 const NONE: readonly CFn[] = [];
+
+/**
+ * The functions whose summaries a rule may ask for: those of the programs holding a fork or
+ * an exec, and the functions declared to run in a fork child (with everything they call, which
+ * the solver reaches from them). A glibc-sized workspace with few such programs solves little.
+ */
+function relevantFunctions(model: CModel): CFn[] {
+  const out: CFn[] = [];
+  const files = new Set(model.programs().flatMap((p) => [...p.files]));
+  for (const fn of model.fns) {
+    if (files.has(fn.file) || fn.fact.forkChild || model.knowledge.forkChildFunctions.has(fn.fact.name)) out.push(fn);
+  }
+  return out;
+}
 
 function describe(model: CModel, fn: CFn): FnView {
   const calls = fn.fact.calls;
@@ -148,7 +163,8 @@ function contentKey(fact: CFunctionFact, platform: string): string {
   let key = KEYS.get(fact);
   if (key === undefined) {
     const calls = fact.calls.map((c) => [c.name, c.unconditional ?? 0, c.takenOn ?? 0, c.notOn ?? 0, c.via ?? 0, c.field ?? 0]);
-    key = JSON.stringify([fact.name, fact.isStatic, fact.notOn ?? 0, calls]);
+    // Hashed: the solver joins callee keys into each caller's signature, so keys stay short.
+    key = createHash('sha1').update(JSON.stringify([fact.name, fact.isStatic, fact.notOn ?? 0, calls])).digest('base64');
     KEYS.set(fact, key);
   }
   return `${platform}|${key}`;

@@ -571,8 +571,11 @@ export class CModelCache {
       c.length === this.cFiles.length &&
       c.every((f, i) => f === this.cFiles[i]);
     if (!same || !this.current) {
+      // The first model solves its summaries without keys (a one-shot scan never reuses them);
+      // from the first rebuild on (an editor session), they are kept and reused.
+      const rebuilt = this.current !== undefined;
       this.current = new CModel(c, ctx.roots, ctx.projectFiles, knowledge, platform);
-      this.current.effectCache = this.effects;
+      if (rebuilt) this.current.effectCache = this.effects;
     }
     this.knowledge = knowledge;
     this.platform = platform;

@@ -186,7 +186,7 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
     // Switched off by its option: silent.
     const off = scan({
       ...files,
-      'src/index.ts': files['src/index.ts'].replace("connect('hive://orders')", "connect('hive://orders', { pingEvery: 0 })"),
+      'src/index.ts': (files['src/index.ts'] as string).replace("connect('hive://orders')", "connect('hive://orders', { pingEvery: 0 })"),
       '.hazard-lens.json': config({ typescript: { keepAlive: [{ module: 'hive-bus', export: 'connect', disabledBy: 'pingEvery' }] } }),
     });
     assert.deepEqual(off.findings.map(brief), []);

@@ -41,6 +41,7 @@ import { ModuleStructure, type Scope } from './module-structure';
 import type { RawBlocking, RawCall, RawLibCall, RawRegister, RawWorker } from './raw-records';
 import {
   FUNCTION_NODE_TYPES,
+  REQUIRE_LOCAL_PREFIX,
   calleeRef,
   fillRange,
   followableObj,
@@ -101,6 +102,7 @@ class Extractor implements Scope {
   private readonly registers: RawRegister[] = [];
   private readonly libCalls: RawLibCall[] = [];
   private readonly workers: RawWorker[] = [];
+  private readonly forks: { node: Node; base: TsFactBase; via: string; member: boolean }[] = [];
   private readonly mentionsLibrary: boolean;
   private readonly mentionsHandlerProperty: boolean;
   /** The user's handler methods this file may register with (those of a module it names, or of any). */
@@ -337,6 +339,8 @@ class Extractor implements Scope {
         loop: this.loop(),
       });
     }
+    // `child_process.fork()`, checked against the file's imports once they are known.
+    if (name === 'fork' && ref.kind !== 'this') this.forks.push({ node, base: fillRange(base, node), via: ref.kind === 'ident' ? ref.name : ref.obj, member: ref.kind === 'member' });
     // Library heartbeats.
     if (this.mentionsLibrary) {
       const f = unwrap(fn, fnType);
@@ -511,6 +515,11 @@ class Extractor implements Scope {
     for (const b of this.blocking) hazards.resolveBlocking(b);
     for (const l of this.libCalls) hazards.resolveLibrary(l);
     for (const w of this.workers) hazards.resolveWorker(w);
+    for (const f of this.forks) {
+      const bound = this.symbols.builtinBinding(f.via);
+      if (bound?.module !== 'child_process' || bound.name !== (f.member ? '*' : 'fork')) continue;
+      this.facts.push({ kind: 'ts.fork', ...f.base, api: f.via.startsWith(REQUIRE_LOCAL_PREFIX) ? 'child_process.fork()' : bound.name === '*' ? `${f.via}.fork()` : 'fork()' });
+    }
   }
 }
 

@@ -145,8 +145,8 @@ describe('knowledge models (engine)', () => {
   test('TypeScript models reach the fact extraction: keep-alives, pings, blocking calls, handlers and thread starters', async () => {
     await loadGrammar('typescript');
     const text =
-      "import { connect, touch } from 'hive-bus';\nimport { querySync } from 'ledger-db';\nimport { ThreadPool } from 'tiny-pool';\n\n" +
-      "const bus = connect('hive://x');\nsetInterval(() => touch(bus), 1000);\nbus.subscribe('t', (m) => querySync(m));\nnew ThreadPool('./job.js');\n";
+      "import { connect, touch } from 'hive-bus';\nimport { querySync } from 'ledger-db';\nimport { ThreadPool, startPool } from 'tiny-pool';\n\n" +
+      "const bus = connect('hive://x');\nsetInterval(() => touch(bus), 1000);\nbus.subscribe('t', (m) => querySync(m));\nnew ThreadPool('./job.js');\nstartPool('./other.js', 2);\n";
     const tree = parseSync(text, 'typescript');
     try {
       const facts = (knowledge = BUILTIN_KNOWLEDGE) =>
@@ -159,7 +159,7 @@ describe('knowledge models (engine)', () => {
           keepAlive: [{ module: 'hive-bus', export: 'connect' }, { module: 'hive-bus', export: 'touch', role: 'ping' }],
           blocking: [{ module: 'ledger-db', export: 'querySync' }],
           handlers: [{ method: 'subscribe', context: 'message' }],
-          threadStarters: [{ module: 'tiny-pool', export: 'ThreadPool' }],
+          threadStarters: [{ module: 'tiny-pool', export: 'ThreadPool' }, { module: 'tiny-pool', export: 'startPool', how: 'call' }],
         },
       });
       assert.deepEqual(facts(modelled).sort(), [
@@ -168,6 +168,7 @@ describe('knowledge models (engine)', () => {
         'ts.heartbeat line 6 setInterval()',
         'ts.register line 7 bus.subscribe()',
         'ts.worker line 8',
+        'ts.worker line 9',
       ]);
       assert.notEqual(contentHash(text, modelled), contentHash(text), 'a changed model re-extracts the facts');
     } finally {

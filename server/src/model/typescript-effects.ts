@@ -178,13 +178,14 @@ const WORDS: Partial<Record<EffectKind, string>> = {
  * The evidence step at a call whose callee has `kind` through its summary:
  * "`render()` blocks the event loop here (execFileSync())".
  */
-export function effectStepWords<M extends EffectModule>(effects: TsCallEffects<M>, call: TsCallFact | undefined, target: EffectFnRef<M>, kind: EffectKind): string | undefined {
+export function effectStepWords<M extends EffectModule>(effects: TsCallEffects<M>, call: TsCallFact, target: EffectFnRef<M>, kind: EffectKind): string | undefined {
   const direct = effects.witness(functionKey(target.module, target.id), kind);
   if (!direct) return undefined;
   const fn = target.module.functions.get(target.id);
-  const name = `\`${fn?.name && !fn.id.startsWith('@') ? (fn.className && fn.name !== fn.id ? `${fn.className}.${fn.name}` : fn.name) : target.id || 'module'}()\``;
+  // `Link.arm()` for a method, `render()` for a function, the id for an anonymous one.
+  const shown = fn?.name && !fn.id.startsWith('@') ? (fn.className ? `${fn.className}.${fn.name}` : fn.name) : target.id;
+  const name = `\`${shown}()\``;
   const does = `${WORDS[kind] ?? kind} (${direct.api})`;
-  if (!call) return undefined;
   if (call.dispatch !== undefined) return `called here on an object taken from a table: may run ${target.id}, which ${does}`;
   if (call.passedAsArgument) return `passed here; it may be called later, and ${name} ${does}`;
   if (call.constructorCall) return `object created here: the constructor of \`${fn?.className ?? target.id}\` ${does}`;

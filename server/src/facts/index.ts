@@ -15,6 +15,6 @@ export function extractProgramFacts(language: LanguageId, tree: Tree, text: stri
     case 'c':
       return extractCFacts(tree, text, path, knowledge);
     case 'typescript':
-      return extractTypeScriptFacts(tree, text, path);
+      return extractTypeScriptFacts(tree, text, path, knowledge);
   }
 }

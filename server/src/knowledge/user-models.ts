@@ -147,12 +147,44 @@ const tsOpener = z.strictObject({
 });
 const tsReleaser = z.strictObject({ ...tsExport });
 const tsOwner = z.strictObject({ ...tsExport });
+const tsKeepAlive = z.strictObject({
+  ...tsExport,
+  export: name('The exported function, class or method, e.g. "connect".'),
+  how: oneOf(
+    ['call', 'new', 'method'],
+    '"call": calling the export opens the connection (the default); "new": constructing it does; "method": a method of that name, called on anything in a file that imports the module, does.',
+  ).optional(),
+  role: oneOf(['connection', 'ping'], '"connection": the call opens a connection that keeps itself alive with timers on the event loop (the default); "ping": the call sends a heartbeat, so a timer whose callback calls it is a heartbeat.').optional(),
+  note: name('What keeps the connection alive and how often, for messages (default: "keep-alive declared in .hazard-lens.json").').optional(),
+  disabledBy: name('An option of the call that switches the keep-alive off when it is 0 or false, e.g. "keepalive".').optional(),
+});
+const tsBlocking = z.strictObject({
+  ...tsExport,
+  export: name('The exported function (or, with "how": "method", the method name), e.g. "querySync".'),
+  how: oneOf(['call', 'method'], '"call": the module export (the default); "method": a method of that name, called on anything in a file that imports the module.').optional(),
+  category: oneOf(['fs', 'child-process', 'cpu'], 'What it blocks on, for messages: file I/O (the default), a child process, or computation.').optional(),
+});
+const tsThreadStarter = z.strictObject({
+  ...tsExport,
+  export: name('The exported class or function that starts a worker thread running a script, e.g. "WorkerPool".'),
+  how: oneOf(['new', 'call'], '"new": constructing it starts the thread, like new Worker() (the default); "call": calling it does.').optional(),
+  scriptArgument: argument('The position of the argument naming the script the thread runs, 0 for the first (the default).').optional(),
+});
+const tsHandler = z.strictObject({
+  method: name('A method whose last function argument runs again and again once the program is up, e.g. "subscribe".'),
+  context: oneOf(['request', 'message', 'interval'], 'What runs it: a request, a message, or a timer.'),
+  module: name('Only in files that import this module specifier (default: any file).').optional(),
+});
 
 const typescriptModels = z
   .strictObject({
     openers: list(tsOpener, 'Module functions that return a handle the caller must release.'),
     releasers: list(tsReleaser, 'Module functions that release the handle passed as their first argument.'),
     owners: list(tsOwner, 'Module functions that take ownership of a handle passed to them.'),
+    keepAlive: list(tsKeepAlive, 'Calls that open a self-keeping-alive connection, or that send a heartbeat (heartbeat-starved-by-blocking-call).'),
+    blocking: list(tsBlocking, 'Calls that hold the event loop until they finish (heartbeat-starved-by-blocking-call).'),
+    threadStarters: list(tsThreadStarter, 'Calls that start a worker thread with its own event loop running a script (heartbeat-starved-by-blocking-call).'),
+    handlers: list(tsHandler, 'Methods that register a callback run per request, per message or on a timer (heartbeat-starved-by-blocking-call).'),
   })
   .describe('Models of TypeScript and JavaScript modules.');
 

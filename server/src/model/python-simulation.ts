@@ -207,7 +207,8 @@ export class ProgramSim extends ProgramOrder {
       const last = summaries.chain(fn, kind).at(-1);
       if (!last?.direct) return undefined;
       let chain = ctx.chain;
-      for (const step of effects.steps(summaries, fn, kind, words)) chain = push(chain, step);
+      // The last step is the site itself (the event names it).
+      for (const step of effects.steps(summaries, fn, kind, words).slice(0, -1)) chain = push(chain, step);
       return { module: last.fn.module, fact: effects.body(last.fn)[last.call], chain, later: this.state.later, api: last.direct.api, note: last.direct.reason ?? words };
     };
     const fork = direct('forks', 'forks');

@@ -10,6 +10,8 @@ import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '.
 import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
 import { Protection } from './python-fork-protection';
+import { PythonEffects, type PyFn } from './python-effects';
+import type { EffectSummaryCache } from './call-effects';
 import { ProgramSim, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
 import type { PyCacheAcrossFork, PyCloseAllWithoutExec, PyEvent, PyForkAfterThreads, PyForkEvent, PyRoot } from './python-types';
 
@@ -49,15 +51,19 @@ export class ModelBuilder implements SimModel {
   readonly results = new Results();
   readonly protection: Protection;
   readonly tracker: TouchTracker;
+  /** The call-effect graph over these lookups, and its summaries (`python-effects.ts`). */
+  readonly effects: PythonEffects;
   private readonly interestMemo = new Map<string, Memo<boolean>>();
   private readonly classMemo = new Map<string, Memo<{ kind: 'thread' | 'process'; base: string } | undefined>>();
 
   constructor(
     readonly index: PyModuleIndex,
     readonly config: ProgramSettings,
+    summaryCache?: EffectSummaryCache,
   ) {
     this.tracker = index.tracker ??= new TouchTracker();
-    this.protection = new Protection(index);
+    this.effects = new PythonEffects(index, this, config.pythonVersion, summaryCache);
+    this.protection = new Protection(index, this.effects);
   }
 
   private readonly callMemo = new Map<PythonFact, Memo<CallInfo>>();
@@ -295,6 +301,15 @@ export class ModelBuilder implements SimModel {
     }
     for (let k: string | null | undefined = found; k; k = parent.get(k)) this.interestMemo.set(k, { v: true, t });
     return true;
+  }
+
+  private readonly reachedMemo = new Map<PyFn, readonly PyModule[]>();
+
+  /** The modules of every function `fn` may reach through calls, memoised (what its summary depends on). */
+  reachedModules(fn: PyFn): readonly PyModule[] {
+    let out = this.reachedMemo.get(fn);
+    if (!out) this.reachedMemo.set(fn, (out = [...new Set(this.effects.reachable(fn).map((f) => f.module))]));
+    return out;
   }
 
   /** {@link classifyStarted}, memoised. */

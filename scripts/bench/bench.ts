@@ -476,8 +476,9 @@ function stdlibLines(stdlib: string, size = 10_000): string | undefined {
     if (!existsSync(p)) continue;
     const t = readFileSync(p, 'utf8').split('\n');
     for (const l of t) {
-      // Cut at a top-level statement once there are `size` lines.
-      if (lines >= size && /^(def|class) /.test(l)) return parts.join('\n') + '\n';
+      // Cut at a top-level statement once there are `size` lines (before a decorator, never
+      // between it and its `def`, which would leave a syntax error at the end).
+      if (lines >= size && /^(def |class |@)/.test(l)) return parts.join('\n') + '\n';
       parts.push(l);
       lines++;
     }

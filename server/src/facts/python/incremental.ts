@@ -231,7 +231,8 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
     return { facts, state: { text, path, knowledge, facts, definitions, heartbeats, duplicated }, reused: 0 };
   };
-  if (!previous || previous.path !== path || previous.knowledge !== knowledge || previous.heartbeats) return whole();
+  // (Knowledge objects are rebuilt with the settings; the fingerprint says whether the tables differ.)
+  if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats) return whole();
   const old = previous.text;
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
 

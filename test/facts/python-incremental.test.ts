@@ -352,7 +352,7 @@ describe('Python facts reused across edits: seeded random edits', () => {
     assert.ok(reused > 50, `only ${reused} edits reused facts`);
   });
 
-  test('fixtures without heartbeat calls joined into one module, 80 edits: the same facts as a whole extraction', () => {
+  test('fixtures without heartbeat calls joined into one module, 160 edits: the same facts as a whole extraction', () => {
     const next = random(1417);
     // (A heartbeat call anywhere makes every edit a whole extraction.) `from __future__` only at a module's top.
     const parts = fixtures.map((f) => readFileSync(f, 'utf8')).filter((t) => !/heartbeat|keepalive|keep_alive|\bping\b/i.test(t));
@@ -362,7 +362,7 @@ describe('Python facts reused across edits: seeded random edits', () => {
       .join('\n\n');
     const d = new Doc(text, '/work/app/everything.py');
     let reused = 0;
-    for (let k = 0; k < 80; k++) {
+    for (let k = 0; k < 160; k++) {
       randomEdit(d, next);
       if (d.reused) reused++;
       if (!d.state) d.undo();

@@ -59,6 +59,8 @@ export interface LoadedWorkspace {
   dir: string;
   files: FileAnalysis[];
   projectFiles: ProjectFile[];
+  /** The folder the analyses' paths are relative to. */
+  relativeTo: string;
 }
 
 /**
@@ -78,7 +80,20 @@ export function loadWorkspace(dir: string, relativeTo: string, options: { cleanN
     if (options.cleanNotes) assert.deepEqual(a.notes, [], `${rel}: analysis notes`);
     files.push(a);
   }
-  return { dir, files, projectFiles };
+  return { dir, files, projectFiles, relativeTo };
+}
+
+/**
+ * The workspace's analyses with `file` (a path inside the workspace folder, `/`-separated)
+ * analysed again after replacing `from` by `to` in its text; the replacement must apply.
+ */
+export function analysesAfterEdit(ws: LoadedWorkspace, file: string, from: string, to: string): FileAnalysis[] {
+  const target = ws.files.find((f) => relative(ws.dir, join(ws.relativeTo, f.path)).split('\\').join('/') === file);
+  assert.ok(target, file);
+  const text = readFileSync(join(ws.relativeTo, target.path), 'utf8');
+  assert.ok(text.includes(from), `${file} does not contain ${from}`);
+  const again = analyzeText(target.path, text.replace(from, to))!;
+  return ws.files.map((f) => (f === target ? again : f));
 }
 
 /**

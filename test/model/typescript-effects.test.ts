@@ -7,27 +7,21 @@
  * with its silent counterparts and a cache that follows an edit.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
 import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
-import type { ProjectFile } from '../../server/src/model/program-context';
 import { buildTypeScriptModel } from '../../server/src/model/typescript';
 import { functionKey } from '../../server/src/model/typescript-effects';
-import { grammarsReady, loadWorkspace } from '../harness';
+import { analysesAfterEdit, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 const RULE_ID = 'heartbeat-starved-by-blocking-call';
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 const load = (name: string): Scenario => loadWorkspace(join(PROGRAMS, name), ROOT, { cleanNotes: true });
 const rel = (s: Scenario, p: string) => relative(s.dir, join(ROOT, p)).split('\\').join('/');
@@ -38,14 +32,7 @@ function run(s: Scenario, files = s.files): Finding[] {
   return findings.filter((f) => f.ruleId === RULE_ID);
 }
 
-function edited(s: Scenario, file: string, from: string, to: string): FileAnalysis[] {
-  const target = s.files.find((f) => rel(s, f.path) === file);
-  assert.ok(target, file);
-  const text = readFileSync(join(ROOT, target.path), 'utf8');
-  assert.ok(text.includes(from), `${file} does not contain ${from}`);
-  const a = analyzeText(target.path, text.replace(from, to))!;
-  return s.files.map((f) => (f === target ? a : f));
-}
+const edited = analysesAfterEdit;
 
 before(async () => {
   await grammarsReady();

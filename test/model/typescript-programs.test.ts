@@ -11,20 +11,15 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/model/program-context';
-import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
+import type { Finding } from '../../server/src/analysis/results';
 import { typescriptModel } from '../../server/src/model/typescript';
-import { grammarsReady, loadWorkspace } from '../harness';
+import { analysesAfterEdit, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 const RULE_ID = 'heartbeat-starved-by-blocking-call';
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 function load(name: string): Scenario {
   return loadWorkspace(join(PROGRAMS, name), ROOT, { cleanNotes: true });
@@ -49,15 +44,7 @@ function at(s: Scenario, f: Finding): string {
   return `${f.ruleId} ${rel(s, f.path)}:${f.range.start.line + 1}:${f.range.start.character + 1}`;
 }
 
-/** The analysis of `file` after replacing `from` by `to` in its text (the replacement must apply). */
-function edited(s: Scenario, file: string, from: string, to: string): FileAnalysis[] {
-  const target = s.files.find((f) => rel(s, f.path) === file);
-  assert.ok(target, file);
-  const text = readFileSync(join(ROOT, target.path), 'utf8');
-  assert.ok(text.includes(from), `${file} does not contain ${from}`);
-  const a = analyzeText(target.path, text.replace(from, to))!;
-  return s.files.map((f) => (f === target ? a : f));
-}
+const edited = analysesAfterEdit;
 
 before(async () => {
   await grammarsReady();

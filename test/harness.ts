@@ -9,7 +9,7 @@ import { basename, join, relative } from 'node:path';
 import ts from 'typescript';
 import { analyzeText } from '../server/src/engine/analyze';
 import type { ProjectFile } from '../server/src/model/program-context';
-import type { FileAnalysis } from '../server/src/analysis/results';
+import type { FileAnalysis, Finding } from '../server/src/analysis/results';
 import { loadAllGrammars } from '../server/src/parsing/parser';
 import { isProjectFileName } from '../server/src/scan/project-files';
 
@@ -117,4 +117,14 @@ export function javascriptSyntaxErrors(fileName: string, text: string): string[]
     const at = d.start !== undefined ? source.getLineAndCharacterOfPosition(d.start) : undefined;
     return `${at ? `${at.line + 1}:${at.character + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
   });
+}
+
+/** A finding's evidence chain as `path:line message` lines (1-based, paths relative to the workspace folder). */
+export function chainLines(ws: LoadedWorkspace, f: Finding): string[] {
+  return f.related.map((r) => `${relative(ws.dir, join(ws.relativeTo, r.path))}:${r.range.start.line + 1} ${r.message}`);
+}
+
+/** A finding as `rule-id path:line` (1-based, the path relative to the workspace folder). */
+export function findingLine(ws: LoadedWorkspace, f: Finding): string {
+  return `${f.ruleId} ${relative(ws.dir, join(ws.relativeTo, f.path))}:${f.range.start.line + 1}`;
 }

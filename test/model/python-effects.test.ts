@@ -13,19 +13,14 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/model/program-context';
-import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
+import type { Finding } from '../../server/src/analysis/results';
 import { PythonModelCache, pythonModel } from '../../server/src/model/python';
-import { grammarsReady, loadWorkspace } from '../harness';
+import { chainLines, findingLine, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 function load(name: string): Scenario {
   return loadWorkspace(join(PROGRAMS, name), ROOT);
@@ -36,13 +31,8 @@ function run(s: Scenario, rule: string): Finding[] {
   return findings.filter((f) => f.ruleId === rule);
 }
 
-function steps(s: Scenario, f: Finding): string[] {
-  return f.related.map((r) => `${relative(s.dir, join(ROOT, r.path))}:${r.range.start.line + 1} ${r.message}`);
-}
-
-function at(s: Scenario, f: Finding): string {
-  return `${f.ruleId} ${relative(s.dir, join(ROOT, f.path))}:${f.range.start.line + 1}`;
-}
+const steps = chainLines;
+const at = findingLine;
 
 before(async () => {
   await grammarsReady();

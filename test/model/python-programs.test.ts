@@ -11,20 +11,15 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/model/program-context';
-import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
+import type { Finding } from '../../server/src/analysis/results';
 import { pythonModel } from '../../server/src/model/python';
-import { grammarsReady, loadWorkspace } from '../harness';
+import { chainLines, findingLine, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 const RULE_IDS = new Set(['fork-in-threaded-program', 'cached-fd-across-fork', 'close-all-fds-without-exec']);
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 function load(name: string, base = PROGRAMS): Scenario {
   return loadWorkspace(join(base, name), ROOT);
@@ -36,14 +31,8 @@ function run(s: Scenario, config: HazardLensConfig = DEFAULT_CONFIG, projectFile
   return findings.filter((f) => RULE_IDS.has(f.ruleId));
 }
 
-/** `path:line message` (1-based lines, paths relative to the scenario). */
-function steps(s: Scenario, f: Finding): string[] {
-  return f.related.map((r) => `${relative(s.dir, join(ROOT, r.path))}:${r.range.start.line + 1} ${r.message}`);
-}
-
-function at(s: Scenario, f: Finding): string {
-  return `${f.ruleId} ${relative(s.dir, join(ROOT, f.path))}:${f.range.start.line + 1}`;
-}
+const steps = chainLines;
+const at = findingLine;
 
 before(async () => {
   await grammarsReady();

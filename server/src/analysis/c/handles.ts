@@ -31,28 +31,40 @@ import { openedFieldOverwrites, ownedFieldOverwrites } from './owned-fields';
 import { recordAnalysisFailure } from '../failures';
 import { helperOpenerCalls, localOpenerCalls, localOpeners, returnedHandlesOf, type HelperOpenerCall, type LocalOpener } from './helper-openers';
 import { escapeRegExp } from '../../text/regexp';
+import { branchCondition, platformsWhere } from '../../facts/c/preprocessor';
+import { C_PLATFORMS } from '../../knowledge/c-platforms';
 const NORETURN_MARKER = /\b(?:_Noreturn|noreturn|__noreturn__|attribute_noreturn|__attribute_noreturn__)\b/;
 
 const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
 /** In `main()` the process ends at every exit: the OS reclaims what is still open. */
 const MAIN_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit', 'return', 'end']);
 
-/** Collects the function definitions of a file, looking through top-level `#if` blocks. */
+/**
+ * Collects the function definitions of a file, looking through top-level `#if` blocks. A
+ * branch that no platform compiles (`#if 0`, a debug-build macro) is skipped, and so is the
+ * `#else` of a branch that every platform compiles (`preprocessor.ts` decides).
+ */
 function topLevelFunctions(root: Node): Node[] {
   const out: Node[] = [];
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    for (let i = n.namedChildCount - 1; i >= 0; i--) {
-      const c = n.namedChild(i);
+  const visit = (n: Node): void => {
+    const conditional = isConditional(n) ? branchCondition(n) : undefined;
+    const dead = conditional !== undefined && platformsWhere(conditional, 'F').length === C_PLATFORMS.length;
+    const alwaysCompiled = conditional !== undefined && platformsWhere(conditional, 'T').length === C_PLATFORMS.length;
+    const alternative = conditional !== undefined ? n.childForFieldName('alternative') : null;
+    for (const c of n.namedChildren) {
       if (!c) continue;
+      const isAlternative = alternative !== null && c.startIndex === alternative.startIndex && c.type === alternative.type;
+      if (isAlternative ? alwaysCompiled : dead) continue;
       if (c.type === 'function_definition') out.push(c);
-      else if (c.type.startsWith('preproc_if') || c.type === 'preproc_else' || c.type.startsWith('preproc_elif') || c.type === 'linkage_specification' || c.type === 'declaration_list') {
-        stack.push(c);
-      }
+      else if (isConditional(c) || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
     }
-  }
+  };
+  visit(root);
   return out;
+}
+
+function isConditional(n: Node): boolean {
+  return n.type.startsWith('preproc_if') || n.type.startsWith('preproc_elif');
 }
 
 /** Per-file knowledge: graphs, ownership and no-return summaries of the file's functions. */

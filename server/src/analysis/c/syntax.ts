@@ -133,7 +133,22 @@ function sentinel(node: Node): Sentinel | null {
   const n = unwrapValue(node);
   if (n.type === 'null' || (n.type === 'identifier' && (n.text === 'NULL' || n.text === 'nullptr'))) return 'null';
   if (n.type === 'identifier' && STD_STREAMS.has(n.text)) return 'stream';
+  const cast = castOfNegative(n);
+  if (cast !== null) return cast;
   return integerValue(n);
+}
+
+/**
+ * `(ngx_socket_t) -1`: a cast to a typedef the file does not declare parses as the
+ * subtraction `(name) - 1`; a lone name in parentheses before a minus is read as that cast.
+ */
+function castOfNegative(n: Node): number | null {
+  if (n.type !== 'binary_expression' || n.childForFieldName('operator')?.type !== '-') return null;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (left?.type !== 'parenthesized_expression' || left.namedChildCount !== 1 || left.namedChild(0)?.type !== 'identifier') return null;
+  const value = right ? integerValue(right) : null;
+  return value === null ? null : -value;
 }
 
 /** The variable a condition operand reads: `fp`, or the target of `(fp = fopen(...))`. */

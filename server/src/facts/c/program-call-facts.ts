@@ -46,9 +46,21 @@ export interface CallSite {
   aboveKeepList?: ReadonlySet<string>;
 }
 
+/** Calls that store their descriptors into an array argument (its index): both ends are open. */
+const OUT_ARRAY_ARGUMENT: ReadonlyMap<string, number> = new Map([
+  ['pipe', 0],
+  ['pipe2', 0],
+  ['socketpair', 3],
+]);
+
+/** An expression's text without whitespace, so `p [0]` and `p[0]` name the same descriptor. */
+function compactText(node: Node): string {
+  return node.text.replace(/\s+/g, '');
+}
+
 export class CallFacts {
-  /** Descriptor opens without close-on-exec, keyed `function index:stored-to text`, that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
-  private readonly opensWithoutCloexec: { fact: CFdOpenFact; key: string }[] = [];
+  /** Descriptor opens without close-on-exec, keyed `function index:stored-to text` (both ends of an out-array), that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
+  private readonly opensWithoutCloexec: { fact: CFdOpenFact; keys: string[] }[] = [];
   /** `function index:descriptor text` of `fcntl(fd, F_SETFD, ... FD_CLOEXEC ...)` calls. */
   private readonly cloexecSetLater = new Set<string>();
 
@@ -66,8 +78,8 @@ export class CallFacts {
   finish(): void {
     // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` in the same function: the older
     // idiom, judged as requested (a thread forking between the two calls is not modelled).
-    for (const { fact, key } of this.opensWithoutCloexec) {
-      if (!this.cloexecSetLater.has(key)) continue;
+    for (const { fact, keys } of this.opensWithoutCloexec) {
+      if (!keys.every((key) => this.cloexecSetLater.has(key))) continue;
       fact.cloexec = 'yes';
       delete fact.fix;
     }
@@ -148,7 +160,14 @@ export class CallFacts {
         const parent = node.parent;
         const stored = parent?.type === 'assignment_expression' ? parent.childForFieldName('left') : parent?.type === 'init_declarator' ? parent.childForFieldName('declarator') : null;
         const target = stored ? storageTarget(stored) : null;
-        if (target && judged.cloexec !== 'yes') this.opensWithoutCloexec.push({ fact, key: `${fn.index}:${target.text}` });
+        if (target && judged.cloexec !== 'yes') this.opensWithoutCloexec.push({ fact, keys: [`${fn.index}:${target.text}`] });
+        // `pipe(p)`, `socketpair(…, sv)`: both ends, `p[0]` and `p[1]`, must be marked later.
+        const outArray = OUT_ARRAY_ARGUMENT.get(name);
+        const array = outArray !== undefined ? argAtOf(args, outArray) : null;
+        if (array && judged.cloexec !== 'yes') {
+          const text = compactText(unwrap(array));
+          this.opensWithoutCloexec.push({ fact, keys: [`${fn.index}:${text}[0]`, `${fn.index}:${text}[1]`] });
+        }
       }
     }
     if (name === 'fcntl') {
@@ -156,7 +175,10 @@ export class CallFacts {
       const value = argAtOf(args, 2);
       const target = argAtOf(args, 0);
       const stored = target ? storageTarget(target) : null;
-      if (stored && cmd?.text === 'F_SETFD' && value && /\bFD_CLOEXEC\b/.test(value.text)) this.cloexecSetLater.add(`${fn.index}:${stored.text}`);
+      // An end of an out-array (`p[1]`, `procs[i].channel[0]`) is keyed by its whole text.
+      const element = target && unwrap(target).type === 'subscript_expression' ? compactText(unwrap(target)) : undefined;
+      const key = stored?.text ?? element;
+      if (key !== undefined && cmd?.text === 'F_SETFD' && value && /\bFD_CLOEXEC\b/.test(value.text)) this.cloexecSetLater.add(`${fn.index}:${key}`);
     }
     if (FSTAT_CALLS.has(name)) {
       const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);

@@ -55,3 +55,34 @@ export const PLATFORM_MACRO_SETS: Readonly<Record<CPlatform, ReadonlySet<string>
  * or `close` is then a stand-in for other systems, not the one linked).
  */
 export const POSIX_PLATFORMS: ReadonlySet<CPlatform> = new Set(C_PLATFORMS.filter((p) => p !== 'windows'));
+
+/**
+ * System headers that exist on one platform only: a file that includes one outside any
+ * `#if` compiles on that platform alone (`gwin32appinfo.c` includes `<windows.h>`), so
+ * its code is judged like code under `#ifdef _WIN32`. Windows headers are matched without
+ * regard to case (`<Windows.h>`); Apple frameworks by their folder.
+ */
+const WINDOWS_ONLY_HEADERS: ReadonlySet<string> = new Set([
+  'windows.h',
+  'winsock.h',
+  'winsock2.h',
+  'ws2tcpip.h',
+  'winbase.h',
+  'windef.h',
+  'winternl.h',
+  'winioctl.h',
+  'shlobj.h',
+  'shlwapi.h',
+  'shellapi.h',
+  'tlhelp32.h',
+  'psapi.h',
+  'direct.h',
+]);
+const APPLE_ONLY_HEADER = /^(?:CoreFoundation|CoreServices|SystemConfiguration|IOKit|Foundation|Cocoa|Security|mach-o|libkern)\//;
+
+/** The only platform that has a system header (`<windows.h>` → windows), or undefined. */
+export function platformOfHeader(header: string): CPlatform | undefined {
+  if (WINDOWS_ONLY_HEADERS.has(header.toLowerCase())) return 'windows';
+  if (APPLE_ONLY_HEADER.test(header)) return 'macos';
+  return undefined;
+}

@@ -58,6 +58,20 @@ function compactText(node: Node): string {
   return node.text.replace(/\s+/g, '');
 }
 
+/**
+ * `flags |= FD_CLOEXEC; fcntl(fd, F_SETFD, flags);`: the value is a variable that the
+ * enclosing function ORs the flag into (or assigns an expression naming it).
+ */
+function flagsVariableWithCloexec(value: Node, call: Node): boolean {
+  const v = unwrap(value);
+  if (v.type !== 'identifier') return false;
+  let fn: Node | null = call.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (!fn) return false;
+  const name = v.text.replace(/[$]/g, '\\$&');
+  return new RegExp(`\\b${name}\\s*(?:\\|=|=(?!=))[^;]*\\bFD_CLOEXEC\\b`).test(fn.text);
+}
+
 export class CallFacts {
   /** Descriptor opens without close-on-exec, keyed `function index:stored-to text` (both ends of an out-array), that a later `fcntl(F_SETFD, FD_CLOEXEC)` may mark. */
   private readonly opensWithoutCloexec: { fact: CFdOpenFact; keys: string[] }[] = [];
@@ -178,7 +192,7 @@ export class CallFacts {
       // An end of an out-array (`p[1]`, `procs[i].channel[0]`) is keyed by its whole text.
       const element = target && unwrap(target).type === 'subscript_expression' ? compactText(unwrap(target)) : undefined;
       const key = stored?.text ?? element;
-      if (key !== undefined && cmd?.text === 'F_SETFD' && value && /\bFD_CLOEXEC\b/.test(value.text)) this.cloexecSetLater.add(`${fn.index}:${key}`);
+      if (key !== undefined && cmd?.text === 'F_SETFD' && value && (/\bFD_CLOEXEC\b/.test(value.text) || flagsVariableWithCloexec(value, node))) this.cloexecSetLater.add(`${fn.index}:${key}`);
     }
     if (FSTAT_CALLS.has(name)) {
       const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);

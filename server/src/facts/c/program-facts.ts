@@ -24,7 +24,8 @@ import { cppQualifiedName, functionNameNode, functionPointerParameters, paramete
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
 import { blankUnbalancedBranches } from './unbalanced-branches';
-import { ALL_TRUE, and, branchCondition, not, platformsWhere, type PlatformTruth } from './preprocessor';
+import { ALL_TRUE, and, branchCondition, not, platformsWhere, type PlatformTruth, type Tri } from './preprocessor';
+import { C_PLATFORMS, platformOfHeader, type CPlatform } from '../../knowledge/c-platforms';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -247,7 +248,12 @@ class Extractor {
     this.closers = fileClosers(root, this.source);
     for (const m of this.source.text.matchAll(FIELD_STORE)) this.storedFields.add(m[1]);
     for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
+    // A system header only one platform has, included outside any `#if`: the whole file is
+    // compiled there alone, as if it sat in that platform's `#ifdef`.
+    const only = onlyPlatformOf(root);
+    if (only) this.pp.push(onlyOn(only));
     this.topLevel(root);
+    if (only) this.pp.pop();
     this.callFacts.finish();
     const start = { line: 0, character: 0 };
     this.facts.unshift({
@@ -1195,6 +1201,24 @@ class Extractor {
 
 
 /** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
+
+/** The platform a file's unconditional system includes confine it to (`<windows.h>`), if any. */
+function onlyPlatformOf(root: Node): CPlatform | undefined {
+  for (const child of root.namedChildren) {
+    if (child?.type !== 'preproc_include') continue;
+    const path = child.childForFieldName('path');
+    if (path?.type !== 'system_lib_string') continue;
+    const platform = platformOfHeader(path.text.slice(1, -1));
+    if (platform) return platform;
+  }
+  return undefined;
+}
+
+/** True on one platform, false on every other. */
+function onlyOn(platform: CPlatform): PlatformTruth {
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, p === platform ? 'T' : 'F'])) as Record<CPlatform, Tri>;
+}
+
 export function extractCFacts(tree: Tree, text: string, _path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): CFact[] {
   // `#if`/`#else` chains opening a brace in each branch derail the parse of what follows: read one branch.
   const balanced = tree.rootNode.hasError ? reparseWithOneBranch(text) : null;

@@ -46,6 +46,8 @@ export interface ConfirmedLeak {
 
 /** A node of the handle graph: a summarised function of one file, or a module's exports. */
 interface HandleFn {
+  /** `<path>\0<function key>` (a module node: `<path>\0\0module`). */
+  id: string;
   path: string;
   /** The first entries of the file's summary lists that name the function (none for a module node). */
   returned?: ReturnedHandle;
@@ -65,8 +67,10 @@ class SummaryLinker {
   private readonly cFunctions = new Map<string, string[]>();
   private tsModel: TypeScriptModel | undefined;
   private pyIndex: PyModuleIndex | undefined;
-  /** The graph's nodes by `<path>\0<function key>` (module nodes: `<path>\0\0module`). */
+  /** The graph's nodes by id. */
   private readonly nodes = new Map<string, HandleFn>();
+  /** Resolved callees by the calling file and the callee as written (each condition is resolved twice: for the roots, then for the proof). */
+  private readonly resolved = new Map<string, HandleFn | undefined>();
   private readonly calleeMemo = new Map<HandleFn, readonly (readonly HandleFn[])[]>();
   private solved: HandleSummaries<HandleFn> | undefined;
 
@@ -90,6 +94,14 @@ class SummaryLinker {
    * qualified name), the one definition of the name in C.
    */
   private callee(fromPath: string, callee: ImportedFunction): HandleFn | undefined {
+    const memo = `${fromPath}\0${callee.specifier}\0${callee.exportPath.join('\0')}\0${callee.display}`;
+    if (this.resolved.has(memo)) return this.resolved.get(memo);
+    const found = this.resolve(fromPath, callee);
+    this.resolved.set(memo, found);
+    return found;
+  }
+
+  private resolve(fromPath: string, callee: ImportedFunction): HandleFn | undefined {
     const language = this.languages.get(fromPath);
     if (language === 'c') {
       // One definition in the workspace, or none we can trust (two programs may define it).
@@ -118,7 +130,7 @@ class SummaryLinker {
     const id = `${path}\0${key}`;
     let n = this.nodes.get(id);
     if (!n) {
-      n = { path, returned: summary.returnedHandles.find(is), usedOnly: summary.parametersUsedOnly?.find(is), stored: summary.parametersStored?.find(is) };
+      n = { id, path, returned: summary.returnedHandles.find(is), usedOnly: summary.parametersUsedOnly?.find(is), stored: summary.parametersStored?.find(is) };
       this.nodes.set(id, n);
     }
     return n;
@@ -133,7 +145,7 @@ class SummaryLinker {
     if (!module || !summary) return undefined;
     const id = `${module.path}\0\0module`;
     let n = this.nodes.get(id);
-    if (!n) this.nodes.set(id, (n = { path: module.path, reexport: summary.reexportsFs }));
+    if (!n) this.nodes.set(id, (n = { id, path: module.path, reexport: summary.reexportsFs }));
     return n;
   }
 
@@ -180,7 +192,7 @@ class SummaryLinker {
       functions: roots,
       callees: (fn) => this.callees(fn),
       own: (fn) => this.own(fn),
-      contentKey: (fn) => `${fn.path}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport])}`,
+      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport])}`,
     };
     return summarizeHandleEffects(graph, CACHE);
   }

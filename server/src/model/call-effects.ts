@@ -25,6 +25,13 @@
  * {@link EffectSummaryCache} kept between runs, a function whose own text and whose callees'
  * summaries did not change reuses its previous summary, so an edit recomputes only the
  * edited functions and those whose callees' summaries changed.
+ *
+ * The solver itself ({@link solveBottomUp}) does not know what a summary holds: a
+ * {@link SummaryDomain} says how one function's summary follows from its own facts and its
+ * callees' summaries, and how it grows inside a cycle. The process effects above are one
+ * domain; the handle summaries (`handle-effects.ts`: returns a fresh handle, returns, releases,
+ * keeps or only uses parameter i) are another, solved over SCCs the same way, with the same
+ * defaults (a cycle starts from "no effect") and the same cache by content.
  */
 
 /** What a call can do that a FORK, FD or HEARTBEAT rule asks about. */
@@ -69,18 +76,12 @@ export interface EffectWitness<Fn> {
 /** A function's effects, each with its witness. */
 export type CallEffects<Fn> = Partial<Record<EffectKind, EffectWitness<Fn>>>;
 
-/** The call graph of one program as the summaries need it. */
-export interface EffectGraph<Fn> {
-  /** Every function of the program, in a fixed order (the order decides ties, so results are deterministic). */
-  functions: readonly Fn[];
-  /** For each call of `fn`, in order: the workspace functions it may run (empty when none). */
-  callees(fn: Fn): readonly (readonly Fn[])[];
+/** The call graph of one program as the process-effect summaries need it (the order of `functions` decides ties, so results are deterministic). */
+export interface EffectGraph<Fn> extends SummaryGraph<Fn> {
   /** The effects of `fn`'s calls into code outside the workspace. */
   localEffects(fn: Fn): readonly LocalEffect[];
   /** Whether call `call` of `fn` runs on every path through `fn` (default: no, so nothing is a must effect). */
   runsAlways?(fn: Fn, call: number): boolean;
-  /** A key for `fn`'s own text and context; with a cache, equal keys and equal callee summaries reuse the summary. */
-  contentKey?(fn: Fn): string;
 }
 
 /** One step of a witness chain: call `call` of `fn`. The last step is the direct one. */
@@ -91,28 +92,31 @@ export interface EffectStep<Fn> {
   direct?: { api: string; reason?: string };
 }
 
-/** Summaries of the previous run, by content key, so that an edit recomputes only what changed. */
+/**
+ * Summaries of the previous run, by content key, so that an edit recomputes only what changed.
+ * One cache serves one kind of graph and domain (its keys are that graph's content keys).
+ */
 export class EffectSummaryCache {
-  private entries = new Map<string, { signature: string; effects: SerialEffects }>();
-  private used = new Map<string, { signature: string; effects: SerialEffects }>();
+  private entries = new Map<string, { signature: string; summary: unknown }>();
+  private used = new Map<string, { signature: string; summary: unknown }>();
   hits = 0;
   misses = 0;
 
   /** @internal */
-  lookup(key: string, signature: string): SerialEffects | undefined {
+  lookup(key: string, signature: string): unknown {
     const hit = this.entries.get(key);
     if (hit && hit.signature === signature) {
       this.used.set(key, hit);
       this.hits++;
-      return hit.effects;
+      return hit.summary;
     }
     this.misses++;
     return undefined;
   }
 
   /** @internal */
-  store(key: string, signature: string, effects: SerialEffects): void {
-    this.used.set(key, { signature, effects });
+  store(key: string, signature: string, summary: unknown): void {
+    this.used.set(key, { signature, summary });
   }
 
   /** Drops the entries the last run did not use (call after each run). */
@@ -164,44 +168,100 @@ export class EffectSummaries<Fn> {
   }
 }
 
-/** Solves the summaries of `graph` bottom-up (strongly connected components in reverse topological order). */
-export function summarizeEffects<Fn>(graph: EffectGraph<Fn>, cache?: EffectSummaryCache): EffectSummaries<Fn> {
-  const effects = new Map<Fn, CallEffects<Fn>>();
+/** What the bottom-up solver needs of a call graph, whatever its summaries hold. */
+export interface SummaryGraph<Fn> {
+  /** Every function of the program (or the ones asked about: the solver reaches their callees), in a fixed order. */
+  functions: readonly Fn[];
+  /** For each call of `fn`, in order: the workspace functions it may run (empty when none). */
+  callees(fn: Fn): readonly (readonly Fn[])[];
+  /** A key for `fn`'s own text and context; with a cache, equal keys and equal callee summaries reuse the summary. */
+  contentKey?(fn: Fn): string;
+}
+
+/**
+ * One kind of summary: how a function's summary `S` follows from its own facts and its
+ * callees' summaries. The solver calls {@link SummaryDomain.solve} once per function outside a
+ * cycle, with every callee solved; inside a cycle it starts each member from
+ * {@link SummaryDomain.none} and calls `solve` and {@link SummaryDomain.grow} until nothing
+ * changes, so `solve` must be monotone (more in the callees' summaries, never less in the result).
+ */
+export interface SummaryDomain<Fn, S> {
+  /** "No effect": a cycle member's summary before the first round. */
+  none(): S;
+  /** `fn`'s summary from the summaries in `known` (a callee missing from it has none). */
+  solve(fn: Fn, known: ReadonlyMap<Fn, S>): S;
+  /** Adds to `now` what `next` holds and `now` lacks (a witness, once set, stays); whether it changed. */
+  grow(now: S, next: S): boolean;
+  /** `fn`'s own facts that its content key does not cover (part of what the cache compares). */
+  ownSignature(fn: Fn): string;
+  /** What a caller's summary may depend on, compared by the cache. */
+  signature(summary: S): string;
+  /** The summary as plain data, with functions as indexes into `fn`'s callees (so it survives a rebuilt graph). */
+  serialise(fn: Fn, summary: S): unknown;
+  /** Back from {@link SummaryDomain.serialise} against the current graph. */
+  revive(fn: Fn, data: unknown): S;
+}
+
+/**
+ * Solves the summaries of `graph` in `domain` bottom-up (strongly connected components in
+ * reverse topological order). Returns every solved function's summary: those of
+ * `graph.functions` and of every function they reach.
+ */
+export function solveBottomUp<Fn, S>(graph: SummaryGraph<Fn>, domain: SummaryDomain<Fn, S>, cache?: EffectSummaryCache): Map<Fn, S> {
+  const summaries = new Map<Fn, S>();
   const keys = new Map<Fn, string>();
   for (const component of componentsBottomUp(graph)) {
     if (component.length === 1 && !selfCalls(graph, component[0])) {
       const fn = component[0];
-      const signature = cache && graph.contentKey ? calleeSignature(graph, fn, keys, effects) : undefined;
+      const signature = cache && graph.contentKey ? calleeSignature(graph, domain, fn, keys, summaries) : undefined;
       const key = signature !== undefined ? graph.contentKey!(fn) : undefined;
       const cached = key !== undefined ? cache!.lookup(key, signature!) : undefined;
-      const solved = cached ? revive(graph, fn, cached) : solveOne(graph, fn, effects);
-      effects.set(fn, solved);
+      const solved = cached !== undefined ? domain.revive(fn, cached) : domain.solve(fn, summaries);
+      summaries.set(fn, solved);
       if (key !== undefined) {
-        keys.set(fn, `${key}|${effectsSignature(solved)}`);
-        if (!cached) cache!.store(key, signature!, serialise(graph, fn, solved));
+        keys.set(fn, `${key}|${domain.signature(solved)}`);
+        if (cached === undefined) cache!.store(key, signature!, domain.serialise(fn, solved));
       }
       continue;
     }
     // A cycle: iterate from "no effect" until nothing changes; a witness, once set, stays.
-    for (const fn of component) effects.set(fn, {});
+    for (const fn of component) summaries.set(fn, domain.none());
     for (let changed = true; changed; ) {
       changed = false;
-      for (const fn of component) {
-        const now = effects.get(fn)!;
-        const next = solveOne(graph, fn, effects);
-        for (const kind of EFFECT_KINDS) if (next[kind] && !now[kind]) {
-          now[kind] = next[kind];
-          changed = true;
-        }
-      }
+      for (const fn of component) if (domain.grow(summaries.get(fn)!, domain.solve(fn, summaries))) changed = true;
     }
     // Cycle members are not cached: their keys would depend on each other.
   }
   cache?.endRun();
-  return new EffectSummaries(graph, effects);
+  return summaries;
 }
 
-function solveOne<Fn>(graph: EffectGraph<Fn>, fn: Fn, known: Map<Fn, CallEffects<Fn>>): CallEffects<Fn> {
+/** Solves the summaries of `graph` bottom-up (strongly connected components in reverse topological order). */
+export function summarizeEffects<Fn>(graph: EffectGraph<Fn>, cache?: EffectSummaryCache): EffectSummaries<Fn> {
+  return new EffectSummaries(graph, solveBottomUp(graph, effectDomain(graph), cache));
+}
+
+/** The process effects as a summary domain: may-effects through any callee, `neverReturns` through every target of an always-run call. */
+function effectDomain<Fn>(graph: EffectGraph<Fn>): SummaryDomain<Fn, CallEffects<Fn>> {
+  return {
+    none: () => ({}),
+    solve: (fn, known) => solveOne(graph, fn, known),
+    grow(now, next) {
+      let changed = false;
+      for (const kind of EFFECT_KINDS) if (next[kind] && !now[kind]) {
+        now[kind] = next[kind];
+        changed = true;
+      }
+      return changed;
+    },
+    ownSignature: (fn) => JSON.stringify(graph.localEffects(fn)),
+    signature: effectsSignature,
+    serialise: (fn, effects) => serialise(graph, fn, effects),
+    revive: (fn, data) => revive(graph, fn, data as SerialEffects),
+  };
+}
+
+function solveOne<Fn>(graph: EffectGraph<Fn>, fn: Fn, known: ReadonlyMap<Fn, CallEffects<Fn>>): CallEffects<Fn> {
   const out: CallEffects<Fn> = {};
   const local = new Map<number, LocalEffect[]>();
   for (const e of graph.localEffects(fn)) local.set(e.call, [...(local.get(e.call) ?? []), e]);
@@ -226,21 +286,21 @@ function solveOne<Fn>(graph: EffectGraph<Fn>, fn: Fn, known: Map<Fn, CallEffects
   return out;
 }
 
-function selfCalls<Fn>(graph: EffectGraph<Fn>, fn: Fn): boolean {
+function selfCalls<Fn>(graph: SummaryGraph<Fn>, fn: Fn): boolean {
   return graph.callees(fn).some((targets) => targets.includes(fn));
 }
 
 /** What a function's summary depends on besides its own text: its callees' keys and summaries. */
-function calleeSignature<Fn>(graph: EffectGraph<Fn>, fn: Fn, keys: Map<Fn, string>, effects: Map<Fn, CallEffects<Fn>>): string | undefined {
-  const parts: string[] = [JSON.stringify(graph.localEffects(fn))];
+function calleeSignature<Fn, S>(graph: SummaryGraph<Fn>, domain: SummaryDomain<Fn, S>, fn: Fn, keys: Map<Fn, string>, summaries: Map<Fn, S>): string | undefined {
+  const parts: string[] = [domain.ownSignature(fn)];
   for (const targets of graph.callees(fn)) {
     const ids: string[] = [];
     for (const t of targets) {
       const k = keys.get(t);
       if (k === undefined) {
         // A callee in a cycle (uncached): fall back on its summary alone.
-        if (!effects.has(t)) return undefined;
-        ids.push(`~${effectsSignature(effects.get(t)!)}`);
+        if (!summaries.has(t)) return undefined;
+        ids.push(`~${domain.signature(summaries.get(t)!)}`);
       } else ids.push(k);
     }
     parts.push(ids.join(','));
@@ -273,7 +333,7 @@ function revive<Fn>(graph: EffectGraph<Fn>, fn: Fn, cached: SerialEffects): Call
 }
 
 /** Tarjan's strongly connected components, callees before callers, iteratively (deep graphs must not overflow the stack). */
-function componentsBottomUp<Fn>(graph: EffectGraph<Fn>): Fn[][] {
+function componentsBottomUp<Fn>(graph: SummaryGraph<Fn>): Fn[][] {
   const index = new Map<Fn, number>();
   const low = new Map<Fn, number>();
   const onStack = new Set<Fn>();

@@ -1,20 +1,36 @@
 /**
- * Links the handle summaries of the workspace's files (`analysis/summaries.ts`): decides
- * which pending leaks are real because the function of another module they call returns a
- * fresh handle (bottom-up through functions that return another module's result), or the
- * module they use as `fs` re-exports it. Each confirmed leak carries the steps in the other
- * files as evidence ("`FilePoly.fileFrom()` returns a new handle from fs.open() here").
+ * Links the handle summaries of the workspace's files (`analysis/summaries.ts`) through the
+ * shared call-effect solver (`handle-effects.ts`): decides which pending leaks are real
+ * because the function of another module they call returns a fresh handle (bottom-up through
+ * functions that return another module's result), the module they use as `fs` re-exports
+ * it, or the helper they pass the handle to only uses it or does not keep it. Each confirmed
+ * leak carries the steps in the other files as evidence ("`FilePoly.fileFrom()` returns a new
+ * handle from fs.open() here").
  *
- * Defaults: a specifier that resolves to no workspace module, an export without a summary
- * and a cycle of re-exports all mean "no fresh handle", so the pending leak stays silent.
- * TypeScript/JavaScript modules resolve specifiers through the TypeScript model's module
- * index, Python modules dotted names through the Python model's, and C functions by name
- * (one namespace; a name defined in two files is left unresolved).
+ * This file only builds the solver's graph out of the files' summaries and words the
+ * witnesses: the graph's functions are the summarised functions the pending leaks call (and
+ * what their returned results reach), plus the modules they import as `fs` (and the modules
+ * those re-export); a function's returned call runs the function of another module it
+ * returns the result of, a module's re-export runs the module it names.
+ *
+ * Resolution: TypeScript/JavaScript modules resolve specifiers and callees through the
+ * TypeScript model's module index (a callee by the function's fact id), Python modules
+ * dotted names through the Python model's (by the function's qualified name), and C functions
+ * by name (one namespace; a name defined in two files is left unresolved). A function's
+ * summary is the first entry of each list that names it.
+ *
+ * Defaults (those of `handle-effects.ts`): a specifier that resolves to no workspace module,
+ * an export without a summary and a cycle of re-exports or returned results all mean "no fresh
+ * handle" (the pending leak stays silent); a callee without a summary does not keep the handle
+ * it is given. A returned result is followed only to a callee whose handle sits where the
+ * caller's entry says (the whole result, or the same element of an array result).
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { HandleLeak } from '../analysis/handles';
-import type { FileHandleSummary, ImportedFunction, SummaryCondition } from '../analysis/summaries';
+import type { FileHandleSummary, ImportedFunction, ReexportOfFs, ReturnedHandle, SummaryCondition, UsedOnlyParameters } from '../analysis/summaries';
 import type { RelatedLocation } from '../text/locations';
+import { EffectSummaryCache } from './call-effects';
+import { summarizeHandleEffects, type HandleGraph, type HandleSummaries, type OwnHandleFacts } from './handle-effects';
 import type { ProgramContext } from './program-context';
 import { typescriptModel, type TypeScriptModel } from './typescript';
 import { pythonModel } from './python';
@@ -28,7 +44,21 @@ export interface ConfirmedLeak {
   proof: RelatedLocation[];
 }
 
-const MAX_DEPTH = 16;
+/** A node of the handle graph: a summarised function of one file, or a module's exports. */
+interface HandleFn {
+  /** `<path>\0<function key>` (a module node: `<path>\0\0module`). */
+  id: string;
+  path: string;
+  /** The first entries of the file's summary lists that name the function (none for a module node). */
+  returned?: ReturnedHandle;
+  usedOnly?: UsedOnlyParameters;
+  stored?: UsedOnlyParameters;
+  /** A module node: how the module re-exports fs. */
+  reexport?: ReexportOfFs;
+}
+
+/** Summaries of the last link, by content, so that an edit re-solves only what changed. */
+const CACHE = new EffectSummaryCache();
 
 class SummaryLinker {
   private readonly summaries = new Map<string, FileHandleSummary>();
@@ -37,6 +67,12 @@ class SummaryLinker {
   private readonly cFunctions = new Map<string, string[]>();
   private tsModel: TypeScriptModel | undefined;
   private pyIndex: PyModuleIndex | undefined;
+  /** The graph's nodes by id. */
+  private readonly nodes = new Map<string, HandleFn>();
+  /** Resolved callees by the calling file and the callee as written (each condition is resolved twice: for the roots, then for the proof). */
+  private readonly resolved = new Map<string, HandleFn | undefined>();
+  private readonly calleeMemo = new Map<HandleFn, readonly (readonly HandleFn[])[]>();
+  private solved: HandleSummaries<HandleFn> | undefined;
 
   constructor(
     files: readonly FileAnalysis[],
@@ -53,67 +89,145 @@ class SummaryLinker {
   }
 
   /**
-   * The function a call in `fromPath` runs, as the file that defines it and a test that picks
-   * its entry out of that file's summary: the program model's own call resolution for
-   * TypeScript/JavaScript (by the function's fact id) and Python (by its qualified name),
-   * the one definition of the name in C.
+   * The function a call in `fromPath` runs, as a node of the graph: the program model's own
+   * call resolution for TypeScript/JavaScript (by the function's fact id) and Python (by its
+   * qualified name), the one definition of the name in C.
    */
-  private callee(fromPath: string, callee: ImportedFunction): { path: string; summary: FileHandleSummary; is: (entry: { exportPath: string[]; functionId?: string }) => boolean } | undefined {
+  private callee(fromPath: string, callee: ImportedFunction): HandleFn | undefined {
+    const memo = `${fromPath}\0${callee.specifier}\0${callee.exportPath.join('\0')}\0${callee.display}`;
+    if (this.resolved.has(memo)) return this.resolved.get(memo);
+    const found = this.resolve(fromPath, callee);
+    this.resolved.set(memo, found);
+    return found;
+  }
+
+  private resolve(fromPath: string, callee: ImportedFunction): HandleFn | undefined {
     const language = this.languages.get(fromPath);
     if (language === 'c') {
       // One definition in the workspace, or none we can trust (two programs may define it).
       const name = callee.exportPath.length === 1 ? callee.exportPath[0] : undefined;
       const paths = name ? this.cFunctions.get(name) : undefined;
-      const summary = paths?.length === 1 ? this.summaries.get(paths[0]) : undefined;
-      return paths && summary ? { path: paths[0], summary, is: (e) => e.exportPath.length === 1 && e.exportPath[0] === name } : undefined;
+      return paths?.length === 1 ? this.node(paths[0], (e) => e.exportPath.length === 1 && e.exportPath[0] === name, name!) : undefined;
     }
     if (language === 'python') {
       this.pyIndex ??= pythonModel(this.ctx).index;
       const from = this.pyIndex.byPath(fromPath);
       const sym = from ? this.pyIndex.resolve(from, [callee.specifier, ...callee.exportPath].join('.'), 'import') : undefined;
-      const summary = sym?.kind === 'function' ? this.summaries.get(sym.module.path) : undefined;
-      if (sym?.kind !== 'function' || !summary) return undefined;
+      if (sym?.kind !== 'function') return undefined;
       const qualified = sym.name;
-      return { path: sym.module.path, summary, is: (e) => e.exportPath.join('.') === qualified };
+      return this.node(sym.module.path, (e) => e.exportPath.join('.') === qualified, qualified);
     }
     this.tsModel ??= typescriptModel(this.ctx);
     const from = this.tsModel.byPath(fromPath);
     const ref = from ? this.tsModel.resolveCallee(from, callee.display) : undefined;
-    const summary = ref ? this.summaries.get(ref.module.path) : undefined;
-    return ref && summary ? { path: ref.module.path, summary, is: (e) => e.functionId === ref.id } : undefined;
+    return ref ? this.node(ref.module.path, (e) => e.functionId === ref.id, ref.id) : undefined;
   }
 
-  /** The steps that prove `callee` (called from `fromPath`) returns a fresh handle, or undefined. */
-  returnsHandle(fromPath: string, callee: ImportedFunction, tupleIndex: number | undefined, depth = 0): RelatedLocation[] | undefined {
-    if (depth > MAX_DEPTH) return undefined;
-    const t = this.callee(fromPath, callee);
-    const found = t?.summary.returnedHandles.find(t.is);
-    if (!t || !found || found.tupleIndex !== tupleIndex) return undefined;
-    if (found.returnsResultOf) {
-      const inner = this.returnsHandle(t.path, found.returnsResultOf, tupleIndex, depth + 1);
-      if (!inner) return undefined;
-      return [{ path: t.path, range: found.openRange, message: `${found.functionName}() returns what ${found.api}() returns` }, ...inner];
+  /** The node of the function of `path` that `is` picks out of its summary (undefined when the file has none). */
+  private node(path: string, is: (entry: { exportPath: string[]; functionId?: string }) => boolean, key: string): HandleFn | undefined {
+    const summary = this.summaries.get(path);
+    if (!summary) return undefined;
+    const id = `${path}\0${key}`;
+    let n = this.nodes.get(id);
+    if (!n) {
+      n = { id, path, returned: summary.returnedHandles.find(is), usedOnly: summary.parametersUsedOnly?.find(is), stored: summary.parametersStored?.find(is) };
+      this.nodes.set(id, n);
     }
-    return [{ path: t.path, range: found.openRange, message: `${found.functionName}() returns a new handle from ${found.api}() here` }];
+    return n;
+  }
+
+  /** The TypeScript/JavaScript module an import specifier of `fromPath` names, as a module node. */
+  private module(fromPath: string, specifier: string): HandleFn | undefined {
+    this.tsModel ??= typescriptModel(this.ctx);
+    const from = this.tsModel.byPath(fromPath);
+    const module = from ? this.tsModel.resolveSpecifier(from, specifier) : undefined;
+    const summary = module ? this.summaries.get(module.path) : undefined;
+    if (!module || !summary) return undefined;
+    const id = `${module.path}\0\0module`;
+    let n = this.nodes.get(id);
+    if (!n) this.nodes.set(id, (n = { id, path: module.path, reexport: summary.reexportsFs }));
+    return n;
+  }
+
+  /** The graph's one call of a node: the function whose result it returns, or the module it re-exports. */
+  private callees(fn: HandleFn): readonly (readonly HandleFn[])[] {
+    let out = this.calleeMemo.get(fn);
+    if (out) return out;
+    out = [];
+    const inner = fn.returned?.returnsResultOf;
+    if (inner) {
+      const t = this.callee(fn.path, inner);
+      // Followed only to a callee whose handle sits where this entry says.
+      out = [t?.returned && t.returned.tupleIndex === fn.returned!.tupleIndex ? [t] : []];
+    } else if (fn.reexport && !('direct' in fn.reexport)) {
+      const t = this.module(fn.path, fn.reexport.specifier);
+      out = [t ? [t] : []];
+    }
+    this.calleeMemo.set(fn, out);
+    return out;
+  }
+
+  private own(fn: HandleFn): OwnHandleFacts {
+    const own: { -readonly [K in keyof OwnHandleFacts]: OwnHandleFacts[K] } = {};
+    if (fn.returned && !fn.returned.returnsResultOf) own.opens = { slot: fn.returned.tupleIndex };
+    if (fn.reexport && 'direct' in fn.reexport) own.exportsFs = true;
+    if (fn.usedOnly) own.usesOnly = fn.usedOnly.parameters;
+    if (fn.stored) own.stores = fn.stored.parameters;
+    if (fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport))) own.calls = [{ returned: true }];
+    return own;
+  }
+
+  /** The nodes a condition asks about. */
+  private roots(fromPath: string, condition: SummaryCondition, out: HandleFn[]): void {
+    if (condition.kind === 'all-of') {
+      for (const c of condition.conditions) this.roots(fromPath, c, out);
+      return;
+    }
+    const n = condition.kind === 'module-is-fs' ? this.module(fromPath, condition.specifier) : this.callee(fromPath, condition.callee);
+    if (n) out.push(n);
+  }
+
+  private solve(roots: readonly HandleFn[]): HandleSummaries<HandleFn> {
+    const graph: HandleGraph<HandleFn> = {
+      functions: roots,
+      callees: (fn) => this.callees(fn),
+      own: (fn) => this.own(fn),
+      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport])}`,
+    };
+    return summarizeHandleEffects(graph, CACHE);
+  }
+
+  /** The steps that prove `callee` (called from `fromPath`) returns a fresh handle (at `tupleIndex`), or undefined. */
+  private returnsHandle(fromPath: string, callee: ImportedFunction, tupleIndex: number | undefined): RelatedLocation[] | undefined {
+    const t = this.callee(fromPath, callee);
+    const fresh = t && this.solved!.of(t).returnsFreshHandle;
+    if (!t || !fresh || fresh.slot !== tupleIndex) return undefined;
+    return this.solved!.chain(t, 'returnsFreshHandle').map(({ fn, call }) => {
+      const r = fn.returned!;
+      const message = call !== undefined ? `${r.functionName}() returns what ${r.api}() returns` : `${r.functionName}() returns a new handle from ${r.api}() here`;
+      return { path: fn.path, range: r.openRange, message };
+    });
   }
 
   /** The steps that prove the module `specifier` (imported by `fromPath`) is the fs module. */
-  isFsModule(fromPath: string, specifier: string, depth = 0): RelatedLocation[] | undefined {
-    if (depth > MAX_DEPTH) return undefined;
+  private isFsModule(fromPath: string, specifier: string): RelatedLocation[] | undefined {
     const t = this.module(fromPath, specifier);
-    const re = t?.summary.reexportsFs;
-    if (!t || !re) return undefined;
-    const step = { path: t.path, range: re.range, message: `this module re-exports the fs module, so '${specifier}' opens real descriptors` };
-    if ('direct' in re) return [step];
-    const inner = this.isFsModule(t.path, re.specifier, depth + 1);
-    return inner ? [step, ...inner] : undefined;
+    if (!t || !this.solved!.of(t).exportsFs) return undefined;
+    // Each step names the module by the specifier it was reached through.
+    let through = specifier;
+    return this.solved!.chain(t, 'exportsFs').map(({ fn }) => {
+      const re = fn.reexport!;
+      const step = { path: fn.path, range: re.range, message: `this module re-exports the fs module, so '${through}' opens real descriptors` };
+      if (!('direct' in re)) through = re.specifier;
+      return step;
+    });
   }
 
   /** The step that proves `callee` only uses its parameter `argument`. */
-  onlyUses(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
+  private onlyUses(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
     const t = this.callee(fromPath, callee);
-    const used = t?.summary.parametersUsedOnly?.find(t.is);
-    if (!t || !used?.parameters.includes(argument)) return undefined;
+    const used = t?.usedOnly;
+    if (!t || !used || !this.solved!.of(t).onlyUses?.[argument]) return undefined;
     return [{ path: t.path, range: used.range, message: `${used.functionName}() only uses the handle passed to it (argument ${argument + 1}): it neither closes nor keeps it` }];
   }
 
@@ -121,22 +235,12 @@ class SummaryLinker {
    * Holds (no step) unless `callee` resolves to a function whose summary says it keeps its
    * parameter `argument`: an unresolved callee, or one without a summary, does not keep it.
    */
-  notStored(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
+  private notStored(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
     const t = this.callee(fromPath, callee);
-    const stored = t?.summary.parametersStored?.find(t.is);
-    return stored?.parameters.includes(argument) ? undefined : [];
+    return t && this.solved!.of(t).storesParameter?.[argument] ? undefined : [];
   }
 
-  /** The TypeScript/JavaScript module an import specifier of `fromPath` names, with its summary. */
-  private module(fromPath: string, specifier: string): { path: string; summary: FileHandleSummary } | undefined {
-    this.tsModel ??= typescriptModel(this.ctx);
-    const from = this.tsModel.byPath(fromPath);
-    const module = from ? this.tsModel.resolveSpecifier(from, specifier) : undefined;
-    const summary = module ? this.summaries.get(module.path) : undefined;
-    return module && summary ? { path: module.path, summary } : undefined;
-  }
-
-  holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {
+  private holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {
     switch (condition.kind) {
       case 'returns-handle':
         return this.returnsHandle(fromPath, condition.callee, condition.tupleIndex);
@@ -159,6 +263,9 @@ class SummaryLinker {
   }
 
   confirmed(): ConfirmedLeak[] {
+    const roots: HandleFn[] = [];
+    for (const [path, summary] of this.summaries) for (const pending of summary.pendingLeaks) this.roots(path, pending.requires, roots);
+    this.solved = this.solve([...new Set(roots)]);
     const out: ConfirmedLeak[] = [];
     for (const [path, summary] of this.summaries) {
       for (const pending of summary.pendingLeaks) {

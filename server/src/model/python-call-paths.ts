@@ -6,6 +6,23 @@
  * a handler keeps) and the functions it passes on (callbacks). Each edge is a step of an
  * evidence chain ("`rpc.init()` is called here"). Used by the HEARTBEAT joins to say how a
  * program reaches a transport use or the function that starts a heartbeat thread.
+ *
+ * NOTE: this walk stays apart from the call-effect solver (`call-effects.ts`), which answers
+ * "what may this call do" with one summary per function, bottom-up, and a witness that is the
+ * first such call in the function's order. The questions here are of another kind:
+ * - they ask for a *shortest path to a place*, top-down from one program's entries: the chain
+ *   is the breadth-first path from the entry, and a summary's witness (the first call in body
+ *   order, then that callee's first, ...) is in general another, longer path, so the chains
+ *   the HEARTBEAT rules show would change;
+ * - the place is a query, not an effect of the code: "reaches the body of this function"
+ *   (`python-heartbeat.ts`, for the function that starts a heartbeat thread) has one answer
+ *   per target, and a per-function summary would need one effect per target function;
+ * - what runs depends on the program: `runs` drops import-time code under another module's
+ *   main guard, which differs with the program's `__main__`, so a summary of a module's top
+ *   level would differ per program, where the solver's summaries are per function;
+ * - its edges are not the solver's calls: the methods of an object a call creates count as
+ *   reached (they may be called later), and so do functions passed on as callbacks, which the
+ *   effect graph deliberately leaves out ("callables passed as arguments are not calls").
  */
 import type { PythonFact } from '../facts/python/program-facts';
 import { PY_TEST_FILE } from '../knowledge/python-heartbeat';

@@ -8,7 +8,9 @@
  *
  * What counts as a use comes from the facts (`py.transport-use`: a send or start on what a
  * transport user made, directly or through a workspace function that returns one,
- * `py.returns-transport-user`) and the tables in `knowledge/python-heartbeat.ts`.
+ * `py.returns-transport-user`) and the tables in `knowledge/python-heartbeat.ts`. The search
+ * is the shortest-path walk of `python-call-paths.ts`, not the call-effect solver (its header
+ * says why).
  */
 import type { PythonFact, PyTransportUseFact } from '../facts/python/program-facts';
 import { PY_TRANSPORT_OPENERS, PY_TRANSPORT_USERS, PY_TEST_FILE, type TransportKind } from '../knowledge/python-heartbeat';

@@ -93,8 +93,11 @@ export interface FileHandleSummary {
 export interface ReleasedInFunction {
   /** The opening call. */
   openRange: Range;
-  /** The release that comes last in the source: the handle is open at most from `openRange` to here. */
-  lastReleaseRange: Range;
+  /**
+   * The source span of every statement that runs while the handle is open, from the first to
+   * the last in the source (releases and process exits included).
+   */
+  heldRange: Range;
 }
 
 /** An exported function and the indices of the parameters it only uses (or, for `parametersStored`, keeps). */

@@ -59,13 +59,13 @@ function openKey(r: Range): string {
 /**
  * The descriptors that the C handle analysis saw released on every path inside the function
  * that opens them (never returned, stored or handed on), by file path and opening call, with
- * the last release in the source.
+ * the source span of what runs while each is open.
  */
 function releasedInFunction(ctx: ProgramContext): Map<string, Map<string, Range>> {
   const out = new Map<string, Map<string, Range>>();
   for (const f of ctx.files) {
     const list = f.language === 'c' ? f.handleSummary?.releasedInFunction : undefined;
-    if (list?.length) out.set(f.path, new Map(list.map((r) => [openKey(r.openRange), r.lastReleaseRange])));
+    if (list?.length) out.set(f.path, new Map(list.map((r) => [openKey(r.openRange), r.heldRange])));
   }
   return out;
 }
@@ -87,15 +87,15 @@ function processReaching(model: CModel, sites: readonly ProcessSite[]): Set<CFn>
 /**
  * A descriptor its own function releases on every path cannot be inherited by a fork or exec
  * that runs after that function: it is closed by then. It still can be while it is open —
- * when a call between the open and its last release may fork or run a program (in
- * `reaching`), or when threads may be running at the open and the program may fork or run a
+ * when a call made while it is open (`held`: the span of those statements) may fork or run a
+ * program (in `reaching`), or when threads may be running at the open and the program may fork or run a
  * program while threads run (another thread's fork copies it).
  */
-function closedBeforeAnyProcessStart(model: CModel, program: CProgram, fn: CFn, open: CFdOpenFact, lastRelease: Range, sites: readonly ProcessSite[], reaching: () => Set<CFn>): boolean {
+function closedBeforeAnyProcessStart(model: CModel, program: CProgram, fn: CFn, open: CFdOpenFact, held: Range, sites: readonly ProcessSite[], reaching: () => Set<CFn>): boolean {
   const threads = threadOrdering(model, program);
   if (threads.at(fn, open.callIndex) && sites.some((s) => threads.at(s.fn, s.call))) return false;
-  const from = open.range.start;
-  const until = lastRelease.end;
+  const from = held.start;
+  const until = held.end;
   const calls = fn.fact.calls;
   for (let i = 0; i < calls.length; i++) {
     if (i === open.callIndex) continue;
@@ -187,7 +187,7 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
       let chain: RelatedLocation[] | null = null;
       const cache = file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex);
       const forgotten = cache ? forgottenBetween(model, file, cache) : null;
-      const lastRelease = releasedHere?.get(openKey(open.range));
+      const held = releasedHere?.get(openKey(open.range));
       for (const program of programs) {
         const sites = sitesOf(program);
         const reaching = () => {
@@ -195,7 +195,7 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
           if (!set) reachingByProgram.set(program, (set = processReaching(model, sites)));
           return set;
         };
-        const closedBefore = lastRelease ? () => closedBeforeAnyProcessStart(model, program, fn, open, lastRelease, sites, reaching) : null;
+        const closedBefore = held ? () => closedBeforeAnyProcessStart(model, program, fn, open, held, sites, reaching) : null;
         chain = hosts.length > 0 ? moduleProcessSite(sites) : laterProcessSite(model, program, fn, open, sites, forgotten, closedBefore);
         if (chain) break;
       }

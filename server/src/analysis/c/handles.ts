@@ -306,8 +306,9 @@ function presumedHandOverLeak(
 
 /**
  * When `site`'s handle is released on every path before the function returns — not returned,
- * stored or handed on anywhere, and not kept open until `main()` returns — the range of the
- * release that comes last in the source; otherwise null. A path that ends the process
+ * stored or handed on anywhere, and not kept open until `main()` returns — the source span of
+ * the statements that run while it is open (from the first to the last in the source, the
+ * releases and process exits included); otherwise null. A path that ends the process
  * (`exit()`) ends the handle too.
  */
 function releasedOnEveryPath(fn: CFunctionGraph, site: OpenSite, effect: (n: CNode) => ReturnType<typeof effectOf>): Range | null {
@@ -318,15 +319,15 @@ function releasedOnEveryPath(fn: CFunctionGraph, site: OpenSite, effect: (n: CNo
     return e === 'escape' ? 'overwrite' : e;
   };
   if (findLeak(fn.graph, site.held, v, strict, DEFAULT_IGNORED)) return null;
-  let last: Range | null = null;
+  let held: Range = nodeRange(site.call);
+  let released = false;
   const seen = new Set<number>([site.held.id]);
   const queue: CNode[] = [site.held];
   while (queue.length > 0) {
     const n = queue.shift()!;
+    if (n.range) held = spanOf(held, n.range);
     if (n !== site.held && effect(n) === 'release') {
-      const r = n.payload?.facts?.releasedBy.get(v)?.call;
-      const range = r ? nodeRange(r) : n.range;
-      if (range && (!last || range.end.line > last.end.line || (range.end.line === last.end.line && range.end.character > last.end.character))) last = range;
+      released = true;
       continue;
     }
     for (const e of n.succ) {
@@ -335,7 +336,12 @@ function releasedOnEveryPath(fn: CFunctionGraph, site: OpenSite, effect: (n: CNo
       queue.push(fn.graph.nodes[e.to]);
     }
   }
-  return last;
+  return released ? held : null;
+}
+
+function spanOf(a: Range, b: Range): Range {
+  const before = (x: Range['start'], y: Range['start']) => x.line < y.line || (x.line === y.line && x.character < y.character);
+  return { start: before(b.start, a.start) ? b.start : a.start, end: before(a.end, b.end) ? b.end : a.end };
 }
 
 /** The leak of `site` where `described` says the handle is lost. */
@@ -428,8 +434,8 @@ function analyzeFunction(
       const maybe = presumedHandOverLeak(fn, site, effect, ignored);
       if (maybe) pending.push(maybe);
       else if (released) {
-        const last = releasedOnEveryPath(fn, site, effect);
-        if (last) released.push({ openRange: nodeRange(site.call), lastReleaseRange: last });
+        const held = releasedOnEveryPath(fn, site, effect);
+        if (held) released.push({ openRange: nodeRange(site.call), heldRange: held });
       }
       continue;
     }

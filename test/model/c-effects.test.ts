@@ -93,6 +93,36 @@ describe('C call effects', () => {
     assert.ok(!s.has(fn(m, 'count_up'), 'neverReturns'));
   });
 
+  test('waits: a helper that sleeps, polls or reaps a child makes its callers wait, with the chain down to the call', () => {
+    const m = model(
+      files({
+        'retry.c': `#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void back_off(int attempt) { if (attempt > 0) usleep(1000u << attempt); }
+int send_with_retry(int fd, const char *msg) {
+  for (int i = 0; i < 5; i++) { if (write(fd, msg, 1) == 1) return 0; back_off(i); }
+  return -1;
+}
+int wait_readable(int fd) { struct pollfd p = { fd, POLLIN, 0 }; return poll(&p, 1, 500); }
+void reap(pid_t pid) { int status; waitpid(pid, &status, 0); }
+int run_child(void) { pid_t pid = fork(); if (pid == 0) _exit(0); reap(pid); return 0; }
+int just_write(int fd) { return write(fd, "x", 1); }
+`,
+      }),
+    );
+    const s = cEffects(m);
+    const chain = (name: string) => s.chain(fn(m, name), 'waits').map((step) => `${step.fn.fact.name}:${step.fn.fact.calls[step.call].name}`);
+    assert.deepEqual(chain('send_with_retry'), ['send_with_retry:back_off', 'back_off:usleep']);
+    assert.deepEqual(s.chain(fn(m, 'send_with_retry'), 'waits').at(-1)?.direct, { api: 'usleep', reason: 'sleeps' });
+    assert.deepEqual(s.of(fn(m, 'wait_readable')).waits?.direct, { api: 'poll', reason: 'waits for descriptors' });
+    assert.deepEqual(chain('run_child'), ['run_child:reap', 'reap:waitpid']);
+    assert.equal(s.of(fn(m, 'reap')).waits?.direct?.reason, 'waits for a child process');
+    // Waiting is no hazard in a fork child: usleep() and waitpid() are async-signal-safe.
+    assert.ok(!s.has(fn(m, 'send_with_retry'), 'unsafeInChild'));
+    assert.ok(!s.has(fn(m, 'just_write'), 'waits'));
+  });
+
   test('a rebuilt model reuses the summaries of functions whose calls did not change', () => {
     const cache = new MapModelCache();
     const tools = analyzeText('tools.c', TOOLS)!;

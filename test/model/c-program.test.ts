@@ -12,7 +12,8 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import { cModel } from '../../server/src/model/c';
+import { cModel, type CModel } from '../../server/src/model/c';
+import { threadOrdering } from '../../server/src/model/c-child';
 import type { ProjectFile } from '../../server/src/model/program-context';
 import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
 import { grammarsReady } from '../harness';
@@ -39,7 +40,7 @@ function filesUnder(dir: string): string[] {
 function scan(
   scenario: string,
   options: { withCompileCommands?: boolean; config?: Partial<HazardLensConfig>; dirs?: string[]; syntaxErrorsExpected?: boolean } = {},
-): { findings: Finding[]; rel: (f: string) => string; neighbours: (f: string) => string[] } {
+): { findings: Finding[]; rel: (f: string) => string; neighbours: (f: string) => string[]; model: () => CModel } {
   const dir = join(PROGRAMS, scenario);
   const analyses: FileAnalysis[] = [];
   const projectFiles: ProjectFile[] = [];
@@ -69,7 +70,8 @@ function scan(
     for (const program of model.programsOf(file)) for (const x of program.files) out.add(x.path);
     return [...out].sort();
   };
-  return { findings: evaluation.findings.filter((f) => C_RULES.has(f.ruleId)), rel, neighbours };
+  const model = () => cModel({ files: analyses, roots: [dir], projectFiles, config });
+  return { findings: evaluation.findings.filter((f) => C_RULES.has(f.ruleId)), rel, neighbours, model };
 }
 
 /** `file:line` (1-based) of a finding or a related location. */
@@ -268,18 +270,18 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
       `unsafe-call-in-fork-child ${rel('report.c')}:12`,
       `unsafe-call-in-fork-child ${rel('report.c')}:13`,
     ]);
-    // The chain of the fork: the first way threads reach it, then every other call of the
-    // forking function that may run while threads run (main.c:9, before the threads, is not one),
-    // named with its thread when the caller runs on one.
+    // The chain of the fork leads with the caller that runs on a thread (finish_job() on the
+    // worker() thread), then names every other call of the forking function that may run while
+    // threads run (main.c:9, before the threads, is not one).
     const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
     assert.deepEqual(
       fork.related.map((r) => `${at(r)} ${r.message}`),
       [
-        `${rel('workers.c')}:22 thread started here by pthread_create()`,
-        `${rel('main.c')}:10 start_workers() is called here and starts a thread`,
-        `${rel('main.c')}:11 run_piped() is called here, after threads may have started`,
-        `${rel('spawn.c')}:12 fork() here copies only the calling thread`,
+        `${rel('workers.c')}:22 thread started here by pthread_create(); it runs worker()`,
+        `${rel('workers.c')}:14 finish_job() is called here on the worker() thread`,
         `${rel('workers.c')}:9 finish_job() runs on the worker() thread and calls run_piped() here`,
+        `${rel('spawn.c')}:12 fork() here copies only the calling thread`,
+        `${rel('main.c')}:11 run_piped() is also called here while threads may be running, in main()`,
       ],
     );
     // exit() in die_with() is reached from two calls of the child: both are named.
@@ -367,6 +369,47 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     );
     const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
     assert.deepEqual(unsafe.related.slice(0, 3), fork.related.slice(0, 3));
+  });
+
+  test('a fork helper run from a start-up loop and from pool threads: the chain leads with the nearest caller on a thread', () => {
+    const { findings, rel, model } = scan('c-fork-helper-startup-and-pool');
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('hooks.c')}:18`, `unsafe-call-in-fork-child ${rel('hooks.c')}:20`]);
+    // run_hook() starts a timer thread after its fork, and load_settings() calls it twice in a
+    // loop, so a start-up route exists (one include's timer runs while the next include forks);
+    // the chain leads instead with the function that runs on a pool thread and calls the helper,
+    // the nearest one (close_volume(), three calls below the routine; rotate_logs() is four).
+    const lead = [
+      `${rel('pool.c')}:26 thread started here by pthread_create(); it runs pool_worker()`,
+      `${rel('pool.c')}:18 serve_request() is called here on the pool_worker() thread`,
+      `${rel('pool.c')}:11 serve_request() runs on the pool_worker() thread and calls close_volume() here`,
+      `${rel('volume.c')}:7 close_volume() runs on the pool_worker() thread and calls run_hook() here`,
+    ];
+    const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
+    assert.deepEqual(fork.related.map((r) => `${at(r)} ${r.message}`), [
+      ...lead,
+      `${rel('hooks.c')}:18 fork() here copies only the calling thread`,
+      `${rel('admin.c')}:6 rotate_logs() runs on the pool_worker() thread and calls run_hook() here`,
+      `${rel('settings.c')}:15 run_hook() is also called here while threads may be running, in read_source()`,
+    ]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.deepEqual(unsafe.related.slice(0, lead.length).map((r) => `${at(r)} ${r.message}`), lead);
+    // The start-up route is still what "threads may be running here" answers, and asking twice
+    // words its loop step once.
+    const m = model();
+    const program = m.programs()[0];
+    const runHook = m.fns.find((fn) => fn.fact.name === 'run_hook')!;
+    const forkCall = runHook.fact.calls.findIndex((c) => c.name === 'fork');
+    const order = threadOrdering(m, program);
+    const startUp = () => order.chainAt(runHook, forkCall).map((r) => `${at(r)} ${r.message}`);
+    const first = startUp();
+    assert.deepEqual(startUp(), first);
+    assert.deepEqual(first, [
+      `${rel('hooks.c')}:27 thread started here by pthread_create()`,
+      `${rel('settings.c')}:15 run_hook() is called here and starts a thread`,
+      `${rel('settings.c')}:25 read_source() is called here and starts a thread (later in the same loop, so an earlier iteration ran it)`,
+      `${rel('settings.c')}:23 read_source() is called here, after threads may have started`,
+      `${rel('settings.c')}:15 run_hook() is called here, after threads may have started`,
+    ]);
   });
 
   test('a fork helper reached from a command table that a pool thread dispatches: the chain names the caller on that thread', () => {

@@ -81,6 +81,23 @@ export interface FileHandleSummary {
   /** Python: exported functions that keep some of their parameters (a global, a registry, a field). */
   parametersStored?: UsedOnlyParameters[];
   pendingLeaks: PendingLeak[];
+  /**
+   * C: handles opened into a local variable and released on every path before the function
+   * returns — never returned, stored or handed on (a process exit also ends them). Such a
+   * descriptor is not alive once its function is left.
+   */
+  releasedInFunction?: ReleasedInFunction[];
+}
+
+/** A C handle its function releases on every path (see {@link FileHandleSummary.releasedInFunction}). */
+export interface ReleasedInFunction {
+  /** The opening call. */
+  openRange: Range;
+  /**
+   * The source span of every statement that runs while the handle is open, from the first to
+   * the last in the source (releases and process exits included).
+   */
+  heldRange: Range;
 }
 
 /** An exported function and the indices of the parameters it only uses (or, for `parametersStored`, keeps). */

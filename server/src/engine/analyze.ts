@@ -46,7 +46,7 @@ export interface AnalyzeOptions {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '15';
+export const ANALYZER_VERSION = '16';
 
 /**
  * The key of a file's analysis: its text, the analyser version and, when the user declared

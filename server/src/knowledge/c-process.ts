@@ -375,6 +375,24 @@ export const LIBRARY_FD_CACHES: ReadonlyMap<string, string> = new Map([
   ['getpwuid', "glibc's nscd socket and mapped cache"],
 ]);
 
+// ---------------------------------------------------------------------------------------
+// Waits
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Calls that block the calling thread until time passes or something happens (the `waits`
+ * call effect, `model/c-effects.ts`), with what they wait for. A call with a zero timeout
+ * (`poll(fds, n, 0)`) still counts: the arguments are not read.
+ */
+export const WAIT_CALLS: ReadonlyMap<string, string> = new Map([
+  ...(['sleep', 'usleep', 'nanosleep', 'clock_nanosleep', 'thrd_sleep', 'g_usleep'] as const).map((n) => [n, 'sleeps'] as const),
+  ...(['select', 'pselect', 'poll', 'ppoll', 'epoll_wait', 'epoll_pwait', 'epoll_pwait2'] as const).map((n) => [n, 'waits for descriptors'] as const),
+  ...(['pthread_cond_wait', 'pthread_cond_timedwait', 'pthread_cond_clockwait', 'cnd_wait', 'cnd_timedwait', 'sem_wait', 'sem_timedwait', 'sem_clockwait', 'pthread_barrier_wait'] as const).map((n) => [n, 'waits on a condition'] as const),
+  ...(['pthread_join', 'thrd_join'] as const).map((n) => [n, 'waits for a thread'] as const),
+  ...(['wait', 'waitpid', 'wait3', 'wait4', 'waitid'] as const).map((n) => [n, 'waits for a child process'] as const),
+  ...(['pause', 'sigsuspend', 'sigwait', 'sigwaitinfo', 'sigtimedwait'] as const).map((n) => [n, 'waits for a signal'] as const),
+]);
+
 /** Lower-case macros and operators that look like calls. */
 const IGNORED_CALLEES: ReadonlySet<string> = new Set(['sizeof', 'offsetof', 'alignof', '_Alignof', 'va_start', 'va_end', 'va_arg', 'va_copy', 'assert', 'static_assert', '_Static_assert', 'likely', 'unlikely']);
 

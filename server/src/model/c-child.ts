@@ -343,6 +343,35 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
   return list;
 }
 
+/** Per model (a fork's facts outlive a model rebuilt around them). */
+const LEAD_CHAINS = new WeakMap<CModel, Map<CForkFact, RelatedLocation[]>>();
+
+/**
+ * Why threads may be running at a fork, as the chain its findings lead with: among the programs
+ * holding the fork where threads may be running there, the chain {@link Ordering.leadChainAt}
+ * ranks best (a thread started earlier in the forking function, else the shortest route from a
+ * thread's start down to the forking function, so a helper's chain names the function that runs
+ * on a thread and calls it), the first such program on a tie. Empty when threads may be running
+ * in none of them.
+ */
+export function forkLeadChain(model: CModel, site: ForkSite): RelatedLocation[] {
+  let memo = LEAD_CHAINS.get(model);
+  if (!memo) LEAD_CHAINS.set(model, (memo = new Map()));
+  let chain = memo.get(site.fact);
+  if (chain) return chain;
+  let best: { chain: RelatedLocation[]; rank: number } | null = null;
+  for (const program of model.programsOf(site.fn.file)) {
+    const order = threadOrdering(model, program);
+    if (!order.at(site.fn, site.fact.callIndex)) continue;
+    const lead = order.leadChainAt(site.fn, site.fact.callIndex);
+    if (!best || lead.rank < best.rank) best = lead;
+    if (best.rank === 0) break;
+  }
+  chain = best?.chain ?? [];
+  memo.set(site.fact, chain);
+  return chain;
+}
+
 /**
  * A function declared to run in a fork child before exec, in someone else's program (a
  * library's "call between fork and exec" hook): by the comment `hazard-lens: fork-child`

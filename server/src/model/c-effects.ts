@@ -13,7 +13,9 @@
  * - `neverReturns`: an `exec*` or an exit (`_exit`, `exit`) that runs on every path through
  *   the function (`CModel.runsAlways`, so `#if` branches count for the target platform);
  * - `unsafeInChild`: a call that is not async-signal-safe, with the reason the fork-child
- *   rule shows (`closelog` takes syslog's lock; a thread start is one too, "thread").
+ *   rule shows (`closelog` takes syslog's lock; a thread start is one too, "thread");
+ * - `waits`: a call that blocks until time passes or something happens (`sleep`, `poll`,
+ *   `pthread_cond_wait`, `waitpid`: `WAIT_CALLS` in `knowledge/c-process.ts`).
  *
  * What a function's summary leaves out:
  * - calls the target platform does not compile;
@@ -36,7 +38,7 @@
 import { createHash } from 'node:crypto';
 import { regionEndOf } from '../facts/c/program-fork';
 import type { CFunctionFact } from '../facts/c/program-types';
-import { isIgnoredCallee } from '../knowledge/c-process';
+import { isIgnoredCallee, WAIT_CALLS } from '../knowledge/c-process';
 import { summarizeEffects, type EffectGraph, type EffectSummaries, type LocalEffect } from './call-effects';
 import type { CFn, CModel } from './c';
 
@@ -123,7 +125,10 @@ function describe(model: CModel, fn: CFn): FnView {
       if (end === 'unsafe-exit') local.push({ call: i, kind: 'unsafeInChild', api: name, reason: knowledge.signalUnsafe.get(name) ?? 'exit' });
       continue;
     }
-    if (callees[i].length > 0 || knowledge.signalSafe.has(name)) continue;
+    if (callees[i].length > 0) continue;
+    const waits = WAIT_CALLS.get(name);
+    if (waits) local.push({ call: i, kind: 'waits', api: name, reason: waits });
+    if (knowledge.signalSafe.has(name)) continue;
     const reason = knowledge.signalUnsafe.get(name) ?? (!isIgnoredCallee(name) && knowledge.threadStarts.has(name) ? 'thread' : undefined);
     if (reason) local.push({ call: i, kind: 'unsafeInChild', api: name, reason });
   }

@@ -316,7 +316,8 @@ export class Ordering {
     if (depth > 16) return [];
     const j = this.before(fn, k);
     if (j >= 0) {
-      const chain = this.siteChain(fn, j, 0);
+      // A copy: the chain down to the site may be memoised, and its last step is reworded below.
+      const chain = [...this.siteChain(fn, j, 0)];
       const last = chain[chain.length - 1];
       if (last && !startsBefore(fn.fact.calls[j].span, fn.fact.calls[k].span)) {
         chain[chain.length - 1] = { ...last, message: `${last.message} (later in the same loop, so an earlier iteration ran it)` };
@@ -344,6 +345,26 @@ export class Ordering {
       case 'no':
         return [];
     }
+  }
+
+  /**
+   * The chain a finding at call `k` of `fn` (a fork) leads with, and its rank among the chains
+   * of the same call in other programs (lower reads better):
+   *
+   * 1. an event earlier in `fn` itself (rank 0): the most local evidence;
+   * 2. when `fn` runs on a thread (it is a start routine, or its callers lead up to one), the
+   *    route from that thread's start down to the call of `fn` (rank: its number of steps): the
+   *    nearest routine, so a fork helper's chain names the function that runs on a thread and
+   *    calls it ("release_unit() runs on the unit_worker() thread and calls spawn_alert()
+   *    here"), even when a start-up path reaches the helper in fewer calls after some thread
+   *    started;
+   * 3. otherwise {@link chainAt} (rank Infinity).
+   */
+  leadChainAt(fn: CFn, k: number): { chain: RelatedLocation[]; rank: number } {
+    if (this.before(fn, k) >= 0) return { chain: this.chainAt(fn, k), rank: 0 };
+    const thread = this.threadChainAt(fn);
+    if (thread) return { chain: thread, rank: thread.length };
+    return { chain: this.chainAt(fn, k), rank: Infinity };
   }
 
   /**

@@ -15,6 +15,8 @@ import { cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram
 import { Ordering } from '../model/c-order';
 import { hostPrograms, isLibraryFile } from '../model/c-library';
 import { forgottenBetween } from '../model/c-cache-reset';
+import { threadOrdering } from '../model/c-child';
+import type { Range } from '../text/locations';
 
 export const RULE_ID = 'fd-without-cloexec';
 
@@ -49,6 +51,64 @@ function sharedPrefix(a: string, b: string): number {
   return i;
 }
 
+/** Where a handle is opened: `line:character` of the opening call. */
+function openKey(r: Range): string {
+  return `${r.start.line}:${r.start.character}`;
+}
+
+/**
+ * The descriptors that the C handle analysis saw released on every path inside the function
+ * that opens them (never returned, stored or handed on), by file path and opening call, with
+ * the source span of what runs while each is open.
+ */
+function releasedInFunction(ctx: ProgramContext): Map<string, Map<string, Range>> {
+  const out = new Map<string, Map<string, Range>>();
+  for (const f of ctx.files) {
+    const list = f.language === 'c' ? f.handleSummary?.releasedInFunction : undefined;
+    if (list?.length) out.set(f.path, new Map(list.map((r) => [openKey(r.openRange), r.heldRange])));
+  }
+  return out;
+}
+
+/** The functions of a program that contain one of its fork/exec sites or call (transitively) one that does. */
+function processReaching(model: CModel, sites: readonly ProcessSite[]): Set<CFn> {
+  const out = new Set<CFn>(sites.map((s) => s.fn));
+  const queue = [...out];
+  for (let i = 0; i < queue.length; i++) {
+    for (const c of model.callers(queue[i])) {
+      if (out.has(c.fn)) continue;
+      out.add(c.fn);
+      queue.push(c.fn);
+    }
+  }
+  return out;
+}
+
+/**
+ * A descriptor its own function releases on every path cannot be inherited by a fork or exec
+ * that runs after that function: it is closed by then. It still can be while it is open —
+ * when a call made while it is open (`held`: the span of those statements) may fork or run a
+ * program (in `reaching`), or when threads may be running at the open and the program may fork or run a
+ * program while threads run (another thread's fork copies it).
+ */
+function closedBeforeAnyProcessStart(model: CModel, program: CProgram, fn: CFn, open: CFdOpenFact, held: Range, sites: readonly ProcessSite[], reaching: () => Set<CFn>): boolean {
+  const threads = threadOrdering(model, program);
+  if (threads.at(fn, open.callIndex) && sites.some((s) => threads.at(s.fn, s.call))) return false;
+  const from = held.start;
+  const until = held.end;
+  const calls = fn.fact.calls;
+  for (let i = 0; i < calls.length; i++) {
+    if (i === open.callIndex) continue;
+    const [line, character] = calls[i].span;
+    const after = line > from.line || (line === from.line && character >= from.character);
+    const before = line < until.line || (line === until.line && character < until.character);
+    if (!after || !before) continue;
+    if (sites.some((s) => s.fn === fn && s.call === i)) return false;
+    if (model.resolve(fn, i).some((t) => reaching().has(t))) return false;
+  }
+  return true;
+}
+
 /**
  * The first fork/exec site that may run after the descriptor is created, with the chain that
  * shows it. A descriptor kept in a cache that the program closes and forgets before that
@@ -61,7 +121,9 @@ function laterProcessSite(
   open: CFdOpenFact,
   sites: readonly ProcessSite[],
   forgotten: ((g: CFn, after: number, until: number) => boolean) | null,
+  closedBefore: (() => boolean) | null,
 ): RelatedLocation[] | null {
+  if (closedBefore?.()) return null;
   const order = new Ordering(model, program, [{ fn, call: open.callIndex, api: open.api }], {
     site: (api) => `descriptor created here by ${api}()`,
     via: (callee) => `${callee}() is called here and creates it`,
@@ -100,6 +162,8 @@ function moduleProcessSite(sites: readonly ProcessSite[]): RelatedLocation[] | n
 export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const out: RawFinding[] = [];
+  const released = releasedInFunction(ctx);
+  const reachingByProgram = new Map<CProgram, Set<CFn>>();
   for (const file of model.files) {
     if (file.opens.length === 0) continue;
     // A module no program calls by name (a plugin) runs in the programs whose helpers it calls.
@@ -109,6 +173,7 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
     const everywhere = ctx.config.cloexecEverywhere;
     const library = isLibraryFile(ctx.roots, file.path);
     if (programs.length === 0 && !everywhere && !(library && file.caches.length > 0)) continue;
+    const releasedHere = released.get(file.path);
     const sitesByProgram = new Map<CProgram, ProcessSite[]>();
     const sitesOf = (p: CProgram): ProcessSite[] => {
       let list = sitesByProgram.get(p);
@@ -122,8 +187,16 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
       let chain: RelatedLocation[] | null = null;
       const cache = file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex);
       const forgotten = cache ? forgottenBetween(model, file, cache) : null;
+      const held = releasedHere?.get(openKey(open.range));
       for (const program of programs) {
-        chain = hosts.length > 0 ? moduleProcessSite(sitesOf(program)) : laterProcessSite(model, program, fn, open, sitesOf(program), forgotten);
+        const sites = sitesOf(program);
+        const reaching = () => {
+          let set = reachingByProgram.get(program);
+          if (!set) reachingByProgram.set(program, (set = processReaching(model, sites)));
+          return set;
+        };
+        const closedBefore = held ? () => closedBeforeAnyProcessStart(model, program, fn, open, held, sites, reaching) : null;
+        chain = hosts.length > 0 ? moduleProcessSite(sites) : laterProcessSite(model, program, fn, open, sites, forgotten, closedBefore);
         if (chain) break;
       }
       const inherited = chain !== null;

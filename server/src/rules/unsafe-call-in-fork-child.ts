@@ -12,7 +12,7 @@ import type { RelatedLocation } from '../text/locations';
 import { REMOVABLE_IN_CHILD, UNSAFE_REASON_TEXT, type UnsafeReason } from '../knowledge/c-process';
 import { spanRange } from '../facts/c/program-types';
 import { cModel, type CModel } from '../model/c';
-import { callLocation, declaredChildSites, forkSiteLabel, forkSites, judge, threadOrdering, type ChildEvent, type DeclaredChildSite, type ForkSite } from '../model/c-child';
+import { callLocation, declaredChildSites, forkLeadChain, forkSiteLabel, forkSites, judge, type ChildEvent, type DeclaredChildSite, type ForkSite } from '../model/c-child';
 
 export const RULE_ID = 'unsafe-call-in-fork-child';
 
@@ -142,7 +142,6 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const found = new Map<string, Pending>();
   for (const program of model.programs()) {
-    const order = threadOrdering(model, program);
     for (const site of forkSites(model, program)) {
       if (site.fact.forkKind !== 'fork') continue;
       const threaded = ctx.config.assumeMultithreaded || site.threaded;
@@ -169,7 +168,7 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
             alsoReached(existing, event, site);
             continue;
           }
-          threadChain ??= site.threaded ? order.chainAt(site.fn, site.fact.callIndex) : [];
+          threadChain ??= site.threaded ? forkLeadChain(model, site) : [];
           const reason = UNSAFE_REASON_TEXT[verdict.reason as UnsafeReason] ?? verdict.reason;
           const afterExec = failed.has(event) && execEvent ? execEvent : undefined;
           const related: RelatedLocation[] = [

@@ -19,7 +19,7 @@ import type { Fix } from '../../text/edits';
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
-import type { FileHandleSummary, PendingLeak, SummaryCondition, UsedOnlyParameters } from '../summaries';
+import type { FileHandleSummary, PendingLeak, ReleasedInFunction, SummaryCondition, UsedOnlyParameters } from '../summaries';
 import { buildFunctionGraph } from './cfg';
 import { effectOf, neverReturns, ownsParameter, type CFunctionGraph, type CNode, type OpenSite } from './cfg-graph';
 import { NodeFactScanner, type FileContextForCfg } from './cfg-facts';
@@ -316,6 +316,46 @@ function presumedHandOverLeak(
   };
 }
 
+/**
+ * When `site`'s handle is released on every path before the function returns — not returned,
+ * stored or handed on anywhere, and not kept open until `main()` returns — the source span of
+ * the statements that run while it is open (from the first to the last in the source, the
+ * releases and process exits included); otherwise null. A path that ends the process
+ * (`exit()`) ends the handle too.
+ */
+function releasedOnEveryPath(fn: CFunctionGraph, site: OpenSite, effect: (n: CNode) => ReturnType<typeof effectOf>): Range | null {
+  const v = site.variable;
+  // A hand-over ends the search as a leak would: the handle outlives the function.
+  const strict = (n: CNode) => {
+    const e = effect(n);
+    return e === 'escape' ? 'overwrite' : e;
+  };
+  if (findLeak(fn.graph, site.held, v, strict, DEFAULT_IGNORED)) return null;
+  let held: Range = nodeRange(site.call);
+  let released = false;
+  const seen = new Set<number>([site.held.id]);
+  const queue: CNode[] = [site.held];
+  while (queue.length > 0) {
+    const n = queue.shift()!;
+    if (n.range) held = spanOf(held, n.range);
+    if (n !== site.held && effect(n) === 'release') {
+      released = true;
+      continue;
+    }
+    for (const e of n.succ) {
+      if (e.nullVars?.includes(v) || seen.has(e.to)) continue;
+      seen.add(e.to);
+      queue.push(fn.graph.nodes[e.to]);
+    }
+  }
+  return released ? held : null;
+}
+
+function spanOf(a: Range, b: Range): Range {
+  const before = (x: Range['start'], y: Range['start']) => x.line < y.line || (x.line === y.line && x.character < y.character);
+  return { start: before(b.start, a.start) ? b.start : a.start, end: before(a.end, b.end) ? b.end : a.end };
+}
+
 /** The leak of `site` where `described` says the handle is lost. */
 function leakAt(site: OpenSite, described: { range: Range; kind: LeakKind }, steps: { range: Range; message: string }[], fixes: Fix[]): HandleLeak {
   return {
@@ -377,6 +417,7 @@ function analyzeFunction(
   pending: PendingLeak[],
   helpers: ReadonlySet<string> = new Set(),
   ownOpeners: ReadonlyMap<string, { range: Range; message: string }> = new Map(),
+  released?: ReleasedInFunction[],
 ): void {
   const isMain = fn.name === 'main';
   const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
@@ -404,6 +445,10 @@ function analyzeFunction(
     if (!leak) {
       const maybe = presumedHandOverLeak(fn, site, effect, ignored);
       if (maybe) pending.push(maybe);
+      else if (released) {
+        const held = releasedOnEveryPath(fn, site, effect);
+        if (held) released.push({ openRange: nodeRange(site.call), heldRange: held });
+      }
       continue;
     }
     const described = describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite');
@@ -514,6 +559,7 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
     }
   }
   const src = new SourceLines(text);
+  const released: ReleasedInFunction[] = [];
   for (const def of functions) {
     if (hits.length === 0) break;
     // hits are sorted: binary search for the first one at or after the definition's start
@@ -527,11 +573,12 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
     if (lo >= hits.length || hits[lo] >= def.endIndex) continue;
     try {
       const fn = model.graph(def);
-      if (fn) analyzeFunction(model, fn, src, out, pending, helpers, ownSteps);
+      if (fn) analyzeFunction(model, fn, src, out, pending, helpers, ownSteps, released);
     } catch (error) {
       onError?.(error, functionName(def) ?? '?');
     }
   }
+  if (released.length > 0) summary.releasedInFunction = released;
   return { leaks: out.sort(byOpenPosition), summary };
 }
 

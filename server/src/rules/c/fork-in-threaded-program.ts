@@ -11,7 +11,7 @@ import type { RelatedLocation } from '../../text/locations';
 import { cModel, type CModel } from '../../model/c';
 import type { Ordering } from '../../model/c-order';
 import type { CKnowledge } from '../../knowledge/knowledge';
-import { callLocation, childWalks, forkSites, isCleanSpawn, judge, threadOrdering, type ChildWalk, type ForkSite } from '../../model/c-child';
+import { callLocation, childWalks, forkLeadChain, forkSites, isCleanSpawn, judge, threadOrdering, type ChildWalk, type ForkSite } from '../../model/c-child';
 
 const RULE_ID = 'fork-in-threaded-program';
 
@@ -91,7 +91,8 @@ export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {
         addThreadedCallers(model, site, order, known);
         continue;
       }
-      const chain = order.chainAt(site.fn, site.fact.callIndex);
+      // The best chain among the programs holding the fork: a helper's leads with its caller on a thread.
+      const chain = forkLeadChain(model, site);
       const related: RelatedLocation[] = [
         ...chain,
         { path: site.fn.file.path, range: site.fact.range, message: `${site.fact.api}() here copies only the calling thread` },

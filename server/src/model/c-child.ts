@@ -13,7 +13,7 @@ import { isIgnoredCallee } from '../knowledge/c-process';
 import type { CKnowledge } from '../knowledge/knowledge';
 import { regionEndOf } from '../facts/c/program-fork';
 import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd, type Span } from '../facts/c/program-types';
-import type { CallSite, CFile, CFn, CModel, CProgram } from './c';
+import { childOnlyCallSpans, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
 import { Ordering, type EventWords } from './c-order';
 import { cEffects } from './c-effects';
 import type { EffectStep } from './call-effects';
@@ -121,30 +121,9 @@ export function walkAfter(model: CModel, fn: CFn, from: number): ChildWalk {
   return out;
 }
 
-/**
- * Spans (`line,col,...`) of the calls of a function that only the child of a fork made in that
- * same function runs. A walk that enters the function is the process that called it, which
- * comes out of that fork as the parent: those calls belong to another process (a grandchild
- * of the walk's fork, judged by that fork's own walk), not to the walk.
- */
-const NESTED_CHILD_CALLS = new WeakMap<CFn, Set<string>>();
-
-function nestedChildCalls(fn: CFn): Set<string> {
-  let spans = NESTED_CHILD_CALLS.get(fn);
-  if (!spans) {
-    spans = new Set();
-    for (const fork of fn.file.forks) {
-      if (fork.functionIndex !== fn.fact.index) continue;
-      for (const region of fork.regions) for (const c of region.calls) spans.add(c.span.join(','));
-    }
-    NESTED_CHILD_CALLS.set(fn, spans);
-  }
-  return spans;
-}
-
 /** The calls of `fn` that the process entering it runs itself (not those of its own fork children). */
 function ownCalls(fn: CFn, calls: readonly CCall[]): readonly CCall[] {
-  const nested = nestedChildCalls(fn);
+  const nested = childOnlyCallSpans(fn);
   return nested.size ? calls.filter((c) => !nested.has(c.span.join(','))) : calls;
 }
 

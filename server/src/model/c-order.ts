@@ -21,7 +21,7 @@
  */
 import type { RelatedLocation } from '../text/locations';
 import { spanRange, type Span } from '../facts/c/program-types';
-import { isMain, type CallSite, type CFn, type CModel, type CProgram } from './c';
+import { childOnlyCallSpans, isMain, type CallSite, type CFn, type CModel, type CProgram } from './c';
 import type { EffectKind, EffectSummaries } from './call-effects';
 
 export interface EventWords {
@@ -99,6 +99,8 @@ export class Ordering {
   /** Functions none of whose ancestors has a real witness (a search from them, or through them, saw all). */
   private readonly searched = new Set<CFn>();
   private readonly index: ProgramIndex;
+  /** False when the event only ever happens in fork children (see `fromCallers`): then nothing in the program runs after it. */
+  private happensInParent = true;
 
   constructor(
     private readonly model: CModel,
@@ -123,7 +125,11 @@ export class Ordering {
     }
   }
 
-  /** Callers of event functions, breadth first: the witness is a shortest chain. */
+  /**
+   * Callers of event functions, breadth first: the witness is a shortest chain. A call that
+   * only the child of a fork in its caller makes is not followed: the event (a descriptor
+   * created, a cache filled) happens in that child, not in the caller's process.
+   */
   private fromCallers(): MayDo {
     const mayDo = new Map<CFn, number>();
     const queue: CFn[] = [];
@@ -136,10 +142,18 @@ export class Ordering {
     for (let i = 0; i < queue.length; i++) {
       for (const c of this.index.callersIn(queue[i])) {
         if (mayDo.has(c.fn)) continue;
+        // A call only a fork child of its caller makes does the event in that child alone.
+        const call = c.fn.fact.calls[c.call];
+        if (call && childOnlyCallSpans(c.fn).has(call.span.join(','))) continue;
         mayDo.set(c.fn, c.call);
         queue.push(c.fn);
       }
     }
+    // Does the event ever happen outside a fork child? Only when some function that may do it
+    // can be entered by a process other than such a child: `main`, a function with no known
+    // caller or whose address is taken (a callback, a thread's routine), or (followed above)
+    // one called from outside a child region.
+    this.happensInParent = [...mayDo.keys()].some((fn) => isMain(fn) || this.index.callersIn(fn).length === 0 || this.index.referenced.has(fn.fact.name));
     return mayDo;
   }
 
@@ -277,6 +291,7 @@ export class Ordering {
 
   /** May the event have happened when control reaches call `k` of `fn`? */
   at(fn: CFn, k: number): boolean {
+    if (!this.happensInParent) return false;
     return this.before(fn, k) >= 0 || this.entered(fn).kind !== 'no';
   }
 

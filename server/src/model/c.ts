@@ -594,3 +594,25 @@ export function cModel(ctx: ProgramContext): CModel {
   if (!cache) MODELS.set(ctx.files, (cache = new CModelCache()));
   return cache.model(ctx);
 }
+
+/**
+ * Spans (`line,col,...`) of the calls of a function that only the child of a fork made in that
+ * same function runs. A walk that enters the function is the process that called it, which
+ * comes out of that fork as the parent: those calls belong to another process (a grandchild
+ * of the walk's fork, judged by that fork's own walk), not to the walk. Likewise a descriptor
+ * created or a cache filled through such a call exists in that child only (`c-order.ts`).
+ */
+const CHILD_ONLY_CALLS = new WeakMap<CFn, Set<string>>();
+
+export function childOnlyCallSpans(fn: CFn): Set<string> {
+  let spans = CHILD_ONLY_CALLS.get(fn);
+  if (!spans) {
+    spans = new Set();
+    for (const fork of fn.file.forks) {
+      if (fork.functionIndex !== fn.fact.index) continue;
+      for (const region of fork.regions) for (const c of region.calls) spans.add(c.span.join(','));
+    }
+    CHILD_ONLY_CALLS.set(fn, spans);
+  }
+  return spans;
+}

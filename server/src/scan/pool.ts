@@ -18,7 +18,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fromWire, type FileOutcome, type FileTask } from './file-task';
-import type { WorkerRequest, WorkerResponse } from './worker';
+import type { SharedReplay } from '../model/python-replay-share';
+import type { ReplayCache, ReplayFact, ReplayRequest, WorkerRequest, WorkerResponse } from './worker';
 
 /** Below this many files a scan runs in the main thread: starting workers (~100 ms each, grammars included) would cost more than it saves. */
 export const POOL_MIN_FILES = 64;
@@ -57,6 +58,8 @@ export const PER_WORKER_IN_FLIGHT = 8;
 interface Pending {
   resolve: (o: FileOutcome) => void;
   reject: (e: Error) => void;
+  /** A replay request's answer goes here instead. */
+  replayed?: (r: SharedReplay) => void;
 }
 
 interface Slot {
@@ -87,7 +90,8 @@ export class AnalysisPool {
       if (!pending) return;
       slot.busy.delete(msg.id);
       if (slot.busy.size === 0) worker.unref();
-      if (msg.ok) {
+      if (msg.ok && 'replayed' in msg) pending.replayed?.(msg.replayed);
+      else if (msg.ok) {
         let outcome: FileOutcome;
         try {
           outcome = fromWire(msg.outcome);
@@ -142,6 +146,26 @@ export class AnalysisPool {
       slot.worker.ref();
       slot.worker.postMessage({ id, task: next.task } satisfies WorkerRequest);
     }
+  }
+
+  /**
+   * Hands a share of the Python program replays to one worker (`model/python-replay-share.ts`)
+   * and stops the others (their memory, wasm heaps included, goes back while the model is
+   * built): first the Python analyses, in batches (each batch is taken in there while the
+   * next is sent), then the request. Resolves with the worker's logs; rejects when the worker
+   * failed.
+   */
+  replay(facts: Iterable<ReplayFact[]>, cache: ReplayCache | undefined, request: ReplayRequest): Promise<SharedReplay> {
+    if (this.closed) return Promise.reject(new Error('the analysis pool is closed'));
+    for (const other of this.slots.splice(1)) void other.worker.terminate().catch(() => undefined);
+    const slot = this.slots[0];
+    for (const batch of facts) slot.worker.postMessage({ id: 0, replayFacts: batch, cache } satisfies WorkerRequest);
+    return new Promise<SharedReplay>((resolve, reject) => {
+      const id = this.nextId++;
+      slot.busy.set(id, { resolve: () => reject(new Error('a replay was answered with an analysis')), reject, replayed: resolve });
+      slot.worker.ref();
+      slot.worker.postMessage({ id, replay: request } satisfies WorkerRequest);
+    });
   }
 
   /** Requests this pool can usefully hold at once (the scanner's window). */

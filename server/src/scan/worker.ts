@@ -9,14 +9,76 @@
  * names are one string; cloned objects are not) — measured on the Python standard library.
  */
 import { parentPort } from 'node:worker_threads';
-import { runFileTask, toWire, type FileTask, type WireOutcome } from './file-task';
+import type { FileAnalysis } from '../analysis/results';
+import { mergeKnowledge } from '../knowledge/knowledge';
+import type { UserKnowledge } from '../knowledge/user-models';
+import type { ProgramDependencies, ProgramSettings, ProjectFile } from '../model/program-context';
+import { replayShare, type SharedReplay } from '../model/python-replay-share';
+import { readCachedAnalysis, runFileTask, toWire, type FileTask, type WireOutcome } from './file-task';
 
-export interface WorkerRequest {
-  id: number;
-  task: FileTask;
+/**
+ * The work a worker does once the files are analysed: replay a share of the Python programs
+ * (`model/python-replay-share.ts`). The Python analyses come first, in batches
+ * (`replayFacts`), each one as its JSON text or as where to find it in the cache (which the
+ * scan has just written: read here, it costs the main thread nothing), then this request.
+ */
+export interface ReplayRequest {
+  roots: readonly string[];
+  projectFiles: readonly ProjectFile[];
+  /** The Python part of the scan's dependencies (their analyses included). */
+  dependencies?: ProgramDependencies;
+  settings: Omit<ProgramSettings, 'knowledge'>;
+  /** The user's models, merged with the built-in tables here as in the main thread. */
+  knowledge?: UserKnowledge;
+  /** Shared with the main thread (`ReplayHelper.claims`). */
+  claims: Int32Array;
 }
 
-export type WorkerResponse = { id: number; ok: true; outcome: WireOutcome } | { id: number; ok: false; error: string };
+/** One analysis for a replay: its JSON text, or its path and content hash in the cache (`ReplayCache`). */
+export type ReplayFact = string | { path: string; hash: string };
+
+/** The cache the replay's analyses are read from. */
+export interface ReplayCache {
+  dir: string;
+  fingerprint?: string;
+  prefilter: boolean;
+}
+
+export type WorkerRequest =
+  | { id: number; task: FileTask }
+  | { id: number; replayFacts: ReplayFact[]; cache?: ReplayCache }
+  | { id: number; replay: ReplayRequest };
+
+export type WorkerResponse = { id: number; ok: true; outcome: WireOutcome } | { id: number; ok: true; replayed: SharedReplay } | { id: number; ok: false; error: string };
+
+/** The Python analyses received for a replay (dropped once it is done); only what the model reads of each is kept. */
+let replayFiles: FileAnalysis[] = [];
+/** An analysis could not be read from the cache: this worker cannot build the same model, and replays nothing. */
+let replayIncomplete = false;
+
+/** Runs one request; the answer, or undefined for a message that needs none. */
+async function handle(msg: WorkerRequest): Promise<WorkerResponse | undefined> {
+  if ('replayFacts' in msg) {
+    for (const fact of msg.replayFacts) {
+      const a = typeof fact === 'string' ? (JSON.parse(fact) as FileAnalysis) : msg.cache && readCachedAnalysis(msg.cache.dir, msg.cache.fingerprint, msg.cache.prefilter, fact.path, fact.hash);
+      if (!a) replayIncomplete = true;
+      else replayFiles.push({ path: a.path, language: a.language, contentHash: a.contentHash, facts: a.facts, syntaxErrors: [], suppressions: [], localFindings: [], notes: [] });
+    }
+    return undefined;
+  }
+  if ('replay' in msg) {
+    const r = msg.replay;
+    const files = replayFiles;
+    const incomplete = replayIncomplete;
+    replayFiles = [];
+    replayIncomplete = false;
+    if (incomplete) return { id: msg.id, ok: true, replayed: { modules: -1, logs: [] } };
+    const config: ProgramSettings = { ...r.settings, knowledge: mergeKnowledge(r.knowledge) };
+    const replayed = replayShare({ files, roots: r.roots, projectFiles: r.projectFiles, dependencies: r.dependencies, config }, r.claims);
+    return { id: msg.id, ok: true, replayed };
+  }
+  return { id: msg.id, ok: true, outcome: toWire(await runFileTask(msg.task)) };
+}
 
 /**
  * Results are sent in small batches: each message costs the worker ~0.1 ms whatever its size
@@ -48,12 +110,13 @@ if (port) {
   const drain = async () => {
     while (queue.length > 0) {
       const msg = queue.shift()!;
-      let response: WorkerResponse;
+      let response: WorkerResponse | undefined;
       try {
-        response = { id: msg.id, ok: true, outcome: toWire(await runFileTask(msg.task)) };
+        response = await handle(msg);
       } catch (err) {
         response = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
       }
+      if (!response) continue;
       if (batch.length === 0) since = Date.now();
       batch.push(response);
       // Requests sent while this file was analysed come in now.

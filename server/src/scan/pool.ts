@@ -149,17 +149,24 @@ export class AnalysisPool {
   }
 
   /**
-   * Hands a share of the Python program replays to one worker (`model/python-replay-share.ts`)
-   * and stops the others (their memory, wasm heaps included, goes back while the model is
-   * built): first the Python analyses, in batches (each batch is taken in there while the
-   * next is sent), then the request. Resolves with the worker's logs; rejects when the worker
-   * failed.
+   * Sends Python analyses to the worker that will replay a share of the Python programs
+   * (`model/python-replay-share.ts`; always the first), while the scan goes on: it takes them
+   * in between files.
    */
-  replay(facts: Iterable<ReplayFact[]>, cache: ReplayCache | undefined, request: ReplayRequest): Promise<SharedReplay> {
+  feedReplay(facts: ReplayFact[], cache: ReplayCache | undefined): void {
+    if (this.closed || facts.length === 0) return;
+    this.slots[0].worker.postMessage({ id: 0, replayFacts: facts, cache } satisfies WorkerRequest);
+  }
+
+  /**
+   * Asks the worker fed by {@link feedReplay} to replay its share, and stops the others (their
+   * memory, wasm heaps included, goes back while the model is built). Resolves with its logs;
+   * rejects when the worker failed.
+   */
+  replay(request: ReplayRequest): Promise<SharedReplay> {
     if (this.closed) return Promise.reject(new Error('the analysis pool is closed'));
     for (const other of this.slots.splice(1)) void other.worker.terminate().catch(() => undefined);
     const slot = this.slots[0];
-    for (const batch of facts) slot.worker.postMessage({ id: 0, replayFacts: batch, cache } satisfies WorkerRequest);
     return new Promise<SharedReplay>((resolve, reject) => {
       const id = this.nextId++;
       slot.busy.set(id, { resolve: () => reject(new Error('a replay was answered with an analysis')), reject, replayed: resolve });

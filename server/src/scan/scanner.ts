@@ -495,8 +495,6 @@ function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseB
 
 interface Slot {
   analysis?: FileAnalysis;
-  /** The analysis as the JSON text it came as, kept for a worker replaying Python programs. */
-  json?: string;
   notes: string[];
 }
 
@@ -515,14 +513,11 @@ interface Collected extends Extraction {
   /** Where this scan's evaluation is kept (on a miss). */
   evaluationSlot?: { cache: DiskCache; slot: string };
   /**
-   * The worker pool, still open for the Python model's replays ({@link buildPythonModel});
-   * the scan closes it. Only with {@link replayTexts}.
+   * The worker pool, still open for the Python model's replays ({@link buildPythonModel}):
+   * its first worker was sent the {@link replaySent} Python analyses. The scan closes it.
    */
   pool?: AnalysisPool;
-  /** The Python source analyses (JSON texts, or where the cache holds them), in the order of `analyses`, for that worker. */
-  replayTexts?: ReplayFact[];
-  /** The cache the worker reads them from. */
-  replayCache?: ReplayCache;
+  replaySent?: number;
 }
 
 async function collect(options: ScanOptions, reporter: ScanReporter, mode: { forScan: boolean; evaluationCache: boolean }): Promise<Collected> {
@@ -555,23 +550,6 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       analyses.push(s.analysis);
       for (const n of s.notes) notes.push({ path: s.analysis.path, note: n });
     }
-    if (keepTexts) {
-      // With a cache, the worker reads the analyses there (every one without notes was
-      // written or found there); otherwise it gets the JSON texts the workers sent. The few
-      // analysed in this thread have no text yet.
-      const facts: ReplayFact[] = [];
-      let missing = 0;
-      for (const s of slots) {
-        if (!s.analysis || !isPythonSource(s.analysis)) continue;
-        if (options.cacheDir !== undefined && s.analysis.notes.length === 0 && s.analysis.notAnalysed === undefined) facts.push({ path: s.analysis.path, hash: s.analysis.contentHash });
-        else {
-          if (s.json === undefined) missing++;
-          facts.push(s.json ?? JSON.stringify(s.analysis));
-        }
-        s.json = undefined;
-      }
-      if (missing <= facts.length / 10) replayTexts = facts;
-    }
     stats.skipped = skipped.length;
     stats.decoded = decoded.length;
     stats.ms.total = Math.round(performance.now() - t0);
@@ -579,9 +557,12 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     roundPhases(stats);
     return { analyses, files, roots, projectFiles, skipped, decoded, notes, fixed, fixedTexts, cancelled, stats };
   };
-  let replayTexts: ReplayFact[] | undefined;
-  /** Whether the workers' JSON texts of Python analyses are kept for the model's replays (decided once the files are known). */
+  /**
+   * Whether a worker replays a share of the Python programs (decided once the files are
+   * known); it is sent the Python analyses as the files finish (`feedHelper`).
+   */
   let keepTexts = false;
+  const helperFeed: { pending: ReplayFact[]; sent: number } = { pending: [], sent: 0 };
 
   const roots = (options.paths.length > 0 ? options.paths : ['.']).map((p) => path.resolve(cwd, p));
   const walk = await discoverFiles({
@@ -664,7 +645,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       // does not need them (glibc: 0.8 MB of ranges).
       if (evaluationOnly && analysis.syntaxErrors.length > 0) analysis = { ...analysis, syntaxErrors: [] };
       slot.analysis = analysis;
-      if (keepTexts && options.cacheDir === undefined && outcome.json !== undefined && isPythonSource(analysis)) slot.json = outcome.json;
+      if (keepTexts && isPythonSource(analysis)) feedHelper(index, analysis, outcome.json);
       for (const n of outcome.analysis.notes) {
         slot.notes.push(n);
         reporter.onNote?.(file, n);
@@ -701,6 +682,24 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   };
 
   const fingerprint = options.cacheDir ? buildFingerprint() : undefined;
+  const replayCache: ReplayCache | undefined = options.cacheDir ? { dir: options.cacheDir, fingerprint, prefilter } : undefined;
+  /**
+   * Sends the replaying worker a finished Python analysis: where it is in the cache (every
+   * analysis without notes was just written or found there), else its JSON text; in batches,
+   * once the pool runs.
+   */
+  function feedHelper(index: number, analysis: FileAnalysis, json: string | undefined): void {
+    const cached = replayCache && analysis.notes.length === 0;
+    helperFeed.pending.push({ at: index, fact: cached ? { path: analysis.path, hash: analysis.contentHash } : (json ?? JSON.stringify(analysis)) });
+    if (helperFeed.pending.length >= REPLAY_TEXT_BATCH) flushHelperFeed();
+  }
+  function flushHelperFeed(): void {
+    const current = pool as AnalysisPool | undefined;
+    if (!current) return;
+    current.feedReplay(helperFeed.pending, replayCache);
+    helperFeed.sent += helperFeed.pending.length;
+    helperFeed.pending = [];
+  }
   const taskFor = (file: string): FileTask => ({
     path: file,
     maxBytes,
@@ -812,6 +811,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     }
     await Promise.all(inFlight.values());
     await chain;
+    if (keepTexts) flushHelperFeed();
   } finally {
     if (!keepTexts || cancelled) await (pool as AnalysisPool | undefined)?.close();
   }
@@ -861,10 +861,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       stats.ms.dependencies += Math.round(performance.now() - tDeps);
     }
     if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
-    if (keptPool && replayTexts) {
+    if (keptPool && helperFeed.pending.length === 0) {
       result.pool = keptPool;
-      result.replayTexts = replayTexts;
-      if (options.cacheDir) result.replayCache = { dir: options.cacheDir, fingerprint, prefilter };
+      result.replaySent = helperFeed.sent;
     } else await keptPool?.close();
     return result;
   }
@@ -890,7 +889,7 @@ function pythonModelUsed(config: HazardLensConfig): boolean {
   return RULES.some((r) => r.checkProgram && r.meta.languages.includes('python') && !ruleOffEverywhere(config, r.meta.id));
 }
 
-/** Python analyses per message to the replaying worker: it parses one batch while the next is on its way. */
+/** Python analyses per message to the replaying worker (sent as the files finish). */
 const REPLAY_TEXT_BATCH = 64;
 
 /**
@@ -900,9 +899,7 @@ const REPLAY_TEXT_BATCH = 64;
  * failure notes say so as before.
  */
 async function buildPythonModel(extraction: Collected, config: HazardLensConfig, models: ModelCache): Promise<void> {
-  const { pool, replayCache } = extraction;
-  let replayTexts = extraction.replayTexts;
-  extraction.replayTexts = undefined;
+  const { pool, replaySent } = extraction;
   if (!pythonModelUsed(config) || !extraction.analyses.some(isPythonSource)) return;
   const ctx: ProgramContext & { cache: ModelCache } = {
     files: extraction.analyses,
@@ -915,26 +912,20 @@ async function buildPythonModel(extraction: Collected, config: HazardLensConfig,
   const t = performance.now();
   let model: PythonModel;
   try {
-    if (pool && replayTexts) {
+    if (pool && replaySent !== undefined) {
       const deps = extraction.dependencies;
       const depFiles = deps?.files.filter(isPythonSource).length ?? 0;
-      const claims = replayClaims(maxPrograms(replayTexts.length + depFiles, extraction.projectFiles.length));
-      const texts = replayTexts;
-      const batches = function* () {
-        for (let i = 0; i < texts.length; i += REPLAY_TEXT_BATCH) yield texts.slice(i, i + REPLAY_TEXT_BATCH);
-      };
+      const claims = replayClaims(maxPrograms(replaySent + depFiles, extraction.projectFiles.length));
       const { pythonVersion, assumeMultithreaded, cloexecEverywhere, targetPlatform } = config;
-      const result = pool.replay(batches(), replayCache, {
+      const result = pool.replay({
         roots: extraction.roots,
         projectFiles: extraction.projectFiles,
         dependencies: deps ? { ...deps, files: deps.files.filter(isPythonSource) } : undefined,
         settings: { pythonVersion, assumeMultithreaded, cloexecEverywhere, targetPlatform },
         knowledge: config.knowledge.user,
         claims,
+        expected: replaySent,
       });
-      // Sent (copied): this thread's texts can go.
-      texts.length = 0;
-      replayTexts = undefined;
       const helper: ReplayHelper = { claims, result };
       model = await pythonModelShared(ctx, helper);
     } else model = pythonModel(ctx);

@@ -19,8 +19,9 @@ import { readCachedAnalysis, runFileTask, toWire, type FileTask, type WireOutcom
 /**
  * The work a worker does once the files are analysed: replay a share of the Python programs
  * (`model/python-replay-share.ts`). The Python analyses come first, in batches
- * (`replayFacts`), each one as its JSON text or as where to find it in the cache (which the
- * scan has just written: read here, it costs the main thread nothing), then this request.
+ * (`replayFacts`) sent while the scan goes on, each one as its JSON text or as where to find
+ * it in the cache (which the scan has just written: read here, it costs the main thread
+ * nothing), then this request.
  */
 export interface ReplayRequest {
   roots: readonly string[];
@@ -32,10 +33,18 @@ export interface ReplayRequest {
   knowledge?: UserKnowledge;
   /** Shared with the main thread (`ReplayHelper.claims`). */
   claims: Int32Array;
+  /** How many analyses were sent: fewer arrived (a replaced worker), and this worker replays nothing. */
+  expected: number;
 }
 
-/** One analysis for a replay: its JSON text, or its path and content hash in the cache (`ReplayCache`). */
-export type ReplayFact = string | { path: string; hash: string };
+/**
+ * One analysis for a replay: its JSON text, or its path and content hash in the cache
+ * (`ReplayCache`); `at` is its place in the scan's order (they arrive as files finish).
+ */
+export interface ReplayFact {
+  at: number;
+  fact: string | { path: string; hash: string };
+}
 
 /** The cache the replay's analyses are read from. */
 export interface ReplayCache {
@@ -51,26 +60,37 @@ export type WorkerRequest =
 
 export type WorkerResponse = { id: number; ok: true; outcome: WireOutcome } | { id: number; ok: true; replayed: SharedReplay } | { id: number; ok: false; error: string };
 
-/** The Python analyses received for a replay (dropped once it is done); only what the model reads of each is kept. */
+/** The Python analyses received for a replay, by place (dropped once it is done); only what the model reads of each is kept. */
 let replayFiles: FileAnalysis[] = [];
+let replayCount = 0;
 /** An analysis could not be read from the cache: this worker cannot build the same model, and replays nothing. */
 let replayIncomplete = false;
 
 /** Runs one request; the answer, or undefined for a message that needs none. */
 async function handle(msg: WorkerRequest): Promise<WorkerResponse | undefined> {
   if ('replayFacts' in msg) {
-    for (const fact of msg.replayFacts) {
-      const a = typeof fact === 'string' ? (JSON.parse(fact) as FileAnalysis) : msg.cache && readCachedAnalysis(msg.cache.dir, msg.cache.fingerprint, msg.cache.prefilter, fact.path, fact.hash);
+    for (const { at, fact } of msg.replayFacts) {
+      let a: FileAnalysis | undefined;
+      try {
+        a = typeof fact === 'string' ? (JSON.parse(fact) as FileAnalysis) : msg.cache && readCachedAnalysis(msg.cache.dir, msg.cache.fingerprint, msg.cache.prefilter, fact.path, fact.hash);
+      } catch {
+        a = undefined;
+      }
       if (!a) replayIncomplete = true;
-      else replayFiles.push({ path: a.path, language: a.language, contentHash: a.contentHash, facts: a.facts, syntaxErrors: [], suppressions: [], localFindings: [], notes: [] });
+      else {
+        replayFiles[at] = { path: a.path, language: a.language, contentHash: a.contentHash, facts: a.facts, syntaxErrors: [], suppressions: [], localFindings: [], notes: [] };
+        replayCount++;
+      }
     }
     return undefined;
   }
   if ('replay' in msg) {
     const r = msg.replay;
-    const files = replayFiles;
-    const incomplete = replayIncomplete;
+    // In the scan's order (the array has holes where other files are).
+    const files = replayFiles.filter((a) => a !== undefined);
+    const incomplete = replayIncomplete || replayCount !== r.expected;
     replayFiles = [];
+    replayCount = 0;
     replayIncomplete = false;
     if (incomplete) return { id: msg.id, ok: true, replayed: { modules: -1, logs: [] } };
     const config: ProgramSettings = { ...r.settings, knowledge: mergeKnowledge(r.knowledge) };
@@ -116,9 +136,10 @@ if (port) {
       } catch (err) {
         response = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
       }
-      if (!response) continue;
-      if (batch.length === 0) since = Date.now();
-      batch.push(response);
+      if (response) {
+        if (batch.length === 0) since = Date.now();
+        batch.push(response);
+      }
       // Requests sent while this file was analysed come in now.
       if (queue.length === 0) await turn();
       if (queue.length === 0 || batch.length >= BATCH || Date.now() - since >= BATCH_MS) flush();

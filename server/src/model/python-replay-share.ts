@@ -13,7 +13,7 @@
  *   block" and records its answers in the log. Here each helper log is checked in program
  *   order with `ModelBuilder.reuse` — the check the incremental model makes before reusing
  *   a log — and a log whose answers differ from a single pass's is thrown away and the
- *   program replayed here. On the Python standard library that is a handful of 1,048.
+ *   program replayed here. On the Python standard library that is a handful of 1,228.
  * - Logs hold modules, facts and roots by position (the index and the program list are built
  *   from the same files in the same order in both threads; a disagreement in the counts
  *   drops every helper log) and evidence chains by value.

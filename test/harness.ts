@@ -9,7 +9,7 @@ import { basename, join, relative } from 'node:path';
 import ts from 'typescript';
 import { analyzeText } from '../server/src/engine/analyze';
 import type { ProjectFile } from '../server/src/model/program-context';
-import type { FileAnalysis } from '../server/src/analysis/results';
+import type { FileAnalysis, Finding } from '../server/src/analysis/results';
 import { loadAllGrammars } from '../server/src/parsing/parser';
 import { isProjectFileName } from '../server/src/scan/project-files';
 
@@ -59,6 +59,8 @@ export interface LoadedWorkspace {
   dir: string;
   files: FileAnalysis[];
   projectFiles: ProjectFile[];
+  /** The folder the analyses' paths are relative to. */
+  relativeTo: string;
 }
 
 /**
@@ -78,7 +80,20 @@ export function loadWorkspace(dir: string, relativeTo: string, options: { cleanN
     if (options.cleanNotes) assert.deepEqual(a.notes, [], `${rel}: analysis notes`);
     files.push(a);
   }
-  return { dir, files, projectFiles };
+  return { dir, files, projectFiles, relativeTo };
+}
+
+/**
+ * The workspace's analyses with `file` (a path inside the workspace folder, `/`-separated)
+ * analysed again after replacing `from` by `to` in its text; the replacement must apply.
+ */
+export function analysesAfterEdit(ws: LoadedWorkspace, file: string, from: string, to: string): FileAnalysis[] {
+  const target = ws.files.find((f) => relative(ws.dir, join(ws.relativeTo, f.path)).split('\\').join('/') === file);
+  assert.ok(target, file);
+  const text = readFileSync(join(ws.relativeTo, target.path), 'utf8');
+  assert.ok(text.includes(from), `${file} does not contain ${from}`);
+  const again = analyzeText(target.path, text.replace(from, to))!;
+  return ws.files.map((f) => (f === target ? again : f));
 }
 
 /**
@@ -102,4 +117,14 @@ export function javascriptSyntaxErrors(fileName: string, text: string): string[]
     const at = d.start !== undefined ? source.getLineAndCharacterOfPosition(d.start) : undefined;
     return `${at ? `${at.line + 1}:${at.character + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
   });
+}
+
+/** A finding's evidence chain as `path:line message` lines (1-based, paths relative to the workspace folder). */
+export function chainLines(ws: LoadedWorkspace, f: Finding): string[] {
+  return f.related.map((r) => `${relative(ws.dir, join(ws.relativeTo, r.path))}:${r.range.start.line + 1} ${r.message}`);
+}
+
+/** A finding as `rule-id path:line` (1-based, the path relative to the workspace folder). */
+export function findingLine(ws: LoadedWorkspace, f: Finding): string {
+  return `${f.ruleId} ${relative(ws.dir, join(ws.relativeTo, f.path))}:${f.range.start.line + 1}`;
 }

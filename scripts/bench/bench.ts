@@ -21,6 +21,8 @@
  * keystroke-to-diagnostics analysis time on a 10,000-line Python file (incremental re-parse
  * with the old tree + `analyzeTree`, as the server's validation does, debounce excluded), and
  * the cross-file re-evaluation after an edit of a file others import (~10^5-line workspace).
+ * Then, in the language server: didChange → publishDiagnostics on a 12,000-line Python file with
+ * the default settings (the debounce included).
  * Last, installed packages: a small patched WSGI application that uses oslo.messaging, scanned
  * with the machine's dist-packages as its Python environment (Debian's python3-oslo.messaging),
  * first and second scan (unchanged, and after an edit of the application).
@@ -29,7 +31,8 @@
  *
  *   npm run bench [-- [--quick] [--repeat N] [--no-lsp] [start-up|environment|corpus-prefix...]]
  *
- * Writes `.bench/results.json` and `.bench/results.md` (the README "Performance" table).
+ * Ends with the targets table of issue #17 (every row's figure next to its target, or why it was
+ * not measured). Writes `.bench/results.json` and `.bench/results.md` (the README "Performance" table).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -401,6 +404,62 @@ async function serverRss(c: Materialised): Promise<{ mb: number; ms: number; fil
   }
 }
 
+interface PublishResult {
+  lines: number;
+  edits: number;
+  median: number;
+  p95: number;
+}
+
+/**
+ * didChange → publishDiagnostics in the language server (default settings, so the debounce is
+ * included): a 12,000-line Python file is opened, then single-character edits (an insertion, then
+ * its deletion) are sent one at a time, each timed until the diagnostics of its version arrive.
+ */
+async function didChangeToPublish(stdlib: string): Promise<PublishResult | string> {
+  if (!existsSync(join(ROOT, 'dist', 'server', 'server.js'))) return 'dist/server/server.js missing (npm run build)';
+  const text0 = stdlibLines(stdlib, 12_000);
+  if (!text0) return 'no stdlib modules to build a 12,000-line file from';
+  const { TestClient, uriOf } = await import('../../test/lsp/client');
+  const dir = mkdtempSync(join(tmpdir(), 'hl-bench-publish-'));
+  const file = join(dir, 'edited.py');
+  writeFileSync(file, text0);
+  const uri = uriOf(file);
+  const client = await TestClient.start({ rootPath: dir, settings: CLI_HAS.nodeModules ? { nodeModules: 'none' } : {} });
+  try {
+    const published = (version: number, from: number) => client.diagnostics.waitFor((p) => p.uri === uri && (p.version === undefined || p.version === version), `diagnostics of version ${version}`, 60_000, from);
+    await client.open(uri, 'python', text0);
+    await published(1, 0);
+    let text = text0;
+    const points = editPoints(text);
+    const positionOf = (offset: number) => {
+      const before = text.slice(0, offset);
+      const line = before.split('\n').length - 1;
+      return { line, character: offset - (before.lastIndexOf('\n') + 1) };
+    };
+    const edits = QUICK ? 10 : 30;
+    const times: number[] = [];
+    for (let k = -4; k < edits; k++) {
+      const i = Math.max(0, k);
+      const pos = points[Math.floor(((Math.floor(i / 2) + 0.5) / (edits / 2)) * points.length)];
+      const insert = (k & 1) === 0;
+      const at = positionOf(pos);
+      const range = insert ? { start: at, end: at } : { start: at, end: { line: at.line, character: at.character + 1 } };
+      const from = client.diagnostics.events.length;
+      const t0 = performance.now();
+      const version = await client.change(uri, [{ range, text: insert ? 'x' : '' }]);
+      await published(version, from);
+      if (k >= 0) times.push(performance.now() - t0); // the first four warm the server up
+      text = insert ? text.slice(0, pos) + 'x' + text.slice(pos) : text.slice(0, pos) + text.slice(pos + 1);
+    }
+    times.sort((a, b) => a - b);
+    return { lines: text0.split('\n').length - 1, edits, median: percentile(times, 50), p95: percentile(times, 95) };
+  } finally {
+    await client.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // In-process: keystroke analysis and cross-file re-evaluation
 
@@ -408,22 +467,30 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** A 10,000-line Python file made of whole stdlib modules (deterministic). */
-function tenThousandLines(stdlib: string): string | undefined {
+/** A Python file of about `size` lines made of whole stdlib modules (deterministic). */
+function stdlibLines(stdlib: string, size = 10_000): string | undefined {
   const parts: string[] = [];
   let lines = 0;
-  for (const name of ['_pydecimal.py', 'pydoc.py', 'typing.py', 'argparse.py', 'subprocess.py']) {
+  for (const name of ['_pydecimal.py', 'pydoc.py', 'typing.py', 'argparse.py', 'subprocess.py', 'tarfile.py']) {
     const p = join(stdlib, name);
     if (!existsSync(p)) continue;
     const t = readFileSync(p, 'utf8').split('\n');
     for (const l of t) {
-      // Cut at a top-level statement once there are 10,000 lines.
-      if (lines >= 10_000 && /^(def|class) /.test(l)) return parts.join('\n') + '\n';
+      // Cut at a top-level statement once there are `size` lines (before a decorator, never
+      // between it and its `def`, which would leave a syntax error at the end).
+      if (lines >= size && /^(def |class |@)/.test(l)) return parts.join('\n') + '\n';
       parts.push(l);
       lines++;
     }
   }
-  return lines >= 10_000 ? parts.join('\n') + '\n' : undefined;
+  return lines >= size ? parts.join('\n') + '\n' : undefined;
+}
+
+/** Offsets inside the names assigned in function bodies (`        name = ...`): where the edits go. */
+function editPoints(text: string): number[] {
+  const points: number[] = [];
+  for (const m of text.matchAll(/^( {8,})[a-z_]\w* = /gm)) points.push(m.index + m[1].length + 1);
+  return points;
 }
 
 interface KeystrokeResult {
@@ -438,7 +505,7 @@ interface KeystrokeResult {
 }
 
 async function keystroke(stdlib: string): Promise<KeystrokeResult | string> {
-  const text0 = tenThousandLines(stdlib);
+  const text0 = stdlibLines(stdlib);
   if (!text0) return 'no stdlib modules to build a 10,000-line file from';
   const { analyzeTree } = await import('../../server/src/engine/analyze');
   const { loadAllGrammars, parseSync, editFor } = await import('../../server/src/parsing/parser');
@@ -449,8 +516,7 @@ async function keystroke(stdlib: string): Promise<KeystrokeResult | string> {
   for (let i = 0; i < 3; i++) analyzeTree(path, text, 'python', 'python', tree); // warm-up (JIT)
   // Edit points: inside the names assigned in function bodies (`        name = ...`); each
   // keystroke inserts a character into one, the next deletes it again, so every state parses.
-  const points: number[] = [];
-  for (const m of text.matchAll(/^( {8,})[a-z_]\w* = /gm)) points.push(m.index + m[1].length + 1);
+  const points = editPoints(text);
   const edits = 50;
   const parse: number[] = [];
   const analyse: number[] = [];
@@ -740,20 +806,76 @@ async function main(): Promise<void> {
 
   let ks: KeystrokeResult | string | undefined;
   let reeval: ReevalResult | string | undefined;
+  let publish: PublishResult | string | undefined;
   if (stdlibCopy) {
     ks = await keystroke(stdlibCopy);
     reeval = await crossFile(stdlibCopy);
+    if (!flag('--no-lsp')) {
+      try {
+        publish = await didChangeToPublish(stdlibCopy);
+      } catch (err) {
+        publish = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
   }
   printInProcess(ks, reeval);
+  if (publish !== undefined) console.log(publishLine(publish));
   const environment = wanted.length === 0 || wanted.some((w) => 'environment'.startsWith(w)) ? await environmentBench() : undefined;
   for (const l of environmentLines(environment)) console.log(`\n${l}`);
   const endLoad = `load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   console.log(`\n${endLoad}`);
-  const md = [markdown(`${header}; ${endLoad}`, results, ks, reeval), ...(startUpResult ? [startUpLine(startUpResult), ''] : []), ...environmentLines(environment), ''].join('\n');
+  const targets = targetTable(startUpResult, results, ks, publish);
+  console.log(`\n${targets.join('\n')}`);
+  const md = [
+    markdown(`${header}; ${endLoad}`, results, ks, reeval),
+    ...(startUpResult ? [startUpLine(startUpResult), ''] : []),
+    ...(publish !== undefined ? [publishLine(publish), ''] : []),
+    ...environmentLines(environment),
+    '',
+    ...targets,
+    '',
+  ].join('\n');
   mkdirSync(BENCH, { recursive: true });
   writeFileSync(join(BENCH, 'results.md'), md);
-  writeFileSync(join(BENCH, 'results.json'), JSON.stringify({ header, cli: CLI_HAS, startUp: startUpResult, results, keystroke: ks, reevaluation: reeval, environment }, null, 2));
+  writeFileSync(join(BENCH, 'results.json'), JSON.stringify({ header, cli: CLI_HAS, startUp: startUpResult, results, keystroke: ks, reevaluation: reeval, publish, environment }, null, 2));
   console.log(`\nwritten: .bench/results.md, .bench/results.json`);
+}
+
+function publishLine(p: PublishResult | string): string {
+  if (typeof p === 'string') return `didChange → publishDiagnostics: skipped (${p})`;
+  return `didChange → publishDiagnostics in the language server (${p.lines.toLocaleString('en')}-line Python file, default settings, debounce included, ${p.edits} single-character edits): median ${f1(p.median, 0)} ms, p95 ${f1(p.p95, 0)} ms (target ≤ 100 ms ${verdict(p.median <= 100)}).`;
+}
+
+/**
+ * The targets table of issue #17, each row's figure from this run next to its target: one
+ * place to read whether the run met them (rows whose part was skipped say so).
+ */
+function targetTable(start: StartUpResult | undefined, results: CorpusResult[], ks: KeystrokeResult | string | undefined, publish: PublishResult | string | undefined): string[] {
+  const rows: [string, string, string, string][] = [];
+  const skipped = (why: string) => `n/a (${why})`;
+  if (start) {
+    const worst = Math.max(start.cachedMs, start.freshMs) / start.nodeMs;
+    rows.push(['`scan one.py` vs `node -e 0` (cached / empty cache)', `${f1(start.cachedMs / start.nodeMs, 2)}× / ${f1(start.freshMs / start.nodeMs, 2)}×`, '≤ 2× (aim 1.5×)', verdict(worst <= 2)]);
+  } else rows.push(['`scan one.py` vs `node -e 0`', skipped('start-up not run'), '≤ 2×', '']);
+  const withAstGrep = results.filter((r) => r.cold2 && r.astGrep);
+  if (withAstGrep.length) {
+    const ratios = withAstGrep.map((r) => r.cold2!.ms / r.astGrep!.ms);
+    rows.push(['cold scan, every rule, vs ast-grep (2 threads)', withAstGrep.map((r, i) => `${r.name} ${f1(ratios[i], 2)}×`).join(', '), '≤ 3× on the bench corpora', verdict(ratios.every((x) => x <= 3))]);
+  } else rows.push(['cold scan vs ast-grep', skipped(AST_GREP ? 'no corpus run' : 'ast-grep missing: npm ci installs @ast-grep/cli'), '≤ 3×', '']);
+  const withOne = results.filter((r) => r.cold1 && r.cold2);
+  if (withOne.length) {
+    const speedups = withOne.map((r) => r.cold1!.ms / r.cold2!.ms);
+    rows.push(['2 workers vs 1', withOne.map((r, i) => `${r.name} ${f1(speedups[i], 2)}×`).join(', '), '≥ 1.8×', verdict(speedups.every((x) => x >= 1.8))]);
+  } else rows.push(['2 workers vs 1', skipped(QUICK ? '--quick' : 'no corpus run'), '≥ 1.8×', '']);
+  if (ks && typeof ks !== 'string') rows.push([`keystroke → analysis, ${ks.lines.toLocaleString('en')}-line Python file, in process`, `${f1(ks.analyseMedian)} ms median`, '≤ 25 ms', verdict(ks.analyseMedian <= 25)]);
+  else rows.push(['keystroke → analysis', skipped(typeof ks === 'string' ? ks : 'no stdlib corpus'), '≤ 25 ms', '']);
+  if (publish && typeof publish !== 'string') rows.push([`didChange → publishDiagnostics, ${publish.lines.toLocaleString('en')}-line file, default settings`, `${f1(publish.median, 0)} ms median`, '≤ 100 ms, debounce included', verdict(publish.median <= 100)]);
+  else rows.push(['didChange → publishDiagnostics', skipped(typeof publish === 'string' ? publish : '--no-lsp or no stdlib corpus'), '≤ 100 ms', '']);
+  const stdlib = results.find((r) => r.name === 'python-stdlib');
+  const peak = stdlib ? Math.max(stdlib.cold2?.stats?.maxRssMb ?? 0, stdlib.cold2?.maxRssMb ?? 0) : 0;
+  if (peak) rows.push(['peak RSS, Python stdlib scan (CLI, 2 workers)', `${f1(peak, 0)} MB`, '≤ 300 MB', verdict(peak <= 300)]);
+  else rows.push(['peak RSS, Python stdlib scan', skipped('stdlib corpus not run'), '≤ 300 MB', '']);
+  return ['Targets (issue #17), this run:', '', '| what | this run | target | |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
 function printCorpus(r: CorpusResult): void {

@@ -200,7 +200,7 @@ describe('scan: JavaScript files', () => {
         'svc/server.js:7 heartbeat started here (amqplib.connect())',
         'svc/package.json:3 program entry point (package.json "main")',
         'svc/server.js:8 request handler registered here (http.createServer())',
-        'svc/server.js:11 called here',
+        'svc/server.js:11 `render()` blocks the event loop here (fs.readFileSync())',
         'svc/lib/render/index.js:3 blocks the event loop here (fs.readFileSync())',
       ],
     );

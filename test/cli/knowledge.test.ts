@@ -171,6 +171,89 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
     ]);
   });
 
+  test('a TypeScript keep-alive model: the connect() of a messaging client makes a blocking handler starve it', () => {
+    const files: Tree = {
+      'package.json': JSON.stringify({ name: 'orders', main: 'dist/index.js' }),
+      'src/index.ts':
+        "import { createServer } from 'node:http';\nimport { readFileSync } from 'node:fs';\nimport { connect } from 'hive-bus';\n\nconst bus = connect('hive://orders');\nbus.publish('up');\n\ncreateServer((req, res) => {\n  res.end(readFileSync('/srv/report.txt'));\n}).listen(8080);\n",
+    };
+    assert.deepEqual(scan(files).findings.map(brief), []);
+    const withModel = scan({ ...files, '.hazard-lens.json': config({ typescript: { keepAlive: [{ module: 'hive-bus', export: 'connect', note: 'hive pings every 10 s' }] } }) });
+    assert.equal(withModel.status, 1, withModel.stderr);
+    assert.deepEqual(withModel.findings.map(brief), [
+      'heartbeat-starved-by-blocking-call src/index.ts:9:11-9:42 readFileSync() blocks the event loop in a request handler (createServer()) of a program whose heartbeat runs on the same loop (connect() from hive-bus at line 5: hive pings every 10 s); while it runs no heartbeat is sent and the peer may drop the connection',
+    ]);
+    // Switched off by its option: silent.
+    const off = scan({
+      ...files,
+      'src/index.ts': (files['src/index.ts'] as string).replace("connect('hive://orders')", "connect('hive://orders', { pingEvery: 0 })"),
+      '.hazard-lens.json': config({ typescript: { keepAlive: [{ module: 'hive-bus', export: 'connect', disabledBy: 'pingEvery' }] } }),
+    });
+    assert.deepEqual(off.findings.map(brief), []);
+  });
+
+  test('TypeScript blocking, handler and ping models: a subscriber that calls a synchronous query beside a pinging timer', () => {
+    const files: Tree = {
+      'package.json': JSON.stringify({ name: 'ledger', main: 'src/main.js' }),
+      'src/main.js':
+        "const bus = require('hive-bus');\nconst { querySync } = require('ledger-db');\n\nconst link = bus.open('hive://ledger');\nsetInterval(() => link.touch(), 5000);\n\nlink.subscribe('entries', (entry) => {\n  return querySync('select * from entries where id = ?', entry.id);\n});\n",
+    };
+    assert.deepEqual(scan(files).findings.map(brief), []);
+    const withModels = scan({
+      ...files,
+      '.hazard-lens.json': config({
+        typescript: {
+          keepAlive: [{ module: 'hive-bus', export: 'touch', role: 'ping' }],
+          blocking: [{ module: 'ledger-db', export: 'querySync', category: 'cpu' }],
+          handlers: [{ method: 'subscribe', context: 'message', module: 'hive-bus' }],
+        },
+      }),
+    });
+    assert.equal(withModels.status, 1, withModels.stderr);
+    assert.deepEqual(withModels.findings.map(brief), [
+      'heartbeat-starved-by-blocking-call src/main.js:8:10-8:67 querySync() of ledger-db blocks the event loop in a message handler (link.subscribe()) of a program whose heartbeat runs on the same loop (setInterval() at line 5: a timer that sends heartbeats); while it runs no heartbeat is sent and the peer may drop the connection',
+    ]);
+  });
+
+  test('a TypeScript thread-starter model: the script a pool runs is a Worker program with its own event loop', () => {
+    const files: Tree = {
+      'package.json': JSON.stringify({ name: 'render', main: 'src/main.js' }),
+      'src/main.js':
+        "const { isMainThread, parentPort } = require('node:worker_threads');\nconst { readFileSync } = require('node:fs');\nconst { ThreadPool } = require('tiny-pool');\n\nif (isMainThread) {\n  new ThreadPool(__filename, { size: 2 });\n} else {\n  setInterval(() => parentPort.postMessage('heartbeat'), 1000);\n  parentPort.on('message', (job) => {\n    parentPort.postMessage(readFileSync(job.path));\n  });\n}\n",
+    };
+    // Without the model no Worker runs this file, so its worker branch runs nowhere.
+    assert.deepEqual(scan(files).findings.map(brief), []);
+    const withModel = scan({ ...files, '.hazard-lens.json': config({ typescript: { threadStarters: [{ module: 'tiny-pool', export: 'ThreadPool' }] } }) });
+    assert.deepEqual(withModel.findings.map(brief), [
+      "heartbeat-starved-by-blocking-call src/main.js:10:28-10:50 readFileSync() blocks the event loop in a message handler (parentPort.on('message')) of a program whose heartbeat runs on the same loop (setInterval() at line 8: a timer that sends heartbeats); while it runs no heartbeat is sent and the peer may drop the connection",
+    ]);
+  });
+
+  test('malformed TypeScript models exit 2 naming the key path and what was expected', () => {
+    const bad = scan({
+      ...JS_VENDOR,
+      '.hazard-lens.json': config({
+        typescript: {
+          keepAlive: [{ module: 'hive-bus', export: 'connect', how: 'constructor' }],
+          blocking: [{ module: 'ledger-db', name: 'querySync' }],
+          threadStarters: [{ module: 'tiny-pool', export: 'ThreadPool', scriptArgument: -1 }],
+          handlers: [{ method: 'subscribe' }],
+          timers: [],
+        },
+      }),
+    });
+    assert.equal(bad.status, 2);
+    assert.deepEqual(bad.stderr.trimEnd().split('\n').sort(), [
+      'hazard-lens: .hazard-lens.json: knowledge.typescript.blocking[0].export: expected a non-empty string',
+      'hazard-lens: .hazard-lens.json: knowledge.typescript.blocking[0].name: unknown field (expected module, export, how, category)',
+      'hazard-lens: .hazard-lens.json: knowledge.typescript.handlers[0].context: expected one of "request", "message", "interval"',
+      'hazard-lens: .hazard-lens.json: knowledge.typescript.keepAlive[0].how: expected one of "call", "new", "method"',
+      'hazard-lens: .hazard-lens.json: knowledge.typescript.threadStarters[0].scriptArgument: expected an argument index (0 for the first argument)',
+      'hazard-lens: .hazard-lens.json: knowledge.typescript.timers: unknown kind (expected openers, releasers, owners, keepAlive, blocking, threadStarters, handlers)',
+    ]);
+    assert.deepEqual(bad.findings, []);
+  });
+
   test('a malformed model exits 2 with the file and the key path', () => {
     const empty = scan({ ...PY_VENDOR, '.hazard-lens.json': config({ python: { openers: [{ name: '' }] } }) });
     assert.equal(empty.status, 2);

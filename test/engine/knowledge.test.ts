@@ -17,6 +17,7 @@ import { parseUserKnowledge } from '../../server/src/knowledge/user-models';
 import { RULE_IDS } from '../../server/src/rules/index';
 import { scan } from '../../server/src/scan/scanner';
 import { extractPythonFacts } from '../../server/src/facts/python/program-facts';
+import { extractProgramFacts } from '../../server/src/facts/index';
 import { loadGrammar, parseSync } from '../../server/src/parsing/parser';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -137,6 +138,39 @@ describe('knowledge models (engine)', () => {
       assert.deepEqual(keepAlives(), []);
       const modelled = mergeKnowledge({ python: { keepAlive: [{ name: 'mylib.net.poke', role: 'ping' }, { name: 'mylib.clock.pause', role: 'wait' }] } });
       assert.deepEqual(keepAlives(modelled), ['py.keepalive net.poke() line 5']);
+    } finally {
+      tree.delete();
+    }
+  });
+  test('TypeScript models reach the fact extraction: keep-alives, pings, blocking calls, handlers and thread starters', async () => {
+    await loadGrammar('typescript');
+    const text =
+      "import { connect, touch } from 'hive-bus';\nimport { querySync } from 'ledger-db';\nimport { ThreadPool, startPool } from 'tiny-pool';\n\n" +
+      "const bus = connect('hive://x');\nsetInterval(() => touch(bus), 1000);\nbus.subscribe('t', (m) => querySync(m));\nnew ThreadPool('./job.js');\nstartPool('./other.js', 2);\n";
+    const tree = parseSync(text, 'typescript');
+    try {
+      const facts = (knowledge = BUILTIN_KNOWLEDGE) =>
+        extractProgramFacts('typescript', tree, text, 'app.ts', knowledge)
+          .filter((f) => ['ts.heartbeat', 'ts.blocking', 'ts.register', 'ts.worker'].includes(f.kind))
+          .map((f) => `${f.kind} line ${f.range.start.line + 1}${'api' in f ? ` ${f.api}` : ''}`);
+      assert.deepEqual(facts(), ['ts.register line 6 setInterval()'], 'without the ping model the timer is a plain interval');
+      const modelled = mergeKnowledge({
+        typescript: {
+          keepAlive: [{ module: 'hive-bus', export: 'connect' }, { module: 'hive-bus', export: 'touch', role: 'ping' }],
+          blocking: [{ module: 'ledger-db', export: 'querySync' }],
+          handlers: [{ method: 'subscribe', context: 'message' }],
+          threadStarters: [{ module: 'tiny-pool', export: 'ThreadPool' }, { module: 'tiny-pool', export: 'startPool', how: 'call' }],
+        },
+      });
+      assert.deepEqual(facts(modelled).sort(), [
+        'ts.blocking line 7 querySync() of ledger-db',
+        'ts.heartbeat line 5 connect() from hive-bus',
+        'ts.heartbeat line 6 setInterval()',
+        'ts.register line 7 bus.subscribe()',
+        'ts.worker line 8',
+        'ts.worker line 9',
+      ]);
+      assert.notEqual(contentHash(text, modelled), contentHash(text), 'a changed model re-extracts the facts');
     } finally {
       tree.delete();
     }

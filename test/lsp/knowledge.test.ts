@@ -93,6 +93,62 @@ describe('knowledge models in the language server', () => {
   });
 });
 
+const HIVE_APP =
+  "import { createServer } from 'node:http';\nimport { readFileSync } from 'node:fs';\nimport { connect } from 'hive-bus';\n\nconst bus = connect('hive://orders');\nbus.publish('up');\n\ncreateServer((req, res) => {\n  res.end(readFileSync('/srv/report.txt'));\n}).listen(8080);\n";
+const HIVE_MODEL = JSON.stringify({ knowledge: { typescript: { keepAlive: [{ module: 'hive-bus', export: 'connect', note: 'hive pings every 10 s' }] } } });
+const HIVE_MALFORMED = JSON.stringify({ knowledge: { typescript: { keepAlive: [{ module: 'hive-bus', export: 'connect', role: 'beat' }] } } });
+
+function starved(diagnostics: Diagnostic[]): { line: number; character: number; message: string; related: string[] }[] {
+  return diagnostics
+    .filter((d) => d.code === 'heartbeat-starved-by-blocking-call')
+    .map((d) => ({ line: d.range.start.line, character: d.range.start.character, message: d.message, related: (d.relatedInformation ?? []).map((r) => `${r.location.range.start.line + 1} ${r.message}`) }));
+}
+
+describe('a TypeScript keep-alive model in the language server', () => {
+  let ws = '';
+  let client: TestClient;
+  before(async () => {
+    ws = workspace({ 'package.json': JSON.stringify({ name: 'orders', main: 'index.js' }), 'index.ts': HIVE_APP });
+    client = await TestClient.start({ rootPath: ws });
+  });
+  after(async () => {
+    await client.stop();
+    fs.rmSync(ws, { recursive: true, force: true });
+  });
+
+  test("the messaging client's connect() is a heartbeat only while the model declares it; a malformed model is an error", async () => {
+    const uri = uriOf(path.join(ws, 'index.ts'));
+    await client.open(uri, 'typescript', HIVE_APP);
+    const first = await client.waitForDiagnostics(uri, 1);
+    assert.deepEqual(starved(first.diagnostics), []);
+
+    const config = path.join(ws, '.hazard-lens.json');
+    const from = client.diagnostics.events.length;
+    fs.writeFileSync(config, HIVE_MODEL);
+    await configChanged(client, config, CREATED);
+    const modelled = await client.waitForDiagnostics(uri, 1, (d) => starved(d).length > 0, { from });
+    assert.deepEqual(starved(modelled.diagnostics), [
+      {
+        line: 8,
+        character: 10,
+        message:
+          'readFileSync() blocks the event loop in a request handler (createServer()) of a program whose heartbeat runs on the same loop (connect() from hive-bus at line 5: hive pings every 10 s); while it runs no heartbeat is sent and the peer may drop the connection',
+        related: ['5 heartbeat started here (connect() from hive-bus)', '8 request handler registered here (createServer())', '9 blocks the event loop here (readFileSync())'],
+      },
+    ]);
+
+    const messagesBefore = client.messages.events.length;
+    fs.writeFileSync(config, HIVE_MALFORMED);
+    await configChanged(client, config, CHANGED);
+    await client.messages.waitFor(
+      (m) => m.type === 1 && m.message.includes('knowledge.typescript.keepAlive[0].role: expected one of "connection", "ping"'),
+      'the error message about the malformed TypeScript model',
+      undefined,
+      messagesBefore,
+    );
+  });
+});
+
 describe('a malformed model when the server starts', () => {
   let ws = '';
   let client: TestClient;

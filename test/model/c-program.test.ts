@@ -393,4 +393,36 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     assert.deepEqual(summary(findings), [`unsafe-call-in-fork-child ${rel('alert.c')}:10`]);
     assert.equal(findings[0].severity, 'warning');
   });
+
+  test('a child whose helpers go deeper than the walk: the summaries judge them, a helper chain ending in _exit() ends the child', () => {
+    const { findings, rel } = scan('c-deep-child-helpers');
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('hook.c')}:9`, `unsafe-call-in-fork-child ${rel('trace.c')}:12`]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.equal(unsafe.severity, 'error');
+    assert.match(unsafe.message, /^syslog\(\) runs in the child of the fork\(\) at hook\.c:9 \(reached through apply_environment\(\) → export_setting\(\) → record_setting\(\) → trace_setting\(\) → emit_trace\(\)\)/);
+    assert.deepEqual(
+      unsafe.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('pollers.c')}:13 thread started here by pthread_create()`,
+        `${rel('main.c')}:6 start_pollers() is called here and starts a thread`,
+        `${rel('main.c')}:7 run_hook() is called here, after threads may have started`,
+        `${rel('hook.c')}:9 fork() here; the child starts below`,
+        `${rel('hook.c')}:11 apply_environment() is called in the child here`,
+        `${rel('env.c')}:6 export_setting() is called in the child here`,
+        `${rel('env.c')}:11 record_setting() is called in the child here`,
+        `${rel('env.c')}:16 trace_setting() is called in the child here`,
+        `${rel('trace.c')}:7 emit_trace() is called in the child here`,
+        `${rel('trace.c')}:12 emit_trace() calls syslog() here, which is not async-signal-safe`,
+      ],
+    );
+    // fprintf() after abandon_child() never runs: five calls down, leave_process() calls _exit().
+    assert.ok(!findings.some((f) => f.message.startsWith('fprintf()')));
+    const fork = findings.find((f) => f.ruleId === 'fork-in-threaded-program')!;
+    assert.match(fork.message, /the child calls syslog\(\) before exec/);
+  });
+
+  test('the same deep helpers when they only write(): silent', () => {
+    const { findings } = scan('c-deep-child-helpers-safe');
+    assert.deepEqual(summary(findings), []);
+  });
 });

@@ -6,24 +6,17 @@
  * editing the helper's module changes the caller's findings.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/model/program-context';
-import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
-import { grammarsReady, loadWorkspace } from '../harness';
+import type { Finding } from '../../server/src/analysis/results';
+import { analysesAfterEdit, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 function load(name: string): Scenario {
   return loadWorkspace(join(PROGRAMS, name), ROOT, { cleanNotes: true });
@@ -44,14 +37,7 @@ function describeFinding(s: Scenario, f: Finding): string[] {
   return [`${rel(s, f.path)}:${f.range.start.line + 1}:${f.range.start.character + 1} ${f.message}`, ...f.related.map((r) => `  ${rel(s, r.path)}:${r.range.start.line + 1} ${r.message}`)];
 }
 
-function edited(s: Scenario, file: string, from: string, to: string): FileAnalysis[] {
-  const target = s.files.find((f) => rel(s, f.path) === file);
-  assert.ok(target, file);
-  const text = readFileSync(join(ROOT, target.path), 'utf8');
-  assert.ok(text.includes(from), `${file} does not contain ${from}`);
-  const a = analyzeText(target.path, text.replace(from, to))!;
-  return s.files.map((f) => (f === target ? a : f));
-}
+const edited = analysesAfterEdit;
 
 describe('handle summaries across modules', () => {
   before(grammarsReady);

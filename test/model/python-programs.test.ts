@@ -11,20 +11,15 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/model/program-context';
-import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
+import type { Finding } from '../../server/src/analysis/results';
 import { pythonModel } from '../../server/src/model/python';
-import { grammarsReady, loadWorkspace } from '../harness';
+import { chainLines, findingLine, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 const RULE_IDS = new Set(['fork-in-threaded-program', 'cached-fd-across-fork', 'close-all-fds-without-exec']);
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 function load(name: string, base = PROGRAMS): Scenario {
   return loadWorkspace(join(base, name), ROOT);
@@ -36,14 +31,8 @@ function run(s: Scenario, config: HazardLensConfig = DEFAULT_CONFIG, projectFile
   return findings.filter((f) => RULE_IDS.has(f.ruleId));
 }
 
-/** `path:line message` (1-based lines, paths relative to the scenario). */
-function steps(s: Scenario, f: Finding): string[] {
-  return f.related.map((r) => `${relative(s.dir, join(ROOT, r.path))}:${r.range.start.line + 1} ${r.message}`);
-}
-
-function at(s: Scenario, f: Finding): string {
-  return `${f.ruleId} ${relative(s.dir, join(ROOT, f.path))}:${f.range.start.line + 1}`;
-}
+const steps = chainLines;
+const at = findingLine;
 
 before(async () => {
   await grammarsReady();
@@ -382,6 +371,60 @@ describe('py-computed-import: job modules loaded by importlib.import_module("job
   test('a name with no constant module beginning is not followed', () => {
     const s = edited(load('py-computed-import'), 'main.py', (t) => t.replace('"jobs." + name', 'name'));
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
+describe('py-plugin-lookup: plugin classes looked up with getattr on modules imported by computed name', () => {
+  const serverd = (s: Scenario, from: string, to: string) => edited(s, 'serverd.py', (t) => t.replace(from, to));
+
+  test('a plugin whose base class starts its thread in __init__ is running when the server detaches', () => {
+    const s = load('py-plugin-lookup');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program serverd.py:22']);
+    assert.match(findings[0].message, /threading\.Thread subclass QueuedPlugin\.start\(\) at core\/plugin\.py:19/);
+    assert.deepEqual(steps(s, findings[0]), [
+      'serverd.py:39 called here',
+      'core/plugin.py:19 thread started here (threading.Thread subclass QueuedPlugin.start())',
+      'plugins/archive.py:7 called here',
+      'serverd.py:19 instantiated here: getattr(module, name.capitalize()) may give the class Archive of plugins.archive, which runs Archive.__init__',
+      'serverd.py:11 called here',
+      'serverd.py:32 called here',
+      'serverd.py:33 called here (Server.detach)',
+      'serverd.py:22 fork here (os.fork())',
+    ]);
+  });
+
+  test('silent when the plugin threads start only after the server detached', () => {
+    const s = edited(load('py-plugin-lookup'), 'plugin.py', (t) => t.replace('        self.start()\n', '').replace('    def run(self):', '    def ready(self):\n        self.start()\n\n    def run(self):'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('__import__ of the dotted name, then getattr for the module and again for its class (the package\'s attribute)', () => {
+    const s = serverd(load('py-plugin-lookup'), 'importlib.import_module("plugins." + name)', 'getattr(__import__("plugins.%s" % name), name)');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program serverd.py:22']);
+    assert.ok(steps(s, findings[0]).includes('serverd.py:19 instantiated here: getattr(module, name.capitalize()) may give the class Archive of plugins.archive, which runs Archive.__init__'));
+  });
+
+  test('a literal member name runs that member only', () => {
+    const quiet = serverd(load('py-plugin-lookup'), 'name.capitalize()', '"Motd"');
+    assert.deepEqual(run(quiet).map((f) => at(quiet, f)), []);
+    const loud = serverd(load('py-plugin-lookup'), 'name.capitalize()', '"Archive"');
+    assert.deepEqual(run(loud).map((f) => at(loud, f)), ['fork-in-threaded-program serverd.py:22']);
+  });
+
+  test('a name made from anything else may be any class or function the candidate modules define', () => {
+    const s = serverd(load('py-plugin-lookup'), 'name.capitalize()', 'self.default_class');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program serverd.py:22']);
+    assert.ok(steps(s, findings[0]).includes('serverd.py:19 instantiated here: getattr(module, self.default_class) may give the class Archive of plugins.archive, which runs Archive.__init__'));
+  });
+
+  test('a lookup on anything but a module imported by computed name is not followed', () => {
+    const onSelf = serverd(load('py-plugin-lookup'), 'getattr(module, name.capitalize())', 'getattr(self, "make_" + name)');
+    assert.deepEqual(run(onSelf).map((f) => at(onSelf, f)), []);
+    const noPrefix = serverd(load('py-plugin-lookup'), 'importlib.import_module("plugins." + name)', 'importlib.import_module(name)');
+    assert.deepEqual(run(noPrefix).map((f) => at(noPrefix, f)), []);
   });
 });
 

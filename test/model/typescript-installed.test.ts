@@ -44,7 +44,7 @@ describe('a keep-alive timer inside an installed package', () => {
       `${RULE} warning index.js:8:3`,
       '  index.js:5 connection set up here: calls into the installed package hopper-mq',
       '  node_modules/hopper-mq/lib/heartbeat.js:6 keep-alive timer of the installed package hopper-mq started here (setInterval())',
-      '  node_modules/hopper-mq/lib/index.js:12 called here',
+      '  node_modules/hopper-mq/lib/index.js:12 `startHeartbeat()` arms a keep-alive here (setInterval())',
       '  package.json:5 program entry point (package.json "main")',
       "  index.js:6 message handler registered here (conn.on('message'))",
       '  index.js:8 blocks the event loop here (execSync())',

@@ -196,7 +196,7 @@ describe('calls followed across modules', () => {
       'src/routes.ts': "const fs = require('fs');\nfunction report() { return fs.readFileSync('r'); }\nmodule.exports = { report };\n",
       'src/jobs.ts': "import { spawnSync } from 'node:child_process';\nexport function tick() { helper(); }\nfunction helper() { spawnSync('x'); }\n",
     });
-    assert.deepEqual(out, ['src/jobs.ts:3 called here', 'src/routes.ts:2 request handler registered here (app.post())']);
+    assert.deepEqual(out, ['src/jobs.ts:3 `helper()` blocks the event loop here (spawnSync())', 'src/routes.ts:2 request handler registered here (app.post())']);
   });
 
   test('a wrapper named like the built-in is followed, not taken for it', () => {
@@ -234,8 +234,8 @@ describe('classes', () => {
     });
     // The constructor's read runs once (the singleton is created at start-up): not reported.
     assert.deepEqual(out, [
-      'src/gateway.ts:9 src/gateway.ts:6 heartbeat started here (new Server() from socket.io) | src/gateway.ts:8 object created here | ' +
-        'src/index.ts:4 called here | package.json:2 program entry point (package.json "main") | src/index.ts:5 request handler registered here (app.get()) | ' +
+      'src/gateway.ts:9 src/gateway.ts:6 heartbeat started here (new Server() from socket.io) | src/gateway.ts:8 object created here: the constructor of `Gateway` arms a keep-alive (new Server() from socket.io) | ' +
+        'src/index.ts:4 `Gateway.instance()` arms a keep-alive here (new Server() from socket.io) | package.json:2 program entry point (package.json "main") | src/index.ts:5 request handler registered here (app.get()) | ' +
         'src/gateway.ts:9 blocks the event loop here (readFileSync())',
     ]);
   });
@@ -333,8 +333,8 @@ describe('JavaScript sources and CommonJS', () => {
       'unlinked.js': cp + "exports.never = () => {\n  execSync('e');\n};\n",
     });
     assert.deepEqual(out, [
-      'direct.js:3 called here',
-      'inline.js:3 called here',
+      'direct.js:3 `run()` blocks the event loop here (execSync())',
+      'inline.js:3 `go()` blocks the event loop here (execSync())',
       'named.js:3 request handler registered here (app.get())',
       'single.js:3 request handler registered here (app.get())',
     ]);

@@ -11,20 +11,15 @@ import { before, describe, test } from 'node:test';
 import { analyzeText } from '../../server/src/engine/analyze';
 import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
-import type { ProjectFile } from '../../server/src/model/program-context';
-import type { FileAnalysis, Finding } from '../../server/src/analysis/results';
+import type { Finding } from '../../server/src/analysis/results';
 import { typescriptModel } from '../../server/src/model/typescript';
-import { grammarsReady, loadWorkspace } from '../harness';
+import { analysesAfterEdit, grammarsReady, loadWorkspace, type LoadedWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
 const PROGRAMS = join(ROOT, 'test', 'fixtures', 'programs');
 const RULE_ID = 'heartbeat-starved-by-blocking-call';
 
-interface Scenario {
-  dir: string;
-  files: FileAnalysis[];
-  projectFiles: ProjectFile[];
-}
+type Scenario = LoadedWorkspace;
 
 function load(name: string): Scenario {
   return loadWorkspace(join(PROGRAMS, name), ROOT, { cleanNotes: true });
@@ -49,15 +44,7 @@ function at(s: Scenario, f: Finding): string {
   return `${f.ruleId} ${rel(s, f.path)}:${f.range.start.line + 1}:${f.range.start.character + 1}`;
 }
 
-/** The analysis of `file` after replacing `from` by `to` in its text (the replacement must apply). */
-function edited(s: Scenario, file: string, from: string, to: string): FileAnalysis[] {
-  const target = s.files.find((f) => rel(s, f.path) === file);
-  assert.ok(target, file);
-  const text = readFileSync(join(ROOT, target.path), 'utf8');
-  assert.ok(text.includes(from), `${file} does not contain ${from}`);
-  const a = analyzeText(target.path, text.replace(from, to))!;
-  return s.files.map((f) => (f === target ? a : f));
-}
+const edited = analysesAfterEdit;
 
 before(async () => {
   await grammarsReady();
@@ -77,11 +64,11 @@ describe('ts-heartbeat-service: heartbeat in one module, blocking route handler 
     );
     assert.deepEqual(steps(s, f), [
       'src/heartbeat.ts:5 heartbeat started here (setInterval())',
-      'src/index.ts:12 called here',
+      'src/index.ts:12 `startHeartbeat()` arms a keep-alive here (setInterval())',
       'package.json:4 program entry point (package.json "main")',
       'src/index.ts:13 called here',
       'src/routes/index.ts:6 request handler registered here (app.get())',
-      'src/routes/reports.ts:9 called here',
+      'src/routes/reports.ts:9 `render()` blocks the event loop here (execFileSync())',
       'src/routes/reports.ts:5 blocks the event loop here (execFileSync())',
     ]);
     // render() is not async: only the worker-thread suggestion is offered.
@@ -112,7 +99,7 @@ describe('ts-heartbeat-service: heartbeat in one module, blocking route handler 
     const s = load('ts-heartbeat-service');
     const findings = run(s, s.files, []);
     assert.deepEqual(findings.map((f) => at(s, f)), [`${RULE_ID} src/routes/reports.ts:5:10`]);
-    assert.deepEqual(steps(s, findings[0]).slice(0, 3), ['src/heartbeat.ts:5 heartbeat started here (setInterval())', 'src/index.ts:12 called here', 'src/index.ts:13 called here']);
+    assert.deepEqual(steps(s, findings[0]).slice(0, 3), ['src/heartbeat.ts:5 heartbeat started here (setInterval())', 'src/index.ts:12 `startHeartbeat()` arms a keep-alive here (setInterval())', 'src/index.ts:13 called here']);
   });
 });
 
@@ -134,7 +121,7 @@ describe('ts-heartbeat-plugin-registry: a probe runs the check a lookup table ho
       'src/server.js:13 called here',
       'src/probe.js:12 called here',
       'src/probe.js:10 timer callback registered here (setTimeout())',
-      'src/probe.js:8 called here on an object taken from a table: may run DnsCheck.perform',
+      'src/probe.js:8 called here on an object taken from a table: may run DnsCheck.perform, which blocks the event loop (spawnSync())',
       'src/checks/dns.js:7 blocks the event loop here (spawnSync())',
     ]);
   });
@@ -161,7 +148,7 @@ describe('ts-heartbeat-plugin-registry: a probe runs the check a lookup table ho
     assert.deepEqual(steps(s, findings[0]).slice(-4), [
       'src/probe.js:12 called here',
       'src/probe.js:10 timer callback registered here (setTimeout())',
-      'src/probe.js:8 called here on an object taken from a table: may run DnsCheck.perform',
+      'src/probe.js:8 called here on an object taken from a table: may run DnsCheck.perform, which blocks the event loop (spawnSync())',
       'src/checks/dns.js:7 blocks the event loop here (spawnSync())',
     ]);
     assert.match(findings[0].message, /new Server\(\) from socket\.io/);
@@ -183,13 +170,13 @@ describe('ts-heartbeat-injected-seams: a #! daemon whose beacon and probe are pa
     );
     assert.deepEqual(steps(s, f), [
       'beacon.mjs:11 heartbeat started here (setInterval())',
-      'daemon.mjs:8 called here',
+      'daemon.mjs:8 `startBeacon()` arms a keep-alive here (setInterval())',
       'daemon.mjs:1 program entry point (its #! line runs it: /usr/bin/env node)',
       'daemon.mjs:24 called here',
       'daemon.mjs:17 called here',
       'daemon.mjs:9 called here',
       'probe.mjs:23 timer callback registered here (setInterval())',
-      'probe.mjs:21 passed here; it may be called later',
+      'probe.mjs:21 passed here; it may be called later, and `readProcessLines()` blocks the event loop (execFileSync())',
       'probe.mjs:12 blocks the event loop here (execFileSync())',
     ]);
   });
@@ -224,7 +211,7 @@ describe('ts-bin-consumer: a package.json "bin" CLI whose consume command runs a
     );
     assert.deepEqual(steps(s, f), [
       'src/queue.ts:4 heartbeat started here (amqplib.connect())',
-      'src/consumer.ts:5 called here',
+      'src/consumer.ts:5 `openChannel()` arms a keep-alive here (amqplib.connect())',
       'package.json:5 program entry point (package.json "bin")',
       'src/cli.ts:11 called here',
       'src/consumer.ts:6 message handler registered here (channel.consume())',
@@ -275,7 +262,7 @@ describe('ts-worker-heartbeat: the heartbeat runs in a worker_threads Worker', (
       'src/main.ts:6 imported from here',
       'package.json:3 program entry point (package.json "main")',
       'src/main.ts:10 request handler registered here (createServer())',
-      'src/main.ts:11 called here',
+      'src/main.ts:11 `renderPage()` blocks the event loop here (readFileSync())',
       'src/render.ts:4 blocks the event loop here (readFileSync())',
     ]);
   });

@@ -25,6 +25,7 @@ import { ruleDocText } from '../scan/rule-docs';
 import { sourceTexts } from '../scan/source-texts';
 import { createTwoFilesPatch } from 'diff';
 import { colorsFor, wantsColor } from './colors';
+import { MAIN_HELP } from './main-help';
 import { selectRules, SelectionError } from './select';
 import { formatReport, REPORT_FORMATS, type ReportFormat } from '../scan/reporters/index';
 import { FactsFileError, joinFactsFiles, parseShard, writeFactsFile } from '../scan/facts-file';
@@ -62,23 +63,6 @@ export interface CliIo {
 
 const SEVERITY_THRESHOLDS: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
 const DEFAULT_THRESHOLD: Severity = 'warning';
-
-const MAIN_HELP = `Usage: ${PRODUCT_COMMAND} <command> [options]
-
-Finds concurrency and resource-lifetime hazards in C, Python and TypeScript.
-
-Commands:
-  scan [paths...]   Analyse files and directories (default: the current directory)
-  rules [id]        List the rules, or explain one rule (its documentation)
-  lsp --stdio       Run the language server over stdin/stdout
-
-Options:
-  -h, --help        Show help (also: ${PRODUCT_COMMAND} <command> --help)
-  -V, --version     Print the version
-
-Exit codes: 0 no finding at or above the severity threshold, 1 findings at or above it,
-2 usage or internal error.
-`;
 
 const SCAN_HELP = `Usage: ${PRODUCT_COMMAND} scan [paths...] [options]
 

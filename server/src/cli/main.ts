@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runCli } from './cli';
+import { MAIN_HELP } from './main-help';
+import { PRODUCT_COMMAND, PRODUCT_VERSION } from '../scan/reporters/product';
 
 async function startLanguageServer(): Promise<void> {
   // NOTE: `createConnection()` reads the transport from process.argv, which holds `--stdio`.
@@ -37,23 +38,33 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-runCli(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  cwd: process.cwd(),
-  env: process.env,
-  startLanguageServer,
-  oneShotProcess: true,
-  onInterrupt: (cleanup) => {
-    onInterrupt.add(cleanup);
-    return () => onInterrupt.delete(cleanup);
-  },
-}).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
+const argv = process.argv.slice(2);
+// The answers that need no analyser come first (runCli gives the same ones): the rest of the
+// CLI is imported only for a command, so its modules are not initialised for these.
+if (argv.length === 1 && (argv[0] === '-h' || argv[0] === '--help')) process.stdout.write(MAIN_HELP);
+else if (argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) process.stdout.write(`${PRODUCT_COMMAND} ${PRODUCT_VERSION}\n`);
+else if (argv.length === 0) {
+  process.stderr.write(MAIN_HELP);
+  process.exitCode = 2;
+} else void runCommand(argv);
+
+async function runCommand(args: string[]): Promise<void> {
+  try {
+    const { runCli } = await import('./cli');
+    process.exitCode = await runCli(args, {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      cwd: process.cwd(),
+      env: process.env,
+      startLanguageServer,
+      oneShotProcess: true,
+      onInterrupt: (cleanup) => {
+        onInterrupt.add(cleanup);
+        return () => onInterrupt.delete(cleanup);
+      },
+    });
+  } catch (err) {
     process.stderr.write(`hazard-lens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 2;
-  },
-);
+  }
+}

@@ -13,7 +13,7 @@ import {
   type GrammarName,
   type Tree,
 } from '../parsing/parser';
-import { extractProgramFacts } from '../facts/index';
+import { extractProgramFacts, extractProgramFactsReusing, type FactReuse } from '../facts/index';
 import { summarizeHandles } from '../analysis/summarize';
 import type { FileHandleSummary } from '../analysis/summaries';
 import type { ProgramFact } from '../facts/types';
@@ -38,6 +38,11 @@ export interface AnalyzeOptions {
   out?: { prefiltered: boolean; times?: AnalysisTimes };
   /** The tables the analysers read: the built-ins merged with the user's models (default: the built-ins). */
   knowledge?: Knowledge;
+  /**
+   * An open document's facts from its previous analysis (the editor): the functions an edit
+   * did not touch keep their facts (`facts/python/incremental.ts`); updated in place.
+   */
+  factReuse?: FactReuse;
 }
 
 /**
@@ -62,7 +67,7 @@ export function noAnalysisTimes(): AnalysisTimes {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '13';
+export const ANALYZER_VERSION = '15';
 
 /**
  * The key of a file's analysis: its text, the analyser version and, when the user declared
@@ -120,8 +125,9 @@ export function analyzeTree(path: string, originalText: string, language: Langua
   lap('rules');
   let facts: ProgramFact[] = [];
   try {
-    facts = extractProgramFacts(language, tree, text, path, knowledge);
+    facts = options.factReuse ? extractProgramFactsReusing(language, tree, text, path, knowledge, options.factReuse) : extractProgramFacts(language, tree, text, path, knowledge);
   } catch (err) {
+    if (options.factReuse) options.factReuse.state = undefined;
     notes.push(`${PARTLY_ANALYSED}program facts could not be extracted (${describeFailure(err)})`);
   }
   lap('facts');

@@ -17,7 +17,7 @@
  *   missed;
  * - an entry is a header line `{"format","key","check"}` followed by the analysis JSON; it is
  *   used only if the header parses, names this key, `check` is the SHA-256 of the rest, the
- *   rest parses and has the shape of a FileAnalysis (zod), for this path and content hash.
+ *   rest parses and has the shape of a FileAnalysis ({@link isFileAnalysisShape}), for this path and content hash.
  *   Anything else (truncated, garbage, tampered, wrong shape) is reported as `corrupt`,
  *   recomputed by the caller and overwritten;
  * - writes go to a temporary file in the same directory and are renamed over the entry, so
@@ -31,7 +31,7 @@
  * so edits replace it rather than pile up. Its header also names the `inputs`: a hash of the
  * slot, every analysed file's path and content hash in evaluation order (with the build, that
  * fixes each analysis) and the project files' contents. An entry for other inputs is a miss;
- * otherwise it is checked as an analysis is (checksum, zod shape) and `corrupt` if unusable.
+ * otherwise it is checked as an analysis is (checksum, shape) and `corrupt` if unusable.
  * A scan stores it only when no analysis had notes, and never with `--fix` (`scanner.ts`).
  *
  * Size: {@link pruneCache} runs at the end of a scan that wrote entries (and after a language
@@ -45,7 +45,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
-import { z } from 'zod';
 import { ANALYZER_VERSION } from './analyze';
 import { makeDirectory } from './directories';
 import type { FileAnalysis, Finding } from '../analysis/results';
@@ -131,42 +130,74 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, platform: 
 }
 
 // ---- shape of an entry -------------------------------------------------------------------
+//
+// NOTE: plain predicates rather than zod schemas: they are checked on every cache hit, and
+// building zod schemas at start-up cost a one-file scan more than its analysis (issue #17).
+// They accept what the zod shapes of `scan/facts-file.ts` accept (test/engine/cache-shape.test.ts
+// compares the two); unknown keys are allowed, as zod's `object` allows them.
 
-const position = z.object({ line: z.number().int().nonnegative(), character: z.number().int().nonnegative() });
-const range = z.object({ start: position, end: position });
-const edit = z.object({ range, newText: z.string() });
-const finding = z.object({
-  ruleId: z.string(),
-  path: z.string(),
-  range,
-  message: z.string(),
-  severity: z.enum(['error', 'warning', 'info', 'hint']),
-  related: z.array(z.object({ path: z.string(), range, message: z.string() })),
-  fixes: z.array(z.object({ title: z.string(), applicability: z.enum(['safe', 'unsafe', 'display-only']), edits: z.array(edit) })),
+type Check = (value: unknown) => boolean;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString: Check = (v) => typeof v === 'string';
+const isInteger: Check = (v) => typeof v === 'number' && Number.isSafeInteger(v);
+const isCount: Check = (v) => isInteger(v) && (v as number) >= 0;
+const oneOf = (values: readonly string[]): Check => (v) => typeof v === 'string' && values.includes(v);
+const arrayOf = (each: Check): Check => (v) => Array.isArray(v) && v.every(each);
+/** An object whose listed keys pass their checks (a missing key is `undefined`). */
+const objectOf = (shape: Record<string, Check>): Check => {
+  const entries = Object.entries(shape);
+  return (v) => isRecord(v) && entries.every(([key, check]) => check(v[key]));
+};
+const optional = (check: Check): Check => (v) => v === undefined || check(v);
+
+const isPosition = objectOf({ line: isCount, character: isCount });
+const isRange = objectOf({ start: isPosition, end: isPosition });
+const isEdit = objectOf({ range: isRange, newText: isString });
+const isFinding = objectOf({
+  ruleId: isString,
+  path: isString,
+  range: isRange,
+  message: isString,
+  severity: oneOf(['error', 'warning', 'info', 'hint']),
+  related: arrayOf(objectOf({ path: isString, range: isRange, message: isString })),
+  fixes: arrayOf(objectOf({ title: isString, applicability: oneOf(['safe', 'unsafe', 'display-only']), edits: arrayOf(isEdit) })),
 });
+const isStringArray = arrayOf(isString);
 
 /** The shape of a {@link FileAnalysis}; facts are checked loosely (each language owns its kinds). */
-export const fileAnalysisSchema = z.object({
-  path: z.string(),
-  language: z.enum(['c', 'python', 'typescript']),
-  contentHash: z.string().regex(/^[0-9a-f]{64}$/),
-  syntaxErrors: z.array(range),
-  suppressions: z.array(
-    z.object({ scope: z.enum(['line', 'file']), ruleIds: z.array(z.string()), range, targetLine: z.number().int() }),
+export const isFileAnalysisShape: Check = objectOf({
+  path: isString,
+  language: oneOf(['c', 'python', 'typescript']),
+  contentHash: (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v),
+  syntaxErrors: arrayOf(isRange),
+  suppressions: arrayOf(objectOf({ scope: oneOf(['line', 'file']), ruleIds: isStringArray, range: isRange, targetLine: isInteger })),
+  localFindings: arrayOf(isFinding),
+  facts: arrayOf(objectOf({ kind: isString })),
+  handleSummary: optional(
+    objectOf({
+      returnedHandles: arrayOf(objectOf({ exportPath: isStringArray })),
+      pendingLeaks: arrayOf(objectOf({ requires: objectOf({ kind: isString }) })),
+    }),
   ),
-  localFindings: z.array(finding),
-  facts: z.array(z.looseObject({ kind: z.string() })),
-  handleSummary: z.looseObject({ returnedHandles: z.array(z.looseObject({ exportPath: z.array(z.string()) })), pendingLeaks: z.array(z.looseObject({ requires: z.looseObject({ kind: z.string() }) })) }).optional(),
-  notes: z.array(z.string()),
+  notes: isStringArray,
 });
+
+/** The header line of an entry. */
+interface EntryHeader {
+  format: typeof CACHE_FORMAT;
+  key: string;
+  inputs?: string;
+  check: string;
+}
+
+const isHeader = objectOf({ format: (v) => v === CACHE_FORMAT, key: isString, inputs: optional(isString), check: isString }) as (v: unknown) => v is EntryHeader;
 
 /** The cache directory tag (https://bford.info/cachedir/): backup tools skip the folder, and pruning requires it. */
 const CACHEDIR_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# This folder is a cache of Hazard Lens analyses; it can be deleted at any time.\n';
 /** Marks a fingerprint folder as ours: pruning removes only folders that hold it. */
 const OWNED_MARKER = '.hazard-lens-cache';
 const ENTRY_NAME = /^[0-9a-f]{64}\.(analysis|evaluation)$/;
-
-const headerSchema = z.object({ format: z.literal(CACHE_FORMAT), key: z.string(), inputs: z.string().optional(), check: z.string() });
 
 export type CacheLookup = { status: 'hit'; analysis: FileAnalysis } | { status: 'miss' } | { status: 'corrupt'; reason: string };
 
@@ -176,7 +207,7 @@ export interface CachedEvaluation {
   notes: string[];
 }
 
-const evaluationSchema = z.object({ findings: z.array(finding), notes: z.array(z.string()) });
+const isEvaluationShape = objectOf({ findings: arrayOf(isFinding), notes: isStringArray });
 
 export type EvaluationLookup = { status: 'hit'; evaluation: CachedEvaluation } | { status: 'miss' } | { status: 'corrupt'; reason: string };
 
@@ -233,8 +264,7 @@ export class DiskCache {
   read(key: string, path: string, contentHash: string): CacheLookup {
     const entry = this.load(this.file(key), key);
     if (entry.status !== 'found') return entry;
-    const shape = fileAnalysisSchema.safeParse(entry.value);
-    if (!shape.success) return { status: 'corrupt', reason: 'body is not an analysis' };
+    if (!isFileAnalysisShape(entry.value)) return { status: 'corrupt', reason: 'body is not an analysis' };
     const analysis = entry.value as FileAnalysis;
     if (analysis.path !== path || analysis.contentHash !== contentHash) return { status: 'corrupt', reason: 'analysis of another file or text' };
     return { status: 'hit', analysis };
@@ -256,11 +286,11 @@ export class DiskCache {
     }
     const nl = raw.indexOf('\n');
     if (nl < 0) return { status: 'corrupt', reason: 'no header line (truncated?)' };
-    let header: z.infer<typeof headerSchema>;
+    let header: EntryHeader;
     try {
-      const parsed = headerSchema.safeParse(JSON.parse(raw.slice(0, nl)));
-      if (!parsed.success) return { status: 'corrupt', reason: 'bad header' };
-      header = parsed.data;
+      const parsed: unknown = JSON.parse(raw.slice(0, nl));
+      if (!isHeader(parsed)) return { status: 'corrupt', reason: 'bad header' };
+      header = parsed;
     } catch {
       return { status: 'corrupt', reason: 'header is not JSON' };
     }
@@ -302,8 +332,7 @@ export class DiskCache {
   readEvaluation(slot: string, inputs: string): EvaluationLookup {
     const entry = this.load(this.evaluationFile(slot), slot, inputs);
     if (entry.status !== 'found') return entry;
-    const shape = evaluationSchema.safeParse(entry.value);
-    if (!shape.success) return { status: 'corrupt', reason: 'body is not an evaluation' };
+    if (!isEvaluationShape(entry.value)) return { status: 'corrupt', reason: 'body is not an evaluation' };
     return { status: 'hit', evaluation: entry.value as CachedEvaluation };
   }
 

@@ -8,7 +8,8 @@
  * good models), never a silent default.
  */
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { zod } from '../knowledge/zod';
 import type { SeveritySetting } from '../analysis/results';
 import type { ProgramSettings } from '../model/program-context';
 import { BUILTIN_KNOWLEDGE, mergeKnowledge } from '../knowledge/knowledge';
@@ -139,31 +140,45 @@ export const DEFAULT_CONFIG: HazardLensConfig = {
   knowledge: BUILTIN_KNOWLEDGE,
 };
 
-const fieldSchemas = {
-  rules: z.record(z.string(), z.enum(SEVERITY_SETTINGS)),
-  exclude: z.array(z.string()),
-  run: z.enum(['onType', 'onSave']),
-  maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
-  reportUnusedSuppressions: z.boolean(),
-  docsUrlTemplate: z
-    .string()
-    .refine((s) => s.includes('{id}'), { message: 'must contain {id}' })
-    // The link reaches SARIF viewers and the editor's hover: a web page or a bundled file, never script.
-    .refine((s) => /^(?:https?:\/\/|file:\/\/)/i.test(s), { message: 'must start with https://, http:// or file://' }),
-  pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
-  assumeMultithreaded: z.boolean(),
-  cloexecEverywhere: z.boolean(),
-  targetPlatform: z.enum(C_PLATFORMS),
-  jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
-  cache: z.boolean(),
-  cacheDir: z.string(),
-  pythonEnvironment: z.string(),
-  nodeModules: z.string(),
-  baseline: z.string(),
-  knowledge: userKnowledgeSchema,
-} satisfies { [K in Exclude<keyof HazardLensConfig, 'scopes'>]: z.ZodType };
+/**
+ * The zod shape of each setting, built on first use (a configuration file or editor settings
+ * that set something, the JSON schema), not when the CLI starts (issue #17).
+ */
+function buildFieldSchemas() {
+  const z = zod();
+  return {
+    rules: z.record(z.string(), z.enum(SEVERITY_SETTINGS)),
+    exclude: z.array(z.string()),
+    run: z.enum(['onType', 'onSave']),
+    maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
+    reportUnusedSuppressions: z.boolean(),
+    docsUrlTemplate: z
+      .string()
+      .refine((s) => s.includes('{id}'), { message: 'must contain {id}' })
+      // The link reaches SARIF viewers and the editor's hover: a web page or a bundled file, never script.
+      .refine((s) => /^(?:https?:\/\/|file:\/\/)/i.test(s), { message: 'must start with https://, http:// or file://' }),
+    pythonVersion: z.string().regex(/^3\.\d{1,2}$/, { message: 'expected a version such as "3.12"' }),
+    assumeMultithreaded: z.boolean(),
+    cloexecEverywhere: z.boolean(),
+    targetPlatform: z.enum(C_PLATFORMS),
+    jobs: z.union([z.literal('auto'), z.number().int().min(0).max(256)]),
+    cache: z.boolean(),
+    cacheDir: z.string(),
+    pythonEnvironment: z.string(),
+    nodeModules: z.string(),
+    baseline: z.string(),
+    knowledge: userKnowledgeSchema(),
+  } satisfies { [K in Exclude<keyof HazardLensConfig, 'scopes'>]: z.ZodType };
+}
 
-type SettingKey = keyof typeof fieldSchemas;
+let fieldSchemaCache: ReturnType<typeof buildFieldSchemas> | undefined;
+
+function fieldSchemas(): ReturnType<typeof buildFieldSchemas> {
+  fieldSchemaCache ??= buildFieldSchemas();
+  return fieldSchemaCache;
+}
+
+type SettingKey = keyof ReturnType<typeof buildFieldSchemas>;
 
 export interface ParsedConfig {
   config: HazardLensConfig;
@@ -188,10 +203,11 @@ export interface ParsedConfig {
 
 /** The JSON schema of the configuration file (`.hazard-lens.json`), generated from the zod shapes. */
 export function configJsonSchema(): Record<string, unknown> {
+  const z = zod();
   const file = z
     .strictObject({
       $schema: z.string().describe('The JSON schema of this file (an editor hint).').optional(),
-      ...Object.fromEntries(Object.entries(fieldSchemas).map(([key, schema]) => [key, schema.describe(FIELD_DESCRIPTIONS[key as SettingKey]).optional()])),
+      ...Object.fromEntries(Object.entries(fieldSchemas()).map(([key, schema]) => [key, schema.describe(FIELD_DESCRIPTIONS[key as SettingKey]).optional()])),
     })
     .describe('Hazard Lens configuration (.hazard-lens.json). See README "Configuration" and docs/knowledge.md.');
   return z.toJSONSchema(file, { target: 'draft-07', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -222,6 +238,9 @@ const FIELD_DESCRIPTIONS: Record<SettingKey, string> = {
   knowledge: 'Models of your own libraries, added to the built-in knowledge (docs/knowledge.md).',
 };
 
+/** The settings, in the order they are checked (the order of their zod shapes). */
+const SETTING_KEYS = Object.keys(FIELD_DESCRIPTIONS) as SettingKey[];
+
 /**
  * Validates raw settings field by field so one bad value does not discard the others.
  * `ruleIds` are the ids of the registry the caller runs (`"rules"` may only name those);
@@ -238,12 +257,12 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
     return { config, problems, errors, settingErrors: [`${source}: expected an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`], set };
   }
   const obj = raw as Record<string, unknown>;
-  const known = new Set(Object.keys(fieldSchemas));
+  const known = new Set<string>(SETTING_KEYS);
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) problems.push(`${source}: unknown setting "${key}" ignored`);
   }
   const describe = (issues: readonly z.core.$ZodIssue[]) => issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ');
-  for (const key of Object.keys(fieldSchemas) as SettingKey[]) {
+  for (const key of SETTING_KEYS) {
     if (obj[key] === undefined) continue;
     set.add(key);
     if (key === 'knowledge') {
@@ -257,7 +276,7 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
       // would report again). A bad entry switches its rule off until it is fixed (fail closed:
       // never a finding the user may have switched off); the CLI stops on it, the editor shows it.
       for (const [id, value] of Object.entries(obj.rules as Record<string, unknown>)) {
-        const severity = z.enum(SEVERITY_SETTINGS).safeParse(value);
+        const severity = zod().enum(SEVERITY_SETTINGS).safeParse(value);
         if (severity.success) config.rules[id] = severity.data;
         else {
           settingErrors.push(`${source}: "rules.${id}" is invalid (expected one of ${SEVERITY_SETTINGS.map((v) => `"${v}"`).join(', ')}, got ${JSON.stringify(value)})`);
@@ -265,7 +284,7 @@ export function parseConfig(raw: unknown, ruleIds: readonly string[], source = '
         }
       }
     } else {
-      const result = fieldSchemas[key].safeParse(obj[key]);
+      const result = fieldSchemas()[key].safeParse(obj[key]);
       if (!result.success) {
         // A default in its place would silently judge other code (a wrong platform, rules switched
         // back on, another size limit): the CLI stops, the editor reports it and keeps its last good value.

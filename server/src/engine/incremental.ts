@@ -76,6 +76,8 @@ export class IncrementalEvaluator {
    */
   readonly models = new MapModelCache();
   private previous = new Map<string, readonly Finding[]>();
+  /** The files the last `evaluate()` read. */
+  private evaluated: readonly FileAnalysis[] | undefined;
   private roots: readonly string[];
   private projectFiles: readonly ProjectFile[];
   private dependencies: ProgramDependencies | undefined;
@@ -152,6 +154,19 @@ export class IncrementalEvaluator {
     this.globalVersion++;
   }
 
+  /**
+   * What the last `evaluate()` said about one file: the analysis it evaluated and the raw
+   * findings the program rules gave for it (before configuration and suppressions), so an
+   * editor can publish a new version's own findings with these before evaluating again.
+   */
+  lastEvaluated(path: string): { analysis: FileAnalysis; programFindings: Finding[] } | undefined {
+    const analysis = this.evaluated?.find((f) => f.path === path);
+    if (!analysis) return undefined;
+    const programFindings: Finding[] = [];
+    for (const r of this.ruleResults.values()) for (const f of r.findings) if (f.path === path) programFindings.push(f);
+    return { analysis, programFindings };
+  }
+
   /** The held analyses, in order (the same array until something changes). */
   files(): readonly FileAnalysis[] {
     this.filesArray ??= [...this.analyses.values()];
@@ -162,6 +177,7 @@ export class IncrementalEvaluator {
   evaluate(): IncrementalResult {
     const started = performance.now();
     const files = this.files();
+    this.evaluated = files;
     const config = this.config;
     const program: ProgramContext = { files, roots: this.roots, projectFiles: this.projectFiles, config, cache: this.models, dependencies: this.dependencies };
     const raw: Finding[] = [];

@@ -13,6 +13,11 @@ import type { Finding, Suppression } from '../analysis/results';
 
 const MARKER = /hazard-lens:\s*ignore(-file)?(?:\[([^\]]*)\]|(?![\w[-]))/g;
 
+/** A line marker with its rule list (group 1), as the editor's quick fixes edit it: `hazard-lens: ignore[a, b]`. */
+export const LINE_MARKER_WITH_RULES = /hazard-lens:\s*ignore\[([^\]]*)\]/;
+/** A file marker with its rule list (group 1): `hazard-lens: ignore-file[a, b]`. */
+export const FILE_MARKER_WITH_RULES = /hazard-lens:\s*ignore-file\[([^\]]*)\]/;
+
 /** Reads suppressions from the comment nodes of a tree. */
 export function collectSuppressions(tree: Tree, text: string): Suppression[] {
   const out: Suppression[] = [];

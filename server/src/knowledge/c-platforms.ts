@@ -33,6 +33,15 @@ export const PLATFORM_MACROS: Readonly<Record<CPlatform, readonly string[]>> = {
  */
 export const INSTRUMENTATION_MACROS: ReadonlySet<string> = new Set(['__SANITIZE_THREAD__', '__SANITIZE_ADDRESS__']);
 
+/**
+ * Macros that only debug builds define (`DEBUG`, `_DEBUG`, `MEMCACHED_DEBUG`): code under
+ * them is a developer's diagnostic, not what a user runs, so the code is judged as the
+ * release build compiles it (the macro is undefined on every platform). `NDEBUG` is not one.
+ */
+export function isDebugBuildMacro(name: string): boolean {
+  return name === 'DEBUG' || name === '_DEBUG' || /^[A-Z][A-Z0-9_]*_DEBUG$/.test(name);
+}
+
 /** Every platform macro: one of these that a platform does not list is undefined there. */
 export const ALL_PLATFORM_MACROS: ReadonlySet<string> = new Set([...Object.values(PLATFORM_MACROS).flat(), ...INSTRUMENTATION_MACROS]);
 

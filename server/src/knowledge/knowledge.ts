@@ -17,6 +17,7 @@ import { ASYNC_SIGNAL_SAFE, FORK_CALLS, THREAD_STARTS, UNSAFE_IN_CHILD, type For
 import { OWNER_CALLS, OWNER_METHODS, PY_OPENERS, type PyOpener } from './python-handles';
 import { PY_HEARTBEAT_CALLS, PY_SLEEP_CALLS, PY_WAIT_METHODS } from './python-heartbeat';
 import { PY_FORK_CALLS, PY_THREAD_STARTERS, type PyThreadStarter } from './python-process';
+import { BLOCKING_APIS, HEARTBEAT_LIBRARIES, type BlockingApi, type HeartbeatLibrary, type HotContext } from './typescript-heartbeat';
 import { FS_ARGUMENT_EFFECTS, FS_MODULE_SPECIFIERS, HANDLE_METHOD_OPENERS, HANDLE_METHODS, OPENERS as TS_OPENERS, type OpenerSpec as TsOpenerSpec } from './typescript-handles';
 import { isEmptyKnowledge, type UserKnowledge } from './user-models';
 import { escapeRegExp } from '../text/regexp';
@@ -77,6 +78,26 @@ export interface TypeScriptKnowledge {
   argumentEffects: Readonly<Record<string, 'release' | 'escape'>>;
   /** What a method called on a handle does. */
   handleMethods: Readonly<Record<string, 'release' | 'handoff' | 'chain'>>;
+  /** Libraries whose connections keep themselves alive on the event loop (built-in rows, then the user's). */
+  heartbeatLibraries: readonly HeartbeatLibrary[];
+  /** Calls that hold the event loop, by the name they are called with (several modules may share one). */
+  blockingByName: ReadonlyMap<string, readonly BlockingApi[]>;
+  /** Cheap textual pre-check for the blocking calls and busy waits of a file. */
+  blockingPattern: RegExp;
+  /** The user's heartbeat-sending calls: a timer whose callback calls one is a heartbeat (undefined: none). */
+  pingPattern?: RegExp;
+  /** Calls that start a worker thread running a script, beyond `new Worker()` of `worker_threads` (the user's). */
+  threadStarters: readonly TsThreadStarter[];
+  /** Methods that register a callback run again and again, beyond the built-in ones (the user's). */
+  handlerMethods: ReadonlyMap<string, readonly { context: HotContext; module?: string }[]>;
+}
+
+/** A user's call that starts a worker thread: `module`'s export `name`, constructed or called, with the script at `scriptArgument`. */
+export interface TsThreadStarter {
+  module: string;
+  name: string;
+  how: 'new' | 'call';
+  scriptArgument: number;
 }
 
 export interface Knowledge {
@@ -182,6 +203,29 @@ function build(user: UserKnowledge, fingerprint: string): Knowledge {
     argumentEffects[`${moduleOf(o.module)}.${o.export}`] = 'escape';
   }
   const openerNames = new Set([...tsOpeners.map((o) => o.name), ...HANDLE_METHOD_OPENERS.map((o) => o.method)]);
+  const heartbeatLibraries: HeartbeatLibrary[] = [...HEARTBEAT_LIBRARIES];
+  const pings: string[] = [];
+  for (const k of ts.keepAlive ?? []) {
+    if (k.role === 'ping') {
+      pings.push(k.export);
+      continue;
+    }
+    const how = k.how ?? 'call';
+    heartbeatLibraries.push({
+      module: k.module,
+      ...(how === 'call' ? { calls: [k.export] } : how === 'new' ? { ctors: [k.export] } : { members: [k.export] }),
+      note: k.note ?? `keep-alive ${USER_MODEL_SOURCE}`,
+      disabledBy: k.disabledBy,
+    });
+  }
+  const blockingByName = new Map<string, BlockingApi[]>();
+  for (const b of BLOCKING_APIS) if (b.module !== 'Atomics') blockingByName.set(b.name, [b]);
+  for (const b of ts.blocking ?? []) {
+    const api: BlockingApi = { module: b.module, name: b.export, category: b.category ?? 'fs', declared: b.how ?? 'call' };
+    blockingByName.set(b.export, [...(blockingByName.get(b.export) ?? []), api]);
+  }
+  const handlerMethods = new Map<string, { context: HotContext; module?: string }[]>();
+  for (const h of ts.handlers ?? []) handlerMethods.set(h.method, [...(handlerMethods.get(h.method) ?? []), { context: h.context, module: h.module }]);
 
   return {
     fingerprint,
@@ -219,6 +263,12 @@ function build(user: UserKnowledge, fingerprint: string): Knowledge {
       openerNames,
       argumentEffects,
       handleMethods,
+      heartbeatLibraries,
+      blockingByName,
+      blockingPattern: new RegExp(`\\b(?:${[...blockingByName.keys()].map(escapeRegExp).join('|')})\\b|Atomics\\.wait|Date\\.now|performance\\.now|new Date|hrtime`),
+      pingPattern: pings.length ? new RegExp(`\\b(?:${pings.map(escapeRegExp).join('|')})\\s*\\(`) : undefined,
+      threadStarters: (ts.threadStarters ?? []).map((t) => ({ module: t.module, name: t.export, how: t.how ?? 'new', scriptArgument: t.scriptArgument ?? 0 })),
+      handlerMethods,
     },
     toJSON: () => ({ fingerprint }),
   };

@@ -21,6 +21,8 @@ export interface PyThreadStarter {
   methods?: readonly string[];
   /** Only when this keyword argument is passed (and is not `0`/`None`/`False`). */
   whenKeyword?: string;
+  /** With `whenKeyword`: only when its value is one of these string literals. */
+  whenValues?: readonly string[];
   /** Why it counts, for the finding's evidence ("starts worker threads"). */
   note: string;
   /** Where the call takes the function the thread runs: the keyword, else the positional index. */
@@ -99,6 +101,9 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   // a daemon thread started by their constructor; Laminar (lmnr) sets one up when initialised.
   ['opentelemetry.sdk.trace.export.BatchSpanProcessor', { how: 'ctor', note: 'starts the span export thread' }],
   ['opentelemetry.sdk.metrics.export.PeriodicExportingMetricReader', { how: 'ctor', note: 'starts the metric export thread' }],
+  // Bottle's `run()` serves the application's routes until it stops; with these server
+  // adapters it does so on a pool of threads (`numthreads=`), its default `wsgiref` on one.
+  ['bottle.run', { how: 'call', whenKeyword: 'server', whenValues: ['cherrypy', 'cheroot', 'paste', 'waitress'], note: 'serves requests on a pool of threads' }],
   ['lmnr.Laminar.initialize', { how: 'call', note: 'sets up OpenTelemetry tracing with a batching span export thread' }],
 ]);
 

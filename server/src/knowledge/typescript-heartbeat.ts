@@ -2,8 +2,9 @@
  * What the HEARTBEAT family knows about Node, in one place: which calls block the event
  * loop (and their non-blocking variants), which libraries keep a connection alive with
  * timers on the event loop, and which calls register code that runs again and again (request
- * handlers, message consumers, intervals). `program-facts.ts` reads these tables; nothing
- * else in the TypeScript front end names these APIs.
+ * handlers, message consumers, intervals). `program-facts.ts` reads these tables (the ones a
+ * user can extend through `knowledge.ts`, merged with their models); nothing else in the
+ * TypeScript front end names these APIs.
  */
 
 /** Node built-in modules by every specifier that loads them. */
@@ -35,6 +36,12 @@ export interface BlockingApi {
   category: BlockingCategory;
   /** Undefined: no drop-in non-blocking variant (the rule offers only the worker-thread fix). */
   variant?: AsyncVariant;
+  /**
+   * A user's model (`knowledge.typescript.blocking`): `module` is the specifier the code
+   * imports; `call` is that module's export, `method` a method of that name on anything in a
+   * file that imports the module.
+   */
+  declared?: 'call' | 'method';
 }
 
 /**
@@ -69,7 +76,7 @@ export const BLOCKING_APIS: readonly BlockingApi[] = [
   { module: 'Atomics', name: 'wait', category: 'atomics', variant: { style: 'member', name: 'waitAsync', suffix: '.value' } },
 ];
 
-/** Blocking APIs by function name (every name above is unique to its module). */
+/** Blocking APIs by function name (every name above is unique to its module; `knowledge.ts` adds the user's). */
 export const BLOCKING_BY_NAME: ReadonlyMap<string, BlockingApi> = new Map(BLOCKING_APIS.filter((b) => b.module !== 'Atomics').map((b) => [b.name, b]));
 
 /** Cheap textual pre-check for the blocking calls and busy waits of a file. */

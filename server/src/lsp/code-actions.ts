@@ -23,6 +23,7 @@ import {
 import type { HazardLensConfig } from '../engine/config';
 import { UNUSED_SUPPRESSION_ID } from '../engine/engine';
 import { contentHash } from '../engine/analyze';
+import { FILE_MARKER_WITH_RULES, LINE_MARKER_WITH_RULES } from '../engine/suppressions';
 import { fixAll } from '../engine/fixes';
 import type { Fix } from '../text/edits';
 import type { Finding } from '../analysis/results';
@@ -58,7 +59,6 @@ function publishedFindings(doc: OpenDocument, published: readonly Diagnostic[] |
 
 const COMMENT_PREFIX: Record<LanguageId, string> = { c: '//', python: '#', typescript: '//' };
 const GRAMMAR_EXTENSION: Record<GrammarName, string> = { c: '.c', python: '.py', typescript: '.ts', tsx: '.tsx' };
-const SUPPRESSION = /hazard-lens:\s*ignore\[([^\]]*)\]/;
 
 /** True when an action of `kind` was asked for; no `only` means the quick-fix menu. */
 export function wants(only: readonly string[] | undefined, kind: string): boolean {
@@ -128,7 +128,7 @@ function disableAction(doc: OpenDocument, diagnostic: Diagnostic, ruleId: string
   if (above !== undefined && /\\\s*$/.test(above)) return undefined;
   const prefix = COMMENT_PREFIX[doc.language];
   let edit: TextEdit;
-  const existing = above !== undefined && above.trimStart().startsWith(prefix) ? SUPPRESSION.exec(above) : null;
+  const existing = above !== undefined && above.trimStart().startsWith(prefix) ? LINE_MARKER_WITH_RULES.exec(above) : null;
   if (existing && above !== undefined) {
     const ids = existing[1].split(',').map((s) => s.trim()).filter(Boolean);
     if (ids.includes(ruleId) || ids.includes('*')) return undefined;
@@ -150,8 +150,6 @@ function disableAction(doc: OpenDocument, diagnostic: Diagnostic, ruleId: string
   };
 }
 
-const FILE_SUPPRESSION = /hazard-lens:\s*ignore-file\[([^\]]*)\]/;
-
 /**
  * `Disable <rule> for this file`: adds the rule id to the file's own-line `ignore-file[...]`
  * comment when it has one, else writes one at the top, after a `#!` line and (Python) an
@@ -165,7 +163,7 @@ function fileDisableAction(doc: OpenDocument, diagnostic: Diagnostic, ruleId: st
   for (let line = 0; line < lines.length && !edit; line++) {
     const text = lines[line];
     if (!text.trimStart().startsWith(prefix)) continue;
-    const existing = FILE_SUPPRESSION.exec(text);
+    const existing = FILE_MARKER_WITH_RULES.exec(text);
     if (!existing) continue;
     const ids = existing[1].split(',').map((id) => id.trim()).filter(Boolean);
     if (ids.includes(ruleId) || ids.includes('*')) return undefined;
@@ -192,7 +190,7 @@ function removeSuppressionAction(doc: OpenDocument, diagnostic: Diagnostic, data
   if (!id) return undefined;
   const { start, end } = diagnostic.range;
   const comment = doc.document.getText(diagnostic.range);
-  const marker = SUPPRESSION.exec(comment);
+  const marker = LINE_MARKER_WITH_RULES.exec(comment);
   if (!marker) return undefined;
   const ids = marker[1].split(',').map((s) => s.trim()).filter(Boolean);
   if (!ids.includes(id)) return undefined;

@@ -18,6 +18,8 @@
 import type { Diagnostic } from 'vscode-languageserver';
 import type { HazardLensConfig } from '../engine/config';
 import { IncrementalEvaluator } from '../engine/incremental';
+import { finishFindings } from '../engine/engine';
+import { moveFindings } from './moved-findings';
 import { buildFingerprint, DiskCache } from '../engine/cache';
 import type { FileAnalysis } from '../analysis/results';
 import { combinedDependencies, type ProgramDependencies } from '../model/program-context';
@@ -300,6 +302,33 @@ export class GroupEvaluator {
     const { rulesRun } = evaluation.stats;
     this.logger.debug(`evaluated ${folder?.path ?? group}: ${files.length} files in ${elapsed} ms (rules run: ${rulesRun.join(', ') || 'none'}), ${evaluation.changed.size} files changed, ${changed} publications`);
     return { findings: evaluation.findings.length };
+  }
+
+  /**
+   * Publishes a newly analysed version of an open document at once, before its group is
+   * evaluated again: its own (per-file) findings, fresh, with the program findings the last
+   * evaluation gave it, moved by the edit since (`moved-findings.ts`) — the evaluation that
+   * follows publishes again only if the program findings changed. False (nothing published)
+   * before the group's first evaluation, or when the text the last evaluation saw is unknown
+   * (`textOf` gives the texts of the document's recent versions by content hash).
+   */
+  publishFirst(group: GroupKey, uri: string, analysis: FileAnalysis, version: number, text: string, textOf: (contentHash: string) => string | undefined): boolean {
+    const state = this.evaluators.get(group);
+    const config = state?.config;
+    const last = state?.evaluator.lastEvaluated(analysis.path);
+    if (!config || !last) return false;
+    const before = last.analysis.contentHash === analysis.contentHash ? text : textOf(last.analysis.contentHash);
+    if (before === undefined) return false;
+    const program = moveFindings(last.programFindings, analysis.path, before, text);
+    const findings = finishFindings([...analysis.localFindings, ...program], [analysis], config);
+    const folder = this.index.folderOfGroup(group);
+    const baselineFile = BaselineStore.fileOf(config.baseline, folder?.path);
+    const { baseline } = this.baselines.get(baselineFile);
+    const diskTexts = sourceTexts();
+    const kept = this.baselines.filter(findings, baselineFile, baseline, (p) => (p === analysis.path ? text : diskTexts(p)));
+    const uriOf = (p: string) => this.index.openEntry(p)?.uri ?? pathToUri(p);
+    this.publish(group, analysis.path, uri, toDiagnostics([...kept], analysis.path, uri, config, version, uriOf), version, true);
+    return true;
   }
 
   /** Publishes when the diagnostics differ from what the client has (or when forced); true when sent. */

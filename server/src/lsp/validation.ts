@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import ignore from 'ignore';
 import { analyzeTree, contentHash, refusedForNesting } from '../engine/analyze';
 import type { HazardLensConfig } from '../engine/config';
+import type { FactReuse } from '../facts/index';
 import { loadGrammar } from '../parsing/parser';
 import type { DocumentStore, OpenDocument } from './documents';
 import type { GroupEvaluator } from './evaluation';
@@ -57,6 +58,9 @@ export class Validator {
     private readonly debounceMs = DEFAULT_DEBOUNCE_MS,
   ) {}
 
+  /** Per document: its last fact extraction, which the next one reuses where the edit allows. */
+  private readonly factReuse = new Map<string, FactReuse>();
+
   /** Milliseconds the last analysis of each document took (its parse and per-file rules). */
   private readonly analysisCost = new Map<string, number>();
 
@@ -94,6 +98,8 @@ export class Validator {
     this.generation.delete(uri);
     this.reportedSkips.delete(uri);
     this.analysisCost.delete(uri);
+    this.factReuse.delete(uri);
+    this.texts.delete(uri);
   }
 
   /** Re-validates every open document (settings changed). */
@@ -154,7 +160,7 @@ export class Validator {
         // the grammar write out of bounds).
         analysis =
           refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }) ??
-          analyzeTree(doc.path, text, doc.language, doc.grammar, this.documents.treeFor(doc), { knowledge: config.knowledge });
+          analyzeTree(doc.path, text, doc.language, doc.grammar, this.documents.treeFor(doc), { knowledge: config.knowledge, factReuse: this.reuseFor(uri) });
         this.index.countParse();
       } catch (err) {
         // A parse over budget, a parser crash or an engine defect: say so, keep the editor
@@ -165,11 +171,35 @@ export class Validator {
       if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
       this.analysisCost.set(uri, Date.now() - started);
-      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms`);
+      const reused = this.factReuse.get(uri)?.reused;
+      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms${reused ? ` (facts of ${reused} functions reused)` : ''}`);
     }
     // Synchronous since `current()`: the analysis is of this version.
     this.index.setOpen(doc.path, uri, version, analysis);
-    void this.evaluator.schedule(this.index.groupOf(doc.path, uri), { force: [uri] });
+    const group = this.index.groupOf(doc.path, uri);
+    const texts = this.recentTexts(uri);
+    texts.set(analysis.contentHash, text);
+    // The file's own findings first (with the program findings it had); the evaluation then
+    // publishes it again only if its program findings changed.
+    const published = this.evaluator.publishFirst(group, uri, analysis, version, text, (hash) => texts.get(hash));
+    void this.evaluator.schedule(group, published ? {} : { force: [uri] });
+  }
+
+  /** Per document: the texts of its last analysed versions, by content hash (the last evaluation saw one of them). */
+  private readonly texts = new Map<string, Map<string, string>>();
+
+  private recentTexts(uri: string): Map<string, string> {
+    let m = this.texts.get(uri);
+    if (!m) this.texts.set(uri, (m = new Map()));
+    // A few versions: evaluations are coalesced, so the last one may have seen an older version.
+    while (m.size >= 4) m.delete(m.keys().next().value!);
+    return m;
+  }
+
+  private reuseFor(uri: string): FactReuse {
+    let r = this.factReuse.get(uri);
+    if (!r) this.factReuse.set(uri, (r = {}));
+    return r;
   }
 
   /** Why a document is not analysed (excluded, too large), or undefined. */

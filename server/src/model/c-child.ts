@@ -1,8 +1,11 @@
 /**
  * What a fork child does: the calls of a child region in order, followed into workspace
  * functions (a few levels deep), up to the call that replaces (`exec*`) or ends (`_exit`,
- * `exit`) the child. Shared by the FORK and FD rules, together with the per-program
- * "threads may be running here" ordering.
+ * `exit`) the child. A workspace function deeper than the walk follows is judged through its
+ * call-effect summary (`c-effects.ts`): its first call that is not async-signal-safe joins
+ * the walk with the chain of calls leading to it, and a helper that always execs or exits
+ * ends the child. Shared by the FORK and FD rules, together with the per-program "threads
+ * may be running here" ordering.
  */
 import * as nodePath from 'node:path';
 import type { RelatedLocation } from '../text/locations';
@@ -12,20 +15,36 @@ import { regionEndOf } from '../facts/c/program-fork';
 import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd, type Span } from '../facts/c/program-types';
 import type { CallSite, CFile, CFn, CModel, CProgram } from './c';
 import { Ordering, type EventWords } from './c-order';
+import { cEffects } from './c-effects';
+import type { EffectStep } from './call-effects';
 
-/** How deep the walk follows workspace functions from the child region (the region is level 0). */
+/**
+ * How deep the walk follows workspace functions from the child region (the region is level 0),
+ * call by call; deeper, a workspace function is judged through its summary.
+ */
 export const CHILD_CALL_DEPTH = 4;
+
+/** One workspace call on the way to an event: `owner` calls `target` at `call`. */
+export interface ChildPathStep {
+  owner: CFn;
+  call: CCall;
+  target: CFn;
+  /** The step comes from a call-effect summary (the walk did not go that deep). */
+  summary?: true;
+}
 
 export interface ChildEvent {
   /** The function whose body holds the call. */
   owner: CFn;
   call: CCall;
   /** Workspace calls that led here, outermost first (empty for calls written in the region). */
-  path: { owner: CFn; call: CCall; target: CFn }[];
+  path: ChildPathStep[];
   /** Workspace functions the call resolves to (the walk went into the first). */
   targets: CFn[];
   /** The event runs at an error label that a `goto` after a failed exec jumped to. */
   goto?: ErrorLabelJump;
+  /** Found through a summary: the witness of a function the walk did not enter (its steps are in `path`). */
+  summary?: true;
 }
 
 /** A `goto label;` after a failed exec in the child, and the label it goes on at. */
@@ -134,7 +153,7 @@ function walkSequence(
   model: CModel,
   owner: CFn,
   calls: readonly CCall[],
-  path: ChildEvent['path'],
+  path: ChildPathStep[],
   depth: number,
   stack: Set<CFn>,
   out: ChildWalk,
@@ -159,15 +178,50 @@ function walkSequence(
       return true;
     }
     const target = targets[0];
-    if (target && depth < CHILD_CALL_DEPTH && !stack.has(target)) {
+    // A function already on the walk's stack (recursion) has its calls in the walk already.
+    if (!target || stack.has(target)) continue;
+    if (depth < CHILD_CALL_DEPTH) {
       stack.add(target);
       const ended = walkSequence(model, target, ownCalls(target, target.fact.calls), [...path, { owner, call, target }], depth + 1, stack, out);
       stack.delete(target);
       if (ended && always) return true;
       if (ended) delete out.end;
+    } else if (throughSummary(model, target, [...path, { owner, call, target }], always, out)) {
+      return true;
     }
   }
   return false;
+}
+
+/**
+ * A call of `target` deeper than the walk follows, judged through its summary: its first call
+ * that is not async-signal-safe (directly or through its callees) becomes an event whose path
+ * names each call on the way; when the call always runs and `target` never returns, the call
+ * that ends the process ends the walk. Returns true when the walk ends.
+ */
+function throughSummary(model: CModel, target: CFn, path: ChildPathStep[], always: boolean, out: ChildWalk): boolean {
+  const effects = cEffects(model);
+  const unsafe = effects.chain(target, 'unsafeInChild');
+  const unsafeEvent = unsafe.length ? summaryEvent(unsafe, path) : undefined;
+  if (unsafeEvent) out.events.push(unsafeEvent);
+  if (!always) return false;
+  const ends = effects.chain(target, 'neverReturns');
+  const last = ends[ends.length - 1];
+  const kind = last?.direct ? regionEndOf(last.direct.api) : null;
+  if (!last || !kind) return false;
+  const same = unsafeEvent && unsafe[unsafe.length - 1].fn === last.fn && unsafe[unsafe.length - 1].call === last.call;
+  const event = same ? unsafeEvent : summaryEvent(ends, path);
+  if (!same) out.events.push(event);
+  out.end = { kind, event };
+  return true;
+}
+
+/** The event at the end of a summary's witness chain, reached along `path` and then the chain's steps. */
+function summaryEvent(steps: EffectStep<CFn>[], path: ChildPathStep[]): ChildEvent {
+  const full = [...path];
+  for (let k = 0; k + 1 < steps.length; k++) full.push({ owner: steps[k].fn, call: steps[k].fn.fact.calls[steps[k].call], target: steps[k + 1].fn, summary: true });
+  const last = steps[steps.length - 1];
+  return { owner: last.fn, call: last.fn.fact.calls[last.call], path: full, targets: [], summary: true };
 }
 
 /** How a call in a fork child is judged. */
@@ -243,7 +297,7 @@ export function threadOrdering(model: CModel, program: CProgram): Ordering {
       if (fn) sites.push({ fn, call: t.callIndex, api: t.api, routine: t.routine });
     }
   }
-  o = new Ordering(model, program, sites, THREAD_WORDS);
+  o = new Ordering(model, program, sites, THREAD_WORDS, { summaries: cEffects(model), kind: 'startsThread' });
   THREAD_ORDERINGS.set(program, o);
   return o;
 }

@@ -3,7 +3,9 @@
  * happened by the time control reaches a given call?
  *
  * - A function "may do" the event when it contains an event site or calls (transitively)
- *   a function that may.
+ *   a function that may. For process effects (a thread start) that is the function's
+ *   call-effect summary (`c-effects.ts`); for other events (a descriptor cached) a search
+ *   over the callers of the event sites.
  * - Inside one function, the event may precede call `k` when a call that may do it comes
  *   earlier in the source, or shares a loop with `k` (the next iteration runs it first).
  * - A function is "entered after" the event when some call site reaching it is (its
@@ -20,6 +22,7 @@
 import type { RelatedLocation } from '../text/locations';
 import { spanRange, type Span } from '../facts/c/program-types';
 import { isMain, type CallSite, type CFn, type CModel, type CProgram } from './c';
+import type { EffectKind, EffectSummaries } from './call-effects';
 
 export interface EventWords {
   /** At a direct event site: "thread started here by pthread_create()". */
@@ -43,6 +46,18 @@ export interface EventWords {
 type Entered = { kind: 'caller'; site: CallSite } | { kind: 'routine'; site: CallSite } | { kind: 'unknown'; site: CallSite } | { kind: 'no' };
 
 const NO: Entered = { kind: 'no' };
+
+/** Which functions may do the event, each with a call of it that does (directly or through a callee). */
+interface MayDo {
+  has(fn: CFn): boolean;
+  get(fn: CFn): number | undefined;
+}
+
+/** The event is a process effect: the call-effect summaries say which functions may do it. */
+export interface EffectPropagation {
+  summaries: EffectSummaries<CFn>;
+  kind: EffectKind;
+}
 
 /** Per-program facts every ordering of the program needs. */
 interface ProgramIndex {
@@ -75,7 +90,7 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
 export class Ordering {
   private readonly direct = new Map<CFn, Map<number, string>>();
   /** Functions that may do the event, with the call that does it (directly or through a callee). */
-  private readonly mayDo = new Map<CFn, number>();
+  private readonly mayDo: MayDo;
   private readonly eventCallsCache = new Map<CFn, number[]>();
   private readonly routines = new Map<CFn, CallSite>();
   private readonly enteredMemo = new Map<CFn, Entered>();
@@ -90,6 +105,7 @@ export class Ordering {
     private readonly program: CProgram,
     private readonly sites: readonly (CallSite & { api: string; routine?: string })[],
     private readonly words: EventWords,
+    private readonly propagation?: EffectPropagation,
   ) {
     this.index = programIndex(model, program);
     for (const s of sites) {
@@ -97,21 +113,7 @@ export class Ordering {
       if (!m) this.direct.set(s.fn, (m = new Map()));
       m.set(s.call, s.api);
     }
-    // Callers of event functions, breadth first: the witness is a shortest chain.
-    const queue: CFn[] = [];
-    for (const s of sites) {
-      if (!this.mayDo.has(s.fn)) {
-        this.mayDo.set(s.fn, s.call);
-        queue.push(s.fn);
-      }
-    }
-    for (let i = 0; i < queue.length; i++) {
-      for (const c of this.index.callersIn(queue[i])) {
-        if (this.mayDo.has(c.fn)) continue;
-        this.mayDo.set(c.fn, c.call);
-        queue.push(c.fn);
-      }
-    }
+    this.mayDo = propagation ? this.fromSummaries(propagation) : this.fromCallers();
     // Thread start routines run after their thread starts.
     for (const s of sites) {
       if (!s.routine) continue;
@@ -119,6 +121,38 @@ export class Ordering {
         if (program.files.has(r.file) && !this.routines.has(r)) this.routines.set(r, s);
       }
     }
+  }
+
+  /** Callers of event functions, breadth first: the witness is a shortest chain. */
+  private fromCallers(): MayDo {
+    const mayDo = new Map<CFn, number>();
+    const queue: CFn[] = [];
+    for (const s of this.sites) {
+      if (!mayDo.has(s.fn)) {
+        mayDo.set(s.fn, s.call);
+        queue.push(s.fn);
+      }
+    }
+    for (let i = 0; i < queue.length; i++) {
+      for (const c of this.index.callersIn(queue[i])) {
+        if (mayDo.has(c.fn)) continue;
+        mayDo.set(c.fn, c.call);
+        queue.push(c.fn);
+      }
+    }
+    return mayDo;
+  }
+
+  /**
+   * The summaries' functions with the effect (their witness: the first call that has it), and
+   * the functions holding an event site the summary leaves out (one in a child that execs).
+   */
+  private fromSummaries({ summaries, kind }: EffectPropagation): MayDo {
+    const direct = this.direct;
+    return {
+      has: (fn) => direct.has(fn) || summaries.has(fn, kind),
+      get: (fn) => summaries.of(fn)[kind]?.call ?? direct.get(fn)?.keys().next().value,
+    };
   }
 
   get hasEvents(): boolean {
@@ -389,12 +423,70 @@ export class Ordering {
 
   /** From the event site up to call `j` of `fn`, which does (or reaches) the event. */
   private siteChain(fn: CFn, j: number, depth: number): RelatedLocation[] {
-    const api = this.direct.get(fn)?.get(j);
+    const witness = this.propagation?.summaries.of(fn)[this.propagation.kind];
+    const api = this.direct.get(fn)?.get(j) ?? (witness?.call === j ? witness.direct?.api : undefined);
     if (api !== undefined) return [this.loc({ fn, call: j }, this.words.site(api, { fn, call: j }))];
     if (depth > 16) return [];
+    if (this.propagation) return this.nearestSiteChain(fn, j);
     const g = this.model.resolve(fn, j).find((t) => t !== fn && this.mayDo.has(t));
     if (!g) return [];
     return [...this.siteChain(g, this.mayDo.get(g)!, depth + 1), this.loc({ fn, call: j }, this.words.via(g.fact.name))];
+  }
+
+  /** The event call of `fn` that the chain shows: its first event site, or the summary's direct witness. */
+  private directCall(fn: CFn): { call: number; api: string } | undefined {
+    const sites = this.direct.get(fn);
+    if (sites) {
+      let best = -1;
+      for (const k of sites.keys()) if (best < 0 || k < best) best = k;
+      return { call: best, api: sites.get(best)! };
+    }
+    const witness = this.propagation?.summaries.of(fn)[this.propagation.kind];
+    return witness?.direct ? { call: witness.call, api: witness.direct.api } : undefined;
+  }
+
+  private readonly nearestMemo = new Map<string, RelatedLocation[]>();
+
+  /**
+   * With summaries: the shortest way down from call `j` of `fn` to an event site (a
+   * breadth-first search over the callees that have the effect), so the chain names as few
+   * calls as the call graph allows; the summary's own witness (the first call) may be longer.
+   */
+  private nearestSiteChain(fn: CFn, j: number): RelatedLocation[] {
+    const key = `${fn.id}:${j}`;
+    const memo = this.nearestMemo.get(key);
+    if (memo) return memo;
+    const parent = new Map<CFn, CallSite>();
+    const queue: CFn[] = [];
+    for (const t of this.model.resolve(fn, j)) {
+      if (t === fn || parent.has(t) || !this.mayDo.has(t)) continue;
+      parent.set(t, { fn, call: j });
+      queue.push(t);
+    }
+    let out: RelatedLocation[] = [];
+    for (let i = 0; i < queue.length; i++) {
+      const h = queue[i];
+      const site = this.directCall(h);
+      if (site) {
+        out = [this.loc({ fn: h, call: site.call }, this.words.site(site.api, { fn: h, call: site.call }))];
+        for (let cur = h; cur !== fn; ) {
+          const step = parent.get(cur)!;
+          out.push(this.loc(step, this.words.via(cur.fact.name)));
+          cur = step.fn;
+        }
+        break;
+      }
+      const callees = this.model.callees(h);
+      for (let k = 0; k < callees.length; k++) {
+        for (const t of callees[k]) {
+          if (t === h || t === fn || parent.has(t) || !this.mayDo.has(t)) continue;
+          parent.set(t, { fn: h, call: k });
+          queue.push(t);
+        }
+      }
+    }
+    this.nearestMemo.set(key, out);
+    return out;
   }
 
   private loc(site: CallSite, message: string): RelatedLocation {

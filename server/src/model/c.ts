@@ -40,6 +40,7 @@ import { DEFAULT_C_PLATFORM, POSIX_PLATFORMS, type CPlatform } from '../knowledg
 import type { CCall } from '../facts/c/program-types';
 import { commonPrefixLength } from './paths';
 import { closure } from './program-graph';
+import { EffectSummaryCache } from './call-effects';
 
 export interface CFile {
   path: string;
@@ -101,6 +102,9 @@ export class CModel {
 
   /** The tables the child-region verdicts read (the built-ins merged with the user's models). */
   readonly knowledge: CKnowledge;
+
+  /** Call-effect summaries of the previous model, which `c-effects.ts` reuses for unchanged functions. */
+  effectCache?: EffectSummaryCache;
 
   constructor(
     analyses: readonly FileAnalysis[],
@@ -549,6 +553,8 @@ export class CModelCache {
   private lastFiles: readonly FileAnalysis[] | undefined;
   private knowledge: Knowledge | undefined;
   private platform: CPlatform | undefined;
+  /** Call-effect summaries (`c-effects.ts`) kept across rebuilt models. */
+  private readonly effects = new EffectSummaryCache();
 
   model(ctx: ProgramContext): CModel {
     const knowledge = ctx.config.knowledge ?? BUILTIN_KNOWLEDGE;
@@ -564,7 +570,13 @@ export class CModelCache {
       this.platform === platform &&
       c.length === this.cFiles.length &&
       c.every((f, i) => f === this.cFiles[i]);
-    if (!same || !this.current) this.current = new CModel(c, ctx.roots, ctx.projectFiles, knowledge, platform);
+    if (!same || !this.current) {
+      // The first model solves its summaries without keys (a one-shot scan never reuses them);
+      // from the first rebuild on (an editor session), they are kept and reused.
+      const rebuilt = this.current !== undefined;
+      this.current = new CModel(c, ctx.roots, ctx.projectFiles, knowledge, platform);
+      if (rebuilt) this.current.effectCache = this.effects;
+    }
     this.knowledge = knowledge;
     this.platform = platform;
     this.cFiles = c;

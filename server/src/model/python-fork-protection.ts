@@ -2,10 +2,12 @@
  * Fork protections of a Python workspace: which cached descriptors are re-validated after a
  * fork (`py.fd-revalidate`) or reset by an at-fork child handler (`os.register_at_fork`,
  * `multiprocessing.util.register_after_fork`: a function, lambda, bound method or
- * `functools.partial`, followed into the functions it calls, in any module), found once per
- * model, so that a cache or pool they cover is not reported as crossing a fork.
+ * `functools.partial`, followed into every workspace function it may call, in any module,
+ * through the call graph of `python-effects.ts`), found once per model, so that a cache or
+ * pool they cover is not reported as crossing a fork.
  */
-import type { PyAtForkFact, PyFdCacheFact, PyFdRevalidateFact, PyFunctionFact, PyResetTarget, PythonFact } from '../facts/python/program-facts';
+import type { PyAtForkFact, PyFdCacheFact, PyFdRevalidateFact, PyResetTarget, PythonFact } from '../facts/python/program-facts';
+import type { PythonEffects } from './python-effects';
 import type { PyModule, PyModuleIndex, PySymbol } from './python-modules';
 
 const PROTECTION_FACTS = new WeakMap<readonly PythonFact[], (PyFdRevalidateFact | PyAtForkFact)[]>();
@@ -25,7 +27,10 @@ export class Protection {
   private readonly revalidated = new Map<PyModule, Set<string>>();
   private readonly reset = new Map<PyModule, Set<string>>();
 
-  constructor(private readonly index: PyModuleIndex) {
+  constructor(
+    private readonly index: PyModuleIndex,
+    private readonly effects: PythonEffects,
+  ) {
     for (const m of index.modules) {
       for (const f of protectionFacts(m.facts)) {
         if (f.kind === 'py.fd-revalidate') {
@@ -35,7 +40,7 @@ export class Protection {
         } else if (f.kind === 'py.at-fork') {
           for (const t of f.resets ?? []) this.resetTarget(m, t);
           const sym = f.handler && f.origin ? index.resolve(m, f.handler, f.origin) : undefined;
-          if (sym?.kind === 'function') this.resetBy(sym, m, f.bound, 0, new Set());
+          if (sym?.kind === 'function') this.resetBy(sym, m, f.bound);
         }
       }
     }
@@ -44,25 +49,23 @@ export class Protection {
   /**
    * What a handler function resets when the child runs it: the module variables and class
    * attributes it assigns, the pools and caches it empties or closes, the arguments bound to
-   * the parameters it empties (`bound`, read in `boundIn`), and the same for the workspace
-   * functions it calls (a few calls deep).
+   * the parameters it empties (`bound`, read in `boundIn`), and the same for every workspace
+   * function it may call, however deep (calls, method calls on what a call made, `with`
+   * items; a recursive helper is visited once). Imports are not followed: a module's
+   * top level runs once, at its first import, not each time the handler runs.
    */
-  private resetBy(sym: PySymbol & { kind: 'function' }, boundIn: PyModule, bound: readonly (PyResetTarget | null)[] | undefined, depth: number, seen: Set<PyFunctionFact>): void {
-    if (seen.has(sym.fact)) return;
-    seen.add(sym.fact);
-    const m = sym.module;
-    for (const n of sym.fact.globalAssigns ?? []) this.add(m, n);
-    for (const n of sym.fact.attributeAssigns ?? []) this.add(m, n);
-    for (const t of sym.fact.resets ?? []) this.resetTarget(m, t);
+  private resetBy(sym: PySymbol & { kind: 'function' }, boundIn: PyModule, bound: readonly (PyResetTarget | null)[] | undefined): void {
     for (const i of sym.fact.resetParameters ?? []) {
       const t = bound?.[i];
       if (t) this.resetTarget(boundIn, t);
     }
-    if (depth >= 3) return;
-    for (const c of m.facts) {
-      if (c.kind !== 'py.call' || c.enclosingFunction !== sym.name) continue;
-      const callee = this.index.callTarget(m, c.callee, c.origin);
-      if (callee) this.resetBy(callee, m, undefined, depth + 1, seen);
+    const follows = (f: PythonFact) => f.kind !== 'py.import' && f.kind !== 'py.import-computed';
+    for (const fn of this.effects.reachable(this.effects.fn(sym.module, sym.name), follows)) {
+      const def = fn.module.functions.get(fn.name);
+      if (!def) continue;
+      for (const n of def.globalAssigns ?? []) this.add(fn.module, n);
+      for (const n of def.attributeAssigns ?? []) this.add(fn.module, n);
+      for (const t of def.resets ?? []) this.resetTarget(fn.module, t);
     }
   }
 

@@ -45,6 +45,7 @@ import { firstReached, type CallSearchStart } from './python-call-paths';
 import { push, reach, siteKey, toSteps, type Reach } from './program-graph';
 import type { EntryPoint } from './python-project';
 import type { PyModule, PyModuleIndex } from './python-modules';
+import type { PythonEffects } from './python-effects';
 import { loadedTransportUse, reachedTransportUse, type TransportUse } from './python-transport-use';
 
 /** A fact at its module. */
@@ -85,6 +86,8 @@ export interface GreenHeartbeat {
   api: string;
   /** The keep-alive loop the thread runs (thread heartbeats). */
   loop?: HbSite<PyKeepAliveFact>;
+  /** When the loop is in a function the thread's function calls: those calls, the thread's function first. */
+  loopSteps?: PyStep[];
   /** The connection with heartbeats that the thread drives (`how: 'drive'` loops). */
   connection?: HbSite<PyHeartbeatConnectionFact>;
   host: HbHost;
@@ -164,6 +167,8 @@ export interface HeartbeatModel {
 export interface LibraryGreenHeartbeat {
   start: HbSite<PyThreadStartFact>;
   loop: HbSite<PyKeepAliveFact>;
+  /** When the loop is in a function the thread's function calls: those calls, the thread's function first. */
+  loopSteps?: PyStep[];
   /** The import that shows the module adapts to green hosts. */
   awareness: { range: Range; module: string };
 }
@@ -407,30 +412,35 @@ function anchorsFor(
 // green-heartbeat
 // ---------------------------------------------------------------------------------------
 
-const MAX_DEPTH = 4;
+/** A keep-alive a function runs, and the calls that lead from the function to it (empty when it is in the function itself). */
+interface KeepAlive {
+  loop: HbSite<PyKeepAliveFact>;
+  steps: PyStep[];
+}
 
-/** The keep-alive loop a function runs, itself or through the workspace functions it calls. */
-function keepAliveIn(index: PyModuleIndex, m: PyModule, fn: string, depth = 0, seen = new Set<string>()): HbSite<PyKeepAliveFact> | undefined {
-  const key = `${m.abs}#${fn}`;
-  if (depth > MAX_DEPTH || seen.has(key)) return undefined;
-  seen.add(key);
-  const body = m.bodies.get(fn) ?? [];
-  let drive: HbSite<PyKeepAliveFact> | undefined;
-  for (const f of body) {
-    if (f.kind === 'py.keepalive') {
-      if (f.how === 'loop') return { module: m, fact: f };
-      drive ??= { module: m, fact: f };
+/**
+ * The keep-alive a function runs, itself or through any workspace function it may call
+ * (`python-effects.ts` summaries: however deep, recursion included): a heartbeat loop when
+ * one is reachable, else a call that drives a connection's I/O loop.
+ */
+function keepAliveIn(effects: PythonEffects, m: PyModule, fn: string): KeepAlive | undefined {
+  const start = effects.fn(m, fn);
+  let summaries = effects.summaries();
+  let chain = summaries.chain(start, 'pings');
+  if (!chain.length) return undefined;
+  if (chain[chain.length - 1].direct?.reason !== 'loop') {
+    // The first keep-alive is a drive: a loop further on wins.
+    const loops = effects.summariesWith((e) => e.kind !== 'pings' || e.reason === 'loop', [start]);
+    if (loops.has(start, 'pings')) {
+      summaries = loops;
+      chain = loops.chain(start, 'pings');
     }
   }
-  for (const f of body) {
-    if (f.kind !== 'py.call') continue;
-    const target = index.callTarget(m, f.callee, f.origin);
-    if (!target) continue;
-    const found = keepAliveIn(index, target.module, target.name, depth + 1, seen);
-    if (found?.fact.how === 'loop') return found;
-    drive ??= found;
-  }
-  return drive;
+  const last = chain[chain.length - 1];
+  const fact = effects.body(last.fn)[last.call];
+  if (fact?.kind !== 'py.keepalive') return undefined;
+  const words = fact.how === 'loop' ? 'runs the heartbeat loop' : 'drives the connection';
+  return { loop: { module: last.fn.module, fact }, steps: effects.steps(summaries, start, 'pings', words).slice(0, -1) };
 }
 
 function entryStep(root: PyModule, kind: HbHost['kind'], script?: EntryPoint): PyStep | undefined {
@@ -472,7 +482,7 @@ function reachedFunctions(index: PyModuleIndex, modules: readonly PyModule[], al
   return seen;
 }
 
-function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules: Set<PyModule> }[], configs: WsgiConfigEntry[]): GreenHeartbeat[] {
+function greenHeartbeats(index: PyModuleIndex, effects: PythonEffects, programs: { root: PyRoot; modules: Set<PyModule> }[], configs: WsgiConfigEntry[]): GreenHeartbeat[] {
   // Distributions whose code the Python environment holds, and the files of that code.
   const installed = new Set<string>();
   const dependencyPaths = new Set<string>();
@@ -557,24 +567,26 @@ function greenHeartbeats(index: PyModuleIndex, programs: { root: PyRoot; modules
         if (f.kind === 'py.thread-start' && f.target) {
           const sym = index.resolve(m, f.target.name, f.target.origin);
           if (sym?.kind !== 'function') continue;
-          const loop = keepAliveIn(index, sym.module, sym.name);
-          if (!loop) continue;
+          const keep = keepAliveIn(effects, sym.module, sym.name);
+          if (!keep) continue;
+          const { loop } = keep;
+          const loopSteps = keep.steps.length ? { loopSteps: keep.steps } : {};
           // A package's heartbeat in a driver it loads as a plugin marks the package's connection
           // heartbeat, native or not (see below).
           if (m.dependency && chainOf(r, m, index).some(isPluginStep)) pluginHeartbeats.add(m.dependency);
           if (f.native) continue;
           if (loop.fact.how === 'drive') {
             const conn = connections.find((c) => !c.fact.background);
-            if (conn) found.push({ start: { module: m, fact: f }, api: f.api, loop, connection: conn });
-          } else found.push({ start: { module: m, fact: f }, api: f.api, loop });
+            if (conn) found.push({ start: { module: m, fact: f }, api: f.api, loop, ...loopSteps, connection: conn });
+          } else found.push({ start: { module: m, fact: f }, api: f.api, loop, ...loopSteps });
         } else if (f.kind === 'py.object-start') {
           const sym = index.resolve(m, f.constructorName, f.origin);
           if (sym?.kind !== 'class' || classifyStarted(index, m, f.constructorName, f.origin, f.method)?.kind !== 'thread') continue;
           const run = index.method(sym.module, sym.name, 'run');
           if (run?.kind !== 'function') continue;
-          const loop = keepAliveIn(index, run.module, run.name);
-          if (!loop || loop.fact.how === 'drive') continue;
-          found.push({ start: { module: m, fact: f }, api: `${f.constructorName.replace(/^\.+/, '')}.${f.method}()`, loop });
+          const keep = keepAliveIn(effects, run.module, run.name);
+          if (!keep || keep.loop.fact.how === 'drive') continue;
+          found.push({ start: { module: m, fact: f }, api: `${f.constructorName.replace(/^\.+/, '')}.${f.method}()`, loop: keep.loop, ...(keep.steps.length ? { loopSteps: keep.steps } : {}) });
         } else if (f.kind === 'py.hb-connection' && f.background) {
           // With the library installed in the environment, its own code says whether its
           // heartbeat thread is green; the model of the call only stands in for absent code.
@@ -682,7 +694,7 @@ function startedWithItsObject(index: PyModuleIndex, m: PyModule, fn: string): bo
  * eventletutils) but starts them from the patchable `threading`: reported once, at the
  * start, unless a host program of the workspace already reports that start.
  */
-function libraryHeartbeats(index: PyModuleIndex, reported: readonly GreenHeartbeat[]): LibraryGreenHeartbeat[] {
+function libraryHeartbeats(index: PyModuleIndex, effects: PythonEffects, reported: readonly GreenHeartbeat[]): LibraryGreenHeartbeat[] {
   const taken = new Set(reported.map((g) => siteKey(g.start.module, g.start.fact)));
   const out: LibraryGreenHeartbeat[] = [];
   for (const m of index.modules) {
@@ -708,9 +720,9 @@ function libraryHeartbeats(index: PyModuleIndex, reported: readonly GreenHeartbe
       if (!startedWithItsObject(index, m, f.enclosingFunction)) continue;
       const sym = index.resolve(m, f.target.name, f.target.origin);
       if (sym?.kind !== 'function') continue;
-      const loop = keepAliveIn(index, sym.module, sym.name);
-      if (loop?.fact.how !== 'loop') continue;
-      out.push({ start: { module: m, fact: f }, loop, awareness });
+      const keep = keepAliveIn(effects, sym.module, sym.name);
+      if (keep?.loop.fact.how !== 'loop') continue;
+      out.push({ start: { module: m, fact: f }, loop: keep.loop, ...(keep.steps.length ? { loopSteps: keep.steps } : {}), awareness });
     }
   }
   return out;
@@ -859,10 +871,10 @@ export function heartbeatModel(ctx: ProgramContext): HeartbeatModel {
   const hit = CACHE.get(model);
   if (hit) return hit;
   const configs = wsgiConfigEntries(model.index, ctx.projectFiles);
-  const green = greenHeartbeats(model.index, model.programs, configs);
+  const green = greenHeartbeats(model.index, model.effects, model.programs, configs);
   const result: HeartbeatModel = {
     greenHeartbeats: green,
-    libraryHeartbeats: libraryHeartbeats(model.index, green),
+    libraryHeartbeats: libraryHeartbeats(model.index, model.effects, green),
     latePatches: latePatches(model.index, model.programs),
   };
   CACHE.set(model, result);

@@ -5,13 +5,18 @@
  * add up to, first program first.
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '../knowledge/python-process';
 import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
 import { Protection } from './python-fork-protection';
-import { ProgramSim, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
+import { PythonEffects, type PyFn } from './python-effects';
+import type { EffectSummaryCache } from './call-effects';
+import { ProgramSim, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
 import type { PyCacheAcrossFork, PyCloseAllWithoutExec, PyEvent, PyForkAfterThreads, PyForkEvent, PyRoot } from './python-types';
+
+/** How many members one lookup on a module imported by computed name may stand for. */
+const MAX_COMPUTED_MEMBERS = 64;
 
 class Results {
   readonly forkAfterThreads = new Map<string, PyForkAfterThreads>();
@@ -46,15 +51,19 @@ export class ModelBuilder implements SimModel {
   readonly results = new Results();
   readonly protection: Protection;
   readonly tracker: TouchTracker;
+  /** The call-effect graph over these lookups, and its summaries (`python-effects.ts`). */
+  readonly effects: PythonEffects;
   private readonly interestMemo = new Map<string, Memo<boolean>>();
   private readonly classMemo = new Map<string, Memo<{ kind: 'thread' | 'process'; base: string } | undefined>>();
 
   constructor(
     readonly index: PyModuleIndex,
     readonly config: ProgramSettings,
+    summaryCache?: EffectSummaryCache,
   ) {
     this.tracker = index.tracker ??= new TouchTracker();
-    this.protection = new Protection(index);
+    this.effects = new PythonEffects(index, this, config.pythonVersion, summaryCache);
+    this.protection = new Protection(index, this.effects);
   }
 
   private readonly callMemo = new Map<PythonFact, Memo<CallInfo>>();
@@ -126,6 +135,51 @@ export class ModelBuilder implements SimModel {
   }
 
   private readonly computedMemo = new WeakMap<PyComputedModule, PyModule[]>();
+
+  /**
+   * What a call of a member looked up on a module imported by computed name runs
+   * (`plug = getattr(mod, name); plug(core)`): for each candidate module, the member the
+   * lookup names — a literal, or (named like its module) the module's last name segment, in
+   * any case — or every function and class the module defines at top level (those starting
+   * with the constant beginning of the name, when it has one); at most
+   * {@link MAX_COMPUTED_MEMBERS}.
+   * A class call runs its `__init__` (looked up along its bases) and makes an object.
+   */
+  computedMemberTargets(m: PyModule, f: PyComputedMemberCallFact): ComputedMember[] {
+    return this.memo(this.memberMemo, f, () => {
+      const out: ComputedMember[] = [];
+      for (const t of this.computedImportTargets(m, f.module)) {
+        // The members read here are the module's facts: an edit that adds one must redo this.
+        this.tracker.touch(t);
+        const moduleName = t.names[0] ?? t.path;
+        const defined = [...t.classes.keys(), ...t.functions.keys()].filter((n) => !n.includes('.'));
+        let names: string[];
+        if (f.member.kind === 'named') names = [f.member.name];
+        else if (f.member.kind === 'like-module') {
+          // The module's last name segment, also spelled in another case (`name.capitalize()`).
+          const fold = (n: string) => n.replaceAll('_', '').toLowerCase();
+          const tail = moduleName.slice(moduleName.lastIndexOf('.') + 1);
+          names = !t.names.length ? [] : defined.includes(tail) ? [tail] : defined.filter((n) => fold(n) === fold(tail));
+        } else {
+          const prefix = f.member.kind === 'prefix' ? f.member.prefix : '';
+          names = defined.filter((n) => n.startsWith(prefix));
+        }
+        for (const name of names) {
+          const sym = this.index.member(t, [name]);
+          if (!sym || sym.kind === 'module') continue;
+          const run = this.index.runs(sym);
+          const member: ComputedMember = { what: `${sym.kind} ${sym.name} of ${moduleName}` };
+          if (run) member.run = { module: run.module, name: run.name };
+          if (sym.kind === 'class') member.cls = { module: sym.module, name: sym.name };
+          out.push(member);
+          if (out.length >= MAX_COMPUTED_MEMBERS) return out;
+        }
+      }
+      return out;
+    });
+  }
+
+  private readonly memberMemo = new Map<PythonFact, Memo<ComputedMember[]>>();
 
   private methodOfProduct(m: PyModule, producer: string, origin: PyNameOrigin, method: string): { module: PyModule; name: string } | undefined {
     const methodOf = (sym: PySymbol | undefined) => {
@@ -217,6 +271,11 @@ export class ModelBuilder implements SimModel {
           if (t) hit = visit(t.module, t.name);
         } else if (f.kind === 'py.method-call') {
           for (const t of this.methodCallTargets(cur.m, f)) if (visit(t.module, t.name)) hit = true;
+        } else if (f.kind === 'py.computed-member-call') {
+          for (const t of this.computedMemberTargets(cur.m, f)) {
+            if (t.run && visit(t.run.module, t.run.name)) hit = true;
+            if (t.cls) for (const meth of this.index.allMethods(t.cls.module, t.cls.name)) if (visit(meth.module, meth.name)) hit = true;
+          }
         } else if (f.kind === 'py.import-computed') {
           for (const t of this.computedImportTargets(cur.m, f)) {
             for (const p of t.parents) if (visit(p, '')) hit = true;
@@ -242,6 +301,15 @@ export class ModelBuilder implements SimModel {
     }
     for (let k: string | null | undefined = found; k; k = parent.get(k)) this.interestMemo.set(k, { v: true, t });
     return true;
+  }
+
+  private readonly reachedMemo = new Map<PyFn, readonly PyModule[]>();
+
+  /** The modules of every function `fn` may reach through calls, memoised (what its summary depends on). */
+  reachedModules(fn: PyFn): readonly PyModule[] {
+    let out = this.reachedMemo.get(fn);
+    if (!out) this.reachedMemo.set(fn, (out = [...new Set(this.effects.reachable(fn).map((f) => f.module))]));
+    return out;
   }
 
   /** {@link classifyStarted}, memoised. */

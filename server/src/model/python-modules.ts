@@ -303,16 +303,19 @@ export class PyModuleIndex {
 
   /**
    * The workspace modules a name computed at run time can denote: the module of that name, or
-   * (`prefix`) every module whose name starts with it, in path order; at most `limit`.
+   * (`prefix`) every module whose name starts with it — those the rest of the name completes
+   * with one segment first (`plugins.` + `stats`: what a plugin name usually is), then the
+   * deeper ones, each in path order; at most `limit`.
    */
-  modulesNamed(name: string, prefix: boolean, from?: PyModule, limit = 32): PyModule[] {
+  modulesNamed(name: string, prefix: boolean, from?: PyModule, limit = 64): PyModule[] {
     if (!prefix) {
       const m = this.moduleByName(name, from);
       return m ? [m] : [];
     }
-    const out = this.modules.filter((m) => m.names.some((n) => n.startsWith(name)));
-    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return out.slice(0, limit);
+    const depth = (m: PyModule) => Math.min(...m.names.filter((n) => n.startsWith(name)).map((n) => n.slice(name.length).split('.').length));
+    const out = this.modules.filter((m) => m.names.some((n) => n.startsWith(name))).map((m) => ({ m, d: depth(m) }));
+    out.sort((a, b) => a.d - b.d || (a.m.path < b.m.path ? -1 : a.m.path > b.m.path ? 1 : 0));
+    return out.slice(0, limit).map((x) => x.m);
   }
 
   /** Module for a relative reference: `level` dots from `from`'s package, then `segments`. */

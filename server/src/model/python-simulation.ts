@@ -5,11 +5,12 @@
  * hazard it meets to the model being built ({@link SimModel}).
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyCallFact, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
 import type { Protection } from './python-fork-protection';
+import type { PyFn, PythonEffects } from './python-effects';
 import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
 
@@ -58,12 +59,24 @@ interface SimState {
   later: boolean;
 }
 
+/** One member a lookup on a module imported by computed name may give, and what calling it runs. */
+export interface ComputedMember {
+  /** For messages: `class Stats of app.plugins.stats`. */
+  what: string;
+  /** The function the call runs (a class's `__init__`), when the workspace defines one. */
+  run?: { module: PyModule; name: string };
+  /** The class, when the member is one: the call makes an object of it. */
+  cls?: { module: PyModule; name: string };
+}
+
 /** What a replay asks of the model being built: its lookups (memoised there), counters, and where hazards go. */
 export interface SimModel {
   readonly index: PyModuleIndex;
   readonly config: ProgramSettings;
   readonly tracker: TouchTracker;
   readonly protection: Protection;
+  /** What a call may do, for calls past the replay's depth. */
+  readonly effects: PythonEffects;
   readonly stats: { functionRuns: number; laterRuns: number };
   interesting(m: PyModule, fn: string): boolean;
   firstLaterReplay(key: string): boolean;
@@ -73,7 +86,10 @@ export interface SimModel {
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
   computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
+  computedMemberTargets(m: PyModule, f: PyComputedMemberCallFact): ComputedMember[];
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']>;
+  /** The modules of every function `fn` may reach through calls (what its summary depends on). */
+  reachedModules(fn: PyFn): readonly PyModule[];
   classify(m: PyModule, ctor: string, origin: 'import' | 'local' | 'builtin', method: string): { kind: 'thread' | 'process'; base: string } | undefined;
   recordForkAfterThreads(root: PyRoot, fork: LiveFork, thread: LiveThread): void;
   recordCloseAll(root: PyRoot, ev: Live<PyCloseAllFact>, fork: LiveFork | undefined, caches: Live<PyFdCacheFact>[], kept?: readonly string[]): void;
@@ -153,7 +169,10 @@ export class ProgramSim extends ProgramOrder {
   }
 
   protected runFunction(m: PyModule, name: string, outer: RunCtx): void {
-    if (outer.depth > MAX_CALL_DEPTH) return;
+    if (outer.depth > MAX_CALL_DEPTH) {
+      this.beyondDepth(m, name, outer);
+      return;
+    }
     if (!this.loaded.has(m)) this.runModule(m, outer);
     const key = `${m.abs}#${name}`;
     if (this.running.has(key)) return;
@@ -180,6 +199,33 @@ export class ProgramSim extends ProgramOrder {
     this.running.delete(key);
     this.memo.set(memoKey, (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null);
     this.joinedBy(m, name);
+  }
+
+  /**
+   * A call past the replay's depth: its body is not replayed, but its summary
+   * (`python-effects.ts`) says whether it forks or leaves a thread running, and the replay
+   * keeps that, with the summary's steps as evidence. A fork is applied before a thread
+   * start: the summary does not say which comes first, and this order reports no fork after
+   * a thread the callee may only start later.
+   */
+  private beyondDepth(m: PyModule, name: string, ctx: RunCtx): void {
+    const effects = this.model.effects;
+    const fn = effects.fn(m, name);
+    // The answer depends on every function the call may reach.
+    this.model.tracker.add(this.model.reachedModules(fn));
+    const summaries = effects.summaries();
+    const direct = (kind: 'forks' | 'startsThread', words: string) => {
+      const last = summaries.chain(fn, kind).at(-1);
+      if (!last?.direct) return undefined;
+      let chain = ctx.chain;
+      // The last step is the site itself (the event names it).
+      for (const step of effects.steps(summaries, fn, kind, words).slice(0, -1)) chain = push(chain, step);
+      return { module: last.fn.module, fact: effects.body(last.fn)[last.call], chain, later: this.state.later, api: last.direct.api, note: last.direct.reason ?? words };
+    };
+    const fork = direct('forks', 'forks');
+    if (fork?.fact.kind === 'py.fork') this.fork({ module: fork.module, fact: fork.fact, chain: fork.chain, later: fork.later });
+    const thread = direct('startsThread', 'starts a thread');
+    if (thread) this.threadStarted(thread);
   }
 
   /** `name` joins the running thread (a `stop()` calling `self._thread.join()`): it is gone afterwards. */
@@ -251,6 +297,23 @@ export class ProgramSim extends ProgramOrder {
           for (const t of targets) {
             const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
             this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+          }
+          if (f.returned && f.conditional && this.state.threads !== before) {
+            leftWith ??= this.state.threads;
+            this.state.threads = before;
+          }
+          break;
+        }
+        case 'py.computed-member-call': {
+          // `plug = getattr(mod, name); plug(core)`: each member the lookup may give runs here.
+          const targets = this.model.computedMemberTargets(m, f);
+          const before = this.state.threads;
+          for (const t of targets) {
+            const verb = t.cls ? 'instantiated' : 'called';
+            if (t.cls && createsForLater) this.addClass(t.cls.module, t.cls.name, push(ctx.chain, { path: m.path, range: f.range, message: `object created here (${t.what}); its methods may run later` }));
+            if (!t.run) continue;
+            const message = `${verb} here: ${f.lookup} may give the ${t.what}${t.cls ? `, which runs ${t.run.name}` : ''}`;
+            this.runFunction(t.run.module, t.run.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message }), execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;

@@ -5,6 +5,7 @@
  */
 import type { PyCloseAllFact, PyFdCacheFact, PyForkFact, PythonFact } from '../facts/python/program-facts';
 import type { PyModule, PyModuleIndex } from './python-modules';
+import type { PythonEffects } from './python-effects';
 import type { EntryPoint } from './python-project';
 import type { ProgramStep } from './program-graph';
 
@@ -103,6 +104,8 @@ export interface PyProgram {
 export interface PythonModel {
   index: PyModuleIndex;
   programs: PyProgram[];
+  /** What each function's calls may do (start a thread, fork, ping), solved on first use. */
+  effects: PythonEffects;
   forkAfterThreads: PyForkAfterThreads[];
   cachesAcrossFork: PyCacheAcrossFork[];
   closeAllsWithoutExec: PyCloseAllWithoutExec[];

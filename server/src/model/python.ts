@@ -27,7 +27,8 @@
  * to the rules ({@link pythonModel}); the parts live beside it: the public types in
  * `python-types.ts`, the programs in `python-programs.ts`, program order in
  * `python-program-order.ts`, the replay in `python-simulation.ts`, the builder its replays
- * share in `python-model-builder.ts`, and fork protections in `python-fork-protection.ts`.
+ * share in `python-model-builder.ts`, fork protections in `python-fork-protection.ts`, and
+ * the call-effect summaries ("does this call start a thread, fork, ping") in `python-effects.ts`.
  */
 import type { ProgramContext } from './program-context';
 import type { FileAnalysis } from '../analysis/results';
@@ -36,6 +37,7 @@ import { ModelBuilder, type ProgramLog } from './python-model-builder';
 import { indexForProgram, replayShared, type Replayed, type ReplayHelper } from './python-replay-share';
 import { buildPrograms, ClosureCache, staticImports } from './python-programs';
 import { pooledCachesAcrossFork } from './python-pooled-caches';
+import { EffectSummaryCache } from './call-effects';
 import type { PyProgram, PyRoot, PythonModel } from './python-types';
 
 export type * from './python-types';
@@ -110,6 +112,8 @@ export class PythonModelCache {
   private logs = new Map<string, ProgramLog>();
   private closures = new ClosureCache();
   private programs: PyProgram[] | undefined;
+  /** Call-effect summaries of the previous builds, by function content (`python-effects.ts`). */
+  private readonly summaries = new EffectSummaryCache();
   private last: { files: readonly FileAnalysis[]; key: string; model: PythonModel } | undefined;
 
   /** The model for these files; the same object while called with the same `files` array and context. */
@@ -194,7 +198,7 @@ export class PythonModelCache {
       }
     }
     const tIndex = Date.now();
-    const builder = new ModelBuilder(index, ctx.config);
+    const builder = new ModelBuilder(index, ctx.config, this.summaries);
     const protectionKey = builder.protection.fingerprint();
     if (protectionKey !== this.protectionKey) {
       this.logs = new Map();
@@ -241,6 +245,7 @@ export class PythonModelCache {
     return {
       index,
       programs,
+      effects: builder.effects,
       forkAfterThreads: [...builder.results.forkAfterThreads.values()],
       cachesAcrossFork: [...builder.results.caches.values(), ...pooledCachesAcrossFork(index, builder.protection)],
       closeAllsWithoutExec: [...builder.results.closeAlls.values()],

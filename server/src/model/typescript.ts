@@ -39,6 +39,12 @@
  *   its own code decides — a modelled call whose package holds no keep-alive timer is silent;
  *   without `node_modules` the model of the call stands in.
  *
+ * - **Effects**: which heartbeats and blocking calls a program reaches, and which a hot path
+ *   reaches, is asked of the call-effect summaries (`typescript-effects.ts` over
+ *   `call-effects.ts`): the walks follow only calls whose callee's summary `pings` or
+ *   `blocksEventLoop`, and each step says so ("`render()` blocks the event loop here
+ *   (execFileSync())"). Reached code above stays the program's structure (registrations).
+ *
  * The heartbeat-starved-by-blocking-call rule reads {@link TypeScriptModel.starved}.
  */
 import * as nodePath from 'node:path';
@@ -57,6 +63,8 @@ import type {
   TsWorkerFact,
 } from '../facts/typescript/program-facts';
 import { closure, libraryRootOrder, push, reach, siteKey, toSteps, type ChainNode, type ProgramStep } from './program-graph';
+import type { EffectKind } from './call-effects';
+import { TsCallEffects, effectStepWords, type Thread } from './typescript-effects';
 
 export type TsStep = ProgramStep;
 
@@ -128,6 +136,8 @@ export interface TypeScriptModel {
    * through its imports, ESM and CommonJS, re-exports and default-exported classes.
    */
   resolveCallee(from: TsModule, callee: string): { module: TsModule; id: string } | undefined;
+  /** The call-effect summaries of the workspace's functions on a thread (`typescript-effects.ts`), solved on first use. */
+  callEffects(thread: Thread): TsCallEffects<TsModule>;
   stats: { modules: number; programs: number; ms: number };
 }
 
@@ -719,6 +729,14 @@ class FunctionIndex {
     return this.overridesByMethod.get(method) ?? [];
   }
 
+  factsOf(k: string): readonly { module: TsModule; fact: TsFact }[] {
+    return this.factsByFn.get(k) ?? [];
+  }
+
+  anonymousOf(k: string): readonly FnRef[] {
+    return this.anonChildren.get(k) ?? [];
+  }
+
   /** The function a call or registration runs, resolved once per fact. */
   target(m: TsModule, f: TsCallFact | TsRegisterFact): FnRef | undefined {
     let t = this.targets.get(f);
@@ -742,6 +760,10 @@ interface HotRegister {
 class ProgramRun {
   /** Function key → how the program reaches it. */
   readonly reached = new Map<string, Spread<null>>();
+  /** Function key → how the program reaches it along calls whose callee may arm a keep-alive (its summary `pings`). */
+  readonly beating = new Map<string, Spread<null>>();
+  /** Function key → how the program reaches it along calls whose callee may block the event loop. */
+  readonly blocking = new Map<string, Spread<null>>();
   /** Function key → how it became hot (registration and calls). */
   readonly hot = new Map<string, Spread<HotRegister>>();
   /** Function key → how a heartbeat timer's callback reaches it (functions not otherwise hot). */
@@ -754,6 +776,7 @@ class ProgramRun {
     private readonly program: TsProgram,
     private readonly index: ModuleIndex,
     private readonly fns: FunctionIndex,
+    private readonly effects: TsCallEffects<TsModule>,
   ) {
     this.factsByFn = fns.factsByFn;
     this.anonChildren = fns.anonChildren;
@@ -782,6 +805,10 @@ class ProgramRun {
       }
     }
     this.spread(work, this.reached, true);
+    // The heartbeats and the blocking calls the program reaches, along the calls whose callee's
+    // summary has the effect (the same first chains as above, worded through the summaries).
+    this.spread(work, this.beating, true, 'pings');
+    this.spread(work, this.blocking, true, 'blocksEventLoop');
     // Hot: the callbacks of reached registrations, and what they call.
     const hotWork: { m: TsModule; id: string; chain: ChainNode | undefined; payload: HotRegister }[] = [];
     for (const [k, { chain }] of this.reached) {
@@ -795,7 +822,7 @@ class ProgramRun {
     }
     // Constructors are not followed here: what a hot path constructs is mostly created once
     // (singletons, lazy initialisation) and its constructor's start-up reads are not hot.
-    this.spread(hotWork, this.hot, false);
+    this.spread(hotWork, this.hot, false, 'blocksEventLoop');
     // A heartbeat timer's callback runs again and again too: a blocking call there holds the
     // loop for the program's other heartbeats (a monitor's re-armed check beside socket.io).
     const beatWork: { m: TsModule; id: string; chain: ChainNode | undefined; payload: HotRegister }[] = [];
@@ -808,13 +835,19 @@ class ProgramRun {
       }
     }
     if (beatWork.length) {
-      this.spread(beatWork, this.hotBeat, false);
+      this.spread(beatWork, this.hotBeat, false, 'blocksEventLoop');
       for (const k of this.hot.keys()) this.hotBeat.delete(k);
     }
   }
 
-  /** Breadth-first spread along calls and anonymous children; keeps the first chain per function. */
-  private spread<P>(start: { m: TsModule; id: string; chain: ChainNode | undefined; payload: P }[], into: Map<string, Spread<P>>, constructors: boolean): void {
+  /**
+   * Breadth-first spread along calls and anonymous children; keeps the first chain per function.
+   * With `effect`, only into callees whose call-effect summary has it, each step saying so.
+   */
+  private spread<P>(start: { m: TsModule; id: string; chain: ChainNode | undefined; payload: P }[], into: Map<string, Spread<P>>, constructors: boolean, effect?: EffectKind): void {
+    const effects = this.effects;
+    const follows = (t: FnRef) => effect === undefined || effects.has(key(t.module, t.id), effect);
+    const words = (fact: TsCallFact, t: FnRef, plain: string) => (effect === undefined ? plain : (effectStepWords(effects, fact, t, effect) ?? plain));
     const queue: { m: TsModule; id: string; chain: ChainNode | undefined; payload: P }[] = [];
     const add = (m: TsModule, id: string, chain: ChainNode | undefined, payload: P) => {
       const k = key(m, id);
@@ -830,14 +863,14 @@ class ProgramRun {
         if (fact.kind !== 'ts.call' || !threadOk(this.program, fact) || (fact.constructorCall && !constructors)) continue;
         if (fact.dispatch !== undefined) {
           for (const t of this.fns.overrides(this.index.modules, fact.dispatch)) {
-            add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: `called here on an object taken from a table: may run ${t.id}` }), w.payload);
+            if (follows(t)) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: words(fact, t, `called here on an object taken from a table: may run ${t.id}`) }), w.payload);
           }
           continue;
         }
         const t = this.fns.target(m, fact);
-        if (t) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: fact.passedAsArgument ? 'passed here; it may be called later' : fact.constructorCall ? 'object created here' : 'called here' }), w.payload);
+        if (t && follows(t)) add(t.module, t.id, push(w.chain, { path: m.path, range: fact.range, message: words(fact, t, fact.passedAsArgument ? 'passed here; it may be called later' : fact.constructorCall ? 'object created here' : 'called here') }), w.payload);
       }
-      for (const c of this.anonChildren.get(k) ?? []) add(c.module, c.id, w.chain, w.payload);
+      for (const c of this.anonChildren.get(k) ?? []) if (follows(c)) add(c.module, c.id, w.chain, w.payload);
     }
   }
 
@@ -859,8 +892,34 @@ function registeredWords(f: TsRegisterFact): string {
 
 // ---------------------------------------------------------------------------------------
 
-function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): TsStarvedHeartbeat[] {
-  let fnIndex: FunctionIndex | undefined;
+/** The workspace's function index and call-effect summaries, built on first use (once per model). */
+class LazyEffects {
+  private fnIndex?: FunctionIndex;
+  private readonly byThread = new Map<Thread, TsCallEffects<TsModule>>();
+
+  constructor(
+    private readonly index: ModuleIndex,
+    private readonly symbols: Symbols,
+  ) {}
+
+  functions(): FunctionIndex {
+    return (this.fnIndex ??= new FunctionIndex(this.index.modules, this.symbols));
+  }
+
+  /** The summaries of the functions on `thread` (facts of the other thread's `isMainThread` branch left out). */
+  of(thread: Thread): TsCallEffects<TsModule> {
+    let effects = this.byThread.get(thread);
+    if (!effects) {
+      const fns = this.functions();
+      const modules = this.index.modules;
+      effects = new TsCallEffects<TsModule>({ modules, factsOf: (k) => fns.factsOf(k), anonymousOf: (k) => fns.anonymousOf(k), target: (m, f) => fns.target(m, f), overrides: (method) => fns.overrides(modules, method) }, thread);
+      this.byThread.set(thread, effects);
+    }
+    return effects;
+  }
+}
+
+function analyse(index: ModuleIndex, programs: TsProgram[], lazy: LazyEffects): TsStarvedHeartbeat[] {
   const out = new Map<string, TsStarvedHeartbeat>();
   const beats = new Set<TsModule>();
   const blocks = new Set<TsModule>();
@@ -884,11 +943,10 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
       hasBlock ||= blocks.has(m);
     }
     if (!hasBeat || !hasBlock) continue;
-    const fns = (fnIndex ??= new FunctionIndex(index.modules, symbols));
-    const run = new ProgramRun(program, index, fns);
+    const run = new ProgramRun(program, index, lazy.functions(), lazy.of(program.root.thread));
     run.run();
     const heartbeats: TsHeartbeatEvent[] = [];
-    for (const [k, { chain }] of run.reached) {
+    for (const [k, { chain }] of run.beating) {
       for (const { module: m, fact } of run.factsOf(k)) {
         if (fact.kind !== 'ts.heartbeat' || !threadOk(program, fact)) continue;
         const steps = toSteps(chain);
@@ -922,7 +980,7 @@ function analyse(index: ModuleIndex, programs: TsProgram[], symbols: Symbols): T
     const otherThan = (own: { module: TsModule; fact: TsHeartbeatFact }) =>
       heartbeats.find((h) => h.fact !== own.fact && !(h.module === own.module && h.fact.callback !== undefined && h.fact.callback === own.fact.callback));
     if (!heartbeat) continue;
-    for (const [k, { chain }] of run.reached) {
+    for (const [k, { chain }] of run.blocking) {
       let hot = run.hot.get(k);
       let starved = heartbeat;
       if (!hot) {
@@ -1024,7 +1082,8 @@ export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
   const index = new ModuleIndex(ctx.files, ctx.projectFiles, ctx.dependencies);
   const symbols = new Symbols(index);
   const programs = index.modules.length ? buildPrograms(index, ctx.roots) : [];
-  const starved = analyse(index, programs, symbols);
+  const lazy = new LazyEffects(index, symbols);
+  const starved = analyse(index, programs, lazy);
   return {
     modules: index.modules,
     programs,
@@ -1032,6 +1091,7 @@ export function buildTypeScriptModel(ctx: ProgramContext): TypeScriptModel {
     byPath: (p) => index.byPath(p),
     resolveSpecifier: (from, spec) => index.resolve(from, spec),
     resolveCallee: (from, callee) => symbols.callee(from, callee),
+    callEffects: (thread) => lazy.of(thread),
     stats: { modules: index.modules.length, programs: programs.length, ms: Date.now() - started },
   };
 }

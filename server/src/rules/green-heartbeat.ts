@@ -79,6 +79,8 @@ function related(g: GreenHeartbeat): RelatedLocation[] {
   for (const step of g.use?.steps ?? []) out.push({ ...step });
   if (g.connection) out.push({ path: g.connection.module.path, range: g.connection.fact.range, message: `connection with heartbeats created here (${g.connection.fact.api})` });
   if (g.loop) {
+    // From the thread's function down to the function that runs the loop.
+    for (const step of g.loopSteps ?? []) out.push({ ...step });
     const through = g.loop.fact.waitsThrough;
     const m =
       g.loop.fact.how !== 'loop'
@@ -174,6 +176,7 @@ function libraryFinding(l: LibraryGreenHeartbeat): RawFinding {
     severity: 'warning',
     related: [
       { path: l.start.module.path, range: l.awareness.range, message: `adapts to green hosts here (imports ${l.awareness.module})` },
+      ...(l.loopSteps ?? []).map((s) => ({ ...s })),
       { path: l.loop.module.path, range: l.loop.fact.range, message: `the thread's loop sends the heartbeat here (${l.loop.fact.call})` },
     ],
     fixes: [],

@@ -66,7 +66,10 @@ function chain(s: TsStarvedHeartbeat): RelatedLocation[] {
   const a = s.heartbeat.chain;
   const b = s.blocking.chain;
   let common = 0;
-  while (common < a.length && common < b.length && same(a[common], b[common])) common++;
+  // Shared steps are the same sites (the words differ: the heartbeat's chain says which callee
+  // arms the keep-alive, the blocking call's which callee blocks); they are shown once, as the
+  // blocking call's chain words them.
+  while (common < a.length && common < b.length && sameSite(a[common], b[common])) common++;
   const hb = s.heartbeat;
   const out: RelatedLocation[] = hb.installed
     ? [
@@ -75,7 +78,7 @@ function chain(s: TsStarvedHeartbeat): RelatedLocation[] {
       ]
     : [{ path: hb.module.path, range: hb.fact.range, message: `heartbeat started here (${hb.fact.api})` }];
   for (let i = a.length - 1; i >= common; i--) if (!hb.installed || !sameSite(a[i], hb.installed.anchor)) out.push({ ...a[i] });
-  for (let i = 0; i < common; i++) out.push({ ...a[i] });
+  for (let i = 0; i < common; i++) out.push({ ...b[i] });
   for (let i = common; i < b.length; i++) out.push({ ...b[i] });
   if (s.reason.kind === 'loop') out.push({ path: s.blocking.module.path, range: s.reason.loop.range, message: `long-running loop here (${s.reason.loop.label})` });
   const f = s.blocking.fact;

@@ -77,6 +77,27 @@ function failedExecChain(exec: ChildEvent, event: ChildEvent): RelatedLocation[]
   ];
 }
 
+/**
+ * The calls that lead from the child to the event. The walk's own steps say "called in the
+ * child"; the steps of a helper's summary (deeper than the walk follows) say which function
+ * calls which ("log_line() calls emit() here, which leads to syslog()").
+ */
+function pathChain(event: ChildEvent): RelatedLocation[] {
+  return event.path.map((p) =>
+    p.summary
+      ? callLocation(p.owner, p.call, `${p.owner.fact.name}() calls ${p.target.fact.name}() here, which leads to ${event.call.name}()`)
+      : callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`),
+  );
+}
+
+/** The unsafe call itself; reached through a summary, with the function that makes it. */
+function unsafeLocation(event: ChildEvent): RelatedLocation {
+  const text = event.summary
+    ? `${event.owner.fact.name}() calls ${event.call.name}() here, which is not async-signal-safe`
+    : `${event.call.name}() here is not async-signal-safe`;
+  return callLocation(event.owner, event.call, text);
+}
+
 /** At most this many further child calls are named in one finding's chain (see {@link alsoReached}). */
 export const MAX_OTHER_ENTRIES = 16;
 
@@ -154,9 +175,9 @@ export function checkUnsafeCallInForkChild(ctx: ProgramContext): RawFinding[] {
           const related: RelatedLocation[] = [
             ...threadChain,
             { path: site.fn.file.path, range: site.fact.range, message: `${site.fact.api}() here; the child starts below` },
-            ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
+            ...pathChain(event),
             ...(afterExec ? failedExecChain(afterExec, event) : []),
-            callLocation(event.owner, event.call, `${event.call.name}() here is not async-signal-safe`),
+            unsafeLocation(event),
           ];
           const entry = entryOf(event);
           const pending: Pending = {
@@ -212,8 +233,8 @@ function checkDeclared(model: CModel, site: DeclaredChildSite, found: Map<string
         severity: 'error',
         related: [
           { path: fn.file.path, range: spanRange(fn.fact.nameSpan), message: `${fn.fact.name}() is declared to run in a fork child here` },
-          ...event.path.map((p) => callLocation(p.owner, p.call, `${p.target.fact.name}() is called in the child here`)),
-          callLocation(event.owner, event.call, `${event.call.name}() here is not async-signal-safe`),
+          ...pathChain(event),
+          unsafeLocation(event),
         ],
         fixes: [],
       },

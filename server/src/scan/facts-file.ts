@@ -9,24 +9,65 @@
  * Paths are absolute: the shards must scan the same checkout at the same path.
  */
 import * as fs from 'node:fs';
-import { z } from 'zod';
-import { buildFingerprint, fileAnalysisSchema } from '../engine/cache';
+import { zod } from '../knowledge/zod';
+import { buildFingerprint } from '../engine/cache';
 import type { Extraction, Shard } from './scanner';
 
 export const FACTS_FORMAT = 1;
 
-const factsFileSchema = z.object({
-  hazardLensFacts: z.number(),
-  build: z.string(),
-  shard: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }),
-  files: z.array(z.string()),
-  roots: z.array(z.string()),
-  projectFiles: z.array(z.object({ path: z.string(), text: z.string() })),
-  analyses: z.array(fileAnalysisSchema),
-  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
-  decoded: z.array(z.object({ path: z.string(), encoding: z.enum(['utf-8', 'windows-1252', 'utf-16le', 'utf-16be']) })),
-  notes: z.array(z.object({ path: z.string(), note: z.string() })),
-});
+/**
+ * The zod shape of a facts file, built on first use (`--facts`), not when the CLI starts. Its
+ * analyses have the shape the cache checks (`isFileAnalysisShape` in engine/cache.ts; the test
+ * test/engine/cache-shape.test.ts keeps the two in step); zod gives the messages that name
+ * the offending key, and drops keys it does not know.
+ */
+let factsFileSchema: ReturnType<typeof makeFactsFileSchema> | undefined;
+
+function makeFactsFileSchema() {
+  const z = zod();
+  return z.object({
+    hazardLensFacts: z.number(),
+    build: z.string(),
+    shard: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }),
+    files: z.array(z.string()),
+    roots: z.array(z.string()),
+    projectFiles: z.array(z.object({ path: z.string(), text: z.string() })),
+    analyses: z.array(fileAnalysisSchema()),
+    skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+    decoded: z.array(z.object({ path: z.string(), encoding: z.enum(['utf-8', 'windows-1252', 'utf-16le', 'utf-16be']) })),
+    notes: z.array(z.object({ path: z.string(), note: z.string() })),
+  });
+}
+
+/** The zod shape of a {@link FileAnalysis} (facts are checked loosely: each language owns its kinds). */
+export function fileAnalysisSchema() {
+  const z = zod();
+  const position = z.object({ line: z.number().int().nonnegative(), character: z.number().int().nonnegative() });
+  const range = z.object({ start: position, end: position });
+  const edit = z.object({ range, newText: z.string() });
+  const finding = z.object({
+    ruleId: z.string(),
+    path: z.string(),
+    range,
+    message: z.string(),
+    severity: z.enum(['error', 'warning', 'info', 'hint']),
+    related: z.array(z.object({ path: z.string(), range, message: z.string() })),
+    fixes: z.array(z.object({ title: z.string(), applicability: z.enum(['safe', 'unsafe', 'display-only']), edits: z.array(edit) })),
+  });
+  return z.object({
+    path: z.string(),
+    language: z.enum(['c', 'python', 'typescript']),
+    contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+    syntaxErrors: z.array(range),
+    suppressions: z.array(z.object({ scope: z.enum(['line', 'file']), ruleIds: z.array(z.string()), range, targetLine: z.number().int() })),
+    localFindings: z.array(finding),
+    facts: z.array(z.looseObject({ kind: z.string() })),
+    handleSummary: z
+      .looseObject({ returnedHandles: z.array(z.looseObject({ exportPath: z.array(z.string()) })), pendingLeaks: z.array(z.looseObject({ requires: z.looseObject({ kind: z.string() }) })) })
+      .optional(),
+    notes: z.array(z.string()),
+  });
+}
 
 /**
  * What a shard's facts file carries of its {@link Extraction}, and what joining them gives:
@@ -89,6 +130,7 @@ function readOne(file: string, shown: string): FactsFile {
   if (format !== FACTS_FORMAT) {
     throw new FactsFileError(`${shown} has facts format ${format}, this hazard-lens reads format ${FACTS_FORMAT}; write it again with this version`);
   }
+  factsFileSchema ??= makeFactsFileSchema();
   const parsed = factsFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -11,10 +11,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FileAnalysis } from '../analysis/results';
-import type { DiskCache } from '../engine/cache';
 import type { TsImportFact } from '../facts/typescript/program-facts';
 import type { NodeDependencyPackage, NodeResolution, ProgramDependencies } from '../model/program-context';
-import type { FileOutcome } from './file-task';
+import { hasFilesRecord, type DependencyJoinOptions } from './dependency-join';
 import { MAX_NODE_DEPENDENCY_FILES, NodeResolver, bareSpecifier, moduleFile, packageDirOf, type InstalledPackage, type NodeModulesLayout } from './node-modules';
 
 export interface NodeDependencyJoin {
@@ -25,12 +24,6 @@ export interface NodeDependencyJoin {
   cacheHits: number;
 }
 
-interface JoinOptions {
-  /** Analyses one file as the scan does (read, parse, facts). */
-  analyseFile: (file: string) => Promise<FileOutcome>;
-  cache?: DiskCache;
-  note: (text: string) => void;
-}
 
 /** What the cache keeps of one installed package: per file (relative to the package folder), its analysis. */
 interface PackageEntry {
@@ -38,7 +31,7 @@ interface PackageEntry {
 }
 
 function isPackageEntry(v: unknown): v is PackageEntry {
-  return !!v && typeof v === 'object' && !!(v as PackageEntry).files && typeof (v as PackageEntry).files === 'object';
+  return hasFilesRecord(v);
 }
 
 /** What identifies one installation of a package: name, version, its manifest (or folder) and that file's time. */
@@ -75,7 +68,7 @@ function realpath(p: string): string {
   }
 }
 
-export async function joinNodeDependencies(layout: NodeModulesLayout, workspace: readonly FileAnalysis[], roots: readonly string[], options: JoinOptions): Promise<NodeDependencyJoin> {
+export async function joinNodeDependencies(layout: NodeModulesLayout, workspace: readonly FileAnalysis[], roots: readonly string[], options: DependencyJoinOptions): Promise<NodeDependencyJoin> {
   const resolver = new NodeResolver(layout);
   const cache = options.cache;
   const realRoots = roots.map((r) => realpath(path.resolve(r)));

@@ -8,10 +8,9 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import type { FileAnalysis } from '../analysis/results';
-import type { DiskCache } from '../engine/cache';
 import type { DependencyDistribution, ProgramDependencies } from '../model/program-context';
 import type { Range } from '../text/locations';
-import type { FileOutcome } from './file-task';
+import { hasFilesRecord, type DependencyJoinOptions } from './dependency-join';
 import { dependencyClosure, groupReferences, installationOf, pluginGroups, workspaceTopLevelNames, type PythonEnvironment, type ReachedDependencyFile } from './python-environment';
 
 export interface DependencyJoin {
@@ -21,12 +20,6 @@ export interface DependencyJoin {
   cacheHits: number;
 }
 
-interface JoinOptions {
-  /** Analyses one file as the scan does (read, parse, facts). */
-  analyseFile: (file: string) => Promise<FileOutcome>;
-  cache?: DiskCache;
-  note: (text: string) => void;
-}
 
 /** What the cache keeps of one installed distribution: per file (relative to site-packages), its analysis and group references. */
 interface PackageEntry {
@@ -34,7 +27,7 @@ interface PackageEntry {
 }
 
 function isPackageEntry(v: unknown): v is PackageEntry {
-  return !!v && typeof v === 'object' && !!(v as PackageEntry).files && typeof (v as PackageEntry).files === 'object';
+  return hasFilesRecord(v);
 }
 
 /** The distribution that installed a file (by its top-level package), if known. */
@@ -47,7 +40,7 @@ export function distributionOf(environment: PythonEnvironment, file: string): De
   return undefined;
 }
 
-export async function joinDependencies(environment: PythonEnvironment, workspace: readonly FileAnalysis[], roots: readonly string[], options: JoinOptions): Promise<DependencyJoin> {
+export async function joinDependencies(environment: PythonEnvironment, workspace: readonly FileAnalysis[], roots: readonly string[], options: DependencyJoinOptions): Promise<DependencyJoin> {
   const groups = pluginGroups(environment);
   const cache = options.cache;
   // Cached entries per distribution, loaded on first use; `dirty` ones are written back.

@@ -24,6 +24,7 @@
  * share of the files, and `evaluate` over the joined analyses gives what one scan gives.
  */
 import { createHash } from 'node:crypto';
+import { StringInterner } from './intern';
 import * as path from 'node:path';
 import type { ConfigScope, HazardLensConfig } from '../engine/config';
 import { analyzeText } from '../engine/analyze';
@@ -618,6 +619,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const pause = yielder();
   let done = 0;
 
+  const interner = new StringInterner();
   const finishFile = async (index: number, outcome: FileOutcome) => {
     const file = files[index];
     const slot = slots[index];
@@ -644,8 +646,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       // Only fixes read syntax errors, and a fix re-analyses the file: a scan's evaluation
       // does not need them (glibc: 0.8 MB of ranges).
       if (evaluationOnly && analysis.syntaxErrors.length > 0) analysis = { ...analysis, syntaxErrors: [] };
-      slot.analysis = analysis;
-      if (keepTexts && isPythonSource(analysis)) feedHelper(index, analysis, outcome.json);
+      // One copy of each repeated string across the held analyses (scan/intern.ts).
+      slot.analysis = interner.internStrings(analysis);
+      if (keepTexts && isPythonSource(analysis)) feedHelper(index, slot.analysis, outcome.json);
       for (const n of outcome.analysis.notes) {
         slot.notes.push(n);
         reporter.onNote?.(file, n);

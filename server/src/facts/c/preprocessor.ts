@@ -1,11 +1,11 @@
 /**
  * Platform conditions of the C preprocessor: which branch of an `#if`/`#ifdef`/`#elif`/
  * `#else` chain each platform compiles, in three-valued logic ('T' compiled, 'F' not,
- * '?' unknown) over the platform macros of `knowledge/c-platforms.ts`. `#if 0` is dead on
- * every platform. Anything else (`HAVE_X`, `X > 2`) is unknown.
+ * '?' unknown) over the platform macros of `knowledge/c-platforms.ts`. `#if 0` and debug-build
+ * macros (`#ifdef MYAPP_DEBUG`) are dead on every platform. Anything else (`HAVE_X`, `X > 2`) is unknown.
  */
 import type { Node } from '../../parsing/parser';
-import { ALL_PLATFORM_MACROS, C_PLATFORMS, PLATFORM_MACRO_SETS, type CPlatform } from '../../knowledge/c-platforms';
+import { ALL_PLATFORM_MACROS, C_PLATFORMS, isDebugBuildMacro, PLATFORM_MACRO_SETS, type CPlatform } from '../../knowledge/c-platforms';
 
 export type Tri = 'T' | 'F' | '?';
 
@@ -14,6 +14,7 @@ export type PlatformTruth = Readonly<Record<CPlatform, Tri>>;
 
 const ALL_TRUE: PlatformTruth = uniform('T');
 const ALL_UNKNOWN: PlatformTruth = uniform('?');
+const ALL_FALSE: PlatformTruth = uniform('F');
 
 function uniform(v: Tri): PlatformTruth {
   return Object.fromEntries(C_PLATFORMS.map((p) => [p, v])) as Record<CPlatform, Tri>;
@@ -36,6 +37,7 @@ export function not(a: PlatformTruth): PlatformTruth {
 }
 
 function macro(name: string): PlatformTruth {
+  if (isDebugBuildMacro(name)) return ALL_FALSE;
   if (!ALL_PLATFORM_MACROS.has(name)) return ALL_UNKNOWN;
   return Object.fromEntries(C_PLATFORMS.map((p) => [p, PLATFORM_MACRO_SETS[p].has(name) ? 'T' : 'F'])) as Record<CPlatform, Tri>;
 }

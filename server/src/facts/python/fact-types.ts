@@ -162,6 +162,28 @@ export interface PyComputedImportFact extends PyFactBase, PyComputedModule {
 }
 
 /**
+ * `plug = getattr(mod, name); plug(core)` (or `getattr(mod, name)(core)`), where `mod` is a
+ * module imported by computed name (through names, attributes and further `getattr` lookups:
+ * `getattr(__import__("app.plugins." + n).plugins, n)`): the call runs a member of one of the
+ * modules the name can denote — a function, or a class's `__init__` (it makes an object).
+ */
+export interface PyComputedMemberCallFact extends PyFactBase {
+  kind: 'py.computed-member-call';
+  /** The computed module name the lookup starts from. */
+  module: PyComputedModule;
+  /**
+   * Which member: `named` a literal (`getattr(mod, "Plugin")`), members starting with a
+   * constant beginning (`"cmd_" + verb`), members `like-module` — named like their module
+   * (the name looked up is made from the same variable as the module's name:
+   * `import_module("jobs." + name)`, `getattr(mod, name)`) — or `any` top-level member.
+   */
+  member: { kind: 'named'; name: string } | { kind: 'prefix'; prefix: string } | { kind: 'like-module' } | { kind: 'any' };
+  /** The lookup as written, for messages (`getattr(mod, name)`). */
+  lookup: string;
+  returned?: boolean;
+}
+
+/**
  * `return Cls(...)` in a function: the function hands out an object of that (likely) class;
  * in a method, `return cls(...)` and the singleton `return cls._instance` (after
  * `cls._instance = cls(...)`) hand out one of its own class.
@@ -428,6 +450,7 @@ export type PythonFact =
   | PyCallFact
   | PyMethodCallFact
   | PyComputedImportFact
+  | PyComputedMemberCallFact
   | PyRefFact
   | PyThreadStartFact
   | PyObjectStartFact

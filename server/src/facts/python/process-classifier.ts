@@ -48,6 +48,7 @@ import type {
   PyForkFact,
   PyKeepArgument,
   PyComputedModule,
+  PyComputedMemberCallFact,
   PyMethodCallFact,
   PyNameOrigin,
   PyStartMethodFact,
@@ -97,6 +98,42 @@ function awaitedHere(call: Node): boolean {
   }
   return false;
 }
+
+/**
+ * A string expression read up to its first computed part: the whole literal (`prefix: false`),
+ * or the constant beginning of an f-string, a `+` concatenation or a `%` format
+ * (`"plugins." + name` → `plugins.`, prefix). Undefined when it starts with a computed part.
+ */
+function constantBeginning(n: Node): PyComputedModule | undefined {
+  if (n.type === 'parenthesized_expression') {
+    const inner = n.namedChild(0);
+    return inner ? constantBeginning(inner) : undefined;
+  }
+  if (n.type === 'string') {
+    const whole = stringValue(n);
+    if (whole) return { name: whole.value, prefix: false };
+    const first = n.namedChildren.find((x) => x?.type === 'string_content' || x?.type === 'interpolation');
+    return first?.type === 'string_content' ? { name: first.text, prefix: true } : undefined;
+  }
+  if (n.type === 'binary_operator') {
+    const left = n.childForFieldName('left');
+    const op = n.childForFieldName('operator')?.text;
+    const l = left ? constantBeginning(left) : undefined;
+    if (!l) return undefined;
+    if (op === '+') return { name: l.name, prefix: true };
+    if (op === '%') return { name: l.name.split('%')[0], prefix: true };
+  }
+  return undefined;
+}
+
+/** A module imported by computed name, and the names its computed part is made of. */
+interface ComputedOrigin {
+  module: PyComputedModule;
+  variables: string[];
+}
+
+/** How many bindings and lookups {@link ProcessClassifier.computedOrigin} follows back at most. */
+const MAX_ORIGIN_STEPS = 6;
 
 /** A fact of one of these kinds and the call it was made for. */
 export type CallFacts<F> = { fact: F; call: RawCall }[];
@@ -287,6 +324,8 @@ export class ProcessClassifier {
       if (kind.starter.whenKeyword) {
         const v = argsOf(c.node).keywords.get(kind.starter.whenKeyword);
         if (!v || v.type === 'none' || v.type === 'false' || v.text === '0') return;
+        const value = kind.starter.whenValues ? stringValue(v)?.value : undefined;
+        if (kind.starter.whenValues && (value === undefined || !kind.starter.whenValues.includes(value))) return;
       }
       this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.thread-start', api: `${kind.api}()`, note: kind.starter.note, ...this.threadExtras(c, kind.api) });
       return;
@@ -342,6 +381,14 @@ export class ProcessClassifier {
     if (c.callee === 'self.start' && c.scope.cls) {
       this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.object-start', constructorName: c.scope.cls, origin: 'local', method: 'start' });
       return;
+    }
+    // `plug = getattr(mod, name); plug(core)` with `mod` imported by computed name.
+    if (!c.method && (!c.resolved || c.resolved.origin === 'builtin')) {
+      const member = this.computedMemberCall(c);
+      if (member) {
+        this.rec.facts.push(member);
+        return;
+      }
     }
     if (name && c.resolved && c.resolved.origin !== 'builtin') {
       if (c.recv && 'chained' in c.recv) return;
@@ -413,26 +460,94 @@ export class ProcessClassifier {
     const a = argsOf(c.node);
     const arg = a.positional[0] ?? a.keywords.get('name');
     if (!arg || a.positional[1] || a.keywords.has('package')) return undefined;
-    const lead = (n: Node): PyComputedModule | undefined => {
-      if (n.type === 'string') {
-        const whole = stringValue(n);
-        if (whole) return { name: whole.value, prefix: false };
-        const first = n.namedChildren.find((x) => x?.type === 'string_content' || x?.type === 'interpolation');
-        return first?.type === 'string_content' ? { name: first.text, prefix: true } : undefined;
-      }
-      if (n.type === 'binary_operator') {
-        const left = n.childForFieldName('left');
-        const op = n.childForFieldName('operator')?.text;
-        const l = left ? lead(left) : undefined;
-        if (!l) return undefined;
-        if (op === '+') return { name: l.name, prefix: true };
-        if (op === '%') return { name: l.name.split('%')[0], prefix: true };
-      }
-      return undefined;
-    };
-    const m = lead(arg);
+    const m = constantBeginning(arg);
     if (!m || m.name.startsWith('.') || (m.prefix && !m.name.includes('.'))) return undefined;
     return m;
+  }
+
+  /**
+   * Where a value comes from when it is a module imported by computed name, or reached from one:
+   * the import call itself, an attribute of it (`__import__("app.plugins." + n).plugins`: the
+   * top package's attribute), a `getattr(...)` on it, or a local name bound to one of those
+   * (any of its assignments: a `try` and its `except` often bind the same name).
+   */
+  private computedOrigin(n: Node | null, scope: Scope, steps = 0): ComputedOrigin | undefined {
+    if (!n || steps > MAX_ORIGIN_STEPS) return undefined;
+    if (n.type === 'parenthesized_expression' || n.type === 'attribute') {
+      return this.computedOrigin(n.type === 'attribute' ? n.childForFieldName('object') : n.namedChild(0), scope, steps + 1);
+    }
+    if (n.type === 'call') {
+      const idx = this.rec.callIndex.get(n.id);
+      const c = idx === undefined ? undefined : this.rec.calls[idx];
+      const name = c?.resolved?.name;
+      if (!c || !name) return undefined;
+      if (PY_COMPUTED_IMPORTS.has(name)) {
+        const module = this.computedModule(c);
+        const a = argsOf(c.node);
+        const arg = a.positional[0] ?? a.keywords.get('name');
+        return module && arg ? { module, variables: identifiersIn(arg) } : undefined;
+      }
+      if (name === 'getattr' && c.resolved!.origin === 'builtin') return this.computedOrigin(argsOf(c.node).positional[0] ?? null, c.scope, steps + 1);
+      return undefined;
+    }
+    if (n.type !== 'identifier') return undefined;
+    for (const b of this.bindingsOf(n.text, scope)) {
+      const o = this.computedOrigin(b.node, b.scope, steps + 1);
+      if (o) return o;
+    }
+    return undefined;
+  }
+
+  /** The calls assigned to a local name, in the nearest scope that assigns it. */
+  private bindingsOf(name: string, scope: Scope): readonly RawCall[] {
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      if (s.kind === 'class' && s !== scope) continue;
+      const list = s.bindings.get(name);
+      if (list?.length) return list;
+    }
+    return [];
+  }
+
+  /**
+   * `getattr(mod, name)(...)`, or `plug(...)` after `plug = getattr(mod, name)`, where `mod` is
+   * a module imported by computed name: the call runs a member of one of its candidate modules.
+   * Which member is read from the looked-up name: a literal, a constant beginning, a name made
+   * from the same variable as the module's name (a plugin named like its module), or any.
+   */
+  private computedMemberCall(c: RawCall): PyComputedMemberCallFact | undefined {
+    const fn = c.node.childForFieldName('function');
+    let lookups: readonly RawCall[] = [];
+    if (fn?.type === 'call') {
+      const idx = this.rec.callIndex.get(fn.id);
+      if (idx !== undefined) lookups = [this.rec.calls[idx]];
+    } else if (fn?.type === 'identifier') lookups = this.bindingsOf(fn.text, c.scope);
+    for (const g of lookups) {
+      if (g.resolved?.name !== 'getattr' || g.resolved.origin !== 'builtin') continue;
+      const [obj, attr] = argsOf(g.node).positional;
+      if (!attr) continue;
+      const origin = this.computedOrigin(obj, g.scope);
+      if (!origin) continue;
+      const literal = stringValue(attr);
+      const lead = literal ? undefined : constantBeginning(attr);
+      let member: PyComputedMemberCallFact['member'];
+      if (literal) member = { kind: 'named', name: literal.value };
+      else if (lead) member = { kind: 'prefix', prefix: lead.name };
+      else {
+        const used = identifiersIn(attr);
+        member = used.length && origin.variables.includes(used[0]) ? { kind: 'like-module' } : { kind: 'any' };
+      }
+      const text = this.t.text(g.node).replace(/\s+/g, ' ');
+      const fact: PyComputedMemberCallFact = {
+        ...callBase(c, this.t),
+        kind: 'py.computed-member-call',
+        module: origin.module,
+        member,
+        lookup: text.length > 60 ? `${text.slice(0, 57)}...` : text,
+      };
+      if (this.rec.returnedCalls.has(c.node.id)) fact.returned = true;
+      return fact;
+    }
+    return undefined;
   }
 
   /**

@@ -25,7 +25,7 @@ import { BUILTIN_KNOWLEDGE, type Knowledge } from '../../knowledge/knowledge';
 import { HeartbeatClassifier } from './heartbeat-classifier';
 import { emitPatchedForks } from './patched-forks';
 import { ProcessClassifier, type CallFacts } from './process-classifier';
-import { RecordCollector } from './record-walk';
+import { RecordCollector, type SkippedDefinition } from './record-walk';
 import { extractSetupPyEntryPoints } from './setup-py';
 import { PySourceText } from './source-text';
 import { resolve, type Resolved, type Scope } from './walk-records';
@@ -39,6 +39,7 @@ export type {
   PyCallFact,
   PyMethodCallFact,
   PyComputedImportFact,
+  PyComputedMemberCallFact,
   PyComputedModule,
   PyKeepArgument,
   PyWithEnterFact,
@@ -134,6 +135,16 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   facts.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
 }
 
+export interface PythonFactOptions {
+  textShortcuts?: boolean;
+  knowledge?: Knowledge;
+  /**
+   * Definitions not to walk (sorted, disjoint): the facts inside them are left out of the
+   * result; the caller (`incremental.ts`) holds them from an earlier extraction.
+   */
+  skip?: readonly SkippedDefinition[];
+}
+
 /**
  * Extracts the program facts of one Python file. Never throws on odd code: unknown shapes
  * are skipped. Facts are sorted by position.
@@ -142,10 +153,10 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
  * `textShortcuts: false` forces the node-reading path that files with syntax errors take, so a
  * test can check that both paths give the same facts on valid code.
  */
-export function extractPythonFacts(tree: Tree, text: string, path: string, options: { textShortcuts?: boolean; knowledge?: Knowledge } = {}): PythonFact[] {
+export function extractPythonFacts(tree: Tree, text: string, path: string, options: PythonFactOptions = {}): PythonFact[] {
   const t = new PySourceText(tree, text, options.textShortcuts ?? true);
   const ex = new RecordCollector(t);
-  ex.walk();
+  ex.walk(options.skip);
   finish(ex, t, options.knowledge ?? BUILTIN_KNOWLEDGE);
   if (/(^|[\\/])setup\.py$/.test(path)) {
     const eps = extractSetupPyEntryPoints(tree, text);

@@ -41,6 +41,39 @@ import {
   type Target,
 } from './walk-records';
 
+/**
+ * A function or method whose facts are taken from an earlier extraction (`incremental.ts`):
+ * the walk does not enter it. `start`/`end` are its offsets (decorators included), the
+ * positions are the tree's, `name` its simple name.
+ */
+export interface SkippedDefinition {
+  start: number;
+  end: number;
+  startPosition: Point;
+  endPosition: Point;
+  name: string;
+}
+
+/** A tree position (row, column). */
+type Point = Node['startPosition'];
+
+/** Whether `src[from, to)` holds nothing but blanks, comments and line joins (no statement). */
+function blankOrComment(src: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = src.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 12) continue;
+    if (c === 35) {
+      const eol = src.indexOf('\n', i);
+      if (eol < 0 || eol >= to) return true;
+      i = eol;
+      continue;
+    }
+    if (c === 92 && (src.charCodeAt(i + 1) === 10 || (src.charCodeAt(i + 1) === 13 && src.charCodeAt(i + 2) === 10))) continue;
+    return false;
+  }
+  return true;
+}
+
 const INTERESTING = new Set([
   'import_statement',
   'import_from_statement',
@@ -120,7 +153,7 @@ export class RecordCollector implements CollectedRecords {
    * (one trip into WASM, in document order); nesting (scopes, conditions, loops) is rebuilt
    * from their end offsets, so no JavaScript walk over every node is needed.
    */
-  walk(): void {
+  walk(skipped: readonly SkippedDefinition[] = []): void {
     const root = this.t.tree.rootNode;
     // `raise` only matters to the child of an `os.fork()` (see `childRegions`); `return` also
     // tells which calls a function hands back (`return Cls(...)`, `return helper()`).
@@ -129,25 +162,63 @@ export class RecordCollector implements CollectedRecords {
     if (this.mentionsIdentity && !this.t.fast) types.push('attribute');
     if (this.t.fast) types.push('future_import_statement');
     if (this.t.fast && this.mayDecorate) types.push('decorator');
-    const nodes = (this.nodes = root.descendantsOfType(types));
+    const nodes = (this.nodes = skipped.length ? this.nodesOutside(types, skipped) : root.descendantsOfType(types));
     this.types = new Array<string>(nodes.length);
     this.ends = new Array<number>(nodes.length);
     let skipUntil = -1;
+    let next = 0;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i];
       if (!node) continue;
       const start = node.startIndex;
       if (start < skipUntil) continue;
+      while (next < skipped.length && skipped[next].start <= start) this.passSkipped(skipped[next++]);
       while (this.stack.frames.length > 1 && this.stack.frames[this.stack.frames.length - 1].until <= start) this.stack.frames.pop();
       this.cur = i;
       this.curStart = start;
       const end = this.endAt(i);
       if (!this.visit(node, this.typeAt(i), end)) skipUntil = end;
     }
+    while (next < skipped.length) this.passSkipped(skipped[next++]);
     if (this.t.fast && this.mentionsIdentity) this.findIdentityFields();
     this.nodes = [];
     this.types = [];
     this.ends = [];
+  }
+
+  /**
+   * The nodes of interest outside the skipped definitions, in document order: one look-up per
+   * stretch of text between two of them that holds more than blanks and comments.
+   */
+  private nodesOutside(types: string[], skipped: readonly SkippedDefinition[]): (Node | null)[] {
+    const root = this.t.tree.rootNode;
+    const out: (Node | null)[] = [];
+    const src = this.t.src;
+    const stretch = (from: number, to: number, fromPos: Point, toPos: Point | undefined) => {
+      if (from >= to || blankOrComment(src, from, to)) return;
+      // Nodes overlapping the stretch come back too (the class around it): only those starting in it are new.
+      for (const n of root.descendantsOfType(types, fromPos, toPos)) if (n && n.startIndex >= from && n.startIndex < to) out.push(n);
+    };
+    let from = 0;
+    let fromPos: Point = { row: 0, column: 0 };
+    for (const s of skipped) {
+      stretch(from, s.start, fromPos, s.startPosition);
+      from = s.end;
+      fromPos = s.endPosition;
+    }
+    // (No end position: to the end of the file.)
+    stretch(from, src.length, fromPos, undefined);
+    return out;
+  }
+
+  /**
+   * A skipped definition the walk passes: it defines its name in the scope around it, where
+   * it stands (later code sees it, earlier code does not), and consumes the decorators before it.
+   */
+  private passSkipped(s: SkippedDefinition): void {
+    while (this.stack.frames.length > 1 && this.stack.frames[this.stack.frames.length - 1].until <= s.start) this.stack.frames.pop();
+    this.stack.curScope().defs.add(s.name);
+    this.lastDecoratorEnd = -1;
   }
 
   private typeAt(i: number): string {

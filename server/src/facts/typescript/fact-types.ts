@@ -128,6 +128,13 @@ export interface TsWorkerFact extends TsFactBase {
   self?: boolean;
 }
 
+/** `child_process.fork(…)`: starts a Node child process (the `forks` call effect). */
+export interface TsForkFact extends TsFactBase {
+  kind: 'ts.fork';
+  /** `fork()`, `child_process.fork()`, for evidence. */
+  api: string;
+}
+
 /**
  * The file runs as a program of its own: its first line is a `#!` line that starts Node (or
  * Bun, Deno, tsx, ts-node), or it runs itself when started directly (`require.main === module`,
@@ -150,4 +157,5 @@ export type TsFact =
   | TsRegisterFact
   | TsHeartbeatFact
   | TsBlockingFact
-  | TsWorkerFact;
+  | TsWorkerFact
+  | TsForkFact;

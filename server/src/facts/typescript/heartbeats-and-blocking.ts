@@ -8,11 +8,12 @@
  */
 import type { TextEdit } from '../../text/edits';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
-import { HEARTBEAT_BODY_PATTERN, HEARTBEAT_FILE_PATTERN, HEARTBEAT_LIBRARIES, HEARTBEAT_NAME_PATTERN, builtinModule, type HeartbeatLibrary } from '../../knowledge/typescript-heartbeat';
+import { HEARTBEAT_BODY_PATTERN, HEARTBEAT_FILE_PATTERN, HEARTBEAT_NAME_PATTERN, builtinModule, type BlockingApi, type HeartbeatLibrary } from '../../knowledge/typescript-heartbeat';
+import type { TypeScriptKnowledge } from '../../knowledge/knowledge';
 import { FileImports } from './import-fix';
 import type { FileSymbols } from './file-symbols';
-import type { TsBlockingFact, TsFact, TsFactBase, TsHeartbeatFact, TsRegisterFact, TsWorkerFact } from './fact-types';
-import type { RawBlocking, RawLibCall, RawRegister } from './raw-records';
+import type { TsBlockingFact, TsFact, TsHeartbeatFact, TsRegisterFact, TsWorkerFact } from './fact-types';
+import type { RawBlocking, RawLibCall, RawRegister, RawWorker } from './raw-records';
 import { REQUIRE_LOCAL_PREFIX, calleeRef, stringValue, unwrap } from './syntax';
 
 /** Parents under which `await x` needs no parentheses. */
@@ -39,6 +40,7 @@ export class HazardResolver {
     private readonly tree: Tree,
     private readonly text: string,
     private readonly path: string,
+    private readonly knowledge: TypeScriptKnowledge,
   ) {}
 
   resolveRegister(r: RawRegister): void {
@@ -47,6 +49,7 @@ export class HazardResolver {
       const bodyText = cb?.node?.text ?? '';
       const isBeat =
         HEARTBEAT_BODY_PATTERN.test(bodyText) ||
+        (this.knowledge.pingPattern?.test(bodyText) ?? false) ||
         (cb?.name !== undefined && HEARTBEAT_NAME_PATTERN.test(cb.name)) ||
         (r.timer.holder !== undefined && HEARTBEAT_NAME_PATTERN.test(r.timer.holder)) ||
         (r.timer.api === 'setInterval()' && HEARTBEAT_FILE_PATTERN.test(this.path));
@@ -71,11 +74,28 @@ export class HazardResolver {
     this.facts.push(f);
   }
 
+  /** Which of the APIs a blocking-looking call is: the built-in bound to its module, or a user's model whose module the file binds it to. */
+  private blockingApi(b: RawBlocking): BlockingApi | undefined {
+    for (const api of b.apis) {
+      if (api.declared === undefined) return api;
+      if (api.declared === 'method') {
+        if (b.method && [...this.symbols.bindings.values()].some((v) => v.specifier === api.module)) return api;
+        continue;
+      }
+      const bound = b.via !== undefined ? this.symbols.bindings.get(b.via) : undefined;
+      if (bound?.specifier !== api.module) continue;
+      if (b.method ? bound.name === '*' || bound.name === 'default' : bound.name === api.name) return api;
+    }
+    return undefined;
+  }
+
   resolveBlocking(b: RawBlocking): void {
-    const api = b.api;
+    const api = this.blockingApi(b);
+    if (!api) return;
     let apiText = `${api.name}()`;
     if (api.module === 'Atomics') apiText = 'Atomics.wait()';
     else if (api.module === '') apiText = 'busy-wait loop';
+    else if (api.declared !== undefined) apiText = `${api.name}() of ${api.module}`;
     else if (b.via !== undefined) {
       // Only a name the file imports from the API's own module is the built-in: a local
       // function or a workspace wrapper of the same name is not.
@@ -88,15 +108,15 @@ export class HazardResolver {
     const fact: TsBlockingFact = { kind: 'ts.blocking', ...b.base, api: apiText, category: api.module === '' ? 'busy-wait' : api.category };
     if (b.loop) fact.loop = b.loop;
     if (b.asyncFn && api.variant && b.node.type === 'call_expression') {
-      const fix = this.asyncFix(b);
+      const fix = this.asyncFix(b, api);
       if (fix) fact.fix = fix;
     }
     this.facts.push(fact);
   }
 
   /** The non-blocking variant of a call in an async function, or undefined when the names do not line up. */
-  private asyncFix(b: RawBlocking): { title: string; edits: TextEdit[] } | undefined {
-    const variant = b.api.variant!;
+  private asyncFix(b: RawBlocking, api: BlockingApi): { title: string; edits: TextEdit[] } | undefined {
+    const variant = api.variant!;
     const call = b.node;
     const args = call.childForFieldName('arguments');
     if (!args) return undefined;
@@ -127,7 +147,7 @@ export class HazardResolver {
       expr = `await ${fnExpr}${args.text}`;
       title = `Use the non-blocking variant: await ${fnExpr}(…)`;
     } else {
-      const module = b.api.module;
+      const module = api.module;
       let fnExpr = this.symbols.localFor(module, variant.name);
       if (!fnExpr) {
         const ns = receiverName && this.symbols.builtinBinding(receiverName)?.module === module ? receiverName : this.symbols.localFor(module, '*');
@@ -152,8 +172,14 @@ export class HazardResolver {
     return { title, edits };
   }
 
-  private libraryFor(specifier: string): HeartbeatLibrary | undefined {
-    return HEARTBEAT_LIBRARIES.find((l) => l.module === specifier);
+  /** The library rows of a module specifier (built-in first, then the user's). */
+  private librariesFor(specifier: string): HeartbeatLibrary[] {
+    return this.knowledge.heartbeatLibraries.filter((l) => l.module === specifier);
+  }
+
+  /** A row whose `members` holds `method`, of a module the file imports. */
+  private memberLibrary(method: string): HeartbeatLibrary | undefined {
+    return this.knowledge.heartbeatLibraries.find((x) => x.members?.includes(method) && [...this.symbols.bindings.values()].some((v) => v.specifier === x.module));
   }
 
   resolveLibrary(l: RawLibCall): void {
@@ -161,28 +187,27 @@ export class HazardResolver {
     let api = '';
     const ref = l.ref;
     if (ref.kind === 'require') {
-      lib = this.libraryFor(ref.specifier);
+      const prop = ref.prop;
+      lib = this.librariesFor(ref.specifier).find((x) => (prop ? x.calls?.includes(prop) || (l.isNew && x.ctors?.includes(prop)) : x.callableDefault));
       if (!lib) return;
-      if (ref.prop ? !(lib.calls?.includes(ref.prop) || (l.isNew && lib.ctors?.includes(ref.prop))) : !lib.callableDefault) return;
-      api = `${lib.module}${ref.prop ? `.${ref.prop}` : ''}()`;
+      api = `${lib.module}${prop ? `.${prop}` : ''}()`;
     } else if (ref.kind === 'ident') {
       const b = this.symbols.bindings.get(ref.name);
-      lib = b ? this.libraryFor(b.specifier) : undefined;
-      if (!lib || !b) return;
-      const ok = l.isNew ? lib.ctors?.includes(b.name) : lib.calls?.includes(b.name) || ((b.name === '*' || b.name === 'default') && lib.callableDefault);
-      if (!ok) return;
+      if (!b) return;
+      lib = this.librariesFor(b.specifier).find((x) => (l.isNew ? x.ctors?.includes(b.name) : x.calls?.includes(b.name) || ((b.name === '*' || b.name === 'default') && x.callableDefault)));
+      if (!lib) return;
       api = b.name === '*' || b.name === 'default' ? `${lib.module}()` : `${l.isNew ? 'new ' : ''}${b.name}() from ${lib.module}`;
     } else if (ref.kind === 'member') {
       const b = this.symbols.bindings.get(ref.obj);
-      lib = b && (b.name === '*' || b.name === 'default') ? this.libraryFor(b.specifier) : undefined;
-      if (lib && (l.isNew ? lib.ctors?.includes(ref.prop) : lib.calls?.includes(ref.prop))) api = `${l.isNew ? 'new ' : ''}${lib.module}.${ref.prop}()`;
+      lib = b && (b.name === '*' || b.name === 'default') ? this.librariesFor(b.specifier).find((x) => (l.isNew ? x.ctors?.includes(ref.prop) : x.calls?.includes(ref.prop))) : undefined;
+      if (lib) api = `${l.isNew ? 'new ' : ''}${lib.module}.${ref.prop}()`;
       else {
-        lib = HEARTBEAT_LIBRARIES.find((x) => x.members?.includes(ref.prop) && [...this.symbols.bindings.values()].some((v) => v.specifier === x.module));
+        lib = this.memberLibrary(ref.prop);
         if (!lib || l.isNew) return;
         api = `${ref.prop}() of ${lib.module}`;
       }
     } else {
-      lib = HEARTBEAT_LIBRARIES.find((x) => x.members?.includes(ref.prop) && [...this.symbols.bindings.values()].some((v) => v.specifier === x.module));
+      lib = this.memberLibrary(ref.prop);
       if (!lib || l.isNew) return;
       api = `${ref.prop}() of ${lib.module}`;
     }
@@ -195,15 +220,25 @@ export class HazardResolver {
     this.facts.push(hb);
   }
 
-  resolveWorker(node: Node, base: TsFactBase): void {
-    const ctor = node.childForFieldName('constructor');
-    if (!ctor) return;
-    const ref = calleeRef(ctor);
+  /** `new Worker(…)` of `worker_threads`, or a user's thread starter bound to its module; the script argument's target. */
+  resolveWorker(w: RawWorker): void {
+    const { node, base } = w;
+    const callee = w.isNew ? node.childForFieldName('constructor') : node.childForFieldName('function');
+    if (!callee) return;
+    const ref = calleeRef(callee);
     if (!ref) return;
     const b = ref.kind === 'ident' ? this.symbols.bindings.get(ref.name) : ref.kind === 'member' ? this.symbols.bindings.get(ref.obj) : undefined;
-    if (!b || builtinModule(b.specifier) !== 'worker_threads') return;
-    if (ref.kind === 'ident' && b.name !== 'Worker') return;
-    const arg0 = node.childForFieldName('arguments')?.namedChildren.find((c) => c && c.type !== 'comment');
+    if (!b) return;
+    const exported = ref.kind === 'ident' ? b.name : b.name === '*' || b.name === 'default' ? ref.kind === 'member' ? ref.prop : undefined : undefined;
+    let scriptArgument = 0;
+    if (w.isNew && builtinModule(b.specifier) === 'worker_threads') {
+      if (ref.kind === 'ident' && b.name !== 'Worker') return;
+    } else {
+      const starter = this.knowledge.threadStarters.find((t) => t.module === b.specifier && t.name === exported && (t.how === 'new') === w.isNew);
+      if (!starter) return;
+      scriptArgument = starter.scriptArgument;
+    }
+    const arg0 = node.childForFieldName('arguments')?.namedChildren.filter((c) => c && c.type !== 'comment')[scriptArgument];
     if (!arg0) return;
     const a = unwrap(arg0);
     const fact: TsWorkerFact = { kind: 'ts.worker', ...base };

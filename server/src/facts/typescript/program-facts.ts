@@ -23,12 +23,9 @@
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import {
-  BLOCKING_BY_NAME,
-  BLOCKING_PATTERN,
   CLOCK_PATTERN,
   CONSUMER_METHODS,
   HANDLER_PROPERTIES,
-  HEARTBEAT_LIBRARIES,
   HOT_EVENTS,
   LISTENER_METHODS,
   ROUTE_METHODS,
@@ -36,6 +33,7 @@ import {
   type BlockingApi,
   type HotContext,
 } from '../../knowledge/typescript-heartbeat';
+import { BUILTIN_KNOWLEDGE, type Knowledge, type TypeScriptKnowledge } from '../../knowledge/knowledge';
 import type { TsCallFact, TsFact, TsFactBase } from './fact-types';
 import { FileSymbols } from './file-symbols';
 import { HazardResolver } from './heartbeats-and-blocking';
@@ -43,6 +41,7 @@ import { ModuleStructure, type Scope } from './module-structure';
 import type { RawBlocking, RawCall, RawLibCall, RawRegister, RawWorker } from './raw-records';
 import {
   FUNCTION_NODE_TYPES,
+  REQUIRE_LOCAL_PREFIX,
   calleeRef,
   fillRange,
   followableObj,
@@ -88,6 +87,11 @@ const LOOKUP_DECLARATION = /\b(?:const|let|var)\s+([\w$]+)\s*=\s*(?:this\.)?[\w$
 /** The callee names `registrations` acts on apart from handler-property objects. */
 const MAY_REGISTER: ReadonlySet<string> = new Set(['setInterval', 'setTimeout', ...SERVER_FACTORIES, ...LISTENER_METHODS, ...ROUTE_METHODS, ...CONSUMER_METHODS]);
 
+/** Whether `text` names the module `specifier` in quotes (an import or `require` of it). */
+function mentionsSpecifier(text: string, specifier: string): boolean {
+  return text.includes(`'${specifier}'`) || text.includes(`"${specifier}"`) || text.includes(`\`${specifier}\``);
+}
+
 class Extractor implements Scope {
   private readonly facts: TsFact[] = [];
   private readonly frames: Frame[] = [];
@@ -98,15 +102,20 @@ class Extractor implements Scope {
   private readonly registers: RawRegister[] = [];
   private readonly libCalls: RawLibCall[] = [];
   private readonly workers: RawWorker[] = [];
+  private readonly forks: { node: Node; base: TsFactBase; via: string; member: boolean }[] = [];
   private readonly mentionsLibrary: boolean;
   private readonly mentionsHandlerProperty: boolean;
+  /** The user's handler methods this file may register with (those of a module it names, or of any). */
+  private readonly userHandlers: ReadonlyMap<string, readonly { context: HotContext; module?: string }[]>;
 
   constructor(
     private readonly tree: Tree,
     private readonly text: string,
     private readonly path: string,
+    private readonly knowledge: TypeScriptKnowledge,
   ) {
-    this.mentionsLibrary = HEARTBEAT_LIBRARIES.some((l) => text.includes(l.module));
+    this.mentionsLibrary = knowledge.heartbeatLibraries.some((l) => text.includes(l.module));
+    this.userHandlers = knowledge.handlerMethods;
     this.mentionsHandlerProperty = Object.keys(HANDLER_PROPERTIES).some((k) => text.includes(k));
     this.structure = new ModuleStructure(this, this.symbols, this.facts, text);
   }
@@ -149,7 +158,7 @@ class Extractor implements Scope {
    */
   private nodeTypes(): string[] {
     const types = [...INTERESTING_ALWAYS];
-    if (BLOCKING_PATTERN.test(this.text)) types.push(...LOOP_TYPES);
+    if (this.knowledge.blockingPattern.test(this.text)) types.push(...LOOP_TYPES);
     if (/\bexports\b/.test(this.text)) types.push('assignment_expression');
     if (this.text.includes('isMainThread')) types.push('if_statement');
     return types;
@@ -258,7 +267,7 @@ class Extractor implements Scope {
     if (cond && CLOCK_PATTERN.test(cond.text) && body && (body.type === 'empty_statement' || (body.type === 'statement_block' && body.namedChildren.every((c) => !c || c.type === 'comment')))) {
       const range = type === 'do_statement' ? nodeRange(node) : rangeBetween(node, cond);
       const api: BlockingApi = { module: '', name: 'busy-wait loop', category: 'cpu' };
-      this.blocking.push({ node, base: { ...this.base(node), range }, api, callee: node, asyncFn: false, loop: this.loop() });
+      this.blocking.push({ node, base: { ...this.base(node), range }, apis: [api], method: false, callee: node, asyncFn: false, loop: this.loop() });
     }
     let label: string | undefined;
     if (type === 'for_in_statement') {
@@ -317,18 +326,21 @@ class Extractor implements Scope {
     const cls = this.className();
     const name = ref.kind === 'ident' ? ref.name : ref.prop;
     // Blocking calls.
-    const blocking = BLOCKING_BY_NAME.get(name);
+    const blocking = this.knowledge.blockingByName.get(name);
     if (blocking || (ref.kind === 'member' && ref.obj === 'Atomics' && ref.prop === 'wait')) {
       this.blocking.push({
         node,
         base: fillRange(base, node),
-        api: blocking ?? { module: 'Atomics', name: 'wait', category: 'atomics', variant: { style: 'member', name: 'waitAsync', suffix: '.value' } },
+        apis: blocking ?? [{ module: 'Atomics', name: 'wait', category: 'atomics', variant: { style: 'member', name: 'waitAsync', suffix: '.value' } }],
+        method: ref.kind !== 'ident',
         callee: fn,
         via: ref.kind === 'ident' ? ref.name : ref.kind === 'member' ? ref.obj : undefined,
         asyncFn: this.isAsyncFn(),
         loop: this.loop(),
       });
     }
+    // `child_process.fork()`, checked against the file's imports once they are known.
+    if (name === 'fork' && ref.kind !== 'this') this.forks.push({ node, base: fillRange(base, node), via: ref.kind === 'ident' ? ref.name : ref.obj, member: ref.kind === 'member' });
     // Library heartbeats.
     if (this.mentionsLibrary) {
       const f = unwrap(fn, fnType);
@@ -345,6 +357,8 @@ class Extractor implements Scope {
     }
     // Registrations (shown at the callee: `app.get`, `setInterval`).
     this.registrations(node, fn, ref, argList, argTypes, base, cls);
+    // A user's thread starter called like a function (`startPool('./job.js')`).
+    if (this.knowledge.threadStarters.some((t) => t.how === 'call' && t.name === name)) this.workers.push({ node, base: fillRange(base, node), name, isNew: false });
     // The call graph.
     if (ref.kind !== 'member' || followableObj(ref.obj)) this.calls.push({ node, base, ref, isRef: false, cls, rangeNode: node });
     if (ref.kind === 'member' && (ref.obj.endsWith(']') || this.lookupBound().has(ref.obj))) this.facts.push({ kind: 'ts.call', ...fillRange(base, node), dispatch: ref.prop });
@@ -381,7 +395,8 @@ class Extractor implements Scope {
   private registrations(node: Node, fn: Node, ref: CalleeRef, args: Node[], argTypes: string[], callBase: TsFactBase, cls: string | undefined): void {
     const name = ref.kind === 'ident' ? ref.name : ref.prop;
     // Cheap exits first: most calls register nothing.
-    if (!this.mentionsHandlerProperty && !MAY_REGISTER.has(name)) return;
+    const userHandlers = ref.kind !== 'ident' ? this.userHandlers.get(name) : undefined;
+    if (!this.mentionsHandlerProperty && !MAY_REGISTER.has(name) && !userHandlers) return;
     const recv = ref.kind === 'member' ? `${ref.obj.length > 20 ? '…' : ref.obj}.` : ref.kind === 'this' ? 'this.' : '';
     this.registerBase = undefined;
     const push = (context: HotContext, api: string, arg: Node, timer?: RawRegister['timer']): void => {
@@ -390,6 +405,13 @@ class Extractor implements Scope {
     };
     const isFnAt = (i: number): boolean => isFunctionLike(args[i], argTypes[i]);
     const isFn = isFunctionLike;
+    // A user's handler method (`bus.subscribe('orders', onOrder)`): its last function argument.
+    const declared = userHandlers?.find((h) => h.module === undefined || mentionsSpecifier(this.text, h.module));
+    if (declared) {
+      const last = args.length - 1;
+      if (last >= 0 && isFnAt(last)) push(declared.context, `${recv}${name}()`, args[last]);
+      return;
+    }
     // `setInterval(f)`, and on any receiver: `timers.setInterval(f)`, an injected clock's `clock.setInterval(f)`.
     if (name === 'setInterval' || (name === 'setTimeout' && (ref.kind === 'ident' || ['timers', 'global', 'globalThis', 'window'].includes(ref.kind === 'member' ? ref.obj : '')))) {
       if (args[0]) push('interval', `${name}()`, args[0], { api: `${name}()`, holder: this.holderName(node) });
@@ -455,7 +477,7 @@ class Extractor implements Scope {
     const base = this.base(node);
     if (this.mentionsLibrary) this.libCalls.push({ node, base: { ...base, range: rangeBetween(node, ctor) }, ref, isNew: true });
     const name = ref.kind === 'ident' ? ref.name : ref.prop;
-    if (name === 'Worker' && args) this.workers.push({ node, base });
+    if ((name === 'Worker' || this.knowledge.threadStarters.some((t) => t.how === 'new' && t.name === name)) && args) this.workers.push({ node, base, name, isNew: true });
     // `new X()` runs X's constructor (a workspace class, local or imported).
     if (ref.kind !== 'this' && (ref.kind === 'ident' || /^[\w$]+$/.test(ref.obj))) this.calls.push({ node, base: { ...base, range: rangeBetween(node, ctor) }, ref, isRef: false, isNew: true, cls: this.className() });
   }
@@ -488,15 +510,20 @@ class Extractor implements Scope {
       if (c.isRef) f.passedAsArgument = true;
       this.facts.push(f);
     }
-    const hazards = new HazardResolver(this.symbols, this.facts, this.tree, this.text, this.path);
+    const hazards = new HazardResolver(this.symbols, this.facts, this.tree, this.text, this.path, this.knowledge);
     for (const r of this.registers) hazards.resolveRegister(r);
     for (const b of this.blocking) hazards.resolveBlocking(b);
     for (const l of this.libCalls) hazards.resolveLibrary(l);
-    for (const w of this.workers) hazards.resolveWorker(w.node, w.base);
+    for (const w of this.workers) hazards.resolveWorker(w);
+    for (const f of this.forks) {
+      const bound = this.symbols.builtinBinding(f.via);
+      if (bound?.module !== 'child_process' || bound.name !== (f.member ? '*' : 'fork')) continue;
+      this.facts.push({ kind: 'ts.fork', ...f.base, api: f.via.startsWith(REQUIRE_LOCAL_PREFIX) ? 'child_process.fork()' : bound.name === '*' ? `${f.via}.fork()` : 'fork()' });
+    }
   }
 }
 
-/** Extracts the program facts of one TypeScript/JavaScript file. */
-export function extractTypeScriptFacts(tree: Tree, text: string, path: string): TsFact[] {
-  return new Extractor(tree, text, path).run();
+/** Extracts the program facts of one TypeScript/JavaScript file (`knowledge`: the built-in tables merged with the user's models). */
+export function extractTypeScriptFacts(tree: Tree, text: string, path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): TsFact[] {
+  return new Extractor(tree, text, path, knowledge.typescript).run();
 }

@@ -24,7 +24,10 @@ export interface RawCall {
 export interface RawBlocking {
   node: Node;
   base: TsFactBase;
-  api: BlockingApi;
+  /** The APIs the callee's name may be (the built-in one, or the user's of that name); the first whose module the file binds it to wins. */
+  apis: readonly BlockingApi[];
+  /** Called on a receiver (`x.name()`), not as a bare name. */
+  method: boolean;
   callee: Node;
   /** The identifier/namespace the call goes through (to rule out workspace wrappers). */
   via?: string;
@@ -49,8 +52,11 @@ export interface RawLibCall {
   isNew: boolean;
 }
 
-/** `new Worker(…)`, resolved once the file's `worker_threads` imports are known. */
+/** `new Worker(…)` (or a user's thread starter), resolved once the file's imports are known. */
 export interface RawWorker {
   node: Node;
   base: TsFactBase;
+  /** The constructor or function name as written (`Worker`, `WorkerPool`). */
+  name: string;
+  isNew: boolean;
 }

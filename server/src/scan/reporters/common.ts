@@ -3,7 +3,6 @@
  * Findings carry absolute paths inside the engine; reports show them relative to `cwd`.
  */
 import * as path from 'node:path';
-import { version as packageVersion } from '../../../../package.json';
 import type { HazardLensConfig } from '../../engine/config';
 import { findingFingerprint, type TextOf } from '../../engine/baseline';
 import { UNUSED_SUPPRESSION_ID } from '../../engine/engine';
@@ -12,10 +11,7 @@ import { ruleById } from '../../rules/index';
 import type { ScanResult } from '../scanner';
 import { PARTLY_ANALYSED } from '../../analysis/failures';
 
-export const PRODUCT_NAME = 'Hazard Lens';
-export const PRODUCT_COMMAND = 'hazard-lens';
-export const PRODUCT_VERSION: string = packageVersion;
-export const PRODUCT_URI = 'https://github.com/hazard-lens/hazard-lens';
+export { PRODUCT_COMMAND, PRODUCT_NAME, PRODUCT_URI, PRODUCT_VERSION } from './product';
 
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
 

@@ -1,0 +1,373 @@
+/**
+ * Python facts reused across edits (`facts/python/incremental.ts`): after each edit, the
+ * incremental extraction (from the previous version's state, on an incrementally re-parsed
+ * tree, as the language server does it) must give exactly the facts of a whole extraction.
+ * Key cases one by one (which edits reuse and which fall back), then seeded random edits of
+ * every Python fixture and of all of them joined into one long module.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { editFor, parseSync, type Tree } from '../../server/src/parsing/parser';
+import { extractPythonFacts } from '../../server/src/facts/python/program-facts';
+import { extractPythonFactsIncrementally, type PythonFactState } from '../../server/src/facts/python/incremental';
+import { grammarsReady } from '../harness';
+
+before(async () => {
+  await grammarsReady();
+});
+
+const PATH = '/work/app/jobs.py';
+
+/** An open document: text, tree and fact state, edited the way the server edits them. */
+class Doc {
+  tree: Tree;
+  state: PythonFactState | undefined;
+  reused = 0;
+
+  constructor(
+    public text: string,
+    readonly path = PATH,
+  ) {
+    this.tree = parseSync(text, 'python');
+    this.state = extractPythonFactsIncrementally(this.tree, text, path).state;
+  }
+
+  /** Replaces [from, to) with `insert`, re-parses with the old tree, re-extracts; checks against a whole extraction. */
+  /** The last edit, to undo it: where, what it inserted, what it removed. */
+  private last?: { from: number; inserted: string; removed: string };
+
+  edit(from: number, to: number, insert: string, what = ''): void {
+    this.last = { from, inserted: insert, removed: this.text.slice(from, to) };
+    const next = this.text.slice(0, from) + insert + this.text.slice(to);
+    this.tree.edit(editFor(this.text, from, to, insert));
+    const tree = parseSync(next, 'python', this.tree);
+    this.tree.delete();
+    this.tree = tree;
+    this.text = next;
+    const r = extractPythonFactsIncrementally(tree, next, this.path, undefined, this.state);
+    this.state = r.state;
+    this.reused = r.reused;
+    const whole = extractPythonFacts(tree, next, this.path);
+    if (JSON.stringify(r.facts) !== JSON.stringify(whole)) {
+      const a = r.facts.map((f) => JSON.stringify(f));
+      const b = whole.map((f) => JSON.stringify(f));
+      assert.fail(
+        `${this.path}: ${what} (at ${from}, replacing ${to - from} with ${JSON.stringify(insert)}, ${r.reused} reused)\n` +
+          `only incremental:\n  ${a.filter((x) => !b.includes(x)).slice(0, 4).join('\n  ')}\nonly whole:\n  ${b.filter((x) => !a.includes(x)).slice(0, 4).join('\n  ')}` +
+          (a.length === b.length && a.every((x) => b.includes(x)) ? '\n(same facts, another order)' : ''),
+      );
+    }
+  }
+
+  undo(): void {
+    const l = this.last;
+    if (l) this.edit(l.from, l.from + l.inserted.length, l.removed, 'undo');
+  }
+
+  /** Inserts `insert` right after the first occurrence of `anchor`. */
+  insertAfter(anchor: string, insert: string): void {
+    const at = this.text.indexOf(anchor);
+    assert.ok(at >= 0, `no ${JSON.stringify(anchor)} in the text`);
+    this.edit(at + anchor.length, at + anchor.length, insert, `after ${JSON.stringify(anchor)}`);
+  }
+
+  replace(old: string, by: string): void {
+    const at = this.text.indexOf(old);
+    assert.ok(at >= 0, `no ${JSON.stringify(old)} in the text`);
+    this.edit(at, at + old.length, by, `${JSON.stringify(old)} → ${JSON.stringify(by)}`);
+  }
+
+  dispose(): void {
+    this.tree.delete();
+  }
+}
+
+const MODULE = [
+  'import os',
+  'import threading',
+  'from app.store import Store',
+  '',
+  'LOCK = threading.Lock()',
+  '',
+  '',
+  'def helper(path):',
+  '    data = Store(path).read()',
+  '    return data',
+  '',
+  '',
+  '@register',
+  'def decorated(name):',
+  '    value = helper(name)',
+  '    return value',
+  '',
+  '',
+  'class Worker:',
+  '    limit = 3',
+  '',
+  '    def __init__(self, path):',
+  '        self.path = path',
+  '        self.thread = threading.Thread(target=self.run)',
+  '',
+  '    def run(self):',
+  '        items = helper(self.path)',
+  '        return items',
+  '',
+  '    def start(self):',
+  '        self.thread.start()',
+  '',
+  '    class Inner:',
+  '        def poll(self):',
+  '            count = helper("x")',
+  '            return count',
+  '',
+  '',
+  'def main():',
+  '    w = Worker(os.environ["P"])',
+  '    w.start()',
+  '',
+  '',
+  "if __name__ == '__main__':",
+  '    main()',
+  '',
+].join('\n');
+
+describe('Python facts reused across edits: key cases', () => {
+  test('an edit inside a function body keeps the other functions\' facts', () => {
+    const d = new Doc(MODULE);
+    d.insertAfter('    data = Store(path).read()', '\n    extra = helper(path)');
+    assert.ok(d.reused > 0, 'the other functions were not reused');
+    d.replace('    items = helper(self.path)', '    items = helperx(self.path)');
+    assert.ok(d.reused > 0);
+    d.dispose();
+  });
+
+  test('a typed and deleted character leaves the facts as they were', () => {
+    const d = new Doc(MODULE);
+    const before = JSON.stringify(extractPythonFacts(d.tree, d.text, PATH));
+    d.insertAfter('    count = hel', 'x');
+    assert.ok(d.reused > 0);
+    d.replace('helxper("x")', 'helper("x")');
+    assert.ok(d.reused > 0);
+    assert.equal(JSON.stringify(d.state?.facts), before);
+    d.dispose();
+  });
+
+  test('an edit at module level extracts the whole file', () => {
+    const d = new Doc(MODULE);
+    d.insertAfter('import os\n', 'import helper_module as helper\n');
+    assert.equal(d.reused, 0);
+    d.replace('LOCK = threading.Lock()', 'LOCK = threading.RLock()');
+    assert.equal(d.reused, 0);
+    d.dispose();
+  });
+
+  test('renaming, adding and removing functions extracts the whole file', () => {
+    const d = new Doc(MODULE);
+    d.replace('def helper(path):', 'def helper2(path):');
+    assert.equal(d.reused, 0);
+    d.insertAfter('    return value\n', '\n\ndef added():\n    return helper2("y")\n');
+    assert.equal(d.reused, 0);
+    d.replace('\n\ndef added():\n    return helper2("y")\n', '');
+    assert.equal(d.reused, 0);
+    // Back to a plain body edit: reuse again.
+    d.insertAfter('    w.start()', '\n    w.run()');
+    assert.ok(d.reused > 0);
+    d.dispose();
+  });
+
+  test('decorators: an edit in the decorated body reuses, one in the decorator does not', () => {
+    const d = new Doc(MODULE);
+    d.insertAfter('    value = helper(name)', '\n    other = helper(value)');
+    assert.ok(d.reused > 0);
+    d.replace('@register', '@registerx');
+    assert.equal(d.reused, 0);
+    d.replace('@registerx', '@functools.lru_cache');
+    d.dispose();
+  });
+
+  test('nested classes: a method of an inner class is a definition of its own', () => {
+    const d = new Doc(MODULE);
+    d.insertAfter('            count = helper("x")', '\n            more = helper(count)');
+    assert.ok(d.reused > 0);
+    d.replace('    class Inner:', '    class Inner2:');
+    assert.equal(d.reused, 0);
+    d.dispose();
+  });
+
+  test('a method that binds self.x to a call, or uses global, is never skipped nor edited in place', () => {
+    const d = new Doc(MODULE);
+    // __init__ binds `self.thread` (read by `start`): editing it re-extracts the whole file.
+    d.insertAfter('        self.path = path', '\n        self.count = 0');
+    assert.equal(d.reused, 0);
+    // A body edit elsewhere still reuses the rest.
+    d.insertAfter('        items = helper(self.path)', '\n        items2 = helper(self.path)');
+    assert.ok(d.reused > 0);
+    // Making `run` share state (`global`) falls back, and so does undoing it.
+    d.insertAfter('    def run(self):', '\n        global LOCK');
+    assert.equal(d.reused, 0);
+    d.replace('\n        global LOCK', '');
+    assert.equal(d.reused, 0);
+    d.dispose();
+  });
+
+  test('facts after the edit move by the lines it added or removed', () => {
+    const d = new Doc(MODULE);
+    d.insertAfter('    data = Store(path).read()', '\n\n\n    a = 1\n    b = 2');
+    assert.ok(d.reused > 0);
+    d.replace('\n\n\n    a = 1\n    b = 2', '');
+    assert.ok(d.reused > 0);
+    d.dispose();
+  });
+
+  test('a syntax error extracts the whole file until it is gone', () => {
+    const d = new Doc(MODULE);
+    d.insertAfter('    items = helper(self.path', '(');
+    assert.equal(d.reused, 0);
+    assert.equal(d.state, undefined);
+    d.replace('helper(self.path(', 'helper(self.path');
+    assert.equal(d.reused, 0);
+    d.insertAfter('    items = hel', 'x');
+    assert.ok(d.reused > 0);
+    d.dispose();
+  });
+
+  test('a file with a heartbeat loop is always extracted whole', () => {
+    const d = new Doc(`${MODULE}\ndef beat(conn):\n    while True:\n        conn.heartbeat_check()\n        wait_a_bit()\n\n\ndef wait_a_bit():\n    pause()\n`);
+    d.insertAfter('    count = hel', 'x');
+    assert.equal(d.reused, 0);
+    d.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Seeded random edits
+
+function pythonFiles(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) pythonFiles(p, out);
+    else if (p.endsWith('.py')) out.push(p);
+  }
+  return out;
+}
+
+/** A deterministic generator (a linear congruential one: same seed, same edits). */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x80000000;
+  };
+}
+
+/** Statements inserted as a line of a function body (some share state, some do not). */
+const STATEMENTS = [
+  'value = helper(1)',
+  'f = open(path)',
+  'pass',
+  'self.t = threading.Thread(target=work)',
+  'global counter',
+  'time.sleep(1)',
+  'pid = os.fork()',
+  'return self._conn',
+  'with open(p) as fh:\n{indent}    fh.read()',
+  'items.append(Store(p))',
+  'os.closerange(3, 100)',
+  'st = os.fstat(fd)',
+  'heartbeat()',
+];
+
+/** Lines inserted at module level. */
+const TOP_LEVEL = ['import os', 'x = make()', 'def extra():\n    return 1', 'class Extra:\n    def m(self):\n        return 2', '@decorate\ndef extra2(a):\n    return a'];
+
+/**
+ * One random edit, as typing makes them: mostly a character typed into a word of a function
+ * body, or a statement line added or deleted there; sometimes a definition renamed or added at
+ * module level, a character deleted anywhere, or a random character typed anywhere (often a
+ * syntax error, undone by the next edit).
+ */
+function randomEdit(d: Doc, next: () => number): void {
+  const text = d.text;
+  const lines = text.split('\n');
+  const lineStart = (i: number) => lines.slice(0, i).reduce((n, l) => n + l.length + 1, 0);
+  const bodyLines: number[] = [];
+  for (let i = 0; i < lines.length; i++) if (/^[ \t]+\S/.test(lines[i]) && !/^\s*(def|class|@)/.test(lines[i])) bodyLines.push(i);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)];
+  const r = next();
+  if (bodyLines.length && r < 0.45) {
+    // A character typed after a letter of a body line.
+    const i = pick(bodyLines);
+    const letters = [...lines[i].matchAll(/[A-Za-z_]/g)].map((m) => m.index);
+    if (!letters.length) return;
+    const at = lineStart(i) + pick(letters) + 1;
+    d.edit(at, at, pick(['x', 'e', '_', '1']), 'typed in a body');
+  } else if (bodyLines.length && r < 0.65) {
+    // A statement line added after a body line, with its indentation.
+    const i = pick(bodyLines);
+    const indent = /^[ \t]*/.exec(lines[i])![0];
+    const at = lineStart(i) + lines[i].length;
+    d.edit(at, at, `\n${indent}${pick(STATEMENTS).replace('{indent}', indent)}`, 'statement added');
+  } else if (bodyLines.length && r < 0.75) {
+    const i = pick(bodyLines);
+    const at = lineStart(i);
+    d.edit(at, Math.min(text.length, at + lines[i].length + 1), '', 'line deleted');
+  } else if (r < 0.82) {
+    const defs = [...text.matchAll(/\bdef ([A-Za-z_]\w*)/g)];
+    if (!defs.length) return;
+    const m = pick(defs);
+    const at = m.index + 4 + Math.floor(next() * m[1].length);
+    d.edit(at, at, 'r', 'definition renamed');
+  } else if (r < 0.9) {
+    const tops = lines.map((l, i) => (/^\S/.test(l) ? i : -1)).filter((i) => i >= 0);
+    const at = tops.length ? lineStart(pick(tops)) : 0;
+    d.edit(at, at, `${pick(TOP_LEVEL)}\n`, 'module-level line added');
+  } else if (r < 0.95) {
+    const at = Math.floor(next() * text.length);
+    d.edit(at, Math.min(text.length, at + 1), '', 'character deleted');
+  } else {
+    const at = Math.floor(next() * (text.length + 1));
+    d.edit(at, at, pick(['(', ')', ':', '"', '\n', ' ', '#']), 'random character');
+  }
+}
+
+describe('Python facts reused across edits: seeded random edits', () => {
+  const fixtures = [...pythonFiles(join(__dirname, '..', 'fixtures')), ...pythonFiles(join(__dirname, '..', '..', 'examples'))];
+
+  test('every Python fixture, 12 edits each: the same facts as a whole extraction', () => {
+    // (Small files: this checks shapes; the joined module below checks reuse at scale.)
+    const next = random(14);
+    let reused = 0;
+    for (const file of fixtures) {
+      const d = new Doc(readFileSync(file, 'utf8'), file);
+      for (let k = 0; k < 12; k++) {
+        randomEdit(d, next);
+        if (d.reused) reused++;
+        // An edit that broke the syntax is undone (the edits after it would all start from no state).
+        if (!d.state && k % 3 !== 2) d.undo();
+      }
+      d.dispose();
+    }
+    assert.ok(reused > 50, `only ${reused} edits reused facts`);
+  });
+
+  test('fixtures without heartbeat calls joined into one module, 160 edits: the same facts as a whole extraction', () => {
+    const next = random(1417);
+    // (A heartbeat call anywhere makes every edit a whole extraction.) `from __future__` only at a module's top.
+    const parts = fixtures.map((f) => readFileSync(f, 'utf8')).filter((t) => !/heartbeat|keepalive|keep_alive|\bping\b/i.test(t));
+    const text = parts
+      .slice(0, 60)
+      .map((t) => t.replace(/^from __future__ import .*$/gm, ''))
+      .join('\n\n');
+    const d = new Doc(text, '/work/app/everything.py');
+    let reused = 0;
+    for (let k = 0; k < 160; k++) {
+      randomEdit(d, next);
+      if (d.reused) reused++;
+      if (!d.state) d.undo();
+    }
+    d.dispose();
+    assert.ok(reused >= 8, `only ${reused} edits reused facts`);
+  });
+});

@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import { evaluate } from '../../server/src/engine/engine';
 import type { FileAnalysis } from '../../server/src/analysis/results';
 import { MapModelCache, type ProgramContext } from '../../server/src/model/program-context';
-import { PythonModelCache, pythonModelShared } from '../../server/src/model/python';
+import { PythonModelCache, pythonModelOnce } from '../../server/src/model/python';
 import { maxPrograms, replayClaims, replayShare } from '../../server/src/model/python-replay-share';
 import { grammarsReady, loadWorkspace } from '../harness';
 
@@ -50,7 +50,7 @@ describe('shared program replays build the single-pass model', () => {
           const sent = replayShare({ ...base, files: copy }, claims, block);
           assert.equal(sent.logs.length, n - first);
           const models = new MapModelCache();
-          const model = await pythonModelShared({ ...base, cache: models }, { claims, result: Promise.resolve(sent) });
+          const model = await pythonModelOnce({ ...base, cache: models }, { claims, result: Promise.resolve(sent) });
           const shared = model.stats.phases.shared!;
           assert.equal(shared.helperPrograms + shared.replayedAgain, n - first);
           helped += shared.helperPrograms;
@@ -64,6 +64,32 @@ describe('shared program replays build the single-pass model', () => {
     }
   }
 
+  test('a model built once (untracked, no logs kept) is the tracked model; a build with other files after it starts over', async () => {
+    const { files, projectFiles } = loadWorkspace(WORKSPACES[0], ROOT);
+    const roots = [WORKSPACES[0]];
+    const base: ProgramContext = { files, roots, projectFiles, config: DEFAULT_CONFIG };
+    const tracked = new PythonModelCache().model(base);
+    const models = new MapModelCache();
+    const once = await pythonModelOnce({ ...base, cache: models });
+    assert.deepEqual(
+      [once.stats.programs, once.stats.functionRuns, once.stats.laterRuns, once.forkAfterThreads.length, once.cachesAcrossFork.length, once.closeAllsWithoutExec.length],
+      [tracked.stats.programs, tracked.stats.functionRuns, tracked.stats.laterRuns, tracked.forkAfterThreads.length, tracked.cachesAcrossFork.length, tracked.closeAllsWithoutExec.length],
+    );
+    assert.equal(JSON.stringify(evaluate(files, DEFAULT_CONFIG, { roots, projectFiles, cache: models })), JSON.stringify(evaluate(files, DEFAULT_CONFIG, { roots, projectFiles })));
+    // The same paths with new fact objects (an edit), then one file fewer: each evaluation in
+    // the same cache gives what a fresh one gives, and nothing is reused from the untracked build.
+    const edited = files.map((f) => JSON.parse(JSON.stringify(f)) as FileAnalysis);
+    const python = edited.findIndex((f) => f.language === 'python');
+    const fewer = edited.filter((_, i) => i !== python);
+    for (const next of [edited, fewer]) {
+      const fresh = JSON.stringify(evaluate(next, DEFAULT_CONFIG, { roots, projectFiles }));
+      assert.equal(JSON.stringify(evaluate(next, DEFAULT_CONFIG, { roots, projectFiles, cache: models })), fresh);
+    }
+    const again = new PythonModelCache();
+    await again.modelOnce(base);
+    assert.equal(again.model({ ...base, files: edited }).stats.reusedPrograms, 0);
+  });
+
   test('a helper that built another index (or failed) leaves every program to this thread', async () => {
     const { files, projectFiles } = loadWorkspace(WORKSPACES[0], ROOT);
     const base: ProgramContext = { files, roots: [WORKSPACES[0]], projectFiles, config: DEFAULT_CONFIG };
@@ -74,7 +100,7 @@ describe('shared program replays build the single-pass model', () => {
       // The helper claimed everything, then had nothing usable to give.
       claims.fill(2, 1);
       const models = new MapModelCache();
-      const model = await pythonModelShared({ ...base, cache: models }, { claims, result });
+      const model = await pythonModelOnce({ ...base, cache: models }, { claims, result });
       assert.equal(model.stats.phases.shared?.helperPrograms, 0);
       assert.equal(JSON.stringify(evaluate(files, DEFAULT_CONFIG, { roots: base.roots, projectFiles, cache: models })), expected);
     }

@@ -1,6 +1,6 @@
 /**
  * Sharing the program replays of one Python model build with a helper thread: this thread
- * replays programs from the first one on, the helper (a scan worker with the same facts)
+ * replays programs from the first one on, the helper (a worker thread with a copy of the facts)
  * from the last one back, and they meet in the middle. The model is exactly the one a single
  * pass builds:
  *
@@ -23,16 +23,20 @@ import type { PyCloseAllFact, PyFdCacheFact, PythonFact } from '../facts/python/
 import type { ProgramContext } from './program-context';
 import { push, toSteps, type ChainNode, type ProgramStep } from './program-graph';
 import { ModelBuilder, type ProgramLog } from './python-model-builder';
-import { PyModuleIndex, TouchTracker, type PyModule } from './python-modules';
+import { PyModuleIndex, TouchTracker, UntrackedReads, type PyModule } from './python-modules';
 import { buildPrograms } from './python-programs';
 import type { Hit, Live, LiveFork, LiveThread } from './python-simulation';
 import type { PyProgram, PyRoot, SharedReplayStats } from './python-types';
 
-/** The module index of a program's Python files (and its installed packages), as every build makes it. */
-export function indexForProgram(ctx: ProgramContext): PyModuleIndex {
+/**
+ * The module index of a program's Python files (and its installed packages), as every build
+ * makes it. `tracked`: it records which modules each computation reads, which a model kept up
+ * to date across edits needs and a model built once does not ({@link UntrackedReads}).
+ */
+export function indexForProgram(ctx: ProgramContext, tracked = true): PyModuleIndex {
   const projectDirs = ctx.projectFiles.map((p) => nodePath.dirname(p.path));
   const index = new PyModuleIndex(ctx.files, ctx.roots, [...projectDirs, ...(ctx.dependencies?.sitePackages ?? [])], ctx.dependencies);
-  index.tracker = new TouchTracker();
+  index.tracker = tracked ? new TouchTracker() : new UntrackedReads();
   return index;
 }
 
@@ -106,7 +110,8 @@ const rootId = (r: PyRoot) => `${r.module.abs}|${r.kind}|${r.asMain ? 1 : 0}`;
  * replays each block in program order, until it meets the other thread.
  */
 export function replayShare(ctx: ProgramContext, claims: Int32Array, block = HELPER_BLOCK): SharedReplay {
-  const index = indexForProgram(ctx);
+  // A first build, never updated: nothing to track (the other thread's build is untracked too).
+  const index = indexForProgram(ctx, false);
   const builder = new ModelBuilder(index, ctx.config);
   const programs = buildPrograms(index, ctx.projectFiles);
   Atomics.wait(claims, 0, 0);
@@ -147,13 +152,14 @@ export interface Replayed {
 }
 
 /**
- * This thread's side (a first build: nothing to reuse): announces the program count, replays
+ * This thread's side (a build made once, untracked: nothing to reuse, no log kept): announces the program count, replays
  * programs from the first on while it can claim them, then takes the helper's logs of the
  * rest in program order, replaying here each one that a single pass would not have recorded.
  */
 export async function replayShared(index: PyModuleIndex, builder: ModelBuilder, programs: readonly PyProgram[], helper: ReplayHelper): Promise<Replayed> {
   const { claims } = helper;
   const n = programs.length;
+  // A build made once: the logs are applied and let go (none is kept for a later build).
   const logs: ProgramLog[] = [];
   let runMs = 0;
   const run = (i: number) => {
@@ -161,7 +167,6 @@ export async function replayShared(index: PyModuleIndex, builder: ModelBuilder, 
     const log = builder.runProgram(programs[i].root);
     runMs += performance.now() - t;
     builder.apply(log);
-    logs.push(log);
   };
   const usable = index.modules.length > 0 && n > 0 && n <= claims.length - 1;
   Atomics.store(claims, 0, usable ? n : -1);
@@ -182,7 +187,6 @@ export async function replayShared(index: PyModuleIndex, builder: ModelBuilder, 
       const log = code && code.root === rootId(programs[i].root) ? decoder.log(code, programs[i].root) : undefined;
       if (log && builder.reuse(log)) {
         builder.apply(log);
-        logs.push(log);
         builder.stats.functionRuns += code!.functionRuns;
         builder.stats.laterRuns += code!.laterRuns;
         shared.helperPrograms++;

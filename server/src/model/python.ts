@@ -133,23 +133,27 @@ export class PythonModelCache {
   }
 
   /**
-   * {@link model} for a first build, with the program replays shared with `helper` (a worker
-   * thread replaying the last programs while this thread replays the first ones; see
-   * `python-replay-share.ts`). The model is the one {@link model} builds: a helper's log is
-   * used only when it is the log this thread would have recorded. Later calls of
-   * {@link model} with the same files and context return it.
+   * {@link model} for a model built once (a scan), with the program replays shared with
+   * `helper` when there is one (a worker thread replaying the last programs while this thread
+   * replays the first ones; see `python-replay-share.ts`). The model is the one {@link model}
+   * builds: a helper's log is used only when it is the log this thread would have recorded.
+   * It is built without what keeping it up to date needs (which modules each replay read, the
+   * replays' logs: about a third of the model's memory on the Python standard library). Later
+   * calls of {@link model} with the same files and context return it; with other files they
+   * build from scratch.
    */
-  async modelShared(ctx: ProgramContext, helper: ReplayHelper): Promise<PythonModel> {
+  async modelOnce(ctx: ProgramContext, helper?: ReplayHelper): Promise<PythonModel> {
     if (this.index || this.last) return this.model(ctx);
     const key = contextKey(ctx);
     try {
-      const prepared = this.prepare(ctx, key);
-      const model = this.finish(prepared, await replayShared(prepared.index, prepared.builder, prepared.programs, helper));
+      const prepared = this.prepare(ctx, key, false);
+      const replayed = helper ? await replayShared(prepared.index, prepared.builder, prepared.programs, helper) : this.replay(prepared, false);
+      const model = this.finish(prepared, replayed);
       this.last = { files: ctx.files, key, model };
       return model;
-    } catch (err) {
+    } finally {
+      // Built untracked and without logs: a build with other files starts over.
       this.index = undefined;
-      throw err;
     }
   }
 
@@ -159,14 +163,14 @@ export class PythonModelCache {
   }
 
   /** The module index (kept or rebuilt), the builder and the program list: everything before the replays. */
-  private prepare(ctx: ProgramContext, key: string): Prepared {
+  private prepare(ctx: ProgramContext, key: string, tracked = true): Prepared {
     const started = Date.now();
     const py = ctx.files.filter(isPythonSource);
     const shape = `${key}\u0003${py.map((f) => f.path).join('\u0001')}`;
     let index = this.index;
     const changed = new Set<PyModule>();
     if (!index || shape !== this.shape) {
-      index = indexForProgram(ctx);
+      index = indexForProgram(ctx, tracked);
       this.index = index;
       this.shape = shape;
       this.logs = new Map();
@@ -211,7 +215,7 @@ export class PythonModelCache {
   }
 
   /** Replays (or reuses the logs of) every program in this thread, in program order. */
-  private replay(p: Prepared): Replayed {
+  private replay(p: Prepared, keepLogs = true): Replayed {
     const { index, builder, programs, changed } = p;
     const logs: ProgramLog[] = [];
     let reused = 0;
@@ -231,7 +235,7 @@ export class PythonModelCache {
           runMs += performance.now() - t;
         }
         builder.apply(log);
-        logs.push(log);
+        if (keepLogs) logs.push(log);
       }
     }
     return { logs, reused, runMs };
@@ -311,12 +315,13 @@ export function pythonModel(ctx: ProgramContext): PythonModel {
 }
 
 /**
- * {@link pythonModel}, built now with the program replays shared with `helper` (see
- * `python-replay-share.ts`) and kept in `ctx.cache`, where the rules of the evaluation that
- * follows find it. The same model {@link pythonModel} builds.
+ * {@link pythonModel} for a scan: built now, once (never updated afterwards, see
+ * {@link PythonModelCache.modelOnce}), with the program replays shared with `helper` when
+ * there is one (see `python-replay-share.ts`), and kept in `ctx.cache`, where the rules of the
+ * evaluation that follows find it. The same model {@link pythonModel} builds.
  */
-export function pythonModelShared(ctx: ProgramContext & { cache: NonNullable<ProgramContext['cache']> }, helper: ReplayHelper): Promise<PythonModel> {
-  return ctx.cache.get(PYTHON_MODEL_KEY, () => new PythonModelCache()).modelShared(ctx, helper);
+export function pythonModelOnce(ctx: ProgramContext & { cache: NonNullable<ProgramContext['cache']> }, helper?: ReplayHelper): Promise<PythonModel> {
+  return ctx.cache.get(PYTHON_MODEL_KEY, () => new PythonModelCache()).modelOnce(ctx, helper);
 }
 
 /** Key of the Python model in a {@link ModelCache}. */

@@ -16,10 +16,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { fromWire, type FileOutcome, type FileTask } from './file-task';
 import type { SharedReplay } from '../model/python-replay-share';
-import type { ReplayCache, ReplayFact, ReplayRequest, WorkerRequest, WorkerResponse } from './worker';
+import type { ReplayRequest, WorkerRequest, WorkerResponse } from './worker';
 
 /** Below this many files a scan runs in the main thread: starting workers (~100 ms each, grammars included) would cost more than it saves. */
 export const POOL_MIN_FILES = 64;
@@ -76,12 +76,14 @@ export class AnalysisPool {
   constructor(
     readonly size: number,
     private readonly script: { file: string; eval: boolean },
+    /** V8 heap limits of each worker (`worker_threads` `resourceLimits`); Node's defaults otherwise. */
+    private readonly limits?: ResourceLimits,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script.file, { eval: this.script.eval });
+    const worker = new Worker(this.script.file, { eval: this.script.eval, resourceLimits: this.limits });
     // Idle workers must not keep the process alive.
     worker.unref();
     const slot: Slot = { worker, busy: new Map() };
@@ -149,29 +151,19 @@ export class AnalysisPool {
   }
 
   /**
-   * Sends Python analyses to the worker that will replay a share of the Python programs
-   * (`model/python-replay-share.ts`; always the first), while the scan goes on: it takes them
-   * in between files.
-   */
-  feedReplay(facts: ReplayFact[], cache: ReplayCache | undefined): void {
-    if (this.closed || facts.length === 0) return;
-    this.slots[0].worker.postMessage({ id: 0, replayFacts: facts, cache } satisfies WorkerRequest);
-  }
-
-  /**
-   * Asks the worker fed by {@link feedReplay} to replay its share, and stops the others (their
-   * memory, wasm heaps included, goes back while the model is built). Resolves with its logs;
-   * rejects when the worker failed.
+   * Asks this pool's first worker to replay a share of the Python programs
+   * (`model/python-replay-share.ts`; the scan starts a pool of one for it, after the analysis
+   * workers have stopped). The packed analyses' buffer is transferred, not copied. Resolves
+   * with the worker's logs; rejects when the worker failed.
    */
   replay(request: ReplayRequest): Promise<SharedReplay> {
     if (this.closed) return Promise.reject(new Error('the analysis pool is closed'));
-    for (const other of this.slots.splice(1)) void other.worker.terminate().catch(() => undefined);
     const slot = this.slots[0];
     return new Promise<SharedReplay>((resolve, reject) => {
       const id = this.nextId++;
       slot.busy.set(id, { resolve: () => reject(new Error('a replay was answered with an analysis')), reject, replayed: resolve });
       slot.worker.ref();
-      slot.worker.postMessage({ id, replay: request } satisfies WorkerRequest);
+      slot.worker.postMessage({ id, replay: request } satisfies WorkerRequest, [request.analyses.bytes.buffer as ArrayBuffer]);
     });
   }
 

@@ -33,7 +33,7 @@ import { evaluate } from '../engine/engine';
 import { ruleOffEverywhere } from '../engine/config';
 import { RULES } from '../rules/index';
 import { MapModelCache, type ModelCache, type ProgramContext } from '../model/program-context';
-import { pythonModel, pythonModelShared, type PythonModel } from '../model/python';
+import { pythonModelOnce, type PythonModel } from '../model/python';
 import { maxPrograms, replayClaims, type ReplayHelper } from '../model/python-replay-share';
 import { chooseFix, fixAll } from '../engine/fixes';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
@@ -42,7 +42,8 @@ import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
 import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing/parser';
 import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
-import type { ReplayCache, ReplayFact } from './worker';
+import { deflateRawSync } from 'node:zlib';
+import type { PackedAnalyses, ReplayCache } from './worker';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
@@ -138,9 +139,11 @@ export interface ScanOptions {
   /**
    * Share the Python model's program replays with a worker (`model/python-replay-share.ts`)
    * when the pool is running and the workspace has at least {@link HELPER_MIN_PYTHON_FILES}
-   * Python files. Faster on two cores or more; that worker holds a second copy of the Python
-   * facts meanwhile. Results are the same either way. Default on, unless
-   * `HAZARD_LENS_NO_SHARED_REPLAY` is set.
+   * Python files. Faster on two cores or more. The Python analyses are kept deflated while the
+   * files are analysed (a tenth of their JSON text) and handed to a worker started once the
+   * analysis workers have stopped; that worker then holds a second copy of the Python facts
+   * and of the model's lookups (on the Python standard library ~200 MB more at the peak).
+   * Results are the same either way. Default on, unless `HAZARD_LENS_NO_SHARED_REPLAY` is set.
    */
   shareReplays?: boolean;
   /** Fewer Python files than this keep the replays in the main thread (default {@link HELPER_MIN_PYTHON_FILES}; tests lower it). */
@@ -376,14 +379,9 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   if (extraction.cached) evaluation = extraction.cached.evaluation;
   else {
     // The Python model first (timed on its own, its replays shared with a worker when the
-    // pool was kept), then the rules, which find it in `models`.
+    // analyses were packed for one), then the rules, which find it in `models`.
     const models = new MapModelCache();
-    try {
-      await buildPythonModel(extraction, config, models);
-    } finally {
-      await extraction.pool?.close();
-      extraction.pool = undefined;
-    }
+    await buildPythonModel(extraction, config, models);
     const tRules = performance.now();
     evaluation = evaluate(extraction.analyses, config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies, cache: models });
     const tWrite = performance.now();
@@ -497,6 +495,8 @@ function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseB
 interface Slot {
   analysis?: FileAnalysis;
   notes: string[];
+  /** A Python analysis kept for the replaying worker (see `packForReplay`). */
+  packed?: Uint8Array | { path: string; hash: string };
 }
 
 /**
@@ -514,11 +514,10 @@ interface Collected extends Extraction {
   /** Where this scan's evaluation is kept (on a miss). */
   evaluationSlot?: { cache: DiskCache; slot: string };
   /**
-   * The worker pool, still open for the Python model's replays ({@link buildPythonModel}):
-   * its first worker was sent the {@link replaySent} Python analyses. The scan closes it.
+   * The Python analyses packed for a worker that replays a share of the Python programs
+   * ({@link buildPythonModel}), when the scan shares them.
    */
-  pool?: AnalysisPool;
-  replaySent?: number;
+  replayAnalyses?: PackedAnalyses;
 }
 
 async function collect(options: ScanOptions, reporter: ScanReporter, mode: { forScan: boolean; evaluationCache: boolean }): Promise<Collected> {
@@ -560,10 +559,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   };
   /**
    * Whether a worker replays a share of the Python programs (decided once the files are
-   * known); it is sent the Python analyses as the files finish (`feedHelper`).
+   * known); the Python analyses are packed for it as the files finish (`packForReplay`).
    */
-  let keepTexts = false;
-  const helperFeed: { pending: ReplayFact[]; sent: number } = { pending: [], sent: 0 };
+  let shareReplays = false;
 
   const roots = (options.paths.length > 0 ? options.paths : ['.']).map((p) => path.resolve(cwd, p));
   const walk = await discoverFiles({
@@ -600,9 +598,8 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const requested = options.jobs ?? defaultJobs();
   const canPool = requested > 0 && total >= (options.minFilesForWorkers ?? POOL_MIN_FILES);
   // A scan of many Python files shares the program replays with a worker: the JSON texts the
-  // workers send are kept for it (see `buildPythonModel`).
-  const shareReplays = options.shareReplays ?? !sharedReplayDisabledByEnv();
-  keepTexts = shareReplays && evaluationOnly && canPool && !options.fix && pythonModelUsed(config) && files.filter((f) => languageForFile(f)?.language === 'python').length >= (options.minPythonFilesForSharedReplay ?? HELPER_MIN_PYTHON_FILES);
+  // workers send are kept for it, deflated (see `buildPythonModel`).
+  shareReplays = (options.shareReplays ?? !sharedReplayDisabledByEnv()) && evaluationOnly && canPool && !options.fix && pythonModelUsed(config) && files.filter((f) => languageForFile(f)?.language === 'python').length >= (options.minPythonFilesForSharedReplay ?? HELPER_MIN_PYTHON_FILES);
   if (!canPool && options.quickStart) preferBaselineWasm();
   let pool: AnalysisPool | undefined;
   let poolTried = false;
@@ -648,7 +645,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       if (evaluationOnly && analysis.syntaxErrors.length > 0) analysis = { ...analysis, syntaxErrors: [] };
       // One copy of each repeated string across the held analyses (scan/intern.ts).
       slot.analysis = interner.internStrings(analysis);
-      if (keepTexts && isPythonSource(analysis)) feedHelper(index, slot.analysis, outcome.json);
+      if (shareReplays && isPythonSource(analysis)) packForReplay(slot, outcome.json);
       for (const n of outcome.analysis.notes) {
         slot.notes.push(n);
         reporter.onNote?.(file, n);
@@ -687,21 +684,14 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const fingerprint = options.cacheDir ? buildFingerprint() : undefined;
   const replayCache: ReplayCache | undefined = options.cacheDir ? { dir: options.cacheDir, fingerprint, prefilter } : undefined;
   /**
-   * Sends the replaying worker a finished Python analysis: where it is in the cache (every
-   * analysis without notes was just written or found there), else its JSON text; in batches,
-   * once the pool runs.
+   * Keeps a finished Python analysis for the replaying worker: where it is in the cache (every
+   * analysis without notes was just written or found there), else its JSON text, deflated
+   * (the stdlib's 79 MB of Python analyses take 8 MB so; the worker inflates them).
    */
-  function feedHelper(index: number, analysis: FileAnalysis, json: string | undefined): void {
-    const cached = replayCache && analysis.notes.length === 0;
-    helperFeed.pending.push({ at: index, fact: cached ? { path: analysis.path, hash: analysis.contentHash } : (json ?? JSON.stringify(analysis)) });
-    if (helperFeed.pending.length >= REPLAY_TEXT_BATCH) flushHelperFeed();
-  }
-  function flushHelperFeed(): void {
-    const current = pool as AnalysisPool | undefined;
-    if (!current) return;
-    current.feedReplay(helperFeed.pending, replayCache);
-    helperFeed.sent += helperFeed.pending.length;
-    helperFeed.pending = [];
+  function packForReplay(slot: Slot, json: string | undefined): void {
+    const analysis = slot.analysis!;
+    // A copy of the exact size: zlib's output buffer is larger (16 kB at least).
+    slot.packed = replayCache && analysis.notes.length === 0 ? { path: analysis.path, hash: analysis.contentHash } : new Uint8Array(deflateRawSync(json ?? JSON.stringify(analysis), { level: 1 }));
   }
   const taskFor = (file: string): FileTask => ({
     path: file,
@@ -814,21 +804,14 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     }
     await Promise.all(inFlight.values());
     await chain;
-    if (keepTexts) flushHelperFeed();
   } finally {
-    if (!keepTexts || cancelled) await (pool as AnalysisPool | undefined)?.close();
+    await (pool as AnalysisPool | undefined)?.close();
   }
   stats.ms.analyse = Math.round(performance.now() - tAnalyse);
   if (cancelled) return extraction(true, walk.files, slots, [], []);
-  const keptPool = keepTexts ? (pool as AnalysisPool | undefined) : undefined;
-  try {
-    return await finishCollect();
-  } catch (err) {
-    await keptPool?.close();
-    throw err;
-  }
+  return await finishCollect();
 
-  /** The rest of the collection: project files, dependencies; the pool goes with the result when kept. */
+  /** The rest of the collection: project files, dependencies, the analyses packed for the replaying worker. */
   async function finishCollect(): Promise<Collected> {
     dirRoots ??= rootsWithFiles(roots, walk.files);
     projectFiles ??= await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
@@ -864,10 +847,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       stats.ms.dependencies += Math.round(performance.now() - tDeps);
     }
     if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
-    if (keptPool && helperFeed.pending.length === 0) {
-      result.pool = keptPool;
-      result.replaySent = helperFeed.sent;
-    } else await keptPool?.close();
+    if (shareReplays) result.replayAnalyses = packAnalyses(slots, replayCache);
     return result;
   }
 }
@@ -892,8 +872,30 @@ function pythonModelUsed(config: HazardLensConfig): boolean {
   return RULES.some((r) => r.checkProgram && r.meta.languages.includes('python') && !ruleOffEverywhere(config, r.meta.id));
 }
 
-/** Python analyses per message to the replaying worker (sent as the files finish). */
-const REPLAY_TEXT_BATCH = 64;
+/**
+ * The replaying worker's young generation: V8's default (up to 48 MB on a large heap) is
+ * resident memory the replays, which allocate mostly small short-lived objects, do not need.
+ */
+const REPLAY_WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
+/** The analyses {@link Slot.packed} holds, in the scan's order, in one buffer (transferred to the worker, not copied). */
+function packAnalyses(slots: readonly Slot[], cache: ReplayCache | undefined): PackedAnalyses {
+  let size = 0;
+  for (const s of slots) if (s.packed instanceof Uint8Array) size += s.packed.length;
+  const bytes = new Uint8Array(size);
+  const entries: PackedAnalyses['entries'] = [];
+  let end = 0;
+  for (const s of slots) {
+    if (!s.packed || !s.analysis) continue;
+    if (s.packed instanceof Uint8Array) {
+      bytes.set(s.packed, end);
+      end += s.packed.length;
+      entries.push(end);
+    } else entries.push(s.packed);
+    s.packed = undefined;
+  }
+  return { bytes, entries, cache };
+}
 
 /**
  * Builds the Python program model before the evaluation, into `models` (where the rules find
@@ -902,7 +904,8 @@ const REPLAY_TEXT_BATCH = 64;
  * failure notes say so as before.
  */
 async function buildPythonModel(extraction: Collected, config: HazardLensConfig, models: ModelCache): Promise<void> {
-  const { pool, replaySent } = extraction;
+  const packed = extraction.replayAnalyses;
+  extraction.replayAnalyses = undefined;
   if (!pythonModelUsed(config) || !extraction.analyses.some(isPythonSource)) return;
   const ctx: ProgramContext & { cache: ModelCache } = {
     files: extraction.analyses,
@@ -914,11 +917,14 @@ async function buildPythonModel(extraction: Collected, config: HazardLensConfig,
   };
   const t = performance.now();
   let model: PythonModel;
+  // The replaying worker: one of its own, started now that the analysis workers have stopped.
+  const script = packed ? workerScript() : undefined;
+  const pool = script ? new AnalysisPool(1, script, REPLAY_WORKER_LIMITS) : undefined;
   try {
-    if (pool && replaySent !== undefined) {
+    if (pool && packed) {
       const deps = extraction.dependencies;
       const depFiles = deps?.files.filter(isPythonSource).length ?? 0;
-      const claims = replayClaims(maxPrograms(replaySent + depFiles, extraction.projectFiles.length));
+      const claims = replayClaims(maxPrograms(packed.entries.length + depFiles, extraction.projectFiles.length));
       const { pythonVersion, assumeMultithreaded, cloexecEverywhere, targetPlatform } = config;
       const result = pool.replay({
         roots: extraction.roots,
@@ -927,13 +933,15 @@ async function buildPythonModel(extraction: Collected, config: HazardLensConfig,
         settings: { pythonVersion, assumeMultithreaded, cloexecEverywhere, targetPlatform },
         knowledge: config.knowledge.user,
         claims,
-        expected: replaySent,
+        analyses: packed,
       });
       const helper: ReplayHelper = { claims, result };
-      model = await pythonModelShared(ctx, helper);
-    } else model = pythonModel(ctx);
+      model = await pythonModelOnce(ctx, helper);
+    } else model = await pythonModelOnce(ctx);
   } catch {
     return;
+  } finally {
+    await pool?.close();
   }
   const stats = extraction.stats;
   const { phases } = model.stats;

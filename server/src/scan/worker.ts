@@ -9,6 +9,7 @@
  * names are one string; cloned objects are not) — measured on the Python standard library.
  */
 import { parentPort } from 'node:worker_threads';
+import { inflateRawSync } from 'node:zlib';
 import type { FileAnalysis } from '../analysis/results';
 import { mergeKnowledge } from '../knowledge/knowledge';
 import type { UserKnowledge } from '../knowledge/user-models';
@@ -18,10 +19,12 @@ import { readCachedAnalysis, runFileTask, toWire, type FileTask, type WireOutcom
 
 /**
  * The work a worker does once the files are analysed: replay a share of the Python programs
- * (`model/python-replay-share.ts`). The Python analyses come first, in batches
- * (`replayFacts`) sent while the scan goes on, each one as its JSON text or as where to find
- * it in the cache (which the scan has just written: read here, it costs the main thread
- * nothing), then this request.
+ * (`model/python-replay-share.ts`). It is a worker of its own, started after the analysis
+ * workers have stopped (it never parses, so it holds no parser memory), and this one request
+ * brings it the Python analyses: each one as its JSON text, deflated, in one transferred
+ * buffer ({@link PackedAnalyses}; a tenth of the text's size while the scan holds it), or as
+ * where to find it in the cache (which the scan has just written: read here, it costs the
+ * main thread nothing).
  */
 export interface ReplayRequest {
   roots: readonly string[];
@@ -33,17 +36,20 @@ export interface ReplayRequest {
   knowledge?: UserKnowledge;
   /** Shared with the main thread (`ReplayHelper.claims`). */
   claims: Int32Array;
-  /** How many analyses were sent: fewer arrived (a replaced worker), and this worker replays nothing. */
-  expected: number;
+  /** The scan's Python analyses, in the scan's order. */
+  analyses: PackedAnalyses;
 }
 
 /**
- * One analysis for a replay: its JSON text, or its path and content hash in the cache
- * (`ReplayCache`); `at` is its place in the scan's order (they arrive as files finish).
+ * Analyses on their way to the replaying worker, in the scan's order: `bytes` holds the
+ * deflated JSON texts one after the other (`deflateRawSync`), and each entry says where its
+ * text ends in `bytes` (it starts where the previous one ended) or where the analysis is in
+ * the cache.
  */
-export interface ReplayFact {
-  at: number;
-  fact: string | { path: string; hash: string };
+export interface PackedAnalyses {
+  bytes: Uint8Array;
+  entries: (number | { path: string; hash: string })[];
+  cache?: ReplayCache;
 }
 
 /** The cache the replay's analyses are read from. */
@@ -53,46 +59,37 @@ export interface ReplayCache {
   prefilter: boolean;
 }
 
-export type WorkerRequest =
-  | { id: number; task: FileTask }
-  | { id: number; replayFacts: ReplayFact[]; cache?: ReplayCache }
-  | { id: number; replay: ReplayRequest };
+export type WorkerRequest = { id: number; task: FileTask } | { id: number; replay: ReplayRequest };
 
 export type WorkerResponse = { id: number; ok: true; outcome: WireOutcome } | { id: number; ok: true; replayed: SharedReplay } | { id: number; ok: false; error: string };
 
-/** The Python analyses received for a replay, by place (dropped once it is done); only what the model reads of each is kept. */
-let replayFiles: FileAnalysis[] = [];
-let replayCount = 0;
-/** An analysis could not be read from the cache: this worker cannot build the same model, and replays nothing. */
-let replayIncomplete = false;
-
-/** Runs one request; the answer, or undefined for a message that needs none. */
-async function handle(msg: WorkerRequest): Promise<WorkerResponse | undefined> {
-  if ('replayFacts' in msg) {
-    for (const { at, fact } of msg.replayFacts) {
-      let a: FileAnalysis | undefined;
-      try {
-        a = typeof fact === 'string' ? (JSON.parse(fact) as FileAnalysis) : msg.cache && readCachedAnalysis(msg.cache.dir, msg.cache.fingerprint, msg.cache.prefilter, fact.path, fact.hash);
-      } catch {
-        a = undefined;
-      }
-      if (!a) replayIncomplete = true;
-      else {
-        replayFiles[at] = { path: a.path, language: a.language, contentHash: a.contentHash, facts: a.facts, syntaxErrors: [], suppressions: [], localFindings: [], notes: [] };
-        replayCount++;
-      }
+/** The analyses of a replay request, with only what the model reads of each; undefined when one cannot be read. */
+function unpackAnalyses(packed: PackedAnalyses): FileAnalysis[] | undefined {
+  const out: FileAnalysis[] = [];
+  let start = 0;
+  for (const entry of packed.entries) {
+    let a: FileAnalysis | undefined;
+    try {
+      if (typeof entry === 'number') {
+        a = JSON.parse(inflateRawSync(packed.bytes.subarray(start, entry)).toString('utf8')) as FileAnalysis;
+        start = entry;
+      } else a = packed.cache && readCachedAnalysis(packed.cache.dir, packed.cache.fingerprint, packed.cache.prefilter, entry.path, entry.hash);
+    } catch {
+      a = undefined;
     }
-    return undefined;
+    if (!a) return undefined;
+    out.push({ path: a.path, language: a.language, contentHash: a.contentHash, facts: a.facts, syntaxErrors: [], suppressions: [], localFindings: [], notes: [] });
   }
+  return out;
+}
+
+/** Runs one request. */
+async function handle(msg: WorkerRequest): Promise<WorkerResponse> {
   if ('replay' in msg) {
     const r = msg.replay;
-    // In the scan's order (the array has holes where other files are).
-    const files = replayFiles.filter((a) => a !== undefined);
-    const incomplete = replayIncomplete || replayCount !== r.expected;
-    replayFiles = [];
-    replayCount = 0;
-    replayIncomplete = false;
-    if (incomplete) return { id: msg.id, ok: true, replayed: { modules: -1, logs: [] } };
+    const files = unpackAnalyses(r.analyses);
+    // An analysis that cannot be read: this worker cannot build the same model, and replays nothing.
+    if (!files) return { id: msg.id, ok: true, replayed: { modules: -1, logs: [] } };
     const config: ProgramSettings = { ...r.settings, knowledge: mergeKnowledge(r.knowledge) };
     const replayed = replayShare({ files, roots: r.roots, projectFiles: r.projectFiles, dependencies: r.dependencies, config }, r.claims);
     return { id: msg.id, ok: true, replayed };
@@ -130,16 +127,14 @@ if (port) {
   const drain = async () => {
     while (queue.length > 0) {
       const msg = queue.shift()!;
-      let response: WorkerResponse | undefined;
+      let response: WorkerResponse;
       try {
         response = await handle(msg);
       } catch (err) {
         response = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
       }
-      if (response) {
-        if (batch.length === 0) since = Date.now();
-        batch.push(response);
-      }
+      if (batch.length === 0) since = Date.now();
+      batch.push(response);
       // Requests sent while this file was analysed come in now.
       if (queue.length === 0) await turn();
       if (queue.length === 0 || batch.length >= BATCH || Date.now() - since >= BATCH_MS) flush();

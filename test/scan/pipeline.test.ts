@@ -140,6 +140,22 @@ describe('worker threads', () => {
     }
   });
 
+  test('a worker shares the Python program replays, with the same report (facts sent as text, or read from the cache)', async () => {
+    for (const cacheDir of [undefined, tempDir('hazard-lens-cache-')]) {
+      const result = await run({ jobs: 1, minPythonFilesForSharedReplay: 1, cacheDir, evaluationCache: false });
+      const s = stats(result);
+      assert.equal(s.jobs, 1);
+      // How many programs the worker took depends on timing; the report does not.
+      assert.ok(s.phases['model.python.helperPrograms'] !== undefined, JSON.stringify(s.phases));
+      assert.ok(s.phases['model.python'] !== undefined && s.phases['parse.python'] !== undefined);
+      assert.equal(json(result), baseline);
+      assert.deepEqual(result.notes, baselineResult.notes);
+    }
+    const off = await run({ jobs: 1, minPythonFilesForSharedReplay: 1, shareReplays: false });
+    assert.equal(stats(off).phases['model.python.helperPrograms'], undefined);
+    assert.equal(json(off), baseline);
+  });
+
   test('a small scan does not start workers', async () => {
     const result = await run({ jobs: 2, minFilesForWorkers: undefined, paths: ['extra'] });
     assert.equal(stats(result).jobs, 0);
@@ -427,7 +443,7 @@ describe('the CLI', () => {
     const s = JSON.parse(lines[0]) as ScanStats;
     assert.deepEqual(
       Object.keys(s).sort(),
-      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'decoded', 'dependencyCacheHits', 'dependencyFiles', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'notAnalysed', 'prefiltered', 'shardFiles', 'skipped'].sort(),
+      ['analysed', 'bytes', 'cacheCorrupt', 'cacheHits', 'decoded', 'dependencyCacheHits', 'dependencyFiles', 'evaluationCache', 'files', 'jobs', 'maxRssMb', 'ms', 'notAnalysed', 'phases', 'prefiltered', 'shardFiles', 'skipped'].sort(),
     );
     assert.equal(s.evaluationCache, 'miss');
     assert.deepEqual(Object.keys(s.ms).sort(), ['analyse', 'dependencies', 'discover', 'evaluate', 'total']);

@@ -35,7 +35,7 @@ export interface AnalyzeOptions {
    */
   prefilter?: boolean;
   /** Set to true when the prefilter skipped a rule's check or the fact extraction (for `--stats`; the cheap suppression walk is not counted). */
-  out?: { prefiltered: boolean };
+  out?: { prefiltered: boolean; times?: AnalysisTimes };
   /** The tables the analysers read: the built-ins merged with the user's models (default: the built-ins). */
   knowledge?: Knowledge;
   /**
@@ -43,6 +43,27 @@ export interface AnalyzeOptions {
    * did not touch keep their facts (`facts/python/incremental.ts`); updated in place.
    */
   factReuse?: FactReuse;
+}
+
+/**
+ * Milliseconds (wall, in the thread that did the work) each step of one file's analysis took,
+ * filled in when the caller passes `out.times` (`--stats` phases; see `scan/file-task.ts`).
+ */
+export interface AnalysisTimes {
+  parse: number;
+  /** Every rule's per-file check. */
+  rules: number;
+  /** Program facts (`facts/`). */
+  facts: number;
+  /** Handle summaries (`analysis/summarize.ts`). */
+  summaries: number;
+  /** Suppression comments and syntax-error ranges. */
+  suppressions: number;
+}
+
+/** An {@link AnalysisTimes} of nothing yet. */
+export function noAnalysisTimes(): AnalysisTimes {
+  return { parse: 0, rules: 0, facts: 0, summaries: 0, suppressions: 0 };
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
@@ -77,6 +98,15 @@ export function analyzeTree(path: string, originalText: string, language: Langua
   const skipped = () => {
     if (options.out) options.out.prefiltered = true;
   };
+  const times = options.out?.times;
+  let t = times ? performance.now() : 0;
+  /** Adds the time since the last lap to `phase` (only when timing). */
+  const lap = (phase: keyof AnalysisTimes) => {
+    if (!times) return;
+    const now = performance.now();
+    times[phase] += now - t;
+    t = now;
+  };
   for (const rule of RULES) {
     if (!rule.checkFile || !rule.meta.languages.includes(language)) continue;
     if (filter && !ruleMayApply(rule.meta.id, language, text, knowledge)) {
@@ -92,6 +122,7 @@ export function analyzeTree(path: string, originalText: string, language: Langua
       notes.push(`${PARTLY_ANALYSED}rule ${rule.meta.id} failed on this file (${describeFailure(err)})`);
     }
   }
+  lap('rules');
   let facts: ProgramFact[] = [];
   try {
     facts = options.factReuse ? extractProgramFactsReusing(language, tree, text, path, knowledge, options.factReuse) : extractProgramFacts(language, tree, text, path, knowledge);
@@ -99,22 +130,26 @@ export function analyzeTree(path: string, originalText: string, language: Langua
     if (options.factReuse) options.factReuse.state = undefined;
     notes.push(`${PARTLY_ANALYSED}program facts could not be extracted (${describeFailure(err)})`);
   }
+  lap('facts');
   let handleSummary: FileHandleSummary | undefined;
   try {
     handleSummary = summarizeHandles(language, tree, text, path, knowledge);
   } catch (err) {
     notes.push(`${PARTLY_ANALYSED}handle summaries could not be computed (${describeFailure(err)})`);
   }
+  lap('summaries');
   for (const failure of new Set(takeAnalysisFailures())) notes.push(`${PARTLY_ANALYSED}${failure}; findings in this file may be missing`);
   // The walk over every comment costs about as much as parsing; most files hold no marker.
   const suppressions = !filter || suppressionsMayApply(text) ? collectSuppressions(tree, text) : [];
+  const syntaxErrors = syntaxErrorRanges(tree);
+  lap('suppressions');
   return {
     path,
     language,
     contentHash: contentHash(originalText, knowledge),
     facts,
     ...(handleSummary ? { handleSummary } : {}),
-    syntaxErrors: syntaxErrorRanges(tree),
+    syntaxErrors,
     suppressions,
     localFindings,
     notes,
@@ -194,8 +229,11 @@ export function analyzeText(path: string, text: string, parseBudget?: number, op
   const refused = refusedForNesting(path, lang.language, text, options);
   if (refused) return refused;
   let tree: Tree;
+  const times = options.out?.times;
+  const t = times ? performance.now() : 0;
   try {
     tree = parseSync(text, lang.grammar, null, parseBudget);
+    if (times) times.parse += performance.now() - t;
   } catch (err) {
     return notAnalysed(path, lang.language, text, options, err instanceof Error ? err.message : String(err));
   }

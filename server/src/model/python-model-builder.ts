@@ -421,6 +421,15 @@ export class ModelBuilder implements SimModel {
 
   private readonly laterReplays = new Set<string>();
 
+  /**
+   * Forgets which later-phase replays were made: a helper thread replaying a block of
+   * programs whose predecessors it did not see starts each block this way
+   * (`python-replay-share.ts`).
+   */
+  forgetLaterReplays(): void {
+    this.laterReplays.clear();
+  }
+
   /** True the first time a (function, starting state) pair is replayed in the later phase. */
   firstLaterReplay(key: string): boolean {
     const first = !this.laterReplays.has(key);

@@ -212,7 +212,7 @@ export class ProgramSim extends ProgramOrder {
     const effects = this.model.effects;
     const fn = effects.fn(m, name);
     // The answer depends on every function the call may reach.
-    this.model.tracker.add(this.model.reachedModules(fn));
+    if (this.model.tracker.records) this.model.tracker.add(this.model.reachedModules(fn));
     const summaries = effects.summaries();
     const direct = (kind: 'forks' | 'startsThread', words: string) => {
       const last = summaries.chain(fn, kind).at(-1);

@@ -60,6 +60,16 @@ export interface PyCloseAllWithoutExec {
   kept?: string[];
 }
 
+/** How a build shared its replays with a helper thread (`python-replay-share.ts`). */
+export interface SharedReplayStats {
+  /** Programs whose logs the helper recorded and this thread took as they were. */
+  helperPrograms: number;
+  /** Programs the helper replayed whose logs were not the ones a single pass records (replayed again here). */
+  replayedAgain: number;
+  /** Milliseconds this thread waited for the helper after replaying its share. */
+  waitMs: number;
+}
+
 export interface PyRoot {
   module: PyModule;
   /**
@@ -117,6 +127,6 @@ export interface PythonModel {
      * Where `ms` went: index upkeep, fork protections, program list (closures), replaying
      * programs, and checking/reusing/applying the logs of all programs.
      */
-    phases: { index: number; protection: number; programs: number; replay: number; reuse: number };
+    phases: { index: number; protection: number; programs: number; replay: number; reuse: number; shared?: SharedReplayStats };
   };
 }

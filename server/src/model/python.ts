@@ -32,13 +32,13 @@
  */
 import type { ProgramContext } from './program-context';
 import type { FileAnalysis } from '../analysis/results';
-import { PyModuleIndex, TouchTracker, type PyModule } from './python-modules';
+import type { PyModule, PyModuleIndex } from './python-modules';
 import { ModelBuilder, type ProgramLog } from './python-model-builder';
+import { indexForProgram, replayShared, type Replayed, type ReplayHelper } from './python-replay-share';
 import { buildPrograms, ClosureCache, staticImports } from './python-programs';
 import { pooledCachesAcrossFork } from './python-pooled-caches';
 import { EffectSummaryCache } from './call-effects';
 import type { PyProgram, PyRoot, PythonModel } from './python-types';
-import * as nodePath from 'node:path';
 
 export type * from './python-types';
 export { classifyStarted } from './python-model-builder';
@@ -132,17 +132,45 @@ export class PythonModelCache {
     }
   }
 
+  /**
+   * {@link model} for a model built once (a scan), with the program replays shared with
+   * `helper` when there is one (a worker thread replaying the last programs while this thread
+   * replays the first ones; see `python-replay-share.ts`). The model is the one {@link model}
+   * builds: a helper's log is used only when it is the log this thread would have recorded.
+   * It is built without what keeping it up to date needs (which modules each replay read, the
+   * replays' logs: about a third of the model's memory on the Python standard library). Later
+   * calls of {@link model} with the same files and context return it; with other files they
+   * build from scratch.
+   */
+  async modelOnce(ctx: ProgramContext, helper?: ReplayHelper): Promise<PythonModel> {
+    if (this.index || this.last) return this.model(ctx);
+    const key = contextKey(ctx);
+    try {
+      const prepared = this.prepare(ctx, key, false);
+      const replayed = helper ? await replayShared(prepared.index, prepared.builder, prepared.programs, helper) : this.replay(prepared, false);
+      const model = this.finish(prepared, replayed);
+      this.last = { files: ctx.files, key, model };
+      return model;
+    } finally {
+      // Built untracked and without logs: a build with other files starts over.
+      this.index = undefined;
+    }
+  }
+
   private build(ctx: ProgramContext, key: string): PythonModel {
+    const prepared = this.prepare(ctx, key);
+    return this.finish(prepared, this.replay(prepared));
+  }
+
+  /** The module index (kept or rebuilt), the builder and the program list: everything before the replays. */
+  private prepare(ctx: ProgramContext, key: string, tracked = true): Prepared {
     const started = Date.now();
     const py = ctx.files.filter(isPythonSource);
-    const deps = ctx.dependencies;
     const shape = `${key}\u0003${py.map((f) => f.path).join('\u0001')}`;
     let index = this.index;
     const changed = new Set<PyModule>();
     if (!index || shape !== this.shape) {
-      const projectDirs = ctx.projectFiles.map((p) => nodePath.dirname(p.path));
-      index = new PyModuleIndex(ctx.files, ctx.roots, [...projectDirs, ...(deps?.sitePackages ?? [])], deps);
-      index.tracker = new TouchTracker();
+      index = indexForProgram(ctx, tracked);
       this.index = index;
       this.shape = shape;
       this.logs = new Map();
@@ -183,29 +211,40 @@ export class PythonModelCache {
     const tProtection = Date.now();
     const programs = (this.programs ??= buildPrograms(index, ctx.projectFiles, this.closures));
     const tPrograms = Date.now();
-    const logs = new Map<string, ProgramLog>();
+    return { started, index, changed, builder, programs, tIndex, tProtection, tPrograms };
+  }
+
+  /** Replays (or reuses the logs of) every program in this thread, in program order. */
+  private replay(p: Prepared, keepLogs = true): Replayed {
+    const { index, builder, programs, changed } = p;
+    const logs: ProgramLog[] = [];
     let reused = 0;
     const stale = (log: ProgramLog) => changed.size > 0 && log.touched.some((m) => changed.has(m));
     let runMs = 0;
     if (index.modules.length) {
-      for (const p of programs) {
-        let k = rootKey(p.root);
-        for (let n = 2; logs.has(k); n++) k = `${rootKey(p.root)}#${n}`;
-        const old = this.logs.get(k);
+      const keys = programKeys(programs);
+      for (let i = 0; i < programs.length; i++) {
+        const old = this.logs.get(keys[i]);
         let log: ProgramLog;
         if (old && !stale(old) && builder.reuse(old)) {
           log = old;
           reused++;
         } else {
           const t = performance.now();
-          log = builder.runProgram(p.root);
+          log = builder.runProgram(programs[i].root);
           runMs += performance.now() - t;
         }
         builder.apply(log);
-        logs.set(k, log);
+        if (keepLogs) logs.push(log);
       }
     }
-    this.logs = logs;
+    return { logs, reused, runMs };
+  }
+
+  private finish(p: Prepared, replayed: Replayed): PythonModel {
+    const { index, builder, programs, started } = p;
+    const keys = programKeys(programs);
+    this.logs = new Map(replayed.logs.map((log, i) => [keys[i], log]));
     const tReplay = Date.now();
     return {
       index,
@@ -219,19 +258,45 @@ export class PythonModelCache {
         programs: programs.length,
         functionRuns: builder.stats.functionRuns,
         laterRuns: builder.stats.laterRuns,
-        reusedPrograms: reused,
-        changedModules: changed.size,
+        reusedPrograms: replayed.reused,
+        changedModules: p.changed.size,
         ms: Date.now() - started,
         phases: {
-          index: tIndex - started,
-          protection: tProtection - tIndex,
-          programs: tPrograms - tProtection,
-          replay: Math.round(runMs),
-          reuse: Math.max(0, tReplay - tPrograms - Math.round(runMs)),
+          index: p.tIndex - started,
+          protection: p.tProtection - p.tIndex,
+          programs: p.tPrograms - p.tProtection,
+          replay: Math.round(replayed.runMs),
+          reuse: Math.max(0, tReplay - p.tPrograms - Math.round(replayed.runMs)),
+          ...(replayed.shared ? { shared: replayed.shared } : {}),
         },
       },
     };
   }
+}
+
+/** What {@link PythonModelCache} has before the replays. */
+interface Prepared {
+  started: number;
+  index: PyModuleIndex;
+  changed: Set<PyModule>;
+  builder: ModelBuilder;
+  programs: PyProgram[];
+  tIndex: number;
+  tProtection: number;
+  tPrograms: number;
+}
+
+/** Each program's key across builds: its root's, numbered when two programs share a root. */
+function programKeys(programs: readonly PyProgram[]): string[] {
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  for (const p of programs) {
+    let k = rootKey(p.root);
+    for (let n = 2; seen.has(k); n++) k = `${rootKey(p.root)}#${n}`;
+    seen.add(k);
+    keys.push(k);
+  }
+  return keys;
 }
 
 const BATCH = new WeakMap<readonly unknown[], PythonModelCache>();
@@ -247,6 +312,16 @@ export function pythonModel(ctx: ProgramContext): PythonModel {
   let cache = BATCH.get(ctx.files);
   if (!cache) BATCH.set(ctx.files, (cache = new PythonModelCache()));
   return cache.model(ctx);
+}
+
+/**
+ * {@link pythonModel} for a scan: built now, once (never updated afterwards, see
+ * {@link PythonModelCache.modelOnce}), with the program replays shared with `helper` when
+ * there is one (see `python-replay-share.ts`), and kept in `ctx.cache`, where the rules of the
+ * evaluation that follows find it. The same model {@link pythonModel} builds.
+ */
+export function pythonModelOnce(ctx: ProgramContext & { cache: NonNullable<ProgramContext['cache']> }, helper?: ReplayHelper): Promise<PythonModel> {
+  return ctx.cache.get(PYTHON_MODEL_KEY, () => new PythonModelCache()).modelOnce(ctx, helper);
 }
 
 /** Key of the Python model in a {@link ModelCache}. */

@@ -4,7 +4,7 @@
  * persistent cache, otherwise parse and analyse it (the tree is freed before returning) and
  * store the result. Grammars are loaded on first use.
  */
-import { analyzeText, contentHash, ensureGrammarFor } from '../engine/analyze';
+import { analyzeText, contentHash, ensureGrammarFor, noAnalysisTimes, type AnalysisTimes } from '../engine/analyze';
 import { DiskCache } from '../engine/cache';
 import type { FileAnalysis } from '../analysis/results';
 import { mergeKnowledge } from '../knowledge/knowledge';
@@ -38,6 +38,25 @@ export interface FileTask {
   knowledge?: UserKnowledge;
 }
 
+/**
+ * Milliseconds (wall, in the thread that did each step) of one file's trip through a scan:
+ * the analysis steps, and reading (read, decode, hash), the cache, the JSON text the analysis
+ * travels as (`serialize` in the worker, `transfer` = parsing it in the main thread) and
+ * loading grammars. Summed per phase for `--stats` (`scanner.ts`).
+ */
+export interface FileTimes extends AnalysisTimes {
+  read: number;
+  grammar: number;
+  cacheRead: number;
+  cacheWrite: number;
+  serialize: number;
+  transfer: number;
+}
+
+export function noFileTimes(): FileTimes {
+  return { ...noAnalysisTimes(), read: 0, grammar: 0, cacheRead: 0, cacheWrite: 0, serialize: 0, transfer: 0 };
+}
+
 export type FileOutcome =
   | { kind: 'skip'; reason: string }
   | { kind: 'known'; contentHash: string; bytes: number; encoding: SourceEncoding }
@@ -58,6 +77,8 @@ export type FileOutcome =
        * sends this string instead of the object (see `worker.ts`).
        */
       json?: string;
+      /** What each step took (see {@link FileTimes}). */
+      times?: FileTimes;
     };
 
 /** A {@link FileOutcome} on its way to the main thread: an analysis travels as JSON text. */
@@ -67,14 +88,22 @@ export type WireOutcome = Exclude<FileOutcome, { kind: 'analysis' }> | (Omit<Ext
 export function toWire(outcome: FileOutcome): WireOutcome {
   if (outcome.kind !== 'analysis') return outcome;
   const { analysis, json, ...rest } = outcome;
-  return { ...rest, json: json ?? JSON.stringify(analysis) };
+  if (json !== undefined) return { ...rest, json };
+  const t = performance.now();
+  const text = JSON.stringify(analysis);
+  if (rest.times) rest.times = { ...rest.times, serialize: rest.times.serialize + performance.now() - t };
+  return { ...rest, json: text };
 }
 
 /** The outcome received (in the main thread). */
 export function fromWire(outcome: WireOutcome | FileOutcome): FileOutcome {
   if (outcome.kind !== 'analysis' || !('json' in outcome) || 'analysis' in outcome) return outcome as FileOutcome;
   const { json, ...rest } = outcome;
-  return { ...rest, analysis: JSON.parse(json) as FileAnalysis };
+  const t = performance.now();
+  const analysis = JSON.parse(json) as FileAnalysis;
+  if (rest.times) rest.times = { ...rest.times, transfer: rest.times.transfer + performance.now() - t };
+  // The text stays with the outcome: a scan may hand it on to a worker replaying Python programs.
+  return { ...rest, analysis, json };
 }
 
 /**
@@ -130,9 +159,11 @@ function cacheFor(dir: string, fingerprint: string | undefined): DiskCache {
  */
 export type Probe =
   | { done: FileOutcome }
-  | { done?: undefined; text: string; bom: boolean; encoding: SourceEncoding; bytes: number; hash: string; key?: string; cache?: DiskCache; corrupt?: string };
+  | { done?: undefined; text: string; bom: boolean; encoding: SourceEncoding; bytes: number; hash: string; key?: string; cache?: DiskCache; corrupt?: string; times: FileTimes };
 
 export function probeFileTask(task: FileTask): Probe {
+  const times = noFileTimes();
+  const t0 = performance.now();
   let text: string;
   let bom = false;
   let encoding: SourceEncoding = 'utf-8';
@@ -155,16 +186,26 @@ export function probeFileTask(task: FileTask): Probe {
   // The hash of the decoded text, as `identifyFile` computes it: the analysis depends on the
   // text only (the encoding is reported from this probe, never from the cache).
   const hash = contentHash(text, mergeKnowledge(task.knowledge));
+  const t1 = performance.now();
+  times.read = t1 - t0;
   if (task.knownHashes?.includes(hash)) return { done: { kind: 'known', contentHash: hash, bytes, encoding } };
   const cache = task.cacheDir ? cacheFor(task.cacheDir, task.fingerprint) : undefined;
   const key = cache?.key(task.path, hash, task.prefilter);
   let corrupt: string | undefined;
   if (cache && key && !task.cacheProbed) {
     const found = cache.read(key, task.path, hash);
-    if (found.status === 'hit') return { done: { kind: 'analysis', analysis: found.analysis, bytes, bom, encoding, cache: 'hit', prefiltered: false } };
+    times.cacheRead = performance.now() - t1;
+    if (found.status === 'hit') return { done: { kind: 'analysis', analysis: found.analysis, bytes, bom, encoding, cache: 'hit', prefiltered: false, times } };
     if (found.status === 'corrupt') corrupt = found.reason;
   }
-  return { text, bom, encoding, bytes, hash, key, cache, corrupt };
+  return { text, bom, encoding, bytes, hash, key, cache, corrupt, times };
+}
+
+/** The analysis of `path` with content hash `hash` in the cache, or undefined (a worker replaying Python programs reads the facts this way). */
+export function readCachedAnalysis(cacheDir: string, fingerprint: string | undefined, prefilter: boolean, path: string, hash: string): FileAnalysis | undefined {
+  const cache = cacheFor(cacheDir, fingerprint);
+  const found = cache.read(cache.key(path, hash, prefilter), path, hash);
+  return found.status === 'hit' ? found.analysis : undefined;
 }
 
 export async function runFileTask(task: FileTask): Promise<FileOutcome> {
@@ -175,14 +216,21 @@ export async function runFileTask(task: FileTask): Promise<FileOutcome> {
 /** Parses and analyses a file whose probe missed, and stores the analysis in the cache. */
 export async function analyseProbed(task: FileTask, probe: Exclude<Probe, { done: FileOutcome }>): Promise<FileOutcome> {
   const { text, bom, encoding, bytes, key, cache, corrupt } = probe;
+  const times = { ...probe.times };
   // Grammars load on first use: a scan served from the cache never compiles them.
+  let t = performance.now();
   await ensureGrammarFor(task.path, text);
-  const out = { prefiltered: false };
+  times.grammar = performance.now() - t;
+  const out = { prefiltered: false, times };
   const analysis = analyzeText(task.path, text, task.parseBudget, { prefilter: task.prefilter, out, knowledge: mergeKnowledge(task.knowledge) });
   if (!analysis) return { kind: 'skip', reason: 'unsupported file type' };
   // One serialisation for the cache entry and for the trip to the main thread.
+  t = performance.now();
   const json = cache && key ? JSON.stringify(analysis) : undefined;
+  const t2 = performance.now();
+  times.serialize = t2 - t;
   // A file that could not be parsed is tried again next time (a crash or the budget may not recur).
   if (cache && key && analysis.notAnalysed === undefined) cache.write(key, analysis, json);
-  return { kind: 'analysis', analysis, bytes, bom, encoding, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered, json };
+  times.cacheWrite = performance.now() - t2;
+  return { kind: 'analysis', analysis, bytes, bom, encoding, cache: cache ? 'miss' : 'off', corrupt, prefiltered: out.prefiltered, json, times };
 }

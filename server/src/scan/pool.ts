@@ -16,9 +16,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { fromWire, type FileOutcome, type FileTask } from './file-task';
-import type { WorkerRequest, WorkerResponse } from './worker';
+import type { SharedReplay } from '../model/python-replay-share';
+import type { ReplayRequest, WorkerRequest, WorkerResponse } from './worker';
 
 /** Below this many files a scan runs in the main thread: starting workers (~100 ms each, grammars included) would cost more than it saves. */
 export const POOL_MIN_FILES = 64;
@@ -57,6 +58,8 @@ export const PER_WORKER_IN_FLIGHT = 8;
 interface Pending {
   resolve: (o: FileOutcome) => void;
   reject: (e: Error) => void;
+  /** A replay request's answer goes here instead. */
+  replayed?: (r: SharedReplay) => void;
 }
 
 interface Slot {
@@ -73,12 +76,14 @@ export class AnalysisPool {
   constructor(
     readonly size: number,
     private readonly script: { file: string; eval: boolean },
+    /** V8 heap limits of each worker (`worker_threads` `resourceLimits`); Node's defaults otherwise. */
+    private readonly limits?: ResourceLimits,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(this.script.file, { eval: this.script.eval });
+    const worker = new Worker(this.script.file, { eval: this.script.eval, resourceLimits: this.limits });
     // Idle workers must not keep the process alive.
     worker.unref();
     const slot: Slot = { worker, busy: new Map() };
@@ -87,7 +92,8 @@ export class AnalysisPool {
       if (!pending) return;
       slot.busy.delete(msg.id);
       if (slot.busy.size === 0) worker.unref();
-      if (msg.ok) {
+      if (msg.ok && 'replayed' in msg) pending.replayed?.(msg.replayed);
+      else if (msg.ok) {
         let outcome: FileOutcome;
         try {
           outcome = fromWire(msg.outcome);
@@ -142,6 +148,23 @@ export class AnalysisPool {
       slot.worker.ref();
       slot.worker.postMessage({ id, task: next.task } satisfies WorkerRequest);
     }
+  }
+
+  /**
+   * Asks this pool's first worker to replay a share of the Python programs
+   * (`model/python-replay-share.ts`; the scan starts a pool of one for it, after the analysis
+   * workers have stopped). The packed analyses' buffer is transferred, not copied. Resolves
+   * with the worker's logs; rejects when the worker failed.
+   */
+  replay(request: ReplayRequest): Promise<SharedReplay> {
+    if (this.closed) return Promise.reject(new Error('the analysis pool is closed'));
+    const slot = this.slots[0];
+    return new Promise<SharedReplay>((resolve, reject) => {
+      const id = this.nextId++;
+      slot.busy.set(id, { resolve: () => reject(new Error('a replay was answered with an analysis')), reject, replayed: resolve });
+      slot.worker.ref();
+      slot.worker.postMessage({ id, replay: request } satisfies WorkerRequest, [request.analyses.bytes.buffer as ArrayBuffer]);
+    });
   }
 
   /** Requests this pool can usefully hold at once (the scanner's window). */

@@ -30,13 +30,20 @@ import type { ConfigScope, HazardLensConfig } from '../engine/config';
 import { analyzeText } from '../engine/analyze';
 import { buildFingerprint, DiskCache, evaluationInputs, pruneCache, type CachedEvaluation } from '../engine/cache';
 import { evaluate } from '../engine/engine';
+import { ruleOffEverywhere } from '../engine/config';
+import { RULES } from '../rules/index';
+import { MapModelCache, type ModelCache, type ProgramContext } from '../model/program-context';
+import { pythonModelOnce, type PythonModel } from '../model/python';
+import { maxPrograms, replayClaims, type ReplayHelper } from '../model/python-replay-share';
 import { chooseFix, fixAll } from '../engine/fixes';
 import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../model/program-context';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
 import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing/parser';
-import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type Probe } from './file-task';
+import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
+import { deflateRawSync } from 'node:zlib';
+import type { PackedAnalyses, ReplayCache } from './worker';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
@@ -130,6 +137,18 @@ export interface ScanOptions {
   /** Analyse only this share of the files (see {@link extractFacts}). */
   shard?: Shard;
   /**
+   * Share the Python model's program replays with a worker (`model/python-replay-share.ts`)
+   * when the pool is running and the workspace has at least {@link HELPER_MIN_PYTHON_FILES}
+   * Python files. Faster on two cores or more. The Python analyses are kept deflated while the
+   * files are analysed (a tenth of their JSON text) and handed to a worker started once the
+   * analysis workers have stopped; that worker then holds a second copy of the Python facts
+   * and of the model's lookups (on the Python standard library ~200 MB more at the peak).
+   * Results are the same either way. Default on, unless `HAZARD_LENS_NO_SHARED_REPLAY` is set.
+   */
+  shareReplays?: boolean;
+  /** Fewer Python files than this keep the replays in the main thread (default {@link HELPER_MIN_PYTHON_FILES}; tests lower it). */
+  minPythonFilesForSharedReplay?: number;
+  /**
    * With `cacheDir`: also keep the evaluation (findings and notes) in the cache, keyed by
    * everything it reads, so that a scan of an unchanged workspace only reads and hashes the
    * files (default true; never with `fix` or `shard`).
@@ -188,6 +207,18 @@ export interface ScanStats {
   dependencyFiles: number;
   dependencyCacheHits: number;
   ms: { discover: number; analyse: number; dependencies: number; evaluate: number; total: number };
+  /**
+   * Where the time went, in milliseconds summed over the threads that did each step (wall
+   * time of each step in its thread, so on a busy machine it counts waiting for a core too):
+   * `read` (read, decode, hash), `identify` (the evaluation cache's first look at every file),
+   * `cacheRead`, `grammar`, `parse.<language>`, `rules.<language>` (per-file checks),
+   * `facts.<language>`, `summaries.<language>`, `suppressions`, `serialize` (the analysis as
+   * JSON text in the worker), `transfer` (that text parsed in the main thread), `cacheWrite`,
+   * `model.python.<phase>` (the Python program model: index, protection, programs, replay,
+   * reuse, and with helpers `helpers`, the wait for them), `programRules` (the program rules
+   * and the rest of the evaluation), `evaluationCacheWrite`. Steps that did not run are absent.
+   */
+  phases: Record<string, number>;
   maxRssMb: number;
 }
 
@@ -209,6 +240,7 @@ export function emptyScanStats(): ScanStats {
     dependencyFiles: 0,
     dependencyCacheHits: 0,
     ms: { discover: 0, analyse: 0, dependencies: 0, evaluate: 0, total: 0 },
+    phases: {},
     maxRssMb: 0,
   };
 }
@@ -289,6 +321,26 @@ export function shardOf(file: string, cwd: string, count: number): number {
   return createHash('sha256').update(rel).digest().readUInt32BE(0) % count;
 }
 
+/** Adds `ms` to the phase `name` of `stats` (rounded when printed: see {@link roundPhases}). */
+export function addPhase(stats: ScanStats, name: string, ms: number): void {
+  if (ms > 0) stats.phases[name] = (stats.phases[name] ?? 0) + ms;
+}
+
+/** Adds one file's step times to the phases (the analysis steps under its language). */
+function addFileTimes(stats: ScanStats, language: LanguageId, times: FileTimes): void {
+  for (const [step, ms] of Object.entries(times)) {
+    const perLanguage = step === 'parse' || step === 'rules' || step === 'facts' || step === 'summaries';
+    addPhase(stats, perLanguage ? `${step}.${language}` : step, ms);
+  }
+}
+
+/** Whole milliseconds, phases in name order (printed and compared that way). */
+function roundPhases(stats: ScanStats): void {
+  const sorted: Record<string, number> = {};
+  for (const name of Object.keys(stats.phases).sort()) sorted[name] = Math.round(stats.phases[name]);
+  stats.phases = sorted;
+}
+
 function rssMb(): number {
   // resourceUsage().maxRSS is in kilobytes.
   return Math.round(process.resourceUsage().maxRSS / 1024);
@@ -326,13 +378,21 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   let evaluation: CachedEvaluation;
   if (extraction.cached) evaluation = extraction.cached.evaluation;
   else {
-    evaluation = evaluate(extraction.analyses, config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies });
+    // The Python model first (timed on its own, its replays shared with a worker when the
+    // analyses were packed for one), then the rules, which find it in `models`.
+    const models = new MapModelCache();
+    await buildPythonModel(extraction, config, models);
+    const tRules = performance.now();
+    evaluation = evaluate(extraction.analyses, config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies, cache: models });
+    const tWrite = performance.now();
+    addPhase(extraction.stats, 'programRules', tWrite - tRules);
     const slot = extraction.evaluationSlot;
     // Analyses with notes (a parse time-out, a failing rule) may come out differently next
     // time, and their notes must be told again: such an evaluation is not kept.
     // Nor is one that lacks a file the parser could not read: it is not the answer for that file.
     if (slot && extraction.stats.notAnalysed === 0 && extraction.analyses.every((a) => a.notes.length === 0)) {
       slot.cache.writeEvaluation(slot.slot, evaluationInputs(slot.slot, extraction.analyses, extraction.projectFiles), evaluation);
+      addPhase(extraction.stats, 'evaluationCacheWrite', performance.now() - tWrite);
     }
   }
   if (options.fix) {
@@ -348,6 +408,7 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
   extraction.stats.ms.evaluate = Math.round(performance.now() - t);
   extraction.stats.ms.total = Math.round(performance.now() - started);
   extraction.stats.maxRssMb = rssMb();
+  roundPhases(extraction.stats);
   return result;
 }
 
@@ -434,6 +495,8 @@ function evaluationSettings(config: HazardLensConfig, prefilter: boolean, parseB
 interface Slot {
   analysis?: FileAnalysis;
   notes: string[];
+  /** A Python analysis kept for the replaying worker (see `packForReplay`). */
+  packed?: Uint8Array | { path: string; hash: string };
 }
 
 /**
@@ -450,6 +513,11 @@ interface Collected extends Extraction {
   cached?: { evaluation: CachedEvaluation; files: AnalysedFile[] };
   /** Where this scan's evaluation is kept (on a miss). */
   evaluationSlot?: { cache: DiskCache; slot: string };
+  /**
+   * The Python analyses packed for a worker that replays a share of the Python programs
+   * ({@link buildPythonModel}), when the scan shares them.
+   */
+  replayAnalyses?: PackedAnalyses;
 }
 
 async function collect(options: ScanOptions, reporter: ScanReporter, mode: { forScan: boolean; evaluationCache: boolean }): Promise<Collected> {
@@ -486,8 +554,14 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     stats.decoded = decoded.length;
     stats.ms.total = Math.round(performance.now() - t0);
     stats.maxRssMb = rssMb();
+    roundPhases(stats);
     return { analyses, files, roots, projectFiles, skipped, decoded, notes, fixed, fixedTexts, cancelled, stats };
   };
+  /**
+   * Whether a worker replays a share of the Python programs (decided once the files are
+   * known); the Python analyses are packed for it as the files finish (`packForReplay`).
+   */
+  let shareReplays = false;
 
   const roots = (options.paths.length > 0 ? options.paths : ['.']).map((p) => path.resolve(cwd, p));
   const walk = await discoverFiles({
@@ -523,6 +597,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const prefilter = options.prefilter ?? !prefilterDisabledByEnv();
   const requested = options.jobs ?? defaultJobs();
   const canPool = requested > 0 && total >= (options.minFilesForWorkers ?? POOL_MIN_FILES);
+  // A scan of many Python files shares the program replays with a worker: the JSON texts the
+  // workers send are kept for it, deflated (see `buildPythonModel`).
+  shareReplays = (options.shareReplays ?? !sharedReplayDisabledByEnv()) && evaluationOnly && canPool && !options.fix && pythonModelUsed(config) && files.filter((f) => languageForFile(f)?.language === 'python').length >= (options.minPythonFilesForSharedReplay ?? HELPER_MIN_PYTHON_FILES);
   if (!canPool && options.quickStart) preferBaselineWasm();
   let pool: AnalysisPool | undefined;
   let poolTried = false;
@@ -556,6 +633,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       else stats.analysed++;
       if (outcome.corrupt) stats.cacheCorrupt++;
       if (outcome.prefiltered) stats.prefiltered++;
+      if (outcome.times) addFileTimes(stats, outcome.analysis.language, outcome.times);
       const held = options.overlay?.has(file) === true;
       if (options.fix && !held && hasFix(outcome.analysis, config, options.unsafeFixes === true)) {
         const fixedOutcome = await fixFile(file, outcome.analysis, slot);
@@ -567,6 +645,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
       if (evaluationOnly && analysis.syntaxErrors.length > 0) analysis = { ...analysis, syntaxErrors: [] };
       // One copy of each repeated string across the held analyses (scan/intern.ts).
       slot.analysis = interner.internStrings(analysis);
+      if (shareReplays && isPythonSource(analysis)) packForReplay(slot, outcome.json);
       for (const n of outcome.analysis.notes) {
         slot.notes.push(n);
         reporter.onNote?.(file, n);
@@ -603,6 +682,17 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   };
 
   const fingerprint = options.cacheDir ? buildFingerprint() : undefined;
+  const replayCache: ReplayCache | undefined = options.cacheDir ? { dir: options.cacheDir, fingerprint, prefilter } : undefined;
+  /**
+   * Keeps a finished Python analysis for the replaying worker: where it is in the cache (every
+   * analysis without notes was just written or found there), else its JSON text, deflated
+   * (the stdlib's 79 MB of Python analyses take 8 MB so; the worker inflates them).
+   */
+  function packForReplay(slot: Slot, json: string | undefined): void {
+    const analysis = slot.analysis!;
+    // A copy of the exact size: zlib's output buffer is larger (16 kB at least).
+    slot.packed = replayCache && analysis.notes.length === 0 ? { path: analysis.path, hash: analysis.contentHash } : new Uint8Array(deflateRawSync(json ?? JSON.stringify(analysis), { level: 1 }));
+  }
   const taskFor = (file: string): FileTask => ({
     path: file,
     maxBytes,
@@ -628,7 +718,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     const ids = [];
     for (const file of files) {
       if (options.signal?.aborted) return extraction(true, walk.files, [], [], []);
+      const t = performance.now();
       ids.push(identifyFile(taskFor(file)));
+      addPhase(stats, 'identify', performance.now() - t);
       await pause();
     }
     const analysed: AnalysedFile[] = [];
@@ -717,44 +809,155 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   }
   stats.ms.analyse = Math.round(performance.now() - tAnalyse);
   if (cancelled) return extraction(true, walk.files, slots, [], []);
+  return await finishCollect();
 
-  dirRoots ??= rootsWithFiles(roots, walk.files);
-  projectFiles ??= await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
-  const result: Collected = { ...extraction(false, walk.files, slots, dirRoots, projectFiles), evaluationSlot };
-  if (environment) {
-    const tDeps = performance.now();
-    const joined = await joinDependencies(environment, result.analyses, dirRoots.length ? dirRoots : roots, {
-      analyseFile: (file) => runFileTask(taskFor(file)),
-      cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
-      note: (text) => {
-        result.notes.push({ path: '', note: text });
-        reporter.onNote?.('', text);
-      },
-    });
-    result.dependencies = joined.dependencies;
-    stats.dependencyFiles = joined.files;
-    stats.dependencyCacheHits = joined.cacheHits;
-    stats.ms.dependencies = Math.round(performance.now() - tDeps);
+  /** The rest of the collection: project files, dependencies, the analyses packed for the replaying worker. */
+  async function finishCollect(): Promise<Collected> {
+    dirRoots ??= rootsWithFiles(roots, walk.files);
+    projectFiles ??= await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
+    const result: Collected = { ...extraction(false, walk.files, slots, dirRoots, projectFiles), evaluationSlot };
+    if (environment) {
+      const tDeps = performance.now();
+      const joined = await joinDependencies(environment, result.analyses, dirRoots.length ? dirRoots : roots, {
+        analyseFile: (file) => runFileTask(taskFor(file)),
+        cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
+        note: (text) => {
+          result.notes.push({ path: '', note: text });
+          reporter.onNote?.('', text);
+        },
+      });
+      result.dependencies = joined.dependencies;
+      stats.dependencyFiles = joined.files;
+      stats.dependencyCacheHits = joined.cacheHits;
+      stats.ms.dependencies = Math.round(performance.now() - tDeps);
+    }
+    if (nodeModules) {
+      const tDeps = performance.now();
+      const joined = await joinNodeDependencies(nodeModules, result.analyses, dirRoots.length ? dirRoots : roots, {
+        analyseFile: (file) => runFileTask(taskFor(file)),
+        cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
+        note: (text) => {
+          result.notes.push({ path: '', note: text });
+          reporter.onNote?.('', text);
+        },
+      });
+      result.dependencies = combinedDependencies(result.dependencies, joined.dependencies);
+      stats.dependencyFiles += joined.files;
+      stats.dependencyCacheHits += joined.cacheHits;
+      stats.ms.dependencies += Math.round(performance.now() - tDeps);
+    }
+    if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
+    if (shareReplays) result.replayAnalyses = packAnalyses(slots, replayCache);
+    return result;
   }
-  if (nodeModules) {
-    const tDeps = performance.now();
-    const joined = await joinNodeDependencies(nodeModules, result.analyses, dirRoots.length ? dirRoots : roots, {
-      analyseFile: (file) => runFileTask(taskFor(file)),
-      cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
-      note: (text) => {
-        result.notes.push({ path: '', note: text });
-        reporter.onNote?.('', text);
-      },
-    });
-    result.dependencies = combinedDependencies(result.dependencies, joined.dependencies);
-    stats.dependencyFiles += joined.files;
-    stats.dependencyCacheHits += joined.cacheHits;
-    stats.ms.dependencies += Math.round(performance.now() - tDeps);
-  }
-  if (options.cacheDir && stats.analysed > 0) await pruneCache(options.cacheDir);
-  return result;
 }
 
+
+/** Below this many Python files the program replays stay in the main thread (a worker would first have to take in every file's facts). */
+export const HELPER_MIN_PYTHON_FILES = 256;
+
+/** True when sharing the Python replays with a worker is switched off for the process (benchmarks, memory-bound machines). */
+export function sharedReplayDisabledByEnv(): boolean {
+  const v = process.env.HAZARD_LENS_NO_SHARED_REPLAY;
+  return v !== undefined && v !== '' && v !== '0';
+}
+
+/** Files of the Python program model (stubs are not). */
+function isPythonSource(a: { language: LanguageId; path: string }): boolean {
+  return a.language === 'python' && !/\.pyi$/i.test(a.path);
+}
+
+/** Some Python program rule is on (else no Python model is built). */
+function pythonModelUsed(config: HazardLensConfig): boolean {
+  return RULES.some((r) => r.checkProgram && r.meta.languages.includes('python') && !ruleOffEverywhere(config, r.meta.id));
+}
+
+/**
+ * The replaying worker's young generation: V8's default (up to 48 MB on a large heap) is
+ * resident memory the replays, which allocate mostly small short-lived objects, do not need.
+ */
+const REPLAY_WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+
+/** The analyses {@link Slot.packed} holds, in the scan's order, in one buffer (transferred to the worker, not copied). */
+function packAnalyses(slots: readonly Slot[], cache: ReplayCache | undefined): PackedAnalyses {
+  let size = 0;
+  for (const s of slots) if (s.packed instanceof Uint8Array) size += s.packed.length;
+  const bytes = new Uint8Array(size);
+  const entries: PackedAnalyses['entries'] = [];
+  let end = 0;
+  for (const s of slots) {
+    if (!s.packed || !s.analysis) continue;
+    if (s.packed instanceof Uint8Array) {
+      bytes.set(s.packed, end);
+      end += s.packed.length;
+      entries.push(end);
+    } else entries.push(s.packed);
+    s.packed = undefined;
+  }
+  return { bytes, entries, cache };
+}
+
+/**
+ * Builds the Python program model before the evaluation, into `models` (where the rules find
+ * it), timing its phases; with a kept pool, one worker replays a share of the programs
+ * (`model/python-replay-share.ts`). A model that fails to build is left to the rules, whose
+ * failure notes say so as before.
+ */
+async function buildPythonModel(extraction: Collected, config: HazardLensConfig, models: ModelCache): Promise<void> {
+  const packed = extraction.replayAnalyses;
+  extraction.replayAnalyses = undefined;
+  if (!pythonModelUsed(config) || !extraction.analyses.some(isPythonSource)) return;
+  const ctx: ProgramContext & { cache: ModelCache } = {
+    files: extraction.analyses,
+    roots: extraction.roots,
+    projectFiles: extraction.projectFiles,
+    config,
+    cache: models,
+    dependencies: extraction.dependencies,
+  };
+  const t = performance.now();
+  let model: PythonModel;
+  // The replaying worker: one of its own, started now that the analysis workers have stopped.
+  const script = packed ? workerScript() : undefined;
+  const pool = script ? new AnalysisPool(1, script, REPLAY_WORKER_LIMITS) : undefined;
+  try {
+    if (pool && packed) {
+      const deps = extraction.dependencies;
+      const depFiles = deps?.files.filter(isPythonSource).length ?? 0;
+      const claims = replayClaims(maxPrograms(packed.entries.length + depFiles, extraction.projectFiles.length));
+      const { pythonVersion, assumeMultithreaded, cloexecEverywhere, targetPlatform } = config;
+      const result = pool.replay({
+        roots: extraction.roots,
+        projectFiles: extraction.projectFiles,
+        dependencies: deps ? { ...deps, files: deps.files.filter(isPythonSource) } : undefined,
+        settings: { pythonVersion, assumeMultithreaded, cloexecEverywhere, targetPlatform },
+        knowledge: config.knowledge.user,
+        claims,
+        analyses: packed,
+      });
+      const helper: ReplayHelper = { claims, result };
+      model = await pythonModelOnce(ctx, helper);
+    } else model = await pythonModelOnce(ctx);
+  } catch {
+    return;
+  } finally {
+    await pool?.close();
+  }
+  const stats = extraction.stats;
+  const { phases } = model.stats;
+  addPhase(stats, 'model.python.index', phases.index);
+  addPhase(stats, 'model.python.protection', phases.protection);
+  addPhase(stats, 'model.python.programs', phases.programs);
+  addPhase(stats, 'model.python.replay', phases.replay);
+  addPhase(stats, 'model.python.reuse', phases.reuse);
+  if (phases.shared) {
+    addPhase(stats, 'model.python.wait', phases.shared.waitMs);
+    // Counts, not times: how the replays were shared.
+    stats.phases['model.python.helperPrograms'] = phases.shared.helperPrograms;
+    stats.phases['model.python.replayedAgain'] = phases.shared.replayedAgain;
+  }
+  addPhase(stats, 'model.python', performance.now() - t);
+}
 
 /** The roots that hold discovered files (directories: the roots of the program model). */
 function rootsWithFiles(roots: readonly string[], files: readonly string[]): string[] {

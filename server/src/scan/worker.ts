@@ -9,14 +9,93 @@
  * names are one string; cloned objects are not) — measured on the Python standard library.
  */
 import { parentPort } from 'node:worker_threads';
-import { runFileTask, toWire, type FileTask, type WireOutcome } from './file-task';
+import { inflateRawSync } from 'node:zlib';
+import type { FileAnalysis } from '../analysis/results';
+import { mergeKnowledge } from '../knowledge/knowledge';
+import type { UserKnowledge } from '../knowledge/user-models';
+import type { ProgramDependencies, ProgramSettings, ProjectFile } from '../model/program-context';
+import { replayShare, type SharedReplay } from '../model/python-replay-share';
+import { readCachedAnalysis, runFileTask, toWire, type FileTask, type WireOutcome } from './file-task';
 
-export interface WorkerRequest {
-  id: number;
-  task: FileTask;
+/**
+ * The work a worker does once the files are analysed: replay a share of the Python programs
+ * (`model/python-replay-share.ts`). It is a worker of its own, started after the analysis
+ * workers have stopped (it never parses, so it holds no parser memory), and this one request
+ * brings it the Python analyses: each one as its JSON text, deflated, in one transferred
+ * buffer ({@link PackedAnalyses}; a tenth of the text's size while the scan holds it), or as
+ * where to find it in the cache (which the scan has just written: read here, it costs the
+ * main thread nothing).
+ */
+export interface ReplayRequest {
+  roots: readonly string[];
+  projectFiles: readonly ProjectFile[];
+  /** The Python part of the scan's dependencies (their analyses included). */
+  dependencies?: ProgramDependencies;
+  settings: Omit<ProgramSettings, 'knowledge'>;
+  /** The user's models, merged with the built-in tables here as in the main thread. */
+  knowledge?: UserKnowledge;
+  /** Shared with the main thread (`ReplayHelper.claims`). */
+  claims: Int32Array;
+  /** The scan's Python analyses, in the scan's order. */
+  analyses: PackedAnalyses;
 }
 
-export type WorkerResponse = { id: number; ok: true; outcome: WireOutcome } | { id: number; ok: false; error: string };
+/**
+ * Analyses on their way to the replaying worker, in the scan's order: `bytes` holds the
+ * deflated JSON texts one after the other (`deflateRawSync`), and each entry says where its
+ * text ends in `bytes` (it starts where the previous one ended) or where the analysis is in
+ * the cache.
+ */
+export interface PackedAnalyses {
+  bytes: Uint8Array;
+  entries: (number | { path: string; hash: string })[];
+  cache?: ReplayCache;
+}
+
+/** The cache the replay's analyses are read from. */
+export interface ReplayCache {
+  dir: string;
+  fingerprint?: string;
+  prefilter: boolean;
+}
+
+export type WorkerRequest = { id: number; task: FileTask } | { id: number; replay: ReplayRequest };
+
+export type WorkerResponse = { id: number; ok: true; outcome: WireOutcome } | { id: number; ok: true; replayed: SharedReplay } | { id: number; ok: false; error: string };
+
+/** The analyses of a replay request, with only what the model reads of each; undefined when one cannot be read. */
+function unpackAnalyses(packed: PackedAnalyses): FileAnalysis[] | undefined {
+  const out: FileAnalysis[] = [];
+  let start = 0;
+  for (const entry of packed.entries) {
+    let a: FileAnalysis | undefined;
+    try {
+      if (typeof entry === 'number') {
+        a = JSON.parse(inflateRawSync(packed.bytes.subarray(start, entry)).toString('utf8')) as FileAnalysis;
+        start = entry;
+      } else a = packed.cache && readCachedAnalysis(packed.cache.dir, packed.cache.fingerprint, packed.cache.prefilter, entry.path, entry.hash);
+    } catch {
+      a = undefined;
+    }
+    if (!a) return undefined;
+    out.push({ path: a.path, language: a.language, contentHash: a.contentHash, facts: a.facts, syntaxErrors: [], suppressions: [], localFindings: [], notes: [] });
+  }
+  return out;
+}
+
+/** Runs one request. */
+async function handle(msg: WorkerRequest): Promise<WorkerResponse> {
+  if ('replay' in msg) {
+    const r = msg.replay;
+    const files = unpackAnalyses(r.analyses);
+    // An analysis that cannot be read: this worker cannot build the same model, and replays nothing.
+    if (!files) return { id: msg.id, ok: true, replayed: { modules: -1, logs: [] } };
+    const config: ProgramSettings = { ...r.settings, knowledge: mergeKnowledge(r.knowledge) };
+    const replayed = replayShare({ files, roots: r.roots, projectFiles: r.projectFiles, dependencies: r.dependencies, config }, r.claims);
+    return { id: msg.id, ok: true, replayed };
+  }
+  return { id: msg.id, ok: true, outcome: toWire(await runFileTask(msg.task)) };
+}
 
 /**
  * Results are sent in small batches: each message costs the worker ~0.1 ms whatever its size
@@ -50,7 +129,7 @@ if (port) {
       const msg = queue.shift()!;
       let response: WorkerResponse;
       try {
-        response = { id: msg.id, ok: true, outcome: toWire(await runFileTask(msg.task)) };
+        response = await handle(msg);
       } catch (err) {
         response = { id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
       }

@@ -143,7 +143,8 @@ export interface ScanOptions {
    * files are analysed (a tenth of their JSON text) and handed to a worker started once the
    * analysis workers have stopped; that worker then holds a second copy of the Python facts
    * and of the model's lookups (on the Python standard library ~200 MB more at the peak).
-   * Results are the same either way. Default on, unless `HAZARD_LENS_NO_SHARED_REPLAY` is set.
+   * Results are the same either way. Default off (that memory is more than the replays save
+   * on two cores); `HAZARD_LENS_SHARED_REPLAY=1` turns it on.
    */
   shareReplays?: boolean;
   /** Fewer Python files than this keep the replays in the main thread (default {@link HELPER_MIN_PYTHON_FILES}; tests lower it). */
@@ -599,7 +600,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const canPool = requested > 0 && total >= (options.minFilesForWorkers ?? POOL_MIN_FILES);
   // A scan of many Python files shares the program replays with a worker: the JSON texts the
   // workers send are kept for it, deflated (see `buildPythonModel`).
-  shareReplays = (options.shareReplays ?? !sharedReplayDisabledByEnv()) && evaluationOnly && canPool && !options.fix && pythonModelUsed(config) && files.filter((f) => languageForFile(f)?.language === 'python').length >= (options.minPythonFilesForSharedReplay ?? HELPER_MIN_PYTHON_FILES);
+  shareReplays = (options.shareReplays ?? sharedReplayEnabledByEnv()) && evaluationOnly && canPool && !options.fix && pythonModelUsed(config) && files.filter((f) => languageForFile(f)?.language === 'python').length >= (options.minPythonFilesForSharedReplay ?? HELPER_MIN_PYTHON_FILES);
   if (!canPool && options.quickStart) preferBaselineWasm();
   let pool: AnalysisPool | undefined;
   let poolTried = false;
@@ -856,9 +857,9 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
 /** Below this many Python files the program replays stay in the main thread (a worker would first have to take in every file's facts). */
 export const HELPER_MIN_PYTHON_FILES = 256;
 
-/** True when sharing the Python replays with a worker is switched off for the process (benchmarks, memory-bound machines). */
-export function sharedReplayDisabledByEnv(): boolean {
-  const v = process.env.HAZARD_LENS_NO_SHARED_REPLAY;
+/** True when sharing the Python replays with a worker is switched on for the process (`HAZARD_LENS_SHARED_REPLAY=1`). */
+export function sharedReplayEnabledByEnv(): boolean {
+  const v = process.env.HAZARD_LENS_SHARED_REPLAY;
   return v !== undefined && v !== '' && v !== '0';
 }
 

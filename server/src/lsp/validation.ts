@@ -12,9 +12,8 @@
  */
 import * as path from 'node:path';
 import ignore from 'ignore';
-import { analyzeTree, contentHash, refusedForNesting } from '../engine/analyze';
+import { analyzeTree, contentHash, refusedForNesting, type EditorReuse } from '../engine/analyze';
 import type { HazardLensConfig } from '../engine/config';
-import type { FactReuse } from '../facts/index';
 import { loadGrammar } from '../parsing/parser';
 import type { DocumentStore, OpenDocument } from './documents';
 import type { GroupEvaluator } from './evaluation';
@@ -59,7 +58,7 @@ export class Validator {
   ) {}
 
   /** Per document: its last fact extraction, which the next one reuses where the edit allows. */
-  private readonly factReuse = new Map<string, FactReuse>();
+  private readonly factReuse = new Map<string, EditorReuse>();
 
   /** Milliseconds the last analysis of each document took (its parse and per-file rules). */
   private readonly analysisCost = new Map<string, number>();
@@ -171,8 +170,9 @@ export class Validator {
       if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
       this.analysisCost.set(uri, Date.now() - started);
-      const reused = this.factReuse.get(uri)?.reused;
-      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms${reused ? ` (facts of ${reused} functions reused)` : ''}`);
+      const reuse = this.factReuse.get(uri);
+      const reused = [reuse?.reused ? `facts of ${reuse.reused} functions` : '', reuse?.handles?.reused ? `handle findings of ${reuse.handles.reused}` : ''].filter(Boolean).join(', ');
+      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms${reused ? ` (${reused} reused)` : ''}`);
     }
     // Synchronous since `current()`: the analysis is of this version.
     this.index.setOpen(doc.path, uri, version, analysis);
@@ -196,7 +196,7 @@ export class Validator {
     return m;
   }
 
-  private reuseFor(uri: string): FactReuse {
+  private reuseFor(uri: string): EditorReuse {
     let r = this.factReuse.get(uri);
     if (!r) this.factReuse.set(uri, (r = {}));
     return r;

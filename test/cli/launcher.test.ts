@@ -79,3 +79,33 @@ test('a cache folder that cannot be written costs nothing but the compile', () =
   assert.match(r.stdout, /unreleased-file/);
   assert.equal(launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: blocker }).state, 'missing');
 });
+
+test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings', () => {
+  // Enough files for the worker pool (scan/pool.ts POOL_MIN_FILES), one of them leaking.
+  const files: Record<string, string> = { 'many/leak.py': LEAK };
+  for (let i = 0; i < 70; i++) files[`many/m${i}.py`] = `def f${i}(x):\n    return x + ${i}\n`;
+  const dir = makeWorkspace(files);
+  try {
+    const env = { XDG_CACHE_HOME: path.join(dir, 'xdg') };
+    const run = () => {
+      const r = spawnSync(process.execPath, [LAUNCHER, 'scan', '--no-cache', '-j', '1', '-f', 'json', 'many'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: dir, HAZARD_LENS_CODE_CACHE_REPORT: '1', ...env },
+      });
+      const report = /hazard-lens: worker code cache (missing|used|rejected): (.*)/.exec(r.stderr);
+      return { status: r.status, stdout: r.stdout, state: report?.[1], entry: report?.[2] };
+    };
+    const first = run();
+    assert.equal(first.status, 1);
+    assert.equal(first.state, 'missing');
+    assert.equal(path.dirname(first.entry ?? ''), path.join(defaultCacheDir(env, process.platform), 'code'));
+    assert.ok(fs.statSync(first.entry ?? '').size > 50_000, 'compiled code was kept');
+    const second = run();
+    assert.equal(second.state, 'used');
+    assert.equal(second.stdout, first.stdout);
+    assert.match(second.stdout, /unreleased-file/);
+  } finally {
+    removeWorkspace(dir);
+  }
+});

@@ -6,13 +6,14 @@
  * every Python fixture and of all of them joined into one long module.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { editFor, parseSync, type Tree } from '../../server/src/parsing/parser';
 import { extractPythonFacts } from '../../server/src/facts/python/program-facts';
 import { extractPythonFactsIncrementally, type PythonFactState } from '../../server/src/facts/python/incremental';
 import { grammarsReady } from '../harness';
+import { pythonFiles, random, randomEdit } from '../random-edits';
 
 before(async () => {
   await grammarsReady();
@@ -240,97 +241,6 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 });
-
-// ---------------------------------------------------------------------------------------------
-// Seeded random edits
-
-function pythonFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) pythonFiles(p, out);
-    else if (p.endsWith('.py')) out.push(p);
-  }
-  return out;
-}
-
-/** A deterministic generator (a linear congruential one: same seed, same edits). */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) & 0x7fffffff;
-    return s / 0x80000000;
-  };
-}
-
-/** Statements inserted as a line of a function body (some share state, some do not). */
-const STATEMENTS = [
-  'value = helper(1)',
-  'f = open(path)',
-  'pass',
-  'self.t = threading.Thread(target=work)',
-  'global counter',
-  'time.sleep(1)',
-  'pid = os.fork()',
-  'return self._conn',
-  'with open(p) as fh:\n{indent}    fh.read()',
-  'items.append(Store(p))',
-  'os.closerange(3, 100)',
-  'st = os.fstat(fd)',
-  'heartbeat()',
-];
-
-/** Lines inserted at module level. */
-const TOP_LEVEL = ['import os', 'x = make()', 'def extra():\n    return 1', 'class Extra:\n    def m(self):\n        return 2', '@decorate\ndef extra2(a):\n    return a'];
-
-/**
- * One random edit, as typing makes them: mostly a character typed into a word of a function
- * body, or a statement line added or deleted there; sometimes a definition renamed or added at
- * module level, a character deleted anywhere, or a random character typed anywhere (often a
- * syntax error, undone by the next edit).
- */
-function randomEdit(d: Doc, next: () => number): void {
-  const text = d.text;
-  const lines = text.split('\n');
-  const lineStart = (i: number) => lines.slice(0, i).reduce((n, l) => n + l.length + 1, 0);
-  const bodyLines: number[] = [];
-  for (let i = 0; i < lines.length; i++) if (/^[ \t]+\S/.test(lines[i]) && !/^\s*(def|class|@)/.test(lines[i])) bodyLines.push(i);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)];
-  const r = next();
-  if (bodyLines.length && r < 0.45) {
-    // A character typed after a letter of a body line.
-    const i = pick(bodyLines);
-    const letters = [...lines[i].matchAll(/[A-Za-z_]/g)].map((m) => m.index);
-    if (!letters.length) return;
-    const at = lineStart(i) + pick(letters) + 1;
-    d.edit(at, at, pick(['x', 'e', '_', '1']), 'typed in a body');
-  } else if (bodyLines.length && r < 0.65) {
-    // A statement line added after a body line, with its indentation.
-    const i = pick(bodyLines);
-    const indent = /^[ \t]*/.exec(lines[i])![0];
-    const at = lineStart(i) + lines[i].length;
-    d.edit(at, at, `\n${indent}${pick(STATEMENTS).replace('{indent}', indent)}`, 'statement added');
-  } else if (bodyLines.length && r < 0.75) {
-    const i = pick(bodyLines);
-    const at = lineStart(i);
-    d.edit(at, Math.min(text.length, at + lines[i].length + 1), '', 'line deleted');
-  } else if (r < 0.82) {
-    const defs = [...text.matchAll(/\bdef ([A-Za-z_]\w*)/g)];
-    if (!defs.length) return;
-    const m = pick(defs);
-    const at = m.index + 4 + Math.floor(next() * m[1].length);
-    d.edit(at, at, 'r', 'definition renamed');
-  } else if (r < 0.9) {
-    const tops = lines.map((l, i) => (/^\S/.test(l) ? i : -1)).filter((i) => i >= 0);
-    const at = tops.length ? lineStart(pick(tops)) : 0;
-    d.edit(at, at, `${pick(TOP_LEVEL)}\n`, 'module-level line added');
-  } else if (r < 0.95) {
-    const at = Math.floor(next() * text.length);
-    d.edit(at, Math.min(text.length, at + 1), '', 'character deleted');
-  } else {
-    const at = Math.floor(next() * (text.length + 1));
-    d.edit(at, at, pick(['(', ')', ':', '"', '\n', ' ', '#']), 'random character');
-  }
-}
 
 describe('Python facts reused across edits: seeded random edits', () => {
   const fixtures = [...pythonFiles(join(__dirname, '..', 'fixtures')), ...pythonFiles(join(__dirname, '..', '..', 'examples'))];

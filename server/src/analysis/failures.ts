@@ -16,6 +16,11 @@ export function recordAnalysisFailure(what: string, err: unknown): void {
   recorded.push(`${what} failed (${describeFailure(err)})`);
 }
 
+/** How many failures are recorded and not yet taken (an incremental analysis reuses nothing from a run that failed somewhere). */
+export function pendingAnalysisFailures(): number {
+  return recorded.length;
+}
+
 /** The failures recorded since the last call, oldest first; the list is emptied. */
 export function takeAnalysisFailures(): string[] {
   return recorded.splice(0, recorded.length);

@@ -8,7 +8,8 @@
 import { C_PLATFORMS, DEFAULT_C_PLATFORM, type CPlatform } from '../knowledge/c-platforms';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import { argumentProblem, LSP_OPTIONS, unknownCommand, unknownOption, RULES_OPTIONS, SCAN_OPTIONS, type OptionSpec } from './arguments';
 import { defaultCacheDir } from '../engine/cache';
 import { makeDirectory, writableFolderProblem } from '../engine/directories';
 import { docsUrl, type HazardLensConfig } from '../engine/config';
@@ -149,32 +150,6 @@ function eachLine(message: string): string {
   return message.split('\n').join(`\n${PRODUCT_COMMAND}: `);
 }
 
-type OptionSpec = NonNullable<ParseArgsConfig['options']>;
-
-/**
- * Our wording for `parseArgs`'s errors (Node's messages are written for programmers: they
- * quote option specs such as `-f, --format <value>` and suggest `--`).
- */
-export function argumentProblem(err: unknown, options: OptionSpec): string {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
-  // `-f, --format <value>` → `--format`
-  const flag = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
-  const name = flag.replace(/^-+/, '');
-  const spec = options[name] ?? Object.values(options).find((o) => `-${o.short}` === flag);
-  switch (code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option '${quoted}'`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return spec?.type === 'boolean' ? `option '${flag}' takes no value` : `option '${flag}' needs a value`;
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument '${quoted}'`;
-    default:
-      return 'invalid arguments';
-  }
-}
-
 function parse(args: string[], options: OptionSpec, command: string) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -217,8 +192,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       default:
         throw new UsageError(
           command.startsWith('-')
-            ? `unknown option '${command}'\nRun '${PRODUCT_COMMAND} --help' for usage.`
-            : `unknown command '${command}' (commands: scan, rules, lsp)\nRun '${PRODUCT_COMMAND} --help' for usage.`,
+            ? unknownOption(command)
+            : unknownCommand(command),
         );
     }
   } catch (e) {
@@ -244,43 +219,7 @@ function reportConfigProblems(problems: string[], io: CliIo): void {
 }
 
 async function runScan(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(
-    args,
-    {
-      format: { type: 'string', short: 'f' },
-      output: { type: 'string', short: 'o' },
-      'severity-threshold': { type: 'string' },
-      config: { type: 'string', short: 'c' },
-      fix: { type: 'boolean' },
-      'unsafe-fixes': { type: 'boolean' },
-      diff: { type: 'boolean' },
-      select: { type: 'string', multiple: true },
-      ignore: { type: 'string', multiple: true },
-      statistics: { type: 'boolean' },
-      baseline: { type: 'string' },
-      'write-baseline': { type: 'string' },
-      'max-file-size': { type: 'string' },
-      'target-platform': { type: 'string' },
-      'python-env': { type: 'string' },
-      'node-modules': { type: 'string' },
-      exclude: { type: 'string', multiple: true },
-      'no-gitignore': { type: 'boolean' },
-      'force-exclude': { type: 'boolean' },
-      'follow-external-symlinks': { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      jobs: { type: 'string', short: 'j' },
-      'cache-dir': { type: 'string' },
-      'no-cache': { type: 'boolean' },
-      // Hidden (tests, benchmarks): results are the same without the keyword prefilter.
-      'no-prefilter': { type: 'boolean' },
-      stats: { type: 'boolean' },
-      shard: { type: 'string' },
-      'facts-out': { type: 'string' },
-      facts: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-    },
-    'scan',
-  );
+  const { values, positionals } = parse(args, SCAN_OPTIONS, 'scan');
   if (values.help) {
     io.stdout.write(SCAN_HELP);
     return EXIT_OK;
@@ -644,7 +583,7 @@ function writeReport(report: string, output: string | undefined, cwd: string, io
 function runRules(args: string[], io: CliIo): number {
   const { values, positionals } = parse(
     args,
-    { format: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    RULES_OPTIONS,
     'rules',
   );
   if (values.help) {
@@ -731,7 +670,7 @@ function explainRule(
 }
 
 async function runLsp(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, { stdio: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'lsp');
+  const { values, positionals } = parse(args, LSP_OPTIONS, 'lsp');
   if (values.help) {
     io.stdout.write(LSP_HELP);
     return EXIT_OK;

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MAIN_HELP } from './main-help';
+import { earlyUsageProblem } from './arguments';
 import { PRODUCT_COMMAND, PRODUCT_VERSION } from '../scan/reporters/product';
 
 async function startLanguageServer(): Promise<void> {
@@ -46,7 +47,14 @@ else if (argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) pro
 else if (argv.length === 0) {
   process.stderr.write(MAIN_HELP);
   process.exitCode = 2;
-} else void runCommand(argv);
+} else {
+  // Arguments the option tables alone reject (`scan --bogus`) are answered here, as runCli would.
+  const problem = earlyUsageProblem(argv);
+  if (problem !== undefined) {
+    process.stderr.write(`${PRODUCT_COMMAND}: ${problem}\n`);
+    process.exitCode = 2;
+  } else void runCommand(argv);
+}
 
 async function runCommand(args: string[]): Promise<void> {
   try {

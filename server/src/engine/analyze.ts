@@ -15,6 +15,7 @@ import {
 } from '../parsing/parser';
 import { extractProgramFacts, extractProgramFactsReusing, type FactReuse } from '../facts/index';
 import { summarizeHandles } from '../analysis/summarize';
+import { analyzePythonHandlesReusing, type HandleReuse } from '../analysis/python/handles-incremental';
 import type { FileHandleSummary } from '../analysis/summaries';
 import type { ProgramFact } from '../facts/types';
 import { RULES } from '../rules/index';
@@ -39,10 +40,16 @@ export interface AnalyzeOptions {
   /** The tables the analysers read: the built-ins merged with the user's models (default: the built-ins). */
   knowledge?: Knowledge;
   /**
-   * An open document's facts from its previous analysis (the editor): the functions an edit
-   * did not touch keep their facts (`facts/python/incremental.ts`); updated in place.
+   * An open document's facts and handle analysis from its previous analysis (the editor): the
+   * functions an edit did not touch keep their facts (`facts/python/incremental.ts`) and their
+   * handle findings (`analysis/python/handles-incremental.ts`); updated in place.
    */
-  factReuse?: FactReuse;
+  factReuse?: EditorReuse;
+}
+
+/** What an open document keeps between two analyses (see {@link AnalyzeOptions.factReuse}). */
+export interface EditorReuse extends FactReuse {
+  handles?: HandleReuse;
 }
 
 /**
@@ -107,6 +114,9 @@ export function analyzeTree(path: string, originalText: string, language: Langua
     times[phase] += now - t;
     t = now;
   };
+  // The editor: the handle analysis from the previous version's, remembered for this tree, so
+  // `unreleased-file` and the handle summary below read it instead of analysing the whole file.
+  if (options.factReuse && language === 'python') analyzePythonHandlesReusing(tree, text, knowledge.python, (options.factReuse.handles ??= {}));
   for (const rule of RULES) {
     if (!rule.checkFile || !rule.meta.languages.includes(language)) continue;
     if (filter && !ruleMayApply(rule.meta.id, language, text, knowledge)) {

@@ -25,6 +25,11 @@ export interface HazardLensConfig extends ProgramSettings {
   exclude: string[];
   /** When the editor re-analyses: on every change (debounced) or on save. */
   run: 'onType' | 'onSave';
+  /**
+   * Editor only: milliseconds without a change before an open document is analysed; a pass
+   * that cost more than twice this lengthens the wait to half its cost (`lsp/validation.ts`).
+   */
+  debounceMs: number;
   /** Files larger than this are skipped with a reason. */
   maxFileSizeKb: number;
   /** Report suppression comments that suppress nothing, as hints. */
@@ -118,12 +123,16 @@ export function ruleOffEverywhere(config: Pick<HazardLensConfig, 'rules' | 'scop
   return config.rules[ruleId] === 'off' && (config.scopes ?? []).every((s) => s.rules[ruleId] === 'off');
 }
 
+/** The longest `debounceMs` accepted (and the longest wait the editor's adaptation makes). */
+export const MAX_DEBOUNCE_MS = 2000;
+
 export const DEFAULT_DOCS_URL_TEMPLATE = 'https://github.com/hazard-lens/hazard-lens/blob/main/docs/rules/{id}.md';
 
 export const DEFAULT_CONFIG: HazardLensConfig = {
   rules: {},
   exclude: [],
   run: 'onType',
+  debounceMs: 50,
   maxFileSizeKb: 1024,
   reportUnusedSuppressions: true,
   docsUrlTemplate: DEFAULT_DOCS_URL_TEMPLATE,
@@ -150,6 +159,7 @@ function buildFieldSchemas() {
     rules: z.record(z.string(), z.enum(SEVERITY_SETTINGS)),
     exclude: z.array(z.string()),
     run: z.enum(['onType', 'onSave']),
+    debounceMs: z.number().int().min(0).max(MAX_DEBOUNCE_MS),
     maxFileSizeKb: z.number().int().positive().max(1024 * 1024),
     reportUnusedSuppressions: z.boolean(),
     docsUrlTemplate: z
@@ -222,6 +232,7 @@ const FIELD_DESCRIPTIONS: Record<SettingKey, string> = {
   rules: 'Severity per rule id, or "off" to switch a rule off. A .hazard-lens.json in a subfolder decides the rules of the files under it (the nearest file wins).',
   exclude: 'Files never analysed: patterns in .gitignore syntax, relative to this file.',
   run: 'When the editor analyses open files (editor settings only).',
+  debounceMs: `Milliseconds without a change before the editor analyses an open file (0-${MAX_DEBOUNCE_MS}); a file whose analysis took longer than twice this waits half that long (editor settings only).`,
   maxFileSizeKb: 'Files larger than this (in KB) are not analysed.',
   reportUnusedSuppressions: 'Report hazard-lens: ignore[...] comments that suppress nothing.',
   docsUrlTemplate: 'Where rule documentation links point; {id} is replaced by the rule id.',

@@ -55,7 +55,7 @@ export interface InitializationOptions {
    * them a second time and fail).
    */
   clientRegistersCommands?: boolean;
-  /** Delay between the last change and the analysis of a document (default 50 ms, lengthened to the last pass's cost). */
+  /** Replaces the `hazardLens.debounceMs` setting of every document (tests, benchmarks); see `passDelay` in validation.ts. */
   debounceMs?: number;
   /** Log debug messages (per-document timings, skipped files) to the output channel. */
   verbose?: boolean;

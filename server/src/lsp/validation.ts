@@ -6,15 +6,15 @@
  * A pass analyses the document (incremental tree, per-file rules), puts the analysis in the
  * workspace index in place of the disk file's, and asks the group evaluator to evaluate the
  * document's folder: the document is published at its version, and every other file whose
- * cross-file findings changed is republished too. When a folder's evaluation is slow (a big
- * program model), the delay before a pass grows with it, so typing never queues work faster
- * than it can be done (the delay is the last pass's cost, at least {@link DEFAULT_DEBOUNCE_MS}).
+ * cross-file findings changed is republished too. The delay before a pass is the
+ * `hazardLens.debounceMs` setting (default {@link DEFAULT_DEBOUNCE_MS}); when the last pass was
+ * slow (a very large file, a big program model), it grows to half that pass's cost, so typing
+ * never queues work faster than it can be done ({@link passDelay}).
  */
 import * as path from 'node:path';
 import ignore from 'ignore';
-import { analyzeTree, contentHash, refusedForNesting } from '../engine/analyze';
-import type { HazardLensConfig } from '../engine/config';
-import type { FactReuse } from '../facts/index';
+import { analyzeTree, contentHash, refusedForNesting, type EditorReuse } from '../engine/analyze';
+import { DEFAULT_CONFIG, MAX_DEBOUNCE_MS, type HazardLensConfig } from '../engine/config';
 import { loadGrammar } from '../parsing/parser';
 import type { DocumentStore, OpenDocument } from './documents';
 import type { GroupEvaluator } from './evaluation';
@@ -24,11 +24,19 @@ import type { Settings } from './settings';
 import type { WorkspaceIndex } from './workspace-index';
 import type { WorkspaceFolders } from './workspace';
 
-/** Delay between the last change and a document's analysis when passes are cheap. */
-export const DEFAULT_DEBOUNCE_MS = 50;
+/** Delay between the last change and a document's analysis when passes are cheap (`hazardLens.debounceMs`). */
+export const DEFAULT_DEBOUNCE_MS = DEFAULT_CONFIG.debounceMs;
 
-/** Longest delay before a pass, however slow the evaluation of its folder. */
-const MAX_ADAPTIVE_DELAY_MS = 2000;
+/**
+ * The wait before a pass: the debounce, or half the last pass's cost when that is longer (at
+ * most {@link MAX_DEBOUNCE_MS}). A pass that cost up to twice the debounce starts after the
+ * debounce alone (on a 12,000-line Python file that is the whole wait); a slower one starts only
+ * after a pause half as long as itself, so while typing goes on the server is busy at most two
+ * thirds of the time and answers other requests in between.
+ */
+export function passDelay(debounceMs: number, lastCostMs: number): number {
+  return Math.max(debounceMs, Math.min(MAX_DEBOUNCE_MS, Math.round(lastCostMs / 2)));
+}
 
 /** Why a pass was requested; `change` passes are skipped when `hazardLens.run` is `onSave`. */
 export type Trigger = 'open' | 'change' | 'save' | 'config';
@@ -55,25 +63,29 @@ export class Validator {
     private readonly logger: Logger,
     private readonly index: WorkspaceIndex,
     private readonly evaluator: GroupEvaluator,
-    private readonly debounceMs = DEFAULT_DEBOUNCE_MS,
+    /** Replaces the `hazardLens.debounceMs` setting (the `debounceMs` initialization option, for tests and benchmarks). */
+    private readonly debounceOverride?: number,
   ) {}
 
+  /** Per document: the `hazardLens.debounceMs` of its last pass's settings (read when scheduling, which cannot wait for them). */
+  private readonly debounceSetting = new Map<string, number>();
+
   /** Per document: its last fact extraction, which the next one reuses where the edit allows. */
-  private readonly factReuse = new Map<string, FactReuse>();
+  private readonly factReuse = new Map<string, EditorReuse>();
 
   /** Milliseconds the last analysis of each document took (its parse and per-file rules). */
   private readonly analysisCost = new Map<string, number>();
 
   /**
-   * The debounce, lengthened to what the last pass cost: the document's own analysis plus the
-   * evaluation of its folder. A pass then never starts before the previous one could finish,
-   * while a small file in a small folder is analysed almost as soon as typing pauses.
+   * The debounce, lengthened by what the last pass cost (the document's own analysis plus the
+   * evaluation of its folder): see {@link passDelay}.
    */
   private delayFor(uri: string): number {
+    const debounce = this.debounceOverride ?? this.debounceSetting.get(uri) ?? DEFAULT_DEBOUNCE_MS;
     const doc = this.documents.get(uri);
-    if (!doc) return this.debounceMs;
+    if (!doc) return debounce;
     const cost = (this.analysisCost.get(uri) ?? 0) + this.evaluator.cost(this.index.groupOf(doc.path, uri));
-    return Math.max(this.debounceMs, Math.min(MAX_ADAPTIVE_DELAY_MS, cost));
+    return passDelay(debounce, cost);
   }
 
   /** Requests a pass after the debounce delay, replacing any pass still waiting. */
@@ -98,6 +110,7 @@ export class Validator {
     this.generation.delete(uri);
     this.reportedSkips.delete(uri);
     this.analysisCost.delete(uri);
+    this.debounceSetting.delete(uri);
     this.factReuse.delete(uri);
     this.texts.delete(uri);
   }
@@ -129,6 +142,7 @@ export class Validator {
     };
 
     const config = await this.settings.get(uri);
+    this.debounceSetting.set(uri, config.debounceMs);
     if (!current()) return;
     if (trigger === 'change' && config.run === 'onSave') return;
 
@@ -171,8 +185,9 @@ export class Validator {
       if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
       this.analysisCost.set(uri, Date.now() - started);
-      const reused = this.factReuse.get(uri)?.reused;
-      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms${reused ? ` (facts of ${reused} functions reused)` : ''}`);
+      const reuse = this.factReuse.get(uri);
+      const reused = [reuse?.reused ? `facts of ${reuse.reused} functions` : '', reuse?.handles?.reused ? `handle findings of ${reuse.handles.reused}` : ''].filter(Boolean).join(', ');
+      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms${reused ? ` (${reused} reused)` : ''}`);
     }
     // Synchronous since `current()`: the analysis is of this version.
     this.index.setOpen(doc.path, uri, version, analysis);
@@ -196,7 +211,7 @@ export class Validator {
     return m;
   }
 
-  private reuseFor(uri: string): FactReuse {
+  private reuseFor(uri: string): EditorReuse {
     let r = this.factReuse.get(uri);
     if (!r) this.factReuse.set(uri, (r = {}));
     return r;

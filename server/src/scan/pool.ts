@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { defaultCacheDir } from '../engine/cache';
 import { fromWire, type FileOutcome, type FileTask } from './file-task';
 import type { SharedReplay } from '../model/python-replay-share';
 import type { ReplayRequest, WorkerRequest, WorkerResponse } from './worker';
@@ -35,16 +36,80 @@ export function defaultJobs(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-/** How the worker is started, or undefined when its code cannot be found (then: main thread). */
-export function workerScript(): { file: string; eval: boolean } | undefined {
+/**
+ * How the worker is started, or undefined when its code cannot be found (then: main thread).
+ * The bundled worker starts from V8's code cache, as the CLI bundle does in `bin/hazard-lens.js`
+ * ({@link codeCachedWorker}), unless `HAZARD_LENS_NO_CODE_CACHE=1`.
+ */
+export function workerScript(env: NodeJS.ProcessEnv = process.env): { file: string; eval: boolean } | undefined {
   if (__filename.endsWith('.ts')) {
     const source = path.join(__dirname, 'worker.ts');
     return { file: `require('tsx/cjs'); require(${JSON.stringify(source)});`, eval: true };
   }
   for (const candidate of [path.join(__dirname, '..', 'worker', 'scan-worker.js'), path.join(__dirname, 'worker', 'scan-worker.js')]) {
-    if (fs.existsSync(candidate)) return { file: candidate, eval: false };
+    if (!fs.existsSync(candidate)) continue;
+    if (env.HAZARD_LENS_NO_CODE_CACHE === '1') return { file: candidate, eval: false };
+    return { file: codeCachedWorker(candidate, path.join(defaultCacheDir(env), 'code'), env.HAZARD_LENS_CODE_CACHE_REPORT === '1'), eval: true };
   }
   return undefined;
+}
+
+/**
+ * The source of a worker that runs the bundle `file` compiled with the cached data of an earlier
+ * worker (same bundle, same Node), kept in `folder` next to the launcher's entries and named the
+ * same way. Without usable data, the code compiled once the worker has sent its first results
+ * (the analysis of a file has run by then) is written for the next worker. Any failure of the
+ * cache itself only costs the compile it would have saved. `report`: say on stderr whether the
+ * cache was used (tests).
+ */
+export function codeCachedWorker(file: string, folder: string, report = false): string {
+  return `'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const Module = require('node:module');
+const crypto = require('node:crypto');
+const file = ${JSON.stringify(file)};
+const folder = ${JSON.stringify(folder)};
+const digest = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
+const source = fs.readFileSync(file, 'utf8');
+const stat = fs.statSync(file);
+const prefix = digest(file) + '-';
+const entry = path.join(folder, prefix + digest([stat.size, stat.mtimeMs, process.version, process.arch, process.versions.v8].join('\0')) + '.v8');
+let cachedData;
+try {
+  cachedData = fs.readFileSync(entry);
+} catch {
+  cachedData = undefined;
+}
+const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+const missing = cachedData === undefined || script.cachedDataRejected;
+${report ? "process.stderr.write('hazard-lens: worker code cache ' + (cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used') + ': ' + entry + '\\n');" : ''}
+if (missing) {
+  const { parentPort } = require('node:worker_threads');
+  const post = parentPort.postMessage;
+  parentPort.postMessage = function (...args) {
+    parentPort.postMessage = post;
+    const result = post.apply(this, args);
+    try {
+      fs.mkdirSync(folder, { recursive: true });
+      for (const name of fs.readdirSync(folder)) if (name.startsWith(prefix)) fs.rmSync(path.join(folder, name), { force: true });
+      const temporary = entry + '.' + process.pid + '.' + require('node:worker_threads').threadId + '.tmp';
+      fs.writeFileSync(temporary, script.createCachedData());
+      fs.renameSync(temporary, entry);
+    } catch {
+      // a read-only or full disk: the next worker compiles again
+    }
+    return result;
+  };
+}
+const compiled = script.runInThisContext({ displayErrors: true });
+const bundleModule = new Module(file, module);
+bundleModule.filename = file;
+bundleModule.paths = Module._nodeModulePaths(path.dirname(file));
+bundleModule.loaded = true;
+compiled.call(bundleModule.exports, bundleModule.exports, Module.createRequire(file), bundleModule, file, path.dirname(file));
+`;
 }
 
 /**

@@ -63,6 +63,9 @@ import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
 import { storedParameters } from './stored-parameters';
+import { inSkipped, type SkippedRanges } from './skipped-ranges';
+
+export type { SkippedRanges } from './skipped-ranges';
 
 interface Candidate {
   call: Node;
@@ -95,6 +98,19 @@ export interface PythonHandleResult {
 
 /** The text of a line before a call whose result it binds: `    f = `, `f: IO = await self.`. */
 const ASSIGNED_CALL_PREFIX = /^[ \t]*[A-Za-z_]\w*[ \t]*(?::[^=\n]*)?=[ \t]*(?:await[ \t]+)?(?:[A-Za-z_]\w*\.)*$/;
+
+/** A returned-handle summary entry and the offset of the def it describes. */
+interface OwnedReturn {
+  owner: number;
+  handle: ReturnedHandle;
+}
+
+/** Stands for a skipped def's fresh return in the helper-name table (only the names are read). */
+const SKIPPED_FRESH = {} as FreshReturn;
+
+function comparePositions(a: { line: number; character: number }, b: { line: number; character: number }): number {
+  return a.line - b.line || a.character - b.character;
+}
 
 /** What an imported helper's handle is taken to be until its summary says otherwise. */
 const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
@@ -240,6 +256,11 @@ export function analyzePythonFile(tree: Tree, text: string, knowledge: PythonKno
   return result;
 }
 
+/** Makes `result` the one {@link analyzePythonFile} gives for this tree and text (an incremental analysis computed it). */
+export function rememberPythonHandleResult(tree: Tree, text: string, knowledge: PythonKnowledge, result: PythonHandleResult): void {
+  LAST.set(tree, { text, knowledge, result });
+}
+
 /** Same as {@link analyzePythonHandles} but lets errors through (tests and measurements). */
 export function analyzePythonHandlesStrict(tree: Tree, text: string, knowledge: PythonKnowledge = BUILTIN_KNOWLEDGE.python): HandleLeak[] {
   return analyzePythonFileStrict(tree, text, knowledge).leaks;
@@ -265,20 +286,47 @@ function onlyStandardImports(text: string): boolean {
 }
 
 function analyzePythonFileStrict(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
-  const result = handlesOf(tree, text, knowledge);
-  const stored = storedParameters(tree, text, exportPathOf);
-  return stored.length > 0 ? { ...result, summary: { ...result.summary, parametersStored: stored } } : result;
+  return runPythonHandles(tree, text, knowledge).result;
 }
 
-function handlesOf(tree: Tree, text: string, knowledge: PythonKnowledge): PythonHandleResult {
-  const opens = knowledge.quickCheck.test(text);
-  if (opens) return new PythonFile(tree, text, knowledge).runAll(true, true);
-  if (!IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return EMPTY;
+/**
+ * Which parts of the file an analysis looks at: whether it names an opener (`opens`), and
+ * whether it closes something (`releases`); `undefined` when nothing in it can leak.
+ */
+export function handleMode(text: string, knowledge: PythonKnowledge): { opens: boolean; releases: boolean } | undefined {
+  if (knowledge.quickCheck.test(text)) return { opens: true, releases: true };
+  if (!IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return undefined;
   const releases = RELEASE_CHECK.test(text);
   RETURNS_CALL.lastIndex = 0;
   const passesOn = RETURNS_CALL.test(text);
-  if (!releases && !passesOn) return EMPTY;
-  return new PythonFile(tree, text, knowledge).runAll(false, releases);
+  return releases || passesOn ? { opens: false, releases } : undefined;
+}
+
+/** One run of the handle analysis, with what an incremental analysis needs to reuse parts of it. */
+export interface PythonHandleRun {
+  result: PythonHandleResult;
+  /** Per `result.summary.returnedHandles` entry: the offset of the def it describes. */
+  returnedOwners: number[];
+  /** Defs found to return a fresh handle: offset and name (their names find helper calls). */
+  freshDefs: { start: number; name: string }[];
+  /** Offsets of `self.<field> = <opener>` calls (classes that hold handles in fields). */
+  fieldCalls: number[];
+}
+
+/**
+ * The handle analysis of the file; with `skip`, what lies in those ranges is left out of the
+ * result (an incremental analysis takes it from the previous version), and `freshNames` are
+ * names of skipped defs that return a fresh handle (their callers elsewhere are candidates).
+ * Summary lists are in document order.
+ */
+export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = []): PythonHandleRun {
+  const mode = handleMode(text, knowledge);
+  const run: PythonHandleRun = mode
+    ? new PythonFile(tree, text, knowledge, skip, freshNames).runAll(mode.opens, mode.releases)
+    : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
+  const stored = storedParameters(tree, text, exportPathOf, skip);
+  if (stored.length > 0) run.result = { ...run.result, summary: { ...run.result.summary, parametersStored: stored } };
+  return run;
 }
 
 function isField(parent: Node, field: string, child: Node): boolean {
@@ -308,6 +356,10 @@ class PythonFile implements EffectEnv {
     private readonly tree: Tree,
     private readonly text: string,
     readonly knowledge: PythonKnowledge,
+    /** Ranges left out of the result (see {@link runPythonHandles}). */
+    private readonly skip?: SkippedRanges,
+    /** Names of skipped defs that return a fresh handle. */
+    private readonly skippedFreshNames: readonly string[] = [],
   ) {
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
     this.names = new PyNames(tree, text, (index) => this.positionOf(index));
@@ -325,13 +377,36 @@ class PythonFile implements EffectEnv {
    * Leaks and summary. `opens`: the file names an opener (else only imported helpers can
    * leak); `releases`: it closes something (else no pending leak can be kept).
    */
-  runAll(opens: boolean, releases: boolean): PythonHandleResult {
+  runAll(opens: boolean, releases: boolean): PythonHandleRun {
     const openers = opens ? this.candidates() : [];
     this.openerCalls = openers.map((c) => c.call);
     const candidates = [...openers, ...(opens || releases ? this.helperCandidates(opens) : [])];
     const leaks = this.run(candidates);
-    return { leaks, summary: { returnedHandles: opens ? this.returnedHandles() : this.passedOnResults(), pendingLeaks: this.pending } };
+    const returned = opens ? this.returnedHandles() : this.passedOnResults();
+    // Document order (of the def each entry describes; of the open for pending leaks), so that
+    // a list merged from reused and new parts is the list of a whole analysis.
+    const order = returned.map((r, i) => i).sort((a, b) => returned[a].owner - returned[b].owner || a - b);
+    const pending = this.pending
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => comparePositions(a.p.leak.openRange.start, b.p.leak.openRange.start) || a.i - b.i)
+      .map(({ p }) => p);
+    const freshDefs: { start: number; name: string }[] = [];
+    if (opens) {
+      for (const def of this.freshDefinitions().keys()) {
+        const name = def.childForFieldName('name')?.text;
+        if (name) freshDefs.push({ start: def.startIndex, name });
+      }
+    }
+    return {
+      result: { leaks, summary: { returnedHandles: order.map((i) => returned[i].handle), pendingLeaks: pending } },
+      returnedOwners: order.map((i) => returned[i].owner),
+      freshDefs,
+      fieldCalls: this.fieldCalls,
+    };
   }
+
+  /** Offsets of the field stores' opener calls ({@link PythonHandleRun.fieldCalls}). */
+  private fieldCalls: number[] = [];
 
   run(candidates: Candidate[]): HandleLeak[] {
     const out: HandleLeak[] = [];
@@ -364,6 +439,7 @@ class PythonFile implements EffectEnv {
         else out.push(leak);
       }
     }
+    this.fieldCalls = fields.map((f) => f.c.call.startIndex);
     const overwritten = fields.length > 1 ? overwrittenFields(fields.map(({ c, field, method, stmt }) => ({ call: c.call, api: c.api, field, method, stmt }))) : [];
     const stranded = new Set(overwritten.map((l) => `${l.openRange.start.line}:${l.openRange.start.character}`));
     out.push(...overwritten, ...this.unreleasedFields(fields.filter((f) => !stranded.has(`${f.c.call.startPosition.row}:${f.c.call.startPosition.column}`))));
@@ -446,6 +522,7 @@ class PythonFile implements EffectEnv {
     const out: Candidate[] = [];
     const root = this.tree.rootNode;
     for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+      if (inSkipped(this.skip, m.index)) continue;
       const node = root.descendantForPosition(this.positionOf(m.index));
       if (!node || node.type !== 'identifier') continue;
       const p = node.parent;
@@ -740,12 +817,14 @@ class PythonFile implements EffectEnv {
     const imported = [...this.names.localNames()]
       .filter(([, q]) => !this.knowledge.openers.has(q) && !STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))
       .map(([local]) => local);
+    if (opens) for (const name of this.skippedFreshNames) if (!fresh.has(name)) fresh.set(name, SKIPPED_FRESH);
     const words = [...new Set([...fresh.keys(), ...imported])];
     if (words.length === 0) return out;
     const re = new RegExp(`\\b(?:${words.map(escapeRegExp).join('|')})\\b[\\w.]*\\s*\\(`, 'g');
     const root = this.tree.rootNode;
     const seen = new Set<number>();
     for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
+      if (inSkipped(this.skip, m.index)) continue;
       // Only `name = helper(…)` can hold the handle (with, return and one-off uses are silent).
       const lineStart = this.text.lastIndexOf('\n', m.index) + 1;
       if (!ASSIGNED_CALL_PREFIX.test(this.text.slice(lineStart, m.index))) continue;
@@ -888,18 +967,18 @@ class PythonFile implements EffectEnv {
   }
 
   /** Module-level functions and class methods that return a fresh handle, for other modules. */
-  private returnedHandles(): ReturnedHandle[] {
-    const out: ReturnedHandle[] = [];
+  private returnedHandles(): OwnedReturn[] {
+    const out: OwnedReturn[] = [];
     for (const [def, r] of this.freshDefinitions()) {
       const path = exportPathOf(def);
-      if (path) out.push({ exportPath: path, functionName: path.join('.'), api: r.api, openRange: nodeRange(r.open) });
+      if (path && !inSkipped(this.skip, def.startIndex)) out.push({ owner: def.startIndex, handle: { exportPath: path, functionName: path.join('.'), api: r.api, openRange: nodeRange(r.open) } });
     }
     return [...out, ...this.passedOnResults()];
   }
 
   /** Functions that return what an imported function returns (`return store.open_blob(p)`). */
-  private passedOnResults(): ReturnedHandle[] {
-    const out: ReturnedHandle[] = [];
+  private passedOnResults(): OwnedReturn[] {
+    const out: OwnedReturn[] = [];
     const done = new Set<number>();
     const root = this.tree.rootNode;
     RETURNS_CALL.lastIndex = 0;
@@ -911,7 +990,7 @@ class PythonFile implements EffectEnv {
       const value = ret?.namedChild(0);
       let def: Node | null = ret?.parent ?? null;
       while (def && def.type !== 'function_definition') def = def.parent;
-      if (!value || value.type !== 'call' || !def || done.has(def.id) || this.freshMemo.get(def.id)) continue;
+      if (!value || value.type !== 'call' || !def || done.has(def.id) || this.freshMemo.get(def.id) || inSkipped(this.skip, def.startIndex)) continue;
       const path = exportPathOf(def);
       const body = def.childForFieldName('body');
       const callee = value.childForFieldName('function');
@@ -919,7 +998,7 @@ class PythonFile implements EffectEnv {
       if (!path || !body || !callee || name === null || containsYield(body)) continue;
       done.add(def.id);
       const display = callee.text.replace(/\s+/g, '');
-      out.push({ exportPath: path, functionName: path.join('.'), api: display, openRange: nodeRange(value), returnsResultOf: { specifier: name, exportPath: [], display } });
+      out.push({ owner: def.startIndex, handle: { exportPath: path, functionName: path.join('.'), api: display, openRange: nodeRange(value), returnsResultOf: { specifier: name, exportPath: [], display } } });
     }
     return out;
   }

@@ -9,6 +9,7 @@
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
+import { inSkipped, type SkippedRanges } from './skipped-ranges';
 
 /** Container methods that keep their argument. */
 const STORING_METHODS = new Set(['append', 'appendleft', 'add', 'insert', 'extend', 'put', 'put_nowait', 'setdefault', 'register', 'push']);
@@ -60,7 +61,7 @@ function storedBy(value: Node, body: Node): boolean {
  * parameters. `exportPathOf` names a def as other modules reach it (`['track']`, `['Pool', 'adopt']`).
  * Found from the storing lines of the text (one pass), not by walking every def.
  */
-export function storedParameters(tree: Tree, text: string, exportPathOf: (def: Node) => string[] | undefined): UsedOnlyParameters[] {
+export function storedParameters(tree: Tree, text: string, exportPathOf: (def: Node) => string[] | undefined, skip?: SkippedRanges): UsedOnlyParameters[] {
   const byDef = new Map<number, { def: Node; path: string[]; names: string[]; stored: Set<string> }>();
   const root = tree.rootNode;
   const lines = [...text.matchAll(STORE_LINE), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
@@ -68,6 +69,7 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
     const name = m[1] || m[2];
     if (!name) continue;
     const at = m.index + m[0].lastIndexOf(name);
+    if (inSkipped(skip, at)) continue;
     const def = enclosingDef(root, at);
     if (!def) continue;
     let entry = byDef.get(def.id);
@@ -85,7 +87,8 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
     if (value?.type === 'identifier' && value.text === name && body && storedBy(value, body)) entry.stored.add(name);
   }
   const out: UsedOnlyParameters[] = [];
-  for (const { def, path, names, stored } of byDef.values()) {
+  // Document order (two passes over the text found them).
+  for (const { def, path, names, stored } of [...byDef.values()].sort((a, b) => a.def.startIndex - b.def.startIndex)) {
     if (stored.size === 0) continue;
     const nameNode = def.childForFieldName('name') ?? def;
     out.push({ exportPath: path, functionName: path.join('.'), parameters: names.flatMap((n, i) => (stored.has(n) ? [i] : [])), range: nodeRange(nameNode) });

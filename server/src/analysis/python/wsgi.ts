@@ -43,7 +43,7 @@
  * `wsgi-close-lookup.ts` for shapes 4 and 5 and the close lookups they share), `wsgi-fixes.ts`
  * (the fixes) and `wsgi-issue.ts` (what is reported).
  */
-import type { Tree } from '../../parsing/parser';
+import type { Node, Tree } from '../../parsing/parser';
 import { anyIn } from '../../text/positions';
 import { candidateFunctions, mayApply, Tokens } from './wsgi-tokens';
 import { WsgiIndex } from './wsgi-index';
@@ -72,6 +72,29 @@ export function analyzeWsgi(tree: Tree, text: string): WsgiIssue[] {
 export function analyzeWsgiStrict(tree: Tree, text: string): WsgiIssue[] {
   if (!mayApply(text)) return [];
   return run(tree, text);
+}
+
+/** `def __iter__` (or `__next__`, `next`), the name in group 1: the methods that make a class iterable. */
+const ITERATOR_METHOD = /\bdef(?:[ \t\f]|\\\r?\n)+(__iter__|__next__|next)\b/g;
+
+/**
+ * The classes with an `__iter__`, `__next__` or `next` method of their own, in document order:
+ * the only ones shape 5 can match (`truthyInClass`). Found from the method names in the text
+ * and confirmed on the tree, instead of a walk over every node of the file for its classes.
+ */
+export function iterableClasses(tree: Tree, text: string): Node[] {
+  const root = tree.rootNode;
+  const out = new Map<number, Node>();
+  for (const m of text.matchAll(ITERATOR_METHOD)) {
+    const at = m.index + m[0].length - m[1].length;
+    const name = root.descendantForIndex(at, at + m[1].length);
+    const def = name?.parent;
+    if (!name || def?.type !== 'function_definition' || def.childForFieldName('name')?.id !== name.id) continue;
+    const block = def.parent?.type === 'decorated_definition' ? def.parent.parent : def.parent;
+    const cls = block?.type === 'block' ? block.parent : null;
+    if (cls?.type === 'class_definition' && cls.childForFieldName('body')?.id === block!.id) out.set(cls.id, cls);
+  }
+  return [...out.values()].sort((a, b) => a.startIndex - b.startIndex);
 }
 
 /** Runs the shapes over the candidate functions (and, for shape 5, the iterable classes) of one file: one issue per position, in document order. */
@@ -107,7 +130,7 @@ function run(tree: Tree, text: string): WsgiIssue[] {
     if (derived) for (const issue of closeLookup.derived(fn)) push(issue);
   }
   if (tokens.iterableClasses) {
-    for (const cls of tree.rootNode.descendantsOfType('class_definition')) if (cls) for (const issue of closeLookup.truthyInClass(cls)) push(issue);
+    for (const cls of iterableClasses(tree, text)) for (const issue of closeLookup.truthyInClass(cls)) push(issue);
   }
   out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return out;

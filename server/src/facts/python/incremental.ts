@@ -29,7 +29,7 @@ import { extractPythonFacts, type PythonFact } from './program-facts';
 import type { SkippedDefinition } from './record-walk';
 
 /** A function or method directly in the module or in a class body (nested classes included). */
-interface Definition extends SkippedDefinition {
+export interface Definition extends SkippedDefinition {
   /** Offset of its body: the header (decorators, `def`, parameters) ends before it. */
   bodyStart: number;
   /** Enclosing classes and name (`Outer.Inner.method`). */
@@ -82,7 +82,7 @@ function mayHeartbeat(text: string, knowledge: Knowledge): boolean {
 }
 
 /** The functions and methods of the file that can be skipped, in document order. */
-function definitionsOf(root: Node): Definition[] {
+export function definitionsOf(root: Node): Definition[] {
   const out: Definition[] = [];
   const visit = (container: Node, prefix: string) => {
     for (const child of container.namedChildren) {
@@ -154,7 +154,7 @@ function count(text: string, from: number, to: number, ch: number): number {
 }
 
 /** Line and column of `offset`, counted from a known position at `anchor` (`anchor <= offset`). */
-function positionFrom(text: string, anchor: number, anchorPos: Node['startPosition'], offset: number): Position {
+export function positionFrom(text: string, anchor: number, anchorPos: Node['startPosition'], offset: number): Position {
   const line = anchorPos.row + count(text, anchor, offset, 10);
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
   return { line, character: lineStart > anchor || line !== anchorPos.row ? offset - lineStart : anchorPos.column + (offset - anchor) };
@@ -165,7 +165,7 @@ function before(a: Position, b: Position): boolean {
 }
 
 /** Moves the positions of a fact that lie after the edit; undefined when one lies inside it. */
-class Shift {
+export class Shift {
   constructor(
     /** First changed position (old text). */
     private readonly from: Position,
@@ -175,8 +175,13 @@ class Shift {
   ) {}
 
   fact(f: PythonFact): PythonFact | undefined {
-    const moved = this.value(f);
-    return moved === INSIDE ? undefined : (moved as PythonFact);
+    return this.move(f);
+  }
+
+  /** Any plain data holding positions (`{line, character}`), moved; undefined when a position lies in the edit. */
+  move<T>(v: T): T | undefined {
+    const moved = this.value(v);
+    return moved === INSIDE ? undefined : (moved as T);
   }
 
   private value(v: unknown): unknown {
@@ -236,48 +241,10 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   const old = previous.text;
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
 
-  // The changed stretch: [p, oldEnd) of the old text became [p, newEnd) of the new one.
-  const min = Math.min(old.length, text.length);
-  let p = 0;
-  while (p < min && old.charCodeAt(p) === text.charCodeAt(p)) p++;
-  let s = 0;
-  while (s < min - p && old.charCodeAt(old.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
-  let oldEnd = old.length - s;
-  let newEnd = text.length - s;
-  const delta = text.length - old.length;
-
-  // The same definitions, moved by the edit, and exactly one holding it in its body (its index);
-  // -1: not so for this reading of the change; undefined: the definitions differ.
+  const located = locateEdit(old, previous.definitions, text, definitions);
+  if (located === undefined) return whole();
+  const { edited, p, oldEnd, newEnd } = located;
   const was = previous.definitions;
-  if (was.length !== definitions.length) return whole();
-  const holder = (p: number, oldEnd: number): number | undefined => {
-    let edited = -1;
-    for (let i = 0; i < was.length; i++) {
-      const a = was[i];
-      const b = definitions[i];
-      if (a.key !== b.key) return undefined;
-      if (a.end < p) {
-        if (b.start !== a.start || b.end !== a.end) return -1;
-      } else if (a.start > oldEnd) {
-        if (b.start !== a.start + delta || b.end !== a.end + delta) return -1;
-      } else {
-        // (Text typed right after its last statement is its own when the new tree says so.)
-        if (edited >= 0 || a.bodyStart > p || oldEnd > a.end || b.start !== a.start || b.bodyStart !== a.bodyStart || b.end !== a.end + delta) return -1;
-        edited = i;
-      }
-    }
-    return edited;
-  };
-  let edited = holder(p, oldEnd);
-  // A line added after a body's last one (`\n    x()`) reads as added after the line end that
-  // follows (`    x()\n`): the same change, moved back over the characters it repeats.
-  for (let k = 0; edited === -1 && k < 80 && p > 0 && old.charCodeAt(oldEnd - 1) === text.charCodeAt(newEnd - 1); k++) {
-    p--;
-    oldEnd--;
-    newEnd--;
-    edited = holder(p, oldEnd);
-  }
-  if (edited === undefined) return whole();
   if (edited < 0 || !was[edited].selfContained || !selfContained(definitions[edited], text, knowledge, previous.duplicated)) return whole();
   // The functions it defines inside itself are the same names (so the duplicated names are too).
   const e0 = was[edited];
@@ -310,6 +277,64 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   const walked = extractPythonFacts(tree, text, path, { knowledge, skip });
   const facts = mergeByStart(walked, reusedFacts);
   return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated }, reused: skip.length };
+}
+
+/** Where an edit lies: the changed stretch (`[p, oldEnd)` of the old text became `[p, newEnd)`) and the one definition holding it in its body. */
+export interface LocatedEdit {
+  /** Index of the definition whose body holds the change; -1 when no single body does. */
+  edited: number;
+  p: number;
+  oldEnd: number;
+  newEnd: number;
+}
+
+/**
+ * The definition an edit changed, when the definitions before and after are the same ones
+ * (same keys, moved by the edit) and exactly one of them holds the change in its body
+ * (`edited` -1 otherwise); undefined when the definitions differ.
+ */
+export function locateEdit(old: string, was: readonly Definition[], text: string, definitions: readonly Definition[]): LocatedEdit | undefined {
+  // The changed stretch: [p, oldEnd) of the old text became [p, newEnd) of the new one.
+  const min = Math.min(old.length, text.length);
+  let p = 0;
+  while (p < min && old.charCodeAt(p) === text.charCodeAt(p)) p++;
+  let s = 0;
+  while (s < min - p && old.charCodeAt(old.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
+  let oldEnd = old.length - s;
+  let newEnd = text.length - s;
+  const delta = text.length - old.length;
+
+  // The same definitions, moved by the edit, and exactly one holding it in its body (its index);
+  // -1: not so for this reading of the change; undefined: the definitions differ.
+  if (was.length !== definitions.length) return undefined;
+  const holder = (p: number, oldEnd: number): number | undefined => {
+    let edited = -1;
+    for (let i = 0; i < was.length; i++) {
+      const a = was[i];
+      const b = definitions[i];
+      if (a.key !== b.key) return undefined;
+      if (a.end < p) {
+        if (b.start !== a.start || b.end !== a.end) return -1;
+      } else if (a.start > oldEnd) {
+        if (b.start !== a.start + delta || b.end !== a.end + delta) return -1;
+      } else {
+        // (Text typed right after its last statement is its own when the new tree says so.)
+        if (edited >= 0 || a.bodyStart > p || oldEnd > a.end || b.start !== a.start || b.bodyStart !== a.bodyStart || b.end !== a.end + delta) return -1;
+        edited = i;
+      }
+    }
+    return edited;
+  };
+  let edited = holder(p, oldEnd);
+  // A line added after a body's last one (`\n    x()`) reads as added after the line end that
+  // follows (`    x()\n`): the same change, moved back over the characters it repeats.
+  for (let k = 0; edited === -1 && k < 80 && p > 0 && old.charCodeAt(oldEnd - 1) === text.charCodeAt(newEnd - 1); k++) {
+    p--;
+    oldEnd--;
+    newEnd--;
+    edited = holder(p, oldEnd);
+  }
+  return edited === undefined ? undefined : { edited, p, oldEnd, newEnd };
 }
 
 function posOf(p: Node['startPosition']): Position {

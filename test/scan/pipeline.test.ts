@@ -140,9 +140,9 @@ describe('worker threads', () => {
     }
   });
 
-  test('a worker shares the Python program replays, with the same report (facts sent as text, or read from the cache)', async () => {
+  test('asked to, a worker shares the Python program replays, with the same report (facts sent as text, or read from the cache); by default it does not', async () => {
     for (const cacheDir of [undefined, tempDir('hazard-lens-cache-')]) {
-      const result = await run({ jobs: 1, minPythonFilesForSharedReplay: 1, cacheDir, evaluationCache: false });
+      const result = await run({ jobs: 1, minPythonFilesForSharedReplay: 1, shareReplays: true, cacheDir, evaluationCache: false });
       const s = stats(result);
       assert.equal(s.jobs, 1);
       // How many programs the worker took depends on timing; the report does not.
@@ -154,6 +154,8 @@ describe('worker threads', () => {
     const off = await run({ jobs: 1, minPythonFilesForSharedReplay: 1, shareReplays: false });
     assert.equal(stats(off).phases['model.python.helperPrograms'], undefined);
     assert.equal(json(off), baseline);
+    const byDefault = await run({ jobs: 1, minPythonFilesForSharedReplay: 1 });
+    assert.equal(stats(byDefault).phases['model.python.helperPrograms'], undefined);
   });
 
   test('a small scan does not start workers', async () => {

@@ -509,3 +509,25 @@ describe('py-pytest-idle-threads: threads a test ends, and forks a test never ma
     assert.deepEqual(run(s).map((f) => at(s, f)), ['fork-in-threaded-program svc/children.py:6', 'fork-in-threaded-program svc/manager.py:15']);
   });
 });
+
+describe('py-launcher-console-thread: a factory method hands out a Thread subclass whose own start() starts nothing', () => {
+  test('the daemonizing fork is reported after the settings thread the console starts', () => {
+    const s = load('py-launcher-console-thread');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program relay/daemon.py:15']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'main.py:12 called here',
+      'main.py:8 called here',
+      'relay/console.py:15 thread started here (threading.Thread.start())',
+      'relay/launcher.py:16 called here (Console.send_settings_async)',
+      'relay/launcher.py:17 called here',
+      'relay/daemon.py:11 called here',
+      'relay/daemon.py:15 fork here (os.fork())',
+    ]);
+  });
+
+  test("silent when no settings thread is started: Console.start(argv) is the class's own method, not Thread.start", () => {
+    const s = edited(load('py-launcher-console-thread'), 'launcher.py', (t) => t.replace('        console.send_settings_async()\n', ''));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});

@@ -27,6 +27,12 @@ export interface PyThreadStarter {
   note: string;
   /** Where the call takes the function the thread runs: the keyword, else the positional index. */
   target?: { keyword?: string; index: number };
+  /**
+   * With `how: 'method'`: the object's other methods give another object of the same kind
+   * (a lazy dask collection's `set_index()`, `map_partitions()`), whose `methods` start the
+   * threads too.
+   */
+  chains?: boolean;
 }
 
 const START = ['start'] as const;
@@ -42,6 +48,24 @@ export const OSLO_TRANSPORT_GETTERS: readonly string[] = [
   'oslo_messaging.get_rpc_transport',
   'oslo_messaging.get_notification_transport',
 ];
+
+const DASK_POOL_NOTE = "computes on dask's local thread pool, whose worker threads stay alive";
+/** Functions that compute dask collections or delayed values passed to them. */
+const DASK_COMPUTES: readonly string[] = ['dask.compute', 'dask.persist', 'dask.base.compute', 'dask.base.persist'];
+/** Functions that make a dask collection (a dataframe, array or bag that computes lazily). */
+const DASK_COLLECTION_MAKERS: readonly string[] = [
+  'dask.dataframe.from_pandas',
+  'dask.dataframe.read_parquet',
+  'dask.dataframe.read_csv',
+  'dask.array.from_array',
+  'dask.bag.from_sequence',
+  'dask_geopandas.from_geopandas',
+  'dask_geopandas.from_dask_dataframe',
+  'dask_geopandas.read_parquet',
+  'dask_geopandas.read_file',
+];
+/** Methods of a dask collection that compute it now. */
+const DASK_COMPUTING_METHODS: readonly string[] = ['compute', 'persist', 'to_parquet', 'to_csv', 'to_zarr', 'to_hdf', 'to_sql'];
 
 /**
  * Calls that start native threads: the standard library and well-known libraries whose
@@ -105,6 +129,12 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   // adapters it does so on a pool of threads (`numthreads=`), its default `wsgiref` on one.
   ['bottle.run', { how: 'call', whenKeyword: 'server', whenValues: ['cherrypy', 'cheroot', 'paste', 'waitress'], note: 'serves requests on a pool of threads' }],
   ['lmnr.Laminar.initialize', { how: 'call', note: 'sets up OpenTelemetry tracing with a batching span export thread' }],
+  // dask: computing a collection with the default local scheduler runs its tasks on a
+  // module-level thread pool that dask creates on first use and never shuts down, so the
+  // threads outlive the call. Collections are made by the readers and converters below; writing
+  // one out (`to_parquet`, ...) computes it too.
+  ...DASK_COMPUTES.map((name) => [name, { how: 'call', note: DASK_POOL_NOTE }] as const),
+  ...DASK_COLLECTION_MAKERS.map((name) => [name, { how: 'method', methods: DASK_COMPUTING_METHODS, chains: true, note: DASK_POOL_NOTE }] as const),
 ]);
 
 /** Calls that import the module their first argument names (computed at run time) and return it. */

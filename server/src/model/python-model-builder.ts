@@ -470,7 +470,23 @@ export function classifyStarted(
         const p = index.externalAncestor(sym.module, sym.name, isProcess);
         if (p) out = { kind: 'process', base: p };
       }
+      if (out && replacesStarter(index, sym.module, sym.name, method, out.kind === 'thread' ? isThread : isProcess)) out = undefined;
     }
   }
   return out;
+}
+
+/**
+ * Does the workspace class define `method` itself (or inherit it from a workspace base that is
+ * not a known starter), without handing over to the base's method (`super().start()`)? Then
+ * calling it runs that method, not the library's: `class Client(Thread)` with its own
+ * `def start(self, argv)` starts no thread.
+ */
+function replacesStarter(index: PyModuleIndex, m: PyModule, cls: string, method: string, isStarter: (name: string) => boolean): boolean {
+  const own = index.method(m, cls, method);
+  if (own?.kind !== 'function' || own.fact.callsBase) return false;
+  const owner = own.fact.className;
+  if (!owner) return false;
+  const qualified = own.module.names.length ? `${own.module.names[0]}.${owner}` : owner;
+  return !isStarter(qualified);
 }

@@ -346,8 +346,9 @@ export class ProgramSim extends ProgramOrder {
           const sym = notes ? this.model.symbolOf(m, f, f.constructorName, f.origin) : undefined;
           const what = this.model.classify(m, f.constructorName, f.origin, f.method);
           if (sym?.kind === 'class' && createsForLater) this.addClass(sym.module, sym.name, push(ctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
-          else if (sym?.kind === 'class' && !what) {
-            // In a test's own body the object ends with the test: its `start()` runs here, under the test's patches.
+          if (sym?.kind === 'class' && !what) {
+            // No thread or process: the class's own `start()` runs here, like any method called
+            // on the object (in a test's own body, under the test's patches).
             const meth = this.model.index.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
             if (meth) this.runFunction(meth.module, meth.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }) });
           }

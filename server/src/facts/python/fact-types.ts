@@ -66,6 +66,11 @@ export interface PyFunctionFact extends PyFactBase {
   patchedForks?: string[];
   /** Other dotted names it replaces with a mock while it runs (`@mock.patch("app.Arbiter.spawn_worker")`). */
   patchedCallables?: string[];
+  /**
+   * A method that calls its base class's method of the same name (`super().start()`,
+   * `threading.Thread.start(self)`): it extends the inherited method instead of replacing it.
+   */
+  callsBase?: boolean;
 }
 
 /**

@@ -171,9 +171,25 @@ export class ProcessClassifier {
     return undefined;
   }
 
+  /**
+   * `client = Client(...); ...; return client`: the function hands out the object a workspace
+   * class call made, like `return Client(...)` (a `py.returns-object` fact).
+   */
+  emitReturnedObjects(): void {
+    for (const r of this.rec.returnedNames) {
+      const b = pickBinding(r.scope.bindings.get(r.name), r.at);
+      const name = b?.resolved?.name;
+      if (!b || !name || b.resolved!.origin === 'builtin') continue;
+      if (this.ctorKind(b)?.kind !== 'unknown' || KNOWN_NOT_WORKSPACE.has(name)) continue;
+      if (!/^_*[A-Z]/.test(name.slice(name.lastIndexOf('.') + 1))) continue;
+      this.rec.facts.push({ ...r.base, kind: 'py.returns-object', constructorName: name, origin: b.resolved!.origin });
+    }
+  }
+
   /** What constructing `c` makes: a known thread/process object, a context, or an unknown class. */
   private ctorKind(
     c: RawCall,
+    depth = 0,
   ):
     | { kind: 'thread'; api: string; starter: PyThreadStarter }
     | { kind: 'process'; api: string; starter: PyProcessStarter; method: string; literal?: Range }
@@ -201,6 +217,13 @@ export class ProcessClassifier {
       }
     }
     if (name && c.resolved!.origin !== 'builtin' && !NON_CTOR_NAMES.has(name)) return { kind: 'unknown', ctor: name, origin: c.resolved!.origin };
+    // `ddf = ddf.spatial_shuffle(...)`: a method of a chaining thread starter (a lazy dask
+    // collection) gives another object of the same kind.
+    if (c.method && c.recv && depth < 8) {
+      const ctor = this.receiverCtor(c);
+      const ck = ctor && ctor !== c ? this.ctorKind(ctor, depth + 1) : undefined;
+      if (ck?.kind === 'thread' && ck.starter.chains && !ck.starter.methods?.includes(c.method)) return ck;
+    }
     return undefined;
   }
 

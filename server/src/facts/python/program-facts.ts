@@ -118,6 +118,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
     processes.classify(c, execs, forks, closeAlls);
   }
   processes.fallbackStarts(forks);
+  processes.emitReturnedObjects();
   processes.emitLoopCloses(closeAlls);
   const refs = new ArgumentRefs(t);
   for (const c of calls) refs.collect(c);
@@ -131,8 +132,14 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   emitPatchedForks(rec, t);
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
-  // Facts in source order (stable for equal starts: insertion order).
-  facts.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  // Facts in source order; of two that start together the shorter first, as Python evaluates
+  // the inner call of `Cls(...).start()` before the outer one (stable otherwise: insertion order).
+  facts.sort(
+    (a, b) =>
+      a.range.start.line - b.range.start.line ||
+      a.range.start.character - b.range.start.character ||
+      (a.kind === 'py.object-start' || b.kind === 'py.object-start' ? a.range.end.line - b.range.end.line || a.range.end.character - b.range.end.character : 0),
+  );
 }
 
 export interface PythonFactOptions {

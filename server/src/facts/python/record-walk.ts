@@ -326,6 +326,8 @@ export class RecordCollector implements CollectedRecords {
           const value = node.namedChild(0);
           for (const v of returnedValues(value)) {
             if (v.type === 'call') this.returnedCalls.add(v.id);
+            // `client = Client(); client.setup(); return client`: the model asks what `client` was bound to.
+            else if (v.type === 'identifier') this.returnedNames.push({ scope, name: this.t.text(v), at: v.startIndex, base: factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope) });
             // `return self._client` (a lazy property): the model asks what `self._client` was bound to.
             else if (v.type === 'attribute' && scope.cls && v.childForFieldName('object')?.text === 'self') {
               const attr = v.childForFieldName('attribute')?.text;
@@ -464,6 +466,7 @@ export class RecordCollector implements CollectedRecords {
     };
     const cls = parent.kind === 'class' ? parent.name : undefined;
     if (cls) fact.className = cls;
+    if (cls && nameInfo && this.callsBaseMethod(node, until, simple)) fact.callsBase = true;
     // `def application(environ, start_response):` at module level is a WSGI entry point too.
     if (parent.kind === 'module' && simple === 'application' && !flags.main && !flags.cond && nameInfo) this.moduleFact.application ??= nameInfo.range;
     if (this.mayDecorate && (!this.t.fast || this.followsDecorator(node.startIndex))) {
@@ -487,6 +490,18 @@ export class RecordCollector implements CollectedRecords {
     this.scopes.push(scope);
     this.scopeSpans.push({ scope, start: node.startIndex, end: until });
     this.stack.frames.push({ until, scope });
+  }
+
+  /**
+   * Whether the method `name` defined by `node` calls the same method of a base class:
+   * `super().name(` (any `super(...)`) or `Base.name(self` (also a dotted base).
+   */
+  private callsBaseMethod(node: Node, until: number, name: string): boolean {
+    const body = this.t.exact ? this.t.src.slice(node.startIndex, until) : node.text;
+    const at = body.indexOf('(');
+    if (body.indexOf(`.${name}`, at) < 0) return false;
+    const esc = name.replace(/[^\w]/g, '');
+    return new RegExp(`\\bsuper\\s*\\([^()]*\\)\\s*\\.${esc}\\s*\\(|\\b[A-Za-z_][\\w.]*\\.${esc}\\s*\\(\\s*self\\b`).test(body.slice(at));
   }
 
   /** Whether the file has a `@` at all (decorators). */
@@ -635,6 +650,9 @@ export class RecordCollector implements CollectedRecords {
 
   /** `return self.attr` in methods: the attribute and the return statement's fact base. */
   readonly returnedSelfAttributes: { scope: Scope; attr: string; base: PyFactBase }[] = [];
+
+  /** `return name` in functions: the local name, where it is read, and the return statement's fact base. */
+  readonly returnedNames: { scope: Scope; name: string; at: number; base: PyFactBase }[] = [];
 
   readonly pendingBindings: { scope: Scope; key: string; callId: number }[] = [];
 

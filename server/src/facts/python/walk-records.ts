@@ -145,6 +145,7 @@ export interface CollectedRecords {
   readonly returnedCalls: ReadonlySet<number>;
   /** `return self.attr` in methods (lazy properties that hand out what they stored). */
   readonly returnedSelfAttributes: readonly { scope: Scope; attr: string; base: PyFactBase }[];
+  readonly returnedNames: readonly { scope: Scope; name: string; at: number; base: PyFactBase }[];
   readonly pendingBindings: readonly { scope: Scope; key: string; callId: number }[];
   readonly pendingBases: readonly { fact: PyClassFact; scope: Scope; raw: string[] }[];
   readonly pendingClassAttributes: readonly { fact: PyClassFact; scope: Scope; name: string; raw: string }[];

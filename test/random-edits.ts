@@ -3,14 +3,68 @@
  * incremental result against a whole one after each edit: `test/facts/python-incremental.test.ts`,
  * `test/analysis/python-handles-incremental.test.ts`).
  */
+import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { editFor, parseSync, type Tree } from '../server/src/parsing/parser';
 
 /** A document the edits are applied to. */
 export interface EditableDocument {
   readonly text: string;
   /** Replaces [from, to) with `insert`; `what` names the edit for a failure message. */
   edit(from: number, to: number, insert: string, what?: string): void;
+}
+
+/**
+ * An open Python document edited the way the language server edits it: each edit is applied
+ * to the text and to the old tree, which is then re-parsed incrementally; the subclass
+ * re-analyses (`reanalyse`) and checks its incremental result against a whole one.
+ */
+export abstract class EditedPythonDocument implements EditableDocument {
+  tree: Tree;
+  /** The last edit, to undo it: where, what it inserted, what it removed. */
+  private last?: { from: number; inserted: string; removed: string };
+
+  constructor(public text: string) {
+    this.tree = parseSync(text, 'python');
+  }
+
+  /** Called after each edit, with the new text and tree in place; `what` names the edit. */
+  protected abstract reanalyse(from: number, to: number, insert: string, what: string): void;
+
+  /** Replaces [from, to) with `insert`, re-parses with the old tree, re-analyses. */
+  edit(from: number, to: number, insert: string, what = ''): void {
+    this.last = { from, inserted: insert, removed: this.text.slice(from, to) };
+    const next = this.text.slice(0, from) + insert + this.text.slice(to);
+    this.tree.edit(editFor(this.text, from, to, insert));
+    const tree = parseSync(next, 'python', this.tree);
+    this.tree.delete();
+    this.tree = tree;
+    this.text = next;
+    this.reanalyse(from, to, insert, what);
+  }
+
+  undo(): void {
+    const l = this.last;
+    if (l) this.edit(l.from, l.from + l.inserted.length, l.removed, 'undo');
+  }
+
+  /** Inserts `insert` right after the first occurrence of `anchor`. */
+  insertAfter(anchor: string, insert: string): void {
+    const at = this.text.indexOf(anchor);
+    assert.ok(at >= 0, `no ${JSON.stringify(anchor)} in the text`);
+    this.edit(at + anchor.length, at + anchor.length, insert, `after ${JSON.stringify(anchor)}`);
+  }
+
+  replace(old: string, by: string): void {
+    const at = this.text.indexOf(old);
+    assert.ok(at >= 0, `no ${JSON.stringify(old)} in the text`);
+    this.edit(at, at + old.length, by, `${JSON.stringify(old)} → ${JSON.stringify(by)}`);
+  }
+
+  dispose(): void {
+    this.tree.delete();
+  }
 }
 
 /** The `.py` files under `dir`, sorted. */

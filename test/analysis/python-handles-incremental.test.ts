@@ -9,13 +9,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { editFor, parseSync, type Tree } from '../../server/src/parsing/parser';
 import { runPythonHandles } from '../../server/src/analysis/python/handles';
 import { incrementally, type PythonHandleState } from '../../server/src/analysis/python/handles-incremental';
 import { takeAnalysisFailures } from '../../server/src/analysis/failures';
 import { BUILTIN_KNOWLEDGE } from '../../server/src/knowledge/knowledge';
 import { grammarsReady } from '../harness';
-import { pythonFiles, random, randomEdit, STATEMENTS } from '../random-edits';
+import { EditedPythonDocument, pythonFiles, random, randomEdit, STATEMENTS } from '../random-edits';
 
 before(async () => {
   await grammarsReady();
@@ -24,29 +23,22 @@ before(async () => {
 const KNOWLEDGE = BUILTIN_KNOWLEDGE.python;
 
 /** An open document: text, tree and handle state, edited the way the server edits them. */
-class Doc {
-  tree: Tree;
+class Doc extends EditedPythonDocument {
   state: PythonHandleState | undefined;
   reused = 0;
-  private last?: { from: number; inserted: string; removed: string };
 
   constructor(
-    public text: string,
+    text: string,
     readonly name = 'jobs.py',
   ) {
-    this.tree = parseSync(text, 'python');
+    super(text);
     this.state = incrementally(this.tree, text, KNOWLEDGE).state;
   }
 
-  /** Replaces [from, to) with `insert`, re-parses with the old tree, re-analyses; checks against a whole analysis. */
-  edit(from: number, to: number, insert: string, what = ''): void {
-    this.last = { from, inserted: insert, removed: this.text.slice(from, to) };
-    const next = this.text.slice(0, from) + insert + this.text.slice(to);
-    this.tree.edit(editFor(this.text, from, to, insert));
-    const tree = parseSync(next, 'python', this.tree);
-    this.tree.delete();
-    this.tree = tree;
-    this.text = next;
+  /** Re-analyses from the previous state; checks against a whole analysis. */
+  protected reanalyse(from: number, to: number, insert: string, what: string): void {
+    const tree = this.tree;
+    const next = this.text;
     takeAnalysisFailures();
     const r = incrementally(tree, next, KNOWLEDGE, this.state);
     const failuresIncremental = takeAnalysisFailures();
@@ -70,30 +62,9 @@ class Doc {
     if (failuresWhole.length > 0) assert.ok(failuresIncremental.length > 0, `${this.name}: ${what}: the whole analysis failed (${failuresWhole[0]}), the incremental one did not`);
   }
 
-  undo(): void {
-    const l = this.last;
-    if (l) this.edit(l.from, l.from + l.inserted.length, l.removed, 'undo');
-  }
-
-  insertAfter(anchor: string, insert: string): void {
-    const at = this.text.indexOf(anchor);
-    assert.ok(at >= 0, `no ${JSON.stringify(anchor)} in the text`);
-    this.edit(at + anchor.length, at + anchor.length, insert, `after ${JSON.stringify(anchor)}`);
-  }
-
-  replace(old: string, by: string): void {
-    const at = this.text.indexOf(old);
-    assert.ok(at >= 0, `no ${JSON.stringify(old)} in the text`);
-    this.edit(at, at + old.length, by, `${JSON.stringify(old)} → ${JSON.stringify(by)}`);
-  }
-
   /** The findings as `line: message-ish` (api and variable) for the key cases. */
   leaks(): string[] {
     return (this.state?.run.result.leaks ?? []).map((l) => `${l.openRange.start.line + 1}: ${l.variable || '-'} ${l.api} ${l.leakKind}@${l.leakLine}`);
-  }
-
-  dispose(): void {
-    this.tree.delete();
   }
 }
 
@@ -156,6 +127,19 @@ describe('Python handle analysis reused across edits: key cases', () => {
     assert.deepEqual(d.leaks(), ['6: f open return@8', '30: fh open return@31']);
     d.replace('    return None', '    return open(path, "a")');
     assert.deepEqual(d.leaks(), ['6: f open return@8', '16: log fresh_log end@17', '30: fh open return@31']);
+    d.dispose();
+  });
+
+  test('an edit in a function that returns what a kept helper opens analyses the whole file', () => {
+    const text = ['def open_log(d):', '    f = open(d + "/log")', '    return f', '', '', 'def log_for(user):', '    f = open_log(user)', '    return f', ''].join('\n');
+    const d = new Doc(text);
+    d.insertAfter('    f = open_log(user)', '\n    n = 1');
+    // The returned handle of log_for() is open_log()'s open, in a definition a reuse would skip.
+    assert.equal(d.reused, 0);
+    assert.deepEqual(
+      d.state?.run.result.summary.returnedHandles.map((h) => `${h.functionName}: ${h.api}@${h.openRange.start.line + 1}`),
+      ['open_log: open@2', 'log_for: open@2'],
+    );
     d.dispose();
   });
 

@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { editFor, parseSync, type Tree } from '../../server/src/parsing/parser';
 import { extractPythonFacts } from '../../server/src/facts/python/program-facts';
 import { extractPythonFactsIncrementally, type PythonFactState } from '../../server/src/facts/python/incremental';
 import { grammarsReady } from '../harness';
-import { pythonFiles, random, randomEdit } from '../random-edits';
+import { EditedPythonDocument, pythonFiles, random, randomEdit } from '../random-edits';
 
 before(async () => {
   await grammarsReady();
@@ -22,31 +21,22 @@ before(async () => {
 const PATH = '/work/app/jobs.py';
 
 /** An open document: text, tree and fact state, edited the way the server edits them. */
-class Doc {
-  tree: Tree;
+class Doc extends EditedPythonDocument {
   state: PythonFactState | undefined;
   reused = 0;
 
   constructor(
-    public text: string,
+    text: string,
     readonly path = PATH,
   ) {
-    this.tree = parseSync(text, 'python');
+    super(text);
     this.state = extractPythonFactsIncrementally(this.tree, text, path).state;
   }
 
-  /** Replaces [from, to) with `insert`, re-parses with the old tree, re-extracts; checks against a whole extraction. */
-  /** The last edit, to undo it: where, what it inserted, what it removed. */
-  private last?: { from: number; inserted: string; removed: string };
-
-  edit(from: number, to: number, insert: string, what = ''): void {
-    this.last = { from, inserted: insert, removed: this.text.slice(from, to) };
-    const next = this.text.slice(0, from) + insert + this.text.slice(to);
-    this.tree.edit(editFor(this.text, from, to, insert));
-    const tree = parseSync(next, 'python', this.tree);
-    this.tree.delete();
-    this.tree = tree;
-    this.text = next;
+  /** Re-extracts from the previous state; checks against a whole extraction. */
+  protected reanalyse(from: number, to: number, insert: string, what: string): void {
+    const tree = this.tree;
+    const next = this.text;
     const r = extractPythonFactsIncrementally(tree, next, this.path, undefined, this.state);
     this.state = r.state;
     this.reused = r.reused;
@@ -60,28 +50,6 @@ class Doc {
           (a.length === b.length && a.every((x) => b.includes(x)) ? '\n(same facts, another order)' : ''),
       );
     }
-  }
-
-  undo(): void {
-    const l = this.last;
-    if (l) this.edit(l.from, l.from + l.inserted.length, l.removed, 'undo');
-  }
-
-  /** Inserts `insert` right after the first occurrence of `anchor`. */
-  insertAfter(anchor: string, insert: string): void {
-    const at = this.text.indexOf(anchor);
-    assert.ok(at >= 0, `no ${JSON.stringify(anchor)} in the text`);
-    this.edit(at + anchor.length, at + anchor.length, insert, `after ${JSON.stringify(anchor)}`);
-  }
-
-  replace(old: string, by: string): void {
-    const at = this.text.indexOf(old);
-    assert.ok(at >= 0, `no ${JSON.stringify(old)} in the text`);
-    this.edit(at, at + old.length, by, `${JSON.stringify(old)} → ${JSON.stringify(by)}`);
-  }
-
-  dispose(): void {
-    this.tree.delete();
   }
 }
 

@@ -237,6 +237,12 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   const inCleanOld = (offset: number) => holding(cleanOld, offset) >= 0;
   const prev = previous.run;
   const freshNames = prev.freshDefs.filter((f) => inCleanOld(f.start)).map((f) => f.name);
+  // A definition analysed again that calls a kept helper returning a fresh handle reports that
+  // helper's open (in a skipped range) as what it returns: only a whole analysis has it.
+  for (const name of freshNames) {
+    const word = name.slice(name.lastIndexOf('.') + 1);
+    if ((spelledIn.get(word) ?? []).some((i) => dirty[i])) return whole();
+  }
   const run = runPythonHandles(tree, text, knowledge, skip, freshNames);
   // A field store where the class's methods were not taken together: start afresh.
   for (const at of run.fieldCalls) {

@@ -361,8 +361,8 @@ export const PY_FSTAT_CALLS: ReadonlySet<string> = new Set(['os.fstat']);
 export const PY_IDENTITY_FIELDS: ReadonlySet<string> = new Set(['st_ino', 'st_dev']);
 
 /** Registration of fork handlers; `childKeyword` names the handler that runs in the child. */
-export const PY_AT_FORK_CALLS: ReadonlyMap<string, { childKeyword?: string; childArg?: number }> = new Map([
-  ['os.register_at_fork', { childKeyword: 'after_in_child' }],
+export const PY_AT_FORK_CALLS: ReadonlyMap<string, { childKeyword?: string; childArg?: number; beforeKeyword?: string }> = new Map([
+  ['os.register_at_fork', { childKeyword: 'after_in_child', beforeKeyword: 'before' }],
   ['multiprocessing.util.register_after_fork', { childArg: 1 }],
 ]);
 

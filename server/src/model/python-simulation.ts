@@ -20,6 +20,18 @@ function sameClass(a: Live, b: Live): boolean {
   return a.module === b.module && cls(a.fact) !== '' && cls(a.fact) === cls(b.fact);
 }
 
+/**
+ * The running thread is stopped before every fork: its own file registers an
+ * `os.register_at_fork(before=…)` handler that calls a method joining it (the thread start's
+ * `joinedBy`), as a server thread that shuts down for each fork and restarts in the parent.
+ */
+function stoppedBeforeEveryFork(t: Live): boolean {
+  const f = t.fact;
+  if (f.kind !== 'py.thread-start' || !f.joinedBy?.length) return false;
+  const joiners = new Set(f.joinedBy.map((n) => n.slice(n.lastIndexOf('.') + 1)));
+  return t.module.facts.some((g) => g.kind === 'py.at-fork' && (g.beforeCalls?.some((n) => joiners.has(n)) ?? false));
+}
+
 export interface Live<F extends PythonFact = PythonFact> {
   module: PyModule;
   fact: F;
@@ -418,7 +430,7 @@ export class ProgramSim extends ProgramOrder {
     const forking = f.via !== 'multiprocessing' || PY_FORKING_START_METHODS.has(ev.method!);
     if (forking) {
       const threads = f.inChild ? undefined : s.threads;
-      if (threads) this.model.recordForkAfterThreads(this.root, ev, threads);
+      if (threads && !stoppedBeforeEveryFork(threads)) this.model.recordForkAfterThreads(this.root, ev, threads);
       const continues = f.via !== 'os' || f.child === 'continues';
       if (continues) {
         s.lastFork = ev;

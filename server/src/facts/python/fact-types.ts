@@ -440,6 +440,12 @@ export interface PyAtForkFact extends PyFactBase {
   bound?: (PyResetTarget | null)[];
   /** What the handler resets by itself: `pool.clear` as the handler, a lambda's `sock.close()`. */
   resets?: PyResetTarget[];
+  /**
+   * Names the `before` handler calls when it is a function of this file (`_before_fork` calling
+   * `server._stop_for_fork()` → `_stop_for_fork`): a thread of this file joined by one of them
+   * is stopped before every fork.
+   */
+  beforeCalls?: string[];
 }
 
 export interface PyStartMethodFact extends PyFactBase {

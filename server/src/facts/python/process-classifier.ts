@@ -79,6 +79,28 @@ const CTOR_NAMES: ReadonlySet<string> = new Set([...PY_THREAD_STARTERS.keys(), .
 
 const NON_CTOR_NAMES = new Set(['super', 'type', 'object', 'getattr', 'setattr', 'property', 'staticmethod', 'classmethod']);
 
+/**
+ * The names a module-level function of this file calls (`def _before_fork(): for s in
+ * SERVERS: s._stop_for_fork()` → `_stop_for_fork`), when `handler` names one; else undefined.
+ */
+function callsOfFileFunction(call: Node, handler: Node | undefined): string[] | undefined {
+  if (handler?.type !== 'identifier') return undefined;
+  let root: Node = call;
+  while (root.parent) root = root.parent;
+  for (const d of root.namedChildren) {
+    const def = d?.type === 'decorated_definition' ? d.childForFieldName('definition') : d;
+    if (def?.type !== 'function_definition' || def.childForFieldName('name')?.text !== handler.text) continue;
+    const names = new Set<string>();
+    for (const n of def.descendantsOfType('call')) {
+      const f = n?.childForFieldName('function');
+      const last = f?.type === 'attribute' ? f.childForFieldName('attribute') : f;
+      if (last?.type === 'identifier') names.add(last.text);
+    }
+    return names.size ? [...names] : undefined;
+  }
+  return undefined;
+}
+
 /** A join or shutdown that waits for the threads (`shutdown(wait=False)` does not). */
 function waits(j: RawCall): boolean {
   if (j.method !== 'shutdown') return true;
@@ -331,11 +353,13 @@ export class ProcessClassifier {
       if (atFork) {
         const a = argsOf(c.node);
         const h = atFork.childKeyword ? a.keywords.get(atFork.childKeyword) : a.positional[atFork.childArg ?? -1];
-        if (!h) return;
+        const beforeCalls = atFork.beforeKeyword ? callsOfFileFunction(c.node, a.keywords.get(atFork.beforeKeyword)) : undefined;
+        if (!h && !beforeCalls) return;
         // `register_after_fork(obj, fn)`: the child calls `fn(obj)`.
         const objectAt = PY_AT_FORK_OBJECT_ARG.get(name);
         const obj = objectAt === undefined ? undefined : a.positional[objectAt];
-        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork', ...this.resets.handlerOf(h, c.scope, obj ? [this.resets.targetOf(obj, c.scope)] : []) };
+        const fact: PyAtForkFact = { ...callBase(c, this.t), kind: 'py.at-fork', ...(h ? this.resets.handlerOf(h, c.scope, obj ? [this.resets.targetOf(obj, c.scope)] : []) : {}) };
+        if (beforeCalls) fact.beforeCalls = beforeCalls;
         this.rec.facts.push(fact);
         return;
       }

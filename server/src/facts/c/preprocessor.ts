@@ -24,6 +24,11 @@ function map2(a: PlatformTruth, b: PlatformTruth, f: (x: Tri, y: Tri) => Tri): P
   return Object.fromEntries(C_PLATFORMS.map((p) => [p, f(a[p], b[p])])) as Record<CPlatform, Tri>;
 }
 
+/** True on one platform, false on every other (a file only that platform builds). */
+export function onlyOn(platform: CPlatform): PlatformTruth {
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, p === platform ? 'T' : 'F'])) as Record<CPlatform, Tri>;
+}
+
 export function and(a: PlatformTruth, b: PlatformTruth): PlatformTruth {
   return map2(a, b, (x, y) => (x === 'F' || y === 'F' ? 'F' : x === 'T' && y === 'T' ? 'T' : '?'));
 }

@@ -24,8 +24,8 @@ import { cppQualifiedName, functionNameNode, functionPointerParameters, paramete
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
 import { blankUnbalancedBranches } from './unbalanced-branches';
-import { ALL_TRUE, and, branchCondition, not, platformsWhere, type PlatformTruth, type Tri } from './preprocessor';
-import { C_PLATFORMS, platformOfHeader, type CPlatform } from '../../knowledge/c-platforms';
+import { ALL_TRUE, and, branchCondition, not, onlyOn, platformsWhere, type PlatformTruth } from './preprocessor';
+import { platformOfHeader, type CPlatform } from '../../knowledge/c-platforms';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -1214,10 +1214,6 @@ function onlyPlatformOf(root: Node): CPlatform | undefined {
   return undefined;
 }
 
-/** True on one platform, false on every other. */
-function onlyOn(platform: CPlatform): PlatformTruth {
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, p === platform ? 'T' : 'F'])) as Record<CPlatform, Tri>;
-}
 
 export function extractCFacts(tree: Tree, text: string, _path: string, knowledge: Knowledge = BUILTIN_KNOWLEDGE): CFact[] {
   // `#if`/`#else` chains opening a brace in each branch derail the parse of what follows: read one branch.

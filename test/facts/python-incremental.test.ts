@@ -112,6 +112,43 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('same-named methods of two classes are edited in place; a getter and its setter are not', () => {
+    const text = [
+      'import os',
+      '',
+      '',
+      'class Reader:',
+      '    def close(self):',
+      '        handle = self.handle',
+      '        return handle',
+      '',
+      '    @property',
+      '    def size(self):',
+      '        return self._size',
+      '',
+      '    @size.setter',
+      '    def size(self, value):',
+      '        checked = int(value)',
+      '        return checked',
+      '',
+      '',
+      'class Writer:',
+      '    def close(self):',
+      '        handle = self.out',
+      '        return handle',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    // Four definitions: Reader.close, Reader.size twice, Writer.close.
+    d.insertAfter('        handle = self.hand', 'x');
+    assert.equal(d.reused, 1, 'Writer.close is reused while Reader.close is edited (the two size definitions are walked)');
+    d.insertAfter('        handle = self.o', 'x');
+    assert.equal(d.reused, 1);
+    d.insertAfter('        checked = in', 'x');
+    assert.equal(d.reused, 0, 'an edit in one of two definitions named Reader.size extracts the whole file');
+    d.dispose();
+  });
+
   test('a typed and deleted character leaves the facts as they were', () => {
     const d = new Doc(MODULE);
     const before = JSON.stringify(extractPythonFacts(d.tree, d.text, PATH));

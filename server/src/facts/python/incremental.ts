@@ -47,7 +47,7 @@ export interface PythonFactState {
   readonly definitions: readonly Definition[];
   /** The file has something that may be a heartbeat call (never reused then). */
   readonly heartbeats: boolean;
-  /** Function names defined more than once. */
+  /** Qualified names of more than one definition (see {@link duplicatedKeys}). */
   readonly duplicated: ReadonlySet<string>;
 }
 
@@ -121,18 +121,23 @@ function defNames(text: string): string[] {
   return [...text.matchAll(DEF_NAME)].map((m) => m[1]).sort();
 }
 
-/** Function names defined more than once in the file: facts of same-named functions meet (`execFollows`). */
-function duplicatedNames(text: string): Set<string> {
+/**
+ * Qualified names (`Cls.method`) given to more than one definition of the file (`if …: def f`
+ * / `else: def f`): facts name their function by its qualified name (`enclosingFunction`),
+ * so the facts of such definitions meet (`execFollows`, joins), and neither is skipped.
+ * Methods of the same name in different classes do not meet.
+ */
+function duplicatedKeys(definitions: readonly Definition[]): Set<string> {
   const seen = new Set<string>();
   const twice = new Set<string>();
-  for (const name of defNames(text)) (seen.has(name) ? twice : seen).add(name);
+  for (const d of definitions) (seen.has(d.key) ? twice : seen).add(d.key);
   return twice;
 }
 
 /** Whether the definition's text shares nothing with the others (see {@link SHARES_STATE}). */
 function selfContained(d: Definition, text: string, knowledge: Knowledge, duplicated: ReadonlySet<string>): boolean {
   // `def application(...)` at module level is the module's WSGI entry point.
-  if (d.key === 'application' || duplicated.has(d.name)) return false;
+  if (d.key === 'application' || duplicated.has(d.key)) return false;
   const own = text.slice(d.start, d.end);
   return !SHARES_STATE.test(own) && !mayHeartbeat(own, knowledge);
 }
@@ -231,7 +236,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   const definitions = definitionsOf(root);
   const whole = (): IncrementalPythonFacts => {
     const facts = extractPythonFacts(tree, text, path, { knowledge });
-    const duplicated = duplicatedNames(text);
+    const duplicated = duplicatedKeys(definitions);
     for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
     return { facts, state: { text, path, knowledge, facts, definitions, heartbeats, duplicated }, reused: 0 };

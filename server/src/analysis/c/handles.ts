@@ -40,11 +40,12 @@ const DEFAULT_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit']);
 const MAIN_IGNORED: ReadonlySet<FlowExitKind> = new Set(['process-exit', 'return', 'end']);
 
 /**
- * Collects the function definitions of a file, looking through top-level `#if` blocks. A
- * branch that no platform compiles (`#if 0`, a debug-build macro) is skipped, and so is the
- * `#else` of a branch that every platform compiles (`preprocessor.ts` decides).
+ * The top-level definitions and declarations of a file that some platform compiles, looking
+ * through top-level `#if` blocks and `extern "C"` blocks. A branch that no platform compiles
+ * (`#if 0`, a debug-build macro) is skipped, and so is the `#else` of a branch that every
+ * platform compiles (`preprocessor.ts` decides).
  */
-function topLevelFunctions(root: Node): Node[] {
+function compiledTopLevel(root: Node): Node[] {
   const out: Node[] = [];
   const visit = (n: Node): void => {
     const conditional = isConditional(n) ? branchCondition(n) : undefined;
@@ -55,12 +56,17 @@ function topLevelFunctions(root: Node): Node[] {
       if (!c) continue;
       const isAlternative = alternative !== null && c.startIndex === alternative.startIndex && c.type === alternative.type;
       if (isAlternative ? alwaysCompiled : dead) continue;
-      if (c.type === 'function_definition') out.push(c);
+      if (c.type === 'function_definition' || c.type === 'declaration') out.push(c);
       else if (isConditional(c) || c.type === 'preproc_else' || c.type === 'linkage_specification' || c.type === 'declaration_list') visit(c);
     }
   };
   visit(root);
   return out;
+}
+
+/** The function definitions of a file that some platform compiles ({@link compiledTopLevel}). */
+function topLevelFunctions(root: Node): Node[] {
+  return compiledTopLevel(root).filter((n) => n.type === 'function_definition');
 }
 
 function isConditional(n: Node): boolean {
@@ -89,30 +95,24 @@ class FileModel implements FileContextForCfg {
     if (NORETURN_MARKER.test(text)) this.collectNoreturnDeclarations(root);
   }
 
+  /** Functions a compiled top-level declaration or definition marks as never returning. */
   private collectNoreturnDeclarations(root: Node): void {
-    const visit = (n: Node) => {
-      for (const c of n.namedChildren) {
-        if (!c) continue;
-        if (c.type === 'function_definition') {
-          const body = c.childForFieldName('body');
-          const head = this.text.slice(c.startIndex, body ? body.startIndex : c.endIndex);
-          const name = functionName(c);
-          if (name && NORETURN_MARKER.test(head)) this.declaredNoreturn.add(name);
-        } else if (c.type === 'declaration') {
-          const head = this.text.slice(c.startIndex, c.endIndex);
-          if (!NORETURN_MARKER.test(head)) continue;
-          for (const d of c.childrenForFieldName('declarator')) {
-            let cur: Node | null = d;
-            while (cur && cur.type !== 'function_declarator') cur = cur.childForFieldName('declarator');
-            const inner = cur?.childForFieldName('declarator');
-            if (inner?.type === 'identifier') this.declaredNoreturn.add(inner.text);
-          }
-        } else if (c.type.startsWith('preproc_if') || c.type === 'preproc_else' || c.type.startsWith('preproc_elif')) {
-          visit(c);
-        }
+    for (const c of compiledTopLevel(root)) {
+      if (c.type === 'function_definition') {
+        const body = c.childForFieldName('body');
+        const head = this.text.slice(c.startIndex, body ? body.startIndex : c.endIndex);
+        const name = functionName(c);
+        if (name && NORETURN_MARKER.test(head)) this.declaredNoreturn.add(name);
+        continue;
       }
-    };
-    visit(root);
+      if (!NORETURN_MARKER.test(this.text.slice(c.startIndex, c.endIndex))) continue;
+      for (const d of c.childrenForFieldName('declarator')) {
+        let cur: Node | null = d;
+        while (cur && cur.type !== 'function_declarator') cur = cur.childForFieldName('declarator');
+        const inner = cur?.childForFieldName('declarator');
+        if (inner?.type === 'identifier') this.declaredNoreturn.add(inner.text);
+      }
+    }
   }
 
   graph(definition: Node): CFunctionGraph | null {

@@ -51,6 +51,16 @@ function sharedPrefix(a: string, b: string): number {
   return i;
 }
 
+/**
+ * A later call passes the descriptor to a function that sets that parameter's close-on-exec
+ * flag (`set_cloexec(fd, 1)` with `fcntl(fd, F_SETFD, FD_CLOEXEC)` inside, in any file of the
+ * program). A helper that can also clear it (`set_cloexec(fd, 0)`) counts too: either way the
+ * caller chose what the exec'd child inherits.
+ */
+function flagDecidedByCallee(model: CModel, fn: CFn, open: CFdOpenFact): boolean {
+  return (open.passedTo ?? []).some((passed) => model.resolve(fn, passed.callIndex).some((target) => target.fact.setsCloexecOf?.includes(passed.arg)));
+}
+
 /** Where a handle is opened: `line:character` of the opening call. */
 function openKey(r: Range): string {
   return `${r.start.line}:${r.start.character}`;
@@ -183,7 +193,7 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
     for (const open of file.opens) {
       if (open.cloexec !== 'no' || open.inChild) continue;
       const fn = file.functions[open.functionIndex];
-      if (!fn || open.callIndex < 0) continue;
+      if (!fn || open.callIndex < 0 || flagDecidedByCallee(model, fn, open)) continue;
       let chain: RelatedLocation[] | null = null;
       const cache = file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex);
       const forgotten = cache ? forgottenBetween(model, file, cache) : null;

@@ -2,8 +2,9 @@
  * The facts a single recorded call gives besides its place in the call sequence: forks,
  * thread starts, exec/spawn, close-all calls and loops, at-fork registrations, descriptor
  * opens with their close-on-exec judgement (marked as requested when a later
- * `fcntl(F_SETFD, FD_CLOEXEC)` in the same function sets it), `fstat` targets and library
- * descriptor caches.
+ * `fcntl(F_SETFD, FD_CLOEXEC)` or `ioctl(FIOCLEX)` in the same function sets it, and with the
+ * later calls that pass them, for a helper that marks its parameter), the parameters a function
+ * marks close-on-exec, `fstat` targets and library descriptor caches.
  */
 import type { Range } from '../../text/locations';
 import { nodeRange, type Node } from '../../parsing/parser';
@@ -77,6 +78,8 @@ export class CallFacts {
   private readonly opensWithoutCloexec: { fact: CFdOpenFact; keys: string[] }[] = [];
   /** `function index:descriptor text` of `fcntl(fd, F_SETFD, ... FD_CLOEXEC ...)` calls. */
   private readonly cloexecSetLater = new Set<string>();
+  /** `function index:descriptor text` → the calls passing it (call index, argument position). */
+  private readonly passedToCalls = new Map<string, { callIndex: number; arg: number }[]>();
 
   /**
    * `facts`: where the facts go, in the order found. `hasGnuSource`: the file defines
@@ -93,10 +96,36 @@ export class CallFacts {
     // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` in the same function: the older
     // idiom, judged as requested (a thread forking between the two calls is not modelled).
     for (const { fact, keys } of this.opensWithoutCloexec) {
-      if (!keys.every((key) => this.cloexecSetLater.has(key))) continue;
+      if (!keys.every((key) => this.cloexecSetLater.has(key))) {
+        // A single descriptor passed on later: a helper may mark it (the model decides).
+        const passed = keys.length === 1 ? this.passedToCalls.get(keys[0])?.filter((c) => c.callIndex > fact.callIndex) : undefined;
+        if (passed?.length) fact.passedTo = passed;
+        continue;
+      }
       fact.cloexec = 'yes';
       delete fact.fix;
     }
+  }
+
+  /** `fcntl(fd, F_SETFD, flags)` / `ioctl(fd, FIOCLEX)` on `target`: marked, and a parameter whose flag the function sets. */
+  private markedCloexec(fn: CFunctionFact, key: string, target: Node, call: Node): void {
+    this.cloexecSetLater.add(`${fn.index}:${key}`);
+    const t = unwrap(target);
+    const param = t.type === 'identifier' ? parameterNamesOf(call).indexOf(t.text) : -1;
+    if (param >= 0 && !fn.setsCloexecOf?.includes(param)) (fn.setsCloexecOf ??= []).push(param);
+  }
+
+  /** Remembers the call's arguments that name a descriptor store (`fd`, `c->fd`), for {@link finish}. */
+  private rememberPassed(fn: CFunctionFact, index: number, args: Node | null): void {
+    const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
+    list.forEach((a, arg) => {
+      const target = storageTarget(a);
+      if (!target) return;
+      const key = `${fn.index}:${target.text}`;
+      let calls = this.passedToCalls.get(key);
+      if (!calls) this.passedToCalls.set(key, (calls = []));
+      calls.push({ callIndex: index, arg });
+    });
   }
 
   record(site: CallSite): void {
@@ -192,7 +221,14 @@ export class CallFacts {
       // An end of an out-array (`p[1]`, `procs[i].channel[0]`) is keyed by its whole text.
       const element = target && unwrap(target).type === 'subscript_expression' ? compactText(unwrap(target)) : undefined;
       const key = stored?.text ?? element;
-      if (key !== undefined && cmd?.text === 'F_SETFD' && value && (/\bFD_CLOEXEC\b/.test(value.text) || flagsVariableWithCloexec(value, node))) this.cloexecSetLater.add(`${fn.index}:${key}`);
+      if (key !== undefined && target && cmd?.text === 'F_SETFD' && value && (/\bFD_CLOEXEC\b/.test(value.text) || flagsVariableWithCloexec(value, node))) this.markedCloexec(fn, key, target, node);
+    } else if (name === 'ioctl') {
+      // `ioctl(fd, FIOCLEX)`, also `ioctl(fd, set ? FIOCLEX : FIONCLEX)`.
+      const target = argAtOf(args, 0);
+      const stored = target ? storageTarget(target) : null;
+      if (target && stored && /\bFIOCLEX\b/.test(argAtOf(args, 1)?.text ?? '')) this.markedCloexec(fn, stored.text, target, node);
+    } else if (name !== 'close') {
+      this.rememberPassed(fn, index, args);
     }
     if (FSTAT_CALLS.has(name)) {
       const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);
@@ -211,6 +247,23 @@ function closesStdioOnly(upper: Node | null): boolean {
   if (!n) return false;
   if (n.type === 'number_literal') return Number(n.text) <= 2;
   return /^STD(IN|OUT|ERR)_FILENO$/.test(n.text);
+}
+
+/** The parameter names of the function definition around `node`, in order ('' where unnamed). */
+function parameterNamesOf(node: Node): string[] {
+  let fn: Node | null = node.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  let d: Node | null = fn?.childForFieldName('declarator') ?? null;
+  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
+  const list = d?.childForFieldName('parameters');
+  if (!list) return [];
+  return list.namedChildren
+    .filter((p): p is Node => p !== null && p.type === 'parameter_declaration')
+    .map((p) => {
+      let decl: Node | null = p.childForFieldName('declarator');
+      while (decl && decl.type !== 'identifier') decl = decl.childForFieldName('declarator');
+      return decl?.text ?? '';
+    });
 }
 
 /** The k-th argument of a call (comments skipped). */

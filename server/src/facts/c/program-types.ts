@@ -109,6 +109,12 @@ export interface CFunctionFact {
    * function when the model finds one): `pool_init(&pool, n, handle_request)`.
    */
   passes?: { call: number; arg: number; name?: string; param?: number }[];
+  /**
+   * Parameters whose close-on-exec flag the function sets (`fcntl(fd, F_SETFD, FD_CLOEXEC)`,
+   * `ioctl(fd, FIOCLEX)`), also when another parameter chooses between setting and clearing it
+   * (`if (set) flags = FD_CLOEXEC`): a descriptor passed there has its flag decided by the caller.
+   */
+  setsCloexecOf?: number[];
   /** The function's `label:` statements, for the error paths a `goto` jumps to. */
   labels?: CLabel[];
 }
@@ -239,6 +245,12 @@ export interface CFdOpenFact {
   cloexec: 'yes' | 'no' | 'unknown';
   /** Inside a fork child region: descriptors set up for the exec'd program, not judged. */
   inChild: boolean;
+  /**
+   * Later calls of the same function that pass the stored descriptor (`set_cloexec(fd, 1)`):
+   * the call's index and the argument position. The model takes the flag as decided when such
+   * a callee sets that parameter's flag ({@link CFunctionFact.setsCloexecOf}).
+   */
+  passedTo?: { callIndex: number; arg: number }[];
   fix?: { title: string; applicability: 'safe' | 'unsafe'; edits: { span: Span; newText: string }[] };
 }
 

@@ -382,7 +382,7 @@ const CASES: Case[] = [
     name: 'settings: a bad targetPlatform',
     build: (dir) => fs.writeFileSync(path.join(dir, '.hazard-lens.json'), JSON.stringify({ targetPlatform: 'amiga' })),
     status: 2,
-    stderr: ['hazard-lens: .hazard-lens.json: "targetPlatform" is invalid (Invalid option: expected one of "linux"|"macos"|"freebsd"|"openbsd"|"netbsd"|"solaris"|"aix"|"zos"|"windows")'],
+    stderr: ['hazard-lens: .hazard-lens.json: "targetPlatform" is invalid (Invalid option: expected one of "linux"|"macos"|"freebsd"|"openbsd"|"netbsd"|"solaris"|"aix"|"zos"|"qnx"|"windows")'],
     stdout: [],
   },
   {

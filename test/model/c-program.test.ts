@@ -469,3 +469,36 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     assert.deepEqual(summary(findings), []);
   });
 });
+
+describe('C programs: close-on-exec set by a helper in another file', () => {
+  test('a descriptor passed to a helper that sets or clears its flag is decided there; one passed to a logging helper is still reported', () => {
+    const { findings, rel } = scan('c-cloexec-helper-elsewhere');
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('server.c')}:16`]);
+    assert.deepEqual(
+      findings[0].related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('server.c')}:16 descriptor created here by mkstemp()`,
+        `${rel('main.c')}:19 make_scratch() is called here and creates it`,
+        `${rel('main.c')}:20 run_hook() is called here, after the descriptor may have been created`,
+        `${rel('main.c')}:9 the program forks here (fork()); a child that execs inherits the descriptor`,
+      ],
+    );
+  });
+});
+
+describe('C programs: files that only other platforms build', () => {
+  test('a file whose path or system headers give it to other platforms is left out on the target, and counts on its own', () => {
+    const linux = scan('c-platform-files');
+    assert.deepEqual(summary(linux.findings), [`fork-in-threaded-program ${linux.rel('spawn.c')}:7`, `unsafe-call-in-fork-child ${linux.rel('spawn.c')}:9`]);
+    assert.deepEqual(
+      linux.findings[0].related.map((r) => `${at(r)} ${r.message}`)[0],
+      `${linux.rel('linux/workers.c')}:13 thread started here by pthread_create()`,
+    );
+    // On AIX the workers' file is not built: no thread runs at the fork (the child's fprintf()
+    // is still reported, as for any program); the kept descriptor of the AIX-only file counts.
+    const aix = scan('c-platform-files', { config: { targetPlatform: 'aix' } });
+    assert.deepEqual(summary(aix.findings), [`fd-without-cloexec ${aix.rel('aix.c')}:9`, `unsafe-call-in-fork-child ${aix.rel('spawn.c')}:9`]);
+    const freebsd = scan('c-platform-files', { config: { targetPlatform: 'freebsd' } });
+    assert.deepEqual(summary(freebsd.findings), [`fd-without-cloexec ${freebsd.rel('watch.c')}:9`, `unsafe-call-in-fork-child ${freebsd.rel('spawn.c')}:9`]);
+  });
+});

@@ -7,7 +7,7 @@
  * branches stay possible.
  */
 
-export const C_PLATFORMS = ['linux', 'macos', 'freebsd', 'openbsd', 'netbsd', 'solaris', 'aix', 'zos', 'windows'] as const;
+export const C_PLATFORMS = ['linux', 'macos', 'freebsd', 'openbsd', 'netbsd', 'solaris', 'aix', 'zos', 'qnx', 'windows'] as const;
 
 export type CPlatform = (typeof C_PLATFORMS)[number];
 
@@ -24,6 +24,7 @@ export const PLATFORM_MACROS: Readonly<Record<CPlatform, readonly string[]>> = {
   solaris: ['__sun', '__sun__', 'sun', '__SVR4', '__svr4__', '__unix__', '__unix', 'unix'],
   aix: ['_AIX', '__unix__', '__unix', 'unix'],
   zos: ['__MVS__', '__TOS_MVS__'],
+  qnx: ['__QNX__', '__QNXNTO__', '__unix__', '__unix', 'unix'],
   windows: ['_WIN32', '_WIN64', 'WIN32', '_MSC_VER', '__MINGW32__', '__MINGW64__'],
 };
 
@@ -57,10 +58,10 @@ export const PLATFORM_MACRO_SETS: Readonly<Record<CPlatform, ReadonlySet<string>
 export const POSIX_PLATFORMS: ReadonlySet<CPlatform> = new Set(C_PLATFORMS.filter((p) => p !== 'windows'));
 
 /**
- * System headers that exist on one platform only: a file that includes one outside any
- * `#if` compiles on that platform alone (`gwin32appinfo.c` includes `<windows.h>`), so
- * its code is judged like code under `#ifdef _WIN32`. Windows headers are matched without
- * regard to case (`<Windows.h>`); Apple frameworks by their folder.
+ * System headers that exist on one platform only (or one family): a file that includes one
+ * outside any `#if` compiles there alone (`gwin32appinfo.c` includes `<windows.h>`), so its
+ * code is judged like code under that platform's `#ifdef`. Windows headers are matched
+ * without regard to case (`<Windows.h>`); Apple frameworks by their folder.
  */
 const WINDOWS_ONLY_HEADERS: ReadonlySet<string> = new Set([
   'windows.h',
@@ -79,10 +80,68 @@ const WINDOWS_ONLY_HEADERS: ReadonlySet<string> = new Set([
   'direct.h',
 ]);
 const APPLE_ONLY_HEADER = /^(?:CoreFoundation|CoreServices|SystemConfiguration|IOKit|Foundation|Cocoa|Security|mach-o|libkern)\//;
+const BSD_FAMILY: readonly CPlatform[] = ['macos', 'freebsd', 'openbsd', 'netbsd'];
 
-/** The only platform that has a system header (`<windows.h>` → windows), or undefined. */
-export function platformOfHeader(header: string): CPlatform | undefined {
-  if (WINDOWS_ONLY_HEADERS.has(header.toLowerCase())) return 'windows';
-  if (APPLE_ONLY_HEADER.test(header)) return 'macos';
-  return undefined;
+/** Other system headers of one platform or family: AIX's performance and event APIs, Solaris's kstat and event ports, QNX's kernel calls, the BSDs' kqueue. */
+const PLATFORM_HEADERS: ReadonlyMap<string, readonly CPlatform[]> = new Map<string, readonly CPlatform[]>([
+  ['libperfstat.h', ['aix']],
+  ['procinfo.h', ['aix']],
+  ['sys/ahafs_evProds.h', ['aix']],
+  ['sys/pollset.h', ['aix']],
+  ['kstat.h', ['solaris']],
+  ['port.h', ['solaris']],
+  ['sys/port.h', ['solaris']],
+  ['sys/neutrino.h', ['qnx']],
+  ['sys/syspage.h', ['qnx']],
+  ['sys/event.h', BSD_FAMILY],
+]);
+
+/** The platforms that have a system header (`<windows.h>` → windows, `<sys/event.h>` → the BSDs and macOS), or undefined when all may. */
+export function platformsOfHeader(header: string): readonly CPlatform[] | undefined {
+  if (WINDOWS_ONLY_HEADERS.has(header.toLowerCase())) return ['windows'];
+  if (APPLE_ONLY_HEADER.test(header)) return ['macos'];
+  return PLATFORM_HEADERS.get(header);
+}
+
+/**
+ * Words that name a platform in a source file's name (`ngx_darwin_init.c`, `os390-syscalls.c`,
+ * `gspawn-win32.c`) or in a folder of its path (`src/win/`, `unix/aix/`), the convention Go
+ * makes a build rule of (`_linux.go`): portable projects keep each platform's code in files
+ * so named and let the build system pick them.
+ */
+const PLATFORM_WORDS: ReadonlyMap<string, CPlatform> = new Map<string, CPlatform>([
+  ['linux', 'linux'],
+  ['darwin', 'macos'],
+  ['macos', 'macos'],
+  ['osx', 'macos'],
+  ['freebsd', 'freebsd'],
+  ['openbsd', 'openbsd'],
+  ['netbsd', 'netbsd'],
+  ['sunos', 'solaris'],
+  ['solaris', 'solaris'],
+  ['illumos', 'solaris'],
+  ['aix', 'aix'],
+  ['os390', 'zos'],
+  ['zos', 'zos'],
+  ['qnx', 'qnx'],
+  ['win32', 'windows'],
+  ['win64', 'windows'],
+  ['windows', 'windows'],
+]);
+
+/**
+ * The platforms a source file's path names (see {@link PLATFORM_WORDS}; a folder named `win`
+ * counts too, a file named `win.c` does not: it is as often about windows on a screen), or
+ * undefined when it names none. `path` is relative to the workspace folder.
+ */
+export function platformsOfPath(path: string): readonly CPlatform[] | undefined {
+  const parts = path.split(/[\\/]/);
+  const file = parts.pop() ?? '';
+  const words = [...file.replace(/\.[^.]*$/, '').toLowerCase().split(/[-_.]/), ...parts.map((p) => p.toLowerCase()).flatMap((p) => (p === 'win' ? ['windows'] : p.split(/[-_.]/)))];
+  const found = new Set<CPlatform>();
+  for (const w of words) {
+    const platform = PLATFORM_WORDS.get(w);
+    if (platform) found.add(platform);
+  }
+  return found.size > 0 ? [...found] : undefined;
 }

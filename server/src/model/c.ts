@@ -36,7 +36,7 @@ import type {
   CLibraryCacheFact,
   CThreadStartFact,
 } from '../facts/c/program-types';
-import { DEFAULT_C_PLATFORM, POSIX_PLATFORMS, type CPlatform } from '../knowledge/c-platforms';
+import { DEFAULT_C_PLATFORM, platformsOfPath, POSIX_PLATFORMS, type CPlatform } from '../knowledge/c-platforms';
 import type { CCall } from '../facts/c/program-types';
 import { commonPrefixLength } from './paths';
 import { closure } from './program-graph';
@@ -117,6 +117,9 @@ export class CModel {
     this.knowledge = knowledge.c;
     for (const a of analyses) {
       if (a.language !== 'c') continue;
+      // `src/win/thread.c`, `aix.c`: a file its path gives to other platforms is not built here.
+      const named = platformsOfPath(pathInWorkspace(a.path, roots));
+      if (named && !named.includes(platform)) continue;
       this.addFile(a, roots);
     }
     this.readCompileCommands(projectFiles, roots);
@@ -615,4 +618,14 @@ export function childOnlyCallSpans(fn: CFn): Set<string> {
     CHILD_ONLY_CALLS.set(fn, spans);
   }
   return spans;
+}
+
+/** A file's path below the workspace folder that holds it (folders above it say nothing about the code). */
+function pathInWorkspace(file: string, roots: readonly string[]): string {
+  const absolute = path.resolve(file);
+  for (const r of roots) {
+    const rel = path.relative(path.resolve(r), absolute);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel;
+  }
+  return path.isAbsolute(file) ? path.basename(file) : file;
 }

@@ -24,9 +24,9 @@ function map2(a: PlatformTruth, b: PlatformTruth, f: (x: Tri, y: Tri) => Tri): P
   return Object.fromEntries(C_PLATFORMS.map((p) => [p, f(a[p], b[p])])) as Record<CPlatform, Tri>;
 }
 
-/** True on one platform, false on every other (a file only that platform builds). */
-export function onlyOn(platform: CPlatform): PlatformTruth {
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, p === platform ? 'T' : 'F'])) as Record<CPlatform, Tri>;
+/** True on these platforms, false on every other (a file only they build). */
+export function onlyOn(platforms: readonly CPlatform[]): PlatformTruth {
+  return Object.fromEntries(C_PLATFORMS.map((p) => [p, platforms.includes(p) ? 'T' : 'F'])) as Record<CPlatform, Tri>;
 }
 
 export function and(a: PlatformTruth, b: PlatformTruth): PlatformTruth {

@@ -25,7 +25,7 @@ import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
 import { blankUnbalancedBranches } from './unbalanced-branches';
 import { ALL_TRUE, and, branchCondition, not, onlyOn, platformsWhere, type PlatformTruth } from './preprocessor';
-import { platformOfHeader, type CPlatform } from '../../knowledge/c-platforms';
+import { platformsOfHeader, type CPlatform } from '../../knowledge/c-platforms';
 
 export type { CFact } from './program-types';
 export * from './program-types';
@@ -248,9 +248,9 @@ class Extractor {
     this.closers = fileClosers(root, this.source);
     for (const m of this.source.text.matchAll(FIELD_STORE)) this.storedFields.add(m[1]);
     for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
-    // A system header only one platform has, included outside any `#if`: the whole file is
-    // compiled there alone, as if it sat in that platform's `#ifdef`.
-    const only = onlyPlatformOf(root);
+    // A system header only one platform (or family) has, included outside any `#if`: the whole
+    // file is compiled there alone, as if it sat in that platform's `#ifdef`.
+    const only = onlyPlatformsOf(root);
     if (only) this.pp.push(onlyOn(only));
     this.topLevel(root);
     if (only) this.pp.pop();
@@ -1202,14 +1202,14 @@ class Extractor {
 
 /** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
 
-/** The platform a file's unconditional system includes confine it to (`<windows.h>`), if any. */
-function onlyPlatformOf(root: Node): CPlatform | undefined {
+/** The platforms a file's unconditional system includes confine it to (`<windows.h>`, `<sys/event.h>`), if any. */
+function onlyPlatformsOf(root: Node): readonly CPlatform[] | undefined {
   for (const child of root.namedChildren) {
     if (child?.type !== 'preproc_include') continue;
     const path = child.childForFieldName('path');
     if (path?.type !== 'system_lib_string') continue;
-    const platform = platformOfHeader(path.text.slice(1, -1));
-    if (platform) return platform;
+    const platforms = platformsOfHeader(path.text.slice(1, -1));
+    if (platforms) return platforms;
   }
   return undefined;
 }

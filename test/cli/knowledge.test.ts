@@ -280,6 +280,6 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
     const dir = workspace(PY_VENDOR);
     const flag = runCli(['scan', '.', '--format', 'json', '--no-cache', '--target-platform', 'plan9'], { cwd: dir });
     assert.equal(flag.status, 2);
-    assert.match(flag.stderr, /invalid value 'plan9' for --target-platform: expected one of linux, macos, freebsd, openbsd, netbsd, solaris, aix, zos, windows/);
+    assert.match(flag.stderr, /invalid value 'plan9' for --target-platform: expected one of linux, macos, freebsd, openbsd, netbsd, solaris, aix, zos, qnx, windows/);
   });
 });

@@ -58,7 +58,7 @@ export class ValueOrigins {
     for (const s of rec.scopes) if (s.kind === 'function') this.functionScopes.set(s.name, s);
   }
 
-  /** The calls that may have made the object `name` holds at `at` in `scope` (none when unknown). */
+  /** The calls of this file that may have made the object `name` holds in `scope` (none when nothing is known). */
   callsBehind(name: string, scope: Scope): RawCall[] {
     this.steps = 0;
     const out = new Set<RawCall>();

@@ -171,6 +171,21 @@ describe('knowledge models in .hazard-lens.json (CLI)', () => {
     ]);
   });
 
+  test('a Python process-starter model of a class whose method starts worker processes follows the start method', () => {
+    const files: Tree = {
+      'src/app.py':
+        'import threading\nfrom mylib.gang import WorkerGang\n\n\ndef main():\n    threading.Thread(target=print, daemon=True).start()\n    gang = WorkerGang(4)\n    gang.launch("job")\n\n\nif __name__ == "__main__":\n    main()\n',
+    };
+    const model = config({ python: { processStarters: [{ name: 'mylib.gang.WorkerGang', how: 'method', methods: ['launch'] }] } });
+    assert.deepEqual(scan(files).findings.map(brief), []);
+    assert.deepEqual(scan({ ...files, '.hazard-lens.json': model }).findings.map(brief), [
+      'fork-in-threaded-program src/app.py:8:5-8:23 mylib.gang.WorkerGang.launch() forks (start method "fork", the Linux default before Python 3.14) in a program that has already started a thread (threading.Thread.start() at line 6): the child inherits locks other threads held and can deadlock',
+    ]);
+    // The gang's processes follow the program's start method.
+    const forkserver = (files['src/app.py'] as string).replace('def main():\n', 'def main():\n    import multiprocessing\n    multiprocessing.set_start_method("forkserver")\n');
+    assert.deepEqual(scan({ 'src/app.py': forkserver, '.hazard-lens.json': model }).findings.map(brief), []);
+  });
+
   test('a TypeScript keep-alive model: the connect() of a messaging client makes a blocking handler starve it', () => {
     const files: Tree = {
       'package.json': JSON.stringify({ name: 'orders', main: 'dist/index.js' }),

@@ -239,6 +239,33 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('a file whose facts trace received values back to other definitions is always extracted whole', () => {
+    const text = [
+      'import multiprocessing',
+      '',
+      '',
+      'def make(job):',
+      '    return job, multiprocessing.Process(target=print)',
+      '',
+      '',
+      'def launch(worker):',
+      '    worker.start()',
+      '',
+      '',
+      'def handle(job):',
+      '    name, worker = make(job)',
+      '    launch(worker)',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    assert.ok(d.state?.facts.some((f) => f.kind === 'py.fork' && f.range.start.line === 8));
+    // The factory now makes a spawned process: `launch`'s fork changes with it.
+    d.replace('multiprocessing.Process(', 'multiprocessing.get_context("spawn").Process(');
+    assert.equal(d.reused, 0);
+    assert.ok(d.state?.facts.some((f) => f.kind === 'py.fork' && f.range.start.line === 8 && f.startMethod === 'spawn'));
+    d.dispose();
+  });
+
   test('a file with a heartbeat loop is always extracted whole', () => {
     const d = new Doc(`${MODULE}\ndef beat(conn):\n    while True:\n        conn.heartbeat_check()\n        wait_a_bit()\n\n\ndef wait_a_bit():\n    pause()\n`);
     d.insertAfter('    count = hel', 'x');
@@ -269,8 +296,12 @@ describe('Python facts reused across edits: seeded random edits', () => {
 
   test('fixtures without heartbeat calls joined into one module, 160 edits: the same facts as a whole extraction', () => {
     const next = random(1417);
-    // (A heartbeat call anywhere makes every edit a whole extraction.) `from __future__` only at a module's top.
-    const parts = fixtures.map((f) => readFileSync(f, 'utf8')).filter((t) => !/heartbeat|keepalive|keep_alive|\bping\b/i.test(t));
+    // (A heartbeat call anywhere makes every edit a whole extraction, and so does a value traced
+    // back to other definitions: modules imported by computed name, process starters' methods
+    // called on received values.) `from __future__` only at a module's top.
+    const parts = fixtures
+      .map((f) => readFileSync(f, 'utf8'))
+      .filter((t) => !/heartbeat|keepalive|keep_alive|\bping\b/i.test(t) && !/import_module|__import__|multiprocessing|sslyze/.test(t));
     const text = parts
       .slice(0, 60)
       .map((t) => t.replace(/^from __future__ import .*$/gm, ''))

@@ -278,6 +278,50 @@ function edited(s: Scenario, suffix: string, change: (text: string) => string): 
   return { ...s, files: s.files.map((f) => (f === file ? again : f)) };
 }
 
+describe('py-probe-pool: checks loaded by computed name run over tuples on a thread pool; one queues commands on a library scanner that starts processes', () => {
+  const change = (s: Scenario, suffix: string, from: string, to: string) =>
+    edited(s, suffix, (t) => {
+      assert.ok(t.includes(from), `${suffix} does not contain ${from}`);
+      return t.replace(from, to);
+    });
+
+  test('the queued command is a fork on a pool thread: the chain names the pool, the worker function and the factory-made scanner', () => {
+    const s = load('py-probe-pool');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program checks/tls.py:16']);
+    const [f] = findings;
+    assert.equal(
+      f.message,
+      'sslyze.concurrent_scanner.ConcurrentScanner.queue_scan_command() forks (start method "fork", the Linux default before Python 3.14) in a program that has already started a thread (concurrent.futures.ThreadPoolExecutor.map() at ../probe:24): the child inherits locks other threads held and can deadlock',
+    );
+    assert.deepEqual(steps(s, f), [
+      'probe:33 called here',
+      'probe:28 called here',
+      'probe:24 thread started here (concurrent.futures.ThreadPoolExecutor.map())',
+      "probe:24 runs sweep.one on the pool's worker threads here",
+      'probe:19 called here (probe)',
+      'checks/tls.py:25 called here',
+      'checks/tls.py:19 called here',
+      'checks/tls.py:16 fork here (sslyze.concurrent_scanner.ConcurrentScanner.queue_scan_command())',
+    ]);
+  });
+
+  test('silent when the entry script sets the forkserver start method first', () => {
+    const s = change(load('py-probe-pool'), 'probe', 'if __name__ == "__main__":\n', 'if __name__ == "__main__":\n    import multiprocessing\n    multiprocessing.set_start_method("forkserver")\n');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('silent when the checks run one after another on the main thread', () => {
+    const s = change(load('py-probe-pool'), 'probe', 'list(pool.map(one, jobs))', 'list(map(one, jobs))');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('silent when the factory only makes the synchronous scanner', () => {
+    const s = change(load('py-probe-pool'), 'tls.py', 'scanner = ConcurrentScanner()', 'scanner = SynchronousScanner()');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
 describe('py-job-class-attribute: a class kept in a class attribute, a generic base, a classmethod that makes the jobs', () => {
   test('the process pool of Job._write_all is reported, reached through Dataset.job_class.plan() and job.process()', () => {
     const s = load('py-job-class-attribute');

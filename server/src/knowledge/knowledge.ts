@@ -16,7 +16,8 @@ import { CONSUMERS, OPENERS as C_OPENERS, OUT_ARRAY_OPENERS, RELEASERS as C_RELE
 import { ASYNC_SIGNAL_SAFE, FORK_CALLS, THREAD_STARTS, UNSAFE_IN_CHILD, type ForkKind, type ThreadStartSpec } from './c-process';
 import { OWNER_CALLS, OWNER_METHODS, PY_OPENERS, type PyOpener } from './python-handles';
 import { PY_HEARTBEAT_CALLS, PY_SLEEP_CALLS, PY_WAIT_METHODS } from './python-heartbeat';
-import { PY_FORK_CALLS, PY_THREAD_STARTERS, type PyThreadStarter } from './python-process';
+import { PY_FORK_CALLS, PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyProcessStarter, type PyThreadStarter } from './python-process';
+import { PY_DEPENDENCY_MODELS } from './python-dependency-models';
 import { BLOCKING_APIS, HEARTBEAT_LIBRARIES, type BlockingApi, type HeartbeatLibrary, type HotContext } from './typescript-heartbeat';
 import { FS_ARGUMENT_EFFECTS, FS_MODULE_SPECIFIERS, HANDLE_METHOD_OPENERS, HANDLE_METHODS, OPENERS as TS_OPENERS, type OpenerSpec as TsOpenerSpec } from './typescript-handles';
 import { isEmptyKnowledge, type UserKnowledge } from './user-models';
@@ -59,6 +60,8 @@ export interface PythonKnowledge {
   ownerMethods: ReadonlySet<string>;
   threadStarters: ReadonlyMap<string, PyThreadStarter>;
   forkCalls: ReadonlyMap<string, { pidIndex: number }>;
+  /** Objects that start worker processes with multiprocessing's start method (built-in, shipped dependency models, the user's). */
+  processStarters: ReadonlyMap<string, PyProcessStarter>;
   heartbeatCalls: ReadonlySet<string>;
   sleepCalls: ReadonlySet<string>;
   waitMethods: ReadonlySet<string>;
@@ -168,7 +171,13 @@ function build(user: UserKnowledge, fingerprint: string): Knowledge {
     threadStarters.set(t.name, { how, methods: how === 'method' ? (t.methods ?? ['start']) : undefined, note: `starts a thread (${USER_MODEL_SOURCE})` });
   }
   const pyForkCalls = new Map(PY_FORK_CALLS);
-  for (const p of py.processStarters ?? []) pyForkCalls.set(p.name, { pidIndex: -1 });
+  const pyProcessStarters = new Map(PY_PROCESS_STARTERS);
+  // The shipped models of dependencies first, then the user's (same form, `user-models.ts`).
+  for (const p of [...(PY_DEPENDENCY_MODELS.processStarters ?? []), ...(py.processStarters ?? [])]) {
+    const how = p.how ?? 'fork';
+    if (how === 'fork') pyForkCalls.set(p.name, { pidIndex: -1 });
+    else pyProcessStarters.set(p.name, how === 'ctor' ? { how } : { how, methods: p.methods ?? ['start'] });
+  }
   const heartbeatCalls = new Set(PY_HEARTBEAT_CALLS);
   const sleepCalls = new Set(PY_SLEEP_CALLS);
   const waitMethods = new Set(PY_WAIT_METHODS);
@@ -251,6 +260,7 @@ function build(user: UserKnowledge, fingerprint: string): Knowledge {
       ownerMethods,
       threadStarters,
       forkCalls: pyForkCalls,
+      processStarters: pyProcessStarters,
       heartbeatCalls,
       sleepCalls,
       waitMethods,

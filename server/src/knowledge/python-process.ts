@@ -28,6 +28,12 @@ export interface PyThreadStarter {
   /** Where the call takes the function the thread runs: the keyword, else the positional index. */
   target?: { keyword?: string; index: number };
   /**
+   * With `how: 'method'`: the position of the starting method's argument that is the function
+   * the worker threads run (`pool.map(fn, items)`, `pool.submit(fn, ...)`): it runs while the
+   * pool's threads do.
+   */
+  runs?: number;
+  /**
    * With `how: 'method'`: the object's other methods give another object of the same kind
    * (a lazy dask collection's `set_index()`, `map_partitions()`), whose `methods` start the
    * threads too.
@@ -82,8 +88,8 @@ export const PY_THREAD_STARTERS: ReadonlyMap<string, PyThreadStarter> = new Map<
   ['_thread.start_new', { how: 'call', note: 'starts a thread', target: { keyword: 'function', index: 0 } }],
   ['_thread.start_joinable_thread', { how: 'call', note: 'starts a thread' }],
   ['threading._start_new_thread', { how: 'call', note: 'starts a thread' }],
-  ['concurrent.futures.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads' }],
-  ['concurrent.futures.thread.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads' }],
+  ['concurrent.futures.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads', runs: 0 }],
+  ['concurrent.futures.thread.ThreadPoolExecutor', { how: 'method', methods: ['submit', 'map'], note: 'starts worker threads', runs: 0 }],
   ['multiprocessing.pool.ThreadPool', { how: 'ctor', note: 'starts worker threads' }],
   ['multiprocessing.dummy.Pool', { how: 'ctor', note: 'starts worker threads' }],
   ['logging.handlers.QueueListener', { how: 'method', methods: START, note: 'starts a listener thread' }],

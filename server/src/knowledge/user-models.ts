@@ -121,7 +121,12 @@ function buildShapes() {
     methods: names('For "method": the methods that start the threads (default: ["start"]).').optional(),
   });
   const pyProcessStarter = z.strictObject({
-    name: name('A dotted function that forks like os.fork() and returns the pid (0 in the child), e.g. "mylib.proc.fork_worker".'),
+    name: name('A dotted function that forks like os.fork() and returns the pid (0 in the child), e.g. "mylib.proc.fork_worker"; with "how", a class whose objects start worker processes, e.g. "mylib.workers.ProcessGang".'),
+    how: oneOf(
+      ['fork', 'ctor', 'method'],
+      '"fork": calling it forks like os.fork() (the default); "ctor": constructing the object starts worker processes with multiprocessing; "method": a method of the constructed object starts them. Worker processes follow the program\'s multiprocessing start method (fork by default on Linux before Python 3.14).',
+    ).optional(),
+    methods: names('For "method": the methods that start the worker processes (default: ["start"]).').optional(),
   });
   const pyKeepAlive = z
     .strictObject({

@@ -260,6 +260,11 @@ export class ModelBuilder implements SimModel {
         let hit = false;
         if (f.kind === 'py.fork' || f.kind === 'py.close-all') hit = true;
         else if (f.kind === 'py.object-start') hit = this.classify(cur.m, f.constructorName, f.origin, f.method)?.kind === 'process';
+        else if (f.kind === 'py.thread-start' && f.runs) {
+          // `pool.map(work, jobs)` runs `work` right there, on the pool's threads.
+          const sym = this.symbolOf(cur.m, f, f.runs.name, f.runs.origin);
+          if (sym?.kind === 'function') hit = visit(sym.module, sym.name);
+        }
         else if (f.kind === 'py.call') {
           const t = this.callTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);

@@ -349,11 +349,22 @@ export class ProgramSim extends ProgramOrder {
           else if (sym?.kind === 'class') this.addClass(sym.module, sym.name, chain);
           break;
         }
-        case 'py.thread-start':
+        case 'py.thread-start': {
           if (f.joined) {
             if (!this.state.threads) this.state.threads = joinedHere = { ...this.live(m, f, ctx), api: f.api, note: f.note, untilReturn: true };
           } else this.threadStarted({ ...this.live(m, f, ctx), api: f.api, note: f.note });
+          // `pool.map(work, jobs)`: `work` runs on the pool's threads, beside the other workers.
+          const runs = f.runs ? this.model.symbolOf(m, f, f.runs.name, f.runs.origin) : undefined;
+          if (runs?.kind === 'function') {
+            const chain = push(ctx.chain, { path: m.path, range: f.range, message: `runs ${runs.name} on the pool's worker threads here` });
+            const before = this.state.threads;
+            this.state.threads = { ...this.live(m, f, ctx), api: f.api, note: f.note, untilReturn: true };
+            this.runFunction(runs.module, runs.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+            // What the work leaves running outlives it; the pool's own threads are as before.
+            if (this.state.threads?.fact === f && this.state.threads.module === m) this.state.threads = before;
+          }
           break;
+        }
         case 'py.object-start': {
           const sym = notes ? this.model.symbolOf(m, f, f.constructorName, f.origin) : undefined;
           const what = this.model.classify(m, f.constructorName, f.origin, f.method);

@@ -224,6 +224,11 @@ export interface PyThreadStartFact extends PyFactBase {
   note: string;
   /** The function the thread runs (`Thread(target=f)`, `Timer(5, f)`), resolved like a callee. */
   target?: { name: string; origin: PyNameOrigin };
+  /**
+   * A pool's method given the function its worker threads run (`pool.map(work, jobs)`),
+   * resolved like a callee: the function runs while the pool's threads do.
+   */
+  runs?: { name: string; origin: PyNameOrigin };
   /** Made from an unpatched original (`eventlet.patcher.original('threading').Thread`): stays native under monkey patching. */
   native?: boolean;
   /** Where the constructor's callee is written (`threading.Thread`): a fix may swap in the original. */

@@ -17,6 +17,8 @@
  *   skipped, and an edit of one (before or after) re-extracts the whole file;
  * - heartbeat loops read whether the functions they call wait, through any chain of calls:
  *   a file with anything that may be a heartbeat call is always extracted whole;
+ * - a value a function received is traced to the calls of other definitions that pass or
+ *   return it (`value-origins.ts`): a file where that was asked is always extracted whole;
  * - the syntax-error state and the text shortcuts it allows: only files without errors reuse.
  * Position-bearing fields of the reused facts (ranges, the end of the statement holding a cache)
  * are moved like the text; a reused fact that points into the edited text stops the reuse.
@@ -25,7 +27,7 @@ import type { Node, Tree } from '../../parsing/parser';
 import type { Position } from '../../text/locations';
 import { BUILTIN_KNOWLEDGE, type Knowledge } from '../../knowledge/knowledge';
 import { PY_HEARTBEAT_NAME } from '../../knowledge/python-heartbeat';
-import { extractPythonFacts, type PythonFact } from './program-facts';
+import { extractPythonFacts, type PythonFact, type PythonFactReport } from './program-facts';
 import type { SkippedDefinition } from './record-walk';
 
 /** A function or method directly in the module or in a class body (nested classes included). */
@@ -49,6 +51,8 @@ export interface PythonFactState {
   readonly heartbeats: boolean;
   /** Qualified names of more than one definition (see {@link duplicatedKeys}). */
   readonly duplicated: ReadonlySet<string>;
+  /** Some facts were read from values other definitions pass or return (never reused then). */
+  readonly tracedValues?: boolean;
 }
 
 export interface IncrementalPythonFacts {
@@ -235,14 +239,17 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   }
   const definitions = definitionsOf(root);
   const whole = (): IncrementalPythonFacts => {
-    const facts = extractPythonFacts(tree, text, path, { knowledge });
+    const report: PythonFactReport = {};
+    const facts = extractPythonFacts(tree, text, path, { knowledge, report });
     const duplicated = duplicatedKeys(definitions);
     for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
-    return { facts, state: { text, path, knowledge, facts, definitions, heartbeats, duplicated }, reused: 0 };
+    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated };
+    if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
+    return { facts, state, reused: 0 };
   };
   // (Knowledge objects are rebuilt with the settings; the fingerprint says whether the tables differ.)
-  if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats) return whole();
+  if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats || previous.tracedValues) return whole();
   const old = previous.text;
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
 
@@ -279,7 +286,10 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     if (!moved) return whole();
     reusedFacts.push(moved);
   }
-  const walked = extractPythonFacts(tree, text, path, { knowledge, skip });
+  const report: PythonFactReport = {};
+  const walked = extractPythonFacts(tree, text, path, { knowledge, skip, report });
+  // The edited definition now reads values other definitions pass or return: those were skipped.
+  if (report.tracedValues) return whole();
   const facts = mergeByStart(walked, reusedFacts);
   return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated }, reused: skip.length };
 }

@@ -20,6 +20,7 @@ import {
   PY_EXIT_CALLS,
   PY_FD_SOURCES,
   PY_FORK_CALLS,
+  PY_FORKING_START_METHODS,
   PY_FSTAT_CALLS,
   PY_HANDLER_REGISTRATIONS,
   PY_KEEP_PARAMETER,
@@ -55,6 +56,7 @@ import type {
   PyThreadStartFact,
 } from './fact-types';
 import { ForkResets } from './fork-resets';
+import { ValueOrigins } from './value-origins';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
 import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
@@ -219,10 +221,10 @@ export class ProcessClassifier {
     | { kind: 'unknown'; ctor: string; origin: PyNameOrigin }
     | undefined {
     const name = c.resolved?.name;
-    if (name && (CTOR_NAMES.has(name) || this.knowledge.threadStarters.has(name))) {
+    if (name && (CTOR_NAMES.has(name) || this.knowledge.threadStarters.has(name) || this.knowledge.processStarters.has(name))) {
       const t = this.knowledge.threadStarters.get(name);
       if (t) return { kind: 'thread', api: name, starter: t };
-      const p = PY_PROCESS_STARTERS.get(name);
+      const p = this.knowledge.processStarters.get(name);
       if (p) {
         const m = this.contextMethodOfKeyword(c, p.contextKeyword);
         return { kind: 'process', api: name, starter: p, method: m.method, literal: m.literal };
@@ -384,10 +386,16 @@ export class ProcessClassifier {
     // Methods that start what their receiver was built as.
     if (c.method && c.recv) {
       const ctor = this.receiverCtor(c);
+      if (!ctor && 'name' in c.recv && this.receivedValueCall(c, c.recv.name, forks)) return;
       const ck = ctor ? this.ctorKind(ctor) : undefined;
       if (ctor && ck?.kind === 'thread' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method)) {
         ctor.matched = true;
         const start: PyThreadStartFact = { ...callBase(c, this.t), kind: 'py.thread-start', api: `${ck.api}.${c.method}()`, note: ck.starter.note, ...this.threadExtras(ctor, ck.api) };
+        const work = ck.starter.runs === undefined ? undefined : this.t.dotted(argsOf(c.node).positional[ck.starter.runs] ?? null);
+        if (work) {
+          const r = resolve(work, c.scope);
+          if (r.origin !== 'builtin') start.runs = { name: r.name, origin: r.origin };
+        }
         if (this.joinedBeforeReturn(c, ctor)) start.joined = true;
         else {
           const by = this.joiningMethods(c);
@@ -451,6 +459,61 @@ export class ProcessClassifier {
       if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: callee.name, origin: callee.origin });
       if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
+  }
+
+  private origins: ValueOrigins | undefined;
+  /** Some call's facts were read from the values other definitions of the file pass or return. */
+  tracedValues = false;
+  private processMethods: ReadonlySet<string> | undefined;
+  private computedImports: boolean | undefined;
+
+  /**
+   * `x.m(...)` where `x` holds a value the function received rather than made (a parameter, a
+   * tuple element unpacked from one, a loop variable over one, a closure variable): the calls
+   * of this file that may have made it (`value-origins.ts`) decide. A process starter whose
+   * method this is starts processes here (`scanner.queue_scan_command()` with `scanner` the
+   * `ConcurrentScanner()` a factory returned in a tuple); a module imported by computed name
+   * runs its function of that name (`check.probe()` with `check` one of the plugin modules a
+   * pool hands its worker function). Only asked when the method is a known process starter's
+   * or the file imports modules by computed name. True when a fact was recorded.
+   */
+  private receivedValueCall(c: RawCall, name: string, forks: CallFacts<PyForkFact>): boolean {
+    // Only calls of this file can be found: without a process starter whose method this is, or
+    // an import by computed name, there is nothing to look for.
+    if (!this.processMethods) {
+      const methods = new Set<string>();
+      for (const x of this.rec.calls) {
+        const ck = this.ctorKind(x);
+        if (ck?.kind === 'process' && ck.starter.how === 'method') for (const m of ck.starter.methods ?? []) methods.add(m);
+      }
+      this.processMethods = methods;
+      this.computedImports = this.rec.calls.some((x) => !!x.resolved && PY_COMPUTED_IMPORTS.has(x.resolved.name));
+    }
+    if (!this.computedImports && !this.processMethods.has(c.method!)) return false;
+    this.tracedValues = true;
+    this.origins ??= new ValueOrigins(this.rec, this.t);
+    const made = this.origins.callsBehind(name, c.scope);
+    // Any of the objects may be the one: a forking one (by a start method not named, or `fork`) first.
+    const starters = made.flatMap((m) => {
+      const ck = this.ctorKind(m);
+      return ck?.kind === 'process' && ck.starter.how === 'method' && ck.starter.methods?.includes(c.method!) ? [{ m, ck }] : [];
+    });
+    const starter = starters.find((s) => PY_FORKING_START_METHODS.has(s.ck.method) || s.ck.method === 'default' || s.ck.method === 'unknown') ?? starters[0];
+    if (starter) {
+      starter.m.matched = true;
+      this.pushProcessFork(c, starter.m, starter.ck, callBase(c, this.t), forks);
+      return true;
+    }
+    for (const m of made) {
+      const module = m.resolved && PY_COMPUTED_IMPORTS.has(m.resolved.name) ? this.computedModule(m) : undefined;
+      if (module) {
+        const call: PyMethodCallFact = { ...callBase(c, this.t), kind: 'py.method-call', producer: m.resolved!.name, origin: 'import', method: c.method!, module };
+        if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
+        this.rec.facts.push(call);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** `ctx = DaemonContext(); ctx.files_preserve = [...]`: the keep-list set on the object the call made. */

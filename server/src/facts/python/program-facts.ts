@@ -68,7 +68,7 @@ export type {
 } from './fact-types';
 
 /** After the walk: resolve names, classify the calls, emit the facts (sorted by position). */
-function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): void {
+function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, report?: PythonFactReport): void {
   const { facts, calls, callIndex } = rec;
   const processes = new ProcessClassifier(rec, t, knowledge.python);
   const heartbeats = new HeartbeatClassifier(rec, t, knowledge.python);
@@ -132,6 +132,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge): vo
   emitPatchedForks(rec, t);
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
+  if (report) report.tracedValues = processes.tracedValues;
   // Facts in source order; of two that start together the shorter first, as Python evaluates
   // the inner call of `Cls(...).start()` before the outer one (stable otherwise: insertion order).
   facts.sort(
@@ -150,6 +151,16 @@ export interface PythonFactOptions {
    * result; the caller (`incremental.ts`) holds them from an earlier extraction.
    */
   skip?: readonly SkippedDefinition[];
+  /** Filled with what the extraction did that an incremental one must know (`incremental.ts`). */
+  report?: PythonFactReport;
+}
+
+export interface PythonFactReport {
+  /**
+   * Some call's facts were read from other definitions of the file: where a value a function
+   * received was made (`value-origins.ts`). Such facts change when another definition does.
+   */
+  tracedValues?: boolean;
 }
 
 /**
@@ -164,7 +175,7 @@ export function extractPythonFacts(tree: Tree, text: string, path: string, optio
   const t = new PySourceText(tree, text, options.textShortcuts ?? true);
   const ex = new RecordCollector(t);
   ex.walk(options.skip);
-  finish(ex, t, options.knowledge ?? BUILTIN_KNOWLEDGE);
+  finish(ex, t, options.knowledge ?? BUILTIN_KNOWLEDGE, options.report);
   if (/(^|[\\/])setup\.py$/.test(path)) {
     const eps = extractSetupPyEntryPoints(tree, text);
     const mod = ex.facts.find((f): f is PyModuleFact => f.kind === 'py.module');

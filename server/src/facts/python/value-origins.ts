@@ -1,0 +1,223 @@
+/**
+ * Where a value a function receives comes from, within one file: the calls that may have
+ * made the object a plain name holds when the name has no call assigned to it in its own
+ * scope — a parameter (what the file's callers pass, or the items a pool's `map()` /
+ * `submit()` hands the function it runs), a name unpacked from a tuple (`a, b = params`,
+ * `info, scanner = make(...)` with `make` returning a tuple), a loop variable (the items of
+ * what it loops over: a list literal, a comprehension, a list filled with `append()`), or a
+ * variable of an enclosing function (a closure). The process classifier asks it for the
+ * receivers of calls that may start processes or run plugin modules.
+ */
+import type { Node } from '../../parsing/parser';
+import { argsOf } from './syntax-helpers';
+import type { PySourceText } from './source-text';
+import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
+
+/** A step from a value to a part of it: an element of a tuple, or an item of an iterable. */
+type Selector = { elem: number } | { item: true };
+
+/** How many steps one question follows at most. */
+const MAX_STEPS = 24;
+
+/** Calls that give the items of their first argument back (`list(x)`, `sorted(x)`). */
+const ITEM_COPIES: ReadonlySet<string> = new Set(['list', 'tuple', 'sorted', 'set', 'frozenset', 'reversed']);
+
+/** Pool methods that run the function they are given (their first argument) on worker threads or processes. */
+const POOL_RUNS: ReadonlyMap<string, 'items' | 'arguments'> = new Map([
+  ['map', 'items'],
+  ['submit', 'arguments'],
+]);
+
+/** What binds a name in one scope (nested functions and classes left out). */
+interface NameBinding {
+  /** The value assigned or looped over. */
+  value: Node;
+  /** What the name is, as a part of `value`. */
+  path: Selector[];
+}
+
+interface ScopeIndex {
+  bindings: Map<string, NameBinding[]>;
+  /** Values of the scope's own `return` statements. */
+  returns: Node[];
+  /** `name.append(x)` / `name.extend(xs)`: what is added to the list a name holds. */
+  additions: Map<string, NameBinding[]>;
+}
+
+const NESTED = new Set(['function_definition', 'class_definition', 'lambda']);
+
+export class ValueOrigins {
+  private readonly indexes = new Map<Scope, ScopeIndex>();
+  private readonly functionScopes = new Map<string, Scope>();
+  private steps = 0;
+
+  constructor(
+    private readonly rec: CollectedRecords,
+    private readonly t: PySourceText,
+  ) {
+    for (const s of rec.scopes) if (s.kind === 'function') this.functionScopes.set(s.name, s);
+  }
+
+  /** The calls of this file that may have made the object `name` holds in `scope` (none when nothing is known). */
+  callsBehind(name: string, scope: Scope): RawCall[] {
+    this.steps = 0;
+    const out = new Set<RawCall>();
+    this.ofName(name, scope, [], out, new Set());
+    return [...out];
+  }
+
+  private ofExpr(n: Node | null | undefined, scope: Scope, path: Selector[], out: Set<RawCall>, seen: Set<string>): void {
+    if (!n || ++this.steps > MAX_STEPS) return;
+    const key = `${n.id}|${JSON.stringify(path)}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const [first, ...rest] = path;
+    switch (n.type) {
+      case 'parenthesized_expression':
+        this.ofExpr(n.namedChild(0), scope, path, out, seen);
+        return;
+      case 'conditional_expression': {
+        const parts = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        this.ofExpr(parts[0], scope, path, out, seen);
+        this.ofExpr(parts[2], scope, path, out, seen);
+        return;
+      }
+      case 'tuple':
+      case 'expression_list':
+      case 'list':
+      case 'set': {
+        const parts = n.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        if (first && 'elem' in first) this.ofExpr(parts[first.elem], scope, rest, out, seen);
+        else if (first) for (const p of parts) this.ofExpr(p, scope, rest, out, seen);
+        return;
+      }
+      case 'generator_expression':
+      case 'list_comprehension':
+      case 'set_comprehension':
+        if (first && 'item' in first) this.ofExpr(n.childForFieldName('body'), scope, rest, out, seen);
+        return;
+      case 'identifier':
+        this.ofName(n.text, scope, path, out, seen);
+        return;
+      case 'call': {
+        const idx = this.rec.callIndex.get(n.id);
+        const c = idx === undefined ? undefined : this.rec.calls[idx];
+        if (!c) return;
+        if (!path.length) out.add(c);
+        const callee = c.resolved;
+        if (first && 'item' in first && callee?.origin === 'builtin' && ITEM_COPIES.has(callee.name)) {
+          this.ofExpr(argsOf(c.node).positional[0], c.scope, path, out, seen);
+          return;
+        }
+        // A function of this file: what its `return` statements give (a tuple's element, a list's items).
+        const fn = callee?.origin === 'local' ? this.functionScopes.get(callee.name) : undefined;
+        if (fn) for (const r of this.index(fn).returns) this.ofExpr(r, fn, path, out, seen);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private ofName(name: string, scope: Scope, path: Selector[], out: Set<RawCall>, seen: Set<string>): void {
+    for (let s: Scope | undefined = scope; s; s = s.parent) {
+      if (s.kind === 'class') continue;
+      const idx = this.index(s);
+      const bound = idx.bindings.get(name);
+      const param = s.kind === 'function' ? this.parameterIndex(s, name) : -1;
+      if (!bound && param < 0) continue;
+      for (const b of bound ?? []) this.ofExpr(b.value, s, [...b.path, ...path], out, seen);
+      if (path[0] && 'item' in path[0]) for (const a of idx.additions.get(name) ?? []) this.ofExpr(a.value, s, [...a.path, ...path.slice(1)], out, seen);
+      if (param >= 0) this.ofParameter(s, param, name, path, out, seen);
+      return;
+    }
+  }
+
+  /** What the file passes for parameter `i` of the function `fn`: its calls' arguments, the items or arguments a pool hands it. */
+  private ofParameter(fn: Scope, i: number, name: string, path: Selector[], out: Set<RawCall>, seen: Set<string>): void {
+    const self = fn.cls !== undefined && fn.parent?.kind === 'class' ? 1 : 0;
+    for (const c of this.rec.calls) {
+      if (this.steps > MAX_STEPS) return;
+      const a = argsOf(c.node);
+      if (c.resolved?.origin === 'local' && c.resolved.name === fn.name) {
+        this.ofExpr(a.keywords.get(name) ?? a.positional[i - self], c.scope, path, out, seen);
+        continue;
+      }
+      const runs = c.method ? POOL_RUNS.get(c.method) : undefined;
+      const given = runs ? a.positional[0] : undefined;
+      if (!given) continue;
+      const d = this.t.dotted(given);
+      const r = d ? resolve(d, c.scope) : undefined;
+      if (r?.origin !== 'local' || r.name !== fn.name) continue;
+      if (runs === 'items') this.ofExpr(a.positional[1 + i], c.scope, [{ item: true }, ...path], out, seen);
+      else this.ofExpr(a.positional[1 + i], c.scope, path, out, seen);
+    }
+  }
+
+  private parameterIndex(fn: Scope, name: string): number {
+    const params = fn.defNode?.childForFieldName('parameters')?.namedChildren ?? [];
+    let i = 0;
+    for (const p of params) {
+      if (!p || p.type === 'comment') continue;
+      const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
+      if (n?.type === 'identifier' && n.text === name && p.type !== 'list_splat_pattern' && p.type !== 'dictionary_splat_pattern') return i;
+      i++;
+    }
+    return -1;
+  }
+
+  /** The bindings, returns and list additions of one scope, read once from its body. */
+  private index(s: Scope): ScopeIndex {
+    let idx = this.indexes.get(s);
+    if (idx) return idx;
+    idx = { bindings: new Map(), returns: [], additions: new Map() };
+    this.indexes.set(s, idx);
+    let body: Node | null | undefined = s.kind === 'function' ? s.defNode?.childForFieldName('body') : undefined;
+    if (s.kind === 'module') {
+      body = this.rec.calls[0]?.node ?? null;
+      while (body?.parent) body = body.parent;
+    }
+    if (!body) return idx;
+    const add = (map: Map<string, NameBinding[]>, name: string, b: NameBinding) => {
+      const list = map.get(name);
+      if (list) list.push(b);
+      else map.set(name, [b]);
+    };
+    const bindTarget = (target: Node, value: Node, path: Selector[]) => {
+      if (target.type === 'identifier') add(idx.bindings, target.text, { value, path });
+      else if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern') {
+        const parts = target.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        parts.forEach((p, k) => bindTarget(p, value, [...path, { elem: k }]));
+      }
+    };
+    const stack: Node[] = [body];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n !== body && NESTED.has(n.type)) continue;
+      if (n.type === 'assignment') {
+        const left = n.childForFieldName('left');
+        const right = n.childForFieldName('right');
+        if (left && right && right.type !== 'assignment') bindTarget(left, right, []);
+      } else if (n.type === 'for_statement') {
+        const left = n.childForFieldName('left');
+        const right = n.childForFieldName('right');
+        if (left && right) bindTarget(left, right, [{ item: true }]);
+      } else if (n.type === 'return_statement') {
+        const v = n.namedChild(0);
+        if (v) idx.returns.push(v);
+      } else if (n.type === 'call') {
+        const f = n.childForFieldName('function');
+        const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+        const method = f?.type === 'attribute' ? f.childForFieldName('attribute')?.text : undefined;
+        const arg = argsOf(n).positional[0];
+        if (obj?.type === 'identifier' && arg && method === 'append') add(idx.additions, obj.text, { value: arg, path: [] });
+        else if (obj?.type === 'identifier' && arg && method === 'extend') add(idx.additions, obj.text, { value: arg, path: [{ item: true }] });
+      }
+      for (let i = n.namedChildCount - 1; i >= 0; i--) {
+        const c = n.namedChild(i);
+        if (c) stack.push(c);
+      }
+    }
+    return idx;
+  }
+}

@@ -28,6 +28,17 @@ const POOL_RUNS: ReadonlyMap<string, 'items' | 'arguments'> = new Map([
   ['submit', 'arguments'],
 ]);
 
+/**
+ * What answers read besides the asking call: the scopes whose bindings, returns and list
+ * additions they read (qualified names), the functions whose callers' arguments they read,
+ * and whether they read what pools (`map`/`submit`) hand the functions they run.
+ */
+export interface TracedReads {
+  scopes: Set<string>;
+  callees: Set<string>;
+  pools: boolean;
+}
+
 /** What binds a name in one scope (nested functions and classes left out). */
 interface NameBinding {
   /** The value assigned or looped over. */
@@ -49,7 +60,11 @@ const NESTED = new Set(['function_definition', 'class_definition', 'lambda']);
 export class ValueOrigins {
   private readonly indexes = new Map<Scope, ScopeIndex>();
   private readonly functionScopes = new Map<string, Scope>();
+  private byCallee: Map<string, RawCall[]> | undefined;
+  private pools: RawCall[] | undefined;
   private steps = 0;
+  /** What the answers so far read of the file (an incremental extraction checks an edit against it). */
+  readonly read: TracedReads = { scopes: new Set(), callees: new Set(), pools: false };
 
   constructor(
     private readonly rec: CollectedRecords,
@@ -136,22 +151,43 @@ export class ValueOrigins {
   /** What the file passes for parameter `i` of the function `fn`: its calls' arguments, the items or arguments a pool hands it. */
   private ofParameter(fn: Scope, i: number, name: string, path: Selector[], out: Set<RawCall>, seen: Set<string>): void {
     const self = fn.cls !== undefined && fn.parent?.kind === 'class' ? 1 : 0;
-    for (const c of this.rec.calls) {
+    for (const c of this.callsOf(fn.name)) {
       if (this.steps > MAX_STEPS) return;
       const a = argsOf(c.node);
-      if (c.resolved?.origin === 'local' && c.resolved.name === fn.name) {
-        this.ofExpr(a.keywords.get(name) ?? a.positional[i - self], c.scope, path, out, seen);
-        continue;
-      }
-      const runs = c.method ? POOL_RUNS.get(c.method) : undefined;
-      const given = runs ? a.positional[0] : undefined;
-      if (!given) continue;
-      const d = this.t.dotted(given);
+      this.ofExpr(a.keywords.get(name) ?? a.positional[i - self], c.scope, path, out, seen);
+    }
+    for (const c of this.poolCalls()) {
+      if (this.steps > MAX_STEPS) return;
+      const runs = POOL_RUNS.get(c.method!);
+      const a = argsOf(c.node);
+      const given = a.positional[0];
+      const d = given ? this.t.dotted(given) : undefined;
       const r = d ? resolve(d, c.scope) : undefined;
       if (r?.origin !== 'local' || r.name !== fn.name) continue;
       if (runs === 'items') this.ofExpr(a.positional[1 + i], c.scope, [{ item: true }, ...path], out, seen);
       else this.ofExpr(a.positional[1 + i], c.scope, path, out, seen);
     }
+  }
+
+  /** The file's calls of its own function `name`, indexed once (a question must not read every call's arguments). */
+  private callsOf(name: string): readonly RawCall[] {
+    this.read.callees.add(name);
+    if (!this.byCallee) {
+      this.byCallee = new Map();
+      for (const c of this.rec.calls) {
+        if (c.resolved?.origin !== 'local') continue;
+        const list = this.byCallee.get(c.resolved.name);
+        if (list) list.push(c);
+        else this.byCallee.set(c.resolved.name, [c]);
+      }
+    }
+    return this.byCallee.get(name) ?? [];
+  }
+
+  /** The file's `x.map(...)` / `x.submit(...)` calls (a pool may run one of its functions). */
+  private poolCalls(): readonly RawCall[] {
+    this.read.pools = true;
+    return (this.pools ??= this.rec.calls.filter((c) => c.method !== undefined && POOL_RUNS.has(c.method)));
   }
 
   private parameterIndex(fn: Scope, name: string): number {
@@ -168,6 +204,7 @@ export class ValueOrigins {
 
   /** The bindings, returns and list additions of one scope, read once from its body. */
   private index(s: Scope): ScopeIndex {
+    this.read.scopes.add(s.name);
     let idx = this.indexes.get(s);
     if (idx) return idx;
     idx = { bindings: new Map(), returns: [], additions: new Map() };

@@ -79,10 +79,14 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
   let index = PROGRAM_INDEX.get(program);
   if (index) return index;
   const referenced = new Set<string>();
+  // A function also kept as a value by some file (a table's initializer, a field) may be called
+  // through it anywhere, whatever its other uses.
+  const stored = new Set<string>();
+  for (const f of program.files) for (const n of f.storedNames ?? []) stored.add(n);
   for (const f of program.files) {
     for (const fn of f.functions) {
       if (!fn) continue;
-      for (const r of fn.fact.references) if (!referenced.has(r) && !model.onlyPassedToCallers(fn, r)) referenced.add(r);
+      for (const r of fn.fact.references) if (!referenced.has(r) && (stored.has(r) || !model.onlyPassedToCallers(fn, r))) referenced.add(r);
     }
   }
   const memo = new Map<CFn, CallSite[]>();

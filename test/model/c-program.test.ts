@@ -468,6 +468,40 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     const { findings } = scan('c-deep-child-helpers-safe');
     assert.deepEqual(summary(findings), []);
   });
+
+  test('a pre-fork server: process bodies passed to the spawn helper run where it calls them, worker descriptors never reach the exec', () => {
+    const { findings, rel, model } = scan('c-prefork-server');
+    // The worker's eventfd() and accept()s exist only in worker processes (a child of
+    // start_child() that never execs); the upgrade body's execv() runs in a child the master
+    // forks, so only what the master holds open is inherited by the new binary.
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('master.c')}:19`]);
+    const status = findings[0];
+    assert.deepEqual(
+      status.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('master.c')}:19 descriptor created here by open()`,
+        `${rel('master.c')}:21 start_child() is called here, after the descriptor may have been created`,
+        `${rel('children.c')}:19 the program forks here (fork()); a child that execs inherits the descriptor`,
+      ],
+    );
+    // `body(srv, arg)` runs what the callers pass: the worker loop and the upgrade body.
+    const m = model();
+    const spawn = m.fns.find((f) => f.fact.name === 'start_child')!;
+    const call = spawn.fact.calls.findIndex((c) => c.name === 'body');
+    assert.deepEqual(m.resolve(spawn, call).map((f) => f.fact.name).sort(), ['upgrade_body', 'worker_main']);
+  });
+
+  test('a pre-fork worker that runs a program after accepting: the connection is inherited, with the chain inside the worker', () => {
+    const { findings, rel } = scan('c-prefork-worker-runs-program');
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('server.c')}:27`]);
+    assert.deepEqual(
+      findings[0].related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('server.c')}:27 descriptor created here by accept()`,
+        `${rel('server.c')}:31 the program runs another program here (system()), which inherits the descriptor`,
+      ],
+    );
+  });
 });
 
 describe('C programs: close-on-exec set by a helper in another file', () => {

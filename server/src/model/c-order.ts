@@ -61,8 +61,14 @@ export interface EffectPropagation {
 
 /** Per-program facts every ordering of the program needs. */
 interface ProgramIndex {
-  /** Names used as values anywhere in the program (functions whose address is taken). */
+  /**
+   * Names used as values anywhere in the program (functions whose address is taken), except a
+   * use that only passes the function to workspace functions calling it (`spawn(cycle,
+   * run_worker)`): that function runs where the call graph shows it called.
+   */
   referenced: Set<string>;
+  /** Functions of the program that hold a fork or exec site, or call (transitively) one that does. */
+  reachesProcess(): Set<CFn>;
   /** Callers of a function that lie in the program. */
   callersIn(fn: CFn): CallSite[];
 }
@@ -73,10 +79,39 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
   let index = PROGRAM_INDEX.get(program);
   if (index) return index;
   const referenced = new Set<string>();
-  for (const f of program.files) for (const fn of f.functions) if (fn) for (const r of fn.fact.references) referenced.add(r);
+  // A function also kept as a value by some file (a table's initializer, a field) may be called
+  // through it anywhere, whatever its other uses.
+  const stored = new Set<string>();
+  for (const f of program.files) for (const n of f.storedNames ?? []) stored.add(n);
+  for (const f of program.files) {
+    for (const fn of f.functions) {
+      if (!fn) continue;
+      for (const r of fn.fact.references) if (!referenced.has(r) && (stored.has(r) || !model.onlyPassedToCallers(fn, r))) referenced.add(r);
+    }
+  }
   const memo = new Map<CFn, CallSite[]>();
+  let reaching: Set<CFn> | null = null;
   index = {
     referenced,
+    reachesProcess(): Set<CFn> {
+      if (reaching) return reaching;
+      reaching = new Set();
+      for (const f of program.files) {
+        for (const site of [...f.forks, ...f.execs]) {
+          const fn = f.functions[site.functionIndex];
+          if (fn) reaching.add(fn);
+        }
+      }
+      const queue = [...reaching];
+      for (let i = 0; i < queue.length; i++) {
+        for (const c of this.callersIn(queue[i])) {
+          if (reaching.has(c.fn)) continue;
+          reaching.add(c.fn);
+          queue.push(c.fn);
+        }
+      }
+      return reaching;
+    },
     callersIn(fn: CFn): CallSite[] {
       let list = memo.get(fn);
       if (!list) memo.set(fn, (list = model.callers(fn).filter((c) => program.files.has(c.fn.file))));
@@ -142,9 +177,13 @@ export class Ordering {
     for (let i = 0; i < queue.length; i++) {
       for (const c of this.index.callersIn(queue[i])) {
         if (mayDo.has(c.fn)) continue;
-        // A call only a fork child of its caller makes does the event in that child alone.
+        // A call only a fork child of its caller makes does the event in that child alone. A
+        // process body the child runs through a function pointer (`proc(cycle, data)` in a spawn
+        // helper, running a worker's whole life) counts only when it never forks or runs a
+        // program: a child that execs later hands the descriptor on, and is judged as if the
+        // event happened in the caller.
         const call = c.fn.fact.calls[c.call];
-        if (call && childOnlyCallSpans(c.fn).has(call.span.join(','))) continue;
+        if (call && childOnlyCallSpans(c.fn).has(call.span.join(',')) && (call.param === undefined || !this.index.reachesProcess().has(queue[i]))) continue;
         mayDo.set(c.fn, c.call);
         queue.push(c.fn);
       }

@@ -11,6 +11,9 @@
  * - Calls resolve by name: a definition in the calling file first (`static` functions are
  *   file-local), else the non-static definitions of the program, the nearest directory
  *   winning (two example programs side by side may both define `spawn_helper`).
+ * - A spawn helper's call of its function-pointer parameter in the child of its own fork
+ *   (`case 0: proc(cycle, data);`) runs what its callers pass there by name
+ *   (`spawn(cycle, worker_loop, ...)`): the process bodies of a pre-fork server.
  * - Only programs holding a fork or an exec are built in full (every FORK/FD rule needs
  *   one); the rest are never materialised, which keeps a glibc-sized workspace cheap.
  *
@@ -339,7 +342,7 @@ export class CModel {
       const index = new Map<CFn, CallSite[]>();
       for (const f of this.fns) {
         f.fact.calls.forEach((c, i) => {
-          if (c.field || !this.compiled(c)) return;
+          if (c.field || !this.compiled(c) || this.spawnsBody(f, c)) return;
           for (const target of c.via ? this.resolveTable(f.file, c.via) : this.resolveName(f.file, c.name)) {
             let list = index.get(target);
             if (!list) index.set(target, (list = []));
@@ -360,27 +363,109 @@ export class CModel {
    */
   private resolveField(file: CFile, field: string): CFn[] {
     const out = new Set<CFn>();
-    const fromParam = (g: CFn, param: number, depth: number, seen: Set<string>): void => {
-      if (depth > 4) return;
-      for (const c of this.namedCallers(g)) {
-        const key = `${c.fn.id}:${c.call}:${param}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        for (const p of c.fn.fact.passes ?? []) {
-          if (p.call !== c.call || p.arg !== param) continue;
-          if (p.name !== undefined) for (const t of this.resolveName(c.fn.file, p.name)) out.add(t);
-          else if (p.param !== undefined) fromParam(c.fn, p.param, depth + 1, seen);
-        }
-      }
-    };
     for (const g of file.functions) {
       for (const store of g?.fact.fieldStores ?? []) {
         if (store.field !== field) continue;
         if (store.name !== undefined) for (const t of this.resolveName(file, store.name)) out.add(t);
-        else if (store.param !== undefined) fromParam(g!, store.param, 0, new Set());
+        else if (store.param !== undefined) this.passedAt(g!, store.param, 0, new Set(), out);
       }
     }
     return [...out];
+  }
+
+  /**
+   * The workspace functions the callers of `g` pass as its parameter `param`, by name, or
+   * through their own function-pointer parameter from what their callers pass there (up to
+   * four callers up).
+   */
+  private passedAt(g: CFn, param: number, depth: number, seen: Set<string>, out: Set<CFn>): void {
+    if (depth > 4) return;
+    for (const c of this.namedCallers(g)) {
+      const key = `${c.fn.id}:${c.call}:${param}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      for (const p of c.fn.fact.passes ?? []) {
+        if (p.call !== c.call || p.arg !== param) continue;
+        if (p.name !== undefined) for (const t of this.resolveName(c.fn.file, p.name)) out.add(t);
+        else if (p.param !== undefined) this.passedAt(c.fn, p.param, depth + 1, seen, out);
+      }
+    }
+  }
+
+  /**
+   * A call of a function-pointer parameter made in the child of a fork in the same function: a
+   * spawn helper running the process body it was given (`case 0: proc(cycle, data);`). Only
+   * these parameter calls are resolved to what the callers pass (other callbacks, a sort's
+   * comparison or an iterator's visitor, are left as before: linking every callback to every
+   * caller of a generic helper would merge unrelated programs).
+   */
+  private spawnsBody(fn: CFn, call: CCall): boolean {
+    return call.param !== undefined && childOnlyCallSpans(fn).has(call.span.join(','));
+  }
+
+  /** What a spawn helper's call through its parameter `param` runs: the functions its callers pass there (`spawn(cycle, run_worker)`). */
+  private resolveParam(fn: CFn, param: number): CFn[] {
+    const out = new Set<CFn>();
+    this.passedAt(fn, param, 0, new Set(), out);
+    return out.size > 0 ? [...out] : NONE;
+  }
+
+  private fieldsCalledThrough: Set<string> | null = null;
+
+  /**
+   * Whether a function's pointer, received as parameter `param` of `g`, is only called where the
+   * model sees it called: `g` calls it, tests it, passes it on to workspace functions that do the
+   * same, or stores it into struct fields that no function of the workspace calls through. It
+   * escapes when `g` keeps it anywhere else, passes it to code outside the workspace, or when a
+   * field it is stored in is called through (up to four calls deep; deeper counts as escaping).
+   */
+  private paramStaysKnown(g: CFn, param: number, depth: number, seen: Set<string>): boolean {
+    if (depth > 4) return false;
+    const key = `${g.id}:${param}`;
+    if (seen.has(key)) return true;
+    seen.add(key);
+    if (g.fact.paramEscapes?.includes(param)) return false;
+    // A call of it the model does not resolve (outside a fork child) runs it at an unknown place.
+    if (g.fact.calls.some((c) => c.param === param && !this.spawnsBody(g, c))) return false;
+    if (g.fact.fieldStores?.some((s) => s.param === param)) {
+      if (!this.fieldsCalledThrough) {
+        this.fieldsCalledThrough = new Set();
+        for (const f of this.fns) for (const name of f.fact.fieldCalls ?? []) this.fieldsCalledThrough.add(name);
+      }
+      if (g.fact.fieldStores.some((s) => s.param === param && this.fieldsCalledThrough!.has(s.field))) return false;
+    }
+    for (const p of g.fact.passes ?? []) {
+      if (p.param !== param) continue;
+      const targets = this.resolve(g, p.call);
+      if (targets.length === 0 || !targets.every((t) => this.paramStaysKnown(t, p.arg, depth + 1, seen))) return false;
+    }
+    return true;
+  }
+
+  private readonly passedOnlyMemo = new Map<string, boolean>();
+
+  /**
+   * Whether `fn` uses the function named `name` as a value only by passing it to workspace
+   * functions that call it (or pass it on, or keep it in a field no one calls through)
+   * (`spawn(cycle, run_worker)` where `spawn` calls `proc(cycle, data)`): then it runs only where
+   * those calls are, which the call graph shows, and not at unknown times like a callback.
+   */
+  onlyPassedToCallers(fn: CFn, name: string): boolean {
+    const key = `${fn.id}:${name}`;
+    const memo = this.passedOnlyMemo.get(key);
+    if (memo !== undefined) return memo;
+    let ok = fn.fact.passedOnly?.includes(name) ?? false;
+    if (ok) {
+      const passes = (fn.fact.passes ?? []).filter((p) => p.name === name);
+      ok =
+        passes.length > 0 &&
+        passes.every((p) => {
+          const targets = this.resolve(fn, p.call);
+          return targets.length > 0 && targets.every((t) => this.paramStaysKnown(t, p.arg, 0, new Set()));
+        });
+    }
+    this.passedOnlyMemo.set(key, ok);
+    return ok;
   }
 
   /** The workspace functions each call of `fn` resolves to, by call index (computed once per function). */
@@ -388,7 +473,15 @@ export class CModel {
     let list = this.calleeLists[fn.id];
     if (!list) {
       list = fn.fact.calls.map((c) =>
-        !this.compiled(c) ? NONE : c.via ? this.resolveTable(fn.file, c.via) : c.field ? this.resolveField(fn.file, c.field) : this.resolveName(fn.file, c.name),
+        !this.compiled(c)
+          ? NONE
+          : c.via
+            ? this.resolveTable(fn.file, c.via)
+            : c.field
+              ? this.resolveField(fn.file, c.field)
+              : this.spawnsBody(fn, c)
+                ? this.resolveParam(fn, c.param!)
+                : this.resolveName(fn.file, c.name),
       );
       this.calleeLists[fn.id] = list;
     }

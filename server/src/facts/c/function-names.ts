@@ -89,3 +89,26 @@ export function functionPointerParameters(def: Node): Map<string, number> {
   }
   return out;
 }
+
+/**
+ * The parameters of a definition's prototype by name, with their positions (K&R declarations
+ * add no positions). Which of them hold function pointers is known from the declarator
+ * (`functionPointerParameters`) or from the body calling them.
+ */
+export function parameterPositions(def: Node): Map<string, number> {
+  let decl = def.childForFieldName('declarator');
+  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
+  const list = decl?.childForFieldName('parameters');
+  const all = new Map<string, number>();
+  if (!list) return all;
+  let position = 0;
+  for (const p of list.namedChildren) {
+    if (!p || (p.type !== 'parameter_declaration' && p.type !== 'identifier')) continue;
+    const name = p.type === 'identifier' ? p.text : declaratorName(p.childForFieldName('declarator'));
+    if (name) all.set(name, position);
+    position++;
+  }
+  // A function-pointer declarator names its parameter inside (`void (*run)(void *)`).
+  for (const [name, at] of functionPointerParameters(def)) all.set(name, at);
+  return all;
+}

@@ -20,7 +20,8 @@ import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
-import { cppQualifiedName, functionNameNode, functionPointerParameters, parameterNames } from './function-names';
+import { cppQualifiedName, functionNameNode, functionPointerParameters, parameterNames, parameterPositions } from './function-names';
+import { parameterEscapes } from './parameter-uses';
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
 import { blankUnbalancedBranches } from './unbalanced-branches';
@@ -54,8 +55,14 @@ interface FunctionState {
   assigns: Set<string>;
   resets: Set<string>;
   forgets: { variable: string; at: Span }[];
-  /** Function-pointer parameters by name, with their positions. */
+  /** Function-pointer parameters by their declarator, with their positions. */
   pointerParams: Map<string, number>;
+  /** Every parameter of the prototype by name, with its position. */
+  params: Map<string, number>;
+  /** Names noted as values other than as a bare argument of a recorded call (see `CFunctionFact.passedOnly`). */
+  otherRefs: Set<string>;
+  /** Fields the function calls through (`x->run(...)`), whether or not the file stores into them. */
+  fieldCalls: Set<string>;
   fieldStores: NonNullable<CFunctionFact['fieldStores']>;
   passes: NonNullable<CFunctionFact['passes']>;
   flagSets: { test: string; flag: string }[];
@@ -474,6 +481,9 @@ class Extractor {
       resets: new Set(),
       forgets: [],
       pointerParams: functionPointerParameters(def),
+      params: parameterPositions(def),
+      otherRefs: new Set(),
+      fieldCalls: new Set(),
       fieldStores: [],
       passes: [],
       flagSets: [],
@@ -498,8 +508,22 @@ class Extractor {
     fact.assigns = [...state.assigns];
     if (state.resets.size > 0) fact.resets = [...state.resets];
     if (state.forgets.length > 0) fact.forgets = state.forgets;
-    if (state.fieldStores.length > 0) fact.fieldStores = state.fieldStores;
-    if (state.passes.length > 0) fact.passes = state.passes;
+    // A parameter the body calls holds a function pointer whatever its declared type.
+    const called = new Set<number>();
+    for (const c of fact.calls) if (c.param !== undefined) called.add(c.param);
+    const callable = new Set([...state.pointerParams.values(), ...called]);
+    const fieldStores = state.fieldStores.filter((f) => f.param === undefined || callable.has(f.param));
+    const passes = state.passes.filter((p) => p.param === undefined || callable.has(p.param));
+    if (fieldStores.length > 0) fact.fieldStores = fieldStores;
+    if (passes.length > 0) fact.passes = passes;
+    if (callable.size > 0) {
+      const watched = new Map([...state.params].filter(([, i]) => callable.has(i)));
+      const escapes = parameterEscapes(body, watched);
+      if (escapes.length > 0) fact.paramEscapes = escapes;
+    }
+    const passedOnly = fact.references.filter((r) => !state.otherRefs.has(r));
+    if (passedOnly.length > 0) fact.passedOnly = passedOnly;
+    if (state.fieldCalls.size > 0) fact.fieldCalls = [...state.fieldCalls];
     if (state.flagSets.length > 0) fact.flagSets = state.flagSets;
     if (state.checksInode) {
       for (const [variable, range] of state.fstatVars) this.facts.push({ kind: 'c.fdCheck', range, variable });
@@ -938,7 +962,7 @@ class Extractor {
     const r = unwrap(right);
     const id = r.type === 'pointer_expression' ? r.childForFieldName('argument') : r;
     if (!field || id?.type !== 'identifier') return;
-    const param = fn.pointerParams.get(id.text);
+    const param = fn.params.get(id.text);
     if (param !== undefined) fn.fieldStores.push({ field, param });
     else if (!fn.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text)) fn.fieldStores.push({ field, name: id.text });
   }
@@ -960,7 +984,7 @@ class Extractor {
       const n = unwrap(a);
       const id = n.type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : n;
       if (id?.type === 'identifier') {
-        const param = fn.pointerParams.get(id.text);
+        const param = fn.params.get(id.text);
         if (param !== undefined) fn.passes.push({ call, arg, param });
         else if (!fn.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text) && !this.fileVars.has(id.text)) fn.passes.push({ call, arg, name: id.text });
       }
@@ -977,7 +1001,8 @@ class Extractor {
     if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target);
   }
 
-  private noteRef(value: Node, type: string): void {
+  /** `asArg`: the value is an argument of a call whose bare-name arguments `notePasses` records. */
+  private noteRef(value: Node, type: string, asArg = false): void {
     let n = value;
     let t = type;
     if (t === 'parenthesized_expression' || t === 'cast_expression') {
@@ -986,12 +1011,16 @@ class Extractor {
     }
     let id: Node | null = n;
     if (t === 'pointer_expression') {
+      // `*name` as an argument is not recorded as passing `name`; `&name` is.
+      if (n.childForFieldName('operator')?.type !== '&') asArg = false;
       id = n.childForFieldName('argument');
       t = id ? id.type : '';
     }
     if (id === null || t !== 'identifier') return;
     const text = id.text;
-    if (!this.fn!.locals.has(text) && !/^[A-Z_][A-Z0-9_]*$/.test(text)) this.fn!.refs.add(text);
+    if (this.fn!.locals.has(text) || /^[A-Z_][A-Z0-9_]*$/.test(text)) return;
+    this.fn!.refs.add(text);
+    if (!asArg) this.fn!.otherRefs.add(text);
   }
 
   /**
@@ -1146,6 +1175,12 @@ class Extractor {
     const args = node.childForFieldName('arguments');
     const calleeType = callee ? callee.type : '';
     if (callee && calleeType !== 'identifier') this.visit(callee, calleeType);
+    const via = callee && calleeType !== 'identifier' ? this.tableCallee(callee) : null;
+    const field = callee && calleeType !== 'identifier' && !via ? this.fieldCallee(callee) : null;
+    // Its bare-name arguments are recorded as passed (`notePasses`) when the call itself is recorded.
+    const recorded = callee !== null && (calleeType === 'identifier' || via !== null || field !== null);
+    const through = callee && calleeType !== 'identifier' ? calledField(callee)?.childForFieldName('field')?.text : undefined;
+    if (through) fn.fieldCalls.add(through);
     if (args) {
       const list = args.namedChildren;
       for (let i = 0; i < list.length; i++) {
@@ -1157,17 +1192,17 @@ class Extractor {
         if (next && !mayName(this.source.text.charCodeAt(a.startIndex)) && !this.source.mayHoldEffect(a.startIndex, next.startIndex)) continue;
         const t = a.type;
         this.visit(a, t, next ? next.startIndex : undefined);
-        this.noteRef(a, t);
+        this.noteRef(a, t, recorded);
       }
     }
-    const via = callee && calleeType !== 'identifier' ? this.tableCallee(callee) : null;
-    const field = callee && calleeType !== 'identifier' && !via ? this.fieldCallee(callee) : null;
     if (!callee || (calleeType !== 'identifier' && !via && !field)) return;
     const name = via ? `${via.table}.${via.field}` : field ? `->${field}` : callee.text;
     const s = spanOf(node);
     const record: CCall = { name, span: s };
     if (via) record.via = via;
     if (field) record.field = field;
+    const param = calleeType === 'identifier' ? fn.params.get(name) : undefined;
+    if (param !== undefined) record.param = param;
     if (args) this.notePasses(args, fn.fact.calls.length);
     if (this.cond === 0) record.unconditional = 1;
     if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];

@@ -53,6 +53,12 @@ export interface CCall {
    * branches make it conditional, and that platform compiles all of them.
    */
   takenOn?: string[];
+  /**
+   * The callee is the enclosing function's parameter at this position (`proc(cycle, data)` in
+   * `spawn(cycle, proc, data)`): the call runs what the callers pass there, not a function of
+   * that name.
+   */
+  param?: number;
 }
 
 /** A function definition with the calls it makes, in order. */
@@ -115,6 +121,20 @@ export interface CFunctionFact {
    * (`if (set) flags = FD_CLOEXEC`): a descriptor passed there has its flag decided by the caller.
    */
   setsCloexecOf?: number[];
+  /**
+   * Positions of function-pointer parameters the function lets escape: stores anywhere but a
+   * struct field (a global, a local alias), returns, puts in an initializer, or passes to a call
+   * through an unrecorded pointer. Calling it, testing it, passing it as a bare argument of a
+   * recorded call and storing it into a field are not escapes (the model follows those).
+   */
+  paramEscapes?: number[];
+  /**
+   * Names (of `references`) the function uses as values only as bare arguments of its recorded
+   * calls (those in `passes`): a function passed this way is called where the callee calls it.
+   */
+  passedOnly?: string[];
+  /** Struct fields the function calls a pointer through (`w->run(arg)`), whether or not its file stores into them. */
+  fieldCalls?: string[];
   /** The function's `label:` statements, for the error paths a `goto` jumps to. */
   labels?: CLabel[];
 }

@@ -53,6 +53,9 @@ interface HandleFn {
   returned?: ReturnedHandle;
   usedOnly?: UsedOnlyParameters;
   stored?: UsedOnlyParameters;
+  /** Parameters it returns as they are (a pass-through) and parameters it releases on every path. */
+  passedThrough?: UsedOnlyParameters;
+  released?: UsedOnlyParameters;
   /** A module node: how the module re-exports fs. */
   reexport?: ReexportOfFs;
 }
@@ -83,7 +86,7 @@ class SummaryLinker {
       this.summaries.set(f.path, f.handleSummary);
       this.languages.set(f.path, f.language);
       if (f.language !== 'c') continue;
-      const names = new Set([...(f.handleSummary.parametersUsedOnly ?? []), ...f.handleSummary.returnedHandles].map((u) => u.exportPath[0]));
+      const names = new Set([...(f.handleSummary.parametersUsedOnly ?? []), ...(f.handleSummary.parametersReturned ?? []), ...f.handleSummary.returnedHandles].map((u) => u.exportPath[0]));
       for (const name of names) if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
     }
   }
@@ -130,7 +133,15 @@ class SummaryLinker {
     const id = `${path}\0${key}`;
     let n = this.nodes.get(id);
     if (!n) {
-      n = { id, path, returned: summary.returnedHandles.find(is), usedOnly: summary.parametersUsedOnly?.find(is), stored: summary.parametersStored?.find(is) };
+      n = {
+        id,
+        path,
+        returned: summary.returnedHandles.find(is),
+        usedOnly: summary.parametersUsedOnly?.find(is),
+        stored: summary.parametersStored?.find(is),
+        passedThrough: summary.parametersReturned?.find(is),
+        released: summary.parametersReleased?.find(is),
+      };
       this.nodes.set(id, n);
     }
     return n;
@@ -173,13 +184,15 @@ class SummaryLinker {
     if (fn.reexport && 'direct' in fn.reexport) own.exportsFs = true;
     if (fn.usedOnly) own.usesOnly = fn.usedOnly.parameters;
     if (fn.stored) own.stores = fn.stored.parameters;
+    if (fn.passedThrough) own.returnsParameters = fn.passedThrough.parameters;
+    if (fn.released) own.releases = fn.released.parameters;
     if (fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport))) own.calls = [{ returned: true }];
     return own;
   }
 
   /** The nodes a condition asks about. */
   private roots(fromPath: string, condition: SummaryCondition, out: HandleFn[]): void {
-    if (condition.kind === 'all-of') {
+    if (condition.kind === 'all-of' || condition.kind === 'any-of') {
       for (const c of condition.conditions) this.roots(fromPath, c, out);
       return;
     }
@@ -192,7 +205,7 @@ class SummaryLinker {
       functions: roots,
       callees: (fn) => this.callees(fn),
       own: (fn) => this.own(fn),
-      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport])}`,
+      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport, fn.passedThrough, fn.released])}`,
     };
     return summarizeHandleEffects(graph, CACHE);
   }
@@ -240,6 +253,25 @@ class SummaryLinker {
     return t && this.solved!.of(t).storesParameter?.[argument] ? undefined : [];
   }
 
+  /**
+   * The step that proves `callee` returns its parameter `argument` as it is ("`ensure_open()`
+   * returns its argument here", at the return in its own file).
+   */
+  private returnsParameter(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
+    const t = this.callee(fromPath, callee);
+    const through = t?.passedThrough;
+    if (!t || !through || !this.solved!.of(t).returnsParameter?.[argument]) return undefined;
+    const k = through.parameters.indexOf(argument);
+    const range = through.at?.[k] ?? through.range;
+    return [{ path: t.path, range, message: `${through.functionName}() returns its argument ${argument + 1} here, so the handle goes on in its result` }];
+  }
+
+  /** Holds (no step) unless `callee` resolves to a function whose summary has `fact` for its parameter `argument`. */
+  private lacks(fromPath: string, callee: ImportedFunction, argument: number, fact: 'returnsParameter' | 'releasesParameter'): RelatedLocation[] | undefined {
+    const t = this.callee(fromPath, callee);
+    return t && this.solved!.of(t)[fact]?.[argument] ? undefined : [];
+  }
+
   private holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {
     switch (condition.kind) {
       case 'returns-handle':
@@ -250,6 +282,19 @@ class SummaryLinker {
         return this.onlyUses(fromPath, condition.callee, condition.argument);
       case 'not-stored':
         return this.notStored(fromPath, condition.callee, condition.argument);
+      case 'returns-parameter':
+        return this.returnsParameter(fromPath, condition.callee, condition.argument);
+      case 'not-returned':
+        return this.lacks(fromPath, condition.callee, condition.argument, 'returnsParameter');
+      case 'not-released':
+        return this.lacks(fromPath, condition.callee, condition.argument, 'releasesParameter');
+      case 'any-of': {
+        for (const c of condition.conditions) {
+          const p = this.holds(fromPath, c);
+          if (p) return p;
+        }
+        return undefined;
+      }
       case 'all-of': {
         const proof: RelatedLocation[] = [];
         for (const c of condition.conditions) {
@@ -268,9 +313,16 @@ class SummaryLinker {
     this.solved = this.solve([...new Set(roots)]);
     const out: ConfirmedLeak[] = [];
     for (const [path, summary] of this.summaries) {
+      // A leak may be pending on several alternatives (paths through different calls): one finding per handle.
+      const reported = new Set<string>();
       for (const pending of summary.pendingLeaks) {
+        const { start } = pending.leak.openRange;
+        const key = `${start.line}:${start.character}:${pending.leak.variable}`;
+        if (reported.has(key)) continue;
         const proof = this.holds(path, pending.requires);
-        if (proof) out.push({ path, leak: pending.leak, proof });
+        if (!proof) continue;
+        reported.add(key);
+        out.push({ path, leak: pending.leak, proof });
       }
     }
     return out;

@@ -42,7 +42,7 @@ import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import { ownerKeepsLeak, type HandleAnalyzer, type HandleLeak, type LeakKind } from '../handles';
 import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
-import { callSink, classifyOccurrence, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
+import { callSink, classifyOccurrence, identifiersOf, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
 import {
   DETACH_METHODS,
   FILE_MODE_OPENER,
@@ -63,6 +63,7 @@ import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
 import { storedParameters } from './stored-parameters';
+import { parameterEffects } from './parameter-effects';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
 
 export type { SkippedRanges } from './skipped-ranges';
@@ -200,6 +201,18 @@ interface Tracked extends Candidate {
   variable: string;
   scope: Node;
   arm?: OpenedArm;
+  /** Followed into the result of a pass-through helper of another module (`g = ensure_open(f)`): the handle it came from and the call. */
+  passedFrom?: { tracked: Tracked; call: Node };
+}
+
+/** A call that passes a handle to a function of another workspace module (see `PythonFile.passedToImported`). */
+interface PassedToImported {
+  callee: ImportedFunction;
+  /** The argument: its position, identifier node and text. */
+  argument: { index: number; node: Node; text: string };
+  call: Node;
+  /** `g = helper(f)`: the name the result is bound to and the statement. */
+  bound?: { name: string; stmt: Node };
 }
 
 /**
@@ -321,11 +334,21 @@ export interface PythonHandleRun {
  */
 export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = []): PythonHandleRun {
   const mode = handleMode(text, knowledge);
-  const run: PythonHandleRun = mode
-    ? new PythonFile(tree, text, knowledge, skip, freshNames).runAll(mode.opens, mode.releases)
-    : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
+  let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames) : undefined;
+  const run: PythonHandleRun = file && mode ? file.runAll(mode.opens, mode.releases) : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
   const stored = storedParameters(tree, text, exportPathOf, skip);
-  if (stored.length > 0) run.result = { ...run.result, summary: { ...run.result.summary, parametersStored: stored } };
+  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name) => (file ??= new PythonFile(tree, text, knowledge, skip)).releasesParameter(def, name), skip);
+  if (stored.length > 0 || returned.length > 0 || released.length > 0) {
+    run.result = {
+      ...run.result,
+      summary: {
+        ...run.result.summary,
+        ...(stored.length > 0 ? { parametersStored: stored } : {}),
+        ...(returned.length > 0 ? { parametersReturned: returned } : {}),
+        ...(released.length > 0 ? { parametersReleased: released } : {}),
+      },
+    };
+  }
   return run;
 }
 
@@ -711,7 +734,12 @@ class PythonFile implements EffectEnv {
 
   // ---- path analysis of one scope -----------------------------------------------------
 
-  private analyseScope(scope: Node, all: Tracked[]): { leak: HandleLeak; requires?: SummaryCondition }[] {
+  private analyseScope(scope: Node, opened: Tracked[]): { leak: HandleLeak; requires?: SummaryCondition }[] {
+    // Calls that pass each handle to a function of another workspace module, and the names
+    // their results are bound to: a pass-through helper hands the handle on to that name.
+    const importedCalls = new Map<Tracked, PassedToImported[]>();
+    for (const t of opened) importedCalls.set(t, this.passedToImported(scope, t.variable));
+    const all = [...opened, ...opened.flatMap((t) => this.passedThroughHandles(t, importedCalls.get(t)!))];
     const names = new Set(all.map((t) => t.variable));
     const { globals, captured } = this.scopeFacts(scope, names);
     const tracked = all.filter((t) => !globals.has(t.variable) && !captured.has(t.variable));
@@ -736,21 +764,32 @@ class PythonFile implements EffectEnv {
       const hasPipes = t.hasPipes && !closesPipes(scope.text, t.variable);
       const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes, releaseMethods: t.opener.releaseMethods };
       const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, subject, this) : 'none');
-      let leak = null;
-      for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
-        leak = findLeak(sg.graph, start, t.variable, effect, ignored);
-        if (leak) break;
-      }
+      const search = (eff: (node: PyNode) => HandleEffect): LeakPath<PyPayload> | null => {
+        for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
+          const found = findLeak(sg.graph, start, t.variable, eff, ignored);
+          if (found) return found;
+        }
+        return null;
+      };
+      const leak = search(effect);
       if (!leak) continue;
-      const result = this.describe(t, leak, sg);
-      if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
+      const calls = importedCalls.get(t) ?? this.passedToImported(scope, t.variable);
       // Passed to another module's function: a leak only if none of them keeps it.
-      const kept = this.passedToImported(scope, t.variable).map((p): SummaryCondition => ({ kind: 'not-stored', ...p }));
-      const requires = [...(t.requires ? [t.requires] : []), ...kept];
-      if (requires.length > 0) {
-        out.push({ leak: result, requires: requires.length === 1 ? requires[0] : { kind: 'all-of', conditions: requires } });
+      const kept = calls.map(({ callee, argument }): SummaryCondition => ({ kind: 'not-stored', callee, argument: argument.index }));
+      const base = [...(t.requires ? [t.requires] : []), ...kept];
+      // A leak whose path runs through such calls is real only if none on it closes the handle
+      // or returns it into another name (a pass-through): each path found is one alternative.
+      const alternatives = this.throughImportedCalls(leak, calls, effect, search).map(({ leak: found, conditions }) => {
+        const result = this.describe(t, found, sg);
+        this.passedOnSteps(t, result);
+        if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
+        return { result, requires: [...base, ...conditions] };
+      });
+      if (alternatives.some((a) => a.requires.length > 0)) {
+        for (const { result, requires } of alternatives) out.push({ leak: result, requires: requires.length === 1 ? requires[0] : { kind: 'all-of', conditions: requires } });
         continue;
       }
+      const result = alternatives[0].result;
       if (t.opener.withFix) {
         let occ = occurrenceMemo.get(t.variable);
         if (!occ) occurrenceMemo.set(t.variable, (occ = this.occurrences(scope, subject)));
@@ -772,11 +811,11 @@ class PythonFile implements EffectEnv {
 
   /**
    * Calls in `scope` that pass `variable` as a plain positional argument to a function of
-   * another workspace module (not the standard library, not an opener): the callee and the
-   * argument's index, for a `not-stored` condition.
+   * another workspace module (not the standard library, not an opener): the callee, the
+   * argument, and the name the call's result is bound to (`g = helper(f)`), if any.
    */
-  private passedToImported(scope: Node, variable: string): { callee: ImportedFunction; argument: number }[] {
-    const out: { callee: ImportedFunction; argument: number }[] = [];
+  private passedToImported(scope: Node, variable: string): PassedToImported[] {
+    const out: PassedToImported[] = [];
     const text = this.text.slice(scope.startIndex, scope.endIndex);
     for (const m of text.matchAll(new RegExp(`[(,]\\s*(${escapeRegExp(variable)})\\s*[,)]`, 'g'))) {
       const at = scope.startIndex + m.index + m[0].indexOf(variable, 1);
@@ -784,7 +823,7 @@ class PythonFile implements EffectEnv {
       const args = id?.type === 'identifier' ? id.parent : null;
       const call = args?.type === 'argument_list' ? args.parent : null;
       const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
-      if (!args || !callee) continue;
+      if (!args || !callee || !call) continue;
       const positional = args.namedChildren.filter((a) => a?.type !== 'comment');
       const index = positional.findIndex((a) => a?.id === id!.id);
       if (index < 0 || positional.slice(0, index).some((a) => a?.type === 'keyword_argument' || a?.type === 'list_splat')) continue;
@@ -792,9 +831,95 @@ class PythonFile implements EffectEnv {
       if (name === null) continue;
       const q = this.names.qualify(callee);
       if (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))) continue;
-      out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: index });
+      let value: Node = call;
+      while (value.parent?.type === 'await' || value.parent?.type === 'parenthesized_expression') value = value.parent;
+      const assignment = value.parent?.type === 'assignment' && isField(value.parent, 'right', value) ? value.parent : null;
+      const left = assignment?.childForFieldName('left');
+      const bound = left?.type === 'identifier' && assignment?.parent?.type === 'expression_statement' ? { name: left.text, stmt: assignment.parent } : undefined;
+      out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: { index, node: id!, text: variable }, call, ...(bound ? { bound } : {}) });
     }
     return out;
+  }
+
+  /**
+   * `g = ensure_open(f)` with `ensure_open` a function of another module: if it returns its
+   * argument, the handle goes on as `g` (followed from that statement, pending on the callee's
+   * summary). Only where `f` is not named again after the statement, so that `g` is the one
+   * name left holding it.
+   */
+  private passedThroughHandles(t: Tracked, calls: readonly PassedToImported[]): Tracked[] {
+    const out: Tracked[] = [];
+    for (const c of calls) {
+      const bound = c.bound;
+      if (!bound || bound.name === t.variable || c.call.startIndex < t.stmt.endIndex) continue;
+      const rest = this.text.slice(bound.stmt.endIndex, t.scope.endIndex);
+      if (new RegExp(`\\b${escapeRegExp(t.variable)}\\b`).test(rest)) continue;
+      const through: SummaryCondition = { kind: 'returns-parameter', callee: c.callee, argument: c.argument.index };
+      out.push({
+        ...t,
+        opener: { ...t.opener, withFix: false },
+        stmt: bound.stmt,
+        variable: bound.name,
+        requires: t.requires ? { kind: 'all-of', conditions: [t.requires, through] } : through,
+        passedFrom: { tracked: t, call: c.call },
+      });
+    }
+    return out;
+  }
+
+  /** For a handle followed into a pass-through helper's result: the step where it went on. */
+  private passedOnSteps(t: Tracked, result: HandleLeak): void {
+    if (!t.passedFrom) return;
+    const fn = t.passedFrom.call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? 'the helper';
+    result.steps = [{ range: nodeRange(t.passedFrom.call), message: `the handle goes on as '${t.variable}' here: ${fn}() returns it` }, ...(result.steps ?? [])];
+  }
+
+  /**
+   * The leak `first` (found reading calls of other modules' functions as uses), as
+   * alternatives each with what must hold of the calls on its path: the callee neither closes
+   * the handle nor, where its result is bound to another name, returns it. A path that runs
+   * through none of them needs nothing. Up to three paths are searched, each avoiding the
+   * calls of the ones before.
+   */
+  private throughImportedCalls(
+    first: LeakPath<PyPayload>,
+    calls: readonly PassedToImported[],
+    effect: (node: PyNode) => HandleEffect,
+    search: (eff: (node: PyNode) => HandleEffect) => LeakPath<PyPayload> | null,
+  ): { leak: LeakPath<PyPayload>; conditions: SummaryCondition[] }[] {
+    if (calls.length === 0) return [{ leak: first, conditions: [] }];
+    const byArgument = new Map<number, PassedToImported>();
+    for (const c of calls) byArgument.set(c.argument.node.id, c);
+    const onPath = (path: LeakPath<PyPayload>): PassedToImported[] => {
+      const found: PassedToImported[] = [];
+      for (const n of path.path) {
+        if (!n.payload) continue;
+        for (const id of identifiersOf(n.payload)) {
+          const c = byArgument.get(id.id);
+          if (c && !found.includes(c)) found.push(c);
+        }
+      }
+      return found;
+    };
+    const out: { leak: LeakPath<PyPayload>; conditions: SummaryCondition[] }[] = [];
+    const blocked = new Set<number>();
+    let leak: LeakPath<PyPayload> | null = first;
+    for (let round = 0; leak && round < 3; round++) {
+      const through = onPath(leak);
+      out.push({
+        leak,
+        conditions: through.flatMap((c): SummaryCondition[] => [
+          { kind: 'not-released', callee: c.callee, argument: c.argument.index },
+          ...(c.bound && c.bound.name !== c.argument.text ? [{ kind: 'not-returned' as const, callee: c.callee, argument: c.argument.index }] : []),
+        ]),
+      });
+      if (through.length === 0) break;
+      for (const c of through) blocked.add(c.argument.node.id);
+      leak = search((node) => (node.payload && identifiersOf(node.payload).some((id) => blocked.has(id.id)) ? 'release' : effect(node)));
+    }
+    // A path through none of the calls is a leak whatever they do: it alone is kept.
+    const plain = out.find((a) => a.conditions.length === 0);
+    return plain ? [plain] : out;
   }
 
   // ---- helpers that return a fresh handle -------------------------------------------------
@@ -1115,6 +1240,15 @@ class PythonFile implements EffectEnv {
       if (!this.takesOwnership(def, param, subject)) return 'borrower';
     }
     return 'owner';
+  }
+
+  /**
+   * Does `def` release its parameter `param` on every path that returns (exceptions aside),
+   * as a file or as a descriptor (`os.close(fd)`)? Keeping it counts too, as for a callee of
+   * this file.
+   */
+  releasesParameter(def: Node, param: string): boolean {
+    return this.takesOwnership(def, param, { name: param, kind: 'file', hasPipes: false }) || this.takesOwnership(def, param, { name: param, kind: 'fd', hasPipes: false });
   }
 
   private takesOwnership(def: Node, param: string, subject: Subject): boolean {

@@ -170,6 +170,13 @@ describe('handle summaries across modules', () => {
     assert.deepEqual(summary('media/util.py')?.parametersReturned?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['ensure_open: 0']);
     assert.deepEqual(summary('media/io_util.py')?.parametersReleased?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['close_quietly: 0']);
     assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      // Through two modules: compat.py returns what util.py's pass-through returns.
+      "media/archive.py:6:9 Handle 'stream' from open() is not released on every path: it leaks at the return on line 8",
+      '  media/archive.py:6 opened here by open()',
+      '  media/compat.py:7 ensure_readable() returns what util.ensure_open() returns for its argument 1',
+      '  media/util.py:7 ensure_open() returns its argument 1 here, so the handle goes on in its result',
+      "  media/archive.py:7 the handle goes on as 'stream' here: ensure_readable() returns it",
+      '  media/archive.py:8 returns here with the handle still open',
       "media/loader.py:7:9 Handle 'checked' from open() is not released on every path: it leaks at the return on line 10",
       '  media/loader.py:7 opened here by open()',
       '  media/util.py:7 ensure_open() returns its argument 1 here, so the handle goes on in its result',
@@ -185,6 +192,7 @@ describe('handle summaries across modules', () => {
     // A helper that no longer hands the stream back: the handle stays 'f', which nobody closes.
     const notPassedOn = edited(s, 'media/util.py', '    return stream\n', '    return stream.name\n');
     assert.deepEqual(leaks(s, notPassedOn).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1} ${f.related.at(-1)?.message}`), [
+      'media/archive.py:6 returns here with the handle still open',
       'media/loader.py:7 returns here with the handle still open',
       'media/loader.py:14 returns here with the handle still open',
       'media/loader.py:31 returns here with the handle still open',
@@ -192,7 +200,20 @@ describe('handle summaries across modules', () => {
     ]);
     // A "closer" that only flushes: the stream given to it leaks.
     const flushes = edited(s, 'media/io_util.py', '        stream.close()', '        stream.flush()');
-    assert.deepEqual(leaks(s, flushes).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`), ['media/loader.py:7', 'media/loader.py:23', 'media/loader.py:31', 'media/loader.py:37']);
+    // (compat.py's release() passes it on to close_quietly(): that stream leaks too.)
+    assert.deepEqual(leaks(s, flushes).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`), [
+      'media/archive.py:6',
+      'media/archive.py:12',
+      'media/loader.py:7',
+      'media/loader.py:23',
+      'media/loader.py:31',
+      'media/loader.py:37',
+    ]);
+    const summary2 = s.files.find((f) => rel(s, f.path) === 'media/compat.py')?.handleSummary;
+    assert.deepEqual(summary2?.parametersForwarded?.map((p) => `${p.functionName}(${p.parameter}) -> ${p.callee.display}(${p.argument})${p.returned ? ' returned' : ''}`), [
+      'ensure_readable(0) -> util.ensure_open(0) returned',
+      'release(0) -> close_quietly(0)',
+    ]);
   });
 
   test('TypeScript: a descriptor passed through another module’s helper that returns it goes on in its result', () => {
@@ -200,6 +221,12 @@ describe('handle summaries across modules', () => {
     const util = s.files.find((f) => rel(s, f.path) === 'src/fd-util.ts');
     assert.deepEqual(util?.handleSummary?.parametersReturned?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['ensureFd: 0']);
     assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "src/archive.ts:6:14 Handle 'readable' from fs.openSync() is not released on every path: it leaks at the return on line 8",
+      '  src/archive.ts:6 opened here by fs.openSync()',
+      '  src/compat.ts:5 ensureReadable() returns what ensureFd() returns for its argument 1',
+      '  src/fd-util.ts:6 ensureFd() returns its argument 1 here, so the handle goes on in its result',
+      "  src/archive.ts:7 the handle goes on as 'readable' here: ensureReadable() returns it",
+      '  src/archive.ts:8 returns here with the handle still open',
       "src/index.ts:7:14 Handle 'checked' from fs.openSync() is not released on every path: it leaks at the return on line 9",
       '  src/index.ts:7 opened here by fs.openSync()',
       '  src/fd-util.ts:6 ensureFd() returns its argument 1 here, so the handle goes on in its result',
@@ -224,6 +251,12 @@ describe('handle summaries across modules', () => {
     const util = s.files.find((f) => rel(s, f.path) === 'fdutil.c');
     assert.deepEqual(util?.handleSummary?.parametersReturned?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['checked_fd: 0']);
     assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "archive.c:8:14 Handle 'in' from open() is not released on every path: it leaks at the return on line 14",
+      '  archive.c:8 opened here by open()',
+      '  compat.c:7 checked_readable() returns what checked_fd() returns for its argument 1',
+      '  fdutil.c:10 checked_fd() returns its argument 1 here, so the handle goes on in its result',
+      "  archive.c:11 the handle goes on as 'in' here: checked_readable() returns it",
+      '  archive.c:14 returns here with the handle still open',
       "loader.c:8:14 Handle 'in' from open() is not released on every path: it leaks at the return on line 14",
       '  loader.c:8 opened here by open()',
       '  fdutil.c:10 checked_fd() returns its argument 1 here, so the handle goes on in its result',

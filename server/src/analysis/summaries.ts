@@ -92,6 +92,14 @@ export interface FileHandleSummary {
   parametersReturned?: UsedOnlyParameters[];
   /** Python: exported functions that release some of their parameters on every path; `at` points at the release. */
   parametersReleased?: UsedOnlyParameters[];
+  /**
+   * Exported functions that pass a parameter on to a function of another module: returning
+   * that call's result as it is (`return util.ensure_open(f)`), or (Python) in a call that,
+   * if it released the parameter, would release it on every path (`io_util.close_quietly(f)`).
+   * The program links them, so a pass-through or a release is followed through any number of
+   * modules.
+   */
+  parametersForwarded?: ForwardedParameter[];
   pendingLeaks: PendingLeak[];
   /**
    * C: handles opened into a local variable and released on every path before the function
@@ -123,4 +131,21 @@ export interface UsedOnlyParameters {
   range: Range;
   /** Per entry of `parameters`: the statement that shows the effect (a `return p`, a `p.close()`), when there is one. */
   at?: Range[];
+}
+
+/** A parameter an exported function passes on to a function of another module (see {@link FileHandleSummary.parametersForwarded}). */
+export interface ForwardedParameter {
+  exportPath: string[];
+  functionName: string;
+  /** TypeScript/JavaScript: the id of the function's `ts.function` fact. */
+  functionId?: string;
+  /** The function's parameter (0-based, as callers count them). */
+  parameter: number;
+  /** The function of another module it is passed to, and as which argument (0-based). */
+  callee: ImportedFunction;
+  argument: number;
+  /** The function returns the call's result as it is. */
+  returned: boolean;
+  /** The call. */
+  range: Range;
 }

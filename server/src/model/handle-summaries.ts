@@ -27,10 +27,10 @@
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { HandleLeak } from '../analysis/handles';
-import type { FileHandleSummary, ImportedFunction, ReexportOfFs, ReturnedHandle, SummaryCondition, UsedOnlyParameters } from '../analysis/summaries';
+import type { FileHandleSummary, ForwardedParameter, ImportedFunction, ReexportOfFs, ReturnedHandle, SummaryCondition, UsedOnlyParameters } from '../analysis/summaries';
 import type { RelatedLocation } from '../text/locations';
 import { EffectSummaryCache } from './call-effects';
-import { summarizeHandleEffects, type HandleGraph, type HandleSummaries, type OwnHandleFacts } from './handle-effects';
+import { summarizeHandleEffects, type HandleCall, type HandleGraph, type HandleSummaries, type OwnHandleFacts } from './handle-effects';
 import type { ProgramContext } from './program-context';
 import { typescriptModel, type TypeScriptModel } from './typescript';
 import { pythonModel } from './python';
@@ -56,6 +56,8 @@ interface HandleFn {
   /** Parameters it returns as they are (a pass-through) and parameters it releases on every path. */
   passedThrough?: UsedOnlyParameters;
   released?: UsedOnlyParameters;
+  /** Parameters it passes on to functions of other modules (each a call of the graph, after the returned result's). */
+  forwards?: ForwardedParameter[];
   /** A module node: how the module re-exports fs. */
   reexport?: ReexportOfFs;
 }
@@ -86,7 +88,8 @@ class SummaryLinker {
       this.summaries.set(f.path, f.handleSummary);
       this.languages.set(f.path, f.language);
       if (f.language !== 'c') continue;
-      const names = new Set([...(f.handleSummary.parametersUsedOnly ?? []), ...(f.handleSummary.parametersReturned ?? []), ...f.handleSummary.returnedHandles].map((u) => u.exportPath[0]));
+      const s = f.handleSummary;
+      const names = new Set([...(s.parametersUsedOnly ?? []), ...(s.parametersReturned ?? []), ...(s.parametersForwarded ?? []), ...s.returnedHandles].map((u) => u.exportPath[0]));
       for (const name of names) if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
     }
   }
@@ -141,6 +144,7 @@ class SummaryLinker {
         stored: summary.parametersStored?.find(is),
         passedThrough: summary.parametersReturned?.find(is),
         released: summary.parametersReleased?.find(is),
+        forwards: summary.parametersForwarded?.filter(is),
       };
       this.nodes.set(id, n);
     }
@@ -174,7 +178,28 @@ class SummaryLinker {
       const t = this.module(fn.path, fn.reexport.specifier);
       out = [t ? [t] : []];
     }
+    for (const { target } of this.forwardCalls(fn)) out = [...out, [target]];
     this.calleeMemo.set(fn, out);
+    return out;
+  }
+
+  private readonly forwardMemo = new Map<HandleFn, { forward: ForwardedParameter; target: HandleFn }[]>();
+
+  /**
+   * The forwards of `fn` whose callee is a summarised function of the workspace, in order: the
+   * graph's calls after the returned result's. A forward to anything else (`read(fd, …)`, a
+   * library) says nothing more than the file's own facts.
+   */
+  private forwardCalls(fn: HandleFn): { forward: ForwardedParameter; target: HandleFn }[] {
+    let out = this.forwardMemo.get(fn);
+    if (!out) {
+      out = [];
+      for (const forward of fn.forwards ?? []) {
+        const target = this.callee(fn.path, forward.callee);
+        if (target) out.push({ forward, target });
+      }
+      this.forwardMemo.set(fn, out);
+    }
     return out;
   }
 
@@ -186,7 +211,9 @@ class SummaryLinker {
     if (fn.stored) own.stores = fn.stored.parameters;
     if (fn.passedThrough) own.returnsParameters = fn.passedThrough.parameters;
     if (fn.released) own.releases = fn.released.parameters;
-    if (fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport))) own.calls = [{ returned: true }];
+    const calls: HandleCall[] = fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport)) ? [{ returned: true }] : [];
+    for (const { forward: f } of this.forwardCalls(fn)) calls.push({ returned: f.returned, passes: [{ parameter: f.parameter, argument: f.argument }], parametersOnly: true });
+    if (calls.length > 0) own.calls = calls;
     return own;
   }
 
@@ -205,7 +232,7 @@ class SummaryLinker {
       functions: roots,
       callees: (fn) => this.callees(fn),
       own: (fn) => this.own(fn),
-      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport, fn.passedThrough, fn.released])}`,
+      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport, fn.passedThrough, fn.released, fn.forwards])}`,
     };
     return summarizeHandleEffects(graph, CACHE);
   }
@@ -259,11 +286,23 @@ class SummaryLinker {
    */
   private returnsParameter(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
     const t = this.callee(fromPath, callee);
-    const through = t?.passedThrough;
-    if (!t || !through || !this.solved!.of(t).returnsParameter?.[argument]) return undefined;
-    const k = through.parameters.indexOf(argument);
-    const range = through.at?.[k] ?? through.range;
-    return [{ path: t.path, range, message: `${through.functionName}() returns its argument ${argument + 1} here, so the handle goes on in its result` }];
+    if (!t || !this.solved!.of(t).returnsParameter?.[argument]) return undefined;
+    const steps: RelatedLocation[] = [];
+    for (const { fn, call, parameter = argument } of this.solved!.parameterChain(t, 'returnsParameter', argument)) {
+      if (call === undefined) {
+        const through = fn.passedThrough;
+        if (!through) return undefined;
+        const range = through.at?.[through.parameters.indexOf(parameter)] ?? through.range;
+        steps.push({ path: fn.path, range, message: `${through.functionName}() returns its argument ${parameter + 1} here, so the handle goes on in its result` });
+        continue;
+      }
+      // Call 0 is the returned result's when the function has one (see `own`); forwards follow.
+      const offset = fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport)) ? 1 : 0;
+      const f = this.forwardCalls(fn)[call - offset]?.forward;
+      if (!f) return undefined;
+      steps.push({ path: fn.path, range: f.range, message: `${f.functionName}() returns what ${f.callee.display}() returns for its argument ${parameter + 1}` });
+    }
+    return steps;
   }
 
   /** Holds (no step) unless `callee` resolves to a function whose summary has `fact` for its parameter `argument`. */

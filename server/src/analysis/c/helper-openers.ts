@@ -11,7 +11,7 @@
  *   on the helper's summary (`model/handle-summaries.ts` links it by name).
  */
 import { nodeRange, type Node } from '../../parsing/parser';
-import type { ReturnedHandle, UsedOnlyParameters } from '../summaries';
+import type { ForwardedParameter, ReturnedHandle, UsedOnlyParameters } from '../summaries';
 import type { CKnowledge } from '../../knowledge/knowledge';
 import type { OpenerSpec } from '../../knowledge/c-handles';
 import { functionName, parameterNames, unwrapValue } from './syntax';
@@ -230,6 +230,36 @@ export function passThroughCalls(text: string, localFunctions: ReadonlySet<strin
     const args = text.slice(open, close).split(',').map((a) => a.trim());
     const spec = args.map((a) => (a !== variable ? openedWith.get(a) : undefined)).find((s) => s !== undefined);
     if (spec) out.push({ name, variable, offset: text.lastIndexOf(name, open - 1), spec });
+  }
+  return out;
+}
+
+/**
+ * The functions with external linkage among `functions` that return another function's
+ * result with one of their parameters as a plain argument (`int checked(int fd) { return
+ * check_fd(fd, 0); }`): if that function returns the argument, so does this one. The callee
+ * is linked by name across files (`model/handle-summaries.ts`).
+ */
+export function forwardedParametersOf(functions: readonly Node[]): ForwardedParameter[] {
+  const out: ForwardedParameter[] = [];
+  for (const def of functions) {
+    const body = def.childForFieldName('body');
+    const name = functionName(def);
+    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
+    const names = parameterNames(def);
+    for (const ret of body.descendantsOfType('return_statement')) {
+      const v = ret?.namedChild(0);
+      const value = v ? unwrapValue(v) : undefined;
+      const callee = value?.type === 'call_expression' ? calleeOf(value) : undefined;
+      if (!value || !callee || callee === name) continue;
+      const args = (value.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+      args.forEach((a, argument) => {
+        const arg = unwrapValue(a);
+        const parameter = arg.type === 'identifier' ? names.indexOf(arg.text) : -1;
+        if (parameter < 0) return;
+        out.push({ exportPath: [name], functionName: name, parameter, callee: { specifier: '', exportPath: [callee], display: callee }, argument, returned: true, range: nodeRange(value) });
+      });
+    }
   }
   return out;
 }

@@ -56,14 +56,14 @@ import {
 } from '../../knowledge/python-handles';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
-import type { FileHandleSummary, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
+import type { FileHandleSummary, ForwardedParameter, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
-import { storedParameters } from './stored-parameters';
-import { parameterEffects } from './parameter-effects';
+import { parameterNames, storedParameters } from './stored-parameters';
+import { parameterCheck, parameterEffects } from './parameter-effects';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
 
 export type { SkippedRanges } from './skipped-ranges';
@@ -120,6 +120,32 @@ const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
 function returnedMessage(callee: string, r: FreshReturn): string {
   const chain = [callee, ...r.via].map((v) => `${v}()`).join(' → ');
   return `${chain} returns the handle from ${r.api}() opened here`;
+}
+
+/**
+ * Does the statement of `value` (a call, through `await`) run on every path of the function
+ * whose body is `body` that returns: a statement of its own block, or of the `finally` of a `try` statement there, with
+ * no `return` of `def` before it?
+ */
+function runsOnEveryPath(value: Node, body: Node, returns: readonly Node[]): boolean {
+  const stmt = value.parent;
+  if (stmt?.type !== 'expression_statement') return false;
+  const block = stmt.parent;
+  const inFinally = block?.type === 'block' && block.parent?.type === 'finally_clause' && block.parent.parent?.type === 'try_statement' && block.parent.parent.parent?.id === body.id;
+  if (block?.id !== body.id && !inFinally) return false;
+  // A `return` in the `try` whose `finally` holds the statement runs it too.
+  const tryStatement = inFinally ? block.parent!.parent! : undefined;
+  const escapes = (r: Node) => r.startIndex < stmt.startIndex && !(tryStatement && r.startIndex >= tryStatement.startIndex && r.endIndex <= tryStatement.endIndex);
+  return !returns.some(escapes);
+}
+
+/** A statement that starts with a call (`return await m.f(`, `close_quietly(`); group 1 is the `return`, group 2 the callee's first name. */
+const STATEMENT_CALL = /^[ \t]*(return[ \t]+)?(?:await[ \t]+)?([A-Za-z_]\w*)[\w.]*[ \t]*\(/gm;
+
+/** Every `return` statement of the function whose body is `body` (nested functions and classes excluded). */
+function returnStatements(body: Node): Node[] {
+  if (!body.text.includes('return')) return [];
+  return body.descendantsOfType('return_statement').filter((r): r is Node => !!r && ownedBy(r, body));
 }
 
 /** Is `node` directly in `body`'s function (not in a nested function, class or lambda)? */
@@ -285,6 +311,25 @@ export function analyzePythonHandlesStrict(tree: Tree, text: string, knowledge: 
  */
 const IMPORTED_HELPER_CHECK = /^[ \t]*(?:from|import)[ \t]/m;
 const RELEASE_CHECK = /\.close\(|\bclosing\(|\bwith[ \t]+[A-Za-z_]\w*[ \t]*(?::|as\b)/;
+/** A line that returns a call's result with a plain name among its arguments (`return util.ensure_open(f)`); group 1 is the callee's first name. */
+const RETURNS_CALL_LINE = /^[ \t]*return[ \t]+(?:await[ \t]+)?([A-Za-z_]\w*)[\w.]*[ \t]*\((?:[^()\n]*,)?[ \t]*[A-Za-z_]\w*[ \t]*[,)]/gm;
+/** An import statement (a parenthesised name list may span lines). */
+const IMPORT_STATEMENT = /^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)/gm;
+
+/**
+ * A cheap text check before the handle analysis's names are built for a file it would not
+ * otherwise analyse: some `return callee(…, name, …)` calls a name one of its imports binds, and
+ * the file imports something besides the standard library.
+ */
+function returnsImportedCall(text: string): boolean {
+  if (!text.includes('return') || !IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return false;
+  const callees = new Set([...text.matchAll(RETURNS_CALL_LINE)].map((m) => m[1]));
+  if (callees.size === 0) return false;
+  const imported = new Set<string>();
+  for (const m of text.matchAll(IMPORT_STATEMENT)) for (const w of m[0].matchAll(/[A-Za-z_]\w*/g)) imported.add(w[0]);
+  for (const c of callees) if (imported.has(c)) return true;
+  return false;
+}
 /** `return helper(…)`: the file may pass an imported helper's handle on. */
 const RETURNS_CALL = /\breturn[ \t]+[A-Za-z_][\w.]*[ \t]*\(/g;
 
@@ -337,8 +382,11 @@ export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnow
   let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames) : undefined;
   const run: PythonHandleRun = file && mode ? file.runAll(mode.opens, mode.releases) : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
   const stored = storedParameters(tree, text, exportPathOf, skip);
-  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name) => (file ??= new PythonFile(tree, text, knowledge, skip)).releasesParameter(def, name), skip);
-  if (stored.length > 0 || returned.length > 0 || released.length > 0) {
+  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name, descriptor) => (file ??= new PythonFile(tree, text, knowledge, skip)).releasesParameter(def, name, descriptor), skip);
+  // Parameters passed on to other modules' functions: returned results wherever `return helper(` is
+  // spelled; releases where the handle analysis runs anyway (it has the names and graphs at hand).
+  const forwards = file || returnsImportedCall(text) ? (file ??= new PythonFile(tree, text, knowledge, skip)).forwardedParameters(exportPathOf, !mode) : [];
+  if (stored.length > 0 || returned.length > 0 || released.length > 0 || forwards.length > 0) {
     run.result = {
       ...run.result,
       summary: {
@@ -346,6 +394,7 @@ export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnow
         ...(stored.length > 0 ? { parametersStored: stored } : {}),
         ...(returned.length > 0 ? { parametersReturned: returned } : {}),
         ...(released.length > 0 ? { parametersReleased: released } : {}),
+        ...(forwards.length > 0 ? { parametersForwarded: forwards } : {}),
       },
     };
   }
@@ -1242,13 +1291,86 @@ class PythonFile implements EffectEnv {
     return 'owner';
   }
 
+  /** `callee` names a function of another workspace module (not the standard library, not an opener). */
+  private importedWorkspaceCallee(callee: Node): string | undefined {
+    const name = this.names.importedName(callee);
+    if (name === null) return undefined;
+    const q = this.names.qualify(callee);
+    if (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))) return undefined;
+    return name;
+  }
+
+  /**
+   * Exported functions that pass a parameter to a function of another workspace module:
+   * returning that call's result (`return util.ensure_open(f)`), or in a call that runs on
+   * every path that returns (a statement of the function's own block, or of the `finally` of
+   * a `try` there, with no `return` before it), which then releases the parameter if the
+   * callee does. Syntactic on purpose: no flow graph per forwarded parameter. See
+   * {@link FileHandleSummary.parametersForwarded}; `returnedOnly` limits the search to the
+   * first kind (a file whose handle analysis did not run).
+   */
+  forwardedParameters(exportPath: (def: Node) => string[] | undefined, returnedOnly: boolean): ForwardedParameter[] {
+    const out: ForwardedParameter[] = [];
+    const isParameter = parameterCheck(this.text);
+    const imported = new Set(
+      [...this.names.localNames()].filter(([, q]) => !this.knowledge.openers.has(q) && !STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0))).map(([local]) => local),
+    );
+    if (imported.size === 0) return out;
+    const root = this.tree.rootNode;
+    const byDef = new Map<number, { path?: string[]; names: string[]; returns?: Node[] }>();
+    // Statements that start with a call of an imported name and pass a plain name that is some
+    // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines.
+    for (const m of this.text.matchAll(STATEMENT_CALL)) {
+      if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, m.index)) continue;
+      const lineEnd = this.text.indexOf('\n', m.index);
+      const rest = this.text.slice(m.index + m[0].length - 1, lineEnd < 0 ? undefined : lineEnd);
+      if (![...rest.matchAll(/[(,][ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])/g)].some((a) => isParameter(m.index + m[0].length - 1, a[1]))) continue;
+      const open = m.index + m[0].length - 1;
+      let call: Node | null = root.descendantForIndex(open, open + 1);
+      while (call && call.type !== 'call') call = call.parent;
+      const callee = call?.childForFieldName('function');
+      if (!call || !callee || callee.endIndex > open + 1) continue;
+      let def: Node | null = call.parent;
+      while (def && def.type !== 'function_definition') def = def.parent;
+      const body = def?.childForFieldName('body');
+      if (!def || !body || !ownedBy(call, body)) continue;
+      let facts = byDef.get(def.id);
+      if (!facts) {
+        const path = exportPath(def);
+        let names = path ? parameterNames(def) : [];
+        if (path?.length === 2 && (names[0] === 'self' || names[0] === 'cls')) names = names.slice(1);
+        byDef.set(def.id, (facts = { path, names }));
+      }
+      const path = facts.path;
+      if (!path) continue;
+      let value: Node = call;
+      while (value.parent?.type === 'await' || value.parent?.type === 'parenthesized_expression') value = value.parent;
+      const returned = value.parent?.type === 'return_statement';
+      if (!returned && !runsOnEveryPath(value, body, (facts.returns ??= returnStatements(body)))) continue;
+      const name = this.importedWorkspaceCallee(callee);
+      if (!name) continue;
+      const positional = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+      for (let argument = 0; argument < positional.length; argument++) {
+        const a = positional[argument];
+        if (a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat') break;
+        const parameter = a.type === 'identifier' ? facts.names.indexOf(a.text) : -1;
+        if (parameter < 0) continue;
+        out.push({ exportPath: path, functionName: path.join('.'), parameter, callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument, returned, range: nodeRange(call) });
+      }
+    }
+    return out;
+  }
+
+
+
+
   /**
    * Does `def` release its parameter `param` on every path that returns (exceptions aside),
-   * as a file or as a descriptor (`os.close(fd)`)? Keeping it counts too, as for a callee of
-   * this file.
+   * as a file, or as a descriptor (`os.close(fd)`) when `descriptor`? Keeping it counts too, as
+   * for a callee of this file.
    */
-  releasesParameter(def: Node, param: string): boolean {
-    return this.takesOwnership(def, param, { name: param, kind: 'file', hasPipes: false }) || this.takesOwnership(def, param, { name: param, kind: 'fd', hasPipes: false });
+  releasesParameter(def: Node, param: string, descriptor: boolean): boolean {
+    return this.takesOwnership(def, param, { name: param, kind: descriptor ? 'fd' : 'file', hasPipes: false });
   }
 
   private takesOwnership(def: Node, param: string, subject: Subject): boolean {

@@ -270,6 +270,8 @@ class TypeScriptHandleAnalysis {
       if (usedOnly.length > 0) summary.parametersUsedOnly = usedOnly;
       const passedThrough = passThroughParameters(this.tree, this.text);
       if (passedThrough.length > 0) summary.parametersReturned = passedThrough;
+      const forwarded = this.returns.forwardedParameters();
+      if (forwarded.length > 0) summary.parametersForwarded = forwarded;
     } catch (err) {
       recordAnalysisFailure('the handle summary of this module', err);
     }
@@ -365,7 +367,9 @@ class TypeScriptHandleAnalysis {
     const place = this.placeValue(unwrapUp(call));
     if (place.kind !== 'tracked') return;
     const owner = enclosingOwner(call);
-    if (this.placePassedThrough(call, imported, place, owner)) return;
+    // A pass-through (the result is the handle passed in) or, where the caller releases the
+    // result itself, a helper that returns a fresh handle: each reading pends on the summary.
+    this.placePassedThrough(call, imported, place, owner);
     if (!this.releasedSomewhere(owner, place.name)) return;
     this.addHandle({ name: place.name, api: imported.display, kind: 'fd', call, owner, form: place.form, declaration: place.declaration, requires: { kind: 'returns-handle', callee: imported } });
   }
@@ -1234,6 +1238,7 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
       const returnedHandles = opens || passesOn ? returns.exportedReturns() : [];
       const parametersUsedOnly = namesFs ? usedOnlyParameters(returns, file.classifier) : [];
       const parametersReturned = passThroughParameters(tree, text);
+      const parametersForwarded = passesOn ? returns.forwardedParameters() : [];
       result = {
         leaks: [],
         summary: {
@@ -1242,6 +1247,7 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
           ...(reexportsFs ? { reexportsFs } : {}),
           ...(parametersUsedOnly.length > 0 ? { parametersUsedOnly } : {}),
           ...(parametersReturned.length > 0 ? { parametersReturned } : {}),
+          ...(parametersForwarded.length > 0 ? { parametersForwarded } : {}),
         },
       };
     } else {

@@ -9,7 +9,7 @@
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleKind } from '../../knowledge/typescript-handles';
-import type { ImportedFunction, ReexportOfFs, ReturnedHandle, UsedOnlyParameters } from '../summaries';
+import type { ForwardedParameter, ImportedFunction, ReexportOfFs, ReturnedHandle, UsedOnlyParameters } from '../summaries';
 import { stringValue, unwrap } from '../../facts/typescript/syntax';
 import type { FileIndex } from './file-index';
 import { argumentsOf, compact } from './file-index';
@@ -255,6 +255,30 @@ export class ReturnSummaries {
       }
       const imported = this.resultOfImported(fn);
       if (imported) out.push({ exportPath: path, functionName: name, functionId, api: imported.display, openRange: nodeRange(fn), returnsResultOf: imported });
+    }
+    return out;
+  }
+
+  /**
+   * Exported functions that return an imported function's result with one of their
+   * parameters as a plain argument (`return inner.ensureFd(fd)`): a pass-through if that
+   * function is one (linked by the program, `model/handle-summaries.ts`).
+   */
+  forwardedParameters(): ForwardedParameter[] {
+    if (this.imports.size === 0) return [];
+    const out: ForwardedParameter[] = [];
+    for (const { path, fn, name } of exportedFunctions(this.tree.rootNode, this.classes)) {
+      const names = parametersOf(fn).map((p) => parameterName(p));
+      for (const value of returnedValues(fn)) {
+        const call = unwrap(value);
+        const callee = call.type === 'call_expression' ? this.importedCallee(call) : undefined;
+        if (!callee) continue;
+        argumentsOf(call).forEach((a, argument) => {
+          const arg = unwrap(a);
+          const parameter = arg.type === 'identifier' ? names.indexOf(arg.text) : -1;
+          if (parameter >= 0) out.push({ exportPath: path, functionName: name, functionId: factIdOf(fn), parameter, callee, argument, returned: true, range: nodeRange(call) });
+        });
+      }
     }
     return out;
   }

@@ -1,7 +1,10 @@
 /**
  * Handle summaries across files (test/fixtures/programs/ts-leak-through-helpers,
- * js-fs-wrapper-module, py-leak-through-helpers, c-leak-through-helpers, c-helper-returns-handle and py-helper-stores-handle): a handle returned by another module's
- * helper, or opened through a module that re-exports fs, is the caller's to release. Asserts the exact unreleased-file
+ * js-fs-wrapper-module, py-leak-through-helpers, c-leak-through-helpers, c-helper-returns-handle, py-helper-stores-handle
+ * and the pass-through fixtures py-, ts- and c-pass-through-helpers): a handle returned by another module's
+ * helper, or opened through a module that re-exports fs, is the caller's to release; a handle
+ * passed through another module's helper that returns it goes on in the result, and one passed
+ * to another module's helper that closes it is released. Asserts the exact unreleased-file
  * findings with their chains into the other files, the silent counterparts, and that
  * editing the helper's module changes the caller's findings.
  */
@@ -159,5 +162,112 @@ describe('handle summaries across modules', () => {
     // A registry that forgets what it is given: the handle passed to it leaks.
     const forgets = edited(s, 'journal/registry.py', '_OPEN_FILES.append(handle)', 'print(label(handle))');
     assert.deepEqual(leaks(s, forgets).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`), ['journal/writer.py:7', 'journal/writer.py:22']);
+  });
+
+  test('Python: a handle passed through another module’s helper goes on in its result; one given to a helper that closes it is released', () => {
+    const s = load('py-pass-through-helpers');
+    const summary = (p: string) => s.files.find((f) => rel(s, f.path) === p)?.handleSummary;
+    assert.deepEqual(summary('media/util.py')?.parametersReturned?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['ensure_open: 0']);
+    assert.deepEqual(summary('media/io_util.py')?.parametersReleased?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['close_quietly: 0']);
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      // Through two modules: compat.py returns what util.py's pass-through returns.
+      "media/archive.py:6:9 Handle 'stream' from open() is not released on every path: it leaks at the return on line 8",
+      '  media/archive.py:6 opened here by open()',
+      '  media/compat.py:7 ensure_readable() returns what util.ensure_open() returns for its argument 1',
+      '  media/util.py:7 ensure_open() returns its argument 1 here, so the handle goes on in its result',
+      "  media/archive.py:7 the handle goes on as 'stream' here: ensure_readable() returns it",
+      '  media/archive.py:8 returns here with the handle still open',
+      "media/loader.py:7:9 Handle 'checked' from open() is not released on every path: it leaks at the return on line 10",
+      '  media/loader.py:7 opened here by open()',
+      '  media/util.py:7 ensure_open() returns its argument 1 here, so the handle goes on in its result',
+      "  media/loader.py:8 the handle goes on as 'checked' here: ensure_open() returns it",
+      '  media/loader.py:10 returns here with the handle still open',
+      "media/loader.py:31:9 Handle 'f' from open() is not released on every path: it leaks at the return on line 33",
+      '  media/loader.py:31 opened here by open()',
+      '  media/loader.py:33 returns here with the handle still open',
+      "media/loader.py:37:9 Handle 'f' from open() is not released on every path: it leaks at the return on line 41",
+      '  media/loader.py:37 opened here by open()',
+      '  media/loader.py:41 returns here with the handle still open',
+    ]);
+    // A helper that no longer hands the stream back: the handle stays 'f', which nobody closes.
+    const notPassedOn = edited(s, 'media/util.py', '    return stream\n', '    return stream.name\n');
+    assert.deepEqual(leaks(s, notPassedOn).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1} ${f.related.at(-1)?.message}`), [
+      'media/archive.py:6 returns here with the handle still open',
+      'media/loader.py:7 returns here with the handle still open',
+      'media/loader.py:14 returns here with the handle still open',
+      'media/loader.py:31 returns here with the handle still open',
+      'media/loader.py:37 returns here with the handle still open',
+    ]);
+    // A "closer" that only flushes: the stream given to it leaks.
+    const flushes = edited(s, 'media/io_util.py', '        stream.close()', '        stream.flush()');
+    // (compat.py's release() passes it on to close_quietly(): that stream leaks too.)
+    assert.deepEqual(leaks(s, flushes).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1}`), [
+      'media/archive.py:6',
+      'media/archive.py:12',
+      'media/loader.py:7',
+      'media/loader.py:23',
+      'media/loader.py:31',
+      'media/loader.py:37',
+    ]);
+    const summary2 = s.files.find((f) => rel(s, f.path) === 'media/compat.py')?.handleSummary;
+    assert.deepEqual(summary2?.parametersForwarded?.map((p) => `${p.functionName}(${p.parameter}) -> ${p.callee.display}(${p.argument})${p.returned ? ' returned' : ''}`), [
+      'ensure_readable(0) -> util.ensure_open(0) returned',
+      'release(0) -> close_quietly(0)',
+    ]);
+  });
+
+  test('TypeScript: a descriptor passed through another module’s helper that returns it goes on in its result', () => {
+    const s = load('ts-pass-through-helpers');
+    const util = s.files.find((f) => rel(s, f.path) === 'src/fd-util.ts');
+    assert.deepEqual(util?.handleSummary?.parametersReturned?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['ensureFd: 0']);
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "src/archive.ts:6:14 Handle 'readable' from fs.openSync() is not released on every path: it leaks at the return on line 8",
+      '  src/archive.ts:6 opened here by fs.openSync()',
+      '  src/compat.ts:5 ensureReadable() returns what ensureFd() returns for its argument 1',
+      '  src/fd-util.ts:6 ensureFd() returns its argument 1 here, so the handle goes on in its result',
+      "  src/archive.ts:7 the handle goes on as 'readable' here: ensureReadable() returns it",
+      '  src/archive.ts:8 returns here with the handle still open',
+      "src/index.ts:7:14 Handle 'checked' from fs.openSync() is not released on every path: it leaks at the return on line 9",
+      '  src/index.ts:7 opened here by fs.openSync()',
+      '  src/fd-util.ts:6 ensureFd() returns its argument 1 here, so the handle goes on in its result',
+      "  src/index.ts:8 the handle goes on as 'checked' here: ensureFd() returns it",
+      '  src/index.ts:9 returns here with the handle still open',
+      "src/index.ts:32:14 Handle 'fd' from fs.openSync() is not released on every path: it leaks at the return on line 34",
+      '  src/index.ts:32 opened here by fs.openSync()',
+      '  src/fd-util.ts:9 readMagic() only uses the handle passed to it (argument 1): it neither closes nor keeps it',
+      '  src/index.ts:34 returns here with the handle still open',
+    ]);
+    // A helper that returns a number computed from the descriptor only uses it: 'fd' itself leaks.
+    const computed = edited(s, 'src/fd-util.ts', '  return fd;', '  return fd + 0;');
+    assert.deepEqual(leaks(s, computed).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1} '${f.message.split("'")[1]}'`), [
+      "src/index.ts:7 'fd'",
+      "src/index.ts:13 'fd'",
+      "src/index.ts:32 'fd'",
+    ]);
+  });
+
+  test('C: a descriptor passed through a function of another file that returns it goes on in its result', () => {
+    const s = load('c-pass-through-helpers');
+    const util = s.files.find((f) => rel(s, f.path) === 'fdutil.c');
+    assert.deepEqual(util?.handleSummary?.parametersReturned?.map((p) => `${p.functionName}: ${p.parameters.join(',')}`), ['checked_fd: 0']);
+    assert.deepEqual(leaks(s).flatMap((f) => describeFinding(s, f)), [
+      "archive.c:8:14 Handle 'in' from open() is not released on every path: it leaks at the return on line 14",
+      '  archive.c:8 opened here by open()',
+      '  compat.c:7 checked_readable() returns what checked_fd() returns for its argument 1',
+      '  fdutil.c:10 checked_fd() returns its argument 1 here, so the handle goes on in its result',
+      "  archive.c:11 the handle goes on as 'in' here: checked_readable() returns it",
+      '  archive.c:14 returns here with the handle still open',
+      "loader.c:8:14 Handle 'in' from open() is not released on every path: it leaks at the return on line 14",
+      '  loader.c:8 opened here by open()',
+      '  fdutil.c:10 checked_fd() returns its argument 1 here, so the handle goes on in its result',
+      "  loader.c:11 the handle goes on as 'in' here: checked_fd() returns it",
+      '  loader.c:14 returns here with the handle still open',
+      "loader.c:33:14 Handle 'fd' from open() is not released on every path: it leaks at the return on line 37",
+      '  loader.c:33 opened here by open()',
+      '  fdutil.c:13 read_magic() only uses the handle passed to it (argument 1): it neither closes nor keeps it',
+      '  loader.c:37 returns here with the handle still open',
+    ]);
+    const computed = edited(s, 'fdutil.c', '    return fd;', '    return fd + 0;');
+    assert.deepEqual(leaks(s, computed).map((f) => `${rel(s, f.path)}:${f.range.start.line + 1} '${f.message.split("'")[1]}'`), ["loader.c:8 'fd'", "loader.c:21 'fd'", "loader.c:33 'fd'"]);
   });
 });

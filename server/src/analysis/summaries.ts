@@ -55,8 +55,16 @@ export type SummaryCondition =
    * unresolved callee, or one without a summary, counts as "does not keep it" (the default).
    */
   | { kind: 'not-stored'; callee: ImportedFunction; argument: number }
+  /** the imported function returns its parameter `argument` as it is (a pass-through: the handle goes on in the call's result) */
+  | { kind: 'returns-parameter'; callee: ImportedFunction; argument: number }
+  /** the imported function does not return its parameter `argument` (default: an unresolved callee does not) */
+  | { kind: 'not-returned'; callee: ImportedFunction; argument: number }
+  /** the imported function does not release its parameter `argument` (default: an unresolved callee does not) */
+  | { kind: 'not-released'; callee: ImportedFunction; argument: number }
   /** every one of these holds */
-  | { kind: 'all-of'; conditions: SummaryCondition[] };
+  | { kind: 'all-of'; conditions: SummaryCondition[] }
+  /** one of these holds (the first that does gives the proof) */
+  | { kind: 'any-of'; conditions: SummaryCondition[] };
 
 /** A leak this file has if `requires` holds; its fixes are left empty. */
 export interface PendingLeak {
@@ -80,6 +88,18 @@ export interface FileHandleSummary {
   parametersUsedOnly?: UsedOnlyParameters[];
   /** Python: exported functions that keep some of their parameters (a global, a registry, a field). */
   parametersStored?: UsedOnlyParameters[];
+  /** Exported functions that return some of their parameters as they are (pass-through helpers); `at` points at the return. */
+  parametersReturned?: UsedOnlyParameters[];
+  /** Python: exported functions that release some of their parameters on every path; `at` points at the release. */
+  parametersReleased?: UsedOnlyParameters[];
+  /**
+   * Exported functions that pass a parameter on to a function of another module: returning
+   * that call's result as it is (`return util.ensure_open(f)`), or (Python) in a call that,
+   * if it released the parameter, would release it on every path (`io_util.close_quietly(f)`).
+   * The program links them, so a pass-through or a release is followed through any number of
+   * modules.
+   */
+  parametersForwarded?: ForwardedParameter[];
   pendingLeaks: PendingLeak[];
   /**
    * C: handles opened into a local variable and released on every path before the function
@@ -108,5 +128,24 @@ export interface UsedOnlyParameters {
   functionId?: string;
   parameters: number[];
   /** The function's name (the evidence points there). */
+  range: Range;
+  /** Per entry of `parameters`: the statement that shows the effect (a `return p`, a `p.close()`), when there is one. */
+  at?: Range[];
+}
+
+/** A parameter an exported function passes on to a function of another module (see {@link FileHandleSummary.parametersForwarded}). */
+export interface ForwardedParameter {
+  exportPath: string[];
+  functionName: string;
+  /** TypeScript/JavaScript: the id of the function's `ts.function` fact. */
+  functionId?: string;
+  /** The function's parameter (0-based, as callers count them). */
+  parameter: number;
+  /** The function of another module it is passed to, and as which argument (0-based). */
+  callee: ImportedFunction;
+  argument: number;
+  /** The function returns the call's result as it is. */
+  returned: boolean;
+  /** The call. */
   range: Range;
 }

@@ -18,5 +18,5 @@ export function summarizeHandles(language: LanguageId, tree: Tree, text: string,
       : language === 'python'
         ? summarizePythonHandles(tree, text, knowledge.python)
         : summarizeTypeScriptHandles(tree, text, path, knowledge);
-  return s.returnedHandles.length > 0 || s.pendingLeaks.length > 0 || s.reexportsFs || s.parametersUsedOnly || s.parametersStored || s.releasedInFunction ? s : undefined;
+  return s.returnedHandles.length > 0 || s.pendingLeaks.length > 0 || s.reexportsFs || s.parametersUsedOnly || s.parametersStored || s.parametersReturned || s.parametersReleased || s.parametersForwarded || s.releasedInFunction ? s : undefined;
 }

@@ -43,6 +43,8 @@ export interface HandleCall {
   returned?: boolean;
   /** The function's parameter `parameter` is the call's argument `argument` (both 0-based). */
   passes?: readonly { parameter: number; argument: number }[];
+  /** Followed for the parameter facts only (whole-result facts such as a fresh handle are not read through it). */
+  parametersOnly?: boolean;
 }
 
 /** What a function does with handles by itself (not through its calls of graph functions). */
@@ -184,7 +186,7 @@ function solveHandles<Fn>(graph: HandleGraph<Fn>, fn: Fn, known: ReadonlyMap<Fn,
   if (own.opens) out.returnsFreshHandle = { slot: own.opens.slot };
   if (own.exportsFs) out.exportsFs = {};
   for (let call = 0; call < calls.length; call++) {
-    if (!calls[call].returned) continue;
+    if (!calls[call].returned || calls[call].parametersOnly) continue;
     for (const via of callees[call] ?? []) {
       const s = known.get(via);
       if (!out.returnsFreshHandle && s?.returnsFreshHandle) out.returnsFreshHandle = { call, via, slot: s.returnsFreshHandle.slot };

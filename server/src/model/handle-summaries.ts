@@ -27,10 +27,10 @@
  */
 import type { FileAnalysis } from '../analysis/results';
 import type { HandleLeak } from '../analysis/handles';
-import type { FileHandleSummary, ImportedFunction, ReexportOfFs, ReturnedHandle, SummaryCondition, UsedOnlyParameters } from '../analysis/summaries';
+import type { FileHandleSummary, ForwardedParameter, ImportedFunction, ReexportOfFs, ReturnedHandle, SummaryCondition, UsedOnlyParameters } from '../analysis/summaries';
 import type { RelatedLocation } from '../text/locations';
 import { EffectSummaryCache } from './call-effects';
-import { summarizeHandleEffects, type HandleGraph, type HandleSummaries, type OwnHandleFacts } from './handle-effects';
+import { summarizeHandleEffects, type HandleCall, type HandleGraph, type HandleSummaries, type OwnHandleFacts } from './handle-effects';
 import type { ProgramContext } from './program-context';
 import { typescriptModel, type TypeScriptModel } from './typescript';
 import { pythonModel } from './python';
@@ -53,6 +53,11 @@ interface HandleFn {
   returned?: ReturnedHandle;
   usedOnly?: UsedOnlyParameters;
   stored?: UsedOnlyParameters;
+  /** Parameters it returns as they are (a pass-through) and parameters it releases on every path. */
+  passedThrough?: UsedOnlyParameters;
+  released?: UsedOnlyParameters;
+  /** Parameters it passes on to functions of other modules (each a call of the graph, after the returned result's). */
+  forwards?: ForwardedParameter[];
   /** A module node: how the module re-exports fs. */
   reexport?: ReexportOfFs;
 }
@@ -83,7 +88,8 @@ class SummaryLinker {
       this.summaries.set(f.path, f.handleSummary);
       this.languages.set(f.path, f.language);
       if (f.language !== 'c') continue;
-      const names = new Set([...(f.handleSummary.parametersUsedOnly ?? []), ...f.handleSummary.returnedHandles].map((u) => u.exportPath[0]));
+      const s = f.handleSummary;
+      const names = new Set([...(s.parametersUsedOnly ?? []), ...(s.parametersReturned ?? []), ...(s.parametersForwarded ?? []), ...s.returnedHandles].map((u) => u.exportPath[0]));
       for (const name of names) if (name) this.cFunctions.set(name, [...(this.cFunctions.get(name) ?? []), f.path]);
     }
   }
@@ -130,7 +136,16 @@ class SummaryLinker {
     const id = `${path}\0${key}`;
     let n = this.nodes.get(id);
     if (!n) {
-      n = { id, path, returned: summary.returnedHandles.find(is), usedOnly: summary.parametersUsedOnly?.find(is), stored: summary.parametersStored?.find(is) };
+      n = {
+        id,
+        path,
+        returned: summary.returnedHandles.find(is),
+        usedOnly: summary.parametersUsedOnly?.find(is),
+        stored: summary.parametersStored?.find(is),
+        passedThrough: summary.parametersReturned?.find(is),
+        released: summary.parametersReleased?.find(is),
+        forwards: summary.parametersForwarded?.filter(is),
+      };
       this.nodes.set(id, n);
     }
     return n;
@@ -163,7 +178,28 @@ class SummaryLinker {
       const t = this.module(fn.path, fn.reexport.specifier);
       out = [t ? [t] : []];
     }
+    for (const { target } of this.forwardCalls(fn)) out = [...out, [target]];
     this.calleeMemo.set(fn, out);
+    return out;
+  }
+
+  private readonly forwardMemo = new Map<HandleFn, { forward: ForwardedParameter; target: HandleFn }[]>();
+
+  /**
+   * The forwards of `fn` whose callee is a summarised function of the workspace, in order: the
+   * graph's calls after the returned result's. A forward to anything else (`read(fd, …)`, a
+   * library) says nothing more than the file's own facts.
+   */
+  private forwardCalls(fn: HandleFn): { forward: ForwardedParameter; target: HandleFn }[] {
+    let out = this.forwardMemo.get(fn);
+    if (!out) {
+      out = [];
+      for (const forward of fn.forwards ?? []) {
+        const target = this.callee(fn.path, forward.callee);
+        if (target) out.push({ forward, target });
+      }
+      this.forwardMemo.set(fn, out);
+    }
     return out;
   }
 
@@ -173,13 +209,17 @@ class SummaryLinker {
     if (fn.reexport && 'direct' in fn.reexport) own.exportsFs = true;
     if (fn.usedOnly) own.usesOnly = fn.usedOnly.parameters;
     if (fn.stored) own.stores = fn.stored.parameters;
-    if (fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport))) own.calls = [{ returned: true }];
+    if (fn.passedThrough) own.returnsParameters = fn.passedThrough.parameters;
+    if (fn.released) own.releases = fn.released.parameters;
+    const calls: HandleCall[] = fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport)) ? [{ returned: true }] : [];
+    for (const { forward: f } of this.forwardCalls(fn)) calls.push({ returned: f.returned, passes: [{ parameter: f.parameter, argument: f.argument }], parametersOnly: true });
+    if (calls.length > 0) own.calls = calls;
     return own;
   }
 
   /** The nodes a condition asks about. */
   private roots(fromPath: string, condition: SummaryCondition, out: HandleFn[]): void {
-    if (condition.kind === 'all-of') {
+    if (condition.kind === 'all-of' || condition.kind === 'any-of') {
       for (const c of condition.conditions) this.roots(fromPath, c, out);
       return;
     }
@@ -192,7 +232,7 @@ class SummaryLinker {
       functions: roots,
       callees: (fn) => this.callees(fn),
       own: (fn) => this.own(fn),
-      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport])}`,
+      contentKey: (fn) => `${fn.id}\0${JSON.stringify([fn.returned, fn.usedOnly, fn.stored, fn.reexport, fn.passedThrough, fn.released, fn.forwards])}`,
     };
     return summarizeHandleEffects(graph, CACHE);
   }
@@ -240,6 +280,37 @@ class SummaryLinker {
     return t && this.solved!.of(t).storesParameter?.[argument] ? undefined : [];
   }
 
+  /**
+   * The step that proves `callee` returns its parameter `argument` as it is ("`ensure_open()`
+   * returns its argument here", at the return in its own file).
+   */
+  private returnsParameter(fromPath: string, callee: ImportedFunction, argument: number): RelatedLocation[] | undefined {
+    const t = this.callee(fromPath, callee);
+    if (!t || !this.solved!.of(t).returnsParameter?.[argument]) return undefined;
+    const steps: RelatedLocation[] = [];
+    for (const { fn, call, parameter = argument } of this.solved!.parameterChain(t, 'returnsParameter', argument)) {
+      if (call === undefined) {
+        const through = fn.passedThrough;
+        if (!through) return undefined;
+        const range = through.at?.[through.parameters.indexOf(parameter)] ?? through.range;
+        steps.push({ path: fn.path, range, message: `${through.functionName}() returns its argument ${parameter + 1} here, so the handle goes on in its result` });
+        continue;
+      }
+      // Call 0 is the returned result's when the function has one (see `own`); forwards follow.
+      const offset = fn.returned?.returnsResultOf || (fn.reexport && !('direct' in fn.reexport)) ? 1 : 0;
+      const f = this.forwardCalls(fn)[call - offset]?.forward;
+      if (!f) return undefined;
+      steps.push({ path: fn.path, range: f.range, message: `${f.functionName}() returns what ${f.callee.display}() returns for its argument ${parameter + 1}` });
+    }
+    return steps;
+  }
+
+  /** Holds (no step) unless `callee` resolves to a function whose summary has `fact` for its parameter `argument`. */
+  private lacks(fromPath: string, callee: ImportedFunction, argument: number, fact: 'returnsParameter' | 'releasesParameter'): RelatedLocation[] | undefined {
+    const t = this.callee(fromPath, callee);
+    return t && this.solved!.of(t)[fact]?.[argument] ? undefined : [];
+  }
+
   private holds(fromPath: string, condition: SummaryCondition): RelatedLocation[] | undefined {
     switch (condition.kind) {
       case 'returns-handle':
@@ -250,6 +321,19 @@ class SummaryLinker {
         return this.onlyUses(fromPath, condition.callee, condition.argument);
       case 'not-stored':
         return this.notStored(fromPath, condition.callee, condition.argument);
+      case 'returns-parameter':
+        return this.returnsParameter(fromPath, condition.callee, condition.argument);
+      case 'not-returned':
+        return this.lacks(fromPath, condition.callee, condition.argument, 'returnsParameter');
+      case 'not-released':
+        return this.lacks(fromPath, condition.callee, condition.argument, 'releasesParameter');
+      case 'any-of': {
+        for (const c of condition.conditions) {
+          const p = this.holds(fromPath, c);
+          if (p) return p;
+        }
+        return undefined;
+      }
       case 'all-of': {
         const proof: RelatedLocation[] = [];
         for (const c of condition.conditions) {
@@ -268,9 +352,16 @@ class SummaryLinker {
     this.solved = this.solve([...new Set(roots)]);
     const out: ConfirmedLeak[] = [];
     for (const [path, summary] of this.summaries) {
+      // A leak may be pending on several alternatives (paths through different calls): one finding per handle.
+      const reported = new Set<string>();
       for (const pending of summary.pendingLeaks) {
+        const { start } = pending.leak.openRange;
+        const key = `${start.line}:${start.character}:${pending.leak.variable}`;
+        if (reported.has(key)) continue;
         const proof = this.holds(path, pending.requires);
-        if (proof) out.push({ path, leak: pending.leak, proof });
+        if (!proof) continue;
+        reported.add(key);
+        out.push({ path, leak: pending.leak, proof });
       }
     }
     return out;

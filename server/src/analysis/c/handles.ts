@@ -23,13 +23,13 @@ import type { FileHandleSummary, PendingLeak, ReleasedInFunction, SummaryConditi
 import { buildFunctionGraph } from './cfg';
 import { effectOf, neverReturns, ownsParameter, type CFunctionGraph, type CNode, type OpenSite } from './cfg-graph';
 import { NodeFactScanner, type FileContextForCfg } from './cfg-facts';
-import { functionName, parameterNames } from './syntax';
+import { functionName, parameterNames, unwrapValue } from './syntax';
 import { chooseFixSite, insertBeforeClosingBrace, insertBeforeStatement, SourceLines, type FixSite } from './fix';
 import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
 import { openedFieldOverwrites, ownedFieldOverwrites } from './owned-fields';
 import { recordAnalysisFailure } from '../failures';
-import { helperOpenerCalls, localOpenerCalls, localOpeners, returnedHandlesOf, type HelperOpenerCall, type LocalOpener } from './helper-openers';
+import { forwardedParametersOf, helperOpenerCalls, localOpenerCalls, localOpeners, passThroughCalls, returnedHandlesOf, returnedParametersOf, type HelperOpenerCall, type LocalOpener, type PassThroughCall } from './helper-openers';
 import { escapeRegExp } from '../../text/regexp';
 import { branchCondition, platformsWhere } from '../../facts/c/preprocessor';
 import { C_PLATFORMS } from '../../knowledge/c-platforms';
@@ -317,6 +317,27 @@ function presumedHandOverLeak(
 }
 
 /**
+ * `g = checked_fd(fd)` read as an open of `g` (the callee a pass-through candidate): the
+ * handle of this function passed as an argument there, if one is — a site opened before the
+ * call whose variable is the plain argument and is not named again after the statement (then
+ * `g` is the one name left holding it).
+ */
+function passedThrough(fn: CFunctionGraph, site: OpenSite): { from: OpenSite; argument: number } | undefined {
+  const args = (site.call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+  let stmt: Node = site.call;
+  while (stmt.parent && stmt.parent.type !== 'compound_statement') stmt = stmt.parent;
+  const rest = fn.body.text.slice(Math.max(0, stmt.endIndex - fn.body.startIndex));
+  for (let i = 0; i < args.length; i++) {
+    const a = unwrapValue(args[i]);
+    if (a.type !== 'identifier' || a.text === site.variable) continue;
+    const from = fn.openSites.find((o) => o !== site && o.variable === a.text && o.call.endIndex <= site.call.startIndex && o.spec.release === site.spec.release);
+    if (!from || new RegExp(`\\b${escapeRegExp(a.text)}\\b`).test(rest)) continue;
+    return { from, argument: i };
+  }
+  return undefined;
+}
+
+/**
  * When `site`'s handle is released on every path before the function returns — not returned,
  * stored or handed on anywhere, and not kept open until `main()` returns — the source span of
  * the statements that run while it is open (from the first to the last in the source, the
@@ -418,12 +439,26 @@ function analyzeFunction(
   helpers: ReadonlySet<string> = new Set(),
   ownOpeners: ReadonlyMap<string, { range: Range; message: string }> = new Map(),
   released?: ReleasedInFunction[],
+  passThroughs: ReadonlySet<string> = new Set(),
 ): void {
   const isMain = fn.name === 'main';
   const ignored = isMain ? MAIN_IGNORED : DEFAULT_IGNORED;
   for (const site of fn.openSites) {
     if (!fn.reachable.has(site.held.id)) continue;
     const v = site.variable;
+    const through = passThroughs.has(site.api) ? passedThrough(fn, site) : undefined;
+    if (through) {
+      const effect = adoptionAwareEffect(fn, v, model.takesOwnership);
+      const leak = findLeak(fn.graph, site.held, v, effect, ignored);
+      const returns: SummaryCondition = { kind: 'returns-parameter', callee: { specifier: '', exportPath: [site.api], display: site.api }, argument: through.argument };
+      const requires: SummaryCondition = helpers.has(site.api) ? { kind: 'any-of', conditions: [returns, { kind: 'returns-handle', callee: returns.callee }] } : returns;
+      if (leak) {
+        const at = leakAt(site, describePath(fn, site, leak.path, leak.node, leak.kind === 'overwrite'), [{ range: nodeRange(site.call), message: `the handle goes on as '${v}' here: ${site.api}() returns it` }], []);
+        pending.push({ leak: { ...at, api: through.from.api, openRange: nodeRange(through.from.call) }, requires });
+      }
+      continue;
+    }
+    if (passThroughs.has(site.api) && !helpers.has(site.api)) continue;
     if (helpers.has(site.api)) {
       const returns: SummaryCondition = { kind: 'returns-handle', callee: { specifier: '', exportPath: [site.api], display: site.api } };
       const effect = adoptionAwareEffect(fn, v, model.takesOwnership);
@@ -477,7 +512,7 @@ function analyzeFunction(
   }
   if (isMain) return;
   for (const u of fn.unboundSites) {
-    if (!fn.reachable.has(u.evalNode.id) || helpers.has(u.api) || ownOpeners.has(u.api)) continue;
+    if (!fn.reachable.has(u.evalNode.id) || helpers.has(u.api) || ownOpeners.has(u.api) || passThroughs.has(u.api)) continue;
     const range = nodeRange(u.call);
     out.push({ variable: '', api: u.api, openRange: range, leakRange: range, leakKind: 'unbound', leakLine: range.start.line + 1, fixes: [] });
   }
@@ -525,9 +560,16 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
       return !!def && new RegExp(`\\b${escapeRegExp(c.spec.release)}\\s*\\(\\s*${escapeRegExp(c.variable)}\\s*\\)`).test(def.text);
     });
   }
+  // Calls that may hand an opened handle back through another file's function (`g = checked_fd(fd)`).
+  let passThrough: PassThroughCall[] = [];
+  if (hits.length > 0) {
+    const functions = functionsOf();
+    passThrough = passThroughCalls(text, new Set(functions.map((f) => functionName(f)).filter((n): n is string => !!n)), knowledge);
+  }
   if (hits.length === 0 && !mayUseOnly && helperCalls.length === 0) return { leaks: out.sort(byOpenPosition), summary };
   const functions = functionsOf();
   const helpers = new Set(helperCalls.map((c) => c.name));
+  const passThroughs = new Set(passThrough.map((c) => c.name));
   // This file's own functions that return a fresh handle: openers at their call sites here.
   let own: LocalOpener[] = [];
   if (hits.length > 0) {
@@ -540,12 +582,13 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
     }
   }
   let fileKnowledge = knowledge;
-  if (helperCalls.length > 0 || own.length > 0) {
+  if (helperCalls.length > 0 || own.length > 0 || passThrough.length > 0) {
     const openers = new Map(knowledge.openers);
+    for (const c of passThrough) openers.set(c.name, { ...c.spec, derived: true });
     for (const c of helperCalls) openers.set(c.name, { ...c.spec, derived: true });
     for (const o of own) openers.set(o.name, { ...o.spec, derived: true });
     fileKnowledge = { ...knowledge, openers };
-    hits.push(...helperCalls.map((c) => c.offset), ...localOpenerCalls(text, own));
+    hits.push(...helperCalls.map((c) => c.offset), ...passThrough.map((c) => c.offset), ...localOpenerCalls(text, own));
     hits.sort((a, b) => a - b);
   }
   const ownSteps = new Map(own.map((o) => [o.name, { range: nodeRange(o.open), message: `${o.name}() returns a new handle from ${o.api}() here` }]));
@@ -554,6 +597,11 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
     try {
       const used = usedOnlyParameters(model, functions);
       if (used.length > 0) summary.parametersUsedOnly = used;
+      const withHandles = functions.filter((f) => HANDLE_PARAMETER.test(f.childForFieldName('declarator')?.text ?? ''));
+      const returnedParameters = returnedParametersOf(withHandles);
+      if (returnedParameters.length > 0) summary.parametersReturned = returnedParameters;
+      const forwarded = forwardedParametersOf(withHandles);
+      if (forwarded.length > 0) summary.parametersForwarded = forwarded;
     } catch (error) {
       onError?.(error, '(summaries)');
     }
@@ -573,7 +621,7 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
     if (lo >= hits.length || hits[lo] >= def.endIndex) continue;
     try {
       const fn = model.graph(def);
-      if (fn) analyzeFunction(model, fn, src, out, pending, helpers, ownSteps, released);
+      if (fn) analyzeFunction(model, fn, src, out, pending, helpers, ownSteps, released, passThroughs);
     } catch (error) {
       onError?.(error, functionName(def) ?? '?');
     }

@@ -11,10 +11,10 @@
  *   on the helper's summary (`model/handle-summaries.ts` links it by name).
  */
 import { nodeRange, type Node } from '../../parsing/parser';
-import type { ReturnedHandle } from '../summaries';
+import type { ForwardedParameter, ReturnedHandle, UsedOnlyParameters } from '../summaries';
 import type { CKnowledge } from '../../knowledge/knowledge';
 import type { OpenerSpec } from '../../knowledge/c-handles';
-import { functionName, unwrapValue } from './syntax';
+import { functionName, parameterNames, unwrapValue } from './syntax';
 import { escapeRegExp } from '../../text/regexp';
 
 function calleeOf(call: Node): string | undefined {
@@ -165,4 +165,101 @@ export function helperOpenerCalls(text: string, localFunctions: ReadonlySet<stri
     families.set(name, (families.get(name) ?? new Set()).add(spec.release));
   }
   return found.filter((c) => families.get(c.name)!.size === 1);
+}
+
+/**
+ * The functions with external linkage among `functions` that return one of their parameters
+ * as it is (`int checked_fd(int fd) { … return fd; }`): a pass-through, through which a
+ * caller's handle goes on in the result. `at` is the return.
+ */
+export function returnedParametersOf(functions: readonly Node[]): UsedOnlyParameters[] {
+  const out: UsedOnlyParameters[] = [];
+  for (const def of functions) {
+    const body = def.childForFieldName('body');
+    const name = functionName(def);
+    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
+    const names = parameterNames(def);
+    const parameters: number[] = [];
+    const at = [];
+    for (const ret of body.descendantsOfType('return_statement')) {
+      const v = ret?.namedChild(0);
+      const value = v ? unwrapValue(v) : undefined;
+      const index = value?.type === 'identifier' ? names.indexOf(value.text) : -1;
+      if (!ret || index < 0 || parameters.includes(index)) continue;
+      parameters.push(index);
+      at.push(nodeRange(ret));
+    }
+    if (parameters.length === 0) continue;
+    const declarator = def.childForFieldName('declarator');
+    const nameNode = declarator?.childForFieldName('declarator') ?? declarator ?? def;
+    out.push({ exportPath: [name], functionName: name, parameters, range: nodeRange(nameNode), at });
+  }
+  return out;
+}
+
+/** A call that may pass a handle through another file's function: `g = checked_fd(fd)`. */
+export interface PassThroughCall {
+  /** The callee. */
+  name: string;
+  /** The local the result is bound to. */
+  variable: string;
+  offset: number;
+  /** The family of the opener the argument was bound to (what `variable` holds if the callee returns it). */
+  spec: OpenerSpec;
+}
+
+/**
+ * `x = helper(…, v, …)` with `helper` defined in no function of this file, not a known opener
+ * or releaser, and `v` bound somewhere in the text to a known opener's result (`v = open(…)`):
+ * if `helper` returns that argument, `x` holds the handle (pending on its summary).
+ */
+export function passThroughCalls(text: string, localFunctions: ReadonlySet<string>, knowledge: CKnowledge): PassThroughCall[] {
+  const openedWith = new Map<string, OpenerSpec>();
+  for (const m of text.matchAll(ASSIGNED_CALL)) {
+    const spec = knowledge.openers.get(m[2]);
+    if (spec && spec.consumesArg === undefined && !openedWith.has(m[1])) openedWith.set(m[1], spec);
+  }
+  if (openedWith.size === 0) return [];
+  const out: PassThroughCall[] = [];
+  for (const m of text.matchAll(ASSIGNED_CALL)) {
+    const [, variable, name] = m;
+    if (localFunctions.has(name) || knowledge.openers.has(name) || knowledge.releasers.has(name) || /^(?:if|while|for|switch|return|sizeof)$/.test(name)) continue;
+    const open = m.index + m[0].length;
+    const close = text.indexOf(')', open);
+    if (close < 0) continue;
+    const args = text.slice(open, close).split(',').map((a) => a.trim());
+    const spec = args.map((a) => (a !== variable ? openedWith.get(a) : undefined)).find((s) => s !== undefined);
+    if (spec) out.push({ name, variable, offset: text.lastIndexOf(name, open - 1), spec });
+  }
+  return out;
+}
+
+/**
+ * The functions with external linkage among `functions` that return another function's
+ * result with one of their parameters as a plain argument (`int checked(int fd) { return
+ * check_fd(fd, 0); }`): if that function returns the argument, so does this one. The callee
+ * is linked by name across files (`model/handle-summaries.ts`).
+ */
+export function forwardedParametersOf(functions: readonly Node[]): ForwardedParameter[] {
+  const out: ForwardedParameter[] = [];
+  for (const def of functions) {
+    const body = def.childForFieldName('body');
+    const name = functionName(def);
+    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
+    const names = parameterNames(def);
+    for (const ret of body.descendantsOfType('return_statement')) {
+      const v = ret?.namedChild(0);
+      const value = v ? unwrapValue(v) : undefined;
+      const callee = value?.type === 'call_expression' ? calleeOf(value) : undefined;
+      if (!value || !callee || callee === name) continue;
+      const args = (value.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+      args.forEach((a, argument) => {
+        const arg = unwrapValue(a);
+        const parameter = arg.type === 'identifier' ? names.indexOf(arg.text) : -1;
+        if (parameter < 0) return;
+        out.push({ exportPath: [name], functionName: name, parameter, callee: { specifier: '', exportPath: [callee], display: callee }, argument, returned: true, range: nodeRange(value) });
+      });
+    }
+  }
+  return out;
 }

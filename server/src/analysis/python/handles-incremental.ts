@@ -27,7 +27,7 @@ import type { PythonKnowledge } from '../../knowledge/knowledge';
 import type { Position } from '../../text/locations';
 import { pendingAnalysisFailures, recordAnalysisFailure } from '../failures';
 import type { HandleLeak } from '../handles';
-import type { FileHandleSummary, PendingLeak, ReturnedHandle, UsedOnlyParameters } from '../summaries';
+import type { FileHandleSummary, ForwardedParameter, PendingLeak, ReturnedHandle, UsedOnlyParameters } from '../summaries';
 import { handleMode, rememberPythonHandleResult, runPythonHandles, type PythonHandleResult, type PythonHandleRun } from './handles';
 
 /** What the next analysis of the same document starts from. */
@@ -275,18 +275,29 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   prev.result.summary.returnedHandles.forEach((h, i) => {
     if (inCleanOld(prev.returnedOwners[i])) returned.push({ owner: moveOffset(prev.returnedOwners[i]), handle: move(h) });
   });
-  const stored = (prev.result.summary.parametersStored ?? []).filter((s) => cleanAt(s.range.start)).map((s) => move(s));
+  const kept = (list: readonly UsedOnlyParameters[] | undefined) => (list ?? []).filter((s) => cleanAt(s.range.start)).map((s) => move(s));
+  const stored = kept(prev.result.summary.parametersStored);
+  const returnedParameters = kept(prev.result.summary.parametersReturned);
+  const releasedParameters = kept(prev.result.summary.parametersReleased);
+  const forwardedParameters = (prev.result.summary.parametersForwarded ?? []).filter((f) => cleanAt(f.range.start)).map((f) => move(f));
   if (inside) return whole();
 
   const byOpen = (a: { openRange: { start: Position } }, b: { openRange: { start: Position } }) => beforePos(a.openRange.start, b.openRange.start);
   const now = run.result;
   const newReturned = now.summary.returnedHandles.map((handle, i) => ({ owner: run.returnedOwners[i], handle }));
   const mergedReturned = merge(newReturned, returned, (a, b) => a.owner < b.owner);
-  const parametersStored: UsedOnlyParameters[] = merge(now.summary.parametersStored ?? [], stored, (a, b) => beforePos(a.range.start, b.range.start));
+  const byRange = (a: UsedOnlyParameters, b: UsedOnlyParameters) => beforePos(a.range.start, b.range.start);
+  const parametersStored: UsedOnlyParameters[] = merge(now.summary.parametersStored ?? [], stored, byRange);
+  const parametersReturned: UsedOnlyParameters[] = merge(now.summary.parametersReturned ?? [], returnedParameters, byRange);
+  const parametersReleased: UsedOnlyParameters[] = merge(now.summary.parametersReleased ?? [], releasedParameters, byRange);
+  const parametersForwarded: ForwardedParameter[] = merge(now.summary.parametersForwarded ?? [], forwardedParameters, (a, b) => beforePos(a.range.start, b.range.start));
   const summary: FileHandleSummary = {
     returnedHandles: mergedReturned.map((r) => r.handle),
     pendingLeaks: merge(now.summary.pendingLeaks, pending, (a, b) => byOpen(a.leak, b.leak)),
     ...(parametersStored.length > 0 ? { parametersStored } : {}),
+    ...(parametersReturned.length > 0 ? { parametersReturned } : {}),
+    ...(parametersReleased.length > 0 ? { parametersReleased } : {}),
+    ...(parametersForwarded.length > 0 ? { parametersForwarded } : {}),
   };
   const merged: PythonHandleRun = {
     result: { leaks: merge(now.leaks, leaks, byOpen), summary },

@@ -42,7 +42,7 @@ import type { Range } from '../../text/locations';
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import { ownerKeepsLeak, type HandleAnalyzer, type HandleLeak, type LeakKind } from '../handles';
 import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
-import { callSink, classifyOccurrence, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
+import { callSink, classifyOccurrence, identifiersOf, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
 import {
   DETACH_METHODS,
   FILE_MODE_OPENER,
@@ -56,13 +56,14 @@ import {
 } from '../../knowledge/python-handles';
 import { BUILTIN_KNOWLEDGE, type PythonKnowledge } from '../../knowledge/knowledge';
 import { PyNames } from '../../facts/python/names';
-import type { FileHandleSummary, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
+import type { FileHandleSummary, ForwardedParameter, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
-import { storedParameters } from './stored-parameters';
+import { parameterNames, storedParameters } from './stored-parameters';
+import { parameterCheck, parameterEffects } from './parameter-effects';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
 
 export type { SkippedRanges } from './skipped-ranges';
@@ -119,6 +120,32 @@ const IMPORTED_HELPER_OPENER: PyOpener = { kind: 'file', withFix: false };
 function returnedMessage(callee: string, r: FreshReturn): string {
   const chain = [callee, ...r.via].map((v) => `${v}()`).join(' → ');
   return `${chain} returns the handle from ${r.api}() opened here`;
+}
+
+/**
+ * Does the statement of `value` (a call, through `await`) run on every path of the function
+ * whose body is `body` that returns: a statement of its own block, or of the `finally` of a `try` statement there, with
+ * no `return` of `def` before it?
+ */
+function runsOnEveryPath(value: Node, body: Node, returns: readonly Node[]): boolean {
+  const stmt = value.parent;
+  if (stmt?.type !== 'expression_statement') return false;
+  const block = stmt.parent;
+  const inFinally = block?.type === 'block' && block.parent?.type === 'finally_clause' && block.parent.parent?.type === 'try_statement' && block.parent.parent.parent?.id === body.id;
+  if (block?.id !== body.id && !inFinally) return false;
+  // A `return` in the `try` whose `finally` holds the statement runs it too.
+  const tryStatement = inFinally ? block.parent!.parent! : undefined;
+  const escapes = (r: Node) => r.startIndex < stmt.startIndex && !(tryStatement && r.startIndex >= tryStatement.startIndex && r.endIndex <= tryStatement.endIndex);
+  return !returns.some(escapes);
+}
+
+/** A statement that starts with a call (`return await m.f(`, `close_quietly(`); group 1 is the `return`, group 2 the callee's first name. */
+const STATEMENT_CALL = /^[ \t]*(return[ \t]+)?(?:await[ \t]+)?([A-Za-z_]\w*)[\w.]*[ \t]*\(/gm;
+
+/** Every `return` statement of the function whose body is `body` (nested functions and classes excluded). */
+function returnStatements(body: Node): Node[] {
+  if (!body.text.includes('return')) return [];
+  return body.descendantsOfType('return_statement').filter((r): r is Node => !!r && ownedBy(r, body));
 }
 
 /** Is `node` directly in `body`'s function (not in a nested function, class or lambda)? */
@@ -200,6 +227,18 @@ interface Tracked extends Candidate {
   variable: string;
   scope: Node;
   arm?: OpenedArm;
+  /** Followed into the result of a pass-through helper of another module (`g = ensure_open(f)`): the handle it came from and the call. */
+  passedFrom?: { tracked: Tracked; call: Node };
+}
+
+/** A call that passes a handle to a function of another workspace module (see `PythonFile.passedToImported`). */
+interface PassedToImported {
+  callee: ImportedFunction;
+  /** The argument: its position, identifier node and text. */
+  argument: { index: number; node: Node; text: string };
+  call: Node;
+  /** `g = helper(f)`: the name the result is bound to and the statement. */
+  bound?: { name: string; stmt: Node };
 }
 
 /**
@@ -272,6 +311,25 @@ export function analyzePythonHandlesStrict(tree: Tree, text: string, knowledge: 
  */
 const IMPORTED_HELPER_CHECK = /^[ \t]*(?:from|import)[ \t]/m;
 const RELEASE_CHECK = /\.close\(|\bclosing\(|\bwith[ \t]+[A-Za-z_]\w*[ \t]*(?::|as\b)/;
+/** A line that returns a call's result with a plain name among its arguments (`return util.ensure_open(f)`); group 1 is the callee's first name. */
+const RETURNS_CALL_LINE = /^[ \t]*return[ \t]+(?:await[ \t]+)?([A-Za-z_]\w*)[\w.]*[ \t]*\((?:[^()\n]*,)?[ \t]*[A-Za-z_]\w*[ \t]*[,)]/gm;
+/** An import statement (a parenthesised name list may span lines). */
+const IMPORT_STATEMENT = /^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)/gm;
+
+/**
+ * A cheap text check before the handle analysis's names are built for a file it would not
+ * otherwise analyse: some `return callee(…, name, …)` calls a name one of its imports binds, and
+ * the file imports something besides the standard library.
+ */
+function returnsImportedCall(text: string): boolean {
+  if (!text.includes('return') || !IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return false;
+  const callees = new Set([...text.matchAll(RETURNS_CALL_LINE)].map((m) => m[1]));
+  if (callees.size === 0) return false;
+  const imported = new Set<string>();
+  for (const m of text.matchAll(IMPORT_STATEMENT)) for (const w of m[0].matchAll(/[A-Za-z_]\w*/g)) imported.add(w[0]);
+  for (const c of callees) if (imported.has(c)) return true;
+  return false;
+}
 /** `return helper(…)`: the file may pass an imported helper's handle on. */
 const RETURNS_CALL = /\breturn[ \t]+[A-Za-z_][\w.]*[ \t]*\(/g;
 
@@ -321,11 +379,25 @@ export interface PythonHandleRun {
  */
 export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = []): PythonHandleRun {
   const mode = handleMode(text, knowledge);
-  const run: PythonHandleRun = mode
-    ? new PythonFile(tree, text, knowledge, skip, freshNames).runAll(mode.opens, mode.releases)
-    : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
+  let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames) : undefined;
+  const run: PythonHandleRun = file && mode ? file.runAll(mode.opens, mode.releases) : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
   const stored = storedParameters(tree, text, exportPathOf, skip);
-  if (stored.length > 0) run.result = { ...run.result, summary: { ...run.result.summary, parametersStored: stored } };
+  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name, descriptor) => (file ??= new PythonFile(tree, text, knowledge, skip)).releasesParameter(def, name, descriptor), skip);
+  // Parameters passed on to other modules' functions: returned results wherever `return helper(` is
+  // spelled; releases where the handle analysis runs anyway (it has the names and graphs at hand).
+  const forwards = file || returnsImportedCall(text) ? (file ??= new PythonFile(tree, text, knowledge, skip)).forwardedParameters(exportPathOf, !mode) : [];
+  if (stored.length > 0 || returned.length > 0 || released.length > 0 || forwards.length > 0) {
+    run.result = {
+      ...run.result,
+      summary: {
+        ...run.result.summary,
+        ...(stored.length > 0 ? { parametersStored: stored } : {}),
+        ...(returned.length > 0 ? { parametersReturned: returned } : {}),
+        ...(released.length > 0 ? { parametersReleased: released } : {}),
+        ...(forwards.length > 0 ? { parametersForwarded: forwards } : {}),
+      },
+    };
+  }
   return run;
 }
 
@@ -711,7 +783,12 @@ class PythonFile implements EffectEnv {
 
   // ---- path analysis of one scope -----------------------------------------------------
 
-  private analyseScope(scope: Node, all: Tracked[]): { leak: HandleLeak; requires?: SummaryCondition }[] {
+  private analyseScope(scope: Node, opened: Tracked[]): { leak: HandleLeak; requires?: SummaryCondition }[] {
+    // Calls that pass each handle to a function of another workspace module, and the names
+    // their results are bound to: a pass-through helper hands the handle on to that name.
+    const importedCalls = new Map<Tracked, PassedToImported[]>();
+    for (const t of opened) importedCalls.set(t, this.passedToImported(scope, t.variable));
+    const all = [...opened, ...opened.flatMap((t) => this.passedThroughHandles(t, importedCalls.get(t)!))];
     const names = new Set(all.map((t) => t.variable));
     const { globals, captured } = this.scopeFacts(scope, names);
     const tracked = all.filter((t) => !globals.has(t.variable) && !captured.has(t.variable));
@@ -736,21 +813,32 @@ class PythonFile implements EffectEnv {
       const hasPipes = t.hasPipes && !closesPipes(scope.text, t.variable);
       const subject: Subject = { name: t.variable, kind: t.opener.kind, hasPipes, releaseMethods: t.opener.releaseMethods };
       const effect = (node: PyNode): HandleEffect => (node.payload ? payloadEffect(node.payload, subject, this) : 'none');
-      let leak = null;
-      for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
-        leak = findLeak(sg.graph, start, t.variable, effect, ignored);
-        if (leak) break;
-      }
+      const search = (eff: (node: PyNode) => HandleEffect): LeakPath<PyPayload> | null => {
+        for (const start of sg.afterStatement.get(t.stmt.id) ?? []) {
+          const found = findLeak(sg.graph, start, t.variable, eff, ignored);
+          if (found) return found;
+        }
+        return null;
+      };
+      const leak = search(effect);
       if (!leak) continue;
-      const result = this.describe(t, leak, sg);
-      if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
+      const calls = importedCalls.get(t) ?? this.passedToImported(scope, t.variable);
       // Passed to another module's function: a leak only if none of them keeps it.
-      const kept = this.passedToImported(scope, t.variable).map((p): SummaryCondition => ({ kind: 'not-stored', ...p }));
-      const requires = [...(t.requires ? [t.requires] : []), ...kept];
-      if (requires.length > 0) {
-        out.push({ leak: result, requires: requires.length === 1 ? requires[0] : { kind: 'all-of', conditions: requires } });
+      const kept = calls.map(({ callee, argument }): SummaryCondition => ({ kind: 'not-stored', callee, argument: argument.index }));
+      const base = [...(t.requires ? [t.requires] : []), ...kept];
+      // A leak whose path runs through such calls is real only if none on it closes the handle
+      // or returns it into another name (a pass-through): each path found is one alternative.
+      const alternatives = this.throughImportedCalls(leak, calls, effect, search).map(({ leak: found, conditions }) => {
+        const result = this.describe(t, found, sg);
+        this.passedOnSteps(t, result);
+        if (t.returnedBy) result.steps = [t.returnedBy, ...(result.steps ?? [])];
+        return { result, requires: [...base, ...conditions] };
+      });
+      if (alternatives.some((a) => a.requires.length > 0)) {
+        for (const { result, requires } of alternatives) out.push({ leak: result, requires: requires.length === 1 ? requires[0] : { kind: 'all-of', conditions: requires } });
         continue;
       }
+      const result = alternatives[0].result;
       if (t.opener.withFix) {
         let occ = occurrenceMemo.get(t.variable);
         if (!occ) occurrenceMemo.set(t.variable, (occ = this.occurrences(scope, subject)));
@@ -772,11 +860,11 @@ class PythonFile implements EffectEnv {
 
   /**
    * Calls in `scope` that pass `variable` as a plain positional argument to a function of
-   * another workspace module (not the standard library, not an opener): the callee and the
-   * argument's index, for a `not-stored` condition.
+   * another workspace module (not the standard library, not an opener): the callee, the
+   * argument, and the name the call's result is bound to (`g = helper(f)`), if any.
    */
-  private passedToImported(scope: Node, variable: string): { callee: ImportedFunction; argument: number }[] {
-    const out: { callee: ImportedFunction; argument: number }[] = [];
+  private passedToImported(scope: Node, variable: string): PassedToImported[] {
+    const out: PassedToImported[] = [];
     const text = this.text.slice(scope.startIndex, scope.endIndex);
     for (const m of text.matchAll(new RegExp(`[(,]\\s*(${escapeRegExp(variable)})\\s*[,)]`, 'g'))) {
       const at = scope.startIndex + m.index + m[0].indexOf(variable, 1);
@@ -784,7 +872,7 @@ class PythonFile implements EffectEnv {
       const args = id?.type === 'identifier' ? id.parent : null;
       const call = args?.type === 'argument_list' ? args.parent : null;
       const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
-      if (!args || !callee) continue;
+      if (!args || !callee || !call) continue;
       const positional = args.namedChildren.filter((a) => a?.type !== 'comment');
       const index = positional.findIndex((a) => a?.id === id!.id);
       if (index < 0 || positional.slice(0, index).some((a) => a?.type === 'keyword_argument' || a?.type === 'list_splat')) continue;
@@ -792,9 +880,95 @@ class PythonFile implements EffectEnv {
       if (name === null) continue;
       const q = this.names.qualify(callee);
       if (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))) continue;
-      out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: index });
+      let value: Node = call;
+      while (value.parent?.type === 'await' || value.parent?.type === 'parenthesized_expression') value = value.parent;
+      const assignment = value.parent?.type === 'assignment' && isField(value.parent, 'right', value) ? value.parent : null;
+      const left = assignment?.childForFieldName('left');
+      const bound = left?.type === 'identifier' && assignment?.parent?.type === 'expression_statement' ? { name: left.text, stmt: assignment.parent } : undefined;
+      out.push({ callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument: { index, node: id!, text: variable }, call, ...(bound ? { bound } : {}) });
     }
     return out;
+  }
+
+  /**
+   * `g = ensure_open(f)` with `ensure_open` a function of another module: if it returns its
+   * argument, the handle goes on as `g` (followed from that statement, pending on the callee's
+   * summary). Only where `f` is not named again after the statement, so that `g` is the one
+   * name left holding it.
+   */
+  private passedThroughHandles(t: Tracked, calls: readonly PassedToImported[]): Tracked[] {
+    const out: Tracked[] = [];
+    for (const c of calls) {
+      const bound = c.bound;
+      if (!bound || bound.name === t.variable || c.call.startIndex < t.stmt.endIndex) continue;
+      const rest = this.text.slice(bound.stmt.endIndex, t.scope.endIndex);
+      if (new RegExp(`\\b${escapeRegExp(t.variable)}\\b`).test(rest)) continue;
+      const through: SummaryCondition = { kind: 'returns-parameter', callee: c.callee, argument: c.argument.index };
+      out.push({
+        ...t,
+        opener: { ...t.opener, withFix: false },
+        stmt: bound.stmt,
+        variable: bound.name,
+        requires: t.requires ? { kind: 'all-of', conditions: [t.requires, through] } : through,
+        passedFrom: { tracked: t, call: c.call },
+      });
+    }
+    return out;
+  }
+
+  /** For a handle followed into a pass-through helper's result: the step where it went on. */
+  private passedOnSteps(t: Tracked, result: HandleLeak): void {
+    if (!t.passedFrom) return;
+    const fn = t.passedFrom.call.childForFieldName('function')?.text.replace(/\s+/g, '') ?? 'the helper';
+    result.steps = [{ range: nodeRange(t.passedFrom.call), message: `the handle goes on as '${t.variable}' here: ${fn}() returns it` }, ...(result.steps ?? [])];
+  }
+
+  /**
+   * The leak `first` (found reading calls of other modules' functions as uses), as
+   * alternatives each with what must hold of the calls on its path: the callee neither closes
+   * the handle nor, where its result is bound to another name, returns it. A path that runs
+   * through none of them needs nothing. Up to three paths are searched, each avoiding the
+   * calls of the ones before.
+   */
+  private throughImportedCalls(
+    first: LeakPath<PyPayload>,
+    calls: readonly PassedToImported[],
+    effect: (node: PyNode) => HandleEffect,
+    search: (eff: (node: PyNode) => HandleEffect) => LeakPath<PyPayload> | null,
+  ): { leak: LeakPath<PyPayload>; conditions: SummaryCondition[] }[] {
+    if (calls.length === 0) return [{ leak: first, conditions: [] }];
+    const byArgument = new Map<number, PassedToImported>();
+    for (const c of calls) byArgument.set(c.argument.node.id, c);
+    const onPath = (path: LeakPath<PyPayload>): PassedToImported[] => {
+      const found: PassedToImported[] = [];
+      for (const n of path.path) {
+        if (!n.payload) continue;
+        for (const id of identifiersOf(n.payload)) {
+          const c = byArgument.get(id.id);
+          if (c && !found.includes(c)) found.push(c);
+        }
+      }
+      return found;
+    };
+    const out: { leak: LeakPath<PyPayload>; conditions: SummaryCondition[] }[] = [];
+    const blocked = new Set<number>();
+    let leak: LeakPath<PyPayload> | null = first;
+    for (let round = 0; leak && round < 3; round++) {
+      const through = onPath(leak);
+      out.push({
+        leak,
+        conditions: through.flatMap((c): SummaryCondition[] => [
+          { kind: 'not-released', callee: c.callee, argument: c.argument.index },
+          ...(c.bound && c.bound.name !== c.argument.text ? [{ kind: 'not-returned' as const, callee: c.callee, argument: c.argument.index }] : []),
+        ]),
+      });
+      if (through.length === 0) break;
+      for (const c of through) blocked.add(c.argument.node.id);
+      leak = search((node) => (node.payload && identifiersOf(node.payload).some((id) => blocked.has(id.id)) ? 'release' : effect(node)));
+    }
+    // A path through none of the calls is a leak whatever they do: it alone is kept.
+    const plain = out.find((a) => a.conditions.length === 0);
+    return plain ? [plain] : out;
   }
 
   // ---- helpers that return a fresh handle -------------------------------------------------
@@ -1115,6 +1289,88 @@ class PythonFile implements EffectEnv {
       if (!this.takesOwnership(def, param, subject)) return 'borrower';
     }
     return 'owner';
+  }
+
+  /** `callee` names a function of another workspace module (not the standard library, not an opener). */
+  private importedWorkspaceCallee(callee: Node): string | undefined {
+    const name = this.names.importedName(callee);
+    if (name === null) return undefined;
+    const q = this.names.qualify(callee);
+    if (q !== null && (this.knowledge.openers.has(q) || STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0)))) return undefined;
+    return name;
+  }
+
+  /**
+   * Exported functions that pass a parameter to a function of another workspace module:
+   * returning that call's result (`return util.ensure_open(f)`), or in a call that runs on
+   * every path that returns (a statement of the function's own block, or of the `finally` of
+   * a `try` there, with no `return` before it), which then releases the parameter if the
+   * callee does. Syntactic on purpose: no flow graph per forwarded parameter. See
+   * {@link FileHandleSummary.parametersForwarded}; `returnedOnly` limits the search to the
+   * first kind (a file whose handle analysis did not run).
+   */
+  forwardedParameters(exportPath: (def: Node) => string[] | undefined, returnedOnly: boolean): ForwardedParameter[] {
+    const out: ForwardedParameter[] = [];
+    const isParameter = parameterCheck(this.text);
+    const imported = new Set(
+      [...this.names.localNames()].filter(([, q]) => !this.knowledge.openers.has(q) && !STDLIB_MODULES.has(q.slice(0, q.indexOf('.') >>> 0))).map(([local]) => local),
+    );
+    if (imported.size === 0) return out;
+    const root = this.tree.rootNode;
+    const byDef = new Map<number, { path?: string[]; names: string[]; returns?: Node[] }>();
+    // Statements that start with a call of an imported name and pass a plain name that is some
+    // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines.
+    for (const m of this.text.matchAll(STATEMENT_CALL)) {
+      if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, m.index)) continue;
+      const lineEnd = this.text.indexOf('\n', m.index);
+      const rest = this.text.slice(m.index + m[0].length - 1, lineEnd < 0 ? undefined : lineEnd);
+      if (![...rest.matchAll(/[(,][ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])/g)].some((a) => isParameter(m.index + m[0].length - 1, a[1]))) continue;
+      const open = m.index + m[0].length - 1;
+      let call: Node | null = root.descendantForIndex(open, open + 1);
+      while (call && call.type !== 'call') call = call.parent;
+      const callee = call?.childForFieldName('function');
+      if (!call || !callee || callee.endIndex > open + 1) continue;
+      let def: Node | null = call.parent;
+      while (def && def.type !== 'function_definition') def = def.parent;
+      const body = def?.childForFieldName('body');
+      if (!def || !body || !ownedBy(call, body)) continue;
+      let facts = byDef.get(def.id);
+      if (!facts) {
+        const path = exportPath(def);
+        let names = path ? parameterNames(def) : [];
+        if (path?.length === 2 && (names[0] === 'self' || names[0] === 'cls')) names = names.slice(1);
+        byDef.set(def.id, (facts = { path, names }));
+      }
+      const path = facts.path;
+      if (!path) continue;
+      let value: Node = call;
+      while (value.parent?.type === 'await' || value.parent?.type === 'parenthesized_expression') value = value.parent;
+      const returned = value.parent?.type === 'return_statement';
+      if (!returned && !runsOnEveryPath(value, body, (facts.returns ??= returnStatements(body)))) continue;
+      const name = this.importedWorkspaceCallee(callee);
+      if (!name) continue;
+      const positional = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
+      for (let argument = 0; argument < positional.length; argument++) {
+        const a = positional[argument];
+        if (a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat') break;
+        const parameter = a.type === 'identifier' ? facts.names.indexOf(a.text) : -1;
+        if (parameter < 0) continue;
+        out.push({ exportPath: path, functionName: path.join('.'), parameter, callee: { specifier: name, exportPath: [], display: callee.text.replace(/\s+/g, '') }, argument, returned, range: nodeRange(call) });
+      }
+    }
+    return out;
+  }
+
+
+
+
+  /**
+   * Does `def` release its parameter `param` on every path that returns (exceptions aside),
+   * as a file, or as a descriptor (`os.close(fd)`) when `descriptor`? Keeping it counts too, as
+   * for a callee of this file.
+   */
+  releasesParameter(def: Node, param: string, descriptor: boolean): boolean {
+    return this.takesOwnership(def, param, { name: param, kind: descriptor ? 'fd' : 'file', hasPipes: false });
   }
 
   private takesOwnership(def: Node, param: string, subject: Subject): boolean {

@@ -24,7 +24,7 @@ const STORE_LINE = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\((?:[^(
 /** `NAME = value` on a line of its own (a module global when the def declares `global NAME`); group 2 is the value. */
 const GLOBAL_STORE_LINE = /^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*()([A-Za-z_]\w*)[ \t]*(?:#.*)?$/gm;
 
-function parameterNames(def: Node): string[] {
+export function parameterNames(def: Node): string[] {
   const out: string[] = [];
   for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
     if (!p) continue;

@@ -18,7 +18,7 @@ import type { Range } from '../../text/locations';
 import { isJavaScriptPath, nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleAnalyzer, HandleLeak, LeakKind } from '../handles';
 import type { FileHandleSummary, ImportedFunction, PendingLeak, SummaryCondition, UsedOnlyParameters } from '../summaries';
-import { factIdOf, ReturnSummaries, type FreshHandle } from './returns';
+import { factIdOf, passThroughParameters, ReturnSummaries, type FreshHandle } from './returns';
 import { buildFunctionCfg, FUNCTION_TYPES, MODULE_TYPES, splitStatement, type FunctionCfg, type TsFlowNode, type TsPayload } from './cfg';
 import { collectReferences, EffectClassifier, parameterName, parametersOf, type ImportedCallAssumptions, type RefFlags } from './effects';
 import { FileIndex, argumentsOf, compact, isFunctionLike } from './file-index';
@@ -135,6 +135,8 @@ interface TrackedHandle {
   field?: string;
   /** Opened as `guard && open(p)`: where `guard` is known false there is no handle. */
   guard?: Node;
+  /** Followed into the result of a pass-through helper of another module (`const g = ensureOpen(fd)`; `call` is that call): the open and the helper. */
+  passedFrom?: { open: Node; display: string };
 }
 
 type Placement =
@@ -266,6 +268,10 @@ class TypeScriptHandleAnalysis {
       if (reexportsFs) summary.reexportsFs = reexportsFs;
       const usedOnly = usedOnlyParameters(this.returns, this.classifier);
       if (usedOnly.length > 0) summary.parametersUsedOnly = usedOnly;
+      const passedThrough = passThroughParameters(this.tree, this.text);
+      if (passedThrough.length > 0) summary.parametersReturned = passedThrough;
+      const forwarded = this.returns.forwardedParameters();
+      if (forwarded.length > 0) summary.parametersForwarded = forwarded;
     } catch (err) {
       recordAnalysisFailure('the handle summary of this module', err);
     }
@@ -361,8 +367,47 @@ class TypeScriptHandleAnalysis {
     const place = this.placeValue(unwrapUp(call));
     if (place.kind !== 'tracked') return;
     const owner = enclosingOwner(call);
+    // A pass-through (the result is the handle passed in) or, where the caller releases the
+    // result itself, a helper that returns a fresh handle: each reading pends on the summary.
+    this.placePassedThrough(call, imported, place, owner);
     if (!this.releasedSomewhere(owner, place.name)) return;
     this.addHandle({ name: place.name, api: imported.display, kind: 'fd', call, owner, form: place.form, declaration: place.declaration, requires: { kind: 'returns-handle', callee: imported } });
+  }
+
+  /**
+   * `const g = ensureOpen(fd)` with `ensureOpen` a function of another module: if it returns
+   * the argument it got `fd` as, the handle goes on as `g` (followed from this call, pending on
+   * the callee's summary). The handle handed over is no longer followed as `fd`; so that `g`
+   * is the one name left holding it, only where `fd` is not named again after the statement.
+   */
+  private placePassedThrough(call: Node, imported: ImportedFunction, place: Extract<Placement, { kind: 'tracked' }>, owner: Node): boolean {
+    const handles = this.byOwner.get(owner.id)?.handles;
+    if (!handles || place.field) return false;
+    const args = argumentsOf(call);
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a.type !== 'identifier' || a.text === place.name) continue;
+      const h = handles.find((x) => x.name === a.text && x.form !== 'param' && !x.field && !x.passedFrom && x.call.endIndex <= call.startIndex);
+      if (!h) continue;
+      const stmt = enclosingStatement(call);
+      const body = owner.type === 'program' ? owner : owner.childForFieldName('body');
+      const refs = body ? (collectReferences(body, new Set([h.name])).get(h.name) ?? []) : [];
+      if (refs.some((r) => r.startIndex >= stmt.endIndex)) continue;
+      const through: SummaryCondition = { kind: 'returns-parameter', callee: imported, argument: i };
+      this.addHandle({
+        name: place.name,
+        api: h.api,
+        kind: h.kind,
+        call,
+        owner,
+        form: place.form,
+        declaration: place.declaration,
+        requires: h.requires ? { kind: 'all-of', conditions: [h.requires, through] } : through,
+        passedFrom: { open: h.call, display: imported.display },
+      });
+      return true;
+    }
+    return false;
   }
 
   /** Binds a helper's fresh handle the way `placeOpener` binds an opener's (and `[a, b] = …`). */
@@ -1065,10 +1110,11 @@ class TypeScriptHandleAnalysis {
     const steps: { range: Range; message: string }[] = [];
     if (h.returnedBy && h.returnedBy.via.length > 0) steps.push({ range: nodeRange(h.returnedBy.open), message: returnedByMessage(h.returnedBy) });
     if (h.continuedBy && via) steps.push({ range: nodeRange(h.continuedBy), message: `'${h.name}' is still open in the callback of ${compact(via)}()` });
+    if (h.passedFrom) steps.push({ range: nodeRange(h.call), message: `the handle goes on as '${h.name}' here: ${h.passedFrom.display}() returns it` });
     return {
       variable: h.field ? `${h.name}.${h.field}` : h.name,
       api: h.api,
-      openRange: nodeRange(h.call),
+      openRange: nodeRange(h.passedFrom?.open ?? h.call),
       leakRange,
       leakKind: kind,
       leakLine: leakRange.start.line + 1,
@@ -1180,6 +1226,8 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
       const mayReexport = REEXPORT_PATTERN.test(text);
       const passesOn = imported.size > 0 && new RegExp(`\\breturn\\s+(?:await\\s+)?(?:${[...imported].map(escapeRegExp).join('|')})\\b`).test(text);
       if (!namesFs && !opens && !passesOn && !mayReexport) {
+        const parametersReturned = passThroughParameters(tree, text);
+        if (parametersReturned.length > 0) result = { leaks: [], summary: { ...EMPTY_SUMMARY, parametersReturned } };
         LAST.set(tree, { text, knowledge, result });
         return result;
       }
@@ -1189,6 +1237,8 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
       const reexportsFs = mayReexport ? returns.reexportsFs() : undefined;
       const returnedHandles = opens || passesOn ? returns.exportedReturns() : [];
       const parametersUsedOnly = namesFs ? usedOnlyParameters(returns, file.classifier) : [];
+      const parametersReturned = passThroughParameters(tree, text);
+      const parametersForwarded = passesOn ? returns.forwardedParameters() : [];
       result = {
         leaks: [],
         summary: {
@@ -1196,8 +1246,14 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
           pendingLeaks: [],
           ...(reexportsFs ? { reexportsFs } : {}),
           ...(parametersUsedOnly.length > 0 ? { parametersUsedOnly } : {}),
+          ...(parametersReturned.length > 0 ? { parametersReturned } : {}),
+          ...(parametersForwarded.length > 0 ? { parametersForwarded } : {}),
         },
       };
+    } else {
+      // A module of plain helpers may hand back what it is given (`return fd`).
+      const parametersReturned = passThroughParameters(tree, text);
+      if (parametersReturned.length > 0) result = { leaks: [], summary: { ...EMPTY_SUMMARY, parametersReturned } };
     }
   } catch (err) {
     recordAnalysisFailure('the TypeScript/JavaScript handle analysis', err);

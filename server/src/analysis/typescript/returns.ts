@@ -9,11 +9,12 @@
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { HandleKind } from '../../knowledge/typescript-handles';
-import type { ImportedFunction, ReexportOfFs, ReturnedHandle } from '../summaries';
+import type { ForwardedParameter, ImportedFunction, ReexportOfFs, ReturnedHandle, UsedOnlyParameters } from '../summaries';
 import { stringValue, unwrap } from '../../facts/typescript/syntax';
 import type { FileIndex } from './file-index';
 import { argumentsOf, compact } from './file-index';
 import { FUNCTION_TYPES } from './cfg';
+import { parameterName, parametersOf } from './effects';
 
 /** What a call or a returned expression yields when it is a fresh handle. */
 export interface FreshHandle {
@@ -258,6 +259,30 @@ export class ReturnSummaries {
     return out;
   }
 
+  /**
+   * Exported functions that return an imported function's result with one of their
+   * parameters as a plain argument (`return inner.ensureFd(fd)`): a pass-through if that
+   * function is one (linked by the program, `model/handle-summaries.ts`).
+   */
+  forwardedParameters(): ForwardedParameter[] {
+    if (this.imports.size === 0) return [];
+    const out: ForwardedParameter[] = [];
+    for (const { path, fn, name } of exportedFunctions(this.tree.rootNode, this.classes)) {
+      const names = parametersOf(fn).map((p) => parameterName(p));
+      for (const value of returnedValues(fn)) {
+        const call = unwrap(value);
+        const callee = call.type === 'call_expression' ? this.importedCallee(call) : undefined;
+        if (!callee) continue;
+        argumentsOf(call).forEach((a, argument) => {
+          const arg = unwrap(a);
+          const parameter = arg.type === 'identifier' ? names.indexOf(arg.text) : -1;
+          if (parameter >= 0) out.push({ exportPath: path, functionName: name, functionId: factIdOf(fn), parameter, callee, argument, returned: true, range: nodeRange(call) });
+        });
+      }
+    }
+    return out;
+  }
+
   /** The file's exported functions with the names other modules reach them by. */
   exportedFunctions(): { path: string[]; fn: Node; name: string }[] {
     return exportedFunctions(this.tree.rootNode, this.classes);
@@ -465,4 +490,39 @@ export function factIdOf(fn: Node): string | undefined {
     }
   }
   return own;
+}
+
+/** `return name` (or an arrow's `=> name`), and the file exports something: it may hand a parameter back. */
+export const PASS_THROUGH_PATTERN = /\breturn\s+[A-Za-z_$][\w$]*\s*(?:;|\}|\n)|=>\s*[A-Za-z_$][\w$]*\s*(?:;|,|\)|\n)/;
+const EXPORTS_PATTERN = /\bexport\b|\bmodule\.exports\b|\bexports\.[A-Za-z_$]/;
+
+/**
+ * The file's exported functions that return one of their parameters as it is (a
+ * pass-through: `export function ensureOpen(fd) { assertFd(fd); return fd; }`): for a caller
+ * in another module, the handle it passes goes on in the result. Read from the top-level
+ * statements and the returns of exported functions only; `at` is the return.
+ */
+export function passThroughParameters(tree: Tree, text: string): UsedOnlyParameters[] {
+  if (!PASS_THROUGH_PATTERN.test(text) || !EXPORTS_PATTERN.test(text)) return [];
+  const classes = new Map<string, Node>();
+  for (const stmt of tree.rootNode.namedChildren) {
+    const cls = stmt?.type === 'export_statement' ? stmt.namedChildren.find((c) => c?.type === 'class_declaration') : stmt?.type === 'class_declaration' ? stmt : undefined;
+    const name = cls?.childForFieldName('name');
+    if (cls && name) classes.set(name.text, cls);
+  }
+  const out: UsedOnlyParameters[] = [];
+  for (const { path, fn, name } of exportedFunctions(tree.rootNode, classes)) {
+    const names = parametersOf(fn).map((p) => parameterName(p));
+    const parameters: number[] = [];
+    const at = [];
+    for (const value of returnedValues(fn)) {
+      const v = unwrap(value);
+      const index = v.type === 'identifier' ? names.indexOf(v.text) : -1;
+      if (index < 0 || parameters.includes(index)) continue;
+      parameters.push(index);
+      at.push(nodeRange(value.parent?.type === 'return_statement' ? value.parent : value));
+    }
+    if (parameters.length > 0) out.push({ exportPath: path, functionName: name, functionId: factIdOf(fn), parameters, range: nodeRange(fn.childForFieldName('name') ?? fn), at });
+  }
+  return out;
 }

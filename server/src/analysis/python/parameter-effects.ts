@@ -1,0 +1,166 @@
+/**
+ * What a Python function does with the handle it is given, for callers in other modules
+ * (`unreleased-file` summaries): which parameters it returns as they are (a pass-through,
+ * `def ensure_open(f): … return f`) and which it releases on every path
+ * (`def close_quietly(f): try: f.close() except OSError: pass`). Found from the lines of
+ * the text that can show it (`return name`, `name.close(`, `closing(name)`, `with name`,
+ * `os.close(name)`), only for functions other modules can name; the release is confirmed on
+ * the function's flow graph by `releases` (the handle analysis's own path search).
+ */
+import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import type { UsedOnlyParameters } from '../summaries';
+import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { parameterNames } from './stored-parameters';
+
+/** `return name` on a line of its own; group 1 is the name. */
+const RETURN_LINE = /^[ \t]*return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/dgm;
+/** Lines that may release a plain name; group 1, 2, 3 or 4 is the name. */
+const RELEASE_LINE = /\b([A-Za-z_]\w*)[ \t]*\.[ \t]*(?:close|__exit__|__aexit__|communicate)[ \t]*\(|\bclosing\([ \t]*([A-Za-z_]\w*)[ \t]*\)|^[ \t]*(?:async[ \t]+)?with[ \t]+([A-Za-z_]\w*)[ \t]*(?::|as\b|,)|\bos\.close\([ \t]*([A-Za-z_]\w*)[ \t]*\)/dgm;
+
+/** A function some line named, with its parameters as callers count them. */
+interface Entry {
+  def: Node;
+  path: string[];
+  names: string[];
+  /** Parameter name → the range of the line's statement that shows the effect. */
+  found: Map<string, Node>;
+  /** Parameters released as descriptors (`os.close(fd)`). */
+  descriptors: Set<string>;
+}
+
+/** The innermost def around a position. */
+function enclosingDef(root: Node, index: number): Node | undefined {
+  let def: Node | null = root.descendantForIndex(index);
+  while (def && def.type !== 'function_definition') def = def.parent;
+  return def ?? undefined;
+}
+
+/** Is `node` directly in `def` (not in a nested function, class or lambda)? */
+function directlyIn(node: Node, def: Node): boolean {
+  for (let n = node.parent; n && n.id !== def.id; n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+  }
+  return true;
+}
+
+/** `def name(` at the start of a line, and the text of its parameter list up to the first `)`. */
+const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(([^)]*)\)/gm;
+
+/**
+ * A textual pre-check, before any look at the tree: could `name`, at offset `at`, be a
+ * parameter of the def around it? The enclosing def is taken to be the nearest `def` line above
+ * that is indented less than the line of `at` (nested defs in between are skipped); `self` and
+ * `cls` never are.
+ */
+export function parameterCheck(text: string): (at: number, name: string) => boolean {
+  const headers: { at: number; indent: number; names: Set<string> }[] = [];
+  for (const m of text.matchAll(DEF_HEADER)) {
+    const names = new Set<string>();
+    for (const part of m[2].split(',')) {
+      const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
+      if (w && w[1] !== 'self' && w[1] !== 'cls') names.add(w[1]);
+    }
+    headers.push({ at: m.index, indent: m[1].replace(/\t/g, '        ').length, names });
+  }
+  return (at, name) => {
+    let lo = 0;
+    let hi = headers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (headers[mid].at < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    const indent = /^[ \t]*/.exec(text.slice(lineStart, at))![0].replace(/\t/g, '        ').length;
+    for (let i = lo - 1; i >= 0; i--) if (headers[i].indent < indent) return headers[i].names.has(name);
+    return false;
+  };
+}
+
+function collect(
+  tree: Tree,
+  text: string,
+  pattern: RegExp,
+  exportPathOf: (def: Node) => string[] | undefined,
+  skip: SkippedRanges | undefined,
+  keep: (id: Node) => Node | undefined,
+  isParameter: (at: number, name: string) => boolean,
+): Entry[] {
+  const byDef = new Map<number, Entry>();
+  const root = tree.rootNode;
+  pattern.lastIndex = 0;
+  for (const m of text.matchAll(pattern)) {
+    const group = m.findIndex((g, i) => i > 0 && g !== undefined);
+    const name = group > 0 ? m[group] : undefined;
+    const at = group > 0 ? m.indices?.[group]?.[0] : undefined;
+    if (!name || at === undefined || !isParameter(at, name) || inSkipped(skip, at)) continue;
+    const def = enclosingDef(root, at);
+    if (!def) continue;
+    let entry = byDef.get(def.id);
+    if (!entry) {
+      const path = exportPathOf(def);
+      if (!path) continue;
+      let names = parameterNames(def);
+      if (path.length === 2 && (names[0] === 'self' || names[0] === 'cls')) names = names.slice(1);
+      byDef.set(def.id, (entry = { def, path, names, found: new Map(), descriptors: new Set() }));
+    }
+    if (!entry.names.includes(name) || entry.found.has(name)) continue;
+    const id = root.descendantForIndex(at, at + name.length);
+    if (id?.type !== 'identifier' || id.text !== name || !directlyIn(id, def)) continue;
+    // `self.stream.close()`: `stream` names an attribute there, not the parameter.
+    if (id.parent?.type === 'attribute' && id.parent.childForFieldName('attribute')?.id === id.id) continue;
+    const shown = keep(id);
+    if (shown) {
+      entry.found.set(name, shown);
+      if (group === 4) entry.descriptors.add(name);
+    }
+  }
+  return [...byDef.values()].sort((a, b) => a.def.startIndex - b.def.startIndex);
+}
+
+function summaries(entries: Entry[], accept: (e: Entry, name: string) => boolean): UsedOnlyParameters[] {
+  const out: UsedOnlyParameters[] = [];
+  for (const e of entries) {
+    const parameters: number[] = [];
+    const at = [];
+    for (let i = 0; i < e.names.length; i++) {
+      const shown = e.found.get(e.names[i]);
+      if (!shown || !accept(e, e.names[i])) continue;
+      parameters.push(i);
+      at.push(nodeRange(shown));
+    }
+    if (parameters.length === 0) continue;
+    out.push({ exportPath: e.path, functionName: e.path.join('.'), parameters, range: nodeRange(e.def.childForFieldName('name') ?? e.def), at });
+  }
+  return out;
+}
+
+/**
+ * The exported functions' pass-through and released parameters. `releases(def, name,
+ * descriptor)` confirms that `def` releases its parameter `name` (a descriptor: `os.close`)
+ * on every path; it runs only for names a release line mentions.
+ */
+export function parameterEffects(
+  tree: Tree,
+  text: string,
+  exportPathOf: (def: Node) => string[] | undefined,
+  releases: (def: Node, name: string, descriptor: boolean) => boolean,
+  skip?: SkippedRanges,
+): { returned: UsedOnlyParameters[]; released: UsedOnlyParameters[] } {
+  if (!text.includes('def')) return { returned: [], released: [] };
+  const words = parameterCheck(text);
+  const returnedEntries = text.includes('return') ? collect(tree, text, RETURN_LINE, exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
+  const returned = summaries(returnedEntries, () => true);
+  const returnedBy = new Map<number, Set<string>>();
+  for (const e of returnedEntries) returnedBy.set(e.def.id, new Set(e.found.keys()));
+  const releaseEntries = /close|\bwith\b|communicate|__exit__/.test(text)
+    ? collect(tree, text, RELEASE_LINE, exportPathOf, skip, (id) => {
+        let n: Node | null = id;
+        while (n && n.parent && n.parent.type !== 'block' && n.parent.type !== 'module') n = n.parent;
+        return n ?? undefined;
+      }, words)
+    : [];
+  // A parameter the function returns is passed on, not released.
+  const released = summaries(releaseEntries, (e, name) => !returnedBy.get(e.def.id)?.has(name) && releases(e.def, name, e.descriptors.has(name)));
+  return { returned, released };
+}

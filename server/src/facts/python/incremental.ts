@@ -51,13 +51,8 @@ export interface PythonFactState {
   readonly heartbeats: boolean;
   /** Qualified names of more than one definition (see {@link duplicatedKeys}). */
   readonly duplicated: ReadonlySet<string>;
-  /**
-   * Some facts were read from values other definitions pass or return (`value-origins.ts`):
-   * what those answers read. An edit of a definition they read, or one that calls a function
-   * whose callers they read (or a pool's `map`/`submit` when they read pools), extracts the
-   * whole file; any other edit leaves them as they were.
-   */
-  readonly traced?: { scopes: readonly string[]; callees: readonly string[]; pools: boolean };
+  /** Some facts were read from values other definitions pass or return (never reused then). */
+  readonly tracedValues?: boolean;
 }
 
 export interface IncrementalPythonFacts {
@@ -250,11 +245,11 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
     const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated };
-    if (report.tracedValues) return { facts, state: { ...state, traced: report.tracedReads ?? { scopes: [], callees: [], pools: false } }, reused: 0 };
+    if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
     return { facts, state, reused: 0 };
   };
   // (Knowledge objects are rebuilt with the settings; the fingerprint says whether the tables differ.)
-  if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats) return whole();
+  if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats || previous.tracedValues) return whole();
   const old = previous.text;
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
 
@@ -267,7 +262,6 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   const e0 = was[edited];
   const e1 = definitions[edited];
   if (defNames(old.slice(e0.start, e0.end)).join() !== defNames(text.slice(e1.start, e1.end)).join()) return whole();
-  if (previous.traced && readByTraces(previous.traced, e0.key, old.slice(e0.start, e0.end), text.slice(e1.start, e1.end))) return whole();
   for (let i = 0; i < definitions.length; i++) definitions[i].selfContained = i === edited || was[i].selfContained;
 
   const e = e0;
@@ -297,21 +291,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   // The edited definition now reads values other definitions pass or return: those were skipped.
   if (report.tracedValues) return whole();
   const facts = mergeByStart(walked, reusedFacts);
-  const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated };
-  return { facts, state: previous.traced ? { ...state, traced: previous.traced } : state, reused: skip.length };
-}
-
-/**
- * Whether an edit of definition `key` (its text before and after) may change what traced
- * answers read: they read it (or a function nested in it), or it calls a function whose
- * callers they read (a call added or removed), or a pool's `map`/`submit` when they read pools.
- */
-function readByTraces(traced: NonNullable<PythonFactState['traced']>, key: string, before: string, after: string): boolean {
-  if (traced.scopes.some((s) => s === key || s.startsWith(`${key}.`))) return true;
-  const either = (pattern: RegExp) => pattern.test(before) || pattern.test(after);
-  if (traced.pools && either(/\.\s*(?:map|submit)\s*\(/)) return true;
-  // A call of the function (`launch(`, `self.launch(`), or the name passed on (`pool.map(launch, …)`: a pool, above).
-  return traced.callees.some((name) => either(new RegExp(`\\b${name.slice(name.lastIndexOf('.') + 1)}\\s*\\(`)));
+  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated }, reused: skip.length };
 }
 
 /** Where an edit lies: the changed stretch (`[p, oldEnd)` of the old text became `[p, newEnd)`) and the one definition holding it in its body. */

@@ -56,7 +56,7 @@ import type {
   PyThreadStartFact,
 } from './fact-types';
 import { ForkResets } from './fork-resets';
-import { ValueOrigins, type TracedReads } from './value-origins';
+import { ValueOrigins } from './value-origins';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
 import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
@@ -464,11 +464,6 @@ export class ProcessClassifier {
   private origins: ValueOrigins | undefined;
   /** Some call's facts were read from the values other definitions of the file pass or return. */
   tracedValues = false;
-
-  /** What those answers read of the file (undefined when nothing was traced). */
-  get tracedReads(): TracedReads | undefined {
-    return this.origins?.read;
-  }
   private processMethods: ReadonlySet<string> | undefined;
   private computedImports: boolean | undefined;
 

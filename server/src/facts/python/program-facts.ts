@@ -132,11 +132,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   emitPatchedForks(rec, t);
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
-  if (report) {
-    report.tracedValues = processes.tracedValues;
-    const reads = processes.tracedReads;
-    if (reads) report.tracedReads = { scopes: [...reads.scopes].sort(), callees: [...reads.callees].sort(), pools: reads.pools };
-  }
+  if (report) report.tracedValues = processes.tracedValues;
   // Facts in source order; of two that start together the shorter first, as Python evaluates
   // the inner call of `Cls(...).start()` before the outer one (stable otherwise: insertion order).
   facts.sort(
@@ -165,8 +161,6 @@ export interface PythonFactReport {
    * received was made (`value-origins.ts`). Such facts change when another definition does.
    */
   tracedValues?: boolean;
-  /** What the traced answers read: scopes (qualified names), functions whose callers were read, pools. */
-  tracedReads?: { scopes: string[]; callees: string[]; pools: boolean };
 }
 
 /**

@@ -28,17 +28,6 @@ const POOL_RUNS: ReadonlyMap<string, 'items' | 'arguments'> = new Map([
   ['submit', 'arguments'],
 ]);
 
-/**
- * What answers read besides the asking call: the scopes whose bindings, returns and list
- * additions they read (qualified names), the functions whose callers' arguments they read,
- * and whether they read what pools (`map`/`submit`) hand the functions they run.
- */
-export interface TracedReads {
-  scopes: Set<string>;
-  callees: Set<string>;
-  pools: boolean;
-}
-
 /** What binds a name in one scope (nested functions and classes left out). */
 interface NameBinding {
   /** The value assigned or looped over. */
@@ -63,8 +52,6 @@ export class ValueOrigins {
   private byCallee: Map<string, RawCall[]> | undefined;
   private pools: RawCall[] | undefined;
   private steps = 0;
-  /** What the answers so far read of the file (an incremental extraction checks an edit against it). */
-  readonly read: TracedReads = { scopes: new Set(), callees: new Set(), pools: false };
 
   constructor(
     private readonly rec: CollectedRecords,
@@ -171,7 +158,6 @@ export class ValueOrigins {
 
   /** The file's calls of its own function `name`, indexed once (a question must not read every call's arguments). */
   private callsOf(name: string): readonly RawCall[] {
-    this.read.callees.add(name);
     if (!this.byCallee) {
       this.byCallee = new Map();
       for (const c of this.rec.calls) {
@@ -186,7 +172,6 @@ export class ValueOrigins {
 
   /** The file's `x.map(...)` / `x.submit(...)` calls (a pool may run one of its functions). */
   private poolCalls(): readonly RawCall[] {
-    this.read.pools = true;
     return (this.pools ??= this.rec.calls.filter((c) => c.method !== undefined && POOL_RUNS.has(c.method)));
   }
 
@@ -204,7 +189,6 @@ export class ValueOrigins {
 
   /** The bindings, returns and list additions of one scope, read once from its body. */
   private index(s: Scope): ScopeIndex {
-    this.read.scopes.add(s.name);
     let idx = this.indexes.get(s);
     if (idx) return idx;
     idx = { bindings: new Map(), returns: [], additions: new Map() };

@@ -46,6 +46,26 @@ interface ScopeIndex {
 
 const NESTED = new Set(['function_definition', 'class_definition', 'lambda']);
 
+/** Nodes whose children may hold the statements an index reads (assignments, loops, returns, `append` calls). */
+const STATEMENT_HOLDERS = new Set([
+  'module',
+  'block',
+  'expression_statement',
+  'if_statement',
+  'elif_clause',
+  'else_clause',
+  'for_statement',
+  'while_statement',
+  'try_statement',
+  'except_clause',
+  'except_group_clause',
+  'finally_clause',
+  'with_statement',
+  'match_statement',
+  'case_clause',
+  'decorated_definition',
+]);
+
 export class ValueOrigins {
   private readonly indexes = new Map<Scope, ScopeIndex>();
   private readonly functionScopes = new Map<string, Scope>();
@@ -60,12 +80,29 @@ export class ValueOrigins {
     for (const s of rec.scopes) if (s.kind === 'function') this.functionScopes.set(s.name, s);
   }
 
+  /** Answers already given, per scope and name (a function often calls several methods of one parameter). */
+  private readonly answers = new Map<Scope, Map<string, RawCall[]>>();
+  /** The arguments of calls, read once per call node. */
+  private readonly argsMemo = new Map<number, ReturnType<typeof argsOf>>();
+
   /** The calls of this file that may have made the object `name` holds in `scope` (none when nothing is known). */
   callsBehind(name: string, scope: Scope): RawCall[] {
+    let byName = this.answers.get(scope);
+    if (!byName) this.answers.set(scope, (byName = new Map()));
+    const known = byName.get(name);
+    if (known) return known;
     this.steps = 0;
     const out = new Set<RawCall>();
     this.ofName(name, scope, [], out, new Set());
-    return [...out];
+    const answer = [...out];
+    byName.set(name, answer);
+    return answer;
+  }
+
+  private argsOfCall(c: RawCall): ReturnType<typeof argsOf> {
+    let a = this.argsMemo.get(c.node.id);
+    if (!a) this.argsMemo.set(c.node.id, (a = argsOf(c.node)));
+    return a;
   }
 
   private ofExpr(n: Node | null | undefined, scope: Scope, path: Selector[], out: Set<RawCall>, seen: Set<string>): void {
@@ -140,13 +177,13 @@ export class ValueOrigins {
     const self = fn.cls !== undefined && fn.parent?.kind === 'class' ? 1 : 0;
     for (const c of this.callsOf(fn.name)) {
       if (this.steps > MAX_STEPS) return;
-      const a = argsOf(c.node);
+      const a = this.argsOfCall(c);
       this.ofExpr(a.keywords.get(name) ?? a.positional[i - self], c.scope, path, out, seen);
     }
     for (const c of this.poolCalls()) {
       if (this.steps > MAX_STEPS) return;
       const runs = POOL_RUNS.get(c.method!);
-      const a = argsOf(c.node);
+      const a = this.argsOfCall(c);
       const given = a.positional[0];
       const d = given ? this.t.dotted(given) : undefined;
       const r = d ? resolve(d, c.scope) : undefined;
@@ -230,10 +267,13 @@ export class ValueOrigins {
         const f = n.childForFieldName('function');
         const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
         const method = f?.type === 'attribute' ? f.childForFieldName('attribute')?.text : undefined;
-        const arg = argsOf(n).positional[0];
-        if (obj?.type === 'identifier' && arg && method === 'append') add(idx.additions, obj.text, { value: arg, path: [] });
-        else if (obj?.type === 'identifier' && arg && method === 'extend') add(idx.additions, obj.text, { value: arg, path: [{ item: true }] });
+        if (obj?.type === 'identifier' && (method === 'append' || method === 'extend')) {
+          const arg = argsOf(n).positional[0];
+          if (arg) add(idx.additions, obj.text, method === 'append' ? { value: arg, path: [] } : { value: arg, path: [{ item: true }] });
+        }
       }
+      // Statements and the blocks that hold them: expressions inside are not bindings.
+      if (n !== body && !STATEMENT_HOLDERS.has(n.type)) continue;
       for (let i = n.namedChildCount - 1; i >= 0; i--) {
         const c = n.namedChild(i);
         if (c) stack.push(c);

@@ -10,7 +10,7 @@
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
-import { parameterNames } from './stored-parameters';
+import { enclosingDef, exportedSignature } from './stored-parameters';
 
 /** `return name` on a line of its own; group 1 is the name. */
 const RETURN_LINE = /^[ \t]*return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/dgm;
@@ -26,13 +26,6 @@ interface Entry {
   found: Map<string, Node>;
   /** Parameters released as descriptors (`os.close(fd)`). */
   descriptors: Set<string>;
-}
-
-/** The innermost def around a position. */
-function enclosingDef(root: Node, index: number): Node | undefined {
-  let def: Node | null = root.descendantForIndex(index);
-  while (def && def.type !== 'function_definition') def = def.parent;
-  return def ?? undefined;
 }
 
 /** Is `node` directly in `def` (not in a nested function, class or lambda)? */
@@ -98,11 +91,9 @@ function collect(
     if (!def) continue;
     let entry = byDef.get(def.id);
     if (!entry) {
-      const path = exportPathOf(def);
-      if (!path) continue;
-      let names = parameterNames(def);
-      if (path.length === 2 && (names[0] === 'self' || names[0] === 'cls')) names = names.slice(1);
-      byDef.set(def.id, (entry = { def, path, names, found: new Map(), descriptors: new Set() }));
+      const signature = exportedSignature(def, exportPathOf);
+      if (!signature) continue;
+      byDef.set(def.id, (entry = { def, ...signature, found: new Map(), descriptors: new Set() }));
     }
     if (!entry.names.includes(name) || entry.found.has(name)) continue;
     const id = root.descendantForIndex(at, at + name.length);

@@ -35,8 +35,20 @@ export function parameterNames(def: Node): string[] {
   return out;
 }
 
+/**
+ * A def other modules can name: its export path (`['track']`, `['Pool', 'adopt']`) and its
+ * plain parameter names as callers pass them (a method's `self`/`cls` left out); undefined
+ * when other modules cannot name it.
+ */
+export function exportedSignature(def: Node, exportPathOf: (def: Node) => string[] | undefined): { path: string[]; names: string[] } | undefined {
+  const path = exportPathOf(def);
+  if (!path) return undefined;
+  const names = parameterNames(def);
+  return { path, names: path.length === 2 && (names[0] === 'self' || names[0] === 'cls') ? names.slice(1) : names };
+}
+
 /** The innermost def around a position (`exportPathOf` then says whether other modules can name it). */
-function enclosingDef(root: Node, index: number): Node | undefined {
+export function enclosingDef(root: Node, index: number): Node | undefined {
   let def: Node | null = root.descendantForIndex(index);
   while (def && def.type !== 'function_definition') def = def.parent;
   return def ?? undefined;
@@ -74,11 +86,9 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
     if (!def) continue;
     let entry = byDef.get(def.id);
     if (!entry) {
-      const path = exportPathOf(def);
-      if (!path) continue;
-      let names = parameterNames(def);
-      if (path.length === 2 && (names[0] === 'self' || names[0] === 'cls')) names = names.slice(1);
-      byDef.set(def.id, (entry = { def, path, names, stored: new Set() }));
+      const signature = exportedSignature(def, exportPathOf);
+      if (!signature) continue;
+      byDef.set(def.id, (entry = { def, ...signature, stored: new Set() }));
     }
     if (!entry.names.includes(name) || entry.stored.has(name)) continue;
     let value: Node | null = root.descendantForIndex(at, at + name.length);

@@ -520,6 +520,20 @@ describe('py-pytest-mocked-fork: tests that replace os.fork with a mock reach no
   });
 });
 
+describe('py-bench-mocked-method: a method patched on an instance a factory made does not run', () => {
+  test('the stubbed job runner starts no thread, so the later fork is alone', () => {
+    const s = load('py-bench-mocked-method');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('without the patch the job runner\'s pool thread reaches the fork', () => {
+    const s = edited(load('py-bench-mocked-method'), 'run_bench.py', (t) => t.replace('    with mock.patch.object(worker, "run_job", side_effect=stub):', '    if stub:'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/supervisor.py:7']);
+    assert.equal(steps(s, findings[0])[1], 'svc/worker.py:12 thread started here (.run_in_executor())');
+  });
+});
+
 describe('py-pytest-idle-threads: threads a test ends, and forks a test never makes, do not reach later forks', () => {
   test('only the real fork after the heartbeat thread is reported, with that thread', () => {
     const s = load('py-pytest-idle-threads');

@@ -3,24 +3,30 @@
  * its class), `with mock.patch("os.fork"):`, `mock.patch.object(os, "fork")`,
  * `monkeypatch.setattr(os, "fork", ...)` / `monkeypatch.setattr("os.fork", ...)`. The forks
  * such a test reaches never happen; the function facts say which fork calls are patched. The
- * same patches of a workspace function or method (`@mock.patch("app.Arbiter.spawn_worker")`)
- * replace it with a mock while the test runs: what it would do does not happen either.
+ * same patches of a workspace function or method (`@mock.patch("app.Arbiter.spawn_worker")`,
+ * `mock.patch.object(worker, "execute")` on an instance a factory made) replace it with a mock
+ * while the test runs: what it would do does not happen either.
  */
 import type { Node } from '../../parsing/parser';
 import { PY_FORK_CALLS, PY_PATCHERS } from '../../knowledge/python-process';
 import type { PySourceText } from './source-text';
 import { argsOf, stringValue } from './syntax-helpers';
+import { ValueOrigins } from './value-origins';
 import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
 /**
  * Fills `patchedForks` of the functions (and methods of classes) a fork patch covers, and
  * `patchedCallables` with the other dotted targets they patch (`app.arbiter.Arbiter.spawn_worker`):
- * a workspace function or method so patched is a mock while the test runs.
+ * a workspace function or method so patched is a mock while the test runs. True when an
+ * instance's class was traced through other definitions (`value-origins.ts`): the facts then
+ * depend on those definitions too.
  */
-export function emitPatchedForks(rec: CollectedRecords, t: PySourceText): void {
-  if (!t.src.includes('patch') && !t.src.includes('setattr')) return;
+export function emitPatchedForks(rec: CollectedRecords, t: PySourceText): boolean {
+  if (!t.src.includes('patch') && !t.src.includes('setattr')) return false;
+  let origins: ValueOrigins | undefined;
+  const instanceClass = (owner: string, scope: Scope) => classOfInstance(owner, scope, (origins ??= new ValueOrigins(rec, t)));
   for (const c of rec.calls) {
-    const target = patchedTarget(c, t);
+    const target = patchedTarget(c, t, instanceClass);
     if (!target) continue;
     const fork = PY_FORK_CALLS.has(target);
     for (const s of coveredScopes(c, rec.scopes)) {
@@ -31,10 +37,25 @@ export function emitPatchedForks(rec: CollectedRecords, t: PySourceText): void {
       } else if (!fn.patchedCallables?.includes(target)) (fn.patchedCallables ??= []).push(target);
     }
   }
+  return origins !== undefined;
+}
+
+/**
+ * The class of the object a plain local name holds, when the calls that made it include a
+ * class's constructor (`worker = make_worker()` with `make_worker` returning `Worker(...)`):
+ * `patch.object(worker, "run")` then replaces `Worker.run` for the calls the test makes.
+ */
+function classOfInstance(owner: string, scope: Scope, origins: ValueOrigins): string | undefined {
+  if (owner.includes('.')) return undefined;
+  for (const made of origins.callsBehind(owner, scope)) {
+    const name = made.resolved?.name;
+    if (name && made.resolved?.origin !== 'builtin' && /^_*[A-Z]/.test(name.slice(name.lastIndexOf('.') + 1))) return name;
+  }
+  return undefined;
 }
 
 /** The dotted name a patching call replaces (`os.fork`, `app.jobs.Runner.spawn`), if any. */
-function patchedTarget(c: RawCall, t: PySourceText): string | undefined {
+function patchedTarget(c: RawCall, t: PySourceText, instanceClass: (owner: string, scope: Scope) => string | undefined): string | undefined {
   if (!c.callee) return undefined;
   const how = PY_PATCHERS.get(resolve(c.callee, c.scope).name) ?? (c.method ? PY_PATCHERS.get(`.${c.method}`) : undefined);
   if (!how) return undefined;
@@ -46,7 +67,10 @@ function patchedTarget(c: RawCall, t: PySourceText): string | undefined {
     const first = stringValue(a[0])?.value;
     const owner = first === undefined ? t.dotted(a[0] ?? null) : undefined;
     const attr = stringValue(a[1])?.value;
-    name = first ?? (owner && attr ? `${resolve(owner, c.scope).name}.${attr}` : undefined);
+    // An instance (`patch.object(worker, "execute")`) stands for its class's method.
+    const resolved = owner ? resolve(owner, c.scope) : undefined;
+    const ownerName = owner && resolved ? (resolved.origin === 'import' ? resolved.name : (instanceClass(owner, c.scope) ?? resolved.name)) : undefined;
+    name = first ?? (ownerName && attr ? `${ownerName}.${attr}` : undefined);
   }
   return name && name.includes('.') ? name : undefined;
 }

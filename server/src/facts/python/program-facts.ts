@@ -129,10 +129,10 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   processes.emitPooledCaches();
   processes.emitRevalidations();
   processes.resets.emitFunctionResets();
-  emitPatchedForks(rec, t);
+  const tracedPatches = emitPatchedForks(rec, t);
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
-  if (report) report.tracedValues = processes.tracedValues;
+  if (report) report.tracedValues = processes.tracedValues || tracedPatches;
   // Facts in source order; of two that start together the shorter first, as Python evaluates
   // the inner call of `Cls(...).start()` before the outer one (stable otherwise: insertion order).
   facts.sort(

@@ -20,6 +20,7 @@ import {
 } from '../../knowledge/c-process';
 import type { CKnowledge } from '../../knowledge/knowledge';
 import { judgeFdCall } from './program-fd';
+import { parameterPositions } from './function-names';
 import { storageTarget } from './program-fd-storage';
 import { unwrap } from './program-fork';
 import { spanOf } from './source-text';
@@ -111,7 +112,7 @@ export class CallFacts {
   private markedCloexec(fn: CFunctionFact, key: string, target: Node, call: Node): void {
     this.cloexecSetLater.add(`${fn.index}:${key}`);
     const t = unwrap(target);
-    const param = t.type === 'identifier' ? parameterNamesOf(call).indexOf(t.text) : -1;
+    const param = t.type === 'identifier' ? parameterPositionOf(call, t.text) : -1;
     if (param >= 0 && !fn.setsCloexecOf?.includes(param)) (fn.setsCloexecOf ??= []).push(param);
   }
 
@@ -249,21 +250,11 @@ function closesStdioOnly(upper: Node | null): boolean {
   return /^STD(IN|OUT|ERR)_FILENO$/.test(n.text);
 }
 
-/** The parameter names of the function definition around `node`, in order ('' where unnamed). */
-function parameterNamesOf(node: Node): string[] {
+/** The position of parameter `name` of the function definition around `node`, or -1. */
+function parameterPositionOf(node: Node, name: string): number {
   let fn: Node | null = node.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
-  let d: Node | null = fn?.childForFieldName('declarator') ?? null;
-  while (d && d.type !== 'function_declarator') d = d.childForFieldName('declarator');
-  const list = d?.childForFieldName('parameters');
-  if (!list) return [];
-  return list.namedChildren
-    .filter((p): p is Node => p !== null && p.type === 'parameter_declaration')
-    .map((p) => {
-      let decl: Node | null = p.childForFieldName('declarator');
-      while (decl && decl.type !== 'identifier') decl = decl.childForFieldName('declarator');
-      return decl?.text ?? '';
-    });
+  return fn ? (parameterPositions(fn).get(name) ?? -1) : -1;
 }
 
 /** The k-th argument of a call (comments skipped). */

@@ -10,7 +10,7 @@ import type { Node } from '../../parsing/parser';
 import { PY_CLOSE_ONE_CALLS, PY_PARTIAL_CALLS, PY_RESET_METHODS } from '../../knowledge/python-process';
 import type { PyAtForkFact, PyResetTarget } from './fact-types';
 import type { PySourceText } from './source-text';
-import { argsOf } from './syntax-helpers';
+import { argsOf, parameterNames } from './syntax-helpers';
 import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
 /** What a registration hands the child. */
@@ -142,14 +142,3 @@ function ownFunction(n: Node): Node | null {
   return fn;
 }
 
-/** Positional parameter names of a `def` or `lambda`, `self` included. */
-function parameterNames(def: Node): string[] {
-  const out: string[] = [];
-  for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
-    if (!p) continue;
-    if (p.type === 'keyword_separator' || p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern') break;
-    const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
-    if (n?.type === 'identifier') out.push(n.text);
-  }
-  return out;
-}

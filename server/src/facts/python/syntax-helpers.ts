@@ -169,3 +169,15 @@ export function startsAtStdio(call: Node): boolean {
   const lo = intLiteral(argsOf(call).positional[0]);
   return lo !== undefined && lo <= 3;
 }
+
+/** Positional parameter names of a `def` or `lambda`, `self` included. */
+export function parameterNames(def: Node): string[] {
+  const out: string[] = [];
+  for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!p) continue;
+    if (p.type === 'keyword_separator' || p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern') break;
+    const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
+    if (n?.type === 'identifier') out.push(n.text);
+  }
+  return out;
+}

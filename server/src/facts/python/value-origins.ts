@@ -9,7 +9,7 @@
  * receivers of calls that may start processes or run plugin modules.
  */
 import type { Node } from '../../parsing/parser';
-import { argsOf } from './syntax-helpers';
+import { argsOf, parameterNames } from './syntax-helpers';
 import type { PySourceText } from './source-text';
 import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
@@ -212,16 +212,9 @@ export class ValueOrigins {
     return (this.pools ??= this.rec.calls.filter((c) => c.method !== undefined && POOL_RUNS.has(c.method)));
   }
 
+  /** Position of `name` among the positional parameters of `fn` (`self` included), or -1. */
   private parameterIndex(fn: Scope, name: string): number {
-    const params = fn.defNode?.childForFieldName('parameters')?.namedChildren ?? [];
-    let i = 0;
-    for (const p of params) {
-      if (!p || p.type === 'comment') continue;
-      const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
-      if (n?.type === 'identifier' && n.text === name && p.type !== 'list_splat_pattern' && p.type !== 'dictionary_splat_pattern') return i;
-      i++;
-    }
-    return -1;
+    return fn.defNode ? parameterNames(fn.defNode).indexOf(name) : -1;
   }
 
   /** The bindings, returns and list additions of one scope, read once from its body. */

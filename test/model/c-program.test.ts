@@ -521,7 +521,7 @@ describe('C programs: close-on-exec set by a helper in another file', () => {
 });
 
 describe('C programs: files that only other platforms build', () => {
-  test('a file whose path or system headers give it to other platforms is left out on the target, and counts on its own', () => {
+  test('a file whose path (a platform name, or an event interface only it has) or system headers give it to other platforms is left out on the target, and counts on its own', () => {
     const linux = scan('c-platform-files');
     assert.deepEqual(summary(linux.findings), [`fork-in-threaded-program ${linux.rel('spawn.c')}:7`, `unsafe-call-in-fork-child ${linux.rel('spawn.c')}:9`]);
     assert.deepEqual(
@@ -534,5 +534,8 @@ describe('C programs: files that only other platforms build', () => {
     assert.deepEqual(summary(aix.findings), [`fd-without-cloexec ${aix.rel('aix.c')}:9`, `unsafe-call-in-fork-child ${aix.rel('spawn.c')}:9`]);
     const freebsd = scan('c-platform-files', { config: { targetPlatform: 'freebsd' } });
     assert.deepEqual(summary(freebsd.findings), [`fd-without-cloexec ${freebsd.rel('watch.c')}:9`, `unsafe-call-in-fork-child ${freebsd.rel('spawn.c')}:9`]);
+    // `devpoll.c` is named after Solaris's /dev/poll: only a Solaris build keeps that descriptor.
+    const solaris = scan('c-platform-files', { config: { targetPlatform: 'solaris' } });
+    assert.deepEqual(summary(solaris.findings), [`fd-without-cloexec ${solaris.rel('devpoll.c')}:9`, `unsafe-call-in-fork-child ${solaris.rel('spawn.c')}:9`]);
   });
 });

@@ -107,9 +107,11 @@ export function platformsOfHeader(header: string): readonly CPlatform[] | undefi
  * Words that name a platform in a source file's name (`ngx_darwin_init.c`, `os390-syscalls.c`,
  * `gspawn-win32.c`) or in a folder of its path (`src/win/`, `unix/aix/`), the convention Go
  * makes a build rule of (`_linux.go`): portable projects keep each platform's code in files
- * so named and let the build system pick them.
+ * so named and let the build system pick them. The names of event interfaces only one
+ * platform or family has count too (`ngx_devpoll_module.c`: Solaris's `/dev/poll`;
+ * `kqueue.c`: the BSDs and macOS; `ngx_iocp_module.c`: Windows' completion ports).
  */
-const PLATFORM_WORDS: ReadonlyMap<string, CPlatform> = new Map<string, CPlatform>([
+const PLATFORM_WORDS: ReadonlyMap<string, CPlatform | readonly CPlatform[]> = new Map<string, CPlatform | readonly CPlatform[]>([
   ['linux', 'linux'],
   ['darwin', 'macos'],
   ['macos', 'macos'],
@@ -127,6 +129,12 @@ const PLATFORM_WORDS: ReadonlyMap<string, CPlatform> = new Map<string, CPlatform
   ['win32', 'windows'],
   ['win64', 'windows'],
   ['windows', 'windows'],
+  ['epoll', 'linux'],
+  ['inotify', 'linux'],
+  ['devpoll', 'solaris'],
+  ['eventport', 'solaris'],
+  ['kqueue', BSD_FAMILY],
+  ['iocp', 'windows'],
 ]);
 
 /**
@@ -140,8 +148,9 @@ export function platformsOfPath(path: string): readonly CPlatform[] | undefined 
   const words = [...file.replace(/\.[^.]*$/, '').toLowerCase().split(/[-_.]/), ...parts.map((p) => p.toLowerCase()).flatMap((p) => (p === 'win' ? ['windows'] : p.split(/[-_.]/)))];
   const found = new Set<CPlatform>();
   for (const w of words) {
-    const platform = PLATFORM_WORDS.get(w);
-    if (platform) found.add(platform);
+    const platforms = PLATFORM_WORDS.get(w);
+    if (typeof platforms === 'string') found.add(platforms);
+    else for (const p of platforms ?? []) found.add(p);
   }
   return found.size > 0 ? [...found] : undefined;
 }

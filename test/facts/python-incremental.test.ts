@@ -112,6 +112,45 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('a module imported by computed name: edits that route it into another definition, or away, give the same facts', () => {
+    const text = [
+      'import importlib',
+      '',
+      '',
+      'def run_check(check):',
+      '    return check.probe()',
+      '',
+      '',
+      'def load(name):',
+      '    mod = importlib.import_module("app.checks." + name)',
+      '    return mod',
+      '',
+      '',
+      'def report(rows):',
+      '    rows.sort()',
+      '    return rows',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const traced = () => extractPythonFacts(d.tree, d.text, PATH).filter((f) => f.kind === 'py.method-call').length;
+    assert.equal(traced(), 0, 'nothing hands the module to run_check yet');
+    // An edit of `report` alone: no name that may hold the module has a method called on it.
+    d.replace('    rows.sort()', '    rows.reverse()');
+    assert.ok(d.reused > 0, 'a file whose computed import reaches no method call is reused');
+    // `load` now hands the module to `run_check`, whose facts were kept from before: the
+    // method call on its parameter is traced now, so the file is extracted whole.
+    d.replace('    return mod', '    return run_check(mod)');
+    assert.equal(d.reused, 0);
+    assert.equal(traced(), 1);
+    d.replace('    return run_check(mod)', '    return mod');
+    assert.equal(traced(), 0);
+    // An import whose name cannot be read leads nowhere: edits are reused again.
+    d.replace('importlib.import_module("app.checks." + name)', 'importlib.import_module(name)');
+    d.replace('    rows.reverse()', '    rows.sort()');
+    assert.ok(d.reused > 0);
+    d.dispose();
+  });
+
   test('same-named methods of two classes are edited in place; a getter and its setter are not', () => {
     const text = [
       'import os',

@@ -29,6 +29,8 @@ import { BUILTIN_KNOWLEDGE, type Knowledge } from '../../knowledge/knowledge';
 import { PY_HEARTBEAT_NAME } from '../../knowledge/python-heartbeat';
 import { extractPythonFacts, type PythonFact, type PythonFactReport } from './program-facts';
 import type { SkippedDefinition } from './record-walk';
+import { computedModuleHolders } from './computed-module-holders';
+import { escapeRegExp } from '../../text/regexp';
 
 /** A function or method directly in the module or in a class body (nested classes included). */
 export interface Definition extends SkippedDefinition {
@@ -83,6 +85,14 @@ function mayHeartbeat(text: string, knowledge: Knowledge): boolean {
     if (calls.has(id) || calls.has(id.replace(/^_+/, '')) || PY_HEARTBEAT_NAME.test(id)) return true;
   }
   return false;
+}
+
+/** Whether the file calls a method on a name that may hold a module imported by computed name (`computed-module-holders.ts`). */
+function callsComputedModule(root: Node, text: string): boolean {
+  const holders = computedModuleHolders(root, text);
+  if (holders.size === 0) return false;
+  const names = [...holders].map(escapeRegExp).join('|');
+  return new RegExp(`\\b(?:${names})(?:[ \\t\\f]|\\\\\\r?\\n)*\\.`).test(text);
 }
 
 /** The functions and methods of the file that can be skipped, in document order. */
@@ -252,6 +262,9 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats || previous.tracedValues) return whole();
   const old = previous.text;
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
+  // A method called on a name that may hold a module imported by computed name is traced to
+  // what other definitions pass or return, wherever it stands: such a file is extracted whole.
+  if (callsComputedModule(root, text)) return whole();
 
   const located = locateEdit(old, previous.definitions, text, definitions);
   if (located === undefined) return whole();

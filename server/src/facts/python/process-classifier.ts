@@ -56,6 +56,7 @@ import type {
   PyThreadStartFact,
 } from './fact-types';
 import { ForkResets } from './fork-resets';
+import { computedImportModule, computedModuleHolders, constantBeginning } from './computed-module-holders';
 import { ValueOrigins } from './value-origins';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
@@ -121,33 +122,6 @@ function awaitedHere(call: Node): boolean {
     if (n.type.endsWith('_statement') || n.type === 'block' || n.type === 'lambda') return false;
   }
   return false;
-}
-
-/**
- * A string expression read up to its first computed part: the whole literal (`prefix: false`),
- * or the constant beginning of an f-string, a `+` concatenation or a `%` format
- * (`"plugins." + name` → `plugins.`, prefix). Undefined when it starts with a computed part.
- */
-function constantBeginning(n: Node): PyComputedModule | undefined {
-  if (n.type === 'parenthesized_expression') {
-    const inner = n.namedChild(0);
-    return inner ? constantBeginning(inner) : undefined;
-  }
-  if (n.type === 'string') {
-    const whole = stringValue(n);
-    if (whole) return { name: whole.value, prefix: false };
-    const first = n.namedChildren.find((x) => x?.type === 'string_content' || x?.type === 'interpolation');
-    return first?.type === 'string_content' ? { name: first.text, prefix: true } : undefined;
-  }
-  if (n.type === 'binary_operator') {
-    const left = n.childForFieldName('left');
-    const op = n.childForFieldName('operator')?.text;
-    const l = left ? constantBeginning(left) : undefined;
-    if (!l) return undefined;
-    if (op === '+') return { name: l.name, prefix: true };
-    if (op === '%') return { name: l.name.split('%')[0], prefix: true };
-  }
-  return undefined;
 }
 
 /** A module imported by computed name, and the names its computed part is made of. */
@@ -465,7 +439,8 @@ export class ProcessClassifier {
   /** Some call's facts were read from the values other definitions of the file pass or return. */
   tracedValues = false;
   private processMethods: ReadonlySet<string> | undefined;
-  private computedImports: boolean | undefined;
+  /** Names that may hold a module imported by computed name (`computed-module-holders.ts`). */
+  private moduleHolders: ReadonlySet<string> | undefined;
 
   /**
    * `x.m(...)` where `x` holds a value the function received rather than made (a parameter, a
@@ -475,7 +450,8 @@ export class ProcessClassifier {
    * `ConcurrentScanner()` a factory returned in a tuple); a module imported by computed name
    * runs its function of that name (`check.probe()` with `check` one of the plugin modules a
    * pool hands its worker function). Only asked when the method is a known process starter's
-   * or the file imports modules by computed name. True when a fact was recorded.
+   * or the name may hold a module imported by computed name (a forward pass from those
+   * imports, over the whole file). True when a fact was recorded.
    */
   private receivedValueCall(c: RawCall, name: string, forks: CallFacts<PyForkFact>): boolean {
     // Only calls of this file can be found: without a process starter whose method this is, or
@@ -487,9 +463,9 @@ export class ProcessClassifier {
         if (ck?.kind === 'process' && ck.starter.how === 'method') for (const m of ck.starter.methods ?? []) methods.add(m);
       }
       this.processMethods = methods;
-      this.computedImports = this.rec.calls.some((x) => !!x.resolved && PY_COMPUTED_IMPORTS.has(x.resolved.name));
     }
-    if (!this.computedImports && !this.processMethods.has(c.method!)) return false;
+    this.moduleHolders ??= computedModuleHolders(this.t.tree.rootNode, this.t.src);
+    if (!this.moduleHolders.has(name) && !this.processMethods.has(c.method!)) return false;
     this.tracedValues = true;
     this.origins ??= new ValueOrigins(this.rec, this.t);
     const made = this.origins.callsBehind(name, c.scope);
@@ -567,12 +543,7 @@ export class ProcessClassifier {
    * Relative names (`package=`) and names with no constant beginning are not read.
    */
   private computedModule(c: RawCall): PyComputedModule | undefined {
-    const a = argsOf(c.node);
-    const arg = a.positional[0] ?? a.keywords.get('name');
-    if (!arg || a.positional[1] || a.keywords.has('package')) return undefined;
-    const m = constantBeginning(arg);
-    if (!m || m.name.startsWith('.') || (m.prefix && !m.name.includes('.'))) return undefined;
-    return m;
+    return computedImportModule(c.node);
   }
 
   /**

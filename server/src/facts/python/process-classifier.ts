@@ -59,7 +59,7 @@ import { ForkResets } from './fork-resets';
 import { computedImportModule, computedModuleHolders, constantBeginning } from './computed-module-holders';
 import { ValueOrigins } from './value-origins';
 import type { PySourceText } from './source-text';
-import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
+import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, parameterNames, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
 import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
 
 /** Names the tables already describe: never worth a `py.call` fact. */
@@ -502,17 +502,6 @@ export class ProcessClassifier {
     return re.test(this.t.src);
   }
 
-  /** The parameter names of a `def`. */
-  private parameterNames(def: Node): string[] {
-    const out: string[] = [];
-    for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
-      if (!p) continue;
-      const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
-      if (n?.type === 'identifier') out.push(n.text);
-    }
-    return out;
-  }
-
   /**
    * What the keep condition of a close loop spares (`if fd not in self.keep_fds:`,
    * `if fd != sock.fileno():`): the operands compared with the loop variable, read like a
@@ -768,7 +757,7 @@ export class ProcessClassifier {
           // Reading a keep condition: every value the attribute may hold, each read where it
           // is assigned; a parameter there is what the caller passes.
           if (isSelf) return values.length ? values.map((v) => this.keepValue(v, v, depth + 1, kept, caller)).reduce(join) : 'other';
-          if (!value && node.type === 'identifier' && owner.type === 'function_definition' && this.parameterNames(owner).includes(node.text)) {
+          if (!value && node.type === 'identifier' && owner.type === 'function_definition' && parameterNames(owner, 'all').includes(node.text)) {
             caller.used = true;
             return 'named';
           }

@@ -170,12 +170,16 @@ export function startsAtStdio(call: Node): boolean {
   return lo !== undefined && lo <= 3;
 }
 
-/** Positional parameter names of a `def` or `lambda`, `self` included. */
-export function parameterNames(def: Node): string[] {
+/**
+ * Parameter names of a `def` or `lambda`, `self` included: the positional ones (as callers
+ * pass them: up to `*args` or a bare `*`), or with `'all'` every named one (keyword-only,
+ * `*args`, `**kwargs` too).
+ */
+export function parameterNames(def: Node, which: 'positional' | 'all' = 'positional'): string[] {
   const out: string[] = [];
   for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
     if (!p) continue;
-    if (p.type === 'keyword_separator' || p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern') break;
+    if (which === 'positional' && (p.type === 'keyword_separator' || p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern')) break;
     const n = p.type === 'identifier' ? p : (p.childForFieldName('name') ?? p.namedChild(0));
     if (n?.type === 'identifier') out.push(n.text);
   }

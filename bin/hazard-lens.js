@@ -40,54 +40,19 @@ function defaultCacheDir(env) {
 }
 
 /**
- * Runs the bundle as `require` would, compiled with the cached data of an earlier run of the
- * same bundle on the same Node. When there was none (or V8 rejected it), the code compiled by
- * the time the process exits is written for the next start. Any failure of the cache itself
- * only costs the compile it would have saved.
+ * Runs the bundle compiled with the cached data of an earlier run of the same bundle on the
+ * same Node (`code-cache.js`); when there was none (or V8 rejected it), the code compiled by
+ * the time the process exits is written for the next start.
  */
 function runWithCodeCache(file) {
-  const crypto = require('node:crypto');
-  const Module = require('node:module');
-  const vm = require('node:vm');
-  const source = fs.readFileSync(file, 'utf8');
-  const stat = fs.statSync(file);
-  const folder = path.join(defaultCacheDir(process.env), 'code');
-  const digest = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const prefix = `${digest(file)}-`;
-  const entry = path.join(folder, `${prefix}${digest([stat.size, stat.mtimeMs, process.version, process.arch, process.versions.v8].join('\0'))}.v8`);
-  let cachedData;
-  try {
-    cachedData = fs.readFileSync(entry);
-  } catch {
-    cachedData = undefined;
-  }
-  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  if (process.env.HAZARD_LENS_CODE_CACHE_REPORT === '1') {
-    process.stderr.write(`hazard-lens: code cache ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}: ${entry}\n`);
-  }
-  if (cachedData === undefined || script.cachedDataRejected) {
-    process.once('exit', () => {
-      try {
-        fs.mkdirSync(folder, { recursive: true });
-        // Older entries of this bundle (other builds, other Node versions) are dropped.
-        for (const name of fs.readdirSync(folder)) if (name.startsWith(prefix)) fs.rmSync(path.join(folder, name), { force: true });
-        // V8 stamps the cached data with a hash of its flags. A short scan turns on
-        // --liftoff-only while it runs (parsing/parser.ts preferBaselineWasm); back at the default,
-        // the stamp matches the next start's flags and the entry is not rejected.
-        require('node:v8').setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering');
-        const temporary = `${entry}.${process.pid}.tmp`;
-        fs.writeFileSync(temporary, script.createCachedData());
-        fs.renameSync(temporary, entry);
-      } catch {
-        // a read-only or full disk: the next start compiles again
-      }
-    });
-  }
-  const compiled = script.runInThisContext({ displayErrors: true });
-  const bundleModule = new Module(file, module);
-  bundleModule.filename = file;
-  bundleModule.paths = Module._nodeModulePaths(path.dirname(file));
-  bundleModule.loaded = true;
-  const bundleRequire = Module.createRequire(file);
-  compiled.call(bundleModule.exports, bundleModule.exports, bundleRequire, bundleModule, file, path.dirname(file));
+  require('./code-cache.js').runCodeCached(file, {
+    folder: path.join(defaultCacheDir(process.env), 'code'),
+    parent: module,
+    writeWhen: 'exit',
+    report: process.env.HAZARD_LENS_CODE_CACHE_REPORT === '1' ? 'code cache' : undefined,
+    // V8 stamps the cached data with a hash of its flags. A short scan turns on
+    // --liftoff-only while it runs (parsing/parser.ts preferBaselineWasm); back at the default,
+    // the stamp matches the next start's flags and the entry is not rejected.
+    prepareWrite: () => require('node:v8').setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering'),
+  });
 }

@@ -78,6 +78,9 @@ const pluginsOf = (b) => [directBuiltins, ...(b.outfile === 'dist/shared/zod.js'
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 copyFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm'), join(root, 'dist', 'tree-sitter.wasm'));
+// The code-cache loader of the launcher, for the analysis workers (scan/pool.ts codeCachedWorker).
+mkdirSync(join(root, 'dist', 'shared'), { recursive: true });
+copyFileSync(join(root, 'bin', 'code-cache.js'), join(root, 'dist', 'shared', 'code-cache.js'));
 
 /**
  * `import * as fs from 'node:fs'` becomes `__toESM(require("node:fs"))` in a CommonJS bundle:

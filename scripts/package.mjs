@@ -35,6 +35,9 @@ const REQUIRED = [
   'extension/dist/server/server.js',
   'extension/dist/cli/cli.js',
   'extension/dist/worker/scan-worker.js',
+  'extension/dist/shared/zod.js',
+  // The analysis workers' code-cache loader (server/src/scan/pool.ts codeCachedWorker).
+  'extension/dist/shared/code-cache.js',
   'extension/dist/tree-sitter.wasm',
   'extension/grammars/tree-sitter-c.wasm',
   'extension/grammars/tree-sitter-python.wasm',

@@ -61,7 +61,7 @@ describe('the npm package, installed from its tarball into an empty project', ()
   });
 
   test('the tarball holds the bundles, the grammars, the schema and the docs, and nothing else', () => {
-    for (const needed of ['bin/hazard-lens.js', 'dist/cli/cli.js', 'dist/server/server.js', 'dist/worker/scan-worker.js', 'dist/shared/zod.js', 'dist/tree-sitter.wasm', 'grammars/tree-sitter-python.wasm', 'grammars/tree-sitter-c.wasm', 'schemas/hazard-lens.schema.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
+    for (const needed of ['bin/hazard-lens.js', 'bin/code-cache.js', 'dist/cli/cli.js', 'dist/server/server.js', 'dist/worker/scan-worker.js', 'dist/shared/zod.js', 'dist/shared/code-cache.js', 'dist/tree-sitter.wasm', 'grammars/tree-sitter-python.wasm', 'grammars/tree-sitter-c.wasm', 'schemas/hazard-lens.schema.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
       assert.ok(files.includes(needed), `${needed} is not in the tarball:\n${files.join('\n')}`);
     }
     const stray = files.filter((f) => /^(server|client|test|scripts|examples|node_modules)\/|\.map$|\.ts$/.test(f));

@@ -55,61 +55,16 @@ export function workerScript(env: NodeJS.ProcessEnv = process.env): { file: stri
 }
 
 /**
- * The source of a worker that runs the bundle `file` compiled with the cached data of an earlier
- * worker (same bundle, same Node), kept in `folder` next to the launcher's entries and named the
- * same way. Without usable data, the code compiled once the worker has sent its first results
- * (the analysis of a file has run by then) is written for the next worker. Any failure of the
- * cache itself only costs the compile it would have saved. `report`: say on stderr whether the
- * cache was used (tests).
+ * The source of a worker that runs the bundle `file` from V8's code cache in `folder`, with
+ * the launcher's loader (`bin/code-cache.js`, copied next to the bundles as
+ * `dist/shared/code-cache.js`): without a usable entry, the code compiled once the worker has
+ * sent its first results (the analysis of a file has run by then) is written for the next
+ * worker. `report`: say on stderr whether the cache was used (tests).
  */
 export function codeCachedWorker(file: string, folder: string, report = false): string {
-  return `'use strict';
-const fs = require('node:fs');
-const path = require('node:path');
-const vm = require('node:vm');
-const Module = require('node:module');
-const crypto = require('node:crypto');
-const file = ${JSON.stringify(file)};
-const folder = ${JSON.stringify(folder)};
-const digest = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
-const source = fs.readFileSync(file, 'utf8');
-const stat = fs.statSync(file);
-const prefix = digest(file) + '-';
-const entry = path.join(folder, prefix + digest([stat.size, stat.mtimeMs, process.version, process.arch, process.versions.v8].join('\0')) + '.v8');
-let cachedData;
-try {
-  cachedData = fs.readFileSync(entry);
-} catch {
-  cachedData = undefined;
-}
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-const missing = cachedData === undefined || script.cachedDataRejected;
-${report ? "process.stderr.write('hazard-lens: worker code cache ' + (cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used') + ': ' + entry + '\\n');" : ''}
-if (missing) {
-  const { parentPort } = require('node:worker_threads');
-  const post = parentPort.postMessage;
-  parentPort.postMessage = function (...args) {
-    parentPort.postMessage = post;
-    const result = post.apply(this, args);
-    try {
-      fs.mkdirSync(folder, { recursive: true });
-      for (const name of fs.readdirSync(folder)) if (name.startsWith(prefix)) fs.rmSync(path.join(folder, name), { force: true });
-      const temporary = entry + '.' + process.pid + '.' + require('node:worker_threads').threadId + '.tmp';
-      fs.writeFileSync(temporary, script.createCachedData());
-      fs.renameSync(temporary, entry);
-    } catch {
-      // a read-only or full disk: the next worker compiles again
-    }
-    return result;
-  };
-}
-const compiled = script.runInThisContext({ displayErrors: true });
-const bundleModule = new Module(file, module);
-bundleModule.filename = file;
-bundleModule.paths = Module._nodeModulePaths(path.dirname(file));
-bundleModule.loaded = true;
-compiled.call(bundleModule.exports, bundleModule.exports, Module.createRequire(file), bundleModule, file, path.dirname(file));
-`;
+  const loader = path.join(path.dirname(file), '..', 'shared', 'code-cache.js');
+  const options = `{ folder: ${JSON.stringify(folder)}, parent: module, writeWhen: 'first-message'${report ? ", report: 'worker code cache'" : ''} }`;
+  return `'use strict';\nrequire(${JSON.stringify(loader)}).runCodeCached(${JSON.stringify(file)}, ${options});\n`;
 }
 
 /**

@@ -534,6 +534,33 @@ describe('py-bench-mocked-method: a method patched on an instance a factory made
   });
 });
 
+describe('py-bench-stream-kind: a kind test on a value a stand-in gave takes only the matching branch', () => {
+  test('the stand-in gives an async generator: the pool-draining branch does not run, the later fork is alone', () => {
+    const s = load('py-bench-stream-kind');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('a stand-in giving a plain generator drains it on the pool thread, which reaches the fork', () => {
+    const s = edited(load('py-bench-stream-kind'), 'run_bench.py', (t) => t.replace('    async def pieces():', '    def pieces():'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program svc/supervisor.py:7']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'bench/run_bench.py:33 called here',
+      'svc/streamer.py:26 thread started here (.run_in_executor())',
+      'svc/streamer.py:17 called here',
+      'bench/run_bench.py:24 called here (Streamer.answer)',
+      'bench/run_bench.py:28 called here',
+      'bench/run_bench.py:29 called here (Supervisor.spawn)',
+      'svc/supervisor.py:7 fork here (os.fork())',
+    ]);
+  });
+
+  test('a stand-in whose value is unknown takes every branch', () => {
+    const s = edited(load('py-bench-stream-kind'), 'run_bench.py', (t) => t.replace('        return pieces()', '        return name'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), ['fork-in-threaded-program svc/supervisor.py:7']);
+  });
+});
+
 describe('py-pytest-idle-threads: threads a test ends, and forks a test never makes, do not reach later forks', () => {
   test('only the real fork after the heartbeat thread is reported, with that thread', () => {
     const s = load('py-pytest-idle-threads');

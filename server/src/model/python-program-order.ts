@@ -4,7 +4,7 @@
  * the first time. Subclasses (the FORK/FD replay, the heartbeat model's late replay) say what
  * a body's facts do and how a call enters a function.
  */
-import type { PyImportFact, PyKeepArgument } from '../facts/python/program-facts';
+import type { PyCallOutcome, PyImportFact, PyKeepArgument } from '../facts/python/program-facts';
 import type { PyModule, PyModuleIndex } from './python-modules';
 import type { EntryPoint } from './python-project';
 import { push, type ChainNode } from './program-graph';
@@ -39,6 +39,8 @@ export interface RunCtx {
   testBody?: string;
   /** Workspace functions and methods such a test replaced with a mock, by dotted name: they do not run. */
   patchedCallables?: readonly string[];
+  /** Of those, the ones a test patched with a stand-in of known outcome (`side_effect=fake`). */
+  patchedResults?: readonly (PyCallOutcome & { target: string })[];
 }
 
 /** How deep a replay follows calls. */

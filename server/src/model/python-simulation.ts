@@ -5,7 +5,8 @@
  * hazard it meets to the model being built ({@link SimModel}).
  */
 import type { ProgramSettings } from './program-context';
-import type { PyCallFact, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import { awaitedKind } from '../facts/python/program-facts';
+import type { PyCallFact, PyCallOutcome, PyValueGuard, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
@@ -195,8 +196,10 @@ export class ProgramSim extends ProgramOrder {
     const mocked = fnFact?.patchedCallables;
     let ctx = patched ? { ...outer, patchedForks: [...(outer.patchedForks ?? []), ...patched] } : outer;
     if (mocked) ctx = { ...ctx, patchedCallables: [...(ctx.patchedCallables ?? []), ...mocked] };
+    const standIns = fnFact?.patchedResults;
+    if (standIns) ctx = { ...ctx, patchedResults: [...(ctx.patchedResults ?? []), ...standIns] };
     const st = this.state;
-    const memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
+    const memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
     const seen = this.memo.get(memoKey);
     if (seen !== undefined) {
       if (seen) this.threadStarted(seen);
@@ -274,8 +277,12 @@ export class ProgramSim extends ProgramOrder {
     let leftWith: LiveThread | undefined;
     /** Threads this body starts and joins before it returns. */
     let joinedHere: LiveThread | undefined;
+    /** What the calls of this body gave, when known (by where each call starts): `if inspect.isgenerator(x):` branches read it. */
+    const gave = new Map<string, PyCallOutcome>();
     for (let i = 0; i < steps.length; i++) {
       const f = steps[i];
+      // A branch for other kinds of value than the one a call here is known to have given.
+      if (f.valueGuards && f.valueGuards.some((g) => !branchRuns(g, gave))) continue;
       // The main block runs only in the module that is `__main__` (functions defined inside
       // it carry the flag too, but run whenever they are called).
       if (f.underMainGuard && fn === '' && !ctx.asMain) continue;
@@ -289,6 +296,7 @@ export class ProgramSim extends ProgramOrder {
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const t = this.model.callTarget(m, f);
           if (!t) break;
+          this.noteOutcome(gave, f, [t], ctx);
           ranCode = f.range;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const before = this.state.threads;
@@ -305,6 +313,7 @@ export class ProgramSim extends ProgramOrder {
         case 'py.method-call': {
           const targets = this.model.methodCallTargets(m, f);
           if (!targets.length) break;
+          this.noteOutcome(gave, f, targets, ctx);
           const before = this.state.threads;
           for (const t of targets) {
             const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
@@ -415,6 +424,27 @@ export class ProgramSim extends ProgramOrder {
     if (leftWith) this.threadStarted(leftWith);
   }
 
+  /**
+   * Notes what a call gives when every function it may run says the same: a function a test
+   * patched gives what its stand-in gives (awaiting a patched `async def` awaits the stand-in's
+   * value, as `AsyncMock` does); another gives what its definition says.
+   */
+  private noteOutcome(gave: Map<string, PyCallOutcome>, f: PythonFact, targets: { module: PyModule; name: string }[], ctx: RunCtx): void {
+    let common: PyCallOutcome | undefined;
+    for (const t of targets) {
+      const real = t.module.functions.get(t.name)?.outcome;
+      const patched = (ctx.patchedCallables ?? []).find((p) => t.module.names.some((n) => p === `${n}.${t.name}`));
+      let o: PyCallOutcome | undefined = real;
+      if (patched) {
+        const standIn = ctx.patchedResults?.find((r) => r.target === patched);
+        o = standIn ? { gives: real?.gives === 'coroutine' ? 'coroutine' : standIn.gives, resolves: awaitedKind(standIn) } : undefined;
+      }
+      if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return;
+      common = o;
+    }
+    if (common) gave.set(positionKey(f.range.start), common);
+  }
+
   /** A thread that outlives its function replaces one that is joined before its function returns. */
   private threadStarted(t: LiveThread): void {
     if (!this.state.threads || (this.state.threads.untilReturn && !t.untilReturn)) this.state.threads = t;
@@ -501,4 +531,15 @@ export class ProgramSim extends ProgramOrder {
     }
     this.state.hits = [];
   }
+}
+
+function positionKey(p: PyValueGuard['subject']): string {
+  return `${p.line}:${p.character}`;
+}
+
+/** Whether a branch guarded by `g` may run: the value it tests is unknown, or of one of its kinds. */
+function branchRuns(g: PyValueGuard, gave: ReadonlyMap<string, PyCallOutcome>): boolean {
+  const o = gave.get(positionKey(g.subject));
+  const kind = o ? (g.awaited ? awaitedKind(o) : o.gives) : undefined;
+  return kind === undefined || g.kinds.includes(kind);
 }

@@ -9,7 +9,7 @@ import type { Node } from '../../parsing/parser';
 import { PY_FD_DIRECTORIES } from '../../knowledge/python-process';
 import { PY_OTHER_PLATFORM_PREFIX, PY_OTHER_PLATFORM_VALUE, PY_PLATFORM_SUBJECT, PY_WINDOWS_FLAG } from '../../knowledge/python-platforms';
 import type { PySourceText } from './source-text';
-import { argsOf, closesOnlyStdio, stringValue } from './syntax-helpers';
+import { argsOf, closesOnlyStdio, identifiersIn, stringValue } from './syntax-helpers';
 import type { IfRecord, LoopCtx, Scope } from './walk-records';
 
 /**
@@ -177,6 +177,55 @@ export function runsOnlyOnOtherPlatforms(node: Node): boolean {
       const cond = branch.childForFieldName('condition');
       if (cond && otherPlatformTest(cond)) return true;
     }
+  }
+  return false;
+}
+
+/**
+ * The plain names a fork call is guarded by (`if frk: pid = os.fork()`): the conditions of
+ * the `if`s whose first branch holds it, in its own function, when the function assigns the
+ * name nowhere after the fork. A forked child has seen each of them true, so a later
+ * `if frk:` in the child surely takes its first branch.
+ */
+export function forkFlags(fork: Node, fnBody: Node | null | undefined): Set<string> {
+  const flags = new Set<string>();
+  for (let n: Node | null = fork; n && n.id !== fnBody?.id; n = n.parent) {
+    const p = n.parent;
+    if (n.type !== 'block' || p?.type !== 'if_statement' || p.childForFieldName('consequence')?.id !== n.id) continue;
+    let cond = p.childForFieldName('condition');
+    while (cond?.type === 'parenthesized_expression') cond = cond.namedChild(0);
+    if (cond?.type === 'identifier') flags.add(cond.text);
+  }
+  if (!flags.size || !fnBody) return flags;
+  // A name assigned again after the fork may have changed.
+  const stack: Node[] = [fnBody];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.id !== fnBody.id && (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition')) continue;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') && n.startIndex > fork.startIndex) {
+      const left = n.childForFieldName('left');
+      for (const name of left ? identifiersIn(left) : []) flags.delete(name);
+    }
+    for (let i = 0; i < n.namedChildCount; i++) {
+      const c = n.namedChild(i);
+      if (c) stack.push(c);
+    }
+  }
+  return flags;
+}
+
+/**
+ * Whether the `if` starting at `start` around `inner` is one a forked child surely takes:
+ * its condition is one of the fork's flags and `inner` is in its first branch.
+ */
+export function takenWithFork(inner: Node, start: Range['start'], flags: ReadonlySet<string>): boolean {
+  if (!flags.size) return false;
+  for (let n: Node | null = inner; n; n = n.parent) {
+    const p = n.parent;
+    if (p?.type !== 'if_statement' || p.startPosition.row !== start.line || p.startPosition.column !== start.character) continue;
+    let cond = p.childForFieldName('condition');
+    while (cond?.type === 'parenthesized_expression') cond = cond.namedChild(0);
+    return p.childForFieldName('consequence')?.id === n.id && cond?.type === 'identifier' && flags.has(cond.text);
   }
   return false;
 }

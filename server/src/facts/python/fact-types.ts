@@ -14,6 +14,31 @@ export interface PyFactBase {
   underMainGuard?: boolean;
   /** Under an `if`/`try`/loop/`with` of its scope (it may not run). */
   conditional?: boolean;
+  /**
+   * Inside branches that test what a call of its scope gave (`if inspect.isgenerator(result):`
+   * with `result = await self.execute(...)`): it runs only when that value is of one of the
+   * branch's kinds (`value-kinds.ts`).
+   */
+  valueGuards?: PyValueGuard[];
+}
+
+/** What calling a function gives, when its definition says: a generator, an async generator, a coroutine. */
+export type PyValueKind = 'generator' | 'async-generator' | 'coroutine';
+
+/** A branch taken only for some kinds of the value one call gave. */
+export interface PyValueGuard {
+  /** Where the call starts (the range start of its call fact). */
+  subject: Position;
+  /** The branch tests `await call(...)`'s value, not the call's. */
+  awaited: boolean;
+  /** The kinds for which the branch runs (an unknown value takes it too). */
+  kinds: PyValueKind[];
+}
+
+/** What calling a function gives (`gives`), and for a coroutine what awaiting it gives (`resolves`). */
+export interface PyCallOutcome {
+  gives?: PyValueKind;
+  resolves?: PyValueKind;
 }
 
 /** One per file. */
@@ -66,6 +91,13 @@ export interface PyFunctionFact extends PyFactBase {
   patchedForks?: string[];
   /** Other dotted names it replaces with a mock while it runs (`@mock.patch("app.Arbiter.spawn_worker")`). */
   patchedCallables?: string[];
+  /**
+   * Of those, the ones patched with a function of this file as `side_effect=` (or `new=`):
+   * what calling (and awaiting) that stand-in gives.
+   */
+  patchedResults?: (PyCallOutcome & { target: string })[];
+  /** What calling it gives, read from its definition (`async def` with `yield`: an async generator). */
+  outcome?: PyCallOutcome;
   /**
    * A method that calls its base class's method of the same name (`super().start()`,
    * `threading.Thread.start(self)`): it extends the inherited method instead of replacing it.

@@ -12,6 +12,7 @@ import { PY_FORK_CALLS, PY_PATCHERS } from '../../knowledge/python-process';
 import type { PySourceText } from './source-text';
 import { argsOf, stringValue } from './syntax-helpers';
 import { ValueOrigins } from './value-origins';
+import type { ValueKinds } from './value-kinds';
 import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
 /**
@@ -21,23 +22,30 @@ import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk
  * instance's class was traced through other definitions (`value-origins.ts`): the facts then
  * depend on those definitions too.
  */
-export function emitPatchedForks(rec: CollectedRecords, t: PySourceText): boolean {
+export function emitPatchedForks(rec: CollectedRecords, t: PySourceText, kinds: ValueKinds): boolean {
   if (!t.src.includes('patch') && !t.src.includes('setattr')) return false;
   let origins: ValueOrigins | undefined;
+  let tracedStandIn = false;
   const instanceClass = (owner: string, scope: Scope) => classOfInstance(owner, scope, (origins ??= new ValueOrigins(rec, t)));
   for (const c of rec.calls) {
     const target = patchedTarget(c, t, instanceClass);
     if (!target) continue;
     const fork = PY_FORK_CALLS.has(target);
+    // `side_effect=fake_execute` / `new=fake_execute`: what the stand-in (a function of this file) gives is what the patched call gives.
+    const a = fork ? undefined : argsOf(c.node).keywords;
+    const given = a?.get('side_effect') ?? a?.get('new');
+    const standIn = given ? kinds.outcomeOfName(given, c.scope) : undefined;
+    if (standIn) tracedStandIn = true;
     for (const s of coveredScopes(c, rec.scopes)) {
       const fn = s.functionFact;
       if (!fn) continue;
       if (fork) {
         if (!fn.patchedForks?.includes(target)) (fn.patchedForks ??= []).push(target);
       } else if (!fn.patchedCallables?.includes(target)) (fn.patchedCallables ??= []).push(target);
+      if (!fork && standIn && !fn.patchedResults?.some((r) => r.target === target)) (fn.patchedResults ??= []).push({ target, ...standIn });
     }
   }
-  return origins !== undefined;
+  return origins !== undefined || tracedStandIn;
 }
 
 /**

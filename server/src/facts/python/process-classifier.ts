@@ -55,6 +55,7 @@ import type {
   PyStartMethodFact,
   PyThreadStartFact,
 } from './fact-types';
+import { forkFlags, takenWithFork } from './branch-tests';
 import { ForkResets } from './fork-resets';
 import { computedImportModule, computedModuleHolders, constantBeginning } from './computed-module-holders';
 import { ValueOrigins } from './value-origins';
@@ -845,15 +846,24 @@ export class ProcessClassifier {
   ): void {
     /** Code that only a child runs (for forks nested in it), and code a child runs (for close-alls). */
     const execs = execRecords.map((e) => e.fact);
-    const branchesOf = new Map(execRecords.map((e) => [e.fact, e.call.branches]));
-    /** An exec/exit that surely runs when `r` runs: no branch between `r` and it. */
-    const surely = (e: PyExecFact, r: Range) => !(branchesOf.get(e) ?? []).some((b) => within(b, r) && !rangeEq(b, r));
+    const callOf = new Map(execRecords.map((e) => [e.fact, e.call]));
+    /** The names the fork being read is guarded by (`if frk: pid = os.fork()`). */
+    let flags: ReadonlySet<string> = new Set();
+    /**
+     * An exec/exit that surely runs when `r` runs: no branch between `r` and it but `if`s on
+     * a name that guarded the fork (the child takes their first branch).
+     */
+    const surely = (e: PyExecFact, r: Range) => {
+      const c = callOf.get(e);
+      return !(c?.branches ?? []).some((b) => within(b, r) && !rangeEq(b, r) && !takenWithFork(c!.node, b.start, flags));
+    };
     const exclusive: { scope: Scope; range: Range }[] = [];
     const shared: { scope: Scope; range: Range }[] = [];
     for (const { fact, call } of forks) {
       if (fact.via !== 'os') continue;
       const scope = call.scope;
       const callId = call.node.id;
+      flags = forkFlags(call.node, scope.defNode?.childForFieldName('body'));
       let pidVar: string | undefined;
       for (const [v, id] of scope.pidVars ?? []) if (id === callId) pidVar = v;
       const test = this.rec.ifs.find(

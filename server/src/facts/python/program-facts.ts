@@ -28,9 +28,14 @@ import { ProcessClassifier, type CallFacts } from './process-classifier';
 import { RecordCollector, type SkippedDefinition } from './record-walk';
 import { extractSetupPyEntryPoints } from './setup-py';
 import { PySourceText } from './source-text';
+import { ValueKinds } from './value-kinds';
+export { awaitedKind } from './value-kinds';
 import { resolve, type Resolved, type Scope } from './walk-records';
 
 export type {
+  PyCallOutcome,
+  PyValueGuard,
+  PyValueKind,
   PyModuleFact,
   PyImportFact,
   PyFunctionFact,
@@ -129,10 +134,13 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   processes.emitPooledCaches();
   processes.emitRevalidations();
   processes.resets.emitFunctionResets();
-  const tracedPatches = emitPatchedForks(rec, t);
+  const kinds = new ValueKinds(rec, t);
+  kinds.emitFunctionOutcomes();
+  const tracedPatches = emitPatchedForks(rec, t, kinds);
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
-  if (report) report.tracedValues = processes.tracedValues || tracedPatches;
+  for (const k of rec.kindTests) kinds.emitValueGuards(k.node, k.scope, facts);
+  if (report) report.tracedValues = processes.tracedValues || tracedPatches || kinds.traced;
   // Facts in source order; of two that start together the shorter first, as Python evaluates
   // the inner call of `Cls(...).start()` before the outer one (stable otherwise: insertion order).
   facts.sort(

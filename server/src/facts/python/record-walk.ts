@@ -28,6 +28,7 @@ import {
   within,
 } from './syntax-helpers';
 import { definedOnlyForOtherPlatforms, forkTest, loopContext } from './branch-tests';
+import { KIND_TEST_WORDS } from './value-kinds';
 import { FrameStack } from './walk-frames';
 import {
   classScope,
@@ -114,6 +115,7 @@ export class RecordCollector implements CollectedRecords {
   readonly calls: RawCall[] = [];
   readonly callIndex = new Map<number, number>();
   readonly ifs: IfRecord[] = [];
+  readonly kindTests: { node: Node; scope: Scope }[] = [];
   readonly loopCloses: { call: RawCall; loop: LoopCtx }[] = [];
   readonly scopes: Scope[] = [];
   private readonly module: Scope;
@@ -589,6 +591,8 @@ export class RecordCollector implements CollectedRecords {
     }
     this.stack.frames.push({ until, cond: true, guard: cond ?? undefined, branch: this.t.rangeOf(node, until) });
     if (!cond) return;
+    // `if inspect.isgenerator(result):`: its branches run for some kinds of value only (`value-kinds.ts`).
+    if (scope.kind === 'function' && KIND_TEST_WORDS.test(condText)) this.kindTests.push({ node, scope });
     // `if fd in keep: continue` inside a close-all loop: a keep-list.
     const loop = this.stack.curLoop();
     if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;

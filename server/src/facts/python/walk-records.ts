@@ -135,6 +135,8 @@ export interface CollectedRecords {
   /** Call node id → index in `calls`. */
   readonly callIndex: ReadonlyMap<number, number>;
   readonly ifs: readonly IfRecord[];
+  /** `if` statements whose condition may test a value's kind (`inspect.isgenerator(x)`). */
+  readonly kindTests: readonly { node: Node; scope: Scope }[];
   /** Close-one calls on the variable of a loop over a descriptor range. */
   readonly loopCloses: readonly { call: RawCall; loop: LoopCtx }[];
   readonly scopes: readonly Scope[];

@@ -74,6 +74,18 @@ int run(int n) {
     assert.deepEqual(regionCalls(`void g(void) { pid_t pid = fork(); if (pid > 0) wait(0); work(); }`), [[]]);
   });
 
+  test('the code after the tests records which helper calls of the child\'s branches would keep the child from it', () => {
+    const unless = (text: string) => only(facts(text), 'c.fork').map((f) => f.regions.filter((r) => r.shape === 'after').map((r) => r.unless ?? null));
+    // Every branch of the child's if/else ends in a helper; the statement before is one more way out.
+    assert.deepEqual(
+      unless(`int a(void) {\n  pid_t pid = fork();\n  if (pid < 0) {\n    goto fail;\n  } else if (pid == 0) {\n    prepare();\n    if (shell) run_shell(); else { execv(p, v); run_or_die(); }\n  } else {\n    return 1;\n  }\n  report();\nfail:\n  return 0;\n}`),
+      [[[['prepare'], ['run_shell', 'run_or_die']]]],
+    );
+    // A child branch without an else, or one whose last word is an exec (it returns when the exec fails): always reached.
+    assert.deepEqual(unless(`int b(void) {\n  pid_t pid = fork();\n  if (pid < 0) {\n    return -1;\n  } else if (pid == 0) {\n    if (quiet) run_quietly();\n  } else {\n    return 1;\n  }\n  report();\n  return 0;\n}`), [[null]]);
+    assert.deepEqual(unless(`int c(void) {\n  pid_t pid = fork();\n  if (pid > 0)\n    return 1;\n  else if (pid == 0)\n    execv(p, v);\n  report();\n  return 0;\n}`), [[null]]);
+  });
+
   test('fork sites that are not recognised shapes keep an empty region list', () => {
     const forks = only(facts(`pid_t spawn(void) { return fork(); }\nvoid d(void) { daemon(0, 0); }`), 'c.fork');
     assert.deepEqual(forks.map((f) => [f.api, f.forkKind, f.childKnown, f.regions.length]), [['fork', 'fork', false, 0], ['daemon', 'daemon', false, 0]]);

@@ -815,7 +815,9 @@ class Extractor {
         const first = stmts[p.fromIndex!];
         const endPos = block.endPosition;
         // Up to the block's closing brace.
-        regions.push({ shape: 'after', span: [first.startPosition.row, first.startPosition.column, endPos.row, Math.max(0, endPos.column - 1)], calls: [] });
+        const region: CChildRegion = { shape: 'after', span: [first.startPosition.row, first.startPosition.column, endPos.row, Math.max(0, endPos.column - 1)], calls: [] };
+        if (p.unless) region.unless = p.unless;
+        regions.push(region);
       }
     }
     const fact: CForkFact = {

@@ -168,7 +168,12 @@ export interface CChildRegion {
   /** How the region's own sequence ends; absent when the child runs on past it. */
   end?: RegionEnd;
   /** `goto label;` statements met after the region's `exec*()`: the failed exec goes on at those labels. */
-  gotos?: { label: string; span: Span }[];
+  gotos?: { label: string; span: Span }[];  /**
+   * An `after` region the child reaches only through branches that end in calls of functions
+   * the syntax cannot judge: it never runs when every callee of one of these lists never
+   * returns (`[['do_exec']]`: the child's branch ends in `do_exec(…)`), as the model decides.
+   */
+  unless?: string[][];
 }
 
 export interface CForkFact {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { extractCFacts, type CFact } from '../../server/src/facts/c/program-facts';
+import { HELPERS_IN_EVERY_BRANCH } from '../../server/src/facts/c/program-fork';
 import { parseSync } from '../../server/src/parsing/parser';
 import { grammarsReady } from '../harness';
 
@@ -83,6 +84,12 @@ int run(int n) {
     );
     // A child branch without an else, or one whose last word is an exec (it returns when the exec fails): always reached.
     assert.deepEqual(unless(`int b(void) {\n  pid_t pid = fork();\n  if (pid < 0) {\n    return -1;\n  } else if (pid == 0) {\n    if (quiet) run_quietly();\n  } else {\n    return 1;\n  }\n  report();\n  return 0;\n}`), [[null]]);
+    // Inside the child's block, an if/else whose every branch ends in a helper: a record the model ends the walk at.
+    const [block] = only(facts(`void h(void) {\n  if (fork() == 0) {\n    if (x) run_a(1);\n    else { prepare(); run_b(); }\n    after();\n  }\n}`), 'c.fork')[0].regions;
+    assert.deepEqual(
+      block.calls.map((c) => `${c.name}@${c.span[0] + 1}${c.unconditional ? '' : '?'}${c.unless ? ` unless ${JSON.stringify(c.unless)}` : ''}`),
+      ['run_a@3?', 'prepare@4?', 'run_b@4?', `${HELPERS_IN_EVERY_BRANCH}@3 unless [["run_a","prepare"],["run_a","run_b"]]`, 'after@5'],
+    );
     assert.deepEqual(unless(`int c(void) {\n  pid_t pid = fork();\n  if (pid > 0)\n    return 1;\n  else if (pid == 0)\n    execv(p, v);\n  report();\n  return 0;\n}`), [[null]]);
   });
 

@@ -120,13 +120,41 @@ function fallsOffEnd(fn: CFn, region: CChildRegion): boolean {
  * (`region.unless`: every callee of one of its lists never returns).
  */
 export function childReaches(model: CModel, fn: CFn, region: CChildRegion): boolean {
-  if (!region.unless) return true;
+  return !region.unless || neverReturningList(model, fn, region.unless) === null;
+}
+
+/** The first of `lists` (callee names as written in `fn`) whose every callee is a workspace function that never returns, or null. */
+function neverReturningList(model: CModel, fn: CFn, lists: readonly string[][]): string[] | null {
   const effects = cEffects(model);
   const stops = (name: string): boolean => {
     const targets = model.resolveName(fn.file, name);
     return targets.length > 0 && targets.every((t) => neverReturnsEvenIfExecFails(model, effects, t, 0));
   };
-  return !region.unless.some((names) => names.every(stops));
+  return lists.find((names) => names.every(stops)) ?? null;
+}
+
+/**
+ * A child region's `if`/`else` whose every branch ends in calls of workspace helpers
+ * (`HELPERS_IN_EVERY_BRANCH`): when those never return, the event that ends the walk there,
+ * named after the first helper, and how the helpers end the child (an `exit()` among them
+ * makes it an unsafe exit, else an exec among them an exec).
+ */
+function helpersEnd(model: CModel, owner: CFn, call: CCall, path: ChildPathStep[]): ChildWalk['end'] | null {
+  const names = call.unless ? neverReturningList(model, owner, call.unless) : null;
+  if (!names || names.length === 0) return null;
+  const effects = cEffects(model);
+  const kinds = new Set<Exclude<RegionEnd, 'return'>>();
+  for (const name of names) {
+    for (const t of model.resolveName(owner.file, name)) {
+      const chain = effects.chain(t, 'neverReturns');
+      const api = chain[chain.length - 1]?.direct?.api;
+      const kind = api ? regionEndOf(api) : null;
+      if (kind) kinds.add(kind);
+    }
+  }
+  const kind = kinds.has('unsafe-exit') ? 'unsafe-exit' : kinds.has('exec') ? 'exec' : 'safe-exit';
+  const event: ChildEvent = { owner, call: { ...call, name: names[0] }, path, targets: model.resolveName(owner.file, names[0]) };
+  return { kind, event };
 }
 
 /**
@@ -178,6 +206,13 @@ function walkSequence(
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i];
     if (!model.compiled(call)) continue;
+    if (call.unless) {
+      const ended = model.runsAlways(call) ? helpersEnd(model, owner, call, path) : null;
+      if (!ended) continue;
+      out.events.push(ended.event);
+      out.end = ended;
+      return true;
+    }
     const end = regionEndOf(call.name);
     const targets = end ? [] : model.resolveName(owner.file, call.name);
     const event: ChildEvent = { owner, call, path, targets };

@@ -533,6 +533,14 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number, fork
  */
 export const EXEC_IN_EVERY_BRANCH = '(exec in every branch)';
 
+/**
+ * The name of the call the fact extractor records in a child region after an `if`/`else`
+ * every branch of which ends in calls of functions the syntax cannot judge (`if (shell)
+ * exec_or_die(sh); else exec_or_die(argv);`), with those calls as its `unless` lists: the
+ * child gets no further when they never return, which the model decides.
+ */
+export const HELPERS_IN_EVERY_BRANCH = '(no-return helper in every branch)';
+
 /** Region terminators: how a call ends the child's sequence, if it does. */
 export function regionEndOf(name: string): 'exec' | 'safe-exit' | 'unsafe-exit' | null {
   if (EXEC_CALLS.has(name) || name === EXEC_IN_EVERY_BRANCH) return 'exec';

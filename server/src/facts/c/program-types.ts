@@ -20,6 +20,11 @@ export interface CCall {
   /** Span of the call expression. */
   span: Span;
   /**
+   * Only on the `HELPERS_IN_EVERY_BRANCH` record of a child region (spanning the `if`): the
+   * child's sequence ends there when every callee of one of these lists never returns.
+   */
+  unless?: string[][];
+  /**
    * Set when the call runs every time control reaches it from the start of the enclosing
    * sequence (the function body, or the child region for region calls): not inside a
    * branch, a loop body, a `case` or the right operand of `&&`/`||`/`?:`.

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { extractCFacts, type CFact } from '../../server/src/facts/c/program-facts';
+import { HELPERS_IN_EVERY_BRANCH } from '../../server/src/facts/c/program-fork';
 import { parseSync } from '../../server/src/parsing/parser';
 import { grammarsReady } from '../harness';
 
@@ -72,6 +73,24 @@ int run(int n) {
     assert.deepEqual(regionCalls(`void f(void) {\n  if (fork() != 0)\n    exit(0);\n  setsid();\n}`), [[{ shape: 'after', calls: 'setsid@4' }]]);
     // A parent-only test followed by nothing the child runs alone.
     assert.deepEqual(regionCalls(`void g(void) { pid_t pid = fork(); if (pid > 0) wait(0); work(); }`), [[]]);
+  });
+
+  test('the code after the tests records which helper calls of the child\'s branches would keep the child from it', () => {
+    const unless = (text: string) => only(facts(text), 'c.fork').map((f) => f.regions.filter((r) => r.shape === 'after').map((r) => r.unless ?? null));
+    // Every branch of the child's if/else ends in a helper; the statement before is one more way out.
+    assert.deepEqual(
+      unless(`int a(void) {\n  pid_t pid = fork();\n  if (pid < 0) {\n    goto fail;\n  } else if (pid == 0) {\n    prepare();\n    if (shell) run_shell(); else { execv(p, v); run_or_die(); }\n  } else {\n    return 1;\n  }\n  report();\nfail:\n  return 0;\n}`),
+      [[[['prepare'], ['run_shell', 'run_or_die']]]],
+    );
+    // A child branch without an else, or one whose last word is an exec (it returns when the exec fails): always reached.
+    assert.deepEqual(unless(`int b(void) {\n  pid_t pid = fork();\n  if (pid < 0) {\n    return -1;\n  } else if (pid == 0) {\n    if (quiet) run_quietly();\n  } else {\n    return 1;\n  }\n  report();\n  return 0;\n}`), [[null]]);
+    // Inside the child's block, an if/else whose every branch ends in a helper: a record the model ends the walk at.
+    const [block] = only(facts(`void h(void) {\n  if (fork() == 0) {\n    if (x) run_a(1);\n    else { prepare(); run_b(); }\n    after();\n  }\n}`), 'c.fork')[0].regions;
+    assert.deepEqual(
+      block.calls.map((c) => `${c.name}@${c.span[0] + 1}${c.unconditional ? '' : '?'}${c.unless ? ` unless ${JSON.stringify(c.unless)}` : ''}`),
+      ['run_a@3?', 'prepare@4?', 'run_b@4?', `${HELPERS_IN_EVERY_BRANCH}@3 unless [["run_a","prepare"],["run_a","run_b"]]`, 'after@5'],
+    );
+    assert.deepEqual(unless(`int c(void) {\n  pid_t pid = fork();\n  if (pid > 0)\n    return 1;\n  else if (pid == 0)\n    execv(p, v);\n  report();\n  return 0;\n}`), [[null]]);
   });
 
   test('fork sites that are not recognised shapes keep an empty region list', () => {

@@ -327,6 +327,24 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     );
   });
 
+  test('the child\'s branch ends in a helper in another file that never returns: the code after the pid test is no child\'s; a helper that can return leaves it to the failed child', () => {
+    const { findings, rel } = scan('c-child-helper-elsewhere');
+    // spawn.c:23 (after become_worker(), which execs and then calls an exiting helper) is silent,
+    // and the fork at spawn.c:12 is a clean spawn; try_worker() returns when execv() fails.
+    assert.deepEqual(summary(findings), [`fork-in-threaded-program ${rel('spawn.c')}:32`, `unsafe-call-in-fork-child ${rel('spawn.c')}:41`]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
+    assert.match(unsafe.message, /^fprintf\(\) runs in the child of the fork\(\) at spawn\.c:32 /);
+    assert.deepEqual(
+      unsafe.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('main.c')}:15 thread started here by pthread_create()`,
+        `${rel('main.c')}:18 spawn_worker_unchecked() is called here, after threads may have started`,
+        `${rel('spawn.c')}:32 fork() here; the child starts below`,
+        `${rel('spawn.c')}:41 fprintf() here is not async-signal-safe`,
+      ],
+    );
+  });
+
   test('a failed exec that jumps to an error label: the chain names the exec, the goto and the label', () => {
     const file = join(ROOT, 'test', 'fixtures', 'rules', 'unsafe-call-in-fork-child', 'c-failed-exec-label.c');
     const rel = relative(ROOT, file);

@@ -114,6 +114,72 @@ function fallsOffEnd(fn: CFn, region: CChildRegion): boolean {
   return region.span[2] === end.line && region.span[3] === end.character - 1;
 }
 
+/**
+ * Whether the child of a fork in `fn` reaches region `region`: not an `after` region whose
+ * way in is only through branches that end in workspace helpers that never return
+ * (`region.unless`: every callee of one of its lists never returns).
+ */
+export function childReaches(model: CModel, fn: CFn, region: CChildRegion): boolean {
+  return !region.unless || neverReturningList(model, fn, region.unless) === null;
+}
+
+/** The first of `lists` (callee names as written in `fn`) whose every callee is a workspace function that never returns, or null. */
+function neverReturningList(model: CModel, fn: CFn, lists: readonly string[][]): string[] | null {
+  const effects = cEffects(model);
+  const stops = (name: string): boolean => {
+    const targets = model.resolveName(fn.file, name);
+    return targets.length > 0 && targets.every((t) => neverReturnsEvenIfExecFails(model, effects, t, 0));
+  };
+  return lists.find((names) => names.every(stops)) ?? null;
+}
+
+/**
+ * A child region's `if`/`else` whose every branch ends in calls of workspace helpers
+ * (`HELPERS_IN_EVERY_BRANCH`): when those never return, the event that ends the walk there,
+ * named after the first helper, and how the helpers end the child (an `exit()` among them
+ * makes it an unsafe exit, else an exec among them an exec).
+ */
+function helpersEnd(model: CModel, owner: CFn, call: CCall, path: ChildPathStep[]): ChildWalk['end'] | null {
+  const names = call.unless ? neverReturningList(model, owner, call.unless) : null;
+  if (!names || names.length === 0) return null;
+  const effects = cEffects(model);
+  const kinds = new Set<Exclude<RegionEnd, 'return'>>();
+  for (const name of names) {
+    for (const t of model.resolveName(owner.file, name)) {
+      const chain = effects.chain(t, 'neverReturns');
+      const api = chain[chain.length - 1]?.direct?.api;
+      const kind = api ? regionEndOf(api) : null;
+      if (kind) kinds.add(kind);
+    }
+  }
+  const kind = kinds.has('unsafe-exit') ? 'unsafe-exit' : kinds.has('exec') ? 'exec' : 'safe-exit';
+  const event: ChildEvent = { owner, call: { ...call, name: names[0] }, path, targets: model.resolveName(owner.file, names[0]) };
+  return { kind, event };
+}
+
+/**
+ * `fn` never returns, even when an exec it reaches fails: its summary's no-return witness is
+ * an exit, or after the exec (or the helper that execs) an exit or a never-returning helper
+ * always follows (`execv(…); _exit(127);`). A helper whose exec is its last word returns.
+ */
+function neverReturnsEvenIfExecFails(model: CModel, effects: ReturnType<typeof cEffects>, fn: CFn, depth: number): boolean {
+  const witness = effects.of(fn).neverReturns;
+  if (!witness || depth > CHILD_CALL_DEPTH) return false;
+  if (witness.direct && regionEndOf(witness.direct.api) !== 'exec') return true;
+  if (witness.via && neverReturnsEvenIfExecFails(model, effects, witness.via, depth + 1)) return true;
+  const calls = fn.fact.calls;
+  const callees = model.callees(fn);
+  for (let j = witness.call + 1; j < calls.length; j++) {
+    const call = calls[j];
+    if (!model.compiled(call) || !model.runsAlways(call)) continue;
+    const end = regionEndOf(call.name);
+    if (end === 'safe-exit' || end === 'unsafe-exit') return true;
+    const targets = callees[j] ?? [];
+    if (targets.length > 0 && targets.every((t) => t !== fn && neverReturnsEvenIfExecFails(model, effects, t, depth + 1))) return true;
+  }
+  return false;
+}
+
 /** Walks what runs after call `from` of `fn` (the continuation of `daemon()`). */
 export function walkAfter(model: CModel, fn: CFn, from: number): ChildWalk {
   const out: ChildWalk = { events: [] };
@@ -140,6 +206,13 @@ function walkSequence(
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i];
     if (!model.compiled(call)) continue;
+    if (call.unless) {
+      const ended = model.runsAlways(call) ? helpersEnd(model, owner, call, path) : null;
+      if (!ended) continue;
+      out.events.push(ended.event);
+      out.end = ended;
+      return true;
+    }
     const end = regionEndOf(call.name);
     const targets = end ? [] : model.resolveName(owner.file, call.name);
     const event: ChildEvent = { owner, call, path, targets };
@@ -286,7 +359,7 @@ export interface ForkSite {
   program: CProgram;
   fn: CFn;
   fact: CForkFact;
-  /** Walks of each child region (same order as `fact.regions`). */
+  /** Walks of each child region the child reaches (in the order of `fact.regions`). */
   walks: ChildWalk[];
   /** The child keeps running the program (daemonizes, or a region neither execs nor exits). */
   continues: boolean;
@@ -313,7 +386,7 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
     for (const fact of f.forks) {
       const fn = f.functions[fact.functionIndex];
       if (!fn || fact.callIndex < 0) continue;
-      const walks = fact.regions.map((r) => walkRegion(model, fn, r, program));
+      const walks = fact.regions.filter((r) => childReaches(model, fn, r)).map((r) => walkRegion(model, fn, r, program));
       const continues = fact.forkKind === 'daemon' || walks.some((w) => runsProgramAfter(w, -1, model.knowledge));
       list.push({ program, fn, fact, walks, continues, threaded: order.at(fn, fact.callIndex) });
     }

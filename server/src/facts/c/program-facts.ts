@@ -12,7 +12,7 @@
  */
 import { nodeRange, parseSync, type Node, type Tree } from '../../parsing/parser';
 import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../../knowledge/knowledge';
-import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, isNoReturn, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, HELPERS_IN_EVERY_BRANCH, isNoReturn, leaveCondition, regionEndOf, unwrap, type PendingRegion } from './program-fork';
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, CLabel, Span } from './program-types';
@@ -575,6 +575,7 @@ class Extractor {
         const cond = node.childForFieldName('condition');
         if (cond) this.visit(cond);
         if (this.visitBranches(node)) this.recordExecInEveryBranch(node);
+        else this.recordHelpersInEveryBranch(node);
         return;
       }
       case 'for_statement':
@@ -815,7 +816,9 @@ class Extractor {
         const first = stmts[p.fromIndex!];
         const endPos = block.endPosition;
         // Up to the block's closing brace.
-        regions.push({ shape: 'after', span: [first.startPosition.row, first.startPosition.column, endPos.row, Math.max(0, endPos.column - 1)], calls: [] });
+        const region: CChildRegion = { shape: 'after', span: [first.startPosition.row, first.startPosition.column, endPos.row, Math.max(0, endPos.column - 1)], calls: [] };
+        if (p.unless) region.unless = p.unless;
+        regions.push(region);
       }
     }
     const fact: CForkFact = {
@@ -1085,6 +1088,25 @@ class Extractor {
       r.region.calls.push(rc);
     }
     this.endRegions('exec');
+  }
+
+  /**
+   * After an `if`/`else` at the top level of a child region whose every branch ends in calls
+   * of functions the syntax cannot judge: a record the model reads to end the region there
+   * when those never return (see `HELPERS_IN_EVERY_BRANCH`). Only in the regions, not among
+   * the function's calls: the summaries judge a function's own calls.
+   */
+  private recordHelpersInEveryBranch(node: Node): void {
+    const open = this.regions.filter((r) => !r.ended && r.baseCond === this.cond);
+    if (open.length === 0) return;
+    const unless = leaveCondition(node);
+    if (!Array.isArray(unless)) return;
+    const s = spanOf(node);
+    for (const r of open) {
+      const rc: CCall = { name: HELPERS_IN_EVERY_BRANCH, span: s, unless };
+      this.ppAnnotate(rc, r.baseCond, r.basePp);
+      r.region.calls.push(rc);
+    }
   }
 
   /**

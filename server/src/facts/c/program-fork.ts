@@ -35,6 +35,11 @@ export interface PendingRegion {
   /** For `after`: index (among the block's named children) of the first statement of the region. */
   fromIndex?: number;
   /**
+   * For `after`: the child never gets here when every callee of one of these lists never
+   * returns (the branches that take the child on past the tests all end in such helpers).
+   */
+  unless?: string[][];
+  /**
    * For a `case`: the switch body's nodes that follow it up to the next `case` and still run
    * in it (the C grammar ends a `case` at a preprocessor directive, so `#ifdef … #endif`
    * and the statements after it become siblings of the `case`).
@@ -230,8 +235,52 @@ export function isNoReturn(name: string): boolean {
   return NORETURN_CALLS.has(name) || SAFE_EXITS.has(name) || UNSAFE_EXITS.has(name);
 }
 
-/** Whether a statement always leaves the straight-line flow (return, goto, break, an exit). */
-export function alwaysLeaves(stmt: Node | null, depth = 0): boolean {
+/**
+ * When a statement leaves the straight-line flow: always (`true`: a return, goto, break, an
+ * exit), never by itself (`false`), or when every callee of one of the lists never returns
+ * (`[['do_exec'], ['report', 'cleanup']]`): calls of functions the syntax cannot judge, which
+ * the model decides with its no-return summaries. An `exec*()` is no leave: it returns when
+ * it fails.
+ */
+export type LeaveCondition = boolean | string[][];
+
+/** At most this many lists, and names in a list; past that a condition is dropped (or judged never to hold). */
+const MAX_LEAVE_LISTS = 16;
+
+/**
+ * Either condition leaves (a statement, then the next). Past the cap the first lists are
+ * dropped (a block's no-return helper is most often its last word), which only makes the
+ * condition hold less often.
+ */
+export function eitherLeaves(a: LeaveCondition, b: LeaveCondition): LeaveCondition {
+  if (a === true || b === true) return true;
+  if (a === false) return b;
+  if (b === false) return a;
+  const byKey = new Map<string, string[]>();
+  for (const names of [...a, ...b]) {
+    const key = names.join(',');
+    byKey.delete(key);
+    byKey.set(key, names);
+  }
+  return [...byKey.values()].slice(-MAX_LEAVE_LISTS);
+}
+
+/** Both conditions leave (the branches of an `if`/`else`); too many combinations: never judged to hold. */
+export function bothLeave(a: LeaveCondition, b: LeaveCondition): LeaveCondition {
+  if (a === false || b === false) return false;
+  if (a === true) return b;
+  if (b === true) return a;
+  if (a.length * b.length > MAX_LEAVE_LISTS) return false;
+  const out: string[][] = [];
+  for (const x of a) for (const y of b) {
+    const names = [...new Set([...x, ...y])];
+    if (names.length <= MAX_LEAVE_LISTS) out.push(names);
+  }
+  return out.length > 0 ? out : false;
+}
+
+/** When a statement leaves the straight-line flow (see {@link LeaveCondition}). */
+export function leaveCondition(stmt: Node | null, depth = 0): LeaveCondition {
   if (!stmt || depth > 8) return false;
   switch (stmt.type) {
     case 'return_statement':
@@ -239,23 +288,31 @@ export function alwaysLeaves(stmt: Node | null, depth = 0): boolean {
     case 'break_statement':
     case 'continue_statement':
       return true;
-    case 'compound_statement':
-      for (const child of stmt.namedChildren) if (child && alwaysLeaves(child, depth + 1)) return true;
-      return false;
+    case 'compound_statement': {
+      let cond: LeaveCondition = false;
+      for (const child of stmt.namedChildren) {
+        if (!child) continue;
+        cond = eitherLeaves(cond, leaveCondition(child, depth + 1));
+        if (cond === true) return true;
+      }
+      return cond;
+    }
     case 'expression_statement': {
       const e = stmt.namedChild(0);
       if (!e) return false;
       const call = unwrap(e);
       if (call.type !== 'call_expression') return false;
       const name = calleeName(call);
-      return name !== null && isNoReturn(name);
+      if (name === null || EXEC_CALLS.has(name)) return false;
+      return isNoReturn(name) ? true : [[name]];
     }
     case 'if_statement': {
       const alt = stmt.childForFieldName('alternative');
-      return alwaysLeaves(stmt.childForFieldName('consequence'), depth + 1) && alt !== null && alwaysLeaves(alt.namedChild(0), depth + 1);
+      if (!alt) return false;
+      return bothLeave(leaveCondition(stmt.childForFieldName('consequence'), depth + 1), leaveCondition(alt.namedChildren.find((c) => c && c.type !== 'comment') ?? null, depth + 1));
     }
     case 'labeled_statement':
-      return alwaysLeaves(stmt.namedChildren[stmt.namedChildren.length - 1] ?? null, depth + 1);
+      return leaveCondition(stmt.namedChildren[stmt.namedChildren.length - 1] ?? null, depth + 1);
     default:
       return false;
   }
@@ -266,8 +323,12 @@ function childOnly(reach: ReadonlySet<Outcome>): boolean {
   return reach.has('child') && !reach.has('parent');
 }
 
-/** Follows an `if`/`else if` chain; returns the outcomes that run on after it. */
-function analyzeIf(node: Node, subject: ForkSubject, live: ReadonlySet<Outcome>, out: PendingRegion[]): Set<Outcome> {
+/**
+ * Follows an `if`/`else if` chain; returns the outcomes that run on after it. `childRoutes`
+ * gets, for each branch that takes the child on past the chain, when that branch leaves
+ * all the same (its no-return helpers).
+ */
+function analyzeIf(node: Node, subject: ForkSubject, live: ReadonlySet<Outcome>, out: PendingRegion[], childRoutes: LeaveCondition[]): Set<Outcome> {
   const cond = node.childForFieldName('condition');
   const truth = new Map<Outcome, Tri>();
   for (const o of OUTCOMES) truth.set(o, cond ? evalCondition(cond, subject, o) : '?');
@@ -277,28 +338,36 @@ function analyzeIf(node: Node, subject: ForkSubject, live: ReadonlySet<Outcome>,
   const cons = node.childForFieldName('consequence');
   if (cons && consReach.size > 0) {
     if (childOnly(consReach)) out.push({ shape: 'block', nodeId: cons.id });
-    if (!alwaysLeaves(cons)) for (const o of consReach) after.add(o);
+    const leaves = leaveCondition(cons);
+    if (leaves !== true) for (const o of consReach) after.add(o);
+    if (leaves !== true && consReach.has('child')) childRoutes.push(leaves);
   }
   const altClause = node.childForFieldName('alternative');
   const alt = altClause?.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
   if (!alt) {
     for (const o of altReach) after.add(o);
+    if (altReach.has('child')) childRoutes.push(false);
   } else if (altReach.size > 0) {
     if (alt.type === 'if_statement') {
-      for (const o of analyzeIf(alt, subject, altReach, out)) after.add(o);
+      for (const o of analyzeIf(alt, subject, altReach, out, childRoutes)) after.add(o);
     } else {
       if (childOnly(altReach)) out.push({ shape: 'block', nodeId: alt.id });
-      if (!alwaysLeaves(alt)) for (const o of altReach) after.add(o);
+      const leaves = leaveCondition(alt);
+      if (leaves !== true) for (const o of altReach) after.add(o);
+      if (leaves !== true && altReach.has('child')) childRoutes.push(leaves);
     }
   }
   return after;
 }
 
-/** Follows a `switch` on the fork's result: `case 0` is the child, `case -1` the error. */
-function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegion[]): Set<Outcome> {
+/** Follows a `switch` on the fork's result: `case 0` is the child, `case -1` the error (`childRoutes`: as for `analyzeIf`). */
+function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegion[], childRoutes: LeaveCondition[]): Set<Outcome> {
   const body = node.childForFieldName('body');
   const after = new Set<Outcome>();
-  if (!body) return new Set(live);
+  if (!body) {
+    if (live.has('child')) childRoutes.push(false);
+    return new Set(live);
+  }
   const cases = body.namedChildren.filter((c): c is Node => c !== null && c.type === 'case_statement');
   const explicit = new Set<Outcome>();
   const caseOutcome = (c: Node): Outcome | 'default' | null => {
@@ -336,10 +405,15 @@ function analyzeSwitch(node: Node, live: ReadonlySet<Outcome>, out: PendingRegio
     }
     if (childOnly(reach)) out.push({ shape: 'block', nodeId: c.id, ...(siblings.length ? { alsoNodeIds: siblings.map((n) => n.id) } : {}) });
     const stmts = [...c.namedChildren.filter((s): s is Node => s !== null && s.type !== 'comment' && s.id !== c.childForFieldName('value')?.id), ...siblings];
-    const leaves = stmts.some((s) => s.type !== 'break_statement' && alwaysLeaves(s));
-    if (!leaves) for (const x of reach) after.add(x);
+    let leaves: LeaveCondition = false;
+    for (const s of stmts) if (s.type !== 'break_statement') leaves = eitherLeaves(leaves, leaveCondition(s));
+    if (leaves !== true) for (const x of reach) after.add(x);
+    if (leaves !== true && reach.has('child')) childRoutes.push(leaves);
   }
-  if (!hasDefault) for (const x of live) if (!explicit.has(x)) after.add(x);
+  if (!hasDefault) {
+    for (const x of live) if (!explicit.has(x)) after.add(x);
+    if (live.has('child') && !explicit.has('child')) childRoutes.push(false);
+  }
   return after;
 }
 
@@ -423,9 +497,13 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number, fork
   const regions: PendingRegion[] = [];
   let live: Set<Outcome> = new Set(OUTCOMES);
   let tested = false;
+  /** When the child leaves on its way through the tests (any one test's branches all leave). */
+  let childLeaves: LeaveCondition = false;
   const step = (node: Node): void => {
-    if (node.type === 'if_statement') live = analyzeIf(node, subject, live, regions);
-    else live = analyzeSwitch(node, live, regions);
+    const routes: LeaveCondition[] = [];
+    if (node.type === 'if_statement') live = analyzeIf(node, subject, live, regions, routes);
+    else live = analyzeSwitch(node, live, regions, routes);
+    if (routes.length > 0) childLeaves = eitherLeaves(childLeaves, routes.reduce<LeaveCondition>((a, b) => bothLeave(a, b), true));
     tested = true;
   };
   let j = i;
@@ -442,7 +520,7 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number, fork
   }
   if (tested && live.has('child') && !live.has('parent')) {
     const from = selfTest && !subject.variable ? i + 1 : j;
-    if (from < stmts.length) regions.push({ shape: 'after', nodeId: block.id, fromIndex: from });
+    if (from < stmts.length) regions.push({ shape: 'after', nodeId: block.id, fromIndex: from, ...(Array.isArray(childLeaves) ? { unless: childLeaves } : {}) });
   }
   const known = tested && (regions.length > 0 || !live.has('child'));
   return { call: found.call, subject, regions, known };
@@ -454,6 +532,14 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number, fork
  * surely replaces itself there, though no single exec is unconditional.
  */
 export const EXEC_IN_EVERY_BRANCH = '(exec in every branch)';
+
+/**
+ * The name of the call the fact extractor records in a child region after an `if`/`else`
+ * every branch of which ends in calls of functions the syntax cannot judge (`if (shell)
+ * exec_or_die(sh); else exec_or_die(argv);`), with those calls as its `unless` lists: the
+ * child gets no further when they never return, which the model decides.
+ */
+export const HELPERS_IN_EVERY_BRANCH = '(no-return helper in every branch)';
 
 /** Region terminators: how a call ends the child's sequence, if it does. */
 export function regionEndOf(name: string): 'exec' | 'safe-exit' | 'unsafe-exit' | null {

@@ -20,6 +20,11 @@ export interface CCall {
   /** Span of the call expression. */
   span: Span;
   /**
+   * Only on the `HELPERS_IN_EVERY_BRANCH` record of a child region (spanning the `if`): the
+   * child's sequence ends there when every callee of one of these lists never returns.
+   */
+  unless?: string[][];
+  /**
    * Set when the call runs every time control reaches it from the start of the enclosing
    * sequence (the function body, or the child region for region calls): not inside a
    * branch, a loop body, a `case` or the right operand of `&&`/`||`/`?:`.
@@ -168,7 +173,12 @@ export interface CChildRegion {
   /** How the region's own sequence ends; absent when the child runs on past it. */
   end?: RegionEnd;
   /** `goto label;` statements met after the region's `exec*()`: the failed exec goes on at those labels. */
-  gotos?: { label: string; span: Span }[];
+  gotos?: { label: string; span: Span }[];  /**
+   * An `after` region the child reaches only through branches that end in calls of functions
+   * the syntax cannot judge: it never runs when every callee of one of these lists never
+   * returns (`[['do_exec']]`: the child's branch ends in `do_exec(…)`), as the model decides.
+   */
+  unless?: string[][];
 }
 
 export interface CForkFact {

@@ -125,12 +125,17 @@ export class CallFacts {
    * Marks an open whose number the function hands over: one of its keys is, and every other end
    * of a pair is marked close-on-exec, closed with `close()` in a fork child, or passed there to a
    * call the model checks (`closedInChildBy`). The end the child keeps is the one it was meant to get.
+   * A pair with an end left open in the child stays reported, without the fix.
    */
   private judgeByNumber(fact: CFdOpenFact, keys: readonly string[]): void {
     if (!keys.some((k) => this.byNumber.has(k))) return;
     const others = keys.filter((k) => !this.byNumber.has(k) && !this.cloexecSetLater.has(k) && !this.closedInChild.has(k));
     const closedBy = others.map((k) => this.childPasses.get(k)?.filter((c) => c.callIndex > fact.callIndex) ?? []);
-    if (closedBy.some((list) => list.length === 0)) return;
+    if (closedBy.some((list) => list.length === 0)) {
+      // The other end leaks, but `pipe2(p, O_CLOEXEC)` would also close the end the child is told to use.
+      delete fact.fix;
+      return;
+    }
     fact.byNumber = closedBy.length > 0 ? { closedInChildBy: closedBy } : {};
   }
 

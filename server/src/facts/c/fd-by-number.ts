@@ -73,7 +73,7 @@ function bufferName(node: Node | null | undefined): string | null {
 }
 
 /** An expression's text without whitespace, so `p [1]` and `p[1]` name the same descriptor. */
-function compact(node: Node): string {
+export function compactText(node: Node): string {
   return node.text.replace(/\s+/g, '');
 }
 
@@ -147,7 +147,7 @@ export function descriptorsHandedOverByNumber(def: Node, macros: ReadonlyMap<str
     const buffer = into ?? (at > 0 ? bufferName(args[0]) : null);
     if (!buffer) return;
     const values = args.slice(at + 1).map((a) => unwrap(a));
-    const texts = values.filter((v) => ['identifier', 'field_expression', 'subscript_expression'].includes(v.type)).map(compact);
+    const texts = values.filter((v) => ['identifier', 'field_expression', 'subscript_expression'].includes(v.type)).map(compactText);
     if (texts.length > 0) formatted.push({ buffer, values: texts });
   };
   const visit = (node: Node): void => {

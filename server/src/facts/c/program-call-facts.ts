@@ -20,7 +20,7 @@ import {
 } from '../../knowledge/c-process';
 import type { CKnowledge } from '../../knowledge/knowledge';
 import { judgeFdCall } from './program-fd';
-import { fieldKeyOf } from './fd-by-number';
+import { compactText, fieldKeyOf } from './fd-by-number';
 import { parameterPositions } from './function-names';
 import { storageTarget } from './program-fd-storage';
 import { unwrap } from './program-fork';
@@ -55,11 +55,6 @@ const OUT_ARRAY_ARGUMENT: ReadonlyMap<string, number> = new Map([
   ['pipe2', 0],
   ['socketpair', 3],
 ]);
-
-/** An expression's text without whitespace, so `p [0]` and `p[0]` name the same descriptor. */
-function compactText(node: Node): string {
-  return node.text.replace(/\s+/g, '');
-}
 
 /**
  * `flags |= FD_CLOEXEC; fcntl(fd, F_SETFD, flags);`: the value is a variable that the

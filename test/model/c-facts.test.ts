@@ -270,6 +270,51 @@ void o(int flags) {
     assert.deepEqual([includes.headers, includes.insertLine], [['fcntl.h'], 1]);
   });
 
+  test('descriptors handed over by number: formatted into an env entry, an argv element or NAME= text; not when only logged', () => {
+    const all = facts(`#define MAPS "MAPS"
+struct slot { int fd; int log_fd; };
+int close_it(int fd) { return close(fd); }
+void a(const char *path) {
+  int ends[2];
+  char n[16];
+  pipe(ends);
+  snprintf(n, sizeof n, "%d", ends[1]);
+  setenv("CHILD_FD", n, 1);
+  if (fork() == 0) { close_it(ends[0]); execl(path, path, (char *)0); }
+}
+void b(const char *path, char **argv) {
+  char arg[16];
+  char *args[3];
+  int in = open(path, 0);
+  int log = open("/tmp/log", 1);
+  snprintf(arg, sizeof arg, "%d", in);
+  fprintf(stderr, "log %d\\n", log);
+  args[0] = arg;
+  execv(path, args);
+}
+void c(struct slot *s) {
+  s->fd = dup(3);
+  s->log_fd = dup(4);
+}
+void d(struct slot *s, char *buf) {
+  char *p = copy(buf, MAPS "=");
+  char msg[32];
+  p += sprintf(p, "%u;", s->fd);
+  snprintf(msg, sizeof msg, "log fd %d", s->log_fd);
+}`);
+    const opens = only(all, 'c.fdOpen').map((o) => `${o.api}@${o.range.start.line + 1} ${JSON.stringify(o.byNumber ?? null)} ${o.storedField ?? ''}`);
+    assert.deepEqual(opens, [
+      'pipe@7 {"closedInChildBy":[[{"callIndex":4,"arg":0}]]} ',
+      'open@15 {} ',
+      'open@16 null ',
+      'dup@23 null struct slot.fd',
+      'dup@24 null struct slot.log_fd',
+    ]);
+    const fns = only(all, 'c.function');
+    assert.deepEqual(fns.find((f) => f.name === 'close_it')?.closesParams, [0]);
+    assert.deepEqual(fns.find((f) => f.name === 'd')?.handsOverFields, ['struct slot.fd']);
+  });
+
   test('statements that are only a call carry a deletion span for whole-line removal', () => {
     const fn = only(facts(`void f(void) {\n  closelog();\n  x = g(); closelog();\n}`), 'c.function')[0];
     assert.deepEqual(fn.calls.map((c) => [c.name, c.deleteSpan]), [

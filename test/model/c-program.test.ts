@@ -538,6 +538,28 @@ describe('C programs: close-on-exec set by a helper in another file', () => {
   });
 });
 
+describe('C programs: a descriptor handed to the next program by number', () => {
+  test('a table descriptor stored into a struct field that another file lists in a NAME= environment entry is meant to be inherited; the logged statistics descriptor is not', () => {
+    const { findings, rel, model } = scan('c-fd-number-in-env');
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('adopt.c')}:12`]);
+    assert.match(findings[0].message, /^open\(\) creates a descriptor/);
+    assert.deepEqual(
+      findings[0].related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('adopt.c')}:12 descriptor created here by open()`,
+        `${rel('main.c')}:18 slots_adopt() is called here and creates it`,
+        `${rel('main.c')}:20 restart() is called here, after the descriptor may have been created`,
+        `${rel('main.c')}:8 the program forks here (fork()); a child that execs inherits the descriptor`,
+      ],
+    );
+    const publish = model().files.find((f) => f.path === rel('publish.c'))!;
+    assert.deepEqual(
+      publish.functions.filter((f) => f.fact.handsOverFields).map((f) => `${f.fact.name} ${f.fact.handsOverFields!.join(',')}`),
+      ['slots_publish struct table_slot.fd'],
+    );
+  });
+});
+
 describe('C programs: files that only other platforms build', () => {
   test('a file whose path (a platform name, or an event interface only it has) or system headers give it to other platforms is left out on the target, and counts on its own', () => {
     const linux = scan('c-platform-files');

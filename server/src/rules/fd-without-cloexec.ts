@@ -61,6 +61,24 @@ function flagDecidedByCallee(model: CModel, fn: CFn, open: CFdOpenFact): boolean
   return (open.passedTo ?? []).some((passed) => model.resolve(fn, passed.callIndex).some((target) => target.fact.setsCloexecOf?.includes(passed.arg)));
 }
 
+/**
+ * The program hands the descriptor to a program it runs by number, on purpose: its own function
+ * formats the number into an environment entry or an argument (every other end of a pair closed
+ * in the child, through a helper that closes its parameter where the facts could not tell), or
+ * it is stored into a struct field whose number some function of the program formats that way
+ * (a server's shared-table descriptors, listed in an environment variable for the binary that
+ * replaces it).
+ */
+function handedOverByNumber(model: CModel, fn: CFn, open: CFdOpenFact, programs: readonly CProgram[], file: CFile): boolean {
+  if (open.byNumber) {
+    return (open.byNumber.closedInChildBy ?? []).every((calls) => calls.some((c) => model.resolve(fn, c.callIndex).some((t) => t.fact.closesParams?.includes(c.arg))));
+  }
+  const field = open.storedField;
+  if (!field) return false;
+  const files = new Set<CFile>([file, ...programs.flatMap((p) => [...p.files])]);
+  return [...files].some((f) => f.functions.some((g) => g.fact.handsOverFields?.includes(field)));
+}
+
 /** Where a handle is opened: `line:character` of the opening call. */
 function openKey(r: Range): string {
   return `${r.start.line}:${r.start.character}`;
@@ -193,7 +211,7 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
     for (const open of file.opens) {
       if (open.cloexec !== 'no' || open.inChild) continue;
       const fn = file.functions[open.functionIndex];
-      if (!fn || open.callIndex < 0 || flagDecidedByCallee(model, fn, open)) continue;
+      if (!fn || open.callIndex < 0 || flagDecidedByCallee(model, fn, open) || handedOverByNumber(model, fn, open, programs, file)) continue;
       let chain: RelatedLocation[] | null = null;
       const cache = file.caches.find((c) => c.functionIndex === open.functionIndex && c.callIndex === open.callIndex);
       const forgotten = cache ? forgottenBetween(model, file, cache) : null;

@@ -20,6 +20,7 @@ import {
 } from '../../knowledge/c-process';
 import type { CKnowledge } from '../../knowledge/knowledge';
 import { judgeFdCall } from './program-fd';
+import { compactText, fieldKeyOf } from './fd-by-number';
 import { parameterPositions } from './function-names';
 import { storageTarget } from './program-fd-storage';
 import { unwrap } from './program-fork';
@@ -55,11 +56,6 @@ const OUT_ARRAY_ARGUMENT: ReadonlyMap<string, number> = new Map([
   ['socketpair', 3],
 ]);
 
-/** An expression's text without whitespace, so `p [0]` and `p[0]` name the same descriptor. */
-function compactText(node: Node): string {
-  return node.text.replace(/\s+/g, '');
-}
-
 /**
  * `flags |= FD_CLOEXEC; fcntl(fd, F_SETFD, flags);`: the value is a variable that the
  * enclosing function ORs the flag into (or assigns an expression naming it).
@@ -81,6 +77,12 @@ export class CallFacts {
   private readonly cloexecSetLater = new Set<string>();
   /** `function index:descriptor text` → the calls passing it (call index, argument position). */
   private readonly passedToCalls = new Map<string, { callIndex: number; arg: number }[]>();
+  /** `function index:descriptor text` whose number the function hands to a program it runs. */
+  private readonly byNumber = new Set<string>();
+  /** `function index:descriptor text` closed by `close()` in a fork child region. */
+  private readonly closedInChild = new Set<string>();
+  /** `function index:descriptor text` → the calls of a fork child region that pass it (call index, argument position). */
+  private readonly childPasses = new Map<string, { callIndex: number; arg: number }[]>();
 
   /**
    * `facts`: where the facts go, in the order found. `hasGnuSource`: the file defines
@@ -97,6 +99,7 @@ export class CallFacts {
     // `fd = open(...); fcntl(fd, F_SETFD, flags | FD_CLOEXEC);` in the same function: the older
     // idiom, judged as requested (a thread forking between the two calls is not modelled).
     for (const { fact, keys } of this.opensWithoutCloexec) {
+      this.judgeByNumber(fact, keys);
       if (!keys.every((key) => this.cloexecSetLater.has(key))) {
         // A single descriptor passed on later: a helper may mark it (the model decides).
         const passed = keys.length === 1 ? this.passedToCalls.get(keys[0])?.filter((c) => c.callIndex > fact.callIndex) : undefined;
@@ -106,6 +109,46 @@ export class CallFacts {
       fact.cloexec = 'yes';
       delete fact.fix;
     }
+  }
+
+  /** The descriptors (`fd`, `p[1]`, `grp->map_fd`) whose number function `fnIndex` hands to a program it runs (`fd-by-number.ts`). */
+  handedOverByNumber(fnIndex: number, texts: Iterable<string>): void {
+    for (const t of texts) this.byNumber.add(`${fnIndex}:${t}`);
+  }
+
+  /**
+   * Marks an open whose number the function hands over: one of its keys is, and every other end
+   * of a pair is marked close-on-exec, closed with `close()` in a fork child, or passed there to a
+   * call the model checks (`closedInChildBy`). The end the child keeps is the one it was meant to get.
+   * A pair with an end left open in the child stays reported, without the fix.
+   */
+  private judgeByNumber(fact: CFdOpenFact, keys: readonly string[]): void {
+    if (!keys.some((k) => this.byNumber.has(k))) return;
+    const others = keys.filter((k) => !this.byNumber.has(k) && !this.cloexecSetLater.has(k) && !this.closedInChild.has(k));
+    const closedBy = others.map((k) => this.childPasses.get(k)?.filter((c) => c.callIndex > fact.callIndex) ?? []);
+    if (closedBy.some((list) => list.length === 0)) {
+      // The other end leaks, but `pipe2(p, O_CLOEXEC)` would also close the end the child is told to use.
+      delete fact.fix;
+      return;
+    }
+    fact.byNumber = closedBy.length > 0 ? { closedInChildBy: closedBy } : {};
+  }
+
+  /** In a fork child region: `close(p[0])` closes that end; another call passing it may (the model decides). */
+  private rememberChildUses(fn: CFunctionFact, name: string, index: number, args: Node | null): void {
+    const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
+    list.forEach((a, arg) => {
+      const n = unwrap(a);
+      if (!['identifier', 'field_expression', 'subscript_expression'].includes(n.type)) return;
+      const key = `${fn.index}:${compactText(n)}`;
+      if (name === 'close') {
+        this.closedInChild.add(key);
+        return;
+      }
+      let calls = this.childPasses.get(key);
+      if (!calls) this.childPasses.set(key, (calls = []));
+      calls.push({ callIndex: index, arg });
+    });
   }
 
   /** `fcntl(fd, F_SETFD, flags)` / `ioctl(fd, FIOCLEX)` on `target`: marked, and a parameter whose flag the function sets. */
@@ -204,6 +247,8 @@ export class CallFacts {
         const parent = node.parent;
         const stored = parent?.type === 'assignment_expression' ? parent.childForFieldName('left') : parent?.type === 'init_declarator' ? parent.childForFieldName('declarator') : null;
         const target = stored ? storageTarget(stored) : null;
+        const field = target && judged.cloexec !== 'yes' && target.text !== target.base ? fieldKeyOf(target.text, node) : null;
+        if (field) fact.storedField = field;
         if (target && judged.cloexec !== 'yes') this.opensWithoutCloexec.push({ fact, keys: [`${fn.index}:${target.text}`] });
         // `pipe(p)`, `socketpair(…, sv)`: both ends, `p[0]` and `p[1]`, must be marked later.
         const outArray = OUT_ARRAY_ARGUMENT.get(name);
@@ -230,7 +275,13 @@ export class CallFacts {
       if (target && stored && /\bFIOCLEX\b/.test(argAtOf(args, 1)?.text ?? '')) this.markedCloexec(fn, stored.text, target, node);
     } else if (name !== 'close') {
       this.rememberPassed(fn, index, args);
+    } else {
+      const closed = argAtOf(args, 0);
+      const c = closed ? unwrap(closed) : null;
+      const param = c?.type === 'identifier' ? parameterPositionOf(node, c.text) : -1;
+      if (param >= 0 && !fn.closesParams?.includes(param)) (fn.closesParams ??= []).push(param);
     }
+    if (site.inChild) this.rememberChildUses(fn, name, index, args);
     if (FSTAT_CALLS.has(name)) {
       const a = argAtOf(args, name === 'fstatat' || name === 'statx' ? 0 : 0);
       const target = a ? storageTarget(unwrap(a)) : null;

@@ -24,6 +24,7 @@ import { cppQualifiedName, functionNameNode, functionPointerParameters, paramete
 import { parameterEscapes } from './parameter-uses';
 import { mayName, SourceText, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
+import { descriptorsHandedOverByNumber, fieldKeyOf, stringMacros } from './fd-by-number';
 import { blankUnbalancedBranches } from './unbalanced-branches';
 import { ALL_TRUE, and, branchCondition, not, onlyOn, platformsWhere, type PlatformTruth } from './preprocessor';
 import { platformsOfHeader, type CPlatform } from '../../knowledge/c-platforms';
@@ -204,6 +205,8 @@ class Extractor {
   private readonly storedNames = new Set<string>();
   private readonly source: SourceText;
   private readonly callFacts: CallFacts;
+  /** `#define NAME "text"` of the file (`fd-by-number.ts`). */
+  private readonly stringMacros: ReadonlyMap<string, string>;
   private fn: FunctionState | null = null;
   private functionCount = 0;
   private cond = 0;
@@ -243,6 +246,7 @@ class Extractor {
     private readonly knowledge: CKnowledge,
   ) {
     this.source = new SourceText(text);
+    this.stringMacros = stringMacros(text);
     this.callFacts = new CallFacts(this.facts, /^[ \t]*#[ \t]*define[ \t]+_GNU_SOURCE\b/m.test(text), knowledge);
   }
 
@@ -504,6 +508,12 @@ class Extractor {
       this.fn = null;
     }
     this.closeLabels(state, -1);
+    const byNumber = descriptorsHandedOverByNumber(def, this.stringMacros);
+    if (byNumber.size > 0) {
+      this.callFacts.handedOverByNumber(fact.index, byNumber);
+      const fields = [...new Set([...byNumber].map((t) => fieldKeyOf(t, def)).filter((k): k is string => k !== null))];
+      if (fields.length > 0) fact.handsOverFields = fields;
+    }
     fact.references = [...state.refs];
     fact.assigns = [...state.assigns];
     if (state.resets.size > 0) fact.resets = [...state.resets];

@@ -450,6 +450,34 @@ function forkAssignedInBranches(ifStmt: Node, forkCalls: ReadonlyMap<string, For
 }
 
 /**
+ * A fork whose result every branch of an `#if`/`#else` stores to the same place, the fork on
+ * one platform and a constant on another (`#if NO_FORK pid = -1; #else pid = fork(); #endif`):
+ * the tests that follow the `#endif` test the fork's result. Returns the fork call and the
+ * storage, or null (no `#else`, or a branch that stores elsewhere or nothing).
+ */
+function forkAssignedInPreprocessorBranches(directive: Node, forkCalls: ReadonlyMap<string, ForkKind>): { call: Node; variable?: string } | null {
+  let key: string | null = null;
+  let fork: { call: Node; variable?: string } | null = null;
+  let hasElse = false;
+  for (let branch: Node | null = directive; branch; ) {
+    const alternative: Node | null = branch.childForFieldName('alternative');
+    const stmts = branch.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment' && c.id !== alternative?.id && c.id !== branch!.childForFieldName('condition')?.id && c.id !== branch!.childForFieldName('name')?.id);
+    const last = stmts.at(-1);
+    const e = last?.type === 'expression_statement' ? last.namedChild(0) : null;
+    const n = e ? unwrap(e) : null;
+    if (n?.type !== 'assignment_expression' || n.childForFieldName('operator')?.type !== '=') return null;
+    const left = n.childForFieldName('left');
+    const k = left ? storageKey(unwrap(left)) : null;
+    if (!k || (key !== null && k !== key)) return null;
+    key = k;
+    fork ??= forkExpression(n, forkCalls);
+    if (branch.type === 'preproc_else') hasElse = true;
+    branch = alternative && ['preproc_else', 'preproc_elif', 'preproc_elifdef'].includes(alternative.type) ? alternative : null;
+  }
+  return hasElse && fork?.variable ? fork : null;
+}
+
+/**
  * Recognises a fork in statement `stmts[i]` of a block and the child regions of its
  * tests among the following statements. Returns null when the statement holds no
  * `fork()`-like call in a recognised position.
@@ -482,6 +510,10 @@ export function forkShapeAt(block: Node, stmts: readonly Node[], i: number, fork
       if (!found && stmt.type === 'if_statement') found = forkAssignedInBranches(stmt, forkCalls);
       break;
     }
+    case 'preproc_if':
+    case 'preproc_ifdef':
+      found = forkAssignedInPreprocessorBranches(stmt, forkCalls);
+      break;
     case 'while_statement': {
       // `while ((pid = fork()) < 0) sleep(1);`: a retry loop; the tests follow it.
       const cond = stmt.childForFieldName('condition');

@@ -126,6 +126,14 @@ export interface CFunctionFact {
    * (`if (set) flags = FD_CLOEXEC`): a descriptor passed there has its flag decided by the caller.
    */
   setsCloexecOf?: number[];
+  /** Parameters the function closes itself (`close(fd)`): a descriptor passed there in a fork child is closed before the child execs. */
+  closesParams?: number[];
+  /**
+   * Struct fields (`TYPE.field`, {@link CFdOpenFact.storedField}) whose descriptor number the
+   * function writes into an environment entry or an argument of a program it runs
+   * (`ngx_sprintf(p, "%ud", grp->map_fd)` into a buffer that starts with `NAME=`).
+   */
+  handsOverFields?: string[];
   /**
    * Positions of function-pointer parameters the function lets escape: stores anywhere but a
    * struct field (a global, a local alias), returns, puts in an initializer, or passes to a call
@@ -281,6 +289,16 @@ export interface CFdOpenFact {
    * a callee sets that parameter's flag ({@link CFunctionFact.setsCloexecOf}).
    */
   passedTo?: { callIndex: number; arg: number }[];
+  /**
+   * The same function hands the descriptor's number to a program it runs (`snprintf(buf, n, "%d",
+   * p[1]); setenv("X_FD", buf, 1)`, see `fd-by-number.ts`): it is meant to be inherited. For a pair
+   * (`pipe(p)`), every end not handed over is marked close-on-exec or closed in a fork child:
+   * `closedInChildBy` lists, per end closed through a helper, the child's calls that pass it (the
+   * model checks that one of them closes that parameter, {@link CFunctionFact.closesParams}).
+   */
+  byNumber?: { closedInChildBy?: { callIndex: number; arg: number }[][] };
+  /** `TYPE.field` of the struct field the descriptor is stored into (`grp->map_fd`), for {@link CFunctionFact.handsOverFields}. */
+  storedField?: string;
   fix?: { title: string; applicability: 'safe' | 'unsafe'; edits: { span: Span; newText: string }[] };
 }
 

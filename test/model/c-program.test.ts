@@ -562,3 +562,20 @@ describe('C programs: a function run by a run-once call', () => {
     assert.deepEqual(summary(findings), []);
   });
 });
+
+describe('C programs: library code only other programs call', () => {
+  test('a spawning library function only another program calls is not an entry of a program with main: the viewer that links it and never runs a tool is silent', () => {
+    const { findings, rel, neighbours } = scan('c-unused-library-spawn');
+    // Both programs hold the library file (both call jobs_init()).
+    assert.ok(neighbours('viewer/main.c').includes(rel('jobs/jobs.c')));
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('runner/main.c')}:10`]);
+    assert.deepEqual(
+      findings[0].related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('runner/main.c')}:10 descriptor created here by fopen()`,
+        `${rel('runner/main.c')}:13 run_tool() is called here, after the descriptor may have been created`,
+        `${rel('jobs/jobs.c')}:15 the program forks here (fork()); a child that execs inherits the descriptor`,
+      ],
+    );
+  });
+});

@@ -579,3 +579,46 @@ describe('C programs: files that only other platforms build', () => {
     assert.deepEqual(summary(solaris.findings), [`fd-without-cloexec ${solaris.rel('devpoll.c')}:9`, `unsafe-call-in-fork-child ${solaris.rel('spawn.c')}:9`]);
   });
 });
+
+describe('C programs: a function run by a run-once call', () => {
+  test('a check handed to a pthread_once() wrapper is called at the wrapper call: a log opened before the job that runs it is inherited by its exec', () => {
+    const { findings, rel, model } = scan('c-once-wrapper');
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('main.c')}:9`]);
+    assert.deepEqual(
+      findings[0].related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('main.c')}:9 descriptor created here by fopen()`,
+        `${rel('main.c')}:12 run_job() is called here, after the descriptor may have been created`,
+        `${rel('probe.c')}:24 check_tool() is called here, after the descriptor may have been created`,
+        `${rel('probe.c')}:12 the program forks here (vfork()); a child that execs inherits the descriptor`,
+      ],
+    );
+    // `job_once(&tool_checked, check_tool)` calls job_once() and, through it, check_tool().
+    const m = model();
+    const runJob = m.fns.find((f) => f.fact.name === 'run_job')!;
+    const call = runJob.fact.calls.findIndex((c) => c.name === 'job_once');
+    assert.deepEqual(m.resolve(runJob, call).map((f) => f.fact.name), ['job_once', 'check_tool']);
+  });
+
+  test('the same check run before the log is opened: no process starts after it, nothing is reported', () => {
+    const { findings } = scan('c-once-wrapper-before-open');
+    assert.deepEqual(summary(findings), []);
+  });
+});
+
+describe('C programs: library code only other programs call', () => {
+  test('a spawning library function only another program calls is not an entry of a program with main: the viewer that links it and never runs a tool is silent', () => {
+    const { findings, rel, neighbours } = scan('c-unused-library-spawn');
+    // Both programs hold the library file (both call jobs_init()).
+    assert.ok(neighbours('viewer/main.c').includes(rel('jobs/jobs.c')));
+    assert.deepEqual(summary(findings), [`fd-without-cloexec ${rel('runner/main.c')}:10`]);
+    assert.deepEqual(
+      findings[0].related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('runner/main.c')}:10 descriptor created here by fopen()`,
+        `${rel('runner/main.c')}:13 run_tool() is called here, after the descriptor may have been created`,
+        `${rel('jobs/jobs.c')}:15 the program forks here (fork()); a child that execs inherits the descriptor`,
+      ],
+    );
+  });
+});

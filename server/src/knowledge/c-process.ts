@@ -111,6 +111,25 @@ export const SPAWN_CALLS: ReadonlySet<string> = new Set([
   'apr_proc_create',
 ]);
 
+/**
+ * Run-once calls: `pthread_once(&once, init)` runs `init` on the calling thread, before it
+ * returns (or has run it already at an earlier call of the same guard), and keeps no pointer
+ * to it. The value is the index of the argument naming the function run. The model links
+ * that function as called at the call, like a call by name; so does a workspace wrapper that
+ * hands its own parameter to one of these (`uv_once(guard, cb)` calling
+ * `pthread_once(guard, cb)`).
+ */
+export const RUN_ONCE_CALLS: ReadonlyMap<string, number> = new Map([
+  ['pthread_once', 1],
+  ['__pthread_once', 1],
+  ['call_once', 1],
+  ['uv_once', 1],
+  ['apr_thread_once', 1],
+  ['CRYPTO_THREAD_run_once', 1],
+  ['g_once', 1],
+  ['g_once_impl', 1],
+]);
+
 /** `pthread_atfork(prepare, parent, child)`-style registrations and the index of the child handler. */
 export const ATFORK_CALLS: ReadonlyMap<string, number> = new Map([
   ['pthread_atfork', 2],

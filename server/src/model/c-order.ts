@@ -12,7 +12,8 @@
  *   caller was, or the event may precede that call site); a thread's start routine is
  *   entered after its thread starts; a function with no known caller in the program (a
  *   callback, a library entry) is assumed entered after the event when the program has
- *   any event site; `main` is entered first.
+ *   any event site; `main` is entered first. In a program with `main`, a function the
+ *   workspace shows called only by other programs is not such an entry: it never runs there.
  *
  * "Entered after" is answered on demand by a breadth-first search over the callers of the
  * queried function (its ancestors only), so a query costs what the call chains above it
@@ -71,6 +72,15 @@ interface ProgramIndex {
   reachesProcess(): Set<CFn>;
   /** Callers of a function that lie in the program. */
   callersIn(fn: CFn): CallSite[];
+  /**
+   * The program shows no caller of the function, which may then run at any time: a library's
+   * entry (in a program without `main`), a callback, or a call the facts miss (a caller made
+   * by a macro). In a program with `main`, a function the workspace shows called only by other
+   * programs is none of these: it is library code this program links and does not use
+   * (`uv_spawn()` in a libuv example that never spawns, called by the examples that do). A
+   * caller counts when another program with `main` holds its file.
+   */
+  noKnownCaller(fn: CFn): boolean;
 }
 
 const PROGRAM_INDEX = new WeakMap<CProgram, ProgramIndex>();
@@ -116,6 +126,14 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
       let list = memo.get(fn);
       if (!list) memo.set(fn, (list = model.callers(fn).filter((c) => program.files.has(c.fn.file))));
       return list;
+    },
+    noKnownCaller(fn: CFn): boolean {
+      if (this.callersIn(fn).length > 0) return false;
+      if (program.mains.length === 0) return true;
+      // A caller in a file that no program with `main` holds (git's builtins, reached only
+      // through a command table the model does not follow) may be this program's own: it shows
+      // nothing. One in another program with `main` shows library code that program uses.
+      return !model.callers(fn).some((c) => model.programsOf(c.fn.file).some((q) => q !== program && q.mains.length > 0));
     },
   };
   PROGRAM_INDEX.set(program, index);
@@ -192,7 +210,7 @@ export class Ordering {
     // can be entered by a process other than such a child: `main`, a function with no known
     // caller or whose address is taken (a callback, a thread's routine), or (followed above)
     // one called from outside a child region.
-    this.happensInParent = [...mayDo.keys()].some((fn) => isMain(fn) || this.index.callersIn(fn).length === 0 || this.index.referenced.has(fn.fact.name));
+    this.happensInParent = [...mayDo.keys()].some((fn) => isMain(fn) || this.index.noKnownCaller(fn) || this.index.referenced.has(fn.fact.name));
     return mayDo;
   }
 
@@ -248,7 +266,7 @@ export class Ordering {
     const routine = this.routines.get(fn);
     if (routine) return { kind: 'routine', site: routine };
     if (isMain(fn) || this.sites.length === 0) return NO;
-    if (this.index.callersIn(fn).length === 0 || this.index.referenced.has(fn.fact.name)) return { kind: 'unknown', site: this.sites[0] };
+    if (this.index.noKnownCaller(fn) || this.index.referenced.has(fn.fact.name)) return { kind: 'unknown', site: this.sites[0] };
     return NO;
   }
 

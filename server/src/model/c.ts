@@ -40,6 +40,7 @@ import type {
   CThreadStartFact,
 } from '../facts/c/program-types';
 import { DEFAULT_C_PLATFORM, platformsOfPath, POSIX_PLATFORMS, type CPlatform } from '../knowledge/c-platforms';
+import { RUN_ONCE_CALLS } from '../knowledge/c-process';
 import type { CCall } from '../facts/c/program-types';
 import { commonPrefixLength } from './paths';
 import { closure } from './program-graph';
@@ -98,6 +99,7 @@ export class CModel {
   private readonly globalDefs = new Map<string, CFn[]>();
   private readonly resolvedByFile = new Map<CFile, Map<string, CFn[]>>();
   private readonly calleeLists: CFn[][][] = [];
+  private readonly namedCalleeLists: CFn[][][] = [];
   private callersIndex: Map<CFn, CallSite[]> | null = null;
   private programList: CProgram[] | null = null;
   private readonly programsByFile = new Map<CFile, CProgram[]>();
@@ -436,10 +438,55 @@ export class CModel {
     }
     for (const p of g.fact.passes ?? []) {
       if (p.param !== param) continue;
-      const targets = this.resolve(g, p.call);
+      // Run right there (`pthread_once(guard, init)` in a wrapper `uv_once(guard, init)`), kept nowhere.
+      if (this.runsArgument(g, p.call, p.arg, depth + 1)) continue;
+      const targets = this.namedCallees(g)[p.call] ?? NONE;
       if (targets.length === 0 || !targets.every((t) => this.paramStaysKnown(t, p.arg, depth + 1, seen))) return false;
     }
     return true;
+  }
+
+  /**
+   * Whether call `k` of `fn` runs the function passed as its argument `arg` before it returns,
+   * keeping no pointer to it: a run-once call (`pthread_once(&once, init)`, `RUN_ONCE_CALLS`),
+   * or a workspace function that hands that parameter to one and lets it go nowhere else
+   * (`uv_once(guard, cb)` calling `pthread_once(guard, cb)`; up to four wrappers deep).
+   */
+  private runsArgument(fn: CFn, k: number, arg: number, depth = 0): boolean {
+    const call = fn.fact.calls[k];
+    if (!call || call.via || call.field || call.param !== undefined) return false;
+    if (RUN_ONCE_CALLS.get(call.name) === arg) return true;
+    if (depth > 4) return false;
+    const targets = this.resolveName(fn.file, call.name);
+    return targets.length > 0 && targets.every((t) => this.runsParameter(t, arg, depth + 1));
+  }
+
+  private readonly runsParameterMemo = new Map<string, boolean>();
+
+  /** Whether `g` hands its parameter `param` to a call that runs it (`runsArgument`) and keeps it nowhere else. */
+  private runsParameter(g: CFn, param: number, depth: number): boolean {
+    const key = `${g.id}:${param}`;
+    const memo = this.runsParameterMemo.get(key);
+    if (memo !== undefined) return memo;
+    // A wrapper that reaches itself again is not taken to run it (answered false while asked).
+    this.runsParameterMemo.set(key, false);
+    const ok =
+      (g.fact.passes ?? []).some((p) => p.param === param && this.runsArgument(g, p.call, p.arg, depth)) && this.paramStaysKnown(g, param, depth, new Set());
+    this.runsParameterMemo.set(key, ok);
+    return ok;
+  }
+
+  /**
+   * The workspace functions that call `k` of `fn` runs through its arguments: those named as an
+   * argument it runs before returning (`init` in `pthread_once(&once, init)` or in a workspace
+   * wrapper's `uv_once(&guard, init)`). They are called there, like a call by name.
+   */
+  private runThrough(fn: CFn, k: number): CFn[] {
+    const out = new Set<CFn>();
+    for (const p of fn.fact.passes ?? []) {
+      if (p.call === k && p.name !== undefined && this.runsArgument(fn, k, p.arg)) for (const t of this.resolveName(fn.file, p.name)) out.add(t);
+    }
+    return out.size > 0 ? [...out] : NONE;
   }
 
   private readonly passedOnlyMemo = new Map<string, boolean>();
@@ -460,7 +507,8 @@ export class CModel {
       ok =
         passes.length > 0 &&
         passes.every((p) => {
-          const targets = this.resolve(fn, p.call);
+          if (this.runsArgument(fn, p.call, p.arg)) return true;
+          const targets = this.namedCallees(fn)[p.call] ?? NONE;
           return targets.length > 0 && targets.every((t) => this.paramStaysKnown(t, p.arg, 0, new Set()));
         });
     }
@@ -468,9 +516,25 @@ export class CModel {
     return ok;
   }
 
-  /** The workspace functions each call of `fn` resolves to, by call index (computed once per function). */
+  /**
+   * The workspace functions each call of `fn` resolves to, by call index (computed once per
+   * function): the callee itself and what the call runs through its arguments (`runThrough`).
+   */
   callees(fn: CFn): readonly CFn[][] {
     let list = this.calleeLists[fn.id];
+    if (!list) {
+      list = this.namedCallees(fn).map((named, k) => {
+        const run = this.compiled(fn.fact.calls[k]) ? this.runThrough(fn, k) : NONE;
+        return run.length === 0 ? named : [...named, ...run.filter((t) => !named.includes(t))];
+      });
+      this.calleeLists[fn.id] = list;
+    }
+    return list;
+  }
+
+  /** The functions each call of `fn` calls itself (by name, through a table, a field or a spawn helper's parameter), without what it runs through its arguments. */
+  private namedCallees(fn: CFn): readonly CFn[][] {
+    let list = this.namedCalleeLists[fn.id];
     if (!list) {
       list = fn.fact.calls.map((c) =>
         !this.compiled(c)
@@ -483,7 +547,7 @@ export class CModel {
                 ? this.resolveParam(fn, c.param!)
                 : this.resolveName(fn.file, c.name),
       );
-      this.calleeLists[fn.id] = list;
+      this.namedCalleeLists[fn.id] = list;
     }
     return list;
   }

@@ -249,6 +249,12 @@ export class TestClient {
     return this.versions.get(uri) ?? 0;
   }
 
+  /** Resolves when a workspace indexing progress that began at or after progress event `from` has ended. */
+  async indexingDone(from = 0): Promise<void> {
+    const begin = await this.progress.waitFor((e) => e.value.kind === 'begin' && /indexing/.test(e.value.title ?? ''), 'indexing to begin', undefined, from);
+    await this.progress.waitFor((e) => e.token === begin.token && e.value.kind === 'end', 'indexing to end', undefined, from);
+  }
+
   async changeSettings(settings: Record<string, unknown>): Promise<void> {
     this.settings = settings;
     await this.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });

@@ -109,7 +109,8 @@ describe('a TypeScript keep-alive model in the language server', () => {
   let client: TestClient;
   before(async () => {
     ws = workspace({ 'package.json': JSON.stringify({ name: 'orders', main: 'index.js' }), 'index.ts': HIVE_APP });
-    client = await TestClient.start({ rootPath: ws });
+    // (Indexing progress shown at once, so the test can wait for the index.)
+    client = await TestClient.start({ rootPath: ws, initializationOptions: { indexProgressDelayMs: 0 } });
   });
   after(async () => {
     await client.stop();
@@ -121,6 +122,9 @@ describe('a TypeScript keep-alive model in the language server', () => {
     await client.open(uri, 'typescript', HIVE_APP);
     const first = await client.waitForDiagnostics(uri, 1);
     assert.deepEqual(starved(first.diagnostics), []);
+    // The program's entry (package.json "main") is known once the workspace is indexed; the
+    // model is declared after that, so the chain below does not depend on which came first.
+    await client.indexingDone();
 
     const config = path.join(ws, '.hazard-lens.json');
     const from = client.diagnostics.events.length;
@@ -133,7 +137,12 @@ describe('a TypeScript keep-alive model in the language server', () => {
         character: 10,
         message:
           'readFileSync() blocks the event loop in a request handler (createServer()) of a program whose heartbeat runs on the same loop (connect() from hive-bus at line 5: hive pings every 10 s); while it runs no heartbeat is sent and the peer may drop the connection',
-        related: ['5 heartbeat started here (connect() from hive-bus)', '8 request handler registered here (createServer())', '9 blocks the event loop here (readFileSync())'],
+        related: [
+          '5 heartbeat started here (connect() from hive-bus)',
+          '1 program entry point (package.json "main")',
+          '8 request handler registered here (createServer())',
+          '9 blocks the event loop here (readFileSync())',
+        ],
       },
     ]);
 

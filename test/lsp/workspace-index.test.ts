@@ -87,12 +87,6 @@ function stats(client: TestClient): Promise<IndexStats> {
   return client.connection.sendRequest<IndexStats>(INDEX_STATS, null);
 }
 
-/** Resolves when an indexing progress that began at or after event `from` has ended. */
-async function indexingDone(client: TestClient, from = 0): Promise<void> {
-  const begin = await client.progress.waitFor((e) => e.value.kind === 'begin' && /indexing/.test(e.value.title ?? ''), 'indexing to begin', undefined, from);
-  await client.progress.waitFor((e) => e.token === begin.token && e.value.kind === 'end', 'indexing to end', undefined, from);
-}
-
 /** Publications for `uri` recorded from event `from` on. */
 function publishedSince(client: TestClient, uri: string, from: number): PublishDiagnosticsParams[] {
   return client.diagnostics.events.slice(from).filter((p) => p.uri === uri);
@@ -133,7 +127,7 @@ describe('workspace index', () => {
   });
 
   test('indexes files never opened in the background, with progress, honouring .gitignore', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const published = await client.waitForDiagnostics(uri('leaky.py'), undefined, (d) => byRule(d, LEAK_RULE).length === 1);
     assert.equal(published.version, undefined, 'files that are not open are published without a version');
     const s = await stats(client);
@@ -147,7 +141,7 @@ describe('workspace index', () => {
   });
 
   test('a disk change re-analyses only that file; an unchanged file is not parsed again', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     await client.waitForDiagnostics(uri('leaky.py'), undefined, (d) => d.length > 0);
     const before = await stats(client);
     const from = client.diagnostics.events.length;
@@ -165,7 +159,7 @@ describe('workspace index', () => {
   });
 
   test('created files are indexed unless ignored; deleted files are dropped and cleared', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const from = client.diagnostics.events.length;
     const created = write(ws, 'created.py', LEAK);
     const ignored = write(ws, 'build/more.py', LEAK);
@@ -185,7 +179,7 @@ describe('workspace index', () => {
   });
 
   test('an open document overrides the disk, and the disk counts again once it is closed', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const target = uri('disk_leak.py');
     await client.waitForDiagnostics(target, undefined, (d) => byRule(d, LEAK_RULE).length === 1);
     // The editor's text (clean) wins over the leaking text on disk.
@@ -203,7 +197,7 @@ describe('workspace index', () => {
   });
 
   test('project files follow the disk like sources', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const from = client.diagnostics.events.length;
     const ini = write(ws, 'uwsgi.ini', '[uwsgi]\nmodule = app\n');
     const setupCfg = path.join(ws, 'pkg', 'setup.cfg');
@@ -220,7 +214,7 @@ describe('workspace index', () => {
   });
 
   test('a .gitignore change re-indexes: newly ignored files are dropped and cleared', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const target = uri('marker.py');
     await client.waitForDiagnostics(target, undefined, (d) => d.length > 0);
     const from = client.diagnostics.events.length;
@@ -238,7 +232,7 @@ describe('workspace index', () => {
   });
 
   test('opening a file that is on disk unchanged costs no parse', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const target = uri('pkg/mod.py');
     const before = await stats(client);
     await client.open(target, 'python', CLEAN);
@@ -517,7 +511,7 @@ describe('workspace index: sources that are not UTF-8', () => {
   });
 
   test('a Latin-1 file is decoded as Windows-1252, logged, and its findings sit under the right characters', async () => {
-    await indexingDone(client);
+    await client.indexingDone();
     const file = path.join(ws, 'legacy.c');
     const published = await client.waitForDiagnostics(uriOf(file), undefined, (d) => byRule(d, LEAK_RULE).length === 2);
     assert.deepEqual(

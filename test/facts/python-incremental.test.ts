@@ -151,6 +151,52 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('what calling a function gives, read from another definition: edits of either keep the reader right', () => {
+    const text = [
+      'def chunks(rows):',
+      '    for r in rows:',
+      '        yield r',
+      '',
+      '',
+      'def stream(rows):',
+      '    return chunks(rows)',
+      '',
+      '',
+      'def plain(rows):',
+      '    total = len(rows)',
+      '    return total',
+      '',
+      '',
+      'def other(rows):',
+      '    count = 0',
+      '    return count',
+      '',
+      '',
+      'def more(rows):',
+      '    yield from rows',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const outcome = (name: string) => extractPythonFacts(d.tree, d.text, PATH).find((f) => f.kind === 'py.function' && f.name === name);
+    assert.deepEqual((outcome('stream') as { outcome?: unknown }).outcome, { gives: 'generator' });
+    // An edit elsewhere reuses the others; `stream` and `chunks` are walked every time (the Doc
+    // checks every edit against a whole extraction).
+    d.replace('    count = 0', '    count = 1');
+    assert.ok(d.reused > 0, 'the definitions that read no other are still reused');
+    // `chunks` stops yielding: `stream`, which reads it, follows.
+    d.replace('        yield r', '        print(r)');
+    assert.equal((outcome('stream') as { outcome?: unknown }).outcome, undefined);
+    d.replace('        print(r)', '        yield r');
+    d.replace('    count = 1', '    count = 2');
+    assert.ok(d.reused > 0);
+    // `plain` now returns what `more` gives, a generator no one read before, skipped by the
+    // walk: that edit is extracted whole.
+    d.replace('    return total', '    return more(rows)');
+    assert.equal(d.reused, 0);
+    assert.deepEqual((outcome('plain') as { outcome?: unknown }).outcome, { gives: 'generator' });
+    d.dispose();
+  });
+
   test('same-named methods of two classes are edited in place; a getter and its setter are not', () => {
     const text = [
       'import os',

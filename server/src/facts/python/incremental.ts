@@ -19,6 +19,9 @@
  *   a file with anything that may be a heartbeat call is always extracted whole;
  * - a value a function received is traced to the calls of other definitions that pass or
  *   return it (`value-origins.ts`): a file where that was asked is always extracted whole;
+ * - what calling a function gives (`value-kinds.ts`: `return other()`, a test's
+ *   `side_effect=fake`) may be read from another definition: neither is ever skipped, so the
+ *   reader always reads the other's current text;
  * - the syntax-error state and the text shortcuts it allows: only files without errors reuse.
  * Position-bearing fields of the reused facts (ranges, the end of the statement holding a cache)
  * are moved like the text; a reused fact that points into the edited text stops the reuse.
@@ -30,6 +33,7 @@ import { PY_HEARTBEAT_NAME } from '../../knowledge/python-heartbeat';
 import { extractPythonFacts, type PythonFact, type PythonFactReport } from './program-facts';
 import type { SkippedDefinition } from './record-walk';
 import { computedModuleHolders } from './computed-module-holders';
+import { KIND_SOURCE_WORDS } from './value-kinds';
 import { escapeRegExp } from '../../text/regexp';
 
 /** A function or method directly in the module or in a class body (nested classes included). */
@@ -85,6 +89,17 @@ function mayHeartbeat(text: string, knowledge: Knowledge): boolean {
     if (calls.has(id) || calls.has(id.replace(/^_+/, '')) || PY_HEARTBEAT_NAME.test(id)) return true;
   }
   return false;
+}
+
+/**
+ * Definitions whose facts read what calling another definition gives (`value-kinds.ts`), and
+ * the ones they read it from, are never skipped: walked together, the reader always sees the
+ * other's current text.
+ */
+function markOutcomeLinks(definitions: Definition[], report: PythonFactReport): void {
+  if (!report.outcomeLinks) return;
+  const linked = new Set(report.outcomeLinks);
+  for (const d of definitions) if (linked.has(d.key)) d.selfContained = false;
 }
 
 /** Whether the file calls a method on a name that may hold a module imported by computed name (`computed-module-holders.ts`). */
@@ -253,6 +268,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     const facts = extractPythonFacts(tree, text, path, { knowledge, report });
     const duplicated = duplicatedKeys(definitions);
     for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
+    markOutcomeLinks(definitions, report);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
     const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated };
     if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
@@ -262,6 +278,9 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (!previous || previous.path !== path || previous.knowledge.fingerprint !== knowledge.fingerprint || previous.heartbeats || previous.tracedValues) return whole();
   const old = previous.text;
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
+  // The first `yield` or `async` of a file (or the last one gone) changes which definitions
+  // read what calling another gives (`value-kinds.ts` records none without them).
+  if (KIND_SOURCE_WORDS.test(old) !== KIND_SOURCE_WORDS.test(text)) return whole();
   // A method called on a name that may hold a module imported by computed name is traced to
   // what other definitions pass or return, wherever it stands: such a file is extracted whole.
   if (callsComputedModule(root, text)) return whole();
@@ -301,8 +320,11 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   }
   const report: PythonFactReport = {};
   const walked = extractPythonFacts(tree, text, path, { knowledge, skip, report });
-  // The edited definition now reads values other definitions pass or return: those were skipped.
-  if (report.tracedValues) return whole();
+  // The edited definition now reads values other definitions pass or return, or what calling a
+  // definition gives that this walk skipped: those were not walked.
+  if (report.tracedValues || report.outcomeOfUnwalkedName) return whole();
+  // Walked definitions that read what calling another one gives (and those read) are walked every time from now on.
+  markOutcomeLinks(definitions, report);
   const facts = mergeByStart(walked, reusedFacts);
   return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated }, reused: skip.length };
 }

@@ -140,7 +140,11 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
   for (const k of rec.kindTests) kinds.emitValueGuards(k.node, k.scope, facts);
-  if (report) report.tracedValues = processes.tracedValues || tracedPatches || kinds.traced;
+  if (report) {
+    report.tracedValues = processes.tracedValues || tracedPatches;
+    if (kinds.outcomeLinks.size > 0) report.outcomeLinks = [...kinds.outcomeLinks];
+    if (kinds.unreadLocal) report.outcomeOfUnwalkedName = true;
+  }
   // Facts in source order; of two that start together the shorter first, as Python evaluates
   // the inner call of `Cls(...).start()` before the outer one (stable otherwise: insertion order).
   facts.sort(
@@ -169,6 +173,13 @@ export interface PythonFactReport {
    * received was made (`value-origins.ts`). Such facts change when another definition does.
    */
   tracedValues?: boolean;
+  /**
+   * Definitions whose facts read what calling another definition gives (`value-kinds.ts`),
+   * and the ones they read, by qualified name: they are walked again whenever the file is.
+   */
+  outcomeLinks?: string[];
+  /** An outcome was asked of a local name no walked function defines: perhaps a skipped definition. */
+  outcomeOfUnwalkedName?: boolean;
 }
 
 /**

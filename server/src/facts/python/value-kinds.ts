@@ -12,6 +12,7 @@ import type { Node } from '../../parsing/parser';
 import type { PyCallOutcome, PyValueKind, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { within } from './syntax-helpers';
+import { escapeRegExp } from '../../text/regexp';
 import { callBase, resolve, type CollectedRecords, type Scope } from './walk-records';
 
 const ALL_KINDS: readonly PyValueKind[] = ['generator', 'async-generator', 'coroutine'];
@@ -30,8 +31,11 @@ export const KIND_TEST_WORDS = /is(generator|asyncgen|coroutine)\b/;
 /** Nodes that open a body of their own: their `yield`s and `return`s are not the enclosing function's. */
 const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
 
-/** Words without which no function of a file gives a known kind. */
-const KIND_SOURCE_WORDS = /\byield\b|\basync\b/;
+/**
+ * Words without which no function of a file gives a known kind (such a file records no
+ * outcome links either: `incremental.ts` extracts whole the edit that brings one in).
+ */
+export const KIND_SOURCE_WORDS = /\byield\b|\basync\b/;
 
 /** How many calls deep an outcome follows `return other()`. */
 const MAX_DEPTH = 4;
@@ -45,8 +49,15 @@ export class ValueKinds {
   /** Function scopes by qualified name (null: defined more than once, so unknown). */
   private readonly byName = new Map<string, Scope | null>();
   private readonly outcomes = new Map<Scope, PyCallOutcome>();
-  /** Some outcome was read from another definition (`return other()`): it changes when that one does. */
-  traced = false;
+  /**
+   * Definitions (qualified names of the functions and methods directly in the module or a
+   * class body, as `incremental.ts` keys them) that read an outcome from another one
+   * (`return other()`, `side_effect=fake`), and the ones they read it from: the reader's facts
+   * change when the other changes, and it is read only when both are walked.
+   */
+  readonly outcomeLinks = new Set<string>();
+  /** An outcome was asked of a local name that no walked function defines (see {@link localFunction}). */
+  unreadLocal = false;
 
   constructor(
     private readonly rec: CollectedRecords,
@@ -74,15 +85,39 @@ export class ValueKinds {
   outcomeOfName(value: Node, scope: Scope): PyCallOutcome | undefined {
     const fn = this.localFunction(value, scope);
     if (!fn) return undefined;
+    this.noteRead(scope, fn);
     const o = this.outcomeOf(fn, 0);
     return o.gives || o.resolves ? o : undefined;
+  }
+
+  private readonly defined = new Map<string, boolean>();
+
+  /** Whether the file has a `def` of the last part of `name` (a class of that name does not count). */
+  private definesFunction(name: string): boolean {
+    const last = name.slice(name.lastIndexOf('.') + 1);
+    let has = this.defined.get(last);
+    if (has === undefined) this.defined.set(last, (has = new RegExp(`\\bdef[ \\t]+${escapeRegExp(last)}\\b`).test(this.t.src)));
+    return has;
+  }
+
+  /** `reader` read what calling `fn` gives: both are recorded when they are different definitions. */
+  private noteRead(reader: Scope, fn: Scope): void {
+    const from = definitionOf(reader);
+    const to = definitionOf(fn);
+    if (!from || from === to) return;
+    this.outcomeLinks.add(from.name);
+    if (to) this.outcomeLinks.add(to.name);
   }
 
   private localFunction(n: Node | null, scope: Scope): Scope | undefined {
     const d = n ? this.t.dotted(n) : null;
     if (!d) return undefined;
     const r = resolve(d, scope);
-    return r.origin === 'local' ? (this.byName.get(r.name) ?? undefined) : undefined;
+    if (r.origin !== 'local') return undefined;
+    // A name of the file that no walked function has: a class, a variable, or a definition an
+    // incremental extraction skipped (whose outcome this walk cannot read).
+    if (!this.byName.has(r.name) && this.definesFunction(r.name)) this.unreadLocal = true;
+    return this.byName.get(r.name) ?? undefined;
   }
 
   private outcomeOf(s: Scope, depth: number): PyCallOutcome {
@@ -149,7 +184,7 @@ export class ValueKinds {
     if (call?.type !== 'call') return undefined;
     const fn = this.localFunction(call.childForFieldName('function'), s);
     if (!fn) return undefined;
-    if (topLevel(fn) !== topLevel(s)) this.traced = true;
+    this.noteRead(s, fn);
     const o = this.outcomeOf(fn, depth + 1);
     return awaited ? awaitedKind(o) : o.gives;
   }
@@ -275,11 +310,14 @@ export class ValueKinds {
   }
 }
 
-/** The module-level definition a scope is in (incremental extraction re-reads definitions of that size). */
-function topLevel(s: Scope): Scope {
-  let top = s;
-  while (top.parent && top.parent.kind !== 'module') top = top.parent;
-  return top;
+/**
+ * The definition a scope is in, as the incremental extraction skips them: the outermost
+ * function directly in the module or in a class body (undefined at module or class level).
+ */
+function definitionOf(s: Scope): Scope | undefined {
+  let def: Scope | undefined;
+  for (let x: Scope | undefined = s; x && x.kind !== 'module'; x = x.parent) if (x.kind === 'function') def = x;
+  return def;
 }
 
 /** The last statement of a block (comments left out). */

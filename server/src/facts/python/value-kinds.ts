@@ -133,7 +133,10 @@ export class ValueKinds {
     // Without the word `yield` in its text the function yields nothing, and what it returns
     // counts only when its body ends with a `return`: most functions need no walk at all.
     if (!/\byield\b/.test(def.text)) {
-      if (lastStatement(body)?.type !== 'return_statement') {
+      // Every `return` must give one known kind: the last one is read first, and the body is
+      // walked for the others only when it does.
+      const last = lastStatement(body);
+      if (last?.type !== 'return_statement' || depth >= MAX_DEPTH || !this.kindOfExpression(last.namedChild(0), s, depth)) {
         if (isAsync) o.gives = 'coroutine';
         return o;
       }

@@ -1,15 +1,17 @@
 /**
- * The names of a Python file that may hold a module imported by computed name
- * (`importlib.import_module("plugins." + name)`, `__import__(...)`) whose name can be read,
- * found by a forward pass from those calls:
- * the gate that decides where `value-origins.ts` is asked about `x.m()`. It follows, by name
- * and without scopes, every way the tracing can carry a value: assignments and unpacking,
- * `for` loops and comprehensions, `append`/`extend` into a list, the parameters of the file's
- * functions a call (or a pool's `map`/`submit`) passes a holder to, and the functions that
- * return one. It may name more than the tracing would find (a name is a name in every scope,
- * an expression counts when any word in it does), never less: a name not in the set cannot
- * hold such a module. Computed over the whole tree, so the incremental extraction can ask it
- * whatever definitions it skips.
+ * Modules a Python file imports by computed name (`importlib.import_module("plugins." + name)`,
+ * `__import__(...)`): the module name such a call gives when it can be read
+ * ({@link computedImportModule}), and the names of the file that may hold such a module
+ * ({@link computedModuleHolders}), found by a forward pass from those calls.
+ *
+ * The holders are the gate that decides where `value-origins.ts` is asked about `x.m()`. The
+ * pass follows, by name and without scopes, every way the tracing can carry a value:
+ * assignments and unpacking, `for` loops and comprehensions, `append`/`extend` into a list,
+ * the parameters of the file's functions a call (or a pool's `map`/`submit`) passes a holder
+ * to, and the functions that return one. It may name more than the tracing would find (a name
+ * is a name in every scope; a function handed a holder counts all its parameters), never
+ * less: a name not in the set cannot hold such a module. Computed over the whole tree, so the
+ * incremental extraction can ask it whatever definitions it skips.
  */
 import type { Node } from '../../parsing/parser';
 import type { PyComputedModule } from './fact-types';

@@ -10,7 +10,7 @@
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
-import { enclosingDef, exportedSignature } from './stored-parameters';
+import { exportedDefEntry, type ExportedDefEntry } from './stored-parameters';
 
 /** `return name` on a line of its own; group 1 is the name. */
 const RETURN_LINE = /^[ \t]*return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/dgm;
@@ -18,10 +18,7 @@ const RETURN_LINE = /^[ \t]*return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/dgm;
 const RELEASE_LINE = /\b([A-Za-z_]\w*)[ \t]*\.[ \t]*(?:close|__exit__|__aexit__|communicate)[ \t]*\(|\bclosing\([ \t]*([A-Za-z_]\w*)[ \t]*\)|^[ \t]*(?:async[ \t]+)?with[ \t]+([A-Za-z_]\w*)[ \t]*(?::|as\b|,)|\bos\.close\([ \t]*([A-Za-z_]\w*)[ \t]*\)/dgm;
 
 /** A function some line named, with its parameters as callers count them. */
-interface Entry {
-  def: Node;
-  path: string[];
-  names: string[];
+interface Entry extends ExportedDefEntry {
   /** Parameter name → the range of the line's statement that shows the effect. */
   found: Map<string, Node>;
   /** Parameters released as descriptors (`os.close(fd)`). */
@@ -87,15 +84,9 @@ function collect(
     const name = group > 0 ? m[group] : undefined;
     const at = group > 0 ? m.indices?.[group]?.[0] : undefined;
     if (!name || at === undefined || !isParameter(at, name) || inSkipped(skip, at)) continue;
-    const def = enclosingDef(root, at);
-    if (!def) continue;
-    let entry = byDef.get(def.id);
-    if (!entry) {
-      const signature = exportedSignature(def, exportPathOf);
-      if (!signature) continue;
-      byDef.set(def.id, (entry = { def, ...signature, found: new Map(), descriptors: new Set() }));
-    }
-    if (!entry.names.includes(name) || entry.found.has(name)) continue;
+    const entry = exportedDefEntry(root, at, byDef, exportPathOf, (e) => ({ ...e, found: new Map(), descriptors: new Set() }));
+    if (!entry || !entry.names.includes(name) || entry.found.has(name)) continue;
+    const def = entry.def;
     const id = root.descendantForIndex(at, at + name.length);
     if (id?.type !== 'identifier' || id.text !== name || !directlyIn(id, def)) continue;
     // `self.stream.close()`: `stream` names an attribute there, not the parameter.

@@ -54,6 +54,35 @@ export function enclosingDef(root: Node, index: number): Node | undefined {
   return def ?? undefined;
 }
 
+/** What a parameter scan keeps per def: the def, its export path and its parameters as callers count them. */
+export interface ExportedDefEntry {
+  def: Node;
+  path: string[];
+  names: string[];
+}
+
+/**
+ * The entry (in `byDef`, by def id) of the innermost def around position `at`, made by `make`
+ * the first time that def is met; undefined when no def holds `at` or other modules cannot name it.
+ */
+export function exportedDefEntry<E extends ExportedDefEntry>(
+  root: Node,
+  at: number,
+  byDef: Map<number, E>,
+  exportPathOf: (def: Node) => string[] | undefined,
+  make: (entry: ExportedDefEntry) => E,
+): E | undefined {
+  const def = enclosingDef(root, at);
+  if (!def) return undefined;
+  let entry = byDef.get(def.id);
+  if (!entry) {
+    const signature = exportedSignature(def, exportPathOf);
+    if (!signature) return undefined;
+    byDef.set(def.id, (entry = make({ def, ...signature })));
+  }
+  return entry;
+}
+
 /** Is `node` (the stored value) stored by its statement: into a field, an element, a storing call, a declared global? */
 function storedBy(value: Node, body: Node): boolean {
   const p = value.parent;
@@ -74,7 +103,7 @@ function storedBy(value: Node, body: Node): boolean {
  * Found from the storing lines of the text (one pass), not by walking every def.
  */
 export function storedParameters(tree: Tree, text: string, exportPathOf: (def: Node) => string[] | undefined, skip?: SkippedRanges): UsedOnlyParameters[] {
-  const byDef = new Map<number, { def: Node; path: string[]; names: string[]; stored: Set<string> }>();
+  const byDef = new Map<number, ExportedDefEntry & { stored: Set<string> }>();
   const root = tree.rootNode;
   const lines = [...text.matchAll(STORE_LINE), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
   for (const m of lines) {
@@ -82,15 +111,9 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
     if (!name) continue;
     const at = m.index + m[0].lastIndexOf(name);
     if (inSkipped(skip, at)) continue;
-    const def = enclosingDef(root, at);
-    if (!def) continue;
-    let entry = byDef.get(def.id);
-    if (!entry) {
-      const signature = exportedSignature(def, exportPathOf);
-      if (!signature) continue;
-      byDef.set(def.id, (entry = { def, ...signature, stored: new Set() }));
-    }
-    if (!entry.names.includes(name) || entry.stored.has(name)) continue;
+    const entry = exportedDefEntry(root, at, byDef, exportPathOf, (e) => ({ ...e, stored: new Set<string>() }));
+    if (!entry || !entry.names.includes(name) || entry.stored.has(name)) continue;
+    const def = entry.def;
     let value: Node | null = root.descendantForIndex(at, at + name.length);
     while (value && value.type !== 'identifier' && value.startIndex === at) value = value.parent;
     const body = def.childForFieldName('body');

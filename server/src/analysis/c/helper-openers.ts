@@ -157,7 +157,7 @@ export function helperOpenerCalls(text: string, localFunctions: ReadonlySet<stri
     const [, variable, name] = m;
     const releases = releasedWith.get(variable);
     if (!releases || releases.size !== 1) continue;
-    if (localFunctions.has(name) || knowledge.openers.has(name) || knowledge.releasers.has(name) || /^(?:if|while|for|switch|return|sizeof)$/.test(name)) continue;
+    if (!isOtherFilesFunction(name, localFunctions, knowledge)) continue;
     const spec = byRelease.get([...releases][0]);
     if (!spec) continue;
     const paren = m.index + m[0].length - 1;
@@ -168,24 +168,37 @@ export function helperOpenerCalls(text: string, localFunctions: ReadonlySet<stri
 }
 
 /**
+ * The functions with external linkage among `functions` whose body may return a value, with
+ * their parameter names and each `return` that gives one (the value unwrapped of casts and
+ * parentheses): what the pass-through and forwarding summaries read.
+ */
+function* exportedReturns(functions: readonly Node[]): Generator<{ def: Node; name: string; names: string[]; returns: { ret: Node; value: Node }[] }> {
+  for (const def of functions) {
+    const body = def.childForFieldName('body');
+    const name = functionName(def);
+    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
+    const returns: { ret: Node; value: Node }[] = [];
+    for (const ret of body.descendantsOfType('return_statement')) {
+      const v = ret?.namedChild(0);
+      if (ret && v) returns.push({ ret, value: unwrapValue(v) });
+    }
+    yield { def, name, names: parameterNames(def), returns };
+  }
+}
+
+/**
  * The functions with external linkage among `functions` that return one of their parameters
  * as it is (`int checked_fd(int fd) { … return fd; }`): a pass-through, through which a
  * caller's handle goes on in the result. `at` is the return.
  */
 export function returnedParametersOf(functions: readonly Node[]): UsedOnlyParameters[] {
   const out: UsedOnlyParameters[] = [];
-  for (const def of functions) {
-    const body = def.childForFieldName('body');
-    const name = functionName(def);
-    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
-    const names = parameterNames(def);
+  for (const { def, name, names, returns } of exportedReturns(functions)) {
     const parameters: number[] = [];
     const at = [];
-    for (const ret of body.descendantsOfType('return_statement')) {
-      const v = ret?.namedChild(0);
-      const value = v ? unwrapValue(v) : undefined;
-      const index = value?.type === 'identifier' ? names.indexOf(value.text) : -1;
-      if (!ret || index < 0 || parameters.includes(index)) continue;
+    for (const { ret, value } of returns) {
+      const index = value.type === 'identifier' ? names.indexOf(value.text) : -1;
+      if (index < 0 || parameters.includes(index)) continue;
       parameters.push(index);
       at.push(nodeRange(ret));
     }
@@ -195,6 +208,14 @@ export function returnedParametersOf(functions: readonly Node[]): UsedOnlyParame
     out.push({ exportPath: [name], functionName: name, parameters, range: nodeRange(nameNode), at });
   }
   return out;
+}
+
+/**
+ * Whether a called name may be a function of another file: defined in no function of this
+ * one, not a known opener or releaser, and not a keyword that `name (` also matches.
+ */
+function isOtherFilesFunction(name: string, localFunctions: ReadonlySet<string>, knowledge: CKnowledge): boolean {
+  return !localFunctions.has(name) && !knowledge.openers.has(name) && !knowledge.releasers.has(name) && !/^(?:if|while|for|switch|return|sizeof)$/.test(name);
 }
 
 /** A call that may pass a handle through another file's function: `g = checked_fd(fd)`. */
@@ -223,7 +244,7 @@ export function passThroughCalls(text: string, localFunctions: ReadonlySet<strin
   const out: PassThroughCall[] = [];
   for (const m of text.matchAll(ASSIGNED_CALL)) {
     const [, variable, name] = m;
-    if (localFunctions.has(name) || knowledge.openers.has(name) || knowledge.releasers.has(name) || /^(?:if|while|for|switch|return|sizeof)$/.test(name)) continue;
+    if (!isOtherFilesFunction(name, localFunctions, knowledge)) continue;
     const open = m.index + m[0].length;
     const close = text.indexOf(')', open);
     if (close < 0) continue;
@@ -242,16 +263,10 @@ export function passThroughCalls(text: string, localFunctions: ReadonlySet<strin
  */
 export function forwardedParametersOf(functions: readonly Node[]): ForwardedParameter[] {
   const out: ForwardedParameter[] = [];
-  for (const def of functions) {
-    const body = def.childForFieldName('body');
-    const name = functionName(def);
-    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
-    const names = parameterNames(def);
-    for (const ret of body.descendantsOfType('return_statement')) {
-      const v = ret?.namedChild(0);
-      const value = v ? unwrapValue(v) : undefined;
-      const callee = value?.type === 'call_expression' ? calleeOf(value) : undefined;
-      if (!value || !callee || callee === name) continue;
+  for (const { name, names, returns } of exportedReturns(functions)) {
+    for (const { value } of returns) {
+      const callee = value.type === 'call_expression' ? calleeOf(value) : undefined;
+      if (!callee || callee === name) continue;
       const args = (value.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && a.type !== 'comment');
       args.forEach((a, argument) => {
         const arg = unwrapValue(a);

@@ -186,6 +186,18 @@ function hasReadableComputedImport(root: Node, text: string): boolean {
  * has no such import. `text` is the file's text (a cheap first check).
  */
 export function computedModuleHolders(root: Node, text: string): ReadonlySet<string> {
+  // Asked twice per edit in the editor (the incremental extraction's check, then the
+  // classifier) about the same tree: the answer is kept per tree and text.
+  const known = HOLDERS_OF_TREE.get(root.tree);
+  if (known && known.text === text) return known.holders;
+  const holders = computeHolders(root, text);
+  HOLDERS_OF_TREE.set(root.tree, { text, holders });
+  return holders;
+}
+
+const HOLDERS_OF_TREE = new WeakMap<Node['tree'], { text: string; holders: ReadonlySet<string> }>();
+
+function computeHolders(root: Node, text: string): ReadonlySet<string> {
   const holders = new Set<string>();
   if (!hasReadableComputedImport(root, text)) return holders;
   const flows: Flow[] = [];

@@ -62,8 +62,8 @@ import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
-import { parameterNames, storedParameters } from './stored-parameters';
-import { parameterCheck, parameterEffects } from './parameter-effects';
+import { parameterCheck, parameterNames, storedParameters } from './stored-parameters';
+import { parameterEffects } from './parameter-effects';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
 
 export type { SkippedRanges } from './skipped-ranges';

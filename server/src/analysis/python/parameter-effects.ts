@@ -10,7 +10,7 @@
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
-import { exportedDefEntry, type ExportedDefEntry } from './stored-parameters';
+import { exportedDefEntry, parameterCheck, type ExportedDefEntry } from './stored-parameters';
 
 /** `return name` on a line of its own; group 1 is the name. */
 const RETURN_LINE = /^[ \t]*return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/dgm;
@@ -31,40 +31,6 @@ function directlyIn(node: Node, def: Node): boolean {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
   }
   return true;
-}
-
-/** `def name(` at the start of a line, and the text of its parameter list up to the first `)`. */
-const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(([^)]*)\)/gm;
-
-/**
- * A textual pre-check, before any look at the tree: could `name`, at offset `at`, be a
- * parameter of the def around it? The enclosing def is taken to be the nearest `def` line above
- * that is indented less than the line of `at` (nested defs in between are skipped); `self` and
- * `cls` never are.
- */
-export function parameterCheck(text: string): (at: number, name: string) => boolean {
-  const headers: { at: number; indent: number; names: Set<string> }[] = [];
-  for (const m of text.matchAll(DEF_HEADER)) {
-    const names = new Set<string>();
-    for (const part of m[2].split(',')) {
-      const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
-      if (w && w[1] !== 'self' && w[1] !== 'cls') names.add(w[1]);
-    }
-    headers.push({ at: m.index, indent: m[1].replace(/\t/g, '        ').length, names });
-  }
-  return (at, name) => {
-    let lo = 0;
-    let hi = headers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (headers[mid].at < at) lo = mid + 1;
-      else hi = mid;
-    }
-    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
-    const indent = /^[ \t]*/.exec(text.slice(lineStart, at))![0].replace(/\t/g, '        ').length;
-    for (let i = lo - 1; i >= 0; i--) if (headers[i].indent < indent) return headers[i].names.has(name);
-    return false;
-  };
 }
 
 function collect(

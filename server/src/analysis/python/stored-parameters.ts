@@ -83,6 +83,57 @@ export function exportedDefEntry<E extends ExportedDefEntry>(
   return entry;
 }
 
+/** `def name(` at the start of a line, and the text of its parameter list up to the first `)`. */
+const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(([^)]*)\)/gm;
+
+/**
+ * A textual pre-check, before any look at the tree: could `name`, at offset `at`, be a
+ * parameter of the def around it? The def around it is one of the `def` lines above, each
+ * indented less than the one after it and the first less than the line of `at` (nested defs
+ * that ended before are indented more and are passed over); `self` and `cls` never are.
+ */
+export function parameterCheck(text: string): (at: number, name: string) => boolean {
+  // Asked by several passes over one file (stored, returned, released and forwarded parameters).
+  if (lastCheck?.text === text) return lastCheck.check;
+  const check = parameterCheckOf(text);
+  lastCheck = { text, check };
+  return check;
+}
+
+let lastCheck: { text: string; check: (at: number, name: string) => boolean } | undefined;
+
+function parameterCheckOf(text: string): (at: number, name: string) => boolean {
+  const headers: { at: number; indent: number; names: Set<string> }[] = [];
+  for (const m of text.matchAll(DEF_HEADER)) {
+    const names = new Set<string>();
+    for (const part of m[2].split(',')) {
+      const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
+      if (w && w[1] !== 'self' && w[1] !== 'cls') names.add(w[1]);
+    }
+    headers.push({ at: m.index, indent: m[1].replace(/\t/g, '        ').length, names });
+  }
+  return (at, name) => {
+    let lo = 0;
+    let hi = headers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (headers[mid].at < at) lo = mid + 1;
+      else hi = mid;
+    }
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    const indent = /^[ \t]*/.exec(text.slice(lineStart, at))![0].replace(/\t/g, '        ').length;
+    // Every def above indented less than the line so far may hold it (a nested def that ended
+    // before the line is indented more than the def that holds both): any of them naming it passes.
+    let within = indent;
+    for (let i = lo - 1; i >= 0 && within > 0; i--) {
+      if (headers[i].indent >= within) continue;
+      if (headers[i].names.has(name)) return true;
+      within = headers[i].indent;
+    }
+    return false;
+  };
+}
+
 /** Is `node` (the stored value) stored by its statement: into a field, an element, a storing call, a declared global? */
 function storedBy(value: Node, body: Node): boolean {
   const p = value.parent;
@@ -105,12 +156,14 @@ function storedBy(value: Node, body: Node): boolean {
 export function storedParameters(tree: Tree, text: string, exportPathOf: (def: Node) => string[] | undefined, skip?: SkippedRanges): UsedOnlyParameters[] {
   const byDef = new Map<number, ExportedDefEntry & { stored: Set<string> }>();
   const root = tree.rootNode;
+  const isParameter = parameterCheck(text);
   const lines = [...text.matchAll(STORE_LINE), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
   for (const m of lines) {
     const name = m[1] || m[2];
     if (!name) continue;
     const at = m.index + m[0].lastIndexOf(name);
-    if (inSkipped(skip, at)) continue;
+    // (`self`/`cls` pass through: the pre-check leaves them out, a plain function may name its first parameter so.)
+    if ((name !== 'self' && name !== 'cls' && !isParameter(at, name)) || inSkipped(skip, at)) continue;
     const entry = exportedDefEntry(root, at, byDef, exportPathOf, (e) => ({ ...e, stored: new Set<string>() }));
     if (!entry || !entry.names.includes(name) || entry.stored.has(name)) continue;
     const def = entry.def;

@@ -141,6 +141,16 @@ export function otherPlatformTest(cond: Node): boolean {
 }
 
 /**
+ * Whether a text may hold a test {@link otherPlatformTest} accepts: every such test names a
+ * Windows flag (`win`), a platform subject (`platform`) or `os.name`. A file without any of
+ * these words has no definition for other platforms only, and its definitions need not be
+ * looked up (a parent lookup costs a trip into the parser's memory).
+ */
+export function mayTestOtherPlatform(text: string): boolean {
+  return /win|platform|\.\s*name\b/i.test(text);
+}
+
+/**
  * Whether a definition sits directly in an `if`/`elif` branch that only other platforms take
  * (`if _mswindows: def _communicate(...)`): its body is not walked as code that runs here.
  */

@@ -154,8 +154,8 @@ export class HeartbeatClassifier {
       return;
     }
     if (!c.method || !c.recv) return;
-    const written = `${this.calleeText(c)}()`;
     if (!TRANSPORT_USE_METHODS.has(c.method)) return;
+    const written = `${this.calleeText(c)}()`;
     const recv = this.receiverCall(c);
     const made = recv ? this.madeBy(recv) : this.selfAttributeProduct(c);
     if (!made || 'transport' in made) return;

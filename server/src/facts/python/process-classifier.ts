@@ -1132,6 +1132,9 @@ export class ProcessClassifier {
    * afterwards: the pool was meant per process, but a forked child keeps the parent's.
    */
   emitPooledCaches(): void {
+    // The pool must be filled in a function whose default reads the process id (`pidDefault`):
+    // a file that never spells `getpid` has none, and its calls need not be looked at.
+    if (!this.t.src.includes('getpid')) return;
     for (const c of this.rec.calls) {
       const assign = c.node.parent;
       if (c.scope.kind !== 'function' || assign?.type !== 'assignment' || assign.childForFieldName('right')?.id !== c.node.id) continue;

@@ -27,7 +27,7 @@ import {
   stringValue,
   within,
 } from './syntax-helpers';
-import { definedOnlyForOtherPlatforms, forkTest, loopContext } from './branch-tests';
+import { definedOnlyForOtherPlatforms, forkTest, loopContext, mayTestOtherPlatform } from './branch-tests';
 import { KIND_TEST_WORDS } from './value-kinds';
 import { FrameStack } from './walk-frames';
 import {
@@ -232,6 +232,8 @@ export class RecordCollector implements CollectedRecords {
   }
 
   private tops?: { end: number; pos: Position }[];
+  /** The text may test for another platform ({@link mayTestOtherPlatform}); asked at the first definition. */
+  private mayTestPlatform?: boolean;
 
   /** End of the module-level statement that holds the current node. */
   private topEnd(): Position {
@@ -276,7 +278,7 @@ export class RecordCollector implements CollectedRecords {
         return true;
       case 'function_definition':
         // `if _mswindows: def _communicate(...)`: not code that runs on the target.
-        if (definedOnlyForOtherPlatforms(node)) return false;
+        if ((this.mayTestPlatform ??= mayTestOtherPlatform(this.t.src)) && definedOnlyForOtherPlatforms(node)) return false;
         this.visitFunction(node, until, scope);
         return true;
       case 'class_definition':

@@ -56,6 +56,35 @@ describe('names that may hold a module imported by computed name', () => {
     );
   });
 
+  test('generator arguments, copies, star and keyword arguments, conditionals, tuples returned and non-ASCII names carry it', () => {
+    assert.deepEqual(
+      holders([
+        'import importlib',
+        '',
+        'async def fetch(plugin):',
+        '    return plugin',
+        '',
+        'def collect(names):',
+        '    mods = (importlib.import_module("app." + n) for n in names)',
+        '    ready = tuple(m for m in mods)',
+        '    fetch(*ready)',
+        '    configure(handler=ready[0] if ready else None)',
+        '    return ready, len(names)',
+        '',
+        'def configure(handler=None):',
+        '    pass',
+        '',
+        'def café(x):',
+        '    pass',
+        '',
+        'def run():',
+        '    return café(collect([]))',
+      ]),
+      // (`names` and `n` are not: the module comes out of the generator, nothing goes in.)
+      ['collect', 'fetch', 'handler', 'm', 'mods', 'plugin', 'ready', 'x'],
+    );
+  });
+
   test('an import whose name cannot be read, or no import at all, gives no name', () => {
     assert.deepEqual(holders(['import importlib', 'def load(name):', '    mod = importlib.import_module(name)', '    return mod.setup()']), []);
     assert.deepEqual(holders(['def load(name):', '    mod = __import__(".rel")', '    return mod']), []);

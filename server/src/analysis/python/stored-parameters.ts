@@ -83,8 +83,11 @@ export function exportedDefEntry<E extends ExportedDefEntry>(
   return entry;
 }
 
-/** `def name(` at the start of a line, and the text of its parameter list up to the first `)`. */
-const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(([^)]*)\)/gm;
+/**
+ * `def name(` at the start of a line, and the text of its parameter list (defaults may hold one
+ * level of brackets: `version=(1, 1)`; the words after a comma inside them only add names).
+ */
+const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(((?:[^()]|\([^()]*\))*)\)/gm;
 
 /**
  * A textual pre-check, before any look at the tree: could `name`, at offset `at`, be a

@@ -11,7 +11,9 @@
  * to, and the functions that return one. It may name more than the tracing would find (a name
  * is a name in every scope; a function handed a holder counts all its parameters), never
  * less: a name not in the set cannot hold such a module. Computed over the whole tree, so the
- * incremental extraction can ask it whatever definitions it skips.
+ * incremental extraction can ask it whatever definitions it skips. The pass goes name by name:
+ * each new holder is looked up where the text spells it and only the flows it takes part in
+ * are read, so a file whose imported modules reach a few names costs a few look-ups.
  */
 import type { Node } from '../../parsing/parser';
 import type { PyComputedModule } from './fact-types';
@@ -66,61 +68,6 @@ export function computedImportModule(call: Node): PyComputedModule | undefined {
   return m;
 }
 
-/** One way a value moves: when any of `from` may hold a computed module, `to` may too. */
-interface Flow {
-  /** The names (and called functions' names) the value may come from. */
-  from: string[];
-  /** The value may be such an import itself. */
-  fromImports: boolean;
-  /** Names bound (assignment, loop target, list added to). */
-  names: string[];
-  /** Functions whose parameters receive it (by their name; every definition of that name). */
-  parametersOf: string[];
-  /** A function that returns it (its calls then give it). */
-  returnedBy?: string;
-}
-
-const NODE_TYPES = ['assignment', 'augmented_assignment', 'for_statement', 'for_in_clause', 'call', 'return_statement', 'function_definition'];
-
-/**
- * Where the value of an expression may come from, read the way the tracing reads it: names,
- * the parts of tuples, lists, conditionals and comprehensions, and calls (the function called,
- * whose returns give the value, or the first argument of `list(x)`-like copies). `imports` is
- * set when the value may be a computed import's result.
- */
-function valueSources(n: Node | null | undefined, out: { words: Set<string>; imports: boolean }, depth = 0): void {
-  if (!n || depth > 32) return;
-  switch (n.type) {
-    case 'identifier':
-      out.words.add(n.text);
-      return;
-    case 'parenthesized_expression':
-    case 'conditional_expression':
-    case 'tuple':
-    case 'expression_list':
-    case 'list':
-    case 'set':
-      for (const c of n.namedChildren) valueSources(c, out, depth + 1);
-      return;
-    case 'generator_expression':
-    case 'list_comprehension':
-    case 'set_comprehension':
-      valueSources(n.childForFieldName('body'), out, depth + 1);
-      return;
-    case 'call': {
-      const name = lastName(n.childForFieldName('function'));
-      if (!name) return;
-      // Only an import whose module name can be read leads anywhere (`computedImportModule`).
-      if (COMPUTED_IMPORT_CALLS.has(name) && computedImportModule(n)) out.imports = true;
-      out.words.add(name);
-      if (ITEM_COPIES.has(name)) valueSources(n.childForFieldName('arguments')?.namedChild(0), out, depth + 1);
-      return;
-    }
-    default:
-      return;
-  }
-}
-
 /** The plain names a target binds (`a`, `a, (b, c)`), not attributes or subscripts. */
 function boundNames(target: Node | null, out: string[] = []): string[] {
   if (!target) return out;
@@ -159,29 +106,6 @@ function lastName(callee: Node | null): string | undefined {
 const COMPUTED_IMPORT_AT = /\b(?:import_module|__import__)\s*\(/g;
 
 /**
- * Whether some call of the file imports a module by a name that can be read: the calls are
- * found from the text, so a file without one costs a regular-expression search.
- */
-function hasReadableComputedImport(root: Node, text: string): boolean {
-  if (!COMPUTED_IMPORT_WORD.test(text)) return false;
-  // Node offsets are the text's own only when the tree covers it exactly.
-  const exact = root.endIndex === text.length;
-  const calls = exact ? [] : root.descendantsOfType('call');
-  if (exact) {
-    COMPUTED_IMPORT_AT.lastIndex = 0;
-    for (let m = COMPUTED_IMPORT_AT.exec(text); m; m = COMPUTED_IMPORT_AT.exec(text)) {
-      let n: Node | null = root.descendantForIndex(m.index);
-      while (n && n.type !== 'call' && n.endIndex <= m.index + m[0].length + 1 && n.parent) n = n.parent;
-      if (n?.type === 'call') calls.push(n);
-    }
-  }
-  return calls.some((c) => {
-    const name = c ? lastName(c.childForFieldName('function')) : undefined;
-    return !!c && !!name && COMPUTED_IMPORT_CALLS.has(name) && !!computedImportModule(c);
-  });
-}
-
-/**
  * The names that may hold a module imported by computed name, or an empty set when the file
  * has no such import. `text` is the file's text (a cheap first check).
  */
@@ -190,83 +114,197 @@ export function computedModuleHolders(root: Node, text: string): ReadonlySet<str
   // classifier) about the same tree: the answer is kept per tree and text.
   const known = HOLDERS_OF_TREE.get(root.tree);
   if (known && known.text === text) return known.holders;
-  const holders = computeHolders(root, text);
+  const holders = computeHoldersByName(root, text);
   HOLDERS_OF_TREE.set(root.tree, { text, holders });
   return holders;
 }
 
 const HOLDERS_OF_TREE = new WeakMap<Node['tree'], { text: string; holders: ReadonlySet<string> }>();
 
-function computeHolders(root: Node, text: string): ReadonlySet<string> {
-  const holders = new Set<string>();
-  if (!hasReadableComputedImport(root, text)) return holders;
-  const flows: Flow[] = [];
-  const parameters = new Map<string, string[]>();
-  const flow = (from: Node | null | undefined, f: Omit<Flow, 'from' | 'fromImports'>) => {
-    const sources = { words: new Set<string>(), imports: false };
-    valueSources(from, sources);
-    if (sources.words.size > 0 || sources.imports) flows.push({ from: [...sources.words], fromImports: sources.imports, ...f });
-  };
-  for (const n of root.descendantsOfType(NODE_TYPES)) {
-    if (!n) continue;
-    switch (n.type) {
+/** Node types whose named children are all where their value may come from (`valueSources`). */
+const SPREADING = new Set(['parenthesized_expression', 'conditional_expression', 'tuple', 'expression_list', 'list', 'set']);
+const COMPREHENSIONS = new Set(['generator_expression', 'list_comprehension', 'set_comprehension']);
+
+/** Where a value read as a flow's source ends up: the node the flow reads (`from`) and what it binds. */
+interface FlowSite {
+  /** The statement or argument that makes the flow (one flow per site, as the walk makes it). */
+  key: string;
+  names: string[];
+  parametersOf: string[];
+  returnedBy?: string;
+}
+
+/**
+ * The flows a value node takes part in as a source: it is climbed through the expressions
+ * `valueSources` reads into (tuples, conditionals, comprehension bodies, `list(x)`-like
+ * copies) up to the assignment, loop, `return` or call argument whose value it is. `depth`
+ * counts the levels below that value, which `valueSources` reads up to 32 deep.
+ */
+function flowSitesOf(value: Node, out: FlowSite[]): void {
+  let v = value;
+  for (let depth = 0; depth <= 32; depth++) {
+    const p = v.parent;
+    if (!p) return;
+    if (SPREADING.has(p.type)) {
+      v = p;
+      continue;
+    }
+    if (COMPREHENSIONS.has(p.type)) {
+      if (p.childForFieldName('body')?.id !== v.id) return;
+      // `f(x for x in xs)`: the generator is the call's argument list, and its body an argument.
+      const call = p.parent;
+      if (call?.type === 'call' && call.childForFieldName('arguments')?.id === p.id) {
+        argumentSite(p, v, out);
+        const name = lastName(call.childForFieldName('function'));
+        if (!name || !ITEM_COPIES.has(name) || p.namedChild(0)?.id !== v.id) return;
+        v = call;
+        continue;
+      }
+      v = p;
+      continue;
+    }
+    switch (p.type) {
       case 'assignment':
       case 'augmented_assignment':
-        flow(n.childForFieldName('right'), { names: boundNames(n.childForFieldName('left')), parametersOf: [] });
-        break;
       case 'for_statement':
       case 'for_in_clause':
-        flow(n.childForFieldName('right'), { names: boundNames(n.childForFieldName('left')), parametersOf: [] });
-        break;
+        if (p.childForFieldName('right')?.id === v.id) out.push({ key: `${p.id}`, names: boundNames(p.childForFieldName('left')), parametersOf: [] });
+        return;
       case 'return_statement': {
-        const fn = enclosingFunctionName(n);
-        if (fn) flow(n.namedChild(0), { names: [], parametersOf: [], returnedBy: fn });
-        break;
+        const fn = enclosingFunctionName(p);
+        if (fn && p.namedChild(0)?.id === v.id) out.push({ key: `${p.id}`, names: [], parametersOf: [], returnedBy: fn });
+        return;
       }
-      case 'function_definition': {
-        const name = n.childForFieldName('name')?.text;
-        // A method's first parameter is its object, which callers do not pass as an argument.
-        const names = parameterNames(n).slice(isMethod(n) ? 1 : 0);
-        if (name) parameters.set(name, [...(parameters.get(name) ?? []), ...names]);
-        break;
+      case 'keyword_argument':
+        if (p.childForFieldName('value')?.id !== v.id) return;
+        if (p.parent?.type === 'argument_list') argumentSite(p.parent, v, out);
+        return;
+      case 'list_splat':
+      case 'dictionary_splat':
+        if (p.namedChild(0)?.id !== v.id) return;
+        if (p.parent?.type === 'argument_list') argumentSite(p.parent, v, out);
+        return;
+      case 'argument_list': {
+        argumentSite(p, v, out);
+        // `list(x)`-like copies give their first argument's items back: the call is a value too.
+        const call = p.parent;
+        const name = call?.type === 'call' ? lastName(call.childForFieldName('function')) : undefined;
+        if (!call || !name || !ITEM_COPIES.has(name) || p.namedChild(0)?.id !== v.id) return;
+        v = call;
+        continue;
       }
-      case 'call': {
-        const callee = n.childForFieldName('function');
-        const args = n.childForFieldName('arguments');
-        if (!args || args.namedChildCount === 0) break;
-        const method = lastName(callee);
-        // `mods.append(m)` / `mods.extend(ms)`: the list holds them.
-        const obj = callee?.type === 'attribute' ? callee.childForFieldName('object') : null;
-        const list = obj?.type === 'identifier' && (method === 'append' || method === 'extend') ? [obj.text] : [];
-        // The callee, and functions handed over to run (`pool.map(worker, mods)`), receive the arguments.
-        const receivers = method ? [method] : [];
-        for (const a of args.namedChildren) {
-          const name = lastName(a ?? null);
-          if (name) receivers.push(name);
-        }
-        for (const a of args.namedChildren) {
-          if (!a) continue;
-          const value = a.type === 'keyword_argument' ? a.childForFieldName('value') : a.type === 'list_splat' || a.type === 'dictionary_splat' ? a.namedChild(0) : a;
-          flow(value, { names: list, parametersOf: receivers });
-        }
-        break;
-      }
+      default:
+        return;
     }
   }
-  let changed = true;
-  const fired = new Array<boolean>(flows.length).fill(false);
-  while (changed) {
-    changed = false;
-    for (let i = 0; i < flows.length; i++) {
-      if (fired[i]) continue;
-      const f = flows[i];
-      if (!f.fromImports && !f.from.some((w) => holders.has(w))) continue;
-      fired[i] = true;
-      changed = true;
-      for (const name of f.names) holders.add(name);
-      if (f.returnedBy) holders.add(f.returnedBy);
-      for (const fn of f.parametersOf) for (const p of parameters.get(fn) ?? []) holders.add(p);
+}
+
+/** A call argument's flow: the list appended to, and the functions that receive the arguments. */
+function argumentSite(args: Node, value: Node, out: FlowSite[]): void {
+  const call = args.parent;
+  if (call?.type !== 'call') return;
+  const callee = call.childForFieldName('function');
+  const method = lastName(callee);
+  const obj = callee?.type === 'attribute' ? callee.childForFieldName('object') : null;
+  const names = obj?.type === 'identifier' && (method === 'append' || method === 'extend') ? [obj.text] : [];
+  const parametersOf = method ? [method] : [];
+  for (const a of args.namedChildren) {
+    const name = lastName(a ?? null);
+    if (name) parametersOf.push(name);
+  }
+  out.push({ key: `${call.id}:${value.id}`, names, parametersOf });
+}
+
+/**
+ * The value nodes an identifier stands for as a source: itself, or the call it names
+ * (`w(...)`, `obj.w(...)`: its result comes from `w`'s returns). Undefined when the
+ * identifier is not read as a value there (an attribute's object, a binding, a parameter).
+ */
+function valueNodeOf(id: Node): Node | undefined {
+  const p = id.parent;
+  if (!p) return id;
+  if (p.type === 'call' && p.childForFieldName('function')?.id === id.id) return p;
+  if (p.type === 'attribute') {
+    if (p.childForFieldName('attribute')?.id !== id.id) return undefined;
+    const call = p.parent;
+    return call?.type === 'call' && call.childForFieldName('function')?.id === p.id ? call : undefined;
+  }
+  return id;
+}
+
+/**
+ * The holders, forwards from the computed imports: each flow a holder takes part in as a
+ * source (an assignment, a loop, a `return`, a call argument) fires once and makes its bound
+ * names, the returning function and the receiving functions' parameters holders too.
+ */
+function computeHoldersByName(root: Node, text: string): ReadonlySet<string> {
+  const holders = new Set<string>();
+  const imports = readableComputedImports(root, text);
+  if (imports.length === 0) return holders;
+  const fired = new Set<string>();
+  const work: string[] = [];
+  const add = (name: string) => {
+    if (holders.has(name)) return;
+    holders.add(name);
+    work.push(name);
+  };
+  const parametersMemo = new Map<string, string[]>();
+  const parametersOf = (fn: string): string[] => {
+    let names = parametersMemo.get(fn);
+    if (names) return names;
+    names = [];
+    for (const m of text.matchAll(new RegExp(`\\bdef[ \\t]+${fn}(?![\\p{L}\\p{N}_])`, 'gu'))) {
+      // (The `def` keyword's token; its parent is the definition.)
+      const def = root.descendantForIndex(m.index)?.parent;
+      if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === fn) names.push(...parameterNames(def).slice(isMethod(def) ? 1 : 0));
+    }
+    parametersMemo.set(fn, names);
+    return names;
+  };
+  const fire = (sites: FlowSite[]) => {
+    for (const f of sites) {
+      if (fired.has(f.key)) continue;
+      fired.add(f.key);
+      for (const name of f.names) add(name);
+      if (f.returnedBy) add(f.returnedBy);
+      for (const fn of f.parametersOf) for (const p of parametersOf(fn)) add(p);
+    }
+  };
+  for (const call of imports) {
+    const sites: FlowSite[] = [];
+    flowSitesOf(call, sites);
+    fire(sites);
+  }
+  while (work.length > 0) {
+    const word = work.pop()!;
+    for (const m of text.matchAll(new RegExp(`(?<![\\p{L}\\p{N}_])${word}(?![\\p{L}\\p{N}_])`, 'gu'))) {
+      const id = root.descendantForIndex(m.index, m.index + word.length);
+      if (id?.type !== 'identifier' || id.text !== word) continue;
+      const value = valueNodeOf(id);
+      if (!value) continue;
+      const sites: FlowSite[] = [];
+      flowSitesOf(value, sites);
+      fire(sites);
     }
   }
   return holders;
+}
+
+/** The calls of the file that import a module by a name that can be read (`computedImportModule`). */
+function readableComputedImports(root: Node, text: string): Node[] {
+  if (!COMPUTED_IMPORT_WORD.test(text)) return [];
+  const exact = root.endIndex === text.length;
+  const calls: (Node | null)[] = exact ? [] : root.descendantsOfType('call');
+  if (exact) {
+    COMPUTED_IMPORT_AT.lastIndex = 0;
+    for (let m = COMPUTED_IMPORT_AT.exec(text); m; m = COMPUTED_IMPORT_AT.exec(text)) {
+      let n: Node | null = root.descendantForIndex(m.index);
+      while (n && n.type !== 'call' && n.endIndex <= m.index + m[0].length + 1 && n.parent) n = n.parent;
+      if (n?.type === 'call') calls.push(n);
+    }
+  }
+  return calls.filter((c): c is Node => {
+    const name = c ? lastName(c.childForFieldName('function')) : undefined;
+    return !!c && !!name && COMPUTED_IMPORT_CALLS.has(name) && !!computedImportModule(c);
+  });
 }

@@ -33,10 +33,36 @@ function directlyIn(node: Node, def: Node): boolean {
   return true;
 }
 
+/** Words one of which every match of {@link RELEASE_LINE} spells (`closing(` does not spell `close`). */
+const RELEASE_WORDS = /clos|__exit__|__aexit__|communicate|with/g;
+
+/**
+ * The matches of a pattern whose matches never span lines, run only over the lines that hold
+ * one of `words`: the same matches as a run over the whole text, with `offset` the start of
+ * the line the match indices count from.
+ */
+function* lineLocalMatches(text: string, pattern: RegExp, words: RegExp): Generator<{ m: RegExpMatchArray; offset: number }> {
+  words.lastIndex = 0;
+  for (let w = words.exec(text); w; w = words.exec(text)) {
+    const start = text.lastIndexOf('\n', w.index - 1) + 1;
+    let end = text.indexOf('\n', w.index);
+    if (end < 0) end = text.length;
+    pattern.lastIndex = 0;
+    for (const m of text.slice(start, end).matchAll(pattern)) yield { m, offset: start };
+    words.lastIndex = end;
+  }
+}
+
+/** The matches of a pattern over the whole text (offset 0). */
+function* wholeTextMatches(text: string, pattern: RegExp): Generator<{ m: RegExpMatchArray; offset: number }> {
+  pattern.lastIndex = 0;
+  for (const m of text.matchAll(pattern)) yield { m, offset: 0 };
+}
+
 function collect(
   tree: Tree,
   text: string,
-  pattern: RegExp,
+  matches: Iterable<{ m: RegExpMatchArray; offset: number }>,
   exportPathOf: (def: Node) => string[] | undefined,
   skip: SkippedRanges | undefined,
   keep: (id: Node) => Node | undefined,
@@ -44,11 +70,11 @@ function collect(
 ): Entry[] {
   const byDef = new Map<number, Entry>();
   const root = tree.rootNode;
-  pattern.lastIndex = 0;
-  for (const m of text.matchAll(pattern)) {
+  for (const { m, offset } of matches) {
     const group = m.findIndex((g, i) => i > 0 && g !== undefined);
     const name = group > 0 ? m[group] : undefined;
-    const at = group > 0 ? m.indices?.[group]?.[0] : undefined;
+    const inLine = group > 0 ? m.indices?.[group]?.[0] : undefined;
+    const at = inLine === undefined ? undefined : offset + inLine;
     if (!name || at === undefined || !isParameter(at, name) || inSkipped(skip, at)) continue;
     const entry = exportedDefEntry(root, at, byDef, exportPathOf, (e) => ({ ...e, found: new Map(), descriptors: new Set() }));
     if (!entry || !entry.names.includes(name) || entry.found.has(name)) continue;
@@ -97,12 +123,12 @@ export function parameterEffects(
 ): { returned: UsedOnlyParameters[]; released: UsedOnlyParameters[] } {
   if (!text.includes('def')) return { returned: [], released: [] };
   const words = parameterCheck(text);
-  const returnedEntries = text.includes('return') ? collect(tree, text, RETURN_LINE, exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
+  const returnedEntries = text.includes('return') ? collect(tree, text, wholeTextMatches(text, RETURN_LINE), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
   const returned = summaries(returnedEntries, () => true);
   const returnedBy = new Map<number, Set<string>>();
   for (const e of returnedEntries) returnedBy.set(e.def.id, new Set(e.found.keys()));
-  const releaseEntries = /close|\bwith\b|communicate|__exit__/.test(text)
-    ? collect(tree, text, RELEASE_LINE, exportPathOf, skip, (id) => {
+  const releaseEntries = /clos|\bwith\b|communicate|__a?exit__/.test(text)
+    ? collect(tree, text, lineLocalMatches(text, RELEASE_LINE, RELEASE_WORDS), exportPathOf, skip, (id) => {
         let n: Node | null = id;
         while (n && n.parent && n.parent.type !== 'block' && n.parent.type !== 'module') n = n.parent;
         return n ?? undefined;

@@ -132,7 +132,7 @@ export class ValueKinds {
     if (!body) return o;
     // Without the word `yield` in its text the function yields nothing, and what it returns
     // counts only when its body ends with a `return`: most functions need no walk at all.
-    if (!/\byield\b/.test(def.text)) {
+    if (!this.spellsYield(def)) {
       // Every `return` must give one known kind: the last one is read first, and the body is
       // walked for the others only when it does.
       const last = lastStatement(body);
@@ -164,6 +164,24 @@ export class ValueKinds {
       if (returned) o.resolves = returned;
     } else if (returned) o.gives = returned;
     return o;
+  }
+
+  /** Offsets of the word `yield` in the text (when node offsets are the text's), in order. */
+  private yieldOffsets: number[] | undefined;
+
+  /** Whether the word `yield` appears in the definition's text (found among the file's offsets, without copying the text out of the tree). */
+  private spellsYield(def: Node): boolean {
+    if (!this.t.exact) return /\byield\b/.test(def.text);
+    const at = (this.yieldOffsets ??= [...this.t.src.matchAll(/\byield\b/g)].map((m) => m.index));
+    const start = def.startIndex;
+    let lo = 0;
+    let hi = at.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (at[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < at.length && at[lo] < def.endIndex;
   }
 
   /** The kind every path of a body returns: each `return` gives a call of the same known kind, and the body ends with a `return`. */

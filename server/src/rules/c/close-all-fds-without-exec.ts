@@ -16,7 +16,7 @@ import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CProgram } from '../../model/c';
 import { resetIndexAfter } from '../../model/c-cache-reset';
-import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSiteLabel, forkSites, runsProgramAfter } from '../../model/c-child';
+import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, execsAfter, forkSiteLabel, forkSites, runsProgramAfter, surelyAfter } from '../../model/c-child';
 
 const RULE_ID = 'close-all-fds-without-exec';
 
@@ -74,6 +74,8 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
         walk.events.forEach((event, index) => {
           const hit = closeAlls.get(callKey(event.owner, event.call));
           if (!hit || !runsProgramAfter(walk, index, model.knowledge)) return;
+          // Closing everything and then exec'ing (with an exit when the exec fails) is hygiene.
+          if (execsAfter(model, walk, index)) return;
           const key = `${hit.file.path}:${hit.fact.range.start.line}:${hit.fact.range.start.character}`;
           if (found.has(key)) return;
           const related: RelatedLocation[] = [
@@ -124,8 +126,8 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
           }
           // A keep-list that spares every cached descriptor is what a daemon should do.
           if (keeps && destroyed.length === 0) return;
-          // The first descriptor opened after the close gets one of the freed numbers.
-          const reuse = walk.events.slice(index + 1).find((e) => FD_SOURCES.has(e.call.name));
+          // The first descriptor surely opened after the close gets one of the freed numbers.
+          const reuse = surelyAfter(model, walk, index, (e) => FD_SOURCES.has(e.call.name));
           if (reuse) related.push(callLocation(reuse.owner, reuse.call, `${reuse.call.name}() here gets one of the freed numbers`));
           const what = hit.fact.api === 'loop' ? `This loop closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}` : `${hit.fact.api}() closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}`;
           const message = keeps

@@ -323,13 +323,17 @@ export function runsProgramAfter(walk: ChildWalk, index: number, knowledge: CKno
 
 /**
  * The functions the walk is in at event `index`, innermost first, each with the depth of its
- * own calls in the walk: the event's function, then each caller on its path. What these
- * functions call after the event runs after it, once the event's call returns.
+ * own calls in the walk: the event's function, then each caller on its path, then the caller
+ * the child returns into from the forking function (`walkRegion`). What these functions call
+ * after the event runs after it, once the event's call returns.
  */
 function levelsAt(walk: ChildWalk, index: number): { owner: CFn; depth: number }[] {
   const e = walk.events[index];
   const levels = [{ owner: e.owner, depth: e.path.length }];
   for (let d = e.path.length - 1; d >= 0; d--) levels.push({ owner: e.path[d].owner, depth: d });
+  const root = levels[levels.length - 1].owner;
+  const caller = walk.events.slice(index + 1).find((f) => f.path.length === 0 && f.owner !== root);
+  if (caller) levels.push({ owner: caller.owner, depth: 0 });
   return levels;
 }
 
@@ -452,6 +456,23 @@ export function surelyAfter(model: CModel, walk: ChildWalk, index: number, test:
     if (base >= 0 && f.path.slice(base).every((p) => model.runsAlways(p.call))) return f;
   }
   return undefined;
+}
+
+/**
+ * The last event of what the rest of event `index`'s own function runs (its later calls and
+ * what they run), or `index` when the function makes no call after it: past it, the walk is
+ * back in a caller.
+ */
+export function lastInOwnFunction(walk: ChildWalk, index: number): number {
+  const e = walk.events[index];
+  const d = e.path.length;
+  let j = index;
+  for (; j + 1 < walk.events.length; j++) {
+    const f = walk.events[j + 1];
+    const owner = f.path.length > d ? f.path[d].owner : f.path.length === d ? f.owner : null;
+    if (owner !== e.owner || !e.path.every((p, k) => f.path[k].call === p.call)) break;
+  }
+  return j;
 }
 
 /** A related location at a call. */

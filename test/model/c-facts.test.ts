@@ -164,6 +164,33 @@ void c(int keep, void **table) {
     );
   });
 
+  test('a close-all call that returns when it worked: what its function does after it is a fallback', () => {
+    const all = facts(`#include <errno.h>
+int a(int low) { if (close_range(low, ~0U, 0) == 0) return 0; return walk_fds(low); }
+int b(int low) { int ret; ret = close_range(low, ~0U, 0); if (ret == 0 || errno != ENOSYS) return ret; return walk_fds(low); }
+int c(int low) { int ret = close_range(low, ~0U, 0); if (!ret) { note(); return 0; } return walk_fds(low); }
+int d(int low) { if (!(close_range(low, ~0U, 0))) return 0; return -1; }
+int e(int low) { if (close_range(low, ~0U, 0) < 0) return -1; run_job(); return 0; }
+int f(int low) { int ret = close_range(low, ~0U, 0); if (ret != 0) return ret; run_job(); return 0; }
+int g(int low) { int ret = close_range(low, ~0U, 0); log_it(); if (ret == 0) return 0; return -1; }
+int h(int low) { if (close_range(low, ~0U, 0) == 0) run_job(); return 0; }
+void i(int low) { closefrom(low); run_job(); }`);
+    assert.deepEqual(
+      only(all, 'c.closeAll').map((c) => `${c.api} line ${c.range.start.line + 1}${c.returnsWhenDone ? ' returns when done' : ''}`),
+      [
+        'close_range line 2 returns when done',
+        'close_range line 3 returns when done',
+        'close_range line 4 returns when done',
+        'close_range line 5 returns when done',
+        'close_range line 6',
+        'close_range line 7',
+        'close_range line 8',
+        'close_range line 9',
+        'closefrom line 10',
+      ],
+    );
+  });
+
   test('statement macros alone on a line are blanked, so the fork test after them is read', () => {
     const text = `#define HOOK_IN
 #define HOOK_OUT

@@ -186,6 +186,31 @@ describe('C program model', () => {
     );
   });
 
+  test('a child that closes every descriptor through a helper in another file, then execs through a search helper and exits when it returns, is silent; a job child sharing that helper is reported', () => {
+    const scenario = join(PROGRAMS, 'c-spawn-close-then-exec');
+    // Without the job runner: close_from()'s close_range() is followed in launch()'s child by
+    // exec_search() (execv on its normal path, -1 when nothing ran) and fail_child() (_exit).
+    const launcherOnly = scan('c-spawn-close-then-exec', { dirs: [join(scenario, 'lib'), join(scenario, 'launcher')] });
+    assert.deepEqual(summary(launcherOnly.findings), []);
+    const { findings, rel } = scan('c-spawn-close-then-exec');
+    assert.deepEqual(summary(findings), [`close-all-fds-without-exec ${rel('lib/fdutil.c')}:18`]);
+    const closeAll = findings[0];
+    assert.match(closeAll.message, /\(fork\(\) at jobs\.c:29\)/);
+    // The descriptor that takes a freed number is the job's output file, not the open() of
+    // close_from()'s own fallback, which runs only when close_range() failed.
+    assert.deepEqual(
+      closeAll.related.map((r) => `${at(r)} ${r.message}`),
+      [
+        `${rel('jobs/jobs.c')}:29 fork() here; the child keeps running the program`,
+        `${rel('jobs/jobs.c')}:32 close_from() is called in the child here`,
+        `${rel('lib/fdutil.c')}:18 descriptors closed here; the child goes on without exec`,
+        `${rel('launcher/main.c')}:12 openlog() here makes the library cache syslog's socket to /dev/log; the close-all frees its number`,
+        `${rel('launcher/main.c')}:13 syslog() here makes the library cache syslog's socket to /dev/log; the close-all frees its number`,
+        `${rel('jobs/jobs.c')}:18 open() here gets one of the freed numbers`,
+      ],
+    );
+  });
+
   test('examples: the incident reproductions report their chains, the corrected versions nothing', () => {
     const examples = join(ROOT, 'examples');
     const { findings } = scan('', { dirs: [join(examples, 'c-bpipe-fork'), join(examples, 'c-static-fd-daemon')] });

@@ -321,6 +321,160 @@ export function runsProgramAfter(walk: ChildWalk, index: number, knowledge: CKno
   return false;
 }
 
+/**
+ * The functions the walk is in at event `index`, innermost first, each with the depth of its
+ * own calls in the walk: the event's function, then each caller on its path, then the caller
+ * the child returns into from the forking function (`walkRegion`). What these functions call
+ * after the event runs after it, once the event's call returns.
+ */
+function levelsAt(walk: ChildWalk, index: number): { owner: CFn; depth: number }[] {
+  const e = walk.events[index];
+  const levels = [{ owner: e.owner, depth: e.path.length }];
+  for (let d = e.path.length - 1; d >= 0; d--) levels.push({ owner: e.path[d].owner, depth: d });
+  const root = levels[levels.length - 1].owner;
+  const caller = walk.events.slice(index + 1).find((f) => f.path.length === 0 && f.owner !== root);
+  if (caller) levels.push({ owner: caller.owner, depth: 0 });
+  return levels;
+}
+
+/** The depth of event `f` among `levels` of event `e` (a call written in one of those functions, on the same call path), or -1. */
+function levelOf(e: ChildEvent, levels: readonly { owner: CFn; depth: number }[], f: ChildEvent): number {
+  if (f.summary) return -1;
+  const level = levels.find((l) => l.depth === f.path.length && l.owner === f.owner);
+  if (!level) return -1;
+  for (let k = 0; k < level.depth; k++) if (f.path[k].call !== e.path[k].call) return -1;
+  return level.depth;
+}
+
+/**
+ * Whether event `f` attempts an exec: an `exec*` call, or a call whose every workspace callee
+ * {@link attemptsExec}.
+ */
+function callAttemptsExec(model: CModel, f: ChildEvent): boolean {
+  if (regionEndOf(f.call.name) === 'exec') return true;
+  return f.targets.length > 0 && f.targets.every((t) => attemptsExec(model, t, 0, new Set()));
+}
+
+/**
+ * `fn` replaces the process on its way through: it calls an `exec*` (or a helper that does),
+ * and either that call always runs or nothing it calls otherwise is async-signal-unsafe —
+ * when it does not exec it only gives up and returns (`g_execute`-like: an early `return -1`
+ * for an empty name, execve in every branch of a search). A helper that execs in one branch
+ * and serves in another (allocates, logs) is no exec helper.
+ */
+function attemptsExec(model: CModel, fn: CFn, depth: number, seen: Set<CFn>): boolean {
+  if (depth > CHILD_CALL_DEPTH || seen.has(fn)) return false;
+  seen.add(fn);
+  const calls = fn.fact.calls;
+  const callees = model.callees(fn);
+  let reaches = false;
+  for (let j = 0; j < calls.length; j++) {
+    const call = calls[j];
+    if (!model.compiled(call)) continue;
+    const targets = callees[j] ?? [];
+    const execs = regionEndOf(call.name) === 'exec' || (targets.length > 0 && targets.every((t) => attemptsExec(model, t, depth + 1, seen)));
+    if (!execs) continue;
+    if (model.runsAlways(call)) return true;
+    reaches = true;
+  }
+  return reaches && !cEffects(model).has(fn, 'unsafeInChild');
+}
+
+/** Whether event `f` always runs and never returns: an exit, or workspace helpers that end the process even when an exec in them fails. */
+function neverReturnsAt(model: CModel, f: ChildEvent): boolean {
+  if (!model.runsAlways(f.call)) return false;
+  const end = regionEndOf(f.call.name);
+  if (end === 'safe-exit' || end === 'unsafe-exit') return true;
+  const effects = cEffects(model);
+  return f.targets.length > 0 && f.targets.every((t) => neverReturnsEvenIfExecFails(model, effects, t, 0));
+}
+
+/**
+ * Whether the child execs after event `index` (a close-all) and ends when that exec fails: a
+ * function on the way to the event (its own, or a caller on its path) goes on, after the
+ * event, to a call that always runs and attempts an exec — an `exec*` or a helper that
+ * {@link attemptsExec} — and either that helper never returns even if its exec fails, or the
+ * next call made after it (in the same function, or when it is that function's last call, in
+ * its caller) is an exit or a never-returning helper that always runs:
+ * `g_closefrom(4); …; g_execute(argv); write_err_and_exit(fd, EXEC_FAILED);`, across files.
+ * What the exec helper does when its exec fails (it returns an error) and an error `return`
+ * between the close-all and the exec are not the child running on.
+ */
+export function execsAfter(model: CModel, walk: ChildWalk, index: number): boolean {
+  const e = walk.events[index];
+  const levels = levelsAt(walk, index);
+  for (let j = index + 1; j < walk.events.length; j++) {
+    const f = walk.events[j];
+    const depth = levelOf(e, levels, f);
+    if (depth < 0 || !model.runsAlways(f.call) || !callAttemptsExec(model, f)) continue;
+    if (f.targets.length > 0 && f.targets.every((t) => neverReturnsEvenIfExecFails(model, cEffects(model), t, 0))) return true;
+    if (diesNext(model, walk, e, levels, j, depth)) return true;
+  }
+  return false;
+}
+
+/**
+ * After event `j` at `depth`: the next call at that depth (skipping what `j`'s own call ran),
+ * or when there is none the next one at the depth above, is an exit that always runs; another
+ * exec attempt on the way is passed over (`execv(a); execv(b); _exit(127);`).
+ */
+function diesNext(model: CModel, walk: ChildWalk, e: ChildEvent, levels: readonly { owner: CFn; depth: number }[], j: number, depth: number): boolean {
+  let at = depth;
+  for (let k = j + 1; k < walk.events.length && at >= 0; k++) {
+    const g = walk.events[k];
+    const d = levelOf(e, levels, g);
+    if (d < 0 || d > at) continue;
+    if (neverReturnsAt(model, g)) return true;
+    if (model.runsAlways(g.call) && callAttemptsExec(model, g)) {
+      at = d;
+      continue;
+    }
+    return false;
+  }
+  return false;
+}
+
+/**
+ * The first descriptor source after event `index` that runs every time the child goes on
+ * from it: a call that always runs in one of the functions on the way to the event, or
+ * inside calls that all always run there. A source in a branch (the close-all's own fallback
+ * when it fails, an error path of a later call) is not sure to follow the close-all.
+ */
+export function surelyAfter(model: CModel, walk: ChildWalk, index: number, test: (event: ChildEvent) => boolean): ChildEvent | undefined {
+  const e = walk.events[index];
+  const levels = levelsAt(walk, index);
+  for (let j = index + 1; j < walk.events.length; j++) {
+    const f = walk.events[j];
+    if (f.summary || !test(f) || !model.runsAlways(f.call)) continue;
+    // The deepest function of `f`'s path that is one of the levels, then every call below it always runs.
+    let base = -1;
+    for (let d = Math.min(f.path.length, e.path.length); d >= 0 && base < 0; d--) {
+      const owner = d === f.path.length ? f.owner : f.path[d].owner;
+      const level = levels.find((l) => l.depth === d && l.owner === owner);
+      if (level && f.path.slice(0, d).every((p, k) => p.call === e.path[k].call)) base = d;
+    }
+    if (base >= 0 && f.path.slice(base).every((p) => model.runsAlways(p.call))) return f;
+  }
+  return undefined;
+}
+
+/**
+ * The last event of what the rest of event `index`'s own function runs (its later calls and
+ * what they run), or `index` when the function makes no call after it: past it, the walk is
+ * back in a caller.
+ */
+export function lastInOwnFunction(walk: ChildWalk, index: number): number {
+  const e = walk.events[index];
+  const d = e.path.length;
+  let j = index;
+  for (; j + 1 < walk.events.length; j++) {
+    const f = walk.events[j + 1];
+    const owner = f.path.length > d ? f.path[d].owner : f.path.length === d ? f.owner : null;
+    if (owner !== e.owner || !e.path.every((p, k) => f.path[k].call === p.call)) break;
+  }
+  return j;
+}
+
 /** A related location at a call. */
 export function callLocation(fn: CFn, call: CCall, message: string): RelatedLocation {
   return { path: fn.file.path, range: spanRange(call.span), message };

@@ -24,6 +24,7 @@ import { compactText, fieldKeyOf } from './fd-by-number';
 import { parameterPositions } from './function-names';
 import { storageTarget } from './program-fd-storage';
 import { unwrap } from './program-fork';
+import { returnsOnSuccess } from './close-all-fallback';
 import { spanOf } from './source-text';
 import type { CloseAllLoop } from './program-close-all';
 import type { CFact, CFdOpenFact, CForkFact, CFunctionFact, Span } from './program-types';
@@ -209,6 +210,7 @@ export class CallFacts {
         keepList: from !== null && (site.aboveKeepList?.has(from.text) ?? false),
         cloexecOnly: flags !== null && flags.text.includes(CLOSE_RANGE_CLOEXEC),
         from: from?.text,
+        ...(returnsOnSuccess(node) ? { returnsWhenDone: 1 as const } : {}),
       });
     }
     const loop = site.closeAllLoop;

@@ -246,6 +246,12 @@ export interface CCloseAllFact {
   cloexecOnly: boolean;
   /** Text of the first descriptor closed (`3`, `STDERR_FILENO + 1`), when known. */
   from?: string;
+  /**
+   * The call returns from its function when it worked (`if (close_range(...) == 0) return 0;`,
+   * `ret = close_range(...); if (ret == 0 || errno != ENOSYS) return ret;`): what the function
+   * does after it is its fallback, run only when the call failed.
+   */
+  returnsWhenDone?: 1;
 }
 
 export interface CAtForkFact {

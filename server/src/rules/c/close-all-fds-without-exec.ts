@@ -4,9 +4,11 @@
  * `CLOSE_RANGE_CLOEXEC`) and then keeps running the program instead of exec'ing. Any
  * descriptor a library cached (syslog's socket, libuuid's /dev/urandom fd) is closed under
  * it, and the next open reuses the number (incident 2). Silent when an exec (or an exit)
- * follows, and for loops with a keep-list that spares every descriptor the program cached
- * (a keep-list that compares the descriptor with other values is reported, naming the
- * cached descriptors it closes).
+ * follows — also an exec helper that returns when its exec fails, with an exit right after
+ * it (`model/c-child.ts` `execsAfter`) — and for loops with a keep-list that spares every
+ * descriptor the program cached (a keep-list that compares the descriptor with other values
+ * is reported, naming the cached descriptors it closes). A close-all that returns when it
+ * worked leaves the rest of its function as a fallback, not as what the child runs after it.
  */
 import type { ProgramContext } from '../../model/program-context';
 import type { RawFinding } from '../rule';
@@ -16,7 +18,8 @@ import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CProgram } from '../../model/c';
 import { resetIndexAfter } from '../../model/c-cache-reset';
-import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, forkSiteLabel, forkSites, runsProgramAfter } from '../../model/c-child';
+import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, execsAfter, forkSiteLabel, forkSites, judge, lastInOwnFunction, surelyAfter, type ChildWalk } from '../../model/c-child';
+import type { CKnowledge } from '../../knowledge/knowledge';
 
 const RULE_ID = 'close-all-fds-without-exec';
 
@@ -55,6 +58,29 @@ function forgotten(program: CProgram, variable: string): boolean {
   return false;
 }
 
+/** Reasons a call is not async-signal-safe that still never read or write a descriptor (`knowledge/c-process.ts`). */
+const TOUCHES_NO_DESCRIPTOR: ReadonlySet<string> = new Set(['heap', 'format']);
+
+/**
+ * Whether the child goes on running program code after event `from`: it never reaches an
+ * exec or an exit, or before its exit it makes a call that is not async-signal-safe and may
+ * use a descriptor (stdio, syslog, name lookups) or one the model cannot judge. Allocating
+ * and formatting into memory before `_exit()` (a test child that frees its buffers) leave
+ * every descriptor alone.
+ */
+function runsProgramAfterClose(walk: ChildWalk, from: number, knowledge: CKnowledge): boolean {
+  if (!walk.end) return true;
+  if (walk.end.kind === 'exec') return false;
+  const endAt = walk.events.indexOf(walk.end.event);
+  // The walk ended inside what was skipped (the close-all's fallback): what follows is unseen.
+  if (endAt <= from) return true;
+  for (let i = from + 1; i < endAt; i++) {
+    const v = judge(walk.events[i], knowledge);
+    if (v.kind === 'unknown' || (v.kind === 'unsafe' && !TOUCHES_NO_DESCRIPTOR.has(v.reason))) return true;
+  }
+  return false;
+}
+
 export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const found = new Map<string, RawFinding>();
@@ -73,7 +99,12 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
       for (const walk of childWalks(model, site)) {
         walk.events.forEach((event, index) => {
           const hit = closeAlls.get(callKey(event.owner, event.call));
-          if (!hit || !runsProgramAfter(walk, index, model.knowledge)) return;
+          if (!hit) return;
+          // A close-all that returns when it worked: the rest of its function is its fallback.
+          const from = hit.fact.returnsWhenDone && event.path.length > 0 ? lastInOwnFunction(walk, index) : index;
+          if (!runsProgramAfterClose(walk, from, model.knowledge)) return;
+          // Closing everything and then exec'ing (with an exit when the exec fails) is hygiene.
+          if (execsAfter(model, walk, index)) return;
           const key = `${hit.file.path}:${hit.fact.range.start.line}:${hit.fact.range.start.character}`;
           if (found.has(key)) return;
           const related: RelatedLocation[] = [
@@ -124,8 +155,8 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
           }
           // A keep-list that spares every cached descriptor is what a daemon should do.
           if (keeps && destroyed.length === 0) return;
-          // The first descriptor opened after the close gets one of the freed numbers.
-          const reuse = walk.events.slice(index + 1).find((e) => FD_SOURCES.has(e.call.name));
+          // The first descriptor surely opened after the close gets one of the freed numbers.
+          const reuse = surelyAfter(model, walk, from, (e) => FD_SOURCES.has(e.call.name));
           if (reuse) related.push(callLocation(reuse.owner, reuse.call, `${reuse.call.name}() here gets one of the freed numbers`));
           const what = hit.fact.api === 'loop' ? `This loop closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}` : `${hit.fact.api}() closes every descriptor${hit.fact.from ? ` from ${hit.fact.from}` : ''}`;
           const message = keeps

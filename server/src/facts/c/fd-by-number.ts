@@ -33,6 +33,20 @@ const ENV_SETTERS: ReadonlyMap<string, number> = new Map([
   ['putenv', 0],
 ]);
 
+/** The names of the calls a formatted buffer is handed over by (`setenv`, `execve`, `posix_spawn`, ...), as words of a text. */
+const HANDING_CALL_WORD = new RegExp(`\\b(?:${[...ENV_SETTERS.keys(), ...EXEC_CALLS, ...SPAWN_CALLS].join('|')})\\b`);
+
+/**
+ * A cheap look at a function's text before its tree is walked: nothing can be handed over
+ * unless it calls an environment setter, an exec or a spawn, or writes environment-assignment
+ * text (a string part that starts `NAME=` or `=`, or a string macro with `=` in it).
+ */
+function mayHandOver(text: string, macros: ReadonlyMap<string, string>): boolean {
+  if (HANDING_CALL_WORD.test(text) || /"[A-Z0-9_]*=/.test(text)) return true;
+  for (const [name, value] of macros) if (value.includes('=') && text.includes(name)) return true;
+  return false;
+}
+
 /** `#define NAME "text"` definitions of a file, for string macros in concatenations (`VARNAME "="`). */
 export function stringMacros(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -105,7 +119,9 @@ class Buffers {
 export function descriptorsHandedOverByNumber(def: Node, macros: ReadonlyMap<string, string>): Set<string> {
   const out = new Set<string>();
   const body = def.childForFieldName('body');
-  if (!body || !/printf/.test(body.text)) return out;
+  if (!body) return out;
+  const text = body.text;
+  if (!/printf/.test(text) || !mayHandOver(text, macros)) return out;
   const buffers = new Buffers();
   const formatted: { buffer: string; values: string[] }[] = [];
   const envShaped: string[] = [];

@@ -63,6 +63,17 @@ describe('a keep-alive timer inside an installed package', () => {
     assert.ok(result.notes?.some((n) => /^node_modules \(.*blocking-handler\/node_modules.*\): 2 files of 1 installed package joined to the program$/.test(n.note)));
   });
 
+  test('with a worker running, the dependency files (a level of the import closure at a time) give the same finding and chain', async () => {
+    ensureBuilt();
+    const inThread = await scanWorkspace('blocking-handler');
+    const withWorkers = await scanWorkspace('blocking-handler', { jobs: 2, minFilesForWorkers: 1 });
+    // (One workspace file: a pool of one worker, kept for the two package files.)
+    assert.equal(withWorkers.stats?.jobs, 1);
+    assert.equal(withWorkers.stats?.dependencyFiles, 2);
+    assert.equal(shown('blocking-handler', withWorkers).length, 7);
+    assert.deepEqual(shown('blocking-handler', withWorkers), shown('blocking-handler', inThread));
+  });
+
   test('the same service awaiting the asynchronous API in its handler is silent', async () => {
     const result = await scanWorkspace('worker-offload');
     assert.deepEqual(shown('worker-offload', result), []);

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { FileAnalysis } from '../analysis/results';
 import type { TsImportFact } from '../facts/typescript/program-facts';
 import type { NodeDependencyPackage, NodeResolution, ProgramDependencies } from '../model/program-context';
-import { hasFilesRecord, type DependencyJoinOptions } from './dependency-join';
+import { hasFilesRecord, startAnalyses, type DependencyJoinOptions } from './dependency-join';
 import { MAX_NODE_DEPENDENCY_FILES, NodeResolver, bareSpecifier, moduleFile, packageDirOf, type InstalledPackage, type NodeModulesLayout } from './node-modules';
 
 export interface NodeDependencyJoin {
@@ -131,6 +131,15 @@ export async function joinNodeDependencies(layout: NodeModulesLayout, workspace:
   let cacheHits = 0;
   while (level.length) {
     const next: string[] = [];
+    const cachedAnalysis = (file: string): FileAnalysis | undefined => {
+      const p = packageOf(file);
+      const analysis = p ? entryFor(p)?.entry.files[path.relative(p.dir, file)] : undefined;
+      return analysis && analysis.path === file ? analysis : undefined;
+    };
+    const started = startAnalyses(
+      level.filter((file) => packageOf(file) && !cachedAnalysis(file)),
+      options.analyseFile,
+    );
     for (const file of level) {
       const p = packageOf(file);
       if (!p) continue;
@@ -139,7 +148,7 @@ export async function joinNodeDependencies(layout: NodeModulesLayout, workspace:
       let analysis: FileAnalysis | undefined = e?.entry.files[rel];
       if (analysis && analysis.path === file) cacheHits++;
       else {
-        const outcome = await options.analyseFile(file);
+        const outcome = await (started.get(file) ?? options.analyseFile(file));
         if (outcome.kind !== 'analysis' || outcome.analysis.notAnalysed !== undefined) continue;
         analysis = outcome.analysis;
         if (e && analysis.notes.length === 0) {

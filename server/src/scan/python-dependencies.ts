@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import type { FileAnalysis } from '../analysis/results';
 import type { DependencyDistribution, ProgramDependencies } from '../model/program-context';
 import type { Range } from '../text/locations';
-import { hasFilesRecord, type DependencyJoinOptions } from './dependency-join';
+import { hasFilesRecord, startAnalyses, type DependencyJoinOptions } from './dependency-join';
 import { dependencyClosure, groupReferences, installationOf, pluginGroups, workspaceTopLevelNames, type PythonEnvironment, type ReachedDependencyFile } from './python-environment';
 
 export interface DependencyJoin {
@@ -58,6 +58,15 @@ export async function joinDependencies(environment: PythonEnvironment, workspace
   let cacheHits = 0;
   const closure = await dependencyClosure(environment, workspace, workspaceTopLevelNames(roots), async (files) => {
     const level: ReachedDependencyFile[] = [];
+    const knownOf = (file: string): ReachedDependencyFile | undefined => {
+      const d = distributionOf(environment, file);
+      const known = d ? entryFor(d)?.entry.files[path.relative(d.sitePackages, file)] : undefined;
+      return known && known.analysis.path === file ? known : undefined;
+    };
+    const started = startAnalyses(
+      files.filter((file) => !knownOf(file)),
+      options.analyseFile,
+    );
     for (const file of files) {
       const d = distributionOf(environment, file);
       const e = d ? entryFor(d) : undefined;
@@ -68,7 +77,7 @@ export async function joinDependencies(environment: PythonEnvironment, workspace
         level.push(known);
         continue;
       }
-      const outcome = await options.analyseFile(file);
+      const outcome = await (started.get(file) ?? options.analyseFile(file));
       if (outcome.kind !== 'analysis' || outcome.analysis.notAnalysed !== undefined) continue;
       let text = '';
       try {

@@ -805,12 +805,25 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     }
     await Promise.all(inFlight.values());
     await chain;
+  } catch (err) {
+    await (pool as AnalysisPool | undefined)?.close();
+    throw err;
+  }
+  stats.ms.analyse = Math.round(performance.now() - tAnalyse);
+  // The workers stay for the dependencies the workspace's imports reach (analysed a level at a time).
+  try {
+    if (cancelled) return extraction(true, walk.files, slots, [], []);
+    return await finishCollect();
   } finally {
     await (pool as AnalysisPool | undefined)?.close();
   }
-  stats.ms.analyse = Math.round(performance.now() - tAnalyse);
-  if (cancelled) return extraction(true, walk.files, slots, [], []);
-  return await finishCollect();
+
+  /** A dependency file, analysed by a worker when the workers run (in this thread when one fails on it, as for workspace files). */
+  function analyseDependency(file: string): Promise<FileOutcome> {
+    const task = taskFor(file);
+    const current = pool as AnalysisPool | undefined;
+    return current ? current.run(task).catch(() => inMain(task)) : inMain(task);
+  }
 
   /** The rest of the collection: project files, dependencies, the analyses packed for the replaying worker. */
   async function finishCollect(): Promise<Collected> {
@@ -820,7 +833,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     if (environment) {
       const tDeps = performance.now();
       const joined = await joinDependencies(environment, result.analyses, dirRoots.length ? dirRoots : roots, {
-        analyseFile: (file) => runFileTask(taskFor(file)),
+        analyseFile: analyseDependency,
         cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
         note: (text) => {
           result.notes.push({ path: '', note: text });
@@ -835,7 +848,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     if (nodeModules) {
       const tDeps = performance.now();
       const joined = await joinNodeDependencies(nodeModules, result.analyses, dirRoots.length ? dirRoots : roots, {
-        analyseFile: (file) => runFileTask(taskFor(file)),
+        analyseFile: analyseDependency,
         cache: options.cacheDir ? new DiskCache(options.cacheDir, fingerprint) : undefined,
         note: (text) => {
           result.notes.push({ path: '', note: text });

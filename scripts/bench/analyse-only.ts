@@ -1,7 +1,8 @@
 /**
  * Runs only the per-file analysis (parse + per-file rules + program facts) over directories,
  * for profiling: `node --cpu-prof --import tsx scripts/bench/analyse-only.ts DIR...`.
- * With `--phases` it also times parsing alone, each rule's per-file check and the program facts.
+ * With `--phases` it also times parsing alone, each rule's per-file check (without the keyword
+ * prefilter), the program facts and the handle summaries (after the rules: what they left to do).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { BUILTIN_KNOWLEDGE } from '../../server/src/knowledge/knowledge';
 import { extractProgramFacts } from '../../server/src/facts/index';
 import { languageForPath, loadAllGrammars, parseSync } from '../../server/src/parsing/parser';
 import { collectSuppressions } from '../../server/src/engine/suppressions';
+import { summarizeHandles } from '../../server/src/analysis/summarize';
 import { RULES } from '../../server/src/rules/index';
 
 function walk(dir: string, out: string[]): void {
@@ -59,6 +61,9 @@ async function main(): Promise<void> {
       t = performance.now();
       extractProgramFacts(lang.language, tree, text, f);
       add('program facts', performance.now() - t);
+      t = performance.now();
+      summarizeHandles(lang.language, tree, text, f);
+      add('handle summaries', performance.now() - t);
       t = performance.now();
       collectSuppressions(tree, text);
       add('suppressions', performance.now() - t);

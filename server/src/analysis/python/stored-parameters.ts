@@ -83,11 +83,27 @@ export function exportedDefEntry<E extends ExportedDefEntry>(
   return entry;
 }
 
+/** `def name(` at the start of a line (its parameter list is read by {@link parameterListText}). */
+const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(/gm;
+
+/** The longest parameter list read (a header that never closes its bracket is read this far). */
+const MAX_PARAMETER_LIST = 4096;
+
 /**
- * `def name(` at the start of a line, and the text of its parameter list (defaults may hold one
- * level of brackets: `version=(1, 1)`; the words after a comma inside them only add names).
+ * The text of a parameter list from just after its `(` to the bracket that closes it, brackets
+ * in defaults included (`version=(1, 1)`, `key=lambda x: f(g(x))`); brackets in strings count
+ * too, which only reads more words as names.
  */
-const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(((?:[^()]|\([^()]*\))*)\)/gm;
+function parameterListText(text: string, from: number): string {
+  let depth = 1;
+  const end = Math.min(text.length, from + MAX_PARAMETER_LIST);
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if ((c === 41 || c === 93 || c === 125) && --depth === 0) return text.slice(from, i);
+  }
+  return text.slice(from, end);
+}
 
 /**
  * A textual pre-check, before any look at the tree: could `name`, at offset `at`, be a
@@ -109,7 +125,8 @@ function parameterCheckOf(text: string): (at: number, name: string) => boolean {
   const headers: { at: number; indent: number; names: Set<string> }[] = [];
   for (const m of text.matchAll(DEF_HEADER)) {
     const names = new Set<string>();
-    for (const part of m[2].split(',')) {
+    // Every word after a comma, inside a default's brackets too: a generous pre-check.
+    for (const part of parameterListText(text, m.index + m[0].length).split(',')) {
       const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
       if (w && w[1] !== 'self' && w[1] !== 'cls') names.add(w[1]);
     }

@@ -1,0 +1,52 @@
+/**
+ * The text pre-check of the parameter passes (`analysis/python/stored-parameters.ts`,
+ * `parameterCheck`): which names at a position may be parameters of the def around them,
+ * before the tree is asked. It may say yes too often (the tree confirms), never no for a real
+ * parameter: defaults with nested brackets, multi-line headers, nested defs that ended before
+ * the line, and `async def` are read.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parameterCheck } from '../../server/src/analysis/python/stored-parameters';
+
+const SOURCE = [
+  'def outer(stream, key=lambda s: str(len(s)), *, journal=None):',
+  '    def note(message):',
+  '        journal.write(message)',
+  '    with lock:',
+  '        stream.close()',
+  '',
+  'async def multi(',
+  '    first,',
+  '    size=(1, (2, 3)),',
+  '    last=None,',
+  '):',
+  '    return last',
+  '',
+  'def plain(a):',
+  '    return b',
+  '',
+].join('\n');
+
+/** Whether `name`, at its first occurrence after `marker`, passes the pre-check. */
+function passes(marker: string, name: string): boolean {
+  const at = SOURCE.indexOf(name, SOURCE.indexOf(marker));
+  assert.ok(at >= 0, `${name} after ${marker}`);
+  return parameterCheck(SOURCE)(at, name);
+}
+
+describe('the parameter pre-check', () => {
+  test('a release after a nested def that ended is checked against the outer def', () => {
+    assert.equal(passes('stream.close', 'stream'), true);
+    assert.equal(passes('journal.write', 'journal'), true);
+  });
+
+  test('parameters after defaults with nested brackets, in a multi-line async header, are read', () => {
+    assert.equal(passes('return last', 'last'), true);
+  });
+
+  test('a name that is no parameter of any def around it does not pass', () => {
+    assert.equal(passes('return b', 'b'), false);
+    assert.equal(passes('with lock', 'lock'), false);
+  });
+});

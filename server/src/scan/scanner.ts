@@ -142,9 +142,11 @@ export interface ScanOptions {
    * Python files. Faster on two cores or more. The Python analyses are kept deflated while the
    * files are analysed (a tenth of their JSON text) and handed to a worker started once the
    * analysis workers have stopped; that worker then holds a second copy of the Python facts
-   * and of the model's lookups (on the Python standard library ~200 MB more at the peak).
-   * Results are the same either way. Default off (that memory is more than the replays save
-   * on two cores); `HAZARD_LENS_SHARED_REPLAY=1` turns it on.
+   * (its strings interned) and of the model's lookups, and the scan's peak moves to the end of
+   * the replays (on the Python standard library ~100 MB more at the peak: ranges are two thirds
+   * of the facts' memory there, see README). Results are the same either way. Default off
+   * (that memory is more than the replays save on two cores); `HAZARD_LENS_SHARED_REPLAY=1`
+   * turns it on.
    */
   shareReplays?: boolean;
   /** Fewer Python files than this keep the replays in the main thread (default {@link HELPER_MIN_PYTHON_FILES}; tests lower it). */

@@ -143,9 +143,9 @@ export interface ScanOptions {
    * Python files. Faster on two cores or more. The Python analyses are kept deflated while the
    * files are analysed (a tenth of their JSON text) and handed to a worker started once the
    * analysis workers have stopped; that worker then holds a second copy of the Python facts
-   * (its strings interned) and of the model's lookups, and the scan's peak moves to the end of
-   * the replays (on the Python standard library ~100 MB more at the peak: ranges are two thirds
-   * of the facts' memory there, see README). Results are the same either way. Default off
+   * (strings interned, ranges packed: `packed-ranges.ts`) and of the model's lookups, in a heap
+   * capped in proportion to the facts, and the scan's peak moves to the end of the replays (on
+   * the Python standard library ~75 MB more at the peak, see README). Results are the same either way. Default off
    * (that memory is more than the replays save on two cores); `HAZARD_LENS_SHARED_REPLAY=1`
    * turns it on.
    */

@@ -3,8 +3,8 @@
  * exactly the model a single pass builds: the helper's logs travel by position (it works on
  * its own copy of the facts, as a worker thread does), each is checked against the
  * later-phase replays the programs before it made, and a log guessed wrong is replayed again.
- * The helper runs in this thread here, on a share fixed in advance; `test/scan/pipeline.test.ts`
- * runs it in a real worker.
+ * The helper runs in this thread here, on a share fixed in advance, with its facts read as the
+ * worker reads them (`scan/packed-ranges.ts`); `test/scan/pipeline.test.ts` runs it in a real worker.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import type { FileAnalysis } from '../../server/src/analysis/results';
 import { MapModelCache, type ProgramContext } from '../../server/src/model/program-context';
 import { PythonModelCache, pythonModelOnce } from '../../server/src/model/python';
 import { maxPrograms, replayClaims, replayShare } from '../../server/src/model/python-replay-share';
+import { StringInterner } from '../../server/src/scan/intern';
+import { PackedRanges } from '../../server/src/scan/packed-ranges';
 import { grammarsReady, loadWorkspace } from '../harness';
 
 const ROOT = join(__dirname, '..', '..');
@@ -41,8 +43,10 @@ describe('shared program replays build the single-pass model', () => {
         let helped = 0;
         let again = 0;
         for (const first of [0, 1, Math.floor(n / 3), n - 1]) {
-          // The helper's own copy of the facts, as a worker has it.
-          const copy = JSON.parse(JSON.stringify(files)) as FileAnalysis[];
+          // The helper's own copy of the facts, as a worker has it (ranges packed, strings interned).
+          const ranges = new PackedRanges();
+          const interner = new StringInterner();
+          const copy = files.map((f) => interner.internStrings(ranges.parse(JSON.stringify(f)) as FileAnalysis));
           const claims = replayClaims(maxPrograms(files.length, projectFiles.length));
           claims[0] = n;
           // Programs before `first` are this thread's: the helper claims from the end down to them.

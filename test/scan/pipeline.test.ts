@@ -158,6 +158,15 @@ describe('worker threads', () => {
     assert.equal(stats(byDefault).phases['model.python.helperPrograms'], undefined);
   });
 
+  test('a replaying worker that runs out of memory leaves its share to the main thread: same report, and the scan goes on', async () => {
+    // 1 MB of old generation: the worker dies at start-up or on its facts, whether or not the
+    // main thread is still waiting for it (its failure must not go unhandled either way).
+    const result = await run({ jobs: 1, minPythonFilesForSharedReplay: 1, shareReplays: true, replayWorkerHeapMb: 1, evaluationCache: false });
+    assert.equal(stats(result).phases['model.python.helperPrograms'], 0);
+    assert.equal(json(result), baseline);
+    assert.deepEqual(result.notes, baselineResult.notes);
+  });
+
   test('a small scan does not start workers', async () => {
     const result = await run({ jobs: 2, minFilesForWorkers: undefined, paths: ['extra'] });
     assert.equal(stats(result).jobs, 0);

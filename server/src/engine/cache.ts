@@ -261,8 +261,9 @@ export class DiskCache {
     return nodePath.join(this.root, key.slice(0, 2), `${key}.analysis`);
   }
 
-  read(key: string, path: string, contentHash: string): CacheLookup {
-    const entry = this.load(this.file(key), key);
+  /** The analysis stored under `key`; `parse` reads the JSON body (the replaying worker packs its ranges, `scan/packed-ranges.ts`). */
+  read(key: string, path: string, contentHash: string, parse: (body: string) => unknown = JSON.parse): CacheLookup {
+    const entry = this.load(this.file(key), key, undefined, parse);
     if (entry.status !== 'found') return entry;
     if (!isFileAnalysisShape(entry.value)) return { status: 'corrupt', reason: 'body is not an analysis' };
     const analysis = entry.value as FileAnalysis;
@@ -274,7 +275,7 @@ export class DiskCache {
    * Reads an entry: header for this key (and `inputs`, when given), checksum, JSON body.
    * A hit refreshes the entry's time (least recently used pruning goes by it).
    */
-  private load(file: string, key: string, inputs?: string): { status: 'found'; value: unknown } | { status: 'miss' } | { status: 'corrupt'; reason: string } {
+  private load(file: string, key: string, inputs?: string, parse: (body: string) => unknown = JSON.parse): { status: 'found'; value: unknown } | { status: 'miss' } | { status: 'corrupt'; reason: string } {
     // Most lookups of a cold scan miss: no exception (with its stack) for each of them.
     if (!fs.existsSync(file)) return { status: 'miss' };
     let raw: string;
@@ -301,7 +302,7 @@ export class DiskCache {
     if (sha256(body) !== header.check) return { status: 'corrupt', reason: 'checksum mismatch (truncated or modified)' };
     let value: unknown;
     try {
-      value = JSON.parse(body);
+      value = parse(body);
     } catch {
       return { status: 'corrupt', reason: 'body is not JSON' };
     }

@@ -202,9 +202,9 @@ export function probeFileTask(task: FileTask): Probe {
 }
 
 /** The analysis of `path` with content hash `hash` in the cache, or undefined (a worker replaying Python programs reads the facts this way). */
-export function readCachedAnalysis(cacheDir: string, fingerprint: string | undefined, prefilter: boolean, path: string, hash: string): FileAnalysis | undefined {
+export function readCachedAnalysis(cacheDir: string, fingerprint: string | undefined, prefilter: boolean, path: string, hash: string, parse?: (body: string) => unknown): FileAnalysis | undefined {
   const cache = cacheFor(cacheDir, fingerprint);
-  const found = cache.read(cache.key(path, hash, prefilter), path, hash);
+  const found = cache.read(cache.key(path, hash, prefilter), path, hash, parse);
   return found.status === 'hit' ? found.analysis : undefined;
 }
 

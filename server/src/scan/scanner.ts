@@ -26,6 +26,7 @@
 import { createHash } from 'node:crypto';
 import { StringInterner } from './intern';
 import * as path from 'node:path';
+import type { ResourceLimits } from 'node:worker_threads';
 import type { ConfigScope, HazardLensConfig } from '../engine/config';
 import { analyzeText } from '../engine/analyze';
 import { buildFingerprint, DiskCache, evaluationInputs, pruneCache, type CachedEvaluation } from '../engine/cache';
@@ -142,13 +143,17 @@ export interface ScanOptions {
    * Python files. Faster on two cores or more. The Python analyses are kept deflated while the
    * files are analysed (a tenth of their JSON text) and handed to a worker started once the
    * analysis workers have stopped; that worker then holds a second copy of the Python facts
-   * and of the model's lookups (on the Python standard library ~200 MB more at the peak).
-   * Results are the same either way. Default off (that memory is more than the replays save
-   * on two cores); `HAZARD_LENS_SHARED_REPLAY=1` turns it on.
+   * (strings interned, ranges packed: `packed-ranges.ts`) and of the model's lookups, in a heap
+   * capped in proportion to the facts, and the scan's peak moves to the end of the replays (on
+   * the Python standard library ~75 MB more at the peak, see README). Results are the same either way. Default off
+   * (that memory is more than the replays save on two cores); `HAZARD_LENS_SHARED_REPLAY=1`
+   * turns it on.
    */
   shareReplays?: boolean;
   /** Fewer Python files than this keep the replays in the main thread (default {@link HELPER_MIN_PYTHON_FILES}; tests lower it). */
   minPythonFilesForSharedReplay?: number;
+  /** The replaying worker's old-generation limit in MB (default: from the Python facts, see `replayWorkerLimits`; tests set one too small). */
+  replayWorkerHeapMb?: number;
   /**
    * With `cacheDir`: also keep the evaluation (findings and notes) in the cache, keyed by
    * everything it reads, so that a scan of an unchanged workspace only reads and hashes the
@@ -382,7 +387,7 @@ export async function scan(options: ScanOptions, reporter: ScanReporter = {}): P
     // The Python model first (timed on its own, its replays shared with a worker when the
     // analyses were packed for one), then the rules, which find it in `models`.
     const models = new MapModelCache();
-    await buildPythonModel(extraction, config, models);
+    await buildPythonModel(extraction, config, models, options.replayWorkerHeapMb);
     const tRules = performance.now();
     evaluation = evaluate(extraction.analyses, config, { roots: extraction.roots, projectFiles: extraction.projectFiles, dependencies: extraction.dependencies, cache: models });
     const tWrite = performance.now();
@@ -887,10 +892,27 @@ function pythonModelUsed(config: HazardLensConfig): boolean {
 }
 
 /**
- * The replaying worker's young generation: V8's default (up to 48 MB on a large heap) is
- * resident memory the replays, which allocate mostly small short-lived objects, do not need.
+ * The replaying worker's heap limits. Its young generation: V8's default (up to 48 MB on a
+ * large heap) is resident memory the replays, which allocate mostly small short-lived objects,
+ * do not need. Its old generation: V8 lets a heap grow well past what is live before it
+ * collects (on the Python standard library the worker held 150–170 MB of heap for about 100
+ * MB live), and a limit makes it collect sooner. The limit is what the replays need, which
+ * grows with the Python facts ({@link REPLAY_HEAP_BASE_MB} plus {@link REPLAY_HEAP_BYTES_PER_FACT}
+ * a fact; ~150 MB on the stdlib, whose worker needs ~105 MB live). A worker that needs more
+ * fails, and this thread replays its share, as after any failure of the worker.
  */
-const REPLAY_WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+function replayWorkerLimits(extraction: Collected, heapMb: number | undefined): ResourceLimits {
+  let facts = 0;
+  for (const a of extraction.analyses) if (isPythonSource(a)) facts += a.facts.length;
+  for (const a of extraction.dependencies?.files ?? []) if (isPythonSource(a)) facts += a.facts.length;
+  const old = heapMb ?? Math.ceil(REPLAY_HEAP_BASE_MB + (facts * REPLAY_HEAP_BYTES_PER_FACT) / 2 ** 20);
+  return { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: old };
+}
+
+/** The replaying worker's old generation before its facts: the bundle's code and data, the settings (see {@link replayWorkerLimits}). */
+const REPLAY_HEAP_BASE_MB = 48;
+/** The replaying worker's old generation per Python fact (facts, index, memoised lookups; see {@link replayWorkerLimits}). */
+const REPLAY_HEAP_BYTES_PER_FACT = 300;
 
 /** The analyses {@link Slot.packed} holds, in the scan's order, in one buffer (transferred to the worker, not copied). */
 function packAnalyses(slots: readonly Slot[], cache: ReplayCache | undefined): PackedAnalyses {
@@ -917,7 +939,7 @@ function packAnalyses(slots: readonly Slot[], cache: ReplayCache | undefined): P
  * (`model/python-replay-share.ts`). A model that fails to build is left to the rules, whose
  * failure notes say so as before.
  */
-async function buildPythonModel(extraction: Collected, config: HazardLensConfig, models: ModelCache): Promise<void> {
+async function buildPythonModel(extraction: Collected, config: HazardLensConfig, models: ModelCache, heapMb?: number): Promise<void> {
   const packed = extraction.replayAnalyses;
   extraction.replayAnalyses = undefined;
   if (!pythonModelUsed(config) || !extraction.analyses.some(isPythonSource)) return;
@@ -933,7 +955,7 @@ async function buildPythonModel(extraction: Collected, config: HazardLensConfig,
   let model: PythonModel;
   // The replaying worker: one of its own, started now that the analysis workers have stopped.
   const script = packed ? workerScript() : undefined;
-  const pool = script ? new AnalysisPool(1, script, REPLAY_WORKER_LIMITS) : undefined;
+  const pool = script ? new AnalysisPool(1, script, replayWorkerLimits(extraction, heapMb)) : undefined;
   try {
     if (pool && packed) {
       const deps = extraction.dependencies;
@@ -949,6 +971,9 @@ async function buildPythonModel(extraction: Collected, config: HazardLensConfig,
         claims,
         analyses: packed,
       });
+      // A worker that fails after this thread has claimed every program is not waited for:
+      // its rejection must not go unhandled (it would end the process).
+      result.catch(() => undefined);
       const helper: ReplayHelper = { claims, result };
       model = await pythonModelOnce(ctx, helper);
     } else model = await pythonModelOnce(ctx);

@@ -13,6 +13,7 @@ import type { PyCallOutcome, PyValueKind, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { within } from './syntax-helpers';
 import { escapeRegExp } from '../../text/regexp';
+import { anyIn } from '../../text/positions';
 import { callBase, resolve, type CollectedRecords, type Scope } from './walk-records';
 
 const ALL_KINDS: readonly PyValueKind[] = ['generator', 'async-generator', 'coroutine'];
@@ -173,15 +174,7 @@ export class ValueKinds {
   private spellsYield(def: Node): boolean {
     if (!this.t.exact) return /\byield\b/.test(def.text);
     const at = (this.yieldOffsets ??= [...this.t.src.matchAll(/\byield\b/g)].map((m) => m.index));
-    const start = def.startIndex;
-    let lo = 0;
-    let hi = at.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (at[mid] < start) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < at.length && at[lo] < def.endIndex;
+    return anyIn(at, def.startIndex, def.endIndex);
   }
 
   /** The kind every path of a body returns: each `return` gives a call of the same known kind, and the body ends with a `return`. */

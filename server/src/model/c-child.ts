@@ -308,18 +308,22 @@ export function isCleanSpawn(walk: ChildWalk, knowledge: CKnowledge): boolean {
 /**
  * Whether the child keeps running program code after event `index` (-1: from its start):
  * it never reaches an exec or exit, or it does more than async-signal-safe calls before an
- * exit. A child that execs right after is done with this program.
+ * exit. A child that execs right after is done with this program. `harmless`: reasons a call
+ * is not async-signal-safe that do not count here (`close-all-fds-without-exec` passes the
+ * ones that touch no descriptor).
  */
-export function runsProgramAfter(walk: ChildWalk, index: number, knowledge: CKnowledge): boolean {
+export function runsProgramAfter(walk: ChildWalk, index: number, knowledge: CKnowledge, harmless: ReadonlySet<string> = NO_REASONS): boolean {
   if (!walk.end) return true;
   if (walk.end.kind === 'exec') return false;
   const endAt = walk.events.indexOf(walk.end.event);
   for (let i = index + 1; i < endAt; i++) {
-    const v = judge(walk.events[i], knowledge).kind;
-    if (v === 'unsafe' || v === 'unknown') return true;
+    const v = judge(walk.events[i], knowledge);
+    if (v.kind === 'unknown' || (v.kind === 'unsafe' && !harmless.has(v.reason))) return true;
   }
   return false;
 }
+
+const NO_REASONS: ReadonlySet<string> = new Set();
 
 /**
  * The functions the walk is in at event `index`, innermost first, each with the depth of its

@@ -18,7 +18,7 @@ import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
 import { cModel, type CFile, type CFn, type CProgram } from '../../model/c';
 import { resetIndexAfter } from '../../model/c-cache-reset';
-import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, execsAfter, forkSiteLabel, forkSites, judge, lastInOwnFunction, surelyAfter, type ChildWalk } from '../../model/c-child';
+import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, execsAfter, forkSiteLabel, forkSites, lastInOwnFunction, runsProgramAfter, surelyAfter, type ChildWalk } from '../../model/c-child';
 import type { CKnowledge } from '../../knowledge/knowledge';
 
 const RULE_ID = 'close-all-fds-without-exec';
@@ -62,23 +62,14 @@ function forgotten(program: CProgram, variable: string): boolean {
 const TOUCHES_NO_DESCRIPTOR: ReadonlySet<string> = new Set(['heap', 'format']);
 
 /**
- * Whether the child goes on running program code after event `from`: it never reaches an
- * exec or an exit, or before its exit it makes a call that is not async-signal-safe and may
- * use a descriptor (stdio, syslog, name lookups) or one the model cannot judge. Allocating
- * and formatting into memory before `_exit()` (a test child that frees its buffers) leave
- * every descriptor alone.
+ * Whether the child goes on running program code after event `from` (`runsProgramAfter`,
+ * with allocating and formatting into memory before `_exit()` left alone: a test child that
+ * frees its buffers touches no descriptor). A walk that ended at or before `from` ended inside
+ * what was skipped (the close-all's fallback): what the child does next is unseen.
  */
 function runsProgramAfterClose(walk: ChildWalk, from: number, knowledge: CKnowledge): boolean {
-  if (!walk.end) return true;
-  if (walk.end.kind === 'exec') return false;
-  const endAt = walk.events.indexOf(walk.end.event);
-  // The walk ended inside what was skipped (the close-all's fallback): what follows is unseen.
-  if (endAt <= from) return true;
-  for (let i = from + 1; i < endAt; i++) {
-    const v = judge(walk.events[i], knowledge);
-    if (v.kind === 'unknown' || (v.kind === 'unsafe' && !TOUCHES_NO_DESCRIPTOR.has(v.reason))) return true;
-  }
-  return false;
+  if (walk.end && walk.end.kind !== 'exec' && walk.events.indexOf(walk.end.event) <= from) return true;
+  return runsProgramAfter(walk, from, knowledge, TOUCHES_NO_DESCRIPTOR);
 }
 
 export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] {

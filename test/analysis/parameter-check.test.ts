@@ -3,7 +3,7 @@
  * `parameterCheck`): which names at a position may be parameters of the def around them,
  * before the tree is asked. It may say yes too often (the tree confirms), never no for a real
  * parameter: defaults with nested brackets, multi-line headers, nested defs that ended before
- * the line, and `async def` are read.
+ * the line, `async def`, and a plain function's parameter named `cls` are read.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -26,6 +26,10 @@ const SOURCE = [
   'def plain(a):',
   '    return b',
   '',
+  'def register(cls):',
+  '    REGISTRY.append(cls)',
+  '    return cls',
+  '',
 ].join('\n');
 
 /** Whether `name`, at its first occurrence after `marker`, passes the pre-check. */
@@ -43,6 +47,10 @@ describe('the parameter pre-check', () => {
 
   test('parameters after defaults with nested brackets, in a multi-line async header, are read', () => {
     assert.equal(passes('return last', 'last'), true);
+  });
+
+  test('a plain function whose parameter is named cls (a class decorator) has it checked like any other', () => {
+    assert.equal(passes('return cls', 'cls'), true);
   });
 
   test('a name that is no parameter of any def around it does not pass', () => {

@@ -109,7 +109,8 @@ function parameterListText(text: string, from: number): string {
  * A textual pre-check, before any look at the tree: could `name`, at offset `at`, be a
  * parameter of the def around it? The def around it is one of the `def` lines above, each
  * indented less than the one after it and the first less than the line of `at` (nested defs
- * that ended before are indented more and are passed over); `self` and `cls` never are.
+ * that ended before are indented more and are passed over). `self` and `cls` pass too: the
+ * tree decides whether a method's first parameter counts.
  */
 export function parameterCheck(text: string): (at: number, name: string) => boolean {
   // Asked by several passes over one file (stored, returned, released and forwarded parameters).
@@ -128,7 +129,7 @@ function parameterCheckOf(text: string): (at: number, name: string) => boolean {
     // Every word after a comma, inside a default's brackets too: a generous pre-check.
     for (const part of parameterListText(text, m.index + m[0].length).split(',')) {
       const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
-      if (w && w[1] !== 'self' && w[1] !== 'cls') names.add(w[1]);
+      if (w) names.add(w[1]);
     }
     headers.push({ at: m.index, indent: m[1].replace(/\t/g, '        ').length, names });
   }
@@ -182,8 +183,7 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
     const name = m[1] || m[2];
     if (!name) continue;
     const at = m.index + m[0].lastIndexOf(name);
-    // (`self`/`cls` pass through: the pre-check leaves them out, a plain function may name its first parameter so.)
-    if ((name !== 'self' && name !== 'cls' && !isParameter(at, name)) || inSkipped(skip, at)) continue;
+    if (!isParameter(at, name) || inSkipped(skip, at)) continue;
     const entry = exportedDefEntry(root, at, byDef, exportPathOf, (e) => ({ ...e, stored: new Set<string>() }));
     if (!entry || !entry.names.includes(name) || entry.stored.has(name)) continue;
     const def = entry.def;

@@ -832,6 +832,8 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
 
   /** The rest of the collection: project files, dependencies, the analyses packed for the replaying worker. */
   async function finishCollect(): Promise<Collected> {
+    // Without dependencies to join, the workers have nothing left to do: their memory goes now.
+    if (!environment && !nodeModules) await (pool as AnalysisPool | undefined)?.close();
     dirRoots ??= rootsWithFiles(roots, walk.files);
     projectFiles ??= await collectProjectFiles(dirRoots, walk.files, (f) => readProjectFile(f, maxBytes));
     const result: Collected = { ...extraction(false, walk.files, slots, dirRoots, projectFiles), evaluationSlot };

@@ -9,21 +9,14 @@
  * properties — which the program model never does (it builds new facts with `range: f.range`).
  */
 
+import type { Range } from '../text/locations';
+
 /** The key that stands for a packed range in the parsed objects (written `"\\u0001range"` in the JSON text). */
 const PACKED = '\u0001range';
 
 /** `"range":{"start":{"line":L,"character":C},"end":{"line":L,"character":C}}`, as `JSON.stringify` writes it. */
 const RANGE_TEXT = /"range":\{"start":\{"line":(\d+),"character":(\d+)\},"end":\{"line":(\d+),"character":(\d+)\}\}/g;
 
-interface Position {
-  line: number;
-  character: number;
-}
-
-interface Range {
-  start: Position;
-  end: Position;
-}
 
 /** Parses analyses with their ranges packed; one table for all of them. */
 export class PackedRanges {

@@ -29,6 +29,7 @@ import {
 } from './syntax-helpers';
 import { definedOnlyForOtherPlatforms, forkTest, loopContext } from './branch-tests';
 import { KIND_TEST_WORDS } from './value-kinds';
+import { FLAG_TEST_TEXT } from './flag-values';
 import { FrameStack } from './walk-frames';
 import {
   classScope,
@@ -116,6 +117,8 @@ export class RecordCollector implements CollectedRecords {
   readonly callIndex = new Map<number, number>();
   readonly ifs: IfRecord[] = [];
   readonly kindTests: { node: Node; scope: Scope }[] = [];
+  readonly flagTests: { node: Node; scope: Scope }[] = [];
+  readonly branchChains: { node: Node; scope: Scope }[] = [];
   readonly loopCloses: { call: RawCall; loop: LoopCtx }[] = [];
   readonly scopes: Scope[] = [];
   private readonly module: Scope;
@@ -593,6 +596,10 @@ export class RecordCollector implements CollectedRecords {
     if (!cond) return;
     // `if inspect.isgenerator(result):`: its branches run for some kinds of value only (`value-kinds.ts`).
     if (scope.kind === 'function' && KIND_TEST_WORDS.test(condText)) this.kindTests.push({ node, scope });
+    // `if daemon:` / `if not self._daemon:`: its branches run for one truth value of the flag (`flag-values.ts`).
+    if (scope.kind === 'function' && FLAG_TEST_TEXT.test(condText)) this.flagTests.push({ node, scope });
+    // `if …: … else: …` outside loops: one run of the function takes one of its branches.
+    if (scope.kind === 'function' && node.childrenForFieldName('alternative').length && !this.stack.curLoops()?.length) this.branchChains.push({ node, scope });
     // `if fd in keep: continue` inside a close-all loop: a keep-list.
     const loop = this.stack.curLoop();
     if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;

@@ -128,7 +128,7 @@ function namesBoundBy(n: Node, out: string[]): void {
  * `__x` both as spelled and as its class keeps it, `_Cls__x` as `Cls.__x` too; one assignment
  * of each `__init__` flag store (`kept`) left out.
  */
-function scannedWrites(scan: ScannedCode, cls: string | undefined, kept: readonly string[]): string[] {
+function scannedWrites(scan: ScannedWrites, cls: string | undefined, kept: readonly string[]): string[] {
   const out = new Set<string>();
   for (const [name, count] of scan.attributes) {
     const key = attributeKey(name, cls);
@@ -154,8 +154,19 @@ function stateReadOfText(value: string): string | undefined {
   return key === undefined ? m[1] : `${m[1]}[${key}]`;
 }
 
-/** A body that binds and stores nothing. */
-const EMPTY_SCAN: ScannedCode = { simple: new Map(), otherBound: new Set(), attributes: new Map(), stores: [] };
+/** The attribute assignments (with how many) and container stores of a body, or of the module's own code. */
+type ScannedWrites = Pick<ScannedCode, 'attributes' | 'stores'>;
+
+/** What {@link FlagValues} reads of the whole file's text. */
+interface FileWrites {
+  scanner: StatementScan;
+  code: string;
+  module: ScannedWrites;
+  functions: Map<Scope, ScannedWrites>;
+}
+
+/** A body that assigns and stores nothing. */
+const EMPTY_WRITES: ScannedWrites = { attributes: new Map(), stores: [] };
 
 /** Methods that store in (or take from) the container they are called on. */
 const CONTAINER_WRITES: ReadonlySet<string> = new Set(['update', 'setdefault', 'pop', 'popitem', 'clear', '__setitem__', '__delitem__']);
@@ -179,29 +190,68 @@ export class FlagValues {
   private readonly steady = new Map<Scope, Set<string>>();
   /** Per function scope: the parameters its guards, stores and calls read as flags. */
   private readonly used = new Map<Scope, Set<string>>();
-  private scanned: { module: ScannedCode; functions: Map<Scope, ScannedCode>; code: string } | undefined;
+  private scanned: FileWrites | undefined;
+  private spans: Map<Scope, { start: number; end: number }> | undefined;
+  /** Per function: how it binds names (memoised). */
+  private readonly bound = new Map<Scope, { simple: Map<string, number[]>; other: Set<string> }>();
 
   constructor(
     private readonly rec: CollectedRecords,
     private readonly t: PySourceText,
   ) {}
 
-  /** What the file's own code and each walked function's body bind and store, read from the text in one pass (`t.exact` only). */
-  private fileScan(): { module: ScannedCode; functions: Map<Scope, ScannedCode>; code: string } | undefined {
+  /** The file's text read once (`t.exact` only): blanked, and its attribute assignments and container stores by function. */
+  private fileScan(): FileWrites | undefined {
     if (!this.t.exact) return undefined;
     if (!this.scanned) {
-      const defs = new Map<number, Scope>();
-      for (const s of this.rec.scopes) if (s.kind === 'function' && s.defNode) defs.set(s.defNode.startIndex, s);
-      this.scanned = new StatementScan(this.t.src).scanFile(defs);
+      const scanner = new StatementScan(this.t.src);
+      // The functions walked and the definitions skipped: a write belongs to the innermost one around it.
+      const spans: { start: number; end: number; scope?: Scope }[] = [
+        ...this.rec.scopeSpans.filter((x) => x.scope.kind === 'function').map((x) => ({ start: x.start, end: x.end, scope: x.scope })),
+        ...this.rec.skippedDefinitions.map((d) => ({ start: d.start, end: d.end })),
+      ];
+      spans.sort((a, b) => a.start - b.start || b.end - a.end);
+      const module: ScannedWrites = { attributes: new Map(), stores: [] };
+      const functions = new Map<Scope, ScannedWrites>();
+      const open: (typeof spans)[number][] = [];
+      let next = 0;
+      for (const w of scanner.writes()) {
+        while (next < spans.length && spans[next].start <= w.at) {
+          while (open.length && open[open.length - 1].end <= spans[next].start) open.pop();
+          open.push(spans[next++]);
+        }
+        while (open.length && open[open.length - 1].end <= w.at) open.pop();
+        const inner = open[open.length - 1];
+        let out: ScannedWrites | undefined = module;
+        if (inner) {
+          // A write in a `def` the walk did not make a scope of (skipped, or only for other platforms) is left out.
+          out = inner.scope ? functions.get(inner.scope) : undefined;
+          if (inner.scope && !out) functions.set(inner.scope, (out = { attributes: new Map(), stores: [] }));
+        }
+        if (!out) continue;
+        if (w.attr) out.attributes.set(w.attr, (out.attributes.get(w.attr) ?? 0) + 1);
+        if (w.store) out.stores.push(w.store);
+      }
+      this.scanned = { scanner, code: scanner.code, module, functions };
     }
     return this.scanned;
   }
 
-  /** What a function's body binds and stores, from its text; undefined when the text and the tree disagree (the node walk answers then). */
-  private scanOf(s: Scope): ScannedCode | undefined {
+  /** How a function binds `name`, read from its text when it is the tree's (undefined otherwise: the node walk answers). */
+  private bindingsOf(s: Scope, name: string): { simple: number[]; other: boolean } | undefined {
     const file = this.fileScan();
     if (!file) return undefined;
-    return file.functions.get(s) ?? EMPTY_SCAN;
+    let b = this.bound.get(s);
+    if (!b) {
+      if (!this.spans) {
+        this.spans = new Map();
+        for (const x of this.rec.scopeSpans) this.spans.set(x.scope, x);
+      }
+      const span = this.spans.get(s);
+      if (!span) return undefined;
+      this.bound.set(s, (b = file.scanner.bindings(span.start, span.end)));
+    }
+    return { simple: b.simple.get(name) ?? [], other: b.other.has(name) };
   }
 
   /** The function scope a scope runs in (the scope itself for a function). */
@@ -265,10 +315,13 @@ export class FlagValues {
     let out = this.steady.get(s);
     if (out) return out;
     out = new Set(FlagValues.parameters(s).map((p) => p.name));
-    const scan = out.size ? this.scanOf(s) : undefined;
-    const body = s.defNode?.childForFieldName('body');
-    if (scan) {
-      for (const name of [...out]) if (scan.simple.has(name) || scan.otherBound.has(name)) out.delete(name);
+    const text = out.size > 0 && !!this.fileScan();
+    const body = text ? undefined : s.defNode?.childForFieldName('body');
+    if (text) {
+      for (const name of [...out]) {
+        const b = this.bindingsOf(s, name);
+        if (!b || b.other || b.simple.length) out.delete(name);
+      }
     } else if (body && out.size) {
       const bound: string[] = [];
       for (const n of ownNodes(body)) namesBoundBy(n, bound);
@@ -464,17 +517,17 @@ export class FlagValues {
   producerAt(c: RawCall, ctor: RawCall): Position | undefined {
     if (!c.recv || !('name' in c.recv)) return undefined;
     const s = FlagValues.fnScope(c.scope);
-    const body = s?.defNode?.childForFieldName('body');
-    if (!s || !body || ctor.scope !== s) return undefined;
+    if (!s || ctor.scope !== s) return undefined;
     const name = c.recv.name;
-    const scan = this.scanOf(s);
-    if (scan) {
-      if (scan.otherBound.has(name) || this.steadyParameters(s).has(name) || FlagValues.parameters(s).some((p) => p.name === name)) return undefined;
-      const values = scan.simple.get(name) ?? [];
-      if (!values.every((at) => at === ctor.node.startIndex || /^None\b/.test(this.t.src.slice(at, at + 5)))) return undefined;
-      if (!values.includes(ctor.node.startIndex)) return undefined;
+    const b = this.fileScan() ? this.bindingsOf(s, name) : undefined;
+    if (b) {
+      if (b.other || FlagValues.parameters(s).some((p) => p.name === name)) return undefined;
+      const ctorAt = ctor.node.startIndex;
+      if (!b.simple.includes(ctorAt) || !b.simple.every((at) => at === ctorAt || /^None\b/.test(this.t.src.slice(at, at + 5)))) return undefined;
       return callBase(ctor, this.t).range.start;
     }
+    const body = s.defNode?.childForFieldName('body');
+    if (!body) return undefined;
     for (const n of ownNodes(body)) {
       if (n.type === 'assignment') {
         const left = n.childForFieldName('left');
@@ -587,8 +640,9 @@ export class FlagValues {
           if (a && left?.type === 'attribute' && twice.has(attributeKey(left.childForFieldName('attribute')?.text ?? '', s.cls))) storeNodes.delete(a.id);
         }
       }
-      const scan = this.scanOf(s);
-      if (scan) {
+      const file = this.fileScan();
+      if (file) {
+        const scan = file.functions.get(s) ?? EMPTY_WRITES;
         const writes = scannedWrites(scan, s.cls, fact.flagStores?.map((f) => f.attr) ?? []);
         if (writes.length) fact.attributeWrites = writes;
         for (const st of scan.stores) this.rec.facts.push({ range: { start: this.t.posAt(st.start), end: this.t.posAt(st.end) }, enclosingFunction: s.fn, conditional: true, kind: 'py.store', key: `${st.attr}[${st.key}]` });

@@ -132,7 +132,9 @@ export class RecordCollector implements CollectedRecords {
   /** Start offset of the node being visited. */
   private curStart = 0;
   /** Start/end offsets of the function and class scopes (for names found in the text after the walk). */
-  private readonly scopeSpans: { scope: Scope; start: number; end: number }[] = [];
+  readonly scopeSpans: { scope: Scope; start: number; end: number }[] = [];
+  /** The definitions this walk skipped (their facts come from an earlier extraction). */
+  skippedDefinitions: readonly SkippedDefinition[] = [];
   /** Module-level import statements, last one (fast mode: the import insertion point). */
   private lastTopImport?: { node: Node; end: number };
 
@@ -159,6 +161,7 @@ export class RecordCollector implements CollectedRecords {
    * from their end offsets, so no JavaScript walk over every node is needed.
    */
   walk(skipped: readonly SkippedDefinition[] = []): void {
+    this.skippedDefinitions = skipped;
     const root = this.t.tree.rootNode;
     // `raise` only matters to the child of an `os.fork()` (see `childRegions`); `return` also
     // tells which calls a function hands back (`return Cls(...)`, `return helper()`).

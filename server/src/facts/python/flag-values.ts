@@ -145,6 +145,7 @@ const IDENTIFIERS = /[A-Za-z_]\w*/g;
 
 /** Parameters read per scope (scopes live as long as one extraction). */
 const PARAMETERS = new WeakMap<Scope, PyParameter[]>();
+const PARAMETER_NAMES = new WeakMap<Scope, Set<string>>();
 
 /** `self.conf["k"]`, `self.conf.get("k", …)`, `self.flag` read from an argument's text (as {@link FlagValues} keys reads). */
 function stateReadOfText(value: string): string | undefined {
@@ -195,10 +196,15 @@ export class FlagValues {
   /** Per function: how it binds names (memoised). */
   private readonly bound = new Map<Scope, { simple: Map<string, number[]>; other: Set<string> }>();
 
+  /** Whether the file may name `staticmethod` or `classmethod` (when its text is the tree's and names neither, no method is either). */
+  private readonly mayDecorate: boolean;
+
   constructor(
     private readonly rec: CollectedRecords,
     private readonly t: PySourceText,
-  ) {}
+  ) {
+    this.mayDecorate = !t.exact || t.src.includes('staticmethod') || t.src.includes('classmethod');
+  }
 
   /** The file's text read once (`t.exact` only): blanked, and its attribute assignments and container stores by function. */
   private fileScan(): FileWrites | undefined {
@@ -264,7 +270,9 @@ export class FlagValues {
     return s.kind === 'function' && s.parent?.kind === 'class';
   }
 
-  private static methodKind(def: Node): 'static' | 'class' | undefined {
+  /** `@staticmethod` / `@classmethod` on a method (none in a file that names neither). */
+  private methodKind(def: Node): 'static' | 'class' | undefined {
+    if (!this.mayDecorate) return undefined;
     const p = def.parent;
     if (p?.type !== 'decorated_definition') return undefined;
     for (const d of p.namedChildren) {
@@ -277,17 +285,24 @@ export class FlagValues {
   }
 
   /** The parameters a call binds (after `self`/`cls` for methods), with literal defaults (memoised per scope). */
-  private static parameters(s: Scope): PyParameter[] {
+  private parameters(s: Scope): PyParameter[] {
     let out = PARAMETERS.get(s);
-    if (!out) PARAMETERS.set(s, (out = FlagValues.readParameters(s)));
+    if (!out) PARAMETERS.set(s, (out = this.readParameters(s)));
     return out;
   }
 
-  private static readParameters(s: Scope): PyParameter[] {
+  /** The names of {@link parameters} (memoised per scope). */
+  private parameterNames(s: Scope): Set<string> {
+    let out = PARAMETER_NAMES.get(s);
+    if (!out) PARAMETER_NAMES.set(s, (out = new Set(this.parameters(s).map((p) => p.name))));
+    return out;
+  }
+
+  private readParameters(s: Scope): PyParameter[] {
     const def = s.defNode!;
     const out: PyParameter[] = [];
     let keywordOnly = false;
-    let skip = FlagValues.isMethod(s) && FlagValues.methodKind(def) !== 'static' ? 1 : 0;
+    let skip = FlagValues.isMethod(s) && this.methodKind(def) !== 'static' ? 1 : 0;
     for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
       if (!p) continue;
       if (p.type === 'keyword_separator' || p.type === 'list_splat_pattern') {
@@ -314,7 +329,7 @@ export class FlagValues {
   private steadyParameters(s: Scope): Set<string> {
     let out = this.steady.get(s);
     if (out) return out;
-    out = new Set(FlagValues.parameters(s).map((p) => p.name));
+    out = new Set(this.parameters(s).map((p) => p.name));
     const text = out.size > 0 && !!this.fileScan();
     const body = text ? undefined : s.defNode?.childForFieldName('body');
     if (text) {
@@ -352,7 +367,7 @@ export class FlagValues {
       this.use(s, n.text);
       return { subject: { param: n.text }, negated };
     }
-    if (n?.type === 'attribute' && FlagValues.isMethod(s) && FlagValues.methodKind(s.defNode!) === undefined) {
+    if (n?.type === 'attribute' && FlagValues.isMethod(s) && this.methodKind(s.defNode!) === undefined) {
       const obj = n.childForFieldName('object');
       const attr = n.childForFieldName('attribute');
       if (obj?.type === 'identifier' && obj.text === 'self' && attr) return { subject: { attr: attributeKey(attr.text, s.cls) }, negated };
@@ -475,13 +490,25 @@ export class FlagValues {
     return flags || !out.length ? out : undefined;
   }
 
+  /** Whether `text` holds one of `names` at all (as part of a longer word too): a test without allocation before the identifiers are split out. */
+  private mentionsAny(text: string, names: ReadonlySet<string>): boolean {
+    for (const name of names) if (text.includes(name)) return true;
+    return false;
+  }
+
   /** {@link flagArguments} read from the text of the argument list (`code`: the file with strings and comments blanked). */
   private flagArgumentsOfText(c: RawCall, s: Scope | undefined, code: string): PyFlagArgument[] | undefined {
     const from = c.argsAt + 1;
     const inside = code.slice(from, c.end - 1);
     if (!inside.trim()) return [];
-    const steady = s && !/\b(?:True|False|None|self)\b/.test(inside) ? this.steadyParameters(s) : undefined;
-    if (steady && (!steady.size || !(inside.match(IDENTIFIERS) ?? []).some((id) => steady.has(id)))) return undefined;
+    // Without a literal flag or `self`, only a parameter passed on can make the call's arguments count:
+    // the parameter names (steady or not) are a cheap first test before how the body binds them is read.
+    if (s && !/\b(?:True|False|None|self)\b/.test(inside)) {
+      const names = this.parameterNames(s);
+      if (!names.size || !this.mentionsAny(inside, names) || !(inside.match(IDENTIFIERS) ?? []).some((id) => names.has(id))) return undefined;
+      const steady = this.steadyParameters(s);
+      if (!steady.size || !(inside.match(IDENTIFIERS) ?? []).some((id) => steady.has(id))) return undefined;
+    }
     const out: PyFlagArgument[] = [];
     let flags = 0;
     let position = 0;
@@ -497,7 +524,7 @@ export class FlagValues {
       if (value === 'True' || value === 'False' || value === 'None') {
         flags++;
         out.push({ at, value: value === 'None' ? null : value === 'True' });
-      } else if (/^[A-Za-z_]\w*$/.test(value) && s && this.steadyParameters(s).has(value)) {
+      } else if (s && this.parameterNames(s).has(value) && this.steadyParameters(s).has(value)) {
         flags++;
         this.use(s, value);
         out.push({ at, param: value });
@@ -521,7 +548,7 @@ export class FlagValues {
     const name = c.recv.name;
     const b = this.fileScan() ? this.bindingsOf(s, name) : undefined;
     if (b) {
-      if (b.other || FlagValues.parameters(s).some((p) => p.name === name)) return undefined;
+      if (b.other || this.parameters(s).some((p) => p.name === name)) return undefined;
       const ctorAt = ctor.node.startIndex;
       if (!b.simple.includes(ctorAt) || !b.simple.every((at) => at === ctorAt || /^None\b/.test(this.t.src.slice(at, at + 5)))) return undefined;
       return callBase(ctor, this.t).range.start;
@@ -608,7 +635,7 @@ export class FlagValues {
       const def = s.defNode;
       const body = def?.childForFieldName('body');
       if (!fact || !def || !body) continue;
-      const kind = FlagValues.isMethod(s) ? FlagValues.methodKind(def) : undefined;
+      const kind = FlagValues.isMethod(s) ? this.methodKind(def) : undefined;
       if (kind) fact.methodKind = kind;
       const storeNodes = new Set<number>();
       if (FlagValues.isMethod(s) && fact.name.endsWith('.__init__') && !kind) {
@@ -681,7 +708,7 @@ export class FlagValues {
   emitParameters(): void {
     for (const [s] of this.used) {
       const fact = s.functionFact;
-      if (fact) fact.params = FlagValues.parameters(s);
+      if (fact) fact.params = this.parameters(s);
     }
   }
 

@@ -17,13 +17,63 @@ export interface ScannedCode {
 
 /** `x.a = …`, `x.a += …`, `x.a: T = …`, `x.a[k] = …` (group 2: the subscript). */
 const ASSIGNED = /\.\s*([A-Za-z_]\w*)\s*(\[[^\]\n]*\])?\s*(?::[^=\n]*)?(?:\*\*|\/\/|<<|>>|[-+*/%&|^@])?=(?!=)/g;
-/** A line that starts with a list of targets before its `=` (`self.a, self.b = …`; no call among them, so not `f(a, b=1)`): group 1, the targets. */
-const TUPLE_TARGETS = /^([ \t]*\(?[^=\n(]*?,[^=\n(]*?)(?<![=!<>:])=(?!=)/gm;
+/**
+ * The lines that start with a list of targets before their `=` (`self.a, self.b = …`; no call
+ * among them, so not `f(a, b=1)`): each as the text from the line's start to that `=` and where
+ * it starts. One linear pass anchored on the first `=` of a line, matching what the pattern
+ * `^([ \t]*\(?[^=\n(]*?,[^=\n(]*?)(?<![=!<>:])=(?!=)` (multiline) matched: after the line's
+ * blanks, at most one `(`, then no `(`, `=` or line feed up to the first `=`, a comma among them,
+ * and that `=` neither part of `==`, `!=`, `<=`, `>=`, `:=` nor followed by `=`.
+ */
+function tupleTargets(code: string): { text: string; at: number }[] {
+  const out: { text: string; at: number }[] = [];
+  const n = code.length;
+  let line = 0;
+  while (line <= n) {
+    // (`^` of a multiline pattern also starts a line after `\r`, `\u2028` and `\u2029`.)
+    let i = line;
+    while (i < n && (code.charCodeAt(i) === 32 || code.charCodeAt(i) === 9)) i++;
+    if (i < n && code.charCodeAt(i) === 40) i++;
+    let comma = false;
+    let c = 0;
+    for (; i < n; i++) {
+      c = code.charCodeAt(i);
+      if (c === 61 || c === 10 || c === 40) break;
+      if (c === 44) comma = true;
+    }
+    let next = i;
+    if (i < n && c === 61 && comma) {
+      const before = code.charCodeAt(i - 1);
+      if (before !== 33 && before !== 60 && before !== 62 && before !== 58 && code.charCodeAt(i + 1) !== 61) {
+        out.push({ text: code.slice(line, i), at: line });
+        next = i + 1;
+      }
+    }
+    // The next line start at or after `next` (a match's text ends at its `=`; a failed line is searched from its start).
+    let k = next === i ? line : next;
+    for (; k < n; k++) {
+      const d = code.charCodeAt(k);
+      if (d === 10 || d === 13 || d === 0x2028 || d === 0x2029) break;
+    }
+    if (k >= n) break;
+    line = k + 1;
+  }
+  return out;
+}
 /** A plain name before a walrus (group 2) or an assignment sign (group 3: `=`, `+=`, …). */
 const ASSIGNED_NAME = /(?<![\w.])([A-Za-z_]\w*)[ \t]*(?:(:=)|((?:\*\*|\/\/|<<|>>|[-+*/%&|^@])?=)(?!=))/g;
 /** An annotated assignment statement (`x: int = 5`): group 1, the name. */
 const ANNOTATED = /^[ \t]*([A-Za-z_]\w*)[ \t]*:[^=\n]*=(?!=)/gm;
 const MUTATORS = /\.\s*([A-Za-z_]\w*)\s*\.\s*(update|setdefault|pop|popitem|clear|__setitem__|__delitem__)\s*\(/g;
+
+const SPACES = ' '.repeat(256);
+/** What can open a comment or a string. */
+const OPENERS = /[#'"]/g;
+
+/** `n` spaces. */
+function spaces(n: number): string {
+  return n <= SPACES.length ? SPACES.slice(0, n) : ' '.repeat(n);
+}
 
 /** `src` with the insides of strings and comments replaced by spaces (same length, same line breaks; the quotes kept). */
 export function blankStrings(src: string, from: number, to: number): string {
@@ -32,11 +82,16 @@ export function blankStrings(src: string, from: number, to: number): string {
   const blank = (a: number, b: number) => {
     out.push(src.slice(last, a));
     const inside = src.slice(a, b);
-    out.push(inside.includes('\n') ? inside.replace(/[^\n]/g, ' ') : ' '.repeat(b - a));
+    out.push(inside.includes('\n') ? inside.replace(/[^\n]+/g, (line) => spaces(line.length)) : spaces(b - a));
     last = b;
   };
   let i = from;
   while (i < to) {
+    // Jump to the next `#`, `'` or `"` (everything between is code, kept as it is).
+    OPENERS.lastIndex = i;
+    const found = OPENERS.exec(src);
+    if (!found || found.index >= to) break;
+    i = found.index;
     const c = src.charCodeAt(i);
     if (c === 35) {
       // `#` to the end of the line.
@@ -44,10 +99,6 @@ export function blankStrings(src: string, from: number, to: number): string {
       if (e < 0 || e > to) e = to;
       blank(i, e);
       i = e;
-      continue;
-    }
-    if (c !== 34 && c !== 39) {
-      i++;
       continue;
     }
     const q = src[i];
@@ -156,7 +207,7 @@ export class StatementScan {
         out.push({ at, store: { attr: m[1], key: keyOf(this.src.slice(open + 1, close)), start: at + 1, end: close + 1 } });
       } else out.push({ at, attr: m[1] });
     }
-    for (const m of code.matchAll(TUPLE_TARGETS)) attrsIn(m[1], m.index ?? 0);
+    for (const m of tupleTargets(code)) attrsIn(m.text, m.at);
     for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
     for (const m of code.matchAll(/\bas\s+[A-Za-z_][\w.]*\.\s*([A-Za-z_]\w*)/g)) out.push({ at: m.index ?? 0, attr: m[1] });
     for (const m of code.matchAll(/\b(?:setattr|delattr)\s*\(/g)) {
@@ -207,7 +258,7 @@ export class StatementScan {
       } else other.add(name);
     }
     for (const m of code.matchAll(ANNOTATED)) other.add(m[1]);
-    for (const m of code.matchAll(TUPLE_TARGETS)) if (m[1].includes(',')) words(m[1]);
+    for (const m of tupleTargets(code)) words(m.text);
     for (const m of code.matchAll(/\bfor\s([^\n]*?)\sin\b/g)) words(m[1]);
     for (const m of code.matchAll(/\bas\s+([A-Za-z_]\w*)/g)) other.add(m[1]);
     for (const m of code.matchAll(/^[ \t]*(?:global|nonlocal|del|case)\b([^\n]*)/gm)) words(m[1]);

@@ -15,8 +15,72 @@ export interface ScannedCode {
   stores: { attr: string; key: string; start: number; end: number }[];
 }
 
-/** `x.a = …`, `x.a += …`, `x.a: T = …`, `x.a[k] = …` (group 2: the subscript). */
-const ASSIGNED = /\.\s*([A-Za-z_]\w*)\s*(\[[^\]\n]*\])?\s*(?::[^=\n]*)?(?:\*\*|\/\/|<<|>>|[-+*/%&|^@])?=(?!=)/g;
+/** Whether a character code is one of JavaScript's `\s`. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Whether a character code is one of `\w` (ASCII letters, digits, `_`). */
+function isWord(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+}
+
+/**
+ * The attribute assignments `x.a = …`, `x.a += …`, `x.a: T = …`, `x.a[k] = …`: where the `.`
+ * stands, the attribute, and where the subscript's `[` stands (-1 without one). One pass from
+ * each `.`, matching what the pattern
+ * `\.\s*([A-Za-z_]\w*)\s*(\[[^\]\n]*\])?\s*(?::[^=\n]*)?(?:\*\*|\/\/|<<|>>|[-+*\/%&|^@])?=(?!=)`
+ * matched (a match's text, up to its `=`, is not searched again).
+ */
+function attributeAssignments(code: string): { at: number; attr: string; open: number }[] {
+  const out: { at: number; attr: string; open: number }[] = [];
+  const n = code.length;
+  let dot = code.indexOf('.');
+  while (dot >= 0) {
+    let end = -1;
+    let i = dot + 1;
+    while (i < n && isSpace(code.charCodeAt(i))) i++;
+    const nameAt = i;
+    const first = code.charCodeAt(i);
+    let open = -1;
+    if ((first >= 97 && first <= 122) || (first >= 65 && first <= 90) || first === 95) {
+      i++;
+      while (i < n && isWord(code.charCodeAt(i))) i++;
+      const nameEnd = i;
+      while (i < n && isSpace(code.charCodeAt(i))) i++;
+      let ok = true;
+      if (code.charCodeAt(i) === 91) {
+        // `[…]` with no `]` or line feed inside.
+        let k = i + 1;
+        while (k < n && code.charCodeAt(k) !== 93 && code.charCodeAt(k) !== 10) k++;
+        if (k < n && code.charCodeAt(k) === 93) {
+          open = i;
+          i = k + 1;
+          while (i < n && isSpace(code.charCodeAt(i))) i++;
+        } else ok = false;
+      }
+      let eq = -1;
+      if (ok && code.charCodeAt(i) === 58) {
+        // An annotation: up to the first `=` of the line.
+        let k = i + 1;
+        while (k < n && code.charCodeAt(k) !== 61 && code.charCodeAt(k) !== 10) k++;
+        if (k < n && code.charCodeAt(k) === 61) eq = k;
+      } else if (ok) {
+        const c = code.charCodeAt(i);
+        const d = code.charCodeAt(i + 1);
+        if (c === d && (c === 42 || c === 47 || c === 60 || c === 62) && code.charCodeAt(i + 2) === 61) eq = i + 2;
+        else if ((c === 45 || c === 43 || c === 42 || c === 47 || c === 37 || c === 38 || c === 124 || c === 94 || c === 64) && d === 61) eq = i + 1;
+        else if (c === 61) eq = i;
+      }
+      if (eq >= 0 && code.charCodeAt(eq + 1) !== 61) {
+        end = eq + 1;
+        out.push({ at: dot, attr: code.slice(nameAt, nameEnd), open });
+      }
+    }
+    dot = code.indexOf('.', end >= 0 ? end : dot + 1);
+  }
+  return out;
+}
 /**
  * The lines that start with a list of targets before their `=` (`self.a, self.b = …`; no call
  * among them, so not `f(a, b=1)`): each as the text from the line's start to that `=` and where
@@ -199,13 +263,11 @@ export class StatementScan {
         } else out.push({ at: base + (m.index ?? 0), attr: m[1] });
       }
     };
-    for (const m of code.matchAll(ASSIGNED)) {
-      const at = m.index ?? 0;
-      if (m[2] !== undefined) {
-        const open = at + m[0].indexOf('[');
+    for (const { at, attr, open } of attributeAssignments(code)) {
+      if (open >= 0) {
         const close = this.closing(open + 1);
-        out.push({ at, store: { attr: m[1], key: keyOf(this.src.slice(open + 1, close)), start: at + 1, end: close + 1 } });
-      } else out.push({ at, attr: m[1] });
+        out.push({ at, store: { attr, key: keyOf(this.src.slice(open + 1, close)), start: at + 1, end: close + 1 } });
+      } else out.push({ at, attr });
     }
     for (const m of tupleTargets(code)) attrsIn(m.text, m.at);
     for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));

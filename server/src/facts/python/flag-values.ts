@@ -142,6 +142,8 @@ function scannedWrites(scan: ScannedWrites, cls: string | undefined, kept: reado
 }
 
 const IDENTIFIERS = /[A-Za-z_]\w*/g;
+/** `def name(`: where a definition's parameter list opens. */
+const DEF_HEADER = /\bdef\s+[A-Za-z_]\w*\s*\(/g;
 
 /** Parameters read per scope (scopes live as long as one extraction). */
 const PARAMETERS = new WeakMap<Scope, PyParameter[]>();
@@ -490,6 +492,37 @@ export class FlagValues {
     return flags || !out.length ? out : undefined;
   }
 
+  /** Per function scope: the words of its parameter list (memoised; a superset of its parameters' names). */
+  private readonly header = new Map<Scope, Set<string> | undefined>();
+
+  /** The words between the brackets of a function's `def name(…)`, read from the blanked text (undefined where it is not found). */
+  private headerWords(s: Scope, code: string): Set<string> | undefined {
+    if (this.header.has(s)) return this.header.get(s);
+    if (!this.spans) {
+      this.spans = new Map();
+      for (const x of this.rec.scopeSpans) this.spans.set(x.scope, x);
+    }
+    const span = this.spans.get(s);
+    let out: Set<string> | undefined;
+    if (span) {
+      DEF_HEADER.lastIndex = span.start;
+      const m = DEF_HEADER.exec(code);
+      if (m && m.index < span.end) {
+        const open = m.index + m[0].length;
+        let depth = 1;
+        let i = open;
+        for (; i < span.end && depth > 0; i++) {
+          const c = code.charCodeAt(i);
+          if (c === 40 || c === 91 || c === 123) depth++;
+          else if (c === 41 || c === 93 || c === 125) depth--;
+        }
+        if (depth === 0) out = new Set(code.slice(open, i - 1).match(IDENTIFIERS) ?? []);
+      }
+    }
+    this.header.set(s, out);
+    return out;
+  }
+
   /** Whether `text` holds one of `names` at all (as part of a longer word too): a test without allocation before the identifiers are split out. */
   private mentionsAny(text: string, names: ReadonlySet<string>): boolean {
     for (const name of names) if (text.includes(name)) return true;
@@ -503,7 +536,13 @@ export class FlagValues {
     if (!inside.trim()) return [];
     // Without a literal flag or `self`, only a parameter passed on can make the call's arguments count:
     // the parameter names (steady or not) are a cheap first test before how the body binds them is read.
-    if (s && !/\b(?:True|False|None|self)\b/.test(inside)) {
+    const literal = /\b(?:True|False|None|self)\b/.test(inside);
+    // At module level nothing but a literal flag counts (and an argument list of nothing but commas, as none passed).
+    if (!s && !literal && /[^\s,]/.test(inside)) return undefined;
+    if (s && !literal) {
+      // The words of the definition's parameter list (read from the text; the names among them) before its nodes are read.
+      const words = this.headerWords(s, code);
+      if (words && !this.mentionsAny(inside, words)) return undefined;
       const names = this.parameterNames(s);
       if (!names.size || !this.mentionsAny(inside, names) || !(inside.match(IDENTIFIERS) ?? []).some((id) => names.has(id))) return undefined;
       const steady = this.steadyParameters(s);

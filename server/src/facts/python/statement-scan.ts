@@ -15,6 +15,11 @@ export interface ScannedCode {
   stores: { attr: string; key: string; start: number; end: number }[];
 }
 
+/** Whether `text` holds one of `words` (a cheap test before a pattern that needs one). */
+function has(text: string, ...words: string[]): boolean {
+  return words.some((w) => text.includes(w));
+}
+
 /** Whether a character code is one of JavaScript's `\s`. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
@@ -270,16 +275,17 @@ export class StatementScan {
       } else out.push({ at, attr });
     }
     for (const m of tupleTargets(code)) attrsIn(m.text, m.at);
-    for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
+    // (Each pattern below runs only where the text holds its literal word.)
+    if (has(code, 'for', 'del')) for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
     for (const m of code.matchAll(/\bas\s+[A-Za-z_][\w.]*\.\s*([A-Za-z_]\w*)/g)) out.push({ at: m.index ?? 0, attr: m[1] });
-    for (const m of code.matchAll(/\b(?:setattr|delattr)\s*\(/g)) {
+    if (has(code, 'setattr', 'delattr')) for (const m of code.matchAll(/\b(?:setattr|delattr)\s*\(/g)) {
       const argsAt = (m.index ?? 0) + m[0].length;
       const args = splitTop(this.src.slice(argsAt, this.closing(argsAt)), argsAt, ',');
       const name = args[1] ? /^\s*[rRuU]?(['"])([A-Za-z_]\w*)\1\s*$/.exec(args[1].text)?.[2] : undefined;
       out.push({ at: m.index ?? 0, attr: name ?? '*' });
     }
-    for (const m of code.matchAll(/__dict__\s*(?:\[|\.\s*(?:update|setdefault)\b)|\bvars\s*\([^)]*\)\s*(?:\[|\.\s*update\b)/g)) out.push({ at: m.index ?? 0, attr: '*' });
-    for (const m of code.matchAll(MUTATORS)) {
+    if (has(code, '__dict__', 'vars')) for (const m of code.matchAll(/__dict__\s*(?:\[|\.\s*(?:update|setdefault)\b)|\bvars\s*\([^)]*\)\s*(?:\[|\.\s*update\b)/g)) out.push({ at: m.index ?? 0, attr: '*' });
+    if (has(code, 'update', 'setdefault', 'pop', 'clear', '__setitem__', '__delitem__')) for (const m of code.matchAll(MUTATORS)) {
       const argsAt = (m.index ?? 0) + m[0].length;
       const keyed = m[2] === 'setdefault' || m[2] === 'pop' || m[2] === '__setitem__' || m[2] === '__delitem__';
       const first = keyed ? splitTop(this.src.slice(argsAt, this.closing(argsAt)), argsAt, ',')[0] : undefined;
@@ -321,18 +327,19 @@ export class StatementScan {
     }
     for (const m of code.matchAll(ANNOTATED)) other.add(m[1]);
     for (const m of tupleTargets(code)) words(m.text);
-    for (const m of code.matchAll(/\bfor\s([^\n]*?)\sin\b/g)) words(m[1]);
+    // (Each pattern below runs only where the text holds its literal word.)
+    if (has(code, 'for')) for (const m of code.matchAll(/\bfor\s([^\n]*?)\sin\b/g)) words(m[1]);
     for (const m of code.matchAll(/\bas\s+([A-Za-z_]\w*)/g)) other.add(m[1]);
-    for (const m of code.matchAll(/^[ \t]*(?:global|nonlocal|del|case)\b([^\n]*)/gm)) words(m[1]);
+    if (has(code, 'global', 'nonlocal', 'del', 'case')) for (const m of code.matchAll(/^[ \t]*(?:global|nonlocal|del|case)\b([^\n]*)/gm)) words(m[1]);
     // `import a.b`, `import a as b`, `from m import a, b as c`: the first name of each, or its alias.
-    for (const m of code.matchAll(/^[ \t]*(?:from[ \t]+\S+[ \t]+)?import\b([^\n]*)/gm)) {
+    if (has(code, 'import')) for (const m of code.matchAll(/^[ \t]*(?:from[ \t]+\S+[ \t]+)?import\b([^\n]*)/gm)) {
       for (const part of m[1].replace(/[()\\]/g, ' ').split(',')) {
         const named = /^\s*([A-Za-z_]\w*)(?:\.[\w.]*)?(?:\s+as\s+([A-Za-z_]\w*))?/.exec(part);
         if (named) other.add(named[2] ?? named[1]);
       }
     }
     for (const m of code.matchAll(/\b(?:def|class)\s+([A-Za-z_]\w*)/g)) other.add(m[1]);
-    for (const m of code.matchAll(/\blambda\b([^:\n]*)/g)) words(m[1]);
+    if (has(code, 'lambda')) for (const m of code.matchAll(/\blambda\b([^:\n]*)/g)) words(m[1]);
     return { simple, other };
   }
 

@@ -270,6 +270,95 @@ describe('py-logfile-keepfd: a log handler attached before a daemonizer that kee
   });
 });
 
+describe('py-daemon-flag: a server detaches only when made with detach=True; the console builds it with False', () => {
+  test('silent: the console\'s log file is attached before the background fork, but the close-all is in the detach branch LogServer(False) never takes', () => {
+    const s = load('py-daemon-flag');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('the same program with the foreground server made with detach=True: the console\'s handler is reported through the detach branch', () => {
+    const s = edited(load('py-daemon-flag'), 'logd/console.py', (t) => t.replace('Launcher.start_direct(self.conf, False)', 'Launcher.start_direct(self.conf, True)'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)).sort(), ['cached-fd-across-fork logd/console.py:14', 'close-all-fds-without-exec logd/server.py:28']);
+    const cache = findings.find((f) => f.ruleId === 'cached-fd-across-fork')!;
+    assert.deepEqual(steps(s, cache), [
+      'logd/__main__.py:11 called here',
+      'logd/__main__.py:7 called here (Console.main_loop)',
+      'logd/console.py:14 descriptor cached here (logging.handlers.WatchedFileHandler())',
+      'logd/console.py:24 called here',
+      'logd/console.py:25 called here',
+      'logd/console.py:19 called here',
+      'logd/launcher.py:18 fork here (os.fork()); the child keeps running',
+      'logd/server.py:28 fds closed here (os.closerange()), the cached one included',
+      'logd/server.py:19 opened after the close-all: may be given the cached number (logging.handlers.RotatingFileHandler())',
+    ]);
+  });
+});
+
+describe('py-daemon-flag-eager: the server attaches its log file, then detaches when made with detach=True', () => {
+  test('the handler is reported through the background start (a detaching server); the foreground start (detach=False) is no part of the chain', () => {
+    const s = load('py-daemon-flag-eager');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)).sort(), ['cached-fd-across-fork logd/server.py:20', 'close-all-fds-without-exec logd/server.py:29']);
+    const cache = findings.find((f) => f.ruleId === 'cached-fd-across-fork')!;
+    assert.equal(
+      cache.message,
+      "Logging handler 'handler' (log file), registered on a logger, from logging.handlers.RotatingFileHandler() is created before the fork by os.fork() at line 24, and the child closes every descriptor at line 29: the cached number goes stale and a later open reuses it",
+    );
+    assert.deepEqual(steps(s, cache), [
+      'logd/__main__.py:11 called here',
+      'logd/__main__.py:7 called here (Console.main_loop)',
+      'logd/console.py:21 called here',
+      'logd/console.py:12 called here',
+      'logd/launcher.py:10 called here',
+      'logd/server.py:20 descriptor cached here (logging.handlers.RotatingFileHandler())',
+      'logd/server.py:14 called here',
+      'logd/server.py:16 called here',
+      'logd/server.py:24 fork here (os.fork()); the child keeps running',
+      'logd/server.py:29 fds closed here (os.closerange()), the cached one included',
+    ]);
+    const close = findings.find((f) => f.ruleId === 'close-all-fds-without-exec')!;
+    assert.deepEqual(steps(s, close), [
+      'logd/__main__.py:11 called here',
+      'logd/__main__.py:7 called here (Console.main_loop)',
+      'logd/console.py:21 called here',
+      'logd/console.py:12 called here',
+      'logd/launcher.py:10 called here',
+      'logd/server.py:16 called here',
+      'logd/server.py:27 fork here (os.fork()); the child keeps running',
+      'logd/server.py:29 fds closed here (os.closerange())',
+      'logd/server.py:20 descriptor cached here (logging.handlers.RotatingFileHandler()) is closed by it',
+    ]);
+  });
+
+  test('with only foreground starts (detach=False), nothing detaches: silent', () => {
+    const s = edited(load('py-daemon-flag-eager'), 'logd/console.py', (t) => t.replace('Launcher.start_direct(self.conf)\n', 'Launcher.start_direct(self.conf, detach=False)\n'));
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+});
+
+describe('py-daemon-flag-commands: two start commands read the same configured mode; the foreground one starts a thread, the background one forks', () => {
+  test('silent: nothing stores the mode between the two reads, so one run takes one mode and the thread never meets the fork', () => {
+    const s = load('py-daemon-flag-commands');
+    assert.deepEqual(run(s).map((f) => at(s, f)), []);
+  });
+
+  test('a command that stores the mode between them makes the foreground thread and the background fork meet: reported', () => {
+    const s = edited(load('py-daemon-flag-commands'), 'ctl/client.py', (t) => t.replace('            self.process(cmd)', '            self.conf["background"] = cmd.endswith("-b")\n            self.process("start")'));
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program ctl/client.py:20']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'ctl/__main__.py:13 called here',
+      'ctl/__main__.py:9 called here (Client.run)',
+      'ctl/client.py:25 thread started here (threading.Thread.start())',
+      'ctl/client.py:30 called here',
+      'ctl/client.py:35 called here',
+      'ctl/client.py:41 called here',
+      'ctl/client.py:20 fork here (os.fork())',
+    ]);
+  });
+});
+
 /** The scenario with one file's text replaced (analysed again, as an edit would). */
 function edited(s: Scenario, suffix: string, change: (text: string) => string): Scenario {
   const file = s.files.find((f) => f.path.endsWith(suffix))!;

@@ -8,6 +8,7 @@ import type { PyCallOutcome, PyImportFact, PyKeepArgument } from '../facts/pytho
 import type { PyModule, PyModuleIndex } from './python-modules';
 import type { EntryPoint } from './python-project';
 import { push, type ChainNode } from './program-graph';
+import type { FlagEnv } from './python-flag-env';
 import type { PyRoot, PyStep, PyTestSession } from './python-types';
 
 /** The step of an evidence chain where a script entry point calls its function. */
@@ -41,6 +42,10 @@ export interface RunCtx {
   patchedCallables?: readonly string[];
   /** Of those, the ones a test patched with a stand-in of known outcome (`side_effect=fake`). */
   patchedResults?: readonly (PyCallOutcome & { target: string })[];
+  /** The flags the function being replayed knows (`python-flag-env.ts`); set by each call. */
+  flags?: FlagEnv;
+  /** The branch decisions on flags of unknown value the path here took (`python-simulation.ts`). */
+  decisions?: readonly string[];
 }
 
 /** How deep a replay follows calls. */

@@ -14,6 +14,16 @@ import type { Protection } from './python-fork-protection';
 import type { PyFn, PythonEffects } from './python-effects';
 import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
+import { AttributeWrites, bindCall, bindReads, envKey, guardsHold, objectFlags, storeEntries, storesAffecting, type FlagEnv } from './python-flag-env';
+
+/** A class-private method (`__daemonize`): only the class's own methods can call it, so it never runs "later" by itself. */
+function classPrivateMethod(name: string): boolean {
+  const last = name.slice(name.lastIndexOf('.') + 1);
+  return last.startsWith('__') && !last.endsWith('__');
+}
+
+/** Per model being built: the attributes its workspace assigns (one pass over the index, on first use). */
+const attributeWrites = new WeakMap<SimModel, AttributeWrites>();
 
 /** Both sites are in methods of the same class. */
 function sameClass(a: Live, b: Live): boolean {
@@ -33,11 +43,50 @@ function stoppedBeforeEveryFork(t: Live): boolean {
   return t.module.facts.some((g) => g.kind === 'py.at-fork' && (g.beforeCalls?.some((n) => joiners.has(n)) ?? false));
 }
 
+/** An object a replayed call made: which one (for reads of its state) and the flags its `__init__` kept. */
+interface MadeObject {
+  id: number;
+  flags?: FlagEnv['self'];
+}
+
 export interface Live<F extends PythonFact = PythonFact> {
   module: PyModule;
   fact: F;
   chain: ChainNode | undefined;
   later: boolean;
+  /**
+   * The branch decisions on flags of unknown value the path to it took (`frame:subject=T|F`):
+   * two events whose decisions take one flag of one body run both ways are on exclusive paths.
+   */
+  decisions?: readonly string[];
+}
+
+/** How many branch decisions an event keeps (the innermost): fewer known decisions only make fewer paths exclusive. */
+const MAX_DECISIONS = 32;
+
+/** How many other running threads a replay keeps for forks on paths the first one's path excludes. */
+const MAX_ALSO_THREADS = 8;
+
+/** How many earlier reads of the same state a read is compared with (fewer only name fewer values alike). */
+const MAX_READS = 8;
+
+/**
+ * Whether two events lie on exclusive paths: both decided one question (`what=answer`: a flag
+ * of one body run, a branch chain of one body run, one value a read of program state gave)
+ * with different answers.
+ */
+export function exclusive(a: { decisions?: readonly string[] } | undefined, b: { decisions?: readonly string[] } | undefined): boolean {
+  if (!a?.decisions?.length || !b?.decisions?.length) return false;
+  const mine = new Map<string, string>();
+  for (const d of a.decisions) {
+    const eq = d.lastIndexOf('=');
+    mine.set(d.slice(0, eq), d.slice(eq + 1));
+  }
+  return b.decisions.some((d) => {
+    const eq = d.lastIndexOf('=');
+    const other = mine.get(d.slice(0, eq));
+    return other !== undefined && other !== d.slice(eq + 1);
+  });
 }
 
 export interface LiveThread extends Live {
@@ -64,6 +113,8 @@ export interface Hit {
 
 interface SimState {
   threads?: LiveThread;
+  /** Threads started while another one was already running on a path with decisions (a fork picks one its path can share). */
+  alsoThreads?: readonly LiveThread[];
   lastFork?: LiveFork;
   startMethod?: { method: string; at: Live };
   live: Map<string, Live<PyFdCacheFact>>;
@@ -116,8 +167,27 @@ export class ProgramSim extends ProgramOrder {
   private readonly memo = new Map<string, LiveThread | null>();
   private state: SimState = { live: new Map(), hits: [], later: false };
   /** Functions that may run later (callbacks, methods of created objects, registered functions). */
-  private readonly candidates: { module: PyModule; name: string; chain: ChainNode | undefined }[] = [];
+  private readonly candidates: { module: PyModule; name: string; chain: ChainNode | undefined; self?: FlagEnv['self'] }[] = [];
   private readonly candidateKeys = new Set<string>();
+  /** Body runs so far (names the branch decisions of each). */
+  private frames = 0;
+  /** Caches and continuing forks in the order the replay met them (a memoised call's share is weakened on reuse). */
+  private readonly met: Live[] = [];
+  /** Per memoised call: where its share of {@link met} begins and ends. */
+  private readonly memoMet = new Map<string, [number, number]>();
+  /** Order of the replay's stores and reads. */
+  private seq = 0;
+  /** Stores the replay ran, in order ({@link stored}); per memoised call, its share. */
+  private readonly storeLog: { key: string; seq: number; decisions?: readonly string[] }[] = [];
+  private readonly memoStores = new Map<string, [number, number]>();
+  /** The same stores, by every index entry ({@link storeEntries}). */
+  private readonly stores = new Map<string, { seq: number; decisions?: readonly string[] }[]>();
+  /** Reads of program state by object and state (`3|conf[background]`), with the value each gave. */
+  private readonly reads = new Map<string, { seq: number; decisions?: readonly string[]; id: number }[]>();
+  /** Names of read values and of objects made so far. */
+  private values = 0;
+  private objects = 0;
+
 
   constructor(
     private readonly model: SimModel,
@@ -138,15 +208,17 @@ export class ProgramSim extends ProgramOrder {
     // again: its findings are recorded with the evidence of the first program that showed them.
     const end = this.state;
     const signature = `${end.threads ? 1 : 0}${end.lastFork ? 1 : 0}|${end.startMethod?.method ?? ''}|${[...end.live.keys()].sort().join(',')}`;
-    for (const name of root.module.functions.keys()) this.addCandidate(root.module, name, undefined);
+    for (const name of root.module.functions.keys()) if (!classPrivateMethod(name)) this.addCandidate(root.module, name, undefined);
     for (const cls of root.module.classes.keys()) this.addClass(root.module, cls, undefined);
     for (let i = 0; i < this.candidates.length; i++) {
-      const { module: m, name, chain } = this.candidates[i];
+      const { module: m, name, chain, self } = this.candidates[i];
       const key = `${m.abs}#${name}`;
       if (this.executed.has(key) || !this.model.interesting(m, name)) continue;
-      if (!this.model.firstLaterReplay(`${key}|${signature}`)) continue;
+      const flags: FlagEnv | undefined = self ? { self } : undefined;
+      if (!this.model.firstLaterReplay(`${key}|${signature}|${envKey(flags)}`)) continue;
       this.state = {
         threads: end.threads,
+        alsoThreads: end.alsoThreads,
         lastFork: end.lastFork,
         startMethod: end.startMethod,
         live: new Map(end.live),
@@ -155,24 +227,117 @@ export class ProgramSim extends ProgramOrder {
         later: true,
       };
       this.model.stats.laterRuns++;
-      this.runFunction(m, name, { chain, execAfter: false, depth: 0, asMain: false });
+      this.runFunction(m, name, { chain, execAfter: false, depth: 0, asMain: false, flags });
       this.commit();
     }
   }
 
-  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined): void {
-    const key = `${module.abs}#${name}`;
+  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined, self?: FlagEnv['self']): void {
+    const key = `${module.abs}#${name}|${envKey(self ? { self } : undefined)}`;
     if (this.candidateKeys.has(key)) return;
     this.candidateKeys.add(key);
-    this.candidates.push({ module, name, chain });
+    this.candidates.push(self ? { module, name, chain, self } : { module, name, chain });
   }
 
-  private addClass(module: PyModule, cls: string, chain: ChainNode | undefined): void {
-    for (const meth of this.model.index.allMethods(module, cls)) this.addCandidate(meth.module, meth.name, chain);
+  /**
+   * The methods of an object of `cls` the program made may run later (with the flags the call
+   * that made it gave, when known); class-private ones only through the others.
+   */
+  private addClass(module: PyModule, cls: string, chain: ChainNode | undefined, self?: FlagEnv['self']): void {
+    for (const meth of this.model.index.allMethods(module, cls)) if (!classPrivateMethod(meth.name)) this.addCandidate(meth.module, meth.name, chain, self);
+  }
+
+  /** Whether nothing in the workspace assigns `attr` besides an `__init__`'s flag store (the answer reads every module). */
+  private steadyAttribute(attr: string): boolean {
+    let w = attributeWrites.get(this.model);
+    if (!w) attributeWrites.set(this.model, (w = new AttributeWrites(this.model.index)));
+    if (this.model.tracker.records) this.model.tracker.add(this.model.index.modules);
+    return w.steady(attr);
+  }
+
+  /**
+   * The flags a call of `t` runs with: its parameters bound by the call (positionally unless
+   * `Cls.method(...)` names an instance method through its class), and its `self`: the
+   * caller's own for `self.m()`, the made object's for a method of it, none otherwise.
+   */
+  private calleeFlags(t: { module: PyModule; name: string }, args: PyCallFact['flagArgs'], ctx: RunCtx, how: 'call' | 'self' | 'init' | 'method', obj?: MadeObject): FlagEnv | undefined {
+    const fn = t.module.functions.get(t.name);
+    const positional = how !== 'call' || !fn?.className || fn.methodKind !== undefined;
+    const params = bindCall(args, fn, ctx.flags, positional);
+    const selfId = ctx.flags?.selfId;
+    const reads = selfId === undefined ? undefined : bindReads(args, fn, positional, (read) => this.readValue(selfId, read, ctx));
+    const own = how === 'self' ? { flags: ctx.flags?.self, id: selfId } : how === 'method' || how === 'init' ? obj : undefined;
+    const env: FlagEnv = {};
+    if (params) env.params = params;
+    if (reads) env.reads = reads;
+    if (own?.flags) env.self = own.flags;
+    if (own?.id !== undefined) env.selfId = own.id;
+    return Object.keys(env).length ? env : undefined;
   }
 
   private live<F extends PythonFact>(m: PyModule, f: F, ctx: RunCtx): Live<F> {
-    return { module: m, fact: f, chain: ctx.chain, later: this.state.later };
+    const l: Live<F> = { module: m, fact: f, chain: ctx.chain, later: this.state.later };
+    if (ctx.decisions?.length) l.decisions = ctx.decisions;
+    return l;
+  }
+
+  /**
+   * `ctx` with the decisions a step takes (`frame`: the body run they belong to): the branch of
+   * each `if`/`else` chain it is in, the truth value of each flag of unknown value it tests (a
+   * parameter bound to a read of program state is named by the value that read gave).
+   */
+  private decided(ctx: RunCtx, frame: number, f: PythonFact): RunCtx {
+    const added: string[] = [];
+    for (const b of f.branches ?? []) added.push(`${frame}:b${b.at.line}.${b.at.character}=${b.index}`);
+    for (const g of f.flagGuards ?? []) {
+      const known = 'param' in g.subject ? ctx.flags?.params?.has(g.subject.param) : ctx.flags?.self?.has(g.subject.attr);
+      if (known) continue;
+      const read = 'param' in g.subject ? ctx.flags?.reads?.get(g.subject.param) : undefined;
+      const what = read !== undefined ? `v${read}` : 'param' in g.subject ? `${frame}:p:${g.subject.param}` : `${frame}:a:${g.subject.attr}`;
+      added.push(`${what}=${g.truthy ? 'T' : 'F'}`);
+    }
+    return added.length ? { ...ctx, decisions: [...(ctx.decisions ?? []), ...added].slice(-MAX_DECISIONS) } : ctx;
+  }
+
+  /** Stores into program state the replay has run, by {@link storeEntries} (what a memoised or summarised call stores too). */
+  private stored(keys: readonly string[] | undefined, ctx: RunCtx): void {
+    if (!keys) return;
+    for (const key of keys) {
+      const w = { seq: ++this.seq, decisions: ctx.decisions };
+      this.storeLog.push({ key, ...w });
+      for (const e of storeEntries(key)) {
+        let list = this.stores.get(e);
+        if (!list) this.stores.set(e, (list = []));
+        list.push(w);
+      }
+    }
+  }
+
+  /**
+   * The name of the value a read of the program state of object `selfId` gives on the path of
+   * `ctx`: the name an earlier read of the same state gave, when every store the replay ran
+   * since that read lies on a path exclusive with it or with this one; else a new name.
+   */
+  private readValue(selfId: number, read: string, ctx: RunCtx): number {
+    const key = `${selfId}|${read}`;
+    let list = this.reads.get(key);
+    if (!list) this.reads.set(key, (list = []));
+    const here = { decisions: ctx.decisions };
+    const affecting = storesAffecting(read);
+    for (let i = list.length - 1; i >= Math.max(0, list.length - MAX_READS); i--) {
+      const r = list[i];
+      const changed = affecting.some((e) => {
+        const stores = this.stores.get(e) ?? [];
+        for (let k = stores.length - 1; k >= 0 && stores[k].seq > r.seq; k--) if (!exclusive(stores[k], r) && !exclusive(stores[k], here)) return true;
+        return false;
+      });
+      if (changed) continue;
+      list.push({ seq: ++this.seq, decisions: ctx.decisions, id: r.id });
+      return r.id;
+    }
+    const id = ++this.values;
+    list.push({ seq: ++this.seq, decisions: ctx.decisions, id });
+    return id;
   }
 
   protected override moduleRan(m: PyModule): void {
@@ -195,14 +360,21 @@ export class ProgramSim extends ProgramOrder {
     const patched = fnFact?.patchedForks;
     const mocked = fnFact?.patchedCallables;
     let ctx = patched ? { ...outer, patchedForks: [...(outer.patchedForks ?? []), ...patched] } : outer;
+    // A method whose object the replay did not see made: one object all the same (reads of its state in this run are of it).
+    if (fnFact?.className && fnFact.methodKind !== 'static' && ctx.flags?.selfId === undefined) ctx = { ...ctx, flags: { ...ctx.flags, selfId: ++this.objects } };
     if (mocked) ctx = { ...ctx, patchedCallables: [...(ctx.patchedCallables ?? []), ...mocked] };
     const standIns = fnFact?.patchedResults;
     if (standIns) ctx = { ...ctx, patchedResults: [...(ctx.patchedResults ?? []), ...standIns] };
     const st = this.state;
-    const memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
+    const memoKey = `${key}|${envKey(ctx.flags)}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
     const seen = this.memo.get(memoKey);
     if (seen !== undefined) {
       if (seen) this.threadStarted(seen);
+      // What the first run cached or forked happens on this path too: only the decisions both paths took still hold.
+      const share = this.memoMet.get(memoKey);
+      if (share) for (const l of this.met.slice(share[0], share[1])) if (l.decisions) l.decisions = common(l.decisions, ctx.decisions);
+      const stores = this.memoStores.get(memoKey);
+      if (stores) this.stored([...new Set(this.storeLog.slice(stores[0], stores[1]).map((w) => w.key))], ctx);
       this.joinedBy(m, name);
       return;
     }
@@ -210,7 +382,11 @@ export class ProgramSim extends ProgramOrder {
     this.running.add(key);
     this.model.stats.functionRuns++;
     const before = this.state.threads;
+    const metFrom = this.met.length;
+    const storesFrom = this.storeLog.length;
     this.runBody(m, name, { ...ctx, depth: ctx.depth + 1, asMain: false });
+    if (this.met.length > metFrom) this.memoMet.set(memoKey, [metFrom, this.met.length]);
+    if (this.storeLog.length > storesFrom) this.memoStores.set(memoKey, [storesFrom, this.storeLog.length]);
     this.running.delete(key);
     this.memo.set(memoKey, (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null);
     this.joinedBy(m, name);
@@ -224,6 +400,8 @@ export class ProgramSim extends ProgramOrder {
    * a thread the callee may only start later.
    */
   private beyondDepth(m: PyModule, name: string, ctx: RunCtx): void {
+    // What it stores is not known: any state.
+    this.stored(['*', '*[*]'], ctx);
     const effects = this.model.effects;
     const fn = effects.fn(m, name);
     // The answer depends on every function the call may reach.
@@ -279,28 +457,47 @@ export class ProgramSim extends ProgramOrder {
     let joinedHere: LiveThread | undefined;
     /** What the calls of this body gave, when known (by where each call starts): `if inspect.isgenerator(x):` branches read it. */
     const gave = new Map<string, PyCallOutcome>();
+    /** The objects made here, by where the call that made each starts (`x = Server(False)`). */
+    const made = new Map<string, MadeObject>();
+    /** This run of the body, as the branch decisions taken in it name it. */
+    const frame = ++this.frames;
+    this.stored(fn === '' ? m.moduleFact?.attributeWrites : m.functions.get(fn)?.attributeWrites, ctx);
     for (let i = 0; i < steps.length; i++) {
       const f = steps[i];
       // A branch for other kinds of value than the one a call here is known to have given.
       if (f.valueGuards && f.valueGuards.some((g) => !branchRuns(g, gave))) continue;
+      // A branch of `if flag:` for the other truth value than the one this call knows.
+      if (f.flagGuards && !guardsHold(f.flagGuards, ctx.flags)) continue;
+      // A branch of a flag whose value this call does not know: what runs in it is on that side of the test.
+      const sctx = f.flagGuards || f.branches ? this.decided(ctx, frame, f) : ctx;
       // The main block runs only in the module that is `__main__` (functions defined inside
       // it carry the flag too, but run whenever they are called).
-      if (f.underMainGuard && fn === '' && !ctx.asMain) continue;
+      if (f.underMainGuard && fn === '' && !sctx.asMain) continue;
       switch (f.kind) {
         case 'py.import':
-          this.runImport(m, f, this.model.importTargets(m, f), ctx);
+          this.runImport(m, f, this.model.importTargets(m, f), sctx);
           break;
         case 'py.call': {
+          const t = this.model.callTarget(m, f);
+          // `Server(False)`: the object's `__init__` keeps flags its methods test.
+          const init = t && t.name.endsWith('.__init__') && !f.callee.endsWith('__init__');
+          // The object: its flags are what its `__init__` keeps of the arguments.
+          const obj: MadeObject | undefined = init ? { id: ++this.objects } : undefined;
+          const flags = t ? this.calleeFlags(t, f.flagArgs, sctx, init ? 'init' : f.onSelf ? 'self' : 'call', obj) : undefined;
+          const objectSelf = init && t ? objectFlags(t.module.functions.get(t.name), flags?.params, (a) => this.steadyAttribute(a)) : undefined;
+          if (obj) {
+            if (objectSelf) obj.flags = objectSelf;
+            made.set(positionKey(f.range.start), obj);
+          }
           // An object of a workspace class (with or without an `__init__` of its own).
           const cls = createsForLater ? this.model.classOf(m, f) : undefined;
-          if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
-          const t = this.model.callTarget(m, f);
+          if (cls) this.addClass(cls.module, cls.name, push(sctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }), objectSelf);
           if (!t) break;
-          this.noteOutcome(gave, f, [t], ctx);
+          this.noteOutcome(gave, f, [t], sctx);
           ranCode = f.range;
-          const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
+          const chain = push(sctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const before = this.state.threads;
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument, keepNames: f.keepNames });
+          this.runFunction(t.module, t.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: f.keepArgument, keepNames: f.keepNames, flags });
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
             this.state.threads = before;
@@ -308,16 +505,17 @@ export class ProgramSim extends ProgramOrder {
           break;
         }
         case 'py.import-computed':
-          this.runImport(m, f, this.model.computedImportTargets(m, f), ctx, 'imported here by a computed name');
+          this.runImport(m, f, this.model.computedImportTargets(m, f), sctx, 'imported here by a computed name');
           break;
         case 'py.method-call': {
           const targets = this.model.methodCallTargets(m, f);
           if (!targets.length) break;
-          this.noteOutcome(gave, f, targets, ctx);
+          this.noteOutcome(gave, f, targets, sctx);
           const before = this.state.threads;
+          const obj = f.producerAt ? made.get(positionKey(f.producerAt)) : undefined;
           for (const t of targets) {
-            const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
-            this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+            const chain = push(sctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
+            this.runFunction(t.module, t.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, flags: this.calleeFlags(t, f.flagArgs, sctx, 'method', obj) });
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
@@ -331,10 +529,10 @@ export class ProgramSim extends ProgramOrder {
           const before = this.state.threads;
           for (const t of targets) {
             const verb = t.cls ? 'instantiated' : 'called';
-            if (t.cls && createsForLater) this.addClass(t.cls.module, t.cls.name, push(ctx.chain, { path: m.path, range: f.range, message: `object created here (${t.what}); its methods may run later` }));
+            if (t.cls && createsForLater) this.addClass(t.cls.module, t.cls.name, push(sctx.chain, { path: m.path, range: f.range, message: `object created here (${t.what}); its methods may run later` }));
             if (!t.run) continue;
             const message = `${verb} here: ${f.lookup} may give the ${t.what}${t.cls ? `, which runs ${t.run.name}` : ''}`;
-            this.runFunction(t.run.module, t.run.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message }), execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+            this.runFunction(t.run.module, t.run.name, { ...sctx, chain: push(sctx.chain, { path: m.path, range: f.range, message }), execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined, flags: undefined });
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
@@ -346,29 +544,29 @@ export class ProgramSim extends ProgramOrder {
           // `with detached(...):` runs the entered object's `__enter__` right after the call.
           const t = this.model.enterTarget(m, f);
           if (!t) break;
-          const chain = push(ctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+          const chain = push(sctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
+          this.runFunction(t.module, t.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined, flags: undefined });
           break;
         }
         case 'py.ref': {
           if (!notes) break;
           const sym = this.model.symbolOf(m, f, f.name, f.origin);
-          const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'passed here; it may be called later' });
+          const chain = push(sctx.chain, { path: m.path, range: f.range, message: 'passed here; it may be called later' });
           if (sym?.kind === 'function') this.addCandidate(sym.module, sym.name, chain);
           else if (sym?.kind === 'class') this.addClass(sym.module, sym.name, chain);
           break;
         }
         case 'py.thread-start': {
           if (f.joined) {
-            if (!this.state.threads) this.state.threads = joinedHere = { ...this.live(m, f, ctx), api: f.api, note: f.note, untilReturn: true };
-          } else this.threadStarted({ ...this.live(m, f, ctx), api: f.api, note: f.note });
+            if (!this.state.threads) this.state.threads = joinedHere = { ...this.live(m, f, sctx), api: f.api, note: f.note, untilReturn: true };
+          } else this.threadStarted({ ...this.live(m, f, sctx), api: f.api, note: f.note });
           // `pool.map(work, jobs)`: `work` runs on the pool's threads, beside the other workers.
           const runs = f.runs ? this.model.symbolOf(m, f, f.runs.name, f.runs.origin) : undefined;
           if (runs?.kind === 'function') {
-            const chain = push(ctx.chain, { path: m.path, range: f.range, message: `runs ${runs.name} on the pool's worker threads here` });
+            const chain = push(sctx.chain, { path: m.path, range: f.range, message: `runs ${runs.name} on the pool's worker threads here` });
             const before = this.state.threads;
-            this.state.threads = { ...this.live(m, f, ctx), api: f.api, note: f.note, untilReturn: true };
-            this.runFunction(runs.module, runs.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+            this.state.threads = { ...this.live(m, f, sctx), api: f.api, note: f.note, untilReturn: true };
+            this.runFunction(runs.module, runs.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined, flags: undefined });
             // What the work leaves running outlives it; the pool's own threads are as before.
             if (this.state.threads?.fact === f && this.state.threads.module === m) this.state.threads = before;
           }
@@ -377,15 +575,16 @@ export class ProgramSim extends ProgramOrder {
         case 'py.object-start': {
           const sym = notes ? this.model.symbolOf(m, f, f.constructorName, f.origin) : undefined;
           const what = this.model.classify(m, f.constructorName, f.origin, f.method);
-          if (sym?.kind === 'class' && createsForLater) this.addClass(sym.module, sym.name, push(ctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
+          if (sym?.kind === 'class' && createsForLater) this.addClass(sym.module, sym.name, push(sctx.chain, { path: m.path, range: f.range, message: 'started here; its methods may run later' }));
           if (sym?.kind === 'class' && !what) {
             // No thread or process: the class's own `start()` runs here, like any method called
             // on the object (in a test's own body, under the test's patches).
             const meth = this.model.index.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
-            if (meth) this.runFunction(meth.module, meth.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }) });
+            const obj = f.producerAt ? made.get(positionKey(f.producerAt)) : undefined;
+            if (meth) this.runFunction(meth.module, meth.name, { ...sctx, chain: push(sctx.chain, { path: m.path, range: f.range, message: 'called here' }), flags: this.calleeFlags(meth, f.flagArgs, sctx, 'method', obj) });
           }
           const shown = f.constructorName.replace(/^\.+/, '');
-          if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, ctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
+          if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, sctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
           else if (what?.kind === 'process') {
             const synthetic: PyForkFact = {
               kind: 'py.fork',
@@ -396,25 +595,28 @@ export class ProgramSim extends ProgramOrder {
               startMethod: 'default',
               child: 'continues',
             };
-            this.fork({ ...this.live(m, synthetic, ctx) });
+            this.fork({ ...this.live(m, synthetic, sctx) });
           }
           break;
         }
         case 'py.fork':
           if (f.via === 'daemonizer' && sameRange(ranCode, f.range)) break;
           // A test further up replaced this call with a mock: no process is made.
-          if (ctx.patchedForks?.some((p) => f.api === `${p}()`)) break;
-          this.fork(this.live(m, f, ctx));
+          if (sctx.patchedForks?.some((p) => f.api === `${p}()`)) break;
+          this.fork(this.live(m, f, sctx));
           break;
         case 'py.close-all':
           if (f.inChild && sameRange(ranCode, f.range)) break;
-          this.closeAll(this.live(m, f, ctx), ctx.execAfter || lastExec > i, ctx.keepArgument, ctx.keepNames);
+          this.closeAll(this.live(m, f, sctx), sctx.execAfter || lastExec > i, sctx.keepArgument, sctx.keepNames);
           break;
         case 'py.fd-cache':
-          this.cached(this.live(m, f, ctx));
+          this.cached(this.live(m, f, sctx));
+          break;
+        case 'py.store':
+          this.stored([f.key], sctx);
           break;
         case 'py.start-method':
-          if (f.method !== 'unknown') this.state.startMethod = { method: f.method, at: this.live(m, f, ctx) };
+          if (f.method !== 'unknown') this.state.startMethod = { method: f.method, at: this.live(m, f, sctx) };
           break;
         default:
           break;
@@ -447,7 +649,15 @@ export class ProgramSim extends ProgramOrder {
 
   /** A thread that outlives its function replaces one that is joined before its function returns. */
   private threadStarted(t: LiveThread): void {
-    if (!this.state.threads || (this.state.threads.untilReturn && !t.untilReturn)) this.state.threads = t;
+    const running = this.state.threads;
+    if (!running || (running.untilReturn && !t.untilReturn)) {
+      this.state.threads = t;
+      if (!running) this.state.alsoThreads = undefined;
+    }
+    else if (running.decisions?.length && !t.untilReturn) {
+      const also = this.state.alsoThreads ?? [];
+      if (also.length < MAX_ALSO_THREADS && !also.includes(t)) this.state.alsoThreads = [...also, t];
+    }
   }
 
   private fork(ev: LiveFork): void {
@@ -470,14 +680,20 @@ export class ProgramSim extends ProgramOrder {
     }
     const forking = f.via !== 'multiprocessing' || PY_FORKING_START_METHODS.has(ev.method!);
     if (forking) {
-      const threads = f.inChild ? undefined : s.threads;
+      // The running thread a path to this fork can share (one started on an exclusive path is not
+      // running there; the others started while it ran are kept only as long as it runs).
+      const threads = f.inChild || !s.threads ? undefined : [s.threads, ...(s.alsoThreads ?? [])].find((t) => !exclusive(t, ev));
       if (threads && !stoppedBeforeEveryFork(threads)) this.model.recordForkAfterThreads(this.root, ev, threads);
       const continues = f.via !== 'os' || f.child === 'continues';
       if (continues) {
         s.lastFork = ev;
-        for (const [key, cache] of s.live) s.hits.push({ cache, key, fork: ev });
+        this.met.push(ev);
+        for (const [key, cache] of s.live) if (!exclusive(cache, ev)) s.hits.push({ cache, key, fork: ev });
       }
-      if (f.parentExits) s.threads = undefined;
+      if (f.parentExits) {
+        s.threads = undefined;
+        s.alsoThreads = undefined;
+      }
     }
     if (f.threadsAfter) this.threadStarted({ ...ev, api: f.api, note: 'starts helper threads in the parent' });
   }
@@ -500,11 +716,11 @@ export class ProgramSim extends ProgramOrder {
     const names = fromCall ? (keepNames ?? []) : (f.keepNames ?? []);
     const kept = (c: Live<PyFdCacheFact>) =>
       named && (names.includes(c.fact.name.slice(c.fact.name.lastIndexOf('.') + 1)) || (!!f.keepFromCaller && !sameClass(c, ev)));
-    const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact) && !kept(c));
+    const caches = [...s.live.values()].filter((c) => !this.model.protection.why(c.module, c.fact) && !kept(c) && !exclusive(c, ev));
     // What the named keep-list spares is all we can see to be open: nothing cached is lost.
     if (named && !caches.length) return;
     this.model.recordCloseAll(this.root, ev, s.lastFork, caches, named ? names : undefined);
-    for (const h of s.hits) if (!h.closeAll && !h.cancelled && !kept(h.cache)) h.closeAll = ev;
+    for (const h of s.hits) if (!h.closeAll && !h.cancelled && !kept(h.cache) && !exclusive(h.cache, ev) && !exclusive(h.fork, ev)) h.closeAll = ev;
     s.lastCloseAll = ev;
   }
 
@@ -512,9 +728,12 @@ export class ProgramSim extends ProgramOrder {
     const s = this.state;
     const key = `${ev.module.abs}#${ev.fact.name}`;
     for (const h of s.hits) {
+      // (A re-open on a path the hit's fork or close-all cannot share re-opens nothing there.)
+      if (exclusive(ev, h.fork) || exclusive(ev, h.closeAll)) continue;
       if (h.key === key) h.cancelled = true;
       else if (h.closeAll && !h.reuse) h.reuse = ev;
     }
+    this.met.push(ev);
     s.live.set(key, ev);
   }
 
@@ -531,6 +750,14 @@ export class ProgramSim extends ProgramOrder {
     }
     this.state.hits = [];
   }
+}
+
+/** The decisions both lists hold. */
+function common(a: readonly string[], b: readonly string[] | undefined): readonly string[] | undefined {
+  if (!b?.length) return undefined;
+  const theirs = new Set(b);
+  const out = a.filter((d) => theirs.has(d));
+  return out.length ? out : undefined;
 }
 
 function positionKey(p: PyValueGuard['subject']): string {

@@ -20,6 +20,57 @@ export interface PyFactBase {
    * branch's kinds (`value-kinds.ts`).
    */
   valueGuards?: PyValueGuard[];
+  /**
+   * Inside branches of `if flag:` / `if not self.flag:` (their `else`/`elif` too), where the
+   * flag is a parameter the function never re-binds or an attribute of `self`: it runs only
+   * when the flag has the truth value given (`flag-values.ts`). A flag whose value the program
+   * model does not know takes every branch.
+   */
+  flagGuards?: PyFlagGuard[];
+  /**
+   * Inside branches of `if`/`elif`/`else` chains (not inside a loop of its function): the
+   * chain (where its `if` starts) and the branch (0: the first). One run of the function takes
+   * one branch of each such chain (`flag-values.ts`).
+   */
+  branches?: PyBranch[];
+}
+
+/** One branch of an `if`/`elif`/`else` chain. */
+export interface PyBranch {
+  at: Position;
+  index: number;
+}
+
+/** A literal a flag may hold: `True`, `False`, `None`. */
+export type PyFlag = boolean | null;
+
+/** A branch taken only when a flag has one truth value. */
+export interface PyFlagGuard {
+  /** A parameter of the function (`if daemon:`) or an attribute of `self` (`if self._daemon:`). */
+  subject: { param: string } | { attr: string };
+  /** The branch runs when the flag is truthy (`if x:`), or when it is falsy (`else:`, `if not x:`). */
+  truthy: boolean;
+}
+
+/** One argument of a call (`flagArgs` lists them all): a literal flag, a parameter of the caller, or another value. */
+export interface PyFlagArgument {
+  /** Its position among the positional arguments, or its keyword. */
+  at: number | string;
+  /** A literal `True`/`False`/`None`. */
+  value?: PyFlag;
+  /** A parameter of the calling function, passed on unchanged (never re-bound there). */
+  param?: string;
+  /** A read of the caller's own state: `self.conf["k"]` / `self.conf.get("k", …)` → `conf[k]`, `self.flag` → `flag`. */
+  read?: string;
+}
+
+/** A parameter a call can bind (those after `self`/`cls` for methods), with its literal default. */
+export interface PyParameter {
+  name: string;
+  /** Keyword-only (after `*` or `*args`). */
+  keywordOnly?: boolean;
+  /** A literal `True`/`False`/`None` default. */
+  default?: PyFlag;
 }
 
 /** What calling a function gives, when its definition says: a generator, an async generator, a coroutine. */
@@ -54,6 +105,11 @@ export interface PyModuleFact extends PyFactBase {
   workerClass?: string;
   /** A `setup.py`: the literal `entry_points` of its `setup(...)` call (`setup-py.ts`). */
   setupEntryPoints?: PySetupEntryPoints;
+  /**
+   * Attribute names the module's own code assigns (`conf.daemon = True`; `*`: a computed name)
+   * and the container keys it stores (as {@link PyStoreFact.key}).
+   */
+  attributeWrites?: string[];
 }
 
 /**
@@ -98,6 +154,20 @@ export interface PyFunctionFact extends PyFactBase {
   patchedResults?: (PyCallOutcome & { target: string })[];
   /** What calling it gives, read from its definition (`async def` with `yield`: an async generator). */
   outcome?: PyCallOutcome;
+  /**
+   * The parameters calls bind, when a flag this function tests, stores or passes on is one of
+   * them (`flag-values.ts`).
+   */
+  params?: PyParameter[];
+  /** A `@staticmethod` (`Cls.m(a)` binds `a` to its first parameter) or `@classmethod`. */
+  methodKind?: 'static' | 'class';
+  /**
+   * An `__init__`'s unconditional `self.flag = parameter` / `self.flag = False` statements
+   * (directly in its body): an object made with known arguments has these attributes.
+   */
+  flagStores?: { attr: string; param?: string; value?: PyFlag }[];
+  /** Attribute names it assigns on any object (`x.a = …`, `setattr(x, "a", …)`; `*`: a computed name). */
+  attributeWrites?: string[];
   /**
    * A method that calls its base class's method of the same name (`super().start()`,
    * `threading.Thread.start(self)`): it extends the inherited method instead of replacing it.
@@ -151,6 +221,13 @@ export interface PyCallFact extends PyFactBase {
   keepNames?: string[];
   /** `return f(...)`: the function leaves right after this call. */
   returned?: boolean;
+  /**
+   * Every argument, when one is a literal flag or the caller's own parameter, or none is
+   * passed (`[]`); absent otherwise (`flag-values.ts`).
+   */
+  flagArgs?: PyFlagArgument[];
+  /** `self.m(...)`: the callee runs on the caller's own object. */
+  onSelf?: boolean;
 }
 
 /** What a close-all call's keep argument spares. */
@@ -182,6 +259,13 @@ export interface PyMethodCallFact extends PyFactBase {
   returned?: boolean;
   /** The receiver is a module imported by computed name (`importlib.import_module(...)`). */
   module?: PyComputedModule;
+  /**
+   * Where the call that made the receiver starts, when the receiver is a local name bound only
+   * to that call (or `None`): the object's flags are the ones that call gave it.
+   */
+  producerAt?: Position;
+  /** Every argument, as for {@link PyCallFact.flagArgs}. */
+  flagArgs?: PyFlagArgument[];
 }
 
 /** A module named at run time: the whole name when it is a literal, else its constant beginning. */
@@ -370,6 +454,10 @@ export interface PyObjectStartFact extends PyFactBase {
   constructorName: string;
   origin: PyNameOrigin;
   method: string;
+  /** As for {@link PyMethodCallFact.producerAt}. */
+  producerAt?: Position;
+  /** Every argument, as for {@link PyCallFact.flagArgs}. */
+  flagArgs?: PyFlagArgument[];
 }
 
 /** How a fork fix edits this file (multiprocessing only). */
@@ -518,4 +606,15 @@ export type PythonFact =
   | PyNativePrimitiveFact
   | PyWithEnterFact
   | PyReturnsObjectFact
-  | PyMethodAliasFact;
+  | PyMethodAliasFact
+  | PyStoreFact;
+
+/**
+ * A store into a container held in an attribute, inside a function: `self.conf["k"] = …` →
+ * `conf[k]`, a computed key or `x.conf.update(…)` → `conf[*]`, a number or slice → `conf[#]`.
+ * The program model keeps reads of the same state apart across it (`flag-values.ts`).
+ */
+export interface PyStoreFact extends PyFactBase {
+  kind: 'py.store';
+  key: string;
+}

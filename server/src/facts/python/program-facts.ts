@@ -29,12 +29,18 @@ import { RecordCollector, type SkippedDefinition } from './record-walk';
 import { extractSetupPyEntryPoints } from './setup-py';
 import { PySourceText } from './source-text';
 import { ValueKinds } from './value-kinds';
+import { FlagValues } from './flag-values';
 export { awaitedKind } from './value-kinds';
 import { resolve, type Resolved, type Scope } from './walk-records';
 
 export type {
   PyCallOutcome,
   PyValueGuard,
+  PyFlag,
+  PyFlagArgument,
+  PyFlagGuard,
+  PyBranch,
+  PyParameter,
   PyValueKind,
   PyModuleFact,
   PyImportFact,
@@ -50,6 +56,7 @@ export type {
   PyWithEnterFact,
   PyReturnsObjectFact,
   PyMethodAliasFact,
+  PyStoreFact,
   PyRefFact,
   PyThreadStartFact,
   PyMonkeyPatchFact,
@@ -140,6 +147,14 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   heartbeats.emitKeepAlives();
   heartbeats.emitReturnedSelfAttributes();
   for (const k of rec.kindTests) kinds.emitValueGuards(k.node, k.scope, facts);
+  const flags = new FlagValues(rec, t);
+  flags.emitFunctionFlags();
+  flags.emitCallFlags(facts);
+  for (const k of rec.flagTests) flags.emitFlagGuards(k.node, k.scope, facts);
+  flags.emitBranches(rec.branchChains, facts);
+  flags.emitParameters();
+  const writes = flags.moduleAttributeWrites(t.tree.rootNode);
+  if (writes.length) rec.moduleFact.attributeWrites = writes;
   if (report) {
     report.tracedValues = processes.tracedValues || tracedPatches;
     if (kinds.outcomeLinks.size > 0) report.outcomeLinks = [...kinds.outcomeLinks];

@@ -29,6 +29,7 @@ import {
 } from './syntax-helpers';
 import { definedOnlyForOtherPlatforms, forkTest, loopContext, mayTestOtherPlatform } from './branch-tests';
 import { KIND_TEST_WORDS } from './value-kinds';
+import { FLAG_TEST_TEXT } from './flag-values';
 import { FrameStack } from './walk-frames';
 import {
   classScope,
@@ -116,6 +117,8 @@ export class RecordCollector implements CollectedRecords {
   readonly callIndex = new Map<number, number>();
   readonly ifs: IfRecord[] = [];
   readonly kindTests: { node: Node; scope: Scope }[] = [];
+  readonly flagTests: { node: Node; scope: Scope }[] = [];
+  readonly branchChains: { node: Node; scope: Scope }[] = [];
   readonly loopCloses: { call: RawCall; loop: LoopCtx }[] = [];
   readonly scopes: Scope[] = [];
   private readonly module: Scope;
@@ -129,7 +132,9 @@ export class RecordCollector implements CollectedRecords {
   /** Start offset of the node being visited. */
   private curStart = 0;
   /** Start/end offsets of the function and class scopes (for names found in the text after the walk). */
-  private readonly scopeSpans: { scope: Scope; start: number; end: number }[] = [];
+  readonly scopeSpans: { scope: Scope; start: number; end: number }[] = [];
+  /** The definitions this walk skipped (their facts come from an earlier extraction). */
+  skippedDefinitions: readonly SkippedDefinition[] = [];
   /** Module-level import statements, last one (fast mode: the import insertion point). */
   private lastTopImport?: { node: Node; end: number };
 
@@ -156,6 +161,7 @@ export class RecordCollector implements CollectedRecords {
    * from their end offsets, so no JavaScript walk over every node is needed.
    */
   walk(skipped: readonly SkippedDefinition[] = []): void {
+    this.skippedDefinitions = skipped;
     const root = this.t.tree.rootNode;
     // `raise` only matters to the child of an `os.fork()` (see `childRegions`); `return` also
     // tells which calls a function hands back (`return Cls(...)`, `return helper()`).
@@ -595,6 +601,10 @@ export class RecordCollector implements CollectedRecords {
     if (!cond) return;
     // `if inspect.isgenerator(result):`: its branches run for some kinds of value only (`value-kinds.ts`).
     if (scope.kind === 'function' && KIND_TEST_WORDS.test(condText)) this.kindTests.push({ node, scope });
+    // `if daemon:` / `if not self._daemon:`: its branches run for one truth value of the flag (`flag-values.ts`).
+    if (scope.kind === 'function' && FLAG_TEST_TEXT.test(condText)) this.flagTests.push({ node, scope });
+    // `if …: … else: …` outside loops: one run of the function takes one of its branches.
+    if (scope.kind === 'function' && node.childrenForFieldName('alternative').length && !this.stack.curLoops()?.length) this.branchChains.push({ node, scope });
     // `if fd in keep: continue` inside a close-all loop: a keep-list.
     const loop = this.stack.curLoop();
     if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;

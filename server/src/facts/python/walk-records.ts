@@ -137,6 +137,14 @@ export interface CollectedRecords {
   readonly ifs: readonly IfRecord[];
   /** `if` statements whose condition may test a value's kind (`inspect.isgenerator(x)`). */
   readonly kindTests: readonly { node: Node; scope: Scope }[];
+  /** Where each function and class scope's definition starts and ends (offsets). */
+  readonly scopeSpans: readonly { scope: Scope; start: number; end: number }[];
+  /** Definitions the walk skipped (`incremental.ts`): their facts come from an earlier extraction. */
+  readonly skippedDefinitions: readonly { start: number; end: number }[];
+  /** `if` statements with `elif`/`else` branches in functions, outside loops: one run takes one branch. */
+  readonly branchChains: readonly { node: Node; scope: Scope }[];
+  /** `if` statements whose condition may test a flag (`if daemon:`, `if not self._daemon:`). */
+  readonly flagTests: readonly { node: Node; scope: Scope }[];
   /** Close-one calls on the variable of a loop over a descriptor range. */
   readonly loopCloses: readonly { call: RawCall; loop: LoopCtx }[];
   readonly scopes: readonly Scope[];

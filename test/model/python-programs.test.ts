@@ -276,6 +276,20 @@ describe('py-daemon-flag: a server detaches only when made with detach=True; the
     assert.deepEqual(run(s).map((f) => at(s, f)), []);
   });
 
+  test('only the programs whose first replay met a fork with a thread or a cached descriptor are replayed again with their paths kept apart', () => {
+    const s = load('py-daemon-flag');
+    const model = pythonModel({ files: s.files, roots: [s.dir], projectFiles: s.projectFiles, config: DEFAULT_CONFIG });
+    // Its one program (logd/__main__.py) meets the background fork with the console's handler cached.
+    assert.deepEqual([model.stats.programs, model.stats.pathReplays], [1, 1]);
+    // Three programs; only main.py's meets a fork while a thread runs.
+    const computed = load('py-computed-import');
+    const stats = pythonModel({ files: computed.files, roots: [computed.dir], projectFiles: computed.projectFiles, config: DEFAULT_CONFIG }).stats;
+    assert.deepEqual([stats.programs, stats.pathReplays], [3, 1]);
+    // A heartbeat program forks nothing: replayed once.
+    const heartbeat = load('py-heartbeat-apache');
+    assert.equal(pythonModel({ files: heartbeat.files, roots: [heartbeat.dir], projectFiles: heartbeat.projectFiles, config: DEFAULT_CONFIG }).stats.pathReplays, 0);
+  });
+
   test('the same program with the foreground server made with detach=True: the console\'s handler is reported through the detach branch', () => {
     const s = edited(load('py-daemon-flag'), 'logd/console.py', (t) => t.replace('Launcher.start_direct(self.conf, False)', 'Launcher.start_direct(self.conf, True)'));
     const findings = run(s);

@@ -97,6 +97,7 @@ export interface LogCode {
   touched: number[];
   functionRuns: number;
   laterRuns: number;
+  pathReplays: number;
 }
 
 /** Programs replayed per block claimed by the helper: the first programs of a block may guess wrong (see the file comment). */
@@ -135,7 +136,7 @@ export function replayShare(ctx: ProgramContext, claims: Int32Array, block = HEL
     for (let i = lo; i < hi; i++) {
       const runs = { ...builder.stats };
       const log = builder.runProgram(programs[i].root);
-      out.logs.push(codec.log(i, programs[i].root, log, builder.stats.functionRuns - runs.functionRuns, builder.stats.laterRuns - runs.laterRuns));
+      out.logs.push(codec.log(i, programs[i].root, log, { functionRuns: builder.stats.functionRuns - runs.functionRuns, laterRuns: builder.stats.laterRuns - runs.laterRuns, pathReplays: builder.stats.pathReplays - runs.pathReplays }));
     }
     if (met || lo === hi) break;
     hi = lo;
@@ -189,6 +190,7 @@ export async function replayShared(index: PyModuleIndex, builder: ModelBuilder, 
         builder.apply(log);
         builder.stats.functionRuns += code!.functionRuns;
         builder.stats.laterRuns += code!.laterRuns;
+        builder.stats.pathReplays += code!.pathReplays;
         shared.helperPrograms++;
       } else {
         if (code) shared.replayedAgain++;
@@ -207,7 +209,7 @@ class LogEncoder {
     index.modules.forEach((m, i) => this.modulePositions.set(m, i));
   }
 
-  log(program: number, root: PyRoot, log: ProgramLog, functionRuns: number, laterRuns: number): LogCode {
+  log(program: number, root: PyRoot, log: ProgramLog, runs: { functionRuns: number; laterRuns: number; pathReplays: number }): LogCode {
     const ops: OpCode[] = log.ops.map((op) => {
       if (op.k === 'fork') return { k: 'fork', key: op.key, fork: this.live(op.fork), thread: this.live(op.thread) };
       if (op.k === 'close') {
@@ -221,7 +223,7 @@ class LogEncoder {
       if (op.h.reuse) h.reuse = this.live(op.h.reuse);
       return { k: 'cache', key: op.key, h };
     });
-    return { program, root: rootId(root), ops, queries: log.queries, touched: log.touched.map((m) => this.module(m)), functionRuns, laterRuns };
+    return { program, root: rootId(root), ops, queries: log.queries, touched: log.touched.map((m) => this.module(m)), ...runs };
   }
 
   private module(m: PyModule): number {

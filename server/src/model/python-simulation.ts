@@ -187,11 +187,22 @@ export class ProgramSim extends ProgramOrder {
   /** Names of read values and of objects made so far. */
   private values = 0;
   private objects = 0;
+  /**
+   * Whether the replay met a fork while a thread ran or a descriptor was cached, or a close-all
+   * in a child: only then can keeping paths apart change what it finds.
+   */
+  metCandidate = false;
 
-
+  /**
+   * `consistentPaths`: keep each path's decisions consistent (flags bound through calls, the
+   * branch taken per `if` chain, values read of program state). Without it every branch runs
+   * on one path, as a replay that knows no flags: cheaper, and it finds a superset, so the
+   * builder replays with it only the programs where this one met something to find ({@link metCandidate}).
+   */
   constructor(
     private readonly model: SimModel,
     root: PyRoot,
+    private readonly consistentPaths = true,
   ) {
     super(model.index, root);
   }
@@ -261,6 +272,7 @@ export class ProgramSim extends ProgramOrder {
    * caller's own for `self.m()`, the made object's for a method of it, none otherwise.
    */
   private calleeFlags(t: { module: PyModule; name: string }, args: PyCallFact['flagArgs'], ctx: RunCtx, how: 'call' | 'self' | 'init' | 'method', obj?: MadeObject): FlagEnv | undefined {
+    if (!this.consistentPaths) return undefined;
     const fn = t.module.functions.get(t.name);
     const positional = how !== 'call' || !fn?.className || fn.methodKind !== undefined;
     const params = bindCall(args, fn, ctx.flags, positional);
@@ -301,7 +313,7 @@ export class ProgramSim extends ProgramOrder {
 
   /** Stores into program state the replay has run, by {@link storeEntries} (what a memoised or summarised call stores too). */
   private stored(keys: readonly string[] | undefined, ctx: RunCtx): void {
-    if (!keys) return;
+    if (!keys || !this.consistentPaths) return;
     for (const key of keys) {
       const w = { seq: ++this.seq, decisions: ctx.decisions };
       this.storeLog.push({ key, ...w });
@@ -361,7 +373,7 @@ export class ProgramSim extends ProgramOrder {
     const mocked = fnFact?.patchedCallables;
     let ctx = patched ? { ...outer, patchedForks: [...(outer.patchedForks ?? []), ...patched] } : outer;
     // A method whose object the replay did not see made: one object all the same (reads of its state in this run are of it).
-    if (fnFact?.className && fnFact.methodKind !== 'static' && ctx.flags?.selfId === undefined) ctx = { ...ctx, flags: { ...ctx.flags, selfId: ++this.objects } };
+    if (this.consistentPaths && fnFact?.className && fnFact.methodKind !== 'static' && ctx.flags?.selfId === undefined) ctx = { ...ctx, flags: { ...ctx.flags, selfId: ++this.objects } };
     if (mocked) ctx = { ...ctx, patchedCallables: [...(ctx.patchedCallables ?? []), ...mocked] };
     const standIns = fnFact?.patchedResults;
     if (standIns) ctx = { ...ctx, patchedResults: [...(ctx.patchedResults ?? []), ...standIns] };
@@ -469,7 +481,7 @@ export class ProgramSim extends ProgramOrder {
       // A branch of `if flag:` for the other truth value than the one this call knows.
       if (f.flagGuards && !guardsHold(f.flagGuards, ctx.flags)) continue;
       // A branch of a flag whose value this call does not know: what runs in it is on that side of the test.
-      const sctx = f.flagGuards || f.branches ? this.decided(ctx, frame, f) : ctx;
+      const sctx = this.consistentPaths && (f.flagGuards || f.branches) ? this.decided(ctx, frame, f) : ctx;
       // The main block runs only in the module that is `__main__` (functions defined inside
       // it carry the flag too, but run whenever they are called).
       if (f.underMainGuard && fn === '' && !sctx.asMain) continue;
@@ -484,7 +496,7 @@ export class ProgramSim extends ProgramOrder {
           // The object: its flags are what its `__init__` keeps of the arguments.
           const obj: MadeObject | undefined = init ? { id: ++this.objects } : undefined;
           const flags = t ? this.calleeFlags(t, f.flagArgs, sctx, init ? 'init' : f.onSelf ? 'self' : 'call', obj) : undefined;
-          const objectSelf = init && t ? objectFlags(t.module.functions.get(t.name), flags?.params, (a) => this.steadyAttribute(a)) : undefined;
+          const objectSelf = init && t && this.consistentPaths ? objectFlags(t.module.functions.get(t.name), flags?.params, (a) => this.steadyAttribute(a)) : undefined;
           if (obj) {
             if (objectSelf) obj.flags = objectSelf;
             made.set(positionKey(f.range.start), obj);
@@ -663,6 +675,8 @@ export class ProgramSim extends ProgramOrder {
   private fork(ev: LiveFork): void {
     const f = ev.fact;
     const s = this.state;
+    // A fork with nothing running and nothing cached finds nothing, on any path.
+    if (s.threads || s.live.size) this.metCandidate = true;
     if (f.via === 'multiprocessing') {
       // The extractor gives every multiprocessing fork a start method ('default' when none is named).
       let method = f.startMethod!;
@@ -713,6 +727,7 @@ export class ProgramSim extends ProgramOrder {
     const named = fromCall || f.keepNames !== undefined;
     if (f.keepParameter && keepArgument !== 'none' && keepArgument !== 'stdio-only' && !named) return;
     if (!s.lastFork && !f.inChild) return;
+    this.metCandidate = true;
     const names = fromCall ? (keepNames ?? []) : (f.keepNames ?? []);
     const kept = (c: Live<PyFdCacheFact>) =>
       named && (names.includes(c.fact.name.slice(c.fact.name.lastIndexOf('.') + 1)) || (!!f.keepFromCaller && !sameClass(c, ev)));

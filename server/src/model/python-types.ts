@@ -111,7 +111,8 @@ export interface PythonModel {
   closeAllsWithoutExec: PyCloseAllWithoutExec[];
   /**
    * Size of the work done by the build that produced this model (for the benchmark):
-   * `functionRuns`/`laterRuns` count only the programs replayed by this build,
+   * `functionRuns`/`laterRuns` count only the programs replayed by this build (both replays
+   * of a program replayed again with its paths kept apart; `pathReplays` counts those programs),
    * `reusedPrograms` those whose earlier replay was reused, `changedModules` the modules
    * re-indexed since the previous build (0 after a full build).
    */
@@ -120,6 +121,7 @@ export interface PythonModel {
     programs: number;
     functionRuns: number;
     laterRuns: number;
+    pathReplays: number;
     reusedPrograms: number;
     changedModules: number;
     ms: number;

@@ -258,6 +258,7 @@ export class PythonModelCache {
         programs: programs.length,
         functionRuns: builder.stats.functionRuns,
         laterRuns: builder.stats.laterRuns,
+        pathReplays: builder.stats.pathReplays,
         reusedPrograms: replayed.reused,
         changedModules: p.changed.size,
         ms: Date.now() - started,

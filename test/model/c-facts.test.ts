@@ -351,6 +351,70 @@ void d(struct slot *s, char *buf) {
     ]);
   });
 
+  test('functions whose head a macro writes are functions named by the invocation, with their calls', () => {
+    const fns = only(
+      facts(`static int helper(int n) { return n; }
+CASE_IMPL(drain_queue) {
+  start_pool();
+  return 0;
+}
+
+SUITE_CASE(queue, refill)
+{
+  refill();
+}
+
+BEGIN_CASE(first)
+{
+  one();
+}
+END_CASE
+
+BEGIN_CASE(second)
+{
+  two();
+}
+END_CASE
+`),
+      'c.function',
+    );
+    assert.deepEqual(
+      fns.map((f) => [f.name, f.definer, f.range.start.line + 1, f.range.end.line + 1, f.nameSpan, f.calls.map((c) => c.name).join(' ')]),
+      [
+        ['helper', undefined, 1, 1, [0, 11, 0, 17], ''],
+        ['CASE_IMPL(drain_queue)', 'CASE_IMPL', 2, 5, [1, 0, 1, 22], 'start_pool'],
+        ['SUITE_CASE(queue,refill)', 'SUITE_CASE', 7, 10, [6, 0, 6, 25], 'refill'],
+        ['BEGIN_CASE(first)', 'BEGIN_CASE', 12, 15, [11, 0, 11, 17], 'one'],
+        // After `END_CASE` the grammar reads a function named BEGIN_CASE whose type is END_CASE.
+        ['BEGIN_CASE(second)', 'BEGIN_CASE', 18, 21, [17, 0, 17, 18], 'two'],
+      ],
+    );
+  });
+
+  test('an implicit-int definition, a lower-case head and a macro call ended by its semicolon are not read as macro-defined functions', () => {
+    const fns = only(
+      facts(`count(a, b) { tally(a); }
+main(argc, argv) int argc; char **argv; { run(argc); }
+Test(queue, drains) { drain(); }
+DECLARE_HOOK(on_exit);
+{
+  stray();
+}
+int plain(void) { work(); return 0; }
+STATUS
+DOIT(handle)
+{
+  work();
+}
+`),
+      'c.function',
+    );
+    // The grammar reads neither an implicit-int definition nor these pairs as a definition;
+    // only an invocation in capitals, its `;` missing, directly before the block is taken.
+    // An old-style DOIT(handle) under its return type stays DOIT: the file never used DOIT as a definer.
+    assert.deepEqual(fns.map((f) => [f.name, f.definer]), [['plain', undefined], ['DOIT', undefined]]);
+  });
+
   test('broken and unusual code never throws', () => {
     for (const text of ['int f( { fork(', 'void g(void) { if ((pid = fork()) { } }', '#if X\nvoid h(void) {\n#else\nvoid h(int a) {\n#endif\n  fork();\n}', 'K(R) int k(a) int a; { return fork(); }']) {
       assert.doesNotThrow(() => facts(text), text);

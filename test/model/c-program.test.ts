@@ -285,6 +285,13 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     assert.deepEqual(summary(findings), []);
   });
 
+  test('a test program with its own main that stores a hook and calls the server\'s helper is no module of the server', () => {
+    // check_spool.c would pass as a module of server.c (it stores its function in a field and
+    // calls note()), but it defines main: a program of its own, which never runs another program.
+    const { findings } = scan('c-fd-test-with-own-main');
+    assert.deepEqual(summary(findings), []);
+  });
+
   test('a fork helper called from several places: the threaded callers are named, each child call of a dying helper too, a compat poll() is the C library one', () => {
     const { findings, rel } = scan('c-fork-helper-callers');
     assert.deepEqual(summary(findings), [
@@ -412,6 +419,56 @@ describe('C library code (a lib… folder) is judged without its hosts', () => {
     );
     const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child')!;
     assert.deepEqual(unsafe.related.slice(0, 3), fork.related.slice(0, 3));
+  });
+
+  test('test cases defined through a macro: a thread one case starts does not make another case threaded', () => {
+    const { findings, rel, model } = scan('c-test-macro-bodies');
+    // The cases are functions, so the fork helper has a caller: the case that forks.
+    const m = model();
+    const helper = m.files.find((f) => f.path === rel('test/test-pool.c'))!.byName.get('fork_and_report')![0];
+    assert.deepEqual(
+      m.callers(helper).map((c) => `${c.fn.fact.name} ${c.fn.fact.definer}`),
+      ['CASE_IMPL(child_reports) CASE_IMPL'],
+    );
+    // Each case runs first in a process of its own: the drainer started by pool_drains is not
+    // running when child_reports forks. The fork is not reported, and the short child's unsafe
+    // calls are judged as in a single-threaded process (warnings, with no thread in the chain).
+    assert.deepEqual(summary(findings), [`unsafe-call-in-fork-child ${rel('test/test-pool.c')}:29`, `unsafe-call-in-fork-child ${rel('test/test-pool.c')}:30`]);
+    for (const f of findings) {
+      assert.equal(f.severity, 'warning');
+      assert.match(f.message, /only safe while the process has a single thread/);
+      assert.deepEqual(f.related.map((r) => at(r))[0], `${rel('test/test-pool.c')}:27`);
+    }
+  });
+
+  test('a test case that starts a thread through a plain helper and then forks; a macro-defined callback outside tests', () => {
+    // `SUITE_CASE(pool, fork_after_start)` is read as a call missing its `;`, then a block.
+    const { findings, rel } = scan('c-test-macro-thread-then-fork', { syntaxErrorsExpected: true });
+    const test = (line: number) => `${rel('test/test-pool.c')}:${line}`;
+    const src = (line: number) => `${rel('src/reload.c')}:${line}`;
+    assert.deepEqual(summary(findings), [
+      `fork-in-threaded-program ${src(22)}`,
+      `fork-in-threaded-program ${test(26)}`,
+      `unsafe-call-in-fork-child ${src(23)}`,
+      `unsafe-call-in-fork-child ${test(28)}`,
+      `unsafe-call-in-fork-child ${test(29)}`,
+    ]);
+    const chain = (line: string) => findings.find((f) => f.ruleId === 'fork-in-threaded-program' && at(f) === line)!.related.map((r) => `${at(r)} ${r.message}`);
+    // The case's own body starts the thread (through a plain helper) before it forks.
+    assert.deepEqual(chain(test(26)), [
+      `${test(18)} thread started here by pthread_create()`,
+      `${test(25)} start_drainer() is called here and starts a thread`,
+      `${test(26)} fork() here copies only the calling thread`,
+    ]);
+    // Outside a test file the macro-defined function is a callback like any other, named as written.
+    assert.deepEqual(chain(src(22)), [
+      `${src(18)} thread started here by pthread_create()`,
+      `${src(28)} ON_SIGNAL(hup) has no known caller in this program, so it may run while threads run`,
+      `${src(29)} spawn_reloader() is called here, after threads may have started`,
+      `${src(22)} fork() here copies only the calling thread`,
+    ]);
+    const unsafe = findings.find((f) => f.ruleId === 'unsafe-call-in-fork-child' && at(f) === test(28))!;
+    assert.equal(unsafe.severity, 'error');
   });
 
   test('a fork helper run from a start-up loop and from pool threads: the chain leads with the nearest caller on a thread', () => {

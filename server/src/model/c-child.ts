@@ -13,7 +13,7 @@ import { isIgnoredCallee } from '../knowledge/c-process';
 import type { CKnowledge } from '../knowledge/knowledge';
 import { regionEndOf } from '../facts/c/program-fork';
 import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd, type Span } from '../facts/c/program-types';
-import { childOnlyCallSpans, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
+import { calledName, childOnlyCallSpans, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
 import { Ordering, type EventWords } from './c-order';
 import { cEffects } from './c-effects';
 import type { EffectStep } from './call-effects';
@@ -489,9 +489,9 @@ const THREAD_WORDS: EventWords = {
   via: (callee) => `${callee}() is called here and starts a thread`,
   enters: (callee) => `${callee}() is called here, after threads may have started`,
   routine: (fnName, api) => `thread started here by ${api}(); it runs ${fnName}()`,
-  unknown: (fnName) => `${fnName}() has no known caller in this program, so it may run while threads run`,
+  unknown: (fnName) => `${calledName(fnName)} has no known caller in this program, so it may run while threads run`,
   entersOnThread: (caller, callee, routine) =>
-    caller === routine ? `${callee}() is called here on the ${routine}() thread` : `${caller}() runs on the ${routine}() thread and calls ${callee}() here`,
+    caller === routine ? `${callee}() is called here on the ${routine}() thread` : `${calledName(caller)} runs on the ${routine}() thread and calls ${callee}() here`,
 };
 
 const THREAD_ORDERINGS = new WeakMap<CProgram, Ordering>();

@@ -7,7 +7,7 @@
  * function pointers), which runs inside that program.
  */
 import * as nodePath from 'node:path';
-import type { CFile, CModel, CProgram } from './c';
+import { isMain, type CFile, type CModel, type CProgram } from './c';
 
 /** Whether a path (relative to the workspace root) lies under a library folder. */
 export function isLibraryPath(path: string): boolean {
@@ -32,10 +32,13 @@ export function isLibraryFile(roots: readonly string[], path: string): boolean {
  * plugin's init fills its table of handlers): a file that only shares helpers with a program
  * (a test that `#include`s a skeleton with the `main`) is not called back by it. The store
  * must be in the file itself: a name stored elsewhere may be another file's function of the
- * same name.
+ * same name. A file that defines `main` is a program of its own (one that neither forks nor
+ * runs a program, or it would be in one), never another program's module: jemalloc's unit
+ * tests each link the library with their own `main`.
  */
 export function hostPrograms(model: CModel, file: CFile): CProgram[] {
   if (model.programsOf(file).length > 0) return [];
+  if (file.functions.some((fn) => fn && isMain(fn))) return [];
   const stored = new Set(file.storedNames ?? []);
   if (!file.functions.some((fn) => fn && stored.has(fn.fact.name))) return [];
   const called = new Set<CFile>();

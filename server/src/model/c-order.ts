@@ -12,7 +12,9 @@
  *   caller was, or the event may precede that call site); a thread's start routine is
  *   entered after its thread starts; a function with no known caller in the program (a
  *   callback, a library entry) is assumed entered after the event when the program has
- *   any event site; `main` is entered first. In a program with `main`, a function the
+ *   any event site; `main` is entered first, and so is a test's body (a function a macro
+ *   defines in a test file, `TEST_IMPL(name) { ... }`): test runners call it through a table
+ *   and run each test in a process of its own. In a program with `main`, a function the
  *   workspace shows called only by other programs is not such an entry: it never runs there.
  *
  * "Entered after" is answered on demand by a breadth-first search over the callers of the
@@ -22,7 +24,7 @@
  */
 import type { RelatedLocation } from '../text/locations';
 import { spanRange, type Span } from '../facts/c/program-types';
-import { childOnlyCallSpans, isMain, type CallSite, type CFn, type CModel, type CProgram } from './c';
+import { childOnlyCallSpans, isMain, isTestEntry, type CallSite, type CFn, type CModel, type CProgram } from './c';
 import type { EffectKind, EffectSummaries } from './call-effects';
 
 export interface EventWords {
@@ -265,7 +267,9 @@ export class Ordering {
   private baseEntered(fn: CFn): Entered {
     const routine = this.routines.get(fn);
     if (routine) return { kind: 'routine', site: routine };
-    if (isMain(fn) || this.sites.length === 0) return NO;
+    // A test's body (a macro-defined function in a test file) is entered first in its own
+    // process, like `main`: what another test starts does not run there (see `isTestEntry`).
+    if (isMain(fn) || isTestEntry(fn) || this.sites.length === 0) return NO;
     if (this.index.noKnownCaller(fn) || this.index.referenced.has(fn.fact.name)) return { kind: 'unknown', site: this.sites[0] };
     return NO;
   }

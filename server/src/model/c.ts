@@ -42,7 +42,7 @@ import type {
 import { DEFAULT_C_PLATFORM, platformsOfPath, POSIX_PLATFORMS, type CPlatform } from '../knowledge/c-platforms';
 import { RUN_ONCE_CALLS } from '../knowledge/c-process';
 import type { CCall } from '../facts/c/program-types';
-import { commonPrefixLength } from './paths';
+import { commonPrefixLength, isTestPath } from './paths';
 import { closure } from './program-graph';
 import { EffectSummaryCache } from './call-effects';
 
@@ -70,6 +70,8 @@ export interface CFile {
   byName: Map<string, CFn[]>;
   /** Group (compile_commands.json) the file belongs to; -1 for the call-graph fallback. */
   group: number;
+  /** Its path in the workspace names a test file (`test/test-fork.c`, `tests/check_queue.c`). */
+  testFile: boolean;
 }
 
 export interface CFn {
@@ -123,9 +125,10 @@ export class CModel {
     for (const a of analyses) {
       if (a.language !== 'c') continue;
       // `src/win/thread.c`, `aix.c`: a file its path gives to other platforms is not built here.
-      const named = platformsOfPath(pathInWorkspace(a.path, roots));
+      const inWorkspace = pathInWorkspace(a.path, roots);
+      const named = platformsOfPath(inWorkspace);
       if (named && !named.includes(platform)) continue;
-      this.addFile(a, roots);
+      this.addFile(a, roots, isTestPath(inWorkspace));
     }
     this.readCompileCommands(projectFiles, roots);
     this.linkForkWrappers();
@@ -151,7 +154,7 @@ export class CModel {
     for (const fn of wrapped) fn.file.forks = fn.file.forks.filter((f) => f.functionIndex !== fn.fact.index || f.regions.length > 0);
   }
 
-  private addFile(a: FileAnalysis, roots: readonly string[]): CFile {
+  private addFile(a: FileAnalysis, roots: readonly string[], testFile: boolean): CFile {
     const keys = new Set<string>([path.resolve(a.path)]);
     for (const r of roots) keys.add(path.resolve(r, a.path));
     const file: CFile = {
@@ -170,6 +173,7 @@ export class CModel {
       libraryCaches: [],
       byName: new Map(),
       group: -1,
+      testFile,
     };
     for (const f of a.facts as CFact[]) {
       switch (f.kind) {
@@ -679,6 +683,21 @@ const NONE: CFn[] = [];
 /** Each function's place among its file's functions is fixed by the fact index; holes are impossible but guarded. */
 export function isMain(fn: CFn): boolean {
   return fn.fact.name === 'main' && !fn.fact.isStatic;
+}
+
+/**
+ * A test's body: a function whose head a macro writes (`TEST_IMPL(fork_child) { ... }`,
+ * `START_TEST(name)`) in a test file. Its runner calls it through a table the model does not
+ * read, and (libuv's runner, Check by default) runs each test in a process of its own, so
+ * the body runs first in its process, like `main` (see `c-order.ts`).
+ */
+export function isTestEntry(fn: CFn): boolean {
+  return fn.fact.definer !== undefined && fn.file.testFile;
+}
+
+/** A function's name as a call, for messages: `run_alert()`, and `TEST_IMPL(fork_child)` as written. */
+export function calledName(name: string): string {
+  return name.endsWith(')') ? name : `${name}()`;
 }
 
 export function isHeader(p: string): boolean {

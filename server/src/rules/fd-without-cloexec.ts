@@ -11,7 +11,7 @@ import type { RawFinding, Rule } from './rule';
 import type { Fix } from '../text/edits';
 import type { RelatedLocation } from '../text/locations';
 import { spanRange, type CFdOpenFact } from '../facts/c/program-types';
-import { cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram } from '../model/c';
+import { calledName, cModel, type CallSite, type CFile, type CFn, type CModel, type CProgram } from '../model/c';
 import { Ordering } from '../model/c-order';
 import { hostPrograms, isLibraryFile } from '../model/c-library';
 import { forgottenBetween } from '../model/c-cache-reset';
@@ -156,7 +156,7 @@ function laterProcessSite(
     site: (api) => `descriptor created here by ${api}()`,
     via: (callee) => `${callee}() is called here and creates it`,
     enters: (callee) => `${callee}() is called here, after the descriptor may have been created`,
-    unknown: (name) => `${name}() has no known caller in this program, so it may run after the descriptor exists`,
+    unknown: (name) => `${calledName(name)} has no known caller in this program, so it may run after the descriptor exists`,
   });
   for (const s of sites) {
     if (!order.at(s.fn, s.call) || (forgotten && order.undoneBefore(s.fn, s.call, forgotten))) continue;

@@ -20,9 +20,9 @@ import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
-import { cppQualifiedName, functionNameNode, functionPointerParameters, parameterNames, parameterPositions } from './function-names';
+import { cppQualifiedName, functionNameNode, functionPointerParameters, macroDefinedHead, macroDefinedStatementHead, parameterNames, parameterPositions } from './function-names';
 import { parameterEscapes } from './parameter-uses';
-import { mayName, SourceText, spanOf } from './source-text';
+import { mayName, SourceText, spanBetween, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
 import { descriptorsHandedOverByNumber, fieldKeyOf, stringMacros } from './fd-by-number';
 import { blankUnbalancedBranches } from './unbalanced-branches';
@@ -208,6 +208,8 @@ class Extractor {
   /** `#define NAME "text"` of the file (`fd-by-number.ts`). */
   private readonly stringMacros: ReadonlyMap<string, string>;
   private fn: FunctionState | null = null;
+  /** Macros the file has used to write a function's head so far (`TEST_IMPL`): see `macroDefinedHead`. */
+  private readonly definers = new Set<string>();
   private functionCount = 0;
   private cond = 0;
   /**
@@ -282,14 +284,28 @@ class Extractor {
 
   private topLevel(node: Node, skip?: ReadonlySet<number>): void {
     let previous: Node | null = null;
-    for (const child of node.namedChildren) {
+    const children = node.namedChildren;
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
       if (!child || skip?.has(child.id)) continue;
       const before = previous;
       previous = child;
+      const forkChild = before?.type === 'comment' && FORK_CHILD_MARK.test(before.text);
       switch (child.type) {
         case 'function_definition':
-          this.functionDefinition(child, before?.type === 'comment' && FORK_CHILD_MARK.test(before.text));
+          this.functionDefinition(child, forkChild);
           break;
+        case 'expression_statement': {
+          // `TEST(suite, name) { ... }`: a call missing its `;`, then a block (function-names.ts).
+          const block = children[i + 1] ?? null;
+          const head = block && !skip?.has(block.id) ? macroDefinedStatementHead(child, block) : null;
+          if (head && block) {
+            this.functionBody(block, block, { name: head.name, nameSpan: spanBetween(head.first, head.last), definer: head.definer }, forkChild, nodeRange(child).start);
+            previous = block;
+            i++;
+          }
+          break;
+        }
         case 'declaration':
           this.fileDeclaration(child);
           break;
@@ -456,16 +472,34 @@ class Extractor {
 
   /** `forkChild`: the comment before the definition declares it fork-child code (`hazard-lens: fork-child`). */
   private functionDefinition(def: Node, forkChild = false): void {
-    const nameNode = functionNameNode(def);
     const body = def.childForFieldName('body');
-    if (!nameNode || !body) return;
+    if (!body) return;
+    // A macro's head first: after `END_TEST`, `START_TEST(name)` looks like a function named `START_TEST`.
+    const macro = macroDefinedHead(def, this.definers);
+    if (macro) {
+      // After `END_TEST` the definition node starts at that statement macro; the function at its head.
+      const start = macro.first.id === def.childForFieldName('type')?.id ? undefined : nodeRange(macro.first).start;
+      this.functionBody(def, body, { name: macro.name, nameSpan: spanBetween(macro.first, macro.last), definer: macro.definer }, forkChild, start);
+      return;
+    }
+    const nameNode = functionNameNode(def);
+    if (nameNode) this.functionBody(def, body, { name: cppQualifiedName(def, nameNode) ?? nameNode.text, nameSpan: spanOf(nameNode) }, forkChild);
+  }
+
+  /**
+   * One function's facts. `def` is the definition (a `function_definition`; for a head the
+   * grammar reads as a statement, `TEST(suite, name) { ... }`, the block itself, which has no
+   * parameters), `start` where the definition starts when that is not `def`'s start.
+   */
+  private functionBody(def: Node, body: Node, head: { name: string; nameSpan: Span; definer?: string }, forkChild: boolean, start?: Range['start']): void {
     const isStatic = this.isStatic(def);
+    const range = nodeRange(def);
     const fact: CFunctionFact = {
       kind: 'c.function',
-      range: nodeRange(def),
-      name: cppQualifiedName(def, nameNode) ?? nameNode.text,
+      range: start ? { start, end: range.end } : range,
+      name: head.name,
       isStatic,
-      nameSpan: spanOf(nameNode),
+      nameSpan: head.nameSpan,
       index: this.functionCount++,
       calls: [],
       loops: [],
@@ -475,10 +509,14 @@ class Extractor {
     const notOn = this.notCompiledOn();
     if (notOn) fact.notOn = notOn;
     if (forkChild) fact.forkChild = 1;
+    if (head.definer) {
+      fact.definer = head.definer;
+      this.definers.add(head.definer);
+    }
     this.facts.push(fact);
     const state: FunctionState = {
       fact,
-      locals: new Set(parameterNames(def)),
+      locals: new Set(def.type === 'function_definition' ? parameterNames(def) : []),
       staticLocals: new Set(),
       refs: new Set(),
       assigns: new Set(),

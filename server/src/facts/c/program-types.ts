@@ -80,6 +80,11 @@ export interface CFunctionFact {
   returnsFork?: 1;
   /** The comment before it says `hazard-lens: fork-child`: documented to run in a fork child before exec. */
   forkChild?: 1;
+  /**
+   * The macro that writes the function's head (`TEST_IMPL` for `TEST_IMPL(fork_child) { ... }`);
+   * `name` is then the invocation as written and `nameSpan` covers it (see `function-names.ts`).
+   */
+  definer?: string;
   nameSpan: Span;
   /** Position of this function among the file's `c.function` facts (other facts refer to it). */
   index: number;

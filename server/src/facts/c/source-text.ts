@@ -13,6 +13,11 @@ export function spanOf(node: Node): Span {
   return [node.startPosition.row, node.startPosition.column, node.endPosition.row, node.endPosition.column];
 }
 
+/** From the start of `first` to the end of `last`. */
+export function spanBetween(first: Node, last: Node): Span {
+  return [first.startPosition.row, first.startPosition.column, last.endPosition.row, last.endPosition.column];
+}
+
 export class SourceText {
   constructor(readonly text: string) {}
 

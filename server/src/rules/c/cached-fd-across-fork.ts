@@ -12,7 +12,7 @@ import type { RawFinding } from '../rule';
 import type { Fix } from '../../text/edits';
 import type { RelatedLocation } from '../../text/locations';
 import type { CFdCacheFact } from '../../facts/c/program-types';
-import { cModel, type CFile, type CFn, type CModel, type CProgram } from '../../model/c';
+import { calledName, cModel, type CFile, type CFn, type CModel, type CProgram } from '../../model/c';
 import { cacheSurvivesFork, callKey, childWalks, eventOrdering, forkSites, runsProgramAfter, forkSiteLabel, type ForkSite } from '../../model/c-child';
 import type { Ordering } from '../../model/c-order';
 import { cacheResetInChild, forgottenBetween, forkOffWhenCached } from '../../model/c-cache-reset';
@@ -118,7 +118,7 @@ export function checkCCachedFdAcrossFork(ctx: ProgramContext): RawFinding[] {
                 site: (api) => `'${cache.variable}' is filled here from ${api}()`,
                 via: (callee) => `${callee}() is called here and fills the cache`,
                 enters: (callee) => `${callee}() is called here, after the descriptor may have been cached`,
-                unknown: (name) => `${name}() has no known caller in this program, so it may run after the cache is filled`,
+                unknown: (name) => `${calledName(name)} has no known caller in this program, so it may run after the cache is filled`,
               })
             : null;
         // A child that resets the cache (after any close-all) never relies on the inherited number.

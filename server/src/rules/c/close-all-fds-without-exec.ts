@@ -16,7 +16,7 @@ import type { Fix } from '../../text/edits';
 import type { RelatedLocation } from '../../text/locations';
 import { FD_SOURCES, LIBRARY_FD_CACHES } from '../../knowledge/c-process';
 import type { CCloseAllFact } from '../../facts/c/program-types';
-import { cModel, type CFile, type CFn, type CProgram } from '../../model/c';
+import { calledName, cModel, type CFile, type CFn, type CProgram } from '../../model/c';
 import { resetIndexAfter } from '../../model/c-cache-reset';
 import { cacheSurvivesFork, callKey, callLocation, childWalks, eventOrdering, execsAfter, forkSiteLabel, forkSites, lastInOwnFunction, runsProgramAfter, surelyAfter, type ChildWalk } from '../../model/c-child';
 import type { CKnowledge } from '../../knowledge/knowledge';
@@ -120,7 +120,7 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
                 site: (api) => `'${cache.variable}' is filled here from ${api}()`,
                 via: (callee) => `${callee}() is called here and fills the cache`,
                 enters: (callee) => `${callee}() is called here, after the descriptor may have been cached`,
-                unknown: (name) => `${name}() has no known caller in this program, so it may run after the cache is filled`,
+                unknown: (name) => `${calledName(name)} has no known caller in this program, so it may run after the cache is filled`,
               });
               if (order.at(site.fn, site.fact.callIndex)) {
                 related.push({ path: f.path, range: cache.range, message: `'${cache.variable}' caches a descriptor here; the close-all frees its number` });
@@ -137,7 +137,7 @@ export function checkCCloseAllFdsWithoutExec(ctx: ProgramContext): RawFinding[] 
                 site: (api) => `${api}() here`,
                 via: (callee) => `${callee}() is called here`,
                 enters: (callee) => `${callee}() is called here`,
-                unknown: (name) => `${name}() may run first`,
+                unknown: (name) => `${calledName(name)} may run first`,
               });
               if (order.at(site.fn, site.fact.callIndex)) {
                 related.push({ path: f.path, range: lib.range, message: `${lib.api}() here makes the library cache ${LIBRARY_FD_CACHES.get(lib.api) ?? 'a descriptor'}; the close-all frees its number` });

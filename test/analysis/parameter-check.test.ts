@@ -6,8 +6,10 @@
  * the line, `async def`, and a plain function's parameter named `cls` are read.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { parameterCheck } from '../../server/src/analysis/python/stored-parameters';
+import { before, describe, test } from 'node:test';
+import { exportedSignature, parameterCheck } from '../../server/src/analysis/python/stored-parameters';
+import { parseSync, type Node } from '../../server/src/parsing/parser';
+import { grammarsReady } from '../harness';
 
 const SOURCE = [
   'def outer(stream, key=lambda s: str(len(s)), *, journal=None):',
@@ -56,5 +58,28 @@ describe('the parameter pre-check', () => {
   test('a name that is no parameter of any def around it does not pass', () => {
     assert.equal(passes('return b', 'b'), false);
     assert.equal(passes('with lock', 'lock'), false);
+  });
+});
+
+describe('the parameters callers pass by position', () => {
+  before(async () => {
+    await grammarsReady();
+  });
+
+  /** The names of the def named `name` in `source`, as the stored and released passes number them. */
+  function names(source: string, name: string, path: string[]): string[] | undefined {
+    const defs = parseSync(source, 'python').rootNode.descendantsOfType('function_definition') as Node[];
+    const def = defs.find((d) => d.childForFieldName('name')?.text === name)!;
+    return exportedSignature(def, () => path)?.names;
+  }
+
+  test('a parameter after the positional-only marker `/` is still passed by position; none after `*args` or `*`', () => {
+    assert.deepEqual(names('def keep(tag, /, handle, *rest, late=None):\n    pass\n', 'keep', ['keep']), ['tag', 'handle']);
+    assert.deepEqual(names('def keep(tag, *, handle):\n    pass\n', 'keep', ['keep']), ['tag']);
+  });
+
+  test("a method's self is not counted, with or without the marker", () => {
+    const source = 'class Pool:\n    def adopt(self, handle, /, note=None):\n        pass\n';
+    assert.deepEqual(names(source, 'adopt', ['Pool', 'adopt']), ['handle', 'note']);
   });
 });

@@ -62,7 +62,8 @@ import { positionAt } from '../../text/positions';
 import { escapeRegExp } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
-import { parameterCheck, parameterNames, storedParameters } from './stored-parameters';
+import { parameterCheck, storedParameters } from './stored-parameters';
+import { parameterNames } from '../../facts/python/syntax-helpers';
 import { parameterEffects } from './parameter-effects';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
 

@@ -10,6 +10,7 @@
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { parameterNames } from '../../facts/python/syntax-helpers';
 
 /** Container methods that keep their argument. */
 const STORING_METHODS = new Set(['append', 'appendleft', 'add', 'insert', 'extend', 'put', 'put_nowait', 'setdefault', 'register', 'push']);
@@ -23,17 +24,6 @@ const STORE_LINE = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\((?:[^(
 
 /** `NAME = value` on a line of its own (a module global when the def declares `global NAME`); group 2 is the value. */
 const GLOBAL_STORE_LINE = /^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*()([A-Za-z_]\w*)[ \t]*(?:#.*)?$/gm;
-
-export function parameterNames(def: Node): string[] {
-  const out: string[] = [];
-  for (const p of def.childForFieldName('parameters')?.namedChildren ?? []) {
-    if (!p) continue;
-    const id = p.type === 'identifier' ? p : p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'typed_default_parameter' ? (p.childForFieldName('name') ?? p.namedChild(0)) : null;
-    if (id?.type === 'identifier') out.push(id.text);
-    else break; // `*args`, `**kw`, `/`, `*`: positions after them are not plain
-  }
-  return out;
-}
 
 /**
  * A def other modules can name: its export path (`['track']`, `['Pool', 'adopt']`) and its

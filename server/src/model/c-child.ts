@@ -594,6 +594,17 @@ export function programRunners(model: CModel): Set<CFn> {
  * into the program, which may exec anywhere later) may run a program.
  */
 export function childMayRunProgram(model: CModel, fn: CFn, fact: CForkFact): boolean {
+  let memo = CHILD_RUNS_PROGRAM.get(model);
+  if (!memo) CHILD_RUNS_PROGRAM.set(model, (memo = new Map()));
+  let runs = memo.get(fact);
+  if (runs === undefined) memo.set(fact, (runs = childRegionsMayRunProgram(model, fn, fact)));
+  return runs;
+}
+
+/** Per model, like the other memos of this file. */
+const CHILD_RUNS_PROGRAM = new WeakMap<CModel, Map<CForkFact, boolean>>();
+
+function childRegionsMayRunProgram(model: CModel, fn: CFn, fact: CForkFact): boolean {
   if (fact.forkKind === 'daemon' || !fact.childKnown) return true;
   const regions = fact.regions.filter((r) => childReaches(model, fn, r));
   if (regions.length === 0) return true;

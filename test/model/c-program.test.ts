@@ -704,3 +704,32 @@ describe('C programs: library code only other programs call', () => {
     );
   });
 });
+
+describe('C programs: fork children that run no program', () => {
+  test('a fork child that uses its pipe and ends without exec passes it to no program; one that returns into the program does', () => {
+    const { findings, rel, neighbours } = scan('c-fd-test-child-without-exec');
+    // The library file is the tool's (its main reads through it), so each test file makes a
+    // program of its own with it: the channel case's program holds no caller of proc_run().
+    assert.deepEqual(neighbours('test/test-channel.c'), [rel('src/lib.c'), rel('test/test-channel.c')]);
+    // test-channel.c:17: the child reads the pipe with the library's loop and returns from the
+    // case, which ends its process; proc_run() is called only by a case of test-tools.c (another
+    // program whose processes start at its cases), so it does not run here either. Not reported.
+    assert.deepEqual(summary(findings.filter((f) => f.ruleId === 'fd-without-cloexec')), [
+      `fd-without-cloexec ${rel('daemon/main.c')}:21`,
+      `fd-without-cloexec ${rel('test/test-tools.c')}:11`,
+    ]);
+    const chain = (file: string) => findings.find((f) => f.ruleId === 'fd-without-cloexec' && f.path === rel(file))!.related.map((r) => `${at(r)} ${r.message}`);
+    // The case's log is open when the library's child execs the tool.
+    assert.deepEqual(chain('test/test-tools.c'), [
+      `${rel('test/test-tools.c')}:11 descriptor created here by fopen()`,
+      `${rel('test/test-tools.c')}:12 proc_run() is called here, after the descriptor may have been created`,
+      `${rel('src/lib.c')}:9 the program forks here (fork()); a child that execs inherits the descriptor`,
+    ]);
+    // The worker returns from start_worker() into main, which may run a program: the fork counts.
+    assert.deepEqual(chain('daemon/main.c'), [
+      `${rel('daemon/main.c')}:21 descriptor created here by pipe()`,
+      `${rel('daemon/main.c')}:23 start_worker() is called here, after the descriptor may have been created`,
+      `${rel('daemon/main.c')}:11 the program forks here (fork()); a child that execs inherits the descriptor`,
+    ]);
+  });
+});

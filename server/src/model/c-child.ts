@@ -9,11 +9,11 @@
  */
 import * as nodePath from 'node:path';
 import type { RelatedLocation } from '../text/locations';
-import { isIgnoredCallee } from '../knowledge/c-process';
+import { isIgnoredCallee, SPAWN_CALLS } from '../knowledge/c-process';
 import type { CKnowledge } from '../knowledge/knowledge';
 import { regionEndOf } from '../facts/c/program-fork';
 import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd, type Span } from '../facts/c/program-types';
-import { calledName, childOnlyCallSpans, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
+import { calledName, childOnlyCallSpans, isMain, isTestEntry, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
 import { Ordering, type EventWords } from './c-order';
 import { cEffects } from './c-effects';
 import type { EffectStep } from './call-effects';
@@ -551,6 +551,103 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
   }
   FORK_SITES.set(program, list);
   return list;
+}
+
+const PROGRAM_RUNNERS = new WeakMap<CModel, Set<CFn>>();
+
+/**
+ * The functions that may run another program: they call an `exec*` or a spawn call (`system`,
+ * `popen`, `posix_spawn`, `uv_spawn`, …), or call, at any depth, a function that does (a fork
+ * helper whose child execs among them). Calls the workspace does not show, and calls through
+ * pointers the model does not resolve, run no program.
+ */
+export function programRunners(model: CModel): Set<CFn> {
+  let out = PROGRAM_RUNNERS.get(model);
+  if (out) return out;
+  out = new Set<CFn>();
+  for (const f of model.files) for (const e of f.execs) if (f.functions[e.functionIndex]) out.add(f.functions[e.functionIndex]!);
+  const queue = [...out];
+  for (let i = 0; i < queue.length; i++) {
+    for (const c of model.callers(queue[i])) {
+      if (out.has(c.fn)) continue;
+      out.add(c.fn);
+      queue.push(c.fn);
+    }
+  }
+  PROGRAM_RUNNERS.set(model, out);
+  return out;
+}
+
+/**
+ * Whether the child of fork `fact` (in `fn`) may run another program, which then inherits what
+ * the child holds. It may unless every child region it reaches surely ends without one:
+ * - its calls, in order, reach an exit that always runs (`_exit`, `exit`, `abort`, or workspace
+ *   helpers that never return, even when an exec in them fails) before any call that may run a
+ *   program (an `exec*` or spawn call, or a workspace function of {@link programRunners});
+ * - or the region ends in a `return` from, or falls out into the rest of, a function that is
+ *   the first code of its process (`main`, or a test body that a macro defines in a test file):
+ *   returning from it ends the process, so only the rest of that body is read the same way: what
+ *   follows the region, up to its end, and (the fork may sit in a loop the child goes round
+ *   again) what precedes the fork, where no call may run a program.
+ * A `daemon()`, a child whose pid test was not understood, and a child that returns from, or
+ * runs on past its region in, any other function (a daemonizing helper: the child goes on
+ * into the program, which may exec anywhere later) may run a program.
+ */
+export function childMayRunProgram(model: CModel, fn: CFn, fact: CForkFact): boolean {
+  let memo = CHILD_RUNS_PROGRAM.get(model);
+  if (!memo) CHILD_RUNS_PROGRAM.set(model, (memo = new Map()));
+  let runs = memo.get(fact);
+  if (runs === undefined) memo.set(fact, (runs = childRegionsMayRunProgram(model, fn, fact)));
+  return runs;
+}
+
+/** Per model, like the other memos of this file. */
+const CHILD_RUNS_PROGRAM = new WeakMap<CModel, Map<CForkFact, boolean>>();
+
+function childRegionsMayRunProgram(model: CModel, fn: CFn, fact: CForkFact): boolean {
+  if (fact.forkKind === 'daemon' || !fact.childKnown) return true;
+  const regions = fact.regions.filter((r) => childReaches(model, fn, r));
+  if (regions.length === 0) return true;
+  const entry = isMain(fn) || isTestEntry(fn);
+  return regions.some((region) => {
+    const own = programInCalls(model, fn, region.calls);
+    if (own !== 'runs-on') return own === 'runs-program';
+    if (region.end === 'exec') return true;
+    if (region.end === 'safe-exit' || region.end === 'unsafe-exit') return false;
+    if (!entry) return true;
+    if (region.end === 'return') return false;
+    const [endLine, endChar] = [region.span[2], region.span[3]];
+    const rest = fn.fact.calls.filter((c) => c.span[0] > endLine || (c.span[0] === endLine && c.span[1] >= endChar));
+    const after = programInCalls(model, fn, rest);
+    if (after !== 'runs-on') return after === 'runs-program';
+    // The fork may sit in a loop that the child goes round again.
+    return programInCalls(model, fn, fn.fact.calls.slice(0, fact.callIndex), false) === 'runs-program';
+  });
+}
+
+/** What a sequence of `fn`'s calls does first: runs a program, surely ends the process, or neither (runs on past them). */
+function programInCalls(model: CModel, fn: CFn, calls: readonly CCall[], mayEnd = true): 'runs-program' | 'ends' | 'runs-on' {
+  const runners = programRunners(model);
+  const effects = cEffects(model);
+  const indexBySpan = new Map(fn.fact.calls.map((c, i) => [c.span.join(','), i]));
+  for (const call of calls) {
+    if (!model.compiled(call)) continue;
+    if (call.unless) {
+      const helpers = call.unless.flat().flatMap((name) => model.resolveName(fn.file, name));
+      if (helpers.some((t) => runners.has(t))) return 'runs-program';
+      if (mayEnd && model.runsAlways(call) && neverReturningList(model, fn, call.unless)) return 'ends';
+      continue;
+    }
+    const end = regionEndOf(call.name);
+    if (end === 'exec' || SPAWN_CALLS.has(call.name)) return 'runs-program';
+    const index = indexBySpan.get(call.span.join(','));
+    const targets = index !== undefined ? model.resolve(fn, index) : model.resolveName(fn.file, call.name);
+    if (targets.some((t) => runners.has(t))) return 'runs-program';
+    if (!mayEnd || !model.runsAlways(call)) continue;
+    if (end === 'safe-exit' || end === 'unsafe-exit') return 'ends';
+    if (targets.length > 0 && targets.every((t) => neverReturnsEvenIfExecFails(model, effects, t, 0))) return 'ends';
+  }
+  return 'runs-on';
 }
 
 /** Per model (a fork's facts outlive a model rebuilt around them). */

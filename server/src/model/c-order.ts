@@ -80,12 +80,31 @@ interface ProgramIndex {
    * by a macro). In a program with `main`, a function the workspace shows called only by other
    * programs is none of these: it is library code this program links and does not use
    * (`uv_spawn()` in a libuv example that never spawns, called by the examples that do). A
-   * caller counts when another program with `main` holds its file.
+   * caller counts when another program with `main` holds its file. Test bodies count as `main`
+   * here ({@link hasEntries}): `uv_spawn()`, called only by the spawn tests, does not run in the
+   * process of a fork test.
    */
   noKnownCaller(fn: CFn): boolean;
 }
 
 const PROGRAM_INDEX = new WeakMap<CProgram, ProgramIndex>();
+
+const HAS_ENTRIES = new WeakMap<CProgram, boolean>();
+
+/**
+ * The program has a first function of its processes: a `main`, or a test body that a macro
+ * defines in a test file (each test runs in a process of its own, entered there like `main`;
+ * see `isTestEntry`). The tests of a file that no `main` reaches by name (libuv's runner calls
+ * them through a table) form a program of their own, whose code starts at those bodies.
+ */
+function hasEntries(program: CProgram): boolean {
+  let has = HAS_ENTRIES.get(program);
+  if (has === undefined) {
+    has = program.mains.length > 0 || [...program.files].some((f) => f.testFile && f.functions.some((fn) => fn !== undefined && isTestEntry(fn)));
+    HAS_ENTRIES.set(program, has);
+  }
+  return has;
+}
 
 function programIndex(model: CModel, program: CProgram): ProgramIndex {
   let index = PROGRAM_INDEX.get(program);
@@ -131,11 +150,11 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
     },
     noKnownCaller(fn: CFn): boolean {
       if (this.callersIn(fn).length > 0) return false;
-      if (program.mains.length === 0) return true;
+      if (!hasEntries(program)) return true;
       // A caller in a file that no program with `main` holds (git's builtins, reached only
       // through a command table the model does not follow) may be this program's own: it shows
       // nothing. One in another program with `main` shows library code that program uses.
-      return !model.callers(fn).some((c) => model.programsOf(c.fn.file).some((q) => q !== program && q.mains.length > 0));
+      return !model.callers(fn).some((c) => model.programsOf(c.fn.file).some((q) => q !== program && hasEntries(q)));
     },
   };
   PROGRAM_INDEX.set(program, index);

@@ -15,7 +15,7 @@ import { calledName, cModel, type CallSite, type CFile, type CFn, type CModel, t
 import { Ordering } from '../model/c-order';
 import { hostPrograms, isLibraryFile } from '../model/c-library';
 import { forgottenBetween } from '../model/c-cache-reset';
-import { threadOrdering } from '../model/c-child';
+import { childMayRunProgram, threadOrdering } from '../model/c-child';
 import type { Range } from '../text/locations';
 
 export const RULE_ID = 'fd-without-cloexec';
@@ -26,8 +26,12 @@ interface ProcessSite extends CallSite {
   file: CFile;
 }
 
-/** Fork and exec sites of a program, those nearest to `near` first. */
-function processSites(program: CProgram, near: CFile): ProcessSite[] {
+/**
+ * Fork and exec sites of a program, those nearest to `near` first. A fork counts only when its
+ * child may run another program ({@link childMayRunProgram}): a child that surely ends without
+ * one (it uses the descriptor, then `_exit`s or returns from `main`) hands it to no program.
+ */
+function processSites(model: CModel, program: CProgram, near: CFile): ProcessSite[] {
   const holding = [...program.files].filter((f) => f.forks.length > 0 || f.execs.length > 0);
   const closeness = new Map(holding.map((f) => [f, f === near ? Infinity : sharedPrefix(f.path, near.path)]));
   holding.sort((a, b) => closeness.get(b)! - closeness.get(a)!);
@@ -35,7 +39,7 @@ function processSites(program: CProgram, near: CFile): ProcessSite[] {
   for (const f of holding) {
     for (const k of f.forks) {
       const fn = f.functions[k.functionIndex];
-      if (fn && k.callIndex >= 0) out.push({ fn, call: k.callIndex, api: k.api, fork: true, file: f });
+      if (fn && k.callIndex >= 0 && childMayRunProgram(model, fn, k)) out.push({ fn, call: k.callIndex, api: k.api, fork: true, file: f });
     }
     for (const e of f.execs) {
       const fn = f.functions[e.functionIndex];
@@ -205,7 +209,7 @@ export function checkFdWithoutCloexec(ctx: ProgramContext): RawFinding[] {
     const sitesByProgram = new Map<CProgram, ProcessSite[]>();
     const sitesOf = (p: CProgram): ProcessSite[] => {
       let list = sitesByProgram.get(p);
-      if (!list) sitesByProgram.set(p, (list = processSites(p, file)));
+      if (!list) sitesByProgram.set(p, (list = processSites(model, p, file)));
       return list;
     };
     for (const open of file.opens) {

@@ -7,7 +7,7 @@
 import type { ProgramSettings } from './program-context';
 import type { PyCallFact, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '../knowledge/python-process';
-import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
+import { functionKey, TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
 import { Protection } from './python-fork-protection';
 import { PythonEffects, type PyFn } from './python-effects';
@@ -45,7 +45,7 @@ interface Memo<T> {
   t: readonly PyModule[];
 }
 
-type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
+export type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
 
 export class ModelBuilder implements SimModel {
   readonly results = new Results();
@@ -85,7 +85,13 @@ export class ModelBuilder implements SimModel {
     return v;
   }
 
-  private call(m: PyModule, f: PyCallFact): CallInfo {
+  /** What a call runs and what object it makes, memoised per fact (the hit checked first: no closure per call). */
+  callInfo(m: PyModule, f: PyCallFact): CallInfo {
+    const hit = this.callMemo.get(f);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
     return this.memo(this.callMemo, f, () => {
       const c: CallInfo = {};
       const sym = this.index.resolve(m, f.callee, f.origin);
@@ -111,6 +117,11 @@ export class ModelBuilder implements SimModel {
    * classmethod `producer` returns (`py.returns-object`), looked up along the class's bases.
    */
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[] {
+    const hit = this.methodCallMemo.get(f);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
     return this.memo(this.methodCallMemo, f, () => {
       // `mod = importlib.import_module(...); mod.run()`: `run` of each module the name can denote.
       if (f.module) {
@@ -200,16 +211,34 @@ export class ModelBuilder implements SimModel {
 
   /** The workspace function a call runs (a class call runs its `__init__`), memoised per fact. */
   callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
-    return this.call(m, f).target;
+    return this.callInfo(m, f).target;
   }
+
+  /** {@link PyModuleIndex.allMethods} of a class, memoised (the list is shared: callers do not change it). */
+  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string }[] {
+    const key = functionKey(m, cls);
+    const hit = this.methodsMemo.get(key);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
+    return this.memo(this.methodsMemo, key, () => this.index.allMethods(m, cls));
+  }
+
+  private readonly methodsMemo = new Map<string, Memo<{ module: PyModule; name: string }[]>>();
 
   /** The workspace class a call instantiates, if any. */
   classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
-    return this.call(m, f).cls;
+    return this.callInfo(m, f).cls;
   }
 
   /** What a name passed as an argument (or a started object's class) refers to, memoised per fact. */
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']> {
+    const hit = this.refMemo.get(f);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
     return this.memo(this.refMemo, f, () => this.index.resolve(m, name, origin));
   }
 
@@ -233,7 +262,7 @@ export class ModelBuilder implements SimModel {
    * answers a full build gets.
    */
   interesting(m: PyModule, fn: string): boolean {
-    const start = `${m.abs}#${fn}`;
+    const start = functionKey(m, fn);
     const known = this.interestMemo.get(start);
     if (known) {
       this.tracker.add(known.t);
@@ -247,7 +276,7 @@ export class ModelBuilder implements SimModel {
       const cur = queue[qi];
       this.tracker.touch(cur.m);
       const visit = (t: PyModule, tfn: string): boolean => {
-        const key = `${t.abs}#${tfn}`;
+        const key = functionKey(t, tfn);
         const memo = this.interestMemo.get(key);
         if (memo) this.tracker.add(memo.t);
         if (memo?.v === true) return true;
@@ -270,7 +299,7 @@ export class ModelBuilder implements SimModel {
           if (t) hit = visit(t.module, t.name);
           // An object it creates: its methods may run later (the replay adds them as candidates).
           const cls = hit ? undefined : this.classOf(cur.m, f);
-          if (cls) for (const meth of this.index.allMethods(cls.module, cls.name)) if (visit(meth.module, meth.name)) hit = true;
+          if (cls) for (const meth of this.allMethods(cls.module, cls.name)) if (visit(meth.module, meth.name)) hit = true;
         } else if (f.kind === 'py.with-enter') {
           const t = this.enterTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
@@ -279,7 +308,7 @@ export class ModelBuilder implements SimModel {
         } else if (f.kind === 'py.computed-member-call') {
           for (const t of this.computedMemberTargets(cur.m, f)) {
             if (t.run && visit(t.run.module, t.run.name)) hit = true;
-            if (t.cls) for (const meth of this.index.allMethods(t.cls.module, t.cls.name)) if (visit(meth.module, meth.name)) hit = true;
+            if (t.cls) for (const meth of this.allMethods(t.cls.module, t.cls.name)) if (visit(meth.module, meth.name)) hit = true;
           }
         } else if (f.kind === 'py.import-computed') {
           for (const t of this.computedImportTargets(cur.m, f)) {

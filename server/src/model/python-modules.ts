@@ -108,6 +108,21 @@ export class TouchTracker {
 
 const NO_MODULES: readonly PyModule[] = Object.freeze([]);
 
+const FUNCTION_KEYS = new WeakMap<PyModule, Map<string, string>>();
+
+/**
+ * `abs#name`, the key of a function (or class) of a module in the replays' sets and memos,
+ * built once per module and name: the replays ask for the same keys millions of times, and a
+ * string built anew must be flattened and hashed at every lookup.
+ */
+export function functionKey(m: PyModule, name: string): string {
+  let keys = FUNCTION_KEYS.get(m);
+  if (!keys) FUNCTION_KEYS.set(m, (keys = new Map()));
+  let key = keys.get(name);
+  if (key === undefined) keys.set(name, (key = `${m.abs}#${name}`));
+  return key;
+}
+
 /**
  * A {@link TouchTracker} that records nothing, for a model built once and never updated (a
  * scan): every computation read no module. On the Python standard library the modules each

@@ -107,9 +107,15 @@ export abstract class ProgramOrder {
 
   /** An import statement of `m` that names `targets`. */
   protected runImport(m: PyModule, f: Pick<PyImportFact, 'range'>, targets: readonly PyModule[], ctx: RunCtx, message = 'imported from here'): void {
-    if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
+    if (this.allLoaded(targets)) return;
     const chain = push(ctx.chain, { path: m.path, range: f.range, message });
     for (const t of targets) this.runModule(t, { ...ctx, chain });
+  }
+
+  /** Every one of `targets` (none: true) has run already: an import of them runs nothing. */
+  private allLoaded(targets: readonly PyModule[]): boolean {
+    for (const t of targets) if (!this.loaded.has(t)) return false;
+    return true;
   }
 
   /** After a module's top level ran. */

@@ -8,12 +8,15 @@ import type { ProgramSettings } from './program-context';
 import { awaitedKind } from '../facts/python/program-facts';
 import type { PyCallFact, PyCallOutcome, PyValueGuard, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
-import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
+import { functionKey, type PyModule, type PyModuleIndex, type TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
 import type { Protection } from './python-fork-protection';
 import type { PyFn, PythonEffects } from './python-effects';
 import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
+
+/** The keep-list a call passes, as a number for the replay memo's state code. */
+const KEEP_ARGUMENT_CODE: Record<PyKeepArgument | '', number> = { '': 0, none: 1, 'stdio-only': 2, named: 3, other: 4 };
 
 /** Both sites are in methods of the same class. */
 function sameClass(a: Live, b: Live): boolean {
@@ -94,8 +97,10 @@ export interface SimModel {
   interesting(m: PyModule, fn: string): boolean;
   firstLaterReplay(key: string): boolean;
   importTargets(m: PyModule, f: PyImportFact): PyModule[];
-  callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
-  classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
+  /** The workspace function a call runs (`target`; a class call runs its `__init__`) and the workspace class it instantiates (`cls`). */
+  callInfo(m: PyModule, f: PyCallFact): { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
+  /** Methods of a workspace class and of its workspace bases (a shared list). */
+  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string }[];
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
   computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
@@ -114,10 +119,14 @@ export class ProgramSim extends ProgramOrder {
   private readonly executed = new Set<string>();
   private readonly running = new Set<string>();
   private readonly memo = new Map<string, LiveThread | null>();
+  /** {@link memo} for calls without patches or keep-names: per function, by a code of the state (see runFunction). */
+  private readonly plainMemo = new Map<string, Map<number, LiveThread | null>>();
   private state: SimState = { live: new Map(), hits: [], later: false };
   /** Functions that may run later (callbacks, methods of created objects, registered functions). */
   private readonly candidates: { module: PyModule; name: string; chain: ChainNode | undefined }[] = [];
   private readonly candidateKeys = new Set<string>();
+  /** Classes whose methods are candidates already (adding one again adds nothing). */
+  private readonly classesAdded = new Set<string>();
 
   constructor(
     private readonly model: SimModel,
@@ -142,7 +151,7 @@ export class ProgramSim extends ProgramOrder {
     for (const cls of root.module.classes.keys()) this.addClass(root.module, cls, undefined);
     for (let i = 0; i < this.candidates.length; i++) {
       const { module: m, name, chain } = this.candidates[i];
-      const key = `${m.abs}#${name}`;
+      const key = functionKey(m, name);
       if (this.executed.has(key) || !this.model.interesting(m, name)) continue;
       if (!this.model.firstLaterReplay(`${key}|${signature}`)) continue;
       this.state = {
@@ -161,14 +170,17 @@ export class ProgramSim extends ProgramOrder {
   }
 
   private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined): void {
-    const key = `${module.abs}#${name}`;
+    const key = functionKey(module, name);
     if (this.candidateKeys.has(key)) return;
     this.candidateKeys.add(key);
     this.candidates.push({ module, name, chain });
   }
 
   private addClass(module: PyModule, cls: string, chain: ChainNode | undefined): void {
-    for (const meth of this.model.index.allMethods(module, cls)) this.addCandidate(meth.module, meth.name, chain);
+    const key = functionKey(module, cls);
+    if (this.classesAdded.has(key)) return;
+    this.classesAdded.add(key);
+    for (const meth of this.model.allMethods(module, cls)) this.addCandidate(meth.module, meth.name, chain);
   }
 
   private live<F extends PythonFact>(m: PyModule, f: F, ctx: RunCtx): Live<F> {
@@ -187,7 +199,7 @@ export class ProgramSim extends ProgramOrder {
       return;
     }
     if (!this.loaded.has(m)) this.runModule(m, outer);
-    const key = `${m.abs}#${name}`;
+    const key = functionKey(m, name);
     if (this.running.has(key)) return;
     // A test patched this function or method with a mock: the mock runs instead.
     if (outer.patchedCallables?.some((p) => m.names.some((n) => p === `${n}.${name}`))) return;
@@ -199,8 +211,21 @@ export class ProgramSim extends ProgramOrder {
     const standIns = fnFact?.patchedResults;
     if (standIns) ctx = { ...ctx, patchedResults: [...(ctx.patchedResults ?? []), ...standIns] };
     const st = this.state;
-    const memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
-    const seen = this.memo.get(memoKey);
+    // What the replay of this function depends on, besides the function: the patches in force,
+    // which kinds of state are set, the number of live caches and the keep-list passed in.
+    // Without patches and keep-names (nearly every call), as one number in a map per function.
+    const plain = !ctx.patchedForks?.length && !ctx.patchedCallables?.length && !ctx.patchedResults?.length && !ctx.keepNames?.length;
+    let byState: Map<number, LiveThread | null> | undefined;
+    let stateCode = 0;
+    let memoKey = '';
+    if (plain) {
+      stateCode = (st.threads ? 1 : 0) | (st.lastFork ? 2 : 0) | (st.lastCloseAll ? 4 : 0) | (ctx.execAfter ? 8 : 0) | (st.later ? 16 : 0) | (KEEP_ARGUMENT_CODE[ctx.keepArgument ?? ''] << 5) | (st.live.size << 8);
+      byState = this.plainMemo.get(key);
+      if (!byState) this.plainMemo.set(key, (byState = new Map()));
+    } else {
+      memoKey = `${key}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
+    }
+    const seen = byState ? byState.get(stateCode) : this.memo.get(memoKey);
     if (seen !== undefined) {
       if (seen) this.threadStarted(seen);
       this.joinedBy(m, name);
@@ -212,7 +237,9 @@ export class ProgramSim extends ProgramOrder {
     const before = this.state.threads;
     this.runBody(m, name, { ...ctx, depth: ctx.depth + 1, asMain: false });
     this.running.delete(key);
-    this.memo.set(memoKey, (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null);
+    const started = (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null;
+    if (byState) byState.set(stateCode, started);
+    else this.memo.set(memoKey, started);
     this.joinedBy(m, name);
   }
 
@@ -253,15 +280,8 @@ export class ProgramSim extends ProgramOrder {
     this.model.tracker.touch(m);
     const steps = m.bodies.get(fn);
     if (!steps) return;
-    let lastExec = -1;
-    for (let i = steps.length - 1; i >= 0; i--) {
-      const s = steps[i];
-      // An exit in an `except` clause does not end the normal path.
-      if (s.kind === 'py.exec' && !s.onError && (!s.underMainGuard || fn !== '' || ctx.asMain)) {
-        lastExec = i;
-        break;
-      }
-    }
+    const execs = lastExecs(steps);
+    const lastExec = fn !== '' || ctx.asMain ? execs.any : execs.outsideMainGuard;
     // Callables passed and objects created at import time of other modules are library
     // plumbing (a module-level default context, an atexit hook): only those of the root module
     // and of code that actually runs in a function count as "may run later".
@@ -270,15 +290,13 @@ export class ProgramSim extends ProgramOrder {
     const createsForLater = notes && ctx.testBody !== `${m.abs}#${fn}`;
     /** Where a call ran workspace code: a daemonizer's description at the same place is replaced by it. */
     let ranCode: PythonFact['range'] | undefined;
-    const sameRange = (a: PythonFact['range'] | undefined, b: PythonFact['range']) =>
-      !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
     // Threads started by a conditional `return helper()`: that path leaves the function, so
     // the statements after it run without them; the caller continues after either path.
     let leftWith: LiveThread | undefined;
     /** Threads this body starts and joins before it returns. */
     let joinedHere: LiveThread | undefined;
     /** What the calls of this body gave, when known (by where each call starts): `if inspect.isgenerator(x):` branches read it. */
-    const gave = new Map<string, PyCallOutcome>();
+    let gave: Map<string, PyCallOutcome> | undefined;
     for (let i = 0; i < steps.length; i++) {
       const f = steps[i];
       // A branch for other kinds of value than the one a call here is known to have given.
@@ -292,11 +310,12 @@ export class ProgramSim extends ProgramOrder {
           break;
         case 'py.call': {
           // An object of a workspace class (with or without an `__init__` of its own).
-          const cls = createsForLater ? this.model.classOf(m, f) : undefined;
+          const info = this.model.callInfo(m, f);
+          const cls = createsForLater ? info.cls : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
-          const t = this.model.callTarget(m, f);
+          const t = info.target;
           if (!t) break;
-          this.noteOutcome(gave, f, [t], ctx);
+          gave = this.noteOutcome(gave, f, [t], ctx);
           ranCode = f.range;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const before = this.state.threads;
@@ -313,7 +332,7 @@ export class ProgramSim extends ProgramOrder {
         case 'py.method-call': {
           const targets = this.model.methodCallTargets(m, f);
           if (!targets.length) break;
-          this.noteOutcome(gave, f, targets, ctx);
+          gave = this.noteOutcome(gave, f, targets, ctx);
           const before = this.state.threads;
           for (const t of targets) {
             const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
@@ -381,7 +400,7 @@ export class ProgramSim extends ProgramOrder {
           if (sym?.kind === 'class' && !what) {
             // No thread or process: the class's own `start()` runs here, like any method called
             // on the object (in a test's own body, under the test's patches).
-            const meth = this.model.index.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
+            const meth = this.model.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
             if (meth) this.runFunction(meth.module, meth.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }) });
           }
           const shown = f.constructorName.replace(/^\.+/, '');
@@ -429,7 +448,7 @@ export class ProgramSim extends ProgramOrder {
    * patched gives what its stand-in gives (awaiting a patched `async def` awaits the stand-in's
    * value, as `AsyncMock` does); another gives what its definition says.
    */
-  private noteOutcome(gave: Map<string, PyCallOutcome>, f: PythonFact, targets: { module: PyModule; name: string }[], ctx: RunCtx): void {
+  private noteOutcome(gave: Map<string, PyCallOutcome> | undefined, f: PythonFact, targets: readonly { module: PyModule; name: string }[], ctx: RunCtx): Map<string, PyCallOutcome> | undefined {
     let common: PyCallOutcome | undefined;
     for (const t of targets) {
       const real = t.module.functions.get(t.name)?.outcome;
@@ -439,10 +458,11 @@ export class ProgramSim extends ProgramOrder {
         const standIn = ctx.patchedResults?.find((r) => r.target === patched);
         o = standIn ? { gives: real?.gives === 'coroutine' ? 'coroutine' : standIn.gives, resolves: awaitedKind(standIn) } : undefined;
       }
-      if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return;
+      if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return gave;
       common = o;
     }
-    if (common) gave.set(positionKey(f.range.start), common);
+    if (common) (gave ??= new Map()).set(positionKey(f.range.start), common);
+    return gave;
   }
 
   /** A thread that outlives its function replaces one that is joined before its function returns. */
@@ -533,13 +553,42 @@ export class ProgramSim extends ProgramOrder {
   }
 }
 
+/** Two ranges are the same (the first may be missing). */
+function sameRange(a: PythonFact['range'] | undefined, b: PythonFact['range']): boolean {
+  return !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
+}
+
+const LAST_EXECS = new WeakMap<readonly PythonFact[], { any: number; outsideMainGuard: number }>();
+
+/**
+ * Where the last exec or `_exit` of a body is (-1: none), computed once per body: `any` counts
+ * those under the main guard too (a function's body, or the module running as `__main__`),
+ * `outsideMainGuard` does not. An exit in an `except` clause does not end the normal path.
+ */
+function lastExecs(steps: readonly PythonFact[]): { any: number; outsideMainGuard: number } {
+  let known = LAST_EXECS.get(steps);
+  if (known) return known;
+  known = { any: -1, outsideMainGuard: -1 };
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const s = steps[i];
+    if (s.kind !== 'py.exec' || s.onError) continue;
+    if (known.any < 0) known.any = i;
+    if (!s.underMainGuard) {
+      known.outsideMainGuard = i;
+      break;
+    }
+  }
+  LAST_EXECS.set(steps, known);
+  return known;
+}
+
 function positionKey(p: PyValueGuard['subject']): string {
   return `${p.line}:${p.character}`;
 }
 
 /** Whether a branch guarded by `g` may run: the value it tests is unknown, or of one of its kinds. */
-function branchRuns(g: PyValueGuard, gave: ReadonlyMap<string, PyCallOutcome>): boolean {
-  const o = gave.get(positionKey(g.subject));
+function branchRuns(g: PyValueGuard, gave: ReadonlyMap<string, PyCallOutcome> | undefined): boolean {
+  const o = gave?.get(positionKey(g.subject));
   const kind = o ? (g.awaited ? awaitedKind(o) : o.gives) : undefined;
   return kind === undefined || g.kinds.includes(kind);
 }

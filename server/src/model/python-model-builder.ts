@@ -12,7 +12,7 @@ import { siteKey, toSteps } from './program-graph';
 import { Protection } from './python-fork-protection';
 import { PythonEffects, type PyFn } from './python-effects';
 import type { EffectSummaryCache } from './call-effects';
-import { ProgramSim, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
+import { ProgramSim, type BodyLookups, type CallInfo, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
 import type { PyCacheAcrossFork, PyCloseAllWithoutExec, PyEvent, PyForkAfterThreads, PyForkEvent, PyRoot } from './python-types';
 
 /** How many members one lookup on a module imported by computed name may stand for. */
@@ -45,7 +45,6 @@ interface Memo<T> {
   t: readonly PyModule[];
 }
 
-export type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
 
 export class ModelBuilder implements SimModel {
   readonly results = new Results();
@@ -207,6 +206,32 @@ export class ModelBuilder implements SimModel {
       if (found) return found;
     }
     return undefined;
+  }
+
+  /** The lookups of one body's facts, by position, kept for the replays (see {@link BodyLookups}). */
+  bodyLookups(steps: readonly PythonFact[]): BodyLookups {
+    let out = this.bodyMemos.get(steps);
+    if (!out) this.bodyMemos.set(steps, (out = { calls: [], imports: [] }));
+    return out;
+  }
+
+  private readonly bodyMemos = new WeakMap<readonly PythonFact[], BodyLookups>();
+
+  /** {@link callInfo} of the call fact at position `i` of the body `lookups` belongs to. */
+  callInfoAt(m: PyModule, f: PyCallFact, lookups: BodyLookups, i: number): CallInfo {
+    const hit = lookups.calls[i];
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
+    const v = this.callInfo(m, f);
+    lookups.calls[i] = this.callMemo.get(f);
+    return v;
+  }
+
+  /** {@link importTargets} of the import fact at position `i` of the body `lookups` belongs to. */
+  importTargetsAt(m: PyModule, f: PyImportFact, lookups: BodyLookups, i: number): PyModule[] {
+    return (lookups.imports[i] ??= this.importTargets(m, f));
   }
 
   /** The workspace function a call runs (a class call runs its `__init__`), memoised per fact. */

@@ -177,6 +177,24 @@ export class PyModuleIndex {
       return dir;
     };
     for (const f of py) sourceRoots.add(topOf(absOf(f.path)));
+    // The source roots a file is inside: its directories that are source roots (looked up
+    // from the file up, not every root tried against every file; Windows paths compare
+    // without case, as `path.relative` does there).
+    const fold = nodePath.sep === '\\' ? (d: string) => d.toLowerCase() : (d: string) => d;
+    const rootsByKey = new Map<string, string[]>();
+    for (const r of sourceRoots) {
+      const list = rootsByKey.get(fold(r)) ?? [];
+      list.push(r);
+      rootsByKey.set(fold(r), list);
+    }
+    const rootsAbove = (abs: string): string[] => {
+      const out: string[] = [];
+      for (let dir = nodePath.dirname(abs); ; dir = nodePath.dirname(dir)) {
+        const found = rootsByKey.get(fold(dir));
+        if (found) out.push(...found);
+        if (nodePath.dirname(dir) === dir) return out;
+      }
+    };
 
     for (const f of py) {
       const abs = absOf(f.path);
@@ -184,7 +202,7 @@ export class PyModuleIndex {
       const names = new Set<string>();
       let sourceRoot = topOf(abs);
       // A `#!` script without an extension is run, never imported: it has no module name.
-      for (const r of nodePath.extname(abs) === '' ? [] : sourceRoots) {
+      for (const r of nodePath.extname(abs) === '' ? [] : rootsAbove(abs)) {
         const rel = nodePath.relative(r, abs);
         if (!rel || rel.startsWith('..') || nodePath.isAbsolute(rel)) continue;
         const parts = rel.replace(/\.(py|wsgi)$/i, '').split(nodePath.sep);

@@ -43,6 +43,29 @@ export interface RunCtx {
   patchedResults?: readonly (PyCallOutcome & { target: string })[];
 }
 
+/**
+ * A context at the start of a replay (a program, or a function run later). Every field of
+ * {@link RunCtx} is present, in one order, here and in {@link derivedCtx}: the replays make one
+ * context per call and per module, and objects of one shape are made and read far faster than
+ * spreads of objects whose optional fields come and go.
+ */
+export function startCtx(chain: ChainNode | undefined): RunCtx {
+  return { chain, execAfter: false, depth: 0, asMain: false, keepArgument: undefined, keepNames: undefined, patchedForks: undefined, testBody: undefined, patchedCallables: undefined, patchedResults: undefined };
+}
+
+/** `ctx` with the chain, exec flag, depth, main flag and keep-list given (the patches and the test body kept). */
+export function derivedCtx(
+  ctx: RunCtx,
+  chain: ChainNode | undefined,
+  execAfter: boolean,
+  depth: number,
+  asMain: boolean,
+  keepArgument: PyKeepArgument | undefined,
+  keepNames: readonly string[] | undefined,
+): RunCtx {
+  return { chain, execAfter, depth, asMain, keepArgument, keepNames, patchedForks: ctx.patchedForks, testBody: ctx.testBody, patchedCallables: ctx.patchedCallables, patchedResults: ctx.patchedResults };
+}
+
 /** How deep a replay follows calls. */
 export const MAX_CALL_DEPTH = 24;
 
@@ -63,7 +86,7 @@ export abstract class ProgramOrder {
 
   run(): void {
     const { root } = this;
-    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
+    const ctx = startCtx(undefined);
     if (root.session) {
       this.runSession(root.session, ctx);
       return;
@@ -72,7 +95,7 @@ export abstract class ProgramOrder {
     if (root.script?.object && !this.stopped) {
       const step = scriptStep(root.script);
       const sym = this.index.member(root.module, root.script.object.split('.'));
-      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
+      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, derivedCtx(ctx, push(undefined, step), ctx.execAfter, ctx.depth, ctx.asMain, ctx.keepArgument, ctx.keepNames));
     }
   }
 
@@ -101,7 +124,7 @@ export abstract class ProgramOrder {
     for (const p of m.parents) this.runModule(p, ctx);
     if (this.loaded.has(m) || this.stopped) return;
     this.loaded.add(m);
-    this.runBody(m, '', { ...ctx, asMain });
+    this.runBody(m, '', derivedCtx(ctx, ctx.chain, ctx.execAfter, ctx.depth, asMain, ctx.keepArgument, ctx.keepNames));
     this.moduleRan(m);
   }
 
@@ -109,7 +132,7 @@ export abstract class ProgramOrder {
   protected runImport(m: PyModule, f: Pick<PyImportFact, 'range'>, targets: readonly PyModule[], ctx: RunCtx, message = 'imported from here'): void {
     if (this.allLoaded(targets)) return;
     const chain = push(ctx.chain, { path: m.path, range: f.range, message });
-    for (const t of targets) this.runModule(t, { ...ctx, chain });
+    for (const t of targets) this.runModule(t, derivedCtx(ctx, chain, ctx.execAfter, ctx.depth, ctx.asMain, ctx.keepArgument, ctx.keepNames));
   }
 
   /** Every one of `targets` (none: true) has run already: an import of them runs nothing. */

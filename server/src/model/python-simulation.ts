@@ -12,7 +12,7 @@ import { functionKey, type PyModule, type PyModuleIndex, type TouchTracker } fro
 import { push, type ChainNode } from './program-graph';
 import type { Protection } from './python-fork-protection';
 import type { PyFn, PythonEffects } from './python-effects';
-import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
+import { derivedCtx, MAX_CALL_DEPTH, ProgramOrder, startCtx, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
 
 /** The keep-list a call passes, as a number for the replay memo's state code. */
@@ -85,6 +85,20 @@ export interface ComputedMember {
   cls?: { module: PyModule; name: string };
 }
 
+/** What a call runs (`target`; a class call runs its `__init__`) and the workspace class it instantiates (`cls`). */
+export type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
+
+/**
+ * The memoised lookups of one body's call and import facts, by their position in the body:
+ * a replay walking the body finds them there without a lookup per fact in the memos of every
+ * fact (millions of entries on a large workspace). Each holds the same answer, and for a call
+ * the same modules read (`t`), as the memo of the fact.
+ */
+export interface BodyLookups {
+  calls: ({ v: CallInfo; t: readonly PyModule[] } | undefined)[];
+  imports: (PyModule[] | undefined)[];
+}
+
 /** What a replay asks of the model being built: its lookups (memoised there), counters, and where hazards go. */
 export interface SimModel {
   readonly index: PyModuleIndex;
@@ -97,8 +111,14 @@ export interface SimModel {
   interesting(m: PyModule, fn: string): boolean;
   firstLaterReplay(key: string): boolean;
   importTargets(m: PyModule, f: PyImportFact): PyModule[];
-  /** The workspace function a call runs (`target`; a class call runs its `__init__`) and the workspace class it instantiates (`cls`). */
-  callInfo(m: PyModule, f: PyCallFact): { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
+  /** The workspace function a call runs and the workspace class it instantiates. */
+  callInfo(m: PyModule, f: PyCallFact): CallInfo;
+  /** The memoised lookups of a body's facts by position, for {@link callInfoAt} and {@link importTargetsAt}. */
+  bodyLookups(steps: readonly PythonFact[]): BodyLookups;
+  /** {@link callInfo} of the fact at position `i` of a body. */
+  callInfoAt(m: PyModule, f: PyCallFact, lookups: BodyLookups, i: number): CallInfo;
+  /** {@link importTargets} of the fact at position `i` of a body. */
+  importTargetsAt(m: PyModule, f: PyImportFact, lookups: BodyLookups, i: number): PyModule[];
   /** Methods of a workspace class and of its workspace bases (a shared list). */
   allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string }[];
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
@@ -164,7 +184,7 @@ export class ProgramSim extends ProgramOrder {
         later: true,
       };
       this.model.stats.laterRuns++;
-      this.runFunction(m, name, { chain, execAfter: false, depth: 0, asMain: false });
+      this.runFunction(m, name, startCtx(chain));
       this.commit();
     }
   }
@@ -235,7 +255,7 @@ export class ProgramSim extends ProgramOrder {
     this.running.add(key);
     this.model.stats.functionRuns++;
     const before = this.state.threads;
-    this.runBody(m, name, { ...ctx, depth: ctx.depth + 1, asMain: false });
+    this.runBody(m, name, derivedCtx(ctx, ctx.chain, ctx.execAfter, ctx.depth + 1, false, ctx.keepArgument, ctx.keepNames));
     this.running.delete(key);
     const started = (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null;
     if (byState) byState.set(stateCode, started);
@@ -280,8 +300,9 @@ export class ProgramSim extends ProgramOrder {
     this.model.tracker.touch(m);
     const steps = m.bodies.get(fn);
     if (!steps) return;
-    const execs = lastExecs(steps);
-    const lastExec = fn !== '' || ctx.asMain ? execs.any : execs.outsideMainGuard;
+    const plan = bodyPlan(steps);
+    const lookups = this.model.bodyLookups(steps);
+    const lastExec = fn !== '' || ctx.asMain ? plan.lastExec : plan.lastExecOutsideMainGuard;
     // Callables passed and objects created at import time of other modules are library
     // plumbing (a module-level default context, an atexit hook): only those of the root module
     // and of code that actually runs in a function count as "may run later".
@@ -297,7 +318,7 @@ export class ProgramSim extends ProgramOrder {
     let joinedHere: LiveThread | undefined;
     /** What the calls of this body gave, when known (by where each call starts): `if inspect.isgenerator(x):` branches read it. */
     let gave: Map<string, PyCallOutcome> | undefined;
-    for (let i = 0; i < steps.length; i++) {
+    for (const i of plan.acting) {
       const f = steps[i];
       // A branch for other kinds of value than the one a call here is known to have given.
       if (f.valueGuards && f.valueGuards.some((g) => !branchRuns(g, gave))) continue;
@@ -306,11 +327,11 @@ export class ProgramSim extends ProgramOrder {
       if (f.underMainGuard && fn === '' && !ctx.asMain) continue;
       switch (f.kind) {
         case 'py.import':
-          this.runImport(m, f, this.model.importTargets(m, f), ctx);
+          this.runImport(m, f, this.model.importTargetsAt(m, f, lookups, i), ctx);
           break;
         case 'py.call': {
           // An object of a workspace class (with or without an `__init__` of its own).
-          const info = this.model.callInfo(m, f);
+          const info = this.model.callInfoAt(m, f, lookups, i);
           const cls = createsForLater ? info.cls : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const t = info.target;
@@ -319,7 +340,7 @@ export class ProgramSim extends ProgramOrder {
           ranCode = f.range;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const before = this.state.threads;
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: f.keepArgument, keepNames: f.keepNames });
+          this.runFunction(t.module, t.name, derivedCtx(ctx, chain, ctx.execAfter || lastExec > i, ctx.depth, ctx.asMain, f.keepArgument, f.keepNames));
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
             this.state.threads = before;
@@ -336,7 +357,7 @@ export class ProgramSim extends ProgramOrder {
           const before = this.state.threads;
           for (const t of targets) {
             const chain = push(ctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
-            this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined });
+            this.runFunction(t.module, t.name, derivedCtx(ctx, chain, ctx.execAfter || lastExec > i, ctx.depth, ctx.asMain, undefined, ctx.keepNames));
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
@@ -353,7 +374,7 @@ export class ProgramSim extends ProgramOrder {
             if (t.cls && createsForLater) this.addClass(t.cls.module, t.cls.name, push(ctx.chain, { path: m.path, range: f.range, message: `object created here (${t.what}); its methods may run later` }));
             if (!t.run) continue;
             const message = `${verb} here: ${f.lookup} may give the ${t.what}${t.cls ? `, which runs ${t.run.name}` : ''}`;
-            this.runFunction(t.run.module, t.run.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message }), execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+            this.runFunction(t.run.module, t.run.name, derivedCtx(ctx, push(ctx.chain, { path: m.path, range: f.range, message }), ctx.execAfter || lastExec > i, ctx.depth, ctx.asMain, undefined, undefined));
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
@@ -366,7 +387,7 @@ export class ProgramSim extends ProgramOrder {
           const t = this.model.enterTarget(m, f);
           if (!t) break;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
-          this.runFunction(t.module, t.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+          this.runFunction(t.module, t.name, derivedCtx(ctx, chain, ctx.execAfter || lastExec > i, ctx.depth, ctx.asMain, undefined, undefined));
           break;
         }
         case 'py.ref': {
@@ -387,7 +408,7 @@ export class ProgramSim extends ProgramOrder {
             const chain = push(ctx.chain, { path: m.path, range: f.range, message: `runs ${runs.name} on the pool's worker threads here` });
             const before = this.state.threads;
             this.state.threads = { ...this.live(m, f, ctx), api: f.api, note: f.note, untilReturn: true };
-            this.runFunction(runs.module, runs.name, { ...ctx, chain, execAfter: ctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined });
+            this.runFunction(runs.module, runs.name, derivedCtx(ctx, chain, ctx.execAfter || lastExec > i, ctx.depth, ctx.asMain, undefined, undefined));
             // What the work leaves running outlives it; the pool's own threads are as before.
             if (this.state.threads?.fact === f && this.state.threads.module === m) this.state.threads = before;
           }
@@ -401,7 +422,7 @@ export class ProgramSim extends ProgramOrder {
             // No thread or process: the class's own `start()` runs here, like any method called
             // on the object (in a test's own body, under the test's patches).
             const meth = this.model.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
-            if (meth) this.runFunction(meth.module, meth.name, { ...ctx, chain: push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }) });
+            if (meth) this.runFunction(meth.module, meth.name, derivedCtx(ctx, push(ctx.chain, { path: m.path, range: f.range, message: 'called here' }), ctx.execAfter, ctx.depth, ctx.asMain, ctx.keepArgument, ctx.keepNames));
           }
           const shown = f.constructorName.replace(/^\.+/, '');
           if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, ctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
@@ -558,28 +579,51 @@ function sameRange(a: PythonFact['range'] | undefined, b: PythonFact['range']): 
   return !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
 }
 
-const LAST_EXECS = new WeakMap<readonly PythonFact[], { any: number; outsideMainGuard: number }>();
+/** The kinds of step a replay acts on (the others, definitions and the like, do nothing in {@link ProgramSim.runBody}). */
+const ACTING_KINDS: ReadonlySet<PythonFact['kind']> = new Set<PythonFact['kind']>([
+  'py.import',
+  'py.call',
+  'py.import-computed',
+  'py.method-call',
+  'py.computed-member-call',
+  'py.with-enter',
+  'py.ref',
+  'py.thread-start',
+  'py.object-start',
+  'py.fork',
+  'py.close-all',
+  'py.fd-cache',
+  'py.start-method',
+]);
 
-/**
- * Where the last exec or `_exit` of a body is (-1: none), computed once per body: `any` counts
- * those under the main guard too (a function's body, or the module running as `__main__`),
- * `outsideMainGuard` does not. An exit in an `except` clause does not end the normal path.
- */
-function lastExecs(steps: readonly PythonFact[]): { any: number; outsideMainGuard: number } {
-  let known = LAST_EXECS.get(steps);
-  if (known) return known;
-  known = { any: -1, outsideMainGuard: -1 };
-  for (let i = steps.length - 1; i >= 0; i--) {
+/** What a replay needs to know of a body before walking it, computed once per body. */
+interface BodyPlan {
+  /** Where the last exec or `_exit` is (-1: none), those under the main guard included (a function's body, or the module running as `__main__`). */
+  lastExec: number;
+  /** The same without those under the main guard. */
+  lastExecOutsideMainGuard: number;
+  /** The positions of the steps of {@link ACTING_KINDS}, in order. */
+  acting: readonly number[];
+}
+
+const BODY_PLANS = new WeakMap<readonly PythonFact[], BodyPlan>();
+
+/** {@link BodyPlan} of a body. An exit in an `except` clause does not end the normal path. */
+function bodyPlan(steps: readonly PythonFact[]): BodyPlan {
+  let plan = BODY_PLANS.get(steps);
+  if (plan) return plan;
+  plan = { lastExec: -1, lastExecOutsideMainGuard: -1, acting: [] };
+  const acting: number[] = [];
+  for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
+    if (ACTING_KINDS.has(s.kind)) acting.push(i);
     if (s.kind !== 'py.exec' || s.onError) continue;
-    if (known.any < 0) known.any = i;
-    if (!s.underMainGuard) {
-      known.outsideMainGuard = i;
-      break;
-    }
+    plan.lastExec = i;
+    if (!s.underMainGuard) plan.lastExecOutsideMainGuard = i;
   }
-  LAST_EXECS.set(steps, known);
-  return known;
+  plan.acting = acting;
+  BODY_PLANS.set(steps, plan);
+  return plan;
 }
 
 function positionKey(p: PyValueGuard['subject']): string {

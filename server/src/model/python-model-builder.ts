@@ -240,17 +240,17 @@ export class ModelBuilder implements SimModel {
   }
 
   /** {@link PyModuleIndex.allMethods} of a class, memoised (the list is shared: callers do not change it). */
-  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string }[] {
+  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string; key: string }[] {
     const key = functionKey(m, cls);
     const hit = this.methodsMemo.get(key);
     if (hit) {
       this.tracker.add(hit.t);
       return hit.v;
     }
-    return this.memo(this.methodsMemo, key, () => this.index.allMethods(m, cls));
+    return this.memo(this.methodsMemo, key, () => this.index.allMethods(m, cls).map((x) => ({ module: x.module, name: x.name, key: functionKey(x.module, x.name) })));
   }
 
-  private readonly methodsMemo = new Map<string, Memo<{ module: PyModule; name: string }[]>>();
+  private readonly methodsMemo = new Map<string, Memo<{ module: PyModule; name: string; key: string }[]>>();
 
   /** The workspace class a call instantiates, if any. */
   classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
@@ -286,8 +286,8 @@ export class ModelBuilder implements SimModel {
    * the incremental model replays only some programs, in a fresh builder, and must get the
    * answers a full build gets.
    */
-  interesting(m: PyModule, fn: string): boolean {
-    const start = functionKey(m, fn);
+  interesting(m: PyModule, fn: string, key?: string): boolean {
+    const start = key ?? functionKey(m, fn);
     const known = this.interestMemo.get(start);
     if (known) {
       this.tracker.add(known.t);

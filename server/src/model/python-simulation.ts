@@ -6,7 +6,7 @@
  */
 import type { ProgramSettings } from './program-context';
 import { awaitedKind } from '../facts/python/program-facts';
-import type { PyCallFact, PyCallOutcome, PyValueGuard, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyFunctionFact, PyCallFact, PyCallOutcome, PyValueGuard, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import { functionKey, type PyModule, type PyModuleIndex, type TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
@@ -108,7 +108,8 @@ export interface SimModel {
   /** What a call may do, for calls past the replay's depth. */
   readonly effects: PythonEffects;
   readonly stats: { functionRuns: number; laterRuns: number };
-  interesting(m: PyModule, fn: string): boolean;
+  /** Whether running `fn` of `m` can reach a fork or a close-all; `key` is its {@link functionKey}. */
+  interesting(m: PyModule, fn: string, key?: string): boolean;
   firstLaterReplay(key: string): boolean;
   importTargets(m: PyModule, f: PyImportFact): PyModule[];
   /** The workspace function a call runs and the workspace class it instantiates. */
@@ -120,7 +121,7 @@ export interface SimModel {
   /** {@link importTargets} of the fact at position `i` of a body. */
   importTargetsAt(m: PyModule, f: PyImportFact, lookups: BodyLookups, i: number): PyModule[];
   /** Methods of a workspace class and of its workspace bases (a shared list). */
-  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string }[];
+  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string; key: string }[];
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
   computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
@@ -143,7 +144,7 @@ export class ProgramSim extends ProgramOrder {
   private readonly plainMemo = new Map<string, Map<number, LiveThread | null>>();
   private state: SimState = { live: new Map(), hits: [], later: false };
   /** Functions that may run later (callbacks, methods of created objects, registered functions). */
-  private readonly candidates: { module: PyModule; name: string; chain: ChainNode | undefined }[] = [];
+  private readonly candidates: { module: PyModule; name: string; key: string; chain: ChainNode | undefined }[] = [];
   private readonly candidateKeys = new Set<string>();
   /** Classes whose methods are candidates already (adding one again adds nothing). */
   private readonly classesAdded = new Set<string>();
@@ -170,9 +171,8 @@ export class ProgramSim extends ProgramOrder {
     for (const name of root.module.functions.keys()) this.addCandidate(root.module, name, undefined);
     for (const cls of root.module.classes.keys()) this.addClass(root.module, cls, undefined);
     for (let i = 0; i < this.candidates.length; i++) {
-      const { module: m, name, chain } = this.candidates[i];
-      const key = functionKey(m, name);
-      if (this.executed.has(key) || !this.model.interesting(m, name)) continue;
+      const { module: m, name, key, chain } = this.candidates[i];
+      if (this.executed.has(key) || !this.model.interesting(m, name, key)) continue;
       if (!this.model.firstLaterReplay(`${key}|${signature}`)) continue;
       this.state = {
         threads: end.threads,
@@ -189,18 +189,17 @@ export class ProgramSim extends ProgramOrder {
     }
   }
 
-  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined): void {
-    const key = functionKey(module, name);
+  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined, key = functionKey(module, name)): void {
     if (this.candidateKeys.has(key)) return;
     this.candidateKeys.add(key);
-    this.candidates.push({ module, name, chain });
+    this.candidates.push({ module, name, key, chain });
   }
 
   private addClass(module: PyModule, cls: string, chain: ChainNode | undefined): void {
     const key = functionKey(module, cls);
     if (this.classesAdded.has(key)) return;
     this.classesAdded.add(key);
-    for (const meth of this.model.allMethods(module, cls)) this.addCandidate(meth.module, meth.name, chain);
+    for (const meth of this.model.allMethods(module, cls)) this.addCandidate(meth.module, meth.name, chain, meth.key);
   }
 
   private live<F extends PythonFact>(m: PyModule, f: F, ctx: RunCtx): Live<F> {
@@ -208,8 +207,8 @@ export class ProgramSim extends ProgramOrder {
   }
 
   protected override moduleRan(m: PyModule): void {
-    for (const [name, fn] of m.functions) {
-      if (fn.registered) this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
+    for (const { name, fn } of registeredFunctions(m)) {
+      this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
     }
   }
 
@@ -336,7 +335,7 @@ export class ProgramSim extends ProgramOrder {
           if (cls) this.addClass(cls.module, cls.name, push(ctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }));
           const t = info.target;
           if (!t) break;
-          gave = this.noteOutcome(gave, f, [t], ctx);
+          gave = this.noteOutcome(gave, f, t, ctx);
           ranCode = f.range;
           const chain = push(ctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const before = this.state.threads;
@@ -469,18 +468,15 @@ export class ProgramSim extends ProgramOrder {
    * patched gives what its stand-in gives (awaiting a patched `async def` awaits the stand-in's
    * value, as `AsyncMock` does); another gives what its definition says.
    */
-  private noteOutcome(gave: Map<string, PyCallOutcome> | undefined, f: PythonFact, targets: readonly { module: PyModule; name: string }[], ctx: RunCtx): Map<string, PyCallOutcome> | undefined {
+  private noteOutcome(gave: Map<string, PyCallOutcome> | undefined, f: PythonFact, called: readonly { module: PyModule; name: string }[] | { module: PyModule; name: string }, ctx: RunCtx): Map<string, PyCallOutcome> | undefined {
     let common: PyCallOutcome | undefined;
-    for (const t of targets) {
-      const real = t.module.functions.get(t.name)?.outcome;
-      const patched = (ctx.patchedCallables ?? []).find((p) => t.module.names.some((n) => p === `${n}.${t.name}`));
-      let o: PyCallOutcome | undefined = real;
-      if (patched) {
-        const standIn = ctx.patchedResults?.find((r) => r.target === patched);
-        o = standIn ? { gives: real?.gives === 'coroutine' ? 'coroutine' : standIn.gives, resolves: awaitedKind(standIn) } : undefined;
+    if ('module' in called) common = outcomeOf(called, ctx);
+    else {
+      for (const t of called) {
+        const o = outcomeOf(t, ctx);
+        if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return gave;
+        common = o;
       }
-      if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return gave;
-      common = o;
     }
     if (common) (gave ??= new Map()).set(positionKey(f.range.start), common);
     return gave;
@@ -572,6 +568,28 @@ export class ProgramSim extends ProgramOrder {
     }
     this.state.hits = [];
   }
+}
+
+/** What calling `t` gives: what its definition says, or for a function a test patched, what the stand-in gives (see {@link ProgramSim.noteOutcome}). */
+function outcomeOf(t: { module: PyModule; name: string }, ctx: RunCtx): PyCallOutcome | undefined {
+  const real = t.module.functions.get(t.name)?.outcome;
+  const patched = ctx.patchedCallables?.length ? ctx.patchedCallables.find((p) => t.module.names.some((n) => p === `${n}.${t.name}`)) : undefined;
+  if (!patched) return real;
+  const standIn = ctx.patchedResults?.find((r) => r.target === patched);
+  return standIn ? { gives: real?.gives === 'coroutine' ? 'coroutine' : standIn.gives, resolves: awaitedKind(standIn) } : undefined;
+}
+
+const REGISTERED = new WeakMap<PyModule['functions'], { name: string; fn: PyFunctionFact }[]>();
+
+/** The functions of a module registered by a decorator (they may run later), in definition order; listed once per module. */
+function registeredFunctions(m: PyModule): readonly { name: string; fn: PyFunctionFact }[] {
+  let out = REGISTERED.get(m.functions);
+  if (!out) {
+    out = [];
+    for (const [name, fn] of m.functions) if (fn.registered) out.push({ name, fn });
+    REGISTERED.set(m.functions, out);
+  }
+  return out;
 }
 
 /** Two ranges are the same (the first may be missing). */

@@ -406,22 +406,29 @@ export class PyModuleIndex {
     if (depth > 8 || origin === 'builtin') return undefined;
     // Memoised: star imports and re-exports between packages form cycles and wide fans
     // (asyncio's `__init__` star-imports twenty submodules that import each other).
-    const key = `${from.abs}\u0000${origin}\u0000${name}`;
-    const known = this.resolveMemo.get(key);
+    // By module, then by name (one map per origin): a key holding the module's path would be
+    // a long string built, flattened and hashed anew at every call.
+    let byName = this.resolveMemo.get(from)?.[origin];
+    if (!byName) {
+      let memos = this.resolveMemo.get(from);
+      if (!memos) this.resolveMemo.set(from, (memos = { import: new Map(), local: new Map() }));
+      byName = memos[origin];
+    }
+    const known = byName.get(name);
     if (known === null) return undefined; // in progress: a cycle resolves to nothing
     if (known) {
       this.tracker?.add(known.touched);
       return known.symbol ?? undefined;
     }
-    this.resolveMemo.set(key, null);
+    byName.set(name, null);
     this.tracker?.begin();
     const result = this.resolveUncached(from, name, origin, depth);
-    this.resolveMemo.set(key, { symbol: result ?? null, touched: this.tracker ? this.tracker.end() : NO_MODULES });
+    byName.set(name, { symbol: result ?? null, touched: this.tracker ? this.tracker.end() : NO_MODULES });
     return result;
   }
 
   /** Resolutions, with the modules each one read (`null` while being computed). */
-  private readonly resolveMemo = new Map<string, { symbol: PySymbol | null; touched: readonly PyModule[] } | null>();
+  private readonly resolveMemo = new Map<PyModule, Record<'import' | 'local', Map<string, { symbol: PySymbol | null; touched: readonly PyModule[] } | null>>>();
 
   private resolveUncached(from: PyModule, name: string, origin: 'import' | 'local', depth: number): PySymbol | undefined {
     if (origin === 'local') return this.member(from, name.split('.'), depth);

@@ -30,7 +30,7 @@
 import type { PyCallFact, PyComputedModule, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
 import { summarizeEffects, type EffectGraph, type EffectKind, type EffectSummaries, type EffectSummaryCache, type LocalEffect } from './call-effects';
-import type { PyModule, PyModuleIndex } from './python-modules';
+import { functionKey, type PyModule, type PyModuleIndex } from './python-modules';
 import type { ProgramStep } from './program-graph';
 
 /** A function body of the program: `name` is the qualified function name, `''` a module's top level. */
@@ -83,7 +83,7 @@ export class PythonEffects {
 
   /** The node of function `name` of `m` (`''`: its top level); the same object on every call. */
   fn(module: PyModule, name: string): PyFn {
-    const key = `${module.abs}#${name}`;
+    const key = functionKey(module, name);
     let f = this.fns.get(key);
     if (!f) this.fns.set(key, (f = { module, name }));
     return f;

@@ -7,12 +7,12 @@
 import type { ProgramSettings } from './program-context';
 import type { PyCallFact, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyImportFact, PyMethodCallFact, PyNameOrigin, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { PY_PROCESS_STARTERS, PY_THREAD_STARTERS, type PyThreadStarter } from '../knowledge/python-process';
-import { TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
+import { functionKey, TouchTracker, type PyModule, type PyModuleIndex, type PySymbol } from './python-modules';
 import { siteKey, toSteps } from './program-graph';
 import { Protection } from './python-fork-protection';
 import { PythonEffects, type PyFn } from './python-effects';
 import type { EffectSummaryCache } from './call-effects';
-import { ProgramSim, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
+import { ProgramSim, type BodyLookups, type CallInfo, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
 import type { PyCacheAcrossFork, PyCloseAllWithoutExec, PyEvent, PyForkAfterThreads, PyForkEvent, PyRoot } from './python-types';
 
 /** How many members one lookup on a module imported by computed name may stand for. */
@@ -45,7 +45,6 @@ interface Memo<T> {
   t: readonly PyModule[];
 }
 
-type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
 
 export class ModelBuilder implements SimModel {
   readonly results = new Results();
@@ -85,7 +84,13 @@ export class ModelBuilder implements SimModel {
     return v;
   }
 
-  private call(m: PyModule, f: PyCallFact): CallInfo {
+  /** What a call runs and what object it makes, memoised per fact (the hit checked first: no closure per call). */
+  callInfo(m: PyModule, f: PyCallFact): CallInfo {
+    const hit = this.callMemo.get(f);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
     return this.memo(this.callMemo, f, () => {
       const c: CallInfo = {};
       const sym = this.index.resolve(m, f.callee, f.origin);
@@ -111,6 +116,11 @@ export class ModelBuilder implements SimModel {
    * classmethod `producer` returns (`py.returns-object`), looked up along the class's bases.
    */
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[] {
+    const hit = this.methodCallMemo.get(f);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
     return this.memo(this.methodCallMemo, f, () => {
       // `mod = importlib.import_module(...); mod.run()`: `run` of each module the name can denote.
       if (f.module) {
@@ -198,18 +208,62 @@ export class ModelBuilder implements SimModel {
     return undefined;
   }
 
+  /** The lookups of one body's facts, by position, kept for the replays (see {@link BodyLookups}). */
+  bodyLookups(steps: readonly PythonFact[]): BodyLookups {
+    let out = this.bodyMemos.get(steps);
+    if (!out) this.bodyMemos.set(steps, (out = { calls: [], imports: [] }));
+    return out;
+  }
+
+  private readonly bodyMemos = new WeakMap<readonly PythonFact[], BodyLookups>();
+
+  /** {@link callInfo} of the call fact at position `i` of the body `lookups` belongs to. */
+  callInfoAt(m: PyModule, f: PyCallFact, lookups: BodyLookups, i: number): CallInfo {
+    const hit = lookups.calls[i];
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
+    const v = this.callInfo(m, f);
+    lookups.calls[i] = this.callMemo.get(f);
+    return v;
+  }
+
+  /** {@link importTargets} of the import fact at position `i` of the body `lookups` belongs to. */
+  importTargetsAt(m: PyModule, f: PyImportFact, lookups: BodyLookups, i: number): PyModule[] {
+    return (lookups.imports[i] ??= this.importTargets(m, f));
+  }
+
   /** The workspace function a call runs (a class call runs its `__init__`), memoised per fact. */
   callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
-    return this.call(m, f).target;
+    return this.callInfo(m, f).target;
   }
+
+  /** {@link PyModuleIndex.allMethods} of a class, memoised (the list is shared: callers do not change it). */
+  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string; key: string }[] {
+    const key = functionKey(m, cls);
+    const hit = this.methodsMemo.get(key);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
+    return this.memo(this.methodsMemo, key, () => this.index.allMethods(m, cls).map((x) => ({ module: x.module, name: x.name, key: functionKey(x.module, x.name) })));
+  }
+
+  private readonly methodsMemo = new Map<string, Memo<{ module: PyModule; name: string; key: string }[]>>();
 
   /** The workspace class a call instantiates, if any. */
   classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined {
-    return this.call(m, f).cls;
+    return this.callInfo(m, f).cls;
   }
 
   /** What a name passed as an argument (or a started object's class) refers to, memoised per fact. */
   symbolOf(m: PyModule, f: PythonFact, name: string, origin: 'import' | 'local' | 'builtin'): ReturnType<PyModuleIndex['resolve']> {
+    const hit = this.refMemo.get(f);
+    if (hit) {
+      this.tracker.add(hit.t);
+      return hit.v;
+    }
     return this.memo(this.refMemo, f, () => this.index.resolve(m, name, origin));
   }
 
@@ -232,8 +286,8 @@ export class ModelBuilder implements SimModel {
    * the incremental model replays only some programs, in a fresh builder, and must get the
    * answers a full build gets.
    */
-  interesting(m: PyModule, fn: string): boolean {
-    const start = `${m.abs}#${fn}`;
+  interesting(m: PyModule, fn: string, key?: string): boolean {
+    const start = key ?? functionKey(m, fn);
     const known = this.interestMemo.get(start);
     if (known) {
       this.tracker.add(known.t);
@@ -247,7 +301,7 @@ export class ModelBuilder implements SimModel {
       const cur = queue[qi];
       this.tracker.touch(cur.m);
       const visit = (t: PyModule, tfn: string): boolean => {
-        const key = `${t.abs}#${tfn}`;
+        const key = functionKey(t, tfn);
         const memo = this.interestMemo.get(key);
         if (memo) this.tracker.add(memo.t);
         if (memo?.v === true) return true;
@@ -270,7 +324,7 @@ export class ModelBuilder implements SimModel {
           if (t) hit = visit(t.module, t.name);
           // An object it creates: its methods may run later (the replay adds them as candidates).
           const cls = hit ? undefined : this.classOf(cur.m, f);
-          if (cls) for (const meth of this.index.allMethods(cls.module, cls.name)) if (visit(meth.module, meth.name)) hit = true;
+          if (cls) for (const meth of this.allMethods(cls.module, cls.name)) if (visit(meth.module, meth.name)) hit = true;
         } else if (f.kind === 'py.with-enter') {
           const t = this.enterTarget(cur.m, f);
           if (t) hit = visit(t.module, t.name);
@@ -279,7 +333,7 @@ export class ModelBuilder implements SimModel {
         } else if (f.kind === 'py.computed-member-call') {
           for (const t of this.computedMemberTargets(cur.m, f)) {
             if (t.run && visit(t.run.module, t.run.name)) hit = true;
-            if (t.cls) for (const meth of this.index.allMethods(t.cls.module, t.cls.name)) if (visit(meth.module, meth.name)) hit = true;
+            if (t.cls) for (const meth of this.allMethods(t.cls.module, t.cls.name)) if (visit(meth.module, meth.name)) hit = true;
           }
         } else if (f.kind === 'py.import-computed') {
           for (const t of this.computedImportTargets(cur.m, f)) {

@@ -108,6 +108,21 @@ export class TouchTracker {
 
 const NO_MODULES: readonly PyModule[] = Object.freeze([]);
 
+const FUNCTION_KEYS = new WeakMap<PyModule, Map<string, string>>();
+
+/**
+ * `abs#name`, the key of a function (or class) of a module in the replays' sets and memos,
+ * built once per module and name: the replays ask for the same keys millions of times, and a
+ * string built anew must be flattened and hashed at every lookup.
+ */
+export function functionKey(m: PyModule, name: string): string {
+  let keys = FUNCTION_KEYS.get(m);
+  if (!keys) FUNCTION_KEYS.set(m, (keys = new Map()));
+  let key = keys.get(name);
+  if (key === undefined) keys.set(name, (key = `${m.abs}#${name}`));
+  return key;
+}
+
 /**
  * A {@link TouchTracker} that records nothing, for a model built once and never updated (a
  * scan): every computation read no module. On the Python standard library the modules each
@@ -162,6 +177,24 @@ export class PyModuleIndex {
       return dir;
     };
     for (const f of py) sourceRoots.add(topOf(absOf(f.path)));
+    // The source roots a file is inside: its directories that are source roots (looked up
+    // from the file up, not every root tried against every file; Windows paths compare
+    // without case, as `path.relative` does there).
+    const fold = nodePath.sep === '\\' ? (d: string) => d.toLowerCase() : (d: string) => d;
+    const rootsByKey = new Map<string, string[]>();
+    for (const r of sourceRoots) {
+      const list = rootsByKey.get(fold(r)) ?? [];
+      list.push(r);
+      rootsByKey.set(fold(r), list);
+    }
+    const rootsAbove = (abs: string): string[] => {
+      const out: string[] = [];
+      for (let dir = nodePath.dirname(abs); ; dir = nodePath.dirname(dir)) {
+        const found = rootsByKey.get(fold(dir));
+        if (found) out.push(...found);
+        if (nodePath.dirname(dir) === dir) return out;
+      }
+    };
 
     for (const f of py) {
       const abs = absOf(f.path);
@@ -169,7 +202,7 @@ export class PyModuleIndex {
       const names = new Set<string>();
       let sourceRoot = topOf(abs);
       // A `#!` script without an extension is run, never imported: it has no module name.
-      for (const r of nodePath.extname(abs) === '' ? [] : sourceRoots) {
+      for (const r of nodePath.extname(abs) === '' ? [] : rootsAbove(abs)) {
         const rel = nodePath.relative(r, abs);
         if (!rel || rel.startsWith('..') || nodePath.isAbsolute(rel)) continue;
         const parts = rel.replace(/\.(py|wsgi)$/i, '').split(nodePath.sep);
@@ -373,22 +406,29 @@ export class PyModuleIndex {
     if (depth > 8 || origin === 'builtin') return undefined;
     // Memoised: star imports and re-exports between packages form cycles and wide fans
     // (asyncio's `__init__` star-imports twenty submodules that import each other).
-    const key = `${from.abs}\u0000${origin}\u0000${name}`;
-    const known = this.resolveMemo.get(key);
+    // By module, then by name (one map per origin): a key holding the module's path would be
+    // a long string built, flattened and hashed anew at every call.
+    let byName = this.resolveMemo.get(from)?.[origin];
+    if (!byName) {
+      let memos = this.resolveMemo.get(from);
+      if (!memos) this.resolveMemo.set(from, (memos = { import: new Map(), local: new Map() }));
+      byName = memos[origin];
+    }
+    const known = byName.get(name);
     if (known === null) return undefined; // in progress: a cycle resolves to nothing
     if (known) {
       this.tracker?.add(known.touched);
       return known.symbol ?? undefined;
     }
-    this.resolveMemo.set(key, null);
+    byName.set(name, null);
     this.tracker?.begin();
     const result = this.resolveUncached(from, name, origin, depth);
-    this.resolveMemo.set(key, { symbol: result ?? null, touched: this.tracker ? this.tracker.end() : NO_MODULES });
+    byName.set(name, { symbol: result ?? null, touched: this.tracker ? this.tracker.end() : NO_MODULES });
     return result;
   }
 
   /** Resolutions, with the modules each one read (`null` while being computed). */
-  private readonly resolveMemo = new Map<string, { symbol: PySymbol | null; touched: readonly PyModule[] } | null>();
+  private readonly resolveMemo = new Map<PyModule, Record<'import' | 'local', Map<string, { symbol: PySymbol | null; touched: readonly PyModule[] } | null>>>();
 
   private resolveUncached(from: PyModule, name: string, origin: 'import' | 'local', depth: number): PySymbol | undefined {
     if (origin === 'local') return this.member(from, name.split('.'), depth);

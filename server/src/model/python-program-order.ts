@@ -48,6 +48,34 @@ export interface RunCtx {
   decisions?: readonly string[];
 }
 
+/**
+ * A context at the start of a replay (a program, or a function run later). Every field of
+ * {@link RunCtx} is present, in one order, here and in {@link derivedCtx}: the replays make one
+ * context per call and per module, and objects of one shape are made and read far faster than
+ * spreads of objects whose optional fields come and go.
+ */
+export function startCtx(chain: ChainNode | undefined, flags?: FlagEnv): RunCtx {
+  return { chain, execAfter: false, depth: 0, asMain: false, keepArgument: undefined, keepNames: undefined, patchedForks: undefined, testBody: undefined, patchedCallables: undefined, patchedResults: undefined, flags, decisions: undefined };
+}
+
+/**
+ * `ctx` with the chain, exec flag, depth, main flag and keep-list given (the patches, the test
+ * body and the path's decisions kept); `flags`: those the called function runs with (by
+ * default the ones it has, for a body or module run by the same function).
+ */
+export function derivedCtx(
+  ctx: RunCtx,
+  chain: ChainNode | undefined,
+  execAfter: boolean,
+  depth: number,
+  asMain: boolean,
+  keepArgument: PyKeepArgument | undefined,
+  keepNames: readonly string[] | undefined,
+  flags: FlagEnv | undefined = ctx.flags,
+): RunCtx {
+  return { chain, execAfter, depth, asMain, keepArgument, keepNames, patchedForks: ctx.patchedForks, testBody: ctx.testBody, patchedCallables: ctx.patchedCallables, patchedResults: ctx.patchedResults, flags, decisions: ctx.decisions };
+}
+
 /** How deep a replay follows calls. */
 export const MAX_CALL_DEPTH = 24;
 
@@ -68,7 +96,7 @@ export abstract class ProgramOrder {
 
   run(): void {
     const { root } = this;
-    const ctx: RunCtx = { chain: undefined, execAfter: false, depth: 0, asMain: false };
+    const ctx = startCtx(undefined);
     if (root.session) {
       this.runSession(root.session, ctx);
       return;
@@ -77,7 +105,7 @@ export abstract class ProgramOrder {
     if (root.script?.object && !this.stopped) {
       const step = scriptStep(root.script);
       const sym = this.index.member(root.module, root.script.object.split('.'));
-      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, { ...ctx, chain: push(undefined, step) });
+      if (sym?.kind === 'function') this.runFunction(sym.module, sym.name, derivedCtx(ctx, push(undefined, step), ctx.execAfter, ctx.depth, ctx.asMain, ctx.keepArgument, ctx.keepNames));
     }
   }
 
@@ -106,15 +134,21 @@ export abstract class ProgramOrder {
     for (const p of m.parents) this.runModule(p, ctx);
     if (this.loaded.has(m) || this.stopped) return;
     this.loaded.add(m);
-    this.runBody(m, '', { ...ctx, asMain });
+    this.runBody(m, '', derivedCtx(ctx, ctx.chain, ctx.execAfter, ctx.depth, asMain, ctx.keepArgument, ctx.keepNames));
     this.moduleRan(m);
   }
 
   /** An import statement of `m` that names `targets`. */
   protected runImport(m: PyModule, f: Pick<PyImportFact, 'range'>, targets: readonly PyModule[], ctx: RunCtx, message = 'imported from here'): void {
-    if (!targets.length || targets.every((t) => this.loaded.has(t))) return;
+    if (this.allLoaded(targets)) return;
     const chain = push(ctx.chain, { path: m.path, range: f.range, message });
-    for (const t of targets) this.runModule(t, { ...ctx, chain });
+    for (const t of targets) this.runModule(t, derivedCtx(ctx, chain, ctx.execAfter, ctx.depth, ctx.asMain, ctx.keepArgument, ctx.keepNames));
+  }
+
+  /** Every one of `targets` (none: true) has run already: an import of them runs nothing. */
+  private allLoaded(targets: readonly PyModule[]): boolean {
+    for (const t of targets) if (!this.loaded.has(t)) return false;
+    return true;
   }
 
   /** After a module's top level ran. */

@@ -6,13 +6,13 @@
  */
 import type { ProgramSettings } from './program-context';
 import { awaitedKind } from '../facts/python/program-facts';
-import type { PyCallFact, PyCallOutcome, PyValueGuard, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
+import type { PyFunctionFact, PyCallFact, PyCallOutcome, PyValueGuard, PyCloseAllFact, PyComputedMemberCallFact, PyComputedModule, PyFdCacheFact, PyForkFact, PyImportFact, PyKeepArgument, PyMethodCallFact, PythonFact, PyWithEnterFact } from '../facts/python/program-facts';
 import { defaultStartMethod, PY_FORKING_START_METHODS } from '../knowledge/python-process';
-import type { PyModule, PyModuleIndex, TouchTracker } from './python-modules';
+import { functionKey, type PyModule, type PyModuleIndex, type TouchTracker } from './python-modules';
 import { push, type ChainNode } from './program-graph';
 import type { Protection } from './python-fork-protection';
 import type { PyFn, PythonEffects } from './python-effects';
-import { MAX_CALL_DEPTH, ProgramOrder, type RunCtx } from './python-program-order';
+import { derivedCtx, MAX_CALL_DEPTH, ProgramOrder, startCtx, type RunCtx } from './python-program-order';
 import type { PyForkEvent, PyRoot } from './python-types';
 import { AttributeWrites, bindCall, bindReads, envKey, guardsHold, objectFlags, storeEntries, storesAffecting, type FlagEnv } from './python-flag-env';
 
@@ -24,6 +24,9 @@ function classPrivateMethod(name: string): boolean {
 
 /** Per model being built: the attributes its workspace assigns (one pass over the index, on first use). */
 const attributeWrites = new WeakMap<SimModel, AttributeWrites>();
+
+/** The keep-list a call passes, as a number for the replay memo's state code. */
+const KEEP_ARGUMENT_CODE: Record<PyKeepArgument | '', number> = { '': 0, none: 1, 'stdio-only': 2, named: 3, other: 4 };
 
 /** Both sites are in methods of the same class. */
 function sameClass(a: Live, b: Live): boolean {
@@ -133,6 +136,20 @@ export interface ComputedMember {
   cls?: { module: PyModule; name: string };
 }
 
+/** What a call runs (`target`; a class call runs its `__init__`) and the workspace class it instantiates (`cls`). */
+export type CallInfo = { target?: { module: PyModule; name: string }; cls?: { module: PyModule; name: string } };
+
+/**
+ * The memoised lookups of one body's call and import facts, by their position in the body:
+ * a replay walking the body finds them there without a lookup per fact in the memos of every
+ * fact (millions of entries on a large workspace). Each holds the same answer, and for a call
+ * the same modules read (`t`), as the memo of the fact.
+ */
+export interface BodyLookups {
+  calls: ({ v: CallInfo; t: readonly PyModule[] } | undefined)[];
+  imports: (PyModule[] | undefined)[];
+}
+
 /** What a replay asks of the model being built: its lookups (memoised there), counters, and where hazards go. */
 export interface SimModel {
   readonly index: PyModuleIndex;
@@ -142,11 +159,20 @@ export interface SimModel {
   /** What a call may do, for calls past the replay's depth. */
   readonly effects: PythonEffects;
   readonly stats: { functionRuns: number; laterRuns: number };
-  interesting(m: PyModule, fn: string): boolean;
+  /** Whether running `fn` of `m` can reach a fork or a close-all; `key` is its {@link functionKey}. */
+  interesting(m: PyModule, fn: string, key?: string): boolean;
   firstLaterReplay(key: string): boolean;
   importTargets(m: PyModule, f: PyImportFact): PyModule[];
-  callTarget(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
-  classOf(m: PyModule, f: PyCallFact): { module: PyModule; name: string } | undefined;
+  /** The workspace function a call runs and the workspace class it instantiates. */
+  callInfo(m: PyModule, f: PyCallFact): CallInfo;
+  /** The memoised lookups of a body's facts by position, for {@link callInfoAt} and {@link importTargetsAt}. */
+  bodyLookups(steps: readonly PythonFact[]): BodyLookups;
+  /** {@link callInfo} of the fact at position `i` of a body. */
+  callInfoAt(m: PyModule, f: PyCallFact, lookups: BodyLookups, i: number): CallInfo;
+  /** {@link importTargets} of the fact at position `i` of a body. */
+  importTargetsAt(m: PyModule, f: PyImportFact, lookups: BodyLookups, i: number): PyModule[];
+  /** Methods of a workspace class and of its workspace bases (a shared list). */
+  allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string; key: string }[];
   enterTarget(m: PyModule, f: PyWithEnterFact): { module: PyModule; name: string } | undefined;
   methodCallTargets(m: PyModule, f: PyMethodCallFact): { module: PyModule; name: string }[];
   computedImportTargets(m: PyModule, name: PyComputedModule): PyModule[];
@@ -165,10 +191,14 @@ export class ProgramSim extends ProgramOrder {
   private readonly executed = new Set<string>();
   private readonly running = new Set<string>();
   private readonly memo = new Map<string, LiveThread | null>();
+  /** {@link memo} for calls without patches or keep-names: per function, by a code of the state (see runFunction). */
+  private readonly plainMemo = new Map<string, Map<number, LiveThread | null>>();
   private state: SimState = { live: new Map(), hits: [], later: false };
   /** Functions that may run later (callbacks, methods of created objects, registered functions). */
-  private readonly candidates: { module: PyModule; name: string; chain: ChainNode | undefined; self?: FlagEnv['self'] }[] = [];
+  private readonly candidates: { module: PyModule; name: string; key: string; chain: ChainNode | undefined; self?: FlagEnv['self'] }[] = [];
   private readonly candidateKeys = new Set<string>();
+  /** Classes whose methods are candidates already, with the flags their object was made with (adding one again adds nothing). */
+  private readonly classesAdded = new Set<string>();
   /** Body runs so far (names the branch decisions of each). */
   private frames = 0;
   /** Caches and continuing forks in the order the replay met them (a memoised call's share is weakened on reuse). */
@@ -222,11 +252,10 @@ export class ProgramSim extends ProgramOrder {
     for (const name of root.module.functions.keys()) if (!classPrivateMethod(name)) this.addCandidate(root.module, name, undefined);
     for (const cls of root.module.classes.keys()) this.addClass(root.module, cls, undefined);
     for (let i = 0; i < this.candidates.length; i++) {
-      const { module: m, name, chain, self } = this.candidates[i];
-      const key = `${m.abs}#${name}`;
-      if (this.executed.has(key) || !this.model.interesting(m, name)) continue;
+      const { module: m, name, key, chain, self } = this.candidates[i];
+      if (this.executed.has(key) || !this.model.interesting(m, name, key)) continue;
       const flags: FlagEnv | undefined = self ? { self } : undefined;
-      if (!this.model.firstLaterReplay(`${key}|${signature}|${envKey(flags)}`)) continue;
+      if (!this.model.firstLaterReplay(flags ? `${key}|${signature}|${envKey(flags)}` : `${key}|${signature}|`)) continue;
       this.state = {
         threads: end.threads,
         alsoThreads: end.alsoThreads,
@@ -238,16 +267,16 @@ export class ProgramSim extends ProgramOrder {
         later: true,
       };
       this.model.stats.laterRuns++;
-      this.runFunction(m, name, { chain, execAfter: false, depth: 0, asMain: false, flags });
+      this.runFunction(m, name, startCtx(chain, flags));
       this.commit();
     }
   }
 
-  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined, self?: FlagEnv['self']): void {
-    const key = `${module.abs}#${name}|${envKey(self ? { self } : undefined)}`;
-    if (this.candidateKeys.has(key)) return;
-    this.candidateKeys.add(key);
-    this.candidates.push(self ? { module, name, chain, self } : { module, name, chain });
+  private addCandidate(module: PyModule, name: string, chain: ChainNode | undefined, self?: FlagEnv['self'], key = functionKey(module, name)): void {
+    const seen = self ? `${key}|${envKey({ self })}` : key;
+    if (this.candidateKeys.has(seen)) return;
+    this.candidateKeys.add(seen);
+    this.candidates.push(self ? { module, name, key, chain, self } : { module, name, key, chain });
   }
 
   /**
@@ -255,7 +284,11 @@ export class ProgramSim extends ProgramOrder {
    * that made it gave, when known); class-private ones only through the others.
    */
   private addClass(module: PyModule, cls: string, chain: ChainNode | undefined, self?: FlagEnv['self']): void {
-    for (const meth of this.model.index.allMethods(module, cls)) if (!classPrivateMethod(meth.name)) this.addCandidate(meth.module, meth.name, chain, self);
+    const classKey = functionKey(module, cls);
+    const seen = self ? `${classKey}|${envKey({ self })}` : classKey;
+    if (this.classesAdded.has(seen)) return;
+    this.classesAdded.add(seen);
+    for (const meth of this.model.allMethods(module, cls)) if (!classPrivateMethod(meth.name)) this.addCandidate(meth.module, meth.name, chain, self, meth.key);
   }
 
   /** Whether nothing in the workspace assigns `attr` besides an `__init__`'s flag store (the answer reads every module). */
@@ -353,8 +386,8 @@ export class ProgramSim extends ProgramOrder {
   }
 
   protected override moduleRan(m: PyModule): void {
-    for (const [name, fn] of m.functions) {
-      if (fn.registered) this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
+    for (const { name, fn } of registeredFunctions(m)) {
+      this.addCandidate(m, name, push(undefined, { path: m.path, range: fn.range, message: 'registered by a decorator here; it may run later' }));
     }
   }
 
@@ -364,7 +397,7 @@ export class ProgramSim extends ProgramOrder {
       return;
     }
     if (!this.loaded.has(m)) this.runModule(m, outer);
-    const key = `${m.abs}#${name}`;
+    const key = functionKey(m, name);
     if (this.running.has(key)) return;
     // A test patched this function or method with a mock: the mock runs instead.
     if (outer.patchedCallables?.some((p) => m.names.some((n) => p === `${n}.${name}`))) return;
@@ -378,14 +411,31 @@ export class ProgramSim extends ProgramOrder {
     const standIns = fnFact?.patchedResults;
     if (standIns) ctx = { ...ctx, patchedResults: [...(ctx.patchedResults ?? []), ...standIns] };
     const st = this.state;
-    const memoKey = `${key}|${envKey(ctx.flags)}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
-    const seen = this.memo.get(memoKey);
+    // What the replay of this function depends on, besides the function: the flags it knows,
+    // the patches in force, which kinds of state are set, the number of live caches and the
+    // keep-list passed in. Without flags, patches and keep-names (nearly every call), as one
+    // number in a map per function.
+    const env = ctx.flags ? envKey(ctx.flags) : '';
+    const plain = !env && !ctx.patchedForks?.length && !ctx.patchedCallables?.length && !ctx.patchedResults?.length && !ctx.keepNames?.length;
+    let byState: Map<number, LiveThread | null> | undefined;
+    let stateCode = 0;
+    let memoKey = '';
+    if (plain) {
+      stateCode = (st.threads ? 1 : 0) | (st.lastFork ? 2 : 0) | (st.lastCloseAll ? 4 : 0) | (ctx.execAfter ? 8 : 0) | (st.later ? 16 : 0) | (KEEP_ARGUMENT_CODE[ctx.keepArgument ?? ''] << 5) | (st.live.size << 8);
+      byState = this.plainMemo.get(key);
+      if (!byState) this.plainMemo.set(key, (byState = new Map()));
+    } else {
+      memoKey = `${key}|${env}|${ctx.patchedForks?.join(',') ?? ''}|${ctx.patchedCallables?.join(',') ?? ''}|${ctx.patchedResults?.map((r) => `${r.target}:${r.gives ?? ''}:${r.resolves ?? ''}`).join(',') ?? ''}|${st.threads ? 1 : 0}${st.lastFork ? 1 : 0}${st.lastCloseAll ? 1 : 0}${ctx.execAfter ? 1 : 0}|${st.later ? 1 : 0}|${st.live.size}|${ctx.keepArgument ?? ''}${ctx.keepNames?.join(',') ?? ''}`;
+    }
+    const seen = byState ? byState.get(stateCode) : this.memo.get(memoKey);
+    /** The memo entry, as the shares of what its first run met and stored are kept (only by a replay that keeps paths apart). */
+    const shareKey = !this.consistentPaths ? '' : byState ? `${key}|#${stateCode}` : memoKey;
     if (seen !== undefined) {
       if (seen) this.threadStarted(seen);
       // What the first run cached or forked happens on this path too: only the decisions both paths took still hold.
-      const share = this.memoMet.get(memoKey);
+      const share = this.consistentPaths ? this.memoMet.get(shareKey) : undefined;
       if (share) for (const l of this.met.slice(share[0], share[1])) if (l.decisions) l.decisions = common(l.decisions, ctx.decisions);
-      const stores = this.memoStores.get(memoKey);
+      const stores = this.consistentPaths ? this.memoStores.get(shareKey) : undefined;
       if (stores) this.stored([...new Set(this.storeLog.slice(stores[0], stores[1]).map((w) => w.key))], ctx);
       this.joinedBy(m, name);
       return;
@@ -396,11 +446,13 @@ export class ProgramSim extends ProgramOrder {
     const before = this.state.threads;
     const metFrom = this.met.length;
     const storesFrom = this.storeLog.length;
-    this.runBody(m, name, { ...ctx, depth: ctx.depth + 1, asMain: false });
-    if (this.met.length > metFrom) this.memoMet.set(memoKey, [metFrom, this.met.length]);
-    if (this.storeLog.length > storesFrom) this.memoStores.set(memoKey, [storesFrom, this.storeLog.length]);
+    this.runBody(m, name, derivedCtx(ctx, ctx.chain, ctx.execAfter, ctx.depth + 1, false, ctx.keepArgument, ctx.keepNames));
+    if (this.consistentPaths && this.met.length > metFrom) this.memoMet.set(shareKey, [metFrom, this.met.length]);
+    if (this.consistentPaths && this.storeLog.length > storesFrom) this.memoStores.set(shareKey, [storesFrom, this.storeLog.length]);
     this.running.delete(key);
-    this.memo.set(memoKey, (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null);
+    const started = (!before || before.untilReturn) && this.state.threads && this.state.threads !== before ? this.state.threads : null;
+    if (byState) byState.set(stateCode, started);
+    else this.memo.set(memoKey, started);
     this.joinedBy(m, name);
   }
 
@@ -443,15 +495,9 @@ export class ProgramSim extends ProgramOrder {
     this.model.tracker.touch(m);
     const steps = m.bodies.get(fn);
     if (!steps) return;
-    let lastExec = -1;
-    for (let i = steps.length - 1; i >= 0; i--) {
-      const s = steps[i];
-      // An exit in an `except` clause does not end the normal path.
-      if (s.kind === 'py.exec' && !s.onError && (!s.underMainGuard || fn !== '' || ctx.asMain)) {
-        lastExec = i;
-        break;
-      }
-    }
+    const plan = bodyPlan(steps);
+    const lookups = this.model.bodyLookups(steps);
+    const lastExec = fn !== '' || ctx.asMain ? plan.lastExec : plan.lastExecOutsideMainGuard;
     // Callables passed and objects created at import time of other modules are library
     // plumbing (a module-level default context, an atexit hook): only those of the root module
     // and of code that actually runs in a function count as "may run later".
@@ -460,21 +506,19 @@ export class ProgramSim extends ProgramOrder {
     const createsForLater = notes && ctx.testBody !== `${m.abs}#${fn}`;
     /** Where a call ran workspace code: a daemonizer's description at the same place is replaced by it. */
     let ranCode: PythonFact['range'] | undefined;
-    const sameRange = (a: PythonFact['range'] | undefined, b: PythonFact['range']) =>
-      !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
     // Threads started by a conditional `return helper()`: that path leaves the function, so
     // the statements after it run without them; the caller continues after either path.
     let leftWith: LiveThread | undefined;
     /** Threads this body starts and joins before it returns. */
     let joinedHere: LiveThread | undefined;
     /** What the calls of this body gave, when known (by where each call starts): `if inspect.isgenerator(x):` branches read it. */
-    const gave = new Map<string, PyCallOutcome>();
-    /** The objects made here, by where the call that made each starts (`x = Server(False)`). */
-    const made = new Map<string, MadeObject>();
+    let gave: Map<string, PyCallOutcome> | undefined;
+    /** The objects made here, by where the call that made each starts (`x = Server(False)`; kept by a replay that keeps paths apart). */
+    const made = this.consistentPaths ? new Map<string, MadeObject>() : undefined;
     /** This run of the body, as the branch decisions taken in it name it. */
     const frame = ++this.frames;
-    this.stored(fn === '' ? m.moduleFact?.attributeWrites : m.functions.get(fn)?.attributeWrites, ctx);
-    for (let i = 0; i < steps.length; i++) {
+    if (this.consistentPaths) this.stored(fn === '' ? m.moduleFact?.attributeWrites : m.functions.get(fn)?.attributeWrites, ctx);
+    for (const i of plan.acting) {
       const f = steps[i];
       // A branch for other kinds of value than the one a call here is known to have given.
       if (f.valueGuards && f.valueGuards.some((g) => !branchRuns(g, gave))) continue;
@@ -487,29 +531,30 @@ export class ProgramSim extends ProgramOrder {
       if (f.underMainGuard && fn === '' && !sctx.asMain) continue;
       switch (f.kind) {
         case 'py.import':
-          this.runImport(m, f, this.model.importTargets(m, f), sctx);
+          this.runImport(m, f, this.model.importTargetsAt(m, f, lookups, i), sctx);
           break;
         case 'py.call': {
-          const t = this.model.callTarget(m, f);
+          const info = this.model.callInfoAt(m, f, lookups, i);
+          const t = info.target;
           // `Server(False)`: the object's `__init__` keeps flags its methods test.
           const init = t && t.name.endsWith('.__init__') && !f.callee.endsWith('__init__');
           // The object: its flags are what its `__init__` keeps of the arguments.
-          const obj: MadeObject | undefined = init ? { id: ++this.objects } : undefined;
+          const obj: MadeObject | undefined = init && made ? { id: ++this.objects } : undefined;
           const flags = t ? this.calleeFlags(t, f.flagArgs, sctx, init ? 'init' : f.onSelf ? 'self' : 'call', obj) : undefined;
           const objectSelf = init && t && this.consistentPaths ? objectFlags(t.module.functions.get(t.name), flags?.params, (a) => this.steadyAttribute(a)) : undefined;
           if (obj) {
             if (objectSelf) obj.flags = objectSelf;
-            made.set(positionKey(f.range.start), obj);
+            made?.set(positionKey(f.range.start), obj);
           }
           // An object of a workspace class (with or without an `__init__` of its own).
-          const cls = createsForLater ? this.model.classOf(m, f) : undefined;
+          const cls = createsForLater ? info.cls : undefined;
           if (cls) this.addClass(cls.module, cls.name, push(sctx.chain, { path: m.path, range: f.range, message: 'object created here; its methods may run later' }), objectSelf);
           if (!t) break;
-          this.noteOutcome(gave, f, [t], sctx);
+          gave = this.noteOutcome(gave, f, t, sctx);
           ranCode = f.range;
           const chain = push(sctx.chain, { path: m.path, range: f.range, message: 'called here' });
           const before = this.state.threads;
-          this.runFunction(t.module, t.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: f.keepArgument, keepNames: f.keepNames, flags });
+          this.runFunction(t.module, t.name, derivedCtx(sctx, chain, sctx.execAfter || lastExec > i, sctx.depth, sctx.asMain, f.keepArgument, f.keepNames, flags));
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
             this.state.threads = before;
@@ -522,12 +567,12 @@ export class ProgramSim extends ProgramOrder {
         case 'py.method-call': {
           const targets = this.model.methodCallTargets(m, f);
           if (!targets.length) break;
-          this.noteOutcome(gave, f, targets, sctx);
+          gave = this.noteOutcome(gave, f, targets, sctx);
           const before = this.state.threads;
-          const obj = f.producerAt ? made.get(positionKey(f.producerAt)) : undefined;
+          const obj = f.producerAt ? made?.get(positionKey(f.producerAt)) : undefined;
           for (const t of targets) {
             const chain = push(sctx.chain, { path: m.path, range: f.range, message: `called here (${t.name})` });
-            this.runFunction(t.module, t.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, flags: this.calleeFlags(t, f.flagArgs, sctx, 'method', obj) });
+            this.runFunction(t.module, t.name, derivedCtx(sctx, chain, sctx.execAfter || lastExec > i, sctx.depth, sctx.asMain, undefined, sctx.keepNames, this.calleeFlags(t, f.flagArgs, sctx, 'method', obj)));
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
@@ -544,7 +589,7 @@ export class ProgramSim extends ProgramOrder {
             if (t.cls && createsForLater) this.addClass(t.cls.module, t.cls.name, push(sctx.chain, { path: m.path, range: f.range, message: `object created here (${t.what}); its methods may run later` }));
             if (!t.run) continue;
             const message = `${verb} here: ${f.lookup} may give the ${t.what}${t.cls ? `, which runs ${t.run.name}` : ''}`;
-            this.runFunction(t.run.module, t.run.name, { ...sctx, chain: push(sctx.chain, { path: m.path, range: f.range, message }), execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined, flags: undefined });
+            this.runFunction(t.run.module, t.run.name, derivedCtx(sctx, push(sctx.chain, { path: m.path, range: f.range, message }), sctx.execAfter || lastExec > i, sctx.depth, sctx.asMain, undefined, undefined, undefined));
           }
           if (f.returned && f.conditional && this.state.threads !== before) {
             leftWith ??= this.state.threads;
@@ -557,7 +602,7 @@ export class ProgramSim extends ProgramOrder {
           const t = this.model.enterTarget(m, f);
           if (!t) break;
           const chain = push(sctx.chain, { path: m.path, range: f.range, message: `entered here by with: runs ${t.name.replace(/\.[^.]+$/, '')}.__enter__ (${t.name})` });
-          this.runFunction(t.module, t.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined, flags: undefined });
+          this.runFunction(t.module, t.name, derivedCtx(sctx, chain, sctx.execAfter || lastExec > i, sctx.depth, sctx.asMain, undefined, undefined, undefined));
           break;
         }
         case 'py.ref': {
@@ -578,7 +623,7 @@ export class ProgramSim extends ProgramOrder {
             const chain = push(sctx.chain, { path: m.path, range: f.range, message: `runs ${runs.name} on the pool's worker threads here` });
             const before = this.state.threads;
             this.state.threads = { ...this.live(m, f, sctx), api: f.api, note: f.note, untilReturn: true };
-            this.runFunction(runs.module, runs.name, { ...sctx, chain, execAfter: sctx.execAfter || lastExec > i, keepArgument: undefined, keepNames: undefined, flags: undefined });
+            this.runFunction(runs.module, runs.name, derivedCtx(sctx, chain, sctx.execAfter || lastExec > i, sctx.depth, sctx.asMain, undefined, undefined, undefined));
             // What the work leaves running outlives it; the pool's own threads are as before.
             if (this.state.threads?.fact === f && this.state.threads.module === m) this.state.threads = before;
           }
@@ -591,9 +636,9 @@ export class ProgramSim extends ProgramOrder {
           if (sym?.kind === 'class' && !what) {
             // No thread or process: the class's own `start()` runs here, like any method called
             // on the object (in a test's own body, under the test's patches).
-            const meth = this.model.index.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
-            const obj = f.producerAt ? made.get(positionKey(f.producerAt)) : undefined;
-            if (meth) this.runFunction(meth.module, meth.name, { ...sctx, chain: push(sctx.chain, { path: m.path, range: f.range, message: 'called here' }), flags: this.calleeFlags(meth, f.flagArgs, sctx, 'method', obj) });
+            const meth = this.model.allMethods(sym.module, sym.name).find((x) => x.name.endsWith(`.${f.method}`));
+            const obj = f.producerAt ? made?.get(positionKey(f.producerAt)) : undefined;
+            if (meth) this.runFunction(meth.module, meth.name, derivedCtx(sctx, push(sctx.chain, { path: m.path, range: f.range, message: 'called here' }), sctx.execAfter, sctx.depth, sctx.asMain, sctx.keepArgument, sctx.keepNames, this.calleeFlags(meth, f.flagArgs, sctx, 'method', obj)));
           }
           const shown = f.constructorName.replace(/^\.+/, '');
           if (what?.kind === 'thread') this.threadStarted({ ...this.live(m, f, sctx), api: `${what.base} subclass ${shown}.${f.method}()`, note: 'starts a thread' });
@@ -643,20 +688,18 @@ export class ProgramSim extends ProgramOrder {
    * patched gives what its stand-in gives (awaiting a patched `async def` awaits the stand-in's
    * value, as `AsyncMock` does); another gives what its definition says.
    */
-  private noteOutcome(gave: Map<string, PyCallOutcome>, f: PythonFact, targets: { module: PyModule; name: string }[], ctx: RunCtx): void {
+  private noteOutcome(gave: Map<string, PyCallOutcome> | undefined, f: PythonFact, called: readonly { module: PyModule; name: string }[] | { module: PyModule; name: string }, ctx: RunCtx): Map<string, PyCallOutcome> | undefined {
     let common: PyCallOutcome | undefined;
-    for (const t of targets) {
-      const real = t.module.functions.get(t.name)?.outcome;
-      const patched = (ctx.patchedCallables ?? []).find((p) => t.module.names.some((n) => p === `${n}.${t.name}`));
-      let o: PyCallOutcome | undefined = real;
-      if (patched) {
-        const standIn = ctx.patchedResults?.find((r) => r.target === patched);
-        o = standIn ? { gives: real?.gives === 'coroutine' ? 'coroutine' : standIn.gives, resolves: awaitedKind(standIn) } : undefined;
+    if ('module' in called) common = outcomeOf(called, ctx);
+    else {
+      for (const t of called) {
+        const o = outcomeOf(t, ctx);
+        if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return gave;
+        common = o;
       }
-      if (!o || (common && (common.gives !== o.gives || common.resolves !== o.resolves))) return;
-      common = o;
     }
-    if (common) gave.set(positionKey(f.range.start), common);
+    if (common) (gave ??= new Map()).set(positionKey(f.range.start), common);
+    return gave;
   }
 
   /** A thread that outlives its function replaces one that is joined before its function returns. */
@@ -775,13 +818,88 @@ function common(a: readonly string[], b: readonly string[] | undefined): readonl
   return out.length ? out : undefined;
 }
 
+/** What calling `t` gives: what its definition says, or for a function a test patched, what the stand-in gives (see {@link ProgramSim.noteOutcome}). */
+function outcomeOf(t: { module: PyModule; name: string }, ctx: RunCtx): PyCallOutcome | undefined {
+  const real = t.module.functions.get(t.name)?.outcome;
+  const patched = ctx.patchedCallables?.length ? ctx.patchedCallables.find((p) => t.module.names.some((n) => p === `${n}.${t.name}`)) : undefined;
+  if (!patched) return real;
+  const standIn = ctx.patchedResults?.find((r) => r.target === patched);
+  return standIn ? { gives: real?.gives === 'coroutine' ? 'coroutine' : standIn.gives, resolves: awaitedKind(standIn) } : undefined;
+}
+
+const REGISTERED = new WeakMap<PyModule['functions'], { name: string; fn: PyFunctionFact }[]>();
+
+/** The functions of a module registered by a decorator (they may run later), in definition order; listed once per module. */
+function registeredFunctions(m: PyModule): readonly { name: string; fn: PyFunctionFact }[] {
+  let out = REGISTERED.get(m.functions);
+  if (!out) {
+    out = [];
+    for (const [name, fn] of m.functions) if (fn.registered) out.push({ name, fn });
+    REGISTERED.set(m.functions, out);
+  }
+  return out;
+}
+
+/** Two ranges are the same (the first may be missing). */
+function sameRange(a: PythonFact['range'] | undefined, b: PythonFact['range']): boolean {
+  return !!a && a.start.line === b.start.line && a.start.character === b.start.character && a.end.line === b.end.line && a.end.character === b.end.character;
+}
+
+/** The kinds of step a replay acts on (the others, definitions and the like, do nothing in {@link ProgramSim.runBody}). */
+const ACTING_KINDS: ReadonlySet<PythonFact['kind']> = new Set<PythonFact['kind']>([
+  'py.import',
+  'py.call',
+  'py.import-computed',
+  'py.method-call',
+  'py.computed-member-call',
+  'py.with-enter',
+  'py.ref',
+  'py.thread-start',
+  'py.object-start',
+  'py.fork',
+  'py.close-all',
+  'py.fd-cache',
+  'py.start-method',
+  'py.store',
+]);
+
+/** What a replay needs to know of a body before walking it, computed once per body. */
+interface BodyPlan {
+  /** Where the last exec or `_exit` is (-1: none), those under the main guard included (a function's body, or the module running as `__main__`). */
+  lastExec: number;
+  /** The same without those under the main guard. */
+  lastExecOutsideMainGuard: number;
+  /** The positions of the steps of {@link ACTING_KINDS}, in order. */
+  acting: readonly number[];
+}
+
+const BODY_PLANS = new WeakMap<readonly PythonFact[], BodyPlan>();
+
+/** {@link BodyPlan} of a body. An exit in an `except` clause does not end the normal path. */
+function bodyPlan(steps: readonly PythonFact[]): BodyPlan {
+  let plan = BODY_PLANS.get(steps);
+  if (plan) return plan;
+  plan = { lastExec: -1, lastExecOutsideMainGuard: -1, acting: [] };
+  const acting: number[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    if (ACTING_KINDS.has(s.kind)) acting.push(i);
+    if (s.kind !== 'py.exec' || s.onError) continue;
+    plan.lastExec = i;
+    if (!s.underMainGuard) plan.lastExecOutsideMainGuard = i;
+  }
+  plan.acting = acting;
+  BODY_PLANS.set(steps, plan);
+  return plan;
+}
+
 function positionKey(p: PyValueGuard['subject']): string {
   return `${p.line}:${p.character}`;
 }
 
 /** Whether a branch guarded by `g` may run: the value it tests is unknown, or of one of its kinds. */
-function branchRuns(g: PyValueGuard, gave: ReadonlyMap<string, PyCallOutcome>): boolean {
-  const o = gave.get(positionKey(g.subject));
+function branchRuns(g: PyValueGuard, gave: ReadonlyMap<string, PyCallOutcome> | undefined): boolean {
+  const o = gave?.get(positionKey(g.subject));
   const kind = o ? (g.awaited ? awaitedKind(o) : o.gives) : undefined;
   return kind === undefined || g.kinds.includes(kind);
 }

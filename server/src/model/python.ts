@@ -202,7 +202,9 @@ export class PythonModelCache {
       }
     }
     const tIndex = Date.now();
-    const builder = new ModelBuilder(index, ctx.config, this.summaries);
+    // A model built once (`tracked` false) is never updated: keeping every summary by content
+    // for a later build (keys of every function's text) would cost it time and memory for nothing.
+    const builder = new ModelBuilder(index, ctx.config, tracked ? this.summaries : undefined);
     const protectionKey = builder.protection.fingerprint();
     if (protectionKey !== this.protectionKey) {
       this.logs = new Map();

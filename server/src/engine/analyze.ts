@@ -74,7 +74,7 @@ export function noAnalysisTimes(): AnalysisTimes {
 }
 
 /** Bump when fact or finding shapes change, so persisted caches are not trusted across versions. */
-export const ANALYZER_VERSION = '25';
+export const ANALYZER_VERSION = '26';
 
 /**
  * The key of a file's analysis: its text, the analyser version and, when the user declared

@@ -564,8 +564,16 @@ const PROGRAM_RUNNERS = new WeakMap<CModel, Set<CFn>>();
 export function programRunners(model: CModel): Set<CFn> {
   let out = PROGRAM_RUNNERS.get(model);
   if (out) return out;
-  out = new Set<CFn>();
-  for (const f of model.files) for (const e of f.execs) if (f.functions[e.functionIndex]) out.add(f.functions[e.functionIndex]!);
+  const execing: CFn[] = [];
+  for (const f of model.files) for (const e of f.execs) if (f.functions[e.functionIndex]) execing.push(f.functions[e.functionIndex]!);
+  out = withTransitiveCallers(model, execing);
+  PROGRAM_RUNNERS.set(model, out);
+  return out;
+}
+
+/** `fns` and every function that calls one of them, at any depth. */
+export function withTransitiveCallers(model: CModel, fns: Iterable<CFn>): Set<CFn> {
+  const out = new Set<CFn>(fns);
   const queue = [...out];
   for (let i = 0; i < queue.length; i++) {
     for (const c of model.callers(queue[i])) {
@@ -574,7 +582,6 @@ export function programRunners(model: CModel): Set<CFn> {
       queue.push(c.fn);
     }
   }
-  PROGRAM_RUNNERS.set(model, out);
   return out;
 }
 

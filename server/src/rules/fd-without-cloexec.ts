@@ -15,7 +15,7 @@ import { calledName, cModel, type CallSite, type CFile, type CFn, type CModel, t
 import { Ordering } from '../model/c-order';
 import { hostPrograms, isLibraryFile } from '../model/c-library';
 import { forgottenBetween } from '../model/c-cache-reset';
-import { childMayRunProgram, threadOrdering } from '../model/c-child';
+import { childMayRunProgram, threadOrdering, withTransitiveCallers } from '../model/c-child';
 import type { Range } from '../text/locations';
 
 export const RULE_ID = 'fd-without-cloexec';
@@ -108,16 +108,7 @@ function releasedInFunction(ctx: ProgramContext): Map<string, Map<string, Range>
 
 /** The functions of a program that contain one of its fork/exec sites or call (transitively) one that does. */
 function processReaching(model: CModel, sites: readonly ProcessSite[]): Set<CFn> {
-  const out = new Set<CFn>(sites.map((s) => s.fn));
-  const queue = [...out];
-  for (let i = 0; i < queue.length; i++) {
-    for (const c of model.callers(queue[i])) {
-      if (out.has(c.fn)) continue;
-      out.add(c.fn);
-      queue.push(c.fn);
-    }
-  }
-  return out;
+  return withTransitiveCallers(model, sites.map((s) => s.fn));
 }
 
 /**

@@ -218,7 +218,6 @@ describe('C program model', () => {
       'cached-fd-across-fork examples/c-static-fd-daemon/incident/uuid.c:13',
       'close-all-fds-without-exec examples/c-static-fd-daemon/incident/detach.c:18',
       'fd-without-cloexec examples/c-bpipe-fork/incident/bpipe.c:10',
-      'fd-without-cloexec examples/c-static-fd-daemon/incident/uuid.c:13',
       'fork-in-threaded-program examples/c-bpipe-fork/incident/bpipe.c:12',
       'unsafe-call-in-fork-child examples/c-bpipe-fork/incident/bpipe.c:20',
     ]);

@@ -29,10 +29,14 @@ interface ProcessSite extends CallSite {
 /**
  * Fork and exec sites of a program, those nearest to `near` first. A fork counts only when its
  * child may run another program ({@link childMayRunProgram}): a child that surely ends without
- * one (it uses the descriptor, then `_exit`s or returns from `main`) hands it to no program.
+ * one (it uses the descriptor, then `_exit`s or returns from `main`) hands it to no program; in
+ * a program with no exec or spawn call at all, no fork counts.
  */
 function processSites(model: CModel, program: CProgram, near: CFile): ProcessSite[] {
   const holding = [...program.files].filter((f) => f.forks.length > 0 || f.execs.length > 0);
+  // A program that runs no other program anywhere (no exec, no spawn): what its children go on
+  // to do, they do in this program, and no exec'd program inherits anything.
+  if (!holding.some((f) => f.execs.length > 0)) return [];
   const closeness = new Map(holding.map((f) => [f, f === near ? Infinity : sharedPrefix(f.path, near.path)]));
   holding.sort((a, b) => closeness.get(b)! - closeness.get(a)!);
   const out: ProcessSite[] = [];

@@ -36,21 +36,21 @@ const scan = (cwd: string, ...args: string[]) => runCli(['scan', '--no-cache', .
 const read = (dir: string, rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
 
 const ESC = '\u001b';
-const CROSS_FILE = 'c-static-fd-daemon/incident/uuid.c';
+const CROSS_FILE = 'c-hook-runner/journal.c';
 
 describe('--fix applies every safe fix it counts', () => {
   test('the examples: three safe fixes, one of them for a cross-file finding, and no promise left over', () => {
     const dir = examples();
     const before = scan(dir);
     assert.equal(before.status, 1);
-    assert.match(before.stdout, /^18 findings \(4 errors, 14 warnings, 0 info, 0 hints\) in 55 files analysed\. 3 findings can be fixed with --fix\.$/m);
+    assert.match(before.stdout, /^18 findings \(4 errors, 14 warnings, 0 info, 0 hints\) in 59 files analysed\. 3 findings can be fixed with --fix\.$/m);
     const fixed = scan(dir, '--fix');
     assert.match(fixed.stderr, /^hazard-lens: applied 3 fixes to 3 files$/m, fixed.stderr);
-    // The descriptor is cached in uuid.c and the fork is in detach.c: only the program sees it.
-    assert.match(read(dir, CROSS_FILE), /random_fd = open\("\/dev\/urandom", O_RDONLY \| O_CLOEXEC\);/);
+    // The descriptor is opened in journal.c and the fork and exec are in hookd.c: only the program sees it.
+    assert.match(read(dir, CROSS_FILE), /journal_fd = open\(path, O_WRONLY \| O_APPEND \| O_CREAT \| O_CLOEXEC, 0640\);/);
     assert.match(read(dir, 'python/static_files.py'), /with open\(path, "rb"\) as fh:/);
     assert.match(read(dir, 'typescript/download.ts'), /\} finally \{\n {4}await fh\.close\(\);/);
-    assert.match(fixed.stdout, /^15 findings \(4 errors, 11 warnings, 0 info, 0 hints\) in 55 files analysed\.$/m);
+    assert.match(fixed.stdout, /^15 findings \(4 errors, 11 warnings, 0 info, 0 hints\) in 59 files analysed\.$/m);
     assert.doesNotMatch(fixed.stdout, /can be fixed/);
     const again = scan(dir, '--fix');
     assert.match(again.stderr, /^hazard-lens: no fixes applied$/m);
@@ -67,12 +67,12 @@ describe('--fix applies every safe fix it counts', () => {
         [
           `--- a/${CROSS_FILE}`,
           `+++ b/${CROSS_FILE}`,
-          '@@ -10,7 +10,7 @@',
-          ' static int get_random_fd(void)',
+          '@@ -7,7 +7,7 @@',
+          ' ',
+          ' void journal_open(const char *path)',
           ' {',
-          '   if (random_fd == -2)',
-          '-    random_fd = open("/dev/urandom", O_RDONLY);',
-          '+    random_fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);',
+          '-  journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0640);',
+          '+  journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);',
         ].join('\n'),
       ),
       r.stdout,
@@ -110,7 +110,7 @@ describe('choosing rules and counting', () => {
     ]);
     const none = scan(dir, '--ignore', 'FORK,FD,LEAK,HEARTBEAT');
     assert.equal(none.status, 0);
-    assert.match(none.stdout, /^No findings in 55 files analysed\.$/m);
+    assert.match(none.stdout, /^No findings in 59 files analysed\.$/m);
   });
 
   test('--statistics: findings per rule, most first, with the fixable ones', () => {
@@ -144,7 +144,7 @@ describe('baselines', () => {
     fs.writeFileSync(file, `# served by the static handler\n\n${fs.readFileSync(file, 'utf8')}`);
     const same = scan(dir, '--baseline', 'ci/baseline.json');
     assert.equal(same.status, 0, same.stdout);
-    assert.equal(same.stdout, 'No findings in 55 files analysed.\n');
+    assert.equal(same.stdout, 'No findings in 59 files analysed.\n');
     assert.equal(same.stderr, 'hazard-lens: 18 findings in the baseline ci/baseline.json not reported\n');
 
     // A new leak is reported alone, and fails.
@@ -205,7 +205,7 @@ describe('the terminal', () => {
     assert.equal(r.stdout, '');
     assert.equal(
       r.stderr,
-      'hazard-lens: 18 findings (4 errors, 14 warnings, 0 info, 0 hints) in 55 files analysed. 3 findings can be fixed with --fix. Report written to reports/scan.sarif.\n',
+      'hazard-lens: 18 findings (4 errors, 14 warnings, 0 info, 0 hints) in 59 files analysed. 3 findings can be fixed with --fix. Report written to reports/scan.sarif.\n',
     );
     assert.equal(JSON.parse(read(dir, 'reports/scan.sarif')).version, '2.1.0');
     assert.equal(scan(dir, '-f', 'sarif', '-o', 'reports/scan.sarif', '-q').stderr, '');
@@ -245,7 +245,7 @@ describe('the terminal', () => {
     });
     const at = writes.findIndex((w) => w === 'hazard-lens: interrupted\n');
     assert.ok(at > 0, JSON.stringify(writes.slice(0, 5)));
-    assert.match(writes[at - 2], new RegExp(`^\\r${ESC}\\[2Khazard-lens: \\d+/55 files$`));
+    assert.match(writes[at - 2], new RegExp(`^\\r${ESC}\\[2Khazard-lens: \\d+/59 files$`));
     assert.equal(writes[at - 1], '\r\x1b[2K');
 
     // The real process: SIGINT ends it with 130. It is sent once the scan is under way (the

@@ -2,7 +2,7 @@
  * The language server and the CLI agree for a user who adopts the tool: the baseline the CLI
  * wrote (`hazardLens.baseline`, relative to the workspace folder) hides the same findings in
  * the editor, and fix-all applies the safe fix of a cross-file finding (the descriptor is
- * cached in one file, the fork that outlives it is in another) as `--fix` does.
+ * opened in one file, the fork whose child execs is in another) as `--fix` does.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -89,20 +89,20 @@ describe('adopting the tool in the editor', () => {
   });
 
   test('fix-all applies the safe fix of a cross-file finding', async () => {
-    const incident = path.join(ROOT, 'examples', 'c-static-fd-daemon', 'incident');
-    const files = Object.fromEntries(fs.readdirSync(incident).map((f) => [f, fs.readFileSync(path.join(incident, f), 'utf8')]));
+    const incident = path.join(ROOT, 'examples', 'c-hook-runner');
+    const files = Object.fromEntries(fs.readdirSync(incident).filter((f) => f.endsWith('.c')).map((f) => [f, fs.readFileSync(path.join(incident, f), 'utf8')]));
     const ws = workspace(files);
     const client = await TestClient.start({ rootPath: ws });
     clients.push(client);
-    const uri = uriOf(path.join(ws, 'uuid.c'));
-    await client.open(uri, 'c', files['uuid.c']);
+    const uri = uriOf(path.join(ws, 'journal.c'));
+    await client.open(uri, 'c', files['journal.c']);
     const published = await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === 'fd-without-cloexec'));
     const cloexec = published.diagnostics.find((d) => d.code === 'fd-without-cloexec')!;
-    // The finding needs detach.c (the fork that keeps running): uuid.c alone gives none.
-    assert.ok((cloexec.relatedInformation ?? []).some((r) => r.location.uri.endsWith('/detach.c')), JSON.stringify(cloexec.relatedInformation));
+    // The finding needs hookd.c (the fork whose child execs the hook): journal.c alone gives none.
+    assert.ok((cloexec.relatedInformation ?? []).some((r) => r.location.uri.endsWith('/hookd.c')), JSON.stringify(cloexec.relatedInformation));
     const actions = (await client.codeActions(uri, cloexec.range, { diagnostics: [], only: [FIX_ALL] })) ?? [];
     assert.equal(actions.length, 1, JSON.stringify(actions));
     const [edit] = editsFor(actions[0].edit, uri);
-    assert.equal(edit.newText, files['uuid.c'].replace('open("/dev/urandom", O_RDONLY);', 'open("/dev/urandom", O_RDONLY | O_CLOEXEC);'));
+    assert.equal(edit.newText, files['journal.c'].replace('O_WRONLY | O_APPEND | O_CREAT, 0640', 'O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640'));
   });
 });

@@ -162,14 +162,11 @@ export interface SimModel {
   /** Whether running `fn` of `m` can reach a fork or a close-all; `key` is its {@link functionKey}. */
   interesting(m: PyModule, fn: string, key?: string): boolean;
   firstLaterReplay(key: string): boolean;
-  importTargets(m: PyModule, f: PyImportFact): PyModule[];
-  /** The workspace function a call runs and the workspace class it instantiates. */
-  callInfo(m: PyModule, f: PyCallFact): CallInfo;
   /** The memoised lookups of a body's facts by position, for {@link callInfoAt} and {@link importTargetsAt}. */
   bodyLookups(steps: readonly PythonFact[]): BodyLookups;
-  /** {@link callInfo} of the fact at position `i` of a body. */
+  /** The workspace function the call fact at position `i` of a body runs, and the workspace class it instantiates. */
   callInfoAt(m: PyModule, f: PyCallFact, lookups: BodyLookups, i: number): CallInfo;
-  /** {@link importTargets} of the fact at position `i` of a body. */
+  /** The workspace modules the import fact at position `i` of a body names. */
   importTargetsAt(m: PyModule, f: PyImportFact, lookups: BodyLookups, i: number): PyModule[];
   /** Methods of a workspace class and of its workspace bases (a shared list). */
   allMethods(m: PyModule, cls: string): readonly { module: PyModule; name: string; key: string }[];

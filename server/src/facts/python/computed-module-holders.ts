@@ -242,6 +242,7 @@ function computeHoldersByName(root: Node, text: string): ReadonlySet<string> {
   const imports = readableComputedImports(root, text);
   if (imports.length === 0) return holders;
   const fired = new Set<string>();
+  const words = new WordIndex(text);
   const work: string[] = [];
   const add = (name: string) => {
     if (holders.has(name)) return;
@@ -253,9 +254,9 @@ function computeHoldersByName(root: Node, text: string): ReadonlySet<string> {
     let names = parametersMemo.get(fn);
     if (names) return names;
     names = [];
-    for (const m of text.matchAll(new RegExp(`\\bdef[ \\t]+${fn}(?![\\p{L}\\p{N}_])`, 'gu'))) {
+    for (const at of words.defsOf(fn)) {
       // (The `def` keyword's token; its parent is the definition.)
-      const def = root.descendantForIndex(m.index)?.parent;
+      const def = root.descendantForIndex(at)?.parent;
       if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === fn) names.push(...parameterNames(def).slice(isMethod(def) ? 1 : 0));
     }
     parametersMemo.set(fn, names);
@@ -277,8 +278,8 @@ function computeHoldersByName(root: Node, text: string): ReadonlySet<string> {
   }
   while (work.length > 0) {
     const word = work.pop()!;
-    for (const m of text.matchAll(new RegExp(`(?<![\\p{L}\\p{N}_])${word}(?![\\p{L}\\p{N}_])`, 'gu'))) {
-      const id = root.descendantForIndex(m.index, m.index + word.length);
+    for (const at of words.offsetsOf(word)) {
+      const id = root.descendantForIndex(at, at + word.length);
       if (id?.type !== 'identifier' || id.text !== word) continue;
       const value = valueNodeOf(id);
       if (!value) continue;
@@ -288,6 +289,61 @@ function computeHoldersByName(root: Node, text: string): ReadonlySet<string> {
     }
   }
   return holders;
+}
+
+/** A run of letters, digits and underscores; a word made of nothing else. */
+const WORD_RUN = /[\p{L}\p{N}_]+/gu;
+const PLAIN_WORD = /^[\p{L}\p{N}_]+$/u;
+/** `def` and the blanks after it, with the run of word characters that follows. */
+const DEF_RUN = /\bdef[ \t]+(?=([\p{L}\p{N}_]+))/gu;
+
+/** How many words are searched for one by one before the text is indexed once for all. */
+const SEARCHES_BEFORE_INDEX = 3;
+
+/**
+ * Where the text spells a word (not inside a longer run of letters, digits and underscores),
+ * and where it has `def word`. The first few words are searched for one by one; past them
+ * the text is read once for all the words the pass still looks up (a file whose imported
+ * modules reach many names). A word with other characters (a combining mark) is always
+ * searched for by itself.
+ */
+class WordIndex {
+  private runs: Map<string, number[]> | undefined;
+  private defs: Map<string, number[]> | undefined;
+  private wordSearches = 0;
+  private defSearches = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** Offsets of `word` standing alone, in order. */
+  offsetsOf(word: string): readonly number[] {
+    if (!PLAIN_WORD.test(word) || (!this.runs && ++this.wordSearches <= SEARCHES_BEFORE_INDEX)) {
+      return [...this.text.matchAll(new RegExp(`(?<![\\p{L}\\p{N}_])${word}(?![\\p{L}\\p{N}_])`, 'gu'))].map((m) => m.index);
+    }
+    this.runs ??= WordIndex.index(this.text, WORD_RUN, 0);
+    return this.runs.get(word) ?? [];
+  }
+
+  /** Offsets of the `def` of each `def name` (name standing alone), in order. */
+  defsOf(name: string): readonly number[] {
+    if (!PLAIN_WORD.test(name) || (!this.defs && ++this.defSearches <= SEARCHES_BEFORE_INDEX)) {
+      return [...this.text.matchAll(new RegExp(`\\bdef[ \\t]+${name}(?![\\p{L}\\p{N}_])`, 'gu'))].map((m) => m.index);
+    }
+    this.defs ??= WordIndex.index(this.text, DEF_RUN, 1);
+    return this.defs.get(name) ?? [];
+  }
+
+  private static index(text: string, re: RegExp, group: number): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const key = m[group];
+      const list = out.get(key);
+      if (list) list.push(m.index);
+      else out.set(key, [m.index]);
+    }
+    return out;
+  }
 }
 
 /** The calls of the file that import a module by a name that can be read (`computedImportModule`). */

@@ -142,7 +142,7 @@ export class HeartbeatClassifier {
    * `py.returns-transport-user` for functions that return such an object.
    */
   classifyTransportUse(c: RawCall): void {
-    if (this.rec.returnedCalls.has(c.node.id)) {
+    if (this.usesTransportUsers() && this.rec.returnedCalls.has(c.node.id)) {
       const made = this.madeBy(c);
       if (made && 'user' in made) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-transport-user', user: made.user });
     }
@@ -155,17 +155,26 @@ export class HeartbeatClassifier {
     }
     if (!c.method || !c.recv) return;
     if (!TRANSPORT_USE_METHODS.has(c.method)) return;
-    const written = `${this.calleeText(c)}()`;
     const recv = this.receiverCall(c);
     const made = recv ? this.madeBy(recv) : this.selfAttributeProduct(c);
     if (!made || 'transport' in made) return;
     if ('user' in made) {
-      if (PY_TRANSPORT_USERS.get(made.user)?.uses.has(c.method)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: written, method: c.method, user: made.user });
+      if (PY_TRANSPORT_USERS.get(made.user)?.uses.has(c.method)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: `${this.calleeText(c)}()`, method: c.method, user: made.user });
       return;
     }
     // A standard-library product (`logging.getLogger(...)` then `log.info()`) is never a transport user.
     if (made.producer.origin === 'import' && STDLIB_MODULES.has(made.producer.name.split('.')[0])) return;
-    this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: written, method: c.method, producer: { name: made.producer.name, origin: made.producer.origin } });
+    this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.transport-use', call: `${this.calleeText(c)}()`, method: c.method, producer: { name: made.producer.name, origin: made.producer.origin } });
+  }
+
+  private transportUsers: boolean | undefined;
+
+  /**
+   * Whether some call of the file makes a transport user (asked once): what a call gives is
+   * one only through such a call, so without one no returned call is looked at.
+   */
+  private usesTransportUsers(): boolean {
+    return (this.transportUsers ??= this.rec.calls.some((x) => x.resolved?.origin === 'import' && PY_TRANSPORT_USERS.has(x.resolved.name)));
   }
 
   /**

@@ -460,6 +460,9 @@ export class ProcessClassifier {
     if (!this.processMethods) {
       const methods = new Set<string>();
       for (const x of this.rec.calls) {
+        // (Only a process starter's name or a context's process attribute makes a process.)
+        const r = x.resolved?.name;
+        if (!(r && this.knowledge.processStarters.has(r)) && !(x.method && x.recv && PY_CONTEXT_PROCESS_ATTRS.has(x.method))) continue;
         const ck = this.ctorKind(x);
         if (ck?.kind === 'process' && ck.starter.how === 'method') for (const m of ck.starter.methods ?? []) methods.add(m);
       }
@@ -586,6 +589,7 @@ export class ProcessClassifier {
    * from the same variable as the module's name (a plugin named like its module), or any.
    */
   private computedMemberCall(c: RawCall): PyComputedMemberCallFact | undefined {
+    if (!this.mayCallComputedMember()) return undefined;
     const fn = c.node.childForFieldName('function');
     let lookups: readonly RawCall[] = [];
     if (fn?.type === 'call') {
@@ -619,6 +623,28 @@ export class ProcessClassifier {
       return fact;
     }
     return undefined;
+  }
+
+  /** Whether the file calls both the builtin `getattr` and an import by computed name (asked once). */
+  private computedMembersPossible: boolean | undefined;
+
+  /**
+   * A computed member call needs a builtin `getattr(...)` call and a call importing by computed
+   * name among the file's calls: without both, no call is looked at.
+   */
+  private mayCallComputedMember(): boolean {
+    if (this.computedMembersPossible === undefined) {
+      let getattr = false;
+      let computed = false;
+      for (const x of this.rec.calls) {
+        const r = x.resolved;
+        if (!r) continue;
+        if (r.name === 'getattr' && r.origin === 'builtin') getattr = true;
+        if (PY_COMPUTED_IMPORTS.has(r.name)) computed = true;
+      }
+      this.computedMembersPossible = getattr && computed;
+    }
+    return this.computedMembersPossible;
   }
 
   /**

@@ -27,7 +27,7 @@ import {
   stringValue,
   within,
 } from './syntax-helpers';
-import { definedOnlyForOtherPlatforms, forkTest, loopContext, mayTestOtherPlatform } from './branch-tests';
+import { definedOnlyForOtherPlatforms, forkTest, loopContext, mayTestOtherPlatform, otherPlatformTest } from './branch-tests';
 import { KIND_TEST_WORDS } from './value-kinds';
 import { FLAG_TEST_TEXT } from './flag-values';
 import { FrameStack } from './walk-frames';
@@ -102,6 +102,34 @@ const INTERESTING = new Set([
   'return_statement',
   'raise_statement',
 ]);
+
+/** Blanks and an opening parenthesis; with `self` as the first argument. */
+const BLANKS_THEN_PAREN = /\s*\(/y;
+const SELF_ARGUMENT = /\s*\(\s*self\b/y;
+/** Before a method name: `super(...).`, or any dotted name and its dot (`Base.`, `pkg.Base.`). */
+const AFTER_SUPER = /(?<=\bsuper\s*\([^()]*\)\s*)/y;
+const AFTER_NAME = /(?<=\b[A-Za-z_][\w.]*)/y;
+
+/**
+ * Whether `text` calls the method `name` of a base: `super(...).name(` or `Base.name(self`
+ * (the pattern `\bsuper\s*\([^()]*\)\s*\.name\s*\(|\b[A-Za-z_][\w.]*\.name\s*\(\s*self\b`),
+ * checked around each `.name` of the text instead of from every offset of it.
+ */
+function callsBaseMethodIn(text: string, name: string): boolean {
+  const word = `.${name}`;
+  for (let k = text.indexOf(word); k >= 0; k = text.indexOf(word, k + 1)) {
+    const after = k + word.length;
+    BLANKS_THEN_PAREN.lastIndex = after;
+    if (!BLANKS_THEN_PAREN.test(text)) continue;
+    AFTER_SUPER.lastIndex = k;
+    if (AFTER_SUPER.test(text)) return true;
+    SELF_ARGUMENT.lastIndex = after;
+    if (!SELF_ARGUMENT.test(text)) continue;
+    AFTER_NAME.lastIndex = k;
+    if (AFTER_NAME.test(text)) return true;
+  }
+  return false;
+}
 
 /** What a `return` hands back: the value, through parentheses and both arms of `a if c else b`. */
 function returnedValues(value: Node | null, depth = 0): Node[] {
@@ -284,7 +312,7 @@ export class RecordCollector implements CollectedRecords {
         return true;
       case 'function_definition':
         // `if _mswindows: def _communicate(...)`: not code that runs on the target.
-        if ((this.mayTestPlatform ??= mayTestOtherPlatform(this.t.src)) && definedOnlyForOtherPlatforms(node)) return false;
+        if ((this.mayTestPlatform ??= mayTestOtherPlatform(this.t.src)) && this.inOtherPlatformBranch() && definedOnlyForOtherPlatforms(node)) return false;
         this.visitFunction(node, until, scope);
         return true;
       case 'class_definition':
@@ -361,6 +389,21 @@ export class RecordCollector implements CollectedRecords {
       }
     }
     return true;
+  }
+
+  /**
+   * Whether the innermost construct around the current node is an `if`/`elif` branch whose
+   * condition tests for another platform, memoised on its frame. A definition directly in
+   * such a branch has that branch's frame on top, so most definitions are ruled out here
+   * without the parent look-ups of {@link definedOnlyForOtherPlatforms}.
+   */
+  private inOtherPlatformBranch(): boolean {
+    const top = this.stack.frames[this.stack.frames.length - 1];
+    if (top.otherPlatform === undefined) {
+      const cond = top.guard ?? top.guardOf?.childForFieldName('condition');
+      top.otherPlatform = !!cond && otherPlatformTest(cond);
+    }
+    return top.otherPlatform;
   }
 
   /**
@@ -509,9 +552,8 @@ export class RecordCollector implements CollectedRecords {
   private callsBaseMethod(node: Node, until: number, name: string): boolean {
     const body = this.t.exact ? this.t.src.slice(node.startIndex, until) : node.text;
     const at = body.indexOf('(');
-    if (body.indexOf(`.${name}`, at) < 0) return false;
-    const esc = name.replace(/[^\w]/g, '');
-    return new RegExp(`\\bsuper\\s*\\([^()]*\\)\\s*\\.${esc}\\s*\\(|\\b[A-Za-z_][\\w.]*\\.${esc}\\s*\\(\\s*self\\b`).test(body.slice(at));
+    if (at < 0 || body.indexOf(`.${name}`, at) < 0) return false;
+    return callsBaseMethodIn(body.slice(at), name.replace(/[^\w]/g, ''));
   }
 
   /** Whether the file has a `@` at all (decorators). */
@@ -604,7 +646,8 @@ export class RecordCollector implements CollectedRecords {
     // `if daemon:` / `if not self._daemon:`: its branches run for one truth value of the flag (`flag-values.ts`).
     if (scope.kind === 'function' && FLAG_TEST_TEXT.test(condText)) this.flagTests.push({ node, scope });
     // `if …: … else: …` outside loops: one run of the function takes one of its branches.
-    if (scope.kind === 'function' && node.childrenForFieldName('alternative').length && !this.stack.curLoops()?.length) this.branchChains.push({ node, scope });
+    // (An `elif`/`else` clause spells `el`: an `if` whose text has none has no alternative.)
+    if (scope.kind === 'function' && (!this.t.exact || this.t.src.slice(node.startIndex, until).includes('el')) && node.childrenForFieldName('alternative').length && !this.stack.curLoops()?.length) this.branchChains.push({ node, scope });
     // `if fd in keep: continue` inside a close-all loop: a keep-list.
     const loop = this.stack.curLoop();
     if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;

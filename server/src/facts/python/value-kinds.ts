@@ -31,12 +31,16 @@ export const KIND_TEST_WORDS = /is(generator|asyncgen|coroutine)\b/;
 
 /** Nodes that open a body of their own: their `yield`s and `return`s are not the enclosing function's. */
 const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
+const YIELDS_RETURNS_NESTED = ['yield', 'return_statement', ...NESTED];
 
 /**
  * Words without which no function of a file gives a known kind (such a file records no
  * outcome links either: `incremental.ts` extracts whole the edit that brings one in).
  */
 export const KIND_SOURCE_WORDS = /\byield\b|\basync\b/;
+
+/** `def`, blanks, and the run of word characters after them (captured without being consumed). */
+const DEF_WORDS = /\bdef[ \t]+(?=(\w+))/g;
 
 /** How many calls deep an outcome follows `return other()`. */
 const MAX_DEPTH = 4;
@@ -74,7 +78,8 @@ export class ValueKinds {
   emitFunctionOutcomes(): void {
     // Every kind starts at a `yield` or an `async def` of the file (`return other()` only
     // passes one on): a file with neither word has no outcome to find.
-    if (!KIND_SOURCE_WORDS.test(this.t.src)) return;
+    const src = this.t.src;
+    if (!(src.includes('yield') || src.includes('async')) || !KIND_SOURCE_WORDS.test(src)) return;
     for (const s of this.rec.scopes) {
       if (s.kind !== 'function' || !s.functionFact) continue;
       const o = this.outcomeOf(s, 0);
@@ -97,9 +102,18 @@ export class ValueKinds {
   private definesFunction(name: string): boolean {
     const last = name.slice(name.lastIndexOf('.') + 1);
     let has = this.defined.get(last);
-    if (has === undefined) this.defined.set(last, (has = new RegExp(`\\bdef[ \\t]+${escapeRegExp(last)}\\b`).test(this.t.src)));
+    if (has === undefined) {
+      // A plain name is looked up among the names the text defines (read once); `\b` after
+      // it holds where the run of word characters after `def` ends.
+      if (/^\w+$/.test(last)) has = (this.definedNames ??= new Set(Array.from(this.t.src.matchAll(DEF_WORDS), (m) => m[1]))).has(last);
+      else has = new RegExp(`\\bdef[ \\t]+${escapeRegExp(last)}\\b`).test(this.t.src);
+      this.defined.set(last, has);
+    }
     return has;
   }
+
+  /** The run of word characters after each `def` of the text. */
+  private definedNames: Set<string> | undefined;
 
   /** `reader` read what calling `fn` gives: both are recorded when they are different definitions. */
   private noteRead(reader: Scope, fn: Scope): void {
@@ -128,12 +142,20 @@ export class ValueKinds {
     // Set before reading the returns: a recursive function reads itself as unknown.
     this.outcomes.set(s, o);
     const def = s.defNode!;
-    const isAsync = def.child(0)?.type === 'async';
-    const body = def.childForFieldName('body');
-    if (!body) return o;
+    // (Without syntax errors a definition starts with its first child, `async` or `def`.)
+    const isAsync = this.t.fast ? this.t.src.startsWith('async', def.startIndex) : def.child(0)?.type === 'async';
     // Without the word `yield` in its text the function yields nothing, and what it returns
     // counts only when its body ends with a `return`: most functions need no walk at all.
-    if (!this.spellsYield(def)) {
+    // Without syntax errors the body is there, and a function with no `return` (the walk
+    // notes them in `leaves`) does not end with one.
+    const spellsYield = this.spellsYield(def);
+    if (this.t.fast && !spellsYield && !s.leaves?.length) {
+      if (isAsync) o.gives = 'coroutine';
+      return o;
+    }
+    const body = def.childForFieldName('body');
+    if (!body) return o;
+    if (!spellsYield) {
       // Every `return` must give one known kind: the last one is read first, and the body is
       // walked for the others only when it does.
       const last = lastStatement(body);
@@ -142,6 +164,24 @@ export class ValueKinds {
         return o;
       }
     }
+    const { yields, returns } = this.t.fast ? this.yieldsAndReturnsFound(body) : this.yieldsAndReturnsWalked(body);
+    if (yields) {
+      o.gives = isAsync ? 'async-generator' : 'generator';
+      return o;
+    }
+    const returned = depth < MAX_DEPTH ? this.returnedKind(s, body, returns, depth) : undefined;
+    if (isAsync) {
+      o.gives = 'coroutine';
+      if (returned) o.resolves = returned;
+    } else if (returned) o.gives = returned;
+    return o;
+  }
+
+  /**
+   * The body's own `yield`s (whether any) and `return`s, nested definitions and lambdas left
+   * out: a walk over its named nodes, which meets the `return`s last first.
+   */
+  private yieldsAndReturnsWalked(body: Node): { yields: boolean; returns: Node[] } {
     const returns: Node[] = [];
     let yields = false;
     const stack: Node[] = [body];
@@ -155,16 +195,28 @@ export class ValueKinds {
         if (c) stack.push(c);
       }
     }
-    if (yields) {
-      o.gives = isAsync ? 'async-generator' : 'generator';
-      return o;
+    return { yields, returns };
+  }
+
+  /**
+   * {@link yieldsAndReturnsWalked} from one look-up of the nodes of those types (in document
+   * order; the nested ones' insides are passed by their end offsets): the same answer, the
+   * `return`s in the same order (last first; one never holds another), for a tree without
+   * syntax errors.
+   */
+  private yieldsAndReturnsFound(body: Node): { yields: boolean; returns: Node[] } {
+    const returns: Node[] = [];
+    let yields = false;
+    let skipUntil = -1;
+    for (const n of body.descendantsOfType(YIELDS_RETURNS_NESTED)) {
+      if (!n || n.startIndex < skipUntil) continue;
+      const type = n.type;
+      if (NESTED.has(type)) skipUntil = n.endIndex;
+      else if (type === 'yield') yields = true;
+      else returns.push(n);
     }
-    const returned = depth < MAX_DEPTH ? this.returnedKind(s, body, returns, depth) : undefined;
-    if (isAsync) {
-      o.gives = 'coroutine';
-      if (returned) o.resolves = returned;
-    } else if (returned) o.gives = returned;
-    return o;
+    returns.reverse();
+    return { yields, returns };
   }
 
   /** Offsets of the word `yield` in the text (when node offsets are the text's), in order. */

@@ -25,6 +25,8 @@ export interface Frame {
   loopRange?: Range;
   /** An `elif` whose condition is the guard (looked up only when a guard is needed). */
   guardOf?: Node;
+  /** An `if`/`elif` branch whose condition tests for another platform (unset until asked). */
+  otherPlatform?: boolean;
   /** What the walk derives from the frames while this one is on top (null: none). */
   memoScope?: Scope;
   memoFlags?: Flags;

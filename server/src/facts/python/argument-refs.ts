@@ -9,7 +9,7 @@ import { anyIn } from '../../text/positions';
 import type { PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { DOTTED_RE, KEYWORD_ARG_RE, SPACED_DOTTED_RE, TOKEN_RE, plainSegments } from './syntax-helpers';
-import { factBase, resolve, type Flags, type RawCall, type Scope } from './walk-records';
+import { factBase, resolve, withBase, type Flags, type RawCall, type Scope } from './walk-records';
 
 export class ArgumentRefs {
   /** Callables passed as arguments: the node, or (read from the text) the offset of the name. */
@@ -160,7 +160,7 @@ export class ArgumentRefs {
       const res = resolve(r.raw, r.scope);
       if (res.origin === 'builtin') continue;
       const range: Range = r.node ? this.t.range(r.node) : { start: this.t.posAt(r.at!), end: this.t.posAt(r.at! + r.raw.length) };
-      facts.push({ ...factBase(range, r.flags, r.scope), kind: 'py.ref', name: res.name, origin: res.origin });
+      facts.push(withBase(factBase(range, r.flags, r.scope), { kind: 'py.ref', name: res.name, origin: res.origin }));
     }
   }
 }

@@ -61,7 +61,7 @@ import { computedImportModule, computedModuleHolders, constantBeginning } from '
 import { ValueOrigins } from './value-origins';
 import type { PySourceText } from './source-text';
 import { argsOf, before, closesOnlyStdio, identifiersIn, keywordInsert, parameterNames, rangeEq, startsAtStdio, stringValue, within } from './syntax-helpers';
-import { callBase, classScope, factBase, pickBinding, resolve, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
+import { callBase, classScope, factBase, pickBinding, resolve, withBase, type CollectedRecords, type LoopCtx, type RawCall, type Resolved, type Scope } from './walk-records';
 
 /** Names the tables already describe: never worth a `py.call` fact. */
 const KNOWN_NOT_WORKSPACE: ReadonlySet<string> = new Set([...PY_FD_SOURCES.keys(), ...PY_SETSID_CALLS, ...PY_CLOSE_ONE_CALLS, ...PY_FSTAT_CALLS]);
@@ -399,7 +399,7 @@ export class ProcessClassifier {
       }
       // A method of what a workspace call made: the model looks the class up.
       if (ctor?.resolved && ck?.kind === 'unknown' && !KNOWN_NOT_WORKSPACE.has(ck.ctor)) {
-        const call: PyMethodCallFact = { ...callBase(c, this.t), kind: 'py.method-call', producer: ck.ctor, origin: ck.origin, method: c.method };
+        const call: PyMethodCallFact = withBase(callBase(c, this.t), { kind: 'py.method-call', producer: ck.ctor, origin: ck.origin, method: c.method });
         if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
         const module = PY_COMPUTED_IMPORTS.has(ck.ctor) ? this.computedModule(ctor) : undefined;
         if (module) call.module = module;
@@ -426,12 +426,12 @@ export class ProcessClassifier {
       if (KNOWN_NOT_WORKSPACE.has(name)) return;
       // `self.run = functools.partial(helper, ...)` in the class, then `self.run(...)`: runs `helper`.
       const callee = this.partialTarget(c) ?? c.resolved;
-      const call: PyCallFact = { ...callBase(c, this.t), kind: 'py.call', callee: callee.name, origin: callee.origin };
+      const call: PyCallFact = withBase(callBase(c, this.t), { kind: 'py.call', callee: callee.name, origin: callee.origin });
       const last = name.slice(name.lastIndexOf('.') + 1);
       if (PY_CLOSE_HELPER_NAME.test(last) || this.passesKeepKeyword(c)) Object.assign(call, this.keepArgumentFact(c));
       if (this.rec.returnedCalls.has(c.node.id)) call.returned = true;
       this.rec.facts.push(call);
-      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.with-enter', callee: callee.name, origin: callee.origin });
+      if (this.rec.withCalls.has(c.node.id)) this.rec.facts.push(withBase(callBase(c, this.t), { kind: 'py.with-enter', callee: callee.name, origin: callee.origin }));
       if (this.rec.returnedCalls.has(c.node.id) && /^_*[A-Z]/.test(last)) this.rec.facts.push({ ...callBase(c, this.t), kind: 'py.returns-object', constructorName: name, origin: c.resolved.origin });
     }
   }

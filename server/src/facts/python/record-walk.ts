@@ -34,6 +34,7 @@ import { FrameStack } from './walk-frames';
 import {
   classScope,
   factBase,
+  withBase,
   type CollectedRecords,
   type IfRecord,
   type LoopCtx,
@@ -448,12 +449,12 @@ export class RecordCollector implements CollectedRecords {
           const mod = c.text;
           const first = mod.split('.')[0];
           bind(first, first);
-          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, boundName: first });
+          this.facts.push(withBase(b, { kind: 'py.import', module: mod, level: 0, boundName: first }));
         } else if (c.type === 'aliased_import') {
           const mod = c.childForFieldName('name')?.text ?? '';
           const alias = c.childForFieldName('alias')?.text ?? mod;
           bind(alias, mod);
-          this.facts.push({ ...b, kind: 'py.import', module: mod, level: 0, boundName: alias });
+          this.facts.push(withBase(b, { kind: 'py.import', module: mod, level: 0, boundName: alias }));
         }
       }
     } else {
@@ -485,7 +486,7 @@ export class RecordCollector implements CollectedRecords {
           bind(alias, joinName(prefix, n));
         }
       }
-      const fact: PyImportFact = { ...b, kind: 'py.import', module: mod, level, names };
+      const fact: PyImportFact = withBase(b, { kind: 'py.import', module: mod, level, names });
       if (star) fact.star = true;
       this.facts.push(fact);
     }
@@ -512,11 +513,7 @@ export class RecordCollector implements CollectedRecords {
     parent.defs.add(simple);
     const qual = parent.name ? `${parent.name}.${simple}` : simple;
     const flags = this.stack.curFlags();
-    const fact: PyFunctionFact = {
-      ...factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent),
-      kind: 'py.function',
-      name: qual,
-    };
+    const fact: PyFunctionFact = withBase(factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent), { kind: 'py.function', name: qual });
     const cls = parent.kind === 'class' ? parent.name : undefined;
     if (cls) fact.className = cls;
     if (cls && nameInfo && this.callsBaseMethod(node, until, simple)) fact.callsBase = true;
@@ -596,7 +593,7 @@ export class RecordCollector implements CollectedRecords {
       const d = this.t.dotted(b?.type === 'subscript' ? b.childForFieldName('value') : (b ?? null));
       if (d) raw.push(d);
     }
-    const fact: PyClassFact = { ...factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent), kind: 'py.class', name: qual, bases: [] };
+    const fact: PyClassFact = withBase(factBase(nameInfo ? nameInfo.range : this.t.rangeOf(node, until), flags, parent), { kind: 'py.class', name: qual, bases: [] });
     this.facts.push(fact);
     this.pendingBases.push({ fact, scope: parent, raw });
     const scope: Scope = { kind: 'class', name: qual, fn: parent.fn, cls: qual, parent, until, defs: new Set(), bindings: new Map(), end: parent.end, classFact: fact };

@@ -169,6 +169,15 @@ export function factBase(range: Range, flags: Flags, scope: Scope): PyFactBase {
   return b;
 }
 
+/**
+ * A fact made of a base and its own fields, in that key order (`{ ...base, ...own }`). Built
+ * with `Object.assign` on a fresh object: on the busiest fact sites (a call, a function, a
+ * reference) V8 makes the spread of a base followed by more fields tens of times slower.
+ */
+export function withBase<T extends object>(base: PyFactBase, own: T): PyFactBase & T {
+  return Object.assign({}, base, own);
+}
+
 /** The fact base of a call (computed for calls that become facts only). */
 export function callBase(c: RawCall, t: PySourceText): PyFactBase {
   return (c.base ??= factBase(t.rangeOf(c.node, c.end), c.flags, c.scope));

@@ -348,7 +348,7 @@ class WordIndex {
 
 /** The calls of the file that import a module by a name that can be read (`computedImportModule`). */
 function readableComputedImports(root: Node, text: string): Node[] {
-  if (!COMPUTED_IMPORT_WORD.test(text)) return [];
+  if (!(text.includes('import_module') || text.includes('__import__')) || !COMPUTED_IMPORT_WORD.test(text)) return [];
   const exact = root.endIndex === text.length;
   const calls: (Node | null)[] = exact ? [] : root.descendantsOfType('call');
   if (exact) {

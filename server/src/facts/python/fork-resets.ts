@@ -11,6 +11,7 @@ import { PY_CLOSE_ONE_CALLS, PY_PARTIAL_CALLS, PY_RESET_METHODS } from '../../kn
 import type { PyAtForkFact, PyResetTarget } from './fact-types';
 import type { PySourceText } from './source-text';
 import { argsOf, parameterNames } from './syntax-helpers';
+import { anyIn, positionsOf } from '../../text/positions';
 import { resolve, type CollectedRecords, type RawCall, type Scope } from './walk-records';
 
 /** What a registration hands the child. */
@@ -113,9 +114,11 @@ export class ForkResets {
 
   /** `nonlocal pool` then `pool = ...` in the same function: a closure's pool is re-bound. */
   private nonlocalResets(): void {
+    // (Where the text spells `nonlocal`: a definition holds one when one starts at least 8 before its end.)
+    const at = this.t.exact ? positionsOf(this.t.src, 'nonlocal') : undefined;
     for (const s of this.rec.scopes) {
       const def = s.defNode;
-      if (!def || !s.functionFact || !def.text.includes('nonlocal')) continue;
+      if (!def || !s.functionFact || !(at ? anyIn(at, def.startIndex, s.until - 7) : def.text.includes('nonlocal'))) continue;
       const names = new Set<string>();
       for (const n of def.descendantsOfType('nonlocal_statement')) {
         if (n && ownFunction(n)?.id === def.id) for (const id of n.namedChildren) if (id?.type === 'identifier') names.add(id.text);

@@ -62,9 +62,15 @@ function classOfInstance(owner: string, scope: Scope, origins: ValueOrigins): st
   return undefined;
 }
 
+/** The last names of the patchers (`patch`, `object`, `setattr`). */
+const PATCHER_LAST_NAMES: ReadonlySet<string> = new Set([...PY_PATCHERS.keys()].map((k) => k.slice(k.lastIndexOf('.') + 1)));
+
 /** The dotted name a patching call replaces (`os.fork`, `app.jobs.Runner.spawn`), if any. */
 function patchedTarget(c: RawCall, t: PySourceText, instanceClass: (owner: string, scope: Scope) => string | undefined): string | undefined {
   if (!c.callee) return undefined;
+  // A dotted callee keeps its last name when resolved, and it is the method's name too.
+  const dot = c.callee.lastIndexOf('.');
+  if (dot >= 0 && !PATCHER_LAST_NAMES.has(c.callee.slice(dot + 1))) return undefined;
   const how = PY_PATCHERS.get(resolve(c.callee, c.scope).name) ?? (c.method ? PY_PATCHERS.get(`.${c.method}`) : undefined);
   if (!how) return undefined;
   const a = argsOf(c.node).positional;

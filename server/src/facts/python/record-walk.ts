@@ -643,8 +643,8 @@ export class RecordCollector implements CollectedRecords {
     // `if daemon:` / `if not self._daemon:`: its branches run for one truth value of the flag (`flag-values.ts`).
     if (scope.kind === 'function' && FLAG_TEST_TEXT.test(condText)) this.flagTests.push({ node, scope });
     // `if …: … else: …` outside loops: one run of the function takes one of its branches.
-    // (An `elif`/`else` clause spells `el`: an `if` whose text has none has no alternative.)
-    if (scope.kind === 'function' && (!this.t.exact || this.t.src.slice(node.startIndex, until).includes('el')) && node.childrenForFieldName('alternative').length && !this.stack.curLoops()?.length) this.branchChains.push({ node, scope });
+    // (An `if` whose text spells neither `elif` nor `else` has no alternative.)
+    if (scope.kind === 'function' && this.mayHaveAlternative(node, until) && node.childrenForFieldName('alternative').length && !this.stack.curLoops()?.length) this.branchChains.push({ node, scope });
     // `if fd in keep: continue` inside a close-all loop: a keep-list.
     const loop = this.stack.curLoop();
     if (loop && condText.includes(loop.variable) && identifiersIn(cond).includes(loop.variable)) loop.keep = true;
@@ -661,6 +661,12 @@ export class RecordCollector implements CollectedRecords {
       }
     }
     this.ifs.push({ node, end: until, scope, subject: test.subject, childWhenTrue: test.childWhenTrue, consequence: this.t.range(consequence), alternative });
+  }
+
+  private mayHaveAlternative(node: Node, until: number): boolean {
+    if (!this.t.exact) return true;
+    const text = this.t.src.slice(node.startIndex, until);
+    return text.includes('else') || text.includes('elif');
   }
 
   private visitWith(node: Node, scope: Scope): void {

@@ -225,7 +225,7 @@ export class ValueKinds {
   /** Whether the word `yield` appears in the definition's text (found among the file's offsets, without copying the text out of the tree). */
   private spellsYield(def: Node): boolean {
     if (!this.t.exact) return /\byield\b/.test(def.text);
-    const at = (this.yieldOffsets ??= [...this.t.src.matchAll(/\byield\b/g)].map((m) => m.index));
+    const at = (this.yieldOffsets ??= wordOffsets(this.t.src, 'yield'));
     return anyIn(at, def.startIndex, def.endIndex);
   }
 
@@ -384,6 +384,20 @@ function definitionOf(s: Scope): Scope | undefined {
   let def: Scope | undefined;
   for (let x: Scope | undefined = s; x && x.kind !== 'module'; x = x.parent) if (x.kind === 'function') def = x;
   return def;
+}
+
+/** Offsets of `word` (made of word characters) standing alone in `text` (`\bword\b`), in order. */
+function wordOffsets(text: string, word: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) {
+    if ((i === 0 || !isWordChar(text.charCodeAt(i - 1))) && !isWordChar(text.charCodeAt(i + word.length))) out.push(i);
+  }
+  return out;
+}
+
+/** `\w` (NaN, past the end, is not). */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 /** The last statement of a block (comments left out). */

@@ -297,6 +297,39 @@ const PLAIN_WORD = /^[\p{L}\p{N}_]+$/u;
 /** `def` and the blanks after it, with the run of word characters that follows. */
 const DEF_RUN = /\bdef[ \t]+(?=([\p{L}\p{N}_]+))/gu;
 
+/** A letter, a digit or an underscore (a whole code point). */
+const WORD_CHAR = /^[\p{L}\p{N}_]$/u;
+
+function isWordCodePoint(cp: number | undefined): boolean {
+  if (cp === undefined) return false;
+  if (cp < 128) return (cp >= 48 && cp <= 57) || (cp >= 65 && cp <= 90) || (cp >= 97 && cp <= 122) || cp === 95;
+  return WORD_CHAR.test(String.fromCodePoint(cp));
+}
+
+/** The code point that ends right before `i` (a surrogate pair read whole), if any. */
+function codePointBefore(text: string, i: number): number | undefined {
+  if (i <= 0) return undefined;
+  const low = text.charCodeAt(i - 1);
+  if (low >= 0xdc00 && low <= 0xdfff && i >= 2) {
+    const high = text.charCodeAt(i - 2);
+    if (high >= 0xd800 && high <= 0xdbff) return text.codePointAt(i - 2);
+  }
+  return low;
+}
+
+/**
+ * Offsets of a plain `word` not inside a longer run of letters, digits and underscores (what
+ * `(?<![\p{L}\p{N}_])word(?![\p{L}\p{N}_])` with the `u` flag finds), in order. Two such
+ * occurrences never overlap.
+ */
+function standingAlone(text: string, word: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) {
+    if (!isWordCodePoint(codePointBefore(text, i)) && !isWordCodePoint(text.codePointAt(i + word.length))) out.push(i);
+  }
+  return out;
+}
+
 /** How many words are searched for one by one before the text is indexed once for all. */
 const SEARCHES_BEFORE_INDEX = 3;
 
@@ -317,9 +350,8 @@ class WordIndex {
 
   /** Offsets of `word` standing alone, in order. */
   offsetsOf(word: string): readonly number[] {
-    if (!PLAIN_WORD.test(word) || (!this.runs && ++this.wordSearches <= SEARCHES_BEFORE_INDEX)) {
-      return [...this.text.matchAll(new RegExp(`(?<![\\p{L}\\p{N}_])${word}(?![\\p{L}\\p{N}_])`, 'gu'))].map((m) => m.index);
-    }
+    if (!PLAIN_WORD.test(word)) return [...this.text.matchAll(new RegExp(`(?<![\\p{L}\\p{N}_])${word}(?![\\p{L}\\p{N}_])`, 'gu'))].map((m) => m.index);
+    if (!this.runs && ++this.wordSearches <= SEARCHES_BEFORE_INDEX) return standingAlone(this.text, word);
     this.runs ??= WordIndex.index(this.text, WORD_RUN, 0);
     return this.runs.get(word) ?? [];
   }

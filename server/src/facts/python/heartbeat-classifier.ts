@@ -230,13 +230,22 @@ export class HeartbeatClassifier {
       const b = pickBinding(s.bindings.get(name), pos);
       if (b) return b;
     }
+    if (this.globalBindings.has(name)) return this.globalBindings.get(name);
+    let found: RawCall | undefined;
     for (const s of this.rec.scopes) {
       if (s.kind !== 'module' && !s.globals?.has(name)) continue;
       const list = s.bindings.get(name);
-      if (list?.length) return list[list.length - 1];
+      if (list?.length) {
+        found = list[list.length - 1];
+        break;
+      }
     }
-    return undefined;
+    this.globalBindings.set(name, found);
+    return found;
   }
+
+  /** The call last assigned to a module global, by name (the same for every scope: asked once per name). */
+  private readonly globalBindings = new Map<string, RawCall | undefined>();
 
   private madeByName(name: string, scope: Scope, pos: number): MadeBy | undefined {
     if (name === 'self' || name.includes('.')) {

@@ -148,7 +148,7 @@ export class ValueKinds {
     // counts only when its body ends with a `return`: most functions need no walk at all.
     // Without syntax errors the body is there, and a function with no `return` (the walk
     // notes them in `leaves`) does not end with one.
-    const spellsYield = this.spellsYield(def);
+    const spellsYield = this.spellsYield(def, s.until);
     if (this.t.fast && !spellsYield && !s.leaves?.length) {
       if (isAsync) o.gives = 'coroutine';
       return o;
@@ -222,11 +222,11 @@ export class ValueKinds {
   /** Offsets of the word `yield` in the text (when node offsets are the text's), in order. */
   private yieldOffsets: number[] | undefined;
 
-  /** Whether the word `yield` appears in the definition's text (found among the file's offsets, without copying the text out of the tree). */
-  private spellsYield(def: Node): boolean {
+  /** Whether the word `yield` appears in the definition's text, which ends at `end` (found among the file's offsets, without copying the text out of the tree). */
+  private spellsYield(def: Node, end: number): boolean {
     if (!this.t.exact) return /\byield\b/.test(def.text);
     const at = (this.yieldOffsets ??= wordOffsets(this.t.src, 'yield'));
-    return anyIn(at, def.startIndex, def.endIndex);
+    return anyIn(at, def.startIndex, end);
   }
 
   /** The kind every path of a body returns: each `return` gives a call of the same known kind, and the body ends with a `return`. */

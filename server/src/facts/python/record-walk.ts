@@ -609,7 +609,13 @@ export class RecordCollector implements CollectedRecords {
    * A class-body attribute that may hold a class: `job_class = Job` (a capitalised name) or
    * an annotation `job_class: type[Job]` / `type[Job[T]]`; resolved after the walk.
    */
-  private noteClassAttribute(node: Node, scope: Scope): void {
+  private noteClassAttribute(node: Node, scope: Scope, until: number): void {
+    if (this.t.exact) {
+      // The value names a class (a capital letter after the `=`) or the annotation spells `type[`.
+      const text = this.t.src.slice(node.startIndex, until);
+      const eq = text.indexOf('=');
+      if (!text.includes('ype[') && (eq < 0 || !/[A-Z]/.test(text.slice(eq + 1)))) return;
+    }
     const left = node.childForFieldName('left');
     if (left?.type !== 'identifier' || !scope.classFact) return;
     const right = node.childForFieldName('right');
@@ -728,7 +734,7 @@ export class RecordCollector implements CollectedRecords {
   private visitAssignment(node: Node, scope: Scope, until: number): void {
     if (this.chainedAssignments.delete(node.id)) return;
     if (scope.kind === 'class') {
-      this.noteClassAttribute(node, scope);
+      this.noteClassAttribute(node, scope, until);
       // `__enter__ = open`: the with protocol runs another method of the class.
       const alias = /^(__(?:enter|exit)__)\s*=\s*([A-Za-z_]\w*)\s*$/.exec(this.t.src.slice(node.startIndex, until));
       if (alias) this.facts.push({ ...factBase(this.t.rangeOf(node, until), this.stack.curFlags(), scope), kind: 'py.method-alias', className: scope.name, alias: alias[1], target: alias[2] });

@@ -14,7 +14,7 @@
  */
 import type { Node } from '../../parsing/parser';
 import type { Position } from '../../text/locations';
-import type { PyFlag, PyFlagArgument, PyFlagGuard, PyParameter, PythonFact } from './fact-types';
+import type { PyCallFact, PyFlag, PyFlagArgument, PyFlagGuard, PyMethodCallFact, PyObjectStartFact, PyParameter, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { argsOf, stringValue, within } from './syntax-helpers';
 import { callBase, type CollectedRecords, type RawCall, type Scope } from './walk-records';
@@ -22,6 +22,15 @@ import { splitTop, StatementScan, type ScannedCode } from './statement-scan';
 
 /** A condition that may be a flag test (`x`, `not self.x`, `(flag)`): the cheap filter of the walk. */
 export const FLAG_TEST_TEXT = /^[(\s]*(?:not[\s(]+)*(?:self\s*\.\s*)?[A-Za-z_]\w*[)\s]*$/;
+
+/** `self.name`: a call of a method on the caller's own object. */
+const SELF_METHOD = /^self\.[A-Za-z_]\w*$/;
+
+/** A call fact (`py.call`, `py.method-call`, `py.object-start`) and the call it was made of. */
+export interface CallFact {
+  fact: PyCallFact | PyMethodCallFact | PyObjectStartFact;
+  call: RawCall;
+}
 
 /** Nodes that open a scope of their own: what they bind or assign is not the enclosing function's. */
 const NESTED = new Set(['function_definition', 'lambda', 'class_definition']);
@@ -725,16 +734,11 @@ export class FlagValues {
    * The flag arguments of the call facts, whether a call runs on the caller's own object
    * (`self.m()`), and which call made a method call's receiver.
    */
-  emitCallFlags(facts: readonly PythonFact[]): void {
-    const byRange = new Map<object, RawCall>();
-    for (const c of this.rec.calls) if (c.base) byRange.set(c.base.range, c);
-    for (const f of facts) {
-      if (f.kind !== 'py.call' && f.kind !== 'py.method-call' && f.kind !== 'py.object-start') continue;
-      const c = byRange.get(f.range);
-      if (!c) continue;
+  emitCallFlags(callFacts: readonly CallFact[]): void {
+    for (const { fact: f, call: c } of callFacts) {
       const args = this.flagArguments(c);
       if (args) f.flagArgs = args;
-      if (f.kind === 'py.call' && c.scope.cls && /^self\.[A-Za-z_]\w*$/.test(c.callee ?? '')) f.onSelf = true;
+      if (f.kind === 'py.call' && c.scope.cls && c.callee?.startsWith('self.') && SELF_METHOD.test(c.callee)) f.onSelf = true;
       if (f.kind !== 'py.call' && c.recv && 'name' in c.recv) {
         const list = c.scope.bindings.get(c.recv.name);
         const at = list?.length === 1 ? this.producerAt(c, list[0]) : undefined;

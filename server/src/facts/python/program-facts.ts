@@ -29,7 +29,7 @@ import { RecordCollector, type SkippedDefinition } from './record-walk';
 import { extractSetupPyEntryPoints } from './setup-py';
 import { PySourceText } from './source-text';
 import { ValueKinds } from './value-kinds';
-import { FlagValues } from './flag-values';
+import { FlagValues, type CallFact } from './flag-values';
 export { awaitedKind } from './value-kinds';
 import { resolve, type Resolved, type Scope } from './walk-records';
 
@@ -124,10 +124,17 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   const execs: CallFacts<PyExecFact> = [];
   const forks: CallFacts<PyForkFact> = [];
   const closeAlls: CallFacts<PyCloseAllFact> = [];
+  // The call, method-call and object-start facts each call made (their flag arguments are read below).
+  const callFacts: CallFact[] = [];
   for (const c of calls) {
     heartbeats.classifyHeartbeat(c);
     heartbeats.classifyTransportUse(c);
+    const made = facts.length;
     processes.classify(c, execs, forks, closeAlls);
+    for (let i = made; i < facts.length; i++) {
+      const f = facts[i];
+      if ((f.kind === 'py.call' || f.kind === 'py.method-call' || f.kind === 'py.object-start') && f.range === c.base?.range) callFacts.push({ fact: f, call: c });
+    }
   }
   processes.fallbackStarts(forks);
   processes.emitReturnedObjects();
@@ -149,7 +156,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   for (const k of rec.kindTests) kinds.emitValueGuards(k.node, k.scope, facts);
   const flags = new FlagValues(rec, t);
   flags.emitFunctionFlags();
-  flags.emitCallFlags(facts);
+  flags.emitCallFlags(callFacts);
   for (const k of rec.flagTests) flags.emitFlagGuards(k.node, k.scope, facts);
   flags.emitBranches(rec.branchChains, facts);
   flags.emitParameters();

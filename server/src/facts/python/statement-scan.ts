@@ -97,8 +97,16 @@ function attributeAssignments(code: string): { at: number; attr: string; open: n
 function tupleTargets(code: string): { text: string; at: number }[] {
   const out: { text: string; at: number }[] = [];
   const n = code.length;
+  // Where `\n` alone ends lines, a line without a comma cannot match: the search goes straight
+  // to the line of the next comma (the lines before it are passed over unread).
+  const plainLines = !/[\r\u2028\u2029]/.test(code);
   let line = 0;
   while (line <= n) {
+    if (plainLines) {
+      const comma = code.indexOf(',', line);
+      if (comma < 0) break;
+      line = Math.max(line, code.lastIndexOf('\n', comma) + 1);
+    }
     // (`^` of a multiline pattern also starts a line after `\r`, `\u2028` and `\u2029`.)
     let i = line;
     while (i < n && (code.charCodeAt(i) === 32 || code.charCodeAt(i) === 9)) i++;
@@ -120,11 +128,14 @@ function tupleTargets(code: string): { text: string; at: number }[] {
     }
     // The next line start at or after `next` (a match's text ends at its `=`; a failed line is searched from its start).
     let k = next === i ? line : next;
-    for (; k < n; k++) {
-      const d = code.charCodeAt(k);
-      if (d === 10 || d === 13 || d === 0x2028 || d === 0x2029) break;
+    if (plainLines) k = k < n ? code.indexOf('\n', k) : -1;
+    else {
+      for (; k < n; k++) {
+        const d = code.charCodeAt(k);
+        if (d === 10 || d === 13 || d === 0x2028 || d === 0x2029) break;
+      }
     }
-    if (k >= n) break;
+    if (k < 0 || k >= n) break;
     line = k + 1;
   }
   return out;

@@ -27,6 +27,7 @@ import { BUILTIN_KNOWLEDGE, type Knowledge } from '../knowledge/knowledge';
 import { OUT_ARRAY_OPENERS, REFCOUNT_INCREF, REFCOUNT_NEW_REF } from '../knowledge/c-handles';
 import { WSGI_KEYWORDS } from '../knowledge/python-wsgi';
 import type { LanguageId } from '../text/locations';
+import { escapeRegExp } from '../text/regexp';
 
 export type KeywordTable = Partial<Record<LanguageId, readonly string[]>>;
 
@@ -70,9 +71,16 @@ export function prefilterDisabledByEnv(): boolean {
   return v !== undefined && v !== '' && v !== '0';
 }
 
+/** Per token list: one pattern for all its tokens (null for none), so a text is read once, not once per token. */
+const TOKEN_PATTERNS = new WeakMap<readonly string[], RegExp | null>();
+
 function anyToken(text: string, tokens: readonly string[]): boolean {
-  for (const t of tokens) if (text.includes(t)) return true;
-  return false;
+  let pattern = TOKEN_PATTERNS.get(tokens);
+  if (pattern === undefined) {
+    pattern = tokens.length > 0 ? new RegExp(tokens.map(escapeRegExp).join('|')) : null;
+    TOKEN_PATTERNS.set(tokens, pattern);
+  }
+  return pattern !== null && pattern.test(text);
 }
 
 /** Whether a rule's per-file check must run on this text (with `knowledge`'s openers). */

@@ -15,10 +15,22 @@ export interface ScannedCode {
   stores: { attr: string; key: string; start: number; end: number }[];
 }
 
-/** Whether `text` holds one of `words` (a cheap test before a pattern that needs one). */
-function has(text: string, ...words: string[]): boolean {
-  return words.some((w) => text.includes(w));
+/** Whether `text` holds one of a pattern's literal words (a cheap test before a pattern that needs one; one pass for all the words). */
+function has(text: string, words: RegExp): boolean {
+  return words.test(text);
 }
+
+/** The literal words some pattern below needs, each set as one pattern (no `g` flag: `test` keeps no state). */
+const WORDS = {
+  forDel: /for|del/,
+  setattr: /setattr|delattr/,
+  dict: /__dict__|vars/,
+  mutators: /update|setdefault|pop|clear|__setitem__|__delitem__/,
+  for: /for/,
+  scopeStatements: /global|nonlocal|del|case/,
+  import: /import/,
+  lambda: /lambda/,
+} as const;
 
 /** Whether a character code is one of JavaScript's `\s`. */
 function isSpace(c: number): boolean {
@@ -287,16 +299,16 @@ export class StatementScan {
     }
     for (const m of tupleTargets(code)) attrsIn(m.text, m.at);
     // (Each pattern below runs only where the text holds its literal word.)
-    if (has(code, 'for', 'del')) for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
+    if (has(code, WORDS.forDel)) for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
     for (const m of code.matchAll(/\bas\s+[A-Za-z_][\w.]*\.\s*([A-Za-z_]\w*)/g)) out.push({ at: m.index ?? 0, attr: m[1] });
-    if (has(code, 'setattr', 'delattr')) for (const m of code.matchAll(/\b(?:setattr|delattr)\s*\(/g)) {
+    if (has(code, WORDS.setattr)) for (const m of code.matchAll(/\b(?:setattr|delattr)\s*\(/g)) {
       const argsAt = (m.index ?? 0) + m[0].length;
       const args = splitTop(this.src.slice(argsAt, this.closing(argsAt)), argsAt, ',');
       const name = args[1] ? /^\s*[rRuU]?(['"])([A-Za-z_]\w*)\1\s*$/.exec(args[1].text)?.[2] : undefined;
       out.push({ at: m.index ?? 0, attr: name ?? '*' });
     }
-    if (has(code, '__dict__', 'vars')) for (const m of code.matchAll(/__dict__\s*(?:\[|\.\s*(?:update|setdefault)\b)|\bvars\s*\([^)]*\)\s*(?:\[|\.\s*update\b)/g)) out.push({ at: m.index ?? 0, attr: '*' });
-    if (has(code, 'update', 'setdefault', 'pop', 'clear', '__setitem__', '__delitem__')) for (const m of code.matchAll(MUTATORS)) {
+    if (has(code, WORDS.dict)) for (const m of code.matchAll(/__dict__\s*(?:\[|\.\s*(?:update|setdefault)\b)|\bvars\s*\([^)]*\)\s*(?:\[|\.\s*update\b)/g)) out.push({ at: m.index ?? 0, attr: '*' });
+    if (has(code, WORDS.mutators)) for (const m of code.matchAll(MUTATORS)) {
       const argsAt = (m.index ?? 0) + m[0].length;
       const keyed = m[2] === 'setdefault' || m[2] === 'pop' || m[2] === '__setitem__' || m[2] === '__delitem__';
       const first = keyed ? splitTop(this.src.slice(argsAt, this.closing(argsAt)), argsAt, ',')[0] : undefined;
@@ -339,18 +351,18 @@ export class StatementScan {
     for (const m of code.matchAll(ANNOTATED)) other.add(m[1]);
     for (const m of tupleTargets(code)) words(m.text);
     // (Each pattern below runs only where the text holds its literal word.)
-    if (has(code, 'for')) for (const m of code.matchAll(/\bfor\s([^\n]*?)\sin\b/g)) words(m[1]);
+    if (has(code, WORDS.for)) for (const m of code.matchAll(/\bfor\s([^\n]*?)\sin\b/g)) words(m[1]);
     for (const m of code.matchAll(/\bas\s+([A-Za-z_]\w*)/g)) other.add(m[1]);
-    if (has(code, 'global', 'nonlocal', 'del', 'case')) for (const m of code.matchAll(/^[ \t]*(?:global|nonlocal|del|case)\b([^\n]*)/gm)) words(m[1]);
+    if (has(code, WORDS.scopeStatements)) for (const m of code.matchAll(/^[ \t]*(?:global|nonlocal|del|case)\b([^\n]*)/gm)) words(m[1]);
     // `import a.b`, `import a as b`, `from m import a, b as c`: the first name of each, or its alias.
-    if (has(code, 'import')) for (const m of code.matchAll(/^[ \t]*(?:from[ \t]+\S+[ \t]+)?import\b([^\n]*)/gm)) {
+    if (has(code, WORDS.import)) for (const m of code.matchAll(/^[ \t]*(?:from[ \t]+\S+[ \t]+)?import\b([^\n]*)/gm)) {
       for (const part of m[1].replace(/[()\\]/g, ' ').split(',')) {
         const named = /^\s*([A-Za-z_]\w*)(?:\.[\w.]*)?(?:\s+as\s+([A-Za-z_]\w*))?/.exec(part);
         if (named) other.add(named[2] ?? named[1]);
       }
     }
     for (const m of code.matchAll(/\b(?:def|class)\s+([A-Za-z_]\w*)/g)) other.add(m[1]);
-    if (has(code, 'lambda')) for (const m of code.matchAll(/\blambda\b([^:\n]*)/g)) words(m[1]);
+    if (has(code, WORDS.lambda)) for (const m of code.matchAll(/\blambda\b([^:\n]*)/g)) words(m[1]);
     return { simple, other };
   }
 

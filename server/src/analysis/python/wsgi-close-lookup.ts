@@ -31,6 +31,10 @@ const DERIVING_CALLS: ReadonlySet<string> = new Set(['iter', 'list', 'tuple']);
 export function closeLookups(file: WsgiIndex, fn: Node, name: string, after = 0): Node[] {
   const body = fn.childForFieldName('body');
   if (!body) return [];
+  // Every lookup spells `close` after the name, inside the body: a body without that word after
+  // `after` has none, and the file's identifier index (a walk of the whole tree) is not needed.
+  const word = file.text.indexOf('close', Math.max(after, body.startIndex));
+  if (word < 0 || word + 'close'.length > body.endIndex) return [];
   const out: Node[] = [];
   for (const id of file.identifiers(name)) {
     if (id.startIndex < after || !within(id, body) || enclosingFunction(id)?.id !== fn.id) continue;

@@ -407,6 +407,34 @@ function isField(parent: Node, field: string, child: Node): boolean {
   return f !== null && f.id === child.id;
 }
 
+/** A line that starts a `def` or `class` (after its indentation and an optional `async`), up to the defined name. */
+const DEFINITION_HEADER = /^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+/gm;
+
+/** One header line: where its keyword (`async`, `def` or `class`) and the defined name start. */
+interface DefinitionHeader {
+  keywordAt: number;
+  nameAt: number;
+}
+
+/** Every header line of the text, in document order: one scan, which each name asked then filters. */
+function definitionHeaders(text: string): DefinitionHeader[] {
+  const out: DefinitionHeader[] = [];
+  for (const m of text.matchAll(DEFINITION_HEADER)) out.push({ keywordAt: m.index + m[0].length - m[0].trimStart().length, nameAt: m.index + m[0].length });
+  return out;
+}
+
+/** An ASCII word character, as `\w` in a regular expression without the `u` flag. */
+function isWordChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/** Whether a word boundary (`\b`) lies at `index` of `text`, as a regular expression sees it. */
+function wordEndsAt(text: string, index: number): boolean {
+  const before = index > 0 && isWordChar(text.charCodeAt(index - 1));
+  const after = index < text.length && isWordChar(text.charCodeAt(index));
+  return before !== after;
+}
+
 const SCOPE_TYPES = new Set(['function_definition', 'class_definition', 'module']);
 const LOOP_TYPES = new Set(['for_statement', 'while_statement']);
 
@@ -422,6 +450,8 @@ class PythonFile implements EffectEnv {
   private linesMemo: string[] | undefined;
   private readonly lineStarts: number[] = [0];
   private readonly defs = new Map<string, DefIndex>();
+  /** The file's `def` and `class` header lines (see {@link definitionHeaders}), read on the first {@link definitions} asked. */
+  private headers: DefinitionHeader[] | undefined;
   private readonly ownerMemo = new Map<string, boolean>();
   private readonly inProgress = new Set<string>();
 
@@ -1407,10 +1437,10 @@ class PythonFile implements EffectEnv {
     let found = this.defs.get(name);
     if (found) return found;
     found = { functions: [], methods: [], classes: [] };
-    const re = new RegExp(`^[ \\t]*(?:async[ \\t]+)?(def|class)[ \\t]+${escapeRegExp(name)}\\b`, 'gm');
     const root = this.tree.rootNode;
-    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
-      const keyword = root.descendantForPosition(this.positionOf(m.index + m[0].length - m[0].trimStart().length));
+    for (const header of (this.headers ??= definitionHeaders(this.text))) {
+      if (!this.text.startsWith(name, header.nameAt) || !wordEndsAt(this.text, header.nameAt + name.length)) continue;
+      const keyword = root.descendantForPosition(this.positionOf(header.keywordAt));
       const node = keyword?.parent;
       if (!node || node.childForFieldName('name')?.text !== name) continue;
       if (node.type === 'class_definition') found.classes.push(node);

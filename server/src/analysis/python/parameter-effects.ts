@@ -53,11 +53,8 @@ function* lineLocalMatches(text: string, pattern: RegExp, words: RegExp): Genera
   }
 }
 
-/** The matches of a pattern over the whole text (offset 0). */
-function* wholeTextMatches(text: string, pattern: RegExp): Generator<{ m: RegExpMatchArray; offset: number }> {
-  pattern.lastIndex = 0;
-  for (const m of text.matchAll(pattern)) yield { m, offset: 0 };
-}
+/** The word every match of {@link RETURN_LINE} spells: only the lines that hold it are matched (a line-anchored pattern tries every offset of the text). */
+const RETURN_WORD = /return/g;
 
 function collect(
   tree: Tree,
@@ -123,7 +120,7 @@ export function parameterEffects(
 ): { returned: UsedOnlyParameters[]; released: UsedOnlyParameters[] } {
   if (!text.includes('def')) return { returned: [], released: [] };
   const words = parameterCheck(text);
-  const returnedEntries = text.includes('return') ? collect(tree, text, wholeTextMatches(text, RETURN_LINE), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
+  const returnedEntries = text.includes('return') ? collect(tree, text, lineLocalMatches(text, RETURN_LINE, RETURN_WORD), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
   const returned = summaries(returnedEntries, () => true);
   const returnedBy = new Map<number, Set<string>>();
   for (const e of returnedEntries) returnedBy.set(e.def.id, new Set(e.found.keys()));

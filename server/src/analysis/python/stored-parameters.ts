@@ -73,8 +73,55 @@ export function exportedDefEntry<E extends ExportedDefEntry>(
   return entry;
 }
 
-/** `def name(` at the start of a line (its parameter list is read by {@link parameterListText}). */
-const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(/gm;
+/** Spaces and tabs, the only blanks a `def` header line holds before its bracket. */
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/** Where a line starts for a multiline `^`: the text's start, or after `\n`, `\r`, U+2028 or U+2029. */
+function isLineStart(text: string, index: number): boolean {
+  if (index === 0) return true;
+  const c = text.charCodeAt(index - 1);
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** `[A-Za-z_]` (`word`: or a digit, `\w`). */
+function isNameChar(code: number, word: boolean): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || (word && code >= 48 && code <= 57);
+}
+
+/**
+ * The `def name(` lines of the text, in document order: the matches of
+ * `^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(` (multiline), found from the
+ * `def` words instead (a pattern anchored at line starts tries every offset of the text).
+ * `at` is the line's start, `indent` its leading blanks, `open` the offset after the bracket.
+ */
+function defHeaders(text: string): { at: number; indent: string; open: number }[] {
+  const out: { at: number; indent: string; open: number }[] = [];
+  for (let word = text.indexOf('def'); word >= 0; word = text.indexOf('def', word + 3)) {
+    // After the word: blanks, a name, blanks, the bracket.
+    let end = word + 3;
+    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+    if (end === word + 3 || !isNameChar(text.charCodeAt(end), false)) continue;
+    end++;
+    while (end < text.length && isNameChar(text.charCodeAt(end), true)) end++;
+    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+    if (text.charCodeAt(end) !== 40) continue;
+    // Before it: blanks to the line's start, or blanks, `async` and blanks to it.
+    let start = word;
+    while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
+    let indentEnd = word;
+    if (!isLineStart(text, start)) {
+      if (start === word || start < 5 || !text.startsWith('async', start - 5)) continue;
+      start -= 5;
+      indentEnd = start;
+      while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
+      if (!isLineStart(text, start)) continue;
+    }
+    out.push({ at: start, indent: text.slice(start, indentEnd), open: end + 1 });
+  }
+  return out;
+}
 
 /** The longest parameter list read (a header that never closes its bracket is read this far). */
 const MAX_PARAMETER_LIST = 4096;
@@ -114,14 +161,14 @@ let lastCheck: { text: string; check: (at: number, name: string) => boolean } | 
 
 function parameterCheckOf(text: string): (at: number, name: string) => boolean {
   const headers: { at: number; indent: number; names: Set<string> }[] = [];
-  for (const m of text.matchAll(DEF_HEADER)) {
+  for (const header of defHeaders(text)) {
     const names = new Set<string>();
     // Every word after a comma, inside a default's brackets too: a generous pre-check.
-    for (const part of parameterListText(text, m.index + m[0].length).split(',')) {
+    for (const part of parameterListText(text, header.open).split(',')) {
       const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
       if (w) names.add(w[1]);
     }
-    headers.push({ at: m.index, indent: m[1].replace(/\t/g, '        ').length, names });
+    headers.push({ at: header.at, indent: header.indent.replace(/\t/g, '        ').length, names });
   }
   return (at, name) => {
     let lo = 0;

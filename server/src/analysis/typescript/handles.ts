@@ -268,7 +268,7 @@ class TypeScriptHandleAnalysis {
       if (reexportsFs) summary.reexportsFs = reexportsFs;
       const usedOnly = usedOnlyParameters(this.returns, this.classifier);
       if (usedOnly.length > 0) summary.parametersUsedOnly = usedOnly;
-      const passedThrough = passThroughParameters(this.tree, this.text);
+      const passedThrough = passThroughParameters(this.tree, this.text, this.returns);
       if (passedThrough.length > 0) summary.parametersReturned = passedThrough;
       const forwarded = this.returns.forwardedParameters();
       if (forwarded.length > 0) summary.parametersForwarded = forwarded;
@@ -1237,7 +1237,7 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
       const reexportsFs = mayReexport ? returns.reexportsFs() : undefined;
       const returnedHandles = opens || passesOn ? returns.exportedReturns() : [];
       const parametersUsedOnly = namesFs ? usedOnlyParameters(returns, file.classifier) : [];
-      const parametersReturned = passThroughParameters(tree, text);
+      const parametersReturned = passThroughParameters(tree, text, returns);
       const parametersForwarded = passesOn ? returns.forwardedParameters() : [];
       result = {
         leaks: [],

@@ -59,7 +59,7 @@ import { PyNames } from '../../facts/python/names';
 import type { FileHandleSummary, ForwardedParameter, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
-import { escapeRegExp } from '../../text/regexp';
+import { escapeRegExp, lineLocalMatches } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
 import { parameterCheck, storedParameters } from './stored-parameters';
@@ -173,19 +173,21 @@ function containsYield(body: Node): boolean {
   return body.descendantsOfType('yield').some((y) => !!y && ownedBy(y, body));
 }
 
-/** `name = <value>` when it is the only binding of `name` in the body. */
+/** The nodes that bind a name in a body (see {@link singleAssignment}). */
+const BINDING_TYPES = ['assignment', 'augmented_assignment', 'for_statement', 'as_pattern_target'];
+
+/** `name = <value>` when it is the only binding of `name` in the body (nested functions, classes and lambdas excluded). */
 function singleAssignment(body: Node, name: string): Node | undefined {
   let found: Node | undefined;
   let count = 0;
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === name) {
-      count++;
-      found = n.type === 'assignment' ? (n.childForFieldName('right') ?? undefined) : undefined;
-    } else if ((n.type === 'for_statement' && n.childForFieldName('left')?.text === name) || (n.type === 'as_pattern_target' && n.text === name)) count++;
-    for (const c of n.namedChildren) if (c) stack.push(c);
+  // One native search for the binding kinds instead of a walk over every node of the body.
+  for (const n of body.descendantsOfType(BINDING_TYPES)) {
+    if (!n) continue;
+    const binds = n.type === 'as_pattern_target' ? n.text === name : n.childForFieldName('left')?.text === name;
+    if (!binds || !ownedBy(n, body)) continue;
+    count++;
+    if (n.type !== 'for_statement' && n.type !== 'as_pattern_target') found = n.type === 'assignment' ? (n.childForFieldName('right') ?? undefined) : undefined;
+    if (count > 1) return undefined;
   }
   return count === 1 ? found : undefined;
 }
@@ -1350,13 +1352,16 @@ class PythonFile implements EffectEnv {
     const root = this.tree.rootNode;
     const byDef = new Map<number, { path?: string[]; names: string[]; returns?: Node[] }>();
     // Statements that start with a call of an imported name and pass a plain name that is some
-    // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines.
-    for (const m of this.text.matchAll(STATEMENT_CALL)) {
-      if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, m.index)) continue;
-      const lineEnd = this.text.indexOf('\n', m.index);
-      const rest = this.text.slice(m.index + m[0].length - 1, lineEnd < 0 ? undefined : lineEnd);
-      if (![...rest.matchAll(/[(,][ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])/g)].some((a) => isParameter(m.index + m[0].length - 1, a[1]))) continue;
-      const open = m.index + m[0].length - 1;
+    // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines
+    // that spell `return` (when only returns count) or an imported name.
+    const words = returnedOnly ? /return/g : new RegExp([...imported].map(escapeRegExp).join('|'), 'g');
+    for (const { m, offset } of lineLocalMatches(this.text, STATEMENT_CALL, words)) {
+      const at = offset + m.index!;
+      if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, at)) continue;
+      const lineEnd = this.text.indexOf('\n', at);
+      const rest = this.text.slice(at + m[0].length - 1, lineEnd < 0 ? undefined : lineEnd);
+      if (![...rest.matchAll(/[(,][ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])/g)].some((a) => isParameter(at + m[0].length - 1, a[1]))) continue;
+      const open = at + m[0].length - 1;
       let call: Node | null = root.descendantForIndex(open, open + 1);
       while (call && call.type !== 'call') call = call.parent;
       const callee = call?.childForFieldName('function');

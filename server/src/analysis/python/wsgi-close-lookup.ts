@@ -70,7 +70,7 @@ export function derivationOf(file: WsgiIndex, arg: Node): Derivation | null {
   const callee = call.childForFieldName('function');
   if (!callee) return null;
   const q = file.qualifiedCallee(call);
-  if (DERIVING_CALLS.has(q) && !file.byName.has(q)) {
+  if (DERIVING_CALLS.has(q) && !file.definesFunction(q)) {
     const assign = unparenParent(call);
     if (assign?.type !== 'assignment' || !isField(assign, 'right', unparenTop(call))) return null;
     const left = assign.childForFieldName('left');
@@ -205,7 +205,7 @@ export class CloseLookupCheck {
   derived(fn: Node): WsgiIssue[] {
     const out: WsgiIssue[] = [];
     for (const call of this.file.own(fn).calls) {
-      if (this.file.qualifiedCallee(call) !== 'iter' || this.file.byName.has('iter')) continue;
+      if (this.file.qualifiedCallee(call) !== 'iter' || this.file.definesFunction('iter')) continue;
       const args = children(call.childForFieldName('arguments') ?? call);
       if (args.length !== 1 || args[0].type !== 'identifier') continue;
       const source = args[0].text;

@@ -22,6 +22,70 @@ const STORING_METHODS = new Set(['append', 'appendleft', 'add', 'insert', 'exten
  */
 const STORE_LINE = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\((?:[^()\\n]*,)?\\s*([A-Za-z_]\\w*)\\s*[,)]|(?:[\\w\\]]\\.[A-Za-z_]\\w*|\\])\\s*=\\s*([A-Za-z_]\\w*)[ \\t]*(?:#.*)?$`, 'gm');
 
+/** {@link STORE_LINE} tried at one offset (sticky): see {@link storeLineMatches}. */
+const STORE_AT = new RegExp(STORE_LINE.source, 'my');
+
+/** The start of a storing call as {@link STORE_LINE} spells it, up to its bracket. */
+const STORING_CALL = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\(`, 'g');
+
+const WHITESPACE = /\s/;
+
+/** `\s` of a regular expression, for one character code. */
+function isWhitespace(code: number): boolean {
+  if (code === 32 || (code >= 9 && code <= 13)) return true;
+  return code >= 128 && WHITESPACE.test(String.fromCharCode(code));
+}
+
+/** `\w` of a regular expression without the `u` flag, for one character code. */
+function isWordCode(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/**
+ * The offsets where a match of {@link STORE_LINE} can start, in order (a superset): each
+ * storing call's dot, and for each `=` whose left side, blanks skipped, ends a `x.attr` or a
+ * `]`, the start of that (the character before the dot, or the bracket).
+ */
+function storeLineStarts(text: string): number[] {
+  const starts: number[] = [];
+  for (const m of text.matchAll(STORING_CALL)) starts.push(m.index);
+  for (let eq = text.indexOf('='); eq >= 0; eq = text.indexOf('=', eq + 1)) {
+    let last = eq - 1;
+    while (last >= 0 && isWhitespace(text.charCodeAt(last))) last--;
+    if (last < 0) continue;
+    const c = text.charCodeAt(last);
+    if (c === 93) {
+      starts.push(last);
+      continue;
+    }
+    if (!isWordCode(c)) continue;
+    let first = last;
+    while (first > 0 && isWordCode(text.charCodeAt(first - 1))) first--;
+    const lead = text.charCodeAt(first);
+    if (first < 2 || text.charCodeAt(first - 1) !== 46 || (lead >= 48 && lead <= 57)) continue;
+    const before = text.charCodeAt(first - 2);
+    if (isWordCode(before) || before === 93) starts.push(first - 2);
+  }
+  return starts.sort((a, b) => a - b);
+}
+
+/**
+ * The matches of {@link STORE_LINE} over the text, the same as `text.matchAll(STORE_LINE)`:
+ * the pattern is tried only where a match can start (a pattern whose alternatives begin with
+ * a word character tries every offset of the text), each from where the last match ended.
+ */
+function* storeLineMatches(text: string): Generator<RegExpExecArray> {
+  let next = 0;
+  for (const at of storeLineStarts(text)) {
+    if (at < next) continue;
+    STORE_AT.lastIndex = at;
+    const m = STORE_AT.exec(text);
+    if (!m) continue;
+    yield m;
+    next = at + m[0].length;
+  }
+}
+
 /** `NAME = value` on a line of its own (a module global when the def declares `global NAME`); group 2 is the value. */
 const GLOBAL_STORE_LINE = /^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*()([A-Za-z_]\w*)[ \t]*(?:#.*)?$/gm;
 
@@ -215,7 +279,7 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
   const byDef = new Map<number, ExportedDefEntry & { stored: Set<string> }>();
   const root = tree.rootNode;
   const isParameter = parameterCheck(text);
-  const lines = [...text.matchAll(STORE_LINE), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
+  const lines = [...storeLineMatches(text), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
   for (const m of lines) {
     const name = m[1] || m[2];
     if (!name) continue;

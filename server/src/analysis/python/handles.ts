@@ -157,6 +157,48 @@ function ownedBy(node: Node, body: Node): boolean {
   return true;
 }
 
+/** The kinds of node that open a scope of their own inside a body. */
+const NESTED_SCOPE_TYPES = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/**
+ * The outermost functions, lambdas and classes inside `body`, in document order. `mostlyNested`
+ * (a module's or a class's body, which are mostly functions): one walk that does not enter
+ * them, instead of a search that also returns every method of every class, each made into a
+ * node object; a function's body is mostly its own statements, and the native search over it
+ * is faster.
+ */
+function outermostNestedScopes(body: Node, mostlyNested: boolean): Node[] {
+  const out: Node[] = [];
+  if (!mostlyNested) {
+    let coveredUntil = -1;
+    for (const nested of body.descendantsOfType([...NESTED_SCOPE_TYPES])) {
+      if (!nested || nested.startIndex < coveredUntil) continue;
+      coveredUntil = nested.endIndex;
+      out.push(nested);
+    }
+    return out;
+  }
+  const cursor = body.walk();
+  try {
+    for (;;) {
+      const nested = NESTED_SCOPE_TYPES.has(cursor.nodeType);
+      if (nested) out.push(cursor.currentNode);
+      if (!nested && cursor.gotoFirstChild()) continue;
+      let moved = false;
+      do {
+        if (cursor.gotoNextSibling()) {
+          moved = true;
+          break;
+        }
+      } while (cursor.gotoParent());
+      if (!moved) break;
+    }
+  } finally {
+    cursor.delete();
+  }
+  return out;
+}
+
 /** The `return` values of a function body (nested functions and classes excluded). */
 function returnValues(body: Node): Node[] {
   if (!body.text.includes('return')) return [];
@@ -1261,10 +1303,7 @@ class PythonFile implements EffectEnv {
         for (const id of g?.namedChildren ?? []) if (id) globals.add(id.text);
       }
     }
-    let coveredUntil = -1;
-    for (const nested of body.descendantsOfType(['function_definition', 'lambda', 'class_definition'])) {
-      if (!nested || nested.startIndex < coveredUntil) continue;
-      coveredUntil = nested.endIndex;
+    for (const nested of outermostNestedScopes(body, scope.type !== 'function_definition')) {
       const nestedText = nested.text;
       for (const name of names) {
         if (captured.has(name) || !new RegExp(`\\b${escapeRegExp(name)}\\b`).test(nestedText)) continue;

@@ -354,18 +354,26 @@ export function returnedValues(fn: Node): Node[] {
   // Every return statement spells the keyword: a block without it has none to look for.
   if (!body.text.includes('return')) return [];
   const out: Node[] = [];
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.id !== body.id && (FUNCTION_TYPES.has(n.type) || n.type === 'class_declaration' || n.type === 'class')) continue;
-    if (n.type === 'return_statement') {
-      const v = n.namedChildren.find((c) => c && c.type !== 'comment');
-      if (v) out.push(v);
-      continue;
-    }
-    for (const c of n.namedChildren) if (c) stack.push(c);
+  // One native search, then the returns of the function itself (not of a nested function or
+  // class, nor inside another return), last first: callers take the first value that fits, and
+  // this is the order they have always been read in.
+  const returns = body.descendantsOfType('return_statement');
+  for (let i = returns.length - 1; i >= 0; i--) {
+    const r = returns[i];
+    if (!r || !returnOf(r, body)) continue;
+    const v = r.namedChildren.find((c) => c && c.type !== 'comment');
+    if (v) out.push(v);
   }
   return out;
+}
+
+/** Whether a return statement inside `body` returns from `body`'s function: no function, class or return lies between. */
+function returnOf(ret: Node, body: Node): boolean {
+  for (let n = ret.parent; n && n.id !== body.id; n = n.parent) {
+    const type = n.type;
+    if (FUNCTION_TYPES.has(type) || type === 'class_declaration' || type === 'class' || type === 'return_statement') return false;
+  }
+  return true;
 }
 
 /** `const name = <init>` declared once in `fn` itself (not in nested functions). */

@@ -1159,7 +1159,9 @@ function relativeImportNames(text: string): Set<string> {
     }
   };
   for (const m of text.matchAll(/\bimport\s+(?:type\s+)?([^'";]*?)\s+from\s*['"]\.\.?\//g)) add(m[1].replace(/\bas\s+/g, ' '));
-  for (const m of text.matchAll(/\b(?:const|let|var)\s+([^=;]+?)\s*=\s*require\s*\(\s*['"]\.\.?\//g)) add(m[1]);
+  // Every such declaration spells `require`: without it the pattern (which reads on from each
+  // `const`, `let` or `var`, in prose too, to the next `=` or `;`) cannot match.
+  if (text.includes('require')) for (const m of text.matchAll(/\b(?:const|let|var)\s+([^=;]+?)\s*=\s*require\s*\(\s*['"]\.\.?\//g)) add(m[1]);
   return out;
 }
 

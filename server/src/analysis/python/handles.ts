@@ -1293,12 +1293,19 @@ class PythonFile implements EffectEnv {
   }
 
   /** Names declared global/nonlocal in the scope, and tracked names that nested functions/lambdas/classes refer to. */
+  /** Whether the text of `node` holds `word`. */
+  private spellsWithin(word: string, node: Node): boolean {
+    const at = this.text.indexOf(word, node.startIndex);
+    return at >= 0 && at + word.length <= node.endIndex;
+  }
+
   private scopeFacts(scope: Node, names: ReadonlySet<string>): { globals: Set<string>; captured: Set<string> } {
     const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
     const globals = new Set<string>();
     const captured = new Set<string>();
     if (!body) return { globals, captured };
-    if (scope.type !== 'module') {
+    // Each such statement spells its keyword: a body without either word has none.
+    if (scope.type !== 'module' && (this.spellsWithin('global', body) || this.spellsWithin('nonlocal', body))) {
       for (const g of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
         for (const id of g?.namedChildren ?? []) if (id) globals.add(id.text);
       }

@@ -2,3 +2,23 @@
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * The matches of a pattern whose matches never span lines, run only over the lines that hold
+ * one of `words`: the same matches as a run over the whole text, with `offset` the start of
+ * the line the match indices count from. Every match must spell one of `words`, and nothing
+ * in the pattern may take a newline (`\s`, a negated class without `\n`). A pattern anchored
+ * at line starts (`^…` with the `m` flag) tries every offset of a whole text; this looks
+ * only at the lines a fast word search finds.
+ */
+export function* lineLocalMatches(text: string, pattern: RegExp, words: RegExp): Generator<{ m: RegExpMatchArray; offset: number }> {
+  words.lastIndex = 0;
+  for (let w = words.exec(text); w; w = words.exec(text)) {
+    const start = text.lastIndexOf('\n', w.index - 1) + 1;
+    let end = text.indexOf('\n', w.index);
+    if (end < 0) end = text.length;
+    pattern.lastIndex = 0;
+    for (const m of text.slice(start, end).matchAll(pattern)) yield { m, offset: start };
+    words.lastIndex = end;
+  }
+}

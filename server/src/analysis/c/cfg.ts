@@ -110,6 +110,8 @@ class Builder {
   /** Blocks (by start index) that declare at least one local. */
   private readonly declaringBlocks = new Set<number>();
   private readonly facts: NodeFactScanner;
+  /** The function's text spells an array-filling opener (`pipe`, `socketpair`): only then can a condition test one. */
+  private readonly fillsArrays: boolean;
 
   constructor(
     private readonly definition: Node,
@@ -119,6 +121,12 @@ class Builder {
   ) {
     this.facts = new NodeFactScanner(ctx, text, (name, index) => this.localScope(name, index));
     this.params = parameterNames(definition);
+    const start = definition.startIndex;
+    const end = definition.endIndex;
+    this.fillsArrays = [...OUT_ARRAY_OPENERS.keys()].some((name) => {
+      const at = text.indexOf(name, start);
+      return at >= 0 && at + name.length <= end;
+    });
     for (const p of this.params) if (p) this.addLocal(p, body, definition.startIndex);
   }
 
@@ -559,7 +567,7 @@ class Builder {
       return truthy ? { t: [...preds], f: [] } : { t: [], f: [...preds] };
     }
     const { tail } = this.evaluate(n, preds);
-    const filled = arrayOpenTest(n);
+    const filled = this.fillsArrays ? arrayOpenTest(n) : null;
     if (filled) {
       // `if (pipe(fds) < 0)`: on the failing edge neither descriptor exists.
       this.testNodes.add(tail.id);

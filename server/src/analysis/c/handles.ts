@@ -29,7 +29,7 @@ import { BUILTIN_KNOWLEDGE, type CKnowledge } from '../../knowledge/knowledge';
 import { RELEASE_FAMILIES, WRONG_RELEASE_REASONS } from '../../knowledge/c-handles';
 import { openedFieldOverwrites, ownedFieldOverwrites } from './owned-fields';
 import { recordAnalysisFailure } from '../failures';
-import { forwardedParametersOf, helperOpenerCalls, localOpenerCalls, localOpeners, passThroughCalls, returnedHandlesOf, returnedParametersOf, type HelperOpenerCall, type LocalOpener, type PassThroughCall } from './helper-openers';
+import { exportedReturnsOf, forwardedParametersOf, helperOpenerCalls, localOpenerCalls, localOpeners, passThroughCalls, returnedHandlesOf, returnedParametersOf, type HelperOpenerCall, type LocalOpener, type PassThroughCall } from './helper-openers';
 import { escapeRegExp } from '../../text/regexp';
 import { branchCondition, platformsWhere } from '../../facts/c/preprocessor';
 import { C_PLATFORMS } from '../../knowledge/c-platforms';
@@ -598,9 +598,10 @@ function collectCHandles(tree: Tree, text: string, onError: ((error: unknown, fu
       const used = usedOnlyParameters(model, functions);
       if (used.length > 0) summary.parametersUsedOnly = used;
       const withHandles = functions.filter((f) => HANDLE_PARAMETER.test(f.childForFieldName('declarator')?.text ?? ''));
-      const returnedParameters = returnedParametersOf(withHandles);
+      const exported = exportedReturnsOf(withHandles);
+      const returnedParameters = returnedParametersOf(exported);
       if (returnedParameters.length > 0) summary.parametersReturned = returnedParameters;
-      const forwarded = forwardedParametersOf(withHandles);
+      const forwarded = forwardedParametersOf(exported);
       if (forwarded.length > 0) summary.parametersForwarded = forwarded;
     } catch (error) {
       onError?.(error, '(summaries)');

@@ -33,9 +33,9 @@ function releaseOf(call: Node | undefined, knowledge: CKnowledge): string | unde
   return spec && spec.consumesArg === undefined ? spec.release : undefined;
 }
 
-/** Is `name` declared in `body` as an automatic (not `static`) variable? */
-function declaredLocal(body: Node, name: string): boolean {
-  for (const d of body.descendantsOfType('declaration')) {
+/** Is `name` declared among a body's `declarations` as an automatic (not `static`) variable? */
+function declaredLocal(declarations: readonly (Node | null)[], name: string): boolean {
+  for (const d of declarations) {
     if (!d || d.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static')) continue;
     for (const decl of d.childrenForFieldName('declarator')) {
       let id: Node | null | undefined = decl;
@@ -46,10 +46,32 @@ function declaredLocal(body: Node, name: string): boolean {
   return false;
 }
 
+/**
+ * The return statements of a function body (its text `bodyText`), in document order: found
+ * from the `return` words of the text, each confirmed as the keyword of a return statement,
+ * instead of a search of every node of the body.
+ */
+function returnStatements(body: Node, bodyText: string): Node[] {
+  const out: Node[] = [];
+  const start = body.startIndex;
+  for (let i = bodyText.indexOf('return'); i >= 0; i = bodyText.indexOf('return', i + 6)) {
+    const keyword = body.descendantForIndex(start + i, start + i + 6);
+    const ret = keyword?.parent;
+    if (keyword?.type === 'return' && ret?.type === 'return_statement' && ret.startIndex === start + i) out.push(ret);
+  }
+  return out;
+}
+
 /** What a function returns when every `return <local>` returns a local opened by one family. */
-function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
+function returnedOpen(body: Node, bodyText: string, knowledge: CKnowledge): Node | undefined {
   let found: Node | undefined;
-  for (const ret of body.descendantsOfType('return_statement')) {
+  // The body's declarations and stores, read once for all its returns; and the locals already
+  // found to hold one family's opener (another `return fd;` gives the same answer).
+  let declarations: (Node | null)[] | undefined;
+  let initDeclarators: (Node | null)[] | undefined;
+  let assignments: (Node | null)[] | undefined;
+  const accepted = new Set<string>();
+  for (const ret of returnStatements(body, bodyText)) {
     const v = ret?.namedChild(0);
     const value = v ? unwrapValue(v) : undefined;
     if (!value) continue;
@@ -59,11 +81,12 @@ function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
     }
     // A plain local of the function (not a global or a `static` cache that keeps the handle).
     if (value.type !== 'identifier') continue; // `return -1;`, `return NULL;`, a computed status
-    if (!declaredLocal(body, value.text)) return undefined;
+    if (accepted.has(value.text)) continue;
+    if (!declaredLocal((declarations ??= body.descendantsOfType('declaration')), value.text)) return undefined;
     // Every value the local gets is an opener call of one family.
     const opens: Node[] = [];
     let other = false;
-    for (const d of body.descendantsOfType('init_declarator')) {
+    for (const d of (initDeclarators ??= body.descendantsOfType('init_declarator'))) {
       let id: Node | null | undefined = d?.childForFieldName('declarator');
       while (id && id.type !== 'identifier') id = id.childForFieldName('declarator');
       if (id?.text !== value.text) continue;
@@ -71,7 +94,7 @@ function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
       if (init && releaseOf(unwrapValue(init), knowledge)) opens.push(unwrapValue(init));
       else if (init) other = true;
     }
-    for (const a of body.descendantsOfType('assignment_expression')) {
+    for (const a of (assignments ??= body.descendantsOfType('assignment_expression'))) {
       const left = a?.childForFieldName('left');
       if (!left || unwrapValue(left).text !== value.text) continue;
       const right = a?.childForFieldName('right');
@@ -81,6 +104,7 @@ function returnedOpen(body: Node, knowledge: CKnowledge): Node | undefined {
     const families = new Set(opens.map((o) => releaseOf(o, knowledge)));
     if (other || opens.length === 0 || families.size !== 1) return undefined;
     found ??= opens[0];
+    accepted.add(value.text);
   }
   return found;
 }
@@ -106,8 +130,9 @@ export function localOpeners(functions: readonly Node[], knowledge: CKnowledge, 
     if (h >= hits.length || hits[h] >= def.endIndex) continue; // no opener call inside
     const name = functionName(def);
     const body = def.childForFieldName('body');
-    if (!name || !body || !RETURNS_VALUE.test(body.text)) continue;
-    const open = returnedOpen(body, knowledge);
+    const bodyText = body?.text;
+    if (!name || !body || !bodyText || !RETURNS_VALUE.test(bodyText)) continue;
+    const open = returnedOpen(body, bodyText, knowledge);
     const api = open ? calleeOf(open) : undefined;
     const spec = api ? knowledge.openers.get(api) : undefined;
     if (open && api && spec) out.push({ name, api, open, spec, exported: !isStatic(def) });
@@ -167,33 +192,44 @@ export function helperOpenerCalls(text: string, localFunctions: ReadonlySet<stri
   return found.filter((c) => families.get(c.name)!.size === 1);
 }
 
-/**
- * The functions with external linkage among `functions` whose body may return a value, with
- * their parameter names and each `return` that gives one (the value unwrapped of casts and
- * parentheses): what the pass-through and forwarding summaries read.
- */
-function* exportedReturns(functions: readonly Node[]): Generator<{ def: Node; name: string; names: string[]; returns: { ret: Node; value: Node }[] }> {
-  for (const def of functions) {
-    const body = def.childForFieldName('body');
-    const name = functionName(def);
-    if (!body || !name || isStatic(def) || !RETURNS_VALUE.test(body.text)) continue;
-    const returns: { ret: Node; value: Node }[] = [];
-    for (const ret of body.descendantsOfType('return_statement')) {
-      const v = ret?.namedChild(0);
-      if (ret && v) returns.push({ ret, value: unwrapValue(v) });
-    }
-    yield { def, name, names: parameterNames(def), returns };
-  }
+/** A function with external linkage that may return a value (see {@link exportedReturnsOf}). */
+export interface ExportedReturns {
+  def: Node;
+  name: string;
+  names: string[];
+  returns: { ret: Node; value: Node }[];
 }
 
 /**
- * The functions with external linkage among `functions` that return one of their parameters
- * as it is (`int checked_fd(int fd) { … return fd; }`): a pass-through, through which a
- * caller's handle goes on in the result. `at` is the return.
+ * The functions with external linkage among `functions` whose body may return a value, with
+ * their parameter names and each `return` that gives one (the value unwrapped of casts and
+ * parentheses): what the pass-through and forwarding summaries read (one reading for both).
  */
-export function returnedParametersOf(functions: readonly Node[]): UsedOnlyParameters[] {
+export function exportedReturnsOf(functions: readonly Node[]): ExportedReturns[] {
+  const out: ExportedReturns[] = [];
+  for (const def of functions) {
+    const body = def.childForFieldName('body');
+    const name = functionName(def);
+    const bodyText = body?.text;
+    if (!body || !name || isStatic(def) || !bodyText || !RETURNS_VALUE.test(bodyText)) continue;
+    const returns: { ret: Node; value: Node }[] = [];
+    for (const ret of returnStatements(body, bodyText)) {
+      const v = ret.namedChild(0);
+      if (v) returns.push({ ret, value: unwrapValue(v) });
+    }
+    out.push({ def, name, names: parameterNames(def), returns });
+  }
+  return out;
+}
+
+/**
+ * The functions among `exported` that return one of their parameters as it is
+ * (`int checked_fd(int fd) { … return fd; }`): a pass-through, through which a caller's
+ * handle goes on in the result. `at` is the return.
+ */
+export function returnedParametersOf(exported: readonly ExportedReturns[]): UsedOnlyParameters[] {
   const out: UsedOnlyParameters[] = [];
-  for (const { def, name, names, returns } of exportedReturns(functions)) {
+  for (const { def, name, names, returns } of exported) {
     const parameters: number[] = [];
     const at = [];
     for (const { ret, value } of returns) {
@@ -256,14 +292,14 @@ export function passThroughCalls(text: string, localFunctions: ReadonlySet<strin
 }
 
 /**
- * The functions with external linkage among `functions` that return another function's
- * result with one of their parameters as a plain argument (`int checked(int fd) { return
- * check_fd(fd, 0); }`): if that function returns the argument, so does this one. The callee
- * is linked by name across files (`model/handle-summaries.ts`).
+ * The functions among `exported` that return another function's result with one of their
+ * parameters as a plain argument (`int checked(int fd) { return check_fd(fd, 0); }`): if
+ * that function returns the argument, so does this one. The callee is linked by name across
+ * files (`model/handle-summaries.ts`).
  */
-export function forwardedParametersOf(functions: readonly Node[]): ForwardedParameter[] {
+export function forwardedParametersOf(exported: readonly ExportedReturns[]): ForwardedParameter[] {
   const out: ForwardedParameter[] = [];
-  for (const { name, names, returns } of exportedReturns(functions)) {
+  for (const { name, names, returns } of exported) {
     for (const { value } of returns) {
       const callee = value.type === 'call_expression' ? calleeOf(value) : undefined;
       if (!callee || callee === name) continue;

@@ -22,13 +22,15 @@ const STD_FILENOS: ReadonlyMap<string, number> = new Map([
 export function unwrapValue(node: Node): Node {
   let cur = node;
   for (;;) {
-    if (cur.type === 'parenthesized_expression' || cur.type === 'cast_expression') {
-      const inner = cur.type === 'cast_expression' ? cur.childForFieldName('value') : cur.namedChild(0);
+    // Each read of a node's type is a call into the parser's WASM: read it once per step.
+    const type = cur.type;
+    if (type === 'parenthesized_expression' || type === 'cast_expression') {
+      const inner = type === 'cast_expression' ? cur.childForFieldName('value') : cur.namedChild(0);
       if (!inner || inner.type === 'comment') return cur;
       cur = inner;
       continue;
     }
-    if (cur.type === 'call_expression') {
+    if (type === 'call_expression') {
       const fn = cur.childForFieldName('function');
       if (fn?.type === 'identifier' && TRANSPARENT_WRAPPERS.has(fn.text)) {
         const first = cur.childForFieldName('arguments')?.namedChild(0);
@@ -113,16 +115,18 @@ export function functionName(definition: Node): string | null {
 /** Integer value of a literal such as `0`, `-1`, `0x0`, `2U`, or the STD*_FILENO names; otherwise null. */
 export function integerValue(node: Node): number | null {
   const n = unwrapValue(node);
-  if (n.type === 'number_literal') {
-    const v = Number.parseInt(n.text.replace(/[uUlL]+$/, ''), n.text.startsWith('0x') || n.text.startsWith('0X') ? 16 : 10);
+  const type = n.type;
+  if (type === 'number_literal') {
+    const text = n.text;
+    const v = Number.parseInt(text.replace(/[uUlL]+$/, ''), text.startsWith('0x') || text.startsWith('0X') ? 16 : 10);
     return Number.isNaN(v) ? null : v;
   }
-  if (n.type === 'unary_expression' && n.childForFieldName('operator')?.type === '-') {
+  if (type === 'unary_expression' && n.childForFieldName('operator')?.type === '-') {
     const arg = n.childForFieldName('argument');
     const v = arg ? integerValue(arg) : null;
     return v === null ? null : -v;
   }
-  if (n.type === 'identifier') return STD_FILENOS.get(n.text) ?? null;
+  if (type === 'identifier') return STD_FILENOS.get(n.text) ?? null;
   return null;
 }
 
@@ -131,8 +135,10 @@ type Sentinel = 'null' | 'stream' | number;
 /** What a comparison operand stands for when it is not the handle: NULL, a std stream, a number. */
 function sentinel(node: Node): Sentinel | null {
   const n = unwrapValue(node);
-  if (n.type === 'null' || (n.type === 'identifier' && (n.text === 'NULL' || n.text === 'nullptr'))) return 'null';
-  if (n.type === 'identifier' && STD_STREAMS.has(n.text)) return 'stream';
+  const type = n.type;
+  const text = type === 'identifier' ? n.text : '';
+  if (type === 'null' || (type === 'identifier' && (text === 'NULL' || text === 'nullptr'))) return 'null';
+  if (type === 'identifier' && STD_STREAMS.has(text)) return 'stream';
   const cast = castOfNegative(n);
   if (cast !== null) return cast;
   return integerValue(n);
@@ -154,9 +160,10 @@ function castOfNegative(n: Node): number | null {
 /** The variable a condition operand reads: `fp`, or the target of `(fp = fopen(...))`. */
 function testedVariable(node: Node): string | null {
   const n = unwrapValue(node);
-  if (n.type === 'identifier') return n.text;
-  if (n.type === 'subscript_expression') return elementName(n);
-  if (n.type === 'assignment_expression' && n.childForFieldName('operator')?.type === '=') {
+  const type = n.type;
+  if (type === 'identifier') return n.text;
+  if (type === 'subscript_expression') return elementName(n);
+  if (type === 'assignment_expression' && n.childForFieldName('operator')?.type === '=') {
     const left = n.childForFieldName('left');
     return left?.type === 'identifier' ? left.text : null;
   }

@@ -59,7 +59,7 @@ import { PyNames } from '../../facts/python/names';
 import type { FileHandleSummary, ForwardedParameter, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
-import { escapeRegExp } from '../../text/regexp';
+import { escapeRegExp, lineLocalMatches } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
 import { parameterCheck, storedParameters } from './stored-parameters';
@@ -157,6 +157,48 @@ function ownedBy(node: Node, body: Node): boolean {
   return true;
 }
 
+/** The kinds of node that open a scope of their own inside a body. */
+const NESTED_SCOPE_TYPES = new Set(['function_definition', 'lambda', 'class_definition']);
+
+/**
+ * The outermost functions, lambdas and classes inside `body`, in document order. `mostlyNested`
+ * (a module's or a class's body, which are mostly functions): one walk that does not enter
+ * them, instead of a search that also returns every method of every class, each made into a
+ * node object; a function's body is mostly its own statements, and the native search over it
+ * is faster.
+ */
+function outermostNestedScopes(body: Node, mostlyNested: boolean): Node[] {
+  const out: Node[] = [];
+  if (!mostlyNested) {
+    let coveredUntil = -1;
+    for (const nested of body.descendantsOfType([...NESTED_SCOPE_TYPES])) {
+      if (!nested || nested.startIndex < coveredUntil) continue;
+      coveredUntil = nested.endIndex;
+      out.push(nested);
+    }
+    return out;
+  }
+  const cursor = body.walk();
+  try {
+    for (;;) {
+      const nested = NESTED_SCOPE_TYPES.has(cursor.nodeType);
+      if (nested) out.push(cursor.currentNode);
+      if (!nested && cursor.gotoFirstChild()) continue;
+      let moved = false;
+      do {
+        if (cursor.gotoNextSibling()) {
+          moved = true;
+          break;
+        }
+      } while (cursor.gotoParent());
+      if (!moved) break;
+    }
+  } finally {
+    cursor.delete();
+  }
+  return out;
+}
+
 /** The `return` values of a function body (nested functions and classes excluded). */
 function returnValues(body: Node): Node[] {
   if (!body.text.includes('return')) return [];
@@ -173,19 +215,21 @@ function containsYield(body: Node): boolean {
   return body.descendantsOfType('yield').some((y) => !!y && ownedBy(y, body));
 }
 
-/** `name = <value>` when it is the only binding of `name` in the body. */
+/** The nodes that bind a name in a body (see {@link singleAssignment}). */
+const BINDING_TYPES = ['assignment', 'augmented_assignment', 'for_statement', 'as_pattern_target'];
+
+/** `name = <value>` when it is the only binding of `name` in the body (nested functions, classes and lambdas excluded). */
 function singleAssignment(body: Node, name: string): Node | undefined {
   let found: Node | undefined;
   let count = 0;
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.id !== body.id && (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda')) continue;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === name) {
-      count++;
-      found = n.type === 'assignment' ? (n.childForFieldName('right') ?? undefined) : undefined;
-    } else if ((n.type === 'for_statement' && n.childForFieldName('left')?.text === name) || (n.type === 'as_pattern_target' && n.text === name)) count++;
-    for (const c of n.namedChildren) if (c) stack.push(c);
+  // One native search for the binding kinds instead of a walk over every node of the body.
+  for (const n of body.descendantsOfType(BINDING_TYPES)) {
+    if (!n) continue;
+    const binds = n.type === 'as_pattern_target' ? n.text === name : n.childForFieldName('left')?.text === name;
+    if (!binds || !ownedBy(n, body)) continue;
+    count++;
+    if (n.type !== 'for_statement' && n.type !== 'as_pattern_target') found = n.type === 'assignment' ? (n.childForFieldName('right') ?? undefined) : undefined;
+    if (count > 1) return undefined;
   }
   return count === 1 ? found : undefined;
 }
@@ -407,6 +451,34 @@ function isField(parent: Node, field: string, child: Node): boolean {
   return f !== null && f.id === child.id;
 }
 
+/** A line that starts a `def` or `class` (after its indentation and an optional `async`), up to the defined name. */
+const DEFINITION_HEADER = /^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+/gm;
+
+/** One header line: where its keyword (`async`, `def` or `class`) and the defined name start. */
+interface DefinitionHeader {
+  keywordAt: number;
+  nameAt: number;
+}
+
+/** Every header line of the text, in document order: one scan, which each name asked then filters. */
+function definitionHeaders(text: string): DefinitionHeader[] {
+  const out: DefinitionHeader[] = [];
+  for (const m of text.matchAll(DEFINITION_HEADER)) out.push({ keywordAt: m.index + m[0].length - m[0].trimStart().length, nameAt: m.index + m[0].length });
+  return out;
+}
+
+/** An ASCII word character, as `\w` in a regular expression without the `u` flag. */
+function isWordChar(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/** Whether a word boundary (`\b`) lies at `index` of `text`, as a regular expression sees it. */
+function wordEndsAt(text: string, index: number): boolean {
+  const before = index > 0 && isWordChar(text.charCodeAt(index - 1));
+  const after = index < text.length && isWordChar(text.charCodeAt(index));
+  return before !== after;
+}
+
 const SCOPE_TYPES = new Set(['function_definition', 'class_definition', 'module']);
 const LOOP_TYPES = new Set(['for_statement', 'while_statement']);
 
@@ -422,6 +494,8 @@ class PythonFile implements EffectEnv {
   private linesMemo: string[] | undefined;
   private readonly lineStarts: number[] = [0];
   private readonly defs = new Map<string, DefIndex>();
+  /** The file's `def` and `class` header lines (see {@link definitionHeaders}), read on the first {@link definitions} asked. */
+  private headers: DefinitionHeader[] | undefined;
   private readonly ownerMemo = new Map<string, boolean>();
   private readonly inProgress = new Set<string>();
 
@@ -1219,20 +1293,24 @@ class PythonFile implements EffectEnv {
   }
 
   /** Names declared global/nonlocal in the scope, and tracked names that nested functions/lambdas/classes refer to. */
+  /** Whether the text of `node` holds `word`. */
+  private spellsWithin(word: string, node: Node): boolean {
+    const at = this.text.indexOf(word, node.startIndex);
+    return at >= 0 && at + word.length <= node.endIndex;
+  }
+
   private scopeFacts(scope: Node, names: ReadonlySet<string>): { globals: Set<string>; captured: Set<string> } {
     const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
     const globals = new Set<string>();
     const captured = new Set<string>();
     if (!body) return { globals, captured };
-    if (scope.type !== 'module') {
+    // Each such statement spells its keyword: a body without either word has none.
+    if (scope.type !== 'module' && (this.spellsWithin('global', body) || this.spellsWithin('nonlocal', body))) {
       for (const g of body.descendantsOfType(['global_statement', 'nonlocal_statement'])) {
         for (const id of g?.namedChildren ?? []) if (id) globals.add(id.text);
       }
     }
-    let coveredUntil = -1;
-    for (const nested of body.descendantsOfType(['function_definition', 'lambda', 'class_definition'])) {
-      if (!nested || nested.startIndex < coveredUntil) continue;
-      coveredUntil = nested.endIndex;
+    for (const nested of outermostNestedScopes(body, scope.type !== 'function_definition')) {
       const nestedText = nested.text;
       for (const name of names) {
         if (captured.has(name) || !new RegExp(`\\b${escapeRegExp(name)}\\b`).test(nestedText)) continue;
@@ -1320,13 +1398,16 @@ class PythonFile implements EffectEnv {
     const root = this.tree.rootNode;
     const byDef = new Map<number, { path?: string[]; names: string[]; returns?: Node[] }>();
     // Statements that start with a call of an imported name and pass a plain name that is some
-    // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines.
-    for (const m of this.text.matchAll(STATEMENT_CALL)) {
-      if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, m.index)) continue;
-      const lineEnd = this.text.indexOf('\n', m.index);
-      const rest = this.text.slice(m.index + m[0].length - 1, lineEnd < 0 ? undefined : lineEnd);
-      if (![...rest.matchAll(/[(,][ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])/g)].some((a) => isParameter(m.index + m[0].length - 1, a[1]))) continue;
-      const open = m.index + m[0].length - 1;
+    // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines
+    // that spell `return` (when only returns count) or an imported name.
+    const words = returnedOnly ? /return/g : new RegExp([...imported].map(escapeRegExp).join('|'), 'g');
+    for (const { m, offset } of lineLocalMatches(this.text, STATEMENT_CALL, words)) {
+      const at = offset + m.index!;
+      if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, at)) continue;
+      const lineEnd = this.text.indexOf('\n', at);
+      const rest = this.text.slice(at + m[0].length - 1, lineEnd < 0 ? undefined : lineEnd);
+      if (![...rest.matchAll(/[(,][ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])/g)].some((a) => isParameter(at + m[0].length - 1, a[1]))) continue;
+      const open = at + m[0].length - 1;
       let call: Node | null = root.descendantForIndex(open, open + 1);
       while (call && call.type !== 'call') call = call.parent;
       const callee = call?.childForFieldName('function');
@@ -1407,10 +1488,10 @@ class PythonFile implements EffectEnv {
     let found = this.defs.get(name);
     if (found) return found;
     found = { functions: [], methods: [], classes: [] };
-    const re = new RegExp(`^[ \\t]*(?:async[ \\t]+)?(def|class)[ \\t]+${escapeRegExp(name)}\\b`, 'gm');
     const root = this.tree.rootNode;
-    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
-      const keyword = root.descendantForPosition(this.positionOf(m.index + m[0].length - m[0].trimStart().length));
+    for (const header of (this.headers ??= definitionHeaders(this.text))) {
+      if (!this.text.startsWith(name, header.nameAt) || !wordEndsAt(this.text, header.nameAt + name.length)) continue;
+      const keyword = root.descendantForPosition(this.positionOf(header.keywordAt));
       const node = keyword?.parent;
       if (!node || node.childForFieldName('name')?.text !== name) continue;
       if (node.type === 'class_definition') found.classes.push(node);

@@ -11,6 +11,7 @@ import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
 import { exportedDefEntry, parameterCheck, type ExportedDefEntry } from './stored-parameters';
+import { lineLocalMatches } from '../../text/regexp';
 
 /** `return name` on a line of its own; group 1 is the name. */
 const RETURN_LINE = /^[ \t]*return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/dgm;
@@ -36,28 +37,8 @@ function directlyIn(node: Node, def: Node): boolean {
 /** Words one of which every match of {@link RELEASE_LINE} spells (`closing(` does not spell `close`). */
 const RELEASE_WORDS = /clos|__exit__|__aexit__|communicate|with/g;
 
-/**
- * The matches of a pattern whose matches never span lines, run only over the lines that hold
- * one of `words`: the same matches as a run over the whole text, with `offset` the start of
- * the line the match indices count from.
- */
-function* lineLocalMatches(text: string, pattern: RegExp, words: RegExp): Generator<{ m: RegExpMatchArray; offset: number }> {
-  words.lastIndex = 0;
-  for (let w = words.exec(text); w; w = words.exec(text)) {
-    const start = text.lastIndexOf('\n', w.index - 1) + 1;
-    let end = text.indexOf('\n', w.index);
-    if (end < 0) end = text.length;
-    pattern.lastIndex = 0;
-    for (const m of text.slice(start, end).matchAll(pattern)) yield { m, offset: start };
-    words.lastIndex = end;
-  }
-}
-
-/** The matches of a pattern over the whole text (offset 0). */
-function* wholeTextMatches(text: string, pattern: RegExp): Generator<{ m: RegExpMatchArray; offset: number }> {
-  pattern.lastIndex = 0;
-  for (const m of text.matchAll(pattern)) yield { m, offset: 0 };
-}
+/** The word every match of {@link RETURN_LINE} spells: only the lines that hold it are matched (a line-anchored pattern tries every offset of the text). */
+const RETURN_WORD = /return/g;
 
 function collect(
   tree: Tree,
@@ -123,7 +104,7 @@ export function parameterEffects(
 ): { returned: UsedOnlyParameters[]; released: UsedOnlyParameters[] } {
   if (!text.includes('def')) return { returned: [], released: [] };
   const words = parameterCheck(text);
-  const returnedEntries = text.includes('return') ? collect(tree, text, wholeTextMatches(text, RETURN_LINE), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
+  const returnedEntries = text.includes('return') ? collect(tree, text, lineLocalMatches(text, RETURN_LINE, RETURN_WORD), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
   const returned = summaries(returnedEntries, () => true);
   const returnedBy = new Map<number, Set<string>>();
   for (const e of returnedEntries) returnedBy.set(e.def.id, new Set(e.found.keys()));

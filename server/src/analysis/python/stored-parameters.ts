@@ -22,6 +22,70 @@ const STORING_METHODS = new Set(['append', 'appendleft', 'add', 'insert', 'exten
  */
 const STORE_LINE = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\((?:[^()\\n]*,)?\\s*([A-Za-z_]\\w*)\\s*[,)]|(?:[\\w\\]]\\.[A-Za-z_]\\w*|\\])\\s*=\\s*([A-Za-z_]\\w*)[ \\t]*(?:#.*)?$`, 'gm');
 
+/** {@link STORE_LINE} tried at one offset (sticky): see {@link storeLineMatches}. */
+const STORE_AT = new RegExp(STORE_LINE.source, 'my');
+
+/** The start of a storing call as {@link STORE_LINE} spells it, up to its bracket. */
+const STORING_CALL = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\(`, 'g');
+
+const WHITESPACE = /\s/;
+
+/** `\s` of a regular expression, for one character code. */
+function isWhitespace(code: number): boolean {
+  if (code === 32 || (code >= 9 && code <= 13)) return true;
+  return code >= 128 && WHITESPACE.test(String.fromCharCode(code));
+}
+
+/** `\w` of a regular expression without the `u` flag, for one character code. */
+function isWordCode(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/**
+ * The offsets where a match of {@link STORE_LINE} can start, in order (a superset): each
+ * storing call's dot, and for each `=` whose left side, blanks skipped, ends a `x.attr` or a
+ * `]`, the start of that (the character before the dot, or the bracket).
+ */
+function storeLineStarts(text: string): number[] {
+  const starts: number[] = [];
+  for (const m of text.matchAll(STORING_CALL)) starts.push(m.index);
+  for (let eq = text.indexOf('='); eq >= 0; eq = text.indexOf('=', eq + 1)) {
+    let last = eq - 1;
+    while (last >= 0 && isWhitespace(text.charCodeAt(last))) last--;
+    if (last < 0) continue;
+    const c = text.charCodeAt(last);
+    if (c === 93) {
+      starts.push(last);
+      continue;
+    }
+    if (!isWordCode(c)) continue;
+    let first = last;
+    while (first > 0 && isWordCode(text.charCodeAt(first - 1))) first--;
+    const lead = text.charCodeAt(first);
+    if (first < 2 || text.charCodeAt(first - 1) !== 46 || (lead >= 48 && lead <= 57)) continue;
+    const before = text.charCodeAt(first - 2);
+    if (isWordCode(before) || before === 93) starts.push(first - 2);
+  }
+  return starts.sort((a, b) => a - b);
+}
+
+/**
+ * The matches of {@link STORE_LINE} over the text, the same as `text.matchAll(STORE_LINE)`:
+ * the pattern is tried only where a match can start (a pattern whose alternatives begin with
+ * a word character tries every offset of the text), each from where the last match ended.
+ */
+function* storeLineMatches(text: string): Generator<RegExpExecArray> {
+  let next = 0;
+  for (const at of storeLineStarts(text)) {
+    if (at < next) continue;
+    STORE_AT.lastIndex = at;
+    const m = STORE_AT.exec(text);
+    if (!m) continue;
+    yield m;
+    next = at + m[0].length;
+  }
+}
+
 /** `NAME = value` on a line of its own (a module global when the def declares `global NAME`); group 2 is the value. */
 const GLOBAL_STORE_LINE = /^[ \t]*[A-Za-z_]\w*[ \t]*=[ \t]*()([A-Za-z_]\w*)[ \t]*(?:#.*)?$/gm;
 
@@ -73,8 +137,55 @@ export function exportedDefEntry<E extends ExportedDefEntry>(
   return entry;
 }
 
-/** `def name(` at the start of a line (its parameter list is read by {@link parameterListText}). */
-const DEF_HEADER = /^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(/gm;
+/** Spaces and tabs, the only blanks a `def` header line holds before its bracket. */
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/** Where a line starts for a multiline `^`: the text's start, or after `\n`, `\r`, U+2028 or U+2029. */
+function isLineStart(text: string, index: number): boolean {
+  if (index === 0) return true;
+  const c = text.charCodeAt(index - 1);
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** `[A-Za-z_]` (`word`: or a digit, `\w`). */
+function isNameChar(code: number, word: boolean): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || (word && code >= 48 && code <= 57);
+}
+
+/**
+ * The `def name(` lines of the text, in document order: the matches of
+ * `^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(` (multiline), found from the
+ * `def` words instead (a pattern anchored at line starts tries every offset of the text).
+ * `at` is the line's start, `indent` its leading blanks, `open` the offset after the bracket.
+ */
+function defHeaders(text: string): { at: number; indent: string; open: number }[] {
+  const out: { at: number; indent: string; open: number }[] = [];
+  for (let word = text.indexOf('def'); word >= 0; word = text.indexOf('def', word + 3)) {
+    // After the word: blanks, a name, blanks, the bracket.
+    let end = word + 3;
+    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+    if (end === word + 3 || !isNameChar(text.charCodeAt(end), false)) continue;
+    end++;
+    while (end < text.length && isNameChar(text.charCodeAt(end), true)) end++;
+    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+    if (text.charCodeAt(end) !== 40) continue;
+    // Before it: blanks to the line's start, or blanks, `async` and blanks to it.
+    let start = word;
+    while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
+    let indentEnd = word;
+    if (!isLineStart(text, start)) {
+      if (start === word || start < 5 || !text.startsWith('async', start - 5)) continue;
+      start -= 5;
+      indentEnd = start;
+      while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
+      if (!isLineStart(text, start)) continue;
+    }
+    out.push({ at: start, indent: text.slice(start, indentEnd), open: end + 1 });
+  }
+  return out;
+}
 
 /** The longest parameter list read (a header that never closes its bracket is read this far). */
 const MAX_PARAMETER_LIST = 4096;
@@ -114,14 +225,14 @@ let lastCheck: { text: string; check: (at: number, name: string) => boolean } | 
 
 function parameterCheckOf(text: string): (at: number, name: string) => boolean {
   const headers: { at: number; indent: number; names: Set<string> }[] = [];
-  for (const m of text.matchAll(DEF_HEADER)) {
+  for (const header of defHeaders(text)) {
     const names = new Set<string>();
     // Every word after a comma, inside a default's brackets too: a generous pre-check.
-    for (const part of parameterListText(text, m.index + m[0].length).split(',')) {
+    for (const part of parameterListText(text, header.open).split(',')) {
       const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
       if (w) names.add(w[1]);
     }
-    headers.push({ at: m.index, indent: m[1].replace(/\t/g, '        ').length, names });
+    headers.push({ at: header.at, indent: header.indent.replace(/\t/g, '        ').length, names });
   }
   return (at, name) => {
     let lo = 0;
@@ -168,7 +279,7 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
   const byDef = new Map<number, ExportedDefEntry & { stored: Set<string> }>();
   const root = tree.rootNode;
   const isParameter = parameterCheck(text);
-  const lines = [...text.matchAll(STORE_LINE), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
+  const lines = [...storeLineMatches(text), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
   for (const m of lines) {
     const name = m[1] || m[2];
     if (!name) continue;

@@ -116,7 +116,7 @@ export class CloseAfterLoopCheck {
     if (b === 'none' || b === 'param') return false;
     if (b.type === 'generator_expression') return true;
     if (b.type !== 'call') return false;
-    if (this.file.qualifiedCallee(b) === 'iter' && !this.file.byName.has('iter')) return true;
+    if (this.file.qualifiedCallee(b) === 'iter' && !this.file.definesFunction('iter')) return true;
     const defs = this.file.calleeDefs(b);
     return defs.length > 0 && defs.every((d) => this.file.isGenerator(d));
   }

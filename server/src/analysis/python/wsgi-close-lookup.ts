@@ -31,6 +31,10 @@ const DERIVING_CALLS: ReadonlySet<string> = new Set(['iter', 'list', 'tuple']);
 export function closeLookups(file: WsgiIndex, fn: Node, name: string, after = 0): Node[] {
   const body = fn.childForFieldName('body');
   if (!body) return [];
+  // Every lookup spells `close` after the name, inside the body: a body without that word after
+  // `after` has none, and the file's identifier index (a walk of the whole tree) is not needed.
+  const word = file.text.indexOf('close', Math.max(after, body.startIndex));
+  if (word < 0 || word + 'close'.length > body.endIndex) return [];
   const out: Node[] = [];
   for (const id of file.identifiers(name)) {
     if (id.startIndex < after || !within(id, body) || enclosingFunction(id)?.id !== fn.id) continue;
@@ -66,7 +70,7 @@ export function derivationOf(file: WsgiIndex, arg: Node): Derivation | null {
   const callee = call.childForFieldName('function');
   if (!callee) return null;
   const q = file.qualifiedCallee(call);
-  if (DERIVING_CALLS.has(q) && !file.byName.has(q)) {
+  if (DERIVING_CALLS.has(q) && !file.definesFunction(q)) {
     const assign = unparenParent(call);
     if (assign?.type !== 'assignment' || !isField(assign, 'right', unparenTop(call))) return null;
     const left = assign.childForFieldName('left');
@@ -201,7 +205,7 @@ export class CloseLookupCheck {
   derived(fn: Node): WsgiIssue[] {
     const out: WsgiIssue[] = [];
     for (const call of this.file.own(fn).calls) {
-      if (this.file.qualifiedCallee(call) !== 'iter' || this.file.byName.has('iter')) continue;
+      if (this.file.qualifiedCallee(call) !== 'iter' || this.file.definesFunction('iter')) continue;
       const args = children(call.childForFieldName('arguments') ?? call);
       if (args.length !== 1 || args[0].type !== 'identifier') continue;
       const source = args[0].text;

@@ -63,6 +63,36 @@ export class WsgiIndex {
     return this.byNameCache;
   }
 
+  /**
+   * Whether the file defines a function named `name` (the same answer as `byName.has(name)`):
+   * until the name index is built, the name's occurrences in the text are looked up on the
+   * tree instead of listing every function of the file. Kept per name.
+   */
+  definesFunction(name: string): boolean {
+    if (this.byNameCache) return this.byNameCache.has(name);
+    let known = this.definedMemo.get(name);
+    if (known === undefined) this.definedMemo.set(name, (known = this.definitionInText(name)));
+    return known;
+  }
+
+  private readonly definedMemo = new Map<string, boolean>();
+
+  /** Some occurrence of `name` in the text is the name of a function definition. */
+  private definitionInText(name: string): boolean {
+    if (name === '') return this.functions.some((f) => (f.childForFieldName('name')?.text ?? '') === '');
+    const root = this.tree.rootNode;
+    for (let at = this.text.indexOf(name); at >= 0; at = this.text.indexOf(name, at + 1)) {
+      // The smallest node over the occurrence, widened to the largest with the same span (a
+      // keyword spelled as a name is a token inside its identifier).
+      let node: Node | null = root.descendantForIndex(at, at + name.length);
+      if (!node || node.startIndex !== at || node.endIndex !== at + name.length) continue;
+      while (node.parent && node.parent.type !== 'function_definition' && node.parent.startIndex === at && node.parent.endIndex === at + name.length) node = node.parent;
+      const def = node.parent;
+      if (def?.type === 'function_definition' && def.childForFieldName('name')?.id === node.id && node.text === name) return true;
+    }
+    return false;
+  }
+
   /** The nodes of `fn`'s own scope, cached: the analysis asks about the same functions many times. */
   own(fn: Node): OwnNodes {
     let own = this.ownCache.get(fn.id);

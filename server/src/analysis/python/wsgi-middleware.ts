@@ -189,7 +189,7 @@ export class MiddlewareCheck {
     const q = this.file.qualifiedCallee(call);
     const last = lastComponent(callee);
     if (CONSUMING_CALLS.has(q) || (callee.type === 'attribute' && (last === 'join' || CONSUMING_METHODS.has(last)))) return { kind: 'consumed', node: call, arg };
-    if (NON_FORWARDING_WRAPPERS.has(q) && !this.file.byName.has(q)) {
+    if (NON_FORWARDING_WRAPPERS.has(q) && !this.file.definesFunction(q)) {
       // `iter(r)` / `next(iter(r))` peek at it; what matters is what the result becomes.
       if (q === 'iter' || q === 'enumerate' || q === 'reversed') return { kind: 'iterated', node: call, arg };
       return { kind: 'lost', node: call, detail: q };

@@ -268,7 +268,7 @@ class TypeScriptHandleAnalysis {
       if (reexportsFs) summary.reexportsFs = reexportsFs;
       const usedOnly = usedOnlyParameters(this.returns, this.classifier);
       if (usedOnly.length > 0) summary.parametersUsedOnly = usedOnly;
-      const passedThrough = passThroughParameters(this.tree, this.text);
+      const passedThrough = passThroughParameters(this.tree, this.text, this.returns);
       if (passedThrough.length > 0) summary.parametersReturned = passedThrough;
       const forwarded = this.returns.forwardedParameters();
       if (forwarded.length > 0) summary.parametersForwarded = forwarded;
@@ -1159,7 +1159,9 @@ function relativeImportNames(text: string): Set<string> {
     }
   };
   for (const m of text.matchAll(/\bimport\s+(?:type\s+)?([^'";]*?)\s+from\s*['"]\.\.?\//g)) add(m[1].replace(/\bas\s+/g, ' '));
-  for (const m of text.matchAll(/\b(?:const|let|var)\s+([^=;]+?)\s*=\s*require\s*\(\s*['"]\.\.?\//g)) add(m[1]);
+  // Every such declaration spells `require`: without it the pattern (which reads on from each
+  // `const`, `let` or `var`, in prose too, to the next `=` or `;`) cannot match.
+  if (text.includes('require')) for (const m of text.matchAll(/\b(?:const|let|var)\s+([^=;]+?)\s*=\s*require\s*\(\s*['"]\.\.?\//g)) add(m[1]);
   return out;
 }
 
@@ -1237,7 +1239,7 @@ export function analyzeTypeScriptFile(tree: Tree, text: string, path?: string, k
       const reexportsFs = mayReexport ? returns.reexportsFs() : undefined;
       const returnedHandles = opens || passesOn ? returns.exportedReturns() : [];
       const parametersUsedOnly = namesFs ? usedOnlyParameters(returns, file.classifier) : [];
-      const parametersReturned = passThroughParameters(tree, text);
+      const parametersReturned = passThroughParameters(tree, text, returns);
       const parametersForwarded = passesOn ? returns.forwardedParameters() : [];
       result = {
         leaks: [],

@@ -52,6 +52,9 @@ export class ReturnSummaries {
   private readonly classes = new Map<string, Node>();
   private readonly memo = new Map<number, FreshHandle | null>();
   private readonly resultOfMemo = new Map<number, ImportedFunction | null>();
+  /** The exported functions and each function's returned values, read once per analysis (several summaries ask). */
+  private exportedMemo: { path: string[]; fn: Node; name: string }[] | undefined;
+  private readonly returnedMemo = new Map<number, Node[]>();
 
   constructor(
     private readonly file: FileIndex,
@@ -189,7 +192,7 @@ export class ReturnSummaries {
     if (depth > 6) return undefined;
     this.memo.set(fn.id, null); // a recursive helper returns nothing new through itself
     let found: FreshHandle | undefined;
-    for (const value of returnedValues(fn)) {
+    for (const value of this.returnedValues(fn)) {
       found = this.freshValue(value, fn, depth + 1);
       if (found) break;
     }
@@ -234,7 +237,7 @@ export class ReturnSummaries {
     const memo = this.resultOfMemo.get(fn.id);
     if (memo !== undefined) return memo ?? undefined;
     let found: ImportedFunction | undefined;
-    for (const value of returnedValues(fn)) {
+    for (const value of this.returnedValues(fn)) {
       const n = unwrap(value);
       if (n.type === 'call_expression') found = this.importedCallee(n);
       if (found) break;
@@ -246,7 +249,7 @@ export class ReturnSummaries {
   /** Exported functions that return a fresh handle (or an imported function's result). */
   exportedReturns(): ReturnedHandle[] {
     const out: ReturnedHandle[] = [];
-    for (const { path, fn, name } of exportedFunctions(this.tree.rootNode, this.classes)) {
+    for (const { path, fn, name } of this.exportedFunctions()) {
       const fresh = this.ofFunction(fn);
       const functionId = factIdOf(fn);
       if (fresh) {
@@ -267,9 +270,9 @@ export class ReturnSummaries {
   forwardedParameters(): ForwardedParameter[] {
     if (this.imports.size === 0) return [];
     const out: ForwardedParameter[] = [];
-    for (const { path, fn, name } of exportedFunctions(this.tree.rootNode, this.classes)) {
+    for (const { path, fn, name } of this.exportedFunctions()) {
       const names = parametersOf(fn).map((p) => parameterName(p));
-      for (const value of returnedValues(fn)) {
+      for (const value of this.returnedValues(fn)) {
         const call = unwrap(value);
         const callee = call.type === 'call_expression' ? this.importedCallee(call) : undefined;
         if (!callee) continue;
@@ -285,7 +288,14 @@ export class ReturnSummaries {
 
   /** The file's exported functions with the names other modules reach them by. */
   exportedFunctions(): { path: string[]; fn: Node; name: string }[] {
-    return exportedFunctions(this.tree.rootNode, this.classes);
+    return (this.exportedMemo ??= exportedFunctions(this.tree.rootNode, this.classes));
+  }
+
+  /** {@link returnedValues} of `fn`, kept for the analysis. */
+  returnedValues(fn: Node): Node[] {
+    let values = this.returnedMemo.get(fn.id);
+    if (!values) this.returnedMemo.set(fn.id, (values = returnedValues(fn)));
+    return values;
   }
 
   /** Is this file the fs module under another name? */
@@ -341,19 +351,29 @@ export function returnedValues(fn: Node): Node[] {
   const body = fn.childForFieldName('body');
   if (!body) return [];
   if (body.type !== 'statement_block') return [body];
+  // Every return statement spells the keyword: a block without it has none to look for.
+  if (!body.text.includes('return')) return [];
   const out: Node[] = [];
-  const stack: Node[] = [body];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.id !== body.id && (FUNCTION_TYPES.has(n.type) || n.type === 'class_declaration' || n.type === 'class')) continue;
-    if (n.type === 'return_statement') {
-      const v = n.namedChildren.find((c) => c && c.type !== 'comment');
-      if (v) out.push(v);
-      continue;
-    }
-    for (const c of n.namedChildren) if (c) stack.push(c);
+  // One native search, then the returns of the function itself (not of a nested function or
+  // class, nor inside another return), last first: callers take the first value that fits, and
+  // this is the order they have always been read in.
+  const returns = body.descendantsOfType('return_statement');
+  for (let i = returns.length - 1; i >= 0; i--) {
+    const r = returns[i];
+    if (!r || !returnOf(r, body)) continue;
+    const v = r.namedChildren.find((c) => c && c.type !== 'comment');
+    if (v) out.push(v);
   }
   return out;
+}
+
+/** Whether a return statement inside `body` returns from `body`'s function: no function, class or return lies between. */
+function returnOf(ret: Node, body: Node): boolean {
+  for (let n = ret.parent; n && n.id !== body.id; n = n.parent) {
+    const type = n.type;
+    if (FUNCTION_TYPES.has(type) || type === 'class_declaration' || type === 'class' || type === 'return_statement') return false;
+  }
+  return true;
 }
 
 /** `const name = <init>` declared once in `fn` itself (not in nested functions). */
@@ -502,20 +522,28 @@ const EXPORTS_PATTERN = /\bexport\b|\bmodule\.exports\b|\bexports\.[A-Za-z_$]/;
  * in another module, the handle it passes goes on in the result. Read from the top-level
  * statements and the returns of exported functions only; `at` is the return.
  */
-export function passThroughParameters(tree: Tree, text: string): UsedOnlyParameters[] {
+export function passThroughParameters(tree: Tree, text: string, returns?: ReturnSummaries): UsedOnlyParameters[] {
   if (!PASS_THROUGH_PATTERN.test(text) || !EXPORTS_PATTERN.test(text)) return [];
-  const classes = new Map<string, Node>();
-  for (const stmt of tree.rootNode.namedChildren) {
-    const cls = stmt?.type === 'export_statement' ? stmt.namedChildren.find((c) => c?.type === 'class_declaration') : stmt?.type === 'class_declaration' ? stmt : undefined;
-    const name = cls?.childForFieldName('name');
-    if (cls && name) classes.set(name.text, cls);
+  let exported: { path: string[]; fn: Node; name: string }[];
+  if (returns) exported = returns.exportedFunctions();
+  else {
+    // The same classes as ReturnSummaries reads (its exported functions are these).
+    const classes = new Map<string, Node>();
+    for (const stmt of tree.rootNode.namedChildren) {
+      const cls = stmt?.type === 'export_statement' ? stmt.namedChildren.find((c) => c?.type === 'class_declaration') : stmt?.type === 'class_declaration' ? stmt : undefined;
+      const name = cls?.childForFieldName('name');
+      if (cls && name) classes.set(name.text, cls);
+    }
+    exported = exportedFunctions(tree.rootNode, classes);
   }
   const out: UsedOnlyParameters[] = [];
-  for (const { path, fn, name } of exportedFunctions(tree.rootNode, classes)) {
+  for (const { path, fn, name } of exported) {
     const names = parametersOf(fn).map((p) => parameterName(p));
+    // Without parameters there is none to hand back.
+    if (names.length === 0) continue;
     const parameters: number[] = [];
     const at = [];
-    for (const value of returnedValues(fn)) {
+    for (const value of returns ? returns.returnedValues(fn) : returnedValues(fn)) {
       const v = unwrap(value);
       const index = v.type === 'identifier' ? names.indexOf(v.text) : -1;
       if (index < 0 || parameters.includes(index)) continue;

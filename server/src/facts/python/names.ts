@@ -6,7 +6,14 @@
  * and used in another with another meaning is rare enough to ignore.
  */
 import type { Node, Tree } from '../../parsing/parser';
-import { escapeRegExp } from '../../text/regexp';
+import { escapeRegExp, lineLocalMatches } from '../../text/regexp';
+
+/** An import statement's line (`import m`, `from m import x`); {@link IMPORT_WORDS}: the words every such line spells. */
+const IMPORT_LINE = /^[ \t]*(?:from|import)[ \t\\]/gm;
+const IMPORT_WORDS = /from|import/g;
+/** `m = importlib.import_module("m")` on a line of its own; {@link IMPORT_WORD}: the word every such line spells. */
+const DYNAMIC_IMPORT_LINE = /^([A-Za-z_]\w*)[ \t]*=[ \t]*[\w.]*import\w*\([ \t]*['"]([\w.]+)['"]/gm;
+const IMPORT_WORD = /import/g;
 
 export class PyNames {
   /** local name → qualified name (a module, or `module.member`) */
@@ -24,9 +31,9 @@ export class PyNames {
    */
   constructor(tree: Tree, private readonly text: string, positionOf: (index: number) => { row: number; column: number }) {
     const root = tree.rootNode;
-    const re = /^[ \t]*(?:from|import)[ \t\\]/gm;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const keywordIndex = m.index + m[0].length - m[0].trimStart().length;
+    // (Only the lines that spell `from` or `import` are read: a pattern anchored at line starts tries every offset of a whole text.)
+    for (const { m, offset } of lineLocalMatches(text, IMPORT_LINE, IMPORT_WORDS)) {
+      const keywordIndex = offset + m.index! + m[0].length - m[0].trimStart().length;
       let node: Node | null = root.descendantForPosition(positionOf(keywordIndex));
       for (let depth = 0; node && depth < 3; depth++, node = node.parent) {
         if (node.type === 'import_statement' || node.type === 'import_from_statement') {
@@ -36,8 +43,7 @@ export class PyNames {
       }
     }
     // `asyncore = import_helper.import_module('asyncore')`, `m = importlib.import_module("m")`
-    const dynamic = /^([A-Za-z_]\w*)[ \t]*=[ \t]*[\w.]*import\w*\([ \t]*['"]([\w.]+)['"]/gm;
-    for (let m = dynamic.exec(text); m !== null; m = dynamic.exec(text)) this.bindings.set(m[1], canonicalModule(m[2]));
+    for (const { m } of lineLocalMatches(text, DYNAMIC_IMPORT_LINE, IMPORT_WORD)) this.bindings.set(m[1], canonicalModule(m[2]));
   }
 
   /** Whether `name` is bound by an import of this file (a module or a member of one). */

@@ -12,7 +12,7 @@
  */
 import { nodeRange, parseSync, type Node, type Tree } from '../../parsing/parser';
 import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../../knowledge/knowledge';
-import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, HELPERS_IN_EVERY_BRANCH, isNoReturn, leaveCondition, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, HELPERS_IN_EVERY_BRANCH, isNoReturn, leaveCondition, regionEndOf, unwrap, unwrapTyped, type PendingRegion } from './program-fork';
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, CLabel, Span } from './program-types';
@@ -126,44 +126,60 @@ function zeroKeys(node: Node, depth = 0): string[] {
   return key ? [key] : [];
 }
 
-/** A binary expression's operator and its operands (parentheses unwrapped), or null. */
-function binaryParts(n: Node): { op: string | undefined; l: Node; r: Node } | null {
-  if (n.type !== 'binary_expression') return null;
+/** A number literal whose value is zero (`0`, `0x0`). */
+function isZeroLiteral(node: Node, type: string): boolean {
+  return type === 'number_literal' && Number(node.text) === 0;
+}
+
+/** What an `if` condition tells: see {@link conditionTests}. */
+interface ConditionTests {
+  /** The flags it requires to be zero (`zeroKeys`). */
+  zero: string[];
+  /** The variable it requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
+  set: string | null;
+  /**
+   * The storage it finds open (`fp != NULL`, `fd >= 0`, `fd != -1`, `fp`): setting it to a
+   * constant inside that branch forgets it on every path.
+   */
+  held: string | null;
+}
+
+const NO_TESTS: ConditionTests = { zero: [], set: null, held: null };
+
+/** The flag, set and held tests of an `if` condition, its parentheses unwrapped and its operands read once for all three. */
+function conditionTests(condition: Node): ConditionTests {
+  const { node: n, type } = unwrapTyped(condition);
+  if (type === 'identifier') {
+    const text = n.text;
+    return { zero: [], set: text, held: text };
+  }
+  if (type === 'field_expression') return { zero: [], set: null, held: n.text.replace(/\s+/g, '') };
+  if (type === 'unary_expression') return { zero: zeroKeys(n), set: null, held: null };
+  if (type !== 'binary_expression') return NO_TESTS;
   const left = n.childForFieldName('left');
   const right = n.childForFieldName('right');
-  if (!left || !right) return null;
-  return { op: n.childForFieldName('operator')?.type, l: unwrap(left), r: unwrap(right) };
-}
-
-/** The variable a condition requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
-function setTest(node: Node): string | null {
-  const n = unwrap(node);
-  if (n.type === 'identifier') return n.text;
-  const parts = binaryParts(n);
-  if (!parts) return null;
-  const { op, l, r } = parts;
-  const zero = (x: Node) => x.type === 'number_literal' && Number(x.text) === 0;
-  if ((op === '!=' || op === '>') && l.type === 'identifier' && zero(r)) return l.text;
-  if ((op === '!=' || op === '<') && r.type === 'identifier' && zero(l)) return r.text;
-  return null;
-}
-
-/**
- * The storage an `if` condition finds open (`fp != NULL`, `fd >= 0`, `fd != -1`, `fp`):
- * setting it to a constant inside that branch forgets it on every path.
- */
-function heldTest(node: Node): string | null {
-  const n = unwrap(node);
-  if (n.type === 'identifier' || n.type === 'field_expression') return n.text.replace(/\s+/g, '');
-  const parts = binaryParts(n);
-  if (!parts) return null;
-  const { op, l, r } = parts;
-  const storage = l.type === 'identifier' || l.type === 'field_expression' ? l.text.replace(/\s+/g, '') : null;
-  if (!storage) return null;
-  const v = r.text.replace(/\s+/g, '');
-  if (op === '!=' && (v === 'NULL' || v === '0' || v === '-1')) return storage;
-  if ((op === '>=' && v === '0') || (op === '>' && v === '-1')) return storage;
-  return null;
+  if (!left || !right) return NO_TESTS;
+  const op = n.childForFieldName('operator')?.type;
+  // `a && b`: only zero tests (of both sides) come from a conjunction.
+  if (op === '&&') return { zero: [...zeroKeys(left, 1), ...zeroKeys(right, 1)], set: null, held: null };
+  const { node: l, type: lType } = unwrapTyped(left);
+  const { node: r, type: rType } = unwrapTyped(right);
+  const lStorage = lType === 'identifier' || lType === 'field_expression';
+  const rStorage = rType === 'identifier' || rType === 'field_expression';
+  let zero: string[] = [];
+  if (op === '==') {
+    const key = isZeroLiteral(l, lType) ? (rStorage ? r.text.replace(/\s+/g, '') : null) : isZeroLiteral(r, rType) && lStorage ? l.text.replace(/\s+/g, '') : null;
+    if (key) zero = [key];
+  }
+  let set: string | null = null;
+  if ((op === '!=' || op === '>') && lType === 'identifier' && isZeroLiteral(r, rType)) set = l.text;
+  else if ((op === '!=' || op === '<') && rType === 'identifier' && isZeroLiteral(l, lType)) set = r.text;
+  let held: string | null = null;
+  if (lStorage && (op === '!=' || op === '>=' || op === '>')) {
+    const v = r.text.replace(/\s+/g, '');
+    if ((op === '!=' && (v === 'NULL' || v === '0' || v === '-1')) || (op === '>=' && v === '0') || (op === '>' && v === '-1')) held = l.text.replace(/\s+/g, '');
+  }
+  return { zero, set, held };
 }
 
 /** The first field name a field declarator declares (`name`, `*name`, `(*name)(args)`, `name[4]`). */
@@ -219,6 +235,11 @@ class Extractor {
    * a call still runs every time (every branch around it is compiled on that platform).
    */
   private pp: PlatformTruth[] = [];
+  /**
+   * Per frame of `pp`: the platforms that do not compile code inside it and every frame
+   * around it (what `notCompiledOn` answers, worked out once per frame, not once per call).
+   */
+  private ppNotOn: (string[] | undefined)[] = [];
   /** `pp.length` when the current function's body started. */
   private ppAtFunction = 0;
   private regions: ActiveRegion[] = [];
@@ -264,9 +285,9 @@ class Extractor {
     // A system header only one platform (or family) has, included outside any `#if`: the whole
     // file is compiled there alone, as if it sat in that platform's `#ifdef`.
     const only = onlyPlatformsOf(root);
-    if (only) this.pp.push(onlyOn(only));
+    if (only) this.pushPp(onlyOn(only));
     this.topLevel(root);
-    if (only) this.pp.pop();
+    if (only) this.popPp();
     this.callFacts.finish();
     const start = { line: 0, character: 0 };
     this.facts.unshift({
@@ -1090,11 +1111,12 @@ class Extractor {
     const cons = node.childForFieldName('consequence');
     const before = fn.fact.calls.length;
     const condition = node.childForFieldName('condition');
-    const zero = condition ? zeroKeys(condition) : [];
-    const test = condition ? setTest(condition) : null;
+    const tests = condition ? conditionTests(condition) : NO_TESTS;
+    const zero = tests.zero;
+    const test = tests.set;
     this.zeroGuards.push(zero);
     if (test) this.setTests.push({ test, depth: this.cond });
-    const held = condition ? heldTest(condition) : null;
+    const held = tests.held;
     if (held) this.heldTests.push({ test: held, depth: this.cond });
     try {
       if (cons) this.visit(cons);
@@ -1176,7 +1198,7 @@ class Extractor {
         const c = cur.childForFieldName(field);
         if (c) skip.add(c.id);
       }
-      this.pp.push(and(notBefore, own));
+      this.pushPp(and(notBefore, own));
       const inside = this.cond + 1;
       const before = fn ? fn.fact.calls.length : 0;
       try {
@@ -1186,7 +1208,7 @@ class Extractor {
         } else this.topLevel(cur, skip);
       } finally {
         if (fn) this.cond--;
-        this.pp.pop();
+        this.popPp();
       }
       if (fn) {
         let execs = false;
@@ -1210,13 +1232,25 @@ class Extractor {
     if (name && this.knowledge.forkCalls.get(name) === 'fork') this.fn!.fact.returnsFork = 1;
   }
 
-  /** Platforms on which the code at the walk's position is not compiled (an enclosing `#if` branch is false there). */
-  private notCompiledOn(): string[] | undefined {
-    if (this.pp.length === 0) return undefined;
+  /** Opens a preprocessor frame (see `pp`). */
+  private pushPp(truth: PlatformTruth): void {
+    this.pp.push(truth);
     let all = ALL_TRUE;
     for (const t of this.pp) all = and(all, t);
     const out = platformsWhere(all, 'F');
-    return out.length ? out : undefined;
+    this.ppNotOn.push(out.length ? out : undefined);
+  }
+
+  private popPp(): void {
+    this.pp.pop();
+    this.ppNotOn.pop();
+  }
+
+  /** Platforms on which the code at the walk's position is not compiled (an enclosing `#if` branch is false there). */
+  private notCompiledOn(): string[] | undefined {
+    const n = this.ppNotOn.length;
+    // A copy per record: the facts never share one array.
+    return n === 0 ? undefined : this.ppNotOn[n - 1]?.slice();
   }
 
   /**

@@ -372,7 +372,8 @@ class Extractor {
       if (!name) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
       this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
-      if (value) {
+      // An initializer of numbers alone (`= { 0x1f, 10UL }`) stores no name and fills no table.
+      if (value && this.source.mayHoldName(value.startIndex, value.endIndex)) {
         this.noteStoredNames(value, 0);
         this.noteDispatchTable(decl, name, type, value);
       }
@@ -1047,18 +1048,20 @@ class Extractor {
     return field && this.storedFields.has(field) ? field : null;
   }
 
-  /** Bare-name arguments of call `call` that may be function pointers (`CFunctionFact.passes`). */
-  private notePasses(args: Node, call: number): void {
+  /** Bare-name arguments (`list`, with their `types`) of call `call` that may be function pointers (`CFunctionFact.passes`). */
+  private notePasses(list: readonly (Node | null)[], types: readonly string[], call: number): void {
     const fn = this.fn!;
     let arg = 0;
-    for (const a of args.namedChildren) {
-      if (!a || a.type === 'comment') continue;
-      const n = unwrap(a);
-      const id = n.type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : n;
-      if (id?.type === 'identifier') {
-        const param = fn.params.get(id.text);
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i];
+      if (!a || types[i] === 'comment') continue;
+      const { node: n, type } = unwrapTyped(a, types[i]);
+      const id = type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : type === 'identifier' ? n : null;
+      if (id && (id === n || id.type === 'identifier')) {
+        const name = id.text;
+        const param = fn.params.get(name);
         if (param !== undefined) fn.passes.push({ call, arg, param });
-        else if (!fn.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text) && !this.fileVars.has(id.text)) fn.passes.push({ call, arg, name: id.text });
+        else if (!fn.locals.has(name) && !/^[A-Z_][A-Z0-9_]*$/.test(name) && !this.fileVars.has(name)) fn.passes.push({ call, arg, name });
       }
       arg++;
     }
@@ -1075,12 +1078,8 @@ class Extractor {
 
   /** `asArg`: the value is an argument of a call whose bare-name arguments `notePasses` records. */
   private noteRef(value: Node, type: string, asArg = false): void {
-    let n = value;
-    let t = type;
-    if (t === 'parenthesized_expression' || t === 'cast_expression') {
-      n = unwrap(value);
-      t = n.type;
-    }
+    const { node: n, type: t0 } = unwrapTyped(value, type);
+    let t = t0;
     let id: Node | null = n;
     if (t === 'pointer_expression') {
       // `*name` as an argument is not recorded as passing `name`; `&name` is.
@@ -1285,8 +1284,10 @@ class Extractor {
     const recorded = callee !== null && (calleeType === 'identifier' || via !== null || field !== null);
     const through = callee && calleeType !== 'identifier' ? calledField(callee)?.childForFieldName('field')?.text : undefined;
     if (through) fn.fieldCalls.add(through);
+    // The arguments' types, read once here for the visit, `notePasses` and the call facts.
+    const list = args ? args.namedChildren : [];
+    const argTypes = list.map((a) => (a ? a.type : ''));
     if (args) {
-      const list = args.namedChildren;
       for (let i = 0; i < list.length; i++) {
         const a = list[i];
         if (!a) continue;
@@ -1294,7 +1295,7 @@ class Extractor {
         // assignment; not a name, `&x` or `*p`) is neither visited nor a reference.
         const next = i + 1 < list.length ? list[i + 1] : null;
         if (next && !mayName(this.source.text.charCodeAt(a.startIndex)) && !this.source.mayHoldEffect(a.startIndex, next.startIndex)) continue;
-        const t = a.type;
+        const t = argTypes[i];
         this.visit(a, t, next ? next.startIndex : undefined);
         this.noteRef(a, t, recorded);
       }
@@ -1307,7 +1308,7 @@ class Extractor {
     if (field) record.field = field;
     const param = calleeType === 'identifier' ? fn.params.get(name) : undefined;
     if (param !== undefined) record.param = param;
-    if (args) this.notePasses(args, fn.fact.calls.length);
+    this.notePasses(list, argTypes, fn.fact.calls.length);
     if (this.cond === 0) record.unconditional = 1;
     if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
     this.ppAnnotate(record, 0, this.ppAtFunction);
@@ -1333,7 +1334,7 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList, argTypes });
   }
 
 }

@@ -45,6 +45,21 @@ export class SourceText {
     return counts[end] - counts[start] > 0;
   }
 
+  /**
+   * Whether `start..end` may hold a name: a letter or `_` that no letter, digit, `_` or `.`
+   * precedes (so number literals such as `0x1f`, `10UL`, `1.5e3f` hold none).
+   */
+  mayHoldName(start: number, end: number): boolean {
+    const text = this.text;
+    let previous = start > 0 ? text.charCodeAt(start - 1) : 32;
+    for (let k = start; k < end; k++) {
+      const ch = text.charCodeAt(k);
+      if (isNameStart(ch) && !isNameStart(previous) && !isDigit(previous) && previous !== 46) return true;
+      previous = ch;
+    }
+    return false;
+  }
+
   /** Where words occur in the file, for text pre-checks of node ranges. */
   private words?: WordPositions;
 
@@ -93,4 +108,13 @@ function assignmentEquals(text: string, k: number): boolean {
   // `<=` / `>=`, but `<<=` / `>>=` assign.
   if ((prev === 60 || prev === 62) && text.charCodeAt(k - 2) !== prev) return false;
   return true;
+}
+
+/** A letter or `_` (code unit). */
+function isNameStart(ch: number): boolean {
+  return (ch >= 97 && ch <= 122) || (ch >= 65 && ch <= 90) || ch === 95;
+}
+
+function isDigit(ch: number): boolean {
+  return ch >= 48 && ch <= 57;
 }

@@ -12,7 +12,7 @@ import { CLOSE_ONE } from '../../knowledge/c-process';
 import { calleeName, unwrap } from './program-fork';
 import { declaratorName } from './declarators';
 import { parameterNames } from './function-names';
-import type { SourceText } from './source-text';
+import { functionDefinitionsWhere, type SourceText } from './source-text';
 
 /** Loop recognised as closing every descriptor from a bound on. */
 export interface CloseAllLoop {
@@ -41,7 +41,7 @@ export function fileClosers(root: Node, source: SourceText): Set<string> {
   const text = source.text;
   if (!text.includes('close')) return out;
   for (const m of text.matchAll(CLOSER_MACRO)) if (CLOSE_ONE.has(m[3])) out.add(m[1]);
-  for (const def of definitionsMentioningClose(root, source)) {
+  for (const def of functionDefinitionsWhere(root, (start, end) => source.occursIn('close', start, end))) {
     const params = parameterNames(def);
     const body = def.childForFieldName('body');
     if (params.length !== 1 || !body) continue;
@@ -51,26 +51,6 @@ export function fileClosers(root: Node, source: SourceText): Set<string> {
     if (close?.variable === params[0] && fnName?.type === 'identifier') out.add(fnName.text);
   }
   return out;
-}
-
-/**
- * The function definitions (nested ones too, in tree order) whose text mentions `close`:
- * one cursor walk that enters only nodes whose text mentions it, so the rest of the tree is
- * neither visited nor turned into node objects.
- */
-function definitionsMentioningClose(root: Node, source: SourceText): Node[] {
-  const out: Node[] = [];
-  const cursor = root.walk();
-  try {
-    for (;;) {
-      const mentions = source.occursIn('close', cursor.startIndex, cursor.endIndex);
-      if (mentions && cursor.nodeType === 'function_definition') out.push(cursor.currentNode);
-      if (mentions && cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return out;
-    }
-  } finally {
-    cursor.delete();
-  }
 }
 
 const LOOP_TYPES = new Set(['for_statement', 'while_statement', 'do_statement']);

@@ -18,6 +18,27 @@ export function spanBetween(first: Node, last: Node): Span {
   return [first.startPosition.row, first.startPosition.column, last.endPosition.row, last.endPosition.column];
 }
 
+/**
+ * The function definitions under `root` (nested ones too, in tree order, as
+ * `descendantsOfType` lists them) whose range passes a text test that holds for every range
+ * around a passing one (`mayHold`, such as "mentions `close`"): one cursor walk that enters
+ * only passing nodes, so the rest of the tree is neither visited nor turned into node objects.
+ */
+export function functionDefinitionsWhere(root: Node, mayHold: (start: number, end: number) => boolean): Node[] {
+  const out: Node[] = [];
+  const cursor = root.walk();
+  try {
+    for (;;) {
+      const passes = mayHold(cursor.startIndex, cursor.endIndex);
+      if (passes && cursor.nodeType === 'function_definition') out.push(cursor.currentNode);
+      if (passes && cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return out;
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
 export class SourceText {
   constructor(readonly text: string) {}
 

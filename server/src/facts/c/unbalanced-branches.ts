@@ -32,6 +32,9 @@ interface Chain {
   branches: Branch[];
 }
 
+/** A character `braceCount` acts on: a brace, or the `/` of a comment. */
+const BRACE_OR_SLASH = /[{}/]/;
+
 /** A directive's keyword: `if`, `ifdef`, `elif`, `else`, `endif`, ... */
 const DIRECTIVE = /^[ \t]*#[ \t]*([a-z]+)/;
 
@@ -107,7 +110,9 @@ export function blankUnbalancedBranches(text: string): string | null {
     const line = lines[i];
     const keyword = state.inComment ? null : DIRECTIVE.exec(line)?.[1];
     if (!keyword) {
-      addNet(braceCount(line, state));
+      // A line with no `/` leaves the comment state as it is, and one with no brace either
+      // counts 0: outside every chain only comments matter.
+      if (stack.length > 0 ? BRACE_OR_SLASH.test(line) : line.includes('/')) addNet(braceCount(line, state));
       continue;
     }
     // The directive and its continuation lines.

@@ -277,6 +277,8 @@ class Extractor {
 
   /** The branch depth (`cond`) of each call of the current function, by call index. */
   private callConds: number[] = [];
+  /** Indices of the current function's calls that are an exec (`regionEndOf` says so), ascending. */
+  private execCalls: number[] = [];
 
   run(root: Node): void {
     this.closers = fileClosers(root, this.source);
@@ -561,6 +563,7 @@ class Extractor {
     this.cond = 0;
     this.ppAtFunction = this.pp.length;
     this.callConds = [];
+    this.execCalls = [];
     this.regions = [];
     try {
       this.visit(body);
@@ -1094,6 +1097,13 @@ class Extractor {
     if (!asArg) this.fn!.otherRefs.add(text);
   }
 
+  /** Whether one of the current function's calls from index `from` on, at branch depth `depth`, is an exec. */
+  private execsSince(from: number, depth: number): boolean {
+    const list = this.execCalls;
+    for (let j = list.length - 1; j >= 0 && list[j] >= from; j--) if (this.callConds[list[j]] === depth) return true;
+    return false;
+  }
+
   /**
    * Visits the branches of an `if` (and of its `else if` chain); true when it has an `else`
    * and every branch calls an `exec*()` at its own top level (not in a nested branch or loop).
@@ -1101,10 +1111,7 @@ class Extractor {
   private visitBranches(node: Node): boolean {
     const fn = this.fn!;
     const inside = this.cond + 1;
-    const execsIn = (from: number): boolean => {
-      for (let k = from; k < fn.fact.calls.length; k++) if (this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].name) === 'exec') return true;
-      return false;
-    };
+    const execsIn = (from: number): boolean => this.execsSince(from, inside);
     this.cond++;
     let every = true;
     const cons = node.childForFieldName('consequence');
@@ -1149,6 +1156,7 @@ class Extractor {
     const record: CCall = { name: EXEC_IN_EVERY_BRANCH, span: s };
     this.ppAnnotate(record, 0, this.ppAtFunction);
     this.callConds[fn.fact.calls.length] = this.cond;
+    this.execCalls.push(fn.fact.calls.length);
     fn.fact.calls.push(record);
     for (const r of this.regions) {
       if (r.ended) continue;
@@ -1210,9 +1218,7 @@ class Extractor {
         this.popPp();
       }
       if (fn) {
-        let execs = false;
-        for (let k = before; k < fn.fact.calls.length && !execs; k++) execs = this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].name) === 'exec';
-        every = every && execs;
+        every = every && this.execsSince(before, inside);
       }
       if (cur.type === 'preproc_else') hasElse = true;
       notBefore = and(notBefore, not(own));
@@ -1318,6 +1324,7 @@ class Extractor {
     this.callConds[index] = this.cond;
     fn.fact.calls.push(record);
     const end = regionEndOf(name);
+    if (end === 'exec') this.execCalls.push(index);
     for (const r of this.regions) {
       if (r.ended) continue;
       const rc: CCall = { name, span: s };

@@ -20,7 +20,7 @@ import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
-import { cppQualifiedName, functionNameNode, functionPointerParameters, macroDefinedHead, macroDefinedStatementHead, parameterNames, parameterPositions } from './function-names';
+import { cppQualifiedName, functionNameNode, macroDefinedHead, macroDefinedStatementHead, parameterFacts } from './function-names';
 import { parameterEscapes } from './parameter-uses';
 import { mayName, SourceText, spanBetween, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
@@ -156,10 +156,12 @@ function conditionTests(condition: Node): ConditionTests {
   if (type === 'field_expression') return { zero: [], set: null, held: n.text.replace(/\s+/g, '') };
   if (type === 'unary_expression') return { zero: zeroKeys(n), set: null, held: null };
   if (type !== 'binary_expression') return NO_TESTS;
+  const op = n.childForFieldName('operator')?.type;
+  // Other operators (`<=`, `&`, `||`, `+`…) test nothing of the three: their operands stay unread.
+  if (op !== '&&' && op !== '==' && op !== '!=' && op !== '>' && op !== '<' && op !== '>=') return NO_TESTS;
   const left = n.childForFieldName('left');
   const right = n.childForFieldName('right');
   if (!left || !right) return NO_TESTS;
-  const op = n.childForFieldName('operator')?.type;
   // `a && b`: only zero tests (of both sides) come from a conjunction.
   if (op === '&&') return { zero: [...zeroKeys(left, 1), ...zeroKeys(right, 1)], set: null, held: null };
   const { node: l, type: lType } = unwrapTyped(left);
@@ -538,16 +540,17 @@ class Extractor {
       this.definers.add(head.definer);
     }
     this.facts.push(fact);
+    const parameters = parameterFacts(def);
     const state: FunctionState = {
       fact,
-      locals: new Set(def.type === 'function_definition' ? parameterNames(def) : []),
+      locals: new Set(def.type === 'function_definition' ? parameters.names : []),
       staticLocals: new Set(),
       refs: new Set(),
       assigns: new Set(),
       resets: new Set(),
       forgets: [],
-      pointerParams: functionPointerParameters(def),
-      params: parameterPositions(def),
+      pointerParams: parameters.pointers,
+      params: parameters.positions,
       otherRefs: new Set(),
       fieldCalls: new Set(),
       fieldStores: [],

@@ -68,7 +68,8 @@ export class SourceText {
 
   /**
    * Whether `start..end` may hold a name: a letter or `_` that no letter, digit, `_` or `.`
-   * precedes (so number literals such as `0x1f`, `10UL`, `1.5e3f` hold none).
+   * precedes (so number literals such as `0x1f`, `10UL`, `1.5e3f` hold none), outside
+   * string and character literals and comments.
    */
   mayHoldName(start: number, end: number): boolean {
     const text = this.text;
@@ -76,7 +77,22 @@ export class SourceText {
     for (let k = start; k < end; k++) {
       const ch = text.charCodeAt(k);
       if (isNameStart(ch) && !isNameStart(previous) && !isDigit(previous) && previous !== 46) return true;
-      previous = ch;
+      if (ch === 34 || ch === 39) {
+        // A string or character literal: on to its closing quote, over escapes. One that does
+        // not close on its line here is not a literal the parser read: say yes.
+        let j = k + 1;
+        for (let c = text.charCodeAt(j); j < end && c !== ch && c !== 10; c = text.charCodeAt(j)) j += c === 92 ? 2 : 1;
+        if (j >= end || text.charCodeAt(j) !== ch) return true;
+        k = j;
+      } else if (ch === 47 && text.charCodeAt(k + 1) === 42) {
+        const close = text.indexOf('*/', k + 2);
+        if (close < 0 || close + 2 > end) return true;
+        k = close + 1;
+      } else if (ch === 47 && text.charCodeAt(k + 1) === 47) {
+        const newline = text.indexOf('\n', k + 2);
+        k = newline < 0 ? end : newline;
+      }
+      previous = text.charCodeAt(k);
     }
     return false;
   }

@@ -5,7 +5,7 @@
  * and whether it fills its lines alone so that deleting them removes just it).
  */
 import type { Node } from '../../parsing/parser';
-import { WordPositions } from '../../text/positions';
+import { anyIn, positionsOf, WordPositions } from '../../text/positions';
 import type { Span } from './program-types';
 
 /** A node's start and end as `[row, column, row, column]`. */
@@ -42,28 +42,23 @@ export function functionDefinitionsWhere(root: Node, mayHold: (start: number, en
 export class SourceText {
   constructor(readonly text: string) {}
 
-  /** Prefix counts of `(`, `=` and `st_ino`/`st_dev` starts (code-unit offsets, as node indices). */
-  private effectCounts: Int32Array | null = null;
+  /** Sorted offsets of every `(`, assignment `=` and `st_ino`/`st_dev` start (code-unit offsets, as node indices). */
+  private effectPositions: number[] | null = null;
 
   /** Whether `start..end` may hold a call, an assignment or an `st_ino`/`st_dev` field (true when out of range). */
   mayHoldEffect(start: number, end: number): boolean {
-    let counts = this.effectCounts;
-    if (!counts) {
-      const text = this.text;
-      const n = text.length;
-      counts = new Int32Array(n + 1);
-      let c = 0;
-      for (let k = 0; k < n; k++) {
-        counts[k] = c;
-        const ch = text.charCodeAt(k);
-        // `(`, an assignment's `=` (not `==`, `!=`, `<=`, `>=`), `st_ino`/`st_dev`
-        if (ch === 40 || (ch === 61 && assignmentEquals(text, k)) || (ch === 115 && (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)))) c++;
-      }
-      counts[n] = c;
-      this.effectCounts = counts;
+    const text = this.text;
+    if (start < 0 || end > text.length || end < start) return true;
+    let positions = this.effectPositions;
+    if (!positions) {
+      // Found with `indexOf` (far quicker than a loop over every code unit), then merged.
+      positions = positionsOf(text, '(');
+      for (let k = text.indexOf('='); k >= 0; k = text.indexOf('=', k + 1)) if (assignmentEquals(text, k)) positions.push(k);
+      for (let k = text.indexOf('st_'); k >= 0; k = text.indexOf('st_', k + 1)) if (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)) positions.push(k);
+      positions.sort((x, y) => x - y);
+      this.effectPositions = positions;
     }
-    if (start < 0 || end > counts.length - 1 || end < start) return true;
-    return counts[end] - counts[start] > 0;
+    return anyIn(positions, start, end);
   }
 
   /**

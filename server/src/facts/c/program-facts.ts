@@ -574,8 +574,9 @@ class Extractor {
       this.fn = null;
     }
     this.closeLabels(state, -1);
-    const byNumber = descriptorsHandedOverByNumber(def, this.stringMacros);
-    if (byNumber.size > 0) {
+    // Only a body that formats with a `printf` can hand a descriptor over by its number.
+    const byNumber = this.source.occursIn('printf', body.startIndex, body.endIndex) ? descriptorsHandedOverByNumber(def, this.stringMacros) : null;
+    if (byNumber && byNumber.size > 0) {
       this.callFacts.handedOverByNumber(fact.index, byNumber);
       const fields = [...new Set([...byNumber].map((t) => fieldKeyOf(t, def)).filter((k): k is string => k !== null))];
       if (fields.length > 0) fact.handsOverFields = fields;
@@ -650,7 +651,7 @@ class Extractor {
       case 'if_statement': {
         const cond = node.childForFieldName('condition');
         if (cond) this.visit(cond);
-        if (this.visitBranches(node)) this.recordExecInEveryBranch(node);
+        if (this.visitBranches(node, cond)) this.recordExecInEveryBranch(node);
         else this.recordHelpersInEveryBranch(node);
         return;
       }
@@ -1108,10 +1109,11 @@ class Extractor {
   }
 
   /**
-   * Visits the branches of an `if` (and of its `else if` chain); true when it has an `else`
+   * Visits the branches of an `if` (and of its `else if` chain), `condition` being its own
+   * (visited by the caller); true when it has an `else`
    * and every branch calls an `exec*()` at its own top level (not in a nested branch or loop).
    */
-  private visitBranches(node: Node): boolean {
+  private visitBranches(node: Node, condition: Node | null): boolean {
     const fn = this.fn!;
     const inside = this.cond + 1;
     const execsIn = (from: number): boolean => this.execsSince(from, inside);
@@ -1119,7 +1121,6 @@ class Extractor {
     let every = true;
     const cons = node.childForFieldName('consequence');
     const before = fn.fact.calls.length;
-    const condition = node.childForFieldName('condition');
     const tests = condition ? conditionTests(condition) : NO_TESTS;
     const zero = tests.zero;
     const test = tests.set;
@@ -1141,7 +1142,7 @@ class Extractor {
       // `else if`: its condition and branches, one level deeper.
       const c = altBody.childForFieldName('condition');
       if (c) this.visit(c);
-      const nested = this.visitBranches(altBody);
+      const nested = this.visitBranches(altBody, c);
       every = every && nested;
     } else if (alt) {
       const at = fn.fact.calls.length;

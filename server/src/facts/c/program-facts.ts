@@ -98,11 +98,14 @@ const PRUNABLE: ReadonlySet<string> = new Set([
   'char_literal',
 ]);
 
-/** A flag's key: a variable or a field chain, white space removed (`srv->cfg.off`). */
-function flagKey(node: Node): string | null {
-  const n = unwrap(node);
-  return n.type === 'identifier' || n.type === 'field_expression' ? n.text.replace(/\s+/g, '') : null;
+/** A flag's key: a variable or a field chain, white space removed (`srv->cfg.off`). `type`: the node's, if known. */
+function flagKey(node: Node, type?: string): string | null {
+  const { node: n, type: t } = unwrapTyped(node, type);
+  return t === 'identifier' || t === 'field_expression' ? n.text.replace(/\s+/g, '') : null;
 }
+
+/** Compound assignment operators, as written between the two sides. */
+const COMPOUND_ASSIGNMENTS: ReadonlySet<string> = new Set(['+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=']);
 
 /** The flags a condition requires to be zero: `!x`, `x == 0`, `0 == x`, joined by `&&`. */
 function zeroKeys(node: Node, depth = 0): string[] {
@@ -916,6 +919,10 @@ class Extractor {
 
   /** Remembers the deletion span of a statement that is nothing but a call. */
   private statementCallOf(stmt: Node): void {
+    const start = stmt.startIndex;
+    const end = stmt.endIndex;
+    // A call needs a `(` (which `mayHoldEffect` counts): `i++;`-like statements stop here.
+    if (!this.source.mayHoldEffect(start, end)) return;
     const e = stmt.namedChild(0);
     if (!e) return;
     let inner = e;
@@ -930,9 +937,9 @@ class Extractor {
     }
     if (innerType !== 'call_expression') return;
     const s = spanOf(stmt);
-    const lines = this.source.lineInfo(stmt);
+    const lines = this.source.lineInfo(stmt, start, end, s);
     this.statementCalls.set(inner.id, lines ?? s);
-    if (lines) this.statementTexts.set(inner.id, this.source.text.slice(stmt.startIndex, stmt.endIndex));
+    if (lines) this.statementTexts.set(inner.id, this.source.text.slice(start, end));
   }
 
   /** `goto label;` after a region's exec: the failed exec goes on at that label. */
@@ -1006,18 +1013,20 @@ class Extractor {
       this.visit(right, t);
       this.noteRef(right, t);
     }
-    if (left) this.visit(left);
-    if (!left || node.childForFieldName('operator')?.type !== '=') return;
+    if (!left) return;
+    const leftType = left.type;
+    this.visit(left, leftType);
+    if (!this.isPlainAssignment(node, left, right)) return;
     const top = this.setTests.length > 0 ? this.setTests[this.setTests.length - 1] : null;
-    const flag = flagKey(left);
+    const flag = flagKey(left, leftType);
     if (top && top.depth === this.cond && flag && right && isNonZeroConstant(right)) fn.flagSets.push({ test: top.test, flag });
-    if (left.type === 'field_expression' && right) this.noteFieldStore(left, right);
-    const target = storageTarget(left);
+    if (leftType === 'field_expression' && right) this.noteFieldStore(left, right);
+    const target = storageTarget(left, leftType);
     if (!target) return;
     if (right) this.noteAboveKeepList(target.text, right);
     const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
     // `p->handler = on_request;` (a field, even of a local's pointee) or a global keeps the name.
-    if (right && (!local || left.type !== 'identifier')) {
+    if (right && (!local || leftType !== 'identifier')) {
       const r = unwrap(right);
       const id = r.type === 'pointer_expression' ? r.childForFieldName('argument') : r;
       if (id?.type === 'identifier' && !fn.locals.has(id.text)) this.storedNames.add(id.text);
@@ -1033,6 +1042,19 @@ class Extractor {
     if (heldForget || (this.cond === 0 && isResetValue(right))) fn.forgets.push({ variable: target.text, at: spanOf(node) });
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
+  }
+
+  /**
+   * Whether an assignment's operator is a plain `=`: read from the text between its sides when
+   * that is the operator alone, else from the operator node.
+   */
+  private isPlainAssignment(node: Node, left: Node, right: Node | null): boolean {
+    if (right) {
+      const between = this.source.text.slice(left.endIndex, right.startIndex).trim();
+      if (between === '=') return true;
+      if (COMPOUND_ASSIGNMENTS.has(between)) return false;
+    }
+    return node.childForFieldName('operator')?.type === '=';
   }
 
   /** `wq->engine = engine` (a function-pointer parameter) or `t->run = on_tick` (a name that is not a local). */

@@ -10,12 +10,14 @@ import type { Span } from './program-types';
 
 /** A node's start and end as `[row, column, row, column]`. */
 export function spanOf(node: Node): Span {
-  return [node.startPosition.row, node.startPosition.column, node.endPosition.row, node.endPosition.column];
+  return spanBetween(node, node);
 }
 
-/** From the start of `first` to the end of `last`. */
+/** From the start of `first` to the end of `last` (each position read once: `endPosition` asks the parser's wasm every time). */
 export function spanBetween(first: Node, last: Node): Span {
-  return [first.startPosition.row, first.startPosition.column, last.endPosition.row, last.endPosition.column];
+  const start = first.startPosition;
+  const end = last.endPosition;
+  return [start.row, start.column, end.row, end.column];
 }
 
 /**
@@ -111,10 +113,8 @@ export class SourceText {
     return { line: stmt.startPosition.row, indent: this.text.slice(a, stmt.startIndex) };
   }
 
-  /** The whole lines of a statement when nothing else shares them, as a deletion span. */
-  lineInfo(stmt: Node): Span | null {
-    const start = stmt.startIndex;
-    const end = stmt.endIndex;
+  /** The whole lines of a statement when nothing else shares them, as a deletion span (`start`, `end`, `span`: the statement's, when the caller has them). */
+  lineInfo(stmt: Node, start = stmt.startIndex, end = stmt.endIndex, span: Span = spanOf(stmt)): Span | null {
     let a = start;
     while (a > 0 && (this.text[a - 1] === ' ' || this.text[a - 1] === '\t')) a--;
     if (a > 0 && this.text[a - 1] !== '\n') return null;
@@ -122,7 +122,7 @@ export class SourceText {
     while (b < this.text.length && (this.text[b] === ' ' || this.text[b] === '\t' || this.text[b] === '\r')) b++;
     if (b < this.text.length && this.text[b] !== '\n') return null;
     if (b >= this.text.length) return null;
-    return [stmt.startPosition.row, 0, stmt.endPosition.row + 1, 0];
+    return [span[0], 0, span[2] + 1, 0];
   }
 }
 

@@ -512,7 +512,10 @@ class Extractor {
       return;
     }
     const nameNode = functionNameNode(def);
-    if (nameNode) this.functionBody(def, body, { name: cppQualifiedName(def, nameNode) ?? nameNode.text, nameSpan: spanOf(nameNode) }, forkChild);
+    if (!nameNode) return;
+    // A C++ qualified name has a `::` before the body.
+    const qualified = this.source.occursIn('::', def.startIndex, body.startIndex) ? cppQualifiedName(def, nameNode) : null;
+    this.functionBody(def, body, { name: qualified ?? nameNode.text, nameSpan: spanOf(nameNode) }, forkChild);
   }
 
   /**
@@ -879,7 +882,7 @@ class Extractor {
 
   private mayHoldFork(stmt: Node): boolean {
     if (this.source.occursIn('ork', stmt.startIndex, stmt.endIndex)) return true;
-    this.forkNamesWithoutOrk ??= [...this.knowledge.forkCalls].filter(([name, kind]) => kind === 'fork' && !name.includes('ork')).map(([name]) => name);
+    this.forkNamesWithoutOrk ??= forkNamesWithoutOrk(this.knowledge);
     return this.forkNamesWithoutOrk.some((name) => this.source.occursIn(name, stmt.startIndex, stmt.endIndex));
   }
 
@@ -1373,7 +1376,19 @@ class Extractor {
 }
 
 
-/** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
+/** {@link forkNamesWithoutOrk} per knowledge (one per workspace), not worked out again per file. */
+const forkNamesWithoutOrkByKnowledge = new WeakMap<CKnowledge, string[]>();
+
+/** Fork-like calls of the knowledge (the user's models) whose name holds no `ork`. */
+function forkNamesWithoutOrk(knowledge: CKnowledge): string[] {
+  let names = forkNamesWithoutOrkByKnowledge.get(knowledge);
+  if (!names) {
+    names = [...knowledge.forkCalls].filter(([name, kind]) => kind === 'fork' && !name.includes('ork')).map(([name]) => name);
+    forkNamesWithoutOrkByKnowledge.set(knowledge, names);
+  }
+  return names;
+}
+
 
 /** The platforms a file's unconditional system includes confine it to (`<windows.h>`, `<sys/event.h>`), if any. */
 function onlyPlatformsOf(root: Node): readonly CPlatform[] | undefined {

@@ -54,10 +54,11 @@ export class SourceText {
     let positions = this.effectPositions;
     if (!positions) {
       // Found with `indexOf` (far quicker than a loop over every code unit), then merged.
-      positions = positionsOf(text, '(');
-      for (let k = text.indexOf('='); k >= 0; k = text.indexOf('=', k + 1)) if (assignmentEquals(text, k)) positions.push(k);
-      for (let k = text.indexOf('st_'); k >= 0; k = text.indexOf('st_', k + 1)) if (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)) positions.push(k);
-      positions.sort((x, y) => x - y);
+      const assignments: number[] = [];
+      for (let k = text.indexOf('='); k >= 0; k = text.indexOf('=', k + 1)) if (assignmentEquals(text, k)) assignments.push(k);
+      const inodeFields: number[] = [];
+      for (let k = text.indexOf('st_'); k >= 0; k = text.indexOf('st_', k + 1)) if (text.startsWith('st_ino', k) || text.startsWith('st_dev', k)) inodeFields.push(k);
+      positions = mergeSorted(mergeSorted(positionsOf(text, '('), assignments), inodeFields);
       this.effectPositions = positions;
     }
     return anyIn(positions, start, end);
@@ -149,4 +150,18 @@ function isNameStart(ch: number): boolean {
 
 function isDigit(ch: number): boolean {
   return ch >= 48 && ch <= 57;
+}
+
+/** Two ascending lists of distinct offsets as one ascending list. */
+function mergeSorted(a: number[], b: number[]): number[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: number[] = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i] < b[j] ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
 }

@@ -32,6 +32,9 @@ interface Chain {
   branches: Branch[];
 }
 
+/** An `#elif…` or `#else` directive somewhere in a text. */
+const ELSE_DIRECTIVE = /^[ \t]*#[ \t]*el/m;
+
 /** A character `braceCount` acts on: a brace, or the `/` of a comment. */
 const BRACE_OR_SLASH = /[{}/]/;
 
@@ -98,6 +101,8 @@ function takenOnDefault(branches: readonly Branch[]): ('T' | 'F' | '?')[] {
 
 /** The text with the chains that leave braces open in every branch blanked but for one branch, or null when there are none. */
 export function blankUnbalancedBranches(text: string): string | null {
+  // Only a chain with an `#elif` or `#else` has more than one branch.
+  if (!ELSE_DIRECTIVE.test(text)) return null;
   const lines = text.split('\n');
   const blank = new Set<number>();
   const stack: { chain: Chain; start: number }[] = [];

@@ -1080,8 +1080,11 @@ class Extractor {
     return field && this.storedFields.has(field) ? field : null;
   }
 
-  /** Bare-name arguments (`list`, with their `types`) of call `call` that may be function pointers (`CFunctionFact.passes`). */
-  private notePasses(list: readonly (Node | null)[], types: readonly string[], call: number): void {
+  /**
+   * Bare-name arguments (`list`, with their `types` and the `names` of the bare-name ones) of
+   * call `call` that may be function pointers (`CFunctionFact.passes`).
+   */
+  private notePasses(list: readonly (Node | null)[], types: readonly string[], names: readonly (string | undefined)[], call: number): void {
     const fn = this.fn!;
     let arg = 0;
     for (let i = 0; i < list.length; i++) {
@@ -1090,7 +1093,7 @@ class Extractor {
       const { node: n, type } = unwrapTyped(a, types[i]);
       const id = type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : type === 'identifier' ? n : null;
       if (id && (id === n || id.type === 'identifier')) {
-        const name = id.text;
+        const name = id === a ? names[i]! : id.text;
         const param = fn.params.get(name);
         if (param !== undefined) fn.passes.push({ call, arg, param });
         else if (!fn.locals.has(name) && !/^[A-Z_][A-Z0-9_]*$/.test(name) && !this.fileVars.has(name)) fn.passes.push({ call, arg, name });
@@ -1108,8 +1111,11 @@ class Extractor {
     if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target);
   }
 
-  /** `asArg`: the value is an argument of a call whose bare-name arguments `notePasses` records. */
-  private noteRef(value: Node, type: string, asArg = false): void {
+  /**
+   * `asArg`: the value is an argument of a call whose bare-name arguments `notePasses` records;
+   * `name`: the value's text when it is a bare name and the caller has read it.
+   */
+  private noteRef(value: Node, type: string, asArg = false, name?: string): void {
     const { node: n, type: t0 } = unwrapTyped(value, type);
     let t = t0;
     let id: Node | null = n;
@@ -1120,7 +1126,7 @@ class Extractor {
       t = id ? id.type : '';
     }
     if (id === null || t !== 'identifier') return;
-    const text = id.text;
+    const text = id === value && name !== undefined ? name : id.text;
     if (this.fn!.locals.has(text) || /^[A-Z_][A-Z0-9_]*$/.test(text)) return;
     this.fn!.refs.add(text);
     if (!asArg) this.fn!.otherRefs.add(text);
@@ -1319,9 +1325,11 @@ class Extractor {
     const recorded = callee !== null && (calleeType === 'identifier' || via !== null || field !== null);
     const through = callee && calleeType !== 'identifier' ? calledField(callee)?.childForFieldName('field')?.text : undefined;
     if (through) fn.fieldCalls.add(through);
-    // The arguments' types, read once here for the visit, `notePasses` and the call facts.
+    // The arguments' types, and the names of bare-name ones, read once here for the visit,
+    // `noteRef`, `notePasses` and the call facts.
     const list = args ? args.namedChildren : [];
     const argTypes = list.map((a) => (a ? a.type : ''));
+    const argNames = list.map((a, i) => (a && argTypes[i] === 'identifier' ? a.text : undefined));
     if (args) {
       for (let i = 0; i < list.length; i++) {
         const a = list[i];
@@ -1332,7 +1340,7 @@ class Extractor {
         if (next && !mayName(this.source.text.charCodeAt(a.startIndex)) && !this.source.mayHoldEffect(a.startIndex, next.startIndex)) continue;
         const t = argTypes[i];
         this.visit(a, t, next ? next.startIndex : undefined);
-        this.noteRef(a, t, recorded);
+        this.noteRef(a, t, recorded, argNames[i]);
       }
     }
     if (!callee || (calleeType !== 'identifier' && !via && !field)) return;
@@ -1343,7 +1351,7 @@ class Extractor {
     if (field) record.field = field;
     const param = calleeType === 'identifier' ? fn.params.get(name) : undefined;
     if (param !== undefined) record.param = param;
-    this.notePasses(list, argTypes, fn.fact.calls.length);
+    this.notePasses(list, argTypes, argNames, fn.fact.calls.length);
     if (this.cond === 0) record.unconditional = 1;
     if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
     this.ppAnnotate(record, 0, this.ppAtFunction);
@@ -1370,7 +1378,7 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList, argTypes });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList, argTypes, argNames });
   }
 
 }

@@ -216,6 +216,9 @@ const FIELD_STORE = /(?:->|\.)\s*([A-Za-z_]\w*)\s*=(?!=)/g;
 /** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
 const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
 
+/** {@link STATIC_MACRO} anywhere in a line: a quick necessary test before it. */
+const STATIC_MACRO_ANYWHERE = /#[ \t]*define[ \t]+[A-Za-z_]\w*[ \t]+static\b/;
+
 /** The annotation that declares the next function fork-child code: `/* hazard-lens: fork-child *\/`. */
 const FORK_CHILD_MARK = /hazard-lens:\s*fork-child\b/;
 
@@ -288,12 +291,15 @@ class Extractor {
   run(root: Node): void {
     this.closers = fileClosers(root, this.source);
     for (const m of this.source.text.matchAll(FIELD_STORE)) this.storedFields.add(m[1]);
-    for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
+    // The unanchored test finds its `#` quickly; the line-anchored pattern tries every offset.
+    if (STATIC_MACRO_ANYWHERE.test(this.source.text)) for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
     // A system header only one platform (or family) has, included outside any `#if`: the whole
     // file is compiled there alone, as if it sat in that platform's `#ifdef`.
-    const only = onlyPlatformsOf(root);
+    // The top-level children's types, read once for both.
+    const types = root.namedChildren.map((c) => (c ? c.type : ''));
+    const only = onlyPlatformsOf(root, types);
     if (only) this.pushPp(onlyOn(only));
-    this.topLevel(root);
+    this.topLevel(root, undefined, types);
     if (only) this.popPp();
     this.callFacts.finish();
     const start = { line: 0, character: 0 };
@@ -310,16 +316,18 @@ class Extractor {
   // File scope
   // ---------------------------------------------------------------------------------
 
-  private topLevel(node: Node, skip?: ReadonlySet<number>): void {
-    let previous: Node | null = null;
+  /** `types`: those of `node.namedChildren`, when the caller has read them. */
+  private topLevel(node: Node, skip?: ReadonlySet<number>, types?: readonly string[]): void {
+    /** The comment just before the current child, if it follows one. */
+    let comment: Node | null = null;
     const children = node.namedChildren;
     for (let i = 0; i < children.length; i++) {
       const child = children[i];
       if (!child || skip?.has(child.id)) continue;
-      const before = previous;
-      previous = child;
-      const forkChild = before?.type === 'comment' && FORK_CHILD_MARK.test(before.text);
-      switch (child.type) {
+      const type = types ? types[i] : child.type;
+      const forkChild = comment !== null && FORK_CHILD_MARK.test(comment.text);
+      comment = type === 'comment' ? child : null;
+      switch (type) {
         case 'function_definition':
           this.functionDefinition(child, forkChild);
           break;
@@ -329,7 +337,7 @@ class Extractor {
           const head = block && !skip?.has(block.id) ? macroDefinedStatementHead(child, block) : null;
           if (head && block) {
             this.functionBody(block, block, { name: head.name, nameSpan: spanBetween(head.first, head.last), definer: head.definer }, forkChild, nodeRange(child).start);
-            previous = block;
+            // The block is the next child (a `compound_statement`, no comment): skipped here.
             i++;
           }
           break;
@@ -378,7 +386,8 @@ class Extractor {
       const name = declaratorName(d);
       if (!name) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
-      this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
+      // The text's length from the offsets (a long initializer's text is never read).
+      this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.endIndex - value.startIndex < 40 ? value.text : undefined });
       // An initializer of numbers alone (`= { 0x1f, 10UL }`) stores no name and fills no table.
       if (value && this.source.mayHoldName(value.startIndex, value.endIndex)) {
         this.noteStoredNames(value, 0);
@@ -1399,9 +1408,11 @@ function forkNamesWithoutOrk(knowledge: CKnowledge): string[] {
 
 
 /** The platforms a file's unconditional system includes confine it to (`<windows.h>`, `<sys/event.h>`), if any. */
-function onlyPlatformsOf(root: Node): readonly CPlatform[] | undefined {
-  for (const child of root.namedChildren) {
-    if (child?.type !== 'preproc_include') continue;
+function onlyPlatformsOf(root: Node, types: readonly string[]): readonly CPlatform[] | undefined {
+  const children = root.namedChildren;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    if (!child || types[i] !== 'preproc_include') continue;
     const path = child.childForFieldName('path');
     if (path?.type !== 'system_lib_string') continue;
     const platforms = platformsOfHeader(path.text.slice(1, -1));

@@ -479,16 +479,23 @@ class Extractor {
     return { table: base.text, field: field.text };
   }
 
-  /** Identifiers a file-scope initializer stores (`{ .open = my_open, NULL }`, `&my_ops`), a few levels deep. */
-  private noteStoredNames(value: Node, depth: number): void {
+  /**
+   * Identifiers a file-scope initializer stores (`{ .open = my_open, NULL }`, `&my_ops`), a few
+   * levels deep. `type`: the value's, when the caller has read it.
+   */
+  private noteStoredNames(value: Node, depth: number, type?: string): void {
     if (depth > 6) return;
-    const n = unwrap(value);
-    if (n.type === 'identifier') this.storedNames.add(n.text);
-    else if (n.type === 'pointer_expression') {
+    const { node: n, type: t } = unwrapTyped(value, type);
+    if (t === 'identifier') this.storedNames.add(n.text);
+    else if (t === 'pointer_expression') {
       const arg = n.childForFieldName('argument');
       if (arg?.type === 'identifier') this.storedNames.add(arg.text);
-    } else if (n.type === 'initializer_list' || n.type === 'initializer_pair') {
-      for (const c of n.namedChildren) if (c && c.type !== 'field_designator' && c.type !== 'subscript_designator') this.noteStoredNames(c, depth + 1);
+    } else if (t === 'initializer_list' || t === 'initializer_pair') {
+      for (const c of n.namedChildren) {
+        if (!c) continue;
+        const childType = c.type;
+        if (childType !== 'field_designator' && childType !== 'subscript_designator') this.noteStoredNames(c, depth + 1, childType);
+      }
     }
   }
 

@@ -50,6 +50,8 @@ function mayHandOver(text: string, macros: ReadonlyMap<string, string>): boolean
 /** `#define NAME "text"` definitions of a file, for string macros in concatenations (`VARNAME "="`). */
 export function stringMacros(text: string): Map<string, string> {
   const out = new Map<string, string>();
+  // The unanchored test finds its `#` quickly; the line-anchored one below tries every offset.
+  if (!/#[ \t]*define[ \t]+\w+[ \t]+"/.test(text)) return out;
   for (const m of text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"((?:[^"\\\n]|\\.)*)"[ \t]*$/gm)) out.set(m[1], m[2]);
   return out;
 }

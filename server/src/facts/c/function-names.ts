@@ -114,6 +114,63 @@ export function parameterPositions(def: Node): Map<string, number> {
   return all;
 }
 
+/** What `parameterNames`, `parameterPositions` and `functionPointerParameters` say of one definition. */
+export interface ParameterFacts {
+  names: string[];
+  positions: Map<string, number>;
+  pointers: Map<string, number>;
+}
+
+/**
+ * {@link parameterNames}, {@link parameterPositions} and {@link functionPointerParameters} of
+ * a definition in one pass over its parameters (each parameter's type and declarator read once).
+ */
+export function parameterFacts(def: Node): ParameterFacts {
+  let decl = def.childForFieldName('declarator');
+  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
+  const list = decl?.childForFieldName('parameters');
+  const names: string[] = [];
+  const positions = new Map<string, number>();
+  const pointers = new Map<string, number>();
+  if (list) {
+    let position = 0;
+    for (const p of list.namedChildren) {
+      if (!p) continue;
+      const type = p.type;
+      if (type === 'parameter_declaration') {
+        const declarator = p.childForFieldName('declarator');
+        const name = declaratorName(declarator);
+        if (name) {
+          names.push(name);
+          positions.set(name, position);
+        }
+        let d: Node | null = declarator;
+        while (d?.type === 'pointer_declarator') d = d.childForFieldName('declarator');
+        if (d?.type === 'function_declarator') {
+          let inner = d.childForFieldName('declarator');
+          while (inner?.type === 'parenthesized_declarator' || inner?.type === 'pointer_declarator') inner = inner.type === 'parenthesized_declarator' ? inner.namedChild(0) : inner.childForFieldName('declarator');
+          if (inner?.type === 'identifier') pointers.set(inner.text, position);
+        }
+      } else if (type === 'identifier') {
+        const name = p.text;
+        names.push(name);
+        positions.set(name, position);
+      } else continue;
+      position++;
+    }
+    for (const [name, at] of pointers) positions.set(name, at);
+  }
+  // K&R definitions declare parameters between the declarator and the body.
+  for (const c of def.namedChildren) {
+    if (c?.type !== 'declaration') continue;
+    for (const d of c.childrenForFieldName('declarator')) {
+      const name = d ? declaratorName(d) : null;
+      if (name) names.push(name);
+    }
+  }
+  return { names, positions, pointers };
+}
+
 /**
  * A function whose head a macro writes (a definer): `TEST_IMPL(fork_child) { ... }` in libuv,
  * `START_TEST(name) { ... }` in Check, `MU_TEST(name)`, `TEST(suite, name) { ... }`. The

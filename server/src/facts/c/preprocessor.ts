@@ -12,39 +12,61 @@ export type Tri = 'T' | 'F' | '?';
 /** A truth value per platform. */
 export type PlatformTruth = Readonly<Record<CPlatform, Tri>>;
 
+/** Builds a truth from one value per platform, in {@link C_PLATFORMS} order (a plain loop: `Object.fromEntries` costs more on this hot path). */
+function truthFrom(valueOf: (p: CPlatform) => Tri): PlatformTruth {
+  const out = {} as Record<CPlatform, Tri>;
+  for (const p of C_PLATFORMS) out[p] = valueOf(p);
+  return out;
+}
+
 const ALL_TRUE: PlatformTruth = uniform('T');
 const ALL_UNKNOWN: PlatformTruth = uniform('?');
 const ALL_FALSE: PlatformTruth = uniform('F');
 
 function uniform(v: Tri): PlatformTruth {
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, v])) as Record<CPlatform, Tri>;
-}
-
-function map2(a: PlatformTruth, b: PlatformTruth, f: (x: Tri, y: Tri) => Tri): PlatformTruth {
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, f(a[p], b[p])])) as Record<CPlatform, Tri>;
+  return truthFrom(() => v);
 }
 
 /** True on these platforms, false on every other (a file only they build). */
 export function onlyOn(platforms: readonly CPlatform[]): PlatformTruth {
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, platforms.includes(p) ? 'T' : 'F'])) as Record<CPlatform, Tri>;
+  return truthFrom((p) => (platforms.includes(p) ? 'T' : 'F'));
 }
 
 export function and(a: PlatformTruth, b: PlatformTruth): PlatformTruth {
-  return map2(a, b, (x, y) => (x === 'F' || y === 'F' ? 'F' : x === 'T' && y === 'T' ? 'T' : '?'));
+  // True everywhere is the identity of `and` (most chains nest in no platform condition at all).
+  if (a === ALL_TRUE) return b;
+  if (b === ALL_TRUE) return a;
+  return truthFrom((p) => {
+    const x = a[p];
+    const y = b[p];
+    return x === 'F' || y === 'F' ? 'F' : x === 'T' && y === 'T' ? 'T' : '?';
+  });
 }
 
 export function or(a: PlatformTruth, b: PlatformTruth): PlatformTruth {
-  return map2(a, b, (x, y) => (x === 'T' || y === 'T' ? 'T' : x === 'F' && y === 'F' ? 'F' : '?'));
+  return truthFrom((p) => {
+    const x = a[p];
+    const y = b[p];
+    return x === 'T' || y === 'T' ? 'T' : x === 'F' && y === 'F' ? 'F' : '?';
+  });
 }
 
 export function not(a: PlatformTruth): PlatformTruth {
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, a[p] === 'T' ? 'F' : a[p] === 'F' ? 'T' : '?'])) as Record<CPlatform, Tri>;
+  if (a === ALL_UNKNOWN) return ALL_UNKNOWN;
+  if (a === ALL_TRUE) return ALL_FALSE;
+  if (a === ALL_FALSE) return ALL_TRUE;
+  return truthFrom((p) => (a[p] === 'T' ? 'F' : a[p] === 'F' ? 'T' : '?'));
 }
+
+/** Truths of the platform macros met so far, by name (a few dozen names at most). */
+const platformMacroTruths = new Map<string, PlatformTruth>();
 
 function macro(name: string): PlatformTruth {
   if (isDebugBuildMacro(name)) return ALL_FALSE;
   if (!ALL_PLATFORM_MACROS.has(name)) return ALL_UNKNOWN;
-  return Object.fromEntries(C_PLATFORMS.map((p) => [p, PLATFORM_MACRO_SETS[p].has(name) ? 'T' : 'F'])) as Record<CPlatform, Tri>;
+  let truth = platformMacroTruths.get(name);
+  if (!truth) platformMacroTruths.set(name, (truth = truthFrom((p) => (PLATFORM_MACRO_SETS[p].has(name) ? 'T' : 'F'))));
+  return truth;
 }
 
 /** The value of a `#if`/`#elif` condition expression per platform. */
@@ -64,7 +86,7 @@ function evalExpression(node: Node | null, depth = 0): PlatformTruth {
       return macro(node.text);
     case 'number_literal': {
       const v = Number(node.text.replace(/[uUlL]+$/, ''));
-      return Number.isFinite(v) ? uniform(v === 0 ? 'F' : 'T') : ALL_UNKNOWN;
+      return Number.isFinite(v) ? (v === 0 ? ALL_FALSE : ALL_TRUE) : ALL_UNKNOWN;
     }
     case 'unary_expression': {
       if (node.childForFieldName('operator')?.type !== '!') return ALL_UNKNOWN;

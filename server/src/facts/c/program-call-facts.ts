@@ -48,6 +48,10 @@ export interface CallSite {
   closeAllLoop?: CloseAllLoop;
   /** Variables set just above what a keep-list loop of the function spared (`begin = end + 1`). */
   aboveKeepList?: ReadonlySet<string>;
+  /** The types of `args.namedChildren`, in order ('' for a missing child), read once by the walk. */
+  argTypes?: readonly string[];
+  /** The text of each bare-name (`identifier`) argument, in the same order. */
+  argNames?: readonly (string | undefined)[];
 }
 
 /** Calls that store their descriptors into an array argument (its index): both ends are open. */
@@ -161,16 +165,25 @@ export class CallFacts {
   }
 
   /** Remembers the call's arguments that name a descriptor store (`fd`, `c->fd`), for {@link finish}. */
-  private rememberPassed(fn: CFunctionFact, index: number, args: Node | null): void {
-    const list = args ? args.namedChildren.filter((a): a is Node => a !== null && a.type !== 'comment') : [];
-    list.forEach((a, arg) => {
-      const target = storageTarget(a);
-      if (!target) return;
-      const key = `${fn.index}:${target.text}`;
-      let calls = this.passedToCalls.get(key);
-      if (!calls) this.passedToCalls.set(key, (calls = []));
-      calls.push({ callIndex: index, arg });
-    });
+  private rememberPassed(fn: CFunctionFact, index: number, args: Node | null, argTypes: readonly string[] | undefined, argNames: readonly (string | undefined)[] | undefined): void {
+    if (!args) return;
+    const list = args.namedChildren;
+    let arg = 0;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i];
+      if (!a) continue;
+      const type = argTypes ? argTypes[i] : a.type;
+      if (type === 'comment') continue;
+      const known = argNames?.[i];
+      const target = known !== undefined ? known : storageTarget(a, type)?.text;
+      if (target !== undefined) {
+        const key = `${fn.index}:${target}`;
+        let calls = this.passedToCalls.get(key);
+        if (!calls) this.passedToCalls.set(key, (calls = []));
+        calls.push({ callIndex: index, arg });
+      }
+      arg++;
+    }
   }
 
   record(site: CallSite): void {
@@ -276,7 +289,7 @@ export class CallFacts {
       const stored = target ? storageTarget(target) : null;
       if (target && stored && /\bFIOCLEX\b/.test(argAtOf(args, 1)?.text ?? '')) this.markedCloexec(fn, stored.text, target, node);
     } else if (name !== 'close') {
-      this.rememberPassed(fn, index, args);
+      this.rememberPassed(fn, index, args, site.argTypes, site.argNames);
     } else {
       const closed = argAtOf(args, 0);
       const c = closed ? unwrap(closed) : null;

@@ -12,7 +12,7 @@ import { CLOSE_ONE } from '../../knowledge/c-process';
 import { calleeName, unwrap } from './program-fork';
 import { declaratorName } from './declarators';
 import { parameterNames } from './function-names';
-import type { SourceText } from './source-text';
+import { functionDefinitionsWhere, type SourceText } from './source-text';
 
 /** Loop recognised as closing every descriptor from a bound on. */
 export interface CloseAllLoop {
@@ -41,8 +41,7 @@ export function fileClosers(root: Node, source: SourceText): Set<string> {
   const text = source.text;
   if (!text.includes('close')) return out;
   for (const m of text.matchAll(CLOSER_MACRO)) if (CLOSE_ONE.has(m[3])) out.add(m[1]);
-  for (const def of root.descendantsOfType('function_definition')) {
-    if (!def || !source.occursIn('close', def.startIndex, def.endIndex)) continue;
+  for (const def of functionDefinitionsWhere(root, (start, end) => source.occursIn('close', start, end))) {
     const params = parameterNames(def);
     const body = def.childForFieldName('body');
     if (params.length !== 1 || !body) continue;

@@ -12,7 +12,7 @@
  */
 import { nodeRange, parseSync, type Node, type Tree } from '../../parsing/parser';
 import { BUILTIN_KNOWLEDGE, type CKnowledge, type Knowledge } from '../../knowledge/knowledge';
-import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, HELPERS_IN_EVERY_BRANCH, isNoReturn, leaveCondition, regionEndOf, unwrap, type PendingRegion } from './program-fork';
+import { calleeName, EXEC_IN_EVERY_BRANCH, forkShapeAt, HELPERS_IN_EVERY_BRANCH, isNoReturn, leaveCondition, regionEndOf, unwrap, unwrapTyped, type PendingRegion } from './program-fork';
 import { declaratorName } from './declarators';
 import type { Range } from '../../text/locations';
 import type { CCall, CChildRegion, CFact, CForkFact, CFunctionFact, CLabel, Span } from './program-types';
@@ -20,7 +20,7 @@ import type { ForkKind } from '../../knowledge/c-process';
 import { CallFacts } from './program-call-facts';
 import { closeAllLoopAt, fileClosers, identifiersIn, type CloseAllLoop } from './program-close-all';
 import { fdCacheFact, fdSourceCall, isResetValue, storageTarget, type FileVar } from './program-fd-storage';
-import { cppQualifiedName, functionNameNode, functionPointerParameters, macroDefinedHead, macroDefinedStatementHead, parameterNames, parameterPositions } from './function-names';
+import { cppQualifiedName, functionNameNode, macroDefinedHead, macroDefinedStatementHead, parameterFacts } from './function-names';
 import { parameterEscapes } from './parameter-uses';
 import { mayName, SourceText, spanBetween, spanOf } from './source-text';
 import { reparseWithoutStatementMacros } from './statement-macros';
@@ -98,11 +98,14 @@ const PRUNABLE: ReadonlySet<string> = new Set([
   'char_literal',
 ]);
 
-/** A flag's key: a variable or a field chain, white space removed (`srv->cfg.off`). */
-function flagKey(node: Node): string | null {
-  const n = unwrap(node);
-  return n.type === 'identifier' || n.type === 'field_expression' ? n.text.replace(/\s+/g, '') : null;
+/** A flag's key: a variable or a field chain, white space removed (`srv->cfg.off`). `type`: the node's, if known. */
+function flagKey(node: Node, type?: string): string | null {
+  const { node: n, type: t } = unwrapTyped(node, type);
+  return t === 'identifier' || t === 'field_expression' ? n.text.replace(/\s+/g, '') : null;
 }
+
+/** Compound assignment operators, as written between the two sides. */
+const COMPOUND_ASSIGNMENTS: ReadonlySet<string> = new Set(['+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=']);
 
 /** The flags a condition requires to be zero: `!x`, `x == 0`, `0 == x`, joined by `&&`. */
 function zeroKeys(node: Node, depth = 0): string[] {
@@ -126,44 +129,62 @@ function zeroKeys(node: Node, depth = 0): string[] {
   return key ? [key] : [];
 }
 
-/** A binary expression's operator and its operands (parentheses unwrapped), or null. */
-function binaryParts(n: Node): { op: string | undefined; l: Node; r: Node } | null {
-  if (n.type !== 'binary_expression') return null;
+/** A number literal whose value is zero (`0`, `0x0`). */
+function isZeroLiteral(node: Node, type: string): boolean {
+  return type === 'number_literal' && Number(node.text) === 0;
+}
+
+/** What an `if` condition tells: see {@link conditionTests}. */
+interface ConditionTests {
+  /** The flags it requires to be zero (`zeroKeys`). */
+  zero: string[];
+  /** The variable it requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
+  set: string | null;
+  /**
+   * The storage it finds open (`fp != NULL`, `fd >= 0`, `fd != -1`, `fp`): setting it to a
+   * constant inside that branch forgets it on every path.
+   */
+  held: string | null;
+}
+
+const NO_TESTS: ConditionTests = { zero: [], set: null, held: null };
+
+/** The flag, set and held tests of an `if` condition, its parentheses unwrapped and its operands read once for all three. */
+function conditionTests(condition: Node): ConditionTests {
+  const { node: n, type } = unwrapTyped(condition);
+  if (type === 'identifier') {
+    const text = n.text;
+    return { zero: [], set: text, held: text };
+  }
+  if (type === 'field_expression') return { zero: [], set: null, held: n.text.replace(/\s+/g, '') };
+  if (type === 'unary_expression') return { zero: zeroKeys(n), set: null, held: null };
+  if (type !== 'binary_expression') return NO_TESTS;
+  const op = n.childForFieldName('operator')?.type;
+  // Other operators (`<=`, `&`, `||`, `+`…) test nothing of the three: their operands stay unread.
+  if (op !== '&&' && op !== '==' && op !== '!=' && op !== '>' && op !== '<' && op !== '>=') return NO_TESTS;
   const left = n.childForFieldName('left');
   const right = n.childForFieldName('right');
-  if (!left || !right) return null;
-  return { op: n.childForFieldName('operator')?.type, l: unwrap(left), r: unwrap(right) };
-}
-
-/** The variable a condition requires to be set (non-zero): `x`, `x != 0`, `0 != x`, `x > 0`. */
-function setTest(node: Node): string | null {
-  const n = unwrap(node);
-  if (n.type === 'identifier') return n.text;
-  const parts = binaryParts(n);
-  if (!parts) return null;
-  const { op, l, r } = parts;
-  const zero = (x: Node) => x.type === 'number_literal' && Number(x.text) === 0;
-  if ((op === '!=' || op === '>') && l.type === 'identifier' && zero(r)) return l.text;
-  if ((op === '!=' || op === '<') && r.type === 'identifier' && zero(l)) return r.text;
-  return null;
-}
-
-/**
- * The storage an `if` condition finds open (`fp != NULL`, `fd >= 0`, `fd != -1`, `fp`):
- * setting it to a constant inside that branch forgets it on every path.
- */
-function heldTest(node: Node): string | null {
-  const n = unwrap(node);
-  if (n.type === 'identifier' || n.type === 'field_expression') return n.text.replace(/\s+/g, '');
-  const parts = binaryParts(n);
-  if (!parts) return null;
-  const { op, l, r } = parts;
-  const storage = l.type === 'identifier' || l.type === 'field_expression' ? l.text.replace(/\s+/g, '') : null;
-  if (!storage) return null;
-  const v = r.text.replace(/\s+/g, '');
-  if (op === '!=' && (v === 'NULL' || v === '0' || v === '-1')) return storage;
-  if ((op === '>=' && v === '0') || (op === '>' && v === '-1')) return storage;
-  return null;
+  if (!left || !right) return NO_TESTS;
+  // `a && b`: only zero tests (of both sides) come from a conjunction.
+  if (op === '&&') return { zero: [...zeroKeys(left, 1), ...zeroKeys(right, 1)], set: null, held: null };
+  const { node: l, type: lType } = unwrapTyped(left);
+  const { node: r, type: rType } = unwrapTyped(right);
+  const lStorage = lType === 'identifier' || lType === 'field_expression';
+  const rStorage = rType === 'identifier' || rType === 'field_expression';
+  let zero: string[] = [];
+  if (op === '==') {
+    const key = isZeroLiteral(l, lType) ? (rStorage ? r.text.replace(/\s+/g, '') : null) : isZeroLiteral(r, rType) && lStorage ? l.text.replace(/\s+/g, '') : null;
+    if (key) zero = [key];
+  }
+  let set: string | null = null;
+  if ((op === '!=' || op === '>') && lType === 'identifier' && isZeroLiteral(r, rType)) set = l.text;
+  else if ((op === '!=' || op === '<') && rType === 'identifier' && isZeroLiteral(l, lType)) set = r.text;
+  let held: string | null = null;
+  if (lStorage && (op === '!=' || op === '>=' || op === '>')) {
+    const v = r.text.replace(/\s+/g, '');
+    if ((op === '!=' && (v === 'NULL' || v === '0' || v === '-1')) || (op === '>=' && v === '0') || (op === '>' && v === '-1')) held = l.text.replace(/\s+/g, '');
+  }
+  return { zero, set, held };
 }
 
 /** The first field name a field declarator declares (`name`, `*name`, `(*name)(args)`, `name[4]`). */
@@ -195,6 +216,9 @@ const FIELD_STORE = /(?:->|\.)\s*([A-Za-z_]\w*)\s*=(?!=)/g;
 /** `#define NAME static ...`: a storage-class macro (`#define THREAD_LOCAL static __thread`). */
 const STATIC_MACRO = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+static\b/gm;
 
+/** {@link STATIC_MACRO} anywhere in a line: a quick necessary test before it. */
+const STATIC_MACRO_ANYWHERE = /#[ \t]*define[ \t]+[A-Za-z_]\w*[ \t]+static\b/;
+
 /** The annotation that declares the next function fork-child code: `/* hazard-lens: fork-child *\/`. */
 const FORK_CHILD_MARK = /hazard-lens:\s*fork-child\b/;
 
@@ -219,6 +243,11 @@ class Extractor {
    * a call still runs every time (every branch around it is compiled on that platform).
    */
   private pp: PlatformTruth[] = [];
+  /**
+   * Per frame of `pp`: the platforms that do not compile code inside it and every frame
+   * around it (what `notCompiledOn` answers, worked out once per frame, not once per call).
+   */
+  private ppNotOn: (string[] | undefined)[] = [];
   /** `pp.length` when the current function's body started. */
   private ppAtFunction = 0;
   private regions: ActiveRegion[] = [];
@@ -256,17 +285,22 @@ class Extractor {
 
   /** The branch depth (`cond`) of each call of the current function, by call index. */
   private callConds: number[] = [];
+  /** Indices of the current function's calls that are an exec (`regionEndOf` says so), ascending. */
+  private execCalls: number[] = [];
 
   run(root: Node): void {
     this.closers = fileClosers(root, this.source);
     for (const m of this.source.text.matchAll(FIELD_STORE)) this.storedFields.add(m[1]);
-    for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
+    // The unanchored test finds its `#` quickly; the line-anchored pattern tries every offset.
+    if (STATIC_MACRO_ANYWHERE.test(this.source.text)) for (const m of this.source.text.matchAll(STATIC_MACRO)) this.staticMacros.add(m[1]);
     // A system header only one platform (or family) has, included outside any `#if`: the whole
     // file is compiled there alone, as if it sat in that platform's `#ifdef`.
-    const only = onlyPlatformsOf(root);
-    if (only) this.pp.push(onlyOn(only));
-    this.topLevel(root);
-    if (only) this.pp.pop();
+    // The top-level children's types, read once for both.
+    const types = root.namedChildren.map((c) => (c ? c.type : ''));
+    const only = onlyPlatformsOf(root, types);
+    if (only) this.pushPp(onlyOn(only));
+    this.topLevel(root, undefined, types);
+    if (only) this.popPp();
     this.callFacts.finish();
     const start = { line: 0, character: 0 };
     this.facts.unshift({
@@ -282,16 +316,18 @@ class Extractor {
   // File scope
   // ---------------------------------------------------------------------------------
 
-  private topLevel(node: Node, skip?: ReadonlySet<number>): void {
-    let previous: Node | null = null;
+  /** `types`: those of `node.namedChildren`, when the caller has read them. */
+  private topLevel(node: Node, skip?: ReadonlySet<number>, types?: readonly string[]): void {
+    /** The comment just before the current child, if it follows one. */
+    let comment: Node | null = null;
     const children = node.namedChildren;
     for (let i = 0; i < children.length; i++) {
       const child = children[i];
       if (!child || skip?.has(child.id)) continue;
-      const before = previous;
-      previous = child;
-      const forkChild = before?.type === 'comment' && FORK_CHILD_MARK.test(before.text);
-      switch (child.type) {
+      const type = types ? types[i] : child.type;
+      const forkChild = comment !== null && FORK_CHILD_MARK.test(comment.text);
+      comment = type === 'comment' ? child : null;
+      switch (type) {
         case 'function_definition':
           this.functionDefinition(child, forkChild);
           break;
@@ -301,7 +337,7 @@ class Extractor {
           const head = block && !skip?.has(block.id) ? macroDefinedStatementHead(child, block) : null;
           if (head && block) {
             this.functionBody(block, block, { name: head.name, nameSpan: spanBetween(head.first, head.last), definer: head.definer }, forkChild, nodeRange(child).start);
-            previous = block;
+            // The block is the next child (a `compound_statement`, no comment): skipped here.
             i++;
           }
           break;
@@ -350,8 +386,10 @@ class Extractor {
       const name = declaratorName(d);
       if (!name) continue;
       const value = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
-      this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.text.length < 40 ? value.text : undefined });
-      if (value) {
+      // The text's length from the offsets (a long initializer's text is never read).
+      this.fileVars.set(name, { isStatic, declSpan: spanOf(decl), init: value && value.endIndex - value.startIndex < 40 ? value.text : undefined });
+      // An initializer of numbers alone (`= { 0x1f, 10UL }`) stores no name and fills no table.
+      if (value && this.source.mayHoldName(value.startIndex, value.endIndex)) {
         this.noteStoredNames(value, 0);
         this.noteDispatchTable(decl, name, type, value);
       }
@@ -441,16 +479,23 @@ class Extractor {
     return { table: base.text, field: field.text };
   }
 
-  /** Identifiers a file-scope initializer stores (`{ .open = my_open, NULL }`, `&my_ops`), a few levels deep. */
-  private noteStoredNames(value: Node, depth: number): void {
+  /**
+   * Identifiers a file-scope initializer stores (`{ .open = my_open, NULL }`, `&my_ops`), a few
+   * levels deep. `type`: the value's, when the caller has read it.
+   */
+  private noteStoredNames(value: Node, depth: number, type?: string): void {
     if (depth > 6) return;
-    const n = unwrap(value);
-    if (n.type === 'identifier') this.storedNames.add(n.text);
-    else if (n.type === 'pointer_expression') {
+    const { node: n, type: t } = unwrapTyped(value, type);
+    if (t === 'identifier') this.storedNames.add(n.text);
+    else if (t === 'pointer_expression') {
       const arg = n.childForFieldName('argument');
       if (arg?.type === 'identifier') this.storedNames.add(arg.text);
-    } else if (n.type === 'initializer_list' || n.type === 'initializer_pair') {
-      for (const c of n.namedChildren) if (c && c.type !== 'field_designator' && c.type !== 'subscript_designator') this.noteStoredNames(c, depth + 1);
+    } else if (t === 'initializer_list' || t === 'initializer_pair') {
+      for (const c of n.namedChildren) {
+        if (!c) continue;
+        const childType = c.type;
+        if (childType !== 'field_designator' && childType !== 'subscript_designator') this.noteStoredNames(c, depth + 1, childType);
+      }
     }
   }
 
@@ -483,7 +528,10 @@ class Extractor {
       return;
     }
     const nameNode = functionNameNode(def);
-    if (nameNode) this.functionBody(def, body, { name: cppQualifiedName(def, nameNode) ?? nameNode.text, nameSpan: spanOf(nameNode) }, forkChild);
+    if (!nameNode) return;
+    // A C++ qualified name has a `::` before the body.
+    const qualified = this.source.occursIn('::', def.startIndex, body.startIndex) ? cppQualifiedName(def, nameNode) : null;
+    this.functionBody(def, body, { name: qualified ?? nameNode.text, nameSpan: spanOf(nameNode) }, forkChild);
   }
 
   /**
@@ -514,16 +562,17 @@ class Extractor {
       this.definers.add(head.definer);
     }
     this.facts.push(fact);
+    const parameters = parameterFacts(def);
     const state: FunctionState = {
       fact,
-      locals: new Set(def.type === 'function_definition' ? parameterNames(def) : []),
+      locals: new Set(def.type === 'function_definition' ? parameters.names : []),
       staticLocals: new Set(),
       refs: new Set(),
       assigns: new Set(),
       resets: new Set(),
       forgets: [],
-      pointerParams: functionPointerParameters(def),
-      params: parameterPositions(def),
+      pointerParams: parameters.pointers,
+      params: parameters.positions,
       otherRefs: new Set(),
       fieldCalls: new Set(),
       fieldStores: [],
@@ -539,6 +588,7 @@ class Extractor {
     this.cond = 0;
     this.ppAtFunction = this.pp.length;
     this.callConds = [];
+    this.execCalls = [];
     this.regions = [];
     try {
       this.visit(body);
@@ -546,8 +596,9 @@ class Extractor {
       this.fn = null;
     }
     this.closeLabels(state, -1);
-    const byNumber = descriptorsHandedOverByNumber(def, this.stringMacros);
-    if (byNumber.size > 0) {
+    // Only a body that formats with a `printf` can hand a descriptor over by its number.
+    const byNumber = this.source.occursIn('printf', body.startIndex, body.endIndex) ? descriptorsHandedOverByNumber(def, this.stringMacros) : null;
+    if (byNumber && byNumber.size > 0) {
       this.callFacts.handedOverByNumber(fact.index, byNumber);
       const fields = [...new Set([...byNumber].map((t) => fieldKeyOf(t, def)).filter((k): k is string => k !== null))];
       if (fields.length > 0) fact.handsOverFields = fields;
@@ -622,7 +673,7 @@ class Extractor {
       case 'if_statement': {
         const cond = node.childForFieldName('condition');
         if (cond) this.visit(cond);
-        if (this.visitBranches(node)) this.recordExecInEveryBranch(node);
+        if (this.visitBranches(node, cond)) this.recordExecInEveryBranch(node);
         else this.recordHelpersInEveryBranch(node);
         return;
       }
@@ -847,7 +898,7 @@ class Extractor {
 
   private mayHoldFork(stmt: Node): boolean {
     if (this.source.occursIn('ork', stmt.startIndex, stmt.endIndex)) return true;
-    this.forkNamesWithoutOrk ??= [...this.knowledge.forkCalls].filter(([name, kind]) => kind === 'fork' && !name.includes('ork')).map(([name]) => name);
+    this.forkNamesWithoutOrk ??= forkNamesWithoutOrk(this.knowledge);
     return this.forkNamesWithoutOrk.some((name) => this.source.occursIn(name, stmt.startIndex, stmt.endIndex));
   }
 
@@ -887,6 +938,10 @@ class Extractor {
 
   /** Remembers the deletion span of a statement that is nothing but a call. */
   private statementCallOf(stmt: Node): void {
+    const start = stmt.startIndex;
+    const end = stmt.endIndex;
+    // A call needs a `(` (which `mayHoldEffect` counts): `i++;`-like statements stop here.
+    if (!this.source.mayHoldEffect(start, end)) return;
     const e = stmt.namedChild(0);
     if (!e) return;
     let inner = e;
@@ -901,9 +956,9 @@ class Extractor {
     }
     if (innerType !== 'call_expression') return;
     const s = spanOf(stmt);
-    const lines = this.source.lineInfo(stmt);
+    const lines = this.source.lineInfo(stmt, start, end, s);
     this.statementCalls.set(inner.id, lines ?? s);
-    if (lines) this.statementTexts.set(inner.id, this.source.text.slice(stmt.startIndex, stmt.endIndex));
+    if (lines) this.statementTexts.set(inner.id, this.source.text.slice(start, end));
   }
 
   /** `goto label;` after a region's exec: the failed exec goes on at that label. */
@@ -977,18 +1032,20 @@ class Extractor {
       this.visit(right, t);
       this.noteRef(right, t);
     }
-    if (left) this.visit(left);
-    if (!left || node.childForFieldName('operator')?.type !== '=') return;
+    if (!left) return;
+    const leftType = left.type;
+    this.visit(left, leftType);
+    if (!this.isPlainAssignment(node, left, right)) return;
     const top = this.setTests.length > 0 ? this.setTests[this.setTests.length - 1] : null;
-    const flag = flagKey(left);
+    const flag = flagKey(left, leftType);
     if (top && top.depth === this.cond && flag && right && isNonZeroConstant(right)) fn.flagSets.push({ test: top.test, flag });
-    if (left.type === 'field_expression' && right) this.noteFieldStore(left, right);
-    const target = storageTarget(left);
+    if (leftType === 'field_expression' && right) this.noteFieldStore(left, right);
+    const target = storageTarget(left, leftType);
     if (!target) return;
     if (right) this.noteAboveKeepList(target.text, right);
     const local = fn.locals.has(target.base) && !fn.staticLocals.has(target.base);
     // `p->handler = on_request;` (a field, even of a local's pointee) or a global keeps the name.
-    if (right && (!local || left.type !== 'identifier')) {
+    if (right && (!local || leftType !== 'identifier')) {
       const r = unwrap(right);
       const id = r.type === 'pointer_expression' ? r.childForFieldName('argument') : r;
       if (id?.type === 'identifier' && !fn.locals.has(id.text)) this.storedNames.add(id.text);
@@ -1004,6 +1061,19 @@ class Extractor {
     if (heldForget || (this.cond === 0 && isResetValue(right))) fn.forgets.push({ variable: target.text, at: spanOf(node) });
     const cache = fdCacheFact(right, target, fn.fact, fn.staticLocals.has(target.base), this.fileVars);
     if (cache) this.facts.push(cache);
+  }
+
+  /**
+   * Whether an assignment's operator is a plain `=`: read from the text between its sides when
+   * that is the operator alone, else from the operator node.
+   */
+  private isPlainAssignment(node: Node, left: Node, right: Node | null): boolean {
+    if (right) {
+      const between = this.source.text.slice(left.endIndex, right.startIndex).trim();
+      if (between === '=') return true;
+      if (COMPOUND_ASSIGNMENTS.has(between)) return false;
+    }
+    return node.childForFieldName('operator')?.type === '=';
   }
 
   /** `wq->engine = engine` (a function-pointer parameter) or `t->run = on_tick` (a name that is not a local). */
@@ -1026,18 +1096,23 @@ class Extractor {
     return field && this.storedFields.has(field) ? field : null;
   }
 
-  /** Bare-name arguments of call `call` that may be function pointers (`CFunctionFact.passes`). */
-  private notePasses(args: Node, call: number): void {
+  /**
+   * Bare-name arguments (`list`, with their `types` and the `names` of the bare-name ones) of
+   * call `call` that may be function pointers (`CFunctionFact.passes`).
+   */
+  private notePasses(list: readonly (Node | null)[], types: readonly string[], names: readonly (string | undefined)[], call: number): void {
     const fn = this.fn!;
     let arg = 0;
-    for (const a of args.namedChildren) {
-      if (!a || a.type === 'comment') continue;
-      const n = unwrap(a);
-      const id = n.type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : n;
-      if (id?.type === 'identifier') {
-        const param = fn.params.get(id.text);
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i];
+      if (!a || types[i] === 'comment') continue;
+      const { node: n, type } = unwrapTyped(a, types[i]);
+      const id = type === 'pointer_expression' && n.childForFieldName('operator')?.type === '&' ? n.childForFieldName('argument') : type === 'identifier' ? n : null;
+      if (id && (id === n || id.type === 'identifier')) {
+        const name = id === a ? names[i]! : id.text;
+        const param = fn.params.get(name);
         if (param !== undefined) fn.passes.push({ call, arg, param });
-        else if (!fn.locals.has(id.text) && !/^[A-Z_][A-Z0-9_]*$/.test(id.text) && !this.fileVars.has(id.text)) fn.passes.push({ call, arg, name: id.text });
+        else if (!fn.locals.has(name) && !/^[A-Z_][A-Z0-9_]*$/.test(name) && !this.fileVars.has(name)) fn.passes.push({ call, arg, name });
       }
       arg++;
     }
@@ -1052,14 +1127,13 @@ class Extractor {
     if ([...used].some((u) => fn.keepListLimits.has(u))) fn.aboveKeepList.add(target);
   }
 
-  /** `asArg`: the value is an argument of a call whose bare-name arguments `notePasses` records. */
-  private noteRef(value: Node, type: string, asArg = false): void {
-    let n = value;
-    let t = type;
-    if (t === 'parenthesized_expression' || t === 'cast_expression') {
-      n = unwrap(value);
-      t = n.type;
-    }
+  /**
+   * `asArg`: the value is an argument of a call whose bare-name arguments `notePasses` records;
+   * `name`: the value's text when it is a bare name and the caller has read it.
+   */
+  private noteRef(value: Node, type: string, asArg = false, name?: string): void {
+    const { node: n, type: t0 } = unwrapTyped(value, type);
+    let t = t0;
     let id: Node | null = n;
     if (t === 'pointer_expression') {
       // `*name` as an argument is not recorded as passing `name`; `&name` is.
@@ -1068,33 +1142,38 @@ class Extractor {
       t = id ? id.type : '';
     }
     if (id === null || t !== 'identifier') return;
-    const text = id.text;
+    const text = id === value && name !== undefined ? name : id.text;
     if (this.fn!.locals.has(text) || /^[A-Z_][A-Z0-9_]*$/.test(text)) return;
     this.fn!.refs.add(text);
     if (!asArg) this.fn!.otherRefs.add(text);
   }
 
+  /** Whether one of the current function's calls from index `from` on, at branch depth `depth`, is an exec. */
+  private execsSince(from: number, depth: number): boolean {
+    const list = this.execCalls;
+    for (let j = list.length - 1; j >= 0 && list[j] >= from; j--) if (this.callConds[list[j]] === depth) return true;
+    return false;
+  }
+
   /**
-   * Visits the branches of an `if` (and of its `else if` chain); true when it has an `else`
+   * Visits the branches of an `if` (and of its `else if` chain), `condition` being its own
+   * (visited by the caller); true when it has an `else`
    * and every branch calls an `exec*()` at its own top level (not in a nested branch or loop).
    */
-  private visitBranches(node: Node): boolean {
+  private visitBranches(node: Node, condition: Node | null): boolean {
     const fn = this.fn!;
     const inside = this.cond + 1;
-    const execsIn = (from: number): boolean => {
-      for (let k = from; k < fn.fact.calls.length; k++) if (this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].name) === 'exec') return true;
-      return false;
-    };
+    const execsIn = (from: number): boolean => this.execsSince(from, inside);
     this.cond++;
     let every = true;
     const cons = node.childForFieldName('consequence');
     const before = fn.fact.calls.length;
-    const condition = node.childForFieldName('condition');
-    const zero = condition ? zeroKeys(condition) : [];
-    const test = condition ? setTest(condition) : null;
+    const tests = condition ? conditionTests(condition) : NO_TESTS;
+    const zero = tests.zero;
+    const test = tests.set;
     this.zeroGuards.push(zero);
     if (test) this.setTests.push({ test, depth: this.cond });
-    const held = condition ? heldTest(condition) : null;
+    const held = tests.held;
     if (held) this.heldTests.push({ test: held, depth: this.cond });
     try {
       if (cons) this.visit(cons);
@@ -1110,7 +1189,7 @@ class Extractor {
       // `else if`: its condition and branches, one level deeper.
       const c = altBody.childForFieldName('condition');
       if (c) this.visit(c);
-      const nested = this.visitBranches(altBody);
+      const nested = this.visitBranches(altBody, c);
       every = every && nested;
     } else if (alt) {
       const at = fn.fact.calls.length;
@@ -1128,6 +1207,7 @@ class Extractor {
     const record: CCall = { name: EXEC_IN_EVERY_BRANCH, span: s };
     this.ppAnnotate(record, 0, this.ppAtFunction);
     this.callConds[fn.fact.calls.length] = this.cond;
+    this.execCalls.push(fn.fact.calls.length);
     fn.fact.calls.push(record);
     for (const r of this.regions) {
       if (r.ended) continue;
@@ -1176,7 +1256,7 @@ class Extractor {
         const c = cur.childForFieldName(field);
         if (c) skip.add(c.id);
       }
-      this.pp.push(and(notBefore, own));
+      this.pushPp(and(notBefore, own));
       const inside = this.cond + 1;
       const before = fn ? fn.fact.calls.length : 0;
       try {
@@ -1186,12 +1266,10 @@ class Extractor {
         } else this.topLevel(cur, skip);
       } finally {
         if (fn) this.cond--;
-        this.pp.pop();
+        this.popPp();
       }
       if (fn) {
-        let execs = false;
-        for (let k = before; k < fn.fact.calls.length && !execs; k++) execs = this.callConds[k] === inside && regionEndOf(fn.fact.calls[k].name) === 'exec';
-        every = every && execs;
+        every = every && this.execsSince(before, inside);
       }
       if (cur.type === 'preproc_else') hasElse = true;
       notBefore = and(notBefore, not(own));
@@ -1210,13 +1288,25 @@ class Extractor {
     if (name && this.knowledge.forkCalls.get(name) === 'fork') this.fn!.fact.returnsFork = 1;
   }
 
-  /** Platforms on which the code at the walk's position is not compiled (an enclosing `#if` branch is false there). */
-  private notCompiledOn(): string[] | undefined {
-    if (this.pp.length === 0) return undefined;
+  /** Opens a preprocessor frame (see `pp`). */
+  private pushPp(truth: PlatformTruth): void {
+    this.pp.push(truth);
     let all = ALL_TRUE;
     for (const t of this.pp) all = and(all, t);
     const out = platformsWhere(all, 'F');
-    return out.length ? out : undefined;
+    this.ppNotOn.push(out.length ? out : undefined);
+  }
+
+  private popPp(): void {
+    this.pp.pop();
+    this.ppNotOn.pop();
+  }
+
+  /** Platforms on which the code at the walk's position is not compiled (an enclosing `#if` branch is false there). */
+  private notCompiledOn(): string[] | undefined {
+    const n = this.ppNotOn.length;
+    // A copy per record: the facts never share one array.
+    return n === 0 ? undefined : this.ppNotOn[n - 1]?.slice();
   }
 
   /**
@@ -1251,8 +1341,12 @@ class Extractor {
     const recorded = callee !== null && (calleeType === 'identifier' || via !== null || field !== null);
     const through = callee && calleeType !== 'identifier' ? calledField(callee)?.childForFieldName('field')?.text : undefined;
     if (through) fn.fieldCalls.add(through);
+    // The arguments' types, and the names of bare-name ones, read once here for the visit,
+    // `noteRef`, `notePasses` and the call facts.
+    const list = args ? args.namedChildren : [];
+    const argTypes = list.map((a) => (a ? a.type : ''));
+    const argNames = list.map((a, i) => (a && argTypes[i] === 'identifier' ? a.text : undefined));
     if (args) {
-      const list = args.namedChildren;
       for (let i = 0; i < list.length; i++) {
         const a = list[i];
         if (!a) continue;
@@ -1260,9 +1354,9 @@ class Extractor {
         // assignment; not a name, `&x` or `*p`) is neither visited nor a reference.
         const next = i + 1 < list.length ? list[i + 1] : null;
         if (next && !mayName(this.source.text.charCodeAt(a.startIndex)) && !this.source.mayHoldEffect(a.startIndex, next.startIndex)) continue;
-        const t = a.type;
+        const t = argTypes[i];
         this.visit(a, t, next ? next.startIndex : undefined);
-        this.noteRef(a, t, recorded);
+        this.noteRef(a, t, recorded, argNames[i]);
       }
     }
     if (!callee || (calleeType !== 'identifier' && !via && !field)) return;
@@ -1273,7 +1367,7 @@ class Extractor {
     if (field) record.field = field;
     const param = calleeType === 'identifier' ? fn.params.get(name) : undefined;
     if (param !== undefined) record.param = param;
-    if (args) this.notePasses(args, fn.fact.calls.length);
+    this.notePasses(list, argTypes, argNames, fn.fact.calls.length);
     if (this.cond === 0) record.unconditional = 1;
     if (this.zeroGuards.some((g) => g.length > 0)) record.zeroGuards = [...new Set(this.zeroGuards.flat())];
     this.ppAnnotate(record, 0, this.ppAtFunction);
@@ -1283,6 +1377,7 @@ class Extractor {
     this.callConds[index] = this.cond;
     fn.fact.calls.push(record);
     const end = regionEndOf(name);
+    if (end === 'exec') this.execCalls.push(index);
     for (const r of this.regions) {
       if (r.ended) continue;
       const rc: CCall = { name, span: s };
@@ -1299,18 +1394,32 @@ class Extractor {
     if (fork) this.pendingForks.delete(node.id);
     const closeAllLoop = this.pendingCloseAll.get(node.id);
     if (closeAllLoop) this.pendingCloseAll.delete(node.id);
-    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList });
+    this.callFacts.record({ name, node, args, span: s, index, fn: fn.fact, fstatVars: fn.fstatVars, inChild: this.regions.some((r) => !this.wrapperRegions.has(r.region)), fork, closeAllLoop, aboveKeepList: fn.aboveKeepList, argTypes, argNames });
   }
 
 }
 
 
-/** Extracts the program facts of one C file; `knowledge` holds the thread and fork tables (with the user's models). */
+/** {@link forkNamesWithoutOrk} per knowledge (one per workspace), not worked out again per file. */
+const forkNamesWithoutOrkByKnowledge = new WeakMap<CKnowledge, string[]>();
+
+/** Fork-like calls of the knowledge (the user's models) whose name holds no `ork`. */
+function forkNamesWithoutOrk(knowledge: CKnowledge): string[] {
+  let names = forkNamesWithoutOrkByKnowledge.get(knowledge);
+  if (!names) {
+    names = [...knowledge.forkCalls].filter(([name, kind]) => kind === 'fork' && !name.includes('ork')).map(([name]) => name);
+    forkNamesWithoutOrkByKnowledge.set(knowledge, names);
+  }
+  return names;
+}
+
 
 /** The platforms a file's unconditional system includes confine it to (`<windows.h>`, `<sys/event.h>`), if any. */
-function onlyPlatformsOf(root: Node): readonly CPlatform[] | undefined {
-  for (const child of root.namedChildren) {
-    if (child?.type !== 'preproc_include') continue;
+function onlyPlatformsOf(root: Node, types: readonly string[]): readonly CPlatform[] | undefined {
+  const children = root.namedChildren;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    if (!child || types[i] !== 'preproc_include') continue;
     const path = child.childForFieldName('path');
     if (path?.type !== 'system_lib_string') continue;
     const platforms = platformsOfHeader(path.text.slice(1, -1));

@@ -6,7 +6,7 @@
 import { nodeRange, type Node } from '../../parsing/parser';
 import { FD_SOURCES } from '../../knowledge/c-process';
 import { TRANSPARENT_WRAPPERS } from '../../knowledge/c-handles';
-import { calleeName, unwrap } from './program-fork';
+import { calleeName, unwrap, unwrapTyped } from './program-fork';
 import type { CacheStorage, CFdCacheFact, CFunctionFact, Span } from './program-types';
 
 /** A variable declared at file scope. */
@@ -22,11 +22,14 @@ export interface StorageTarget {
   base: string;
 }
 
-/** `fd`, `state.fd`, `g->fd`: the stored-to expression's text and its base identifier. */
-export function storageTarget(node: Node): StorageTarget | null {
-  const n = unwrap(node);
-  if (n.type === 'identifier') return { text: n.text, base: n.text };
-  if (n.type === 'field_expression') {
+/** `fd`, `state.fd`, `g->fd`: the stored-to expression's text and its base identifier. `type`: the node's, if known. */
+export function storageTarget(node: Node, type?: string): StorageTarget | null {
+  const { node: n, type: t } = unwrapTyped(node, type);
+  if (t === 'identifier') {
+    const text = n.text;
+    return { text, base: text };
+  }
+  if (t === 'field_expression') {
     const arg = n.childForFieldName('argument');
     const field = n.childForFieldName('field');
     const a = arg ? unwrap(arg) : null;

@@ -57,6 +57,31 @@ export interface ForkShape {
 
 const OUTCOMES: readonly Outcome[] = ['child', 'parent', 'error'];
 
+/**
+ * `unwrap` that also gives the type of the node it stops at, so the caller need not read it
+ * again (each `type` read crosses into the parser's wasm). `type`: the node's own, if known.
+ */
+export function unwrapTyped(node: Node, type: string = node.type): { node: Node; type: string } {
+  let cur = node;
+  let curType = type;
+  for (;;) {
+    if (curType === 'parenthesized_expression') {
+      const inner = cur.namedChild(0);
+      if (!inner) break;
+      const innerType = inner.type;
+      if (innerType === 'comment') break;
+      cur = inner;
+      curType = innerType;
+    } else if (curType === 'cast_expression') {
+      const inner = cur.childForFieldName('value');
+      if (!inner) break;
+      cur = inner;
+      curType = inner.type;
+    } else break;
+  }
+  return { node: cur, type: curType };
+}
+
 /** Strips parentheses and casts. */
 export function unwrap(node: Node): Node {
   let cur = node;

@@ -7,6 +7,8 @@
  * the same) for a second parse that the fact walk reads instead.
  */
 import { parseSync, type Node, type Tree } from '../../parsing/parser';
+import { anyIn, positionsOf } from '../../text/positions';
+import { functionDefinitionsWhere } from './source-text';
 
 /** A line holding only a macro-like name (capitals), maybe with a comment after it. */
 const BARE_NAME_LINE = /^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]*(?:\/\*.*?\*\/[ \t]*|\/\/.*)?$/gm;
@@ -25,8 +27,10 @@ const STATEMENT_KEYWORDS = new Set(['if', 'while', 'for', 'switch', 'do', 'retur
 function statementMacroNames(tree: Tree, text: string, bare: ReadonlySet<string>): Set<string> {
   const names = new Set<string>();
   for (const m of text.matchAll(EMPTY_DEFINE)) if (bare.has(m[1])) names.add(m[1]);
-  for (const def of tree.rootNode.descendantsOfType('function_definition')) {
-    if (!def || !insideBlock(def)) continue;
+  // Such a definition's type is one of the bare names: only definitions holding one are read.
+  const positions = [...bare].flatMap((name) => positionsOf(text, name)).sort((x, y) => x - y);
+  for (const def of functionDefinitionsWhere(tree.rootNode, (start, end) => anyIn(positions, start, end))) {
+    if (!insideBlock(def)) continue;
     const type = def.childForFieldName('type');
     const declarator = def.childForFieldName('declarator');
     const name = declarator?.type === 'function_declarator' ? declarator.childForFieldName('declarator') : null;

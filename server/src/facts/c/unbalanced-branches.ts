@@ -32,6 +32,12 @@ interface Chain {
   branches: Branch[];
 }
 
+/** An `#elif…` or `#else` directive somewhere in a text. */
+const ELSE_DIRECTIVE = /^[ \t]*#[ \t]*el/m;
+
+/** A character `braceCount` acts on: a brace, or the `/` of a comment. */
+const BRACE_OR_SLASH = /[{}/]/;
+
 /** A directive's keyword: `if`, `ifdef`, `elif`, `else`, `endif`, ... */
 const DIRECTIVE = /^[ \t]*#[ \t]*([a-z]+)/;
 
@@ -95,6 +101,8 @@ function takenOnDefault(branches: readonly Branch[]): ('T' | 'F' | '?')[] {
 
 /** The text with the chains that leave braces open in every branch blanked but for one branch, or null when there are none. */
 export function blankUnbalancedBranches(text: string): string | null {
+  // Only a chain with an `#elif` or `#else` has more than one branch.
+  if (!ELSE_DIRECTIVE.test(text)) return null;
   const lines = text.split('\n');
   const blank = new Set<number>();
   const stack: { chain: Chain; start: number }[] = [];
@@ -107,7 +115,9 @@ export function blankUnbalancedBranches(text: string): string | null {
     const line = lines[i];
     const keyword = state.inComment ? null : DIRECTIVE.exec(line)?.[1];
     if (!keyword) {
-      addNet(braceCount(line, state));
+      // A line with no `/` leaves the comment state as it is, and one with no brace either
+      // counts 0: outside every chain only comments matter.
+      if (stack.length > 0 ? BRACE_OR_SLASH.test(line) : line.includes('/')) addNet(braceCount(line, state));
       continue;
     }
     // The directive and its continuation lines.

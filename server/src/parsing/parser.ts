@@ -303,11 +303,11 @@ export function nodeRange(node: Node): Range {
 }
 
 /**
- * Visits every node of `tree` in pre-order with one cursor, so no node object is made unless
- * `visit` asks the cursor for one. `visit` says whether to go into the node's children, or
- * `'stop'` to end the walk.
+ * Visits every node of `tree` (or below and including a node) in pre-order with one cursor, so
+ * no node object is made unless `visit` asks the cursor for one. `visit` says whether to go
+ * into the node's children, or `'stop'` to end the walk.
  */
-export function walkTree(tree: Tree, visit: (cursor: TreeCursor) => boolean | 'stop'): void {
+export function walkTree(tree: Tree | Node, visit: (cursor: TreeCursor) => boolean | 'stop'): void {
   const cursor = tree.walk();
   try {
     for (;;) {

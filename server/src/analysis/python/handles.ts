@@ -39,7 +39,7 @@
  */
 import { findLeak, type FlowExitKind, type HandleEffect, type LeakPath } from '../flow';
 import type { Range } from '../../text/locations';
-import { nodeRange, type Node, type Tree } from '../../parsing/parser';
+import { nodeRange, walkTree, type Node, type Tree } from '../../parsing/parser';
 import { ownerKeepsLeak, type HandleAnalyzer, type HandleLeak, type LeakKind } from '../handles';
 import { buildScopeGraph, type FlagGuard, type PyNode, type PyPayload, type ScopeGraph } from './cfg';
 import { callSink, classifyOccurrence, identifiersOf, lendingGenerator, payloadEffect, type CalleeRole, type EffectEnv, type Occurrence, type Subject } from './effects';
@@ -178,24 +178,11 @@ function outermostNestedScopes(body: Node, mostlyNested: boolean): Node[] {
     }
     return out;
   }
-  const cursor = body.walk();
-  try {
-    for (;;) {
-      const nested = NESTED_SCOPE_TYPES.has(cursor.nodeType);
-      if (nested) out.push(cursor.currentNode);
-      if (!nested && cursor.gotoFirstChild()) continue;
-      let moved = false;
-      do {
-        if (cursor.gotoNextSibling()) {
-          moved = true;
-          break;
-        }
-      } while (cursor.gotoParent());
-      if (!moved) break;
-    }
-  } finally {
-    cursor.delete();
-  }
+  walkTree(body, (cursor) => {
+    const nested = NESTED_SCOPE_TYPES.has(cursor.nodeType);
+    if (nested) out.push(cursor.currentNode);
+    return !nested;
+  });
   return out;
 }
 

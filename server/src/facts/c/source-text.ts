@@ -4,7 +4,7 @@
  * whether a word occurs in a range, and how a statement sits on its lines (its indentation,
  * and whether it fills its lines alone so that deleting them removes just it).
  */
-import type { Node } from '../../parsing/parser';
+import { walkTree, type Node } from '../../parsing/parser';
 import { anyIn, positionsOf, WordPositions } from '../../text/positions';
 import type { Span } from './program-types';
 
@@ -28,17 +28,12 @@ export function spanBetween(first: Node, last: Node): Span {
  */
 export function functionDefinitionsWhere(root: Node, mayHold: (start: number, end: number) => boolean): Node[] {
   const out: Node[] = [];
-  const cursor = root.walk();
-  try {
-    for (;;) {
-      const passes = mayHold(cursor.startIndex, cursor.endIndex);
-      if (passes && cursor.nodeType === 'function_definition') out.push(cursor.currentNode);
-      if (passes && cursor.gotoFirstChild()) continue;
-      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return out;
-    }
-  } finally {
-    cursor.delete();
-  }
+  walkTree(root, (cursor) => {
+    const passes = mayHold(cursor.startIndex, cursor.endIndex);
+    if (passes && cursor.nodeType === 'function_definition') out.push(cursor.currentNode);
+    return passes;
+  });
+  return out;
 }
 
 export class SourceText {

@@ -13,7 +13,7 @@ import { isIgnoredCallee, SPAWN_CALLS } from '../knowledge/c-process';
 import type { CKnowledge } from '../knowledge/knowledge';
 import { regionEndOf } from '../facts/c/program-fork';
 import { spanRange, type CCall, type CChildRegion, type CFdCacheFact, type CForkFact, type RegionEnd, type Span } from '../facts/c/program-types';
-import { calledName, childOnlyCallSpans, isMain, isTestEntry, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
+import { calledName, childOnlyCallSpans, isMain, isTestEntry, withTransitiveCallers, type CallSite, type CFile, type CFn, type CModel, type CProgram } from './c';
 import { Ordering, type EventWords } from './c-order';
 import { cEffects } from './c-effects';
 import type { EffectStep } from './call-effects';
@@ -566,22 +566,8 @@ export function programRunners(model: CModel): Set<CFn> {
   if (out) return out;
   const execing: CFn[] = [];
   for (const f of model.files) for (const e of f.execs) if (f.functions[e.functionIndex]) execing.push(f.functions[e.functionIndex]!);
-  out = withTransitiveCallers(model, execing);
+  out = withTransitiveCallers(execing, (f) => model.callers(f));
   PROGRAM_RUNNERS.set(model, out);
-  return out;
-}
-
-/** `fns` and every function that calls one of them, at any depth. */
-export function withTransitiveCallers(model: CModel, fns: Iterable<CFn>): Set<CFn> {
-  const out = new Set<CFn>(fns);
-  const queue = [...out];
-  for (let i = 0; i < queue.length; i++) {
-    for (const c of model.callers(queue[i])) {
-      if (out.has(c.fn)) continue;
-      out.add(c.fn);
-      queue.push(c.fn);
-    }
-  }
   return out;
 }
 

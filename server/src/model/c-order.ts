@@ -24,7 +24,7 @@
  */
 import type { RelatedLocation } from '../text/locations';
 import { spanRange, type Span } from '../facts/c/program-types';
-import { childOnlyCallSpans, isMain, isTestEntry, type CallSite, type CFn, type CModel, type CProgram } from './c';
+import { childOnlyCallSpans, isMain, isTestEntry, withTransitiveCallers, type CallSite, type CFn, type CModel, type CProgram } from './c';
 import type { EffectKind, EffectSummaries } from './call-effects';
 
 export interface EventWords {
@@ -126,21 +126,14 @@ function programIndex(model: CModel, program: CProgram): ProgramIndex {
     referenced,
     reachesProcess(): Set<CFn> {
       if (reaching) return reaching;
-      reaching = new Set();
+      const sites: CFn[] = [];
       for (const f of program.files) {
         for (const site of [...f.forks, ...f.execs]) {
           const fn = f.functions[site.functionIndex];
-          if (fn) reaching.add(fn);
+          if (fn) sites.push(fn);
         }
       }
-      const queue = [...reaching];
-      for (let i = 0; i < queue.length; i++) {
-        for (const c of this.callersIn(queue[i])) {
-          if (reaching.has(c.fn)) continue;
-          reaching.add(c.fn);
-          queue.push(c.fn);
-        }
-      }
+      reaching = withTransitiveCallers(sites, (fn) => this.callersIn(fn));
       return reaching;
     },
     callersIn(fn: CFn): CallSite[] {

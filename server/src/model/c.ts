@@ -685,6 +685,20 @@ export function isMain(fn: CFn): boolean {
   return fn.fact.name === 'main' && !fn.fact.isStatic;
 }
 
+/** `fns` and every function that calls one of them (as `callersOf` lists a function's callers), at any depth. */
+export function withTransitiveCallers(fns: Iterable<CFn>, callersOf: (fn: CFn) => readonly CallSite[]): Set<CFn> {
+  const out = new Set<CFn>(fns);
+  const queue = [...out];
+  for (let i = 0; i < queue.length; i++) {
+    for (const c of callersOf(queue[i])) {
+      if (out.has(c.fn)) continue;
+      out.add(c.fn);
+      queue.push(c.fn);
+    }
+  }
+  return out;
+}
+
 /**
  * A test's body: a function whose head a macro writes (`TEST_IMPL(fork_child) { ... }`,
  * `START_TEST(name)`) in a test file. Its runner calls it through a table the model does not

@@ -15,7 +15,8 @@ import { calledName, cModel, type CallSite, type CFile, type CFn, type CModel, t
 import { Ordering } from '../model/c-order';
 import { hostPrograms, isLibraryFile } from '../model/c-library';
 import { forgottenBetween } from '../model/c-cache-reset';
-import { childMayRunProgram, threadOrdering, withTransitiveCallers } from '../model/c-child';
+import { childMayRunProgram, threadOrdering } from '../model/c-child';
+import { withTransitiveCallers } from '../model/c';
 import type { Range } from '../text/locations';
 
 export const RULE_ID = 'fd-without-cloexec';
@@ -108,7 +109,7 @@ function releasedInFunction(ctx: ProgramContext): Map<string, Map<string, Range>
 
 /** The functions of a program that contain one of its fork/exec sites or call (transitively) one that does. */
 function processReaching(model: CModel, sites: readonly ProcessSite[]): Set<CFn> {
-  return withTransitiveCallers(model, sites.map((s) => s.fn));
+  return withTransitiveCallers(sites.map((s) => s.fn), (fn) => model.callers(fn));
 }
 
 /**

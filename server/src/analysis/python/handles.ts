@@ -59,6 +59,7 @@ import { PyNames } from '../../facts/python/names';
 import type { FileHandleSummary, ForwardedParameter, ImportedFunction, PendingLeak, ReturnedHandle, SummaryCondition } from '../summaries';
 import { withStatementFix } from './with-fix';
 import { positionAt } from '../../text/positions';
+import { isWordCode } from '../../text/char-codes';
 import { escapeRegExp, lineLocalMatches } from '../../text/regexp';
 import { recordAnalysisFailure } from '../failures';
 import { overwrittenFields } from './field-overwrites';
@@ -454,15 +455,10 @@ function definitionHeaders(text: string): DefinitionHeader[] {
   return out;
 }
 
-/** An ASCII word character, as `\w` in a regular expression without the `u` flag. */
-function isWordChar(code: number): boolean {
-  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
-}
-
 /** Whether a word boundary (`\b`) lies at `index` of `text`, as a regular expression sees it. */
 function wordEndsAt(text: string, index: number): boolean {
-  const before = index > 0 && isWordChar(text.charCodeAt(index - 1));
-  const after = index < text.length && isWordChar(text.charCodeAt(index));
+  const before = index > 0 && isWordCode(text.charCodeAt(index - 1));
+  const after = index < text.length && isWordCode(text.charCodeAt(index));
   return before !== after;
 }
 
@@ -1279,13 +1275,13 @@ class PythonFile implements EffectEnv {
     };
   }
 
-  /** Names declared global/nonlocal in the scope, and tracked names that nested functions/lambdas/classes refer to. */
   /** Whether the text of `node` holds `word`. */
   private spellsWithin(word: string, node: Node): boolean {
     const at = this.text.indexOf(word, node.startIndex);
     return at >= 0 && at + word.length <= node.endIndex;
   }
 
+  /** Names declared global/nonlocal in the scope, and tracked names that nested functions/lambdas/classes refer to. */
   private scopeFacts(scope: Node, names: ReadonlySet<string>): { globals: Set<string>; captured: Set<string> } {
     const body = scope.type === 'module' ? scope : scope.childForFieldName('body');
     const globals = new Set<string>();

@@ -10,6 +10,7 @@
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
 import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { isSpaceCode, isWordCode } from '../../text/char-codes';
 import { parameterNames } from '../../facts/python/syntax-helpers';
 
 /** Container methods that keep their argument. */
@@ -28,19 +29,6 @@ const STORE_AT = new RegExp(STORE_LINE.source, 'my');
 /** The start of a storing call as {@link STORE_LINE} spells it, up to its bracket. */
 const STORING_CALL = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\(`, 'g');
 
-const WHITESPACE = /\s/;
-
-/** `\s` of a regular expression, for one character code. */
-function isWhitespace(code: number): boolean {
-  if (code === 32 || (code >= 9 && code <= 13)) return true;
-  return code >= 128 && WHITESPACE.test(String.fromCharCode(code));
-}
-
-/** `\w` of a regular expression without the `u` flag, for one character code. */
-function isWordCode(code: number): boolean {
-  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
-}
-
 /**
  * The offsets where a match of {@link STORE_LINE} can start, in order (a superset): each
  * storing call's dot, and for each `=` whose left side, blanks skipped, ends a `x.attr` or a
@@ -51,7 +39,7 @@ function storeLineStarts(text: string): number[] {
   for (const m of text.matchAll(STORING_CALL)) starts.push(m.index);
   for (let eq = text.indexOf('='); eq >= 0; eq = text.indexOf('=', eq + 1)) {
     let last = eq - 1;
-    while (last >= 0 && isWhitespace(text.charCodeAt(last))) last--;
+    while (last >= 0 && isSpaceCode(text.charCodeAt(last))) last--;
     if (last < 0) continue;
     const c = text.charCodeAt(last);
     if (c === 93) {

@@ -7,6 +7,8 @@
  * nothing may have changed.
  */
 
+import { isSpaceCode, isWordCode } from '../../text/char-codes';
+
 /** The attribute assignments (with how many) and container stores of a body, or of a module's own code. */
 export interface ScannedCode {
   /** Attribute names assigned or deleted, with how many times (`x.a = …`; `*`: a computed name through `setattr`, `__dict__`, `vars()`). */
@@ -32,16 +34,6 @@ const WORDS = {
   lambda: /lambda/,
 } as const;
 
-/** Whether a character code is one of JavaScript's `\s`. */
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
-
-/** Whether a character code is one of `\w` (ASCII letters, digits, `_`). */
-function isWord(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-}
-
 /**
  * The attribute assignments `x.a = …`, `x.a += …`, `x.a: T = …`, `x.a[k] = …`: where the `.`
  * stands, the attribute, and where the subscript's `[` stands (-1 without one). One pass from
@@ -56,15 +48,15 @@ function attributeAssignments(code: string): { at: number; attr: string; open: n
   while (dot >= 0) {
     let end = -1;
     let i = dot + 1;
-    while (i < n && isSpace(code.charCodeAt(i))) i++;
+    while (i < n && isSpaceCode(code.charCodeAt(i))) i++;
     const nameAt = i;
     const first = code.charCodeAt(i);
     let open = -1;
     if ((first >= 97 && first <= 122) || (first >= 65 && first <= 90) || first === 95) {
       i++;
-      while (i < n && isWord(code.charCodeAt(i))) i++;
+      while (i < n && isWordCode(code.charCodeAt(i))) i++;
       const nameEnd = i;
-      while (i < n && isSpace(code.charCodeAt(i))) i++;
+      while (i < n && isSpaceCode(code.charCodeAt(i))) i++;
       let ok = true;
       if (code.charCodeAt(i) === 91) {
         // `[…]` with no `]` or line feed inside.
@@ -73,7 +65,7 @@ function attributeAssignments(code: string): { at: number; attr: string; open: n
         if (k < n && code.charCodeAt(k) === 93) {
           open = i;
           i = k + 1;
-          while (i < n && isSpace(code.charCodeAt(i))) i++;
+          while (i < n && isSpaceCode(code.charCodeAt(i))) i++;
         } else ok = false;
       }
       let eq = -1;

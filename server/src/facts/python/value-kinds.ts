@@ -13,6 +13,7 @@ import type { PyCallOutcome, PyValueKind, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
 import { within } from './syntax-helpers';
 import { escapeRegExp } from '../../text/regexp';
+import { isWordCode } from '../../text/char-codes';
 import { anyIn } from '../../text/positions';
 import { callBase, resolve, type CollectedRecords, type Scope } from './walk-records';
 
@@ -390,14 +391,9 @@ function definitionOf(s: Scope): Scope | undefined {
 function wordOffsets(text: string, word: string): number[] {
   const out: number[] = [];
   for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) {
-    if ((i === 0 || !isWordChar(text.charCodeAt(i - 1))) && !isWordChar(text.charCodeAt(i + word.length))) out.push(i);
+    if ((i === 0 || !isWordCode(text.charCodeAt(i - 1))) && !isWordCode(text.charCodeAt(i + word.length))) out.push(i);
   }
   return out;
-}
-
-/** `\w` (NaN, past the end, is not). */
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 /** The last statement of a block (comments left out). */

@@ -41,27 +41,7 @@ export function cppQualifiedName(def: Node, nameNode: Node): string | null {
 
 /** Parameter names of a function definition, prototype or K&R style. */
 export function parameterNames(def: Node): string[] {
-  let decl = def.childForFieldName('declarator');
-  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
-  const list = decl?.childForFieldName('parameters');
-  const out: string[] = [];
-  if (!list) return out;
-  for (const p of list.namedChildren) {
-    if (!p) continue;
-    if (p.type === 'parameter_declaration') {
-      const name = declaratorName(p.childForFieldName('declarator'));
-      if (name) out.push(name);
-    } else if (p.type === 'identifier') out.push(p.text);
-  }
-  // K&R definitions declare parameters between the declarator and the body.
-  for (const c of def.namedChildren) {
-    if (c?.type !== 'declaration') continue;
-    for (const d of c.childrenForFieldName('declarator')) {
-      const name = d ? declaratorName(d) : null;
-      if (name) out.push(name);
-    }
-  }
-  return out;
+  return parameterFacts(def).names;
 }
 
 /**
@@ -69,26 +49,7 @@ export function parameterNames(def: Node): string[] {
  * `void *(*engine)(void *)` is parameter 1 of `pool_init(pool_t *p, void *(*engine)(void *))`.
  */
 export function functionPointerParameters(def: Node): Map<string, number> {
-  let decl = def.childForFieldName('declarator');
-  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
-  const list = decl?.childForFieldName('parameters');
-  const out = new Map<string, number>();
-  if (!list) return out;
-  let position = 0;
-  for (const p of list.namedChildren) {
-    if (!p || (p.type !== 'parameter_declaration' && p.type !== 'identifier')) continue;
-    if (p.type === 'parameter_declaration') {
-      let d: Node | null = p.childForFieldName('declarator');
-      while (d?.type === 'pointer_declarator') d = d.childForFieldName('declarator');
-      if (d?.type === 'function_declarator') {
-        let inner = d.childForFieldName('declarator');
-        while (inner?.type === 'parenthesized_declarator' || inner?.type === 'pointer_declarator') inner = inner.type === 'parenthesized_declarator' ? inner.namedChild(0) : inner.childForFieldName('declarator');
-        if (inner?.type === 'identifier') out.set(inner.text, position);
-      }
-    }
-    position++;
-  }
-  return out;
+  return parameterFacts(def).pointers;
 }
 
 /**
@@ -97,24 +58,10 @@ export function functionPointerParameters(def: Node): Map<string, number> {
  * (`functionPointerParameters`) or from the body calling them.
  */
 export function parameterPositions(def: Node): Map<string, number> {
-  let decl = def.childForFieldName('declarator');
-  for (let i = 0; decl && decl.type !== 'function_declarator' && i < 8; i++) decl = decl.childForFieldName('declarator');
-  const list = decl?.childForFieldName('parameters');
-  const all = new Map<string, number>();
-  if (!list) return all;
-  let position = 0;
-  for (const p of list.namedChildren) {
-    if (!p || (p.type !== 'parameter_declaration' && p.type !== 'identifier')) continue;
-    const name = p.type === 'identifier' ? p.text : declaratorName(p.childForFieldName('declarator'));
-    if (name) all.set(name, position);
-    position++;
-  }
-  // A function-pointer declarator names its parameter inside (`void (*run)(void *)`).
-  for (const [name, at] of functionPointerParameters(def)) all.set(name, at);
-  return all;
+  return parameterFacts(def).positions;
 }
 
-/** What `parameterNames`, `parameterPositions` and `functionPointerParameters` say of one definition. */
+/** What {@link parameterNames}, {@link parameterPositions} and {@link functionPointerParameters} say of one definition. */
 export interface ParameterFacts {
   names: string[];
   positions: Map<string, number>;
@@ -122,8 +69,10 @@ export interface ParameterFacts {
 }
 
 /**
- * {@link parameterNames}, {@link parameterPositions} and {@link functionPointerParameters} of
- * a definition in one pass over its parameters (each parameter's type and declarator read once).
+ * The parameters of a definition in one pass over them (each parameter's type and declarator
+ * read once): their names (K&R declarations included), their positions in the prototype (a
+ * function-pointer declarator names its parameter inside, `void (*run)(void *)`), and which
+ * of them are function pointers.
  */
 export function parameterFacts(def: Node): ParameterFacts {
   let decl = def.childForFieldName('declarator');

@@ -84,21 +84,7 @@ export function unwrapTyped(node: Node, type: string = node.type): { node: Node;
 
 /** Strips parentheses and casts. */
 export function unwrap(node: Node): Node {
-  let cur = node;
-  for (;;) {
-    const type = cur.type;
-    if (type === 'parenthesized_expression') {
-      const inner = cur.namedChild(0);
-      if (!inner || inner.type === 'comment') return cur;
-      cur = inner;
-    } else if (type === 'cast_expression') {
-      const inner = cur.childForFieldName('value');
-      if (!inner) return cur;
-      cur = inner;
-    } else {
-      return cur;
-    }
-  }
+  return unwrapTyped(node).node;
 }
 
 /** The identifier callee's name of a call expression, or null. */

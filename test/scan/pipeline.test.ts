@@ -11,9 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../server/src/cli/cli';
-import { DiskCache, pruneCache } from '../../server/src/engine/cache';
+import { DiskCache, MAX_PACKS, pruneCache } from '../../server/src/engine/cache';
 import { DEFAULT_CONFIG, type HazardLensConfig } from '../../server/src/engine/config';
 import type { FileAnalysis } from '../../server/src/analysis/results';
+import { readCachedAnalysis } from '../../server/src/scan/file-task';
 import { AnalysisPool } from '../../server/src/scan/pool';
 import { formatReport } from '../../server/src/scan/reporters/index';
 import { extractFacts, scan, type ScanOptions, type ScanResult, type ScanStats } from '../../server/src/scan/scanner';
@@ -64,6 +65,33 @@ function entries(cacheDir: string): string[] {
   };
   visit(new DiskCache(cacheDir).root);
   return out.sort();
+}
+
+/** An analysis as the cache gives it back (JSON: no `undefined` fields). */
+function asStored(analysis: FileAnalysis): FileAnalysis {
+  return JSON.parse(JSON.stringify(analysis)) as FileAnalysis;
+}
+
+/** The pack files of the current build's cache. */
+function packs(cacheDir: string): string[] {
+  return entries(cacheDir).filter((e) => e.endsWith('.pack'));
+}
+
+/** The text of the analysis entry stored under `key`, with where it is. */
+function packedEntry(cacheDir: string, key: string): { file: string; offset: number; length: number; text: string } {
+  const cache = new DiskCache(cacheDir);
+  const at = cache.analysisEntries().get(key);
+  assert.ok(at, `an entry for ${key}`);
+  const file = path.join(cache.packsDir, at.pack);
+  const text = fs.readFileSync(file).subarray(at.offset, at.offset + at.length).toString('utf8');
+  return { file, offset: at.offset, length: at.length, text };
+}
+
+/** Appends an entry's text to a pack and a line naming it under `key` to the pack's index (a newer entry of the key). */
+function appendEntry(pack: string, key: string, text: string): void {
+  const offset = fs.statSync(pack).size;
+  fs.appendFileSync(pack, `${text}\n`);
+  fs.appendFileSync(pack.replace(/\.pack$/, '.index'), `${key} ${offset} ${Buffer.byteLength(text)}\n`);
 }
 
 /** Runs the CLI in this process; stdout and stderr are collected. */
@@ -192,7 +220,9 @@ describe('persistent cache', () => {
     assert.equal(stats(cold).jobs, 2, 'misses go to the workers');
     assert.equal(stats(cold).analysed, fileCount);
     assert.equal(json(cold), baseline);
-    assert.equal(entries(cacheDir).filter((e) => e.endsWith('.analysis')).length, fileCount);
+    assert.equal(new DiskCache(cacheDir).analysisEntries().size, fileCount);
+    // One pack per writing thread (the two workers, and the main thread for the first misses), not a file per analysis.
+    assert.ok(packs(cacheDir).length >= 2 && packs(cacheDir).length <= 3, `${packs(cacheDir).length} packs`);
     for (const jobs of [0, 2]) {
       const warm = await run({ cacheDir, jobs, evaluationCache: false });
       assert.equal(stats(warm).cacheHits, fileCount, `jobs ${jobs}`);
@@ -218,26 +248,35 @@ describe('persistent cache', () => {
     }
   });
 
-  test('corrupted entries are recomputed, counted and overwritten, never trusted', async () => {
+  test('corrupted entries are recomputed, counted and written again, never trusted', async () => {
     const cacheDir = tempDir('hazard-lens-cache-');
     await run({ cacheDir });
-    const files = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
-    const [truncated, tampered, garbage, shape, stolen] = files;
-    const text = fs.readFileSync(truncated, 'utf8');
-    fs.writeFileSync(truncated, text.slice(0, Math.floor(text.length / 2)));
-    // Same header, one character of the analysis changed: the checksum no longer matches.
-    const t2 = fs.readFileSync(tampered, 'utf8');
-    assert.ok(t2.includes('"path":"'));
-    fs.writeFileSync(tampered, t2.replace('"path":"', '"path":"x'));
-    fs.writeFileSync(garbage, '\u0000\u0001 not json at all {');
-    // A well-formed entry (header, matching checksum) whose body is not an analysis.
-    const header = JSON.parse(fs.readFileSync(shape, 'utf8').split('\n')[0]) as { key: string };
-    const body = JSON.stringify({ path: 'x', facts: 'no' });
+    const cache = new DiskCache(cacheDir);
+    const keys = baselineAnalyses.map((a) => cache.key(a.path, a.contentHash, true));
+    const [truncated, tampered, garbage, shape, stolen] = keys;
+    assert.equal(packs(cacheDir).length, 1, 'a scan in the main thread writes one pack');
+    const [pack] = packs(cacheDir);
     const { createHash } = await import('node:crypto');
-    const check = createHash('sha256').update(body).digest('hex');
-    fs.writeFileSync(shape, `${JSON.stringify({ format: 1, key: header.key, check })}\n${body}`);
+    // A newer entry of the key that stops half-way.
+    const whole = packedEntry(cacheDir, truncated).text;
+    appendEntry(pack, truncated, whole.slice(0, Math.floor(whole.length / 2)));
+    // Same header, one character of the analysis changed in place: the checksum no longer matches.
+    const t = packedEntry(cacheDir, tampered);
+    const at = t.text.indexOf('"path":"') + '"path":"'.length;
+    const changed = t.text.slice(0, at) + (t.text[at] === 'x' ? 'y' : 'x') + t.text.slice(at + 1);
+    const fd = fs.openSync(pack, 'r+');
+    fs.writeSync(fd, changed, t.offset);
+    // Garbage over an entry, in place.
+    const g = packedEntry(cacheDir, garbage);
+    fs.writeSync(fd, '\u0000\u0001 not json at all {'.padEnd(g.length, ' '), g.offset);
+    fs.closeSync(fd);
+    // A well-formed entry (header, matching checksum) whose body is not an analysis.
+    const body = JSON.stringify({ path: 'x', facts: 'no' });
+    appendEntry(pack, shape, `${JSON.stringify({ format: 2, key: shape, check: createHash('sha256').update(body).digest('hex') })}\n${body}`);
     // Another file's valid entry under this key.
-    fs.copyFileSync(files[files.length - 1], stolen);
+    appendEntry(pack, stolen, packedEntry(cacheDir, keys[keys.length - 1]).text);
+    // A line cut short (a writer stopped mid-line) is not read.
+    fs.appendFileSync(pack.replace(/\.pack$/, '.index'), `${keys[keys.length - 1]} 0 1`);
 
     const result = await run({ cacheDir, jobs: 2, evaluationCache: false });
     assert.equal(stats(result).cacheCorrupt, 5);
@@ -247,6 +286,23 @@ describe('persistent cache', () => {
     const again = await run({ cacheDir, evaluationCache: false });
     assert.equal(stats(again).cacheCorrupt, 0);
     assert.equal(stats(again).cacheHits, fileCount);
+    assert.equal(stats(again).analysed, 0);
+  });
+
+  test('an entry whose pack is gone is a miss, and the scan writes it again', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    await run({ cacheDir, evaluationCache: false });
+    const cache = new DiskCache(cacheDir);
+    const key = cache.key(baselineAnalyses[0].path, baselineAnalyses[0].contentHash, true);
+    assert.equal(cache.read(key, baselineAnalyses[0].path, baselineAnalyses[0].contentHash).status, 'hit');
+    for (const pack of packs(cacheDir)) fs.rmSync(pack);
+    // The index was read before the packs went: a miss, not corrupt.
+    assert.deepEqual(cache.read(key, baselineAnalyses[0].path, baselineAnalyses[0].contentHash), { status: 'miss' });
+    const r = await run({ cacheDir, evaluationCache: false });
+    assert.equal(stats(r).cacheCorrupt, 0);
+    assert.equal(stats(r).analysed, fileCount);
+    assert.equal(json(r), baseline);
+    assert.equal(stats(await run({ cacheDir, evaluationCache: false })).cacheHits, fileCount);
   });
 
   test('concurrent scans writing one cache do not corrupt it', async () => {
@@ -273,6 +329,30 @@ describe('persistent cache', () => {
     assert.equal(cache.write(key, analysis), true);
     assert.deepEqual(cache.read(key, analysis.path, analysis.contentHash), { status: 'hit', analysis });
     assert.equal(cache.read(key, analysis.path, '0'.repeat(64)).status, 'corrupt');
+  });
+
+  test("another writer's entries are found after rereadIndex, or by a fresh lookup", () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const reader = new DiskCache(cacheDir);
+    const writer = new DiskCache(cacheDir);
+    const [a, b] = baselineAnalyses;
+    const keyA = reader.key(a.path, a.contentHash, true);
+    const keyB = reader.key(b.path, b.contentHash, true);
+    assert.deepEqual(reader.read(keyA, a.path, a.contentHash), { status: 'miss' });
+    assert.equal(writer.write(keyA, a), true);
+    assert.equal(writer.write(keyB, b), true);
+    // The reader read the (empty) indexes before the writer wrote.
+    assert.deepEqual(reader.read(keyA, a.path, a.contentHash), { status: 'miss' });
+    assert.deepEqual(reader.read(keyA, a.path, a.contentHash, JSON.parse, true), { status: 'hit', analysis: asStored(a) });
+    reader.rereadIndex();
+    assert.deepEqual(reader.read(keyB, b.path, b.contentHash), { status: 'hit', analysis: asStored(b) });
+    // One writer, one pack and one index.
+    assert.deepEqual(fs.readdirSync(reader.packsDir).map((n) => path.extname(n)).sort(), ['.index', '.pack']);
+    // The replaying worker's look-up finds what another thread wrote after its indexes were read.
+    const c = baselineAnalyses[2];
+    assert.deepEqual(readCachedAnalysis(cacheDir, reader.fingerprint, true, a.path, a.contentHash), asStored(a));
+    assert.equal(writer.write(reader.key(c.path, c.contentHash, true), c), true);
+    assert.deepEqual(readCachedAnalysis(cacheDir, reader.fingerprint, true, c.path, c.contentHash), asStored(c));
   });
 });
 
@@ -384,18 +464,23 @@ describe('evaluation cache', () => {
 });
 
 describe('cache pruning', () => {
-  test('other builds go once unused for a day, or first when over budget; then the least recently used entries', async () => {
+  test('other builds and formats go once unused for a day, or first when over budget; then the least recently used packs', async () => {
     const cacheDir = tempDir('hazard-lens-cache-');
-    await run({ cacheDir, evaluationCache: false });
-    const files = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
-    const sizes = files.map((f) => fs.statSync(f).size);
-    const total = sizes.reduce((a, b) => a + b, 0);
-    // The first half was used long ago, the second half just now.
+    const half = Math.floor(baselineAnalyses.length / 2);
+    const store = (analyses: FileAnalysis[]) => {
+      const cache = new DiskCache(cacheDir);
+      for (const a of analyses) assert.equal(cache.write(cache.key(a.path, a.contentHash, true), a), true);
+      return cache.written()!;
+    };
+    const used = store(baselineAnalyses.slice(0, half));
+    const recent = store(baselineAnalyses.slice(half));
+    const bytes = (w: { packFile: string; indexFile: string }) => fs.statSync(w.packFile).size + fs.statSync(w.indexFile).size;
+    // The first pack was last used an hour ago (its index's time), the second just now.
     const old = new Date(Date.now() - 3600_000);
-    files.slice(0, Math.floor(files.length / 2)).forEach((f) => fs.utimesSync(f, old, old));
+    fs.utimesSync(used.indexFile, old, old);
     const versionDir = path.dirname(new DiskCache(cacheDir).root);
-    const build = (name: string, ageMs: number) => {
-      const dir = path.join(versionDir, name);
+    const build = (versionName: string, name: string, ageMs: number) => {
+      const dir = path.join(cacheDir, versionName, name);
       fs.mkdirSync(path.join(dir, 'ab'), { recursive: true });
       fs.writeFileSync(path.join(dir, 'ab', `${'a'.repeat(64)}.analysis`), 'x');
       fs.writeFileSync(path.join(dir, '.hazard-lens-cache'), '');
@@ -403,33 +488,60 @@ describe('cache pruning', () => {
       for (const f of [path.join(dir, '.hazard-lens-cache'), dir]) fs.utimesSync(f, t, t);
       return dir;
     };
-    const staleBuild = build('stale-build', 2 * 24 * 3600_000);
-    const recentBuild = build('recent-build', 60_000);
+    const staleBuild = build(path.basename(versionDir), 'stale-build', 2 * 24 * 3600_000);
+    const staleFormat = build('v1', 'format-one-build', 2 * 24 * 3600_000);
+    const recentBuild = build(path.basename(versionDir), 'recent-build', 60_000);
     // Not made by the cache (no marker): never removed, however old.
     const foreign = path.join(versionDir, 'foreign');
     fs.mkdirSync(foreign);
     const dayAgo = new Date(Date.now() - 2 * 24 * 3600_000);
     fs.utimesSync(foreign, dayAgo, dayAgo);
+    const total = bytes(used) + bytes(recent);
 
-    // Under budget: only the build unused for a day goes.
-    assert.deepEqual(await pruneCache(cacheDir, { maxBytes: total * 10, intervalMs: 0 }), { removed: 1 });
+    // Under budget: only the builds unused for a day go (this format's and an older one's).
+    assert.deepEqual(await pruneCache(cacheDir, { maxBytes: total * 10, intervalMs: 0 }), { removed: 2 });
     assert.equal(fs.existsSync(staleBuild), false, 'the stale build is removed');
+    assert.equal(fs.existsSync(staleFormat), false, 'a stale build of an older format is removed');
     assert.equal(fs.existsSync(recentBuild), true, 'a build used recently stays while the cache is under budget');
-    assert.equal(entries(cacheDir).filter((e) => e.endsWith('.analysis')).length, files.length);
+    assert.equal(new DiskCache(cacheDir).analysisEntries().size, baselineAnalyses.length);
 
-    // Over budget: other builds first, then this build's least recently used entries. The
-    // budget's target (80 %) is exactly what the recent half of the entries takes.
-    const half = Math.floor(files.length / 2);
-    const recentBytes = sizes.slice(half).reduce((a, b) => a + b, 0);
-    assert.ok(recentBytes < total);
-    const { removed } = await pruneCache(cacheDir, { maxBytes: (recentBytes + 0.5) / 0.8, intervalMs: 0 });
-    const left = entries(cacheDir).filter((e) => e.endsWith('.analysis'));
-    assert.deepEqual(left, files.slice(half), 'the entries used long ago are removed, the recent ones kept');
+    // Over budget: other builds first, then this build's least recently used pack. The
+    // budget's target (80 %) is exactly what the recent pack takes.
+    const { removed } = await pruneCache(cacheDir, { maxBytes: (bytes(recent) + 0.5) / 0.8, intervalMs: 0 });
+    assert.equal(removed, 2);
+    assert.deepEqual(packs(cacheDir), [recent.packFile], 'the pack used long ago is removed, the recent one kept');
+    const reader = new DiskCache(cacheDir);
+    for (const [i, a] of baselineAnalyses.entries()) assert.equal(reader.read(reader.key(a.path, a.contentHash, true), a.path, a.contentHash).status, i < half ? 'miss' : 'hit');
     assert.equal(fs.existsSync(recentBuild), false, 'over budget, another build goes first');
     assert.equal(fs.existsSync(foreign), true, 'a folder the cache did not make stays');
-    assert.equal(removed, files.length - left.length + 1);
     // Within the interval, pruning does nothing.
     assert.deepEqual(await pruneCache(cacheDir, { maxBytes: 1 }), { removed: 0 });
+  });
+
+  test('many packs: the idle ones are merged into one, every entry still found; their writers start new packs', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const count = MAX_PACKS + 3;
+    assert.ok(baselineAnalyses.length > count + 1, 'enough analyses for one pack each');
+    const writers = baselineAnalyses.slice(0, count).map((a) => {
+      const cache = new DiskCache(cacheDir);
+      assert.equal(cache.write(cache.key(a.path, a.contentHash, true), a), true);
+      return cache;
+    });
+    // Two writers are still at work (appended within the hour); the others are idle.
+    const idleTime = new Date(Date.now() - 2 * 3600_000);
+    for (const w of writers.slice(2)) fs.utimesSync(w.written()!.packFile, idleTime, idleTime);
+    assert.equal(packs(cacheDir).length, count);
+    assert.deepEqual(await pruneCache(cacheDir, { intervalMs: 0 }), { removed: 0 });
+    assert.equal(packs(cacheDir).length, 3, 'the idle packs are one now; the two active ones stay');
+    assert.ok(packs(cacheDir).includes(writers[0].written()!.packFile));
+    const reader = new DiskCache(cacheDir);
+    for (const a of baselineAnalyses.slice(0, count)) assert.deepEqual(reader.read(reader.key(a.path, a.contentHash, true), a.path, a.contentHash), { status: 'hit', analysis: asStored(a) });
+    // A writer whose pack was merged away writes its next entry to a new pack.
+    const next = baselineAnalyses[count];
+    const merged = writers[5];
+    assert.equal(merged.write(merged.key(next.path, next.contentHash, true), next), true);
+    assert.equal(packs(cacheDir).length, 4);
+    assert.deepEqual(new DiskCache(cacheDir).read(reader.key(next.path, next.contentHash, true), next.path, next.contentHash), { status: 'hit', analysis: asStored(next) });
   });
 
   test('a folder without the cache tag is never pruned', async () => {

@@ -37,7 +37,7 @@ import { prefilterDisabledByEnv } from '../engine/prefilter';
 import type { ProjectFile } from '../model/program-context';
 import type { FileAnalysis } from '../analysis/results';
 import { languageForFileAsync, languageForPath, loadAllGrammars } from '../parsing/parser';
-import { runFileTask, type FileOutcome, type FileTask } from '../scan/file-task';
+import { rereadCacheIndexes, runFileTask, type FileOutcome, type FileTask } from '../scan/file-task';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, workerScript } from '../scan/pool';
 import { collectProjectFiles, isProjectFileName, readProjectFile, yielder } from '../scan/project-files';
 import { ENCODING_LABELS, type SourceEncoding } from '../scan/read';
@@ -361,6 +361,8 @@ export class WorkspaceIndex {
     // A worker that failed on a file: that file once more in this thread.
     const run: Runner = script ? (task) => (pool ??= new AnalysisPool(workers, script)).run(task).catch(() => runFileTask(task)) : runFileTask;
     const ctx = this.loadContext(folder, config, run);
+    // Another process (a CLI scan, a second window) may have added entries since the last build.
+    if (ctx.cacheDir) rereadCacheIndexes();
     // A bounded window of files in flight, enough to keep every worker busy.
     const window = script ? workers * 4 : 1;
     const inFlight = new Set<Promise<void>>();

@@ -142,6 +142,15 @@ export function identifyFile(task: FileTask): FileIdentity {
 
 const caches = new Map<string, DiskCache>();
 
+/**
+ * The caches of this thread read their pack indexes again at their next lookup: called when a
+ * scan (or a language server index build) starts, since other processes may have written
+ * entries since the last one.
+ */
+export function rereadCacheIndexes(): void {
+  for (const c of caches.values()) c.rereadIndex();
+}
+
 function cacheFor(dir: string, fingerprint: string | undefined): DiskCache {
   const id = `${dir}\0${fingerprint ?? ''}`;
   let c = caches.get(id);
@@ -201,10 +210,14 @@ export function probeFileTask(task: FileTask): Probe {
   return { text, bom, encoding, bytes, hash, key, cache, corrupt, times };
 }
 
-/** The analysis of `path` with content hash `hash` in the cache, or undefined (a worker replaying Python programs reads the facts this way). */
+/**
+ * The analysis of `path` with content hash `hash` in the cache, or undefined (a worker
+ * replaying Python programs reads the facts this way: other threads of this scan wrote them,
+ * so a key not yet in the index read is looked for in what the indexes gained).
+ */
 export function readCachedAnalysis(cacheDir: string, fingerprint: string | undefined, prefilter: boolean, path: string, hash: string, parse?: (body: string) => unknown): FileAnalysis | undefined {
   const cache = cacheFor(cacheDir, fingerprint);
-  const found = cache.read(cache.key(path, hash, prefilter), path, hash, parse);
+  const found = cache.read(cache.key(path, hash, prefilter), path, hash, parse, true);
   return found.status === 'hit' ? found.analysis : undefined;
 }
 

@@ -42,7 +42,7 @@ import type { ProjectFile } from '../model/program-context';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
 import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing/parser';
-import { analyseProbed, identifyFile, probeFileTask, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
+import { analyseProbed, identifyFile, probeFileTask, rereadCacheIndexes, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
 import { deflateRawSync } from 'node:zlib';
 import type { PackedAnalyses, ReplayCache } from './worker';
 import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
@@ -617,6 +617,8 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     stats.jobs = pool?.size ?? 0;
   };
   const inMain = (task: FileTask) => runFileTask(task);
+  // Other processes may have added entries since this thread's last scan.
+  if (options.cacheDir) rereadCacheIndexes();
   const tAnalyse = performance.now();
   const slots: Slot[] = files.map(() => ({ notes: [] }));
   const pause = yielder();

@@ -539,13 +539,15 @@ export function forkSites(model: CModel, program: CProgram): ForkSite[] {
   let list = FORK_SITES.get(program);
   if (list) return list;
   list = [];
-  const order = threadOrdering(model, program);
+  // Built at the first fork: most programs of a large tree (test programs, tools) fork nowhere.
+  let order: Ordering | undefined;
   for (const f of program.files) {
     for (const fact of f.forks) {
       const fn = f.functions[fact.functionIndex];
       if (!fn || fact.callIndex < 0) continue;
       const walks = fact.regions.filter((r) => childReaches(model, fn, r)).map((r) => walkRegion(model, fn, r, program));
       const continues = fact.forkKind === 'daemon' || walks.some((w) => runsProgramAfter(w, -1, model.knowledge));
+      order ??= threadOrdering(model, program);
       list.push({ program, fn, fact, walks, continues, threaded: order.at(fn, fact.callIndex) });
     }
   }

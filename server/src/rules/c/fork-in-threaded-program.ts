@@ -79,9 +79,11 @@ export function checkCForkInThreadedProgram(ctx: ProgramContext): RawFinding[] {
   const model = cModel(ctx);
   const found = new Map<string, Pending>();
   for (const program of model.programs()) {
+    const sites = forkSites(model, program);
+    if (sites.length === 0) continue;
     const order = threadOrdering(model, program);
     if (!order.hasEvents) continue;
-    for (const site of forkSites(model, program)) {
+    for (const site of sites) {
       if (!site.threaded) continue;
       const walks = childWalks(model, site);
       if (site.fact.forkKind === 'fork' && site.fact.childKnown && walks.length > 0 && walks.every((w) => isCleanSpawn(w, model.knowledge))) continue;

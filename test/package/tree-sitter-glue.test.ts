@@ -51,6 +51,8 @@ test('every edit applies exactly once to the installed glue', () => {
   assert.ok(edited.includes('if (type === "i32") return LE_HEAP_LOAD_I32((ptr >> 2) * 4);'));
   assert.ok(edited.includes('if (type === "i32") {\n            LE_HEAP_STORE_I32((ptr >> 2) * 4, value);'));
   assert.ok(!/var Node = class \{[^]{0,200}\[0\] = 0;/.test(edited), 'Node declares no [0] field');
+  assert.ok(edited.includes('this.wasmOther = other;') && edited.includes('C.setValue(address, node.wasmOther, "i32");'));
+  assert.ok(!edited.includes('node[0]'), 'no node handle is read by index');
 });
 
 test('a glue an edit no longer fits stops the build with a message naming the edit', () => {

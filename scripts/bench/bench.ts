@@ -41,6 +41,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { editPoints, percentile, stdlibLines, type KeystrokeResult, type ReevalResult } from './in-process';
 
 const ROOT = join(__dirname, '..', '..');
 const BENCH = join(ROOT, '.bench');
@@ -463,221 +464,37 @@ async function didChangeToPublish(stdlib: string): Promise<PublishResult | strin
 }
 
 // ---------------------------------------------------------------------------------------------
-// In-process: keystroke analysis and cross-file re-evaluation
+// In-process: keystroke analysis and cross-file re-evaluation, in the code that ships
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** A Python file of about `size` lines made of whole stdlib modules (deterministic). */
-function stdlibLines(stdlib: string, size = 10_000): string | undefined {
-  const parts: string[] = [];
-  let lines = 0;
-  for (const name of ['_pydecimal.py', 'pydoc.py', 'typing.py', 'argparse.py', 'subprocess.py', 'tarfile.py']) {
-    const p = join(stdlib, name);
-    if (!existsSync(p)) continue;
-    const t = readFileSync(p, 'utf8').split('\n');
-    for (const l of t) {
-      // Cut at a top-level statement once there are `size` lines (before a decorator, never
-      // between it and its `def`, which would leave a syntax error at the end).
-      if (lines >= size && /^(def |class |@)/.test(l)) return parts.join('\n') + '\n';
-      parts.push(l);
-      lines++;
-    }
+/**
+ * `in-process.ts` bundled as the language server is (web-tree-sitter's glue edited by
+ * `scripts/tree-sitter-glue.mjs`), then run in a child process: the keystroke and
+ * re-evaluation figures are those of the shipped build, not of the sources under tsx.
+ */
+async function inProcess(stdlibCopy: string): Promise<{ ks: KeystrokeResult | string; reeval: ReevalResult | string }> {
+  const esbuild = await import('esbuild');
+  const { editTreeSitterGlue } = await import('../tree-sitter-glue.mjs');
+  const outfile = join(BENCH, 'in-process.cjs');
+  mkdirSync(BENCH, { recursive: true });
+  await esbuild.build({
+    entryPoints: [join(__dirname, 'in-process.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+    absWorkingDir: ROOT,
+    alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs', 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
+    define: { __HAZARD_LENS_BUILD__: '"bench"' },
+    plugins: [{ name: 'tree-sitter-glue', setup: (b) => b.onLoad({ filter: /web-tree-sitter[\\/]tree-sitter\.cjs$/ }, (args) => ({ contents: editTreeSitterGlue(readFileSync(args.path, 'utf8')), loader: 'js' })) }],
+  });
+  const r = spawnSync(process.execPath, [outfile, stdlibCopy], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) {
+    const why = `in-process run failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
+    return { ks: why, reeval: why };
   }
-  return lines >= size ? parts.join('\n') + '\n' : undefined;
-}
-
-/** Offsets inside the names assigned in function bodies (`        name = ...`): where the edits go. */
-function editPoints(text: string): number[] {
-  const points: number[] = [];
-  for (const m of text.matchAll(/^( {8,})[a-z_]\w* = /gm)) points.push(m.index + m[1].length + 1);
-  return points;
-}
-
-interface KeystrokeResult {
-  lines: number;
-  edits: number;
-  parseMedian: number;
-  analyseMedian: number;
-  analyseP95: number;
-  totalMedian: number;
-  totalP95: number;
-  /** Edits whose analysis reused the facts / the handle findings of untouched functions. */
-  reusedEdits: { facts: number; handles: number };
-  phases: Record<string, number>;
-}
-
-async function keystroke(stdlib: string): Promise<KeystrokeResult | string> {
-  const text0 = stdlibLines(stdlib);
-  if (!text0) return 'no stdlib modules to build a 10,000-line file from';
-  const { analyzeTree } = await import('../../server/src/engine/analyze');
-  type EditorReuse = NonNullable<Parameters<typeof analyzeTree>[5]>['factReuse'] & object;
-  const { loadAllGrammars, parseSync, editFor } = await import('../../server/src/parsing/parser');
-  await loadAllGrammars();
-  const path = join(tmpdir(), 'hl-bench-10k.py');
-  let text = text0;
-  let tree = parseSync(text, 'python');
-  // What the server keeps per open document between analyses (lsp/validation.ts).
-  const reuse: EditorReuse = {};
-  for (let i = 0; i < 3; i++) analyzeTree(path, text, 'python', 'python', tree, { factReuse: reuse }); // warm-up (JIT)
-  // Edit points: inside the names assigned in function bodies (`        name = ...`); each
-  // keystroke inserts a character into one, the next deletes it again, so every state parses.
-  const points = editPoints(text);
-  const edits = 50;
-  const parse: number[] = [];
-  const analyse: number[] = [];
-  const total: number[] = [];
-  const reusedEdits = { facts: 0, handles: 0 };
-  for (let k = 0; k < edits; k++) {
-    const pos = points[Math.floor(((Math.floor(k / 2) + 0.5) / (edits / 2)) * points.length)];
-    const insert = k % 2 === 0;
-    const edit = insert ? editFor(text, pos, pos, 'x') : editFor(text, pos, pos + 1, '');
-    const next = insert ? text.slice(0, pos) + 'x' + text.slice(pos) : text.slice(0, pos) + text.slice(pos + 1);
-    const t0 = performance.now();
-    tree.edit(edit);
-    const newTree = parseSync(next, 'python', tree);
-    const t1 = performance.now();
-    analyzeTree(path, next, 'python', 'python', newTree, { factReuse: reuse });
-    const t2 = performance.now();
-    if (reuse.reused) reusedEdits.facts++;
-    if (reuse.handles?.reused) reusedEdits.handles++;
-    tree.delete();
-    tree = newTree;
-    text = next;
-    parse.push(t1 - t0);
-    analyse.push(t2 - t1);
-    total.push(t2 - t0);
-  }
-  // Where the time goes on this file (one full pass per phase, nothing reused).
-  const phases: Record<string, number> = {};
-  const { RULES } = await import('../../server/src/rules/index');
-  const { extractProgramFacts } = await import('../../server/src/facts/index');
-  const { collectSuppressions } = await import('../../server/src/engine/suppressions');
-  const { syntaxErrorRanges } = await import('../../server/src/parsing/parser');
-  const { BUILTIN_KNOWLEDGE } = await import('../../server/src/knowledge/knowledge');
-  const { contentHash } = await import('../../server/src/engine/analyze');
-  const ctx = { path, language: 'python' as const, grammar: 'python' as const, text, tree, knowledge: BUILTIN_KNOWLEDGE };
-  const time = (k: string, f: () => unknown) => {
-    const ts: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      f();
-      ts.push(performance.now() - t);
-    }
-    phases[k] = ts.sort((a, b) => a - b)[2];
-  };
-  for (const rule of RULES) {
-    if (!rule.checkFile || !rule.meta.languages.includes('python')) continue;
-    time(`rule ${rule.meta.id}`, () => [...rule.checkFile!(ctx)]);
-  }
-  time('program facts', () => extractProgramFacts('python', tree, text, path));
-  time('suppressions', () => collectSuppressions(tree, text));
-  time('syntax errors', () => syntaxErrorRanges(tree));
-  time('content hash', () => contentHash(text));
-  tree.delete();
-  const s = (xs: number[]) => [...xs].sort((a, b) => a - b);
-  return {
-    lines: text0.split('\n').length - 1,
-    edits,
-    parseMedian: percentile(s(parse), 50),
-    analyseMedian: percentile(s(analyse), 50),
-    analyseP95: percentile(s(analyse), 95),
-    totalMedian: percentile(s(total), 50),
-    totalP95: percentile(s(total), 95),
-    reusedEdits,
-    phases,
-  };
-}
-
-interface ReevalResult {
-  mode: string;
-  files: number;
-  lines: number;
-  edited: string;
-  importers: number;
-  analyseEditedMs: number;
-  evaluateMedian: number;
-  evaluateP95: number;
-  /** The batch `evaluate()` over the same files, for comparison. */
-  batchMedian: number;
-}
-
-/** Stdlib packages that import each other a lot, up to ~10^5 lines. */
-async function crossFile(stdlibCopy: string): Promise<ReevalResult | string> {
-  const { analyzeText } = await import('../../server/src/engine/analyze');
-  const { DEFAULT_CONFIG } = await import('../../server/src/engine/config');
-  const { evaluate } = await import('../../server/src/engine/engine');
-  const { loadAllGrammars } = await import('../../server/src/parsing/parser');
-  await loadAllGrammars();
-  const pick = ['asyncio', 'concurrent', 'multiprocessing', 'email', 'logging', 'http', 'json', 'urllib', 'xml', 'unittest', 'importlib', 'sqlite3', 'ctypes', 'wsgiref', 'xmlrpc', 'dbm', 'html', 'encodings', 'tkinter', 'idlelib'];
-  const top = ['threading.py', 'socket.py', 'selectors.py', 'subprocess.py', 'os.py', 'io.py', 'tempfile.py', 'shutil.py', 'signal.py', 'queue.py', 'weakref.py', 'contextlib.py', 'functools.py', 'collections/__init__.py', 'traceback.py', 'ssl.py'];
-  const files: string[] = [];
-  for (const t of top) if (existsSync(join(stdlibCopy, t))) files.push(join(stdlibCopy, t));
-  for (const p of pick) {
-    const d = join(stdlibCopy, p);
-    if (existsSync(d)) for (const rel of listFiles(d).sort()) if (rel.endsWith('.py')) files.push(join(d, rel));
-  }
-  // Up to ~10^5 lines.
-  const texts: { path: string; text: string }[] = [];
-  let lines = 0;
-  for (const f of files) {
-    if (lines >= 100_000) break;
-    const text = readFileSync(f, 'utf8');
-    texts.push({ path: f, text });
-    lines += text.split('\n').length - 1;
-  }
-  if (texts.length === 0) return 'no stdlib files';
-  const analyses = texts.map(({ path, text }) => analyzeText(path, text)!).filter(Boolean);
-  const edited = join(stdlibCopy, 'threading.py');
-  const idx = analyses.findIndex((a) => a.path === edited);
-  if (idx < 0) return 'threading.py not in the corpus';
-  const importers = texts.filter((t) => /^\s*(import threading|from threading import)/m.test(t.text)).length;
-  const scope = { roots: [stdlibCopy], projectFiles: [] };
-  const original = texts[idx].text;
-  const editedText = (k: number) => original.replace('def _newname(', k % 2 === 0 ? 'def _newname_(' : 'def _newname(');
-  // The incremental evaluator (engine/incremental.ts) when it exists, else the batch evaluate().
-  const incrementalPath = '../../server/src/engine/incremental';
-  const mod = (await import(incrementalPath).catch(() => undefined)) as
-    | { IncrementalEvaluator?: new (config: unknown, scope: unknown) => { update(a: unknown): void; evaluate(): unknown } }
-    | undefined;
-  const times: number[] = [];
-  const batchTimes: number[] = [];
-  let analyseEditedMs = 0;
-  const ev = mod?.IncrementalEvaluator ? new mod.IncrementalEvaluator(DEFAULT_CONFIG, scope) : undefined;
-  if (ev) {
-    for (const a of analyses) ev.update(a);
-    ev.evaluate(); // the first, full build
-  }
-  evaluate(analyses, DEFAULT_CONFIG, scope); // warm-up
-  for (let k = 0; k < 11; k++) {
-    const t0 = performance.now();
-    analyses[idx] = analyzeText(edited, editedText(k))!;
-    analyseEditedMs = performance.now() - t0;
-    if (ev) {
-      const t1 = performance.now();
-      ev.update(analyses[idx]);
-      ev.evaluate();
-      times.push(performance.now() - t1);
-    }
-    const t2 = performance.now();
-    evaluate(analyses, DEFAULT_CONFIG, scope);
-    batchTimes.push(performance.now() - t2);
-  }
-  times.sort((a, b) => a - b);
-  batchTimes.sort((a, b) => a - b);
-  const primary = ev ? times : batchTimes;
-  return {
-    mode: ev ? 'IncrementalEvaluator (engine/incremental.ts)' : 'batch evaluate() of engine.ts (no incremental evaluator yet)',
-    files: analyses.length,
-    lines,
-    edited: 'threading.py',
-    importers,
-    analyseEditedMs,
-    evaluateMedian: percentile(primary, 50),
-    evaluateP95: percentile(primary, 95),
-    batchMedian: percentile(batchTimes, 50),
-  };
+  return JSON.parse(r.stdout) as { ks: KeystrokeResult | string; reeval: ReevalResult | string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -819,8 +636,7 @@ async function main(): Promise<void> {
   let reeval: ReevalResult | string | undefined;
   let publish: PublishResult | string | undefined;
   if (stdlibCopy) {
-    ks = await keystroke(stdlibCopy);
-    reeval = await crossFile(stdlibCopy);
+    ({ ks, reeval } = await inProcess(stdlibCopy));
     if (!flag('--no-lsp')) {
       try {
         publish = await didChangeToPublish(stdlibCopy);

@@ -183,8 +183,10 @@ describe('Python facts reused across edits: key cases', () => {
     // checks every edit against a whole extraction).
     d.replace('    count = 0', '    count = 1');
     assert.ok(d.reused > 0, 'the definitions that read no other are still reused');
-    // `chunks` stops yielding: `stream`, which reads it, follows.
+    // `chunks` stops yielding: `stream`, which reads it, is walked with it and follows; the
+    // definitions linked to neither are reused.
     d.replace('        yield r', '        print(r)');
+    assert.equal(d.reused, 3);
     assert.equal((outcome('stream') as { outcome?: unknown }).outcome, undefined);
     d.replace('        print(r)', '        yield r');
     d.replace('    count = 1', '    count = 2');
@@ -194,6 +196,59 @@ describe('Python facts reused across edits: key cases', () => {
     d.replace('    return total', '    return more(rows)');
     assert.equal(d.reused, 0);
     assert.deepEqual((outcome('plain') as { outcome?: unknown }).outcome, { gives: 'generator' });
+    d.dispose();
+  });
+
+  test('what calling a function gives, through a chain of definitions: an edit walks the whole chain and no other', () => {
+    const text = [
+      'def chunks(rows):',
+      '    for r in rows:',
+      '        yield r',
+      '',
+      '',
+      'def stream(rows):',
+      '    return chunks(rows)',
+      '',
+      '',
+      'def outer(rows):',
+      '    return stream(rows)',
+      '',
+      '',
+      'def ticks():',
+      '    yield 1',
+      '',
+      '',
+      'def clock():',
+      '    return ticks()',
+      '',
+      '',
+      'def unrelated(rows):',
+      '    count = 0',
+      '    return count',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const outcome = (name: string) => (extractPythonFacts(d.tree, d.text, PATH).find((f) => f.kind === 'py.function' && f.name === name) as { outcome?: unknown }).outcome;
+    assert.deepEqual(outcome('outer'), { gives: 'generator' });
+    // An edit of a definition linked to none reuses every other one, the linked ones included.
+    d.replace('    count = 0', '    count = 1');
+    assert.equal(d.reused, 5);
+    // `chunks` stops yielding: `outer` reads it through `stream`; `ticks` and `clock` are reused.
+    d.replace('        yield r', '        print(r)');
+    assert.equal(d.reused, 3);
+    assert.equal(outcome('outer'), undefined);
+    // Back again, from the middle of the chain's other end.
+    d.replace('        print(r)', '        yield r');
+    assert.equal(d.reused, 3);
+    assert.deepEqual(outcome('outer'), { gives: 'generator' });
+    // `clock` now returns what `stream` gives: its chain joins the other, read where it was not walked (whole).
+    d.replace('    return ticks()', '    return stream(0)');
+    assert.equal(d.reused, 0);
+    // From now on an edit of `chunks` walks `clock` too; `ticks`, read by no one, is reused.
+    d.replace('        yield r', '        yield (r)');
+    assert.equal(d.reused, 2);
+    d.replace('    yield 1', '    yield 2');
+    assert.equal(d.reused, 5);
     d.dispose();
   });
 

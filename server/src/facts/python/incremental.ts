@@ -20,8 +20,11 @@
  * - a value a function received is traced to the calls of other definitions that pass or
  *   return it (`value-origins.ts`): a file where that was asked is always extracted whole;
  * - what calling a function gives (`value-kinds.ts`: `return other()`, a test's
- *   `side_effect=fake`) may be read from another definition: neither is ever skipped, so the
- *   reader always reads the other's current text;
+ *   `side_effect=fake`) may be read from another definition: the two are linked, and an edit
+ *   walks every definition linked to the edited one (through any chain of links) and to the
+ *   ones always walked, so a reader always reads the other's current text; the others stay
+ *   skipped (a new link to one of them, or a read of any from module-level code, is asked of a
+ *   definition the walk skipped: such an edit re-extracts the whole file);
  * - the syntax-error state and the text shortcuts it allows: only files without errors reuse.
  * Position-bearing fields of the reused facts (ranges, the end of the statement holding a cache)
  * are moved like the text; a reused fact that points into the edited text stops the reuse.
@@ -59,6 +62,8 @@ export interface PythonFactState {
   readonly duplicated: ReadonlySet<string>;
   /** Some facts were read from values other definitions pass or return (never reused then). */
   readonly tracedValues?: boolean;
+  /** Definitions that read what calling another gives, each with one it read (`[reader, read]`, qualified names). */
+  readonly outcomeLinks: readonly (readonly [string, string])[];
 }
 
 export interface IncrementalPythonFacts {
@@ -92,14 +97,36 @@ function mayHeartbeat(text: string, knowledge: Knowledge): boolean {
 }
 
 /**
- * Definitions whose facts read what calling another definition gives (`value-kinds.ts`), and
- * the ones they read it from, are never skipped: walked together, the reader always sees the
- * other's current text.
+ * The qualified names of the definitions an edit of `edited` walks: it, the ones always walked
+ * (not self-contained), and every definition linked to one of those by reading what calling it
+ * gives, or by being read so (`value-kinds.ts`), through any chain of links. A link to a name
+ * that is no definition of the list (a function defined in module-level code) makes its reader
+ * walked every time.
  */
-function markOutcomeLinks(definitions: Definition[], report: PythonFactReport): void {
-  if (!report.outcomeLinks) return;
-  const linked = new Set(report.outcomeLinks);
-  for (const d of definitions) if (linked.has(d.key)) d.selfContained = false;
+function linkedWalk(definitions: readonly Definition[], edited: number, links: readonly (readonly [string, string])[]): Set<string> {
+  const keys = new Set(definitions.map((d) => d.key));
+  const walked = new Set<string>([definitions[edited].key]);
+  for (const d of definitions) if (!d.selfContained) walked.add(d.key);
+  const next = new Map<string, string[]>();
+  const link = (a: string, b: string) => {
+    const list = next.get(a);
+    if (list) list.push(b);
+    else next.set(a, [b]);
+  };
+  for (const [reader, read] of links) {
+    if (!keys.has(reader) || !keys.has(read)) walked.add(reader);
+    link(reader, read);
+    link(read, reader);
+  }
+  const queue = [...walked];
+  while (queue.length) {
+    for (const k of next.get(queue.pop()!) ?? []) {
+      if (walked.has(k)) continue;
+      walked.add(k);
+      queue.push(k);
+    }
+  }
+  return walked;
 }
 
 /** Whether the file calls a method on a name that may hold a module imported by computed name (`computed-module-holders.ts`). */
@@ -268,9 +295,8 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     const facts = extractPythonFacts(tree, text, path, { knowledge, report });
     const duplicated = duplicatedKeys(definitions);
     for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
-    markOutcomeLinks(definitions, report);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
-    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated };
+    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated, outcomeLinks: report.outcomeLinks ?? [] };
     if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
     return { facts, state, reused: 0 };
   };
@@ -295,13 +321,14 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   const e1 = definitions[edited];
   if (defNames(old.slice(e0.start, e0.end)).join() !== defNames(text.slice(e1.start, e1.end)).join()) return whole();
   for (let i = 0; i < definitions.length; i++) definitions[i].selfContained = i === edited || was[i].selfContained;
+  const walkedKeys = linkedWalk(definitions, edited, previous.outcomeLinks);
 
   const e = e0;
   const shift = new Shift(positionFrom(old, e.start, e.startPosition, p), positionFrom(old, e.start, e.startPosition, oldEnd), positionFrom(text, e.start, e.startPosition, newEnd));
   const skippedOld: Definition[] = [];
   const skip: Definition[] = [];
   for (let i = 0; i < definitions.length; i++) {
-    if (i === edited || !definitions[i].selfContained) continue;
+    if (i === edited || !definitions[i].selfContained || walkedKeys.has(definitions[i].key)) continue;
     skippedOld.push(was[i]);
     skip.push(definitions[i]);
   }
@@ -323,10 +350,10 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   // The edited definition now reads values other definitions pass or return, or what calling a
   // definition gives that this walk skipped: those were not walked.
   if (report.tracedValues || report.outcomeOfUnwalkedName) return whole();
-  // Walked definitions that read what calling another one gives (and those read) are walked every time from now on.
-  markOutcomeLinks(definitions, report);
+  // The links between definitions this walk skipped stay; those of the walked ones are read again.
+  const outcomeLinks = [...previous.outcomeLinks.filter(([reader, read]) => !walkedKeys.has(reader) && !walkedKeys.has(read)), ...(report.outcomeLinks ?? [])];
   const facts = mergeByStart(walked, reusedFacts);
-  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated }, reused: skip.length };
+  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated, outcomeLinks }, reused: skip.length };
 }
 
 /** Where an edit lies: the changed stretch (`[p, oldEnd)` of the old text became `[p, newEnd)`) and the one definition holding it in its body. */

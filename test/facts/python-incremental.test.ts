@@ -252,6 +252,51 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('attribute writes and container stores are read from the text around the skipped definitions only', () => {
+    const text = [
+      'import settings',
+      '',
+      'settings.debug = True',
+      '',
+      '',
+      'def first(self):',
+      '    \'\'\'Docstring: x.hidden = 1, an odd quote \' and # a hash.\'\'\'',
+      '    self.a = 1',
+      '    self.conf["k"] = 2',
+      '',
+      '',
+      'class Holder:',
+      '    settings.verbose = False  # x.note = 1',
+      '',
+      '    def run(self):',
+      '        self.b = 2',
+      '        self.opts["x"] = 3',
+      '',
+      '    def other(self):',
+      '        total = 0',
+      '        return total',
+      '',
+      '',
+      'settings.level = "high"',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const facts = () => extractPythonFacts(d.tree, d.text, PATH);
+    const writes = (name?: string) => (facts().find((f) => (name ? f.kind === 'py.function' && f.name === name : f.kind === 'py.module')) as { attributeWrites?: string[] }).attributeWrites;
+    assert.deepEqual(writes(), ['debug', 'verbose', 'level']);
+    // Edits in `other` skip `first` and `run`; a line added moves their stores (the Doc checks each against a whole extraction).
+    d.replace('        total = 0', '        total = 0\n        total += 1');
+    assert.equal(d.reused, 2);
+    d.replace('        total += 1', '        total += 12');
+    assert.equal(d.reused, 2);
+    assert.deepEqual(writes('Holder.run'), ['b']);
+    assert.deepEqual(
+      facts().filter((f) => f.kind === 'py.store').map((f) => [f.enclosingFunction, (f as { key: string }).key, f.range.start.line]),
+      [['first', 'conf[k]', 8], ['Holder.run', 'opts[x]', 16]],
+    );
+    d.dispose();
+  });
+
   test('same-named methods of two classes are edited in place; a getter and its setter are not', () => {
     const text = [
       'import os',

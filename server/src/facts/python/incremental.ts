@@ -170,6 +170,19 @@ export function definitionsOf(root: Node): Definition[] {
   return out;
 }
 
+/** Definitions read per tree (the fact extraction and the handle analysis of one keystroke read the same tree). */
+const DEFINITIONS = new WeakMap<Tree, { text: string; definitions: readonly Definition[] }>();
+
+/**
+ * {@link definitionsOf} the tree's root, read once per tree and text: each caller gets its own
+ * copies (the fact extraction sets `selfContained` on its own).
+ */
+export function definitionsOfTree(tree: Tree, text: string): Definition[] {
+  let known = DEFINITIONS.get(tree);
+  if (known?.text !== text) DEFINITIONS.set(tree, (known = { text, definitions: definitionsOf(tree.rootNode) }));
+  return known.definitions.map((d) => ({ ...d }));
+}
+
 const DEF_NAME = /\bdef[ \t]+([A-Za-z_]\w*)/g;
 
 /** The names `def` statements (or text that looks like one) give in `text`, sorted. */
@@ -289,7 +302,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (/(^|[\\/])setup\.py$/.test(path) || root.hasError || root.endIndex !== text.length) {
     return { facts: extractPythonFacts(tree, text, path, { knowledge }), state: undefined, reused: 0 };
   }
-  const definitions = definitionsOf(root);
+  const definitions = definitionsOfTree(tree, text);
   const whole = (): IncrementalPythonFacts => {
     const report: PythonFactReport = {};
     const facts = extractPythonFacts(tree, text, path, { knowledge, report });
@@ -356,6 +369,25 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated, outcomeLinks }, reused: skip.length };
 }
 
+/** How many chunks of text the prefix and suffix searches compare at once (native string compares), before the last characters one by one. */
+const CHUNK = 1024;
+
+/** The length of the longest common prefix of `a` and `b`, at most `max`. */
+function commonPrefix(a: string, b: string, max: number): number {
+  let p = 0;
+  while (p + CHUNK <= max && a.slice(p, p + CHUNK) === b.slice(p, p + CHUNK)) p += CHUNK;
+  while (p < max && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+  return p;
+}
+
+/** The length of the longest common suffix of `a` and `b`, at most `max`. */
+function commonSuffix(a: string, b: string, max: number): number {
+  let s = 0;
+  while (s + CHUNK <= max && a.slice(a.length - s - CHUNK, a.length - s) === b.slice(b.length - s - CHUNK, b.length - s)) s += CHUNK;
+  while (s < max && a.charCodeAt(a.length - 1 - s) === b.charCodeAt(b.length - 1 - s)) s++;
+  return s;
+}
+
 /** Where an edit lies: the changed stretch (`[p, oldEnd)` of the old text became `[p, newEnd)`) and the one definition holding it in its body. */
 export interface LocatedEdit {
   /** Index of the definition whose body holds the change; -1 when no single body does. */
@@ -373,10 +405,9 @@ export interface LocatedEdit {
 export function locateEdit(old: string, was: readonly Definition[], text: string, definitions: readonly Definition[]): LocatedEdit | undefined {
   // The changed stretch: [p, oldEnd) of the old text became [p, newEnd) of the new one.
   const min = Math.min(old.length, text.length);
-  let p = 0;
-  while (p < min && old.charCodeAt(p) === text.charCodeAt(p)) p++;
-  let s = 0;
-  while (s < min - p && old.charCodeAt(old.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
+  const p0 = commonPrefix(old, text, min);
+  let p = p0;
+  const s = commonSuffix(old, text, min - p0);
   let oldEnd = old.length - s;
   let newEnd = text.length - s;
   const delta = text.length - old.length;

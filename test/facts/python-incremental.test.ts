@@ -334,6 +334,45 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('words of shared state in a comment do not stop the reuse; in the code they do', () => {
+    const text = [
+      'import os',
+      '',
+      'counter = None',
+      '',
+      '',
+      'def setup():',
+      '    global counter  # set before the fork',
+      '    counter = os.open("/dev/null", os.O_RDONLY)',
+      '',
+      '',
+      'def child():',
+      '    # after os.fork() the original descriptor is shared',
+      '    data = os.read(counter, 10)',
+      '    return data',
+      '',
+      '',
+      'def other():',
+      '    total = 0',
+      '    return total',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    // `child` is skipped, `setup` (a `global` before its comment) walked.
+    d.replace('    total = 0', '    total = 1');
+    assert.equal(d.reused, 1);
+    d.replace('os.read(counter, 10)', 'os.read(counter, 11)');
+    assert.equal(d.reused, 1);
+    d.replace('    counter = os.open', '    counter = os.openx');
+    assert.equal(d.reused, 0, 'an edit of a definition with a global extracts the whole file');
+    // The word moves into the code: `child` forks now, and is walked from then on.
+    d.replace('    data = os.read(counter, 11)', '    data = os.read(counter, 11)\n    os.fork()');
+    assert.equal(d.reused, 0);
+    d.replace('    total = 1', '    total = 2');
+    assert.equal(d.reused, 0);
+    d.dispose();
+  });
+
   test('a typed and deleted character leaves the facts as they were', () => {
     const d = new Doc(MODULE);
     const before = JSON.stringify(extractPythonFacts(d.tree, d.text, PATH));

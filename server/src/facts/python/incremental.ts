@@ -13,8 +13,9 @@
  * - records other functions leave for it to read: receiver bindings through `self.x = call()`
  *   or `global`, at-fork and descriptor-cache records (`fork`, `fstat`, `st_ino`, `closerange`),
  *   threads joined in another method (`self.t.join()`), unpatched originals, `nonlocal`
- *   rebinding. A definition whose text shows any of these (see {@link SHARES_STATE}) is never
- *   skipped, and an edit of one (before or after) re-extracts the whole file;
+ *   rebinding. A definition whose text (its comments left out) shows any of these (see
+ *   {@link SHARES_STATE}) is never skipped, and an edit of one (before or after) re-extracts
+ *   the whole file;
  * - heartbeat loops read whether the functions they call wait, through any chain of calls:
  *   a file with anything that may be a heartbeat call is always extracted whole;
  * - a value a function received is traced to the calls of other definitions that pass or
@@ -203,12 +204,30 @@ function duplicatedKeys(definitions: readonly Definition[]): Set<string> {
   return twice;
 }
 
-/** Whether the definition's text shares nothing with the others (see {@link SHARES_STATE}). */
-function selfContained(d: Definition, text: string, knowledge: Knowledge, duplicated: ReadonlySet<string>): boolean {
+/**
+ * Whether the definition's text shares nothing with the others (see {@link SHARES_STATE}): its
+ * comments (the tree's) are not read, no fact comes from one.
+ */
+function selfContained(d: Definition, text: string, knowledge: Knowledge, duplicated: ReadonlySet<string>, root: Node): boolean {
   // `def application(...)` at module level is the module's WSGI entry point.
   if (d.key === 'application' || duplicated.has(d.key)) return false;
   const own = text.slice(d.start, d.end);
-  return !SHARES_STATE.test(own) && !mayHeartbeat(own, knowledge);
+  if (mayHeartbeat(own, knowledge)) return false;
+  return !SHARES_STATE.test(own) || !SHARES_STATE.test(withoutComments(own, d, root));
+}
+
+/** A definition's text with its comments blanked (same length). */
+function withoutComments(own: string, d: Definition, root: Node): string {
+  if (!own.includes('#')) return own;
+  const parts: string[] = [];
+  let from = d.start;
+  for (const c of root.descendantsOfType('comment', d.startPosition, d.endPosition)) {
+    if (!c || c.startIndex < from || c.endIndex > d.end) continue;
+    parts.push(own.slice(from - d.start, c.startIndex - d.start), ' '.repeat(c.endIndex - c.startIndex));
+    from = c.endIndex;
+  }
+  parts.push(own.slice(from - d.start));
+  return parts.join('');
 }
 
 /** Whether the text outside the definitions may hold a heartbeat call. */
@@ -307,7 +326,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     const report: PythonFactReport = {};
     const facts = extractPythonFacts(tree, text, path, { knowledge, report });
     const duplicated = duplicatedKeys(definitions);
-    for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
+    for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated, root);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
     const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated, outcomeLinks: report.outcomeLinks ?? [] };
     if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
@@ -328,7 +347,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (located === undefined) return whole();
   const { edited, p, oldEnd, newEnd } = located;
   const was = previous.definitions;
-  if (edited < 0 || !was[edited].selfContained || !selfContained(definitions[edited], text, knowledge, previous.duplicated)) return whole();
+  if (edited < 0 || !was[edited].selfContained || !selfContained(definitions[edited], text, knowledge, previous.duplicated, root)) return whole();
   // The functions it defines inside itself are the same names (so the duplicated names are too).
   const e0 = was[edited];
   const e1 = definitions[edited];

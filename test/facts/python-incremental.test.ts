@@ -183,8 +183,10 @@ describe('Python facts reused across edits: key cases', () => {
     // checks every edit against a whole extraction).
     d.replace('    count = 0', '    count = 1');
     assert.ok(d.reused > 0, 'the definitions that read no other are still reused');
-    // `chunks` stops yielding: `stream`, which reads it, follows.
+    // `chunks` stops yielding: `stream`, which reads it, is walked with it and follows; the
+    // definitions linked to neither are reused.
     d.replace('        yield r', '        print(r)');
+    assert.equal(d.reused, 3);
     assert.equal((outcome('stream') as { outcome?: unknown }).outcome, undefined);
     d.replace('        print(r)', '        yield r');
     d.replace('    count = 1', '    count = 2');
@@ -194,6 +196,104 @@ describe('Python facts reused across edits: key cases', () => {
     d.replace('    return total', '    return more(rows)');
     assert.equal(d.reused, 0);
     assert.deepEqual((outcome('plain') as { outcome?: unknown }).outcome, { gives: 'generator' });
+    d.dispose();
+  });
+
+  test('what calling a function gives, through a chain of definitions: an edit walks the whole chain and no other', () => {
+    const text = [
+      'def chunks(rows):',
+      '    for r in rows:',
+      '        yield r',
+      '',
+      '',
+      'def stream(rows):',
+      '    return chunks(rows)',
+      '',
+      '',
+      'def outer(rows):',
+      '    return stream(rows)',
+      '',
+      '',
+      'def ticks():',
+      '    yield 1',
+      '',
+      '',
+      'def clock():',
+      '    return ticks()',
+      '',
+      '',
+      'def unrelated(rows):',
+      '    count = 0',
+      '    return count',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const outcome = (name: string) => (extractPythonFacts(d.tree, d.text, PATH).find((f) => f.kind === 'py.function' && f.name === name) as { outcome?: unknown }).outcome;
+    assert.deepEqual(outcome('outer'), { gives: 'generator' });
+    // An edit of a definition linked to none reuses every other one, the linked ones included.
+    d.replace('    count = 0', '    count = 1');
+    assert.equal(d.reused, 5);
+    // `chunks` stops yielding: `outer` reads it through `stream`; `ticks` and `clock` are reused.
+    d.replace('        yield r', '        print(r)');
+    assert.equal(d.reused, 3);
+    assert.equal(outcome('outer'), undefined);
+    // Back again, from the middle of the chain's other end.
+    d.replace('        print(r)', '        yield r');
+    assert.equal(d.reused, 3);
+    assert.deepEqual(outcome('outer'), { gives: 'generator' });
+    // `clock` now returns what `stream` gives: its chain joins the other, read where it was not walked (whole).
+    d.replace('    return ticks()', '    return stream(0)');
+    assert.equal(d.reused, 0);
+    // From now on an edit of `chunks` walks `clock` too; `ticks`, read by no one, is reused.
+    d.replace('        yield r', '        yield (r)');
+    assert.equal(d.reused, 2);
+    d.replace('    yield 1', '    yield 2');
+    assert.equal(d.reused, 5);
+    d.dispose();
+  });
+
+  test('attribute writes and container stores are read from the text around the skipped definitions only', () => {
+    const text = [
+      'import settings',
+      '',
+      'settings.debug = True',
+      '',
+      '',
+      'def first(self):',
+      '    \'\'\'Docstring: x.hidden = 1, an odd quote \' and # a hash.\'\'\'',
+      '    self.a = 1',
+      '    self.conf["k"] = 2',
+      '',
+      '',
+      'class Holder:',
+      '    settings.verbose = False  # x.note = 1',
+      '',
+      '    def run(self):',
+      '        self.b = 2',
+      '        self.opts["x"] = 3',
+      '',
+      '    def other(self):',
+      '        total = 0',
+      '        return total',
+      '',
+      '',
+      'settings.level = "high"',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const facts = () => extractPythonFacts(d.tree, d.text, PATH);
+    const writes = (name?: string) => (facts().find((f) => (name ? f.kind === 'py.function' && f.name === name : f.kind === 'py.module')) as { attributeWrites?: string[] }).attributeWrites;
+    assert.deepEqual(writes(), ['debug', 'verbose', 'level']);
+    // Edits in `other` skip `first` and `run`; a line added moves their stores (the Doc checks each against a whole extraction).
+    d.replace('        total = 0', '        total = 0\n        total += 1');
+    assert.equal(d.reused, 2);
+    d.replace('        total += 1', '        total += 12');
+    assert.equal(d.reused, 2);
+    assert.deepEqual(writes('Holder.run'), ['b']);
+    assert.deepEqual(
+      facts().filter((f) => f.kind === 'py.store').map((f) => [f.enclosingFunction, (f as { key: string }).key, f.range.start.line]),
+      [['first', 'conf[k]', 8], ['Holder.run', 'opts[x]', 16]],
+    );
     d.dispose();
   });
 
@@ -231,6 +331,45 @@ describe('Python facts reused across edits: key cases', () => {
     assert.equal(d.reused, 1);
     d.insertAfter('        checked = in', 'x');
     assert.equal(d.reused, 0, 'an edit in one of two definitions named Reader.size extracts the whole file');
+    d.dispose();
+  });
+
+  test('words of shared state in a comment do not stop the reuse; in the code they do', () => {
+    const text = [
+      'import os',
+      '',
+      'counter = None',
+      '',
+      '',
+      'def setup():',
+      '    global counter  # set before the fork',
+      '    counter = os.open("/dev/null", os.O_RDONLY)',
+      '',
+      '',
+      'def child():',
+      '    # after os.fork() the original descriptor is shared',
+      '    data = os.read(counter, 10)',
+      '    return data',
+      '',
+      '',
+      'def other():',
+      '    total = 0',
+      '    return total',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    // `child` is skipped, `setup` (a `global` before its comment) walked.
+    d.replace('    total = 0', '    total = 1');
+    assert.equal(d.reused, 1);
+    d.replace('os.read(counter, 10)', 'os.read(counter, 11)');
+    assert.equal(d.reused, 1);
+    d.replace('    counter = os.open', '    counter = os.openx');
+    assert.equal(d.reused, 0, 'an edit of a definition with a global extracts the whole file');
+    // The word moves into the code: `child` forks now, and is walked from then on.
+    d.replace('    data = os.read(counter, 11)', '    data = os.read(counter, 11)\n    os.fork()');
+    assert.equal(d.reused, 0);
+    d.replace('    total = 1', '    total = 2');
+    assert.equal(d.reused, 0);
     d.dispose();
   });
 

@@ -22,7 +22,7 @@
  * Module-level code and class bodies are analysed every time.
  */
 import type { Tree } from '../../parsing/parser';
-import { definitionsOf, locateEdit, positionFrom, Shift, type Definition } from '../../facts/python/incremental';
+import { definitionsOfTree, locateEdit, positionFrom, Shift, type Definition } from '../../facts/python/incremental';
 import type { PythonKnowledge } from '../../knowledge/knowledge';
 import type { Position } from '../../text/locations';
 import { pendingAnalysisFailures, recordAnalysisFailure } from '../failures';
@@ -156,7 +156,7 @@ export function analyzePythonHandlesReusing(tree: Tree, text: string, knowledge:
 export function incrementally(tree: Tree, text: string, knowledge: PythonKnowledge, previous?: PythonHandleState): { run: PythonHandleRun; state: PythonHandleState | undefined; reused: number } {
   const root = tree.rootNode;
   if (root.hasError || root.endIndex !== text.length) return { run: runPythonHandles(tree, text, knowledge), state: undefined, reused: 0 };
-  const definitions = definitionsOf(root);
+  const definitions = definitionsOfTree(tree, text);
   const failuresBefore = pendingAnalysisFailures();
   const whole = () => {
     const run = runPythonHandles(tree, text, knowledge);

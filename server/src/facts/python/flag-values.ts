@@ -221,7 +221,8 @@ export class FlagValues {
   private fileScan(): FileWrites | undefined {
     if (!this.t.exact) return undefined;
     if (!this.scanned) {
-      const scanner = new StatementScan(this.t.src);
+      // (A write in a skipped definition is left out below: the scan passes over them.)
+      const scanner = new StatementScan(this.t.src, this.rec.skippedDefinitions);
       // The functions walked and the definitions skipped: a write belongs to the innermost one around it.
       const spans: { start: number; end: number; scope?: Scope }[] = [
         ...this.rec.scopeSpans.filter((x) => x.scope.kind === 'function').map((x) => ({ start: x.start, end: x.end, scope: x.scope })),

@@ -13,15 +13,19 @@
  * - records other functions leave for it to read: receiver bindings through `self.x = call()`
  *   or `global`, at-fork and descriptor-cache records (`fork`, `fstat`, `st_ino`, `closerange`),
  *   threads joined in another method (`self.t.join()`), unpatched originals, `nonlocal`
- *   rebinding. A definition whose text shows any of these (see {@link SHARES_STATE}) is never
- *   skipped, and an edit of one (before or after) re-extracts the whole file;
+ *   rebinding. A definition whose text (its comments left out) shows any of these (see
+ *   {@link SHARES_STATE}) is never skipped, and an edit of one (before or after) re-extracts
+ *   the whole file;
  * - heartbeat loops read whether the functions they call wait, through any chain of calls:
  *   a file with anything that may be a heartbeat call is always extracted whole;
  * - a value a function received is traced to the calls of other definitions that pass or
  *   return it (`value-origins.ts`): a file where that was asked is always extracted whole;
  * - what calling a function gives (`value-kinds.ts`: `return other()`, a test's
- *   `side_effect=fake`) may be read from another definition: neither is ever skipped, so the
- *   reader always reads the other's current text;
+ *   `side_effect=fake`) may be read from another definition: the two are linked, and an edit
+ *   walks every definition linked to the edited one (through any chain of links) and to the
+ *   ones always walked, so a reader always reads the other's current text; the others stay
+ *   skipped (a new link to one of them, or a read of any from module-level code, is asked of a
+ *   definition the walk skipped: such an edit re-extracts the whole file);
  * - the syntax-error state and the text shortcuts it allows: only files without errors reuse.
  * Position-bearing fields of the reused facts (ranges, the end of the statement holding a cache)
  * are moved like the text; a reused fact that points into the edited text stops the reuse.
@@ -59,6 +63,8 @@ export interface PythonFactState {
   readonly duplicated: ReadonlySet<string>;
   /** Some facts were read from values other definitions pass or return (never reused then). */
   readonly tracedValues?: boolean;
+  /** Definitions that read what calling another gives, each with one it read (`[reader, read]`, qualified names). */
+  readonly outcomeLinks: readonly (readonly [string, string])[];
 }
 
 export interface IncrementalPythonFacts {
@@ -92,14 +98,36 @@ function mayHeartbeat(text: string, knowledge: Knowledge): boolean {
 }
 
 /**
- * Definitions whose facts read what calling another definition gives (`value-kinds.ts`), and
- * the ones they read it from, are never skipped: walked together, the reader always sees the
- * other's current text.
+ * The qualified names of the definitions an edit of `edited` walks: it, the ones always walked
+ * (not self-contained), and every definition linked to one of those by reading what calling it
+ * gives, or by being read so (`value-kinds.ts`), through any chain of links. A link to a name
+ * that is no definition of the list (a function defined in module-level code) makes its reader
+ * walked every time.
  */
-function markOutcomeLinks(definitions: Definition[], report: PythonFactReport): void {
-  if (!report.outcomeLinks) return;
-  const linked = new Set(report.outcomeLinks);
-  for (const d of definitions) if (linked.has(d.key)) d.selfContained = false;
+function linkedWalk(definitions: readonly Definition[], edited: number, links: readonly (readonly [string, string])[]): Set<string> {
+  const keys = new Set(definitions.map((d) => d.key));
+  const walked = new Set<string>([definitions[edited].key]);
+  for (const d of definitions) if (!d.selfContained) walked.add(d.key);
+  const next = new Map<string, string[]>();
+  const link = (a: string, b: string) => {
+    const list = next.get(a);
+    if (list) list.push(b);
+    else next.set(a, [b]);
+  };
+  for (const [reader, read] of links) {
+    if (!keys.has(reader) || !keys.has(read)) walked.add(reader);
+    link(reader, read);
+    link(read, reader);
+  }
+  const queue = [...walked];
+  while (queue.length) {
+    for (const k of next.get(queue.pop()!) ?? []) {
+      if (walked.has(k)) continue;
+      walked.add(k);
+      queue.push(k);
+    }
+  }
+  return walked;
 }
 
 /** Whether the file calls a method on a name that may hold a module imported by computed name (`computed-module-holders.ts`). */
@@ -143,6 +171,19 @@ export function definitionsOf(root: Node): Definition[] {
   return out;
 }
 
+/** Definitions read per tree (the fact extraction and the handle analysis of one keystroke read the same tree). */
+const DEFINITIONS = new WeakMap<Tree, { text: string; definitions: readonly Definition[] }>();
+
+/**
+ * {@link definitionsOf} the tree's root, read once per tree and text: each caller gets its own
+ * copies (the fact extraction sets `selfContained` on its own).
+ */
+export function definitionsOfTree(tree: Tree, text: string): Definition[] {
+  let known = DEFINITIONS.get(tree);
+  if (known?.text !== text) DEFINITIONS.set(tree, (known = { text, definitions: definitionsOf(tree.rootNode) }));
+  return known.definitions.map((d) => ({ ...d }));
+}
+
 const DEF_NAME = /\bdef[ \t]+([A-Za-z_]\w*)/g;
 
 /** The names `def` statements (or text that looks like one) give in `text`, sorted. */
@@ -163,12 +204,30 @@ function duplicatedKeys(definitions: readonly Definition[]): Set<string> {
   return twice;
 }
 
-/** Whether the definition's text shares nothing with the others (see {@link SHARES_STATE}). */
-function selfContained(d: Definition, text: string, knowledge: Knowledge, duplicated: ReadonlySet<string>): boolean {
+/**
+ * Whether the definition's text shares nothing with the others (see {@link SHARES_STATE}): its
+ * comments (the tree's) are not read, no fact comes from one.
+ */
+function selfContained(d: Definition, text: string, knowledge: Knowledge, duplicated: ReadonlySet<string>, root: Node): boolean {
   // `def application(...)` at module level is the module's WSGI entry point.
   if (d.key === 'application' || duplicated.has(d.key)) return false;
   const own = text.slice(d.start, d.end);
-  return !SHARES_STATE.test(own) && !mayHeartbeat(own, knowledge);
+  if (mayHeartbeat(own, knowledge)) return false;
+  return !SHARES_STATE.test(own) || !SHARES_STATE.test(withoutComments(own, d, root));
+}
+
+/** A definition's text with its comments blanked (same length). */
+function withoutComments(own: string, d: Definition, root: Node): string {
+  if (!own.includes('#')) return own;
+  const parts: string[] = [];
+  let from = d.start;
+  for (const c of root.descendantsOfType('comment', d.startPosition, d.endPosition)) {
+    if (!c || c.startIndex < from || c.endIndex > d.end) continue;
+    parts.push(own.slice(from - d.start, c.startIndex - d.start), ' '.repeat(c.endIndex - c.startIndex));
+    from = c.endIndex;
+  }
+  parts.push(own.slice(from - d.start));
+  return parts.join('');
 }
 
 /** Whether the text outside the definitions may hold a heartbeat call. */
@@ -262,15 +321,14 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (/(^|[\\/])setup\.py$/.test(path) || root.hasError || root.endIndex !== text.length) {
     return { facts: extractPythonFacts(tree, text, path, { knowledge }), state: undefined, reused: 0 };
   }
-  const definitions = definitionsOf(root);
+  const definitions = definitionsOfTree(tree, text);
   const whole = (): IncrementalPythonFacts => {
     const report: PythonFactReport = {};
     const facts = extractPythonFacts(tree, text, path, { knowledge, report });
     const duplicated = duplicatedKeys(definitions);
-    for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated);
-    markOutcomeLinks(definitions, report);
+    for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated, root);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
-    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated };
+    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated, outcomeLinks: report.outcomeLinks ?? [] };
     if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
     return { facts, state, reused: 0 };
   };
@@ -289,19 +347,20 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (located === undefined) return whole();
   const { edited, p, oldEnd, newEnd } = located;
   const was = previous.definitions;
-  if (edited < 0 || !was[edited].selfContained || !selfContained(definitions[edited], text, knowledge, previous.duplicated)) return whole();
+  if (edited < 0 || !was[edited].selfContained || !selfContained(definitions[edited], text, knowledge, previous.duplicated, root)) return whole();
   // The functions it defines inside itself are the same names (so the duplicated names are too).
   const e0 = was[edited];
   const e1 = definitions[edited];
   if (defNames(old.slice(e0.start, e0.end)).join() !== defNames(text.slice(e1.start, e1.end)).join()) return whole();
   for (let i = 0; i < definitions.length; i++) definitions[i].selfContained = i === edited || was[i].selfContained;
+  const walkedKeys = linkedWalk(definitions, edited, previous.outcomeLinks);
 
   const e = e0;
   const shift = new Shift(positionFrom(old, e.start, e.startPosition, p), positionFrom(old, e.start, e.startPosition, oldEnd), positionFrom(text, e.start, e.startPosition, newEnd));
   const skippedOld: Definition[] = [];
   const skip: Definition[] = [];
   for (let i = 0; i < definitions.length; i++) {
-    if (i === edited || !definitions[i].selfContained) continue;
+    if (i === edited || !definitions[i].selfContained || walkedKeys.has(definitions[i].key)) continue;
     skippedOld.push(was[i]);
     skip.push(definitions[i]);
   }
@@ -323,10 +382,29 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   // The edited definition now reads values other definitions pass or return, or what calling a
   // definition gives that this walk skipped: those were not walked.
   if (report.tracedValues || report.outcomeOfUnwalkedName) return whole();
-  // Walked definitions that read what calling another one gives (and those read) are walked every time from now on.
-  markOutcomeLinks(definitions, report);
+  // The links between definitions this walk skipped stay; those of the walked ones are read again.
+  const outcomeLinks = [...previous.outcomeLinks.filter(([reader, read]) => !walkedKeys.has(reader) && !walkedKeys.has(read)), ...(report.outcomeLinks ?? [])];
   const facts = mergeByStart(walked, reusedFacts);
-  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated }, reused: skip.length };
+  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated, outcomeLinks }, reused: skip.length };
+}
+
+/** How many chunks of text the prefix and suffix searches compare at once (native string compares), before the last characters one by one. */
+const CHUNK = 1024;
+
+/** The length of the longest common prefix of `a` and `b`, at most `max`. */
+function commonPrefix(a: string, b: string, max: number): number {
+  let p = 0;
+  while (p + CHUNK <= max && a.slice(p, p + CHUNK) === b.slice(p, p + CHUNK)) p += CHUNK;
+  while (p < max && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+  return p;
+}
+
+/** The length of the longest common suffix of `a` and `b`, at most `max`. */
+function commonSuffix(a: string, b: string, max: number): number {
+  let s = 0;
+  while (s + CHUNK <= max && a.slice(a.length - s - CHUNK, a.length - s) === b.slice(b.length - s - CHUNK, b.length - s)) s += CHUNK;
+  while (s < max && a.charCodeAt(a.length - 1 - s) === b.charCodeAt(b.length - 1 - s)) s++;
+  return s;
 }
 
 /** Where an edit lies: the changed stretch (`[p, oldEnd)` of the old text became `[p, newEnd)`) and the one definition holding it in its body. */
@@ -346,10 +424,9 @@ export interface LocatedEdit {
 export function locateEdit(old: string, was: readonly Definition[], text: string, definitions: readonly Definition[]): LocatedEdit | undefined {
   // The changed stretch: [p, oldEnd) of the old text became [p, newEnd) of the new one.
   const min = Math.min(old.length, text.length);
-  let p = 0;
-  while (p < min && old.charCodeAt(p) === text.charCodeAt(p)) p++;
-  let s = 0;
-  while (s < min - p && old.charCodeAt(old.length - 1 - s) === text.charCodeAt(text.length - 1 - s)) s++;
+  const p0 = commonPrefix(old, text, min);
+  let p = p0;
+  const s = commonSuffix(old, text, min - p0);
   let oldEnd = old.length - s;
   let newEnd = text.length - s;
   const delta = text.length - old.length;

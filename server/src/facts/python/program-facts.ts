@@ -164,7 +164,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
   if (writes.length) rec.moduleFact.attributeWrites = writes;
   if (report) {
     report.tracedValues = processes.tracedValues || tracedPatches;
-    if (kinds.outcomeLinks.size > 0) report.outcomeLinks = [...kinds.outcomeLinks];
+    if (kinds.outcomeLinks.size > 0) report.outcomeLinks = [...kinds.outcomeLinks].flatMap(([reader, read]) => [...read].map((r): [string, string] => [reader, r]));
     if (kinds.unreadLocal) report.outcomeOfUnwalkedName = true;
   }
   // Facts in source order; of two that start together the shorter first, as Python evaluates
@@ -197,9 +197,10 @@ export interface PythonFactReport {
   tracedValues?: boolean;
   /**
    * Definitions whose facts read what calling another definition gives (`value-kinds.ts`),
-   * and the ones they read, by qualified name: they are walked again whenever the file is.
+   * each with one it read, by qualified name: `[reader, read]`. Both are walked again whenever
+   * either is.
    */
-  outcomeLinks?: string[];
+  outcomeLinks?: [reader: string, read: string][];
   /** An outcome was asked of a local name no walked function defines: perhaps a skipped definition. */
   outcomeOfUnwalkedName?: boolean;
 }

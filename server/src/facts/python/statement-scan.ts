@@ -250,12 +250,39 @@ function keyOf(original: string): string {
 }
 
 
+/**
+ * `src` with strings and comments blanked as {@link blankStrings} does, and the `skipped`
+ * stretches (sorted, disjoint, each a whole statement, such as a definition) all spaces.
+ */
+function blankedOutside(src: string, skipped: readonly { start: number; end: number }[]): string {
+  const out: string[] = [];
+  let from = 0;
+  for (const s of skipped) {
+    if (s.start > from) out.push(blankStrings(src, from, s.start));
+    out.push(spaces(s.end - Math.max(from, s.start)));
+    from = s.end;
+  }
+  out.push(blankStrings(src, from, src.length));
+  return out.join('');
+}
+
 export class StatementScan {
-  /** The source with strings and comments blanked (computed once per file). */
+  /**
+   * The source with strings and comments blanked (computed once per file); the stretches not
+   * to scan are all spaces (nothing is read there).
+   */
   readonly code: string;
 
-  constructor(private readonly src: string) {
-    this.code = blankStrings(src, 0, src.length);
+  /**
+   * `skipped`: stretches of the file (sorted, disjoint, each a whole statement: the definitions
+   * an incremental extraction does not walk) whose writes are not asked for: they are not
+   * scanned, and nothing read elsewhere reaches into them.
+   */
+  constructor(
+    private readonly src: string,
+    skipped: readonly { start: number; end: number }[] = [],
+  ) {
+    this.code = skipped.length ? blankedOutside(src, skipped) : blankStrings(src, 0, src.length);
   }
 
   /**

@@ -59,9 +59,10 @@ export class ValueKinds {
    * Definitions (qualified names of the functions and methods directly in the module or a
    * class body, as `incremental.ts` keys them) that read an outcome from another one
    * (`return other()`, `side_effect=fake`), and the ones they read it from: the reader's facts
-   * change when the other changes, and it is read only when both are walked.
+   * change when the other changes, and it is read only when both are walked. Reader to the
+   * ones it read.
    */
-  readonly outcomeLinks = new Set<string>();
+  readonly outcomeLinks = new Map<string, Set<string>>();
   /** An outcome was asked of a local name that no walked function defines (see {@link localFunction}). */
   unreadLocal = false;
 
@@ -120,9 +121,10 @@ export class ValueKinds {
   private noteRead(reader: Scope, fn: Scope): void {
     const from = definitionOf(reader);
     const to = definitionOf(fn);
-    if (!from || from === to) return;
-    this.outcomeLinks.add(from.name);
-    if (to) this.outcomeLinks.add(to.name);
+    if (!from || !to || from === to) return;
+    const read = this.outcomeLinks.get(from.name);
+    if (read) read.add(to.name);
+    else this.outcomeLinks.set(from.name, new Set([to.name]));
   }
 
   private localFunction(n: Node | null, scope: Scope): Scope | undefined {

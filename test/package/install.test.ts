@@ -21,7 +21,7 @@ import { StreamMessageReader, StreamMessageWriter, createMessageConnection, type
 const ROOT = path.join(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; files: string[] };
 /** What the prepack build reads, besides what `files` ships. */
-const BUILD_INPUTS = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'tsconfig.json', 'bin', 'scripts/build.mjs', 'server/src', 'client/src', 'grammars', 'schemas', 'docs/rules', 'docs/knowledge.md'];
+const BUILD_INPUTS = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'tsconfig.json', 'bin', 'scripts/build.mjs', 'scripts/tree-sitter-glue.mjs', 'server/src', 'client/src', 'grammars', 'schemas', 'docs/rules', 'docs/knowledge.md'];
 
 const LEAK = 'def size(p):\n    f = open(p)\n    return len(f.read())\n';
 const FINDING = "leak.py:2:9: warning unreleased-file Handle 'f' from open() is not released on every path: it leaks at the return on line 3";

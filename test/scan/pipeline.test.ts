@@ -531,11 +531,20 @@ describe('cache pruning', () => {
     const idleTime = new Date(Date.now() - 2 * 3600_000);
     for (const w of writers.slice(2)) fs.utimesSync(w.written()!.packFile, idleTime, idleTime);
     assert.equal(packs(cacheDir).length, count);
+    // One idle pack's entry is damaged (a byte of its body changed): it is not carried over.
+    const damaged = writers[3].written()!.packFile;
+    const bytes = fs.readFileSync(damaged);
+    bytes[bytes.length - 3] ^= 1;
+    fs.writeFileSync(damaged, bytes);
+    fs.utimesSync(damaged, idleTime, idleTime);
     assert.deepEqual(await pruneCache(cacheDir, { intervalMs: 0 }), { removed: 0 });
     assert.equal(packs(cacheDir).length, 3, 'the idle packs are one now; the two active ones stay');
     assert.ok(packs(cacheDir).includes(writers[0].written()!.packFile));
     const reader = new DiskCache(cacheDir);
-    for (const a of baselineAnalyses.slice(0, count)) assert.deepEqual(reader.read(reader.key(a.path, a.contentHash, true), a.path, a.contentHash), { status: 'hit', analysis: asStored(a) });
+    for (const [i, a] of baselineAnalyses.slice(0, count).entries()) {
+      const expected = i === 3 ? { status: 'miss' } : { status: 'hit', analysis: asStored(a) };
+      assert.deepEqual(reader.read(reader.key(a.path, a.contentHash, true), a.path, a.contentHash), expected, a.path);
+    }
     // A writer whose pack was merged away writes its next entry to a new pack.
     const next = baselineAnalyses[count];
     const merged = writers[5];

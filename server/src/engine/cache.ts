@@ -821,8 +821,8 @@ function unitOf(dir: string, p: { pack: string; index: string; size: number; las
 }
 
 /**
- * Copies the entries of `packs` (in name order, so the newest entry of a key wins) into one
- * new pack; undefined when that failed (the packs are then left as they are).
+ * Copies the sound entries of `packs` (in name order, so the newest entry of a key wins) into
+ * one new pack; undefined when that failed (the packs are then left as they are).
  */
 function mergePacks(cache: DiskCache, packs: readonly string[]): { packFile: string; indexFile: string; size: number } | undefined {
   const entries = new Map<string, PackedEntry>();
@@ -842,7 +842,10 @@ function mergePacks(cache: DiskCache, packs: readonly string[]): { packFile: str
     if (!bytes) continue;
     for (const [key, at] of list) {
       if (at.offset + at.length > bytes.length) continue;
-      if (!target.append(key, bytes.toString('utf8', at.offset, at.offset + at.length))) return undefined;
+      const text = bytes.toString('utf8', at.offset, at.offset + at.length);
+      // A damaged entry is left behind (its header and checksum are checked; the body is not parsed).
+      if (checkEntry(text, key, undefined, () => undefined).status !== 'found') continue;
+      if (!target.append(key, text)) return undefined;
     }
   }
   const written = target.written();

@@ -41,7 +41,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { editPoints, percentile, stdlibLines, type KeystrokeResult, type ReevalResult } from './in-process';
+import { editPoints, listFiles, percentile, stdlibLines, type KeystrokeResult, type ReevalResult } from './in-process';
 
 const ROOT = join(__dirname, '..', '..');
 const BENCH = join(ROOT, '.bench');
@@ -128,14 +128,6 @@ interface Materialised {
   lines: number;
 }
 
-function listFiles(dir: string, base = dir, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) listFiles(full, base, out);
-    else if (e.isFile()) out.push(relative(base, full));
-  }
-  return out;
-}
 
 /** Copies the files the scanner would read into `.bench/corpus/<name>` (once; reused after). */
 function materialise(def: CorpusDef): Materialised | string {

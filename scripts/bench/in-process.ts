@@ -18,7 +18,8 @@ import { BUILTIN_KNOWLEDGE } from '../../server/src/knowledge/knowledge';
 import { editFor, loadAllGrammars, parseSync, syntaxErrorRanges } from '../../server/src/parsing/parser';
 import { RULES } from '../../server/src/rules/index';
 
-function listFiles(dir: string, base = dir, out: string[] = []): string[] {
+/** The files under `dir`, as paths relative to `base`. */
+export function listFiles(dir: string, base = dir, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, e.name);
     if (e.isDirectory()) listFiles(full, base, out);

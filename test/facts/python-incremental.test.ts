@@ -151,17 +151,12 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  /** A generator function and one that returns what calling it gives (`return chunks(rows)`). */
+  const CHUNKS_AND_STREAM = ['def chunks(rows):', '    for r in rows:', '        yield r', '', '', 'def stream(rows):', '    return chunks(rows)', '', ''];
+
   test('what calling a function gives, read from another definition: edits of either keep the reader right', () => {
     const text = [
-      'def chunks(rows):',
-      '    for r in rows:',
-      '        yield r',
-      '',
-      '',
-      'def stream(rows):',
-      '    return chunks(rows)',
-      '',
-      '',
+      ...CHUNKS_AND_STREAM,
       'def plain(rows):',
       '    total = len(rows)',
       '    return total',
@@ -201,15 +196,7 @@ describe('Python facts reused across edits: key cases', () => {
 
   test('what calling a function gives, through a chain of definitions: an edit walks the whole chain and no other', () => {
     const text = [
-      'def chunks(rows):',
-      '    for r in rows:',
-      '        yield r',
-      '',
-      '',
-      'def stream(rows):',
-      '    return chunks(rows)',
-      '',
-      '',
+      ...CHUNKS_AND_STREAM,
       'def outer(rows):',
       '    return stream(rows)',
       '',

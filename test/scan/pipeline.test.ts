@@ -275,13 +275,17 @@ describe('persistent cache', () => {
     appendEntry(pack, shape, `${JSON.stringify({ format: 2, key: shape, check: createHash('sha256').update(body).digest('hex') })}\n${body}`);
     // Another file's valid entry under this key.
     appendEntry(pack, stolen, packedEntry(cacheDir, keys[keys.length - 1]).text);
+    // An index line that places the entry far past the pack's end (read as damage, nothing allocated).
+    fs.appendFileSync(pack.replace(/\.pack$/, '.index'), `${keys[5]} 0 ${2 ** 40}\n`);
+    const far = baselineAnalyses[5];
+    assert.deepEqual(new DiskCache(cacheDir).read(keys[5], far.path, far.contentHash), { status: 'corrupt', reason: 'the index places it past the end of its pack' });
     // A line cut short (a writer stopped mid-line) is not read.
     fs.appendFileSync(pack.replace(/\.pack$/, '.index'), `${keys[keys.length - 1]} 0 1`);
 
     const result = await run({ cacheDir, jobs: 2, evaluationCache: false });
-    assert.equal(stats(result).cacheCorrupt, 5);
-    assert.equal(stats(result).analysed, 5);
-    assert.equal(stats(result).cacheHits, fileCount - 5);
+    assert.equal(stats(result).cacheCorrupt, 6);
+    assert.equal(stats(result).analysed, 6);
+    assert.equal(stats(result).cacheHits, fileCount - 6);
     assert.equal(json(result), baseline);
     const again = await run({ cacheDir, evaluationCache: false });
     assert.equal(stats(again).cacheCorrupt, 0);

@@ -456,7 +456,7 @@ export class DiskCache {
     return this.packIndex;
   }
 
-  /** An entry's bytes as text; undefined when its pack is gone. */
+  /** An entry's bytes as text; undefined when its pack is gone. An entry its index places past the pack's end is unreadable (never allocated). */
   private readPacked(at: PackedEntry): string | { unreadable: string } | undefined {
     let fd: number;
     try {
@@ -466,6 +466,7 @@ export class DiskCache {
       return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : { unreadable: `unreadable (${code ?? String(err)})` };
     }
     try {
+      if (at.offset + at.length > fs.fstatSync(fd).size) return { unreadable: 'the index places it past the end of its pack' };
       const bytes = Buffer.allocUnsafe(at.length);
       const n = fs.readSync(fd, bytes, 0, at.length, at.offset);
       return bytes.toString('utf8', 0, n);

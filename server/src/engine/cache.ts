@@ -219,6 +219,11 @@ const ENTRY_NAME = /^[0-9a-f]{64}\.(evaluation|package)$/;
 /** The folder of the packs, in a build's folder. */
 const PACKS = 'packs';
 const INDEX_LINE = /^([0-9a-f]{64}) (\d+) (\d+)$/;
+/**
+ * An index file larger than this is not read (not one of ours, or damaged: the whole cache's
+ * budget holds about a hundred thousand entries, whose index lines take some 9 MB).
+ */
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 /** More packs than this, and {@link pruneCache} merges the idle ones. */
 export const MAX_PACKS = 32;
 /** A pack appended to within this long is not merged (its writer may still be at work). */
@@ -326,8 +331,8 @@ function checkEntry(raw: string, key: string, inputs: string | undefined, parse:
   }
 }
 
-/** A file's bytes from `start` to its end; undefined when it cannot be read. */
-function readFrom(file: string, start: number): Buffer | undefined {
+/** A file's bytes from `start` to its end; undefined when it cannot be read or that is more than `maxBytes`. */
+function readFrom(file: string, start: number, maxBytes = Infinity): Buffer | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -337,6 +342,7 @@ function readFrom(file: string, start: number): Buffer | undefined {
   try {
     const size = fs.fstatSync(fd).size;
     if (size <= start) return Buffer.alloc(0);
+    if (size - start > maxBytes) return undefined;
     const bytes = Buffer.allocUnsafe(size - start);
     const n = fs.readSync(fd, bytes, 0, bytes.length, start);
     return bytes.subarray(0, n);
@@ -450,7 +456,7 @@ export class DiskCache {
     }
     for (const name of names) {
       const done = this.indexBytesRead.get(name) ?? 0;
-      const tail = readFrom(nodePath.join(this.packsDir, name), done);
+      const tail = readFrom(nodePath.join(this.packsDir, name), done, MAX_INDEX_BYTES);
       if (tail && tail.length > 0) this.indexBytesRead.set(name, done + readIndexLines(tail, packOf(name), this.packIndex));
     }
     return this.packIndex;

@@ -335,6 +335,32 @@ describe('persistent cache', () => {
     assert.equal(cache.read(key, analysis.path, '0'.repeat(64)).status, 'corrupt');
   });
 
+  test('the first look-ups search the index files, later ones a parsed map: both find the newest entry of a key', async () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const older = new DiskCache(cacheDir);
+    const keyOf = (a: FileAnalysis) => older.key(a.path, a.contentHash, true);
+    for (const a of baselineAnalyses) assert.equal(older.write(keyOf(a), a), true);
+    assert.ok(baselineAnalyses.length > 40, 'enough keys to pass the searched look-ups');
+    // A newer writer (its name sorts later) holds a damaged entry of the first key and a good one of the second;
+    // the older one holds a damaged entry of the second key, written before its good one.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const newer = new DiskCache(cacheDir);
+    const [first, second] = baselineAnalyses;
+    assert.equal(newer.write(keyOf(second), second), true);
+    appendEntry(newer.written()!.packFile, keyOf(first), 'garbage');
+    const lookAll = (reader: DiskCache) => baselineAnalyses.map((a) => reader.read(keyOf(a), a.path, a.contentHash).status);
+    const expected = baselineAnalyses.map((_, i) => (i === 0 ? 'corrupt' : 'hit'));
+    // From the first look-up on (searching), and after the map is built.
+    const reader = new DiskCache(cacheDir);
+    assert.deepEqual(lookAll(reader), expected);
+    assert.deepEqual(lookAll(reader), expected);
+    // A line not yet ended is not read in either way.
+    fs.appendFileSync(newer.written()!.indexFile, `${keyOf(second)} 0 1`);
+    const late = new DiskCache(cacheDir);
+    assert.deepEqual(late.read(keyOf(second), second.path, second.contentHash), { status: 'hit', analysis: asStored(second) });
+    assert.deepEqual(lookAll(late), expected);
+  });
+
   test("another writer's entries are found after rereadIndex, or by a fresh lookup", () => {
     const cacheDir = tempDir('hazard-lens-cache-');
     const reader = new DiskCache(cacheDir);

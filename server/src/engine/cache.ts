@@ -224,6 +224,12 @@ const INDEX_LINE = /^([0-9a-f]{64}) (\d+) (\d+)$/;
  * budget holds about a hundred thousand entries, whose index lines take some 9 MB).
  */
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+/**
+ * Look-ups a cache answers by searching the index files' bytes before it parses them into a
+ * map: on 6,360 entries (glibc's, three index files) a look-up by search took under 0.15 ms with
+ * the entry read, reading the index files 0.5–1.6 ms once, and parsing them into a map 5–22 ms.
+ */
+const SEARCHED_LOOKUPS = 32;
 /** More packs than this, and {@link pruneCache} merges the idle ones. */
 export const MAX_PACKS = 32;
 /** A pack appended to within this long is not merged (its writer may still be at work). */
@@ -366,10 +372,19 @@ function fileSize(file: string): number {
 export class DiskCache {
   readonly root: string;
   private readonly dirs = new Set<string>();
-  /** Where each key's entry is, from the indexes read so far (and this cache's own entries). */
+  /**
+   * Where each key's entry is, once a cache has been asked more than {@link SEARCHED_LOOKUPS}
+   * times: every index parsed (read once, then only what was appended since, when stale).
+   */
   private packIndex?: Map<string, PackedEntry>;
-  /** Bytes of each index file read so far: reading again takes only what was appended since. */
+  /** Bytes of each index file read into {@link packIndex} so far. */
   private readonly indexBytesRead = new Map<string, number>();
+  /** Until then: the bytes of each index file, in name order, searched key by key. */
+  private indexBytes?: { pack: string; bytes: Buffer }[];
+  /** Look-ups answered by searching {@link indexBytes}. */
+  private searches = 0;
+  /** The entries this cache wrote since its indexes were last read again (looked at first). */
+  private readonly own = new Map<string, PackedEntry>();
   /** The indexes are read again (their new lines) at the next lookup. */
   private indexStale = false;
   /** This cache's pack, once it wrote an entry: its files and how many bytes it holds. */
@@ -399,9 +414,14 @@ export class DiskCache {
     return sha256(`${this.fingerprint}\0${prefilter ? 'p' : 'f'}\0${path}\0${contentHash}`);
   }
 
-  /** The indexes are read again at the next lookup (a new scan: other processes may have written since). */
+  /**
+   * The indexes are read again at the next lookup (a new scan: other processes may have
+   * written since). This cache's own entries are in them: from then on the newest line of a
+   * key wins, whoever wrote it.
+   */
   rereadIndex(): void {
     this.indexStale = true;
+    this.own.clear();
   }
 
   /**
@@ -410,16 +430,17 @@ export class DiskCache {
    * the indexes gained since they were read (an entry another thread wrote during this scan).
    */
   read(key: string, path: string, contentHash: string, parse: (body: string) => unknown = JSON.parse, fresh = false): CacheLookup {
-    let at = this.index().get(key);
+    let at = this.locate(key);
     if (!at && fresh) {
       this.indexStale = true;
-      at = this.index().get(key);
+      at = this.locate(key);
     }
     if (!at) return { status: 'miss' };
     const raw = this.readPacked(at);
     if (raw === undefined) {
       // Its pack was pruned or merged since the index was read.
       this.packIndex?.delete(key);
+      this.own.delete(key);
       return { status: 'miss' };
     }
     if (typeof raw !== 'string') return { status: 'corrupt', reason: raw.unreadable };
@@ -443,18 +464,56 @@ export class DiskCache {
     return new Map(this.index());
   }
 
+  /**
+   * Where `key`'s entry is: this cache's own, else the newest index line of the key. The first
+   * {@link SEARCHED_LOOKUPS} look-ups search the index files' bytes (a scan of one file, or a
+   * warm scan with an edit, does not parse every index of a large cache); later ones use the
+   * parsed {@link index}.
+   */
+  private locate(key: string): PackedEntry | undefined {
+    const mine = this.own.get(key);
+    if (mine) return mine;
+    if (this.packIndex || this.searches >= SEARCHED_LOOKUPS) {
+      this.indexBytes = undefined;
+      return this.index().get(key);
+    }
+    this.searches++;
+    if (!this.indexBytes || this.indexStale) {
+      this.indexStale = false;
+      this.indexBytes = this.indexNames().map((name) => ({ pack: packOf(name), bytes: readFrom(nodePath.join(this.packsDir, name), 0, MAX_INDEX_BYTES) ?? Buffer.alloc(0) }));
+    }
+    // Newest first: the last index file, its last line. Keys are 64 hex digits and the other
+    // fields of a line are short numbers, so a key found is the start of a line; a line not
+    // yet ended (a writer mid-line) is passed over.
+    for (let i = this.indexBytes.length - 1; i >= 0; i--) {
+      const { pack, bytes } = this.indexBytes[i];
+      for (let at = bytes.lastIndexOf(key, undefined, 'latin1'); at >= 0; at = at > 0 ? bytes.lastIndexOf(key, at - 1, 'latin1') : -1) {
+        const end = bytes.indexOf(10, at);
+        const m = end < 0 ? null : INDEX_LINE.exec(bytes.toString('latin1', at, end));
+        if (m) return { pack, offset: Number(m[2]), length: Number(m[3]) };
+      }
+    }
+    return undefined;
+  }
+
+  /** The index files' names, in the order their writers started (older first). */
+  private indexNames(): string[] {
+    try {
+      return fs
+        .readdirSync(this.packsDir)
+        .filter((n) => n.endsWith('.index'))
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
   /** Where each key's entry is: the indexes read once, then (when stale) only what they gained. */
   private index(): Map<string, PackedEntry> {
     if (this.packIndex && !this.indexStale) return this.packIndex;
     this.packIndex ??= new Map();
     this.indexStale = false;
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.packsDir).filter((n) => n.endsWith('.index')).sort();
-    } catch {
-      return this.packIndex;
-    }
-    for (const name of names) {
+    for (const name of this.indexNames()) {
       const done = this.indexBytesRead.get(name) ?? 0;
       const tail = readFrom(nodePath.join(this.packsDir, name), done, MAX_INDEX_BYTES);
       if (tail && tail.length > 0) this.indexBytesRead.set(name, done + readIndexLines(tail, packOf(name), this.packIndex));
@@ -531,7 +590,7 @@ export class DiskCache {
       fs.appendFileSync(w.packFile, `${text}\n`);
       w.bytes += length + 1;
       fs.appendFileSync(w.indexFile, `${key} ${offset} ${length}\n`);
-      this.index().set(key, { pack: w.pack, offset, length });
+      this.own.set(key, { pack: w.pack, offset, length });
       return true;
     } catch {
       this.writer = undefined;

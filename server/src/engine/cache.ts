@@ -16,10 +16,12 @@
  *   `<key> <offset> <length>`, to `packs/<writer>.index`. Writer names begin with the time,
  *   so that read in name order, a newer entry of a key replaces an older one. No two writers
  *   share a file; a writer that finds its pack changed under it starts another;
- * - a reader loads every index once (again at the start of each scan, `rereadIndex`; a
- *   lookup that must find an entry written meanwhile by another thread asks for `fresh`, and
- *   reads only what the indexes gained), then reads an entry's bytes at its offset. An index
- *   line that does not end its line (a writer stopped mid-line) is not read.
+ * - a reader's first look-ups search the index files' bytes for the key (a one-file scan does
+ *   not parse a large cache's indexes); later ones use every index parsed into a map. The
+ *   indexes are read again at the start of each scan (`rereadIndex`), and a look-up that must
+ *   find an entry written meanwhile by another thread asks for `fresh` (the map then takes in
+ *   only what the indexes gained). The entry's bytes are read at its offset. An index line
+ *   that does not end its line (a writer stopped mid-line) is not read.
  *
  * Trust:
  * - the key hashes the build fingerprint ({@link buildFingerprint}: a hash of the analyser

@@ -9,7 +9,7 @@
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
-import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { inSkipped, outside, type SkippedRanges } from './skipped-ranges';
 import { isSpaceCode, isWordCode } from '../../text/char-codes';
 import { parameterNames } from '../../facts/python/syntax-helpers';
 
@@ -32,12 +32,14 @@ const STORING_CALL = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\(`, '
 /**
  * The offsets where a match of {@link STORE_LINE} can start, in order (a superset): each
  * storing call's dot, and for each `=` whose left side, blanks skipped, ends a `x.attr` or a
- * `]`, the start of that (the character before the dot, or the bracket).
+ * `]`, the start of that (the character before the dot, or the bracket). Only in the stretch
+ * `[from, to)`.
  */
-function storeLineStarts(text: string): number[] {
+function storeLineStarts(text: string, from: number, to: number): number[] {
   const starts: number[] = [];
-  for (const m of text.matchAll(STORING_CALL)) starts.push(m.index);
-  for (let eq = text.indexOf('='); eq >= 0; eq = text.indexOf('=', eq + 1)) {
+  const part = from === 0 && to === text.length ? text : text.slice(from, to);
+  for (const m of part.matchAll(STORING_CALL)) starts.push(from + m.index);
+  for (let eq = text.indexOf('=', from); eq >= 0 && eq < to; eq = text.indexOf('=', eq + 1)) {
     let last = eq - 1;
     while (last >= 0 && isSpaceCode(text.charCodeAt(last))) last--;
     if (last < 0) continue;
@@ -62,9 +64,9 @@ function storeLineStarts(text: string): number[] {
  * the pattern is tried only where a match can start (a pattern whose alternatives begin with
  * a word character tries every offset of the text), each from where the last match ended.
  */
-function* storeLineMatches(text: string): Generator<RegExpExecArray> {
+function* storeLineMatches(text: string, from = 0, to = text.length): Generator<RegExpExecArray> {
   let next = 0;
-  for (const at of storeLineStarts(text)) {
+  for (const at of storeLineStarts(text, from, to)) {
     if (at < next) continue;
     STORE_AT.lastIndex = at;
     const m = STORE_AT.exec(text);
@@ -267,7 +269,20 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
   const byDef = new Map<number, ExportedDefEntry & { stored: Set<string> }>();
   const root = tree.rootNode;
   const isParameter = parameterCheck(text);
-  const lines = [...storeLineMatches(text), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
+  // Only the stretches outside the skipped ranges (what lies in them is not reported), each
+  // with its first line whole (the lines are matched whole; a skipped definition ends inside one).
+  const lines: RegExpExecArray[] = [];
+  // (A store into a module global needs a `global` statement in the same def, so in the same stretch.)
+  for (const [from, to] of outside(skip, text.length)) {
+    lines.push(...storeLineMatches(text, from, to));
+    const lineStart = text.lastIndexOf('\n', from - 1) + 1;
+    const part = lineStart === 0 && to === text.length ? text : text.slice(lineStart, to);
+    if (!/\bglobal[ \t]/.test(part)) continue;
+    for (const m of part.matchAll(GLOBAL_STORE_LINE)) {
+      m.index += lineStart;
+      lines.push(m);
+    }
+  }
   for (const m of lines) {
     const name = m[1] || m[2];
     if (!name) continue;

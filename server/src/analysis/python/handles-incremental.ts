@@ -311,7 +311,8 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   // callers reaches it from the helper's name: only a whole analysis has both.
   for (const callers of calledIn(text, definitions, freshNames).values()) for (const i of callers) if (dirty[i]) return whole();
   for (const name of freshNames) if (definitions.some((_, i) => dirty[i] && lookedUp[i].has(name))) return whole();
-  const run = runPythonHandles(tree, text, knowledge, skip, freshNames);
+  // The names table of the previous run: the imports and the lines at column 0 are the same.
+  const run = runPythonHandles(tree, text, knowledge, skip, freshNames, { mode: modeNew, names: prev.names });
   // A helper that returns a fresh handle only after the edit: the definitions the search for its
   // calls reaches must all have been analysed again.
   const freshAfter = run.freshDefs.map((f) => f.name).filter((n) => !freshBefore.has(n));
@@ -383,6 +384,7 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
     ),
     fieldCalls: merge(run.fieldCalls, prev.fieldCalls.filter(inCleanOld).map(moveOffset), (a, b) => a < b),
     lookups: run.lookups,
+    ...(run.names ? { names: run.names } : {}),
   };
   return { run: merged, state: stateAfter(failuresBefore, { text, knowledge, run: merged, definitions, lookedUp: nextLookedUp, mode: modeNew, imports: previous.imports.map((s, i) => (i === edited ? importsNow : s)) }), reused: skip.length };
 }

@@ -408,6 +408,18 @@ export interface PythonHandleRun {
    * by name (an incremental analysis follows these).
    */
   lookups: { at: number; name: string }[];
+  /** The names table the run read, if it built one. */
+  names?: PyNames;
+}
+
+/**
+ * What an incremental analysis knows already of the text (`handles-incremental.ts`): its
+ * {@link handleMode}, and a names table equal to the one the text would give (the imports and
+ * the lines at column 0 are those of the version it was built from).
+ */
+export interface KnownParts {
+  mode: ReturnType<typeof handleMode>;
+  names?: PyNames;
 }
 
 /**
@@ -416,16 +428,20 @@ export interface PythonHandleRun {
  * names of skipped defs that return a fresh handle (their callers elsewhere are candidates).
  * Summary lists are in document order.
  */
-export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = []): PythonHandleRun {
-  const mode = handleMode(text, knowledge);
-  let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames) : undefined;
+export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = [], known?: KnownParts): PythonHandleRun {
+  const mode = known ? known.mode : handleMode(text, knowledge);
+  const names = known?.names;
+  let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames, names) : undefined;
   const run: PythonHandleRun = file && mode ? file.runAll(mode.opens, mode.releases) : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [], lookups: [] };
   const stored = storedParameters(tree, text, exportPathOf, skip);
-  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name, descriptor) => (file ??= new PythonFile(tree, text, knowledge, skip)).releasesParameter(def, name, descriptor), skip);
+  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name, descriptor) => (file ??= new PythonFile(tree, text, knowledge, skip, [], names)).releasesParameter(def, name, descriptor), skip);
   // Parameters passed on to other modules' functions: returned results wherever `return helper(` is
   // spelled; releases where the handle analysis runs anyway (it has the names and graphs at hand).
-  const forwards = file || returnsImportedCall(text) ? (file ??= new PythonFile(tree, text, knowledge, skip)).forwardedParameters(exportPathOf, !mode) : [];
-  if (file) run.lookups = file.lookups;
+  const forwards = file || returnsImportedCall(text) ? (file ??= new PythonFile(tree, text, knowledge, skip, [], names)).forwardedParameters(exportPathOf, !mode) : [];
+  if (file) {
+    run.lookups = file.lookups;
+    run.names = file.names;
+  }
   if (stored.length > 0 || returned.length > 0 || released.length > 0 || forwards.length > 0) {
     run.result = {
       ...run.result,
@@ -497,9 +513,10 @@ class PythonFile implements EffectEnv {
     private readonly skip?: SkippedRanges,
     /** Names of skipped defs that return a fresh handle. */
     private readonly skippedFreshNames: readonly string[] = [],
+    names?: PyNames,
   ) {
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
-    this.names = new PyNames(tree, text, (index) => this.positionOf(index));
+    this.names = names ?? new PyNames(tree, text, (index) => this.positionOf(index));
   }
 
   /** The file's lines (only the `with` fix needs them). */

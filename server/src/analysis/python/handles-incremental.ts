@@ -53,6 +53,8 @@ export interface PythonHandleState {
   readonly lookedUp: readonly ReadonlySet<string>[];
   /** {@link handleMode} of the text. */
   readonly mode: ReturnType<typeof handleMode>;
+  /** Where the first match of the knowledge's quick check (an opener's name) ends, or -1. */
+  readonly quickEnd: number;
   /** Per definition: its import statements as the names table reads them (see {@link importsOf}); empty for most. */
   readonly imports: readonly string[];
 }
@@ -95,6 +97,12 @@ function importsOf(root: Node, text: string, from: number, to: number): string {
   }
   for (const re of IMPORT_TEXT) out.push('', ...(part.match(re) ?? []));
   return out.join('\n');
+}
+
+/** Where the first match of `knowledge.quickCheck` (not global) ends in the text, or -1. */
+function quickEndOf(text: string, knowledge: PythonKnowledge): number {
+  const m = knowledge.quickCheck.exec(text);
+  return m ? m.index + m[0].length : -1;
 }
 
 /** Every definition's {@link importsOf}. */
@@ -230,7 +238,8 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
     const run = runPythonHandles(tree, text, knowledge);
     const lookedUp: ReadonlySet<string>[] = definitions.map(() => NOTHING);
     addLookups(definitions, run, lookedUp);
-    return { run, state: stateAfter(failuresBefore, { text, knowledge, run, definitions, lookedUp, mode: handleMode(text, knowledge), imports: importsOfAll(root, text, definitions) }), reused: 0 };
+    const state = { text, knowledge, run, definitions, lookedUp, mode: handleMode(text, knowledge), quickEnd: quickEndOf(text, knowledge), imports: importsOfAll(root, text, definitions) };
+    return { run, state: stateAfter(failuresBefore, state), reused: 0 };
   };
   if (!previous || previous.knowledge !== knowledge) return whole();
   const old = previous.text;
@@ -252,7 +261,10 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   const defined = (t: string) => [...t.matchAll(DEFINED)].map((m) => m[1]).sort().join();
   if (defined(oldText) !== defined(newText)) return whole();
   const modeOld = previous.mode;
-  const modeNew = handleMode(text, knowledge);
+  // An opener's name before the edit (the text before it is the same): the mode of any such text.
+  const quickKept = previous.quickEnd >= 0 && previous.quickEnd < p;
+  const modeNew = quickKept ? { opens: true, releases: true } : handleMode(text, knowledge);
+  const quickEnd = quickKept ? previous.quickEnd : quickEndOf(text, knowledge);
   if (modeOld?.opens !== modeNew?.opens || modeOld?.releases !== modeNew?.releases) return whole();
 
   // Classes that held handles in fields: their methods go together.
@@ -386,5 +398,5 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
     lookups: run.lookups,
     ...(run.names ? { names: run.names } : {}),
   };
-  return { run: merged, state: stateAfter(failuresBefore, { text, knowledge, run: merged, definitions, lookedUp: nextLookedUp, mode: modeNew, imports: previous.imports.map((s, i) => (i === edited ? importsNow : s)) }), reused: skip.length };
+  return { run: merged, state: stateAfter(failuresBefore, { text, knowledge, run: merged, definitions, lookedUp: nextLookedUp, mode: modeNew, quickEnd, imports: previous.imports.map((s, i) => (i === edited ? importsNow : s)) }), reused: skip.length };
 }

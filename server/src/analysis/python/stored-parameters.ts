@@ -145,36 +145,32 @@ function isNameChar(code: number, word: boolean): boolean {
 }
 
 /**
- * The `def name(` lines of the text, in document order: the matches of
- * `^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(` (multiline), found from the
- * `def` words instead (a pattern anchored at line starts tries every offset of the text).
- * `at` is the line's start, `indent` its leading blanks, `open` the offset after the bracket.
+ * The `def name(` line whose `def` word is at `word`, if it is one: a match of
+ * `^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(` (multiline) there, found from the
+ * word (a pattern anchored at line starts tries every offset of the text). `at` is the line's
+ * start, `indent` its leading blanks, `open` the offset after the bracket.
  */
-function defHeaders(text: string): { at: number; indent: string; open: number }[] {
-  const out: { at: number; indent: string; open: number }[] = [];
-  for (let word = text.indexOf('def'); word >= 0; word = text.indexOf('def', word + 3)) {
-    // After the word: blanks, a name, blanks, the bracket.
-    let end = word + 3;
-    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
-    if (end === word + 3 || !isNameChar(text.charCodeAt(end), false)) continue;
-    end++;
-    while (end < text.length && isNameChar(text.charCodeAt(end), true)) end++;
-    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
-    if (text.charCodeAt(end) !== 40) continue;
-    // Before it: blanks to the line's start, or blanks, `async` and blanks to it.
-    let start = word;
+function defHeaderAt(text: string, word: number): { at: number; indent: string; open: number } | undefined {
+  // After the word: blanks, a name, blanks, the bracket.
+  let end = word + 3;
+  while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+  if (end === word + 3 || !isNameChar(text.charCodeAt(end), false)) return undefined;
+  end++;
+  while (end < text.length && isNameChar(text.charCodeAt(end), true)) end++;
+  while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+  if (text.charCodeAt(end) !== 40) return undefined;
+  // Before it: blanks to the line's start, or blanks, `async` and blanks to it.
+  let start = word;
+  while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
+  let indentEnd = word;
+  if (!isLineStart(text, start)) {
+    if (start === word || start < 5 || !text.startsWith('async', start - 5)) return undefined;
+    start -= 5;
+    indentEnd = start;
     while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
-    let indentEnd = word;
-    if (!isLineStart(text, start)) {
-      if (start === word || start < 5 || !text.startsWith('async', start - 5)) continue;
-      start -= 5;
-      indentEnd = start;
-      while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
-      if (!isLineStart(text, start)) continue;
-    }
-    out.push({ at: start, indent: text.slice(start, indentEnd), open: end + 1 });
+    if (!isLineStart(text, start)) return undefined;
   }
-  return out;
+  return { at: start, indent: text.slice(start, indentEnd), open: end + 1 };
 }
 
 /** The longest parameter list read (a header that never closes its bracket is read this far). */
@@ -214,33 +210,41 @@ export function parameterCheck(text: string): (at: number, name: string) => bool
 let lastCheck: { text: string; check: (at: number, name: string) => boolean } | undefined;
 
 function parameterCheckOf(text: string): (at: number, name: string) => boolean {
-  const headers: { at: number; indent: number; names: Set<string> }[] = [];
-  for (const header of defHeaders(text)) {
+  // The `def` lines, read as asked (from the line asked about upwards), once each.
+  const headers = new Map<number, { at: number; indent: number; names?: Set<string>; open: number } | null>();
+  const headerAt = (word: number) => {
+    let h = headers.get(word);
+    if (h === undefined) {
+      const found = defHeaderAt(text, word);
+      h = found ? { at: found.at, indent: found.indent.replace(/\t/g, '        ').length, open: found.open } : null;
+      headers.set(word, h);
+    }
+    return h;
+  };
+  const namesOf = (h: { names?: Set<string>; open: number }) => {
+    if (h.names) return h.names;
     const names = new Set<string>();
     // Every word after a comma, inside a default's brackets too: a generous pre-check.
-    for (const part of parameterListText(text, header.open).split(',')) {
+    for (const part of parameterListText(text, h.open).split(',')) {
       const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
       if (w) names.add(w[1]);
     }
-    headers.push({ at: header.at, indent: header.indent.replace(/\t/g, '        ').length, names });
-  }
+    return (h.names = names);
+  };
   return (at, name) => {
-    let lo = 0;
-    let hi = headers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (headers[mid].at < at) lo = mid + 1;
-      else hi = mid;
-    }
     const lineStart = text.lastIndexOf('\n', at - 1) + 1;
     const indent = /^[ \t]*/.exec(text.slice(lineStart, at))![0].replace(/\t/g, '        ').length;
-    // Every def above indented less than the line so far may hold it (a nested def that ended
-    // before the line is indented more than the def that holds both): any of them naming it passes.
+    // Every def above (its line starting before `at`) indented less than the line so far may
+    // hold it (a nested def that ended before the line is indented more than the def that holds
+    // both): any of them naming it passes. (The `def` words never overlap: the same words
+    // whichever way they are searched.)
     let within = indent;
-    for (let i = lo - 1; i >= 0 && within > 0; i--) {
-      if (headers[i].indent >= within) continue;
-      if (headers[i].names.has(name)) return true;
-      within = headers[i].indent;
+    const lineEnd = text.indexOf('\n', at);
+    for (let word = text.lastIndexOf('def', lineEnd < 0 ? text.length : lineEnd); word >= 0 && within > 0; word = word > 0 ? text.lastIndexOf('def', word - 1) : -1) {
+      const h = headerAt(word);
+      if (!h || h.at >= at || h.indent >= within) continue;
+      if (namesOf(h).has(name)) return true;
+      within = h.indent;
     }
     return false;
   };

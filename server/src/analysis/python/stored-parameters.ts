@@ -209,19 +209,54 @@ export function parameterCheck(text: string): (at: number, name: string) => bool
 
 let lastCheck: { text: string; check: (at: number, name: string) => boolean } | undefined;
 
+/** A `def` line as the parameter pre-check reads it. */
+interface CheckedHeader {
+  /** Offset of its `def` word, of its line's start; its indentation (a tab counts 8). */
+  word: number;
+  at: number;
+  indent: number;
+  open: number;
+  names?: Set<string>;
+  /** The nearest `def` line above indented less (null: none), once known. */
+  parent?: CheckedHeader | null;
+}
+
 function parameterCheckOf(text: string): (at: number, name: string) => boolean {
-  // The `def` lines, read as asked (from the line asked about upwards), once each.
-  const headers = new Map<number, { at: number; indent: number; names?: Set<string>; open: number } | null>();
-  const headerAt = (word: number) => {
+  // The `def` lines, read as asked (from the line asked about upwards), once each. (The `def`
+  // words never overlap: the same words whichever way they are searched.)
+  const headers = new Map<number, CheckedHeader | null>();
+  const headerAt = (word: number): CheckedHeader | null => {
     let h = headers.get(word);
     if (h === undefined) {
       const found = defHeaderAt(text, word);
-      h = found ? { at: found.at, indent: found.indent.replace(/\t/g, '        ').length, open: found.open } : null;
+      h = found ? { word, at: found.at, indent: found.indent.replace(/\t/g, '        ').length, open: found.open } : null;
       headers.set(word, h);
     }
     return h;
   };
-  const namesOf = (h: { names?: Set<string>; open: number }) => {
+  /** The nearest `def` line whose `def` word starts at or before `from`. */
+  const headerFrom = (from: number): CheckedHeader | null => {
+    // (`lastIndexOf` reads a negative start as 0.)
+    if (from < 0) return null;
+    for (let word = text.lastIndexOf('def', from); word >= 0; word = word > 0 ? text.lastIndexOf('def', word - 1) : -1) {
+      const h = headerAt(word);
+      if (h) return h;
+    }
+    return null;
+  };
+  /** The nearest `def` line above `h` indented less (every line between is indented at least as much as `h`). */
+  const parentOf = (h: CheckedHeader): CheckedHeader | null => {
+    if (h.parent !== undefined) return h.parent;
+    const level: CheckedHeader[] = [h];
+    let g = headerFrom(h.word - 1);
+    while (g && g.indent >= h.indent) {
+      if (g.indent === h.indent) level.push(g);
+      g = g.parent !== undefined ? g.parent : headerFrom(g.word - 1);
+    }
+    for (const same of level) same.parent = g;
+    return g;
+  };
+  const namesOf = (h: CheckedHeader) => {
     if (h.names) return h.names;
     const names = new Set<string>();
     // Every word after a comma, inside a default's brackets too: a generous pre-check.
@@ -236,15 +271,20 @@ function parameterCheckOf(text: string): (at: number, name: string) => boolean {
     const indent = /^[ \t]*/.exec(text.slice(lineStart, at))![0].replace(/\t/g, '        ').length;
     // Every def above (its line starting before `at`) indented less than the line so far may
     // hold it (a nested def that ended before the line is indented more than the def that holds
-    // both): any of them naming it passes. (The `def` words never overlap: the same words
-    // whichever way they are searched.)
+    // both): any of them naming it passes. Those indented as much or more are passed over, with
+    // every line between one of them and its parent.
     let within = indent;
     const lineEnd = text.indexOf('\n', at);
-    for (let word = text.lastIndexOf('def', lineEnd < 0 ? text.length : lineEnd); word >= 0 && within > 0; word = word > 0 ? text.lastIndexOf('def', word - 1) : -1) {
-      const h = headerAt(word);
-      if (!h || h.at >= at || h.indent >= within) continue;
+    let h = headerFrom(lineEnd < 0 ? text.length : lineEnd);
+    while (h && h.at >= at) h = headerFrom(h.word - 1);
+    while (h && within > 0) {
+      if (h.indent >= within) {
+        h = parentOf(h);
+        continue;
+      }
       if (namesOf(h).has(name)) return true;
       within = h.indent;
+      h = parentOf(h);
     }
     return false;
   };

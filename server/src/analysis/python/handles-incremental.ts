@@ -114,6 +114,7 @@ function importsOfAll(root: Node, text: string, definitions: readonly Definition
 function columnZero(body: string): string {
   return (body.match(COLUMN_ZERO) ?? []).join('');
 }
+
 const DEFINED = /\b(?:def|class)[ \t]+([A-Za-z_]\w*)/g;
 
 /** Names a definition gives others to look up: its own, its nested defs' and classes' (or text that looks like one), and its class's for `__init__`. */
@@ -156,15 +157,24 @@ function calledIn(text: string, definitions: readonly Definition[], names: Itera
   return out;
 }
 
+/** Whether a name of `names` is spelled as {@link calledIn} reads it in one of the `among` definitions (a 1 per index). */
+function calledInAny(text: string, definitions: readonly Definition[], names: readonly string[], among: Uint8Array): boolean {
+  if (names.length === 0) return false;
+  // (The end of a definition's text counts as a bracket: what follows it may be one.)
+  const re = new RegExp(`\\b(?:${names.map(escapeRegExp).join('|')})\\b(?=[\\w.]*\\s*(?:\\(|$))`);
+  return definitions.some((d, i) => among[i] === 1 && re.test(text.slice(d.start, d.end)));
+}
+
 /** The top-level class of a method (`Outer` for `Outer.Inner.m`), undefined for a function. */
 function classOf(d: Definition): string | undefined {
   const dot = d.key.indexOf('.');
   return dot < 0 ? undefined : d.key.slice(0, dot);
 }
 
-/** The definition (index) holding `offset`, or -1. */
+/** No name looked up. */
 const NOTHING: ReadonlySet<string> = new Set();
 
+/** The definition (index) holding `offset`, or -1. */
 function holding(definitions: readonly Definition[], offset: number): number {
   let lo = 0;
   let hi = definitions.length - 1;
@@ -321,7 +331,7 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   // A definition analysed again that calls a kept helper returning a fresh handle reports that
   // helper's open (in a skipped range) as what it returns, and the search for such helpers'
   // callers reaches it from the helper's name: only a whole analysis has both.
-  for (const callers of calledIn(text, definitions, freshNames).values()) for (const i of callers) if (dirty[i]) return whole();
+  if (calledInAny(text, definitions, freshNames, dirty)) return whole();
   for (const name of freshNames) if (definitions.some((_, i) => dirty[i] && lookedUp[i].has(name))) return whole();
   // The names table of the previous run: the imports and the lines at column 0 are the same.
   const run = runPythonHandles(tree, text, knowledge, skip, freshNames, { mode: modeNew, names: prev.names });

@@ -7,21 +7,34 @@
  * The result is the same, in the same order, as a whole analysis; anything else falls back to one.
  *
  * What a definition's result reads besides its own text, and how each is kept the same:
- * - other definitions, by name only (callees that take a handle over, helpers returning a fresh
- *   one, `__init__` through its class name): a definition that spells a name the edited body
- *   defines (or the edited function's own name, or its class's when it is `__init__`) is
- *   analysed again, and so, in turn, is every definition spelling one of its names;
+ * - other definitions, by name only: the analysis looks a callee up among the file's definitions
+ *   (a callee that may take a handle over, a helper returning a fresh one, `__init__` through its
+ *   class name, a method through `self`, `cls` or a class of the file) and records each name it
+ *   looked up and where ({@link PythonHandleRun.lookups}). A definition that looked up a name the
+ *   edited one defines (its own, its nested defs' and classes', its class's for `__init__`; before
+ *   or after the edit) is analysed again, and so, in turn, is every definition that looked up one
+ *   of its names: names spelled only in comments, strings or as a method of some other object
+ *   (`x.add(f)`) are never looked up and pull nothing. Lookups are kept per definition from run
+ *   to run (a kept definition's are those of the run that analysed it);
+ * - the helpers found to return a fresh handle are searched for by name in the whole text
+ *   (`\bname\s*\(`, comments and strings included): every definition spelling such a helper's
+ *   name that way is analysed with it; a kept helper's name spelled so in a definition analysed
+ *   again, or a helper that returns a fresh handle only after the edit spelled so in a kept one,
+ *   falls back to a whole analysis;
  * - the class, for handles kept in fields (`self.f = open(p)`): every method of a class that
  *   held one before the edit is analysed again; a field store appearing in a class without one
  *   falls back to a whole analysis;
- * - imports and the names the module binds at the start of a line: an edited body that holds an
- *   import line or any text at column 0 (before or after) falls back;
+ * - imports and the names the module binds at the start of a line: the edited body's import
+ *   statements (as the names table and the text checks read them) and its lines at column 0
+ *   must be the same before and after, or a whole analysis;
  * - the file's gate (whether it names an opener, closes something): the same before and after,
  *   or a whole analysis;
  * - syntax errors: only error-free trees reuse.
+ * The whole-text searches of the analysis run only over the text outside the kept definitions.
  * Module-level code and class bodies are analysed every time.
  */
-import type { Tree } from '../../parsing/parser';
+import type { Node, Tree } from '../../parsing/parser';
+import { escapeRegExp } from '../../text/regexp';
 import { definitionsOfTree, locateEdit, positionFrom, Shift, type Definition } from '../../facts/python/incremental';
 import type { PythonKnowledge } from '../../knowledge/knowledge';
 import type { Position } from '../../text/locations';
@@ -36,8 +49,14 @@ export interface PythonHandleState {
   readonly knowledge: PythonKnowledge;
   readonly run: PythonHandleRun;
   readonly definitions: readonly Definition[];
-  /** Per word: the definitions (indices) whose text spells it. */
-  readonly spelledIn: ReadonlyMap<string, readonly number[]>;
+  /** Per definition (same index): the names the analysis looked up from its calls, in this run or an earlier one (see {@link PythonHandleRun.lookups}). */
+  readonly lookedUp: readonly ReadonlySet<string>[];
+  /** {@link handleMode} of the text. */
+  readonly mode: ReturnType<typeof handleMode>;
+  /** Where the first match of the knowledge's quick check (an opener's name) ends, or -1. */
+  readonly quickEnd: number;
+  /** Per definition: its import statements as the names table reads them (see {@link importsOf}); empty for most. */
+  readonly imports: readonly string[];
 }
 
 /** The state after a run, or none when the run recorded a failure (a partial result is not reused). */
@@ -52,17 +71,53 @@ export interface HandleReuse {
   reused?: number;
 }
 
-const WORD = /[A-Za-z_]\w*/g;
-const IMPORT_LINE = /^[ \t]*(?:from|import)[ \t\\]/m;
-/** Text at column 0 after the first line (a module-level binding the names table would read). */
-const COLUMN_ZERO = /\n[^ \t\r\n]/;
-const DEFINED = /\b(?:def|class)[ \t]+([A-Za-z_]\w*)/g;
+/** An import statement's line, as the names table finds them (`facts/python/names.ts`). */
+const IMPORT_LINE = /^[ \t]*(?:from|import)[ \t\\]/gm;
+/** Lines and statements that spell an import, as the text checks read them (`handles.ts`: `onlyStandardImports`, `IMPORT_STATEMENT`). */
+const IMPORT_TEXT = [/^[ \t]*(?:from|import)\b[^\n]*/gm, /^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)/gm];
+/** Text at column 0 after the first line, whole lines (a module-level binding the names table would read: `NAME = …`, `m = import_module(…)`). */
+const COLUMN_ZERO = /\n[^ \t\r\n][^\n]*/g;
 
-function wordsOf(text: string): Set<string> {
-  return new Set(text.match(WORD) ?? []);
+/**
+ * The import statements of `[from, to)` the names table reads (an import line's keyword, confirmed
+ * on the tree), then the text checks' import lines: all that a body gives the file's names.
+ */
+function importsOf(root: Node, text: string, from: number, to: number): string {
+  const part = text.slice(from, to);
+  if (!part.includes('import')) return '';
+  const out: string[] = [];
+  for (const m of part.matchAll(IMPORT_LINE)) {
+    let node: Node | null = root.descendantForIndex(from + m.index + m[0].length - m[0].trimStart().length);
+    for (let depth = 0; node && depth < 3; depth++, node = node.parent) {
+      if (node.type === 'import_statement' || node.type === 'import_from_statement') {
+        out.push(node.text);
+        break;
+      }
+    }
+  }
+  for (const re of IMPORT_TEXT) out.push('', ...(part.match(re) ?? []));
+  return out.join('\n');
 }
 
-/** Names a definition gives others to spell: its own, its nested defs' and classes', and its class's for `__init__`. */
+/** Where the first match of `knowledge.quickCheck` (not global) ends in the text, or -1. */
+function quickEndOf(text: string, knowledge: PythonKnowledge): number {
+  const m = knowledge.quickCheck.exec(text);
+  return m ? m.index + m[0].length : -1;
+}
+
+/** Every definition's {@link importsOf}. */
+function importsOfAll(root: Node, text: string, definitions: readonly Definition[]): string[] {
+  return definitions.map((d) => importsOf(root, text, d.start, d.end));
+}
+
+/** The body's lines that start at column 0 (after its first line). */
+function columnZero(body: string): string {
+  return (body.match(COLUMN_ZERO) ?? []).join('');
+}
+
+const DEFINED = /\b(?:def|class)[ \t]+([A-Za-z_]\w*)/g;
+
+/** Names a definition gives others to look up: its own, its nested defs' and classes' (or text that looks like one), and its class's for `__init__`. */
 function namesOf(d: Definition, text: string): string[] {
   const out = [...text.matchAll(DEFINED)].map((m) => m[1]);
   out.push(d.name);
@@ -70,16 +125,44 @@ function namesOf(d: Definition, text: string): string[] {
   return out;
 }
 
-function spelledIndex(definitions: readonly Definition[], text: string): Map<string, number[]> {
-  const index = new Map<string, number[]>();
-  definitions.forEach((d, i) => {
-    for (const w of wordsOf(text.slice(d.start, d.end))) {
-      const list = index.get(w);
-      if (list) list.push(i);
-      else index.set(w, [i]);
+/** The names each definition looked up in `run`, added to `into` (copied where it grows). */
+function addLookups(definitions: readonly Definition[], run: PythonHandleRun, into: ReadonlySet<string>[]): void {
+  const copied = new Set<number>();
+  for (const { at, name } of run.lookups) {
+    const i = holding(definitions, at);
+    if (i < 0 || into[i].has(name)) continue;
+    if (!copied.has(i)) {
+      into[i] = new Set(into[i]);
+      copied.add(i);
     }
-  });
-  return index;
+    (into[i] as Set<string>).add(name);
+  }
+}
+
+/**
+ * The definitions (indices) where a name of `names` is spelled as the searches for helpers
+ * that return a fresh handle find their calls (`\bname\s*\(`, `\bname\b[\w.]*\s*\(`: in
+ * code, comments and strings alike), per name.
+ */
+function calledIn(text: string, definitions: readonly Definition[], names: Iterable<string>): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  const list = [...names];
+  for (const n of list) out.set(n, new Set());
+  if (list.length === 0) return out;
+  const re = new RegExp(`\\b(?:${list.map(escapeRegExp).join('|')})\\b(?=[\\w.]*\\s*\\()`, 'g');
+  for (const m of text.matchAll(re)) {
+    const i = holding(definitions, m.index);
+    if (i >= 0) out.get(m[0])!.add(i);
+  }
+  return out;
+}
+
+/** Whether a name of `names` is spelled as {@link calledIn} reads it in one of the `among` definitions (a 1 per index). */
+function calledInAny(text: string, definitions: readonly Definition[], names: readonly string[], among: Uint8Array): boolean {
+  if (names.length === 0) return false;
+  // (The end of a definition's text counts as a bracket: what follows it may be one.)
+  const re = new RegExp(`\\b(?:${names.map(escapeRegExp).join('|')})\\b(?=[\\w.]*\\s*(?:\\(|$))`);
+  return definitions.some((d, i) => among[i] === 1 && re.test(text.slice(d.start, d.end)));
 }
 
 /** The top-level class of a method (`Outer` for `Outer.Inner.m`), undefined for a function. */
@@ -87,6 +170,9 @@ function classOf(d: Definition): string | undefined {
   const dot = d.key.indexOf('.');
   return dot < 0 ? undefined : d.key.slice(0, dot);
 }
+
+/** No name looked up. */
+const NOTHING: ReadonlySet<string> = new Set();
 
 /** The definition (index) holding `offset`, or -1. */
 function holding(definitions: readonly Definition[], offset: number): number {
@@ -160,7 +246,10 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   const failuresBefore = pendingAnalysisFailures();
   const whole = () => {
     const run = runPythonHandles(tree, text, knowledge);
-    return { run, state: stateAfter(failuresBefore, { text, knowledge, run, definitions, spelledIn: spelledIndex(definitions, text) }), reused: 0 };
+    const lookedUp: ReadonlySet<string>[] = definitions.map(() => NOTHING);
+    addLookups(definitions, run, lookedUp);
+    const state = { text, knowledge, run, definitions, lookedUp, mode: handleMode(text, knowledge), quickEnd: quickEndOf(text, knowledge), imports: importsOfAll(root, text, definitions) };
+    return { run, state: stateAfter(failuresBefore, state), reused: 0 };
   };
   if (!previous || previous.knowledge !== knowledge) return whole();
   const old = previous.text;
@@ -173,28 +262,20 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   const e1 = definitions[edited];
   const oldBody = old.slice(e0.bodyStart, e0.end);
   const newBody = text.slice(e1.bodyStart, e1.end);
-  if (IMPORT_LINE.test(oldBody) || IMPORT_LINE.test(newBody) || COLUMN_ZERO.test(oldBody) || COLUMN_ZERO.test(newBody)) return whole();
+  // The names the module binds (imports anywhere, names at column 0): the same, or start afresh.
+  if (columnZero(oldBody) !== columnZero(newBody)) return whole();
+  const importsNow = importsOf(root, text, e1.start, e1.end);
+  if (importsNow !== previous.imports[edited]) return whole();
   const oldText = old.slice(e0.start, e0.end);
   const newText = text.slice(e1.start, e1.end);
   const defined = (t: string) => [...t.matchAll(DEFINED)].map((m) => m[1]).sort().join();
   if (defined(oldText) !== defined(newText)) return whole();
-  const modeOld = handleMode(old, knowledge);
-  const modeNew = handleMode(text, knowledge);
+  const modeOld = previous.mode;
+  // An opener's name before the edit (the text before it is the same): the mode of any such text.
+  const quickKept = previous.quickEnd >= 0 && previous.quickEnd < p;
+  const modeNew = quickKept ? { opens: true, releases: true } : handleMode(text, knowledge);
+  const quickEnd = quickKept ? previous.quickEnd : quickEndOf(text, knowledge);
   if (modeOld?.opens !== modeNew?.opens || modeOld?.releases !== modeNew?.releases) return whole();
-
-  // The words index, with the edited definition's words replaced.
-  const spelledIn = new Map<string, number[]>();
-  const oldWords = wordsOf(oldText);
-  const newWords = wordsOf(newText);
-  for (const [w, list] of previous.spelledIn) spelledIn.set(w, oldWords.has(w) && !newWords.has(w) ? list.filter((i) => i !== edited) : [...list]);
-  for (const w of newWords) {
-    if (oldWords.has(w)) continue;
-    const list = spelledIn.get(w);
-    if (list) {
-      list.push(edited);
-      list.sort((a, b) => a - b);
-    } else spelledIn.set(w, [edited]);
-  }
 
   // Classes that held handles in fields: their methods go together.
   const fieldClasses = new Set<string>();
@@ -203,25 +284,36 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
     const c = i >= 0 ? classOf(was[i]) : undefined;
     if (c) fieldClasses.add(c);
   }
+  // What a definition's result reads of the others: the definitions named as it looked up
+  // (through any chain of lookups: an owner's callees decide whether it keeps a handle), and
+  // for a helper that returned a fresh handle, every definition the search for its calls
+  // reaches (any call-shaped spelling of its name).
+  const prev = previous.run;
+  const freshBefore = new Set(prev.freshDefs.map((f) => f.name));
+  const lookedUp = previous.lookedUp;
   const dirty = new Uint8Array(definitions.length);
   const names: string[] = [];
-  const mark = (i: number, ...texts: string[]) => {
+  const mark = (i: number) => {
     if (dirty[i]) return;
     dirty[i] = 1;
-    for (const t of texts) names.push(...namesOf(definitions[i], t));
+    names.push(...namesOf(definitions[i], text.slice(definitions[i].start, definitions[i].end)));
     const c = classOf(definitions[i]);
-    if (c && fieldClasses.has(c)) definitions.forEach((d, j) => classOf(d) === c && mark(j, text.slice(d.start, d.end)));
+    if (c && fieldClasses.has(c)) definitions.forEach((d, j) => classOf(d) === c && mark(j));
   };
-  mark(edited, oldText, newText);
+  mark(edited);
+  names.push(...namesOf(e0, oldText));
   const seen = new Set<string>();
-  while (names.length > 0) {
-    const name = names.pop()!;
-    if (seen.has(name)) continue;
-    seen.add(name);
-    // (Both versions' spellings: what spelled it before the edit read the edited body too.)
-    for (const i of [...(previous.spelledIn.get(name) ?? []), ...(spelledIn.get(name) ?? [])]) {
-      if (!dirty[i]) mark(i, text.slice(definitions[i].start, definitions[i].end));
+  const freshReached: string[] = [];
+  for (;;) {
+    while (names.length > 0) {
+      const name = names.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (freshBefore.has(name)) freshReached.push(name);
+      for (let i = 0; i < definitions.length; i++) if (!dirty[i] && lookedUp[i].has(name)) mark(i);
     }
+    if (freshReached.length === 0) break;
+    for (const callers of calledIn(text, definitions, freshReached.splice(0)).values()) for (const i of callers) mark(i);
   }
 
   const skip: [number, number][] = [];
@@ -235,15 +327,18 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   const delta = text.length - old.length;
   const moveOffset = (o: number) => (o >= oldEnd ? o + delta : o);
   const inCleanOld = (offset: number) => holding(cleanOld, offset) >= 0;
-  const prev = previous.run;
   const freshNames = prev.freshDefs.filter((f) => inCleanOld(f.start)).map((f) => f.name);
   // A definition analysed again that calls a kept helper returning a fresh handle reports that
-  // helper's open (in a skipped range) as what it returns: only a whole analysis has it.
-  for (const name of freshNames) {
-    const word = name.slice(name.lastIndexOf('.') + 1);
-    if ((spelledIn.get(word) ?? []).some((i) => dirty[i])) return whole();
-  }
-  const run = runPythonHandles(tree, text, knowledge, skip, freshNames);
+  // helper's open (in a skipped range) as what it returns, and the search for such helpers'
+  // callers reaches it from the helper's name: only a whole analysis has both.
+  if (calledInAny(text, definitions, freshNames, dirty)) return whole();
+  for (const name of freshNames) if (definitions.some((_, i) => dirty[i] && lookedUp[i].has(name))) return whole();
+  // The names table of the previous run: the imports and the lines at column 0 are the same.
+  const run = runPythonHandles(tree, text, knowledge, skip, freshNames, { mode: modeNew, names: prev.names });
+  // A helper that returns a fresh handle only after the edit: the definitions the search for its
+  // calls reaches must all have been analysed again.
+  const freshAfter = run.freshDefs.map((f) => f.name).filter((n) => !freshBefore.has(n));
+  for (const callers of calledIn(text, definitions, freshAfter).values()) for (const i of callers) if (!dirty[i]) return whole();
   // A field store where the class's methods were not taken together: start afresh.
   for (const at of run.fieldCalls) {
     const i = holding(definitions, at);
@@ -299,6 +394,8 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
     ...(parametersReleased.length > 0 ? { parametersReleased } : {}),
     ...(parametersForwarded.length > 0 ? { parametersForwarded } : {}),
   };
+  const nextLookedUp = [...lookedUp];
+  addLookups(definitions, run, nextLookedUp);
   const merged: PythonHandleRun = {
     result: { leaks: merge(now.leaks, leaks, byOpen), summary },
     returnedOwners: mergedReturned.map((r) => r.owner),
@@ -308,6 +405,8 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
       (a, b) => a.start < b.start,
     ),
     fieldCalls: merge(run.fieldCalls, prev.fieldCalls.filter(inCleanOld).map(moveOffset), (a, b) => a < b),
+    lookups: run.lookups,
+    ...(run.names ? { names: run.names } : {}),
   };
-  return { run: merged, state: stateAfter(failuresBefore, { text, knowledge, run: merged, definitions, spelledIn }), reused: skip.length };
+  return { run: merged, state: stateAfter(failuresBefore, { text, knowledge, run: merged, definitions, lookedUp: nextLookedUp, mode: modeNew, quickEnd, imports: previous.imports.map((s, i) => (i === edited ? importsNow : s)) }), reused: skip.length };
 }

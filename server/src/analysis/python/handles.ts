@@ -66,7 +66,7 @@ import { overwrittenFields } from './field-overwrites';
 import { parameterCheck, storedParameters } from './stored-parameters';
 import { parameterNames } from '../../facts/python/syntax-helpers';
 import { parameterEffects } from './parameter-effects';
-import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { inSkipped, matchesOutside, outside, type SkippedRanges } from './skipped-ranges';
 
 export type { SkippedRanges } from './skipped-ranges';
 
@@ -402,6 +402,24 @@ export interface PythonHandleRun {
   freshDefs: { start: number; name: string }[];
   /** Offsets of `self.<field> = <opener>` calls (classes that hold handles in fields). */
   fieldCalls: number[];
+  /**
+   * Every name the analysis looked up among the file's definitions (a callee, a receiver class)
+   * and where the call or callee that asked starts: what reads another definition of the file
+   * by name (an incremental analysis follows these).
+   */
+  lookups: { at: number; name: string }[];
+  /** The names table the run read, if it built one. */
+  names?: PyNames;
+}
+
+/**
+ * What an incremental analysis knows already of the text (`handles-incremental.ts`): its
+ * {@link handleMode}, and a names table equal to the one the text would give (the imports and
+ * the lines at column 0 are those of the version it was built from).
+ */
+export interface KnownParts {
+  mode: ReturnType<typeof handleMode>;
+  names?: PyNames;
 }
 
 /**
@@ -410,15 +428,20 @@ export interface PythonHandleRun {
  * names of skipped defs that return a fresh handle (their callers elsewhere are candidates).
  * Summary lists are in document order.
  */
-export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = []): PythonHandleRun {
-  const mode = handleMode(text, knowledge);
-  let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames) : undefined;
-  const run: PythonHandleRun = file && mode ? file.runAll(mode.opens, mode.releases) : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [] };
+export function runPythonHandles(tree: Tree, text: string, knowledge: PythonKnowledge, skip?: SkippedRanges, freshNames: readonly string[] = [], known?: KnownParts): PythonHandleRun {
+  const mode = known ? known.mode : handleMode(text, knowledge);
+  const names = known?.names;
+  let file = mode ? new PythonFile(tree, text, knowledge, skip, freshNames, names) : undefined;
+  const run: PythonHandleRun = file && mode ? file.runAll(mode.opens, mode.releases) : { result: EMPTY, returnedOwners: [], freshDefs: [], fieldCalls: [], lookups: [] };
   const stored = storedParameters(tree, text, exportPathOf, skip);
-  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name, descriptor) => (file ??= new PythonFile(tree, text, knowledge, skip)).releasesParameter(def, name, descriptor), skip);
+  const { returned, released } = parameterEffects(tree, text, exportPathOf, (def, name, descriptor) => (file ??= new PythonFile(tree, text, knowledge, skip, [], names)).releasesParameter(def, name, descriptor), skip);
   // Parameters passed on to other modules' functions: returned results wherever `return helper(` is
   // spelled; releases where the handle analysis runs anyway (it has the names and graphs at hand).
-  const forwards = file || returnsImportedCall(text) ? (file ??= new PythonFile(tree, text, knowledge, skip)).forwardedParameters(exportPathOf, !mode) : [];
+  const forwards = file || returnsImportedCall(text) ? (file ??= new PythonFile(tree, text, knowledge, skip, [], names)).forwardedParameters(exportPathOf, !mode) : [];
+  if (file) {
+    run.lookups = file.lookups;
+    run.names = file.names;
+  }
   if (stored.length > 0 || returned.length > 0 || released.length > 0 || forwards.length > 0) {
     run.result = {
       ...run.result,
@@ -490,9 +513,10 @@ class PythonFile implements EffectEnv {
     private readonly skip?: SkippedRanges,
     /** Names of skipped defs that return a fresh handle. */
     private readonly skippedFreshNames: readonly string[] = [],
+    names?: PyNames,
   ) {
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
-    this.names = new PyNames(tree, text, (index) => this.positionOf(index));
+    this.names = names ?? new PyNames(tree, text, (index) => this.positionOf(index));
   }
 
   /** The file's lines (only the `with` fix needs them). */
@@ -532,6 +556,7 @@ class PythonFile implements EffectEnv {
       returnedOwners: order.map((i) => returned[i].owner),
       freshDefs,
       fieldCalls: this.fieldCalls,
+      lookups: this.lookups,
     };
   }
 
@@ -651,8 +676,7 @@ class PythonFile implements EffectEnv {
     const seen = new Set<number>();
     const out: Candidate[] = [];
     const root = this.tree.rootNode;
-    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
-      if (inSkipped(this.skip, m.index)) continue;
+    for (const m of matchesOutside(this.text, re, this.skip)) {
       const node = root.descendantForPosition(this.positionOf(m.index));
       if (!node || node.type !== 'identifier') continue;
       const p = node.parent;
@@ -1055,8 +1079,7 @@ class PythonFile implements EffectEnv {
     const re = new RegExp(`\\b(?:${words.map(escapeRegExp).join('|')})\\b[\\w.]*\\s*\\(`, 'g');
     const root = this.tree.rootNode;
     const seen = new Set<number>();
-    for (let m = re.exec(this.text); m !== null; m = re.exec(this.text)) {
-      if (inSkipped(this.skip, m.index)) continue;
+    for (const m of matchesOutside(this.text, re, this.skip)) {
       // Only `name = helper(…)` can hold the handle (with, return and one-off uses are silent).
       const lineStart = this.text.lastIndexOf('\n', m.index) + 1;
       if (!ASSIGNED_CALL_PREFIX.test(this.text.slice(lineStart, m.index))) continue;
@@ -1093,15 +1116,15 @@ class PythonFile implements EffectEnv {
   private localHelper(callee: Node): Node | undefined {
     if (callee.type === 'identifier') {
       if (this.names.isImported(callee.text)) return undefined;
-      const fns = this.definitions(callee.text).functions;
+      const fns = this.definitions(callee.text, callee.startIndex).functions;
       return fns.length === 1 ? fns[0] : undefined;
     }
     if (callee.type !== 'attribute') return undefined;
     const object = callee.childForFieldName('object');
     const attr = callee.childForFieldName('attribute');
     if (object?.type !== 'identifier' || !attr) return undefined;
-    if (object.text !== 'self' && object.text !== 'cls' && this.definitions(object.text).classes.length === 0) return undefined;
-    const methods = this.definitions(attr.text).methods;
+    if (object.text !== 'self' && object.text !== 'cls' && this.definitions(object.text, callee.startIndex).classes.length === 0) return undefined;
+    const methods = this.definitions(attr.text, callee.startIndex).methods;
     return methods.length === 1 ? methods[0] : undefined;
   }
 
@@ -1213,8 +1236,7 @@ class PythonFile implements EffectEnv {
     const out: OwnedReturn[] = [];
     const done = new Set<number>();
     const root = this.tree.rootNode;
-    RETURNS_CALL.lastIndex = 0;
-    for (let m = RETURNS_CALL.exec(this.text); m !== null; m = RETURNS_CALL.exec(this.text)) {
+    for (const m of matchesOutside(this.text, RETURNS_CALL, this.skip)) {
       const first = /^[A-Za-z_]\w*/.exec(m[0].slice(6).trimStart())?.[0];
       if (!first || !this.names.isImported(first)) continue;
       let ret: Node | null = root.descendantForPosition(this.positionOf(m.index));
@@ -1326,7 +1348,7 @@ class PythonFile implements EffectEnv {
     if (!fn) return 'unknown';
     const targets: { def: Node; offset: number }[] = [];
     if (fn.type === 'identifier') {
-      const index = this.definitions(fn.text);
+      const index = this.definitions(fn.text, call.startIndex);
       for (const def of index.functions) targets.push({ def, offset: 0 });
       if (targets.length === 0) {
         for (const cls of index.classes) {
@@ -1338,10 +1360,10 @@ class PythonFile implements EffectEnv {
       const object = fn.childForFieldName('object');
       const attr = fn.childForFieldName('attribute');
       if (object && attr && object.type === 'identifier' && (object.text === 'self' || object.text === 'cls')) {
-        for (const def of this.definitions(attr.text).methods) targets.push({ def, offset: isStatic(def) ? 0 : 1 });
-      } else if (object && attr && object.type === 'identifier' && this.definitions(object.text).classes.length > 0) {
+        for (const def of this.definitions(attr.text, call.startIndex).methods) targets.push({ def, offset: isStatic(def) ? 0 : 1 });
+      } else if (object && attr && object.type === 'identifier' && this.definitions(object.text, call.startIndex).classes.length > 0) {
         // `Base.method(self, f)`: the instance is passed explicitly.
-        for (const def of this.definitions(attr.text).methods) targets.push({ def, offset: 0 });
+        for (const def of this.definitions(attr.text, call.startIndex).methods) targets.push({ def, offset: 0 });
       }
     }
     if (targets.length === 0) return 'unknown';
@@ -1384,7 +1406,7 @@ class PythonFile implements EffectEnv {
     // def's parameter (`return util.ensure_open(f)`, `close_quietly(f)`): one scan of the lines
     // that spell `return` (when only returns count) or an imported name.
     const words = returnedOnly ? /return/g : new RegExp([...imported].map(escapeRegExp).join('|'), 'g');
-    for (const { m, offset } of lineLocalMatches(this.text, STATEMENT_CALL, words)) {
+    for (const { m, offset } of lineLocalMatches(this.text, STATEMENT_CALL, words, this.skip && this.skip.length > 0 ? outside(this.skip, this.text.length) : undefined)) {
       const at = offset + m.index!;
       if ((returnedOnly && !m[1]) || !imported.has(m[2]) || inSkipped(this.skip, at)) continue;
       const lineEnd = this.text.indexOf('\n', at);
@@ -1463,11 +1485,15 @@ class PythonFile implements EffectEnv {
     return result;
   }
 
+  /** See {@link PythonHandleRun.lookups}. */
+  readonly lookups: { at: number; name: string }[] = [];
+
   /**
    * Definitions named `name` in this file (functions, methods and classes), found by a line
-   * regex and confirmed on the tree; cached per name.
+   * regex and confirmed on the tree; cached per name. `at`: where the call or callee that asks starts.
    */
-  private definitions(name: string): DefIndex {
+  private definitions(name: string, at: number): DefIndex {
+    this.lookups.push({ at, name });
     let found = this.defs.get(name);
     if (found) return found;
     found = { functions: [], methods: [], classes: [] };

@@ -9,7 +9,7 @@
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
-import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { inSkipped, outside, type SkippedRanges } from './skipped-ranges';
 import { exportedDefEntry, parameterCheck, type ExportedDefEntry } from './stored-parameters';
 import { lineLocalMatches } from '../../text/regexp';
 
@@ -104,12 +104,14 @@ export function parameterEffects(
 ): { returned: UsedOnlyParameters[]; released: UsedOnlyParameters[] } {
   if (!text.includes('def')) return { returned: [], released: [] };
   const words = parameterCheck(text);
-  const returnedEntries = text.includes('return') ? collect(tree, text, lineLocalMatches(text, RETURN_LINE, RETURN_WORD), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
+  // (Only the lines outside the skipped ranges: what lies in them is not reported.)
+  const within = skip && skip.length > 0 ? outside(skip, text.length) : undefined;
+  const returnedEntries = text.includes('return') ? collect(tree, text, lineLocalMatches(text, RETURN_LINE, RETURN_WORD, within), exportPathOf, skip, (id) => (id.parent?.type === 'return_statement' ? id.parent : undefined), words) : [];
   const returned = summaries(returnedEntries, () => true);
   const returnedBy = new Map<number, Set<string>>();
   for (const e of returnedEntries) returnedBy.set(e.def.id, new Set(e.found.keys()));
   const releaseEntries = /clos|\bwith\b|communicate|__a?exit__/.test(text)
-    ? collect(tree, text, lineLocalMatches(text, RELEASE_LINE, RELEASE_WORDS), exportPathOf, skip, (id) => {
+    ? collect(tree, text, lineLocalMatches(text, RELEASE_LINE, RELEASE_WORDS, within), exportPathOf, skip, (id) => {
         let n: Node | null = id;
         while (n && n.parent && n.parent.type !== 'block' && n.parent.type !== 'module') n = n.parent;
         return n ?? undefined;

@@ -9,7 +9,7 @@
  */
 import { nodeRange, type Node, type Tree } from '../../parsing/parser';
 import type { UsedOnlyParameters } from '../summaries';
-import { inSkipped, type SkippedRanges } from './skipped-ranges';
+import { inSkipped, outside, type SkippedRanges } from './skipped-ranges';
 import { isSpaceCode, isWordCode } from '../../text/char-codes';
 import { parameterNames } from '../../facts/python/syntax-helpers';
 
@@ -32,12 +32,14 @@ const STORING_CALL = new RegExp(`\\.(?:${[...STORING_METHODS].join('|')})\\(`, '
 /**
  * The offsets where a match of {@link STORE_LINE} can start, in order (a superset): each
  * storing call's dot, and for each `=` whose left side, blanks skipped, ends a `x.attr` or a
- * `]`, the start of that (the character before the dot, or the bracket).
+ * `]`, the start of that (the character before the dot, or the bracket). Only in the stretch
+ * `[from, to)`.
  */
-function storeLineStarts(text: string): number[] {
+function storeLineStarts(text: string, from: number, to: number): number[] {
   const starts: number[] = [];
-  for (const m of text.matchAll(STORING_CALL)) starts.push(m.index);
-  for (let eq = text.indexOf('='); eq >= 0; eq = text.indexOf('=', eq + 1)) {
+  const part = from === 0 && to === text.length ? text : text.slice(from, to);
+  for (const m of part.matchAll(STORING_CALL)) starts.push(from + m.index);
+  for (let eq = text.indexOf('=', from); eq >= 0 && eq < to; eq = text.indexOf('=', eq + 1)) {
     let last = eq - 1;
     while (last >= 0 && isSpaceCode(text.charCodeAt(last))) last--;
     if (last < 0) continue;
@@ -62,9 +64,9 @@ function storeLineStarts(text: string): number[] {
  * the pattern is tried only where a match can start (a pattern whose alternatives begin with
  * a word character tries every offset of the text), each from where the last match ended.
  */
-function* storeLineMatches(text: string): Generator<RegExpExecArray> {
+function* storeLineMatches(text: string, from = 0, to = text.length): Generator<RegExpExecArray> {
   let next = 0;
-  for (const at of storeLineStarts(text)) {
+  for (const at of storeLineStarts(text, from, to)) {
     if (at < next) continue;
     STORE_AT.lastIndex = at;
     const m = STORE_AT.exec(text);
@@ -143,36 +145,32 @@ function isNameChar(code: number, word: boolean): boolean {
 }
 
 /**
- * The `def name(` lines of the text, in document order: the matches of
- * `^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(` (multiline), found from the
- * `def` words instead (a pattern anchored at line starts tries every offset of the text).
- * `at` is the line's start, `indent` its leading blanks, `open` the offset after the bracket.
+ * The `def name(` line whose `def` word is at `word`, if it is one: a match of
+ * `^([ \t]*)(?:async[ \t]+)?def[ \t]+[A-Za-z_]\w*[ \t]*\(` (multiline) there, found from the
+ * word (a pattern anchored at line starts tries every offset of the text). `at` is the line's
+ * start, `indent` its leading blanks, `open` the offset after the bracket.
  */
-function defHeaders(text: string): { at: number; indent: string; open: number }[] {
-  const out: { at: number; indent: string; open: number }[] = [];
-  for (let word = text.indexOf('def'); word >= 0; word = text.indexOf('def', word + 3)) {
-    // After the word: blanks, a name, blanks, the bracket.
-    let end = word + 3;
-    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
-    if (end === word + 3 || !isNameChar(text.charCodeAt(end), false)) continue;
-    end++;
-    while (end < text.length && isNameChar(text.charCodeAt(end), true)) end++;
-    while (end < text.length && isBlank(text.charCodeAt(end))) end++;
-    if (text.charCodeAt(end) !== 40) continue;
-    // Before it: blanks to the line's start, or blanks, `async` and blanks to it.
-    let start = word;
+function defHeaderAt(text: string, word: number): { at: number; indent: string; open: number } | undefined {
+  // After the word: blanks, a name, blanks, the bracket.
+  let end = word + 3;
+  while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+  if (end === word + 3 || !isNameChar(text.charCodeAt(end), false)) return undefined;
+  end++;
+  while (end < text.length && isNameChar(text.charCodeAt(end), true)) end++;
+  while (end < text.length && isBlank(text.charCodeAt(end))) end++;
+  if (text.charCodeAt(end) !== 40) return undefined;
+  // Before it: blanks to the line's start, or blanks, `async` and blanks to it.
+  let start = word;
+  while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
+  let indentEnd = word;
+  if (!isLineStart(text, start)) {
+    if (start === word || start < 5 || !text.startsWith('async', start - 5)) return undefined;
+    start -= 5;
+    indentEnd = start;
     while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
-    let indentEnd = word;
-    if (!isLineStart(text, start)) {
-      if (start === word || start < 5 || !text.startsWith('async', start - 5)) continue;
-      start -= 5;
-      indentEnd = start;
-      while (start > 0 && isBlank(text.charCodeAt(start - 1))) start--;
-      if (!isLineStart(text, start)) continue;
-    }
-    out.push({ at: start, indent: text.slice(start, indentEnd), open: end + 1 });
+    if (!isLineStart(text, start)) return undefined;
   }
-  return out;
+  return { at: start, indent: text.slice(start, indentEnd), open: end + 1 };
 }
 
 /** The longest parameter list read (a header that never closes its bracket is read this far). */
@@ -211,34 +209,82 @@ export function parameterCheck(text: string): (at: number, name: string) => bool
 
 let lastCheck: { text: string; check: (at: number, name: string) => boolean } | undefined;
 
+/** A `def` line as the parameter pre-check reads it. */
+interface CheckedHeader {
+  /** Offset of its `def` word, of its line's start; its indentation (a tab counts 8). */
+  word: number;
+  at: number;
+  indent: number;
+  open: number;
+  names?: Set<string>;
+  /** The nearest `def` line above indented less (null: none), once known. */
+  parent?: CheckedHeader | null;
+}
+
 function parameterCheckOf(text: string): (at: number, name: string) => boolean {
-  const headers: { at: number; indent: number; names: Set<string> }[] = [];
-  for (const header of defHeaders(text)) {
+  // The `def` lines, read as asked (from the line asked about upwards), once each. (The `def`
+  // words never overlap: the same words whichever way they are searched.)
+  const headers = new Map<number, CheckedHeader | null>();
+  const headerAt = (word: number): CheckedHeader | null => {
+    let h = headers.get(word);
+    if (h === undefined) {
+      const found = defHeaderAt(text, word);
+      h = found ? { word, at: found.at, indent: found.indent.replace(/\t/g, '        ').length, open: found.open } : null;
+      headers.set(word, h);
+    }
+    return h;
+  };
+  /** The nearest `def` line whose `def` word starts at or before `from`. */
+  const headerFrom = (from: number): CheckedHeader | null => {
+    // (`lastIndexOf` reads a negative start as 0.)
+    if (from < 0) return null;
+    for (let word = text.lastIndexOf('def', from); word >= 0; word = word > 0 ? text.lastIndexOf('def', word - 1) : -1) {
+      const h = headerAt(word);
+      if (h) return h;
+    }
+    return null;
+  };
+  /** The nearest `def` line above `h` indented less (every line between is indented at least as much as `h`). */
+  const parentOf = (h: CheckedHeader): CheckedHeader | null => {
+    if (h.parent !== undefined) return h.parent;
+    const level: CheckedHeader[] = [h];
+    let g = headerFrom(h.word - 1);
+    while (g && g.indent >= h.indent) {
+      if (g.indent === h.indent) level.push(g);
+      g = g.parent !== undefined ? g.parent : headerFrom(g.word - 1);
+    }
+    for (const same of level) same.parent = g;
+    return g;
+  };
+  const namesOf = (h: CheckedHeader) => {
+    if (h.names) return h.names;
     const names = new Set<string>();
     // Every word after a comma, inside a default's brackets too: a generous pre-check.
-    for (const part of parameterListText(text, header.open).split(',')) {
+    for (const part of parameterListText(text, h.open).split(',')) {
       const w = /^[ \t\r\n*]*([A-Za-z_]\w*)/.exec(part);
       if (w) names.add(w[1]);
     }
-    headers.push({ at: header.at, indent: header.indent.replace(/\t/g, '        ').length, names });
-  }
+    return (h.names = names);
+  };
   return (at, name) => {
-    let lo = 0;
-    let hi = headers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (headers[mid].at < at) lo = mid + 1;
-      else hi = mid;
-    }
     const lineStart = text.lastIndexOf('\n', at - 1) + 1;
     const indent = /^[ \t]*/.exec(text.slice(lineStart, at))![0].replace(/\t/g, '        ').length;
-    // Every def above indented less than the line so far may hold it (a nested def that ended
-    // before the line is indented more than the def that holds both): any of them naming it passes.
+    // Every def above (its line starting before `at`) indented less than the line so far may
+    // hold it (a nested def that ended before the line is indented more than the def that holds
+    // both): any of them naming it passes. Those indented as much or more are passed over, with
+    // every line between one of them and its parent.
     let within = indent;
-    for (let i = lo - 1; i >= 0 && within > 0; i--) {
-      if (headers[i].indent >= within) continue;
-      if (headers[i].names.has(name)) return true;
-      within = headers[i].indent;
+    const lineEnd = text.indexOf('\n', at);
+    let h = headerFrom(lineEnd < 0 ? text.length : lineEnd);
+    while (h && h.at >= at) h = headerFrom(h.word - 1);
+    while (h && within > 0) {
+      if (h.indent >= within) {
+        h = parentOf(h);
+        continue;
+      }
+      if (namesOf(h).has(name)) return true;
+      within = h.indent;
+      h = parentOf(h);
     }
     return false;
   };
@@ -267,7 +313,20 @@ export function storedParameters(tree: Tree, text: string, exportPathOf: (def: N
   const byDef = new Map<number, ExportedDefEntry & { stored: Set<string> }>();
   const root = tree.rootNode;
   const isParameter = parameterCheck(text);
-  const lines = [...storeLineMatches(text), ...(/\bglobal[ \t]/.test(text) ? text.matchAll(GLOBAL_STORE_LINE) : [])];
+  // Only the stretches outside the skipped ranges (what lies in them is not reported), each
+  // with its first line whole (the lines are matched whole; a skipped definition ends inside one).
+  const lines: RegExpExecArray[] = [];
+  // (A store into a module global needs a `global` statement in the same def, so in the same stretch.)
+  for (const [from, to] of outside(skip, text.length)) {
+    lines.push(...storeLineMatches(text, from, to));
+    const lineStart = text.lastIndexOf('\n', from - 1) + 1;
+    const part = lineStart === 0 && to === text.length ? text : text.slice(lineStart, to);
+    if (!/\bglobal[ \t]/.test(part)) continue;
+    for (const m of part.matchAll(GLOBAL_STORE_LINE)) {
+      m.index += lineStart;
+      lines.push(m);
+    }
+  }
   for (const m of lines) {
     const name = m[1] || m[2];
     if (!name) continue;

@@ -361,6 +361,27 @@ describe('persistent cache', () => {
     assert.deepEqual(lookAll(late), expected);
   });
 
+  test("a hit refreshes its pack's time once, and again after rereadIndex (a long-lived server keeps its packs recent)", () => {
+    const cacheDir = tempDir('hazard-lens-cache-');
+    const writer = new DiskCache(cacheDir);
+    const [a] = baselineAnalyses;
+    const key = writer.key(a.path, a.contentHash, true);
+    assert.equal(writer.write(key, a), true);
+    const index = writer.written()!.indexFile;
+    const reader = new DiskCache(cacheDir);
+    const old = new Date(Date.now() - 3 * 3600_000);
+    const age = () => Date.now() - fs.statSync(index).mtimeMs;
+    fs.utimesSync(index, old, old);
+    assert.equal(reader.read(key, a.path, a.contentHash).status, 'hit');
+    assert.ok(age() < 60_000, 'the first hit refreshes the time');
+    fs.utimesSync(index, old, old);
+    assert.equal(reader.read(key, a.path, a.contentHash).status, 'hit');
+    assert.ok(age() > 3600_000, 'not again within the same scan');
+    reader.rereadIndex();
+    assert.equal(reader.read(key, a.path, a.contentHash).status, 'hit');
+    assert.ok(age() < 60_000, 'again in the next scan');
+  });
+
   test("another writer's entries are found after rereadIndex, or by a fresh lookup", () => {
     const cacheDir = tempDir('hazard-lens-cache-');
     const reader = new DiskCache(cacheDir);

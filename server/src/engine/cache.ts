@@ -391,7 +391,7 @@ export class DiskCache {
   private indexStale = false;
   /** This cache's pack, once it wrote an entry: its files and how many bytes it holds. */
   private writer?: { pack: string; packFile: string; indexFile: string; bytes: number };
-  /** Packs whose index time this cache refreshed already (once per pack is enough). */
+  /** Packs whose index time this cache refreshed already since its indexes were last read again (once is enough). */
   private readonly touchedPacks = new Set<string>();
 
   /**
@@ -424,6 +424,8 @@ export class DiskCache {
   rereadIndex(): void {
     this.indexStale = true;
     this.own.clear();
+    // A long-lived process (the language server) refreshes the packs' times again for each scan.
+    this.touchedPacks.clear();
   }
 
   /**

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { editFor, parseSync, type Node, type Tree } from '../../server/src/parsing/parser';
-import { iterableClasses } from '../../server/src/analysis/python/wsgi';
+import { iterableClasses, iteratorMethods } from '../../server/src/analysis/python/wsgi';
 import { grammarsReady } from '../harness';
 import { pythonFiles, random, randomEdit } from '../random-edits';
 
@@ -70,4 +70,19 @@ test('iterable classes from the text: the same as a full walk, on fixtures and r
     doc.tree.delete();
   }
   assert.ok(checked > 100);
+});
+
+test('iterator method names are read like the pattern `\\bdef(?:[ \\t\\f]|\\\\\\r?\\n)+(__iter__|__next__|next)\\b`', () => {
+  const pattern = /\bdef(?:[ \t\f]|\\\r?\n)+(__iter__|__next__|next)\b/g;
+  const byPattern = (text: string) => [...text.matchAll(pattern)].map((m) => ({ at: m.index + m[0].length - m[1].length, name: m[1] }));
+  const text = 'def __iter__(self): pass\nundef next\ndef\\\n  next(x)\ndef\\\r\n__next__()\ndefnext\ndef nextval\ndef  __iter__x\ndef\tnext';
+  assert.deepEqual(iteratorMethods(text).map((m) => m.name), ['__iter__', 'next', '__next__', 'next']);
+  assert.deepEqual(iteratorMethods(text), byPattern(text));
+  const pieces = ['def', ' ', '\t', '\f', '\\\n', '\\\r\n', '\\', '\r', 'next', '__iter__', '__next__', '_', 'x', 'é', 'de', 'f', '\n', '1'];
+  const rnd = random(5);
+  for (let k = 0; k < 20000; k++) {
+    let s = '';
+    for (let j = 1 + Math.floor(rnd() * 8); j > 0; j--) s += pieces[Math.floor(rnd() * pieces.length)];
+    assert.deepEqual(iteratorMethods(s), byPattern(s), JSON.stringify(s));
+  }
 });

@@ -284,6 +284,37 @@ describe('Python facts reused across edits: key cases', () => {
     d.dispose();
   });
 
+  test('for and del targets before a skipped definition: read up to `in` or the end of their line', () => {
+    const text = [
+      'import settings',
+      '',
+      'del settings.cache',
+      'for settings.item in range(3):',
+      '    pass',
+      'names = [n for n',
+      '         in settings.names]',
+      'del settings.old   ',
+      'def first(self):',
+      '    self.a = 1',
+      '',
+      '',
+      'def other(self):',
+      '    total = 0',
+      '    return total',
+      '',
+    ].join('\n');
+    const d = new Doc(text);
+    const writes = () => (extractPythonFacts(d.tree, d.text, PATH).find((f) => f.kind === 'py.module') as { attributeWrites?: string[] }).attributeWrites;
+    assert.deepEqual(writes(), ['cache', 'item', 'old']);
+    // `first` is skipped: the blank stretch in its place follows the last `del` line (the Doc checks each edit against a whole extraction).
+    d.replace('    total = 0', '    total = 0\n    total += 1');
+    assert.equal(d.reused, 1);
+    d.replace('    total += 1', '    total += 12');
+    assert.equal(d.reused, 1);
+    assert.deepEqual(writes(), ['cache', 'item', 'old']);
+    d.dispose();
+  });
+
   test('same-named methods of two classes are edited in place; a getter and its setter are not', () => {
     const text = [
       'import os',

@@ -33,7 +33,7 @@ const QUICK_CHECK: readonly (readonly string[])[] = WSGI_SHAPE_TOKENS.filter(
 /**
  * An environ name as a whole word (not inside a longer ASCII identifier; next to a non-ASCII
  * letter it still counts, which only adds candidates). One regular expression scan: much faster
- * than an `indexOf` loop per name for such short names.
+ * than an `indexOf` loop per name for such short names (used when no name is inside all others).
  */
 const ENVIRON_WORD = new RegExp(
   `(?<![A-Za-z0-9_])(?:${[...ENVIRON_NAMES]
@@ -42,6 +42,43 @@ const ENVIRON_WORD = new RegExp(
     .join('|')})(?![A-Za-z0-9_])`,
   'g',
 );
+
+/**
+ * The shortest environ name when every other holds it (`env`): one `indexOf` scan for it, each
+ * hit widened to the whole ASCII identifier around it, finds the same words as
+ * {@link ENVIRON_WORD} without trying the pattern at every offset of the text.
+ */
+const ENVIRON_CORE: string | undefined = (() => {
+  const shortest = [...ENVIRON_NAMES].sort((a, b) => a.length - b.length)[0];
+  return shortest && /^\w+$/.test(shortest) && [...ENVIRON_NAMES].every((n) => n.includes(shortest)) ? shortest : undefined;
+})();
+
+/** The longest environ name: a longer identifier is none. */
+const MAX_ENVIRON_NAME = Math.max(...[...ENVIRON_NAMES].map((n) => n.length));
+
+/** `[A-Za-z0-9_]`, by char code. */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** Offsets (ascending) of the environ names standing as whole identifiers in `text`: the matches of {@link ENVIRON_WORD}. */
+export function environWords(text: string): number[] {
+  const out: number[] = [];
+  if (ENVIRON_CORE === undefined) {
+    for (const m of text.matchAll(ENVIRON_WORD)) out.push(m.index);
+    return out;
+  }
+  for (let i = text.indexOf(ENVIRON_CORE); i >= 0; ) {
+    let start = i;
+    while (start > 0 && isWordChar(text.charCodeAt(start - 1))) start--;
+    let end = i + ENVIRON_CORE.length;
+    while (end < text.length && isWordChar(text.charCodeAt(end))) end++;
+    if (end - start <= MAX_ENVIRON_NAME && ENVIRON_NAMES.has(text.slice(start, end))) out.push(start);
+    // (The identifier holds no other name: the next one starts after it.)
+    i = text.indexOf(ENVIRON_CORE, end);
+  }
+  return out;
+}
 
 /** A call of an environ builder (`ENVIRON_BUILDER`, e.g. `make_environ(`), as a whole word. */
 const ENVIRON_BUILDER_CALL = new RegExp(`(?<![A-Za-z0-9_])${ENVIRON_BUILDER.source.replace(/^\^|\$$/g, '')}(?=\\s*\\()`, 'g');
@@ -64,8 +101,7 @@ export class Tokens {
 
   constructor(text: string) {
     this.wrapKey = positionsOf(text, FILE_WRAPPER_KEY);
-    this.environ = [];
-    for (const m of text.matchAll(ENVIRON_WORD)) this.environ.push(m.index);
+    this.environ = environWords(text);
     // `self.make_environ(request)` builds the environ argument of an application call.
     if (text.includes('_environ')) {
       for (const m of text.matchAll(ENVIRON_BUILDER_CALL)) this.environ.push(m.index);

@@ -74,8 +74,40 @@ export function analyzeWsgiStrict(tree: Tree, text: string): WsgiIssue[] {
   return run(tree, text);
 }
 
-/** `def __iter__` (or `__next__`, `next`), the name in group 1: the methods that make a class iterable. */
-const ITERATOR_METHOD = /\bdef(?:[ \t\f]|\\\r?\n)+(__iter__|__next__|next)\b/g;
+/** The names of the methods that make a class iterable. */
+const ITERATOR_METHOD_NAMES = ['__iter__', '__next__', 'next'] as const;
+
+/** `[A-Za-z0-9_]`, by char code. */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/**
+ * Where `def __iter__` (or `__next__`, `next`) names its method, and the name: the keyword
+ * `def` as a whole word, blanks or backslash-continued lines, then the name as a whole word
+ * (the matches of `/\bdef(?:[ \t\f]|\\\r?\n)+(__iter__|__next__|next)\b/g`, found from an `indexOf`
+ * scan for `def` rather than trying the pattern at every offset).
+ */
+export function iteratorMethods(text: string): { at: number; name: string }[] {
+  const out: { at: number; name: string }[] = [];
+  for (let i = text.indexOf('def'); i >= 0; i = text.indexOf('def', i + 1)) {
+    if (i > 0 && isWordChar(text.charCodeAt(i - 1))) continue;
+    let j = i + 3;
+    for (;;) {
+      const c = text.charCodeAt(j);
+      if (c === 32 || c === 9 || c === 12) j++;
+      else if (c === 92 && text.charCodeAt(j + 1) === 10) j += 2;
+      else if (c === 92 && text.charCodeAt(j + 1) === 13 && text.charCodeAt(j + 2) === 10) j += 3;
+      else break;
+    }
+    if (j === i + 3) continue;
+    const name = ITERATOR_METHOD_NAMES.find((n) => text.startsWith(n, j));
+    if (!name || (j + name.length < text.length && isWordChar(text.charCodeAt(j + name.length)))) continue;
+    out.push({ at: j, name });
+    i = j + name.length - 1;
+  }
+  return out;
+}
 
 /**
  * The classes with an `__iter__`, `__next__` or `next` method of their own, in document order:
@@ -85,9 +117,9 @@ const ITERATOR_METHOD = /\bdef(?:[ \t\f]|\\\r?\n)+(__iter__|__next__|next)\b/g;
 export function iterableClasses(tree: Tree, text: string): Node[] {
   const root = tree.rootNode;
   const out = new Map<number, Node>();
-  for (const m of text.matchAll(ITERATOR_METHOD)) {
-    const at = m.index + m[0].length - m[1].length;
-    const name = root.descendantForIndex(at, at + m[1].length);
+  for (const m of iteratorMethods(text)) {
+    const at = m.at;
+    const name = root.descendantForIndex(at, at + m.name.length);
     const def = name?.parent;
     if (!name || def?.type !== 'function_definition' || def.childForFieldName('name')?.id !== name.id) continue;
     const block = def.parent?.type === 'decorated_definition' ? def.parent.parent : def.parent;

@@ -266,6 +266,9 @@ function blankedOutside(src: string, skipped: readonly { start: number; end: num
   return out.join('');
 }
 
+/** The targets of `for … in` and `del …` up to `in` or the end of the line (group 1). */
+const FOR_DEL_TARGET = /\b(?:for|del)\s+([^\n]*?)(?:[^\S\r\n\u2028\u2029]+in\b|$)/gm;
+
 export class StatementScan {
   /**
    * The source with strings and comments blanked (computed once per file); the stretches not
@@ -318,7 +321,11 @@ export class StatementScan {
     }
     for (const m of tupleTargets(code)) attrsIn(m.text, m.at);
     // (Each pattern below runs only where the text holds its literal word.)
-    if (has(code, WORDS.forDel)) for (const m of code.matchAll(/\b(?:for|del)\s+([^\n]*?)(?:\s+in\b|$)/gm)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
+    // (Before `in`, whitespace within the line only: `\s+in` tried at every step of the lazy
+    // target would run over the whole blank stretch after the line — the skipped definitions —
+    // each time. A target that `\s+in` ended at a line break ends there at `$`, the same but
+    // for trailing blanks, which hold no attribute.)
+    if (has(code, WORDS.forDel)) for (const m of code.matchAll(FOR_DEL_TARGET)) attrsIn(m[1], (m.index ?? 0) + m[0].indexOf(m[1]));
     for (const m of code.matchAll(/\bas\s+[A-Za-z_][\w.]*\.\s*([A-Za-z_]\w*)/g)) out.push({ at: m.index ?? 0, attr: m[1] });
     if (has(code, WORDS.setattr)) for (const m of code.matchAll(/\b(?:setattr|delattr)\s*\(/g)) {
       const argsAt = (m.index ?? 0) + m[0].length;

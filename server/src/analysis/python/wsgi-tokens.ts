@@ -6,6 +6,7 @@
 import type { Node, Tree } from '../../parsing/parser';
 import { ENVIRON_BUILDER, ENVIRON_NAMES, FILE_WRAPPER_KEY, ITER_CALL, ITERABLE_CLASS, WSGI_SHAPE_TOKENS } from '../../knowledge/python-wsgi';
 import { anyIn, positionsOf } from '../../text/positions';
+import { isWordCode } from '../../text/char-codes';
 
 /**
  * Cheap text test: without every token of at least one shape (see `WSGI_SHAPE_TOKENS`) no shape
@@ -56,11 +57,6 @@ const ENVIRON_CORE: string | undefined = (() => {
 /** The longest environ name: a longer identifier is none. */
 const MAX_ENVIRON_NAME = Math.max(...[...ENVIRON_NAMES].map((n) => n.length));
 
-/** `[A-Za-z0-9_]`, by char code. */
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
 /** Offsets (ascending) of the environ names standing as whole identifiers in `text`: the matches of {@link ENVIRON_WORD}. */
 export function environWords(text: string): number[] {
   const out: number[] = [];
@@ -70,9 +66,9 @@ export function environWords(text: string): number[] {
   }
   for (let i = text.indexOf(ENVIRON_CORE); i >= 0; ) {
     let start = i;
-    while (start > 0 && isWordChar(text.charCodeAt(start - 1))) start--;
+    while (start > 0 && isWordCode(text.charCodeAt(start - 1))) start--;
     let end = i + ENVIRON_CORE.length;
-    while (end < text.length && isWordChar(text.charCodeAt(end))) end++;
+    while (end < text.length && isWordCode(text.charCodeAt(end))) end++;
     if (end - start <= MAX_ENVIRON_NAME && ENVIRON_NAMES.has(text.slice(start, end))) out.push(start);
     // (The identifier holds no other name: the next one starts after it.)
     i = text.indexOf(ENVIRON_CORE, end);

@@ -54,6 +54,7 @@ import { CloseAfterLoopCheck } from './wsgi-close-after-loop';
 import { CloseLookupCheck } from './wsgi-close-lookup';
 import type { WsgiIssue } from './wsgi-issue';
 import { recordAnalysisFailure } from '../failures';
+import { isWordCode } from '../../text/char-codes';
 
 export type { WsgiIssue, WsgiIssueKind, WsgiStep } from './wsgi-issue';
 
@@ -77,11 +78,6 @@ export function analyzeWsgiStrict(tree: Tree, text: string): WsgiIssue[] {
 /** The names of the methods that make a class iterable. */
 const ITERATOR_METHOD_NAMES = ['__iter__', '__next__', 'next'] as const;
 
-/** `[A-Za-z0-9_]`, by char code. */
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
 /**
  * Where `def __iter__` (or `__next__`, `next`) names its method, and the name: the keyword
  * `def` as a whole word, blanks or backslash-continued lines, then the name as a whole word
@@ -91,7 +87,7 @@ function isWordChar(c: number): boolean {
 export function iteratorMethods(text: string): { at: number; name: string }[] {
   const out: { at: number; name: string }[] = [];
   for (let i = text.indexOf('def'); i >= 0; i = text.indexOf('def', i + 1)) {
-    if (i > 0 && isWordChar(text.charCodeAt(i - 1))) continue;
+    if (i > 0 && isWordCode(text.charCodeAt(i - 1))) continue;
     let j = i + 3;
     for (;;) {
       const c = text.charCodeAt(j);
@@ -102,7 +98,7 @@ export function iteratorMethods(text: string): { at: number; name: string }[] {
     }
     if (j === i + 3) continue;
     const name = ITERATOR_METHOD_NAMES.find((n) => text.startsWith(n, j));
-    if (!name || (j + name.length < text.length && isWordChar(text.charCodeAt(j + name.length)))) continue;
+    if (!name || (j + name.length < text.length && isWordCode(text.charCodeAt(j + name.length)))) continue;
     out.push({ at: j, name });
     i = j + name.length - 1;
   }

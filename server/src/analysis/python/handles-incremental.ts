@@ -36,6 +36,7 @@
 import type { Node, Tree } from '../../parsing/parser';
 import { escapeRegExp } from '../../text/regexp';
 import { definitionsOfTree, locateEdit, positionFrom, Shift, type Definition } from '../../facts/python/incremental';
+import { IMPORT_LINE } from '../../facts/python/names';
 import type { PythonKnowledge } from '../../knowledge/knowledge';
 import type { Position } from '../../text/locations';
 import { pendingAnalysisFailures, recordAnalysisFailure } from '../failures';
@@ -71,8 +72,6 @@ export interface HandleReuse {
   reused?: number;
 }
 
-/** An import statement's line, as the names table finds them (`facts/python/names.ts`). */
-const IMPORT_LINE = /^[ \t]*(?:from|import)[ \t\\]/gm;
 /** Lines and statements that spell an import, as the text checks read them (`handles.ts`: `onlyStandardImports`, `IMPORT_STATEMENT`). */
 const IMPORT_TEXT = [/^[ \t]*(?:from|import)\b[^\n]*/gm, /^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(?:\([^)]*\)|[^\n]*)/gm];
 /** Text at column 0 after the first line, whole lines (a module-level binding the names table would read: `NAME = …`, `m = import_module(…)`). */

@@ -8,8 +8,11 @@
 import type { Node, Tree } from '../../parsing/parser';
 import { escapeRegExp, lineLocalMatches } from '../../text/regexp';
 
-/** An import statement's line (`import m`, `from m import x`); {@link IMPORT_WORDS}: the words every such line spells. */
-const IMPORT_LINE = /^[ \t]*(?:from|import)[ \t\\]/gm;
+/**
+ * An import statement's line (`import m`, `from m import x`); {@link IMPORT_WORDS}: the words every such line spells.
+ * (Also how the incremental handle analysis tells whether an edit changed the table's imports.)
+ */
+export const IMPORT_LINE = /^[ \t]*(?:from|import)[ \t\\]/gm;
 const IMPORT_WORDS = /from|import/g;
 /** `m = importlib.import_module("m")` on a line of its own; {@link IMPORT_WORD}: the word every such line spells. */
 const DYNAMIC_IMPORT_LINE = /^([A-Za-z_]\w*)[ \t]*=[ \t]*[\w.]*import\w*\([ \t]*['"]([\w.]+)['"]/gm;

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { editTreeSitterGlue } from './tree-sitter-glue.mjs';
+import { treeSitterGluePlugin } from './tree-sitter-glue.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -75,14 +75,7 @@ const sharedZod = {
     build.onResolve({ filter: /^zod$/ }, (args) => (args.kind === 'require-call' ? { path: '../shared/zod.js', external: true } : undefined));
   },
 };
-/** web-tree-sitter's glue, edited for speed as it is bundled (see `tree-sitter-glue.mjs`). */
-const treeSitterGlue = {
-  name: 'tree-sitter-glue',
-  setup(build) {
-    build.onLoad({ filter: /web-tree-sitter[\\/]tree-sitter\.cjs$/ }, (args) => ({ contents: editTreeSitterGlue(readFileSync(args.path, 'utf8')), loader: 'js' }));
-  },
-};
-const pluginsOf = (b) => [directBuiltins, treeSitterGlue, ...(b.outfile === 'dist/shared/zod.js' || b.outfile.startsWith('dist/client/') ? [] : [sharedZod])];
+const pluginsOf = (b) => [directBuiltins, treeSitterGluePlugin, ...(b.outfile === 'dist/shared/zod.js' || b.outfile.startsWith('dist/client/') ? [] : [sharedZod])];
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 copyFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm'), join(root, 'dist', 'tree-sitter.wasm'));

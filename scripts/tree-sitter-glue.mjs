@@ -18,6 +18,8 @@
  * `test/package/tree-sitter-glue.test.ts` checks that the edited glue reads trees the same.
  */
 
+import { readFileSync } from 'node:fs';
+
 /** [text in the published glue, its replacement]. */
 export const TREE_SITTER_EDITS = [
   [
@@ -41,3 +43,11 @@ export function editTreeSitterGlue(text) {
   }
   return text;
 }
+
+/** The esbuild plugin that makes the edits as a bundle takes in the glue (`build.mjs`, the bench's in-process bundle). */
+export const treeSitterGluePlugin = {
+  name: 'tree-sitter-glue',
+  setup(build) {
+    build.onLoad({ filter: /web-tree-sitter[\\/]tree-sitter\.cjs$/ }, (args) => ({ contents: editTreeSitterGlue(readFileSync(args.path, 'utf8')), loader: 'js' }));
+  },
+};

@@ -465,7 +465,7 @@ async function didChangeToPublish(stdlib: string): Promise<PublishResult | strin
  */
 async function inProcess(stdlibCopy: string): Promise<{ ks: KeystrokeResult | string; reeval: ReevalResult | string }> {
   const esbuild = await import('esbuild');
-  const { editTreeSitterGlue } = await import('../tree-sitter-glue.mjs');
+  const { treeSitterGluePlugin } = await import('../tree-sitter-glue.mjs');
   const outfile = join(BENCH, 'in-process.cjs');
   mkdirSync(BENCH, { recursive: true });
   await esbuild.build({
@@ -479,7 +479,7 @@ async function inProcess(stdlibCopy: string): Promise<{ ks: KeystrokeResult | st
     absWorkingDir: ROOT,
     alias: { 'web-tree-sitter': './node_modules/web-tree-sitter/tree-sitter.cjs', 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
     define: { __HAZARD_LENS_BUILD__: '"bench"' },
-    plugins: [{ name: 'tree-sitter-glue', setup: (b) => b.onLoad({ filter: /web-tree-sitter[\\/]tree-sitter\.cjs$/ }, (args) => ({ contents: editTreeSitterGlue(readFileSync(args.path, 'utf8')), loader: 'js' })) }],
+    plugins: [treeSitterGluePlugin],
   });
   const r = spawnSync(process.execPath, [outfile, stdlibCopy], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) {

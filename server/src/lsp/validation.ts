@@ -167,7 +167,11 @@ export class Validator {
     const started = Date.now();
     const text = doc.document.getText();
     const hash = contentHash(text, config.knowledge);
-    let analysis = this.index.reusableAnalysis(doc.path, hash);
+    // An analysis of the same text from the index (a keystroke undone, the disk file's text
+    // again) is taken only when it leaves no reuse state behind: serving it would keep the
+    // state of an older text, and the next keystroke, two edits away from that, would be
+    // analysed whole. Analysed again from the state, it costs one definition's work.
+    let analysis = this.reuseFallsBehind(uri, text) ? undefined : this.index.reusableAnalysis(doc.path, hash);
     if (!analysis) {
       try {
         // Nesting beyond the budget is refused before the parse (a deep Python file can make
@@ -209,6 +213,13 @@ export class Validator {
     // A few versions: evaluations are coalesced, so the last one may have seen an older version.
     while (m.size >= 4) m.delete(m.keys().next().value!);
     return m;
+  }
+
+  /** The document keeps a reuse state (Python facts or handles) of a text other than `text`. */
+  private reuseFallsBehind(uri: string, text: string): boolean {
+    const reuse = this.factReuse.get(uri);
+    const stateText = reuse?.state?.text ?? reuse?.handles?.state?.text;
+    return stateText !== undefined && stateText !== text;
   }
 
   private reuseFor(uri: string): EditorReuse {

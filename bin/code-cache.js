@@ -7,6 +7,18 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
+/** Entries of other bundles not written for this long are dropped when an entry is written. */
+const STALE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/** The file's modification time, or Infinity when it cannot be read (it is then left alone). */
+function statTime(file) {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
+
 /**
  * Runs `file` as `require` would (as a child of `parent`), compiled with the entry of `folder`
  * kept for it. Without a usable entry, the compiled code is written for the next start when
@@ -36,8 +48,15 @@ function runCodeCached(file, { folder, parent, writeWhen, report, prepareWrite }
     const write = () => {
       try {
         fs.mkdirSync(folder, { recursive: true });
-        // Older entries of this bundle (other builds, other Node versions) are dropped.
-        for (const name of fs.readdirSync(folder)) if (name.startsWith(prefix)) fs.rmSync(path.join(folder, name), { force: true });
+        // Older entries of this bundle (other builds, other Node versions) are dropped, and so
+        // are those of other bundles not written for a month (an install moved or removed, an
+        // npx folder gone): an entry still in use costs one start that compiles again.
+        const stale = Date.now() - STALE_AFTER_MS;
+        for (const name of fs.readdirSync(folder)) {
+          const file = path.join(folder, name);
+          if (name.startsWith(prefix)) fs.rmSync(file, { force: true });
+          else if (name.endsWith('.v8') && statTime(file) < stale) fs.rmSync(file, { force: true });
+        }
         if (prepareWrite) prepareWrite();
         const temporary = `${entry}.${process.pid}.${require('node:worker_threads').threadId}.tmp`;
         fs.writeFileSync(temporary, script.createCachedData());

@@ -109,3 +109,21 @@ test('the analysis workers start from a code cache of their own bundle too: writ
     removeWorkspace(dir);
   }
 });
+
+test('writing an entry drops the entries of other bundles not written for a month, and keeps the recent ones', () => {
+  const cacheDir = path.join(work, 'pruned-cache');
+  const code = path.join(cacheDir, 'code');
+  fs.mkdirSync(code, { recursive: true });
+  const old = path.join(code, '0123456789abcdef-0123456789abcdef.v8');
+  const recent = path.join(code, 'fedcba9876543210-fedcba9876543210.v8');
+  const notOurs = path.join(code, 'notes.txt');
+  for (const f of [old, recent, notOurs]) fs.writeFileSync(f, 'x');
+  const monthAgo = (Date.now() - 31 * 24 * 3600 * 1000) / 1000;
+  fs.utimesSync(old, monthAgo, monthAgo);
+  fs.utimesSync(notOurs, monthAgo, monthAgo);
+  const dayAgo = (Date.now() - 24 * 3600 * 1000) / 1000;
+  fs.utimesSync(recent, dayAgo, dayAgo);
+  const r = launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: cacheDir });
+  assert.equal(r.state, 'missing');
+  assert.deepEqual(fs.readdirSync(code).sort(), [path.basename(r.entry ?? ''), path.basename(recent), path.basename(notOurs)].sort());
+});

@@ -98,6 +98,8 @@ export class AnalysisPool {
     private readonly script: { file: string; eval: boolean },
     /** V8 heap limits of each worker (`worker_threads` `resourceLimits`); Node's defaults otherwise. */
     private readonly limits?: ResourceLimits,
+    /** Reads the JSON text of an analysis a worker sends (`JSON.parse` otherwise; see `fromWire`). */
+    private readonly parse?: (json: string) => unknown,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
@@ -116,7 +118,7 @@ export class AnalysisPool {
       else if (msg.ok) {
         let outcome: FileOutcome;
         try {
-          outcome = fromWire(msg.outcome);
+          outcome = fromWire(msg.outcome, this.parse);
         } catch (err) {
           pending.reject(err instanceof Error ? err : new Error(String(err)));
           return;

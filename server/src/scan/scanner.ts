@@ -46,7 +46,7 @@ import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing
 import { analyseProbed, identifyFile, probeFileTask, rereadCacheIndexes, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
 import { deflateRawSync } from 'node:zlib';
 import type { PackedAnalyses, ReplayCache } from './worker';
-import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
+import { AnalysisPool, ANALYSIS_WORKER_LIMITS, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
 import { discoverFiles } from './walk';
@@ -618,7 +618,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
     if (poolTried) return;
     poolTried = true;
     const script = workerScript();
-    if (script) pool = new AnalysisPool(Math.max(1, Math.min(requested, remaining)), script, undefined, packFacts ? (json) => packFacts!.parseAnalysis(json) : undefined);
+    if (script) pool = new AnalysisPool(Math.max(1, Math.min(requested, remaining)), script, ANALYSIS_WORKER_LIMITS, packFacts ? (json) => packFacts!.parseAnalysis(json) : undefined);
     stats.jobs = pool?.size ?? 0;
   };
   const inMain = (task: FileTask) => runFileTask(task);

@@ -91,13 +91,19 @@ test('parseAnalysis reads other languages and texts laid out otherwise as plain 
   assert.deepEqual(Object.keys(parsed.facts[0]), ['range']);
 });
 
-test('with keep: false each read of a packed range makes a new, equal range object, and the fact stays packed', () => {
+test('with keep: false the fact does not hold its range: a range read again soon is the same object, read after many others an equal new one', () => {
   const ranges = new PackedRanges({ keep: false });
   const parsed = ranges.parseAnalysis(analysisText('python', true)) as { facts: { range: unknown }[] };
   const first = parsed.facts[0].range;
-  const second = parsed.facts[0].range;
   assert.deepEqual(first, range(3, 4, 3, 19));
-  assert.deepEqual(second, first);
-  assert.notEqual(second, first);
+  assert.equal(parsed.facts[0].range, first);
   assert.equal(Object.keys(parsed.facts[0]).includes('range'), false);
+  // Ranges enough to take every slot of the recent ones.
+  const many = Array.from({ length: 9000 }, (_, k) => ({ range: range(k, 0, k, 1), enclosingFunction: '', kind: 'py.ref' }));
+  const more = ranges.parseAnalysis(JSON.stringify({ path: '/w/b.py', language: 'python', contentHash: 'h', facts: many, syntaxErrors: [] })) as { facts: { range: unknown }[] };
+  for (const f of more.facts) assert.ok(f.range);
+  assert.deepEqual(more.facts[8999].range, range(8999, 0, 8999, 1));
+  const again = parsed.facts[0].range;
+  assert.deepEqual(again, first);
+  assert.notEqual(again, first);
 });

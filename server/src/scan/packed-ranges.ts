@@ -28,6 +28,9 @@ const PYTHON = '"language":"python"';
 /** What follows an analysis's facts: its handle summary, else its syntax errors (`analyze.ts`). */
 const AFTER_FACTS = ['],"handleSummary":', '],"syntaxErrors":'];
 
+/** How many ranges made last are kept when ranges are not kept with their objects (a power of 2). */
+const RECENT = 8192;
+
 /** Parses analyses with their ranges packed; one table for all of them. */
 export class PackedRanges {
   private numbers = new Int32Array(4 * 1024);
@@ -38,14 +41,25 @@ export class PackedRanges {
   constructor(options: { keep?: boolean } = {}) {
     const numbers = () => this.numbers;
     const keep = options.keep ?? true;
+    // Not kept: the ranges made last, by their slot (a range's number modulo the size), so that
+    // the replays, which read the same facts' ranges over and over, do not make a new one each time.
+    const recent: (Range | undefined)[] = keep ? [] : new Array<Range | undefined>(RECENT);
+    const recentIds = keep ? new Int32Array(0) : new Int32Array(RECENT).fill(-1);
     this.proto = Object.create(Object.prototype, {
       range: {
         // Kept, it is the object's own property from the first read on, which hides this getter.
         get(this: Record<string, unknown>): Range {
+          const id = this[PACKED] as number;
+          const slot = id & (RECENT - 1);
+          if (!keep && recentIds[slot] === id) return recent[slot]!;
           const n = numbers();
-          const i = 4 * (this[PACKED] as number);
+          const i = 4 * id;
           const range = { start: { line: n[i], character: n[i + 1] }, end: { line: n[i + 2], character: n[i + 3] } };
           if (keep) Object.defineProperty(this, 'range', { value: range, writable: true, enumerable: true, configurable: true });
+          else {
+            recent[slot] = range;
+            recentIds[slot] = id;
+          }
           return range;
         },
         configurable: false,

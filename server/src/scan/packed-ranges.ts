@@ -6,8 +6,9 @@
  * table of numbers instead, the object keeps only its number in the table, and `range` is a
  * getter of its prototype that makes the range object when it is read. By default it keeps it
  * as the object's own property (reading it twice gives the same object, as with plain data);
- * with `keep: false` every read makes a new one, so that a range read once (the replays read
- * most call facts' ranges for their evidence chains) does not stay in memory with the fact.
+ * with `keep: false` the object does not keep it (only the last {@link RECENT} ranges made are
+ * reused), so that a range read once (the replays read most call facts' ranges for their
+ * evidence chains) does not stay in memory with the fact.
  * The facts read the same, as long as nobody lists, copies or assigns their own properties,
  * nor compares ranges by identity — which the program model and the rules never do (they
  * build new facts and steps with `range: f.range`, and compare positions by value).

@@ -610,7 +610,8 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   if (!canPool && options.quickStart) preferBaselineWasm();
   // A scan's evaluation reads the Python facts' ranges but never lists or copies them: they
   // are held packed (`packed-ranges.ts`; 44 MB of the 86 the stdlib's facts take otherwise),
-  // each range made anew when read, so that the replays' reads do not keep them either.
+  // each range made when read and not kept with its fact (the last few thousand are reused),
+  // so that the replays' reads do not keep them either.
   const packFacts = evaluationOnly && !options.fix ? new PackedRanges({ keep: false }) : undefined;
   let pool: AnalysisPool | undefined;
   let poolTried = false;

@@ -44,3 +44,66 @@ test('a range in another form, and text that only looks like one inside a string
   assert.deepEqual(Object.keys(parsed), ['range', 'message']);
   assert.deepEqual(parsed, JSON.parse(other));
 });
+
+/** An analysis as `analyze.ts` lays it out (facts, then the handle summary, then the rest), as JSON text. */
+function analysisText(language: string, withSummary: boolean): string {
+  const finding = { ruleId: 'unreleased-file', path: '/w/a.py', range: range(4, 0, 4, 9), message: 'm', related: [{ path: '/w/a.py', range: range(1, 0, 1, 2), message: 'r' }] };
+  return JSON.stringify({
+    path: '/w/a.py',
+    language,
+    contentHash: 'h',
+    facts: [
+      { range: range(3, 4, 3, 19), enclosingFunction: '', kind: 'py.call', callee: 'os.fork', origin: 'import' },
+      { kind: 'py.module', enclosingFunction: '', range: range(0, 0, 9, 0), importInsert: { line: 1, character: 0 } },
+    ],
+    ...(withSummary ? { handleSummary: { returnedHandles: [{ name: 'f', range: range(2, 0, 2, 5) }] } } : {}),
+    syntaxErrors: [range(5, 0, 5, 1)],
+    suppressions: [],
+    localFindings: [finding],
+    notes: [],
+  });
+}
+
+test('parseAnalysis packs the ranges of a Python analysis\'s facts only: findings and summaries stay plain data', () => {
+  for (const withSummary of [true, false]) {
+    const text = analysisText('python', withSummary);
+    const parsed = new PackedRanges().parseAnalysis(text) as Record<string, unknown> & { facts: Record<string, unknown>[]; localFindings: Record<string, unknown>[] };
+    // The facts' ranges are packed (not own properties until read) ...
+    assert.deepEqual(Object.keys(parsed.facts[0]), ['\u0001range', 'enclosingFunction', 'kind', 'callee', 'origin']);
+    assert.deepEqual(read(parsed), JSON.parse(text));
+    assert.deepEqual(parsed.facts[0].range, range(3, 4, 3, 19));
+    // ... the rest is what JSON.parse gives: a copy of a finding keeps its range, in its place.
+    assert.deepEqual(Object.keys({ ...parsed.localFindings[0] }), ['ruleId', 'path', 'range', 'message', 'related']);
+    const plain = JSON.parse(text) as typeof parsed;
+    assert.deepEqual(parsed.localFindings, plain.localFindings);
+    assert.deepEqual(parsed.handleSummary, plain.handleSummary);
+    assert.deepEqual(parsed.syntaxErrors, plain.syntaxErrors);
+  }
+});
+
+test('parseAnalysis reads other languages and texts laid out otherwise as plain JSON', () => {
+  const c = analysisText('c', true);
+  assert.deepEqual(Object.keys((new PackedRanges().parseAnalysis(c) as { facts: object[] }).facts[0])[0], 'range');
+  // Keys in another order: the facts are not where the layout says, and nothing is packed.
+  const reordered = JSON.stringify({ ...(JSON.parse(analysisText('python', true)) as object), facts: undefined, extra: [{ range: range(1, 1, 1, 1) }] }).replace('"extra"', '"facts"');
+  const parsed = new PackedRanges().parseAnalysis(reordered) as { facts: object[]; localFindings: object[] };
+  assert.deepEqual(parsed, JSON.parse(reordered));
+  assert.deepEqual(Object.keys(parsed.facts[0]), ['range']);
+});
+
+test('with keep: false the fact does not hold its range: a range read again soon is the same object, read after many others an equal new one', () => {
+  const ranges = new PackedRanges({ keep: false });
+  const parsed = ranges.parseAnalysis(analysisText('python', true)) as { facts: { range: unknown }[] };
+  const first = parsed.facts[0].range;
+  assert.deepEqual(first, range(3, 4, 3, 19));
+  assert.equal(parsed.facts[0].range, first);
+  assert.equal(Object.keys(parsed.facts[0]).includes('range'), false);
+  // Ranges enough to take every slot of the recent ones.
+  const many = Array.from({ length: 9000 }, (_, k) => ({ range: range(k, 0, k, 1), enclosingFunction: '', kind: 'py.ref' }));
+  const more = ranges.parseAnalysis(JSON.stringify({ path: '/w/b.py', language: 'python', contentHash: 'h', facts: many, syntaxErrors: [] })) as { facts: { range: unknown }[] };
+  for (const f of more.facts) assert.ok(f.range);
+  assert.deepEqual(more.facts[8999].range, range(8999, 0, 8999, 1));
+  const again = parsed.facts[0].range;
+  assert.deepEqual(again, first);
+  assert.notEqual(again, first);
+});

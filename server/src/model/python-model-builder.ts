@@ -15,6 +15,11 @@ import type { EffectSummaryCache } from './call-effects';
 import { ProgramSim, type BodyLookups, type CallInfo, type ComputedMember, type Hit, type Live, type LiveFork, type LiveThread, type SimModel } from './python-simulation';
 import type { PyCacheAcrossFork, PyCloseAllWithoutExec, PyEvent, PyForkAfterThreads, PyForkEvent, PyRoot } from './python-types';
 
+/** The answer for a call that runs no workspace code and makes no workspace object (shared: never changed). */
+const NO_CALL: CallInfo = Object.freeze({});
+/** Its memo when computing it read no module. */
+const NO_CALL_MEMO: Memo<CallInfo> = Object.freeze({ v: NO_CALL, t: Object.freeze([]) as readonly PyModule[] });
+
 /** How many members one lookup on a module imported by computed name may stand for. */
 const MAX_COMPUTED_MEMBERS = 64;
 
@@ -91,15 +96,33 @@ export class ModelBuilder implements SimModel {
       this.tracker.add(hit.t);
       return hit.v;
     }
-    return this.memo(this.callMemo, f, () => {
-      const c: CallInfo = {};
-      const sym = this.index.resolve(m, f.callee, f.origin);
-      if (sym?.kind === 'class') c.cls = { module: sym.module, name: sym.name };
-      const target = this.index.runs(sym);
-      if (target) c.target = { module: target.module, name: target.name };
-      return c;
-    });
+    this.tracker.begin();
+    const sym = this.index.resolve(m, f.callee, f.origin);
+    const cls = sym?.kind === 'class' ? sym : undefined;
+    const target = this.index.runs(sym);
+    const t = this.tracker.end();
+    // Calls with the same answer share it, and when computing it read no module (always, in a
+    // model built once: `UntrackedReads`), its memo: on the Python standard library 191,000 call
+    // facts have a few thousand answers (the memos took 24 MB, one answer and memo per call).
+    let memo: Memo<CallInfo> | undefined;
+    if (!target && !cls) memo = t.length ? { v: NO_CALL, t } : NO_CALL_MEMO;
+    else {
+      const key = target && cls ? `${functionKey(target.module, target.name)}\u0002${functionKey(cls.module, cls.name)}` : target ? functionKey(target.module, target.name) : `\u0002${functionKey(cls!.module, cls!.name)}`;
+      const shared = t.length ? undefined : this.callAnswers.get(key);
+      // The same key names the same modules' functions (and keys are per module): checked anyway.
+      if (shared && shared.v.target?.module === target?.module && shared.v.cls?.module === cls?.module) memo = shared;
+      else {
+        const v: CallInfo = target && cls ? { target: { module: target.module, name: target.name }, cls: { module: cls.module, name: cls.name } } : target ? { target: { module: target.module, name: target.name } } : { cls: { module: cls!.module, name: cls!.name } };
+        memo = { v, t };
+        if (!t.length && !shared) this.callAnswers.set(key, memo);
+      }
+    }
+    this.callMemo.set(f, memo);
+    return memo.v;
   }
+
+  /** The memos of the calls' answers that read no module, by the functions they name (see {@link callInfo}). */
+  private readonly callAnswers = new Map<string, Memo<CallInfo>>();
 
   /**
    * The `__enter__` a `with` item runs: the class's own (or its alias, `__enter__ = open`) when
@@ -247,8 +270,23 @@ export class ModelBuilder implements SimModel {
       this.tracker.add(hit.t);
       return hit.v;
     }
-    return this.memo(this.methodsMemo, key, () => this.index.allMethods(m, cls).map((x) => ({ module: x.module, name: x.name, key: functionKey(x.module, x.name) })));
+    return this.memo(this.methodsMemo, key, () => this.index.allMethods(m, cls).map((x) => this.methodEntry(x.module, x.name)));
   }
+
+  /**
+   * One entry per method for all the classes' lists: a method is listed for every class that
+   * inherits it (on the Python standard library the lists held 22 MB of copies).
+   */
+  private methodEntry(module: PyModule, name: string): { module: PyModule; name: string; key: string } {
+    const key = functionKey(module, name);
+    const known = this.methodEntries.get(key);
+    if (known?.module === module) return known;
+    const entry = { module, name, key };
+    if (!known) this.methodEntries.set(key, entry);
+    return entry;
+  }
+
+  private readonly methodEntries = new Map<string, { module: PyModule; name: string; key: string }>();
 
   private readonly methodsMemo = new Map<string, Memo<{ module: PyModule; name: string; key: string }[]>>();
 

@@ -95,12 +95,12 @@ export function toWire(outcome: FileOutcome): WireOutcome {
   return { ...rest, json: text };
 }
 
-/** The outcome received (in the main thread). */
-export function fromWire(outcome: WireOutcome | FileOutcome): FileOutcome {
+/** The outcome received (in the main thread); `parse` reads the analysis's JSON text (`JSON.parse` by default). */
+export function fromWire(outcome: WireOutcome | FileOutcome, parse: (json: string) => unknown = JSON.parse): FileOutcome {
   if (outcome.kind !== 'analysis' || !('json' in outcome) || 'analysis' in outcome) return outcome as FileOutcome;
   const { json, ...rest } = outcome;
   const t = performance.now();
-  const analysis = JSON.parse(json) as FileAnalysis;
+  const analysis = parse(json) as FileAnalysis;
   if (rest.times) rest.times = { ...rest.times, transfer: rest.times.transfer + performance.now() - t };
   // The text stays with the outcome: a scan may hand it on to a worker replaying Python programs.
   return { ...rest, analysis, json };

@@ -25,6 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { StringInterner } from './intern';
+import { PackedRanges } from './packed-ranges';
 import * as path from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ConfigScope, HazardLensConfig } from '../engine/config';
@@ -45,7 +46,7 @@ import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing
 import { analyseProbed, identifyFile, probeFileTask, rereadCacheIndexes, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
 import { deflateRawSync } from 'node:zlib';
 import type { PackedAnalyses, ReplayCache } from './worker';
-import { AnalysisPool, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
+import { AnalysisPool, ANALYSIS_WORKER_LIMITS, defaultJobs, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
 import { discoverFiles } from './walk';
@@ -607,13 +608,18 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   // workers send are kept for it, deflated (see `buildPythonModel`).
   shareReplays = (options.shareReplays ?? sharedReplayEnabledByEnv()) && evaluationOnly && canPool && !options.fix && pythonModelUsed(config) && files.filter((f) => languageForFile(f)?.language === 'python').length >= (options.minPythonFilesForSharedReplay ?? HELPER_MIN_PYTHON_FILES);
   if (!canPool && options.quickStart) preferBaselineWasm();
+  // A scan's evaluation reads the Python facts' ranges but never lists or copies them: they
+  // are held packed (`packed-ranges.ts`; 44 MB of the 86 the stdlib's facts take otherwise),
+  // each range made when read and not kept with its fact (the last few thousand are reused),
+  // so that the replays' reads do not keep them either.
+  const packFacts = evaluationOnly && !options.fix ? new PackedRanges({ keep: false }) : undefined;
   let pool: AnalysisPool | undefined;
   let poolTried = false;
   const startPool = (remaining: number) => {
     if (poolTried) return;
     poolTried = true;
     const script = workerScript();
-    if (script) pool = new AnalysisPool(Math.max(1, Math.min(requested, remaining)), script);
+    if (script) pool = new AnalysisPool(Math.max(1, Math.min(requested, remaining)), script, ANALYSIS_WORKER_LIMITS, packFacts ? (json) => packFacts!.parseAnalysis(json) : undefined);
     stats.jobs = pool?.size ?? 0;
   };
   const inMain = (task: FileTask) => runFileTask(task);

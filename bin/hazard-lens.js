@@ -20,13 +20,6 @@ if (!fs.existsSync(bundle)) {
   process.stderr.write('hazard-lens: the CLI is not built yet; run `npm run build` first\n');
   process.exit(2);
 }
-// The analyser's hottest functions are large, and V8 optimises them before their type feedback
-// has seen the cases that come later: each new case throws the optimised code away and it is
-// compiled again (one function 11 times in a glibc scan; TurboFan took a fifth to a quarter of a
-// scan's CPU). Four times V8's default budget of work before a function is optimised halves
-// that; cold scans with 2 workers took 7–11 % less time on the stdlib and glibc (README
-// Performance). Set before the bundle is compiled, so the code cache is stamped with it.
-require('node:v8').setFlagsFromString('--interrupt-budget=270000');
 if (process.env.HAZARD_LENS_NO_CODE_CACHE === '1') {
   require(bundle);
   return;

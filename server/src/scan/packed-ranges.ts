@@ -107,21 +107,7 @@ export class PackedRanges {
 
   /** Some object under `value` holds a packed range. */
   private holdsPacked(value: unknown): boolean {
-    const stack: unknown[] = [value];
-    while (stack.length > 0) {
-      const current = stack.pop();
-      if (Array.isArray(current)) {
-        for (const item of current) if (item !== null && typeof item === 'object') stack.push(item);
-      } else if (current !== null && typeof current === 'object') {
-        const record = current as Record<string, unknown>;
-        if (PACKED in record) return true;
-        for (const key in record) {
-          const item = record[key];
-          if (item !== null && typeof item === 'object') stack.push(item);
-        }
-      }
-    }
-    return false;
+    return visitPackedHolders(value, () => true);
   }
 
   private add(a: number, b: number, c: number, d: number): number {
@@ -140,19 +126,31 @@ export class PackedRanges {
 
   /** Gives every object holding a packed range the prototype that reads it. */
   private adopt(value: unknown): void {
-    const stack: unknown[] = [value];
-    while (stack.length > 0) {
-      const current = stack.pop();
-      if (Array.isArray(current)) {
-        for (const item of current) if (item !== null && typeof item === 'object') stack.push(item);
-      } else if (current !== null && typeof current === 'object') {
-        const record = current as Record<string, unknown>;
-        if (PACKED in record) Object.setPrototypeOf(record, this.proto);
-        for (const key in record) {
-          const item = record[key];
-          if (item !== null && typeof item === 'object') stack.push(item);
-        }
+    visitPackedHolders(value, (record) => {
+      Object.setPrototypeOf(record, this.proto);
+      return false;
+    });
+  }
+}
+
+/**
+ * Calls `visit` on each object under `value` (arrays and objects, depth first) that holds a
+ * packed range, before going into it; true from `visit` stops the walk, and is returned.
+ */
+function visitPackedHolders(value: unknown, visit: (record: Record<string, unknown>) => boolean): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (Array.isArray(current)) {
+      for (const item of current) if (item !== null && typeof item === 'object') stack.push(item);
+    } else if (current !== null && typeof current === 'object') {
+      const record = current as Record<string, unknown>;
+      if (PACKED in record && visit(record)) return true;
+      for (const key in record) {
+        const item = record[key];
+        if (item !== null && typeof item === 'object') stack.push(item);
       }
     }
   }
+  return false;
 }

@@ -80,7 +80,7 @@ test('a cache folder that cannot be written costs nothing but the compile', () =
   assert.equal(launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: blocker }).state, 'missing');
 });
 
-test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings', () => {
+test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings; the launcher\'s own cache survives their interrupt budget', () => {
   // Enough files for the worker pool (scan/pool.ts POOL_MIN_FILES), one of them leaking.
   const files: Record<string, string> = { 'many/leak.py': LEAK };
   for (let i = 0; i < 70; i++) files[`many/m${i}.py`] = `def f${i}(x):\n    return x + ${i}\n`;
@@ -94,7 +94,8 @@ test('the analysis workers start from a code cache of their own bundle too: writ
         env: { PATH: process.env.PATH, HOME: dir, HAZARD_LENS_CODE_CACHE_REPORT: '1', ...env },
       });
       const report = /hazard-lens: worker code cache (missing|used|rejected): (.*)/.exec(r.stderr);
-      return { status: r.status, stdout: r.stdout, state: report?.[1], entry: report?.[2] };
+      const launcher = /hazard-lens: code cache (missing|used|rejected): /.exec(r.stderr);
+      return { status: r.status, stdout: r.stdout, state: report?.[1], entry: report?.[2], launcherState: launcher?.[1] };
     };
     const first = run();
     assert.equal(first.status, 1);
@@ -103,6 +104,10 @@ test('the analysis workers start from a code cache of their own bundle too: writ
     assert.ok(fs.statSync(first.entry ?? '').size > 50_000, 'compiled code was kept');
     const second = run();
     assert.equal(second.state, 'used');
+    // The workers ran with their own interrupt budget (scan/pool.ts); the launcher's code cache,
+    // written after them, is still stamped with V8's default flags and so is used.
+    assert.equal(first.launcherState, 'missing');
+    assert.equal(second.launcherState, 'used');
     assert.equal(second.stdout, first.stdout);
     assert.match(second.stdout, /unreleased-file/);
   } finally {

@@ -231,10 +231,20 @@ export class RecordCollector implements CollectedRecords {
     const root = this.t.tree.rootNode;
     const out: (Node | null)[] = [];
     const src = this.t.src;
+    // A look-up from the root steps over every module-level statement before the stretch; one
+    // from the module-level statement that holds the whole stretch (a class whose methods are
+    // skipped) does not. Every node starting in the stretch is that statement or inside it.
+    const tops = types.includes(root.type) ? [] : root.children;
+    let top = 0;
+    const holder = (from: number, to: number): Node => {
+      while (top < tops.length && (tops[top]?.endIndex ?? 0) <= from) top++;
+      const t = tops[top];
+      return t && t.startIndex <= from && to <= t.endIndex ? t : root;
+    };
     const stretch = (from: number, to: number, fromPos: Point, toPos: Point | undefined) => {
       if (from >= to || blankOrComment(src, from, to)) return;
       // Nodes overlapping the stretch come back too (the class around it): only those starting in it are new.
-      for (const n of root.descendantsOfType(types, fromPos, toPos)) if (n && n.startIndex >= from && n.startIndex < to) out.push(n);
+      for (const n of holder(from, to).descendantsOfType(types, fromPos, toPos)) if (n && n.startIndex >= from && n.startIndex < to) out.push(n);
     };
     let from = 0;
     let fromPos: Point = { row: 0, column: 0 };

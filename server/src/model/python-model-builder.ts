@@ -107,12 +107,14 @@ export class ModelBuilder implements SimModel {
     let memo: Memo<CallInfo> | undefined;
     if (!target && !cls) memo = t.length ? { v: NO_CALL, t } : NO_CALL_MEMO;
     else {
-      const key = target && cls ? `${functionKey(target.module, target.name)}\u0002${functionKey(cls.module, cls.name)}` : target ? functionKey(target.module, target.name) : `\u0002${functionKey(cls!.module, cls!.name)}`;
+      const key = `${target ? functionKey(target.module, target.name) : ''}\u0002${cls ? functionKey(cls.module, cls.name) : ''}`;
       const shared = t.length ? undefined : this.callAnswers.get(key);
       // The same key names the same modules' functions (and keys are per module): checked anyway.
       if (shared && shared.v.target?.module === target?.module && shared.v.cls?.module === cls?.module) memo = shared;
       else {
-        const v: CallInfo = target && cls ? { target: { module: target.module, name: target.name }, cls: { module: cls.module, name: cls.name } } : target ? { target: { module: target.module, name: target.name } } : { cls: { module: cls!.module, name: cls!.name } };
+        const v: CallInfo = {};
+        if (cls) v.cls = { module: cls.module, name: cls.name };
+        if (target) v.target = { module: target.module, name: target.name };
         memo = { v, t };
         if (!t.length && !shared) this.callAnswers.set(key, memo);
       }

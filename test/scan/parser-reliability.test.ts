@@ -157,6 +157,66 @@ describe('deep nesting', () => {
     assert.deepEqual(analysis?.localFindings, []);
   });
 
+  test('the nesting check answers as a character-by-character count does, on texts made of brackets, blanks and line breaks', () => {
+    // The reference: every character read in turn, lines ending at `\n` or `\r`.
+    const reference = (text: string, python: boolean): string | undefined => {
+      let depth = 0;
+      let deepest = 0;
+      let indent = 0;
+      let deepestIndent = 0;
+      let atLineStart = true;
+      for (const ch of text) {
+        if (atLineStart && (ch === ' ' || ch === '\t')) {
+          indent = ch === ' ' ? indent + 1 : indent + 8 - (indent % 8);
+          continue;
+        }
+        if (atLineStart && ch !== '\n' && ch !== '\r') deepestIndent = Math.max(deepestIndent, indent);
+        atLineStart = false;
+        if (ch === '\n' || ch === '\r') {
+          atLineStart = true;
+          indent = 0;
+        } else if ('([{'.includes(ch)) deepest = Math.max(deepest, ++depth);
+        else if (')]}'.includes(ch) && depth > 0) depth--;
+      }
+      if (deepest > MAX_BRACKET_NESTING) return `brackets:${deepest}`;
+      if (python && deepestIndent > 256) return `indent:${deepestIndent}`;
+      return undefined;
+    };
+    const ours = (text: string, python: boolean): string | undefined => {
+      const why = nestingOverBudget(text, python ? 'python' : 'c');
+      if (!why) return undefined;
+      const n = /(\d+) (?:levels|columns) deep/.exec(why)![1];
+      return why.startsWith('brackets') ? `brackets:${n}` : `indent:${n}`;
+    };
+    // A small deterministic generator (no dependency on Math.random): runs of one piece each.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pieces = [' ', '\t', '\n', '\r', '\r\n', '(', ')', '[', ']', '{', '}', 'x', '\f', '#'];
+    let over = { brackets: 0, indent: 0, neither: 0 };
+    for (let k = 0; k < 600; k++) {
+      const parts: string[] = [];
+      // Every fourth text has few closing brackets, so that some nest past the budget.
+      const choices = k % 4 === 1 ? [' ', '\n', '(', '[', '{', 'x', ')'] : pieces;
+      for (let i = 0; i < 40; i++) parts.push(choices[next(choices.length)].repeat(1 + next(k % 4 === 1 ? 100 : k % 3 === 0 ? 300 : 40)));
+      const text = parts.join('');
+      for (const python of [true, false]) {
+        const want = reference(text, python);
+        assert.equal(ours(text, python), want, JSON.stringify(text.slice(0, 200)));
+        if (python) over = { ...over, [want?.split(':')[0] ?? 'neither']: over[(want?.split(':')[0] ?? 'neither') as keyof typeof over] + 1 };
+      }
+    }
+    // The generated texts reach every answer, each many times.
+    for (const [answer, count] of Object.entries(over)) assert.ok(count >= 30, `${answer}: ${count}`);
+    // At the line and just past it.
+    assert.equal(ours(`${' '.repeat(256)}x\n`, true), undefined);
+    assert.equal(ours(`y\r${'\t'.repeat(32)} x`, true), 'indent:257');
+    assert.equal(ours(`${' '.repeat(300)}\n`, true), undefined);
+    assert.equal(ours(`${' '.repeat(300)}x`, false), undefined);
+  });
+
   test('nesting within the budget is analysed in full', () => {
     const analysis = analyzeText('/w/nested.c', leakInC(nestedIfs(250)));
     assert.equal(analysis?.notAnalysed, undefined);

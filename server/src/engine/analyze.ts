@@ -196,37 +196,50 @@ export const MAX_BRACKET_NESTING = 256;
  */
 export const MAX_PYTHON_INDENT_COLUMNS = 256;
 
-/** Why the text is nested too deeply to analyse, or undefined (one pass over the characters). */
-export function nestingOverBudget(text: string, language?: LanguageId): string | undefined {
+/** Any bracket: a regular expression search passes over the other characters natively, faster than a loop over every character. */
+const BRACKET = /[()[\]{}]/g;
+
+/**
+ * A line's leading blanks when there are enough of them to reach past
+ * {@link MAX_PYTHON_INDENT_COLUMNS} (a tab advances at most 8 columns, so 33 for 256) and the line
+ * holds more than blanks. Both `\n` and `\r` end a line here.
+ */
+const DEEP_INDENT = new RegExp(`(?:^|[\\r\\n])([ \\t]{${Math.floor(MAX_PYTHON_INDENT_COLUMNS / 8) + 1},})[^ \\t\\r\\n]`, 'g');
+
+/** The deepest bracket nesting of the text: an unmatched closing bracket does not go below zero. Brackets in strings and comments count too, which only errs upward. */
+function deepestBrackets(text: string): number {
   let depth = 0;
   let deepest = 0;
-  let indent = 0;
-  let deepestIndent = 0;
-  let atLineStart = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (atLineStart) {
-      if (c === 32) {
-        indent++;
-        continue;
-      }
-      if (c === 9) {
-        indent += 8 - (indent % 8);
-        continue;
-      }
-      if (c !== 10 && c !== 13 && indent > deepestIndent) deepestIndent = indent;
-      atLineStart = false;
-    }
-    if (c === 10 || c === 13) {
-      atLineStart = true;
-      indent = 0;
-    } else if (c === 40 || c === 91 || c === 123) {
-      // ( [ {  and  ) ] }; brackets in strings and comments count too, which only errs upward.
+  BRACKET.lastIndex = 0;
+  // (`test` leaves the match's end in `lastIndex` and makes no match object.)
+  while (BRACKET.test(text)) {
+    const c = text.charCodeAt(BRACKET.lastIndex - 1);
+    if (c === 40 || c === 91 || c === 123) {
       if (++depth > deepest) deepest = depth;
-    } else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+    } else if (depth > 0) depth--;
   }
+  return deepest;
+}
+
+/** The deepest indentation of a line that holds more than blanks, in columns (a tab advances to the next multiple of 8), when some line is indented past {@link MAX_PYTHON_INDENT_COLUMNS}; otherwise at most that. */
+function deepestIndentPast256(text: string): number {
+  let deepest = 0;
+  DEEP_INDENT.lastIndex = 0;
+  for (let m = DEEP_INDENT.exec(text); m; m = DEEP_INDENT.exec(text)) {
+    const blanks = m[1];
+    let columns = 0;
+    for (let i = 0; i < blanks.length; i++) columns = blanks.charCodeAt(i) === 9 ? columns + 8 - (columns % 8) : columns + 1;
+    if (columns > deepest) deepest = columns;
+  }
+  return deepest;
+}
+
+/** Why the text is nested too deeply to analyse, or undefined (a search for brackets, and for Python one for deeply indented lines). */
+export function nestingOverBudget(text: string, language?: LanguageId): string | undefined {
+  const deepest = deepestBrackets(text);
   if (deepest > MAX_BRACKET_NESTING) return `brackets are nested ${deepest} levels deep, over the ${MAX_BRACKET_NESTING} levels the analyses handle (generated code?)`;
-  if (language === 'python' && deepestIndent > MAX_PYTHON_INDENT_COLUMNS) {
+  const deepestIndent = language === 'python' ? deepestIndentPast256(text) : 0;
+  if (deepestIndent > MAX_PYTHON_INDENT_COLUMNS) {
     return `a line is indented ${deepestIndent} columns deep, over the ${MAX_PYTHON_INDENT_COLUMNS} columns the Python parser handles safely (generated code?)`;
   }
   return undefined;

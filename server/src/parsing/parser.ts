@@ -356,24 +356,28 @@ export function editFor(oldText: string, startOffset: number, oldEndOffset: numb
     inserted = `${inserted}\n`;
   }
   const newEnd = start + inserted.length;
-  // The new text up to the edit's end, and one character after it (a `\r` at the end of the
+  // The text before the edit is read once; the ends are counted on from its start. The new end
+  // is counted over the insertion and one character after it (a `\r` at the end of the
   // insertion is lone unless that character is `\n`).
-  const newTextAround = oldText.slice(0, start) + inserted + oldText.slice(oldEnd, oldEnd + 1);
+  const startPosition = pointFrom(oldText, 0, { row: 0, column: 0 }, start);
   return {
     startIndex: start,
     oldEndIndex: oldEnd,
     newEndIndex: newEnd,
-    startPosition: pointAt(oldText, start),
-    oldEndPosition: pointAt(oldText, oldEnd),
-    newEndPosition: pointAt(newTextAround, newEnd),
+    startPosition,
+    oldEndPosition: pointFrom(oldText, start, startPosition, oldEnd),
+    newEndPosition: pointFrom(inserted + oldText.slice(oldEnd, oldEnd + 1), 0, startPosition, inserted.length),
   } as Edit;
 }
 
-/** Row and column of an offset as the parser counts them (every `\n`, and every lone `\r`). */
-function pointAt(text: string, offset: number): { row: number; column: number } {
-  let row = 0;
-  let lineStart = 0;
-  for (let i = 0; i < offset; i++) {
+/**
+ * Row and column of `offset` in `text` as the parser counts them (every `\n`, and every lone
+ * `\r`), counted on from `from`, which stands at the known point `at` (`from <= offset`).
+ */
+function pointFrom(text: string, from: number, at: { row: number; column: number }, offset: number): { row: number; column: number } {
+  let row = at.row;
+  let lineStart = from - at.column;
+  for (let i = from; i < offset; i++) {
     const c = text.charCodeAt(i);
     if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
       row++;

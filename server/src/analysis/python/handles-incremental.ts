@@ -247,7 +247,8 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
     const run = runPythonHandles(tree, text, knowledge);
     const lookedUp: ReadonlySet<string>[] = definitions.map(() => NOTHING);
     addLookups(definitions, run, lookedUp);
-    const state = { text, knowledge, run, definitions, lookedUp, mode: handleMode(text, knowledge), quickEnd: quickEndOf(text, knowledge), imports: importsOfAll(root, text, definitions) };
+    const quickEnd = quickEndOf(text, knowledge);
+    const state = { text, knowledge, run, definitions, lookedUp, mode: handleMode(text, knowledge, quickEnd >= 0), quickEnd, imports: importsOfAll(root, text, definitions) };
     return { run, state: stateAfter(failuresBefore, state), reused: 0 };
   };
   if (!previous || previous.knowledge !== knowledge) return whole();
@@ -272,8 +273,8 @@ export function incrementally(tree: Tree, text: string, knowledge: PythonKnowled
   const modeOld = previous.mode;
   // An opener's name before the edit (the text before it is the same): the mode of any such text.
   const quickKept = previous.quickEnd >= 0 && previous.quickEnd < p;
-  const modeNew = quickKept ? { opens: true, releases: true } : handleMode(text, knowledge);
   const quickEnd = quickKept ? previous.quickEnd : quickEndOf(text, knowledge);
+  const modeNew = handleMode(text, knowledge, quickEnd >= 0);
   if (modeOld?.opens !== modeNew?.opens || modeOld?.releases !== modeNew?.releases) return whole();
 
   // Classes that held handles in fields: their methods go together.

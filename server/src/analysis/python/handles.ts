@@ -383,9 +383,10 @@ function analyzePythonFileStrict(tree: Tree, text: string, knowledge: PythonKnow
 /**
  * Which parts of the file an analysis looks at: whether it names an opener (`opens`), and
  * whether it closes something (`releases`); `undefined` when nothing in it can leak.
+ * `namesOpener`: whether `knowledge.quickCheck` matches the text, when the caller knows.
  */
-export function handleMode(text: string, knowledge: PythonKnowledge): { opens: boolean; releases: boolean } | undefined {
-  if (knowledge.quickCheck.test(text)) return { opens: true, releases: true };
+export function handleMode(text: string, knowledge: PythonKnowledge, namesOpener = knowledge.quickCheck.test(text)): { opens: boolean; releases: boolean } | undefined {
+  if (namesOpener) return { opens: true, releases: true };
   if (!IMPORTED_HELPER_CHECK.test(text) || onlyStandardImports(text)) return undefined;
   const releases = RELEASE_CHECK.test(text);
   RETURNS_CALL.lastIndex = 0;

@@ -37,7 +37,7 @@ import { PY_HEARTBEAT_NAME } from '../../knowledge/python-heartbeat';
 import { extractPythonFacts, type PythonFact, type PythonFactReport } from './program-facts';
 import type { SkippedDefinition } from './record-walk';
 import { computedModuleHolders } from './computed-module-holders';
-import { KIND_SOURCE_WORDS } from './value-kinds';
+import { hasKindSourceWords } from './value-kinds';
 import { escapeRegExp } from '../../text/regexp';
 
 /** A function or method directly in the module or in a class body (nested classes included). */
@@ -65,6 +65,8 @@ export interface PythonFactState {
   readonly tracedValues?: boolean;
   /** Definitions that read what calling another gives, each with one it read (`[reader, read]`, qualified names). */
   readonly outcomeLinks: readonly (readonly [string, string])[];
+  /** The text holds a word some kind of value starts at (`hasKindSourceWords`). */
+  readonly kindSourceWords: boolean;
 }
 
 export interface IncrementalPythonFacts {
@@ -328,7 +330,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
     const duplicated = duplicatedKeys(definitions);
     for (const d of definitions) d.selfContained = selfContained(d, text, knowledge, duplicated, root);
     const heartbeats = definitions.some((d) => !d.selfContained && mayHeartbeat(text.slice(d.start, d.end), knowledge)) || restMayHeartbeat(text, definitions, knowledge);
-    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated, outcomeLinks: report.outcomeLinks ?? [] };
+    const state: PythonFactState = { text, path, knowledge, facts, definitions, heartbeats, duplicated, outcomeLinks: report.outcomeLinks ?? [], kindSourceWords: hasKindSourceWords(text) };
     if (report.tracedValues) return { facts, state: { ...state, tracedValues: true }, reused: 0 };
     return { facts, state, reused: 0 };
   };
@@ -338,7 +340,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   if (old === text) return { facts: [...previous.facts], state: previous, reused: definitions.length };
   // The first `yield` or `async` of a file (or the last one gone) changes which definitions
   // read what calling another gives (`value-kinds.ts` records none without them).
-  if (KIND_SOURCE_WORDS.test(old) !== KIND_SOURCE_WORDS.test(text)) return whole();
+  if (previous.kindSourceWords !== hasKindSourceWords(text)) return whole();
   // A method called on a name that may hold a module imported by computed name is traced to
   // what other definitions pass or return, wherever it stands: such a file is extracted whole.
   if (callsComputedModule(root, text)) return whole();
@@ -385,7 +387,7 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   // The links between definitions this walk skipped stay; those of the walked ones are read again.
   const outcomeLinks = [...previous.outcomeLinks.filter(([reader, read]) => !walkedKeys.has(reader) && !walkedKeys.has(read)), ...(report.outcomeLinks ?? [])];
   const facts = mergeByStart(walked, reusedFacts);
-  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated, outcomeLinks }, reused: skip.length };
+  return { facts, state: { text, path, knowledge, facts, definitions, heartbeats: false, duplicated: previous.duplicated, outcomeLinks, kindSourceWords: previous.kindSourceWords }, reused: skip.length };
 }
 
 /** How many chunks of text the prefix and suffix searches compare at once (native string compares), before the last characters one by one. */

@@ -289,13 +289,8 @@ export class StatementScan {
   }
 
   /**
-   * One pass over the file: what the module's own code (class bodies included) binds and
-   * stores, and the same for the body of each `def` whose keyword starts at an offset of
-   * `defs` (a nested `def` is its own; a `def` not in `defs` belongs to its enclosing one).
-   */
-  /**
    * Every attribute assignment and container store of the file, by offset, read with a few
-   * patterns over the blanked text (cheaper than {@link scanRange}, and erring towards more):
+   * patterns over the blanked text (erring towards more):
    * `x.a = …` (also `+=`, annotated, `x.a[k] = …` as a store), targets of tuple assignments,
    * `for … in`, `del`, `with … as x.a`, `setattr`/`delattr`, `__dict__`/`vars()` stores, and
    * container mutators (`x.conf.update(…)`).

@@ -38,7 +38,16 @@ const YIELDS_RETURNS_NESTED = ['yield', 'return_statement', ...NESTED];
  * Words without which no function of a file gives a known kind (such a file records no
  * outcome links either: `incremental.ts` extracts whole the edit that brings one in).
  */
-export const KIND_SOURCE_WORDS = /\byield\b|\basync\b/;
+const KIND_SOURCE_WORDS = /\byield\b|\basync\b/;
+
+/** The text last asked about, and its answer: a keystroke asks of the same text twice (the incremental extraction, then the walk). */
+let lastAsked: { text: string; has: boolean } | undefined;
+
+/** Whether `text` holds one of {@link KIND_SOURCE_WORDS} (a plain search for each word first). */
+export function hasKindSourceWords(text: string): boolean {
+  if (lastAsked?.text !== text) lastAsked = { text, has: (text.includes('yield') || text.includes('async')) && KIND_SOURCE_WORDS.test(text) };
+  return lastAsked.has;
+}
 
 /** `def`, blanks, and the run of word characters after them (captured without being consumed). */
 const DEF_WORDS = /\bdef[ \t]+(?=(\w+))/g;
@@ -81,7 +90,7 @@ export class ValueKinds {
     // Every kind starts at a `yield` or an `async def` of the file (`return other()` only
     // passes one on): a file with neither word has no outcome to find.
     const src = this.t.src;
-    if (!(src.includes('yield') || src.includes('async')) || !KIND_SOURCE_WORDS.test(src)) return;
+    if (!hasKindSourceWords(src)) return;
     for (const s of this.rec.scopes) {
       if (s.kind !== 'function' || !s.functionFact) continue;
       const o = this.outcomeOf(s, 0);

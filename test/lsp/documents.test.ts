@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver/node';
 import { DocumentStore } from '../../server/src/lsp/documents';
-import { loadAllGrammars, parseSync, type GrammarName, type Node } from '../../server/src/parsing/parser';
+import { editFor, loadAllGrammars, parseSync, type GrammarName, type Node } from '../../server/src/parsing/parser';
 
 /** Every node with its span, so positions are compared as well as shapes. */
 function dump(node: Node, out: string[] = []): string[] {
@@ -118,4 +118,39 @@ test('trees are kept for a bounded number of documents', () => {
   assert.notEqual(store.treeFor(docs[0]), trees[0]);
   assert.equal(store.treeFor(docs[0]).rootNode.text, 'x = 1\n');
   store.dispose();
+});
+
+test('an edit\'s points are the rows and columns counted from the start of the text (a lone \\r ends a line, \\r\\n once)', () => {
+  // Counted as the parser counts: rows at `\n` and at a `\r` not followed by `\n`; columns in UTF-16 units.
+  const pointAt = (text: string, offset: number) => {
+    let row = 0;
+    let lineStart = 0;
+    for (let i = 0; i < offset; i++) {
+      if (text[i] === '\n' || (text[i] === '\r' && text[i + 1] !== '\n')) {
+        row++;
+        lineStart = i + 1;
+      }
+    }
+    return { row, column: offset - lineStart };
+  };
+  const random = rng(41);
+  const pieces = ['a', 'bc', '\n', '\r', '\r\n', 'é', '😀', '  '];
+  const some = (n: number) => Array.from({ length: n }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+  let widened = 0;
+  for (let k = 0; k < 3000; k++) {
+    const text = some(Math.floor(random() * 30));
+    const start = Math.floor(random() * (text.length + 1));
+    const end = start + Math.floor(random() * (text.length - start + 1));
+    const inserted = some(Math.floor(random() * 4));
+    const edit = editFor(text, start, end, inserted);
+    // The edit may be widened by a `\r` before it or a `\n` after it; its points are those of its own offsets.
+    if (edit.startIndex !== start || edit.oldEndIndex !== end) widened++;
+    const after = text.slice(0, edit.startIndex) + text.slice(edit.startIndex, start) + inserted + text.slice(end, edit.oldEndIndex) + text.slice(edit.oldEndIndex);
+    assert.equal(after, text.slice(0, start) + inserted + text.slice(end));
+    const where = JSON.stringify([text, start, end, inserted]);
+    assert.deepEqual(edit.startPosition, pointAt(text, edit.startIndex), where);
+    assert.deepEqual(edit.oldEndPosition, pointAt(text, edit.oldEndIndex), where);
+    assert.deepEqual(edit.newEndPosition, pointAt(after, edit.newEndIndex), where);
+  }
+  assert.ok(widened > 100, `widened ${widened}`);
 });

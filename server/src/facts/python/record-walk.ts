@@ -170,7 +170,8 @@ export class RecordCollector implements CollectedRecords {
   constructor(private readonly t: PySourceText) {
     const text = t.src;
     const root = t.tree.rootNode;
-    this.mentionsIdentity = /\bst_(ino|dev)\b/.test(text);
+    // (A plain search for each word first: the pattern alone reads the whole text when neither is there.)
+    this.mentionsIdentity = (text.includes('st_ino') || text.includes('st_dev')) && /\bst_(ino|dev)\b/.test(text);
     this.mayDecorate = text.includes('@');
     this.module = { kind: 'module', name: '', fn: '', until: 0, defs: new Set(), bindings: new Map(), end: posOf(root.endPosition) };
     this.scopes.push(this.module);

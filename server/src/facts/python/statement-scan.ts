@@ -103,7 +103,7 @@ function tupleTargets(code: string): { text: string; at: number }[] {
   const n = code.length;
   // Where `\n` alone ends lines, a line without a comma cannot match: the search goes straight
   // to the line of the next comma (the lines before it are passed over unread).
-  const plainLines = !/[\r\u2028\u2029]/.test(code);
+  const plainLines = code.indexOf('\r') < 0 && code.indexOf('\u2028') < 0 && code.indexOf('\u2029') < 0;
   let line = 0;
   while (line <= n) {
     if (plainLines) {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver/node';
 import { DocumentStore } from '../../server/src/lsp/documents';
+import { nestingOf } from '../../server/src/engine/nesting';
 import { editFor, loadAllGrammars, parseSync, type GrammarName, type Node } from '../../server/src/parsing/parser';
 
 /** Every node with its span, so positions are compared as well as shapes. */
@@ -153,4 +154,37 @@ test('an edit\'s points are the rows and columns counted from the start of the t
     assert.deepEqual(edit.newEndPosition, pointAt(after, edit.newEndIndex), where);
   }
   assert.ok(widened > 100, `widened ${widened}`);
+});
+
+test('an edited document is parsed ahead only when it was parsed before and its nesting is known to be within the budget', () => {
+  const store = new DocumentStore(4);
+  const uri = 'file:///w/ahead.py';
+  const text = 'def f(p):\n    fh = open(p)\n    return fh\n';
+  const doc = store.open({ textDocument: { uri, languageId: 'python', version: 1, text } });
+  const at = (offset: number) => doc.document.positionAt(offset);
+  const edit = (version: number, from: number, to: number, insert: string) =>
+    store.change({ textDocument: { uri, version }, contentChanges: [{ range: { start: at(from), end: at(to) }, text: insert }] })!;
+  // Never parsed: nothing to do ahead of the pass.
+  edit(2, 0, 0, '# a\n');
+  assert.equal(store.parseAhead(doc), false);
+  // The pass parses it and measures its nesting (validation.ts does both).
+  store.treeFor(doc);
+  assert.equal(doc.nesting, undefined);
+  doc.nesting = nestingOf(doc.document.getText(), 'python');
+  // A keystroke: parsed at once, and the pass then finds the tree of this version ready.
+  edit(3, 4, 4, 'b');
+  assert.deepEqual(doc.nesting, { brackets: 1, indentColumns: 0 });
+  assert.equal(store.parseAhead(doc), true);
+  assert.equal(store.parseAhead(doc), false, 'nothing edited since');
+  assert.equal(store.treeFor(doc).rootNode.text, doc.document.getText());
+  // A line indented past what the Python grammar handles: its bound says so, and it is not parsed.
+  const line = doc.document.getText().indexOf('    return');
+  edit(4, line, line, ' '.repeat(300));
+  assert.equal(doc.nesting?.indentColumns, 304);
+  assert.equal(store.parseAhead(doc), false);
+  // A full replacement: the nesting is unknown again until the next pass measures it.
+  store.change({ textDocument: { uri, version: 5 }, contentChanges: [{ text }] });
+  assert.equal(doc.nesting, undefined);
+  assert.equal(store.parseAhead(doc), false);
+  store.dispose();
 });

@@ -4,7 +4,9 @@
  * gives back a text the workspace index already has an analysis of; the server must still
  * bring its reuse state up to that text, or the next keystroke, elsewhere, differs from the
  * state in two definitions and is analysed whole. The server's own log of each pass
- * (`verbose`) says what it reused.
+ * (`verbose`) says what it reused. A keystroke that indents a line past what the Python grammar
+ * handles is found from the bound on nesting each edit keeps (`engine/nesting.ts`), before any
+ * parse.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -74,6 +76,39 @@ describe('keystrokes in the language server: untouched definitions are reused, a
       assert.match(analysedLine(elsewhere.version) ?? '', /\(facts of 5 functions, handle findings of 5 reused\)$/);
       assert.deepEqual(
         elsewhere.published.diagnostics.filter((d) => d.code === LEAK_RULE).map((d) => d.range.start.line),
+        [LEAK_LINE],
+      );
+    } finally {
+      await client.stop();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  test('a keystroke that indents a line past what the Python grammar handles is refused without a parse, and the next one that takes it back is analysed again', async () => {
+    const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hazard-lens-keystroke-nesting-')));
+    const file = path.join(ws, 'module.py');
+    fs.writeFileSync(file, MODULE);
+    const client = await TestClient.start({ rootPath: ws, initializationOptions: { debounceMs: 0, verbose: true } });
+    try {
+      const uri = uriOf(file);
+      await client.open(uri, 'python', MODULE);
+      await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === LEAK_RULE));
+      const deep = ' '.repeat(300);
+      const at = { line: ONE_SIZE_LINE, character: 0 };
+      let from = client.diagnostics.events.length;
+      const indented = await client.change(uri, [{ range: { start: at, end: at }, text: deep }]);
+      const refused = await client.waitForDiagnostics(uri, indented, undefined, { from });
+      assert.deepEqual(refused.diagnostics, []);
+      // (Logged before the empty publication, which came after it.)
+      assert.ok(
+        client.logs.some((l) => l.includes('module.py: not analysed: a line is indented 304 columns deep, over the 256 columns the Python parser handles safely (generated code?)')),
+        client.logs.filter((l) => l.includes('not analysed')).join('\n'),
+      );
+      from = client.diagnostics.events.length;
+      const back = await client.change(uri, [{ range: { start: at, end: { line: ONE_SIZE_LINE, character: 300 } }, text: '' }]);
+      const analysed = await client.waitForDiagnostics(uri, back, undefined, { from });
+      assert.deepEqual(
+        analysed.diagnostics.filter((d) => d.code === LEAK_RULE).map((d) => d.range.start.line),
         [LEAK_LINE],
       );
     } finally {

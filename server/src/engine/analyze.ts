@@ -22,6 +22,7 @@ import { RULES } from '../rules/index';
 import type { FileContext } from '../rules/rule';
 import { prefilterDisabledByEnv, ruleMayApply, suppressionsMayApply } from './prefilter';
 import { collectSuppressions } from './suppressions';
+import { nestingOf, nestingReason, type Nesting } from './nesting';
 import { describeFailure, PARTLY_ANALYSED, takeAnalysisFailures } from '../analysis/failures';
 import type { FileAnalysis, Finding } from '../analysis/results';
 import type { LanguageId } from '../text/locations';
@@ -168,81 +169,17 @@ export function analyzeTree(path: string, originalText: string, language: Langua
 
 /**
  * The not-analysed result of a file nested beyond what the analyses (and the Python grammar)
- * handle, or undefined: checked before parsing, by every caller that parses.
+ * handle, or undefined: checked before parsing, by every caller that parses. `nesting`: the
+ * text's, when the caller has measured it (the editor keeps it per document).
  */
-export function refusedForNesting(path: string, language: LanguageId, text: string, options: AnalyzeOptions = {}): FileAnalysis | undefined {
-  const tooDeep = nestingOverBudget(text, language);
+export function refusedForNesting(path: string, language: LanguageId, text: string, options: AnalyzeOptions = {}, nesting: Nesting = nestingOf(text, language)): FileAnalysis | undefined {
+  const tooDeep = nestingReason(nesting, language);
   return tooDeep ? notAnalysed(path, language, text, options, tooDeep) : undefined;
 }
 
 /** The empty analysis of a file that could not be analysed, saying why. */
 function notAnalysed(path: string, language: LanguageId, text: string, options: AnalyzeOptions, reason: string): FileAnalysis {
   return { path, language, contentHash: contentHash(text, options.knowledge), syntaxErrors: [], suppressions: [], localFindings: [], facts: [], notes: [], notAnalysed: reason };
-}
-
-/**
- * Brackets nested deeper than this are not analysed: the analyses walk the syntax tree
- * recursively, and their time grows faster than the nesting. Real code stays far below (the
- * deepest in the bench corpora: 76 levels in the Python standard library's tests, 49 in glibc,
- * 15 in the TypeScript packages); generated or hostile files do not.
- */
-export const MAX_BRACKET_NESTING = 256;
-
-/**
- * Python lines indented deeper than this many columns are not parsed: past about 500 nested
- * blocks the Python grammar's indentation scanner writes out of bounds, which can corrupt the
- * parser for later files too. The deepest line in the Python standard library is indented 88
- * columns; a nested block takes at least one.
- */
-export const MAX_PYTHON_INDENT_COLUMNS = 256;
-
-/** Any bracket: a regular expression search passes over the other characters natively, faster than a loop over every character. */
-const BRACKET = /[()[\]{}]/g;
-
-/**
- * A line's leading blanks when there are enough of them to reach past
- * {@link MAX_PYTHON_INDENT_COLUMNS} (a tab advances at most 8 columns, so 33 for 256) and the line
- * holds more than blanks. Both `\n` and `\r` end a line here.
- */
-const DEEP_INDENT = new RegExp(`(?:^|[\\r\\n])([ \\t]{${Math.floor(MAX_PYTHON_INDENT_COLUMNS / 8) + 1},})[^ \\t\\r\\n]`, 'g');
-
-/** The deepest bracket nesting of the text: an unmatched closing bracket does not go below zero. Brackets in strings and comments count too, which only errs upward. */
-function deepestBrackets(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  BRACKET.lastIndex = 0;
-  // (`test` leaves the match's end in `lastIndex` and makes no match object.)
-  while (BRACKET.test(text)) {
-    const c = text.charCodeAt(BRACKET.lastIndex - 1);
-    if (c === 40 || c === 91 || c === 123) {
-      if (++depth > deepest) deepest = depth;
-    } else if (depth > 0) depth--;
-  }
-  return deepest;
-}
-
-/** The deepest indentation of a line that holds more than blanks, in columns (a tab advances to the next multiple of 8), when some line is indented past {@link MAX_PYTHON_INDENT_COLUMNS}; otherwise at most that. */
-function deepestIndentPast256(text: string): number {
-  let deepest = 0;
-  DEEP_INDENT.lastIndex = 0;
-  for (let m = DEEP_INDENT.exec(text); m; m = DEEP_INDENT.exec(text)) {
-    const blanks = m[1];
-    let columns = 0;
-    for (let i = 0; i < blanks.length; i++) columns = blanks.charCodeAt(i) === 9 ? columns + 8 - (columns % 8) : columns + 1;
-    if (columns > deepest) deepest = columns;
-  }
-  return deepest;
-}
-
-/** Why the text is nested too deeply to analyse, or undefined (a search for brackets, and for Python one for deeply indented lines). */
-export function nestingOverBudget(text: string, language?: LanguageId): string | undefined {
-  const deepest = deepestBrackets(text);
-  if (deepest > MAX_BRACKET_NESTING) return `brackets are nested ${deepest} levels deep, over the ${MAX_BRACKET_NESTING} levels the analyses handle (generated code?)`;
-  const deepestIndent = language === 'python' ? deepestIndentPast256(text) : 0;
-  if (deepestIndent > MAX_PYTHON_INDENT_COLUMNS) {
-    return `a line is indented ${deepestIndent} columns deep, over the ${MAX_PYTHON_INDENT_COLUMNS} columns the Python parser handles safely (generated code?)`;
-  }
-  return undefined;
 }
 
 /** Parses and analyses; the grammar must be loaded (see {@link ensureGrammarFor}). */

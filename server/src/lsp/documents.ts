@@ -4,15 +4,18 @@
  * next analysis re-parses with that edited tree, so tree-sitter re-uses everything the
  * change did not touch (vscode-anycode `trees.ts`).
  *
- * NOTE: edits are applied eagerly on every change, the re-parse happens lazily when the
- * (debounced) analysis asks for the tree: several keystrokes cost one incremental parse.
- * Trees are kept in a bounded least-recently-used map; an evicted document is parsed from
- * scratch the next time it is analysed.
+ * NOTE: edits are applied eagerly on every change, and so is the re-parse of a document the
+ * analysis parsed before (`parseAhead`): the debounce's wait is idle time, and the pass that
+ * follows finds its tree ready. Before any parse, the document's nesting must be within the
+ * budget (`engine/nesting.ts`); each edit keeps a bound on it, so a keystroke needs no pass
+ * over the whole text for that. Trees are kept in a bounded least-recently-used map; an
+ * evicted document is parsed from scratch the next time it is analysed.
  */
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { DidChangeTextDocumentParams, DidOpenTextDocumentParams } from 'vscode-languageserver';
 import type { LanguageId } from '../text/locations';
 import { editFor, languageForPath, parseSync, type GrammarName, type Tree } from '../parsing/parser';
+import { nestingAfterEdit, nestingReason, type Nesting } from '../engine/nesting';
 import { uriToPath } from './paths';
 
 /** LSP language ids Hazard Lens analyses, with the grammar each one is parsed with. */
@@ -33,6 +36,8 @@ export interface OpenDocument {
   /** Undefined for documents Hazard Lens does not analyse (they are still tracked). */
   language?: LanguageId;
   grammar?: GrammarName;
+  /** At most how deeply the current text nests: measured by a pass, then bounded after each edit (`nestingAfterEdit`); undefined until measured, and after a full replacement. */
+  nesting?: Nesting;
 }
 
 interface TreeEntry {
@@ -90,11 +95,13 @@ export class DocumentStore {
     for (const change of params.contentChanges) {
       // Looked up per change: a full replacement earlier in the batch drops the tree.
       const entry = this.trees.get(doc.uri);
+      let edit: { start: number; removed: string } | undefined;
       if ('range' in change) {
+        const oldText = current.getText();
+        const start = current.offsetAt(change.range.start);
+        const end = current.offsetAt(change.range.end);
+        edit = { start, removed: oldText.slice(start, end) };
         if (entry) {
-          const oldText = current.getText();
-          const start = current.offsetAt(change.range.start);
-          const end = current.offsetAt(change.range.end);
           entry.tree.edit(editFor(oldText, start, end, change.text));
           entry.edited = true;
         }
@@ -104,9 +111,28 @@ export class DocumentStore {
       }
       // One change at a time: each change's range is relative to the text after the previous one.
       current = TextDocument.update(current, [change], params.textDocument.version);
+      doc.nesting = edit && doc.nesting ? nestingAfterEdit(doc.nesting, current.getText(), edit.start, edit.removed, change.text, doc.language) : undefined;
     }
     doc.document = TextDocument.update(current, [], params.textDocument.version);
     return doc;
+  }
+
+  /**
+   * Re-parses an edited document now rather than when its pass asks (the pass waits for the
+   * debounce): only a document the analysis parsed before (its tree is kept) whose nesting is
+   * known to be within the budget. A parse that fails is left for the pass, which parses again
+   * and reports it. True when it parsed.
+   */
+  parseAhead(doc: OpenDocument): boolean {
+    const entry = this.trees.get(doc.uri);
+    if (!entry?.edited || !doc.nesting || nestingReason(doc.nesting, doc.language) !== undefined) return false;
+    try {
+      this.treeFor(doc);
+      return true;
+    } catch {
+      // (treeFor dropped the tree; the pass parses from scratch.)
+      return false;
+    }
   }
 
   close(uri: string): void {

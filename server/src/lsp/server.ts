@@ -224,7 +224,10 @@ export function startServer(connection: Connection = createConnection(ProposedFe
   connection.onDidChangeTextDocument(
     notify('didChange', (params, s) => {
       const doc = s.documents.change(params);
-      if (doc?.grammar) s.validator.schedule(doc.uri, 'change');
+      if (!doc?.grammar) return;
+      s.validator.schedule(doc.uri, 'change');
+      // The parse the pass needs, done while the pass waits for the debounce.
+      s.documents.parseAhead(doc);
     }),
   );
 

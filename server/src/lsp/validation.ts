@@ -14,6 +14,7 @@
 import * as path from 'node:path';
 import ignore from 'ignore';
 import { analyzeTree, contentHash, refusedForNesting, type EditorReuse } from '../engine/analyze';
+import { nestingOf, nestingReason } from '../engine/nesting';
 import { DEFAULT_CONFIG, MAX_DEBOUNCE_MS, type HazardLensConfig } from '../engine/config';
 import { loadGrammar } from '../parsing/parser';
 import type { DocumentStore, OpenDocument } from './documents';
@@ -175,9 +176,11 @@ export class Validator {
     if (!analysis) {
       try {
         // Nesting beyond the budget is refused before the parse (a deep Python file can make
-        // the grammar write out of bounds).
+        // the grammar write out of bounds). The bound the edits kept answers when it is within
+        // the budget; otherwise the text is measured (and the measure kept).
+        if (!doc.nesting || nestingReason(doc.nesting, doc.language) !== undefined) doc.nesting = nestingOf(text, doc.language);
         analysis =
-          refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }) ??
+          refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }, doc.nesting) ??
           analyzeTree(doc.path, text, doc.language, doc.grammar, this.documents.treeFor(doc), { knowledge: config.knowledge, factReuse: this.reuseFor(uri) });
         this.index.countParse();
       } catch (err) {

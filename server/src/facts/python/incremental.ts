@@ -368,13 +368,15 @@ export function extractPythonFactsIncrementally(tree: Tree, text: string, path: 
   }
   // The reused facts: those that start inside a skipped definition (old positions), moved.
   const reusedFacts: PythonFact[] = [];
+  const skippedStarts = skippedOld.map((d) => posOf(d.startPosition));
+  const skippedEnds = skippedOld.map((d) => posOf(d.endPosition));
   let k = 0;
   for (const f of previous.facts) {
     const start = f.range.start;
-    while (k < skippedOld.length && !before(start, posOf(skippedOld[k].endPosition))) k++;
+    while (k < skippedOld.length && !before(start, skippedEnds[k])) k++;
     if (k >= skippedOld.length) break;
     // (The module's own fact sits at the file's start, where a definition may start too.)
-    if (before(start, posOf(skippedOld[k].startPosition)) || f.kind === 'py.module') continue;
+    if (before(start, skippedStarts[k]) || f.kind === 'py.module') continue;
     const moved = shift.fact(f);
     if (!moved) return whole();
     reusedFacts.push(moved);

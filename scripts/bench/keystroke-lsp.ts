@@ -108,12 +108,15 @@ async function run(text: string, keystrokes: number): Promise<EditorRun> {
       const pos = positionAt(current, at);
       const range = insert ? { start: pos, end: pos } : { start: pos, end: { line: pos.line, character: pos.character + 1 } };
       const logFrom = client.logs.length;
+      const eventsFrom = client.logEvents.events.length;
       const t0 = performance.now();
       const version = await client.change(uri, [{ range, text: insert ? 'x' : '' }]);
       await client.diagnostics.waitFor((d) => d.uri === uri && d.version === version, `publish of v${version}`, 60_000);
       const ms = performance.now() - t0;
-      // The evaluation is logged after the publish it makes: wait for its line.
-      await new Promise((r) => setTimeout(r, 20));
+      // The pass logs its analysis after the publish (the program facts come after the file's
+      // own findings), and the evaluation after that: wait for the evaluation's line.
+      const analysed = await client.logEvents.waitFor((l) => l.startsWith('analysed ') && l.includes(` v${version} in `), `the analysis of v${version}`, 60_000, eventsFrom);
+      await client.logEvents.waitFor((l) => l.startsWith('evaluated '), `the evaluation after v${version}`, 60_000, client.logEvents.events.indexOf(analysed) + 1);
       if (k < 0) continue;
       publish.push(ms);
       for (const line of client.logs.slice(logFrom)) {

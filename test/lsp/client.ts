@@ -126,6 +126,10 @@ export class TestClient {
   readonly status = new Recorder<unknown>();
   readonly registrations = new Recorder<Registration>();
   readonly logs: string[] = [];
+  /** The server's log messages (`window/logMessage`) as events, to wait for one. */
+  readonly logEvents = new Recorder<string>();
+  /** Diagnostics and log messages in the order they arrived: `diagnostics <uri> v<version>` or `log <message>`. */
+  readonly arrivals: string[] = [];
   readonly progressTokens: (string | number)[] = [];
   settings: Record<string, unknown>;
   /** Settings per resource (`scopeUri`), for multi-root tests; `undefined` falls back to `settings`. */
@@ -182,9 +186,16 @@ export class TestClient {
     this.process.on('exit', (code) => {
       if (code) this.logs.push(`[exit ${code}] ${stderr}`);
     });
-    c.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => this.diagnostics.push(p));
+    c.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
+      this.arrivals.push(`diagnostics ${p.uri} v${p.version}`);
+      this.diagnostics.push(p);
+    });
     c.onNotification('window/showMessage', (p: ShowMessage) => this.messages.push(p));
-    c.onNotification('window/logMessage', (p: ShowMessage) => this.logs.push(p.message));
+    c.onNotification('window/logMessage', (p: ShowMessage) => {
+      this.arrivals.push(`log ${p.message}`);
+      this.logs.push(p.message);
+      this.logEvents.push(p.message);
+    });
     c.onNotification('$/progress', (p: ProgressEvent) => this.progress.push(p));
     c.onNotification('hazardLens/status', (p: unknown) => this.status.push(p));
     c.onRequest('workspace/configuration', (p: { items: { section?: string; scopeUri?: string }[] }) =>

@@ -6,7 +6,8 @@
  * state in two definitions and is analysed whole. The server's own log of each pass
  * (`verbose`) says what it reused. A keystroke that indents a line past what the Python grammar
  * handles is found from the bound on nesting each edit keeps (`engine/nesting.ts`), before any
- * parse.
+ * parse. A keystroke's own findings go out before its program facts are extracted (the order
+ * of the server's messages shows it).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -54,12 +55,16 @@ describe('keystrokes in the language server: untouched definitions are reused, a
       await client.waitForDiagnostics(uri, 1);
       /** The server's log line of the pass that analysed `version`, or undefined if none did. */
       const analysedLine = (version: number) => client.logs.find((l) => l.startsWith('analysed ') && l.includes(`module.py v${version} in `));
+      // (A pass publishes the file's own findings before it extracts the program facts, and
+      // logs its analysis after that: the log line may come after the diagnostics.)
+      const analysedLogged = (version: number) => client.logEvents.waitFor((l) => l.startsWith('analysed ') && l.includes(`module.py v${version} in `), `the log of the pass of v${version}`);
       const type = async (line: number, insert: boolean) => {
         const at = { line, character: 5 };
         const range = insert ? { start: at, end: at } : { start: at, end: { line, character: 6 } };
         const from = client.diagnostics.events.length;
         const version = await client.change(uri, [{ range, text: insert ? 'x' : '' }]);
         const published = await client.waitForDiagnostics(uri, version, undefined, { from });
+        await analysedLogged(version);
         return { version, published };
       };
 
@@ -111,6 +116,39 @@ describe('keystrokes in the language server: untouched definitions are reused, a
         analysed.diagnostics.filter((d) => d.code === LEAK_RULE).map((d) => d.range.start.line),
         [LEAK_LINE],
       );
+    } finally {
+      await client.stop();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  test('a keystroke\'s own findings are published before its program facts are extracted, and the evaluation does not publish them again', async () => {
+    const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hazard-lens-keystroke-early-')));
+    const file = path.join(ws, 'module.py');
+    fs.writeFileSync(file, MODULE);
+    const client = await TestClient.start({ rootPath: ws, initializationOptions: { debounceMs: 0, verbose: true } });
+    try {
+      const uri = uriOf(file);
+      await client.open(uri, 'python', MODULE);
+      await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === LEAK_RULE));
+      // The first pass has no evaluation to take program findings from: it publishes after it.
+      await client.logEvents.waitFor((l) => l.startsWith('evaluated '), 'the first evaluation');
+      const at = { line: ONE_SIZE_LINE, character: 5 };
+      const from = client.diagnostics.events.length;
+      const version = await client.change(uri, [{ range: { start: at, end: at }, text: 'x' }]);
+      const published = await client.waitForDiagnostics(uri, version, undefined, { from });
+      assert.deepEqual(
+        published.diagnostics.filter((d) => d.code === LEAK_RULE).map((d) => d.range.start.line),
+        [LEAK_LINE],
+      );
+      const analysed = await client.logEvents.waitFor((l) => l.startsWith('analysed ') && l.includes(`module.py v${version} in `), `the log of the pass of v${version}`);
+      const evaluated = await client.logEvents.waitFor((l) => l.startsWith('evaluated '), 'the evaluation after it', undefined, client.logEvents.events.indexOf(analysed) + 1);
+      const order = client.arrivals;
+      const publication = order.indexOf(`diagnostics ${uri} v${version}`);
+      assert.ok(publication >= 0 && publication < order.indexOf(`log ${analysed}`), order.slice(-8).join('\n'));
+      // The evaluation found the same program findings: no second publication of this version.
+      assert.ok(order.lastIndexOf(`log ${evaluated}`) > publication);
+      assert.equal(order.filter((a) => a === `diagnostics ${uri} v${version}`).length, 1);
     } finally {
       await client.stop();
       fs.rmSync(ws, { recursive: true, force: true });

@@ -93,6 +93,28 @@ export function contentHash(text: string | Uint8Array, knowledge?: Pick<Knowledg
  * open documents for incremental parsing). The caller keeps ownership of the tree.
  */
 export function analyzeTree(path: string, originalText: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): FileAnalysis {
+  return analyzeTreeInParts(path, originalText, language, grammar, tree, options).complete();
+}
+
+/** An analysis made in two steps: {@link analyzeTreeInParts}. */
+export interface AnalysisInParts {
+  /**
+   * What the file's own findings need: the per-file rules' findings, the suppressions and the
+   * syntax errors, with no program facts or handle summary yet (and only the rules' notes).
+   */
+  local: FileAnalysis;
+  /**
+   * Extracts the program facts and the handle summary from the same tree, which must still be
+   * alive, and returns the whole analysis: the one {@link analyzeTree} gives.
+   */
+  complete(): FileAnalysis;
+}
+
+/**
+ * {@link analyzeTree} in two steps, so that the editor can publish a file's own findings before
+ * the program facts, which only the evaluation of the workspace reads, are extracted.
+ */
+export function analyzeTreeInParts(path: string, originalText: string, language: LanguageId, grammar: GrammarName, tree: Tree, options: AnalyzeOptions = {}): AnalysisInParts {
   // The analysers count lines at `\n`, as the parser does; a lone `\r` (old Mac line ends) is
   // a line break for editors, so it is one for them too; NULs are blanks, as for the parser.
   // Same length: offsets do not move.
@@ -134,37 +156,46 @@ export function analyzeTree(path: string, originalText: string, language: Langua
     }
   }
   lap('rules');
-  let facts: ProgramFact[] = [];
-  try {
-    facts = options.factReuse ? extractProgramFactsReusing(language, tree, text, path, knowledge, options.factReuse) : extractProgramFacts(language, tree, text, path, knowledge);
-  } catch (err) {
-    if (options.factReuse) options.factReuse.state = undefined;
-    notes.push(`${PARTLY_ANALYSED}program facts could not be extracted (${describeFailure(err)})`);
-  }
-  lap('facts');
-  let handleSummary: FileHandleSummary | undefined;
-  try {
-    handleSummary = summarizeHandles(language, tree, text, path, knowledge);
-  } catch (err) {
-    notes.push(`${PARTLY_ANALYSED}handle summaries could not be computed (${describeFailure(err)})`);
-  }
-  lap('summaries');
-  for (const failure of new Set(takeAnalysisFailures())) notes.push(`${PARTLY_ANALYSED}${failure}; findings in this file may be missing`);
+  // What the analyses of the rules could not do, kept until the analysis is complete (another
+  // file may be analysed between the two steps).
+  const ruleFailures = takeAnalysisFailures();
   // The walk over every comment costs about as much as parsing; most files hold no marker.
   const suppressions = !filter || suppressionsMayApply(text) ? collectSuppressions(tree, text) : [];
   const syntaxErrors = syntaxErrorRanges(tree);
   lap('suppressions');
-  return {
-    path,
-    language,
-    contentHash: contentHash(originalText, knowledge),
-    facts,
-    ...(handleSummary ? { handleSummary } : {}),
-    syntaxErrors,
-    suppressions,
-    localFindings,
-    notes,
+  const local: FileAnalysis = { path, language, contentHash: contentHash(originalText, knowledge), facts: [], syntaxErrors, suppressions, localFindings, notes: [...notes] };
+  const complete = (): FileAnalysis => {
+    if (times) t = performance.now();
+    takeAnalysisFailures(); // left over from another file's analysis in between
+    let facts: ProgramFact[] = [];
+    try {
+      facts = options.factReuse ? extractProgramFactsReusing(language, tree, text, path, knowledge, options.factReuse) : extractProgramFacts(language, tree, text, path, knowledge);
+    } catch (err) {
+      if (options.factReuse) options.factReuse.state = undefined;
+      notes.push(`${PARTLY_ANALYSED}program facts could not be extracted (${describeFailure(err)})`);
+    }
+    lap('facts');
+    let handleSummary: FileHandleSummary | undefined;
+    try {
+      handleSummary = summarizeHandles(language, tree, text, path, knowledge);
+    } catch (err) {
+      notes.push(`${PARTLY_ANALYSED}handle summaries could not be computed (${describeFailure(err)})`);
+    }
+    lap('summaries');
+    for (const failure of new Set([...ruleFailures, ...takeAnalysisFailures()])) notes.push(`${PARTLY_ANALYSED}${failure}; findings in this file may be missing`);
+    return {
+      path,
+      language,
+      contentHash: local.contentHash,
+      facts,
+      ...(handleSummary ? { handleSummary } : {}),
+      syntaxErrors,
+      suppressions,
+      localFindings,
+      notes,
+    };
   };
+  return { local, complete };
 }
 
 /**

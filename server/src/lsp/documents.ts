@@ -135,6 +135,11 @@ export class DocumentStore {
     }
   }
 
+  /** Whether `tree` is still the document's tree (not replaced by a parse of a later version, nor evicted). */
+  holdsTree(doc: OpenDocument, tree: Tree): boolean {
+    return this.trees.get(doc.uri)?.tree === tree;
+  }
+
   close(uri: string): void {
     this.dropTree(uri);
     this.docs.delete(uri);

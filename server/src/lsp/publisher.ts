@@ -26,8 +26,25 @@ export class Publisher {
   publish(uri: string, diagnostics: Diagnostic[], version?: number): void {
     if (diagnostics.length === 0) this.published.delete(uri);
     else this.published.set(uri, { version, diagnostics });
-    fireAndForget(this.connection.sendDiagnostics({ uri, version, diagnostics }), this.logger, `publishing diagnostics for ${uri}`);
+    const sent = this.connection.sendDiagnostics({ uri, version, diagnostics });
+    this.lastSent = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    fireAndForget(sent, this.logger, `publishing diagnostics for ${uri}`);
     this.sendStatus();
+  }
+
+  /** The last publication's write to the client: settled once it is written (or failed). */
+  private lastSent: Promise<void> = Promise.resolve();
+
+  /**
+   * Resolves once the last publication is written to the client. The connection writes in
+   * later turns of the event loop; work that runs synchronously before then holds the
+   * publication back.
+   */
+  written(): Promise<void> {
+    return this.lastSent;
   }
 
   get(uri: string): Published | undefined {

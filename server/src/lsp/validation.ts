@@ -13,10 +13,11 @@
  */
 import * as path from 'node:path';
 import ignore from 'ignore';
-import { analyzeTree, contentHash, refusedForNesting, type EditorReuse } from '../engine/analyze';
+import { analyzeTreeInParts, contentHash, refusedForNesting, type AnalysisInParts, type EditorReuse } from '../engine/analyze';
 import { nestingOf, nestingReason } from '../engine/nesting';
+import type { FileAnalysis } from '../analysis/results';
 import { DEFAULT_CONFIG, MAX_DEBOUNCE_MS, type HazardLensConfig } from '../engine/config';
-import { loadGrammar } from '../parsing/parser';
+import { loadGrammar, type Tree } from '../parsing/parser';
 import type { DocumentStore, OpenDocument } from './documents';
 import type { GroupEvaluator } from './evaluation';
 import type { Logger } from './logger';
@@ -173,15 +174,21 @@ export class Validator {
     // state of an older text, and the next keystroke, two edits away from that, would be
     // analysed whole. Analysed again from the state, it costs one definition's work.
     let analysis = this.reuseFallsBehind(uri, text) ? undefined : this.index.reusableAnalysis(doc.path, hash);
+    /** The document's own findings went out before its program facts were extracted (below). */
+    let publishedEarly = false;
     if (!analysis) {
+      let parts: AnalysisInParts | undefined;
+      let tree: Tree | undefined;
       try {
         // Nesting beyond the budget is refused before the parse (a deep Python file can make
         // the grammar write out of bounds). The bound the edits kept answers when it is within
         // the budget; otherwise the text is measured (and the measure kept).
         if (!doc.nesting || nestingReason(doc.nesting, doc.language) !== undefined) doc.nesting = nestingOf(text, doc.language);
-        analysis =
-          refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }, doc.nesting) ??
-          analyzeTree(doc.path, text, doc.language, doc.grammar, this.documents.treeFor(doc), { knowledge: config.knowledge, factReuse: this.reuseFor(uri) });
+        analysis = refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }, doc.nesting);
+        if (!analysis) {
+          tree = this.documents.treeFor(doc);
+          parts = analyzeTreeInParts(doc.path, text, doc.language, doc.grammar, tree, { knowledge: config.knowledge, factReuse: this.reuseFor(uri) });
+        }
         this.index.countParse();
       } catch (err) {
         // A parse over budget, a parser crash or an engine defect: say so, keep the editor
@@ -189,22 +196,54 @@ export class Validator {
         this.logger.error(`analysis of ${doc.path} (version ${version}) failed; the file is not analysed`, err);
         return;
       }
+      let work = Date.now() - started;
+      if (parts && tree) {
+        // The file's own findings first, before its program facts are extracted: only the
+        // evaluation of the workspace reads those, and it publishes again if they change
+        // the file's findings.
+        publishedEarly = this.publishFirst(doc.path, uri, parts.local, version, text);
+        if (publishedEarly) {
+          // The publication goes out first; an edit meanwhile has a pass of its own, and a tree
+          // that is no longer the document's (an edit parsed, or the tree evicted) is not read.
+          await this.publisher.written();
+          if (!current() || !this.documents.holdsTree(doc, tree)) return;
+        }
+        const resumed = Date.now();
+        try {
+          analysis = parts.complete();
+        } catch (err) {
+          this.logger.error(`analysis of ${doc.path} (version ${version}) failed; the file is not analysed`, err);
+          return;
+        }
+        work += Date.now() - resumed;
+      }
+      if (!analysis) return;
       if (analysis.notAnalysed !== undefined) this.logger.warn(`${doc.path}: not analysed: ${analysis.notAnalysed}`);
       for (const note of analysis.notes) this.logger.warn(`${doc.path}: ${note}`);
-      this.analysisCost.set(uri, Date.now() - started);
+      this.analysisCost.set(uri, work);
       const reuse = this.factReuse.get(uri);
       const reused = [reuse?.reused ? `facts of ${reuse.reused} functions` : '', reuse?.handles?.reused ? `handle findings of ${reuse.handles.reused}` : ''].filter(Boolean).join(', ');
-      this.logger.debug(`analysed ${doc.path} v${version} in ${Date.now() - started} ms${reused ? ` (${reused} reused)` : ''}`);
+      this.logger.debug(`analysed ${doc.path} v${version} in ${work} ms${reused ? ` (${reused} reused)` : ''}`);
     }
     // Synchronous since `current()`: the analysis is of this version.
     this.index.setOpen(doc.path, uri, version, analysis);
     const group = this.index.groupOf(doc.path, uri);
+    // The file's own findings first (with the program findings it had), unless they went out
+    // already; the evaluation then publishes it again only if its program findings changed.
+    const published = publishedEarly || this.publishFirst(doc.path, uri, analysis, version, text);
+    void this.evaluator.schedule(group, published ? {} : { force: [uri] });
+  }
+
+  /**
+   * Publishes the document's own findings at once, with the program findings the last
+   * evaluation gave it (`EvaluationScheduler.publishFirst`); false when they must wait for the
+   * evaluation. The text is kept by its analysis's content hash for the evaluations to come.
+   */
+  private publishFirst(filePath: string, uri: string, analysis: FileAnalysis, version: number, text: string): boolean {
+    const group = this.index.groupOf(filePath, uri);
     const texts = this.recentTexts(uri);
     texts.set(analysis.contentHash, text);
-    // The file's own findings first (with the program findings it had); the evaluation then
-    // publishes it again only if its program findings changed.
-    const published = this.evaluator.publishFirst(group, uri, analysis, version, text, (hash) => texts.get(hash));
-    void this.evaluator.schedule(group, published ? {} : { force: [uri] });
+    return this.evaluator.publishFirst(group, uri, analysis, version, text, (hash) => texts.get(hash));
   }
 
   /** Per document: the texts of its last analysed versions, by content hash (the last evaluation saw one of them). */

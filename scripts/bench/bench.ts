@@ -26,7 +26,7 @@
  * Then medium trees: eight folders of the corpora (25,000–90,000 lines each) scanned on their own,
  * ast-grep against our cold scan, where fixed costs weigh more.
  * Then, in the language server: didChange → publishDiagnostics on a 12,000-line Python file with
- * the default settings (the debounce included).
+ * the default settings (the debounce included), each edit sent with the server idle.
  * Last, installed packages: a small patched WSGI application that uses oslo.messaging, scanned
  * with the machine's dist-packages as its Python environment (Debian's python3-oslo.messaging),
  * first and second scan (unchanged, and after an edit of the application).

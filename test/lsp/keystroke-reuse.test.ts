@@ -38,6 +38,27 @@ const LEAK_LINE = 4;
 const ONE_SIZE_LINE = 13;
 const FOUR_SIZE_LINE = 28;
 
+/**
+ * Runs `body` against a real server on a fresh folder holding {@link MODULE} as `module.py`,
+ * opened in the editor and analysed once (its leak published), with no debounce and the
+ * server's verbose log.
+ */
+async function withOpenModule(prefix: string, body: (client: TestClient, uri: string) => Promise<void>): Promise<void> {
+  const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  const file = path.join(ws, 'module.py');
+  fs.writeFileSync(file, MODULE);
+  const client = await TestClient.start({ rootPath: ws, initializationOptions: { debounceMs: 0, verbose: true } });
+  try {
+    const uri = uriOf(file);
+    await client.open(uri, 'python', MODULE);
+    await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === LEAK_RULE));
+    await body(client, uri);
+  } finally {
+    await client.stop();
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
+}
+
 describe('keystrokes in the language server: untouched definitions are reused, an undone keystroke included', () => {
   test('type in one(), undo it (the disk text again), type in four(): every pass after the first reuses the other five functions', async () => {
     const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hazard-lens-keystroke-reuse-')));
@@ -89,15 +110,8 @@ describe('keystrokes in the language server: untouched definitions are reused, a
     }
   });
 
-  test('a keystroke that indents a line past what the Python grammar handles is refused without a parse, and the next one that takes it back is analysed again', async () => {
-    const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hazard-lens-keystroke-nesting-')));
-    const file = path.join(ws, 'module.py');
-    fs.writeFileSync(file, MODULE);
-    const client = await TestClient.start({ rootPath: ws, initializationOptions: { debounceMs: 0, verbose: true } });
-    try {
-      const uri = uriOf(file);
-      await client.open(uri, 'python', MODULE);
-      await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === LEAK_RULE));
+  test('a keystroke that indents a line past what the Python grammar handles is refused without a parse, and the next one that takes it back is analysed again', () =>
+    withOpenModule('hazard-lens-keystroke-nesting-', async (client, uri) => {
       const deep = ' '.repeat(300);
       const at = { line: ONE_SIZE_LINE, character: 0 };
       let from = client.diagnostics.events.length;
@@ -116,21 +130,10 @@ describe('keystrokes in the language server: untouched definitions are reused, a
         analysed.diagnostics.filter((d) => d.code === LEAK_RULE).map((d) => d.range.start.line),
         [LEAK_LINE],
       );
-    } finally {
-      await client.stop();
-      fs.rmSync(ws, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test('a keystroke\'s own findings are published before its program facts are extracted, and the evaluation does not publish them again', async () => {
-    const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'hazard-lens-keystroke-early-')));
-    const file = path.join(ws, 'module.py');
-    fs.writeFileSync(file, MODULE);
-    const client = await TestClient.start({ rootPath: ws, initializationOptions: { debounceMs: 0, verbose: true } });
-    try {
-      const uri = uriOf(file);
-      await client.open(uri, 'python', MODULE);
-      await client.waitForDiagnostics(uri, 1, (d) => d.some((x) => x.code === LEAK_RULE));
+  test('a keystroke\'s own findings are published before its program facts are extracted, and the evaluation does not publish them again', () =>
+    withOpenModule('hazard-lens-keystroke-early-', async (client, uri) => {
       // The first pass has no evaluation to take program findings from: it publishes after it.
       await client.logEvents.waitFor((l) => l.startsWith('evaluated '), 'the first evaluation');
       const at = { line: ONE_SIZE_LINE, character: 5 };
@@ -149,9 +152,5 @@ describe('keystrokes in the language server: untouched definitions are reused, a
       // The evaluation found the same program findings: no second publication of this version.
       assert.ok(order.lastIndexOf(`log ${evaluated}`) > publication);
       assert.equal(order.filter((a) => a === `diagnostics ${uri} v${version}`).length, 1);
-    } finally {
-      await client.stop();
-      fs.rmSync(ws, { recursive: true, force: true });
-    }
-  });
+    }));
 });

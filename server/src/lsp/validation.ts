@@ -236,7 +236,7 @@ export class Validator {
 
   /**
    * Publishes the document's own findings at once, with the program findings the last
-   * evaluation gave it (`EvaluationScheduler.publishFirst`); false when they must wait for the
+   * evaluation gave it (`GroupEvaluator.publishFirst`); false when they must wait for the
    * evaluation. The text is kept by its analysis's content hash for the evaluations to come.
    */
   private publishFirst(filePath: string, uri: string, analysis: FileAnalysis, version: number, text: string): boolean {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { describeFailure } from '../../server/src/analysis/failures';
 import { analyzeText } from '../../server/src/engine/analyze';
-import { MAX_BRACKET_NESTING, nestingOverBudget } from '../../server/src/engine/nesting';
+import { MAX_BRACKET_NESTING, nestingOf, nestingReason } from '../../server/src/engine/nesting';
 import { loadAllGrammars, parseBudgetFor, ParseBudgetError, parserRestartCount, parseSync } from '../../server/src/parsing/parser';
 import { runCli } from '../cli/helpers';
 import { TestClient, uriOf } from '../lsp/client';
@@ -152,7 +152,7 @@ describe('deep nesting', () => {
   const nestedIfs = (n: number) => `${'if (x) {\n'.repeat(n)}x++;\n${'}\n'.repeat(n)}`;
 
   test('brackets nested beyond the budget: the file is not analysed, and says why', () => {
-    assert.equal(nestingOverBudget('('.repeat(MAX_BRACKET_NESTING)), undefined);
+    assert.equal(nestingReason(nestingOf('('.repeat(MAX_BRACKET_NESTING))), undefined);
     const analysis = analyzeText('/w/deep.c', leakInC(nestedIfs(1000)));
     assert.equal(analysis?.notAnalysed, 'brackets are nested 1001 levels deep, over the 256 levels the analyses handle (generated code?)');
     assert.deepEqual(analysis?.localFindings, []);
@@ -184,7 +184,8 @@ describe('deep nesting', () => {
       return undefined;
     };
     const ours = (text: string, python: boolean): string | undefined => {
-      const why = nestingOverBudget(text, python ? 'python' : 'c');
+      const language = python ? 'python' : 'c';
+      const why = nestingReason(nestingOf(text, language), language);
       if (!why) return undefined;
       const n = /(\d+) (?:levels|columns) deep/.exec(why)![1];
       return why.startsWith('brackets') ? `brackets:${n}` : `indent:${n}`;

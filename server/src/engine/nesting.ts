@@ -84,11 +84,6 @@ export function nestingReason(nesting: Nesting, language?: LanguageId): string |
   return undefined;
 }
 
-/** Why the text is nested too deeply to analyse, or undefined. */
-export function nestingOverBudget(text: string, language?: LanguageId): string | undefined {
-  return nestingReason(nestingOf(text, language), language);
-}
-
 function isLineBreak(c: number): boolean {
   return c === 10 || c === 13;
 }

@@ -84,6 +84,11 @@ export function nestingReason(nesting: Nesting, language?: LanguageId): string |
   return undefined;
 }
 
+/** Whether a bound is known and within the budget (a text that nests no deeper may be parsed). */
+export function knownWithinBudget(nesting: Nesting | undefined, language?: LanguageId): nesting is Nesting {
+  return nesting !== undefined && nestingReason(nesting, language) === undefined;
+}
+
 function isLineBreak(c: number): boolean {
   return c === 10 || c === 13;
 }

@@ -15,7 +15,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { DidChangeTextDocumentParams, DidOpenTextDocumentParams } from 'vscode-languageserver';
 import type { LanguageId } from '../text/locations';
 import { editFor, languageForPath, parseSync, type GrammarName, type Tree } from '../parsing/parser';
-import { nestingAfterEdit, nestingReason, type Nesting } from '../engine/nesting';
+import { knownWithinBudget, nestingAfterEdit, type Nesting } from '../engine/nesting';
 import { uriToPath } from './paths';
 
 /** LSP language ids Hazard Lens analyses, with the grammar each one is parsed with. */
@@ -125,7 +125,7 @@ export class DocumentStore {
    */
   parseAhead(doc: OpenDocument): boolean {
     const entry = this.trees.get(doc.uri);
-    if (!entry?.edited || !doc.nesting || nestingReason(doc.nesting, doc.language) !== undefined) return false;
+    if (!entry?.edited || !knownWithinBudget(doc.nesting, doc.language)) return false;
     try {
       this.treeFor(doc);
       return true;

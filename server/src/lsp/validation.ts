@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import ignore from 'ignore';
 import { analyzeTreeInParts, contentHash, refusedForNesting, type AnalysisInParts, type EditorReuse } from '../engine/analyze';
-import { nestingOf, nestingReason } from '../engine/nesting';
+import { knownWithinBudget, nestingOf } from '../engine/nesting';
 import type { FileAnalysis } from '../analysis/results';
 import { DEFAULT_CONFIG, MAX_DEBOUNCE_MS, type HazardLensConfig } from '../engine/config';
 import { loadGrammar, type Tree } from '../parsing/parser';
@@ -183,7 +183,7 @@ export class Validator {
         // Nesting beyond the budget is refused before the parse (a deep Python file can make
         // the grammar write out of bounds). The bound the edits kept answers when it is within
         // the budget; otherwise the text is measured (and the measure kept).
-        if (!doc.nesting || nestingReason(doc.nesting, doc.language) !== undefined) doc.nesting = nestingOf(text, doc.language);
+        if (!knownWithinBudget(doc.nesting, doc.language)) doc.nesting = nestingOf(text, doc.language);
         analysis = refusedForNesting(doc.path, doc.language, text, { knowledge: config.knowledge }, doc.nesting);
         if (!analysis) {
           tree = this.documents.treeFor(doc);

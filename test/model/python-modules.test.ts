@@ -1,7 +1,9 @@
 /**
  * The pieces of the Python program model on their own: project-file readers (console
  * scripts), module naming and resolution (packages, namespace packages, src/ layouts,
- * relative imports, re-exports, star imports), entry points, and the facts one file yields.
+ * relative imports, re-exports, star imports), entry points, the facts one file yields, and
+ * what the incremental model records of its reads (the touch tracker, name resolutions kept
+ * across an edit).
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -10,7 +12,7 @@ import { DEFAULT_CONFIG } from '../../server/src/engine/config';
 import type { FileAnalysis } from '../../server/src/analysis/results';
 import type { PythonFact } from '../../server/src/facts/python/program-facts';
 import { PythonModelCache } from '../../server/src/model/python';
-import { PyModuleIndex } from '../../server/src/model/python-modules';
+import { PyModuleIndex, TouchTracker, type PyModule } from '../../server/src/model/python-modules';
 import { pyprojectEntryPoints, setupCfgEntryPoints, type EntryPoint } from '../../server/src/model/python-project';
 import { grammarsReady } from '../harness';
 
@@ -378,5 +380,80 @@ describe('facts of one file', () => {
     const a = analyzeText('/ws/broken.py', 'def f(:\n    os.fork(\nclass\n  x = = 1\n');
     assert.ok(a);
     assert.deepEqual(a.notes, []);
+  });
+});
+
+describe('reads recorded for the incremental model', () => {
+  const mod = (abs: string) => ({ abs }) as unknown as PyModule;
+
+  test('a memo list added at one level is still added to a computation opened after it', () => {
+    const [a, b, c] = [mod('/a.py'), mod('/b.py'), mod('/c.py')];
+    const shared = [a, b];
+    const t = new TouchTracker();
+    t.begin();
+    t.add(shared);
+    t.begin();
+    t.add(shared);
+    t.add(shared);
+    t.touch(c);
+    assert.deepEqual(t.end().map((m) => m.abs), ['/a.py', '/b.py', '/c.py']);
+    t.add([c]);
+    assert.deepEqual(t.end().map((m) => m.abs), ['/a.py', '/b.py', '/c.py']);
+  });
+
+  // a.py and b.py star-import each other; only c.py (star-imported by b.py) defines `x`.
+  const cycle = () =>
+    analyse({
+      '/ws/a.py': 'from b import *\n',
+      '/ws/b.py': 'from a import *\nfrom c import *\n',
+      '/ws/c.py': 'def x():\n    pass\n',
+      '/ws/d.py': 'def y():\n    pass\n',
+      '/ws/app.py': 'from d import y\n',
+    });
+  const where = (sym: ReturnType<PyModuleIndex['resolve']>) => (sym && sym.kind !== 'module' ? `${sym.module.abs}#${sym.name}` : undefined);
+
+  test('an edit drops the resolutions that read the edited module, those cut by a cycle included, and keeps the others', () => {
+    const files = cycle();
+    const index = new PyModuleIndex(files, ['/ws']);
+    index.tracker = new TouchTracker();
+    const [a, b, app] = ['/ws/a.py', '/ws/b.py', '/ws/app.py'].map((p) => index.byPath(p)!);
+    // Asked first, `x` in a.py finds c's `x`. Inside that, `a.x` in b.py met the lookup of
+    // `b.x` in a.py in progress and got nothing: a fresh index asked `a.x` first finds c's.
+    assert.equal(where(index.resolve(a, 'x', 'local')), '/ws/c.py#x');
+    assert.equal(where(index.resolve(b, 'a.x', 'import')), undefined);
+    const fresh = new PyModuleIndex(files, ['/ws']);
+    assert.equal(where(fresh.resolve(fresh.byPath('/ws/b.py')!, 'a.x', 'import')), '/ws/c.py#x');
+    assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
+    const looked: string[] = [];
+    const member = index.member.bind(index);
+    index.member = (m, segments, depth) => {
+      looked.push(`${m.abs}:${segments.join('.')}`);
+      return member(m, segments, depth);
+    };
+    // The same text analysed again (new facts for a.py): the cut answer is dropped with the
+    // others that read a.py, and asked first now, `a.x` gets what a fresh index gives.
+    index.updateFacts(a, analyse({ '/ws/a.py': 'from b import *\n' })[0]);
+    assert.equal(where(index.resolve(b, 'a.x', 'import')), '/ws/c.py#x');
+    assert.ok(looked.includes('/ws/a.py:x'), looked.join(' '));
+    // `d.y` read d.py only: kept, not looked up again.
+    looked.length = 0;
+    assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
+    assert.deepEqual(looked, []);
+  });
+
+  test('without a recording tracker, an edit drops every resolution', () => {
+    const index = new PyModuleIndex(cycle(), ['/ws']);
+    const [a, app] = ['/ws/a.py', '/ws/app.py'].map((p) => index.byPath(p)!);
+    assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
+    index.tracker = new TouchTracker();
+    const looked: string[] = [];
+    const member = index.member.bind(index);
+    index.member = (m, segments, depth) => {
+      looked.push(`${m.abs}:${segments.join('.')}`);
+      return member(m, segments, depth);
+    };
+    index.updateFacts(a, analyse({ '/ws/a.py': 'def x():\n    pass\n' })[0]);
+    assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
+    assert.deepEqual(looked, ['/ws/d.py:y']);
   });
 });

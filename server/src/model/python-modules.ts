@@ -75,35 +75,51 @@ function joinCanonical(prefix: string, name: string): string {
  * change of the set of paths rebuilds the whole model.
  */
 export class TouchTracker {
-  private readonly stack: Set<PyModule>[] = [];
+  private readonly stack: TouchedSoFar[] = [];
   /** False for {@link UntrackedReads}: callers may skip work whose only use is what they would add. */
   readonly records: boolean = true;
 
   /** Opens a computation; returns its level, for {@link endAt}. */
   begin(): number {
-    this.stack.push(new Set());
+    this.stack.push({ modules: new Set(), lists: undefined });
     return this.stack.length - 1;
   }
 
   end(): PyModule[] {
-    return [...(this.stack.pop() ?? [])];
+    const open = this.stack.pop();
+    return open ? [...open.modules] : [];
   }
 
   /** Closes the computation opened at `level` and any left open above it (after an exception). */
   endAt(level: number): PyModule[] {
-    const set = this.stack[level];
+    const open = this.stack[level];
     this.stack.length = Math.min(this.stack.length, level);
-    return [...(set ?? [])];
+    return open ? [...open.modules] : [];
   }
 
   touch(m: PyModule): void {
-    for (const s of this.stack) s.add(m);
+    for (const s of this.stack) s.modules.add(m);
   }
 
+  /**
+   * Adds a memo's modules to every open computation. Memos share their lists (every answer of
+   * one reachability search holds the search's list), so a list already added to a
+   * computation is not walked again: on a re-evaluation this was 40 % of the replays' time.
+   */
   add(modules: readonly PyModule[]): void {
     if (!modules.length) return;
-    for (const s of this.stack) for (const m of modules) s.add(m);
+    for (const s of this.stack) {
+      if (s.lists?.has(modules)) continue;
+      (s.lists ??= new Set()).add(modules);
+      for (const m of modules) s.modules.add(m);
+    }
   }
+}
+
+/** One open computation of a {@link TouchTracker}: the modules it read, and the memo lists already added (never changed once made). */
+interface TouchedSoFar {
+  modules: Set<PyModule>;
+  lists: Set<readonly PyModule[]> | undefined;
 }
 
 const NO_MODULES: readonly PyModule[] = Object.freeze([]);
@@ -285,7 +301,8 @@ export class PyModuleIndex {
   /**
    * Replaces the facts of a module in place (same path, new content): the module object
    * keeps its identity, so what other modules and cached program results hold of it stays
-   * valid. Name resolution memos are dropped (they may have read the old facts).
+   * valid. The name resolutions that read the module's old facts are dropped; the others
+   * are kept when a tracker records what each read (a model updated in place always has one).
    */
   updateFacts(m: PyModule, analysis: FileAnalysis): void {
     m.contentHash = analysis.contentHash;
@@ -299,7 +316,21 @@ export class PyModuleIndex {
     m.bindings = new Map();
     m.stars = [];
     this.indexFacts(m);
-    this.resolveMemo.clear();
+    this.dropResolutionsReading(m);
+  }
+
+  /** Drops the memoised resolutions whose computation read `m` (all of them when reads are not recorded). */
+  private dropResolutionsReading(m: PyModule): void {
+    if (this.untrackedResolutions) {
+      this.resolveMemo.clear();
+      this.untrackedResolutions = false;
+      return;
+    }
+    for (const memos of this.resolveMemo.values()) {
+      for (const byName of [memos.import, memos.local]) {
+        for (const [name, known] of byName) if (!known || known.touched.includes(m)) byName.delete(name);
+      }
+    }
   }
 
   private indexFacts(m: PyModule): void {
@@ -415,17 +446,24 @@ export class PyModuleIndex {
       byName = memos[origin];
     }
     const known = byName.get(name);
-    if (known === null) return undefined; // in progress: a cycle resolves to nothing
+    // In progress: a cycle resolves to nothing. (Only `member` of this module resolves
+    // inside a resolution, and it records its module as read: an edit of this module drops
+    // the answers computed with the cut.)
+    if (known === null) return undefined;
     if (known) {
       this.tracker?.add(known.touched);
       return known.symbol ?? undefined;
     }
     byName.set(name, null);
+    if (!this.tracker?.records) this.untrackedResolutions = true;
     this.tracker?.begin();
     const result = this.resolveUncached(from, name, origin, depth);
     byName.set(name, { symbol: result ?? null, touched: this.tracker ? this.tracker.end() : NO_MODULES });
     return result;
   }
+
+  /** Some memoised resolution was computed without a recording tracker: what it read is not known. */
+  private untrackedResolutions = false;
 
   /** Resolutions, with the modules each one read (`null` while being computed). */
   private readonly resolveMemo = new Map<PyModule, Record<'import' | 'local', Map<string, { symbol: PySymbol | null; touched: readonly PyModule[] } | null>>>();

@@ -86,7 +86,8 @@ function isPythonSource(f: FileAnalysis): boolean {
  * - **Module index**: kept while the set of Python paths, the roots, the project files and
  *   the configuration stay the same (else rebuilt); a changed file's module is re-indexed in
  *   place ({@link PyModuleIndex.updateFacts}), so other modules and cached results keep
- *   pointing at the same object.
+ *   pointing at the same object. Its name resolutions are kept too, except those that read
+ *   a changed module.
  * - **Program replays**: each program's replay is logged: what it recorded, which later
  *   replays it claimed, and every module whose facts it read ({@link TouchTracker}: memoised
  *   lookups shared between programs carry the modules they read, so nothing is missed). A

@@ -25,16 +25,19 @@ function statTime(file) {
  * `writeWhen` says: `exit` (the process ends) or `first-message` (a worker thread has sent its
  * first result, by when the analysis has run once). `report`: a label to say on stderr whether
  * the entry was used (`hazard-lens: <label> missing|used|rejected: <entry>`), for tests and
- * the bench; `prepareWrite` runs just before the code is serialised.
+ * the bench; `prepareWrite` runs just before the code is serialised; `variant` names the V8
+ * flags the code runs under when they are not the default (the entries are kept apart).
  */
-function runCodeCached(file, { folder, parent, writeWhen, report, prepareWrite }) {
+function runCodeCached(file, { folder, parent, writeWhen, report, prepareWrite, variant = '' }) {
   const crypto = require('node:crypto');
   const Module = require('node:module');
   const vm = require('node:vm');
   const source = fs.readFileSync(file, 'utf8');
   const stat = fs.statSync(file);
   const digest = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const prefix = `${digest(file)}-`;
+  // One entry per bundle and variant (the V8 flags it runs under, when the caller sets some):
+  // writing one variant's entry does not drop another's.
+  const prefix = `${digest(variant ? `${file}\0${variant}` : file)}-`;
   const entry = path.join(folder, `${prefix}${digest([stat.size, stat.mtimeMs, process.version, process.arch, process.versions.v8].join('\0'))}.v8`);
   let cachedData;
   try {

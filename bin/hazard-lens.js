@@ -53,8 +53,9 @@ function runWithCodeCache(file) {
     // V8 stamps the cached data with a hash of its flags. A short scan turns on
     // --liftoff-only while it runs (parsing/parser.ts preferBaselineWasm); back at the default,
     // the stamp matches the next start's flags and the entry is not rejected.
-    // The analysis workers' interrupt budget (scan/pool.ts WORKER_RUN_INTERRUPT_BUDGET) goes
-    // back to V8's default the same way.
-    prepareWrite: () => require('node:v8').setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering --interrupt-budget=67584'),
+    // The analysis workers' interrupt budget (scan/pool.ts WORKER_RUN_INTERRUPT_BUDGET) and a
+    // pooled scan's heap growth (ONE_SHOT_SCAN_HEAP_GROWING_PERCENT; 0 is V8's own factor) go
+    // back to V8's defaults the same way.
+    prepareWrite: () => require('node:v8').setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering --interrupt-budget=67584 --heap-growing-percent=0'),
   });
 }

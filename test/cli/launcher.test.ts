@@ -80,7 +80,7 @@ test('a cache folder that cannot be written costs nothing but the compile', () =
   assert.equal(launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: blocker }).state, 'missing');
 });
 
-test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings; the launcher\'s own cache survives their interrupt budget', () => {
+test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings; the launcher\'s own cache survives their interrupt budget and the scan\'s heap growth', () => {
   // Enough files for the worker pool (scan/pool.ts POOL_MIN_FILES), one of them leaking.
   const files: Record<string, string> = { 'many/leak.py': LEAK };
   for (let i = 0; i < 70; i++) files[`many/m${i}.py`] = `def f${i}(x):\n    return x + ${i}\n`;
@@ -104,8 +104,9 @@ test('the analysis workers start from a code cache of their own bundle too: writ
     assert.ok(fs.statSync(first.entry ?? '').size > 50_000, 'compiled code was kept');
     const second = run();
     assert.equal(second.state, 'used');
-    // The workers ran with their own interrupt budget (scan/pool.ts); the launcher's code cache,
-    // written after them, is still stamped with V8's default flags and so is used.
+    // The workers ran with their own interrupt budget, and the scan with its heap growth
+    // (scan/pool.ts); the launcher's code cache, written after them, is still stamped with
+    // V8's default flags and so is used.
     assert.equal(first.launcherState, 'missing');
     assert.equal(second.launcherState, 'used');
     assert.equal(second.stdout, first.stdout);
@@ -131,4 +132,28 @@ test('writing an entry drops the entries of other bundles not written for a mont
   const r = launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: cacheDir });
   assert.equal(r.state, 'missing');
   assert.deepEqual(fs.readdirSync(code).sort(), [path.basename(r.entry ?? ''), path.basename(recent), path.basename(notOurs)].sort());
+});
+
+test('a bundle run under other V8 flags (a variant) keeps an entry of its own: writing one variant\'s entry keeps the other\'s', () => {
+  const dir = path.join(work, 'variants');
+  const folder = path.join(dir, 'code');
+  fs.mkdirSync(dir, { recursive: true });
+  const bundle = path.join(dir, 'bundle.js');
+  fs.writeFileSync(bundle, 'module.exports = function twice(x) { return 2 * x; };\nprocess.stdout.write(String(module.exports(21)));\n');
+  const loader = path.join(ROOT, 'bin', 'code-cache.js');
+  // The heap flag the CLI sets for a scan with workers, run as a worker of that scan would be.
+  const run = (variant: string) => {
+    const flags = variant ? [`--heap-growing-percent=50`] : [];
+    const script = `require(${JSON.stringify(loader)}).runCodeCached(${JSON.stringify(bundle)}, { folder: ${JSON.stringify(folder)}, parent: module, writeWhen: 'exit', report: 'variant'${variant ? `, variant: ${JSON.stringify(variant)}` : ''} })`;
+    const r = spawnSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8' });
+    assert.equal(r.stdout, '42');
+    const report = /hazard-lens: variant (missing|used|rejected): (.*)/.exec(r.stderr);
+    return { state: report?.[1], entry: report?.[2] };
+  };
+  const plain = run('');
+  const flagged = run('heap-growing-percent-50');
+  assert.deepEqual([plain.state, flagged.state], ['missing', 'missing']);
+  assert.notEqual(plain.entry, flagged.entry);
+  assert.deepEqual([run('').state, run('heap-growing-percent-50').state], ['used', 'used']);
+  assert.deepEqual(fs.readdirSync(folder).sort(), [path.basename(plain.entry ?? ''), path.basename(flagged.entry ?? '')].sort());
 });

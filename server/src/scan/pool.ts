@@ -50,7 +50,8 @@ export function workerScript(env: NodeJS.ProcessEnv = process.env): { file: stri
   for (const candidate of [path.join(__dirname, '..', 'worker', 'scan-worker.js'), path.join(__dirname, 'worker', 'scan-worker.js')]) {
     if (!fs.existsSync(candidate)) continue;
     if (env.HAZARD_LENS_NO_CODE_CACHE === '1') return { file: candidate, eval: false };
-    return { file: codeCachedWorker(candidate, path.join(defaultCacheDir(env), 'code'), env.HAZARD_LENS_CODE_CACHE_REPORT === '1'), eval: true };
+    const variant = heapGrowthLimited ? `heap-growing-percent-${ONE_SHOT_SCAN_HEAP_GROWING_PERCENT}` : undefined;
+    return { file: codeCachedWorker(candidate, path.join(defaultCacheDir(env), 'code'), env.HAZARD_LENS_CODE_CACHE_REPORT === '1', variant), eval: true };
   }
   return undefined;
 }
@@ -60,11 +61,13 @@ export function workerScript(env: NodeJS.ProcessEnv = process.env): { file: stri
  * the launcher's loader (`bin/code-cache.js`, copied next to the bundles as
  * `dist/shared/code-cache.js`): without a usable entry, the code compiled once the worker has
  * sent its first results (the analysis of a file has run by then) is written for the next
- * worker. `report`: say on stderr whether the cache was used (tests).
+ * worker. `report`: say on stderr whether the cache was used (tests). `variant`: the V8 flags
+ * the workers run under, when not the default (V8 rejects code cached under other flags):
+ * each variant keeps an entry of its own.
  */
-export function codeCachedWorker(file: string, folder: string, report = false): string {
+export function codeCachedWorker(file: string, folder: string, report = false, variant?: string): string {
   const loader = path.join(path.dirname(file), '..', 'shared', 'code-cache.js');
-  const options = `{ folder: ${JSON.stringify(folder)}, parent: module, writeWhen: 'first-message'${report ? ", report: 'worker code cache'" : ''} }`;
+  const options = `{ folder: ${JSON.stringify(folder)}, parent: module, writeWhen: 'first-message'${report ? ", report: 'worker code cache'" : ''}${variant ? `, variant: ${JSON.stringify(variant)}` : ''} }`;
   return `'use strict';\nrequire(${JSON.stringify(loader)}).runCodeCached(${JSON.stringify(file)}, ${options});\n`;
 }
 
@@ -112,6 +115,31 @@ export const ANALYSIS_WORKER_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb
  * stays the default's.
  */
 export const WORKER_RUN_INTERRUPT_BUDGET = 270_000;
+
+/**
+ * How much V8 lets a heap grow past what the last full collection left alive, in a CLI scan
+ * that starts workers: 50 % (V8's own factor moves between 10 % and 300 % with how fast it
+ * collects). The main thread receives the analyses as JSON texts, parses them and interns
+ * their strings: most of what it allocates is garbage at once, and with V8's factor its heap
+ * grew to two or three times what was alive (on the Python standard library 104–131 MB of
+ * heap at the end of the file analysis for 49 MB alive, and 200–320 MB during the program
+ * model), which made the scan's peak RSS 331–464 MB from run to run. V8 flags are
+ * process-wide: the workers, whose heaps are capped anyway ({@link ANALYSIS_WORKER_LIMITS}),
+ * get it too; their code cache entry is kept apart from the language server's workers',
+ * which run without it ({@link codeCachedWorker}), and the launcher puts the default back
+ * before it writes its own (bin/hazard-lens.js). Not in a long-lived process (the language
+ * server), whose heap holds the workspace's index between scans.
+ */
+export const ONE_SHOT_SCAN_HEAP_GROWING_PERCENT = 50;
+
+/** Applies {@link ONE_SHOT_SCAN_HEAP_GROWING_PERCENT} to this process (a CLI scan about to start workers). */
+export function limitHeapGrowthForOneShotScan(): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${ONE_SHOT_SCAN_HEAP_GROWING_PERCENT}`);
+  heapGrowthLimited = true;
+}
+
+/** {@link limitHeapGrowthForOneShotScan} ran in this process: workers compile under its flag. */
+let heapGrowthLimited = false;
 
 export class AnalysisPool {
   private readonly slots: Slot[] = [];

@@ -411,6 +411,16 @@ describe('reads recorded for the incremental model', () => {
       '/ws/app.py': 'from d import y\n',
     });
   const where = (sym: ReturnType<PyModuleIndex['resolve']>) => (sym && sym.kind !== 'module' ? `${sym.module.abs}#${sym.name}` : undefined);
+  /** From now on, the module members `index` looks up (`module:name`), as they happen. */
+  const recordLookups = (index: PyModuleIndex): string[] => {
+    const looked: string[] = [];
+    const member = index.member.bind(index);
+    index.member = (m, segments, depth) => {
+      looked.push(`${m.abs}:${segments.join('.')}`);
+      return member(m, segments, depth);
+    };
+    return looked;
+  };
 
   test('an edit drops the resolutions that read the edited module, those cut by a cycle included, and keeps the others', () => {
     const files = cycle();
@@ -424,12 +434,7 @@ describe('reads recorded for the incremental model', () => {
     const fresh = new PyModuleIndex(files, ['/ws']);
     assert.equal(where(fresh.resolve(fresh.byPath('/ws/b.py')!, 'a.x', 'import')), '/ws/c.py#x');
     assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
-    const looked: string[] = [];
-    const member = index.member.bind(index);
-    index.member = (m, segments, depth) => {
-      looked.push(`${m.abs}:${segments.join('.')}`);
-      return member(m, segments, depth);
-    };
+    const looked = recordLookups(index);
     // The same text analysed again (new facts for a.py): the cut answer is dropped with the
     // others that read a.py, and asked first now, `a.x` gets what a fresh index gives.
     index.updateFacts(a, analyse({ '/ws/a.py': 'from b import *\n' })[0]);
@@ -446,12 +451,7 @@ describe('reads recorded for the incremental model', () => {
     const [a, app] = ['/ws/a.py', '/ws/app.py'].map((p) => index.byPath(p)!);
     assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
     index.tracker = new TouchTracker();
-    const looked: string[] = [];
-    const member = index.member.bind(index);
-    index.member = (m, segments, depth) => {
-      looked.push(`${m.abs}:${segments.join('.')}`);
-      return member(m, segments, depth);
-    };
+    const looked = recordLookups(index);
     index.updateFacts(a, analyse({ '/ws/a.py': 'def x():\n    pass\n' })[0]);
     assert.equal(where(index.resolve(app, 'd.y', 'import')), '/ws/d.py#y');
     assert.deepEqual(looked, ['/ws/d.py:y']);

@@ -166,6 +166,15 @@ describe('entry points', () => {
 });
 
 describe('facts of one file', () => {
+  test('in a module that star-imports, a called name bound nowhere else is a name of the module (a builtin\'s name stays a builtin)', () => {
+    const calls = (text: string) => facts(text).flatMap((x) => (x.kind === 'py.call' ? [`${x.callee} ${x.origin}`] : []));
+    const body = ['def serve(job, on_exit):', '    spawn_child(job)', '    print(len(job))', '    Worker(job).run()', '    fh = open(job)', '    fh.close()', '    done = make_done()', '    done()', '    on_exit()'];
+    // A dotted name (`fh.close`), a name the function binds to a call (`done`) and a parameter (`on_exit`) are not the star's.
+    assert.deepEqual(calls(['from relay import *', ...body].join('\n')), ['spawn_child local', 'Worker local', 'make_done local']);
+    // Without the star import those names are nobody's: no call facts.
+    assert.deepEqual(calls(body.join('\n')), []);
+  });
+
   test('imports: levels, aliases, names, conditional and function-level imports', () => {
     const f = facts(
       [

@@ -119,6 +119,29 @@ describe('py-src-layout: a console script in pyproject.toml, a src/ package, rel
   });
 });
 
+describe('py-star-reexports: a package whose names come from star imports, and modules that take them by a star', () => {
+  test('the calls made through star-imported names connect the thread start and the fork', () => {
+    const s = load('py-star-reexports');
+    const findings = run(s);
+    assert.deepEqual(findings.map((f) => at(s, f)), ['fork-in-threaded-program relay/children.py:14']);
+    assert.deepEqual(steps(s, findings[0]), [
+      'main.py:10 called here',
+      'main.py:6 called here',
+      'relay/pump.py:16 thread started here (threading.Thread.start())',
+      'relay/pump.py:18 called here',
+      'relay/children.py:14 fork here (os.fork())',
+    ]);
+  });
+
+  test('without the star import in pump.py, spawn_child is nobody\'s name there and the fork is not reached', () => {
+    const s = load('py-star-reexports');
+    const pump = s.files.find((f) => f.path.endsWith('pump.py'))!;
+    const text = readFileSync(join(ROOT, pump.path), 'utf8').replace('from relay import *\n', '');
+    const files = s.files.map((f) => (f === pump ? analyzeText(pump.path, text)! : f));
+    assert.deepEqual(run({ ...s, files }), []);
+  });
+});
+
 describe('py-daemon-cache: incident 2 — a daemonizer closes every fd under a cached descriptor', () => {
   test('the cache, the fork, the close-all and the later open that reuses the number', () => {
     const s = load('py-daemon-cache');

@@ -31,7 +31,7 @@ import { PySourceText } from './source-text';
 import { ValueKinds } from './value-kinds';
 import { FlagValues, type CallFact } from './flag-values';
 export { awaitedKind } from './value-kinds';
-import { resolve, type Resolved, type Scope } from './walk-records';
+import { resolve, resolveCallee, type Resolved, type Scope } from './walk-records';
 
 export type {
   PyCallOutcome,
@@ -110,7 +110,7 @@ function finish(rec: RecordCollector, t: PySourceText, knowledge: Knowledge, rep
     let m = resolvedIn.get(c.scope);
     if (!m) resolvedIn.set(c.scope, (m = new Map()));
     let r = m.get(c.callee);
-    if (!r) m.set(c.callee, (r = resolve(c.callee, c.scope)));
+    if (!r) m.set(c.callee, (r = resolveCallee(c.callee, c.scope)));
     c.resolved = r;
   }
   // `eventlet.patcher.original('threading').Thread(...)`: the callee is a call of a getter.

@@ -499,6 +499,8 @@ export class RecordCollector implements CollectedRecords {
       }
       const fact: PyImportFact = withBase(b, { kind: 'py.import', module: mod, level, names });
       if (star) fact.star = true;
+      // (Python allows `import *` at module level only.)
+      if (star && scope.kind === 'module') this.module.starImports = true;
       this.facts.push(fact);
     }
   }

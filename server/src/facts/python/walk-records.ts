@@ -7,6 +7,7 @@ import type { Position, Range } from '../../text/locations';
 import type { Node } from '../../parsing/parser';
 import type { PyClassFact, PyFactBase, PyFunctionFact, PyModuleFact, PyNameOrigin, PythonFact } from './fact-types';
 import type { PySourceText } from './source-text';
+import { PYTHON_BUILTIN_NAMES } from '../../knowledge/python-builtins';
 
 export interface Scope {
   kind: 'module' | 'function' | 'class';
@@ -34,6 +35,8 @@ export interface Scope {
   rebindsToOriginal?: Map<string, string>;
   /** Import bindings made in this scope (function-level imports). */
   imports?: Map<string, string>;
+  /** At module level: the module star-imports another (`from pkg import *`), which may bind any name. */
+  starImports?: boolean;
   /** For classes: the class's fact (class-body attributes that name a class are added to it). */
   classFact?: PyClassFact;
   /** Receiver bindings: name → constructor calls assigned to it. */
@@ -200,6 +203,39 @@ export function resolve(raw: string, scope: Scope): Resolved {
     if (orig !== undefined) return { name: orig + rest, origin: 'import', native: true };
   }
   return { name: raw, origin: 'builtin' };
+}
+
+/**
+ * {@link resolve} for the name a call calls. A name bound nowhere is a builtin, except in a
+ * module that star-imports another: there a plain name (no dots) may be one the star brings
+ * (`from relay import *` then `spawn_child(job)`), and it stays a name of this module, which
+ * the program model looks up along the module's star imports as Python does — unless it is a
+ * builtin's name, a parameter of a function around the call, or a name such a function binds
+ * to a call's result. (A dotted name, `fh.close`, is mostly a local variable's method.)
+ */
+export function resolveCallee(raw: string, scope: Scope): Resolved {
+  const r = resolve(raw, scope);
+  if (r.origin !== 'builtin' || raw.includes('.') || PYTHON_BUILTIN_NAMES.has(raw) || !moduleScopeOf(scope).starImports || boundInFunctions(raw, scope)) return r;
+  return { name: raw, origin: 'local' };
+}
+
+function moduleScopeOf(scope: Scope): Scope {
+  let s = scope;
+  while (s.parent) s = s.parent;
+  return s;
+}
+
+/** Whether a function around `scope` (or `scope` itself) has a parameter named `name` or assigns `name` a call's result. */
+function boundInFunctions(name: string, scope: Scope): boolean {
+  // (A parameter list that mentions the name anywhere, a default or an annotation, counts too.)
+  const mention = new RegExp(`(?:^|[^\\w.])${name}\\b`);
+  for (let s: Scope | undefined = scope; s && s.kind !== 'module'; s = s.parent) {
+    if (s.kind !== 'function') continue;
+    if (s.bindings.has(name)) return true;
+    const parameters = s.defNode?.childForFieldName('parameters')?.text;
+    if (parameters && mention.test(parameters)) return true;
+  }
+  return false;
 }
 
 export function classScope(scope: Scope): Scope | undefined {

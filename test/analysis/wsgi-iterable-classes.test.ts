@@ -40,6 +40,13 @@ test('iterable classes from the text: the same as a full walk, on fixtures and r
     ['Body', 'Inner'],
   );
   first.delete();
+  // A syntax error the parser recovers from by making a method of `def) next(...)`.
+  const broken = 'class It:\n    def) next(self):\n        return 1\n';
+  const brokenTree = parseSync(broken, 'python');
+  assert.ok(brokenTree.rootNode.hasError);
+  assert.deepEqual(byWalk(brokenTree), [0]);
+  assert.deepEqual(iterableClasses(brokenTree, broken).map((c) => c.startIndex), [0]);
+  brokenTree.delete();
   const next = random(5);
   let checked = 0;
   for (const original of texts) {

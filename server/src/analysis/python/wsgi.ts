@@ -108,10 +108,13 @@ export function iteratorMethods(text: string): { at: number; name: string }[] {
 /**
  * The classes with an `__iter__`, `__next__` or `next` method of their own, in document order:
  * the only ones shape 5 can match (`truthyInClass`). Found from the method names in the text
- * and confirmed on the tree, instead of a walk over every node of the file for its classes.
+ * and confirmed on the tree, instead of a walk over every node of the file for its classes —
+ * in a tree without syntax errors: the parser's recovery can make a method of text the scan
+ * does not read as one (`def) next(self):`), so a broken file's classes are walked.
  */
 export function iterableClasses(tree: Tree, text: string): Node[] {
   const root = tree.rootNode;
+  if (root.hasError) return iterableClassesByWalk(root);
   const out = new Map<number, Node>();
   for (const m of iteratorMethods(text)) {
     const at = m.at;
@@ -123,6 +126,22 @@ export function iterableClasses(tree: Tree, text: string): Node[] {
     if (cls?.type === 'class_definition' && cls.childForFieldName('body')?.id === block!.id) out.set(cls.id, cls);
   }
   return [...out.values()].sort((a, b) => a.startIndex - b.startIndex);
+}
+
+/** {@link iterableClasses} by a walk over every class of the tree. */
+function iterableClassesByWalk(root: Node): Node[] {
+  const out: Node[] = [];
+  for (const cls of root.descendantsOfType('class_definition')) {
+    for (const statement of cls?.childForFieldName('body')?.namedChildren ?? []) {
+      const def = statement?.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
+      const name = def?.type === 'function_definition' ? def.childForFieldName('name')?.text : undefined;
+      if (cls && name && (ITERATOR_METHOD_NAMES as readonly string[]).includes(name)) {
+        out.push(cls);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** Runs the shapes over the candidate functions (and, for shape 5, the iterable classes) of one file: one issue per position, in document order. */

@@ -25,10 +25,12 @@ function statTime(file) {
  * `writeWhen` says: `exit` (the process ends) or `first-message` (a worker thread has sent its
  * first result, by when the analysis has run once). `report`: a label to say on stderr whether
  * the entry was used (`hazard-lens: <label> missing|used|rejected: <entry>`), for tests and
- * the bench; `prepareWrite` runs just before the code is serialised; `variant` names the V8
- * flags the code runs under when they are not the default (the entries are kept apart).
+ * the bench; `prepareWrite` runs just before the code is serialised; `writeIf`, when given,
+ * says at that moment whether this run's code is worth keeping (else nothing is written or
+ * dropped); `variant` names the V8 flags the code runs under when they are not the default
+ * (the entries are kept apart).
  */
-function runCodeCached(file, { folder, parent, writeWhen, report, prepareWrite, variant = '' }) {
+function runCodeCached(file, { folder, parent, writeWhen, report, prepareWrite, writeIf, variant = '' }) {
   const crypto = require('node:crypto');
   const Module = require('node:module');
   const vm = require('node:vm');
@@ -49,6 +51,7 @@ function runCodeCached(file, { folder, parent, writeWhen, report, prepareWrite, 
   if (report) process.stderr.write(`hazard-lens: ${report} ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used'}: ${entry}\n`);
   if (cachedData === undefined || script.cachedDataRejected) {
     const write = () => {
+      if (writeIf && !writeIf()) return;
       try {
         fs.mkdirSync(folder, { recursive: true });
         // Older entries of this bundle (other builds, other Node versions) are dropped, and so

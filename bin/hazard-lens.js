@@ -57,5 +57,9 @@ function runWithCodeCache(file) {
     // pooled scan's heap growth (ONE_SHOT_SCAN_HEAP_GROWING_PERCENT; 0 is V8's own factor) go
     // back to V8's defaults the same way.
     prepareWrite: () => require('node:v8').setFlagsFromString('--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering --interrupt-budget=67584 --heap-growing-percent=0'),
+    // Not after a scan that started workers (scan/pool.ts prepareOneShotScanWithWorkers): the
+    // code its main thread compiled serves the short scans a start must be quick for worse
+    // than the code of a short scan does.
+    writeIf: () => globalThis[Symbol.for('hazard-lens.one-shot-scan-started-workers')] !== true,
   });
 }

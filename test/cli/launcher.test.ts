@@ -80,7 +80,7 @@ test('a cache folder that cannot be written costs nothing but the compile', () =
   assert.equal(launch(['scan', '--no-cache', 'app.py'], { HAZARD_LENS_CACHE_DIR: blocker }).state, 'missing');
 });
 
-test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings; the launcher\'s own cache survives their interrupt budget and the scan\'s heap growth', () => {
+test('the analysis workers start from a code cache of their own bundle too: written by the first, used by the next, same findings; the launcher keeps the code of short scans only, which a scan with workers then uses', () => {
   // Enough files for the worker pool (scan/pool.ts POOL_MIN_FILES), one of them leaking.
   const files: Record<string, string> = { 'many/leak.py': LEAK };
   for (let i = 0; i < 70; i++) files[`many/m${i}.py`] = `def f${i}(x):\n    return x + ${i}\n`;
@@ -104,12 +104,19 @@ test('the analysis workers start from a code cache of their own bundle too: writ
     assert.ok(fs.statSync(first.entry ?? '').size > 50_000, 'compiled code was kept');
     const second = run();
     assert.equal(second.state, 'used');
-    // The workers ran with their own interrupt budget, and the scan with its heap growth
-    // (scan/pool.ts); the launcher's code cache, written after them, is still stamped with
-    // V8's default flags and so is used.
+    // The launcher keeps no code of a scan that started workers (scan/pool.ts
+    // ONE_SHOT_SCAN_STARTED_WORKERS): its entry is still missing, until a short scan writes it.
     assert.equal(first.launcherState, 'missing');
-    assert.equal(second.launcherState, 'used');
+    assert.equal(second.launcherState, 'missing');
+    const short = spawnSync(process.execPath, [LAUNCHER, 'scan', '--no-cache', 'many/leak.py'], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, HAZARD_LENS_CODE_CACHE_REPORT: '1', ...env } });
+    assert.match(short.stderr, /hazard-lens: code cache missing: /);
+    // The workers ran with their own interrupt budget, and the scans with their heap growth;
+    // the short scan's entry, stamped with V8's default flags, is used by the next scan.
+    const third = run();
+    assert.equal(third.state, 'used');
+    assert.equal(third.launcherState, 'used');
     assert.equal(second.stdout, first.stdout);
+    assert.equal(third.stdout, first.stdout);
     assert.match(second.stdout, /unreleased-file/);
   } finally {
     removeWorkspace(dir);

@@ -46,7 +46,7 @@ import { languageForFile, loadAllGrammars, preferBaselineWasm } from '../parsing
 import { analyseProbed, identifyFile, probeFileTask, rereadCacheIndexes, runFileTask, type FileOutcome, type FileTask, type FileTimes, type Probe } from './file-task';
 import { deflateRawSync } from 'node:zlib';
 import type { PackedAnalyses, ReplayCache } from './worker';
-import { AnalysisPool, ANALYSIS_WORKER_LIMITS, defaultJobs, limitHeapGrowthForOneShotScan, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
+import { AnalysisPool, ANALYSIS_WORKER_LIMITS, defaultJobs, prepareOneShotScanWithWorkers, POOL_MIN_FILES, POOL_START_MISSES, workerScript } from './pool';
 import { collectProjectFiles, readProjectFile, yielder } from './project-files';
 import { readSourceFile, writeSourceFile, type SourceEncoding } from './read';
 import { discoverFiles } from './walk';
@@ -132,7 +132,7 @@ export interface ScanOptions {
    * The process exists for this one scan (the CLI): a scan that stays in the main thread
    * compiles the wasm parser with the baseline tier only (`preferBaselineWasm`), and one that
    * starts workers keeps the heaps from growing far past what is alive
-   * (`limitHeapGrowthForOneShotScan`). Never set in a long-lived process, whose later parses
+   * (`prepareOneShotScanWithWorkers`). Never set in a long-lived process, whose later parses
    * would be slower for it and whose heap holds more between scans.
    */
   quickStart?: boolean;
@@ -620,7 +620,7 @@ async function collect(options: ScanOptions, reporter: ScanReporter, mode: { for
   const startPool = (remaining: number) => {
     if (poolTried) return;
     poolTried = true;
-    if (options.quickStart) limitHeapGrowthForOneShotScan();
+    if (options.quickStart) prepareOneShotScanWithWorkers();
     const script = workerScript();
     if (script) pool = new AnalysisPool(Math.max(1, Math.min(requested, remaining)), script, ANALYSIS_WORKER_LIMITS, packFacts ? (json) => packFacts!.parseAnalysis(json) : undefined);
     stats.jobs = pool?.size ?? 0;
